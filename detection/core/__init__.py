@@ -1,0 +1,48 @@
+"""Pure detection core: arrays in, frozen dataclasses out. Never imports Django."""
+
+from .baseline import Baseline, BaselineBatch, expected_counts
+from .config import DetectorConfig
+from .detector import DetectedOutage, SeriesResult, detect_series, refit_times
+from .fitting import fit_baseline, prior_baseline
+from .scoring import (
+    LEVEL_OK,
+    LEVEL_OUTAGE,
+    LEVEL_POSSIBLE,
+    ScoreResult,
+    onset_offsets,
+    score,
+    tail_probability,
+)
+from .level import level_factor, level_track, level_update
+from .state import STATE_OK, STATE_OUTAGE, STATE_POSSIBLE, DetectorState, Transition, transition
+from .tick import TickResult, run_tick
+
+__all__ = [
+    "LEVEL_OK",
+    "LEVEL_OUTAGE",
+    "LEVEL_POSSIBLE",
+    "STATE_OK",
+    "STATE_OUTAGE",
+    "STATE_POSSIBLE",
+    "Baseline",
+    "BaselineBatch",
+    "DetectedOutage",
+    "DetectorConfig",
+    "DetectorState",
+    "ScoreResult",
+    "SeriesResult",
+    "TickResult",
+    "Transition",
+    "detect_series",
+    "expected_counts",
+    "fit_baseline",
+    "level_factor",
+    "level_track",
+    "level_update",
+    "onset_offsets",
+    "prior_baseline",
+    "refit_times",
+    "run_tick",
+    "score",
+    "tail_probability",
+]

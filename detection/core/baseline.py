@@ -1,0 +1,217 @@
+"""Baseline: expected distinct reporters per minute for each 15-minute slot of the week.
+
+A Baseline is small (672 floats + a few scalars) and JSON-serialisable so the Django side can
+store one per series; BaselineBatch stacks many for the per-minute tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .timegrid import (
+    MINUTES_PER_DAY,
+    SLOT_MINUTES,
+    SLOTS_PER_WEEK,
+    circular_max_filter,
+    interpolate_profile,
+    minute_of_week,
+)
+
+METHODS = ("hgb", "mean", "prior")
+# Buckets longer than a slot are integrated with this many sample points at most.
+_MAX_SAMPLES_PER_BUCKET = 15
+
+
+def _readonly(a: np.ndarray, dtype: Any) -> np.ndarray:
+    out = np.array(a, dtype=dtype, copy=True)
+    out.setflags(write=False)
+    return out
+
+
+def expected_counts(
+    profiles: np.ndarray,
+    rows: np.ndarray | None,
+    fitted_at: np.ndarray | float,
+    growth_per_day: np.ndarray | float,
+    max_extrapolation_days: np.ndarray | float,
+    minutes: np.ndarray,
+    step_minutes: int = 1,
+) -> np.ndarray:
+    """Expected count in bucket [m, m + step) for every m in `minutes`.
+
+    The single implementation behind Baseline.expected and BaselineBatch.expected, so the
+    offline detector and the production tick cannot drift apart.
+    """
+    minutes = np.asarray(minutes, dtype=np.float64)
+    n_samples = min(step_minutes, _MAX_SAMPLES_PER_BUCKET)
+    rate = np.zeros(np.broadcast_shapes(minutes.shape, np.shape(rows) if rows is not None else ()))
+    for j in range(n_samples):
+        at = minutes + (j + 0.5) * step_minutes / n_samples
+        rate = rate + interpolate_profile(profiles, rows, minute_of_week(at))
+    rate /= n_samples
+    # Growth is extrapolated only a little past the fit; older minutes get the level they had.
+    days = np.minimum((minutes - fitted_at) / MINUTES_PER_DAY, max_extrapolation_days)
+    return rate * np.exp(growth_per_day * days) * step_minutes
+
+
+@dataclass(frozen=True, eq=False)
+class Baseline:
+    """Fitted expectation for one series.
+
+    profile: (672,) expected reports PER MINUTE per 15-minute slot of the week at the level of
+    `fitted_at`; slot 0 = Monday 00:00 UTC.
+    dispersion: NB alpha for counts at `step_minutes` buckets (var = mu + alpha * mu^2).
+    level_dispersion: the part of it that is correlated over time (baseline level error), so
+    it does not shrink when buckets are summed; 0 <= level_dispersion <= dispersion.
+    """
+
+    profile: np.ndarray
+    dispersion: float
+    fitted_at: int
+    history_minutes: int
+    method: str
+    level_dispersion: float = 0.0
+    growth_per_day: float = 0.0
+    step_minutes: int = 1
+    max_extrapolation_days: float = 2.0
+
+    def __post_init__(self) -> None:
+        profile = _readonly(self.profile, np.float64)
+        if profile.shape != (SLOTS_PER_WEEK,):
+            raise ValueError(f"profile must have shape ({SLOTS_PER_WEEK},), got {profile.shape}")
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}")
+        object.__setattr__(self, "profile", profile)
+
+    @property
+    def is_cold(self) -> bool:
+        return self.method == "prior"
+
+    def expected(
+        self, minutes: np.ndarray, step_minutes: int = 1, shift_tolerance_minutes: int = 0
+    ) -> np.ndarray:
+        """Expected count per bucket [m, m + step_minutes).
+
+        shift_tolerance_minutes > 0 returns the max of the baseline within +-that many minutes,
+        the value scoring judges against (daylight saving moves the daily pattern by an hour).
+        """
+        profile = circular_max_filter(self.profile, shift_tolerance_minutes // SLOT_MINUTES)
+        return expected_counts(
+            profile,
+            None,
+            float(self.fitted_at),
+            self.growth_per_day,
+            self.max_extrapolation_days,
+            np.asarray(minutes),
+            step_minutes,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "profile": [round(float(v), 6) for v in self.profile],
+            "dispersion": float(self.dispersion),
+            "level_dispersion": float(self.level_dispersion),
+            "fitted_at": int(self.fitted_at),
+            "history_minutes": int(self.history_minutes),
+            "method": self.method,
+            "growth_per_day": float(self.growth_per_day),
+            "step_minutes": int(self.step_minutes),
+            "max_extrapolation_days": float(self.max_extrapolation_days),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Baseline:
+        return cls(
+            profile=np.asarray(data["profile"], dtype=np.float64),
+            dispersion=float(data["dispersion"]),
+            fitted_at=int(data["fitted_at"]),
+            history_minutes=int(data["history_minutes"]),
+            method=str(data["method"]),
+            level_dispersion=float(data.get("level_dispersion", data["dispersion"])),
+            growth_per_day=float(data.get("growth_per_day", 0.0)),
+            step_minutes=int(data.get("step_minutes", 1)),
+            max_extrapolation_days=float(data.get("max_extrapolation_days", 2.0)),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class BaselineBatch:
+    """Many baselines stacked for one vectorised tick; row i is series i."""
+
+    profiles: np.ndarray  # (n, 672) per-minute rates
+    dispersion: np.ndarray  # (n,)
+    level_dispersion: np.ndarray  # (n,)
+    fitted_at: np.ndarray  # (n,) int64 epoch minutes
+    growth_per_day: np.ndarray  # (n,)
+    cold: np.ndarray  # (n,) bool: on the prior, judge by absolute excess
+    max_extrapolation_days: np.ndarray  # (n,)
+    shift_tolerance_minutes: int = 60
+    # Shift-tolerant profiles are computed once per batch, not once per tick.
+    judged_profiles: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        profiles = _readonly(np.atleast_2d(self.profiles), np.float64)
+        object.__setattr__(self, "profiles", profiles)
+        for name, dtype in (
+            ("dispersion", np.float64),
+            ("level_dispersion", np.float64),
+            ("fitted_at", np.int64),
+            ("growth_per_day", np.float64),
+            ("cold", bool),
+            ("max_extrapolation_days", np.float64),
+        ):
+            object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
+        judged = circular_max_filter(profiles, self.shift_tolerance_minutes // SLOT_MINUTES)
+        object.__setattr__(self, "judged_profiles", _readonly(judged, np.float64))
+
+    def __len__(self) -> int:
+        return int(self.profiles.shape[0])
+
+    @classmethod
+    def from_baselines(
+        cls, baselines: list[Baseline], shift_tolerance_minutes: int = 60
+    ) -> BaselineBatch:
+        return cls(
+            profiles=np.stack([b.profile for b in baselines])
+            if baselines
+            else np.zeros((0, SLOTS_PER_WEEK)),
+            dispersion=np.array([b.dispersion for b in baselines], dtype=np.float64),
+            level_dispersion=np.array([b.level_dispersion for b in baselines], dtype=np.float64),
+            fitted_at=np.array([b.fitted_at for b in baselines], dtype=np.int64),
+            growth_per_day=np.array([b.growth_per_day for b in baselines], dtype=np.float64),
+            cold=np.array([b.is_cold for b in baselines], dtype=bool),
+            max_extrapolation_days=np.array(
+                [b.max_extrapolation_days for b in baselines], dtype=np.float64
+            ),
+            shift_tolerance_minutes=shift_tolerance_minutes,
+        )
+
+    def expected(
+        self,
+        series_idx: np.ndarray,
+        minutes: np.ndarray,
+        step_minutes: int = 1,
+        judged: bool = True,
+    ) -> np.ndarray:
+        """Expected counts; series_idx and minutes broadcast, e.g. (n, 1) with (n, w) or (w,).
+
+        judged=True applies the shift tolerance (what scoring compares against).
+        """
+        idx = np.asarray(series_idx, dtype=np.int64)
+        minutes = np.asarray(minutes)
+        if idx.ndim == 1 and minutes.ndim == 2:
+            idx = idx[:, None]
+        profiles = self.judged_profiles if judged else self.profiles
+        return expected_counts(
+            profiles,
+            idx,
+            self.fitted_at[idx],
+            self.growth_per_day[idx],
+            self.max_extrapolation_days[idx],
+            minutes,
+            step_minutes,
+        )

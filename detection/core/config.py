@@ -1,0 +1,102 @@
+"""All detection thresholds in one frozen dataclass.
+
+The defaults are the values measured in bench/README.md; change them there and here together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    # --- Baseline -----------------------------------------------------------------------------
+    # Hourly bins keep the gradient-boosting fit to a few hundred rows (milliseconds) while the
+    # daily shape is still resolved; the model is evaluated on 15-minute slots afterwards.
+    fit_bin_minutes: int = 60
+    # Six months like Downdetector would follow growth too slowly; four weeks is enough for the
+    # weekly shape and keeps the fit current.
+    history_days: int = 28
+    # Below this much usable history the boosted model overfits; fall back to a robust mean.
+    hgb_min_history_minutes: int = 3 * 1440
+    # Below this there is nothing to average; use the prior and judge by absolute excess only.
+    mean_min_history_minutes: int = 60
+    # A brand-new service: a small rate so that ordinary single reports stay quiet.
+    prior_rate_per_minute: float = 0.1
+    prior_dispersion: float = 1.0
+    # Floor on the dispersion of a "mean" baseline: with a day of history the shape is uncertain.
+    mean_min_dispersion: float = 0.1
+    max_dispersion: float = 3.0
+    # Weekly growth is estimated from whole days; it is clipped so a bad week cannot explode it.
+    max_growth_per_day: float = 0.03
+    # Growth is extrapolated at most this far past the fit (a late refit must not run away).
+    max_extrapolation_days: float = 2.0
+    # A run of zeros is an ingestion gap (not real quiet) when at least this long AND the
+    # series would normally have produced at least gap_min_expected reports in it
+    # (P(0 | Poisson 8) = 3e-4).
+    gap_min_minutes: int = 30
+    gap_min_expected: float = 8.0
+    # Known-outage rows are left out of the fit, unless they are more than this share of the
+    # window: then the "outage" is the new normal (or a cold start) and must be learned.
+    max_excluded_fraction: float = 0.25
+    # HistGradientBoostingRegressor settings: small, regularised, no early stopping (determinism).
+    hgb_max_iter: int = 80
+    hgb_learning_rate: float = 0.1
+    hgb_max_leaf_nodes: int = 15
+    hgb_min_samples_leaf: int = 20
+
+    # Short-term level tracking (level.py): time constant of the exponentially weighted ratio,
+    # pseudo-count (reports per minute) that keeps quiet series at 1, and the factor's bounds.
+    level_time_constant_minutes: float = 120.0
+    level_pseudo_count: float = 0.5
+    level_min_factor: float = 0.8
+    level_max_factor: float = 1.25
+
+    # --- Scoring ------------------------------------------------------------------------------
+    # Tolerate a one-hour shift of the daily pattern (daylight saving, holidays): we judge
+    # against the max of the baseline within +-shift_tolerance_minutes.
+    shift_tolerance_minutes: int = 60
+    # Sums over the last k buckets: k=1 catches sharp onsets, longer sums catch ramps and
+    # modest outages of small services (a few extra reporters per minute).
+    windows: tuple[int, ...] = (1, 2, 3, 5, 10, 20)
+    # Tail probability thresholds (P(X >= observed) under the noise model).
+    p_outage: float = 1e-6
+    p_possible: float = 1e-3
+    # Minimum meaningful excess (distinct reporters above expected, over the window) ...
+    min_excess_outage: float = 6.0
+    min_excess_possible: float = 3.0
+    # ... and minimum relative excess: (observed - expected) >= ratio * expected, because at
+    # high volume a tiny relative wobble is statistically significant but nobody cares.
+    min_ratio_outage: float = 0.3
+    min_ratio_possible: float = 0.15
+    # A series on the prior (no history) is judged by absolute excess alone.
+    cold_min_excess_outage: float = 10.0
+    cold_min_excess_possible: float = 5.0
+    # anomaly_score = min(1, -log10(p) / score_log10_max) * excess fulfilment.
+    score_log10_max: float = 12.0
+    # Onset look-back: a bucket belongs to the excess run if observed > expected + this margin
+    # (in standard deviations of the noise model, with an absolute minimum of one report).
+    onset_sigma: float = 1.0
+
+    # --- State machine --------------------------------------------------------------------------
+    # Consecutive level-2 ticks needed to open (1 = open on the first, detection delay matters).
+    confirm_ticks: int = 1
+    # Minutes back at baseline (level 0) needed to resolve; one dip does not close.
+    quiet_minutes: int = 15
+    # A re-fire within this many minutes of resolution continues the same outage.
+    reopen_minutes: int = 30
+
+    # --- Offline detector -----------------------------------------------------------------------
+    refit_minutes: int = 1440
+    # Early refits while history is short (cold start): at these ages of the series.
+    early_refit_minutes: tuple[int, ...] = (60, 120, 240, 480, 960)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**kwargs)

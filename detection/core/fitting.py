@@ -1,0 +1,206 @@
+"""Fit a Baseline on a series' past (strictly before `fitted_at`)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
+
+from .baseline import Baseline
+from .config import DetectorConfig
+from .dispersion import estimate_dispersion
+from .gaps import gap_mask
+from .level import level_track
+from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES, SLOTS_PER_WEEK, minute_of_week
+
+# Expected counts are never exactly zero: a zero mean makes every single report "impossible".
+_MIN_RATE = 0.002
+# Recent-level correction looks at this many days and is bounded, so one odd day can't swing it.
+_LEVEL_DAYS = 3
+_LEVEL_BOUNDS = (0.5, 2.0)
+# Pseudo-count (reports) shrinking the level correction towards 1 on thin data.
+_LEVEL_SHRINK = 20.0
+
+
+def prior_baseline(fitted_at: int, config: DetectorConfig, step_minutes: int = 1) -> Baseline:
+    """Baseline for a series with no usable history."""
+    return Baseline(
+        profile=np.full(SLOTS_PER_WEEK, config.prior_rate_per_minute),
+        dispersion=config.prior_dispersion,
+        level_dispersion=config.prior_dispersion,
+        fitted_at=int(fitted_at),
+        history_minutes=0,
+        method="prior",
+        step_minutes=step_minutes,
+        max_extrapolation_days=config.max_extrapolation_days,
+    )
+
+
+def _features(mow: np.ndarray) -> np.ndarray:
+    """Time of day (cyclic), day of week and hour of week for minute-of-week positions."""
+    tod = np.mod(mow, MINUTES_PER_DAY) / MINUTES_PER_DAY
+    return np.column_stack(
+        (
+            np.sin(2 * np.pi * tod),
+            np.cos(2 * np.pi * tod),
+            mow // MINUTES_PER_DAY,
+            mow // 60,
+        )
+    )
+
+
+def _slot_centres() -> np.ndarray:
+    return np.arange(SLOTS_PER_WEEK) * SLOT_MINUTES + SLOT_MINUTES / 2
+
+
+def _bin_sums(
+    minutes: np.ndarray, values: np.ndarray, step: int, bin_minutes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin: start minute, sum of counts, covered minutes."""
+    starts = minutes - np.mod(minutes, bin_minutes)
+    uniq, inv = np.unique(starts, return_inverse=True)
+    sums = np.bincount(inv, weights=values.astype(np.float64), minlength=len(uniq))
+    cover = np.bincount(inv, minlength=len(uniq)).astype(np.float64) * step
+    return uniq, sums, cover
+
+
+def _growth_per_day(
+    minutes: np.ndarray, values: np.ndarray, step: int, fitted_at: int, config: DetectorConfig
+) -> float:
+    """Log-linear daily trend with day-of-week dummies (so weekends don't read as decline)."""
+    days, sums, cover = _bin_sums(minutes, values, step, MINUTES_PER_DAY)
+    keep = cover >= 0.5 * MINUTES_PER_DAY
+    if keep.sum() < 10:
+        return 0.0
+    days, sums, cover = days[keep], sums[keep], cover[keep]
+    rate = (sums + 0.5) / cover
+    t = (days - fitted_at) / MINUTES_PER_DAY
+    dow = (minute_of_week(days) // MINUTES_PER_DAY).astype(np.int64)
+    design = np.column_stack((t, np.eye(7)[dow]))
+    w = np.sqrt(np.minimum(sums + 1.0, 1e4))  # Poisson-ish weighting of log rates
+    coef, *_ = np.linalg.lstsq(design * w[:, None], np.log(rate) * w, rcond=None)
+    return float(np.clip(coef[0], -config.max_growth_per_day, config.max_growth_per_day))
+
+
+def _hgb_profile(
+    minutes: np.ndarray,
+    values: np.ndarray,
+    step: int,
+    fitted_at: int,
+    growth: float,
+    config: DetectorConfig,
+) -> np.ndarray:
+    bin_minutes = max(config.fit_bin_minutes, step)
+    starts, sums, cover = _bin_sums(minutes, values, step, bin_minutes)
+    keep = cover >= 0.5 * bin_minutes
+    starts, sums, cover = starts[keep], sums[keep], cover[keep]
+    centres = starts + bin_minutes / 2
+    detrend = np.exp(-growth * (centres - fitted_at) / MINUTES_PER_DAY)
+    model = HistGradientBoostingRegressor(
+        loss="poisson",
+        max_iter=config.hgb_max_iter,
+        learning_rate=config.hgb_learning_rate,
+        max_leaf_nodes=config.hgb_max_leaf_nodes,
+        min_samples_leaf=config.hgb_min_samples_leaf,
+        early_stopping=False,
+        random_state=0,
+    )
+    # A few hundred rows: OpenMP threads only add overhead, and under CPU contention (a busy
+    # Celery host) spinning worker threads made one fit take seconds instead of milliseconds.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(_features(minute_of_week(centres)), sums / cover * detrend, sample_weight=cover)
+        predicted = model.predict(_features(_slot_centres()))
+    return np.maximum(predicted, _MIN_RATE)
+
+
+def _mean_profile(minutes: np.ndarray, values: np.ndarray, step: int) -> np.ndarray:
+    """Hour-of-day means shrunk towards the overall mean: a day of data already shows the peak."""
+    overall = values.sum() / (len(values) * step)
+    hour = (np.mod(minutes, MINUTES_PER_DAY) // 60).astype(np.int64)
+    sums = np.bincount(hour, weights=values.astype(np.float64), minlength=24)
+    cover = np.bincount(hour, minlength=24).astype(np.float64) * step
+    prior_minutes = 60.0
+    hourly = (sums + prior_minutes * overall) / (cover + prior_minutes)
+    slot_hour = ((_slot_centres() % MINUTES_PER_DAY) // 60).astype(np.int64)
+    return np.maximum(hourly[slot_hour], _MIN_RATE)
+
+
+def _level_factor(baseline: Baseline, minutes: np.ndarray, values: np.ndarray, step: int) -> float:
+    recent = minutes >= baseline.fitted_at - _LEVEL_DAYS * MINUTES_PER_DAY
+    if not recent.any():
+        return 1.0
+    predicted = float(baseline.expected(minutes[recent], step).sum())
+    actual = float(values[recent].sum())
+    factor = (actual + _LEVEL_SHRINK) / (predicted + _LEVEL_SHRINK)
+    return float(np.clip(factor, *_LEVEL_BOUNDS))
+
+
+def fit_baseline(
+    minutes: np.ndarray,
+    values: np.ndarray,
+    *,
+    fitted_at: int,
+    step_minutes: int = 1,
+    exclude: np.ndarray | None = None,
+    config: DetectorConfig | None = None,
+) -> Baseline:
+    """Fit on rows whose bucket ended at or before `fitted_at` (causal).
+
+    exclude: rows to leave out (known outages). Ingestion gaps are found and left out too.
+    """
+    config = config or DetectorConfig()
+    minutes = np.asarray(minutes, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    start = fitted_at - config.history_days * MINUTES_PER_DAY
+    window = (minutes + step_minutes <= fitted_at) & (minutes >= start)
+    usable = window.copy()
+    if exclude is not None:
+        excluded = window & np.asarray(exclude, dtype=bool)
+        if excluded.sum() <= config.max_excluded_fraction * max(window.sum(), 1):
+            usable &= ~excluded
+    m, v, ok = minutes[window], values[window], usable[window]
+    ok &= ~gap_mask(
+        m,
+        v,
+        step_minutes,
+        min_minutes=config.gap_min_minutes,
+        min_expected=config.gap_min_expected,
+        usable=ok,
+    )
+    m, v = m[ok], v[ok]
+    history = int(len(m) * step_minutes)
+    if history < config.mean_min_history_minutes:
+        return prior_baseline(fitted_at, config, step_minutes)
+
+    common = {
+        "fitted_at": int(fitted_at),
+        "history_minutes": history,
+        "step_minutes": step_minutes,
+        "max_extrapolation_days": config.max_extrapolation_days,
+    }
+    if history < config.hgb_min_history_minutes:
+        draft = Baseline(profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common)
+        floor = config.mean_min_dispersion
+    else:
+        growth = _growth_per_day(m, v, step_minutes, fitted_at, config)
+        profile = _hgb_profile(m, v, step_minutes, fitted_at, growth, config)
+        draft = Baseline(
+            profile=profile, dispersion=0.0, method="hgb", growth_per_day=growth, **common
+        )
+        level = _level_factor(draft, m, v, step_minutes)
+        draft = Baseline(
+            profile=profile * level, dispersion=0.0, method="hgb", growth_per_day=growth, **common
+        )
+        floor = 0.0
+    # Judge the noise the way scoring will see it: after short-term level tracking.
+    plain = draft.expected(m, step_minutes)
+    factors, _ = level_track(v, plain, config, step_minutes)
+    alpha, level_alpha = estimate_dispersion(v, plain * factors, max_alpha=config.max_dispersion)
+    return Baseline(
+        profile=draft.profile,
+        dispersion=max(alpha, floor),
+        level_dispersion=max(level_alpha, floor),
+        method=draft.method,
+        growth_per_day=draft.growth_per_day,
+        **common,
+    )

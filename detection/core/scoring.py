@@ -1,0 +1,138 @@
+"""Vectorised scoring of the newest buckets of many series against their baselines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .config import DetectorConfig
+from .dispersion import window_alpha
+
+LEVEL_OK = 0
+LEVEL_POSSIBLE = 1
+LEVEL_OUTAGE = 2
+# Below this alpha the negative binomial is numerically a Poisson; say so in the rule name.
+_POISSON_ALPHA = 1e-3
+_KINDS = ("poisson", "nb", "excess")
+
+
+def rule_names(windows: tuple[int, ...]) -> np.ndarray:
+    """Rule code table: code = kind_index * len(windows) + window_index; "" for code -1."""
+    names = [f"{kind}_{k}m" for kind in _KINDS for k in windows]
+    return np.array([*names, ""], dtype=object)  # index -1 -> ""
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreResult:
+    """Per series: the verdict on the newest bucket and the evidence behind it."""
+
+    score: np.ndarray  # (n,) anomaly score in [0, 1]
+    level: np.ndarray  # (n,) int8: 0 ok, 1 possible problems, 2 problems detected
+    rule: np.ndarray  # (n,) str: rule that decided the level ("" when level 0)
+    p_value: np.ndarray  # (n,) tail probability of the deciding window
+    window: np.ndarray  # (n,) buckets summed by the deciding window
+    observed: np.ndarray  # (n,) observed sum over that window
+    expected: np.ndarray  # (n,) expected sum over that window
+
+
+def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """P(X >= observed) for X ~ NB(mean=expected, var=mu + alpha mu^2); Poisson when alpha ~ 0."""
+    observed = np.asarray(observed, dtype=np.float64)
+    mu = np.maximum(np.asarray(expected, dtype=np.float64), 1e-9)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float64), mu.shape)
+    k = np.ceil(observed) - 1  # sf(k) = P(X > k)
+    pois = stats.poisson.sf(k, mu)
+    safe_alpha = np.maximum(alpha, _POISSON_ALPHA)
+    r = 1.0 / safe_alpha
+    nb = stats.nbinom.sf(k, r, r / (r + mu))
+    return np.where(alpha < _POISSON_ALPHA, pois, nb)
+
+
+def _trailing_sums(a: np.ndarray, windows: tuple[int, ...]) -> np.ndarray:
+    """(n, len(windows)) sums of the last k columns for each k."""
+    cs = np.cumsum(a[:, ::-1], axis=1)
+    return cs[:, [k - 1 for k in windows]]
+
+
+def score(
+    observed: np.ndarray,
+    expected: np.ndarray,
+    dispersion: np.ndarray,
+    config: DetectorConfig,
+    cold: np.ndarray | None = None,
+    level_dispersion: np.ndarray | None = None,
+) -> ScoreResult:
+    """Score the newest column of (n, w) observed/expected counts, w >= max(config.windows).
+
+    expected must already be the judged (shift-tolerant) expectation. cold marks series on
+    the prior baseline: with no history their only evidence is the absolute excess.
+    level_dispersion: correlated part of the dispersion (defaults to all of it, conservative).
+    """
+    observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
+    expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
+    windows = config.windows
+    if observed.shape[1] < max(windows):
+        raise ValueError(f"need at least {max(windows)} buckets, got {observed.shape[1]}")
+    n = observed.shape[0]
+    alpha = np.asarray(dispersion, dtype=np.float64).reshape(n, 1)
+    level_alpha = alpha if level_dispersion is None else np.asarray(level_dispersion).reshape(n, 1)
+    cold_col = (np.zeros(n, dtype=bool) if cold is None else np.asarray(cold, bool)).reshape(n, 1)
+
+    obs = _trailing_sums(observed, windows)
+    exp = _trailing_sums(expected, windows)
+    p = tail_probability(obs, exp, window_alpha(alpha, level_alpha, np.asarray(windows)))
+    excess = obs - exp
+    need_out = np.maximum(
+        np.where(cold_col, config.cold_min_excess_outage, config.min_excess_outage),
+        config.min_ratio_outage * exp,
+    )
+    need_pos = np.maximum(
+        np.where(cold_col, config.cold_min_excess_possible, config.min_excess_possible),
+        config.min_ratio_possible * exp,
+    )
+    # Cold series: the prior's p-value means little, the absolute excess decides.
+    p_ok_out = cold_col | (p <= config.p_outage)
+    p_ok_pos = cold_col | (p <= config.p_possible)
+    level = np.where(
+        p_ok_out & (excess >= need_out),
+        LEVEL_OUTAGE,
+        np.where(p_ok_pos & (excess >= need_pos), LEVEL_POSSIBLE, LEVEL_OK),
+    )
+    strength = np.minimum(1.0, -np.log10(np.maximum(p, 1e-300)) / config.score_log10_max)
+    per_window = strength * np.clip(excess / need_out, 0.0, 1.0)
+
+    # The deciding window: highest level first, then the strongest score.
+    best = np.argmax(level * 10.0 + per_window, axis=1)
+    rows = np.arange(n)
+    best_level = level[rows, best].astype(np.int8)
+    kind = np.where(cold_col[:, 0], 2, np.where(alpha[:, 0] < _POISSON_ALPHA, 0, 1))
+    code = np.where(best_level > 0, kind * len(windows) + best, -1)
+    return ScoreResult(
+        score=per_window.max(axis=1),
+        level=best_level,
+        rule=rule_names(windows)[code],
+        p_value=p[rows, best],
+        window=np.asarray(windows)[best],
+        observed=obs[rows, best],
+        expected=exp[rows, best],
+    )
+
+
+def onset_offsets(
+    observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray, config: DetectorConfig
+) -> np.ndarray:
+    """How many buckets before the newest the current excess run began (0 = newest).
+
+    A bucket is in the run while observed > expected + max(1, onset_sigma * sd); the onset is
+    reported as the first minute of the run, not the minute we became sure.
+    """
+    observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
+    expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
+    alpha = np.asarray(dispersion, dtype=np.float64).reshape(-1, 1)
+    sd = np.sqrt(expected + alpha * expected**2)
+    hot = observed > expected + np.maximum(1.0, config.onset_sigma * sd)
+    rev = hot[:, ::-1]
+    run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
+    return np.maximum(run - 1, 0)

@@ -1,0 +1,122 @@
+"""The outage state machine as a pure, vectorised transition function with hysteresis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .config import DetectorConfig
+
+STATE_OK = 0
+STATE_POSSIBLE = 1
+STATE_OUTAGE = 2
+NO_MINUTE = -1
+
+
+@dataclass(frozen=True, eq=False)
+class DetectorState:
+    """Per-series memory between ticks; the Django side stores these five numbers per series."""
+
+    state: np.ndarray  # (n,) int8: 0 ok, 1 possible problems, 2 outage open
+    hot_ticks: np.ndarray  # (n,) int32: consecutive level-2 ticks while not open
+    quiet_minutes: np.ndarray  # (n,) int32: consecutive minutes at level 0 while open
+    onset: np.ndarray  # (n,) int64: first minute of the current/last outage, -1 none
+    last_hot: np.ndarray  # (n,) int64: newest bucket of the outage at level >= 1, -1 none
+    resolved_at: np.ndarray  # (n,) int64: minute the last outage was resolved, -1 none
+    # Short-term level tracking (level.py), carried here so one object is stored per series.
+    level_observed: np.ndarray  # (n,) float64
+    level_expected: np.ndarray  # (n,) float64
+
+    @classmethod
+    def initial(cls, n: int) -> DetectorState:
+        none = np.full(n, NO_MINUTE, dtype=np.int64)
+        return cls(
+            state=np.zeros(n, dtype=np.int8),
+            hot_ticks=np.zeros(n, dtype=np.int32),
+            quiet_minutes=np.zeros(n, dtype=np.int32),
+            onset=none,
+            last_hot=none.copy(),
+            resolved_at=none.copy(),
+            level_observed=np.zeros(n),
+            level_expected=np.zeros(n),
+        )
+
+    def take(self, idx: np.ndarray | slice) -> DetectorState:
+        return DetectorState(
+            state=self.state[idx],
+            hot_ticks=self.hot_ticks[idx],
+            quiet_minutes=self.quiet_minutes[idx],
+            onset=self.onset[idx],
+            last_hot=self.last_hot[idx],
+            resolved_at=self.resolved_at[idx],
+            level_observed=self.level_observed[idx],
+            level_expected=self.level_expected[idx],
+        )
+
+    def with_level(self, level_observed: np.ndarray, level_expected: np.ndarray) -> DetectorState:
+        return replace(
+            self,
+            level_observed=np.asarray(level_observed, dtype=np.float64),
+            level_expected=np.asarray(level_expected, dtype=np.float64),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Transition:
+    state: DetectorState
+    opened: np.ndarray  # (n,) bool: a new outage starts (onset in state.onset)
+    reopened: np.ndarray  # (n,) bool: the previous outage continues (same onset)
+    resolved: np.ndarray  # (n,) bool: outage over; it ended at state.last_hot + step
+
+
+def transition(
+    prev: DetectorState,
+    level: np.ndarray,
+    minute: np.ndarray | int,
+    onset_candidate: np.ndarray | int,
+    config: DetectorConfig,
+    step_minutes: int = 1,
+) -> Transition:
+    """Advance every series by one tick.
+
+    level: (n,) scoring level of the newest bucket; minute: that bucket's start;
+    onset_candidate: first minute of the current excess run (used only when opening).
+    """
+    level = np.asarray(level)
+    minute = np.broadcast_to(np.asarray(minute, dtype=np.int64), level.shape)
+    onset_candidate = np.broadcast_to(np.asarray(onset_candidate, dtype=np.int64), level.shape)
+    hot = level >= 2
+    in_outage = prev.state == STATE_OUTAGE
+
+    # While open: count minutes back at baseline; any elevated bucket restarts the count, so
+    # one dip does not close an outage.
+    quiet = np.where(in_outage & (level == 0), prev.quiet_minutes + step_minutes, 0)
+    resolved = in_outage & (quiet >= config.quiet_minutes)
+
+    hot_ticks = np.where(~in_outage & hot, prev.hot_ticks + 1, 0)
+    fire = ~in_outage & hot & (hot_ticks >= config.confirm_ticks)
+    recent = (prev.resolved_at != NO_MINUTE) & (
+        minute - prev.resolved_at <= config.reopen_minutes
+    )
+    reopened = fire & recent
+    opened = fire & ~recent
+
+    state = np.where(
+        fire | (in_outage & ~resolved),
+        STATE_OUTAGE,
+        np.where(~in_outage & (level >= 1), STATE_POSSIBLE, STATE_OK),
+    ).astype(np.int8)
+    new = DetectorState(
+        state=state,
+        hot_ticks=np.where(fire, 0, hot_ticks).astype(np.int32),
+        quiet_minutes=np.where(resolved, 0, quiet).astype(np.int32),
+        onset=np.where(opened, onset_candidate, prev.onset).astype(np.int64),
+        last_hot=np.where(fire | (in_outage & (level >= 1)), minute, prev.last_hot).astype(
+            np.int64
+        ),
+        resolved_at=np.where(resolved, minute, prev.resolved_at).astype(np.int64),
+        level_observed=prev.level_observed,
+        level_expected=prev.level_expected,
+    )
+    return Transition(state=new, opened=opened, reopened=reopened, resolved=resolved)

@@ -1,0 +1,45 @@
+"""Epoch-minute calendar arithmetic shared by fitting, batches and the simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MINUTES_PER_DAY = 1440
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
+SLOT_MINUTES = 15
+SLOTS_PER_WEEK = MINUTES_PER_WEEK // SLOT_MINUTES  # 672
+# Epoch minute 0 (1970-01-01) was a Thursday; the profile starts on Monday 00:00 UTC.
+_MONDAY_OFFSET = 3 * MINUTES_PER_DAY
+
+
+def minute_of_week(minutes: np.ndarray | float) -> np.ndarray:
+    """Minutes since Monday 00:00 UTC, float (fractional minutes allowed)."""
+    return np.mod(np.asarray(minutes, dtype=np.float64) + _MONDAY_OFFSET, MINUTES_PER_WEEK)
+
+
+def interpolate_profile(profiles: np.ndarray, rows: np.ndarray | None, mow: np.ndarray) -> np.ndarray:
+    """Linear interpolation of weekly slot profiles at exact minute-of-week positions.
+
+    profiles: (n, 672) or (672,); rows: series index per element of mow (broadcastable) or None
+    for a single profile. Slot i's value sits at its centre, so a smooth daily curve is not
+    turned into 15-minute steps.
+    """
+    x = (mow - SLOT_MINUTES / 2) / SLOT_MINUTES
+    lo = np.floor(x)
+    frac = x - lo
+    i0 = np.mod(lo.astype(np.int64), SLOTS_PER_WEEK)
+    i1 = np.mod(i0 + 1, SLOTS_PER_WEEK)
+    if rows is None:
+        return (1.0 - frac) * profiles[i0] + frac * profiles[i1]
+    return (1.0 - frac) * profiles[rows, i0] + frac * profiles[rows, i1]
+
+
+def circular_max_filter(profiles: np.ndarray, half_width_slots: int) -> np.ndarray:
+    """Max over +-half_width_slots neighbouring slots, wrapping around the week."""
+    if half_width_slots <= 0:
+        return profiles
+    out = profiles.copy()
+    for shift in range(1, half_width_slots + 1):
+        np.maximum(out, np.roll(profiles, shift, axis=-1), out=out)
+        np.maximum(out, np.roll(profiles, -shift, axis=-1), out=out)
+    return out

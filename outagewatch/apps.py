@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OutageWatchConfig(AppConfig):
+    name = "outagewatch"
+    verbose_name = "OutageWatch"

@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from reports.models import Category, ProblemType, Report, Service
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(ProblemType)
+class ProblemTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "description"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "category", "is_active", "website"]
+    list_filter = ["category", "is_active"]
+    search_fields = ["name", "slug"]
+    filter_horizontal = ["problem_types"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "service", "problem", "country", "subdivision", "source", "counted"]
+    list_filter = ["source", "counted", "problem"]
+    search_fields = ["service__name", "country"]
+    date_hierarchy = "created_at"
+    raw_id_fields = ["service"]
+    readonly_fields = [f.name for f in Report._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        # Reports come from people, not from staff.
+        return False

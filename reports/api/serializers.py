@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from reports import selectors, validation
+from reports.api.fields import RejectUnknownFieldsMixin, StrictCharField
+from reports.models import ProblemType, Report, Service
+
+
+def _django_errors(exc: DjangoValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+class ReportCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    service = StrictCharField(help_text="Service slug, e.g. `chatgpt`.")
+    problem = StrictCharField(help_text="Problem type slug offered by that service, e.g. `login`.")
+    country = StrictCharField(help_text="ISO 3166-1 alpha-2 country code, e.g. `DE`.")
+    subdivision = StrictCharField(
+        required=False, allow_blank=True, help_text="ISO 3166-2 code, e.g. `DE-BE`."
+    )
+    comment = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=settings.REPORT_COMMENT_MAX_LENGTH,
+        trim_whitespace=True,
+    )
+
+    def validate_service(self, value: str) -> Service:
+        try:
+            return selectors.service_get(slug=value.strip().lower())
+        except Service.DoesNotExist:
+            raise serializers.ValidationError(f"Unknown service “{value}”.") from None
+
+    def validate_country(self, value: str) -> str:
+        try:
+            return validation.country_clean(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(_django_errors(exc)) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        try:
+            attrs["problem"] = validation.service_problem_clean(
+                service=attrs["service"], problem_slug=attrs["problem"].strip().lower()
+            )
+        except DjangoValidationError as exc:
+            errors["problem"] = _django_errors(exc)
+        try:
+            attrs["subdivision"] = validation.subdivision_clean(
+                attrs.get("subdivision", ""), country=attrs["country"]
+            )
+        except DjangoValidationError as exc:
+            errors["subdivision"] = _django_errors(exc)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ReportCreatedSerializer(serializers.ModelSerializer):
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    problem = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    message = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "created_at",
+            "counted",
+            "message",
+            "service",
+            "problem",
+            "country",
+            "subdivision",
+            "comment",
+            "source",
+        ]
+        read_only_fields = fields
+
+
+class ProblemTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProblemType
+        fields = ["slug", "name", "description"]
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    problems = ProblemTypeSerializer(source="problem_types", many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Service
+        fields = [
+            "slug",
+            "name",
+            "category",
+            "category_name",
+            "website",
+            "status_page",
+            "problems",
+            "url",
+        ]
+
+    def get_url(self, service: Service) -> str:
+        return f"{settings.SITE_URL}{service.get_absolute_url()}"

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from outagewatch.clients import client_address, client_user_agent
+from reports import selectors, services
+from reports.api.serializers import (
+    ReportCreatedSerializer,
+    ReportCreateSerializer,
+    ServiceSerializer,
+)
+from reports.models import Report, Service
+
+
+class ReportCreateView(APIView):
+    throttle_scope = "reports"
+
+    @extend_schema(
+        request=ReportCreateSerializer,
+        responses={201: ReportCreatedSerializer},
+        examples=[
+            OpenApiExample(
+                "Login problem in Berlin",
+                value={"service": "chatgpt", "problem": "login", "country": "DE",
+                       "subdivision": "DE-BE", "comment": "Login page spins forever"},
+                request_only=True,
+            )
+        ],
+        summary="Report a problem with a service",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ReportCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = services.report_create(
+            **serializer.validated_data,
+            source=Report.Source.API,
+            address=client_address(request),
+            user_agent=client_user_agent(request),
+        )
+        report = created.report
+        report.message = created.message
+        return Response(ReportCreatedSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+_SERVICE_FILTERS = [
+    OpenApiParameter("search", OpenApiTypes.STR, description="Part of the service name."),
+    OpenApiParameter("category", OpenApiTypes.STR, description="Category slug."),
+]
+
+
+@extend_schema(parameters=_SERVICE_FILTERS, summary="List the service catalog")
+class ServiceListView(generics.ListAPIView):
+    serializer_class = ServiceSerializer
+    throttle_scope = "reads"
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.service_list(
+            search=params.get("search", ""), category=params.get("category", "")
+        )
+
+
+@extend_schema(summary="One service")
+class ServiceDetailView(generics.RetrieveAPIView):
+    serializer_class = ServiceSerializer
+    throttle_scope = "reads"
+
+    def get_object(self) -> Service:
+        try:
+            return selectors.service_get(slug=self.kwargs["slug"])
+        except Service.DoesNotExist:
+            raise Http404 from None

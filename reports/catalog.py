@@ -1,0 +1,68 @@
+"""Loading the service catalog from reports/data/catalog.json.
+
+Used by the data migration (with historical models) and by the
+``catalog_load`` command (with current ones), so both stay one code path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+
+CATALOG_PATH = Path(__file__).resolve().parent / "data" / "catalog.json"
+
+
+@dataclass(frozen=True)
+class CatalogSyncResult:
+    categories: int
+    problem_types: int
+    services_created: int
+    services_updated: int
+
+
+def catalog_read(path: Path = CATALOG_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSyncResult:
+    """Create or update categories, problem types and services from ``data``.
+
+    Idempotent. Services missing from the file are left alone, so services added
+    in the admin survive a reload.
+    """
+    Category = apps.get_model("reports", "Category")
+    ProblemType = apps.get_model("reports", "ProblemType")
+    Service = apps.get_model("reports", "Service")
+
+    categories = {}
+    for position, row in enumerate(data["categories"]):
+        categories[row["slug"]], _ = Category.objects.update_or_create(
+            slug=row["slug"], defaults={"name": row["name"], "position": position}
+        )
+    problems = {}
+    for row in data["problem_types"]:
+        problems[row["slug"]], _ = ProblemType.objects.update_or_create(
+            slug=row["slug"],
+            defaults={"name": row["name"], "description": row.get("description", "")},
+        )
+    created = updated = 0
+    for row in data["services"]:
+        service, was_created = Service.objects.update_or_create(
+            slug=row["slug"],
+            defaults={
+                "name": row["name"],
+                "category": categories[row["category"]],
+                "website": row["website"],
+                "status_page": row.get("status_page") or "",
+            },
+        )
+        service.problem_types.set([problems[slug] for slug in row["problems"]])
+        created += was_created
+        updated += not was_created
+    return CatalogSyncResult(len(categories), len(problems), created, updated)

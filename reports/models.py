@@ -1,0 +1,99 @@
+"""The service catalog and the problem reports people submit about it."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Category(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProblemType(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Service(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
+    website = models.URLField()
+    status_page = models.URLField(blank=True, help_text="The official status page, if any.")
+    problem_types = models.ManyToManyField(ProblemType, related_name="services")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["is_active", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("reports:service", kwargs={"slug": self.slug})
+
+
+class Report(models.Model):
+    class Source(models.TextChoices):
+        WEB = "web", "Website"
+        API = "api", "API"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="reports")
+    problem = models.ForeignKey(ProblemType, on_delete=models.PROTECT, related_name="reports")
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    subdivision = models.CharField(max_length=6, blank=True, help_text="ISO 3166-2")
+    comment = models.CharField(max_length=280, blank=True)
+    source = models.CharField(max_length=3, choices=Source.choices)
+    created_at = models.DateTimeField(db_index=True)
+    # HMAC of the client's address and user agent under a server secret: lets us
+    # count a person once without ever storing their address.
+    reporter_key = models.CharField(max_length=64)
+    counted = models.BooleanField(
+        default=True, help_text="False for a repeat report inside the dedup window."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["service", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.problem} {self.country} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ReporterWindow(models.Model):
+    """The dedup window a reporter holds for one service.
+
+    Claimed with a conditional UPDATE (or the INSERT that the unique constraint
+    lets only one process win), so two simultaneous reports from one person
+    cannot both be counted.
+    """
+
+    reporter_key = models.CharField(max_length=64)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    counted_until = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter_key", "service"], name="reporter_window_unique"
+            )
+        ]

@@ -1,0 +1,124 @@
+"""Baseline fitting and evaluation (pure numpy, no database)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from detection.core import Baseline, BaselineBatch, DetectorConfig, fit_baseline, prior_baseline
+from detection.simulation import simulate_series
+
+CONFIG = DetectorConfig()
+
+
+def clean(seed: int, base_rate: float, weeks: float = 3.0, **kwargs):
+    params = dict(outages_per_week=0, gaps_per_week=0, bumps_per_day=0, floods_per_week=0)
+    params.update(kwargs)
+    return simulate_series(seed=seed, weeks=weeks, base_rate=base_rate, **params)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    s = clean(1, 20.0)
+    fit_at = int(s.minutes[-1]) + 1
+    return s, fit_baseline(s.minutes, s.values, fitted_at=fit_at, config=CONFIG)
+
+
+def test_hgb_baseline_follows_daily_and_weekly_shape(fitted):
+    s, baseline = fitted
+    assert baseline.method == "hgb"
+    last_week = slice(len(s.minutes) - 7 * 1440, len(s.minutes))
+    expected = baseline.expected(s.minutes[last_week])
+    truth = s.base_rate[last_week]
+    # Hourly means within 15 % of the true rate (the truth also wanders by a few percent).
+    hourly_e = expected.reshape(-1, 60).mean(axis=1)
+    hourly_t = truth.reshape(-1, 60).mean(axis=1)
+    assert np.median(np.abs(hourly_e / hourly_t - 1)) < 0.08
+    assert np.corrcoef(hourly_e, hourly_t)[0, 1] > 0.95
+
+
+def test_round_trip_to_dict_from_dict(fitted):
+    _, baseline = fitted
+    data = json.loads(json.dumps(baseline.to_dict()))
+    again = Baseline.from_dict(data)
+    minutes = np.arange(baseline.fitted_at, baseline.fitted_at + 3000)
+    np.testing.assert_allclose(again.expected(minutes), baseline.expected(minutes), rtol=1e-5)
+    assert again.method == baseline.method
+    assert again.dispersion == pytest.approx(baseline.dispersion)
+
+
+def test_batch_matches_per_series_expected(fitted):
+    s, baseline = fitted
+    other = fit_baseline(s.minutes, s.values, fitted_at=int(s.minutes[3000]), config=CONFIG)
+    baselines = [baseline, other, prior_baseline(int(s.minutes[0]), CONFIG)]
+    batch = BaselineBatch.from_baselines(baselines, shift_tolerance_minutes=60)
+    window = np.arange(5) + int(s.minutes[-1]) - 4
+    got = batch.expected(np.arange(3), np.tile(window, (3, 1)))
+    for i, b in enumerate(baselines):
+        np.testing.assert_allclose(got[i], b.expected(window, shift_tolerance_minutes=60))
+    plain = batch.expected(np.arange(3), np.tile(window, (3, 1)), judged=False)
+    np.testing.assert_allclose(plain[0], baseline.expected(window))
+    assert list(batch.cold) == [False, False, True]
+
+
+def test_method_falls_back_with_little_history():
+    s = clean(2, 5.0, weeks=1.0)
+    t0 = int(s.minutes[0])
+    assert fit_baseline(s.minutes, s.values, fitted_at=t0).method == "prior"
+    assert fit_baseline(s.minutes, s.values, fitted_at=t0 + 600).method == "mean"
+    assert fit_baseline(s.minutes, s.values, fitted_at=t0 + 5 * 1440).method == "hgb"
+
+
+def test_mean_baseline_learns_the_hour_of_day():
+    s = clean(3, 10.0, weeks=1.0)
+    b = fit_baseline(s.minutes, s.values, fitted_at=int(s.minutes[0]) + 1440)
+    assert b.method == "mean"
+    assert b.profile.max() > 1.5 * b.profile.min()
+
+
+def test_gap_does_not_drag_baseline_down():
+    s = clean(4, 10.0)
+    values = s.values.copy()
+    # Ingestion down for two hours at the same time on several days.
+    for day in range(5, 19, 2):
+        start = day * 1440 + 14 * 60
+        values[start : start + 120] = 0
+    fit_at = int(s.minutes[-1]) + 1
+    with_gaps = fit_baseline(s.minutes, values, fitted_at=fit_at)
+    without = fit_baseline(s.minutes, s.values, fitted_at=fit_at)
+    at = s.minutes[-1440 + 14 * 60 : -1440 + 16 * 60]
+    assert with_gaps.expected(at).sum() == pytest.approx(without.expected(at).sum(), rel=0.1)
+
+
+def test_excluded_minutes_are_not_learned():
+    s = clean(5, 2.0)
+    values = s.values.copy()
+    start = len(values) - 3 * 1440
+    values[start : start + 180] += 50
+    exclude = np.zeros(len(values), dtype=bool)
+    exclude[start : start + 180] = True
+    fit_at = int(s.minutes[-1]) + 1
+    masked = fit_baseline(s.minutes, values, fitted_at=fit_at, exclude=exclude)
+    clean_fit = fit_baseline(s.minutes, s.values, fitted_at=fit_at)
+    at = s.minutes[start - 4 * 1440 : start - 4 * 1440 + 180] + 7 * 1440
+    assert masked.expected(at).sum() == pytest.approx(clean_fit.expected(at).sum(), rel=0.15)
+
+
+def test_fit_uses_only_rows_before_fit_time():
+    s = clean(6, 5.0)
+    fit_at = int(s.minutes[0]) + 10 * 1440
+    altered = s.values.copy()
+    altered[10 * 1440 :] *= 7
+    a = fit_baseline(s.minutes, s.values, fitted_at=fit_at)
+    b = fit_baseline(s.minutes, altered, fitted_at=fit_at)
+    np.testing.assert_array_equal(a.profile, b.profile)
+
+
+def test_growth_is_followed():
+    s = clean(7, 10.0, weeks=4.0)
+    assert s.spec.growth_per_week != 0
+    fit_at = int(s.minutes[-1]) + 1
+    b = fit_baseline(s.minutes, s.values, fitted_at=fit_at)
+    last_day = slice(-1440, None)
+    ratio = b.expected(s.minutes[last_day]).sum() / s.base_rate[last_day].sum()
+    assert ratio == pytest.approx(1.0, abs=0.1)

@@ -1,0 +1,118 @@
+"""detect_series end to end on simulated series (no database)."""
+
+import numpy as np
+import pytest
+
+from detection.core import DetectorConfig, detect_series
+from detection.simulation import simulate_series
+
+DAY = 1440
+CONFIG = DetectorConfig()
+
+
+def clean(seed: int, base_rate: float, weeks: float = 2.5, **kwargs):
+    params = dict(outages_per_week=0, gaps_per_week=0, bumps_per_day=0, floods_per_week=0)
+    params.update(kwargs)
+    return simulate_series(seed=seed, weeks=weeks, base_rate=base_rate, **params)
+
+
+def alarms_after(result, first_row: int) -> int:
+    """Outages opened at or after a row (the first day is cold start)."""
+    t = int(result.minutes[first_row])
+    return sum(1 for o in result.outages if o.opened_at >= t)
+
+
+@pytest.fixture(scope="module", params=[0.3, 5.0, 60.0])
+def quiet_series(request):
+    # Daily peak, weekends, growth, level wander, NB noise and a mid-series DST shift.
+    s = clean(10 + int(request.param), request.param)
+    return s, detect_series(s.minutes, s.values, 1, CONFIG)
+
+
+def test_seasonality_and_noise_do_not_alarm(quiet_series):
+    _, result = quiet_series
+    assert alarms_after(result, 2 * DAY) == 0
+
+
+def test_dst_shift_does_not_alarm(quiet_series):
+    s, result = quiet_series
+    shift_row = int(s.spec.dst_minute - s.minutes[0])
+    assert shift_row < len(s.minutes)
+    assert not result.is_anomaly[shift_row:].any()
+
+
+def test_score_and_flags_are_well_formed(quiet_series):
+    _, result = quiet_series
+    assert np.all((result.anomaly_score >= 0) & (result.anomaly_score <= 1))
+    assert set(np.unique(result.is_anomaly)) <= {0, 1}
+    assert np.all(result.expected >= 0)
+
+
+@pytest.mark.parametrize("base_rate", [0.2, 8.0, 80.0])
+def test_real_outage_is_detected_within_two_minutes(base_rate):
+    s = clean(20, base_rate)
+    values = s.values.copy()
+    start = 16 * DAY + 15 * 60
+    extra = max(6.0, 1.5 * s.base_rate[start])
+    values[start : start + 30] += np.random.default_rng(1).poisson(extra, 30)
+    result = detect_series(s.minutes, values, 1, CONFIG)
+    first = np.flatnonzero(result.is_anomaly[start:])[0]
+    assert first <= 2
+    assert alarms_after(result, 2 * DAY) == 1
+    onset = result.outages[-1].onset
+    assert abs(onset - int(s.minutes[start])) <= 2
+
+
+def test_small_bump_and_flood_do_not_open():
+    s = clean(30, 1.0)
+    values = s.values.copy()
+    for day in range(3, 17):
+        values[day * DAY + 600 : day * DAY + 602] += 2  # a few extra reporters for 2 minutes
+        values[day * DAY + 900] += 1  # one person flooding counts once
+    result = detect_series(s.minutes, values, 1, CONFIG)
+    assert alarms_after(result, 2 * DAY) == 0
+
+
+def test_gap_then_normal_traffic_does_not_alarm():
+    s = clean(40, 20.0)
+    values = s.values.copy()
+    for day in (6, 9, 13, 16):
+        values[day * DAY + 13 * 60 : day * DAY + 15 * 60] = 0
+    result = detect_series(s.minutes, values, 1, CONFIG)
+    assert alarms_after(result, 2 * DAY) == 0
+
+
+def test_cold_start_big_spike_opens_but_tiny_counts_do_not():
+    minutes = np.arange(29_000_000, 29_000_000 + 40, dtype=np.int64)
+    tiny = np.random.default_rng(2).poisson(0.3, 40).astype(float)
+    assert detect_series(minutes, tiny).is_anomaly.sum() == 0
+    spiked = tiny.copy()
+    spiked[30] += 25
+    result = detect_series(minutes, spiked)
+    assert result.is_anomaly[30] == 1
+    assert result.rule[30].startswith("excess_")
+
+
+def test_output_at_t_does_not_depend_on_later_rows():
+    s = clean(50, 5.0, weeks=1.0, outages_per_week=2)
+    cut = 5 * DAY + 123
+    altered = s.values.copy()
+    altered[cut + 1 :] = altered[cut + 1 :] * 3 + 50
+    a = detect_series(s.minutes, s.values, 1, CONFIG)
+    b = detect_series(s.minutes, altered, 1, CONFIG)
+    for name in ("expected", "anomaly_score", "is_anomaly", "level"):
+        np.testing.assert_array_equal(getattr(a, name)[: cut + 1], getattr(b, name)[: cut + 1])
+
+
+def test_coarse_buckets_are_supported():
+    s = clean(60, 10.0)
+    values = s.values.copy()
+    start = 16 * DAY + 12 * 60
+    values[start : start + 60] += 40
+    step = 15
+    minutes = s.minutes[::step]
+    coarse = values.reshape(-1, step).sum(axis=1)
+    result = detect_series(minutes, coarse, step, CONFIG)
+    row = start // step
+    assert result.is_anomaly[row : row + 2].any()
+    assert alarms_after(result, 2 * DAY // step) == 1

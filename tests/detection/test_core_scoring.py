@@ -1,0 +1,83 @@
+"""Scoring: tail probabilities, excess rules, levels, rule names (pure numpy)."""
+
+import numpy as np
+from scipy import stats
+
+from detection.core import DetectorConfig, onset_offsets, score, tail_probability
+
+CONFIG = DetectorConfig()
+W = max(CONFIG.windows)
+
+
+def flat(n: int, value: float) -> np.ndarray:
+    return np.full((n, W), float(value))
+
+
+def test_tail_probability_is_poisson_without_dispersion():
+    p = tail_probability(np.array([5.0, 10.0]), np.array([2.0, 2.0]), np.array([0.0, 0.0]))
+    np.testing.assert_allclose(p, stats.poisson.sf([4, 9], 2.0))
+
+
+def test_overdispersion_makes_excess_less_surprising():
+    p_pois = tail_probability(np.array([30.0]), np.array([10.0]), np.array([0.0]))
+    p_nb = tail_probability(np.array([30.0]), np.array([10.0]), np.array([0.5]))
+    assert p_nb > p_pois
+
+
+def test_score_is_in_unit_interval():
+    rng = np.random.default_rng(0)
+    expected = rng.uniform(0.01, 200, (500, W))
+    observed = rng.poisson(expected * rng.choice([0.0, 1.0, 3.0, 30.0], (500, 1)))
+    res = score(observed, expected, rng.uniform(0, 1, 500), CONFIG)
+    assert np.all((res.score >= 0) & (res.score <= 1))
+    assert set(np.unique(res.level)) <= {0, 1, 2}
+
+
+def test_sharp_spike_is_level_two_on_the_one_minute_rule():
+    observed = flat(1, 10)
+    observed[0, -1] = 60
+    res = score(observed, flat(1, 10), np.array([0.05]), CONFIG)
+    assert res.level[0] == 2
+    assert res.rule[0] == "nb_1m"
+    assert res.score[0] > 0.5
+
+
+def test_quiet_minute_is_level_zero_with_empty_rule():
+    res = score(flat(1, 10), flat(1, 10), np.array([0.05]), CONFIG)
+    assert res.level[0] == 0 and res.rule[0] == "" and res.score[0] < 0.05
+
+
+def test_minimum_absolute_excess_blocks_tiny_counts():
+    # Three reporters where 0.01 are expected is wildly improbable but not an outage.
+    observed = flat(1, 0)
+    observed[0, -1] = 3
+    res = score(observed, flat(1, 0.01), np.array([0.0]), CONFIG)
+    assert res.level[0] < 2
+
+
+def test_minimum_ratio_blocks_small_relative_excess_at_high_volume():
+    # +10 % sustained at 1000/min is significant but below the relative floor.
+    res = score(flat(1, 1100), flat(1, 1000), np.array([0.0]), CONFIG)
+    assert res.level[0] < 2
+
+
+def test_gradual_onset_is_caught_by_a_sum_rule():
+    observed = flat(1, 2.0)
+    observed[0, -5:] = [5, 6, 7, 8, 9]
+    res = score(observed, flat(1, 2.0), np.array([0.02]), CONFIG)
+    assert res.level[0] == 2
+    assert res.window[0] > 1
+
+
+def test_cold_series_is_judged_by_absolute_excess():
+    tiny = flat(2, 0)
+    tiny[:, -1] = [2, 25]
+    res = score(tiny, flat(2, 0.1), np.array([1.0, 1.0]), CONFIG, cold=np.array([True, True]))
+    assert res.level[1] == 2 and res.level[0] == 0
+    assert res.rule[1].startswith("excess_")
+
+
+def test_onset_is_first_minute_of_the_excess_run():
+    observed = flat(1, 5)
+    observed[0, -4:] = [20, 25, 30, 40]
+    assert onset_offsets(observed, flat(1, 5), np.array([0.01]), CONFIG)[0] == 3

@@ -1,0 +1,82 @@
+"""The state machine's transition function (pure numpy)."""
+
+import numpy as np
+
+from detection.core import DetectorConfig, DetectorState, transition
+
+CONFIG = DetectorConfig(quiet_minutes=15, reopen_minutes=30, confirm_ticks=1)
+
+
+def run(levels: list[int], start: int = 1000):
+    state = DetectorState.initial(1)
+    states, events = [], []
+    for i, level in enumerate(levels):
+        tr = transition(state, np.array([level]), start + i, start, CONFIG)
+        state = tr.state
+        states.append(int(state.state[0]))
+        events.append(
+            "opened" if tr.opened[0] else "reopened" if tr.reopened[0] else
+            "resolved" if tr.resolved[0] else ""
+        )
+    return states, events, state
+
+
+def test_opens_immediately_on_level_two():
+    states, events, state = run([0, 2])
+    assert states == [0, 2] and events[1] == "opened"
+    assert state.onset[0] == 1000
+
+
+def test_possible_problems_do_not_open():
+    states, events, _ = run([1, 1, 1, 0])
+    assert states == [1, 1, 1, 0] and not any(events)
+
+
+def test_one_dip_does_not_close():
+    states, events, _ = run([2, 0, 0, 0, 2, 0] + [0] * 10)
+    assert "resolved" not in events
+    assert all(s == 2 for s in states)
+
+
+def test_resolves_after_quiet_minutes():
+    states, events, state = run([2, 2] + [0] * 15)
+    assert events[-1] == "resolved" and states[-1] == 0
+    assert events.count("resolved") == 1
+    assert state.last_hot[0] == 1001  # ended after the last elevated bucket
+
+
+def test_spike_right_after_resolution_reopens():
+    levels = [2] + [0] * 15 + [0] * 5 + [2]
+    _, events, state = run(levels)
+    assert events.count("opened") == 1
+    assert events[-1] == "reopened"
+    assert state.onset[0] == 1000
+
+
+def test_spike_long_after_resolution_opens_new_outage():
+    _, events, _ = run([2] + [0] * 15 + [0] * 40 + [2])
+    assert events.count("opened") == 2
+
+
+def test_confirmation_ticks_delay_opening():
+    config = DetectorConfig(confirm_ticks=2)
+    state = DetectorState.initial(1)
+    tr = transition(state, np.array([2]), 1, 1, config)
+    assert tr.state.state[0] != 2
+    tr = transition(tr.state, np.array([2]), 2, 1, config)
+    assert tr.opened[0]
+
+
+def test_idle_transition_is_identity():
+    state = DetectorState.initial(3)
+    tr = transition(state, np.zeros(3, dtype=np.int8), 5, 5, CONFIG)
+    for name in ("state", "hot_ticks", "quiet_minutes", "onset", "last_hot", "resolved_at"):
+        np.testing.assert_array_equal(getattr(tr.state, name), getattr(state, name))
+
+
+def test_vectorised_over_series():
+    state = DetectorState.initial(3)
+    tr = transition(state, np.array([0, 1, 2]), 7, np.array([7, 7, 5]), CONFIG)
+    assert list(tr.state.state) == [0, 1, 2]
+    assert list(tr.opened) == [False, False, True]
+    assert tr.state.onset[2] == 5
