@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detection.core import DetectorConfig, detect_series  # noqa: E402
-from detection.simulation import MINUTES_PER_WEEK, simulate_series  # noqa: E402
+from detection.core import DetectorConfig, detect_series
+from detection.simulation import MINUTES_PER_WEEK, simulate_series
 
 # Alarms closer than this (minutes) are one event, for both detectors (our re-open window).
 MERGE_MINUTES = DetectorConfig().reopen_minutes
@@ -67,7 +67,10 @@ def events_of(is_anomaly: np.ndarray, minutes: np.ndarray) -> list[tuple[int, in
     """Runs of alarms as [start, end) minutes, merging runs closer than MERGE_MINUTES."""
     flags = np.concatenate(([0], is_anomaly.astype(np.int8), [0]))
     edges = np.flatnonzero(np.diff(flags))
-    runs = [(int(minutes[s]), int(minutes[e - 1]) + 1) for s, e in zip(edges[0::2], edges[1::2])]
+    runs = [
+        (int(minutes[s]), int(minutes[e - 1]) + 1)
+        for s, e in zip(edges[0::2], edges[1::2], strict=True)
+    ]
     merged: list[tuple[int, int]] = []
     for s, e in runs:
         if merged and s - merged[-1][1] <= MERGE_MINUTES:
@@ -174,16 +177,27 @@ def main() -> None:
     series_weeks = opts.series * (opts.weeks - opts.warmup_weeks)
     detect_s = sum(r[2] for r in results)
     rows = sum(r[3] for r in results)
-    header = ["detector", "recall", "recall >=30", "FA/series-week", "precision", "median delay", "p90 delay"]
+    header = [
+        "detector",
+        "recall",
+        "recall >=30",
+        "FA/series-week",
+        "precision",
+        "median delay",
+        "p90 delay",
+    ]
     table = [header, report("core", ours, series_weeks), report("zscore60", naive, series_weeks)]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     print(
-        f"{opts.series} series x {opts.weeks:g} weeks (warm-up {opts.warmup_weeks:g}), seed {opts.seed}: "
-        f"{series_weeks:g} series-weeks evaluated, 1-minute buckets"
+        f"{opts.series} series x {opts.weeks:g} weeks (warm-up {opts.warmup_weeks:g}), "
+        f"seed {opts.seed}: {series_weeks:g} series-weeks evaluated, 1-minute buckets"
     )
     for r in table:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print(f"detect_series: {rows / detect_s:,.0f} rows/s per core; wall {wall:.1f} s with {opts.jobs} jobs")
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    print(
+        f"detect_series: {rows / detect_s:,.0f} rows/s per core; "
+        f"wall {wall:.1f} s with {opts.jobs} jobs"
+    )
     if opts.verbose:
         print("missed (>=30):", *ours.missed, sep="\n  ")
         print("false alarms:", *ours.false, sep="\n  ")

@@ -174,7 +174,7 @@ def _plan_outages(
 ) -> tuple[np.ndarray, tuple[Outage, ...]]:
     n_minutes = len(base)
     count = rng.poisson(outages_per_week * n_minutes / MINUTES_PER_WEEK)
-    durations = [int(round(_log_uniform(rng, 5, 180))) for _ in range(count)]
+    durations = [round(_log_uniform(rng, 5, 180)) for _ in range(count)]
     starts = _place(rng, count, durations, 60, n_minutes - 10, taken)
     extra = np.zeros(n_minutes)
     outages = []
@@ -187,7 +187,7 @@ def _plan_outages(
         intensity = peak * _outage_profile(rng, d, shape)
         extra[s : s + d] += intensity
         outages.append(
-            Outage(start_minute + s, start_minute + s + d, int(round(intensity.sum())), shape)
+            Outage(start_minute + s, start_minute + s + d, round(float(intensity.sum())), shape)
         )
     return extra, tuple(outages)
 
@@ -209,12 +209,10 @@ def _rates(
     seed: int, weeks: float, base_rate: float | None, start_minute: int, outages_per_week: float
 ) -> tuple[SimulatedRates, np.random.Generator, list]:
     rng = np.random.default_rng(seed)
-    n_minutes = int(round(weeks * MINUTES_PER_WEEK))
+    n_minutes = round(weeks * MINUTES_PER_WEEK)
     spec = random_spec(rng, start_minute=start_minute, n_minutes=n_minutes, base_rate=base_rate)
     minutes = start_minute + np.arange(n_minutes, dtype=np.int64)
-    base = expected_rates(spec, minutes, start_minute) * np.exp(
-        _level_wander(spec, rng, n_minutes)
-    )
+    base = expected_rates(spec, minutes, start_minute) * np.exp(_level_wander(spec, rng, n_minutes))
     taken: list = []
     extra, outages = _plan_outages(rng, base, start_minute, outages_per_week, taken)
     return SimulatedRates(spec, minutes, base, base + extra, outages), rng, taken
@@ -241,7 +239,9 @@ def simulate_series(
     values = normal + outage_extra
 
     outages = tuple(
-        replace(o, extra_reports=int(outage_extra[o.start - start_minute : o.end - start_minute].sum()))
+        replace(
+            o, extra_reports=int(outage_extra[o.start - start_minute : o.end - start_minute].sum())
+        )
         for o in rates.outages
     )
     bumps = []

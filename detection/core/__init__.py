@@ -4,6 +4,7 @@ from .baseline import Baseline, BaselineBatch, expected_counts
 from .config import DetectorConfig
 from .detector import DetectedOutage, SeriesResult, detect_series, refit_times
 from .fitting import fit_baseline, prior_baseline
+from .level import level_factor, level_track, level_update
 from .scoring import (
     LEVEL_OK,
     LEVEL_OUTAGE,
@@ -13,7 +14,6 @@ from .scoring import (
     score,
     tail_probability,
 )
-from .level import level_factor, level_track, level_update
 from .state import STATE_OK, STATE_OUTAGE, STATE_POSSIBLE, DetectorState, Transition, transition
 from .tick import TickResult, run_tick
 
@@ -45,4 +45,5 @@ __all__ = [
     "run_tick",
     "score",
     "tail_probability",
+    "transition",
 ]

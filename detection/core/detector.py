@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def detect_series(
     state = DetectorState.initial(1)
     open_onset = open_at = -1
     level_sums = (0.0, 0.0)
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         fit_at = int(minutes[a])
         baseline = fit_baseline(
             minutes[:a],
@@ -149,6 +150,4 @@ def detect_series(
             r += 1
     if state.state[0] == STATE_OUTAGE:
         outages.append(DetectedOutage(open_onset, open_at, -1))
-    return SeriesResult(
-        minutes, expected, anomaly_score, is_anomaly, level, rule, tuple(outages)
-    )
+    return SeriesResult(minutes, expected, anomaly_score, is_anomaly, level, rule, tuple(outages))

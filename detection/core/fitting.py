@@ -179,7 +179,9 @@ def fit_baseline(
         "max_extrapolation_days": config.max_extrapolation_days,
     }
     if history < config.hgb_min_history_minutes:
-        draft = Baseline(profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common)
+        draft = Baseline(
+            profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
+        )
         floor = config.mean_min_dispersion
     else:
         growth = _growth_per_day(m, v, step_minutes, fitted_at, config)

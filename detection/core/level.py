@@ -29,7 +29,10 @@ def decay(config: DetectorConfig, step_minutes: int = 1) -> float:
 
 
 def level_factor(
-    level_observed: np.ndarray, level_expected: np.ndarray, config: DetectorConfig, step_minutes: int = 1
+    level_observed: np.ndarray,
+    level_expected: np.ndarray,
+    config: DetectorConfig,
+    step_minutes: int = 1,
 ) -> np.ndarray:
     """Multiplier for the baseline from the tracked sums (1 when nothing is tracked yet)."""
     # The pseudo-count keeps a quiet series' factor near 1: its counts are too noisy to track.

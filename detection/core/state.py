@@ -96,9 +96,7 @@ def transition(
 
     hot_ticks = np.where(~in_outage & hot, prev.hot_ticks + 1, 0)
     fire = ~in_outage & hot & (hot_ticks >= config.confirm_ticks)
-    recent = (prev.resolved_at != NO_MINUTE) & (
-        minute - prev.resolved_at <= config.reopen_minutes
-    )
+    recent = (prev.resolved_at != NO_MINUTE) & (minute - prev.resolved_at <= config.reopen_minutes)
     reopened = fire & recent
     opened = fire & ~recent
 

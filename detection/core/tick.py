@@ -41,7 +41,9 @@ def run_tick(
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
     expected = batch.expected(idx, np.broadcast_to(window, (n, w)), step_minutes) * factor[:, None]
     scores = score(observed, expected, batch.dispersion, config, batch.cold, batch.level_dispersion)
-    onset = newest_minute - onset_offsets(observed, expected, batch.dispersion, config) * step_minutes
+    onset = (
+        newest_minute - onset_offsets(observed, expected, batch.dispersion, config) * step_minutes
+    )
     tr = transition(state, scores.level, newest_minute, onset, config, step_minutes)
     plain = batch.expected(idx, np.full(n, newest_minute), step_minutes, judged=False)
     levels = level_update(

@@ -17,7 +17,9 @@ def minute_of_week(minutes: np.ndarray | float) -> np.ndarray:
     return np.mod(np.asarray(minutes, dtype=np.float64) + _MONDAY_OFFSET, MINUTES_PER_WEEK)
 
 
-def interpolate_profile(profiles: np.ndarray, rows: np.ndarray | None, mow: np.ndarray) -> np.ndarray:
+def interpolate_profile(
+    profiles: np.ndarray, rows: np.ndarray | None, mow: np.ndarray
+) -> np.ndarray:
     """Linear interpolation of weekly slot profiles at exact minute-of-week positions.
 
     profiles: (n, 672) or (672,); rows: series index per element of mow (broadcastable) or None

@@ -11,7 +11,7 @@ CONFIG = DetectorConfig()
 
 
 def clean(seed: int, base_rate: float, weeks: float = 2.5, **kwargs):
-    params = dict(outages_per_week=0, gaps_per_week=0, bumps_per_day=0, floods_per_week=0)
+    params = {"outages_per_week": 0, "gaps_per_week": 0, "bumps_per_day": 0, "floods_per_week": 0}
     params.update(kwargs)
     return simulate_series(seed=seed, weeks=weeks, base_rate=base_rate, **params)
 

@@ -15,8 +15,13 @@ def run(levels: list[int], start: int = 1000):
         state = tr.state
         states.append(int(state.state[0]))
         events.append(
-            "opened" if tr.opened[0] else "reopened" if tr.reopened[0] else
-            "resolved" if tr.resolved[0] else ""
+            "opened"
+            if tr.opened[0]
+            else "reopened"
+            if tr.reopened[0]
+            else "resolved"
+            if tr.resolved[0]
+            else ""
         )
     return states, events, state
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import detection.core.detector as detector_module
 from detection.core import (
     BaselineBatch,
     DetectorConfig,
@@ -12,57 +13,35 @@ from detection.core import (
 )
 from detection.simulation import simulate_series
 
-CONFIG = DetectorConfig(refit_minutes=10**9, early_refit_minutes=())
+CONFIG = DetectorConfig()
+W = 60
 
 
-def test_tick_matches_offline_detector():
+def test_tick_matches_offline_detector(monkeypatch):
     s = simulate_series(seed=70, weeks=1.0, base_rate=3.0, outages_per_week=0)
     values = s.values.astype(float)
     fit_at = int(s.minutes[0]) + 4 * 1440
-    start = 4 * 1440
-    values[start + 100 : start + 130] += 12
-    # Offline: one fit at fit_at (no other refits), then score every row after it.
+    values[4 * 1440 + 100 : 4 * 1440 + 130] += 12
     baseline = fit_baseline(s.minutes, values, fitted_at=fit_at, config=CONFIG)
+    # Offline on a slice, with every refit pinned to the same baseline.
+    monkeypatch.setattr(detector_module, "fit_baseline", lambda *a, **k: baseline)
+    rows = slice(4 * 1440 - 200, 4 * 1440 + 300)
+    minutes, vals = s.minutes[rows], values[rows]
+    offline = detect_series(minutes, vals, 1, CONFIG)
+
     batch = BaselineBatch.from_baselines([baseline] * 2, CONFIG.shift_tolerance_minutes)
     state = DetectorState.initial(2)
-    w = 60
-    levels, expected = [], []
-    for r in range(start, start + 300):
-        obs = np.tile(values[r - w + 1 : r + 1], (2, 1))
-        tick = run_tick(batch, state, obs, int(s.minutes[r]), CONFIG)
+    padded = np.concatenate((np.zeros(W - 1), vals))
+    levels, expected, anomaly = [], [], []
+    for r in range(len(minutes)):
+        obs = np.tile(padded[r : r + W], (2, 1))
+        tick = run_tick(batch, state, obs, int(minutes[r]), CONFIG)
         state = tick.transition.state
         levels.append(int(tick.scores.level[0]))
         expected.append(float(tick.expected[1]))
+        anomaly.append(int(state.state[0] == 2))
     assert max(levels) == 2
-    # Same numbers as the offline path scoring these rows with the same baseline.
-    minutes = s.minutes[: start + 300]
-    offline = _offline(minutes, values[: start + 300], baseline, start)
-    np.testing.assert_allclose(expected, offline.expected[start:], rtol=1e-9)
-    np.testing.assert_array_equal(levels, offline.level[start:])
-
-
-def _offline(minutes, values, baseline, start):
-    """detect_series with the baseline pinned: patch the fit via a config with no refits."""
-    import detection.core.detector as det
-
-    original = det.fit_baseline
-    det.fit_baseline = lambda *a, **k: baseline
-    try:
-        # Level tracking starts from zero at the first row in both paths only if we start there.
-        return detect_series(minutes[start - 60 :], values[start - 60 :], 1, CONFIG).__class__(
-            *_shift(detect_series(minutes, values, 1, CONFIG), 0)
-        )
-    finally:
-        det.fit_baseline = original
-
-
-def _shift(result, _):
-    return (
-        result.minutes,
-        result.expected,
-        result.anomaly_score,
-        result.is_anomaly,
-        result.level,
-        result.rule,
-        result.outages,
-    )
+    # Rows whose windows lie fully inside the slice are scored identically.
+    np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
+    np.testing.assert_array_equal(levels[W:], offline.level[W:])
+    np.testing.assert_array_equal(anomaly, offline.is_anomaly)

@@ -1,0 +1,128 @@
+"""Shared fixtures: a real Redis for every test, catalog factories, API client."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from reports.models import Category, ProblemType, Service
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
+
+
+def _redis_ping(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """TEST_REDIS_URL (CI) or a private redis-server, never the developer's own Redis."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        if not _redis_ping(url):
+            pytest.exit(f"TEST_REDIS_URL={url} does not answer", returncode=3)
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("The tests need Redis: apt-get install redis-server", returncode=3)
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="ow-redis-")
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_until(lambda: _redis_ping(url), timeout=10, what="redis-server")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _use_test_redis(redis_url: str) -> Iterator[None]:
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "owtest",
+        }
+    }
+    with override_settings(CACHES=caches, REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def problem_types(db) -> dict[str, ProblemType]:
+    rows = [("login", "Login"), ("website", "Website"), ("app", "App"), ("payments", "Payments")]
+    return {
+        slug: ProblemType.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+        for slug, name in rows
+    }
+
+
+@pytest.fixture
+def make_service(db, problem_types):
+    category, _ = Category.objects.get_or_create(slug="test-category", defaults={"name": "Tests"})
+
+    def make(slug: str = "acme", name: str | None = None, problems=("login", "website", "app"), **kw):
+        service, _ = Service.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "name": name or slug.title(),
+                "category": category,
+                "website": f"https://{slug}.example",
+                **kw,
+            },
+        )
+        service.problem_types.set([problem_types[p] for p in problems])
+        return service
+
+    return make
+
+
+@pytest.fixture
+def service(make_service) -> Service:
+    return make_service("acme", "Acme Cloud")

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reports.models import Report
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/reports/"
+
+
+def post(client, body, **extra):
+    payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(URL, data=payload, content_type="application/json", **extra)
+
+
+def valid(**overrides):
+    return {"service": "acme", "problem": "login", "country": "DE", **overrides}
+
+
+def test_valid_report_returns_201_with_id_and_timestamp(api_client, service):
+    response = post(api_client, valid(subdivision="DE-BE", comment="Login spins forever"))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    report = Report.objects.get(pk=body["id"])
+    assert body["created_at"].startswith(report.created_at.strftime("%Y-%m-%dT%H:%M"))
+    assert body["counted"] is True
+    assert (report.service, report.problem.slug, report.country) == (service, "login", "DE")
+    assert (report.subdivision, report.comment, report.source) == ("DE-BE", "Login spins forever", "api")
+
+
+def test_codes_are_normalised(api_client, service):
+    response = post(api_client, valid(service="ACME", problem="Login", country="de", subdivision="de-by"))
+    assert response.status_code == 201
+    assert (response.json()["country"], response.json()["subdivision"]) == ("DE", "DE-BY")
+
+
+def test_second_report_from_same_client_says_it_was_not_counted(api_client, service):
+    assert post(api_client, valid()).json()["counted"] is True
+    second = post(api_client, valid(problem="app"))
+    assert second.status_code == 201
+    assert second.json()["counted"] is False
+    assert "counts once" in second.json()["message"]
+    assert Report.objects.filter(counted=True).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (valid(service="nope"), "service", "Unknown service"),
+        (valid(problem="payments"), "problem", "does not offer problem"),
+        (valid(country="XX"), "country", "not an ISO 3166-1"),
+        (valid(country="DEU"), "country", "not an ISO 3166-1"),
+        (valid(subdivision="DE-XX"), "subdivision", "not an ISO 3166-2"),
+        (valid(subdivision="FR-75C"), "subdivision", "is not in country DE"),
+        (valid(comment="x" * 281), "comment", "no more than 280"),
+        (valid(country=49), "country", "Must be a string"),
+        (valid(problem=None), "problem", "may not be null"),
+        (valid(comment=["a"]), "comment", "Must be a string"),
+        (valid(reporter="me"), "reporter", "Unknown field"),
+        ({"problem": "login", "country": "DE"}, "service", "required"),
+        ({"service": "acme", "country": "DE"}, "problem", "required"),
+        ({"service": "acme", "problem": "login"}, "country", "required"),
+    ],
+)
+def test_bad_input_gets_400_with_a_message_for_the_field(api_client, service, body, field, message):
+    response = post(api_client, body)
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["code"] == "invalid"
+    assert any(message in m for m in payload["fields"][field]), payload
+    assert Report.objects.count() == 0
+
+
+def test_all_field_errors_are_reported_together(api_client, service):
+    response = post(api_client, {"service": "acme", "problem": 1, "country": "ZZ", "extra": True})
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"problem", "country", "extra"}
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"just a string"', "null"])
+def test_json_that_is_not_an_object_gets_400(api_client, service, body):
+    response = post(api_client, body)
+    assert response.status_code == 400
+    assert "non_field_errors" in response.json()["fields"] or response.json()["detail"]
+    assert Report.objects.count() == 0
+
+
+def test_malformed_json_gets_400(api_client, service):
+    response = post(api_client, '{"service": "acme",')
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert "JSON parse error" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+def test_body_that_is_not_json_gets_415(api_client, service, content_type):
+    response = api_client.post(URL, data="service=acme", content_type=content_type)
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert Report.objects.count() == 0
+
+
+def test_oversized_body_gets_413(api_client, service, settings):
+    body = json.dumps(valid(comment="x" * (settings.API_MAX_BODY_BYTES + 10)))
+    response = post(api_client, body)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert Report.objects.count() == 0
+
+
+def test_inactive_service_is_unknown(api_client, make_service):
+    make_service("retired", is_active=False)
+    response = post(api_client, valid(service="retired"))
+    assert response.status_code == 400
+    assert "service" in response.json()["fields"]
+
+
+def test_get_is_not_allowed(api_client, service):
+    response = api_client.get(URL)
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_catalog_list_is_paginated(api_client):
+    response = api_client.get("/api/v1/services/", {"page_size": 10})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] >= 150
+    assert len(body["results"]) == 10
+    assert body["next"] and "page=2" in body["next"]
+    first = body["results"][0]
+    assert set(first) >= {"slug", "name", "category", "website", "status_page", "problems", "url"}
+
+
+def test_catalog_search_by_name_is_case_insensitive(api_client):
+    body = api_client.get("/api/v1/services/", {"search": "chatg"}).json()
+    assert [s["slug"] for s in body["results"]] == ["chatgpt"]
+
+
+def test_catalog_filter_by_category(api_client):
+    body = api_client.get("/api/v1/services/", {"category": "gaming", "page_size": 200}).json()
+    assert body["count"] >= 8
+    assert {s["category"] for s in body["results"]} == {"gaming"}
+
+
+def test_inactive_services_are_not_listed(api_client, make_service):
+    make_service("retired", is_active=False)
+    body = api_client.get("/api/v1/services/", {"search": "retired"}).json()
+    assert body["count"] == 0
+
+
+def test_service_detail_and_404(api_client):
+    assert api_client.get("/api/v1/services/slack/").json()["name"] == "Slack"
+    missing = api_client.get("/api/v1/services/does-not-exist/")
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_bad_page_gets_404_in_the_error_format(api_client):
+    response = api_client.get("/api/v1/services/", {"page": 9999})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_openapi_schema_and_docs_are_served_without_cdn(client):
+    schema = client.get("/api/schema/", {"format": "json"})
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/reports/" in paths and "/api/v1/services/" in paths
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    assert "cdn" not in html.lower() and "//unpkg" not in html

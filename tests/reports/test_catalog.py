@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from reports.catalog import catalog_read, catalog_sync
+from reports.models import Category, ProblemType, Service
+
+
+def test_catalog_file_has_many_real_services_across_categories():
+    data = catalog_read()
+    categories = {c["slug"] for c in data["categories"]}
+    problems = {p["slug"] for p in data["problem_types"]}
+    per_category = Counter(s["category"] for s in data["services"])
+    assert len(data["services"]) >= 150
+    assert set(per_category) == categories
+    assert min(per_category.values()) >= 8
+    for service in data["services"]:
+        assert set(service["problems"]) <= problems, service["slug"]
+        assert service["website"].startswith("https://")
+
+
+@pytest.mark.django_db
+def test_migrations_load_the_catalog():
+    assert Service.objects.count() >= 150
+    chatgpt = Service.objects.get(slug="chatgpt")
+    assert chatgpt.category.slug == "ai-assistants"
+    assert chatgpt.problem_types.filter(slug="login").exists()
+
+
+@pytest.mark.django_db
+def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service):
+    make_service("in-house-tool")
+    data = catalog_read()
+    catalog_sync(data=data)
+    counts = (Category.objects.count(), ProblemType.objects.count(), Service.objects.count())
+    result = catalog_sync(data=data)
+    assert result.services_created == 0
+    assert (Category.objects.count(), ProblemType.objects.count(), Service.objects.count()) == counts
+    assert Service.objects.filter(slug="in-house-tool").exists()

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from reports.models import Report
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_lists_services_by_category(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "AI assistants" in html and "ChatGPT" in html and "Gaming" in html
+
+
+def test_home_search_by_name(client):
+    html = client.get("/", {"q": "slack"}).content.decode()
+    assert 'href="/services/slack/"' in html
+    assert 'href="/services/chatgpt/"' not in html
+
+
+def test_home_search_without_match_says_so(client):
+    html = client.get("/", {"q": "zzzz-nothing"}).content.decode()
+    assert "No service matches" in html
+
+
+def test_service_page_has_one_button_per_problem_and_csrf(client, service):
+    html = client.get("/services/acme/").content.decode()
+    assert "Report a problem with Acme Cloud" in html
+    for slug in ("login", "website", "app"):
+        assert f'name="problem" value="{slug}"' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_country_is_preselected_from_the_browser_locale(client, service):
+    html = client.get("/services/acme/", HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").content.decode()
+    assert '<option value="DE" selected>' in html
+
+
+def test_country_is_preselected_from_a_proxy_header(client, service):
+    html = client.get("/services/acme/", HTTP_CF_IPCOUNTRY="FR").content.decode()
+    assert '<option value="FR" selected>' in html
+
+
+def test_unknown_service_page_is_404(client):
+    assert client.get("/services/does-not-exist/").status_code == 404
+
+
+def test_report_form_stores_report_and_confirms(client, service):
+    response = client.post(
+        "/services/acme/", {"problem": "login", "country": "DE", "subdivision": "DE-BE"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "was counted" in response.content.decode()
+    report = Report.objects.get()
+    assert (report.source, report.country, report.subdivision) == ("web", "DE", "DE-BE")
+    assert response.redirect_chain[-1][0].endswith("/services/acme/#report")
+
+
+def test_second_report_is_confirmed_as_counted_once(client, service):
+    client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    response = client.post("/services/acme/", {"problem": "app", "country": "DE"}, follow=True)
+    assert "counts once" in response.content.decode()
+    assert list(Report.objects.values_list("counted", flat=True).order_by("id")) == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"problem": "login"}, "Choose your country."),
+        ({"country": "DE"}, "Choose what is not working."),
+        ({"problem": "payments", "country": "DE"}, "does not offer problem"),
+        ({"problem": "login", "country": "XX"}, "Select a valid choice"),
+        ({"problem": "login", "country": "DE", "subdivision": "FR-75C"}, "is not in country DE"),
+        ({"problem": "login", "country": "DE", "comment": "x" * 281}, "at most 280 characters"),
+    ],
+)
+def test_bad_form_input_shows_a_readable_error_and_stores_nothing(client, service, data, message):
+    response = client.post("/services/acme/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Report.objects.count() == 0
+
+
+def test_form_requires_csrf_token(service):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    assert response.status_code == 403
+    assert Report.objects.count() == 0
+
+
+def test_static_assets_are_served_locally(client):
+    html = client.get("/").content.decode()
+    assert "/static/css/site.css" in html
+    assert "http://" not in html.split("<body")[0].replace("http://127.0.0.1", "")
