@@ -27,7 +27,15 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "service", "problem", "country", "subdivision", "source", "counted"]
+    list_display = [
+        "created_at",
+        "service",
+        "problem",
+        "country",
+        "subdivision",
+        "source",
+        "counted",
+    ]
     list_filter = ["source", "counted", "problem"]
     search_fields = ["service__name", "country"]
     date_hierarchy = "created_at"

@@ -14,7 +14,7 @@ from reports.models import Service
 class ReportForm(forms.Form):
     problem = forms.CharField(error_messages={"required": "Choose what is not working."})
     country = forms.ChoiceField(
-        choices=[("", "Choose your country")] + country_choices(),
+        choices=[("", "Choose your country"), *country_choices()],
         error_messages={"required": "Choose your country."},
     )
     subdivision = forms.CharField(

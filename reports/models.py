@@ -97,3 +97,6 @@ class ReporterWindow(models.Model):
                 fields=["reporter_key", "service"], name="reporter_window_unique"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.reporter_key[:8]}… on {self.service_id} until {self.counted_until:%H:%M}"

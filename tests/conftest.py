@@ -107,7 +107,9 @@ def problem_types(db) -> dict[str, ProblemType]:
 def make_service(db, problem_types):
     category, _ = Category.objects.get_or_create(slug="test-category", defaults={"name": "Tests"})
 
-    def make(slug: str = "acme", name: str | None = None, problems=("login", "website", "app"), **kw):
+    def make(
+        slug: str = "acme", name: str | None = None, problems=("login", "website", "app"), **kw
+    ):
         service, _ = Service.objects.update_or_create(
             slug=slug,
             defaults={

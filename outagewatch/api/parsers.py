@@ -34,4 +34,3 @@ class BoundedJSONParser(JSONParser):
         if len(body) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
         return super().parse(io.BytesIO(body), media_type, parser_context)
-

@@ -27,8 +27,13 @@ class ReportCreateView(APIView):
         examples=[
             OpenApiExample(
                 "Login problem in Berlin",
-                value={"service": "chatgpt", "problem": "login", "country": "DE",
-                       "subdivision": "DE-BE", "comment": "Login page spins forever"},
+                value={
+                    "service": "chatgpt",
+                    "problem": "login",
+                    "country": "DE",
+                    "subdivision": "DE-BE",
+                    "comment": "Login page spins forever",
+                },
                 request_only=True,
             )
         ],

@@ -27,11 +27,17 @@ def test_valid_report_returns_201_with_id_and_timestamp(api_client, service):
     assert body["created_at"].startswith(report.created_at.strftime("%Y-%m-%dT%H:%M"))
     assert body["counted"] is True
     assert (report.service, report.problem.slug, report.country) == (service, "login", "DE")
-    assert (report.subdivision, report.comment, report.source) == ("DE-BE", "Login spins forever", "api")
+    assert (report.subdivision, report.comment, report.source) == (
+        "DE-BE",
+        "Login spins forever",
+        "api",
+    )
 
 
 def test_codes_are_normalised(api_client, service):
-    response = post(api_client, valid(service="ACME", problem="Login", country="de", subdivision="de-by"))
+    response = post(
+        api_client, valid(service="ACME", problem="Login", country="de", subdivision="de-by")
+    )
     assert response.status_code == 201
     assert (response.json()["country"], response.json()["subdivision"]) == ("DE", "DE-BY")
 
@@ -94,7 +100,10 @@ def test_malformed_json_gets_400(api_client, service):
     assert "JSON parse error" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
 def test_body_that_is_not_json_gets_415(api_client, service, content_type):
     response = api_client.post(URL, data="service=acme", content_type=content_type)
     assert response.status_code == 415

@@ -37,5 +37,9 @@ def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service)
     counts = (Category.objects.count(), ProblemType.objects.count(), Service.objects.count())
     result = catalog_sync(data=data)
     assert result.services_created == 0
-    assert (Category.objects.count(), ProblemType.objects.count(), Service.objects.count()) == counts
+    assert (
+        Category.objects.count(),
+        ProblemType.objects.count(),
+        Service.objects.count(),
+    ) == counts
     assert Service.objects.filter(slug="in-house-tool").exists()

@@ -50,7 +50,9 @@ def test_unknown_service_page_is_404(client):
 
 def test_report_form_stores_report_and_confirms(client, service):
     response = client.post(
-        "/services/acme/", {"problem": "login", "country": "DE", "subdivision": "DE-BE"}, follow=True
+        "/services/acme/",
+        {"problem": "login", "country": "DE", "subdivision": "DE-BE"},
+        follow=True,
     )
     assert response.status_code == 200
     assert "was counted" in response.content.decode()

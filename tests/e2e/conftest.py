@@ -1,0 +1,110 @@
+"""Real processes for end-to-end tests: a gunicorn web server on the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.conftest import free_port, wait_until
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def database_url() -> str:
+    """The URL of the database this test process is using (the test database)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = f"{s['USER']}:{s['PASSWORD']}@" if s["PASSWORD"] else f"{s['USER']}@"
+    return f"postgres://{auth}{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def stack_env(transactional_db, redis_url, tmp_path) -> dict[str, str]:
+    """Environment for child processes: same database and Redis as the test."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "owtest",
+        "DEBUG": "0",
+        "SECRET_KEY": "e2e-secret-key-that-is-long-enough-for-django-checks-0123456789",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@dataclass
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class WebServer:
+    url: str
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers=None
+    ) -> HttpResult:
+        req = urllib.request.Request(
+            self.url + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=20) as resp:
+                return HttpResult(resp.status, dict(resp.headers), resp.read())
+        except urllib.error.HTTPError as err:
+            return HttpResult(err.code, dict(err.headers), err.read())
+
+
+def _responds(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url + "/api/v1/services/?page_size=1", timeout=2).close()
+        return True
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+@pytest.fixture
+def web_server(stack_env) -> Iterator[WebServer]:
+    subprocess.run(
+        [BIN / "python", "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=BASE_DIR,
+        env=stack_env,
+        check=True,
+    )
+    port = free_port()
+    log = open(Path(stack_env["STATIC_ROOT"]).parent / "gunicorn.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [BIN / "gunicorn", "outagewatch.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        cwd=BASE_DIR,
+        env=stack_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: proc.poll() is not None or _responds(url), timeout=30, what="gunicorn")
+        if proc.poll() is not None:
+            raise AssertionError(Path(log.name).read_text())
+        yield WebServer(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()

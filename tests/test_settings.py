@@ -1,0 +1,49 @@
+"""Start-up refuses unsafe production settings; the documented ones pass --deploy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "prod-5ecret-key-with-enough-entropy-Zq8vN2kLp0wX4tR7yB1mC6hJ9sD3fG",
+    "ALLOWED_HOSTS": "outagewatch.example",
+    "SITE_URL": "https://outagewatch.example",
+    "DATABASE_URL": "sqlite:////tmp/outagewatch-deploy-check.sqlite3",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_missing_secret_key_stops_start_up_when_debug_is_off():
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_deploy_check_passes_with_documented_production_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_bad_boolean_is_refused():
+    result = manage("check", env={**PRODUCTION, "DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
