@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,14 @@ def redis_server_binary() -> str:
     )
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def main() -> None:
+    if port_in_use(8000):
+        sys.exit("Port 8000 on 127.0.0.1 is already in use; stop whatever runs there first.")
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(url)
     processes = ["web", "worker", "beat"]
