@@ -63,7 +63,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
-    "outagewatch",
     "reports",
     "detection",
 ]
@@ -244,6 +243,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# --- Detection --------------------------------------------------------------------------
+
+# --- Alerts -----------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

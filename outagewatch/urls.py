@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_v1 = [
     path("", include("reports.api.urls")),
+    path("", include("detection.api.urls")),
+    path("", include("detection.alerts.api_urls")),
 ]
 
 urlpatterns = [
@@ -12,4 +14,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("reports.urls")),
+    path("", include("detection.urls")),
+    path("", include("detection.alerts.urls")),
 ]

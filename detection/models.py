@@ -1,0 +1,281 @@
+"""Buckets, baselines, detector state, outages, subscriptions and alert deliveries.
+
+A *series* is one service overall (country = "") or one service in one country.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from reports.models import Service
+
+OVERALL = ""  # the country code of a service's overall series
+
+
+class BucketFields(models.Model):
+    """Counts of one time bucket of one series, aggregated from Report rows."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.CharField(max_length=2, blank=True, help_text="Empty = all countries.")
+    reports = models.PositiveIntegerField(default=0, help_text="All reports.")
+    counted = models.PositiveIntegerField(
+        default=0, help_text="Counted reports: one per reporter per dedup window."
+    )
+    reporters = models.PositiveIntegerField(default=0, help_text="Distinct reporters.")
+    problems = models.JSONField(default=dict, help_text="Counted reports per problem slug.")
+
+    class Meta:
+        abstract = True
+
+
+class Bucket(BucketFields):
+    minute = models.DateTimeField(help_text="Start of the minute (UTC).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "country", "minute"], name="bucket_series_minute_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["minute"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.country or '*'} {self.minute:%Y-%m-%d %H:%M} {self.counted}"
+
+
+class HourlyBucket(BucketFields):
+    hour = models.DateTimeField(help_text="Start of the hour (UTC).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "country", "hour"], name="hourly_bucket_series_hour_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.country or '*'} {self.hour:%Y-%m-%d %H}h {self.counted}"
+
+
+class JobCursor(models.Model):
+    """How far a periodic job has got (a watermark), so it can catch up after downtime."""
+
+    name = models.CharField(max_length=50, unique=True)
+    position = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position:%Y-%m-%d %H:%M}"
+
+
+class SeriesBaseline(models.Model):
+    """A fitted detection.core.Baseline for one series (Baseline.to_dict())."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.CharField(max_length=2, blank=True)
+    params = models.JSONField()
+    method = models.CharField(max_length=10)
+    fitted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "country"], name="baseline_series_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.country or '*'} {self.method} @ {self.fitted_at:%Y-%m-%d}"
+
+
+class Outage(models.Model):
+    """A probable outage of one service: opened by the detector, explained, resolved."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RESOLVED = "resolved", "Resolved"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="outages")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    started_at = models.DateTimeField(help_text="Onset: first minute of the excess.")
+    detected_at = models.DateTimeField(help_text="When the detector opened it.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    countries = models.JSONField(default=list, help_text="Affected countries, most reports first.")
+    top_problems = models.JSONField(default=list, help_text='[{"problem": slug, "count": n}]')
+    peak_observed = models.FloatField(default=0)
+    peak_expected = models.FloatField(default=0)
+    peak_at = models.DateTimeField(null=True, blank=True)
+    score = models.FloatField(default=0, help_text="Highest anomaly score, 0..1.")
+    rule = models.CharField(max_length=40, blank=True, help_text="The rule that opened it.")
+    total_reports = models.PositiveIntegerField(default=0)
+    explanation = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["service", "status"]),
+            models.Index(fields=["status", "started_at"]),
+        ]
+        constraints = [
+            # At most one active outage per service, enforced by the database.
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=models.Q(status="active"),
+                name="outage_one_active_per_service",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} outage since {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class OutageEvent(models.Model):
+    """The outage's timeline."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Problems detected"
+        COUNTRY = "country", "Country affected"
+        PEAK = "peak", "New peak"
+        REOPENED = "reopened", "Problems again"
+        RESOLVED = "resolved", "Resolved"
+
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    country = models.CharField(max_length=2, blank=True)
+    observed = models.FloatField(default=0)
+    expected = models.FloatField(default=0)
+    message = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M} {self.kind} {self.message}"
+
+
+class SeriesState(models.Model):
+    """The detector's memory for one series (detection.core.DetectorState) and latest verdict."""
+
+    class Level(models.IntegerChoices):
+        OK = 0, "No problems"
+        POSSIBLE = 1, "Possible problems"
+        PROBLEMS = 2, "Problems detected"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.CharField(max_length=2, blank=True)
+    minute = models.DateTimeField(help_text="The newest bucket judged.")
+    # DetectorState, field for field.
+    state = models.SmallIntegerField(default=0)
+    hot_ticks = models.IntegerField(default=0)
+    quiet_minutes = models.IntegerField(default=0)
+    onset = models.BigIntegerField(default=-1)
+    last_hot = models.BigIntegerField(default=-1)
+    resolved_at = models.BigIntegerField(default=-1)
+    level_observed = models.FloatField(default=0)
+    level_expected = models.FloatField(default=0)
+    # Latest verdict with its explanation.
+    level = models.SmallIntegerField(choices=Level.choices, default=Level.OK)
+    observed = models.FloatField(default=0)
+    expected = models.FloatField(default=0)
+    score = models.FloatField(default=0)
+    rule = models.CharField(max_length=40, blank=True)
+    outage = models.ForeignKey(Outage, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "country"], name="series_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.country or '*'} state={self.state} level={self.level}"
+
+
+class ServiceStatus(models.Model):
+    """Each service's current status, one row per service, rewritten by every tick."""
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="status")
+    level = models.SmallIntegerField(choices=SeriesState.Level.choices, default=0)
+    since = models.DateTimeField(help_text="When the service entered this level.")
+    observed = models.FloatField(default=0, help_text="Counted reports in the newest minute.")
+    expected = models.FloatField(default=0, help_text="Expected reports in the newest minute.")
+    score = models.FloatField(default=0)
+    rule = models.CharField(max_length=40, blank=True)
+    countries = models.JSONField(default=list, help_text="Countries at level >= 1.")
+    outage = models.ForeignKey(Outage, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["level"])]
+        verbose_name_plural = "service statuses"
+
+    def __str__(self) -> str:
+        return f"{self.service}: {self.get_level_display()}"
+
+
+class Subscription(models.Model):
+    """An email address following a service, optionally only some countries."""
+
+    email = models.EmailField()
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="subscriptions")
+    countries = models.JSONField(default=list, blank=True, help_text="Empty = all countries.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    disabled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when delivery failed permanently."
+    )
+    disabled_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email", "service"], name="subscription_unique")
+        ]
+        indexes = [models.Index(fields=["service", "confirmed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.service}"
+
+
+class AlertDelivery(models.Model):
+    """One email for one outage, subscription and kind; the unique constraint makes it one."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Outage detected"
+        RESOLVED = "resolved", "Outage resolved"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outage", "subscription", "kind"],
+                name="alert_delivery_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.subscription_id} for outage {self.outage_id}: {self.status}"
