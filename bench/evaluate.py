@@ -27,6 +27,10 @@ from detection.simulation import MINUTES_PER_WEEK, simulate_series
 MERGE_MINUTES = DetectorConfig().reopen_minutes
 
 
+# Bands of (extra reports during the outage) / (normal reports in the same minutes).
+RATIO_BANDS = (("<0.5x", 0.5), ("0.5-1x", 1.0), ("1-3x", 3.0), (">=3x", float("inf")))
+
+
 @dataclass
 class Tally:
     outages: int = 0
@@ -36,6 +40,8 @@ class Tally:
     events: int = 0
     false_alarms: int = 0
     delays: list[int] = field(default_factory=list)
+    # Recall by relative size: (outages, detected) per band of mean extra rate / normal rate.
+    by_ratio: dict[str, list[int]] = field(default_factory=dict)
     missed: list[str] = field(default_factory=list)
     false: list[str] = field(default_factory=list)
 
@@ -43,6 +49,10 @@ class Tally:
         for name in ("outages", "detected", "outages_30", "detected_30", "events", "false_alarms"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.delays += other.delays
+        for band, (n, d) in other.by_ratio.items():
+            total = self.by_ratio.setdefault(band, [0, 0])
+            total[0] += n
+            total[1] += d
         self.missed += other.missed
         self.false += other.false
 
@@ -90,6 +100,12 @@ def tally(series, is_anomaly: np.ndarray, eval_start: int, base: float) -> Tally
         t.outages += 1
         big = o.extra_reports >= 30
         t.outages_30 += big
+        window = slice(o.start - minutes[0], o.end - minutes[0])
+        ratio = o.extra_reports / max(series.base_rate[window].sum(), 1e-9)
+        band = next(name for name, hi in RATIO_BANDS if ratio < hi)
+        counts = t.by_ratio.setdefault(band, [0, 0])
+        counts[0] += 1
+        counts[1] += bool(len(inside))
         if len(inside):
             t.detected += 1
             t.detected_30 += big
@@ -198,6 +214,12 @@ def main() -> None:
         f"detect_series: {rows / detect_s:,.0f} rows/s per core; "
         f"wall {wall:.1f} s with {opts.jobs} jobs"
     )
+    for name, t in (("core", ours), ("zscore60", naive)):
+        parts = [
+            f"{band} {t.by_ratio.get(band, [0, 0])[1]}/{t.by_ratio.get(band, [0, 0])[0]}"
+            for band, _ in RATIO_BANDS
+        ]
+        print(f"recall by outage size relative to normal traffic, {name}: " + ", ".join(parts))
     if opts.verbose:
         print("missed (>=30):", *ours.missed, sep="\n  ")
         print("false alarms:", *ours.false, sep="\n  ")

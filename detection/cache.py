@@ -4,12 +4,15 @@ invalidated at once without hunting for keys. The version doubles as an ETag see
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "detection:data-version"
+T = TypeVar("T")
 
 
 def data_version() -> int:
@@ -31,3 +34,28 @@ def data_version_bump() -> None:
         cache.incr(VERSION_KEY)
     except RedisError:
         logger.warning("Cache unavailable; could not invalidate reads", exc_info=True)
+
+
+def cached_read(name: str, compute: Callable[[], T], *, timeout: int = 300) -> T:
+    """`compute()` cached under the current data version, so the next tick invalidates it.
+
+    The timeout bounds staleness if ticks stop (reads such as "last 15 minutes" move with
+    the clock). Without a working cache the value is just computed.
+    """
+    version = data_version()
+    if version == 0:
+        return compute()
+    key = f"detection:read:{version}:{name}"
+    try:
+        hit = cache.get(key)
+    except RedisError:
+        logger.warning("Cache unavailable; computing %s", name, exc_info=True)
+        return compute()
+    if hit is not None:
+        return hit
+    value = compute()
+    try:
+        cache.set(key, value, timeout)
+    except RedisError:
+        logger.warning("Cache unavailable; could not store %s", name, exc_info=True)
+    return value

@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from detection import feeds, views
 
 app_name = "detection"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("outages/", views.outage_list, name="outages"),
+    path("outages/feed/", feeds.OutageFeed(), name="feed"),
+    path("outages/<int:pk>/", views.outage_detail, name="outage"),
+    path(
+        "services/<slug:slug>/outages/feed/", feeds.ServiceOutageFeed(), name="service-feed"
+    ),
+]

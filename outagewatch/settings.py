@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -242,11 +243,64 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Bucket the reports of the minute that just closed and judge it: detection within
+    # a minute or two of an onset depends on this running every minute.
+    "detect-minute": {"task": "detection.tasks.detect_minute", "schedule": crontab(minute="*")},
+    # New and young series get a real baseline as soon as they have history for one.
+    "baselines-refit-cold": {
+        "task": "detection.tasks.baselines_refit",
+        "schedule": crontab(minute="*/15"),
+        "kwargs": {"only_cold": True},
+    },
+    # Nightly refit of every series' seasonal baseline, at the quietest hour for most users.
+    "baselines-refit-all": {
+        "task": "detection.tasks.baselines_refit",
+        "schedule": crontab(hour=3, minute=17),
+    },
+    # Raw reports and minute buckets past retention; hourly rollups are kept.
+    "retention-purge": {
+        "task": "detection.tasks.retention_purge",
+        "schedule": crontab(hour=4, minute=7),
+    },
+}
 
 # --- Detection --------------------------------------------------------------------------
+# Every aggregation re-counts this many minutes before its watermark, for late commits.
+BUCKET_LATE_MINUTES: int = env.int("BUCKET_LATE_MINUTES", default=5)
+# A country series without reports for this long stops being ticked.
+SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
+REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)
+# Minute buckets must outlive the baseline's history window (28 days); hourly rollups stay.
+BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
+# Overrides of detection.core.DetectorConfig defaults, as JSON, e.g. {"quiet_minutes": 20}.
+DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
 
 # --- Alerts -----------------------------------------------------------------------------
+# Where the development (filebased) backend writes emails; tests point it at a temp dir.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=EMAIL_FILE_PATH)
+# Double opt-in: a confirmation link stays valid this long.
+SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS: int = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS", default=7)
+# Anyone can type anyone's address: at most this many confirmation emails per address and
+# day (all services together), and none again for the same service within the resend gap.
+SUBSCRIPTION_CONFIRMATIONS_PER_DAY: int = env.int("SUBSCRIPTION_CONFIRMATIONS_PER_DAY", default=5)
+SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
+    "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15
+)
+# A subscriber hears about a new outage of the same service at most once per cool-down; an
+# outage that starts inside it is held until it ends and dropped if it is over by then.
+ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60)
+# The detector reopens the same outage when it re-fires within 30 minutes
+# (DetectorConfig.reopen_minutes), and a delivery is unique per outage and kind: the
+# "resolved" email waits that long so it is never followed by a silent reopen.
+ALERT_RESOLVED_GRACE_MINUTES: int = env.int("ALERT_RESOLVED_GRACE_MINUTES", default=30)
+# SMTP failures: retry with exponential backoff (base * 2**n, capped) up to a maximum.
+ALERT_MAX_ATTEMPTS: int = env.int("ALERT_MAX_ATTEMPTS", default=8)
+ALERT_RETRY_BACKOFF_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_SECONDS", default=30)
+ALERT_RETRY_BACKOFF_MAX_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_MAX_SECONDS", default=1800)
+# A claim ('sending') older than this belongs to a crashed worker and may be taken over;
+# well above EMAIL_TIMEOUT so a slow but live send is never doubled.
+ALERT_SENDING_STALE_SECONDS: int = env.int("ALERT_SENDING_STALE_SECONDS", default=600)
 
 LOGGING = {
     "version": 1,

@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import select_template
 from django.views.decorators.http import require_http_methods
 
+from detection import selectors as status
+from detection.cache import cached_read
 from outagewatch.api.throttling import ClientRateLimit
 from outagewatch.clients import client_address, client_user_agent
 from reports import selectors, services
@@ -18,7 +22,29 @@ from reports.models import Report, Service
 def home(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:100]
     categories = selectors.categories_with_services(search=query)
-    return render(request, "reports/home.html", {"categories": categories, "query": query})
+    # Shared by every visitor and rebuilt after each detection tick.
+    problems_now = cached_read("status-list", status.status_list)
+    lines = cached_read("sparklines", status.sparklines)
+    levels = {state.service.pk: state.code for state in problems_now}
+    for category in categories:
+        for service in category.matching:
+            service.sparkline = lines.get(service.pk)
+            service.level = levels.get(service.pk, "ok")
+    for state in problems_now:
+        state.service.sparkline = lines.get(state.service.pk)
+    context = {"categories": categories, "query": query, "problems_now": problems_now}
+    return render(request, "reports/home.html", context)
+
+
+SUBSCRIBE_TEMPLATE = "detection/_subscribe_form.html"
+
+
+def _subscribe_template() -> str | None:
+    """The subscription form, once the alerts app provides it."""
+    try:
+        return select_template([SUBSCRIBE_TEMPLATE]).template.name
+    except TemplateDoesNotExist:
+        return None
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -53,5 +79,26 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             status = 400
     else:
         form = ReportForm(service=service, initial={"country": country_guess(request)})
-    context = {"service": service, "form": form, "problems": service.problem_types.all()}
+    context = {
+        "service": service,
+        "form": form,
+        "problems": service.problem_types.all(),
+        "subscribe_template": _subscribe_template(),
+        **cached_read(f"service-page:{service.pk}", lambda: _status_context(service)),
+    }
     return render(request, "reports/service_detail.html", context, status=status)
+
+
+def _status_context(service: Service) -> dict:
+    """What the service page shows about the service's status (cached per data version)."""
+    state = status.service_state_get(service=service)
+    outages = status.outage_history(service=service)
+    return {
+        "state": state,
+        "counts": status.report_counts(service=service),
+        "series": status.series_window(service=service, window="24h", resolution="15m"),
+        "highlight": [(o.started_at, o.resolved_at) for o in outages],
+        "problem_stats": status.problem_breakdown(service=service),
+        "countries": status.country_breakdown(service=service),
+        "outages": outages,
+    }

@@ -12,11 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from django.core.cache import cache
-from django.test import override_settings
-from rest_framework.test import APIClient
 
-from reports.models import Category, ProblemType, Service
 
 
 def free_port() -> int:
@@ -72,6 +68,8 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _use_test_redis(redis_url: str) -> Iterator[None]:
+    from django.test import override_settings
+
     caches = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -85,17 +83,23 @@ def _use_test_redis(redis_url: str) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
+    from django.core.cache import cache
+
     cache.clear()
     yield
 
 
 @pytest.fixture
-def api_client() -> APIClient:
+def api_client():
+    from rest_framework.test import APIClient  # lazily: core tests run without Django too
+
     return APIClient()
 
 
 @pytest.fixture
-def problem_types(db) -> dict[str, ProblemType]:
+def problem_types(db):
+    from reports.models import ProblemType
+
     rows = [("login", "Login"), ("website", "Website"), ("app", "App"), ("payments", "Payments")]
     return {
         slug: ProblemType.objects.update_or_create(slug=slug, defaults={"name": name})[0]
@@ -105,6 +109,8 @@ def problem_types(db) -> dict[str, ProblemType]:
 
 @pytest.fixture
 def make_service(db, problem_types):
+    from reports.models import Category, Service
+
     category, _ = Category.objects.get_or_create(slug="test-category", defaults={"name": "Tests"})
 
     def make(
@@ -126,5 +132,5 @@ def make_service(db, problem_types):
 
 
 @pytest.fixture
-def service(make_service) -> Service:
+def service(make_service):
     return make_service("acme", "Acme Cloud")

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from detection.alerts import api
+
+urlpatterns = [
+    path("subscriptions/", api.SubscriptionCreateView.as_view(), name="subscription-create"),
+]

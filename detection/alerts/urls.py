@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from detection.alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("services/<slug:slug>/subscribe/", views.subscribe, name="subscribe"),
+    path("subscriptions/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("subscriptions/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]

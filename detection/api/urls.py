@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from detection.api import views
+
+urlpatterns = [
+    path("services/<slug:slug>/series/", views.SeriesView.as_view(), name="service-series"),
+    path("outages/", views.OutageListView.as_view(), name="outage-list"),
+    path("outages/<int:pk>/", views.OutageDetailView.as_view(), name="outage-detail"),
+    path("status/", views.StatusView.as_view(), name="status"),
+]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -15,7 +14,7 @@ from reports.api.serializers import (
     ReportCreateSerializer,
     ServiceSerializer,
 )
-from reports.models import Report, Service
+from reports.models import Report
 
 
 class ReportCreateView(APIView):
@@ -69,15 +68,3 @@ class ServiceListView(generics.ListAPIView):
         return selectors.service_list(
             search=params.get("search", ""), category=params.get("category", "")
         )
-
-
-@extend_schema(summary="One service")
-class ServiceDetailView(generics.RetrieveAPIView):
-    serializer_class = ServiceSerializer
-    throttle_scope = "reads"
-
-    def get_object(self) -> Service:
-        try:
-            return selectors.service_get(slug=self.kwargs["slug"])
-        except Service.DoesNotExist:
-            raise Http404 from None

@@ -1,0 +1,145 @@
+"""Reads for subscriptions and alert deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from detection.models import AlertDelivery, Outage, OutageEvent, Subscription
+
+Kind = AlertDelivery.Kind
+Status = AlertDelivery.Status
+
+
+def subscription_countries_match(*, subscribed: Iterable[str], affected: Iterable[str]) -> bool:
+    """Empty on either side means everything: all countries, or an outage everywhere."""
+    subscribed, affected = set(subscribed), set(affected)
+    return not subscribed or not affected or bool(subscribed & affected)
+
+
+def subscriptions_active(*, service_id: int) -> QuerySet[Subscription]:
+    """Confirmed subscriptions of a service that may receive alerts."""
+    return Subscription.objects.filter(
+        service_id=service_id,
+        confirmed_at__isnull=False,
+        unsubscribed_at__isnull=True,
+        disabled_at__isnull=True,
+    )
+
+
+def subscriptions_for_outage(*, outage: Outage) -> list[Subscription]:
+    # Countries are a JSON list; matching in Python keeps this portable across SQLite and
+    # PostgreSQL, and one service's subscribers are few enough.
+    return [
+        subscription
+        for subscription in subscriptions_active(service_id=outage.service_id)
+        if subscription_countries_match(
+            subscribed=subscription.countries or [], affected=outage.countries or []
+        )
+    ]
+
+
+def subscription_ids_told_opened(*, outage: Outage) -> list[int]:
+    """Subscriptions that have an "opened" delivery for this outage: only they hear it ended."""
+    return list(
+        AlertDelivery.objects.filter(outage=outage, kind=Kind.OPENED).values_list(
+            "subscription_id", flat=True
+        )
+    )
+
+
+def delivery_get(*, delivery_id: int) -> AlertDelivery:
+    return AlertDelivery.objects.select_related(
+        "outage", "outage__service", "subscription", "subscription__service"
+    ).get(pk=delivery_id)
+
+
+def delivery_pending_ids(*, outage_id: int, kind: str) -> list[int]:
+    return list(
+        AlertDelivery.objects.filter(
+            outage_id=outage_id, kind=kind, status=Status.PENDING
+        ).values_list("pk", flat=True)
+    )
+
+
+def delivery_opened_status(*, outage_id: int, subscription_id: int) -> str | None:
+    return (
+        AlertDelivery.objects.filter(
+            outage_id=outage_id, subscription_id=subscription_id, kind=Kind.OPENED
+        )
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+def delivery_last_opened_elsewhere(*, delivery: AlertDelivery) -> AlertDelivery | None:
+    """The newest "opened" email this subscriber got about another outage of the service."""
+    return (
+        AlertDelivery.objects.filter(
+            subscription_id=delivery.subscription_id,
+            kind=Kind.OPENED,
+            status=Status.SENT,
+            outage__service_id=delivery.outage.service_id,
+        )
+        .exclude(outage_id=delivery.outage_id)
+        .select_related("outage")
+        .order_by("-sent_at")
+        .first()
+    )
+
+
+def outage_resolved_moment(*, outage: Outage) -> datetime | None:
+    """When the detector declared the outage over. Outage.resolved_at is when the excess
+    ended, which is its quiet period earlier; the reopen window counts from this moment."""
+    moment = (
+        OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.RESOLVED)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if moment is None or outage.resolved_at is None:
+        return outage.resolved_at
+    return max(moment, outage.resolved_at)
+
+
+def retry_delay_seconds(*, attempts: int) -> int:
+    """Exponential backoff after ``attempts`` failed tries: base, 2*base, 4*base ... capped."""
+    base = settings.ALERT_RETRY_BACKOFF_SECONDS
+    return int(min(base * 2 ** max(attempts - 1, 0), settings.ALERT_RETRY_BACKOFF_MAX_SECONDS))
+
+
+def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Deliveries whose queued message may be lost: pending and not waiting out a backoff,
+    or claimed by a worker that has not finished for longer than the stale timeout."""
+    # A fresh row's message was queued on commit moments ago; leave it a minute.
+    settle = now - timedelta(seconds=60)
+    stale = now - timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS)
+    due: list[int] = []
+    grace = timedelta(minutes=settings.ALERT_RESOLVED_GRACE_MINUTES)
+    rows = (
+        AlertDelivery.objects.filter(status__in=[Status.PENDING, Status.SENDING])
+        # A "resolved" email waiting for its outage to end (again) or to settle is not lost:
+        # alerts_schedule queues it when the outage resolves, and its task re-queues itself.
+        .exclude(status=Status.PENDING, kind=Kind.RESOLVED, outage__status=Outage.Status.ACTIVE)
+        .exclude(status=Status.PENDING, kind=Kind.RESOLVED, outage__resolved_at__gt=now - grace)
+        .order_by("created_at")
+        .values_list("pk", "status", "attempts", "created_at", "claimed_at")[: limit * 4]
+    )
+    for pk, status, attempts, created_at, claimed_at in rows:
+        if status == Status.SENDING:
+            if claimed_at is not None and claimed_at < stale:
+                due.append(pk)
+        elif attempts == 0:
+            if (claimed_at or created_at) < settle:
+                due.append(pk)
+        elif (
+            claimed_at is None
+            or claimed_at + timedelta(seconds=retry_delay_seconds(attempts=attempts)) <= now
+        ):
+            due.append(pk)
+        if len(due) >= limit:
+            break
+    return due

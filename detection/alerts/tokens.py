@@ -1,0 +1,72 @@
+"""Signed links for confirming and unsubscribing: no login, the link is the proof.
+
+A token names the subscription and a keyed digest of its address, so a link stays bound to
+the address it was mailed to even if the row is deleted and its id reused. The payload is
+signed, not encrypted; it holds no address, so links in logs reveal nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from detection.models import Subscription
+
+_CONFIRM_SALT = "outagewatch.alerts.confirm"
+_UNSUBSCRIBE_SALT = "outagewatch.alerts.unsubscribe"
+
+
+class InvalidToken(Exception):
+    """The link is forged, expired, or its subscription is gone."""
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    subscription: Subscription
+    countries: list[str]
+
+
+def _digest(email: str) -> str:
+    return salted_hmac("outagewatch.alerts.address", email.lower()).hexdigest()[:20]
+
+
+def confirm_token_make(*, subscription: Subscription, countries: list[str]) -> str:
+    # The requested countries travel in the link, so a sign-up for an already confirmed
+    # address changes nothing until the owner of the mailbox clicks.
+    payload = {"s": subscription.pk, "h": _digest(subscription.email), "c": countries}
+    return signing.dumps(payload, salt=_CONFIRM_SALT, compress=True)
+
+
+def unsubscribe_token_make(*, subscription: Subscription) -> str:
+    payload = {"s": subscription.pk, "h": _digest(subscription.email)}
+    return signing.dumps(payload, salt=_UNSUBSCRIBE_SALT)
+
+
+def _load(token: str, *, salt: str, max_age: timedelta | None) -> tuple[Subscription, dict]:
+    try:
+        payload = signing.loads(token, salt=salt, max_age=max_age)
+        subscription = Subscription.objects.select_related("service").get(pk=int(payload["s"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Subscription.DoesNotExist):
+        raise InvalidToken from None
+    if not constant_time_compare(str(payload.get("h", "")), _digest(subscription.email)):
+        raise InvalidToken
+    return subscription, payload
+
+
+def confirm_token_read(token: str) -> ConfirmRequest:
+    max_age = timedelta(days=settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS)
+    subscription, payload = _load(token, salt=_CONFIRM_SALT, max_age=max_age)
+    countries = payload.get("c", [])
+    if not isinstance(countries, list) or not all(isinstance(c, str) for c in countries):
+        raise InvalidToken
+    return ConfirmRequest(subscription=subscription, countries=countries)
+
+
+def unsubscribe_token_read(token: str) -> Subscription:
+    # No expiry: RFC 8058 one-click links in old emails must keep working.
+    subscription, _ = _load(token, salt=_UNSUBSCRIBE_SALT, max_age=None)
+    return subscription

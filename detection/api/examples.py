@@ -1,0 +1,166 @@
+"""OpenAPI examples for the outage read API (shown in /api/docs/)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample
+
+_OUTAGE = {
+    "id": 42,
+    "service": "chatgpt",
+    "service_name": "ChatGPT",
+    "status": "active",
+    "started_at": "2026-11-27T14:05:00Z",
+    "detected_at": "2026-11-27T14:07:00Z",
+    "resolved_at": None,
+    "countries": ["DE", "FR", "NL"],
+    "top_problems": [
+        {"problem": "login", "name": "Login", "count": 312},
+        {"problem": "website", "name": "Website", "count": 120},
+    ],
+    "peak_observed": 96.0,
+    "peak_expected": 4.2,
+    "peak_at": "2026-11-27T14:21:00Z",
+    "score": 0.999,
+    "rule": "excess",
+    "total_reports": 1480,
+    "explanation": "96 reports in one minute where 4.2 are expected at this time of day.",
+    "url": "https://outagewatch.example/outages/42/",
+    "api_url": "https://outagewatch.example/api/v1/outages/42/",
+}
+
+_STATE = {
+    "level": "problems",
+    "level_value": 2,
+    "label": "Problems detected",
+    "summary": "User reports indicate problems at ChatGPT since 14:05 UTC. "
+    "Most reports come from Germany, France, Netherlands.",
+    "since": "2026-11-27T14:05:00Z",
+    "observed": 81.0,
+    "expected": 4.1,
+    "score": 0.999,
+    "rule": "excess",
+    "countries": ["DE", "FR", "NL"],
+    "updated_at": "2026-11-27T14:30:05Z",
+}
+
+SERVICE_DETAIL = OpenApiExample(
+    "A service with an active outage",
+    response_only=True,
+    value={
+        "slug": "chatgpt",
+        "name": "ChatGPT",
+        "category": "ai",
+        "category_name": "AI assistants",
+        "website": "https://chatgpt.com",
+        "status_page": "https://status.openai.com",
+        "problems": [{"slug": "login", "name": "Login", "description": "Cannot sign in"}],
+        "url": "https://outagewatch.example/services/chatgpt/",
+        "status": _STATE,
+        "active_outage": _OUTAGE,
+        "reports": {"last_15m": 1102, "last_1h": 1480, "last_24h": 1790},
+        "expected_now": 4.1,
+        "links": {
+            "page": "https://outagewatch.example/services/chatgpt/",
+            "series": "https://outagewatch.example/api/v1/services/chatgpt/series/",
+            "outages": "https://outagewatch.example/api/v1/outages/?service=chatgpt",
+            "feed": "https://outagewatch.example/services/chatgpt/outages/feed/",
+        },
+    },
+)
+
+SERIES = OpenApiExample(
+    "Last hour, per minute",
+    response_only=True,
+    value={
+        "service": "chatgpt",
+        "country": "",
+        "window": "1h",
+        "resolution": "1m",
+        "start": "2026-11-27T13:31:00Z",
+        "end": "2026-11-27T14:31:00Z",
+        "baseline": "hgb",
+        "band_sigmas": 2.0,
+        "points": [
+            {
+                "at": "2026-11-27T13:31:00Z",
+                "minutes": 1,
+                "complete": True,
+                "observed": 3,
+                "expected": 4.05,
+                "lower": 0.0,
+                "upper": 8.6,
+            },
+            {
+                "at": "2026-11-27T14:30:00Z",
+                "minutes": 1,
+                "complete": True,
+                "observed": 81,
+                "expected": 4.1,
+                "lower": 0.0,
+                "upper": 8.7,
+            },
+        ],
+    },
+)
+
+OUTAGE_LIST = OpenApiExample(
+    "Newest outages",
+    response_only=True,
+    value={
+        "next": "https://outagewatch.example/api/v1/outages/?cursor=cD0yMDI2LTExLTI3",
+        "previous": None,
+        "results": [_OUTAGE],
+    },
+)
+
+OUTAGE_DETAIL = OpenApiExample(
+    "An outage and its timeline",
+    response_only=True,
+    value={
+        **_OUTAGE,
+        "timeline": [
+            {
+                "at": "2026-11-27T14:07:00Z",
+                "kind": "opened",
+                "label": "Problems detected",
+                "country": "",
+                "observed": 38.0,
+                "expected": 4.0,
+                "message": "38 reports in one minute, 4.0 expected.",
+            },
+            {
+                "at": "2026-11-27T14:09:00Z",
+                "kind": "country",
+                "label": "Country affected",
+                "country": "FR",
+                "observed": 11.0,
+                "expected": 0.6,
+                "message": "France affected too.",
+            },
+        ],
+        "links": {
+            "page": "https://outagewatch.example/outages/42/",
+            "service_page": "https://outagewatch.example/services/chatgpt/",
+            "service_api": "https://outagewatch.example/api/v1/services/chatgpt/",
+            "series": "https://outagewatch.example/api/v1/services/chatgpt/series/",
+            "feed": "https://outagewatch.example/services/chatgpt/outages/feed/",
+        },
+    },
+)
+
+STATUS = OpenApiExample(
+    "One service with problems",
+    response_only=True,
+    value={
+        "count": 1,
+        "results": [
+            {
+                **_STATE,
+                "service": "chatgpt",
+                "service_name": "ChatGPT",
+                "url": "https://outagewatch.example/services/chatgpt/",
+                "active_outage": _OUTAGE,
+            }
+        ],
+    },
+)

@@ -1,0 +1,307 @@
+"""Serializers for the outage read API: query parameters in, status, series and outages out.
+
+Output serializers read the dataclasses and models that detection.selectors returns; links
+are absolute (SITE_URL) so cached bodies do not depend on the request's host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from detection import selectors
+from detection.models import Outage, OutageEvent
+from reports import selectors as catalog
+from reports import validation
+from reports.api.serializers import ProblemTypeSerializer
+from reports.models import Service
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _country(value: str) -> str:
+    try:
+        return validation.country_clean(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages)) from None
+
+
+# --- Errors (for the schema; the body is built by outagewatch.api.errors) --------------------
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+# --- Query parameters -------------------------------------------------------------------------
+
+
+class SeriesQuerySerializer(serializers.Serializer):
+    window = serializers.ChoiceField(choices=list(selectors.WINDOWS), default="24h")
+    resolution = serializers.ChoiceField(choices=list(selectors.RESOLUTIONS), required=False)
+    country = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        return _country(value) if value else ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        window = attrs["window"]
+        resolution = attrs.get("resolution") or selectors.DEFAULT_RESOLUTION[window]
+        if selectors.WINDOWS[window] > selectors.MAX_WINDOW[resolution]:
+            longest = max(
+                (w for w, m in selectors.WINDOWS.items() if m <= selectors.MAX_WINDOW[resolution]),
+                key=selectors.WINDOWS.__getitem__,
+            )
+            raise serializers.ValidationError(
+                {"resolution": [f"Resolution {resolution} covers at most {longest}."]}
+            )
+        attrs["resolution"] = resolution
+        return attrs
+
+
+class OutageQuerySerializer(serializers.Serializer):
+    service = serializers.CharField(required=False)
+    country = serializers.CharField(required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=Outage.Status.choices, required=False, default="")
+    since = serializers.DateTimeField(required=False, default=None)
+    until = serializers.DateTimeField(required=False, default=None)
+
+    def validate_service(self, value: str) -> Service:
+        try:
+            return catalog.service_get(slug=value.strip().lower())
+        except Service.DoesNotExist:
+            raise serializers.ValidationError(f"Unknown service “{value}”.") from None
+
+    def validate_country(self, value: str) -> str:
+        return _country(value) if value else ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since and until and since >= until:
+            raise serializers.ValidationError({"until": ["Must be later than since."]})
+        return attrs
+
+
+# --- Status -----------------------------------------------------------------------------------
+
+
+class ServiceStateSerializer(serializers.Serializer):
+    """A selectors.ServiceState."""
+
+    level = serializers.CharField(source="code", help_text="ok, possible or problems.")
+    level_value = serializers.IntegerField(source="level", help_text="0, 1 or 2.")
+    label = serializers.CharField()
+    summary = serializers.CharField(help_text="The status in one sentence.")
+    since = serializers.DateTimeField(
+        source="problems_since", allow_null=True, help_text="Onset of the current problems."
+    )
+    observed = serializers.FloatField(help_text="Counted reports in the newest minute.")
+    expected = serializers.FloatField(
+        allow_null=True, help_text="Expected reports in the newest minute."
+    )
+    score = serializers.FloatField(help_text="Anomaly score, 0..1.")
+    rule = serializers.CharField(help_text="The detector rule behind the level.")
+    countries = serializers.ListField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+# --- Outages ----------------------------------------------------------------------------------
+
+
+class TopProblemSerializer(serializers.Serializer):
+    problem = serializers.CharField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class OutageSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug")
+    service_name = serializers.CharField(source="service.name")
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    countries = serializers.SerializerMethodField()
+    top_problems = serializers.SerializerMethodField()
+    peak_observed = serializers.FloatField()
+    peak_expected = serializers.FloatField()
+    peak_at = serializers.DateTimeField(allow_null=True)
+    score = serializers.FloatField()
+    rule = serializers.CharField()
+    total_reports = serializers.IntegerField()
+    explanation = serializers.CharField()
+    url = serializers.SerializerMethodField(help_text="The outage page.")
+    api_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_countries(self, outage: Outage) -> list[str]:
+        return selectors.outage_countries(outage)
+
+    @extend_schema_field(TopProblemSerializer(many=True))
+    def get_top_problems(self, outage: Outage) -> list[dict[str, Any]]:
+        return selectors.outage_problems(outage)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, outage: Outage) -> str:
+        return absolute(reverse("detection:outage", kwargs={"pk": outage.pk}))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_api_url(self, outage: Outage) -> str:
+        return absolute(reverse("outage-detail", kwargs={"pk": outage.pk}))
+
+
+class OutageEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=OutageEvent.Kind.choices)
+    label = serializers.CharField(source="get_kind_display")
+    country = serializers.CharField()
+    observed = serializers.FloatField()
+    expected = serializers.FloatField()
+    message = serializers.CharField()
+
+
+class OutageLinksSerializer(serializers.Serializer):
+    page = serializers.URLField()
+    service_page = serializers.URLField()
+    service_api = serializers.URLField()
+    series = serializers.URLField()
+    feed = serializers.URLField()
+
+
+class OutageDetailSerializer(OutageSummarySerializer):
+    timeline = OutageEventSerializer(source="events.all", many=True)
+    links = serializers.SerializerMethodField()
+
+    @extend_schema_field(OutageLinksSerializer)
+    def get_links(self, outage: Outage) -> dict[str, str]:
+        slug = outage.service.slug
+        return {
+            "page": self.get_url(outage),
+            "service_page": absolute(outage.service.get_absolute_url()),
+            "service_api": absolute(reverse("service-detail", kwargs={"slug": slug})),
+            "series": absolute(reverse("service-series", kwargs={"slug": slug})),
+            "feed": absolute(reverse("detection:service-feed", kwargs={"slug": slug})),
+        }
+
+
+# --- Services ---------------------------------------------------------------------------------
+
+
+class ReportCountsSerializer(serializers.Serializer):
+    last_15m = serializers.IntegerField()
+    last_1h = serializers.IntegerField()
+    last_24h = serializers.IntegerField()
+
+
+class ServiceLinksSerializer(serializers.Serializer):
+    page = serializers.URLField()
+    series = serializers.URLField()
+    outages = serializers.URLField()
+    feed = serializers.URLField()
+
+
+class ServiceDetailSerializer(serializers.Serializer):
+    """A selectors-built overview: the catalog entry plus its status right now."""
+
+    # The catalog entry, as in the service list.
+    slug = serializers.CharField(source="service.slug")
+    name = serializers.CharField(source="service.name")
+    category = serializers.CharField(source="service.category.slug")
+    category_name = serializers.CharField(source="service.category.name")
+    website = serializers.URLField(source="service.website")
+    status_page = serializers.CharField(source="service.status_page")
+    problems = ProblemTypeSerializer(source="service.problem_types", many=True)
+    url = serializers.SerializerMethodField()
+    # Its status.
+    status = ServiceStateSerializer(source="state")
+    active_outage = serializers.SerializerMethodField()
+    reports = ReportCountsSerializer(help_text="Counted reports, all countries.")
+    expected_now = serializers.FloatField(
+        source="state.expected",
+        allow_null=True,
+        help_text="Reports expected in the current minute; null before the first detection.",
+    )
+    links = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, overview: Any) -> str:
+        return absolute(overview.service.get_absolute_url())
+
+    @extend_schema_field(OutageSummarySerializer(allow_null=True))
+    def get_active_outage(self, overview: Any) -> dict[str, Any] | None:
+        outage = overview.state.outage
+        if outage is None or not outage.is_active:
+            return None
+        return OutageSummarySerializer(outage).data
+
+    @extend_schema_field(ServiceLinksSerializer)
+    def get_links(self, overview: Any) -> dict[str, str]:
+        slug = overview.service.slug
+        return {
+            "page": absolute(overview.service.get_absolute_url()),
+            "series": absolute(reverse("service-series", kwargs={"slug": slug})),
+            "outages": absolute(reverse("outage-list")) + f"?service={slug}",
+            "feed": absolute(reverse("detection:service-feed", kwargs={"slug": slug})),
+        }
+
+
+class StatusEntrySerializer(ServiceStateSerializer):
+    service = serializers.CharField(source="service.slug")
+    service_name = serializers.CharField(source="service.name")
+    url = serializers.SerializerMethodField()
+    active_outage = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, state: selectors.ServiceState) -> str:
+        return absolute(state.service.get_absolute_url())
+
+    @extend_schema_field(OutageSummarySerializer(allow_null=True))
+    def get_active_outage(self, state: selectors.ServiceState) -> dict[str, Any] | None:
+        if state.outage is None or not state.outage.is_active:
+            return None
+        return OutageSummarySerializer(state.outage).data
+
+
+class StatusSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = StatusEntrySerializer(many=True)
+
+
+# --- Series -----------------------------------------------------------------------------------
+
+
+class SeriesPointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="Start of the bucket (UTC).")
+    minutes = serializers.IntegerField(help_text="Minutes covered; the newest may be filling.")
+    complete = serializers.BooleanField()
+    observed = serializers.IntegerField(help_text="Counted reports.")
+    expected = serializers.FloatField(allow_null=True, help_text="Null without a baseline.")
+    lower = serializers.FloatField(allow_null=True, help_text="Lower edge of the normal band.")
+    upper = serializers.FloatField(allow_null=True, help_text="Upper edge of the normal band.")
+
+
+class SeriesSerializer(serializers.Serializer):
+    service = serializers.CharField(source="service.slug")
+    country = serializers.CharField(help_text="Empty for all countries.")
+    window = serializers.CharField()
+    resolution = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    baseline = serializers.CharField(
+        source="baseline_method", allow_null=True, help_text="hgb, mean or prior; null if none."
+    )
+    band_sigmas = serializers.FloatField()
+    points = SeriesPointSerializer(many=True)

@@ -1,0 +1,258 @@
+"""The outage read API: service status, series, outages and the status board.
+
+Every view here is a versioned read: its answer is cached in Redis under the detection data
+version and carries an ETag derived from that version and the request, so a client polling
+an unchanged answer gets 304 without the database being touched, and the next detection tick
+invalidates everything at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from typing import Any
+
+from django.core.cache import cache
+from django.http import Http404
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from redis.exceptions import RedisError
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from detection import selectors
+from detection.api import examples
+from detection.api.serializers import (
+    ApiErrorSerializer,
+    OutageDetailSerializer,
+    OutageQuerySerializer,
+    OutageSummarySerializer,
+    SeriesQuerySerializer,
+    SeriesSerializer,
+    ServiceDetailSerializer,
+    StatusSerializer,
+)
+from detection.cache import data_version
+from detection.models import Outage
+from outagewatch.api.pagination import NewestFirstCursorPagination
+from reports import selectors as catalog
+from reports.models import Service
+
+# Browsers and proxies may reuse an answer this long without asking; detection ticks
+# every minute, and revalidation after that is a cheap 304.
+MAX_AGE_SECONDS = 15
+# Bounds staleness of cached bodies if ticks stop ("last 15 minutes" moves with the clock).
+CACHE_SECONDS = 120
+
+ERRORS = {
+    400: OpenApiResponse(ApiErrorSerializer, description="Invalid query parameters."),
+    404: OpenApiResponse(ApiErrorSerializer, description="Not found."),
+    429: OpenApiResponse(ApiErrorSerializer, description="Too many requests."),
+}
+_CONDITIONAL = [
+    OpenApiParameter(
+        "If-None-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="An ETag from an earlier answer: 304 while the data has not changed.",
+    )
+]
+
+
+class VersionedReadView(generics.GenericAPIView):
+    throttle_scope = "reads"
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        """The response body (plain JSON-able data); raise API errors as usual."""
+        raise NotImplementedError
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        version = data_version()
+        if version == 0:  # no cache: no way to know when the data changes
+            return Response(self.read(request, **kwargs), headers={"Cache-Control": "no-cache"})
+        etag = self._etag(version, request)
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}"}
+        if self._not_modified(request, etag):
+            return Response(status=304, headers=headers)
+        key = f"detection:api:{etag}"
+        body = self._cache_get(key)
+        if body is None:
+            body = self.read(request, **kwargs)
+            self._cache_set(key, body)
+        return Response(body, headers=headers)
+
+    @staticmethod
+    def _etag(version: int, request: Request) -> str:
+        # The host is part of it because paginated bodies carry absolute next/previous links.
+        query = sorted(request.query_params.lists())
+        seed = f"{request.get_host()}|{request.path}|{query}"
+        return f'W/"{version}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"'
+
+    @staticmethod
+    def _not_modified(request: Request, etag: str) -> bool:
+        tags = parse_etags(request.headers.get("If-None-Match", ""))
+        bare = etag.removeprefix("W/")
+        return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
+
+    @staticmethod
+    def _cache_get(key: str) -> Any:
+        try:
+            return cache.get(key)
+        except RedisError:
+            return None
+
+    @staticmethod
+    def _cache_set(key: str, body: Any) -> None:
+        # Without the cache the answer is still correct, just not cached.
+        with contextlib.suppress(RedisError):
+            cache.set(key, body, CACHE_SECONDS)
+
+
+def _service(slug: str) -> Service:
+    try:
+        return catalog.service_get(slug=slug)
+    except Service.DoesNotExist:
+        raise Http404 from None
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One service and its status now",
+        description=(
+            "The catalog entry plus the current status (`ok`, `possible`, `problems`), the "
+            "active outage if any, counted reports in the last 15 minutes, hour and 24 hours "
+            "(all countries) and the reports expected in the current minute."
+        ),
+        parameters=_CONDITIONAL,
+        responses={200: ServiceDetailSerializer, 304: None, **ERRORS},
+        examples=[examples.SERVICE_DETAIL],
+    )
+)
+class ServiceDetailView(VersionedReadView):
+    serializer_class = ServiceDetailSerializer
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        overview = selectors.service_overview(service=_service(kwargs["slug"]))
+        return ServiceDetailSerializer(overview).data
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Reports over time against the expected band",
+        description=(
+            "Counted reports per bucket (`observed`, missing buckets are 0) with the "
+            "baseline's `expected` count and a normal band (`lower`..`upper`, mean ± 2 "
+            "standard deviations of a negative binomial). `expected` and the band are null "
+            "when the series has no baseline yet. Resolution 1m covers at most 24h, 15m at "
+            "most 7d. The newest bucket may still be filling (`complete: false`)."
+        ),
+        parameters=[
+            OpenApiParameter("window", OpenApiTypes.STR, enum=list(selectors.WINDOWS)),
+            OpenApiParameter(
+                "resolution",
+                OpenApiTypes.STR,
+                enum=list(selectors.RESOLUTIONS),
+                description="Default: 1m up to 6h, 15m for 24h, 1h beyond.",
+            ),
+            OpenApiParameter(
+                "country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2; all if omitted."
+            ),
+            *_CONDITIONAL,
+        ],
+        responses={200: SeriesSerializer, 304: None, **ERRORS},
+        examples=[examples.SERIES],
+    )
+)
+class SeriesView(VersionedReadView):
+    serializer_class = SeriesSerializer
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        service = _service(kwargs["slug"])
+        query = SeriesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        series = selectors.series_window(service=service, **query.validated_data)
+        return SeriesSerializer(series).data
+
+
+class OutageCursorPagination(NewestFirstCursorPagination):
+    ordering = ("-started_at", "-id")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Outages, newest first",
+        description=(
+            "Cursor-paginated (follow `next`). `since`/`until` keep outages that overlap "
+            "that period; an active outage overlaps every period after its start."
+        ),
+        parameters=[
+            OpenApiParameter("service", OpenApiTypes.STR, description="Service slug."),
+            OpenApiParameter("country", OpenApiTypes.STR, description="Affected country."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "resolved"]),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601."),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601."),
+            *_CONDITIONAL,
+        ],
+        responses={200: OutageSummarySerializer(many=True), 304: None, **ERRORS},
+        examples=[examples.OUTAGE_LIST],
+    )
+)
+class OutageListView(VersionedReadView):
+    serializer_class = OutageSummarySerializer
+    pagination_class = OutageCursorPagination
+    queryset = Outage.objects.none()  # for the schema; read() asks the selector
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        query = OutageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        outages = selectors.outage_list(**query.validated_data)
+        page = self.paginate_queryset(outages)
+        return self.get_paginated_response(OutageSummarySerializer(page, many=True).data).data
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One outage with its timeline and explanation",
+        parameters=_CONDITIONAL,
+        responses={200: OutageDetailSerializer, 304: None, **ERRORS},
+        examples=[examples.OUTAGE_DETAIL],
+    )
+)
+class OutageDetailView(VersionedReadView):
+    serializer_class = OutageDetailSerializer
+    queryset = Outage.objects.none()
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        try:
+            outage = selectors.outage_get(outage_id=kwargs["pk"])
+        except Outage.DoesNotExist:
+            raise Http404 from None
+        return OutageDetailSerializer(outage).data
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Every service with problems now",
+        description=(
+            "All services with possible (`possible`) or detected (`problems`) problems right "
+            "now, worst first, each with its active outage. Meant for dashboards: poll it "
+            "with If-None-Match and most polls are a 304."
+        ),
+        parameters=_CONDITIONAL,
+        responses={200: StatusSerializer, 304: None, 429: ERRORS[429]},
+        examples=[examples.STATUS],
+    )
+)
+class StatusView(VersionedReadView):
+    serializer_class = StatusSerializer
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        states = selectors.status_list()
+        return StatusSerializer({"count": len(states), "results": states}).data

@@ -1,0 +1,71 @@
+"""Atom feeds of outages: site-wide and per service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.syndication.views import Feed
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+
+from detection import selectors
+from detection.models import Outage
+from reports import selectors as catalog
+from reports.models import Service
+
+FEED_ITEMS = 50
+
+
+class OutageFeed(Feed):
+    feed_type = Atom1Feed
+    title = "OutageWatch: outages"
+    subtitle = "Outages detected from people's problem reports, newest first."
+
+    def link(self) -> str:
+        return reverse("detection:outages")
+
+    def items(self) -> list[Outage]:
+        return list(selectors.outage_list()[:FEED_ITEMS])
+
+    def item_title(self, item: Outage) -> str:
+        state = "resolved" if not item.is_active else "problems detected"
+        return f"{item.service.name}: {state} since {item.started_at:%Y-%m-%d %H:%M} UTC"
+
+    def item_description(self, item: Outage) -> str:
+        lines = [item.explanation or "Reports well above the expected level."]
+        countries = selectors.outage_countries(item)
+        if countries:
+            lines.append("Countries: " + ", ".join(selectors.country_name(c) for c in countries))
+        if item.resolved_at:
+            lines.append(f"Resolved at {item.resolved_at:%Y-%m-%d %H:%M} UTC.")
+        return " ".join(lines)
+
+    def item_link(self, item: Outage) -> str:
+        return reverse("detection:outage", kwargs={"pk": item.pk})
+
+    def item_pubdate(self, item: Outage) -> datetime:
+        return item.started_at
+
+    def item_updateddate(self, item: Outage) -> datetime:
+        return item.updated_at
+
+    def item_categories(self, item: Outage) -> list[str]:
+        return [item.service.slug, item.status]
+
+
+class ServiceOutageFeed(OutageFeed):
+    def get_object(self, request: HttpRequest, slug: str) -> Service:  # type: ignore[override]
+        try:
+            return catalog.service_get(slug=slug)
+        except Service.DoesNotExist:
+            raise Http404("No such service.") from None
+
+    def title(self, obj: Service) -> str:  # type: ignore[override]
+        return f"OutageWatch: {obj.name} outages"
+
+    def link(self, obj: Service) -> str:  # type: ignore[override]
+        return obj.get_absolute_url()
+
+    def items(self, obj: Service) -> list[Outage]:  # type: ignore[override]
+        return list(selectors.outage_list(service=obj)[:FEED_ITEMS])

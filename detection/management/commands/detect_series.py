@@ -1,0 +1,43 @@
+"""Offline detection over a CSV series, with the same core as production. No database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from detection.core import detect_series
+from detection.csvio import SeriesFormatError, series_read, series_write
+from detection.services.config import detector_config
+
+
+class Command(BaseCommand):
+    help = (
+        "Read IN.csv (timestamp,value at a fixed spacing of 1 to 60 minutes), run the detector "
+        "causally in time order, and write OUT.csv "
+        "(timestamp,value,expected,anomaly_score,is_anomaly)."
+    )
+    requires_system_checks: list = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser):
+        parser.add_argument("input", type=Path)
+        parser.add_argument("output", type=Path)
+
+    def handle(self, *args, input: Path, output: Path, **options):
+        try:
+            with input.open(newline="", encoding="utf-8") as handle:
+                series = series_read(handle)
+        except FileNotFoundError:
+            raise CommandError(f"{input}: no such file") from None
+        except SeriesFormatError as exc:
+            raise CommandError(f"{input}: {exc}") from None
+        result = detect_series(
+            series.minutes, series.values, series.step_minutes, detector_config()
+        )
+        with output.open("w", newline="", encoding="utf-8") as handle:
+            series_write(handle, series, result)
+        self.stdout.write(
+            f"{len(series.minutes)} rows at {series.step_minutes}-minute spacing, "
+            f"{len(result.outages)} outages detected -> {output}"
+        )

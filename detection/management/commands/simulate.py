@@ -1,0 +1,84 @@
+"""Simulated traffic: labelled CSV series, weeks of history, or live reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+
+from detection.services.simulate import history_seed, live_minute
+from detection.simulation import simulate_series, write_labels_json, write_series_csv
+from reports.models import Service
+
+
+class Command(BaseCommand):
+    help = (
+        "Simulate report traffic. `simulate csv DIR` writes labelled series for evaluation; "
+        "`simulate history` gives popular services weeks of history (reports, buckets, "
+        "baselines, past outages); `simulate live SERVICE` sends live reports minute by minute."
+    )
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="mode", required=True)
+        csv_mode = sub.add_parser("csv", help="labelled timestamp,value series + labels JSON")
+        csv_mode.add_argument("directory", type=Path)
+        csv_mode.add_argument("--series", type=int, default=10)
+        csv_mode.add_argument("--weeks", type=float, default=4.0)
+        csv_mode.add_argument("--seed", type=int, default=1)
+        history = sub.add_parser("history", help="weeks of report history for popular services")
+        history.add_argument("--weeks", type=float, default=2.0)
+        history.add_argument("--services", type=int, default=8)
+        history.add_argument("--seed", type=int, default=1)
+        live = sub.add_parser("live", help="live reports for one service, minute by minute")
+        live.add_argument("service", help="service slug")
+        live.add_argument("--minutes", type=int, default=30, help="how long to run")
+        live.add_argument("--rate", type=float, default=1.0, help="normal reports per minute")
+        live.add_argument("--outage-at", type=int, default=2, help="minute the outage starts")
+        live.add_argument("--outage-minutes", type=int, default=10, help="0 = no outage")
+        live.add_argument("--outage-rate", type=float, default=40.0, help="extra reports/min")
+        live.add_argument("--countries", default="DE,FR", help="where the outage is")
+        live.add_argument("--flood", type=int, default=0, help="reports/min from one person")
+        live.add_argument("--seconds-per-minute", type=float, default=60.0)
+        live.add_argument("--seed", type=int, default=1)
+
+    def handle(self, *args, mode: str, **options):
+        getattr(self, f"handle_{mode}")(**options)
+
+    def handle_csv(self, *, directory: Path, series: int, weeks: float, seed: int, **_):
+        directory.mkdir(parents=True, exist_ok=True)
+        for k in range(series):
+            simulated = simulate_series(seed=seed * 1000 + k, weeks=weeks)
+            write_series_csv(directory / f"series-{k:03d}.csv", simulated.minutes, simulated.values)
+            write_labels_json(directory / f"series-{k:03d}.labels.json", simulated)
+        self.stdout.write(f"{series} labelled series of {weeks} weeks in {directory}/")
+
+    def handle_history(self, *, weeks: float, services: int, seed: int, **_):
+        started = time.monotonic()
+        result = history_seed(weeks=weeks, services=services, seed=seed)
+        self.stdout.write(
+            f"{result.reports} reports over {weeks} weeks for {result.services} services, "
+            f"{result.outages} past outages, in {time.monotonic() - started:.0f}s."
+        )
+
+    def handle_live(self, *, service: str, minutes: int, **o):
+        try:
+            target = Service.objects.get(slug=service)
+        except Service.DoesNotExist:
+            raise CommandError(f"Unknown service {service!r}") from None
+        rng = np.random.default_rng(o["seed"])
+        countries = [c.strip().upper() for c in o["countries"].split(",") if c.strip()]
+        outage = range(o["outage_at"], o["outage_at"] + o["outage_minutes"])
+        for minute in range(minutes):
+            began = time.monotonic()
+            extra = o["outage_rate"] if minute in outage else 0.0
+            sent = live_minute(
+                service=target, normal_rate=o["rate"], extra=extra, countries=countries,
+                flood=o["flood"], rng=rng,
+            )  # fmt: skip
+            self.stdout.write(
+                json.dumps({"minute": minute, "reports": sent, "outage": minute in outage})
+            )
+            time.sleep(max(0.0, o["seconds_per_minute"] - (time.monotonic() - began)))

@@ -1,0 +1,501 @@
+"""Reads for the outage API and pages: status, report counts, series with the expected band,
+outages, sparklines and breakdowns.
+
+Views and serializers call these and only shape the output; nothing here knows about HTTP.
+Buckets are sparse (a minute without reports has no row), so every series is filled with 0.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pycountry
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+
+from detection.core import Baseline
+from detection.models import (
+    OVERALL,
+    Bucket,
+    HourlyBucket,
+    Outage,
+    SeriesBaseline,
+    SeriesState,
+    ServiceStatus,
+)
+from reports.models import ProblemType, Service
+
+LEVEL_CODES = {0: "ok", 1: "possible", 2: "problems"}
+LEVEL_LABELS = {0: "No problems", 1: "Possible problems", 2: "Problems detected"}
+
+# Series query parameters: minutes per window and per resolution.
+WINDOWS = {"1h": 60, "6h": 360, "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440}
+RESOLUTIONS = {"1m": 1, "15m": 15, "1h": 60}
+# The longest window each resolution may cover, so a response stays at most ~1500 points.
+MAX_WINDOW = {"1m": 1440, "15m": 7 * 1440, "1h": 30 * 1440}
+DEFAULT_RESOLUTION = {"1h": "1m", "6h": "1m", "24h": "15m", "7d": "1h", "30d": "1h"}
+# The band drawn around the expected count: mean +- this many standard deviations.
+BAND_SIGMAS = 2.0
+SPARKLINE_HOURS = 24
+
+
+def epoch_minute(at: datetime) -> int:
+    return int(at.timestamp()) // 60
+
+
+def minute_datetime(minute: int) -> datetime:
+    return datetime.fromtimestamp(minute * 60, tz=UTC)
+
+
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    if country is None:
+        return code or "All countries"
+    return getattr(country, "common_name", country.name)
+
+
+def _country_codes(raw: Any) -> list[str]:
+    """Outage/status country lists as plain codes, whether stored as codes or as dicts."""
+    codes = []
+    for item in raw or []:
+        code = item.get("country", "") if isinstance(item, dict) else str(item)
+        if code:
+            codes.append(code)
+    return codes
+
+
+# --- Current status ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service's current status in words and numbers; level 0 when the detector never ran."""
+
+    service: Service
+    level: int = 0
+    since: datetime | None = None
+    observed: float = 0.0
+    expected: float | None = None
+    score: float = 0.0
+    rule: str = ""
+    countries: list[str] = field(default_factory=list)
+    outage: Outage | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def code(self) -> str:
+        return LEVEL_CODES.get(self.level, "ok")
+
+    @property
+    def label(self) -> str:
+        return LEVEL_LABELS.get(self.level, LEVEL_LABELS[0])
+
+    @property
+    def problems_since(self) -> datetime | None:
+        # The outage's onset is what people mean by "since when", not when we noticed.
+        if self.level == 0:
+            return None
+        if self.outage is not None and self.outage.is_active:
+            return self.outage.started_at
+        return self.since
+
+    @property
+    def summary(self) -> str:
+        name = self.service.name
+        if self.level == 0:
+            return f"No current problems at {name}."
+        what = "problems" if self.level >= 2 else "possible problems"
+        text = f"User reports indicate {what} at {name}"
+        if self.problems_since is not None:
+            text += f" since {time_phrase(self.problems_since)}"
+        text += "."
+        if self.countries:
+            names = ", ".join(country_name(c) for c in self.countries[:3])
+            text += f" Most reports come from {names}."
+        return text
+
+
+def time_phrase(at: datetime, *, now: datetime | None = None) -> str:
+    """ "14:05 UTC" today, "27 Nov 14:05 UTC" on another day."""
+    now = now or timezone.now()
+    at = at.astimezone(UTC)
+    if at.date() == now.astimezone(UTC).date():
+        return f"{at:%H:%M} UTC"
+    return f"{at.day} {at:%b %H:%M} UTC"
+
+
+def service_state_get(*, service: Service) -> ServiceState:
+    row = ServiceStatus.objects.select_related("outage").filter(service=service).first()
+    return _state_from_row(service, row)
+
+
+def _state_from_row(service: Service, row: ServiceStatus | None) -> ServiceState:
+    if row is None:
+        return ServiceState(service=service)
+    return ServiceState(
+        service=service,
+        level=int(row.level),
+        since=row.since,
+        observed=row.observed,
+        expected=row.expected,
+        score=row.score,
+        rule=row.rule,
+        countries=_country_codes(row.countries),
+        outage=row.outage,
+        updated_at=row.updated_at,
+    )
+
+
+@dataclass(frozen=True)
+class ServiceOverview:
+    """What the service endpoint answers: the entry, its status and recent report counts."""
+
+    service: Service
+    state: ServiceState
+    reports: dict[str, int]
+
+
+def service_overview(*, service: Service, now: datetime | None = None) -> ServiceOverview:
+    return ServiceOverview(
+        service=service,
+        state=service_state_get(service=service),
+        reports=report_counts(service=service, now=now),
+    )
+
+
+def status_list() -> list[ServiceState]:
+    """Every active service with possible or detected problems now, worst first."""
+    rows = (
+        ServiceStatus.objects.filter(level__gte=SeriesState.Level.POSSIBLE, service__is_active=True)
+        .select_related("service", "service__category", "outage")
+        .order_by("-level", "-score", "service__name")
+    )
+    return [_state_from_row(row.service, row) for row in rows]
+
+
+def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:
+    """Counted reports of the overall series in the last 15 minutes, hour and 24 hours."""
+    now = now or timezone.now()
+    spans = {"last_15m": 15, "last_1h": 60, "last_24h": 1440}
+    sums = Bucket.objects.filter(
+        service=service, country=OVERALL, minute__gt=now - timedelta(minutes=1440), minute__lte=now
+    ).aggregate(
+        **{
+            name: Sum("counted", filter=Q(minute__gt=now - timedelta(minutes=minutes)))
+            for name, minutes in spans.items()
+        }
+    )
+    return {name: int(sums[name] or 0) for name in spans}
+
+
+# --- Series with the expected band -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    at: datetime
+    minutes: int  # minutes covered so far; the newest bucket may still be filling
+    complete: bool
+    observed: int
+    expected: float | None
+    lower: float | None
+    upper: float | None
+
+
+@dataclass(frozen=True)
+class Series:
+    service: Service
+    country: str
+    step_minutes: int
+    start: datetime
+    end: datetime
+    baseline_method: str | None
+    points: list[SeriesPoint]
+    window: str = ""
+
+    @property
+    def resolution(self) -> str:
+        return next(name for name, step in RESOLUTIONS.items() if step == self.step_minutes)
+
+    @property
+    def band_sigmas(self) -> float:
+        return BAND_SIGMAS
+
+
+def series_window(
+    *,
+    service: Service,
+    window: str = "24h",
+    resolution: str | None = None,
+    country: str = OVERALL,
+    now: datetime | None = None,
+) -> Series:
+    """The last `window` of one series at `resolution` (validated by the caller)."""
+    step = RESOLUTIONS[resolution or DEFAULT_RESOLUTION[window]]
+    end = epoch_minute(now or timezone.now())
+    count = WINDOWS[window] // step
+    series = series_build(service=service, country=country, end_minute=end, step=step, count=count)
+    return replace(series, window=window)
+
+
+def series_between(
+    *, service: Service, start: datetime, end: datetime, country: str = OVERALL, points: int = 240
+) -> Series:
+    """A series covering [start, end) with a resolution that gives at most ~`points` buckets."""
+    span = max(epoch_minute(end) - epoch_minute(start), 1)
+    step = next((s for s in (1, 15, 60) if span / s <= points), 60)
+    count = -(-span // step)
+    return series_build(
+        service=service, country=country, end_minute=epoch_minute(end), step=step, count=count
+    )
+
+
+def series_build(
+    *, service: Service, country: str, end_minute: int, step: int, count: int
+) -> Series:
+    """`count` buckets of `step` minutes ending at `end_minute` (exclusive).
+
+    Buckets are aligned to multiples of `step`; the newest one may be partial, and its
+    expected count then covers only the minutes that have passed, so a filling bucket does
+    not look like a drop.
+    """
+    last_start = ((end_minute - 1) // step) * step
+    starts = np.arange(last_start - (count - 1) * step, last_start + 1, step, dtype=np.int64)
+    lengths = np.minimum(end_minute - starts, step)
+    observed = _observed(service, country, int(starts[0]), end_minute, step)
+    expected, lower, upper, method = _expected_band(service, country, starts, lengths, step)
+    points = [
+        SeriesPoint(
+            at=minute_datetime(int(s)),
+            minutes=int(n),
+            complete=bool(n == step),
+            observed=observed.get(int(s), 0),
+            expected=None if expected is None else round(float(expected[i]), 3),
+            lower=None if lower is None else round(float(lower[i]), 3),
+            upper=None if upper is None else round(float(upper[i]), 3),
+        )
+        for i, (s, n) in enumerate(zip(starts, lengths, strict=True))
+    ]
+    return Series(
+        service=service,
+        country=country,
+        step_minutes=step,
+        start=minute_datetime(int(starts[0])),
+        end=minute_datetime(end_minute),
+        baseline_method=method,
+        points=points,
+    )
+
+
+def _observed(service: Service, country: str, start: int, end: int, step: int) -> dict[int, int]:
+    """Counted reports per bucket start (epoch minutes); absent buckets are 0."""
+    rows = Bucket.objects.filter(
+        service=service,
+        country=country,
+        minute__gte=minute_datetime(start),
+        minute__lt=minute_datetime(end),
+    )
+    if step < 60:
+        sums: Counter[int] = Counter()
+        for minute, counted in rows.values_list("minute", "counted"):
+            m = epoch_minute(minute)
+            sums[m - m % step] += counted
+        return dict(sums)
+    # Hourly: the rollup and the minute buckets summed by the database. Either may be
+    # missing (old minutes pruned, the current hour not rolled up yet), so take the larger.
+    by_hour = rows.annotate(hour=TruncHour("minute")).values("hour").annotate(n=Sum("counted"))
+    sums = Counter({epoch_minute(r["hour"]): int(r["n"] or 0) for r in by_hour})
+    hourly = HourlyBucket.objects.filter(
+        service=service,
+        country=country,
+        hour__gte=minute_datetime(start),
+        hour__lt=minute_datetime(end),
+    ).values_list("hour", "counted")
+    for hour, counted in hourly:
+        m = epoch_minute(hour)
+        sums[m] = max(sums[m], counted)
+    return dict(sums)
+
+
+def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None:
+    row = SeriesBaseline.objects.filter(service=service, country=country).first()
+    return None if row is None else Baseline.from_dict(row.params)
+
+
+def _expected_band(
+    service: Service, country: str, starts: np.ndarray, lengths: np.ndarray, step: int
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, str | None]:
+    baseline = baseline_get(service=service, country=country)
+    if baseline is None:
+        return None, None, None, None
+    mu = baseline.expected(starts, step)
+    if lengths[-1] != step:
+        mu[-1] = baseline.expected(starts[-1:], int(lengths[-1]))[0]
+    # Summing k buckets averages out the independent part of the noise but not the part
+    # that is correlated over time (the baseline's level error).
+    k = np.maximum(lengths / max(baseline.step_minutes, 1), 1e-9)
+    alpha = baseline.level_dispersion + (baseline.dispersion - baseline.level_dispersion) / k
+    sd = np.sqrt(mu + alpha * mu**2)
+    lower = np.maximum(mu - BAND_SIGMAS * sd, 0.0)
+    upper = mu + BAND_SIGMAS * sd
+    return mu, lower, upper, baseline.method
+
+
+# --- Outages ---------------------------------------------------------------------------------
+
+
+def outage_list(
+    *,
+    service: Service | None = None,
+    country: str = "",
+    status: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Outage]:
+    """Outages, newest first. since/until keep those that overlap [since, until)."""
+    outages = Outage.objects.select_related("service").order_by("-started_at", "-id")
+    if service is not None:
+        outages = outages.filter(service=service)
+    if country:
+        # A JSON text match works on SQLite and PostgreSQL alike; the quotes stop "DE"
+        # from matching inside another token.
+        outages = outages.filter(countries__icontains=f'"{country}"')
+    if status:
+        outages = outages.filter(status=status)
+    if since is not None:
+        outages = outages.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=since))
+    if until is not None:
+        outages = outages.filter(started_at__lt=until)
+    return outages
+
+
+def outage_get(*, outage_id: int) -> Outage:
+    """The outage with its timeline; raises Outage.DoesNotExist."""
+    return (
+        Outage.objects.select_related("service", "service__category")
+        .prefetch_related("events")
+        .get(pk=outage_id, service__is_active=True)
+    )
+
+
+def outage_countries(outage: Outage) -> list[str]:
+    return _country_codes(outage.countries)
+
+
+def outage_problems(outage: Outage) -> list[dict[str, Any]]:
+    """Top problems as [{"problem", "name", "count"}], most reported first."""
+    items = [p for p in outage.top_problems or [] if isinstance(p, dict) and p.get("problem")]
+    names = _problem_names([p["problem"] for p in items])
+    return [
+        {
+            "problem": p["problem"],
+            "name": names.get(p["problem"], p["problem"]),
+            "count": int(p.get("count", 0)),
+        }
+        for p in items
+    ]
+
+
+def _problem_names(slugs: list[str]) -> dict[str, str]:
+    return dict(ProblemType.objects.filter(slug__in=slugs).values_list("slug", "name"))
+
+
+# --- Page helpers ----------------------------------------------------------------------------
+
+
+def sparklines(
+    *, hours: int = SPARKLINE_HOURS, now: datetime | None = None
+) -> dict[int, list[int]]:
+    """Counted reports per hour over the last `hours` for every service that has any.
+
+    Two queries for the whole catalog (minute buckets grouped by hour, and the hourly
+    rollup), never one per service.
+    """
+    now = now or timezone.now()
+    current = now.replace(minute=0, second=0, microsecond=0)
+    first = current - timedelta(hours=hours - 1)
+    index = {first + timedelta(hours=i): i for i in range(hours)}
+    lines: dict[int, list[int]] = {}
+
+    def put(service_id: int, hour: datetime, value: int) -> None:
+        i = index.get(hour.astimezone(UTC))
+        if i is not None:
+            line = lines.setdefault(service_id, [0] * hours)
+            line[i] = max(line[i], value)
+
+    minute_sums = (
+        Bucket.objects.filter(country=OVERALL, minute__gte=first, minute__lte=now)
+        .annotate(hour=TruncHour("minute"))
+        .values("service_id", "hour")
+        .annotate(n=Sum("counted"))
+    )
+    for row in minute_sums:
+        put(row["service_id"], row["hour"], int(row["n"] or 0))
+    rollups = HourlyBucket.objects.filter(country=OVERALL, hour__gte=first, hour__lte=now)
+    for service_id, hour, counted in rollups.values_list("service_id", "hour", "counted"):
+        put(service_id, hour, counted)
+    return lines
+
+
+def country_breakdown(
+    *, service: Service, hours: int = 24, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Countries with counted reports in the last `hours`, most first, with their level."""
+    now = now or timezone.now()
+    rows = (
+        Bucket.objects.filter(service=service, minute__gt=now - timedelta(hours=hours))
+        .exclude(country=OVERALL)
+        .values("country")
+        .annotate(n=Sum("counted"))
+        .filter(n__gt=0)
+        .order_by("-n", "country")
+    )
+    levels = dict(
+        SeriesState.objects.filter(service=service)
+        .exclude(country=OVERALL)
+        .values_list("country", "level")
+    )
+    return [
+        {
+            "country": r["country"],
+            "name": country_name(r["country"]),
+            "count": int(r["n"]),
+            "level": LEVEL_CODES.get(levels.get(r["country"], 0), "ok"),
+        }
+        for r in rows
+    ]
+
+
+def problem_breakdown(
+    *, service: Service, hours: int = 24, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Counted reports per problem in the last `hours`, most first, with percentages."""
+    now = now or timezone.now()
+    totals: Counter[str] = Counter()
+    rows = Bucket.objects.filter(
+        service=service, country=OVERALL, minute__gt=now - timedelta(hours=hours)
+    ).values_list("problems", flat=True)
+    for problems in rows:
+        for slug, n in (problems or {}).items():
+            totals[slug] += int(n)
+    total = sum(totals.values())
+    names = _problem_names(list(totals))
+    return [
+        {
+            "problem": slug,
+            "name": names.get(slug, slug),
+            "count": n,
+            "percent": round(100 * n / total) if total else 0,
+        }
+        for slug, n in totals.most_common()
+        if n > 0
+    ]
+
+
+def outage_history(*, service: Service, limit: int = 10) -> list[Outage]:
+    return list(outage_list(service=service)[:limit])

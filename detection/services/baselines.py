@@ -1,0 +1,80 @@
+"""Fitting each series' seasonal baseline from its bucket history (scheduled, not per tick)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from django.utils import timezone
+
+from detection.core import fit_baseline
+from detection.models import OVERALL, Outage, SeriesBaseline
+from detection.services.config import detector_config
+from detection.services.series import SeriesKey, series_active, series_history
+from detection.services.timeutil import minute_floor, to_epoch_minute
+
+
+@dataclass(frozen=True)
+class BaselinesRefitted:
+    fitted: int
+    methods: dict[str, int]
+
+
+def baselines_refit(
+    *, now: dt.datetime | None = None, only_cold: bool = False
+) -> BaselinesRefitted:
+    """Refit every active series (nightly), or only those on a cold-start baseline.
+
+    Cold-start baselines ("prior", "mean") are refitted often so a new service gets a real
+    seasonal model as soon as it has the history for one.
+    """
+    until = minute_floor(now or timezone.now())
+    keys = series_active(now=until)
+    if only_cold:
+        warm = set(
+            SeriesBaseline.objects.filter(method="hgb").values_list("service_id", "country")
+        )
+        keys = [key for key in keys if key not in warm]
+    methods: dict[str, int] = {}
+    for key in keys:
+        baseline = baseline_fit(key=key, until=until)
+        methods[baseline.method] = methods.get(baseline.method, 0) + 1
+    return BaselinesRefitted(fitted=len(keys), methods=methods)
+
+
+def baseline_fit(*, key: SeriesKey, until: dt.datetime):
+    config = detector_config()
+    minutes, values = series_history(key, until=until, days=config.history_days)
+    baseline = fit_baseline(
+        minutes,
+        values,
+        fitted_at=to_epoch_minute(until),
+        exclude=_outage_mask(key, minutes),
+        config=config,
+    )
+    SeriesBaseline.objects.update_or_create(
+        service_id=key[0],
+        country=key[1],
+        defaults={"params": baseline.to_dict(), "method": baseline.method, "fitted_at": until},
+    )
+    return baseline
+
+
+def _outage_mask(key: SeriesKey, minutes: np.ndarray) -> np.ndarray | None:
+    """Minutes inside this service's known outages: not what normal looks like."""
+    if not len(minutes):
+        return None
+    outages = Outage.objects.filter(service_id=key[0]).only("started_at", "resolved_at", "countries")
+    spans = [
+        (to_epoch_minute(o.started_at), to_epoch_minute(o.resolved_at or timezone.now()))
+        for o in outages
+        if key[1] == OVERALL or key[1] in o.countries
+    ]
+    if not spans:
+        return None
+    mask = np.zeros(len(minutes), dtype=bool)
+    for start, end in spans:
+        mask |= (minutes >= start) & (minutes < end)
+    return mask
+

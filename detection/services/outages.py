@@ -1,0 +1,257 @@
+"""The outage lifecycle and service status, driven by one tick's transitions.
+
+One Outage per service at a time (a database constraint): the first of its series that
+fires opens it, other firing series (countries) join it, and it resolves when none of the
+service's series is still in the outage state. A re-fire soon after resolution reopens the
+same outage rather than starting a new one, so a flapping service is one story, not many.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from detection.alerts.services import alerts_schedule
+from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
+from detection.models import OVERALL, Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
+from detection.services.config import detector_config
+from detection.services.series import SeriesKey
+from detection.services.timeutil import from_epoch_minute
+
+TOP_PROBLEMS = 5
+# A country "stands out" in an overall outage when it sends at least this share of reports.
+COUNTRY_SHARE = 0.2
+
+
+@dataclass(frozen=True, eq=False)
+class TickView:
+    keys: list[SeriesKey]
+    result: TickResult
+    observed: np.ndarray  # (n,) counted reports of the judged minute
+    minute: dt.datetime  # the judged minute
+    now: dt.datetime  # when the tick ran: detection time
+
+    def by_service(self) -> dict[int, list[int]]:
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, (sid, _) in enumerate(self.keys):
+            groups[sid].append(i)
+        return groups
+
+
+def outages_apply(*, view: TickView) -> dict[int, int]:
+    """Open, extend, update and resolve outages; returns service id -> active outage id."""
+    tr = view.result.transition
+    firing = tr.opened | tr.reopened
+    groups = view.by_service()
+    active = {o.service_id: o for o in Outage.objects.filter(status=Outage.Status.ACTIVE)}
+    result: dict[int, int] = {}
+    for sid, idx in groups.items():
+        outage = active.get(sid)
+        fired = [i for i in idx if firing[i]]
+        if fired and outage is None:
+            outage = _reopen_recent(sid, view) or _open(sid, fired, view)
+        if outage is None:
+            continue
+        for i in fired:
+            _country_join(outage, view.keys[i][1], view, i)
+        in_outage = [i for i in idx if tr.state.state[i] == STATE_OUTAGE]
+        _update(outage, in_outage, view)
+        if not in_outage:
+            _resolve(outage, idx, view)
+        else:
+            result[sid] = outage.id
+    return result
+
+
+def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
+    window = dt.timedelta(minutes=detector_config().reopen_minutes)
+    outage = (
+        Outage.objects.filter(
+            service_id=service_id,
+            status=Outage.Status.RESOLVED,
+            resolved_at__gte=view.minute - window,
+        )
+        .order_by("-resolved_at")
+        .first()
+    )
+    if outage is None:
+        return None
+    outage.status = Outage.Status.ACTIVE
+    outage.resolved_at = None
+    outage.save(update_fields=["status", "resolved_at", "updated_at"])
+    _event(outage, OutageEvent.Kind.REOPENED, view, None, "Reports rose again; same outage.")
+    return outage
+
+
+def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
+    onsets = view.result.transition.state.onset[fired]
+    i = max(fired, key=lambda j: view.result.scores.score[j])
+    outage = Outage.objects.create(
+        service_id=service_id,
+        status=Outage.Status.ACTIVE,
+        started_at=from_epoch_minute(int(onsets.min())),
+        detected_at=view.now,
+        rule=str(view.result.scores.rule[i]),
+        score=float(view.result.scores.score[i]),
+    )
+    _event(outage, OutageEvent.Kind.OPENED, view, i, _verdict(view, i))
+    _update(outage, fired, view)
+    alerts_schedule(outage=outage, kind="opened")
+    return outage
+
+
+def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:
+    if country == OVERALL or country in outage.countries:
+        return
+    outage.countries = [*outage.countries, country]
+    outage.save(update_fields=["countries", "updated_at"])
+    _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {_verdict(view, i)}")
+
+
+def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:
+    """Refresh the peak, score, countries and top problems while the outage runs."""
+    scores = view.result.scores
+    for i in in_outage:
+        outage.score = max(outage.score, float(scores.score[i]))
+        if view.keys[i][1] != OVERALL:
+            continue
+        excess = view.observed[i] - view.result.expected[i]
+        if excess > outage.peak_observed - outage.peak_expected:
+            outage.peak_observed = float(view.observed[i])
+            outage.peak_expected = float(view.result.expected[i])
+            outage.peak_at = view.minute
+    problems, countries, total = _reports_since(outage, view.minute)
+    outage.top_problems = [
+        {"problem": slug, "count": n} for slug, n in problems.most_common(TOP_PROBLEMS)
+    ]
+    standing_out = [c for c, n in countries.most_common() if total and n >= COUNTRY_SHARE * total]
+    ordered = sorted(
+        set(outage.countries) | set(standing_out), key=lambda c: (-countries.get(c, 0), c)
+    )
+    outage.countries = ordered
+    outage.total_reports = total
+    outage.explanation = _explanation(outage, countries, total)
+    outage.save()
+
+
+def _reports_since(outage: Outage, minute: dt.datetime) -> tuple[Counter, Counter, int]:
+    rows = Bucket.objects.filter(
+        service_id=outage.service_id, minute__gte=outage.started_at, minute__lte=minute
+    ).values_list("country", "counted", "problems")
+    problems: Counter = Counter()
+    countries: Counter = Counter()
+    total = 0
+    for country, counted, by_problem in rows:
+        if country == OVERALL:
+            total += counted
+            problems.update(by_problem)
+        else:
+            countries[country] += counted
+    return problems, countries, total
+
+
+def _resolve(outage: Outage, idx: list[int], view: TickView) -> None:
+    last_hot = view.result.transition.state.last_hot[idx].max()
+    end = from_epoch_minute(int(last_hot) + 1) if last_hot >= 0 else view.minute
+    outage.status = Outage.Status.RESOLVED
+    outage.resolved_at = max(end, outage.started_at)
+    outage.save(update_fields=["status", "resolved_at", "updated_at"])
+    quiet = detector_config().quiet_minutes
+    _event(outage, OutageEvent.Kind.RESOLVED, view, None, f"Back to normal for {quiet} minutes.")
+    alerts_schedule(outage=outage, kind="resolved")
+
+
+def _event(outage: Outage, kind: str, view: TickView, i: int | None, message: str) -> None:
+    OutageEvent.objects.create(
+        outage=outage,
+        at=view.now,
+        kind=kind,
+        country=view.keys[i][1] if i is not None else "",
+        observed=float(view.observed[i]) if i is not None else 0.0,
+        expected=float(view.result.expected[i]) if i is not None else 0.0,
+        message=message[:300],
+    )
+
+
+def _verdict(view: TickView, i: int) -> str:
+    s = view.result.scores
+    window = int(s.window[i])
+    span = "the last minute" if window == 1 else f"the last {window} minutes"
+    return (
+        f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected "
+        f"(p = {s.p_value[i]:.1e}, rule {s.rule[i]})."
+    )
+
+
+def _explanation(outage: Outage, countries: Counter, total: int) -> str:
+    parts = [
+        f"{total} counted reports since {outage.started_at:%H:%M} UTC.",
+        f"Peak {outage.peak_observed:.0f} reports a minute vs {outage.peak_expected:.1f} expected"
+        f" (rule {outage.rule}, score {outage.score:.2f}).",
+    ]
+    if outage.countries:
+        shares = ", ".join(
+            f"{c} {100 * countries.get(c, 0) / max(total, 1):.0f}%" for c in outage.countries[:5]
+        )
+        parts.append(f"Most reports from {shares}.")
+    if outage.top_problems:
+        names = ", ".join(f"{p['problem']} ({p['count']})" for p in outage.top_problems)
+        parts.append(f"Top problems: {names}.")
+    return " ".join(parts)
+
+
+def statuses_save(*, view: TickView) -> None:
+    """Rewrite every ticked service's status: problems / possible problems / no problems."""
+    tr = view.result.transition
+    existing = {s.service_id: s for s in ServiceStatus.objects.all()}
+    active = dict(
+        Outage.objects.filter(status=Outage.Status.ACTIVE).values_list("service_id", "id")
+    )
+    rows = []
+    for sid, idx in view.by_service().items():
+        overall = next((i for i in idx if view.keys[i][1] == OVERALL), idx[0])
+        possible = [i for i in idx if tr.state.state[i] >= STATE_POSSIBLE]
+        level = (
+            SeriesState.Level.PROBLEMS
+            if sid in active
+            else SeriesState.Level.POSSIBLE
+            if possible
+            else SeriesState.Level.OK
+        )
+        previous = existing.get(sid)
+        since = previous.since if previous and previous.level == level else view.minute
+        scores = view.result.scores
+        rows.append(
+            ServiceStatus(
+                service_id=sid,
+                level=level,
+                since=since,
+                observed=float(view.observed[overall]),
+                expected=float(view.result.expected[overall]),
+                score=float(max(scores.score[i] for i in idx)),
+                rule=str(scores.rule[overall]),
+                countries=sorted(view.keys[i][1] for i in possible if view.keys[i][1]),
+                outage_id=active.get(sid),
+                updated_at=view.now,
+            )
+        )
+    ServiceStatus.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["service"],
+        update_fields=[
+            "level",
+            "since",
+            "observed",
+            "expected",
+            "score",
+            "rule",
+            "countries",
+            "outage",
+            "updated_at",
+        ],
+        batch_size=1000,
+    )

@@ -1,0 +1,493 @@
+"""Alert deliveries: who gets what, exactly once, retries, bounces, flapping, the sweeper."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from detection.alerts import selectors, services
+from detection.alerts.services import Outcome
+from detection.alerts.tasks import alert_delivery_send
+from detection.models import AlertDelivery, Outage, OutageEvent, Subscription
+from outagewatch.celery import app
+
+pytestmark = pytest.mark.django_db
+
+Kind = AlertDelivery.Kind
+Status = AlertDelivery.Status
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def subscriber(service):
+    def make(email: str = "ann@example.com", countries=(), **kw) -> Subscription:
+        fields = {"confirmed_at": timezone.now(), **kw}
+        return Subscription.objects.create(
+            email=email, service=service, countries=list(countries), **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def outage(service):
+    def make(countries=(), minutes_ago: int = 5, **kw) -> Outage:
+        started = timezone.now() - timedelta(minutes=minutes_ago)
+        fields = {
+            "service": service,
+            "started_at": started,
+            "detected_at": started + timedelta(minutes=2),
+            "countries": list(countries),
+            "top_problems": [{"problem": "login", "count": 40}, {"problem": "app", "count": 7}],
+            "peak_observed": 42,
+            "peak_expected": 3.2,
+            "score": 0.99,
+            "rule": "poisson_tail",
+            "explanation": "42 reports a minute where about 3 are usual.",
+            **kw,
+        }
+        return Outage.objects.create(**fields)
+
+    return make
+
+
+def _schedule(outage: Outage, kind: str, capture) -> int:
+    with capture() as callbacks, transaction.atomic():
+        count = services.alerts_schedule(outage=outage, kind=kind)
+    assert len(callbacks) == (1 if count else 0)  # queued once, after commit
+    return count
+
+
+def _resolve(outage: Outage, minutes_ago: int = 60) -> Outage:
+    outage.status = Outage.Status.RESOLVED
+    outage.resolved_at = timezone.now() - timedelta(minutes=minutes_ago)
+    outage.save()
+    return outage
+
+
+def _send(delivery: AlertDelivery, **kw) -> services.SendResult:
+    return services.alert_delivery_send(delivery_id=delivery.pk, **kw)
+
+
+def test_schedule_picks_confirmed_active_subscribers_whose_countries_match(
+    subscriber, outage, django_capture_on_commit_callbacks
+):
+    everywhere = subscriber("all@example.com")
+    germany = subscriber("de@example.com", ["DE"])
+    subscriber("fr@example.com", ["FR"])
+    subscriber("new@example.com", confirmed_at=None)
+    subscriber("gone@example.com", unsubscribed_at=timezone.now())
+    subscriber("bounced@example.com", disabled_at=timezone.now())
+
+    in_germany = outage(["DE", "AT"])
+    assert _schedule(in_germany, Kind.OPENED, django_capture_on_commit_callbacks) == 2
+    rows = AlertDelivery.objects.filter(outage=in_germany)
+    assert {d.subscription_id for d in rows} == {everywhere.pk, germany.pk}
+    assert {d.status for d in rows} == {Status.PENDING}
+
+    _resolve(in_germany)  # one active outage per service
+    overall = outage([], minutes_ago=300)
+    assert _schedule(overall, Kind.OPENED, django_capture_on_commit_callbacks) == 3
+
+
+def test_scheduling_twice_creates_no_second_delivery(
+    subscriber, outage, django_capture_on_commit_callbacks
+):
+    subscriber()
+    o = outage()
+    _schedule(o, Kind.OPENED, django_capture_on_commit_callbacks)
+    _schedule(o, Kind.OPENED, django_capture_on_commit_callbacks)
+    assert AlertDelivery.objects.count() == 1
+
+
+def test_nothing_is_queued_when_the_transaction_rolls_back(
+    subscriber, outage, django_capture_on_commit_callbacks
+):
+    subscriber()
+    o = outage()
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.alerts_schedule(outage=o, kind=Kind.OPENED)
+        raise RuntimeError("detector failed")
+    assert callbacks == [] and AlertDelivery.objects.count() == 0
+
+
+def test_opened_email_says_what_where_since_when_and_links(
+    subscriber, outage, mailoutbox, settings
+):
+    settings.SITE_URL = "https://ow.example"
+    subscriber()
+    o = outage(["DE"])
+    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+
+    assert _send(delivery).outcome == Outcome.SENT
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+    assert delivery.sent_at is not None
+    [message] = mailoutbox
+    assert (
+        message.subject
+        == f"Acme Cloud: problems detected in Germany since {o.started_at:%H:%M} UTC"
+    )
+    text, html = message.body, message.alternatives[0][0]
+    for body in (text, html):
+        assert "Germany" in body
+        assert f"{o.started_at:%H:%M} UTC" in body
+        assert "42 per minute" in body and "about 3.2 expected" in body
+        assert "Login (40)" in body and "App (7)" in body
+        assert "https://ow.example/services/acme/" in body
+        assert f"https://ow.example/outages/{o.pk}/" in body
+        assert "https://ow.example/subscriptions/unsubscribe/" in body
+        assert "60 minutes" in body
+    assert message.extra_headers["List-Unsubscribe"].startswith(
+        "<https://ow.example/subscriptions/unsubscribe/"
+    )
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_the_same_delivery_sent_twice_is_one_email(subscriber, outage, mailoutbox):
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+
+    assert _send(delivery).outcome == Outcome.SENT
+    assert _send(delivery).outcome == Outcome.NOT_CLAIMED
+    assert len(mailoutbox) == 1
+
+
+def test_the_task_run_twice_sends_once(subscriber, outage, mailoutbox, eager):
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+
+    first = alert_delivery_send.apply(kwargs={"delivery_id": delivery.pk}).get()
+    second = alert_delivery_send.apply(kwargs={"delivery_id": delivery.pk}).get()
+    assert (first, second) == ("sent", "not_claimed")
+    assert len(mailoutbox) == 1
+
+
+def test_a_claim_in_progress_is_left_alone_until_it_is_stale(
+    subscriber, outage, mailoutbox, settings
+):
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    now = timezone.now()
+    AlertDelivery.objects.update(status=Status.SENDING, claimed_at=now)
+    delivery = AlertDelivery.objects.get()
+
+    assert _send(delivery, now=now + timedelta(seconds=5)).outcome == Outcome.NOT_CLAIMED
+    later = now + timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS + 1)
+    assert _send(delivery, now=later).outcome == Outcome.SENT
+    assert len(mailoutbox) == 1
+
+
+def _failing(monkeypatch, exc: BaseException) -> None:
+    def send(self, fail_silently=False):
+        raise exc
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "Connection refused"),
+        smtplib.SMTPServerDisconnected("gone"),
+        smtplib.SMTPRecipientsRefused({"ann@example.com": (450, b"Mailbox busy")}),
+        TimeoutError("timed out"),
+    ],
+)
+def test_transient_smtp_failures_are_recorded_and_retried_with_backoff(
+    subscriber, outage, monkeypatch, settings, exc
+):
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 30
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+    _failing(monkeypatch, exc)
+
+    first = _send(delivery)
+    second = _send(delivery)
+
+    assert (first.outcome, first.delay) == (Outcome.RETRY, 30)
+    assert (second.outcome, second.delay) == (Outcome.RETRY, 60)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.PENDING, 2)
+    assert type(exc).__name__ in delivery.last_error
+    assert Subscription.objects.get().disabled_at is None
+
+
+def test_retries_stop_at_the_maximum(subscriber, outage, monkeypatch, settings):
+    settings.ALERT_MAX_ATTEMPTS = 3
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+    _failing(monkeypatch, ConnectionRefusedError(111, "refused"))
+
+    outcomes = [_send(delivery).outcome for _ in range(4)]
+
+    assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.FAILED, Outcome.NOT_CLAIMED]
+    delivery.refresh_from_db()
+    assert delivery.status == Status.FAILED and "Gave up after 3 attempts" in delivery.last_error
+
+
+def test_the_task_retries_through_celery_until_the_maximum(
+    subscriber, outage, monkeypatch, settings
+):
+    settings.ALERT_MAX_ATTEMPTS = 3
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 0
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+    _failing(monkeypatch, smtplib.SMTPServerDisconnected("down"))
+
+    # apply() runs each retry at once, in-process.
+    result = alert_delivery_send.apply(kwargs={"delivery_id": delivery.pk})
+
+    assert result.get() == "failed"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.FAILED, 3)
+
+
+def test_a_permanently_refused_address_is_disabled_not_retried(
+    subscriber, outage, monkeypatch, mailoutbox
+):
+    sub = subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+    _failing(monkeypatch, smtplib.SMTPRecipientsRefused({sub.email: (550, b"No such user")}))
+
+    assert _send(delivery).outcome == Outcome.FAILED
+
+    delivery.refresh_from_db()
+    sub.refresh_from_db()
+    assert delivery.status == Status.FAILED and delivery.attempts == 1
+    assert sub.disabled_at is not None and "550" in sub.disabled_reason
+    assert selectors.subscriptions_for_outage(outage=delivery.outage) == []
+
+
+def test_resolved_email_goes_only_to_those_told_and_after_the_grace_period(
+    subscriber, outage, mailoutbox, settings
+):
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
+    told = subscriber("told@example.com")
+    o = outage(minutes_ago=120)
+    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    _send(AlertDelivery.objects.get())
+    subscriber("late@example.com")  # confirmed after the outage began
+
+    _resolve(o, minutes_ago=10)
+    assert services.alerts_schedule(outage=o, kind=Kind.RESOLVED) == 1
+    resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
+    assert resolved.subscription_id == told.pk
+
+    held = _send(resolved)
+    assert held.outcome == Outcome.HELD and 19 * 60 < held.delay <= 20 * 60 + 1
+    assert AlertDelivery.objects.get(pk=resolved.pk).status == Status.PENDING
+
+    later = timezone.now() + timedelta(minutes=21)
+    assert _send(resolved, now=later).outcome == Outcome.SENT
+    assert len(mailoutbox) == 2
+    message = mailoutbox[1]
+    assert message.subject.startswith("Resolved: Acme Cloud is working again")
+    assert "ended at" in message.body and "Login (40)" in message.body
+    assert "/subscriptions/unsubscribe/" in message.alternatives[0][0]
+
+
+def test_the_grace_period_counts_from_when_the_detector_declared_it_over(
+    subscriber, outage, settings
+):
+    # Outage.resolved_at is when the excess ended; the detector says so a quiet period later.
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
+    subscriber()
+    o = outage(minutes_ago=120)
+    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    _send(AlertDelivery.objects.get())
+    _resolve(o, minutes_ago=40)
+    declared = timezone.now() - timedelta(minutes=5)
+    OutageEvent.objects.create(outage=o, at=declared, kind=OutageEvent.Kind.RESOLVED, message="")
+    services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
+
+    result = _send(AlertDelivery.objects.get(kind=Kind.RESOLVED))
+    assert result.outcome == Outcome.HELD and 24 * 60 < result.delay <= 25 * 60 + 1
+
+
+def test_resolved_email_waits_while_the_outage_is_reopened(subscriber, outage, settings):
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
+    subscriber()
+    o = outage(minutes_ago=120)
+    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    _send(AlertDelivery.objects.get())
+    _resolve(o, minutes_ago=1)
+    services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
+    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
+
+    result = _send(AlertDelivery.objects.get(kind=Kind.RESOLVED))
+    assert result.outcome == Outcome.HELD and result.delay is None
+
+
+def test_no_opened_email_once_the_outage_is_over_and_no_resolved_either(
+    subscriber, outage, mailoutbox, settings
+):
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
+    subscriber()
+    o = outage()
+    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    _resolve(o)
+    services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
+
+    assert _send(AlertDelivery.objects.get(kind=Kind.OPENED)).outcome == Outcome.SKIPPED
+    assert _send(AlertDelivery.objects.get(kind=Kind.RESOLVED)).outcome == Outcome.SKIPPED
+    assert mailoutbox == []
+    assert "over before" in AlertDelivery.objects.get(kind=Kind.OPENED).last_error
+
+
+def test_unsubscribing_stops_queued_alerts(subscriber, outage, mailoutbox):
+    sub = subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.subscription_unsubscribe(subscription=sub)
+
+    assert _send(AlertDelivery.objects.get()).outcome == Outcome.SKIPPED
+    assert mailoutbox == []
+
+
+def test_a_flapping_service_is_held_back_by_the_cooldown(subscriber, outage, mailoutbox, settings):
+    settings.ALERT_COOLDOWN_MINUTES = 60
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
+    subscriber()
+    first = outage(minutes_ago=50)
+    services.alerts_schedule(outage=first, kind=Kind.OPENED)
+    _send(AlertDelivery.objects.get(outage=first))
+    AlertDelivery.objects.filter(outage=first).update(
+        sent_at=timezone.now() - timedelta(minutes=45)
+    )
+    _resolve(first, minutes_ago=40)
+
+    # Problems again 35 minutes later: a new outage inside the cool-down.
+    second = outage(minutes_ago=5)
+    services.alerts_schedule(outage=second, kind=Kind.OPENED)
+    delivery = AlertDelivery.objects.get(outage=second)
+    held = _send(delivery)
+    assert held.outcome == Outcome.HELD and 14 * 60 < held.delay <= 15 * 60 + 1
+    assert len(mailoutbox) == 1
+
+    # Still going when the cool-down ends: it goes out, saying why it is late.
+    assert _send(delivery, now=timezone.now() + timedelta(minutes=16)).outcome == Outcome.SENT
+    assert len(mailoutbox) == 2
+    body = mailoutbox[1].body
+    assert "Problems came back" in body and f"{first.started_at:%H:%M} UTC" in body
+
+
+def test_a_flap_that_ends_inside_the_cooldown_sends_nothing(
+    subscriber, outage, mailoutbox, settings
+):
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
+    subscriber()
+    first = outage(minutes_ago=30)
+    services.alerts_schedule(outage=first, kind=Kind.OPENED)
+    _send(AlertDelivery.objects.get(outage=first))
+    _resolve(first, minutes_ago=25)
+    second = outage(minutes_ago=5)
+    services.alerts_schedule(outage=second, kind=Kind.OPENED)
+    assert _send(AlertDelivery.objects.get(outage=second)).outcome == Outcome.HELD
+
+    _resolve(second, minutes_ago=1)
+    services.alerts_schedule(outage=second, kind=Kind.RESOLVED)
+    later = timezone.now() + timedelta(hours=1)
+    assert _send(AlertDelivery.objects.get(outage=second, kind=Kind.OPENED), now=later).outcome == (
+        Outcome.SKIPPED
+    )
+    resolved = AlertDelivery.objects.get(outage=second, kind=Kind.RESOLVED)
+    assert _send(resolved, now=later).outcome == Outcome.SKIPPED
+    assert len(mailoutbox) == 1
+
+
+def test_the_sweeper_requeues_lost_and_stale_deliveries_but_respects_backoff(
+    subscriber, outage, settings
+):
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 60
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
+    now = timezone.now()
+    o = outage()
+    rows = {}
+    for name, fields in {
+        "fresh": {},
+        "lost": {"created_at": now - timedelta(minutes=5)},
+        "backing_off": {"attempts": 2, "claimed_at": now - timedelta(seconds=90)},
+        "retry_due": {"attempts": 1, "claimed_at": now - timedelta(seconds=90)},
+        "claimed": {"status": Status.SENDING, "claimed_at": now - timedelta(seconds=30)},
+        "stale": {"status": Status.SENDING, "claimed_at": now - timedelta(hours=1)},
+        "sent": {"status": Status.SENT, "created_at": now - timedelta(hours=1)},
+    }.items():
+        delivery = AlertDelivery.objects.create(
+            outage=o, subscription=subscriber(f"{name}@example.com"), kind=Kind.OPENED
+        )
+        AlertDelivery.objects.filter(pk=delivery.pk).update(**fields)
+        rows[name] = delivery.pk
+
+    due = set(selectors.deliveries_due(now=now))
+
+    assert due == {rows["lost"], rows["retry_due"], rows["stale"]}
+
+
+def test_the_sweeper_leaves_resolved_emails_waiting_for_their_outage(subscriber, outage, settings):
+    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
+    sub = subscriber()
+    old = timezone.now() - timedelta(hours=2)
+    settling = _resolve(outage(minutes_ago=300), minutes_ago=10)
+    active = outage()
+    for o in (active, settling):
+        d = AlertDelivery.objects.create(outage=o, subscription=sub, kind=Kind.RESOLVED)
+        AlertDelivery.objects.filter(pk=d.pk).update(created_at=old)
+    assert selectors.deliveries_due(now=timezone.now()) == []
+
+
+def test_sweep_queues_and_sends_a_lost_delivery(subscriber, outage, mailoutbox, eager):
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)  # nothing queued: no commit
+    AlertDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+
+    assert services.alerts_sweep() != []
+    assert len(mailoutbox) == 1
+    assert AlertDelivery.objects.get().status == Status.SENT
+
+
+def test_dispatch_after_commit_sends_each_pending_delivery(
+    subscriber, outage, mailoutbox, eager, django_capture_on_commit_callbacks
+):
+    subscriber("a@example.com")
+    subscriber("b@example.com")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    assert sorted(m.to[0] for m in mailoutbox) == ["a@example.com", "b@example.com"]
+
+
+def test_unknown_kind_is_refused(outage):
+    with pytest.raises(ValueError):
+        services.alerts_schedule(outage=outage(), kind="reopened")
+
+
+@pytest.mark.parametrize(
+    ("subscribed", "affected", "match"),
+    [([], ["DE"], True), (["DE"], [], True), (["DE"], ["DE", "AT"], True), (["FR"], ["DE"], False)],
+)
+def test_country_matching(subscribed, affected, match):
+    assert selectors.subscription_countries_match(subscribed=subscribed, affected=affected) is match

@@ -1,0 +1,149 @@
+"""Versioned reads: ETag/304, Redis cache invalidated by a tick, CORS, throttles, schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from detection.cache import data_version, data_version_bump
+from tests.detection.status_data import outage_make, status_make
+
+pytestmark = pytest.mark.django_db
+
+READS = [
+    "/api/v1/services/acme/",
+    "/api/v1/services/acme/series/?window=1h",
+    "/api/v1/outages/",
+    "/api/v1/status/",
+]
+
+
+@pytest.mark.parametrize("url", READS)
+def test_reads_answer_304_while_the_data_version_is_unchanged(api_client, service, url):
+    first = api_client.get(url)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert etag.startswith('W/"') and "max-age" in first["Cache-Control"]
+
+    again = api_client.get(url, HTTP_IF_NONE_MATCH=etag)
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+
+
+@pytest.mark.parametrize("url", READS)
+def test_a_tick_changes_the_etag(api_client, service, url):
+    etag = api_client.get(url)["ETag"]
+    data_version_bump()
+    response = api_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200
+    assert response["ETag"] != etag
+
+
+def test_etag_depends_on_the_request(api_client, service):
+    one = api_client.get("/api/v1/services/acme/series/", {"window": "1h"})["ETag"]
+    six = api_client.get("/api/v1/services/acme/series/", {"window": "6h"})["ETag"]
+    status = api_client.get("/api/v1/status/")["ETag"]
+    assert len({one, six, status}) == 3
+
+
+def test_cached_content_is_served_until_a_tick_invalidates_it(api_client, service):
+    assert api_client.get("/api/v1/status/").json()["count"] == 0
+    status_make(service, 2, outage=outage_make(service))
+
+    # Same data version: the cached answer, without touching the database.
+    assert api_client.get("/api/v1/status/").json()["count"] == 0
+
+    data_version_bump()
+    body = api_client.get("/api/v1/status/").json()
+    assert body["count"] == 1 and body["results"][0]["service"] == "acme"
+
+
+def test_service_detail_is_invalidated_by_a_tick(api_client, service):
+    assert api_client.get("/api/v1/services/acme/").json()["status"]["level"] == "ok"
+    status_make(service, 1)
+    assert api_client.get("/api/v1/services/acme/").json()["status"]["level"] == "ok"
+    data_version_bump()
+    assert api_client.get("/api/v1/services/acme/").json()["status"]["level"] == "possible"
+
+
+def test_errors_are_not_cached_or_tagged(api_client, make_service):
+    missing = api_client.get("/api/v1/services/later/")
+    assert missing.status_code == 404 and "ETag" not in missing
+    make_service("later")
+    assert api_client.get("/api/v1/services/later/").status_code == 200
+
+
+def test_reads_work_without_the_cache(api_client, service):
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        response = api_client.get("/api/v1/services/acme/")
+        assert data_version() == 0
+    assert response.status_code == 200
+    assert response.json()["status"]["level"] == "ok"
+    assert "ETag" not in response
+
+
+@pytest.mark.parametrize("url", READS)
+def test_reads_allow_any_origin(api_client, service, url):
+    response = api_client.get(url, HTTP_ORIGIN="https://dashboard.example")
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_cors_preflight_for_reads(api_client):
+    response = api_client.options(
+        "/api/v1/status/",
+        HTTP_ORIGIN="https://dashboard.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="if-none-match",
+    )
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response["Access-Control-Allow-Methods"]
+
+
+@pytest.fixture
+def low_read_rate(settings):
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "reads": "3/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    # DRF copies the rates into the class at import time.
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    yield
+    SimpleRateThrottle.THROTTLE_RATES = original
+
+
+def test_reads_are_throttled_per_client(api_client, service, low_read_rate):
+    codes = [api_client.get("/api/v1/status/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    refused = api_client.get("/api/v1/outages/")
+    assert refused.status_code == 429 and "Retry-After" in refused
+    assert refused.json()["code"] == "throttled"
+
+
+def test_every_read_is_documented_with_examples(client):
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    for path in [
+        "/api/v1/services/{slug}/",
+        "/api/v1/services/{slug}/series/",
+        "/api/v1/outages/",
+        "/api/v1/outages/{id}/",
+        "/api/v1/status/",
+    ]:
+        get = paths[path]["get"]
+        content = get["responses"]["200"]["content"]["application/json"]
+        assert content.get("examples"), path
+        assert "304" in get["responses"], path
+    series_params = {
+        p["name"] for p in paths["/api/v1/services/{slug}/series/"]["get"]["parameters"]
+    }
+    assert {"window", "resolution", "country"} <= series_params
+    outage_params = {p["name"] for p in paths["/api/v1/outages/"]["get"]["parameters"]}
+    assert {"service", "country", "status", "since", "until", "cursor"} <= outage_params

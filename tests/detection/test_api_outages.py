@@ -1,0 +1,153 @@
+"""GET /api/v1/outages/ (filters, cursor pagination) and GET /api/v1/outages/{id}/."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.detection.status_data import minute_now, outage_make
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def outages(make_service):
+    """Three outages of two services: acme resolved (DE, FR), acme active (US), beta (FR)."""
+    acme, beta = make_service("acme", "Acme Cloud"), make_service("beta")
+    now = minute_now()
+    return {
+        "old": outage_make(
+            acme,
+            started_at=now - timedelta(days=3),
+            resolved_at=now - timedelta(days=3) + timedelta(hours=1),
+        ),
+        "beta": outage_make(
+            beta,
+            started_at=now - timedelta(days=1),
+            resolved_at=now - timedelta(hours=20),
+            countries=("FR",),
+        ),
+        "now": outage_make(acme, started_at=now - timedelta(minutes=40), countries=("US",)),
+    }
+
+
+def _ids(body):
+    return [o["id"] for o in body["results"]]
+
+
+def test_outages_are_listed_newest_first(api_client, outages):
+    body = api_client.get("/api/v1/outages/").json()
+    assert _ids(body) == [outages["now"].pk, outages["beta"].pk, outages["old"].pk]
+    first = body["results"][0]
+    assert first["service"] == "acme" and first["service_name"] == "Acme Cloud"
+    assert first["status"] == "active" and first["resolved_at"] is None
+    assert first["countries"] == ["US"]
+    assert first["api_url"].endswith(f"/api/v1/outages/{outages['now'].pk}/")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"service": "acme"}, ["now", "old"]),
+        ({"service": "BETA"}, ["beta"]),
+        ({"country": "fr"}, ["beta", "old"]),
+        ({"country": "US"}, ["now"]),
+        ({"status": "active"}, ["now"]),
+        ({"status": "resolved"}, ["beta", "old"]),
+        ({"service": "acme", "status": "resolved", "country": "DE"}, ["old"]),
+    ],
+)
+def test_outages_filter(api_client, outages, params, expected):
+    body = api_client.get("/api/v1/outages/", params).json()
+    assert _ids(body) == [outages[name].pk for name in expected]
+
+
+def test_since_and_until_keep_outages_overlapping_the_period(api_client, outages):
+    now = minute_now()
+    since = (now - timedelta(hours=30)).isoformat()
+    until = (now - timedelta(hours=2)).isoformat()
+    body = api_client.get("/api/v1/outages/", {"since": since}).json()
+    assert _ids(body) == [outages["now"].pk, outages["beta"].pk]
+    body = api_client.get("/api/v1/outages/", {"since": since, "until": until}).json()
+    assert _ids(body) == [outages["beta"].pk]
+    body = api_client.get("/api/v1/outages/", {"until": "2000-01-01T00:00:00Z"}).json()
+    assert body["results"] == []
+
+
+def test_cursor_pagination_walks_all_outages_once(api_client, service):
+    now = minute_now()
+    made = [
+        outage_make(
+            service,
+            started_at=now - timedelta(hours=2 * i + 2),
+            resolved_at=now - timedelta(hours=2 * i + 1),
+            events=False,
+        )
+        for i in range(5)
+    ]
+    seen, url = [], "/api/v1/outages/?page_size=2"
+    pages = 0
+    while url:
+        body = api_client.get(url).json()
+        seen += _ids(body)
+        url = body["next"]
+        pages += 1
+    assert pages == 3
+    assert seen == [o.pk for o in made]
+    assert "count" not in body  # cursor pagination: no expensive COUNT
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"service": "nope"}, "service"),
+        ({"country": "XX"}, "country"),
+        ({"status": "open"}, "status"),
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+    ],
+)
+def test_bad_outage_filters_are_400_in_error_format(api_client, outages, params, field):
+    response = api_client.get("/api/v1/outages/", params)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["fields"]
+
+
+def test_bad_cursor_is_404_in_error_format(api_client, outages):
+    response = api_client.get("/api/v1/outages/", {"cursor": "garbage"})
+    assert response.status_code == 404
+    assert set(response.json()) == {"detail", "code"}
+
+
+def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
+    outage = outages["old"]
+    body = api_client.get(f"/api/v1/outages/{outage.pk}/").json()
+
+    assert body["id"] == outage.pk and body["status"] == "resolved"
+    assert [e["kind"] for e in body["timeline"]] == ["opened", "country", "resolved"]
+    assert body["timeline"][1] == {
+        "at": body["timeline"][1]["at"],
+        "kind": "country",
+        "label": "Country affected",
+        "country": "FR",
+        "observed": 9.0,
+        "expected": 0.4,
+        "message": "France affected too.",
+    }
+    assert body["countries"] == ["DE", "FR"]
+    assert [p["problem"] for p in body["top_problems"]] == ["login", "app"]
+    assert (body["peak_observed"], body["peak_expected"]) == (48.0, 2.0)
+    assert body["score"] == 0.998 and body["rule"] == "excess"
+    assert body["explanation"].startswith("48 reports")
+    links = body["links"]
+    assert links["page"].endswith(f"/outages/{outage.pk}/")
+    assert links["service_page"].endswith("/services/acme/")
+    assert links["feed"].endswith("/services/acme/outages/feed/")
+
+
+def test_unknown_outage_is_404(api_client):
+    response = api_client.get("/api/v1/outages/999999/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

@@ -1,0 +1,180 @@
+"""Status pages: home (problems first, badges, sparklines), service page (sentence, chart,
+problems, countries, history), outage pages and Atom feeds."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from xml.etree import ElementTree
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.detection.status_data import (
+    baseline_store,
+    buckets_make,
+    country_state_make,
+    fitted_baseline,
+    minute_now,
+    outage_make,
+    status_make,
+)
+
+pytestmark = pytest.mark.django_db
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def acme_down(service):
+    """Acme with an outage since 40 minutes ago, reports from DE and FR, a baseline."""
+    now = minute_now()
+    started = now - timedelta(minutes=40)
+    quiet = {now - timedelta(hours=h): 2 for h in range(2, 20)}
+    loud = {now - timedelta(minutes=m): 30 for m in range(1, 40)}
+    buckets_make(service, quiet | loud, problems={"login": 0.7, "app": 0.3})
+    buckets_make(service, {now - timedelta(minutes=m): 20 for m in range(1, 10)}, country="DE")
+    buckets_make(service, {now - timedelta(minutes=3): 4}, country="FR")
+    country_state_make(service, "DE", 2)
+    baseline_store(service, fitted_baseline())
+    outage = outage_make(service, started_at=started, countries=("DE", "FR"))
+    status_make(service, 2, outage=outage, countries=("DE",), since=started)
+    return outage
+
+
+def test_service_page_says_what_is_going_on(client, acme_down):
+    html = client.get("/services/acme/").content.decode()
+    started = acme_down.started_at
+    assert f"User reports indicate problems at Acme Cloud since {started:%H:%M} UTC." in html
+    assert 'class="badge badge-problems" data-status-badge>Problems detected<' in html
+    assert 'data-status-poll="/api/v1/services/acme/"' in html
+    assert f'href="/outages/{acme_down.pk}/"' in html
+
+
+def test_service_page_draws_reports_against_the_expected_band(client, acme_down):
+    html = client.get("/services/acme/").content.decode()
+    svg = re.search(r'<svg class="chart" data-chart="series".*?</svg>', html, re.S).group(0)
+    assert 'class="chart-band"' in svg
+    assert 'class="chart-expected"' in svg
+    assert 'class="chart-observed"' in svg
+    assert 'class="chart-outage"' in svg
+    observed = re.search(r'class="chart-observed" points="([^"]+)"', svg).group(1)
+    assert len(observed.split()) == 96  # 24 hours of 15-minute buckets
+
+
+def test_service_page_shows_top_problems_countries_and_history(client, acme_down, service):
+    old = outage_make(
+        service,
+        started_at=minute_now() - timedelta(days=5),
+        resolved_at=minute_now() - timedelta(days=5, hours=-2),
+        events=False,
+    )
+    html = client.get("/services/acme/").content.decode()
+    problems = html[html.index('id="problems"') : html.index('id="countries"')]
+    assert problems.index("Login") < problems.index("App")
+    assert "69% <span class=\"muted\">(837)</span>" in problems  # 18 * 1 + 39 * 21 of 1206
+    countries = html[html.index('id="countries"') : html.index('id="outages"')]
+    assert countries.index("Germany") < countries.index("France")
+    assert "badge-problems" in countries
+    history = html[html.index('id="outages"') :]
+    assert f'href="/outages/{old.pk}/"' in history and "Resolved after 2" in history
+    assert 'href="/services/acme/outages/feed/"' in history
+
+
+def test_quiet_service_page_says_no_problems(client, service):
+    html = client.get("/services/acme/").content.decode()
+    assert "No current problems at Acme Cloud." in html
+    assert "badge-ok" in html
+    assert "No outages of Acme Cloud detected so far." in html
+    assert "Not enough history yet" in html
+    # The report form is still there and unchanged.
+    assert 'name="problem" value="login"' in html and "csrfmiddlewaretoken" in html
+
+
+def test_service_page_includes_subscribe_form_only_when_it_exists(client, service):
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import get_template
+
+    response = client.get("/services/acme/")
+    try:
+        get_template("detection/_subscribe_form.html")
+    except TemplateDoesNotExist:
+        assert response.context["subscribe_template"] is None
+    else:
+        assert response.context["subscribe_template"] == "detection/_subscribe_form.html"
+
+
+def test_home_puts_services_with_problems_first(client, acme_down, make_service):
+    shaky = make_service("shaky", "Shaky Mail")
+    status_make(shaky, 1, score=0.7)
+    html = client.get("/").content.decode()
+    board = html[html.index('id="problems-now"') : html.index('class="category"')]
+    assert board.index("Acme Cloud") < board.index("Shaky Mail")
+    assert "badge-problems" in board and "badge-possible" in board
+    assert '<svg class="sparkline sparkline-problems"' in board
+    # Services without problems are not on the board.
+    assert "ChatGPT" not in board
+
+
+def test_home_says_all_clear_without_problems(client):
+    html = client.get("/").content.decode()
+    assert "No service has unusual numbers of reports right now." in html
+
+
+def test_home_sparklines_cost_a_fixed_number_of_queries(client, make_service):
+    now = minute_now()
+    for i in range(3):
+        buckets_make(make_service(f"svc{i}"), {now - timedelta(hours=h): h for h in range(24)})
+    with CaptureQueriesContext(connection) as few:
+        client.get("/")
+    for i in range(3, 9):
+        buckets_make(make_service(f"svc{i}"), {now - timedelta(hours=h): h for h in range(24)})
+    from django.core.cache import cache
+
+    cache.clear()
+    with CaptureQueriesContext(connection) as many:
+        html = client.get("/").content.decode()
+    assert len(many) == len(few)
+    assert html.count('<svg class="sparkline') >= 9
+
+
+def test_outage_page_shows_timeline_and_explanation(client, acme_down):
+    html = client.get(f"/outages/{acme_down.pk}/").content.decode()
+    assert "Acme Cloud outage" in html and "Ongoing" in html
+    assert "48 reports in one minute where 2.0 are expected." in html
+    timeline = html[html.index('id="timeline"') :]
+    assert timeline.index("Problems detected") < timeline.index("Country affected")
+    assert "France affected too." in timeline
+    assert 'data-chart="series"' in html and 'class="chart-outage"' in html
+    assert "Germany" in html and "Login" in html
+
+
+def test_unknown_outage_page_is_404(client):
+    assert client.get("/outages/424242/").status_code == 404
+
+
+def test_outage_list_page_links_every_outage(client, acme_down):
+    html = client.get("/outages/").content.decode()
+    assert f'href="/outages/{acme_down.pk}/"' in html and "Acme Cloud" in html
+
+
+def test_site_feed_is_atom_with_newest_outage_first(client, acme_down, make_service):
+    other = outage_make(make_service("beta"), started_at=minute_now() - timedelta(days=1))
+    response = client.get("/outages/feed/")
+    assert response["Content-Type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(response.content)
+    entries = feed.findall(f"{ATOM}entry")
+    links = [e.find(f"{ATOM}link").get("href") for e in entries]
+    assert links[0].endswith(f"/outages/{acme_down.pk}/")
+    assert links[1].endswith(f"/outages/{other.pk}/")
+    title = entries[0].find(f"{ATOM}title").text
+    assert title.startswith("Acme Cloud: problems detected since")
+    assert "Germany" in entries[0].find(f"{ATOM}summary").text
+
+
+def test_service_feed_has_only_that_service(client, acme_down, make_service):
+    outage_make(make_service("beta"))
+    feed = ElementTree.fromstring(client.get("/services/acme/outages/feed/").content)
+    assert feed.find(f"{ATOM}title").text == "OutageWatch: Acme Cloud outages"
+    assert len(feed.findall(f"{ATOM}entry")) == 1
+    assert client.get("/services/nope/outages/feed/").status_code == 404
