@@ -8,7 +8,5 @@ urlpatterns = [
     path("outages/", views.outage_list, name="outages"),
     path("outages/feed/", feeds.OutageFeed(), name="feed"),
     path("outages/<int:pk>/", views.outage_detail, name="outage"),
-    path(
-        "services/<slug:slug>/outages/feed/", feeds.ServiceOutageFeed(), name="service-feed"
-    ),
+    path("services/<slug:slug>/outages/feed/", feeds.ServiceOutageFeed(), name="service-feed"),
 ]

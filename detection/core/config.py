@@ -52,6 +52,13 @@ class DetectorConfig:
     level_pseudo_count: float = 0.5
     level_min_factor: float = 0.8
     level_max_factor: float = 1.25
+    # Cold start (level.py, cold_*): a series on the prior is judged against its own recent
+    # level, a Gamma-Poisson estimate from the reports since its first one (time constant,
+    # prior weight in minutes); the parameter uncertainty 1/(reports + prior) is added to
+    # cold_dispersion, which covers the unknown daily drift of its first hour.
+    cold_time_constant_minutes: float = 30.0
+    cold_prior_minutes: float = 0.25
+    cold_dispersion: float = 0.1
 
     # --- Scoring ------------------------------------------------------------------------------
     # Tolerate a one-hour shift of the daily pattern (daylight saving, holidays): we judge
@@ -71,9 +78,12 @@ class DetectorConfig:
     # high volume a tiny relative wobble is statistically significant but nobody cares.
     min_ratio_outage: float = 0.3
     min_ratio_possible: float = 0.15
-    # A series on the prior (no history) is judged by absolute excess alone.
+    # A series on the prior (no fitted history) is judged against its own recent level, with a
+    # larger absolute and relative excess: its expectation is an hour old at best.
     cold_min_excess_outage: float = 10.0
     cold_min_excess_possible: float = 5.0
+    cold_min_ratio_outage: float = 1.0
+    cold_min_ratio_possible: float = 0.5
     # anomaly_score = min(1, -log10(p) / score_log10_max) * excess fulfilment.
     score_log10_max: float = 12.0
     # Onset look-back: a bucket belongs to the excess run if observed > expected + this margin
@@ -87,11 +97,17 @@ class DetectorConfig:
     quiet_minutes: int = 15
     # A re-fire within this many minutes of resolution continues the same outage.
     reopen_minutes: int = 30
+    # Resolution looks only at windows up to this many buckets: the long sums still carry an
+    # outage's reports for up to an hour after volume is back to normal.
+    calm_max_window: int = 5
 
     # --- Offline detector -----------------------------------------------------------------------
     refit_minutes: int = 1440
     # Early refits while history is short (cold start): at these ages of the series.
     early_refit_minutes: tuple[int, ...] = (60, 120, 240, 480, 960)
+    # While the baseline is not yet seasonal ("prior" or "mean") it is refitted this often,
+    # as production does (the "baselines-refit-cold" beat every 15 minutes).
+    young_refit_minutes: int = 15
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -95,6 +95,7 @@ def detect_series(
     expected = np.zeros(n)
     anomaly_score = np.zeros(n)
     level = np.zeros(n, dtype=np.int8)
+    calm = np.zeros(n, dtype=np.int8)
     rule = np.full(n, "", dtype=object)
     is_anomaly = np.zeros(n, dtype=np.int8)
     outages: list[DetectedOutage] = []
@@ -128,6 +129,7 @@ def detect_series(
             res.level,
             res.rule,
         )
+        calm[a:b] = res.recent_level
         busy = np.flatnonzero(res.level > 0) + a
         r = a
         while r < b:
@@ -136,7 +138,15 @@ def detect_series(
                 if k == len(busy):
                     break
                 r = int(busy[k])
-            tr = transition(state, level[r : r + 1], minutes[r], onset[r - a], config, step_minutes)
+            tr = transition(
+                state,
+                level[r : r + 1],
+                minutes[r],
+                onset[r - a],
+                config,
+                step_minutes,
+                calm[r : r + 1],
+            )
             state = tr.state
             if tr.opened[0]:
                 open_onset, open_at = int(state.onset[0]), int(minutes[r])

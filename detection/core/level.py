@@ -5,9 +5,17 @@ hours (news, weather, a TV show). An exponentially weighted ratio follows that w
 high volume a few-percent level error is not mistaken for (or hiding) an outage. Observations
 are clipped around the baseline so an outage or an ingestion gap barely moves the level, and
 the factor is bounded: big level changes are the refit's job.
+
+Cold start: a series on the prior baseline has no profile to take a ratio against, so the same
+two numbers carry a different estimate (see cold_state): level_observed = exponentially
+weighted count of reports since the series' first report, level_expected = MINUS the weighted
+number of minutes they came in. The sign tells the two encodings apart, so a series that gets
+its first fitted baseline starts warm tracking from scratch instead of misreading cold sums.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import lfilter
@@ -28,6 +36,14 @@ def decay(config: DetectorConfig, step_minutes: int = 1) -> float:
     return float(np.exp(-step_minutes / config.level_time_constant_minutes))
 
 
+def _warm(level_observed: np.ndarray, level_expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Warm tracking sums; cold-encoded (negative expected) sums count as nothing tracked."""
+    lo = np.asarray(level_observed, dtype=np.float64)
+    le = np.asarray(level_expected, dtype=np.float64)
+    cold = le < 0
+    return np.where(cold, 0.0, lo), np.where(cold, 0.0, le)
+
+
 def level_factor(
     level_observed: np.ndarray,
     level_expected: np.ndarray,
@@ -37,7 +53,8 @@ def level_factor(
     """Multiplier for the baseline from the tracked sums (1 when nothing is tracked yet)."""
     # The pseudo-count keeps a quiet series' factor near 1: its counts are too noisy to track.
     pseudo = config.level_pseudo_count * step_minutes
-    factor = (np.asarray(level_observed) + pseudo) / (np.asarray(level_expected) + pseudo)
+    lo, le = _warm(level_observed, level_expected)
+    factor = (lo + pseudo) / (le + pseudo)
     return np.clip(factor, config.level_min_factor, config.level_max_factor)
 
 
@@ -52,9 +69,10 @@ def level_update(
     """Fold the newest bucket (observed, plain baseline expected) into the tracked sums."""
     lam = decay(config, step_minutes)
     used = _clipped(np.asarray(observed, dtype=np.float64), np.asarray(expected, dtype=np.float64))
+    lo, le = _warm(level_observed, level_expected)
     return (
-        lam * np.asarray(level_observed) + (1 - lam) * used,
-        lam * np.asarray(level_expected) + (1 - lam) * np.asarray(expected),
+        lam * lo + (1 - lam) * used,
+        lam * le + (1 - lam) * np.asarray(expected),
     )
 
 
@@ -74,6 +92,8 @@ def level_track(
     if len(observed) == 0:
         return np.zeros(0), initial
     lam = decay(config, step_minutes)
+    if initial[1] < 0:  # cold-encoded sums: warm tracking starts from nothing
+        initial = (0.0, 0.0)
     b, a = [1 - lam], [1.0, -lam]
     obs_sums, _ = lfilter(b, a, _clipped(observed, expected), zi=[lam * initial[0]])
     exp_sums, _ = lfilter(b, a, expected, zi=[lam * initial[1]])
@@ -81,3 +101,83 @@ def level_track(
     before_e = np.concatenate(([initial[1]], exp_sums[:-1]))
     factors = level_factor(before_o, before_e, config, step_minutes)
     return factors, (float(obs_sums[-1]), float(exp_sums[-1]))
+
+
+@dataclass(frozen=True, eq=False)
+class ColdLevel:
+    """A cold series' own level, judged against instead of the flat prior."""
+
+    rate: np.ndarray  # (n,) expected reports per minute
+    dispersion: np.ndarray  # (n,) NB alpha: level uncertainty 1/(reports + prior) + drift
+    has_data: np.ndarray  # (n,) bool: a report was seen before; without one nothing is judged
+
+
+def cold_state(
+    level_observed: np.ndarray, level_expected: np.ndarray, config: DetectorConfig
+) -> ColdLevel:
+    """Gamma-Poisson estimate of a cold series' rate from its cold-encoded sums.
+
+    Rate posterior Gamma(reports + a, minutes + b) with b = cold_prior_minutes and a = b x the
+    prior rate: with no data it is the prior; after one minute of traffic it is mostly that
+    minute, and the predictive count of a k-minute sum is NB with alpha = 1 / (reports + a).
+    """
+    lo = np.asarray(level_observed, dtype=np.float64)
+    le = np.asarray(level_expected, dtype=np.float64)
+    cold = le < 0
+    reports = np.where(cold, lo, 0.0)
+    minutes = np.where(cold, -le, 0.0)
+    b = config.cold_prior_minutes
+    a = b * config.prior_rate_per_minute
+    return ColdLevel(
+        rate=(reports + a) / (minutes + b),
+        dispersion=1.0 / (reports + a) + config.cold_dispersion,
+        has_data=reports > 0,
+    )
+
+
+def cold_update(
+    level_observed: np.ndarray,
+    level_expected: np.ndarray,
+    observed: np.ndarray,
+    config: DetectorConfig,
+    step_minutes: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold the newest bucket into a cold series' sums (nothing is counted before a report).
+
+    A bucket far above the current estimate (an outage on a new service) is clipped to
+    +3 predictive sd, so it is absorbed only slowly; the very first buckets barely are, because
+    the predictive sd is still wide.
+    """
+    observed = np.asarray(observed, dtype=np.float64)
+    est = cold_state(level_observed, level_expected, config)
+    lo = np.asarray(level_observed, dtype=np.float64)
+    le = np.asarray(level_expected, dtype=np.float64)
+    reports = np.where(le < 0, lo, 0.0)
+    minutes = np.where(le < 0, -le, 0.0)
+    mu = est.rate * step_minutes
+    cap = mu + 3.0 * np.sqrt(mu + est.dispersion * mu * mu) + 2.0
+    used = np.where(est.has_data, np.minimum(observed, cap), observed)
+    lam = float(np.exp(-step_minutes / config.cold_time_constant_minutes))
+    started = est.has_data | (observed > 0)
+    new_reports = np.where(started, lam * reports + used, 0.0)
+    new_minutes = np.where(started, lam * minutes + step_minutes, 0.0)
+    return new_reports, -new_minutes
+
+
+def cold_track(
+    observed: np.ndarray,
+    config: DetectorConfig,
+    step_minutes: int = 1,
+    initial: tuple[float, float] = (0.0, 0.0),
+) -> tuple[ColdLevel, tuple[float, float]]:
+    """cold_update over consecutive buckets; the estimate in force at each row, final sums."""
+    observed = np.asarray(observed, dtype=np.float64)
+    lo, le = np.array([initial[0]]), np.array([initial[1]])
+    rates = np.zeros(len(observed))
+    alphas = np.zeros(len(observed))
+    has = np.zeros(len(observed), dtype=bool)
+    for i, v in enumerate(observed):
+        est = cold_state(lo, le, config)
+        rates[i], alphas[i], has[i] = est.rate[0], est.dispersion[0], est.has_data[0]
+        lo, le = cold_update(lo, le, np.array([v]), config, step_minutes)
+    return ColdLevel(rates, alphas, has), (float(lo[0]), float(le[0]))

@@ -35,6 +35,9 @@ class ScoreResult:
     window: np.ndarray  # (n,) buckets summed by the deciding window
     observed: np.ndarray  # (n,) observed sum over that window
     expected: np.ndarray  # (n,) expected sum over that window
+    # Highest level over the short windows only (<= config.calm_max_window): what "back to
+    # normal" is judged on, so an outage resolves when volume is, not an hour later.
+    recent_level: np.ndarray | None = None
 
 
 def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -117,6 +120,7 @@ def score(
         window=np.asarray(windows)[best],
         observed=obs[rows, best],
         expected=exp[rows, best],
+        recent_level=level[:, np.asarray(windows) <= config.calm_max_window].max(axis=1),
     )
 
 

@@ -77,23 +77,29 @@ def transition(
     onset_candidate: np.ndarray | int,
     config: DetectorConfig,
     step_minutes: int = 1,
+    calm_level: np.ndarray | None = None,
 ) -> Transition:
     """Advance every series by one tick.
 
     level: (n,) scoring level of the newest bucket; minute: that bucket's start;
-    onset_candidate: first minute of the current excess run (used only when opening).
+    onset_candidate: first minute of the current excess run (used only when opening);
+    calm_level: level over the short windows, which decides "back to normal" (default: level).
     """
     level = np.asarray(level)
     minute = np.broadcast_to(np.asarray(minute, dtype=np.int64), level.shape)
     onset_candidate = np.broadcast_to(np.asarray(onset_candidate, dtype=np.int64), level.shape)
     hot = level >= 2
+    calm = level if calm_level is None else np.asarray(calm_level)
     in_outage = prev.state == STATE_OUTAGE
 
     # While open: count minutes back at baseline; any elevated bucket restarts the count, so
     # one dip does not close an outage.
-    quiet = np.where(in_outage & (level == 0), prev.quiet_minutes + step_minutes, 0)
+    quiet = np.where(in_outage & (calm == 0), prev.quiet_minutes + step_minutes, 0)
     resolved = in_outage & (quiet >= config.quiet_minutes)
 
+    # Opening also needs the short windows elevated: right after an outage the long sums
+    # still hold its reports, and must not reopen it while volume is already normal.
+    hot = hot & (calm >= 1)
     hot_ticks = np.where(~in_outage & hot, prev.hot_ticks + 1, 0)
     fire = ~in_outage & hot & (hot_ticks >= config.confirm_ticks)
     recent = (prev.resolved_at != NO_MINUTE) & (minute - prev.resolved_at <= config.reopen_minutes)
@@ -110,7 +116,7 @@ def transition(
         hot_ticks=np.where(fire, 0, hot_ticks).astype(np.int32),
         quiet_minutes=np.where(resolved, 0, quiet).astype(np.int32),
         onset=np.where(opened, onset_candidate, prev.onset).astype(np.int64),
-        last_hot=np.where(fire | (in_outage & (level >= 1)), minute, prev.last_hot).astype(
+        last_hot=np.where(fire | (in_outage & (calm >= 1)), minute, prev.last_hot).astype(
             np.int64
         ),
         resolved_at=np.where(resolved, minute, prev.resolved_at).astype(np.int64),

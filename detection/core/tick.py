@@ -44,7 +44,9 @@ def run_tick(
     onset = (
         newest_minute - onset_offsets(observed, expected, batch.dispersion, config) * step_minutes
     )
-    tr = transition(state, scores.level, newest_minute, onset, config, step_minutes)
+    tr = transition(
+        state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
+    )
     plain = batch.expected(idx, np.full(n, newest_minute), step_minutes, judged=False)
     levels = level_update(
         state.level_observed, state.level_expected, observed[:, -1], plain, config, step_minutes

@@ -1,0 +1,91 @@
+"""Bucketing on the real database: counts, idempotency, catch-up, late reports, rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from detection.models import Bucket, HourlyBucket, JobCursor
+from detection.services import buckets_aggregate
+from reports.models import Report
+from reports.services import report_create
+from tests.detection.conftest import T0
+
+pytestmark = pytest.mark.django_db
+M = dt.timedelta(minutes=1)
+
+
+def _rows():
+    return sorted(
+        Bucket.objects.values_list("service__slug", "country", "minute", "reports", "counted", "reporters")
+    )
+
+
+def test_counts_per_country_and_overall(service, send_reports, problem_types):
+    send_reports(service, T0, 3, country="DE")
+    send_reports(service, T0, 2, country="FR", problem="app")
+    send_reports(service, T0, 4, country="FR", same=True)  # one person: 4 reports, 1 counted
+    buckets_aggregate(now=T0 + 2 * M)
+    by_country = {b.country: b for b in Bucket.objects.filter(minute=T0)}
+    assert (by_country["DE"].reports, by_country["DE"].counted, by_country["DE"].reporters) == (3, 3, 3)
+    assert (by_country["FR"].reports, by_country["FR"].counted, by_country["FR"].reporters) == (6, 3, 3)
+    overall = by_country[""]
+    assert (overall.reports, overall.counted, overall.reporters) == (9, 6, 6)
+    assert overall.problems == {"login": 4, "app": 2}
+
+
+def test_rerunning_gives_the_same_rows(service, send_reports):
+    send_reports(service, T0, 5)
+    buckets_aggregate(now=T0 + 2 * M)
+    first = _rows()
+    JobCursor.objects.all().delete()  # forget the watermark: everything is recounted
+    buckets_aggregate(now=T0 + 2 * M)
+    buckets_aggregate(now=T0 + 2 * M)
+    assert _rows() == first
+    assert Bucket.objects.get(minute=T0, country="").counted == 5
+
+
+def test_current_minute_is_not_aggregated_until_closed(service, send_reports):
+    send_reports(service, T0, 2)
+    buckets_aggregate(now=T0 + dt.timedelta(seconds=30))
+    assert not Bucket.objects.exists()
+    buckets_aggregate(now=T0 + M)
+    assert Bucket.objects.get(minute=T0, country="").counted == 2
+
+
+def test_catch_up_after_downtime_without_double_counting(service, send_reports):
+    send_reports(service, T0 - 10 * M, 1)
+    buckets_aggregate(now=T0 - 5 * M)
+    for hour in range(8):  # eight hours of reports while the workers were down
+        send_reports(service, T0 + dt.timedelta(hours=hour), 2)
+    result = buckets_aggregate(now=T0 + dt.timedelta(hours=9))
+    assert result.start == T0 - 5 * M - dt.timedelta(minutes=5)  # watermark minus late window
+    assert JobCursor.objects.get(name="buckets").position == T0 + dt.timedelta(hours=9)
+    overall = Bucket.objects.filter(country="")
+    assert sum(overall.values_list("counted", flat=True)) == 17
+    assert overall.count() == 9
+
+
+def test_late_report_is_picked_up_by_the_next_run(service, send_reports, problem_types):
+    send_reports(service, T0, 2)
+    buckets_aggregate(now=T0 + M)
+    # Committed after its minute was aggregated (a slow transaction).
+    report_create(
+        service=service, problem=problem_types["login"], country="DE", source=Report.Source.API,
+        address="192.0.2.1", user_agent="late", now=T0 + dt.timedelta(seconds=59),
+    )  # fmt: skip
+    buckets_aggregate(now=T0 + 2 * M)
+    assert Bucket.objects.get(minute=T0, country="").counted == 3
+
+
+def test_hourly_rollups_sum_the_minutes(service, send_reports):
+    send_reports(service, T0, 2, country="DE")
+    send_reports(service, T0 + 30 * M, 3, country="DE", problem="app")
+    send_reports(service, T0 + 61 * M, 1, country="FR")
+    buckets_aggregate(now=T0 + 90 * M)
+    hours = {(h.country, h.hour): h for h in HourlyBucket.objects.all()}
+    assert hours[("", T0)].counted == 5
+    assert hours[("", T0)].problems == {"login": 2, "app": 3}
+    assert hours[("DE", T0)].counted == 5
+    assert hours[("", T0 + dt.timedelta(hours=1))].counted == 1

@@ -1,0 +1,137 @@
+"""detection.selectors and detection.charts on real rows: the numbers behind pages and API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from detection import charts, selectors
+from tests.detection.status_data import (
+    baseline_store,
+    buckets_make,
+    cold_baseline,
+    country_state_make,
+    flat_baseline,
+    hourly_make,
+    minute_now,
+    outage_make,
+    status_make,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _minute(at: datetime) -> int:
+    return int(at.timestamp()) // 60
+
+
+def test_band_follows_the_negative_binomial_variance(service):
+    baseline = flat_baseline(4.0, dispersion=0.2)  # level part 0.1
+    baseline_store(service, baseline)
+    end = _minute(minute_now())
+
+    one = selectors.series_build(service=service, country="", end_minute=end, step=1, count=5)
+    fifteen = selectors.series_build(
+        service=service, country="", end_minute=end - end % 15, step=15, count=4
+    )
+
+    p = one.points[0]
+    sd = np.sqrt(4.0 + 0.2 * 4.0**2)
+    assert (p.expected, p.lower, p.upper) == pytest.approx((4.0, 0.0, 4.0 + 2 * sd), abs=1e-3)
+    # Summed buckets: only the independent part of the dispersion shrinks.
+    q = fifteen.points[0]
+    alpha = 0.1 + 0.1 / 15
+    assert q.upper == pytest.approx(60.0 + 2 * np.sqrt(60.0 + alpha * 3600.0), abs=1e-3)
+
+
+def test_partial_newest_bucket_expects_only_the_minutes_passed(service):
+    baseline_store(service, flat_baseline(2.0))
+    end = _minute(minute_now())
+    end -= end % 15
+    series = selectors.series_build(
+        service=service, country="", end_minute=end + 7, step=15, count=3
+    )
+    newest = series.points[-1]
+    assert (newest.minutes, newest.complete) == (7, False)
+    assert newest.expected == pytest.approx(14.0)
+    assert [p.complete for p in series.points[:-1]] == [True, True]
+
+
+def test_cold_start_baseline_still_gives_a_band(service):
+    baseline_store(service, cold_baseline())
+    series = selectors.series_window(service=service, window="1h", resolution="1m")
+    assert series.baseline_method == "prior"
+    assert all(p.expected == pytest.approx(0.1) and p.upper > 0.1 for p in series.points)
+
+
+def test_hourly_series_prefers_the_larger_of_rollup_and_minutes(service):
+    now = minute_now()
+    hour = now.replace(minute=0) - timedelta(hours=3)
+    buckets_make(service, {hour + timedelta(minutes=5): 4, hour + timedelta(minutes=9): 3})
+    hourly_make(service, hour, 5)  # a stale rollup written before the late minute arrived
+    series = selectors.series_window(service=service, window="24h", resolution="1h")
+    by_hour = {p.at: p.observed for p in series.points}
+    assert by_hour[hour] == 7
+
+
+def test_sparklines_cover_24_hours_for_services_with_reports(service, make_service):
+    quiet = make_service("quiet")
+    now = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+    buckets_make(
+        service,
+        {
+            now - timedelta(minutes=5): 3,
+            now - timedelta(minutes=50): 2,
+            now - timedelta(hours=23): 9,
+        },
+    )
+    buckets_make(service, {now - timedelta(days=2): 100})
+    lines = selectors.sparklines(now=now)
+    assert quiet.pk not in lines
+    line = lines[service.pk]
+    assert len(line) == 24
+    assert line[-1] == 3 and line[-2] == 2 and line[0] == 9 and sum(line) == 14
+
+
+def test_summary_names_the_onset_and_countries(service):
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(service, started_at=started)
+    status_make(service, 2, outage=outage, countries=("DE", "US"), since=started + timedelta(1))
+    state = selectors.service_state_get(service=service)
+    assert state.problems_since == started  # the outage onset, not when the level changed
+    assert f"since {selectors.time_phrase(started)}." in state.summary
+    assert state.summary.endswith("Most reports come from Germany, United States.")
+
+
+def test_time_phrase_drops_the_date_today():
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    assert selectors.time_phrase(now.replace(hour=14, minute=5), now=now) == "14:05 UTC"
+    assert selectors.time_phrase(now - timedelta(days=1), now=now) == "26 Nov 18:00 UTC"
+
+
+def test_country_breakdown_sorts_by_reports_and_carries_levels(service):
+    now = minute_now()
+    buckets_make(service, {now - timedelta(minutes=2): 3}, country="FR")
+    buckets_make(service, {now - timedelta(minutes=2): 8}, country="DE")
+    buckets_make(service, {now - timedelta(days=2): 50}, country="US")
+    country_state_make(service, "DE", 1)
+    rows = selectors.country_breakdown(service=service)
+    assert [(r["country"], r["count"], r["level"]) for r in rows] == [
+        ("DE", 8, "possible"),
+        ("FR", 3, "ok"),
+    ]
+    assert rows[0]["name"] == "Germany"
+
+
+def test_sparkline_svg_is_escaped_and_empty_without_data():
+    assert charts.sparkline_svg([]) == ""
+    svg = charts.sparkline_svg([0, 1, 5], level='"><script>')
+    assert "<script>" not in svg and "<polyline" in svg
+
+
+def test_chart_without_baseline_draws_only_the_observed_line(service):
+    svg = charts.series_chart_svg(selectors.series_window(service=service, window="6h"))
+    assert 'class="chart-observed"' in svg
+    assert "chart-band" not in svg and "chart-expected" not in svg

@@ -1,0 +1,132 @@
+"""The per-minute tick and the outage lifecycle on the real database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from detection.models import Bucket, JobCursor, Outage, OutageEvent, SeriesState, ServiceStatus
+from detection.services import baselines_refit, buckets_aggregate, detect_tick
+from tests.detection.conftest import T0
+
+pytestmark = pytest.mark.django_db
+M = dt.timedelta(minutes=1)
+
+
+@pytest.fixture
+def history(service):
+    """Three days of ~2 counted reports a minute (overall and DE), and fitted baselines."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for k in range(3 * 1440):
+        minute = T0 - dt.timedelta(days=3) + k * M
+        n = int(rng.poisson(2.0))
+        for country in ("", "DE"):
+            rows.append(
+                Bucket(service=service, country=country, minute=minute, reports=n, counted=n,
+                       reporters=n, problems={"login": n} if n else {})
+            )  # fmt: skip
+    Bucket.objects.bulk_create(rows)
+    JobCursor.objects.create(name="buckets", position=T0)
+    baselines_refit(now=T0)
+    return service
+
+
+def run_minutes(send_reports, service, start: int, stop: int, extra: int = 0):
+    for k in range(start, stop):
+        minute = T0 + k * M
+        send_reports(service, minute, 2, country="DE")
+        if extra:
+            send_reports(service, minute, extra, country="DE", problem="app")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+
+
+def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, send_reports):
+    run_minutes(send_reports, history, 0, 10)
+    assert not Outage.objects.exists()
+    assert ServiceStatus.objects.get(service=history).level == 0
+
+    run_minutes(send_reports, history, 10, 20, extra=25)  # onset at T0 + 10 min
+    outage = Outage.objects.get(service=history)
+    assert outage.is_active
+    assert outage.started_at == T0 + 10 * M
+    assert outage.detected_at - outage.started_at <= dt.timedelta(minutes=2, seconds=5)
+    assert "DE" in outage.countries
+    assert outage.top_problems[0]["problem"] == "app"
+    assert outage.peak_observed > 20 and outage.peak_expected < 5
+    assert "expected" in outage.explanation and outage.rule
+    status = ServiceStatus.objects.get(service=history)
+    assert (status.level, status.outage_id) == (2, outage.id)
+    assert OutageEvent.objects.filter(outage=outage, kind="opened").exists()
+
+    run_minutes(send_reports, history, 20, 45)
+    outage.refresh_from_db()
+    assert outage.status == "resolved"
+    # The end is where the short windows calmed down: at most a few minutes after the last
+    # elevated minute.
+    assert T0 + 20 * M <= outage.resolved_at <= T0 + 25 * M
+    assert ServiceStatus.objects.get(service=history).level == 0
+    assert Outage.objects.count() == 1
+
+
+def test_one_dip_does_not_close_and_a_spike_after_reopens_the_same_outage(
+    history, send_reports
+):
+    run_minutes(send_reports, history, 0, 5)
+    run_minutes(send_reports, history, 5, 10, extra=25)
+    run_minutes(send_reports, history, 10, 12)  # a two-minute dip
+    assert Outage.objects.get().is_active
+    run_minutes(send_reports, history, 12, 15, extra=25)
+    run_minutes(send_reports, history, 15, 40)  # resolved after the quiet period
+    assert Outage.objects.get().status == "resolved"
+    run_minutes(send_reports, history, 40, 43, extra=25)  # right after: same outage again
+    assert Outage.objects.count() == 1
+    outage = Outage.objects.get()
+    assert outage.is_active
+    assert outage.events.filter(kind="reopened").count() == 1
+
+
+def test_one_person_flooding_does_not_raise_the_status(history, send_reports):
+    for k in range(10):
+        minute = T0 + k * M
+        send_reports(history, minute, 2, country="DE")
+        send_reports(history, minute, 60, country="DE", same=True)
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+    assert not Outage.objects.exists()
+    assert ServiceStatus.objects.get(service=history).level == 0
+    assert Bucket.objects.get(service=history, country="", minute=T0 + 5 * M).reports == 62
+
+
+def test_each_minute_is_judged_once(history, send_reports):
+    run_minutes(send_reports, history, 0, 3)
+    state = SeriesState.objects.get(service=history, country="")
+    assert detect_tick(now=T0 + 3 * M + dt.timedelta(seconds=30)) == []
+    again = SeriesState.objects.get(service=history, country="")
+    assert (again.minute, again.level_observed) == (state.minute, state.level_observed)
+
+
+def test_missed_minutes_are_caught_up_in_order(history, send_reports):
+    run_minutes(send_reports, history, 0, 1)
+    for k in range(1, 6):
+        send_reports(history, T0 + k * M, 2)
+    now = T0 + 6 * M + dt.timedelta(seconds=1)
+    buckets_aggregate(now=now)
+    done = detect_tick(now=now)
+    assert [d.minute for d in done] == [T0 + k * M for k in range(1, 6)]
+
+
+def test_brand_new_service_with_a_few_reports_stays_calm(make_service, send_reports):
+    fresh = make_service("newcomer")
+    for k in range(5):
+        send_reports(fresh, T0 + k * M, 1)
+        now = T0 + (k + 1) * M
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+    assert not Outage.objects.exists()
+    assert ServiceStatus.objects.get(service=fresh).level == 0
