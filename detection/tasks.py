@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 from django.db import OperationalError
 
@@ -14,10 +16,14 @@ _TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 2, "max_ret
 
 
 @shared_task(**_TRANSIENT, ignore_result=True)
-def detect_minute() -> dict:
-    """Bucket new reports, then judge every closed minute not judged yet."""
-    aggregated = services.buckets_aggregate()
-    ticks = services.detect_tick()
+def detect_minute(now: str | None = None) -> dict:
+    """Bucket new reports, then judge every closed minute not judged yet.
+
+    `now` (ISO 8601) replaces the clock, for replays and for end-to-end tests.
+    """
+    at = dt.datetime.fromisoformat(now) if now else None
+    aggregated = services.buckets_aggregate(now=at)
+    ticks = services.detect_tick(now=at)
     return {
         "buckets": aggregated.buckets,
         "minutes": [t.minute.isoformat() for t in ticks],

@@ -78,6 +78,9 @@ class DetectorConfig:
     # high volume a tiny relative wobble is statistically significant but nobody cares.
     min_ratio_outage: float = 0.3
     min_ratio_possible: float = 0.15
+    # Per-window relative floors for problems detected (same order as `windows`; empty = the
+    # single min_ratio_outage). "possible" scales with min_ratio_possible / min_ratio_outage.
+    min_ratio_outage_by_window: tuple[float, ...] = ()
     # A series on the prior (no fitted history) is judged against its own recent level, with a
     # larger absolute and relative excess: its expectation is an hour old at best.
     cold_min_excess_outage: float = 10.0

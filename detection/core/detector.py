@@ -10,7 +10,7 @@ import numpy as np
 from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .fitting import fit_baseline
-from .level import level_track
+from .level import cold_track, level_track
 from .scoring import ScoreResult, onset_offsets, score
 from .state import STATE_OK, STATE_OUTAGE, DetectorState, transition
 
@@ -61,15 +61,23 @@ def _score_segment(
 ) -> tuple[ScoreResult, np.ndarray, np.ndarray, tuple[float, float]]:
     """Score rows a..b-1 exactly as the production tick would at each of those minutes."""
     series0 = np.zeros(1, np.int64)
-    plain = batch.expected(series0, minutes[a:b], step, judged=False)
-    factors, level = level_track(values[a:b], plain, config, step, level)
     idx, present = _window_matrix(len(values), a, b, width)
     obs = np.where(present, values[idx], 0.0)
-    exp = np.where(present, batch.expected(series0, minutes[idx], step), 0.0) * factors[:, None]
-    disp = np.full(b - a, batch.dispersion[0])
-    level_disp = np.full(b - a, batch.level_dispersion[0])
     cold = np.full(b - a, batch.cold[0])
-    result = score(obs, exp, disp, config, cold, level_disp)
+    if batch.cold[0]:
+        # On the prior: judged against the series' own recent level (level.cold_track).
+        own, level = cold_track(values[a:b], config, step, level)
+        exp = np.where(present, (own.rate * step)[:, None], 0.0)
+        disp = level_disp = own.dispersion
+        judge = own.has_data
+    else:
+        plain = batch.expected(series0, minutes[a:b], step, judged=False)
+        factors, level = level_track(values[a:b], plain, config, step, level)
+        exp = np.where(present, batch.expected(series0, minutes[idx], step), 0.0) * factors[:, None]
+        disp = np.full(b - a, batch.dispersion[0])
+        level_disp = np.full(b - a, batch.level_dispersion[0])
+        judge = None
+    result = score(obs, exp, disp, config, cold, level_disp, judge)
     onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step
     return result, exp[:, -1], onset, level
 
@@ -104,12 +112,11 @@ def detect_series(
 
     width = max(max(config.windows), _ONSET_LOOKBACK_MINUTES // step_minutes, 1)
     times = refit_times(int(minutes[0]), int(minutes[-1]), config)
-    bounds = np.searchsorted(minutes, times)
-    bounds = np.unique(np.concatenate((bounds, [n])))
     state = DetectorState.initial(1)
     open_onset = open_at = -1
     level_sums = (0.0, 0.0)
-    for a, b in itertools.pairwise(bounds):
+    a = 0
+    while a < n:
         fit_at = int(minutes[a])
         baseline = fit_baseline(
             minutes[:a],
@@ -119,6 +126,12 @@ def detect_series(
             exclude=is_anomaly[:a].astype(bool),
             config=config,
         )
+        # Next refit: the schedule, or sooner while the baseline is not seasonal yet (as the
+        # production beat refits young series every few minutes).
+        next_fit = int(times[np.searchsorted(times, fit_at, side="right")]) if times[-1] > fit_at else minutes[-1] + 1
+        if baseline.method != "hgb":
+            next_fit = min(next_fit, fit_at + config.young_refit_minutes)
+        b = max(int(np.searchsorted(minutes, next_fit)), a + 1)
         batch = BaselineBatch.from_baselines([baseline], config.shift_tolerance_minutes)
         res, exp_now, onset, level_sums = _score_segment(
             minutes, values, a, b, batch, step_minutes, width, config, level_sums

@@ -114,13 +114,28 @@ def _hgb_profile(
 
 
 def _mean_profile(minutes: np.ndarray, values: np.ndarray, step: int) -> np.ndarray:
-    """Hour-of-day means shrunk towards the overall mean: a day of data already shows the peak."""
-    overall = values.sum() / (len(values) * step)
+    """Hour-of-day means, each shrunk towards its neighbours: a day of data already shows the peak.
+
+    Hours not seen yet (a series younger than a day) take the value interpolated between the
+    nearest seen hours on the daily circle, not the overall mean: on its first afternoon a
+    series that started at night would otherwise be judged against its night-time average.
+    """
     hour = (np.mod(minutes, MINUTES_PER_DAY) // 60).astype(np.int64)
     sums = np.bincount(hour, weights=values.astype(np.float64), minlength=24)
     cover = np.bincount(hour, minlength=24).astype(np.float64) * step
+    seen = np.flatnonzero(cover > 0)
+    raw = sums[seen] / cover[seen]
+    # Neighbour value of each hour: circular interpolation between the OTHER seen hours.
+    target = np.empty(24)
+    for h in range(24):
+        others = seen != h
+        if not others.any():
+            target[h] = raw.mean()
+            continue
+        xs, ys = seen[others], raw[others]
+        target[h] = np.interp(h, np.concatenate((xs - 24, xs, xs + 24)), np.tile(ys, 3))
     prior_minutes = 60.0
-    hourly = (sums + prior_minutes * overall) / (cover + prior_minutes)
+    hourly = (sums + prior_minutes * target) / (cover + prior_minutes)
     slot_hour = ((_slot_centres() % MINUTES_PER_DAY) // 60).astype(np.int64)
     return np.maximum(hourly[slot_hour], _MIN_RATE)
 

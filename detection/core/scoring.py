@@ -53,6 +53,16 @@ def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarr
     return np.where(alpha < _POISSON_ALPHA, pois, nb)
 
 
+def _ratios(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Relative excess floors per window for problems detected and possible problems."""
+    n = len(config.windows)
+    by_window = config.min_ratio_outage_by_window
+    if by_window and len(by_window) != n:
+        raise ValueError("min_ratio_outage_by_window must have one value per window")
+    out = np.asarray(by_window if by_window else [config.min_ratio_outage] * n, dtype=np.float64)
+    return out, out * (config.min_ratio_possible / config.min_ratio_outage)
+
+
 def _trailing_sums(a: np.ndarray, windows: tuple[int, ...]) -> np.ndarray:
     """(n, len(windows)) sums of the last k columns for each k."""
     cs = np.cumsum(a[:, ::-1], axis=1)
@@ -66,12 +76,14 @@ def score(
     config: DetectorConfig,
     cold: np.ndarray | None = None,
     level_dispersion: np.ndarray | None = None,
+    judge: np.ndarray | None = None,
 ) -> ScoreResult:
     """Score the newest column of (n, w) observed/expected counts, w >= max(config.windows).
 
     expected must already be the judged (shift-tolerant) expectation. cold marks series on
-    the prior baseline: with no history their only evidence is the absolute excess.
-    level_dispersion: correlated part of the dispersion (defaults to all of it, conservative).
+    the prior baseline, judged against their own recent level (level.cold_state) with larger
+    absolute and relative excess floors. level_dispersion: correlated part of the dispersion
+    (defaults to all of it, conservative). judge: rows that may be above level 0 (default all).
     """
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
@@ -87,17 +99,20 @@ def score(
     exp = _trailing_sums(expected, windows)
     p = tail_probability(obs, exp, window_alpha(alpha, level_alpha, np.asarray(windows)))
     excess = obs - exp
+    ratio_out, ratio_pos = _ratios(config)
     need_out = np.maximum(
         np.where(cold_col, config.cold_min_excess_outage, config.min_excess_outage),
-        config.min_ratio_outage * exp,
+        np.where(cold_col, config.cold_min_ratio_outage, ratio_out) * exp,
     )
     need_pos = np.maximum(
         np.where(cold_col, config.cold_min_excess_possible, config.min_excess_possible),
-        config.min_ratio_possible * exp,
+        np.where(cold_col, config.cold_min_ratio_possible, ratio_pos) * exp,
     )
-    # Cold series: the prior's p-value means little, the absolute excess decides.
-    p_ok_out = cold_col | (p <= config.p_outage)
-    p_ok_pos = cold_col | (p <= config.p_possible)
+    p_ok_out = p <= config.p_outage
+    p_ok_pos = p <= config.p_possible
+    if judge is not None:  # e.g. a cold series before its first report: nothing to judge by
+        ok = np.asarray(judge, dtype=bool).reshape(n, 1)
+        p_ok_out, p_ok_pos = p_ok_out & ok, p_ok_pos & ok
     level = np.where(
         p_ok_out & (excess >= need_out),
         LEVEL_OUTAGE,

@@ -109,7 +109,7 @@ def transition(
     state = np.where(
         fire | (in_outage & ~resolved),
         STATE_OUTAGE,
-        np.where(~in_outage & (level >= 1), STATE_POSSIBLE, STATE_OK),
+        np.where(~in_outage & (level >= 1) & (calm >= 1), STATE_POSSIBLE, STATE_OK),
     ).astype(np.int8)
     new = DetectorState(
         state=state,

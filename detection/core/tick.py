@@ -8,7 +8,7 @@ import numpy as np
 
 from .baseline import BaselineBatch
 from .config import DetectorConfig
-from .level import level_factor, level_update
+from .level import cold_state, cold_update, level_factor, level_update
 from .scoring import ScoreResult, onset_offsets, score
 from .state import DetectorState, Transition, transition
 
@@ -40,16 +40,27 @@ def run_tick(
     window = newest_minute - step_minutes * np.arange(w - 1, -1, -1, dtype=np.int64)
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
     expected = batch.expected(idx, np.broadcast_to(window, (n, w)), step_minutes) * factor[:, None]
-    scores = score(observed, expected, batch.dispersion, config, batch.cold, batch.level_dispersion)
-    onset = (
-        newest_minute - onset_offsets(observed, expected, batch.dispersion, config) * step_minutes
-    )
+    # Cold series (prior baseline) are judged against their own recent level instead.
+    own = cold_state(state.level_observed, state.level_expected, config)
+    expected = np.where(batch.cold[:, None], (own.rate * step_minutes)[:, None], expected)
+    dispersion = np.where(batch.cold, own.dispersion, batch.dispersion)
+    level_dispersion = np.where(batch.cold, own.dispersion, batch.level_dispersion)
+    judge = ~batch.cold | own.has_data
+    scores = score(observed, expected, dispersion, config, batch.cold, level_dispersion, judge)
+    onset = newest_minute - onset_offsets(observed, expected, dispersion, config) * step_minutes
     tr = transition(
         state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
     )
     plain = batch.expected(idx, np.full(n, newest_minute), step_minutes, judged=False)
-    levels = level_update(
+    warm = level_update(
         state.level_observed, state.level_expected, observed[:, -1], plain, config, step_minutes
+    )
+    cold = cold_update(
+        state.level_observed, state.level_expected, observed[:, -1], config, step_minutes
+    )
+    levels = (
+        np.where(batch.cold, cold[0], warm[0]),
+        np.where(batch.cold, cold[1], warm[1]),
     )
     tr = Transition(tr.state.with_level(*levels), tr.opened, tr.reopened, tr.resolved)
     return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)

@@ -109,6 +109,8 @@ def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:
     outage.countries = [*outage.countries, country]
     outage.save(update_fields=["countries", "updated_at"])
     _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {_verdict(view, i)}")
+    # Subscribers who follow only this country hear about it now; others already have a row.
+    alerts_schedule(outage=outage, kind="opened")
 
 
 def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:

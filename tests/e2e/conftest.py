@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import connection
 
 from tests.conftest import free_port, wait_until
@@ -108,3 +109,47 @@ def web_server(stack_env) -> Iterator[WebServer]:
         proc.terminate()
         proc.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture
+def celery_worker_process(stack_env, redis_url, tmp_path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker on the test database and Redis, started like production.
+
+    Its tasks are found by autodiscovery, as in `make run`; the pool is solo so a test sees
+    one task at a time in the log.
+    """
+    # Tasks left in the broker by an earlier test must not run against this test's rows.
+    redis.Redis.from_url(redis_url).delete("celery", "unacked", "unacked_index")
+    log_path = tmp_path / "worker.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    command = [BIN / "celery", "-A", "outagewatch", "worker", "--pool=solo", "-l", "INFO"]
+    proc = subprocess.Popen(
+        [*command, "--without-gossip", "--without-mingle"],
+        cwd=BASE_DIR,
+        env=stack_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(
+            lambda: proc.poll() is not None or b"ready." in log_path.read_bytes(),
+            timeout=60,
+            what="celery worker",
+        )
+        if proc.poll() is not None:
+            raise AssertionError(log_path.read_text())
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+        print(log_path.read_text()[-5000:])  # shown by pytest when a test fails
+
+
+@pytest.fixture
+def celery_app(redis_url):
+    """The project's Celery app, sending to the test Redis."""
+    from outagewatch.celery import app
+
+    app.conf.broker_url = redis_url
+    return app

@@ -119,49 +119,9 @@ def smtp(smtp_port) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def worker(stack_env, redis_url, tmp_path) -> Iterator[subprocess.Popen]:
-    """A real Celery worker on the test database and Redis, mailing through our SMTP port.
-
-    Started like production (`celery -A outagewatch worker`): the alert tasks must be found
-    by autodiscovery through detection/tasks.py. Replace with the shared
-    `celery_worker_process` fixture once tests/e2e/conftest.py has it.
-    """
-    # Tasks left in the broker by an earlier test must not run against this test's rows.
-    redis.Redis.from_url(redis_url).delete("celery", "unacked", "unacked_index")
-    log_path = tmp_path / "worker.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            BIN / "celery",
-            "-A",
-            "outagewatch",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-l",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=BASE_DIR,
-        env=stack_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until(
-            lambda: proc.poll() is not None or b"ready." in log_path.read_bytes(),
-            timeout=60,
-            what="celery worker",
-        )
-        if proc.poll() is not None:
-            raise AssertionError(log_path.read_text())
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-        print(Path(log_path).read_text()[-5000:])  # shown by pytest when a test fails
+def worker(celery_worker_process) -> subprocess.Popen:
+    """The shared real Celery worker, here mailing through this module's SMTP port."""
+    return celery_worker_process
 
 
 def _open_outage(service, **kw) -> Outage:
