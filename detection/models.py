@@ -40,7 +40,9 @@ class Bucket(BucketFields):
         indexes = [models.Index(fields=["minute"])]
 
     def __str__(self) -> str:
-        return f"{self.service_id}/{self.country or '*'} {self.minute:%Y-%m-%d %H:%M} {self.counted}"
+        return (
+            f"{self.service_id}/{self.country or '*'} {self.minute:%Y-%m-%d %H:%M} {self.counted}"
+        )
 
 
 class HourlyBucket(BucketFields):

@@ -260,7 +260,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": crontab(hour=3, minute=17),
     },
     # Re-queue alert emails whose queue message was lost (Redis restart, dead worker).
-    "alerts-sweep": {"task": "detection.alerts.tasks.alerts_sweep", "schedule": crontab(minute="*")},
+    "alerts-sweep": {
+        "task": "detection.alerts.tasks.alerts_sweep",
+        "schedule": crontab(minute="*"),
+    },
     # Raw reports and minute buckets past retention; hourly rollups are kept.
     "retention-purge": {
         "task": "detection.tasks.retention_purge",

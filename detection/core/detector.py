@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,7 +127,11 @@ def detect_series(
         )
         # Next refit: the schedule, or sooner while the baseline is not seasonal yet (as the
         # production beat refits young series every few minutes).
-        next_fit = int(times[np.searchsorted(times, fit_at, side="right")]) if times[-1] > fit_at else minutes[-1] + 1
+        next_fit = (
+            int(times[np.searchsorted(times, fit_at, side="right")])
+            if times[-1] > fit_at
+            else minutes[-1] + 1
+        )
         if baseline.method != "hgb":
             next_fit = min(next_fit, fit_at + config.young_refit_minutes)
         b = max(int(np.searchsorted(minutes, next_fit)), a + 1)

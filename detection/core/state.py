@@ -116,9 +116,7 @@ def transition(
         hot_ticks=np.where(fire, 0, hot_ticks).astype(np.int32),
         quiet_minutes=np.where(resolved, 0, quiet).astype(np.int32),
         onset=np.where(opened, onset_candidate, prev.onset).astype(np.int64),
-        last_hot=np.where(fire | (in_outage & (calm >= 1)), minute, prev.last_hot).astype(
-            np.int64
-        ),
+        last_hot=np.where(fire | (in_outage & (calm >= 1)), minute, prev.last_hot).astype(np.int64),
         resolved_at=np.where(resolved, minute, prev.resolved_at).astype(np.int64),
         level_observed=prev.level_observed,
         level_expected=prev.level_expected,

@@ -32,9 +32,7 @@ def baselines_refit(
     until = minute_floor(now or timezone.now())
     keys = series_active(now=until)
     if only_cold:
-        warm = set(
-            SeriesBaseline.objects.filter(method="hgb").values_list("service_id", "country")
-        )
+        warm = set(SeriesBaseline.objects.filter(method="hgb").values_list("service_id", "country"))
         keys = [key for key in keys if key not in warm]
     methods: dict[str, int] = {}
     for key in keys:
@@ -65,7 +63,9 @@ def _outage_mask(key: SeriesKey, minutes: np.ndarray) -> np.ndarray | None:
     """Minutes inside this service's known outages: not what normal looks like."""
     if not len(minutes):
         return None
-    outages = Outage.objects.filter(service_id=key[0]).only("started_at", "resolved_at", "countries")
+    outages = Outage.objects.filter(service_id=key[0]).only(
+        "started_at", "resolved_at", "countries"
+    )
     spans = [
         (to_epoch_minute(o.started_at), to_epoch_minute(o.resolved_at or timezone.now()))
         for o in outages
@@ -77,4 +77,3 @@ def _outage_mask(key: SeriesKey, minutes: np.ndarray) -> np.ndarray | None:
     for start, end in spans:
         mask |= (minutes >= start) & (minutes < end)
     return mask
-

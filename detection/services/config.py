@@ -11,6 +11,4 @@ from detection.core import DetectorConfig
 
 @cache
 def detector_config() -> DetectorConfig:
-    return DetectorConfig.from_dict(
-        {**DetectorConfig().to_dict(), **settings.DETECTOR_OVERRIDES}
-    )
+    return DetectorConfig.from_dict({**DetectorConfig().to_dict(), **settings.DETECTOR_OVERRIDES})

@@ -36,9 +36,7 @@ def series_active(*, now: dt.datetime) -> list[SeriesKey]:
     return sorted(keys)
 
 
-def counts_matrix(
-    keys: list[SeriesKey], *, first: dt.datetime, minutes: int
-) -> np.ndarray:
+def counts_matrix(keys: list[SeriesKey], *, first: dt.datetime, minutes: int) -> np.ndarray:
     """(len(keys), minutes) counted reports per minute from `first`, zeros where no bucket."""
     index = {key: i for i, key in enumerate(keys)}
     out = np.zeros((len(keys), minutes))
@@ -79,4 +77,3 @@ def series_history(
     for minute, counted in rows:
         values[to_epoch_minute(minute) - start] = counted
     return minutes, values
-

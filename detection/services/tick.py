@@ -113,9 +113,7 @@ def _baselines(keys: list[SeriesKey], minute: dt.datetime) -> BaselineBatch:
         for row in SeriesBaseline.objects.filter(service_id__in={sid for sid, _ in keys})
     }
     prior = prior_baseline(to_epoch_minute(minute), config)
-    baselines = [
-        Baseline.from_dict(stored[key]) if key in stored else prior for key in keys
-    ]
+    baselines = [Baseline.from_dict(stored[key]) if key in stored else prior for key in keys]
     return BaselineBatch.from_baselines(baselines, config.shift_tolerance_minutes)
 
 
@@ -168,5 +166,3 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
 
 def _plain(value: np.generic) -> int | float:
     return value.item()
-
-

@@ -18,7 +18,9 @@ M = dt.timedelta(minutes=1)
 
 def _rows():
     return sorted(
-        Bucket.objects.values_list("service__slug", "country", "minute", "reports", "counted", "reporters")
+        Bucket.objects.values_list(
+            "service__slug", "country", "minute", "reports", "counted", "reporters"
+        )
     )
 
 
@@ -28,8 +30,16 @@ def test_counts_per_country_and_overall(service, send_reports, problem_types):
     send_reports(service, T0, 4, country="FR", same=True)  # one person: 4 reports, 1 counted
     buckets_aggregate(now=T0 + 2 * M)
     by_country = {b.country: b for b in Bucket.objects.filter(minute=T0)}
-    assert (by_country["DE"].reports, by_country["DE"].counted, by_country["DE"].reporters) == (3, 3, 3)
-    assert (by_country["FR"].reports, by_country["FR"].counted, by_country["FR"].reporters) == (6, 3, 3)
+    assert (by_country["DE"].reports, by_country["DE"].counted, by_country["DE"].reporters) == (
+        3,
+        3,
+        3,
+    )
+    assert (by_country["FR"].reports, by_country["FR"].counted, by_country["FR"].reporters) == (
+        6,
+        3,
+        3,
+    )
     overall = by_country[""]
     assert (overall.reports, overall.counted, overall.reporters) == (9, 6, 6)
     assert overall.problems == {"login": 4, "app": 2}

@@ -73,9 +73,7 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     assert Outage.objects.count() == 1
 
 
-def test_one_dip_does_not_close_and_a_spike_after_reopens_the_same_outage(
-    history, send_reports
-):
+def test_one_dip_does_not_close_and_a_spike_after_reopens_the_same_outage(history, send_reports):
     run_minutes(send_reports, history, 0, 5)
     run_minutes(send_reports, history, 5, 10, extra=25)
     run_minutes(send_reports, history, 10, 12)  # a two-minute dip

@@ -62,9 +62,7 @@ def _tick(celery_app, minute: dt.datetime) -> None:
     )
 
 
-def test_outage_opens_and_resolves_through_the_worker(
-    celery_worker_process, celery_app, watched
-):
+def test_outage_opens_and_resolves_through_the_worker(celery_worker_process, celery_app, watched):
     counter = 0
     for k in range(40):  # quiet for the 15-minute quiet period after the outage
         minute = T0 + k * M

@@ -17,10 +17,8 @@ from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from pathlib import Path
 
 import pytest
-import redis
 from aiosmtpd.controller import Controller
 from django.db import transaction
 from django.utils import timezone
