@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from reports.models import Report
@@ -30,3 +32,36 @@ def send_reports(problem_types):
             )
 
     return send
+
+
+@pytest.fixture
+def history(service):
+    """Three days of ~2 counted reports a minute (overall and DE), and fitted baselines."""
+    from detection.models import Bucket, JobCursor
+    from detection.services import baselines_refit
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for k in range(3 * 1440):
+        minute = T0 - dt.timedelta(days=3) + k * dt.timedelta(minutes=1)
+        n = int(rng.poisson(2.0))
+        for country in ("", "DE"):
+            rows.append(
+                Bucket(service=service, country=country, minute=minute, reports=n, counted=n,
+                       reporters=n, problems={"login": n} if n else {})
+            )  # fmt: skip
+    Bucket.objects.bulk_create(rows)
+    JobCursor.objects.create(name="buckets", position=T0)
+    baselines_refit(now=T0)
+    return service
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Run queued Celery tasks in-process (emails land in the locmem outbox)."""
+    from outagewatch.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,20 +14,11 @@ from detection.alerts import selectors, services
 from detection.alerts.services import Outcome
 from detection.alerts.tasks import alert_delivery_send
 from detection.models import AlertDelivery, Outage, OutageEvent, Subscription
-from outagewatch.celery import app
 
 pytestmark = pytest.mark.django_db
 
 Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture

@@ -4,35 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
-from detection.models import Bucket, JobCursor, Outage
-from detection.services import baselines_refit, buckets_aggregate, detect_tick
+from detection.models import Outage
+from detection.services import buckets_aggregate, detect_tick
 from tests.detection.conftest import T0
 
 pytestmark = pytest.mark.django_db
 M = dt.timedelta(minutes=1)
-
-
-@pytest.fixture
-def history(service):
-    """Two days of ~2 counted reports a minute (overall and DE) and fitted baselines."""
-    rng = np.random.default_rng(11)
-    rows = []
-    for k in range(2 * 1440):
-        minute = T0 - dt.timedelta(days=2) + k * M
-        n = int(rng.poisson(2.0))
-        for country in ("", "DE"):
-            rows.append(
-                Bucket(service=service, country=country, minute=minute, reports=n, counted=n,
-                       reporters=n, problems={"login": n} if n else {})
-            )  # fmt: skip
-    Bucket.objects.bulk_create(rows)
-    JobCursor.objects.create(name="buckets", position=T0)
-    baselines_refit(now=T0)
-    return service
 
 
 def _run(send_reports, service, start: int, stop: int, extra: int, capture) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,20 +13,10 @@ from django.utils import timezone
 
 from detection.alerts import services, tokens
 from detection.models import Subscription
-from outagewatch.celery import app
 
 pytestmark = pytest.mark.django_db
 
 LINK = re.compile(r"https?://[^\s\"<>]+/subscriptions/(confirm|unsubscribe)/[^\s\"<>]+/")
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    """Run queued Celery tasks in-process so their emails land in the locmem outbox."""
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture
