@@ -58,7 +58,7 @@ class DetectorConfig:
     # cold_dispersion, which covers the unknown daily drift of its first hour.
     cold_time_constant_minutes: float = 30.0
     cold_prior_minutes: float = 0.25
-    cold_dispersion: float = 0.1
+    cold_dispersion: float = 0.25
 
     # --- Scoring ------------------------------------------------------------------------------
     # Tolerate a one-hour shift of the daily pattern (daylight saving, holidays): we judge

@@ -174,6 +174,7 @@ def detect_series(
                 outages.append(DetectedOutage(open_onset, open_at, end))
             is_anomaly[r] = state.state[0] == STATE_OUTAGE
             r += 1
+        a = b
     if state.state[0] == STATE_OUTAGE:
         outages.append(DetectedOutage(open_onset, open_at, -1))
     return SeriesResult(minutes, expected, anomaly_score, is_anomaly, level, rule, tuple(outages))

@@ -97,9 +97,13 @@ def transition(
     quiet = np.where(in_outage & (calm == 0), prev.quiet_minutes + step_minutes, 0)
     resolved = in_outage & (quiet >= config.quiet_minutes)
 
-    # Opening also needs the short windows elevated: right after an outage the long sums
-    # still hold its reports, and must not reopen it while volume is already normal.
-    hot = hot & (calm >= 1)
+    # Opening also needs the short windows elevated right after an outage: the long sums
+    # still hold its reports (for up to the longest window) and must not reopen it while
+    # volume is already normal. Elsewhere a slow outage seen only by the long sums may open.
+    after = (prev.resolved_at != NO_MINUTE) & (
+        minute - prev.resolved_at <= max(config.windows) * step_minutes
+    )
+    hot = hot & ((calm >= 1) | ~after)
     hot_ticks = np.where(~in_outage & hot, prev.hot_ticks + 1, 0)
     fire = ~in_outage & hot & (hot_ticks >= config.confirm_ticks)
     recent = (prev.resolved_at != NO_MINUTE) & (minute - prev.resolved_at <= config.reopen_minutes)

@@ -116,3 +116,23 @@ def test_coarse_buckets_are_supported():
     row = start // step
     assert result.is_anomaly[row : row + 2].any()
     assert alarms_after(result, 2 * DAY // step) == 1
+
+
+@pytest.mark.parametrize("base_rate", [0.1, 0.5, 5.0, 30.0, 100.0])
+def test_new_series_with_steady_traffic_does_not_alarm(base_rate):
+    # A brand-new series: no history, its first day is ordinary traffic (daily shape, noise).
+    for seed in (80, 81):
+        s = clean(seed, base_rate, weeks=1.0)
+        result = detect_series(s.minutes[:DAY], s.values[:DAY], 1, CONFIG)
+        assert result.outages == (), (seed, [o.opened_at - s.minutes[0] for o in result.outages])
+
+
+def test_new_series_alarms_on_a_clear_burst_after_some_history():
+    minutes = np.arange(29_000_000, 29_000_000 + 120, dtype=np.int64)
+    rng = np.random.default_rng(5)
+    for start in (30, 60):  # still on the prior's own-level rule / on the first "mean" fit
+        values = rng.poisson(1.0, 120).astype(float)
+        values[start:] += rng.poisson(39.0, 120 - start)
+        result = detect_series(minutes, values, 1, CONFIG)
+        assert np.flatnonzero(result.is_anomaly)[0] == start
+        assert result.outages[0].onset == minutes[start]

@@ -45,3 +45,57 @@ def test_tick_matches_offline_detector(monkeypatch):
     np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
     np.testing.assert_array_equal(levels[W:], offline.level[W:])
     np.testing.assert_array_equal(anomaly, offline.is_anomaly)
+
+
+def _prior_ticks(values: np.ndarray, start: int) -> list[int]:
+    """Tick a brand-new series each minute on the prior baseline, as production does before
+    its first refit; returns the scoring level of each minute."""
+    from detection.core import prior_baseline
+
+    state = DetectorState.initial(1)
+    padded = np.concatenate((np.zeros(W - 1), values))
+    levels = []
+    for r in range(len(values)):
+        batch = BaselineBatch.from_baselines([prior_baseline(start + r, CONFIG)])
+        tick = run_tick(batch, state, padded[None, r : r + W], start + r, CONFIG)
+        state = tick.transition.state
+        levels.append(int(state.state[0]))
+    return levels
+
+
+def test_tick_on_prior_adapts_to_a_new_series_level():
+    rng = np.random.default_rng(3)
+    for rate in (0.2, 5.0, 80.0):
+        states = _prior_ticks(rng.poisson(rate, 75).astype(float), 29_000_000)
+        assert max(states) < 2, rate
+    values = rng.poisson(1.0, 75).astype(float)
+    values[40:] += rng.poisson(39.0, 35)
+    states = _prior_ticks(values, 29_000_000)
+    assert max(states[:40]) < 2 and states[40] == 2
+
+
+def test_cold_tick_matches_offline_detector(monkeypatch):
+    from detection.core import prior_baseline
+
+    rng = np.random.default_rng(4)
+    values = rng.poisson(3.0, 200).astype(float)
+    values[150:160] += 30
+    minutes = np.arange(29_000_000, 29_000_200, dtype=np.int64)
+    monkeypatch.setattr(
+        detector_module,
+        "fit_baseline",
+        lambda m, v, fitted_at, **k: prior_baseline(fitted_at, CONFIG),
+    )
+    offline = detect_series(minutes, values, 1, CONFIG)
+    state = DetectorState.initial(1)
+    padded = np.concatenate((np.zeros(W - 1), values))
+    levels, expected = [], []
+    for r in range(len(minutes)):
+        batch = BaselineBatch.from_baselines([prior_baseline(int(minutes[r]), CONFIG)])
+        tick = run_tick(batch, state, padded[None, r : r + W], int(minutes[r]), CONFIG)
+        state = tick.transition.state
+        levels.append(int(tick.scores.level[0]))
+        expected.append(float(tick.expected[0]))
+    np.testing.assert_allclose(expected, offline.expected, rtol=1e-9)
+    np.testing.assert_array_equal(levels[W:], offline.level[W:])
+    assert offline.is_anomaly[150] == 1

@@ -1,0 +1,128 @@
+"""The offline `detect_series` command and the `simulate` command."""
+
+from __future__ import annotations
+
+import csv
+import json
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from detection.models import Bucket, Outage, SeriesBaseline
+from detection.simulation import iso_minute, simulate_series, write_series_csv
+from reports.models import Report
+
+START = 29_892_960  # 2026-11-02 00:00 UTC in epoch minutes
+
+
+def _write(path, minutes, values):
+    write_series_csv(path, np.asarray(minutes), np.asarray(values))
+    return path
+
+
+def _read(path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _series(n=3 * 1440, outage_at=None, extra=40, step=1, seed=5):
+    rng = np.random.default_rng(seed)
+    minutes = START + step * np.arange(n)
+    values = rng.poisson(3.0 * step, n)
+    if outage_at is not None:
+        values[outage_at : outage_at + 10] += extra
+    return minutes, values
+
+
+def test_detect_series_writes_the_specified_columns_and_flags_the_outage(tmp_path):
+    minutes, values = _series(outage_at=2 * 1440 + 600)
+    out = tmp_path / "out.csv"
+    call_command("detect_series", str(_write(tmp_path / "in.csv", minutes, values)), str(out))
+    rows = _read(out)
+    assert list(rows[0]) == ["timestamp", "value", "expected", "anomaly_score", "is_anomaly"]
+    assert len(rows) == len(minutes)
+    assert rows[0]["timestamp"] == iso_minute(START)
+    assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
+    flagged = [i for i, r in enumerate(rows) if r["is_anomaly"] == "1"]
+    onset = 2 * 1440 + 600
+    assert flagged and onset <= flagged[0] <= onset + 2  # detected within two minutes
+    assert not [i for i in flagged if i < onset]  # and not before
+    quiet_day = rows[1440:2880]
+    assert abs(np.mean([float(r["expected"]) for r in quiet_day]) - 3.0) < 0.6
+
+
+def test_detect_series_is_causal(tmp_path):
+    minutes, values = _series(n=2 * 1440, seed=8)
+    changed = values.copy()
+    changed[1500:] = 50  # rewrite the future
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    call_command("detect_series", str(_write(tmp_path / "ia.csv", minutes, values)), str(a))
+    call_command("detect_series", str(_write(tmp_path / "ib.csv", minutes, changed)), str(b))
+    assert _read(a)[:1500] == _read(b)[:1500]
+
+
+def test_detect_series_accepts_hourly_spacing(tmp_path):
+    minutes, values = _series(n=24 * 21, step=60)
+    out = tmp_path / "out.csv"
+    call_command("detect_series", str(_write(tmp_path / "in.csv", minutes, values)), str(out))
+    rows = _read(out)
+    assert len(rows) == 24 * 21
+    assert sum(r["is_anomaly"] == "1" for r in rows[24 * 7 :]) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("time,count\n2026-11-02T00:00:00Z,1\n", "header must be timestamp,value"),
+        ("timestamp,value\nyesterday,1\n", "not an ISO 8601 timestamp"),
+        ("timestamp,value\n2026-11-02T00:00:00Z,-1\n", "must be a count"),
+        ("timestamp,value\n2026-11-02T00:00:00Z,x\n", "not a number"),
+        (
+            "timestamp,value\n2026-11-02T00:00:00Z,1\n2026-11-02T00:01:00Z,1\n"
+            "2026-11-02T00:03:00Z,1\n",
+            "fixed spacing",
+        ),
+        ("timestamp,value\n2026-11-02T00:00:00Z,1\n2026-11-02T02:00:00Z,1\n", "1 to 60"),
+        ("timestamp,value\n", "no rows"),
+    ],
+)
+def test_detect_series_refuses_bad_input_clearly(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(CommandError, match=message):
+        call_command("detect_series", str(path), str(tmp_path / "out.csv"))
+
+
+def test_simulate_csv_writes_labelled_series(tmp_path):
+    call_command(
+        "simulate", "csv", str(tmp_path), "--series", "2", "--weeks", "1", stdout=StringIO()
+    )
+    labels = json.loads((tmp_path / "series-000.labels.json").read_text())
+    assert "outages" in labels and "spec" in labels
+    rows = _read(tmp_path / "series-001.csv")
+    assert len(rows) == 7 * 1440 and list(rows[0]) == ["timestamp", "value"]
+
+
+@pytest.mark.django_db
+def test_simulate_history_fills_reports_buckets_and_baselines(make_service):
+    make_service("acme")
+    call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=StringIO())
+    assert Report.objects.count() > 1000
+    assert Bucket.objects.filter(country="").count() > 3000
+    assert SeriesBaseline.objects.filter(method="hgb").exists()
+    assert Outage.objects.filter(status="active").count() == 0
+
+
+@pytest.mark.django_db
+def test_simulate_live_sends_reports_through_ingestion(make_service):
+    make_service("acme")
+    call_command(
+        "simulate", "live", "acme", "--minutes", "2", "--rate", "2", "--outage-at", "1",
+        "--outage-minutes", "1", "--outage-rate", "20", "--flood", "5",
+        "--seconds-per-minute", "0", stdout=StringIO(),
+    )  # fmt: skip
+    reports = Report.objects.all()
+    assert reports.count() > 20
+    assert reports.filter(counted=False).count() >= 8  # the flooder's 10 reports count once
