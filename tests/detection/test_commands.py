@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from detection.models import Bucket, Outage, SeriesBaseline
-from detection.simulation import iso_minute, simulate_series, write_series_csv
+from detection.simulation import iso_minute, write_series_csv
 from reports.models import Report
 
 START = 29_892_960  # 2026-11-02 00:00 UTC in epoch minutes
