@@ -56,3 +56,13 @@ def test_openapi_schema_and_docs_are_served_without_cdn(client):
     html = docs.content.decode()
     assert "swagger-ui" in html
     assert "cdn" not in html.lower() and "//unpkg" not in html
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    for path in ("/api/v1/status/", "/api/v1/outages/{id}/", "/api/v1/subscriptions/"):
+        assert path in schema
