@@ -209,9 +209,12 @@ def statuses_save(*, view: TickView) -> None:
     """Rewrite every ticked service's status: problems / possible problems / no problems."""
     tr = view.result.transition
     existing = {s.service_id: s for s in ServiceStatus.objects.all()}
-    active = dict(
-        Outage.objects.filter(status=Outage.Status.ACTIVE).values_list("service_id", "id")
-    )
+    active = {
+        sid: (outage_id, countries)
+        for sid, outage_id, countries in Outage.objects.filter(
+            status=Outage.Status.ACTIVE
+        ).values_list("service_id", "id", "countries")
+    }
     rows = []
     for sid, idx in view.by_service().items():
         overall = next((i for i in idx if view.keys[i][1] == OVERALL), idx[0])
@@ -235,8 +238,11 @@ def statuses_save(*, view: TickView) -> None:
                 expected=float(view.result.expected[overall]),
                 score=float(max(scores.score[i] for i in idx)),
                 rule=str(scores.rule[overall]),
-                countries=sorted(view.keys[i][1] for i in possible if view.keys[i][1]),
-                outage_id=active.get(sid),
+                # An outage's countries come most-reported first; say them in that order.
+                countries=active[sid][1]
+                if sid in active
+                else sorted(view.keys[i][1] for i in possible if view.keys[i][1]),
+                outage_id=active[sid][0] if sid in active else None,
                 updated_at=view.now,
             )
         )
