@@ -133,3 +133,20 @@ def make_service(db, problem_types):
 @pytest.fixture
 def service(make_service):
     return make_service("acme", "Acme Cloud")
+
+
+@pytest.fixture
+def throttle_rate(settings):
+    """throttle_rate(scope, rate): lower one throttle scope for a test."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    # DRF copies the rates into the class at import time, so both places change.
+    original = SimpleRateThrottle.THROTTLE_RATES
+
+    def set_rate(scope: str, rate: str) -> None:
+        rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], scope: rate}
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+        SimpleRateThrottle.THROTTLE_RATES = rates
+
+    yield set_rate
+    SimpleRateThrottle.THROTTLE_RATES = original

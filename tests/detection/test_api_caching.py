@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from detection.cache import data_version, data_version_bump
 from tests.detection.status_data import outage_make, status_make
@@ -110,14 +109,8 @@ def test_cors_preflight_for_reads(api_client):
 
 
 @pytest.fixture
-def low_read_rate(settings):
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "reads": "3/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    # DRF copies the rates into the class at import time.
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    yield
-    SimpleRateThrottle.THROTTLE_RATES = original
+def low_read_rate(throttle_rate):
+    throttle_rate("reads", "3/min")
 
 
 def test_reads_are_throttled_per_client(api_client, service, low_read_rate):

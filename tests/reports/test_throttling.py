@@ -21,15 +21,8 @@ def _post(client, address):
 
 
 @pytest.fixture
-def low_rate(settings):
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "reports": "3/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    from rest_framework.throttling import SimpleRateThrottle
-
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    yield
-    SimpleRateThrottle.THROTTLE_RATES = original
+def low_rate(throttle_rate):
+    throttle_rate("reports", "3/min")
 
 
 def test_client_over_the_rate_gets_429_with_retry_after(api_client, service, low_rate):
