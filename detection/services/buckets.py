@@ -86,14 +86,7 @@ def _aggregate_minutes(start: dt.datetime, end: dt.datetime) -> int:
             bucket = rows[(row["service_id"], country, row["bucket"])]
             slug = row["problem__slug"]
             bucket.problems[slug] = bucket.problems.get(slug, 0) + row["n"]
-    Bucket.objects.bulk_create(
-        rows.values(),
-        update_conflicts=True,
-        unique_fields=["service", "country", "minute"],
-        update_fields=["reports", "counted", "reporters", "problems"],
-        batch_size=1000,
-    )
-    return len(rows)
+    return _upsert(Bucket, rows.values(), "minute")
 
 
 def _bucket(key: tuple[int, str, dt.datetime], counts: dict) -> Bucket:
@@ -141,10 +134,16 @@ def _rollup_hours(start: dt.datetime, end: dt.datetime) -> int:
             merged[slug] = merged.get(slug, 0) + n
     for key, merged in problems.items():
         rows[key].problems = merged
-    HourlyBucket.objects.bulk_create(
-        rows.values(),
+    return _upsert(HourlyBucket, rows.values(), "hour")
+
+
+def _upsert(model: type[Bucket] | type[HourlyBucket], rows, time_field: str) -> int:
+    """Insert or overwrite the counts: recomputed totals replace earlier ones, never add."""
+    rows = list(rows)
+    model.objects.bulk_create(
+        rows,
         update_conflicts=True,
-        unique_fields=["service", "country", "hour"],
+        unique_fields=["service", "country", time_field],
         update_fields=["reports", "counted", "reporters", "problems"],
         batch_size=1000,
     )
