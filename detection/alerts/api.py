@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -12,8 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.alerts import services, validation
-from reports import selectors
-from reports.api.fields import RejectUnknownFieldsMixin, StrictCharField
+from reports.api.fields import (
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    drf_validated,
+    service_from_slug,
+)
 from reports.models import Service
 
 MESSAGE = (
@@ -34,22 +37,13 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
     )
 
     def validate_email(self, value: str) -> str:
-        try:
-            return validation.email_clean(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(list(exc.messages)) from None
+        return drf_validated(validation.email_clean, value)
 
     def validate_service(self, value: str) -> Service:
-        try:
-            return selectors.service_get(slug=value.strip().lower())
-        except Service.DoesNotExist:
-            raise serializers.ValidationError(f"Unknown service “{value}”.") from None
+        return service_from_slug(value)
 
     def validate_countries(self, value: list[str]) -> list[str]:
-        try:
-            return validation.countries_clean(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(list(exc.messages)) from None
+        return drf_validated(validation.countries_clean, value)
 
 
 class SubscriptionRequestedSerializer(serializers.Serializer):

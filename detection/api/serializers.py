@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -17,8 +16,8 @@ from rest_framework import serializers
 
 from detection import selectors
 from detection.models import Outage, OutageEvent
-from reports import selectors as catalog
 from reports import validation
+from reports.api.fields import drf_validated, service_from_slug
 from reports.api.serializers import ProblemTypeSerializer
 from reports.models import Service
 
@@ -28,10 +27,7 @@ def absolute(path: str) -> str:
 
 
 def _country(value: str) -> str:
-    try:
-        return validation.country_clean(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(list(exc.messages)) from None
+    return drf_validated(validation.country_clean, value)
 
 
 # --- Errors (for the schema; the body is built by outagewatch.api.errors) --------------------
@@ -79,10 +75,7 @@ class OutageQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False, default=None)
 
     def validate_service(self, value: str) -> Service:
-        try:
-            return catalog.service_get(slug=value.strip().lower())
-        except Service.DoesNotExist:
-            raise serializers.ValidationError(f"Unknown service “{value}”.") from None
+        return service_from_slug(value)
 
     def validate_country(self, value: str) -> str:
         return _country(value) if value else ""

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+
+from reports import selectors
+from reports.models import Service
+
+T = TypeVar("T")
 
 
 class StrictCharField(serializers.CharField):
@@ -31,3 +38,19 @@ class RejectUnknownFieldsMixin:
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+def drf_validated(clean: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a reports.validation rule; its Django ValidationError becomes DRF's (same messages)."""
+    try:
+        return clean(*args, **kwargs)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(list(exc.messages)) from None
+
+
+def service_from_slug(value: str) -> Service:
+    """The active service a client named by slug, or a field error."""
+    try:
+        return selectors.service_get(slug=value.strip().lower())
+    except Service.DoesNotExist:
+        raise serializers.ValidationError(f"Unknown service “{value}”.") from None

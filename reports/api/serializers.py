@@ -6,8 +6,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from reports import selectors, validation
-from reports.api.fields import RejectUnknownFieldsMixin, StrictCharField
+from reports import validation
+from reports.api.fields import (
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    drf_validated,
+    service_from_slug,
+)
 from reports.models import ProblemType, Report, Service
 
 
@@ -30,16 +35,10 @@ class ReportCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     )
 
     def validate_service(self, value: str) -> Service:
-        try:
-            return selectors.service_get(slug=value.strip().lower())
-        except Service.DoesNotExist:
-            raise serializers.ValidationError(f"Unknown service “{value}”.") from None
+        return service_from_slug(value)
 
     def validate_country(self, value: str) -> str:
-        try:
-            return validation.country_clean(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(_django_errors(exc)) from None
+        return drf_validated(validation.country_clean, value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
