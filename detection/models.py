@@ -180,6 +180,12 @@ class SeriesState(models.Model):
     resolved_at = models.BigIntegerField(default=-1)
     level_observed = models.FloatField(default=0)
     level_expected = models.FloatField(default=0)
+    phase = models.SmallIntegerField(
+        default=0,
+        help_text="Daily phase in force: 0 undecided, 1 an hour early, 2 on time, 3 late.",
+    )
+    phase_minus = models.FloatField(default=0)
+    phase_plus = models.FloatField(default=0)
     # Latest verdict with its explanation.
     level = models.SmallIntegerField(choices=Level.choices, default=Level.OK)
     observed = models.FloatField(default=0)

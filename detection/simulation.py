@@ -88,19 +88,29 @@ def random_spec(
     n_minutes: int,
     base_rate: float | None = None,
 ) -> SeriesSpec:
+    # Drawn in this order so that a seed keeps giving the same series.
+    base = base_rate if base_rate is not None else _log_uniform(rng, 0.1, 100.0)
+    dispersion = _log_uniform(rng, 0.01, 0.15)
+    utc_offset = int(rng.integers(-8, 10)) * 60
     return SeriesSpec(
-        base_rate=base_rate if base_rate is not None else _log_uniform(rng, 0.1, 100.0),
-        dispersion=_log_uniform(rng, 0.01, 0.15),
-        utc_offset_minutes=int(rng.integers(-8, 10)) * 60,
+        base_rate=base,
+        dispersion=dispersion,
+        utc_offset_minutes=utc_offset,
         peak_hour=float(rng.uniform(11.0, 21.0)),
         peak_sharpness=float(rng.uniform(1.0, 3.0)),
         night_ratio=float(rng.uniform(0.1, 0.5)),
         weekend_factor=float(rng.uniform(0.6, 0.95)),
         growth_per_week=float(rng.uniform(-0.02, 0.06)),
         level_noise=float(rng.uniform(0.02, 0.06)),
-        dst_minute=start_minute + int(rng.uniform(0.4, 0.8) * n_minutes),
+        dst_minute=_local_2am(start_minute + int(rng.uniform(0.4, 0.8) * n_minutes), utc_offset),
         dst_shift_minutes=int(rng.choice([-60, 60])),
     )
+
+
+def _local_2am(minute: int, utc_offset: int) -> int:
+    """The clocks change at night (02:00 local), not in the middle of the evening peak."""
+    local_midnight = (minute + utc_offset) // MINUTES_PER_DAY * MINUTES_PER_DAY
+    return local_midnight + 120 - utc_offset
 
 
 def _shape(spec: SeriesSpec, local: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import DetectorConfig
 from .timegrid import (
     MINUTES_PER_DAY,
     SLOT_MINUTES,
@@ -150,8 +151,12 @@ class BaselineBatch:
     cold: np.ndarray  # (n,) bool: on the prior, judge by absolute excess
     max_extrapolation_days: np.ndarray  # (n,)
     shift_tolerance_minutes: int = 60
-    # Shift-tolerant profiles are computed once per batch, not once per tick.
-    judged_profiles: np.ndarray = field(init=False, repr=False)
+    phase_shift_minutes: int = 60
+    phase_tolerance_minutes: int = 15
+    # Judged profiles are computed once per batch, not once per tick: wide (phase unknown) and
+    # narrow (read at the series' decided phase, phase.py).
+    wide_profiles: np.ndarray = field(init=False, repr=False)
+    narrow_profiles: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         profiles = _readonly(np.atleast_2d(self.profiles), np.float64)
@@ -165,16 +170,21 @@ class BaselineBatch:
             ("max_extrapolation_days", np.float64),
         ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
-        judged = circular_max_filter(profiles, self.shift_tolerance_minutes // SLOT_MINUTES)
-        object.__setattr__(self, "judged_profiles", _readonly(judged, np.float64))
+        for name, minutes in (
+            ("wide_profiles", self.shift_tolerance_minutes),
+            ("narrow_profiles", self.phase_tolerance_minutes),
+        ):
+            judged = circular_max_filter(profiles, minutes // SLOT_MINUTES)
+            object.__setattr__(self, name, _readonly(judged, np.float64))
 
     def __len__(self) -> int:
         return int(self.profiles.shape[0])
 
     @classmethod
     def from_baselines(
-        cls, baselines: list[Baseline], shift_tolerance_minutes: int = 60
+        cls, baselines: list[Baseline], config: DetectorConfig | None = None
     ) -> BaselineBatch:
+        config = config or DetectorConfig()
         return cls(
             profiles=np.stack([b.profile for b in baselines])
             if baselines
@@ -187,25 +197,14 @@ class BaselineBatch:
             max_extrapolation_days=np.array(
                 [b.max_extrapolation_days for b in baselines], dtype=np.float64
             ),
-            shift_tolerance_minutes=shift_tolerance_minutes,
+            shift_tolerance_minutes=config.shift_tolerance_minutes,
+            phase_shift_minutes=config.phase_shift_minutes,
+            phase_tolerance_minutes=config.phase_tolerance_minutes,
         )
 
-    def expected(
-        self,
-        series_idx: np.ndarray,
-        minutes: np.ndarray,
-        step_minutes: int = 1,
-        judged: bool = True,
+    def _counts(
+        self, profiles: np.ndarray, idx: np.ndarray, minutes: np.ndarray, step_minutes: int
     ) -> np.ndarray:
-        """Expected counts; series_idx and minutes broadcast, e.g. (n, 1) with (n, w) or (w,).
-
-        judged=True applies the shift tolerance (what scoring compares against).
-        """
-        idx = np.asarray(series_idx, dtype=np.int64)
-        minutes = np.asarray(minutes)
-        if idx.ndim == 1 and minutes.ndim == 2:
-            idx = idx[:, None]
-        profiles = self.judged_profiles if judged else self.profiles
         return expected_counts(
             profiles,
             idx,
@@ -215,3 +214,51 @@ class BaselineBatch:
             minutes,
             step_minutes,
         )
+
+    def _index(self, series_idx: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+        idx = np.asarray(series_idx, dtype=np.int64)
+        if idx.ndim == 1 and np.ndim(minutes) == 2:
+            idx = idx[:, None]
+        return idx
+
+    def expected(
+        self,
+        series_idx: np.ndarray,
+        minutes: np.ndarray,
+        step_minutes: int = 1,
+        offset: np.ndarray | int = 0,
+    ) -> np.ndarray:
+        """Plain expected counts; series_idx and minutes broadcast, e.g. (n, 1) with (n, w).
+
+        offset: minutes added before reading the profile (a series' daily phase, phase.py).
+        """
+        minutes = np.asarray(minutes)
+        idx = self._index(series_idx, minutes)
+        return self._counts(self.profiles, idx, minutes + _column(offset, idx), step_minutes)
+
+    def judged(
+        self,
+        series_idx: np.ndarray,
+        minutes: np.ndarray,
+        step_minutes: int = 1,
+        offset: np.ndarray | int = 0,
+        decided: np.ndarray | bool = False,
+    ) -> np.ndarray:
+        """What scoring compares against: where a series' phase is decided, the profile at
+        that phase (offset) within the narrow tolerance, elsewhere the wide tolerance."""
+        minutes = np.asarray(minutes)
+        idx = self._index(series_idx, minutes)
+        decided = _column(decided, idx)
+        wide = self._counts(self.wide_profiles, idx, minutes, step_minutes)
+        if not np.any(decided):
+            return wide
+        narrow = self._counts(
+            self.narrow_profiles, idx, minutes + _column(offset, idx), step_minutes
+        )
+        return np.where(decided, narrow, wide)
+
+
+def _column(values: np.ndarray | int | bool, idx: np.ndarray) -> np.ndarray:
+    """Per-series values shaped like the series index (so they broadcast over minutes)."""
+    values = np.asarray(values)
+    return values.reshape(idx.shape) if values.ndim and values.size == idx.size else values

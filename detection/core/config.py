@@ -60,10 +60,27 @@ class DetectorConfig:
     cold_prior_minutes: float = 0.25
     cold_dispersion: float = 0.25
 
-    # --- Scoring ------------------------------------------------------------------------------
-    # Tolerate a one-hour shift of the daily pattern (daylight saving, holidays): we judge
-    # against the max of the baseline within +-shift_tolerance_minutes.
+    # --- Daily phase (phase.py) ---------------------------------------------------------------
+    # Daylight saving moves a country's daily pattern by an hour against UTC. Until a series'
+    # phase is known it is judged against the max of the baseline within
+    # +-shift_tolerance_minutes; once the evidence picks one of -phase_shift / 0 / +phase_shift
+    # minutes it is judged against the profile at that phase within +-phase_tolerance_minutes
+    # (the wide max hid real outages on the steep parts of the day, bench/README.md).
     shift_tolerance_minutes: int = 60
+    phase_shift_minutes: int = 60
+    phase_tolerance_minutes: int = 15
+    # Evidence = NB log-likelihood advantage of a shifted profile over the unshifted one, from
+    # the sums of normal blocks of phase_block_minutes (minutes share level errors, so single
+    # buckets would overstate it), clipped to +-phase_evidence_cap so that a change of phase is
+    # learned in bounded time. A phase is decided when it beats both others by phase_margin
+    # (natural log units); the decision is re-taken at the start of every block.
+    phase_block_minutes: int = 15
+    phase_evidence_cap: float = 12.0
+    phase_margin: float = 4.0
+    # Buckets longer than this always use the wide tolerance.
+    phase_max_step_minutes: int = 5
+
+    # --- Scoring ------------------------------------------------------------------------------
     # Sums over the last k buckets: k=1 catches sharp onsets, longer sums catch ramps and
     # modest outages of small services (a few extra reporters per minute).
     windows: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 60)

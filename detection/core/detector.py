@@ -10,6 +10,19 @@ from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .fitting import fit_baseline
 from .level import cold_track, level_track
+from .phase import (
+    PHASE_UNDECIDED,
+    block_buckets,
+    block_evidence,
+    block_votes,
+    is_block_end,
+    is_decision_minute,
+    phase_decide,
+    phase_enabled,
+    phase_in_force,
+    phase_offsets,
+    phase_update,
+)
 from .scoring import ScoreResult, onset_offsets, score
 from .state import STATE_OK, STATE_OUTAGE, DetectorState, transition
 
@@ -33,6 +46,7 @@ class SeriesResult:
     level: np.ndarray  # (t,) int8 scoring level of each bucket
     rule: np.ndarray  # (t,) str
     outages: tuple[DetectedOutage, ...]
+    phase: np.ndarray  # (t,) int8 daily phase in force (phase.py; 0 = undecided)
 
 
 def refit_times(first_minute: int, last_minute: int, config: DetectorConfig) -> np.ndarray:
@@ -47,7 +61,17 @@ def _window_matrix(n_rows: int, a: int, b: int, width: int) -> tuple[np.ndarray,
     return np.clip(idx, 0, n_rows - 1), idx >= 0
 
 
-def _score_segment(
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    """Rows a..b-1 scored exactly as the production tick would at each of those minutes."""
+
+    result: ScoreResult
+    expected: np.ndarray  # judged expectation of each row's own bucket
+    onset: np.ndarray
+    level: tuple[float, float]  # level sums after the last row
+
+
+def _score_rows(
     minutes: np.ndarray,
     values: np.ndarray,
     a: int,
@@ -57,8 +81,8 @@ def _score_segment(
     width: int,
     config: DetectorConfig,
     level: tuple[float, float],
-) -> tuple[ScoreResult, np.ndarray, np.ndarray, tuple[float, float]]:
-    """Score rows a..b-1 exactly as the production tick would at each of those minutes."""
+    phase: int,
+) -> _Scored:
     series0 = np.zeros(1, np.int64)
     idx, present = _window_matrix(len(values), a, b, width)
     obs = np.where(present, values[idx], 0.0)
@@ -70,15 +94,74 @@ def _score_segment(
         disp = level_disp = own.dispersion
         judge = own.has_data
     else:
-        plain = batch.expected(series0, minutes[a:b], step, judged=False)
+        offset = int(phase_offsets(np.array([phase]), config)[0])
+        plain = batch.expected(series0, minutes[a:b], step, offset)
         factors, level = level_track(values[a:b], plain, config, step, level)
-        exp = np.where(present, batch.expected(series0, minutes[idx], step), 0.0) * factors[:, None]
+        judged = batch.judged(series0, minutes[idx], step, offset, phase != PHASE_UNDECIDED)
+        exp = np.where(present, judged, 0.0) * factors[:, None]
         disp = np.full(b - a, batch.dispersion[0])
         level_disp = np.full(b - a, batch.level_dispersion[0])
         judge = None
     result = score(obs, exp, disp, config, cold, level_disp, judge)
     onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step
-    return result, exp[:, -1], onset, level
+    return _Scored(result, exp[:, -1], onset, level)
+
+
+def _phase_run(
+    minutes: np.ndarray,
+    values: np.ndarray,
+    c: int,
+    b: int,
+    batch: BaselineBatch,
+    scored: _Scored,
+    outage: np.ndarray,
+    step: int,
+    config: DetectorConfig,
+    sums: tuple[float, float],
+    phase: int,
+) -> tuple[int, tuple[float, float]]:
+    """Fold rows c..b-1 into the phase evidence as the tick does after each of them.
+
+    Returns the first row after c at which the phase in force would change (b if none) and
+    the evidence in force at that row: the rows from there on were scored at a stale phase.
+    """
+    k = block_buckets(config, step)
+    ends = np.flatnonzero(is_block_end(minutes[c:b], step, config)) + c
+    if batch.cold[0] or len(ends) == 0:
+        gains_minus = gains_plus = np.zeros(len(ends))
+        usable = np.zeros(len(ends), dtype=bool)
+    else:
+        idx = ends[:, None] + np.arange(-k + 1, 1)[None, :]
+        present = idx >= 0
+        idx = np.clip(idx, 0, len(values) - 1)
+        block = minutes[ends][:, None] - step * np.arange(k - 1, -1, -1)
+        shift = config.phase_shift_minutes
+        series0 = np.zeros(1, np.int64)
+        mus = tuple(batch.expected(series0, block, step, s) for s in (-shift, 0, shift))
+        normal = block_votes(scored.result.level[ends - c], outage[ends], False)
+        gains_minus, gains_plus, usable = block_evidence(
+            np.where(present, values[idx], 0.0),
+            mus,
+            batch.dispersion[0],
+            batch.level_dispersion[0],
+            normal,
+        )
+    # The clip makes the evidence a sequential scan (a few blocks an hour).
+    after_minus, after_plus = [sums[0]], [sums[1]]
+    for gm, gp, ok in zip(gains_minus.tolist(), gains_plus.tolist(), usable.tolist(), strict=True):
+        m, p = phase_update(
+            np.float64(after_minus[-1]), np.float64(after_plus[-1]), gm, gp, ok, config
+        )
+        after_minus.append(float(m))
+        after_plus.append(float(p))
+    decisions = np.flatnonzero(is_decision_minute(minutes[c + 1 : b], config)) + c + 1
+    seen = np.searchsorted(ends, decisions)  # block ends folded in before each decision
+    minus, plus = np.asarray(after_minus)[seen], np.asarray(after_plus)[seen]
+    changed = np.flatnonzero(phase_decide(minus, plus, config) != phase)
+    if len(changed):
+        j = int(changed[0])
+        return int(decisions[j]), (float(minus[j]), float(plus[j]))
+    return b, (after_minus[-1], after_plus[-1])
 
 
 def detect_series(
@@ -102,18 +185,18 @@ def detect_series(
     expected = np.zeros(n)
     anomaly_score = np.zeros(n)
     level = np.zeros(n, dtype=np.int8)
-    calm = np.zeros(n, dtype=np.int8)
     rule = np.full(n, "", dtype=object)
     is_anomaly = np.zeros(n, dtype=np.int8)
-    outages: list[DetectedOutage] = []
+    phases = np.zeros(n, dtype=np.int8)
     if n == 0:
-        return SeriesResult(minutes, expected, anomaly_score, is_anomaly, level, rule, ())
+        return SeriesResult(minutes, expected, anomaly_score, is_anomaly, level, rule, (), phases)
 
     width = max(max(config.windows), _ONSET_LOOKBACK_MINUTES // step_minutes, 1)
     times = refit_times(int(minutes[0]), int(minutes[-1]), config)
-    state = DetectorState.initial(1)
-    open_onset = open_at = -1
+    machine = _Machine(config, step_minutes)
+    phase_on = phase_enabled(config, step_minutes)
     level_sums = (0.0, 0.0)
+    phase, phase_sums = PHASE_UNDECIDED, (0.0, 0.0)
     a = 0
     while a < n:
         fit_at = int(minutes[a])
@@ -135,46 +218,111 @@ def detect_series(
         if baseline.method != "hgb":
             next_fit = min(next_fit, fit_at + config.young_refit_minutes)
         b = max(int(np.searchsorted(minutes, next_fit)), a + 1)
-        batch = BaselineBatch.from_baselines([baseline], config.shift_tolerance_minutes)
-        res, exp_now, onset, level_sums = _score_segment(
-            minutes, values, a, b, batch, step_minutes, width, config, level_sums
-        )
-        expected[a:b], anomaly_score[a:b], level[a:b], rule[a:b] = (
-            exp_now,
-            res.score,
-            res.level,
-            res.rule,
-        )
-        calm[a:b] = res.recent_level
+        batch = BaselineBatch.from_baselines([baseline], config)
+        c = a
+        while c < b:
+            if phase_on:
+                phase = int(phase_in_force(np.int8(phase), *phase_sums, int(minutes[c]), config))
+            # Score optimistically to the next refit; the phase in force rarely changes, and
+            # when it does the rows from that block on are scored again.
+            snapshot = machine.snapshot()
+            args = (minutes, values, c, b, batch, step_minutes, width, config, level_sums, phase)
+            scored = _score_rows(*args)
+            machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
+            d = b
+            if phase_on:
+                d, phase_sums = _phase_run(
+                    minutes,
+                    values,
+                    c,
+                    b,
+                    batch,
+                    scored,
+                    is_anomaly.astype(bool),
+                    step_minutes,
+                    config,
+                    phase_sums,
+                    phase,
+                )
+            if d < b:
+                machine.restore(snapshot)
+                is_anomaly[c:b] = 0
+                scored = _score_rows(*args[:3], d, *args[4:])
+                machine.run(minutes, c, d, scored.result, scored.onset, is_anomaly)
+            res = scored.result
+            expected[c:d], anomaly_score[c:d], level[c:d], rule[c:d] = (
+                scored.expected[: d - c],
+                res.score[: d - c],
+                res.level[: d - c],
+                res.rule[: d - c],
+            )
+            level_sums = scored.level
+            phases[c:d] = phase
+            c = d
+        a = b
+    return SeriesResult(
+        minutes, expected, anomaly_score, is_anomaly, level, rule, machine.finish(), phases
+    )
+
+
+class _Machine:
+    """The production state machine over one series' rows, skipping idle stretches."""
+
+    def __init__(self, config: DetectorConfig, step_minutes: int) -> None:
+        self.config = config
+        self.step = step_minutes
+        self.state = DetectorState.initial(1)
+        self.outages: list[DetectedOutage] = []
+        self.open_onset = self.open_at = -1
+
+    def snapshot(self) -> tuple:
+        return self.state, list(self.outages), self.open_onset, self.open_at
+
+    def restore(self, snapshot: tuple) -> None:
+        self.state, outages, self.open_onset, self.open_at = snapshot
+        self.outages = list(outages)
+
+    def run(
+        self,
+        minutes: np.ndarray,
+        a: int,
+        b: int,
+        res: ScoreResult,
+        onset: np.ndarray,
+        is_anomaly: np.ndarray,
+    ) -> None:
+        """Advance through rows a..b-1, writing is_anomaly for each."""
         busy = np.flatnonzero(res.level > 0) + a
         r = a
         while r < b:
-            if state.state[0] == STATE_OK and state.hot_ticks[0] == 0 and level[r] == 0:
+            state = self.state
+            if state.state[0] == STATE_OK and state.hot_ticks[0] == 0 and res.level[r - a] == 0:
                 k = np.searchsorted(busy, r)
                 if k == len(busy):
                     break
                 r = int(busy[k])
             tr = transition(
                 state,
-                level[r : r + 1],
+                res.level[r - a : r - a + 1],
                 minutes[r],
                 onset[r - a],
-                config,
-                step_minutes,
-                calm[r : r + 1],
+                self.config,
+                self.step,
+                res.recent_level[r - a : r - a + 1],
             )
-            state = tr.state
+            self.state = tr.state
             if tr.opened[0]:
-                open_onset, open_at = int(state.onset[0]), int(minutes[r])
-            elif tr.reopened[0] and outages:
-                last = outages.pop()
-                open_onset, open_at = last.onset, last.opened_at
+                self.open_onset, self.open_at = int(tr.state.onset[0]), int(minutes[r])
+            elif tr.reopened[0] and self.outages:
+                last = self.outages.pop()
+                self.open_onset, self.open_at = last.onset, last.opened_at
             if tr.resolved[0]:
-                end = int(state.last_hot[0]) + step_minutes
-                outages.append(DetectedOutage(open_onset, open_at, end))
-            is_anomaly[r] = state.state[0] == STATE_OUTAGE
+                end = int(tr.state.last_hot[0]) + self.step
+                self.outages.append(DetectedOutage(self.open_onset, self.open_at, end))
+            is_anomaly[r] = tr.state.state[0] == STATE_OUTAGE
             r += 1
-        a = b
-    if state.state[0] == STATE_OUTAGE:
-        outages.append(DetectedOutage(open_onset, open_at, -1))
-    return SeriesResult(minutes, expected, anomaly_score, is_anomaly, level, rule, tuple(outages))
+
+    def finish(self) -> tuple[DetectedOutage, ...]:
+        if self.state.state[0] == STATE_OUTAGE:
+            self.outages.append(DetectedOutage(self.open_onset, self.open_at, -1))
+        return tuple(self.outages)

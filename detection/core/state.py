@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -16,7 +16,7 @@ NO_MINUTE = -1
 
 @dataclass(frozen=True, eq=False)
 class DetectorState:
-    """Per-series memory between ticks; the Django side stores these five numbers per series."""
+    """Per-series memory between ticks; the Django side stores these numbers per series."""
 
     state: np.ndarray  # (n,) int8: 0 ok, 1 possible problems, 2 outage open
     hot_ticks: np.ndarray  # (n,) int32: consecutive level-2 ticks while not open
@@ -27,6 +27,10 @@ class DetectorState:
     # Short-term level tracking (level.py), carried here so one object is stored per series.
     level_observed: np.ndarray  # (n,) float64
     level_expected: np.ndarray  # (n,) float64
+    # Daily phase (phase.py): the phase code in force and the evidence for the shifted phases.
+    phase: np.ndarray  # (n,) int8
+    phase_minus: np.ndarray  # (n,) float64
+    phase_plus: np.ndarray  # (n,) float64
 
     @classmethod
     def initial(cls, n: int) -> DetectorState:
@@ -40,25 +44,29 @@ class DetectorState:
             resolved_at=none.copy(),
             level_observed=np.zeros(n),
             level_expected=np.zeros(n),
+            phase=np.zeros(n, dtype=np.int8),
+            phase_minus=np.zeros(n),
+            phase_plus=np.zeros(n),
         )
 
     def take(self, idx: np.ndarray | slice) -> DetectorState:
-        return DetectorState(
-            state=self.state[idx],
-            hot_ticks=self.hot_ticks[idx],
-            quiet_minutes=self.quiet_minutes[idx],
-            onset=self.onset[idx],
-            last_hot=self.last_hot[idx],
-            resolved_at=self.resolved_at[idx],
-            level_observed=self.level_observed[idx],
-            level_expected=self.level_expected[idx],
-        )
+        return DetectorState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
     def with_level(self, level_observed: np.ndarray, level_expected: np.ndarray) -> DetectorState:
         return replace(
             self,
             level_observed=np.asarray(level_observed, dtype=np.float64),
             level_expected=np.asarray(level_expected, dtype=np.float64),
+        )
+
+    def with_phase(
+        self, phase: np.ndarray, phase_minus: np.ndarray, phase_plus: np.ndarray
+    ) -> DetectorState:
+        return replace(
+            self,
+            phase=np.asarray(phase, dtype=np.int8),
+            phase_minus=np.asarray(phase_minus, dtype=np.float64),
+            phase_plus=np.asarray(phase_plus, dtype=np.float64),
         )
 
 
@@ -124,5 +132,8 @@ def transition(
         resolved_at=np.where(resolved, minute, prev.resolved_at).astype(np.int64),
         level_observed=prev.level_observed,
         level_expected=prev.level_expected,
+        phase=prev.phase,
+        phase_minus=prev.phase_minus,
+        phase_plus=prev.phase_plus,
     )
     return Transition(state=new, opened=opened, reopened=reopened, resolved=resolved)

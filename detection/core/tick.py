@@ -9,8 +9,19 @@ import numpy as np
 from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .level import cold_state, cold_update, level_factor, level_update
+from .phase import (
+    PHASE_UNDECIDED,
+    block_buckets,
+    block_evidence,
+    block_votes,
+    is_block_end,
+    phase_enabled,
+    phase_in_force,
+    phase_offsets,
+    phase_update,
+)
 from .scoring import ScoreResult, onset_offsets, score
-from .state import DetectorState, Transition, transition
+from .state import STATE_OUTAGE, DetectorState, Transition, transition
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,8 +49,18 @@ def run_tick(
     n, w = observed.shape
     idx = np.arange(n)
     window = newest_minute - step_minutes * np.arange(w - 1, -1, -1, dtype=np.int64)
+    use_phase = phase_enabled(config, step_minutes)
+    phase = (
+        phase_in_force(state.phase, state.phase_minus, state.phase_plus, newest_minute, config)
+        if use_phase
+        else np.zeros(n, dtype=np.int8)
+    )
+    offset = phase_offsets(phase, config)
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
-    expected = batch.expected(idx, np.broadcast_to(window, (n, w)), step_minutes) * factor[:, None]
+    expected = batch.judged(
+        idx, np.broadcast_to(window, (n, w)), step_minutes, offset, phase != PHASE_UNDECIDED
+    )
+    expected = expected * factor[:, None]
     # Cold series (prior baseline) are judged against their own recent level instead.
     own = cold_state(state.level_observed, state.level_expected, config)
     expected = np.where(batch.cold[:, None], (own.rate * step_minutes)[:, None], expected)
@@ -51,16 +72,29 @@ def run_tick(
     tr = transition(
         state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
     )
-    plain = batch.expected(idx, np.full(n, newest_minute), step_minutes, judged=False)
+    newest = observed[:, -1]
+    at = np.full(n, newest_minute)
+    plain = batch.expected(idx, at, step_minutes, offset)
     warm = level_update(
-        state.level_observed, state.level_expected, observed[:, -1], plain, config, step_minutes
+        state.level_observed, state.level_expected, newest, plain, config, step_minutes
     )
-    cold = cold_update(
-        state.level_observed, state.level_expected, observed[:, -1], config, step_minutes
-    )
+    cold = cold_update(state.level_observed, state.level_expected, newest, config, step_minutes)
     levels = (
         np.where(batch.cold, cold[0], warm[0]),
         np.where(batch.cold, cold[1], warm[1]),
     )
-    tr = Transition(tr.state.with_level(*levels), tr.opened, tr.reopened, tr.resolved)
+    minus, plus = state.phase_minus, state.phase_plus
+    if use_phase and is_block_end(newest_minute, step_minutes, config):
+        # Each block of normal buckets votes for the phase that explains it best.
+        k = block_buckets(config, step_minutes)
+        block = np.broadcast_to(window[-k:], (n, k))
+        shift = config.phase_shift_minutes
+        mus = tuple(batch.expected(idx, block, step_minutes, s) for s in (-shift, 0, shift))
+        normal = block_votes(scores.level, tr.state.state == STATE_OUTAGE, batch.cold)
+        gains = block_evidence(
+            observed[:, -k:], mus, batch.dispersion, batch.level_dispersion, normal
+        )
+        minus, plus = phase_update(minus, plus, *gains, config)
+    new_state = tr.state.with_level(*levels).with_phase(phase, minus, plus)
+    tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
     return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)

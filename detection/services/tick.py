@@ -37,6 +37,9 @@ _STATE_FIELDS = (
     "resolved_at",
     "level_observed",
     "level_expected",
+    "phase",
+    "phase_minus",
+    "phase_plus",
 )
 
 
@@ -114,7 +117,7 @@ def _baselines(keys: list[SeriesKey], minute: dt.datetime) -> BaselineBatch:
     }
     prior = prior_baseline(to_epoch_minute(minute), config)
     baselines = [Baseline.from_dict(stored[key]) if key in stored else prior for key in keys]
-    return BaselineBatch.from_baselines(baselines, config.shift_tolerance_minutes)
+    return BaselineBatch.from_baselines(baselines, config)
 
 
 def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -> DetectorState:

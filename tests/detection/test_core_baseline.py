@@ -51,12 +51,16 @@ def test_batch_matches_per_series_expected(fitted):
     s, baseline = fitted
     other = fit_baseline(s.minutes, s.values, fitted_at=int(s.minutes[3000]), config=CONFIG)
     baselines = [baseline, other, prior_baseline(int(s.minutes[0]), CONFIG)]
-    batch = BaselineBatch.from_baselines(baselines, shift_tolerance_minutes=60)
+    batch = BaselineBatch.from_baselines(baselines)
     window = np.arange(5) + int(s.minutes[-1]) - 4
-    got = batch.expected(np.arange(3), np.tile(window, (3, 1)))
+    got = batch.judged(np.arange(3), np.tile(window, (3, 1)))
     for i, b in enumerate(baselines):
         np.testing.assert_allclose(got[i], b.expected(window, shift_tolerance_minutes=60))
-    plain = batch.expected(np.arange(3), np.tile(window, (3, 1)), judged=False)
+    # A decided phase reads the profile shifted, within the narrow tolerance only.
+    late = batch.judged(np.arange(3), np.tile(window, (3, 1)), 1, np.array([60, 0, 0]), True)
+    np.testing.assert_allclose(late[0], baseline.expected(window + 60, shift_tolerance_minutes=15))
+    np.testing.assert_allclose(late[1], other.expected(window, shift_tolerance_minutes=15))
+    plain = batch.expected(np.arange(3), np.tile(window, (3, 1)))
     np.testing.assert_allclose(plain[0], baseline.expected(window))
     assert list(batch.cold) == [False, False, True]
 

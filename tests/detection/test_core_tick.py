@@ -29,7 +29,7 @@ def test_tick_matches_offline_detector(monkeypatch):
     minutes, vals = s.minutes[rows], values[rows]
     offline = detect_series(minutes, vals, 1, CONFIG)
 
-    batch = BaselineBatch.from_baselines([baseline] * 2, CONFIG.shift_tolerance_minutes)
+    batch = BaselineBatch.from_baselines([baseline] * 2, CONFIG)
     state = DetectorState.initial(2)
     padded = np.concatenate((np.zeros(W - 1), vals))
     levels, expected, anomaly = [], [], []
@@ -99,3 +99,33 @@ def test_cold_tick_matches_offline_detector(monkeypatch):
     np.testing.assert_allclose(expected, offline.expected, rtol=1e-9)
     np.testing.assert_array_equal(levels[W:], offline.level[W:])
     assert offline.is_anomaly[150] == 1
+
+
+def test_tick_matches_offline_detector_through_a_phase_change(monkeypatch):
+    """Daylight saving inside the slice: the phase in force changes, and the offline detector
+    (which scores optimistically and re-scores from a change) still agrees row by row."""
+    from tests.detection.test_core_phase import DAY, DST_DAY, series_with_dst
+
+    minutes, values, _ = series_with_dst(60, days=DST_DAY + 2)
+    baseline = fit_baseline(minutes, values, fitted_at=int(minutes[10 * DAY]), config=CONFIG)
+    monkeypatch.setattr(detector_module, "fit_baseline", lambda *a, **k: baseline)
+    rows = slice((DST_DAY - 1) * DAY, (DST_DAY + 2) * DAY)
+    minutes, vals = minutes[rows], values[rows]
+    offline = detect_series(minutes, vals, 1, CONFIG)
+
+    batch = BaselineBatch.from_baselines([baseline], CONFIG)
+    state = DetectorState.initial(1)
+    padded = np.concatenate((np.zeros(W - 1), vals))
+    expected, levels, anomaly, phases = [], [], [], []
+    for r in range(len(minutes)):
+        tick = run_tick(batch, state, padded[None, r : r + W], int(minutes[r]), CONFIG)
+        state = tick.transition.state
+        expected.append(float(tick.expected[0]))
+        levels.append(int(tick.scores.level[0]))
+        anomaly.append(int(state.state[0] == 2))
+        phases.append(int(state.phase[0]))
+    assert len(set(phases)) >= 3  # undecided, the old phase and the new one
+    np.testing.assert_array_equal(phases, offline.phase)
+    np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
+    np.testing.assert_array_equal(levels[W:], offline.level[W:])
+    np.testing.assert_array_equal(anomaly, offline.is_anomaly)

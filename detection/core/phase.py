@@ -1,0 +1,130 @@
+"""Daily phase: which one-hour shift of the fitted daily pattern a series follows now.
+
+Daylight saving moves a country's daily pattern by an hour against UTC, and the baseline, fitted
+on weeks of history, follows only slowly. Judging against the max of the profile within +-60
+minutes tolerates the shift, but on the steep parts of the day that max is far above the real
+expectation and hides real outages (bench/README.md). So each series carries evidence for its
+phase: the log-likelihood advantage of the profile read `phase_shift_minutes` earlier ("minus")
+or later ("plus") over the unshifted one, summed over normal 15-minute blocks and clipped so a
+change of phase is learned in bounded time. When one phase is clearly best the series is judged
+against the profile at that phase with a narrow tolerance; while the evidence is unclear (a new
+series, small counts, a flat day) the wide tolerance stays.
+
+The evidence compares the plain profiles, without the short-term level factor: that factor
+follows the ratio of observed to expected over two hours, so on a steep slope it would absorb
+most of a shift (an hour late looks like a low level on the way up). Blocks during an outage
+add no evidence: an outage raises volume, which always looks like the
+phase with the higher expectation. The phase in force changes only at block starts, so the
+offline detector can score the rows between two changes in one vectorised pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import DetectorConfig
+from .dispersion import window_alpha
+from .scoring import LEVEL_POSSIBLE
+
+PHASE_UNDECIDED = 0
+PHASE_MINUS = 1
+PHASE_ZERO = 2
+PHASE_PLUS = 3
+# Below this NB alpha the log-likelihood is numerically Poisson.
+_MIN_ALPHA = 1e-3
+
+
+def phase_enabled(config: DetectorConfig, step_minutes: int) -> bool:
+    return step_minutes <= config.phase_max_step_minutes
+
+
+def phase_offsets(codes: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """Minutes to add to a bucket's time to read the profile at each phase (undecided: 0)."""
+    s = config.phase_shift_minutes
+    return np.array([0, -s, 0, s], dtype=np.int64)[np.asarray(codes, dtype=np.int64)]
+
+
+def block_buckets(config: DetectorConfig, step_minutes: int) -> int:
+    return max(1, config.phase_block_minutes // step_minutes)
+
+
+def is_decision_minute(minute: np.ndarray | int, config: DetectorConfig) -> np.ndarray:
+    """Block starts: the phase in force is re-decided from the evidence of whole blocks."""
+    return np.mod(np.asarray(minute, dtype=np.int64), config.phase_block_minutes) == 0
+
+
+def is_block_end(minute: np.ndarray | int, step_minutes: int, config: DetectorConfig) -> np.ndarray:
+    minute = np.asarray(minute, dtype=np.int64)
+    return np.mod(minute + step_minutes, config.phase_block_minutes) == 0
+
+
+def phase_decide(minus: np.ndarray, plus: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """Phase code from the evidence: the one phase within phase_margin of the best, if unique."""
+    minus = np.asarray(minus, dtype=np.float64)
+    evidence = np.stack((minus, np.zeros_like(minus), np.asarray(plus, dtype=np.float64)))
+    plausible = evidence >= evidence.max(axis=0) - config.phase_margin
+    decided = plausible.sum(axis=0) == 1
+    return np.where(decided, np.argmax(evidence, axis=0) + PHASE_MINUS, PHASE_UNDECIDED).astype(
+        np.int8
+    )
+
+
+def phase_in_force(
+    code: np.ndarray, minus: np.ndarray, plus: np.ndarray, minute: int, config: DetectorConfig
+) -> np.ndarray:
+    """The stored phase, re-decided from the evidence at decision minutes."""
+    if is_decision_minute(minute, config):
+        return phase_decide(minus, plus, config)
+    return np.asarray(code, dtype=np.int8)
+
+
+def block_votes(level: np.ndarray, in_outage: np.ndarray, cold: np.ndarray) -> np.ndarray:
+    """Blocks that may vote: not cold, no open outage, newest bucket not "problems detected".
+
+    "Possible problems" still votes: right after daylight saving the steep part of the day
+    looks elevated against the old phase, and that is exactly the evidence needed.
+    """
+    return (np.asarray(level) < LEVEL_POSSIBLE) & ~np.asarray(in_outage) & ~np.asarray(cold)
+
+
+def block_evidence(
+    observed: np.ndarray,
+    mus: tuple[np.ndarray, np.ndarray, np.ndarray],
+    alpha: np.ndarray,
+    level_alpha: np.ndarray,
+    normal: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evidence of (n, k) blocks of buckets: gains for minus and plus, and which blocks count.
+
+    mus: expected counts per bucket at the -shift, 0 and +shift phases. A block counts when it
+    was judged normal and holds no ingestion gap (a zero where >= 2 reports were due).
+    """
+    x = np.asarray(observed, dtype=np.float64)
+    mu_minus, mu_zero, mu_plus = (np.asarray(m, dtype=np.float64) for m in mus)
+    k = x.shape[1]
+    r = 1.0 / np.maximum(window_alpha(np.asarray(alpha), np.asarray(level_alpha), k), _MIN_ALPHA)
+    total = x.sum(axis=1)
+
+    def loglik(mu: np.ndarray) -> np.ndarray:
+        mu = np.maximum(mu.sum(axis=1), 1e-9)
+        return total * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
+
+    zero = loglik(mu_zero)
+    gap = ((x == 0) & (mu_zero >= 2.0)).any(axis=1)
+    return loglik(mu_minus) - zero, loglik(mu_plus) - zero, np.asarray(normal, bool) & ~gap
+
+
+def phase_update(
+    minus: np.ndarray,
+    plus: np.ndarray,
+    gain_minus: np.ndarray,
+    gain_plus: np.ndarray,
+    usable: np.ndarray,
+    config: DetectorConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold one block's evidence in (clipped, so a change of phase is learned in bounded time)."""
+    cap = config.phase_evidence_cap
+    return (
+        np.clip(minus + np.where(usable, gain_minus, 0.0), -cap, cap),
+        np.clip(plus + np.where(usable, gain_plus, 0.0), -cap, cap),
+    )
