@@ -186,6 +186,9 @@ class SeriesState(models.Model):
     )
     phase_minus = models.FloatField(default=0)
     phase_plus = models.FloatField(default=0)
+    phase_basis = models.BigIntegerField(
+        default=-1, help_text="fitted_at of the baseline the phase evidence refers to."
+    )
     # Latest verdict with its explanation.
     level = models.SmallIntegerField(choices=Level.choices, default=Level.OK)
     observed = models.FloatField(default=0)

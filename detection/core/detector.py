@@ -21,10 +21,11 @@ from .phase import (
     phase_enabled,
     phase_in_force,
     phase_offsets,
+    phase_rebased,
     phase_update,
 )
 from .scoring import ScoreResult, onset_offsets, score
-from .state import STATE_OK, STATE_OUTAGE, DetectorState, transition
+from .state import NO_MINUTE, STATE_OK, STATE_OUTAGE, DetectorState, transition
 
 # The onset look-back reaches this far (minutes), enough for a ramp to be traced to its start.
 _ONSET_LOOKBACK_MINUTES = 60
@@ -196,7 +197,7 @@ def detect_series(
     machine = _Machine(config, step_minutes)
     phase_on = phase_enabled(config, step_minutes)
     level_sums = (0.0, 0.0)
-    phase, phase_sums = PHASE_UNDECIDED, (0.0, 0.0)
+    phase, phase_sums, basis = PHASE_UNDECIDED, (0.0, 0.0), NO_MINUTE
     a = 0
     while a < n:
         fit_at = int(minutes[a])
@@ -219,6 +220,19 @@ def detect_series(
             next_fit = min(next_fit, fit_at + config.young_refit_minutes)
         b = max(int(np.searchsorted(minutes, next_fit)), a + 1)
         batch = BaselineBatch.from_baselines([baseline], config)
+        # The tick's first minute on a new baseline starts from the fit's phase evidence.
+        code, minus, plus = phase_rebased(
+            np.int8(phase),
+            *phase_sums,
+            basis,
+            batch.fitted_at,
+            batch.phase_minus,
+            batch.phase_plus,
+            config,
+        )
+        phase = int(code[0]) if phase_on else PHASE_UNDECIDED
+        phase_sums = (float(minus[0]), float(plus[0]))
+        basis = baseline.fitted_at
         c = a
         while c < b:
             if phase_on:

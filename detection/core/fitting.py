@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
+from .alignment import aligned_minutes, recent_evidence
 from .baseline import Baseline
 from .config import DetectorConfig
 from .dispersion import estimate_dispersion
@@ -208,27 +212,33 @@ def fit_baseline(
         draft = Baseline(
             profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
         )
-        floor = config.mean_min_dispersion
-    else:
-        growth = _growth_per_day(m, v, step_minutes, fitted_at, config)
-        profile = _hgb_profile(m, v, step_minutes, fitted_at, growth, config)
-        draft = Baseline(
-            profile=profile, dispersion=0.0, method="hgb", growth_per_day=growth, **common
-        )
-        level = _level_factor(draft, m, v, step_minutes)
-        draft = Baseline(
-            profile=profile * level, dispersion=0.0, method="hgb", growth_per_day=growth, **common
-        )
-        floor = 0.0
+        return _with_dispersion(draft, m, v, config, config.mean_min_dispersion)
+    draft = _with_dispersion(_hgb_draft(m, v, config, common), m, v, config)
+    # A clock change in the history: fit again on days moved onto the current phase.
+    aligned = aligned_minutes(m, v, draft, step_minutes, config)
+    if aligned is not None:
+        draft = _with_dispersion(_hgb_draft(aligned, v, config, common), aligned, v, config)
+    minus, plus = recent_evidence(m, v, draft, step_minutes, config)
+    return replace(draft, phase_minus=minus, phase_plus=plus)
+
+
+def _hgb_draft(
+    m: np.ndarray, v: np.ndarray, config: DetectorConfig, common: dict[str, Any]
+) -> Baseline:
+    step, fitted_at = common["step_minutes"], common["fitted_at"]
+    growth = _growth_per_day(m, v, step, fitted_at, config)
+    profile = _hgb_profile(m, v, step, fitted_at, growth, config)
+    draft = Baseline(profile=profile, dispersion=0.0, method="hgb", growth_per_day=growth, **common)
+    level = _level_factor(draft, m, v, step)
+    return replace(draft, profile=profile * level)
+
+
+def _with_dispersion(
+    draft: Baseline, m: np.ndarray, v: np.ndarray, config: DetectorConfig, floor: float = 0.0
+) -> Baseline:
     # Judge the noise the way scoring will see it: after short-term level tracking.
-    plain = draft.expected(m, step_minutes)
-    factors, _ = level_track(v, plain, config, step_minutes)
+    step = draft.step_minutes
+    plain = draft.expected(m, step)
+    factors, _ = level_track(v, plain, config, step)
     alpha, level_alpha = estimate_dispersion(v, plain * factors, max_alpha=config.max_dispersion)
-    return Baseline(
-        profile=draft.profile,
-        dispersion=max(alpha, floor),
-        level_dispersion=max(level_alpha, floor),
-        method=draft.method,
-        growth_per_day=draft.growth_per_day,
-        **common,
-    )
+    return replace(draft, dispersion=max(alpha, floor), level_dispersion=max(level_alpha, floor))

@@ -69,6 +69,28 @@ def phase_decide(minus: np.ndarray, plus: np.ndarray, config: DetectorConfig) ->
     )
 
 
+def phase_rebased(
+    code: np.ndarray,
+    minus: np.ndarray,
+    plus: np.ndarray,
+    basis: np.ndarray,
+    fitted_at: np.ndarray,
+    fit_minus: np.ndarray,
+    fit_plus: np.ndarray,
+    config: DetectorConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Evidence and phase code against the current baseline.
+
+    A new baseline may have moved the profile onto the current phase (alignment.py), so the
+    evidence gathered against the old one is replaced by what the fit saw on its last day.
+    """
+    new = np.asarray(basis) != np.asarray(fitted_at)
+    minus = np.where(new, fit_minus, minus)
+    plus = np.where(new, fit_plus, plus)
+    code = np.where(new, phase_decide(minus, plus, config), code).astype(np.int8)
+    return code, minus, plus
+
+
 def phase_in_force(
     code: np.ndarray, minus: np.ndarray, plus: np.ndarray, minute: int, config: DetectorConfig
 ) -> np.ndarray:
@@ -101,17 +123,27 @@ def block_evidence(
     """
     x = np.asarray(observed, dtype=np.float64)
     mu_minus, mu_zero, mu_plus = (np.asarray(m, dtype=np.float64) for m in mus)
-    k = x.shape[1]
-    r = 1.0 / np.maximum(window_alpha(np.asarray(alpha), np.asarray(level_alpha), k), _MIN_ALPHA)
-    total = x.sum(axis=1)
+    alpha_k = window_alpha(np.asarray(alpha), np.asarray(level_alpha), x.shape[1])
+    gain_minus, gain_plus = loglik_gains(
+        x.sum(axis=1), (mu_minus.sum(axis=1), mu_zero.sum(axis=1), mu_plus.sum(axis=1)), alpha_k
+    )
+    gap = ((x == 0) & (mu_zero >= 2.0)).any(axis=1)
+    return gain_minus, gain_plus, np.asarray(normal, bool) & ~gap
+
+
+def loglik_gains(
+    total: np.ndarray, mus: tuple[np.ndarray, np.ndarray, np.ndarray], alpha: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """NB log-likelihood of counts under the -shift and +shift means, minus the unshifted one."""
+    total = np.asarray(total, dtype=np.float64)
+    r = 1.0 / np.maximum(np.asarray(alpha, dtype=np.float64), _MIN_ALPHA)
 
     def loglik(mu: np.ndarray) -> np.ndarray:
-        mu = np.maximum(mu.sum(axis=1), 1e-9)
+        mu = np.maximum(np.asarray(mu, dtype=np.float64), 1e-9)
         return total * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
 
-    zero = loglik(mu_zero)
-    gap = ((x == 0) & (mu_zero >= 2.0)).any(axis=1)
-    return loglik(mu_minus) - zero, loglik(mu_plus) - zero, np.asarray(normal, bool) & ~gap
+    zero = loglik(mus[1])
+    return loglik(mus[0]) - zero, loglik(mus[2]) - zero
 
 
 def phase_update(

@@ -27,10 +27,12 @@ class DetectorState:
     # Short-term level tracking (level.py), carried here so one object is stored per series.
     level_observed: np.ndarray  # (n,) float64
     level_expected: np.ndarray  # (n,) float64
-    # Daily phase (phase.py): the phase code in force and the evidence for the shifted phases.
+    # Daily phase (phase.py): the phase code in force, the evidence for the shifted phases and
+    # the baseline (fitted_at) it refers to.
     phase: np.ndarray  # (n,) int8
     phase_minus: np.ndarray  # (n,) float64
     phase_plus: np.ndarray  # (n,) float64
+    phase_basis: np.ndarray  # (n,) int64
 
     @classmethod
     def initial(cls, n: int) -> DetectorState:
@@ -47,6 +49,7 @@ class DetectorState:
             phase=np.zeros(n, dtype=np.int8),
             phase_minus=np.zeros(n),
             phase_plus=np.zeros(n),
+            phase_basis=none.copy(),
         )
 
     def take(self, idx: np.ndarray | slice) -> DetectorState:
@@ -60,13 +63,18 @@ class DetectorState:
         )
 
     def with_phase(
-        self, phase: np.ndarray, phase_minus: np.ndarray, phase_plus: np.ndarray
+        self,
+        phase: np.ndarray,
+        phase_minus: np.ndarray,
+        phase_plus: np.ndarray,
+        phase_basis: np.ndarray,
     ) -> DetectorState:
         return replace(
             self,
             phase=np.asarray(phase, dtype=np.int8),
             phase_minus=np.asarray(phase_minus, dtype=np.float64),
             phase_plus=np.asarray(phase_plus, dtype=np.float64),
+            phase_basis=np.asarray(phase_basis, dtype=np.int64),
         )
 
 
@@ -135,5 +143,6 @@ def transition(
         phase=prev.phase,
         phase_minus=prev.phase_minus,
         phase_plus=prev.phase_plus,
+        phase_basis=prev.phase_basis,
     )
     return Transition(state=new, opened=opened, reopened=reopened, resolved=resolved)

@@ -18,6 +18,7 @@ from .phase import (
     phase_enabled,
     phase_in_force,
     phase_offsets,
+    phase_rebased,
     phase_update,
 )
 from .scoring import ScoreResult, onset_offsets, score
@@ -50,8 +51,18 @@ def run_tick(
     idx = np.arange(n)
     window = newest_minute - step_minutes * np.arange(w - 1, -1, -1, dtype=np.int64)
     use_phase = phase_enabled(config, step_minutes)
+    phase, minus, plus = phase_rebased(
+        state.phase,
+        state.phase_minus,
+        state.phase_plus,
+        state.phase_basis,
+        batch.fitted_at,
+        batch.phase_minus,
+        batch.phase_plus,
+        config,
+    )
     phase = (
-        phase_in_force(state.phase, state.phase_minus, state.phase_plus, newest_minute, config)
+        phase_in_force(phase, minus, plus, newest_minute, config)
         if use_phase
         else np.zeros(n, dtype=np.int8)
     )
@@ -83,7 +94,6 @@ def run_tick(
         np.where(batch.cold, cold[0], warm[0]),
         np.where(batch.cold, cold[1], warm[1]),
     )
-    minus, plus = state.phase_minus, state.phase_plus
     if use_phase and is_block_end(newest_minute, step_minutes, config):
         # Each block of normal buckets votes for the phase that explains it best.
         k = block_buckets(config, step_minutes)
@@ -95,6 +105,6 @@ def run_tick(
             observed[:, -k:], mus, batch.dispersion, batch.level_dispersion, normal
         )
         minus, plus = phase_update(minus, plus, *gains, config)
-    new_state = tr.state.with_level(*levels).with_phase(phase, minus, plus)
+    new_state = tr.state.with_level(*levels).with_phase(phase, minus, plus, batch.fitted_at)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
     return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)

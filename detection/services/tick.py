@@ -40,6 +40,7 @@ _STATE_FIELDS = (
     "phase",
     "phase_minus",
     "phase_plus",
+    "phase_basis",
 )
 
 

@@ -1,0 +1,87 @@
+"""Daylight saving in the history: fit the profile on days aligned to the current phase.
+
+Four weeks of history that straddle a clock change hold two daily patterns an hour apart; a
+model fitted on both learns a blurred curve that fits neither (too high before the morning
+rise, too low after it), for four weeks after every change. So the fit finds the phase of each
+history day against a first draft (the same log-likelihood evidence the tick uses, phase.py),
+moves every day onto the phase of the most recent decided day and fits again. The final
+profile then matches today's pattern at phase zero, and the evidence of the last day against
+it seeds the tick's phase tracking (Baseline.phase_minus / phase_plus).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .baseline import Baseline
+from .config import DetectorConfig
+from .dispersion import window_alpha
+from .phase import PHASE_UNDECIDED, loglik_gains, phase_decide, phase_offsets
+from .timegrid import MINUTES_PER_DAY
+
+# The phase the history is moved onto is decided on this many most recent days together.
+_RECENT_DAYS = 3
+
+
+def _hourly_gains(
+    minutes: np.ndarray, values: np.ndarray, baseline: Baseline, step: int, config: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per hour of history: its start minute and the evidence for the shifted phases."""
+    shift = config.phase_shift_minutes
+    hours, inv = np.unique(minutes // 60, return_inverse=True)
+    total = np.bincount(inv, weights=values, minlength=len(hours))
+    mus = tuple(
+        np.bincount(inv, weights=baseline.expected(minutes + s, step), minlength=len(hours))
+        for s in (-shift, 0, shift)
+    )
+    alpha = window_alpha(baseline.dispersion, baseline.level_dispersion, max(60 // step, 1))
+    gain_minus, gain_plus = loglik_gains(total, mus, alpha)
+    return hours * 60, gain_minus, gain_plus
+
+
+def _day_evidence(
+    minutes: np.ndarray, values: np.ndarray, baseline: Baseline, step: int, config: DetectorConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTC days of the history (first minute) and each day's evidence for minus and plus."""
+    starts, gain_minus, gain_plus = _hourly_gains(minutes, values, baseline, step, config)
+    days, inv = np.unique(starts // MINUTES_PER_DAY, return_inverse=True)
+    minus = np.bincount(inv, weights=gain_minus, minlength=len(days))
+    plus = np.bincount(inv, weights=gain_plus, minlength=len(days))
+    return days * MINUTES_PER_DAY, minus, plus
+
+
+def aligned_minutes(
+    minutes: np.ndarray, values: np.ndarray, baseline: Baseline, step: int, config: DetectorConfig
+) -> np.ndarray | None:
+    """History minutes moved onto the phase of the most recent days; None if already there.
+
+    The target is decided on the last few days together (one day, a weekend say, can be
+    ambiguous against a blurred draft); days whose own phase is undecided are taken to follow
+    the draft.
+    """
+    days, minus, plus = _day_evidence(minutes, values, baseline, step, config)
+    target = phase_decide(minus[-_RECENT_DAYS:].sum(), plus[-_RECENT_DAYS:].sum(), config)
+    if target == PHASE_UNDECIDED:
+        return None
+    delta = phase_offsets(phase_decide(minus, plus, config), config) - phase_offsets(target, config)
+    if not np.any(delta):
+        return None
+    day_index = np.searchsorted(days, minutes - np.mod(minutes, MINUTES_PER_DAY))
+    return minutes + delta[day_index]
+
+
+def recent_evidence(
+    minutes: np.ndarray, values: np.ndarray, baseline: Baseline, step: int, config: DetectorConfig
+) -> tuple[float, float]:
+    """Evidence of the last day against the final profile, clipped as the tick clips it."""
+    recent = minutes >= baseline.fitted_at - MINUTES_PER_DAY
+    if not recent.any():
+        return 0.0, 0.0
+    _, gain_minus, gain_plus = _hourly_gains(
+        minutes[recent], values[recent], baseline, step, config
+    )
+    cap = config.phase_evidence_cap
+    return (
+        float(np.clip(gain_minus.sum(), -cap, cap)),
+        float(np.clip(gain_plus.sum(), -cap, cap)),
+    )
