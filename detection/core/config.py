@@ -13,10 +13,12 @@ from typing import Any
 class DetectorConfig:
     # --- Baseline -----------------------------------------------------------------------------
     # The gradient-boosting fit sees 15-minute bins (2,688 rows for four weeks, tens of
-    # milliseconds): hourly bins gave a staircase (or, interpolated, a smeared weekend edge)
-    # that was 20 % off on steep slopes and at the local midnight before a weekday
-    # (bench/README.md).
+    # milliseconds) once the history spans fit_fine_min_history_days; hourly bins gave a
+    # staircase 20 % off on steep slopes, but on a few days of history a 15-minute bin is
+    # mostly noise, so younger series keep them (bench/README.md).
     fit_bin_minutes: int = 15
+    fit_bin_minutes_young: int = 60
+    fit_fine_min_history_days: float = 14.0
     # Six months like Downdetector would follow growth too slowly; four weeks is enough for the
     # weekly shape and keeps the fit current.
     history_days: int = 28

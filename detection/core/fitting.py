@@ -15,13 +15,7 @@ from .config import DetectorConfig
 from .dispersion import estimate_dispersion
 from .gaps import gap_mask
 from .level import level_track
-from .timegrid import (
-    MINUTES_PER_DAY,
-    MINUTES_PER_WEEK,
-    SLOT_MINUTES,
-    SLOTS_PER_WEEK,
-    minute_of_week,
-)
+from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES, SLOTS_PER_WEEK, minute_of_week
 
 # Expected counts are never exactly zero: a zero mean makes every single report "impossible".
 _MIN_RATE = 0.002
@@ -100,7 +94,12 @@ def _hgb_profile(
     growth: float,
     config: DetectorConfig,
 ) -> np.ndarray:
-    bin_minutes = max(config.fit_bin_minutes, step)
+    # Hourly bins while the history is short (a 15-minute bin seen on a few days is noise),
+    # 15-minute bins once it is long enough: hourly ones make a staircase that is up to 20 %
+    # off on the steep parts of the day, as if the daily pattern were shifted.
+    span = (minutes[-1] - minutes[0]) / MINUTES_PER_DAY if len(minutes) else 0.0
+    fine = span >= config.fit_fine_min_history_days
+    bin_minutes = max(config.fit_bin_minutes if fine else config.fit_bin_minutes_young, step)
     starts, sums, cover = _bin_sums(minutes, values, step, bin_minutes)
     keep = cover >= 0.5 * bin_minutes
     starts, sums, cover = starts[keep], sums[keep], cover[keep]
@@ -119,13 +118,8 @@ def _hgb_profile(
     # Celery host) spinning worker threads made one fit take seconds instead of milliseconds.
     with threadpool_limits(limits=1, user_api="openmp"):
         model.fit(_features(minute_of_week(centres)), sums / cover * detrend, sample_weight=cover)
-        # Predict at the bin centres the model was trained on and interpolate between them:
-        # predicting every slot directly gives a staircase with one step per bin, up to 20 %
-        # off on the steep parts of the day (as if the daily pattern were shifted).
-        bins = np.arange(0, MINUTES_PER_WEEK, bin_minutes) + bin_minutes / 2
-        predicted = model.predict(_features(bins))
-    profile = np.interp(_slot_centres(), bins, predicted, period=MINUTES_PER_WEEK)
-    return np.maximum(profile, _MIN_RATE)
+        predicted = model.predict(_features(_slot_centres()))
+    return np.maximum(predicted, _MIN_RATE)
 
 
 def _mean_profile(minutes: np.ndarray, values: np.ndarray, step: int) -> np.ndarray:
