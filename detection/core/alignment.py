@@ -19,9 +19,6 @@ from .dispersion import window_alpha
 from .phase import PHASE_UNDECIDED, loglik_gains, phase_decide, phase_offsets
 from .timegrid import MINUTES_PER_DAY
 
-# The phase the history is moved onto is decided on this many most recent days together.
-_RECENT_DAYS = 3
-
 
 def _hourly_gains(
     minutes: np.ndarray, values: np.ndarray, baseline: Baseline, step: int, config: DetectorConfig
@@ -35,7 +32,9 @@ def _hourly_gains(
         for s in (-shift, 0, shift)
     )
     alpha = window_alpha(baseline.dispersion, baseline.level_dispersion, max(60 // step, 1))
-    gain_minus, gain_plus = loglik_gains(total, mus, alpha)
+    # An hour is four blocks of the tick's vote (phase_block_minutes).
+    blocks = 60 / config.phase_block_minutes
+    gain_minus, gain_plus = loglik_gains(total, mus, alpha, blocks * config.phase_block_max_gain)
     return hours * 60, gain_minus, gain_plus
 
 
@@ -60,7 +59,8 @@ def aligned_minutes(
     the draft.
     """
     days, minus, plus = _day_evidence(minutes, values, baseline, step, config)
-    target = phase_decide(minus[-_RECENT_DAYS:].sum(), plus[-_RECENT_DAYS:].sum(), config)
+    recent = config.phase_fit_recent_days
+    target = phase_decide(minus[-recent:].sum(), plus[-recent:].sum(), config)
     if target == PHASE_UNDECIDED:
         return None
     delta = phase_offsets(phase_decide(minus, plus, config), config) - phase_offsets(target, config)

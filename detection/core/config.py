@@ -79,8 +79,14 @@ class DetectorConfig:
     # learned in bounded time. A phase is decided when it beats both others by phase_margin
     # (natural log units); the decision is re-taken at the start of every block.
     phase_block_minutes: int = 15
+    # One block's vote is clipped to +-this: a profile slightly off at a sharp edge (local
+    # midnight before a weekday) must not outvote hours of slope in a single block.
+    phase_block_max_gain: float = 100.0
     phase_evidence_cap: float = 12.0
     phase_margin: float = 4.0
+    # The fit moves its history onto the phase of this many most recent days, decided together
+    # (alignment.py).
+    phase_fit_recent_days: int = 3
     # Buckets longer than this always use the wide tolerance.
     phase_max_step_minutes: int = 5
 

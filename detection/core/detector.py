@@ -146,6 +146,7 @@ def _phase_run(
             batch.dispersion[0],
             batch.level_dispersion[0],
             normal,
+            config.phase_block_max_gain,
         )
     # The clip makes the evidence a sequential scan (a few blocks an hour).
     after_minus, after_plus = [sums[0]], [sums[1]]

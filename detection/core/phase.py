@@ -115,26 +115,35 @@ def block_evidence(
     alpha: np.ndarray,
     level_alpha: np.ndarray,
     normal: np.ndarray,
+    max_gain: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Evidence of (n, k) blocks of buckets: gains for minus and plus, and which blocks count.
 
     mus: expected counts per bucket at the -shift, 0 and +shift phases. A block counts when it
-    was judged normal and holds no ingestion gap (a zero where >= 2 reports were due).
+    was judged normal and holds no ingestion gap (a zero where >= 2 reports were due). Gains
+    are clipped to +-max_gain.
     """
     x = np.asarray(observed, dtype=np.float64)
     mu_minus, mu_zero, mu_plus = (np.asarray(m, dtype=np.float64) for m in mus)
     alpha_k = window_alpha(np.asarray(alpha), np.asarray(level_alpha), x.shape[1])
     gain_minus, gain_plus = loglik_gains(
-        x.sum(axis=1), (mu_minus.sum(axis=1), mu_zero.sum(axis=1), mu_plus.sum(axis=1)), alpha_k
+        x.sum(axis=1),
+        (mu_minus.sum(axis=1), mu_zero.sum(axis=1), mu_plus.sum(axis=1)),
+        alpha_k,
+        max_gain,
     )
     gap = ((x == 0) & (mu_zero >= 2.0)).any(axis=1)
     return gain_minus, gain_plus, np.asarray(normal, bool) & ~gap
 
 
 def loglik_gains(
-    total: np.ndarray, mus: tuple[np.ndarray, np.ndarray, np.ndarray], alpha: np.ndarray
+    total: np.ndarray,
+    mus: tuple[np.ndarray, np.ndarray, np.ndarray],
+    alpha: np.ndarray,
+    max_gain: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """NB log-likelihood of counts under the -shift and +shift means, minus the unshifted one."""
+    """NB log-likelihood of counts under the -shift and +shift means, minus the unshifted one,
+    clipped to +-max_gain."""
     total = np.asarray(total, dtype=np.float64)
     r = 1.0 / np.maximum(np.asarray(alpha, dtype=np.float64), _MIN_ALPHA)
 
@@ -143,7 +152,10 @@ def loglik_gains(
         return total * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
 
     zero = loglik(mus[1])
-    return loglik(mus[0]) - zero, loglik(mus[2]) - zero
+    return (
+        np.clip(loglik(mus[0]) - zero, -max_gain, max_gain),
+        np.clip(loglik(mus[2]) - zero, -max_gain, max_gain),
+    )
 
 
 def phase_update(

@@ -102,7 +102,12 @@ def run_tick(
         mus = tuple(batch.expected(idx, block, step_minutes, s) for s in (-shift, 0, shift))
         normal = block_votes(scores.level, tr.state.state == STATE_OUTAGE, batch.cold)
         gains = block_evidence(
-            observed[:, -k:], mus, batch.dispersion, batch.level_dispersion, normal
+            observed[:, -k:],
+            mus,
+            batch.dispersion,
+            batch.level_dispersion,
+            normal,
+            config.phase_block_max_gain,
         )
         minus, plus = phase_update(minus, plus, *gains, config)
     new_state = tr.state.with_level(*levels).with_phase(phase, minus, plus, batch.fitted_at)

@@ -57,15 +57,18 @@ def test_block_evidence_favours_the_shift_that_fits():
     mus = tuple(daily_rate(minutes + s, 40.0)[None, :] for s in (-60, 0, 60))
     observed = np.random.default_rng(2).poisson(mus[2])  # the pattern runs an hour early
     normal = np.array([True])
-    gain_minus, gain_plus, usable = block_evidence(observed, mus, 0.0, 0.0, normal)
+    gain_minus, gain_plus, usable = block_evidence(observed, mus, 0.0, 0.0, normal, 100.0)
     assert gain_plus[0] > 4 and gain_minus[0] < -4 and usable[0]
     # Overdispersion makes the same block weaker evidence.
-    assert 0 < block_evidence(observed, mus, 0.05, 0.02, normal)[1][0] < gain_plus[0]
+    assert 0 < block_evidence(observed, mus, 0.05, 0.02, normal, 100.0)[1][0] < gain_plus[0]
     # An outage block or an ingestion gap votes for nothing.
-    assert not block_evidence(observed, mus, 0.0, 0.0, ~normal)[2][0]
+    assert not block_evidence(observed, mus, 0.0, 0.0, ~normal, 100.0)[2][0]
     gap = observed.copy()
     gap[0, 3:9] = 0
-    assert not block_evidence(gap, mus, 0.0, 0.0, normal)[2][0]
+    assert not block_evidence(gap, mus, 0.0, 0.0, normal, 100.0)[2][0]
+    # One block's vote is bounded (a sharp edge slightly off must not outvote hours of slope).
+    capped = block_evidence(observed, mus, 0.0, 0.0, normal, 2.0)
+    assert capped[1][0] == 2.0 and capped[0][0] == -2.0
 
 
 @pytest.mark.parametrize("shift", [-60, 60])
