@@ -81,7 +81,7 @@ class DetectorConfig:
     phase_block_minutes: int = 15
     # One block's vote is clipped to +-this: a profile slightly off at a sharp edge (local
     # midnight before a weekday) must not outvote hours of slope in a single block.
-    phase_block_max_gain: float = 100.0
+    phase_block_max_gain: float = 2.0
     phase_evidence_cap: float = 12.0
     phase_margin: float = 4.0
     # The fit moves its history onto the phase of this many most recent days, decided together
