@@ -13,6 +13,7 @@ from detection.core.phase import (
     PHASE_ZERO,
     block_evidence,
     phase_decide,
+    phase_rebased,
 )
 
 CONFIG = DetectorConfig()
@@ -69,6 +70,22 @@ def test_block_evidence_favours_the_shift_that_fits():
     # One block's vote is bounded (a sharp edge slightly off must not outvote hours of slope).
     capped = block_evidence(observed, mus, 0.0, 0.0, normal, 2.0)
     assert capped[1][0] == 2.0 and capped[0][0] == -2.0
+
+
+def test_a_new_baseline_restarts_from_the_fits_evidence():
+    # Series 0 keeps its baseline (basis = fitted_at); series 1 got a new one.
+    code, minus, plus = phase_rebased(
+        np.array([PHASE_PLUS, PHASE_PLUS], dtype=np.int8),
+        np.array([-12.0, -12.0]),
+        np.array([12.0, 12.0]),
+        np.array([1000, 1000]),
+        np.array([1000, 2440]),
+        np.array([-9.0, -9.0]),
+        np.array([-11.0, -11.0]),
+        CONFIG,
+    )
+    assert code.tolist() == [PHASE_PLUS, PHASE_ZERO]
+    assert minus.tolist() == [-12.0, -9.0] and plus.tolist() == [12.0, -11.0]
 
 
 @pytest.mark.parametrize("shift", [-60, 60])
