@@ -48,8 +48,7 @@ def make_batch(n: int, rng: np.random.Generator) -> BaselineBatch:
         growth_per_day=rng.normal(0, 0.005, n),
         cold=rng.random(n) < 0.05,
         max_extrapolation_days=np.full(n, 2.0),
-        phase_minus=np.zeros(n),
-        phase_plus=np.zeros(n),
+        phase_moved=np.zeros(n, dtype=bool),
     )
 
 

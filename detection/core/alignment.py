@@ -4,9 +4,8 @@ Four weeks of history that straddle a clock change hold two daily patterns an ho
 model fitted on both learns a blurred curve that fits neither (too high before the morning
 rise, too low after it), for four weeks after every change. So the fit finds the phase of each
 history day against a first draft (the same log-likelihood evidence the tick uses, phase.py),
-moves every day onto the phase of the most recent decided day and fits again. The final
-profile then matches today's pattern at phase zero, and the evidence of the last day against
-it seeds the tick's phase tracking (Baseline.phase_minus / phase_plus).
+moves every day onto the phase of the most recent days and fits again. The final profile then
+matches today's pattern at phase zero (Baseline.phase_moved tells the tick so).
 """
 
 from __future__ import annotations
@@ -68,20 +67,3 @@ def aligned_minutes(
         return None
     day_index = np.searchsorted(days, minutes - np.mod(minutes, MINUTES_PER_DAY))
     return minutes + delta[day_index]
-
-
-def recent_evidence(
-    minutes: np.ndarray, values: np.ndarray, baseline: Baseline, step: int, config: DetectorConfig
-) -> tuple[float, float]:
-    """Evidence of the last day against the final profile, clipped as the tick clips it."""
-    recent = minutes >= baseline.fitted_at - MINUTES_PER_DAY
-    if not recent.any():
-        return 0.0, 0.0
-    _, gain_minus, gain_plus = _hourly_gains(
-        minutes[recent], values[recent], baseline, step, config
-    )
-    cap = config.phase_evidence_cap
-    return (
-        float(np.clip(gain_minus.sum(), -cap, cap)),
-        float(np.clip(gain_plus.sum(), -cap, cap)),
-    )

@@ -78,10 +78,9 @@ class Baseline:
     growth_per_day: float = 0.0
     step_minutes: int = 1
     max_extrapolation_days: float = 2.0
-    # Evidence for the daily phase (phase.py) the fit saw on its last day; the tick starts from
-    # it whenever a new baseline arrives, as the profile's coordinates may have moved.
-    phase_minus: float = 0.0
-    phase_plus: float = 0.0
+    # The fit moved its history onto the phase of its last days (alignment.py): the profile is
+    # on today's phase, so the tick restarts its phase evidence from "on time".
+    phase_moved: bool = False
 
     def __post_init__(self) -> None:
         profile = _readonly(self.profile, np.float64)
@@ -126,8 +125,7 @@ class Baseline:
             "growth_per_day": float(self.growth_per_day),
             "step_minutes": int(self.step_minutes),
             "max_extrapolation_days": float(self.max_extrapolation_days),
-            "phase_minus": float(self.phase_minus),
-            "phase_plus": float(self.phase_plus),
+            "phase_moved": bool(self.phase_moved),
         }
 
     @classmethod
@@ -142,8 +140,7 @@ class Baseline:
             growth_per_day=float(data.get("growth_per_day", 0.0)),
             step_minutes=int(data.get("step_minutes", 1)),
             max_extrapolation_days=float(data.get("max_extrapolation_days", 2.0)),
-            phase_minus=float(data.get("phase_minus", 0.0)),
-            phase_plus=float(data.get("phase_plus", 0.0)),
+            phase_moved=bool(data.get("phase_moved", False)),
         )
 
 
@@ -158,8 +155,7 @@ class BaselineBatch:
     growth_per_day: np.ndarray  # (n,)
     cold: np.ndarray  # (n,) bool: on the prior, judge by absolute excess
     max_extrapolation_days: np.ndarray  # (n,)
-    phase_minus: np.ndarray  # (n,) the fit's phase evidence (Baseline.phase_minus)
-    phase_plus: np.ndarray  # (n,)
+    phase_moved: np.ndarray  # (n,) bool (Baseline.phase_moved)
     shift_tolerance_minutes: int = 60
     phase_shift_minutes: int = 60
     phase_tolerance_minutes: int = 15
@@ -178,8 +174,7 @@ class BaselineBatch:
             ("growth_per_day", np.float64),
             ("cold", bool),
             ("max_extrapolation_days", np.float64),
-            ("phase_minus", np.float64),
-            ("phase_plus", np.float64),
+            ("phase_moved", bool),
         ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
         for name, minutes in (
@@ -209,8 +204,7 @@ class BaselineBatch:
             max_extrapolation_days=np.array(
                 [b.max_extrapolation_days for b in baselines], dtype=np.float64
             ),
-            phase_minus=np.array([b.phase_minus for b in baselines], dtype=np.float64),
-            phase_plus=np.array([b.phase_plus for b in baselines], dtype=np.float64),
+            phase_moved=np.array([b.phase_moved for b in baselines], dtype=bool),
             shift_tolerance_minutes=config.shift_tolerance_minutes,
             phase_shift_minutes=config.phase_shift_minutes,
             phase_tolerance_minutes=config.phase_tolerance_minutes,

@@ -86,7 +86,7 @@ class DetectorConfig:
     phase_margin: float = 4.0
     # The fit moves its history onto the phase of this many most recent days, decided together
     # (alignment.py).
-    phase_fit_recent_days: int = 3
+    phase_fit_recent_days: int = 1
     # Buckets longer than this always use the wide tolerance.
     phase_max_step_minutes: int = 5
 

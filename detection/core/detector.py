@@ -221,14 +221,13 @@ def detect_series(
             next_fit = min(next_fit, fit_at + config.young_refit_minutes)
         b = max(int(np.searchsorted(minutes, next_fit)), a + 1)
         batch = BaselineBatch.from_baselines([baseline], config)
-        # The tick's first minute on a new baseline starts from the fit's phase evidence.
+        # As the tick's first minute on a new baseline does (phase_rebased).
         code, minus, plus = phase_rebased(
             np.int8(phase),
             *phase_sums,
             basis,
             batch.fitted_at,
-            batch.phase_minus,
-            batch.phase_plus,
+            batch.phase_moved,
             config,
         )
         phase = int(code[0]) if phase_on else PHASE_UNDECIDED

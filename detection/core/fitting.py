@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from .alignment import aligned_minutes, recent_evidence
+from .alignment import aligned_minutes
 from .baseline import Baseline
 from .config import DetectorConfig
 from .dispersion import estimate_dispersion
@@ -207,13 +207,19 @@ def fit_baseline(
             profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
         )
         return _with_dispersion(draft, m, v, config, config.mean_min_dispersion)
-    draft = _with_dispersion(_hgb_draft(m, v, config, common), m, v, config)
-    # A clock change in the history: fit again on days moved onto the current phase.
-    aligned = aligned_minutes(m, v, draft, step_minutes, config)
-    if aligned is not None:
-        draft = _with_dispersion(_hgb_draft(aligned, v, config, common), aligned, v, config)
-    minus, plus = recent_evidence(m, v, draft, step_minutes, config)
-    return replace(draft, phase_minus=minus, phase_plus=plus)
+    # A clock change in the history: fit on days moved onto the current phase. The phase of
+    # the last days is judged against a probe fitted without them; a model that has seen a day
+    # calls it "on time" whatever its phase.
+    recent = m >= fitted_at - config.phase_fit_recent_days * MINUTES_PER_DAY
+    aligned = None
+    if (~recent).sum() * step_minutes >= config.hgb_min_history_minutes:
+        probe = _hgb_draft(m[~recent], v[~recent], config, common)
+        probe = _with_dispersion(probe, m[~recent], v[~recent], config)
+        aligned = aligned_minutes(m, v, probe, step_minutes, config)
+    if aligned is None:
+        return _with_dispersion(_hgb_draft(m, v, config, common), m, v, config)
+    draft = _hgb_draft(aligned, v, config, common)
+    return replace(_with_dispersion(draft, aligned, v, config), phase_moved=True)
 
 
 def _hgb_draft(

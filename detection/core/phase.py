@@ -75,19 +75,20 @@ def phase_rebased(
     plus: np.ndarray,
     basis: np.ndarray,
     fitted_at: np.ndarray,
-    fit_minus: np.ndarray,
-    fit_plus: np.ndarray,
+    moved: np.ndarray,
     config: DetectorConfig,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evidence and phase code against the current baseline.
+    """Evidence and phase code against the current baseline (basis: the fitted_at it was for).
 
-    A new baseline may have moved the profile onto the current phase (alignment.py), so the
-    evidence gathered against the old one is replaced by what the fit saw on its last day.
+    A new baseline that moved its history onto the latest phase (alignment.py) is on time by
+    construction: the evidence restarts from "on time", decided but easily overturned. Any
+    other new baseline keeps the profile's coordinates, and with them the evidence.
     """
-    new = np.asarray(basis) != np.asarray(fitted_at)
-    minus = np.where(new, fit_minus, minus)
-    plus = np.where(new, fit_plus, plus)
-    code = np.where(new, phase_decide(minus, plus, config), code).astype(np.int8)
+    reset = (np.asarray(basis) != np.asarray(fitted_at)) & np.asarray(moved, dtype=bool)
+    on_time = -(config.phase_margin + 2.0)
+    minus = np.where(reset, on_time, minus)
+    plus = np.where(reset, on_time, plus)
+    code = np.where(reset, PHASE_ZERO, code).astype(np.int8)
     return code, minus, plus
 
 

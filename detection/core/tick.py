@@ -57,8 +57,7 @@ def run_tick(
         state.phase_plus,
         state.phase_basis,
         batch.fitted_at,
-        batch.phase_minus,
-        batch.phase_plus,
+        batch.phase_moved,
         config,
     )
     phase = (

@@ -72,20 +72,20 @@ def test_block_evidence_favours_the_shift_that_fits():
     assert capped[1][0] == 2.0 and capped[0][0] == -2.0
 
 
-def test_a_new_baseline_restarts_from_the_fits_evidence():
-    # Series 0 keeps its baseline (basis = fitted_at); series 1 got a new one.
+def test_only_a_baseline_moved_onto_a_new_phase_restarts_the_evidence():
+    # 0: same baseline; 1: a new one in the same coordinates; 2: a new one moved (alignment.py).
     code, minus, plus = phase_rebased(
-        np.array([PHASE_PLUS, PHASE_PLUS], dtype=np.int8),
-        np.array([-12.0, -12.0]),
-        np.array([12.0, 12.0]),
-        np.array([1000, 1000]),
-        np.array([1000, 2440]),
-        np.array([-9.0, -9.0]),
-        np.array([-11.0, -11.0]),
+        np.full(3, PHASE_PLUS, dtype=np.int8),
+        np.full(3, -12.0),
+        np.full(3, 12.0),
+        np.full(3, 1000),
+        np.array([1000, 2440, 2440]),
+        np.array([True, False, True]),
         CONFIG,
     )
-    assert code.tolist() == [PHASE_PLUS, PHASE_ZERO]
-    assert minus.tolist() == [-12.0, -9.0] and plus.tolist() == [12.0, -11.0]
+    assert code.tolist() == [PHASE_PLUS, PHASE_PLUS, PHASE_ZERO]
+    assert minus.tolist() == [-12.0, -12.0, -6.0] and plus.tolist() == [12.0, 12.0, -6.0]
+    assert phase_decide(minus[2], plus[2], CONFIG) == PHASE_ZERO
 
 
 @pytest.mark.parametrize("shift", [-60, 60])
@@ -96,9 +96,10 @@ def test_daylight_saving_is_learned_without_alarms(shift):
     before = slice((DST_DAY - 2) * DAY, DST_DAY * DAY)
     assert set(result.phase[before].tolist()) == {PHASE_ZERO}
     # The morning rise after the change teaches the new phase ...
-    learned = PHASE_PLUS if shift > 0 else PHASE_MINUS
-    assert np.all(result.phase[DST_DAY * DAY + 14 * 60 : (DST_DAY + 3) * DAY] == learned)
-    # ... until a refit sees three days of it and moves the profile itself (alignment.py).
+    learned, wrong = (PHASE_PLUS, PHASE_MINUS) if shift > 0 else (PHASE_MINUS, PHASE_PLUS)
+    assert np.all(result.phase[DST_DAY * DAY + 14 * 60 : (DST_DAY + 1) * DAY] == learned)
+    assert wrong not in result.phase[DST_DAY * DAY :]
+    # ... until the refits move the profile itself onto it (alignment.py).
     assert np.all(result.phase[(DST_DAY + 3) * DAY :] == PHASE_ZERO)
 
 
@@ -108,8 +109,8 @@ def test_refit_across_daylight_saving_follows_the_new_phase():
     after = slice((DST_DAY + 1) * DAY, None)
     error = np.abs(baseline.expected(minutes[after]) / rate[after] - 1)
     assert np.median(error) < 0.05
-    # The fit's last day seeds the tick's phase evidence: clearly on time.
-    assert phase_decide(baseline.phase_minus, baseline.phase_plus, CONFIG) == PHASE_ZERO
+    # The profile was moved onto the new phase, and says so (the tick restarts "on time").
+    assert baseline.phase_moved
     # The fit from before the change is an hour off after it.
     before = fit_baseline(minutes, values, fitted_at=int(minutes[DST_DAY * DAY]), config=CONFIG)
     old_error = np.abs(before.expected(minutes[after]) / rate[after] - 1)
