@@ -40,10 +40,18 @@ class BucketsAggregated:
     hours: int
 
 
-def buckets_aggregate(*, now: dt.datetime | None = None) -> BucketsAggregated:
-    """Aggregate every closed minute since the watermark (minus the late window)."""
+def buckets_aggregate(
+    *, now: dt.datetime | None = None, since: dt.datetime | None = None
+) -> BucketsAggregated:
+    """Aggregate every closed minute since the watermark (minus the late window).
+
+    since: also (re)aggregate from this minute, for reports written into the past (a backfill
+    such as `simulate history` on a running stack, whose watermark is already at now).
+    """
     end = minute_floor(now or timezone.now())  # the current minute is still filling
     start = _start(end)
+    if since is not None:
+        start = min(start, minute_floor(since))
     written = hours = 0
     chunk_start = start
     while chunk_start < end:
@@ -51,9 +59,15 @@ def buckets_aggregate(*, now: dt.datetime | None = None) -> BucketsAggregated:
         with transaction.atomic():
             written += _aggregate_minutes(chunk_start, chunk_end)
             hours += _rollup_hours(chunk_start, chunk_end)
-            JobCursor.objects.update_or_create(name=CURSOR, defaults={"position": chunk_end})
+            _advance(chunk_end)
         chunk_start = chunk_end
     return BucketsAggregated(start=start, end=end, buckets=written, hours=hours)
+
+
+def _advance(position: dt.datetime) -> None:
+    # Never backwards: a backfill walks up from the past while the beat may be further on.
+    JobCursor.objects.get_or_create(name=CURSOR, defaults={"position": position})
+    JobCursor.objects.filter(name=CURSOR, position__lt=position).update(position=position)
 
 
 def _start(end: dt.datetime) -> dt.datetime:

@@ -64,7 +64,7 @@ def history_seed(
             floods_per_week=0,
         )
         total += _reports_insert(service, series.minutes, series.values, rng)
-    buckets_aggregate(now=from_epoch_minute(end))
+    buckets_aggregate(now=from_epoch_minute(end), since=from_epoch_minute(start))
     outages = sum(_outages_from_history(service, end) for service in chosen)
     baselines_refit(now=from_epoch_minute(end))
     return HistorySeeded(services=len(chosen), reports=total, outages=outages)

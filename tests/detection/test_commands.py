@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from detection.models import Bucket, Outage, SeriesBaseline
+from detection.models import Bucket, JobCursor, Outage, SeriesBaseline
 from detection.simulation import iso_minute, write_series_csv
 from reports.models import Report
 
@@ -113,6 +113,20 @@ def test_simulate_history_fills_reports_buckets_and_baselines(make_service):
     assert Bucket.objects.filter(country="").count() > 3000
     assert SeriesBaseline.objects.filter(method="hgb").exists()
     assert Outage.objects.filter(status="active").count() == 0
+
+
+@pytest.mark.django_db
+def test_simulate_history_on_a_running_stack_is_bucketed(make_service):
+    """`make run` has bucketed up to now before `simulate history` writes into the past."""
+    from detection.services.buckets import CURSOR, buckets_aggregate
+
+    make_service("acme")
+    buckets_aggregate()
+    watermark = JobCursor.objects.get(name=CURSOR).position
+    call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=StringIO())
+    assert Bucket.objects.filter(country="").count() > 3000
+    assert SeriesBaseline.objects.filter(method="hgb").exists()
+    assert JobCursor.objects.get(name=CURSOR).position >= watermark
 
 
 @pytest.mark.django_db
