@@ -13,7 +13,7 @@ from .level import cold_track, level_track
 from .phase import (
     PHASE_UNDECIDED,
     block_buckets,
-    block_evidence,
+    block_gains,
     block_votes,
     is_block_end,
     is_decision_minute,
@@ -136,17 +136,10 @@ def _phase_run(
         present = idx >= 0
         idx = np.clip(idx, 0, len(values) - 1)
         block = minutes[ends][:, None] - step * np.arange(k - 1, -1, -1)
-        shift = config.phase_shift_minutes
-        series0 = np.zeros(1, np.int64)
-        mus = tuple(batch.expected(series0, block, step, s) for s in (-shift, 0, shift))
         normal = block_votes(scored.result.level[ends - c], outage[ends], False)
-        gains_minus, gains_plus, usable = block_evidence(
-            np.where(present, values[idx], 0.0),
-            mus,
-            batch.dispersion[0],
-            batch.level_dispersion[0],
-            normal,
-            config.phase_block_max_gain,
+        observed = np.where(present, values[idx], 0.0)
+        gains_minus, gains_plus, usable = block_gains(
+            batch, np.zeros(1, np.int64), block, observed, normal, step, config
         )
     # The clip makes the evidence a sequential scan (a few blocks an hour).
     after_minus, after_plus = [sums[0]], [sums[1]]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .dispersion import window_alpha
 from .scoring import LEVEL_POSSIBLE
@@ -135,6 +136,28 @@ def block_evidence(
     )
     gap = ((x == 0) & (mu_zero >= 2.0)).any(axis=1)
     return gain_minus, gain_plus, np.asarray(normal, bool) & ~gap
+
+
+def block_gains(
+    batch: BaselineBatch,
+    idx: np.ndarray,
+    block_minutes: np.ndarray,
+    observed: np.ndarray,
+    normal: np.ndarray,
+    step_minutes: int,
+    config: DetectorConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """block_evidence for (rows, k) blocks of the series idx (broadcast like batch.expected)."""
+    shift = config.phase_shift_minutes
+    mus = tuple(batch.expected(idx, block_minutes, step_minutes, s) for s in (-shift, 0, shift))
+    return block_evidence(
+        observed,
+        mus,
+        batch.dispersion[idx],
+        batch.level_dispersion[idx],
+        normal,
+        config.phase_block_max_gain,
+    )
 
 
 def loglik_gains(

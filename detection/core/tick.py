@@ -12,7 +12,7 @@ from .level import cold_state, cold_update, level_factor, level_update
 from .phase import (
     PHASE_UNDECIDED,
     block_buckets,
-    block_evidence,
+    block_gains,
     block_votes,
     is_block_end,
     phase_enabled,
@@ -97,17 +97,8 @@ def run_tick(
         # Each block of normal buckets votes for the phase that explains it best.
         k = block_buckets(config, step_minutes)
         block = np.broadcast_to(window[-k:], (n, k))
-        shift = config.phase_shift_minutes
-        mus = tuple(batch.expected(idx, block, step_minutes, s) for s in (-shift, 0, shift))
         normal = block_votes(scores.level, tr.state.state == STATE_OUTAGE, batch.cold)
-        gains = block_evidence(
-            observed[:, -k:],
-            mus,
-            batch.dispersion,
-            batch.level_dispersion,
-            normal,
-            config.phase_block_max_gain,
-        )
+        gains = block_gains(batch, idx, block, observed[:, -k:], normal, step_minutes, config)
         minus, plus = phase_update(minus, plus, *gains, config)
     new_state = tr.state.with_level(*levels).with_phase(phase, minus, plus, batch.fitted_at)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
