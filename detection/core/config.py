@@ -84,9 +84,10 @@ class DetectorConfig:
     phase_block_max_gain: float = 2.0
     phase_evidence_cap: float = 12.0
     phase_margin: float = 4.0
-    # The fit moves its history onto the phase of this many most recent days, decided together
-    # (alignment.py).
-    phase_fit_recent_days: int = 1
+    # The fit classifies the phase of every history day (alignment.py), a change of phase
+    # between days costing this much evidence (natural log units): one noisy day does not move
+    # the history, a run of days does.
+    phase_fit_switch_cost: float = 20.0
     # Buckets longer than this always use the wide tolerance.
     phase_max_step_minutes: int = 5
 

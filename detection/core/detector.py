@@ -97,7 +97,9 @@ def _score_rows(
     else:
         offset = int(phase_offsets(np.array([phase]), config)[0])
         plain = batch.expected(series0, minutes[a:b], step, offset)
-        factors, level = level_track(values[a:b], plain, config, step, level)
+        factors, level = level_track(
+            values[a:b], plain, config, step, level, float(batch.dispersion[0])
+        )
         judged = batch.judged(series0, minutes[idx], step, offset, phase != PHASE_UNDECIDED)
         exp = np.where(present, judged, 0.0) * factors[:, None]
         disp = np.full(b - a, batch.dispersion[0])

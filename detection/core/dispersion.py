@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def _moments_alpha(y: np.ndarray, mu: np.ndarray) -> float:
+def moments_alpha(y: np.ndarray, mu: np.ndarray) -> float:
     denom = float(np.sum(mu * mu))
     if denom <= 0:
         return 0.0
@@ -15,10 +15,10 @@ def _moments_alpha(y: np.ndarray, mu: np.ndarray) -> float:
 def _trimmed_alpha(y: np.ndarray, mu: np.ndarray, max_pearson: float) -> float:
     # Unlabelled incidents left in the history would inflate alpha and blunt detection;
     # drop extreme Pearson residuals once and re-estimate.
-    alpha = _moments_alpha(y, mu)
+    alpha = moments_alpha(y, mu)
     resid = (y - mu) / np.sqrt(mu + alpha * mu * mu + 1e-12)
     keep = np.abs(resid) <= max_pearson
-    return _moments_alpha(y[keep], mu[keep])
+    return moments_alpha(y[keep], mu[keep])
 
 
 def estimate_dispersion(

@@ -207,15 +207,8 @@ def fit_baseline(
             profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
         )
         return _with_dispersion(draft, m, v, config, config.mean_min_dispersion)
-    # A clock change in the history: fit on days moved onto the current phase. The phase of
-    # the last days is judged against a probe fitted without them; a model that has seen a day
-    # calls it "on time" whatever its phase.
-    recent = m >= fitted_at - config.phase_fit_recent_days * MINUTES_PER_DAY
-    aligned = None
-    if (~recent).sum() * step_minutes >= config.hgb_min_history_minutes:
-        probe = _hgb_draft(m[~recent], v[~recent], config, common)
-        probe = _with_dispersion(probe, m[~recent], v[~recent], config)
-        aligned = aligned_minutes(m, v, probe, step_minutes, config)
+    # A clock change in the history: fit on days moved onto the current phase (alignment.py).
+    aligned = aligned_minutes(m, v, config)
     if aligned is None:
         return _with_dispersion(_hgb_draft(m, v, config, common), m, v, config)
     draft = _hgb_draft(aligned, v, config, common)
@@ -239,6 +232,11 @@ def _with_dispersion(
     # Judge the noise the way scoring will see it: after short-term level tracking.
     step = draft.step_minutes
     plain = draft.expected(m, step)
-    factors, _ = level_track(v, plain, config, step)
-    alpha, level_alpha = estimate_dispersion(v, plain * factors, max_alpha=config.max_dispersion)
+    alpha = 0.0
+    # Twice: the tracking's clipping band depends on the dispersion being estimated.
+    for _ in range(2):
+        factors, _ = level_track(v, plain, config, step, dispersion=alpha)
+        alpha, level_alpha = estimate_dispersion(
+            v, plain * factors, max_alpha=config.max_dispersion
+        )
     return replace(draft, dispersion=max(alpha, floor), level_dispersion=max(level_alpha, floor))

@@ -23,10 +23,13 @@ from scipy.signal import lfilter
 from .config import DetectorConfig
 
 
-def _clipped(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    # +-2 Poisson sd: a level drift passes almost untouched, an outage moves the level by at
-    # most 2 sd per bucket, i.e. a few percent over a typical outage at high volume.
-    band = 2.0 * np.sqrt(expected) + 1.0
+def _clipped(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+    # +-2 sd of the noise model: a level drift passes almost untouched, an outage moves the
+    # level by at most 2 sd per bucket, i.e. a few percent over a typical outage at high
+    # volume. The sd must include the overdispersion: a Poisson band on NB noise clips the
+    # low side of a level 10 % below the profile as often as the high side, pulling the
+    # estimate back to 1 and leaving the expectation high (bench/README.md).
+    band = 2.0 * np.sqrt(expected + dispersion * expected**2) + 1.0
     used = np.clip(observed, expected - band, expected + band)
     # A zero where several reports were due is missing data (a gap), not a low level.
     return np.where((observed == 0) & (expected >= 2.0), expected, used)
@@ -65,10 +68,18 @@ def level_update(
     expected: np.ndarray,
     config: DetectorConfig,
     step_minutes: int = 1,
+    dispersion: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fold the newest bucket (observed, plain baseline expected) into the tracked sums."""
+    """Fold the newest bucket (observed, plain baseline expected) into the tracked sums.
+
+    dispersion: the baseline's per-bucket NB alpha (sets the clipping band).
+    """
     lam = decay(config, step_minutes)
-    used = _clipped(np.asarray(observed, dtype=np.float64), np.asarray(expected, dtype=np.float64))
+    used = _clipped(
+        np.asarray(observed, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        np.asarray(dispersion, dtype=np.float64),
+    )
     lo, le = _warm(level_observed, level_expected)
     return (
         lam * lo + (1 - lam) * used,
@@ -82,6 +93,7 @@ def level_track(
     config: DetectorConfig,
     step_minutes: int = 1,
     initial: tuple[float, float] = (0.0, 0.0),
+    dispersion: float = 0.0,
 ) -> tuple[np.ndarray, tuple[float, float]]:
     """level_update over a whole series at once (identical numbers, via a linear filter).
 
@@ -95,7 +107,8 @@ def level_track(
     if initial[1] < 0:  # cold-encoded sums: warm tracking starts from nothing
         initial = (0.0, 0.0)
     b, a = [1 - lam], [1.0, -lam]
-    obs_sums, _ = lfilter(b, a, _clipped(observed, expected), zi=[lam * initial[0]])
+    used = _clipped(observed, expected, np.float64(dispersion))
+    obs_sums, _ = lfilter(b, a, used, zi=[lam * initial[0]])
     exp_sums, _ = lfilter(b, a, expected, zi=[lam * initial[1]])
     before_o = np.concatenate(([initial[0]], obs_sums[:-1]))
     before_e = np.concatenate(([initial[1]], exp_sums[:-1]))

@@ -82,11 +82,14 @@ def phase_rebased(
     """Evidence and phase code against the current baseline (basis: the fitted_at it was for).
 
     A new baseline that moved its history onto the latest phase (alignment.py) is on time by
-    construction: the evidence restarts from "on time", decided but easily overturned. Any
-    other new baseline keeps the profile's coordinates, and with them the evidence.
+    construction: the evidence restarts from "on time" with full confidence (an hour of
+    contrary blocks makes it undecided again, two decide the other way). Restarting barely
+    decided let one noisy block on a slope fall back to the wide tolerance, which hid a +70 %
+    outage (bench/README.md). Any other new baseline keeps the profile's coordinates, and with
+    them the evidence.
     """
     reset = (np.asarray(basis) != np.asarray(fitted_at)) & np.asarray(moved, dtype=bool)
-    on_time = -(config.phase_margin + 2.0)
+    on_time = -config.phase_evidence_cap
     minus = np.where(reset, on_time, minus)
     plus = np.where(reset, on_time, plus)
     code = np.where(reset, PHASE_ZERO, code).astype(np.int8)
@@ -103,10 +106,10 @@ def phase_in_force(
 
 
 def block_votes(level: np.ndarray, in_outage: np.ndarray, cold: np.ndarray) -> np.ndarray:
-    """Blocks that may vote: not cold, no open outage, newest bucket not "problems detected".
+    """Blocks that may vote: not cold, no open outage, newest bucket judged normal.
 
-    "Possible problems" still votes: right after daylight saving the steep part of the day
-    looks elevated against the old phase, and that is exactly the evidence needed.
+    "Possible problems" does not vote: an outage on the morning rise looks like the later
+    phase and would vote itself into the wide tolerance (test_core_phase.py).
     """
     return (np.asarray(level) < LEVEL_POSSIBLE) & ~np.asarray(in_outage) & ~np.asarray(cold)
 

@@ -86,7 +86,13 @@ def run_tick(
     at = np.full(n, newest_minute)
     plain = batch.expected(idx, at, step_minutes, offset)
     warm = level_update(
-        state.level_observed, state.level_expected, newest, plain, config, step_minutes
+        state.level_observed,
+        state.level_expected,
+        newest,
+        plain,
+        config,
+        step_minutes,
+        batch.dispersion,
     )
     cold = cold_update(state.level_observed, state.level_expected, newest, config, step_minutes)
     levels = (

@@ -15,30 +15,11 @@ from detection.core.phase import (
     phase_decide,
     phase_rebased,
 )
+from tests.detection.dst_series import DAY, DST_DAY, START, daily_rate, series_with_dst
 
 CONFIG = DetectorConfig()
 # The same detector judging against the max of the profile within +-60 minutes, always.
 WIDE_ONLY = replace(CONFIG, phase_max_step_minutes=0)
-DAY = 1440
-START = 29_000_160  # midnight UTC (epoch minutes)
-DST_DAY = 15
-
-
-def daily_rate(minutes: np.ndarray, base: float) -> np.ndarray:
-    """A steep daily curve: quiet nights, a peak at 14:00 UTC (about x1.5 an hour on the rise)."""
-    hour = np.mod(minutes, DAY) / 60.0
-    bump = (0.5 * (1 + np.cos(2 * np.pi * (hour - 14.0) / 24.0))) ** 3
-    return base * (0.15 + 0.85 * bump)
-
-
-def series_with_dst(shift: int, base: float = 12.0, days: int = 21, seed: int = 1):
-    """Poisson counts; from 02:00 on DST_DAY the pattern runs `shift` minutes early."""
-    minutes = START + np.arange(days * DAY, dtype=np.int64)
-    dst = START + DST_DAY * DAY + 120
-    read_at = np.where(minutes >= dst, minutes + shift, minutes)
-    rate = daily_rate(read_at, base)
-    values = np.random.default_rng(seed).poisson(rate).astype(float)
-    return minutes, values, rate
 
 
 def test_decide_needs_one_clear_winner():
@@ -84,8 +65,10 @@ def test_only_a_baseline_moved_onto_a_new_phase_restarts_the_evidence():
         CONFIG,
     )
     assert code.tolist() == [PHASE_PLUS, PHASE_PLUS, PHASE_ZERO]
-    assert minus.tolist() == [-12.0, -12.0, -6.0] and plus.tolist() == [12.0, 12.0, -6.0]
+    assert minus.tolist() == [-12.0, -12.0, -12.0] and plus.tolist() == [12.0, 12.0, -12.0]
     assert phase_decide(minus[2], plus[2], CONFIG) == PHASE_ZERO
+    # "On time" with full confidence: one noisy block (or three) on a slope keeps it.
+    assert phase_decide(minus[2], plus[2] + 3 * CONFIG.phase_block_max_gain, CONFIG) == PHASE_ZERO
 
 
 @pytest.mark.parametrize("shift", [-60, 60])

@@ -12,6 +12,7 @@ from detection.core import (
     run_tick,
 )
 from detection.simulation import simulate_series
+from tests.detection.dst_series import DAY, DST_DAY, series_with_dst
 
 CONFIG = DetectorConfig()
 W = 60
@@ -104,8 +105,6 @@ def test_cold_tick_matches_offline_detector(monkeypatch):
 def test_tick_matches_offline_detector_through_a_phase_change(monkeypatch):
     """Daylight saving inside the slice: the phase in force changes, and the offline detector
     (which scores optimistically and re-scores from a change) still agrees row by row."""
-    from tests.detection.test_core_phase import DAY, DST_DAY, series_with_dst
-
     minutes, values, _ = series_with_dst(60, days=DST_DAY + 2)
     baseline = fit_baseline(minutes, values, fitted_at=int(minutes[10 * DAY]), config=CONFIG)
     monkeypatch.setattr(detector_module, "fit_baseline", lambda *a, **k: baseline)
