@@ -115,12 +115,12 @@ def aligned_minutes(
     values = np.asarray(values, dtype=np.float64)
     days, sums, counts, weekend = _day_slots(minutes, values)
     n = len(days)
-    none = np.zeros((1, n), dtype=bool)
-    base, alpha = _loglik(sums, counts, weekend, none, 0, None)
     # Candidate c: days 0..c-1 are before the change. At least two days after it: a single
     # odd last day (an outage the detector missed, say) would otherwise move the history.
     if n < 1 + _MIN_DAYS_AFTER:
         return None
+    none = np.zeros((1, n), dtype=bool)
+    base, alpha = _loglik(sums, counts, weekend, none, 0, None)
     pre = np.arange(n)[None, :] < np.arange(1, n - _MIN_DAYS_AFTER + 1)[:, None]
     best_gain, best = 0.0, None
     shift = config.phase_shift_minutes

@@ -208,7 +208,8 @@ def fit_baseline(
         )
         return _with_dispersion(draft, m, v, config, config.mean_min_dispersion)
     # A clock change in the history: fit on days moved onto the current phase (alignment.py).
-    aligned = aligned_minutes(m, v, config)
+    # Buckets longer than the shift cannot be moved by it.
+    aligned = aligned_minutes(m, v, config) if step_minutes <= config.phase_shift_minutes else None
     if aligned is None:
         return _with_dispersion(_hgb_draft(m, v, config, common), m, v, config)
     draft = _hgb_draft(aligned, v, config, common)

@@ -6,7 +6,7 @@ import pytest
 
 from detection.core import DetectorConfig, fit_baseline
 from detection.core.alignment import aligned_minutes
-from tests.detection.dst_series import DAY, START, series_with_dst
+from tests.detection.dst_series import DAY, series_with_dst
 
 CONFIG = DetectorConfig()
 NO_ALIGNMENT = DetectorConfig(phase_fit_switch_cost=1e9)
@@ -66,6 +66,14 @@ def test_clock_change_in_the_middle_of_the_history_gives_a_sharp_fit():
     assert np.percentile(error, 75) < 0.5 * np.percentile(old, 75)
 
 
-def test_history_days_are_utc_days():
-    minutes = START + np.arange(3 * DAY, dtype=np.int64)
-    assert aligned_minutes(minutes, np.ones(len(minutes)), CONFIG) is None
+def test_a_history_too_short_to_confirm_a_change_is_left_alone():
+    minutes, values, _ = series_with_dst(60, base=20.0, days=2, dst_day=1)
+    assert aligned_minutes(minutes, values, CONFIG) is None
+
+
+def test_hourly_buckets_are_aligned_too():
+    minutes, values, _ = series_with_dst(60, base=20.0, days=20, dst_day=10)
+    hours = minutes[::60]
+    hourly = values.reshape(-1, 60).sum(axis=1)
+    aligned = aligned_minutes(hours, hourly, CONFIG)
+    assert aligned is not None and np.all(aligned[: 10 * 24] == hours[: 10 * 24] - 60)
