@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import DetectorConfig
-from .dispersion import moments_alpha
+from .dispersion import robust_alpha
 from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES
 
 _SLOTS = MINUTES_PER_DAY // SLOT_MINUTES
@@ -44,22 +44,6 @@ def _day_slots(
     counts = np.bincount(cell, minlength=size).reshape(-1, _SLOTS).astype(np.float64)
     weekend = np.mod(days // MINUTES_PER_DAY + 3, 7) >= 5  # epoch day 0 was a Thursday
     return days, sums, counts, weekend
-
-
-def _robust_alpha(y: np.ndarray, mu: np.ndarray, max_pearson: float = 6.0) -> float:
-    """Moment alpha with outlying slots dropped until none is left: an outage left in the
-    history (thousands of extra reports in an hour) must not flatten all the evidence."""
-    # From Poisson upwards: an alpha estimated with the outliers in would hide them.
-    keep = np.zeros(len(y), dtype=bool)
-    alpha = 0.0
-    for _ in range(10):
-        resid = (y - mu) / np.sqrt(mu + alpha * mu * mu + 1e-12)
-        now = np.abs(resid) <= max_pearson
-        if np.array_equal(now, keep):
-            break
-        keep = now
-        alpha = moments_alpha(y[keep], mu[keep])
-    return alpha
 
 
 def _loglik(
@@ -100,7 +84,7 @@ def _loglik(
     mu = np.maximum(shape * scale, 1e-9)
     moved_s = np.minimum(moved_s, 2.0 * mu + 10.0)
     if alpha is None:
-        alpha = _robust_alpha(moved_s[0].ravel(), mu[0].ravel())
+        alpha = robust_alpha(moved_s[0].ravel(), mu[0].ravel())
     r = 1.0 / max(alpha, _MIN_ALPHA)
     ll = moved_s * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
     return ll.sum(axis=(1, 2)), alpha

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def moments_alpha(y: np.ndarray, mu: np.ndarray) -> float:
+def _moments_alpha(y: np.ndarray, mu: np.ndarray) -> float:
     denom = float(np.sum(mu * mu))
     if denom <= 0:
         return 0.0
@@ -15,10 +15,28 @@ def moments_alpha(y: np.ndarray, mu: np.ndarray) -> float:
 def _trimmed_alpha(y: np.ndarray, mu: np.ndarray, max_pearson: float) -> float:
     # Unlabelled incidents left in the history would inflate alpha and blunt detection;
     # drop extreme Pearson residuals once and re-estimate.
-    alpha = moments_alpha(y, mu)
+    alpha = _moments_alpha(y, mu)
     resid = (y - mu) / np.sqrt(mu + alpha * mu * mu + 1e-12)
     keep = np.abs(resid) <= max_pearson
-    return moments_alpha(y[keep], mu[keep])
+    return _moments_alpha(y[keep], mu[keep])
+
+
+def robust_alpha(y: np.ndarray, mu: np.ndarray, max_pearson: float = 6.0) -> float:
+    """Moment alpha with outlying buckets dropped until none is left (_trimmed_alpha trims
+    once, from an alpha the outliers already inflated: enough for a fit's residuals, where
+    known outages are left out, not for raw history with thousands of extra reports in an
+    hour)."""
+    # From Poisson upwards: an alpha estimated with the outliers in would hide them.
+    keep = np.zeros(len(y), dtype=bool)
+    alpha = 0.0
+    for _ in range(10):
+        resid = (y - mu) / np.sqrt(mu + alpha * mu * mu + 1e-12)
+        now = np.abs(resid) <= max_pearson
+        if np.array_equal(now, keep):
+            break
+        keep = now
+        alpha = _moments_alpha(y[keep], mu[keep])
+    return alpha
 
 
 def estimate_dispersion(
