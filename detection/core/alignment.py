@@ -23,11 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from .config import DetectorConfig
-from .dispersion import robust_alpha
+from .dispersion import nb_loglik, robust_alpha
 from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES
 
 _SLOTS = MINUTES_PER_DAY // SLOT_MINUTES
-_MIN_ALPHA = 1e-3
 _CAP_ROUNDS = 6
 _MIN_DAYS_AFTER = 2
 
@@ -85,9 +84,7 @@ def _loglik(
     moved_s = np.minimum(moved_s, 2.0 * mu + 10.0)
     if alpha is None:
         alpha = robust_alpha(moved_s[0].ravel(), mu[0].ravel())
-    r = 1.0 / max(alpha, _MIN_ALPHA)
-    ll = moved_s * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
-    return ll.sum(axis=(1, 2)), alpha
+    return nb_loglik(moved_s, mu, alpha).sum(axis=(1, 2)), alpha
 
 
 def aligned_minutes(

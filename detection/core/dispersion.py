@@ -69,6 +69,18 @@ def estimate_dispersion(
     return float(max(alpha1, level)), level
 
 
+# Below this NB alpha the log-likelihood is numerically Poisson.
+_MIN_ALPHA = 1e-3
+
+
+def nb_loglik(count: np.ndarray, mu: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
+    """NB log-likelihood of counts, without the terms that do not depend on mu (for comparing
+    means of the same counts)."""
+    r = 1.0 / np.maximum(np.asarray(alpha, dtype=np.float64), _MIN_ALPHA)
+    mu = np.maximum(np.asarray(mu, dtype=np.float64), 1e-9)
+    return np.asarray(count, dtype=np.float64) * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
+
+
 def window_alpha(alpha: np.ndarray, level_alpha: np.ndarray, k: int | np.ndarray) -> np.ndarray:
     """Effective NB alpha of a sum of k buckets (see estimate_dispersion)."""
     return level_alpha + (alpha - level_alpha) / k

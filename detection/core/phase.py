@@ -24,15 +24,13 @@ import numpy as np
 
 from .baseline import BaselineBatch
 from .config import DetectorConfig
-from .dispersion import window_alpha
+from .dispersion import nb_loglik, window_alpha
 from .scoring import LEVEL_POSSIBLE
 
 PHASE_UNDECIDED = 0
 PHASE_MINUS = 1
 PHASE_ZERO = 2
 PHASE_PLUS = 3
-# Below this NB alpha the log-likelihood is numerically Poisson.
-_MIN_ALPHA = 1e-3
 
 
 def phase_enabled(config: DetectorConfig, step_minutes: int) -> bool:
@@ -171,17 +169,11 @@ def loglik_gains(
 ) -> tuple[np.ndarray, np.ndarray]:
     """NB log-likelihood of counts under the -shift and +shift means, minus the unshifted one,
     clipped to +-max_gain."""
-    total = np.asarray(total, dtype=np.float64)
-    r = 1.0 / np.maximum(np.asarray(alpha, dtype=np.float64), _MIN_ALPHA)
 
-    def loglik(mu: np.ndarray) -> np.ndarray:
-        mu = np.maximum(np.asarray(mu, dtype=np.float64), 1e-9)
-        return total * np.log(mu / (r + mu)) - r * np.log1p(mu / r)
-
-    zero = loglik(mus[1])
+    zero = nb_loglik(total, mus[1], alpha)
     return (
-        np.clip(loglik(mus[0]) - zero, -max_gain, max_gain),
-        np.clip(loglik(mus[2]) - zero, -max_gain, max_gain),
+        np.clip(nb_loglik(total, mus[0], alpha) - zero, -max_gain, max_gain),
+        np.clip(nb_loglik(total, mus[2], alpha) - zero, -max_gain, max_gain),
     )
 
 
