@@ -180,6 +180,10 @@ class SeriesState(models.Model):
     resolved_at = models.BigIntegerField(default=-1)
     level_observed = models.FloatField(default=0)
     level_expected = models.FloatField(default=0)
+    level_history = models.BinaryField(
+        default=b"",
+        help_text="Level factors of the previous ticks, oldest first (float64).",
+    )
     phase = models.SmallIntegerField(
         default=0,
         help_text="Daily phase in force: 0 undecided, 1 an hour early, 2 on time, 3 late.",

@@ -56,6 +56,12 @@ class DetectorConfig:
     level_pseudo_count: float = 0.5
     level_min_factor: float = 0.8
     level_max_factor: float = 1.25
+    # Sums over at least this many buckets are judged against the level in force before their
+    # first bucket: within an hour the tracker follows a slow outage by up to its bound (a
+    # +40 % two-hour ramp hid behind a factor of 1.25), while the level an hour ago differs
+    # from now by 1-2 % of wander. Shorter sums use the current level: at low volume it also
+    # absorbs part of a stray bump, which the short windows would otherwise flag (bench/README.md).
+    level_lag_min_window: int = 60
     # Cold start (level.py, cold_*): a series on the prior is judged against its own recent
     # level, a Gamma-Poisson estimate from the reports since its first one (time constant,
     # prior weight in minutes); the parameter uncertainty 1/(reports + prior) is added to

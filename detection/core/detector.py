@@ -9,7 +9,7 @@ import numpy as np
 from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .fitting import fit_baseline
-from .level import cold_track, level_track
+from .level import cold_track, history_length, level_track, window_factors
 from .phase import (
     PHASE_UNDECIDED,
     block_buckets,
@@ -83,7 +83,9 @@ def _score_rows(
     config: DetectorConfig,
     level: tuple[float, float],
     phase: int,
+    factor_hist: np.ndarray,
 ) -> _Scored:
+    """factor_hist: the level factor in force at every row, filled in here for rows a..b-1."""
     series0 = np.zeros(1, np.int64)
     idx, present = _window_matrix(len(values), a, b, width)
     obs = np.where(present, values[idx], 0.0)
@@ -91,7 +93,8 @@ def _score_rows(
     if batch.cold[0]:
         # On the prior: judged against the series' own recent level (level.cold_track).
         own, level = cold_track(values[a:b], config, step, level)
-        exp = np.where(present, (own.rate * step)[:, None], 0.0)
+        judged = np.where(present, (own.rate * step)[:, None], 0.0)
+        factors = np.ones(b - a)
         disp = level_disp = own.dispersion
         judge = own.has_data
     else:
@@ -101,11 +104,18 @@ def _score_rows(
             values[a:b], plain, config, step, level, float(batch.dispersion[0])
         )
         judged = batch.judged(series0, minutes[idx], step, offset, phase != PHASE_UNDECIDED)
-        exp = np.where(present, judged, 0.0) * factors[:, None]
+        judged = np.where(present, judged, 0.0)
         disp = np.full(b - a, batch.dispersion[0])
         level_disp = np.full(b - a, batch.level_dispersion[0])
         judge = None
-    result = score(obs, exp, disp, config, cold, level_disp, judge)
+    factor_hist[a:b] = factors
+    # The tick's stored history at each row: the factors of the rows before it.
+    h = history_length(config)
+    before = np.arange(a, b)[:, None] + np.arange(-h, 0)[None, :]
+    history = np.where(before >= 0, factor_hist[np.maximum(before, 0)], np.nan)
+    win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
+    result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor)
+    exp = judged * factors[:, None]
     onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step
     return _Scored(result, exp[:, -1], onset, level)
 
@@ -193,6 +203,7 @@ def detect_series(
     machine = _Machine(config, step_minutes)
     phase_on = phase_enabled(config, step_minutes)
     level_sums = (0.0, 0.0)
+    factor_hist = np.ones(n)  # filled row by row as rows are scored
     phase, phase_sums, basis = PHASE_UNDECIDED, (0.0, 0.0), NO_MINUTE
     a = 0
     while a < n:
@@ -235,7 +246,19 @@ def detect_series(
             # Score optimistically to the next refit; the phase in force rarely changes, and
             # when it does the rows from that block on are scored again.
             snapshot = machine.snapshot()
-            args = (minutes, values, c, b, batch, step_minutes, width, config, level_sums, phase)
+            args = (
+                minutes,
+                values,
+                c,
+                b,
+                batch,
+                step_minutes,
+                width,
+                config,
+                level_sums,
+                phase,
+                factor_hist,
+            )
             scored = _score_rows(*args)
             machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
             d = b

@@ -116,6 +116,47 @@ def level_track(
     return factors, (float(obs_sums[-1]), float(exp_sums[-1]))
 
 
+def history_length(config: DetectorConfig) -> int:
+    """How many past factors a series keeps: enough for the longest window's lag."""
+    return max(config.windows) - 1
+
+
+def _history(history: np.ndarray, n: int, length: int) -> np.ndarray:
+    """(n, length) past factors, oldest first; unknown (never stored) ones are NaN."""
+    history = np.asarray(history, dtype=np.float64).reshape(n, -1)
+    have = min(history.shape[1], length)
+    out = np.full((n, length), np.nan)
+    if have:
+        out[:, length - have :] = history[:, history.shape[1] - have :]
+    return out
+
+
+def window_factors(history: np.ndarray, factor: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """(n, len(windows)) level factor each window's expected sum is scaled by.
+
+    history: (n, h) factors in force at the previous ticks, oldest first (NaN or missing:
+    unknown); factor: (n,) the factor in force now. A sum over k >= level_lag_min_window
+    buckets takes the factor from k - 1 ticks ago, the level before its first bucket; shorter
+    sums, and sums reaching back before what is known, take the current one.
+    """
+    factor = np.asarray(factor, dtype=np.float64)
+    n = len(factor)
+    past = _history(history, n, history_length(config))
+    full = np.concatenate((past, factor[:, None]), axis=1)
+    windows = np.asarray(config.windows)
+    lag = np.where(windows >= config.level_lag_min_window, windows - 1, 0)
+    picked = full[:, full.shape[1] - 1 - lag]
+    return np.where(np.isnan(picked), factor[:, None], picked)
+
+
+def history_push(history: np.ndarray, factor: np.ndarray, config: DetectorConfig) -> np.ndarray:
+    """The history after a tick in which `factor` was in force (oldest dropped)."""
+    factor = np.asarray(factor, dtype=np.float64)
+    n = len(factor)
+    full = np.concatenate((_history(history, n, history_length(config)), factor[:, None]), axis=1)
+    return full[:, 1:]
+
+
 @dataclass(frozen=True, eq=False)
 class ColdLevel:
     """A cold series' own level, judged against instead of the flat prior."""

@@ -77,10 +77,13 @@ def score(
     cold: np.ndarray | None = None,
     level_dispersion: np.ndarray | None = None,
     judge: np.ndarray | None = None,
+    window_factor: np.ndarray | None = None,
 ) -> ScoreResult:
     """Score the newest column of (n, w) observed/expected counts, w >= max(config.windows).
 
-    expected must already be the judged (shift-tolerant) expectation. cold marks series on
+    expected must already be the judged (shift-tolerant) expectation; window_factor, if given,
+    (n, len(windows)) scales each window's expected sum (the level each window is judged at,
+    level.window_factors), expected then being without the level factor. cold marks series on
     the prior baseline, judged against their own recent level (level.cold_state) with larger
     absolute and relative excess floors. level_dispersion: correlated part of the dispersion
     (defaults to all of it, conservative). judge: rows that may be above level 0 (default all).
@@ -97,6 +100,8 @@ def score(
 
     obs = _trailing_sums(observed, windows)
     exp = _trailing_sums(expected, windows)
+    if window_factor is not None:
+        exp = exp * np.asarray(window_factor, dtype=np.float64).reshape(n, len(windows))
     p = tail_probability(obs, exp, window_alpha(alpha, level_alpha, np.asarray(windows)))
     excess = obs - exp
     ratio_out, ratio_pos = _ratios(config)

@@ -27,6 +27,9 @@ class DetectorState:
     # Short-term level tracking (level.py), carried here so one object is stored per series.
     level_observed: np.ndarray  # (n,) float64
     level_expected: np.ndarray  # (n,) float64
+    # (n, h) level factors in force at the previous h ticks, oldest first, NaN unknown
+    # (level.window_factors): the long sums are judged at the level before they began.
+    level_history: np.ndarray
     # Daily phase (phase.py): the phase code in force, the evidence for the shifted phases and
     # the baseline (fitted_at) it refers to.
     phase: np.ndarray  # (n,) int8
@@ -46,6 +49,7 @@ class DetectorState:
             resolved_at=none.copy(),
             level_observed=np.zeros(n),
             level_expected=np.zeros(n),
+            level_history=np.zeros((n, 0)),
             phase=np.zeros(n, dtype=np.int8),
             phase_minus=np.zeros(n),
             phase_plus=np.zeros(n),
@@ -55,11 +59,14 @@ class DetectorState:
     def take(self, idx: np.ndarray | slice) -> DetectorState:
         return DetectorState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
-    def with_level(self, level_observed: np.ndarray, level_expected: np.ndarray) -> DetectorState:
+    def with_level(
+        self, level_observed: np.ndarray, level_expected: np.ndarray, level_history: np.ndarray
+    ) -> DetectorState:
         return replace(
             self,
             level_observed=np.asarray(level_observed, dtype=np.float64),
             level_expected=np.asarray(level_expected, dtype=np.float64),
+            level_history=np.asarray(level_history, dtype=np.float64),
         )
 
     def with_phase(
@@ -131,18 +138,13 @@ def transition(
         STATE_OUTAGE,
         np.where(~in_outage & (level >= 1) & (calm >= 1), STATE_POSSIBLE, STATE_OK),
     ).astype(np.int8)
-    new = DetectorState(
+    new = replace(
+        prev,
         state=state,
         hot_ticks=np.where(fire, 0, hot_ticks).astype(np.int32),
         quiet_minutes=np.where(resolved, 0, quiet).astype(np.int32),
         onset=np.where(opened, onset_candidate, prev.onset).astype(np.int64),
         last_hot=np.where(fire | (in_outage & (calm >= 1)), minute, prev.last_hot).astype(np.int64),
         resolved_at=np.where(resolved, minute, prev.resolved_at).astype(np.int64),
-        level_observed=prev.level_observed,
-        level_expected=prev.level_expected,
-        phase=prev.phase,
-        phase_minus=prev.phase_minus,
-        phase_plus=prev.phase_plus,
-        phase_basis=prev.phase_basis,
     )
     return Transition(state=new, opened=opened, reopened=reopened, resolved=resolved)

@@ -8,7 +8,14 @@ import numpy as np
 
 from .baseline import BaselineBatch
 from .config import DetectorConfig
-from .level import cold_state, cold_update, level_factor, level_update
+from .level import (
+    cold_state,
+    cold_update,
+    history_push,
+    level_factor,
+    level_update,
+    window_factors,
+)
 from .phase import (
     PHASE_UNDECIDED,
     block_buckets,
@@ -67,17 +74,23 @@ def run_tick(
     )
     offset = phase_offsets(phase, config)
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
-    expected = batch.judged(
+    judged = batch.judged(
         idx, np.broadcast_to(window, (n, w)), step_minutes, offset, phase != PHASE_UNDECIDED
     )
-    expected = expected * factor[:, None]
     # Cold series (prior baseline) are judged against their own recent level instead.
     own = cold_state(state.level_observed, state.level_expected, config)
-    expected = np.where(batch.cold[:, None], (own.rate * step_minutes)[:, None], expected)
+    judged = np.where(batch.cold[:, None], (own.rate * step_minutes)[:, None], judged)
+    factor = np.where(batch.cold, 1.0, factor)
+    expected = judged * factor[:, None]
     dispersion = np.where(batch.cold, own.dispersion, batch.dispersion)
     level_dispersion = np.where(batch.cold, own.dispersion, batch.level_dispersion)
     judge = ~batch.cold | own.has_data
-    scores = score(observed, expected, dispersion, config, batch.cold, level_dispersion, judge)
+    win_factor = np.where(
+        batch.cold[:, None], 1.0, window_factors(state.level_history, factor, config)
+    )
+    scores = score(
+        observed, judged, dispersion, config, batch.cold, level_dispersion, judge, win_factor
+    )
     onset = newest_minute - onset_offsets(observed, expected, dispersion, config) * step_minutes
     tr = transition(
         state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
@@ -106,6 +119,8 @@ def run_tick(
         normal = block_votes(scores.level, tr.state.state == STATE_OUTAGE, batch.cold)
         gains = block_gains(batch, idx, block, observed[:, -k:], normal, step_minutes, config)
         minus, plus = phase_update(minus, plus, *gains, config)
-    new_state = tr.state.with_level(*levels).with_phase(phase, minus, plus, batch.fitted_at)
+    history = history_push(state.level_history, factor, config)
+    new_state = tr.state.with_level(*levels, history)
+    new_state = new_state.with_phase(phase, minus, plus, batch.fitted_at)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
     return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.core import Baseline, BaselineBatch, DetectorState, prior_baseline, run_tick
+from detection.core.level import history_length
 from detection.models import JobCursor, SeriesBaseline, SeriesState
 from detection.services.config import detector_config
 from detection.services.outages import TickView, outages_apply, statuses_save
@@ -124,12 +125,22 @@ def _baselines(keys: list[SeriesKey], minute: dt.datetime) -> BaselineBatch:
 def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -> DetectorState:
     state = DetectorState.initial(len(keys))
     arrays = {name: getattr(state, name).copy() for name in _STATE_FIELDS}
+    history = np.full((len(keys), history_length(detector_config())), np.nan)
     for i, key in enumerate(keys):
         row = rows.get(key)
         if row is not None:
             for name in _STATE_FIELDS:
                 arrays[name][i] = getattr(row, name)
-    return DetectorState(**arrays)
+            _history_into(history[i], bytes(row.level_history))
+    return DetectorState(**arrays, level_history=history)
+
+
+def _history_into(target: np.ndarray, stored: bytes) -> None:
+    """The newest stored factors into the end of target (the rest stays unknown)."""
+    past = np.frombuffer(stored, dtype=np.float64)
+    keep = min(len(past), len(target))
+    if keep:
+        target[len(target) - keep :] = past[len(past) - keep :]
 
 
 def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
@@ -141,6 +152,7 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
             country=country,
             minute=view.minute,
             **{name: _plain(getattr(new, name)[i]) for name in _STATE_FIELDS},
+            level_history=new.level_history[i].astype(np.float64).tobytes(),
             level=int(scores.level[i]),
             observed=float(view.observed[i]),
             expected=float(view.result.expected[i]),
@@ -157,6 +169,7 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
         update_fields=[
             "minute",
             *_STATE_FIELDS,
+            "level_history",
             "level",
             "observed",
             "expected",

@@ -146,3 +146,23 @@ def test_new_series_alarms_on_a_clear_burst_after_some_history():
         result = detect_series(minutes, values, 1, CONFIG)
         assert np.flatnonzero(result.is_anomaly)[0] == start
         assert result.outages[0].onset == minutes[start]
+
+
+def test_slow_modest_outage_is_not_absorbed_by_the_level():
+    """+45 % for two and a half hours after a half-hour ramp: the level tracker follows it
+    within the hour, so the hour-long sum is judged at the level from before it began."""
+    s = clean(21, 10.0)
+    start = 16 * DAY + 14 * 60
+    t = np.arange(150)
+    extra = 0.45 * s.base_rate[start : start + 150] * np.minimum(1.0, (t + 1) / 30)
+    values = s.values.copy()
+    values[start : start + 150] += np.random.default_rng(1).poisson(extra)
+
+    def first_alarm(config):
+        hit = np.flatnonzero(detect_series(s.minutes, values, 1, config).is_anomaly[start:])
+        return hit[0] if len(hit) else None
+
+    assert first_alarm(CONFIG) <= 60
+    # Judged at the current level, it is never flagged.
+    unlagged = first_alarm(DetectorConfig(level_lag_min_window=max(CONFIG.windows) + 1))
+    assert unlagged is None or unlagged > 150

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from detection.core import DetectorConfig
-from detection.core.level import level_track
+from detection.core import DetectorConfig, DetectorState
+from detection.core.level import history_push, level_track, window_factors
 
 CONFIG = DetectorConfig()
 
@@ -28,3 +28,19 @@ def test_an_outage_barely_moves_the_level():
     factors, _ = level_track(observed, np.full(600, 40.0), CONFIG, dispersion=0.1)
     # Followed, the factor would be 3; clipped at 2 sd a bucket it stays below +20 %.
     assert factors[330] < 1.2
+
+
+def test_long_windows_take_the_factor_from_before_their_first_bucket():
+    config = DetectorConfig(windows=(1, 3, 5), level_lag_min_window=3)
+    history = np.array([[np.nan, 0.9, 0.95, 1.0]])  # longer than needed: the newest count
+    factors = window_factors(history, np.array([1.1]), config)
+    # 1 bucket: now; 3 buckets: two ticks ago; 5 buckets: unknown, so now.
+    np.testing.assert_array_equal(factors, [[1.1, 0.95, 1.1]])
+
+
+def test_history_keeps_the_newest_factors():
+    config = DetectorConfig(windows=(1, 4))
+    history = DetectorState.initial(2).level_history
+    for f in (1.0, 1.1, 1.2, 1.3):
+        history = history_push(history, np.array([f, 2 * f]), config)
+    np.testing.assert_allclose(history, [[1.1, 1.2, 1.3], [2.2, 2.4, 2.6]])

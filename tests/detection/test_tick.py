@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
+from detection.core import DetectorConfig
+from detection.core.level import history_length, level_factor
 from detection.models import Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
 from detection.services import buckets_aggregate, detect_tick
 from tests.detection.conftest import T0
@@ -108,3 +111,24 @@ def test_brand_new_service_with_a_few_reports_stays_calm(make_service, send_repo
         detect_tick(now=now)
     assert not Outage.objects.exists()
     assert ServiceStatus.objects.get(service=fresh).level == 0
+
+
+def test_level_history_is_stored_and_carried_to_the_next_tick(history, send_reports):
+    """The long windows are judged at the level of an hour ago: each tick appends the factor
+    it judged with to the stored history, which the next tick reads back."""
+
+    def stored() -> tuple[np.ndarray, float]:
+        row = SeriesState.objects.get(service=history, country="")
+        factor = level_factor(
+            np.array([row.level_observed]), np.array([row.level_expected]), DetectorConfig()
+        )
+        return np.frombuffer(bytes(row.level_history), dtype=np.float64), float(factor[0])
+
+    run_minutes(send_reports, history, 0, 4)
+    before, in_force = stored()
+    run_minutes(send_reports, history, 4, 5)
+    after, _ = stored()
+    assert len(after) == history_length(DetectorConfig())
+    assert after[-1] == in_force and 0.8 <= in_force <= 1.25
+    np.testing.assert_array_equal(after[-5:-1], before[-4:])
+    assert np.isnan(after[:-5]).all()  # nothing known from before the first tick
