@@ -182,8 +182,11 @@ def _verdict(view: TickView, i: int) -> str:
     s = view.result.scores
     window = int(s.window[i])
     span = "the last minute" if window == 1 else f"the last {window} minutes"
+    # A long sum is judged at the level from before it began (level.window_factors): say so,
+    # or a reader compares it with the expectation shown for the current minute.
+    before = " at the level before them" if window >= detector_config().level_lag_min_window else ""
     return (
-        f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected "
+        f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before} "
         f"(p = {s.p_value[i]:.1e}, rule {s.rule[i]})."
     )
 
