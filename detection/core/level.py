@@ -121,13 +121,15 @@ def history_length(config: DetectorConfig) -> int:
     return max(config.windows) - 1
 
 
-def _history(history: np.ndarray, n: int, length: int) -> np.ndarray:
-    """(n, length) past factors, oldest first; unknown (never stored) ones are NaN."""
-    history = np.asarray(history, dtype=np.float64).reshape(n, -1)
-    have = min(history.shape[1], length)
+def history_padded(history: np.ndarray, length: int) -> np.ndarray:
+    """(n, length) past factors, oldest first: the newest `length` of (n, h) `history`, and
+    NaN (unknown) before what was stored."""
+    history = np.asarray(history, dtype=np.float64)
+    n, h = history.shape
+    have = min(h, length)
     out = np.full((n, length), np.nan)
     if have:
-        out[:, length - have :] = history[:, history.shape[1] - have :]
+        out[:, length - have :] = history[:, h - have :]
     return out
 
 
@@ -140,8 +142,7 @@ def window_factors(history: np.ndarray, factor: np.ndarray, config: DetectorConf
     sums, and sums reaching back before what is known, take the current one.
     """
     factor = np.asarray(factor, dtype=np.float64)
-    n = len(factor)
-    past = _history(history, n, history_length(config))
+    past = history_padded(history, history_length(config))
     full = np.concatenate((past, factor[:, None]), axis=1)
     windows = np.asarray(config.windows)
     lag = np.where(windows >= config.level_lag_min_window, windows - 1, 0)
@@ -152,9 +153,8 @@ def window_factors(history: np.ndarray, factor: np.ndarray, config: DetectorConf
 def history_push(history: np.ndarray, factor: np.ndarray, config: DetectorConfig) -> np.ndarray:
     """The history after a tick in which `factor` was in force (oldest dropped)."""
     factor = np.asarray(factor, dtype=np.float64)
-    n = len(factor)
-    full = np.concatenate((_history(history, n, history_length(config)), factor[:, None]), axis=1)
-    return full[:, 1:]
+    past = history_padded(history, history_length(config))
+    return np.concatenate((past, factor[:, None]), axis=1)[:, 1:]
 
 
 @dataclass(frozen=True, eq=False)

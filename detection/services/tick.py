@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.core import Baseline, BaselineBatch, DetectorState, prior_baseline, run_tick
-from detection.core.level import history_length
+from detection.core.level import history_length, history_padded
 from detection.models import JobCursor, SeriesBaseline, SeriesState
 from detection.services.config import detector_config
 from detection.services.outages import TickView, outages_apply, statuses_save
@@ -131,16 +131,9 @@ def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -
         if row is not None:
             for name in _STATE_FIELDS:
                 arrays[name][i] = getattr(row, name)
-            _history_into(history[i], bytes(row.level_history))
+            stored = np.frombuffer(bytes(row.level_history), dtype=np.float64)
+            history[i] = history_padded(stored[None, :], history.shape[1])[0]
     return DetectorState(**arrays, level_history=history)
-
-
-def _history_into(target: np.ndarray, stored: bytes) -> None:
-    """The newest stored factors into the end of target (the rest stays unknown)."""
-    past = np.frombuffer(stored, dtype=np.float64)
-    keep = min(len(past), len(target))
-    if keep:
-        target[len(target) - keep :] = past[len(past) - keep :]
 
 
 def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
