@@ -16,6 +16,7 @@ import numpy as np
 
 from detection.alerts.services import alerts_schedule
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
+from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.models import OVERALL, Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
 from detection.services.config import detector_config
 from detection.services.series import SeriesKey
@@ -178,6 +179,11 @@ def _event(outage: Outage, kind: str, view: TickView, i: int | None, message: st
     )
 
 
+# Phase codes (detection.core.phase) of a series judged at its fitted pattern shifted by an
+# hour: read an hour earlier (PHASE_MINUS) means the day now happens an hour later in UTC.
+_SHIFTED = {PHASE_MINUS: "later", PHASE_PLUS: "earlier"}
+
+
 def _verdict(view: TickView, i: int) -> str:
     s = view.result.scores
     window = int(s.window[i])
@@ -185,10 +191,18 @@ def _verdict(view: TickView, i: int) -> str:
     # A long sum is judged at the level from before it began (level.window_factors): say so,
     # or a reader compares it with the expectation shown for the current minute.
     before = " at the level before them" if window >= detector_config().level_lag_min_window else ""
-    return (
+    verdict = (
         f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before} "
         f"(p = {s.p_value[i]:.1e}, rule {s.rule[i]})."
     )
+    shifted = _SHIFTED.get(int(view.result.transition.state.phase[i]))
+    if shifted:
+        # Otherwise "expected" looks wrong to anyone comparing it with this hour last week.
+        verdict += (
+            f" The daily pattern runs an hour {shifted} than in the fitted history"
+            " (a clock change)."
+        )
+    return verdict
 
 
 def _explanation(outage: Outage, countries: Counter, total: int) -> str:
