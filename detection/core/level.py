@@ -126,6 +126,8 @@ def history_padded(history: np.ndarray, length: int) -> np.ndarray:
     NaN (unknown) before what was stored."""
     history = np.asarray(history, dtype=np.float64)
     n, h = history.shape
+    if h == length:  # already padded (the tick pads once for both uses)
+        return history
     have = min(h, length)
     out = np.full((n, length), np.nan)
     if have:

@@ -11,6 +11,8 @@ from .config import DetectorConfig
 from .level import (
     cold_state,
     cold_update,
+    history_length,
+    history_padded,
     history_push,
     level_factor,
     level_update,
@@ -85,9 +87,8 @@ def run_tick(
     dispersion = np.where(batch.cold, own.dispersion, batch.dispersion)
     level_dispersion = np.where(batch.cold, own.dispersion, batch.level_dispersion)
     judge = ~batch.cold | own.has_data
-    win_factor = np.where(
-        batch.cold[:, None], 1.0, window_factors(state.level_history, factor, config)
-    )
+    past = history_padded(state.level_history, history_length(config))
+    win_factor = np.where(batch.cold[:, None], 1.0, window_factors(past, factor, config))
     scores = score(
         observed, judged, dispersion, config, batch.cold, level_dispersion, judge, win_factor
     )
@@ -119,7 +120,7 @@ def run_tick(
         normal = block_votes(scores.level, tr.state.state == STATE_OUTAGE, batch.cold)
         gains = block_gains(batch, idx, block, observed[:, -k:], normal, step_minutes, config)
         minus, plus = phase_update(minus, plus, *gains, config)
-    history = history_push(state.level_history, factor, config)
+    history = history_push(past, factor, config)
     new_state = tr.state.with_level(*levels, history)
     new_state = new_state.with_phase(phase, minus, plus, batch.fitted_at)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
