@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format setup history
 
+# Development mode is explicit: the settings default to production behaviour.
+export DEBUG ?= 1
+
 run: setup
 	$(BIN)/python -m outagewatch.devstack
 

@@ -1,11 +1,4 @@
-"""
-ASGI config for outagewatch project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
+"""The ASGI application (uvicorn: ``outagewatch.asgi:application``)."""
 
 import os
 
@@ -14,3 +7,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 
 application = get_asgi_application()
+
+from outagewatch.startup import require_safe_settings  # noqa: E402  (needs settings loaded)
+
+require_safe_settings()

@@ -1,7 +1,9 @@
 """OutageWatch settings, read from environment variables.
 
-Development works with no variables set (SQLite under var/, Redis on localhost,
-emails written to var/mail/). Production sets DEBUG=0 and at least SECRET_KEY,
+Production behaviour is the default: DEBUG is off and start-up refuses to run without a
+SECRET_KEY. Development mode is asked for explicitly with DEBUG=1 (`make run` and the test
+suite do so); then everything works with no other variable set (SQLite under var/, Redis
+on localhost, emails written to var/mail/). Production sets at least SECRET_KEY,
 ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, SITE_URL and the email settings; see
 docs/configuration.md.
 """
@@ -35,16 +37,19 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}.")
 
 
-DEBUG: bool = env_bool("DEBUG", True)
+# Off unless asked for: a forgotten variable must not serve tracebacks or a public key.
+DEBUG: bool = env_bool("DEBUG", False)
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        # Sessions, CSRF tokens, signed links and reporter hashes all derive from
-        # it: running production on a well-known key would void all of them.
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+if not SECRET_KEY and DEBUG:
     SECRET_KEY = _DEV_SECRET_KEY
+# Read by outagewatch.startup: Django itself raises on any access to an empty SECRET_KEY.
+SECRET_KEY_MISSING: bool = not SECRET_KEY
+# Without DEBUG an empty key is not replaced: sessions, CSRF tokens, signed links and reporter
+# hashes all derive from it, so running on a well-known key would void all of them. The web
+# server, the Celery processes and every checked management command refuse to start
+# (outagewatch.startup); offline tools that sign nothing (detect_series) still run.
 
 ALLOWED_HOSTS: list[str] = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
@@ -53,6 +58,7 @@ SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 
 INSTALLED_APPS = [
+    "outagewatch.apps.OutageWatchConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,11 +1,4 @@
-"""
-WSGI config for outagewatch project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
+"""The WSGI application (gunicorn: ``outagewatch.wsgi:application``)."""
 
 import os
 
@@ -14,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 
 application = get_wsgi_application()
+
+from outagewatch.startup import require_safe_settings  # noqa: E402  (needs settings loaded)
+
+require_safe_settings()

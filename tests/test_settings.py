@@ -21,6 +21,7 @@ PRODUCTION = {
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    clean.pop("DEBUG", None)  # the suite runs in development mode; these tests must not
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=BASE_DIR,
@@ -36,6 +37,21 @@ def test_missing_secret_key_stops_start_up_when_debug_is_off():
     result = manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_deploy_check_refuses_production_mode_with_no_environment():
+    result = manage("check", "--deploy", env={})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_offline_detector_runs_with_no_environment(tmp_path):
+    # detect_series signs nothing and needs no database: it works without any variable set.
+    source = tmp_path / "in.csv"
+    source.write_text("timestamp,value\n2026-01-01 00:00:00,1\n2026-01-01 00:05:00,2\n")
+    result = manage("detect_series", str(source), str(tmp_path / "out.csv"), env={})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.csv").read_text().startswith("timestamp,value,expected")
 
 
 def test_deploy_check_passes_with_documented_production_variables():
