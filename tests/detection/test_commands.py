@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from io import StringIO
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from detection.models import Bucket, JobCursor, Outage, SeriesBaseline
 from detection.simulation import iso_minute, write_series_csv
@@ -105,8 +107,19 @@ def test_simulate_csv_writes_labelled_series(tmp_path):
     assert len(rows) == 7 * 1440 and list(rows[0]) == ["timestamp", "value"]
 
 
+# `simulate history` ends at the current time; its simulated traffic follows the time of day,
+# so the number of busy minutes depends on the hour: pin the clock (mid-afternoon UTC).
+HISTORY_NOW = dt.datetime(2026, 11, 18, 15, 0, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def history_clock(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: HISTORY_NOW)
+    return HISTORY_NOW
+
+
 @pytest.mark.django_db
-def test_simulate_history_fills_reports_buckets_and_baselines(make_service):
+def test_simulate_history_fills_reports_buckets_and_baselines(make_service, history_clock):
     make_service("acme")
     call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=StringIO())
     assert Report.objects.count() > 1000
@@ -116,7 +129,7 @@ def test_simulate_history_fills_reports_buckets_and_baselines(make_service):
 
 
 @pytest.mark.django_db
-def test_simulate_history_on_a_running_stack_is_bucketed(make_service):
+def test_simulate_history_on_a_running_stack_is_bucketed(make_service, history_clock):
     """`make run` has bucketed up to now before `simulate history` writes into the past."""
     from detection.services.buckets import CURSOR, buckets_aggregate
 

@@ -24,12 +24,19 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def page(monkeypatch) -> Iterator:
-    """A fresh browser page (German locale, desktop size); fails loudly without chromium."""
+    """A fresh browser page (German locale, desktop size).
+
+    Without chromium the browser tests are skipped on a developer's machine, and fail in CI
+    (REQUIRE_BROWSER=1, set by .ci/run), where a silent skip would hide the pages' tests.
+    """
     if not CHROMIUM.exists():
-        pytest.fail(
+        message = (
             f"{CHROMIUM} not found: browser tests need Debian's chromium "
             "(apt-get install chromium) or CHROMIUM_PATH pointing at one."
         )
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an asyncio loop in this thread; the test still talks to
