@@ -6,6 +6,7 @@ A *series* is one service overall (country = "") or one service in one country.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from reports.models import Service
 
@@ -282,6 +283,10 @@ class AlertDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the sweeper should try again (now, after a backoff, a cool-down or a grace
+    # period). Null: waiting for an event, not a time (a reopened outage must end again;
+    # alerts_schedule re-arms it). Work due later lives here, never in a broker countdown.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -290,7 +295,49 @@ class AlertDelivery(models.Model):
                 name="alert_delivery_unique",
             )
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "next_attempt_at"], name="alert_delivery_due"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.subscription_id} for outage {self.outage_id}: {self.status}"
+
+
+class ConfirmationDelivery(models.Model):
+    """One confirmation email of a sign-up request: an outbox row that the sweeper retries.
+
+    The link in it names this row, so it is single use (``used_at``) and dies when the
+    subscription is unsubscribed. ``address_key`` is the normalised mailbox the per-address
+    cap counts (plus tags and Gmail dots removed); the email goes to the address as typed.
+    """
+
+    Status = AlertDelivery.Status
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="confirmations"
+    )
+    countries = models.JSONField(default=list, blank=True, help_text="Countries requested.")
+    address_key = models.CharField(max_length=254, help_text="Normalised for the rate limit.")
+    status = models.CharField(
+        max_length=10, choices=AlertDelivery.Status.choices, default=AlertDelivery.Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(
+        null=True, blank=True, help_text="The link was followed, or revoked by unsubscribing."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="confirmation_due"),
+            models.Index(fields=["address_key", "created_at"], name="confirmation_address"),
+            models.Index(fields=["subscription", "created_at"], name="confirmation_subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"confirmation {self.pk} to {self.subscription_id}: {self.status}"
