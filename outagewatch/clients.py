@@ -1,26 +1,66 @@
-"""Who is asking: the client's network address, as far as we can trust it."""
+"""Who is asking: the client's network address, as far as we can trust it.
+
+X-Forwarded-For is written by whoever sent the request, so an entry is believed only when
+the hop that appended it is one of our own proxies, named by address in TRUSTED_PROXIES.
+Walking the header from the right, every hop that is a trusted proxy passes us on to the
+entry before it; the first address that is not ours is the client. A request that reaches
+the app directly (REMOTE_ADDR not a trusted proxy) is judged by REMOTE_ADDR alone, whatever
+headers it carries.
+"""
 
 from __future__ import annotations
+
+import ipaddress
+from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@cache
+def _trusted(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def parse_address(value: str) -> IPAddress | None:
+    """An address from a header or REMOTE_ADDR; IPv4-mapped IPv6 is the IPv4 address."""
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # "[2001:db8::1]:443"
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # "203.0.113.7:443"
+        value = value.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(value.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def is_trusted_proxy(address: IPAddress) -> bool:
+    return any(address in net for net in _trusted(tuple(settings.TRUSTED_PROXIES)))
+
 
 def client_address(request: HttpRequest) -> str:
-    """Return the client's address, trusting only NUM_PROXIES proxy hops.
-
-    X-Forwarded-For is client-controlled except for the entries our own proxies
-    appended, so we take the address NUM_PROXIES hops from the right.
-    """
-    remote_addr = request.META.get("REMOTE_ADDR", "") or ""
-    num_proxies = settings.NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if num_proxies <= 0 or not forwarded:
-        return remote_addr
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    if not hops:
-        return remote_addr
-    return hops[-min(num_proxies, len(hops))]
+    """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry our proxies vouch for."""
+    remote = parse_address(request.META.get("REMOTE_ADDR", "") or "")
+    if remote is None:
+        return ""
+    client = remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and is_trusted_proxy(remote):
+        for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
+            address = parse_address(hop)
+            if address is None:
+                break  # garbage our proxy passed on: keep the last address we could vouch for
+            client = address
+            if not is_trusted_proxy(address):
+                break
+    return str(client)
 
 
 def client_user_agent(request: HttpRequest) -> str:

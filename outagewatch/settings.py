@@ -76,6 +76,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # CSP and Permissions-Policy on every answer, the guards' own included.
+    "outagewatch.http.middleware.SecurityHeadersMiddleware",
+    # NUL bytes in query strings, API bodies too large or chunked: refused or read here.
+    "outagewatch.http.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +88,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "outagewatch.http.middleware.AdminLoginRateLimitMiddleware",
+    "outagewatch.http.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "outagewatch.urls"
@@ -173,9 +179,46 @@ if not DEBUG:
         # The app sits behind a TLS-terminating proxy that sets this header.
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Number of reverse proxies in front of the app whose X-Forwarded-For entries we
-# trust. 0 means REMOTE_ADDR is the client; anything else lets clients spoof it.
-NUM_PROXIES: int = env.int("NUM_PROXIES", default=0)
+# --- Security headers (outagewatch.http.middleware.SecurityHeadersMiddleware) ------------
+# The site loads nothing from other origins and has no inline scripts or styles.
+CONTENT_SECURITY_POLICY: str = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+# Swagger UI (drf-spectacular-sidecar, same origin) styles itself inline and uses data: images.
+CSP_API_DOCS: str = env.str(
+    "CSP_API_DOCS",
+    default="default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+)
+PERMISSIONS_POLICY: str = env.str(
+    "PERMISSIONS_POLICY",
+    default="accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=()",
+)
+
+# Reverse proxies in front of the app, by address (CIDRs, comma-separated). X-Forwarded-For
+# is believed only for hops appended by these; with none, REMOTE_ADDR is the client. A hop
+# count (the old NUM_PROXIES) let anyone who reached the app directly forge their address.
+def _cidrs(name: str) -> list[str]:
+    import ipaddress
+
+    values = env.list(name, default=[])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or CIDR.") from None
+    return values
+
+
+TRUSTED_PROXIES: list[str] = _cidrs("TRUSTED_PROXIES")
+if "NUM_PROXIES" in os.environ:
+    raise ImproperlyConfigured(
+        "NUM_PROXIES is no longer read: name your proxies' addresses in TRUSTED_PROXIES "
+        "(e.g. TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1)."
+    )
 # Optional header set by a CDN/proxy with the client's country (e.g. CF-IPCountry).
 COUNTRY_HEADER: str = env.str("COUNTRY_HEADER", default="HTTP_CF_IPCOUNTRY")
 
@@ -202,6 +245,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # A reporter's further reports for one service inside this window are stored but
 # not counted, so one person counts once.
 REPORT_DEDUP_WINDOW_MINUTES: int = env.int("REPORT_DEDUP_WINDOW_MINUTES", default=15)
+# One block (IPv4 /16, IPv6 /32: one provider's range) adds at most this many counted reports
+# per service per block window, however many of its networks report (reports.networks).
+REPORT_BLOCK_MAX_COUNTED: int = env.int("REPORT_BLOCK_MAX_COUNTED", default=4)
+REPORT_BLOCK_WINDOW_MINUTES: int = env.int("REPORT_BLOCK_WINDOW_MINUTES", default=60)
 REPORT_COMMENT_MAX_LENGTH = 280
 # Bodies larger than this are refused with 413 before they are parsed.
 API_MAX_BODY_BYTES: int = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
@@ -219,8 +266,9 @@ REST_FRAMEWORK = {
         "reports": env.str("THROTTLE_REPORTS", default="10/min"),
         "reads": env.str("THROTTLE_READS", default="300/min"),
         "subscriptions": env.str("THROTTLE_SUBSCRIPTIONS", default="5/hour"),
+        # POSTs to /admin/login/ per client (outagewatch.http.middleware).
+        "admin-login": env.str("THROTTLE_ADMIN_LOGIN", default="10/hour"),
     },
-    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_PAGINATION_CLASS": "outagewatch.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "outagewatch.api.errors.exception_handler",
@@ -265,10 +313,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "detection.tasks.baselines_refit",
         "schedule": crontab(hour=3, minute=17),
     },
-    # Re-queue alert emails whose queue message was lost (Redis restart, dead worker).
+    # Send every alert and confirmation email that is due: SMTP retries, ends of cool-downs
+    # and grace periods (their rows' next_attempt_at), and sends lost with Redis or a dead
+    # worker. The only timer for email: no task waits in the broker with a countdown.
     "alerts-sweep": {
         "task": "detection.alerts.tasks.alerts_sweep",
         "schedule": crontab(minute="*"),
+    },
+    # Forget sign-ups never confirmed within SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS (their links
+    # have expired); daily, off the hour the other nightly jobs use.
+    "subscriptions-purge": {
+        "task": "detection.alerts.tasks.subscriptions_purge",
+        "schedule": crontab(hour=4, minute=37),
     },
     # Raw reports and minute buckets past retention; hourly rollups are kept.
     "retention-purge": {
@@ -291,7 +347,8 @@ DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
 # --- Alerts -----------------------------------------------------------------------------
 # Where the development (filebased) backend writes emails; tests point it at a temp dir.
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=EMAIL_FILE_PATH)
-# Double opt-in: a confirmation link stays valid this long.
+# Double opt-in: a confirmation link stays valid this long (and works once); sign-ups not
+# confirmed by then are purged.
 SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS: int = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS", default=7)
 # Anyone can type anyone's address: at most this many confirmation emails per address and
 # day (all services together), and none again for the same service within the resend gap.
@@ -306,7 +363,8 @@ ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60)
 # (DetectorConfig.reopen_minutes), and a delivery is unique per outage and kind: the
 # "resolved" email waits that long so it is never followed by a silent reopen.
 ALERT_RESOLVED_GRACE_MINUTES: int = env.int("ALERT_RESOLVED_GRACE_MINUTES", default=30)
-# SMTP failures: retry with exponential backoff (base * 2**n, capped) up to a maximum.
+# SMTP failures (alerts and confirmations): retry with exponential backoff (base * 2**n,
+# capped) up to a maximum; the sweeper sends each retry when its row says it is due.
 ALERT_MAX_ATTEMPTS: int = env.int("ALERT_MAX_ATTEMPTS", default=8)
 ALERT_RETRY_BACKOFF_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_SECONDS", default=30)
 ALERT_RETRY_BACKOFF_MAX_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_MAX_SECONDS", default=1800)

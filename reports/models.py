@@ -64,11 +64,15 @@ class Report(models.Model):
     comment = models.CharField(max_length=280, blank=True)
     source = models.CharField(max_length=3, choices=Source.choices)
     created_at = models.DateTimeField(db_index=True)
-    # HMAC of the client's address and user agent under a server secret: lets us
-    # count a person once without ever storing their address.
-    reporter_key = models.CharField(max_length=64)
+    # Keyed hashes (reports.networks) of the network the report came from (IPv4 /24, IPv6
+    # /56) and of the block around it (/16, /32): the unit of evidence is a network, never a
+    # header the client chooses, and the address itself is never stored.
+    reporter_key = models.CharField(max_length=64, help_text="Keyed hash of the network.")
+    block_key = models.CharField(max_length=64, blank=True, help_text="Keyed hash of the block.")
     counted = models.BooleanField(
-        default=True, help_text="False for a repeat report inside the dedup window."
+        default=True,
+        help_text="False for a repeat from the same network inside the dedup window, beyond "
+        "its block's cap, or when the rate limit could not be checked.",
     )
 
     class Meta:
@@ -80,7 +84,7 @@ class Report(models.Model):
 
 
 class ReporterWindow(models.Model):
-    """The dedup window a reporter holds for one service.
+    """The dedup window a reporter's network holds for one service.
 
     Claimed with a conditional UPDATE (or the INSERT that the unique constraint
     lets only one process win), so two simultaneous reports from one person
@@ -100,3 +104,25 @@ class ReporterWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reporter_key[:8]}… on {self.service_id} until {self.counted_until:%H:%M}"
+
+
+class BlockWindow(models.Model):
+    """How many counted reports one block (/16, /32) has added to a service this window.
+
+    One operator renting many small networks in one provider's range must not add up to an
+    outage: a block counts at most REPORT_BLOCK_MAX_COUNTED reports per service per
+    REPORT_BLOCK_WINDOW_MINUTES. Claimed with conditional UPDATEs, like ReporterWindow.
+    """
+
+    block_key = models.CharField(max_length=64)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    window_until = models.DateTimeField(db_index=True)
+    counted = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["block_key", "service"], name="block_window_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.block_key[:8]}… on {self.service_id}: {self.counted}"

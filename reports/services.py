@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
-from reports.models import ProblemType, Report, ReporterWindow, Service
-
-_REPORTER_SALT = "outagewatch.reports.reporter_key"
+from reports.models import BlockWindow, ProblemType, Report, ReporterWindow, Service
+from reports.networks import NetworkKeys, network_keys
 
 
 @dataclass(frozen=True)
@@ -25,18 +24,14 @@ class ReportCreated:
 
     @property
     def message(self) -> str:
+        name = self.report.service.name
         if self.counted:
-            return f"Thanks — your report about {self.report.service.name} was counted."
+            return f"Thanks — your report about {name} was counted."
         minutes = settings.REPORT_DEDUP_WINDOW_MINUTES
         return (
-            f"Thanks — we stored your report, but you already reported {self.report.service.name} "
+            f"Thanks — we stored your report about {name}. Your network already reported it "
             f"in the last {minutes} minutes, so it counts once."
         )
-
-
-def reporter_key_make(*, address: str, user_agent: str) -> str:
-    """A keyed hash that tells reporters apart without storing their address."""
-    return salted_hmac(_REPORTER_SALT, f"{address}\n{user_agent}", algorithm="sha256").hexdigest()
 
 
 def report_create(
@@ -48,14 +43,18 @@ def report_create(
     comment: str = "",
     source: str,
     address: str,
-    user_agent: str,
+    countable: bool = True,
     now: dt.datetime | None = None,
 ) -> ReportCreated:
-    """Store a validated report; it counts unless the reporter already counted recently."""
+    """Store a validated report; it counts as evidence if its network may add one now.
+
+    countable=False (the rate limit could not be checked) stores the report uncounted:
+    never counted unchecked, never dropped.
+    """
     now = now or timezone.now()
-    reporter_key = reporter_key_make(address=address, user_agent=user_agent)
+    keys = network_keys(address)
     with transaction.atomic():
-        counted = _counted_window_claim(reporter_key=reporter_key, service=service, now=now)
+        counted = countable and _counted_claim(keys=keys, service=service, now=now)
         report = Report.objects.create(
             service=service,
             problem=problem,
@@ -64,14 +63,26 @@ def report_create(
             comment=comment,
             source=source,
             created_at=now,
-            reporter_key=reporter_key,
+            reporter_key=keys.network,
+            block_key=keys.block,
             counted=counted,
         )
     return ReportCreated(report=report)
 
 
-def _counted_window_claim(*, reporter_key: str, service: Service, now: dt.datetime) -> bool:
-    """Claim the reporter's dedup window for this service; False if it is still held."""
+def _counted_claim(*, keys: NetworkKeys, service: Service, now: dt.datetime) -> bool:
+    """One counted report per network per dedup window, and a capped number per block.
+
+    The network's window is claimed first: a network whose block is full still spends its
+    window, so it cannot retry its way in.
+    """
+    if not _network_window_claim(reporter_key=keys.network, service=service, now=now):
+        return False
+    return _block_window_claim(block_key=keys.block, service=service, now=now)
+
+
+def _network_window_claim(*, reporter_key: str, service: Service, now: dt.datetime) -> bool:
+    """Claim the network's dedup window for this service; False if it is still held."""
     until = now + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES)
     windows = ReporterWindow.objects.filter(reporter_key=reporter_key, service=service)
     if windows.filter(counted_until__lte=now).update(counted_until=until):
@@ -86,7 +97,32 @@ def _counted_window_claim(*, reporter_key: str, service: Service, now: dt.dateti
     return True
 
 
+def _block_window_claim(*, block_key: str, service: Service, now: dt.datetime) -> bool:
+    """Take one of the block's counted reports for this service; False when it has none left."""
+    cap = settings.REPORT_BLOCK_MAX_COUNTED
+    until = now + dt.timedelta(minutes=settings.REPORT_BLOCK_WINDOW_MINUTES)
+    windows = BlockWindow.objects.filter(block_key=block_key, service=service)
+    # Conditional UPDATEs: concurrent reports from one block cannot exceed the cap.
+    if windows.filter(window_until__lte=now).update(window_until=until, counted=1):
+        return True
+    if windows.filter(window_until__gt=now, counted__lt=cap).update(counted=F("counted") + 1):
+        return True
+    try:
+        with transaction.atomic():
+            BlockWindow.objects.create(
+                block_key=block_key, service=service, window_until=until, counted=1
+            )
+    except IntegrityError:
+        # Someone else created it meanwhile: one more try at the conditional UPDATE.
+        return bool(
+            windows.filter(window_until__gt=now, counted__lt=cap).update(counted=F("counted") + 1)
+        )
+    return True
+
+
 def reporter_windows_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete expired dedup windows; they carry no information once expired."""
-    deleted, _ = ReporterWindow.objects.filter(counted_until__lte=now or timezone.now()).delete()
-    return deleted
+    """Delete expired dedup and block windows; they carry no information once expired."""
+    now = now or timezone.now()
+    deleted, _ = ReporterWindow.objects.filter(counted_until__lte=now).delete()
+    blocks, _ = BlockWindow.objects.filter(window_until__lte=now).delete()
+    return deleted + blocks

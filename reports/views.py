@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,8 +12,8 @@ from django.views.decorators.http import require_http_methods
 
 from detection import selectors as status
 from detection.cache import cached_read
-from outagewatch.api.throttling import ClientRateLimit
-from outagewatch.clients import client_address, client_user_agent
+from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
+from outagewatch.clients import client_address
 from reports import selectors, services
 from reports.forms import ReportForm
 from reports.geo import COUNTRY_COOKIE, country_guess
@@ -20,7 +21,9 @@ from reports.models import Report, Service
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
+    # NUL cannot be searched for (PostgreSQL refuses it); RequestGuardMiddleware refuses
+    # such addresses already, this keeps the view safe on its own.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     categories = selectors.categories_with_services(search=query)
     # Shared by every visitor and rebuilt after each detection tick.
     problems_now = cached_read("status-list", status.status_list)
@@ -66,13 +69,19 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 service=service,
                 source=Report.Source.WEB,
                 address=client_address(request),
-                user_agent=client_user_agent(request),
+                countable=not throttle_unchecked(request),
             )
             level = messages.SUCCESS if created.counted else messages.INFO
             messages.add_message(request, level, created.message)
             response = redirect(f"{service.get_absolute_url()}#report")
             response.set_cookie(
-                COUNTRY_COOKIE, form.cleaned_data["country"], max_age=365 * 86400, samesite="Lax"
+                COUNTRY_COOKIE,
+                form.cleaned_data["country"],
+                max_age=365 * 86400,
+                samesite="Lax",
+                # Only the server reads it; over HTTPS it must never travel in clear text.
+                httponly=True,
+                secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
             )
             return response
         else:

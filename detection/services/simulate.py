@@ -8,6 +8,7 @@ goes through reports.services.report_create, dedup and all.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import secrets
 from dataclasses import dataclass
 
@@ -179,21 +180,22 @@ def live_minute(
     for _ in range(flood):  # one person, one address: stored, counted once
         report_create(
             service=service, problem=problems[-1], country="US", source=Report.Source.API,
-            address="198.18.255.255", user_agent="flooder/1.0", now=now,
+            address="198.18.255.255", now=now,
         )  # fmt: skip
         created += 1
     return created
 
 
 def _live_report(service, problem, country, rng, now) -> int:
-    address = f"198.18.{rng.integers(0, 256)}.{rng.integers(1, 255)}"
+    # A crowd comes from many networks and providers: addresses spread over the public IPv4
+    # space (one simulated /16 would hit its block cap, as a real flood from one range does).
+    address = str(ipaddress.IPv4Address(int(rng.integers(0x0B000000, 0xDF000000))))
     report_create(
         service=service,
         problem=problem,
         country=country,
         source=Report.Source.API,
         address=address,
-        user_agent=f"simulator/{rng.integers(1 << 30)}",
         now=now,
     )
     return 1

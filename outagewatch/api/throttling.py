@@ -1,38 +1,76 @@
-"""Rate limits per client, stored in the shared Redis cache."""
+"""Rate limits per client, stored in the shared Redis cache.
+
+When Redis cannot be reached the limit cannot be checked. Refusing every report then would
+turn a cache outage into lost reports, and allowing them as usual would let anyone flood a
+series while the guard is down. So the request goes through, marked unchecked
+(`throttle_unchecked`): a report stored from it is kept but not counted as evidence.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 from redis.exceptions import RedisError
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from outagewatch.clients import client_address
 
 logger = logging.getLogger(__name__)
+UNCHECKED_ATTR = "throttle_unchecked"
+# One log line per this many seconds while Redis is down, not a traceback per request.
+_LOG_EVERY_SECONDS = 60.0
+_last_logged = 0.0
+_log_lock = threading.Lock()
 
 
-class _FailOpen:
-    """A cache outage must not turn into refused reports: allow and log instead."""
+def throttle_unchecked(request: Any) -> bool:
+    """True when a rate limit could not be checked for this request (Redis down)."""
+    request = getattr(request, "_request", request)  # DRF Request wraps the HttpRequest
+    return bool(getattr(request, UNCHECKED_ATTR, False))
 
+
+def _log_unavailable(exc: RedisError) -> None:
+    global _last_logged
+    now = time.monotonic()
+    with _log_lock:
+        if now - _last_logged < _LOG_EVERY_SECONDS and _last_logged:
+            return
+        _last_logged = now
+    logger.warning(
+        "Throttle cache unavailable (%s: %s); accepting requests but not counting reports",
+        type(exc).__name__,
+        exc,
+    )
+
+
+def client_ident(request: Any) -> str:
+    """A keyed hash of the client's address: throttle keys in Redis never hold the address."""
+    return salted_hmac("outagewatch.throttle", client_address(request)).hexdigest()[:32]
+
+
+class _Unchecked:
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return super().allow_request(request, view)  # type: ignore[misc]
-        except RedisError:
-            logger.warning("Throttle cache unavailable; allowing request", exc_info=True)
+        except RedisError as exc:
+            _log_unavailable(exc)
+            setattr(getattr(request, "_request", request), UNCHECKED_ATTR, True)
             return True
 
 
-class ScopedClientThrottle(_FailOpen, ScopedRateThrottle):
-    """DRF scoped throttle keyed by our trusted client address."""
+class ScopedClientThrottle(_Unchecked, ScopedRateThrottle):
+    """DRF scoped throttle keyed by (a hash of) our trusted client address."""
 
     def get_ident(self, request: Any) -> str:
-        return client_address(request)
+        return client_ident(request)
 
 
-class ClientRateLimit(_FailOpen, SimpleRateThrottle):
+class ClientRateLimit(_Unchecked, SimpleRateThrottle):
     """The same limit as an API scope, usable from plain Django views."""
 
     def __init__(self, scope: str) -> None:
@@ -40,7 +78,7 @@ class ClientRateLimit(_FailOpen, SimpleRateThrottle):
         super().__init__()
 
     def get_cache_key(self, request: Any, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_ident(request)}
 
     def check(self, request: HttpRequest) -> bool:
         return self.allow_request(request, None)

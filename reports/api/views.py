@@ -7,11 +7,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outagewatch.clients import client_address, client_user_agent
+from outagewatch.api.throttling import throttle_unchecked
+from outagewatch.clients import client_address
 from reports import selectors, services
 from reports.api.serializers import (
     ReportCreatedSerializer,
     ReportCreateSerializer,
+    ServiceQuerySerializer,
     ServiceSerializer,
 )
 from reports.models import Report
@@ -45,7 +47,7 @@ class ReportCreateView(APIView):
             **serializer.validated_data,
             source=Report.Source.API,
             address=client_address(request),
-            user_agent=client_user_agent(request),
+            countable=not throttle_unchecked(request),
         )
         report = created.report
         report.message = created.message
@@ -64,7 +66,6 @@ class ServiceListView(generics.ListAPIView):
     throttle_scope = "reads"
 
     def get_queryset(self):
-        params = self.request.query_params
-        return selectors.service_list(
-            search=params.get("search", ""), category=params.get("category", "")
-        )
+        query = ServiceQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.service_list(**query.validated_data)

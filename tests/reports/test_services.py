@@ -5,74 +5,114 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from reports.models import Report, ReporterWindow
-from reports.services import report_create, reporter_key_make, reporter_windows_purge
+from reports.models import BlockWindow, Report, ReporterWindow
+from reports.networks import network_keys
+from reports.services import report_create, reporter_windows_purge
 
 pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
 
 
-def _report(service, problem, *, address="203.0.113.7", ua="Firefox", now=None):
+def _report(service, problem, *, address="203.0.113.7", now=NOW, countable=True):
     return report_create(
         service=service,
         problem=problem,
         country="DE",
         source=Report.Source.API,
         address=address,
-        user_agent=ua,
+        countable=countable,
         now=now,
     )
 
 
-def test_report_is_stored_with_a_keyed_hash_and_never_the_address(service, problem_types):
+def test_report_is_stored_with_keyed_network_hashes_and_never_the_address(service, problem_types):
     created = _report(service, problem_types["login"])
     report = Report.objects.get(pk=created.report.pk)
     assert report.counted is True
-    assert len(report.reporter_key) == 64
+    assert len(report.reporter_key) == 64 and len(report.block_key) == 64
     stored = " ".join(str(getattr(report, f.attname)) for f in Report._meta.fields)
-    assert "203.0.113.7" not in stored
-    assert report.reporter_key == reporter_key_make(address="203.0.113.7", user_agent="Firefox")
+    assert "203.0.113" not in stored
+    assert report.reporter_key == network_keys("203.0.113.7").network
 
 
-def test_reporter_key_depends_on_the_server_secret(settings):
-    key = reporter_key_make(address="203.0.113.7", user_agent="Firefox")
+def test_network_keys_depend_on_the_server_secret(settings):
+    key = network_keys("203.0.113.7").network
     settings.SECRET_KEY = "another-secret-" * 4
-    assert reporter_key_make(address="203.0.113.7", user_agent="Firefox") != key
+    assert network_keys("203.0.113.7").network != key
+
+
+def test_one_network_is_one_reporter():
+    # The unit of evidence is the IPv4 /24 or IPv6 /56, whatever the address inside it.
+    assert network_keys("203.0.113.7") == network_keys("203.0.113.250")
+    assert network_keys("2001:db8:0:ff::1") == network_keys("2001:db8:0:1::2")
+    assert network_keys("::ffff:203.0.113.9") == network_keys("203.0.113.7")
+    assert network_keys("203.0.113.7").network != network_keys("203.0.114.7").network
+    assert network_keys("203.0.113.7").block == network_keys("203.0.114.7").block
+    assert network_keys("2001:db8:0:100::1").network != network_keys("2001:db8::1").network
 
 
 def test_repeat_report_inside_window_is_stored_but_not_counted(service, problem_types):
-    now = timezone.now()
-    first = _report(service, problem_types["login"], now=now)
-    second = _report(service, problem_types["website"], now=now + dt.timedelta(minutes=5))
+    first = _report(service, problem_types["login"])
+    second = _report(service, problem_types["website"], now=NOW + dt.timedelta(minutes=5))
     assert first.counted and not second.counted
     assert "counts once" in second.message
     assert Report.objects.count() == 2
 
 
+def test_other_addresses_of_the_same_network_do_not_count_again(service, problem_types):
+    assert _report(service, problem_types["login"], address="203.0.113.7").counted
+    for host in range(8, 38):
+        assert not _report(service, problem_types["login"], address=f"203.0.113.{host}").counted
+    assert Report.objects.filter(counted=True).count() == 1
+    assert Report.objects.count() == 31
+
+
 def test_report_counts_again_after_the_window(service, problem_types, settings):
-    now = timezone.now()
-    _report(service, problem_types["login"], now=now)
-    later = now + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES, seconds=1)
+    _report(service, problem_types["login"])
+    later = NOW + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES, seconds=1)
     assert _report(service, problem_types["login"], now=later).counted
 
 
 def test_repeats_do_not_extend_the_window(service, problem_types):
-    now = timezone.now()
-    _report(service, problem_types["login"], now=now)
-    _report(service, problem_types["login"], now=now + dt.timedelta(minutes=14))
-    assert _report(service, problem_types["login"], now=now + dt.timedelta(minutes=16)).counted
+    _report(service, problem_types["login"])
+    _report(service, problem_types["login"], now=NOW + dt.timedelta(minutes=14))
+    assert _report(service, problem_types["login"], now=NOW + dt.timedelta(minutes=16)).counted
 
 
-def test_other_people_and_other_services_count(service, make_service, problem_types):
+def test_other_networks_and_other_services_count(service, make_service, problem_types):
     other_service = make_service("globex")
     assert _report(service, problem_types["login"]).counted
     assert _report(service, problem_types["login"], address="198.51.100.1").counted
-    assert _report(service, problem_types["login"], ua="Chrome").counted
     assert _report(other_service, problem_types["login"]).counted
+
+
+def test_one_block_adds_at_most_its_cap_per_window(service, problem_types, settings):
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    settings.REPORT_BLOCK_WINDOW_MINUTES = 60
+    counted = [
+        _report(service, problem_types["login"], address=f"100.64.{net}.1").counted
+        for net in range(10)
+    ]
+    assert counted == [True] * 4 + [False] * 6
+    # Another block is not affected, and the block counts again after its window.
+    assert _report(service, problem_types["login"], address="100.65.0.1").counted
+    later = NOW + dt.timedelta(minutes=61)
+    assert _report(service, problem_types["login"], address="100.64.200.1", now=later).counted
+    assert BlockWindow.objects.get(block_key=network_keys("100.64.0.1").block).counted == 1
+
+
+def test_unchecked_report_is_stored_but_not_counted_and_spends_no_window(service, problem_types):
+    created = _report(service, problem_types["login"], countable=False)
+    assert Report.objects.filter(pk=created.report.pk, counted=False).exists()
+    assert not ReporterWindow.objects.exists()
+    # Once the guard works again the same network counts as usual.
+    assert _report(service, problem_types["login"], now=NOW + dt.timedelta(seconds=5)).counted
 
 
 def test_purge_removes_only_expired_windows(service, make_service, problem_types):
     now = timezone.now()
-    _report(service, problem_types["login"], now=now - dt.timedelta(hours=1))
+    _report(service, problem_types["login"], now=now - dt.timedelta(hours=2))
     _report(make_service("globex"), problem_types["login"], now=now)
-    assert reporter_windows_purge(now=now) == 1
+    assert reporter_windows_purge(now=now) == 2  # the old network and block windows
     assert ReporterWindow.objects.count() == 1
+    assert BlockWindow.objects.count() == 1

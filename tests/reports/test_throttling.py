@@ -70,3 +70,47 @@ def test_web_form_shares_the_limit_and_says_so(client, service, low_rate):
     assert response.status_code == 429
     assert "too fast" in response.content.decode()
     assert Report.objects.count() == 3
+
+
+def test_throttle_keys_in_redis_hold_no_address(service, low_rate):
+    _post(APIClient(), "203.0.113.13")
+    redis_client = caches["default"]._cache.get_client(None, write=False)
+    keys = b" ".join(redis_client.keys("*"))
+    assert b"throttle_reports" in keys
+    assert b"203.0.113" not in keys
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache points at a port where nothing listens: every throttle check fails."""
+    from tests.conftest import free_port
+
+    free_tcp_port = free_port()
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_tcp_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    # Django's setting_changed handler rebuilds the cache connection from the new settings.
+    yield
+
+
+def test_redis_down_stores_reports_uncounted_and_logs_one_line(
+    api_client, service, low_rate, redis_down, caplog
+):
+    import outagewatch.api.throttling as throttling
+
+    throttling._last_logged = 0.0
+    with caplog.at_level("WARNING", logger="outagewatch.api.throttling"):
+        statuses = [_post(api_client, "203.0.113.14").status_code for _ in range(20)]
+        web = APIClient().post("/services/acme/", {"problem": "login", "country": "DE"})
+    assert statuses == [201] * 20
+    assert web.status_code == 302
+    assert Report.objects.count() == 21
+    assert not Report.objects.filter(counted=True).exists()
+    lines = [r for r in caplog.records if r.name == "outagewatch.api.throttling"]
+    assert len(lines) == 1 and lines[0].exc_info is None
+    assert "not counting" in lines[0].getMessage()
