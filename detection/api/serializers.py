@@ -16,6 +16,7 @@ from rest_framework import serializers
 
 from detection import selectors
 from detection.models import Outage, OutageEvent
+from outagewatch.api.query import QuerySerializer
 from reports import validation
 from reports.api.fields import drf_validated, service_from_slug
 from reports.api.serializers import ProblemTypeSerializer
@@ -44,10 +45,10 @@ class ApiErrorSerializer(serializers.Serializer):
 # --- Query parameters -------------------------------------------------------------------------
 
 
-class SeriesQuerySerializer(serializers.Serializer):
+class SeriesQuerySerializer(QuerySerializer):
     window = serializers.ChoiceField(choices=list(selectors.WINDOWS), default="24h")
     resolution = serializers.ChoiceField(choices=list(selectors.RESOLUTIONS), required=False)
-    country = serializers.CharField(required=False, allow_blank=True, default="")
+    country = serializers.CharField(required=False, default="")
 
     def validate_country(self, value: str) -> str:
         return _country(value) if value else ""
@@ -67,9 +68,9 @@ class SeriesQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class OutageQuerySerializer(serializers.Serializer):
+class OutageQuerySerializer(QuerySerializer):
     service = serializers.CharField(required=False)
-    country = serializers.CharField(required=False, allow_blank=True, default="")
+    country = serializers.CharField(required=False, default="")
     status = serializers.ChoiceField(choices=Outage.Status.choices, required=False, default="")
     since = serializers.DateTimeField(required=False, default=None)
     until = serializers.DateTimeField(required=False, default=None)

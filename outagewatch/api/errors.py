@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from outagewatch.api.parsers import PayloadTooLarge
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -20,6 +22,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own body limit (DATA_UPLOAD_MAX_MEMORY_SIZE) would otherwise be an HTML 400.
+        exc = PayloadTooLarge()
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
@@ -41,13 +46,28 @@ def error_body(exc: exceptions.APIException) -> dict[str, Any]:
 
 
 def _flatten(detail: Any) -> dict[str, list[str]]:
+    """``{name: [plain strings]}`` whatever DRF nested inside (list items, nested objects).
+
+    DRF reports errors of list items as ``{index: [...]}`` and of nested serializers as
+    ``{field: [...]}``; str() of those would show Python reprs to API clients.
+    """
     if isinstance(detail, dict):
-        return {
-            key: [str(m) for m in value] if isinstance(value, list) else [str(value)]
-            for key, value in detail.items()
-        }
-    messages = detail if isinstance(detail, list) else [detail]
-    return {"non_field_errors": [str(m) for m in messages]}
+        return {str(key): _messages(value) for key, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
+
+
+def _messages(detail: Any, prefix: str = "") -> list[str]:
+    """Readable messages for one field, with where inside the value each error sits."""
+    if isinstance(detail, dict):
+        messages: list[str] = []
+        for key, value in detail.items():
+            # DRF numbers list items from 0; people count from 1.
+            where = f"Item {key + 1}" if isinstance(key, int) else f"“{key}”"
+            messages += _messages(value, f"{prefix}{where}: ")
+        return messages
+    if isinstance(detail, list):
+        return [message for item in detail for message in _messages(item, prefix)]
+    return [f"{prefix}{detail}"]
 
 
 def error_response(exc: exceptions.APIException) -> Response:

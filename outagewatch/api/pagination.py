@@ -1,18 +1,42 @@
 """Pagination shared by every list endpoint."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from rest_framework import pagination
+from rest_framework.request import Request
+
+from outagewatch.api.query import positive_int
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    page_size = 50
+class _StrictPageSize:
+    """page_size must be a whole number from 1 to max_page_size; DRF ignored bad values."""
+
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request: Request) -> int | None:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size  # type: ignore[attr-defined]
+        return positive_int(raw, name=self.page_size_query_param, maximum=self.max_page_size)
 
-class NewestFirstCursorPagination(pagination.CursorPagination):
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)  # type: ignore[misc]
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                maximum = self.max_page_size
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": maximum}
+        return parameters
+
+
+class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
+    page_size = 50
+
+
+class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
     """For time-ordered lists: stable under inserts, newest first."""
 
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
     ordering = "-created_at"

@@ -1,4 +1,4 @@
-"""Request body parsing with a hard size limit."""
+"""Request body parsing with hard limits on size and nesting."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import io
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
+
+# No request body of this API nests deeper than 2; deep nesting only costs stack (Python's
+# json recursion ends in RecursionError, a 500, at about 1,000 levels).
+MAX_JSON_DEPTH = 32
+NUL_MESSAGE = "Must not contain NUL (0x00) characters."
 
 
 class PayloadTooLarge(APIException):
@@ -17,11 +22,11 @@ class PayloadTooLarge(APIException):
 
 
 class BoundedJSONParser(JSONParser):
-    """JSON parser that refuses bodies over API_MAX_BODY_BYTES with 413.
+    """JSON parser that refuses bodies over API_MAX_BODY_BYTES with 413 and deep nesting
+    or NUL characters in strings with 400.
 
-    DRF reads the raw request stream, which bypasses Django's
-    DATA_UPLOAD_MAX_MEMORY_SIZE, so the limit is enforced here, also for
-    chunked bodies that carry no Content-Length.
+    outagewatch.http.middleware.RequestGuardMiddleware already refuses declared lengths
+    over the limit and reads chunked bodies; the checks here hold for any stream.
     """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
@@ -33,4 +38,53 @@ class BoundedJSONParser(JSONParser):
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        if json_depth(body) > MAX_JSON_DEPTH:
+            raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        try:
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:  # only if MAX_JSON_DEPTH were raised past Python's limit
+            raise ParseError("JSON nested too deeply.") from None
+        _refuse_nul(data)
+        return data
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _refuse_nul(data: Any) -> None:
+    """400 naming the field when any string in the body holds NUL (PostgreSQL refuses it)."""
+    if isinstance(data, dict):
+        bad = sorted(str(key) for key, value in data.items() if _has_nul(key) or _has_nul(value))
+        if bad:
+            raise ValidationError({key.replace("\x00", ""): [NUL_MESSAGE] for key in bad})
+    elif _has_nul(data):
+        raise ValidationError([NUL_MESSAGE])
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False

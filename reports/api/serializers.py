@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from outagewatch.api.query import QuerySerializer
 from reports import validation
 from reports.api.fields import (
     RejectUnknownFieldsMixin,
@@ -79,6 +80,13 @@ class ReportCreatedSerializer(serializers.ModelSerializer):
             "source",
         ]
         read_only_fields = fields
+
+
+class ServiceQuerySerializer(QuerySerializer):
+    """Filters of the service list; an empty search matches every service."""
+
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    category = serializers.SlugField(required=False, max_length=100, default="")
 
 
 class ProblemTypeSerializer(serializers.ModelSerializer):

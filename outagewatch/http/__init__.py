@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the website and the API: request guards, error pages, headers."""

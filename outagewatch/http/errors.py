@@ -1,0 +1,64 @@
+"""Error answers outside DRF's views: JSON under /api/, HTML pages for the website.
+
+Django's own handlers answer HTML everywhere; an API client that hits an unknown URL, a
+crash or a database outage must still get the one error format ``{"detail", "code"}``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.views import defaults
+
+API_PREFIX = "/api/"
+# A database that is restarting or failing over is usually back within this many seconds.
+DATABASE_RETRY_AFTER_SECONDS = 30
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, detail: str, code: str, **fields: list[str]) -> JsonResponse:
+    body: dict = {"detail": detail, "code": code}
+    if fields:
+        body["fields"] = fields
+    return JsonResponse(body, status=status)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 with Retry-After: the request may well succeed when repeated shortly."""
+    if is_api(request):
+        response: HttpResponse = api_error(
+            503, "The service is temporarily unavailable; try again shortly.", "unavailable"
+        )
+    else:
+        html = loader.render_to_string("503.html", request=None)
+        response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return api_error(404, "Not found.", "not_found")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    # Called while the exception is being handled, so it can still be told apart.
+    if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
+        return database_unavailable(request)
+    if is_api(request):
+        return api_error(500, "Server error.", "server_error")
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return api_error(400, "Bad request.", "bad_request")
+    return defaults.bad_request(request, exception)

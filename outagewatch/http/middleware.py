@@ -1,0 +1,155 @@
+"""Middleware: guards every request passes before a view sees it, and headers on every answer.
+
+- RequestGuardMiddleware: NUL bytes in the query string (PostgreSQL refuses them in text,
+  so any parameter that reaches a query would crash with 500) and API bodies that are too
+  large or chunked (no Content-Length: read here, bounded, so the parser sees them).
+- DatabaseUnavailableMiddleware: a database that does not answer is a 503 with
+  Retry-After, not a 500.
+- AdminLoginRateLimitMiddleware: password guessing on /admin/login/ is limited per client.
+- SecurityHeadersMiddleware: Content-Security-Policy and Permissions-Policy everywhere.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from outagewatch.api.throttling import ClientRateLimit
+from outagewatch.http.errors import DATABASE_ERRORS, api_error, database_unavailable, is_api
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[HttpRequest], HttpResponse]
+NUL_MESSAGE = "Must not contain NUL (0x00) characters."
+
+
+class RequestGuardMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refused = self._query_with_nul(request)
+        if refused is None and is_api(request) and request.method not in ("GET", "HEAD"):
+            refused = self._body_refused(request)
+        return refused or self.get_response(request)
+
+    @staticmethod
+    def _query_with_nul(request: HttpRequest) -> HttpResponse | None:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" not in query and "%00" not in query:
+            return None
+        names = sorted(
+            {
+                name
+                for name, value in parse_qsl(query, keep_blank_values=True)
+                if "\x00" in name or "\x00" in value
+            }
+        )
+        if not is_api(request):
+            html = (
+                "<!doctype html><title>Bad request</title><h1>Bad request</h1>"
+                "<p>The address contains a character that cannot be searched for.</p>"
+            )
+            return HttpResponse(html, status=400)
+        fields = {name.replace("\x00", "") or "query": [NUL_MESSAGE] for name in names}
+        return api_error(400, "Invalid input.", "invalid", **(fields or {"query": [NUL_MESSAGE]}))
+
+    @staticmethod
+    def _body_refused(request: HttpRequest) -> HttpResponse | None:
+        """413 for bodies over API_MAX_BODY_BYTES; chunked bodies read here (bounded).
+
+        Refusing by the declared length first means Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+        check (an HTML 400) is never what an API client sees.
+        """
+        limit = settings.API_MAX_BODY_BYTES
+        too_large = api_error(
+            413, f"Request body is larger than {limit} bytes.", "payload_too_large"
+        )
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared.strip():
+            return too_large if declared.isdigit() and int(declared) > limit else None
+        if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return None
+        # No Content-Length: gunicorn hands the de-chunked body over in wsgi.input, but
+        # Django and DRF treat a request without one as empty. Read it now, at most one
+        # byte past the limit, and present it as an ordinary body of known length.
+        stream = request.META.get("wsgi.input")
+        body = stream.read(limit + 1) if stream is not None else b""
+        if len(body) > limit:
+            return too_large
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = io.BytesIO(body)  # where HttpRequest.read() and .body read from
+        return None
+
+
+class DatabaseUnavailableMiddleware:
+    """503 + Retry-After when a view cannot reach the database (handler500 covers the rest)."""
+
+    _last_logged = 0.0
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_ERRORS):
+            return None
+        # One line a minute, not a traceback per request, while the database is away.
+        now = time.monotonic()
+        if now - DatabaseUnavailableMiddleware._last_logged > 60:
+            DatabaseUnavailableMiddleware._last_logged = now
+            logger.error("Database unavailable, answering 503: %s", exception)
+        return database_unavailable(request)
+
+
+class AdminLoginRateLimitMiddleware:
+    """At most THROTTLE_ADMIN_LOGIN login attempts per client address (scope admin-login)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.login_path = ""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self.login_path:
+            self.login_path = reverse("admin:login")
+        if (
+            request.method == "POST"
+            and request.path == self.login_path
+            and not ClientRateLimit("admin-login").check(request)
+        ):
+            return render(request, "429.html", {"what": "sign-in attempts"}, status=429)
+        return self.get_response(request)
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy and Permissions-Policy on every response.
+
+    The site loads nothing from elsewhere and has no inline code, so the policy is
+    'self' only. The API docs (Swagger UI) need inline styles and data: images.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.docs_path = ""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not self.docs_path:
+            self.docs_path = reverse("api-docs")
+        docs = request.path.startswith(self.docs_path)
+        policy = settings.CSP_API_DOCS if docs else settings.CONTENT_SECURITY_POLICY
+        if policy:
+            response.headers.setdefault("Content-Security-Policy", policy)
+        if settings.PERMISSIONS_POLICY:
+            response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

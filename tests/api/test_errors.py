@@ -1,0 +1,144 @@
+"""Error answers under /api/: always the one JSON format, never HTML, never Python reprs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import OperationalError
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+POSTS = ["/api/v1/reports/", "/api/v1/subscriptions/"]
+
+
+def post(client, url, body, **extra):
+    payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(url, data=payload, content_type="application/json", **extra)
+
+
+def plain_strings(fields) -> bool:
+    return isinstance(fields, dict) and all(
+        isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+        for messages in fields.values()
+    )
+
+
+def test_list_item_errors_are_readable_messages(api_client, service):
+    body = {"email": "me@example.com", "service": "acme", "countries": ["DE", ["FR"], {"a": 1}]}
+    response = post(api_client, "/api/v1/subscriptions/", body)
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert fields == {"countries": ["Item 2: Must be a string.", "Item 3: Must be a string."]}
+
+
+@pytest.mark.parametrize("url", POSTS)
+@pytest.mark.parametrize("value", [["x"], {"a": [1, {"b": 2}]}, 3, None, True])
+def test_fields_are_always_lists_of_plain_strings(api_client, service, url, value):
+    body = {"email": value, "service": value, "countries": value, "problem": value}
+    response = post(api_client, url, body)
+    assert response.status_code == 400
+    fields = response.json()["fields"]
+    assert plain_strings(fields)
+    assert not any("ErrorDetail" in m or "{" in m for ms in fields.values() for m in ms)
+
+
+@pytest.mark.parametrize("url", POSTS)
+@pytest.mark.parametrize(("opener", "closer", "depth"), [("[", "]", 5000), ('{"":', "}", 3000)])
+def test_json_nested_thousands_deep_is_400(api_client, service, url, opener, closer, depth):
+    # Both fit under the body limit; Python's json gives up at about 1,000 levels.
+    response = post(api_client, url, opener * depth + "1" + closer * depth)
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(api_client, service):
+    response = post(api_client, "/api/v1/reports/", {"service": "[" * 100, "problem": "{" * 100})
+    assert response.status_code == 400
+    assert "service" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("url", POSTS)
+def test_body_over_djangos_upload_limit_is_a_json_413(api_client, service, url):
+    response = post(api_client, url, '{"a": "' + "x" * 300_000 + '"}')
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": response.json()["detail"],
+        "code": "payload_too_large",
+    }
+
+
+@pytest.mark.parametrize("url", POSTS)
+def test_nul_in_a_json_string_is_a_field_error(api_client, service, url):
+    body = {"service": "ac\x00me", "problem": "login", "country": "DE", "email": "a@b.example"}
+    response = post(api_client, url, body)
+    assert response.status_code == 400
+    assert response.json()["fields"]["service"] == ["Must not contain NUL (0x00) characters."]
+
+
+def test_unknown_api_url_is_a_json_404(client):
+    response = client.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_unknown_page_is_still_the_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert b"Not found" in response.content and response["Content-Type"].startswith("text/html")
+
+
+@pytest.fixture
+def crashing_view(monkeypatch):
+    """The service list raises `exc` when set."""
+    from reports import selectors
+
+    state: dict = {}
+
+    def service_list(**kwargs):
+        raise state["exc"]
+
+    monkeypatch.setattr(selectors, "service_list", service_list)
+    return state
+
+
+def test_crash_under_api_is_a_json_500(crashing_view):
+    crashing_view["exc"] = ZeroDivisionError("boom")
+    response = Client(raise_request_exception=False).get("/api/v1/services/")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Server error.", "code": "server_error"}
+
+
+def test_crash_on_a_page_is_the_html_500(crashing_view):
+    crashing_view["exc"] = ZeroDivisionError("boom")
+    response = Client(raise_request_exception=False).get("/")
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content
+
+
+def test_database_down_under_api_is_a_json_503_with_retry_after(crashing_view):
+    crashing_view["exc"] = OperationalError("connection refused")
+    response = Client(raise_request_exception=False).get("/api/v1/services/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["code"] == "unavailable"
+
+
+def test_database_down_on_a_page_is_a_503_page(crashing_view):
+    crashing_view["exc"] = OperationalError("connection refused")
+    response = Client(raise_request_exception=False).get("/")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert b"Temporarily unavailable" in response.content
+
+
+def test_database_down_outside_a_view_is_a_503_too(rf, settings):
+    """handler500 tells a database error apart when it happens in middleware."""
+    from outagewatch.http.errors import server_error
+
+    request = rf.get("/api/v1/status/")
+    try:
+        raise OperationalError("gone")
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == 503 and response["Retry-After"]
