@@ -1,0 +1,56 @@
+"""Every API query parameter is validated: empty or malformed values are a 400 naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/outages/?until=", "until"),
+        ("/api/v1/outages/?since=", "since"),
+        ("/api/v1/outages/?status=", "status"),
+        ("/api/v1/outages/?service=", "service"),
+        ("/api/v1/outages/?country=", "country"),
+        ("/api/v1/services/acme/series/?window=", "window"),
+        ("/api/v1/services/acme/series/?resolution=", "resolution"),
+        ("/api/v1/services/acme/series/?country=", "country"),
+        ("/api/v1/services/?category=", "category"),
+        ("/api/v1/services/?category=not%20a%20slug", "category"),
+    ],
+)
+def test_empty_or_malformed_values_are_400(api_client, service, url, field):
+    response = api_client.get(url)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid" and list(body["fields"]) == [field]
+
+
+@pytest.mark.parametrize("value", ["-1.9", "0", "-3", "1.5", "abc", "", "201", "١٢"])
+@pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/outages/"])
+def test_page_size_must_be_a_whole_number_up_to_the_maximum(api_client, url, value):
+    response = api_client.get(url, {"page_size": value})
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"page_size": ["Must be a whole number from 1 to 200."]}
+
+
+@pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/outages/"])
+def test_good_page_size_is_used(api_client, url):
+    response = api_client.get(url, {"page_size": "1"})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) <= 1
+
+
+def test_empty_search_lists_everything(api_client, service):
+    response = api_client.get("/api/v1/services/", {"search": ""})
+    assert response.status_code == 200 and response.json()["count"] >= 1
+
+
+def test_page_size_is_documented_as_bounded(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    parameters = schema["paths"]["/api/v1/services/"]["get"]["parameters"]
+    page_size = next(p for p in parameters if p["name"] == "page_size")
+    assert page_size["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
