@@ -22,7 +22,9 @@ class BucketFields(models.Model):
     counted = models.PositiveIntegerField(
         default=0, help_text="Counted reports: one per reporter per dedup window."
     )
-    reporters = models.PositiveIntegerField(default=0, help_text="Distinct reporters.")
+    reporters = models.PositiveIntegerField(
+        default=0, help_text="Distinct reporters: networks (IPv4 /24, IPv6 /56), not people."
+    )
     problems = models.JSONField(default=dict, help_text="Counted reports per problem slug.")
 
     class Meta:
@@ -110,6 +112,9 @@ class Outage(models.Model):
     score = models.FloatField(default=0, help_text="Highest anomaly score, 0..1.")
     rule = models.CharField(max_length=40, blank=True, help_text="The rule that opened it.")
     total_reports = models.PositiveIntegerField(default=0)
+    networks = models.PositiveIntegerField(
+        default=0, help_text="Distinct networks with counted reports since the onset."
+    )
     explanation = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
