@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection.alerts import services, validation
+from outagewatch.api.schema import WRITE_ERRORS
 from reports.api.fields import (
     RejectUnknownFieldsMixin,
     StrictCharField,
@@ -58,7 +59,7 @@ class SubscriptionCreateView(APIView):
 
     @extend_schema(
         request=SubscriptionCreateSerializer,
-        responses={201: SubscriptionRequestedSerializer},
+        responses={201: SubscriptionRequestedSerializer, **WRITE_ERRORS},
         examples=[
             OpenApiExample(
                 "Alerts for ChatGPT in Germany",

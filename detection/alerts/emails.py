@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from detection.alerts import tokens
-from detection.models import AlertDelivery, Outage, Subscription
+from detection.models import AlertDelivery, ConfirmationDelivery, Outage, Subscription
 from reports.models import ProblemType
 
 
@@ -25,8 +25,8 @@ def unsubscribe_url(*, subscription: Subscription) -> str:
     return _absolute(reverse("alerts:unsubscribe", kwargs={"token": token}))
 
 
-def confirm_url(*, subscription: Subscription, countries: list[str]) -> str:
-    token = tokens.confirm_token_make(subscription=subscription, countries=countries)
+def confirm_url(*, confirmation: ConfirmationDelivery) -> str:
+    token = tokens.confirm_token_make(confirmation=confirmation)
     return _absolute(reverse("alerts:confirm", kwargs={"token": token}))
 
 
@@ -76,15 +76,14 @@ def _message(
     return message
 
 
-def confirmation_email_build(
-    *, subscription: Subscription, countries: list[str]
-) -> EmailMultiAlternatives:
+def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
+    subscription = confirmation.subscription
     service = subscription.service
     context = {
         "service": service,
         "service_url": _absolute(service.get_absolute_url()),
-        "confirm_url": confirm_url(subscription=subscription, countries=countries),
-        "countries": country_names(countries),
+        "confirm_url": confirm_url(confirmation=confirmation),
+        "countries": country_names(confirmation.countries or []),
         "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
     }
     return _message(

@@ -6,9 +6,15 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from detection.models import AlertDelivery, Outage, OutageEvent, Subscription
+from detection.models import (
+    AlertDelivery,
+    ConfirmationDelivery,
+    Outage,
+    OutageEvent,
+    Subscription,
+)
 
 Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status
@@ -57,10 +63,10 @@ def delivery_get(*, delivery_id: int) -> AlertDelivery:
     ).get(pk=delivery_id)
 
 
-def delivery_pending_ids(*, outage_id: int, kind: str) -> list[int]:
+def delivery_pending_ids(*, outage_id: int, kind: str, now: datetime) -> list[int]:
     return list(
         AlertDelivery.objects.filter(
-            outage_id=outage_id, kind=kind, status=Status.PENDING
+            outage_id=outage_id, kind=kind, status=Status.PENDING, next_attempt_at__lte=now
         ).values_list("pk", flat=True)
     )
 
@@ -111,35 +117,30 @@ def retry_delay_seconds(*, attempts: int) -> int:
     return int(min(base * 2 ** max(attempts - 1, 0), settings.ALERT_RETRY_BACKOFF_MAX_SECONDS))
 
 
-def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """Deliveries whose queued message may be lost: pending and not waiting out a backoff,
-    or claimed by a worker that has not finished for longer than the stale timeout."""
-    # A fresh row's message was queued on commit moments ago; leave it a minute.
-    settle = now - timedelta(seconds=60)
+def _due(
+    model: type[AlertDelivery | ConfirmationDelivery], *, now: datetime, limit: int
+) -> list[int]:
+    """Pending rows whose time has come, and claims so old that their worker must have died.
+
+    The pending half is a range scan of the (status, next_attempt_at) index; few rows are
+    ever 'sending' at once. A null next_attempt_at waits for an event, not a time.
+    """
     stale = now - timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS)
-    due: list[int] = []
-    grace = timedelta(minutes=settings.ALERT_RESOLVED_GRACE_MINUTES)
-    rows = (
-        AlertDelivery.objects.filter(status__in=[Status.PENDING, Status.SENDING])
-        # A "resolved" email waiting for its outage to end (again) or to settle is not lost:
-        # alerts_schedule queues it when the outage resolves, and its task re-queues itself.
-        .exclude(status=Status.PENDING, kind=Kind.RESOLVED, outage__status=Outage.Status.ACTIVE)
-        .exclude(status=Status.PENDING, kind=Kind.RESOLVED, outage__resolved_at__gt=now - grace)
-        .order_by("created_at")
-        .values_list("pk", "status", "attempts", "created_at", "claimed_at")[: limit * 4]
+    return list(
+        model.objects.filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.SENDING, claimed_at__lt=stale)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
     )
-    for pk, status, attempts, created_at, claimed_at in rows:
-        if status == Status.SENDING:
-            if claimed_at is not None and claimed_at < stale:
-                due.append(pk)
-        elif attempts == 0:
-            if (claimed_at or created_at) < settle:
-                due.append(pk)
-        elif (
-            claimed_at is None
-            or claimed_at + timedelta(seconds=retry_delay_seconds(attempts=attempts)) <= now
-        ):
-            due.append(pk)
-        if len(due) >= limit:
-            break
-    return due
+
+
+def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Alert emails to send now: retries, ends of holds, lost messages, stale claims."""
+    return _due(AlertDelivery, now=now, limit=limit)
+
+
+def confirmations_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Confirmation emails to send now, on the same terms as alert emails."""
+    return _due(ConfirmationDelivery, now=now, limit=limit)

@@ -1,62 +1,64 @@
-"""Celery tasks for subscriptions and alerts: thin, take ids, safe to run twice."""
+"""Celery tasks for subscriptions and alerts: thin, take ids, safe to run twice.
+
+None of them retries itself or is queued with a countdown. Whatever is due later (an SMTP
+retry, a cool-down, the resolved-alert grace) is a time in the row (``next_attempt_at``)
+that ``alerts_sweep`` reads every minute: a countdown task is held unacked inside the
+worker, and after a Redis restart kombu's restore of it crashed the worker (issue 11).
+
+The registered names stay those of the first release, so messages already queued and the
+beat schedule keep working; services import these as ``<name>_task`` at module level and
+the tasks import services inside the function, so there is no import cycle.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from celery import shared_task
-from django.conf import settings
-
-from detection.alerts import services
 
 __all__ = [
-    "alert_delivery_send",
-    "alerts_dispatch",
-    "alerts_sweep",
-    "subscription_confirmation_send",
+    "alert_delivery_send_task",
+    "alerts_dispatch_task",
+    "alerts_sweep_task",
+    "confirmation_delivery_send_task",
+    "subscriptions_purge_task",
 ]
 
 
-@shared_task(
-    autoretry_for=services.TRANSIENT_ERRORS,
-    retry_backoff=settings.ALERT_RETRY_BACKOFF_SECONDS,
-    retry_backoff_max=settings.ALERT_RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=False,
-    max_retries=settings.ALERT_MAX_ATTEMPTS,
-)
-def subscription_confirmation_send(
-    *, subscription_id: int, countries: list[str], requested_at: str
-) -> str:
-    return services.subscription_confirmation_send(
-        subscription_id=subscription_id,
-        countries=countries,
-        requested_at=datetime.fromisoformat(requested_at),
-    )
+@shared_task(name="detection.alerts.tasks.confirmation_delivery_send")
+def confirmation_delivery_send_task(*, confirmation_id: int) -> str:
+    """Send one confirmation email now if it is due and unclaimed."""
+    from detection.alerts import services
+
+    return services.confirmation_delivery_send(confirmation_id=confirmation_id).outcome.value
 
 
-@shared_task
-def alerts_dispatch(*, outage_id: int, kind: str) -> int:
-    """Fan out: one send task per pending delivery of an outage and kind."""
+@shared_task(name="detection.alerts.tasks.alerts_dispatch")
+def alerts_dispatch_task(*, outage_id: int, kind: str) -> int:
+    """Fan out: one send task per due delivery of an outage and kind."""
+    from detection.alerts import services
+
     return len(services.alerts_queue(outage_id=outage_id, kind=kind))
 
 
-@shared_task(bind=True, max_retries=None)
-def alert_delivery_send(self, *, delivery_id: int) -> str:
-    # The attempt count and its maximum live in the row (AlertDelivery.attempts), so a copy
-    # re-queued by the sweeper does not start counting again.
-    result = services.alert_delivery_send(delivery_id=delivery_id)
-    if result.outcome == services.Outcome.RETRY:
-        raise self.retry(countdown=result.delay, exc=result.error)
-    if result.outcome == services.Outcome.HELD and result.delay is not None:
-        # Capped so a long hold does not sit in the broker past its visibility timeout;
-        # looking again early is harmless.
-        alert_delivery_send.apply_async(
-            kwargs={"delivery_id": delivery_id}, countdown=min(result.delay, 600)
-        )
-    return result.outcome.value
+@shared_task(name="detection.alerts.tasks.alert_delivery_send")
+def alert_delivery_send_task(*, delivery_id: int) -> str:
+    """Send one alert email now if it is due and unclaimed; the row records any retry."""
+    from detection.alerts import services
+
+    return services.alert_delivery_send(delivery_id=delivery_id).outcome.value
 
 
-@shared_task
-def alerts_sweep() -> int:
-    """Periodic: re-queue pending deliveries whose message may be lost, and stale claims."""
-    return len(services.alerts_sweep())
+@shared_task(name="detection.alerts.tasks.alerts_sweep")
+def alerts_sweep_task() -> int:
+    """Periodic: queue every alert and confirmation email that is due or was lost."""
+    from detection.alerts import services
+
+    swept = services.alerts_sweep()
+    return len(swept.deliveries) + len(swept.confirmations)
+
+
+@shared_task(name="detection.alerts.tasks.subscriptions_purge")
+def subscriptions_purge_task() -> int:
+    """Periodic: forget sign-ups that were never confirmed."""
+    from detection.alerts import services
+
+    return services.subscriptions_purge().subscriptions

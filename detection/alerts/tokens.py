@@ -1,20 +1,23 @@
 """Signed links for confirming and unsubscribing: no login, the link is the proof.
 
 A token names the subscription and a keyed digest of its address, so a link stays bound to
-the address it was mailed to even if the row is deleted and its id reused. The payload is
-signed, not encrypted; it holds no address, so links in logs reveal nothing.
+the address it was mailed to even if the row is deleted and its id reused. A confirm link
+also names its ConfirmationDelivery row, which makes it single use and lets unsubscribing
+revoke it. The payload is signed, not encrypted; it holds no address, so links in logs
+reveal nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from detection.models import Subscription
+from detection.models import ConfirmationDelivery, Subscription
 
 _CONFIRM_SALT = "outagewatch.alerts.confirm"
 _UNSUBSCRIBE_SALT = "outagewatch.alerts.unsubscribe"
@@ -26,6 +29,7 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class ConfirmRequest:
+    confirmation: ConfirmationDelivery
     subscription: Subscription
     countries: list[str]
 
@@ -34,11 +38,12 @@ def _digest(email: str) -> str:
     return salted_hmac("outagewatch.alerts.address", email.lower()).hexdigest()[:20]
 
 
-def confirm_token_make(*, subscription: Subscription, countries: list[str]) -> str:
-    # The requested countries travel in the link, so a sign-up for an already confirmed
+def confirm_token_make(*, confirmation: ConfirmationDelivery) -> str:
+    # The requested countries wait in the row, so a sign-up for an already confirmed
     # address changes nothing until the owner of the mailbox clicks.
-    payload = {"s": subscription.pk, "h": _digest(subscription.email), "c": countries}
-    return signing.dumps(payload, salt=_CONFIRM_SALT, compress=True)
+    subscription = confirmation.subscription
+    payload = {"s": subscription.pk, "d": confirmation.pk, "h": _digest(subscription.email)}
+    return signing.dumps(payload, salt=_CONFIRM_SALT)
 
 
 def unsubscribe_token_make(*, subscription: Subscription) -> str:
@@ -57,13 +62,28 @@ def _load(token: str, *, salt: str, max_age: timedelta | None) -> tuple[Subscrip
     return subscription, payload
 
 
-def confirm_token_read(token: str) -> ConfirmRequest:
+def confirm_token_read(token: str, *, now: datetime | None = None) -> ConfirmRequest:
+    """The pending confirmation a link stands for; InvalidToken once used or revoked."""
     max_age = timedelta(days=settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS)
     subscription, payload = _load(token, salt=_CONFIRM_SALT, max_age=max_age)
-    countries = payload.get("c", [])
-    if not isinstance(countries, list) or not all(isinstance(c, str) for c in countries):
+    try:
+        confirmation = ConfirmationDelivery.objects.get(
+            pk=int(payload["d"]), subscription=subscription
+        )
+    except (KeyError, TypeError, ValueError, ConfirmationDelivery.DoesNotExist):
+        raise InvalidToken from None
+    # Counted from the request too: a link that left late after SMTP retries, or was
+    # re-signed, expires with its sign-up, which the purge then forgets.
+    if confirmation.used_at is not None or confirmation.created_at < (
+        (now or timezone.now()) - max_age
+    ):
         raise InvalidToken
-    return ConfirmRequest(subscription=subscription, countries=countries)
+    confirmation.subscription = subscription
+    return ConfirmRequest(
+        confirmation=confirmation,
+        subscription=subscription,
+        countries=list(confirmation.countries or []),
+    )
 
 
 def unsubscribe_token_read(token: str) -> Subscription:

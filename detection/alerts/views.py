@@ -66,7 +66,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         "countries": pending.countries,
     }
     if request.method == "POST":
-        services.subscription_confirm(subscription=subscription, countries=pending.countries)
+        # Single use: a second POST (replay, or after unsubscribing) changes nothing.
+        if services.subscription_confirm(confirmation=pending.confirmation) is None:
+            return _invalid(request)
         return render(request, "detection/subscription_confirmed.html", context)
     return render(request, "detection/subscription_confirm.html", context)
 

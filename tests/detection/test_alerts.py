@@ -1,4 +1,7 @@
-"""Alert deliveries: who gets what, exactly once, retries, bounces, flapping, the sweeper."""
+"""Alert deliveries: who gets what, exactly once, retries, bounces, flapping, the sweeper.
+
+Clocks are pinned: every call that depends on the time gets ``now=`` explicitly.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from django.utils import timezone
 
 from detection.alerts import selectors, services
 from detection.alerts.services import Outcome
-from detection.alerts.tasks import alert_delivery_send
+from detection.alerts.tasks import alert_delivery_send_task, alerts_sweep_task
 from detection.models import AlertDelivery, Outage, OutageEvent, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -168,8 +171,8 @@ def test_the_task_run_twice_sends_once(subscriber, outage, mailoutbox, eager):
     services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
 
-    first = alert_delivery_send.apply(kwargs={"delivery_id": delivery.pk}).get()
-    second = alert_delivery_send.apply(kwargs={"delivery_id": delivery.pk}).get()
+    first = alert_delivery_send_task.apply(kwargs={"delivery_id": delivery.pk}).get()
+    second = alert_delivery_send_task.apply(kwargs={"delivery_id": delivery.pk}).get()
     assert (first, second) == ("sent", "not_claimed")
     assert len(mailoutbox) == 1
 
@@ -209,52 +212,84 @@ def test_transient_smtp_failures_are_recorded_and_retried_with_backoff(
     subscriber, outage, monkeypatch, settings, exc
 ):
     settings.ALERT_RETRY_BACKOFF_SECONDS = 30
+    now = timezone.now()
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, exc)
 
-    first = _send(delivery)
-    second = _send(delivery)
+    first = _send(delivery, now=now)
+    early = _send(delivery, now=now + timedelta(seconds=29))  # a duplicate task, too soon
+    second = _send(delivery, now=now + timedelta(seconds=30))
 
     assert (first.outcome, first.delay) == (Outcome.RETRY, 30)
+    assert early.outcome == Outcome.NOT_CLAIMED
     assert (second.outcome, second.delay) == (Outcome.RETRY, 60)
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.PENDING, 2)
+    assert delivery.next_attempt_at == now + timedelta(seconds=90)
     assert type(exc).__name__ in delivery.last_error
     assert Subscription.objects.get().disabled_at is None
 
 
 def test_retries_stop_at_the_maximum(subscriber, outage, monkeypatch, settings):
     settings.ALERT_MAX_ATTEMPTS = 3
+    now = timezone.now()
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, ConnectionRefusedError(111, "refused"))
 
-    outcomes = [_send(delivery).outcome for _ in range(4)]
+    outcomes = [_send(delivery, now=now + timedelta(hours=k)).outcome for k in range(4)]
 
     assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.FAILED, Outcome.NOT_CLAIMED]
     delivery.refresh_from_db()
     assert delivery.status == Status.FAILED and "Gave up after 3 attempts" in delivery.last_error
 
 
-def test_the_task_retries_through_celery_until_the_maximum(
-    subscriber, outage, monkeypatch, settings
+def test_the_task_leaves_the_retry_to_the_row_and_the_sweeper(
+    subscriber, outage, monkeypatch, settings, eager
 ):
-    settings.ALERT_MAX_ATTEMPTS = 3
-    settings.ALERT_RETRY_BACKOFF_SECONDS = 0
+    # No self.retry(countdown=...): a countdown task sits unacked in the worker, and kombu's
+    # restore of it after a Redis restart killed the worker (issue 11).
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 30
     subscriber()
     services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, smtplib.SMTPServerDisconnected("down"))
+    queued = []
+    monkeypatch.setattr(
+        alert_delivery_send_task, "apply_async", lambda *a, **kw: queued.append((a, kw))
+    )
 
-    # apply() runs each retry at once, in-process.
-    result = alert_delivery_send.apply(kwargs={"delivery_id": delivery.pk})
+    assert alert_delivery_send_task.apply(kwargs={"delivery_id": delivery.pk}).get() == "retry"
 
-    assert result.get() == "failed"
+    assert queued == []  # nothing re-queued itself
     delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == (Status.FAILED, 3)
+    assert (delivery.status, delivery.attempts) == (Status.PENDING, 1)
+    due = delivery.next_attempt_at
+    assert selectors.deliveries_due(now=due - timedelta(seconds=1)) == []
+    assert selectors.deliveries_due(now=due) == [delivery.pk]
+
+
+def test_the_sweeper_sends_a_retry_when_it_is_due(
+    subscriber, outage, monkeypatch, mailoutbox, settings, eager
+):
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 30
+    # In the past: the eager task that the sweep queues runs on the real clock.
+    now = timezone.now() - timedelta(minutes=5)
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)
+    delivery = AlertDelivery.objects.get()
+    with monkeypatch.context() as patch:
+        _failing(patch, ConnectionRefusedError(111, "refused"))
+        assert _send(delivery, now=now).outcome == Outcome.RETRY
+
+    assert services.alerts_sweep(now=now + timedelta(seconds=29)).deliveries == []
+    assert services.alerts_sweep(now=now + timedelta(seconds=30)).deliveries == [delivery.pk]
+    assert len(mailoutbox) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 2)
 
 
 def test_a_permanently_refused_address_is_disabled_not_retried(
@@ -291,7 +326,10 @@ def test_resolved_email_goes_only_to_those_told_and_after_the_grace_period(
 
     held = _send(resolved)
     assert held.outcome == Outcome.HELD and 19 * 60 < held.delay <= 20 * 60 + 1
-    assert AlertDelivery.objects.get(pk=resolved.pk).status == Status.PENDING
+    resolved.refresh_from_db()
+    assert resolved.status == Status.PENDING
+    # The grace period is a time in the row for the sweeper, not a countdown in the broker.
+    assert resolved.next_attempt_at == o.resolved_at + timedelta(minutes=30)
 
     later = timezone.now() + timedelta(minutes=21)
     assert _send(resolved, now=later).outcome == Outcome.SENT
@@ -330,8 +368,17 @@ def test_resolved_email_waits_while_the_outage_is_reopened(subscriber, outage, s
     services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
     Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
 
-    result = _send(AlertDelivery.objects.get(kind=Kind.RESOLVED))
+    resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
+    result = _send(resolved)
     assert result.outcome == Outcome.HELD and result.delay is None
+    # Waiting for an event, not a time: the sweeper leaves it alone...
+    later = timezone.now() + timedelta(hours=3)
+    assert selectors.deliveries_due(now=later) == []
+    # ...until the detector resolves the outage again and alerts_schedule wakes it.
+    o.refresh_from_db()
+    _resolve(o, minutes_ago=0)
+    services.alerts_schedule(outage=o, kind=Kind.RESOLVED, now=later)
+    assert selectors.deliveries_due(now=later) == [resolved.pk]
 
 
 def test_no_opened_email_once_the_outage_is_over_and_no_resolved_either(
@@ -410,22 +457,21 @@ def test_a_flap_that_ends_inside_the_cooldown_sends_nothing(
     assert len(mailoutbox) == 1
 
 
-def test_the_sweeper_requeues_lost_and_stale_deliveries_but_respects_backoff(
+def test_the_sweeper_sends_what_is_due_and_stale_claims_but_respects_backoff(
     subscriber, outage, settings
 ):
-    settings.ALERT_RETRY_BACKOFF_SECONDS = 60
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
     now = timezone.now()
     o = outage()
     rows = {}
     for name, fields in {
-        "fresh": {},
-        "lost": {"created_at": now - timedelta(minutes=5)},
-        "backing_off": {"attempts": 2, "claimed_at": now - timedelta(seconds=90)},
-        "retry_due": {"attempts": 1, "claimed_at": now - timedelta(seconds=90)},
+        "due": {"next_attempt_at": now},
+        "lost_long_ago": {"next_attempt_at": now - timedelta(hours=2)},
+        "backing_off": {"attempts": 2, "next_attempt_at": now + timedelta(seconds=30)},
+        "waiting_for_event": {"next_attempt_at": None},
         "claimed": {"status": Status.SENDING, "claimed_at": now - timedelta(seconds=30)},
         "stale": {"status": Status.SENDING, "claimed_at": now - timedelta(hours=1)},
-        "sent": {"status": Status.SENT, "created_at": now - timedelta(hours=1)},
+        "sent": {"status": Status.SENT, "next_attempt_at": now - timedelta(hours=1)},
+        "failed": {"status": Status.FAILED, "next_attempt_at": now - timedelta(hours=1)},
     }.items():
         delivery = AlertDelivery.objects.create(
             outage=o, subscription=subscriber(f"{name}@example.com"), kind=Kind.OPENED
@@ -435,29 +481,27 @@ def test_the_sweeper_requeues_lost_and_stale_deliveries_but_respects_backoff(
 
     due = set(selectors.deliveries_due(now=now))
 
-    assert due == {rows["lost"], rows["retry_due"], rows["stale"]}
-
-
-def test_the_sweeper_leaves_resolved_emails_waiting_for_their_outage(subscriber, outage, settings):
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
-    sub = subscriber()
-    old = timezone.now() - timedelta(hours=2)
-    settling = _resolve(outage(minutes_ago=300), minutes_ago=10)
-    active = outage()
-    for o in (active, settling):
-        d = AlertDelivery.objects.create(outage=o, subscription=sub, kind=Kind.RESOLVED)
-        AlertDelivery.objects.filter(pk=d.pk).update(created_at=old)
-    assert selectors.deliveries_due(now=timezone.now()) == []
+    assert due == {rows["due"], rows["lost_long_ago"], rows["stale"]}
 
 
 def test_sweep_queues_and_sends_a_lost_delivery(subscriber, outage, mailoutbox, eager):
+    now = timezone.now()
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)  # nothing queued: no commit
-    AlertDelivery.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)  # no commit: lost
 
-    assert services.alerts_sweep() != []
+    swept = services.alerts_sweep(now=now + timedelta(minutes=1))
+
+    assert swept.deliveries == [AlertDelivery.objects.get().pk] and swept.confirmations == []
     assert len(mailoutbox) == 1
     assert AlertDelivery.objects.get().status == Status.SENT
+
+
+def test_the_sweep_task_counts_what_it_queued(subscriber, outage, mailoutbox, eager):
+    subscriber()
+    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    assert alerts_sweep_task.apply().get() == 1
+    assert alerts_sweep_task.apply().get() == 0  # sent: nothing due any more
+    assert len(mailoutbox) == 1
 
 
 def test_dispatch_after_commit_sends_each_pending_delivery(

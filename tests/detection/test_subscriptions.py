@@ -1,4 +1,8 @@
-"""Subscribing: validation, double opt-in, signed links, rate limits, no address probing."""
+"""Subscribing: validation, double opt-in, signed single-use links, rate limits, no address
+probing, the confirmation outbox (retries, sweeper) and the purge of unconfirmed sign-ups.
+
+Clocks are pinned where the time matters: services get ``now=`` explicitly.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,13 @@ from django.core import signing
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from detection.alerts import services, tokens
-from detection.models import Subscription
+from detection.alerts import selectors, services, tokens
+from detection.alerts.services import Outcome
+from detection.models import ConfirmationDelivery, Subscription
 
 pytestmark = pytest.mark.django_db
+
+Status = ConfirmationDelivery.Status
 
 LINK = re.compile(r"https?://[^\s\"<>]+/subscriptions/(confirm|unsubscribe)/[^\s\"<>]+/")
 
@@ -125,20 +132,30 @@ def test_database_caps_confirmations_when_the_cache_forgets(service, make_servic
     assert queued == [True, True, False]
 
 
-def test_a_new_link_is_sent_after_the_resend_gap(service, settings):
+def _request(service, email="a@example.com", countries=(), **kw):
+    return services.subscription_request(
+        email=email, service=service, countries=list(countries), **kw
+    )
+
+
+def _deliver(result, now) -> services.SendResult:
+    confirmation = result.subscription.confirmations.latest("created_at")
+    return services.confirmation_delivery_send(confirmation_id=confirmation.pk, now=now)
+
+
+def test_a_new_link_is_sent_after_the_resend_gap(service, mailoutbox):
     now = timezone.now()
-    first = services.subscription_request(email="a@example.com", service=service, countries=[])
-    soon = services.subscription_request(
-        email="a@example.com", service=service, countries=[], now=now + timedelta(minutes=5)
-    )
-    later = services.subscription_request(
-        email="a@example.com", service=service, countries=[], now=now + timedelta(minutes=20)
-    )
+    first = _request(service, now=now)
+    assert _deliver(first, now).outcome == Outcome.SENT
+    soon = _request(service, now=now + timedelta(minutes=5))
+    later = _request(service, now=now + timedelta(minutes=20))
+
     assert [first.confirmation_queued, soon.confirmation_queued, later.confirmation_queued] == [
         True,
         False,
         True,
     ]
+    assert ConfirmationDelivery.objects.count() == 2
 
 
 def test_the_subscriptions_throttle_limits_each_client(subscribe, make_service, settings):
@@ -170,30 +187,37 @@ def test_following_the_link_confirms_only_on_post(subscribe, client, mailoutbox)
     subscription = Subscription.objects.get()
     assert subscription.confirmed_at is not None
     assert subscription.countries == ["AT", "DE"]
-    assert client.post(path).status_code == 200  # following it twice is harmless
+    # Single use: a replay changes nothing and says the link is spent.
+    assert client.post(path).status_code == 400
+    assert client.get(path).status_code == 400
 
 
 def test_new_countries_for_a_confirmed_address_wait_for_its_owner(service, client):
     subscription = Subscription.objects.create(
         email="ann@example.com", service=service, countries=["DE"], confirmed_at=timezone.now()
     )
-    services.subscription_request(email="ann@example.com", service=service, countries=["FR"])
+    _request(service, "ann@example.com", ["FR"])
     subscription.refresh_from_db()
     assert subscription.countries == ["DE"]
 
-    token = tokens.confirm_token_make(subscription=subscription, countries=["FR"])
+    token = tokens.confirm_token_make(confirmation=subscription.confirmations.get())
     client.post(f"/subscriptions/confirm/{token}/")
     subscription.refresh_from_db()
     assert subscription.countries == ["FR"] and subscription.confirmed_at is not None
 
 
 def test_forged_expired_or_foreign_links_are_refused(service, client, settings):
-    subscription = Subscription.objects.create(email="ann@example.com", service=service)
-    good = tokens.confirm_token_make(subscription=subscription, countries=[])
+    subscription = _request(service, "ann@example.com").subscription
+    good = tokens.confirm_token_make(confirmation=subscription.confirmations.get())
 
     assert client.post(f"/subscriptions/confirm/{good}x/").status_code == 400
-    forged = signing.dumps({"s": subscription.pk, "h": "0" * 20, "c": []}, salt="x")
+    forged = signing.dumps({"s": subscription.pk, "h": "0" * 20}, salt="x")
     assert client.get(f"/subscriptions/unsubscribe/{forged}/").status_code == 400
+    # A real signature on another subscription's confirmation row is still refused.
+    other = _request(service, "bob@example.com").subscription.confirmations.get()
+    payload = signing.loads(good, salt="outagewatch.alerts.confirm")
+    mixed = signing.dumps({**payload, "d": other.pk}, salt="outagewatch.alerts.confirm")
+    assert client.post(f"/subscriptions/confirm/{mixed}/").status_code == 400
 
     settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS = -1  # every link is now too old
     assert client.post(f"/subscriptions/confirm/{good}/").status_code == 400
@@ -203,6 +227,15 @@ def test_forged_expired_or_foreign_links_are_refused(service, client, settings):
     assert client.post(f"/subscriptions/unsubscribe/{unsubscribe}/").status_code == 400
     subscription.refresh_from_db()
     assert subscription.confirmed_at is None and subscription.unsubscribed_at is None
+
+
+def test_a_link_expires_with_its_request_even_if_it_left_late(service):
+    now = timezone.now()
+    result = _request(service, now=now - timedelta(days=7, minutes=1))
+    token = tokens.confirm_token_make(confirmation=result.subscription.confirmations.get())
+    with pytest.raises(tokens.InvalidToken):
+        tokens.confirm_token_read(token, now=now)
+    assert tokens.confirm_token_read(token, now=now - timedelta(days=1)).countries == []
 
 
 def test_one_click_unsubscribe_post_works_without_cookies(service):
@@ -226,20 +259,71 @@ def test_one_click_unsubscribe_post_works_without_cookies(service):
     assert subscription.unsubscribed_at is not None
 
 
-def test_resubscribing_after_unsubscribe_needs_a_new_confirmation(service):
+def test_resubscribing_after_unsubscribe_needs_a_new_confirmation(service, mailoutbox):
     subscription = Subscription.objects.create(
         email="ann@example.com",
         service=service,
         confirmed_at=timezone.now(),
         unsubscribed_at=timezone.now(),
     )
-    services.subscription_request(email="ann@example.com", service=service, countries=[])
+    _request(service, "ann@example.com")
     subscription.refresh_from_db()
     assert subscription.unsubscribed_at is not None
 
-    services.subscription_confirm(subscription=subscription, countries=[])
+    services.subscription_confirm(confirmation=subscription.confirmations.get())
     subscription.refresh_from_db()
     assert subscription.unsubscribed_at is None and subscription.confirmed_at is not None
+
+
+def test_a_confirm_link_is_dead_after_unsubscribing(service, client, mailoutbox):
+    now = timezone.now()
+    result = _request(service, "ann@example.com", ["DE"], now=now)
+    _deliver(result, now)
+    path = _path(_link(mailoutbox[0], "confirm"))
+    unsubscribe = _path(_link(mailoutbox[0], "unsubscribe"))
+    assert client.post(path).status_code == 200
+
+    assert client.post(unsubscribe).status_code == 200
+    assert client.post(path).status_code == 400  # the replay that used to resubscribe
+
+    subscription = Subscription.objects.get()
+    assert subscription.unsubscribed_at is not None
+
+
+def test_an_unused_link_dies_with_the_unsubscribe_and_a_queued_one_is_not_sent(
+    service, client, mailoutbox
+):
+    now = timezone.now()
+    result = _request(service, "ann@example.com", now=now)
+    _deliver(result, now)
+    path = _path(_link(mailoutbox[0], "confirm"))
+    services.subscription_unsubscribe(subscription=result.subscription, now=now)
+    assert client.post(path).status_code == 400
+    assert Subscription.objects.get().confirmed_at is None
+
+    # A new request after the gap: queued, then unsubscribed before SMTP took it.
+    later = now + timedelta(hours=1)
+    again = _request(service, "ann@example.com", now=later)
+    services.subscription_unsubscribe(subscription=again.subscription, now=later)
+    assert _deliver(again, later).outcome == Outcome.NOT_CLAIMED
+    assert len(mailoutbox) == 1
+    assert set(ConfirmationDelivery.objects.values_list("status", flat=True)) == {
+        Status.SENT,
+        Status.SKIPPED,
+    }
+
+
+def test_confirming_uses_up_the_other_links_of_the_subscription(service, client, mailoutbox):
+    now = timezone.now()
+    first = _request(service, "ann@example.com", ["DE"], now=now)
+    _deliver(first, now)
+    second = _request(service, "ann@example.com", ["FR"], now=now + timedelta(hours=1))
+    _deliver(second, now + timedelta(hours=1))
+    old_link, new_link = (_path(_link(m, "confirm")) for m in mailoutbox)
+
+    assert client.post(new_link).status_code == 200
+    assert client.post(old_link).status_code == 400
+    assert Subscription.objects.get().countries == ["FR"]
 
 
 def test_web_form_subscribes_and_says_check_your_inbox(
@@ -272,32 +356,194 @@ def test_subscribe_snippet_posts_to_the_service(service):
     assert 'name="email"' in html and 'name="countries"' in html
 
 
-def test_a_bouncing_confirmation_disables_the_address(service, mailoutbox, monkeypatch):
-    import smtplib
+def _smtp_failing(monkeypatch, exc: BaseException) -> None:
+    import smtplib  # noqa: F401  (the parametrised errors)
 
     from django.core.mail import EmailMultiAlternatives
 
-    def refuse(self, fail_silently=False):
-        raise smtplib.SMTPRecipientsRefused({self.to[0]: (550, b"No such user")})
+    def send(self, fail_silently=False):
+        raise exc
 
-    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse)
-    result = services.subscription_request(email="gone@example.com", service=service, countries=[])
-    outcome = services.subscription_confirmation_send(
-        subscription_id=result.subscription.pk,
-        countries=[],
-        requested_at=result.subscription.confirmation_sent_at,
+    monkeypatch.setattr(EmailMultiAlternatives, "send", send)
+
+
+def test_a_bouncing_confirmation_disables_the_address(service, mailoutbox, monkeypatch):
+    import smtplib
+
+    now = timezone.now()
+    _smtp_failing(
+        monkeypatch, smtplib.SMTPRecipientsRefused({"gone@example.com": (550, b"No such user")})
     )
-    assert outcome == "refused"
+    result = _request(service, "gone@example.com", now=now)
+    assert _deliver(result, now).outcome == Outcome.FAILED
     assert Subscription.objects.get().disabled_at is not None
+    assert ConfirmationDelivery.objects.get().status == Status.FAILED
 
 
-def test_confirmation_task_delivered_twice_sends_once(service, mailoutbox):
-    result = services.subscription_request(email="a@example.com", service=service, countries=[])
-    kwargs = {
-        "subscription_id": result.subscription.pk,
-        "countries": [],
-        "requested_at": result.subscription.confirmation_sent_at,
-    }
-    assert services.subscription_confirmation_send(**kwargs) == "sent"
-    assert services.subscription_confirmation_send(**kwargs) == "duplicate"
+def test_confirmation_task_delivered_twice_sends_once(service, mailoutbox, eager):
+    from detection.alerts.tasks import confirmation_delivery_send_task
+
+    result = _request(service)
+    confirmation = result.subscription.confirmations.get()
+    kwargs = {"confirmation_id": confirmation.pk}
+    assert confirmation_delivery_send_task.apply(kwargs=kwargs).get() == "sent"
+    assert confirmation_delivery_send_task.apply(kwargs=kwargs).get() == "not_claimed"
     assert len(mailoutbox) == 1
+
+
+def test_the_confirmation_row_commits_with_the_request_and_is_queued_after(
+    service, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        _request(service)
+    assert len(callbacks) == 1
+    assert ConfirmationDelivery.objects.get().status == Status.PENDING
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        _request(service, "b@example.com")
+        raise RuntimeError("the request failed")
+    assert callbacks == [] and ConfirmationDelivery.objects.count() == 1
+
+
+def test_a_confirmation_waiting_for_smtp_is_retried_by_the_sweeper(
+    service, mailoutbox, monkeypatch, settings, eager
+):
+    import smtplib
+
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 30
+    # In the past: the eager task that the sweep queues runs on the real clock.
+    now = timezone.now() - timedelta(minutes=10)
+    result = _request(service, "ann@example.com", ["DE"], now=now)
+    with monkeypatch.context() as patch:
+        _smtp_failing(patch, smtplib.SMTPServerDisconnected("down"))
+        assert _deliver(result, now).outcome == Outcome.RETRY
+    confirmation = ConfirmationDelivery.objects.get()
+    assert (confirmation.status, confirmation.attempts) == (Status.PENDING, 1)
+    assert confirmation.next_attempt_at == now + timedelta(seconds=30)
+
+    assert services.alerts_sweep(now=now + timedelta(seconds=29)).confirmations == []
+    swept = services.alerts_sweep(now=now + timedelta(seconds=30))
+
+    assert swept.confirmations == [confirmation.pk]
+    [message] = mailoutbox
+    assert message.to == ["ann@example.com"] and "/subscriptions/confirm/" in message.body
+    confirmation.refresh_from_db()
+    assert (confirmation.status, confirmation.attempts) == (Status.SENT, 2)
+
+
+def test_confirmation_retries_stop_at_the_maximum(service, monkeypatch, settings):
+    settings.ALERT_MAX_ATTEMPTS = 3
+    now = timezone.now()
+    result = _request(service, now=now)
+    _smtp_failing(monkeypatch, ConnectionRefusedError(111, "refused"))
+
+    outcomes = [_deliver(result, now + timedelta(hours=k)).outcome for k in range(4)]
+
+    assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.FAILED, Outcome.NOT_CLAIMED]
+    assert "Gave up after 3 attempts" in ConfirmationDelivery.objects.get().last_error
+    assert selectors.confirmations_due(now=now + timedelta(days=1)) == []
+
+
+def test_the_resend_gap_does_not_block_when_the_last_confirmation_never_left(
+    service, mailoutbox, monkeypatch, settings
+):
+    settings.ALERT_MAX_ATTEMPTS = 2
+    now = timezone.now()
+    first = _request(service, "ann@example.com", ["DE"], now=now)
+    with monkeypatch.context() as patch:
+        _smtp_failing(patch, ConnectionRefusedError(111, "refused"))
+        assert _deliver(first, now).outcome == Outcome.RETRY
+
+    # Asked again while it waits for SMTP: the waiting email goes out now, with the new
+    # countries, instead of the request being refused or a second email queued.
+    again = _request(service, "ann@example.com", ["FR"], now=now + timedelta(minutes=1))
+    assert again.confirmation_queued
+    waiting = ConfirmationDelivery.objects.get()
+    assert waiting.countries == ["FR"] and waiting.next_attempt_at == now + timedelta(minutes=1)
+
+    # It fails for good: a new request inside the gap gets a new email all the same.
+    with monkeypatch.context() as patch:
+        _smtp_failing(patch, ConnectionRefusedError(111, "refused"))
+        assert _deliver(again, now + timedelta(minutes=1)).outcome == Outcome.FAILED
+    third = _request(service, "ann@example.com", ["FR"], now=now + timedelta(minutes=2))
+    assert third.confirmation_queued
+    assert _deliver(third, now + timedelta(minutes=2)).outcome == Outcome.SENT
+    assert len(mailoutbox) == 1 and ConfirmationDelivery.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Ann@Example.com", "ann@example.com"),
+        ("ann+alerts@example.com", "ann@example.com"),
+        ("ann+a+b@example.com", "ann@example.com"),
+        ("a.n.n@example.com", "a.n.n@example.com"),  # dots matter outside Gmail
+        ("A.n.N+x@gmail.com", "ann@gmail.com"),
+        ("ann@googlemail.com", "ann@gmail.com"),
+    ],
+)
+def test_addresses_are_normalised_for_the_cap(typed, key):
+    assert services.email_rate_key(typed) == key
+
+
+def test_plus_and_dot_variants_share_the_per_address_cap(
+    subscribe, make_service, mailoutbox, settings
+):
+    settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 3
+    variants = [
+        "victim@gmail.com",
+        "victim+1@gmail.com",
+        "v.ictim@gmail.com",
+        "vic.tim+x@googlemail.com",
+        "VICTIM+2@gmail.com",
+    ]
+    for k, address in enumerate(variants):
+        make_service(f"s{k}")
+        response = subscribe({"email": address, "service": f"s{k}"}, f"192.0.2.{k + 1}")
+        assert response.status_code == 201
+    assert len(mailoutbox) == 3
+    # Sent to the address as typed; only the cap uses the normalised form.
+    assert [m.to[0] for m in mailoutbox] == variants[:3]
+
+
+def test_the_database_cap_uses_the_normalised_address(service, make_service, settings):
+    from django.core.cache import cache
+
+    settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 2
+    queued = []
+    for k, address in enumerate(["ann@gmail.com", "a.nn@gmail.com", "ann+z@gmail.com"]):
+        cache.clear()  # as if Redis had restarted
+        queued.append(_request(make_service(f"s{k}"), address).confirmation_queued)
+    assert queued == [True, True, False]
+
+
+def test_unconfirmed_subscriptions_are_purged_after_the_max_age(service, make_service, settings):
+    settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS = 7
+    now = timezone.now()
+    old = _request(service, "old@example.com", now=now - timedelta(days=8)).subscription
+    fresh = _request(service, "fresh@example.com", now=now - timedelta(days=6)).subscription
+    never_mailed = Subscription.objects.create(email="quiet@example.com", service=service)
+    Subscription.objects.filter(pk=never_mailed.pk).update(created_at=now - timedelta(days=8))
+    confirmed = _request(service, "yes@example.com", now=now - timedelta(days=30)).subscription
+    Subscription.objects.filter(pk=confirmed.pk).update(confirmed_at=now - timedelta(days=29))
+
+    purged = services.subscriptions_purge(now=now)
+
+    assert purged.subscriptions == 2
+    assert set(Subscription.objects.values_list("pk", flat=True)) == {fresh.pk, confirmed.pk}
+    assert not ConfirmationDelivery.objects.filter(subscription_id=old.pk).exists()
+    # The confirmed subscription's month-old confirmation row is past any use too.
+    assert not ConfirmationDelivery.objects.filter(subscription_id=confirmed.pk).exists()
+    assert services.subscriptions_purge(now=now).subscriptions == 0
+
+
+def test_the_purge_and_the_sweep_are_scheduled(settings):
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "detection.alerts.tasks.subscriptions_purge" in tasks
+    assert "detection.alerts.tasks.alerts_sweep" in tasks
