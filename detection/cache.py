@@ -1,9 +1,16 @@
 """Versioned read cache: every detection tick bumps the version, so cached reads are
-invalidated at once without hunting for keys. The version doubles as an ETag seed."""
+invalidated at once without hunting for keys.
+
+The version lives only in Redis. When Redis restarts (or evicts the key) it starts again,
+from the current time in microseconds rather than from 1, so a new counter never reuses a
+number that keys cached before the restart; ETags are hashes of the body, not the version
+(detection.api.views), so a reset can never make a client trust a stale answer.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -19,8 +26,8 @@ def data_version() -> int:
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
-            cache.add(VERSION_KEY, 1, timeout=None)
-            version = cache.get(VERSION_KEY, 1)
+            cache.add(VERSION_KEY, _fresh_version(), timeout=None)
+            version = cache.get(VERSION_KEY) or _fresh_version()
         return int(version)
     except RedisError:
         logger.warning("Cache unavailable; reads are served uncached", exc_info=True)
@@ -30,10 +37,17 @@ def data_version() -> int:
 def data_version_bump() -> None:
     """Called after each tick commits: everything read before is stale."""
     try:
-        cache.add(VERSION_KEY, 1, timeout=None)
+        cache.add(VERSION_KEY, _fresh_version(), timeout=None)
         cache.incr(VERSION_KEY)
     except RedisError:
         logger.warning("Cache unavailable; could not invalidate reads", exc_info=True)
+
+
+def _fresh_version() -> int:
+    # Each bump is a Redis round trip (ticks bump once a minute): a counter started from
+    # the clock in microseconds is ahead of every number an earlier one reached (never 0,
+    # which means "no cache").
+    return time.time_ns() // 1_000
 
 
 def cached_read(name: str, compute: Callable[[], T], *, timeout: int = 300) -> T:

@@ -31,17 +31,6 @@ def _country(value: str) -> str:
     return drf_validated(validation.country_clean, value)
 
 
-# --- Errors (for the schema; the body is built by outagewatch.api.errors) --------------------
-
-
-class ApiErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
 # --- Query parameters -------------------------------------------------------------------------
 
 

@@ -1,24 +1,25 @@
 """The outage read API: service status, series, outages and the status board.
 
 Every view here is a versioned read: its answer is cached in Redis under the detection data
-version and carries an ETag derived from that version and the request, so a client polling
-an unchanged answer gets 304 without the database being touched, and the next detection tick
-invalidates everything at once.
+version (the next detection tick invalidates everything at once) and carries an ETag that
+is a hash of the body, so a client polling an unchanged answer gets 304 without the
+database being touched, and no counter reset can make an old ETag match new data.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from typing import Any
 
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -30,7 +31,6 @@ from rest_framework.response import Response
 from detection import selectors
 from detection.api import examples
 from detection.api.serializers import (
-    ApiErrorSerializer,
     OutageDetailSerializer,
     OutageQuerySerializer,
     OutageSummarySerializer,
@@ -42,6 +42,7 @@ from detection.api.serializers import (
 from detection.cache import data_version
 from detection.models import Outage
 from outagewatch.api.pagination import NewestFirstCursorPagination
+from outagewatch.api.schema import READ_ERRORS, errors
 from reports import selectors as catalog
 from reports.models import Service
 
@@ -51,11 +52,6 @@ MAX_AGE_SECONDS = 15
 # Bounds staleness of cached bodies if ticks stop ("last 15 minutes" moves with the clock).
 CACHE_SECONDS = 120
 
-ERRORS = {
-    400: OpenApiResponse(ApiErrorSerializer, description="Invalid query parameters."),
-    404: OpenApiResponse(ApiErrorSerializer, description="Not found."),
-    429: OpenApiResponse(ApiErrorSerializer, description="Too many requests."),
-}
 _CONDITIONAL = [
     OpenApiParameter(
         "If-None-Match",
@@ -75,25 +71,26 @@ class VersionedReadView(generics.GenericAPIView):
 
     def get(self, request: Request, **kwargs: Any) -> Response:
         version = data_version()
-        if version == 0:  # no cache: no way to know when the data changes
-            return Response(self.read(request, **kwargs), headers={"Cache-Control": "no-cache"})
-        etag = self._etag(version, request)
+        key = f"detection:api:{version}:{self._request_key(request)}" if version else None
+        cached = self._cache_get(key) if key else None
+        if cached is None:
+            body = self.read(request, **kwargs)  # errors (404, 400) are neither cached nor tagged
+            cached = (body, content_etag(body))
+            if key:
+                self._cache_set(key, cached)
+        body, etag = cached
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}"}
+        # Only reached for a resource that exists, so If-None-Match: * never hides a 404.
         if self._not_modified(request, etag):
             return Response(status=304, headers=headers)
-        key = f"detection:api:{etag}"
-        body = self._cache_get(key)
-        if body is None:
-            body = self.read(request, **kwargs)
-            self._cache_set(key, body)
         return Response(body, headers=headers)
 
     @staticmethod
-    def _etag(version: int, request: Request) -> str:
+    def _request_key(request: Request) -> str:
         # The host is part of it because paginated bodies carry absolute next/previous links.
         query = sorted(request.query_params.lists())
         seed = f"{request.get_host()}|{request.path}|{query}"
-        return f'W/"{version}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"'
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     @staticmethod
     def _not_modified(request: Request, etag: str) -> bool:
@@ -115,6 +112,12 @@ class VersionedReadView(generics.GenericAPIView):
             cache.set(key, body, CACHE_SECONDS)
 
 
+def content_etag(body: Any) -> str:
+    """A weak ETag from the JSON body itself: equal only when the answer is."""
+    encoded = json.dumps(body, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"))
+    return f'W/"{hashlib.sha256(encoded.encode()).hexdigest()[:32]}"'
+
+
 def _service(slug: str) -> Service:
     try:
         return catalog.service_get(slug=slug)
@@ -131,7 +134,7 @@ def _service(slug: str) -> Service:
             "(all countries) and the reports expected in the current minute."
         ),
         parameters=_CONDITIONAL,
-        responses={200: ServiceDetailSerializer, 304: None, **ERRORS},
+        responses={200: ServiceDetailSerializer, 304: None, **READ_ERRORS},
         examples=[examples.SERVICE_DETAIL],
     )
 )
@@ -166,7 +169,7 @@ class ServiceDetailView(VersionedReadView):
             ),
             *_CONDITIONAL,
         ],
-        responses={200: SeriesSerializer, 304: None, **ERRORS},
+        responses={200: SeriesSerializer, 304: None, **READ_ERRORS},
         examples=[examples.SERIES],
     )
 )
@@ -200,7 +203,7 @@ class OutageCursorPagination(NewestFirstCursorPagination):
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601."),
             *_CONDITIONAL,
         ],
-        responses={200: OutageSummarySerializer(many=True), 304: None, **ERRORS},
+        responses={200: OutageSummarySerializer(many=True), 304: None, **READ_ERRORS},
         examples=[examples.OUTAGE_LIST],
     )
 )
@@ -221,7 +224,7 @@ class OutageListView(VersionedReadView):
     get=extend_schema(
         summary="One outage with its timeline and explanation",
         parameters=_CONDITIONAL,
-        responses={200: OutageDetailSerializer, 304: None, **ERRORS},
+        responses={200: OutageDetailSerializer, 304: None, **READ_ERRORS},
         examples=[examples.OUTAGE_DETAIL],
     )
 )
@@ -246,7 +249,7 @@ class OutageDetailView(VersionedReadView):
             "with If-None-Match and most polls are a 304."
         ),
         parameters=_CONDITIONAL,
-        responses={200: StatusSerializer, 304: None, 429: ERRORS[429]},
+        responses={200: StatusSerializer, 304: None, **errors(429, 503)},
         examples=[examples.STATUS],
     )
 )

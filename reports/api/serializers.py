@@ -85,8 +85,16 @@ class ReportCreatedSerializer(serializers.ModelSerializer):
 class ServiceQuerySerializer(QuerySerializer):
     """Filters of the service list; an empty search matches every service."""
 
-    search = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    category = serializers.SlugField(required=False, max_length=100, default="")
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        default="",
+        help_text="Part of the service name.",
+    )
+    category = serializers.SlugField(
+        required=False, max_length=100, default="", help_text="Category slug."
+    )
 
 
 class ProblemTypeSerializer(serializers.ModelSerializer):

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagewatch.api.schema import READ_ERRORS, WRITE_ERRORS
 from outagewatch.api.throttling import throttle_unchecked
 from outagewatch.clients import client_address
 from reports import selectors, services
@@ -24,7 +24,7 @@ class ReportCreateView(APIView):
 
     @extend_schema(
         request=ReportCreateSerializer,
-        responses={201: ReportCreatedSerializer},
+        responses={201: ReportCreatedSerializer, **WRITE_ERRORS},
         examples=[
             OpenApiExample(
                 "Login problem in Berlin",
@@ -54,13 +54,11 @@ class ReportCreateView(APIView):
         return Response(ReportCreatedSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
-_SERVICE_FILTERS = [
-    OpenApiParameter("search", OpenApiTypes.STR, description="Part of the service name."),
-    OpenApiParameter("category", OpenApiTypes.STR, description="Category slug."),
-]
-
-
-@extend_schema(parameters=_SERVICE_FILTERS, summary="List the service catalog")
+@extend_schema(
+    parameters=[ServiceQuerySerializer],
+    responses={200: ServiceSerializer(many=True), **READ_ERRORS},
+    summary="List the service catalog",
+)
 class ServiceListView(generics.ListAPIView):
     serializer_class = ServiceSerializer
     throttle_scope = "reads"

@@ -1,0 +1,40 @@
+"""OpenAPI pieces shared by every endpoint: the error body and the error answers."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    """The one error format (outagewatch.api.errors)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Invalid input: `fields` names each bad field or query parameter.",
+    404: "Not found.",
+    413: "Request body too large (`payload_too_large`).",
+    415: "Request body is not JSON.",
+    429: "Too many requests from this client: retry after the Retry-After header's seconds.",
+    503: "Temporarily unavailable (database down): retry after the Retry-After header's seconds.",
+}
+ERRORS = {
+    code: OpenApiResponse(ApiErrorSerializer, description=description)
+    for code, description in _DESCRIPTIONS.items()
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """The shared error answers for these status codes, for `responses=` in extend_schema."""
+    return {code: ERRORS[code] for code in codes}
+
+
+# What a read can answer besides 200/304, and what a JSON POST can answer besides 201.
+READ_ERRORS = errors(400, 404, 429, 503)
+WRITE_ERRORS = errors(400, 413, 415, 429, 503)
