@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import urllib.parse
 
 import pytest
 
@@ -49,3 +51,54 @@ def test_real_server_refuses_bad_input_and_serves_pages(web_server, make_service
     assert page.status == 200 and b"Report a problem with Acme Cloud" in page.body
     css = web_server.request("GET", "/static/css/site.css")
     assert css.status == 200
+
+
+def _chunked_post(web_server, path: str, chunks: list[bytes]) -> tuple[int, dict, bytes]:
+    """POST with Transfer-Encoding: chunked and no Content-Length, as streaming clients do."""
+    parsed = urllib.parse.urlsplit(web_server.url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=20)
+    try:
+        conn.request("POST", path, body=iter(chunks), headers=JSON, encode_chunked=True)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def test_chunked_bodies_are_read_and_bounded(web_server, make_service):
+    make_service("acme", "Acme Cloud")
+    body = json.dumps({"service": "acme", "problem": "login", "country": "DE"}).encode()
+
+    status, _, answer = _chunked_post(web_server, "/api/v1/reports/", [body[:10], body[10:]])
+    assert status == 201, answer
+    assert Report.objects.get(pk=json.loads(answer)["id"]).country == "DE"
+
+    huge = [b'{"comment": "', *([b"x" * 4096] * 8), b'"}']
+    status, _, answer = _chunked_post(web_server, "/api/v1/reports/", huge)
+    assert status == 413
+    assert json.loads(answer)["code"] == "payload_too_large"
+    assert Report.objects.count() == 1
+
+
+def test_real_server_answers_json_errors_under_api(web_server, make_service):
+    make_service("acme", "Acme Cloud")
+    over_django_limit = b'{"comment": "' + b"x" * 300_000 + b'"}'
+    too_big = web_server.request("POST", "/api/v1/reports/", over_django_limit, JSON)
+    assert too_big.status == 413
+    assert json.loads(too_big.body)["code"] == "payload_too_large"
+
+    missing = web_server.request("GET", "/api/v1/no-such-thing/")
+    assert missing.status == 404
+    assert json.loads(missing.body) == {"detail": "Not found.", "code": "not_found"}
+
+    nul = web_server.request("GET", "/api/v1/services/?search=a%00")
+    assert nul.status == 400
+    assert json.loads(nul.body)["fields"] == {"search": ["Must not contain NUL (0x00) characters."]}
+    assert web_server.request("GET", "/?q=a%00").status == 400
+
+    deep = b"[" * 5000 + b"]" * 5000
+    assert web_server.request("POST", "/api/v1/reports/", deep, JSON).status == 400
+
+    page = web_server.request("GET", "/")
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "geolocation=()" in page.headers["Permissions-Policy"]
