@@ -4,6 +4,9 @@ subscribe over HTTP -> confirmation email over SMTP -> confirm over HTTP -> an o
 (alerts_schedule inside the transaction, as the detector does) -> exactly one alert email
 -> the resolution email -> one-click unsubscribe stops mail; and SMTP down, then up: the
 email arrives exactly once.
+
+Retries and holds are times in the delivery rows that beat's every-minute alerts-sweep
+sends; here a Sweeper thread publishes that same task every half second through the broker.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -24,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.alerts import services
-from detection.alerts.tasks import alert_delivery_send
+from detection.alerts.tasks import alert_delivery_send_task, alerts_sweep_task
 from detection.models import AlertDelivery, Outage, Subscription
 from tests.conftest import free_port, wait_until
 from tests.e2e.conftest import BASE_DIR, BIN
@@ -77,6 +81,44 @@ def _html(message: EmailMessage) -> str:
 
 def _link_path(message: EmailMessage, kind: str) -> str:
     return next(p for p in LINK.findall(_text(message)) if f"/{kind}/" in p)
+
+
+class Sweeper:
+    """Beat's alerts-sweep, published every ``interval`` seconds to ``broker_url``.
+
+    Each publish opens its own connection, so a broker that is down (or restarted) costs
+    only the sweeps that fall in the gap, as with beat.
+    """
+
+    def __init__(self, broker_url: str, interval: float = 0.5) -> None:
+        self.broker_url = broker_url
+        self.interval = interval
+        self.published = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sweeper", daemon=True)
+
+    def _run(self) -> None:
+        from outagewatch.celery import app
+
+        while not self._stop.wait(self.interval):
+            # The broker may be down on purpose; beat would simply miss that minute.
+            with suppress(Exception), app.connection_for_write(self.broker_url) as conn:
+                alerts_sweep_task.apply_async(connection=conn, retry=False)
+                self.published += 1
+
+    def __enter__(self) -> Sweeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def sweeper(redis_url) -> Iterator[Sweeper]:
+    with Sweeper(redis_url) as running:
+        yield running
 
 
 @pytest.fixture
@@ -157,7 +199,9 @@ def _barrier(mailbox: Mailbox, service, address: str) -> None:
     mailbox.wait_for(address, 1)
 
 
-def test_subscribe_confirm_alert_resolve_unsubscribe(web_server, worker, smtp, make_service):
+def test_subscribe_confirm_alert_resolve_unsubscribe(
+    web_server, worker, sweeper, smtp, make_service
+):
     service = make_service("acme", "Acme Cloud")
     address = "ann@example.com"
 
@@ -200,8 +244,8 @@ def test_subscribe_confirm_alert_resolve_unsubscribe(web_server, worker, smtp, m
     assert delivery.attempts == 1
 
     # The same task delivered twice more, then the detector calling again: still one email.
-    alert_delivery_send.delay(delivery_id=delivery.pk)
-    alert_delivery_send.delay(delivery_id=delivery.pk)
+    alert_delivery_send_task.delay(delivery_id=delivery.pk)
+    alert_delivery_send_task.delay(delivery_id=delivery.pk)
     with transaction.atomic():
         services.alerts_schedule(outage=outage, kind="opened")
     _barrier(smtp, service, "barrier1@example.com")
@@ -228,7 +272,9 @@ def test_subscribe_confirm_alert_resolve_unsubscribe(web_server, worker, smtp, m
     assert AlertDelivery.objects.filter(subscription__email=address).count() == 2
 
 
-def test_smtp_down_then_up_delivers_exactly_once(stack_env, worker, smtp_port, make_service):
+def test_smtp_down_then_up_delivers_exactly_once(
+    stack_env, worker, sweeper, smtp_port, make_service
+):
     service = make_service("acme", "Acme Cloud")
     address = "ann@example.com"
     Subscription.objects.create(email=address, service=service, confirmed_at=timezone.now())
@@ -252,7 +298,7 @@ def test_smtp_down_then_up_delivers_exactly_once(stack_env, worker, smtp_port, m
         )
         assert delivery.attempts >= 2
 
-        alert_delivery_send.delay(delivery_id=delivery.pk)  # delivered again: no second email
+        alert_delivery_send_task.delay(delivery_id=delivery.pk)  # delivered again: no second email
         _barrier(mailbox, service, "barrier@example.com")
         assert len(mailbox.to(address)) == 1
     finally:
@@ -291,5 +337,11 @@ def test_the_worker_finds_the_alert_tasks_by_autodiscovery(stack_env):
         text=True,
         check=True,
     ).stdout
-    for name in ("alert_delivery_send", "alerts_dispatch", "alerts_sweep"):
+    for name in (
+        "alert_delivery_send",
+        "alerts_dispatch",
+        "alerts_sweep",
+        "confirmation_delivery_send",
+        "subscriptions_purge",
+    ):
         assert f"detection.alerts.tasks.{name}" in out
