@@ -341,6 +341,9 @@ SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
 REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)
 # Minute buckets must outlive the baseline's history window (28 days); hourly rollups stay.
 BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
+# Problems need an excess from at least this many distinct networks (more for busy series:
+# detection.core.networks); one machine, office or rented range cannot fake an outage.
+OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=4)
 # Overrides of detection.core.DetectorConfig defaults, as JSON, e.g. {"quiet_minutes": 20}.
 DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
 

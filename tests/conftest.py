@@ -20,6 +20,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def crowd_address(k: int) -> str:
+    """The k-th member of a crowd: each in a network and a /16 block of its own (k < 51,200).
+
+    A crowd's reports count one per network and a few per block (reports.networks), so test
+    crowds must not share either.
+    """
+    return f"{11 + (k // 256) % 200}.{k % 256}.0.1"
+
+
 def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -127,6 +127,20 @@ class DetectorConfig:
     # (in standard deviations of the noise model, with an absolute minimum of one report).
     onset_sigma: float = 1.0
 
+    # --- Evidence from networks (networks.py) --------------------------------------------------
+    # The counts are counted reports: ingestion counts one per network (IPv4 /24, IPv6 /56) per
+    # network_window_minutes (its dedup window) and caps each /16. Over k minutes one network
+    # can add up to ceil(k / network_window_minutes), so the excess divided by that is the
+    # fewest distinct networks that can have produced it. Problems need at least
+    # min_networks_outage of them (possible problems min_networks_possible), and at least the
+    # relative floor of the networks a normal window sees (the series' own volume): one
+    # household, office or rented range cannot fake an outage, a crowd from many can. For
+    # windows up to the dedup window the absolute excess floors above are stricter; the gate
+    # binds on the 20- and 60-minute sums, where one network could otherwise count 2-4 times.
+    network_window_minutes: int = 15
+    min_networks_outage: int = 4
+    min_networks_possible: int = 2
+
     # --- State machine --------------------------------------------------------------------------
     # Consecutive level-2 ticks needed to open (1 = open on the first, detection delay matters).
     confirm_ticks: int = 1

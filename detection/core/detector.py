@@ -114,7 +114,7 @@ def _score_rows(
     before = np.arange(a, b)[:, None] + np.arange(-h, 0)[None, :]
     history = np.where(before >= 0, factor_hist[np.maximum(before, 0)], np.nan)
     win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
-    result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor)
+    result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
     exp = judged * factors[:, None]
     onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step
     return _Scored(result, exp[:, -1], onset, level)

@@ -9,6 +9,7 @@ from scipy import stats
 
 from .config import DetectorConfig
 from .dispersion import window_alpha
+from .networks import excess_networks, networks_needed
 
 LEVEL_OK = 0
 LEVEL_POSSIBLE = 1
@@ -35,6 +36,8 @@ class ScoreResult:
     window: np.ndarray  # (n,) buckets summed by the deciding window
     observed: np.ndarray  # (n,) observed sum over that window
     expected: np.ndarray  # (n,) expected sum over that window
+    # (n,) fewest distinct networks behind that window's excess (networks.excess_networks)
+    networks: np.ndarray | None = None
     # Highest level over the short windows only (<= config.calm_max_window): what "back to
     # normal" is judged on, so an outage resolves when volume is, not an hour later.
     recent_level: np.ndarray | None = None
@@ -78,6 +81,7 @@ def score(
     level_dispersion: np.ndarray | None = None,
     judge: np.ndarray | None = None,
     window_factor: np.ndarray | None = None,
+    step_minutes: int = 1,
 ) -> ScoreResult:
     """Score the newest column of (n, w) observed/expected counts, w >= max(config.windows).
 
@@ -87,6 +91,7 @@ def score(
     the prior baseline, judged against their own recent level (level.cold_state) with larger
     absolute and relative excess floors. level_dispersion: correlated part of the dispersion
     (defaults to all of it, conservative). judge: rows that may be above level 0 (default all).
+    Problems also need the excess to come from enough distinct networks (networks.py).
     """
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
@@ -113,8 +118,11 @@ def score(
         np.where(cold_col, config.cold_min_excess_possible, config.min_excess_possible),
         np.where(cold_col, config.cold_min_ratio_possible, ratio_pos) * exp,
     )
-    p_ok_out = p <= config.p_outage
-    p_ok_pos = p <= config.p_possible
+    span = np.asarray(windows)
+    networks = excess_networks(excess, span, step_minutes, config)
+    nets_out, nets_pos = networks_needed(exp, span, step_minutes, config, (ratio_out, ratio_pos))
+    p_ok_out = (p <= config.p_outage) & (networks >= nets_out)
+    p_ok_pos = (p <= config.p_possible) & (networks >= nets_pos)
     if judge is not None:  # e.g. a cold series before its first report: nothing to judge by
         ok = np.asarray(judge, dtype=bool).reshape(n, 1)
         p_ok_out, p_ok_pos = p_ok_out & ok, p_ok_pos & ok
@@ -140,6 +148,7 @@ def score(
         window=np.asarray(windows)[best],
         observed=obs[rows, best],
         expected=exp[rows, best],
+        networks=networks[rows, best],
         recent_level=level[:, np.asarray(windows) <= config.calm_max_window].max(axis=1),
     )
 

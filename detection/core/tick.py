@@ -90,7 +90,15 @@ def run_tick(
     past = history_padded(state.level_history, history_length(config))
     win_factor = np.where(batch.cold[:, None], 1.0, window_factors(past, factor, config))
     scores = score(
-        observed, judged, dispersion, config, batch.cold, level_dispersion, judge, win_factor
+        observed,
+        judged,
+        dispersion,
+        config,
+        batch.cold,
+        level_dispersion,
+        judge,
+        win_factor,
+        step_minutes,
     )
     onset = newest_minute - onset_offsets(observed, expected, dispersion, config) * step_minutes
     tr = transition(

@@ -11,4 +11,12 @@ from detection.core import DetectorConfig
 
 @cache
 def detector_config() -> DetectorConfig:
-    return DetectorConfig.from_dict({**DetectorConfig().to_dict(), **settings.DETECTOR_OVERRIDES})
+    # The network gate must know how often ingestion lets one network count (its dedup
+    # window); the minimum number of networks is a setting of its own.
+    from_settings = {
+        "network_window_minutes": settings.REPORT_DEDUP_WINDOW_MINUTES,
+        "min_networks_outage": settings.OUTAGE_MIN_NETWORKS,
+    }
+    return DetectorConfig.from_dict(
+        {**DetectorConfig().to_dict(), **from_settings, **settings.DETECTOR_OVERRIDES}
+    )

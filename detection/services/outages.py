@@ -21,6 +21,7 @@ from detection.models import OVERALL, Bucket, Outage, OutageEvent, SeriesState, 
 from detection.services.config import detector_config
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
+from reports.models import Report
 
 TOP_PROBLEMS = 5
 # A country "stands out" in an overall outage when it sends at least this share of reports.
@@ -136,8 +137,24 @@ def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:
     )
     outage.countries = ordered
     outage.total_reports = total
+    outage.networks = _networks_since(outage, view.minute)
     outage.explanation = _explanation(outage, countries, total)
     outage.save()
+
+
+def _networks_since(outage: Outage, minute: dt.datetime) -> int:
+    """Distinct networks behind the outage's counted reports: what its verdict rests on."""
+    return (
+        Report.objects.filter(
+            service_id=outage.service_id,
+            counted=True,
+            created_at__gte=outage.started_at,
+            created_at__lt=minute + dt.timedelta(minutes=1),
+        )
+        .values("reporter_key")
+        .distinct()
+        .count()
+    )
 
 
 def _reports_since(outage: Outage, minute: dt.datetime) -> tuple[Counter, Counter, int]:
@@ -192,7 +209,8 @@ def _verdict(view: TickView, i: int) -> str:
     # or a reader compares it with the expectation shown for the current minute.
     before = " at the level before them" if window >= detector_config().level_lag_min_window else ""
     verdict = (
-        f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before} "
+        f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before}, "
+        f"from at least {s.networks[i]:.0f} distinct networks "
         f"(p = {s.p_value[i]:.1e}, rule {s.rule[i]})."
     )
     shifted = _SHIFTED.get(int(view.result.transition.state.phase[i]))
@@ -206,8 +224,10 @@ def _verdict(view: TickView, i: int) -> str:
 
 
 def _explanation(outage: Outage, countries: Counter, total: int) -> str:
+    networks = "network" if outage.networks == 1 else "networks"
     parts = [
-        f"{total} counted reports since {outage.started_at:%H:%M} UTC.",
+        f"{total} counted reports from {outage.networks} {networks} since "
+        f"{outage.started_at:%H:%M} UTC.",
         f"Peak {outage.peak_observed:.0f} reports a minute vs {outage.peak_expected:.1f} expected"
         f" (rule {outage.rule}, score {outage.score:.2f}).",
     ]

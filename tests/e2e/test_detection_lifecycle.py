@@ -14,7 +14,7 @@ from detection.models import Bucket, JobCursor, Outage, ServiceStatus
 from detection.services import baselines_refit
 from reports.models import Report
 from reports.services import report_create
-from tests.conftest import wait_until
+from tests.conftest import crowd_address, wait_until
 
 pytestmark = [pytest.mark.e2e]
 T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -48,8 +48,7 @@ def watched(make_service):
 def _report(service, minute, k, *, address=None):
     report_create(
         service=service, problem=service.problem_types.get(slug="login"), country="DE",
-        source=Report.Source.API, address=address or f"10.1.{k // 250}.{k % 250}",
-        user_agent=f"client-{k}" if address is None else "flood", now=minute,
+        source=Report.Source.API, address=address or crowd_address(k), now=minute,
     )  # fmt: skip
 
 

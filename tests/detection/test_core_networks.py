@@ -1,0 +1,55 @@
+"""The network gate: an excess must come from enough distinct networks (no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from detection.core import LEVEL_OUTAGE, DetectorConfig, score
+from detection.core.networks import counts_per_network, excess_networks, networks_needed
+
+CONFIG = DetectorConfig()
+
+
+def _score(observed, rate, config=CONFIG, step=1):
+    observed = np.asarray(observed, dtype=float)[None, :]
+    expected = np.full_like(observed, rate * step)
+    return score(observed, expected, np.zeros(1), config, step_minutes=step)
+
+
+def test_one_network_counts_at_most_once_per_dedup_window():
+    per = counts_per_network(np.array([1, 15, 16, 20, 60]), 1, CONFIG)
+    assert per.tolist() == [1, 1, 2, 2, 4]
+    # With 5-minute buckets a 12-bucket sum spans an hour.
+    assert counts_per_network(np.array([12]), 5, CONFIG).tolist() == [4]
+    assert excess_networks(np.array([[12.8, -3.0]]), np.array([60, 1]), 1, CONFIG).tolist() == [
+        [3.0, 0.0]
+    ]
+
+
+def test_hour_long_excess_from_a_few_networks_is_not_an_outage():
+    # 14 counted reports in an hour against 1.2 expected: significant, and enough for the
+    # absolute floor, but three networks reporting every 15 minutes can produce it.
+    observed = np.zeros(60)
+    observed[::4] = 1
+    assert observed.sum() == 15
+    result = _score(observed, 0.02)
+    assert result.level[0] < LEVEL_OUTAGE
+    # The same excess from networks that count once an hour must come from 13: an outage.
+    many = DetectorConfig(network_window_minutes=60)
+    assert _score(observed, 0.02, many).level[0] == LEVEL_OUTAGE
+
+
+def test_crowd_from_twenty_networks_in_two_minutes_is_an_outage():
+    observed = np.zeros(60)
+    observed[-2:] = 10
+    result = _score(observed, 0.1)
+    assert result.level[0] == LEVEL_OUTAGE
+    assert result.networks[0] >= 9  # the newest minute: 10 reports vs 0.1 expected
+
+
+def test_networks_needed_grow_with_the_series_volume():
+    windows = np.array([1, 60])
+    small_out, _ = networks_needed(np.array([[0.1, 6.0]]), windows, 1, CONFIG, (0.3, 0.15))
+    big_out, _ = networks_needed(np.array([[100.0, 6000.0]]), windows, 1, CONFIG, (0.3, 0.15))
+    assert small_out.tolist() == [[4, 4]]
+    assert big_out.tolist() == [[30, 450]]
