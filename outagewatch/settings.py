@@ -338,6 +338,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 BUCKET_LATE_MINUTES: int = env.int("BUCKET_LATE_MINUTES", default=5)
 # A country series without reports for this long stops being ticked.
 SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
+# A (service, country) pair is a series of its own only after this many counted reports
+# (one per network per dedup window) within SERIES_IDLE_DAYS; before, it counts overall only.
+SERIES_MIN_COUNTED: int = env.int("SERIES_MIN_COUNTED", default=3)
+# At most this many cold (not yet seasonal) baselines are fitted per 15-minute cold refit.
+BASELINE_COLD_REFITS_PER_RUN: int = env.int("BASELINE_COLD_REFITS_PER_RUN", default=200)
 REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)
 # Minute buckets must outlive the baseline's history window (28 days); hourly rollups stay.
 BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.utils import timezone
 
 from detection.core import fit_baseline
@@ -32,13 +33,30 @@ def baselines_refit(
     until = minute_floor(now or timezone.now())
     keys = series_active(now=until)
     if only_cold:
-        warm = set(SeriesBaseline.objects.filter(method="hgb").values_list("service_id", "country"))
-        keys = [key for key in keys if key not in warm]
+        keys = _cold_first(keys)[: settings.BASELINE_COLD_REFITS_PER_RUN]
     methods: dict[str, int] = {}
     for key in keys:
         baseline = baseline_fit(key=key, until=until)
         methods[baseline.method] = methods.get(baseline.method, 0) + 1
     return BaselinesRefitted(fitted=len(keys), methods=methods)
+
+
+def _cold_first(keys: list[SeriesKey]) -> list[SeriesKey]:
+    """Series without a seasonal baseline, the longest without any fit first.
+
+    The cold refit runs every 15 minutes; a bounded number per run keeps a flood of new
+    series from stretching it (and the database) without end, and the oldest-first order
+    means every series gets its turn.
+    """
+    fitted = {
+        (row.service_id, row.country): row
+        for row in SeriesBaseline.objects.filter(service_id__in={sid for sid, _ in keys}).only(
+            "service_id", "country", "method", "fitted_at"
+        )
+    }
+    cold = [key for key in keys if key not in fitted or fitted[key].method != "hgb"]
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(cold, key=lambda key: (fitted[key].fitted_at if key in fitted else never, key))
 
 
 def baseline_fit(*, key: SeriesKey, until: dt.datetime):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Sum
 
 from detection.models import OVERALL, Bucket, SeriesState
 from detection.services.timeutil import to_epoch_minute
@@ -15,22 +16,28 @@ SeriesKey = tuple[int, str]  # (service_id, country); country "" = overall
 
 
 def series_active(*, now: dt.datetime) -> list[SeriesKey]:
-    """Every active service overall, plus each country that reported recently or is not calm.
+    """Every active service overall, plus each country with enough evidence to be a series.
 
-    A country series is kept while it has reports within SERIES_IDLE_DAYS, so its baseline
-    and state stay meaningful; an idle one drops out instead of being ticked forever.
+    A (service, country) pair becomes a series of its own once it has SERIES_MIN_COUNTED
+    counted reports within SERIES_IDLE_DAYS. Counted reports come one per network per service
+    and dedup window, so that takes several networks or a long time; until then its reports
+    count in the service's overall series only. Otherwise anyone could make thousands of
+    series (and baselines to fit) with one report per made-up pair. A series drops out again
+    when it goes idle, unless its detector is still in a non-calm state.
     """
     services = list(Service.objects.filter(is_active=True).values_list("id", flat=True))
     active = set(services)
     keys: set[SeriesKey] = {(sid, OVERALL) for sid in services}
     since = now - dt.timedelta(days=settings.SERIES_IDLE_DAYS)
-    recent = (
-        Bucket.objects.filter(minute__gte=since)
+    established = (
+        Bucket.objects.filter(minute__gte=since, counted__gt=0)
         .exclude(country=OVERALL)
+        .values("service_id", "country")
+        .annotate(evidence=Sum("counted"))
+        .filter(evidence__gte=settings.SERIES_MIN_COUNTED)
         .values_list("service_id", "country")
-        .distinct()
     )
-    keys.update((sid, c) for sid, c in recent if sid in active)
+    keys.update((sid, c) for sid, c in established if sid in active)
     busy = SeriesState.objects.exclude(state=0).values_list("service_id", "country")
     keys.update((sid, c) for sid, c in busy if sid in active)
     return sorted(keys)

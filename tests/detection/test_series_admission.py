@@ -1,0 +1,63 @@
+"""New (service, country) pairs become series only on evidence; cold refits are bounded."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from detection.models import OVERALL, Bucket, SeriesBaseline
+from detection.services import baselines_refit
+from detection.services.series import series_active
+from reports.models import Service
+from tests.detection.conftest import T0
+
+pytestmark = pytest.mark.django_db
+M = dt.timedelta(minutes=1)
+
+
+def _bucket(service, country, minute, counted):
+    Bucket.objects.create(
+        service=service, country=country, minute=minute, reports=counted, counted=counted
+    )
+
+
+def test_one_report_per_made_up_pair_makes_no_series(service, send_reports, settings):
+    from detection.services import buckets_aggregate
+
+    countries = ["DE", "FR", "IT", "ES", "PL", "NL", "SE", "NO", "FI", "DK"]
+    for k, country in enumerate(countries):
+        send_reports(service, T0 + k * M, 1, country=country)
+    buckets_aggregate(now=T0 + 20 * M)
+    assert Bucket.objects.exclude(country=OVERALL).count() == len(countries)
+    mine = [key for key in series_active(now=T0 + 20 * M) if key[0] == service.pk]
+    assert mine == [(service.pk, OVERALL)]
+
+
+def test_a_pair_with_evidence_from_several_networks_is_a_series(service, settings):
+    settings.SERIES_MIN_COUNTED = 3
+    _bucket(service, "DE", T0, 2)
+    assert (service.pk, "DE") not in series_active(now=T0 + M)
+    _bucket(service, "DE", T0 + M, 1)
+    assert (service.pk, "DE") in series_active(now=T0 + 2 * M)
+    # ... until it has been idle for SERIES_IDLE_DAYS.
+    later = T0 + dt.timedelta(days=settings.SERIES_IDLE_DAYS, minutes=2)
+    assert (service.pk, "DE") not in series_active(now=later)
+
+
+def test_cold_refits_are_bounded_per_run_and_take_turns(service, settings):
+    settings.SERIES_MIN_COUNTED = 1
+    settings.BASELINE_COLD_REFITS_PER_RUN = 2
+    Service.objects.exclude(pk=service.pk).update(is_active=False)  # the loaded catalog
+    countries = ["DE", "FR", "IT", "ES"]
+    for country in countries:
+        _bucket(service, country, T0, 1)
+    first = baselines_refit(now=T0 + M, only_cold=True)
+    assert first.fitted == 2
+    fitted_first = set(SeriesBaseline.objects.values_list("country", flat=True))
+    assert len(fitted_first) == 2
+    second = baselines_refit(now=T0 + 2 * M, only_cold=True)
+    assert second.fitted == 2
+    fitted_now = set(SeriesBaseline.objects.values_list("country", flat=True))
+    # Those never fitted came before those fitted in the first run.
+    assert len(fitted_now) == 4 and fitted_now > fitted_first
