@@ -29,6 +29,12 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[HttpRequest], HttpResponse]
 NUL_MESSAGE = "Must not contain NUL (0x00) characters."
+_BAD_REQUEST_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad request</title>'
+    '<link rel="stylesheet" href="/static/css/site.css"></head><body><main class="wrap">'
+    '<section class="card"><h1>Bad request</h1><p>%s <a href="/">Back to OutageWatch</a>.</p>'
+    "</section></main></body></html>"
+)
 
 
 class RequestGuardMiddleware:
@@ -37,9 +43,26 @@ class RequestGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         refused = self._query_with_nul(request)
-        if refused is None and is_api(request) and request.method not in ("GET", "HEAD"):
-            refused = self._body_refused(request)
+        if refused is None and request.method not in ("GET", "HEAD"):
+            refused = (
+                self._body_refused(request) if is_api(request) else self._form_with_nul(request)
+            )
         return refused or self.get_response(request)
+
+    @staticmethod
+    def _form_with_nul(request: HttpRequest) -> HttpResponse | None:
+        """Website forms: Django's CharField refuses NUL, but not every field is one."""
+        if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return None
+        if any(
+            "\x00" in name or "\x00" in value
+            for name, values in request.POST.lists()
+            for value in values
+        ):
+            return HttpResponse(
+                _BAD_REQUEST_PAGE % "The form contains a character we cannot store.", status=400
+            )
+        return None
 
     @staticmethod
     def _query_with_nul(request: HttpRequest) -> HttpResponse | None:
@@ -54,11 +77,8 @@ class RequestGuardMiddleware:
             }
         )
         if not is_api(request):
-            html = (
-                "<!doctype html><title>Bad request</title><h1>Bad request</h1>"
-                "<p>The address contains a character that cannot be searched for.</p>"
-            )
-            return HttpResponse(html, status=400)
+            message = "The address contains a character that cannot be searched for."
+            return HttpResponse(_BAD_REQUEST_PAGE % message, status=400)
         fields = {name.replace("\x00", "") or "query": [NUL_MESSAGE] for name in names}
         return api_error(400, "Invalid input.", "invalid", **(fields or {"query": [NUL_MESSAGE]}))
 

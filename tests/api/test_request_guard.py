@@ -89,3 +89,10 @@ def test_chunked_body_over_the_limit_is_413(api_client, service, settings):
     response = api_client.request(**request)
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
+
+def test_nul_in_a_website_form_is_refused_readably(client, service):
+    response = client.post("/services/acme/", {"problem": "login", "country": "D\x00E"})
+    assert response.status_code == 400
+    assert b"cannot store" in response.content
+    assert Report.objects.count() == 0
