@@ -358,8 +358,9 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=EMAIL_FILE_PATH)
 # Double opt-in: a confirmation link stays valid this long (and works once); sign-ups not
 # confirmed by then are purged.
 SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS: int = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS", default=7)
-# Anyone can type anyone's address: at most this many confirmation emails per address and
-# day (all services together), and none again for the same service within the resend gap.
+# Anyone can type anyone's address: at most this many confirmation emails per mailbox and
+# day (all services together; plus tags and Gmail dots do not make a new mailbox), and none
+# again for the same service within the resend gap after one that actually left.
 SUBSCRIPTION_CONFIRMATIONS_PER_DAY: int = env.int("SUBSCRIPTION_CONFIRMATIONS_PER_DAY", default=5)
 SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
     "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15
