@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import urllib.parse
 
 import pytest
 
 from reports.models import Report
+from tests.conftest import free_port, wait_until
+from tests.e2e.conftest import BASE_DIR, BIN, HttpResult, WebServer
 
 pytestmark = [pytest.mark.e2e]
 
@@ -102,3 +105,37 @@ def test_real_server_answers_json_errors_under_api(web_server, make_service):
     page = web_server.request("GET", "/")
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert "geolocation=()" in page.headers["Permissions-Policy"]
+
+
+def test_database_down_is_a_503_with_retry_after(stack_env, tmp_path):
+    """gunicorn with a database that refuses connections: 503 + Retry-After, JSON under /api/."""
+    env = {**stack_env, "DATABASE_URL": "postgres://ow:ow@127.0.0.1:9/outagewatch"}
+    port = free_port()
+    log = open(tmp_path / "gunicorn-nodb.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [BIN / "gunicorn", "outagewatch.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = WebServer(f"http://127.0.0.1:{port}")
+
+    def answers() -> HttpResult | None:
+        try:
+            return server.request("GET", "/api/v1/services/")
+        except OSError:
+            return None
+
+    try:
+        api = wait_until(answers, timeout=30, what="gunicorn without a database")
+        assert api.status == 503, api.body
+        assert int(api.headers["Retry-After"]) > 0
+        assert json.loads(api.body)["code"] == "unavailable"
+        page = server.request("GET", "/services/acme/")
+        assert page.status == 503 and b"Temporarily unavailable" in page.body
+        assert int(page.headers["Retry-After"]) > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
