@@ -52,6 +52,9 @@ MAX_AGE_SECONDS = 15
 # Bounds staleness of cached bodies if ticks stop ("last 15 minutes" moves with the clock).
 CACHE_SECONDS = 120
 
+# What the query serializers accept at most; the lookups behind them say which values exist.
+COUNTRY_PATTERN = "^[A-Za-z]{2}$"
+SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
 _CONDITIONAL = [
     OpenApiParameter(
         "If-None-Match",
@@ -165,7 +168,10 @@ class ServiceDetailView(VersionedReadView):
                 description="Default: 1m up to 6h, 15m for 24h, 1h beyond.",
             ),
             OpenApiParameter(
-                "country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2; all if omitted."
+                "country",
+                OpenApiTypes.STR,
+                pattern=COUNTRY_PATTERN,
+                description="ISO 3166-1 alpha-2; all if omitted.",
             ),
             *_CONDITIONAL,
         ],
@@ -196,8 +202,15 @@ class OutageCursorPagination(NewestFirstCursorPagination):
             "that period; an active outage overlaps every period after its start."
         ),
         parameters=[
-            OpenApiParameter("service", OpenApiTypes.STR, description="Service slug."),
-            OpenApiParameter("country", OpenApiTypes.STR, description="Affected country."),
+            OpenApiParameter(
+                "service", OpenApiTypes.STR, pattern=SLUG_PATTERN, description="Service slug."
+            ),
+            OpenApiParameter(
+                "country",
+                OpenApiTypes.STR,
+                pattern=COUNTRY_PATTERN,
+                description="Affected country (ISO 3166-1 alpha-2).",
+            ),
             OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "resolved"]),
             OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601."),
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601."),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
@@ -60,5 +61,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
+        if isinstance(exception, RequestDataTooBig):  # Django's own body limit
+            return api_error(413, "Request body is too large.", "payload_too_large")
         return api_error(400, "Bad request.", "bad_request")
     return defaults.bad_request(request, exception)

@@ -142,3 +142,14 @@ def test_database_down_outside_a_view_is_a_503_too(rf, settings):
     except OperationalError:
         response = server_error(request)
     assert response.status_code == 503 and response["Retry-After"]
+
+
+def test_djangos_own_body_limit_under_api_is_a_json_413(rf):
+    from django.core.exceptions import RequestDataTooBig
+
+    from outagewatch.http.errors import bad_request
+
+    response = bad_request(rf.post("/api/v1/reports/"), RequestDataTooBig("big"))
+    assert response.status_code == 413
+    assert json.loads(response.content)["code"] == "payload_too_large"
+    assert bad_request(rf.get("/"), RequestDataTooBig("big")).status_code == 400
