@@ -1,13 +1,31 @@
-"""The ASGI application (uvicorn: ``outagewatch.asgi:application``)."""
+"""The ASGI application: what the production server runs (see outagewatch/gunicorn_conf.py).
+
+Request bodies are read on the event loop, bounded in size and time (outagewatch.asgi_guard),
+before a worker thread runs Django's views: slow uploads cost the server a coroutine, not a
+worker.
+"""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
+# Each ASGI request runs its sync views in a thread of its own, so a persistent database
+# connection would be left behind in a finished thread (Django's docs: disable them under
+# ASGI). Celery processes keep theirs.
+os.environ.setdefault("CONN_MAX_AGE", "0")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
 
-from outagewatch.startup import require_safe_settings  # noqa: E402  (needs settings loaded)
+from django.conf import settings  # noqa: E402  (needs the settings module chosen above)
+
+from outagewatch.asgi_guard import BodyLimit  # noqa: E402
+from outagewatch.startup import require_safe_settings  # noqa: E402
 
 require_safe_settings()
+
+application = BodyLimit(
+    django_application,
+    max_bytes=max(settings.API_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
+    timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
+)

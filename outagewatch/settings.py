@@ -253,6 +253,9 @@ REPORT_COMMENT_MAX_LENGTH = 280
 # Bodies larger than this are refused with 413 before they are parsed.
 API_MAX_BODY_BYTES: int = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+# The production server refuses a request whose body has not arrived within this (408), so
+# a client trickling bytes cannot hold a connection's resources for long (outagewatch.asgi).
+REQUEST_BODY_TIMEOUT_SECONDS: float = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=30.0)
 
 # --- REST API -----------------------------------------------------------------------
 REST_FRAMEWORK = {

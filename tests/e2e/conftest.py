@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -47,13 +48,14 @@ def stack_env(transactional_db, redis_url, tmp_path) -> dict[str, str]:
         "STATIC_ROOT": str(tmp_path / "static"),
         "EMAIL_FILE_PATH": str(tmp_path / "mail"),
         "PYTHONUNBUFFERED": "1",
+        "WEB_CONCURRENCY": "2",
     }
 
 
 @dataclass
 class HttpResult:
     status: int
-    headers: dict[str, str]
+    headers: Message  # case-insensitive, like HTTP header names
     body: bytes
 
 
@@ -69,9 +71,9 @@ class WebServer:
         )
         try:
             with urllib.request.urlopen(req, timeout=20) as resp:
-                return HttpResult(resp.status, dict(resp.headers), resp.read())
+                return HttpResult(resp.status, resp.headers, resp.read())
         except urllib.error.HTTPError as err:
-            return HttpResult(err.code, dict(err.headers), err.read())
+            return HttpResult(err.code, err.headers, err.read())
 
 
 def _responds(url: str) -> bool:
@@ -93,7 +95,8 @@ def web_server(stack_env) -> Iterator[WebServer]:
     port = free_port()
     log = open(Path(stack_env["STATIC_ROOT"]).parent / "gunicorn.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [BIN / "gunicorn", "outagewatch.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        # The production server, as docs/deployment.md runs it.
+        [BIN / "gunicorn", "-c", "python:outagewatch.gunicorn_conf", "--bind", f"127.0.0.1:{port}"],
         cwd=BASE_DIR,
         env=stack_env,
         stdout=log,

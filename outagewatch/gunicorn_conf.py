@@ -1,0 +1,21 @@
+"""gunicorn settings for production: `gunicorn -c python:outagewatch.gunicorn_conf`.
+
+gunicorn supervises the worker processes (restarts one that dies); each worker runs uvicorn's
+event loop over the ASGI application, so slow clients cost a coroutine, not a worker.
+Everything here can be overridden with gunicorn's own GUNICORN_CMD_ARGS or the variables below.
+"""
+
+import multiprocessing
+import os
+
+wsgi_app = "outagewatch.asgi:application"
+bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+# One event-loop process per core: views run in threads, the loop only does I/O.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+worker_class = "outagewatch.server.UvicornWorker"
+# A worker that stops answering its heartbeat for this long is replaced.
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
