@@ -37,7 +37,7 @@ class BodyLimit:
             return
         try:
             messages = await asyncio.wait_for(self._read(receive), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await _refuse(scope, send, 408, "Request body took too long.", "request_timeout")
             return
         except _TooLarge:
