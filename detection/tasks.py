@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.db import OperationalError
 
 from detection import services
 from detection.alerts.tasks import *  # noqa: F403  (Celery autodiscovers detection.tasks)
 
-# Retried only on errors that go away by themselves (a locked SQLite file, a dropped
-# PostgreSQL connection); anything else is a bug and should surface.
-_TRANSIENT = {"autoretry_for": (OperationalError,), "retry_backoff": 2, "max_retries": 3}
+# No retries with countdowns: a countdown task sits unacknowledged in the worker, which a
+# Redis restart turns into a dead worker (docs/deployment.md). Each of these runs on a
+# schedule and resumes from its watermark, so a failed run is simply redone by the next one.
 
 
-@shared_task(**_TRANSIENT, ignore_result=True)
+@shared_task(ignore_result=True)
 def detect_minute(now: str | None = None) -> dict:
     """Bucket new reports, then judge every closed minute not judged yet.
 
@@ -32,13 +31,13 @@ def detect_minute(now: str | None = None) -> dict:
     }
 
 
-@shared_task(**_TRANSIENT, ignore_result=True)
+@shared_task(ignore_result=True)
 def baselines_refit(only_cold: bool = False) -> dict:
     result = services.baselines_refit(only_cold=only_cold)
     return {"fitted": result.fitted, "methods": result.methods}
 
 
-@shared_task(**_TRANSIENT, ignore_result=True)
+@shared_task(ignore_result=True)
 def retention_purge() -> dict:
     purged = services.retention_purge()
     return {"reports": purged.reports, "buckets": purged.buckets}
