@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl
@@ -142,12 +143,13 @@ class AdminLoginRateLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self.login_path:
             self.login_path = reverse("admin:login")
-        if (
-            request.method == "POST"
-            and request.path == self.login_path
-            and not ClientRateLimit("admin-login").check(request)
-        ):
-            return render(request, "429.html", {"what": "sign-in attempts"}, status=429)
+        if request.method == "POST" and request.path == self.login_path:
+            limit = ClientRateLimit("admin-login")
+            if not limit.check(request):
+                context = {"what": "sign-in attempts"}
+                response = render(request, "429.html", context, status=429)
+                response["Retry-After"] = str(max(1, math.ceil(limit.wait() or 60)))
+                return response
         return self.get_response(request)
 
 

@@ -66,6 +66,8 @@ def test_admin_logins_are_limited_per_client(throttle_rate):
     credentials = {"username": "admin", "password": "guess", "next": "/admin/"}
     answers = [client.post("/admin/login/", credentials).status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
+    refused = client.post("/admin/login/", credentials)
+    assert 0 < int(refused["Retry-After"]) <= 3600
     assert b"Too many sign-in attempts" in client.post("/admin/login/", credentials).content
     # Another address is not affected, and the login page itself still shows.
     other = Client(REMOTE_ADDR="198.51.100.7")
