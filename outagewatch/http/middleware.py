@@ -1,7 +1,8 @@
 """Middleware: guards every request passes before a view sees it, and headers on every answer.
 
-- RequestGuardMiddleware: NUL bytes in the query string (PostgreSQL refuses them in text,
-  so any parameter that reaches a query would crash with 500) and API bodies that are too
+- RequestGuardMiddleware: NUL bytes in the query string or in website form values
+  (PostgreSQL refuses them in text, so any value that reaches a query would crash with
+  500; JSON bodies are checked by outagewatch.api.parsers) and API bodies that are too
   large or chunked (no Content-Length: read here, bounded, so the parser sees them).
 - DatabaseUnavailableMiddleware: a database that does not answer is a 503 with
   Retry-After, not a 500.
