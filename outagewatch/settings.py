@@ -198,6 +198,7 @@ PERMISSIONS_POLICY: str = env.str(
     "magnetometer=(), microphone=(), midi=(), payment=(), usb=()",
 )
 
+
 # Reverse proxies in front of the app, by address (CIDRs, comma-separated). X-Forwarded-For
 # is believed only for hops appended by these; with none, REMOTE_ADDR is the client. A hop
 # count (the old NUM_PROXIES) let anyone who reached the app directly forge their address.
