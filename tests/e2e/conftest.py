@@ -34,6 +34,10 @@ def database_url() -> str:
 @pytest.fixture
 def stack_env(transactional_db, redis_url, tmp_path) -> dict[str, str]:
     """Environment for child processes: same database and Redis as the test."""
+    return stack_environment(redis_url, tmp_path)
+
+
+def stack_environment(redis_url: str, tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url(),
