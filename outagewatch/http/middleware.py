@@ -100,11 +100,13 @@ class RequestGuardMiddleware:
             return too_large if declared.isdigit() and int(declared) > limit else None
         if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return None
-        # No Content-Length: gunicorn hands the de-chunked body over in wsgi.input, but
-        # Django and DRF treat a request without one as empty. Read it now, at most one
-        # byte past the limit, and present it as an ordinary body of known length.
-        stream = request.META.get("wsgi.input")
-        body = stream.read(limit + 1) if stream is not None else b""
+        # No Content-Length: a WSGI server (gunicorn's sync workers) hands the de-chunked
+        # body over in wsgi.input, but Django and DRF treat a request without one as empty.
+        # Read it now, at most one byte past the limit, and present it as an ordinary body
+        # of known length. (Under ASGI, outagewatch.asgi_guard has set the length already;
+        # without it, Django's ASGI request holds the whole body in its own stream.)
+        wsgi_input = request.META.get("wsgi.input")
+        body = (wsgi_input or request).read(limit + 1)
         if len(body) > limit:
             return too_large
         request.META["CONTENT_LENGTH"] = str(len(body))

@@ -108,12 +108,16 @@ def test_real_server_answers_json_errors_under_api(web_server, make_service):
 
 
 def test_database_down_is_a_503_with_retry_after(stack_env, tmp_path):
-    """gunicorn with a database that refuses connections: 503 + Retry-After, JSON under /api/."""
+    """The production server with a database that refuses connections: 503 + Retry-After,
+    JSON under /api/, a page elsewhere."""
     env = {**stack_env, "DATABASE_URL": "postgres://ow:ow@127.0.0.1:9/outagewatch"}
     port = free_port()
     log = open(tmp_path / "gunicorn-nodb.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [BIN / "gunicorn", "outagewatch.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [
+            *(BIN / "gunicorn", "-c", "python:outagewatch.gunicorn_conf"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", "1"),
+        ],
         cwd=BASE_DIR,
         env=env,
         stdout=log,
