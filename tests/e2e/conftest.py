@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -66,6 +67,7 @@ class HttpResult:
 @dataclass
 class WebServer:
     url: str
+    log_path: Path | None = None
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers=None
@@ -90,19 +92,26 @@ def _responds(url: str) -> bool:
 
 @pytest.fixture
 def web_server(stack_env) -> Iterator[WebServer]:
+    with running_web_server(stack_env) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_web_server(env: dict[str, str]) -> Iterator[WebServer]:
+    """The production server (gunicorn + uvicorn workers, as docs/deployment.md runs it)."""
     subprocess.run(
         [BIN / "python", "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=BASE_DIR,
-        env=stack_env,
+        env=env,
         check=True,
     )
     port = free_port()
-    log = open(Path(stack_env["STATIC_ROOT"]).parent / "gunicorn.log", "wb")  # noqa: SIM115
+    log_path = Path(env["STATIC_ROOT"]).parent / f"gunicorn-{port}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        # The production server, as docs/deployment.md runs it.
         [BIN / "gunicorn", "-c", "python:outagewatch.gunicorn_conf", "--bind", f"127.0.0.1:{port}"],
         cwd=BASE_DIR,
-        env=stack_env,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -110,8 +119,8 @@ def web_server(stack_env) -> Iterator[WebServer]:
     try:
         wait_until(lambda: proc.poll() is not None or _responds(url), timeout=30, what="gunicorn")
         if proc.poll() is not None:
-            raise AssertionError(Path(log.name).read_text())
-        yield WebServer(url)
+            raise AssertionError(log_path.read_text())
+        yield WebServer(url, log_path)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
