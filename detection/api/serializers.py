@@ -125,6 +125,9 @@ class OutageSummarySerializer(serializers.Serializer):
     score = serializers.FloatField()
     rule = serializers.CharField()
     total_reports = serializers.IntegerField()
+    networks = serializers.IntegerField(
+        help_text="Distinct networks (IPv4 /24, IPv6 /56) with counted reports since the onset."
+    )
     explanation = serializers.CharField()
     url = serializers.SerializerMethodField(help_text="The outage page.")
     api_url = serializers.SerializerMethodField()

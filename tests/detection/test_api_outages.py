@@ -140,6 +140,7 @@ def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
     assert [p["problem"] for p in body["top_problems"]] == ["login", "app"]
     assert (body["peak_observed"], body["peak_expected"]) == (48.0, 2.0)
     assert body["score"] == 0.998 and body["rule"] == "excess"
+    assert body["networks"] == outage.networks
     assert body["explanation"].startswith("48 reports")
     links = body["links"]
     assert links["page"].endswith(f"/outages/{outage.pk}/")

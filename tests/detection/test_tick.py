@@ -42,6 +42,11 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     assert outage.top_problems[0]["problem"] == "app"
     assert outage.peak_observed > 20 and outage.peak_expected < 5
     assert "expected" in outage.explanation and outage.rule
+    # Every extra report came from a network of its own (send_reports): the verdict says so.
+    assert outage.networks >= 10 * 25
+    assert f"from {outage.networks} networks" in outage.explanation
+    opened = OutageEvent.objects.get(outage=outage, kind="opened")
+    assert "distinct networks" in opened.message
     status = ServiceStatus.objects.get(service=history)
     assert (status.level, status.outage_id) == (2, outage.id)
     assert OutageEvent.objects.filter(outage=outage, kind="opened").exists()
