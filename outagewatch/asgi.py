@@ -12,8 +12,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 # Each ASGI request runs its sync views in a thread of its own, so a persistent database
 # connection would be left behind in a finished thread (Django's docs: disable them under
-# ASGI). Celery processes keep theirs.
-os.environ.setdefault("CONN_MAX_AGE", "0")
+# ASGI), whatever CONN_MAX_AGE the shared environment sets for the Celery processes.
+os.environ["CONN_MAX_AGE"] = "0"
 
 django_application = get_asgi_application()
 
