@@ -33,6 +33,15 @@ class _StrictPageSize:
 
 class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
     page_size = 50
+    # DRF read `?page=` (empty) as page 1 and `?page=last` as the last page; the schema says
+    # a positive integer, so that is what is accepted (a page past the end stays a 404).
+    last_page_strings = ()
+
+    def get_page_number(self, request: Request, paginator: Any) -> int:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        return positive_int(raw, name=self.page_query_param, maximum=2**31 - 1)
 
 
 class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):

@@ -54,3 +54,15 @@ def test_page_size_is_documented_as_bounded(client):
     parameters = schema["paths"]["/api/v1/services/"]["get"]["parameters"]
     page_size = next(p for p in parameters if p["name"] == "page_size")
     assert page_size["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+
+
+@pytest.mark.parametrize("value", ["", "0", "-1", "last", "1.5", "abc"])
+def test_page_must_be_a_positive_whole_number(api_client, service, value):
+    response = api_client.get("/api/v1/services/", {"page": value})
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["page"]
+
+
+def test_page_past_the_end_is_404_and_a_good_page_is_served(api_client, service):
+    assert api_client.get("/api/v1/services/", {"page": "1"}).status_code == 200
+    assert api_client.get("/api/v1/services/", {"page": "99999"}).status_code == 404
