@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from detection.models import (
     AlertDelivery,
+    ConfirmationDelivery,
     Outage,
     OutageEvent,
     SeriesBaseline,
@@ -65,3 +66,10 @@ class AlertDeliveryAdmin(admin.ModelAdmin):
     list_display = ["outage", "subscription", "kind", "status", "attempts", "sent_at"]
     list_filter = ["kind", "status"]
     raw_id_fields = ["outage", "subscription"]
+
+
+@admin.register(ConfirmationDelivery)
+class ConfirmationDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "status", "attempts", "created_at", "next_attempt_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["subscription"]
