@@ -17,5 +17,7 @@ worker_class = "outagewatch.server.UvicornWorker"
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
-accesslog = "-"
+# No access log: its lines start with the client's address, and OutageWatch never stores or
+# logs one (README, "Trust and privacy"). Errors still go to stderr.
+accesslog = None
 errorlog = "-"
