@@ -1,4 +1,10 @@
-"""CSV in and out for the offline detector (`manage.py detect_series`). No Django here."""
+"""CSV in and out for the offline detector (`manage.py detect_series`). No Django here.
+
+Real exports rarely sit on whole minutes (NAB's stamps are at :53 seconds), so a stamp is
+read to the microsecond, only the steps between stamps must be whole minutes, and the
+stamps are echoed as written. Each row is the bucket starting at its stamp floored to the
+minute: all stamps share one offset within the minute, so flooring shifts them alike.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,13 @@ from typing import TextIO
 
 import numpy as np
 
-from detection.core import SeriesResult
+from detection.core import DetectorConfig, SeriesResult, detect_series
 
 INPUT_HEADER = ["timestamp", "value"]
 OUTPUT_HEADER = ["timestamp", "value", "expected", "anomaly_score", "is_anomaly"]
 MAX_STEP_MINUTES = 60
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US_PER_MINUTE = 60_000_000
 
 
 class SeriesFormatError(ValueError):
@@ -23,9 +31,16 @@ class SeriesFormatError(ValueError):
 @dataclass(frozen=True, eq=False)
 class InputSeries:
     timestamps: list[str]  # as written in the input, echoed in the output
-    minutes: np.ndarray  # int64 epoch minutes
+    minutes: np.ndarray  # int64 epoch minutes (stamps floored to the minute)
     values: np.ndarray  # float64
     step_minutes: int
+
+
+def series_detect(handle: TextIO, config: DetectorConfig) -> tuple[InputSeries, SeriesResult]:
+    """Read a series and run the core over it: the one path of detect_series and the bench."""
+    series = series_read(handle)
+    result = detect_series(series.minutes, series.values, series.step_minutes, config)
+    return series, result
 
 
 def series_read(handle: TextIO) -> InputSeries:
@@ -34,7 +49,8 @@ def series_read(handle: TextIO) -> InputSeries:
     if header is None or [h.strip().lower() for h in header] != INPUT_HEADER:
         raise SeriesFormatError(f"line 1: header must be {','.join(INPUT_HEADER)}, got {header}")
     stamps: list[str] = []
-    minutes: list[int] = []
+    lines: list[int] = []  # file line of each row, for messages (blank lines are skipped)
+    micros: list[int] = []
     values: list[float] = []
     for line, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -42,12 +58,14 @@ def series_read(handle: TextIO) -> InputSeries:
         if len(row) != 2:
             raise SeriesFormatError(f"line {line}: expected 2 columns, got {len(row)}")
         stamps.append(row[0].strip())
-        minutes.append(_epoch_minute(row[0], line))
+        lines.append(line)
+        micros.append(_epoch_micros(row[0], line))
         values.append(_count(row[1], line))
-    if not minutes:
+    if not micros:
         raise SeriesFormatError("the file has no rows")
-    minute_array = np.asarray(minutes, dtype=np.int64)
-    return InputSeries(stamps, minute_array, np.asarray(values), _step(minute_array))
+    stamp_us = np.asarray(micros, dtype=np.int64)
+    step = _step_minutes(stamp_us, lines, stamps)
+    return InputSeries(stamps, stamp_us // _US_PER_MINUTE, np.asarray(values), step)
 
 
 def series_write(handle: TextIO, series: InputSeries, result: SeriesResult) -> None:
@@ -65,17 +83,15 @@ def series_write(handle: TextIO, series: InputSeries, result: SeriesResult) -> N
         )
 
 
-def _epoch_minute(text: str, line: int) -> int:
+def _epoch_micros(text: str, line: int) -> int:
+    """Microseconds since the epoch, exact (integers, so steps compare exactly)."""
     try:
         stamp = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise SeriesFormatError(f"line {line}: {text!r} is not an ISO 8601 timestamp") from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=dt.UTC)  # naive timestamps are taken as UTC
-    seconds = stamp.timestamp()
-    if seconds % 60:
-        raise SeriesFormatError(f"line {line}: {text!r} is not on a whole minute")
-    return int(seconds) // 60
+    return (stamp - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _count(text: str, line: int) -> float:
@@ -88,20 +104,52 @@ def _count(text: str, line: int) -> float:
     return value
 
 
-def _step(minutes: np.ndarray) -> int:
-    if len(minutes) < 2:
+def _step_minutes(stamp_us: np.ndarray, lines: list[int], stamps: list[str]) -> int:
+    """The file's spacing in whole minutes; refuses any row that breaks it, naming its line.
+
+    The spacing is the most common step (the smallest on a tie), so one odd row is blamed
+    rather than every row after it. A missing row is refused too: the core scores windows
+    of consecutive rows, and the tick sees every bucket (zero when nothing was counted).
+    """
+    if len(stamp_us) < 2:
         return 1
-    diffs = np.diff(minutes)
-    step = int(diffs[0])
-    bad = np.flatnonzero(diffs != step)
-    if step <= 0 or len(bad):
-        line = int(bad[0]) + 3 if len(bad) else 3
+    diffs = np.diff(stamp_us)
+    backwards = np.flatnonzero(diffs <= 0)
+    if len(backwards):
+        i = int(backwards[0]) + 1
         raise SeriesFormatError(
-            f"line {line}: timestamps must increase at a fixed spacing ({step} min before)"
+            f"line {lines[i]}: {stamps[i]!r} is not after the previous row "
+            f"({stamps[i - 1]!r}); timestamps must increase at a fixed spacing"
         )
-    if not 1 <= step <= MAX_STEP_MINUTES:
-        raise SeriesFormatError(f"spacing of {step} minutes is outside 1 to 60 minutes")
-    return step
+    steps, counts = np.unique(diffs, return_counts=True)
+    step_us = int(steps[np.argmax(counts)])
+    if step_us % _US_PER_MINUTE or not 1 <= step_us // _US_PER_MINUTE <= MAX_STEP_MINUTES:
+        i = int(np.flatnonzero(diffs == step_us)[0]) + 1
+        raise SeriesFormatError(
+            f"line {lines[i]}: {stamps[i]!r} is {_span(step_us)} after the previous row; "
+            f"the spacing must be a whole number of minutes from 1 to {MAX_STEP_MINUTES}"
+        )
+    odd = np.flatnonzero(diffs != step_us)
+    if len(odd):
+        i = int(odd[0]) + 1
+        gap = int(diffs[i - 1])
+        missing = gap // step_us - 1 if gap % step_us == 0 else 0
+        hint = (
+            f" ({missing} missing row{'s' if missing > 1 else ''}: write every row, "
+            "0 where nothing was counted)"
+            if missing
+            else ""
+        )
+        raise SeriesFormatError(
+            f"line {lines[i]}: {stamps[i]!r} is {_span(gap)} after the previous row; "
+            f"this file's fixed spacing is {_span(step_us)}{hint}"
+        )
+    return step_us // _US_PER_MINUTE
+
+
+def _span(micros: int) -> str:
+    minutes = micros / _US_PER_MINUTE
+    return "1 minute" if minutes == 1 else f"{minutes:g} minutes"
 
 
 def _number(value: float) -> str:

@@ -74,6 +74,55 @@ def test_detect_series_accepts_hourly_spacing(tmp_path):
     assert sum(r["is_anomaly"] == "1" for r in rows[24 * 7 :]) == 0
 
 
+def _nab_style(path, step_minutes, values, start=dt.datetime(2015, 2, 26, 21, 42, 53)):
+    """A series whose stamps sit at :53 seconds past the minute, as NAB's realTweets files."""
+    stamps = [str(start + dt.timedelta(minutes=step_minutes * i)) for i in range(len(values))]
+    rows = "".join(f"{s},{v}\n" for s, v in zip(stamps, values, strict=True))
+    path.write_text("timestamp,value\n" + rows)
+    return path, stamps
+
+
+def test_detect_series_keeps_stamps_off_the_minute_verbatim(tmp_path):
+    _, values = _series(n=7 * 288, step=5, seed=11)
+    src, stamps = _nab_style(tmp_path / "in.csv", 5, values)
+    out = tmp_path / "out.csv"
+    call_command("detect_series", str(src), str(out), stdout=StringIO())
+    rows = _read(out)
+    assert [r["timestamp"] for r in rows] == stamps  # '2015-02-26 21:42:53', ...
+    assert [int(r["value"]) for r in rows] == list(values)
+    assert all(0.0 <= float(r["anomaly_score"]) <= 1.0 for r in rows)
+
+
+@pytest.mark.parametrize(("step", "days"), [(5, 7), (60, 21)])
+def test_detect_series_accepts_5_and_60_minute_spacing_off_the_minute(tmp_path, step, days):
+    _, values = _series(n=days * 1440 // step, step=step, seed=12)
+    src, _ = _nab_style(tmp_path / "in.csv", step, values)
+    stdout = StringIO()
+    call_command("detect_series", str(src), str(tmp_path / "out.csv"), stdout=stdout)
+    assert f"at {step}-minute spacing" in stdout.getvalue()
+    assert len(_read(tmp_path / "out.csv")) == len(values)
+
+
+def test_detect_series_refuses_irregular_spacing_naming_the_line(tmp_path):
+    src, _ = _nab_style(tmp_path / "in.csv", 5, [3] * 60)
+    lines = src.read_text().splitlines()
+    lines[56] = "2015-02-27 02:19:53,3"  # row 56 (line 57) comes 7 minutes after row 55
+    src.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CommandError) as error:
+        call_command("detect_series", str(src), str(tmp_path / "out.csv"))
+    assert str(error.value) == (
+        f"{src}: line 57: '2015-02-27 02:19:53' is 7 minutes after the previous row; "
+        "this file's fixed spacing is 5 minutes"
+    )
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_detect_series_refuses_90_minute_spacing_naming_the_line(tmp_path):
+    src, stamps = _nab_style(tmp_path / "in.csv", 90, [3] * 10)
+    with pytest.raises(CommandError, match=f"line 3: '{stamps[1]}' is 90 minutes after"):
+        call_command("detect_series", str(src), str(tmp_path / "out.csv"))
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

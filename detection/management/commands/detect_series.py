@@ -6,16 +6,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from detection.core import detect_series
-from detection.csvio import SeriesFormatError, series_read, series_write
+from detection.csvio import SeriesFormatError, series_detect, series_write
 from detection.services.config import detector_config
 
 
 class Command(BaseCommand):
     help = (
-        "Read IN.csv (timestamp,value at a fixed spacing of 1 to 60 minutes), run the detector "
-        "causally in time order, and write OUT.csv "
-        "(timestamp,value,expected,anomaly_score,is_anomaly)."
+        "Read IN.csv (timestamp,value at a fixed spacing of 1 to 60 whole minutes; stamps need "
+        "not sit on whole minutes), run the detector causally in time order, and write OUT.csv "
+        "(timestamp,value,expected,anomaly_score,is_anomaly) with the input stamps as written."
     )
     requires_system_checks: list = []
     requires_migrations_checks = False
@@ -27,14 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args, input: Path, output: Path, **options):
         try:
             with input.open(newline="", encoding="utf-8") as handle:
-                series = series_read(handle)
+                series, result = series_detect(handle, detector_config())
         except FileNotFoundError:
             raise CommandError(f"{input}: no such file") from None
         except SeriesFormatError as exc:
             raise CommandError(f"{input}: {exc}") from None
-        result = detect_series(
-            series.minutes, series.values, series.step_minutes, detector_config()
-        )
         with output.open("w", newline="", encoding="utf-8") as handle:
             series_write(handle, series, result)
         self.stdout.write(
