@@ -190,6 +190,10 @@ class SeriesState(models.Model):
         default=b"",
         help_text="Level factors of the previous ticks, oldest first (float64).",
     )
+    calibration = models.BinaryField(
+        default=b"",
+        help_text="detection.core.calibration state, float64 (empty = none yet).",
+    )
     phase = models.SmallIntegerField(
         default=0,
         help_text="Daily phase in force: 0 undecided, 1 an hour early, 2 on time, 3 late.",

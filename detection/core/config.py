@@ -141,6 +141,18 @@ class DetectorConfig:
     min_networks_outage: int = 4
     min_networks_possible: int = 2
 
+    # --- Calibration (calibration.py) ---------------------------------------------------------
+    # The alert budget: threshold crossings per series per month on its own recent history
+    # (about one false alarm a month, issue 12). The history is weighed with a time constant of
+    # calibration_days; surprises above calibration_level (-log10 p) are the tail it models,
+    # shrunk towards a calibrated model's (calibration_prior_windows times one window's rate)
+    # with the weight of calibration_prior_episodes episodes.
+    alarms_per_month: float = 1.0
+    calibration_days: float = 28.0
+    calibration_level: float = 2.0
+    calibration_prior_windows: float = 3.0
+    calibration_prior_episodes: float = 20.0
+
     # --- State machine --------------------------------------------------------------------------
     # Consecutive level-2 ticks needed to open (1 = open on the first, detection delay matters).
     confirm_ticks: int = 1

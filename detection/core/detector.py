@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import calibration
 from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .fitting import fit_baseline
@@ -24,7 +25,7 @@ from .phase import (
     phase_rebased,
     phase_update,
 )
-from .scoring import ScoreResult, onset_offsets, score
+from .scoring import ScoreResult, onset_offsets, score, with_threshold
 from .state import NO_MINUTE, STATE_OK, STATE_OUTAGE, DetectorState, transition
 
 # The onset look-back reaches this far (minutes), enough for a ramp to be traced to its start.
@@ -70,6 +71,7 @@ class _Scored:
     expected: np.ndarray  # judged expectation of each row's own bucket
     onset: np.ndarray
     level: tuple[float, float]  # level sums after the last row
+    calibration: np.ndarray  # (3,) calibration after the last row
 
 
 def _score_rows(
@@ -84,6 +86,7 @@ def _score_rows(
     level: tuple[float, float],
     phase: int,
     factor_hist: np.ndarray,
+    cal: np.ndarray,
 ) -> _Scored:
     """factor_hist: the level factor in force at every row, filled in here for rows a..b-1."""
     series0 = np.zeros(1, np.int64)
@@ -115,9 +118,14 @@ def _score_rows(
     history = np.where(before >= 0, factor_hist[np.maximum(before, 0)], np.nan)
     win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
     result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
+    # The calibration steps row by row as the tick does (calibration.threshold / update).
+    surprise = result.surprise if judge is None else np.where(judge, result.surprise, np.inf)
+    limits, before, cal_after = calibration.scan(cal, surprise, config, step)
+    calibrated = calibration.anomaly_score(result.surprise, before, config, step)
+    result = with_threshold(result, limits, calibrated)
     exp = judged * factors[:, None]
     onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step
-    return _Scored(result, exp[:, -1], onset, level)
+    return _Scored(result, exp[:, -1], onset, level, cal_after)
 
 
 def _phase_run(
@@ -204,6 +212,7 @@ def detect_series(
     phase_on = phase_enabled(config, step_minutes)
     level_sums = (0.0, 0.0)
     factor_hist = np.ones(n)  # filled row by row as rows are scored
+    cal = calibration.initial(1)[0]
     phase, phase_sums, basis = PHASE_UNDECIDED, (0.0, 0.0), NO_MINUTE
     a = 0
     while a < n:
@@ -258,6 +267,7 @@ def detect_series(
                 level_sums,
                 phase,
                 factor_hist,
+                cal,
             )
             scored = _score_rows(*args)
             machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
@@ -289,6 +299,7 @@ def detect_series(
                 res.rule[: d - c],
             )
             level_sums = scored.level
+            cal = scored.calibration
             phases[c:d] = phase
             c = d
         a = b

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
@@ -38,6 +38,9 @@ class ScoreResult:
     expected: np.ndarray  # (n,) expected sum over that window
     # (n,) fewest distinct networks behind that window's excess (networks.excess_networks)
     networks: np.ndarray | None = None
+    # (n,) -log10 p of the strongest window that meets every floor of "problems detected"
+    # (0 if none does): what calibration.py measures and thresholds per series.
+    surprise: np.ndarray | None = None
     # Highest level over the short windows only (<= config.calm_max_window): what "back to
     # normal" is judged on, so an outage resolves when volume is, not an hour later.
     recent_level: np.ndarray | None = None
@@ -133,6 +136,10 @@ def score(
     )
     strength = np.minimum(1.0, -np.log10(np.maximum(p, 1e-300)) / config.score_log10_max)
     per_window = strength * np.clip(excess / need_out, 0.0, 1.0)
+    qualifies = (excess >= need_out) & (networks >= nets_out)
+    if judge is not None:
+        qualifies = qualifies & np.asarray(judge, dtype=bool).reshape(n, 1)
+    surprise = np.where(qualifies, -np.log10(np.maximum(p, 1e-300)), 0.0).max(axis=1)
 
     # The deciding window: highest level first, then the strongest score.
     best = np.argmax(level * 10.0 + per_window, axis=1)
@@ -149,8 +156,18 @@ def score(
         observed=obs[rows, best],
         expected=exp[rows, best],
         networks=networks[rows, best],
+        surprise=surprise,
         recent_level=level[:, np.asarray(windows) <= config.calm_max_window].max(axis=1),
     )
+
+
+def with_threshold(result: ScoreResult, limit: np.ndarray, score: np.ndarray) -> ScoreResult:
+    """Problems detected only where the surprise reaches the series' calibrated threshold
+    (calibration.threshold); below it the bucket is at most "possible problems". score: the
+    calibrated anomaly score (calibration.anomaly_score)."""
+    demote = (result.level == LEVEL_OUTAGE) & (result.surprise < limit)
+    level = np.where(demote, LEVEL_POSSIBLE, result.level).astype(np.int8)
+    return replace(result, level=level, score=np.asarray(score, dtype=np.float64))
 
 
 def onset_offsets(

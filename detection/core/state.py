@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from .calibration import initial as calibration_initial
 from .config import DetectorConfig
 
 STATE_OK = 0
@@ -36,6 +37,8 @@ class DetectorState:
     phase_minus: np.ndarray  # (n,) float64
     phase_plus: np.ndarray  # (n,) float64
     phase_basis: np.ndarray  # (n,) int64
+    # (n, 7) the series' own picture of its surprises (calibration.py).
+    calibration: np.ndarray
 
     @classmethod
     def initial(cls, n: int) -> DetectorState:
@@ -54,6 +57,7 @@ class DetectorState:
             phase_minus=np.zeros(n),
             phase_plus=np.zeros(n),
             phase_basis=none.copy(),
+            calibration=calibration_initial(n),
         )
 
     def take(self, idx: np.ndarray | slice) -> DetectorState:
@@ -68,6 +72,9 @@ class DetectorState:
             level_expected=np.asarray(level_expected, dtype=np.float64),
             level_history=np.asarray(level_history, dtype=np.float64),
         )
+
+    def with_calibration(self, calibration: np.ndarray) -> DetectorState:
+        return replace(self, calibration=np.asarray(calibration, dtype=np.float64))
 
     def with_phase(
         self,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import calibration
 from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .level import (
@@ -30,7 +31,7 @@ from .phase import (
     phase_rebased,
     phase_update,
 )
-from .scoring import ScoreResult, onset_offsets, score
+from .scoring import ScoreResult, onset_offsets, score, with_threshold
 from .state import STATE_OUTAGE, DetectorState, Transition, transition
 
 
@@ -100,6 +101,12 @@ def run_tick(
         win_factor,
         step_minutes,
     )
+    limit = calibration.threshold(state.calibration, config, step_minutes)
+    calibrated = calibration.anomaly_score(scores.surprise, state.calibration, config, step_minutes)
+    new_calibration = calibration.update(
+        state.calibration, scores.surprise, limit, config, step_minutes, judge
+    )
+    scores = with_threshold(scores, limit, calibrated)
     onset = newest_minute - onset_offsets(observed, expected, dispersion, config) * step_minutes
     tr = transition(
         state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
@@ -131,5 +138,6 @@ def run_tick(
     history = history_push(past, factor, config)
     new_state = tr.state.with_level(*levels, history)
     new_state = new_state.with_phase(phase, minus, plus, batch.fitted_at)
+    new_state = new_state.with_calibration(new_calibration)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
     return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)

@@ -126,6 +126,7 @@ def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -
     state = DetectorState.initial(len(keys))
     arrays = {name: getattr(state, name).copy() for name in _STATE_FIELDS}
     history = np.full((len(keys), history_length(detector_config())), np.nan)
+    calibration = state.calibration.copy()
     for i, key in enumerate(keys):
         row = rows.get(key)
         if row is not None:
@@ -133,7 +134,10 @@ def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -
                 arrays[name][i] = getattr(row, name)
             stored = np.frombuffer(bytes(row.level_history), dtype=np.float64)
             history[i] = history_padded(stored[None, :], history.shape[1])[0]
-    return DetectorState(**arrays, level_history=history)
+            cal = np.frombuffer(bytes(row.calibration), dtype=np.float64)
+            if cal.size == calibration[i].size:
+                calibration[i] = cal
+    return DetectorState(**arrays, level_history=history, calibration=calibration)
 
 
 def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
@@ -146,6 +150,7 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
             minute=view.minute,
             **{name: _plain(getattr(new, name)[i]) for name in _STATE_FIELDS},
             level_history=new.level_history[i].astype(np.float64).tobytes(),
+            calibration=new.calibration[i].astype(np.float64).tobytes(),
             level=int(scores.level[i]),
             observed=float(view.observed[i]),
             expected=float(view.result.expected[i]),
@@ -163,6 +168,7 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
             "minute",
             *_STATE_FIELDS,
             "level_history",
+            "calibration",
             "level",
             "observed",
             "expected",

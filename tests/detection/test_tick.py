@@ -137,3 +137,19 @@ def test_level_history_is_stored_and_carried_to_the_next_tick(history, send_repo
     assert after[-1] == in_force and 0.8 <= in_force <= 1.25
     np.testing.assert_array_equal(after[-5:-1], before[-4:])
     assert np.isnan(after[:-5]).all()  # nothing known from before the first tick
+
+
+def test_calibration_is_stored_and_carried_to_the_next_tick(history, send_reports):
+    """Each series' picture of its own surprises survives between ticks (one stored field)."""
+    from detection.core.calibration import N, WIDTH
+
+    def stored() -> np.ndarray:
+        row = SeriesState.objects.get(service=history, country="")
+        return np.frombuffer(bytes(row.calibration), dtype=np.float64)
+
+    run_minutes(send_reports, history, 0, 3)
+    before = stored()
+    run_minutes(send_reports, history, 3, 4)
+    after = stored()
+    assert before.shape == after.shape == (WIDTH,)
+    assert before[N] > 2 and after[N] > before[N]  # one more judged minute, slightly decayed
