@@ -141,7 +141,7 @@ def test_level_history_is_stored_and_carried_to_the_next_tick(history, send_repo
 
 def test_calibration_is_stored_and_carried_to_the_next_tick(history, send_reports):
     """Each series' picture of its own surprises survives between ticks (one stored field)."""
-    from detection.core.calibration import N, WIDTH
+    from detection.core.calibration import WIDTH, N
 
     def stored() -> np.ndarray:
         row = SeriesState.objects.get(service=history, country="")
