@@ -28,6 +28,7 @@ calibration only makes a series harder to alarm on, never easier.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,124 +36,155 @@ from .config import DetectorConfig
 
 LN10 = math.log(10.0)
 MINUTES_PER_MONTH = 30 * 1440
-# Columns of the state: decayed buckets, uncensored episodes, censored episodes, their summed
-# excess over u; then the episode under way: 1 while above u, its peak, 1 if censored.
-N, K, C, EXCESS, OPEN, PEAK, CENSORED = range(7)
-WIDTH = 7
+# Columns of the state: decayed buckets, uncensored episodes, censored episodes, the summed
+# excess of episode peaks over u and its square; then the episode under way: 1 while above u,
+# its peak, 1 if censored.
+N, K, C, EXCESS, SQUARES, OPEN, PEAK, CENSORED = range(8)
+WIDTH = 8
+# Keeps the GPD formulas off their shape -> 0 singularity, where they equal the exponential.
+_EXPONENTIAL = 1e-6
 
 
 def initial(n: int) -> np.ndarray:
     return np.zeros((n, WIDTH))
 
 
-def _budget(config: DetectorConfig, step_minutes: int) -> float:
-    """Alarm episodes allowed per bucket (one per series per month, by default)."""
-    return config.alarms_per_month * step_minutes / MINUTES_PER_MONTH
+@dataclass(frozen=True)
+class Params:
+    """What one calibration step needs, computed once per config and bucket spacing."""
+
+    u: float
+    floor: float  # the model's own threshold, -log10 p_outage
+    budget: float  # alarm episodes allowed per bucket
+    decay: float  # weight of the past after one bucket
+    n0: float  # pseudo-buckets, pseudo-episodes, their excess and its square of the prior:
+    k0: float  # a calibrated model (one window's -log10 p exceeds u with probability 10**-u,
+    e0: float  # exponential with scale 1/ln 10; the strongest of the overlapping windows
+    q0: float  # starts an episode calibration_prior_windows times as often)
+    max_shape: float  # the heaviest tail shape believed (config.calibration_max_shape)
+
+    @classmethod
+    def of(cls, config: DetectorConfig, step_minutes: int) -> Params:
+        u = config.calibration_level
+        rate = min(0.5, config.calibration_prior_windows * 10.0**-u)
+        k0 = config.calibration_prior_episodes
+        scale = 1.0 / LN10
+        return cls(
+            u=u,
+            floor=-math.log10(config.p_outage),
+            budget=config.alarms_per_month * step_minutes / MINUTES_PER_MONTH,
+            decay=math.exp(-step_minutes / (config.calibration_days * 1440.0)),
+            n0=k0 / rate,
+            k0=k0,
+            e0=k0 * scale,
+            q0=k0 * 2.0 * scale**2,
+            max_shape=config.calibration_max_shape,
+        )
 
 
-def _prior(config: DetectorConfig) -> tuple[float, float, float]:
-    """(pseudo-buckets, pseudo-episodes, their excess) of a calibrated model.
+def _tail(cal, p: Params) -> tuple[float, float, float]:
+    """(episode rate per bucket at u, GPD scale, GPD shape) of one series.
 
-    For a calibrated model one window's -log10 p exceeds u with probability 10**-u and its
-    excess is exponential with scale 1/ln 10; the strongest of the overlapping windows
-    starts an episode a few times as often (calibration_prior_windows).
+    Episode peaks above u follow a generalised Pareto distribution; its shape and scale come
+    from the mean and variance of the excesses (method of moments): an exponential tail
+    (shape 0) for a calibrated model, heavier for bursty chatter.
     """
-    rate = min(0.5, config.calibration_prior_windows * 10.0**-config.calibration_level)
-    k0 = config.calibration_prior_episodes
-    return k0 / rate, k0, k0 / LN10
+    episodes = cal[K] + p.k0
+    rate = episodes / (cal[N] + p.n0)
+    mean = (cal[EXCESS] + p.e0) / episodes
+    var = max((cal[SQUARES] + p.q0) / episodes - mean * mean, 1e-12)
+    shape = min(max(0.5 * (1.0 - mean * mean / var), 0.0), p.max_shape)
+    return rate, mean * (1.0 - shape), shape
 
 
-def _tail(cal: np.ndarray, config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(episode rate per bucket at u, scale beta) of each series."""
-    n0, k0, e0 = _prior(config)
-    rate = (cal[:, K] + k0) / (cal[:, N] + n0)
-    beta = (cal[:, EXCESS] + e0) / (cal[:, K] + k0)
-    return rate, beta
+def _limit(rate: float, scale: float, shape: float, p: Params) -> float:
+    """Surprise that episodes reach at the budget's frequency (GPD quantile), floored."""
+    ratio = max(rate / p.budget, 1.0)
+    if shape > _EXPONENTIAL:
+        above = scale / shape * (ratio**shape - 1.0)
+    else:
+        above = scale * math.log(ratio)
+    return max(p.u + above, p.floor)
 
 
-def threshold(cal: np.ndarray, config: DetectorConfig, step_minutes: int) -> np.ndarray:
-    """(n,) surprise (-log10 p) at which each series alarms now."""
-    rate, beta = _tail(np.atleast_2d(cal), config)
-    room = np.maximum(rate / _budget(config, step_minutes), 1.0)
-    return np.maximum(config.calibration_level + beta * np.log(room), -math.log10(config.p_outage))
-
-
-def exceedance(surprise: np.ndarray, cal: np.ndarray, config: DetectorConfig) -> np.ndarray:
-    """(n,) how often, per bucket, the series' own history reaches this surprise."""
-    rate, beta = _tail(np.atleast_2d(cal), config)
-    u = config.calibration_level
-    s = np.asarray(surprise, dtype=np.float64)
-    above = rate * np.exp(-(s - u) / beta)
-    # Below u: between certainty (s = 0) and rate_u, log-linearly; only the order matters there.
-    below = np.exp(np.log(rate) * np.clip(s / u, 0.0, 1.0))
-    return np.where(s >= u, above, below)
-
-
-def anomaly_score(
-    surprise: np.ndarray, cal: np.ndarray, config: DetectorConfig, step_minutes: int
-) -> np.ndarray:
-    """(n,) in [0, 1): how surprising each bucket is for its series, comparable across series.
-
-    z = -log10 of how often the series' own history reaches this surprise; the score
-    z / (z + z_budget) is 0.5 where that is as rare as the alarm budget, and approaches 1 only
-    for buckets far rarer: the ordinary bursts of a bursty series stay low.
-    """
-    z = -np.log10(np.maximum(exceedance(surprise, cal, config), 1e-300))
-    z_budget = -math.log10(_budget(config, step_minutes))
+def _score(s: float, rate: float, scale: float, shape: float, p: Params) -> float:
+    """z / (z + z_budget), z = -log10 of how often the series' history reaches surprise s."""
+    if s >= p.u:
+        x = s - p.u
+        if shape > _EXPONENTIAL:
+            log_freq = math.log(rate) - math.log1p(shape * x / scale) / shape
+        else:
+            log_freq = math.log(rate) - x / scale
+    else:  # between certainty (s = 0) and rate_u, log-linearly: only the order matters here
+        log_freq = math.log(rate) * max(s, 0.0) / p.u
+    z = -log_freq / LN10
+    z_budget = -math.log10(p.budget)
     return z / (z + z_budget)
 
 
-def update(
+def step(cal: list[float], s: float, judged: bool, p: Params) -> tuple[float, float]:
+    """One bucket of one series: returns (threshold in force, anomaly score) and advances
+    cal (a list of WIDTH floats) in place. The tick and the offline detector both call this
+    for every bucket: one code path.
+
+    An episode that reaches the threshold is an alarm: left out of the rate, its peak capped
+    at the threshold counts towards the tail's shape and scale (censored).
+    """
+    rate, scale, shape = _tail(cal, p)
+    limit = _limit(rate, scale, shape, p)
+    score = _score(s, rate, scale, shape, p)
+    if not judged:
+        return limit, score
+    d = p.decay
+    cal[N] = cal[N] * d + 1.0
+    for col in (K, C, EXCESS, SQUARES):
+        cal[col] *= d
+    if s > p.u:
+        capped = min(s, limit)
+        cal[PEAK] = max(cal[PEAK], capped) if cal[OPEN] else capped
+        cal[CENSORED] = 1.0 if (cal[OPEN] and cal[CENSORED]) or s >= limit else 0.0
+        cal[OPEN] = 1.0
+    elif cal[OPEN]:
+        excess = cal[PEAK] - p.u
+        cal[C if cal[CENSORED] else K] += 1.0
+        cal[EXCESS] += excess
+        cal[SQUARES] += excess * excess
+        cal[OPEN] = cal[PEAK] = cal[CENSORED] = 0.0
+    return limit, score
+
+
+def tick_step(
     cal: np.ndarray,
     surprise: np.ndarray,
-    limit: np.ndarray,
+    judged: np.ndarray,
     config: DetectorConfig,
     step_minutes: int,
-    judged: np.ndarray | None = None,
-) -> np.ndarray:
-    """The calibration after one more bucket per series (unjudged buckets left out)."""
-    cal = np.atleast_2d(cal)
-    s = np.asarray(surprise, dtype=np.float64)
-    use = np.ones(len(s), dtype=bool) if judged is None else np.asarray(judged, dtype=bool)
-    u = config.calibration_level
-    decay = math.exp(-step_minutes / (config.calibration_days * 1440.0))
-    above = s > u
-    was_open = cal[:, OPEN] > 0
-    closing = use & was_open & ~above
-    new = cal.copy()
-    for col in (N, K, C, EXCESS):
-        new[:, col] = np.where(use, cal[:, col] * decay, cal[:, col])
-    new[:, N] += use
-    new[:, K] += closing & (cal[:, CENSORED] == 0)
-    new[:, C] += closing & (cal[:, CENSORED] > 0)
-    new[:, EXCESS] += np.where(closing, cal[:, PEAK] - u, 0.0)
-    grow = use & above
-    peak = np.where(was_open, np.maximum(cal[:, PEAK], np.minimum(s, limit)), np.minimum(s, limit))
-    new[:, OPEN] = np.where(use, grow, cal[:, OPEN])
-    new[:, PEAK] = np.where(grow, peak, np.where(closing, 0.0, cal[:, PEAK]))
-    censored = np.where(was_open, cal[:, CENSORED] > 0, False) | (s >= limit)
-    new[:, CENSORED] = np.where(grow, censored, np.where(closing, 0.0, cal[:, CENSORED]))
-    return new
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every series one bucket on: (thresholds, anomaly scores, new calibration (n, WIDTH))."""
+    p = Params.of(config, step_minutes)
+    rows = np.asarray(cal, dtype=np.float64).reshape(-1, WIDTH).tolist()
+    out = [
+        step(row, s, j, p)
+        for row, s, j in zip(rows, surprise.tolist(), judged.tolist(), strict=True)
+    ]
+    limits, scores = (np.array(x) for x in zip(*out, strict=True)) if out else (np.zeros(0),) * 2
+    return limits, scores, np.array(rows).reshape(-1, WIDTH)
 
 
 def scan(
-    cal: np.ndarray, surprise: np.ndarray, config: DetectorConfig, step_minutes: int
+    cal: np.ndarray,
+    surprise: np.ndarray,
+    judged: np.ndarray | None,
+    config: DetectorConfig,
+    step_minutes: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One series over consecutive buckets: threshold() then update() per bucket, exactly as
-    the tick steps it (one code path; the offline detector runs this over every row). A
-    surprise of +inf marks an unjudged bucket, left out as update(judged=False) does.
-
-    Returns (threshold in force at each bucket, calibration before each bucket as (t, 7),
-    calibration after the last).
-    """
-    state = np.asarray(cal, dtype=np.float64).reshape(1, WIDTH)
-    values = np.asarray(surprise, dtype=np.float64)
+    """One series over consecutive buckets: (thresholds, anomaly scores, calibration after)."""
+    p = Params.of(config, step_minutes)
+    row = np.asarray(cal, dtype=np.float64).reshape(WIDTH).tolist()
+    values = np.asarray(surprise, dtype=np.float64).tolist()
+    flags = [True] * len(values) if judged is None else np.asarray(judged, bool).tolist()
     limits = np.empty(len(values))
-    before = np.empty((len(values), WIDTH))
-    for i in range(len(values)):
-        before[i] = state[0]
-        limit = threshold(state, config, step_minutes)
-        limits[i] = limit[0]
-        judged = np.isfinite(values[i : i + 1])
-        state = update(state, values[i : i + 1], limit, config, step_minutes, judged)
-    return limits, before, state[0]
+    scores = np.empty(len(values))
+    for i, (s, j) in enumerate(zip(values, flags, strict=True)):
+        limits[i], scores[i] = step(row, s, j, p)
+    return limits, scores, np.array(row)

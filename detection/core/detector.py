@@ -118,10 +118,8 @@ def _score_rows(
     history = np.where(before >= 0, factor_hist[np.maximum(before, 0)], np.nan)
     win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
     result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
-    # The calibration steps row by row as the tick does (calibration.threshold / update).
-    surprise = result.surprise if judge is None else np.where(judge, result.surprise, np.inf)
-    limits, before, cal_after = calibration.scan(cal, surprise, config, step)
-    calibrated = calibration.anomaly_score(result.surprise, before, config, step)
+    # The calibration steps row by row through the tick's own step (calibration.step).
+    limits, calibrated, cal_after = calibration.scan(cal, result.surprise, judge, config, step)
     result = with_threshold(result, limits, calibrated)
     exp = judged * factors[:, None]
     onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step

@@ -37,7 +37,7 @@ class DetectorState:
     phase_minus: np.ndarray  # (n,) float64
     phase_plus: np.ndarray  # (n,) float64
     phase_basis: np.ndarray  # (n,) int64
-    # (n, 7) the series' own picture of its surprises (calibration.py).
+    # (n, calibration.WIDTH) the series' own picture of its surprises (calibration.py).
     calibration: np.ndarray
 
     @classmethod

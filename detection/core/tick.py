@@ -101,10 +101,8 @@ def run_tick(
         win_factor,
         step_minutes,
     )
-    limit = calibration.threshold(state.calibration, config, step_minutes)
-    calibrated = calibration.anomaly_score(scores.surprise, state.calibration, config, step_minutes)
-    new_calibration = calibration.update(
-        state.calibration, scores.surprise, limit, config, step_minutes, judge
+    limit, calibrated, new_calibration = calibration.tick_step(
+        state.calibration, scores.surprise, np.asarray(judge, bool), config, step_minutes
     )
     scores = with_threshold(scores, limit, calibrated)
     onset = newest_minute - onset_offsets(observed, expected, dispersion, config) * step_minutes
