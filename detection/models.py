@@ -177,32 +177,11 @@ class SeriesState(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     country = models.CharField(max_length=2, blank=True)
     minute = models.DateTimeField(help_text="The newest bucket judged.")
-    # DetectorState, field for field.
-    state = models.SmallIntegerField(default=0)
-    hot_ticks = models.IntegerField(default=0)
-    quiet_minutes = models.IntegerField(default=0)
-    onset = models.BigIntegerField(default=-1)
-    last_hot = models.BigIntegerField(default=-1)
-    resolved_at = models.BigIntegerField(default=-1)
-    level_observed = models.FloatField(default=0)
-    level_expected = models.FloatField(default=0)
-    level_history = models.BinaryField(
-        default=b"",
-        help_text="Level factors of the previous ticks, oldest first (float64).",
-    )
-    calibration = models.BinaryField(
-        default=b"",
-        help_text="detection.core.calibration state, float64 (empty = none yet).",
-    )
-    phase = models.SmallIntegerField(
-        default=0,
-        help_text="Daily phase in force: 0 undecided, 1 an hour early, 2 on time, 3 late.",
-    )
-    phase_minus = models.FloatField(default=0)
-    phase_plus = models.FloatField(default=0)
-    phase_basis = models.BigIntegerField(
-        default=-1, help_text="fitted_at of the baseline the phase evidence refers to."
-    )
+    # The detector's memory, one versioned record owned by the core
+    # (DetectorState.to_records / from_records): a new field needs no migration here.
+    core_state = models.JSONField(default=dict, blank=True)
+    # Kept as a column because reads filter on it (series still busy stay ticked).
+    state = models.SmallIntegerField(default=0, help_text="0 ok, 1 possible problems, 2 outage.")
     # Latest verdict with its explanation.
     level = models.SmallIntegerField(choices=Level.choices, default=Level.OK)
     observed = models.FloatField(default=0)

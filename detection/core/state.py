@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 
 from .calibration import initial as calibration_initial
 from .config import DetectorConfig
 
+# Bumped when a stored field changes meaning; new fields need no bump (they start initial).
+STATE_VERSION = 1
 STATE_OK = 0
 STATE_POSSIBLE = 1
 STATE_OUTAGE = 2
@@ -60,6 +63,37 @@ class DetectorState:
             calibration=calibration_initial(n),
         )
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain, JSON-ready record per series: what the Django side stores as one field.
+
+        Versioned by STATE_VERSION; from_records fills any field a record lacks with its
+        initial value, so a new state field needs no migration and no edit outside the core.
+        """
+        columns = {f.name: _plain_column(getattr(self, f.name)) for f in fields(self)}
+        n = len(self.state)
+        return [
+            {"version": STATE_VERSION, **{name: col[i] for name, col in columns.items()}}
+            for i in range(n)
+        ]
+
+    @classmethod
+    def from_records(cls, records: list[dict[str, Any] | None]) -> DetectorState:
+        """The state of len(records) series; None or {} is a series never ticked."""
+        initial = cls.initial(len(records))
+        values = {}
+        for f in fields(cls):
+            default = getattr(initial, f.name)
+            given = [r.get(f.name) if r else None for r in records]
+            if f.name in _ROWS:  # per-series arrays of any length (level_history, calibration)
+                values[f.name] = _stack_rows(given, default)
+            else:
+                column = default.copy()
+                for i, value in enumerate(given):
+                    if value is not None:
+                        column[i] = value
+                values[f.name] = column
+        return cls(**values)
+
     def take(self, idx: np.ndarray | slice) -> DetectorState:
         return DetectorState(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
@@ -90,6 +124,29 @@ class DetectorState:
             phase_plus=np.asarray(phase_plus, dtype=np.float64),
             phase_basis=np.asarray(phase_basis, dtype=np.int64),
         )
+
+
+# Fields that hold a row of numbers per series rather than one number.
+_ROWS = ("level_history", "calibration")
+
+
+def _plain_column(values: np.ndarray) -> list[Any]:
+    """Python numbers (NaN as None, which JSON can carry)."""
+    if values.ndim == 1:
+        return values.tolist()
+    return [[None if v != v else v for v in row] for row in values.tolist()]
+
+
+def _stack_rows(given: list[Any], default: np.ndarray) -> np.ndarray:
+    """(n, w) from per-series lists, NaN for None; w from the longest (0 if none stored)."""
+    width = max((len(v) for v in given if v), default=default.shape[1] if default.ndim == 2 else 0)
+    out = np.full((len(given), width), np.nan)
+    if default.ndim == 2 and default.shape[1] == width:
+        out[:] = default
+    for i, row in enumerate(given):
+        if row:
+            out[i, : len(row)] = [np.nan if v is None else v for v in row]
+    return out
 
 
 @dataclass(frozen=True, eq=False)

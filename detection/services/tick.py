@@ -11,13 +11,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.core import Baseline, BaselineBatch, DetectorState, prior_baseline, run_tick
-from detection.core.level import history_length, history_padded
 from detection.models import JobCursor, SeriesBaseline, SeriesState
 from detection.services.config import detector_config
 from detection.services.outages import TickView, outages_apply, statuses_save
@@ -29,20 +27,6 @@ CURSOR = "tick"
 # After a longer outage of the workers we judge only the newest minutes: replaying hours of
 # stale minutes would only send stale alerts.
 MAX_CATCH_UP_MINUTES = 30
-_STATE_FIELDS = (
-    "state",
-    "hot_ticks",
-    "quiet_minutes",
-    "onset",
-    "last_hot",
-    "resolved_at",
-    "level_observed",
-    "level_expected",
-    "phase",
-    "phase_minus",
-    "phase_plus",
-    "phase_basis",
-)
 
 
 @dataclass(frozen=True)
@@ -123,34 +107,25 @@ def _baselines(keys: list[SeriesKey], minute: dt.datetime) -> BaselineBatch:
 
 
 def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -> DetectorState:
-    state = DetectorState.initial(len(keys))
-    arrays = {name: getattr(state, name).copy() for name in _STATE_FIELDS}
-    history = np.full((len(keys), history_length(detector_config())), np.nan)
-    calibration = state.calibration.copy()
-    for i, key in enumerate(keys):
-        row = rows.get(key)
-        if row is not None:
-            for name in _STATE_FIELDS:
-                arrays[name][i] = getattr(row, name)
-            stored = np.frombuffer(bytes(row.level_history), dtype=np.float64)
-            history[i] = history_padded(stored[None, :], history.shape[1])[0]
-            cal = np.frombuffer(bytes(row.calibration), dtype=np.float64)
-            if cal.size == calibration[i].size:
-                calibration[i] = cal
-    return DetectorState(**arrays, level_history=history, calibration=calibration)
+    # The core owns the record's layout (DetectorState.from_records): nothing here names a field.
+    return DetectorState.from_records([_record(rows.get(key)) for key in keys])
+
+
+def _record(row: SeriesState | None) -> dict | None:
+    return row.core_state if row is not None else None
 
 
 def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
     new = view.result.transition.state
     scores = view.result.scores
+    records = new.to_records()
     rows = [
         SeriesState(
             service_id=sid,
             country=country,
             minute=view.minute,
-            **{name: _plain(getattr(new, name)[i]) for name in _STATE_FIELDS},
-            level_history=new.level_history[i].astype(np.float64).tobytes(),
-            calibration=new.calibration[i].astype(np.float64).tobytes(),
+            state=int(new.state[i]),
+            core_state=records[i],
             level=int(scores.level[i]),
             observed=float(view.observed[i]),
             expected=float(view.result.expected[i]),
@@ -166,9 +141,8 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
         unique_fields=["service", "country"],
         update_fields=[
             "minute",
-            *_STATE_FIELDS,
-            "level_history",
-            "calibration",
+            "state",
+            "core_state",
             "level",
             "observed",
             "expected",
@@ -178,7 +152,3 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
         ],
         batch_size=1000,
     )
-
-
-def _plain(value: np.generic) -> int | float:
-    return value.item()
