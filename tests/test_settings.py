@@ -63,3 +63,11 @@ def test_bad_boolean_is_refused():
     result = manage("check", env={**PRODUCTION, "DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_unknown_detector_override_stops_start_up():
+    result = manage(
+        "check", env={**PRODUCTION, "DETECTOR_OVERRIDES": '{"quiet_minute": 20, "p_outage": 1e-7}'}
+    )
+    assert result.returncode != 0
+    assert "unknown detector setting(s): quiet_minute" in result.stderr

@@ -182,6 +182,9 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
+        """Refuses unknown names: a misspelt override would otherwise change nothing, silently."""
         known = {f.name for f in fields(cls)}
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
-        return cls(**kwargs)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown detector setting(s): {', '.join(unknown)}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

@@ -166,3 +166,13 @@ def test_slow_modest_outage_is_not_absorbed_by_the_level():
     # Judged at the current level, it is never flagged.
     unlagged = first_alarm(DetectorConfig(level_lag_min_window=max(CONFIG.windows) + 1))
     assert unlagged is None or unlagged > 150
+
+
+def test_unknown_config_names_are_refused():
+    import pytest
+
+    from detection.core import DetectorConfig
+
+    with pytest.raises(ValueError, match="unknown detector setting"):
+        DetectorConfig.from_dict({"quiet_minute": 20})
+    assert DetectorConfig.from_dict({"quiet_minutes": 20}).quiet_minutes == 20
