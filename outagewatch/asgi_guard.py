@@ -101,6 +101,10 @@ async def _refuse(scope: Scope, send: Send, status: int, detail: str, code: str)
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
+        # The same protections as every page (SecurityHeadersMiddleware), which these
+        # answers never reach: they carry nothing that needs to load anything.
+        (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+        (b"x-content-type-options", b"nosniff"),
         (b"date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime()).encode()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

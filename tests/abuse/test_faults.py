@@ -65,6 +65,7 @@ def test_two_slow_uploads_do_not_take_the_site_offline(stack_env):
             thread.join(timeout=15)
     # The trickling clients were cut off after REQUEST_BODY_TIMEOUT_SECONDS.
     assert len(answers) == 2 and all(a.startswith(b"HTTP/1.1 408") for a in answers)
+    assert all(b"content-security-policy: default-src 'none'" in a for a in answers)
 
 
 def test_reports_for_made_up_pairs_create_no_series(
