@@ -10,6 +10,7 @@ docs/configuration.md.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -203,8 +204,6 @@ PERMISSIONS_POLICY: str = env.str(
 # is believed only for hops appended by these; with none, REMOTE_ADDR is the client. A hop
 # count (the old NUM_PROXIES) let anyone who reached the app directly forge their address.
 def _cidrs(name: str) -> list[str]:
-    import ipaddress
-
     values = env.list(name, default=[])
     for value in values:
         try:

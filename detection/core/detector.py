@@ -71,7 +71,7 @@ class _Scored:
     expected: np.ndarray  # judged expectation of each row's own bucket
     onset: np.ndarray
     level: tuple[float, float]  # level sums after the last row
-    calibration: np.ndarray  # (3,) calibration after the last row
+    calibration: np.ndarray  # (calibration.WIDTH,) calibration after the last row
 
 
 def _score_rows(

@@ -124,22 +124,19 @@ def score(
     span = np.asarray(windows)
     networks = excess_networks(excess, span, step_minutes, config)
     nets_out, nets_pos = networks_needed(exp, span, step_minutes, config, (ratio_out, ratio_pos))
-    p_ok_out = (p <= config.p_outage) & (networks >= nets_out)
-    p_ok_pos = (p <= config.p_possible) & (networks >= nets_pos)
-    if judge is not None:  # e.g. a cold series before its first report: nothing to judge by
-        ok = np.asarray(judge, dtype=bool).reshape(n, 1)
-        p_ok_out, p_ok_pos = p_ok_out & ok, p_ok_pos & ok
+    # Every floor but the tail probability, per window: what "problems" and "possible
+    # problems" need besides p, and what the calibration measures the surprise of.
+    judged = np.ones((n, 1), bool) if judge is None else np.asarray(judge, bool).reshape(n, 1)
+    meets_out = judged & (excess >= need_out) & (networks >= nets_out)
+    meets_pos = judged & (excess >= need_pos) & (networks >= nets_pos)
     level = np.where(
-        p_ok_out & (excess >= need_out),
+        meets_out & (p <= config.p_outage),
         LEVEL_OUTAGE,
-        np.where(p_ok_pos & (excess >= need_pos), LEVEL_POSSIBLE, LEVEL_OK),
+        np.where(meets_pos & (p <= config.p_possible), LEVEL_POSSIBLE, LEVEL_OK),
     )
-    strength = np.minimum(1.0, -np.log10(np.maximum(p, 1e-300)) / config.score_log10_max)
-    per_window = strength * np.clip(excess / need_out, 0.0, 1.0)
-    qualifies = (excess >= need_out) & (networks >= nets_out)
-    if judge is not None:
-        qualifies = qualifies & np.asarray(judge, dtype=bool).reshape(n, 1)
-    surprise = np.where(qualifies, -np.log10(np.maximum(p, 1e-300)), 0.0).max(axis=1)
+    log_p = -np.log10(np.maximum(p, 1e-300))
+    per_window = np.minimum(1.0, log_p / config.score_log10_max) * np.clip(excess / need_out, 0, 1)
+    surprise = np.where(meets_out, log_p, 0.0).max(axis=1)
 
     # The deciding window: highest level first, then the strongest score.
     best = np.argmax(level * 10.0 + per_window, axis=1)
