@@ -16,17 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
-from detection.models import AlertDelivery, Bucket, JobCursor, Outage
-from detection.services import baselines_refit
+from detection.models import AlertDelivery, JobCursor, Outage
 from detection.services.timeutil import minute_floor
 from tests.conftest import wait_until
 from tests.e2e.conftest import (  # noqa: F401  (fixtures)
     celery_app,
     celery_worker_process,
+    quiet_history,
     stack_environment,
     web_server,
 )
@@ -87,18 +86,7 @@ def watched(make_service):
 
     service = make_service("acme", "Acme Cloud")
     now = minute_floor(timezone.now())
-    rng = np.random.default_rng(3)
-    rows = []
-    for k in range(3 * 1440):
-        n = int(rng.poisson(2.0))
-        minute = now - dt.timedelta(days=3) + k * M
-        rows += [
-            Bucket(service=service, country=c, minute=minute, reports=n, counted=n, reporters=n)
-            for c in ("", "DE")
-        ]
-    Bucket.objects.bulk_create(rows)
-    JobCursor.objects.create(name="buckets", position=now)
-    baselines_refit(now=now)
+    quiet_history(service, until=now)
     Subscription.objects.create(email="ops@example.com", service=service, confirmed_at=now)
     return service
 

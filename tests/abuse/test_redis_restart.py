@@ -32,7 +32,7 @@ from django.utils import timezone
 from detection.alerts import services
 from detection.models import AlertDelivery, ConfirmationDelivery, Subscription
 from tests.conftest import free_port, wait_until
-from tests.e2e.conftest import BASE_DIR, BIN, stack_env  # noqa: F401  (fixture)
+from tests.e2e.conftest import BIN, running_celery_worker, stack_env  # noqa: F401  (fixture)
 from tests.e2e.test_email_alerts import Mailbox, Sweeper, _open_outage
 
 pytestmark = [pytest.mark.e2e]
@@ -169,33 +169,10 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def worker(env, tmp_path) -> Iterator[SupervisedWorker]:
     """The worker as `make run` starts it: under the supervisor (solo pool, for the log)."""
-    log_path = tmp_path / "worker.log"
-    log = open(log_path, "wb")  # noqa: SIM115
-    celery = [BIN / "celery", "-A", "outagewatch", "worker", "--pool=solo", "-l", "INFO"]
-    celery += ["--without-gossip", "--without-mingle"]
     supervise = [BIN / "python", "-m", "outagewatch.supervise", "--name", "worker"]
-    proc = subprocess.Popen(
-        [*supervise, "--min-backoff", "0.5", "--", *celery],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    supervised = SupervisedWorker(proc, log_path)
-    try:
-        wait_until(
-            lambda: proc.poll() is not None or b"ready." in log_path.read_bytes(),
-            timeout=60,
-            what="celery worker",
-        )
-        if proc.poll() is not None:
-            raise AssertionError(supervised.text())
-        yield supervised
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.close()
-        print(supervised.text()[-6000:])  # shown by pytest when the test fails
+    prefix = [*supervise, "--min-backoff", "0.5", "--"]
+    with running_celery_worker(env, tmp_path / "worker.log", prefix) as (proc, log_path):
+        yield SupervisedWorker(proc, log_path)
 
 
 def _waiting_for_retry(model) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 from django.db import connection
@@ -136,13 +138,25 @@ def celery_worker_process(stack_env, redis_url, tmp_path) -> Iterator[subprocess
     """
     # Tasks left in the broker by an earlier test must not run against this test's rows.
     redis.Redis.from_url(redis_url).delete("celery", "unacked", "unacked_index")
-    log_path = tmp_path / "worker.log"
+    with running_celery_worker(stack_env, tmp_path / "worker.log") as (proc, _):
+        yield proc
+
+
+CELERY_WORKER = [BIN / "celery", "-A", "outagewatch", "worker", "--pool=solo", "-l", "INFO"]
+CELERY_WORKER += ["--without-gossip", "--without-mingle"]
+
+
+@contextlib.contextmanager
+def running_celery_worker(
+    env: dict[str, str], log_path: Path, prefix: list | None = None
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """A Celery worker (solo pool, so its log shows one task at a time), optionally run
+    through a prefix such as the supervisor; waits until it is ready, prints its log after."""
     log = open(log_path, "wb")  # noqa: SIM115
-    command = [BIN / "celery", "-A", "outagewatch", "worker", "--pool=solo", "-l", "INFO"]
     proc = subprocess.Popen(
-        [*command, "--without-gossip", "--without-mingle"],
+        [*(prefix or []), *CELERY_WORKER],
         cwd=BASE_DIR,
-        env=stack_env,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -154,12 +168,32 @@ def celery_worker_process(stack_env, redis_url, tmp_path) -> Iterator[subprocess
         )
         if proc.poll() is not None:
             raise AssertionError(log_path.read_text())
-        yield proc
+        yield proc, log_path
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
         log.close()
-        print(log_path.read_text()[-5000:])  # shown by pytest when a test fails
+        print(log_path.read_text()[-6000:])  # shown by pytest when a test fails
+
+
+def quiet_history(service, *, until: dt.datetime, countries=("", "DE"), seed: int = 3) -> None:
+    """Three days of ~2 counted reports a minute up to `until`, the buckets watermark there,
+    and fitted baselines: a service whose normal traffic the detector knows."""
+    from detection.models import Bucket, JobCursor
+    from detection.services import baselines_refit
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in range(3 * 1440):
+        n = int(rng.poisson(2.0))
+        minute = until - dt.timedelta(days=3) + dt.timedelta(minutes=k)
+        rows += [
+            Bucket(service=service, country=c, minute=minute, reports=n, counted=n, reporters=n)
+            for c in countries
+        ]
+    Bucket.objects.bulk_create(rows)
+    JobCursor.objects.create(name="buckets", position=until)
+    baselines_refit(now=until)
 
 
 @pytest.fixture

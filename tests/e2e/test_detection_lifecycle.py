@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
 import pytest
 
-from detection.models import Bucket, JobCursor, Outage, ServiceStatus
-from detection.services import baselines_refit
+from detection.models import JobCursor, Outage, ServiceStatus
 from reports.models import Report
 from reports.services import report_create
 from tests.conftest import crowd_address, wait_until
+from tests.e2e.conftest import quiet_history
 
 pytestmark = [pytest.mark.e2e]
 T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -30,18 +29,7 @@ def stack_env(stack_env):
 def watched(make_service):
     """A service with three days of ~2 reports a minute and a fitted baseline."""
     service = make_service("acme", "Acme Cloud")
-    rng = np.random.default_rng(3)
-    rows = []
-    for k in range(3 * 1440):
-        n = int(rng.poisson(2.0))
-        minute = T0 - dt.timedelta(days=3) + k * M
-        rows += [
-            Bucket(service=service, country=c, minute=minute, reports=n, counted=n, reporters=n)
-            for c in ("", "DE")
-        ]
-    Bucket.objects.bulk_create(rows)
-    JobCursor.objects.create(name="buckets", position=T0)
-    baselines_refit(now=T0)
+    quiet_history(service, until=T0)
     return service
 
 
