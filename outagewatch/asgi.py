@@ -12,8 +12,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 # Each ASGI request runs its sync views in a thread of its own, so a persistent database
 # connection would be left behind in a finished thread (Django's docs: disable them under
-# ASGI), whatever CONN_MAX_AGE the shared environment sets for the Celery processes.
+# ASGI), whatever CONN_MAX_AGE the shared environment sets for the Celery processes. On
+# PostgreSQL a connection pool per process takes their place (DB_POOL, outagewatch.settings).
 os.environ["CONN_MAX_AGE"] = "0"
+os.environ.setdefault("DB_POOL", "1")
 
 django_application = get_asgi_application()
 

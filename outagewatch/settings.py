@@ -129,6 +129,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so end-to-end tests can share it with server processes.
     # Per process, so two test runs side by side do not share (and corrupt) one file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+elif env_bool("DB_POOL", False):
+    # The web server (outagewatch.asgi turns this on): each ASGI request runs in a thread of
+    # its own, so a persistent connection would be left behind with it and every request
+    # paid for a new one (TCP, authentication, session set-up: most of a small request's
+    # cost). A pool per process hands a connection to each request and takes it back.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+        # A request waits at most this long for a connection, then fails (503).
+        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+    }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -138,7 +150,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL: str = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's RedisCache, with one client and connection pool per process.
+        "BACKEND": "outagewatch.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ow"),
         "TIMEOUT": 300,
