@@ -263,6 +263,11 @@ REPORT_DEDUP_WINDOW_MINUTES: int = env.int("REPORT_DEDUP_WINDOW_MINUTES", defaul
 REPORT_BLOCK_MAX_COUNTED: int = env.int("REPORT_BLOCK_MAX_COUNTED", default=4)
 REPORT_BLOCK_WINDOW_MINUTES: int = env.int("REPORT_BLOCK_WINDOW_MINUTES", default=60)
 REPORT_COMMENT_MAX_LENGTH = 280
+# The catalog (services and their problem types) is held in each web process (reports.cache):
+# it asks Redis whether an edit was announced at most this often (0: on every request), and
+# reloads it from the database at least this often whatever Redis says.
+CATALOG_CHECK_SECONDS: float = env.float("CATALOG_CHECK_SECONDS", default=1.0)
+CATALOG_MAX_AGE_SECONDS: float = env.float("CATALOG_MAX_AGE_SECONDS", default=300.0)
 # Bodies larger than this are refused with 413 before they are parsed.
 API_MAX_BODY_BYTES: int = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)

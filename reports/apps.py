@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Catalog and reports"
+
+    def ready(self) -> None:
+        from reports import signals
+
+        signals.connect()

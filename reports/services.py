@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from reports.cache import catalog_forget
 from reports.models import BlockWindow, ProblemType, Report, ReporterWindow, Service
-from reports.networks import NetworkKeys, network_keys
+from reports.networks import network_keys
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class ReportCreated:
         )
 
 
+class CatalogChanged(Exception):
+    """The service or problem named in a report no longer exists (deleted meanwhile)."""
+
+
 def report_create(
     *,
     service: Service,
@@ -49,75 +53,148 @@ def report_create(
     """Store a validated report; it counts as evidence if its network may add one now.
 
     countable=False (the rate limit could not be checked) stores the report uncounted:
-    never counted unchecked, never dropped.
+    never counted unchecked, never dropped. The claims and the row are written in one
+    transaction (on PostgreSQL in one statement): when this returns, the row is committed
+    (unless the caller holds a transaction of its own).
     """
     now = now or timezone.now()
     keys = network_keys(address)
-    with transaction.atomic():
-        counted = countable and _counted_claim(keys=keys, service=service, now=now)
-        report = Report.objects.create(
-            service=service,
-            problem=problem,
-            country=country,
-            subdivision=subdivision,
-            comment=comment,
-            source=source,
-            created_at=now,
-            reporter_key=keys.network,
-            block_key=keys.block,
-            counted=counted,
-        )
+    report = Report(
+        service=service,
+        problem=problem,
+        country=country,
+        subdivision=subdivision,
+        comment=comment,
+        source=source,
+        created_at=now,
+        reporter_key=keys.network,
+        block_key=keys.block,
+        counted=False,
+    )
+    write = _report_write_one_statement if connection.vendor == "postgresql" else _report_write
+    try:
+        write(report=report, countable=countable, now=now)
+    except IntegrityError as exc:
+        # The catalog in memory still had a service deleted meanwhile.
+        catalog_forget()
+        raise CatalogChanged(str(exc)) from exc
     return ReportCreated(report=report)
 
 
-def _counted_claim(*, keys: NetworkKeys, service: Service, now: dt.datetime) -> bool:
-    """One counted report per network per dedup window, and a capped number per block.
+# --- The dedup claims: each one statement -----------------------------------------------------
+#
+# One counted report per network per dedup window, and a capped number per block. The
+# network's window is claimed first: a network whose block is full still spends its window,
+# so it cannot retry its way in. Each claim is an upsert whose conflict branch only updates
+# (and only RETURNs a row) when the claim succeeds; the unique constraints on (key, service)
+# make concurrent claims of one window take turns on the row, so exactly one of them wins.
+# PostgreSQL and SQLite (>= 3.35) both accept this form.
 
-    The network's window is claimed first: a network whose block is full still spends its
-    window, so it cannot retry its way in.
-    """
-    if not _network_window_claim(reporter_key=keys.network, service=service, now=now):
-        return False
-    return _block_window_claim(block_key=keys.block, service=service, now=now)
+_NETWORK_CLAIM = """
+INSERT INTO {table} (reporter_key, service_id, counted_until) {values}
+ON CONFLICT (reporter_key, service_id) DO UPDATE SET counted_until = excluded.counted_until
+WHERE {table}.counted_until <= %s
+RETURNING 1
+"""
+_BLOCK_CLAIM = """
+INSERT INTO {table} (block_key, service_id, window_until, counted) {values}
+ON CONFLICT (block_key, service_id) DO UPDATE SET
+    counted = CASE WHEN {table}.window_until <= %s THEN 1 ELSE {table}.counted + 1 END,
+    window_until = CASE WHEN {table}.window_until <= %s
+        THEN excluded.window_until ELSE {table}.window_until END
+WHERE {table}.window_until <= %s OR {table}.counted < %s
+RETURNING 1
+"""
+_REPORT_COLUMNS = (
+    "service_id",
+    "problem_id",
+    "country",
+    "subdivision",
+    "comment",
+    "source",
+    "created_at",
+    "reporter_key",
+    "block_key",
+)
 
 
-def _network_window_claim(*, reporter_key: str, service: Service, now: dt.datetime) -> bool:
-    """Claim the network's dedup window for this service; False if it is still held."""
+def _claim_sql(template: str, model: type, values: str) -> str:
+    return template.format(table=connection.ops.quote_name(model._meta.db_table), values=values)
+
+
+def _network_params(report: Report, now: dt.datetime) -> tuple[list, list]:
+    """(the inserted row, the condition) of the network claim."""
+    adapt = connection.ops.adapt_datetimefield_value
     until = now + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES)
-    windows = ReporterWindow.objects.filter(reporter_key=reporter_key, service=service)
-    if windows.filter(counted_until__lte=now).update(counted_until=until):
-        return True
-    try:
-        with transaction.atomic():
-            ReporterWindow.objects.create(
-                reporter_key=reporter_key, service=service, counted_until=until
-            )
-    except IntegrityError:
-        return False
-    return True
+    return [report.reporter_key, report.service_id, adapt(until)], [adapt(now)]
 
 
-def _block_window_claim(*, block_key: str, service: Service, now: dt.datetime) -> bool:
-    """Take one of the block's counted reports for this service; False when it has none left."""
-    cap = settings.REPORT_BLOCK_MAX_COUNTED
+def _block_params(report: Report, now: dt.datetime) -> tuple[list, list]:
+    adapt = connection.ops.adapt_datetimefield_value
     until = now + dt.timedelta(minutes=settings.REPORT_BLOCK_WINDOW_MINUTES)
-    windows = BlockWindow.objects.filter(block_key=block_key, service=service)
-    # Conditional UPDATEs: concurrent reports from one block cannot exceed the cap.
-    if windows.filter(window_until__lte=now).update(window_until=until, counted=1):
-        return True
-    if windows.filter(window_until__gt=now, counted__lt=cap).update(counted=F("counted") + 1):
-        return True
-    try:
-        with transaction.atomic():
-            BlockWindow.objects.create(
-                block_key=block_key, service=service, window_until=until, counted=1
+    cap = settings.REPORT_BLOCK_MAX_COUNTED
+    return [report.block_key, report.service_id, adapt(until)], [adapt(now)] * 3 + [cap]
+
+
+def _report_params(report: Report) -> list:
+    values = [getattr(report, column) for column in _REPORT_COLUMNS]
+    values[_REPORT_COLUMNS.index("created_at")] = connection.ops.adapt_datetimefield_value(
+        report.created_at
+    )
+    return values
+
+
+def _report_write(*, report: Report, countable: bool, now: dt.datetime) -> None:
+    """Any database: the two claims and the INSERT in one short transaction."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if countable:
+            row, condition = _network_params(report, now)
+            cursor.execute(
+                _claim_sql(_NETWORK_CLAIM, ReporterWindow, "VALUES (%s, %s, %s)"), row + condition
             )
-    except IntegrityError:
-        # Someone else created it meanwhile: one more try at the conditional UPDATE.
-        return bool(
-            windows.filter(window_until__gt=now, counted__lt=cap).update(counted=F("counted") + 1)
-        )
-    return True
+            if cursor.fetchone() is not None:
+                row, condition = _block_params(report, now)
+                cursor.execute(
+                    _claim_sql(_BLOCK_CLAIM, BlockWindow, "VALUES (%s, %s, %s, 1)"),
+                    row + condition,
+                )
+                report.counted = cursor.fetchone() is not None
+        report.save(force_insert=True)
+
+
+def _report_write_one_statement(*, report: Report, countable: bool, now: dt.datetime) -> None:
+    """PostgreSQL: the same claims as data-modifying CTEs and the INSERT, one round trip.
+
+    The block is claimed only when the network's claim returned a row, and the report is
+    counted only when the block's did; all of it commits (or fails) as one statement.
+    """
+    network_row, network_condition = _network_params(report, now)
+    block_row, block_condition = _block_params(report, now)
+    network = _claim_sql(_NETWORK_CLAIM, ReporterWindow, "SELECT %s, %s, %s WHERE %s")
+    block = _claim_sql(
+        _BLOCK_CLAIM, BlockWindow, "SELECT %s, %s, %s, 1 WHERE EXISTS (SELECT FROM network)"
+    )
+    table = connection.ops.quote_name(Report._meta.db_table)
+    columns = ", ".join((*_REPORT_COLUMNS, "counted"))
+    placeholders = ", ".join(["%s"] * len(_REPORT_COLUMNS))
+    sql = (
+        f"WITH network AS ({network}), block AS ({block}) "
+        f"INSERT INTO {table} ({columns}) "
+        f"VALUES ({placeholders}, EXISTS (SELECT FROM block)) RETURNING id, counted"
+    )
+    params = [
+        *network_row,
+        countable,
+        *network_condition,
+        *block_row,
+        *block_condition,
+        *_report_params(report),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        report.id, report.counted = cursor.fetchone()
+    report._state.adding = False
+    report._state.db = connection.alias
 
 
 def reporter_windows_purge(*, now: dt.datetime | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pycountry
 from django.core.exceptions import ValidationError
 
@@ -35,10 +37,19 @@ def subdivision_clean(value: str, *, country: str) -> str:
     return code
 
 
-def service_problem_clean(*, service: Service, problem_slug: str) -> ProblemType:
-    problem = service.problem_types.filter(slug=problem_slug).first()
+def service_problem_clean(
+    *, service: Service, problem_slug: str, problems: Mapping[str, ProblemType] | None = None
+) -> ProblemType:
+    """The problem type ``service`` offers under this slug.
+
+    ``problems`` (by slug) saves the lookup when the caller has them (reports.cache);
+    otherwise the service's (prefetched) problem types are used.
+    """
+    if problems is None:
+        problems = {problem.slug: problem for problem in service.problem_types.all()}
+    problem = problems.get(problem_slug)
     if problem is None:
-        offered = ", ".join(sorted(service.problem_types.values_list("slug", flat=True)))
+        offered = ", ".join(sorted(problems))
         raise ValidationError(
             f"{service.name} does not offer problem “{problem_slug}”. Choose one of: {offered}.",
             code="invalid_problem",

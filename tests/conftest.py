@@ -80,7 +80,7 @@ def _use_test_redis(redis_url: str) -> Iterator[None]:
 
     caches = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "outagewatch.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "owtest",
         }
@@ -93,7 +93,11 @@ def _use_test_redis(redis_url: str) -> Iterator[None]:
 def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache
 
+    from reports.cache import catalog_forget
+
     cache.clear()
+    # The catalog held in process came from rows an earlier test rolled back.
+    catalog_forget()
     yield
 
 

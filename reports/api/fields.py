@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from reports import selectors
+from reports.cache import CatalogService, catalog_service
 from reports.models import Service
 
 T = TypeVar("T")
@@ -48,9 +48,17 @@ def drf_validated(clean: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise serializers.ValidationError(list(exc.messages)) from None
 
 
+def catalog_entry_from_slug(value: str) -> CatalogService:
+    """The active service a client named by slug, with its problem types, or a field error.
+
+    From the catalog held in process (reports.cache): no query.
+    """
+    entry = catalog_service(value.strip().lower())
+    if entry is None:
+        raise serializers.ValidationError(f"Unknown service “{value}”.")
+    return entry
+
+
 def service_from_slug(value: str) -> Service:
     """The active service a client named by slug, or a field error."""
-    try:
-        return selectors.service_get(slug=value.strip().lower())
-    except Service.DoesNotExist:
-        raise serializers.ValidationError(f"Unknown service “{value}”.") from None
+    return catalog_entry_from_slug(value).service

@@ -11,9 +11,10 @@ from reports import validation
 from reports.api.fields import (
     RejectUnknownFieldsMixin,
     StrictCharField,
+    catalog_entry_from_slug,
     drf_validated,
-    service_from_slug,
 )
+from reports.cache import CatalogService
 from reports.models import ProblemType, Report, Service
 
 
@@ -35,17 +36,21 @@ class ReportCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         trim_whitespace=True,
     )
 
-    def validate_service(self, value: str) -> Service:
-        return service_from_slug(value)
+    def validate_service(self, value: str) -> CatalogService:
+        return catalog_entry_from_slug(value)
 
     def validate_country(self, value: str) -> str:
         return drf_validated(validation.country_clean, value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
+        entry: CatalogService = attrs["service"]
+        attrs["service"] = entry.service
         try:
             attrs["problem"] = validation.service_problem_clean(
-                service=attrs["service"], problem_slug=attrs["problem"].strip().lower()
+                service=entry.service,
+                problem_slug=attrs["problem"].strip().lower(),
+                problems=entry.problems,
             )
         except DjangoValidationError as exc:
             errors["problem"] = _django_errors(exc)
@@ -80,6 +85,30 @@ class ReportCreatedSerializer(serializers.ModelSerializer):
             "source",
         ]
         read_only_fields = fields
+
+
+_CREATED_AT = serializers.DateTimeField(read_only=True)
+
+
+def report_created_data(report: Report, message: str) -> dict[str, Any]:
+    """What ReportCreatedSerializer(report).data is, built directly.
+
+    The serializer documents the answer (OpenAPI); building it for every report cost more
+    than the rest of the request (a ModelSerializer introspects the model per instance).
+    tests/reports/test_api_reports.py checks that both agree.
+    """
+    return {
+        "id": report.id,
+        "created_at": _CREATED_AT.to_representation(report.created_at),
+        "counted": report.counted,
+        "message": message,
+        "service": report.service.slug,
+        "problem": report.problem.slug,
+        "country": report.country,
+        "subdivision": report.subdivision,
+        "comment": report.comment,
+        "source": report.source,
+    }
 
 
 class ServiceQuerySerializer(QuerySerializer):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,7 @@ from reports.api.serializers import (
     ReportCreateSerializer,
     ServiceQuerySerializer,
     ServiceSerializer,
+    report_created_data,
 )
 from reports.models import Report
 
@@ -43,15 +45,17 @@ class ReportCreateView(APIView):
     def post(self, request: Request) -> Response:
         serializer = ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = services.report_create(
-            **serializer.validated_data,
-            source=Report.Source.API,
-            address=client_address(request),
-            countable=not throttle_unchecked(request),
-        )
-        report = created.report
-        report.message = created.message
-        return Response(ReportCreatedSerializer(report).data, status=status.HTTP_201_CREATED)
+        try:
+            created = services.report_create(
+                **serializer.validated_data,
+                source=Report.Source.API,
+                address=client_address(request),
+                countable=not throttle_unchecked(request),
+            )
+        except services.CatalogChanged:
+            raise ValidationError({"service": ["This service no longer exists."]}) from None
+        body = report_created_data(created.report, created.message)
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(

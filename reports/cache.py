@@ -1,0 +1,127 @@
+"""The service catalog held in process: what report ingestion looks up on every request.
+
+A report names a service and a problem type by slug; asking the database for them on every
+request cost two queries (the service, its problem types). The catalog changes rarely (the
+admin, `catalog_load`), so each process keeps it in memory and reloads it when it changes:
+
+- Every save or delete of a service, problem type or category and every change of a
+  service's problem types drops this process's copy at once and, after the transaction
+  commits, writes a new token under VERSION_KEY in Redis (reports.signals). The token is
+  written after the commit, so a process that sees it reloads rows that include the change.
+- Other processes compare their copy's token with Redis at most every
+  CATALOG_CHECK_SECONDS (one GET; 0 checks on every request), so an edit reaches every web
+  process within that time. A token that is gone (Redis restarted or flushed) is replaced
+  by a new one, which makes every process reload.
+- A copy is never older than CATALOG_MAX_AGE_SECONDS, whatever the token says: edits that
+  send no signal (QuerySet.update(), raw SQL, data migrations) are picked up too, and while
+  Redis is down the catalog is reloaded from the database at that pace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from redis.exceptions import RedisError
+
+from reports.models import ProblemType, Service
+
+logger = logging.getLogger(__name__)
+VERSION_KEY = "reports:catalog-version"
+
+
+@dataclass(frozen=True)
+class CatalogService:
+    """One active service with the problem types people can report about it."""
+
+    service: Service
+    problems: dict[str, ProblemType]  # by slug
+
+    @property
+    def problem_slugs(self) -> list[str]:
+        return sorted(self.problems)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    services: dict[str, CatalogService]  # active services by slug
+    version: str | None  # the Redis token it was loaded under; None: Redis was down
+    loaded_at: float  # time.monotonic()
+
+
+_lock = threading.Lock()
+_current: Catalog | None = None
+_checked_at = 0.0
+
+
+def catalog_get() -> Catalog:
+    """The active catalog: this process's copy, reloaded when an edit has been announced."""
+    global _current, _checked_at
+    current, now = _current, time.monotonic()
+    if current is not None and now - current.loaded_at < settings.CATALOG_MAX_AGE_SECONDS:
+        if now - _checked_at < settings.CATALOG_CHECK_SECONDS:
+            return current
+        version = _version()
+        # Redis down (None): keep the copy until it is too old; no process can announce.
+        if version is None or version == current.version:
+            _checked_at = now
+            return current
+    with _lock:
+        # The version is read before the rows: an edit committed in between bumps it
+        # again, so the copy is reloaded once more rather than kept stale.
+        version = _version()
+        if _current is not None and _current is not current and _current.version == version:
+            return _current  # another thread reloaded meanwhile
+        _current = Catalog(services=_load(), version=version, loaded_at=time.monotonic())
+        _checked_at = _current.loaded_at
+        return _current
+
+
+def catalog_service(slug: str) -> CatalogService | None:
+    return catalog_get().services.get(slug)
+
+
+def catalog_forget() -> None:
+    """Drop this process's copy (the next read reloads it)."""
+    global _current
+    _current = None
+
+
+def catalog_version_bump() -> None:
+    """Announce a committed catalog edit to every process."""
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except RedisError:
+        # The other processes reload within CATALOG_MAX_AGE_SECONDS anyway.
+        logger.warning("Cache unavailable; catalog edit not announced", exc_info=True)
+
+
+def _version() -> str | None:
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)
+        return version
+    except RedisError:
+        return None
+
+
+def _load() -> dict[str, CatalogService]:
+    services = (
+        Service.objects.filter(is_active=True)
+        .select_related("category")
+        .prefetch_related("problem_types")
+    )
+    return {
+        service.slug: CatalogService(
+            service=service,
+            problems={problem.slug: problem for problem in service.problem_types.all()},
+        )
+        for service in services
+    }

@@ -1,0 +1,28 @@
+"""Catalog edits reach every web process's in-memory catalog (reports.cache)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from reports.cache import catalog_forget, catalog_version_bump
+from reports.models import Category, ProblemType, Service
+
+
+def catalog_changed(*, using: str = "default", **kwargs: Any) -> None:
+    """This process forgets its copy now; the others hear of it once the edit is committed."""
+    if kwargs.get("action", "post_").startswith("pre_"):
+        return  # m2m_changed fires before and after; the "post_" half is the edit
+    catalog_forget()
+    transaction.on_commit(catalog_version_bump, using=using)
+
+
+def connect() -> None:
+    for model in (Service, ProblemType, Category):
+        for signal in (post_save, post_delete):
+            signal.connect(catalog_changed, sender=model, dispatch_uid=f"catalog-{model.__name__}")
+    m2m_changed.connect(
+        catalog_changed, sender=Service.problem_types.through, dispatch_uid="catalog-problems"
+    )
