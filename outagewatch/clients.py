@@ -47,6 +47,15 @@ def is_trusted_proxy(address: IPAddress) -> bool:
 
 def client_address(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry our proxies vouch for."""
+    request = getattr(request, "_request", request)  # DRF's Request wraps the HttpRequest
+    # Asked by the throttle and the view alike: worked out once per request.
+    known = getattr(request, "_client_address", None)
+    if known is None:
+        known = request._client_address = _client_address(request)
+    return known
+
+
+def _client_address(request: HttpRequest) -> str:
     remote = parse_address(request.META.get("REMOTE_ADDR", "") or "")
     if remote is None:
         return ""

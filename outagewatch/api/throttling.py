@@ -9,6 +9,7 @@ series while the guard is down. So the request goes through, marked unchecked
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -53,6 +54,55 @@ def client_ident(request: Any) -> str:
     return salted_hmac("outagewatch.throttle", client_address(request)).hexdigest()[:32]
 
 
+# DRF's SimpleRateThrottle keeps each client's request times as a pickled list: a GET and a
+# SET per request (two round trips, and two requests at once can both pass the last slot).
+# The same sliding window as a sorted set, trimmed, counted and added to in one atomic call.
+_SLIDING_WINDOW = """
+local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('PEXPIRE', key, math.ceil(window * 1000))
+  return {1, '0'}
+end
+return {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]}
+"""
+_scripts: dict[int, Any] = {}
+
+
+def _sliding_window(client: Any) -> Any:
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts.setdefault(id(client), client.register_script(_SLIDING_WINDOW))
+    return script
+
+
+class RedisRateThrottle(SimpleRateThrottle):
+    """SimpleRateThrottle's limit (num_requests per duration, sliding) in one Redis call."""
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        client_of = getattr(getattr(self.cache, "_cache", None), "get_client", None)
+        if client_of is None:  # not a Redis cache: DRF's own bookkeeping
+            return super().allow_request(request, view)
+        client = client_of(self.key, write=True)
+        self.now = self.timer()
+        allowed, oldest = _sliding_window(client)(
+            keys=[self.cache.make_and_validate_key(self.key)],
+            args=[repr(self.now), self.duration, self.num_requests, os.urandom(8).hex()],
+        )
+        self._retry_after = max(0.0, self.duration - (self.now - float(oldest)))
+        return bool(allowed)
+
+    def wait(self) -> float | None:
+        retry_after = getattr(self, "_retry_after", None)
+        return super().wait() if retry_after is None else retry_after
+
+
 class _Unchecked:
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
@@ -63,14 +113,14 @@ class _Unchecked:
             return True
 
 
-class ScopedClientThrottle(_Unchecked, ScopedRateThrottle):
+class ScopedClientThrottle(_Unchecked, ScopedRateThrottle, RedisRateThrottle):
     """DRF scoped throttle keyed by (a hash of) our trusted client address."""
 
     def get_ident(self, request: Any) -> str:
         return client_ident(request)
 
 
-class ClientRateLimit(_Unchecked, SimpleRateThrottle):
+class ClientRateLimit(_Unchecked, RedisRateThrottle):
     """The same limit as an API scope, usable from plain Django views."""
 
     def __init__(self, scope: str) -> None:
