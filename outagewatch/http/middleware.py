@@ -92,12 +92,15 @@ class RequestGuardMiddleware:
         check (an HTML 400) is never what an API client sees.
         """
         limit = settings.API_MAX_BODY_BYTES
-        too_large = api_error(
-            413, f"Request body is larger than {limit} bytes.", "payload_too_large"
-        )
+
+        def too_large() -> HttpResponse:
+            return api_error(
+                413, f"Request body is larger than {limit} bytes.", "payload_too_large"
+            )
+
         declared = request.META.get("CONTENT_LENGTH") or ""
         if declared.strip():
-            return too_large if declared.isdigit() and int(declared) > limit else None
+            return too_large() if declared.isdigit() and int(declared) > limit else None
         if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return None
         # No Content-Length: a WSGI server (gunicorn's sync workers) hands the de-chunked
@@ -108,7 +111,7 @@ class RequestGuardMiddleware:
         wsgi_input = request.META.get("wsgi.input")
         body = (wsgi_input or request).read(limit + 1)
         if len(body) > limit:
-            return too_large
+            return too_large()
         request.META["CONTENT_LENGTH"] = str(len(body))
         request._stream = io.BytesIO(body)  # where HttpRequest.read() and .body read from
         return None
