@@ -44,8 +44,8 @@ PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 DEFAULT_PG = "postgres://outagewatch:outagewatch@127.0.0.1:5432/postgres"
 REPORTS = "/api/v1/reports/"
-BARE_REPORTS = "/bench/bare/reports/"
-BARE_CONSTANT = "/bench/bare/constant/"
+BARE_REPORTS = "/api/bench/reports/"
+BARE_CONSTANT = "/api/bench/constant/"
 # The services whose (service, problem) pairs the report bodies cycle through.
 SERVICES = 12
 
@@ -130,19 +130,19 @@ class Bench:
     # --- setup -------------------------------------------------------------------------
 
     def setup(self) -> None:
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.manage("catalog_load")
-        self.manage(
-            "shell", "-c", "from bench.load.views import bare_table_create; bare_table_create()"
-        )
         self.redis = subprocess.Popen(
             [
                 *("redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port)),
                 *("--save", "", "--appendonly", "no", "--dir", str(self.tmp)),
             ],
             stdout=subprocess.DEVNULL,
+        )
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        self.manage("migrate", "--noinput", "-v", "0")
+        self.manage("catalog_load")
+        self.manage(
+            "shell", "-c", "from bench.load.views import bare_table_create; bare_table_create()"
         )
         self.server_start()
 
@@ -188,6 +188,11 @@ class Bench:
                 if line.startswith("VmRSS:"):
                     sizes.append(int(line.split()[1]) / 1024)
         return sizes
+
+    def redis_connections(self) -> int:
+        import redis
+
+        return redis.Redis(port=self.redis_port).info("stats")["total_connections_received"]
 
     def pairs(self) -> list[str]:
         catalog = json.loads((ROOT / "reports" / "data" / "catalog.json").read_text())
@@ -250,12 +255,15 @@ class Bench:
             run.stored = conn.execute(
                 f"SELECT count(*) FROM {table} WHERE id = ANY(%s)", [ids]
             ).fetchone()[0]
-            run.new_rows = conn.execute(
-                f"SELECT count(*) FROM {table} WHERE id > %s", [before]
-            ).fetchone()[0]
             if table == "reports_report":
-                run.counted = conn.execute(
-                    "SELECT count(*) FROM reports_report WHERE id > %s AND counted", [before]
+                run.new_rows, run.counted = conn.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE counted) FROM reports_report "
+                    "WHERE id > %s",
+                    [before],
+                ).fetchone()
+            else:
+                run.new_rows = conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE id > %s", [before]
                 ).fetchone()[0]
         if len(ids) != run.created:
             run.notes.append(f"{run.created} 201s but {len(ids)} ids recorded")
@@ -330,6 +338,7 @@ def main() -> None:
                     run = bench.wrk(f"GET {path}", "GET", path, seconds=args.duration)
                     runs.append(("read", run, bare))
         rss = bench.worker_rss_mb()
+        redis_connections = bench.redis_connections()
         if args.kill:
             run = bench.wrk(
                 "POST /api/v1/reports/ + SIGKILL",
@@ -346,6 +355,8 @@ def main() -> None:
         f"\n{args.threads} wrk threads, {args.connections} connections, {args.duration:g} s a run, "
         f"{args.workers} workers; web worker RSS {', '.join(f'{m:.0f}' for m in rss)} MB\n"
     )
+    total = sum(r.requests for _g, r, _b in runs if r.name != "POST /api/v1/reports/ + SIGKILL")
+    print(f"Redis connections opened by the server: {redis_connections} for {total} requests\n")
     print("| run | req/s | p50 ms | p90 ms | p99 ms | errors | x bare | 201s / stored / new rows |")
     print("|---|---|---|---|---|---|---|---|")
     for _group, run, bare in runs:

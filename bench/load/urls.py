@@ -7,7 +7,8 @@ from outagewatch.urls import *  # noqa: F403  (handler400/404/500 too)
 from outagewatch.urls import urlpatterns as product_urlpatterns
 
 urlpatterns = [
-    path("bench/bare/reports/", views.BareReportCreateView.as_view(), name="bench-bare-report"),
-    path("bench/bare/constant/", views.BareConstantView.as_view(), name="bench-bare-constant"),
+    # Under /api/ like the product's API: the same middleware treats them the same way.
+    path("api/bench/reports/", views.BareReportCreateView.as_view(), name="bench-bare-report"),
+    path("api/bench/constant/", views.BareConstantView.as_view(), name="bench-bare-constant"),
     *product_urlpatterns,
 ]
