@@ -90,7 +90,7 @@ def main() -> None:
 
     def plain() -> None:
         # Reference: one trailing-sum z-score over the same (n, w) arrays in plain numpy.
-        for k in config.windows:
+        for k in config.scoring.windows:
             o = observed[:, -k:].sum(axis=1)
             e = expected0[:, -k:].sum(axis=1)
             _ = (o - e) / np.sqrt(e + 1e-9) > 3

@@ -25,7 +25,7 @@ from detection.core.scoring import tail_probability
 from detection.simulation import MINUTES_PER_WEEK, simulate_series
 
 # Alarms closer than this (minutes) are one event, for both detectors (our re-open window).
-MERGE_MINUTES = DetectorConfig().reopen_minutes
+MERGE_MINUTES = DetectorConfig().state.reopen_minutes
 
 
 # Bands of (extra reports during the outage) / (normal reports in the same minutes).
@@ -105,16 +105,16 @@ def oracle_p(series, outage, config: DetectorConfig) -> float:
     alpha = series.spec.dispersion
     cs_obs = np.concatenate(([0.0], np.cumsum(series.values)))
     cs_mu = np.concatenate(([0.0], np.cumsum(series.base_rate)))
-    ratios = config.min_ratio_outage_by_window or (config.min_ratio_outage,) * len(config.windows)
+    sc = config.scoring
     best = 1.0
-    for k, ratio in zip(config.windows, ratios, strict=True):
+    for k, ratio in zip(sc.windows, sc.ratio_by_window(), strict=True):
         ends = np.arange(max(outage.start - first, k - 1), outage.end - first)
         if len(ends) == 0:
             continue
         obs = cs_obs[ends + 1] - cs_obs[ends + 1 - k]
         mu = cs_mu[ends + 1] - cs_mu[ends + 1 - k]
         p = tail_probability(obs, mu, np.full(len(mu), alpha / k))
-        enough = obs - mu >= np.maximum(config.min_excess_outage, ratio * mu)
+        enough = obs - mu >= np.maximum(sc.min_excess_outage, ratio * mu)
         if enough.any():
             best = min(best, float(p[enough].min()))
     return best
@@ -145,7 +145,7 @@ def tally(
         counts[0] += 1
         counts[1] += bool(len(inside))
         best = oracle_p(series, o, config) if big and config is not None else 1.0
-        reachable = config is not None and best <= config.p_outage
+        reachable = config is not None and best <= config.scoring.p_outage
         t.oracle_30 += big and reachable
         if len(inside):
             t.detected += 1
@@ -168,14 +168,16 @@ def tally(
 
 
 def parse_overrides(pairs: list[str]) -> DetectorConfig:
-    """--set name=value pairs (JSON values) on top of the default config, for experiments."""
-    data = DetectorConfig().to_dict()
+    """--set name=value pairs (JSON values) on top of the default config, for experiments;
+    the names are DETECTOR_OVERRIDES' (bench/README.md, "Detector settings")."""
+    data = {}
     for pair in pairs:
         name, _, raw = pair.partition("=")
-        if name not in data:
-            raise SystemExit(f"unknown config field {name!r}")
         data[name] = json.loads(raw)
-    return DetectorConfig.from_dict(data)
+    try:
+        return DetectorConfig.from_dict(data)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def run_one(
@@ -264,8 +266,8 @@ def main() -> None:
         ]
         print(f"recall by outage size relative to normal traffic, {name}: " + ", ".join(parts))
     print(
-        f"oracle ceiling, recall >=30 at p_outage {config.p_outage:g} and the excess floors for a"
-        f" detector that knew the true rate and dispersion:"
+        f"oracle ceiling, recall >=30 at p_outage {config.scoring.p_outage:g} and the excess floors"
+        f" for a detector that knew the true rate and dispersion:"
         f" {ours.oracle_30 / max(ours.outages_30, 1):.3f}"
         f" ({ours.oracle_30}/{ours.outages_30})"
     )

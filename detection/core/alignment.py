@@ -12,7 +12,7 @@ weekdays and one for weekends, each history day scaled to its own volume): for e
 change could have happened on and either direction, the days before it are moved by the shift,
 the profiles are recomputed from the aligned days and the whole history is scored by its
 negative-binomial log-likelihood. The best change must beat "no change" by
-phase_fit_switch_cost. A clock changes once in four weeks, so one change point is the whole
+PHASE_FIT_SWITCH_COST. A clock changes once in four weeks, so one change point is the whole
 model, and a lone odd day cannot win. Classifying days one by one did not work: against a
 blurred draft the days on both sides look half an hour off, i.e. undecided, and against a
 weekly model each weekday leans to whichever phase most of its four samples had.
@@ -22,10 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import DetectorConfig
 from .dispersion import nb_loglik, robust_alpha
+from .phase import PHASE_SHIFT_MINUTES
 from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES
 
+# The best change point must beat "no change" by this much log-likelihood (natural log units):
+# one noisy day does not move the history, a run of days does. With 20, six simulated series
+# scanned day by day over six weeks moved only after a real change, 1-5 days after it
+# (bench/README.md, 2026-11-27 morning item 1).
+PHASE_FIT_SWITCH_COST = 20.0
 _SLOTS = MINUTES_PER_DAY // SLOT_MINUTES
 _CAP_ROUNDS = 6
 _MIN_DAYS_AFTER = 2
@@ -87,9 +92,7 @@ def _loglik(
     return nb_loglik(moved_s, mu, alpha).sum(axis=(1, 2)), alpha
 
 
-def aligned_minutes(
-    minutes: np.ndarray, values: np.ndarray, config: DetectorConfig
-) -> np.ndarray | None:
+def aligned_minutes(minutes: np.ndarray, values: np.ndarray) -> np.ndarray | None:
     """History minutes with the days before a clock change moved onto the current phase; None
     when the history shows no change."""
     minutes = np.asarray(minutes, dtype=np.int64)
@@ -104,13 +107,13 @@ def aligned_minutes(
     base, alpha = _loglik(sums, counts, weekend, none, 0, None)
     pre = np.arange(n)[None, :] < np.arange(1, n - _MIN_DAYS_AFTER + 1)[:, None]
     best_gain, best = 0.0, None
-    shift = config.phase_shift_minutes
+    shift = PHASE_SHIFT_MINUTES
     for moved in (-shift, shift):
         ll, _ = _loglik(sums, counts, weekend, pre, moved // SLOT_MINUTES, alpha)
         c = int(np.argmax(ll))
         if ll[c] - base[0] > best_gain:
             best_gain, best = float(ll[c] - base[0]), (c + 1, moved)
-    if best is None or best_gain < config.phase_fit_switch_cost:
+    if best is None or best_gain < PHASE_FIT_SWITCH_COST:
         return None
     change_day, moved = best
     before = minutes < days[change_day]

@@ -7,11 +7,11 @@ store one per series; BaselineBatch stacks many for the per-minute tick.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .config import DetectorConfig
+from .phase import SHIFT_TOLERANCE_MINUTES, PhaseConfig
 from .timegrid import (
     MINUTES_PER_DAY,
     SLOT_MINUTES,
@@ -21,7 +21,12 @@ from .timegrid import (
     minute_of_week,
 )
 
+if TYPE_CHECKING:
+    from .config import DetectorConfig
+
 METHODS = ("hgb", "mean", "prior")
+# Growth is extrapolated at most this far past the fit: a late refit must not run away.
+MAX_EXTRAPOLATION_DAYS = 2.0
 # Buckets longer than a slot are integrated with this many sample points at most.
 _MAX_SAMPLES_PER_BUCKET = 15
 
@@ -77,7 +82,7 @@ class Baseline:
     level_dispersion: float = 0.0
     growth_per_day: float = 0.0
     step_minutes: int = 1
-    max_extrapolation_days: float = 2.0
+    max_extrapolation_days: float = MAX_EXTRAPOLATION_DAYS
     # The fit moved its history onto the phase of its last days (alignment.py): the profile is
     # on today's phase, so the tick restarts its phase evidence from "on time".
     phase_moved: bool = False
@@ -139,7 +144,9 @@ class Baseline:
             level_dispersion=float(data.get("level_dispersion", data["dispersion"])),
             growth_per_day=float(data.get("growth_per_day", 0.0)),
             step_minutes=int(data.get("step_minutes", 1)),
-            max_extrapolation_days=float(data.get("max_extrapolation_days", 2.0)),
+            max_extrapolation_days=float(
+                data.get("max_extrapolation_days", MAX_EXTRAPOLATION_DAYS)
+            ),
             phase_moved=bool(data.get("phase_moved", False)),
         )
 
@@ -156,9 +163,8 @@ class BaselineBatch:
     cold: np.ndarray  # (n,) bool: on the prior, judge by absolute excess
     max_extrapolation_days: np.ndarray  # (n,)
     phase_moved: np.ndarray  # (n,) bool (Baseline.phase_moved)
-    shift_tolerance_minutes: int = 60
-    phase_shift_minutes: int = 60
-    phase_tolerance_minutes: int = 15
+    shift_tolerance_minutes: int = SHIFT_TOLERANCE_MINUTES
+    phase_tolerance_minutes: int = PhaseConfig().phase_tolerance_minutes
     # Judged profiles are computed once per batch, not once per tick: wide (phase unknown) and
     # narrow (read at the series' decided phase, phase.py).
     wide_profiles: np.ndarray = field(init=False, repr=False)
@@ -191,7 +197,10 @@ class BaselineBatch:
     def from_baselines(
         cls, baselines: list[Baseline], config: DetectorConfig | None = None
     ) -> BaselineBatch:
-        config = config or DetectorConfig()
+        if config is None:
+            from .config import DetectorConfig  # config.py imports this module
+
+            config = DetectorConfig()
         return cls(
             profiles=np.stack([b.profile for b in baselines])
             if baselines
@@ -205,9 +214,7 @@ class BaselineBatch:
                 [b.max_extrapolation_days for b in baselines], dtype=np.float64
             ),
             phase_moved=np.array([b.phase_moved for b in baselines], dtype=bool),
-            shift_tolerance_minutes=config.shift_tolerance_minutes,
-            phase_shift_minutes=config.phase_shift_minutes,
-            phase_tolerance_minutes=config.phase_tolerance_minutes,
+            phase_tolerance_minutes=config.phase.phase_tolerance_minutes,
         )
 
     def _counts(

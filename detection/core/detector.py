@@ -30,6 +30,13 @@ from .state import NO_MINUTE, STATE_OK, STATE_OUTAGE, DetectorState, transition
 
 # The onset look-back reaches this far (minutes), enough for a ramp to be traced to its start.
 _ONSET_LOOKBACK_MINUTES = 60
+# Refits as production schedules them (settings.CELERY_BEAT_SCHEDULE): every series nightly,
+# and a young ("prior" or "mean") baseline every 15 minutes ("baselines-refit-cold"); offline
+# the early refits come at these ages of the series, while history is short (cold start,
+# bench/README.md).
+REFIT_MINUTES = 1440
+YOUNG_REFIT_MINUTES = 15
+EARLY_REFIT_MINUTES = (60, 120, 240, 480, 960)
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,10 @@ class SeriesResult:
     phase: np.ndarray  # (t,) int8 daily phase in force (phase.py; 0 = undecided)
 
 
-def refit_times(first_minute: int, last_minute: int, config: DetectorConfig) -> np.ndarray:
+def refit_times(first_minute: int, last_minute: int) -> np.ndarray:
     """When the offline detector refits: early while history is short, then every refit period."""
-    early = [first_minute + e for e in config.early_refit_minutes if e < config.refit_minutes]
-    regular = np.arange(first_minute, last_minute + 1, config.refit_minutes, dtype=np.int64)
+    early = [first_minute + e for e in EARLY_REFIT_MINUTES if e < REFIT_MINUTES]
+    regular = np.arange(first_minute, last_minute + 1, REFIT_MINUTES, dtype=np.int64)
     return np.unique(np.concatenate((np.asarray(early, dtype=np.int64), regular)))
 
 
@@ -95,13 +102,13 @@ def _score_rows(
     cold = np.full(b - a, batch.cold[0])
     if batch.cold[0]:
         # On the prior: judged against the series' own recent level (level.cold_track).
-        own, level = cold_track(values[a:b], config, step, level)
+        own, level = cold_track(values[a:b], step, level)
         judged = np.where(present, (own.rate * step)[:, None], 0.0)
         factors = np.ones(b - a)
         disp = level_disp = own.dispersion
         judge = own.has_data
     else:
-        offset = int(phase_offsets(np.array([phase]), config)[0])
+        offset = int(phase_offsets(np.array([phase]))[0])
         plain = batch.expected(series0, minutes[a:b], step, offset)
         factors, level = level_track(
             values[a:b], plain, config, step, level, float(batch.dispersion[0])
@@ -122,7 +129,7 @@ def _score_rows(
     limits, calibrated, cal_after = calibration.scan(cal, result.surprise, judge, config, step)
     result = with_threshold(result, limits, calibrated)
     exp = judged * factors[:, None]
-    onset = minutes[a:b] - onset_offsets(obs, exp, disp, config) * step
+    onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step
     return _Scored(result, exp[:, -1], onset, level, cal_after)
 
 
@@ -144,8 +151,8 @@ def _phase_run(
     Returns the first row after c at which the phase in force would change (b if none) and
     the evidence in force at that row: the rows from there on were scored at a stale phase.
     """
-    k = block_buckets(config, step)
-    ends = np.flatnonzero(is_block_end(minutes[c:b], step, config)) + c
+    k = block_buckets(step)
+    ends = np.flatnonzero(is_block_end(minutes[c:b], step)) + c
     if batch.cold[0] or len(ends) == 0:
         gains_minus = gains_plus = np.zeros(len(ends))
         usable = np.zeros(len(ends), dtype=bool)
@@ -157,20 +164,18 @@ def _phase_run(
         normal = block_votes(scored.result.level[ends - c], outage[ends], False)
         observed = np.where(present, values[idx], 0.0)
         gains_minus, gains_plus, usable = block_gains(
-            batch, np.zeros(1, np.int64), block, observed, normal, step, config
+            batch, np.zeros(1, np.int64), block, observed, normal, step
         )
     # The clip makes the evidence a sequential scan (a few blocks an hour).
     after_minus, after_plus = [sums[0]], [sums[1]]
     for gm, gp, ok in zip(gains_minus.tolist(), gains_plus.tolist(), usable.tolist(), strict=True):
-        m, p = phase_update(
-            np.float64(after_minus[-1]), np.float64(after_plus[-1]), gm, gp, ok, config
-        )
+        m, p = phase_update(np.float64(after_minus[-1]), np.float64(after_plus[-1]), gm, gp, ok)
         after_minus.append(float(m))
         after_plus.append(float(p))
-    decisions = np.flatnonzero(is_decision_minute(minutes[c + 1 : b], config)) + c + 1
+    decisions = np.flatnonzero(is_decision_minute(minutes[c + 1 : b])) + c + 1
     seen = np.searchsorted(ends, decisions)  # block ends folded in before each decision
     minus, plus = np.asarray(after_minus)[seen], np.asarray(after_plus)[seen]
-    changed = np.flatnonzero(phase_decide(minus, plus, config) != phase)
+    changed = np.flatnonzero(phase_decide(minus, plus) != phase)
     if len(changed):
         j = int(changed[0])
         return int(decisions[j]), (float(minus[j]), float(plus[j]))
@@ -204,10 +209,10 @@ def detect_series(
     if n == 0:
         return SeriesResult(minutes, expected, anomaly_score, is_anomaly, level, rule, (), phases)
 
-    width = max(max(config.windows), _ONSET_LOOKBACK_MINUTES // step_minutes, 1)
-    times = refit_times(int(minutes[0]), int(minutes[-1]), config)
+    width = max(max(config.scoring.windows), _ONSET_LOOKBACK_MINUTES // step_minutes, 1)
+    times = refit_times(int(minutes[0]), int(minutes[-1]))
     machine = _Machine(config, step_minutes)
-    phase_on = phase_enabled(config, step_minutes)
+    phase_on = phase_enabled(step_minutes)
     level_sums = (0.0, 0.0)
     factor_hist = np.ones(n)  # filled row by row as rows are scored
     cal = calibration.initial(1)[0]
@@ -231,7 +236,7 @@ def detect_series(
             else minutes[-1] + 1
         )
         if baseline.method != "hgb":
-            next_fit = min(next_fit, fit_at + config.young_refit_minutes)
+            next_fit = min(next_fit, fit_at + YOUNG_REFIT_MINUTES)
         b = max(int(np.searchsorted(minutes, next_fit)), a + 1)
         batch = BaselineBatch.from_baselines([baseline], config)
         # As the tick's first minute on a new baseline does (phase_rebased).
@@ -241,7 +246,6 @@ def detect_series(
             basis,
             batch.fitted_at,
             batch.phase_moved,
-            config,
         )
         phase = int(code[0]) if phase_on else PHASE_UNDECIDED
         phase_sums = (float(minus[0]), float(plus[0]))
@@ -249,7 +253,7 @@ def detect_series(
         c = a
         while c < b:
             if phase_on:
-                phase = int(phase_in_force(np.int8(phase), *phase_sums, int(minutes[c]), config))
+                phase = int(phase_in_force(np.int8(phase), *phase_sums, int(minutes[c])))
             # Score optimistically to the next refit; the phase in force rarely changes, and
             # when it does the rows from that block on are scored again.
             snapshot = machine.snapshot()

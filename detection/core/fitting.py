@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from .alignment import aligned_minutes
-from .baseline import Baseline
-from .config import DetectorConfig
+from .baseline import MAX_EXTRAPOLATION_DAYS, Baseline
 from .dispersion import estimate_dispersion
 from .gaps import gap_mask
-from .level import level_track
+from .level import PRIOR_RATE_PER_MINUTE, level_track
+from .phase import PHASE_SHIFT_MINUTES
 from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES, SLOTS_PER_WEEK, minute_of_week
+
+if TYPE_CHECKING:
+    from .config import DetectorConfig
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Settings of the baseline fit (part of DetectorConfig; flat override names)."""
+
+    # Days of history a fit sees. Six months, like Downdetector, would follow growth too
+    # slowly; four weeks hold four samples of every weekday. Not measured against other
+    # values. The minute buckets must outlive it (BUCKET_RETENTION_DAYS, 35 by default).
+    history_days: int = 28
+
+
+# The boosted fit sees 15-minute bins (one profile slot) once the history spans two weeks,
+# hourly ones before: hourly bins made a staircase up to 20 % off on slopes, and fine bins on a
+# few days are noise (a 2.5-week series at 80/min had 5 false alarms on its first weekend).
+# Seed 1 false alarms 0.106 -> 0.050 at equal recall (bench/README.md, 2026-11-26 item 3).
+FIT_BIN_MINUTES = SLOT_MINUTES
+FIT_BIN_MINUTES_YOUNG = 60
+FIT_FINE_MIN_HISTORY_DAYS = 14.0
+# Below three days of usable history the boosted model overfits: a "mean" profile (hour of
+# day) stands in; below an hour there is nothing to average, and the prior stands in
+# (bench/README.md, "Cold start").
+HGB_MIN_HISTORY_MINUTES = 3 * MINUTES_PER_DAY
+MEAN_MIN_HISTORY_MINUTES = 60
+# HistGradientBoostingRegressor: small and regularised, no early stopping (deterministic);
+# tens of milliseconds on 2,688 bins. Not tuned.
+_HGB_PARAMS = {"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 20}
+# NB dispersion of the prior (nothing is known), the floor of a "mean" baseline's (with a day
+# of history the shape is uncertain) and the ceiling of any fitted one. Not varied.
+PRIOR_DISPERSION = 1.0
+MEAN_MIN_DISPERSION = 0.1
+MAX_DISPERSION = 3.0
+# Weekly growth is estimated from whole days and clipped so a bad week cannot explode it.
+MAX_GROWTH_PER_DAY = 0.03
+# Known-outage rows are left out of the fit unless they are more than this share of the
+# window: then the "outage" is the new normal (or a cold start) and must be learned.
+MAX_EXCLUDED_FRACTION = 0.25
 
 # Expected counts are never exactly zero: a zero mean makes every single report "impossible".
 _MIN_RATE = 0.002
@@ -26,17 +66,17 @@ _LEVEL_BOUNDS = (0.5, 2.0)
 _LEVEL_SHRINK = 20.0
 
 
-def prior_baseline(fitted_at: int, config: DetectorConfig, step_minutes: int = 1) -> Baseline:
+def prior_baseline(fitted_at: int, *, step_minutes: int = 1) -> Baseline:
     """Baseline for a series with no usable history."""
     return Baseline(
-        profile=np.full(SLOTS_PER_WEEK, config.prior_rate_per_minute),
-        dispersion=config.prior_dispersion,
-        level_dispersion=config.prior_dispersion,
+        profile=np.full(SLOTS_PER_WEEK, PRIOR_RATE_PER_MINUTE),
+        dispersion=PRIOR_DISPERSION,
+        level_dispersion=PRIOR_DISPERSION,
         fitted_at=int(fitted_at),
         history_minutes=0,
         method="prior",
         step_minutes=step_minutes,
-        max_extrapolation_days=config.max_extrapolation_days,
+        max_extrapolation_days=MAX_EXTRAPOLATION_DAYS,
     )
 
 
@@ -68,9 +108,7 @@ def _bin_sums(
     return uniq, sums, cover
 
 
-def _growth_per_day(
-    minutes: np.ndarray, values: np.ndarray, step: int, fitted_at: int, config: DetectorConfig
-) -> float:
+def _growth_per_day(minutes: np.ndarray, values: np.ndarray, step: int, fitted_at: int) -> float:
     """Log-linear daily trend with day-of-week dummies (so weekends don't read as decline)."""
     days, sums, cover = _bin_sums(minutes, values, step, MINUTES_PER_DAY)
     keep = cover >= 0.5 * MINUTES_PER_DAY
@@ -83,7 +121,7 @@ def _growth_per_day(
     design = np.column_stack((t, np.eye(7)[dow]))
     w = np.sqrt(np.minimum(sums + 1.0, 1e4))  # Poisson-ish weighting of log rates
     coef, *_ = np.linalg.lstsq(design * w[:, None], np.log(rate) * w, rcond=None)
-    return float(np.clip(coef[0], -config.max_growth_per_day, config.max_growth_per_day))
+    return float(np.clip(coef[0], -MAX_GROWTH_PER_DAY, MAX_GROWTH_PER_DAY))
 
 
 def _hgb_profile(
@@ -92,27 +130,20 @@ def _hgb_profile(
     step: int,
     fitted_at: int,
     growth: float,
-    config: DetectorConfig,
 ) -> np.ndarray:
     # Hourly bins while the history is short (a 15-minute bin seen on a few days is noise),
     # 15-minute bins once it is long enough: hourly ones make a staircase that is up to 20 %
     # off on the steep parts of the day, as if the daily pattern were shifted.
     span = (minutes[-1] - minutes[0]) / MINUTES_PER_DAY if len(minutes) else 0.0
-    fine = span >= config.fit_fine_min_history_days
-    bin_minutes = max(config.fit_bin_minutes if fine else config.fit_bin_minutes_young, step)
+    fine = span >= FIT_FINE_MIN_HISTORY_DAYS
+    bin_minutes = max(FIT_BIN_MINUTES if fine else FIT_BIN_MINUTES_YOUNG, step)
     starts, sums, cover = _bin_sums(minutes, values, step, bin_minutes)
     keep = cover >= 0.5 * bin_minutes
     starts, sums, cover = starts[keep], sums[keep], cover[keep]
     centres = starts + bin_minutes / 2
     detrend = np.exp(-growth * (centres - fitted_at) / MINUTES_PER_DAY)
     model = HistGradientBoostingRegressor(
-        loss="poisson",
-        max_iter=config.hgb_max_iter,
-        learning_rate=config.hgb_learning_rate,
-        max_leaf_nodes=config.hgb_max_leaf_nodes,
-        min_samples_leaf=config.hgb_min_samples_leaf,
-        early_stopping=False,
-        random_state=0,
+        loss="poisson", early_stopping=False, random_state=0, **_HGB_PARAMS
     )
     # A few hundred rows: OpenMP threads only add overhead, and under CPU contention (a busy
     # Celery host) spinning worker threads made one fit take seconds instead of milliseconds.
@@ -172,56 +203,50 @@ def fit_baseline(
 
     exclude: rows to leave out (known outages). Ingestion gaps are found and left out too.
     """
-    config = config or DetectorConfig()
+    if config is None:
+        from .config import DetectorConfig  # config.py imports this module
+
+        config = DetectorConfig()
     minutes = np.asarray(minutes, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
-    start = fitted_at - config.history_days * MINUTES_PER_DAY
+    start = fitted_at - config.baseline.history_days * MINUTES_PER_DAY
     window = (minutes + step_minutes <= fitted_at) & (minutes >= start)
     usable = window.copy()
     if exclude is not None:
         excluded = window & np.asarray(exclude, dtype=bool)
-        if excluded.sum() <= config.max_excluded_fraction * max(window.sum(), 1):
+        if excluded.sum() <= MAX_EXCLUDED_FRACTION * max(window.sum(), 1):
             usable &= ~excluded
     m, v, ok = minutes[window], values[window], usable[window]
-    ok &= ~gap_mask(
-        m,
-        v,
-        step_minutes,
-        min_minutes=config.gap_min_minutes,
-        min_expected=config.gap_min_expected,
-        usable=ok,
-    )
+    ok &= ~gap_mask(m, v, step_minutes, usable=ok)
     m, v = m[ok], v[ok]
     history = int(len(m) * step_minutes)
-    if history < config.mean_min_history_minutes:
-        return prior_baseline(fitted_at, config, step_minutes)
+    if history < MEAN_MIN_HISTORY_MINUTES:
+        return prior_baseline(fitted_at, step_minutes=step_minutes)
 
     common = {
         "fitted_at": int(fitted_at),
         "history_minutes": history,
         "step_minutes": step_minutes,
-        "max_extrapolation_days": config.max_extrapolation_days,
+        "max_extrapolation_days": MAX_EXTRAPOLATION_DAYS,
     }
-    if history < config.hgb_min_history_minutes:
+    if history < HGB_MIN_HISTORY_MINUTES:
         draft = Baseline(
             profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
         )
-        return _with_dispersion(draft, m, v, config, config.mean_min_dispersion)
+        return _with_dispersion(draft, m, v, config, MEAN_MIN_DISPERSION)
     # A clock change in the history: fit on days moved onto the current phase (alignment.py).
     # Buckets longer than the shift cannot be moved by it.
-    aligned = aligned_minutes(m, v, config) if step_minutes <= config.phase_shift_minutes else None
+    aligned = aligned_minutes(m, v) if step_minutes <= PHASE_SHIFT_MINUTES else None
     if aligned is None:
-        return _with_dispersion(_hgb_draft(m, v, config, common), m, v, config)
-    draft = _hgb_draft(aligned, v, config, common)
+        return _with_dispersion(_hgb_draft(m, v, common), m, v, config)
+    draft = _hgb_draft(aligned, v, common)
     return replace(_with_dispersion(draft, aligned, v, config), phase_moved=True)
 
 
-def _hgb_draft(
-    m: np.ndarray, v: np.ndarray, config: DetectorConfig, common: dict[str, Any]
-) -> Baseline:
+def _hgb_draft(m: np.ndarray, v: np.ndarray, common: dict[str, Any]) -> Baseline:
     step, fitted_at = common["step_minutes"], common["fitted_at"]
-    growth = _growth_per_day(m, v, step, fitted_at, config)
-    profile = _hgb_profile(m, v, step, fitted_at, growth, config)
+    growth = _growth_per_day(m, v, step, fitted_at)
+    profile = _hgb_profile(m, v, step, fitted_at, growth)
     draft = Baseline(profile=profile, dispersion=0.0, method="hgb", growth_per_day=growth, **common)
     level = _level_factor(draft, m, v, step)
     return replace(draft, profile=profile * level)
@@ -237,7 +262,5 @@ def _with_dispersion(
     # Twice: the tracking's clipping band depends on the dispersion being estimated.
     for _ in range(2):
         factors, _ = level_track(v, plain, config, step, dispersion=alpha)
-        alpha, level_alpha = estimate_dispersion(
-            v, plain * factors, max_alpha=config.max_dispersion
-        )
+        alpha, level_alpha = estimate_dispersion(v, plain * factors, max_alpha=MAX_DISPERSION)
     return replace(draft, dispersion=max(alpha, floor), level_dispersion=max(level_alpha, floor))

@@ -10,6 +10,13 @@ import numpy as np
 
 from .timegrid import MINUTES_PER_DAY
 
+# A run of zeros is an ingestion gap (not real quiet) when it lasts at least this long AND the
+# series would normally have produced at least GAP_MIN_EXPECTED reports in it: P(0 | Poisson 8)
+# = 3e-4, so real quiet is almost never taken for a gap. The simulator's gaps are 30-120
+# minutes (bench/README.md).
+GAP_MIN_MINUTES = 30
+GAP_MIN_EXPECTED = 8.0
+
 
 def zero_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (exclusive) row indices of runs of zeros."""
@@ -32,8 +39,8 @@ def gap_mask(
     values: np.ndarray,
     step_minutes: int,
     *,
-    min_minutes: int,
-    min_expected: float,
+    min_minutes: int = GAP_MIN_MINUTES,
+    min_expected: float = GAP_MIN_EXPECTED,
     usable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Boolean mask of rows inside ingestion gaps.

@@ -3,13 +3,84 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
-from .config import DetectorConfig
 from .dispersion import window_alpha
 from .networks import excess_networks, networks_needed
+
+if TYPE_CHECKING:
+    from .config import DetectorConfig
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Settings of scoring (part of DetectorConfig; flat override names)."""
+
+    # Sums over the last k buckets: k=1 catches sharp onsets, longer sums catch ramps and
+    # modest outages of small services. Adding 60 to (1, 2, 3, 5, 10, 20): recall >= 30 0.937
+    # -> 0.944 on 40 x 6 (bench/README.md, "History of the tuning" 4).
+    windows: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 60)
+    # Tail probability P(X >= observed) under the noise model at or below which a window says
+    # "problems detected" (calibration can only raise the bar per series). 3e-6: recall >= 30
+    # unchanged on seeds 1 / 2, false alarms 0.037 / 0.075 against 0.019 / 0.037
+    # (bench/README.md, 2026-11-27 morning); 1e-5 with lower long-window floors broke seed 2's
+    # false-alarm and precision targets (ibid., 2026-11-26 item 7).
+    p_outage: float = 1e-6
+    # The same for "possible problems" (the amber status; such buckets cast no phase vote and
+    # keep an outage open). Not measured.
+    p_possible: float = 1e-3
+    # Least excess (distinct reporters above expected, over the window) for problems. 8, not 6:
+    # at 0.1/min a harmless bump of 5 plus ordinary noise reached 6; false alarms 0.056 ->
+    # 0.025 at equal recall (bench/README.md, "History of the tuning" 5).
+    min_excess_outage: float = 8.0
+    # Least relative excess, (observed - expected) >= ratio x expected: at high volume a tiny
+    # relative wobble is significant but nobody cares. One value for every window, or one per
+    # window (same order as `windows`). +30 % itself was not varied; lower floors on the long
+    # sums found no outage more, for false alarms 10 / 7 on seeds 1 / 2 (bench/README.md,
+    # 2026-11-27 morning; also 2026-11-26 items 6 and 7).
+    min_ratio_outage: float | tuple[float, ...] = 0.3
+
+    def __post_init__(self) -> None:
+        for name in ("windows", "min_ratio_outage"):  # lists (JSON) are kept as tuples
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not self.windows or any(k < 1 for k in self.windows):
+            raise ValueError("windows must be one or more positive bucket counts")
+        ratio = self.min_ratio_outage
+        if isinstance(ratio, tuple) and len(ratio) != len(self.windows):
+            raise ValueError("min_ratio_outage must be one value or one per window")
+
+    def ratio_by_window(self) -> tuple[float, ...]:
+        """The relative floor of problems detected for each window, in `windows` order."""
+        ratio = self.min_ratio_outage
+        return ratio if isinstance(ratio, tuple) else (ratio,) * len(self.windows)
+
+
+# "Possible problems" need this share of every floor of "problems detected": relative excess,
+# networks, and a cold series' absolute excess. Not measured.
+POSSIBLE_SHARE = 0.5
+# ... except a fitted series' absolute excess: 3 reporters, half of the 6 that problems needed
+# before they were raised to 8 against harmless bumps (bench/README.md, "History" 5).
+MIN_EXCESS_POSSIBLE = 3.0
+# A series on the prior (no fitted history) is judged against its own recent level with larger
+# floors, its expectation being an hour old at best: 10 reporters and +100 % for problems.
+# Measured: 0 outages on 54 new 1.5-hour series; a burst of 40/min after an hour at 1/min
+# opens in its first minute (bench/README.md, "Cold start").
+COLD_MIN_EXCESS_OUTAGE = 10.0
+COLD_MIN_RATIO_OUTAGE = 1.0
+# anomaly_score of a window (before calibration replaces it; it still picks the deciding window
+# among those at the same level) = min(1, -log10(p) / SCORE_LOG10_MAX) x excess fulfilment.
+SCORE_LOG10_MAX = 12.0
+# Onset look-back: a bucket belongs to the excess run if observed > expected + this many sd of
+# the noise model (at least one report). The onset is reported, it decides nothing.
+ONSET_SIGMA = 1.0
+# Whether volume is back to normal (resolution, and re-opening in the hour after one) is
+# judged on windows up to this many buckets only: the long sums still carry an outage's reports
+# for up to an hour after volume is back (bench/README.md, "What fools naive detectors").
+CALM_MAX_WINDOW = 5
 
 LEVEL_OK = 0
 LEVEL_POSSIBLE = 1
@@ -41,7 +112,7 @@ class ScoreResult:
     # (n,) -log10 p of the strongest window that meets every floor of "problems detected"
     # (0 if none does): what calibration.py measures and thresholds per series.
     surprise: np.ndarray | None = None
-    # Highest level over the short windows only (<= config.calm_max_window): what "back to
+    # Highest level over the short windows only (<= CALM_MAX_WINDOW): what "back to
     # normal" is judged on, so an outage resolves when volume is, not an hour later.
     recent_level: np.ndarray | None = None
 
@@ -61,12 +132,8 @@ def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarr
 
 def _ratios(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
     """Relative excess floors per window for problems detected and possible problems."""
-    n = len(config.windows)
-    by_window = config.min_ratio_outage_by_window
-    if by_window and len(by_window) != n:
-        raise ValueError("min_ratio_outage_by_window must have one value per window")
-    out = np.asarray(by_window if by_window else [config.min_ratio_outage] * n, dtype=np.float64)
-    return out, out * (config.min_ratio_possible / config.min_ratio_outage)
+    out = np.asarray(config.scoring.ratio_by_window(), dtype=np.float64)
+    return out, out * POSSIBLE_SHARE
 
 
 def _trailing_sums(a: np.ndarray, windows: tuple[int, ...]) -> np.ndarray:
@@ -86,7 +153,7 @@ def score(
     window_factor: np.ndarray | None = None,
     step_minutes: int = 1,
 ) -> ScoreResult:
-    """Score the newest column of (n, w) observed/expected counts, w >= max(config.windows).
+    """Score the newest column of (n, w) observed/expected counts, w >= max(windows).
 
     expected must already be the judged (shift-tolerant) expectation; window_factor, if given,
     (n, len(windows)) scales each window's expected sum (the level each window is judged at,
@@ -98,7 +165,8 @@ def score(
     """
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
-    windows = config.windows
+    sc = config.scoring
+    windows = sc.windows
     if observed.shape[1] < max(windows):
         raise ValueError(f"need at least {max(windows)} buckets, got {observed.shape[1]}")
     n = observed.shape[0]
@@ -114,28 +182,30 @@ def score(
     excess = obs - exp
     ratio_out, ratio_pos = _ratios(config)
     need_out = np.maximum(
-        np.where(cold_col, config.cold_min_excess_outage, config.min_excess_outage),
-        np.where(cold_col, config.cold_min_ratio_outage, ratio_out) * exp,
+        np.where(cold_col, COLD_MIN_EXCESS_OUTAGE, sc.min_excess_outage),
+        np.where(cold_col, COLD_MIN_RATIO_OUTAGE, ratio_out) * exp,
     )
     need_pos = np.maximum(
-        np.where(cold_col, config.cold_min_excess_possible, config.min_excess_possible),
-        np.where(cold_col, config.cold_min_ratio_possible, ratio_pos) * exp,
+        np.where(cold_col, POSSIBLE_SHARE * COLD_MIN_EXCESS_OUTAGE, MIN_EXCESS_POSSIBLE),
+        np.where(cold_col, POSSIBLE_SHARE * COLD_MIN_RATIO_OUTAGE, ratio_pos) * exp,
     )
     span = np.asarray(windows)
     networks = excess_networks(excess, span, step_minutes, config)
-    nets_out, nets_pos = networks_needed(exp, span, step_minutes, config, (ratio_out, ratio_pos))
+    nets_out, nets_pos = networks_needed(
+        exp, span, step_minutes, config, (ratio_out, ratio_pos), POSSIBLE_SHARE
+    )
     # Every floor but the tail probability, per window: what "problems" and "possible
     # problems" need besides p, and what the calibration measures the surprise of.
     judged = np.ones((n, 1), bool) if judge is None else np.asarray(judge, bool).reshape(n, 1)
     meets_out = judged & (excess >= need_out) & (networks >= nets_out)
     meets_pos = judged & (excess >= need_pos) & (networks >= nets_pos)
     level = np.where(
-        meets_out & (p <= config.p_outage),
+        meets_out & (p <= sc.p_outage),
         LEVEL_OUTAGE,
-        np.where(meets_pos & (p <= config.p_possible), LEVEL_POSSIBLE, LEVEL_OK),
+        np.where(meets_pos & (p <= sc.p_possible), LEVEL_POSSIBLE, LEVEL_OK),
     )
     log_p = -np.log10(np.maximum(p, 1e-300))
-    per_window = np.minimum(1.0, log_p / config.score_log10_max) * np.clip(excess / need_out, 0, 1)
+    per_window = np.minimum(1.0, log_p / SCORE_LOG10_MAX) * np.clip(excess / need_out, 0, 1)
     surprise = np.where(meets_out, log_p, 0.0).max(axis=1)
 
     # The deciding window: highest level first, then the strongest score.
@@ -154,7 +224,7 @@ def score(
         expected=exp[rows, best],
         networks=networks[rows, best],
         surprise=surprise,
-        recent_level=level[:, np.asarray(windows) <= config.calm_max_window].max(axis=1),
+        recent_level=level[:, np.asarray(windows) <= CALM_MAX_WINDOW].max(axis=1),
     )
 
 
@@ -167,19 +237,17 @@ def with_threshold(result: ScoreResult, limit: np.ndarray, score: np.ndarray) ->
     return replace(result, level=level, score=np.asarray(score, dtype=np.float64))
 
 
-def onset_offsets(
-    observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray, config: DetectorConfig
-) -> np.ndarray:
+def onset_offsets(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
     """How many buckets before the newest the current excess run began (0 = newest).
 
-    A bucket is in the run while observed > expected + max(1, onset_sigma * sd); the onset is
+    A bucket is in the run while observed > expected + max(1, ONSET_SIGMA * sd); the onset is
     reported as the first minute of the run, not the minute we became sure.
     """
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
     alpha = np.asarray(dispersion, dtype=np.float64).reshape(-1, 1)
     sd = np.sqrt(expected + alpha * expected**2)
-    hot = observed > expected + np.maximum(1.0, config.onset_sigma * sd)
+    hot = observed > expected + np.maximum(1.0, ONSET_SIGMA * sd)
     rev = hot[:, ::-1]
     run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
     return np.maximum(run - 1, 0)

@@ -51,7 +51,7 @@ def run_tick(
     config: DetectorConfig,
     step_minutes: int = 1,
 ) -> TickResult:
-    """observed: (n, w) counts of the last w buckets, newest last, w >= max(config.windows).
+    """observed: (n, w) counts of the last w buckets, newest last, w >= max(windows).
 
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
@@ -60,7 +60,7 @@ def run_tick(
     n, w = observed.shape
     idx = np.arange(n)
     window = newest_minute - step_minutes * np.arange(w - 1, -1, -1, dtype=np.int64)
-    use_phase = phase_enabled(config, step_minutes)
+    use_phase = phase_enabled(step_minutes)
     phase, minus, plus = phase_rebased(
         state.phase,
         state.phase_minus,
@@ -68,20 +68,19 @@ def run_tick(
         state.phase_basis,
         batch.fitted_at,
         batch.phase_moved,
-        config,
     )
     phase = (
-        phase_in_force(phase, minus, plus, newest_minute, config)
+        phase_in_force(phase, minus, plus, newest_minute)
         if use_phase
         else np.zeros(n, dtype=np.int8)
     )
-    offset = phase_offsets(phase, config)
+    offset = phase_offsets(phase)
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
     judged = batch.judged(
         idx, np.broadcast_to(window, (n, w)), step_minutes, offset, phase != PHASE_UNDECIDED
     )
     # Cold series (prior baseline) are judged against their own recent level instead.
-    own = cold_state(state.level_observed, state.level_expected, config)
+    own = cold_state(state.level_observed, state.level_expected)
     judged = np.where(batch.cold[:, None], (own.rate * step_minutes)[:, None], judged)
     factor = np.where(batch.cold, 1.0, factor)
     expected = judged * factor[:, None]
@@ -105,7 +104,7 @@ def run_tick(
         state.calibration, scores.surprise, np.asarray(judge, bool), config, step_minutes
     )
     scores = with_threshold(scores, limit, calibrated)
-    onset = newest_minute - onset_offsets(observed, expected, dispersion, config) * step_minutes
+    onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes
     tr = transition(
         state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
     )
@@ -121,18 +120,18 @@ def run_tick(
         step_minutes,
         batch.dispersion,
     )
-    cold = cold_update(state.level_observed, state.level_expected, newest, config, step_minutes)
+    cold = cold_update(state.level_observed, state.level_expected, newest, step_minutes)
     levels = (
         np.where(batch.cold, cold[0], warm[0]),
         np.where(batch.cold, cold[1], warm[1]),
     )
-    if use_phase and is_block_end(newest_minute, step_minutes, config):
+    if use_phase and is_block_end(newest_minute, step_minutes):
         # Each block of normal buckets votes for the phase that explains it best.
-        k = block_buckets(config, step_minutes)
+        k = block_buckets(step_minutes)
         block = np.broadcast_to(window[-k:], (n, k))
         normal = block_votes(scores.level, tr.state.state == STATE_OUTAGE, batch.cold)
-        gains = block_gains(batch, idx, block, observed[:, -k:], normal, step_minutes, config)
-        minus, plus = phase_update(minus, plus, *gains, config)
+        gains = block_gains(batch, idx, block, observed[:, -k:], normal, step_minutes)
+        minus, plus = phase_update(minus, plus, *gains)
     history = history_push(past, factor, config)
     new_state = tr.state.with_level(*levels, history)
     new_state = new_state.with_phase(phase, minus, plus, batch.fitted_at)

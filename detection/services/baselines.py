@@ -61,7 +61,7 @@ def _cold_first(keys: list[SeriesKey]) -> list[SeriesKey]:
 
 def baseline_fit(*, key: SeriesKey, until: dt.datetime):
     config = detector_config()
-    minutes, values = series_history(key, until=until, days=config.history_days)
+    minutes, values = series_history(key, until=until, days=config.baseline.history_days)
     baseline = fit_baseline(
         minutes,
         values,

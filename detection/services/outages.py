@@ -69,7 +69,7 @@ def outages_apply(*, view: TickView) -> dict[int, int]:
 
 
 def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
-    window = dt.timedelta(minutes=detector_config().reopen_minutes)
+    window = dt.timedelta(minutes=detector_config().state.reopen_minutes)
     outage = (
         Outage.objects.filter(
             service_id=service_id,
@@ -179,7 +179,7 @@ def _resolve(outage: Outage, idx: list[int], view: TickView) -> None:
     outage.status = Outage.Status.RESOLVED
     outage.resolved_at = max(end, outage.started_at)
     outage.save(update_fields=["status", "resolved_at", "updated_at"])
-    quiet = detector_config().quiet_minutes
+    quiet = detector_config().state.quiet_minutes
     _event(outage, OutageEvent.Kind.RESOLVED, view, None, f"Back to normal for {quiet} minutes.")
     alerts_schedule(outage=outage, kind="resolved")
 
@@ -207,7 +207,8 @@ def _verdict(view: TickView, i: int) -> str:
     span = "the last minute" if window == 1 else f"the last {window} minutes"
     # A long sum is judged at the level from before it began (level.window_factors): say so,
     # or a reader compares it with the expectation shown for the current minute.
-    before = " at the level before them" if window >= detector_config().level_lag_min_window else ""
+    lag = detector_config().level.level_lag_min_window
+    before = " at the level before them" if window >= lag else ""
     verdict = (
         f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before}, "
         f"from at least {s.networks[i]:.0f} distinct networks "

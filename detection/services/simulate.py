@@ -118,7 +118,7 @@ def _outages_from_history(service: Service, end: int) -> int:
     """Past outages as the live detector would have recorded them (same core, causal)."""
     config = detector_config()
     minutes, values = series_history(
-        (service.id, ""), until=from_epoch_minute(end), days=config.history_days + 7
+        (service.id, ""), until=from_epoch_minute(end), days=config.baseline.history_days + 7
     )
     if not len(minutes):
         return 0

@@ -63,7 +63,7 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         if not _claim(minute):
             return None
         keys = series_active(now=minute)
-        width = max(config.windows)
+        width = max(config.scoring.windows)
         observed = counts_matrix(
             keys, first=minute - dt.timedelta(minutes=width - 1), minutes=width
         )
@@ -101,7 +101,7 @@ def _baselines(keys: list[SeriesKey], minute: dt.datetime) -> BaselineBatch:
         (row.service_id, row.country): row.params
         for row in SeriesBaseline.objects.filter(service_id__in={sid for sid, _ in keys})
     }
-    prior = prior_baseline(to_epoch_minute(minute), config)
+    prior = prior_baseline(to_epoch_minute(minute))
     baselines = [Baseline.from_dict(stored[key]) if key in stored else prior for key in keys]
     return BaselineBatch.from_baselines(baselines, config)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.utils import timezone
 
-from detection.core import Baseline, DetectorConfig, fit_baseline, prior_baseline
+from detection.core import Baseline, fit_baseline, prior_baseline
 from detection.models import (
     Bucket,
     HourlyBucket,
@@ -75,7 +75,7 @@ def fitted_baseline(days: int = 3, rate: float = 3.0, seed: int = 7) -> Baseline
 
 
 def cold_baseline() -> Baseline:
-    return prior_baseline(int(timezone.now().timestamp()) // 60, DetectorConfig())
+    return prior_baseline(int(timezone.now().timestamp()) // 60)
 
 
 def baseline_store(service: Service, baseline: Baseline, *, country: str = "") -> SeriesBaseline:

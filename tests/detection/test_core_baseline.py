@@ -50,7 +50,7 @@ def test_round_trip_to_dict_from_dict(fitted):
 def test_batch_matches_per_series_expected(fitted):
     s, baseline = fitted
     other = fit_baseline(s.minutes, s.values, fitted_at=int(s.minutes[3000]), config=CONFIG)
-    baselines = [baseline, other, prior_baseline(int(s.minutes[0]), CONFIG)]
+    baselines = [baseline, other, prior_baseline(int(s.minutes[0]))]
     batch = BaselineBatch.from_baselines(baselines)
     window = np.arange(5) + int(s.minutes[-1]) - 4
     got = batch.judged(np.arange(3), np.tile(window, (3, 1)))

@@ -164,7 +164,8 @@ def test_slow_modest_outage_is_not_absorbed_by_the_level():
 
     assert first_alarm(CONFIG) <= 60
     # Judged at the current level, it is never flagged.
-    unlagged = first_alarm(DetectorConfig(level_lag_min_window=max(CONFIG.windows) + 1))
+    no_lag = {"level_lag_min_window": max(CONFIG.scoring.windows) + 1}
+    unlagged = first_alarm(DetectorConfig.from_dict(no_lag))
     assert unlagged is None or unlagged > 150
 
 
@@ -175,4 +176,4 @@ def test_unknown_config_names_are_refused():
 
     with pytest.raises(ValueError, match="unknown detector setting"):
         DetectorConfig.from_dict({"quiet_minute": 20})
-    assert DetectorConfig.from_dict({"quiet_minutes": 20}).quiet_minutes == 20
+    assert DetectorConfig.from_dict({"quiet_minutes": 20}).state.quiet_minutes == 20

@@ -31,7 +31,7 @@ def test_an_outage_barely_moves_the_level():
 
 
 def test_long_windows_take_the_factor_from_before_their_first_bucket():
-    config = DetectorConfig(windows=(1, 3, 5), level_lag_min_window=3)
+    config = DetectorConfig.from_dict({"windows": [1, 3, 5], "level_lag_min_window": 3})
     history = np.array([[np.nan, 0.9, 0.95, 1.0]])  # longer than needed: the newest count
     factors = window_factors(history, np.array([1.1]), config)
     # 1 bucket: now; 3 buckets: two ticks ago; 5 buckets: unknown, so now.
@@ -39,7 +39,7 @@ def test_long_windows_take_the_factor_from_before_their_first_bucket():
 
 
 def test_history_keeps_the_newest_factors():
-    config = DetectorConfig(windows=(1, 4))
+    config = DetectorConfig.from_dict({"windows": [1, 4]})
     history = DetectorState.initial(2).level_history
     for f in (1.0, 1.1, 1.2, 1.3):
         history = history_push(history, np.array([f, 2 * f]), config)

@@ -35,7 +35,7 @@ def test_hour_long_excess_from_a_few_networks_is_not_an_outage():
     result = _score(observed, 0.02)
     assert result.level[0] < LEVEL_OUTAGE
     # The same excess from networks that count once an hour must come from 13: an outage.
-    many = DetectorConfig(network_window_minutes=60)
+    many = DetectorConfig.from_dict({"network_window_minutes": 60})
     assert _score(observed, 0.02, many).level[0] == LEVEL_OUTAGE
 
 
@@ -49,7 +49,7 @@ def test_crowd_from_twenty_networks_in_two_minutes_is_an_outage():
 
 def test_networks_needed_grow_with_the_series_volume():
     windows = np.array([1, 60])
-    small_out, _ = networks_needed(np.array([[0.1, 6.0]]), windows, 1, CONFIG, (0.3, 0.15))
-    big_out, _ = networks_needed(np.array([[100.0, 6000.0]]), windows, 1, CONFIG, (0.3, 0.15))
+    small_out, _ = networks_needed(np.array([[0.1, 6.0]]), windows, 1, CONFIG, (0.3, 0.15), 0.5)
+    big_out, _ = networks_needed(np.array([[100.0, 6000.0]]), windows, 1, CONFIG, (0.3, 0.15), 0.5)
     assert small_out.tolist() == [[4, 4]]
     assert big_out.tolist() == [[30, 450]]

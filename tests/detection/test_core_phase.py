@@ -1,12 +1,11 @@
 """Daily phase tracking (detection.core.phase): daylight saving without a blunt tolerance."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from detection.core import DetectorConfig, detect_series, fit_baseline
+from detection.core import DetectorConfig, detect_series, fit_baseline, phase
 from detection.core.phase import (
+    PHASE_BLOCK_MAX_GAIN,
     PHASE_MINUS,
     PHASE_PLUS,
     PHASE_UNDECIDED,
@@ -18,14 +17,12 @@ from detection.core.phase import (
 from tests.detection.dst_series import DAY, DST_DAY, START, daily_rate, series_with_dst
 
 CONFIG = DetectorConfig()
-# The same detector judging against the max of the profile within +-60 minutes, always.
-WIDE_ONLY = replace(CONFIG, phase_max_step_minutes=0)
 
 
 def test_decide_needs_one_clear_winner():
     minus = np.array([0.0, -12.0, 8.0, -12.0, 3.0])
     plus = np.array([0.0, -12.0, -12.0, 9.0, -12.0])
-    assert phase_decide(minus, plus, CONFIG).tolist() == [
+    assert phase_decide(minus, plus).tolist() == [
         PHASE_UNDECIDED,  # no evidence yet
         PHASE_ZERO,
         PHASE_MINUS,
@@ -62,13 +59,12 @@ def test_only_a_baseline_moved_onto_a_new_phase_restarts_the_evidence():
         np.full(3, 1000),
         np.array([1000, 2440, 2440]),
         np.array([True, False, True]),
-        CONFIG,
     )
     assert code.tolist() == [PHASE_PLUS, PHASE_PLUS, PHASE_ZERO]
     assert minus.tolist() == [-12.0, -12.0, -12.0] and plus.tolist() == [12.0, 12.0, -12.0]
-    assert phase_decide(minus[2], plus[2], CONFIG) == PHASE_ZERO
+    assert phase_decide(minus[2], plus[2]) == PHASE_ZERO
     # "On time" with full confidence: one noisy block (or three) on a slope keeps it.
-    assert phase_decide(minus[2], plus[2] + 3 * CONFIG.phase_block_max_gain, CONFIG) == PHASE_ZERO
+    assert phase_decide(minus[2], plus[2] + 3 * PHASE_BLOCK_MAX_GAIN) == PHASE_ZERO
 
 
 @pytest.mark.parametrize("shift", [-60, 60])
@@ -100,7 +96,7 @@ def test_refit_across_daylight_saving_follows_the_new_phase():
     assert np.median(old_error) > 2 * np.median(error)
 
 
-def test_outage_on_the_morning_rise_is_not_hidden_by_the_tolerance():
+def test_outage_on_the_morning_rise_is_not_hidden_by_the_tolerance(monkeypatch):
     """The +-60-minute max hid outages like this one (bench/README.md): +50 % at 14/min."""
     minutes, values, rate = series_with_dst(60, base=24.0, days=14)
     start = 12 * DAY + 10 * 60 + 30
@@ -110,4 +106,6 @@ def test_outage_on_the_morning_rise_is_not_hidden_by_the_tolerance():
     found = detect_series(minutes, values, 1, CONFIG)
     assert found.phase[start] == PHASE_ZERO
     assert found.is_anomaly[start : start + 30].any()
-    assert not detect_series(minutes, values, 1, WIDE_ONLY).is_anomaly[start : start + 30].any()
+    # The same detector judging against the max of the profile within +-60 minutes, always.
+    monkeypatch.setattr(phase, "PHASE_MAX_STEP_MINUTES", 0)
+    assert not detect_series(minutes, values, 1, CONFIG).is_anomaly[start : start + 30].any()

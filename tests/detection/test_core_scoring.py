@@ -6,7 +6,7 @@ from scipy import stats
 from detection.core import DetectorConfig, onset_offsets, score, tail_probability
 
 CONFIG = DetectorConfig()
-W = max(CONFIG.windows)
+W = max(CONFIG.scoring.windows)
 
 
 def flat(n: int, value: float) -> np.ndarray:
@@ -80,4 +80,4 @@ def test_cold_series_is_judged_by_absolute_excess():
 def test_onset_is_first_minute_of_the_excess_run():
     observed = flat(1, 5)
     observed[0, -4:] = [20, 25, 30, 40]
-    assert onset_offsets(observed, flat(1, 5), np.array([0.01]), CONFIG)[0] == 3
+    assert onset_offsets(observed, flat(1, 5), np.array([0.01]))[0] == 3

@@ -3,8 +3,9 @@
 import numpy as np
 
 from detection.core import DetectorConfig, DetectorState, transition
+from detection.core import state as state_module
 
-CONFIG = DetectorConfig(quiet_minutes=15, reopen_minutes=30, confirm_ticks=1)
+CONFIG = DetectorConfig.from_dict({"quiet_minutes": 15, "reopen_minutes": 30})
 
 
 def run(levels: list[int], start: int = 1000):
@@ -63,12 +64,12 @@ def test_spike_long_after_resolution_opens_new_outage():
     assert events.count("opened") == 2
 
 
-def test_confirmation_ticks_delay_opening():
-    config = DetectorConfig(confirm_ticks=2)
+def test_confirmation_ticks_delay_opening(monkeypatch):
+    monkeypatch.setattr(state_module, "CONFIRM_TICKS", 2)
     state = DetectorState.initial(1)
-    tr = transition(state, np.array([2]), 1, 1, config)
+    tr = transition(state, np.array([2]), 1, 1, CONFIG)
     assert tr.state.state[0] != 2
-    tr = transition(tr.state, np.array([2]), 2, 1, config)
+    tr = transition(tr.state, np.array([2]), 2, 1, CONFIG)
     assert tr.opened[0]
 
 

@@ -57,7 +57,7 @@ def _prior_ticks(values: np.ndarray, start: int) -> list[int]:
     padded = np.concatenate((np.zeros(W - 1), values))
     levels = []
     for r in range(len(values)):
-        batch = BaselineBatch.from_baselines([prior_baseline(start + r, CONFIG)])
+        batch = BaselineBatch.from_baselines([prior_baseline(start + r)])
         tick = run_tick(batch, state, padded[None, r : r + W], start + r, CONFIG)
         state = tick.transition.state
         levels.append(int(state.state[0]))
@@ -85,14 +85,14 @@ def test_cold_tick_matches_offline_detector(monkeypatch):
     monkeypatch.setattr(
         detector_module,
         "fit_baseline",
-        lambda m, v, fitted_at, **k: prior_baseline(fitted_at, CONFIG),
+        lambda m, v, fitted_at, **k: prior_baseline(fitted_at),
     )
     offline = detect_series(minutes, values, 1, CONFIG)
     state = DetectorState.initial(1)
     padded = np.concatenate((np.zeros(W - 1), values))
     levels, expected = [], []
     for r in range(len(minutes)):
-        batch = BaselineBatch.from_baselines([prior_baseline(int(minutes[r]), CONFIG)])
+        batch = BaselineBatch.from_baselines([prior_baseline(int(minutes[r]))])
         tick = run_tick(batch, state, padded[None, r : r + W], int(minutes[r]), CONFIG)
         state = tick.transition.state
         levels.append(int(tick.scores.level[0]))
