@@ -53,8 +53,9 @@ SHIFT_TOLERANCE_MINUTES = PHASE_SHIFT_MINUTES
 # each block start.
 PHASE_BLOCK_MINUTES = 15
 # One block's vote is clipped to +-this (natural log units): a profile slightly off at a sharp
-# edge (local midnight before a weekday) outvoted hours of slope; capping at 2 took seed 1's
-# false alarms from 0.069 to 0.031 at equal recall (bench/README.md, 2026-11-26 item 4).
+# edge (local midnight before a weekday) outvoted hours of slope; capping at 2: false alarms
+# 0.069 -> 0.031 on seed 1, 0.044 -> 0.050 on seed 2, equal recall (bench/README.md, 2026-11-26
+# item 4).
 PHASE_BLOCK_MAX_GAIN = 2.0
 # The evidence is clipped to +-this so a change of phase is learned in bounded time, and a
 # phase is decided when it beats both others by PHASE_MARGIN: with votes of at most 2, two
