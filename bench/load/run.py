@@ -46,6 +46,8 @@ DEFAULT_PG = "postgres://outagewatch:outagewatch@127.0.0.1:5432/postgres"
 REPORTS = "/api/v1/reports/"
 BARE_REPORTS = "/api/bench/reports/"
 BARE_CONSTANT = "/api/bench/constant/"
+# detection.cache.VERSION_KEY as Django's cache names it (KEY_PREFIX "ow", version 1).
+DATA_VERSION_KEY = "ow:1:detection:data-version"
 # The services whose (service, problem) pairs the report bodies cycle through.
 SERVICES = 12
 
@@ -204,6 +206,21 @@ class Bench:
 
     # --- runs --------------------------------------------------------------------------
 
+    def ticking(self, every: float) -> threading.Event:
+        """Bump the detection data version every `every` s, as each detection tick does
+        (detection.cache.data_version_bump): every cached read is stale at once."""
+        import redis
+
+        stop = threading.Event()
+        client = redis.Redis(port=self.redis_port)
+
+        def tick() -> None:
+            while not stop.wait(every):
+                client.incr(DATA_VERSION_KEY)
+
+        threading.Thread(target=tick, daemon=True).start()
+        return stop
+
     def wrk(self, name: str, method: str, path: str, *, seconds: float, kill_at: float = 0) -> Run:
         self.run_index += 1
         prefix = self.tmp / f"ids-{self.run_index}" if method == "POST" else None
@@ -308,6 +325,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternations of each pair")
     parser.add_argument("--no-reads", dest="reads", action="store_false")
     parser.add_argument("--no-kill", dest="kill", action="store_false")
+    parser.add_argument(
+        "--tick-every",
+        type=float,
+        default=5.0,
+        help="during the read runs, invalidate cached reads this often (s) as a detection "
+        "tick does (production: every 60 s); 0: never",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the runs here")
     parser.add_argument("--server-log", type=Path, help="copy the server's log here")
@@ -331,12 +355,15 @@ def main() -> None:
             product = bench.wrk("POST /api/v1/reports/", "POST", REPORTS, seconds=args.duration)
             runs.append(("write", product, bare))
         if args.reads:
+            ticks = bench.ticking(args.tick_every) if args.tick_every else None
             for _ in range(args.rounds):
                 bare = bench.wrk("bare DRF constant", "GET", BARE_CONSTANT, seconds=args.duration)
                 runs.append(("read", bare, None))
                 for path in ("/api/v1/status/", f"/api/v1/services/{slug}/"):
                     run = bench.wrk(f"GET {path}", "GET", path, seconds=args.duration)
                     runs.append(("read", run, bare))
+            if ticks:
+                ticks.set()
         rss = bench.worker_rss_mb()
         redis_connections = bench.redis_connections()
         if args.kill:
@@ -353,7 +380,8 @@ def main() -> None:
 
     print(
         f"\n{args.threads} wrk threads, {args.connections} connections, {args.duration:g} s a run, "
-        f"{args.workers} workers; web worker RSS {', '.join(f'{m:.0f}' for m in rss)} MB\n"
+        f"{args.workers} workers, reads invalidated every {args.tick_every:g} s; "
+        f"web worker RSS {', '.join(f'{m:.0f}' for m in rss)} MB\n"
     )
     total = sum(r.requests for _g, r, _b in runs if r.name != "POST /api/v1/reports/ + SIGKILL")
     print(f"Redis connections opened by the server: {redis_connections} for {total} requests\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 from typing import Any
 
 from django.core.cache import cache
@@ -65,6 +66,11 @@ _CONDITIONAL = [
 ]
 
 
+# Striped locks for computing cached answers (VersionedReadView._computed): bounded memory,
+# and answers that share a stripe only wait for each other's short computation.
+_compute_locks = [threading.Lock() for _ in range(64)]
+
+
 class VersionedReadView(generics.GenericAPIView):
     throttle_scope = "reads"
 
@@ -77,16 +83,29 @@ class VersionedReadView(generics.GenericAPIView):
         key = f"detection:api:{version}:{self._request_key(request)}" if version else None
         cached = self._cache_get(key) if key else None
         if cached is None:
-            body = self.read(request, **kwargs)  # errors (404, 400) are neither cached nor tagged
-            cached = (body, content_etag(body))
-            if key:
-                self._cache_set(key, cached)
+            cached = self._computed(request, key, **kwargs)
         body, etag = cached
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}"}
         # Only reached for a resource that exists, so If-None-Match: * never hides a 404.
         if self._not_modified(request, etag):
             return Response(status=304, headers=headers)
         return Response(body, headers=headers)
+
+    def _computed(self, request: Request, key: str | None, **kwargs: Any) -> tuple[Any, str]:
+        """Compute and cache an answer; one thread per process at a time for one key.
+
+        Each tick makes every cached answer stale at once: without the lock, every request
+        in flight for a popular read computed the same answer (all 64 connections of a
+        dashboard poll hitting the database and serialising at once).
+        """
+        with _compute_locks[hash(key) % len(_compute_locks)] if key else contextlib.nullcontext():
+            cached = self._cache_get(key) if key else None  # another thread may have done it
+            if cached is None:
+                body = self.read(request, **kwargs)  # errors (404, 400): not cached, not tagged
+                cached = (body, content_etag(body))
+                if key:
+                    self._cache_set(key, cached)
+        return cached
 
     @staticmethod
     def _request_key(request: Request) -> str:
