@@ -51,10 +51,11 @@ class CatalogService:
 class Catalog:
     services: dict[str, CatalogService]  # active services by slug
     version: str | None  # the Redis token it was loaded under; None: Redis was down
-    loaded_at: float  # time.monotonic()
+    loaded_at: float  # _clock()
 
 
 _lock = threading.Lock()
+_clock = time.monotonic  # tests move it
 _current: Catalog | None = None
 _checked_at = 0.0
 
@@ -62,7 +63,7 @@ _checked_at = 0.0
 def catalog_get() -> Catalog:
     """The active catalog: this process's copy, reloaded when an edit has been announced."""
     global _current, _checked_at
-    current, now = _current, time.monotonic()
+    current, now = _current, _clock()
     if current is not None and now - current.loaded_at < settings.CATALOG_MAX_AGE_SECONDS:
         if now - _checked_at < settings.CATALOG_CHECK_SECONDS:
             return current
@@ -77,7 +78,7 @@ def catalog_get() -> Catalog:
         version = _version()
         if _current is not None and _current is not current and _current.version == version:
             return _current  # another thread reloaded meanwhile
-        _current = Catalog(services=_load(), version=version, loaded_at=time.monotonic())
+        _current = Catalog(services=_load(), version=version, loaded_at=_clock())
         _checked_at = _current.loaded_at
         return _current
 

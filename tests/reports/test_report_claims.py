@@ -1,0 +1,135 @@
+"""Dedup claims: each window claimed in one statement, concurrent claims counted once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from reports import services
+from reports.api.serializers import ReportCreatedSerializer
+from reports.models import BlockWindow, Report, ReporterWindow
+
+NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
+POSTGRESQL = connection.vendor == "postgresql"
+
+
+@pytest.fixture(params=["one statement", "transaction"])
+def writer(request, monkeypatch):
+    """Both ways of writing a report: PostgreSQL's single statement and the portable one."""
+    if request.param == "one statement" and not POSTGRESQL:
+        pytest.skip("data-modifying CTEs are PostgreSQL's")
+    if request.param == "transaction":
+        monkeypatch.setattr(services, "_report_write_one_statement", services._report_write)
+    return request.param
+
+
+def _report(service, problem, *, address, now=NOW, countable=True):
+    return services.report_create(
+        service=service,
+        problem=problem,
+        country="DE",
+        source=Report.Source.API,
+        address=address,
+        countable=countable,
+        now=now,
+    )
+
+
+@pytest.mark.django_db
+def test_both_writers_count_one_report_per_network_and_cap_the_block(
+    writer, service, problem_types, settings
+):
+    settings.REPORT_BLOCK_MAX_COUNTED = 2
+    login = problem_types["login"]
+    counted = [_report(service, login, address=f"100.64.{net}.1").counted for net in range(4)]
+    assert counted == [True, True, False, False]
+    assert not _report(service, login, address="100.64.0.9").counted  # same network
+    later = NOW + dt.timedelta(minutes=61)
+    assert _report(service, login, address="100.64.0.1", now=later).counted
+    assert BlockWindow.objects.get().counted == 1  # a new block window
+    assert not _report(service, login, address="100.65.0.1", countable=False).counted
+    assert Report.objects.count() == 7
+    assert ReporterWindow.objects.count() == 4  # the unchecked report claimed nothing
+
+
+@pytest.mark.django_db
+def test_both_writers_return_the_stored_row(writer, service, problem_types):
+    created = _report(service, problem_types["login"], address="203.0.113.7")
+    stored = Report.objects.get(pk=created.report.pk)
+    assert (stored.counted, stored.reporter_key, stored.created_at) == (
+        True,
+        created.report.reporter_key,
+        NOW,
+    )
+
+
+def _concurrently(count: int, work) -> list:
+    """Run work(i) in `count` threads, each with its own database connection, all at once."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reports_from_one_network_count_once(writer, service, problem_types):
+    login = problem_types["login"]
+    results = _concurrently(8, lambda i: _report(service, login, address=f"198.51.100.{i}").counted)
+    assert sorted(results) == [False] * 7 + [True]
+    assert Report.objects.filter(counted=True).count() == 1
+    assert Report.objects.count() == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reports_from_one_block_stop_at_its_cap(
+    writer, service, problem_types, settings
+):
+    settings.REPORT_BLOCK_MAX_COUNTED = 3
+    login = problem_types["login"]
+    results = _concurrently(8, lambda i: _report(service, login, address=f"100.64.{i}.1").counted)
+    assert results.count(True) == 3
+    assert BlockWindow.objects.get().counted == 3
+    assert ReporterWindow.objects.count() == 8  # every network spent its window
+
+
+@pytest.mark.django_db
+def test_one_report_post_is_one_statement_on_postgresql(api_client, service):
+    body = json.dumps({"service": "acme", "problem": "login", "country": "DE"})
+    api_client.post("/api/v1/reports/", data=body, content_type="application/json")  # warm-up
+    for address in ("203.0.113.7", "203.0.113.8"):  # a new network, then a repeat
+        with CaptureQueriesContext(connection) as queries:
+            response = api_client.post(
+                "/api/v1/reports/", data=body, content_type="application/json", REMOTE_ADDR=address
+            )
+        assert response.status_code == 201
+        # PostgreSQL: claims and row in one statement. Elsewhere: the two claims and the
+        # INSERT (plus the transaction's own statements where the backend logs them).
+        assert len(queries) <= (1 if POSTGRESQL else 5), [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+def test_created_answer_is_what_the_documented_serializer_says(api_client, service):
+    body = json.dumps(
+        {"service": "acme", "problem": "login", "country": "DE", "subdivision": "DE-BE"}
+    )
+    response = api_client.post("/api/v1/reports/", data=body, content_type="application/json")
+    report = Report.objects.get(pk=response.json()["id"])
+    report.message = response.json()["message"]
+    assert response.json() == ReportCreatedSerializer(report).data
