@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -162,6 +163,22 @@ def _report_write(*, report: Report, countable: bool, now: dt.datetime) -> None:
         report.save(force_insert=True)
 
 
+@cache
+def _one_statement_sql() -> str:
+    network = _claim_sql(_NETWORK_CLAIM, ReporterWindow, "SELECT %s, %s, %s WHERE %s")
+    block = _claim_sql(
+        _BLOCK_CLAIM, BlockWindow, "SELECT %s, %s, %s, 1 WHERE EXISTS (SELECT FROM network)"
+    )
+    table = connection.ops.quote_name(Report._meta.db_table)
+    columns = ", ".join((*_REPORT_COLUMNS, "counted"))
+    placeholders = ", ".join(["%s"] * len(_REPORT_COLUMNS))
+    return (
+        f"WITH network AS ({network}), block AS ({block}) "
+        f"INSERT INTO {table} ({columns}) "
+        f"VALUES ({placeholders}, EXISTS (SELECT FROM block)) RETURNING id, counted"
+    )
+
+
 def _report_write_one_statement(*, report: Report, countable: bool, now: dt.datetime) -> None:
     """PostgreSQL: the same claims as data-modifying CTEs and the INSERT, one round trip.
 
@@ -170,18 +187,6 @@ def _report_write_one_statement(*, report: Report, countable: bool, now: dt.date
     """
     network_row, network_condition = _network_params(report, now)
     block_row, block_condition = _block_params(report, now)
-    network = _claim_sql(_NETWORK_CLAIM, ReporterWindow, "SELECT %s, %s, %s WHERE %s")
-    block = _claim_sql(
-        _BLOCK_CLAIM, BlockWindow, "SELECT %s, %s, %s, 1 WHERE EXISTS (SELECT FROM network)"
-    )
-    table = connection.ops.quote_name(Report._meta.db_table)
-    columns = ", ".join((*_REPORT_COLUMNS, "counted"))
-    placeholders = ", ".join(["%s"] * len(_REPORT_COLUMNS))
-    sql = (
-        f"WITH network AS ({network}), block AS ({block}) "
-        f"INSERT INTO {table} ({columns}) "
-        f"VALUES ({placeholders}, EXISTS (SELECT FROM block)) RETURNING id, counted"
-    )
     params = [
         *network_row,
         countable,
@@ -191,7 +196,7 @@ def _report_write_one_statement(*, report: Report, countable: bool, now: dt.date
         *_report_params(report),
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_one_statement_sql(), params)
         report.id, report.counted = cursor.fetchone()
     report._state.adding = False
     report._state.db = connection.alias
