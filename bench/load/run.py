@@ -159,8 +159,12 @@ class Bench:
 
     def server_start(self) -> None:
         log = (self.tmp / "server.log").open("ab")
+        command = [GUNICORN, "-c", "python:outagewatch.gunicorn_conf"]
+        if self.args.server == "gthread":
+            # For comparison only: the same app over WSGI, gunicorn's threaded workers.
+            command += ["outagewatch.wsgi:application", "-k", "gthread", "--threads", "8"]
         self.server = subprocess.Popen(
-            [GUNICORN, "-c", "python:outagewatch.gunicorn_conf"],
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -332,6 +336,13 @@ def main() -> None:
         help="during the read runs, invalidate cached reads this often (s) as a detection "
         "tick does (production: every 60 s); 0: never",
     )
+    parser.add_argument(
+        "--server",
+        choices=["production", "gthread"],
+        default="production",
+        help="production: gunicorn -c python:outagewatch.gunicorn_conf (uvicorn workers, "
+        "ASGI); gthread: the same with WSGI and gunicorn's threaded workers, for comparison",
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the runs here")
     parser.add_argument("--server-log", type=Path, help="copy the server's log here")
@@ -340,6 +351,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
+    load_before = os.getloadavg()[0]
     bench = Bench(args)
     runs: list[tuple[str, Run, Run | None]] = []  # (group, run, its bare yardstick)
     try:
@@ -380,8 +392,16 @@ def main() -> None:
 
     print(
         f"\n{args.threads} wrk threads, {args.connections} connections, {args.duration:g} s a run, "
-        f"{args.workers} workers, reads invalidated every {args.tick_every:g} s; "
+        f"{args.workers} {args.server} workers, reads invalidated every {args.tick_every:g} s; "
         f"web worker RSS {', '.join(f'{m:.0f}' for m in rss)} MB\n"
+    )
+    print(
+        f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: other "
+        "processes on the machine share its cores with the server, PostgreSQL, Redis and wrk\n"
+    )
+    print(
+        f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: other "
+        "processes on the machine share its cores with the server, PostgreSQL, Redis and wrk\n"
     )
     total = sum(r.requests for _g, r, _b in runs if r.name != "POST /api/v1/reports/ + SIGKILL")
     print(f"Redis connections opened by the server: {redis_connections} for {total} requests\n")
