@@ -399,10 +399,6 @@ def main() -> None:
         f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: other "
         "processes on the machine share its cores with the server, PostgreSQL, Redis and wrk\n"
     )
-    print(
-        f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after: other "
-        "processes on the machine share its cores with the server, PostgreSQL, Redis and wrk\n"
-    )
     total = sum(r.requests for _g, r, _b in runs if r.name != "POST /api/v1/reports/ + SIGKILL")
     print(f"Redis connections opened by the server: {redis_connections} for {total} requests\n")
     print("| run | req/s | p50 ms | p90 ms | p99 ms | errors | x bare | 201s / stored / new rows |")
