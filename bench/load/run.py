@@ -327,6 +327,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="web worker processes")
     parser.add_argument("--rounds", type=int, default=2, help="alternations of each pair")
+    parser.add_argument("--no-writes", dest="writes", action="store_false")
     parser.add_argument("--no-reads", dest="reads", action="store_false")
     parser.add_argument("--no-kill", dest="kill", action="store_false")
     parser.add_argument(
@@ -361,7 +362,7 @@ def main() -> None:
             bench.wrk("warm-up", method, path, seconds=2)
         pairs = bench.pairs()
         slug = pairs[0].split(":")[0]
-        for _ in range(args.rounds):
+        for _ in range(args.rounds if args.writes else 0):
             bare = bench.wrk("bare DRF + INSERT", "POST", BARE_REPORTS, seconds=args.duration)
             runs.append(("write", bare, None))
             product = bench.wrk("POST /api/v1/reports/", "POST", REPORTS, seconds=args.duration)
