@@ -8,6 +8,7 @@ series while the guard is down. So the request goes through, marked unchecked
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from outagewatch.clients import client_address
@@ -67,14 +68,15 @@ if redis.call('ZCARD', key) < limit then
 end
 return {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]}
 """
-_scripts: dict[int, Any] = {}
+_SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW.encode()).hexdigest()
 
 
-def _sliding_window(client: Any) -> Any:
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts.setdefault(id(client), client.register_script(_SLIDING_WINDOW))
-    return script
+def _sliding_window(client: Any, key: str, *args: Any) -> Any:
+    """EVALSHA, loading the script on the first call after a Redis (re)start."""
+    try:
+        return client.evalsha(_SLIDING_WINDOW_SHA, 1, key, *args)
+    except NoScriptError:
+        return client.eval(_SLIDING_WINDOW, 1, key, *args)
 
 
 class RedisRateThrottle(SimpleRateThrottle):
@@ -91,12 +93,18 @@ class RedisRateThrottle(SimpleRateThrottle):
             return super().allow_request(request, view)
         client = client_of(self.key, write=True)
         self.now = self.timer()
-        allowed, oldest = _sliding_window(client)(
-            keys=[self.cache.make_and_validate_key(self.key)],
-            args=[repr(self.now), self.duration, self.num_requests, os.urandom(8).hex()],
+        allowed, oldest = _sliding_window(
+            client,
+            self.cache.make_and_validate_key(self.key),
+            repr(self.now),
+            self.duration,
+            self.num_requests,
+            os.urandom(8).hex(),  # the member: unique, two requests in one instant are two
         )
+        if allowed:
+            return True
         self._retry_after = max(0.0, self.duration - (self.now - float(oldest)))
-        return bool(allowed)
+        return False
 
     def wait(self) -> float | None:
         retry_after = getattr(self, "_retry_after", None)

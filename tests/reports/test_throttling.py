@@ -114,3 +114,35 @@ def test_redis_down_stores_reports_uncounted_and_logs_one_line(
     lines = [r for r in caplog.records if r.name == "outagewatch.api.throttling"]
     assert len(lines) == 1 and lines[0].exc_info is None
     assert "not counting" in lines[0].getMessage()
+
+
+def test_limit_holds_for_simultaneous_requests(service, throttle_rate):
+    # One atomic Redis call per check: eight requests at once cannot all take the last slots.
+    import threading
+
+    throttle_rate("reports", "5/min")
+    from outagewatch.api.throttling import ClientRateLimit
+
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def check() -> None:
+        from django.test import RequestFactory
+
+        request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.15")
+        barrier.wait()
+        results.append(ClientRateLimit("reports").check(request))
+
+    threads = [threading.Thread(target=check) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 3 + [True] * 5
+
+
+def test_limit_survives_redis_forgetting_the_script(api_client, service, low_rate):
+    assert _post(api_client, "203.0.113.16").status_code == 201
+    caches["default"]._cache.get_client(None, write=True).script_flush()  # a Redis restart
+    statuses = [_post(api_client, "203.0.113.16").status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
