@@ -138,8 +138,9 @@ elif env_bool("DB_POOL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
-        # A request waits at most this long for a connection, then fails (503).
-        "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        # A request waits at most this long for a connection, then fails (503): also how
+        # long answers take while the database is down.
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
