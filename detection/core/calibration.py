@@ -1,156 +1,224 @@
-"""Per-series calibration of the alert decision: a false-alarm budget held on the series' own
+"""Per-series calibration of the alert decision: an alarm budget held on the series' own
 history, whatever its noise looks like.
 
 The tail probability p of the scoring model is exact only if the model is: real chatter (a
 news story, a viral post) is burstier than any fitted negative binomial, so p = 1e-6 comes far
-more often than once in a million minutes. Each series therefore keeps a running picture of
-its own *surprise* s = -log10 p (of the strongest window that meets the excess floors) and
-puts its alarm threshold where its own history says the budget is spent.
+more often than once in a million minutes. Each series therefore keeps a picture of its own
+*surprise* s = -log10 p (of the strongest window that meets the excess floors) and puts its
+alarm threshold where its own history says the budget is spent.
 
-The picture is a peaks-over-threshold model (extreme value theory, as in SPOT, Siffer et al.
-2017). Surprise is strongly autocorrelated (a burst lifts every window for a while), so it is
-*declustered*: each run of buckets above a level u is one episode, worth its peak. Episode
-peaks above u are close to exponential with a scale beta, so episodes reaching x come at
+Surprise is strongly autocorrelated (a burst lifts every window for a while), so it is
+*declustered*: each run of buckets above EPISODE_LEVEL is one episode, worth its peak. The
+picture is the empirical tail of those peaks: decayed counts of episodes reaching each level
+of a log-spaced grid (time constant `calibration_days`), on top of a calibrated model's
+counts as the prior. The threshold is the level that episodes reached `alarms_per_month`
+times a month, read off that tail (log-linear between grid levels): measured, not
+extrapolated from a fitted shape, so a heavy tail is held as well as a light one.
 
-    rate_u * exp(-(x - u) / beta)   per bucket, for x >= u,
+Which episodes count is the crux. An episode that reached the threshold is an alarm: was it
+the series' own chatter (it must count, or a bursty series never learns that its bursts come
+weekly) or an outage (it must not, or a service that breaks often learns to ignore it)? The
+series' quiet history tells. Episodes that stayed below the threshold show how heavy its
+chatter is: under a calibrated model about 3 % of episodes that reach p = 1e-2 also reach
+p = 1e-4 (the simulator's series: 2-4 %); bursty real series reach it in 20-50 % (the NAB
+realTweets dev files). An alarm counts with the weight of that evidence: 0 while the chatter
+is no heavier than the model (LIGHT_SHARE), 1 once it is clearly heavy (HEAVY_SHARE), log-
+linear between. So the budget is spent by chatter, and outages of a well-modelled series are
+left out.
 
-and the threshold for a budget of b alarms per bucket is u + beta * ln(rate_u / b). An
-episode that reaches the threshold in force is an alarm. It does not count towards rate_u,
-as SPOT leaves alarms out, so a series with an outage a week does not learn to expect one;
-its peak, capped at the threshold, does count towards beta as a censored observation (the
-tail reaches at least that far). Measured both ways on the real dev set, counting alarm
-episodes in the rate as well scored the same (bench/README.md).
-Decayed sums carry the estimate, shrunk towards a calibrated model's values until the series
-has a history of its own; the threshold never drops below the model's own (p_outage):
-calibration only makes a series harder to alarm on, never easier.
+The threshold never drops below the model's own (p_outage): calibration only makes a series
+harder to alarm on, never easier. anomaly_score is z / (z + z_budget), z = -log10 of how often
+the series' history reaches the bucket's surprise: 0.5 at the budget, never saturated.
+bench/README.md ("Per-series calibration") has the measurements and what was tried.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import DetectorConfig
+if TYPE_CHECKING:
+    from .config import DetectorConfig
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """Settings of the per-series calibration (part of DetectorConfig; flat override names)."""
+
+    # The alarm budget: alarms per series per month that its own chatter may cause. 3, not the
+    # 1 the issue suggested: on the real dev set a budget of 1-2 is held but misses 3 of the 15
+    # labelled windows, 3 hits 14 at about one alarm a series-week outside them
+    # (bench/README.md, "Per-series calibration").
+    alarms_per_month: float = 3.0
+    # Time constant of the history the budget is held on: four weeks, like the baseline's.
+    calibration_days: float = 28.0
+
+
+# -log10 p above which a bucket belongs to an episode (p = 1e-2: a few a day at 5 minutes).
+EPISODE_LEVEL = 2.0
+# Heaviness: the share of quiet episodes that reach this much further (p = 1e-4).
+HEAVY_GAP = 2.0
+# Levels of the empirical tail: EPISODE_LEVEL to 400 (past the 1e-300 cap of p), 3 per doubling.
+GRID = EPISODE_LEVEL * 2.0 ** (np.arange(24) / 3.0)
+# The calibrated model: one window exceeds s with probability 10**-s; the strongest of the
+# overlapping windows starts an episode about PRIOR_WINDOWS times as often; its weight is
+# PRIOR_EPISODES episodes (a few days of a busy series' history).
+PRIOR_WINDOWS = 3.0
+PRIOR_EPISODES = 20.0
+# Heaviness at which an alarm stops counting as an outage and at which it counts fully as
+# chatter: measured shares 0.02-0.04 for the simulator, 0.2-0.5 for real chatter (module
+# docstring). The prior is the calibrated model's share, with the tail prior's weight: until a
+# series has shown heavy chatter, its alarms are outages.
+LIGHT_SHARE = 0.05
+HEAVY_SHARE = 0.15
+PRIOR_SHARE = math.sqrt(LIGHT_SHARE * HEAVY_SHARE)
+PRIOR_HEAVY_EPISODES = 5.0
 
 LN10 = math.log(10.0)
 MINUTES_PER_MONTH = 30 * 1440
-# Columns of the state: decayed buckets, uncensored episodes, censored episodes, the summed
-# excess of episode peaks over u and its square; then the episode under way: 1 while above u,
-# its peak, 1 if censored.
-N, K, C, EXCESS, SQUARES, OPEN, PEAK, CENSORED = range(8)
-WIDTH = 8
-# Keeps the GPD formulas off their shape -> 0 singularity, where they equal the exponential.
-_EXPONENTIAL = 1e-6
+G = len(GRID)
+# Columns of the state: decayed buckets; the tail (decayed episodes reaching each GRID level,
+# alarms weighted); quiet episodes reaching EPISODE_LEVEL and EPISODE_LEVEL + HEAVY_GAP; then
+# the episode under way: 1 while open, its peak, 1 once it reached the threshold (an alarm).
+N = 0
+TAIL = slice(1, 1 + G)
+QUIET, QUIET_HEAVY, OPEN, PEAK, ALARM = range(1 + G, 6 + G)
+WIDTH = 6 + G
 
 
 def initial(n: int) -> np.ndarray:
     return np.zeros((n, WIDTH))
 
 
+def conform(cal: np.ndarray) -> np.ndarray:
+    """A stored calibration of another layout (an older state version) starts afresh."""
+    cal = np.asarray(cal, dtype=np.float64)
+    if cal.ndim != 2 or cal.shape[1] != WIDTH:
+        return initial(len(cal))
+    return np.where(np.isnan(cal), 0.0, cal)
+
+
 @dataclass(frozen=True)
 class Params:
     """What one calibration step needs, computed once per config and bucket spacing."""
 
-    u: float
     floor: float  # the model's own threshold, -log10 p_outage
     budget: float  # alarm episodes allowed per bucket
     decay: float  # weight of the past after one bucket
-    n0: float  # pseudo-buckets, pseudo-episodes, their excess and its square of the prior:
-    k0: float  # a calibrated model (one window's -log10 p exceeds u with probability 10**-u,
-    e0: float  # exponential with scale 1/ln 10; the strongest of the overlapping windows
-    q0: float  # starts an episode calibration_prior_windows times as often)
-    max_shape: float  # the heaviest tail shape believed (config.calibration_max_shape)
+    prior_buckets: float
+    prior_tail: np.ndarray  # (G,) the calibrated model's episodes reaching each level
 
     @classmethod
     def of(cls, config: DetectorConfig, step_minutes: int) -> Params:
-        u = config.calibration_level
-        rate = min(0.5, config.calibration_prior_windows * 10.0**-u)
-        k0 = config.calibration_prior_episodes
-        scale = 1.0 / LN10
+        c = config.calibration
+        rate = min(0.5, PRIOR_WINDOWS * 10.0**-EPISODE_LEVEL)
         return cls(
-            u=u,
-            floor=-math.log10(config.p_outage),
-            budget=config.alarms_per_month * step_minutes / MINUTES_PER_MONTH,
-            decay=math.exp(-step_minutes / (config.calibration_days * 1440.0)),
-            n0=k0 / rate,
-            k0=k0,
-            e0=k0 * scale,
-            q0=k0 * 2.0 * scale**2,
-            max_shape=config.calibration_max_shape,
+            floor=-math.log10(config.scoring.p_outage),
+            budget=c.alarms_per_month * step_minutes / MINUTES_PER_MONTH,
+            decay=math.exp(-step_minutes / (c.calibration_days * 1440.0)),
+            prior_buckets=PRIOR_EPISODES / rate,
+            prior_tail=PRIOR_EPISODES * 10.0 ** -(GRID - EPISODE_LEVEL),
         )
 
 
-def _tail(cal, p: Params) -> tuple[float, float, float]:
-    """(episode rate per bucket at u, GPD scale, GPD shape) of one series.
-
-    Episode peaks above u follow a generalised Pareto distribution; its shape and scale come
-    from the mean and variance of the excesses (method of moments): an exponential tail
-    (shape 0) for a calibrated model, heavier for bursty chatter.
-    """
-    episodes = cal[K] + p.k0
-    rate = episodes / (cal[N] + p.n0)
-    mean = (cal[EXCESS] + p.e0) / episodes
-    var = max((cal[SQUARES] + p.q0) / episodes - mean * mean, 1e-12)
-    shape = min(max(0.5 * (1.0 - mean * mean / var), 0.0), p.max_shape)
-    return rate, mean * (1.0 - shape), shape
+def _interp_level(log_tail: np.ndarray, log_target: np.ndarray) -> np.ndarray:
+    """Per series: the level at which ln(episodes reaching it) falls to log_target."""
+    n = len(log_target)
+    k = (log_tail >= log_target[:, None]).sum(axis=1)  # the tail only falls with the level
+    lo = np.maximum(k - 1, 0)
+    hi = np.minimum(k, G - 1)
+    rows = np.arange(n)
+    a, b = log_tail[rows, lo], log_tail[rows, hi]
+    gap = np.where(hi > lo, a - b, 1.0)
+    frac = np.where(hi > lo, (a - log_target) / gap, 0.0)
+    return GRID[lo] + (GRID[hi] - GRID[lo]) * np.minimum(np.maximum(frac, 0.0), 1.0)
 
 
-def _limit(rate: float, scale: float, shape: float, p: Params) -> float:
-    """Surprise that episodes reach at the budget's frequency (GPD quantile), floored."""
-    ratio = max(rate / p.budget, 1.0)
-    if shape > _EXPONENTIAL:
-        above = scale / shape * (ratio**shape - 1.0)
-    else:
-        above = scale * math.log(ratio)
-    return max(p.u + above, p.floor)
+def _log_reach(log_tail: np.ndarray, log_total: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Per series: ln(episodes reaching surprise s), log-linear on the grid and past its top;
+    below EPISODE_LEVEL log-linear down to every bucket at s = 0."""
+    n = len(s)
+    rows = np.arange(n)
+    j = np.minimum(np.maximum(np.searchsorted(GRID, s, side="right") - 1, 0), G - 2)
+    a, b = log_tail[rows, j], log_tail[rows, j + 1]
+    above = a + (b - a) * (s - GRID[j]) / (GRID[j + 1] - GRID[j])
+    below = log_total + (log_tail[:, 0] - log_total) * s / EPISODE_LEVEL
+    return np.where(s >= EPISODE_LEVEL, above, below)
 
 
-def _score(s: float, rate: float, scale: float, shape: float, p: Params) -> float:
-    """z / (z + z_budget), z = -log10 of how often the series' history reaches surprise s."""
-    if s >= p.u:
-        x = s - p.u
-        if shape > _EXPONENTIAL:
-            log_freq = math.log(rate) - math.log1p(shape * x / scale) / shape
-        else:
-            log_freq = math.log(rate) - x / scale
-    else:  # between certainty (s = 0) and rate_u, log-linearly: only the order matters here
-        log_freq = math.log(rate) * max(s, 0.0) / p.u
-    z = -log_freq / LN10
+def _alarm_weight(cal: np.ndarray) -> np.ndarray:
+    """How much an alarm counts as the series' chatter: its quiet episodes' heaviness."""
+    share = (cal[:, QUIET_HEAVY] + PRIOR_HEAVY_EPISODES * PRIOR_SHARE) / (
+        cal[:, QUIET] + PRIOR_HEAVY_EPISODES
+    )
+    ramp = np.log(share / LIGHT_SHARE) / math.log(HEAVY_SHARE / LIGHT_SHARE)
+    # A series with next to no chatter (a small service whose floors let few episodes start)
+    # cannot explain an alarm by it, whatever the prior says: without this an outage of +74
+    # reports at 0.12 reports a minute was counted as chatter and the next one missed.
+    seen = cal[:, QUIET] / (cal[:, QUIET] + 1.0)
+    return np.minimum(np.maximum(ramp, 0.0), 1.0) * seen
+
+
+def _judge(
+    total: np.ndarray, tail: np.ndarray, s: np.ndarray, p: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """(threshold, anomaly score) of surprises s against histories (total buckets, tail)."""
+    # The prior's counts underflow at the top levels; a floor keeps their logarithm finite.
+    log_tail = np.log(np.maximum(tail + p.prior_tail, 1e-300))
+    total = total + p.prior_buckets
+    limit = np.maximum(_interp_level(log_tail, np.log(p.budget * total)), p.floor)
+    log_total = np.log(total)
+    z = (log_total - _log_reach(log_tail, log_total, s)) / LN10
     z_budget = -math.log10(p.budget)
-    return z / (z + z_budget)
+    return limit, np.minimum(np.maximum(z / (z + z_budget), 0.0), 1.0)
 
 
-def step(cal: list[float], s: float, judged: bool, p: Params) -> tuple[float, float]:
-    """One bucket of one series: returns (threshold in force, anomaly score) and advances
-    cal (a list of WIDTH floats) in place. The tick and the offline detector both call this
-    for every bucket: one code path.
-
-    An episode that reaches the threshold is an alarm: left out of the rate, its peak capped
-    at the threshold counts towards the tail's shape and scale (censored).
-    """
-    rate, scale, shape = _tail(cal, p)
-    limit = _limit(rate, scale, shape, p)
-    score = _score(s, rate, scale, shape, p)
-    if not judged:
+def step(
+    cal: np.ndarray, s: np.ndarray, judged: np.ndarray, p: Params
+) -> tuple[np.ndarray, np.ndarray]:
+    """One bucket of n series: (threshold in force, anomaly score), advancing cal (n, WIDTH)
+    in place for the judged ones. The tick runs every bucket through this function, the
+    offline scan every bucket where an episode is under way or starts. s: surprises, finite
+    and >= 0 (_surprises)."""
+    limit, score = _judge(cal[:, N], cal[:, TAIL], s, p)
+    live = np.asarray(judged, dtype=bool)
+    if not live.any():
         return limit, score
-    d = p.decay
-    cal[N] = cal[N] * d + 1.0
-    for col in (K, C, EXCESS, SQUARES):
-        cal[col] *= d
-    if s > p.u:
-        capped = min(s, limit)
-        cal[PEAK] = max(cal[PEAK], capped) if cal[OPEN] else capped
-        cal[CENSORED] = 1.0 if (cal[OPEN] and cal[CENSORED]) or s >= limit else 0.0
-        cal[OPEN] = 1.0
-    elif cal[OPEN]:
-        excess = cal[PEAK] - p.u
-        cal[C if cal[CENSORED] else K] += 1.0
-        cal[EXCESS] += excess
-        cal[SQUARES] += excess * excess
-        cal[OPEN] = cal[PEAK] = cal[CENSORED] = 0.0
+    c = cal[live]
+    sl, ll = s[live], limit[live]
+    _decay(c, p.decay, 1)
+    above = sl > EPISODE_LEVEL
+    is_open = c[:, OPEN] > 0
+    ended = is_open & ~above
+    if ended.any():
+        alarm = c[ended, ALARM] > 0
+        peak = c[ended, PEAK]
+        weight = np.where(alarm, _alarm_weight(c[ended]), 1.0)
+        c[ended, TAIL] += weight[:, None] * (GRID[None, :] <= peak[:, None])
+        c[ended, QUIET] += ~alarm
+        c[ended, QUIET_HEAVY] += ~alarm & (peak >= EPISODE_LEVEL + HEAVY_GAP)
+        c[ended, OPEN] = c[ended, PEAK] = c[ended, ALARM] = 0.0
+    c[above, PEAK] = np.where(is_open[above], np.maximum(c[above, PEAK], sl[above]), sl[above])
+    c[above, ALARM] = np.where((c[above, ALARM] > 0) | (sl[above] >= ll[above]), 1.0, 0.0)
+    c[above, OPEN] = 1.0
+    cal[live] = c
     return limit, score
+
+
+def _decay(cal: np.ndarray, d: float, k: int | np.ndarray) -> None:
+    """k judged buckets without an episode: the history ages, N gains k buckets."""
+    dk = np.power(d, k)
+    cal[:, N] = cal[:, N] * dk + (1.0 - dk) / (1.0 - d) if k != 1 else cal[:, N] * d + 1.0
+    cal[:, TAIL] *= dk
+    cal[:, QUIET] *= dk
+    cal[:, QUIET_HEAVY] *= dk
+
+
+def _surprises(surprise: np.ndarray) -> np.ndarray:
+    return np.maximum(np.nan_to_num(np.asarray(surprise, dtype=np.float64)), 0.0)
 
 
 def tick_step(
@@ -161,14 +229,9 @@ def tick_step(
     step_minutes: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every series one bucket on: (thresholds, anomaly scores, new calibration (n, WIDTH))."""
-    p = Params.of(config, step_minutes)
-    rows = np.asarray(cal, dtype=np.float64).reshape(-1, WIDTH).tolist()
-    out = [
-        step(row, s, j, p)
-        for row, s, j in zip(rows, surprise.tolist(), judged.tolist(), strict=True)
-    ]
-    limits, scores = (np.array(x) for x in zip(*out, strict=True)) if out else (np.zeros(0),) * 2
-    return limits, scores, np.array(rows).reshape(-1, WIDTH)
+    new = conform(cal).copy()
+    limits, scores = step(new, _surprises(surprise), judged, Params.of(config, step_minutes))
+    return limits, scores, new
 
 
 def scan(
@@ -178,13 +241,33 @@ def scan(
     config: DetectorConfig,
     step_minutes: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One series over consecutive buckets: (thresholds, anomaly scores, calibration after)."""
+    """One series over consecutive buckets: (thresholds, anomaly scores, calibration after).
+
+    Buckets where an episode is under way or starts go through step(), as in the tick; in
+    the stretches between them nothing but the age of the history changes, so they are judged
+    all at once against the history aged in closed form (_decay), to the same numbers.
+    """
     p = Params.of(config, step_minutes)
-    row = np.asarray(cal, dtype=np.float64).reshape(WIDTH).tolist()
-    values = np.asarray(surprise, dtype=np.float64).tolist()
-    flags = [True] * len(values) if judged is None else np.asarray(judged, bool).tolist()
+    row = conform(np.asarray(cal, dtype=np.float64).reshape(1, -1)).copy()
+    values = _surprises(surprise)
+    flags = np.ones(len(values), bool) if judged is None else np.asarray(judged, bool)
+    active = flags & (values > EPISODE_LEVEL)
     limits = np.empty(len(values))
     scores = np.empty(len(values))
-    for i, (s, j) in enumerate(zip(values, flags, strict=True)):
-        limits[i], scores[i] = step(row, s, j, p)
-    return limits, scores, np.array(row)
+    i = 0
+    while i < len(values):
+        if row[0, OPEN] > 0 or active[i]:
+            lim, sc = step(row, values[i : i + 1], flags[i : i + 1], p)
+            limits[i], scores[i] = lim[0], sc[0]
+            i += 1
+            continue
+        nxt = np.flatnonzero(active[i:])
+        j = i + int(nxt[0]) if len(nxt) else len(values)
+        aged = np.concatenate(([0], np.cumsum(flags[i : j - 1])))  # judged buckets before each
+        dk = np.power(p.decay, aged)
+        total = row[0, N] * dk + (1.0 - dk) / (1.0 - p.decay)
+        tail = row[0, TAIL][None, :] * dk[:, None]
+        limits[i:j], scores[i:j] = _judge(total, tail, values[i:j], p)
+        _decay(row, p.decay, int(flags[i:j].sum()))
+        i = j
+    return limits, scores, row[0]

@@ -14,33 +14,13 @@ from dataclasses import dataclass, field, fields, replace
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
+from .calibration import CalibrationConfig
 from .fitting import BaselineConfig
 from .level import LevelConfig
 from .networks import NetworkConfig
 from .phase import PhaseConfig
 from .scoring import ScoringConfig
 from .state import StateConfig
-
-
-@dataclass(frozen=True)
-class CalibrationConfig:
-    """Settings of the per-series calibration (calibration.py; flat override names)."""
-
-    # The alert budget: threshold crossings per series per month on its own recent history
-    # (about one false alarm a month, issue 12). The history is weighed with a time constant of
-    # calibration_days; surprises above calibration_level (-log10 p) are the tail it models,
-    # shrunk towards a calibrated model's (calibration_prior_windows times one window's rate)
-    # with the weight of calibration_prior_episodes episodes.
-    alarms_per_month: float = 1.0
-    calibration_days: float = 28.0
-    calibration_level: float = 2.0
-    calibration_prior_windows: float = 3.0
-    calibration_prior_episodes: float = 20.0
-    # Episode peaks are fitted as a generalised Pareto tail whose shape (from the moments of
-    # the excesses) is capped here. 0 = exponential: on the real dev set a cap of 0.15 scored
-    # 77.8 instead of 68.1 (NAB, decision) but lost 3 of 270 simulated outages and a minute of
-    # median delay on seed 2 (bench/README.md), so the exponential stays the default.
-    calibration_max_shape: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -54,35 +34,6 @@ class DetectorConfig:
     networks: NetworkConfig = field(default_factory=NetworkConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     state: StateConfig = field(default_factory=StateConfig)
-
-    # calibration.py reads these flat names (Params.of).
-    @property
-    def alarms_per_month(self) -> float:
-        return self.calibration.alarms_per_month
-
-    @property
-    def calibration_days(self) -> float:
-        return self.calibration.calibration_days
-
-    @property
-    def calibration_level(self) -> float:
-        return self.calibration.calibration_level
-
-    @property
-    def calibration_prior_windows(self) -> float:
-        return self.calibration.calibration_prior_windows
-
-    @property
-    def calibration_prior_episodes(self) -> float:
-        return self.calibration.calibration_prior_episodes
-
-    @property
-    def calibration_max_shape(self) -> float:
-        return self.calibration.calibration_max_shape
-
-    @property
-    def p_outage(self) -> float:
-        return self.scoring.p_outage
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting under its flat name (tuples as lists, as JSON has them)."""

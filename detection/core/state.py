@@ -29,7 +29,9 @@ class StateConfig:
 CONFIRM_TICKS = 1
 
 # Bumped when a stored field changes meaning; new fields need no bump (they start initial).
-STATE_VERSION = 1
+# 2: the calibration became an empirical tail (calibration.py); rows of another width start
+# afresh.
+STATE_VERSION = 2
 STATE_OK = 0
 STATE_POSSIBLE = 1
 STATE_OUTAGE = 2
@@ -102,6 +104,8 @@ class DetectorState:
         for f in fields(cls):
             default = getattr(initial, f.name)
             given = [r.get(f.name) if r else None for r in records]
+            if f.name == "calibration":
+                given = [v if v and len(v) == _calibration_width() else None for v in given]
             if f.name in _ROWS:  # per-series arrays of any length (level_history, calibration)
                 values[f.name] = _stack_rows(given, default)
             else:
@@ -149,6 +153,12 @@ def _calibration_initial(n: int) -> np.ndarray:
     from .calibration import initial
 
     return initial(n)
+
+
+def _calibration_width() -> int:
+    from .calibration import WIDTH
+
+    return WIDTH
 
 
 # Fields that hold a row of numbers per series rather than one number.

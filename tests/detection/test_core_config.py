@@ -28,8 +28,7 @@ def test_each_stage_is_defined_by_the_module_that_uses_it():
         "scoring": "detection.core.scoring",
         "networks": "detection.core.networks",
         "state": "detection.core.state",
-        # Defined in config.py until calibration.py takes it over.
-        "calibration": "detection.core.config",
+        "calibration": "detection.core.calibration",
     }
     assert set(STAGES) == set(owners)
     for stage, module in owners.items():
@@ -98,17 +97,3 @@ def test_relative_floor_per_window():
     config = DetectorConfig.from_dict({"min_ratio_outage": ratios})
     assert config.scoring.ratio_by_window() == tuple(ratios)
     assert DEFAULTS.scoring.ratio_by_window() == (0.3,) * len(DEFAULTS.scoring.windows)
-
-
-def test_calibration_reads_its_flat_names():
-    config = DetectorConfig.from_dict({"alarms_per_month": 2.0, "p_outage": 1e-7})
-    assert config.alarms_per_month == config.calibration.alarms_per_month == 2.0
-    assert config.p_outage == config.scoring.p_outage == 1e-7
-    for name in (
-        "calibration_days",
-        "calibration_level",
-        "calibration_prior_windows",
-        "calibration_prior_episodes",
-        "calibration_max_shape",
-    ):
-        assert getattr(config, name) == getattr(config.calibration, name)

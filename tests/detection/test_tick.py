@@ -9,6 +9,7 @@ import pytest
 
 from detection.core import DetectorConfig, DetectorState
 from detection.core.level import history_length, level_factor
+from detection.core.state import STATE_VERSION
 from detection.models import Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
 from detection.services import buckets_aggregate, detect_tick
 from tests.detection.conftest import T0
@@ -161,9 +162,12 @@ def test_the_detector_state_is_one_versioned_record(history, send_reports):
 
     run_minutes(send_reports, history, 0, 3)
     record = SeriesState.objects.get(service=history, country="").core_state
-    assert record["version"] == 1
+    assert record["version"] == STATE_VERSION
     assert {f.name for f in fields(DetectorState)} <= set(record)
     restored = DetectorState.from_records([record])
     assert restored.to_records()[0] == record
     older = {k: v for k, v in record.items() if k != "calibration"}
     assert (DetectorState.from_records([older]).calibration == 0).all()
+    # A calibration of another layout (state version 1 kept 8 numbers) starts afresh too.
+    version1 = {**record, "version": 1, "calibration": [1.0] * 8}
+    assert (DetectorState.from_records([version1]).calibration == 0).all()
