@@ -1,6 +1,6 @@
 """Load benchmark: the production server on PostgreSQL against bare DRF endpoints, one run.
 
-    .venv/bin/python bench/load/run.py                 # the whole run (about 3 minutes)
+    .venv/bin/python bench/load/run.py                 # the whole run (about 4 minutes)
     .venv/bin/python bench/load/run.py --duration 5 --rounds 1 --no-reads
 
 What it does (bench/load/README.md has the method and the figures):
