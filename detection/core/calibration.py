@@ -24,7 +24,8 @@ p = 1e-4 (the simulator's series: 2-4 %); bursty real series reach it in 20-50 %
 realTweets dev files). An alarm counts with the weight of that evidence: 0 while the chatter
 is no heavier than the model (LIGHT_SHARE), 1 once it is clearly heavy (HEAVY_SHARE), log-
 linear between. So the budget is spent by chatter, and outages of a well-modelled series are
-left out.
+left out. A young series is judged as if the days of history it lacks (up to PRIOR_DAYS) had
+been as the model says.
 
 The threshold never drops below the model's own (p_outage): calibration only makes a series
 harder to alarm on, never easier. anomaly_score is z / (z + z_budget), z = -log10 of how often
@@ -64,14 +65,18 @@ HEAVY_GAP = 2.0
 # Levels of the empirical tail: EPISODE_LEVEL to 400 (past the 1e-300 cap of p), 3 per doubling.
 GRID = EPISODE_LEVEL * 2.0 ** (np.arange(24) / 3.0)
 # The calibrated model: one window exceeds s with probability 10**-s; the strongest of the
-# overlapping windows starts an episode about PRIOR_WINDOWS times as often; its weight is
-# PRIOR_EPISODES episodes (a few days of a busy series' history).
+# overlapping windows starts an episode about PRIOR_WINDOWS times as often. Its weight is
+# PRIOR_DAYS of history: a young series is judged as if the days it lacks had been as the model
+# says, so its first outage does not lift its threshold to that outage's peak (a budget of a
+# few a month allows less than one episode in the first week).
 PRIOR_WINDOWS = 3.0
-PRIOR_EPISODES = 20.0
+PRIOR_DAYS = 7.0
 # Heaviness at which an alarm stops counting as an outage and at which it counts fully as
 # chatter: measured shares 0.02-0.04 for the simulator, 0.2-0.5 for real chatter (module
-# docstring). The prior is the calibrated model's share, with the tail prior's weight: until a
-# series has shown heavy chatter, its alarms are outages.
+# docstring). The prior sits between them (an alarm counts half) with the weight of
+# PRIOR_HEAVY_EPISODES quiet episodes: a bursty series learns in a day or two that its bursts
+# are chatter, a calm one that its alarms are outages (with the calibrated model's share as
+# the prior, real series alarmed on their bursts for weeks: bench/README.md).
 LIGHT_SHARE = 0.05
 HEAVY_SHARE = 0.15
 PRIOR_SHARE = math.sqrt(LIGHT_SHARE * HEAVY_SHARE)
@@ -115,12 +120,13 @@ class Params:
     def of(cls, config: DetectorConfig, step_minutes: int) -> Params:
         c = config.calibration
         rate = min(0.5, PRIOR_WINDOWS * 10.0**-EPISODE_LEVEL)
+        buckets = PRIOR_DAYS * 1440.0 / step_minutes
         return cls(
             floor=-math.log10(config.scoring.p_outage),
             budget=c.alarms_per_month * step_minutes / MINUTES_PER_MONTH,
             decay=math.exp(-step_minutes / (c.calibration_days * 1440.0)),
-            prior_buckets=PRIOR_EPISODES / rate,
-            prior_tail=PRIOR_EPISODES * 10.0 ** -(GRID - EPISODE_LEVEL),
+            prior_buckets=buckets,
+            prior_tail=buckets * rate * 10.0 ** -(GRID - EPISODE_LEVEL),
         )
 
 
@@ -158,8 +164,7 @@ def _alarm_weight(cal: np.ndarray) -> np.ndarray:
     # A series with next to no chatter (a small service whose floors let few episodes start)
     # cannot explain an alarm by it, whatever the prior says: without this an outage of +74
     # reports at 0.12 reports a minute was counted as chatter and the next one missed.
-    seen = cal[:, QUIET] / (cal[:, QUIET] + 1.0)
-    return np.minimum(np.maximum(ramp, 0.0), 1.0) * seen
+    return np.minimum(np.maximum(ramp, 0.0), 1.0)
 
 
 def _judge(
