@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format setup history
+.PHONY: run dev test lint format setup history
 
 # Development mode is explicit: the settings default to production behaviour.
 export DEBUG ?= 1
@@ -12,10 +12,15 @@ export DEBUG ?= 1
 run: setup
 	$(BIN)/python -m outagewatch.devstack
 
+# The same stack with Django's development server, which reloads on code changes.
+dev: setup
+	$(BIN)/python -m outagewatch.devstack --reload
+
 setup: $(STAMP)
 	@mkdir -p var/mail
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py catalog_load
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

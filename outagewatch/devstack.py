@@ -1,7 +1,9 @@
 """`make run`: make sure Redis answers, then run web, worker and beat under honcho.
 
 Honcho supervises the processes and stops them all on Ctrl-C. Redis joins the
-process set only when nothing answers on REDIS_URL already.
+process set only when nothing answers on REDIS_URL already. The web process is the
+production server (gunicorn over uvicorn workers, outagewatch/gunicorn_conf.py);
+`--reload` (`make dev`) swaps in Django's development server, which reloads on code changes.
 """
 
 from __future__ import annotations
@@ -52,12 +54,13 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    reload = "--reload" in (sys.argv[1:] if argv is None else argv)
     if port_in_use(8000):
         sys.exit("Port 8000 on 127.0.0.1 is already in use; stop whatever runs there first.")
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(url)
-    processes = ["web", "worker", "beat"]
+    processes = ["web-reload" if reload else "web", "worker", "beat"]
     env = {**os.environ, "REDIS_PORT": str(parts.port or 6379)}
     if redis_answers(url):
         print(f"Redis answers on {url}; using it.", flush=True)

@@ -20,6 +20,7 @@ admin, `catalog_load`), so each process keeps it in memory and reloads it when i
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 import uuid
@@ -93,13 +94,21 @@ def catalog_forget() -> None:
     _current = None
 
 
+_unannounced_logged_at = -math.inf
+
+
 def catalog_version_bump() -> None:
     """Announce a committed catalog edit to every process."""
     try:
         cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-    except RedisError:
-        # The other processes reload within CATALOG_MAX_AGE_SECONDS anyway.
-        logger.warning("Cache unavailable; catalog edit not announced", exc_info=True)
+    except RedisError as exc:
+        # The other processes reload within CATALOG_MAX_AGE_SECONDS anyway. One line a minute,
+        # no traceback: `make run` loads the catalog (an edit per row) before Redis runs.
+        global _unannounced_logged_at
+        now = time.monotonic()
+        if now - _unannounced_logged_at >= 60:
+            _unannounced_logged_at = now
+            logger.warning("Cache unavailable (%s); catalog edits not announced", exc)
 
 
 def _version() -> str | None:
