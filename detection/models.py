@@ -82,6 +82,11 @@ class SeriesBaseline(models.Model):
     params = models.JSONField()
     method = models.CharField(max_length=10)
     fitted_at = models.DateTimeField()
+    # Tells the tick's per-process baseline cache (detection.services.batches) that the params
+    # changed without reading them: set from params on every save(). A write that bypasses
+    # save() (bulk_create, update) must set it too; left empty, the tick reads the params every
+    # minute, which is correct, only slow.
+    digest = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         constraints = [
@@ -90,6 +95,15 @@ class SeriesBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}/{self.country or '*'} {self.method} @ {self.fitted_at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs) -> None:
+        from detection.services.batches import params_digest
+
+        self.digest = params_digest(self.params)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "params" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "digest"}
+        super().save(*args, **kwargs)
 
 
 class Outage(models.Model):
@@ -177,9 +191,10 @@ class SeriesState(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
     country = models.CharField(max_length=2, blank=True)
     minute = models.DateTimeField(help_text="The newest bucket judged.")
-    # The detector's memory, one versioned record owned by the core
-    # (DetectorState.to_records / from_records): a new field needs no migration here.
-    core_state = models.JSONField(default=dict, blank=True)
+    # The detector's memory, one versioned record owned by the core (DetectorState): stored as
+    # bytes that name their layout (detection.services.states), read and written in bulk by
+    # the tick; a new field needs no migration here. Empty: never ticked.
+    memory = models.BinaryField(default=b"", blank=True, editable=False)
     # Kept as a column because reads filter on it (series still busy stay ticked).
     state = models.SmallIntegerField(default=0, help_text="0 ok, 1 possible problems, 2 outage.")
     # Latest verdict with its explanation.
@@ -194,9 +209,21 @@ class SeriesState(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "country"], name="series_state_unique")
         ]
+        # The few series not at rest, which stay ticked however idle (series_active): found
+        # without reading every series' row.
+        indexes = [
+            models.Index(fields=["state"], condition=~models.Q(state=0), name="series_state_busy")
+        ]
 
     def __str__(self) -> str:
         return f"{self.service_id}/{self.country or '*'} state={self.state} level={self.level}"
+
+    @property
+    def core_state(self) -> dict:
+        """The stored record as DetectorState.to_records writes it ({} if never ticked)."""
+        from detection.services.states import record_of
+
+        return record_of(self.memory) if self.memory else {}
 
 
 class ServiceStatus(models.Model):

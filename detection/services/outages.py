@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from detection.alerts.services import alerts_schedule
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.models import OVERALL, Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
+from detection.services.bulk import upsert
 from detection.services.config import detector_config
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
@@ -37,6 +39,10 @@ class TickView:
     now: dt.datetime  # when the tick ran: detection time
 
     def by_service(self) -> dict[int, list[int]]:
+        return self._groups
+
+    @cached_property
+    def _groups(self) -> dict[int, list[int]]:
         groups: dict[int, list[int]] = defaultdict(list)
         for i, (sid, _) in enumerate(self.keys):
             groups[sid].append(i)
@@ -50,7 +56,10 @@ def outages_apply(*, view: TickView) -> dict[int, int]:
     groups = view.by_service()
     active = {o.service_id: o for o in Outage.objects.filter(status=Outage.Status.ACTIVE)}
     result: dict[int, int] = {}
-    for sid, idx in groups.items():
+    # Only services with a firing series or an open outage have anything to do.
+    firing_services = {view.keys[i][0] for i in np.flatnonzero(firing)}
+    for sid in sorted((firing_services | active.keys()) & groups.keys()):
+        idx = groups[sid]
         outage = active.get(sid)
         fired = [i for i in idx if firing[i]]
         if fired and outage is None:
@@ -244,60 +253,56 @@ def _explanation(outage: Outage, countries: Counter, total: int) -> str:
 
 
 def statuses_save(*, view: TickView) -> None:
-    """Rewrite every ticked service's status: problems / possible problems / no problems."""
+    """Rewrite every ticked service's status: problems / possible problems / no problems.
+
+    Per service, in numpy over the tick's rows, then one upsert (no model instances).
+    """
+    if not view.keys:
+        return
     tr = view.result.transition
-    existing = {s.service_id: s for s in ServiceStatus.objects.all()}
+    scores = view.result.scores
+    previous = {
+        sid: (level, since)
+        for sid, level, since in ServiceStatus.objects.values_list("service_id", "level", "since")
+    }
     active = {
         sid: (outage_id, countries)
         for sid, outage_id, countries in Outage.objects.filter(
             status=Outage.Status.ACTIVE
         ).values_list("service_id", "id", "countries")
     }
-    rows = []
-    for sid, idx in view.by_service().items():
-        overall = next((i for i in idx if view.keys[i][1] == OVERALL), idx[0])
-        possible = [i for i in idx if tr.state.state[i] >= STATE_POSSIBLE]
+    sids = np.fromiter((sid for sid, _ in view.keys), np.int64, len(view.keys))
+    services, first, group = np.unique(sids, return_index=True, return_inverse=True)
+    # The overall series speaks for its service (the first of its rows if it has none).
+    speaker = first.copy()
+    overall = np.fromiter((c == OVERALL for _, c in view.keys), bool, len(view.keys))
+    speaker[group[overall]] = np.flatnonzero(overall)
+    possible = tr.state.state >= STATE_POSSIBLE
+    any_possible = np.bincount(group, weights=possible, minlength=len(services)) > 0
+    top = np.full(len(services), -np.inf)
+    np.maximum.at(top, group, scores.score)
+    listed: dict[int, list[str]] = defaultdict(list)
+    for i in np.flatnonzero(possible & ~overall):
+        listed[int(sids[i])].append(view.keys[i][1])
+    columns: dict[str, list] = defaultdict(list)
+    for g, sid in enumerate(services.tolist()):
         level = (
             SeriesState.Level.PROBLEMS
             if sid in active
             else SeriesState.Level.POSSIBLE
-            if possible
+            if any_possible[g]
             else SeriesState.Level.OK
         )
-        previous = existing.get(sid)
-        since = previous.since if previous and previous.level == level else view.minute
-        scores = view.result.scores
-        rows.append(
-            ServiceStatus(
-                service_id=sid,
-                level=level,
-                since=since,
-                observed=float(view.observed[overall]),
-                expected=float(view.result.expected[overall]),
-                score=float(max(scores.score[i] for i in idx)),
-                rule=str(scores.rule[overall]),
-                # An outage's countries come most-reported first; say them in that order.
-                countries=active[sid][1]
-                if sid in active
-                else sorted(view.keys[i][1] for i in possible if view.keys[i][1]),
-                outage_id=active[sid][0] if sid in active else None,
-                updated_at=view.now,
-            )
-        )
-    ServiceStatus.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["service"],
-        update_fields=[
-            "level",
-            "since",
-            "observed",
-            "expected",
-            "score",
-            "rule",
-            "countries",
-            "outage",
-            "updated_at",
-        ],
-        batch_size=1000,
-    )
+        before = previous.get(sid)
+        i = speaker[g]
+        columns["service_id"].append(sid)
+        columns["level"].append(int(level))
+        columns["since"].append(before[1] if before and before[0] == level else view.minute)
+        columns["observed"].append(float(view.observed[i]))
+        columns["expected"].append(float(view.result.expected[i]))
+        columns["score"].append(float(top[g]))
+        columns["rule"].append(str(scores.rule[i]))
+        # An outage's countries come most-reported first; say them in that order.
+        columns["countries"].append(active[sid][1] if sid in active else sorted(listed[sid]))
+        columns["outage_id"].append(active[sid][0] if sid in active else None)
+    upsert(ServiceStatus, columns, unique=["service_id"], constant={"updated_at": view.now})

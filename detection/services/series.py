@@ -6,9 +6,11 @@ import datetime as dt
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import Sum
 
 from detection.models import OVERALL, Bucket, SeriesState
+from detection.services.bulk import fetch_ints
 from detection.services.timeutil import to_epoch_minute
 from reports.models import Service
 
@@ -44,20 +46,71 @@ def series_active(*, now: dt.datetime) -> list[SeriesKey]:
 
 
 def counts_matrix(keys: list[SeriesKey], *, first: dt.datetime, minutes: int) -> np.ndarray:
-    """(len(keys), minutes) counted reports per minute from `first`, zeros where no bucket."""
-    index = {key: i for i, key in enumerate(keys)}
+    """(len(keys), minutes) counted reports per minute from `first`, zeros where no bucket.
+
+    One query for every series' buckets of the window, as plain integers (the country as a
+    number, the minute as an offset from `first`), put in place with numpy: no model
+    instance, no datetime, no Python object per bucket.
+    """
     out = np.zeros((len(keys), minutes))
-    start = to_epoch_minute(first)
-    last = first + dt.timedelta(minutes=minutes)
-    service_ids = {sid for sid, _ in keys}
-    rows = Bucket.objects.filter(
-        minute__gte=first, minute__lt=last, service_id__in=service_ids, counted__gt=0
-    ).values_list("service_id", "country", "minute", "counted")
-    for sid, country, minute, counted in rows:
-        i = index.get((sid, country))
-        if i is not None:
-            out[i, to_epoch_minute(minute) - start] = counted
+    if not keys:
+        return out
+    rows = buckets_window(first=first, minutes=minutes)
+    at, ok = series_index(keys, rows[:, 0], rows[:, 1])
+    offsets = rows[:, 2]
+    ok &= (offsets >= 0) & (offsets < minutes)
+    out[at[ok], offsets[ok]] = rows[ok, 3]
     return out
+
+
+# A country code as a number: its two characters' code points (0 for none; "" is overall).
+_CODE_POINTS = 0x110000
+
+
+def country_number(country: str) -> int:
+    return sum(ord(c) * _CODE_POINTS ** (1 - k) for k, c in enumerate(country[:2]))
+
+
+def series_index(
+    keys: list[SeriesKey], service_ids: np.ndarray, countries: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each (service id, country number) pair in `keys`, and whether it is there."""
+    sids = np.fromiter((sid for sid, _ in keys), np.int64, len(keys))
+    numbers = np.fromiter((country_number(c) for _, c in keys), np.int64, len(keys))
+    services = np.unique(sids)
+    span = _CODE_POINTS**2
+    codes = np.searchsorted(services, sids) * span + numbers
+    order = np.argsort(codes)
+    ordered = codes[order]
+    where = np.minimum(np.searchsorted(services, service_ids), len(services) - 1)
+    known = services[where] == service_ids
+    wanted = where * span + countries
+    j = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+    found = known & (ordered[j] == wanted)
+    return order[j], found
+
+
+def buckets_window(*, first: dt.datetime, minutes: int) -> np.ndarray:
+    """(service id, country number, minute - first in minutes, counted) of every bucket with
+    counted reports in [first, first + minutes), as one int64 array."""
+    table = connection.ops.quote_name(Bucket._meta.db_table)
+    if connection.vendor == "postgresql":
+        number = (
+            f"ascii(substr(country, 1, 1))::bigint * {_CODE_POINTS} + ascii(substr(country, 2, 1))"
+        )
+        offset = "EXTRACT(EPOCH FROM minute)::bigint / 60 - %s"
+    else:
+        number = (
+            f"COALESCE(unicode(substr(country, 1, 1)), 0) * {_CODE_POINTS}"
+            " + COALESCE(unicode(substr(country, 2, 1)), 0)"
+        )
+        offset = "CAST(strftime('%%s', minute) AS INTEGER) / 60 - %s"
+    sql = (
+        f"SELECT service_id, {number}, {offset}, counted FROM {table}"
+        " WHERE minute >= %s AND minute < %s AND counted > 0"
+    )
+    last = first + dt.timedelta(minutes=minutes)
+    return fetch_ints(sql, [to_epoch_minute(first), first, last], 4)
 
 
 def series_history(

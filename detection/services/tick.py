@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from detection.cache import data_version_bump
-from detection.core import Baseline, BaselineBatch, DetectorState, prior_baseline, run_tick
-from detection.models import JobCursor, SeriesBaseline, SeriesState
+from detection.models import JobCursor, SeriesState
+from detection.services.batches import baseline_cache, tick_run
+from detection.services.bulk import upsert
 from detection.services.config import detector_config
 from detection.services.outages import TickView, outages_apply, statuses_save
-from detection.services.series import SeriesKey, counts_matrix, series_active
+from detection.services.series import counts_matrix, series_active
+from detection.services.states import states_encode, states_load, states_remember
 from detection.services.timeutil import minute_floor, to_epoch_minute
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,11 @@ class TickDone:
     series: int
     opened: int
     resolved: int
+    # Seconds per phase (series, buckets, baselines, states, core, outages, write states,
+    # statuses): logged, and what bench/scale reports.
+    phases: dict[str, float] = field(default_factory=dict, compare=False)
+    # "memory" if the stored states were this process's own last writes, else "database".
+    states_from: str = field(default="", compare=False)
 
 
 def detect_tick(*, now: dt.datetime | None = None) -> list[TickDone]:
@@ -59,96 +69,111 @@ def detect_tick(*, now: dt.datetime | None = None) -> list[TickDone]:
 def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
     """Judge one closed minute for every active series; None if it was judged already."""
     config = detector_config()
+    phases = _Phases()
     with transaction.atomic():
-        if not _claim(minute):
+        claim = _claim(minute)
+        if claim is None:
             return None
-        keys = series_active(now=minute)
-        width = max(config.scoring.windows)
-        observed = counts_matrix(
-            keys, first=minute - dt.timedelta(minutes=width - 1), minutes=width
-        )
-        states = {(s.service_id, s.country): s for s in SeriesState.objects.all()}
-        result = run_tick(
-            _baselines(keys, minute),
-            _detector_state(keys, states),
-            observed,
-            to_epoch_minute(minute),
-            config,
-        )
+        found, left = claim
+        with phases("series"):
+            keys = series_active(now=minute)
+        with phases("buckets"):
+            width = max(config.scoring.windows)
+            observed = counts_matrix(
+                keys, first=minute - dt.timedelta(minutes=width - 1), minutes=width
+            )
+        with phases("baselines"):
+            parts = baseline_cache().parts(keys, minute, config)
+        with phases("states"):
+            state, source = states_load(keys, cursor=found)
+        with phases("core"):
+            result = tick_run(parts, state, observed, to_epoch_minute(minute), config)
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
-        outage_ids = outages_apply(view=view)
-        _states_save(view, outage_ids)
-        statuses_save(view=view)
+        with phases("outages"):
+            outage_ids = outages_apply(view=view)
+        with phases("write states"):
+            blobs = _states_save(view, outage_ids)
+        with phases("statuses"):
+            statuses_save(view=view)
         transaction.on_commit(data_version_bump)
-    return TickDone(
+        transaction.on_commit(partial(states_remember, cursor=left, keys=keys, blobs=blobs))
+    done = TickDone(
         minute=minute,
         series=len(keys),
         opened=int(result.transition.opened.sum()),
         resolved=int(result.transition.resolved.sum()),
+        phases=phases.seconds,
+        states_from=source,
     )
+    logger.info(
+        "Tick %s: %d series in %.2f s (states from %s; %s)",
+        f"{minute:%Y-%m-%d %H:%M}",
+        len(keys),
+        sum(phases.seconds.values()),
+        source,
+        ", ".join(f"{name} {t:.2f}" for name, t in phases.seconds.items()),
+    )
+    return done
 
 
-def _claim(minute: dt.datetime) -> bool:
+class _Phases:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def _claim(minute: dt.datetime) -> tuple[tuple, tuple] | None:
+    """Claim `minute` with a conditional UPDATE; None if another tick has it already.
+
+    Returns the cursor (position, claimed_at) as the claim found it and as it left it: if the
+    one found is the one this process left last time, no other tick ran in between and the
+    stored states are the bytes this process wrote (states_load uses its copy). The row is
+    locked first so that what is found is what the UPDATE replaces.
+    """
     JobCursor.objects.get_or_create(
         name=CURSOR, defaults={"position": minute - dt.timedelta(minutes=1)}
     )
-    return bool(JobCursor.objects.filter(name=CURSOR, position__lt=minute).update(position=minute))
+    cursor = JobCursor.objects.select_for_update().get(name=CURSOR)
+    stamp = timezone.now()
+    claimed = JobCursor.objects.filter(name=CURSOR, position__lt=minute).update(
+        position=minute, updated_at=stamp
+    )
+    if not claimed:
+        return None
+    return (cursor.position, cursor.updated_at), (minute, stamp)
 
 
-def _baselines(keys: list[SeriesKey], minute: dt.datetime) -> BaselineBatch:
-    config = detector_config()
-    stored = {
-        (row.service_id, row.country): row.params
-        for row in SeriesBaseline.objects.filter(service_id__in={sid for sid, _ in keys})
-    }
-    prior = prior_baseline(to_epoch_minute(minute))
-    baselines = [Baseline.from_dict(stored[key]) if key in stored else prior for key in keys]
-    return BaselineBatch.from_baselines(baselines, config)
-
-
-def _detector_state(keys: list[SeriesKey], rows: dict[SeriesKey, SeriesState]) -> DetectorState:
-    # The core owns the record's layout (DetectorState.from_records): nothing here names a field.
-    return DetectorState.from_records([_record(rows.get(key)) for key in keys])
-
-
-def _record(row: SeriesState | None) -> dict | None:
-    return row.core_state if row is not None else None
-
-
-def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
+def _states_save(view: TickView, outage_ids: dict[int, int]) -> list[bytes]:
+    """Every ticked series' state and verdict in one upsert; returns the stored bytes."""
     new = view.result.transition.state
     scores = view.result.scores
-    records = new.to_records()
-    rows = [
-        SeriesState(
-            service_id=sid,
-            country=country,
-            minute=view.minute,
-            state=int(new.state[i]),
-            core_state=records[i],
-            level=int(scores.level[i]),
-            observed=float(view.observed[i]),
-            expected=float(view.result.expected[i]),
-            score=float(scores.score[i]),
-            rule=str(scores.rule[i]),
-            outage_id=outage_ids.get(sid) if new.state[i] == 2 else None,
-        )
-        for i, (sid, country) in enumerate(view.keys)
-    ]
-    SeriesState.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["service", "country"],
-        update_fields=[
-            "minute",
-            "state",
-            "core_state",
-            "level",
-            "observed",
-            "expected",
-            "score",
-            "rule",
-            "outage",
-        ],
-        batch_size=1000,
+    blobs = states_encode(new)
+    in_outage = new.state == 2
+    upsert(
+        SeriesState,
+        {
+            "service_id": [sid for sid, _ in view.keys],
+            "country": [country for _, country in view.keys],
+            "state": new.state.tolist(),
+            "memory": blobs,
+            "level": scores.level.tolist(),
+            "observed": view.observed.tolist(),
+            "expected": view.result.expected.tolist(),
+            "score": scores.score.tolist(),
+            "rule": scores.rule.tolist(),
+            "outage_id": [
+                outage_ids.get(sid) if in_outage[i] else None
+                for i, (sid, _) in enumerate(view.keys)
+            ],
+        },
+        unique=["service_id", "country"],
+        constant={"minute": view.minute},
     )
+    return blobs

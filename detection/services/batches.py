@@ -1,0 +1,355 @@
+"""The tick's baselines, kept between ticks, and the core run over them.
+
+Stacking the stored baselines into a BaselineBatch cost the tick a JSON parse of 672 numbers
+per series plus the batch's judged profiles (about 60 us a series): 20 s and 6 s at 100k
+series, every minute, for baselines that change only when they are refitted
+(bench/scale/README.md). So each process keeps them, in chunks of at most CHUNK series, and
+asks the database only which series have which baseline: `SeriesBaseline.digest`, a hash of
+the stored parameters, tells an unchanged baseline from a refitted one. A refitted or new
+baseline goes into a new chunk; a chunk that holds more dead or unused rows than live ones is
+rebuilt from its live rows.
+
+The core judges every series on its own (row i of the result depends on row i of the
+inputs only; tests/detection/test_tick_batches.py checks it bit for bit), so running it once
+per chunk and putting the rows back in order is the same tick as one run over one batch. Rows
+of a chunk that the tick does not need (a series no longer active) run along with copies of a
+real row and are dropped from the result. A series without a stored baseline is judged on the
+prior fitted "now", built afresh each tick, as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import psycopg
+from django.db import connection
+from psycopg.adapt import Loader
+from psycopg.postgres import types
+from psycopg.pq import Format
+
+from detection.core import (
+    Baseline,
+    BaselineBatch,
+    DetectorConfig,
+    DetectorState,
+    TickResult,
+    prior_baseline,
+    run_tick,
+)
+from detection.models import SeriesBaseline
+from detection.services.series import SeriesKey
+from detection.services.timeutil import to_epoch_minute
+
+logger = logging.getLogger(__name__)
+# Series per chunk: a rebuild costs about 60 us a series (the judged profiles), so a chunk is
+# rebuilt in about a second; more chunks cost a core call each (a few ms).
+CHUNK = 20_000
+# Chunks of fewer rows than this are merged once there are more than MAX_SMALL of them.
+SMALL = CHUNK // 4
+MAX_SMALL = 4
+
+
+def params_digest(params: dict[str, Any]) -> str:
+    """What SeriesBaseline.digest holds: equal for equal parameters, whatever wrote them."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+@dataclass(eq=False)
+class _Chunk:
+    keys: list[SeriesKey]
+    digests: list[str]
+    batch: BaselineBatch
+    live: np.ndarray  # (m,) bool: the row is still its series' stored baseline
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass(frozen=True, eq=False)
+class _Part:
+    """One core run: a batch, the tick's series it judges (rows `rows` of it, in order)."""
+
+    batch: BaselineBatch
+    rows: np.ndarray  # (k,) rows of the batch that are series of this tick
+    series: np.ndarray  # (k,) the tick's index of each of them
+
+
+@dataclass(eq=False)
+class BaselineCache:
+    """This process's stacked baselines, by series; one per process (`baseline_cache`)."""
+
+    chunks: list[_Chunk] = field(default_factory=list)
+    where: dict[SeriesKey, tuple[int, int]] = field(default_factory=dict)  # chunk, row
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.where.clear()
+
+    def parts(self, keys: list[SeriesKey], minute: dt.datetime, config: DetectorConfig):
+        """The core runs that judge `keys` at `minute` with their stored baselines."""
+        stored = {
+            (sid, country): (pk, digest)
+            for sid, country, pk, digest in SeriesBaseline.objects.values_list(
+                "service_id", "country", "id", "digest"
+            )
+        }
+        used: dict[int, tuple[list[int], list[int]]] = {}
+        missing: list[int] = []
+        fresh: list[tuple[int, int, str]] = []  # tick index, baseline id, digest
+        for i, key in enumerate(keys):
+            row = stored.get(key)
+            if row is None:
+                missing.append(i)
+                continue
+            pk, digest = row
+            at = self.where.get(key)
+            if at is not None and digest and self.chunks[at[0]].digests[at[1]] == digest:
+                rows, series = used.setdefault(at[0], ([], []))
+                rows.append(at[1])
+                series.append(i)
+                continue
+            if at is not None:
+                self.chunks[at[0]].live[at[1]] = False
+                del self.where[key]
+            fresh.append((i, pk, digest))
+        # Baselines of series the tick no longer sees stay, unused, until their chunk is rebuilt.
+        for key in [k for k in self.where if k not in stored]:
+            c, r = self.where.pop(key)
+            self.chunks[c].live[r] = False
+        self._add(keys, fresh, config, used)
+        self._compact(keys, used, config)
+        parts = [
+            _Part(self.chunks[c].batch, np.asarray(rows), np.asarray(series))
+            for c, (rows, series) in sorted(used.items())
+        ]
+        if missing:
+            prior = prior_baseline(to_epoch_minute(minute))
+            batch = BaselineBatch.from_baselines([prior] * len(missing), config)
+            parts.append(_Part(batch, np.arange(len(missing)), np.asarray(missing)))
+        return parts
+
+    def _add(self, keys, fresh, config, used) -> None:
+        if not fresh:
+            return
+        for start in range(0, len(fresh), CHUNK):
+            block = fresh[start : start + CHUNK]
+            stored = baselines_read([pk for _, pk, _ in block])
+            baselines = [stored[pk] for _, pk, _ in block]
+            self._append(
+                [keys[i] for i, _, _ in block],
+                [digest for _, _, digest in block],
+                BaselineBatch.from_baselines(baselines, config),
+                used,
+                [i for i, _, _ in block],
+            )
+
+    def _append(self, chunk_keys, digests, batch, used, series) -> None:
+        c = len(self.chunks)
+        self.chunks.append(_Chunk(chunk_keys, digests, batch, np.ones(len(chunk_keys), bool)))
+        for r, key in enumerate(chunk_keys):
+            self.where[key] = (c, r)
+        used[c] = (list(range(len(chunk_keys))), list(series))
+
+    def _compact(self, keys, used, config) -> None:
+        """Rebuild chunks that are mostly dead or unused, and merge small ones."""
+        rebuild = [
+            c
+            for c, chunk in enumerate(self.chunks)
+            if len(used.get(c, ((), ()))[0]) * 2 < len(chunk)
+        ]
+        small = [c for c, chunk in enumerate(self.chunks) if len(chunk) < SMALL]
+        if len(small) > MAX_SMALL:
+            rebuild = sorted(set(rebuild) | set(small))
+        if not rebuild:
+            return
+        keep = [c for c in range(len(self.chunks)) if c not in set(rebuild)]
+        old, old_used = self.chunks, used.copy()
+        self.chunks, self.where = [], {}
+        used.clear()
+        for c in keep:  # unchanged, renumbered
+            n = len(self.chunks)
+            self.chunks.append(old[c])
+            for r, key in enumerate(old[c].keys):
+                if old[c].live[r]:
+                    self.where[key] = (n, r)
+            if c in old_used:
+                used[n] = old_used[c]
+        # The rows still in use, regrouped into chunks of at most CHUNK.
+        pieces = [(old[c], *old_used[c]) for c in rebuild if c in old_used]
+        rows = [(chunk, r, i) for chunk, rs, ss in pieces for r, i in zip(rs, ss, strict=True)]
+        rows.sort(key=lambda item: item[2])
+        for start in range(0, len(rows), CHUNK):
+            block = rows[start : start + CHUNK]
+            batch = _stack([(chunk.batch, r) for chunk, r, _ in block])
+            self._append(
+                [keys[i] for _, _, i in block],
+                [chunk.digests[r] for chunk, r, _ in block],
+                batch,
+                used,
+                [i for _, _, i in block],
+            )
+
+
+def baselines_read(ids: list[int]) -> dict[int, Baseline]:
+    """The stored baselines of these rows, by id.
+
+    PostgreSQL: the 672 numbers of each profile come as a float8[] read straight into numpy
+    (the database parses the JSON numbers, as exactly as Python's json would), the rest as a
+    small JSON object. Parsing 100k profiles in Python took 40 s and left gigabytes of float
+    objects behind in the process (bench/scale/README.md). Elsewhere: the JSON as stored.
+    """
+    if connection.vendor != "postgresql":
+        rows = SeriesBaseline.objects.filter(id__in=ids).values_list("id", "params")
+        return {pk: Baseline.from_dict(params) for pk, params in rows}
+    table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
+    connection.ensure_connection()
+    out = {}
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.adapters.register_loader(types["float8"].array_oid, _Float8Array)
+        for start in range(0, len(ids), 2000):
+            cursor.execute(
+                f"SELECT id, params - 'profile',"
+                f" translate((params -> 'profile')::text, '[]', '{{}}')::float8[]"
+                f" FROM {table} WHERE id = ANY(%s)",
+                [ids[start : start + 2000]],
+                binary=True,
+            )
+            for pk, rest, profile in cursor:
+                out[pk] = Baseline.from_dict({**rest, "profile": profile})
+    return out
+
+
+class _Float8Array(Loader):
+    """psycopg loader: a binary float8[] without NULLs as a numpy array (no Python floats)."""
+
+    format = Format.BINARY
+
+    def load(self, data) -> np.ndarray:
+        data = bytes(data)
+        ndim = int.from_bytes(data[:4], "big", signed=True)
+        if ndim == 0:
+            return np.zeros(0)
+        dims = np.frombuffer(data, ">i4", count=2 * ndim, offset=12)[0::2]
+        cells = np.frombuffer(
+            data,
+            dtype=[("length", ">i4"), ("value", ">f8")],
+            count=int(np.prod(dims)),
+            offset=12 + 8 * ndim,
+        )
+        if (cells["length"] != 8).any():
+            raise ValueError("a NULL in a stored profile")
+        return cells["value"].astype(np.float64)
+
+
+def _stack(rows: list[tuple[BaselineBatch, int]]) -> BaselineBatch:
+    """A batch of the given rows of other batches (their judged profiles are recomputed)."""
+    first = rows[0][0]
+    # Per-series arrays are gathered; the rest (tolerances) are settings, the same for all.
+    values = {
+        f.name: _gather(rows, f.name)
+        if isinstance(getattr(first, f.name), np.ndarray)
+        else getattr(first, f.name)
+        for f in dataclasses.fields(BaselineBatch)
+        if f.init
+    }
+    return BaselineBatch(**values)
+
+
+def _gather(rows: list[tuple[BaselineBatch, int]], name: str) -> np.ndarray:
+    groups: dict[int, tuple[BaselineBatch, list[int], list[int]]] = {}
+    for j, (batch, r) in enumerate(rows):
+        groups.setdefault(id(batch), (batch, [], []))
+        groups[id(batch)][1].append(r)
+        groups[id(batch)][2].append(j)
+    sample = getattr(rows[0][0], name)
+    out = np.empty((len(rows), *sample.shape[1:]), dtype=sample.dtype)
+    for batch, rs, js in groups.values():
+        out[js] = getattr(batch, name)[rs]
+    return out
+
+
+_cache = BaselineCache()
+
+
+def baseline_cache() -> BaselineCache:
+    return _cache
+
+
+def tick_run(
+    parts: list[_Part],
+    state: DetectorState,
+    observed: np.ndarray,
+    newest_minute: int,
+    config: DetectorConfig,
+) -> TickResult:
+    """run_tick over every part, the rows put back in the tick's order."""
+    n = len(state.state)
+    if not parts:  # no series at all
+        return run_tick(
+            BaselineBatch.from_baselines([], config), state, observed, newest_minute, config
+        )
+    if len(parts) == 1 and _whole(parts[0], n):
+        return run_tick(parts[0].batch, state, observed, newest_minute, config)
+    results = []
+    for part in parts:
+        m = len(part.batch)
+        # Every row of the batch runs; rows the tick does not need get a copy of a real one.
+        source = np.full(m, part.series[0], dtype=np.int64)
+        source[part.rows] = part.series
+        result = run_tick(part.batch, state.take(source), observed[source], newest_minute, config)
+        results.append((part.series, _take(result, part.rows)))
+    return _merge(n, results)
+
+
+def _whole(part: _Part, n: int) -> bool:
+    return (
+        len(part.batch) == n
+        and np.array_equal(part.rows, np.arange(n))
+        and np.array_equal(part.series, np.arange(n))
+    )
+
+
+def _take(value: Any, idx: np.ndarray) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return type(value)(**{f.name: _take(getattr(value, f.name), idx)
+                              for f in dataclasses.fields(value) if f.init})  # fmt: skip
+    if isinstance(value, np.ndarray):
+        return value[idx]
+    return value
+
+
+def _merge(n: int, parts: list[tuple[np.ndarray, Any]]) -> Any:
+    """One result of n rows from results of some rows each (row i of part k -> series[i])."""
+    first = parts[0][1]
+    if dataclasses.is_dataclass(first) and not isinstance(first, type):
+        return type(first)(
+            **{
+                f.name: _merge(n, [(idx, getattr(v, f.name)) for idx, v in parts])
+                for f in dataclasses.fields(first)
+                if f.init
+            }
+        )
+    if isinstance(first, np.ndarray):
+        dtype = np.result_type(*[v for _, v in parts])
+        widths = {v.shape[1:] for _, v in parts}
+        if len(widths) != 1:
+            raise ValueError(f"parts of different shapes: {widths}")
+        out = np.empty((n, *first.shape[1:]), dtype=dtype)
+        for idx, v in parts:
+            out[idx] = v
+        return out
+    if first is None:
+        if any(v is not None for _, v in parts):
+            raise ValueError("a field is None in some parts only")
+        return None
+    if any(v != first for _, v in parts):
+        raise ValueError(f"parts disagree on {first!r}")
+    return first

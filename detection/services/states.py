@@ -1,0 +1,268 @@
+"""The detector's per-series memory on the database, read and written in bulk.
+
+Each series' DetectorState is one versioned record (the core owns its fields:
+DetectorState.to_records / from_records). It is stored as bytes, SeriesState.memory: a header
+that names the layout (state version, then each field's name, numpy type and width), then the
+numbers, little-endian. Reading n rows of one layout is one numpy call instead of n JSON parses
+and n dict walks, which at 100k series a minute was most of the tick (bench/scale/README.md);
+every number survives exactly, NaN included.
+
+Nothing here names a field: the layout is taken from the DetectorState dataclass. Rows of any
+other layout (written before a field was added, a width changed or the version was bumped) are
+turned back into records and handed to DetectorState.from_records, so the core's own rules
+for old records apply (a missing field starts initial, a calibration of another width starts
+afresh). `states_decode(blobs)` is always exactly `DetectorState.from_records(records)` for the
+records the blobs were made from.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field, fields
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from detection.core import DetectorState
+from detection.core.state import STATE_VERSION
+
+MAGIC = b"OWS1"
+_LENGTH = struct.Struct("<H")
+_FIELD = re.compile(r"^([a-z_][a-z0-9_]*)([<|>][a-z]\d+)(?:\*(\d+))?$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one stored record is laid out: (name, numpy type, width of a row; None: a number)."""
+
+    version: int
+    fields: tuple[tuple[str, str, int | None], ...]
+
+    @property
+    def header(self) -> bytes:
+        items = [f"{n}{k}{'' if w is None else f'*{w}'}" for n, k, w in self.fields]
+        spec = ";".join([str(self.version), *items]).encode()
+        return MAGIC + _LENGTH.pack(len(spec)) + spec
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype([(n, k) if w is None else (n, k, (w,)) for n, k, w in self.fields])
+
+    @classmethod
+    def parse(cls, header: bytes) -> Layout:
+        spec = header[len(MAGIC) + _LENGTH.size :].decode().split(";")
+        parsed = []
+        for item in spec[1:]:
+            match = _FIELD.match(item)
+            if match is None:
+                raise ValueError(f"bad state layout item {item!r}")
+            name, kind, width = match.groups()
+            parsed.append((name, kind, None if width is None else int(width)))
+        return cls(version=int(spec[0]), fields=tuple(parsed))
+
+
+def layout_of(state: DetectorState) -> Layout:
+    """The layout `state` is stored in: every field, little-endian, at its current width."""
+    return Layout(
+        version=STATE_VERSION,
+        fields=tuple(
+            (f.name, _little(getattr(state, f.name)).dtype.str, _width(getattr(state, f.name)))
+            for f in fields(DetectorState)
+        ),
+    )
+
+
+def states_encode(state: DetectorState) -> list[bytes]:
+    """One stored value per series."""
+    n = len(state.state)
+    layout = layout_of(state)
+    header = np.frombuffer(layout.header, dtype=np.uint8)
+    parts = [np.broadcast_to(header, (n, len(header)))]
+    for f in fields(DetectorState):
+        column = np.ascontiguousarray(_little(getattr(state, f.name))).reshape(n, -1)
+        parts.append(column.view(np.uint8).reshape(n, -1))
+    table = np.concatenate(parts, axis=1)
+    width = table.shape[1]
+    data = table.tobytes()
+    return [data[i * width : (i + 1) * width] for i in range(n)]
+
+
+def states_decode(blobs: list[bytes | memoryview | None]) -> DetectorState:
+    """The state of len(blobs) series; None is a series never ticked.
+
+    One numpy pass when every stored row has the current layout (the normal case); otherwise
+    every row goes through its record and DetectorState.from_records.
+    """
+    n = len(blobs)
+    stored = [i for i, blob in enumerate(blobs) if blob]
+    if not stored:
+        return DetectorState.initial(n)
+    headers = {_header(blobs[i]) for i in stored}
+    if len(headers) == 1:
+        (header,) = headers
+        layout = Layout.parse(header)
+        if _fast(layout):
+            return _decode_fast(blobs, stored, layout, len(header))
+    return DetectorState.from_records([record_of(blob) if blob else None for blob in blobs])
+
+
+def record_of(blob: bytes | memoryview) -> dict[str, Any]:
+    """The record a stored value holds, as DetectorState.to_records wrote it (NaN in rows as
+    None): for the data migration, the admin and anyone reading one series."""
+    blob = bytes(blob)
+    header = _header(blob)
+    layout = Layout.parse(header)
+    row = np.frombuffer(blob, dtype=layout.dtype, offset=len(header), count=1)[0]
+    record: dict[str, Any] = {"version": layout.version}
+    for name, _, width in layout.fields:
+        value = row[name]
+        if width is not None:
+            record[name] = [None if v != v else v for v in value.tolist()]
+        else:
+            record[name] = value.item()
+    return record
+
+
+def blob_of_record(record: dict[str, Any] | None) -> bytes:
+    """A record (DetectorState.to_records) as the stored value; {} or None: a fresh series."""
+    return states_encode(DetectorState.from_records([record or None]))[0]
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _little(values: np.ndarray) -> np.ndarray:
+    return values.astype(values.dtype.newbyteorder("<"), copy=False)
+
+
+def _width(values: np.ndarray) -> int | None:
+    return int(values.shape[1]) if values.ndim == 2 else None
+
+
+def _header(blob: bytes | memoryview) -> bytes:
+    head = bytes(blob[: len(MAGIC) + _LENGTH.size])
+    if head[: len(MAGIC)] != MAGIC:
+        raise ValueError("not a stored detector state")
+    (length,) = _LENGTH.unpack(head[len(MAGIC) :])
+    return bytes(blob[: len(head) + length])
+
+
+@cache
+def _initial_layout() -> tuple[tuple[str, str, int | None], ...]:
+    """Field, type and width of a fresh state: what the fast path may decode into."""
+    initial = DetectorState.initial(1)
+    return tuple(
+        (f.name, _little(getattr(initial, f.name)).dtype.str, _width(getattr(initial, f.name)))
+        for f in fields(DetectorState)
+    )
+
+
+@cache
+def _fast(layout: Layout) -> bool:
+    """Rows of this layout decode to exactly what from_records makes of their records.
+
+    The same fields and types, the current version, and every row field either of the width
+    a fresh state has or of a free width (fresh width 0: a series never ticked gets NaN there,
+    as from_records pads it). A row of width 0 is an empty list in its record, which
+    from_records reads as "nothing stored": only the records path gets that right.
+    """
+    if layout.version != STATE_VERSION:
+        return False
+    initial = _initial_layout()
+    if [(name, kind) for name, kind, _ in layout.fields] != [(n, k) for n, k, _ in initial]:
+        return False
+    return all(
+        width == fresh if fresh is None or fresh > 0 else width is not None and width > 0
+        for (_, _, width), (_, _, fresh) in zip(layout.fields, initial, strict=True)
+    )
+
+
+def _decode_fast(
+    blobs: list, stored: list[int], layout: Layout, header_length: int
+) -> DetectorState:
+    n = len(blobs)
+    size = header_length + layout.dtype.itemsize
+    data = b"".join(bytes(blobs[i]) for i in stored)
+    if len(data) != size * len(stored):
+        raise ValueError("stored detector states of the same layout differ in length")
+    table = np.frombuffer(data, dtype=np.uint8).reshape(len(stored), size)[:, header_length:]
+    rows = np.ascontiguousarray(table).view(layout.dtype).reshape(len(stored))
+    initial = DetectorState.initial(n)
+    idx = np.asarray(stored, dtype=np.int64)
+    values = {}
+    for name, _, width in layout.fields:
+        fresh = getattr(initial, name)
+        column = rows[name]
+        if width is not None and fresh.shape[1] != width:  # free width: fresh rows are NaN
+            out = np.full((n, width), np.nan, dtype=fresh.dtype)
+        else:
+            out = fresh.copy()
+        out[idx] = column.astype(fresh.dtype, copy=False)
+        values[name] = out
+    return DetectorState(**values)
+
+
+# --- the database, and this process's copy of what it wrote last --------------------------
+
+
+@dataclass(eq=False)
+class _Written:
+    """What this process last committed: the tick cursor it left and each series' bytes."""
+
+    cursor: tuple[Any, Any] | None = None  # (position, claimed_at) the tick left
+    keys: list = field(default_factory=list)
+    blobs: list[bytes] = field(default_factory=list)
+
+
+_written = _Written()
+
+
+def states_forget() -> None:
+    """Drop this process's copy (the next tick reads every state from the database)."""
+    _written.cursor = None
+    _written.keys, _written.blobs = [], []
+
+
+def states_load(keys: list, *, cursor: tuple[Any, Any] | None) -> tuple[DetectorState, str]:
+    """The stored state of every series of `keys`, and where it came from.
+
+    `cursor` is the tick cursor as the claim found it. If this process left it so, no tick
+    has run since this process's last one and the rows hold exactly the bytes it wrote
+    (only the tick writes them), so those are used instead of reading them back. Otherwise,
+    and for series that tick did not see, one query reads them.
+    """
+    if cursor is not None and cursor == _written.cursor:
+        if keys == _written.keys:
+            return states_decode(_written.blobs), "memory"
+        known = dict(zip(_written.keys, _written.blobs, strict=True))
+        missing = [key for key in keys if key not in known]
+        stored = _read(missing) if missing else {}
+        return states_decode([known.get(key) or stored.get(key) for key in keys]), "memory"
+    stored = _read(None)
+    return states_decode([stored.get(key) for key in keys]), "database"
+
+
+def states_remember(*, cursor: tuple[Any, Any], keys: list, blobs: list[bytes]) -> None:
+    """After commit: the rows now hold `blobs` and the cursor is as this tick left it."""
+    _written.cursor = cursor
+    _written.keys, _written.blobs = keys, blobs
+
+
+def _read(keys: list | None) -> dict:
+    """key -> stored bytes, of `keys` (None: every row)."""
+    from detection.models import OVERALL, SeriesState
+    from detection.services.bulk import fetch_all
+
+    rows = SeriesState.objects.exclude(memory=b"")
+    if keys is not None:
+        rows = rows.filter(service_id__in={sid for sid, _ in keys})
+        wanted = set(keys)
+    sql, params = rows.values_list("service_id", "country", "memory").query.sql_with_params()
+    out = {}
+    for sid, country, memory in fetch_all(sql, params):
+        key = (sid, country or OVERALL)
+        if memory and (keys is None or key in wanted):
+            out[key] = bytes(memory)
+    return out

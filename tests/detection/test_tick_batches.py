@@ -1,0 +1,161 @@
+"""The tick runs the core once per chunk of kept baselines: the same result, bit for bit, as
+one run over one batch (detection.services.batches)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from detection.core import BaselineBatch, DetectorConfig, TickResult, run_tick
+from detection.models import OVERALL, SeriesBaseline
+from detection.services import batches
+from detection.services.batches import BaselineCache, _Part, tick_run
+from detection.services.timeutil import to_epoch_minute
+from tests.detection.test_states_codec import warmed
+
+CONFIG = DetectorConfig()
+MINUTE = 29_000_504  # the end of a phase block: every path of the core runs
+
+
+def batch_of(n: int, seed: int) -> BaselineBatch:
+    rng = np.random.default_rng(seed)
+    shape = 1 + 0.5 * np.sin(np.linspace(0, 14 * np.pi, 672))
+    return BaselineBatch(
+        profiles=rng.uniform(0.05, 20, n)[:, None] * shape[None, :],
+        dispersion=rng.uniform(0, 0.2, n),
+        level_dispersion=rng.uniform(0, 0.02, n),
+        fitted_at=np.full(n, 29_000_000),
+        growth_per_day=rng.normal(0, 0.01, n),
+        cold=rng.random(n) < 0.2,
+        max_extrapolation_days=np.full(n, 2.0),
+        phase_moved=rng.random(n) < 0.1,
+    )
+
+
+def rows_of(batch: BaselineBatch, idx) -> BaselineBatch:
+    return batches._stack([(batch, int(i)) for i in idx])
+
+
+def assert_same(a, b, path="result") -> None:
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            assert_same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype.kind == b.dtype.kind and a.shape == b.shape, path
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    else:
+        assert a == b, path
+
+
+def observed_for(batch: BaselineBatch, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = len(batch)
+    window = MINUTE - np.arange(59, -1, -1)
+    expected = batch.expected(np.arange(n), np.broadcast_to(window, (n, 60)))
+    return rng.poisson(expected * rng.uniform(0.3, 5, (n, 1))).astype(float)
+
+
+def test_the_core_over_parts_is_the_core_over_the_whole():
+    n = 60
+    whole = batch_of(n, 1)
+    state = warmed(n, seed=2)
+    observed = observed_for(whole, 3)
+    expected = run_tick(whole, state, observed, MINUTE, CONFIG)
+    order = np.random.default_rng(4).permutation(n)
+    a, b, c = order[:25], order[25:50], order[50:]
+    # Part one holds rows of series the tick does not judge (they run along, then are dropped).
+    spare = batch_of(5, 9)
+    part_one = batches._stack([*[(whole, int(i)) for i in a], *[(spare, r) for r in range(5)]])
+    parts = [
+        _Part(part_one, np.arange(len(a)), a),
+        _Part(rows_of(whole, b), np.arange(len(b)), b),
+        _Part(rows_of(whole, c[::-1]), np.arange(len(c))[::-1], c),
+    ]
+    got = tick_run(parts, state, observed, MINUTE, CONFIG)
+    assert isinstance(got, TickResult)
+    assert_same(got, expected)
+
+
+@pytest.mark.django_db
+def test_kept_baselines_give_the_tick_a_fresh_read_would(make_service, monkeypatch):
+    """Chunks come and go (small ones here): refits, new series, series that leave."""
+    monkeypatch.setattr(batches, "CHUNK", 4)
+    monkeypatch.setattr(batches, "SMALL", 2)
+    monkeypatch.setattr(batches, "MAX_SMALL", 1)
+    from detection.core import Baseline
+
+    services = [make_service(f"svc-{k}") for k in range(5)]
+    countries = [OVERALL, "DE", "FR"]
+    rng = np.random.default_rng(5)
+
+    def fit(service, country) -> None:
+        level = rng.uniform(0.1, 10)
+        baseline = Baseline(
+            profile=np.full(672, level), dispersion=0.1, fitted_at=29_000_000,
+            history_minutes=20_000, method="hgb",
+        )  # fmt: skip
+        SeriesBaseline.objects.update_or_create(
+            service=service,
+            country=country,
+            defaults={"params": baseline.to_dict(), "method": "hgb", "fitted_at": now},
+        )
+
+    now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    keys = [(s.pk, c) for s in services for c in countries]
+    for s in services[:4]:
+        for c in countries:
+            fit(s, c)
+    kept = BaselineCache()
+    for step in range(6):
+        minute = now + dt.timedelta(minutes=step)
+        if step == 2:  # refits of some series, a first baseline for another
+            fit(services[0], "DE")
+            fit(services[4], OVERALL)
+        if step == 3:  # a series leaves the tick, its baseline stays
+            keys = [k for k in keys if k != (services[1].pk, "FR")]
+        if step == 4:  # one baseline is deleted (its service's series go on, on the prior)
+            SeriesBaseline.objects.filter(service=services[2], country=OVERALL).delete()
+        if step == 5:
+            keys.append((services[1].pk, "FR"))
+        n = len(keys)
+        state = warmed(n, seed=step)
+        observed = np.random.default_rng(step).poisson(2.0, (n, 60)).astype(float)
+        at = to_epoch_minute(minute)
+        got = tick_run(kept.parts(keys, minute, CONFIG), state, observed, at, CONFIG)
+        fresh = tick_run(BaselineCache().parts(keys, minute, CONFIG), state, observed, at, CONFIG)
+        assert_same(got, fresh)
+        assert len(kept.chunks) > 1
+
+
+@pytest.mark.django_db
+def test_stored_baselines_read_back_exactly(make_service):
+    """PostgreSQL reads the profile's numbers itself: the same floats json would make."""
+    from detection.core import Baseline
+
+    service = make_service("exact")
+    rng = np.random.default_rng(11)
+    profile = np.concatenate(
+        [rng.lognormal(0, 3, 600), [0.0, 1e-06, 123456.789012, 0.1, 2.5e-05], rng.random(67)]
+    )
+    baseline = Baseline(
+        profile=profile, dispersion=0.123, level_dispersion=0.01, fitted_at=29_000_000,
+        history_minutes=40_000, method="hgb", growth_per_day=0.003, phase_moved=True,
+    )  # fmt: skip
+    row = SeriesBaseline.objects.create(
+        service=service,
+        country="DE",
+        params=baseline.to_dict(),
+        method="hgb",
+        fitted_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
+    )
+    row.refresh_from_db()
+    expected = Baseline.from_dict(row.params)
+    got = batches.baselines_read([row.pk])[row.pk]
+    np.testing.assert_array_equal(got.profile, expected.profile)
+    for f in dataclasses.fields(Baseline):
+        if f.name != "profile":
+            assert getattr(got, f.name) == getattr(expected, f.name), f.name
+    assert row.digest == batches.params_digest(row.params)

@@ -1,0 +1,208 @@
+"""The tick's bulk paths on the real database (SQLite and PostgreSQL alike): states written in
+one upsert and read back identically, this process's copy of them, the kept baselines,
+statuses upserted, and an outage opened exactly once when a minute is judged again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from detection.core import DetectorState
+from detection.models import (
+    OVERALL,
+    Bucket,
+    JobCursor,
+    Outage,
+    OutageEvent,
+    SeriesBaseline,
+    SeriesState,
+    ServiceStatus,
+)
+from detection.services import batches, buckets_aggregate, detect_tick, tick
+from detection.services.baselines import baseline_fit
+from detection.services.series import counts_matrix
+from detection.services.states import states_decode
+from tests.detection.conftest import T0
+
+pytestmark = pytest.mark.django_db
+M = dt.timedelta(minutes=1)
+
+
+def minute_run(send_reports, service, k: int, *, extra: int = 0, capture=None) -> list:
+    minute = T0 + k * M
+    send_reports(service, minute, 2, country="DE")
+    if extra:
+        send_reports(service, minute, extra, country="DE", problem="app")
+    now = minute + M + dt.timedelta(seconds=2)
+    if capture is None:
+        buckets_aggregate(now=now)
+        return detect_tick(now=now)
+    # Callbacks run as after a commit: the tick keeps its copy of the states it wrote.
+    with capture(execute=True):
+        buckets_aggregate(now=now)
+        return detect_tick(now=now)
+
+
+@pytest.fixture
+def results(monkeypatch):
+    """Every tick's keys and core result, as the tick computed them."""
+    seen: list = []
+    real = tick.tick_run
+
+    def spy(parts, state, observed, minute, config):
+        result = real(parts, state, observed, minute, config)
+        seen.append((state, result))
+        return result
+
+    monkeypatch.setattr(tick, "tick_run", spy)
+    return seen
+
+
+def assert_same_state(a: DetectorState, b: DetectorState) -> None:
+    for f in fields(DetectorState):
+        np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
+
+
+def stored(keys) -> DetectorState:
+    rows = {(r.service_id, r.country): bytes(r.memory) for r in SeriesState.objects.all()}
+    return states_decode([rows.get(key) for key in keys])
+
+
+def test_states_and_verdicts_written_in_one_upsert_read_back_identically(
+    history, send_reports, results
+):
+    for k in range(3):
+        minute_run(send_reports, history, k)
+    _, result = results[-1]
+    keys = sorted((r.service_id, r.country) for r in SeriesState.objects.all())
+    assert (history.pk, OVERALL) in keys and (history.pk, "DE") in keys
+    assert_same_state(stored(keys), result.transition.state)
+    rows = {(r.service_id, r.country): r for r in SeriesState.objects.all()}
+    for i, key in enumerate(keys):
+        row = rows[key]
+        assert row.minute == T0 + 2 * M
+        assert row.state == result.transition.state.state[i]
+        assert row.level == result.scores.level[i]
+        assert row.expected == result.expected[i] and row.score == result.scores.score[i]
+        assert row.rule == result.scores.rule[i]
+
+
+def test_this_process_copy_of_the_states_is_what_the_database_holds(
+    history, send_reports, results, monkeypatch, django_capture_on_commit_callbacks
+):
+    """After its own commit the tick reads its copy instead of the rows: always the same."""
+    sources = []
+    real = tick.states_load
+
+    def load(keys, *, cursor):
+        state, source = real(keys, cursor=cursor)
+        assert_same_state(state, stored(keys))
+        sources.append(source)
+        return state, source
+
+    monkeypatch.setattr(tick, "states_load", load)
+    for k in range(4):
+        minute_run(send_reports, history, k, capture=django_capture_on_commit_callbacks)
+    # Another tick ran in between (here: the cursor moved by hand): the copy is not used.
+    cursor = JobCursor.objects.get(name="tick")
+    JobCursor.objects.filter(name="tick").update(updated_at=cursor.updated_at + M)
+    minute_run(send_reports, history, 4, capture=django_capture_on_commit_callbacks)
+    assert sources == ["database", "memory", "memory", "memory", "database"]
+
+
+def test_a_tick_that_fails_writes_nothing_and_judged_again_opens_the_outage_once(
+    history, send_reports, monkeypatch, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    for k in range(6):
+        minute_run(send_reports, history, k, capture=capture)
+    before = {(r.service_id, r.country): bytes(r.memory) for r in SeriesState.objects.all()}
+
+    def crash(**kwargs):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(tick, "statuses_save", crash)  # after outages and states were written
+    with pytest.raises(RuntimeError):
+        minute_run(send_reports, history, 6, extra=30, capture=capture)
+    assert not Outage.objects.exists() and not OutageEvent.objects.exists()
+    after = {(r.service_id, r.country): bytes(r.memory) for r in SeriesState.objects.all()}
+    assert after == before
+    assert JobCursor.objects.get(name="tick").position == T0 + 5 * M
+
+    monkeypatch.undo()
+    now = T0 + 7 * M + dt.timedelta(seconds=2)
+    with capture(execute=True):
+        done = detect_tick(now=now)
+    assert [d.minute for d in done] == [T0 + 6 * M] and done[0].opened >= 1  # DE and overall
+    with capture(execute=True):
+        assert detect_tick(now=now) == []  # delivered twice: judged once
+    outage = Outage.objects.get()
+    assert outage.is_active and OutageEvent.objects.filter(kind="opened").count() == 1
+    assert SeriesState.objects.get(service=history, country="DE").outage_id == outage.pk
+
+
+def test_statuses_are_upserted_and_keep_their_since_while_the_level_holds(history, send_reports):
+    minute_run(send_reports, history, 0)
+    first = ServiceStatus.objects.get(service=history)
+    assert (first.level, first.since, first.updated_at) == (0, T0, T0 + M + dt.timedelta(seconds=2))
+    minute_run(send_reports, history, 1)
+    again = ServiceStatus.objects.get(service=history)
+    assert again.pk == first.pk and again.since == T0
+    assert again.updated_at == T0 + 2 * M + dt.timedelta(seconds=2)
+    assert ServiceStatus.objects.count() == len(set(SeriesState.objects.values_list("service")))
+    for k in range(2, 6):
+        minute_run(send_reports, history, k, extra=30 if k >= 4 else 0)
+    loud = ServiceStatus.objects.get(service=history)
+    assert loud.level == 2 and loud.since == T0 + 4 * M
+    assert loud.outage_id == Outage.objects.get().pk and loud.countries == ["DE"]
+
+
+def test_kept_baselines_follow_a_refit(history, send_reports, results):
+    """The tick keeps baselines between minutes; a refit (new digest) is picked up at once."""
+    minute_run(send_reports, history, 0)
+    row = SeriesBaseline.objects.get(service=history, country=OVERALL)
+    digest = row.digest
+    assert digest
+    # A refit on other history: more reports than before.
+    Bucket.objects.filter(service=history).update(counted=9)
+    baseline_fit(key=(history.pk, OVERALL), until=T0)
+    row.refresh_from_db()
+    assert row.digest and row.digest != digest
+    minute_run(send_reports, history, 1)
+    fresh = batches.BaselineCache()
+    with_cache = results[-1][1]
+    keys = sorted((r.service_id, r.country) for r in SeriesState.objects.all())
+    state, _ = results[-1]
+    from detection.services.config import detector_config
+    from detection.services.timeutil import to_epoch_minute
+
+    config = detector_config()
+    window = counts_matrix(keys, first=T0 + M - 59 * M, minutes=60)
+    again = tick.tick_run(
+        fresh.parts(keys, T0 + M, config), state, window, to_epoch_minute(T0 + M), config
+    )
+    assert_same_state(with_cache.transition.state, again.transition.state)
+    np.testing.assert_array_equal(with_cache.expected, again.expected)
+
+
+def test_counts_matrix_places_each_bucket_and_ignores_the_rest(service, make_service):
+    other = make_service("other")
+    first = T0
+    for sid, country, minute, counted in [
+        (service.pk, OVERALL, T0, 3),
+        (service.pk, "DE", T0 + 2 * M, 2),
+        (service.pk, "FR", T0 + M, 5),  # not a series of this tick
+        (other.pk, OVERALL, T0 + M, 4),
+        (service.pk, OVERALL, T0 + 3 * M, 7),  # after the window
+        (service.pk, OVERALL, T0 - M, 7),  # before it
+        (service.pk, "DE", T0 + M, 0),  # nothing counted
+    ]:
+        Bucket.objects.create(
+            service_id=sid, country=country, minute=minute, reports=counted, counted=counted
+        )
+    keys = [(service.pk, OVERALL), (service.pk, "DE"), (other.pk, OVERALL)]
+    out = counts_matrix(keys, first=first, minutes=3)
+    np.testing.assert_array_equal(out, [[3, 0, 0], [0, 0, 2], [0, 4, 0]])
