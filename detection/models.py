@@ -74,6 +74,24 @@ class JobCursor(models.Model):
         return f"{self.name} @ {self.position:%Y-%m-%d %H:%M}"
 
 
+class SeriesEvidence(models.Model):
+    """Counted reports of one (service, country) over the whole hours of the idle window, from
+    the hourly rollups: what series_active adds the newest minutes to
+    (detection.services.evidence keeps it, hour by hour)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.CharField(max_length=2)
+    counted = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "country"], name="evidence_series_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.country} {self.counted}"
+
+
 class SeriesBaseline(models.Model):
     """A fitted detection.core.Baseline for one series (Baseline.to_dict())."""
 

@@ -726,18 +726,43 @@ class Filler:
         return bulk_insert(Bucket, columns, rows)
 
     def _minute_history(self, first: dt.datetime) -> int:
-        """--minute-days of minute buckets before `first`, a day at a time (Poisson counts,
-        an overall series the sum of its countries): what series_active reads in production."""
+        """--minute-days of minute buckets before `first`: what series_active reads in
+        production. A series has a bucket in a minute with the probability its rate gives
+        (of 1 counted report: the rows are what costs, not their counts); PostgreSQL makes
+        them itself (generate_series), elsewhere they come from here."""
+        from django.db import connection
+
+        from detection.models import Bucket
         from detection.services.timeutil import to_epoch_minute
 
         days = self.args.minute_days
-        total = 0
-        end = to_epoch_minute(first)
-        start = end - int(days * 1440)
-        for day_start in range(start, end, 1440):
-            minutes = np.arange(day_start, min(day_start + 1440, end))
-            total += self._buckets(minutes, self._counts(minutes))
-        return total
+        if days <= 0:
+            return 0
+        start = first - dt.timedelta(days=days)
+        chance = 1 - np.exp(-self.profiles.mean(axis=1))
+        series = [(self.service_ids[s], c, float(chance[i])) for i, (s, c) in enumerate(self.keys)]
+        table = Bucket._meta.db_table
+        if connection.vendor != "postgresql":
+            minutes = np.arange(to_epoch_minute(start), to_epoch_minute(first))
+            hits = self.rng.random((len(series), len(minutes))) < chance[:, None]
+            at = to_epoch_minute(self._evidence_hour()) - minutes[0]
+            if 0 <= at < len(minutes):  # that minute holds the evidence bucket already
+                hits[self.evidence > 0, at] = False
+            return self._buckets(minutes, hits.astype(np.int64))
+        with connection.cursor() as c:
+            c.execute("CREATE TEMPORARY TABLE bench_rates (sid bigint, country text, p float8)")
+            with c.cursor.copy("COPY bench_rates FROM STDIN") as copy:
+                for row in series:
+                    copy.write_row(row)
+            c.execute(
+                f"INSERT INTO {table} (service_id, country, minute, reports, counted, reporters,"
+                " problems) SELECT sid, country, m, 1, 1, 1, '{}'::jsonb FROM bench_rates"
+                " CROSS JOIN generate_series(%s::timestamptz, %s::timestamptz - interval '1"
+                " minute', interval '1 minute') AS m WHERE random() < p"
+                " ON CONFLICT DO NOTHING",
+                [start, first],
+            )
+            return c.rowcount
 
     def _hourly(self, first: dt.datetime) -> int:
         """Hourly rollups of --history-days before the minute buckets (sparse: counted > 0)."""

@@ -9,6 +9,7 @@ committed after their minute had been aggregated.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from detection.models import OVERALL, Bucket, HourlyBucket, JobCursor
 from detection.services.bulk import server_cursor
+from detection.services.evidence import evidence_forget, evidence_position
 from detection.services.timeutil import hour_floor, minute_floor
 from reports.models import Report
 
@@ -60,10 +62,13 @@ def buckets_aggregate(
         chunk_end = min(chunk_start + CHUNK, end)
         with transaction.atomic():
             _lock(chunk_start)
+            summed = evidence_position()
+            if summed is not None and _hours(chunk_start, chunk_end)[0] < summed:
+                evidence_forget()  # rollups already summed for series_active change
             if connection.vendor == "postgresql":
-                counted, changed = _aggregate_minutes_sql(chunk_start, chunk_end)
+                counted, deltas = _aggregate_minutes_sql(chunk_start, chunk_end)
                 written += counted
-                hours += _rollup_hours_sql(chunk_start, chunk_end, changed)
+                hours += _rollups_move(deltas)
             else:
                 written += _aggregate_minutes_orm(chunk_start, chunk_end)
                 hours += _rollup_hours_orm(*_hours(chunk_start, chunk_end))
@@ -94,24 +99,31 @@ def _start(end: dt.datetime) -> dt.datetime:
     return minute_floor(first) if first is not None else end - late
 
 
-def _aggregate_minutes_sql(
-    start: dt.datetime, end: dt.datetime
-) -> tuple[int, tuple[list[int], list[str]]]:
-    """PostgreSQL: counted, grouped and upserted in one statement; no bucket comes to Python.
+def _aggregate_minutes_sql(start: dt.datetime, end: dt.datetime) -> tuple[int, list[tuple]]:
+    """PostgreSQL: count and upsert the buckets in one statement; no bucket comes to Python.
 
-    The same counts as _aggregate_minutes_orm (tests compare them): one pass over the
-    reports with GROUPING SETS for the country and the overall series, the counted reports
-    per problem as a JSON object per bucket. A bucket whose counts did not change (most of
-    the late minutes counted again each run) is not rewritten. Returns the number of
-    buckets counted and the series whose buckets changed (their rollups need redoing).
+    The same rows as the ORM path (tests compare them): one pass over the reports with
+    GROUPING SETS for the country and the overall series, the counted reports per problem as
+    a JSON object per bucket. A bucket whose counts did not change (most of the late minutes,
+    counted again every run) is not rewritten. Returns the buckets counted and, per (series,
+    hour) with a changed bucket, by how much its rollup moves: (service id, country, hour,
+    reports, counted, reporters, problems).
     """
     with server_cursor() as cursor:
         # Sorts of a flood's reports (1M: about 100 MB) in memory rather than on disk: 5.6 s
-        # down to 3.6 s (bench/scale/README.md). For this transaction only.
+        # down to 3.6 s. The newest minutes' statistics always lag behind them: without
+        # nested loops the joins of these row sets cannot turn quadratic on a low estimate
+        # (one such plan took three minutes). Disabling them makes every plan look costly
+        # enough to JIT-compile, which took 1.4 s for two buckets: no JIT. For this statement.
         cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(_aggregate_sql(), {"start": start, "end": end})
-        counted, sids, countries = cursor.fetchone()
-    return counted, (sids or [], countries or [])
+        rows = cursor.fetchall()
+        cursor.execute("SET LOCAL enable_nestloop = DEFAULT")
+        cursor.execute("SET LOCAL jit = DEFAULT")
+    counted = rows[0][0] if rows else 0
+    return counted, [row[1:] for row in rows if row[1] is not None]
 
 
 @cache
@@ -123,6 +135,7 @@ def _aggregate_sql() -> str:
     # exist) counts in the overall series only, as in the ORM path.
     series = "CASE WHEN GROUPING(country) = 1 THEN '' ELSE country END"
     keep = "HAVING GROUPING(country) = 1 OR country <> ''"
+    key = "service_id, country, hour"
     return f"""
         WITH r AS (
             SELECT r.service_id, r.country, date_trunc('minute', r.created_at, 'UTC') AS minute,
@@ -148,6 +161,10 @@ def _aggregate_sql() -> str:
             SELECT c.service_id, c.country, c.minute, c.reports, c.counted, c.reporters,
                    COALESCE(p.problems, '{{}}'::jsonb) AS problems
             FROM counts c LEFT JOIN problems p USING (service_id, country, minute)
+        ), old AS (
+            -- As before this statement: its own writes are not visible to it.
+            SELECT service_id, country, minute, reports, counted, reporters, problems
+            FROM {bucket} WHERE minute >= %(start)s AND minute < %(end)s
         ), written AS (
             INSERT INTO {bucket} AS b
                 (service_id, country, minute, reports, counted, reporters, problems)
@@ -157,12 +174,34 @@ def _aggregate_sql() -> str:
                 problems = EXCLUDED.problems
             WHERE (b.reports, b.counted, b.reporters, b.problems) IS DISTINCT FROM
                   (EXCLUDED.reports, EXCLUDED.counted, EXCLUDED.reporters, EXCLUDED.problems)
-            RETURNING service_id, country
+            RETURNING service_id, country, minute, reports, counted, reporters, problems
+        ), change AS (
+            SELECT w.service_id, w.country, date_trunc('hour', w.minute, 'UTC') AS hour,
+                   w.reports - COALESCE(o.reports, 0) AS reports,
+                   w.counted - COALESCE(o.counted, 0) AS counted,
+                   w.reporters - COALESCE(o.reporters, 0) AS reporters,
+                   w.problems AS plus, o.problems AS minus
+            FROM written w LEFT JOIN old o USING (service_id, country, minute)
+        ), delta AS (
+            SELECT {key}, sum(reports) AS reports, sum(counted) AS counted,
+                   sum(reporters) AS reporters
+            FROM change GROUP BY {key}
+        ), problem_delta AS (
+            SELECT {key}, jsonb_object_agg(slug, n) AS problems
+            FROM (
+                SELECT {key}, slug, sum(n) AS n FROM (
+                    SELECT {key}, e.key AS slug, e.value::bigint AS n
+                    FROM change, jsonb_each_text(plus) e
+                    UNION ALL
+                    SELECT {key}, e.key, -e.value::bigint
+                    FROM change, jsonb_each_text(minus) e
+                ) d GROUP BY {key}, slug HAVING sum(n) <> 0
+            ) x GROUP BY {key}
         )
-        SELECT (SELECT count(*) FROM new),
-               array_agg(service_id ORDER BY service_id, country),
-               array_agg(country ORDER BY service_id, country)
-        FROM (SELECT DISTINCT service_id, country FROM written) w
+        SELECT (SELECT count(*) FROM new), d.service_id, d.country, d.hour, d.reports,
+               d.counted, d.reporters, COALESCE(p.problems, '{{}}'::jsonb)
+        FROM (SELECT 1) one
+        LEFT JOIN (delta d LEFT JOIN problem_delta p USING ({key})) ON true
     """
 
 
@@ -210,27 +249,67 @@ def _hours(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.dateti
     return first_hour, last_hour
 
 
-def _rollup_hours_sql(
-    start: dt.datetime, end: dt.datetime, changed: tuple[list[int], list[str]]
-) -> int:
-    """PostgreSQL: the rollups of the hours [start, end) touches, for the series whose
-    buckets just changed, in one statement.
+def _rollups_move(deltas: list[tuple]) -> int:
+    """PostgreSQL: move each (series, hour)'s rollup by the difference its changed buckets
+    made; recount, from its minutes, an hour that has no rollup yet (a series' first bucket
+    of the hour) or whose rollup would go below zero. Returns the rollups written.
 
-    Minute buckets change only in _aggregate_minutes_sql, each change rolled up in the same
-    transaction, so the other series' rollups are already what a recount would give. Each
-    changed series' minutes are read through the (service, country, minute) index, whatever
-    the planner believes about the newest minutes (their statistics always lag: with a join
-    on them it once chose a plan that took three minutes).
+    A minute's work so follows the buckets that changed, not every bucket of their hours
+    (recounting the hour of each changed series took 2.5 s a minute at 100k series). It
+    relies on what the aggregation keeps true: a rollup is the sum of its hour's minute
+    buckets, each bucket change rolled up in its transaction, one aggregation at a time.
+    Rollups are found through their (service, country, hour) index.
     """
-    sids, countries = changed
-    if not sids:
+    if not deltas:
         return 0
-    first_hour, last_hour = _hours(start, end)
+    columns = map(list, zip(*deltas, strict=True))
+    sids, countries, hours, reports, counted, reporters, problems = columns
+    q = connection.ops.quote_name
+    hourly = q(HourlyBucket._meta.db_table)
+    merged = """COALESCE((
+        SELECT jsonb_object_agg(slug, n) FROM (
+            SELECT slug, sum(n) AS n FROM (
+                SELECT e.key AS slug, e.value::bigint AS n FROM jsonb_each_text(h.problems) e
+                UNION ALL
+                SELECT e.key, e.value::bigint FROM jsonb_each_text(d.problems) e
+            ) a GROUP BY slug HAVING sum(n) <> 0
+        ) b
+    ), '{}'::jsonb)"""
     with server_cursor() as cursor:
         cursor.execute(
-            _rollup_sql(),
-            {"sids": sids, "countries": countries, "first": first_hour, "last": last_hour},
+            f"UPDATE {hourly} h SET reports = h.reports + d.reports,"
+            f" counted = h.counted + d.counted, reporters = h.reporters + d.reporters,"
+            f" problems = {merged}"
+            f" FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::bigint[],"
+            f" %s::bigint[], %s::bigint[], %s::text[]::jsonb[])"
+            f" AS d(service_id, country, hour, reports, counted, reporters, problems)"
+            f" WHERE h.service_id = d.service_id AND h.country = d.country AND h.hour = d.hour"
+            # A rollup that would go below zero was not the sum of its minutes (buckets
+            # changed behind the aggregation's back): it is recounted below instead.
+            f" AND h.reports + d.reports >= 0 AND h.counted + d.counted >= 0"
+            f" AND h.reporters + d.reporters >= 0"
+            f" RETURNING h.service_id, h.country, h.hour",
+            [sids, countries, hours, reports, counted, reporters, [_json(p) for p in problems]],
         )
+        moved = set(cursor.fetchall())
+    missing = [(s, c, h) for s, c, h in zip(sids, countries, hours, strict=True)
+               if (s, c, h) not in moved]  # fmt: skip
+    return len(moved) + _rollup_hours_sql(missing)
+
+
+def _json(value) -> str:
+    # Django's connection loads jsonb as text (JSONField parses it itself).
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _rollup_hours_sql(missing: list[tuple[int, str, dt.datetime]]) -> int:
+    """PostgreSQL: the rollup of each of these (series, hour)s, summed from its minutes
+    (read through the (service, country, minute) index)."""
+    if not missing:
+        return 0
+    sids, countries, hours = map(list, zip(*missing, strict=True))
+    with server_cursor() as cursor:
+        cursor.execute(_rollup_sql(), {"sids": sids, "countries": countries, "hours": hours})
         return cursor.rowcount
 
 
@@ -240,13 +319,14 @@ def _rollup_sql() -> str:
     bucket, hourly = q(Bucket._meta.db_table), q(HourlyBucket._meta.db_table)
     return f"""
         WITH b AS (
-            SELECT t.service_id, t.country, date_trunc('hour', m.minute, 'UTC') AS hour,
+            SELECT t.service_id, t.country, t.hour,
                    m.reports, m.counted, m.reporters, m.problems
-            FROM unnest(%(sids)s::bigint[], %(countries)s::varchar[]) AS t(service_id, country)
+            FROM unnest(%(sids)s::bigint[], %(countries)s::varchar[], %(hours)s::timestamptz[])
+                AS t(service_id, country, hour)
             CROSS JOIN LATERAL (
-                SELECT minute, reports, counted, reporters, problems FROM {bucket}
+                SELECT reports, counted, reporters, problems FROM {bucket}
                 WHERE service_id = t.service_id AND country = t.country
-                  AND minute >= %(first)s AND minute < %(last)s
+                  AND minute >= t.hour AND minute < t.hour + interval '1 hour'
             ) m
         ), sums AS (
             SELECT service_id, country, hour, sum(reports) AS reports,
@@ -268,8 +348,6 @@ def _rollup_sql() -> str:
         ON CONFLICT (service_id, country, hour) DO UPDATE SET reports = EXCLUDED.reports,
             counted = EXCLUDED.counted, reporters = EXCLUDED.reporters,
             problems = EXCLUDED.problems
-        WHERE (h.reports, h.counted, h.reporters, h.problems) IS DISTINCT FROM
-              (EXCLUDED.reports, EXCLUDED.counted, EXCLUDED.reporters, EXCLUDED.problems)
     """
 
 

@@ -7,10 +7,10 @@ import datetime as dt
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Sum
 
-from detection.models import OVERALL, Bucket, SeriesState
-from detection.services.bulk import fetch_ints
+from detection.models import OVERALL, Bucket, SeriesEvidence, SeriesState
+from detection.services.bulk import fetch_all, fetch_ints
+from detection.services.evidence import evidence_advance
 from detection.services.timeutil import to_epoch_minute
 from reports.models import Service
 
@@ -26,19 +26,25 @@ def series_active(*, now: dt.datetime) -> list[SeriesKey]:
     count in the service's overall series only. Otherwise anyone could make thousands of
     series (and baselines to fit) with one report per made-up pair. A series drops out again
     when it goes idle, unless its detector is still in a non-calm state.
+
+    The window's whole hours come summed (SeriesEvidence, from the hourly rollups), its newest
+    minutes from the minute buckets (detection.services.evidence): it starts at its oldest
+    whole hour.
     """
     services = list(Service.objects.filter(is_active=True).values_list("id", flat=True))
     active = set(services)
     keys: set[SeriesKey] = {(sid, OVERALL) for sid in services}
-    since = now - dt.timedelta(days=settings.SERIES_IDLE_DAYS)
-    established = (
-        Bucket.objects.filter(minute__gte=since, counted__gt=0)
-        .exclude(country=OVERALL)
-        .values("service_id", "country")
-        .annotate(evidence=Sum("counted"))
-        .filter(evidence__gte=settings.SERIES_MIN_COUNTED)
-        .values_list("service_id", "country")
+    _, until = evidence_advance(now=now)
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT service_id, country FROM ("
+        f" SELECT service_id, country, counted FROM {q(SeriesEvidence._meta.db_table)}"
+        f" UNION ALL"
+        f" SELECT service_id, country, counted FROM {q(Bucket._meta.db_table)}"
+        f" WHERE minute >= %s AND counted > 0 AND country <> %s"
+        f") AS e GROUP BY service_id, country HAVING SUM(counted) >= %s"
     )
+    established = fetch_all(sql, [until, OVERALL, settings.SERIES_MIN_COUNTED])
     keys.update((sid, c) for sid, c in established if sid in active)
     busy = SeriesState.objects.exclude(state=0).values_list("service_id", "country")
     keys.update((sid, c) for sid, c in busy if sid in active)

@@ -1,5 +1,6 @@
-"""PostgreSQL counts buckets and hourly rollups in one statement each; SQLite through the ORM.
-Both give the same rows."""
+"""PostgreSQL counts buckets and moves the hourly rollups in SQL; SQLite through the ORM. Both
+give the same rows: after a first count, a count again, late reports into a rolled-up hour
+and into a new one."""
 
 from __future__ import annotations
 
@@ -31,10 +32,35 @@ def snapshot() -> tuple[dict, dict]:
     return minute, hourly
 
 
-def test_the_sql_path_counts_as_the_orm_path(make_service, send_reports):
+def by_orm(start: dt.datetime, end: dt.datetime) -> tuple[dict, dict]:
+    """What the ORM path makes of all reports so far, from nothing (then put back)."""
+    kept = snapshot()
+    Bucket.objects.all().delete()
+    HourlyBucket.objects.all().delete()
+    buckets._aggregate_minutes_orm(start, end)
+    buckets._rollup_hours_orm(*buckets._hours(start, end))
+    expected = snapshot()
+    Bucket.objects.all().delete()
+    HourlyBucket.objects.all().delete()
+    Bucket.objects.bulk_create(Bucket(service_id=k[0], country=k[1], minute=k[2], reports=v[0],
+                                      counted=v[1], reporters=v[2], problems=v[3])
+                               for k, v in kept[0].items())  # fmt: skip
+    HourlyBucket.objects.bulk_create(HourlyBucket(service_id=k[0], country=k[1], hour=k[2],
+                                                  reports=v[0], counted=v[1], reporters=v[2],
+                                                  problems=v[3])
+                                     for k, v in kept[1].items())  # fmt: skip
+    return expected
+
+
+def by_sql(start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+    counted, deltas = buckets._aggregate_minutes_sql(start, end)
+    return counted, buckets._rollups_move(deltas)
+
+
+def test_the_sql_path_counts_and_rolls_up_as_the_orm_path(make_service, send_reports):
     acme, other = make_service("acme"), make_service("other")
     # Around an hour boundary, several countries and problems, repeats from one network
-    # (not counted) and uncounted floods.
+    # (not counted).
     start = T0 - 3 * M
     for k in range(6):
         minute = start + k * M
@@ -45,31 +71,38 @@ def test_the_sql_path_counts_as_the_orm_path(make_service, send_reports):
             send_reports(other, minute, 5, country="US", problem="app")
     end = start + 6 * M
 
-    written = buckets._aggregate_minutes_orm(start, end)
-    hours = buckets._rollup_hours_orm(*buckets._hours(start, end))
-    expected = snapshot()
-    assert written and hours and any(p for *_, p in expected[0].values())
-    Bucket.objects.all().delete()
-    HourlyBucket.objects.all().delete()
+    counted, hours = by_sql(start, end)
+    assert counted == len(snapshot()[0]) and hours == len(snapshot()[1])
+    assert snapshot() == by_orm(start, end)
+    assert any(p for *_, p in snapshot()[0].values())
 
-    counted, changed = buckets._aggregate_minutes_sql(start, end)
-    assert counted == written
-    assert sorted(zip(*changed, strict=True)) == sorted({(s, c) for s, c, _ in expected[0]})
-    assert buckets._rollup_hours_sql(start, end, changed) == hours
-    assert snapshot() == expected
+    # Counted again: nothing rewritten, nothing to move.
+    assert buckets._aggregate_minutes_sql(start, end) == (counted, [])
 
-    # Counted again: the same rows, nothing rewritten, nothing to roll up.
-    assert buckets._aggregate_minutes_sql(start, end) == (written, ([], []))
-    assert snapshot() == expected
-
-    # A late report changes one bucket: only its series is rolled up again.
+    # Late reports: into minutes of both rolled-up hours (the rollups move by the
+    # difference), a new problem there, and a series' first bucket of an hour (recounted).
     send_reports(other, start + M, 1, country="US", problem="login")
-    counted, changed = buckets._aggregate_minutes_sql(start, end)
-    assert sorted(zip(*changed, strict=True)) == [(other.pk, ""), (other.pk, "US")]
-    assert buckets._rollup_hours_sql(start, end, changed) == 2
-    fresh = snapshot()
-    Bucket.objects.all().delete()
-    HourlyBucket.objects.all().delete()
-    buckets._aggregate_minutes_orm(start, end)
-    buckets._rollup_hours_orm(*buckets._hours(start, end))
-    assert snapshot() == fresh
+    send_reports(acme, start + 4 * M, 2, country="FR", problem="payments")
+    send_reports(acme, start + 5 * M, 1, country="IT")
+    _, deltas = buckets._aggregate_minutes_sql(start, end)
+    assert {(d[0], d[1]) for d in deltas} == {
+        (other.pk, ""),
+        (other.pk, "US"),
+        (acme.pk, ""),
+        (acme.pk, "FR"),
+        (acme.pk, "IT"),
+    }
+    assert buckets._rollups_move(deltas) == len(deltas)
+    assert snapshot() == by_orm(start, end)
+
+
+def test_a_rollup_out_of_step_with_its_minutes_is_recounted(service, send_reports):
+    """Buckets changed behind the aggregation's back: a rollup that would go below zero is
+    summed from its minutes again instead of failing the run."""
+    start, end = T0, T0 + 2 * M
+    send_reports(service, T0, 3, country="DE")
+    by_sql(start, end)
+    Bucket.objects.filter(service=service, minute=T0).update(counted=50, reports=50)
+    send_reports(service, T0 + M, 1, country="DE")
+    by_sql(start, end)  # recounts T0 (50 -> 3): the rollup would move below zero
+    assert snapshot() == by_orm(start, end)
