@@ -94,7 +94,14 @@ class ServiceStateSerializer(serializers.Serializer):
     expected = serializers.FloatField(
         allow_null=True, help_text="Expected reports in the newest minute."
     )
-    score = serializers.FloatField(help_text="Anomaly score, 0..1.")
+    score = serializers.FloatField(
+        help_text=(
+            "How surprising the newest minute is for this series, 0..1 (0.5: where its alarm"
+            " budget lies). High only when reports reach a height the series has not reached"
+            " in the last day; a minute that merely stays up scores low (level tells whether"
+            " problems go on)."
+        )
+    )
     rule = serializers.CharField(help_text="The detector rule behind the level.")
     countries = serializers.ListField(child=serializers.CharField())
     updated_at = serializers.DateTimeField(allow_null=True)
@@ -122,7 +129,7 @@ class OutageSummarySerializer(serializers.Serializer):
     peak_observed = serializers.FloatField()
     peak_expected = serializers.FloatField()
     peak_at = serializers.DateTimeField(allow_null=True)
-    score = serializers.FloatField()
+    score = serializers.FloatField(help_text="The highest anomaly score of the outage, 0..1.")
     rule = serializers.CharField()
     total_reports = serializers.IntegerField()
     networks = serializers.IntegerField(

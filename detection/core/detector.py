@@ -126,7 +126,9 @@ def _score_rows(
     win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
     result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
     # The calibration steps row by row through the tick's own step (calibration.step).
-    limits, calibrated, cal_after = calibration.scan(cal, result.surprise, judge, config, step)
+    limits, calibrated, cal_after = calibration.scan(
+        cal, result.surprise, judge, config, step, minutes[a:b]
+    )
     result = with_threshold(result, limits, calibrated)
     exp = judged * factors[:, None]
     onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step

@@ -101,7 +101,12 @@ def run_tick(
         step_minutes,
     )
     limit, calibrated, new_calibration = calibration.tick_step(
-        state.calibration, scores.surprise, np.asarray(judge, bool), config, step_minutes
+        state.calibration,
+        scores.surprise,
+        np.asarray(judge, bool),
+        config,
+        step_minutes,
+        newest_minute,
     )
     scores = with_threshold(scores, limit, calibrated)
     onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes

@@ -15,8 +15,10 @@ from detection.core.calibration import (
     PEAK,
     QUIET,
     QUIET_HEAVY,
+    RECENT_HOURS,
     TAIL,
     WIDTH,
+    WIDTH_WITHOUT_RECENT,
     N,
     Params,
     conform,
@@ -47,21 +49,22 @@ def _chatter(rng, minutes: int, episodes_per_day: float, heavy: bool) -> np.ndar
     return s
 
 
-def _scan(surprise, cal=None):
-    return scan(initial(1)[0] if cal is None else cal, surprise, None, CONFIG, 1)
+def _scan(surprise, cal=None, start: int = 0):
+    minutes = start + np.arange(len(surprise))
+    return scan(initial(1)[0] if cal is None else cal, surprise, None, CONFIG, 1, minutes)
 
 
 def _alarms(surprise: np.ndarray, limits: np.ndarray) -> int:
     return int((np.diff((surprise >= limits).astype(int)) == 1).sum())
 
 
-def _one(cal: np.ndarray, s: float, judged: bool = True) -> tuple[float, float]:
-    limit, score = step(cal, np.array([s]), np.array([judged]), P)
+def _one(cal: np.ndarray, s: float, judged: bool = True, minute: int = 0) -> tuple[float, float]:
+    limit, score = step(cal, np.array([s]), np.array([judged]), P, minute)
     return float(limit[0]), float(score[0])
 
 
 def test_a_new_series_alarms_at_the_models_own_threshold():
-    limits, _, _ = tick_step(initial(3), np.zeros(3), np.ones(3, bool), CONFIG, 1)
+    limits, _, _ = tick_step(initial(3), np.zeros(3), np.ones(3, bool), CONFIG, 1, 0)
     assert limits.tolist() == [FLOOR] * 3
 
 
@@ -148,8 +151,8 @@ def test_the_tick_and_the_offline_scan_take_the_same_steps():
     limits, scores, after = _scan(surprise)
     cal = initial(2)
     tick_limits, tick_scores = [], []
-    for s in surprise:
-        lim, sc, cal = tick_step(cal, np.array([s, 0.0]), np.array([True, True]), CONFIG, 1)
+    for minute, s in enumerate(surprise):
+        lim, sc, cal = tick_step(cal, np.array([s, 0.0]), np.array([True, True]), CONFIG, 1, minute)
         tick_limits.append(lim[0])
         tick_scores.append(sc[0])
     # The scan ages quiet stretches in closed form: the same numbers up to rounding, the same
@@ -172,7 +175,38 @@ def test_the_score_ranks_and_is_one_half_at_the_budget():
     assert scores[3] < 0.5
 
 
+def test_a_burst_scores_in_full_only_where_it_goes_higher_than_the_last_day():
+    cal = _scan(_chatter(np.random.default_rng(4), 7 * 1440, 8, heavy=True))[2].reshape(1, -1)
+    start = 7 * 1440
+    ordinary = _one(cal.copy(), EPISODE_LEVEL, judged=False, minute=start)[1]
+    plain = _one(cal.copy(), 12.0, judged=False, minute=start)[1]
+    scores = [_one(cal, s, minute=start + i) for i, s in enumerate((12.0, 12.0, 11.0, 15.0))]
+    first, same, lower, higher = (sc for _, sc in scores)
+    assert first == plain and first > ordinary
+    # Staying up (or falling back) is no news: scored as an ordinary episode bucket.
+    assert math.isclose(same, ordinary, rel_tol=1e-3) and math.isclose(
+        lower, ordinary, rel_tol=1e-3
+    )
+    assert higher > first
+    # A day later the same height is news again; within the day it is not.
+    day = RECENT_HOURS * 60
+    assert math.isclose(_one(cal, 12.0, minute=start + day - 60)[1], ordinary, rel_tol=1e-3)
+    assert _one(cal, 12.0, minute=start + 2 * day)[1] > ordinary
+    # Only the score: the threshold does not read the memory.
+    forgotten = cal.copy()
+    forgotten[0, WIDTH_WITHOUT_RECENT:] = 0.0
+    assert _one(cal, 15.0, minute=start + 2 * day)[0] == _one(forgotten, 0.0)[0]
+
+
 def test_a_calibration_of_another_layout_starts_afresh():
     np.testing.assert_array_equal(conform(np.ones((2, 8))), initial(2))
     kept = np.full((1, WIDTH), 2.0)
     np.testing.assert_array_equal(conform(kept), kept)
+
+
+def test_a_calibration_without_the_recent_peaks_keeps_its_history():
+    before = np.full((1, WIDTH_WITHOUT_RECENT), 2.0)
+    extended = conform(before)
+    assert extended.shape == (1, WIDTH)
+    np.testing.assert_array_equal(extended[:, :WIDTH_WITHOUT_RECENT], before)
+    assert (extended[:, WIDTH_WITHOUT_RECENT:] == 0).all()
