@@ -7,7 +7,6 @@ import datetime as dt
 from celery import shared_task
 
 from detection import services
-from detection.alerts.tasks import *  # noqa: F403  (Celery autodiscovers detection.tasks)
 
 # No retries with countdowns: a countdown task sits unacknowledged in the worker, which a
 # Redis restart turns into a dead worker (docs/deployment.md). Each of these runs on a

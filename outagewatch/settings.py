@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "reports",
     "detection",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -339,13 +340,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # and grace periods (their rows' next_attempt_at), and sends lost with Redis or a dead
     # worker. The only timer for email: no task waits in the broker with a countdown.
     "alerts-sweep": {
-        "task": "detection.alerts.tasks.alerts_sweep",
+        "task": "alerts.tasks.alerts_sweep",
         "schedule": crontab(minute="*"),
     },
     # Forget sign-ups never confirmed within SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS (their links
     # have expired); daily, off the hour the other nightly jobs use.
     "subscriptions-purge": {
-        "task": "detection.alerts.tasks.subscriptions_purge",
+        "task": "alerts.tasks.subscriptions_purge",
         "schedule": crontab(hour=4, minute=37),
     },
     # Raw reports and minute buckets past retention; hourly rollups are kept.

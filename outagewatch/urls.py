@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 api_v1 = [
     path("", include("reports.api.urls")),
     path("", include("detection.api.urls")),
-    path("", include("detection.alerts.api_urls")),
+    path("", include("alerts.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,7 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("", include("reports.urls")),
     path("", include("detection.urls")),
-    path("", include("detection.alerts.urls")),
+    path("", include("alerts.urls")),
 ]
 
 # JSON under /api/, the site's pages elsewhere.

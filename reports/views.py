@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/home.html", context)
 
 
-SUBSCRIBE_TEMPLATE = "detection/_subscribe_form.html"
+SUBSCRIBE_TEMPLATE = "alerts/_subscribe_form.html"
 
 
 def _subscribe_template() -> str | None:

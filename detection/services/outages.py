@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from detection.alerts.services import alerts_schedule
+from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.models import OVERALL, Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
@@ -94,6 +94,7 @@ def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
     outage.resolved_at = None
     outage.save(update_fields=["status", "resolved_at", "updated_at"])
     _event(outage, OutageEvent.Kind.REOPENED, view, None, "Reports rose again; same outage.")
+    alerts_notify(outage=outage, change="reopened")
     return outage
 
 
@@ -110,7 +111,7 @@ def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
     )
     _event(outage, OutageEvent.Kind.OPENED, view, i, _verdict(view, i))
     _update(outage, fired, view)
-    alerts_schedule(outage=outage, kind="opened")
+    alerts_notify(outage=outage, change="opened")
     return outage
 
 
@@ -121,7 +122,7 @@ def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:
     outage.save(update_fields=["countries", "updated_at"])
     _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {_verdict(view, i)}")
     # Subscribers who follow only this country hear about it now; others already have a row.
-    alerts_schedule(outage=outage, kind="opened")
+    alerts_notify(outage=outage, change="country")
 
 
 def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:
@@ -190,7 +191,7 @@ def _resolve(outage: Outage, idx: list[int], view: TickView) -> None:
     outage.save(update_fields=["status", "resolved_at", "updated_at"])
     quiet = detector_config().state.quiet_minutes
     _event(outage, OutageEvent.Kind.RESOLVED, view, None, f"Back to normal for {quiet} minutes.")
-    alerts_schedule(outage=outage, kind="resolved")
+    alerts_notify(outage=outage, change="resolved")
 
 
 def _event(outage: Outage, kind: str, view: TickView, i: int | None, message: str) -> None:

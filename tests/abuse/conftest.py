@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils import timezone
 
-from detection.models import AlertDelivery, JobCursor, Outage
+from alerts.models import AlertDelivery
+from detection.models import JobCursor, Outage
 from detection.services.timeutil import minute_floor
 from tests.conftest import wait_until
 from tests.e2e.conftest import (  # noqa: F401  (fixtures)
@@ -82,7 +83,7 @@ def post_report(web_server) -> Callable[..., Sent]:  # noqa: F811
 def watched(make_service):
     """Acme with three days of ~2 counted reports a minute up to now, a fitted baseline and a
     confirmed subscriber: any outage the attack opened would queue an email."""
-    from detection.models import Subscription
+    from alerts.models import Subscription
 
     service = make_service("acme", "Acme Cloud")
     now = minute_floor(timezone.now())

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from detection.models import AlertDelivery, Outage
+from alerts.models import AlertDelivery
+from detection.models import Outage
 from reports.models import Report
 from tests.abuse.conftest import assert_no_outage_and_no_email
 from tests.conftest import wait_until

@@ -29,8 +29,8 @@ from aiosmtpd.controller import Controller
 from django.db import transaction
 from django.utils import timezone
 
-from detection.alerts import services
-from detection.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts import services
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from tests.conftest import free_port, wait_until
 from tests.e2e.conftest import BIN, running_celery_worker, stack_env  # noqa: F401  (fixture)
 from tests.e2e.test_email_alerts import Mailbox, Sweeper, _open_outage

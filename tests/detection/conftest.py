@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -54,14 +53,3 @@ def history(service):
     JobCursor.objects.create(name="buckets", position=T0)
     baselines_refit(now=T0)
     return service
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    """Run queued Celery tasks in-process (emails land in the locmem outbox)."""
-    from outagewatch.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous

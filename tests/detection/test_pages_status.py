@@ -97,11 +97,11 @@ def test_service_page_includes_subscribe_form_only_when_it_exists(client, servic
 
     response = client.get("/services/acme/")
     try:
-        get_template("detection/_subscribe_form.html")
+        get_template("alerts/_subscribe_form.html")
     except TemplateDoesNotExist:
         assert response.context["subscribe_template"] is None
     else:
-        assert response.context["subscribe_template"] == "detection/_subscribe_form.html"
+        assert response.context["subscribe_template"] == "alerts/_subscribe_form.html"
 
 
 def test_home_puts_services_with_problems_first(client, acme_down, make_service):

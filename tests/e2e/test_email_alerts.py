@@ -27,9 +27,10 @@ from aiosmtpd.controller import Controller
 from django.db import transaction
 from django.utils import timezone
 
-from detection.alerts import services
-from detection.alerts.tasks import alert_delivery_send_task, alerts_sweep_task
-from detection.models import AlertDelivery, Outage, Subscription
+from alerts import services
+from alerts.models import AlertDelivery, Subscription
+from alerts.tasks import alert_delivery_send_task, alerts_sweep_task
+from detection.models import Outage
 from tests.conftest import free_port, wait_until
 from tests.e2e.conftest import BASE_DIR, BIN
 
@@ -344,4 +345,4 @@ def test_the_worker_finds_the_alert_tasks_by_autodiscovery(stack_env):
         "confirmation_delivery_send",
         "subscriptions_purge",
     ):
-        assert f"detection.alerts.tasks.{name}" in out
+        assert f"alerts.tasks.{name}" in out

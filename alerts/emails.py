@@ -11,8 +11,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from detection.alerts import tokens
-from detection.models import AlertDelivery, ConfirmationDelivery, Outage, Subscription
+from alerts import tokens
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from detection.models import Outage
 from reports.models import ProblemType
 
 
@@ -61,7 +62,7 @@ def _message(
     context = {**context, "unsubscribe_url": link, "site_url": settings.SITE_URL}
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string(f"emails/{template}.txt", context),
+        body=render_to_string(f"alerts/emails/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[subscription.email],
         headers={
@@ -72,7 +73,9 @@ def _message(
             "Auto-Submitted": "auto-generated",
         },
     )
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    message.attach_alternative(
+        render_to_string(f"alerts/emails/{template}.html", context), "text/html"
+    )
     return message
 
 

@@ -17,7 +17,7 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from detection.models import ConfirmationDelivery, Subscription
+from alerts.models import ConfirmationDelivery, Subscription
 
 _CONFIRM_SALT = "outagewatch.alerts.confirm"
 _UNSUBSCRIBE_SALT = "outagewatch.alerts.unsubscribe"

@@ -5,9 +5,13 @@ retry, a cool-down, the resolved-alert grace) is a time in the row (``next_attem
 that ``alerts_sweep`` reads every minute: a countdown task is held unacked inside the
 worker, and after a Redis restart kombu's restore of it crashed the worker (issue 11).
 
-The registered names stay those of the first release, so messages already queued and the
-beat schedule keep working; services import these as ``<name>_task`` at module level and
-the tasks import services inside the function, so there is no import cycle.
+Imports go one way: services import these as ``<name>_task`` at module level to queue them
+after commit; a task reaches its service only when it runs (imported inside the function),
+so loading either module never loads the other's dependants and there is no cycle.
+
+Registered as ``alerts.tasks.<name>``. Messages queued under the names of the first release
+(``detection.alerts.tasks.<name>``) are dropped by a new worker as unregistered, which loses
+nothing: every alert and confirmation is a row, and ``alerts_sweep`` sends what is due.
 """
 
 from __future__ import annotations
@@ -23,42 +27,42 @@ __all__ = [
 ]
 
 
-@shared_task(name="detection.alerts.tasks.confirmation_delivery_send")
+@shared_task(name="alerts.tasks.confirmation_delivery_send")
 def confirmation_delivery_send_task(*, confirmation_id: int) -> str:
     """Send one confirmation email now if it is due and unclaimed."""
-    from detection.alerts import services
+    from alerts import services
 
     return services.confirmation_delivery_send(confirmation_id=confirmation_id).outcome.value
 
 
-@shared_task(name="detection.alerts.tasks.alerts_dispatch")
+@shared_task(name="alerts.tasks.alerts_dispatch")
 def alerts_dispatch_task(*, outage_id: int, kind: str) -> int:
     """Fan out: one send task per due delivery of an outage and kind."""
-    from detection.alerts import services
+    from alerts import services
 
     return len(services.alerts_queue(outage_id=outage_id, kind=kind))
 
 
-@shared_task(name="detection.alerts.tasks.alert_delivery_send")
+@shared_task(name="alerts.tasks.alert_delivery_send")
 def alert_delivery_send_task(*, delivery_id: int) -> str:
     """Send one alert email now if it is due and unclaimed; the row records any retry."""
-    from detection.alerts import services
+    from alerts import services
 
     return services.alert_delivery_send(delivery_id=delivery_id).outcome.value
 
 
-@shared_task(name="detection.alerts.tasks.alerts_sweep")
+@shared_task(name="alerts.tasks.alerts_sweep")
 def alerts_sweep_task() -> int:
     """Periodic: queue every alert and confirmation email that is due or was lost."""
-    from detection.alerts import services
+    from alerts import services
 
     swept = services.alerts_sweep()
     return len(swept.deliveries) + len(swept.confirmations)
 
 
-@shared_task(name="detection.alerts.tasks.subscriptions_purge")
+@shared_task(name="alerts.tasks.subscriptions_purge")
 def subscriptions_purge_task() -> int:
     """Periodic: forget sign-ups that were never confirmed."""
-    from detection.alerts import services
+    from alerts import services
 
     return services.subscriptions_purge().subscriptions

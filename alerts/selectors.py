@@ -8,13 +8,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from detection.models import (
-    AlertDelivery,
-    ConfirmationDelivery,
-    Outage,
-    OutageEvent,
-    Subscription,
-)
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from detection.models import Outage, OutageEvent
 
 Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status

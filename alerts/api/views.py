@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from detection.alerts import services, validation
+from alerts import services, validation
 from outagewatch.api.schema import WRITE_ERRORS
 from reports.api.fields import (
     RejectUnknownFieldsMixin,

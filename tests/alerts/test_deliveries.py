@@ -13,10 +13,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from detection.alerts import selectors, services
-from detection.alerts.services import Outcome
-from detection.alerts.tasks import alert_delivery_send_task, alerts_sweep_task
-from detection.models import AlertDelivery, Outage, OutageEvent, Subscription
+from alerts import selectors, services
+from alerts.models import AlertDelivery, Subscription
+from alerts.services import Outcome
+from alerts.tasks import alert_delivery_send_task, alerts_sweep_task
+from detection.models import Outage, OutageEvent
 
 pytestmark = pytest.mark.django_db
 

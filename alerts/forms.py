@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from detection.alerts import validation
+from alerts import validation
 
 
 class SubscribeForm(forms.Form):

@@ -8,9 +8,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from detection.alerts import services, tokens
-from detection.alerts.api import MESSAGE
-from detection.alerts.forms import SubscribeForm
+from alerts import services, tokens
+from alerts.api.views import MESSAGE
+from alerts.forms import SubscribeForm
 from outagewatch.api.throttling import ClientRateLimit
 from reports import selectors
 from reports.models import Service
@@ -32,9 +32,9 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"service": service, "subscribe_form": form}
     if not ClientRateLimit("subscriptions").check(request):
         context["throttled"] = True
-        return render(request, "detection/subscription_form.html", context, status=429)
+        return render(request, "alerts/subscription_form.html", context, status=429)
     if not form.is_valid():
-        return render(request, "detection/subscription_form.html", context, status=400)
+        return render(request, "alerts/subscription_form.html", context, status=400)
     services.subscription_request(
         email=form.cleaned_data["email"],
         service=service,
@@ -46,7 +46,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _invalid(request: HttpRequest) -> HttpResponse:
-    return render(request, "detection/subscription_invalid.html", status=400)
+    return render(request, "alerts/subscription_invalid.html", status=400)
 
 
 # Token links are their own credential; mail providers POST the one-click unsubscribe
@@ -69,8 +69,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         # Single use: a second POST (replay, or after unsubscribing) changes nothing.
         if services.subscription_confirm(confirmation=pending.confirmation) is None:
             return _invalid(request)
-        return render(request, "detection/subscription_confirmed.html", context)
-    return render(request, "detection/subscription_confirm.html", context)
+        return render(request, "alerts/subscription_confirmed.html", context)
+    return render(request, "alerts/subscription_confirm.html", context)
 
 
 @csrf_exempt
@@ -84,5 +84,5 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         # RFC 8058 one-click (body "List-Unsubscribe=One-Click") and our own button alike.
         services.subscription_unsubscribe(subscription=subscription)
-        return render(request, "detection/subscription_unsubscribed.html", context)
-    return render(request, "detection/subscription_unsubscribe.html", context)
+        return render(request, "alerts/subscription_unsubscribed.html", context)
+    return render(request, "alerts/subscription_unsubscribe.html", context)

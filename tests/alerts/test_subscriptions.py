@@ -15,9 +15,9 @@ from django.core import signing
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from detection.alerts import selectors, services, tokens
-from detection.alerts.services import Outcome
-from detection.models import ConfirmationDelivery, Subscription
+from alerts import selectors, services, tokens
+from alerts.models import ConfirmationDelivery, Subscription
+from alerts.services import Outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -351,7 +351,7 @@ def test_web_form_shows_errors(client, service):
 
 
 def test_subscribe_snippet_posts_to_the_service(service):
-    html = render_to_string("detection/_subscribe_form.html", {"service": service})
+    html = render_to_string("alerts/_subscribe_form.html", {"service": service})
     assert 'action="/services/acme/subscribe/"' in html
     assert 'name="email"' in html and 'name="countries"' in html
 
@@ -381,7 +381,7 @@ def test_a_bouncing_confirmation_disables_the_address(service, mailoutbox, monke
 
 
 def test_confirmation_task_delivered_twice_sends_once(service, mailoutbox, eager):
-    from detection.alerts.tasks import confirmation_delivery_send_task
+    from alerts.tasks import confirmation_delivery_send_task
 
     result = _request(service)
     confirmation = result.subscription.confirmations.get()
@@ -545,5 +545,5 @@ def test_unconfirmed_subscriptions_are_purged_after_the_max_age(service, make_se
 
 def test_the_purge_and_the_sweep_are_scheduled(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "detection.alerts.tasks.subscriptions_purge" in tasks
-    assert "detection.alerts.tasks.alerts_sweep" in tasks
+    assert "alerts.tasks.subscriptions_purge" in tasks
+    assert "alerts.tasks.alerts_sweep" in tasks

@@ -31,13 +31,14 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from detection.alerts import emails, selectors
-from detection.alerts.tasks import (
+from alerts import emails, selectors
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts.tasks import (
     alert_delivery_send_task,
     alerts_dispatch_task,
     confirmation_delivery_send_task,
 )
-from detection.models import AlertDelivery, ConfirmationDelivery, Outage, Subscription
+from detection.models import Outage
 from reports.models import Service
 
 logger = logging.getLogger(__name__)
@@ -379,6 +380,32 @@ def subscriptions_purge(*, now: datetime | None = None) -> Purged:
 
 
 # --- Alerts ------------------------------------------------------------------------------
+
+
+class OutageChange(enum.StrEnum):
+    """What detection tells alerts about an outage (detection's OutageEvent kinds)."""
+
+    OPENED = "opened"
+    COUNTRY = "country"  # a country joined: its followers may now be concerned
+    REOPENED = "reopened"  # a re-fire within OUTAGE_REOPEN_MINUTES: the same outage again
+    RESOLVED = "resolved"
+
+
+def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -> int:
+    """Detection's one way into alerts: ``outage`` opened, changed or resolved.
+
+    Called inside the transaction that changed the outage, after its row says so (status,
+    countries): the delivery rows commit or roll back with it, and the send is queued with
+    transaction.on_commit. Safe to call twice for the same change. Returns the number of
+    subscriptions considered.
+    """
+    change = OutageChange(change)
+    if change in (OutageChange.OPENED, OutageChange.COUNTRY):
+        return alerts_schedule(outage=outage, kind=Kind.OPENED, now=now)
+    if change == OutageChange.RESOLVED:
+        return alerts_schedule(outage=outage, kind=Kind.RESOLVED, now=now)
+    # Reopened: a "resolved" email still held waits for the outage to end again.
+    return 0
 
 
 def alerts_schedule(*, outage: Outage, kind: str, now: datetime | None = None) -> int:
