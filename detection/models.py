@@ -104,6 +104,11 @@ class SeriesBaseline(models.Model):
     # save() (bulk_create, update) must set it too; left empty, the tick reads the params every
     # minute, which is correct, only slow.
     digest = models.CharField(max_length=32, blank=True, default="", editable=False)
+    # params["profile"] again, as big-endian float64 (what PostgreSQL's float8send writes): the
+    # tick's first minute in a new worker reads every profile, and parsing them from JSON took
+    # 63 s at 100k series (bench/scale/README.md). Set from params on every save(), like digest;
+    # NULL (a row written around save()) makes the reader parse the JSON instead.
+    profile = models.BinaryField(null=True, editable=False)
 
     class Meta:
         constraints = [
@@ -114,12 +119,13 @@ class SeriesBaseline(models.Model):
         return f"{self.service_id}/{self.country or '*'} {self.method} @ {self.fitted_at:%Y-%m-%d}"
 
     def save(self, *args, **kwargs) -> None:
-        from detection.services.batches import params_digest
+        from detection.services.batches import params_digest, profile_bytes
 
         self.digest = params_digest(self.params)
+        self.profile = profile_bytes(self.params)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "params" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "digest"}
+            kwargs["update_fields"] = {*update_fields, "digest", "profile"}
         super().save(*args, **kwargs)
 
 

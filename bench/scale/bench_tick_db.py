@@ -853,14 +853,18 @@ class Filler:
 
 
 def _baseline_extra_columns():
-    """Columns a newer SeriesBaseline has besides the params: its digest."""
+    """Columns a newer SeriesBaseline has besides the params: its digest, its profile's bytes."""
     from detection.models import SeriesBaseline
 
     if not _has_field(SeriesBaseline, "digest"):
         return None
     from detection.services.batches import params_digest
 
-    return ["digest"], lambda params: (params_digest(params),)
+    if not _has_field(SeriesBaseline, "profile"):
+        return ["digest"], lambda params: (params_digest(params),)
+    from detection.services.batches import profile_bytes
+
+    return ["digest", "profile"], lambda params: (params_digest(params), profile_bytes(params))
 
 
 def states_store(keys, service_ids, state, result, observed, minute) -> int:

@@ -198,13 +198,22 @@ class BaselineCache:
             )
 
 
+def profile_bytes(params: dict[str, Any]) -> bytes:
+    """What SeriesBaseline.profile holds: the profile as big-endian float64."""
+    return np.asarray(params["profile"], dtype=PROFILE_DTYPE).tobytes()
+
+
+PROFILE_DTYPE = ">f8"
+
+
 def baselines_read(ids: list[int]) -> dict[int, Baseline]:
     """The stored baselines of these rows, by id.
 
-    PostgreSQL: the 672 numbers of each profile come as a float8[] read straight into numpy
-    (the database parses the JSON numbers, as exactly as Python's json would), the rest as a
-    small JSON object. Parsing 100k profiles in Python took 40 s and left gigabytes of float
-    objects behind in the process (bench/scale/README.md). Elsewhere: the JSON as stored.
+    PostgreSQL: each profile comes as the bytes of SeriesBaseline.profile, read straight into
+    numpy, the rest as a small JSON object. Parsing 100k profiles in Python took 40 s and left
+    gigabytes of float objects behind; having the database parse them from the JSON still took
+    63 s (bench/scale/README.md). A row without the bytes (written around save()) has its
+    profile parsed by the database from the JSON. Elsewhere: the JSON as stored.
     """
     if connection.vendor != "postgresql":
         rows = SeriesBaseline.objects.filter(id__in=ids).values_list("id", "params")
@@ -216,14 +225,16 @@ def baselines_read(ids: list[int]) -> dict[int, Baseline]:
         cursor.adapters.register_loader(types["float8"].array_oid, _Float8Array)
         for start in range(0, len(ids), 2000):
             cursor.execute(
-                f"SELECT id, params - 'profile',"
-                f" translate((params -> 'profile')::text, '[]', '{{}}')::float8[]"
+                f"SELECT id, params - 'profile', profile,"
+                f" CASE WHEN profile IS NULL THEN"
+                f" translate((params -> 'profile')::text, '[]', '{{}}')::float8[] END"
                 f" FROM {table} WHERE id = ANY(%s)",
                 [ids[start : start + 2000]],
                 binary=True,
             )
-            for pk, rest, profile in cursor:
-                out[pk] = Baseline.from_dict({**rest, "profile": profile})
+            for pk, rest, raw, parsed in cursor:
+                profile = parsed if raw is None else np.frombuffer(raw, PROFILE_DTYPE)
+                out[pk] = Baseline.from_dict({**rest, "profile": profile.astype(np.float64)})
     return out
 
 
