@@ -163,6 +163,9 @@ class Bench:
         if self.args.server == "gthread":
             # For comparison only: the same app over WSGI, gunicorn's threaded workers.
             command += ["outagewatch.wsgi:application", "-k", "gthread", "--threads", "8"]
+        elif self.args.server == "sync":
+            # For comparison only: WSGI on gunicorn's sync workers, as issue 13 measured.
+            command += ["outagewatch.wsgi:application", "-k", "sync"]
         self.server = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -339,10 +342,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--server",
-        choices=["production", "gthread"],
+        choices=["production", "gthread", "sync"],
         default="production",
         help="production: gunicorn -c python:outagewatch.gunicorn_conf (uvicorn workers, "
-        "ASGI); gthread: the same with WSGI and gunicorn's threaded workers, for comparison",
+        "ASGI); gthread / sync: the same with WSGI and gunicorn's threaded / sync workers, "
+        "for comparison",
     )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the runs here")
