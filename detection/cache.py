@@ -19,19 +19,41 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "detection:data-version"
+# A process asks Redis for the version at most this often. The version moves once a minute
+# (each tick) and API answers may be reused for 15 s anyway (MAX_AGE_SECONDS), so a read may
+# lag a tick by up to a second, and the round trip (a third of a cached read's cost,
+# bench/load/README.md) is paid once a second per process, not once per request.
+VERSION_CHECK_SECONDS = 1.0
 T = TypeVar("T")
+
+_known: tuple[float, int] | None = None  # (valid until, version)
 
 
 def data_version() -> int:
+    global _known
+    known = _known
+    if known is not None and _clock() < known[0]:
+        return known[1]
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, _fresh_version(), timeout=None)
             version = cache.get(VERSION_KEY) or _fresh_version()
-        return int(version)
     except RedisError:
         logger.warning("Cache unavailable; reads are served uncached", exc_info=True)
         return 0
+    _known = (_clock() + VERSION_CHECK_SECONDS, int(version))
+    return int(version)
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+def data_version_forget() -> None:
+    """Ask Redis again on the next read (this process bumped it, or a test reset Redis)."""
+    global _known
+    _known = None
 
 
 def data_version_bump() -> None:
@@ -41,6 +63,8 @@ def data_version_bump() -> None:
         cache.incr(VERSION_KEY)
     except RedisError:
         logger.warning("Cache unavailable; could not invalidate reads", exc_info=True)
+    finally:
+        data_version_forget()
 
 
 def _fresh_version() -> int:

@@ -93,11 +93,14 @@ def _use_test_redis(redis_url: str) -> Iterator[None]:
 def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache
 
+    from detection.cache import data_version_forget
     from reports.cache import catalog_forget
 
     cache.clear()
-    # The catalog held in process came from rows an earlier test rolled back.
+    # The catalog held in process came from rows an earlier test rolled back; the data version
+    # it remembers, from the Redis just cleared.
     catalog_forget()
+    data_version_forget()
     yield
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from detection.cache import data_version, data_version_bump
+from detection.cache import data_version, data_version_bump, data_version_forget
 from tests.detection.status_data import outage_make, status_make
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,7 @@ def test_etags_survive_no_redis_restart_as_stale_matches(api_client, service):
     cache.clear()  # what a Redis restart does
     status_make(service, 2, outage=outage_make(service))
     cache.clear()
+    data_version_forget()  # a second later, the process asks Redis again
     response = api_client.get("/api/v1/status/", HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 200
     assert response.json()["count"] == 1
@@ -67,6 +68,7 @@ def test_a_restarted_version_counter_never_reuses_an_old_number():
     for _ in range(3):
         data_version_bump()
     cache.clear()
+    data_version_forget()
     assert data_version() > before + 3
 
 
@@ -186,3 +188,21 @@ def test_every_read_is_documented_with_examples(client):
     assert {"window", "resolution", "country"} <= series_params
     outage_params = {p["name"] for p in paths["/api/v1/outages/"]["get"]["parameters"]}
     assert {"service", "country", "status", "since", "until", "cursor"} <= outage_params
+
+
+def test_a_process_asks_redis_for_the_version_at_most_once_a_second(monkeypatch):
+    """Another process's tick shows here within VERSION_CHECK_SECONDS; this process's own
+    bump at once."""
+    from django.core.cache import cache
+
+    from detection import cache as read_cache
+
+    clock = [1000.0]
+    monkeypatch.setattr(read_cache, "_clock", lambda: clock[0])
+    seen = data_version()
+    cache.incr(read_cache.VERSION_KEY)  # what a tick in the Celery worker does
+    assert data_version() == seen
+    clock[0] += read_cache.VERSION_CHECK_SECONDS
+    assert data_version() == seen + 1
+    data_version_bump()
+    assert data_version() == seen + 2
