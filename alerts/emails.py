@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-import pycountry
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from alerts import tokens
+from alerts import presentation, tokens
+from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
-from detection.models import Outage
-from reports.models import ProblemType
 
-
-def _absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
+_absolute = presentation.absolute
 
 
 def unsubscribe_url(*, subscription: Subscription) -> str:
@@ -26,37 +22,43 @@ def unsubscribe_url(*, subscription: Subscription) -> str:
     return _absolute(reverse("alerts:unsubscribe", kwargs={"token": token}))
 
 
+def manage_url(*, subscription: Subscription) -> str:
+    token = tokens.manage_token_make(subscription=subscription)
+    return _absolute(reverse("alerts:manage", kwargs={"token": token}))
+
+
 def confirm_url(*, confirmation: ConfirmationDelivery) -> str:
     token = tokens.confirm_token_make(confirmation=confirmation)
     return _absolute(reverse("alerts:confirm", kwargs={"token": token}))
 
 
-def country_names(codes: list[str]) -> list[str]:
-    names = []
-    for code in codes:
-        country = pycountry.countries.get(alpha_2=code)
-        names.append(getattr(country, "common_name", None) or getattr(country, "name", code))
-    return names
+def _message_id(local: str) -> str:
+    return f"<{local}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
 
 
-def _problems(outage: Outage) -> list[dict[str, Any]]:
-    slugs = [p.get("problem", "") for p in outage.top_problems or [] if isinstance(p, dict)]
-    names = dict(ProblemType.objects.filter(slug__in=slugs).values_list("slug", "name"))
-    return [
-        {"name": names.get(p.get("problem"), p.get("problem")), "count": p.get("count", 0)}
-        for p in (outage.top_problems or [])[:5]
-        if isinstance(p, dict)
-    ]
+def thread_headers(*, delivery: AlertDelivery) -> dict[str, str]:
+    """One thread per (outage, subscriber): "detected" starts it, later messages answer it.
 
-
-def _duration(start: datetime, end: datetime) -> str:
-    minutes = max(int((end - start) / timedelta(minutes=1)), 1)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    The ids are derived from the rows, so a resend after a crash carries the same ones and
+    mail clients show it as the same message.
+    """
+    root = _message_id(f"outage-{delivery.outage_id}.subscription-{delivery.subscription_id}")
+    if delivery.kind == AlertDelivery.Kind.OPENED:
+        return {"Message-ID": root}
+    return {
+        "Message-ID": _message_id(f"alert-{delivery.pk}"),
+        "In-Reply-To": root,
+        "References": root,
+    }
 
 
 def _message(
-    *, subscription: Subscription, subject: str, template: str, context: dict[str, Any]
+    *,
+    subscription: Subscription,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     link = unsubscribe_url(subscription=subscription)
     context = {**context, "unsubscribe_url": link, "site_url": settings.SITE_URL}
@@ -71,6 +73,7 @@ def _message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             # Keeps vacation auto-replies from answering alerts.
             "Auto-Submitted": "auto-generated",
+            **(headers or {}),
         },
     )
     message.attach_alternative(
@@ -86,9 +89,14 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
         "service": service,
         "service_url": _absolute(service.get_absolute_url()),
         "confirm_url": confirm_url(confirmation=confirmation),
-        "countries": country_names(confirmation.countries or []),
+        "countries": presentation.country_names(confirmation.countries or []),
         "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
     }
+    if subscription.channel != Subscription.Channel.EMAIL:
+        # Another channel is confirmed and managed from one page, reached by this link.
+        context["channel"] = subscription.get_channel_display()
+        context["url"] = presentation.url_shown(subscription.url)
+        context["manage_url"] = manage_url(subscription=subscription)
     return _message(
         subscription=subscription,
         subject=f"Confirm OutageWatch alerts for {service.name}",
@@ -97,36 +105,51 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
     )
 
 
-def alert_email_build(
-    *, delivery: AlertDelivery, earlier: AlertDelivery | None, now: datetime
-) -> EmailMultiAlternatives:
-    """``earlier``: the alert about a previous outage that this one was held back after."""
-    outage, subscription = delivery.outage, delivery.subscription
-    service = outage.service
+def channel_disabled_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
+    """To the owner of a webhook, Slack or Discord channel that kept failing."""
+    subscription = confirmation.subscription
+    service = subscription.service
     context = {
         "service": service,
-        "outage": outage,
-        "kind": delivery.kind,
-        "countries": country_names(outage.countries or []),
-        "problems": _problems(outage),
-        "observed": round(outage.peak_observed),
-        "expected": round(outage.peak_expected, 1),
-        "duration": _duration(outage.started_at, outage.resolved_at or now),
         "service_url": _absolute(service.get_absolute_url()),
-        "outage_url": _absolute(f"/outages/{outage.pk}/"),
+        "channel": subscription.get_channel_display(),
+        "url": presentation.url_shown(subscription.url),
+        "reason": subscription.disabled_reason,
+        "max_failures": settings.ALERT_CHANNEL_MAX_FAILURES,
+    }
+    return _message(
+        subscription=subscription,
+        subject=f"OutageWatch stopped sending {service.name} alerts to your {context['channel']}",
+        template="channel_disabled",
+        context=context,
+    )
+
+
+def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
+    """The email for one notice; ``notice.earlier`` is the alert about a previous outage
+    that this one was held back after (cool-down)."""
+    delivery, outage, earlier = notice.delivery, notice.outage, notice.earlier
+    assert delivery is not None  # emails always have their row
+    context = {
+        "service": outage.service,
+        "outage": outage,
+        "kind": notice.event,
+        "countries": notice.country_names,
+        "problems": notice.problems,
+        "observed": round(notice.observed),
+        "expected": round(notice.expected, 1),
+        "duration": presentation.duration(outage.started_at, outage.resolved_at or notice.at),
+        "service_url": notice.service_url,
+        "outage_url": notice.outage_url,
         "earlier": earlier.outage if earlier else None,
         "earlier_sent_at": earlier.sent_at if earlier else None,
         "cooldown_minutes": settings.ALERT_COOLDOWN_MINUTES,
+        "reopen_minutes": settings.OUTAGE_REOPEN_MINUTES,
     }
-    since = f"{outage.started_at:%H:%M} UTC"
-    if delivery.kind == AlertDelivery.Kind.RESOLVED:
-        subject = f"Resolved: {service.name} is working again (problems since {since})"
-    else:
-        where = f" in {', '.join(context['countries'][:3])}" if outage.countries else ""
-        subject = f"{service.name}: problems detected{where} since {since}"
     return _message(
-        subscription=subscription,
-        subject=subject,
-        template=f"alert_{delivery.kind}",
+        subscription=notice.subscription,
+        subject=notice.title,
+        template=f"alert_{notice.event}",
         context=context,
+        headers=thread_headers(delivery=delivery),
     )

@@ -14,10 +14,28 @@ from reports.models import Service
 
 
 class Subscription(models.Model):
-    """An email address following a service, optionally only some countries."""
+    """A service followed through one channel, optionally only some countries.
+
+    ``email`` is always the owner's confirmed address (double opt-in): the channel itself
+    for email subscriptions, where management links and failure notices go for the others.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+        SLACK = "slack", "Slack"
+        DISCORD = "discord", "Discord"
 
     email = models.EmailField()
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="subscriptions")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    url = models.URLField(max_length=2000, blank=True, help_text="Where webhooks are posted.")
+    # Signs webhook bodies (HMAC-SHA256); shown to the owner once, on the management page.
+    secret = models.CharField(max_length=64, blank=True, editable=False)
+    secret_shown_at = models.DateTimeField(null=True, blank=True, editable=False)
+    failures = models.PositiveSmallIntegerField(
+        default=0, help_text="Permanent failures in a row; the channel is disabled at a limit."
+    )
     countries = models.JSONField(default=list, blank=True, help_text="Empty = all countries.")
     created_at = models.DateTimeField(auto_now_add=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
@@ -30,21 +48,32 @@ class Subscription(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["email", "service"], name="subscription_unique")
+            models.UniqueConstraint(
+                fields=["email", "service", "channel", "url"], name="subscription_unique"
+            )
         ]
         indexes = [
             models.Index(fields=["service", "confirmed_at"], name="subscription_service_confirmed")
         ]
 
     def __str__(self) -> str:
-        return f"{self.email} → {self.service}"
+        if self.channel == self.Channel.EMAIL:
+            return f"{self.email} → {self.service}"
+        return f"{self.channel} of {self.email} → {self.service}"
 
 
 class AlertDelivery(models.Model):
-    """One email for one outage, subscription and kind; the unique constraint makes it one."""
+    """One message for one outage event and subscription; the unique constraint makes it one.
+
+    An outage's events are its opening (episode 0), each reopening within
+    OUTAGE_REOPEN_MINUTES (episode 1, 2, ...) and the end of each episode: a subscriber of a
+    flapping service gets "detected", "resolved", "problems again", "resolved" ... for one
+    outage, each exactly once, all in one thread.
+    """
 
     class Kind(models.TextChoices):
         OPENED = "opened", "Outage detected"
+        REOPENED = "reopened", "Problems again"
         RESOLVED = "resolved", "Outage resolved"
 
     class Status(models.TextChoices):
@@ -59,21 +88,23 @@ class AlertDelivery(models.Model):
         Subscription, on_delete=models.CASCADE, related_name="deliveries"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    episode = models.PositiveSmallIntegerField(
+        default=0, help_text="0: the first opening; n: after the outage's n-th reopening."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    # When the sweeper should try again (now, after a backoff, a cool-down or a grace
-    # period). Null: waiting for an event, not a time (a reopened outage must end again;
-    # alerts_schedule re-arms it). Work due later lives here, never in a broker countdown.
+    # When the sweeper should try again (now, after a backoff or a cool-down). Null: waiting
+    # for an event, not a time. Work due later lives here, never in a broker countdown.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["outage", "subscription", "kind"],
+                fields=["outage", "subscription", "kind", "episode"],
                 name="alert_delivery_unique",
             )
         ]
@@ -96,9 +127,15 @@ class ConfirmationDelivery(models.Model):
 
     Status = AlertDelivery.Status
 
+    class Purpose(models.TextChoices):
+        CONFIRM = "confirm", "Confirmation link"
+        DISABLED = "disabled", "Channel disabled"
+
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="confirmations"
     )
+    # The same outbox carries the owner's other email: the news that a channel was disabled.
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.CONFIRM)
     countries = models.JSONField(default=list, blank=True, help_text="Countries requested.")
     address_key = models.CharField(max_length=254, help_text="Normalised for the rate limit.")
     status = models.CharField(

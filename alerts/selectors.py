@@ -43,12 +43,71 @@ def subscriptions_for_outage(*, outage: Outage) -> list[Subscription]:
     ]
 
 
-def subscription_ids_told_opened(*, outage: Outage) -> list[int]:
-    """Subscriptions that have an "opened" delivery for this outage: only they hear it ended."""
+def outage_episode(*, outage: Outage) -> int:
+    """How many times the outage was reopened: 0 during its first run."""
+    return OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.REOPENED).count()
+
+
+_TOLD_OR_TELLING = (Status.PENDING, Status.SENDING, Status.SENT)
+
+
+def subscription_ids_told_active(*, outage: Outage) -> list[int]:
+    """Subscriptions told (or being told) the outage is on: only they hear that it ended."""
     return list(
-        AlertDelivery.objects.filter(outage=outage, kind=Kind.OPENED).values_list(
+        AlertDelivery.objects.filter(
+            outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED], status__in=_TOLD_OR_TELLING
+        )
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
+
+
+def subscription_ids_told_resolved(*, outage: Outage) -> list[int]:
+    """Subscriptions told (or being told right now) the outage was over: they hear it is back."""
+    return list(
+        AlertDelivery.objects.filter(
+            outage=outage, kind=Kind.RESOLVED, status__in=[Status.SENDING, Status.SENT]
+        )
+        .values_list("subscription_id", flat=True)
+        .distinct()
+    )
+
+
+def subscription_ids_untold(*, outage: Outage) -> list[int]:
+    """Matching subscriptions with nothing sent, being sent or due about this outage."""
+    told = set(
+        AlertDelivery.objects.filter(outage=outage, status__in=_TOLD_OR_TELLING).values_list(
             "subscription_id", flat=True
         )
+    )
+    return [s.pk for s in subscriptions_for_outage(outage=outage) if s.pk not in told]
+
+
+def delivery_earlier_in_flight(*, delivery: AlertDelivery) -> bool:
+    """An earlier message of the same outage to the same subscriber is not settled yet.
+
+    Rows are created in the order of the outage's events, so their ids order them.
+    """
+    return AlertDelivery.objects.filter(
+        outage_id=delivery.outage_id,
+        subscription_id=delivery.subscription_id,
+        pk__lt=delivery.pk,
+        status__in=[Status.PENDING, Status.SENDING],
+    ).exists()
+
+
+def delivery_last_told_kind(*, delivery: AlertDelivery) -> str | None:
+    """The kind of the last message about this outage that reached this subscriber."""
+    return (
+        AlertDelivery.objects.filter(
+            outage_id=delivery.outage_id,
+            subscription_id=delivery.subscription_id,
+            status=Status.SENT,
+        )
+        .exclude(pk=delivery.pk)
+        .order_by("-sent_at", "-pk")
+        .values_list("kind", flat=True)
+        .first()
     )
 
 
@@ -66,16 +125,6 @@ def delivery_pending_ids(*, outage_id: int, kind: str, now: datetime) -> list[in
     )
 
 
-def delivery_opened_status(*, outage_id: int, subscription_id: int) -> str | None:
-    return (
-        AlertDelivery.objects.filter(
-            outage_id=outage_id, subscription_id=subscription_id, kind=Kind.OPENED
-        )
-        .values_list("status", flat=True)
-        .first()
-    )
-
-
 def delivery_last_opened_elsewhere(*, delivery: AlertDelivery) -> AlertDelivery | None:
     """The newest "opened" email this subscriber got about another outage of the service."""
     return (
@@ -90,20 +139,6 @@ def delivery_last_opened_elsewhere(*, delivery: AlertDelivery) -> AlertDelivery 
         .order_by("-sent_at")
         .first()
     )
-
-
-def outage_resolved_moment(*, outage: Outage) -> datetime | None:
-    """When the detector declared the outage over. Outage.resolved_at is when the excess
-    ended, which is its quiet period earlier; the reopen window counts from this moment."""
-    moment = (
-        OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.RESOLVED)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    if moment is None or outage.resolved_at is None:
-        return outage.resolved_at
-    return max(moment, outage.resolved_at)
 
 
 def retry_delay_seconds(*, attempts: int) -> int:
@@ -139,3 +174,27 @@ def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
 def confirmations_due(*, now: datetime, limit: int = 500) -> list[int]:
     """Confirmation emails to send now, on the same terms as alert emails."""
     return _due(ConfirmationDelivery, now=now, limit=limit)
+
+
+def deliveries_recent(*, subscription: Subscription, limit: int = 20) -> list[AlertDelivery]:
+    """The subscription's newest messages with their status, for its management page."""
+    return list(
+        AlertDelivery.objects.filter(subscription=subscription)
+        .select_related("outage")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def confirmation_open(*, subscription: Subscription, now: datetime) -> ConfirmationDelivery | None:
+    """The newest sign-up request of the subscription that can still be confirmed."""
+    max_age = timedelta(days=settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS)
+    return (
+        ConfirmationDelivery.objects.filter(
+            subscription=subscription,
+            purpose=ConfirmationDelivery.Purpose.CONFIRM,
+            used_at__isnull=True,
+            created_at__gte=now - max_age,
+        )
+        .order_by("-created_at")
+        .first()
+    )

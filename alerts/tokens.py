@@ -21,6 +21,7 @@ from alerts.models import ConfirmationDelivery, Subscription
 
 _CONFIRM_SALT = "outagewatch.alerts.confirm"
 _UNSUBSCRIBE_SALT = "outagewatch.alerts.unsubscribe"
+_MANAGE_SALT = "outagewatch.alerts.manage"
 
 
 class InvalidToken(Exception):
@@ -89,4 +90,26 @@ def confirm_token_read(token: str, *, now: datetime | None = None) -> ConfirmReq
 def unsubscribe_token_read(token: str) -> Subscription:
     # No expiry: RFC 8058 one-click links in old emails must keep working.
     subscription, _ = _load(token, salt=_UNSUBSCRIBE_SALT, max_age=None)
+    return subscription
+
+
+def manage_token_make(*, subscription: Subscription) -> str:
+    """The management link of a webhook, Slack or Discord channel, mailed to its owner.
+
+    Bound to the owner's address and the channel's URL: it dies with either.
+    """
+    payload = {"s": subscription.pk, "h": _digest(f"{subscription.email} {subscription.url}")}
+    return signing.dumps(payload, salt=_MANAGE_SALT)
+
+
+def manage_token_read(token: str) -> Subscription:
+    # No expiry, like unsubscribe links: the owner keeps the email to come back.
+    try:
+        payload = signing.loads(token, salt=_MANAGE_SALT)
+        subscription = Subscription.objects.select_related("service").get(pk=int(payload["s"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Subscription.DoesNotExist):
+        raise InvalidToken from None
+    expected = _digest(f"{subscription.email} {subscription.url}")
+    if not constant_time_compare(str(payload.get("h", "")), expected):
+        raise InvalidToken
     return subscription

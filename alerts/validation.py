@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from alerts.channels.http import address_allowed
 from reports.validation import country_clean
 
 MAX_COUNTRIES = 50
@@ -42,3 +46,56 @@ def countries_clean(values: list[str]) -> list[str]:
 def countries_split(text: str) -> list[str]:
     """The form's free text: "DE, AT fr" -> ["DE", "AT", "fr"]."""
     return [part for part in re.split(r"[\s,;]+", text or "") if part]
+
+
+URL_MAX_LENGTH = 2000
+
+# Where Slack and Discord serve their incoming webhooks (their documentation).
+_CHAT_HOSTS = {
+    "slack": ({"hooks.slack.com"}, "/services/"),
+    "discord": ({"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"},
+                "/api/webhooks/"),
+}  # fmt: skip
+
+
+def channel_url_clean(channel: str, value: str) -> str:
+    """The URL a webhook, Slack or Discord channel posts to.
+
+    Only what can be told from the text: http(s), a host name or a public address, and
+    for Slack and Discord their own webhook hosts. Where a name points is checked again at
+    every send (alerts.channels.http), since it can change.
+    """
+    url = (value or "").strip()
+    if not url:
+        raise ValidationError("Enter the URL to post alerts to.", code="required")
+    if len(url) > URL_MAX_LENGTH:
+        raise ValidationError(f"At most {URL_MAX_LENGTH} characters.", code="too_long")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise ValidationError("Enter a valid URL.", code="invalid_url") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise ValidationError("Enter an http:// or https:// URL.", code="invalid_url")
+    if channel in _CHAT_HOSTS:
+        hosts, prefix = _CHAT_HOSTS[channel]
+        if parts.scheme != "https" or host not in hosts or not parts.path.startswith(prefix):
+            raise ValidationError(
+                f"Enter the incoming webhook URL {channel.title()} gave you "
+                f"(https://{sorted(hosts)[0]}{prefix}...).",
+                code="invalid_url",
+            )
+        return url
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        local = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+        if local and not settings.ALERT_HTTP_ALLOW_LOOPBACK:
+            raise ValidationError(
+                "Alerts are sent to public addresses only.", code="private_url"
+            ) from None
+        return url
+    if not address_allowed(address):
+        raise ValidationError("Alerts are sent to public addresses only.", code="private_url")
+    return url

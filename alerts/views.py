@@ -1,18 +1,21 @@
-"""Website: the subscribe form, the confirmation link, the one-click unsubscribe link."""
+"""Website: the subscribe form, the confirmation link, the one-click unsubscribe link, and
+the management page of a webhook, Slack or Discord channel."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from alerts import services, tokens
+from alerts import presentation, selectors, services, tokens
 from alerts.api.views import MESSAGE
 from alerts.forms import SubscribeForm
+from alerts.models import Subscription
 from outagewatch.api.throttling import ClientRateLimit
-from reports import selectors
+from reports import selectors as catalog
 from reports.models import Service
 
 
@@ -25,7 +28,7 @@ def _masked(email: str) -> str:
 @require_POST
 def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        service = selectors.service_get(slug=slug)
+        service = catalog.service_get(slug=slug)
     except Service.DoesNotExist:
         raise Http404("No such service.") from None
     form = SubscribeForm(request.POST)
@@ -86,3 +89,56 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         services.subscription_unsubscribe(subscription=subscription)
         return render(request, "alerts/subscription_unsubscribed.html", context)
     return render(request, "alerts/subscription_unsubscribe.html", context)
+
+
+_MANAGE_ACTIONS = {"confirm", "test", "rotate", "delete"}
+
+
+# The link in the owner's email is the credential. A GET only shows: link scanners in mail
+# systems fetch every link. Changes are POSTs from the page itself (CSRF-protected).
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscription = tokens.manage_token_read(token)
+    except tokens.InvalidToken:
+        return _invalid(request)
+    context: dict = {}
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action not in _MANAGE_ACTIONS | {None}:
+        return _invalid(request)
+    if action == "delete":
+        services.subscription_delete(subscription=subscription)
+        return render(request, "alerts/subscription_deleted.html", {"subscription": subscription})
+    if action == "confirm":
+        pending = selectors.confirmation_open(subscription=subscription, now=timezone.now())
+        if pending is not None and services.subscription_confirm(confirmation=pending):
+            context["secret"] = services.subscription_secret_reveal(subscription=subscription)
+            context["notice"] = "Confirmed: alerts will be posted to this channel."
+    elif action == "rotate" and subscription.channel == Subscription.Channel.WEBHOOK:
+        context["secret"] = services.subscription_secret_rotate(subscription=subscription)
+        context["notice"] = "A new secret: the old one no longer verifies."
+    elif action == "test":
+        tested = services.channel_test_send(subscription=subscription)
+        context["notice"], context["test_ok"] = tested.message, tested.ok
+    subscription.refresh_from_db()
+    context = _manage_context(subscription, context)
+    return render(request, "alerts/subscription_manage.html", context)
+
+
+def _manage_context(subscription: Subscription, extra: dict) -> dict:
+    active = bool(
+        subscription.confirmed_at
+        and not subscription.unsubscribed_at
+        and not subscription.disabled_at
+    )
+    return {
+        "subscription": subscription,
+        "service": subscription.service,
+        "channel": subscription.get_channel_display(),
+        "url": presentation.url_shown(subscription.url),
+        "active": active,
+        "can_confirm": not active
+        and selectors.confirmation_open(subscription=subscription, now=timezone.now()) is not None,
+        "deliveries": selectors.deliveries_recent(subscription=subscription),
+        **extra,
+    }

@@ -374,6 +374,15 @@ BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
 OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=4)
 # Overrides of detection.core.DetectorConfig defaults, as JSON, e.g. {"quiet_minutes": 20}.
 DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
+# Problems that return within this many minutes of an outage's end are the same outage: the
+# detector reopens it (its reopen_minutes) and alerts write "problems again" in the thread of
+# its "detected" and "resolved" messages instead of announcing a new outage. One setting read
+# by both, so the "resolved" notice need not wait for the window to pass.
+OUTAGE_REOPEN_MINUTES: int = env.int("OUTAGE_REOPEN_MINUTES", default=30)
+if "reopen_minutes" in DETECTOR_OVERRIDES:
+    raise ImproperlyConfigured(
+        "Set OUTAGE_REOPEN_MINUTES, not reopen_minutes in DETECTOR_OVERRIDES: alerts read it too."
+    )
 
 # --- Alerts -----------------------------------------------------------------------------
 # Where the development (filebased) backend writes emails; tests point it at a temp dir.
@@ -391,10 +400,6 @@ SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
 # A subscriber hears about a new outage of the same service at most once per cool-down; an
 # outage that starts inside it is held until it ends and dropped if it is over by then.
 ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60)
-# The detector reopens the same outage when it re-fires within 30 minutes
-# (DetectorConfig.reopen_minutes), and a delivery is unique per outage and kind: the
-# "resolved" email waits that long so it is never followed by a silent reopen.
-ALERT_RESOLVED_GRACE_MINUTES: int = env.int("ALERT_RESOLVED_GRACE_MINUTES", default=30)
 # SMTP failures (alerts and confirmations): retry with exponential backoff (base * 2**n,
 # capped) up to a maximum; the sweeper sends each retry when its row says it is due.
 ALERT_MAX_ATTEMPTS: int = env.int("ALERT_MAX_ATTEMPTS", default=8)
@@ -403,6 +408,17 @@ ALERT_RETRY_BACKOFF_MAX_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_MAX_SECONDS"
 # A claim ('sending') older than this belongs to a crashed worker and may be taken over;
 # well above EMAIL_TIMEOUT so a slow but live send is never doubled.
 ALERT_SENDING_STALE_SECONDS: int = env.int("ALERT_SENDING_STALE_SECONDS", default=600)
+# Webhook, Slack and Discord channels: each POST may take this long to connect and again to
+# answer; at most this much of an answer is read (redirects are never followed).
+ALERT_HTTP_TIMEOUT_SECONDS: float = env.float("ALERT_HTTP_TIMEOUT_SECONDS", default=10.0)
+ALERT_HTTP_MAX_RESPONSE_BYTES: int = env.int("ALERT_HTTP_MAX_RESPONSE_BYTES", default=65536)
+# Webhooks go only to public addresses; loopback (127.0.0.1, ::1) too when this is on, for a
+# receiver on the same machine: on by default in development (DEBUG), off in production.
+# Private networks: never.
+ALERT_HTTP_ALLOW_LOOPBACK: bool = env_bool("ALERT_HTTP_ALLOW_LOOPBACK", DEBUG)
+# A channel whose messages fail for good this many times in a row (404, gone, refused address,
+# retries exhausted) is disabled and its owner told by email.
+ALERT_CHANNEL_MAX_FAILURES: int = env.int("ALERT_CHANNEL_MAX_FAILURES", default=3)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts import services, validation
+from alerts.api.webhooks import OUTAGE_EVENT_CALLBACK
+from alerts.models import Subscription
 from outagewatch.api.schema import WRITE_ERRORS
 from reports.api.fields import (
     RejectUnknownFieldsMixin,
@@ -24,10 +26,24 @@ MESSAGE = (
     "If this address can receive email, a confirmation link is on its way. "
     "Nothing else is sent until you follow it."
 )
+CHANNEL_MESSAGE = (
+    "If this address can receive email, a link to confirm and manage the {channel} is on its "
+    "way. Nothing is posted to it until you follow the link."
+)
+
+
+def message_for(channel: str) -> str:
+    if channel == Subscription.Channel.EMAIL:
+        return MESSAGE
+    return CHANNEL_MESSAGE.format(channel=Subscription.Channel(channel).label)
 
 
 class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    email = StrictCharField(max_length=validation.EMAIL_MAX_LENGTH, help_text="Your address.")
+    email = StrictCharField(
+        max_length=validation.EMAIL_MAX_LENGTH,
+        help_text="Your address: where alerts go, or for another channel where its "
+        "confirmation and management link go.",
+    )
     service = StrictCharField(help_text="Service slug, e.g. `chatgpt`.")
     countries = serializers.ListField(
         child=StrictCharField(),
@@ -35,6 +51,19 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         default=list,
         max_length=validation.MAX_COUNTRIES,
         help_text="ISO 3166-1 alpha-2 codes; empty or missing: all countries.",
+    )
+    channel = serializers.ChoiceField(
+        choices=Subscription.Channel.choices,
+        default=Subscription.Channel.EMAIL,
+        help_text="Where alerts go: `email` (default), a generic `webhook` (signed JSON, "
+        "see the `outageEvent` callback), or a `slack` or `discord` incoming webhook.",
+    )
+    url = StrictCharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        max_length=validation.URL_MAX_LENGTH,
+        help_text="For webhook, slack and discord: the URL to post to.",
     )
 
     def validate_email(self, value: str) -> str:
@@ -46,11 +75,26 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
     def validate_countries(self, value: list[str]) -> list[str]:
         return drf_validated(validation.countries_clean, value)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["channel"] == Subscription.Channel.EMAIL:
+            if attrs.get("url"):
+                raise serializers.ValidationError({"url": ["Only for webhook, slack, discord."]})
+            return attrs
+        try:
+            attrs["url"] = drf_validated(
+                validation.channel_url_clean, attrs["channel"], attrs.get("url", "")
+            )
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"url": exc.detail}) from None
+        return attrs
+
 
 class SubscriptionRequestedSerializer(serializers.Serializer):
     email = serializers.CharField()
     service = serializers.CharField()
     countries = serializers.ListField(child=serializers.CharField())
+    channel = serializers.CharField()
+    url = serializers.CharField()
     message = serializers.CharField()
 
 
@@ -60,18 +104,32 @@ class SubscriptionCreateView(APIView):
     @extend_schema(
         request=SubscriptionCreateSerializer,
         responses={201: SubscriptionRequestedSerializer, **WRITE_ERRORS},
+        callbacks=[OUTAGE_EVENT_CALLBACK],
         examples=[
             OpenApiExample(
                 "Alerts for ChatGPT in Germany",
                 value={"email": "me@example.com", "service": "chatgpt", "countries": ["DE"]},
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "A signed webhook",
+                value={
+                    "email": "ops@example.com",
+                    "service": "chatgpt",
+                    "channel": "webhook",
+                    "url": "https://ops.example.com/hooks/outagewatch",
+                },
+                request_only=True,
+            ),
         ],
-        summary="Subscribe an email address to a service's outage alerts",
+        summary="Subscribe to a service's outage alerts by email, webhook, Slack or Discord",
         description=(
             "Sends a confirmation email (double opt-in); alerts start once its link is "
-            "followed. The answer is the same whether or not the address is already "
-            "subscribed, and confirmation emails per address are rate-limited."
+            "followed. For a webhook, Slack or Discord channel the email goes to its owner and "
+            "carries a management link: confirm, the webhook's signing secret (shown once), "
+            "a test message, recent deliveries, delete. The answer is the same whether or not "
+            "the address is already subscribed, and confirmation emails per address are "
+            "rate-limited."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -79,12 +137,18 @@ class SubscriptionCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = serializer.validated_data
         services.subscription_request(
-            email=data["email"], service=data["service"], countries=data["countries"]
+            email=data["email"],
+            service=data["service"],
+            countries=data["countries"],
+            channel=data["channel"],
+            url=data["url"],
         )
         body = {
             "email": data["email"],
             "service": data["service"].slug,
             "countries": data["countries"],
-            "message": MESSAGE,
+            "channel": data["channel"],
+            "url": data["url"],
+            "message": message_for(data["channel"]),
         }
         return Response(SubscriptionRequestedSerializer(body).data, status=status.HTTP_201_CREATED)

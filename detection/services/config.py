@@ -16,6 +16,8 @@ def detector_config() -> DetectorConfig:
     from_settings = {
         "network_window_minutes": settings.REPORT_DEDUP_WINDOW_MINUTES,
         "min_networks_outage": settings.OUTAGE_MIN_NETWORKS,
+        # Shared with alerts, which thread a reopened outage's messages (settings.py).
+        "reopen_minutes": settings.OUTAGE_REOPEN_MINUTES,
     }
     return DetectorConfig.from_dict(
         {**DetectorConfig().to_dict(), **from_settings, **settings.DETECTOR_OVERRIDES}

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+
+from alerts.models import Subscription
+from detection.models import Outage
+from tests.alerts.receiver import Receiver
 
 
 @pytest.fixture
@@ -16,3 +22,46 @@ def eager() -> Iterator[None]:
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def subscriber(service):
+    def make(email: str = "ann@example.com", countries=(), **kw) -> Subscription:
+        fields = {"confirmed_at": timezone.now(), **kw}
+        return Subscription.objects.create(
+            email=email, service=service, countries=list(countries), **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def outage(service):
+    def make(countries=(), minutes_ago: int = 5, **kw) -> Outage:
+        started = timezone.now() - timedelta(minutes=minutes_ago)
+        fields = {
+            "service": service,
+            "started_at": started,
+            "detected_at": started + timedelta(minutes=2),
+            "countries": list(countries),
+            "top_problems": [{"problem": "login", "count": 40}, {"problem": "app", "count": 7}],
+            "peak_observed": 42,
+            "peak_expected": 3.2,
+            "score": 0.99,
+            "rule": "poisson_tail",
+            "explanation": "42 reports a minute where about 3 are usual.",
+            **kw,
+        }
+        return Outage.objects.create(**fields)
+
+    return make
+
+
+@pytest.fixture
+def receiver(settings) -> Iterator[Receiver]:
+    """A webhook receiver on loopback, which the sender is allowed to reach in tests."""
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = True
+    settings.ALERT_HTTP_TIMEOUT_SECONDS = 2
+    running = Receiver().start()
+    yield running
+    running.stop()

@@ -25,42 +25,9 @@ Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status
 
 
-@pytest.fixture
-def subscriber(service):
-    def make(email: str = "ann@example.com", countries=(), **kw) -> Subscription:
-        fields = {"confirmed_at": timezone.now(), **kw}
-        return Subscription.objects.create(
-            email=email, service=service, countries=list(countries), **fields
-        )
-
-    return make
-
-
-@pytest.fixture
-def outage(service):
-    def make(countries=(), minutes_ago: int = 5, **kw) -> Outage:
-        started = timezone.now() - timedelta(minutes=minutes_ago)
-        fields = {
-            "service": service,
-            "started_at": started,
-            "detected_at": started + timedelta(minutes=2),
-            "countries": list(countries),
-            "top_problems": [{"problem": "login", "count": 40}, {"problem": "app", "count": 7}],
-            "peak_observed": 42,
-            "peak_expected": 3.2,
-            "score": 0.99,
-            "rule": "poisson_tail",
-            "explanation": "42 reports a minute where about 3 are usual.",
-            **kw,
-        }
-        return Outage.objects.create(**fields)
-
-    return make
-
-
 def _schedule(outage: Outage, kind: str, capture) -> int:
     with capture() as callbacks, transaction.atomic():
-        count = services.alerts_schedule(outage=outage, kind=kind)
+        count = services.alerts_notify(outage=outage, change=kind)
     assert len(callbacks) == (1 if count else 0)  # queued once, after commit
     return count
 
@@ -117,7 +84,7 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        services.alerts_schedule(outage=o, kind=Kind.OPENED)
+        services.alerts_notify(outage=o, change=Kind.OPENED)
         raise RuntimeError("detector failed")
     assert callbacks == [] and AlertDelivery.objects.count() == 0
 
@@ -128,7 +95,7 @@ def test_opened_email_says_what_where_since_when_and_links(
     settings.SITE_URL = "https://ow.example"
     subscriber()
     o = outage(["DE"])
-    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
 
     assert _send(delivery).outcome == Outcome.SENT
@@ -159,7 +126,7 @@ def test_opened_email_says_what_where_since_when_and_links(
 
 def test_the_same_delivery_sent_twice_is_one_email(subscriber, outage, mailoutbox):
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
 
     assert _send(delivery).outcome == Outcome.SENT
@@ -169,7 +136,7 @@ def test_the_same_delivery_sent_twice_is_one_email(subscriber, outage, mailoutbo
 
 def test_the_task_run_twice_sends_once(subscriber, outage, mailoutbox, eager):
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
 
     first = alert_delivery_send_task.apply(kwargs={"delivery_id": delivery.pk}).get()
@@ -182,7 +149,7 @@ def test_a_claim_in_progress_is_left_alone_until_it_is_stale(
     subscriber, outage, mailoutbox, settings
 ):
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     now = timezone.now()
     AlertDelivery.objects.update(status=Status.SENDING, claimed_at=now)
     delivery = AlertDelivery.objects.get()
@@ -215,7 +182,7 @@ def test_transient_smtp_failures_are_recorded_and_retried_with_backoff(
     settings.ALERT_RETRY_BACKOFF_SECONDS = 30
     now = timezone.now()
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED, now=now)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, exc)
 
@@ -237,7 +204,7 @@ def test_retries_stop_at_the_maximum(subscriber, outage, monkeypatch, settings):
     settings.ALERT_MAX_ATTEMPTS = 3
     now = timezone.now()
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED, now=now)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, ConnectionRefusedError(111, "refused"))
 
@@ -255,7 +222,7 @@ def test_the_task_leaves_the_retry_to_the_row_and_the_sweeper(
     # restore of it after a Redis restart killed the worker (issue 11).
     settings.ALERT_RETRY_BACKOFF_SECONDS = 30
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, smtplib.SMTPServerDisconnected("down"))
     queued = []
@@ -280,7 +247,7 @@ def test_the_sweeper_sends_a_retry_when_it_is_due(
     # In the past: the eager task that the sweep queues runs on the real clock.
     now = timezone.now() - timedelta(minutes=5)
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED, now=now)
     delivery = AlertDelivery.objects.get()
     with monkeypatch.context() as patch:
         _failing(patch, ConnectionRefusedError(111, "refused"))
@@ -297,7 +264,7 @@ def test_a_permanently_refused_address_is_disabled_not_retried(
     subscriber, outage, monkeypatch, mailoutbox
 ):
     sub = subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
     _failing(monkeypatch, smtplib.SMTPRecipientsRefused({sub.email: (550, b"No such user")}))
 
@@ -310,87 +277,142 @@ def test_a_permanently_refused_address_is_disabled_not_retried(
     assert selectors.subscriptions_for_outage(outage=delivery.outage) == []
 
 
-def test_resolved_email_goes_only_to_those_told_and_after_the_grace_period(
-    subscriber, outage, mailoutbox, settings
-):
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
+def test_resolved_email_goes_at_once_and_only_to_those_told(subscriber, outage, mailoutbox):
     told = subscriber("told@example.com")
     o = outage(minutes_ago=120)
-    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
     _send(AlertDelivery.objects.get())
     subscriber("late@example.com")  # confirmed after the outage began
 
-    _resolve(o, minutes_ago=10)
-    assert services.alerts_schedule(outage=o, kind=Kind.RESOLVED) == 1
+    _resolve(o, minutes_ago=15)  # the detector resolves after 15 quiet minutes
+    assert services.alerts_notify(outage=o, change=Kind.RESOLVED) == 1
     resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
     assert resolved.subscription_id == told.pk
+    # Due now, not after the reopen window: a re-fire is told in the same thread instead.
+    assert selectors.deliveries_due(now=timezone.now()) == [resolved.pk]
 
-    held = _send(resolved)
-    assert held.outcome == Outcome.HELD and 19 * 60 < held.delay <= 20 * 60 + 1
-    resolved.refresh_from_db()
-    assert resolved.status == Status.PENDING
-    # The grace period is a time in the row for the sweeper, not a countdown in the broker.
-    assert resolved.next_attempt_at == o.resolved_at + timedelta(minutes=30)
-
-    later = timezone.now() + timedelta(minutes=21)
-    assert _send(resolved, now=later).outcome == Outcome.SENT
+    assert _send(resolved).outcome == Outcome.SENT
     assert len(mailoutbox) == 2
     message = mailoutbox[1]
     assert message.subject.startswith("Resolved: Acme Cloud is working again")
     assert "ended at" in message.body and "Login (40)" in message.body
+    assert "within 30 minutes, we will tell you in this thread" in message.body
     assert "/subscriptions/unsubscribe/" in message.alternatives[0][0]
 
 
-def test_the_grace_period_counts_from_when_the_detector_declared_it_over(
-    subscriber, outage, settings
+def _reopen(o: Outage) -> Outage:
+    """What detection does when the outage re-fires within the reopen window."""
+    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
+    OutageEvent.objects.create(
+        outage=o, at=timezone.now(), kind=OutageEvent.Kind.REOPENED, message=""
+    )
+    o.refresh_from_db()
+    return o
+
+
+def test_a_reopened_outage_is_told_as_problems_again_in_the_same_thread(
+    subscriber, outage, mailoutbox
 ):
-    # Outage.resolved_at is when the excess ended; the detector says so a quiet period later.
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 30
     subscriber()
     o = outage(minutes_ago=120)
-    services.alerts_schedule(outage=o, kind=Kind.OPENED)
-    _send(AlertDelivery.objects.get())
-    _resolve(o, minutes_ago=40)
-    declared = timezone.now() - timedelta(minutes=5)
-    OutageEvent.objects.create(outage=o, at=declared, kind=OutageEvent.Kind.RESOLVED, message="")
-    services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
+    for change in (Kind.OPENED, Kind.RESOLVED, Kind.REOPENED, Kind.RESOLVED):
+        if change == Kind.RESOLVED:
+            _resolve(o, minutes_ago=1)
+        elif change == Kind.REOPENED:
+            o = _reopen(o)
+        services.alerts_notify(outage=o, change=change)
+        [due] = selectors.deliveries_due(now=timezone.now())
+        assert services.alert_delivery_send(delivery_id=due).outcome == Outcome.SENT
 
-    result = _send(AlertDelivery.objects.get(kind=Kind.RESOLVED))
-    assert result.outcome == Outcome.HELD and 24 * 60 < result.delay <= 25 * 60 + 1
+    kinds = list(AlertDelivery.objects.order_by("pk").values_list("kind", "episode"))
+    assert kinds == [("opened", 0), ("resolved", 0), ("reopened", 1), ("resolved", 1)]
+    detected, resolved, again, resolved_again = mailoutbox
+    assert "problems detected" in detected.subject
+    assert again.subject.startswith("Acme Cloud: problems again")
+    assert "problems detected" not in again.subject and "are back" in again.body
+    root = detected.extra_headers["Message-ID"]
+    assert root.startswith(f"<outage-{o.pk}.")
+    for reply in (resolved, again, resolved_again):
+        assert reply.extra_headers["In-Reply-To"] == root
+        assert reply.extra_headers["References"] == root
+        assert reply.extra_headers["Message-ID"] != root
+    # Notified twice about the same change, nothing more is sent.
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    assert selectors.deliveries_due(now=timezone.now()) == []
 
 
-def test_resolved_email_waits_while_the_outage_is_reopened(subscriber, outage, settings):
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
+def test_a_resolved_email_not_sent_before_the_reopen_is_dropped(subscriber, outage, mailoutbox):
     subscriber()
     o = outage(minutes_ago=120)
-    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
     _send(AlertDelivery.objects.get())
     _resolve(o, minutes_ago=1)
-    services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
-    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    # SMTP is down until after the re-fire: the subscriber never hears of the lull...
+    o = _reopen(o)
+    services.alerts_notify(outage=o, change=Kind.REOPENED)
 
     resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
-    result = _send(resolved)
-    assert result.outcome == Outcome.HELD and result.delay is None
-    # Waiting for an event, not a time: the sweeper leaves it alone...
-    later = timezone.now() + timedelta(hours=3)
-    assert selectors.deliveries_due(now=later) == []
-    # ...until the detector resolves the outage again and alerts_schedule wakes it.
-    o.refresh_from_db()
+    assert resolved.status == Status.SKIPPED and "came back" in resolved.last_error
+    assert not AlertDelivery.objects.filter(kind=Kind.REOPENED).exists()
+    # ...and hears once that it is over, when it is.
     _resolve(o, minutes_ago=0)
-    services.alerts_schedule(outage=o, kind=Kind.RESOLVED, now=later)
-    assert selectors.deliveries_due(now=later) == [resolved.pk]
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    [due] = selectors.deliveries_due(now=timezone.now())
+    assert _send(AlertDelivery.objects.get(pk=due)).outcome == Outcome.SENT
+    assert [m.subject.split(":")[0] for m in mailoutbox] == ["Acme Cloud", "Resolved"]
+
+
+def test_a_subscriber_whose_alert_came_too_late_hears_of_the_reopened_outage(
+    subscriber, outage, mailoutbox
+):
+    subscriber()
+    o = outage(minutes_ago=120)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
+    _resolve(o, minutes_ago=1)  # over before its "detected" could leave (SMTP down)
+    assert _send(AlertDelivery.objects.get()).outcome == Outcome.SKIPPED
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)  # nobody told: nothing to end
+
+    o = _reopen(o)
+    services.alerts_notify(outage=o, change=Kind.REOPENED)
+    [due] = selectors.deliveries_due(now=timezone.now())
+    assert _send(AlertDelivery.objects.get(pk=due)).outcome == Outcome.SENT
+    [message] = mailoutbox
+    assert "problems detected" in message.subject
+    # Told twice about the reopening: still one "detected".
+    services.alerts_notify(outage=o, change=Kind.REOPENED)
+    assert selectors.deliveries_due(now=timezone.now()) == []
+
+
+def test_a_resolved_email_claimed_when_the_outage_reopens_is_not_sent(subscriber, outage):
+    subscriber()
+    o = outage(minutes_ago=120)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
+    _send(AlertDelivery.objects.get())
+    _resolve(o, minutes_ago=1)
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
+    # A worker claimed it; the re-fire commits before it decides.
+    AlertDelivery.objects.filter(pk=resolved.pk).update(status=Status.SENDING)
+    o = _reopen(o)
+    services.alerts_notify(outage=o, change=Kind.REOPENED)
+    again = AlertDelivery.objects.get(kind=Kind.REOPENED)
+    assert _send(again).outcome == Outcome.HELD  # waits for the message before it
+
+    AlertDelivery.objects.filter(pk=resolved.pk).update(status=Status.SKIPPED)
+    later = timezone.now() + timedelta(minutes=2)
+    result = _send(again, now=later)
+    assert result.outcome == Outcome.SKIPPED and "not told it had ended" in result.reason
 
 
 def test_no_opened_email_once_the_outage_is_over_and_no_resolved_either(
     subscriber, outage, mailoutbox, settings
 ):
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
     subscriber()
     o = outage()
-    services.alerts_schedule(outage=o, kind=Kind.OPENED)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
     _resolve(o)
-    services.alerts_schedule(outage=o, kind=Kind.RESOLVED)
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
 
     assert _send(AlertDelivery.objects.get(kind=Kind.OPENED)).outcome == Outcome.SKIPPED
     assert _send(AlertDelivery.objects.get(kind=Kind.RESOLVED)).outcome == Outcome.SKIPPED
@@ -400,7 +422,7 @@ def test_no_opened_email_once_the_outage_is_over_and_no_resolved_either(
 
 def test_unsubscribing_stops_queued_alerts(subscriber, outage, mailoutbox):
     sub = subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     services.subscription_unsubscribe(subscription=sub)
 
     assert _send(AlertDelivery.objects.get()).outcome == Outcome.SKIPPED
@@ -409,10 +431,9 @@ def test_unsubscribing_stops_queued_alerts(subscriber, outage, mailoutbox):
 
 def test_a_flapping_service_is_held_back_by_the_cooldown(subscriber, outage, mailoutbox, settings):
     settings.ALERT_COOLDOWN_MINUTES = 60
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
     subscriber()
     first = outage(minutes_ago=50)
-    services.alerts_schedule(outage=first, kind=Kind.OPENED)
+    services.alerts_notify(outage=first, change=Kind.OPENED)
     _send(AlertDelivery.objects.get(outage=first))
     AlertDelivery.objects.filter(outage=first).update(
         sent_at=timezone.now() - timedelta(minutes=45)
@@ -421,7 +442,7 @@ def test_a_flapping_service_is_held_back_by_the_cooldown(subscriber, outage, mai
 
     # Problems again 35 minutes later: a new outage inside the cool-down.
     second = outage(minutes_ago=5)
-    services.alerts_schedule(outage=second, kind=Kind.OPENED)
+    services.alerts_notify(outage=second, change=Kind.OPENED)
     delivery = AlertDelivery.objects.get(outage=second)
     held = _send(delivery)
     assert held.outcome == Outcome.HELD and 14 * 60 < held.delay <= 15 * 60 + 1
@@ -437,18 +458,17 @@ def test_a_flapping_service_is_held_back_by_the_cooldown(subscriber, outage, mai
 def test_a_flap_that_ends_inside_the_cooldown_sends_nothing(
     subscriber, outage, mailoutbox, settings
 ):
-    settings.ALERT_RESOLVED_GRACE_MINUTES = 0
     subscriber()
     first = outage(minutes_ago=30)
-    services.alerts_schedule(outage=first, kind=Kind.OPENED)
+    services.alerts_notify(outage=first, change=Kind.OPENED)
     _send(AlertDelivery.objects.get(outage=first))
     _resolve(first, minutes_ago=25)
     second = outage(minutes_ago=5)
-    services.alerts_schedule(outage=second, kind=Kind.OPENED)
+    services.alerts_notify(outage=second, change=Kind.OPENED)
     assert _send(AlertDelivery.objects.get(outage=second)).outcome == Outcome.HELD
 
     _resolve(second, minutes_ago=1)
-    services.alerts_schedule(outage=second, kind=Kind.RESOLVED)
+    services.alerts_notify(outage=second, change=Kind.RESOLVED)
     later = timezone.now() + timedelta(hours=1)
     assert _send(AlertDelivery.objects.get(outage=second, kind=Kind.OPENED), now=later).outcome == (
         Outcome.SKIPPED
@@ -488,7 +508,7 @@ def test_the_sweeper_sends_what_is_due_and_stale_claims_but_respects_backoff(
 def test_sweep_queues_and_sends_a_lost_delivery(subscriber, outage, mailoutbox, eager):
     now = timezone.now()
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED, now=now)  # no commit: lost
+    services.alerts_notify(outage=outage(), change=Kind.OPENED, now=now)  # no commit: lost
 
     swept = services.alerts_sweep(now=now + timedelta(minutes=1))
 
@@ -499,7 +519,7 @@ def test_sweep_queues_and_sends_a_lost_delivery(subscriber, outage, mailoutbox, 
 
 def test_the_sweep_task_counts_what_it_queued(subscriber, outage, mailoutbox, eager):
     subscriber()
-    services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
     assert alerts_sweep_task.apply().get() == 1
     assert alerts_sweep_task.apply().get() == 0  # sent: nothing due any more
     assert len(mailoutbox) == 1
@@ -511,13 +531,13 @@ def test_dispatch_after_commit_sends_each_pending_delivery(
     subscriber("a@example.com")
     subscriber("b@example.com")
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        services.alerts_schedule(outage=outage(), kind=Kind.OPENED)
+        services.alerts_notify(outage=outage(), change=Kind.OPENED)
     assert sorted(m.to[0] for m in mailoutbox) == ["a@example.com", "b@example.com"]
 
 
-def test_unknown_kind_is_refused(outage):
+def test_unknown_change_is_refused(outage):
     with pytest.raises(ValueError):
-        services.alerts_schedule(outage=outage(), kind="reopened")
+        services.alerts_notify(outage=outage(), change="peak")
 
 
 @pytest.mark.parametrize(

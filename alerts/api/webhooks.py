@@ -1,0 +1,68 @@
+"""The webhook body, described for the OpenAPI schema (alerts.channels.webhook builds it)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiCallback, extend_schema
+from rest_framework import serializers
+
+
+class WebhookServiceSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    url = serializers.URLField(help_text="The service's status page.")
+
+
+class WebhookProblemSerializer(serializers.Serializer):
+    problem = serializers.CharField(help_text="Problem type slug.")
+    count = serializers.IntegerField()
+
+
+class WebhookOutageSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The same for every event of one outage.")
+    url = serializers.URLField()
+    status = serializers.ChoiceField(choices=["active", "resolved"])
+    episode = serializers.IntegerField(help_text="How many times the outage was reopened.")
+    started_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    countries = serializers.ListField(
+        child=serializers.CharField(), help_text="ISO codes, most reports first; empty: all."
+    )
+    observed = serializers.FloatField(help_text="Counted reports a minute at the peak.")
+    expected = serializers.FloatField(help_text="Reports a minute expected at the peak.")
+    score = serializers.FloatField()
+    top_problems = WebhookProblemSerializer(many=True)
+    explanation = serializers.CharField()
+
+
+class WebhookEventSerializer(serializers.Serializer):
+    event = serializers.ChoiceField(choices=["opened", "reopened", "resolved", "test"])
+    delivery_id = serializers.IntegerField(
+        help_text="Idempotency key: the same for every attempt at this message."
+    )
+    sent_at = serializers.DateTimeField()
+    title = serializers.CharField(help_text="One line for people.")
+    summary = serializers.CharField()
+    service = WebhookServiceSerializer()
+    outage = WebhookOutageSerializer()
+
+
+OUTAGE_EVENT_CALLBACK = OpenApiCallback(
+    name="outageEvent",
+    path="{$request.body#/url}",
+    decorator=extend_schema(
+        summary="An outage event, posted to a webhook subscription's URL",
+        description=(
+            "Sent for `opened`, `reopened` (problems again within the reopen window), "
+            "`resolved`, and `test` (the management page's button). Headers: "
+            "`X-OutageWatch-Event`, `X-OutageWatch-Delivery` (the same for every attempt), "
+            "`X-OutageWatch-Timestamp` (Unix seconds) and `X-OutageWatch-Signature: "
+            "v1=<hex HMAC-SHA256(secret, timestamp + '.' + raw body)>`; refuse timestamps "
+            "more than 5 minutes off (replays). Answer 2xx within 10 seconds; 5xx, 408, 429 "
+            "and timeouts are retried with backoff, other answers (redirects included) are "
+            "not. Slack and Discord subscriptions get their own message formats instead."
+        ),
+        request=WebhookEventSerializer,
+        responses={200: None},
+    ),
+)

@@ -1,0 +1,62 @@
+"""The one interface every alert channel implements.
+
+A transport sends one notice and either returns (the receiver has it) or raises
+TransportError saying whether trying again could help: a transient failure (timeout, 5xx,
+connection refused) is retried with backoff from the delivery row; a permanent one (404,
+a refused address, a mailbox that does not exist) is not, and counts towards disabling the
+channel. Transports know nothing about rows, claims or retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from alerts.models import AlertDelivery, Subscription
+    from detection.models import Outage
+
+
+class TransportError(Exception):
+    """Sending failed; ``permanent`` says whether another attempt could succeed."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message about one outage event to one subscription, in every channel's terms.
+
+    Words shown to people come from alerts.presentation; the machine fields are for the
+    webhook body. ``delivery_id`` is the receivers' idempotency key: a resend after a
+    crash carries the same one.
+    """
+
+    delivery_id: int
+    event: str  # opened | reopened | resolved | test
+    subscription: Subscription
+    outage: Outage
+    episode: int
+    title: str  # one line, e.g. "Acme: problems detected in Germany since 12:03 UTC"
+    summary: str  # one or two sentences
+    countries: list[str]  # ISO codes, most reports first
+    country_names: list[str]
+    observed: float  # peak counted reports per minute
+    expected: float  # expected at the peak
+    problems: list[dict[str, Any]]  # [{"slug", "name", "count"}]
+    outage_url: str
+    service_url: str
+    at: datetime  # when it was sent
+    # Email only: the delivery row and the earlier alert this one was held back after.
+    delivery: AlertDelivery | None = None
+    earlier: AlertDelivery | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Transport(Protocol):
+    def send(self, notice: Notice) -> None:
+        """Deliver the notice, or raise TransportError."""
+        ...

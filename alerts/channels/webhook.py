@@ -1,0 +1,77 @@
+"""Generic webhook: a signed JSON POST (body documented in the OpenAPI schema as the
+``outageEvent`` callback of POST /api/v1/subscriptions/).
+
+Signature: ``X-OutageWatch-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>``
+with ``X-OutageWatch-Timestamp`` (Unix seconds) sent alongside. Signing the timestamp with
+the body lets a receiver refuse old or replayed requests (README: "Verifying webhooks").
+``X-OutageWatch-Delivery`` is the same for every attempt at one message: receivers that
+remember it see each event once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from alerts.channels import http
+from alerts.channels.base import Notice
+
+SIGNATURE_HEADER = "X-OutageWatch-Signature"
+TIMESTAMP_HEADER = "X-OutageWatch-Timestamp"
+
+
+def signature(*, secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"v1={digest.hexdigest()}"
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def payload(notice: Notice) -> dict[str, Any]:
+    outage, service = notice.outage, notice.outage.service
+    return {
+        "event": notice.event,
+        "delivery_id": notice.delivery_id,
+        "sent_at": _iso(notice.at),
+        "title": notice.title,
+        "summary": notice.summary,
+        "service": {"slug": service.slug, "name": service.name, "url": notice.service_url},
+        "outage": {
+            "id": outage.pk,
+            "url": notice.outage_url,
+            "status": outage.status,
+            "episode": notice.episode,
+            "started_at": _iso(outage.started_at),
+            "detected_at": _iso(outage.detected_at),
+            "resolved_at": _iso(outage.resolved_at),
+            "countries": notice.countries,
+            "observed": notice.observed,
+            "expected": notice.expected,
+            "score": outage.score,
+            "top_problems": [{"problem": p["slug"], "count": p["count"]} for p in notice.problems],
+            "explanation": outage.explanation,
+        },
+    }
+
+
+class WebhookTransport:
+    def send(self, notice: Notice) -> None:
+        subscription = notice.subscription
+        body = json.dumps(payload(notice), separators=(",", ":")).encode()
+        timestamp = int(notice.at.timestamp())
+        http.post(
+            subscription.url,
+            body=body,
+            headers={
+                "X-OutageWatch-Event": notice.event,
+                "X-OutageWatch-Delivery": str(notice.delivery_id),
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: signature(
+                    secret=subscription.secret, timestamp=timestamp, body=body
+                ),
+            },
+        )

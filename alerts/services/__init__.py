@@ -1,0 +1,59 @@
+"""Writes of the alerts app, by sub-domain; the names callers use are re-exported here.
+
+Detection calls only ``alerts_notify``.
+"""
+
+from alerts.services.channels import (
+    ChannelTested,
+    channel_test_send,
+    subscription_delete,
+    subscription_secret_reveal,
+    subscription_secret_rotate,
+)
+from alerts.services.deliveries import (
+    OutageChange,
+    Swept,
+    alert_delivery_send,
+    alerts_notify,
+    alerts_queue,
+    alerts_sweep,
+)
+from alerts.services.outbox import Outcome, SendResult
+from alerts.services.subscriptions import (
+    Purged,
+    SubscriptionRequested,
+    confirmation_delivery_send,
+    email_normalize,
+    email_rate_key,
+    subscription_confirm,
+    subscription_disable,
+    subscription_request,
+    subscription_unsubscribe,
+    subscriptions_purge,
+)
+
+__all__ = [
+    "ChannelTested",
+    "OutageChange",
+    "Outcome",
+    "Purged",
+    "SendResult",
+    "SubscriptionRequested",
+    "Swept",
+    "alert_delivery_send",
+    "alerts_notify",
+    "alerts_queue",
+    "alerts_sweep",
+    "channel_test_send",
+    "confirmation_delivery_send",
+    "email_normalize",
+    "email_rate_key",
+    "subscription_confirm",
+    "subscription_delete",
+    "subscription_disable",
+    "subscription_request",
+    "subscription_secret_reveal",
+    "subscription_secret_rotate",
+    "subscription_unsubscribe",
+    "subscriptions_purge",
+]

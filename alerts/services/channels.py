@@ -1,0 +1,111 @@
+"""Managing a webhook, Slack or Discord channel without an account: its owner's signed
+link (alerts.tokens.manage_token_make) confirms it, shows the signing secret once, sends
+a test message and deletes it."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from alerts import channels
+from alerts.channels import Notice, TransportError
+from alerts.models import Subscription
+from detection.models import Outage
+
+logger = logging.getLogger(__name__)
+
+# One test message per channel per this many seconds: the button must not make us a
+# request cannon pointed at someone else's URL.
+TEST_INTERVAL_SECONDS = 10
+
+
+def subscription_secret_reveal(
+    *, subscription: Subscription, now: datetime | None = None
+) -> str | None:
+    """The webhook's signing secret, the first time only; None ever after."""
+    now = now or timezone.now()
+    shown = Subscription.objects.filter(
+        pk=subscription.pk, secret_shown_at__isnull=True, channel=Subscription.Channel.WEBHOOK
+    ).update(secret_shown_at=now)
+    return subscription.secret if shown else None
+
+
+def subscription_secret_rotate(*, subscription: Subscription, now: datetime | None = None) -> str:
+    """A new signing secret, shown once (the old one stops verifying at once)."""
+    secret = secrets.token_hex(32)
+    Subscription.objects.filter(pk=subscription.pk).update(
+        secret=secret, secret_shown_at=now or timezone.now()
+    )
+    subscription.secret = secret
+    return secret
+
+
+def subscription_delete(*, subscription: Subscription) -> None:
+    """Forget the channel, its URL and its deliveries."""
+    Subscription.objects.filter(pk=subscription.pk).delete()
+
+
+@dataclass(frozen=True)
+class ChannelTested:
+    ok: bool
+    message: str
+
+
+def _test_notice(subscription: Subscription, now: datetime) -> Notice:
+    from alerts import presentation
+
+    service = subscription.service
+    outage = Outage(
+        pk=0,
+        service=service,
+        status=Outage.Status.ACTIVE,
+        started_at=now - timedelta(minutes=4),
+        detected_at=now - timedelta(minutes=1),
+        countries=list(subscription.countries or [])[:2],
+        top_problems=[],
+        peak_observed=42,
+        peak_expected=3.2,
+        score=0.99,
+        explanation="A test message: no outage. This is what an alert looks like.",
+    )
+    names = presentation.country_names(outage.countries)
+    return Notice(
+        delivery_id=0,
+        event="test",
+        subscription=subscription,
+        outage=outage,
+        episode=0,
+        title=f"Test: {service.name} alerts from OutageWatch reach this channel",
+        summary="A test message: no outage. Alerts will look like this.",
+        countries=outage.countries,
+        country_names=names,
+        observed=42.0,
+        expected=3.2,
+        problems=[],
+        outage_url=presentation.absolute("/outages/"),
+        service_url=presentation.absolute(service.get_absolute_url()),
+        at=now,
+    )
+
+
+def channel_test_send(*, subscription: Subscription, now: datetime | None = None) -> ChannelTested:
+    """Send one test message now, answering how the receiver took it."""
+    now = now or timezone.now()
+    if subscription.channel == Subscription.Channel.EMAIL:
+        return ChannelTested(False, "Test messages are for webhook, Slack and Discord channels.")
+    try:
+        if not cache.add(f"alerts:test:{subscription.pk}", 1, timeout=TEST_INTERVAL_SECONDS):
+            return ChannelTested(False, f"One test every {TEST_INTERVAL_SECONDS} seconds, please.")
+    except RedisError:
+        return ChannelTested(False, "Tests are unavailable right now; try again in a minute.")
+    try:
+        channels.transport_for(subscription.channel).send(_test_notice(subscription, now))
+    except TransportError as exc:
+        return ChannelTested(False, f"The test failed: {exc}")
+    return ChannelTested(True, "Sent: your receiver accepted the test message.")

@@ -1,0 +1,242 @@
+"""Alerts: every message an outage causes is a row, sent exactly once, through its channel.
+
+Every message is a database row written in the transaction that decides it: an
+AlertDelivery per (outage, event, subscription) under a unique constraint, inside the
+detector's transaction (alerts_notify). A thin task sends the row right after commit;
+``alerts_sweep`` (every minute) sends whatever is due later (retry backoff, cool-down:
+``next_attempt_at``) or was lost with Redis. No task waits in the broker with a countdown:
+kombu holds such a message unacked inside the worker, and after a Redis restart its
+restore crashed the worker (issue 11, see docs/deployment.md).
+
+Sending goes through the outbox (alerts.services.outbox: claim, send, record) and the
+subscription's channel (alerts.channels), which says whether a failure is worth retrying.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from alerts import channels, presentation, selectors
+from alerts.channels import TransportError
+from alerts.models import AlertDelivery
+from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
+from alerts.services.subscriptions import subscription_failed, subscription_succeeded
+from alerts.tasks import (
+    alert_delivery_send_task,
+    alerts_dispatch_task,
+    confirmation_delivery_send_task,
+)
+from detection.models import Outage
+
+logger = logging.getLogger(__name__)
+
+Kind = AlertDelivery.Kind
+Status = AlertDelivery.Status
+
+
+class OutageChange(enum.StrEnum):
+    """What detection tells alerts about an outage (its OutageEvent kinds that matter here)."""
+
+    OPENED = "opened"
+    COUNTRY = "country"  # a country joined: its followers may now be concerned
+    REOPENED = "reopened"  # a re-fire within OUTAGE_REOPEN_MINUTES: the same outage again
+    RESOLVED = "resolved"
+
+
+def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -> int:
+    """Detection's one way into alerts: ``outage`` opened, changed, reopened or resolved.
+
+    Called inside the transaction that changed the outage, once its row says so (status,
+    countries): the delivery rows commit or roll back with it, and their sending is queued
+    with transaction.on_commit. Calling it twice for the same change adds nothing (unique
+    rows). Returns the number of subscriptions considered.
+
+    - opened / a country joined: "detected" for every matching subscription not told yet;
+    - reopened: "problems again" for those told it was over; a "resolved" still unsent is
+      dropped, so its subscribers simply never heard of the lull;
+    - resolved: "resolved" for those told about it. It goes out at once: a re-fire within
+      the reopen window is told in the same thread, so nothing waits for the window.
+    """
+    change = OutageChange(change)
+    now = now or timezone.now()
+    if change in (OutageChange.OPENED, OutageChange.COUNTRY):
+        ids = [s.pk for s in selectors.subscriptions_for_outage(outage=outage)]
+        return _deliveries_create(outage=outage, ids=ids, kind=Kind.OPENED, episode=0, now=now)
+    episode = selectors.outage_episode(outage=outage)
+    if change == OutageChange.REOPENED:
+        AlertDelivery.objects.filter(
+            outage=outage, kind=Kind.RESOLVED, status=Status.PENDING
+        ).update(status=Status.SKIPPED, last_error="Problems came back before it was sent.")
+        ids = selectors.subscription_ids_told_resolved(outage=outage)
+        # Those never told about it (their "detected" came too late for its first run)
+        # hear it as detected now.
+        untold = selectors.subscription_ids_untold(outage=outage)
+        _deliveries_create(outage=outage, ids=untold, kind=Kind.OPENED, episode=episode, now=now)
+        return len(untold) + _deliveries_create(
+            outage=outage, ids=ids, kind=Kind.REOPENED, episode=episode, now=now
+        )
+    ids = selectors.subscription_ids_told_active(outage=outage)
+    return _deliveries_create(outage=outage, ids=ids, kind=Kind.RESOLVED, episode=episode, now=now)
+
+
+def _deliveries_create(
+    *, outage: Outage, ids: list[int], kind: str, episode: int, now: datetime
+) -> int:
+    if not ids:
+        return 0
+    AlertDelivery.objects.bulk_create(
+        [
+            AlertDelivery(
+                outage=outage, subscription_id=pk, kind=kind, episode=episode, next_attempt_at=now
+            )
+            for pk in ids
+        ],
+        ignore_conflicts=True,
+    )
+    # robust: a broker outage must not fail the detector; the sweeper sends the rows later.
+    transaction.on_commit(
+        partial(alerts_dispatch_task.delay, outage_id=outage.pk, kind=str(kind)), robust=True
+    )
+    return len(ids)
+
+
+def alerts_queue(*, outage_id: int, kind: str, now: datetime | None = None) -> list[int]:
+    """Queue one send task per due delivery of this outage and kind."""
+    ids = selectors.delivery_pending_ids(outage_id=outage_id, kind=kind, now=now or timezone.now())
+    for delivery_id in ids:
+        alert_delivery_send_task.delay(delivery_id=delivery_id)
+    return ids
+
+
+@dataclass(frozen=True)
+class Swept:
+    deliveries: list[int]
+    confirmations: list[int]
+
+
+def alerts_sweep(*, now: datetime | None = None) -> Swept:
+    """Queue every email that is due: its retry or hold time has come, its first
+    message was lost (Redis restart), or its claim is stale (the worker died while sending).
+
+    The sweeper is the source of truth for anything later than "now"; queueing a row twice
+    is harmless, the claim lets one send through.
+    """
+    now = now or timezone.now()
+    deliveries = selectors.deliveries_due(now=now)
+    for delivery_id in deliveries:
+        alert_delivery_send_task.delay(delivery_id=delivery_id)
+    confirmations = selectors.confirmations_due(now=now)
+    for confirmation_id in confirmations:
+        confirmation_delivery_send_task.delay(confirmation_id=confirmation_id)
+    return Swept(deliveries=deliveries, confirmations=confirmations)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    send: bool
+    reason: str = ""
+    hold_until: datetime | None = None  # with hold: when the sweeper looks again
+    hold: bool = False
+    earlier: AlertDelivery | None = None
+
+
+def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendResult:
+    """Claim one delivery, decide whether it is still wanted, send it, record the outcome."""
+    now = now or timezone.now()
+    mine = claim(AlertDelivery, pk=delivery_id, now=now)
+    if mine is None:
+        return SendResult(Outcome.NOT_CLAIMED)
+    delivery = selectors.delivery_get(delivery_id=delivery_id)
+
+    decision = _decide(delivery=delivery, now=now)
+    if decision.hold:
+        # The row remembers when to look again; the sweeper sends it then.
+        mine.update(status=Status.PENDING, next_attempt_at=decision.hold_until)
+        delay = None
+        if decision.hold_until is not None:
+            delay = max(int((decision.hold_until - now).total_seconds()) + 1, 1)
+        return SendResult(Outcome.HELD, delay=delay, reason=decision.reason)
+    if not decision.send:
+        mine.update(status=Status.SKIPPED, last_error=decision.reason)
+        return SendResult(Outcome.SKIPPED, reason=decision.reason)
+
+    subscription = delivery.subscription
+    try:
+        notice = presentation.notice_build(delivery=delivery, now=now, earlier=decision.earlier)
+    except Exception as exc:  # a broken template must not loop through the sweeper forever
+        logger.exception("Could not build the notice of delivery %s", delivery_id)
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
+    try:
+        channels.transport_for(subscription.channel).send(notice)
+    except TransportError as exc:
+        result = record_failure(
+            mine=mine, attempts=delivery.attempts, exc=exc, now=now, what=f"Delivery {delivery_id}"
+        )
+        if result.outcome == Outcome.FAILED:
+            subscription_failed(subscription=subscription, error=exc, gave_up=result.gave_up)
+        return result
+    # From here the receiver has the message: were we to die before the update below, the
+    # stale claim is taken over and it is sent once more (the one duplicate possible; the
+    # webhook's X-OutageWatch-Delivery and the email's Message-ID let receivers drop it).
+    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
+        logger.warning("Delivery %s was taken over while sending", delivery_id)
+    subscription_succeeded(subscription=subscription)
+    return SendResult(Outcome.SENT)
+
+
+def _decide(*, delivery: AlertDelivery, now: datetime) -> _Decision:
+    subscription, outage = delivery.subscription, delivery.outage
+    if subscription.unsubscribed_at or subscription.disabled_at or not subscription.confirmed_at:
+        return _Decision(send=False, reason="Subscription no longer active.")
+    if selectors.delivery_earlier_in_flight(delivery=delivery):
+        # Messages of one outage reach a subscriber in order: wait for the one before.
+        return _Decision(send=False, hold=True, hold_until=now + timedelta(minutes=1))
+    if delivery.kind == Kind.OPENED:
+        return _decide_opened(delivery=delivery, outage=outage, now=now)
+    told = selectors.delivery_last_told_kind(delivery=delivery)
+    if delivery.kind == Kind.REOPENED:
+        if outage.status != Outage.Status.ACTIVE:
+            return _Decision(send=False, reason="Over again before it could be sent.")
+        if told != Kind.RESOLVED:
+            return _Decision(send=False, reason="The subscriber was not told it had ended.")
+        return _Decision(send=True)
+    if outage.status != Outage.Status.RESOLVED or outage.resolved_at is None:
+        return _Decision(send=False, reason="Problems came back before it was sent.")
+    if told not in (Kind.OPENED, Kind.REOPENED):
+        return _Decision(send=False, reason="The subscriber was not told about this outage.")
+    return _Decision(send=True)
+
+
+def _decide_opened(*, delivery: AlertDelivery, outage: Outage, now: datetime) -> _Decision:
+    if outage.status != Outage.Status.ACTIVE:
+        # Telling someone an outage began after it ended helps nobody; its "resolved"
+        # email is skipped along with it.
+        return _Decision(send=False, reason="Outage was over before the alert could be sent.")
+    if selectors.delivery_last_told_kind(delivery=delivery) is not None:
+        return _Decision(send=False, reason="The subscriber was told about this outage already.")
+    cooldown = timedelta(minutes=settings.ALERT_COOLDOWN_MINUTES)
+    earlier = selectors.delivery_last_opened_elsewhere(delivery=delivery)
+    if earlier is None or earlier.sent_at is None:
+        return _Decision(send=True)
+    if earlier.sent_at + cooldown > now:
+        # Flapping across outages (a re-fire after the reopen window): hold the alert until
+        # the cool-down is over; if the outage ends meanwhile it is dropped (above),
+        # otherwise it goes out then, saying why late.
+        return _Decision(
+            send=False,
+            hold=True,
+            hold_until=earlier.sent_at + cooldown,
+            reason=f"Cool-down after the alert sent at {earlier.sent_at:%H:%M} UTC.",
+        )
+    held_back = earlier.sent_at + cooldown > outage.detected_at
+    return _Decision(send=True, earlier=earlier if held_back else None)

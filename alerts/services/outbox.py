@@ -1,0 +1,90 @@
+"""The outbox both alert deliveries and owner emails go through: claim a row with a
+conditional UPDATE, send, record the outcome; retries are times in the row.
+
+A sender first claims its row (pending and due -> sending, or a 'sending' claim so old that
+its worker must have died), sends, then marks it sent. A task delivered twice, or queued
+again by the sweeper, finds nothing to claim.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, QuerySet
+
+from alerts import selectors
+from alerts.channels import TransportError
+from alerts.models import AlertDelivery
+
+logger = logging.getLogger(__name__)
+
+Status = AlertDelivery.Status
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    HELD = "held"  # back to pending until next_attempt_at
+    RETRY = "retry"  # transient failure, back to pending, retry after ``delay``
+    FAILED = "failed"
+    NOT_CLAIMED = "not_claimed"  # sent, skipped, not due yet, or another worker has it
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    delay: int | None = None
+    reason: str = ""
+    error: BaseException | None = None
+    gave_up: bool = False  # FAILED after the last transient attempt
+
+
+def claim(model: type[models.Model], *, pk: int, now: datetime) -> QuerySet | None:
+    """Take one outbox row for this worker; the returned queryset updates only our claim."""
+    stale = now - timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS)
+    claimed = (
+        model.objects.filter(pk=pk)
+        .filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.SENDING, claimed_at__lt=stale)
+        )
+        .update(status=Status.SENDING, claimed_at=now)
+    )
+    if not claimed:
+        return None
+    return model.objects.filter(pk=pk, status=Status.SENDING, claimed_at=now)
+
+
+def record_failure(
+    *, mine: QuerySet, attempts: int, exc: TransportError, now: datetime, what: str
+) -> SendResult:
+    """One failed attempt (``attempts`` before it): back off and retry, or give up."""
+    error = error_text(exc)
+    attempts += 1
+    if exc.permanent:
+        mine.update(status=Status.FAILED, attempts=attempts, last_error=error)
+        return SendResult(Outcome.FAILED, reason=error, error=exc)
+    if attempts >= settings.ALERT_MAX_ATTEMPTS:
+        reason = f"Gave up after {attempts} attempts. {error}"
+        mine.update(status=Status.FAILED, attempts=attempts, last_error=reason[:1000])
+        logger.error("%s failed: %s", what, reason)
+        return SendResult(Outcome.FAILED, reason=reason, error=exc, gave_up=True)
+    delay = selectors.retry_delay_seconds(attempts=attempts)
+    # The row, not a broker countdown, remembers the retry: the sweeper sends it when due.
+    mine.update(
+        status=Status.PENDING,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=now + timedelta(seconds=delay),
+    )
+    logger.warning("%s attempt %s failed (%s); retry in %ss", what, attempts, error, delay)
+    return SendResult(Outcome.RETRY, delay=delay, reason=error, error=exc)

@@ -1,0 +1,358 @@
+"""Subscriptions: double opt-in by email, unsubscribing, disabling, purging; and the emails
+to their owners (ConfirmationDelivery rows: confirmation links, "channel disabled")."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from alerts import emails
+from alerts.channels import TransportError
+from alerts.channels.email import smtp_error
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
+from alerts.tasks import confirmation_delivery_send_task
+from reports.models import Service
+
+logger = logging.getLogger(__name__)
+
+Status = AlertDelivery.Status
+
+# Gmail delivers a.b.c@ and abc@ to one mailbox; googlemail.com is the same service.
+_DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def email_normalize(value: str) -> str:
+    # One address, one row, whatever the capitalisation.
+    return value.strip().lower()
+
+
+def email_rate_key(value: str) -> str:
+    """The mailbox behind an address, for the per-address cap only (mail goes as typed).
+
+    ann+x@ and ann@ reach one inbox at almost every provider, and Gmail ignores dots:
+    without this, variants of one address each got the full daily allowance.
+    """
+    local, _, domain = email_normalize(value).rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in _DOTLESS_DOMAINS:
+        local, domain = local.replace(".", ""), _DOTLESS_DOMAINS[domain]
+    return f"{local}@{domain}"
+
+
+@dataclass(frozen=True)
+class SubscriptionRequested:
+    subscription: Subscription
+    confirmation_queued: bool
+
+
+def subscription_request(
+    *,
+    email: str,
+    service: Service,
+    countries: list[str],
+    channel: str = Subscription.Channel.EMAIL,
+    url: str = "",
+    now: datetime | None = None,
+) -> SubscriptionRequested:
+    """Start (or restart) a double opt-in: at most one confirmation email, rate-limited.
+
+    The caller answers the same whatever happens here, so nobody learns whether an address
+    is already subscribed. Nothing about a confirmed subscription changes until the link
+    in the confirmation email is followed. For a webhook, Slack or Discord channel
+    (``url``) the email goes to its owner, ``email``.
+    """
+    now = now or timezone.now()
+    email = email_normalize(email)
+    countries = sorted(set(countries))
+    url = url if channel != Subscription.Channel.EMAIL else ""
+    with transaction.atomic():
+        subscription, created = Subscription.objects.select_for_update().get_or_create(
+            email=email,
+            service=service,
+            channel=channel,
+            url=url,
+            defaults={"countries": countries, "secret": _secret_new(channel)},
+        )
+        if not created and subscription.confirmed_at is None:
+            subscription.countries = countries
+        confirmation = _confirmation_prepare(
+            subscription=subscription, countries=countries, now=now
+        )
+        if confirmation is not None:
+            subscription.confirmation_sent_at = now
+        subscription.save(update_fields=["countries", "confirmation_sent_at"])
+        if confirmation is not None:
+            # robust: a broker outage must not fail the request; the sweeper sends the row.
+            transaction.on_commit(
+                partial(confirmation_delivery_send_task.delay, confirmation_id=confirmation.pk),
+                robust=True,
+            )
+    if confirmation is None:
+        logger.info("Confirmation for subscription %s not sent: rate limit", subscription.pk)
+    return SubscriptionRequested(
+        subscription=subscription, confirmation_queued=confirmation is not None
+    )
+
+
+def _secret_new(channel: str) -> str:
+    # Signs webhook bodies; Slack and Discord URLs carry their own secret.
+    return secrets.token_hex(32) if channel == Subscription.Channel.WEBHOOK else ""
+
+
+def _confirmation_prepare(
+    *, subscription: Subscription, countries: list[str], now: datetime
+) -> ConfirmationDelivery | None:
+    """The outbox row that will carry this request's link, or None when rate-limited."""
+    links = subscription.confirmations.filter(purpose=ConfirmationDelivery.Purpose.CONFIRM)
+    waiting = (
+        links.filter(status__in=[Status.PENDING, Status.SENDING]).order_by("-created_at").first()
+    )
+    if waiting is not None:
+        # The last confirmation never left (SMTP trouble): it goes out with these countries,
+        # as soon as possible, instead of a second email; no resend gap applies to it.
+        ConfirmationDelivery.objects.filter(pk=waiting.pk, status=Status.PENDING).update(
+            countries=countries, next_attempt_at=now
+        )
+        return waiting
+    last_sent = links.filter(status=Status.SENT).order_by("-sent_at").first()
+    gap = timedelta(minutes=settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES)
+    if last_sent is not None and last_sent.sent_at and last_sent.sent_at > now - gap:
+        return None
+    key = email_rate_key(subscription.email)
+    if not _confirmation_allowed(address_key=key, now=now):
+        return None
+    return ConfirmationDelivery.objects.create(
+        subscription=subscription,
+        countries=countries,
+        address_key=key,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def _confirmation_allowed(*, address_key: str, now: datetime) -> bool:
+    """At most SUBSCRIPTION_CONFIRMATIONS_PER_DAY confirmations per mailbox, all services."""
+    limit = settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY
+    # The database bounds the damage even without Redis.
+    recent = ConfirmationDelivery.objects.filter(
+        address_key=address_key,
+        purpose=ConfirmationDelivery.Purpose.CONFIRM,
+        created_at__gt=now - timedelta(days=1),
+    ).count()
+    if recent >= limit:
+        return False
+    # Redis also counts requests from before a purge, for a day.
+    key = "alerts:confirmations:" + hashlib.sha256(address_key.encode()).hexdigest()
+    try:
+        cache.add(key, 0, timeout=86400)
+        return cache.incr(key) <= limit
+    except (RedisError, ValueError):
+        logger.warning("Confirmation counter unavailable; relying on the database limit")
+        return True
+
+
+def confirmation_delivery_send(*, confirmation_id: int, now: datetime | None = None) -> SendResult:
+    """Claim one owner email (a confirmation link, or "channel disabled"), send it, record
+    the outcome; safe to run twice."""
+    now = now or timezone.now()
+    mine = claim(ConfirmationDelivery, pk=confirmation_id, now=now)
+    if mine is None:
+        return SendResult(Outcome.NOT_CLAIMED)
+    confirmation = ConfirmationDelivery.objects.select_related(
+        "subscription", "subscription__service"
+    ).get(pk=confirmation_id)
+    purpose = confirmation.purpose
+    if purpose == ConfirmationDelivery.Purpose.CONFIRM and confirmation.used_at is not None:
+        # Unsubscribed, or confirmed through another link, before this one could leave.
+        mine.update(status=Status.SKIPPED, last_error="Link revoked before it was sent.")
+        return SendResult(Outcome.SKIPPED, reason="revoked")
+    try:
+        if purpose == ConfirmationDelivery.Purpose.DISABLED:
+            message = emails.channel_disabled_email_build(confirmation=confirmation)
+        else:
+            message = emails.confirmation_email_build(confirmation=confirmation)
+    except Exception as exc:  # a broken template must not loop through the sweeper forever
+        logger.exception("Could not build owner email %s", confirmation_id)
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
+    try:
+        message.send(fail_silently=False)
+    except (smtplib.SMTPException, OSError) as exc:
+        error = smtp_error(exc)
+        result = record_failure(
+            mine=mine,
+            attempts=confirmation.attempts,
+            exc=error,
+            now=now,
+            what=f"Owner email {confirmation_id}",
+        )
+        if error.permanent and confirmation.subscription.channel == Subscription.Channel.EMAIL:
+            subscription_disable(subscription=confirmation.subscription, reason=result.reason)
+        return result
+    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
+        logger.warning("Owner email %s was taken over while sending", confirmation_id)
+    return SendResult(Outcome.SENT)
+
+
+def subscription_confirm(
+    *, confirmation: ConfirmationDelivery, now: datetime | None = None
+) -> Subscription | None:
+    """The link was followed: the address is real and wants these alerts.
+
+    Each link works once (a replayed link must not undo a later unsubscribe or change the
+    countries back); None when it was used or revoked already.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        used = ConfirmationDelivery.objects.filter(pk=confirmation.pk, used_at__isnull=True).update(
+            used_at=now
+        )
+        if not used:
+            return None
+        subscription = Subscription.objects.select_for_update().get(pk=confirmation.subscription_id)
+        active = subscription.confirmed_at and not (
+            subscription.unsubscribed_at or subscription.disabled_at
+        )
+        if not active:
+            subscription.confirmed_at = now
+        subscription.countries = confirmation.countries
+        subscription.unsubscribed_at = None
+        subscription.disabled_at = None
+        subscription.disabled_reason = ""
+        subscription.failures = 0  # a disabled channel confirmed again starts afresh
+        subscription.save(
+            update_fields=[
+                "confirmed_at",
+                "countries",
+                "unsubscribed_at",
+                "disabled_at",
+                "disabled_reason",
+                "failures",
+            ]
+        )
+        # Older links carry older choices: this answer uses them up too.
+        _confirmations_revoke(subscription=subscription, now=now)
+    return subscription
+
+
+def _confirmations_revoke(*, subscription: Subscription, now: datetime) -> None:
+    subscription.confirmations.filter(status=Status.PENDING).update(
+        status=Status.SKIPPED, last_error="Revoked before it was sent."
+    )
+    subscription.confirmations.filter(used_at__isnull=True).update(used_at=now)
+
+
+def subscription_unsubscribe(
+    *, subscription: Subscription, now: datetime | None = None
+) -> Subscription:
+    """Stop alerts; confirmation links mailed before this stop working too."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if subscription.unsubscribed_at is None:
+            subscription.unsubscribed_at = now
+            subscription.save(update_fields=["unsubscribed_at"])
+        _confirmations_revoke(subscription=subscription, now=now)
+    return subscription
+
+
+def subscription_disable(
+    *, subscription: Subscription, reason: str, now: datetime | None = None
+) -> bool:
+    """Stop sending to a channel that fails for good (a new confirmation re-enables it).
+
+    The owner of a webhook, Slack or Discord channel hears of it by email; an email address
+    that bounced cannot be told. Returns whether this call disabled it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        disabled = Subscription.objects.filter(pk=subscription.pk, disabled_at__isnull=True).update(
+            disabled_at=now, disabled_reason=reason[:300]
+        )
+        if disabled and subscription.channel != Subscription.Channel.EMAIL:
+            notice = ConfirmationDelivery.objects.create(
+                subscription=subscription,
+                purpose=ConfirmationDelivery.Purpose.DISABLED,
+                countries=subscription.countries,
+                address_key=email_rate_key(subscription.email),
+                created_at=now,
+                next_attempt_at=now,
+                used_at=now,  # carries no link to use
+            )
+            transaction.on_commit(
+                partial(confirmation_delivery_send_task.delay, confirmation_id=notice.pk),
+                robust=True,
+            )
+    if disabled:
+        logger.warning("Subscription %s disabled: %s", subscription.pk, reason)
+    return bool(disabled)
+
+
+def subscription_failed(
+    *, subscription: Subscription, error: TransportError, gave_up: bool
+) -> None:
+    """A message to this channel failed for good (or ran out of retries): one more in a row;
+    at ALERT_CHANNEL_MAX_FAILURES the channel is disabled. A bounced email address is
+    disabled at once: the mailbox does not exist."""
+    if subscription.channel == Subscription.Channel.EMAIL:
+        if error.permanent:
+            subscription_disable(subscription=subscription, reason=str(error))
+        return
+    Subscription.objects.filter(pk=subscription.pk).update(failures=F("failures") + 1)
+    failures = Subscription.objects.values_list("failures", flat=True).get(pk=subscription.pk)
+    if failures >= settings.ALERT_CHANNEL_MAX_FAILURES:
+        how = "gave up after retries" if gave_up else "refused"
+        subscription_disable(
+            subscription=subscription,
+            reason=f"{failures} messages in a row failed (last {how}): {error}",
+        )
+
+
+def subscription_succeeded(*, subscription: Subscription) -> None:
+    """A message got through: the failures in a row start again from zero."""
+    if subscription.failures:
+        Subscription.objects.filter(pk=subscription.pk).update(failures=0)
+
+
+@dataclass(frozen=True)
+class Purged:
+    subscriptions: int
+    confirmations: int
+
+
+def subscriptions_purge(*, now: datetime | None = None) -> Purged:
+    """Forget sign-ups never confirmed within SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS.
+
+    Their links have expired by then; keeping the addresses would only keep data about
+    people who never agreed to anything. Old confirmation rows of confirmed subscriptions
+    go too, once past the day the per-address cap looks back.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS)
+    unconfirmed = Subscription.objects.filter(confirmed_at__isnull=True).filter(
+        Q(confirmation_sent_at__lt=cutoff)
+        | Q(confirmation_sent_at__isnull=True, created_at__lt=cutoff)
+    )
+    subscriptions = unconfirmed.delete()[1].get(Subscription._meta.label, 0)
+    confirmations, _ = ConfirmationDelivery.objects.filter(
+        created_at__lt=cutoff - timedelta(days=1)
+    ).delete()
+    if subscriptions or confirmations:
+        logger.info(
+            "Purged %s unconfirmed subscriptions, %s old confirmations",
+            subscriptions,
+            confirmations,
+        )
+    return Purged(subscriptions=subscriptions, confirmations=confirmations)

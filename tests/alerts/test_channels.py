@@ -1,0 +1,370 @@
+"""Webhook, Slack and Discord channels against a real HTTP receiver on loopback.
+
+Clocks are pinned where retries matter: every call that depends on the time gets ``now=``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from alerts import channels, presentation, selectors, services
+from alerts.channels import http
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts.services import Outcome
+from alerts.tasks import alert_delivery_send_task
+from tests.alerts.receiver import Answer, Receiver
+
+pytestmark = pytest.mark.django_db
+
+Kind = AlertDelivery.Kind
+Status = AlertDelivery.Status
+SECRET = "9f2c" * 16
+
+
+def verify(*, secret: str, headers: dict[str, str], body: bytes, now: float) -> bool:
+    """The verification recipe of README.md ("Verifying webhooks"), as a receiver runs it."""
+    timestamp = headers["x-outagewatch-timestamp"]
+    if abs(now - int(timestamp)) > 300:  # older than 5 minutes: a replay
+        return False
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(headers["x-outagewatch-signature"], "v1=" + expected.hexdigest())
+
+
+@pytest.fixture
+def hook(subscriber, receiver):
+    def make(channel: str = "webhook", url: str | None = None, **kw) -> Subscription:
+        return subscriber(
+            "owner@example.com", channel=channel, url=url or receiver.url, secret=SECRET, **kw
+        )
+
+    return make
+
+
+def _deliver(outage, change=Kind.OPENED, now: datetime | None = None) -> services.SendResult:
+    services.alerts_notify(outage=outage, change=change, now=now)
+    delivery = AlertDelivery.objects.filter(kind=change).latest("pk")
+    return services.alert_delivery_send(delivery_id=delivery.pk, now=now)
+
+
+def test_a_webhook_gets_a_signed_json_body_that_verifies(hook, outage, receiver, settings):
+    settings.SITE_URL = "https://ow.example"
+    hook()
+    o = outage(["DE", "FR"])
+
+    assert _deliver(o).outcome == Outcome.SENT
+
+    [request] = receiver.received
+    assert request.path == "/hooks/outagewatch"
+    assert request.headers["content-type"] == "application/json"
+    assert verify(secret=SECRET, headers=request.headers, body=request.body, now=time.time())
+    assert not verify(secret="wrong", headers=request.headers, body=request.body, now=time.time())
+    assert not verify(
+        secret=SECRET, headers=request.headers, body=request.body + b" ", now=time.time()
+    )
+    # An old request replayed later is refused by its timestamp.
+    assert not verify(
+        secret=SECRET, headers=request.headers, body=request.body, now=time.time() + 3600
+    )
+    body = request.json()
+    delivery = AlertDelivery.objects.get()
+    assert request.headers["x-outagewatch-delivery"] == str(delivery.pk)
+    assert request.headers["x-outagewatch-event"] == "opened"
+    assert body["event"] == "opened" and body["delivery_id"] == delivery.pk
+    assert body["service"] == {
+        "slug": "acme",
+        "name": "Acme Cloud",
+        "url": "https://ow.example/services/acme/",
+    }
+    assert body["outage"]["id"] == o.pk and body["outage"]["countries"] == ["DE", "FR"]
+    assert body["outage"]["observed"] == 42 and body["outage"]["expected"] == 3.2
+    assert body["outage"]["url"] == f"https://ow.example/outages/{o.pk}/"
+    assert body["outage"]["top_problems"][0] == {"problem": "login", "count": 40}
+    assert body["title"].startswith("Acme Cloud: problems detected in Germany, France")
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+
+
+def test_the_same_outage_keeps_its_id_through_reopen_and_resolve(hook, outage, receiver):
+    hook()
+    o = outage()
+    _deliver(o)
+    o.status, o.resolved_at = "resolved", timezone.now()
+    o.save()
+    _deliver(o, Kind.RESOLVED)
+
+    opened, resolved = (r.json() for r in receiver.received)
+    assert opened["outage"]["id"] == resolved["outage"]["id"] == o.pk
+    assert (resolved["event"], resolved["outage"]["status"]) == ("resolved", "resolved")
+
+
+def test_a_5xx_is_retried_with_backoff_and_the_sweeper_sends_it(hook, outage, receiver, settings):
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 30
+    hook()
+    receiver.answer(Answer(503, b"busy"))
+    now = timezone.now()
+
+    result = _deliver(outage(), now=now)
+
+    assert result.outcome == Outcome.RETRY and result.delay == 30
+    delivery = AlertDelivery.objects.get()
+    assert delivery.status == Status.PENDING and "HTTP 503" in delivery.last_error
+    assert selectors.deliveries_due(now=now + timedelta(seconds=29)) == []
+    assert selectors.deliveries_due(now=now + timedelta(seconds=30)) == [delivery.pk]
+    later = now + timedelta(seconds=30)
+    assert services.alert_delivery_send(delivery_id=delivery.pk, now=later).outcome == Outcome.SENT
+    assert len(receiver.received) == 2
+    # Both attempts carry the same delivery id: a receiver can drop a repeat.
+    assert len({r.headers["x-outagewatch-delivery"] for r in receiver.received}) == 1
+
+
+def test_a_slow_receiver_times_out_and_is_retried(hook, outage, receiver, settings):
+    settings.ALERT_HTTP_TIMEOUT_SECONDS = 0.3
+    hook()
+    receiver.answer(Answer(200, delay=1.0))
+
+    result = _deliver(outage())
+
+    assert result.outcome == Outcome.RETRY
+    assert "timed out" in AlertDelivery.objects.get().last_error.lower()
+
+
+def test_a_redirect_is_not_followed(hook, outage, receiver):
+    hook()
+    receiver.answer(Answer(302, headers=(("Location", "http://169.254.169.254/latest/"),)))
+
+    result = _deliver(outage())
+
+    assert result.outcome == Outcome.FAILED and "redirects are not followed" in result.reason
+    assert len(receiver.received) == 1
+
+
+def test_the_answer_is_read_only_up_to_the_cap(receiver, settings):
+    settings.ALERT_HTTP_MAX_RESPONSE_BYTES = 1000
+    receiver.answer(Answer(200, body=b"x" * 5_000_000))
+
+    answer = http.post(receiver.url, body=b"{}", headers={})
+
+    assert answer.status == 200 and len(answer.body) == 1000
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("10.1.2.3", False),
+        ("192.168.0.10", False),
+        ("172.16.5.4", False),
+        ("169.254.169.254", False),
+        ("100.64.0.1", False),
+        ("0.0.0.0", False),
+        ("::ffff:10.0.0.1", False),
+        ("fd00::1", False),
+        ("224.0.0.1", False),
+        ("93.184.215.14", True),
+        ("2606:4700::1111", True),
+    ],
+)
+def test_only_public_addresses_are_allowed(address, allowed, settings):
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+    assert http.address_allowed(ipaddress.ip_address(address)) is allowed
+
+
+def test_loopback_is_refused_unless_the_setting_allows_it(hook, outage, receiver, settings):
+    hook()
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+
+    result = _deliver(outage())
+
+    assert result.outcome == Outcome.FAILED and "do not send to (127.0.0.1)" in result.reason
+    assert receiver.received == []
+    # Even with loopback allowed, a name that points into a private network is refused.
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = True
+    with pytest.raises(channels.TransportError) as refused:
+        http.post("http://10.0.0.7:8080/hook", body=b"{}", headers={})
+    assert refused.value.permanent
+
+
+def test_a_channel_that_keeps_failing_is_disabled_and_its_owner_told(
+    hook, outage, receiver, mailoutbox, settings
+):
+    settings.ALERT_CHANNEL_MAX_FAILURES = 3
+    subscription = hook()
+    receiver.default = Answer(410, b"gone")
+    for minutes_ago in (300, 200, 100):
+        o = outage(minutes_ago=minutes_ago)
+        assert _deliver(o).outcome == Outcome.FAILED
+        o.status, o.resolved_at = "resolved", timezone.now()
+        o.save()
+
+    subscription.refresh_from_db()
+    assert subscription.disabled_at is not None and subscription.failures == 3
+    assert "HTTP 410" in subscription.disabled_reason
+    notice = ConfirmationDelivery.objects.get(purpose="disabled")
+    assert services.confirmation_delivery_send(confirmation_id=notice.pk).outcome == Outcome.SENT
+    [message] = mailoutbox
+    assert message.to == ["owner@example.com"]
+    assert "stopped sending Acme Cloud alerts to your Webhook" in message.subject
+    # The URL's path may hold the receiver's own secret: not repeated in the email.
+    assert "/hooks/outagewatch" not in message.body and "127.0.0.1" in message.body
+    # Nothing more is sent to it...
+    services.alerts_notify(outage=outage(minutes_ago=1), change=Kind.OPENED)
+    assert len(receiver.received) == 3
+    # ...until its owner subscribes it again and confirms: it starts afresh.
+    requested = services.subscription_request(
+        email="owner@example.com",
+        service=subscription.service,
+        countries=[],
+        channel="webhook",
+        url=receiver.url,
+    )
+    assert requested.subscription.pk == subscription.pk
+    pending = ConfirmationDelivery.objects.filter(purpose="confirm").latest("pk")
+    services.subscription_confirm(confirmation=pending)
+    subscription.refresh_from_db()
+    assert (subscription.disabled_at, subscription.failures) == (None, 0)
+
+
+def test_a_success_resets_the_failures_in_a_row(hook, outage, receiver, settings):
+    settings.ALERT_CHANNEL_MAX_FAILURES = 2
+    subscription = hook()
+    receiver.answer(Answer(404))
+    first = outage(minutes_ago=100)
+    assert _deliver(first).outcome == Outcome.FAILED
+    first.status, first.resolved_at = "resolved", timezone.now()
+    first.save()
+    assert _deliver(outage()).outcome == Outcome.SENT
+
+    subscription.refresh_from_db()
+    assert subscription.failures == 0 and subscription.disabled_at is None
+
+
+def test_the_receiver_down_then_up_gets_the_message_once(hook, outage, settings):
+    receiver = Receiver()  # not started: nothing listens on its port
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = True
+    hook(url=receiver.url)
+    now = timezone.now()
+    assert _deliver(outage(), now=now).outcome == Outcome.RETRY
+    delivery = AlertDelivery.objects.get()
+    assert "refused" in delivery.last_error.lower()
+
+    receiver.start()
+    try:
+        later = now + timedelta(minutes=5)
+        [due] = selectors.deliveries_due(now=later)
+        assert services.alert_delivery_send(delivery_id=due, now=later).outcome == Outcome.SENT
+        assert services.alert_delivery_send(delivery_id=due, now=later).outcome == (
+            Outcome.NOT_CLAIMED
+        )
+        assert len(receiver.received) == 1
+    finally:
+        receiver.stop()
+
+
+def test_the_task_delivered_twice_posts_once(hook, outage, receiver, eager):
+    hook()
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+    alert_delivery_send_task.delay(delivery_id=delivery.pk)
+    alert_delivery_send_task.delay(delivery_id=delivery.pk)
+    assert len(receiver.received) == 1
+
+
+# --- Slack and Discord: their documented message formats ---------------------------------
+
+
+def _slack_valid(message: dict) -> None:
+    """Slack incoming webhooks: ``text`` (notification, fallback) plus Block Kit ``blocks``
+    (https://api.slack.com/reference/block-kit/blocks)."""
+    assert set(message) <= {"text", "blocks", "attachments", "thread_ts", "mrkdwn"}
+    assert isinstance(message["text"], str) and message["text"]
+    blocks = message["blocks"]
+    assert 0 < len(blocks) <= 50
+    for block in blocks:
+        kind = block["type"]
+        assert kind in {"header", "section", "context", "divider", "actions"}
+        if kind == "header":
+            assert block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= 150
+        if kind == "section":
+            assert block["text"]["type"] in {"mrkdwn", "plain_text"}
+            assert 0 < len(block["text"]["text"]) <= 3000
+            assert len(block.get("fields", [])) <= 10
+            for field in block.get("fields", []):
+                assert field["type"] in {"mrkdwn", "plain_text"} and len(field["text"]) <= 2000
+        if kind == "context":
+            assert 0 < len(block["elements"]) <= 10
+            for element in block["elements"]:
+                assert element["type"] in {"mrkdwn", "plain_text", "image"}
+
+
+def _discord_valid(message: dict) -> None:
+    """Discord execute-webhook JSON: ``content`` (<= 2000) and up to 10 ``embeds``
+    (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)."""
+    assert set(message) <= {"content", "username", "avatar_url", "embeds", "allowed_mentions"}
+    assert 0 < len(message["content"]) <= 2000
+    embeds = message["embeds"]
+    assert 0 < len(embeds) <= 10
+    for embed in embeds:
+        assert len(embed["title"]) <= 256 and len(embed["description"]) <= 4096
+        assert isinstance(embed["color"], int) and 0 <= embed["color"] <= 0xFFFFFF
+        assert re.match(r"^https?://", embed["url"])
+        datetime.fromisoformat(embed["timestamp"])
+        assert len(embed["fields"]) <= 25
+        for field in embed["fields"]:
+            assert 0 < len(field["name"]) <= 256 and 0 < len(field["value"]) <= 1024
+        assert len(embed["footer"]["text"]) <= 2048
+        total = embed["title"] + embed["description"] + embed["footer"]["text"]
+        total += "".join(f["name"] + f["value"] for f in embed["fields"])
+        assert len(total) <= 6000
+
+
+def test_slack_gets_text_and_blocks(hook, outage, receiver, settings):
+    settings.SITE_URL = "https://ow.example"
+    hook(channel="slack")
+
+    assert _deliver(outage(["DE"])).outcome == Outcome.SENT
+
+    [request] = receiver.received
+    message = request.json()
+    _slack_valid(message)
+    assert "x-outagewatch-signature" not in request.headers  # Slack's URL is the secret
+    text = str(message)
+    assert message["text"].startswith("Acme Cloud: problems detected in Germany")
+    assert "Germany" in text and "42/min vs 3.2 expected" in text and "Login (40)" in text
+    assert "https://ow.example/outages/" in text and "https://ow.example/services/acme/" in text
+
+
+def test_discord_gets_content_and_an_embed(hook, outage, receiver, settings):
+    settings.SITE_URL = "https://ow.example"
+    hook(channel="discord")
+    o = outage(["DE"])
+
+    assert _deliver(o).outcome == Outcome.SENT
+
+    message = receiver.received[0].json()
+    _discord_valid(message)
+    embed = message["embeds"][0]
+    assert embed["url"] == f"https://ow.example/outages/{o.pk}/"
+    assert {"name": "Countries", "value": "Germany", "inline": True} in embed["fields"]
+    assert "42/min vs 3.2 expected" in str(embed["fields"])
+    assert message["allowed_mentions"] == {"parse": []}
+
+
+@pytest.mark.parametrize("kind", ["opened", "reopened", "resolved"])
+@pytest.mark.parametrize("countries", [[], ["DE"], ["DE", "FR", "AT", "CH", "NL", "BE"]])
+def test_every_event_makes_valid_chat_messages(subscriber, outage, kind, countries):
+    sub = subscriber(channel="slack", url="https://hooks.slack.com/services/T0/B0/x")
+    o = outage(countries, explanation="<b>&</b> " * 2000)
+    if kind == "resolved":
+        o.status, o.resolved_at = "resolved", timezone.now()
+    delivery = AlertDelivery(pk=7, outage=o, subscription=sub, kind=kind, episode=1)
+    notice = presentation.notice_build(delivery=delivery, now=timezone.now())
+    _slack_valid(channels.slack.payload(notice))
+    _discord_valid(channels.discord.payload(notice))

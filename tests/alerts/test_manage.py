@@ -1,0 +1,184 @@
+"""Webhook, Slack and Discord channels without an account: the API's ``channel`` and
+``url``, the owner's confirmation email with its management link, and the page behind it
+(confirm, the secret shown once, a test message, recent deliveries, delete)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.utils import timezone
+
+from alerts import services
+from alerts.models import AlertDelivery, Subscription
+from tests.alerts.test_channels import verify
+
+pytestmark = pytest.mark.django_db
+
+MANAGE = re.compile(r"https?://[^\s\"<>]+(/subscriptions/manage/[^\s\"<>]+/)")
+
+
+@pytest.fixture
+def subscribe(api_client, service, eager, django_capture_on_commit_callbacks):
+    def post(body: dict):
+        with django_capture_on_commit_callbacks(execute=True):
+            return api_client.post(
+                "/api/v1/subscriptions/", data=json.dumps(body), content_type="application/json"
+            )
+
+    return post
+
+
+def _manage_path(message) -> str:
+    return MANAGE.search(message.body).group(1)
+
+
+def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
+    subscribe, mailoutbox, client, receiver
+):
+    response = subscribe(
+        {"email": "ops@example.com", "service": "acme", "channel": "webhook", "url": receiver.url}
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["channel"], body["url"]) == ("webhook", receiver.url)
+    assert "manage the Webhook" in body["message"]
+    subscription = Subscription.objects.get()
+    assert subscription.confirmed_at is None and len(subscription.secret) == 64
+
+    [message] = mailoutbox
+    assert message.to == ["ops@example.com"]
+    assert "post Acme Cloud outage alerts to your Webhook (http://127.0.0.1:" in message.body
+    assert "/hooks/outagewatch" not in message.body  # the URL's path may be a secret
+    path = _manage_path(message)
+
+    page = client.get(path)  # a link scanner's GET changes nothing
+    assert page.status_code == 200 and b"Waiting for your confirmation" in page.content
+    assert subscription.secret.encode() not in page.content
+    assert Subscription.objects.get().confirmed_at is None
+
+    confirmed = client.post(path, {"action": "confirm"})
+    assert confirmed.status_code == 200
+    assert subscription.secret.encode() in confirmed.content  # shown once...
+    assert b"Active since" in confirmed.content
+    again = client.get(path)
+    assert subscription.secret.encode() not in again.content  # ...and never again
+    assert Subscription.objects.get().confirmed_at is not None
+
+    tested = client.post(path, {"action": "test"})
+    assert b"your receiver accepted the test message" in tested.content
+    [request] = receiver.received
+    assert request.json()["event"] == "test"
+    assert verify(
+        secret=subscription.secret, headers=request.headers, body=request.body, now=request_time()
+    )
+    assert b"One test every" in client.post(path, {"action": "test"}).content
+    assert len(receiver.received) == 1
+
+
+def request_time() -> float:
+    return timezone.now().timestamp()
+
+
+def test_the_page_lists_recent_deliveries_and_deletes_the_channel(
+    subscriber, outage, client, receiver
+):
+    from alerts import emails
+
+    sub = subscriber("ops@example.com", channel="webhook", url=receiver.url, secret="s" * 64)
+    o = outage(["DE"])
+    services.alerts_notify(outage=o, change="opened")
+    services.alert_delivery_send(delivery_id=AlertDelivery.objects.get().pk)
+    path = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=sub))
+
+    page = client.get(path)
+    assert b"Outage detected" in page.content and f"#{o.pk}".encode() in page.content
+    assert b"Sent" in page.content
+
+    deleted = client.post(path, {"action": "delete"})
+    assert deleted.status_code == 200 and b"Deleted" in deleted.content
+    assert not Subscription.objects.exists() and not AlertDelivery.objects.exists()
+    assert client.get(path).status_code == 400  # the link died with the channel
+
+
+def test_a_new_secret_is_shown_once_and_the_old_one_stops_verifying(subscriber, client):
+    from alerts import emails
+
+    sub = subscriber(
+        "ops@example.com",
+        channel="webhook",
+        url="https://hooks.example.com/x",
+        secret="a" * 64,
+        secret_shown_at=timezone.now(),
+    )
+    path = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=sub))
+    rotated = client.post(path, {"action": "rotate"})
+    sub.refresh_from_db()
+    assert sub.secret != "a" * 64 and sub.secret.encode() in rotated.content
+
+
+def test_a_forged_or_foreign_manage_link_is_refused(subscriber, client):
+    from alerts import emails
+
+    sub = subscriber("ops@example.com", channel="webhook", url="https://hooks.example.com/x")
+    path = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=sub))
+    assert client.get(path[:-3] + "xx/").status_code == 400
+    # Pointing the channel elsewhere kills the links mailed for the old URL.
+    Subscription.objects.filter(pk=sub.pk).update(url="https://hooks.example.com/y")
+    assert client.get(path).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"channel": "webhook"}, "url"),
+        ({"channel": "webhook", "url": "ftp://example.com/x"}, "url"),
+        ({"channel": "webhook", "url": "http://10.0.0.5/hook"}, "url"),
+        ({"channel": "webhook", "url": "http://localhost:8080/hook"}, "url"),
+        ({"channel": "webhook", "url": "https://user:pw@example.com/hook"}, "url"),
+        ({"channel": "slack", "url": "https://example.com/services/T0/B0/x"}, "url"),
+        ({"channel": "discord", "url": "http://discord.com/api/webhooks/1/x"}, "url"),
+        ({"channel": "email", "url": "https://example.com/hook"}, "url"),
+        ({"channel": "sms"}, "channel"),
+    ],
+)
+def test_bad_channels_are_refused(subscribe, body, field, settings):
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+    response = subscribe({"email": "ops@example.com", "service": "acme", **body})
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "url"),
+    [
+        ("slack", "https://hooks.slack.com/services/T000/B000/XXXX"),
+        ("discord", "https://discord.com/api/webhooks/123/abc"),
+        ("webhook", "https://hooks.example.com/outagewatch?team=7"),
+    ],
+)
+def test_each_channel_is_its_own_subscription(subscribe, channel, url, mailoutbox):
+    assert subscribe({"email": "ops@example.com", "service": "acme"}).status_code == 201
+    response = subscribe(
+        {"email": "ops@example.com", "service": "acme", "channel": channel, "url": url}
+    )
+    assert response.status_code == 201, response.content
+    assert Subscription.objects.filter(channel=channel, url=url).count() == 1
+    assert Subscription.objects.count() == 2
+    secret = Subscription.objects.get(channel=channel).secret
+    assert len(secret) == (64 if channel == "webhook" else 0)  # Slack's and Discord's URL is theirs
+    assert "/subscriptions/manage/" in mailoutbox[-1].body
+
+
+def test_the_schema_documents_channels_and_the_webhook_body(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/subscriptions/"]["post"]
+    callback = operation["callbacks"]["outageEvent"]["{$request.body#/url}"]["post"]
+    body = callback["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    event = schema["components"]["schemas"][body.rsplit("/", 1)[1]]
+    assert {"event", "delivery_id", "service", "outage"} <= set(event["properties"])
+    assert "X-OutageWatch-Signature" in callback["description"]
+    request = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    fields = schema["components"]["schemas"][request.rsplit("/", 1)[1]]["properties"]
+    assert {"channel", "url"} <= set(fields)
