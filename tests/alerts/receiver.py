@@ -35,6 +35,7 @@ class Answer:
     body: bytes = b"ok"
     delay: float = 0.0
     headers: tuple[tuple[str, str], ...] = ()
+    trickle: float = 0.0  # seconds between the body's bytes (a slow-loris answer)
 
 
 class Receiver:
@@ -73,7 +74,12 @@ class Receiver:
                 self.end_headers()
                 # The sender may have stopped reading (timeout or size cap).
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(answer.body)
+                    if not answer.trickle:
+                        self.wfile.write(answer.body)
+                    for i in range(len(answer.body) if answer.trickle else 0):
+                        self.wfile.write(answer.body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(answer.trickle)
 
             def log_message(self, *args) -> None:  # quiet
                 pass

@@ -154,6 +154,18 @@ def test_the_answer_is_read_only_up_to_the_cap(receiver, settings):
     assert answer.status == 200 and len(answer.body) == 1000
 
 
+def test_an_answer_trickled_byte_by_byte_is_cut_off(receiver, settings):
+    settings.ALERT_HTTP_TIMEOUT_SECONDS = 0.5
+    receiver.answer(Answer(200, body=b"x" * 100, trickle=0.05))  # 5 s in all, each byte fast
+    started = time.monotonic()
+
+    with pytest.raises(channels.TransportError) as slow:
+        http.post(receiver.url, body=b"{}", headers={})
+
+    assert not slow.value.permanent and "too long" in str(slow.value)
+    assert time.monotonic() - started < 2
+
+
 @pytest.mark.parametrize(
     ("address", "allowed"),
     [
