@@ -18,9 +18,10 @@ class StateConfig:
     # Minutes back at baseline (short windows at level 0) needed to resolve; one dip does not
     # close. Not measured: what the product promises ("resolves after 15 quiet minutes").
     quiet_minutes: int = 15
-    # A re-fire within this many minutes of resolution continues the same outage; the
-    # evaluation merges alarms this close into one event too. Not measured; alerts wait this
-    # long before "resolved" (ALERT_RESOLVED_GRACE_MINUTES).
+    # A re-fire within this many minutes of resolution continues the same outage (alerts send
+    # "problems again" on the same thread); the evaluation merges alarms this close into one
+    # event too. Not measured; production sets it from OUTAGE_REOPEN_MINUTES, which the alerts
+    # app reads as well.
     reopen_minutes: int = 30
 
 
