@@ -1,8 +1,8 @@
 """Celery tasks for subscriptions and alerts: thin, take ids, safe to run twice.
 
 None of them retries itself or is queued with a countdown. Whatever is due later (an SMTP
-retry, a cool-down, the resolved-alert grace) is a time in the row (``next_attempt_at``)
-that ``alerts_sweep`` reads every minute: a countdown task is held unacked inside the
+retry, a cool-down) is a time in the row (``next_attempt_at``) that ``alerts_sweep`` reads
+every minute: a countdown task is held unacked inside the
 worker, and after a Redis restart kombu's restore of it crashed the worker (issue 11).
 
 Imports go one way: services import these as ``<name>_task`` at module level to queue them
