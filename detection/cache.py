@@ -42,8 +42,9 @@ def data_version() -> int:
     except RedisError:
         logger.warning("Cache unavailable; reads are served uncached", exc_info=True)
         return 0
-    _known = (_clock() + VERSION_CHECK_SECONDS, int(version))
-    return int(version)
+    version = int(version)
+    _known = (_clock() + VERSION_CHECK_SECONDS, version)
+    return version
 
 
 def _clock() -> float:

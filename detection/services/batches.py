@@ -198,12 +198,13 @@ class BaselineCache:
             )
 
 
-def profile_bytes(params: dict[str, Any]) -> bytes:
-    """What SeriesBaseline.profile holds: the profile as big-endian float64."""
-    return np.asarray(params["profile"], dtype=PROFILE_DTYPE).tobytes()
-
-
+# SeriesBaseline.profile's layout: big-endian float64, what PostgreSQL's float8send writes.
 PROFILE_DTYPE = ">f8"
+
+
+def profile_bytes(params: dict[str, Any]) -> bytes:
+    """What SeriesBaseline.profile holds: the profile as PROFILE_DTYPE."""
+    return np.asarray(params["profile"], dtype=PROFILE_DTYPE).tobytes()
 
 
 def baselines_read(ids: list[int]) -> dict[int, Baseline]:
