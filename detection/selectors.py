@@ -2,6 +2,7 @@
 outages, sparklines and breakdowns.
 
 Views and serializers call these and only shape the output; nothing here knows about HTTP.
+Data only: the words people read are built from it in detection.presentation.
 Buckets are sparse (a minute without reports has no row), so every series is filled with 0.
 """
 
@@ -13,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pycountry
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -28,10 +28,10 @@ from detection.models import (
     SeriesState,
     ServiceStatus,
 )
+from detection.presentation import country_name
 from reports.models import ProblemType, Service
 
 LEVEL_CODES = {0: "ok", 1: "possible", 2: "problems"}
-LEVEL_LABELS = {0: "No problems", 1: "Possible problems", 2: "Problems detected"}
 
 # Series query parameters: minutes per window and per resolution.
 WINDOWS = {"1h": 60, "6h": 360, "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440}
@@ -52,13 +52,6 @@ def minute_datetime(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, tz=UTC)
 
 
-def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code) if code else None
-    if country is None:
-        return code or "All countries"
-    return getattr(country, "common_name", country.name)
-
-
 def _country_codes(raw: Any) -> list[str]:
     """Outage/status country lists as plain codes, whether stored as codes or as dicts."""
     codes = []
@@ -74,7 +67,7 @@ def _country_codes(raw: Any) -> list[str]:
 
 @dataclass(frozen=True)
 class ServiceState:
-    """A service's current status in words and numbers; level 0 when the detector never ran."""
+    """A service's current status as numbers; level 0 when the detector never ran."""
 
     service: Service
     level: int = 0
@@ -92,10 +85,6 @@ class ServiceState:
         return LEVEL_CODES.get(self.level, "ok")
 
     @property
-    def label(self) -> str:
-        return LEVEL_LABELS.get(self.level, LEVEL_LABELS[0])
-
-    @property
     def problems_since(self) -> datetime | None:
         # The outage's onset is what people mean by "since when", not when we noticed.
         if self.level == 0:
@@ -104,29 +93,19 @@ class ServiceState:
             return self.outage.started_at
         return self.since
 
+    # Words: detection.presentation. These two stay only for templates that have not moved
+    # to it yet; they build nothing themselves.
+    @property
+    def label(self) -> str:
+        from detection import presentation
+
+        return presentation.status_label(self)
+
     @property
     def summary(self) -> str:
-        name = self.service.name
-        if self.level == 0:
-            return f"No current problems at {name}."
-        what = "problems" if self.level >= 2 else "possible problems"
-        text = f"User reports indicate {what} at {name}"
-        if self.problems_since is not None:
-            text += f" since {time_phrase(self.problems_since)}"
-        text += "."
-        if self.countries:
-            names = ", ".join(country_name(c) for c in self.countries[:3])
-            text += f" Most reports come from {names}."
-        return text
+        from detection import presentation
 
-
-def time_phrase(at: datetime, *, now: datetime | None = None) -> str:
-    """ "14:05 UTC" today, "27 Nov 14:05 UTC" on another day."""
-    now = now or timezone.now()
-    at = at.astimezone(UTC)
-    if at.date() == now.astimezone(UTC).date():
-        return f"{at:%H:%M} UTC"
-    return f"{at.day} {at:%b %H:%M} UTC"
+        return presentation.status_sentence(self)
 
 
 def service_state_get(*, service: Service) -> ServiceState:

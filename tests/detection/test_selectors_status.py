@@ -16,8 +16,6 @@ from tests.detection.status_data import (
     flat_baseline,
     hourly_make,
     minute_now,
-    outage_make,
-    status_make,
 )
 
 pytestmark = pytest.mark.django_db
@@ -93,22 +91,6 @@ def test_sparklines_cover_24_hours_for_services_with_reports(service, make_servi
     line = lines[service.pk]
     assert len(line) == 24
     assert line[-1] == 3 and line[-2] == 2 and line[0] == 9 and sum(line) == 14
-
-
-def test_summary_names_the_onset_and_countries(service):
-    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
-    outage = outage_make(service, started_at=started)
-    status_make(service, 2, outage=outage, countries=("DE", "US"), since=started + timedelta(1))
-    state = selectors.service_state_get(service=service)
-    assert state.problems_since == started  # the outage onset, not when the level changed
-    assert f"since {selectors.time_phrase(started)}." in state.summary
-    assert state.summary.endswith("Most reports come from Germany, United States.")
-
-
-def test_time_phrase_drops_the_date_today():
-    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
-    assert selectors.time_phrase(now.replace(hour=14, minute=5), now=now) == "14:05 UTC"
-    assert selectors.time_phrase(now - timedelta(days=1), now=now) == "26 Nov 18:00 UTC"
 
 
 def test_country_breakdown_sorts_by_reports_and_carries_levels(service):

@@ -1,0 +1,464 @@
+"""Words shown to people about service status and outages: pages, emails, Atom feeds and the
+API's sentences are all built here, from the data that detection.selectors returns.
+
+Plain words: "About 42 reports a minute, where about 3 are normal", country and problem names,
+never a rule name, p-value or score (those appear only in the outage page's collapsed "How we
+decided", built by ``decision_details``). Rates are per minute and totals say their span, so
+one sentence never mixes the two.
+
+Times: every time is given in UTC here ("14:05 UTC"); pages wrap it in ``<time datetime>``
+(``time_html``) that static/js/localtime.js rewrites to the reader's zone, and emails format
+it in the subscriber's zone (``time_in_zone``). One outage has one end: ``outage_end``, from
+which the page header, its timeline, emails, feeds and the API all take it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pycountry
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
+
+from detection.models import Outage, OutageEvent
+
+if TYPE_CHECKING:
+    from detection.selectors import ServiceState
+
+LEVEL_LABELS = {0: "No problems", 1: "Possible problems", 2: "Problems detected"}
+FALLING_LABEL = "Reports falling"
+
+# Counters say their unit: totals name their span, rates say "a minute".
+COUNTER_LABELS = {
+    "last_15m": "Reports in the last 15 minutes",
+    "last_1h": "Reports in the last hour",
+    "last_24h": "Reports in the last 24 hours",
+    "expected": "Normal now, per minute",
+}
+
+# "Reports are falling": the newest closed minutes' excess over normal is at most this share
+# of the outage's peak excess (or reports are back within the normal band).
+FALLING_SHARE = 0.3
+
+
+# --- Names ----------------------------------------------------------------------------------
+
+
+def country_name(code: str) -> str:
+    """ISO code -> common name ("DE" -> "Germany"); "" -> "All countries"."""
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    if country is None:
+        return code or "All countries"
+    return getattr(country, "common_name", country.name)
+
+
+def country_names(codes: Iterable[str]) -> list[str]:
+    return [country_name(c) for c in codes if c]
+
+
+def join_words(items: Sequence[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def level_label(level: int) -> str:
+    return LEVEL_LABELS.get(level, LEVEL_LABELS[0])
+
+
+# --- Numbers --------------------------------------------------------------------------------
+
+
+def about(value: float) -> str:
+    """A count people read at a glance: "about 3", "less than 1"."""
+    if value < 0.95:
+        return "less than 1"
+    return f"about {round(value)}"
+
+
+def rate_phrase(observed: float, expected: float | None, *, capital: bool = True) -> str:
+    """ "About 42 reports a minute, where about 3 are normal" (no full stop)."""
+    n = round(observed)
+    noun = "report" if n == 1 else "reports"
+    text = f"{about(observed)} {noun} a minute"
+    if expected is not None:
+        verb = "is" if expected < 1.5 else "are"
+        text += f", where {about(expected)} {verb} normal"
+    return text[0].upper() + text[1:] if capital else text
+
+
+def duration_text(start: datetime, end: datetime) -> str:
+    """ "7 min", "1 h 5 min", "2 h"."""
+    minutes = max(round((end - start) / timedelta(minutes=1)), 1)
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+# --- Times ----------------------------------------------------------------------------------
+
+
+def zone_get(name: str) -> tzinfo:
+    """An IANA zone by name; UTC for an empty or unknown one (validation happens on input)."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def offset_text(at: datetime) -> str:
+    """The UTC offset of an aware datetime: "UTC", "UTC+1", "UTC-5", "UTC+5:30"."""
+    offset = at.utcoffset() or timedelta(0)
+    minutes = round(offset.total_seconds() / 60)
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def _zone_of(zone: tzinfo | str) -> tzinfo:
+    return zone_get(zone) if isinstance(zone, str) else zone
+
+
+def _clock(local: datetime, *, date: bool) -> str:
+    return f"{local.day} {local:%b %H:%M}" if date else f"{local:%H:%M}"
+
+
+def _suffix(local: datetime) -> str:
+    offset = offset_text(local)
+    return f" {offset}" if offset == "UTC" else f" ({offset})"
+
+
+def time_in_zone(
+    at: datetime, zone: tzinfo | str = UTC, *, now: datetime | None = None, date: bool | None = None
+) -> str:
+    """ "15:05 (UTC+1)" in a zone, "14:05 UTC" in UTC; with the date ("27 Nov 15:05 (UTC+1)")
+    when it is not today there, or always with ``date=True``."""
+    zone = _zone_of(zone)
+    local = at.astimezone(zone)
+    if date is None:
+        date = local.date() != (now or timezone.now()).astimezone(zone).date()
+    return _clock(local, date=date) + _suffix(local)
+
+
+def time_text(at: datetime, *, now: datetime | None = None, date: bool | None = None) -> str:
+    """ "14:05 UTC" today, "27 Nov 14:05 UTC" on another day (UTC)."""
+    return time_in_zone(at, UTC, now=now, date=date)
+
+
+def iso_utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def time_html(at: datetime, *, now: datetime | None = None, date: bool | None = None) -> SafeString:
+    """``<time>`` with the UTC time as text; static/js/localtime.js shows it in the reader's
+    zone. ``data-date`` tells it whether to show the date ("auto": when not today)."""
+    mode = "auto" if date is None else ("yes" if date else "no")
+    return format_html(
+        '<time datetime="{}" data-local="{}">{}</time>',
+        iso_utc(at),
+        mode,
+        time_text(at, now=now, date=date),
+    )
+
+
+# --- Status ---------------------------------------------------------------------------------
+
+
+def reports_falling(
+    *,
+    recent_observed: Sequence[float],
+    recent_expected: Sequence[float],
+    peak_observed: float,
+    peak_expected: float,
+    upper: Sequence[float] | None = None,
+) -> bool:
+    """Whether reports of an open outage are back near normal: the mean excess of the newest
+    closed minutes is at most FALLING_SHARE of the peak excess, or every one of them is within
+    the normal band (``upper``). Pure: the caller passes closed minutes only (a filling
+    minute always looks low)."""
+    if not recent_observed or len(recent_observed) != len(recent_expected):
+        return False
+    peak_excess = peak_observed - peak_expected
+    if peak_excess <= 0:
+        return False
+    in_band = upper is not None and len(upper) == len(recent_observed)
+    if in_band and all(o <= u for o, u in zip(recent_observed, upper, strict=True)):
+        return True
+    excess = sum(o - e for o, e in zip(recent_observed, recent_expected, strict=True))
+    return excess / len(recent_observed) <= FALLING_SHARE * peak_excess
+
+
+def state_falling(state: ServiceState) -> bool:
+    """An open outage whose newest judged minute (the status row) is back near normal."""
+    outage = state.outage
+    if state.level < 2 or outage is None or not outage.is_active or state.expected is None:
+        return False
+    return reports_falling(
+        recent_observed=[state.observed],
+        recent_expected=[state.expected],
+        peak_observed=outage.peak_observed,
+        peak_expected=outage.peak_expected,
+    )
+
+
+def status_label(state: ServiceState, *, falling: bool | None = None) -> str:
+    """The badge: "No problems", "Possible problems", "Problems detected", "Reports falling"."""
+    if falling is None:
+        falling = state_falling(state)
+    return FALLING_LABEL if falling else level_label(state.level)
+
+
+def status_sentence(
+    state: ServiceState,
+    *,
+    now: datetime | None = None,
+    html: bool = False,
+    falling: bool | None = None,
+) -> str:
+    """The service's status in a sentence or three.
+
+    ``html``: the times as ``<time>`` elements (a SafeString); otherwise plain UTC text.
+    ``falling``: the caller's verdict from closed minutes it has (e.g. the live series);
+    by default it is judged from the status row.
+    """
+    name = state.service.name
+    when = _when(html=html, now=now)
+    if state.level == 0:
+        return _out(f"No current problems at {name}.", html)
+    if falling is None:
+        falling = state_falling(state)
+    since = state.problems_since
+    rate = rate_phrase(state.observed, state.expected, capital=False)
+    if falling:
+        text = f"Reports are falling at {name}: now {rate}."
+        if since is not None:
+            text += f" The problems that started at {when(since)} may be over."
+        else:
+            text += " The problems may be over."
+        return _out(text, html)
+    what = "problems" if state.level >= 2 else "possible problems"
+    text = f"User reports indicate {what} at {name}"
+    if since is not None:
+        text += f" since {when(since)}"
+    text += f". Now {rate}."
+    if state.countries:
+        text += f" Most reports come from {', '.join(country_names(state.countries[:3]))}."
+    return _out(text, html)
+
+
+def _when(*, html: bool, now: datetime | None):
+    def fmt(at: datetime) -> str:
+        return str(time_html(at, now=now)) if html else time_text(at, now=now)
+
+    return fmt
+
+
+def _out(text: str, html: bool) -> str:
+    if not html:
+        return text
+    # The only markup in the text is our own <time> elements; names are escaped by
+    # escaping everything else around them.
+    parts = re.split(r"(<time [^>]*>[^<]*</time>)", text)
+    return SafeString("".join(p if p.startswith("<time ") else escape(p) for p in parts))
+
+
+# --- Outages --------------------------------------------------------------------------------
+
+
+def outage_end(outage: Outage) -> datetime | None:
+    """The one end time of an outage, for every display: None while it is open.
+
+    ``resolved_at`` is the minute after the last one with excess reports; the detector only
+    confirms it some quiet minutes later (the "resolved" event's ``at``), which is not shown.
+    """
+    return None if outage.is_active else outage.resolved_at
+
+
+def outage_duration(outage: Outage, *, now: datetime | None = None) -> str:
+    return duration_text(outage.started_at, outage_end(outage) or now or timezone.now())
+
+
+def outage_period(outage: Outage, *, zone: tzinfo | str = UTC, now: datetime | None = None) -> str:
+    """ "since 14:05 UTC" while open, "from 14:05 to 15:12 UTC" after (in ``zone``)."""
+    end = outage_end(outage)
+    if end is None:
+        return f"since {time_in_zone(outage.started_at, zone, now=now)}"
+    zone = _zone_of(zone)
+    first, last = outage.started_at.astimezone(zone), end.astimezone(zone)
+    date = first.date() != (now or timezone.now()).astimezone(zone).date()
+    start = _clock(first, date=date)
+    if _suffix(first) != _suffix(last):  # a clock change in between: say both
+        start += _suffix(first)
+    finish = _clock(last, date=last.date() != first.date()) + _suffix(last)
+    return f"from {start} to {finish}"
+
+
+def outage_title(outage: Outage, *, zone: tzinfo | str = UTC, now: datetime | None = None) -> str:
+    """ "Acme Cloud: problems since 14:05 UTC", "Acme Cloud: problems from 14:05 to 15:12 UTC
+    (over)"; feeds use it as the entry title."""
+    period = outage_period(outage, zone=zone, now=now)
+    suffix = "" if outage.is_active else " (over)"
+    return f"{outage.service.name}: problems {period}{suffix}"
+
+
+def outage_summary(
+    outage: Outage,
+    problems: Sequence[dict[str, Any]] = (),
+    *,
+    zone: tzinfo | str = UTC,
+    now: datetime | None = None,
+) -> str:
+    """What happened, in plain words: the peak as a rate, totals with their span, where and
+    what. ``problems`` as detection.selectors.outage_problems returns them."""
+    parts = []
+    end = outage_end(outage)
+    if end is not None:
+        parts.append(
+            f"Problems {outage_period(outage, zone=zone, now=now)}, "
+            f"for {duration_text(outage.started_at, end)}."
+        )
+    else:
+        parts.append(f"Problems {outage_period(outage, zone=zone, now=now)}.")
+    if outage.peak_observed:
+        peak = rate_phrase(outage.peak_observed, outage.peak_expected or None)
+        parts.append(f"At the peak: {peak[0].lower()}{peak[1:]}.")
+    if outage.total_reports:
+        networks = "network" if outage.networks == 1 else "networks"
+        span = "in all" if end is not None else "so far"
+        text = f"{outage.total_reports} reports {span}"
+        if outage.networks:
+            text += f", from {outage.networks} different {networks}"
+        parts.append(text + ".")
+    names = country_names(outage.countries or [])
+    if names:
+        parts.append(f"Most reports from {join_words(names[:5])}.")
+    if problems:
+        listed = join_words([f"{p['name']} ({p['count']})" for p in problems[:5]])
+        parts.append(f"Most reported problems: {listed}.")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    kind: str
+    label: str
+    text: str
+    country: str = ""
+
+
+def timeline(outage: Outage, events: Iterable[OutageEvent]) -> list[TimelineEntry]:
+    """The outage's events in plain words; its final "back to normal" at ``outage_end``.
+
+    A "resolved" event followed by a reopening was only a lull: it stays at the time the
+    detector saw it ("Seemed over").
+    """
+    events = list(events)
+    last_resolved = max(
+        (i for i, e in enumerate(events) if e.kind == OutageEvent.Kind.RESOLVED), default=-1
+    )
+    end = outage_end(outage)
+    entries = []
+    for i, event in enumerate(events):
+        final = i == last_resolved and end is not None
+        entries.append(_entry(outage, event, end if final else None, final=final))
+    return entries
+
+
+def _entry(
+    outage: Outage, event: OutageEvent, end: datetime | None, *, final: bool
+) -> TimelineEntry:
+    kind = event.kind
+    Kind = OutageEvent.Kind
+    measured = event.observed > 0 or event.expected > 0
+    rate = rate_phrase(event.observed, event.expected) + "." if measured else ""
+    if kind == Kind.OPENED:
+        return TimelineEntry(event.at, kind, "Problems detected", rate)
+    if kind == Kind.COUNTRY:
+        name = country_name(event.country)
+        text = f"{rate[:-1]} from {name}." if measured else f"Reports from {name} too."
+        return TimelineEntry(event.at, kind, f"{name} affected", text, event.country)
+    if kind == Kind.PEAK:
+        return TimelineEntry(event.at, kind, "New peak", rate)
+    if kind == Kind.REOPENED:
+        return TimelineEntry(
+            event.at, kind, "Problems again", "Reports rose again: the same outage."
+        )
+    if final and end is not None:
+        text = f"The outage lasted {duration_text(outage.started_at, end)}."
+        return TimelineEntry(end, kind, "Back to normal", text)
+    return TimelineEntry(event.at, kind, "Seemed over", "Reports were back to normal for a while.")
+
+
+# How the detector's rule names read ("nb_5m": kind and window), for "How we decided" only.
+_RULE_KINDS = {
+    "poisson": "compared with random variation of counts (Poisson)",
+    "nb": "compared with this service's usual ups and downs (negative binomial)",
+    "excess": "far above normal by a margin that needs no statistics",
+}
+_P_VALUE = re.compile(r"p = ([0-9.]+e[-+]?[0-9]+)")
+
+
+def rule_words(rule: str) -> str:
+    """ "nb_5m" -> "the reports of the last 5 minutes, compared with ..."."""
+    match = re.fullmatch(r"([a-z]+)_(\d+)m", rule or "")
+    if not match:
+        return rule or "no rule recorded"
+    kind, minutes = match.group(1), int(match.group(2))
+    window = "the last minute" if minutes == 1 else f"the last {minutes} minutes together"
+    return f"the reports of {window}, {_RULE_KINDS.get(kind, kind)}"
+
+
+def chance_words(p: float) -> str:
+    """How unlikely, in words: "less than one in a billion"."""
+    if p <= 0:
+        return "practically impossible"
+    for limit, words in (
+        (1e-12, "less than one in a trillion"),
+        (1e-9, "less than one in a billion"),
+        (1e-6, "less than one in a million"),
+        (1e-3, "less than one in a thousand"),
+    ):
+        if p < limit:
+            return words
+    return f"about one in {round(1 / p):,}"
+
+
+def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[str]:
+    """The technical account for the collapsed "How we decided": which time window, how
+    unlikely (in words and numbers), the rule and score, and the detector's own notes."""
+    lines = [
+        "We compare the reports of every minute, and of longer windows summed, with what is "
+        "normal for this service at this time of day and week, and count each network once.",
+    ]
+    if outage.rule:
+        lines.append(f"It opened on {rule_words(outage.rule)} (rule {outage.rule}).")
+    lines.append(
+        f"Highest anomaly score: {outage.score:.2f} (0 is an ordinary minute, 1 one that "
+        "chance alone practically never produces)."
+    )
+    for event in events:
+        if event.kind not in (OutageEvent.Kind.OPENED, OutageEvent.Kind.COUNTRY):
+            continue
+        if not event.message:
+            continue
+        note = event.message
+        match = _P_VALUE.search(note)
+        if match:
+            note += f" By chance alone: {chance_words(float(match.group(1)))}."
+        where = f" ({country_name(event.country)})" if event.country else ""
+        lines.append(f"{time_text(event.at, date=False)}{where}: {note}")
+    if outage.explanation:
+        lines.append(f"Detector summary: {outage.explanation}")
+    return lines

@@ -1,0 +1,224 @@
+"""detection.presentation: plain words, one end time, "reports are falling", times with zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from detection import presentation, selectors
+from detection.models import OutageEvent
+from tests.detection.status_data import outage_make, status_make
+
+NOW = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+JARGON = ("nb_", "poisson", "excess_", "p = ", "score", "Confidence", "rule")
+
+
+# --- Numbers and times (no database) ---------------------------------------------------------
+
+
+def test_rate_phrase_is_plain_words_per_minute():
+    assert (
+        presentation.rate_phrase(42, 2.6) == "About 42 reports a minute, where about 3 are normal"
+    )
+    assert (
+        presentation.rate_phrase(1, 0.2) == "About 1 report a minute, where less than 1 is normal"
+    )
+    assert presentation.rate_phrase(7.4, None, capital=False) == "about 7 reports a minute"
+
+
+def test_time_text_drops_the_date_today():
+    assert presentation.time_text(NOW.replace(hour=14, minute=5), now=NOW) == "14:05 UTC"
+    assert presentation.time_text(NOW - timedelta(days=1), now=NOW) == "26 Nov 18:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "text"),
+    [
+        ("Europe/Berlin", datetime(2026, 11, 27, 13, 26, tzinfo=UTC), "14:26 (UTC+1)"),
+        ("Europe/Berlin", datetime(2026, 7, 1, 13, 26, tzinfo=UTC), "1 Jul 15:26 (UTC+2)"),
+        ("America/New_York", datetime(2026, 11, 27, 13, 26, tzinfo=UTC), "08:26 (UTC-5)"),
+        ("Asia/Kolkata", datetime(2026, 11, 27, 13, 26, tzinfo=UTC), "18:56 (UTC+5:30)"),
+        ("UTC", datetime(2026, 11, 27, 13, 26, tzinfo=UTC), "13:26 UTC"),
+        ("", datetime(2026, 11, 27, 13, 26, tzinfo=UTC), "13:26 UTC"),
+    ],
+)
+def test_time_in_zone_shows_the_offset(zone, at, text):
+    assert presentation.time_in_zone(at, zone, now=NOW) == text
+
+
+def test_time_in_zone_adds_the_date_when_the_zone_is_on_another_day():
+    late = datetime(2026, 11, 27, 23, 30, tzinfo=UTC)
+    assert presentation.time_in_zone(late, "Europe/Berlin", now=NOW) == "28 Nov 00:30 (UTC+1)"
+
+
+def test_time_html_carries_the_utc_instant_and_a_utc_fallback():
+    html = str(presentation.time_html(datetime(2026, 11, 27, 13, 26, tzinfo=UTC), now=NOW))
+    assert html == ('<time datetime="2026-11-27T13:26:00Z" data-local="auto">13:26 UTC</time>')
+
+
+def test_duration_text():
+    start = NOW
+    assert presentation.duration_text(start, start + timedelta(minutes=7)) == "7 min"
+    assert presentation.duration_text(start, start + timedelta(minutes=65)) == "1 h 5 min"
+    assert presentation.duration_text(start, start + timedelta(hours=2)) == "2 h"
+
+
+# --- "Reports are falling" (pure) ------------------------------------------------------------
+
+
+def _falling(recent, expected=2.0, peak=42.0, peak_expected=2.0, upper=None):
+    return presentation.reports_falling(
+        recent_observed=recent,
+        recent_expected=[expected] * len(recent),
+        peak_observed=peak,
+        peak_expected=peak_expected,
+        upper=upper,
+    )
+
+
+def test_reports_still_high_are_not_falling():
+    assert not _falling([40, 38, 41])
+    assert not _falling([20, 18, 16])  # down, but still 40% of the peak excess
+
+
+def test_reports_near_normal_are_falling():
+    assert _falling([5, 4, 6])
+    assert _falling([2, 1, 3])
+
+
+def test_reports_within_the_normal_band_are_falling_even_after_a_small_peak():
+    assert not _falling([5, 5], peak=6)
+    assert _falling([5, 5], peak=6, upper=[6.0, 6.0])
+
+
+def test_no_minutes_or_no_peak_is_not_falling():
+    assert not _falling([])
+    assert not _falling([0, 0], peak=2, peak_expected=2)
+
+
+# --- Status sentence (rows) ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_status_sentence_names_onset_rate_and_countries(service):
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(service, started_at=started)
+    status_make(service, 2, outage=outage, countries=("DE", "US"), since=started + timedelta(1))
+    state = selectors.service_state_get(service=service)
+    assert state.problems_since == started  # the outage onset, not when the level changed
+    text = presentation.status_sentence(state)
+    since = presentation.time_text(started)
+    assert text == (
+        f"User reports indicate problems at Acme Cloud since {since}. Now about 40 reports a "
+        "minute, where about 2 are normal. Most reports come from Germany, United States."
+    )
+    assert presentation.status_label(state) == "Problems detected"
+    assert state.summary == text  # what templates not yet moved read
+
+
+@pytest.mark.django_db
+def test_status_sentence_says_reports_are_falling(service):
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(service, started_at=started, peak_observed=42, peak_expected=2)
+    status_make(service, 2, outage=outage, observed=4, expected=2.6)
+    state = selectors.service_state_get(service=service)
+    assert presentation.state_falling(state)
+    text = presentation.status_sentence(state)
+    assert text.startswith("Reports are falling at Acme Cloud: now about 4 reports a minute")
+    assert text.endswith(f"started at {presentation.time_text(started)} may be over.")
+    assert presentation.status_label(state) == "Reports falling"
+
+
+@pytest.mark.django_db
+def test_status_sentence_html_wraps_times_and_escapes_names(make_service):
+    service = make_service("evil", "<b>Evil</b> & Co")
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(service, started_at=started)
+    status_make(service, 2, outage=outage)
+    html = presentation.status_sentence(selectors.service_state_get(service=service), html=True)
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Co" in html
+    assert '<time datetime="2026-11-27T14:05:00Z" data-local="auto">' in html
+
+
+@pytest.mark.django_db
+def test_no_problems_sentence(service):
+    state = selectors.service_state_get(service=service)
+    assert presentation.status_sentence(state) == "No current problems at Acme Cloud."
+    assert presentation.status_label(state) == "No problems"
+
+
+# --- Outages: one end time, plain timeline, the technical detail kept apart ----------------
+
+
+@pytest.fixture
+def resolved(service):
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(
+        service,
+        started_at=started,
+        resolved_at=started + timedelta(minutes=67),
+        rule="nb_5m",
+        networks=57,
+        explanation="Peak 42 reports a minute vs 2.6 expected (rule nb_5m, score 1.00).",
+    )
+    # The detector confirms the end some quiet minutes after the last busy one.
+    OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.RESOLVED).update(
+        at=outage.resolved_at + timedelta(minutes=15)
+    )
+    OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.OPENED).update(
+        message="30 reports in the last 5 minutes vs 2.0 expected (p = 4.0e-21, rule nb_5m)."
+    )
+    return outage
+
+
+@pytest.mark.django_db
+def test_timeline_ends_at_the_outage_end_in_plain_words(resolved):
+    entries = presentation.timeline(resolved, resolved.events.all())
+    assert [e.label for e in entries] == ["Problems detected", "France affected", "Back to normal"]
+    assert entries[0].text == "About 30 reports a minute, where about 2 are normal."
+    assert entries[1].text == "About 9 reports a minute, where less than 1 is normal from France."
+    assert entries[-1].at == presentation.outage_end(resolved) == resolved.resolved_at
+    assert entries[-1].text == "The outage lasted 1 h 7 min."
+    for entry in entries:
+        assert entry.label not in entry.text
+        assert not any(word in entry.text for word in JARGON)
+
+
+@pytest.mark.django_db
+def test_outage_words_have_no_jargon_and_one_end(resolved):
+    problems = selectors.outage_problems(resolved)
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    summary = presentation.outage_summary(resolved, problems, now=now)
+    title = presentation.outage_title(resolved, now=now)
+    assert title == "Acme Cloud: problems from 14:05 to 15:12 UTC (over)"
+    assert summary.startswith("Problems from 14:05 to 15:12 UTC, for 1 h 7 min.")
+    assert "At the peak: about 48 reports a minute, where about 2 are normal." in summary
+    assert "150 reports in all, from 57 different networks." in summary
+    assert "Most reports from Germany and France." in summary
+    for text in (summary, title):
+        assert not any(word in text for word in JARGON)
+
+
+@pytest.mark.django_db
+def test_decision_details_say_the_window_and_how_unlikely(resolved):
+    lines = " ".join(presentation.decision_details(resolved, resolved.events.all()))
+    assert "the last 5 minutes together" in lines and "rule nb_5m" in lines
+    assert "less than one in a trillion" in lines and "p = 4.0e-21" in lines
+    assert "Highest anomaly score: 1.00" in lines
+
+
+@pytest.mark.django_db
+def test_reopened_outage_lull_keeps_its_own_time(service):
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(service, started_at=started)
+    lull = started + timedelta(minutes=30)
+    for kind, at in (
+        (OutageEvent.Kind.RESOLVED, lull),
+        (OutageEvent.Kind.REOPENED, lull + timedelta(minutes=5)),
+    ):
+        OutageEvent.objects.create(outage=outage, at=at, kind=kind, message="x")
+    entries = presentation.timeline(outage, outage.events.all())
+    assert [e.label for e in entries][-2:] == ["Seemed over", "Problems again"]
+    assert entries[-2].at == lull
+    assert presentation.outage_end(outage) is None
