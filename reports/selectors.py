@@ -1,10 +1,11 @@
-"""Reads: the catalog."""
+"""Reads: the catalog and its comments."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
 from reports.models import Category, Service
+from reports.search import service_search, service_terms
 
 
 def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
@@ -13,8 +14,9 @@ def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
         .select_related("category")
         .prefetch_related("problem_types")
     )
-    if search:
-        services = services.filter(name__icontains=search.strip())
+    if search.strip():
+        # Typos, aliases and category words (reports.search); the match itself is in memory.
+        services = services.filter(slug__in=service_search(search))
     if category:
         services = services.filter(category__slug=category)
     return services.order_by("name")
@@ -34,4 +36,16 @@ def categories_with_services(*, search: str = "") -> list[Category]:
     categories = Category.objects.prefetch_related(
         Prefetch("services", queryset=service_list(search=search), to_attr="matching")
     )
-    return [category for category in categories if category.matching]
+    found = [category for category in categories if category.matching]
+    for category in found:
+        for service in category.matching:
+            # What the live filter (static/js/filter.js) matches the typed words against.
+            service.search_terms = "|".join(
+                service_terms(
+                    slug=service.slug,
+                    name=service.name,
+                    category_slug=category.slug,
+                    category_name=category.name,
+                )
+            )
+    return found

@@ -1,0 +1,165 @@
+"""Finding services the way people type them: typos, other names, and category words.
+
+"gogle" finds Google's services, "instagramm" Instagram, "ms teams" Microsoft Teams,
+"google mail" Gmail (aliases in reports/data/search.json), "bank" every bank (keywords per
+category). The index is built from the in-process catalog (reports.cache), once per catalog
+copy: a search costs no query and a few hundred string comparisons.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from reports.cache import Catalog, catalog_get
+
+SEARCH_DATA_PATH = Path(__file__).resolve().parent / "data" / "search.json"
+QUERY_MAX_LENGTH = 100
+# Below this many letters a typo allowance matches too much ("ing" ~ "ig", "bt" ~ "x").
+_FUZZY_MIN_LENGTH = 4
+_TYPO_SCORE = 4.0
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces ("Pokémon GO" -> "pokemon go")."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("&", " and "))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", plain.lower()).strip()
+
+
+@dataclass(frozen=True)
+class SearchWords:
+    aliases: dict[str, tuple[str, ...]]  # service slug -> normalized other names
+    keywords: dict[str, tuple[str, ...]]  # category slug -> normalized words
+
+
+@cache
+def search_words(path: Path = SEARCH_DATA_PATH) -> SearchWords:
+    with path.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    return SearchWords(
+        aliases={slug: tuple(map(normalize, names)) for slug, names in data["aliases"].items()},
+        keywords={slug: tuple(map(normalize, words)) for slug, words in data["keywords"].items()},
+    )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    slug: str
+    name: str  # normalized
+    terms: tuple[str, ...]  # normalized name, aliases and slug words
+    words: frozenset[str]  # every word of the terms, and each term without spaces
+    category: str
+    category_words: tuple[str, ...]  # the category's name and keywords
+
+
+def service_terms(*, slug: str, name: str, category_slug: str, category_name: str) -> list[str]:
+    """Every normalized text a service is found by (the live filter gets the same list)."""
+    words = search_words()
+    terms = [normalize(name), *words.aliases.get(slug, ()), normalize(slug)]
+    terms += [normalize(category_name), *words.keywords.get(category_slug, ())]
+    return list(dict.fromkeys(term for term in terms if term))
+
+
+def _entry(slug: str, name: str, category_slug: str, category_name: str) -> _Entry:
+    words = search_words()
+    terms = (normalize(name), *words.aliases.get(slug, ()), normalize(slug))
+    split = {word for term in terms for word in term.split()}
+    split |= {term.replace(" ", "") for term in terms}
+    return _Entry(
+        slug=slug,
+        name=terms[0],
+        terms=terms,
+        words=frozenset(split),
+        category=category_slug,
+        category_words=(normalize(category_name), *words.keywords.get(category_slug, ())),
+    )
+
+
+_index_lock = threading.Lock()
+_index: tuple[Catalog, tuple[_Entry, ...]] | None = None
+
+
+def _entries() -> tuple[_Entry, ...]:
+    global _index
+    catalog = catalog_get()
+    current = _index
+    if current is not None and current[0] is catalog:
+        return current[1]
+    with _index_lock:
+        entries = tuple(
+            _entry(s.service.slug, s.service.name, s.service.category.slug, s.service.category.name)
+            for s in catalog.services.values()
+        )
+        _index = (catalog, entries)
+    return entries
+
+
+def _typos_allowed(word: str) -> int:
+    if len(word) < _FUZZY_MIN_LENGTH:
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (a swap of neighbours is one edit), capped at limit+1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = ca != cb
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _score(entry: _Entry, query: str) -> float | None:
+    """Lower is better; None: no match."""
+    if query in entry.terms:
+        return 0.0
+    if any(term.startswith(query) for term in entry.terms):
+        return 1.0
+    if any(query in term for term in entry.terms):
+        return 2.0
+    if query in entry.category_words:
+        return 3.0
+    # Every word of the query is one of the service's words, give or take a typo or two.
+    score = _TYPO_SCORE
+    for word in query.split():
+        allowed = _typos_allowed(word)
+        if word in entry.words:
+            continue
+        best = min((edit_distance(word, own, allowed) for own in entry.words), default=99)
+        if best > allowed:
+            return None
+        score += best
+    return score
+
+
+def service_search(query: str) -> list[str]:
+    """Slugs of the active services matching ``query``, best first (then by name)."""
+    needle = normalize(query[:QUERY_MAX_LENGTH])
+    if not needle:
+        return [entry.slug for entry in sorted(_entries(), key=lambda e: e.name)]
+    found = []
+    for entry in _entries():
+        score = _score(entry, needle)
+        if score is not None:
+            found.append((score, entry.name, entry.slug))
+    # A typo allowance is for when nothing matches as typed: "slack" is not "stack overflow".
+    if found and min(found)[0] < _TYPO_SCORE:
+        found = [item for item in found if item[0] < _TYPO_SCORE]
+    return [slug for _, _, slug in sorted(found)]

@@ -1,0 +1,98 @@
+"""Search forgives typos and knows other names and category words (reports.search)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reports.catalog import catalog_read
+from reports.search import SEARCH_DATA_PATH, edit_distance, normalize, service_search
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("query", "slug"),
+    [
+        ("gogle", "gmail"),
+        ("gogle", "google-drive"),
+        ("instagramm", "instagram"),
+        ("ms teams", "microsoft-teams"),
+        ("MS Teams", "microsoft-teams"),
+        ("gmail", "gmail"),
+        ("google mail", "gmail"),
+        ("micrsoft teams", "microsoft-teams"),
+        ("pokemon", "pokemon-go"),
+        ("twitter", "x"),
+    ],
+)
+def test_typos_and_aliases_find_the_service(query, slug):
+    assert slug in service_search(query)
+
+
+def test_single_exact_match_leaves_out_typo_neighbours():
+    # "slack" is one edit from "stack" (Stack Overflow): typos only count when nothing matches.
+    assert service_search("slack") == ["slack"]
+    assert service_search("instagramm") == ["instagram"]
+
+
+def test_bank_finds_every_bank_of_the_catalog():
+    catalog = catalog_read()
+    banks = {s["slug"] for s in catalog["services"] if s["category"] == "banking-payments"}
+    assert len(banks) > 30
+    assert set(service_search("bank")) == banks
+
+
+def test_nonsense_finds_nothing_and_empty_finds_everything():
+    assert service_search("zzzz-nothing") == []
+    assert len(service_search("  ")) == len(catalog_read()["services"])
+
+
+def test_best_match_comes_first():
+    assert service_search("google drive")[0] == "google-drive"
+    assert service_search("x")[0] == "x"
+
+
+def test_search_data_names_only_catalog_entries():
+    data = json.loads(SEARCH_DATA_PATH.read_text())
+    catalog = catalog_read()
+    assert set(data["aliases"]) <= {s["slug"] for s in catalog["services"]}
+    assert set(data["keywords"]) == {c["slug"] for c in catalog["categories"]}
+
+
+def test_normalize_drops_case_accents_and_punctuation():
+    assert normalize("Pokémon GO!") == "pokemon go"
+    assert normalize("AT&T") == "at and t"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [("gogle", "google", 1), ("teams", "taems", 1), ("abc", "abc", 0), ("kitten", "sitting", 3)],
+)
+def test_edit_distance(a, b, expected):
+    assert edit_distance(a, b, 5) == expected
+
+
+def test_home_search_forgives_typos_and_drops_problem_type_counts(client):
+    html = client.get("/", {"q": "instagramm"}).content.decode()
+    assert 'href="/services/instagram/"' in html
+    assert "problem types" not in html
+    assert "data-filter-empty hidden" in html
+
+
+def test_home_search_without_match_shows_the_message(client):
+    html = client.get("/", {"q": "qqqqqq"}).content.decode()
+    assert "No service matches “<span data-filter-query>qqqqqq</span>”" in html
+    assert "data-filter-empty hidden" not in html
+
+
+def test_home_cards_carry_the_words_the_live_filter_matches(client):
+    html = client.get("/").content.decode()
+    assert 'data-search-terms="gmail|google mail|googlemail|email|e mail|mail|webmail"' in html
+
+
+def test_api_service_search_uses_the_same_matching(api_client):
+    response = api_client.get("/api/v1/services/", {"search": "ms teams"})
+    assert response.status_code == 200
+    assert [row["slug"] for row in response.json()["results"]] == ["microsoft-teams"]
