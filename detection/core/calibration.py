@@ -32,11 +32,14 @@ harder to alarm on, never easier. anomaly_score is z / (z + z_budget), z = -log1
 the series' history reaches the bucket's surprise: 0.5 at the budget, never saturated.
 
 The score ranks *news*: a bucket of an episode scores in full only when it goes higher than
-anything the series reached in the last RECENT_HOURS; a bucket that merely stays up scores as
-an ordinary episode bucket (EPISODE_LEVEL). A burst that lasts an hour is so one surprising
-minute (or a few, while it climbs), not sixty: ranked by score, the minutes that say something
-new come first, as alerts (one per outage) do. The decision (threshold, level) does not read
-the score. bench/README.md ("Per-series calibration") has the measurements and what was tried.
+anything the series reached in the last RECENT_HOURS, and only while its own short windows
+are elevated (scoring's recent_level): a bucket that merely stays up, or whose surprise comes
+from long sums still holding an earlier burst while the minutes are back to normal, scores as
+an ordinary episode bucket (EPISODE_LEVEL) and is not remembered as a peak. A burst that
+lasts an hour is so one surprising minute (or a few, while it climbs), not sixty: ranked by
+score, the minutes that say something new come first, as alerts (one per outage) do. The
+decision (threshold, level) does not read the score. bench/README.md ("Per-series
+calibration") has the measurements and what was tried.
 """
 
 from __future__ import annotations
@@ -211,11 +214,17 @@ def _recent(cal: np.ndarray, hour: np.ndarray) -> np.ndarray:
 
 
 def _news(
-    cal: np.ndarray, s: np.ndarray, score: np.ndarray, minute: np.ndarray, p: Params
+    cal: np.ndarray,
+    s: np.ndarray,
+    score: np.ndarray,
+    minute: np.ndarray,
+    fresh: np.ndarray,
+    p: Params,
 ) -> np.ndarray:
-    """The scores of one bucket of the judged series cal (n, WIDTH), their episode buckets
-    recorded in the recent peaks (in place): an episode bucket no higher than the series
-    went in the last RECENT_HOURS scores as the episode level."""
+    """The scores of one bucket of the judged series cal (n, WIDTH), their fresh episode
+    buckets recorded in the recent peaks (in place): an episode bucket no higher than the
+    series went in the last RECENT_HOURS, or one whose short windows are calm (only the long
+    sums still hold an earlier burst), scores as the episode level."""
     above = s > EPISODE_LEVEL
     if not above.any():
         return score
@@ -224,7 +233,8 @@ def _news(
     recent = _recent(c, hour)
     peaks = np.where(recent, c[:, RECENT], 0.0)
     sa = s[above]
-    repeat = sa <= peaks.max(axis=1)
+    new = fresh[above]
+    repeat = (sa <= peaks.max(axis=1)) | ~new
     score = score.copy()
     if repeat.any():
         at = np.flatnonzero(above)[repeat]
@@ -232,20 +242,26 @@ def _news(
         score[at] = _judge(cal[at, N], cal[at, TAIL], level, p)[1]
     slot = hour % RECENT_HOURS
     rows = np.arange(len(c))
-    peaks[rows, slot] = np.maximum(peaks[rows, slot], sa)
+    peaks[rows, slot] = np.where(new, np.maximum(peaks[rows, slot], sa), peaks[rows, slot])
     c[:, RECENT] = peaks
-    c[:, RECENT_HOUR] = hour
+    c[:, RECENT_HOUR] = np.where(new, hour, c[:, RECENT_HOUR])
     cal[above] = c
     return score
 
 
 def step(
-    cal: np.ndarray, s: np.ndarray, judged: np.ndarray, p: Params, minute: np.ndarray | int
+    cal: np.ndarray,
+    s: np.ndarray,
+    judged: np.ndarray,
+    p: Params,
+    minute: np.ndarray | int,
+    fresh: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One bucket of n series: (threshold in force, anomaly score), advancing cal (n, WIDTH)
     in place for the judged ones. The tick runs every bucket through this function, the
     offline scan every bucket where an episode is under way or starts. s: surprises, finite
-    and >= 0 (_surprises); minute: the bucket's start (epoch minutes)."""
+    and >= 0 (_surprises); minute: the bucket's start (epoch minutes); fresh: whether the
+    bucket's short windows are elevated themselves (scoring's recent_level >= 1; None: all)."""
     limit, score = _judge(cal[:, N], cal[:, TAIL], s, p)
     live = np.asarray(judged, dtype=bool)
     if not live.any():
@@ -253,7 +269,8 @@ def step(
     c = cal[live]
     sl, ll = s[live], limit[live]
     minutes = np.broadcast_to(np.asarray(minute, dtype=np.int64), s.shape)[live]
-    score[live] = _news(c, sl, score[live], minutes, p)
+    new = np.ones(len(s), bool) if fresh is None else np.asarray(fresh, bool)
+    score[live] = _news(c, sl, score[live], minutes, new[live], p)
     _decay(c, p.decay, 1)
     above = sl > EPISODE_LEVEL
     is_open = c[:, OPEN] > 0
@@ -293,12 +310,13 @@ def tick_step(
     config: DetectorConfig,
     step_minutes: int,
     minute: int,
+    fresh: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every series one bucket (starting at `minute`) on: (thresholds, anomaly scores, new
     calibration (n, WIDTH))."""
     new = conform(cal).copy()
     p = Params.of(config, step_minutes)
-    limits, scores = step(new, _surprises(surprise), judged, p, minute)
+    limits, scores = step(new, _surprises(surprise), judged, p, minute, fresh)
     return limits, scores, new
 
 
@@ -309,6 +327,7 @@ def scan(
     config: DetectorConfig,
     step_minutes: int,
     minutes: np.ndarray,
+    fresh: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One series over consecutive buckets (starting at `minutes`): (thresholds, anomaly
     scores, calibration after).
@@ -321,13 +340,14 @@ def scan(
     row = conform(np.asarray(cal, dtype=np.float64).reshape(1, -1)).copy()
     values = _surprises(surprise)
     flags = np.ones(len(values), bool) if judged is None else np.asarray(judged, bool)
+    new = np.ones(len(values), bool) if fresh is None else np.asarray(fresh, bool)
     active = flags & (values > EPISODE_LEVEL)
     limits = np.empty(len(values))
     scores = np.empty(len(values))
     i = 0
     while i < len(values):
         if row[0, OPEN] > 0 or active[i]:
-            lim, sc = step(row, values[i : i + 1], flags[i : i + 1], p, minutes[i])
+            lim, sc = step(row, values[i : i + 1], flags[i : i + 1], p, minutes[i], new[i : i + 1])
             limits[i], scores[i] = lim[0], sc[0]
             i += 1
             continue

@@ -127,7 +127,7 @@ def _score_rows(
     result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
     # The calibration steps row by row through the tick's own step (calibration.step).
     limits, calibrated, cal_after = calibration.scan(
-        cal, result.surprise, judge, config, step, minutes[a:b]
+        cal, result.surprise, judge, config, step, minutes[a:b], result.recent_level >= 1
     )
     result = with_threshold(result, limits, calibrated)
     exp = judged * factors[:, None]

@@ -107,6 +107,7 @@ def run_tick(
         config,
         step_minutes,
         newest_minute,
+        scores.recent_level >= 1,
     )
     scores = with_threshold(scores, limit, calibrated)
     onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes

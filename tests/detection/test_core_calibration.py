@@ -58,8 +58,10 @@ def _alarms(surprise: np.ndarray, limits: np.ndarray) -> int:
     return int((np.diff((surprise >= limits).astype(int)) == 1).sum())
 
 
-def _one(cal: np.ndarray, s: float, judged: bool = True, minute: int = 0) -> tuple[float, float]:
-    limit, score = step(cal, np.array([s]), np.array([judged]), P, minute)
+def _one(
+    cal: np.ndarray, s: float, judged: bool = True, minute: int = 0, fresh: bool = True
+) -> tuple[float, float]:
+    limit, score = step(cal, np.array([s]), np.array([judged]), P, minute, np.array([fresh]))
     return float(limit[0]), float(score[0])
 
 
@@ -196,6 +198,21 @@ def test_a_burst_scores_in_full_only_where_it_goes_higher_than_the_last_day():
     forgotten = cal.copy()
     forgotten[0, WIDTH_WITHOUT_RECENT:] = 0.0
     assert _one(cal, 15.0, minute=start + 2 * day)[0] == _one(forgotten, 0.0)[0]
+
+
+def test_a_long_sum_that_outlives_its_burst_is_no_news():
+    """After a burst the hour-long sums stay surprising while the minutes are back to normal:
+    such a bucket (short windows calm) scores as an ordinary episode bucket, and does not
+    hide a fresh rise of the same height later that day."""
+    cal = _scan(_chatter(np.random.default_rng(4), 7 * 1440, 8, heavy=True))[2].reshape(1, -1)
+    start = 7 * 1440
+    ordinary = _one(cal.copy(), EPISODE_LEVEL, judged=False, minute=start)[1]
+    fresh = _one(cal.copy(), 12.0, judged=False, minute=start)[1]
+    residue = _one(cal, 12.0, minute=start, fresh=False)[1]
+    assert math.isclose(residue, ordinary, rel_tol=1e-3) and fresh > ordinary
+    _one(cal, 0.0, minute=start + 1)  # the episode ends
+    in_full = _one(cal.copy(), 12.0, judged=False, minute=start + 90)[1]
+    assert _one(cal, 12.0, minute=start + 90)[1] == in_full > ordinary
 
 
 def test_a_calibration_of_another_layout_starts_afresh():
