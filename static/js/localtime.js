@@ -1,0 +1,64 @@
+// Shows every <time datetime="...Z" data-local> of the page in the reader's time zone, with
+// its UTC offset ("14:26 (UTC+1)"). The server writes the UTC time as the text, so the
+// page reads correctly without this script. Content inserted later (the live refresh) is
+// localized by calling window.OutageWatch.localizeTimes(root).
+(function () {
+  "use strict";
+  if (!window.Intl || !Intl.DateTimeFormat) return;
+
+  var clock = new Intl.DateTimeFormat("en-GB", {
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  });
+  var day = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short" });
+  var dayKey = new Intl.DateTimeFormat("en-CA", {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  });
+
+  // "UTC", "UTC+1", "UTC-5", "UTC+5:30": the offset of the reader's zone at that instant
+  // (it changes with daylight saving time, so it is computed per date).
+  function offset(date) {
+    var minutes = -date.getTimezoneOffset();
+    if (minutes === 0) return "UTC";
+    var sign = minutes > 0 ? "+" : "-";
+    var abs = Math.abs(minutes);
+    var hours = Math.floor(abs / 60);
+    var rest = abs % 60;
+    return "UTC" + sign + hours + (rest ? ":" + (rest < 10 ? "0" : "") + rest : "");
+  }
+
+  function format(date, mode, now) {
+    var withDate = mode === "yes" || (mode === "auto" && dayKey.format(date) !== dayKey.format(now));
+    var text = clock.format(date);
+    if (withDate) text = day.format(date) + " " + text;
+    var zone = offset(date);
+    return zone === "UTC" ? text + " UTC" : text + " (" + zone + ")";
+  }
+
+  function localizeTimes(root) {
+    var scope = root || document;
+    var now = new Date();
+    var nodes = scope.querySelectorAll ? scope.querySelectorAll("time[datetime][data-local]") : [];
+    var list = Array.prototype.slice.call(nodes);
+    if (scope.matches && scope.matches("time[datetime][data-local]")) list.push(scope);
+    list.forEach(function (node) {
+      var date = new Date(node.getAttribute("datetime"));
+      if (isNaN(date.getTime())) return;
+      if (!node.hasAttribute("title")) node.setAttribute("title", node.textContent.trim());
+      node.textContent = format(date, node.getAttribute("data-local"), now);
+    });
+  }
+
+  window.OutageWatch = window.OutageWatch || {};
+  window.OutageWatch.localizeTimes = localizeTimes;
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      localizeTimes(document);
+    });
+  } else {
+    localizeTimes(document);
+  }
+})();
