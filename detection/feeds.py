@@ -1,4 +1,4 @@
-"""Atom feeds of outages: site-wide and per service."""
+"""Atom feeds of outages: site-wide and per service, in the words of detection.presentation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from detection import selectors
+from detection import presentation, selectors
 from detection.models import Outage
 from reports import selectors as catalog
 from reports.models import Service
@@ -28,18 +28,13 @@ class OutageFeed(Feed):
     def items(self) -> list[Outage]:
         return list(selectors.outage_list()[:FEED_ITEMS])
 
+    # Feed readers show entries long after they were written: always with the date.
     def item_title(self, item: Outage) -> str:
-        state = "resolved" if not item.is_active else "problems detected"
-        return f"{item.service.name}: {state} since {item.started_at:%Y-%m-%d %H:%M} UTC"
+        return presentation.outage_title(item, date=True)
 
     def item_description(self, item: Outage) -> str:
-        lines = [item.explanation or "Reports well above the expected level."]
-        countries = selectors.outage_countries(item)
-        if countries:
-            lines.append("Countries: " + ", ".join(selectors.country_name(c) for c in countries))
-        if item.resolved_at:
-            lines.append(f"Resolved at {item.resolved_at:%Y-%m-%d %H:%M} UTC.")
-        return " ".join(lines)
+        problems = selectors.outage_problems(item)
+        return presentation.outage_summary(item, problems, date=True)
 
     def item_link(self, item: Outage) -> str:
         return reverse("detection:outage", kwargs={"pk": item.pk})

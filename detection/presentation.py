@@ -84,11 +84,14 @@ def about(value: float) -> str:
     return f"about {round(value)}"
 
 
-def rate_phrase(observed: float, expected: float | None, *, capital: bool = True) -> str:
-    """ "About 42 reports a minute, where about 3 are normal" (no full stop)."""
+def rate_phrase(
+    observed: float, expected: float | None, *, capital: bool = True, place: str = ""
+) -> str:
+    """ "About 42 reports a minute, where about 3 are normal" (no full stop); ``place``
+    ("from France") goes after the rate."""
     n = round(observed)
     noun = "report" if n == 1 else "reports"
-    text = f"{about(observed)} {noun} a minute"
+    text = f"{about(observed)} {noun} a minute" + (f" {place}" if place else "")
     if expected is not None:
         verb = "is" if expected < 1.5 else "are"
         text += f", where {about(expected)} {verb} normal"
@@ -289,14 +292,22 @@ def outage_duration(outage: Outage, *, now: datetime | None = None) -> str:
     return duration_text(outage.started_at, outage_end(outage) or now or timezone.now())
 
 
-def outage_period(outage: Outage, *, zone: tzinfo | str = UTC, now: datetime | None = None) -> str:
-    """ "since 14:05 UTC" while open, "from 14:05 to 15:12 UTC" after (in ``zone``)."""
+def outage_period(
+    outage: Outage,
+    *,
+    zone: tzinfo | str = UTC,
+    now: datetime | None = None,
+    date: bool | None = None,
+) -> str:
+    """ "since 14:05 UTC" while open, "from 14:05 to 15:12 UTC" after (in ``zone``); the
+    date when not today, or always with ``date=True`` (for text read later: feeds, API)."""
     end = outage_end(outage)
     if end is None:
-        return f"since {time_in_zone(outage.started_at, zone, now=now)}"
+        return f"since {time_in_zone(outage.started_at, zone, now=now, date=date)}"
     zone = _zone_of(zone)
     first, last = outage.started_at.astimezone(zone), end.astimezone(zone)
-    date = first.date() != (now or timezone.now()).astimezone(zone).date()
+    if date is None:
+        date = first.date() != (now or timezone.now()).astimezone(zone).date()
     start = _clock(first, date=date)
     if _suffix(first) != _suffix(last):  # a clock change in between: say both
         start += _suffix(first)
@@ -304,10 +315,16 @@ def outage_period(outage: Outage, *, zone: tzinfo | str = UTC, now: datetime | N
     return f"from {start} to {finish}"
 
 
-def outage_title(outage: Outage, *, zone: tzinfo | str = UTC, now: datetime | None = None) -> str:
+def outage_title(
+    outage: Outage,
+    *,
+    zone: tzinfo | str = UTC,
+    now: datetime | None = None,
+    date: bool | None = None,
+) -> str:
     """ "Acme Cloud: problems since 14:05 UTC", "Acme Cloud: problems from 14:05 to 15:12 UTC
     (over)"; feeds use it as the entry title."""
-    period = outage_period(outage, zone=zone, now=now)
+    period = outage_period(outage, zone=zone, now=now, date=date)
     suffix = "" if outage.is_active else " (over)"
     return f"{outage.service.name}: problems {period}{suffix}"
 
@@ -318,18 +335,19 @@ def outage_summary(
     *,
     zone: tzinfo | str = UTC,
     now: datetime | None = None,
+    date: bool | None = None,
+    period: bool = True,
 ) -> str:
     """What happened, in plain words: the peak as a rate, totals with their span, where and
-    what. ``problems`` as detection.selectors.outage_problems returns them."""
-    parts = []
+    what. ``problems`` as detection.selectors.outage_problems returns them. ``period=False``
+    leaves out when (a page that shows the times as <time> elements of its own)."""
     end = outage_end(outage)
-    if end is not None:
-        parts.append(
-            f"Problems {outage_period(outage, zone=zone, now=now)}, "
-            f"for {duration_text(outage.started_at, end)}."
-        )
-    else:
-        parts.append(f"Problems {outage_period(outage, zone=zone, now=now)}.")
+    parts = []
+    if period:
+        when = f"Problems {outage_period(outage, zone=zone, now=now, date=date)}"
+        if end is not None:
+            when += f", for {duration_text(outage.started_at, end)}"
+        parts.append(when + ".")
     if outage.peak_observed:
         peak = rate_phrase(outage.peak_observed, outage.peak_expected or None)
         parts.append(f"At the peak: {peak[0].lower()}{peak[1:]}.")
@@ -382,12 +400,13 @@ def _entry(
     kind = event.kind
     Kind = OutageEvent.Kind
     measured = event.observed > 0 or event.expected > 0
-    rate = rate_phrase(event.observed, event.expected) + "." if measured else ""
+    name = country_name(event.country) if event.country else ""
+    where = f"from {name}" if name else ""
+    rate = rate_phrase(event.observed, event.expected, place=where) + "." if measured else ""
     if kind == Kind.OPENED:
         return TimelineEntry(event.at, kind, "Problems detected", rate)
     if kind == Kind.COUNTRY:
-        name = country_name(event.country)
-        text = f"{rate[:-1]} from {name}." if measured else f"Reports from {name} too."
+        text = rate or f"Reports from {name} too."
         return TimelineEntry(event.at, kind, f"{name} affected", text, event.country)
     if kind == Kind.PEAK:
         return TimelineEntry(event.at, kind, "New peak", rate)

@@ -23,7 +23,9 @@ _OUTAGE = {
     "score": 0.999,
     "rule": "excess",
     "total_reports": 1480,
-    "explanation": "96 reports in one minute where 4.2 are expected at this time of day.",
+    "explanation": "Problems since 27 Nov 14:05 UTC. At the peak: about 96 reports a minute, "
+    "where about 4 are normal. 1480 reports so far. Most reports "
+    "from Germany, France and Netherlands. Most reported problems: Login (312) and Website (120).",
     "url": "https://outagewatch.example/outages/42/",
     "api_url": "https://outagewatch.example/api/v1/outages/42/",
 }
@@ -32,8 +34,10 @@ _STATE = {
     "level": "problems",
     "level_value": 2,
     "label": "Problems detected",
-    "summary": "User reports indicate problems at ChatGPT since 14:05 UTC. "
-    "Most reports come from Germany, France, Netherlands.",
+    "summary": "User reports indicate problems at ChatGPT since 14:05 UTC. Now about 81 "
+    "reports a minute, where about 4 are normal. Most reports come from Germany, France, "
+    "Netherlands.",
+    "reports_falling": False,
     "since": "2026-11-27T14:05:00Z",
     "observed": 81.0,
     "expected": 4.1,
@@ -123,6 +127,7 @@ OUTAGE_DETAIL = OpenApiExample(
                 "at": "2026-11-27T14:07:00Z",
                 "kind": "opened",
                 "label": "Problems detected",
+                "text": "About 38 reports a minute, where about 4 are normal.",
                 "country": "",
                 "observed": 38.0,
                 "expected": 4.0,
@@ -131,7 +136,8 @@ OUTAGE_DETAIL = OpenApiExample(
             {
                 "at": "2026-11-27T14:09:00Z",
                 "kind": "country",
-                "label": "Country affected",
+                "label": "France affected",
+                "text": "About 11 reports a minute from France, where less than 1 is normal.",
                 "country": "FR",
                 "observed": 11.0,
                 "expected": 0.6,

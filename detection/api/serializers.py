@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from detection import selectors
+from detection import presentation, selectors
 from detection.models import Outage, OutageEvent
 from outagewatch.api.query import QuerySerializer
 from reports import validation
@@ -85,8 +85,15 @@ class ServiceStateSerializer(serializers.Serializer):
 
     level = serializers.CharField(source="code", help_text="ok, possible or problems.")
     level_value = serializers.IntegerField(source="level", help_text="0, 1 or 2.")
-    label = serializers.CharField()
-    summary = serializers.CharField(help_text="The status in one sentence.")
+    label = serializers.SerializerMethodField(
+        help_text='"No problems", "Possible problems", "Problems detected" or "Reports falling".'
+    )
+    summary = serializers.SerializerMethodField(
+        help_text="The status in plain words (times in UTC)."
+    )
+    reports_falling = serializers.SerializerMethodField(
+        help_text="An open outage whose newest minute is back near normal: it may be over."
+    )
     since = serializers.DateTimeField(
         source="problems_since", allow_null=True, help_text="Onset of the current problems."
     )
@@ -106,6 +113,15 @@ class ServiceStateSerializer(serializers.Serializer):
     countries = serializers.ListField(child=serializers.CharField())
     updated_at = serializers.DateTimeField(allow_null=True)
 
+    def get_label(self, state: selectors.ServiceState) -> str:
+        return presentation.status_label(state)
+
+    def get_summary(self, state: selectors.ServiceState) -> str:
+        return presentation.status_sentence(state)
+
+    def get_reports_falling(self, state: selectors.ServiceState) -> bool:
+        return presentation.state_falling(state)
+
 
 # --- Outages ----------------------------------------------------------------------------------
 
@@ -123,7 +139,10 @@ class OutageSummarySerializer(serializers.Serializer):
     status = serializers.CharField()
     started_at = serializers.DateTimeField()
     detected_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="The end: the minute after the last with excess reports; null while open.",
+    )
     countries = serializers.SerializerMethodField()
     top_problems = serializers.SerializerMethodField()
     peak_observed = serializers.FloatField()
@@ -135,7 +154,7 @@ class OutageSummarySerializer(serializers.Serializer):
     networks = serializers.IntegerField(
         help_text="Distinct networks (IPv4 /24, IPv6 /56) with counted reports since the onset."
     )
-    explanation = serializers.CharField()
+    explanation = serializers.SerializerMethodField(help_text="What happened, in plain words.")
     url = serializers.SerializerMethodField(help_text="The outage page.")
     api_url = serializers.SerializerMethodField()
 
@@ -147,6 +166,11 @@ class OutageSummarySerializer(serializers.Serializer):
     def get_top_problems(self, outage: Outage) -> list[dict[str, Any]]:
         return selectors.outage_problems(outage)
 
+    def get_explanation(self, outage: Outage) -> str:
+        # Read later than written: always with the date.
+        problems = selectors.outage_problems(outage)
+        return presentation.outage_summary(outage, problems, date=True)
+
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, outage: Outage) -> str:
         return absolute(reverse("detection:outage", kwargs={"pk": outage.pk}))
@@ -157,13 +181,20 @@ class OutageSummarySerializer(serializers.Serializer):
 
 
 class OutageEventSerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
-    kind = serializers.ChoiceField(choices=OutageEvent.Kind.choices)
-    label = serializers.CharField(source="get_kind_display")
-    country = serializers.CharField()
-    observed = serializers.FloatField()
-    expected = serializers.FloatField()
-    message = serializers.CharField()
+    """A timeline entry: presentation.TimelineEntry words with its event's numbers."""
+
+    at = serializers.DateTimeField(
+        source="entry.at", help_text="For the final end: the outage's resolved_at."
+    )
+    kind = serializers.ChoiceField(choices=OutageEvent.Kind.choices, source="event.kind")
+    label = serializers.CharField(source="entry.label")
+    text = serializers.CharField(source="entry.text", help_text="In plain words.")
+    country = serializers.CharField(source="event.country")
+    observed = serializers.FloatField(source="event.observed", help_text="Reports a minute.")
+    expected = serializers.FloatField(source="event.expected", help_text="Normal a minute.")
+    message = serializers.CharField(
+        source="event.message", help_text="The detector's own note (technical)."
+    )
 
 
 class OutageLinksSerializer(serializers.Serializer):
@@ -175,8 +206,17 @@ class OutageLinksSerializer(serializers.Serializer):
 
 
 class OutageDetailSerializer(OutageSummarySerializer):
-    timeline = OutageEventSerializer(source="events.all", many=True)
+    timeline = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+
+    @extend_schema_field(OutageEventSerializer(many=True))
+    def get_timeline(self, outage: Outage) -> list[dict[str, Any]]:
+        events = list(outage.events.all())
+        pairs = [
+            {"event": event, "entry": entry}
+            for event, entry in zip(events, presentation.timeline(outage, events), strict=True)
+        ]
+        return OutageEventSerializer(pairs, many=True).data
 
     @extend_schema_field(OutageLinksSerializer)
     def get_links(self, outage: Outage) -> dict[str, str]:

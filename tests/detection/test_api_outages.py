@@ -130,18 +130,20 @@ def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
     assert body["timeline"][1] == {
         "at": body["timeline"][1]["at"],
         "kind": "country",
-        "label": "Country affected",
+        "label": "France affected",
+        "text": "About 9 reports a minute from France, where less than 1 is normal.",
         "country": "FR",
         "observed": 9.0,
         "expected": 0.4,
         "message": "France affected too.",
     }
+    assert body["timeline"][-1]["at"] == body["resolved_at"]  # one end time
     assert body["countries"] == ["DE", "FR"]
     assert [p["problem"] for p in body["top_problems"]] == ["login", "app"]
     assert (body["peak_observed"], body["peak_expected"]) == (48.0, 2.0)
     assert body["score"] == 0.998 and body["rule"] == "excess"
     assert body["networks"] == outage.networks
-    assert body["explanation"].startswith("48 reports")
+    assert "about 48 reports a minute, where about 2 are normal" in body["explanation"]
     links = body["links"]
     assert links["page"].endswith(f"/outages/{outage.pk}/")
     assert links["service_page"].endswith("/services/acme/")

@@ -177,7 +177,7 @@ def test_timeline_ends_at_the_outage_end_in_plain_words(resolved):
     entries = presentation.timeline(resolved, resolved.events.all())
     assert [e.label for e in entries] == ["Problems detected", "France affected", "Back to normal"]
     assert entries[0].text == "About 30 reports a minute, where about 2 are normal."
-    assert entries[1].text == "About 9 reports a minute, where less than 1 is normal from France."
+    assert entries[1].text == "About 9 reports a minute from France, where less than 1 is normal."
     assert entries[-1].at == presentation.outage_end(resolved) == resolved.resolved_at
     assert entries[-1].text == "The outage lasted 1 h 7 min."
     for entry in entries:

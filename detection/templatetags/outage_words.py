@@ -1,0 +1,74 @@
+"""Template access to detection.presentation: times for the reader's zone, outage words.
+
+{{ at|localtime }}            <time datetime="...Z">14:05 UTC</time>, date when not today
+{{ at|localtime_date }}       the same, always with the date
+{% outage_summary outage problems %}  (period=False: without "from ... to ...")
+{{ outage|outage_end }}       the one end time; {{ x|about }} "about 3"
+{% outage_timeline outage events as entries %}   presentation.TimelineEntry list
+{% outage_details outage events as lines %}      the "How we decided" lines
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString
+
+from detection import presentation
+from detection.models import Outage, OutageEvent
+
+register = template.Library()
+
+
+@register.filter
+def localtime(at: datetime | None) -> SafeString | str:
+    return presentation.time_html(at) if at else ""
+
+
+@register.filter
+def localtime_date(at: datetime | None) -> SafeString | str:
+    return presentation.time_html(at, date=True) if at else ""
+
+
+@register.simple_tag
+def outage_summary(
+    outage: Outage, problems: Sequence[dict[str, Any]] = (), period: bool = True
+) -> str:
+    return presentation.outage_summary(outage, problems, period=period)
+
+
+@register.filter
+def outage_end(outage: Outage) -> datetime | None:
+    """The outage's one end time (None while open): what every display shows."""
+    return presentation.outage_end(outage)
+
+
+@register.filter
+def about(value: float) -> str:
+    """ "about 3", "less than 1"."""
+    return presentation.about(value)
+
+
+@register.simple_tag
+def outage_timeline(
+    outage: Outage, events: Iterable[OutageEvent]
+) -> list[presentation.TimelineEntry]:
+    return presentation.timeline(outage, events)
+
+
+@register.simple_tag
+def outage_details(outage: Outage, events: Iterable[OutageEvent]) -> list[str]:
+    return presentation.decision_details(outage, events)
+
+
+@register.simple_tag
+def outage_duration(outage: Outage) -> str:
+    return presentation.outage_duration(outage)
+
+
+@register.simple_tag
+def rate_phrase(observed: float, expected: float | None = None) -> str:
+    return presentation.rate_phrase(observed, expected)
