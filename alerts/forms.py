@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 
 from alerts import validation
+from reports.geo import country_lookup
 
 
 class SubscribeForm(forms.Form):
@@ -15,12 +18,31 @@ class SubscribeForm(forms.Form):
         required=False,
         max_length=400,
         label="Only these countries (optional)",
-        help_text="ISO codes separated by commas, e.g. DE, AT. Empty: all countries.",
+        help_text="Names or codes separated by commas, e.g. Germany, AT. Empty: all countries.",
     )
 
     def clean_email(self) -> str:
         return validation.email_clean(self.cleaned_data["email"])
 
     def clean_countries(self) -> list[str]:
-        codes = validation.countries_split(self.cleaned_data["countries"])
+        codes = [
+            code
+            for part in re.split(r"[,;]+", self.cleaned_data["countries"] or "")
+            for code in _country_codes(part)
+        ]
         return validation.countries_clean(codes)
+
+
+def _country_codes(part: str) -> list[str]:
+    """ "Germany", "united kingdom", "DE" -> one code; "DE AT" -> two; anything else is left
+    as typed, for countries_clean to name in its error."""
+    if not part.strip():
+        return []
+    code = country_lookup(part)
+    if code is not None:
+        return [code]
+    words = validation.countries_split(part)
+    codes = [country_lookup(word) for word in words]
+    if len(words) > 1 and all(codes):
+        return [c for c in codes if c]
+    return [part.strip()]

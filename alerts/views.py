@@ -16,6 +16,7 @@ from alerts.forms import SubscribeForm
 from alerts.models import Subscription
 from outagewatch.api.throttling import ClientRateLimit
 from reports import selectors as catalog
+from reports.forms import placed_tag
 from reports.models import Service
 
 
@@ -44,7 +45,8 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         countries=form.cleaned_data["countries"],
     )
     # The same answer whether or not the address is known: no way to probe subscribers.
-    messages.success(request, MESSAGE)
+    # Shown in the form's card (templates/alerts/_subscribe_form.html), where the visitor is.
+    messages.success(request, MESSAGE, placed_tag("subscribe"))
     return redirect(f"{service.get_absolute_url()}#subscribe")
 
 

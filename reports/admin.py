@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from reports import services
 from reports.models import Category, ProblemType, Report, Service
 
 
@@ -35,9 +36,13 @@ class ReportAdmin(admin.ModelAdmin):
         "subdivision",
         "source",
         "counted",
+        "comment",
+        "comment_flags",
+        "comment_hidden",
     ]
-    list_filter = ["source", "counted", "problem"]
-    search_fields = ["service__name", "country"]
+    list_filter = ["source", "counted", "comment_hidden", "problem"]
+    search_fields = ["service__name", "country", "comment"]
+    actions = ["hide_comments", "show_comments"]
     date_hierarchy = "created_at"
     raw_id_fields = ["service"]
     readonly_fields = [f.name for f in Report._meta.fields]
@@ -45,3 +50,13 @@ class ReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # Reports come from people, not from staff.
         return False
+
+    @admin.action(description="Hide the selected comments from pages and the API")
+    def hide_comments(self, request, queryset) -> None:
+        hidden = services.comment_hide(report_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{hidden} comments hidden.")
+
+    @admin.action(description="Show the selected comments again (clears their abuse flags)")
+    def show_comments(self, request, queryset) -> None:
+        shown = services.comment_show(report_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{shown} comments shown again.")

@@ -10,18 +10,31 @@ from reports import validation
 from reports.geo import country_choices
 from reports.models import Service
 
+# A message added with extra_tags=placed_tag(form) belongs to that form: the form's partial
+# template shows it where the visitor is looking, the top of the page does not repeat it.
+PLACED = "at-"
+
+
+def placed_tag(form: str) -> str:
+    return f"{PLACED}{form}"
+
 
 class ReportForm(forms.Form):
     problem = forms.CharField(error_messages={"required": "Choose what is not working."})
-    country = forms.ChoiceField(
-        choices=[("", "Choose your country"), *country_choices()],
+    # A list to pick from; a typed name or code ("Germany", "DE") is taken too.
+    country = forms.CharField(
+        max_length=80,
+        widget=forms.Select(choices=[("", "Choose your country"), *country_choices()]),
         error_messages={"required": "Choose your country."},
     )
+    # Names from a list of the chosen country's regions (static/js/report_form.js refills it
+    # when the country changes); "Berlin", "BE" and "DE-BE" all mean Berlin.
     subdivision = forms.CharField(
         required=False,
-        max_length=6,
+        max_length=80,
         label="Region (optional)",
-        help_text="ISO 3166-2 code, e.g. DE-BE for Berlin.",
+        help_text="Start typing and pick your state or region from the list.",
+        widget=forms.TextInput(attrs={"list": "report-regions", "autocomplete": "off"}),
     )
     comment = forms.CharField(
         required=False,
@@ -35,7 +48,7 @@ class ReportForm(forms.Form):
         self.service = service
 
     def clean_country(self) -> str:
-        return validation.country_clean(self.cleaned_data["country"])
+        return validation.country_from_text(self.cleaned_data["country"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -48,7 +61,7 @@ class ReportForm(forms.Form):
                 self.add_error("problem", exc)
         if "country" in cleaned:
             try:
-                cleaned["subdivision"] = validation.subdivision_clean(
+                cleaned["subdivision"] = validation.subdivision_from_text(
                     cleaned.get("subdivision", ""), country=cleaned["country"]
                 )
             except ValidationError as exc:

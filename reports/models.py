@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+
+# A comment flagged as abusive by this many networks leaves the pages before anyone looks.
+COMMENT_HIDE_AFTER_FLAGS = 3
 
 
 class Category(models.Model):
@@ -75,12 +79,46 @@ class Report(models.Model):
         "its block's cap, or when the rate limit could not be checked.",
     )
 
+    # Moderation of the comment (the report itself still counts): hidden by an admin
+    # action, or left off the pages once COMMENT_HIDE_AFTER_FLAGS networks flagged it.
+    # Database defaults: report_create inserts with raw SQL that names only its columns.
+    comment_hidden = models.BooleanField(default=False, db_default=False)
+    comment_flags = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="How many networks reported the comment as abuse."
+    )
+
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["service", "created_at"])]
+        indexes = [
+            models.Index(fields=["service", "created_at"]),
+            # The comments a page shows: newest counted reports that carry one.
+            models.Index(
+                fields=["service", "-created_at"],
+                name="report_comment_recent",
+                condition=Q(counted=True) & ~Q(comment=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service} {self.problem} {self.country} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CommentFlag(models.Model):
+    """One network's "report abuse" on one comment: a network flags a comment once."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="flags")
+    reporter_key = models.CharField(max_length=64, help_text="Keyed hash of the network.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "reporter_key"], name="comment_flag_once_per_network"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"flag on report {self.report_id}"
 
 
 class ReporterWindow(models.Model):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Prefetch, QuerySet
 
-from reports.models import Category, Service
+from reports.models import COMMENT_HIDE_AFTER_FLAGS, Category, Report, Service
 from reports.search import service_search, service_terms
 
 
@@ -49,3 +51,31 @@ def categories_with_services(*, search: str = "") -> list[Category]:
                 )
             )
     return found
+
+
+def comment_list(
+    *,
+    service: Service,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Report]:
+    """Comments people may read: of counted reports, not hidden or flagged away, newest first.
+
+    Only what a page or the API shows is loaded: never the network hashes.
+    """
+    comments = (
+        Report.objects.filter(
+            service=service,
+            counted=True,
+            comment_hidden=False,
+            comment_flags__lt=COMMENT_HIDE_AFTER_FLAGS,
+        )
+        .exclude(comment="")
+        .select_related("problem")
+        .only("id", "comment", "created_at", "country", "problem__slug", "problem__name")
+    )
+    if since is not None:
+        comments = comments.filter(created_at__gte=since)
+    if until is not None:
+        comments = comments.filter(created_at__lt=until)
+    return comments.order_by("-created_at", "-id")

@@ -1,4 +1,4 @@
-"""Writes: report ingestion."""
+"""Writes: report ingestion and comment moderation."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from reports.cache import catalog_forget
-from reports.models import BlockWindow, ProblemType, Report, ReporterWindow, Service
+from reports.models import (
+    BlockWindow,
+    CommentFlag,
+    ProblemType,
+    Report,
+    ReporterWindow,
+    Service,
+)
 from reports.networks import network_keys
 
 
@@ -208,3 +216,49 @@ def reporter_windows_purge(*, now: dt.datetime | None = None) -> int:
     deleted, _ = ReporterWindow.objects.filter(counted_until__lte=now).delete()
     blocks, _ = BlockWindow.objects.filter(window_until__lte=now).delete()
     return deleted + blocks
+
+
+@dataclass(frozen=True)
+class CommentFlagged:
+    flagged: bool  # False: this network had flagged it already, or no such comment
+
+    @property
+    def message(self) -> str:
+        if self.flagged:
+            return "Thanks — we will look at this comment."
+        return "Thanks — this comment was already reported from your network."
+
+
+def comment_flag(
+    *, service: Service, report_id: int, address: str, now: dt.datetime | None = None
+) -> CommentFlagged:
+    """One network's "report abuse" on a comment: counted once per network (unique row).
+
+    Raises Report.DoesNotExist when the service has no such comment.
+    """
+    now = now or timezone.now()
+    if not Report.objects.filter(pk=report_id, service=service).exclude(comment="").exists():
+        raise Report.DoesNotExist(f"No comment {report_id} about {service.slug}.")
+    key = network_keys(address).network
+    with transaction.atomic():
+        _, created = CommentFlag.objects.get_or_create(
+            report_id=report_id, reporter_key=key, defaults={"created_at": now}
+        )
+        if created:
+            Report.objects.filter(pk=report_id).update(comment_flags=F("comment_flags") + 1)
+    return CommentFlagged(flagged=created)
+
+
+def comment_hide(*, report_ids: list[int]) -> int:
+    """Hide these comments from pages and the API (the reports still count)."""
+    return Report.objects.filter(pk__in=report_ids).exclude(comment="").update(comment_hidden=True)
+
+
+def comment_show(*, report_ids: list[int]) -> int:
+    """Undo a hide, and forget the flags: a moderator has read the comment and kept it."""
+    CommentFlag.objects.filter(report_id__in=report_ids).delete()
+    return (
+        Report.objects.filter(pk__in=report_ids)
+        .exclude(comment="")
+        .update(comment_hidden=False, comment_flags=0)
+    )

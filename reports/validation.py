@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import pycountry
 from django.core.exceptions import ValidationError
 
+from reports.geo import country_lookup, subdivision_lookup
 from reports.models import ProblemType, Service
 
 
@@ -16,6 +17,32 @@ def country_clean(value: str) -> str:
         raise ValidationError(
             f"“{value}” is not an ISO 3166-1 alpha-2 country code (e.g. DE, US).",
             code="invalid_country",
+        )
+    return code
+
+
+def country_from_text(value: str) -> str:
+    """What a person types: a country's name ("Germany", "germany") or its code ("DE")."""
+    code = country_lookup(value)
+    if code is None:
+        raise ValidationError(
+            f"We do not know a country called “{(value or '').strip()}”. Type its name in "
+            "English (e.g. Germany) or its two-letter code (e.g. DE).",
+            code="invalid_country",
+        )
+    return code
+
+
+def subdivision_from_text(value: str, *, country: str) -> str:
+    """A region of ``country`` by code ("DE-BE", "BE") or name ("Berlin"); "" for none."""
+    if not (value or "").strip():
+        return ""
+    code = subdivision_lookup(value, country=country)
+    if code is None:
+        raise ValidationError(
+            f"“{value.strip()}” is not a region of {country}. Pick one from the list, or "
+            "leave it empty.",
+            code="invalid_subdivision",
         )
     return code
 

@@ -15,9 +15,12 @@ from detection.cache import cached_read
 from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
 from outagewatch.clients import client_address
 from reports import selectors, services
-from reports.forms import ReportForm
+from reports.forms import ReportForm, placed_tag
 from reports.geo import COUNTRY_COOKIE, country_guess
 from reports.models import Report, Service
+
+# The report form's confirmations are shown in its card (templates/reports/_report_form.html).
+AT_REPORT = placed_tag("report")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -61,7 +64,9 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = ReportForm(request.POST, service=service)
         if not ClientRateLimit("reports").check(request):
-            messages.error(request, "You are sending reports too fast. Please wait a minute.")
+            messages.error(
+                request, "You are sending reports too fast. Please wait a minute.", AT_REPORT
+            )
             status = 429
         elif form.is_valid():
             created = services.report_create(
@@ -72,7 +77,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 countable=not throttle_unchecked(request),
             )
             level = messages.SUCCESS if created.counted else messages.INFO
-            messages.add_message(request, level, created.message)
+            messages.add_message(request, level, created.message, AT_REPORT)
             response = redirect(f"{service.get_absolute_url()}#report")
             response.set_cookie(
                 COUNTRY_COOKIE,
@@ -85,6 +90,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return response
         else:
+            messages.error(request, "Your report was not sent: please check below.", AT_REPORT)
             status = 400
     else:
         form = ReportForm(service=service, initial={"country": country_guess(request)})

@@ -153,3 +153,15 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     def get_url(self, service: Service) -> str:
         return f"{settings.SITE_URL}{service.get_absolute_url()}"
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    """A comment as anyone may read it: never who or which network wrote it."""
+
+    text = serializers.CharField(source="comment", help_text="Plain text; not markup.")
+    problem = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Report
+        fields = ["id", "created_at", "problem", "country", "text"]
+        read_only_fields = fields

@@ -8,4 +8,9 @@ urlpatterns = [
     path("services/", views.ServiceListView.as_view(), name="service-list"),
     # The service with its current status lives with the other outage reads.
     path("services/<slug:slug>/", status_views.ServiceDetailView.as_view(), name="service-detail"),
+    path(
+        "services/<slug:slug>/comments/",
+        views.CommentListView.as_view(),
+        name="service-comments",
+    ),
 ]

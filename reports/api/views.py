@@ -2,23 +2,25 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagewatch.api.pagination import NewestFirstCursorPagination
 from outagewatch.api.schema import READ_ERRORS, WRITE_ERRORS
 from outagewatch.api.throttling import throttle_unchecked
 from outagewatch.clients import client_address
 from reports import selectors, services
 from reports.api.serializers import (
+    CommentSerializer,
     ReportCreatedSerializer,
     ReportCreateSerializer,
     ServiceQuerySerializer,
     ServiceSerializer,
     report_created_data,
 )
-from reports.models import Report
+from reports.models import Report, Service
 
 
 class ReportCreateView(APIView):
@@ -71,3 +73,28 @@ class ServiceListView(generics.ListAPIView):
         query = ServiceQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return selectors.service_list(**query.validated_data)
+
+
+class CommentCursorPagination(NewestFirstCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+@extend_schema(
+    responses={200: CommentSerializer(many=True), **READ_ERRORS},
+    summary="Comments people wrote with their reports, newest first",
+    description=(
+        "Comments of counted reports that moderation has not hidden; cursor-paginated "
+        "(follow `next`). Plain text: show it as text, never as markup."
+    ),
+)
+class CommentListView(generics.ListAPIView):
+    serializer_class = CommentSerializer
+    pagination_class = CommentCursorPagination
+    throttle_scope = "reads"
+
+    def get_queryset(self):
+        try:
+            service = selectors.service_get(slug=self.kwargs["slug"])
+        except Service.DoesNotExist:
+            raise NotFound("No such service.") from None
+        return selectors.comment_list(service=service)

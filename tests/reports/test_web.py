@@ -74,8 +74,11 @@ def test_second_report_is_confirmed_as_counted_once(client, service):
         ({"problem": "login"}, "Choose your country."),
         ({"country": "DE"}, "Choose what is not working."),
         ({"problem": "payments", "country": "DE"}, "does not offer problem"),
-        ({"problem": "login", "country": "XX"}, "Select a valid choice"),
-        ({"problem": "login", "country": "DE", "subdivision": "FR-75C"}, "is not in country DE"),
+        ({"problem": "login", "country": "XX"}, "We do not know a country called “XX”"),
+        (
+            {"problem": "login", "country": "DE", "subdivision": "FR-75C"},
+            "“FR-75C” is not a region of DE",
+        ),
         ({"problem": "login", "country": "DE", "comment": "x" * 281}, "at most 280 characters"),
     ],
 )

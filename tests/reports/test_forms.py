@@ -1,0 +1,100 @@
+"""Forms take country and region names; confirmations are shown at the form that was used."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.models import ConfirmationDelivery, Subscription
+from reports.models import Report
+
+pytestmark = pytest.mark.django_db
+
+
+def _card(html: str, anchor: str) -> tuple[str, str]:
+    """(the page before the card, the card and after)."""
+    at = html.index(f'id="{anchor}"')
+    return html[:at], html[at:]
+
+
+@pytest.mark.parametrize("typed", ["Germany", "germany", "DE", "de", "DEU"])
+def test_report_form_takes_country_names_and_codes(client, service, typed):
+    response = client.post("/services/acme/", {"problem": "login", "country": typed})
+    assert response.status_code == 302
+    assert Report.objects.get().country == "DE"
+
+
+@pytest.mark.parametrize("typed", ["Berlin", "berlin", "BE", "DE-BE"])
+def test_report_form_takes_region_names_and_codes(client, service, typed):
+    client.post("/services/acme/", {"problem": "login", "country": "Germany", "subdivision": typed})
+    assert Report.objects.get().subdivision == "DE-BE"
+
+
+def test_unknown_country_or_region_is_a_clear_error_and_stores_nothing(client, service):
+    response = client.post("/services/acme/", {"problem": "login", "country": "Germny"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "We do not know a country called “Germny”" in html
+    response = client.post(
+        "/services/acme/", {"problem": "login", "country": "DE", "subdivision": "Paris"}
+    )
+    assert "“Paris” is not a region of DE" in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_region_list_is_the_chosen_countrys(client, service):
+    html = client.get("/services/acme/", HTTP_ACCEPT_LANGUAGE="de-DE").content.decode()
+    assert '<option value="Berlin">DE-BE</option>' in html
+    regions = client.get("/regions/FR.json").json()
+    assert regions["country"] == "FR"
+    assert {"code": "FR-IDF", "name": "Île-de-France"} in regions["regions"]
+    assert client.get("/regions/ZZ.json").status_code == 404
+
+
+def test_report_confirmation_is_in_the_report_card(client, service):
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    assert response["Location"] == "/services/acme/#report"
+    before, card = _card(client.get(response["Location"]).content.decode(), "report")
+    assert "was counted" in card
+    assert "was counted" not in before
+
+
+def test_report_too_fast_and_errors_are_in_the_report_card(client, service, throttle_rate):
+    before, card = _card(
+        client.post("/services/acme/", {"country": "DE"}).content.decode(), "report"
+    )
+    assert "Your report was not sent" in card and "Choose what is not working" in card
+    assert "Your report was not sent" not in before
+    throttle_rate("reports", "1/min")
+    client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    assert response.status_code == 429
+    before, card = _card(response.content.decode(), "report")
+    assert "too fast" in card and "too fast" not in before
+
+
+def test_subscribe_confirmation_is_in_the_subscribe_card(client, service):
+    response = client.post("/services/acme/subscribe/", {"email": "ann@example.com"})
+    assert response["Location"] == "/services/acme/#subscribe"
+    before, card = _card(client.get(response["Location"]).content.decode(), "subscribe")
+    assert "a confirmation link is on its way" in card
+    assert "data-placed-message" in card and "data-placed-message" not in before
+
+
+def test_subscribe_takes_country_names(client, service):
+    client.post(
+        "/services/acme/subscribe/",
+        {"email": "ann@example.com", "countries": "Germany, united kingdom"},
+    )
+    assert ConfirmationDelivery.objects.get().countries == ["DE", "GB"]
+
+
+def test_subscribe_error_keeps_the_values_and_names_the_bad_country(client, service):
+    response = client.post(
+        "/services/acme/subscribe/", {"email": "ann@example.com", "countries": "Germany, Narnia"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'value="ann@example.com"' in html
+    assert 'value="Germany, Narnia"' in html
+    assert "Narnia" in html[html.index("subscribe-countries") :]
+    assert not Subscription.objects.exists()
