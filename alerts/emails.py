@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 from alerts import presentation, tokens
 from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from detection import presentation as words
 
 _absolute = presentation.absolute
 
@@ -130,15 +132,26 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
     that this one was held back after (cool-down)."""
     delivery, outage, earlier = notice.delivery, notice.outage, notice.earlier
     assert delivery is not None  # emails always have their row
+    zone, now = presentation.zone_of(notice.subscription), notice.at
+    end = words.outage_end(outage)
+
+    def when(at: datetime | None) -> str:
+        # In the subscriber's zone with its offset; the date always (emails are read later).
+        return words.time_in_zone(at, zone, now=now, date=True) if at else ""
+
     context = {
         "service": outage.service,
         "outage": outage,
         "kind": notice.event,
         "countries": notice.country_names,
         "problems": notice.problems,
-        "observed": round(notice.observed),
-        "expected": round(notice.expected, 1),
-        "duration": presentation.duration(outage.started_at, outage.resolved_at or notice.at),
+        "peak": presentation.peak_sentence(outage),
+        "totals": words.outage_totals(outage) if outage.total_reports else "",
+        "started": when(outage.started_at),
+        "detected": when(outage.detected_at),
+        "ended": when(end),
+        "earlier_started": when(earlier.outage.started_at) if earlier else "",
+        "duration": presentation.duration(outage.started_at, end or notice.at),
         "service_url": notice.service_url,
         "outage_url": notice.outage_url,
         "earlier": earlier.outage if earlier else None,

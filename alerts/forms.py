@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from alerts import validation
 from reports.geo import country_lookup
@@ -20,6 +21,17 @@ class SubscribeForm(forms.Form):
         label="Only these countries (optional)",
         help_text="Names or codes separated by commas, e.g. Germany, AT. Empty: all countries.",
     )
+
+    # Filled from the browser (static/js/localtime.js): the zone the emails show times in.
+    timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def clean_timezone(self) -> str:
+        # Hidden and filled by the browser: a zone we do not know falls back to UTC rather
+        # than refusing a sign-up the visitor cannot correct.
+        try:
+            return validation.timezone_clean(self.cleaned_data["timezone"])
+        except ValidationError:
+            return validation.DEFAULT_TIMEZONE
 
     def clean_email(self) -> str:
         return validation.email_clean(self.cleaned_data["email"])

@@ -7,7 +7,7 @@ here with their rows (alerts 0001): the data is the same, only the owner changed
 from __future__ import annotations
 
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone as dj_timezone
 
 from detection.models import Outage
 from reports.models import Service
@@ -37,6 +37,10 @@ class Subscription(models.Model):
         default=0, help_text="Permanent failures in a row; the channel is disabled at a limit."
     )
     countries = models.JSONField(default=list, blank=True, help_text="Empty = all countries.")
+    # Times in its messages are shown in this zone (the browser's at sign-up on the website).
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA time zone, e.g. Europe/Berlin."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -137,13 +141,16 @@ class ConfirmationDelivery(models.Model):
     # The same outbox carries the owner's other email: the news that a channel was disabled.
     purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.CONFIRM)
     countries = models.JSONField(default=list, blank=True, help_text="Countries requested.")
+    timezone = models.CharField(
+        max_length=64, blank=True, help_text="Time zone requested; empty: keep the current one."
+    )
     address_key = models.CharField(max_length=254, help_text="Normalised for the rate limit.")
     status = models.CharField(
         max_length=10, choices=AlertDelivery.Status.choices, default=AlertDelivery.Status.PENDING
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=dj_timezone.now)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

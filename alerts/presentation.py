@@ -1,17 +1,19 @@
 """Words shown to people about an outage event, for every channel (emails, Slack, Discord,
-the webhook's human-readable fields): built here once, from the rows."""
+the webhook's human-readable fields): built here once, from the rows, on the sentences of
+detection.presentation (the same as the pages and feeds), with times in the subscriber's
+zone and its UTC offset."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-import pycountry
 from django.conf import settings
 
 from alerts.channels.base import Notice
-from alerts.models import AlertDelivery
+from alerts.models import AlertDelivery, Subscription
+from detection import presentation as words
 from detection.models import Outage
 from reports.models import ProblemType
 
@@ -33,11 +35,7 @@ def url_shown(url: str) -> str:
 
 
 def country_names(codes: list[str]) -> list[str]:
-    names = []
-    for code in codes:
-        country = pycountry.countries.get(alpha_2=code)
-        names.append(getattr(country, "common_name", None) or getattr(country, "name", code))
-    return names
+    return words.country_names(codes)
 
 
 def problems(outage: Outage) -> list[dict[str, Any]]:
@@ -56,38 +54,52 @@ def problems(outage: Outage) -> list[dict[str, Any]]:
 
 
 def duration(start: datetime, end: datetime) -> str:
-    minutes = max(int((end - start) / timedelta(minutes=1)), 1)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return words.duration_text(start, end)
 
 
-def title(*, kind: str, outage: Outage, names: list[str]) -> str:
+def zone_of(subscription: Subscription) -> tzinfo:
+    """The zone the subscriber reads times in (UTC when unset or unknown)."""
+    return words.zone_get(getattr(subscription, "timezone", "") or "UTC")
+
+
+def title(
+    *, kind: str, outage: Outage, names: list[str], zone: tzinfo = UTC, now: datetime | None = None
+) -> str:
     """One line saying what happened: the email subject, the chat message's headline."""
     service = outage.service.name
-    since = f"{outage.started_at:%H:%M} UTC"
+    since = words.time_in_zone(outage.started_at, zone, now=now)
     where = f" in {', '.join(names[:3])}" if names else ""
     if kind == Kind.RESOLVED:
-        return f"Resolved: {service} is working again (problems since {since})"
+        period = words.outage_period(outage, zone=zone, now=now)
+        return f"Resolved: {service} is working again (problems {period})"
     if kind == Kind.REOPENED:
         return f"{service}: problems again{where} (outage since {since})"
     return f"{service}: problems detected{where} since {since}"
 
 
-def summary(*, kind: str, outage: Outage, now: datetime) -> str:
-    observed, expected = round(outage.peak_observed), round(outage.peak_expected, 1)
-    peak = f"Peak {observed} reports a minute, about {expected} expected."
+def peak_sentence(outage: Outage) -> str:
+    """ "At the peak: about 42 reports a minute, where about 3 are normal." """
+    rate = words.rate_phrase(outage.peak_observed, outage.peak_expected or None, capital=False)
+    return f"At the peak: {rate}."
+
+
+def summary(*, kind: str, outage: Outage, now: datetime, zone: tzinfo = UTC) -> str:
+    start = words.time_in_zone(outage.started_at, zone, now=now)
+    peak = peak_sentence(outage)
     if kind == Kind.RESOLVED:
-        end = outage.resolved_at or now
+        # The one end time of the outage, as on its page, in its feed and in the API.
+        end = words.outage_end(outage) or outage.resolved_at or now
         return (
-            f"The problems that started at {outage.started_at:%H:%M} UTC ended at "
-            f"{end:%H:%M} UTC, after {duration(outage.started_at, end)}. {peak}"
+            f"The problems that started at {start} ended at "
+            f"{words.time_in_zone(end, zone, now=now)}, after "
+            f"{duration(outage.started_at, end)}. {peak}"
         )
     if kind == Kind.REOPENED:
         return (
-            f"The problems reported since {outage.started_at:%H:%M} UTC are back within "
+            f"The problems reported since {start} are back within "
             f"{settings.OUTAGE_REOPEN_MINUTES} minutes of ending: the same outage. {peak}"
         )
-    return f"Problems since {outage.started_at:%H:%M} UTC. {peak}"
+    return f"Problems since {start}. {peak}"
 
 
 def notice_build(
@@ -96,14 +108,15 @@ def notice_build(
     outage = delivery.outage
     codes = list(outage.countries or [])
     names = country_names(codes)
+    zone = zone_of(delivery.subscription)
     return Notice(
         delivery_id=delivery.pk,
         event=delivery.kind,
         subscription=delivery.subscription,
         outage=outage,
         episode=delivery.episode,
-        title=title(kind=delivery.kind, outage=outage, names=names),
-        summary=summary(kind=delivery.kind, outage=outage, now=now),
+        title=title(kind=delivery.kind, outage=outage, names=names, zone=zone, now=now),
+        summary=summary(kind=delivery.kind, outage=outage, now=now, zone=zone),
         countries=codes,
         country_names=names,
         observed=float(outage.peak_observed),

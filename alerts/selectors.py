@@ -43,6 +43,27 @@ def subscriptions_for_outage(*, outage: Outage) -> list[Subscription]:
     ]
 
 
+def outage_ongoing_for(*, subscription: Subscription) -> Outage | None:
+    """The service's active outage if it concerns the subscription's countries."""
+    outage = (
+        Outage.objects.select_related("service")
+        .filter(service_id=subscription.service_id, status=Outage.Status.ACTIVE)
+        .first()
+    )
+    if outage is None or not subscription_countries_match(
+        subscribed=subscription.countries or [], affected=outage.countries or []
+    ):
+        return None
+    return outage
+
+
+def subscription_told_about(*, outage: Outage, subscription: Subscription) -> bool:
+    """Anything sent, being sent or due to the subscription about this outage."""
+    return AlertDelivery.objects.filter(
+        outage=outage, subscription=subscription, status__in=_TOLD_OR_TELLING
+    ).exists()
+
+
 def outage_episode(*, outage: Outage) -> int:
     """How many times the outage was reopened: 0 during its first run."""
     return OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.REOPENED).count()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import cache
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -41,6 +43,27 @@ def countries_clean(values: list[str]) -> list[str]:
     if errors:
         raise ValidationError(errors)
     return sorted(codes)
+
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def timezone_clean(value: str | None) -> str:
+    """An IANA time zone name as the browser reports it ("Europe/Berlin"); empty: UTC."""
+    name = (value or "").strip()
+    if not name:
+        return DEFAULT_TIMEZONE
+    if name not in _zones():
+        raise ValidationError(
+            f"Unknown time zone {name[:64]!r}: use an IANA name such as Europe/Berlin.",
+            code="invalid_timezone",
+        )
+    return name
 
 
 def countries_split(text: str) -> list[str]:

@@ -43,6 +43,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         email=form.cleaned_data["email"],
         service=service,
         countries=form.cleaned_data["countries"],
+        timezone_name=form.cleaned_data["timezone"],
     )
     # The same answer whether or not the address is known: no way to probe subscribers.
     # Shown in the form's card (templates/alerts/_subscribe_form.html), where the visitor is.
@@ -72,8 +73,11 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     }
     if request.method == "POST":
         # Single use: a second POST (replay, or after unsubscribing) changes nothing.
-        if services.subscription_confirm(confirmation=pending.confirmation) is None:
+        confirmed = services.subscription_confirm(confirmation=pending.confirmation)
+        if confirmed is None:
             return _invalid(request)
+        # An outage going on now is told on the page too (its email is on its way).
+        context["ongoing"] = selectors.outage_ongoing_for(subscription=confirmed)
         return render(request, "alerts/subscription_confirmed.html", context)
     return render(request, "alerts/subscription_confirm.html", context)
 

@@ -352,12 +352,7 @@ def outage_summary(
         peak = rate_phrase(outage.peak_observed, outage.peak_expected or None)
         parts.append(f"At the peak: {peak[0].lower()}{peak[1:]}.")
     if outage.total_reports:
-        networks = "network" if outage.networks == 1 else "networks"
-        span = "in all" if end is not None else "so far"
-        text = f"{outage.total_reports} reports {span}"
-        if outage.networks:
-            text += f", from {outage.networks} different {networks}"
-        parts.append(text + ".")
+        parts.append(outage_totals(outage))
     names = country_names(outage.countries or [])
     if names:
         parts.append(f"Most reports from {join_words(names[:5])}.")
@@ -365,6 +360,16 @@ def outage_summary(
         listed = join_words([f"{p['name']} ({p['count']})" for p in problems[:5]])
         parts.append(f"Most reported problems: {listed}.")
     return " ".join(parts)
+
+
+def outage_totals(outage: Outage) -> str:
+    """ "150 reports so far, from 57 different networks." (totals, never a rate)."""
+    networks = "network" if outage.networks == 1 else "networks"
+    span = "so far" if outage.is_active else "in all"
+    text = f"{outage.total_reports} reports {span}"
+    if outage.networks:
+        text += f", from {outage.networks} different {networks}"
+    return text + "."
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,12 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         max_length=validation.URL_MAX_LENGTH,
         help_text="For webhook, slack and discord: the URL to post to.",
     )
+    timezone = StrictCharField(
+        required=False,
+        default=validation.DEFAULT_TIMEZONE,
+        max_length=64,
+        help_text="IANA time zone the messages show times in, e.g. `Europe/Berlin`; default UTC.",
+    )
 
     def validate_email(self, value: str) -> str:
         return drf_validated(validation.email_clean, value)
@@ -74,6 +80,9 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
 
     def validate_countries(self, value: list[str]) -> list[str]:
         return drf_validated(validation.countries_clean, value)
+
+    def validate_timezone(self, value: str) -> str:
+        return drf_validated(validation.timezone_clean, value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["channel"] == Subscription.Channel.EMAIL:
@@ -95,6 +104,7 @@ class SubscriptionRequestedSerializer(serializers.Serializer):
     countries = serializers.ListField(child=serializers.CharField())
     channel = serializers.CharField()
     url = serializers.CharField()
+    timezone = serializers.CharField()
     message = serializers.CharField()
 
 
@@ -108,7 +118,12 @@ class SubscriptionCreateView(APIView):
         examples=[
             OpenApiExample(
                 "Alerts for ChatGPT in Germany",
-                value={"email": "me@example.com", "service": "chatgpt", "countries": ["DE"]},
+                value={
+                    "email": "me@example.com",
+                    "service": "chatgpt",
+                    "countries": ["DE"],
+                    "timezone": "Europe/Berlin",
+                },
                 request_only=True,
             ),
             OpenApiExample(
@@ -142,6 +157,7 @@ class SubscriptionCreateView(APIView):
             countries=data["countries"],
             channel=data["channel"],
             url=data["url"],
+            timezone_name=data["timezone"],
         )
         body = {
             "email": data["email"],
@@ -149,6 +165,7 @@ class SubscriptionCreateView(APIView):
             "countries": data["countries"],
             "channel": data["channel"],
             "url": data["url"],
+            "timezone": data["timezone"],
             "message": message_for(data["channel"]),
         }
         return Response(SubscriptionRequestedSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -18,12 +18,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from alerts import emails
+from alerts import emails, selectors
 from alerts.channels import TransportError
 from alerts.channels.email import smtp_error
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
-from alerts.tasks import confirmation_delivery_send_task
+from alerts.tasks import alerts_dispatch_task, confirmation_delivery_send_task
 from reports.models import Service
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def subscription_request(
     countries: list[str],
     channel: str = Subscription.Channel.EMAIL,
     url: str = "",
+    timezone_name: str = "",
     now: datetime | None = None,
 ) -> SubscriptionRequested:
     """Start (or restart) a double opt-in: at most one confirmation email, rate-limited.
@@ -73,6 +74,8 @@ def subscription_request(
     is already subscribed. Nothing about a confirmed subscription changes until the link
     in the confirmation email is followed. For a webhook, Slack or Discord channel
     (``url``) the email goes to its owner, ``email``.
+    ``timezone_name`` (validated IANA name; empty: unchanged, UTC for a new one) is the zone
+    its messages show times in, taken on like the countries.
     """
     now = now or timezone.now()
     email = email_normalize(email)
@@ -84,16 +87,21 @@ def subscription_request(
             service=service,
             channel=channel,
             url=url,
-            defaults={"countries": countries, "secret": _secret_new(channel)},
+            defaults={
+                "countries": countries,
+                "secret": _secret_new(channel),
+                "timezone": timezone_name or "UTC",
+            },
         )
         if not created and subscription.confirmed_at is None:
             subscription.countries = countries
+            subscription.timezone = timezone_name or subscription.timezone
         confirmation = _confirmation_prepare(
-            subscription=subscription, countries=countries, now=now
+            subscription=subscription, countries=countries, timezone_name=timezone_name, now=now
         )
         if confirmation is not None:
             subscription.confirmation_sent_at = now
-        subscription.save(update_fields=["countries", "confirmation_sent_at"])
+        subscription.save(update_fields=["countries", "timezone", "confirmation_sent_at"])
         if confirmation is not None:
             # robust: a broker outage must not fail the request; the sweeper sends the row.
             transaction.on_commit(
@@ -113,7 +121,7 @@ def _secret_new(channel: str) -> str:
 
 
 def _confirmation_prepare(
-    *, subscription: Subscription, countries: list[str], now: datetime
+    *, subscription: Subscription, countries: list[str], timezone_name: str, now: datetime
 ) -> ConfirmationDelivery | None:
     """The outbox row that will carry this request's link, or None when rate-limited."""
     links = subscription.confirmations.filter(purpose=ConfirmationDelivery.Purpose.CONFIRM)
@@ -124,7 +132,7 @@ def _confirmation_prepare(
         # The last confirmation never left (SMTP trouble): it goes out with these countries,
         # as soon as possible, instead of a second email; no resend gap applies to it.
         ConfirmationDelivery.objects.filter(pk=waiting.pk, status=Status.PENDING).update(
-            countries=countries, next_attempt_at=now
+            countries=countries, timezone=timezone_name, next_attempt_at=now
         )
         return waiting
     last_sent = links.filter(status=Status.SENT).order_by("-sent_at").first()
@@ -137,6 +145,7 @@ def _confirmation_prepare(
     return ConfirmationDelivery.objects.create(
         subscription=subscription,
         countries=countries,
+        timezone=timezone_name,
         address_key=key,
         created_at=now,
         next_attempt_at=now,
@@ -213,7 +222,9 @@ def subscription_confirm(
     """The link was followed: the address is real and wants these alerts.
 
     Each link works once (a replayed link must not undo a later unsubscribe or change the
-    countries back); None when it was used or revoked already.
+    countries back); None when it was used or revoked already. If the service has an
+    outage going on that concerns the subscription, its "problems detected" message is
+    queued now (once: a delivery row), rather than leaving them waiting for the next event.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -229,6 +240,7 @@ def subscription_confirm(
         if not active:
             subscription.confirmed_at = now
         subscription.countries = confirmation.countries
+        subscription.timezone = confirmation.timezone or subscription.timezone
         subscription.unsubscribed_at = None
         subscription.disabled_at = None
         subscription.disabled_reason = ""
@@ -237,6 +249,7 @@ def subscription_confirm(
             update_fields=[
                 "confirmed_at",
                 "countries",
+                "timezone",
                 "unsubscribed_at",
                 "disabled_at",
                 "disabled_reason",
@@ -245,7 +258,34 @@ def subscription_confirm(
         )
         # Older links carry older choices: this answer uses them up too.
         _confirmations_revoke(subscription=subscription, now=now)
+        _ongoing_outage_tell(subscription=subscription, now=now)
     return subscription
+
+
+def _ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:
+    """Queue "problems detected" about the outage going on now, for someone who just
+    confirmed; nothing if they were told about it already (or are being told)."""
+    outage = selectors.outage_ongoing_for(subscription=subscription)
+    if outage is None or selectors.subscription_told_about(
+        outage=outage, subscription=subscription
+    ):
+        return
+    AlertDelivery.objects.bulk_create(
+        [
+            AlertDelivery(
+                outage=outage,
+                subscription=subscription,
+                kind=AlertDelivery.Kind.OPENED,
+                episode=selectors.outage_episode(outage=outage),
+                next_attempt_at=now,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    transaction.on_commit(
+        partial(alerts_dispatch_task.delay, outage_id=outage.pk, kind=AlertDelivery.Kind.OPENED),
+        robust=True,
+    )
 
 
 def _confirmations_revoke(*, subscription: Subscription, now: datetime) -> None:

@@ -52,13 +52,30 @@
     });
   }
 
+  // Sign-up forms send the browser's zone, so alert emails show times the way the reader
+  // lives them (alerts: Subscription.timezone).
+  function fillTimeZones(root) {
+    var zone;
+    try {
+      zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    } catch (e) {
+      return;
+    }
+    if (!zone) return;
+    (root || document).querySelectorAll("input[data-browser-timezone]").forEach(function (input) {
+      if (!input.value) input.value = zone;
+    });
+  }
+
   window.OutageWatch = window.OutageWatch || {};
   window.OutageWatch.localizeTimes = localizeTimes;
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       localizeTimes(document);
+      fillTimeZones(document);
     });
   } else {
     localizeTimes(document);
+    fillTimeZones(document);
   }
 })();

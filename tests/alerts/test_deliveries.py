@@ -112,7 +112,8 @@ def test_opened_email_says_what_where_since_when_and_links(
     for body in (text, html):
         assert "Germany" in body
         assert f"{o.started_at:%H:%M} UTC" in body
-        assert "42 per minute" in body and "about 3.2 expected" in body
+        assert "At the peak: about 42 reports a minute, where about 3 are normal." in body
+        assert "expected" not in body and "rule" not in body and "score" not in body
         assert "Login (40)" in body and "App (7)" in body
         assert "https://ow.example/services/acme/" in body
         assert f"https://ow.example/outages/{o.pk}/" in body
