@@ -1,4 +1,4 @@
-"""Server-side SVG: sparklines for the catalog and the reports-vs-expected chart.
+"""Server-side SVG: sparklines for the catalog, the reports-vs-expected chart and the map.
 
 Drawn on the server so pages work without JavaScript, cost no extra request and need no
 chart library. Only numbers and escaped text go into the markup.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+from django.templatetags.static import static
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -53,6 +55,29 @@ def sparkline_svg(
     )
 
 
+# Two drawings of each chart: a page shows the wide one, a phone the narrow one (site.css).
+# One drawing scaled down to a phone would shrink its labels to about 5 px; the narrow one is
+# drawn near the phone's width, so its labels stay about their size (>= 11 px at 390 px).
+WIDE = {"width": 760, "height": 260, "labels": 7, "variant": "wide"}
+NARROW = {"width": 340, "height": 230, "labels": 4, "variant": "narrow"}
+
+
+def responsive_chart_svg(
+    series: Series,
+    *,
+    highlight: Sequence[tuple[datetime, datetime | None]] = (),
+    title: str = "",
+    kind: str = "series",
+) -> SafeString:
+    """The wide and the narrow drawing of one chart, side by side in the markup."""
+    return mark_safe(
+        "".join(
+            series_chart_svg(series, highlight=highlight, title=title, kind=kind, **size)
+            for size in (WIDE, NARROW)
+        )
+    )
+
+
 def series_chart_svg(
     series: Series,
     *,
@@ -61,6 +86,9 @@ def series_chart_svg(
     highlight: Sequence[tuple[datetime, datetime | None]] = (),
     title: str = "",
     per_minute: bool = True,
+    kind: str = "series",
+    labels: int = 7,
+    variant: str = "wide",
 ) -> SafeString:
     """Observed reports per bucket as a line over the expected count and its normal band.
 
@@ -91,10 +119,14 @@ def series_chart_svg(
 
     # Each value is drawn at the middle of its bucket.
     mids = [x_at(p.at.timestamp() + p.minutes * 30) for p in points]
+    # The wide drawing keeps the plain data-chart name (one per chart on a page).
+    name = kind if variant == "wide" else f"{kind}-{variant}"
+    title = escape(title or "Reports against the expected band")
     parts = [
-        f'<svg class="chart" data-chart="series" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="chart-title" preserveAspectRatio="xMidYMid meet">',
-        f'<title id="chart-title">{escape(title or "Reports against the expected band")}</title>',
+        f'<svg class="chart chart-{escape(variant)}" data-chart="{escape(name)}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
+        f'preserveAspectRatio="xMidYMid meet">',
+        f"<title>{title}</title>",
     ]
     for start, end in highlight:
         x0 = x_at(start.timestamp())
@@ -105,7 +137,7 @@ def series_chart_svg(
                 f'width="{x1 - x0:.1f}" height="{plot_h}"/>'
             )
     parts += _grid(left, top, plot_w, plot_h, y_max, y_at)
-    parts += _time_axis(series, x_at, top + plot_h)
+    parts += _time_axis(series, x_at, top + plot_h, labels=labels)
     if points[0].expected is not None:
         upper = [y_at(per(p, p.upper)) for p in points]
         lower = [y_at(per(p, p.lower)) for p in points]
@@ -133,12 +165,17 @@ def _grid(left: int, top: int, plot_w: int, plot_h: int, y_max: float, y_at) -> 
     return parts
 
 
-def _time_axis(series: Series, x_at, baseline_y: float) -> list[str]:
-    """Labels on whole hours (or days for long windows), about six of them."""
+# Label steps, in minutes: whole quarters and hours for hours-long charts, days beyond.
+_LABEL_STEPS = (15, 30, 60, 120, 180, 240, 360, 720, 1440, 2880, 5760, 10080)
+
+
+def _time_axis(series: Series, x_at, baseline_y: float, *, labels: int = 7) -> list[str]:
+    """Labels on whole quarters, hours or days, at most `labels` of them."""
     t0, t1 = series.start.timestamp(), series.end.timestamp()
-    hours = (t1 - t0) / 3600
-    step_hours = next((h for h in (1, 2, 3, 4, 6, 12, 24, 48, 96, 168) if hours / h <= 7), 168)
-    first = math.ceil(t0 / (step_hours * 3600)) * step_hours * 3600
+    minutes = (t1 - t0) / 60
+    step = next((m for m in _LABEL_STEPS if minutes / m <= labels), _LABEL_STEPS[-1])
+    step_hours = step / 60
+    first = math.ceil(t0 / (step * 60)) * step * 60
     parts = []
     at = first
     while at <= t1:
@@ -149,5 +186,36 @@ def _time_axis(series: Series, x_at, baseline_y: float) -> list[str]:
             f'<text class="chart-label" x="{x:.1f}" y="{baseline_y + 17:.1f}" '
             f'text-anchor="middle">{text}</text>'
         )
-        at += step_hours * 3600
+        at += step * 60
     return parts
+
+
+# The shipped map (static/maps/world.svg): countries are paths with lower-case ISO ids under
+# <g id="world">, with no fill of their own, so <use> colours them by class from site.css.
+WORLD_MAP = "maps/world.svg"
+WORLD_VIEWBOX = "0 0 1010 666"
+
+
+def country_map_svg(rows: Sequence[Any], *, title: str = "") -> SafeString:
+    """The world in grey with every country that has reports drawn over it in its colour:
+    `map-ok` (reports, normal) or `map-possible`/`map-problems` with a shade 1-3 by excess.
+
+    Only the coloured countries are in the page; the map itself is one cached static file.
+    """
+    href = escape(static(WORLD_MAP))
+    label = escape(title or "Countries with reports")
+    parts = [
+        f'<svg class="world-map" data-map viewBox="{WORLD_VIEWBOX}" role="img" '
+        f'aria-label="{label}"><title>{label}</title>',
+        f'<use class="map-land" href="{href}#world"/>',
+    ]
+    for row in rows:
+        code = str(row.country).lower()
+        if len(code) != 2 or not code.isalpha():
+            continue
+        parts.append(
+            f'<use class="map-country map-{escape(row.level)} map-shade-{int(row.shade)}" '
+            f'data-country="{escape(row.country)}" href="{href}#{code}"/>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))

@@ -5,8 +5,11 @@ from detection import feeds, views
 app_name = "detection"
 
 urlpatterns = [
+    path("live.json", views.home_live, name="home-live"),
+    path("services/<slug:slug>/live.json", views.service_live, name="service-live"),
     path("outages/", views.outage_list, name="outages"),
     path("outages/feed/", feeds.OutageFeed(), name="feed"),
     path("outages/<int:pk>/", views.outage_detail, name="outage"),
+    path("outages/<int:pk>/live.json", views.outage_live, name="outage-live"),
     path("services/<slug:slug>/outages/feed/", feeds.ServiceOutageFeed(), name="service-feed"),
 ]

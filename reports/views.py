@@ -10,8 +10,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import select_template
 from django.views.decorators.http import require_http_methods
 
-from detection import selectors as status
-from detection.cache import cached_read
+from detection import live
+from detection.views import service_context
 from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
 from outagewatch.clients import client_address
 from reports import selectors, services
@@ -28,17 +28,19 @@ def home(request: HttpRequest) -> HttpResponse:
     # such addresses already, this keeps the view safe on its own.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     categories = selectors.categories_with_services(search=query)
-    # Shared by every visitor and rebuilt after each detection tick.
-    problems_now = cached_read("status-list", status.status_list)
-    lines = cached_read("sparklines", status.sparklines)
-    levels = {state.service.pk: state.code for state in problems_now}
+    # Shared by every visitor, rebuilt after each detection tick; /live.json renders the
+    # same read for an open page.
+    board = live.home_live()
     for category in categories:
         for service in category.matching:
-            service.sparkline = lines.get(service.pk)
-            service.level = levels.get(service.pk, "ok")
-    for state in problems_now:
-        state.service.sparkline = lines.get(state.service.pk)
-    context = {"categories": categories, "query": query, "problems_now": problems_now}
+            service.sparkline = board.lines.get(service.pk)
+            service.level = board.levels.get(service.pk, "ok")
+    context = {
+        "categories": categories,
+        "query": query,
+        "board": board.board,
+        "live_version": board.version,
+    }
     return render(request, "reports/home.html", context)
 
 
@@ -99,21 +101,6 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "problems": service.problem_types.all(),
         "subscribe_template": _subscribe_template(),
-        **cached_read(f"service-page:{service.pk}", lambda: _status_context(service)),
+        **service_context(live.service_live(service=service)),
     }
     return render(request, "reports/service_detail.html", context, status=status)
-
-
-def _status_context(service: Service) -> dict:
-    """What the service page shows about the service's status (cached per data version)."""
-    state = status.service_state_get(service=service)
-    outages = status.outage_history(service=service)
-    return {
-        "state": state,
-        "counts": status.report_counts(service=service),
-        "series": status.series_window(service=service, window="24h", resolution="15m"),
-        "highlight": [(o.started_at, o.resolved_at) for o in outages],
-        "problem_stats": status.problem_breakdown(service=service),
-        "countries": status.country_breakdown(service=service),
-        "outages": outages,
-    }

@@ -1,15 +1,16 @@
-"""{% sparkline values level %} and {% series_chart series %} for the status pages."""
+"""{% sparkline %}, {% series_chart %}, {% country_map %} and the status words for the pages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils.safestring import SafeString
 
-from detection import charts
-from detection.selectors import Series, country_name
+from detection import charts, presentation
+from detection.selectors import Series, ServiceState, country_name
 
 register = template.Library()
 
@@ -21,9 +22,35 @@ def sparkline(values: Sequence[float] | None, level: str = "ok") -> SafeString:
 
 @register.simple_tag
 def series_chart(
-    series: Series, title: str = "", highlight: Sequence[tuple[datetime, datetime | None]] = ()
+    series: Series,
+    title: str = "",
+    highlight: Sequence[tuple[datetime, datetime | None]] = (),
+    kind: str = "series",
 ) -> SafeString:
-    return charts.series_chart_svg(series, title=title, highlight=highlight)
+    """The chart drawn twice, wide and narrow; site.css shows the one that fits."""
+    return charts.responsive_chart_svg(series, title=title, highlight=highlight, kind=kind)
+
+
+@register.simple_tag
+def country_map(rows: Sequence[Any], title: str = "") -> SafeString:
+    return charts.country_map_svg(rows, title=title)
+
+
+@register.simple_tag
+def status_label(state: ServiceState, falling: bool | None = None) -> str:
+    return presentation.status_label(state, falling=falling)
+
+
+@register.simple_tag
+def status_sentence(state: ServiceState, falling: bool | None = None, html: bool = True) -> str:
+    """With <time> elements (localtime.js shows them in the reader's zone); html=False for
+    attributes such as the page's description."""
+    return presentation.status_sentence(state, html=html, falling=falling)
+
+
+@register.simple_tag
+def counter_label(key: str) -> str:
+    return presentation.COUNTER_LABELS[key]
 
 
 @register.filter

@@ -1,47 +1,80 @@
-// Keeps the status card of a service page current without reloading the page: polls the
-// read API (answered 304 from cache while nothing changed) and rewrites badge, sentence
-// and counts. The page is complete without this script.
+// Keeps a page's live parts current without a reload. The page names its read in
+// data-live-url; the answer carries every part rendered on the server from ONE read
+// ({"version", "regions": {name: html}, "cards": {slug: {level, html}}}), so the status,
+// counters, charts, countries and history always change together. The page is complete
+// without this script; it only swaps in newer server-rendered markup.
 (function () {
   "use strict";
-  var card = document.querySelector("[data-status-poll]");
-  if (!card || !window.fetch) return;
-  var url = card.getAttribute("data-status-poll");
-  var INTERVAL_MS = 45000;
+  var page = document.querySelector("[data-live-url]");
+  if (!page || !window.fetch) return;
+  var url = page.getAttribute("data-live-url");
+  var INTERVAL_MS = 30000;
   var LEVELS = ["ok", "possible", "problems"];
+  // The read the page was rendered from: an answer of the same version changes nothing.
+  var version = page.getAttribute("data-live-version") || null;
+  var busy = false;
 
-  function text(selector, value) {
-    var node = card.querySelector(selector);
-    if (node && value !== undefined && value !== null) node.textContent = String(value);
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content;
+  }
+
+  function replaceRegion(name, html) {
+    var old = document.querySelector('[data-live="' + name + '"]');
+    if (!old) return;
+    var next = fragment(html).firstElementChild;
+    if (!next) return;
+    old.replaceWith(next);
+    localize(next);
+  }
+
+  function localize(root) {
+    var ow = window.OutageWatch;
+    if (ow && typeof ow.localizeTimes === "function") ow.localizeTimes(root);
+  }
+
+  function updateCard(card, data) {
+    LEVELS.forEach(function (level) {
+      card.classList.toggle("service-card-" + level, level === data.level);
+    });
+    var status = card.querySelector("[data-card-status]");
+    if (status) status.replaceChildren(fragment(data.html));
+  }
+
+  function updateCards(cards) {
+    document.querySelectorAll("[data-card]").forEach(function (card) {
+      var data = cards[card.getAttribute("data-card")];
+      if (data) {
+        updateCard(card, data);
+      } else if (!card.classList.contains("service-card-ok")) {
+        // Absent from the answer: no reports in 24 hours and no problems now.
+        updateCard(card, { level: "ok", html: "" });
+      }
+    });
   }
 
   function apply(data) {
-    var status = data.status || {};
-    var badge = card.querySelector("[data-status-badge]");
-    if (badge && status.level) {
-      badge.className = "badge badge-" + status.level;
-      badge.textContent = status.label;
-    }
-    LEVELS.forEach(function (level) {
-      card.classList.toggle("status-" + level, level === status.level);
-    });
-    text("[data-status-summary]", status.summary);
-    Object.keys(data.reports || {}).forEach(function (key) {
-      text('[data-count="' + key + '"]', data.reports[key]);
-    });
-    if (data.expected_now !== null && data.expected_now !== undefined) {
-      text("[data-expected]", Number(data.expected_now).toFixed(1));
-    }
-    card.setAttribute("data-status-level", status.level || "ok");
+    var seen = data.version ? String(data.version) : null;
+    if (seen && seen === version) return;
+    version = seen;
+    var regions = data.regions || {};
+    Object.keys(regions).forEach(function (name) { replaceRegion(name, regions[name]); });
+    if (data.cards) updateCards(data.cards);
+    page.setAttribute("data-live-version", String(data.version || ""));
   }
 
   function poll() {
-    if (document.hidden) return;
+    if (document.hidden || busy) return;
+    busy = true;
     fetch(url, { headers: { Accept: "application/json" }, credentials: "omit" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) { if (data) apply(data); })
-      .catch(function () { /* offline or throttled: try again next time */ });
+      .catch(function () { /* offline or throttled: try again next time */ })
+      .then(function () { busy = false; });
   }
 
   window.setInterval(poll, INTERVAL_MS);
+  // Coming back to the tab asks at once instead of waiting for the next interval.
   document.addEventListener("visibilitychange", function () { if (!document.hidden) poll(); });
 })();

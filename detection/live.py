@@ -1,0 +1,273 @@
+"""One read per page for what changes while it is open: a service's status, counters, charts,
+countries and history; the home page's status board and cards; an outage's state and chart.
+
+The page renders it on load and its live.json answer renders the same parts from the same
+read, so what a page shows never comes from two moments (the issue's "countries still say
+Problems after the outage resolved"). Each read is cached under the data version that every
+detection tick bumps (detection.cache), so a poll costs a cache hit while nothing changed.
+Data only: the words are built by detection.presentation in the templates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pycountry
+from django.db.models import Count
+from django.utils import timezone
+
+from detection import selectors
+from detection.cache import cached_read, data_version
+from detection.models import OVERALL, JobCursor, Outage, SeriesState
+from reports.models import Report, Service
+
+# The live chart: every minute of the last hours, so the rise shows the minute it is detected.
+LIVE_HOURS = 6
+# The newest closed minutes that say whether an open outage's reports are falling.
+FALLING_MINUTES = 5
+# Excess over normal (observed / expected in the newest judged minute) that picks a map shade.
+EXCESS_STEPS = (2.0, 5.0, 20.0)
+SUBDIVISION_ROWS = 10
+
+
+@dataclass(frozen=True)
+class CountryRow:
+    country: str
+    name: str
+    count: int  # counted reports in the last 24 hours
+    level: str  # "ok", "possible", "problems": from the service's current status only
+    excess: float | None  # observed / expected now, for countries with problems
+    shade: int  # 0 (reports, normal) .. 3 (far above normal)
+
+
+@dataclass(frozen=True)
+class ServiceLive:
+    """Everything a service page refreshes together."""
+
+    version: int
+    state: selectors.ServiceState
+    falling: bool
+    counts: dict[str, int]
+    live: selectors.Series
+    day: selectors.Series
+    highlight: list[tuple[datetime, datetime | None]]
+    countries: list[CountryRow]
+    subdivisions: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    outages: list[Outage]
+
+    @property
+    def code(self) -> str:
+        return self.state.code
+
+
+def service_live(*, service: Service) -> ServiceLive:
+    return cached_read(f"live:service:{service.pk}", lambda: _service_live(service))
+
+
+def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
+    now = now or timezone.now()
+    state = selectors.service_state_get(service=service)
+    outages = selectors.outage_history(service=service)
+    live = selectors.series_build(
+        service=service,
+        country=OVERALL,
+        end_minute=selectors.epoch_minute(bucketed_until(now)),
+        step=1,
+        count=LIVE_HOURS * 60,
+    )
+    return ServiceLive(
+        version=data_version(),
+        state=state,
+        falling=_falling(state, live),
+        counts=selectors.report_counts(service=service, now=now),
+        live=live,
+        day=selectors.series_window(service=service, window="24h", resolution="15m", now=now),
+        highlight=[(o.started_at, o.resolved_at) for o in outages],
+        countries=country_rows(service=service, state=state, now=now),
+        subdivisions=subdivision_counts(service=service, now=now),
+        problems=selectors.problem_breakdown(service=service, now=now),
+        outages=outages,
+    )
+
+
+def bucketed_until(now: datetime) -> datetime:
+    """The end of the minutes already counted into buckets: a minute the tick has not reached
+    yet would draw as a drop to zero at the chart's right edge."""
+    cursor = JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
+    floor = now.replace(second=0, microsecond=0)
+    return min(floor, cursor) if cursor is not None else floor
+
+
+def _falling(state: selectors.ServiceState, live: selectors.Series) -> bool:
+    """An open outage whose newest closed minutes are back near normal (presentation decides
+    the rule; the minutes come from the same series the chart draws)."""
+    from detection import presentation
+
+    outage = state.outage
+    recent = [p for p in live.points if p.complete][-FALLING_MINUTES:]
+    if state.level < 2 or outage is None or not outage.is_active or not recent:
+        return False
+    if recent[0].expected is None:
+        return presentation.state_falling(state)
+    return presentation.reports_falling(
+        recent_observed=[p.observed for p in recent],
+        recent_expected=[p.expected or 0.0 for p in recent],
+        upper=[p.upper or 0.0 for p in recent],
+        peak_observed=outage.peak_observed,
+        peak_expected=outage.peak_expected,
+    )
+
+
+def country_rows(
+    *, service: Service, state: selectors.ServiceState, now: datetime | None = None
+) -> list[CountryRow]:
+    """Countries with reports in the last 24 hours, most first.
+
+    A country's level comes from the service's current status (its countries at level 1 or
+    more), never from the country series' own state alone: that row is only rewritten when
+    the series is judged again, and a quiet country may not be for a long time.
+    """
+    affected = set(state.countries) if state.level > 0 else set()
+    judged = {
+        row["country"]: row
+        for row in SeriesState.objects.filter(service=service, country__in=affected).values(
+            "country", "level", "observed", "expected"
+        )
+    }
+    rows = []
+    for item in selectors.country_breakdown(service=service, now=now):
+        code = item["country"]
+        level, excess = "ok", None
+        if code in affected:
+            row = judged.get(code, {})
+            # A country cannot be worse than the service it belongs to, nor "ok" while listed.
+            level = selectors.LEVEL_CODES[max(1, min(int(row.get("level", 1)), state.level))]
+            expected = row.get("expected") or 0.0
+            excess = row["observed"] / expected if expected > 0 and "observed" in row else None
+        rows.append(
+            CountryRow(
+                country=code,
+                name=item["name"],
+                count=item["count"],
+                level=level,
+                excess=excess,
+                shade=_shade(level, excess),
+            )
+        )
+    return rows
+
+
+def _shade(level: str, excess: float | None) -> int:
+    if level == "ok":
+        return 0
+    if excess is None:
+        return 1 if level == "possible" else 2
+    return 1 + sum(excess >= step for step in EXCESS_STEPS[1:])
+
+
+def subdivision_counts(*, service: Service, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Regions named in counted reports of the last 24 hours, most first (only some reports
+    carry one). Counts only: which network reported is never shown."""
+    now = now or timezone.now()
+    rows = (
+        Report.objects.filter(
+            service=service, counted=True, created_at__gt=now - timedelta(hours=24)
+        )
+        .exclude(subdivision="")
+        .values("country", "subdivision")
+        .annotate(n=Count("id"))
+        .order_by("-n", "subdivision")[:SUBDIVISION_ROWS]
+    )
+    return [
+        {
+            "country": r["country"],
+            "subdivision": r["subdivision"],
+            "name": subdivision_name(r["subdivision"]),
+            "count": r["n"],
+        }
+        for r in rows
+    ]
+
+
+def subdivision_name(code: str) -> str:
+    item = pycountry.subdivisions.get(code=code)
+    return item.name if item is not None else code
+
+
+# --- Home page --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeLive:
+    """The status board and every card's level and sparkline."""
+
+    version: int
+    problems_now: list[selectors.ServiceState]
+    levels: dict[int, str] = field(default_factory=dict)  # service id -> level code
+    lines: dict[int, list[int]] = field(default_factory=dict)  # service id -> hourly counts
+    slugs: dict[int, str] = field(default_factory=dict)  # service id -> slug, for the JSON
+
+    @property
+    def board(self) -> list[tuple[selectors.ServiceState, list[int] | None]]:
+        """The services with problems now, worst first, each with its sparkline."""
+        return [(state, self.lines.get(state.service.pk)) for state in self.problems_now]
+
+
+def home_live() -> HomeLive:
+    return cached_read("live:home", _home_live)
+
+
+def _home_live(now: datetime | None = None) -> HomeLive:
+    now = now or timezone.now()
+    problems_now = selectors.status_list()
+    # Closed hours only: the hour still filling would end every line with a fall.
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    lines = selectors.sparklines(now=hour - timedelta(microseconds=1))
+    levels = {state.service.pk: state.code for state in problems_now}
+    ids = set(lines) | set(levels)
+    slugs = dict(Service.objects.filter(pk__in=ids, is_active=True).values_list("pk", "slug"))
+    return HomeLive(
+        version=data_version(),
+        problems_now=problems_now,
+        levels=levels,
+        lines={pk: line for pk, line in lines.items() if pk in slugs},
+        slugs=slugs,
+    )
+
+
+# --- Outage page ------------------------------------------------------------------------------
+
+# Context drawn around an outage on its chart.
+OUTAGE_BEFORE = timedelta(hours=2)
+OUTAGE_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class OutageLive:
+    version: int
+    outage: Outage
+    state: selectors.ServiceState
+    series: selectors.Series
+    highlight: list[tuple[datetime, datetime | None]]
+
+
+def outage_live(*, outage: Outage) -> OutageLive:
+    return cached_read(f"live:outage:{outage.pk}", lambda: _outage_live(outage))
+
+
+def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
+    now = now or timezone.now()
+    end = min((outage.resolved_at or now) + OUTAGE_AFTER, bucketed_until(now))
+    series = selectors.series_between(
+        service=outage.service, start=outage.started_at - OUTAGE_BEFORE, end=end
+    )
+    return OutageLive(
+        version=data_version(),
+        outage=outage,
+        state=selectors.service_state_get(service=outage.service),
+        series=series,
+        highlight=[(outage.started_at, outage.resolved_at)],
+    )
