@@ -19,6 +19,11 @@ def detect_minute(now: str | None = None) -> dict:
 
     `now` (ISO 8601) replaces the clock, for replays and for end-to-end tests.
     """
+    from detection.services.simulate import tick_paused
+
+    if tick_paused():
+        # `simulate history` is writing; the next run resumes from the watermarks.
+        return {"paused": True}
     at = dt.datetime.fromisoformat(now) if now else None
     aggregated = services.buckets_aggregate(now=at)
     ticks = services.detect_tick(now=at)

@@ -3,26 +3,43 @@
 History rows are inserted in bulk as ordinary Report rows (each simulated reporter distinct
 and counted), then bucketed and fitted by the same services production uses. Live traffic
 goes through reports.services.report_create, dedup and all.
+
+History is written next to a running stack (`make run`, SQLite): in short transactions (one
+batch of reports, one day of buckets), while the detection tick stands aside (tick_paused,
+a flag in Redis that expires by itself if the command dies), so neither holds the database
+for long. Its rows are marked (SIMULATED_KEY_PREFIX, SIMULATED_MARK): a rerun refuses or
+replaces them, and history_reset removes them and nothing else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from detection.core import detect_series
-from detection.models import Outage, OutageEvent
+from detection.models import Bucket, HourlyBucket, Outage, OutageEvent
 from detection.services.baselines import baselines_refit
 from detection.services.buckets import buckets_aggregate
 from detection.services.config import detector_config
 from detection.services.series import series_history
-from detection.services.timeutil import from_epoch_minute, minute_floor, to_epoch_minute
+from detection.services.timeutil import (
+    from_epoch_minute,
+    hour_floor,
+    minute_floor,
+    to_epoch_minute,
+)
 from detection.simulation import simulate_series
 from reports.models import Report, Service
 from reports.services import report_create
@@ -38,6 +55,26 @@ HISTORY_SERVICES = [
 ]  # fmt: skip
 
 
+logger = logging.getLogger(__name__)
+
+# Simulated reports carry reporter keys no real network hash has (those are 64 hex digits);
+# simulated outages end their explanation with this mark.
+SIMULATED_KEY_PREFIX = "sim-"
+SIMULATED_MARK = "(simulated history)"
+# Rows per INSERT transaction: short enough that a report from the web waits a moment at most.
+BATCH_ROWS = 2000
+# While set, the detection tick skips its run (detection.tasks.detect_minute); refreshed as
+# the history is written and gone by itself this long after a crash.
+TICK_PAUSE_KEY = "detection:tick-paused"
+TICK_PAUSE_SECONDS = 300
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class HistorySeeded:
     services: int
@@ -45,30 +82,131 @@ class HistorySeeded:
     outages: int
 
 
+@dataclass(frozen=True)
+class HistoryReset:
+    reports: int
+    outages: int
+
+
+class HistoryExists(Exception):
+    """Simulated history is there already: writing it again would double it."""
+
+
+def tick_paused() -> bool:
+    """Whether a history backfill asked the detection tick to stand aside."""
+    try:
+        return bool(cache.get(TICK_PAUSE_KEY))
+    except RedisError:
+        return False  # no way to ask: tick as usual (its transactions are short too)
+
+
+def _tick_pause_refresh() -> None:
+    try:
+        cache.set(TICK_PAUSE_KEY, 1, timeout=TICK_PAUSE_SECONDS)
+    except RedisError as exc:
+        logger.warning("Cache unavailable (%s); the tick is not paused", exc)
+
+
+@contextmanager
+def _tick_pause() -> Iterator[None]:
+    _tick_pause_refresh()
+    try:
+        yield
+    finally:
+        with suppress(RedisError):  # or it expires by itself
+            cache.delete(TICK_PAUSE_KEY)
+
+
+def history_exists() -> bool:
+    return Report.objects.filter(reporter_key__startswith=SIMULATED_KEY_PREFIX).exists()
+
+
 def history_seed(
-    *, weeks: float, services: int, seed: int = 1, now: dt.datetime | None = None
+    *,
+    weeks: float,
+    services: int,
+    seed: int = 1,
+    now: dt.datetime | None = None,
+    replace: bool = False,
+    progress: Progress = _quiet,
 ) -> HistorySeeded:
-    """Give the newest `services` popular services `weeks` of realistic report history."""
+    """Give the newest `services` popular services `weeks` of realistic report history.
+
+    Raises HistoryExists when simulated history is there already, unless `replace` (which
+    removes it first).
+    """
+    if history_exists():
+        if not replace:
+            raise HistoryExists(
+                "Simulated history exists already; run `simulate reset` first or pass --replace."
+            )
+        history_reset(progress=progress)
     end = to_epoch_minute(minute_floor(now or timezone.now()))
     start = end - round(weeks * 7 * 1440)
     chosen = _history_services(services)
     rng = np.random.default_rng(seed)
     total = 0
-    for k, service in enumerate(chosen):
-        rate = float(np.exp(rng.uniform(np.log(0.2), np.log(6.0))))
-        series = simulate_series(
-            seed=seed * 1000 + k,
-            weeks=weeks,
-            base_rate=rate,
-            start_minute=start,
-            outages_per_week=0.7,
-            floods_per_week=0,
-        )
-        total += _reports_insert(service, series.minutes, series.values, rng)
-    buckets_aggregate(now=from_epoch_minute(end), since=from_epoch_minute(start))
-    outages = sum(_outages_from_history(service, end) for service in chosen)
-    baselines_refit(now=from_epoch_minute(end))
+    with _tick_pause():
+        for k, service in enumerate(chosen):
+            rate = float(np.exp(rng.uniform(np.log(0.2), np.log(6.0))))
+            series = simulate_series(
+                seed=seed * 1000 + k,
+                weeks=weeks,
+                base_rate=rate,
+                start_minute=start,
+                outages_per_week=0.7,
+                floods_per_week=0,
+            )
+            written = _reports_insert(service, series.minutes, series.values, rng)
+            total += written
+            progress(f"{service.name}: {written:,} reports ({k + 1}/{len(chosen)} services)")
+        _buckets_rebuild(from_epoch_minute(start), from_epoch_minute(end), progress)
+        outages = sum(_outages_from_history(service, end) for service in chosen)
+        progress(f"{outages} past outages found in the history")
+        _tick_pause_refresh()
+        baselines_refit(now=from_epoch_minute(end))
+        progress("Baselines fitted")
     return HistorySeeded(services=len(chosen), reports=total, outages=outages)
+
+
+def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None) -> HistoryReset:
+    """Remove simulated history (reports, their buckets, outages) and only that."""
+    simulated = Report.objects.filter(reporter_key__startswith=SIMULATED_KEY_PREFIX)
+    span = simulated.aggregate(first=Min("created_at"), last=Max("created_at"))
+    service_ids = list(simulated.values_list("service_id", flat=True).distinct())
+    simulated_outages = Outage.objects.filter(explanation__endswith=SIMULATED_MARK)
+    outages = simulated_outages.count()
+    simulated_outages.delete()
+    if span["first"] is None:
+        return HistoryReset(reports=0, outages=outages)
+    removed = 0
+    with _tick_pause():
+        while ids := list(simulated.values_list("pk", flat=True)[:BATCH_ROWS]):
+            removed += Report.objects.filter(pk__in=ids).delete()[0]
+            _tick_pause_refresh()
+        progress(f"Removed {removed:,} simulated reports")
+        # Their buckets are recounted from the reports that remain (real ones, if any): the
+        # aggregation only adds, so the simulated span's buckets go first.
+        first = hour_floor(span["first"])
+        last = hour_floor(span["last"]) + dt.timedelta(hours=1)
+        in_span = {"service_id__in": service_ids}
+        Bucket.objects.filter(**in_span, minute__gte=first, minute__lt=last).delete()
+        HourlyBucket.objects.filter(**in_span, hour__gte=first, hour__lt=last).delete()
+        _buckets_rebuild(first, min(last, minute_floor(now or timezone.now())), progress)
+        baselines_refit(now=now)
+    progress(f"Removed {outages} simulated outages")
+    return HistoryReset(reports=removed, outages=outages)
+
+
+def _buckets_rebuild(start: dt.datetime, end: dt.datetime, progress: Progress) -> None:
+    """Bucket [start, end) a day at a time: one short transaction per few hours, progress."""
+    days = max(1, -(-int((end - start).total_seconds()) // 86400))
+    for day in range(days):
+        day_start = start + dt.timedelta(days=day)
+        buckets_aggregate(now=min(day_start + dt.timedelta(days=1), end), since=day_start)
+        _tick_pause_refresh()
+        if (day + 1) % 7 == 0 or day + 1 == days:
+            progress(f"Bucketed {day + 1}/{days} days")
 
 
 def _history_services(count: int) -> list[Service]:
@@ -102,16 +240,22 @@ def _reports_insert(
                     country=str(country),
                     source=Report.Source.WEB,
                     created_at=base + dt.timedelta(seconds=float(second)),
-                    reporter_key=secrets.token_hex(32),
+                    reporter_key=SIMULATED_KEY_PREFIX + secrets.token_hex(30),
                     counted=True,
                 )
             )
-        if len(batch) >= 5000:
-            Report.objects.bulk_create(batch)
-            count += len(batch)
+        if len(batch) >= BATCH_ROWS:
+            count += _batch_write(batch)
             batch = []
-    Report.objects.bulk_create(batch)
-    return count + len(batch)
+    return count + _batch_write(batch)
+
+
+def _batch_write(batch: list[Report]) -> int:
+    # One short transaction each, then the database is free for the web and the worker.
+    with transaction.atomic():
+        Report.objects.bulk_create(batch)
+    _tick_pause_refresh()
+    return len(batch)
 
 
 def _outages_from_history(service: Service, end: int) -> int:
@@ -146,7 +290,7 @@ def _outages_from_history(service: Service, end: int) -> int:
                     f"{int(values[i:j].sum())} counted reports from "
                     f"{from_epoch_minute(found.onset):%H:%M} to "
                     f"{from_epoch_minute(found.ended_at):%H:%M} UTC; peak {values[peak]:.0f} a "
-                    f"minute vs {result.expected[peak]:.1f} expected (simulated history)."
+                    f"minute vs {result.expected[peak]:.1f} expected {SIMULATED_MARK}."
                 ),
             )
             for kind, at, message in (

@@ -202,3 +202,121 @@ def test_simulate_live_sends_reports_through_ingestion(make_service):
     reports = Report.objects.all()
     assert reports.count() > 20
     assert reports.filter(counted=False).count() >= 8  # the flooder's 10 reports count once
+
+
+def _simulated_reports():
+    from detection.services.simulate import SIMULATED_KEY_PREFIX
+
+    return Report.objects.filter(reporter_key__startswith=SIMULATED_KEY_PREFIX)
+
+
+@pytest.mark.django_db
+def test_simulate_history_prints_progress_and_refuses_to_double(make_service, history_clock):
+    make_service("acme")
+    out = StringIO()
+    call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert any("reports (1/1 services)" in line for line in lines), lines
+    assert any(line.startswith("Bucketed 4/4 days") for line in lines)
+    assert "Baselines fitted" in lines
+    written = Report.objects.count()
+    with pytest.raises(CommandError, match="simulate reset"):
+        call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=out)
+    assert Report.objects.count() == written
+
+
+@pytest.mark.django_db
+def test_simulate_history_replace_writes_it_once(make_service, history_clock):
+    make_service("acme")
+    call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=StringIO())
+    first = (Report.objects.count(), Bucket.objects.filter(country="").count())
+    call_command(
+        "simulate", "history", "--services", "1", "--weeks", "0.5", "--replace", stdout=StringIO()
+    )
+    assert (Report.objects.count(), Bucket.objects.filter(country="").count()) == first
+
+
+@pytest.mark.django_db
+def test_simulate_reset_removes_simulated_data_and_only_that(make_service, history_clock):
+    from reports.services import report_create
+
+    service = make_service("acme")
+    real_outage = Outage.objects.create(
+        service=service,
+        status=Outage.Status.RESOLVED,
+        started_at=HISTORY_NOW - dt.timedelta(days=1),
+        detected_at=HISTORY_NOW - dt.timedelta(days=1),
+        resolved_at=HISTORY_NOW - dt.timedelta(hours=23),
+        explanation="A real one.",
+    )
+    real = report_create(
+        service=service,
+        problem=service.problem_types.get(slug="login"),
+        country="DE",
+        source=Report.Source.WEB,
+        address="11.0.0.1",
+        now=HISTORY_NOW - dt.timedelta(hours=2),
+    ).report
+    call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=StringIO())
+    assert _simulated_reports().count() > 1000
+    out = StringIO()
+    call_command("simulate", "reset", stdout=out)
+    assert "Removed" in out.getvalue()
+    assert list(Report.objects.values_list("pk", flat=True)) == [real.pk]
+    assert list(Outage.objects.values_list("pk", flat=True)) == [real_outage.pk]
+    # The buckets are the real report's only.
+    overall = Bucket.objects.filter(country="")
+    assert [(b.minute, b.reports) for b in overall] == [
+        (real.created_at.replace(second=0, microsecond=0), 1)
+    ]
+    assert sum(overall.values_list("reports", flat=True)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_history_pauses_the_tick_and_holds_no_transaction_between_batches(
+    make_service, history_clock, monkeypatch
+):
+    from detection import tasks
+    from detection.services import simulate
+
+    make_service("acme")
+    monkeypatch.setattr(simulate, "BATCH_ROWS", 500)
+    seen = []
+
+    def progress(line: str) -> None:
+        # Between batches: nothing of the history is holding the database, and the tick
+        # stands aside.
+        from django.db import connection
+
+        seen.append((line, connection.in_atomic_block, tasks.detect_minute()))
+
+    simulate.history_seed(weeks=0.5, services=1, progress=progress)
+    assert seen and all(not in_atomic for _, in_atomic, _ in seen)
+    assert all(tick == {"paused": True} for _, _, tick in seen)
+    assert not simulate.tick_paused()
+    assert tasks.detect_minute(now=HISTORY_NOW.isoformat()) != {"paused": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulate_history_writes_reports_in_short_transactions(
+    make_service, history_clock, monkeypatch
+):
+    from django.db import connection
+
+    from detection.services import simulate
+
+    make_service("acme")
+    monkeypatch.setattr(simulate, "BATCH_ROWS", 500)
+    commits = []
+    original = simulate._batch_write
+
+    def batch_write(batch):
+        written = original(batch)
+        commits.append((written, connection.in_atomic_block))
+        return written
+
+    monkeypatch.setattr(simulate, "_batch_write", batch_write)
+    simulate.history_seed(weeks=0.5, services=1)
+    assert len(commits) > 3
+    # A batch closes at the first whole minute past BATCH_ROWS rows.
+    assert all(n < 1000 and not in_atomic for n, in_atomic in commits), commits

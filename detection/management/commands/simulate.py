@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from detection.services.simulate import history_seed, live_minute
+from detection.services.simulate import HistoryExists, history_reset, history_seed, live_minute
 from detection.simulation import simulate_series, write_labels_json, write_series_csv
 from reports.models import Service
 
@@ -18,7 +18,8 @@ class Command(BaseCommand):
     help = (
         "Simulate report traffic. `simulate csv DIR` writes labelled series for evaluation; "
         "`simulate history` gives popular services weeks of history (reports, buckets, "
-        "baselines, past outages); `simulate live SERVICE` sends live reports minute by minute."
+        "baselines, past outages); `simulate reset` removes that history again; "
+        "`simulate live SERVICE` sends live reports minute by minute."
     )
 
     def add_arguments(self, parser):
@@ -32,6 +33,10 @@ class Command(BaseCommand):
         history.add_argument("--weeks", type=float, default=2.0)
         history.add_argument("--services", type=int, default=8)
         history.add_argument("--seed", type=int, default=1)
+        history.add_argument(
+            "--replace", action="store_true", help="remove earlier simulated history first"
+        )
+        sub.add_parser("reset", help="remove simulated history (reports, buckets, outages)")
         live = sub.add_parser("live", help="live reports for one service, minute by minute")
         live.add_argument("service", help="service slug")
         live.add_argument("--minutes", type=int, default=30, help="how long to run")
@@ -55,13 +60,30 @@ class Command(BaseCommand):
             write_labels_json(directory / f"series-{k:03d}.labels.json", simulated)
         self.stdout.write(f"{series} labelled series of {weeks} weeks in {directory}/")
 
-    def handle_history(self, *, weeks: float, services: int, seed: int, **_):
+    def handle_history(self, *, weeks: float, services: int, seed: int, replace: bool, **_):
         started = time.monotonic()
-        result = history_seed(weeks=weeks, services=services, seed=seed)
+        self._progress(f"Writing {weeks} weeks of history for {services} services…")
+        try:
+            result = history_seed(
+                weeks=weeks, services=services, seed=seed, replace=replace, progress=self._progress
+            )
+        except HistoryExists as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(
             f"{result.reports} reports over {weeks} weeks for {result.services} services, "
             f"{result.outages} past outages, in {time.monotonic() - started:.0f}s."
         )
+
+    def handle_reset(self, **_):
+        result = history_reset(progress=self._progress)
+        self.stdout.write(
+            f"Removed {result.reports} simulated reports and {result.outages} simulated outages."
+        )
+
+    def _progress(self, line: str) -> None:
+        # Seen as it happens, even through a pipe (`make demo | tee`).
+        self.stdout.write(line)
+        self.stdout.flush()
 
     def handle_live(self, *, service: str, minutes: int, **o):
         try:
