@@ -47,15 +47,13 @@ def test_service_page_says_what_is_going_on(client, acme_down):
     started = acme_down.started_at
     assert f"User reports indicate problems at Acme Cloud since {started:%H:%M} UTC." in html
     assert 'class="badge badge-problems" data-status-badge>Problems detected<' in html
-    assert 'data-live-url="/services/acme/live.json"' in html
+    assert 'data-status-poll="/api/v1/services/acme/"' in html
     assert f'href="/outages/{acme_down.pk}/"' in html
 
 
 def test_service_page_draws_reports_against_the_expected_band(client, acme_down):
     html = client.get("/services/acme/").content.decode()
-    svg = re.search(
-        r'<svg class="chart chart-wide" data-chart="series".*?</svg>', html, re.S
-    ).group(0)
+    svg = re.search(r'<svg class="chart" data-chart="series".*?</svg>', html, re.S).group(0)
     assert 'class="chart-band"' in svg
     assert 'class="chart-expected"' in svg
     assert 'class="chart-observed"' in svg
@@ -79,7 +77,7 @@ def test_service_page_shows_top_problems_countries_and_history(client, acme_down
     assert countries.index("Germany") < countries.index("France")
     assert "badge-problems" in countries
     history = html[html.index('id="outages"') :]
-    assert f'href="/outages/{old.pk}/"' in history and "Resolved after 2" in history
+    assert f'href="/outages/{old.pk}/"' in history and "Over after 2 h" in history
     assert 'href="/services/acme/outages/feed/"' in history
 
 
@@ -143,10 +141,18 @@ def test_home_sparklines_cost_a_fixed_number_of_queries(client, make_service):
 def test_outage_page_shows_timeline_and_explanation(client, acme_down):
     html = client.get(f"/outages/{acme_down.pk}/").content.decode()
     assert "Acme Cloud outage" in html and "Ongoing" in html
-    assert "48 reports in one minute where 2.0 are expected." in html
+    assert "At the peak: about 48 reports a minute, where about 2 are normal." in html
     timeline = html[html.index('id="timeline"') :]
-    assert timeline.index("Problems detected") < timeline.index("Country affected")
-    assert "France affected too." in timeline
+    assert timeline.index("Problems detected") < timeline.index("France affected")
+    assert "About 9 reports a minute from France, where less than 1 is normal." in timeline
+    # The detector's own account only inside the collapsed "How we decided".
+    details = re.search(r'<details class="how-decided">.*?</details>', html, re.S).group(0)
+    assert "48 reports in one minute where 2.0 are expected." in details
+    for section in ("explanation", "timeline"):
+        start = html.index(f'id="{section}"')
+        words = html[start : html.index("</section>", start)].replace(details, "")
+        for jargon in ("Confidence", "rule", "score", "p = ", "expected"):
+            assert jargon not in words
     assert 'data-chart="series"' in html and 'class="chart-outage"' in html
     assert "Germany" in html and "Login" in html
 
@@ -170,8 +176,10 @@ def test_site_feed_is_atom_with_newest_outage_first(client, acme_down, make_serv
     assert links[0].endswith(f"/outages/{acme_down.pk}/")
     assert links[1].endswith(f"/outages/{other.pk}/")
     title = entries[0].find(f"{ATOM}title").text
-    assert title.startswith("Acme Cloud: problems detected since")
-    assert "Germany" in entries[0].find(f"{ATOM}summary").text
+    assert title.startswith("Acme Cloud: problems since")
+    summary = entries[0].find(f"{ATOM}summary").text
+    assert "Germany" in summary and "about 48 reports a minute" in summary
+    assert "expected" not in summary and "rule" not in summary
 
 
 def test_service_feed_has_only_that_service(client, acme_down, make_service):
