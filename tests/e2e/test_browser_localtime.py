@@ -1,0 +1,118 @@
+"""Times in the reader's time zone (static/js/localtime.js) in a real browser whose zone is
+set by Playwright: the outage page, content inserted later, and the subscribe form sending
+the browser's zone."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.detection.status_data import outage_make
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+# A past day, so the pages show the date; November: Berlin is UTC+1, New York UTC-5.
+STARTED = datetime(2026, 11, 27, 13, 26, tzinfo=UTC)
+ENDED = STARTED + timedelta(minutes=47)  # 14:13 UTC
+
+
+@pytest.fixture
+def zoned_page(monkeypatch) -> Iterator:
+    """zoned_page(timezone_id): a fresh page of a browser living in that zone."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} not found: browser tests need Debian's chromium."
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        contexts = []
+
+        def open_page(timezone_id: str):
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, locale="de-DE", timezone_id=timezone_id
+            )
+            context.set_default_timeout(15_000)
+            contexts.append(context)
+            return context.new_page()
+
+        try:
+            yield open_page
+        finally:
+            for context in contexts:
+                context.close()
+            browser.close()
+
+
+@pytest.fixture
+def resolved(make_service):
+    service = make_service("acme", "Acme Cloud")
+    return outage_make(service, started_at=STARTED, resolved_at=ENDED)
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end"),
+    [
+        ("Europe/Berlin", "27 Nov 14:26 (UTC+1)", "27 Nov 15:13 (UTC+1)"),
+        ("America/New_York", "27 Nov 08:26 (UTC-5)", "27 Nov 09:13 (UTC-5)"),
+        ("UTC", "27 Nov 13:26 UTC", "27 Nov 14:13 UTC"),
+    ],
+)
+def test_outage_page_shows_times_in_the_readers_zone(
+    web_server, zoned_page, resolved, zone, start, end
+):
+    page = zoned_page(zone)
+    page.goto(f"{web_server.url}/outages/{resolved.pk}/")
+    header = page.locator(".outage-when")
+    expect(header).to_contain_text(f"Started {start}, over {end} (after 47 min)")
+    # The timeline ends at the same end time as the header.
+    expect(page.locator("#timeline li").last).to_contain_text(f"{end} Back to normal")
+    # The UTC instant stays machine-readable, and the UTC text is kept as a tooltip.
+    first = header.locator("time").first
+    assert first.get_attribute("datetime") == "2026-11-27T13:26:00Z"
+    assert first.get_attribute("title") == "27 Nov 13:26 UTC"
+    if zone == "Europe/Berlin":
+        page.screenshot(path=str(SCREENSHOTS / "outage-page-berlin.png"), full_page=True)
+
+
+def test_times_inserted_later_are_localized_by_the_shared_function(
+    web_server, zoned_page, resolved
+):
+    page = zoned_page("America/New_York")
+    page.goto(f"{web_server.url}/outages/{resolved.pk}/")
+    text = page.evaluate(
+        """() => {
+            const box = document.createElement("div");
+            box.innerHTML =
+                '<time datetime="2026-07-01T12:00:00Z" data-local="no">12:00 UTC</time>';
+            document.body.append(box);
+            window.OutageWatch.localizeTimes(box);
+            return box.textContent;
+        }"""
+    )
+    assert text == "08:00 (UTC-4)"  # summer time in July
+
+
+def test_subscribe_form_sends_the_browsers_zone(web_server, zoned_page, make_service):
+    from alerts.models import Subscription
+
+    make_service("acme", "Acme Cloud")
+    page = zoned_page("Europe/Berlin")
+    page.goto(f"{web_server.url}/services/acme/")
+    zone_input = page.locator('#subscribe input[name="timezone"]')
+    expect(zone_input).to_have_value("Europe/Berlin")
+    page.fill("#subscribe-email", "ann@example.com")
+    page.locator("#subscribe button[type=submit]").click()
+    expect(page.locator("#subscribe [data-placed-message]")).to_be_visible()
+    assert Subscription.objects.get().timezone == "Europe/Berlin"
