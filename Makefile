@@ -20,6 +20,7 @@ setup: $(STAMP)
 	@mkdir -p var/mail
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py catalog_load
+	$(BIN)/python manage.py official_sources_load
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 test: $(STAMP)

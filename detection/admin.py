@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from detection.models import Outage, OutageEvent, SeriesBaseline, ServiceStatus
+from detection.models import (
+    OfficialIncident,
+    OfficialIncidentUpdate,
+    Outage,
+    OutageEvent,
+    SeriesBaseline,
+    ServiceStatus,
+    StatusSource,
+)
 
 
 class OutageEventInline(admin.TabularInline):
@@ -43,3 +51,28 @@ class SeriesBaselineAdmin(admin.ModelAdmin):
     search_fields = ["service__name"]
     raw_id_fields = ["service"]
     exclude = ["params"]
+
+
+class OfficialIncidentUpdateInline(admin.TabularInline):
+    model = OfficialIncidentUpdate
+    extra = 0
+    readonly_fields = ["status", "at", "body", "seen_at"]
+    can_delete = False
+
+
+@admin.register(StatusSource)
+class StatusSourceAdmin(admin.ModelAdmin):
+    list_display = ["url", "kind", "enabled", "indicator", "last_success_at", "failures"]
+    list_filter = ["kind", "enabled", "indicator"]
+    search_fields = ["url", "host"]
+    readonly_fields = ["etag", "last_modified", "last_polled_at", "last_success_at", "last_error"]
+
+
+@admin.register(OfficialIncident)
+class OfficialIncidentAdmin(admin.ModelAdmin):
+    list_display = ["title", "source", "status", "impact", "started_at", "resolved_at"]
+    list_filter = ["status", "impact"]
+    search_fields = ["title", "external_id"]
+    date_hierarchy = "started_at"
+    raw_id_fields = ["source"]
+    inlines = [OfficialIncidentUpdateInline]

@@ -269,3 +269,13 @@ class ServiceStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}: {self.get_level_display()}"
+
+
+# Official status rows live in their own package; imported here so the detection app has them.
+from detection.official.models import (  # noqa: E402, F401
+    OfficialIncident,
+    OfficialIncidentUpdate,
+    ServiceStatusSource,
+    StatusHost,
+    StatusSource,
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -354,7 +355,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "detection.tasks.retention_purge",
         "schedule": crontab(hour=4, minute=7),
     },
+    # Official status pages: claim the sources whose next poll is due (their rows hold the
+    # poll interval and any backoff; each host's budget caps requests per minute) and queue
+    # one poll each. Runs more often than OFFICIAL_POLL_SECONDS so a poll is late by at most
+    # this much.
+    "official-sweep": {
+        "task": "detection.official.tasks.official_sweep",
+        "schedule": timedelta(seconds=env.float("OFFICIAL_SWEEP_SECONDS", default=30.0)),
+    },
 }
+# Task modules outside an app's tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["detection.official.tasks"]
 
 # --- Detection --------------------------------------------------------------------------
 # Every aggregation re-counts this many minutes before its watermark, for late commits.
@@ -419,6 +430,32 @@ ALERT_HTTP_ALLOW_LOOPBACK: bool = env_bool("ALERT_HTTP_ALLOW_LOOPBACK", DEBUG)
 # A channel whose messages fail for good this many times in a row (404, gone, refused address,
 # retries exhausted) is disabled and its owner told by email.
 ALERT_CHANNEL_MAX_FAILURES: int = env.int("ALERT_CHANNEL_MAX_FAILURES", default=3)
+
+# --- Official status (detection.official, docs/official-status.md) ----------------------------
+# Each status source is polled this often while it answers; failures back off exponentially
+# (the interval * 2**failures) up to the maximum, and the first good poll resets it.
+OFFICIAL_POLL_SECONDS: int = env.int("OFFICIAL_POLL_SECONDS", default=120)
+OFFICIAL_BACKOFF_MAX_SECONDS: int = env.int("OFFICIAL_BACKOFF_MAX_SECONDS", default=3600)
+# Requests per status host and minute, all its sources together (status.io serves every page
+# from one API host; one provider's pages share theirs).
+OFFICIAL_HOST_REQUESTS_PER_MINUTE: int = env.int("OFFICIAL_HOST_REQUESTS_PER_MINUTE", default=6)
+# Connect and each read may take this long, the whole body once more; larger bodies are refused.
+OFFICIAL_HTTP_TIMEOUT_SECONDS: float = env.float("OFFICIAL_HTTP_TIMEOUT_SECONDS", default=10.0)
+OFFICIAL_MAX_BODY_BYTES: int = env.int("OFFICIAL_MAX_BODY_BYTES", default=2_000_000)
+# Status pages are fetched from public addresses only; loopback too when this is on (a fake
+# status server in tests and development): on with DEBUG, off in production.
+OFFICIAL_HTTP_ALLOW_LOOPBACK: bool = env_bool("OFFICIAL_HTTP_ALLOW_LOOPBACK", DEBUG)
+# A claimed poll not finished within this is taken as lost with its worker and claimed again.
+OFFICIAL_CLAIM_SECONDS: int = env.int("OFFICIAL_CLAIM_SECONDS", default=300)
+# Without a good read for this long the official status is shown as stale, not current.
+OFFICIAL_STALE_SECONDS: int = env.int("OFFICIAL_STALE_SECONDS", default=900)
+for _name in (
+    "OFFICIAL_POLL_SECONDS",
+    "OFFICIAL_HOST_REQUESTS_PER_MINUTE",
+    "OFFICIAL_MAX_BODY_BYTES",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,190 @@
+"""Reads of the official status for pages, the API, alerts and the track record.
+
+Data only (frozen dataclasses of plain values): the words people read are built from them in
+detection.presentation. Everything a service is shown comes through its link
+(ServiceStatusSource): with ``components`` set, only that part of a shared page counts, see
+``concerns``. The state shown is the source's last good payload; ``stale`` says when that
+is too old to be called the current status (OFFICIAL_STALE_SECONDS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from detection.official.models import OfficialIncident, ServiceStatusSource, StatusSource
+from detection.official.parsers import COMPONENT_INDICATOR, INDICATORS
+from reports.models import Service
+
+
+@dataclass(frozen=True)
+class OfficialIncidentView:
+    id: int
+    source_id: int
+    external_id: str
+    title: str
+    status: str  # the provider's word: investigating, identified, monitoring, resolved...
+    impact: str  # none | minor | major | critical | maintenance | "" (not said)
+    components: tuple[str, ...]
+    url: str  # the provider's page of the incident, or ""
+    started_at: datetime  # when the provider says the impact began
+    acknowledged_at: datetime  # when the provider first published it
+    resolved_at: datetime | None
+    updated_at: datetime  # the provider's last update
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class OfficialStatus:
+    service_id: int
+    source_id: int
+    kind: str  # statuspage | incidentio | statusio | feed
+    page_url: str  # the status page for people (may be "")
+    indicator: str  # none | minor | major | critical | maintenance | "" (never read yet)
+    description: str  # the provider's own summary, "" when it does not fit this service
+    components: dict[str, str]  # this service's components -> their status word
+    open_incidents: tuple[OfficialIncidentView, ...]  # newest first
+    last_success_at: datetime | None  # the last poll that read the page (or a 304)
+    last_error: str  # why the last failed poll failed ("" if none)
+    failures: int  # failed polls in a row (0: the last poll worked)
+    stale: bool  # no good read for OFFICIAL_STALE_SECONDS: do not call it current
+
+
+def official_status(*, service: Service, now: datetime | None = None) -> OfficialStatus | None:
+    """The service's official status now, or None when it has no official source.
+
+    The indicator is the page's, or with components named for the service the worst of
+    those components (the page's when none of the names matches); open incidents are those
+    that concern the service (``concerns``)."""
+    return official_statuses(services=[service], now=now).get(service.pk)
+
+
+def official_statuses(
+    *, services: Iterable[Service], now: datetime | None = None
+) -> dict[int, OfficialStatus]:
+    """official_status for many services in two queries (the status board): service id ->
+    status, services without an official source left out."""
+    now = now or timezone.now()
+    links = list(
+        ServiceStatusSource.objects.filter(
+            service__in=list(services), source__enabled=True
+        ).select_related("source")
+    )
+    open_rows: dict[int, list[OfficialIncident]] = {}
+    for row in OfficialIncident.objects.filter(
+        source__in={link.source_id for link in links}, resolved_at__isnull=True
+    ).order_by("-started_at", "-pk"):
+        open_rows.setdefault(row.source_id, []).append(row)
+    return {
+        link.service_id: _status(link, open_rows.get(link.source_id, []), now=now) for link in links
+    }
+
+
+def official_incidents_between(
+    *, service: Service, start: datetime, end: datetime
+) -> list[OfficialIncidentView]:
+    """The service's official incidents whose time overlaps [start, end] (open ones run to
+    now), oldest first: what an outage page links, what the track record matches."""
+    link = ServiceStatusSource.objects.filter(service=service).first()
+    if link is None:
+        return []
+    rows = (
+        OfficialIncident.objects.filter(source_id=link.source_id, started_at__lte=end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
+        .order_by("started_at", "pk")
+    )
+    return [_view(row) for row in rows if concerns(link.components, row.components, row.title)]
+
+
+def official_incident_acknowledged_at(*, incident_id: int) -> datetime | None:
+    """When the provider first published the incident (None: no such incident).
+
+    The provider's own earliest stamp (created_at or its first update), unless a successful
+    read of the page after that stamp did not show it (a backdated post): then the first
+    moment it can have been public. Never changes once the incident is stored, so lead times
+    against it are stable (detection.official.services)."""
+    return (
+        OfficialIncident.objects.filter(pk=incident_id)
+        .values_list("acknowledged_at", flat=True)
+        .first()
+    )
+
+
+def concerns(wanted: list[str], components: Iterable[str], title: str) -> bool:
+    """Whether an incident concerns a service narrowed to ``wanted`` components: it names
+    one of them (case-insensitively, in its components or title), or it names no component
+    at all (its scope is unknown: shown rather than hidden)."""
+    names = [name.lower() for name in components]
+    if not wanted or not names:
+        return True
+    text = " ".join([*names, title.lower()])
+    return any(want.lower() in text for want in wanted)
+
+
+def _status(
+    link: ServiceStatusSource, rows: list[OfficialIncident], *, now: datetime
+) -> OfficialStatus:
+    source: StatusSource = link.source
+    components = _components(link.components, source.components)
+    indicator, description = source.indicator, source.description
+    if components:
+        worst = min(
+            (COMPONENT_INDICATOR.get(status, "minor") for status in components.values()),
+            key=INDICATORS.index,
+        )
+        if worst != indicator:
+            indicator, description = worst, ""
+    stale_after = timedelta(seconds=settings.OFFICIAL_STALE_SECONDS)
+    return OfficialStatus(
+        service_id=link.service_id,
+        source_id=source.pk,
+        kind=source.kind,
+        page_url=source.page_url,
+        indicator=indicator,
+        description=description,
+        components=components or dict(source.components),
+        open_incidents=tuple(
+            _view(row) for row in rows if concerns(link.components, row.components, row.title)
+        ),
+        last_success_at=source.last_success_at,
+        last_error=source.last_error if source.failures else "",
+        failures=source.failures,
+        stale=source.last_success_at is None or now - source.last_success_at > stale_after,
+    )
+
+
+def _components(wanted: list[str], page: dict[str, str]) -> dict[str, str]:
+    """The page's components that are the service ({} when it is the whole page, or when
+    no name matches: then the page as a whole stands for it)."""
+    if not wanted:
+        return {}
+    return {
+        name: status
+        for name, status in page.items()
+        if any(want.lower() in name.lower() for want in wanted)
+    }
+
+
+def _view(row: OfficialIncident) -> OfficialIncidentView:
+    return OfficialIncidentView(
+        id=row.pk,
+        source_id=row.source_id,
+        external_id=row.external_id,
+        title=row.title,
+        status=row.status,
+        impact=row.impact,
+        components=tuple(row.components),
+        url=row.url,
+        started_at=row.started_at,
+        acknowledged_at=row.acknowledged_at,
+        resolved_at=row.resolved_at,
+        updated_at=row.updated_at,
+    )
