@@ -1,0 +1,75 @@
+"""Confirmations are shown where the visitor is looking, on a desktop and on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from alerts.models import Subscription
+from reports.models import Report
+from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_report_confirmation_is_in_view_at_the_form(web_server, page, make_service, viewport):  # noqa: F811
+    make_service("acme", "Acme Cloud")
+    if viewport:
+        page.set_viewport_size(viewport)
+    page.goto(f"{web_server.url}/services/acme/")
+    page.select_option("#id_country", "DE")
+    page.get_by_role("button", name="Login", exact=True).click()
+
+    message = page.locator("#report [data-placed-message]")
+    expect(message).to_contain_text("was counted")
+    expect(message).to_be_in_viewport()
+    assert page.url.endswith("/services/acme/#report")
+    assert Report.objects.get().country == "DE"
+    page.screenshot(path=str(SCREENSHOTS / f"report-confirmed-{viewport and 'phone'}.png"))
+
+
+def test_report_region_list_follows_the_country(web_server, page, make_service):  # noqa: F811
+    make_service("acme", "Acme Cloud")
+    page.goto(f"{web_server.url}/services/acme/")
+    page.select_option("#id_country", "FR")
+    expect(page.locator('#report-regions option[value="Île-de-France"]')).to_have_count(1)
+    page.locator("summary", has_text="Add a region").click()
+    page.locator("#id_subdivision").fill("Île-de-France")
+    page.get_by_role("button", name="Login", exact=True).click()
+    expect(page.locator("#report [data-placed-message]")).to_contain_text("was counted")
+    assert Report.objects.get().subdivision == "FR-IDF"
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_subscribe_confirmation_is_in_view_at_the_form(web_server, page, make_service, viewport):  # noqa: F811
+    make_service("acme", "Acme Cloud")
+    if viewport:
+        page.set_viewport_size(viewport)
+    page.goto(f"{web_server.url}/services/acme/")
+    page.locator("#subscribe-email").fill("ann@example.com")
+    page.locator("#subscribe-countries").fill("Germany, France")
+    page.get_by_role("button", name="Email me about outages").click()
+
+    message = page.locator("#subscribe [data-placed-message]")
+    expect(message).to_contain_text("a confirmation link is on its way")
+    expect(message).to_be_in_viewport()
+    assert page.url.endswith("/services/acme/#subscribe")
+    assert Subscription.objects.filter(email="ann@example.com").exists()
+
+
+def test_subscribe_error_keeps_what_was_typed(web_server, page, make_service):  # noqa: F811
+    make_service("acme", "Acme Cloud")
+    page.goto(f"{web_server.url}/services/acme/")
+    page.locator("#subscribe-email").fill("ann@example.com")
+    page.locator("#subscribe-countries").fill("Germany, Narnia")
+    page.get_by_role("button", name="Email me about outages").click()
+
+    error = page.locator("#subscribe .field-error")
+    expect(error).to_contain_text("Narnia")
+    expect(error).to_be_in_viewport()
+    expect(page.locator("#subscribe-email")).to_have_value("ann@example.com")
+    expect(page.locator("#subscribe-countries")).to_have_value("Germany, Narnia")
+    assert not Subscription.objects.exists()

@@ -1,0 +1,67 @@
+"""The service search in a real browser: typos, no match said so, Enter on one match."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture
+def catalog(make_service):
+    for slug, name in [
+        ("google-drive", "Google Drive"),
+        ("gmail", "Gmail"),
+        ("instagram", "Instagram"),
+        ("microsoft-teams", "Microsoft Teams"),
+        ("slack", "Slack"),
+    ]:
+        make_service(slug, name)
+
+
+def _card(page, slug):  # noqa: F811
+    return page.locator(f'li[data-service-name]:has(a[href="/services/{slug}/"])')
+
+
+def test_live_filter_forgives_typos_and_says_when_nothing_matches(web_server, page, catalog):  # noqa: F811
+    page.goto(f"{web_server.url}/")
+    search = page.locator("#q")
+    search.fill("gogle")
+    expect(_card(page, "google-drive")).to_be_visible()
+    expect(_card(page, "gmail")).to_be_visible()  # "Google Mail"
+    expect(_card(page, "instagram")).to_be_hidden()
+    expect(page.locator("[data-filter-empty]")).to_be_hidden()
+
+    search.fill("ms teams")
+    expect(_card(page, "microsoft-teams")).to_be_visible()
+    expect(_card(page, "slack")).to_be_hidden()
+
+    search.fill("qqqqqq")
+    empty = page.locator("[data-filter-empty]")
+    expect(empty).to_be_visible()
+    expect(empty).to_contain_text("No service matches “qqqqqq”")
+    expect(empty).to_be_in_viewport()
+    page.screenshot(path=str(SCREENSHOTS / "search-no-match.png"))
+
+    search.fill("")
+    expect(empty).to_be_hidden()
+    expect(_card(page, "slack")).to_be_visible()
+
+
+def test_enter_on_a_single_match_opens_it(web_server, page, catalog):  # noqa: F811
+    page.goto(f"{web_server.url}/")
+    page.locator("#q").fill("instagramm")
+    expect(page.locator("li[data-service-name]:visible")).to_have_count(1)
+    page.locator("#q").press("Enter")
+    page.wait_for_url(f"{web_server.url}/services/instagram/")
+    expect(page.locator("h1")).to_have_text("Instagram")
+
+
+def test_submitted_typo_search_finds_the_service_and_no_match_is_said(web_server, page, catalog):  # noqa: F811
+    page.goto(f"{web_server.url}/?q=gogle")
+    expect(_card(page, "google-drive")).to_be_visible()
+    page.goto(f"{web_server.url}/?q=qqqqqq")
+    expect(page.locator("[data-filter-empty]")).to_contain_text("No service matches")
