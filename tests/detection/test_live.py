@@ -1,0 +1,182 @@
+"""detection.live: one read per page, and the live.json answers rendered from it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from detection import live
+from detection.models import JobCursor, Outage, SeriesState
+from reports.models import Report
+from tests.detection.status_data import (
+    baseline_store,
+    buckets_make,
+    country_state_make,
+    flat_baseline,
+    minute_now,
+    outage_make,
+    status_make,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def acme_down(service):
+    """Twenty minutes of 30 reports a minute from Germany and France; the detector opened an
+    outage and marked Germany as having problems at ten times its normal level."""
+    now = minute_now()
+    quiet = {now - timedelta(minutes=m): 2 for m in range(21, 300)}
+    loud = {now - timedelta(minutes=m): 30 for m in range(1, 21)}
+    buckets_make(service, quiet | loud)
+    buckets_make(service, loud, country="DE")
+    buckets_make(service, {now - timedelta(minutes=5): 3}, country="FR")
+    baseline_store(service, flat_baseline(2.0))
+    state = country_state_make(service, "DE", 2)
+    SeriesState.objects.filter(pk=state.pk).update(observed=30, expected=3)
+    outage = outage_make(service, started_at=now - timedelta(minutes=20), countries=("DE",))
+    status_make(service, 2, outage=outage, countries=("DE",), since=outage.started_at)
+    return outage
+
+
+def resolve(service, outage: Outage) -> None:
+    Outage.objects.filter(pk=outage.pk).update(
+        status=Outage.Status.RESOLVED, resolved_at=timezone.now()
+    )
+    status_make(service, 0, countries=())
+
+
+def levels(rows) -> dict[str, tuple[str, int]]:
+    return {row.country: (row.level, row.shade) for row in rows}
+
+
+def test_countries_take_their_level_from_the_current_status(service, acme_down):
+    read = live._service_live(service)
+    assert levels(read.countries) == {"DE": ("problems", 2), "FR": ("ok", 0)}
+    germany = read.countries[0]
+    assert (germany.name, germany.count, germany.excess) == ("Germany", 600, 10.0)
+
+
+def test_no_country_has_problems_after_the_outage_resolved(service, acme_down):
+    resolve(service, acme_down)
+    # Germany's own series state still says "problems": it is only rewritten when the
+    # series is judged again.
+    assert SeriesState.objects.get(service=service, country="DE").level == 2
+    read = live._service_live(service)
+    assert read.state.level == 0
+    assert levels(read.countries) == {"DE": ("ok", 0), "FR": ("ok", 0)}
+
+
+def test_a_country_is_never_worse_than_its_service(service, acme_down):
+    status_make(service, 1, countries=("DE",))
+    assert levels(live._service_live(service).countries)["DE"] == ("possible", 2)
+
+
+def test_live_chart_is_every_minute_up_to_the_bucketed_minutes(service, acme_down):
+    now = minute_now()
+    JobCursor.objects.create(name="buckets", position=now - timedelta(minutes=3))
+    read = live._service_live(service)
+    assert read.live.step_minutes == 1
+    assert len(read.live.points) == live.LIVE_HOURS * 60
+    assert read.live.end == now - timedelta(minutes=3)
+    assert read.live.points[-1].observed == 30 and read.live.points[-1].complete
+    assert read.highlight == [(acme_down.started_at, None)]
+
+
+def test_reports_falling_judged_on_the_live_minutes(service, acme_down):
+    assert live._service_live(service).falling is False
+    now = minute_now()
+    # The newest five closed minutes back to normal while the outage is still open.
+    from detection.models import Bucket
+
+    Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5)).update(counted=2)
+    assert live._service_live(service).falling is True
+
+
+def test_home_sparklines_hold_closed_hours_only(make_service):
+    service = make_service("acme", "Acme Cloud")
+    now = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+    buckets_make(service, {now - timedelta(minutes=m): 5 for m in range(1, 30)})  # this hour
+    buckets_make(service, {datetime(2026, 3, 4, 9, m, tzinfo=UTC): 1 for m in range(60)})
+    read = live._home_live(now=now)
+    line = read.lines[service.pk]
+    assert len(line) == 24
+    assert line[-1] == 60  # 09:00-10:00, the newest closed hour; 10:00-10:30 not drawn
+    assert sum(line) == 60
+    assert read.slugs == {service.pk: "acme"}
+
+
+def test_subdivisions_named_in_counted_reports(service, problem_types):
+    now = timezone.now()
+    for subdivision, n in (("DE-BE", 3), ("DE-BY", 1), ("", 4)):
+        for i in range(n):
+            Report.objects.create(
+                service=service,
+                problem=problem_types["login"],
+                country="DE",
+                subdivision=subdivision,
+                source="web",
+                created_at=now - timedelta(minutes=i + 1),
+                reporter_key=f"k{subdivision}{i}",
+            )
+    Report.objects.create(
+        service=service,
+        problem=problem_types["login"],
+        country="DE",
+        subdivision="DE-HH",
+        source="web",
+        created_at=now,
+        reporter_key="repeat",
+        counted=False,
+    )
+    rows = live.subdivision_counts(service=service)
+    assert [(r["name"], r["count"]) for r in rows] == [("Berlin", 3), ("Bayern", 1)]
+
+
+def test_service_live_json_renders_the_page_parts_from_the_same_read(client, acme_down):
+    page = client.get("/services/acme/").content.decode()
+    answer = client.get("/services/acme/live.json")
+    assert answer.status_code == 200
+    assert answer["Cache-Control"] == "no-cache, max-age=0"
+    body = answer.json()
+    assert body["level"] == "problems"
+    assert set(body["regions"]) == {"status", "chart", "problems", "where", "outages"}
+    for name, html in body["regions"].items():
+        assert f'data-live="{name}"' in html
+        assert html.strip() in page, name  # the page shows exactly what a poll would
+    assert 'data-country="DE" data-level="problems"' in body["regions"]["where"]
+    assert 'data-chart="live"' in body["regions"]["chart"]
+
+
+def test_live_json_after_resolution_agrees_with_the_status(client, service, acme_down):
+    from detection.cache import data_version_bump
+
+    resolve(service, acme_down)
+    data_version_bump()
+    body = client.get("/services/acme/live.json").json()
+    assert body["level"] == "ok"
+    assert "badge-problems" not in body["regions"]["where"]
+    assert 'data-country="DE" data-level="ok"' in body["regions"]["where"]
+    assert "map-problems" not in body["regions"]["where"]
+
+
+def test_home_live_json_has_the_board_and_every_card(client, acme_down):
+    body = client.get("/live.json").json()
+    assert 'data-board-service="acme"' in body["regions"]["board"]
+    card = body["cards"]["acme"]
+    assert card["level"] == "problems"
+    assert "sparkline-problems" in card["html"] and "badge-problems" in card["html"]
+
+
+def test_outage_live_json(client, acme_down):
+    body = client.get(f"/outages/{acme_down.pk}/live.json").json()
+    assert set(body["regions"]) == {"outage-state", "outage-chart"}
+    assert "Ongoing" in body["regions"]["outage-state"]
+    assert client.get("/outages/999999/live.json").status_code == 404
+
+
+def test_live_json_refuses_unknown_services_and_writes(client, service):
+    assert client.get("/services/nope/live.json").status_code == 404
+    assert client.post("/services/acme/live.json").status_code == 405
