@@ -65,7 +65,11 @@ class StatusSourceAdmin(admin.ModelAdmin):
     list_display = ["url", "kind", "enabled", "indicator", "last_success_at", "failures"]
     list_filter = ["kind", "enabled", "indicator"]
     search_fields = ["url", "host"]
-    readonly_fields = ["etag", "last_modified", "last_polled_at", "last_success_at", "last_error"]
+    # The data file (official_sources_load) says what is polled; here it can only be paused.
+    readonly_fields = [
+        *("url", "kind", "host", "page_url", "indicator", "description", "components"),
+        *("etag", "last_modified", "last_polled_at", "last_success_at", "last_error"),
+    ]
 
 
 @admin.register(OfficialIncident)
@@ -74,5 +78,8 @@ class OfficialIncidentAdmin(admin.ModelAdmin):
     list_filter = ["status", "impact"]
     search_fields = ["title", "external_id"]
     date_hierarchy = "started_at"
-    raw_id_fields = ["source"]
     inlines = [OfficialIncidentUpdateInline]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # What the provider published: shown, never edited.
+        return [field.name for field in OfficialIncident._meta.fields]
