@@ -440,7 +440,8 @@ OFFICIAL_BACKOFF_MAX_SECONDS: int = env.int("OFFICIAL_BACKOFF_MAX_SECONDS", defa
 # from one API host; one provider's pages share theirs).
 OFFICIAL_HOST_REQUESTS_PER_MINUTE: int = env.int("OFFICIAL_HOST_REQUESTS_PER_MINUTE", default=6)
 # Connect and each read may take this long, the whole body once more; larger bodies are refused.
-OFFICIAL_HTTP_TIMEOUT_SECONDS: float = env.float("OFFICIAL_HTTP_TIMEOUT_SECONDS", default=10.0)
+# Short: status pages sit behind CDNs, and a slow one must not hold a worker the tick needs.
+OFFICIAL_HTTP_TIMEOUT_SECONDS: float = env.float("OFFICIAL_HTTP_TIMEOUT_SECONDS", default=5.0)
 OFFICIAL_MAX_BODY_BYTES: int = env.int("OFFICIAL_MAX_BODY_BYTES", default=2_000_000)
 # Status pages are fetched from public addresses only; loopback too when this is on (a fake
 # status server in tests and development): on with DEBUG, off in production.
