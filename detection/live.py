@@ -57,6 +57,8 @@ class ServiceLive:
     subdivisions: list[dict[str, Any]]
     problems: list[dict[str, Any]]
     outages: list[Outage]
+    # True: `problems` are the current outage's; False: the last 24 hours'.
+    problems_of_outage: bool = False
 
     @property
     def code(self) -> str:
@@ -88,9 +90,21 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
         highlight=[(o.started_at, o.resolved_at) for o in outages],
         countries=country_rows(service=service, state=state, now=now),
         subdivisions=subdivision_counts(service=service, now=now),
-        problems=selectors.problem_breakdown(service=service, now=now),
         outages=outages,
+        **_problems(service=service, state=state, now=now),
     )
+
+
+def _problems(*, service: Service, state: selectors.ServiceState, now: datetime) -> dict:
+    """During an outage, the problems reported in it; otherwise those of the last 24 hours."""
+    outage = state.outage
+    if outage is not None and outage.is_active:
+        items = selectors.outage_problems(outage)
+        total = sum(item["count"] for item in items)
+        if total:
+            shares = [{**item, "percent": round(100 * item["count"] / total)} for item in items]
+            return {"problems": shares, "problems_of_outage": True}
+    return {"problems": selectors.problem_breakdown(service=service, now=now)}
 
 
 def bucketed_until(now: datetime) -> datetime:

@@ -1,0 +1,38 @@
+"""The "most reported problems" card says its span: the current outage, or the last 24 hours."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.detection.status_data import buckets_make, minute_now, outage_make, status_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _problems_card(html: str) -> str:
+    start = html.index('id="problems"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_without_an_outage_the_last_24_hours_are_shown_and_said(client, make_service):
+    service = make_service("acme", "Acme Cloud")
+    now = minute_now()
+    buckets_make(service, {now - timedelta(hours=3): 10}, problems={"website": 1.0})
+    card = _problems_card(client.get("/services/acme/").content.decode())
+    assert "Most reported problems, last 24 hours" in card
+    assert "Website" in card
+
+
+def test_during_an_outage_its_problems_are_shown_and_said(client, make_service):
+    service = make_service("acme", "Acme Cloud")
+    now = minute_now()
+    # Yesterday's chatter was about the website; the outage is about logging in.
+    buckets_make(service, {now - timedelta(hours=20): 50}, problems={"website": 1.0})
+    outage = outage_make(service, started_at=now - timedelta(minutes=20))
+    status_make(service, 2, outage=outage, since=outage.started_at)
+    card = _problems_card(client.get("/services/acme/").content.decode())
+    assert "Most reported problems in the current outage" in card
+    assert "Login" in card and "80%" in card
+    assert "Website" not in card
