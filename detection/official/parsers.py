@@ -157,11 +157,12 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _time(obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> datetime | None:
-    value = obj.get(key)
-    if value is None and not required:
-        return None
-    return _iso(value, f"{where}.{key}")
+def _time(obj: dict[str, Any], key: str, where: str) -> datetime:
+    return _iso(obj.get(key), f"{where}.{key}")
+
+
+def _time_or_none(obj: dict[str, Any], key: str, where: str) -> datetime | None:
+    return None if obj.get(key) is None else _time(obj, key, where)
 
 
 def _worst(indicators: list[str]) -> str:
@@ -205,12 +206,12 @@ def parse_statuspage(body: bytes, now: datetime) -> Snapshot:
 def _statuspage_incident(item: dict[str, Any], where: str) -> ParsedIncident:
     status = _word(item, "status", where)
     created = _time(item, "created_at", where)
-    updated = _time(item, "updated_at", where, required=False) or created
+    updated = _time_or_none(item, "updated_at", where) or created
     updates = []
     raw_updates = _list(item.get("incident_updates"), f"{where}.incident_updates", 10 * MAX_UPDATES)
     for j, raw in enumerate(raw_updates):
         u, uw = _obj(raw, f"{where}.incident_updates[{j}]"), f"{where}.incident_updates[{j}]"
-        at = _time(u, "display_at", uw, required=False) or _time(u, "created_at", uw)
+        at = _time_or_none(u, "display_at", uw) or _time(u, "created_at", uw)
         updates.append(
             ParsedUpdate(
                 _word(u, "status", uw), at, _str(u, "body", uw, required=False, cap=BODY_MAX)
@@ -229,10 +230,10 @@ def _statuspage_incident(item: dict[str, Any], where: str) -> ParsedIncident:
         impact=impact if impact in INDICATORS else "",
         components=tuple(names),
         url=_str(item, "shortlink", where, required=False, cap=500),
-        started_at=_time(item, "started_at", where, required=False) or created,
+        started_at=_time_or_none(item, "started_at", where) or created,
         published_at=min([created, *(u.at for u in updates)]),
         updated_at=updated,
-        resolved_at=_ended(status, _time(item, "resolved_at", where, required=False), updated),
+        resolved_at=_ended(status, _time_or_none(item, "resolved_at", where), updated),
         updates=tuple(updates[-MAX_UPDATES:]),
     )
 
@@ -266,9 +267,11 @@ def parse_incidentio(body: bytes, now: datetime) -> Snapshot:
             state = comp.get("current_status", comp.get("status"))
             components[name] = _word({"status": state}, "status", cw, required=False) or "degraded"
         status = _word(item, "status", where)
-        started = _time(item, "started_at", where, required=False)
-        published = _time(item, "published_at", where, required=False)
-        last_update = _time(item, "last_update_at", where, required=started is None) or started
+        started = _time_or_none(item, "started_at", where)
+        published = _time_or_none(item, "published_at", where)
+        last_update = _time_or_none(item, "last_update_at", where) or published or started
+        if last_update is None:
+            raise PayloadError(f"{where}: no last_update_at, published_at or started_at")
         started = min(t for t in (started, published, last_update) if t is not None)
         message = _str(item, "last_update_message", where, required=False, cap=BODY_MAX)
         incidents.append(

@@ -296,20 +296,15 @@ def status_sources_load(*, path: Path = SOURCES_FILE, now: datetime | None = Non
             service = services.get(slug)
             if service is None:
                 continue  # not in this installation's catalog
+            fields = {
+                "kind": entry["kind"],
+                "host": urlsplit(entry["url"]).hostname or "",
+                "page_url": entry.get("page_url", ""),
+            }
             source, _ = StatusSource.objects.update_or_create(
                 url=entry["url"],
-                defaults={
-                    "kind": entry["kind"],
-                    "host": urlsplit(entry["url"]).hostname or "",
-                    "page_url": entry.get("page_url", ""),
-                    "enabled": True,
-                },
-                create_defaults={
-                    "kind": entry["kind"],
-                    "host": urlsplit(entry["url"]).hostname or "",
-                    "page_url": entry.get("page_url", ""),
-                    "next_poll_at": now,
-                },
+                defaults={**fields, "enabled": True},
+                create_defaults={**fields, "next_poll_at": now},
             )
             ServiceStatusSource.objects.update_or_create(
                 service=service,

@@ -46,6 +46,20 @@ def test_an_incident_io_page_gives_the_worst_impact_and_its_components():
     assert incident.url.startswith("https://status.openai.com/incidents/")
 
 
+def test_an_incident_io_widget_document_is_read_too():
+    doc = json.loads(payload("incidentio.json"))["summary"]
+    del doc["ongoing_incidents"][0]["published_at"]
+    doc["in_progress_maintenances"] = [{"id": "m1", "name": "Database upgrade"}]
+
+    snapshot = parse("incidentio", json.dumps(doc).encode(), now=NOW)
+
+    [incident] = snapshot.incidents
+    assert incident.published_at == incident.started_at == at(9, 2, 10.004)  # all it says
+    assert snapshot.indicator == "major"  # an incident outranks the maintenance
+    doc["ongoing_incidents"] = []
+    assert parse("incidentio", json.dumps(doc).encode(), now=NOW).indicator == "maintenance"
+
+
 def test_a_status_io_page_gives_its_overall_code_and_incident_states():
     snapshot = parse("statusio", payload("statusio.json"), now=NOW)
 
@@ -116,6 +130,8 @@ def _statuspage(**changes) -> bytes:
         ("statuspage", b"\xff\xfe{}", "invalid JSON"),
         ("statuspage", b"[" * 100_000 + b"]" * 100_000, "invalid JSON"),
         ("incidentio", b'{"ongoing_incidents": {"id": "1"}}', "expected a list"),
+        ("incidentio", b'{"ongoing_incidents": [{"id": "1", "name": "x", "status": "identified"}]}',
+         "no last_update_at, published_at or started_at"),
         ("statusio", b'{"result": {"status_overall": {"status_code": "400"}}}',
          "expected a number"),
         ("statusio", b'{"result": []}', "result: expected an object"),
