@@ -43,3 +43,21 @@ def test_comments_are_shown_as_text_and_can_be_reported(web_server, page, commen
     expect(message).to_be_in_viewport()
     assert Report.objects.get(comment__contains="evil").comment_flags == 1
     page.screenshot(path=str(SCREENSHOTS / "comments.png"))
+
+
+def test_a_long_link_in_a_comment_does_not_widen_a_phone_page(web_server, page, make_service):  # noqa: F811
+    service = make_service("acme", "Acme Cloud")
+    services.report_create(
+        service=service,
+        problem=service.problem_types.get(slug="login"),
+        country="DE",
+        comment="https://example.com/" + "a" * 250,
+        source=Report.Source.WEB,
+        address=crowd_address(1),
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{web_server.url}/services/acme/")
+    comment = page.locator("#comments .comment-text")
+    expect(comment).to_contain_text("https://example.com/aaa")
+    assert comment.bounding_box()["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
