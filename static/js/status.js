@@ -25,8 +25,16 @@
     if (!old) return;
     var next = fragment(html).firstElementChild;
     if (!next) return;
-    old.replaceWith(next);
-    localize(next);
+    // The region element stays (an aria-live region is announced only when its own
+    // content changes); its attributes and content become the new ones.
+    Array.prototype.slice.call(old.attributes).forEach(function (attr) {
+      if (!next.hasAttribute(attr.name)) old.removeAttribute(attr.name);
+    });
+    Array.prototype.slice.call(next.attributes).forEach(function (attr) {
+      old.setAttribute(attr.name, attr.value);
+    });
+    old.replaceChildren.apply(old, Array.prototype.slice.call(next.childNodes));
+    localize(old);
   }
 
   function localize(root) {
