@@ -62,8 +62,9 @@ def official_status(*, service: Service, now: datetime | None = None) -> Officia
     """The service's official status now, or None when it has no official source.
 
     The indicator is the page's, or with components named for the service the worst of
-    those components (the page's when none of the names matches); open incidents are those
-    that concern the service (``concerns``)."""
+    those components; open incidents are those that concern the service (``concerns``).
+    Component names that the page does not use count as none: the whole page stands for
+    the service."""
     return official_statuses(services=[service], now=now).get(service.pk)
 
 
@@ -93,7 +94,7 @@ def official_incidents_between(
 ) -> list[OfficialIncidentView]:
     """The service's official incidents whose time overlaps [start, end] (open ones run to
     now), oldest first: what an outage page links, what the track record matches."""
-    link = ServiceStatusSource.objects.filter(service=service).first()
+    link = ServiceStatusSource.objects.filter(service=service).select_related("source").first()
     if link is None:
         return []
     rows = (
@@ -101,7 +102,8 @@ def official_incidents_between(
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
         .order_by("started_at", "pk")
     )
-    return [_view(row) for row in rows if concerns(link.components, row.components, row.title)]
+    wanted = _wanted(link)
+    return [_view(row) for row in rows if concerns(wanted, row.components, row.title)]
 
 
 def official_incident_acknowledged_at(*, incident_id: int) -> datetime | None:
@@ -133,7 +135,8 @@ def _status(
     link: ServiceStatusSource, rows: list[OfficialIncident], *, now: datetime
 ) -> OfficialStatus:
     source: StatusSource = link.source
-    components = _components(link.components, source.components)
+    wanted = _wanted(link)
+    components = _components(wanted, source.components)
     indicator, description = source.indicator, source.description
     if components:
         worst = min(
@@ -152,7 +155,7 @@ def _status(
         description=description,
         components=components or dict(source.components),
         open_incidents=tuple(
-            _view(row) for row in rows if concerns(link.components, row.components, row.title)
+            _view(row) for row in rows if concerns(wanted, row.components, row.title)
         ),
         last_success_at=source.last_success_at,
         last_error=source.last_error if source.failures else "",
@@ -161,11 +164,16 @@ def _status(
     )
 
 
+def _wanted(link: ServiceStatusSource) -> list[str]:
+    """The link's component names, or [] (the whole page) when none of them is on the page:
+    a name the page does not use must not hide the provider's incidents."""
+    if not _components(link.components, link.source.components):
+        return []
+    return link.components
+
+
 def _components(wanted: list[str], page: dict[str, str]) -> dict[str, str]:
-    """The page's components that are the service ({} when it is the whole page, or when
-    no name matches: then the page as a whole stands for it)."""
-    if not wanted:
-        return {}
+    """The page's components that are the service ({} for the whole page)."""
     return {
         name: status
         for name, status in page.items()

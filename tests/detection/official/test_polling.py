@@ -263,6 +263,19 @@ def test_the_official_status_is_the_pages_or_its_components(github_page):
     assert statuses[github.pk].last_success_at == NOW
 
 
+def test_component_names_the_page_does_not_use_stand_for_the_whole_page(
+    github_page, official_source, make_service, status_server
+):
+    renamed = make_service("renamed")
+    official_source(renamed, status_server.url(SUMMARY), components=["Codespaces"])
+
+    official = selectors.official_status(service=renamed, now=NOW)
+
+    assert (official.indicator, official.description) == ("major", "Partial System Outage")
+    assert len(official.open_incidents) == 1
+    assert len(selectors.official_incidents_between(service=renamed, start=NOW, end=NOW)) == 1
+
+
 def test_the_official_status_is_stale_without_a_good_read_for_a_while(github_page, settings):
     github, _, _ = github_page
     settings.OFFICIAL_STALE_SECONDS = 900
