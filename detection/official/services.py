@@ -103,7 +103,7 @@ def status_source_poll(*, source_id: int, now: datetime | None = None) -> PollRe
         response = _fetch(source)
     except outbound.OutboundError as exc:
         return _poll_failed(source, now=now, outcome="failed", reason=str(exc))
-    if response.status == 304:
+    if response.status == 304 and (source.etag or source.last_modified):
         StatusSource.objects.filter(pk=source.pk).update(
             last_polled_at=now, last_success_at=now, failures=0, next_poll_at=_next_poll(now)
         )
@@ -137,6 +137,8 @@ def _fetch(source: StatusSource) -> outbound.Response:
 
 def _refusal(response: outbound.Response) -> str:
     """Why a (non-304) answer cannot be read as the page's state, or ""."""
+    if response.status == 304:
+        return "HTTP 304 to a request that was not conditional"
     if 300 <= response.status < 400:
         where = response.headers.get("location", "")[:200] or "nowhere"
         return f"HTTP {response.status}: redirect to {where} not followed"

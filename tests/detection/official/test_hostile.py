@@ -131,3 +131,16 @@ def test_a_private_address_is_never_contacted(official_source, make_service, set
 
     assert result.outcome == "failed" and "do not send to" in result.reason
     assert time.monotonic() - started < 1  # refused before any connection attempt
+
+
+def test_a_304_to_a_plain_request_is_not_taken_as_a_good_read(
+    status_server, official_source, make_service
+):
+    url = status_server.serve("/summary.json", Page(b"", status=304))
+    source = official_source(make_service("acme"), url)
+
+    result = services.status_source_poll(source_id=source.pk, now=NOW)
+
+    assert result.outcome == "refused" and "not conditional" in result.reason
+    source.refresh_from_db()
+    assert source.last_success_at is None and source.failures == 1
