@@ -93,20 +93,6 @@ class ServiceState:
             return self.outage.started_at
         return self.since
 
-    # Words: detection.presentation. These two stay only for templates that have not moved
-    # to it yet; they build nothing themselves.
-    @property
-    def label(self) -> str:
-        from detection import presentation
-
-        return presentation.status_label(self)
-
-    @property
-    def summary(self) -> str:
-        from detection import presentation
-
-        return presentation.status_sentence(self)
-
 
 def service_state_get(*, service: Service) -> ServiceState:
     row = ServiceStatus.objects.select_related("outage").filter(service=service).first()
