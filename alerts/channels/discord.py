@@ -8,6 +8,7 @@ from typing import Any
 
 from alerts.channels import http
 from alerts.channels.base import Notice
+from detection.presentation import rate_phrase
 
 # Embed colours: red for problems, green once resolved.
 _RED, _GREEN = 0xB42318, 0x067647
@@ -19,7 +20,7 @@ def payload(notice: Notice) -> dict[str, Any]:
         {"name": "Countries", "value": where[:1024], "inline": True},
         {
             "name": "Reports (peak)",
-            "value": f"{notice.observed:.0f}/min vs {notice.expected:.1f} expected",
+            "value": rate_phrase(notice.observed, notice.expected),
             "inline": True,
         },
     ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from alerts.channels import http
 from alerts.channels.base import Notice
+from detection.presentation import rate_phrase
 
 # Block Kit limits: section text 3000 characters, at most 10 fields of 2000 each.
 _TEXT_MAX = 3000
@@ -20,7 +21,7 @@ def _escape(text: str) -> str:
 
 def payload(notice: Notice) -> dict[str, Any]:
     where = ", ".join(notice.country_names) or "All regions"
-    peak = f"{notice.observed:.0f}/min vs {notice.expected:.1f} expected"
+    peak = rate_phrase(notice.observed, notice.expected)
     fields = [
         {"type": "mrkdwn", "text": f"*Countries*\n{_escape(where)}"},
         {"type": "mrkdwn", "text": f"*Reports (peak)*\n{peak}"},

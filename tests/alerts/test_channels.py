@@ -349,7 +349,8 @@ def test_slack_gets_text_and_blocks(hook, outage, receiver, settings):
     assert "x-outagewatch-signature" not in request.headers  # Slack's URL is the secret
     text = str(message)
     assert message["text"].startswith("Acme Cloud: problems detected in Germany")
-    assert "Germany" in text and "42/min vs 3.2 expected" in text and "Login (40)" in text
+    assert "Germany" in text and "Login (40)" in text
+    assert "About 42 reports a minute, where about 3 are normal" in text
     assert "https://ow.example/outages/" in text and "https://ow.example/services/acme/" in text
 
 
@@ -365,7 +366,7 @@ def test_discord_gets_content_and_an_embed(hook, outage, receiver, settings):
     embed = message["embeds"][0]
     assert embed["url"] == f"https://ow.example/outages/{o.pk}/"
     assert {"name": "Countries", "value": "Germany", "inline": True} in embed["fields"]
-    assert "42/min vs 3.2 expected" in str(embed["fields"])
+    assert "About 42 reports a minute, where about 3 are normal" in str(embed["fields"])
     assert message["allowed_mentions"] == {"parse": []}
 
 
