@@ -73,10 +73,13 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
     now = now or timezone.now()
     state = selectors.service_state_get(service=service)
     outages = selectors.outage_history(service=service)
+    # Both charts end where the buckets end, not at the clock: a minute not counted yet
+    # would draw as a fall at the right edge.
+    bucketed = bucketed_until(now)
     live = selectors.series_build(
         service=service,
         country=OVERALL,
-        end_minute=selectors.epoch_minute(bucketed_until(now)),
+        end_minute=selectors.epoch_minute(bucketed),
         step=1,
         count=LIVE_HOURS * 60,
     )
@@ -86,7 +89,7 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
         falling=_falling(state, live),
         counts=selectors.report_counts(service=service, now=now),
         live=live,
-        day=selectors.series_window(service=service, window="24h", resolution="15m", now=now),
+        day=selectors.series_window(service=service, window="24h", resolution="15m", now=bucketed),
         highlight=[(o.started_at, o.resolved_at) for o in outages],
         countries=country_rows(service=service, state=state, now=now),
         subdivisions=subdivision_counts(service=service, now=now),

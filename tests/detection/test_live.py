@@ -74,13 +74,14 @@ def test_a_country_is_never_worse_than_its_service(service, acme_down):
     assert levels(live._service_live(service).countries)["DE"] == ("possible", 2)
 
 
-def test_live_chart_is_every_minute_up_to_the_bucketed_minutes(service, acme_down):
+def test_charts_end_at_the_bucketed_minutes(service, acme_down):
     now = minute_now()
     JobCursor.objects.create(name="buckets", position=now - timedelta(minutes=3))
     read = live._service_live(service)
     assert read.live.step_minutes == 1
     assert len(read.live.points) == live.LIVE_HOURS * 60
     assert read.live.end == now - timedelta(minutes=3)
+    assert read.day.end == now - timedelta(minutes=3)  # the 24-hour chart too
     assert read.live.points[-1].observed == 30 and read.live.points[-1].complete
     assert read.highlight == [(acme_down.started_at, None)]
 
