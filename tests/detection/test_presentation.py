@@ -221,3 +221,23 @@ def test_reopened_outage_lull_keeps_its_own_time(service):
     assert [e.label for e in entries][-2:] == ["Seemed over", "Problems again"]
     assert entries[-2].at == lull
     assert presentation.outage_end(outage) is None
+
+
+@pytest.mark.django_db
+def test_timeline_of_events_without_numbers_does_not_repeat_its_label(service):
+    """Simulated history writes events with no numbers and a message equal to the label:
+    the timeline must not read "Problems detected: Problems detected."."""
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    outage = outage_make(
+        service, started_at=started, resolved_at=started + timedelta(hours=1), events=False
+    )
+    for kind, at, message in (
+        (OutageEvent.Kind.OPENED, started + timedelta(minutes=2), "Problems detected."),
+        (OutageEvent.Kind.RESOLVED, started + timedelta(hours=1), "Back to normal."),
+    ):
+        OutageEvent.objects.create(outage=outage, at=at, kind=kind, message=message)
+    entries = presentation.timeline(outage, outage.events.all())
+    assert [(e.label, e.text) for e in entries] == [
+        ("Problems detected", ""),
+        ("Back to normal", "The outage lasted 1 h."),
+    ]
