@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from detection import selectors
 from detection.cache import cached_read, data_version
-from detection.models import OVERALL, JobCursor, Outage, SeriesState
+from detection.models import OVERALL, JobCursor, Outage, OutageEvent, SeriesState
 from reports.models import Report, Service
 
 # The live chart: every minute of the last hours, so the rise shows the minute it is detected.
@@ -269,6 +269,9 @@ class OutageLive:
     state: selectors.ServiceState
     series: selectors.Series
     highlight: list[tuple[datetime, datetime | None]]
+    events: list[OutageEvent]
+    countries: list[CountryRow]  # the outage's countries, "problems" only while it is open
+    problems: list[dict[str, Any]]
 
 
 def outage_live(*, outage: Outage) -> OutageLive:
@@ -281,10 +284,25 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
     series = selectors.series_between(
         service=outage.service, start=outage.started_at - OUTAGE_BEFORE, end=end
     )
+    level = "problems" if outage.is_active else "ok"
+    countries = [
+        CountryRow(
+            country=code,
+            name=selectors.country_name(code),
+            count=0,
+            level=level,
+            excess=None,
+            shade=_shade(level, None),
+        )
+        for code in selectors.outage_countries(outage)
+    ]
     return OutageLive(
         version=data_version(),
         outage=outage,
         state=selectors.service_state_get(service=outage.service),
         series=series,
         highlight=[(outage.started_at, outage.resolved_at)],
+        events=list(outage.events.all()),
+        countries=countries,
+        problems=selectors.outage_problems(outage),
     )

@@ -27,8 +27,11 @@ SERVICE_REGIONS = {
     "outages": "detection/_live_outages.html",
 }
 OUTAGE_REGIONS = {
-    "outage-state": "detection/_outage_state.html",
+    "outage-when": "detection/_outage_when.html",
+    "outage-explanation": "detection/_outage_live_explanation.html",
     "outage-chart": "detection/_outage_chart.html",
+    "outage-timeline": "detection/_outage_live_timeline.html",
+    "outage-where": "detection/_outage_where.html",
 }
 
 
@@ -45,14 +48,8 @@ def _outage(pk: int) -> Outage:
 
 
 def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    outage = _outage(pk)
-    context = {
-        **outage_context(live.outage_live(outage=outage)),
-        "events": outage.events.all(),
-        "countries": selectors.outage_countries(outage),
-        "problems": selectors.outage_problems(outage),
-    }
-    return render(request, "detection/outage_detail.html", context)
+    read = live.outage_live(outage=_outage(pk))
+    return render(request, "detection/outage_detail.html", outage_context(read))
 
 
 def outage_context(read: live.OutageLive) -> dict[str, Any]:
@@ -63,6 +60,9 @@ def outage_context(read: live.OutageLive) -> dict[str, Any]:
         "series": read.series,
         "highlight": read.highlight,
         "state": read.state,
+        "events": read.events,
+        "countries": read.countries,
+        "problems": read.problems,
     }
 
 

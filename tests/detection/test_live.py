@@ -173,8 +173,22 @@ def test_home_live_json_has_the_board_and_every_card(client, acme_down):
 
 def test_outage_live_json(client, acme_down):
     body = client.get(f"/outages/{acme_down.pk}/live.json").json()
-    assert set(body["regions"]) == {"outage-state", "outage-chart"}
-    assert "Ongoing" in body["regions"]["outage-state"]
+    regions = body["regions"]
+    assert set(regions) == {
+        "outage-when",
+        "outage-explanation",
+        "outage-chart",
+        "outage-timeline",
+        "outage-where",
+    }
+    page = client.get(f"/outages/{acme_down.pk}/").content.decode()
+    for name, html in regions.items():
+        assert f'data-live="{name}"' in html
+        assert html.strip() in page, name
+    assert "Ongoing" in regions["outage-when"]
+    assert (
+        'class="map-country map-problems map-shade-2" data-country="DE"' in regions["outage-where"]
+    )
     assert client.get("/outages/999999/live.json").status_code == 404
 
 
