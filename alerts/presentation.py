@@ -71,7 +71,7 @@ def title(
     where = f" in {', '.join(names[:3])}" if names else ""
     if kind == Kind.RESOLVED:
         period = words.outage_period(outage, zone=zone, now=now)
-        return f"Resolved: {service} is working again (problems {period})"
+        return f"Resolved: {service} is working again after problems {period}"
     if kind == Kind.REOPENED:
         return f"{service}: problems again{where} (outage since {since})"
     return f"{service}: problems detected{where} since {since}"

@@ -236,9 +236,8 @@ def status_sentence(
     by default it is judged from the status row.
     """
     name = state.service.name
-    when = _when(html=html, now=now)
     if state.level == 0:
-        return _out(f"No current problems at {name}.", html)
+        return _out(f"No current problems at {name}.", None, html=html, now=now)
     if falling is None:
         falling = state_falling(state)
     since = state.problems_since
@@ -246,34 +245,30 @@ def status_sentence(
     if falling:
         text = f"Reports are falling at {name}: now {rate}."
         if since is not None:
-            text += f" The problems that started at {when(since)} may be over."
+            text += f" The problems that started at {_TIME} may be over."
         else:
             text += " The problems may be over."
-        return _out(text, html)
+        return _out(text, since, html=html, now=now)
     what = "problems" if state.level >= 2 else "possible problems"
     text = f"User reports indicate {what} at {name}"
     if since is not None:
-        text += f" since {when(since)}"
+        text += f" since {_TIME}"
     text += f". Now {rate}."
     if state.countries:
         text += f" Most reports come from {', '.join(country_names(state.countries[:3]))}."
-    return _out(text, html)
+    return _out(text, since, html=html, now=now)
 
 
-def _when(*, html: bool, now: datetime | None):
-    def fmt(at: datetime) -> str:
-        return str(time_html(at, now=now)) if html else time_text(at, now=now)
-
-    return fmt
+# Where a sentence's time goes until it is rendered as text or as a <time> element: a NUL
+# cannot occur in a name (the request guard and the catalog refuse it).
+_TIME = "\x00time\x00"
 
 
-def _out(text: str, html: bool) -> str:
+def _out(text: str, at: datetime | None, *, html: bool, now: datetime | None) -> str:
     if not html:
-        return text
-    # The only markup in the text is our own <time> elements; names are escaped by
-    # escaping everything else around them.
-    parts = re.split(r"(<time [^>]*>[^<]*</time>)", text)
-    return SafeString("".join(p if p.startswith("<time ") else escape(p) for p in parts))
+        return text.replace(_TIME, time_text(at, now=now)) if at else text
+    escaped = escape(text)
+    return SafeString(escaped.replace(_TIME, time_html(at, now=now)) if at else escaped)
 
 
 # --- Outages --------------------------------------------------------------------------------

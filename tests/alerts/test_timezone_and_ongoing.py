@@ -142,7 +142,7 @@ def test_resolved_email_states_the_outage_end_in_the_zone(subscriber, outage, ma
     message = mailoutbox[-1]
     assert "ended at 27 Nov 15:13 (UTC+1), after 47 min" in message.body
     assert message.subject == (
-        "Resolved: Acme Cloud is working again (problems from 14:26 to 15:13 (UTC+1))"
+        "Resolved: Acme Cloud is working again after problems from 14:26 to 15:13 (UTC+1)"
     )
 
 
