@@ -153,6 +153,11 @@ class Outage(models.Model):
         default=0, help_text="Distinct networks with counted reports since the onset."
     )
     explanation = models.TextField(blank=True)
+    # Set when the outage started together with others of services on one provider
+    # (detection.services.upstream).
+    upstream = models.ForeignKey(
+        "UpstreamOutage", null=True, blank=True, on_delete=models.SET_NULL, related_name="outages"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -176,6 +181,39 @@ class Outage(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class UpstreamOutage(models.Model):
+    """Outages of several services that probably share one cause: a provider they all depend
+    on (detection.core.upstream decides; detection.services.upstream keeps these rows)."""
+
+    provider = models.ForeignKey(
+        "reports.Provider", on_delete=models.CASCADE, related_name="upstream_outages"
+    )
+    started_at = models.DateTimeField(help_text="The earliest onset among its outages.")
+    detected_at = models.DateTimeField(help_text="When the outages were first grouped.")
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last of its outages ended."
+    )
+    # The provider's own outage, when the provider is in the catalog and the crowd saw it too.
+    provider_outage = models.ForeignKey(
+        Outage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    chance = models.FloatField(
+        help_text="How likely so many of its dependents break together by chance."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["resolved_at", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} upstream outage since {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.resolved_at is None
 
 
 class OutageEvent(models.Model):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from reports import services
-from reports.models import Category, ProblemType, Report, Service
+from reports.models import Category, ProblemType, Provider, Report, Service
 
 
 @admin.register(Category)
@@ -22,7 +22,16 @@ class ServiceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "category", "is_active", "website"]
     list_filter = ["category", "is_active"]
     search_fields = ["name", "slug"]
-    filter_horizontal = ["problem_types"]
+    filter_horizontal = ["problem_types", "providers"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "service"]
+    list_filter = ["kind"]
+    search_fields = ["name", "slug"]
+    raw_id_fields = ["service"]
     prepopulated_fields = {"slug": ["name"]}
 
 

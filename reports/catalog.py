@@ -65,4 +65,32 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
         service.problem_types.set([problems[slug] for slug in row["problems"]])
         created += was_created
         updated += not was_created
+    providers_sync(data=data, apps=apps)
     return CatalogSyncResult(len(categories), len(problems), created, updated)
+
+
+def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> int:
+    """Create or update the providers and who depends on them; the number of providers.
+
+    Skipped where the Provider model does not exist yet (the catalog's first data migration
+    runs before it; migration 0005 syncs them)."""
+    try:
+        Provider = apps.get_model("reports", "Provider")
+    except LookupError:
+        return 0
+    Service = apps.get_model("reports", "Service")
+    services = {s.slug: s for s in Service.objects.all()}
+    providers = {}
+    for row in data.get("providers", []):
+        providers[row["slug"]], _ = Provider.objects.update_or_create(
+            slug=row["slug"],
+            defaults={
+                "name": row["name"],
+                "kind": row["kind"],
+                "service": services.get(row.get("service", "")),
+            },
+        )
+    for row in data["services"]:
+        if "providers" in row and row["slug"] in services:
+            services[row["slug"]].providers.set([providers[p] for p in row["providers"]])
+    return len(providers)

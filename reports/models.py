@@ -41,6 +41,9 @@ class Service(models.Model):
     website = models.URLField()
     status_page = models.URLField(blank=True, help_text="The official status page, if any.")
     problem_types = models.ManyToManyField(ProblemType, related_name="services")
+    # What the service runs on: outages of several dependents starting together are probably
+    # the provider's (detection.core.upstream).
+    providers = models.ManyToManyField("Provider", blank=True, related_name="dependents")
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -54,6 +57,33 @@ class Service(models.Model):
         from django.urls import reverse
 
         return reverse("reports:service", kwargs={"slug": self.slug})
+
+
+class Provider(models.Model):
+    """A cloud, CDN, payment or login provider, or an owner's own network, that services of
+    the catalog depend on. When it is in the catalog itself, `service` is its page there (its
+    own outages and followers)."""
+
+    class Kind(models.TextChoices):
+        CLOUD = "cloud", "Cloud"
+        CDN = "cdn", "CDN"
+        DNS = "dns", "DNS"
+        PAYMENTS = "payments", "Payments"
+        LOGIN = "login", "Login"
+        OWNER = "owner", "The owner's own network"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    service = models.OneToOneField(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="as_provider"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Report(models.Model):

@@ -33,6 +33,18 @@ def service_get(*, slug: str) -> Service:
     )
 
 
+def service_providers() -> dict[str, list[str]]:
+    """Every catalog service's providers by slug (services with none map to []): what
+    detection.core.upstream weighs outages against."""
+    deps: dict[str, list[str]] = {
+        slug: [] for slug in Service.objects.values_list("slug", flat=True)
+    }
+    pairs = Service.providers.through.objects.values_list("service__slug", "provider__slug")
+    for service, provider in pairs:
+        deps[service].append(provider)
+    return deps
+
+
 def categories_with_services(*, search: str = "") -> list[Category]:
     """Categories that have matching active services, each with ``.matching`` filled."""
     categories = Category.objects.prefetch_related(

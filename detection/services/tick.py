@@ -26,6 +26,7 @@ from detection.services.outages import TickView, outages_apply, statuses_save
 from detection.services.series import counts_matrix, series_active
 from detection.services.states import states_encode, states_load, states_remember
 from detection.services.timeutil import minute_floor, to_epoch_minute
+from detection.services.upstream import upstream_refresh
 
 logger = logging.getLogger(__name__)
 CURSOR = "tick"
@@ -91,6 +92,9 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
             outage_ids = outages_apply(view=view)
+            tr = result.transition
+            if (tr.opened | tr.reopened | tr.resolved).any():
+                upstream_refresh(now=now)
         with phases("write states"):
             blobs = _states_save(view, outage_ids)
         with phases("statuses"):
