@@ -164,6 +164,12 @@ def _status(
     )
 
 
+def link_concerns(link: ServiceStatusSource, components: Iterable[str], title: str) -> bool:
+    """Whether an incident of the link's source concerns the link's service (``concerns``
+    with the link's components; the link's source must be loaded)."""
+    return concerns(_wanted(link), components, title)
+
+
 def _wanted(link: ServiceStatusSource) -> list[str]:
     """The link's component names, or [] (the whole page) when none of them is on the page:
     a name the page does not use must not hide the provider's incidents."""

@@ -1,0 +1,116 @@
+"""The public track record: crowd outages against official incidents, per service and overall.
+
+A read (data only): the rows of the last max(SPANS) days, matched by
+detection.official.matching, whose METHOD the page prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from detection.models import Outage
+from detection.official.matching import (
+    METHOD,
+    SLACK,
+    CrowdOutage,
+    Incident,
+    Record,
+    matches,
+    record,
+)
+from detection.official.models import OfficialIncident, ServiceStatusSource
+from detection.official.selectors import link_concerns
+from reports.models import Service
+
+SPANS = (30, 90)
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    slug: str
+    name: str
+    has_source: bool  # the provider publishes a status page we read
+    records: dict[int, Record]  # days -> figures
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    now: datetime
+    spans: tuple[int, ...]
+    overall: dict[int, Record]
+    services: tuple[ServiceRecord, ...]  # services with an outage or an incident, busiest first
+    method: str = METHOD
+
+
+def track_record(*, now: datetime | None = None) -> TrackRecord:
+    """The figures over each of SPANS days up to now."""
+    now = now or timezone.now()
+    # Rows a little older than the longest span still match outages inside it.
+    since = now - timedelta(days=max(SPANS)) - SLACK - timedelta(days=1)
+    outages = _outages(since)
+    incidents, with_source = _incidents(since)
+    found = matches(outages, incidents, now=now)
+    names = dict(Service.objects.values_list("slug", "name"))
+    overall = {
+        d: record(
+            outages,
+            incidents,
+            found,
+            with_source=with_source,
+            since=now - timedelta(days=d),
+            now=now,
+        )
+        for d in SPANS
+    }
+    rows = []
+    for slug in {o.service for o in outages} | {i.service for i in incidents}:
+        mine_o = [o for o in outages if o.service == slug]
+        mine_i = [i for i in incidents if i.service == slug]
+        records = {
+            d: record(
+                mine_o,
+                mine_i,
+                found,
+                with_source=with_source,
+                since=now - timedelta(days=d),
+                now=now,
+            )
+            for d in SPANS
+        }
+        longest = records[max(SPANS)]
+        if longest.outages or longest.incidents:
+            rows.append(ServiceRecord(slug, names.get(slug, slug), slug in with_source, records))
+    rows.sort(
+        key=lambda r: (-r.records[max(SPANS)].outages, -r.records[max(SPANS)].incidents, r.name)
+    )
+    return TrackRecord(now=now, spans=SPANS, overall=overall, services=tuple(rows))
+
+
+def _outages(since: datetime) -> list[CrowdOutage]:
+    rows = Outage.objects.filter(started_at__gte=since).values_list(
+        "id", "service__slug", "started_at", "detected_at", "resolved_at"
+    )
+    return [CrowdOutage(*row) for row in rows]
+
+
+def _incidents(since: datetime) -> tuple[list[Incident], set[str]]:
+    """Every (incident, service) pair the incident concerns, and the services with a source."""
+    links = list(ServiceStatusSource.objects.select_related("service", "source"))
+    by_source: dict[int, list[ServiceStatusSource]] = {}
+    for link in links:
+        by_source.setdefault(link.source_id, []).append(link)
+    rows = OfficialIncident.objects.filter(
+        source_id__in=by_source.keys(), started_at__gte=since
+    ).values_list(
+        "id", "source_id", "impact", "components", "title", "started_at", "acknowledged_at",
+        "resolved_at",
+    )  # fmt: skip
+    out = []
+    for pk, source, impact, components, title, started, acknowledged, resolved in rows:
+        for link in by_source[source]:
+            if link_concerns(link, components, title):
+                out.append(Incident(pk, link.service.slug, impact, started, acknowledged, resolved))
+    return out, {link.service.slug for link in links}
