@@ -19,7 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from detection import selectors
-from detection.cache import cached_read, data_version
+from detection.cache import cached_read
 from detection.models import OVERALL, JobCursor, Outage, OutageEvent, SeriesState
 from reports.models import Report, Service
 
@@ -46,7 +46,6 @@ class CountryRow:
 class ServiceLive:
     """Everything a service page refreshes together."""
 
-    version: int
     state: selectors.ServiceState
     falling: bool
     counts: dict[str, int]
@@ -84,7 +83,6 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
         count=LIVE_HOURS * 60,
     )
     return ServiceLive(
-        version=data_version(),
         state=state,
         falling=_falling(state, live),
         counts=selectors.report_counts(service=service, now=now),
@@ -221,7 +219,6 @@ def subdivision_name(code: str) -> str:
 class HomeLive:
     """The status board and every card's level and sparkline."""
 
-    version: int
     problems_now: list[selectors.ServiceState]
     levels: dict[int, str] = field(default_factory=dict)  # service id -> level code
     lines: dict[int, list[int]] = field(default_factory=dict)  # service id -> hourly counts
@@ -247,7 +244,6 @@ def _home_live(now: datetime | None = None) -> HomeLive:
     ids = set(lines) | set(levels)
     slugs = dict(Service.objects.filter(pk__in=ids, is_active=True).values_list("pk", "slug"))
     return HomeLive(
-        version=data_version(),
         problems_now=problems_now,
         levels=levels,
         lines={pk: line for pk, line in lines.items() if pk in slugs},
@@ -264,7 +260,6 @@ OUTAGE_AFTER = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class OutageLive:
-    version: int
     outage: Outage
     state: selectors.ServiceState
     series: selectors.Series
@@ -297,7 +292,6 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
         for code in selectors.outage_countries(outage)
     ]
     return OutageLive(
-        version=data_version(),
         outage=outage,
         state=selectors.service_state_get(service=outage.service),
         series=series,

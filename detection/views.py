@@ -3,11 +3,18 @@ parts of the service, home and outage pages as JSON for static/js/status.js."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
@@ -48,8 +55,12 @@ def _outage(pk: int) -> Outage:
 
 
 def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    read = live.outage_live(outage=_outage(pk))
-    return render(request, "detection/outage_detail.html", outage_context(read))
+    outage = _outage(pk)
+    context = {
+        **outage_context(live.outage_live(outage=outage)),
+        "live_etag": outage_body(outage)["etag"],
+    }
+    return render(request, "detection/outage_detail.html", context)
 
 
 def outage_context(read: live.OutageLive) -> dict[str, Any]:
@@ -72,40 +83,50 @@ def service_context(read: live.ServiceLive) -> dict[str, Any]:
 
 
 @require_safe
-def service_live(request: HttpRequest, slug: str) -> JsonResponse:
+def service_live(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         service = catalog.service_get(slug=slug)
     except Service.DoesNotExist:
         raise Http404("No such service.") from None
-    read = live.service_live(service=service)
-    return _answer(
-        f"service:{service.pk}",
-        lambda: {
-            "version": read.version,
-            "level": read.code,
-            "regions": _render(SERVICE_REGIONS, service_context(read)),
-        },
-    )
+    return _answer(request, service_body(service))
 
 
 @require_safe
-def outage_live(request: HttpRequest, pk: int) -> JsonResponse:
-    read = live.outage_live(outage=_outage(pk))
-    return _answer(
-        f"outage:{pk}",
-        lambda: {
-            "version": read.version,
-            "level": read.state.code,
-            "regions": _render(OUTAGE_REGIONS, outage_context(read)),
-        },
-    )
+def outage_live(request: HttpRequest, pk: int) -> HttpResponse:
+    return _answer(request, outage_body(_outage(pk)))
 
 
 @require_safe
-def home_live(request: HttpRequest) -> JsonResponse:
-    read = live.home_live()
+def home_live(request: HttpRequest) -> HttpResponse:
+    return _answer(request, home_body())
 
-    def body() -> dict[str, Any]:
+
+# The answers, rendered once per data version and shared by every open page. Their "etag"
+# (a hash of the content, as the API's ETags are) is also in the page they refresh, so a
+# page's first poll changes nothing unless something changed since it was rendered.
+
+
+def service_body(service: Service) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        read = live.service_live(service=service)
+        regions = _render(SERVICE_REGIONS, service_context(read))
+        return _body(level=read.code, regions=regions)
+
+    return cached_read(f"live-json:service:{service.pk}", build)
+
+
+def outage_body(outage: Outage) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        read = live.outage_live(outage=outage)
+        regions = _render(OUTAGE_REGIONS, outage_context(read))
+        return _body(level=read.state.code, regions=regions)
+
+    return cached_read(f"live-json:outage:{outage.pk}", build)
+
+
+def home_body() -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        read = live.home_live()
         cards = {
             slug: {
                 "level": read.levels.get(pk, "ok"),
@@ -117,18 +138,27 @@ def home_live(request: HttpRequest) -> JsonResponse:
             for pk, slug in read.slugs.items()
         }
         board = render_to_string("detection/_home_board.html", {"board": read.board})
-        return {"version": read.version, "regions": {"board": board}, "cards": cards}
+        return _body(regions={"board": board}, cards=cards)
 
-    return _answer("home", body)
+    return cached_read("live-json:home", build)
 
 
 def _render(regions: dict[str, str], context: dict[str, Any]) -> dict[str, str]:
     return {name: render_to_string(template, context) for name, template in regions.items()}
 
 
-def _answer(name: str, body: Callable[[], dict[str, Any]]) -> JsonResponse:
-    """The rendered parts, cached under the data version like the reads they come from."""
-    response = JsonResponse(cached_read(f"live-json:{name}", body))
-    # Polled every few seconds: never kept by a shared cache, always asked again.
+def _body(**parts: Any) -> dict[str, Any]:
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return {"etag": hashlib.sha256(text.encode()).hexdigest()[:20], **parts}
+
+
+def _answer(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    etag = f'"{body["etag"]}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = JsonResponse(body)
+    response["ETag"] = etag
+    # Polled: never kept by a shared cache, always asked again (a 304 while unchanged).
     response["Cache-Control"] = "no-cache, max-age=0"
     return response

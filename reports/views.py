@@ -11,7 +11,7 @@ from django.template.loader import select_template
 from django.views.decorators.http import require_http_methods
 
 from detection import live
-from detection.views import service_context
+from detection import views as live_views
 from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
 from outagewatch.clients import client_address
 from reports import selectors, services
@@ -39,7 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "categories": categories,
         "query": query,
         "board": board.board,
-        "live_version": board.version,
+        "live_etag": live_views.home_body()["etag"],
     }
     return render(request, "reports/home.html", context)
 
@@ -101,6 +101,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "problems": service.problem_types.all(),
         "subscribe_template": _subscribe_template(),
-        **service_context(live.service_live(service=service)),
+        **live_views.service_context(live.service_live(service=service)),
+        "live_etag": live_views.service_body(service)["etag"],
     }
     return render(request, "reports/service_detail.html", context, status=status)

@@ -1,6 +1,6 @@
 // Keeps a page's live parts current without a reload. The page names its read in
 // data-live-url; the answer carries every part rendered on the server from ONE read
-// ({"version", "regions": {name: html}, "cards": {slug: {level, html}}}), so the status,
+// ({"etag", "regions": {name: html}, "cards": {slug: {level, html}}}), so the status,
 // counters, charts, countries and history always change together. The page is complete
 // without this script; it only swaps in newer server-rendered markup.
 (function () {
@@ -10,8 +10,9 @@
   var url = page.getAttribute("data-live-url");
   var INTERVAL_MS = 30000;
   var LEVELS = ["ok", "possible", "problems"];
-  // The read the page was rendered from: an answer of the same version changes nothing.
-  var version = page.getAttribute("data-live-version") || null;
+  // What the page shows (a hash of its live parts): an answer with the same one changes
+  // nothing, so an unchanged page is left alone (an open <details>, a selection...).
+  var etag = page.getAttribute("data-live-etag") || null;
   var busy = false;
 
   function fragment(html) {
@@ -63,13 +64,12 @@
   }
 
   function apply(data) {
-    var seen = data.version ? String(data.version) : null;
-    if (seen && seen === version) return;
-    version = seen;
+    if (data.etag && data.etag === etag) return;
+    etag = data.etag || null;
     var regions = data.regions || {};
     Object.keys(regions).forEach(function (name) { replaceRegion(name, regions[name]); });
     if (data.cards) updateCards(data.cards);
-    page.setAttribute("data-live-version", String(data.version || ""));
+    page.setAttribute("data-live-etag", etag || "");
   }
 
   function poll() {

@@ -192,6 +192,22 @@ def test_outage_live_json(client, acme_down):
     assert client.get("/outages/999999/live.json").status_code == 404
 
 
+def test_live_json_is_not_sent_again_while_unchanged(client, acme_down):
+    page = client.get("/services/acme/").content.decode()
+    answer = client.get("/services/acme/live.json")
+    etag = answer["ETag"]
+    assert f'data-live-etag="{answer.json()["etag"]}"' in page
+    assert etag == f'"{answer.json()["etag"]}"'
+    again = client.get("/services/acme/live.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again["ETag"] == etag
+    from detection.cache import data_version_bump
+
+    status_make(acme_down.service, 0, countries=())  # what the next tick changed
+    data_version_bump()
+    changed = client.get("/services/acme/live.json", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
 def test_live_json_refuses_unknown_services_and_writes(client, service):
     assert client.get("/services/nope/live.json").status_code == 404
     assert client.post("/services/acme/live.json").status_code == 405
