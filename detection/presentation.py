@@ -262,6 +262,7 @@ def status_sentence(
 # Where a sentence's time goes until it is rendered as text or as a <time> element: a NUL
 # cannot occur in a name (the request guard and the catalog refuse it).
 _TIME = "\x00time\x00"
+_TIME_END = "\x00end\x00"
 
 
 def _out(text: str, at: datetime | None, *, html: bool, now: datetime | None) -> str:
@@ -332,13 +333,22 @@ def outage_summary(
     now: datetime | None = None,
     date: bool | None = None,
     period: bool = True,
+    html: bool = False,
 ) -> str:
     """What happened, in plain words: the peak as a rate, totals with their span, where and
     what. ``problems`` as detection.selectors.outage_problems returns them. ``period=False``
-    leaves out when (a page that shows the times as <time> elements of its own)."""
+    leaves out when; ``html`` gives it with <time> elements (a SafeString) for pages."""
     end = outage_end(outage)
     parts = []
-    if period:
+    if period and html:
+        when = (
+            f"Problems since {_TIME}."
+            if end is None
+            else f"Problems from {_TIME} to {_TIME_END}, for "
+            f"{duration_text(outage.started_at, end)}."
+        )
+        parts.append(when)
+    elif period:
         when = f"Problems {outage_period(outage, zone=zone, now=now, date=date)}"
         if end is not None:
             when += f", for {duration_text(outage.started_at, end)}"
@@ -354,7 +364,13 @@ def outage_summary(
     if problems:
         listed = join_words([f"{p['name']} ({p['count']})" for p in problems[:5]])
         parts.append(f"Most reported problems: {listed}.")
-    return " ".join(parts)
+    text = " ".join(parts)
+    if not html:
+        return text
+    escaped = escape(text).replace(_TIME, time_html(outage.started_at, now=now, date=date))
+    if end is not None:
+        escaped = escaped.replace(_TIME_END, time_html(end, now=now, date=date))
+    return SafeString(escaped)
 
 
 def outage_totals(outage: Outage) -> str:

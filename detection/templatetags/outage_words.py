@@ -35,9 +35,13 @@ def localtime_date(at: datetime | None) -> SafeString | str:
 
 @register.simple_tag
 def outage_summary(
-    outage: Outage, problems: Sequence[dict[str, Any]] = (), period: bool = True
+    outage: Outage,
+    problems: Sequence[dict[str, Any]] = (),
+    period: bool = True,
+    html: bool = False,
 ) -> str:
-    return presentation.outage_summary(outage, problems, period=period)
+    """html=True: its times as <time> elements (page text, not attributes)."""
+    return presentation.outage_summary(outage, problems, period=period, html=html)
 
 
 @register.filter

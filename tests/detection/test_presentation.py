@@ -241,3 +241,15 @@ def test_timeline_of_events_without_numbers_does_not_repeat_its_label(service):
         ("Problems detected", ""),
         ("Back to normal", "The outage lasted 1 h."),
     ]
+
+
+@pytest.mark.django_db
+def test_outage_summary_for_pages_puts_its_times_in_time_elements(resolved, make_service):
+    html = presentation.outage_summary(resolved, html=True, date=False)
+    assert html.startswith(
+        'Problems from <time datetime="2026-11-27T14:05:00Z" data-local="no">14:05 UTC</time>'
+        ' to <time datetime="2026-11-27T15:12:00Z" data-local="no">15:12 UTC</time>, for 1 h 7 min.'
+    )
+    evil = outage_make(make_service("evil", "<b>x</b>"), countries=("DE",))
+    evil.countries = ["<i>"]
+    assert "<i>" not in presentation.outage_summary(evil, html=True)
