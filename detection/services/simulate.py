@@ -17,13 +17,14 @@ import datetime as dt
 import ipaddress
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import numpy as np
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -58,7 +59,7 @@ HISTORY_SERVICES = [
 logger = logging.getLogger(__name__)
 
 # Simulated reports carry reporter keys no real network hash has (those are 64 hex digits);
-# simulated outages end their explanation with this mark.
+# simulated outages' explanations end with this mark (simulated_explanation).
 SIMULATED_KEY_PREFIX = "sim-"
 SIMULATED_MARK = "(simulated history)"
 # Rows per INSERT transaction: short enough that a report from the web waits a moment at most.
@@ -67,6 +68,7 @@ BATCH_ROWS = 2000
 # the history is written and gone by itself this long after a crash.
 TICK_PAUSE_KEY = "detection:tick-paused"
 TICK_PAUSE_SECONDS = 300
+SQLITE_YIELD_SECONDS = 0.05
 
 Progress = Callable[[str], None]
 
@@ -115,6 +117,11 @@ def _tick_pause() -> Iterator[None]:
     finally:
         with suppress(RedisError):  # or it expires by itself
             cache.delete(TICK_PAUSE_KEY)
+
+
+def simulated_explanation(text: str) -> str:
+    """An outage explanation marked as simulated: history_reset finds outages by the mark."""
+    return f"{text} {SIMULATED_MARK}"
 
 
 def history_exists() -> bool:
@@ -199,14 +206,16 @@ def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None
 
 
 def _buckets_rebuild(start: dt.datetime, end: dt.datetime, progress: Progress) -> None:
-    """Bucket [start, end) a day at a time: one short transaction per few hours, progress."""
-    days = max(1, -(-int((end - start).total_seconds()) // 86400))
-    for day in range(days):
-        day_start = start + dt.timedelta(days=day)
-        buckets_aggregate(now=min(day_start + dt.timedelta(days=1), end), since=day_start)
-        _tick_pause_refresh()
-        if (day + 1) % 7 == 0 or day + 1 == days:
-            progress(f"Bucketed {day + 1}/{days} days")
+    """Bucket [start, end) an hour at a time: each hour one short transaction, so a report
+    from the web waits for one hour's counting at most; progress once a simulated day."""
+    hours = max(1, -(-int((end - start).total_seconds()) // 3600))
+    days = -(-hours // 24)
+    for hour in range(hours):
+        hour_start = start + dt.timedelta(hours=hour)
+        buckets_aggregate(now=min(hour_start + dt.timedelta(hours=1), end), since=hour_start)
+        _let_others_write()
+        if (hour + 1) % 24 == 0 or hour + 1 == hours:
+            progress(f"Bucketed {-(-(hour + 1) // 24)}/{days} days")
 
 
 def _history_services(count: int) -> list[Service]:
@@ -254,8 +263,16 @@ def _batch_write(batch: list[Report]) -> int:
     # One short transaction each, then the database is free for the web and the worker.
     with transaction.atomic():
         Report.objects.bulk_create(batch)
-    _tick_pause_refresh()
+    _let_others_write()
     return len(batch)
+
+
+def _let_others_write() -> None:
+    _tick_pause_refresh()
+    if connection.vendor == "sqlite":
+        # SQLite has one writer at a time, and a waiting writer polls: without a pause the
+        # next batch would take the lock again before a report from the web gets it.
+        time.sleep(SQLITE_YIELD_SECONDS)
 
 
 def _outages_from_history(service: Service, end: int) -> int:
@@ -286,11 +303,11 @@ def _outages_from_history(service: Service, end: int) -> int:
                 score=float(result.anomaly_score[i:j].max()),
                 rule=str(result.rule[found.opened_at - minutes[0]]),
                 total_reports=int(values[i:j].sum()),
-                explanation=(
+                explanation=simulated_explanation(
                     f"{int(values[i:j].sum())} counted reports from "
                     f"{from_epoch_minute(found.onset):%H:%M} to "
                     f"{from_epoch_minute(found.ended_at):%H:%M} UTC; peak {values[peak]:.0f} a "
-                    f"minute vs {result.expected[peak]:.1f} expected {SIMULATED_MARK}."
+                    f"minute vs {result.expected[peak]:.1f} expected."
                 ),
             )
             for kind, at, message in (

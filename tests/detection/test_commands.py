@@ -238,6 +238,7 @@ def test_simulate_history_replace_writes_it_once(make_service, history_clock):
 
 @pytest.mark.django_db
 def test_simulate_reset_removes_simulated_data_and_only_that(make_service, history_clock):
+    from detection.services.simulate import simulated_explanation
     from reports.services import report_create
 
     service = make_service("acme")
@@ -259,9 +260,18 @@ def test_simulate_reset_removes_simulated_data_and_only_that(make_service, histo
     ).report
     call_command("simulate", "history", "--services", "1", "--weeks", "0.5", stdout=StringIO())
     assert _simulated_reports().count() > 1000
+    # Half a week is too short to judge past outages on: one as _outages_from_history makes.
+    Outage.objects.create(
+        service=service,
+        status=Outage.Status.RESOLVED,
+        started_at=HISTORY_NOW - dt.timedelta(days=2),
+        detected_at=HISTORY_NOW - dt.timedelta(days=2),
+        resolved_at=HISTORY_NOW - dt.timedelta(days=2, hours=-1),
+        explanation=simulated_explanation("12 counted reports."),
+    )
     out = StringIO()
     call_command("simulate", "reset", stdout=out)
-    assert "Removed" in out.getvalue()
+    assert "Removed 1 simulated outages" in out.getvalue()
     assert list(Report.objects.values_list("pk", flat=True)) == [real.pk]
     assert list(Outage.objects.values_list("pk", flat=True)) == [real_outage.pk]
     # The buckets are the real report's only.
