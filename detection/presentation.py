@@ -89,9 +89,11 @@ def rate_phrase(
 ) -> str:
     """ "About 42 reports a minute, where about 3 are normal" (no full stop); ``place``
     ("from France") goes after the rate."""
-    n = round(observed)
-    noun = "report" if n == 1 else "reports"
-    text = f"{about(observed)} {noun} a minute" + (f" {place}" if place else "")
+    if observed <= 0:
+        amount = "no reports"
+    else:
+        amount = f"{about(observed)} {'report' if observed < 1.5 else 'reports'}"
+    text = f"{amount} a minute" + (f" {place}" if place else "")
     if expected is not None:
         verb = "is" if expected < 1.5 else "are"
         text += f", where {about(expected)} {verb} normal"

@@ -25,6 +25,10 @@ def test_rate_phrase_is_plain_words_per_minute():
         presentation.rate_phrase(1, 0.2) == "About 1 report a minute, where less than 1 is normal"
     )
     assert presentation.rate_phrase(7.4, None, capital=False) == "about 7 reports a minute"
+    assert (
+        presentation.rate_phrase(0.4, 2) == "Less than 1 report a minute, where about 2 are normal"
+    )
+    assert presentation.rate_phrase(0, 2) == "No reports a minute, where about 2 are normal"
 
 
 def test_time_text_drops_the_date_today():
