@@ -472,18 +472,34 @@ def chance_words(p: float) -> str:
     return f"about one in {round(1 / p):,}"
 
 
-def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[str]:
+@dataclass(frozen=True)
+class DecisionLine:
+    """One line of "How we decided"; ``at`` (if any) goes before it as a <time>."""
+
+    text: str
+    at: datetime | None = None
+
+    def __str__(self) -> str:
+        return f"{time_text(self.at, date=False)}: {self.text}" if self.at else self.text
+
+
+def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[DecisionLine]:
     """The technical account for the collapsed "How we decided": which time window, how
     unlikely (in words and numbers), the rule and score, and the detector's own notes."""
     lines = [
-        "We compare the reports of every minute, and of longer windows summed, with what is "
-        "normal for this service at this time of day and week, and count each network once.",
+        DecisionLine(
+            "We compare the reports of every minute, and of longer windows summed, with what "
+            "is normal for this service at this time of day and week, and count each network "
+            "once."
+        ),
     ]
     if outage.rule:
-        lines.append(f"It opened on {rule_words(outage.rule)} (rule {outage.rule}).")
+        lines.append(DecisionLine(f"It opened on {rule_words(outage.rule)} (rule {outage.rule})."))
     lines.append(
-        f"Highest anomaly score: {outage.score:.2f} (0 is an ordinary minute, 1 one that "
-        "chance alone practically never produces)."
+        DecisionLine(
+            f"Highest anomaly score: {outage.score:.2f} (0 is an ordinary minute, 1 one that "
+            "chance alone practically never produces)."
+        )
     )
     for event in events:
         if event.kind not in (OutageEvent.Kind.OPENED, OutageEvent.Kind.COUNTRY):
@@ -494,8 +510,8 @@ def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[str]
         match = _P_VALUE.search(note)
         if match:
             note += f" By chance alone: {chance_words(float(match.group(1)))}."
-        where = f" ({country_name(event.country)})" if event.country else ""
-        lines.append(f"{time_text(event.at, date=False)}{where}: {note}")
+        where = f"{country_name(event.country)}: " if event.country else ""
+        lines.append(DecisionLine(where + note, at=event.at))
     if outage.explanation:
-        lines.append(f"Detector summary: {outage.explanation}")
+        lines.append(DecisionLine(f"Detector summary: {outage.explanation}"))
     return lines

@@ -64,7 +64,9 @@ def outage_timeline(
 
 
 @register.simple_tag
-def outage_details(outage: Outage, events: Iterable[OutageEvent]) -> list[str]:
+def outage_details(
+    outage: Outage, events: Iterable[OutageEvent]
+) -> list[presentation.DecisionLine]:
     return presentation.decision_details(outage, events)
 
 

@@ -205,7 +205,10 @@ def test_outage_words_have_no_jargon_and_one_end(resolved):
 
 @pytest.mark.django_db
 def test_decision_details_say_the_window_and_how_unlikely(resolved):
-    lines = " ".join(presentation.decision_details(resolved, resolved.events.all()))
+    details = presentation.decision_details(resolved, resolved.events.all())
+    lines = " ".join(str(line) for line in details)
+    opened = next(line for line in details if line.at is not None)
+    assert opened.at == resolved.detected_at and "p = 4.0e-21" in opened.text
     assert "the last 5 minutes together" in lines and "rule nb_5m" in lines
     assert "less than one in a trillion" in lines and "p = 4.0e-21" in lines
     assert "Highest anomaly score: 1.00" in lines
