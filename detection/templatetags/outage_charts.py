@@ -10,7 +10,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from detection import charts, presentation
-from detection.selectors import Series, ServiceState, country_name
+from detection.selectors import LEVEL_CODES, Series, ServiceState, country_name
 
 register = template.Library()
 
@@ -46,6 +46,13 @@ def status_sentence(state: ServiceState, falling: bool | None = None, html: bool
     """With <time> elements (localtime.js shows them in the reader's zone); html=False for
     attributes such as the page's description."""
     return presentation.status_sentence(state, html=html, falling=falling)
+
+
+@register.simple_tag
+def level_label(code: str) -> str:
+    """A level by its code ("problems") in the badge's words ("Problems detected")."""
+    levels = {name: level for level, name in LEVEL_CODES.items()}
+    return presentation.level_label(levels.get(code, 0))
 
 
 @register.simple_tag

@@ -144,7 +144,7 @@ def test_home_page_follows_an_outage_without_reload(web_server, page, acme):  # 
         "Problems detected"
     )
     expect(card).to_have_class("service-card service-card-problems")
-    expect(card.locator(".badge-problems")).to_have_text("Problems")
+    expect(card.locator(".badge-problems")).to_have_text("Problems detected")  # as on the board
     expect(card.locator("svg.sparkline-problems")).to_have_count(1)
     page.screenshot(path=str(SCREENSHOTS / "live-home-outage.png"))
 
