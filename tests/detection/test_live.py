@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from detection import live
-from detection.models import JobCursor, Outage, SeriesState
+from detection.cache import data_version_bump
+from detection.models import Bucket, JobCursor, Outage, SeriesState
 from reports.models import Report
 from tests.detection.status_data import (
     baseline_store,
@@ -86,14 +87,16 @@ def test_charts_end_at_the_bucketed_minutes(service, acme_down):
     assert read.highlight == [(acme_down.started_at, None)]
 
 
-def test_reports_falling_judged_on_the_live_minutes(service, acme_down):
+def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
     assert live._service_live(service).falling is False
     now = minute_now()
     # The newest five closed minutes back to normal while the outage is still open.
-    from detection.models import Bucket
-
     Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5)).update(counted=2)
     assert live._service_live(service).falling is True
+    data_version_bump()
+    status = client.get("/services/acme/live.json").json()["regions"]["status"]
+    assert "status-falling" in status
+    assert "data-status-badge>Reports falling<" in status
 
 
 def test_home_sparklines_hold_closed_hours_only(make_service):
@@ -152,8 +155,6 @@ def test_service_live_json_renders_the_page_parts_from_the_same_read(client, acm
 
 
 def test_live_json_after_resolution_agrees_with_the_status(client, service, acme_down):
-    from detection.cache import data_version_bump
-
     resolve(service, acme_down)
     data_version_bump()
     body = client.get("/services/acme/live.json").json()
@@ -200,8 +201,6 @@ def test_live_json_is_not_sent_again_while_unchanged(client, acme_down):
     assert etag == f'"{answer.json()["etag"]}"'
     again = client.get("/services/acme/live.json", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again["ETag"] == etag
-    from detection.cache import data_version_bump
-
     status_make(acme_down.service, 0, countries=())  # what the next tick changed
     data_version_bump()
     changed = client.get("/services/acme/live.json", headers={"If-None-Match": etag})
