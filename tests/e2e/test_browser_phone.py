@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from reports.models import Category
@@ -123,3 +124,17 @@ def test_home_category_index_jumps_to_a_category(web_server, phone, acme_down):
     expect(heading).to_be_in_viewport()
     assert phone.evaluate("window.scrollY") > 0
     assert phone.url.endswith("#cat-banking")
+
+
+def test_home_with_the_whole_catalog_fits_a_phone(web_server, phone, db):
+    call_command("catalog_load", verbosity=0)
+    phone.goto(f"{web_server.url}/")
+    no_sideways_scroll(phone)
+    index = phone.get_by_role("navigation", name="Categories")
+    categories = phone.locator("section.category")
+    expect(index.get_by_role("link")).to_have_count(categories.count())
+    assert categories.count() > 5
+    # The last category is one tap away from the top.
+    last = categories.last.locator("h2")
+    index.get_by_role("link").last.click()
+    expect(last).to_be_in_viewport()
