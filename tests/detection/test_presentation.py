@@ -260,3 +260,16 @@ def test_outage_summary_for_pages_puts_its_times_in_time_elements(resolved, make
     evil = outage_make(make_service("evil", "<b>x</b>"), countries=("DE",))
     evil.countries = ["<i>"]
     assert "<i>" not in presentation.outage_summary(evil, html=True)
+
+
+@pytest.mark.django_db
+def test_status_api_says_reports_are_falling(api_client, service):
+    outage = outage_make(service, peak_observed=42, peak_expected=2)
+    status_make(service, 2, outage=outage, observed=3, expected=2.2)
+    status = api_client.get("/api/v1/services/acme/").json()["status"]
+    assert status["reports_falling"] is True
+    assert status["label"] == "Reports falling"
+    assert status["summary"].startswith("Reports are falling at Acme Cloud: now about 3 reports")
+    assert status["summary"].endswith("may be over.")
+    board = api_client.get("/api/v1/status/").json()["results"][0]
+    assert board["summary"] == status["summary"]
