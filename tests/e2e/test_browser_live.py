@@ -166,6 +166,7 @@ def test_outage_page_shows_the_resolution_without_reload(web_server, page, acme)
     germany = page.locator('[data-live=outage-where] use[data-country="DE"]')
     expect(when).to_have_text("Ongoing")
     expect(germany).to_have_class("map-country map-problems map-shade-2")
+    page.screenshot(path=str(SCREENSHOTS / "live-outage-page.png"), full_page=True)
     report = page.get_by_role("link", name="Report a problem with Acme Cloud")
     expect(report).to_have_attribute("href", "/services/acme/#report")
 
