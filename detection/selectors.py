@@ -29,6 +29,7 @@ from detection.models import (
     ServiceStatus,
 )
 from detection.presentation import country_name
+from reports.cache import catalog_service
 from reports.models import ProblemType, Service
 
 LEVEL_CODES = {0: "ok", 1: "possible", 2: "problems"}
@@ -355,7 +356,13 @@ def outage_countries(outage: Outage) -> list[str]:
 def outage_problems(outage: Outage) -> list[dict[str, Any]]:
     """Top problems as [{"problem", "name", "count"}], most reported first."""
     items = [p for p in outage.top_problems or [] if isinstance(p, dict) and p.get("problem")]
-    names = _problem_names([p["problem"] for p in items])
+    slugs = [p["problem"] for p in items]
+    # From the catalog held in process: a page of outages (API, feed) costs no query each.
+    entry = catalog_service(outage.service.slug) if slugs else None
+    names = {slug: problem.name for slug, problem in (entry.problems if entry else {}).items()}
+    missing = [slug for slug in slugs if slug not in names]
+    if missing:  # an inactive service, or a problem since removed from it
+        names |= _problem_names(missing)
     return [
         {
             "problem": p["problem"],
