@@ -47,13 +47,15 @@ def test_service_page_says_what_is_going_on(client, acme_down):
     started = acme_down.started_at
     assert f"User reports indicate problems at Acme Cloud since {started:%H:%M} UTC." in html
     assert 'class="badge badge-problems" data-status-badge>Problems detected<' in html
-    assert 'data-status-poll="/api/v1/services/acme/"' in html
+    assert 'data-live-url="/services/acme/live.json"' in html
     assert f'href="/outages/{acme_down.pk}/"' in html
 
 
 def test_service_page_draws_reports_against_the_expected_band(client, acme_down):
     html = client.get("/services/acme/").content.decode()
-    svg = re.search(r'<svg class="chart" data-chart="series".*?</svg>', html, re.S).group(0)
+    svg = re.search(
+        r'<svg class="chart chart-wide" data-chart="series".*?</svg>', html, re.S
+    ).group(0)
     assert 'class="chart-band"' in svg
     assert 'class="chart-expected"' in svg
     assert 'class="chart-observed"' in svg
