@@ -223,6 +223,8 @@ class HomeLive:
     levels: dict[int, str] = field(default_factory=dict)  # service id -> level code
     lines: dict[int, list[int]] = field(default_factory=dict)  # service id -> hourly counts
     slugs: dict[int, str] = field(default_factory=dict)  # service id -> slug, for the JSON
+    # Outages of several services probably caused by one provider, going on now.
+    upstreams: list[selectors.UpstreamView] = field(default_factory=list)
 
     @property
     def board(self) -> list[tuple[selectors.ServiceState, list[int] | None]]:
@@ -248,6 +250,7 @@ def _home_live(now: datetime | None = None) -> HomeLive:
         levels=levels,
         lines={pk: line for pk, line in lines.items() if pk in slugs},
         slugs=slugs,
+        upstreams=selectors.upstream_active(),
     )
 
 
@@ -267,6 +270,8 @@ class OutageLive:
     events: list[OutageEvent]
     countries: list[CountryRow]  # the outage's countries, "problems" only while it is open
     problems: list[dict[str, Any]]
+    # The upstream outage it is grouped in (a provider's), with the others in it.
+    upstream: selectors.UpstreamView | None = None
 
 
 def outage_live(*, outage: Outage) -> OutageLive:
@@ -299,4 +304,5 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
         events=list(outage.events.all()),
         countries=countries,
         problems=selectors.outage_problems(outage),
+        upstream=selectors.upstream_views(ids={outage.upstream_id}).get(outage.upstream_id),
     )

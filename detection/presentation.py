@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString
 from detection.models import Outage, OutageEvent
 
 if TYPE_CHECKING:
-    from detection.selectors import ServiceState
+    from detection.selectors import ServiceState, UpstreamView
 
 LEVEL_LABELS = {0: "No problems", 1: "Possible problems", 2: "Problems detected"}
 FALLING_LABEL = "Reports falling"
@@ -515,3 +515,68 @@ def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[Deci
     if outage.explanation:
         lines.append(DecisionLine(f"Detector summary: {outage.explanation}"))
     return lines
+
+
+# --- Upstream outages -----------------------------------------------------------------------
+
+# Services named in an upstream sentence before "and N more".
+UPSTREAM_NAMED = 2
+
+
+def upstream_affected(names: Sequence[str]) -> str:
+    """ "Discord, Shopify and 5 more"; all of them when only one more would be left."""
+    if len(names) <= UPSTREAM_NAMED + 1:
+        return join_words(names)
+    rest = len(names) - UPSTREAM_NAMED
+    return join_words([*names[:UPSTREAM_NAMED], f"{rest} more"])
+
+
+def upstream_sentence(
+    view: UpstreamView,
+    *,
+    html: bool = False,
+    zone: tzinfo | str = UTC,
+    now: datetime | None = None,
+) -> str:
+    """ "Probably an outage at Cloudflare: Discord, Shopify and 5 more are affected since
+    09:12 UTC." (in ``zone``; ``html``: the times as <time> elements for pages)."""
+    names = [m.service_name for m in view.affected]
+    listed = upstream_affected(names)
+    one = len(names) == 1
+    head = f"Probably an outage at {view.provider_name}: {listed}"
+    if view.is_active:
+        text = f"{head} {'is' if one else 'are'} affected since {_TIME}."
+    else:
+        text = f"{head} {'was' if one else 'were'} affected from {_TIME} to {_TIME_END}."
+    return _times(text, view.started_at, view.resolved_at, html=html, zone=zone, now=now)
+
+
+def upstream_note(view: UpstreamView, *, outage_id: int) -> str:
+    """On the page of one of its outages: what the others are (the page links them)."""
+    others = [m for m in view.affected if m.outage_id != outage_id]
+    provider = view.provider_name
+    if not others:
+        return f"Probably caused by an outage at {provider}."
+    count = len(others)
+    services = "service" if count == 1 else "services"
+    return (
+        f"Probably part of an outage at {provider}: {count} other {services} on {provider} "
+        f"had problems at the same time."
+    )
+
+
+def _times(
+    text: str,
+    start: datetime,
+    end: datetime | None,
+    *,
+    html: bool,
+    zone: tzinfo | str,
+    now: datetime | None,
+) -> str:
+    """The sentence with its start (and end) time: as text in ``zone``, or as <time>."""
+    if not html:
+        text = text.replace(_TIME, time_in_zone(start, zone, now=now))
+        return text.replace(_TIME_END, time_in_zone(end, zone, now=now)) if end else text
+    escaped = escape(text).replace(_TIME, time_html(start, now=now))
+    return SafeString(escaped.replace(_TIME_END, time_html(end, now=now)) if end else escaped)

@@ -27,6 +27,7 @@ from detection.models import (
     SeriesBaseline,
     SeriesState,
     ServiceStatus,
+    UpstreamOutage,
 )
 from detection.presentation import country_name
 from reports.cache import catalog_service
@@ -471,3 +472,82 @@ def problem_breakdown(
 
 def outage_history(*, service: Service, limit: int = 10) -> list[Outage]:
     return list(outage_list(service=service)[:limit])
+
+
+# --- Upstream outages -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpstreamMember:
+    outage_id: int
+    service: str  # slug
+    service_name: str
+    started_at: datetime
+    is_provider: bool  # the provider's own outage (it is in the catalog too)
+
+
+@dataclass(frozen=True)
+class UpstreamView:
+    """One upstream outage with the outages it groups, earliest first."""
+
+    id: int
+    provider: str  # slug
+    provider_name: str
+    started_at: datetime
+    resolved_at: datetime | None
+    members: tuple[UpstreamMember, ...]
+
+    @property
+    def is_active(self) -> bool:
+        return self.resolved_at is None
+
+    @property
+    def affected(self) -> tuple[UpstreamMember, ...]:
+        """The dependents: every member but the provider's own outage."""
+        return tuple(m for m in self.members if not m.is_provider)
+
+
+def upstream_views(*, ids: set[int] | list[int]) -> dict[int, UpstreamView]:
+    """The upstream outages with these ids, in two queries whatever their number (a page of
+    outages asks for all its groups at once)."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    rows = UpstreamOutage.objects.filter(pk__in=ids).select_related("provider")
+    return _upstream_views(list(rows))
+
+
+def upstream_active() -> list[UpstreamView]:
+    """Upstream outages still going on, the newest first (the home page's section)."""
+    rows = UpstreamOutage.objects.filter(resolved_at__isnull=True).select_related("provider")
+    return sorted(
+        (v for v in _upstream_views(list(rows)).values() if v.affected),
+        key=lambda v: (v.started_at, v.id),
+        reverse=True,
+    )
+
+
+def _upstream_views(rows: list[UpstreamOutage]) -> dict[int, UpstreamView]:
+    members: dict[int, list[UpstreamMember]] = {row.pk: [] for row in rows}
+    provider_service = {row.pk: row.provider.service_id for row in rows}
+    outages = (
+        Outage.objects.filter(upstream_id__in=members.keys(), service__is_active=True)
+        .order_by("started_at", "id")
+        .values_list(
+            "id", "upstream_id", "service_id", "service__slug", "service__name", "started_at"
+        )
+    )
+    for pk, upstream, service_id, slug, name, started in outages:
+        is_provider = service_id is not None and service_id == provider_service[upstream]
+        members[upstream].append(UpstreamMember(pk, slug, name, started, is_provider))
+    return {
+        row.pk: UpstreamView(
+            id=row.pk,
+            provider=row.provider.slug,
+            provider_name=row.provider.name,
+            started_at=row.started_at,
+            resolved_at=row.resolved_at,
+            members=tuple(members[row.pk]),
+        )
+        for row in rows
+    }

@@ -39,6 +39,7 @@ OUTAGE_REGIONS = {
     "outage-chart": "detection/_outage_chart.html",
     "outage-timeline": "detection/_outage_live_timeline.html",
     "outage-where": "detection/_outage_where.html",
+    "outage-upstream": "detection/_outage_upstream.html",
 }
 
 
@@ -74,6 +75,7 @@ def outage_context(read: live.OutageLive) -> dict[str, Any]:
         "events": read.events,
         "countries": read.countries,
         "problems": read.problems,
+        "upstream": read.upstream,
     }
 
 
@@ -137,7 +139,9 @@ def home_body() -> dict[str, Any]:
             }
             for pk, slug in read.slugs.items()
         }
-        board = render_to_string("detection/_home_board.html", {"board": read.board})
+        board = render_to_string(
+            "detection/_home_board.html", {"board": read.board, "upstreams": read.upstreams}
+        )
         return _body(regions={"board": board}, cards=cards)
 
     return cached_read("live-json:home", build)

@@ -39,6 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "categories": categories,
         "query": query,
         "board": board.board,
+        "upstreams": board.upstreams,
         "live_etag": live_views.home_body()["etag"],
     }
     return render(request, "reports/home.html", context)

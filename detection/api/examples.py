@@ -28,6 +28,7 @@ _OUTAGE = {
     "from Germany, France and Netherlands. Most reported problems: Login (312) and Website (120).",
     "url": "https://outagewatch.example/outages/42/",
     "api_url": "https://outagewatch.example/api/v1/outages/42/",
+    "upstream": None,
 }
 
 _STATE = {

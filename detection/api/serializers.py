@@ -132,7 +132,33 @@ class TopProblemSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class UpstreamMemberSerializer(serializers.Serializer):
+    service = serializers.CharField(help_text="Service slug.")
+    service_name = serializers.CharField()
+    outage_id = serializers.IntegerField()
+    is_provider = serializers.BooleanField(help_text="The provider's own outage.")
+
+
+class UpstreamSerializer(serializers.Serializer):
+    """The upstream outage an outage is grouped in: several services on one provider."""
+
+    id = serializers.IntegerField()
+    provider = serializers.CharField(help_text="Provider slug.")
+    provider_name = serializers.CharField()
+    since = serializers.DateTimeField(source="started_at", help_text="The earliest onset.")
+    resolved_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the last of its outages ended; null while going on."
+    )
+    summary = serializers.SerializerMethodField(help_text="In plain words.")
+    services = UpstreamMemberSerializer(source="members", many=True)
+
+    def get_summary(self, view: selectors.UpstreamView) -> str:
+        return presentation.upstream_sentence(view)
+
+
 class OutageSummarySerializer(serializers.Serializer):
+    """``context["upstreams"]``: the upstream views of a page of outages, read at once."""
+
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
     service_name = serializers.CharField(source="service.name")
@@ -157,6 +183,19 @@ class OutageSummarySerializer(serializers.Serializer):
     explanation = serializers.SerializerMethodField(help_text="What happened, in plain words.")
     url = serializers.SerializerMethodField(help_text="The outage page.")
     api_url = serializers.SerializerMethodField()
+    upstream = serializers.SerializerMethodField(
+        help_text="Probably part of an outage at a provider these services share; null if not."
+    )
+
+    @extend_schema_field(UpstreamSerializer(allow_null=True))
+    def get_upstream(self, outage: Outage) -> dict[str, Any] | None:
+        if outage.upstream_id is None:
+            return None
+        views = self.context.get("upstreams")
+        if views is None:
+            views = selectors.upstream_views(ids={outage.upstream_id})
+        view = views.get(outage.upstream_id)
+        return UpstreamSerializer(view).data if view is not None else None
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_countries(self, outage: Outage) -> list[str]:

@@ -283,7 +283,9 @@ class OutageListView(VersionedReadView):
         query.is_valid(raise_exception=True)
         outages = selectors.outage_list(**query.validated_data)
         page = self.paginate_queryset(outages)
-        return self.get_paginated_response(OutageSummarySerializer(page, many=True).data).data
+        upstreams = selectors.upstream_views(ids={o.upstream_id for o in page})
+        data = OutageSummarySerializer(page, many=True, context={"upstreams": upstreams}).data
+        return self.get_paginated_response(data).data
 
 
 @extend_schema_view(

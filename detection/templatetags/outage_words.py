@@ -6,6 +6,7 @@
 {{ outage|outage_end }}       the one end time; {{ x|about }} "about 3"
 {% outage_timeline outage events as entries %}   presentation.TimelineEntry list
 {% outage_details outage events as lines %}      the "How we decided" lines
+{% upstream_sentence view %} / {% upstream_note view outage.pk %}   upstream outages
 """
 
 from __future__ import annotations
@@ -78,3 +79,14 @@ def outage_duration(outage: Outage) -> str:
 @register.simple_tag
 def rate_phrase(observed: float, expected: float | None = None) -> str:
     return presentation.rate_phrase(observed, expected)
+
+
+@register.simple_tag
+def upstream_sentence(view: Any) -> str:
+    """An upstream outage in one sentence, its times as <time> elements."""
+    return presentation.upstream_sentence(view, html=True)
+
+
+@register.simple_tag
+def upstream_note(view: Any, outage_id: int) -> str:
+    return presentation.upstream_note(view, outage_id=outage_id)

@@ -181,6 +181,7 @@ def test_outage_live_json(client, acme_down):
         "outage-chart",
         "outage-timeline",
         "outage-where",
+        "outage-upstream",
     }
     page = client.get(f"/outages/{acme_down.pk}/").content.decode()
     for name, html in regions.items():
