@@ -182,9 +182,11 @@ def _time_axis(series: Series, x_at, baseline_y: float, *, labels: int = 7) -> l
         x = x_at(at)
         moment = datetime.fromtimestamp(at, tz=series.start.tzinfo)
         text = f"{moment:%H:%M}" if step_hours < 24 else f"{moment.day} {moment:%b}"
+        # UTC here; static/js/localtime.js relabels the ticks in the reader's zone.
         parts.append(
             f'<text class="chart-label" x="{x:.1f}" y="{baseline_y + 17:.1f}" '
-            f'text-anchor="middle">{text}</text>'
+            f'text-anchor="middle" data-tick="{moment.isoformat()}" '
+            f'data-tick-format="{"clock" if step_hours < 24 else "day"}">{text}</text>'
         )
         at += step * 60
     return parts

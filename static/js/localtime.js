@@ -1,7 +1,7 @@
 // Shows every <time datetime="...Z" data-local> of the page in the reader's time zone, with
 // its UTC offset ("14:26 (UTC+1)"). The server writes the UTC time as the text, so the
 // page reads correctly without this script. Content inserted later (the live refresh) is
-// localized by calling window.OutageWatch.localizeTimes(root).
+// localized by calling window.OutageWatch.localizeTimes(root), which also relabels chart ticks.
 (function () {
   "use strict";
   if (!window.Intl || !Intl.DateTimeFormat) return;
@@ -52,6 +52,22 @@
     });
   }
 
+  // Chart ticks (SVG text, so no <time>) and the "Times in ..." notes beside the charts.
+  function localizeCharts(root) {
+    var scope = root || document;
+    if (!scope.querySelectorAll) return;
+    scope.querySelectorAll("text[data-tick]").forEach(function (node) {
+      var date = new Date(node.getAttribute("data-tick"));
+      if (isNaN(date.getTime())) return;
+      node.textContent =
+        node.getAttribute("data-tick-format") === "day" ? day.format(date) : clock.format(date);
+    });
+    var zone = offset(new Date());
+    scope.querySelectorAll("[data-local-zone]").forEach(function (node) {
+      node.textContent = zone === "UTC" ? "UTC" : "your time zone (" + zone + ")";
+    });
+  }
+
   // Sign-up forms send the browser's zone, so alert emails show times the way the reader
   // lives them (alerts: Subscription.timezone).
   function fillTimeZones(root) {
@@ -68,14 +84,19 @@
   }
 
   window.OutageWatch = window.OutageWatch || {};
-  window.OutageWatch.localizeTimes = localizeTimes;
+  function localize(root) {
+    localizeTimes(root);
+    localizeCharts(root);
+  }
+
+  window.OutageWatch.localizeTimes = localize;
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
-      localizeTimes(document);
+      localize(document);
       fillTimeZones(document);
     });
   } else {
-    localizeTimes(document);
+    localize(document);
     fillTimeZones(document);
   }
 })();

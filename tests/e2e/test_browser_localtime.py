@@ -116,3 +116,25 @@ def test_subscribe_form_sends_the_browsers_zone(web_server, zoned_page, make_ser
     page.locator("#subscribe button[type=submit]").click()
     expect(page.locator("#subscribe [data-placed-message]")).to_be_visible()
     assert Subscription.objects.get().timezone == "Europe/Berlin"
+
+
+def test_chart_ticks_and_their_note_follow_the_readers_zone(web_server, zoned_page, resolved):
+    page = zoned_page("Europe/Berlin")
+    page.goto(f"{web_server.url}/outages/{resolved.pk}/")
+    # Ticks as detection.charts draws them (UTC), inserted later as the live refresh does.
+    page.evaluate(
+        """() => {
+          const box = document.createElement("div");
+          box.id = "ticks";
+          box.innerHTML = '<p>Times in <span data-local-zone>UTC</span>.</p>'
+            + '<svg><text data-tick="2026-11-27T13:00:00+00:00" data-tick-format="clock">'
+            + '13:00</text><text data-tick="2026-11-27T23:30:00+00:00" data-tick-format="day">'
+            + '27 Nov</text></svg>';
+          document.body.appendChild(box);
+          window.OutageWatch.localizeTimes(box);
+        }"""
+    )
+    ticks = page.locator("#ticks text")
+    expect(ticks.nth(0)).to_have_text("14:00")
+    expect(ticks.nth(1)).to_have_text("28 Nov")
+    expect(page.locator("#ticks [data-local-zone]")).to_have_text("your time zone (UTC+1)")
