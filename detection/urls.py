@@ -1,6 +1,6 @@
 from django.urls import path
 
-from detection import feeds, views
+from detection import feeds, track_record_view, views
 
 app_name = "detection"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("live.json", views.home_live, name="home-live"),
     path("services/<slug:slug>/live.json", views.service_live, name="service-live"),
     path("outages/", views.outage_list, name="outages"),
+    path("track-record/", track_record_view.track_record_page, name="track-record"),
     path("outages/feed/", feeds.OutageFeed(), name="feed"),
     path("outages/<int:pk>/", views.outage_detail, name="outage"),
     path("outages/<int:pk>/live.json", views.outage_live, name="outage-live"),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from detection.cache import cached_read
 from detection.models import Outage
 from detection.official.matching import (
     METHOD,
@@ -43,6 +44,13 @@ class TrackRecord:
     overall: dict[int, Record]
     services: tuple[ServiceRecord, ...]  # services with an outage or an incident, busiest first
     method: str = METHOD
+
+
+def track_record_cached() -> TrackRecord:
+    """track_record() now, cached under the data version: each tick bumps it, and so does a
+    poll that changes what the official pages show (detection.official.services), so a new
+    incident counts within a poll; a read costs a cache hit in between."""
+    return cached_read("track-record", track_record)
 
 
 def track_record(*, now: datetime | None = None) -> TrackRecord:

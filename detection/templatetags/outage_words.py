@@ -90,3 +90,9 @@ def upstream_sentence(view: Any) -> str:
 @register.simple_tag
 def upstream_note(view: Any, outage_id: int) -> str:
     return presentation.upstream_note(view, outage_id=outage_id)
+
+
+@register.filter
+def track_lead(minutes: float | None) -> str:
+    """A track-record lead time in words: "14 min earlier", "3 min later"."""
+    return presentation.track_record_lead(minutes)
