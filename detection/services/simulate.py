@@ -30,7 +30,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from detection.core import detect_series
-from detection.models import Bucket, HourlyBucket, Outage, OutageEvent
+from detection.models import Bucket, HourlyBucket, Outage, OutageEvent, UpstreamOutage
 from detection.services.baselines import baselines_refit
 from detection.services.buckets import buckets_aggregate
 from detection.services.config import detector_config
@@ -177,13 +177,16 @@ def history_seed(
 
 
 def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None) -> HistoryReset:
-    """Remove simulated history (reports, their buckets, outages) and only that."""
+    """Remove simulated history (reports, their buckets, outages and the upstream outages
+    left without outages) and only that."""
     simulated = Report.objects.filter(reporter_key__startswith=SIMULATED_KEY_PREFIX)
     span = simulated.aggregate(first=Min("created_at"), last=Max("created_at"))
     service_ids = list(simulated.values_list("service_id", flat=True).distinct())
     simulated_outages = Outage.objects.filter(explanation__endswith=SIMULATED_MARK)
     outages = simulated_outages.count()
     simulated_outages.delete()
+    # Upstream outages that grouped only those go too (a group never loses a real outage).
+    UpstreamOutage.objects.filter(outages__isnull=True).delete()
     if span["first"] is None:
         return HistoryReset(reports=0, outages=outages)
     removed = 0
