@@ -4,6 +4,7 @@ outage page's note and the API's ``upstream`` field."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -132,3 +133,44 @@ def test_the_outage_list_reads_every_upstream_at_once(api_client, fastly):
     upstream_refresh(now=T0 + 60 * M)
     assert Outage.objects.filter(upstream__provider__slug="cloudflare").count() == 4
     assert queries() == few
+
+
+def test_a_provider_outage_hitting_four_services_shows_as_one(
+    send_reports, client, api_client, monkeypatch
+):
+    """The issue's "Done when": the real tick opens four outages on Fastly's dependents and
+    the home page and the API show them as one upstream outage."""
+    from django.utils import timezone
+
+    from detection.cache import data_version_bump
+    from detection.models import UpstreamOutage
+    from detection.services import buckets_aggregate, detect_tick
+    from tests.detection.test_upstream import _history
+
+    services = list(Service.objects.filter(slug__in=FASTLY).order_by("name"))
+    assert len(services) == 4
+    _history(services)
+    for k in range(16):
+        minute = T0 + k * M
+        for service in services:
+            send_reports(service, minute, 2 + (25 if k >= 8 else 0), country="DE")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+    outages = Outage.objects.filter(service__in=services, status="active")
+    assert outages.count() == 4
+    row = UpstreamOutage.objects.get()
+    assert {o.upstream_id for o in outages} == {row.id}
+
+    monkeypatch.setattr(timezone, "now", lambda: T0 + 17 * M)
+    data_version_bump()
+    page = client.get("/").content.decode()
+    assert page.count("data-upstream-provider=") == 1
+    sentence = r"Probably an outage at Fastly: (\w+), (\w+) and 2 more are affected since <time"
+    named = re.search(sentence, page)
+    assert named is not None and set(named.groups()) < {"Pinterest", "Reddit", "Spotify", "Vimeo"}
+    body = api_client.get("/api/v1/outages/?status=active").json()
+    groups = {item["upstream"]["id"] for item in body["results"]}
+    assert groups == {row.id}
+    services_listed = body["results"][0]["upstream"]["services"]
+    assert sorted(s["service"] for s in services_listed) == sorted(FASTLY)
