@@ -158,6 +158,8 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "earlier_sent_at": earlier.sent_at if earlier else None,
         "cooldown_minutes": settings.ALERT_COOLDOWN_MINUTES,
         "reopen_minutes": settings.OUTAGE_REOPEN_MINUTES,
+        "official": notice.official,
+        "official_incident": notice.official_incident,
     }
     return _message(
         subscription=notice.subscription,

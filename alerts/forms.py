@@ -22,6 +22,10 @@ class SubscribeForm(forms.Form):
         help_text="Names or codes separated by commas, e.g. Germany, AT. Empty: all countries.",
     )
 
+    notify_acknowledged = forms.BooleanField(
+        required=False, label="Also tell me when the official status page acknowledges it"
+    )
+
     # Filled from the browser (static/js/localtime.js): the zone the emails show times in.
     timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 

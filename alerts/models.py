@@ -37,6 +37,10 @@ class Subscription(models.Model):
         default=0, help_text="Permanent failures in a row; the channel is disabled at a limit."
     )
     countries = models.JSONField(default=list, blank=True, help_text="Empty = all countries.")
+    # One more message per outage: when the provider's status page first acknowledges it.
+    notify_acknowledged = models.BooleanField(
+        default=False, help_text="Also tell when the official status page acknowledges it."
+    )
     # Times in its messages are shown in this zone (the browser's at sign-up on the website).
     timezone = models.CharField(
         max_length=64, default="UTC", help_text="IANA time zone, e.g. Europe/Berlin."
@@ -79,6 +83,8 @@ class AlertDelivery(models.Model):
         OPENED = "opened", "Outage detected"
         REOPENED = "reopened", "Problems again"
         RESOLVED = "resolved", "Outage resolved"
+        # The provider's status page published an incident overlapping the outage (once).
+        ACKNOWLEDGED = "acknowledged", "Acknowledged by the provider"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -91,7 +97,7 @@ class AlertDelivery(models.Model):
     subscription = models.ForeignKey(
         Subscription, on_delete=models.CASCADE, related_name="deliveries"
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     episode = models.PositiveSmallIntegerField(
         default=0, help_text="0: the first opening; n: after the outage's n-th reopening."
     )
@@ -143,6 +149,9 @@ class ConfirmationDelivery(models.Model):
     countries = models.JSONField(default=list, blank=True, help_text="Countries requested.")
     timezone = models.CharField(
         max_length=64, blank=True, help_text="Time zone requested; empty: keep the current one."
+    )
+    notify_acknowledged = models.BooleanField(
+        default=False, help_text="Asked to be told when the provider acknowledges an outage."
     )
     address_key = models.CharField(max_length=254, help_text="Normalised for the rate limit.")
     status = models.CharField(

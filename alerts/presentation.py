@@ -15,6 +15,7 @@ from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, Subscription
 from detection import presentation as words
 from detection.models import Outage
+from detection.official.selectors import OutageOfficial, outage_official
 from reports.models import ProblemType
 
 Kind = AlertDelivery.Kind
@@ -74,6 +75,8 @@ def title(
         return f"Resolved: {service} is working again after problems {period}"
     if kind == Kind.REOPENED:
         return f"{service}: problems again{where} (outage since {since})"
+    if kind == Kind.ACKNOWLEDGED:
+        return f"{service}: the official status page acknowledged the problems since {since}"
     return f"{service}: problems detected{where} since {since}"
 
 
@@ -102,6 +105,42 @@ def summary(*, kind: str, outage: Outage, now: datetime, zone: tzinfo = UTC) -> 
     return f"Problems since {start}. {peak}"
 
 
+def acknowledged_choice(notify: bool) -> str:
+    """The management page's answer to the acknowledgement checkbox."""
+    if notify:
+        return "Saved: we will also post when the official status page acknowledges an outage."
+    return "Saved: no message when the official status page acknowledges an outage."
+
+
+def official_sentence(
+    official: OutageOfficial, *, kind: str, outage: Outage, zone: tzinfo, now: datetime
+) -> str:
+    """Whether the provider has acknowledged it yet; for the "acknowledged" notice, what it
+    published and who knew first."""
+    said = words.official_alert_sentence(
+        official, service=outage.service.name, zone=zone, now=now, resolved=kind == Kind.RESOLVED
+    )
+    incident = official.incident
+    if kind != Kind.ACKNOWLEDGED or incident is None:
+        return said
+    status = words.official_incident_status(incident.status)
+    lead = words.official_lead_sentence(official)
+    return f"{said} Its incident: “{incident.title}” ({status}). {lead}"
+
+
+def official_incident(official: OutageOfficial) -> dict[str, Any] | None:
+    incident = official.incident
+    if incident is None:
+        return None
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "url": incident.url,
+        "status": incident.status,
+        "acknowledged_at": incident.acknowledged_at,
+    }
+
+
 def notice_build(
     *, delivery: AlertDelivery, now: datetime, earlier: AlertDelivery | None = None
 ) -> Notice:
@@ -109,6 +148,9 @@ def notice_build(
     codes = list(outage.countries or [])
     names = country_names(codes)
     zone = zone_of(delivery.subscription)
+    official = outage_official(outage=outage, now=now)
+    said = official_sentence(official, kind=delivery.kind, outage=outage, zone=zone, now=now)
+    text = summary(kind=delivery.kind, outage=outage, now=now, zone=zone)
     return Notice(
         delivery_id=delivery.pk,
         event=delivery.kind,
@@ -116,7 +158,7 @@ def notice_build(
         outage=outage,
         episode=delivery.episode,
         title=title(kind=delivery.kind, outage=outage, names=names, zone=zone, now=now),
-        summary=summary(kind=delivery.kind, outage=outage, now=now, zone=zone),
+        summary=said if delivery.kind == Kind.ACKNOWLEDGED else f"{text} {said}".strip(),
         countries=codes,
         country_names=names,
         observed=float(outage.peak_observed),
@@ -127,4 +169,6 @@ def notice_build(
         at=now,
         delivery=delivery,
         earlier=earlier,
+        official=said,
+        official_incident=official_incident(official),
     )

@@ -72,15 +72,15 @@ def outage_episode(*, outage: Outage) -> int:
 _TOLD_OR_TELLING = (Status.PENDING, Status.SENDING, Status.SENT)
 
 
-def subscription_ids_told_active(*, outage: Outage) -> list[int]:
-    """Subscriptions told (or being told) the outage is on: only they hear that it ended."""
-    return list(
-        AlertDelivery.objects.filter(
-            outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED], status__in=_TOLD_OR_TELLING
-        )
-        .values_list("subscription_id", flat=True)
-        .distinct()
+def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) -> list[int]:
+    """Subscriptions told (or being told) the outage is on: only they hear that it ended.
+    ``acknowledged``: only those who asked to hear when the provider acknowledges it."""
+    rows = AlertDelivery.objects.filter(
+        outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED], status__in=_TOLD_OR_TELLING
     )
+    if acknowledged:
+        rows = rows.filter(subscription__notify_acknowledged=True)
+    return list(rows.values_list("subscription_id", flat=True).distinct())
 
 
 def subscription_ids_told_resolved(*, outage: Outage) -> list[int]:
@@ -118,7 +118,8 @@ def delivery_earlier_in_flight(*, delivery: AlertDelivery) -> bool:
 
 
 def delivery_last_told_kind(*, delivery: AlertDelivery) -> str | None:
-    """The kind of the last message about this outage that reached this subscriber."""
+    """The kind of the last message about this outage that reached this subscriber; the
+    provider's acknowledgement is an aside that says nothing about whether it is on."""
     return (
         AlertDelivery.objects.filter(
             outage_id=delivery.outage_id,
@@ -126,6 +127,7 @@ def delivery_last_told_kind(*, delivery: AlertDelivery) -> str | None:
             status=Status.SENT,
         )
         .exclude(pk=delivery.pk)
+        .exclude(kind=Kind.ACKNOWLEDGED)
         .order_by("-sent_at", "-pk")
         .values_list("kind", flat=True)
         .first()

@@ -44,6 +44,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         service=service,
         countries=form.cleaned_data["countries"],
         timezone_name=form.cleaned_data["timezone"],
+        notify_acknowledged=form.cleaned_data["notify_acknowledged"],
     )
     # The same answer whether or not the address is known: no way to probe subscribers.
     # Shown in the form's card (templates/alerts/_subscribe_form.html), where the visitor is.
@@ -97,7 +98,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "alerts/subscription_unsubscribe.html", context)
 
 
-_MANAGE_ACTIONS = {"confirm", "test", "rotate", "delete"}
+_MANAGE_ACTIONS = {"confirm", "test", "rotate", "delete", "acknowledged"}
 
 
 # The link in the owner's email is the credential. A GET only shows: link scanners in mail
@@ -123,6 +124,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     elif action == "rotate" and subscription.channel == Subscription.Channel.WEBHOOK:
         context["secret"] = services.subscription_secret_rotate(subscription=subscription)
         context["notice"] = "A new secret: the old one no longer verifies."
+    elif action == "acknowledged":
+        notify = request.POST.get("notify_acknowledged") == "on"
+        services.subscription_acknowledged_set(subscription=subscription, notify=notify)
+        context["notice"] = presentation.acknowledged_choice(notify)
     elif action == "test":
         tested = services.channel_test_send(subscription=subscription)
         context["notice"], context["test_ok"] = tested.message, tested.ok

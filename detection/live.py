@@ -21,6 +21,12 @@ from django.utils import timezone
 from detection import selectors
 from detection.cache import cached_read
 from detection.models import OVERALL, JobCursor, Outage, OutageEvent, SeriesState
+from detection.official.selectors import (
+    OfficialStatus,
+    OutageOfficial,
+    official_status,
+    outage_official,
+)
 from reports.models import Report, Service
 
 # The live chart: every minute of the last hours, so the rise shows the minute it is detected.
@@ -58,6 +64,8 @@ class ServiceLive:
     outages: list[Outage]
     # True: `problems` are the current outage's; False: the last 24 hours'.
     problems_of_outage: bool = False
+    # The provider's own status page beside the crowd; None: it publishes none we read.
+    official: OfficialStatus | None = None
 
     @property
     def code(self) -> str:
@@ -92,6 +100,7 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
         countries=country_rows(service=service, state=state, now=now),
         subdivisions=subdivision_counts(service=service, now=now),
         outages=outages,
+        official=official_status(service=service, now=now),
         **_problems(service=service, state=state, now=now),
     )
 
@@ -270,6 +279,8 @@ class OutageLive:
     events: list[OutageEvent]
     countries: list[CountryRow]  # the outage's countries, "problems" only while it is open
     problems: list[dict[str, Any]]
+    # The official incident it matches and who knew first (detection.official.matching).
+    official: OutageOfficial | None = None
     # The upstream outage it is grouped in (a provider's), with the others in it.
     upstream: selectors.UpstreamView | None = None
 
@@ -304,5 +315,6 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
         events=list(outage.events.all()),
         countries=countries,
         problems=selectors.outage_problems(outage),
+        official=outage_official(outage=outage, now=now),
         upstream=selectors.upstream_views(ids={outage.upstream_id}).get(outage.upstream_id),
     )

@@ -28,6 +28,7 @@ from reports.models import Service
 # The parts of a service page that refresh together, by the data-live name of their root.
 SERVICE_REGIONS = {
     "status": "detection/_live_status.html",
+    "official": "detection/_live_official.html",
     "chart": "detection/_live_charts.html",
     "problems": "detection/_live_problems.html",
     "where": "detection/_live_where.html",
@@ -39,6 +40,7 @@ OUTAGE_REGIONS = {
     "outage-chart": "detection/_outage_chart.html",
     "outage-timeline": "detection/_outage_live_timeline.html",
     "outage-where": "detection/_outage_where.html",
+    "outage-official": "detection/_outage_official.html",
     "outage-upstream": "detection/_outage_upstream.html",
 }
 
@@ -75,6 +77,7 @@ def outage_context(read: live.OutageLive) -> dict[str, Any]:
         "events": read.events,
         "countries": read.countries,
         "problems": read.problems,
+        "official": read.official,
         "upstream": read.upstream,
     }
 

@@ -71,6 +71,19 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         max_length=64,
         help_text="IANA time zone the messages show times in, e.g. `Europe/Berlin`; default UTC.",
     )
+    notify_acknowledged = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Also tell (once per outage, in its thread) when the service's official "
+        "status page acknowledges it: the `acknowledged` event. Default false.",
+    )
+
+    def validate_notify_acknowledged(self, value: Any) -> bool:
+        # JSON true or false only: "yes" or 1 would be a guess about what the client meant.
+        given = self.initial_data.get("notify_acknowledged", False)
+        if not isinstance(given, bool):
+            raise serializers.ValidationError("Must be true or false.")
+        return value
 
     def validate_email(self, value: str) -> str:
         return drf_validated(validation.email_clean, value)
@@ -105,6 +118,7 @@ class SubscriptionRequestedSerializer(serializers.Serializer):
     channel = serializers.CharField()
     url = serializers.CharField()
     timezone = serializers.CharField()
+    notify_acknowledged = serializers.BooleanField()
     message = serializers.CharField()
 
 
@@ -158,6 +172,7 @@ class SubscriptionCreateView(APIView):
             channel=data["channel"],
             url=data["url"],
             timezone_name=data["timezone"],
+            notify_acknowledged=data["notify_acknowledged"],
         )
         body = {
             "email": data["email"],
@@ -166,6 +181,7 @@ class SubscriptionCreateView(APIView):
             "channel": data["channel"],
             "url": data["url"],
             "timezone": data["timezone"],
+            "notify_acknowledged": data["notify_acknowledged"],
             "message": message_for(data["channel"]),
         }
         return Response(SubscriptionRequestedSerializer(body).data, status=status.HTTP_201_CREATED)

@@ -35,8 +35,18 @@ class WebhookOutageSerializer(serializers.Serializer):
     explanation = serializers.CharField()
 
 
+class WebhookOfficialIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField(help_text="The provider's page of the incident, or empty.")
+    status = serializers.CharField(help_text="The provider's word: investigating, resolved...")
+    acknowledged_at = serializers.DateTimeField(help_text="When the provider published it.")
+
+
 class WebhookEventSerializer(serializers.Serializer):
-    event = serializers.ChoiceField(choices=["opened", "reopened", "resolved", "test"])
+    event = serializers.ChoiceField(
+        choices=["opened", "reopened", "resolved", "acknowledged", "test"]
+    )
     delivery_id = serializers.IntegerField(
         help_text="Idempotency key: the same for every attempt at this message."
     )
@@ -45,6 +55,13 @@ class WebhookEventSerializer(serializers.Serializer):
     summary = serializers.CharField()
     service = WebhookServiceSerializer()
     outage = WebhookOutageSerializer()
+    official = serializers.CharField(
+        help_text="Whether the provider's status page has acknowledged it, in words; empty "
+        "when the service has no official status source."
+    )
+    official_incident = WebhookOfficialIncidentSerializer(
+        allow_null=True, help_text="The provider's incident overlapping the outage, or null."
+    )
 
 
 OUTAGE_EVENT_CALLBACK = OpenApiCallback(
@@ -54,7 +71,9 @@ OUTAGE_EVENT_CALLBACK = OpenApiCallback(
         summary="An outage event, posted to a webhook subscription's URL",
         description=(
             "Sent for `opened`, `reopened` (problems again within the reopen window), "
-            "`resolved`, and `test` (the management page's button). Headers: "
+            "`resolved`, `acknowledged` (the provider's status page published an incident "
+            "overlapping the outage; only to subscriptions that asked for it, once per "
+            "outage), and `test` (the management page's button). Headers: "
             "`X-OutageWatch-Event`, `X-OutageWatch-Delivery` (the same for every attempt), "
             "`X-OutageWatch-Timestamp` (Unix seconds) and `X-OutageWatch-Signature: "
             "v1=<hex HMAC-SHA256(secret, timestamp + '.' + raw body)>`; refuse timestamps "

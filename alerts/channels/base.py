@@ -36,7 +36,7 @@ class Notice:
     """
 
     delivery_id: int
-    event: str  # opened | reopened | resolved | test
+    event: str  # opened | reopened | resolved | acknowledged | test
     subscription: Subscription
     outage: Outage
     episode: int
@@ -53,6 +53,10 @@ class Notice:
     # Email only: the delivery row and the earlier alert this one was held back after.
     delivery: AlertDelivery | None = None
     earlier: AlertDelivery | None = None
+    # Whether the provider's status page has acknowledged it, in words ("" without one),
+    # and its incident for the webhook body (id, title, url, status, acknowledged_at).
+    official: str = ""
+    official_incident: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

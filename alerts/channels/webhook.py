@@ -55,7 +55,15 @@ def payload(notice: Notice) -> dict[str, Any]:
             "top_problems": [{"problem": p["slug"], "count": p["count"]} for p in notice.problems],
             "explanation": outage.explanation,
         },
+        "official": notice.official,
+        "official_incident": _official(notice.official_incident),
     }
+
+
+def _official(incident: dict[str, Any] | None) -> dict[str, Any] | None:
+    if incident is None:
+        return None
+    return {**incident, "acknowledged_at": _iso(incident["acknowledged_at"])}
 
 
 class WebhookTransport:

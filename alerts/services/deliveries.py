@@ -50,6 +50,8 @@ class OutageChange(enum.StrEnum):
     COUNTRY = "country"  # a country joined: its followers may now be concerned
     REOPENED = "reopened"  # a re-fire within OUTAGE_REOPEN_MINUTES: the same outage again
     RESOLVED = "resolved"
+    # The provider's status page published an incident overlapping the open outage.
+    ACKNOWLEDGED = "acknowledged"
 
 
 def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -> int:
@@ -64,10 +66,17 @@ def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -
     - reopened: "problems again" for those told it was over; a "resolved" still unsent is
       dropped, so its subscribers simply never heard of the lull;
     - resolved: "resolved" for those told about it. It goes out at once: a re-fire within
-      the reopen window is told in the same thread, so nothing waits for the window.
+      the reopen window is told in the same thread, so nothing waits for the window;
+    - acknowledged (the official status page published an incident that overlaps it): one
+      "acknowledged" per outage for those told it is on who asked to hear it.
     """
     change = OutageChange(change)
     now = now or timezone.now()
+    if change == OutageChange.ACKNOWLEDGED:
+        ids = selectors.subscription_ids_told_active(outage=outage, acknowledged=True)
+        return _deliveries_create(
+            outage=outage, ids=ids, kind=Kind.ACKNOWLEDGED, episode=0, now=now
+        )
     if change in (OutageChange.OPENED, OutageChange.COUNTRY):
         ids = [s.pk for s in selectors.subscriptions_for_outage(outage=outage)]
         return _deliveries_create(outage=outage, ids=ids, kind=Kind.OPENED, episode=0, now=now)
@@ -204,6 +213,12 @@ def _decide(*, delivery: AlertDelivery, now: datetime) -> _Decision:
     if delivery.kind == Kind.OPENED:
         return _decide_opened(delivery=delivery, outage=outage, now=now)
     told = selectors.delivery_last_told_kind(delivery=delivery)
+    if delivery.kind == Kind.ACKNOWLEDGED:
+        if outage.status != Outage.Status.ACTIVE:
+            return _Decision(send=False, reason="Over before the acknowledgement was sent.")
+        if told not in (Kind.OPENED, Kind.REOPENED):
+            return _Decision(send=False, reason="The subscriber was not told about this outage.")
+        return _Decision(send=True)
     if delivery.kind == Kind.REOPENED:
         if outage.status != Outage.Status.ACTIVE:
             return _Decision(send=False, reason="Over again before it could be sent.")

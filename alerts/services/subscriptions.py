@@ -66,6 +66,7 @@ def subscription_request(
     channel: str = Subscription.Channel.EMAIL,
     url: str = "",
     timezone_name: str = "",
+    notify_acknowledged: bool = False,
     now: datetime | None = None,
 ) -> SubscriptionRequested:
     """Start (or restart) a double opt-in: at most one confirmation email, rate-limited.
@@ -75,7 +76,8 @@ def subscription_request(
     in the confirmation email is followed. For a webhook, Slack or Discord channel
     (``url``) the email goes to its owner, ``email``.
     ``timezone_name`` (validated IANA name; empty: unchanged, UTC for a new one) is the zone
-    its messages show times in, taken on like the countries.
+    its messages show times in, taken on like the countries, as is ``notify_acknowledged``
+    (also tell when the official status page acknowledges an outage).
     """
     now = now or timezone.now()
     email = email_normalize(email)
@@ -91,17 +93,25 @@ def subscription_request(
                 "countries": countries,
                 "secret": _secret_new(channel),
                 "timezone": timezone_name or "UTC",
+                "notify_acknowledged": notify_acknowledged,
             },
         )
         if not created and subscription.confirmed_at is None:
             subscription.countries = countries
             subscription.timezone = timezone_name or subscription.timezone
+            subscription.notify_acknowledged = notify_acknowledged
         confirmation = _confirmation_prepare(
-            subscription=subscription, countries=countries, timezone_name=timezone_name, now=now
+            subscription=subscription,
+            countries=countries,
+            timezone_name=timezone_name,
+            notify_acknowledged=notify_acknowledged,
+            now=now,
         )
         if confirmation is not None:
             subscription.confirmation_sent_at = now
-        subscription.save(update_fields=["countries", "timezone", "confirmation_sent_at"])
+        subscription.save(
+            update_fields=["countries", "timezone", "notify_acknowledged", "confirmation_sent_at"]
+        )
         if confirmation is not None:
             # robust: a broker outage must not fail the request; the sweeper sends the row.
             transaction.on_commit(
@@ -121,7 +131,12 @@ def _secret_new(channel: str) -> str:
 
 
 def _confirmation_prepare(
-    *, subscription: Subscription, countries: list[str], timezone_name: str, now: datetime
+    *,
+    subscription: Subscription,
+    countries: list[str],
+    timezone_name: str,
+    notify_acknowledged: bool,
+    now: datetime,
 ) -> ConfirmationDelivery | None:
     """The outbox row that will carry this request's link, or None when rate-limited."""
     links = subscription.confirmations.filter(purpose=ConfirmationDelivery.Purpose.CONFIRM)
@@ -132,7 +147,10 @@ def _confirmation_prepare(
         # The last confirmation never left (SMTP trouble): it goes out with these countries,
         # as soon as possible, instead of a second email; no resend gap applies to it.
         ConfirmationDelivery.objects.filter(pk=waiting.pk, status=Status.PENDING).update(
-            countries=countries, timezone=timezone_name, next_attempt_at=now
+            countries=countries,
+            timezone=timezone_name,
+            notify_acknowledged=notify_acknowledged,
+            next_attempt_at=now,
         )
         return waiting
     last_sent = links.filter(status=Status.SENT).order_by("-sent_at").first()
@@ -146,6 +164,7 @@ def _confirmation_prepare(
         subscription=subscription,
         countries=countries,
         timezone=timezone_name,
+        notify_acknowledged=notify_acknowledged,
         address_key=key,
         created_at=now,
         next_attempt_at=now,
@@ -241,6 +260,7 @@ def subscription_confirm(
             subscription.confirmed_at = now
         subscription.countries = confirmation.countries
         subscription.timezone = confirmation.timezone or subscription.timezone
+        subscription.notify_acknowledged = confirmation.notify_acknowledged
         subscription.unsubscribed_at = None
         subscription.disabled_at = None
         subscription.disabled_reason = ""
@@ -250,6 +270,7 @@ def subscription_confirm(
                 "confirmed_at",
                 "countries",
                 "timezone",
+                "notify_acknowledged",
                 "unsubscribed_at",
                 "disabled_at",
                 "disabled_reason",
@@ -396,3 +417,9 @@ def subscriptions_purge(*, now: datetime | None = None) -> Purged:
             confirmations,
         )
     return Purged(subscriptions=subscriptions, confirmations=confirmations)
+
+
+def subscription_acknowledged_set(*, subscription: Subscription, notify: bool) -> None:
+    """Whether the channel is also told when the provider acknowledges an outage (from its
+    management page, whose link is the owner's credential)."""
+    Subscription.objects.filter(pk=subscription.pk).update(notify_acknowledged=notify)

@@ -48,6 +48,16 @@ _STATE = {
     "updated_at": "2026-11-27T14:30:05Z",
 }
 
+_OFFICIAL_INCIDENT = {
+    "id": 7,
+    "title": "Elevated error rates for logins",
+    "status": "investigating",
+    "url": "https://status.openai.com/incidents/abc123",
+    "started_at": "2026-11-27T14:05:00Z",
+    "acknowledged_at": "2026-11-27T14:21:00Z",
+    "resolved_at": None,
+}
+
 SERVICE_DETAIL = OpenApiExample(
     "A service with an active outage",
     response_only=True,
@@ -64,6 +74,19 @@ SERVICE_DETAIL = OpenApiExample(
         "active_outage": _OUTAGE,
         "reports": {"last_15m": 1102, "last_1h": 1480, "last_24h": 1790},
         "expected_now": 4.1,
+        "official": {
+            "indicator": "major",
+            "label": "A major outage reported",
+            "summary": (
+                "The official status page says: A major outage reported (Partial System Outage)."
+            ),
+            "description": "Partial System Outage",
+            "page_url": "https://status.openai.com",
+            "open_incidents": [_OFFICIAL_INCIDENT],
+            "last_read_at": "2026-11-27T14:30:00Z",
+            "stale": False,
+            "readable": True,
+        },
         "links": {
             "page": "https://outagewatch.example/services/chatgpt/",
             "series": "https://outagewatch.example/api/v1/services/chatgpt/series/",
@@ -152,6 +175,10 @@ OUTAGE_DETAIL = OpenApiExample(
             "series": "https://outagewatch.example/api/v1/services/chatgpt/series/",
             "feed": "https://outagewatch.example/services/chatgpt/outages/feed/",
         },
+        "official_incident": _OFFICIAL_INCIDENT,
+        "official_lead": (
+            "OutageWatch detected this 14 minutes before the official status page acknowledged it."
+        ),
     },
 )
 

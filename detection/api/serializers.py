@@ -16,6 +16,12 @@ from rest_framework import serializers
 
 from detection import presentation, selectors
 from detection.models import Outage, OutageEvent
+from detection.official.selectors import (
+    OfficialStatus,
+    OutageOfficial,
+    official_status,
+    outage_official,
+)
 from outagewatch.api.query import QuerySerializer
 from reports import validation
 from reports.api.fields import drf_validated, service_from_slug
@@ -121,6 +127,61 @@ class ServiceStateSerializer(serializers.Serializer):
 
     def get_reports_falling(self, state: selectors.ServiceState) -> bool:
         return presentation.state_falling(state)
+
+
+# --- Official status --------------------------------------------------------------------------
+
+
+class OfficialIncidentSerializer(serializers.Serializer):
+    """An incident as the provider published it on its status page."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.CharField(
+        help_text="The provider's word, lower case: investigating, identified, monitoring..."
+    )
+    url = serializers.CharField(help_text="The provider's page of the incident, or empty.")
+    started_at = serializers.DateTimeField(help_text="When the provider says the impact began.")
+    acknowledged_at = serializers.DateTimeField(help_text="When the provider first published it.")
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class OfficialStatusSerializer(serializers.Serializer):
+    """A detection.official.selectors.OfficialStatus: the provider's page, as last read."""
+
+    indicator = serializers.CharField(
+        help_text=(
+            "none, minor, major, critical or maintenance, as of the last read; empty when the "
+            "page has no overall indicator or was never read."
+        )
+    )
+    label = serializers.SerializerMethodField(help_text="The indicator in plain words.")
+    summary = serializers.SerializerMethodField(
+        help_text="What the page says, or that it could not be read, in plain words (UTC)."
+    )
+    description = serializers.CharField(help_text="The provider's own summary, if any.")
+    page_url = serializers.CharField(help_text="The status page for people, or empty.")
+    open_incidents = OfficialIncidentSerializer(many=True)
+    last_read_at = serializers.DateTimeField(
+        source="last_success_at", allow_null=True, help_text="The last successful read."
+    )
+    stale = serializers.BooleanField(
+        help_text="No successful read for a while: do not take it as the current status."
+    )
+    readable = serializers.SerializerMethodField(
+        help_text="False when the last reads failed (see summary)."
+    )
+
+    def get_label(self, status: OfficialStatus) -> str:
+        return presentation.official_indicator(status.indicator)
+
+    def get_summary(self, status: OfficialStatus) -> str:
+        if not presentation.official_readable(status):
+            return presentation.official_read_sentence(status)
+        return presentation.official_status_sentence(status)
+
+    def get_readable(self, status: OfficialStatus) -> bool:
+        return status.failures == 0 and status.last_success_at is not None
 
 
 # --- Outages ----------------------------------------------------------------------------------
@@ -247,6 +308,30 @@ class OutageLinksSerializer(serializers.Serializer):
 class OutageDetailSerializer(OutageSummarySerializer):
     timeline = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
+    official_incident = serializers.SerializerMethodField(
+        help_text=(
+            "The provider's incident that overlaps this outage (the first it acknowledged), "
+            "or null; the track record's matching rules."
+        )
+    )
+    official_lead = serializers.SerializerMethodField(
+        help_text=("Who knew first, in plain words; empty when the service has no official source.")
+    )
+
+    @extend_schema_field(OfficialIncidentSerializer(allow_null=True))
+    def get_official_incident(self, outage: Outage) -> dict[str, Any] | None:
+        incident = self._official(outage).incident
+        return OfficialIncidentSerializer(incident).data if incident is not None else None
+
+    def get_official_lead(self, outage: Outage) -> str:
+        return presentation.official_lead_sentence(self._official(outage))
+
+    def _official(self, outage: Outage) -> OutageOfficial:
+        # One read for both fields.
+        cache = self.context.setdefault("official", {})
+        if outage.pk not in cache:
+            cache[outage.pk] = outage_official(outage=outage)
+        return cache[outage.pk]
 
     @extend_schema_field(OutageEventSerializer(many=True))
     def get_timeline(self, outage: Outage) -> list[dict[str, Any]]:
@@ -307,6 +392,14 @@ class ServiceDetailSerializer(serializers.Serializer):
         help_text="Reports expected in the current minute; null before the first detection.",
     )
     links = serializers.SerializerMethodField()
+    official = serializers.SerializerMethodField(
+        help_text="The provider's own status page beside the crowd; null when it has none."
+    )
+
+    @extend_schema_field(OfficialStatusSerializer(allow_null=True))
+    def get_official(self, overview: Any) -> dict[str, Any] | None:
+        status = official_status(service=overview.service)
+        return OfficialStatusSerializer(status).data if status is not None else None
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, overview: Any) -> str:

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from detection.models import Outage
+from detection.official.matching import ACK_GRACE, SLACK, CrowdOutage, Incident, matches
 from detection.official.models import OfficialIncident, ServiceStatusSource, StatusSource
 from detection.official.parsers import COMPONENT_INDICATOR, INDICATORS
 from reports.models import Service
@@ -202,3 +204,46 @@ def _view(row: OfficialIncident) -> OfficialIncidentView:
         resolved_at=row.resolved_at,
         updated_at=row.updated_at,
     )
+
+
+@dataclass(frozen=True)
+class OutageOfficial:
+    """An outage against its service's official status page (detection.official.matching)."""
+
+    has_source: bool  # the provider publishes a status page we read
+    incident: OfficialIncidentView | None  # the matching incident acknowledged first
+    lead: timedelta | None  # its acknowledgement minus the detection: positive, crowd first
+    waiting: bool  # no incident yet, and the provider may still post one (ACK_GRACE)
+
+
+def outage_official(*, outage: Outage, now: datetime | None = None) -> OutageOfficial:
+    """The official incident of an outage and the lead time, by the track record's rules:
+    matching.matches over the incidents within SLACK of the outage's span."""
+    now = now or timezone.now()
+    link = ServiceStatusSource.objects.filter(service_id=outage.service_id).first()
+    if link is None:
+        return OutageOfficial(has_source=False, incident=None, lead=None, waiting=False)
+    end = outage.resolved_at if outage.resolved_at and not outage.is_active else now
+    views = official_incidents_between(
+        service=outage.service, start=outage.started_at - SLACK, end=end + SLACK
+    )
+    crowd = CrowdOutage(
+        outage.pk,
+        "",
+        outage.started_at,
+        outage.detected_at,
+        None if outage.is_active else outage.resolved_at,
+    )
+    found = matches(
+        [crowd],
+        [
+            Incident(v.id, "", v.impact, v.started_at, v.acknowledged_at, v.resolved_at)
+            for v in views
+        ],
+        now=now,
+    )
+    if not found:
+        waiting = outage.is_active or now - outage.started_at < ACK_GRACE
+        return OutageOfficial(has_source=True, incident=None, lead=None, waiting=waiting)
+    incident = next(v for v in views if v.id == found[0].incident_id)
+    return OutageOfficial(has_source=True, incident=incident, lead=found[0].lead, waiting=False)

@@ -28,6 +28,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from alerts.services import alerts_notify
+from detection.cache import data_version_bump
+from detection.models import Outage
 from detection.official.models import (
     OfficialIncident,
     OfficialIncidentUpdate,
@@ -36,6 +39,7 @@ from detection.official.models import (
     StatusSource,
 )
 from detection.official.parsers import ParsedIncident, ParsedUpdate, PayloadError, Snapshot, parse
+from detection.official.selectors import link_concerns, outage_official
 from detection.official.tasks import official_source_poll_task
 from outagewatch import outbound
 from reports.models import Service
@@ -183,7 +187,9 @@ def _snapshot_store(
 ) -> PollResult:
     with transaction.atomic():
         source = StatusSource.objects.select_for_update().get(pk=source_id)
+        shown = _shown(source)
         opened, resolved = _incidents_store(source, snapshot, now=now)
+        _acknowledgements_notify(source, now=now)
         source.indicator = snapshot.indicator
         source.description = snapshot.description
         source.components = snapshot.components
@@ -193,7 +199,34 @@ def _snapshot_store(
         source.failures = 0
         source.next_poll_at = _next_poll(now)
         source.save()
+        if _shown(source) != shown:
+            # Pages and API answers are cached until the next tick: show the news now.
+            transaction.on_commit(data_version_bump)
     return PollResult("updated", opened=opened, resolved=resolved)
+
+
+def _shown(source: StatusSource) -> tuple:
+    """What pages show of the source besides the time of the last read."""
+    incidents = source.incidents.filter(resolved_at__isnull=True).order_by("pk")
+    rows = incidents.values_list("pk", "title", "status", "url", "started_at")
+    return (source.indicator, source.description, source.components, list(rows))
+
+
+def _acknowledgements_notify(source: StatusSource, *, now: datetime) -> None:
+    """Tell alerts about each open outage that an incident first seen in this poll is the
+    provider's acknowledgement of (matching rules: detection.official.selectors), inside
+    the poll's transaction; alerts sends one notice per outage and subscriber at most."""
+    new = list(source.incidents.filter(first_seen_at=now))
+    if not new:
+        return
+    for link in source.links.select_related("source"):
+        if not any(link_concerns(link, row.components, row.title) for row in new):
+            continue
+        outage = Outage.objects.filter(
+            service_id=link.service_id, status=Outage.Status.ACTIVE
+        ).first()
+        if outage is not None and outage_official(outage=outage, now=now).incident is not None:
+            alerts_notify(outage=outage, change="acknowledged", now=now)
 
 
 def _incidents_store(source: StatusSource, snapshot: Snapshot, *, now: datetime) -> tuple[int, int]:

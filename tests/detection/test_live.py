@@ -146,7 +146,7 @@ def test_service_live_json_renders_the_page_parts_from_the_same_read(client, acm
     assert answer["Cache-Control"] == "no-cache, max-age=0"
     body = answer.json()
     assert body["level"] == "problems"
-    assert set(body["regions"]) == {"status", "chart", "problems", "where", "outages"}
+    assert set(body["regions"]) == {"status", "official", "chart", "problems", "where", "outages"}
     for name, html in body["regions"].items():
         assert f'data-live="{name}"' in html
         assert html.strip() in page, name  # the page shows exactly what a poll would
@@ -181,6 +181,7 @@ def test_outage_live_json(client, acme_down):
         "outage-chart",
         "outage-timeline",
         "outage-where",
+        "outage-official",
         "outage-upstream",
     }
     page = client.get(f"/outages/{acme_down.pk}/").content.decode()
