@@ -31,3 +31,13 @@ def statuspage_open_at(
         incident["id"] = incident_id
     data["page"]["updated_at"] = _iso(published)
     return json.dumps(data).encode()
+
+
+def statuspage_quiet() -> bytes:
+    """The same page with nothing open: every component operational, no incident."""
+    data = json.loads(payload("statuspage_open.json"))
+    data["incidents"] = []
+    for component in data["components"]:
+        component["status"] = "operational"
+    data["status"] = {"indicator": "none", "description": "All Systems Operational"}
+    return json.dumps(data).encode()
