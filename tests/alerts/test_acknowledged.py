@@ -8,14 +8,16 @@ import json
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.utils import timezone
 
-from alerts import services
+from alerts import channels, presentation, services
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services import Outcome
 from alerts.tokens import manage_token_make
 from detection.models import Outage
 from detection.official import services as official
+from tests.conftest import free_port
 from tests.detection.official.conftest import (  # noqa: F401  (fixtures)
     official_settings,
     official_source,
@@ -23,6 +25,7 @@ from tests.detection.official.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.detection.official.recorded import statuspage_open_at
 from tests.detection.official.statusserver import Page
+from tests.e2e.test_email_alerts import Mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +192,47 @@ def test_the_management_page_changes_the_choice(subscriber, client):
     assert Subscription.objects.get().notify_acknowledged is True
     client.post(path, {"action": "acknowledged"})
     assert Subscription.objects.get().notify_acknowledged is False
+
+
+def test_chat_channels_say_whether_the_provider_acknowledged_it(subscriber, outage, watched):
+    chat = subscriber("ops@example.com", channel="slack", url="https://hooks.slack.com/x/y")
+    o = outage(minutes_ago=30)
+    services.alerts_notify(outage=o, change="opened")
+    delivery = AlertDelivery.objects.get(subscription=chat)
+    before = presentation.notice_build(delivery=delivery, now=timezone.now())
+    assert "The official status page does not mention it yet." in json.dumps(
+        [channels.slack.payload(before), channels.discord.payload(before)], ensure_ascii=False
+    )
+
+    watched(published=timezone.now() - 10 * M)
+    after = presentation.notice_build(delivery=delivery, now=timezone.now())
+    for body in (channels.slack.payload(after), channels.discord.payload(after)):
+        assert "Acme Cloud acknowledged it at" in json.dumps(body, ensure_ascii=False)
+
+
+def test_the_acknowledged_email_goes_over_real_smtp_in_the_outage_thread(
+    subscriber, outage, watched, settings
+):
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        subscriber("ask@example.com", notify_acknowledged=True)
+        o = outage(minutes_ago=30)
+        services.alerts_notify(outage=o, change="opened")
+        opened = AlertDelivery.objects.get(kind=Kind.OPENED)
+        assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
+        watched(published=timezone.now() - 10 * M)
+        acknowledged = AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
+        assert services.alert_delivery_send(delivery_id=acknowledged.pk).outcome == Outcome.SENT
+
+        first, second = mailbox.wait_for("ask@example.com", 2)
+    finally:
+        controller.stop()
+    assert second["In-Reply-To"] == first["Message-ID"]
+    assert "acknowledged" in second["Subject"]
+    assert "Acme Cloud acknowledged it at" in second.get_body(("plain",)).get_content()
