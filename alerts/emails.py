@@ -168,3 +168,23 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         context=context,
         headers=thread_headers(delivery=delivery),
     )
+
+
+def upstream_email_build(*, notice: Notice) -> EmailMultiAlternatives:
+    """To a provider's follower: several services on the provider are down together."""
+    subscription = notice.subscription
+    context = {
+        "service": subscription.service,
+        "title": notice.title,
+        "summary": notice.summary,
+        "since": notice.extra["since"],
+        "outages": notice.extra["outages"],
+        "service_url": notice.service_url,
+    }
+    return _message(
+        subscription=subscription,
+        subject=notice.title,
+        template="alert_upstream",
+        context=context,
+        headers={"Message-ID": _message_id(f"upstream-{notice.delivery_id}")},
+    )

@@ -176,3 +176,43 @@ class ConfirmationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"confirmation {self.pk} to {self.subscription_id}: {self.status}"
+
+
+class UpstreamDelivery(models.Model):
+    """One message to a provider's follower that several services on the provider are down
+    together (detection.models.UpstreamOutage), even when the crowd did not report the
+    provider itself: once per (upstream outage, subscription), by the unique constraint.
+
+    An outbox row like the others (alerts.services.outbox): its own table rather than an
+    AlertDelivery without an outage, because everything AlertDelivery's rules read (episodes,
+    threads, cool-downs, countries) is an outage's.
+    """
+
+    Status = AlertDelivery.Status
+
+    upstream = models.ForeignKey(
+        "detection.UpstreamOutage", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="upstream_deliveries"
+    )
+    status = models.CharField(
+        max_length=10, choices=AlertDelivery.Status.choices, default=AlertDelivery.Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["upstream", "subscription"], name="upstream_delivery_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="upstream_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"upstream {self.upstream_id} to {self.subscription_id}: {self.status}"

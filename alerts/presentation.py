@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from alerts.channels.base import Notice
-from alerts.models import AlertDelivery, Subscription
+from alerts.models import AlertDelivery, Subscription, UpstreamDelivery
 from detection import presentation as words
 from detection.models import Outage
 from detection.official.selectors import OutageOfficial, outage_official
@@ -171,4 +171,54 @@ def notice_build(
         earlier=earlier,
         official=said,
         official_incident=official_incident(official),
+    )
+
+
+# --- Upstream outages -------------------------------------------------------------------------
+
+
+def upstream_title(*, view: Any, zone: tzinfo = UTC, now: datetime | None = None) -> str:
+    """ "Probably an outage at Fastly: Reddit, Twitch and 3 more are affected since 14:05
+    (UTC+1)", the subject and headline (no full stop)."""
+    return words.upstream_sentence(view, zone=zone, now=now).removesuffix(".")
+
+
+def upstream_summary(*, view: Any, provider: str) -> str:
+    return (
+        f"{len(view.affected)} services that run on {provider} started having problems within "
+        f"minutes of each other, more than chance explains: {provider} itself probably has an "
+        f"outage, even where few people report {provider} directly."
+    )
+
+
+def upstream_notice_build(*, delivery: UpstreamDelivery, view: Any, now: datetime) -> Notice:
+    """The notice of an upstream outage to a follower of its provider (``view``: its
+    detection.selectors.UpstreamView). No outage of its own: ``outage`` is None and the
+    machine fields are in ``extra["upstream"]``."""
+    subscription = delivery.subscription
+    zone = zone_of(subscription)
+    first = view.affected[0] if view.affected else view.members[0]
+    return Notice(
+        delivery_id=delivery.pk,
+        event="upstream",
+        subscription=subscription,
+        outage=None,
+        episode=0,
+        title=upstream_title(view=view, zone=zone, now=now),
+        summary=upstream_summary(view=view, provider=view.provider_name),
+        countries=[],
+        country_names=[],
+        observed=0.0,
+        expected=0.0,
+        problems=[],
+        outage_url=absolute(f"/outages/{first.outage_id}/"),
+        service_url=absolute(subscription.service.get_absolute_url()),
+        at=now,
+        extra={
+            "upstream": view,
+            "since": words.time_in_zone(view.started_at, zone, now=now, date=True),
+            "outages": [
+                (m.service_name, absolute(f"/outages/{m.outage_id}/")) for m in view.affected
+            ],
+        },
     )

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
 from detection.models import Outage, OutageEvent
 
 Kind = AlertDelivery.Kind
@@ -221,3 +221,25 @@ def confirmation_open(*, subscription: Subscription, now: datetime) -> Confirmat
         .order_by("-created_at")
         .first()
     )
+
+
+# --- Upstream outages (alerts.services.upstream) ----------------------------------------------
+
+
+def subscriptions_for_provider(*, service_id: int | None) -> list[int]:
+    """Followers of the provider's catalog service, in every country: an upstream outage
+    concerns the provider everywhere its dependents break (None: not in the catalog)."""
+    if service_id is None:
+        return []
+    return list(subscriptions_active(service_id=service_id).values_list("pk", flat=True))
+
+
+def upstream_delivery_get(*, delivery_id: int) -> UpstreamDelivery:
+    return UpstreamDelivery.objects.select_related(
+        "upstream", "upstream__provider", "subscription", "subscription__service"
+    ).get(pk=delivery_id)
+
+
+def upstream_deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """Upstream alerts to send now, on the same terms as outage alerts."""
+    return _due(UpstreamDelivery, now=now, limit=limit)

@@ -24,6 +24,7 @@ __all__ = [
     "alerts_sweep_task",
     "confirmation_delivery_send_task",
     "subscriptions_purge_task",
+    "upstream_delivery_send_task",
 ]
 
 
@@ -57,7 +58,7 @@ def alerts_sweep_task() -> int:
     from alerts import services
 
     swept = services.alerts_sweep()
-    return len(swept.deliveries) + len(swept.confirmations)
+    return len(swept.deliveries) + len(swept.confirmations) + len(swept.upstream)
 
 
 @shared_task(name="alerts.tasks.subscriptions_purge")
@@ -66,3 +67,11 @@ def subscriptions_purge_task() -> int:
     from alerts import services
 
     return services.subscriptions_purge().subscriptions
+
+
+@shared_task(name="alerts.tasks.upstream_delivery_send")
+def upstream_delivery_send_task(*, delivery_id: int) -> str:
+    """Send one upstream-outage alert now if it is due and unclaimed."""
+    from alerts import services
+
+    return services.upstream_delivery_send(delivery_id=delivery_id).outcome.value

@@ -38,7 +38,7 @@ class Notice:
     delivery_id: int
     event: str  # opened | reopened | resolved | acknowledged | test
     subscription: Subscription
-    outage: Outage
+    outage: Outage | None  # None: an upstream outage's notice (event "upstream", in ``extra``)
     episode: int
     title: str  # one line, e.g. "Acme: problems detected in Germany since 12:03 UTC"
     summary: str  # one or two sentences

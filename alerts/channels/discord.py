@@ -24,6 +24,9 @@ def payload(notice: Notice) -> dict[str, Any]:
             "inline": True,
         },
     ]
+    if notice.outage is None:  # an upstream outage: the services affected instead
+        names = ", ".join(name for name, _ in notice.extra["outages"])
+        fields = [{"name": "Affected", "value": names[:1024], "inline": False}]
     if notice.problems:
         top = ", ".join(f"{p['name']} ({p['count']})" for p in notice.problems[:3])
         fields.append({"name": "Top problems", "value": top[:1024], "inline": False})
@@ -39,7 +42,7 @@ def payload(notice: Notice) -> dict[str, Any]:
                 "color": _GREEN if notice.event == "resolved" else _RED,
                 "fields": fields,
                 "timestamp": notice.at.isoformat(),
-                "footer": {"text": f"OutageWatch · {notice.outage.service.name}"},
+                "footer": {"text": f"OutageWatch · {notice.subscription.service.name}"},
             }
         ],
     }

@@ -27,7 +27,10 @@ def smtp_error(exc: BaseException) -> TransportError:
 
 class EmailTransport:
     def send(self, notice: Notice) -> None:
-        message = emails.alert_email_build(notice=notice)
+        if notice.event == "upstream":
+            message = emails.upstream_email_build(notice=notice)
+        else:
+            message = emails.alert_email_build(notice=notice)
         try:
             message.send(fail_silently=False)
         except (smtplib.SMTPException, OSError) as exc:

@@ -26,9 +26,13 @@ def payload(notice: Notice) -> dict[str, Any]:
         {"type": "mrkdwn", "text": f"*Countries*\n{_escape(where)}"},
         {"type": "mrkdwn", "text": f"*Reports (peak)*\n{peak}"},
     ]
+    if notice.outage is None:  # an upstream outage: the services affected instead
+        names = ", ".join(name for name, _ in notice.extra["outages"])
+        fields = [{"type": "mrkdwn", "text": f"*Affected*\n{_escape(names)}"}]
     if notice.problems:
         top = ", ".join(f"{p['name']} ({p['count']})" for p in notice.problems[:3])
         fields.append({"type": "mrkdwn", "text": f"*Top problems*\n{_escape(top)}"})
+    service = _escape(notice.subscription.service.name)
     return {
         "text": notice.title,
         "blocks": [
@@ -44,7 +48,7 @@ def payload(notice: Notice) -> dict[str, Any]:
                     {
                         "type": "mrkdwn",
                         "text": f"<{notice.outage_url}|The outage> · "
-                        f"<{notice.service_url}|{_escape(notice.outage.service.name)} status>",
+                        f"<{notice.service_url}|{service} status>",
                     }
                 ],
             },

@@ -1,6 +1,7 @@
 """Writes of the alerts app, by sub-domain; the names callers use are re-exported here.
 
-Detection calls only ``alerts_notify``.
+Detection calls only ``alerts_notify`` (an outage's events) and ``alerts_upstream_notify``
+(a new upstream outage, for the provider's followers).
 """
 
 from alerts.services.channels import (
@@ -32,6 +33,7 @@ from alerts.services.subscriptions import (
     subscription_unsubscribe,
     subscriptions_purge,
 )
+from alerts.services.upstream import alerts_upstream_notify, upstream_delivery_send
 
 __all__ = [
     "ChannelTested",
@@ -45,6 +47,7 @@ __all__ = [
     "alerts_notify",
     "alerts_queue",
     "alerts_sweep",
+    "alerts_upstream_notify",
     "channel_test_send",
     "confirmation_delivery_send",
     "email_normalize",
@@ -58,4 +61,5 @@ __all__ = [
     "subscription_secret_rotate",
     "subscription_unsubscribe",
     "subscriptions_purge",
+    "upstream_delivery_send",
 ]

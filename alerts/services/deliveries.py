@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -30,6 +31,7 @@ from alerts.channels import TransportError
 from alerts.models import AlertDelivery
 from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
 from alerts.services.subscriptions import subscription_failed, subscription_succeeded
+from alerts.services.upstream import upstream_deliveries_queue
 from alerts.tasks import (
     alert_delivery_send_task,
     alerts_dispatch_task,
@@ -130,6 +132,7 @@ def alerts_queue(*, outage_id: int, kind: str, now: datetime | None = None) -> l
 class Swept:
     deliveries: list[int]
     confirmations: list[int]
+    upstream: list[int] = dataclass_field(default_factory=list)  # upstream-outage alerts
 
 
 def alerts_sweep(*, now: datetime | None = None) -> Swept:
@@ -146,7 +149,8 @@ def alerts_sweep(*, now: datetime | None = None) -> Swept:
     confirmations = selectors.confirmations_due(now=now)
     for confirmation_id in confirmations:
         confirmation_delivery_send_task.delay(confirmation_id=confirmation_id)
-    return Swept(deliveries=deliveries, confirmations=confirmations)
+    upstream = upstream_deliveries_queue(now=now)
+    return Swept(deliveries=deliveries, confirmations=confirmations, upstream=upstream)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import datetime as dt
 
 from django.db.models import Max, Q
 
+from alerts.services import alerts_upstream_notify
 from detection.core.upstream import DEFAULT_WINDOW, OutageOnset, UpstreamGroup, upstream_groups
 from detection.models import Outage, UpstreamOutage
 from reports.models import Provider
@@ -44,6 +45,8 @@ def upstream_refresh(*, now: dt.datetime) -> list[UpstreamOutage]:
             Outage.objects.filter(id__in=members).update(upstream=row)
             if new:
                 created.append(row)
+                # The provider's followers hear of it once (rows in this transaction).
+                alerts_upstream_notify(upstream=row, now=now)
     _close_finished(since)
     return created
 

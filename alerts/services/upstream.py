@@ -1,0 +1,106 @@
+"""Alerts about upstream outages: the provider's followers hear that several services on it
+are down together, once per upstream outage, even when nobody reported the provider itself.
+
+Detection calls ``alerts_upstream_notify`` inside the transaction that created the
+UpstreamOutage (detection.services.upstream): the rows commit with it, their sending is
+queued on commit, and ``alerts_sweep`` sends whatever was lost or is due for a retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from alerts import channels, presentation, selectors
+from alerts.channels import TransportError
+from alerts.models import UpstreamDelivery
+from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
+from alerts.services.subscriptions import subscription_failed, subscription_succeeded
+from alerts.tasks import upstream_delivery_send_task
+from detection import selectors as detection_selectors
+from detection.models import UpstreamOutage
+
+logger = logging.getLogger(__name__)
+Status = UpstreamDelivery.Status
+
+
+def alerts_upstream_notify(*, upstream: UpstreamOutage, now: datetime | None = None) -> int:
+    """A new upstream outage: one message to each active follower of its provider's catalog
+    service (none when the provider is not in the catalog). Calling it again adds nothing
+    (unique rows). Returns the number of subscriptions told."""
+    now = now or timezone.now()
+    ids = selectors.subscriptions_for_provider(service_id=upstream.provider.service_id)
+    if not ids:
+        return 0
+    UpstreamDelivery.objects.bulk_create(
+        [
+            UpstreamDelivery(upstream=upstream, subscription_id=pk, next_attempt_at=now)
+            for pk in ids
+        ],
+        ignore_conflicts=True,
+    )
+    pending = list(
+        UpstreamDelivery.objects.filter(upstream=upstream, status=Status.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    for pk in pending:
+        # robust: a broker outage must not fail the detector; the sweeper sends the rows later.
+        transaction.on_commit(
+            lambda pk=pk: upstream_delivery_send_task.delay(delivery_id=pk), robust=True
+        )
+    return len(ids)
+
+
+def upstream_deliveries_queue(*, now: datetime) -> list[int]:
+    """The sweeper's part: queue every upstream message that is due or was lost."""
+    ids = selectors.upstream_deliveries_due(now=now)
+    for pk in ids:
+        upstream_delivery_send_task.delay(delivery_id=pk)
+    return ids
+
+
+def upstream_delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendResult:
+    """Claim one upstream message, check it is still wanted, send it, record the outcome."""
+    now = now or timezone.now()
+    mine = claim(UpstreamDelivery, pk=delivery_id, now=now)
+    if mine is None:
+        return SendResult(Outcome.NOT_CLAIMED)
+    delivery = selectors.upstream_delivery_get(delivery_id=delivery_id)
+    subscription = delivery.subscription
+    reason = ""
+    if subscription.unsubscribed_at or subscription.disabled_at or not subscription.confirmed_at:
+        reason = "Subscription no longer active."
+    elif subscription.channel == subscription.Channel.WEBHOOK:
+        # The webhook body (alerts.api.webhooks) describes one outage; this has none.
+        reason = "Upstream alerts are not posted to webhooks."
+    elif delivery.upstream.resolved_at is not None:
+        reason = "Over before the alert could be sent."
+    view = detection_selectors.upstream_views(ids=[delivery.upstream_id]).get(delivery.upstream_id)
+    if not reason and (view is None or not view.affected):
+        reason = "No outage is grouped in it any more."
+    if reason:
+        mine.update(status=Status.SKIPPED, last_error=reason)
+        return SendResult(Outcome.SKIPPED, reason=reason)
+    try:
+        notice = presentation.upstream_notice_build(delivery=delivery, view=view, now=now)
+        channels.transport_for(subscription.channel).send(notice)
+    except TransportError as exc:
+        result = record_failure(
+            mine=mine, attempts=delivery.attempts, exc=exc, now=now, what=f"Upstream {delivery_id}"
+        )
+        if result.outcome == Outcome.FAILED:
+            subscription_failed(subscription=subscription, error=exc, gave_up=result.gave_up)
+        return result
+    except Exception as exc:  # a broken template must not loop through the sweeper forever
+        logger.exception("Could not send upstream delivery %s", delivery_id)
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
+    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
+        logger.warning("Upstream delivery %s was taken over while sending", delivery_id)
+    subscription_succeeded(subscription=subscription)
+    return SendResult(Outcome.SENT)
