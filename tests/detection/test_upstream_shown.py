@@ -135,18 +135,37 @@ def test_the_outage_list_reads_every_upstream_at_once(api_client, fastly):
     assert queries() == few
 
 
+@pytest.fixture
+def eager():
+    """Celery tasks run in-process (emails land in the locmem outbox)."""
+    from outagewatch.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
 def test_a_provider_outage_hitting_four_services_shows_as_one(
-    send_reports, client, api_client, monkeypatch
+    send_reports, client, api_client, monkeypatch, eager, django_capture_on_commit_callbacks
 ):
     """The issue's "Done when": the real tick opens four outages on Fastly's dependents and
-    the home page and the API show them as one upstream outage."""
+    the home page and the API show them as one upstream outage; Fastly's follower, who
+    reported nothing, gets one email about it."""
+    from django.core import mail
     from django.utils import timezone
 
+    from alerts.models import Subscription
     from detection.cache import data_version_bump
     from detection.models import UpstreamOutage
     from detection.services import buckets_aggregate, detect_tick
     from tests.detection.test_upstream import _history
 
+    Subscription.objects.create(
+        email="ann@example.com",
+        service=Service.objects.get(slug="fastly"),
+        confirmed_at=T0 - dt.timedelta(days=1),
+    )
     services = list(Service.objects.filter(slug__in=FASTLY).order_by("name"))
     assert len(services) == 4
     _history(services)
@@ -156,7 +175,11 @@ def test_a_provider_outage_hitting_four_services_shows_as_one(
             send_reports(service, minute, 2 + (25 if k >= 8 else 0), country="DE")
         now = minute + M + dt.timedelta(seconds=2)
         buckets_aggregate(now=now)
-        detect_tick(now=now)
+        with django_capture_on_commit_callbacks(execute=True):
+            detect_tick(now=now)
+    [email] = mail.outbox
+    assert email.to == ["ann@example.com"]
+    assert email.subject.startswith("Probably an outage at Fastly: ")
     outages = Outage.objects.filter(service__in=services, status="active")
     assert outages.count() == 4
     row = UpstreamOutage.objects.get()
