@@ -622,6 +622,11 @@ def upstream_note(view: UpstreamView, *, outage_id: int) -> str:
         return f"Probably caused by an outage at {provider}."
     count = len(others)
     services = "service" if count == 1 else "services"
+    if any(m.is_provider and m.outage_id == outage_id for m in view.members):
+        return (
+            f"{count} {services} that run on {provider} had problems at the same time: "
+            f"probably one outage at {provider}."
+        )
     return (
         f"Probably part of an outage at {provider}: {count} other {services} on {provider} "
         f"had problems at the same time."

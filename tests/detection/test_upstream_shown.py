@@ -197,3 +197,16 @@ def test_a_provider_outage_hitting_four_services_shows_as_one(
     assert groups == {row.id}
     services_listed = body["results"][0]["upstream"]["services"]
     assert sorted(s["service"] for s in services_listed) == sorted(FASTLY)
+
+
+def test_the_providers_own_outage_page_names_its_dependents(client):
+    members = [outage(slug, k) for k, slug in enumerate(["discord", "shopify", "canva"])]
+    own = outage("cloudflare", 1)
+    upstream_refresh(now=T0 + 10 * M)
+    page = client.get(f"/outages/{own.id}/").content.decode()
+    assert "3 services that run on Cloudflare had problems at the same time" in page
+    for o in members:
+        assert f'href="/outages/{o.id}/"' in page
+    dependent = client.get(f"/outages/{members[0].id}/").content.decode()
+    assert "Probably part of an outage at Cloudflare: 2 other services on Cloudflare" in dependent
+    assert f'href="/outages/{own.id}/">Cloudflare</a> (the provider itself)' in dependent
