@@ -210,7 +210,7 @@ def _view(row: OfficialIncident) -> OfficialIncidentView:
 class OutageOfficial:
     """An outage against its service's official status page (detection.official.matching)."""
 
-    has_source: bool  # the provider publishes a status page we read
+    has_source: bool  # the provider publishes a status page, and we have read it
     incident: OfficialIncidentView | None  # the matching incident acknowledged first
     lead: timedelta | None  # its acknowledgement minus the detection: positive, crowd first
     waiting: bool  # no incident yet, and the provider may still post one (ACK_GRACE)
@@ -220,8 +220,10 @@ def outage_official(*, outage: Outage, now: datetime | None = None) -> OutageOff
     """The official incident of an outage and the lead time, by the track record's rules:
     matching.matches over the incidents within SLACK of the outage's span."""
     now = now or timezone.now()
-    link = ServiceStatusSource.objects.filter(service_id=outage.service_id).first()
-    if link is None:
+    link = ServiceStatusSource.objects.filter(service_id=outage.service_id).select_related("source")
+    link = link.first()
+    if link is None or link.source.last_success_at is None:
+        # A page never read says nothing, not even "not acknowledged".
         return OutageOfficial(has_source=False, incident=None, lead=None, waiting=False)
     end = outage.resolved_at if outage.resolved_at and not outage.is_active else now
     views = official_incidents_between(

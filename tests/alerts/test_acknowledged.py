@@ -23,7 +23,7 @@ from tests.detection.official.conftest import (  # noqa: F401  (fixtures)
     official_source,
     status_server,
 )
-from tests.detection.official.recorded import statuspage_open_at
+from tests.detection.official.recorded import statuspage_open_at, statuspage_quiet
 from tests.detection.official.statusserver import Page
 from tests.e2e.test_email_alerts import Mailbox
 
@@ -36,8 +36,8 @@ SUMMARY = "/api/v2/summary.json"
 
 @pytest.fixture
 def watched(service, official_source, status_server):  # noqa: F811
-    """Acme with an official source (no incident yet) and an outage that started 30 minutes
-    ago (detected 28 minutes ago)."""
+    """Acme with an official source, read 12 minutes ago with no incident; ``poll`` serves
+    an incident published at ``published`` and reads the page again."""
 
     def poll(*, published, incident_id: str = "") -> official.PollResult:
         now = timezone.now()
@@ -47,7 +47,9 @@ def watched(service, official_source, status_server):  # noqa: F811
         status_server.serve(SUMMARY, Page(body))
         return official.status_source_poll(source_id=source.pk, now=now)
 
-    source = official_source(service, status_server.url(SUMMARY))
+    # Read once before the incident is published, with nothing open.
+    source = official_source(service, status_server.serve(SUMMARY, Page(statuspage_quiet())))
+    official.status_source_poll(source_id=source.pk, now=timezone.now() - 12 * M)
     return poll
 
 

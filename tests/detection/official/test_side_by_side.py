@@ -165,8 +165,13 @@ def _stored(source, external_id: str, *, started, acknowledged, resolved=None, i
     )
 
 
+def _read(source, at: datetime) -> None:
+    StatusSource.objects.filter(pk=source.pk).update(last_success_at=at)
+
+
 def test_outage_matches_the_first_acknowledged_overlapping_incident(official_source, service):
     source = official_source(service, "https://status.acme.example/api/v2/summary.json")
+    _read(source, AT - 2 * M)
     outage = outage_make(service, started_at=AT - 60 * M, resolved_at=AT - 10 * M)
     # detected at AT - 58 min
     _stored(source, "later", started=AT - 55 * M, acknowledged=AT - 30 * M)
@@ -185,7 +190,8 @@ def test_outage_matches_the_first_acknowledged_overlapping_incident(official_sou
 
 
 def test_outage_without_incident_is_waiting_then_never_acknowledged(official_source, service):
-    official_source(service, "https://status.acme.example/api/v2/summary.json")
+    source = official_source(service, "https://status.acme.example/api/v2/summary.json")
+    _read(source, AT - 2 * M)
     open_outage = outage_make(service, started_at=AT - 60 * M)
     assert outage_official(outage=open_outage, now=AT).waiting
     open_outage.delete()
@@ -247,6 +253,14 @@ def test_outage_api_without_a_source_has_no_official_incident(api_client, servic
     outage = outage_make(service)
     body = api_client.get(f"/api/v1/outages/{outage.pk}/").json()
     assert body["official_incident"] is None and body["official_lead"] == ""
+
+
+def test_a_source_never_read_says_nothing_about_an_outage(client, official_source, service):
+    official_source(service, "https://status.acme.example/api/v2/summary.json")
+    outage = outage_make(service)
+    assert outage_official(outage=outage).has_source is False
+    html = client.get(f"/outages/{outage.pk}/").content.decode()
+    assert 'data-live="outage-official"' in html and "acknowledged" not in html
 
 
 def test_schema_documents_the_official_fields(client):
