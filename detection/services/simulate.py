@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from detection.core import detect_series
 from detection.models import Bucket, HourlyBucket, Outage, OutageEvent, UpstreamOutage
+from detection.official.models import OfficialIncident, ServiceStatusSource
 from detection.services.baselines import baselines_refit
 from detection.services.buckets import buckets_aggregate
 from detection.services.config import detector_config
@@ -62,6 +63,12 @@ logger = logging.getLogger(__name__)
 # simulated outages' explanations end with this mark (simulated_explanation).
 SIMULATED_KEY_PREFIX = "sim-"
 SIMULATED_MARK = "(simulated history)"
+# Simulated official incidents (for the track record) have external ids starting with this.
+SIMULATED_INCIDENT_PREFIX = "simulated-"
+# Of the simulated outages of a service with an official source, the share its provider
+# "acknowledges", and how late (minutes after detection; negative: the provider was first).
+SIMULATED_ACK_SHARE = 0.8
+SIMULATED_LEAD_MINUTES = (-10, 45)
 # Rows per INSERT transaction: short enough that a report from the web waits a moment at most.
 BATCH_ROWS = 2000
 # While set, the detection tick skips its run (detection.tasks.detect_minute); refreshed as
@@ -170,6 +177,8 @@ def history_seed(
         _buckets_rebuild(from_epoch_minute(start), from_epoch_minute(end), progress)
         outages = sum(_outages_from_history(service, end) for service in chosen)
         progress(f"{outages} past outages found in the history")
+        incidents = official_incidents_simulate(services=chosen, rng=rng)
+        progress(f"{incidents} official incidents written for the track record")
         _tick_pause_refresh()
         baselines_refit(now=from_epoch_minute(end))
         progress("Baselines fitted")
@@ -177,14 +186,15 @@ def history_seed(
 
 
 def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None) -> HistoryReset:
-    """Remove simulated history (reports, their buckets, outages and the upstream outages
-    left without outages) and only that."""
+    """Remove simulated history (reports, their buckets, outages, the upstream outages left
+    without outages and the simulated official incidents) and only that."""
     simulated = Report.objects.filter(reporter_key__startswith=SIMULATED_KEY_PREFIX)
     span = simulated.aggregate(first=Min("created_at"), last=Max("created_at"))
     service_ids = list(simulated.values_list("service_id", flat=True).distinct())
     simulated_outages = Outage.objects.filter(explanation__endswith=SIMULATED_MARK)
     outages = simulated_outages.count()
     simulated_outages.delete()
+    OfficialIncident.objects.filter(external_id__startswith=SIMULATED_INCIDENT_PREFIX).delete()
     # Upstream outages that grouped only those go too (a group never loses a real outage).
     UpstreamOutage.objects.filter(outages__isnull=True).delete()
     if span["first"] is None:
@@ -206,6 +216,54 @@ def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None
         baselines_refit(now=now)
     progress(f"Removed {outages} simulated outages")
     return HistoryReset(reports=removed, outages=outages)
+
+
+def official_incidents_simulate(*, services: list[Service], rng: np.random.Generator) -> int:
+    """Official incidents for the simulated outages of services with an official source, so
+    the track record has figures in the demo: most outages acknowledged by the provider
+    some minutes after (or before) OutageWatch detected them, some never, and one incident
+    per service that the crowd never saw. Marked by their external id (history_reset)."""
+    links = ServiceStatusSource.objects.filter(service__in=services).select_related("source")
+    rows = []
+    for link in links:
+        outages = Outage.objects.filter(
+            service_id=link.service_id, explanation__endswith=SIMULATED_MARK
+        ).order_by("started_at")
+        for outage in outages:
+            if rng.random() >= SIMULATED_ACK_SHARE:
+                continue
+            lead = dt.timedelta(minutes=int(rng.integers(*SIMULATED_LEAD_MINUTES)))
+            posted = outage.detected_at + lead
+            ended = (outage.resolved_at or posted) + dt.timedelta(minutes=20)
+            rows.append(_incident(link, f"outage-{outage.pk}", posted, ended))
+        if outages:
+            first, last = outages.first().started_at, outages.last().started_at
+            quiet = first + (last - first) / 2 + dt.timedelta(hours=7)
+            rows.append(_incident(link, f"unseen-{link.service_id}", quiet, quiet + 40 * _MINUTE))
+    OfficialIncident.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+_MINUTE = dt.timedelta(minutes=1)
+
+
+def _incident(
+    link: ServiceStatusSource, key: str, posted: dt.datetime, ended: dt.datetime
+) -> OfficialIncident:
+    return OfficialIncident(
+        source=link.source,
+        external_id=f"{SIMULATED_INCIDENT_PREFIX}{key}",
+        title="Degraded performance (simulated)",
+        status="resolved",
+        impact="major",
+        components=list(link.components),
+        started_at=posted,
+        acknowledged_at=posted,
+        resolved_at=ended,
+        updated_at=ended,
+        first_seen_at=posted,
+        last_seen_at=ended,
+    )
 
 
 def _buckets_rebuild(start: dt.datetime, end: dt.datetime, progress: Progress) -> None:
