@@ -43,9 +43,24 @@ class WebhookOfficialIncidentSerializer(serializers.Serializer):
     acknowledged_at = serializers.DateTimeField(help_text="When the provider published it.")
 
 
+class WebhookUpstreamServiceSerializer(serializers.Serializer):
+    service = serializers.CharField(help_text="Service slug.")
+    service_name = serializers.CharField()
+    outage_id = serializers.IntegerField()
+    url = serializers.URLField(help_text="The outage page.")
+
+
+class WebhookUpstreamSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The upstream outage (as in the outage API).")
+    provider = serializers.CharField(help_text="Provider slug.")
+    provider_name = serializers.CharField()
+    since = serializers.DateTimeField(help_text="The earliest onset among its outages.")
+    services = WebhookUpstreamServiceSerializer(many=True, help_text="The dependents affected.")
+
+
 class WebhookEventSerializer(serializers.Serializer):
     event = serializers.ChoiceField(
-        choices=["opened", "reopened", "resolved", "acknowledged", "test"]
+        choices=["opened", "reopened", "resolved", "acknowledged", "upstream", "test"]
     )
     delivery_id = serializers.IntegerField(
         help_text="Idempotency key: the same for every attempt at this message."
@@ -54,7 +69,10 @@ class WebhookEventSerializer(serializers.Serializer):
     title = serializers.CharField(help_text="One line for people.")
     summary = serializers.CharField()
     service = WebhookServiceSerializer()
-    outage = WebhookOutageSerializer()
+    outage = WebhookOutageSerializer(allow_null=True, help_text="Null for `upstream`.")
+    upstream = WebhookUpstreamSerializer(
+        required=False, help_text="Only for `upstream`: the provider's dependents that are down."
+    )
     official = serializers.CharField(
         help_text="Whether the provider's status page has acknowledged it, in words; empty "
         "when the service has no official status source."
@@ -73,8 +91,11 @@ OUTAGE_EVENT_CALLBACK = OpenApiCallback(
             "Sent for `opened`, `reopened` (problems again within the reopen window), "
             "`resolved`, `acknowledged` (the provider's status page published an incident "
             "overlapping the outage; only to subscriptions that asked for it, once per "
-            "outage), and `test` (the management page's button). Headers: "
-            "`X-OutageWatch-Event`, `X-OutageWatch-Delivery` (the same for every attempt), "
+            "outage), `upstream` (to followers of a provider such as Fastly: several services "
+            "that run on it are down together; `outage` is null and `upstream` lists them; "
+            "once per upstream outage) and `test` (the management page's button). Headers: "
+            "`X-OutageWatch-Event`, `X-OutageWatch-Delivery` (the same for every attempt; "
+            "`upstream-<delivery_id>` for `upstream`, whose ids are counted apart), "
             "`X-OutageWatch-Timestamp` (Unix seconds) and `X-OutageWatch-Signature: "
             "v1=<hex HMAC-SHA256(secret, timestamp + '.' + raw body)>`; refuse timestamps "
             "more than 5 minutes off (replays). Answer 2xx within 10 seconds; 5xx, 408, 429 "

@@ -32,6 +32,8 @@ def _iso(moment) -> str | None:
 
 
 def payload(notice: Notice) -> dict[str, Any]:
+    if notice.outage is None:
+        return _upstream_payload(notice)
     outage, service = notice.outage, notice.outage.service
     return {
         "event": notice.event,
@@ -60,6 +62,43 @@ def payload(notice: Notice) -> dict[str, Any]:
     }
 
 
+def _upstream_payload(notice: Notice) -> dict[str, Any]:
+    """An upstream outage to a follower of its provider (alerts.presentation)."""
+    service, view = notice.subscription.service, notice.extra["upstream"]
+    return {
+        "event": notice.event,
+        "delivery_id": notice.delivery_id,
+        "sent_at": _iso(notice.at),
+        "title": notice.title,
+        "summary": notice.summary,
+        "service": {"slug": service.slug, "name": service.name, "url": notice.service_url},
+        "outage": None,
+        "upstream": {
+            "id": view.id,
+            "provider": view.provider,
+            "provider_name": view.provider_name,
+            "since": _iso(view.started_at),
+            "services": [
+                {
+                    "service": member.service,
+                    "service_name": member.service_name,
+                    "outage_id": member.outage_id,
+                    "url": url,
+                }
+                for member, (_, url) in zip(view.affected, notice.extra["outages"], strict=True)
+            ],
+        },
+        "official": "",
+        "official_incident": None,
+    }
+
+
+def delivery_key(notice: Notice) -> str:
+    """X-OutageWatch-Delivery: upstream alerts are rows of their own table, so their ids get
+    a prefix that keeps them apart from the outage alerts' ids."""
+    return f"upstream-{notice.delivery_id}" if notice.outage is None else str(notice.delivery_id)
+
+
 def _official(incident: dict[str, Any] | None) -> dict[str, Any] | None:
     if incident is None:
         return None
@@ -76,7 +115,7 @@ class WebhookTransport:
             body=body,
             headers={
                 "X-OutageWatch-Event": notice.event,
-                "X-OutageWatch-Delivery": str(notice.delivery_id),
+                "X-OutageWatch-Delivery": delivery_key(notice),
                 TIMESTAMP_HEADER: str(timestamp),
                 SIGNATURE_HEADER: signature(
                     secret=subscription.secret, timestamp=timestamp, body=body

@@ -75,9 +75,6 @@ def upstream_delivery_send(*, delivery_id: int, now: datetime | None = None) -> 
     reason = ""
     if subscription.unsubscribed_at or subscription.disabled_at or not subscription.confirmed_at:
         reason = "Subscription no longer active."
-    elif subscription.channel == subscription.Channel.WEBHOOK:
-        # The webhook body (alerts.api.webhooks) describes one outage; this has none.
-        reason = "Upstream alerts are not posted to webhooks."
     elif delivery.upstream.resolved_at is not None:
         reason = "Over before the alert could be sent."
     view = detection_selectors.upstream_views(ids=[delivery.upstream_id]).get(delivery.upstream_id)

@@ -104,24 +104,41 @@ def test_an_upstream_outage_over_before_sending_is_skipped_and_the_sweeper_sends
     assert services.upstream_delivery_send(delivery_id=pk).outcome == "not_claimed"
 
 
-def test_slack_and_discord_followers_get_the_affected_services(
+def test_chat_and_webhook_followers_get_the_affected_services(
     eager, receiver, django_capture_on_commit_callbacks
 ):
+    from alerts.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
     now = timezone.now()
     for channel in ("slack", "discord"):
         follower(channel=channel, url=f"{receiver.url}/{channel}", secret="")
     hooked = follower(channel="webhook", url=f"{receiver.url}/hook", secret="s" * 32)
-    dependents_down(now)
+    outages = dependents_down(now)
     with django_capture_on_commit_callbacks(execute=True):
-        upstream_refresh(now=now)
-    bodies = {r.path.rsplit("/", 1)[1]: r.json() for r in receiver.wait_for(2)}
-    slack = bodies["slack"]
+        [row] = upstream_refresh(now=now)
+    received = {r.path.rsplit("/", 1)[1]: r for r in receiver.wait_for(3)}
+    slack = received["slack"].json()
     assert slack["text"].startswith("Probably an outage at Fastly: Reddit, Spotify and 2 more")
     assert "Reddit, Spotify, Pinterest, Vimeo" in str(slack["blocks"])
-    discord = bodies["discord"]["embeds"][0]
+    discord = received["discord"].json()["embeds"][0]
     assert discord["fields"] == [
         {"name": "Affected", "value": "Reddit, Spotify, Pinterest, Vimeo", "inline": False}
     ]
     assert discord["footer"]["text"] == "OutageWatch · Fastly"
-    skipped = UpstreamDelivery.objects.get(subscription=hooked)
-    assert skipped.status == "skipped" and "webhooks" in skipped.last_error
+
+    hook = received["hook"]
+    delivery = UpstreamDelivery.objects.get(subscription=hooked)
+    assert delivery.status == "sent"
+    assert hook.headers["x-outagewatch-event"] == "upstream"
+    # Counted apart from outage alerts' ids, so a receiver's dedup never confuses the two.
+    assert hook.headers["x-outagewatch-delivery"] == f"upstream-{delivery.pk}"
+    timestamp = int(hook.headers[TIMESTAMP_HEADER.lower()])
+    expected = signature(secret=hooked.secret, timestamp=timestamp, body=hook.body)
+    assert hook.headers[SIGNATURE_HEADER.lower()] == expected
+    body = hook.json()
+    assert body["event"] == "upstream" and body["outage"] is None
+    assert body["service"]["slug"] == "fastly"
+    upstream = body["upstream"]
+    assert (upstream["id"], upstream["provider"]) == (row.pk, "fastly")
+    assert [s["outage_id"] for s in upstream["services"]] == [o.pk for o in outages]
+    assert upstream["services"][0]["url"].endswith(f"/outages/{outages[0].pk}/")
