@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -27,6 +28,8 @@ def official_source(service, url: str) -> StatusSource:
 
 @pytest.fixture
 def simulated_month(db, monkeypatch):
+    # An earlier live-server test may have flushed the catalog the migrations load.
+    call_command("catalog_load", verbosity=0)
     # The month ends now: the server reads the real clock.
     monkeypatch.setattr(month, "NOW", timezone.now().replace(second=0, microsecond=0))
     return month.simulated_month(official_source)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -22,6 +23,8 @@ FASTLY = ["reddit", "spotify", "pinterest", "vimeo"]
 
 
 def test_home_page_shows_an_upstream_outage_without_reload(web_server, page):  # noqa: F811
+    # An earlier live-server test may have flushed the catalog (services and providers).
+    call_command("catalog_load", verbosity=0)
     page.goto(f"{web_server.url}/")
     page.evaluate("window.__notReloaded = true")
     section = page.locator("[data-upstream-provider=fastly]")
