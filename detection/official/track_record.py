@@ -62,32 +62,21 @@ def track_record(*, now: datetime | None = None) -> TrackRecord:
     incidents, with_source = _incidents(since)
     found = matches(outages, incidents, now=now)
     names = dict(Service.objects.values_list("slug", "name"))
-    overall = {
-        d: record(
-            outages,
-            incidents,
-            found,
-            with_source=with_source,
-            since=now - timedelta(days=d),
-            now=now,
-        )
-        for d in SPANS
-    }
-    rows = []
-    for slug in {o.service for o in outages} | {i.service for i in incidents}:
-        mine_o = [o for o in outages if o.service == slug]
-        mine_i = [i for i in incidents if i.service == slug]
-        records = {
+
+    def spans(outs: list[CrowdOutage], incs: list[Incident]) -> dict[int, Record]:
+        return {
             d: record(
-                mine_o,
-                mine_i,
-                found,
-                with_source=with_source,
-                since=now - timedelta(days=d),
-                now=now,
+                outs, incs, found, with_source=with_source, since=now - timedelta(days=d), now=now
             )
             for d in SPANS
         }
+
+    overall = spans(outages, incidents)
+    rows = []
+    for slug in {o.service for o in outages} | {i.service for i in incidents}:
+        records = spans(
+            [o for o in outages if o.service == slug], [i for i in incidents if i.service == slug]
+        )
         longest = records[max(SPANS)]
         if longest.outages or longest.incidents:
             rows.append(ServiceRecord(slug, names.get(slug, slug), slug in with_source, records))

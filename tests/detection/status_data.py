@@ -175,3 +175,14 @@ def country_state_make(service: Service, country: str, level: int) -> SeriesStat
     return SeriesState.objects.create(
         service=service, country=country, minute=minute_now(), level=level
     )
+
+
+def catalog_outage(slug: str, start: datetime, *, resolved: datetime | None = None) -> Outage:
+    """An outage of a catalog service (by slug), detected two minutes after its start."""
+    return Outage.objects.create(
+        service=Service.objects.get(slug=slug),
+        started_at=start,
+        detected_at=start + timedelta(minutes=2),
+        status="resolved" if resolved is not None else "active",
+        resolved_at=resolved,
+    )

@@ -13,20 +13,15 @@ from detection.services.upstream import upstream_refresh
 from reports.models import Provider, Service
 from reports.selectors import service_providers
 from tests.detection.conftest import T0
+from tests.detection.status_data import catalog_outage
 
 pytestmark = pytest.mark.django_db
 M = dt.timedelta(minutes=1)
 
 
 def outage(slug: str, minute: int, *, resolved: int | None = None) -> Outage:
-    start = T0 + minute * M
-    return Outage.objects.create(
-        service=Service.objects.get(slug=slug),
-        started_at=start,
-        detected_at=start + 2 * M,
-        status="resolved" if resolved is not None else "active",
-        resolved_at=T0 + resolved * M if resolved is not None else None,
-    )
+    end = T0 + resolved * M if resolved is not None else None
+    return catalog_outage(slug, T0 + minute * M, resolved=end)
 
 
 def test_the_catalog_names_the_providers_of_its_services():

@@ -15,6 +15,7 @@ from detection.models import Outage
 from detection.services.upstream import upstream_refresh
 from reports.models import Service
 from tests.detection.conftest import T0
+from tests.detection.status_data import catalog_outage
 
 pytestmark = pytest.mark.django_db
 M = dt.timedelta(minutes=1)
@@ -22,14 +23,8 @@ FASTLY = ["reddit", "spotify", "pinterest", "vimeo"]
 
 
 def outage(slug: str, minute: int, *, resolved: int | None = None) -> Outage:
-    start = T0 + minute * M
-    return Outage.objects.create(
-        service=Service.objects.get(slug=slug),
-        started_at=start,
-        detected_at=start + 2 * M,
-        status="resolved" if resolved is not None else "active",
-        resolved_at=T0 + resolved * M if resolved is not None else None,
-    )
+    end = T0 + resolved * M if resolved is not None else None
+    return catalog_outage(slug, T0 + minute * M, resolved=end)
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def page(monkeypatch) -> Iterator:
-    """A fresh browser page (German locale, desktop size).
+def open_page(monkeypatch) -> Iterator:
+    """open_page(timezone_id="UTC"): a fresh page (German locale, desktop size) of a browser
+    living in that zone; every page is closed with the test.
 
     Without chromium the browser tests are skipped on a developer's machine, and fail in CI
     (REQUIRE_BROWSER=1, set by .ci/run), where a silent skip would hide the pages' tests.
@@ -47,12 +48,25 @@ def page(monkeypatch) -> Iterator:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, locale="de-DE", timezone_id="UTC"
-        )
-        context.set_default_timeout(15_000)
+        contexts = []
+
+        def new_page(timezone_id: str = "UTC"):
+            context = browser.new_context(
+                viewport={"width": 1280, "height": 900}, locale="de-DE", timezone_id=timezone_id
+            )
+            context.set_default_timeout(15_000)
+            contexts.append(context)
+            return context.new_page()
+
         try:
-            yield context.new_page()
+            yield new_page
         finally:
-            context.close()
+            for context in contexts:
+                context.close()
             browser.close()
+
+
+@pytest.fixture
+def page(open_page):
+    """A fresh browser page (German locale, desktop size, UTC)."""
+    return open_page()

@@ -20,6 +20,7 @@ import redis
 from django.db import connection
 
 from tests.conftest import free_port, wait_until
+from tests.e2e.browser import open_page  # noqa: F401  (fixture: browser pages in any zone)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

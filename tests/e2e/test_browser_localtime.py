@@ -4,55 +4,19 @@ the browser's zone."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.detection.status_data import outage_make
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.e2e.browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 # A past day, so the pages show the date; November: Berlin is UTC+1, New York UTC-5.
 STARTED = datetime(2026, 11, 27, 13, 26, tzinfo=UTC)
 ENDED = STARTED + timedelta(minutes=47)  # 14:13 UTC
-
-
-@pytest.fixture
-def zoned_page(monkeypatch) -> Iterator:
-    """zoned_page(timezone_id): a fresh page of a browser living in that zone."""
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} not found: browser tests need Debian's chromium."
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        contexts = []
-
-        def open_page(timezone_id: str):
-            context = browser.new_context(
-                viewport={"width": 1280, "height": 900}, locale="de-DE", timezone_id=timezone_id
-            )
-            context.set_default_timeout(15_000)
-            contexts.append(context)
-            return context.new_page()
-
-        try:
-            yield open_page
-        finally:
-            for context in contexts:
-                context.close()
-            browser.close()
 
 
 @pytest.fixture
@@ -70,9 +34,9 @@ def resolved(make_service):
     ],
 )
 def test_outage_page_shows_times_in_the_readers_zone(
-    web_server, zoned_page, resolved, zone, start, end
+    web_server, open_page, resolved, zone, start, end
 ):
-    page = zoned_page(zone)
+    page = open_page(zone)
     page.goto(f"{web_server.url}/outages/{resolved.pk}/")
     header = page.locator(".outage-when")
     expect(header).to_contain_text(f"Started {start}, over {end} (after 47 min)")
@@ -86,10 +50,8 @@ def test_outage_page_shows_times_in_the_readers_zone(
         page.screenshot(path=str(SCREENSHOTS / "outage-page-berlin.png"), full_page=True)
 
 
-def test_times_inserted_later_are_localized_by_the_shared_function(
-    web_server, zoned_page, resolved
-):
-    page = zoned_page("America/New_York")
+def test_times_inserted_later_are_localized_by_the_shared_function(web_server, open_page, resolved):
+    page = open_page("America/New_York")
     page.goto(f"{web_server.url}/outages/{resolved.pk}/")
     text = page.evaluate(
         """() => {
@@ -104,11 +66,11 @@ def test_times_inserted_later_are_localized_by_the_shared_function(
     assert text == "08:00 (UTC-4)"  # summer time in July
 
 
-def test_subscribe_form_sends_the_browsers_zone(web_server, zoned_page, make_service):
+def test_subscribe_form_sends_the_browsers_zone(web_server, open_page, make_service):
     from alerts.models import Subscription
 
     make_service("acme", "Acme Cloud")
-    page = zoned_page("Europe/Berlin")
+    page = open_page("Europe/Berlin")
     page.goto(f"{web_server.url}/services/acme/")
     zone_input = page.locator('#subscribe input[name="timezone"]')
     expect(zone_input).to_have_value("Europe/Berlin")
@@ -118,8 +80,8 @@ def test_subscribe_form_sends_the_browsers_zone(web_server, zoned_page, make_ser
     assert Subscription.objects.get().timezone == "Europe/Berlin"
 
 
-def test_chart_ticks_and_their_note_follow_the_readers_zone(web_server, zoned_page, resolved):
-    page = zoned_page("Europe/Berlin")
+def test_chart_ticks_and_their_note_follow_the_readers_zone(web_server, open_page, resolved):
+    page = open_page("Europe/Berlin")
     page.goto(f"{web_server.url}/outages/{resolved.pk}/")
     # Ticks as detection.charts draws them (UTC), inserted later as the live refresh does.
     page.evaluate(
