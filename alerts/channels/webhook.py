@@ -31,10 +31,8 @@ def _iso(moment) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def payload(notice: Notice) -> dict[str, Any]:
-    if notice.outage is None:
-        return _upstream_payload(notice)
-    outage, service = notice.outage, notice.outage.service
+def _envelope(notice: Notice, service) -> dict[str, Any]:
+    """What every event says: which event, which message, when, and about which service."""
     return {
         "event": notice.event,
         "delivery_id": notice.delivery_id,
@@ -42,6 +40,15 @@ def payload(notice: Notice) -> dict[str, Any]:
         "title": notice.title,
         "summary": notice.summary,
         "service": {"slug": service.slug, "name": service.name, "url": notice.service_url},
+    }
+
+
+def payload(notice: Notice) -> dict[str, Any]:
+    if notice.outage is None:
+        return _upstream_payload(notice)
+    outage = notice.outage
+    return {
+        **_envelope(notice, outage.service),
         "outage": {
             "id": outage.pk,
             "url": notice.outage_url,
@@ -64,14 +71,9 @@ def payload(notice: Notice) -> dict[str, Any]:
 
 def _upstream_payload(notice: Notice) -> dict[str, Any]:
     """An upstream outage to a follower of its provider (alerts.presentation)."""
-    service, view = notice.subscription.service, notice.extra["upstream"]
+    view = notice.extra["upstream"]
     return {
-        "event": notice.event,
-        "delivery_id": notice.delivery_id,
-        "sent_at": _iso(notice.at),
-        "title": notice.title,
-        "summary": notice.summary,
-        "service": {"slug": service.slug, "name": service.name, "url": notice.service_url},
+        **_envelope(notice, notice.subscription.service),
         "outage": None,
         "upstream": {
             "id": view.id,
