@@ -7,16 +7,14 @@ is down, then up again.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.conftest import free_port, wait_until
+from tests.conftest import wait_until
+from tests.local_http import LocalHTTPServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -38,14 +36,12 @@ class Answer:
     trickle: float = 0.0  # seconds between the body's bytes (a slow-loris answer)
 
 
-class Receiver:
+class Receiver(LocalHTTPServer):
     def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
+        super().__init__(port)
         self.received: list[Received] = []
         self.script: deque[Answer] = deque()
         self.default = Answer()
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -57,7 +53,7 @@ class Receiver:
     def start(self) -> Receiver:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
@@ -72,28 +68,10 @@ class Receiver:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                # The sender may have stopped reading (timeout or size cap).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    if not answer.trickle:
-                        self.wfile.write(answer.body)
-                    for i in range(len(answer.body) if answer.trickle else 0):
-                        self.wfile.write(answer.body[i : i + 1])
-                        self.wfile.flush()
-                        time.sleep(answer.trickle)
+                self.send_body(answer.body, answer.trickle)
 
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
         return wait_until(

@@ -9,14 +9,10 @@ and count requests per host.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.local_http import LocalHTTPServer, QuietHandler
 
 PAYLOADS = Path(__file__).with_name("payloads")
 
@@ -42,13 +38,11 @@ class Request:
     headers: dict[str, str]  # names in lower case
 
 
-class StatusServer:
+class StatusServer(LocalHTTPServer):
     def __init__(self) -> None:
-        self.port = free_port()
+        super().__init__()
         self.pages: dict[str, Page] = {}
         self.requests: list[Request] = []
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -61,7 +55,7 @@ class StatusServer:
     def start(self) -> StatusServer:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with server._lock:
@@ -82,28 +76,10 @@ class StatusServer:
                     self.send_header(name, value)
                 self.end_headers()
                 # The poller may stop reading (size cap, deadline).
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    if not page.trickle:
-                        self.wfile.write(page.body)
-                        return
-                    for i in range(len(page.body)):
-                        self.wfile.write(page.body[i : i + 1])
-                        self.wfile.flush()
-                        time.sleep(page.trickle)
+                self.send_body(page.body, page.trickle)
 
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 def _not_modified(page: Page, headers: dict[str, str]) -> bool:
