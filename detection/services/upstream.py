@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 
 from alerts.services import alerts_upstream_notify
 from detection.core.upstream import DEFAULT_WINDOW, OutageOnset, UpstreamGroup, upstream_groups
@@ -81,9 +81,12 @@ def _row_for(
 def _close_finished(since: dt.datetime) -> None:
     """A group ends when the last of its outages does (and reopens with any of them)."""
     rows = UpstreamOutage.objects.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=since))
-    for row in rows.annotate(last_end=Max("outages__resolved_at")):
-        active = row.outages.filter(status=Outage.Status.ACTIVE).exists()
-        resolved_at = None if active else row.last_end
+    rows = rows.annotate(
+        last_end=Max("outages__resolved_at"),
+        active=Count("outages", filter=Q(outages__status=Outage.Status.ACTIVE)),
+    )
+    for row in rows:
+        resolved_at = None if row.active else row.last_end
         if resolved_at != row.resolved_at:
             row.resolved_at = resolved_at
             row.save(update_fields=["resolved_at", "updated_at"])
