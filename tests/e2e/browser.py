@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,3 +71,13 @@ def open_page(monkeypatch) -> Iterator:
 def page(open_page):
     """A fresh browser page (German locale, desktop size, UTC)."""
     return open_page()
+
+
+def come_back(page) -> None:
+    """What a reader's returning to the tab does: the page asks at once. The web server
+    notices a new data version within detection.cache.VERSION_CHECK_SECONDS, so wait that out
+    first."""
+    from detection.cache import VERSION_CHECK_SECONDS
+
+    time.sleep(VERSION_CHECK_SECONDS + 0.2)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")

@@ -8,7 +8,6 @@ country state), then the data version is bumped as a tick does after committing.
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -27,7 +26,7 @@ from tests.detection.status_data import (
     outage_make,
     status_make,
 )
-from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+from tests.e2e.browser import SCREENSHOTS, come_back, page  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -71,13 +70,6 @@ def outage_resolves(service, outage: Outage) -> None:
     status_make(service, 0, countries=(), observed=2, expected=2)
     assert SeriesState.objects.get(service=service, country="DE").level == 2
     data_version_bump()
-
-
-def come_back(page) -> None:  # noqa: F811
-    """What a reader's returning to the tab does: the page asks at once. The server notices a
-    new data version within a second (detection.cache.VERSION_CHECK_SECONDS)."""
-    time.sleep(1.2)
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
 
 
 def live_points(page) -> list[float]:  # noqa: F811

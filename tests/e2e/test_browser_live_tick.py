@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -21,7 +20,7 @@ from reports.models import Report
 from reports.services import report_create
 from tests.conftest import crowd_address
 from tests.detection.status_data import minute_now
-from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+from tests.e2e.browser import SCREENSHOTS, come_back, page  # noqa: F401  (fixture)
 from tests.e2e.conftest import quiet_history
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -48,11 +47,6 @@ def minute_run(service, minute: dt.datetime, k: int, sent: list[int]) -> None:
             address=crowd_address(sent[0]), now=minute + dt.timedelta(seconds=sent[0] % 60),
         )  # fmt: skip
     detect_minute(now=(minute + M).isoformat())
-
-
-def come_back(page) -> None:  # noqa: F811
-    time.sleep(1.2)  # the server notices a new data version within a second
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
 
 
 def test_open_page_follows_the_real_detector(web_server, page, watched):  # noqa: F811

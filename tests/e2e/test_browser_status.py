@@ -3,13 +3,12 @@ see the chart, watch the status change without a reload."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from detection.cache import VERSION_CHECK_SECONDS, data_version_bump
+from detection.cache import data_version_bump
 from reports.models import Report
 from tests.detection.status_data import (
     baseline_store,
@@ -19,7 +18,7 @@ from tests.detection.status_data import (
     outage_make,
     status_make,
 )
-from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+from tests.e2e.browser import SCREENSHOTS, come_back, page  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -77,10 +76,8 @@ def test_status_updates_without_reload(web_server, page, make_service):  # noqa:
     outage = outage_make(service, countries=("FR",))
     status_make(service, 2, outage=outage, countries=("FR",), since=outage.started_at)
     data_version_bump()  # what a detection tick does after committing
-    # The web server notices a new data version within VERSION_CHECK_SECONDS; coming back to
-    # the tab then polls at once instead of waiting for the next interval.
-    time.sleep(VERSION_CHECK_SECONDS + 0.2)
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    # Coming back to the tab polls at once instead of waiting for the next interval.
+    come_back(page)
 
     expect(summary).to_contain_text("User reports indicate problems at Acme Cloud since")
     expect(page.locator("[data-status-badge]")).to_have_class("badge badge-problems")

@@ -15,8 +15,7 @@ from detection.models import Outage
 from detection.services.upstream import upstream_refresh
 from reports.models import Service
 from tests.detection.status_data import minute_now, outage_make
-from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
-from tests.e2e.test_browser_live import come_back
+from tests.e2e.browser import SCREENSHOTS, come_back, page  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 FASTLY = ["reddit", "spotify", "pinterest", "vimeo"]
