@@ -91,7 +91,11 @@ class Report(models.Model):
         WEB = "web", "Website"
         API = "api", "API"
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="reports")
+    # No index of its own: the (service, created_at) index below serves lookups by service,
+    # and every index is one more write on the ingest path.
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="reports", db_index=False
+    )
     problem = models.ForeignKey(ProblemType, on_delete=models.PROTECT, related_name="reports")
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     subdivision = models.CharField(max_length=6, blank=True, help_text="ISO 3166-2")
@@ -160,7 +164,10 @@ class ReporterWindow(models.Model):
     """
 
     reporter_key = models.CharField(max_length=64)
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    # Unindexed on purpose (also in BlockWindow): these rows live minutes (purged once
+    # expired), so deleting a service scans a small table, while an index would cost a write
+    # on every report.
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
     counted_until = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -183,7 +190,7 @@ class BlockWindow(models.Model):
     """
 
     block_key = models.CharField(max_length=64)
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
     window_until = models.DateTimeField(db_index=True)
     counted = models.PositiveIntegerField(default=0)
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from reports.cache import catalog_forget
+from reports.group_commit import GroupCommit
 from reports.models import (
     BlockWindow,
     CommentFlag,
@@ -80,9 +83,13 @@ def report_create(
         block_key=keys.block,
         counted=False,
     )
-    write = _report_write_one_statement if connection.vendor == "postgresql" else _report_write
+    write = _ReportWrite(report=report, countable=countable, now=now)
     try:
-        write(report=report, countable=countable, now=now)
+        if connection.in_atomic_block:
+            # The caller's transaction decides when the row commits: it cannot join a batch.
+            _write_one(write)
+        else:
+            _group_commit.submit(write)
     except IntegrityError as exc:
         # The catalog in memory still had a service deleted meanwhile.
         catalog_forget()
@@ -153,6 +160,58 @@ def _report_params(report: Report) -> list:
     return values
 
 
+@dataclass(frozen=True)
+class _ReportWrite:
+    report: Report
+    countable: bool
+    now: dt.datetime
+
+
+def _write_one(write: _ReportWrite) -> None:
+    if connection.vendor == "postgresql":
+        _report_write_one_statement(report=write.report, countable=write.countable, now=write.now)
+    else:
+        _report_write(report=write.report, countable=write.countable, now=write.now)
+
+
+def _write_batch(writes: Sequence[_ReportWrite]) -> list[None]:
+    """Several reports in one transaction: one commit for all of them."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _report_write_pipelined(writes)
+        else:
+            for write in writes:
+                _write_one(write)
+    for write in writes:
+        write.report._state.adding = False
+        write.report._state.db = connection.alias
+    return [None] * len(writes)
+
+
+def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
+    """PostgreSQL: each report's one statement, all sent in one pipeline (one round trip).
+
+    psycopg's own cursor: its executemany keeps every statement's RETURNING row, and
+    server-side binding lets PostgreSQL reuse the statement's plan (psycopg prepares a query
+    after a few uses).
+    """
+    params = [_one_statement_params(w.report, w.countable, w.now) for w in writes]
+    with connection.cursor(), connection.wrap_database_errors:
+        cursor = psycopg.Cursor(connection.connection)
+        cursor.executemany(_one_statement_sql(), params, returning=True)
+        for write in writes:
+            write.report.id, write.report.counted = cursor.fetchone()
+            cursor.nextset()
+
+
+# Concurrent requests of this process write their reports together (reports.group_commit).
+# The cap bounds how long the last report of a batch waits for the others' statements.
+GROUP_COMMIT_MAX_BATCH = 64
+_group_commit: GroupCommit[_ReportWrite, None] = GroupCommit(
+    _write_batch, _write_one, max_batch=GROUP_COMMIT_MAX_BATCH
+)
+
+
 def _report_write(*, report: Report, countable: bool, now: dt.datetime) -> None:
     """Any database: the two claims and the INSERT in one short transaction."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -187,15 +246,10 @@ def _one_statement_sql() -> str:
     )
 
 
-def _report_write_one_statement(*, report: Report, countable: bool, now: dt.datetime) -> None:
-    """PostgreSQL: the same claims as data-modifying CTEs and the INSERT, one round trip.
-
-    The block is claimed only when the network's claim returned a row, and the report is
-    counted only when the block's did; all of it commits (or fails) as one statement.
-    """
+def _one_statement_params(report: Report, countable: bool, now: dt.datetime) -> list:
     network_row, network_condition = _network_params(report, now)
     block_row, block_condition = _block_params(report, now)
-    params = [
+    return [
         *network_row,
         countable,
         *network_condition,
@@ -203,8 +257,16 @@ def _report_write_one_statement(*, report: Report, countable: bool, now: dt.date
         *block_condition,
         *_report_params(report),
     ]
+
+
+def _report_write_one_statement(*, report: Report, countable: bool, now: dt.datetime) -> None:
+    """PostgreSQL: the same claims as data-modifying CTEs and the INSERT, one round trip.
+
+    The block is claimed only when the network's claim returned a row, and the report is
+    counted only when the block's did; all of it commits (or fails) as one statement.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(_one_statement_sql(), params)
+        cursor.execute(_one_statement_sql(), _one_statement_params(report, countable, now))
         report.id, report.counted = cursor.fetchone()
     report._state.adding = False
     report._state.db = connection.alias

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reports import services
 from reports.api.serializers import ReportCreatedSerializer
+from reports.group_commit import GroupCommit
 from reports.models import BlockWindow, Report, ReporterWindow
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
@@ -25,7 +27,13 @@ def writer(request, monkeypatch):
         pytest.skip("data-modifying CTEs are PostgreSQL's")
     if request.param == "transaction":
         monkeypatch.setattr(services, "_report_write_one_statement", services._report_write)
+        monkeypatch.setattr(services, "_report_write_pipelined", _write_each)
     return request.param
+
+
+def _write_each(writes):
+    for write in writes:
+        services._report_write(report=write.report, countable=write.countable, now=write.now)
 
 
 def _report(service, problem, *, address, now=NOW, countable=True):
@@ -133,3 +141,65 @@ def test_created_answer_is_what_the_documented_serializer_says(api_client, servi
     report = Report.objects.get(pk=response.json()["id"])
     report.message = response.json()["message"]
     assert response.json() == ReportCreatedSerializer(report).data
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("deleted", [None, 6], ids=["all valid", "one service deleted"])
+def test_concurrent_reports_share_one_transaction_and_each_gets_its_own_row(
+    writer, deleted, service, problem_types, make_service, monkeypatch
+):
+    """Reports queued while another is being written go in one batch; a report whose service
+    was deleted meanwhile fails alone (the batch is retried one by one)."""
+    gone = make_service("gone", "Gone")
+    gone_id = gone.pk
+    gone.delete()
+    gone.pk = gone_id  # the catalog in memory still had it
+    login = problem_types["login"]
+    sizes: list[int] = []
+    gate = threading.Event()
+    write_one, write_batch = services._write_one, services._write_batch
+
+    def first_waits(write):
+        gate.wait(10)
+        return write_one(write)
+
+    def batch(writes):
+        sizes.append(len(writes))
+        return write_batch(writes)
+
+    group = GroupCommit(batch, first_waits, max_batch=64)
+    monkeypatch.setattr(services, "_group_commit", group)
+    targets = [service] * 8
+    if deleted is not None:
+        targets[deleted] = gone
+    answers: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        try:
+            answers[i] = _report(targets[i], login, address=f"10.{i}.0.1")
+        except services.CatalogChanged as exc:
+            answers[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(targets))]
+    threads[0].start()
+    while not group._leader.locked():
+        time.sleep(0.005)
+    for thread in threads[1:]:
+        thread.start()
+    while len(group._pending) < len(targets) - 1:
+        time.sleep(0.005)
+    gate.set()
+    for thread in threads:
+        thread.join(20)
+
+    assert sizes == [len(targets) - 1]  # everyone who queued behind the first, together
+    stored = {r.pk: r for r in Report.objects.all()}
+    assert len(stored) == len(targets) - (deleted is not None)
+    for i, answer in answers.items():
+        if i == deleted:
+            assert isinstance(answer, services.CatalogChanged)
+            continue
+        row = stored[answer.report.pk]
+        assert (row.reporter_key, row.counted) == (answer.report.reporter_key, True)

@@ -1,0 +1,103 @@
+"""Group commit: the writes of concurrent requests in one process share one transaction.
+
+Under load each report would otherwise pay for a round trip and a commit of its own (a WAL
+flush on PostgreSQL, the write lock on SQLite). Here the first request that finds nobody
+writing becomes the leader: it writes every write queued meanwhile by the process's other
+threads in one transaction, then wakes them. A request that arrives while a batch is being
+written waits for that batch to end and then leads the next one, with everything queued by
+then. Nothing waits for a timer: an idle server writes each report alone and at once, and the
+busier it is, the bigger the batches grow.
+
+A submitter returns only after the transaction holding its write committed, so an answer
+still means a stored row. When a batch fails as a whole (one report's service deleted
+meanwhile, a deadlock with another process's batch), each of its writes is retried alone, so
+one bad write fails only itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class _Slot(Generic[Item, Result]):
+    __slots__ = ("done", "error", "item", "result")
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.done = False
+        self.result: Result | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Leader/follower batching of blocking writes across the threads of one process.
+
+    write_batch(items) writes all of them in one transaction and returns their results in
+    order; write_one(item) writes one alone (the fallback after a failed batch). Both run on
+    the leader's thread, so with its database connection.
+    """
+
+    def __init__(
+        self,
+        write_batch: Callable[[Sequence[Item]], Sequence[Result]],
+        write_one: Callable[[Item], Result],
+        *,
+        max_batch: int,
+    ) -> None:
+        self._write_batch = write_batch
+        self._write_one = write_one
+        self._max_batch = max_batch
+        self._queue_lock = threading.Lock()
+        self._leader = threading.Lock()
+        self._pending: list[_Slot[Item, Result]] = []
+
+    def submit(self, item: Item) -> Result:
+        slot: _Slot[Item, Result] = _Slot(item)
+        with self._queue_lock:
+            self._pending.append(slot)
+        while not slot.done:
+            with self._leader:
+                if slot.done:  # written by the batch that just ended
+                    break
+                with self._queue_lock:
+                    batch = self._pending[: self._max_batch]
+                    del self._pending[: self._max_batch]
+                self._run(batch)
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]
+
+    def _run(self, batch: list[_Slot[Item, Result]]) -> None:
+        try:
+            if len(batch) == 1:
+                self._write_alone(batch[0])
+                return
+            try:
+                results = self._write_batch([slot.item for slot in batch])
+            except Exception:  # each write is retried alone and fails alone
+                for slot in batch:
+                    self._write_alone(slot)
+            else:
+                for slot, result in zip(batch, results, strict=True):
+                    slot.result = result
+        except BaseException as exc:
+            # Interrupted (SystemExit, KeyboardInterrupt): no follower may wait forever. An
+            # error for a write that did commit is allowed; a success for one that did not is not.
+            for slot in batch:
+                if slot.error is None:
+                    slot.error = exc
+            raise
+        finally:
+            for slot in batch:
+                slot.done = True
+
+    def _write_alone(self, slot: _Slot[Item, Result]) -> None:
+        try:
+            slot.result = self._write_one(slot.item)
+        except Exception as exc:  # handed to the thread that submitted it
+            slot.error = exc
