@@ -13,8 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from outagewatch.group_commit import GroupCommit
 from reports.cache import catalog_forget
-from reports.group_commit import GroupCommit
 from reports.models import (
     BlockWindow,
     CommentFlag,

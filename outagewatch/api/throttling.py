@@ -13,6 +13,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
@@ -21,6 +23,7 @@ from redis.exceptions import NoScriptError, RedisError
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from outagewatch.clients import client_address
+from outagewatch.group_commit import GroupCommit
 
 logger = logging.getLogger(__name__)
 UNCHECKED_ATTR = "throttle_unchecked"
@@ -71,12 +74,47 @@ return {0, redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2]}
 _SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW.encode()).hexdigest()
 
 
-def _sliding_window(client: Any, key: str, *args: Any) -> Any:
+@dataclass(frozen=True)
+class _Check:
+    client: Any  # the redis.Redis that holds the key
+    key: str
+    args: tuple[Any, ...]
+
+
+def _sliding_window(check: _Check) -> Any:
     """EVALSHA, loading the script on the first call after a Redis (re)start."""
     try:
-        return client.evalsha(_SLIDING_WINDOW_SHA, 1, key, *args)
+        return check.client.evalsha(_SLIDING_WINDOW_SHA, 1, check.key, *check.args)
     except NoScriptError:
-        return client.eval(_SLIDING_WINDOW, 1, key, *args)
+        return check.client.eval(_SLIDING_WINDOW, 1, check.key, *check.args)
+
+
+def _sliding_windows(checks: Sequence[_Check]) -> list[Any]:
+    """Several clients' checks in one pipeline (one round trip), each still atomic.
+
+    Redis unreachable: every check in the batch gets the error (not a retry each, which would
+    make the last one wait out every connection timeout before it).
+    """
+    client = checks[0].client
+    if any(check.client is not client for check in checks):
+        return [_sliding_window(check) for check in checks]  # several servers: one by one
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for check in checks:
+            pipe.evalsha(_SLIDING_WINDOW_SHA, 1, check.key, *check.args)
+        try:
+            return pipe.execute()
+        except NoScriptError:
+            if attempt:
+                raise
+            client.script_load(_SLIDING_WINDOW)  # Redis restarted: load it, send again
+        except RedisError as exc:
+            return [exc] * len(checks)
+    raise AssertionError("unreachable")
+
+
+# The checks of concurrent requests of this process share one Redis round trip.
+_checks: GroupCommit[_Check, Any] = GroupCommit(_sliding_windows, _sliding_window, max_batch=64)
 
 
 class RedisRateThrottle(SimpleRateThrottle):
@@ -93,13 +131,17 @@ class RedisRateThrottle(SimpleRateThrottle):
             return super().allow_request(request, view)
         client = client_of(self.key, write=True)
         self.now = self.timer()
-        allowed, oldest = _sliding_window(
-            client,
-            self.cache.make_and_validate_key(self.key),
-            repr(self.now),
-            self.duration,
-            self.num_requests,
-            os.urandom(8).hex(),  # the member: unique, two requests in one instant are two
+        allowed, oldest = _checks.submit(
+            _Check(
+                client,
+                self.cache.make_and_validate_key(self.key),
+                (
+                    repr(self.now),
+                    self.duration,
+                    self.num_requests,
+                    os.urandom(8).hex(),  # the member: unique, two requests in one instant are two
+                ),
+            )
         )
         if allowed:
             return True

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+from outagewatch.group_commit import GroupCommit
 from reports import services
 from reports.api.serializers import ReportCreatedSerializer
-from reports.group_commit import GroupCommit
 from reports.models import BlockWindow, Report, ReporterWindow
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)

@@ -146,3 +146,48 @@ def test_limit_survives_redis_forgetting_the_script(api_client, service, low_rat
     caches["default"]._cache.get_client(None, write=True).script_flush()  # a Redis restart
     statuses = [_post(api_client, "203.0.113.16").status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
+
+
+def _checks(client, count, *, limit=5, key="throttle-batch-test"):
+    from outagewatch.api.throttling import _Check
+
+    now = 1_000_000.0
+    return [_Check(client, key, (repr(now + i / 1000), 60, limit, f"m{i}")) for i in range(count)]
+
+
+def test_a_batch_of_checks_is_one_pipeline_and_the_limit_still_holds(monkeypatch):
+    from outagewatch.api.throttling import _sliding_windows
+
+    client = caches["default"]._cache.get_client(None, write=True)
+    client.delete("throttle-batch-test")
+    sent = []
+    pipeline = client.pipeline
+    monkeypatch.setattr(client, "pipeline", lambda **kw: sent.append(kw) or pipeline(**kw))
+    results = _sliding_windows(_checks(client, 8))
+    assert [allowed for allowed, _ in results] == [1] * 5 + [0] * 3
+    assert len(sent) == 1
+
+
+def test_a_batch_loads_the_script_after_a_redis_restart():
+    from outagewatch.api.throttling import _sliding_windows
+
+    client = caches["default"]._cache.get_client(None, write=True)
+    client.delete("throttle-batch-test")
+    client.script_flush()
+    results = _sliding_windows(_checks(client, 3))
+    assert [allowed for allowed, _ in results] == [1, 1, 1]
+
+
+def test_a_batch_against_an_unreachable_redis_answers_every_check_with_the_error_at_once():
+    import time
+
+    import redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from outagewatch.api.throttling import _sliding_windows
+
+    nobody = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1, retry=None)
+    started = time.monotonic()
+    results = _sliding_windows(_checks(nobody, 5))
+    assert all(isinstance(result, RedisConnectionError) for result in results)
+    assert time.monotonic() - started < 3  # one failed connection, not one per check

@@ -1,17 +1,19 @@
-"""Group commit: the writes of concurrent requests in one process share one transaction.
+"""Group commit: what concurrent requests of one process write goes out in one batch.
 
 Under load each report would otherwise pay for a round trip and a commit of its own (a WAL
-flush on PostgreSQL, the write lock on SQLite). Here the first request that finds nobody
-writing becomes the leader: it writes every write queued meanwhile by the process's other
-threads in one transaction, then wakes them. A request that arrives while a batch is being
-written waits for that batch to end and then leads the next one, with everything queued by
-then. Nothing waits for a timer: an idle server writes each report alone and at once, and the
-busier it is, the bigger the batches grow.
+flush on PostgreSQL, the write lock on SQLite), and each rate-limit check for a round trip to
+Redis. Here the first request that finds nobody writing becomes the leader: it writes every
+item queued meanwhile by the process's other threads in one batch (one transaction, one
+pipeline), then wakes them. A request that arrives while a batch is being written waits for
+that batch to end and then leads the next one, with everything queued by then. Nothing waits
+for a timer: an idle server writes each item alone and at once, and the busier it is, the
+bigger the batches grow.
 
-A submitter returns only after the transaction holding its write committed, so an answer
-still means a stored row. When a batch fails as a whole (one report's service deleted
-meanwhile, a deadlock with another process's batch), each of its writes is retried alone, so
-one bad write fails only itself.
+A submitter returns only after the batch holding its item was written (for a database: its
+transaction committed), so an answer still means a stored row. When a batch fails as a whole
+(one report's service deleted meanwhile, a deadlock with another process's batch), each of
+its items is retried alone, so one bad item fails only itself; a batch can also answer one
+item with an exception of its own (a result that is an exception is raised to its submitter).
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ class _Slot(Generic[Item, Result]):
 class GroupCommit(Generic[Item, Result]):
     """Leader/follower batching of blocking writes across the threads of one process.
 
-    write_batch(items) writes all of them in one transaction and returns their results in
-    order; write_one(item) writes one alone (the fallback after a failed batch). Both run on
-    the leader's thread, so with its database connection.
+    write_batch(items) writes all of them in one batch and returns their results in order;
+    write_one(item) writes one alone (the fallback after a failed batch). Both run on the
+    leader's thread, so with its database connection.
     """
 
     def __init__(
@@ -84,7 +86,10 @@ class GroupCommit(Generic[Item, Result]):
                     self._write_alone(slot)
             else:
                 for slot, result in zip(batch, results, strict=True):
-                    slot.result = result
+                    if isinstance(result, Exception):
+                        slot.error = result
+                    else:
+                        slot.result = result
         except BaseException as exc:
             # Interrupted (SystemExit, KeyboardInterrupt): no follower may wait forever. An
             # error for a write that did commit is allowed; a success for one that did not is not.

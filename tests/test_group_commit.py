@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reports.group_commit import GroupCommit, _Slot
+from outagewatch.group_commit import GroupCommit, _Slot
 
 
 class Recorder:
