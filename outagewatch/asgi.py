@@ -1,8 +1,8 @@
 """The ASGI application: what the production server runs (see outagewatch/gunicorn_conf.py).
 
 Request bodies are read on the event loop, bounded in size and time (outagewatch.asgi_guard),
-before a worker thread runs Django's views: slow uploads cost the server a coroutine, not a
-worker.
+before one of the process's request threads (outagewatch.asgi_threads) runs Django's
+middleware and views: slow uploads cost the server a coroutine, not a thread.
 """
 
 import os
@@ -10,10 +10,9 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
-# Each ASGI request runs its sync views in a thread of its own, so a persistent database
-# connection would be left behind in a finished thread (Django's docs: disable them under
-# ASGI), whatever CONN_MAX_AGE the shared environment sets for the Celery processes. On
-# PostgreSQL a connection pool per process takes their place (DB_POOL, outagewatch.settings).
+# Django's docs: no persistent connections under ASGI (whatever CONN_MAX_AGE the shared
+# environment sets for the Celery processes). On PostgreSQL a connection pool per process
+# takes their place (DB_POOL, outagewatch.settings).
 os.environ["CONN_MAX_AGE"] = "0"
 os.environ.setdefault("DB_POOL", "1")
 
@@ -22,12 +21,14 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402  (needs the settings module chosen above)
 
 from outagewatch.asgi_guard import BodyLimit  # noqa: E402
+from outagewatch.asgi_threads import RequestThreads  # noqa: E402
 from outagewatch.startup import require_safe_settings  # noqa: E402
 
 require_safe_settings()
 
+# The body is read first, on the event loop: a slow upload never holds one of the threads.
 application = BodyLimit(
-    django_application,
+    RequestThreads(django_application, threads=settings.WEB_THREADS),
     max_bytes=max(settings.API_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
     timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
 )

@@ -117,6 +117,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+# Threads per production web process for the sync views (outagewatch.asgi_threads): requests
+# beyond them wait on the event loop. Chosen by measurement, bench/load/README.md.
+WEB_THREADS: int = env.int("WEB_THREADS", default=32)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the Celery worker and beat share one SQLite file: WAL lets
     # readers run beside the writer, IMMEDIATE transactions and a generous
@@ -132,14 +135,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Per process, so two test runs side by side do not share (and corrupt) one file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 elif env_bool("DB_POOL", False):
-    # The web server (outagewatch.asgi turns this on): each ASGI request runs in a thread of
-    # its own, so a persistent connection would be left behind with it and every request
-    # paid for a new one (TCP, authentication, session set-up: most of a small request's
-    # cost). A pool per process hands a connection to each request and takes it back.
+    # The web server (outagewatch.asgi turns this on): a pool per process hands a connection
+    # to each request and takes it back, so a thread that is not serving a request holds
+    # none, and a connection that died is replaced by the pool instead of failing a request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
-        "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+        # Fewer than the request threads: most requests never touch the database (cached
+        # reads; reports are written by one thread per batch, outagewatch.group_commit), and
+        # WEB_CONCURRENCY x this must stay under PostgreSQL's max_connections (100 by default).
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=min(WEB_THREADS, 16)),
         # A request waits at most this long for a connection, then fails (503): also how
         # long answers take while the database is down.
         "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
