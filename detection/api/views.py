@@ -113,11 +113,7 @@ class VersionedReadView(generics.GenericAPIView):
         key = f"detection:api:{version}:{self._request_key(request)}" if version else None
         cached = _answers.get(key) if key else None
         if cached is None:
-            cached = self._cache_get(key) if key else None
-            if cached is None:
-                cached = self._computed(request, key, **kwargs)
-            if key:
-                _answers.put(key, cached)
+            cached = self._computed(request, key, **kwargs)
         body, etag = cached
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}"}
         # Only reached for a resource that exists, so If-None-Match: * never hides a 404.
@@ -126,19 +122,24 @@ class VersionedReadView(generics.GenericAPIView):
         return Response(body, headers=headers)
 
     def _computed(self, request: Request, key: str | None, **kwargs: Any) -> tuple[Any, str]:
-        """Compute and cache an answer; one thread per process at a time for one key.
+        """The answer from Redis (another process computed it) or computed and cached; one
+        thread per process at a time for one key.
 
         Each tick makes every cached answer stale at once: without the lock, every request
         in flight for a popular read computed the same answer (all 64 connections of a
-        dashboard poll hitting the database and serialising at once).
+        dashboard poll hitting the database and serialising at once). The threads that
+        waited find it in the process's own answers: no Redis round trip, no unpickling.
         """
-        with _compute_locks[hash(key) % len(_compute_locks)] if key else contextlib.nullcontext():
-            cached = self._cache_get(key) if key else None  # another thread may have done it
+        if not key:
+            body = self.read(request, **kwargs)
+            return body, content_etag(body)
+        with _compute_locks[hash(key) % len(_compute_locks)]:
+            cached = _answers.get(key) or self._cache_get(key)
             if cached is None:
                 body = self.read(request, **kwargs)  # errors (404, 400): not cached, not tagged
                 cached = (body, content_etag(body))
-                if key:
-                    self._cache_set(key, cached)
+                self._cache_set(key, cached)
+            _answers.put(key, cached)
         return cached
 
     @staticmethod
