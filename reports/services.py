@@ -66,8 +66,9 @@ def report_create(
 
     countable=False (the rate limit could not be checked) stores the report uncounted:
     never counted unchecked, never dropped. The claims and the row are written in one
-    transaction (on PostgreSQL in one statement): when this returns, the row is committed
-    (unless the caller holds a transaction of its own).
+    transaction (on PostgreSQL in one statement), shared with the reports that other threads
+    of the process submit meanwhile: when this returns, the row is committed (unless the
+    caller holds a transaction of its own, which the row then joins).
     """
     now = now or timezone.now()
     keys = network_keys(address)
@@ -196,15 +197,18 @@ def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
     after a few uses).
     """
     params = [_one_statement_params(w.report, w.countable, w.now) for w in writes]
-    with connection.cursor(), connection.wrap_database_errors:
-        cursor = psycopg.Cursor(connection.connection)
+    with (
+        connection.cursor(),
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
         cursor.executemany(_one_statement_sql(), params, returning=True)
         for write in writes:
             write.report.id, write.report.counted = cursor.fetchone()
             cursor.nextset()
 
 
-# Concurrent requests of this process write their reports together (reports.group_commit).
+# Concurrent requests of this process write their reports together (outagewatch.group_commit).
 # The cap bounds how long the last report of a batch waits for the others' statements.
 GROUP_COMMIT_MAX_BATCH = 64
 _group_commit: GroupCommit[_ReportWrite, None] = GroupCommit(
