@@ -40,8 +40,9 @@ class GroupCommit(Generic[Item, Result]):
     """Leader/follower batching of blocking writes across the threads of one process.
 
     write_batch(items) writes all of them in one batch and returns their results in order;
-    write_one(item) writes one alone (the fallback after a failed batch). Both run on the
-    leader's thread, so with its database connection.
+    write_one(item) writes one alone (the fallback after a failed batch, when
+    retry_alone(error) says the error may be one item's). Both run on the leader's thread, so
+    with its database connection.
     """
 
     def __init__(
@@ -50,8 +51,10 @@ class GroupCommit(Generic[Item, Result]):
         write_one: Callable[[Item], Result],
         *,
         max_batch: int,
+        retry_alone: Callable[[Exception], bool] = lambda exc: True,
     ) -> None:
         self._write_batch = write_batch
+        self._retry_alone = retry_alone
         self._write_one = write_one
         self._max_batch = max_batch
         self._queue_lock = threading.Lock()
@@ -81,8 +84,14 @@ class GroupCommit(Generic[Item, Result]):
                 return
             try:
                 results = self._write_batch([slot.item for slot in batch])
-            except Exception:  # each write is retried alone and fails alone
-                for slot in batch:
+            except Exception as exc:
+                if not self._retry_alone(exc):
+                    # Not one item's fault (a database that cannot be reached): retrying each
+                    # would make the last one wait out every attempt before it.
+                    for slot in batch:
+                        slot.error = exc
+                    return
+                for slot in batch:  # each write retried alone, failing alone
                     self._write_alone(slot)
             else:
                 for slot, result in zip(batch, results, strict=True):

@@ -208,11 +208,19 @@ def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
             cursor.nextset()
 
 
+def _retry_alone(exc: Exception) -> bool:
+    """Whether a failed batch's reports may pass one by one: one report's fault (its service
+    deleted meanwhile) or the batch's bad luck (a deadlock with another process's batch), not
+    a database that cannot be reached, which every report would wait for again."""
+    transient = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+    return isinstance(exc, IntegrityError) or isinstance(exc.__cause__, transient)
+
+
 # Concurrent requests of this process write their reports together (outagewatch.group_commit).
 # The cap bounds how long the last report of a batch waits for the others' statements.
 GROUP_COMMIT_MAX_BATCH = 64
 _group_commit: GroupCommit[_ReportWrite, None] = GroupCommit(
-    _write_batch, _write_one, max_batch=GROUP_COMMIT_MAX_BATCH
+    _write_batch, _write_one, max_batch=GROUP_COMMIT_MAX_BATCH, retry_alone=_retry_alone
 )
 
 

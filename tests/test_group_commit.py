@@ -122,3 +122,16 @@ def test_an_error_reaches_only_its_own_submitter():
 def _slot_of(group, item):
     """A write queued by a submitter that is not looking: the next leader takes it along."""
     return _Slot(item)
+
+
+def test_an_error_that_is_no_single_writes_fault_fails_the_batch_without_retries():
+    recorder = Recorder(fail_on={3})
+    group = GroupCommit(
+        recorder.write_batch, recorder.write_one, max_batch=64, retry_alone=lambda exc: False
+    )
+    group._pending.append(_slot_of(group, 100))
+    recorder.hold.clear()
+    results = _submit_all(group, [1, 2, 3, 4], first_holds=recorder)
+    assert all(isinstance(results[i], RuntimeError) for i in (2, 3, 4))
+    assert results[1] == 10  # its own batch had written
+    assert recorder.singles == []

@@ -203,3 +203,17 @@ def test_concurrent_reports_share_one_transaction_and_each_gets_its_own_row(
             continue
         row = stored[answer.report.pk]
         assert (row.reporter_key, row.counted) == (answer.report.reporter_key, True)
+
+
+def test_a_failed_batch_is_retried_report_by_report_only_when_one_report_may_be_at_fault():
+    import psycopg
+    from django.db import IntegrityError, OperationalError
+
+    def wrapped(cause):
+        error = OperationalError(str(cause))
+        error.__cause__ = cause
+        return error
+
+    assert services._retry_alone(IntegrityError("service deleted meanwhile"))
+    assert services._retry_alone(wrapped(psycopg.errors.DeadlockDetected("deadlock")))
+    assert not services._retry_alone(wrapped(psycopg.OperationalError("connection refused")))
