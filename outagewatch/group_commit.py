@@ -4,16 +4,16 @@ Under load each report would otherwise pay for a round trip and a commit of its 
 flush on PostgreSQL, the write lock on SQLite), and each rate-limit check for a round trip to
 Redis. Here the first request that finds nobody writing becomes the leader: it writes every
 item queued meanwhile by the process's other threads in one batch (one transaction, one
-pipeline), then wakes them. A request that arrives while a batch is being written waits for
-that batch to end and then leads the next one, with everything queued by then. Nothing waits
-for a timer: an idle server writes each item alone and at once, and the busier it is, the
+pipeline), then wakes them. A request that arrives while a batch is being written waits; when
+the batch ends, the oldest waiter leads the next one, with everything queued by then. Nothing
+waits for a timer: an idle server writes each item alone and at once, and the busier it is, the
 bigger the batches grow.
 
 A submitter returns only after the batch holding its item was written (for a database: its
 transaction committed), so an answer still means a stored row. When a batch fails as a whole
-(one report's service deleted meanwhile, a deadlock with another process's batch), each of
-its items is retried alone, so one bad item fails only itself; a batch can also answer one
-item with an exception of its own (a result that is an exception is raised to its submitter).
+(one report's service deleted meanwhile, a deadlock with another process's batch), each of its
+items is retried alone, so one bad item fails only itself; a batch can also answer one item
+with an exception of its own (a result that is an exception is raised to its submitter).
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ Result = TypeVar("Result")
 
 
 class _Slot(Generic[Item, Result]):
-    __slots__ = ("done", "error", "item", "result")
+    __slots__ = ("done", "error", "item", "result", "wake")
 
     def __init__(self, item: Item) -> None:
         self.item = item
         self.done = False
         self.result: Result | None = None
         self.error: BaseException | None = None
+        # Set when the item was written, or when its submitter is handed the lead.
+        self.wake = threading.Event()
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -58,24 +60,39 @@ class GroupCommit(Generic[Item, Result]):
         self._write_one = write_one
         self._max_batch = max_batch
         self._queue_lock = threading.Lock()
-        self._leader = threading.Lock()
         self._pending: list[_Slot[Item, Result]] = []
+        self._writing = False  # a leader is at work (guarded by _queue_lock)
 
     def submit(self, item: Item) -> Result:
         slot: _Slot[Item, Result] = _Slot(item)
         with self._queue_lock:
             self._pending.append(slot)
-        while not slot.done:
-            with self._leader:
-                if slot.done:  # written by the batch that just ended
-                    break
+            lead = not self._writing
+            self._writing = True
+        if not lead:
+            # Each waiter has an event of its own: when a batch ends, all its submitters wake
+            # at once instead of taking turns on one lock.
+            slot.wake.wait()
+        if not slot.done:
+            self._lead(slot)
+        if slot.error is not None:
+            raise slot.error
+        return slot.result  # type: ignore[return-value]
+
+    def _lead(self, slot: _Slot[Item, Result]) -> None:
+        """Write batches until this slot's is written, then hand the lead to the next waiter."""
+        try:
+            while not slot.done:
                 with self._queue_lock:
                     batch = self._pending[: self._max_batch]
                     del self._pending[: self._max_batch]
                 self._run(batch)
-        if slot.error is not None:
-            raise slot.error
-        return slot.result  # type: ignore[return-value]
+        finally:
+            with self._queue_lock:
+                if self._pending:
+                    self._pending[0].wake.set()  # the oldest waiter leads the next batch
+                else:
+                    self._writing = False
 
     def _run(self, batch: list[_Slot[Item, Result]]) -> None:
         try:
@@ -109,6 +126,7 @@ class GroupCommit(Generic[Item, Result]):
         finally:
             for slot in batch:
                 slot.done = True
+                slot.wake.set()
 
     def _write_alone(self, slot: _Slot[Item, Result]) -> None:
         try:

@@ -184,7 +184,7 @@ def test_concurrent_reports_share_one_transaction_and_each_gets_its_own_row(
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(targets))]
     threads[0].start()
-    while not group._leader.locked():
+    while not group._writing:
         time.sleep(0.005)
     for thread in threads[1:]:
         thread.start()
