@@ -361,11 +361,16 @@ def main() -> None:
     runs: list[tuple[str, Run, Run | None]] = []  # (group, run, its bare yardstick)
     try:
         bench.setup()
-        # Warm-up (not reported): imports, the catalog cache, connection pools.
-        for method, path in [("POST", BARE_REPORTS), ("POST", REPORTS), ("GET", BARE_CONSTANT)]:
-            bench.wrk("warm-up", method, path, seconds=2)
+        # Warm-up (not reported): imports, the catalog cache, connection pools. The reads too:
+        # without, the first status run paid for the read path's imports and for growing
+        # each worker's connection pool (0.29-0.36x against 0.64-0.84x for later rounds).
         pairs = bench.pairs()
         slug = pairs[0].split(":")[0]
+        warm = [("POST", BARE_REPORTS), ("POST", REPORTS), ("GET", BARE_CONSTANT)]
+        if args.reads:
+            warm += [("GET", "/api/v1/status/"), ("GET", f"/api/v1/services/{slug}/")]
+        for method, path in warm:
+            bench.wrk("warm-up", method, path, seconds=2)
         for _ in range(args.rounds if args.writes else 0):
             bare = bench.wrk("bare DRF + INSERT", "POST", BARE_REPORTS, seconds=args.duration)
             runs.append(("write", bare, None))
