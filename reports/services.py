@@ -183,9 +183,6 @@ def _write_batch(writes: Sequence[_ReportWrite]) -> list[None]:
         else:
             for write in writes:
                 _write_one(write)
-    for write in writes:
-        write.report._state.adding = False
-        write.report._state.db = connection.alias
     return [None] * len(writes)
 
 
@@ -204,7 +201,7 @@ def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
     ):
         cursor.executemany(_one_statement_sql(), params, returning=True)
         for write in writes:
-            write.report.id, write.report.counted = cursor.fetchone()
+            _stored(write.report, cursor.fetchone())
             cursor.nextset()
 
 
@@ -279,7 +276,12 @@ def _report_write_one_statement(*, report: Report, countable: bool, now: dt.date
     """
     with connection.cursor() as cursor:
         cursor.execute(_one_statement_sql(), _one_statement_params(report, countable, now))
-        report.id, report.counted = cursor.fetchone()
+        _stored(report, cursor.fetchone())
+
+
+def _stored(report: Report, row: tuple[int, bool]) -> None:
+    """Take the one statement's RETURNING row: the instance is that row now, as after save()."""
+    report.id, report.counted = row
     report._state.adding = False
     report._state.db = connection.alias
 
