@@ -25,7 +25,7 @@ from .phase import (
     phase_rebased,
     phase_update,
 )
-from .scoring import ScoreResult, onset_offsets, score, with_threshold
+from .scoring import ScoreResult, newest_in_excess, onset_offsets, score, with_threshold
 from .state import NO_MINUTE, STATE_OK, STATE_OUTAGE, DetectorState, transition
 
 # The onset look-back reaches this far (minutes), enough for a ramp to be traced to its start.
@@ -125,12 +125,13 @@ def _score_rows(
     history = np.where(before >= 0, factor_hist[np.maximum(before, 0)], np.nan)
     win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
     result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
+    exp = judged * factors[:, None]
+    fresh = (result.recent_level >= 1) & newest_in_excess(obs, exp, disp)
     # The calibration steps row by row through the tick's own step (calibration.step).
     limits, calibrated, cal_after = calibration.scan(
-        cal, result.surprise, judge, config, step, minutes[a:b], result.recent_level >= 1
+        cal, result.surprise, judge, config, step, minutes[a:b], fresh
     )
     result = with_threshold(result, limits, calibrated)
-    exp = judged * factors[:, None]
     onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step
     return _Scored(result, exp[:, -1], onset, level, cal_after)
 
@@ -356,6 +357,7 @@ class _Machine:
                 self.config,
                 self.step,
                 res.recent_level[r - a : r - a + 1],
+                res.hot_span[r - a : r - a + 1],
             )
             self.state = tr.state
             if tr.opened[0]:

@@ -115,6 +115,15 @@ class ScoreResult:
     # Highest level over the short windows only (<= CALM_MAX_WINDOW): what "back to
     # normal" is judged on, so an outage resolves when volume is, not an hour later.
     recent_level: np.ndarray | None = None
+    # (n, len(windows)) -log10 p of each window that meets every floor of "problems detected"
+    # (0 where one does not): which windows carry the evidence (hot_span).
+    window_surprise: np.ndarray | None = None
+    # Buckets summed by each of those windows, in `windows` order (one tuple for all series).
+    spans: tuple[int, ...] = ()
+    # (n,) buckets summed by the shortest window at "problems detected" after calibration (0:
+    # none): how far back the evidence reaches, so that the hour after an outage is judged on
+    # what came after it (state.transition).
+    hot_span: np.ndarray | None = None
 
 
 def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -206,7 +215,8 @@ def score(
     )
     log_p = -np.log10(np.maximum(p, 1e-300))
     per_window = np.minimum(1.0, log_p / SCORE_LOG10_MAX) * np.clip(excess / need_out, 0, 1)
-    surprise = np.where(meets_out, log_p, 0.0).max(axis=1)
+    window_surprise = np.where(meets_out, log_p, 0.0)
+    surprise = window_surprise.max(axis=1)
 
     # The deciding window: highest level first, then the strongest score.
     best = np.argmax(level * 10.0 + per_window, axis=1)
@@ -225,6 +235,8 @@ def score(
         networks=networks[rows, best],
         surprise=surprise,
         recent_level=level[:, np.asarray(windows) <= CALM_MAX_WINDOW].max(axis=1),
+        window_surprise=window_surprise,
+        spans=tuple(windows),
     )
 
 
@@ -232,9 +244,19 @@ def with_threshold(result: ScoreResult, limit: np.ndarray, score: np.ndarray) ->
     """Problems detected only where the surprise reaches the series' calibrated threshold
     (calibration.threshold); below it the bucket is at most "possible problems". score: the
     calibrated anomaly score (calibration.anomaly_score)."""
+    limit = np.asarray(limit, dtype=np.float64)
     demote = (result.level == LEVEL_OUTAGE) & (result.surprise < limit)
     level = np.where(demote, LEVEL_POSSIBLE, result.level).astype(np.int8)
-    return replace(result, level=level, score=np.asarray(score, dtype=np.float64))
+    hot_span = None
+    if result.window_surprise is not None:
+        # `windows` need not be sorted: the shortest window that reaches the threshold.
+        reach = result.window_surprise >= np.reshape(limit, (-1, 1))
+        spans = np.asarray(result.spans, dtype=np.int64)
+        shortest = np.where(reach, spans, np.iinfo(np.int64).max).min(axis=1)
+        hot_span = np.where(level == LEVEL_OUTAGE, shortest, 0)
+    return replace(
+        result, level=level, score=np.asarray(score, dtype=np.float64), hot_span=hot_span
+    )
 
 
 def onset_offsets(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
@@ -243,11 +265,26 @@ def onset_offsets(observed: np.ndarray, expected: np.ndarray, dispersion: np.nda
     A bucket is in the run while observed > expected + max(1, ONSET_SIGMA * sd); the onset is
     reported as the first minute of the run, not the minute we became sure.
     """
+    rev = _in_excess(observed, expected, dispersion)[:, ::-1]
+    run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
+    return np.maximum(run - 1, 0)
+
+
+def newest_in_excess(
+    observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray
+) -> np.ndarray:
+    """(n,) whether the newest bucket itself is above its expectation (in an excess run, as
+    onset_offsets counts them): a bucket that is back to normal says nothing new, however
+    surprising the sums that still hold earlier buckets are."""
+    observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))[:, -1:]
+    expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))[:, -1:]
+    return _in_excess(observed, expected, dispersion)[:, 0]
+
+
+def _in_excess(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+    """Buckets above expected + max(1 report, ONSET_SIGMA sd of the noise model)."""
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
     alpha = np.asarray(dispersion, dtype=np.float64).reshape(-1, 1)
     sd = np.sqrt(expected + alpha * expected**2)
-    hot = observed > expected + np.maximum(1.0, ONSET_SIGMA * sd)
-    rev = hot[:, ::-1]
-    run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
-    return np.maximum(run - 1, 0)
+    return observed > expected + np.maximum(1.0, ONSET_SIGMA * sd)

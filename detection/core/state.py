@@ -106,7 +106,7 @@ class DetectorState:
             default = getattr(initial, f.name)
             given = [r.get(f.name) if r else None for r in records]
             if f.name == "calibration":
-                given = [v if v and len(v) == _calibration_width() else None for v in given]
+                given = [_calibration_row(v) if v else None for v in given]
             if f.name in _ROWS:  # per-series arrays of any length (level_history, calibration)
                 values[f.name] = _stack_rows(given, default)
             else:
@@ -156,10 +156,13 @@ def _calibration_initial(n: int) -> np.ndarray:
     return initial(n)
 
 
-def _calibration_width() -> int:
-    from .calibration import WIDTH
+def _calibration_row(values: list[Any]) -> list[float]:
+    """A stored calibration row in the current layout (calibration.conform: an earlier layout
+    is extended, any other starts afresh)."""
+    from .calibration import conform
 
-    return WIDTH
+    row = np.asarray([[np.nan if v is None else v for v in values]], dtype=np.float64)
+    return conform(row)[0].tolist()
 
 
 # Fields that hold a row of numbers per series rather than one number.
@@ -201,12 +204,14 @@ def transition(
     config: DetectorConfig,
     step_minutes: int = 1,
     calm_level: np.ndarray | None = None,
+    hot_span: np.ndarray | None = None,
 ) -> Transition:
     """Advance every series by one tick.
 
     level: (n,) scoring level of the newest bucket; minute: that bucket's start;
     onset_candidate: first minute of the current excess run (used only when opening);
-    calm_level: level over the short windows, which decides "back to normal" (default: level).
+    calm_level: level over the short windows, which decides "back to normal" (default: level);
+    hot_span: buckets summed by the shortest window at level 2 (default: 1).
     """
     level = np.asarray(level)
     minute = np.broadcast_to(np.asarray(minute, dtype=np.int64), level.shape)
@@ -226,12 +231,20 @@ def transition(
     after = (prev.resolved_at != NO_MINUTE) & (
         minute - prev.resolved_at <= max(config.scoring.windows) * step_minutes
     )
-    hot = hot & ((calm >= 1) | ~after)
-    hot_ticks = np.where(~in_outage & hot, prev.hot_ticks + 1, 0)
-    fire = ~in_outage & hot & (hot_ticks >= CONFIRM_TICKS)
+    # Past the reopen window the evidence must also be news: a window reaching back into the
+    # outage still holds its reports (a story's next small wave plus that residue read as a
+    # fresh outage, one alert after another on the real files), so only windows that begin
+    # after its last elevated bucket may open another. Within the reopen window any evidence
+    # continues it: an outage back after a lull is the same one (blocked, the simulator's
+    # outages that paused lost their rest; bench/README.md, 2026-11-30 sixth session).
+    span = np.ones_like(minute) if hot_span is None else np.asarray(hot_span, dtype=np.int64)
+    new = (span - 1) * step_minutes < minute - prev.last_hot
     recent = (prev.resolved_at != NO_MINUTE) & (
         minute - prev.resolved_at <= config.state.reopen_minutes
     )
+    hot = hot & (((calm >= 1) & (new | recent)) | ~after)
+    hot_ticks = np.where(~in_outage & hot, prev.hot_ticks + 1, 0)
+    fire = ~in_outage & hot & (hot_ticks >= CONFIRM_TICKS)
     reopened = fire & recent
     opened = fire & ~recent
 

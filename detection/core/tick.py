@@ -31,7 +31,7 @@ from .phase import (
     phase_rebased,
     phase_update,
 )
-from .scoring import ScoreResult, onset_offsets, score, with_threshold
+from .scoring import ScoreResult, newest_in_excess, onset_offsets, score, with_threshold
 from .state import STATE_OUTAGE, DetectorState, Transition, transition
 
 
@@ -107,12 +107,19 @@ def run_tick(
         config,
         step_minutes,
         newest_minute,
-        scores.recent_level >= 1,
+        (scores.recent_level >= 1) & newest_in_excess(observed, expected, dispersion),
     )
     scores = with_threshold(scores, limit, calibrated)
     onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes
     tr = transition(
-        state, scores.level, newest_minute, onset, config, step_minutes, scores.recent_level
+        state,
+        scores.level,
+        newest_minute,
+        onset,
+        config,
+        step_minutes,
+        scores.recent_level,
+        scores.hot_span,
     )
     newest = observed[:, -1]
     at = np.full(n, newest_minute)

@@ -4,6 +4,7 @@ import numpy as np
 from scipy import stats
 
 from detection.core import DetectorConfig, onset_offsets, score, tail_probability
+from detection.core.scoring import newest_in_excess, with_threshold
 
 CONFIG = DetectorConfig()
 W = max(CONFIG.scoring.windows)
@@ -81,3 +82,33 @@ def test_onset_is_first_minute_of_the_excess_run():
     observed = flat(1, 5)
     observed[0, -4:] = [20, 25, 30, 40]
     assert onset_offsets(observed, flat(1, 5), np.array([0.01]))[0] == 3
+
+
+def test_hot_span_is_the_shortest_window_at_the_calibrated_threshold():
+    # A modest rise held for 20 minutes: the long sums are far more surprising than one minute.
+    observed = flat(1, 10)
+    observed[0, -20:] = 16
+    res = score(observed, flat(1, 10), np.array([0.0]), CONFIG)
+    surprise = res.window_surprise[0]
+    spans = list(res.spans)
+    assert res.level[0] == 2 and surprise[spans.index(20)] > surprise[spans.index(1)]
+    # The shortest window whose surprise reaches the threshold carries the verdict's reach.
+    limit = surprise[spans.index(10)]
+    held = with_threshold(res, np.array([limit]), res.score)
+    reaching = [k for k, s in zip(spans, surprise, strict=True) if s >= limit]
+    assert held.level[0] == 2 and held.hot_span[0] == min(reaching)
+    # Below every window's surprise: no problems, no reach.
+    none = with_threshold(res, np.array([surprise.max() + 1]), res.score)
+    assert none.level[0] == 1 and none.hot_span[0] == 0
+
+
+def test_a_bucket_back_to_normal_right_after_a_burst_is_not_in_excess():
+    """What the score's news needs besides elevated short windows: the bucket itself above
+    normal (the short sums still hold the burst of the minute before)."""
+    burst = flat(2, 2)
+    burst[:, -3:-1] = 30  # two minutes of burst
+    burst[0, -1] = 30  # ... still going
+    burst[1, -1] = 2  # ... over
+    res = score(burst, flat(2, 2), np.array([0.05, 0.05]), CONFIG)
+    assert (res.recent_level >= 1).all()
+    assert newest_in_excess(burst, flat(2, 2), np.array([0.05, 0.05])).tolist() == [True, False]

@@ -86,3 +86,46 @@ def test_vectorised_over_series():
     assert list(tr.state.state) == [0, 1, 2]
     assert list(tr.opened) == [False, False, True]
     assert tr.state.onset[2] == 5
+
+
+def test_after_an_outage_only_evidence_gathered_since_may_open_another():
+    # Past the reopen window, a bump whose shortest hot window still reaches back into the
+    # outage is its residue plus a small wave: it must not open another. The same bump seen by
+    # a window that begins after the outage's last elevated bucket may. (Within the reopen
+    # window the outage continues on any evidence: test_spike_right_after_resolution_reopens.)
+    def after(hot_span):
+        state = DetectorState.initial(1)
+        for i, level in enumerate([2, 2] + [0] * 15):
+            state = transition(state, np.array([level]), 1000 + i, 1000, CONFIG).state
+        assert state.last_hot[0] == 1001 and state.resolved_at[0] == 1016
+        return transition(
+            state, np.array([2]), 1050, 1050, CONFIG, 1, np.array([1]), np.array([hot_span])
+        )
+
+    blocked = after(50)  # the window covers minutes 1001..1050
+    assert blocked.state.state[0] == state_module.STATE_POSSIBLE
+    assert not blocked.opened[0] and not blocked.reopened[0]
+    assert after(49).opened[0]  # 1002..1050: all of it after the outage
+
+
+def test_long_after_an_outage_any_window_may_open():
+    state = DetectorState.initial(1)
+    for i, level in enumerate([2] + [0] * 15):
+        state = transition(state, np.array([level]), 1000 + i, 1000, CONFIG).state
+    tr = transition(state, np.array([2]), 1200, 1200, CONFIG, 1, np.array([0]), np.array([60]))
+    assert tr.opened[0]
+
+
+def test_a_stored_calibration_of_the_earlier_layout_keeps_its_history():
+    # Stored before the recent peaks existed: extended with empty ones, not restarted.
+    from detection.core.calibration import WIDTH, WIDTH_WITHOUT_RECENT
+
+    record = DetectorState.initial(1).to_records()[0]
+    older = {**record, "calibration": [2.0] * WIDTH_WITHOUT_RECENT}
+    calibration = DetectorState.from_records([older]).calibration[0]
+    assert calibration.shape == (WIDTH,)
+    assert (calibration[:WIDTH_WITHOUT_RECENT] == 2.0).all()
+    assert (calibration[WIDTH_WITHOUT_RECENT:] == 0.0).all()
+    # Any other width (an older state version) starts afresh.
+    other = {**record, "calibration": [1.0] * 8}
+    assert (DetectorState.from_records([other]).calibration == 0).all()
