@@ -44,11 +44,14 @@ class Tally:
     # Recall by relative size: (outages, detected) per band of mean extra rate / normal rate.
     by_ratio: dict[str, list[int]] = field(default_factory=dict)
     missed: list[str] = field(default_factory=list)
-    # Outages (>= 30) that a detector knowing the true rate could flag (oracle_p): all of
+    # Outages (>= 30) that a detector knowing the true rate could flag (oracle): all of
     # them, and the missed ones.
     oracle_30: int = 0
     missed_reachable: int = 0
     false: list[str] = field(default_factory=list)
+    # (core delay, oracle delay) of the outages both flag (oracle()): which delays any
+    # detector of this kind would have too.
+    delay_pairs: list[tuple[int, int]] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         names = ("outages", "detected", "outages_30", "detected_30", "events", "false_alarms")
@@ -61,6 +64,7 @@ class Tally:
             total[1] += d
         self.missed += other.missed
         self.false += other.false
+        self.delay_pairs += other.delay_pairs
 
 
 def zscore_detector(values: np.ndarray, window: int = 60, threshold: float = 3.0) -> np.ndarray:
@@ -96,17 +100,19 @@ def events_of(is_anomaly: np.ndarray, minutes: np.ndarray) -> list[tuple[int, in
     return merged
 
 
-def oracle_p(series, outage, config: DetectorConfig) -> float:
-    """Smallest tail probability over the outage's minutes and the core's windows for a
-    detector that knew the simulated normal rate and per-minute dispersion exactly and applied
-    the core's excess floors (absolute and relative): how far a missed outage is from what a
-    detector of this kind could flag at p_outage."""
+def oracle(series, outage, config: DetectorConfig) -> tuple[float, int | None]:
+    """What a detector that knew the simulated normal rate and per-minute dispersion exactly
+    and applied the core's excess floors (absolute and relative) makes of an outage: the
+    smallest tail probability over its minutes and the core's windows (how far a missed outage
+    is from what a detector of this kind could flag at p_outage), and the first minute of the
+    outage (0 = its start) at which it flags it at p_outage, None if never (the least delay a
+    detector of this kind could have on it)."""
     first = int(series.minutes[0])
     alpha = series.spec.dispersion
     cs_obs = np.concatenate(([0.0], np.cumsum(series.values)))
     cs_mu = np.concatenate(([0.0], np.cumsum(series.base_rate)))
     sc = config.scoring
-    best = 1.0
+    best, soonest = 1.0, None
     for k, ratio in zip(sc.windows, sc.ratio_by_window(), strict=True):
         ends = np.arange(max(outage.start - first, k - 1), outage.end - first)
         if len(ends) == 0:
@@ -117,7 +123,11 @@ def oracle_p(series, outage, config: DetectorConfig) -> float:
         enough = obs - mu >= np.maximum(sc.min_excess_outage, ratio * mu)
         if enough.any():
             best = min(best, float(p[enough].min()))
-    return best
+        flagged = np.flatnonzero(enough & (p <= sc.p_outage))
+        if len(flagged):
+            at = int(ends[flagged[0]]) - (outage.start - first)
+            soonest = at if soonest is None else min(soonest, at)
+    return best, soonest
 
 
 def tally(
@@ -144,13 +154,17 @@ def tally(
         counts = t.by_ratio.setdefault(band, [0, 0])
         counts[0] += 1
         counts[1] += bool(len(inside))
-        best = oracle_p(series, o, config) if big and config is not None else 1.0
+        best, soonest = oracle(series, o, config) if config is not None else (1.0, None)
+        if not big:
+            best = 1.0
         reachable = config is not None and best <= config.scoring.p_outage
         t.oracle_30 += big and reachable
         if len(inside):
             t.detected += 1
             t.detected_30 += big
             t.delays.append(int(inside[0]))
+            if soonest is not None:
+                t.delay_pairs.append((int(inside[0]), soonest))
         elif big:
             t.missed_reachable += reachable
             t.missed.append(
@@ -271,6 +285,13 @@ def main() -> None:
         f" {ours.oracle_30 / max(ours.outages_30, 1):.3f}"
         f" ({ours.oracle_30}/{ours.outages_30})"
     )
+    if ours.delay_pairs:
+        core_d, oracle_d = np.asarray(ours.delay_pairs).T
+        print(
+            f"delay on the {len(core_d)} outages both the core and the oracle flag (median / p90):"
+            f" core {np.median(core_d):g} / {np.percentile(core_d, 90):g} min,"
+            f" oracle {np.median(oracle_d):g} / {np.percentile(oracle_d, 90):g} min"
+        )
     if opts.verbose:
         print(
             f"missed (>=30): {len(ours.missed)}, of which {ours.missed_reachable} an oracle"

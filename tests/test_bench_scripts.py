@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,6 +30,38 @@ def test_bench_tick_runs_small():
 def test_evaluate_runs_small():
     out = run("bench/evaluate.py", "--series", "2", "--weeks", "2.5", "--jobs", "1", "--verbose")
     assert "core " in out and "zscore60" in out and "recall by outage size" in out
+
+
+def test_evaluate_oracle_flags_a_sharp_outage_at_once_and_a_slow_ramp_late():
+    """The oracle (true rate and dispersion, the core's floors) sets the least delay any
+    detector of this kind could have: a sharp outage at its first minute, a slow ramp only
+    once enough of it has come; an outage within the noise never."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from evaluate import oracle
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    from detection.core import DetectorConfig
+
+    rate = np.full(600, 5.0)
+    values = rate.copy()
+    values[100:130] += 40.0  # sharp: +40 a minute from its first
+    values[300:360] += np.linspace(0.0, 6.0, 60)  # a ramp to +6 a minute
+    values[500:505] += 1.0  # within the noise
+    series = SimpleNamespace(
+        minutes=np.arange(600), values=values, base_rate=rate, spec=SimpleNamespace(dispersion=0.0)
+    )
+    config = DetectorConfig()
+
+    def outage(start: int, end: int) -> SimpleNamespace:
+        return SimpleNamespace(start=start, end=end)
+
+    p_sharp, sharp = oracle(series, outage(100, 130), config)
+    p_ramp, ramp = oracle(series, outage(300, 360), config)
+    p_noise, noise = oracle(series, outage(500, 505), config)
+    assert sharp == 0 and p_sharp < 1e-20
+    assert ramp is not None and 5 < ramp < 60 and p_ramp <= config.scoring.p_outage
+    assert noise is None and p_noise > config.scoring.p_outage
 
 
 def _nab_layout(root: Path) -> None:
