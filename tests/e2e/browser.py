@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -65,6 +66,11 @@ def open_page(monkeypatch) -> Iterator:
             for context in contexts:
                 context.close()
             browser.close()
+            # Queries a test makes while Playwright's sync API runs (its loop set in this
+            # thread) land on a connection the test database's teardown does not see: that
+            # session stayed open to the end and the database could not be dropped (a warning
+            # in every run). Closed here, in the test's own context.
+            connections.close_all()
 
 
 @pytest.fixture
