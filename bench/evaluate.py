@@ -155,8 +155,6 @@ def tally(
         counts[0] += 1
         counts[1] += bool(len(inside))
         best, soonest = oracle(series, o, config) if config is not None else (1.0, None)
-        if not big:
-            best = 1.0
         reachable = config is not None and best <= config.scoring.p_outage
         t.oracle_30 += big and reachable
         if len(inside):
