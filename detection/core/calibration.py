@@ -19,13 +19,15 @@ Which episodes count is the crux. An episode that reached the threshold is an al
 the series' own chatter (it must count, or a bursty series never learns that its bursts come
 weekly) or an outage (it must not, or a service that breaks often learns to ignore it)? The
 series' quiet history tells. Episodes that stayed below the threshold show how heavy its
-chatter is: under a calibrated model about 3 % of episodes that reach p = 1e-2 also reach
-p = 1e-4 (the simulator's series: 2-4 %); bursty real series reach it in 20-50 % (the NAB
-realTweets dev files). An alarm counts with the weight of that evidence: 0 while the chatter
-is no heavier than the model (LIGHT_SHARE), 1 once it is clearly heavy (HEAVY_SHARE), log-
-linear between. So the budget is spent by chatter, and outages of a well-modelled series are
-left out. A young series is judged as if the days of history it lacks (up to PRIOR_DAYS) had
-been as the model says.
+chatter is: under a calibrated model, episodes reaching p = 1e-4 start about PRIOR_WINDOWS x
+1e-4 times a bucket; after six weeks the simulator's series had 0-0.8 times as many, the bursty
+real series 4.5-13 times (the NAB realTweets dev files). An alarm counts with the weight of
+that evidence: 0 while the chatter is no heavier than the model (LIGHT_RATIO), 1 once it is
+clearly heavy (HEAVY_RATIO), log-linear between. So the budget is spent by chatter, and outages
+of a well-modelled series are left out. A rate against the model, not a share of the quiet
+episodes: a small series' floors let few episodes start and those few are far out, so a share
+called it heavy from four or five episodes and counted its outages as chatter. A young series
+is judged as if the days of history it lacks (up to PRIOR_DAYS) had been as the model says.
 
 The threshold never drops below the model's own (p_outage): calibration only makes a series
 harder to alarm on, never easier. anomaly_score is z / (z + z_budget), z = -log10 of how often
@@ -37,8 +39,10 @@ are elevated (scoring's recent_level): a bucket that merely stays up, or whose s
 from long sums still holding an earlier burst while the minutes are back to normal, scores as
 an ordinary episode bucket (EPISODE_LEVEL) and is not remembered as a peak. A burst that
 lasts an hour is so one surprising minute (or a few, while it climbs), not sixty: ranked by
-score, the minutes that say something new come first, as alerts (one per outage) do. The
-decision (threshold, level) does not read the score. bench/README.md ("Per-series
+score, the minutes that say something new come first, as alerts (one per outage) do. A series
+whose alarms count more as chatter than as outages (weight above one half) also alarms only on
+news: its threshold in force covers the highest surprise of the last RECENT_HOURS, so a story's
+second wave, no higher than its first, is not a new alert. bench/README.md ("Per-series
 calibration") has the measurements and what was tried.
 """
 
@@ -69,7 +73,7 @@ class CalibrationConfig:
 
 # -log10 p above which a bucket belongs to an episode (p = 1e-2: a few a day at 5 minutes).
 EPISODE_LEVEL = 2.0
-# Heaviness: the share of quiet episodes that reach this much further (p = 1e-4).
+# Heaviness is measured on quiet episodes that reach this much further (p = 1e-4).
 HEAVY_GAP = 2.0
 # Levels of the empirical tail: EPISODE_LEVEL to 400 (past the 1e-300 cap of p), 3 per doubling.
 GRID = EPISODE_LEVEL * 2.0 ** (np.arange(24) / 3.0)
@@ -80,16 +84,18 @@ GRID = EPISODE_LEVEL * 2.0 ** (np.arange(24) / 3.0)
 # few a month allows less than one episode in the first week).
 PRIOR_WINDOWS = 3.0
 PRIOR_DAYS = 7.0
-# Heaviness at which an alarm stops counting as an outage and at which it counts fully as
-# chatter: measured shares 0.02-0.04 for the simulator, 0.2-0.5 for real chatter (module
-# docstring). The prior sits between them (an alarm counts half) with the weight of
-# PRIOR_HEAVY_EPISODES quiet episodes: a bursty series learns in a day or two that its bursts
-# are chatter, a calm one that its alarms are outages (with the calibrated model's share as
-# the prior, real series alarmed on their bursts for weeks: bench/README.md).
-LIGHT_SHARE = 0.05
-HEAVY_SHARE = 0.15
-PRIOR_SHARE = math.sqrt(LIGHT_SHARE * HEAVY_SHARE)
-PRIOR_HEAVY_EPISODES = 5.0
+# Heaviness: how many times the calibrated model's rate (HEAVY_RATE a bucket) the series'
+# quiet episodes reach EPISODE_LEVEL + HEAVY_GAP. An alarm counts as chatter from 0 at
+# LIGHT_RATIO (no heavier than the model) to 1 at HEAVY_RATIO, log-linear between; measured
+# after six weeks: the simulator's series 0-0.8, the real dev files 4.5-13 (bench/README.md,
+# "Heaviness as a rate"). The prior, at the ramp's middle (an alarm counts half), weighs as
+# much as one episode the model expects (2.3 days of history at 1-minute spacing, 12 at 5):
+# a 5-minute series is judged heavy once two bursts in its first day reach p = 1e-4.
+LIGHT_RATIO = 1.0
+HEAVY_RATIO = 3.0
+PRIOR_RATIO = math.sqrt(LIGHT_RATIO * HEAVY_RATIO)
+PRIOR_HEAVY_EXPECTED = 1.0
+HEAVY_RATE = PRIOR_WINDOWS * 10.0 ** -(EPISODE_LEVEL + HEAVY_GAP)
 
 # How far back a bucket must go higher than the series' own episodes to score in full: a day,
 # the series' own rhythm (a day's bursts come in waves; a shorter memory scores each wave
@@ -101,18 +107,20 @@ LN10 = math.log(10.0)
 MINUTES_PER_MONTH = 30 * 1440
 G = len(GRID)
 # Columns of the state: decayed buckets; the tail (decayed episodes reaching each GRID level,
-# alarms weighted); quiet episodes reaching EPISODE_LEVEL and EPISODE_LEVEL + HEAVY_GAP; then
-# the episode under way: 1 while open, its peak, 1 once it reached the threshold (an alarm);
-# then the highest episode surprise of each of the last RECENT_HOURS hours (slot hour %
-# RECENT_HOURS) and the hour of the newest of them.
+# alarms weighted); quiet episodes reaching EPISODE_LEVEL + HEAVY_GAP; then the episode under
+# way: 1 while open, its peak, 1 once it reached the threshold (an alarm); then the highest
+# episode surprise of each of the last RECENT_HOURS hours (slot hour % RECENT_HOURS) and the
+# hour of the newest of them.
 N = 0
 TAIL = slice(1, 1 + G)
-QUIET, QUIET_HEAVY, OPEN, PEAK, ALARM = range(1 + G, 6 + G)
-RECENT = slice(6 + G, 6 + G + RECENT_HOURS)
-RECENT_HOUR = 6 + G + RECENT_HOURS
+QUIET_HEAVY, OPEN, PEAK, ALARM = range(1 + G, 5 + G)
+RECENT = slice(5 + G, 5 + G + RECENT_HOURS)
+RECENT_HOUR = 5 + G + RECENT_HOURS
 WIDTH = RECENT_HOUR + 1
-# The layout before the recent peaks: extended rather than restarted (its history holds).
-WIDTH_WITHOUT_RECENT = 6 + G
+# Earlier layouts, extended rather than restarted (their history holds): both kept a count of
+# all quiet episodes at 1 + G (heaviness was a share of them), the first had no recent peaks.
+EARLIER_QUIET = 1 + G
+EARLIER_WIDTHS = (6 + G, WIDTH + 1)
 
 
 def initial(n: int) -> np.ndarray:
@@ -120,11 +128,13 @@ def initial(n: int) -> np.ndarray:
 
 
 def conform(cal: np.ndarray) -> np.ndarray:
-    """A stored calibration in this layout; one without the recent peaks gains empty ones,
-    any other layout (an older state version) starts afresh."""
+    """A stored calibration in this layout; one of an earlier layout keeps its history (the
+    count of all quiet episodes dropped, empty recent peaks added), any other starts afresh."""
     cal = np.asarray(cal, dtype=np.float64)
-    if cal.ndim == 2 and cal.shape[1] == WIDTH_WITHOUT_RECENT:
-        cal = np.concatenate([cal, np.zeros((len(cal), WIDTH - WIDTH_WITHOUT_RECENT))], axis=1)
+    if cal.ndim == 2 and cal.shape[1] in EARLIER_WIDTHS:
+        cal = np.delete(cal, EARLIER_QUIET, axis=1)
+        missing = WIDTH - cal.shape[1]
+        cal = np.concatenate([cal, np.zeros((len(cal), missing))], axis=1)
     if cal.ndim != 2 or cal.shape[1] != WIDTH:
         return initial(len(cal))
     return np.where(np.isnan(cal), 0.0, cal)
@@ -180,14 +190,13 @@ def _log_reach(log_tail: np.ndarray, log_total: np.ndarray, s: np.ndarray) -> np
 
 
 def _alarm_weight(cal: np.ndarray) -> np.ndarray:
-    """How much an alarm counts as the series' chatter: its quiet episodes' heaviness."""
-    share = (cal[:, QUIET_HEAVY] + PRIOR_HEAVY_EPISODES * PRIOR_SHARE) / (
-        cal[:, QUIET] + PRIOR_HEAVY_EPISODES
+    """How much an alarm counts as the series' chatter: how much more often than the model
+    says its quiet episodes reached EPISODE_LEVEL + HEAVY_GAP."""
+    expected = cal[:, N] * HEAVY_RATE
+    ratio = (cal[:, QUIET_HEAVY] + PRIOR_HEAVY_EXPECTED * PRIOR_RATIO) / (
+        expected + PRIOR_HEAVY_EXPECTED
     )
-    ramp = np.log(share / LIGHT_SHARE) / math.log(HEAVY_SHARE / LIGHT_SHARE)
-    # A series with next to no chatter (a small service whose floors let few episodes start)
-    # cannot explain an alarm by it, whatever the prior says: without this an outage of +74
-    # reports at 0.12 reports a minute was counted as chatter and the next one missed.
+    ramp = np.log(ratio / LIGHT_RATIO) / math.log(HEAVY_RATIO / LIGHT_RATIO)
     return np.minimum(np.maximum(ramp, 0.0), 1.0)
 
 
@@ -213,6 +222,12 @@ def _recent(cal: np.ndarray, hour: np.ndarray) -> np.ndarray:
     return held > hour[:, None] - RECENT_HOURS
 
 
+def _peaks(cal: np.ndarray, hour: np.ndarray) -> np.ndarray:
+    """(n, RECENT_HOURS): the highest fresh episode surprise of each of the last RECENT_HOURS
+    hours up to `hour` (0 for slots of older hours)."""
+    return np.where(_recent(cal, hour), cal[:, RECENT], 0.0)
+
+
 def _news(
     cal: np.ndarray,
     s: np.ndarray,
@@ -230,8 +245,7 @@ def _news(
         return score
     c = cal[above]
     hour = np.asarray(minute, dtype=np.int64)[above] // 60
-    recent = _recent(c, hour)
-    peaks = np.where(recent, c[:, RECENT], 0.0)
+    peaks = _peaks(c, hour)
     sa = s[above]
     new = fresh[above]
     repeat = (sa <= peaks.max(axis=1)) | ~new
@@ -267,12 +281,22 @@ def step(
     if not live.any():
         return limit, score
     c = cal[live]
-    sl, ll = s[live], limit[live]
+    sl = s[live]
     minutes = np.broadcast_to(np.asarray(minute, dtype=np.int64), s.shape)[live]
+    above = sl > EPISODE_LEVEL
+    # A series whose alarms count more as chatter than as outages alarms only on news: an
+    # episode bucket must go higher than the series went in the last RECENT_HOURS (a story's
+    # second wave, no higher than its first, is more of the same chatter). The threshold in
+    # force says so, for the decision and the alarm count alike.
+    gated = above & (_alarm_weight(c) > 0.5)
+    if gated.any():
+        recent = _peaks(c[gated], minutes[gated] // 60).max(axis=1)
+        at = np.flatnonzero(live)[gated]
+        limit[at] = np.maximum(limit[at], recent)
+    ll = limit[live]
     new = np.ones(len(s), bool) if fresh is None else np.asarray(fresh, bool)
     score[live] = _news(c, sl, score[live], minutes, new[live], p)
     _decay(c, p.decay, 1)
-    above = sl > EPISODE_LEVEL
     is_open = c[:, OPEN] > 0
     ended = is_open & ~above
     if ended.any():
@@ -280,7 +304,6 @@ def step(
         peak = c[ended, PEAK]
         weight = np.where(alarm, _alarm_weight(c[ended]), 1.0)
         c[ended, TAIL] += weight[:, None] * (GRID[None, :] <= peak[:, None])
-        c[ended, QUIET] += ~alarm
         c[ended, QUIET_HEAVY] += ~alarm & (peak >= EPISODE_LEVEL + HEAVY_GAP)
         c[ended, OPEN] = c[ended, PEAK] = c[ended, ALARM] = 0.0
     c[above, PEAK] = np.where(is_open[above], np.maximum(c[above, PEAK], sl[above]), sl[above])
@@ -295,7 +318,6 @@ def _decay(cal: np.ndarray, d: float, k: int | np.ndarray) -> None:
     dk = np.power(d, k)
     cal[:, N] = cal[:, N] * dk + (1.0 - dk) / (1.0 - d) if k != 1 else cal[:, N] * d + 1.0
     cal[:, TAIL] *= dk
-    cal[:, QUIET] *= dk
     cal[:, QUIET_HEAVY] *= dk
 
 

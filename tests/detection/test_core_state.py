@@ -116,16 +116,18 @@ def test_long_after_an_outage_any_window_may_open():
     assert tr.opened[0]
 
 
-def test_a_stored_calibration_of_the_earlier_layout_keeps_its_history():
+def test_a_stored_calibration_of_an_earlier_layout_keeps_its_history():
     # Stored before the recent peaks existed: extended with empty ones, not restarted.
-    from detection.core.calibration import WIDTH, WIDTH_WITHOUT_RECENT
+    from detection.core.calibration import EARLIER_WIDTHS, WIDTH
 
     record = DetectorState.initial(1).to_records()[0]
-    older = {**record, "calibration": [2.0] * WIDTH_WITHOUT_RECENT}
+    width = min(EARLIER_WIDTHS)
+    older = {**record, "calibration": [2.0] * width}
     calibration = DetectorState.from_records([older]).calibration[0]
     assert calibration.shape == (WIDTH,)
-    assert (calibration[:WIDTH_WITHOUT_RECENT] == 2.0).all()
-    assert (calibration[WIDTH_WITHOUT_RECENT:] == 0.0).all()
+    kept = width - 1  # less the count of all quiet episodes (calibration.EARLIER_QUIET)
+    assert (calibration[:kept] == 2.0).all()
+    assert (calibration[kept:] == 0.0).all()
     # Any other width (an older state version) starts afresh.
     other = {**record, "calibration": [1.0] * 8}
     assert (DetectorState.from_records([other]).calibration == 0).all()
