@@ -288,7 +288,8 @@ def step(
     # episode bucket must go higher than the series went in the last RECENT_HOURS (a story's
     # second wave, no higher than its first, is more of the same chatter). The threshold in
     # force says so, for the decision and the alarm count alike.
-    gated = above & (_alarm_weight(c) > 0.5)
+    gated = above.copy()  # the weight only where an episode is under way: the tick's hot path
+    gated[above] = _alarm_weight(c[above]) > 0.5
     if gated.any():
         recent = _peaks(c[gated], minutes[gated] // 60).max(axis=1)
         at = np.flatnonzero(live)[gated]
