@@ -38,8 +38,11 @@ anything the series reached in the last RECENT_HOURS, and only while its own sho
 are elevated (scoring's recent_level): a bucket that merely stays up, or whose surprise comes
 from long sums still holding an earlier burst while the minutes are back to normal, scores as
 an ordinary episode bucket (EPISODE_LEVEL) and is not remembered as a peak. A burst that
-lasts an hour is so one surprising minute (or a few, while it climbs), not sixty: ranked by
-score, the minutes that say something new come first, as alerts (one per outage) do. A series
+lasts an hour is so one surprising minute (or a few, while it climbs below the threshold),
+not sixty: once an episode has alarmed, the rest of it is no news however high it climbs (one
+alert per episode, as the decision gives; on the real dev set a climbing burst otherwise gave
+several rows above NAB's optimised threshold, each a false positive). Ranked by score, the
+minutes that say something new come first, as alerts (one per outage) do. A series
 whose alarms count more as chatter than as outages (weight above one half) also alarms only on
 news: its threshold in force covers the highest surprise of the last RECENT_HOURS, so a story's
 second wave, no higher than its first, is not a new alert. bench/README.md ("Per-series
@@ -248,7 +251,10 @@ def _news(
     peaks = _peaks(c, hour)
     sa = s[above]
     new = fresh[above]
-    repeat = (sa <= peaks.max(axis=1)) | ~new
+    # Once an episode has alarmed, its further buckets are the same news (one alert per
+    # episode, as the decision gives), whatever height they climb to.
+    alarmed = (c[:, OPEN] > 0) & (c[:, ALARM] > 0)
+    repeat = (sa <= peaks.max(axis=1)) | ~new | alarmed
     score = score.copy()
     if repeat.any():
         at = np.flatnonzero(above)[repeat]

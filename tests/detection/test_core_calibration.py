@@ -203,6 +203,25 @@ def test_a_burst_scores_in_full_only_where_it_goes_higher_than_the_last_day():
     assert _one(cal, 11.0, minute=start + 2 * day + 1)[0] == _one(forgotten, 0.0)[0]
 
 
+def test_an_episode_that_alarmed_is_news_once_however_high_it_climbs():
+    """A climbing burst sets a new height every bucket; once it has alarmed, the rest of it
+    scores as an ordinary episode bucket (one alert per episode, as the decision gives). Below
+    the threshold a climb is still news at every step."""
+    cal = _scan(_chatter(np.random.default_rng(4), 7 * 1440, 8, heavy=True))[2].reshape(1, -1)
+    start = 7 * 1440
+    ordinary = _one(cal.copy(), EPISODE_LEVEL, judged=False, minute=start)[1]
+    limit = _one(cal.copy(), 0.0, judged=False, minute=start)[0]
+    below = [limit * f for f in (0.4, 0.6, 0.8)]
+    climb = [_one(cal, s, minute=start + i)[1] for i, s in enumerate(below)]
+    assert np.all(np.diff(climb) > 0) and climb[0] > ordinary
+    alarm = _one(cal, limit + 1.0, minute=start + 3)[1]
+    assert alarm > 0.5 and cal[0, ALARM] == 1
+    later = [_one(cal, limit + k, minute=start + 3 + k)[1] for k in (5.0, 20.0, 80.0)]
+    np.testing.assert_allclose(later, ordinary, rtol=1e-3)
+    _one(cal, 0.0, minute=start + 90)  # the episode ends: a new one is news again
+    assert _one(cal, limit + 200.0, minute=start + 91)[1] > alarm
+
+
 def test_a_long_sum_that_outlives_its_burst_is_no_news():
     """After a burst the hour-long sums stay surprising while the minutes are back to normal:
     such a bucket (short windows calm) scores as an ordinary episode bucket, and does not
