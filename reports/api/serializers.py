@@ -9,6 +9,7 @@ from rest_framework import serializers
 from outagewatch.api.query import QuerySerializer
 from reports import validation
 from reports.api.fields import (
+    CopiedFieldsMixin,
     RejectUnknownFieldsMixin,
     StrictCharField,
     catalog_entry_from_slug,
@@ -22,7 +23,7 @@ def _django_errors(exc: DjangoValidationError) -> list[str]:
     return list(exc.messages)
 
 
-class ReportCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+class ReportCreateSerializer(CopiedFieldsMixin, RejectUnknownFieldsMixin, serializers.Serializer):
     service = StrictCharField(help_text="Service slug, e.g. `chatgpt`.")
     problem = StrictCharField(help_text="Problem type slug offered by that service, e.g. `login`.")
     country = StrictCharField(help_text="ISO 3166-1 alpha-2 country code, e.g. `DE`.")

@@ -130,3 +130,20 @@ def test_get_is_not_allowed(api_client, service):
     response = api_client.get(URL)
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_each_request_validates_with_fields_of_its_own(service):
+    """The report serializer copies its declared fields shallowly (CopiedFieldsMixin): each
+    instance still binds and validates its own, and the class's stay unbound."""
+    from reports.api.serializers import ReportCreateSerializer
+
+    first = ReportCreateSerializer(data=valid(comment="x" * 5000))
+    second = ReportCreateSerializer(data=valid(comment="short"))
+    assert not first.is_valid() and "comment" in first.errors
+    assert second.is_valid(), second.errors
+    for name, field in first.fields.items():
+        declared = ReportCreateSerializer._declared_fields[name]
+        assert field is not second.fields[name] and field is not declared
+        assert field.parent is first and second.fields[name].parent is second
+        assert field.validators is not second.fields[name].validators
+        assert declared.field_name is None and getattr(declared, "parent", None) is None
