@@ -78,7 +78,7 @@ class _Scored:
     expected: np.ndarray  # judged expectation of each row's own bucket
     onset: np.ndarray
     level: tuple[float, float]  # level sums after the last row
-    calibration: np.ndarray  # (calibration.WIDTH,) calibration after the last row
+    calibration: np.ndarray  # (calibration.ROW,) calibration after the last row
 
 
 def _score_rows(
@@ -128,10 +128,12 @@ def _score_rows(
     exp = judged * factors[:, None]
     fresh = (result.recent_level >= 1) & newest_in_excess(obs, exp, disp)
     # The calibration steps row by row through the tick's own step (calibration.step).
-    limits, calibrated, cal_after = calibration.scan(
-        cal, result.surprise, judge, config, step, minutes[a:b], fresh
+    limits, calibrated, cal_after = calibration.scan_bands(
+        cal, result.window_surprise, judge, config, step, minutes[a:b], fresh
     )
-    result = with_threshold(result, limits, calibrated)
+    result = with_threshold(
+        result, calibration.window_limits(limits, config.scoring.windows), calibrated
+    )
     onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step
     return _Scored(result, exp[:, -1], onset, level, cal_after)
 
@@ -218,7 +220,7 @@ def detect_series(
     phase_on = phase_enabled(step_minutes)
     level_sums = (0.0, 0.0)
     factor_hist = np.ones(n)  # filled row by row as rows are scored
-    cal = calibration.initial(1)[0]
+    cal = calibration.initial_bands(1)[0]
     phase, phase_sums, basis = PHASE_UNDECIDED, (0.0, 0.0), NO_MINUTE
     a = 0
     while a < n:

@@ -240,20 +240,19 @@ def score(
     )
 
 
-def with_threshold(result: ScoreResult, limit: np.ndarray, score: np.ndarray) -> ScoreResult:
-    """Problems detected only where the surprise reaches the series' calibrated threshold
-    (calibration.threshold); below it the bucket is at most "possible problems". score: the
-    calibrated anomaly score (calibration.anomaly_score)."""
-    limit = np.asarray(limit, dtype=np.float64)
-    demote = (result.level == LEVEL_OUTAGE) & (result.surprise < limit)
+def with_threshold(result: ScoreResult, window_limit: np.ndarray, score: np.ndarray) -> ScoreResult:
+    """Problems detected only where a window's surprise reaches the series' calibrated
+    threshold for that window (calibration.window_limits: its band's); below it the bucket is
+    at most "possible problems". score: the calibrated anomaly score."""
+    surprise = np.atleast_2d(np.asarray(result.window_surprise, dtype=np.float64))
+    limit = np.asarray(window_limit, dtype=np.float64).reshape(surprise.shape)
+    reach = surprise >= limit
+    demote = (result.level == LEVEL_OUTAGE) & ~reach.any(axis=1)
     level = np.where(demote, LEVEL_POSSIBLE, result.level).astype(np.int8)
-    hot_span = None
-    if result.window_surprise is not None:
-        # `windows` need not be sorted: the shortest window that reaches the threshold.
-        reach = result.window_surprise >= np.reshape(limit, (-1, 1))
-        spans = np.asarray(result.spans, dtype=np.int64)
-        shortest = np.where(reach, spans, np.iinfo(np.int64).max).min(axis=1)
-        hot_span = np.where(level == LEVEL_OUTAGE, shortest, 0)
+    # `windows` need not be sorted: the shortest window that reaches its threshold.
+    spans = np.asarray(result.spans, dtype=np.int64)
+    shortest = np.where(reach, spans, np.iinfo(np.int64).max).min(axis=1)
+    hot_span = np.where(level == LEVEL_OUTAGE, shortest, 0)
     return replace(
         result, level=level, score=np.asarray(score, dtype=np.float64), hot_span=hot_span
     )

@@ -61,7 +61,7 @@ class DetectorState:
     phase_minus: np.ndarray  # (n,) float64
     phase_plus: np.ndarray  # (n,) float64
     phase_basis: np.ndarray  # (n,) int64
-    # (n, calibration.WIDTH) the series' own picture of its surprises (calibration.py).
+    # (n, calibration.ROW) the series' own picture of its surprises, per band (calibration.py).
     calibration: np.ndarray
 
     @classmethod
@@ -151,18 +151,18 @@ class DetectorState:
 
 def _calibration_initial(n: int) -> np.ndarray:
     # Imported here: calibration.py imports config.py, which imports this module.
-    from .calibration import initial
+    from .calibration import initial_bands
 
-    return initial(n)
+    return initial_bands(n)
 
 
 def _calibration_row(values: list[Any]) -> list[float]:
-    """A stored calibration row in the current layout (calibration.conform: an earlier layout
-    is extended, any other starts afresh)."""
-    from .calibration import conform
+    """A stored calibration row in the current layout (calibration.conform_bands: an earlier
+    layout keeps its history, any other starts afresh)."""
+    from .calibration import conform_bands
 
     row = np.asarray([[np.nan if v is None else v for v in values]], dtype=np.float64)
-    return conform(row)[0].tolist()
+    return conform_bands(row)[0].tolist()
 
 
 # Fields that hold a row of numbers per series rather than one number.

@@ -100,16 +100,18 @@ def run_tick(
         win_factor,
         step_minutes,
     )
-    limit, calibrated, new_calibration = calibration.tick_step(
+    limit, calibrated, new_calibration = calibration.tick_bands(
         state.calibration,
-        scores.surprise,
+        scores.window_surprise,
         np.asarray(judge, bool),
         config,
         step_minutes,
         newest_minute,
         (scores.recent_level >= 1) & newest_in_excess(observed, expected, dispersion),
     )
-    scores = with_threshold(scores, limit, calibrated)
+    scores = with_threshold(
+        scores, calibration.window_limits(limit, config.scoring.windows), calibrated
+    )
     onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes
     tr = transition(
         state,

@@ -9,6 +9,7 @@ import numpy as np
 from detection.core import DetectorConfig
 from detection.core.calibration import (
     ALARM,
+    BANDS,
     EPISODE_LEVEL,
     GRID,
     HEAVY_RATE,
@@ -17,14 +18,21 @@ from detection.core.calibration import (
     QUIET_HEAVY,
     RECENT,
     RECENT_HOURS,
+    ROW,
     TAIL,
     WIDTH,
     N,
     Params,
+    band_index,
+    band_surprises,
     conform,
+    conform_bands,
     initial,
+    initial_bands,
     scan,
+    scan_bands,
     step,
+    tick_bands,
     tick_step,
 )
 
@@ -96,7 +104,8 @@ def test_outages_of_a_well_described_series_are_left_out():
         weeks.append(week)
     surprise = np.concatenate(weeks)
     limits, _, cal = _scan(surprise)
-    assert (limits == FLOOR).all()
+    # (Within an outage that has alarmed, the threshold in force is its own peak.)
+    assert (limits[surprise < 40.0] == FLOOR).all()
     assert _alarms(surprise, limits) == 6
     # No outage reached the tail above the floor: only the prior is there.
     assert cal[TAIL][GRID > 2 * FLOOR].max() < 1e-3
@@ -308,3 +317,81 @@ def test_a_calm_series_alarms_on_every_wave():
     calm = _scan(_chatter(np.random.default_rng(1), 7 * 1440, 20, heavy=False))[2].reshape(1, -1)
     second, in_force, plain = _second_wave(calm, 7 * 1440, 120)
     assert second > in_force == plain == FLOOR
+
+
+def test_an_alarmed_episode_alarms_again_only_past_its_own_peak():
+    """A rise that hovers about the threshold is one alarm, not one each time it crosses."""
+    cal = initial(1)
+    first = FLOOR + 1.0
+    assert _one(cal, first)[0] <= first  # alarms
+    assert _one(cal, FLOOR + 0.5)[0] > FLOOR + 0.5  # dips, the same episode
+    assert _one(cal, first)[0] > first  # back at the same height: no second alarm
+    assert _one(cal, first + 2.0)[0] <= first + 2.0  # past its peak: news
+    _one(cal, 0.0)  # the episode ends; the next one alarms at the threshold again
+    assert _one(cal, first, minute=10)[0] == FLOOR
+
+
+WINDOWS = CONFIG.scoring.windows
+
+
+def _windows(short: np.ndarray, long: np.ndarray) -> np.ndarray:
+    """(t, windows) surprises: `short` on the windows of up to 3 buckets, `long` on the rest
+    of the windows of more than 10, nothing on those between."""
+    out = np.zeros((len(short), len(WINDOWS)))
+    band = band_index(WINDOWS)
+    out[:, band == 0] = short[:, None]
+    out[:, band == 2] = long[:, None]
+    return out
+
+
+def test_windows_fall_into_bands_by_the_buckets_they_sum():
+    assert band_index((1, 2, 3, 5, 10, 20, 60)).tolist() == [0, 0, 0, 1, 1, 2, 2]
+    ws = np.array([[1.0, 4.0, 2.0, 0.0, 3.0, 9.0, 5.0]])
+    assert band_surprises(ws, (1, 2, 3, 5, 10, 20, 60)).tolist() == [[4.0, 3.0, 9.0]]
+
+
+def test_each_band_is_judged_on_its_own_history():
+    """A bursty series whose spikes reach far: a sustained rise no earlier day came near
+    alarms in its own band, although it is lower than the spikes (the strongest window's one
+    tail held it to their height)."""
+    rng = np.random.default_rng(4)
+    days = 28
+    short = _chatter(rng, days * 1440, 8, heavy=True)
+    long = np.minimum(_chatter(rng, days * 1440, 2, heavy=False), 5.0)
+    rise = np.zeros(120)
+    rise[30:90] = 12.0
+    ws = _windows(np.concatenate([short, np.zeros(120)]), np.concatenate([long, rise]))
+    minutes = np.arange(len(ws))
+    limits, scores, after = scan_bands(initial_bands(1)[0], ws, None, CONFIG, 1, minutes)
+    at = days * 1440 + 30
+    assert limits[at, 0] > 12.0 >= limits[at, 2]
+    assert scores[at] > 0.5
+    single, _, _ = _scan(ws.max(axis=1))
+    assert single[at] > 12.0
+    assert after.shape == (ROW,)
+
+
+def test_the_tick_and_the_offline_scan_take_the_same_steps_in_every_band():
+    rng = np.random.default_rng(5)
+    minutes = 2 * 1440
+    ws = _windows(
+        _chatter(rng, minutes, 8, heavy=True), _chatter(rng, minutes, 3, heavy=False) * 1.5
+    )
+    limits, scores, after = scan_bands(initial_bands(1)[0], ws, None, CONFIG, 1, np.arange(minutes))
+    cal = initial_bands(2)
+    tick_limits, tick_scores = [], []
+    for minute in range(minutes):
+        pair = np.stack([ws[minute], np.zeros(len(WINDOWS))])
+        lim, sc, cal = tick_bands(cal, pair, np.array([True, True]), CONFIG, 1, minute)
+        tick_limits.append(lim[0])
+        tick_scores.append(sc[0])
+    np.testing.assert_allclose(tick_limits, limits, rtol=1e-9)
+    np.testing.assert_allclose(tick_scores, scores, rtol=1e-9)
+    np.testing.assert_allclose(cal[0], after, rtol=1e-9)
+    assert cal.shape == (2, ROW)
+
+
+def test_a_calibration_of_one_band_is_taken_for_every_band():
+    one = np.arange(WIDTH, dtype=float)[None, :]
+    np.testing.assert_array_equal(conform_bands(one)[0].reshape(BANDS, WIDTH), np.tile(one, (3, 1)))
+    np.testing.assert_array_equal(conform_bands(np.ones((2, 8))), initial_bands(2))

@@ -94,11 +94,16 @@ def test_hot_span_is_the_shortest_window_at_the_calibrated_threshold():
     assert res.level[0] == 2 and surprise[spans.index(20)] > surprise[spans.index(1)]
     # The shortest window whose surprise reaches the threshold carries the verdict's reach.
     limit = surprise[spans.index(10)]
-    held = with_threshold(res, np.array([limit]), res.score)
+    held = with_threshold(res, np.full((1, len(spans)), limit), res.score)
     reaching = [k for k, s in zip(spans, surprise, strict=True) if s >= limit]
     assert held.level[0] == 2 and held.hot_span[0] == min(reaching)
+    # Each window is held to its own threshold (its band's): only the 20-bucket one reaches.
+    own = np.full((1, len(spans)), surprise.max() + 1)
+    own[0, spans.index(20)] = surprise[spans.index(20)]
+    one = with_threshold(res, own, res.score)
+    assert one.level[0] == 2 and one.hot_span[0] == 20
     # Below every window's surprise: no problems, no reach.
-    none = with_threshold(res, np.array([surprise.max() + 1]), res.score)
+    none = with_threshold(res, np.full((1, len(spans)), surprise.max() + 1), res.score)
     assert none.level[0] == 1 and none.hot_span[0] == 0
 
 

@@ -118,16 +118,20 @@ def test_long_after_an_outage_any_window_may_open():
 
 def test_a_stored_calibration_of_an_earlier_layout_keeps_its_history():
     # Stored before the recent peaks existed: extended with empty ones, not restarted.
-    from detection.core.calibration import EARLIER_WIDTHS, WIDTH
+    # Stored before the bands: the one tail (the strongest window's) is every band's.
+    from detection.core.calibration import BANDS, EARLIER_WIDTHS, ROW, WIDTH
 
     record = DetectorState.initial(1).to_records()[0]
     width = min(EARLIER_WIDTHS)
     older = {**record, "calibration": [2.0] * width}
     calibration = DetectorState.from_records([older]).calibration[0]
-    assert calibration.shape == (WIDTH,)
+    assert calibration.shape == (ROW,)
     kept = width - 1  # less the count of all quiet episodes (calibration.EARLIER_QUIET)
-    assert (calibration[:kept] == 2.0).all()
-    assert (calibration[kept:] == 0.0).all()
+    for band in calibration.reshape(BANDS, WIDTH):
+        assert (band[:kept] == 2.0).all()
+        assert (band[kept:] == 0.0).all()
+    single = {**record, "calibration": [3.0] * WIDTH}
+    assert (DetectorState.from_records([single]).calibration == 3.0).all()
     # Any other width (an older state version) starts afresh.
     other = {**record, "calibration": [1.0] * 8}
     assert (DetectorState.from_records([other]).calibration == 0).all()

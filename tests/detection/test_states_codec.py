@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detection.core import BaselineBatch, DetectorConfig, DetectorState, run_tick
-from detection.core.calibration import WIDTH
+from detection.core.calibration import ROW
 from detection.services.states import (
     Layout,
     blob_of_record,
@@ -76,7 +76,7 @@ def test_nothing_stored_is_a_fresh_state():
 def test_the_layout_names_every_field_of_the_state():
     layout = Layout.parse(layout_of(warmed(2)).header)
     assert [name for name, _, _ in layout.fields] == [f.name for f in fields(DetectorState)]
-    assert dict((n, w) for n, _, w in layout.fields)["calibration"] == WIDTH
+    assert dict((n, w) for n, _, w in layout.fields)["calibration"] == ROW
 
 
 @pytest.mark.parametrize(

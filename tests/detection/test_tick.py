@@ -141,7 +141,7 @@ def test_level_history_is_stored_and_carried_to_the_next_tick(history, send_repo
 
 def test_calibration_is_stored_and_carried_to_the_next_tick(history, send_reports):
     """Each series' picture of its own surprises survives between ticks (one stored field)."""
-    from detection.core.calibration import WIDTH, N
+    from detection.core.calibration import BANDS, ROW, WIDTH, N
 
     def stored() -> np.ndarray:
         row = SeriesState.objects.get(service=history, country="")
@@ -151,8 +151,10 @@ def test_calibration_is_stored_and_carried_to_the_next_tick(history, send_report
     before = stored()
     run_minutes(send_reports, history, 3, 4)
     after = stored()
-    assert before.shape == after.shape == (WIDTH,)
-    assert before[N] > 2 and after[N] > before[N]  # one more judged minute, slightly decayed
+    assert before.shape == after.shape == (ROW,)
+    for band in range(BANDS):  # one more judged minute, slightly decayed, in every band
+        at = band * WIDTH + N
+        assert before[at] > 2 and after[at] > before[at]
 
 
 def test_the_detector_state_is_one_versioned_record(history, send_reports):
