@@ -396,23 +396,6 @@ def _surprises(surprise: np.ndarray) -> np.ndarray:
     return np.maximum(np.nan_to_num(np.asarray(surprise, dtype=np.float64)), 0.0)
 
 
-def tick_step(
-    cal: np.ndarray,
-    surprise: np.ndarray,
-    judged: np.ndarray,
-    config: DetectorConfig,
-    step_minutes: int,
-    minute: int,
-    fresh: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every series one bucket (starting at `minute`) on: (thresholds, anomaly scores, new
-    calibration (n, WIDTH))."""
-    new = conform(cal).copy()
-    p = Params.of(config, step_minutes)
-    limits, scores = step(new, _surprises(surprise), judged, p, minute, fresh)
-    return limits, scores, new
-
-
 def scan(
     cal: np.ndarray,
     surprise: np.ndarray,

@@ -33,7 +33,6 @@ from detection.core.calibration import (
     scan_bands,
     step,
     tick_bands,
-    tick_step,
 )
 
 CONFIG = DetectorConfig()
@@ -74,8 +73,9 @@ def _one(
 
 
 def test_a_new_series_alarms_at_the_models_own_threshold():
-    limits, _, _ = tick_step(initial(3), np.zeros(3), np.ones(3, bool), CONFIG, 1, 0)
-    assert limits.tolist() == [FLOOR] * 3
+    quiet = np.zeros((3, len(CONFIG.scoring.windows)))
+    limits, _, _ = tick_bands(initial_bands(3), quiet, np.ones(3, bool), CONFIG, 1, 0)
+    assert limits.tolist() == [[FLOOR] * BANDS] * 3
 
 
 def test_a_series_the_model_describes_keeps_the_models_threshold():
@@ -158,24 +158,6 @@ def test_unjudged_buckets_change_nothing():
     before = cal.copy()
     _one(cal, 9.0, judged=False)
     np.testing.assert_array_equal(cal, before)
-
-
-def test_the_tick_and_the_offline_scan_take_the_same_steps():
-    surprise = _chatter(np.random.default_rng(5), 3 * 1440, 8, heavy=True)
-    limits, scores, after = _scan(surprise)
-    cal = initial(2)
-    tick_limits, tick_scores = [], []
-    for minute, s in enumerate(surprise):
-        lim, sc, cal = tick_step(cal, np.array([s, 0.0]), np.array([True, True]), CONFIG, 1, minute)
-        tick_limits.append(lim[0])
-        tick_scores.append(sc[0])
-    # The scan ages quiet stretches in closed form: the same numbers up to rounding, the same
-    # decisions.
-    np.testing.assert_allclose(tick_limits, limits, rtol=1e-9)
-    np.testing.assert_allclose(tick_scores, scores, rtol=1e-9)
-    np.testing.assert_array_equal(surprise >= np.array(tick_limits), surprise >= limits)
-    np.testing.assert_allclose(cal[0], after, rtol=1e-9)
-    assert cal.shape == (2, WIDTH)
 
 
 def test_the_score_ranks_and_is_one_half_at_the_budget():
@@ -385,8 +367,12 @@ def test_the_tick_and_the_offline_scan_take_the_same_steps_in_every_band():
         lim, sc, cal = tick_bands(cal, pair, np.array([True, True]), CONFIG, 1, minute)
         tick_limits.append(lim[0])
         tick_scores.append(sc[0])
+    # The scan ages quiet stretches in closed form: the same numbers up to rounding, the same
+    # decisions.
     np.testing.assert_allclose(tick_limits, limits, rtol=1e-9)
     np.testing.assert_allclose(tick_scores, scores, rtol=1e-9)
+    surprise = band_surprises(ws, WINDOWS)
+    np.testing.assert_array_equal(surprise >= np.array(tick_limits), surprise >= limits)
     np.testing.assert_allclose(cal[0], after, rtol=1e-9)
     assert cal.shape == (2, ROW)
 
