@@ -109,14 +109,12 @@ class ScoreResult:
     expected: np.ndarray  # (n,) expected sum over that window
     # (n,) fewest distinct networks behind that window's excess (networks.excess_networks)
     networks: np.ndarray | None = None
-    # (n,) -log10 p of the strongest window that meets every floor of "problems detected"
-    # (0 if none does): what calibration.py measures and thresholds per series.
-    surprise: np.ndarray | None = None
     # Highest level over the short windows only (<= CALM_MAX_WINDOW): what "back to
     # normal" is judged on, so an outage resolves when volume is, not an hour later.
     recent_level: np.ndarray | None = None
     # (n, len(windows)) -log10 p of each window that meets every floor of "problems detected"
-    # (0 where one does not): which windows carry the evidence (hot_span).
+    # (0 where one does not): what calibration.py measures and thresholds per series (the
+    # strongest window of each band), and which windows carry the evidence (hot_span).
     window_surprise: np.ndarray | None = None
     # Buckets summed by each of those windows, in `windows` order (one tuple for all series).
     spans: tuple[int, ...] = ()
@@ -216,7 +214,6 @@ def score(
     log_p = -np.log10(np.maximum(p, 1e-300))
     per_window = np.minimum(1.0, log_p / SCORE_LOG10_MAX) * np.clip(excess / need_out, 0, 1)
     window_surprise = np.where(meets_out, log_p, 0.0)
-    surprise = window_surprise.max(axis=1)
 
     # The deciding window: highest level first, then the strongest score.
     best = np.argmax(level * 10.0 + per_window, axis=1)
@@ -233,7 +230,6 @@ def score(
         observed=obs[rows, best],
         expected=exp[rows, best],
         networks=networks[rows, best],
-        surprise=surprise,
         recent_level=level[:, np.asarray(windows) <= CALM_MAX_WINDOW].max(axis=1),
         window_surprise=window_surprise,
         spans=tuple(windows),
