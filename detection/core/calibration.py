@@ -296,12 +296,14 @@ def _news(
     score: np.ndarray,
     minute: np.ndarray,
     fresh: np.ndarray,
+    alarmed: np.ndarray,
     p: Params,
 ) -> np.ndarray:
     """The scores of one bucket of the judged series cal (n, WIDTH), their fresh episode
     buckets recorded in the recent peaks (in place): an episode bucket no higher than the
     series went in the last RECENT_HOURS, or one whose short windows are calm (only the long
-    sums still hold an earlier burst), scores as the episode level."""
+    sums still hold an earlier burst), or one of an episode that has alarmed (`alarmed`),
+    scores as the episode level."""
     above = s > EPISODE_LEVEL
     if not above.any():
         return score
@@ -312,8 +314,7 @@ def _news(
     new = fresh[above]
     # Once an episode has alarmed, its further buckets are the same news (one alert per
     # episode, as the decision gives), whatever height they climb to.
-    alarmed = (c[:, OPEN] > 0) & (c[:, ALARM] > 0)
-    repeat = (sa <= peaks.max(axis=1)) | ~new | alarmed
+    repeat = (sa <= peaks.max(axis=1)) | ~new | alarmed[above]
     score = score.copy()
     if repeat.any():
         at = np.flatnonzero(above)[repeat]
@@ -360,13 +361,14 @@ def step(
         at = np.flatnonzero(live)[gated]
         limit[at] = np.maximum(limit[at], recent)
     # An episode that has alarmed alarms again only where it climbs past its own peak.
-    alarmed = above & (c[:, OPEN] > 0) & (c[:, ALARM] > 0)
-    if alarmed.any():
-        at = np.flatnonzero(live)[alarmed]
-        limit[at] = np.maximum(limit[at], np.nextafter(c[alarmed, PEAK], np.inf))
+    alarmed = (c[:, OPEN] > 0) & (c[:, ALARM] > 0)
+    held = above & alarmed  # held to their own peak
+    if held.any():
+        at = np.flatnonzero(live)[held]
+        limit[at] = np.maximum(limit[at], np.nextafter(c[held, PEAK], np.inf))
     ll = limit[live]
     new = np.ones(len(s), bool) if fresh is None else np.asarray(fresh, bool)
-    score[live] = _news(c, sl, score[live], minutes, new[live], p)
+    score[live] = _news(c, sl, score[live], minutes, new[live], alarmed, p)
     _decay(c, p.decay, 1)
     is_open = c[:, OPEN] > 0
     ended = is_open & ~above
