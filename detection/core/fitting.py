@@ -15,6 +15,7 @@ from .dispersion import estimate_dispersion
 from .gaps import gap_mask
 from .level import PRIOR_RATE_PER_MINUTE, level_track
 from .phase import PHASE_SHIFT_MINUTES
+from .recurrence import recurring
 from .timegrid import MINUTES_PER_DAY, SLOT_MINUTES, SLOTS_PER_WEEK, minute_of_week
 
 if TYPE_CHECKING:
@@ -201,7 +202,8 @@ def fit_baseline(
 ) -> Baseline:
     """Fit on rows whose bucket ended at or before `fitted_at` (causal).
 
-    exclude: rows to leave out (known outages). Ingestion gaps are found and left out too.
+    exclude: rows to leave out (known outages), except those of an hour of the week that was
+    flagged in several weeks (recurrence.py). Ingestion gaps are found and left out too.
     """
     if config is None:
         from .config import DetectorConfig  # config.py imports this module
@@ -212,12 +214,17 @@ def fit_baseline(
     start = fitted_at - config.baseline.history_days * MINUTES_PER_DAY
     window = (minutes + step_minutes <= fitted_at) & (minutes >= start)
     usable = window.copy()
+    learned = np.zeros(len(minutes), dtype=bool)
     if exclude is not None:
         excluded = window & np.asarray(exclude, dtype=bool)
         if excluded.sum() <= MAX_EXCLUDED_FRACTION * max(window.sum(), 1):
-            usable &= ~excluded
+            # A recurring excess is learned by the profile, but it is no evidence of how noisy
+            # the series is: left out of the dispersion, as the outages it resembles are.
+            learned = recurring(minutes, excluded)
+            usable &= ~(excluded & ~learned)
     m, v, ok = minutes[window], values[window], usable[window]
     ok &= ~gap_mask(m, v, step_minutes, usable=ok)
+    noise = ~learned[window][ok]
     m, v = m[ok], v[ok]
     history = int(len(m) * step_minutes)
     if history < MEAN_MIN_HISTORY_MINUTES:
@@ -233,14 +240,14 @@ def fit_baseline(
         draft = Baseline(
             profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
         )
-        return _with_dispersion(draft, m, v, config, MEAN_MIN_DISPERSION)
+        return _with_dispersion(draft, m, v, config, noise, MEAN_MIN_DISPERSION)
     # A clock change in the history: fit on days moved onto the current phase (alignment.py).
     # Buckets longer than the shift cannot be moved by it.
     aligned = aligned_minutes(m, v) if step_minutes <= PHASE_SHIFT_MINUTES else None
     if aligned is None:
-        return _with_dispersion(_hgb_draft(m, v, common), m, v, config)
+        return _with_dispersion(_hgb_draft(m, v, common), m, v, config, noise)
     draft = _hgb_draft(aligned, v, common)
-    return replace(_with_dispersion(draft, aligned, v, config), phase_moved=True)
+    return replace(_with_dispersion(draft, aligned, v, config, noise), phase_moved=True)
 
 
 def _hgb_draft(m: np.ndarray, v: np.ndarray, common: dict[str, Any]) -> Baseline:
@@ -253,8 +260,14 @@ def _hgb_draft(m: np.ndarray, v: np.ndarray, common: dict[str, Any]) -> Baseline
 
 
 def _with_dispersion(
-    draft: Baseline, m: np.ndarray, v: np.ndarray, config: DetectorConfig, floor: float = 0.0
+    draft: Baseline,
+    m: np.ndarray,
+    v: np.ndarray,
+    config: DetectorConfig,
+    noise: np.ndarray,
+    floor: float = 0.0,
 ) -> Baseline:
+    """noise: the rows whose spread around the fit is the series' noise."""
     # Judge the noise the way scoring will see it: after short-term level tracking.
     step = draft.step_minutes
     plain = draft.expected(m, step)
@@ -262,5 +275,7 @@ def _with_dispersion(
     # Twice: the tracking's clipping band depends on the dispersion being estimated.
     for _ in range(2):
         factors, _ = level_track(v, plain, config, step, dispersion=alpha)
-        alpha, level_alpha = estimate_dispersion(v, plain * factors, max_alpha=MAX_DISPERSION)
+        alpha, level_alpha = estimate_dispersion(
+            v[noise], (plain * factors)[noise], max_alpha=MAX_DISPERSION
+        )
     return replace(draft, dispersion=max(alpha, floor), level_dispersion=max(level_alpha, floor))
