@@ -62,6 +62,15 @@ PHASE_BLOCK_MAX_GAIN = 2.0
 # hours of contrary blocks overturn a confident phase (bench/README.md, 2026-11-26 item 1).
 PHASE_EVIDENCE_CAP = 12.0
 PHASE_MARGIN = 4.0
+# A shifted phase must win by this much more: clocks change twice a year, so the prior odds
+# that one changed within the few days the fit takes to realign its history (1-5 days) are
+# about 1 in 60, ln 60 ~ 4. Losing "on time" (undecided: the wide tolerance) is as quick as
+# before; deciding a shift takes two more blocks of consistent evidence. Before, a profile
+# a little off on a slope decided a wrong shift on 5 % of the minutes before any clock
+# change (seed 5), and the narrow tolerance read an hour off alarmed on sharp edges: false
+# alarms 51 -> 42 on seeds 1-6, one outage >= 30 lost (half a day after a clock change,
+# still undecided); bench/README.md, "A shifted phase needs more evidence".
+PHASE_SHIFT_PRIOR = 4.0
 # Buckets longer than this always use the wide tolerance (an hour's shift is a few buckets).
 PHASE_MAX_STEP_MINUTES = 5
 
@@ -96,10 +105,13 @@ def is_block_end(minute: np.ndarray | int, step_minutes: int) -> np.ndarray:
 
 
 def phase_decide(minus: np.ndarray, plus: np.ndarray) -> np.ndarray:
-    """Phase code from the evidence: the one phase within PHASE_MARGIN of the best, if unique."""
+    """Phase code from the evidence: the best phase if it beats both others by PHASE_MARGIN,
+    a shifted one by PHASE_MARGIN + PHASE_SHIFT_PRIOR; else undecided (the wide tolerance)."""
     minus = np.asarray(minus, dtype=np.float64)
     evidence = np.stack((minus, np.zeros_like(minus), np.asarray(plus, dtype=np.float64)))
-    plausible = evidence >= evidence.max(axis=0) - PHASE_MARGIN
+    best = np.argmax(evidence, axis=0)
+    margin = PHASE_MARGIN + np.where(best == PHASE_ZERO - PHASE_MINUS, 0.0, PHASE_SHIFT_PRIOR)
+    plausible = evidence >= evidence.max(axis=0) - margin
     decided = plausible.sum(axis=0) == 1
     return np.where(decided, np.argmax(evidence, axis=0) + PHASE_MINUS, PHASE_UNDECIDED).astype(
         np.int8

@@ -20,14 +20,16 @@ CONFIG = DetectorConfig()
 
 
 def test_decide_needs_one_clear_winner():
-    minus = np.array([0.0, -12.0, 8.0, -12.0, 3.0])
-    plus = np.array([0.0, -12.0, -12.0, 9.0, -12.0])
+    minus = np.array([0.0, -12.0, 9.0, -12.0, 3.0, 6.0, -4.5])
+    plus = np.array([0.0, -12.0, -12.0, 10.0, -12.0, -12.0, -12.0])
     assert phase_decide(minus, plus).tolist() == [
         PHASE_UNDECIDED,  # no evidence yet
         PHASE_ZERO,
         PHASE_MINUS,
         PHASE_PLUS,
         PHASE_UNDECIDED,  # minus leads, but not by the margin
+        PHASE_UNDECIDED,  # by the margin, but a clock change needs more (PHASE_SHIFT_PRIOR)
+        PHASE_ZERO,  # on time needs only the margin
     ]
 
 
@@ -74,9 +76,10 @@ def test_daylight_saving_is_learned_without_alarms(shift):
     assert not any(o.opened_at >= START + 2 * DAY for o in result.outages)
     before = slice((DST_DAY - 2) * DAY, DST_DAY * DAY)
     assert set(result.phase[before].tolist()) == {PHASE_ZERO}
-    # The morning rise after the change teaches the new phase ...
+    # The rise after the change teaches the new phase (by mid-afternoon: a shift needs
+    # PHASE_SHIFT_PRIOR more evidence than "on time") ...
     learned, wrong = (PHASE_PLUS, PHASE_MINUS) if shift > 0 else (PHASE_MINUS, PHASE_PLUS)
-    assert np.all(result.phase[DST_DAY * DAY + 14 * 60 : (DST_DAY + 1) * DAY] == learned)
+    assert np.all(result.phase[DST_DAY * DAY + 16 * 60 : (DST_DAY + 1) * DAY] == learned)
     assert wrong not in result.phase[DST_DAY * DAY :]
     # ... until the refits move the profile itself onto it (alignment.py).
     assert np.all(result.phase[(DST_DAY + 3) * DAY :] == PHASE_ZERO)
