@@ -21,3 +21,17 @@ keepalive = 5
 # logs one (README, "Trust and privacy"). Errors still go to stderr.
 accesslog = None
 errorlog = "-"
+
+
+def post_worker_init(worker) -> None:
+    """Freeze what the worker loaded (Django, the URLconf and every view, numpy, scikit-learn)
+    out of the garbage collector's reach: a full collection walked those 200,000 objects for
+    80-95 ms while holding the GIL, stalling every request of the process; that was the tail
+    of the latency (bench/load/README.md, "Garbage collection")."""
+    import gc
+
+    from django.urls import get_resolver
+
+    _ = get_resolver().url_patterns  # import the views now, not on the first request
+    gc.collect()
+    gc.freeze()
