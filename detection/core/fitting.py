@@ -203,7 +203,7 @@ def fit_baseline(
     """Fit on rows whose bucket ended at or before `fitted_at` (causal).
 
     exclude: rows to leave out (known outages), except those of an hour of the week that was
-    flagged in several weeks (recurrence.py). Ingestion gaps are found and left out too.
+    also flagged the week before or after (recurrence.py). Ingestion gaps are left out too.
     """
     if config is None:
         from .config import DetectorConfig  # config.py imports this module

@@ -113,9 +113,7 @@ def phase_decide(minus: np.ndarray, plus: np.ndarray) -> np.ndarray:
     margin = PHASE_MARGIN + np.where(best == PHASE_ZERO - PHASE_MINUS, 0.0, PHASE_SHIFT_PRIOR)
     plausible = evidence >= evidence.max(axis=0) - margin
     decided = plausible.sum(axis=0) == 1
-    return np.where(decided, np.argmax(evidence, axis=0) + PHASE_MINUS, PHASE_UNDECIDED).astype(
-        np.int8
-    )
+    return np.where(decided, best + PHASE_MINUS, PHASE_UNDECIDED).astype(np.int8)
 
 
 def phase_rebased(

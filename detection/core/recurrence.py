@@ -4,8 +4,8 @@ The fit leaves known outage rows out, so that an outage does not teach the basel
 it. But a flagged excess that the profile itself caused (a weekly edge the fit placed an hour
 off, a weekly rush it has not learned) is left out too, so the fit never sees the hour it got
 wrong, flags it again the next week and leaves it out again: the alarm feeds itself. On the
-simulator a series at 84/min whose weekend starts at local midnight alarmed at that edge in
-four of six weeks this way. A pattern comes back every week; outages come back at the same
+simulator a series at 84/min whose weekend starts at local midnight alarmed at that edge
+week after week this way. A pattern comes back every week; outages come back at the same
 hour only by chance, and two in consecutive weeks rarely. So an excluded row is kept in the
 fit when its hour of the week was also excluded the week before or the week after: the
 profile learns the hour, and the alarms it caused stop. Such rows are still left out of the

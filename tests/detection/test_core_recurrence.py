@@ -37,7 +37,7 @@ def test_nothing_excluded_keeps_nothing():
     assert not recurring(minutes, np.zeros(1440, bool)).any()
 
 
-def _weekly_rush(seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _weekly_rush(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Four weeks at 20/min with an hour of +60 % every Sunday evening the profile must learn."""
     s = simulate_series(
         seed=seed,
