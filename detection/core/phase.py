@@ -66,10 +66,10 @@ PHASE_MARGIN = 4.0
 # that one changed within the few days the fit takes to realign its history (1-5 days) are
 # about 1 in 60, ln 60 ~ 4. Losing "on time" (undecided: the wide tolerance) is as quick as
 # before; deciding a shift takes two more blocks of consistent evidence. Before, a profile
-# a little off on a slope decided a wrong shift on 5 % of the minutes before any clock
-# change (seed 5), and the narrow tolerance read an hour off alarmed on sharp edges: false
-# alarms 51 -> 42 on seeds 1-6, one outage >= 30 lost (half a day after a clock change,
-# still undecided); bench/README.md, "A shifted phase needs more evidence".
+# a little off on a slope decided a wrong shift on 5.1 % of the minutes before any clock
+# change (seed 5; now 3.1 %), and the narrow tolerance read an hour off alarmed on sharp
+# edges: false alarms 51 -> 42 on seeds 1-6, one outage >= 30 lost (half a day after a clock
+# change, still undecided); bench/README.md, "A shifted phase needs more evidence".
 PHASE_SHIFT_PRIOR = 4.0
 # Buckets longer than this always use the wide tolerance (an hour's shift is a few buckets).
 PHASE_MAX_STEP_MINUTES = 5
