@@ -5,6 +5,7 @@ import pytest
 
 from detection.core import DetectorConfig, fit_baseline
 from detection.core.recurrence import recurring
+from detection.core.timegrid import minute_of_week
 from detection.simulation import simulate_series
 
 WEEK = 7 * 1440
@@ -49,11 +50,7 @@ def _weekly_rush(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         floods_per_week=0,
     )
     values = s.values.astype(float)
-    rush = np.zeros(len(values), bool)
-    for week in range(4):
-        sunday = s.minutes[0] + week * WEEK
-        sunday += (6 - ((sunday // 1440 + 3) % 7)) % 7 * 1440 - sunday % 1440  # Sunday 00:00
-        rush |= (s.minutes >= sunday + 20 * 60) & (s.minutes < sunday + 21 * 60)
+    rush = minute_of_week(s.minutes) // 60 == 6 * 24 + 20  # Sundays 20:00-21:00 UTC
     values[rush] *= 1.6
     return s.minutes, values, rush
 
