@@ -152,6 +152,15 @@ elif env_bool("DB_POOL", False):
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django turns psycopg's prepared statements off for every connection (poolers in
+    # transaction mode older than PgBouncer 1.21 cannot hold them). Its ORM queries are never
+    # prepared either way (client-side binding); this lets the few hot statements sent through
+    # psycopg's own cursors be planned once per connection: the report write's plan cost more
+    # than running it (bench/load/README.md, "Planned once").
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "prepare_threshold", 5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache (throttles, hot reads) and Celery broker ----------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 
 import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import F
 from django.utils import timezone
 
@@ -170,7 +172,7 @@ class _ReportWrite:
 
 def _write_one(write: _ReportWrite) -> None:
     if connection.vendor == "postgresql":
-        _report_write_one_statement(report=write.report, countable=write.countable, now=write.now)
+        _report_write_pipelined([write])  # autocommitted, unless the caller holds a transaction
     else:
         _report_write(report=write.report, countable=write.countable, now=write.now)
 
@@ -189,17 +191,30 @@ def _write_batch(writes: Sequence[_ReportWrite]) -> list[None]:
 def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
     """PostgreSQL: each report's one statement, all sent in one pipeline (one round trip).
 
-    psycopg's own cursor: its executemany keeps every statement's RETURNING row, and
-    server-side binding lets PostgreSQL reuse the statement's plan (psycopg prepares a query
-    after a few uses).
+    The statement (two claims as data-modifying CTEs and the INSERT, _one_statement_sql) does
+    its claims and the INSERT at once; the block is claimed only when the network's claim
+    returned a row, and the report is counted only when the block's did.
+
+    psycopg's own cursor: its executemany keeps every statement's RETURNING row and runs a
+    prepared statement (server-side binding): planning this statement each time cost more
+    than executing it, 0.45-0.6 ms against 0.2 ms per report (bench/load/README.md). Needs
+    the connection's prepare_threshold set (settings: DB_PREPARED_STATEMENTS).
     """
+    sql = _one_statement_sql()
     params = [_one_statement_params(w.report, w.countable, w.now) for w in writes]
     with (
-        connection.cursor(),
+        connection.cursor() as django_cursor,
         connection.wrap_database_errors,
         psycopg.Cursor(connection.connection) as cursor,
     ):
-        cursor.executemany(_one_statement_sql(), params, returning=True)
+        # Where Django logs queries (DEBUG, CaptureQueriesContext), it sees this one too.
+        logged = (
+            django_cursor.debug_sql(sql, params, many=True)
+            if isinstance(django_cursor, CursorDebugWrapper)
+            else nullcontext()
+        )
+        with logged:
+            cursor.executemany(sql, params, returning=True)
         for write in writes:
             _stored(write.report, cursor.fetchone())
             cursor.nextset()
@@ -266,17 +281,6 @@ def _one_statement_params(report: Report, countable: bool, now: dt.datetime) -> 
         *block_condition,
         *_report_params(report),
     ]
-
-
-def _report_write_one_statement(*, report: Report, countable: bool, now: dt.datetime) -> None:
-    """PostgreSQL: the same claims as data-modifying CTEs and the INSERT, one round trip.
-
-    The block is claimed only when the network's claim returned a row, and the report is
-    counted only when the block's did; all of it commits (or fails) as one statement.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_one_statement_sql(), _one_statement_params(report, countable, now))
-        _stored(report, cursor.fetchone())
 
 
 def _stored(report: Report, row: tuple[int, bool]) -> None:

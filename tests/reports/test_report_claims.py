@@ -26,7 +26,6 @@ def writer(request, monkeypatch):
     if request.param == "one statement" and not POSTGRESQL:
         pytest.skip("data-modifying CTEs are PostgreSQL's")
     if request.param == "transaction":
-        monkeypatch.setattr(services, "_report_write_one_statement", services._report_write)
         monkeypatch.setattr(services, "_report_write_pipelined", _write_each)
     return request.param
 
@@ -217,3 +216,18 @@ def test_a_failed_batch_is_retried_report_by_report_only_when_one_report_may_be_
     assert services._retry_alone(IntegrityError("service deleted meanwhile"))
     assert services._retry_alone(wrapped(psycopg.errors.DeadlockDetected("deadlock")))
     assert not services._retry_alone(wrapped(psycopg.OperationalError("connection refused")))
+
+
+@pytest.mark.skipif(not POSTGRESQL, reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db
+def test_report_statement_is_planned_once_per_connection(service, problem_types):
+    """The report write runs as a prepared statement: planning it each time cost more than
+    running it (bench/load/README.md, "Planned once")."""
+    login = problem_types["login"]
+    for net in range(3):
+        _report(service, login, address=f"100.64.{net}.1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    writes = [sql for sql in prepared if 'INSERT INTO "reports_report"' in sql]
+    assert len(writes) == 1 and writes[0].startswith("WITH network AS"), prepared
