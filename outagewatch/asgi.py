@@ -2,12 +2,13 @@
 
 Request bodies are read on the event loop, bounded in size and time (outagewatch.asgi_guard),
 before one of the process's request threads (outagewatch.asgi_threads) runs Django's
-middleware and views: slow uploads cost the server a coroutine, not a thread.
+middleware and views, in one go (outagewatch.asgi_handler): slow uploads cost the server a
+coroutine, not a thread.
 """
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 # Django's docs: no persistent connections under ASGI (whatever CONN_MAX_AGE the shared
@@ -16,11 +17,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 os.environ["CONN_MAX_AGE"] = "0"
 os.environ.setdefault("DB_POOL", "1")
 
-django_application = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does before its handler
 
 from django.conf import settings  # noqa: E402  (needs the settings module chosen above)
 
 from outagewatch.asgi_guard import BodyLimit  # noqa: E402
+from outagewatch.asgi_handler import SyncChainASGIHandler  # noqa: E402
 from outagewatch.asgi_threads import RequestThreads  # noqa: E402
 from outagewatch.startup import require_safe_settings  # noqa: E402
 
@@ -28,7 +30,7 @@ require_safe_settings()
 
 # The body is read first, on the event loop: a slow upload never holds one of the threads.
 application = BodyLimit(
-    RequestThreads(django_application, threads=settings.WEB_THREADS),
+    RequestThreads(SyncChainASGIHandler(), threads=settings.WEB_THREADS),
     max_bytes=max(settings.API_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
     timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
 )

@@ -172,7 +172,7 @@ class _ReportWrite:
 
 def _write_one(write: _ReportWrite) -> None:
     if connection.vendor == "postgresql":
-        _report_write_pipelined([write])  # autocommitted, unless the caller holds a transaction
+        _report_write_statements([write])  # autocommitted, unless the caller holds a transaction
     else:
         _report_write(report=write.report, countable=write.countable, now=write.now)
 
@@ -181,24 +181,23 @@ def _write_batch(writes: Sequence[_ReportWrite]) -> list[None]:
     """Several reports in one transaction: one commit for all of them."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _report_write_pipelined(writes)
+            _report_write_statements(writes)
         else:
             for write in writes:
                 _write_one(write)
     return [None] * len(writes)
 
 
-def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
-    """PostgreSQL: each report's one statement, all sent in one pipeline (one round trip).
+def _report_write_statements(writes: Sequence[_ReportWrite]) -> None:
+    """PostgreSQL: each report is one statement (_one_statement_sql: the two claims as
+    data-modifying CTEs and the INSERT); several are sent in one pipeline (one round trip).
 
-    The statement (two claims as data-modifying CTEs and the INSERT, _one_statement_sql) does
-    its claims and the INSERT at once; the block is claimed only when the network's claim
-    returned a row, and the report is counted only when the block's did.
-
-    psycopg's own cursor: its executemany keeps every statement's RETURNING row and runs a
-    prepared statement (server-side binding): planning this statement each time cost more
-    than executing it, 0.45-0.6 ms against 0.2 ms per report (bench/load/README.md). Needs
-    the connection's prepare_threshold set (settings: DB_PREPARED_STATEMENTS).
+    psycopg's own cursor, server-side binding: the statement is prepared once per connection,
+    since planning it each time cost more than running it (0.45-0.6 ms against 0.2 ms per
+    report, bench/load/README.md, "Planned once"). That needs the connection's
+    prepare_threshold set (settings: DB_PREPARED_STATEMENTS). executemany keeps every
+    statement's RETURNING row; a lone report goes without a pipeline, which would cost it
+    two more waits for the server.
     """
     sql = _one_statement_sql()
     params = [_one_statement_params(w.report, w.countable, w.now) for w in writes]
@@ -208,13 +207,17 @@ def _report_write_pipelined(writes: Sequence[_ReportWrite]) -> None:
         psycopg.Cursor(connection.connection) as cursor,
     ):
         # Where Django logs queries (DEBUG, CaptureQueriesContext), it sees this one too.
+        many = len(params) > 1
         logged = (
-            django_cursor.debug_sql(sql, params, many=True)
+            django_cursor.debug_sql(sql, params if many else params[0], many=many)
             if isinstance(django_cursor, CursorDebugWrapper)
             else nullcontext()
         )
         with logged:
-            cursor.executemany(sql, params, returning=True)
+            if many:
+                cursor.executemany(sql, params, returning=True)
+            else:
+                cursor.execute(sql, params[0], prepare=True)
         for write in writes:
             _stored(write.report, cursor.fetchone())
             cursor.nextset()

@@ -26,7 +26,7 @@ def writer(request, monkeypatch):
     if request.param == "one statement" and not POSTGRESQL:
         pytest.skip("data-modifying CTEs are PostgreSQL's")
     if request.param == "transaction":
-        monkeypatch.setattr(services, "_report_write_pipelined", _write_each)
+        monkeypatch.setattr(services, "_report_write_statements", _write_each)
     return request.param
 
 
