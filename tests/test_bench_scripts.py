@@ -27,6 +27,11 @@ def test_bench_tick_runs_small():
     assert "detect_series on" in out
 
 
+def test_handler_cpu_bench_runs_small():
+    out = run("bench/load/handler_cpu.py", "--requests", "50", "--rounds", "1", "--threads", "4")
+    assert "Django's ASGIHandler" in out and "SyncChainASGIHandler" in out
+
+
 def test_evaluate_runs_small():
     out = run("bench/evaluate.py", "--series", "2", "--weeks", "2.5", "--jobs", "1", "--verbose")
     assert "core " in out and "zscore60" in out and "recall by outage size" in out
