@@ -149,18 +149,18 @@ elif env_bool("DB_POOL", False):
         # long answers take while the database is down.
         "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
+    # Django opens psycopg connections with prepared statements off (poolers in transaction
+    # mode before PgBouncer 1.21 cannot hold them). Its ORM queries are never prepared either
+    # way (client-side binding); this lets the report write, sent through psycopg's own
+    # cursor, be planned once per pooled connection: planning it each time cost more than
+    # running it (bench/load/README.md, "Planned once"). Not for the Celery processes: the
+    # tick's one-off bulk statements measured slower prepared (bench/scale/README.md).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
+    )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django turns psycopg's prepared statements off for every connection (poolers in
-    # transaction mode older than PgBouncer 1.21 cannot hold them). Its ORM queries are never
-    # prepared either way (client-side binding); this lets the few hot statements sent through
-    # psycopg's own cursors be planned once per connection: the report write's plan cost more
-    # than running it (bench/load/README.md, "Planned once").
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "prepare_threshold", 5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache (throttles, hot reads) and Celery broker ----------------------

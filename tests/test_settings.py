@@ -71,3 +71,18 @@ def test_unknown_detector_override_stops_start_up():
     )
     assert result.returncode != 0
     assert "unknown detector setting(s): quiet_minute" in result.stderr
+
+
+def _database_options(env: dict[str, str]) -> str:
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = manage("shell", "-c", code, env={"DEBUG": "1", **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_only_the_web_servers_pooled_connections_prepare_statements():
+    pg = {"DATABASE_URL": "postgres://u:p@127.0.0.1:5432/outagewatch"}
+    assert "'prepare_threshold': 5" in _database_options({**pg, "DB_POOL": "1"})
+    off = _database_options({**pg, "DB_POOL": "1", "DB_PREPARED_STATEMENTS": "0"})
+    assert "'prepare_threshold': None" in off
+    assert "prepare_threshold" not in _database_options({**pg, "DB_POOL": "0"})  # Celery
