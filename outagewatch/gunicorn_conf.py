@@ -32,6 +32,10 @@ def post_worker_init(worker) -> None:
 
     from django.urls import get_resolver
 
-    _ = get_resolver().url_patterns  # import the views now, not on the first request
+    resolver = get_resolver()
+    _ = resolver.url_patterns  # import the views now, not on the first request
+    # Build reverse()'s lookup now: the first requests of a new worker (one restarted during
+    # a flood gets dozens at once) each built it again, every thread on its own.
+    _ = resolver.reverse_dict
     gc.collect()
     gc.freeze()
