@@ -58,7 +58,7 @@ async def _get(app, path: str) -> tuple[int, bytes]:
     return start["status"], body["body"]
 
 
-def test_the_chain_is_built_synchronous_unlike_djangos_own(settings):
+def test_the_chain_is_built_synchronous_unlike_djangos_own():
     # Django's ASGI handler adapts a sync middleware by switching threads around it: its chain
     # is a coroutine function. Ours is a plain function, run in one sync_to_async call.
     assert asyncio.iscoroutinefunction(ASGIHandler()._middleware_chain)

@@ -225,13 +225,17 @@ def test_report_statement_is_planned_once_per_connection(service, problem_types)
     once per connection: planning it each time cost more than running it (bench/load/README.md,
     "Planned once")."""
     connection.ensure_connection()
+    raw = connection.connection
     # What DB_POOL's settings give the web server's connections (tests run without a pool).
-    connection.connection.prepare_threshold = 5
-    login = problem_types["login"]
-    for net in range(3):
-        _report(service, login, address=f"100.64.{net}.1")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
+    raw.prepare_threshold = 5
+    try:
+        login = problem_types["login"]
+        for net in range(3):
+            _report(service, login, address=f"100.64.{net}.1")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+    finally:
+        raw.prepare_threshold = None  # Django's default, as the other tests expect
     writes = [sql for sql in prepared if 'INSERT INTO "reports_report"' in sql]
     assert len(writes) == 1 and writes[0].startswith("WITH network AS"), prepared
