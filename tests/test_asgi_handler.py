@@ -11,6 +11,7 @@ from django.core.handlers.asgi import ASGIHandler
 from django.http import JsonResponse
 from django.urls import include, path
 
+from bench.load.handler_cpu import http_scope
 from outagewatch.asgi_handler import SyncChainASGIHandler
 from outagewatch.asgi_threads import RequestThreads
 
@@ -37,20 +38,7 @@ urlpatterns = [path("api/v1/thread/", thread_view), path("", include("outagewatc
 
 
 async def _get(app, path: str) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"testserver")],
-        "client": ("127.0.0.1", 40000),
-        "server": ("testserver", 80),
-    }
-    communicator = ApplicationCommunicator(app, scope)
+    communicator = ApplicationCommunicator(app, http_scope(path, host=b"testserver"))
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(5)
     body = await communicator.receive_output(5)

@@ -19,29 +19,21 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    DJANGO_SETTINGS_MODULE="bench.load.settings",
-    DEBUG="0",
-    SECRET_KEY="handler-bench-" + "x" * 50,
-    ALLOWED_HOSTS="127.0.0.1",
-    LOG_LEVEL="WARNING",
-)
-
 PATH = "/api/bench/constant/"
 
 
-def _scope() -> dict:
+def http_scope(path: str, *, host: bytes = b"127.0.0.1") -> dict:
+    """The ASGI scope of a plain GET of path, as the server hands it to the application."""
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "https",
-        "path": PATH,
-        "raw_path": PATH.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1")],
+        "headers": [(b"host", host)],
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 443),
     }
@@ -67,7 +59,7 @@ async def _serve(app, requests: int, concurrency: int) -> None:
                 if message["type"] == "http.response.start":
                     statuses.append(message["status"])
 
-            await app(_scope(), receive, send)
+            await app(http_scope(PATH), receive, send)
             if statuses != [200]:
                 raise SystemExit(f"unexpected answer {statuses}")
 
@@ -82,6 +74,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
+    sys.path.insert(0, str(ROOT))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="bench.load.settings",
+        DEBUG="0",
+        SECRET_KEY="handler-bench-" + "x" * 50,
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+    )
     import django
 
     django.setup(set_prefix=False)
