@@ -193,7 +193,7 @@ def _report_write_statements(writes: Sequence[_ReportWrite]) -> None:
     data-modifying CTEs and the INSERT); several are sent in one pipeline (one round trip).
 
     psycopg's own cursor, server-side binding: the statement is prepared once per connection,
-    since planning it each time cost more than running it (0.45-0.6 ms against 0.2 ms per
+    since planning it each time cost more than running it (0.43-0.67 ms against 0.21 ms per
     report, bench/load/README.md, "Planned once"). That needs the connection's
     prepare_threshold set (settings: DB_PREPARED_STATEMENTS). executemany keeps every
     statement's RETURNING row; a lone report goes without a pipeline, which would cost it
@@ -259,6 +259,11 @@ def _report_write(*, report: Report, countable: bool, now: dt.datetime) -> None:
 
 @cache
 def _one_statement_sql() -> str:
+    """PostgreSQL: both claims as data-modifying CTEs and the INSERT, in one statement.
+
+    The block is claimed only when the network's claim returned a row, and the report is
+    counted only when the block's did; all of it commits (or fails) as one statement.
+    """
     network = _claim_sql(_NETWORK_CLAIM, ReporterWindow, "SELECT %s, %s, %s WHERE %s")
     block = _claim_sql(
         _BLOCK_CLAIM, BlockWindow, "SELECT %s, %s, %s, 1 WHERE EXISTS (SELECT FROM network)"
