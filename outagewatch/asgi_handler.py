@@ -1,24 +1,29 @@
-"""Django's ASGI handler with the middleware chain and the view run in one thread hop.
+"""Django's ASGI handler with all of a request's sync work in one thread hop.
 
 Django's own ASGI handler builds the middleware chain in async mode. Every middleware here
 is synchronous (Django's and OutageWatch's own), so Django adapts the chain at each boundary:
 the outer sync middleware run in a thread (sync_to_async), the inner async handler is called
 back on the event loop (async_to_sync), and it runs the sync view in the thread again
-(sync_to_async). Each switch is a future, a wake-up of the loop and a thread handoff under
-the GIL; under load they cost more CPU than a small view (bench/load/README.md, "One thread
-hop per request").
+(sync_to_async). Around that, the request_started signal's receivers and `response.close()`
+(which sends request_finished) are two more sync_to_async calls, and two tasks per request
+watch for a client disconnect. Each switch is a future, a wake-up of the loop and a thread
+handoff under the GIL; under load they cost more CPU than a small view (bench/load/README.md,
+"One thread hop per request").
 
-Here the chain is built in sync mode, as under WSGI, and the whole of it runs in one
-sync_to_async call, on the request's thread (outagewatch.asgi_threads): the same thread
-for middleware, view and the database connection, as before. Everything else (reading the
-body, sending the answer, disconnects, request_started/finished) is Django's ASGI handler.
+Here the chain is built in sync mode, as under WSGI, and one sync_to_async call, on the
+request's thread (outagewatch.asgi_threads), does request_started, the request, the chain
+and view, and, for an answer already in memory, `close()`: the same thread for all of it
+and the database connection, as before. The event loop reads the body and sends the answer.
 """
 
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import set_script_prefix
 
 
 class SyncChainASGIHandler(ASGIHandler):
@@ -28,3 +33,35 @@ class SyncChainASGIHandler(ASGIHandler):
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         # BaseHandler.get_response: the URLconf, the chain, error logging, closers, in sync.
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    def respond(self, scope: dict, body_file) -> HttpResponseBase:
+        """Everything of a request that runs on its thread, in the order Django's handler
+        runs it."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+        if not response.streaming:
+            # The body is in memory: close now (request_finished returns the database
+            # connection to the pool) rather than in one more hop after sending it.
+            response.close()
+        return response
+
+    async def handle(self, scope, receive, send) -> None:
+        # Django's handle() without its disconnect watch: that cancels the task awaiting a
+        # view, but a sync view runs to its end in its thread regardless, and sending to a
+        # client that has gone is a no-op for the server.
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        try:
+            response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+            try:
+                await self.send_response(response, send)
+            finally:
+                if response.streaming:
+                    await sync_to_async(response.close, thread_sensitive=True)()
+        finally:
+            body_file.close()

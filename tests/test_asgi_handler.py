@@ -1,4 +1,5 @@
-"""The production ASGI handler: Django's middleware chain and view in one thread hop."""
+"""The production ASGI handler: a request's sync work (signals, middleware, view) in one
+thread hop."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import asyncio
 import json
 import threading
 
+import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.core import signals
 from django.core.handlers.asgi import ASGIHandler
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import include, path
 
 from bench.load.handler_cpu import http_scope
@@ -34,7 +37,43 @@ def thread_view(request):
     return JsonResponse({"ok": True})
 
 
-urlpatterns = [path("api/v1/thread/", thread_view), path("", include("outagewatch.urls"))]
+class Chunks:
+    """A streamed body that notes when it is closed, and whether all of it was sent by then."""
+
+    def __init__(self, sent: list[bytes]) -> None:
+        self.sent = sent
+        self.parts = iter([b"first,", b"second"])
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self.parts)
+
+    def close(self) -> None:
+        seen["closed_after_parts"] = len(self.sent)
+
+
+def stream_view(request):
+    seen["view"] = threading.get_ident()
+    return StreamingHttpResponse(Chunks(streamed))
+
+
+def slow_view(request):
+    released.wait(5)
+    seen["view"] = threading.get_ident()
+    return JsonResponse({"late": True})
+
+
+streamed: list[bytes] = []
+released = threading.Event()
+
+urlpatterns = [
+    path("api/v1/thread/", thread_view),
+    path("api/v1/stream/", stream_view),
+    path("api/v1/slow/", slow_view),
+    path("", include("outagewatch.urls")),
+]
 
 
 async def _get(app, path: str) -> tuple[int, bytes]:
@@ -68,3 +107,73 @@ def test_errors_under_the_api_are_still_json():
     status, body = asyncio.run(_get(app, "/api/v1/no-such-thing/"))
     assert status == 404
     assert json.loads(body)
+
+
+def test_request_signals_fire_on_the_request_thread(settings):
+    # close_old_connections runs on both: it must see the thread's own database connection.
+    settings.ROOT_URLCONF = __name__
+    seen.clear()
+
+    def started(**kwargs):
+        seen["started"] = threading.get_ident()
+
+    def finished(**kwargs):
+        seen["finished"] = threading.get_ident()
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        status, _ = asyncio.run(
+            _get(RequestThreads(SyncChainASGIHandler(), threads=2), "/api/v1/thread/")
+        )
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert status == 200
+    assert seen["started"] == seen["view"] == seen["finished"] != threading.get_ident()
+
+
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume")
+def test_a_streamed_answer_is_closed_after_all_of_it_is_sent(settings):
+    settings.ROOT_URLCONF = __name__
+    seen.clear()
+    streamed.clear()
+
+    async def run() -> bytes:
+        app = RequestThreads(SyncChainASGIHandler(), threads=1)
+        communicator = ApplicationCommunicator(
+            app, http_scope("/api/v1/stream/", host=b"testserver")
+        )
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        assert (await communicator.receive_output(5))["status"] == 200
+        body = b""
+        while True:
+            message = await communicator.receive_output(5)
+            body += message.get("body", b"")
+            streamed.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await communicator.wait(5)
+        return body
+
+    assert asyncio.run(run()) == b"first,second"
+    # Closed once the last part had gone out, not when the view returned.
+    assert seen["closed_after_parts"] == len(streamed)
+
+
+def test_a_client_that_leaves_mid_request_ends_it_cleanly(settings):
+    # The view still runs to its end on its thread; the handler returns without an error.
+    settings.ROOT_URLCONF = __name__
+    seen.clear()
+    released.clear()
+
+    async def run() -> None:
+        app = RequestThreads(SyncChainASGIHandler(), threads=1)
+        communicator = ApplicationCommunicator(app, http_scope("/api/v1/slow/", host=b"testserver"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await communicator.send_input({"type": "http.disconnect"})
+        released.set()
+        await communicator.wait(5)
+
+    asyncio.run(run())
+    assert "view" in seen
