@@ -22,7 +22,7 @@ from asgiref.sync import sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix
 
 
@@ -41,6 +41,11 @@ class SyncChainASGIHandler(ASGIHandler):
         request, response = self.create_request(scope, body_file)
         if request is not None:
             response = self.get_response(request)
+        # As Django's run_get_response: request_finished names this handler as its sender,
+        # and files go out in the server's chunk size.
+        response._handler_class = self.__class__
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
         if not response.streaming:
             # The body is in memory: close now (request_finished returns the database
             # connection to the pool) rather than in one more hop after sending it.

@@ -4,6 +4,7 @@ thread hop."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 
@@ -11,7 +12,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core import signals
 from django.core.handlers.asgi import ASGIHandler
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, JsonResponse, StreamingHttpResponse
 from django.urls import include, path
 
 from bench.load.handler_cpu import http_scope
@@ -65,6 +66,10 @@ def slow_view(request):
     return JsonResponse({"late": True})
 
 
+def file_view(request):
+    return FileResponse(io.BytesIO(b"x" * 20_000))
+
+
 streamed: list[bytes] = []
 released = threading.Event()
 
@@ -72,6 +77,7 @@ urlpatterns = [
     path("api/v1/thread/", thread_view),
     path("api/v1/stream/", stream_view),
     path("api/v1/slow/", slow_view),
+    path("api/v1/file/", file_view),
     path("", include("outagewatch.urls")),
 ]
 
@@ -117,8 +123,9 @@ def test_request_signals_fire_on_the_request_thread(settings):
     def started(**kwargs):
         seen["started"] = threading.get_ident()
 
-    def finished(**kwargs):
+    def finished(sender, **kwargs):
         seen["finished"] = threading.get_ident()
+        seen["sender"] = sender
 
     signals.request_started.connect(started)
     signals.request_finished.connect(finished)
@@ -131,6 +138,7 @@ def test_request_signals_fire_on_the_request_thread(settings):
         signals.request_finished.disconnect(finished)
     assert status == 200
     assert seen["started"] == seen["view"] == seen["finished"] != threading.get_ident()
+    assert seen["sender"] is SyncChainASGIHandler
 
 
 @pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume")
@@ -140,21 +148,18 @@ def test_a_streamed_answer_is_closed_after_all_of_it_is_sent(settings):
     streamed.clear()
 
     async def run() -> bytes:
+        # Called directly, not through a communicator: its send returns only once the part
+        # is recorded, so close() cannot overtake the recording of the last part.
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                streamed.append(message.get("body", b""))
+
         app = RequestThreads(SyncChainASGIHandler(), threads=1)
-        communicator = ApplicationCommunicator(
-            app, http_scope("/api/v1/stream/", host=b"testserver")
-        )
-        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-        assert (await communicator.receive_output(5))["status"] == 200
-        body = b""
-        while True:
-            message = await communicator.receive_output(5)
-            body += message.get("body", b"")
-            streamed.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        await communicator.wait(5)
-        return body
+        await app(http_scope("/api/v1/stream/", host=b"testserver"), receive, send)
+        return b"".join(streamed)
 
     assert asyncio.run(run()) == b"first,second"
     # Closed once the last part had gone out, not when the view returned.
@@ -177,3 +182,25 @@ def test_a_client_that_leaves_mid_request_ends_it_cleanly(settings):
 
     asyncio.run(run())
     assert "view" in seen
+
+
+@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume")
+def test_files_go_out_in_the_servers_chunk_size(settings):
+    # A FileResponse reads 4 KB at a time unless the handler says otherwise, as Django's does.
+    settings.ROOT_URLCONF = __name__
+
+    async def run() -> list[int]:
+        app = RequestThreads(SyncChainASGIHandler(), threads=1)
+        communicator = ApplicationCommunicator(app, http_scope("/api/v1/file/", host=b"testserver"))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        assert (await communicator.receive_output(5))["status"] == 200
+        sizes = []
+        while True:
+            message = await communicator.receive_output(5)
+            sizes.append(len(message.get("body", b"")))
+            if not message.get("more_body"):
+                break
+        await communicator.wait(5)
+        return sizes
+
+    assert asyncio.run(run())[0] == 20_000
