@@ -22,7 +22,7 @@ from asgiref.sync import sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 
@@ -30,16 +30,13 @@ class SyncChainASGIHandler(ASGIHandler):
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        # BaseHandler.get_response: the URLconf, the chain, error logging, closers, in sync.
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
-
     def respond(self, scope: dict, body_file) -> HttpResponseBase:
         """Everything of a request that runs on its thread, in the order Django's handler
         runs it."""
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)
         if request is not None:
+            # BaseHandler.get_response: the URLconf, the chain, error logging, in sync.
             response = self.get_response(request)
         # As Django's run_get_response: request_finished names this handler as its sender,
         # and files go out in the server's chunk size.
