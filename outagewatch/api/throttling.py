@@ -9,6 +9,7 @@ series while the guard is down. So the request goes through, marked unchecked
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import threading
@@ -17,9 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils.crypto import salted_hmac
-from redis.exceptions import NoScriptError, RedisError
+from django.utils.encoding import force_bytes
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from outagewatch.clients import client_address
@@ -54,8 +61,48 @@ def _log_unavailable(exc: RedisError) -> None:
 
 
 def client_ident(request: Any) -> str:
-    """A keyed hash of the client's address: throttle keys in Redis never hold the address."""
-    return salted_hmac("outagewatch.throttle", client_address(request)).hexdigest()[:32]
+    """A keyed hash of the client's address: throttle keys in Redis never hold the address.
+
+    salted_hmac's value, with its key derived once per SECRET_KEY instead of on every request.
+    """
+    return _ident_hmac(request).hexdigest()[:32]
+
+
+def _ident_hmac(request: Any) -> hmac.HMAC:
+    try:
+        keyed = _resolved["ident"]
+    except KeyError:
+        # salted_hmac("outagewatch.throttle", ...): the key is sha1(salt + SECRET_KEY).
+        key = hashlib.sha1(b"outagewatch.throttle" + force_bytes(settings.SECRET_KEY)).digest()
+        keyed = _resolved["ident"] = hmac.new(key, digestmod=hashlib.sha1)
+    mac = keyed.copy()
+    mac.update(client_address(request).encode())
+    return mac
+
+
+# What every request would otherwise look up again (Django builds a new cache backend for each
+# request's context under ASGI, and salted_hmac derives its key on every call); cleared when a
+# test changes the settings they come from.
+_resolved: dict[str, Any] = {}
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "SECRET_KEY"):
+        _resolved.clear()
+
+
+def _redis_cache() -> tuple[Any, Any] | None:
+    """(the default cache backend, the redis.Redis its writes go to); None when the cache is
+    not Redis (DRF's own bookkeeping then)."""
+    try:
+        return _resolved["redis"]
+    except KeyError:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        client_of = getattr(getattr(backend, "_cache", None), "get_client", None)
+        # Every write goes to the first server, whatever the key (Django's RedisCacheClient).
+        found = None if client_of is None else (backend, client_of(None, write=True))
+        return _resolved.setdefault("redis", found)
 
 
 # DRF's SimpleRateThrottle keeps each client's request times as a pickled list: a GET and a
@@ -81,36 +128,73 @@ class _Check:
     args: tuple[Any, ...]
 
 
-def _sliding_window(check: _Check) -> Any:
-    """EVALSHA, loading the script on the first call after a Redis (re)start."""
+def _round_trip(client: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """The commands on one pooled connection, sent in one write, replies read in order; a
+    command's own error (a script Redis forgot) is its reply, the others still count.
+
+    Below redis-py's command layer on purpose: its per-command retry and instrumentation
+    wrappers and a pipeline object per batch cost more CPU than the round trip itself (about
+    half of the throttle's time on the report endpoint, bench/load/README.md). A connection that
+    fails is retried once on a fresh one, as redis-py's retry would after a Redis restart.
+    """
+    pool = client.connection_pool
+    for attempt in range(2):
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            return [_reply(connection) for _ in commands]
+        except (RedisConnectionError, RedisTimeoutError):
+            connection.disconnect()
+            if attempt:
+                raise
+        except BaseException:
+            connection.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            pool.release(connection)
+    raise AssertionError("unreachable")
+
+
+def _reply(connection: Any) -> Any:
     try:
-        return check.client.evalsha(_SLIDING_WINDOW_SHA, 1, check.key, *check.args)
-    except NoScriptError:
-        return check.client.eval(_SLIDING_WINDOW, 1, check.key, *check.args)
+        return connection.read_response()
+    except ResponseError as exc:
+        return exc
+
+
+def _evalsha(check: _Check) -> tuple[Any, ...]:
+    return ("EVALSHA", _SLIDING_WINDOW_SHA, 1, check.key, *check.args)
 
 
 def _sliding_windows(checks: Sequence[_Check]) -> list[Any]:
-    """Several clients' checks in one pipeline (one round trip), each still atomic.
+    """Several clients' checks in one round trip, each still atomic; a failed check's result is
+    its exception.
 
     Redis unreachable: every check in the batch gets the error (not a retry each, which would
     make the last one wait out every connection timeout before it).
     """
     client = checks[0].client
-    if any(check.client is not client for check in checks):
-        return [_sliding_window(check) for check in checks]  # several servers: one by one
-    for attempt in range(2):
-        pipe = client.pipeline(transaction=False)
-        for check in checks:
-            pipe.evalsha(_SLIDING_WINDOW_SHA, 1, check.key, *check.args)
-        try:
-            return pipe.execute()
-        except NoScriptError:
-            if attempt:
-                raise
-            client.script_load(_SLIDING_WINDOW)  # Redis restarted: load it, send again
-        except RedisError as exc:
-            return [exc] * len(checks)
-    raise AssertionError("unreachable")
+    if any(check.client is not client for check in checks):  # several servers: one by one
+        return [_sliding_windows([check])[0] for check in checks]
+    try:
+        results = _round_trip(client, [_evalsha(check) for check in checks])
+        forgotten = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if forgotten:
+            # Redis restarted: load the script and send again only what did not run.
+            _round_trip(client, [("SCRIPT", "LOAD", _SLIDING_WINDOW)])
+            again = _round_trip(client, [_evalsha(checks[i]) for i in forgotten])
+            for i, result in zip(forgotten, again, strict=True):
+                results[i] = result
+        return results
+    except RedisError as exc:
+        return [exc] * len(checks)
+
+
+def _sliding_window(check: _Check) -> Any:
+    result = _sliding_windows([check])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 # The checks of concurrent requests of this process share one Redis round trip.
@@ -126,15 +210,17 @@ class RedisRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        client_of = getattr(getattr(self.cache, "_cache", None), "get_client", None)
-        if client_of is None:  # not a Redis cache: DRF's own bookkeeping
+        redis_cache = _redis_cache()
+        if redis_cache is None:  # not a Redis cache: DRF's own bookkeeping
             return super().allow_request(request, view)
-        client = client_of(self.key, write=True)
+        backend, client = redis_cache
         self.now = self.timer()
         allowed, oldest = _checks.submit(
             _Check(
                 client,
-                self.cache.make_and_validate_key(self.key),
+                # The key is ours (scope and a hex hash): no need for make_and_validate_key's
+                # scan for characters memcached refuses.
+                backend.make_key(self.key),
                 (
                     repr(self.now),
                     self.duration,

@@ -155,17 +155,21 @@ def _checks(client, count, *, limit=5, key="throttle-batch-test"):
     return [_Check(client, key, (repr(now + i / 1000), 60, limit, f"m{i}")) for i in range(count)]
 
 
-def test_a_batch_of_checks_is_one_pipeline_and_the_limit_still_holds(monkeypatch):
-    from outagewatch.api.throttling import _sliding_windows
+def test_a_batch_of_checks_is_one_round_trip_and_the_limit_still_holds(monkeypatch):
+    import outagewatch.api.throttling as throttling
 
     client = caches["default"]._cache.get_client(None, write=True)
     client.delete("throttle-batch-test")
     sent = []
-    pipeline = client.pipeline
-    monkeypatch.setattr(client, "pipeline", lambda **kw: sent.append(kw) or pipeline(**kw))
-    results = _sliding_windows(_checks(client, 8))
+    round_trip = throttling._round_trip
+    monkeypatch.setattr(
+        throttling,
+        "_round_trip",
+        lambda c, commands: sent.append(commands) or round_trip(c, commands),
+    )
+    results = throttling._sliding_windows(_checks(client, 8))
     assert [allowed for allowed, _ in results] == [1] * 5 + [0] * 3
-    assert len(sent) == 1
+    assert len(sent) == 1 and len(sent[0]) == 8
 
 
 def test_a_batch_loads_the_script_after_a_redis_restart():
@@ -176,6 +180,56 @@ def test_a_batch_loads_the_script_after_a_redis_restart():
     client.script_flush()
     results = _sliding_windows(_checks(client, 3))
     assert [allowed for allowed, _ in results] == [1, 1, 1]
+    assert client.zcard("throttle-batch-test") == 3  # each check ran once, none twice
+
+
+def test_a_connection_that_redis_closed_is_replaced():
+    import redis
+
+    from outagewatch.api.throttling import _sliding_windows
+
+    client = caches["default"]._cache.get_client(None, write=True)
+    client.delete("throttle-batch-test")
+    assert [allowed for allowed, _ in _sliding_windows(_checks(client, 1))] == [1]
+    # Another connection closes every other one, the pooled one with them (a Redis restart).
+    admin = redis.Redis(
+        connection_pool=redis.ConnectionPool(**client.connection_pool.connection_kwargs)
+    )
+    assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+    admin.close()
+    results = _sliding_windows(_checks(client, 2))
+    assert all(not isinstance(result, Exception) for result in results)
+
+
+def test_a_command_error_is_that_checks_alone():
+    from outagewatch.api.throttling import _sliding_windows
+
+    client = caches["default"]._cache.get_client(None, write=True)
+    client.delete("throttle-batch-test", "throttle-not-a-set")
+    client.set("throttle-not-a-set", "x")  # the script's ZREMRANGEBYSCORE fails on it
+    checks = _checks(client, 2) + _checks(client, 1, key="throttle-not-a-set")
+    results = _sliding_windows(checks)
+    assert [result[0] for result in results[:2]] == [1, 1]
+    assert isinstance(results[2], Exception) and "WRONGTYPE" in str(results[2])
+    client.delete("throttle-not-a-set")
+
+
+def test_client_ident_is_salted_hmac_of_the_address(settings):
+    from django.test import RequestFactory
+    from django.utils.crypto import salted_hmac
+
+    from outagewatch.api.throttling import client_ident
+
+    request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.17")
+    # The same value as before the key was cached: a rolling deploy keeps counting each client
+    # on one key.
+    assert (
+        client_ident(request)
+        == salted_hmac("outagewatch.throttle", "203.0.113.17").hexdigest()[:32]
+    )
+    before = client_ident(request)
+    settings.SECRET_KEY = "another-secret-" + "y" * 40
+    assert client_ident(request) != before
 
 
 def test_a_batch_against_an_unreachable_redis_answers_every_check_with_the_error_at_once():
