@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # CSP and Permissions-Policy on every answer, the guards' own included.
     "outagewatch.http.middleware.SecurityHeadersMiddleware",
+    # Development mode only (it leaves the chain without DEBUG): JSON 404s under /api/ there too.
+    "outagewatch.http.middleware.DebugApiNotFoundMiddleware",
     # NUL bytes in query strings, API bodies too large or chunked: refused or read here.
     "outagewatch.http.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

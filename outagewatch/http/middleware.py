@@ -8,6 +8,8 @@
   Retry-After, not a 500.
 - AdminLoginRateLimitMiddleware: password guessing on /admin/login/ is limited per client.
 - SecurityHeadersMiddleware: Content-Security-Policy and Permissions-Policy everywhere.
+- DebugApiNotFoundMiddleware: in development mode too, an unknown URL under /api/ is the API's
+  JSON 404.
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import MiddlewareNotUsed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from outagewatch.api.throttling import ClientRateLimit
-from outagewatch.http.errors import DATABASE_ERRORS, api_error, database_unavailable, is_api
+from outagewatch.http.errors import (
+    DATABASE_ERRORS,
+    api_error,
+    database_unavailable,
+    is_api,
+    page_not_found,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -180,4 +189,26 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault("Content-Security-Policy", policy)
         if settings.PERMISSIONS_POLICY:
             response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
+
+
+class DebugApiNotFoundMiddleware:
+    """With DEBUG on, Django answers an unknown URL with its HTML debug page instead of calling
+    handler404; under /api/ a client (and a developer trying the API under `make run`) gets the
+    JSON 404 that production gives. The debug page of a crash is left as it is: that one is for
+    the developer. Without DEBUG this middleware takes itself out of the chain."""
+
+    def __init__(self, get_response: Handler) -> None:
+        if not settings.DEBUG:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and is_api(request)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return page_not_found(request, Http404())
         return response

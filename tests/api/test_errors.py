@@ -82,6 +82,18 @@ def test_unknown_api_url_is_a_json_404(client):
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+def test_unknown_api_url_is_a_json_404_in_development_mode_too(settings):
+    from django.test import Client
+
+    settings.DEBUG = True  # Django then answers its HTML debug page instead of handler404
+    client = Client()  # a new handler: its middleware is loaded with DEBUG on
+    response = client.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    page = client.get("/no-such-page/")  # the website keeps the debug page
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
 def test_unknown_page_is_still_the_html_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
