@@ -9,14 +9,10 @@ Only keyed hashes of both are stored: the address itself never leaves the reques
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
-from functools import lru_cache
-
-from django.conf import settings
 
 from outagewatch.clients import IPAddress, parse_address
+from outagewatch.keyed_hash import keyed_hash
 
 NETWORK_PREFIX = {4: 24, 6: 56}
 BLOCK_PREFIX = {4: 16, 6: 32}
@@ -45,18 +41,6 @@ def _prefix(address: IPAddress | None, prefix: dict[int, int]) -> str:
 def network_keys(address: str) -> NetworkKeys:
     parsed = parse_address(address)
     return NetworkKeys(
-        network=_keyed(_prefix(parsed, NETWORK_PREFIX)),
-        block=_keyed(_prefix(parsed, BLOCK_PREFIX)),
+        network=keyed_hash(_SALT, _prefix(parsed, NETWORK_PREFIX)),
+        block=keyed_hash(_SALT, _prefix(parsed, BLOCK_PREFIX)),
     )
-
-
-@lru_cache(maxsize=4)
-def _hmac_key(secret: str) -> bytes:
-    # salted_hmac's key derivation, once per secret instead of once per hash.
-    return hashlib.sha256((_SALT + secret).encode()).digest()
-
-
-def _keyed(value: str) -> str:
-    """salted_hmac(_SALT, value, algorithm="sha256").hexdigest(), with the key derived once."""
-    key = _hmac_key(settings.SECRET_KEY)
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()

@@ -9,7 +9,6 @@ series while the guard is down. So the request goes through, marked unchecked
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 import threading
@@ -18,12 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils.encoding import force_bytes
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -31,6 +28,7 @@ from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from outagewatch.clients import client_address
 from outagewatch.group_commit import GroupCommit
+from outagewatch.keyed_hash import keyed_hash
 
 logger = logging.getLogger(__name__)
 UNCHECKED_ATTR = "throttle_unchecked"
@@ -61,34 +59,19 @@ def _log_unavailable(exc: RedisError) -> None:
 
 
 def client_ident(request: Any) -> str:
-    """A keyed hash of the client's address: throttle keys in Redis never hold the address.
-
-    salted_hmac's value, with its key derived once per SECRET_KEY instead of on every request.
-    """
-    return _ident_hmac(request).hexdigest()[:32]
+    """A keyed hash of the client's address: throttle keys in Redis never hold the address."""
+    return keyed_hash("outagewatch.throttle", client_address(request), "sha1")[:32]
 
 
-def _ident_hmac(request: Any) -> hmac.HMAC:
-    try:
-        keyed = _resolved["ident"]
-    except KeyError:
-        # salted_hmac("outagewatch.throttle", ...): the key is sha1(salt + SECRET_KEY).
-        key = hashlib.sha1(b"outagewatch.throttle" + force_bytes(settings.SECRET_KEY)).digest()
-        keyed = _resolved["ident"] = hmac.new(key, digestmod=hashlib.sha1)
-    mac = keyed.copy()
-    mac.update(client_address(request).encode())
-    return mac
-
-
-# What every request would otherwise look up again (Django builds a new cache backend for each
-# request's context under ASGI, and salted_hmac derives its key on every call); cleared when a
-# test changes the settings they come from.
+# The cache backend and its Redis client, which every request would otherwise look up again
+# (Django builds a new backend for each request's context under ASGI); cleared when a test
+# changes CACHES.
 _resolved: dict[str, Any] = {}
 
 
 @receiver(setting_changed)
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CACHES", "SECRET_KEY"):
+    if setting == "CACHES":
         _resolved.clear()
 
 
