@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LUA = ROOT / "bench" / "load" / "load.lua"
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+# For comparison only, not a dependency of the product: `pip install granian==2.8.9`.
+GRANIAN = str(Path(PYTHON).with_name("granian"))
 DEFAULT_PG = "postgres://outagewatch:outagewatch@127.0.0.1:5432/postgres"
 REPORTS = "/api/v1/reports/"
 BARE_REPORTS = "/api/bench/reports/"
@@ -163,6 +165,17 @@ class Bench:
         if self.args.server == "gthread":
             # For comparison only: the same app over WSGI, gunicorn's threaded workers.
             command += ["outagewatch.wsgi:application", "-k", "gthread", "--threads", "8"]
+        elif self.args.server == "granian":
+            # For comparison only: the same app over WSGI on granian (Rust I/O, blocking
+            # threads per worker), respawning a killed worker as gunicorn does.
+            command = [
+                GRANIAN,
+                *("--interface", "wsgi", "--workers", str(self.args.workers)),
+                *("--blocking-threads", str(self.args.server_threads)),
+                *("--host", "127.0.0.1", "--port", str(self.port), "--no-ws"),
+                *("--respawn-failed-workers", "--respawn-interval", "0.5"),
+                "outagewatch.wsgi:application",
+            ]
         elif self.args.server == "sync":
             # For comparison only: WSGI on gunicorn's sync workers, as issue 13 measured.
             command += ["outagewatch.wsgi:application", "-k", "sync"]
@@ -342,17 +355,25 @@ def main() -> None:
     )
     parser.add_argument(
         "--server",
-        choices=["production", "gthread", "sync"],
+        choices=["production", "gthread", "sync", "granian"],
         default="production",
         help="production: gunicorn -c python:outagewatch.gunicorn_conf (uvicorn workers, "
         "ASGI); gthread / sync: the same with WSGI and gunicorn's threaded / sync workers, "
-        "for comparison",
+        "for comparison; granian: WSGI on granian (pip install granian==2.8.9), for comparison",
+    )
+    parser.add_argument(
+        "--server-threads",
+        type=int,
+        default=8,
+        help="--server granian: blocking threads per worker",
     )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the runs here")
     parser.add_argument("--server-log", type=Path, help="copy the server's log here")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     args = parser.parse_args()
+    if args.server == "granian" and not Path(GRANIAN).exists():
+        raise SystemExit("--server granian needs granian: .venv/bin/pip install granian==2.8.9")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
