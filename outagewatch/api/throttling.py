@@ -91,9 +91,14 @@ def _redis_cache() -> tuple[Any, Any] | None:
 # DRF's SimpleRateThrottle keeps each client's request times as a pickled list: a GET and a
 # SET per request (two round trips, and two requests at once can both pass the last slot).
 # The same sliding window as a sorted set, trimmed, counted and added to in one atomic call.
+# A check whose member is already in the window was admitted before: a batch sent again after
+# a read timeout (did it run? the reply never came) must not count it twice.
 _SLIDING_WINDOW = """
 local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZSCORE', key, ARGV[4]) then
+  return {1, '0'}
+end
 if redis.call('ZCARD', key) < limit then
   redis.call('ZADD', key, now, ARGV[4])
   redis.call('PEXPIRE', key, math.ceil(window * 1000))
@@ -118,7 +123,8 @@ def _round_trip(client: Any, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
     Below redis-py's command layer on purpose: its per-command retry and instrumentation
     wrappers and a pipeline object per batch cost more CPU than the round trip itself (about
     half of the throttle's time on the report endpoint, bench/load/README.md). A connection that
-    fails is retried once on a fresh one, as redis-py's retry would after a Redis restart.
+    fails is retried once on a fresh one, as redis-py's retry would after a Redis restart; a
+    batch that ran but whose replies were lost is safe to send again (_SLIDING_WINDOW).
     """
     pool = client.connection_pool
     for attempt in range(2):

@@ -206,6 +206,31 @@ def test_a_connection_that_redis_closed_is_replaced():
     assert all(not isinstance(result, Exception) for result in results)
 
 
+def test_a_batch_sent_again_after_its_replies_were_lost_counts_each_check_once(monkeypatch):
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    import outagewatch.api.throttling as throttling
+
+    client = caches["default"]._cache.get_client(None, write=True)
+    client.delete("throttle-batch-test")
+    client.script_load(throttling._SLIDING_WINDOW)  # both sends run it (no NOSCRIPT detour)
+    reply = throttling._reply
+    lost = []
+
+    def first_reply_lost(connection):
+        if not lost:  # Redis ran the whole batch; its first reply times out on the way back
+            lost.append(connection)
+            raise RedisTimeoutError("Timeout reading from socket")
+        return reply(connection)
+
+    monkeypatch.setattr(throttling, "_reply", first_reply_lost)
+    results = throttling._sliding_windows(_checks(client, 3, limit=2))
+    assert lost  # the batch was sent twice
+    # As if it had been sent once: two admitted, the third refused, two entries in the window.
+    assert [allowed for allowed, _ in results] == [1, 1, 0]
+    assert client.zcard("throttle-batch-test") == 2
+
+
 def test_a_command_error_is_that_checks_alone():
     from outagewatch.api.throttling import _sliding_windows
 
