@@ -1,6 +1,7 @@
 """Evaluate detection.core on labelled synthetic series, next to a naive z-score detector.
 
     .venv/bin/python bench/evaluate.py [--series N --weeks W --seed S --jobs J --verbose]
+                                       [--no-clock]
 
 The first --warmup-weeks of each series are history only; outages, false alarms and delays
 are counted on the rest. Series volumes are spread log-uniformly over 0.1-100 reports/minute.
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detection.core import DetectorConfig, detect_series
 from detection.core.scoring import tail_probability
-from detection.simulation import MINUTES_PER_WEEK, simulate_series
+from detection.simulation import MINUTES_PER_WEEK, series_clock, simulate_series
 
 # Alarms closer than this (minutes) are one event, for both detectors (our re-open window).
 MERGE_MINUTES = DetectorConfig().state.reopen_minutes
@@ -193,13 +194,14 @@ def parse_overrides(pairs: list[str]) -> DetectorConfig:
 
 
 def run_one(
-    args: tuple[int, float, float, float, DetectorConfig],
+    args: tuple[int, float, float, float, DetectorConfig, bool],
 ) -> tuple[Tally, Tally, float, float]:
-    seed, weeks, warmup_weeks, base_rate, config = args
+    seed, weeks, warmup_weeks, base_rate, config, with_clock = args
     series = simulate_series(seed=seed, weeks=weeks, base_rate=base_rate)
     eval_start = int(series.minutes[0]) + int(warmup_weeks * MINUTES_PER_WEEK)
+    clock = series_clock(series.spec) if with_clock else None
     t0 = time.perf_counter()
-    result = detect_series(series.minutes, series.values, 1, config)
+    result = detect_series(series.minutes, series.values, 1, config, clock)
     elapsed = time.perf_counter() - t0
     ours = tally(series, result.is_anomaly, eval_start, base_rate, config)
     naive = tally(series, zscore_detector(series.values), eval_start, base_rate)
@@ -229,13 +231,27 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON")
+    parser.add_argument(
+        "--no-clock",
+        action="store_true",
+        help="detect without the series' clock (as for a series whose zone is unknown: "
+        "a service's overall series); by default the detector knows each series' clock "
+        "changes, as the product does from a series' country",
+    )
     opts = parser.parse_args()
     config = parse_overrides(opts.set)
 
     # Volumes spread evenly on a log scale so every decade is represented.
     rates = np.logspace(-1, 2, opts.series)
     tasks = [
-        (opts.seed * 100_000 + i, opts.weeks, opts.warmup_weeks, float(r), config)
+        (
+            opts.seed * 100_000 + i,
+            opts.weeks,
+            opts.warmup_weeks,
+            float(r),
+            config,
+            not opts.no_clock,
+        )
         for i, r in enumerate(rates)
     ]
     started = time.perf_counter()
@@ -263,7 +279,8 @@ def main() -> None:
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     print(
         f"{opts.series} series x {opts.weeks:g} weeks (warm-up {opts.warmup_weeks:g}), "
-        f"seed {opts.seed}: {series_weeks:g} series-weeks evaluated, 1-minute buckets"
+        f"seed {opts.seed}: {series_weeks:g} series-weeks evaluated, 1-minute buckets, "
+        f"clock {'unknown' if opts.no_clock else 'known'}"
     )
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))

@@ -15,7 +15,7 @@ from typing import TextIO
 
 import numpy as np
 
-from detection.core import DetectorConfig, SeriesResult, detect_series
+from detection.core import DetectorConfig, SeriesResult, detect_series, zone_clock
 
 INPUT_HEADER = ["timestamp", "value"]
 OUTPUT_HEADER = ["timestamp", "value", "expected", "anomaly_score", "is_anomaly"]
@@ -36,10 +36,19 @@ class InputSeries:
     step_minutes: int
 
 
-def series_detect(handle: TextIO, config: DetectorConfig) -> tuple[InputSeries, SeriesResult]:
-    """Read a series and run the core over it: the one path of detect_series and the bench."""
+def series_detect(
+    handle: TextIO, config: DetectorConfig, zone: str | None = None
+) -> tuple[InputSeries, SeriesResult]:
+    """Read a series and run the core over it: the one path of detect_series and the bench.
+
+    zone: the IANA zone whose clock the series' reporters live by (its clock changes are then
+    known to the detector); ZoneInfoNotFoundError if there is no such zone.
+    """
+    clock = None
     series = series_read(handle)
-    result = detect_series(series.minutes, series.values, series.step_minutes, config)
+    if zone and len(series.minutes):
+        clock = zone_clock(zone, int(series.minutes[0]), int(series.minutes[-1]))
+    result = detect_series(series.minutes, series.values, series.step_minutes, config, clock)
     return series, result
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from detection.core.clock import Clock
+
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 # 2026-11-02 00:00 UTC, a Monday.
@@ -104,6 +106,15 @@ def random_spec(
         level_noise=float(rng.uniform(0.02, 0.06)),
         dst_minute=_local_2am(start_minute + int(rng.uniform(0.4, 0.8) * n_minutes), utc_offset),
         dst_shift_minutes=int(rng.choice([-60, 60])),
+    )
+
+
+def series_clock(spec: SeriesSpec) -> Clock:
+    """The series' local clock, as the product knows it from the series' country."""
+    offset = spec.utc_offset_minutes
+    return Clock(
+        np.array([spec.dst_minute], dtype=np.int64),
+        np.array([offset, offset + spec.dst_shift_minutes], dtype=np.int64),
     )
 
 

@@ -1,6 +1,7 @@
 """Pure detection core: arrays in, frozen dataclasses out. Never imports Django."""
 
 from .baseline import Baseline, BaselineBatch, expected_counts
+from .clock import UNKNOWN_OFFSET, Clock, zone_clock
 from .config import DetectorConfig
 from .detector import DetectedOutage, SeriesResult, detect_series, refit_times
 from .fitting import fit_baseline, prior_baseline
@@ -24,8 +25,10 @@ __all__ = [
     "STATE_OK",
     "STATE_OUTAGE",
     "STATE_POSSIBLE",
+    "UNKNOWN_OFFSET",
     "Baseline",
     "BaselineBatch",
+    "Clock",
     "DetectedOutage",
     "DetectorConfig",
     "DetectorState",
@@ -46,4 +49,5 @@ __all__ = [
     "score",
     "tail_probability",
     "transition",
+    "zone_clock",
 ]

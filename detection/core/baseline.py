@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .clock import UNKNOWN_OFFSET
 from .phase import SHIFT_TOLERANCE_MINUTES, PhaseConfig
 from .timegrid import (
     MINUTES_PER_DAY,
@@ -86,6 +87,9 @@ class Baseline:
     # The fit moved its history onto the phase of its last days (alignment.py): the profile is
     # on today's phase, so the tick restarts its phase evidence from "on time".
     phase_moved: bool = False
+    # The series' UTC offset at fitted_at when the fit knew its clock (clock.py): the profile
+    # is on that offset, so the tick reads it at (offset now - this). UNKNOWN_OFFSET otherwise.
+    utc_offset: int = UNKNOWN_OFFSET
 
     def __post_init__(self) -> None:
         profile = _readonly(self.profile, np.float64)
@@ -131,6 +135,7 @@ class Baseline:
             "step_minutes": int(self.step_minutes),
             "max_extrapolation_days": float(self.max_extrapolation_days),
             "phase_moved": bool(self.phase_moved),
+            "utc_offset": int(self.utc_offset),
         }
 
     @classmethod
@@ -148,6 +153,7 @@ class Baseline:
                 data.get("max_extrapolation_days", MAX_EXTRAPOLATION_DAYS)
             ),
             phase_moved=bool(data.get("phase_moved", False)),
+            utc_offset=int(data.get("utc_offset", UNKNOWN_OFFSET)),
         )
 
 
@@ -163,6 +169,7 @@ class BaselineBatch:
     cold: np.ndarray  # (n,) bool: on the prior, judge by absolute excess
     max_extrapolation_days: np.ndarray  # (n,)
     phase_moved: np.ndarray  # (n,) bool (Baseline.phase_moved)
+    utc_offset: np.ndarray | None = None  # (n,) int64 (Baseline.utc_offset); None: unknown
     shift_tolerance_minutes: int = SHIFT_TOLERANCE_MINUTES
     phase_tolerance_minutes: int = PhaseConfig().phase_tolerance_minutes
     # Judged profiles are computed once per batch, not once per tick: wide (phase unknown) and
@@ -173,6 +180,8 @@ class BaselineBatch:
     def __post_init__(self) -> None:
         profiles = _readonly(np.atleast_2d(self.profiles), np.float64)
         object.__setattr__(self, "profiles", profiles)
+        if self.utc_offset is None:
+            object.__setattr__(self, "utc_offset", np.full(len(profiles), UNKNOWN_OFFSET))
         for name, dtype in (
             ("dispersion", np.float64),
             ("level_dispersion", np.float64),
@@ -181,6 +190,7 @@ class BaselineBatch:
             ("cold", bool),
             ("max_extrapolation_days", np.float64),
             ("phase_moved", bool),
+            ("utc_offset", np.int64),
         ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
         for name, minutes in (
@@ -214,6 +224,7 @@ class BaselineBatch:
                 [b.max_extrapolation_days for b in baselines], dtype=np.float64
             ),
             phase_moved=np.array([b.phase_moved for b in baselines], dtype=bool),
+            utc_offset=np.array([b.utc_offset for b in baselines], dtype=np.int64),
             phase_tolerance_minutes=config.phase.phase_tolerance_minutes,
         )
 

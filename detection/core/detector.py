@@ -8,6 +8,7 @@ import numpy as np
 
 from . import calibration
 from .baseline import BaselineBatch
+from .clock import Clock
 from .config import DetectorConfig
 from .fitting import fit_baseline
 from .level import cold_track, history_length, level_track, window_factors
@@ -16,6 +17,7 @@ from .phase import (
     block_buckets,
     block_gains,
     block_votes,
+    clock_phase,
     is_block_end,
     is_decision_minute,
     phase_decide,
@@ -192,8 +194,12 @@ def detect_series(
     values: np.ndarray,
     step_minutes: int = 1,
     config: DetectorConfig | None = None,
+    clock: Clock | None = None,
 ) -> SeriesResult:
     """Causal detection: output row t depends only on rows <= t.
+
+    clock: the series' local clock when its zone is known (clock.py); the tick gets the same
+    as its utc_offset.
 
     The baseline is refitted on rows before each refit time (known outage rows excluded);
     scoring and the state machine are the production functions. Quiet rows of an idle series
@@ -232,6 +238,7 @@ def detect_series(
             step_minutes=step_minutes,
             exclude=is_anomaly[:a].astype(bool),
             config=config,
+            clock=clock,
         )
         # Next refit: the schedule, or sooner while the baseline is not seasonal yet (as the
         # production beat refits young series every few minutes).
@@ -255,9 +262,15 @@ def detect_series(
         phase = int(code[0]) if phase_on else PHASE_UNDECIDED
         phase_sums = (float(minus[0]), float(plus[0]))
         basis = baseline.fitted_at
+        by_clock = None
+        if phase_on and clock is not None:
+            codes, known = clock_phase(clock.at(minutes[a:b]), baseline.utc_offset)
+            by_clock = codes if known.all() else None
         c = a
         while c < b:
-            if phase_on:
+            if by_clock is not None:
+                phase = int(by_clock[c - a])
+            elif phase_on:
                 phase = int(phase_in_force(np.int8(phase), *phase_sums, int(minutes[c])))
             # Score optimistically to the next refit; the phase in force rarely changes, and
             # when it does the rows from that block on are scored again.
@@ -279,7 +292,11 @@ def detect_series(
             scored = _score_rows(*args)
             machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
             d = b
-            if phase_on:
+            if by_clock is not None:
+                # The clock's phase changes at known rows; the evidence is not used meanwhile.
+                changed = np.flatnonzero(by_clock[c - a :] != phase)
+                d = c + int(changed[0]) if len(changed) else b
+            elif phase_on:
                 d, phase_sums = _phase_run(
                     minutes,
                     values,

@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from .alignment import aligned_minutes
 from .baseline import MAX_EXTRAPOLATION_DAYS, Baseline
+from .clock import Clock
 from .dispersion import estimate_dispersion
 from .gaps import gap_mask
 from .level import PRIOR_RATE_PER_MINUTE, level_track
@@ -199,11 +200,13 @@ def fit_baseline(
     step_minutes: int = 1,
     exclude: np.ndarray | None = None,
     config: DetectorConfig | None = None,
+    clock: Clock | None = None,
 ) -> Baseline:
     """Fit on rows whose bucket ended at or before `fitted_at` (causal).
 
     exclude: rows to leave out (known outages), except those of an hour of the week that was
     also flagged the week before or after (recurrence.py). Ingestion gaps are left out too.
+    clock: the series' local clock when its zone is known (clock.py).
     """
     if config is None:
         from .config import DetectorConfig  # config.py imports this module
@@ -241,9 +244,20 @@ def fit_baseline(
             profile=_mean_profile(m, v, step_minutes), dispersion=0.0, method="mean", **common
         )
         return _with_dispersion(draft, m, v, config, noise, MEAN_MIN_DISPERSION)
-    # A clock change in the history: fit on days moved onto the current phase (alignment.py).
     # Buckets longer than the shift cannot be moved by it.
-    aligned = aligned_minutes(m, v) if step_minutes <= PHASE_SHIFT_MINUTES else None
+    if step_minutes > PHASE_SHIFT_MINUTES:
+        return _with_dispersion(_hgb_draft(m, v, common), m, v, config, noise)
+    if clock is not None:
+        # A known clock: every minute moves onto the offset in force at the fit, exactly
+        # where the clock changed, and nothing moves without a change.
+        offset = int(clock.at(fitted_at))
+        moves = clock.at(m) - offset
+        aligned = m + moves if moves.any() else None
+        common["utc_offset"] = offset
+    else:
+        # A clock change in the history: fit on days moved onto the current phase, found
+        # from the counts (alignment.py).
+        aligned = aligned_minutes(m, v)
     if aligned is None:
         return _with_dispersion(_hgb_draft(m, v, common), m, v, config, noise)
     draft = _hgb_draft(aligned, v, common)

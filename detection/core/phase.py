@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .clock import UNKNOWN_OFFSET
 from .dispersion import nb_loglik, window_alpha
 from .scoring import LEVEL_POSSIBLE
 
@@ -114,6 +115,25 @@ def phase_decide(minus: np.ndarray, plus: np.ndarray) -> np.ndarray:
     plausible = evidence >= evidence.max(axis=0) - margin
     decided = plausible.sum(axis=0) == 1
     return np.where(decided, best + PHASE_MINUS, PHASE_UNDECIDED).astype(np.int8)
+
+
+def clock_phase(offset_now: np.ndarray, offset_fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Phase code from a known clock (clock.py), and where the clock is known.
+
+    The code is how far the offset in force has moved since the fit. A series without a known
+    clock, or whose baseline was fitted without one, is not known here: its phase comes from
+    the evidence. A move other than the one-hour shift (a zone changing its standard time,
+    say) is known but undecided: the wide tolerance covers what it can.
+    """
+    now = np.asarray(offset_now, dtype=np.int64)
+    fitted = np.asarray(offset_fitted, dtype=np.int64)
+    delta = now - fitted
+    known = (now != UNKNOWN_OFFSET) & (fitted != UNKNOWN_OFFSET)
+    s = PHASE_SHIFT_MINUTES
+    code = np.select(
+        [delta == -s, delta == 0, delta == s], [PHASE_MINUS, PHASE_ZERO, PHASE_PLUS]
+    ).astype(np.int8)
+    return np.where(known, code, PHASE_UNDECIDED).astype(np.int8), known
 
 
 def phase_rebased(

@@ -24,6 +24,7 @@ from .phase import (
     block_buckets,
     block_gains,
     block_votes,
+    clock_phase,
     is_block_end,
     phase_enabled,
     phase_in_force,
@@ -50,8 +51,11 @@ def run_tick(
     newest_minute: int,
     config: DetectorConfig,
     step_minutes: int = 1,
+    utc_offset: np.ndarray | None = None,
 ) -> TickResult:
     """observed: (n, w) counts of the last w buckets, newest last, w >= max(windows).
+    utc_offset: (n,) each series' UTC offset now when its clock is known (clock.py), else
+    UNKNOWN_OFFSET; None: no clock known for any.
 
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
@@ -74,6 +78,11 @@ def run_tick(
         if use_phase
         else np.zeros(n, dtype=np.int8)
     )
+    if use_phase and utc_offset is not None:
+        # A known clock decides the phase from the first minute after a change; the evidence
+        # keeps accruing but is not used while the clock is known.
+        by_clock, known = clock_phase(utc_offset, batch.utc_offset)
+        phase = np.where(known, by_clock, phase).astype(np.int8)
     offset = phase_offsets(phase)
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
     judged = batch.judged(

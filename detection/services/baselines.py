@@ -9,6 +9,7 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from detection.clocks import country_clock
 from detection.core import fit_baseline
 from detection.models import OVERALL, Outage, SeriesBaseline
 from detection.services.config import detector_config
@@ -62,12 +63,15 @@ def _cold_first(keys: list[SeriesKey]) -> list[SeriesKey]:
 def baseline_fit(*, key: SeriesKey, until: dt.datetime):
     config = detector_config()
     minutes, values = series_history(key, until=until, days=config.baseline.history_days)
+    fitted_at = to_epoch_minute(until)
+    first = int(minutes[0]) if len(minutes) else fitted_at
     baseline = fit_baseline(
         minutes,
         values,
-        fitted_at=to_epoch_minute(until),
+        fitted_at=fitted_at,
         exclude=_outage_mask(key, minutes),
         config=config,
+        clock=country_clock(key[1], first, fitted_at),
     )
     SeriesBaseline.objects.update_or_create(
         service_id=key[0],

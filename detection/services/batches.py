@@ -301,22 +301,35 @@ def tick_run(
     observed: np.ndarray,
     newest_minute: int,
     config: DetectorConfig,
+    utc_offset: np.ndarray | None = None,
 ) -> TickResult:
-    """run_tick over every part, the rows put back in the tick's order."""
+    """run_tick over every part, the rows put back in the tick's order.
+
+    utc_offset: each series' UTC offset now (detection.clocks), or None.
+    """
     n = len(state.state)
     if not parts:  # no series at all
         return run_tick(
             BaselineBatch.from_baselines([], config), state, observed, newest_minute, config
         )
     if len(parts) == 1 and _whole(parts[0], n):
-        return run_tick(parts[0].batch, state, observed, newest_minute, config)
+        return run_tick(
+            parts[0].batch, state, observed, newest_minute, config, utc_offset=utc_offset
+        )
     results = []
     for part in parts:
         m = len(part.batch)
         # Every row of the batch runs; rows the tick does not need get a copy of a real one.
         source = np.full(m, part.series[0], dtype=np.int64)
         source[part.rows] = part.series
-        result = run_tick(part.batch, state.take(source), observed[source], newest_minute, config)
+        result = run_tick(
+            part.batch,
+            state.take(source),
+            observed[source],
+            newest_minute,
+            config,
+            utc_offset=None if utc_offset is None else utc_offset[source],
+        )
         results.append((part.series, _take(result, part.rows)))
     return _merge(n, results)
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from detection.cache import data_version_bump
+from detection.clocks import utc_offsets_at
 from detection.models import JobCursor, SeriesState
 from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
@@ -88,7 +89,9 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         with phases("states"):
             state, source = states_load(keys, cursor=found)
         with phases("core"):
-            result = tick_run(parts, state, observed, to_epoch_minute(minute), config)
+            at = to_epoch_minute(minute)
+            offsets = utc_offsets_at([country for _, country in keys], at)
+            result = tick_run(parts, state, observed, at, config, offsets)
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
             outage_ids = outages_apply(view=view)

@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from detection.core.phase import PHASE_PLUS
 from detection.models import Bucket, JobCursor, Outage, SeriesBaseline
 from detection.simulation import iso_minute, write_series_csv
 from reports.models import Report
@@ -330,3 +331,52 @@ def test_simulate_history_writes_reports_in_short_transactions(
     assert len(commits) > 3
     # A batch closes at the first whole minute past BATCH_ROWS rows.
     assert all(n < 1000 and not in_atomic for n, in_atomic in commits), commits
+
+
+def _berlin_series(tmp_path, days_before: int = 10, days_after: int = 1):
+    """Counts that follow Berlin's clock through its 2026 spring change (29 March 01:00 UTC)."""
+    from detection.core import zone_clock
+    from tests.detection.dst_series import daily_rate
+
+    change = int(dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC).timestamp()) // 60
+    first = change - 1 - 60 - days_before * 1440  # midnight UTC
+    minutes = first + np.arange((days_before + days_after) * 1440)
+    local = minutes + zone_clock("Europe/Berlin", first, int(minutes[-1])).at(minutes)
+    rate = daily_rate(local, 12.0)
+    values = np.random.default_rng(4).poisson(rate)
+    return _write(tmp_path / "in.csv", minutes, values), minutes, rate, change
+
+
+def test_detect_series_with_a_timezone_reads_the_new_offset_from_the_change_on(
+    tmp_path, monkeypatch
+):
+    import detection.csvio as csvio
+
+    src, minutes, _, change = _berlin_series(tmp_path)
+    phases = {}
+    run = csvio.detect_series
+
+    def keep_phase(*args, **kwargs):
+        result = run(*args, **kwargs)
+        phases[args[4] is not None] = result.phase
+        return result
+
+    monkeypatch.setattr(csvio, "detect_series", keep_phase)
+    for extra in (["--timezone", "Europe/Berlin"], []):
+        out = tmp_path / "out.csv"
+        call_command("detect_series", str(src), str(out), *extra, stdout=StringIO())
+        rows = _read(out)
+        assert len(rows) == len(minutes)
+        assert not any(int(r["is_anomaly"]) for r in rows[-3 * 1440 :])
+    # Known, the profile is read an hour on from the change's first minute; unknown, the
+    # evidence of the counts has not decided it that early.
+    at = int(np.searchsorted(minutes, change))
+    assert phases[True][at] == PHASE_PLUS and phases[False][at] != PHASE_PLUS
+
+
+def test_detect_series_refuses_an_unknown_timezone(tmp_path):
+    src, _ = _nab_style(tmp_path / "in.csv", 5, [3] * 60)
+    for zone in ("Europe/Atlantis", "../etc/passwd"):
+        with pytest.raises(CommandError, match=f"--timezone: no time zone named '{zone}'"):
+            call_command("detect_series", str(src), str(tmp_path / "out.csv"), "--timezone", zone)
+    assert not (tmp_path / "out.csv").exists()

@@ -128,3 +128,36 @@ def test_tick_matches_offline_detector_through_a_phase_change(monkeypatch):
     np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
     np.testing.assert_array_equal(levels[W:], offline.level[W:])
     np.testing.assert_array_equal(anomaly, offline.is_anomaly)
+
+
+def test_tick_matches_offline_detector_through_a_known_clock_change(monkeypatch):
+    """With the series' clock known, the phase switches on the change's minute in both."""
+    from detection.core import Clock
+    from detection.core.phase import PHASE_PLUS, PHASE_ZERO
+
+    minutes, values, _ = series_with_dst(60, days=DST_DAY + 2)
+    clock = Clock(np.array([int(minutes[DST_DAY * DAY + 120])]), np.array([0, 60]))
+    baseline = fit_baseline(
+        minutes, values, fitted_at=int(minutes[10 * DAY]), config=CONFIG, clock=clock
+    )
+    monkeypatch.setattr(detector_module, "fit_baseline", lambda *a, **k: baseline)
+    rows = slice((DST_DAY - 1) * DAY, (DST_DAY + 1) * DAY)
+    minutes, vals = minutes[rows], values[rows]
+    offline = detect_series(minutes, vals, 1, CONFIG, clock)
+
+    batch = BaselineBatch.from_baselines([baseline], CONFIG)
+    state = DetectorState.initial(1)
+    padded = np.concatenate((np.zeros(W - 1), vals))
+    expected, levels, phases = [], [], []
+    for r in range(len(minutes)):
+        offset = clock.at(minutes[r : r + 1])
+        tick = run_tick(batch, state, padded[None, r : r + W], int(minutes[r]), CONFIG, 1, offset)
+        state = tick.transition.state
+        expected.append(float(tick.expected[0]))
+        levels.append(int(tick.scores.level[0]))
+        phases.append(int(state.phase[0]))
+    change = DAY + 120
+    assert set(phases[:change]) == {PHASE_ZERO} and set(phases[change:]) == {PHASE_PLUS}
+    np.testing.assert_array_equal(phases, offline.phase)
+    np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
+    np.testing.assert_array_equal(levels[W:], offline.level[W:])

@@ -173,3 +173,22 @@ def test_the_detector_state_is_one_versioned_record(history, send_reports):
     # A calibration of another layout (state version 1 kept 8 numbers) starts afresh too.
     version1 = {**record, "version": 1, "calibration": [1.0] * 8}
     assert (DetectorState.from_records([version1]).calibration == 0).all()
+
+
+def test_a_country_series_is_judged_on_its_country_clock(history, send_reports):
+    """DE's baseline is fitted on Berlin's clock and the tick reads its phase from it; the
+    overall series mixes countries, so its phase comes from the counts."""
+    from detection.core import UNKNOWN_OFFSET
+    from detection.core.phase import PHASE_UNDECIDED, PHASE_ZERO
+    from detection.models import SeriesBaseline
+
+    params = {b.country: b.params for b in SeriesBaseline.objects.filter(service=history)}
+    assert params["DE"]["method"] == params[""]["method"] == "hgb"
+    assert params["DE"]["utc_offset"] == 60  # CET in November
+    assert params[""]["utc_offset"] == UNKNOWN_OFFSET
+    run_minutes(send_reports, history, 0, 2)
+    phase = {
+        row.country: DetectorState.from_records([row.core_state]).phase[0]
+        for row in SeriesState.objects.filter(service=history)
+    }
+    assert phase == {"DE": PHASE_ZERO, "": PHASE_UNDECIDED}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,11 +23,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("input", type=Path)
         parser.add_argument("output", type=Path)
+        parser.add_argument(
+            "--timezone",
+            metavar="ZONE",
+            help="IANA zone the reporters live by (e.g. Europe/Berlin): the detector then "
+            "knows when their clocks change instead of inferring it from the counts",
+        )
 
-    def handle(self, *args, input: Path, output: Path, **options):
+    def handle(self, *args, input: Path, output: Path, timezone: str | None = None, **options):
+        if timezone:
+            try:
+                ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise CommandError(f"--timezone: no time zone named {timezone!r}") from None
         try:
             with input.open(newline="", encoding="utf-8") as handle:
-                series, result = series_detect(handle, detector_config())
+                series, result = series_detect(handle, detector_config(), timezone)
         except FileNotFoundError:
             raise CommandError(f"{input}: no such file") from None
         except SeriesFormatError as exc:

@@ -1,0 +1,60 @@
+"""Each series' local clock, from its country: when its reporters' daily pattern moves.
+
+A country's clock is that of its main zone: the first zone tzdata's zone.tab lists for it,
+which is the most populous one, except where the table starts elsewhere (AU: Lord Howe, CA:
+St John's, UA: Simferopol; checked over 2025-2027 against every country with zones that
+change clocks on different days). Zones of one country that change on the same day but at
+different hours (the US) move the national pattern by the same hour, which is all the
+detector needs. A service's overall series mixes countries that change on different days,
+so it has no clock: its phase is inferred from its counts (detection/core/phase.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from detection.core import UNKNOWN_OFFSET, Clock, zone_clock
+
+_MAIN_ZONES = {
+    "AU": "Australia/Sydney",
+    "CA": "America/Toronto",
+    "UA": "Europe/Kyiv",
+}
+
+
+@lru_cache(maxsize=1)
+def _first_zones() -> dict[str, str]:
+    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
+    zones: dict[str, str] = {}
+    for line in table.splitlines():
+        if line and not line.startswith("#"):
+            country, _, zone = line.split("\t")[:3]
+            zones.setdefault(country, zone)
+    return zones
+
+
+def country_zone(country: str) -> str | None:
+    """The IANA zone whose clock a country's series follows; None for the overall series or
+    a code tzdata does not know."""
+    if not country:
+        return None
+    return _MAIN_ZONES.get(country) or _first_zones().get(country)
+
+
+def country_clock(country: str, first_minute: int, last_minute: int) -> Clock | None:
+    zone = country_zone(country)
+    return zone_clock(zone, first_minute, last_minute) if zone else None
+
+
+def utc_offsets_at(countries: Sequence[str], minute: int) -> np.ndarray:
+    """Each series' UTC offset at an epoch minute (UNKNOWN_OFFSET where it has no clock);
+    one clock lookup per distinct country."""
+    by_country = {}
+    for country in set(countries):
+        clock = country_clock(country, minute, minute)
+        by_country[country] = int(clock.at(minute)) if clock else UNKNOWN_OFFSET
+    return np.array([by_country[c] for c in countries], dtype=np.int64)
