@@ -19,6 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from detection.core import (
+    UNKNOWN_OFFSET,
     BaselineBatch,
     DetectorConfig,
     DetectorState,
@@ -49,6 +50,8 @@ def make_batch(n: int, rng: np.random.Generator) -> BaselineBatch:
         cold=rng.random(n) < 0.05,
         max_extrapolation_days=np.full(n, 2.0),
         phase_moved=np.zeros(n, dtype=bool),
+        # Country series know their clock (detection.clocks); a service's overall series not.
+        utc_offset=np.where(rng.random(n) < 0.9, 60, UNKNOWN_OFFSET),
     )
 
 
@@ -81,12 +84,15 @@ def main() -> None:
     expected0 = batch.expected(np.arange(n), np.broadcast_to(window, (n, w)))
     observed = rng.poisson(expected0).astype(np.float64)
     state = make_state(n, batch, rng)
+    # A tenth of the known clocks changed since the fit.
+    offsets = np.where(rng.random(n) < 0.1, 120, 60)
+    offsets = np.where(batch.utc_offset == UNKNOWN_OFFSET, UNKNOWN_OFFSET, offsets)
 
     def tick() -> None:
-        run_tick(batch, state, observed, minute, config)
+        run_tick(batch, state, observed, minute, config, utc_offset=offsets)
 
     def tick_block_end() -> None:
-        run_tick(batch, state, observed, block_end, config)
+        run_tick(batch, state, observed, block_end, config, utc_offset=offsets)
 
     def plain() -> None:
         # Reference: one trailing-sum z-score over the same (n, w) arrays in plain numpy.

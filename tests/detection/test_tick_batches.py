@@ -9,7 +9,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from detection.core import BaselineBatch, DetectorConfig, TickResult, run_tick
+from detection.core import UNKNOWN_OFFSET, BaselineBatch, DetectorConfig, TickResult, run_tick
 from detection.models import OVERALL, SeriesBaseline
 from detection.services import batches
 from detection.services.batches import BaselineCache, _Part, tick_run
@@ -58,12 +58,19 @@ def observed_for(batch: BaselineBatch, seed: int) -> np.ndarray:
     return rng.poisson(expected * rng.uniform(0.3, 5, (n, 1))).astype(float)
 
 
-def test_the_core_over_parts_is_the_core_over_the_whole():
+@pytest.mark.parametrize("clocks", [False, True])
+def test_the_core_over_parts_is_the_core_over_the_whole(clocks):
     n = 60
     whole = batch_of(n, 1)
+    offsets = None
+    if clocks:  # half the series know their clock, which moved an hour for some
+        rng = np.random.default_rng(6)
+        fitted = np.where(rng.random(n) < 0.5, 60, UNKNOWN_OFFSET)
+        whole = dataclasses.replace(whole, utc_offset=fitted)
+        offsets = np.where(fitted == UNKNOWN_OFFSET, fitted, rng.choice([0, 60, 120], n))
     state = warmed(n, seed=2)
     observed = observed_for(whole, 3)
-    expected = run_tick(whole, state, observed, MINUTE, CONFIG)
+    expected = run_tick(whole, state, observed, MINUTE, CONFIG, utc_offset=offsets)
     order = np.random.default_rng(4).permutation(n)
     a, b, c = order[:25], order[25:50], order[50:]
     # Part one holds rows of series the tick does not judge (they run along, then are dropped).
@@ -74,8 +81,11 @@ def test_the_core_over_parts_is_the_core_over_the_whole():
         _Part(rows_of(whole, b), np.arange(len(b)), b),
         _Part(rows_of(whole, c[::-1]), np.arange(len(c))[::-1], c),
     ]
-    got = tick_run(parts, state, observed, MINUTE, CONFIG)
+    got = tick_run(parts, state, observed, MINUTE, CONFIG, offsets)
     assert isinstance(got, TickResult)
+    if clocks:  # the clock's phase is in force where known: all three offsets are read
+        known = offsets != UNKNOWN_OFFSET
+        assert set(got.transition.state.phase[known].tolist()) == {1, 2, 3}
     assert_same(got, expected)
 
 

@@ -52,8 +52,8 @@ def results(monkeypatch):
     seen: list = []
     real = tick.tick_run
 
-    def spy(parts, state, observed, minute, config):
-        result = real(parts, state, observed, minute, config)
+    def spy(parts, state, observed, minute, config, utc_offset=None):
+        result = real(parts, state, observed, minute, config, utc_offset)
         seen.append((state, result))
         return result
 
