@@ -1,6 +1,7 @@
 """Score the product's detector on real NAB-layout data with the shared NAB scorer.
 
     .venv/bin/python bench/evaluate_real.py [--data DIR --out DIR --jobs J --set NAME=JSON]
+                                            [--timezone ZONE]
 
 DIR is a NAB root (data/<category>/<file>.csv and labels/combined_windows.json); only the
 files named in its labels that are present under data/ are read, so a held-out file kept
@@ -91,11 +92,13 @@ def alert_onsets(is_anomaly: np.ndarray) -> np.ndarray:
     return ((flags == 1) & (np.r_[0, flags[:-1]] == 0)).astype(np.int8)
 
 
-def run_file(args: tuple[str, Path, Path, list[list[str]], DetectorConfig]) -> FileRun:
-    rel, data_dir, out, windows, config = args
+def run_file(
+    args: tuple[str, Path, Path, list[list[str]], DetectorConfig, str | None],
+) -> FileRun:
+    rel, data_dir, out, windows, config, zone = args
     t0 = time.perf_counter()
     with (data_dir / rel).open(newline="", encoding="utf-8") as handle:
-        series, result = series_detect(handle, config)
+        series, result = series_detect(handle, config, zone)
     seconds = time.perf_counter() - t0
     # (b) is the command's own output: the scorer reads its anomaly_score column.
     score_path = out / SCORE_DIR / rel
@@ -216,6 +219,12 @@ def main() -> None:
     parser.add_argument("--scorer", type=Path, default=DEFAULT_SCORER)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON")
+    parser.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="the zone every file's reporters live by (detect_series --timezone); by default "
+        "none: clock changes are inferred from the counts",
+    )
     opts = parser.parse_args()
     config = parse_overrides(opts.set)
     scorer = load_scorer(opts.scorer)
@@ -227,7 +236,7 @@ def main() -> None:
     out = opts.out or Path(tempfile.mkdtemp(prefix="evaluate_real-"))
 
     started = time.perf_counter()
-    tasks = [(rel, data_dir, out, labels[rel], config) for rel in rels]
+    tasks = [(rel, data_dir, out, labels[rel], config, opts.timezone) for rel in rels]
     with Pool(max(1, min(opts.jobs, len(tasks)))) as pool:
         runs = pool.map(run_file, tasks, chunksize=1)
     results = score_all(scorer, opts.data, out, rels)

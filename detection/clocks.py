@@ -50,11 +50,20 @@ def country_clock(country: str, first_minute: int, last_minute: int) -> Clock | 
     return zone_clock(zone, first_minute, last_minute) if zone else None
 
 
-def utc_offsets_at(countries: Sequence[str], minute: int) -> np.ndarray:
-    """Each series' UTC offset at an epoch minute (UNKNOWN_OFFSET where it has no clock);
-    one clock lookup per distinct country."""
-    by_country = {}
-    for country in set(countries):
-        clock = country_clock(country, minute, minute)
-        by_country[country] = int(clock.at(minute)) if clock else UNKNOWN_OFFSET
-    return np.array([by_country[c] for c in countries], dtype=np.int64)
+def utc_offsets_at(countries: Sequence[str], minutes: np.ndarray) -> np.ndarray:
+    """Each series' UTC offset over a tick's window of epoch minutes (UNKNOWN_OFFSET where it
+    has no clock): (n,) at the newest minute when no clock changed within the window, else
+    (n, w) so the core reads each bucket at its own offset. One clock lookup per country."""
+    minutes = np.atleast_1d(np.asarray(minutes, dtype=np.int64))
+    first, last = int(minutes[0]), int(minutes[-1])
+    names = sorted(set(countries))
+    rows = np.full((len(names), len(minutes)), UNKNOWN_OFFSET, dtype=np.int64)
+    for k, country in enumerate(names):
+        clock = country_clock(country, first, last)
+        if clock is not None:
+            rows[k] = clock.at(minutes)
+    index = {country: k for k, country in enumerate(names)}
+    which = np.fromiter((index[c] for c in countries), dtype=np.int64, count=len(countries))
+    if (rows == rows[:, -1:]).all():
+        return rows[which, -1]
+    return rows[which]

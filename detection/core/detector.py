@@ -8,7 +8,7 @@ import numpy as np
 
 from . import calibration
 from .baseline import BaselineBatch
-from .clock import Clock
+from .clock import UNKNOWN_OFFSET, Clock
 from .config import DetectorConfig
 from .fitting import fit_baseline
 from .level import cold_track, history_length, level_track, window_factors
@@ -96,8 +96,13 @@ def _score_rows(
     phase: int,
     factor_hist: np.ndarray,
     cal: np.ndarray,
+    clock: Clock | None = None,
 ) -> _Scored:
-    """factor_hist: the level factor in force at every row, filled in here for rows a..b-1."""
+    """factor_hist: the level factor in force at every row, filled in here for rows a..b-1.
+
+    clock: when given (and the baseline was fitted on it), each bucket is read at the phase
+    its own minute's offset gives, as the tick does; `phase` is not used then.
+    """
     series0 = np.zeros(1, np.int64)
     idx, present = _window_matrix(len(values), a, b, width)
     obs = np.where(present, values[idx], 0.0)
@@ -110,12 +115,18 @@ def _score_rows(
         disp = level_disp = own.dispersion
         judge = own.has_data
     else:
-        offset = int(phase_offsets(np.array([phase]))[0])
-        plain = batch.expected(series0, minutes[a:b], step, offset)
+        if clock is not None:
+            cells, _ = clock_phase(clock.at(minutes[idx]), batch.utc_offset[0])
+            offset, decided = phase_offsets(cells), cells != PHASE_UNDECIDED
+            row_offset = offset[:, -1]
+        else:
+            offset = row_offset = int(phase_offsets(np.array([phase]))[0])
+            decided = phase != PHASE_UNDECIDED
+        plain = batch.expected(series0, minutes[a:b], step, row_offset)
         factors, level = level_track(
             values[a:b], plain, config, step, level, float(batch.dispersion[0])
         )
-        judged = batch.judged(series0, minutes[idx], step, offset, phase != PHASE_UNDECIDED)
+        judged = batch.judged(series0, minutes[idx], step, offset, decided)
         judged = np.where(present, judged, 0.0)
         disp = np.full(b - a, batch.dispersion[0])
         level_disp = np.full(b - a, batch.level_dispersion[0])
@@ -263,14 +274,15 @@ def detect_series(
         phase_sums = (float(minus[0]), float(plus[0]))
         basis = baseline.fitted_at
         by_clock = None
-        if phase_on and clock is not None:
-            codes, known = clock_phase(clock.at(minutes[a:b]), baseline.utc_offset)
-            by_clock = codes if known.all() else None
+        if phase_on and clock is not None and baseline.utc_offset != UNKNOWN_OFFSET:
+            by_clock, _ = clock_phase(clock.at(minutes[a:b]), baseline.utc_offset)
+        # With the clock, each bucket is read at its own minute's phase in one pass to the
+        # next refit, and the evidence is not used meanwhile.
+        clock_in_force = clock if by_clock is not None else None
+        evidence_on = phase_on and by_clock is None
         c = a
         while c < b:
-            if by_clock is not None:
-                phase = int(by_clock[c - a])
-            elif phase_on:
+            if evidence_on:
                 phase = int(phase_in_force(np.int8(phase), *phase_sums, int(minutes[c])))
             # Score optimistically to the next refit; the phase in force rarely changes, and
             # when it does the rows from that block on are scored again.
@@ -288,15 +300,12 @@ def detect_series(
                 phase,
                 factor_hist,
                 cal,
+                clock_in_force,
             )
             scored = _score_rows(*args)
             machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
             d = b
-            if by_clock is not None:
-                # The clock's phase changes at known rows; the evidence is not used meanwhile.
-                changed = np.flatnonzero(by_clock[c - a :] != phase)
-                d = c + int(changed[0]) if len(changed) else b
-            elif phase_on:
+            if evidence_on:
                 d, phase_sums = _phase_run(
                     minutes,
                     values,
@@ -324,8 +333,10 @@ def detect_series(
             )
             level_sums = scored.level
             cal = scored.calibration
-            phases[c:d] = phase
+            phases[c:d] = phase if by_clock is None else by_clock[c - a : d - a]
             c = d
+        if by_clock is not None:
+            phase = int(by_clock[-1])  # stored, as the tick stores the phase it judged with
         a = b
     return SeriesResult(
         minutes, expected, anomaly_score, is_anomaly, level, rule, machine.finish(), phases

@@ -54,8 +54,9 @@ def run_tick(
     utc_offset: np.ndarray | None = None,
 ) -> TickResult:
     """observed: (n, w) counts of the last w buckets, newest last, w >= max(windows).
-    utc_offset: (n,) each series' UTC offset now when its clock is known (clock.py), else
-    UNKNOWN_OFFSET; None: no clock known for any.
+    utc_offset: each series' UTC offset when its clock is known (clock.py), else
+    UNKNOWN_OFFSET: (n, w) at each bucket of the window, or (n,) when no clock changed within
+    it; None: no clock known for any.
 
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
@@ -78,16 +79,20 @@ def run_tick(
         if use_phase
         else np.zeros(n, dtype=np.int8)
     )
+    offset, decided = phase_offsets(phase), phase != PHASE_UNDECIDED
     if use_phase and utc_offset is not None:
-        # A known clock decides the phase from the first minute after a change; the evidence
-        # keeps accruing but is not used while the clock is known.
-        by_clock, known = clock_phase(utc_offset, batch.utc_offset)
-        phase = np.where(known, by_clock, phase).astype(np.int8)
-    offset = phase_offsets(phase)
+        # A known clock decides the phase from the first minute after a change, bucket by
+        # bucket: the buckets of the window before the change are read at the old offset.
+        # The evidence keeps accruing but is not used while the clock is known.
+        cells = np.asarray(utc_offset)
+        cells = cells if cells.ndim == 2 else cells[:, None]
+        by_clock, known = clock_phase(cells, batch.utc_offset[:, None])
+        known = known[:, -1]
+        phase = np.where(known, by_clock[:, -1], phase).astype(np.int8)
+        offset = np.where(known[:, None], phase_offsets(by_clock), offset[:, None])
+        decided = np.where(known[:, None], by_clock != PHASE_UNDECIDED, decided[:, None])
     factor = level_factor(state.level_observed, state.level_expected, config, step_minutes)
-    judged = batch.judged(
-        idx, np.broadcast_to(window, (n, w)), step_minutes, offset, phase != PHASE_UNDECIDED
-    )
+    judged = batch.judged(idx, np.broadcast_to(window, (n, w)), step_minutes, offset, decided)
     # Cold series (prior baseline) are judged against their own recent level instead.
     own = cold_state(state.level_observed, state.level_expected)
     judged = np.where(batch.cold[:, None], (own.rate * step_minutes)[:, None], judged)
@@ -134,7 +139,7 @@ def run_tick(
     )
     newest = observed[:, -1]
     at = np.full(n, newest_minute)
-    plain = batch.expected(idx, at, step_minutes, offset)
+    plain = batch.expected(idx, at, step_minutes, offset[:, -1] if offset.ndim == 2 else offset)
     warm = level_update(
         state.level_observed,
         state.level_expected,

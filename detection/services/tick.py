@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
+import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
@@ -90,7 +91,8 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
             state, source = states_load(keys, cursor=found)
         with phases("core"):
             at = to_epoch_minute(minute)
-            offsets = utc_offsets_at([country for _, country in keys], at)
+            window = np.arange(at - width + 1, at + 1)
+            offsets = utc_offsets_at([country for _, country in keys], window)
             result = tick_run(parts, state, observed, at, config, offsets)
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):

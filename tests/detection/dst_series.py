@@ -15,11 +15,17 @@ def daily_rate(minutes: np.ndarray, base: float) -> np.ndarray:
 
 
 def series_with_dst(
-    shift: int, base: float = 12.0, days: int = 21, seed: int = 1, dst_day: int = DST_DAY
+    shift: int,
+    base: float = 12.0,
+    days: int = 21,
+    seed: int = 1,
+    dst_day: int = DST_DAY,
+    dst_shift_minute: int = 120,
 ):
-    """Poisson counts; from 02:00 on dst_day the pattern runs `shift` minutes early."""
+    """Poisson counts; from 02:00 (dst_shift_minute) on dst_day the pattern runs `shift`
+    minutes early."""
     minutes = START + np.arange(days * DAY, dtype=np.int64)
-    dst = START + dst_day * DAY + 120
+    dst = START + dst_day * DAY + dst_shift_minute
     read_at = np.where(minutes >= dst, minutes + shift, minutes)
     rate = daily_rate(read_at, base)
     values = np.random.default_rng(seed).poisson(rate).astype(float)

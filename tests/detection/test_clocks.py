@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import numpy as np
+
 from detection.clocks import country_clock, country_zone, utc_offsets_at
 from detection.core import UNKNOWN_OFFSET
 
@@ -20,16 +22,25 @@ def test_a_country_follows_its_main_zone():
     assert country_zone("XX") is None
 
 
-def test_offsets_per_series_now():
+def test_offsets_per_series_over_a_tick_window():
     summer, winter = minute(2026, 7, 1), minute(2026, 12, 1)
     countries = ["DE", "", "US", "IN", "DE", "XX"]
-    assert utc_offsets_at(countries, summer).tolist() == [
+    # No clock changed within the window: one offset per series, at the newest minute.
+    assert utc_offsets_at(countries, np.arange(summer - 59, summer + 1)).tolist() == [
         120, UNKNOWN_OFFSET, -240, 330, 120, UNKNOWN_OFFSET
     ]  # fmt: skip
-    assert utc_offsets_at(countries, winter).tolist() == [
+    assert utc_offsets_at(countries, np.array([winter])).tolist() == [
         60, UNKNOWN_OFFSET, -300, 330, 60, UNKNOWN_OFFSET
     ]  # fmt: skip
-    assert utc_offsets_at([], summer).tolist() == []
+    assert utc_offsets_at([], np.array([summer])).tolist() == []
+    # Berlin went back an hour at 01:00 UTC on 25 October 2026: the window 00:31-01:30 holds
+    # the change, so every series gets each bucket's own offset.
+    change = minute(2026, 10, 25, 1)
+    window = np.arange(change - 29, change + 31)
+    offsets = utc_offsets_at(["DE", "", "IN"], window)
+    assert offsets.shape == (3, 60)
+    assert offsets[0, :29].tolist() == [120] * 29 and offsets[0, 29:].tolist() == [60] * 31
+    assert (offsets[1] == UNKNOWN_OFFSET).all() and (offsets[2] == 330).all()
 
 
 def test_a_country_clock_covers_a_fit_history():

@@ -131,12 +131,16 @@ def test_tick_matches_offline_detector_through_a_phase_change(monkeypatch):
 
 
 def test_tick_matches_offline_detector_through_a_known_clock_change(monkeypatch):
-    """With the series' clock known, the phase switches on the change's minute in both."""
+    """With the series' clock known, the phase switches on the change's minute in both, and
+    the buckets of a window from before the change are read at the old offset."""
     from detection.core import Clock
-    from detection.core.phase import PHASE_PLUS, PHASE_ZERO
+    from detection.core.phase import PHASE_MINUS, PHASE_ZERO
 
-    minutes, values, _ = series_with_dst(60, days=DST_DAY + 2)
-    clock = Clock(np.array([int(minutes[DST_DAY * DAY + 120])]), np.array([0, 60]))
+    # The clock goes back an hour on the morning rise (10:00): an hour-long window of counts
+    # at the old phase, read at the new one, would look like an excess of about 50 %.
+    change = DAY + 10 * 60
+    minutes, values, _ = series_with_dst(-60, days=DST_DAY + 2, dst_shift_minute=10 * 60)
+    clock = Clock(np.array([int(minutes[(DST_DAY - 1) * DAY + change])]), np.array([0, -60]))
     baseline = fit_baseline(
         minutes, values, fitted_at=int(minutes[10 * DAY]), config=CONFIG, clock=clock
     )
@@ -148,16 +152,19 @@ def test_tick_matches_offline_detector_through_a_known_clock_change(monkeypatch)
     batch = BaselineBatch.from_baselines([baseline], CONFIG)
     state = DetectorState.initial(1)
     padded = np.concatenate((np.zeros(W - 1), vals))
-    expected, levels, phases = [], [], []
+    expected, levels, phases, scores = [], [], [], []
     for r in range(len(minutes)):
-        offset = clock.at(minutes[r : r + 1])
+        window = int(minutes[r]) - np.arange(W - 1, -1, -1)
+        offset = clock.at(window)[None, :]  # each bucket of the window at its own offset
         tick = run_tick(batch, state, padded[None, r : r + W], int(minutes[r]), CONFIG, 1, offset)
         state = tick.transition.state
         expected.append(float(tick.expected[0]))
         levels.append(int(tick.scores.level[0]))
         phases.append(int(state.phase[0]))
-    change = DAY + 120
-    assert set(phases[:change]) == {PHASE_ZERO} and set(phases[change:]) == {PHASE_PLUS}
+        scores.append(float(tick.scores.score[0]))
+    assert set(phases[:change]) == {PHASE_ZERO} and set(phases[change:]) == {PHASE_MINUS}
+    assert max(levels[change : change + W]) == 0
     np.testing.assert_array_equal(phases, offline.phase)
     np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
     np.testing.assert_array_equal(levels[W:], offline.level[W:])
+    np.testing.assert_allclose(scores[W:], offline.anomaly_score[W:], rtol=1e-9)
