@@ -3,7 +3,7 @@
 People report on their local clock, so a series' daily pattern moves an hour against UTC when
 its country changes clocks. Without knowing when, the detector must infer the phase from the
 counts (phase.py), which takes hours after every change and now and then infers a shift that
-never happened (bench/README.md, "The clock-change calendar"). A series whose zone is known
+never happened (bench/README.md, "The series' clock known"). A series whose zone is known
 carries a Clock instead: the fit moves its history onto the offset in force when it fits
 (fitting.py) and the tick reads the profile at the offset in force now, from the first minute
 after a change.
@@ -26,7 +26,7 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Zone rules are probed hourly and each change found to the minute by bisection: no zone has
 # changed its clock twice within an hour.
 _PROBE_MINUTES = 60
-# Clocks of zones are built a year either side of the minute asked for and cached per year.
+# Zone clocks are built and cached in spans of this many minutes since the epoch.
 _YEAR_MINUTES = 366 * 24 * 60
 
 
@@ -55,11 +55,6 @@ class Clock:
         """The offset in force at each epoch minute."""
         where = np.searchsorted(self.changes, np.asarray(minutes, dtype=np.int64), side="right")
         return self.offsets[where]
-
-    def next_change(self, minute: int) -> int | None:
-        """The first change after `minute`, if any."""
-        k = int(np.searchsorted(self.changes, minute, side="right"))
-        return int(self.changes[k]) if k < len(self.changes) else None
 
 
 def zone_clock(name: str, first_minute: int, last_minute: int) -> Clock:

@@ -249,7 +249,8 @@ def fit_baseline(
         return _with_dispersion(_hgb_draft(m, v, common), m, v, config, noise)
     if clock is not None:
         # A known clock: every minute moves onto the offset in force at the fit, exactly
-        # where the clock changed, and nothing moves without a change.
+        # where the clock changed, and nothing moves without a change. (A young series' mean
+        # profile above is not moved: its phase comes from the evidence, as without a clock.)
         offset = int(clock.at(fitted_at))
         moves = clock.at(m) - offset
         aligned = m + moves if moves.any() else None

@@ -28,8 +28,6 @@ def epoch_minute(*args) -> int:
 def test_a_clock_is_a_step_function_of_the_minute():
     clock = Clock(np.array([100, 200]), np.array([60, 120, 60]))
     assert clock.at([0, 99, 100, 199, 200, 10**9]).tolist() == [60, 60, 120, 120, 60, 60]
-    assert clock.next_change(99) == 100 and clock.next_change(100) == 200
-    assert clock.next_change(200) is None
     assert Clock.fixed(330).at(12345) == 330
     with pytest.raises(ValueError):
         Clock(np.array([200, 100]), np.array([0, 60, 0]))
