@@ -13,7 +13,7 @@ from tests.detection.status_data import (
     status_make,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 
 
 def test_service_without_status_row_is_ok_with_zero_counts(api_client, service):

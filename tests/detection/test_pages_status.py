@@ -21,7 +21,7 @@ from tests.detection.status_data import (
     status_make,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
