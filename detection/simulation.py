@@ -150,8 +150,7 @@ def expected_rates(spec: SeriesSpec, minutes: np.ndarray, start_minute: int) -> 
     minutes = np.asarray(minutes, dtype=np.int64)
     week = np.arange(MINUTES_PER_WEEK) + start_minute + spec.utc_offset_minutes
     norm = spec.base_rate / _shape(spec, week).mean()
-    shift = np.where(minutes >= spec.dst_minute, spec.dst_shift_minutes, 0)
-    local = minutes + spec.utc_offset_minutes + shift
+    local = minutes + series_clock(spec).at(minutes)
     growth = np.exp(spec.growth_per_week * (minutes - start_minute) / MINUTES_PER_WEEK)
     return norm * _shape(spec, local) * growth
 

@@ -305,7 +305,8 @@ def tick_run(
 ) -> TickResult:
     """run_tick over every part, the rows put back in the tick's order.
 
-    utc_offset: each series' UTC offset now (detection.clocks), or None.
+    utc_offset: each series' UTC offset (detection.clocks), (n,) now or (n, window) per
+    window bucket when a clock changed inside the window; None where no clock is known.
     """
     n = len(state.state)
     if not parts:  # no series at all
