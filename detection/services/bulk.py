@@ -83,12 +83,7 @@ def _upsert_copy(model, columns, fields, quoted, target, conflict, update, const
             f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS"
             f" SELECT {source} FROM {table} WITH NO DATA"
         )
-        cursor.execute(
-            "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
-            " AND NOT attisdropped ORDER BY attnum",
-            [temp],
-        )
-        types = [oid for (oid,) in cursor.fetchall()]
+        types = _staged_like_target(cursor, temp, table)
         with cursor.copy(f"COPY {temp} ({source}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
             for row in zip(*(columns[name] for name in names), strict=True):
@@ -103,6 +98,33 @@ def _upsert_copy(model, columns, fields, quoted, target, conflict, update, const
 
 
 _copies = 0
+
+# pg_attribute.attcompression (PostgreSQL 14+) -> the method's name in SET COMPRESSION.
+_COMPRESSION = {"p": "pglz", "l": "lz4"}
+
+
+def _staged_like_target(cursor, temp: str, target: str) -> list[int]:
+    """The type of each column of the staging table, for a binary COPY; and each column
+    compressed as the target's is. A value is compressed once, as it enters the staging table,
+    and moves to the target as it is: the series states are compressed with lz4 (migration
+    detection 0014), which writes them several times faster than the default pglz."""
+    has_compression = connection.pg_version >= 140000
+    method = "s.attcompression" if has_compression else "''"
+    cursor.execute(
+        f"SELECT t.atttypid, t.attname, {method} FROM pg_attribute t"
+        " JOIN pg_attribute s ON s.attrelid = %s::regclass AND s.attname = t.attname"
+        " WHERE t.attrelid = %s::regclass AND t.attnum > 0 AND NOT t.attisdropped"
+        " ORDER BY t.attnum",
+        [target, temp],
+    )
+    rows = cursor.fetchall()
+    for _, name, code in rows:
+        if code in _COMPRESSION:
+            quoted = connection.ops.quote_name(name)
+            cursor.execute(
+                f"ALTER TABLE {temp} ALTER COLUMN {quoted} SET COMPRESSION {_COMPRESSION[code]}"
+            )
+    return [oid for oid, _, _ in rows]
 
 
 def _adapter(field: models.Field):

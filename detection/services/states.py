@@ -74,8 +74,9 @@ def layout_of(state: DetectorState) -> Layout:
     )
 
 
-def states_encode(state: DetectorState) -> list[bytes]:
-    """One stored value per series."""
+def states_encode(state: DetectorState) -> list[memoryview]:
+    """One stored value per series: views of one buffer, not a copy of each row (at 100k
+    series the copies took 0.5 of the 0.7 s it cost)."""
     n = len(state.state)
     layout = layout_of(state)
     header = np.frombuffer(layout.header, dtype=np.uint8)
@@ -85,7 +86,7 @@ def states_encode(state: DetectorState) -> list[bytes]:
         parts.append(column.view(np.uint8).reshape(n, -1))
     table = np.concatenate(parts, axis=1)
     width = table.shape[1]
-    data = table.tobytes()
+    data = memoryview(table).cast("B")
     return [data[i * width : (i + 1) * width] for i in range(n)]
 
 
@@ -99,12 +100,12 @@ def states_decode(blobs: list[bytes | memoryview | None]) -> DetectorState:
     stored = [i for i, blob in enumerate(blobs) if blob]
     if not stored:
         return DetectorState.initial(n)
-    headers = {_header(blobs[i]) for i in stored}
-    if len(headers) == 1:
-        (header,) = headers
-        layout = Layout.parse(header)
-        if _fast(layout):
-            return _decode_fast(blobs, stored, layout, len(header))
+    header = _header(blobs[stored[0]])
+    layout = Layout.parse(header)
+    if _fast(layout):
+        state = _decode_fast(blobs, stored, layout, header)
+        if state is not None:
+            return state
     return DetectorState.from_records([record_of(blob) if blob else None for blob in blobs])
 
 
@@ -127,7 +128,7 @@ def record_of(blob: bytes | memoryview) -> dict[str, Any]:
 
 def blob_of_record(record: dict[str, Any] | None) -> bytes:
     """A record (DetectorState.to_records) as the stored value; {} or None: a fresh series."""
-    return states_encode(DetectorState.from_records([record or None]))[0]
+    return bytes(states_encode(DetectorState.from_records([record or None]))[0])
 
 
 # --- internals -------------------------------------------------------------------------------
@@ -180,15 +181,19 @@ def _fast(layout: Layout) -> bool:
 
 
 def _decode_fast(
-    blobs: list, stored: list[int], layout: Layout, header_length: int
-) -> DetectorState:
+    blobs: list, stored: list[int], layout: Layout, header: bytes
+) -> DetectorState | None:
+    """The state in one numpy pass; None unless every stored row has exactly `header` (the
+    layout of the first), which is checked on the joined rows rather than row by row."""
     n = len(blobs)
-    size = header_length + layout.dtype.itemsize
-    data = b"".join(bytes(blobs[i]) for i in stored)
-    if len(data) != size * len(stored):
-        raise ValueError("stored detector states of the same layout differ in length")
-    table = np.frombuffer(data, dtype=np.uint8).reshape(len(stored), size)[:, header_length:]
-    rows = np.ascontiguousarray(table).view(layout.dtype).reshape(len(stored))
+    size = len(header) + layout.dtype.itemsize
+    present = [blobs[i] for i in stored]
+    if any(len(blob) != size for blob in present):
+        return None
+    table = np.frombuffer(b"".join(present), dtype=np.uint8).reshape(len(stored), size)
+    if not (table[:, : len(header)] == np.frombuffer(header, dtype=np.uint8)).all():
+        return None
+    rows = np.ascontiguousarray(table[:, len(header) :]).view(layout.dtype).reshape(len(stored))
     initial = DetectorState.initial(n)
     idx = np.asarray(stored, dtype=np.int64)
     values = {}
@@ -213,7 +218,7 @@ class _Written:
 
     cursor: tuple[Any, Any] | None = None  # (position, claimed_at) the tick left
     keys: list = field(default_factory=list)
-    blobs: list[bytes] = field(default_factory=list)
+    blobs: list[bytes | memoryview] = field(default_factory=list)
 
 
 _written = _Written()
@@ -244,7 +249,9 @@ def states_load(keys: list, *, cursor: tuple[Any, Any] | None) -> tuple[Detector
     return states_decode([stored.get(key) for key in keys]), "database"
 
 
-def states_remember(*, cursor: tuple[Any, Any], keys: list, blobs: list[bytes]) -> None:
+def states_remember(
+    *, cursor: tuple[Any, Any], keys: list, blobs: list[bytes | memoryview]
+) -> None:
     """After commit: the rows now hold `blobs` and the cursor is as this tick left it."""
     _written.cursor = cursor
     _written.keys, _written.blobs = keys, blobs

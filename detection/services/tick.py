@@ -159,7 +159,7 @@ def _claim(minute: dt.datetime) -> tuple[tuple, tuple] | None:
     return (cursor.position, cursor.updated_at), (minute, stamp)
 
 
-def _states_save(view: TickView, outage_ids: dict[int, int]) -> list[bytes]:
+def _states_save(view: TickView, outage_ids: dict[int, int]) -> list[memoryview]:
     """Every ticked series' state and verdict in one upsert; returns the stored bytes."""
     new = view.result.transition.state
     scores = view.result.scores
