@@ -17,30 +17,31 @@ from django.db import DatabaseError, migrations, transaction
 FILLFACTOR = 50
 
 
-def _table(apps, schema_editor) -> str:
+def _postgres_table(apps, schema_editor) -> str | None:
+    """The states' table, quoted; None on another database (nothing to set)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return None
     return schema_editor.quote_name(apps.get_model("detection", "SeriesState")._meta.db_table)
 
 
 def forwards(apps, schema_editor) -> None:
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
+    table = _postgres_table(apps, schema_editor)
+    if table is None:
         return
-    table = _table(apps, schema_editor)
     schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {FILLFACTOR})")
     try:
-        with transaction.atomic(using=connection.alias):  # a savepoint: a refusal ends here
+        with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint
             schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN memory SET COMPRESSION lz4")
     except DatabaseError:
         pass  # PostgreSQL < 14, or built without lz4: pglz stays, only slower
 
 
 def backwards(apps, schema_editor) -> None:
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql":
+    table = _postgres_table(apps, schema_editor)
+    if table is None:
         return
-    table = _table(apps, schema_editor)
     schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
-    if connection.pg_version >= 140000:
+    if schema_editor.connection.pg_version >= 140000:
         schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN memory SET COMPRESSION DEFAULT")
 
 
