@@ -101,11 +101,13 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
             if (tr.opened | tr.reopened | tr.resolved).any():
                 upstream_refresh(now=now)
         with phases("write states"):
-            blobs = _states_save(view, outage_ids)
+            _states_save(view, outage_ids)
         with phases("statuses"):
             statuses_save(view=view)
         transaction.on_commit(data_version_bump)
-        transaction.on_commit(partial(states_remember, cursor=left, keys=keys, blobs=blobs))
+        transaction.on_commit(
+            partial(states_remember, cursor=left, keys=keys, state=result.transition.state)
+        )
     done = TickDone(
         minute=minute,
         series=len(keys),
@@ -159,8 +161,8 @@ def _claim(minute: dt.datetime) -> tuple[tuple, tuple] | None:
     return (cursor.position, cursor.updated_at), (minute, stamp)
 
 
-def _states_save(view: TickView, outage_ids: dict[int, int]) -> list[memoryview]:
-    """Every ticked series' state and verdict in one upsert; returns the stored bytes."""
+def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
+    """Every ticked series' state and verdict in one upsert."""
     new = view.result.transition.state
     scores = view.result.scores
     blobs = states_encode(new)
@@ -185,4 +187,3 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> list[memoryview]
         unique=["service_id", "country"],
         constant={"minute": view.minute},
     )
-    return blobs
