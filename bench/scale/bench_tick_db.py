@@ -364,10 +364,13 @@ def _tick_runs(args: argparse.Namespace) -> dict:
         return done
 
     services.detect_tick = detect_tick
-    try:
-        from detection.services.states import states_forget
+    try:  # what this process kept of its last tick: its states, later its buckets too
+        from detection.services.tick import tick_forget as states_forget
     except ImportError:
-        states_forget = None
+        try:
+            from detection.services.states import states_forget
+        except ImportError:
+            states_forget = None
     runs = []
     # --repeat minutes in a row, then one more after forgetting this process's copy of the
     # states (as when the other worker process ran the previous minute).

@@ -33,7 +33,7 @@ from detection.core import detect_series
 from detection.models import Bucket, HourlyBucket, Outage, OutageEvent, UpstreamOutage
 from detection.official.models import OfficialIncident, ServiceStatusSource
 from detection.services.baselines import baselines_refit
-from detection.services.buckets import buckets_aggregate
+from detection.services.buckets import buckets_aggregate, buckets_rewritten
 from detection.services.config import detector_config
 from detection.services.series import series_history
 from detection.services.timeutil import (
@@ -212,6 +212,7 @@ def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None
         in_span = {"service_id__in": service_ids}
         Bucket.objects.filter(**in_span, minute__gte=first, minute__lt=last).delete()
         HourlyBucket.objects.filter(**in_span, hour__gte=first, hour__lt=last).delete()
+        buckets_rewritten(first)
         _buckets_rebuild(first, min(last, minute_floor(now or timezone.now())), progress)
         baselines_refit(now=now)
     progress(f"Removed {outages} simulated outages")

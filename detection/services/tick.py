@@ -25,8 +25,18 @@ from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
 from detection.services.config import detector_config
 from detection.services.outages import TickView, outages_apply, statuses_save
-from detection.services.series import counts_matrix, series_active
-from detection.services.states import states_encode, states_load, states_remember
+from detection.services.series import (
+    counts_forget,
+    counts_recent,
+    counts_remember,
+    series_active,
+)
+from detection.services.states import (
+    states_encode,
+    states_forget,
+    states_load,
+    states_remember,
+)
 from detection.services.timeutil import minute_floor, to_epoch_minute
 from detection.services.upstream import upstream_refresh
 
@@ -82,9 +92,7 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
             keys = series_active(now=minute)
         with phases("buckets"):
             width = max(config.scoring.windows)
-            observed = counts_matrix(
-                keys, first=minute - dt.timedelta(minutes=width - 1), minutes=width
-            )
+            observed, recent = counts_recent(keys, last=minute, minutes=width, cursor=found)
         with phases("baselines"):
             parts = baseline_cache().parts(keys, minute, config)
         with phases("states"):
@@ -105,6 +113,7 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         with phases("statuses"):
             statuses_save(view=view)
         transaction.on_commit(data_version_bump)
+        transaction.on_commit(partial(counts_remember, cursor=left, read=recent))
         transaction.on_commit(
             partial(states_remember, cursor=left, keys=keys, state=result.transition.state)
         )
@@ -125,6 +134,12 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         ", ".join(f"{name} {t:.2f}" for name, t in phases.seconds.items()),
     )
     return done
+
+
+def tick_forget() -> None:
+    """Drop what this process kept of its last tick (the next reads everything back)."""
+    states_forget()
+    counts_forget()
 
 
 class _Phases:

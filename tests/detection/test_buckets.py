@@ -99,3 +99,33 @@ def test_hourly_rollups_sum_the_minutes(service, send_reports):
     assert hours[("", T0)].problems == {"login": 2, "app": 3}
     assert hours[("DE", T0)].counted == 5
     assert hours[("", T0 + dt.timedelta(hours=1))].counted == 1
+
+
+def test_the_late_window_is_recounted_from_its_first_minute_with_new_reports(
+    service, send_reports, problem_types, monkeypatch
+):
+    """Minutes of the late window with nothing new are not counted again; the buckets are
+    what counting everything again gives."""
+    from detection.services import buckets
+
+    spans = []
+    for name in ("_aggregate_minutes_sql", "_aggregate_minutes_orm"):
+        real = getattr(buckets, name)
+
+        def spy(start, end, real=real):
+            spans.append((start, end))
+            return real(start, end)
+
+        monkeypatch.setattr(buckets, name, spy)
+    for k in range(3):
+        send_reports(service, T0 + k * M, 2)
+    buckets_aggregate(now=T0 + 3 * M)
+    send_reports(service, T0 + M, 1, country="FR")  # committed late
+    send_reports(service, T0 + 3 * M, 2)
+    buckets_aggregate(now=T0 + 4 * M)
+    buckets_aggregate(now=T0 + 5 * M)  # nothing new at all
+    assert spans[1:] == [(T0 + M, T0 + 4 * M), (T0 + 4 * M, T0 + 5 * M)]  # only new minutes
+    assert Bucket.objects.get(minute=T0 + M, country="").reports == 3
+    counted = _rows()
+    buckets_aggregate(now=T0 + 5 * M, since=T0 - 10 * M)  # everything counted again
+    assert _rows() == counted

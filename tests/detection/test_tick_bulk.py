@@ -9,6 +9,7 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
+from django.conf import settings
 
 from detection.core import DetectorState
 from detection.models import (
@@ -148,6 +149,43 @@ def test_the_copy_serves_a_changed_set_of_series_exactly_as_the_rows_would(
     assert states.states_load(kept, cursor=None)[1] == "database"
     with pytest.raises(ValueError):  # the copy cannot be changed by whoever is handed it
         states.states_load(everyone, cursor=cursor)[0].state[0] = 1
+
+
+def test_the_kept_buckets_count_what_a_fresh_read_would(
+    history, send_reports, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Between its ticks the process keeps the window's buckets and reads again only the
+    minutes the aggregation may still recount: a late report inside the late window is
+    counted, and a backfill of older minutes makes it read everything again."""
+    from detection.services import series
+
+    observed, spans, read = [], [], []  # read: the minutes each tick read
+    real_run, real_window = tick.tick_run, series.buckets_window
+
+    def run(parts, state, window, minute, config, utc_offset=None):
+        observed.append(window.copy())
+        return real_run(parts, state, window, minute, config, utc_offset)
+
+    def buckets_window(*, first, minutes):
+        spans.append(minutes)
+        return real_window(first=first, minutes=minutes)
+
+    monkeypatch.setattr(tick, "tick_run", run)
+    monkeypatch.setattr(series, "buckets_window", buckets_window)
+    for k in range(7):
+        if k == 3:  # reports of minute 1 committed late: still inside the late window
+            send_reports(history, T0 + M, 4, country="DE")
+        if k == 5:  # a backfill rewrites minutes the aggregation had left for good
+            send_reports(history, T0 - 20 * M, 5, country="DE")
+            buckets_aggregate(now=T0 + 5 * M, since=T0 - 20 * M)
+        minute_run(send_reports, history, k, capture=django_capture_on_commit_callbacks)
+        read.append(spans[-1])
+        minute = T0 + k * M
+        keys = series.series_active(now=minute)
+        fresh = counts_matrix(keys, first=minute - 59 * M, minutes=60)
+        np.testing.assert_array_equal(observed[-1], fresh)
+    assert read[0] == 60 and read[5] == 60  # the first tick, and the one after the backfill
+    assert max(read[1:5] + read[6:]) <= settings.BUCKET_LATE_MINUTES + 2
 
 
 def test_a_tick_that_fails_writes_nothing_and_judged_again_opens_the_outage_once(
