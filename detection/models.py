@@ -12,10 +12,17 @@ from reports.models import Service
 OVERALL = ""  # the country code of a service's overall series
 
 
+# The per-series tables are found by service through their unique (service, country, ...)
+# index, which starts with the service: an index of the service alone is one more to update
+# on every write (the buckets and states are written every minute) and serves no query.
+def _series_service() -> models.ForeignKey:
+    return models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+
 class BucketFields(models.Model):
     """Counts of one time bucket of one series, aggregated from Report rows."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = _series_service()
     country = models.CharField(max_length=2, blank=True, help_text="Empty = all countries.")
     reports = models.PositiveIntegerField(default=0, help_text="All reports.")
     counted = models.PositiveIntegerField(
@@ -78,7 +85,7 @@ class SeriesEvidence(models.Model):
     the hourly rollups: what series_active adds the newest minutes to
     (detection.services.evidence keeps it, hour by hour)."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = _series_service()
     country = models.CharField(max_length=2)
     counted = models.IntegerField()
 
@@ -94,7 +101,7 @@ class SeriesEvidence(models.Model):
 class SeriesBaseline(models.Model):
     """A fitted detection.core.Baseline for one series (Baseline.to_dict())."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = _series_service()
     country = models.CharField(max_length=2, blank=True)
     params = models.JSONField()
     method = models.CharField(max_length=10)
@@ -249,7 +256,7 @@ class SeriesState(models.Model):
         POSSIBLE = 1, "Possible problems"
         PROBLEMS = 2, "Problems detected"
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = _series_service()
     country = models.CharField(max_length=2, blank=True)
     minute = models.DateTimeField(help_text="The newest bucket judged.")
     # The detector's memory, one versioned record owned by the core (DetectorState): stored as

@@ -43,3 +43,42 @@ def test_state_columns_become_one_record():
     restored = DetectorState.from_records([row.core_state])
     assert restored.level_observed[0] == 12.5
     assert restored.level_history[0, 1:].tolist() == [1.1, 0.9]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_series_tables_keep_one_index_that_starts_with_the_service():
+    """0015 drops the index of the service alone (the unique index serves) and keeps the
+    foreign key; backwards it is back."""
+    tables = ["detection_bucket", "detection_hourlybucket", "detection_seriesstate"]
+
+    def indexes() -> dict[str, list[list[str]]]:
+        with connection.cursor() as cursor:
+            found = {t: connection.introspection.get_constraints(cursor, t) for t in tables}
+        return {
+            t: sorted(c["columns"] for c in cs.values() if c["index"] or c["unique"])
+            for t, cs in found.items()
+        }
+
+    def foreign_keys() -> dict[str, bool]:
+        with connection.cursor() as cursor:
+            return {
+                t: any(
+                    c["foreign_key"] and c["columns"] == ["service_id"]
+                    for c in connection.introspection.get_constraints(cursor, t).values()
+                )
+                for t in tables
+            }
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("detection", "0014_series_state_storage")])
+    before = indexes()
+    assert all(["service_id"] in cols for cols in before.values())
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    after = indexes()
+    for table, cols in after.items():
+        assert ["service_id"] not in cols
+        assert any(c[:2] == ["service_id", "country"] for c in cols)
+        assert sorted([*cols, ["service_id"]]) == before[table]
+    assert all(foreign_keys().values())
