@@ -61,19 +61,28 @@ def counts_matrix(keys: list[SeriesKey], *, first: dt.datetime, minutes: int) ->
     number, the minute as an offset from `first`), put in place with numpy: no model
     instance, no datetime, no Python object per bucket.
     """
-    if not keys:
-        return np.zeros((0, minutes))
     return _placed(keys, buckets_window(first=first, minutes=minutes), minutes)
 
 
-def _placed(keys: list[SeriesKey], rows: np.ndarray, minutes: int) -> np.ndarray:
-    """(len(keys), minutes) from rows of buckets_window (minute as an offset)."""
+def _placed(
+    keys: list[SeriesKey], rows: np.ndarray, minutes: int, row_of: np.ndarray | None = None
+) -> np.ndarray:
+    """(len(keys), minutes) from rows of buckets_window (minute as an offset); row_of: each
+    row's index in `keys` (-1: not there), if known."""
     out = np.zeros((len(keys), minutes))
-    at, ok = series_index(keys, rows[:, 0], rows[:, 1])
+    if row_of is None:
+        row_of = _rows_of(keys, rows)
     offsets = rows[:, 2]
-    ok &= (offsets >= 0) & (offsets < minutes)
-    out[at[ok], offsets[ok]] = rows[ok, 3]
+    ok = (row_of >= 0) & (offsets >= 0) & (offsets < minutes)
+    out[row_of[ok], offsets[ok]] = rows[ok, 3]
     return out
+
+
+def _rows_of(keys: list[SeriesKey], rows: np.ndarray) -> np.ndarray:
+    if not keys:
+        return np.full(len(rows), -1, dtype=np.int64)
+    at, found = series_index(keys, rows[:, 0], rows[:, 1])
+    return np.where(found, at, -1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +95,8 @@ class WindowRead:
     settled: int  # epoch minute; rows before it change only if `mark` moves
     mark: Any
     rows: np.ndarray
+    keys: list[SeriesKey]
+    row_of: np.ndarray  # each row's index in keys, -1 if not there
 
 
 _NOTHING_SETTLED = np.iinfo(np.int64).min
@@ -110,6 +121,7 @@ def counts_recent(
     settled = _NOTHING_SETTLED if settled_at is None else to_epoch_minute(settled_at)
     kept: WindowRead | None = _kept["read"]
     since, old = first, np.zeros((0, 4), dtype=np.int64)
+    old_rows_of = None
     if (
         kept is not None
         and cursor is not None
@@ -119,14 +131,21 @@ def counts_recent(
         and first >= kept.first
     ):
         since = min(max(first, min(kept.settled, kept.end)), end)
-        old = kept.rows[(kept.rows[:, 2] >= first) & (kept.rows[:, 2] < since)]
+        still = (kept.rows[:, 2] >= first) & (kept.rows[:, 2] < since)
+        old = kept.rows[still]
+        if keys == kept.keys:  # nearly always: the rows' places in keys hold
+            old_rows_of = kept.row_of[still]
     new = buckets_window(first=from_epoch_minute(since), minutes=end - since)
     new[:, 2] += since
     rows = np.concatenate([old, new])
-    read = WindowRead(first=first, end=end, settled=settled, mark=mark, rows=rows)
+    if old_rows_of is None:
+        row_of = _rows_of(keys, rows)
+    else:
+        row_of = np.concatenate([old_rows_of, _rows_of(keys, new)])
+    read = WindowRead(first, end, settled, mark, rows, list(keys), row_of)
     relative = rows.copy()
     relative[:, 2] -= first
-    return (_placed(keys, relative, minutes) if keys else np.zeros((0, minutes))), read
+    return _placed(keys, relative, minutes, row_of), read
 
 
 def counts_remember(*, cursor: tuple, read: WindowRead) -> None:
