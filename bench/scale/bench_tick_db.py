@@ -477,12 +477,14 @@ def _bucketing_runs(args: argparse.Namespace) -> dict:
     end = first + minutes * MINUTE
     runs = []
     for _ in range(args.repeat):
-        JobCursor.objects.update_or_create(name="buckets", defaults={"position": first + late})
+        # Every run counts all the minutes as new ones (its late window, before them, holds
+        # no reports): a recount of minutes already counted now skips those with nothing new.
+        JobCursor.objects.update_or_create(name="buckets", defaults={"position": first})
         _reset_peak()
         t0 = time.perf_counter()
         done = buckets_aggregate(now=end + dt.timedelta(seconds=2))
         runs.append(time.perf_counter() - t0)
-        assert done.start == first and done.end == end, done
+        assert done.start == first - late and done.end == end, done
     # Reference: the least any bucketing does, one GROUP BY (series, minute) over the reports.
     table = Report._meta.db_table
     trunc = (

@@ -368,9 +368,13 @@ def tick_run(
     results = []
     for part in parts:
         m = len(part.batch)
-        # Every row of the batch runs; rows the tick does not need get a copy of a real one.
-        source = np.full(m, part.series[0], dtype=np.int64)
-        source[part.rows] = part.series
+        span = _span(part)
+        if span is not None:  # the usual case: views of the tick's rows, nothing copied
+            source: np.ndarray | slice = span
+        else:
+            # Every row of the batch runs; rows the tick does not need get a copy of a real one.
+            source = np.full(m, part.series[0], dtype=np.int64)
+            source[part.rows] = part.series
         result = run_tick(
             part.batch,
             state.take(source),
@@ -379,8 +383,24 @@ def tick_run(
             config,
             utc_offset=None if utc_offset is None else utc_offset[source],
         )
-        results.append((part.series, _take(result, part.rows)))
+        results.append(
+            (span, result) if span is not None else (part.series, _take(result, part.rows))
+        )
     return _merge(n, results)
+
+
+def _span(part: _Part) -> slice | None:
+    """The tick's rows a part judges as one slice, when it judges every row of its batch in
+    order and they are consecutive in the tick (a chunk built from a sorted tick is)."""
+    m = len(part.batch)
+    if len(part.rows) != m or m == 0:
+        return None
+    first = int(part.series[0])
+    if np.array_equal(part.rows, np.arange(m)) and np.array_equal(
+        part.series, np.arange(first, first + m)
+    ):
+        return slice(first, first + m)
+    return None
 
 
 def _whole(part: _Part, n: int) -> bool:
@@ -400,7 +420,7 @@ def _take(value: Any, idx: np.ndarray) -> Any:
     return value
 
 
-def _merge(n: int, parts: list[tuple[np.ndarray, Any]]) -> Any:
+def _merge(n: int, parts: list[tuple[np.ndarray | slice, Any]]) -> Any:
     """One result of n rows from results of some rows each (row i of part k -> series[i])."""
     first = parts[0][1]
     if dataclasses.is_dataclass(first) and not isinstance(first, type):

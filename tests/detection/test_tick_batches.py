@@ -72,16 +72,18 @@ def test_the_core_over_parts_is_the_core_over_the_whole(clocks):
     state = warmed(n, seed=2)
     observed = observed_for(whole, 3)
     expected = run_tick(whole, state, observed, MINUTE, CONFIG, utc_offset=offsets)
-    order = np.random.default_rng(4).permutation(n)
-    a, b, c = order[:25], order[25:50], order[50:]
+    order = np.random.default_rng(4).permutation(n - 10)
+    a, b, c = order[:25], order[25:], np.arange(n - 10, n)
     # Part one holds rows of series the tick does not judge (they run along, then are dropped).
     spare = batch_of(5, 9)
     part_one = batches._stack([*[(whole, int(i)) for i in a], *[(spare, r) for r in range(5)]])
     parts = [
         _Part(part_one, np.arange(len(a)), a),
-        _Part(rows_of(whole, b), np.arange(len(b)), b),
-        _Part(rows_of(whole, c[::-1]), np.arange(len(c))[::-1], c),
+        _Part(rows_of(whole, b[::-1]), np.arange(len(b))[::-1], b),
+        # Consecutive series, every row in order: judged on views of the tick's rows.
+        _Part(rows_of(whole, c), np.arange(len(c)), c),
     ]
+    assert [batches._span(p) for p in parts] == [None, None, slice(n - 10, n)]
     got = tick_run(parts, state, observed, MINUTE, CONFIG, offsets)
     assert isinstance(got, TickResult)
     if clocks:  # the clock's phase is in force where known: all three offsets are read
