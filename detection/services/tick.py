@@ -3,6 +3,12 @@
 Each closed minute is judged exactly once: the tick claims it by moving the "tick" cursor
 with a conditional UPDATE inside the transaction that writes the results, so a task that is
 delivered twice, or two beats racing, cannot judge a minute twice.
+
+A worker keeps what its last committed tick read and wrote, and reads back only what may
+have changed: the states and the window of buckets when the claim shows that no other tick
+ran since, the stacked baselines while the stored ones are unchanged. Every such shortcut
+gives exactly what a fresh read gives (bench/scale/README.md, "What a worker keeps between
+minutes").
 """
 
 from __future__ import annotations
