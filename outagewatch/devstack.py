@@ -1,4 +1,4 @@
-"""`make run`: make sure Redis answers, then run web, worker and beat under honcho.
+"""`make run`: make sure Redis answers, then run web, worker, detector and beat (honcho).
 
 Honcho supervises the processes and stops them all on Ctrl-C. Redis joins the
 process set only when nothing answers on REDIS_URL already. The web process is the
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("Port 8000 on 127.0.0.1 is already in use; stop whatever runs there first.")
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(url)
-    processes = ["web-reload" if reload else "web", "worker", "beat"]
+    processes = ["web-reload" if reload else "web", "worker", "detector", "beat"]
     env = {**os.environ, "REDIS_PORT": str(parts.port or 6379)}
     if redis_answers(url):
         print(f"Redis answers on {url}; using it.", flush=True)

@@ -138,9 +138,17 @@ def celery_worker_process(stack_env, redis_url, tmp_path) -> Iterator[subprocess
     one task at a time in the log.
     """
     # Tasks left in the broker by an earlier test must not run against this test's rows.
-    redis.Redis.from_url(redis_url).delete("celery", "unacked", "unacked_index")
+    broker_clear(redis_url)
     with running_celery_worker(stack_env, tmp_path / "worker.log") as (proc, _):
         yield proc
+
+
+def broker_clear(redis_url: str) -> None:
+    """Drop the messages of every queue (and the unacknowledged ones) from the test Redis."""
+    from django.conf import settings
+
+    queues = [queue.name for queue in settings.CELERY_TASK_QUEUES]
+    redis.Redis.from_url(redis_url).delete(*queues, "unacked", "unacked_index")
 
 
 CELERY_WORKER = [BIN / "celery", "-A", "outagewatch", "worker", "--pool=solo", "-l", "INFO"]
@@ -149,13 +157,17 @@ CELERY_WORKER += ["--without-gossip", "--without-mingle"]
 
 @contextlib.contextmanager
 def running_celery_worker(
-    env: dict[str, str], log_path: Path, prefix: list | None = None
+    env: dict[str, str],
+    log_path: Path,
+    prefix: list | None = None,
+    command: list | None = None,
 ) -> Iterator[tuple[subprocess.Popen, Path]]:
-    """A Celery worker (solo pool, so its log shows one task at a time), optionally run
-    through a prefix such as the supervisor; waits until it is ready, prints its log after."""
+    """A Celery worker (by default CELERY_WORKER: solo pool, so its log shows one task at a
+    time), optionally run through a prefix such as the supervisor; waits until it is ready,
+    prints its log after."""
     log = open(log_path, "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [*(prefix or []), *CELERY_WORKER],
+        [*(prefix or []), *(command or CELERY_WORKER)],
         cwd=BASE_DIR,
         env=env,
         stdout=log,
