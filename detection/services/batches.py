@@ -129,7 +129,10 @@ class BaselineCache:
         self.last = None
 
     def parts(self, keys: list[SeriesKey], minute: dt.datetime, config: DetectorConfig):
-        """The core runs that judge `keys` at `minute` with their stored baselines."""
+        """The core runs that judge `keys` at `minute` with their stored baselines.
+
+        `keys` is kept as given (the tick hands the same list on while its series are the
+        same, which makes the next comparison instant), so it must not be changed after."""
         mark = _stored_mark()
         last = self.last
         if (
@@ -138,7 +141,7 @@ class BaselineCache:
             or (mark, config, keys) != (last.mark, last.config, last.keys)
         ):
             parts, missing = self._stored_parts(keys, config)
-            last = self.last = _Last(list(keys), mark, config, parts, missing)
+            last = self.last = _Last(keys, mark, config, parts, missing)
         if not last.missing:
             return last.parts
         prior = prior_baseline(to_epoch_minute(minute))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -16,6 +16,9 @@ from detection.services.bulk import fetch_all, fetch_ints
 from detection.services.evidence import evidence_advance
 from detection.services.timeutil import from_epoch_minute, to_epoch_minute
 from reports.models import Service
+
+if TYPE_CHECKING:
+    from detection.services.lasttick import LastTick
 
 SeriesKey = tuple[int, str]  # (service_id, country); country "" = overall
 
@@ -95,46 +98,42 @@ class WindowRead:
     settled: int  # epoch minute; rows before it change only if `mark` moves
     mark: Any
     rows: np.ndarray
-    keys: list[SeriesKey]
-    row_of: np.ndarray  # each row's index in keys, -1 if not there
+    row_of: np.ndarray  # each row's index in the tick's keys, -1 if not there
 
 
 _NOTHING_SETTLED = np.iinfo(np.int64).min
-_kept: dict[str, Any] = {"cursor": None, "read": None}
 
 
 def counts_recent(
-    keys: list[SeriesKey], *, last: dt.datetime, minutes: int, cursor: tuple | None
+    keys: list[SeriesKey], *, last: dt.datetime, minutes: int, kept: LastTick | None
 ) -> tuple[np.ndarray, WindowRead]:
     """counts_matrix(keys) of the `minutes` minutes up to `last`, and the buckets read.
 
-    `cursor` is the tick cursor as the claim found it. If this process's last tick left it
-    so (counts_remember), the buckets that tick read are kept and only the minutes that may
-    have changed since are read again: those from where the aggregation recounts (its
-    watermark less the late window), or everything if anything else rewrote buckets. At
-    100k series that reads 6 minutes' buckets instead of 60 (bench/scale/README.md). The
-    counts are always those of one fresh read (tests/detection/test_tick_bulk.py).
+    `kept`: what this process's last tick left, if no other tick ran since (last_tick). Its
+    buckets are reused and only the minutes that may have changed since are read again:
+    those from where the aggregation recounts (its watermark less the late window), or
+    everything if anything else rewrote buckets. At 100k series that reads 6 minutes'
+    buckets instead of 60 (bench/scale/README.md). The counts are always those of one fresh
+    read (tests/detection/test_tick_bulk.py).
     """
     end = to_epoch_minute(last) + 1
     first = end - minutes
     settled_at, mark = buckets_settled()
     settled = _NOTHING_SETTLED if settled_at is None else to_epoch_minute(settled_at)
-    kept: WindowRead | None = _kept["read"]
     since, old = first, np.zeros((0, 4), dtype=np.int64)
     old_rows_of = None
+    window = None if kept is None else kept.window
     if (
-        kept is not None
-        and cursor is not None
-        and cursor == _kept["cursor"]
+        window is not None
         and settled_at is not None
-        and mark == kept.mark
-        and first >= kept.first
+        and mark == window.mark
+        and first >= window.first
     ):
-        since = min(max(first, min(kept.settled, kept.end)), end)
-        still = (kept.rows[:, 2] >= first) & (kept.rows[:, 2] < since)
-        old = kept.rows[still]
-        if keys == kept.keys:  # nearly always: the rows' places in keys hold
-            old_rows_of = kept.row_of[still]
+        since = min(max(first, min(window.settled, window.end)), end)
+        still = (window.rows[:, 2] >= first) & (window.rows[:, 2] < since)
+        old = window.rows[still]
+        if keys is kept.keys:  # nearly always (the tick hands over the same list): places hold
+            old_rows_of = window.row_of[still]
     new = buckets_window(first=from_epoch_minute(since), minutes=end - since)
     new[:, 2] += since
     rows = np.concatenate([old, new])
@@ -142,19 +141,10 @@ def counts_recent(
         row_of = _rows_of(keys, rows)
     else:
         row_of = np.concatenate([old_rows_of, _rows_of(keys, new)])
-    read = WindowRead(first, end, settled, mark, rows, list(keys), row_of)
+    read = WindowRead(first, end, settled, mark, rows, row_of)
     relative = rows.copy()
     relative[:, 2] -= first
     return _placed(keys, relative, minutes, row_of), read
-
-
-def counts_remember(*, cursor: tuple, read: WindowRead) -> None:
-    """After the tick's commit: the buckets it read, and the tick cursor as it left it."""
-    _kept["cursor"], _kept["read"] = cursor, read
-
-
-def counts_forget() -> None:
-    _kept["cursor"] = _kept["read"] = None
 
 
 # A country code as a number: its two characters' code points (0 for none; "" is overall).

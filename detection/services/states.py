@@ -19,14 +19,17 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from detection.core import DetectorState
 from detection.core.state import STATE_VERSION
+
+if TYPE_CHECKING:
+    from detection.services.lasttick import LastTick
 
 MAGIC = b"OWS1"
 _LENGTH = struct.Struct("<H")
@@ -214,70 +217,42 @@ def _decode_fast(
     return DetectorState(**values)
 
 
-# --- the database, and this process's copy of what it wrote last --------------------------
+# --- the database, or what this process's last tick wrote ----------------------------------
 
 
-@dataclass(eq=False)
-class _Written:
-    """What this process last committed: the tick cursor it left and each series' state."""
-
-    cursor: tuple[Any, Any] | None = None  # (position, claimed_at) the tick left
-    keys: list = field(default_factory=list)
-    state: DetectorState | None = None  # row i: keys[i]; read-only
-
-
-_written = _Written()
-
-
-def states_forget() -> None:
-    """Drop this process's copy (the next tick reads every state from the database)."""
-    _written.cursor = None
-    _written.keys, _written.state = [], None
-
-
-def states_load(keys: list, *, cursor: tuple[Any, Any] | None) -> tuple[DetectorState, str]:
+def states_load(keys: list, *, kept: LastTick | None) -> tuple[DetectorState, str]:
     """The stored state of every series of `keys`, and where it came from.
 
-    `cursor` is the tick cursor as the claim found it. If this process left it so, no tick
-    has run since this process's last one and the rows hold exactly the state it wrote (only
-    the tick writes them), so that state is used as it is instead of reading and decoding it
-    again (0.8 s a minute at 100k series, bench/scale/README.md). Otherwise, and for series
-    that tick did not see, one query reads them. Either way the result is exactly
-    `states_decode` of the stored bytes (tests/detection/test_tick_bulk.py).
+    `kept`: what this process's last tick left, if no other tick ran since (last_tick).
+    Then the rows hold exactly the state it wrote, so that state is used as it is instead of
+    reading and decoding it again (0.8 s a minute at 100k series, bench/scale/README.md).
+    Otherwise, and for series that tick did not see, one query reads them. Either way the
+    result is exactly `states_decode` of the stored bytes (tests/detection/test_tick_bulk.py).
     """
-    kept = _written.state
-    if cursor is None or cursor != _written.cursor or kept is None:
+    if kept is None:
         stored = _read(None)
         return states_decode([stored.get(key) for key in keys]), "database"
-    if not _fast(layout_of(kept)):  # as its bytes would decode: through their records
+    if not _fast(layout_of(kept.state)):  # as its bytes would decode: through their records
         return _decoded_with(keys, _kept_blobs(kept)), "memory"
-    if keys == _written.keys:
-        return kept, "memory"
-    at = {key: i for i, key in enumerate(_written.keys)}
+    if keys is kept.keys:  # the tick hands over the same list when its series are the same
+        return kept.state, "memory"
+    at = {key: i for i, key in enumerate(kept.keys)}
     pos = np.fromiter((at.get(key, -1) for key in keys), np.int64, len(keys))
     known = pos >= 0
     if known.all():
-        return kept.take(pos), "memory"
+        return kept.state.take(pos), "memory"
     missing = [key for key, k in zip(keys, known, strict=True) if not k]
     stored = _read(missing)
     fresh = states_decode([stored.get(key) for key in missing])
-    state = _joined(len(keys), kept.take(pos[known]), known, fresh)
+    state = _joined(len(keys), kept.state.take(pos[known]), known, fresh)
     if state is None:  # the new rows are of another width: as the bytes would decode
         state = _decoded_with(keys, {**stored, **_kept_blobs(kept)})
     return state, "memory"
 
 
-def states_remember(*, cursor: tuple[Any, Any], keys: list, state: DetectorState) -> None:
-    """After commit: the rows now hold `state` and the cursor is as this tick left it."""
-    for f in fields(DetectorState):
-        getattr(state, f.name).setflags(write=False)  # a later tick must not change it
-    _written.cursor = cursor
-    _written.keys, _written.state = keys, state
-
-
-def _kept_blobs(kept: DetectorState) -> dict:
+def _kept_blobs(kept: LastTick) -> dict:
     """The bytes the rows hold: the kept state encoded as the tick wrote it."""
-    return dict(zip(_written.keys, states_encode(kept), strict=True))
+    return dict(zip(kept.keys, states_encode(kept.state), strict=True))
 
 
 def _decoded_with(keys: list, blobs: dict) -> DetectorState:

@@ -30,19 +30,15 @@ from detection.models import JobCursor, SeriesState
 from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
 from detection.services.config import detector_config
+from detection.services.lasttick import (
+    LastTick,
+    last_tick,
+    last_tick_forget,
+    last_tick_remember,
+)
 from detection.services.outages import TickView, outages_apply, statuses_save
-from detection.services.series import (
-    counts_forget,
-    counts_recent,
-    counts_remember,
-    series_active,
-)
-from detection.services.states import (
-    states_encode,
-    states_forget,
-    states_load,
-    states_remember,
-)
+from detection.services.series import counts_recent, series_active
+from detection.services.states import states_encode, states_load
 from detection.services.timeutil import minute_floor, to_epoch_minute
 from detection.services.upstream import upstream_refresh
 
@@ -94,15 +90,19 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         if claim is None:
             return None
         found, left = claim
+        kept = last_tick(found)
         with phases("series"):
             keys = series_active(now=minute)
+            if kept is not None and keys == kept.keys:
+                # Compared once here; the readers below see the same list and trust it.
+                keys = kept.keys
         with phases("buckets"):
             width = max(config.scoring.windows)
-            observed, recent = counts_recent(keys, last=minute, minutes=width, cursor=found)
+            observed, recent = counts_recent(keys, last=minute, minutes=width, kept=kept)
         with phases("baselines"):
             parts = baseline_cache().parts(keys, minute, config)
         with phases("states"):
-            state, source = states_load(keys, cursor=found)
+            state, source = states_load(keys, kept=kept)
         with phases("core"):
             at = to_epoch_minute(minute)
             window = np.arange(at - width + 1, at + 1)
@@ -119,10 +119,8 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         with phases("statuses"):
             statuses_save(view=view)
         transaction.on_commit(data_version_bump)
-        transaction.on_commit(partial(counts_remember, cursor=left, read=recent))
-        transaction.on_commit(
-            partial(states_remember, cursor=left, keys=keys, state=result.transition.state)
-        )
+        last = LastTick(left, keys, result.transition.state, recent)
+        transaction.on_commit(partial(last_tick_remember, last))
     done = TickDone(
         minute=minute,
         series=len(keys),
@@ -144,8 +142,7 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
 
 def tick_forget() -> None:
     """Drop what this process kept of its last tick (the next reads everything back)."""
-    states_forget()
-    counts_forget()
+    last_tick_forget()
 
 
 class _Phases:

@@ -134,7 +134,7 @@ def test_kept_baselines_give_the_tick_a_fresh_read_would(make_service, monkeypat
         if step == 4:  # one baseline is deleted (its service's series go on, on the prior)
             SeriesBaseline.objects.filter(service=services[2], country=OVERALL).delete()
         if step == 5:
-            keys.append((services[1].pk, "FR"))
+            keys = [*keys, (services[1].pk, "FR")]  # a new list: parts() keeps the one given
         if step == 7:  # a refit alone: the same row, a new digest
             fit(services[0], "FR")
         if step == 8:  # params changed around save(): no digest, so read every minute
