@@ -37,11 +37,34 @@ def interpolate_profile(
 
 
 def circular_max_filter(profiles: np.ndarray, half_width_slots: int) -> np.ndarray:
-    """Max over +-half_width_slots neighbouring slots, wrapping around the week."""
+    """Max over +-half_width_slots neighbouring slots, wrapping around the week.
+
+    Block by block of rows that fit in a CPU cache, each copied once with the wrapped slots on
+    both ends and maxed over views of that copy: over whole arrays, a rolled copy per shift
+    made this most of the time it takes to load 100k baselines, memory-bound
+    (bench/scale/README.md).
+    """
     if half_width_slots <= 0:
         return profiles
-    out = profiles.copy()
-    for shift in range(1, half_width_slots + 1):
-        np.maximum(out, np.roll(profiles, shift, axis=-1), out=out)
-        np.maximum(out, np.roll(profiles, -shift, axis=-1), out=out)
-    return out
+    profiles = np.asarray(profiles)
+    slots = profiles.shape[-1]
+    rows = profiles.reshape(-1, slots)
+    out = np.empty_like(rows)
+    h = half_width_slots
+    wrap = np.arange(-h, slots + h) % slots
+    block = max(1, _CACHE_BYTES // (rows.itemsize * len(wrap)))
+    for start in range(0, len(rows), block):
+        part = rows[start : start + block]
+        if h <= slots:
+            wrapped = np.concatenate((part[:, slots - h :], part, part[:, :h]), axis=1)
+        else:  # wider than the week: wraps more than once
+            wrapped = part[:, wrap]
+        target = out[start : start + block]
+        np.copyto(target, wrapped[:, :slots])
+        for shift in range(1, 2 * h + 1):
+            np.maximum(target, wrapped[:, shift : shift + slots], out=target)
+    return out.reshape(profiles.shape)
+
+
+# What circular_max_filter works on at once: well within a core's share of a CPU cache.
+_CACHE_BYTES = 256 * 1024

@@ -126,3 +126,18 @@ def test_growth_is_followed():
     last_day = slice(-1440, None)
     ratio = b.expected(s.minutes[last_day]).sum() / s.base_rate[last_day].sum()
     assert ratio == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize("half_width", [0, 1, 2, 4, 7])
+def test_the_circular_max_filter_is_the_max_over_each_slots_wrapped_neighbours(half_width):
+    from detection.core.timegrid import circular_max_filter
+
+    rng = np.random.default_rng(half_width)
+    for profiles in (rng.random((5, 12)), rng.random(672), rng.random((3, 4))):
+        slots = profiles.shape[-1]
+        near = range(-half_width, half_width + 1)
+        naive = np.stack(
+            [np.max([profiles[..., (i + d) % slots] for d in near], axis=0) for i in range(slots)],
+            axis=-1,
+        )
+        np.testing.assert_array_equal(circular_max_filter(profiles, half_width), naive)
