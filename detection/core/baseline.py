@@ -140,6 +140,9 @@ class Baseline:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Baseline:
+        def optional(name: str) -> Any:
+            return data.get(name, OPTIONAL[name])
+
         return cls(
             profile=np.asarray(data["profile"], dtype=np.float64),
             dispersion=float(data["dispersion"]),
@@ -147,14 +150,23 @@ class Baseline:
             history_minutes=int(data["history_minutes"]),
             method=str(data["method"]),
             level_dispersion=float(data.get("level_dispersion", data["dispersion"])),
-            growth_per_day=float(data.get("growth_per_day", 0.0)),
-            step_minutes=int(data.get("step_minutes", 1)),
-            max_extrapolation_days=float(
-                data.get("max_extrapolation_days", MAX_EXTRAPOLATION_DAYS)
-            ),
-            phase_moved=bool(data.get("phase_moved", False)),
-            utc_offset=int(data.get("utc_offset", UNKNOWN_OFFSET)),
+            growth_per_day=float(optional("growth_per_day")),
+            step_minutes=int(optional("step_minutes")),
+            max_extrapolation_days=float(optional("max_extrapolation_days")),
+            phase_moved=bool(optional("phase_moved")),
+            utc_offset=int(optional("utc_offset")),
         )
+
+
+# What a stored record written before a field existed means by its absence (Baseline.from_dict
+# and the tick's bulk read); a missing level_dispersion is the dispersion.
+OPTIONAL: dict[str, Any] = {
+    "growth_per_day": 0.0,
+    "step_minutes": 1,
+    "max_extrapolation_days": MAX_EXTRAPOLATION_DAYS,
+    "phase_moved": False,
+    "utc_offset": UNKNOWN_OFFSET,
+}
 
 
 @dataclass(frozen=True, eq=False)

@@ -43,6 +43,8 @@ from detection.core import (
     prior_baseline,
     run_tick,
 )
+from detection.core.baseline import METHODS, OPTIONAL
+from detection.core.timegrid import SLOTS_PER_WEEK
 from detection.models import SeriesBaseline
 from detection.services.series import SeriesKey
 from detection.services.timeutil import to_epoch_minute
@@ -192,12 +194,10 @@ class BaselineCache:
             return
         for start in range(0, len(fresh), CHUNK):
             block = fresh[start : start + CHUNK]
-            stored = baselines_read([pk for _, pk, _ in block])
-            baselines = [stored[pk] for _, pk, _ in block]
             self._append(
                 [keys[i] for i, _, _ in block],
                 [digest for _, _, digest in block],
-                BaselineBatch.from_baselines(baselines, config),
+                baselines_batch([pk for _, pk, _ in block], config),
                 used,
                 [i for i, _, _ in block],
             )
@@ -256,6 +256,93 @@ PROFILE_DTYPE = ">f8"
 def profile_bytes(params: dict[str, Any]) -> bytes:
     """What SeriesBaseline.profile holds: the profile as PROFILE_DTYPE."""
     return np.asarray(params["profile"], dtype=PROFILE_DTYPE).tobytes()
+
+
+# The scalar parameters the tick needs, as typed columns of the stored JSON (baselines_batch).
+_SCALARS = {
+    "method": "text",
+    "dispersion": "float8",
+    "level_dispersion": "float8",
+    "fitted_at": "int8",
+    "growth_per_day": "float8",
+    "max_extrapolation_days": "float8",
+    "phase_moved": "bool",
+    "utc_offset": "int8",
+}
+
+
+def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
+    """The stored baselines of these rows, in this order, as one batch.
+
+    PostgreSQL: the database picks the scalar parameters out of the JSON as typed columns and
+    each profile comes as its bytes, copied into one array: no JSON parsed and no Baseline
+    made per row, which took most of the 18 s a worker's first tick spent on 100k baselines
+    (bench/scale/README.md). The values are those of `baselines_read` (tested).
+    """
+    if connection.vendor != "postgresql":
+        stored = baselines_read(ids)
+        return BaselineBatch.from_baselines([stored[pk] for pk in ids], config)
+    table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
+    record = ", ".join(f"{name} {kind}" for name, kind in _SCALARS.items())
+    at = {pk: i for i, pk in enumerate(ids)}
+    profiles = np.empty((len(ids), SLOTS_PER_WEEK))
+    columns: dict[str, list] = {name: [None] * len(ids) for name in _SCALARS}
+    seen = 0
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.adapters.register_loader(types["float8"].array_oid, _Float8Array)
+        for start in range(0, len(ids), 2000):
+            cursor.execute(
+                f"SELECT b.id, b.profile, CASE WHEN b.profile IS NULL THEN"
+                f" translate((b.params -> 'profile')::text, '[]', '{{}}')::float8[] END, r.*"
+                f" FROM {table} b CROSS JOIN LATERAL jsonb_to_record(b.params) AS r({record})"
+                f" WHERE b.id = ANY(%s)",
+                [ids[start : start + 2000]],
+                binary=True,
+            )
+            for pk, raw, parsed, *scalars in cursor:
+                i = at[pk]
+                profile = parsed if raw is None else np.frombuffer(raw, PROFILE_DTYPE)
+                if profile.shape != (SLOTS_PER_WEEK,):
+                    raise ValueError(f"baseline {pk}: a profile of shape {profile.shape}")
+                profiles[i] = profile
+                for name, value in zip(_SCALARS, scalars, strict=True):
+                    columns[name][i] = value
+                seen += 1
+    if seen != len(ids):
+        raise LookupError("stored baselines went missing while they were read")
+    return BaselineBatch(
+        profiles=profiles,
+        dispersion=np.array(columns["dispersion"], dtype=np.float64),
+        level_dispersion=np.array(
+            [
+                dispersion if level is None else level
+                for dispersion, level in zip(
+                    columns["dispersion"], columns["level_dispersion"], strict=True
+                )
+            ],
+            dtype=np.float64,
+        ),
+        fitted_at=np.array(columns["fitted_at"], dtype=np.int64),
+        growth_per_day=_filled(columns, "growth_per_day", np.float64),
+        cold=np.array([_method(m) == "prior" for m in columns["method"]], dtype=bool),
+        max_extrapolation_days=_filled(columns, "max_extrapolation_days", np.float64),
+        phase_moved=_filled(columns, "phase_moved", bool),
+        utc_offset=_filled(columns, "utc_offset", np.int64),
+        phase_tolerance_minutes=config.phase.phase_tolerance_minutes,
+    )
+
+
+def _filled(columns: dict[str, list], name: str, dtype: Any) -> np.ndarray:
+    """A column of an optional parameter, absent values as Baseline.from_dict reads them."""
+    default = OPTIONAL[name]
+    return np.array([default if v is None else v for v in columns[name]], dtype=dtype)
+
+
+def _method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    return method
 
 
 def baselines_read(ids: list[int]) -> dict[int, Baseline]:

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 
 from detection.core import UNKNOWN_OFFSET, BaselineBatch, DetectorConfig, TickResult, run_tick
+from detection.core.baseline import OPTIONAL
 from detection.models import OVERALL, SeriesBaseline
 from detection.services import batches
 from detection.services.batches import BaselineCache, _Part, tick_run
@@ -18,6 +19,7 @@ from detection.services.timeutil import to_epoch_minute
 from tests.detection.test_states_codec import warmed
 
 CONFIG = DetectorConfig()
+OPTIONAL_AND_LEVEL = {*OPTIONAL, "level_dispersion"}
 MINUTE = 29_000_504  # the end of a phase block: every path of the core runs
 
 
@@ -187,6 +189,11 @@ def test_stored_baselines_read_back_exactly(make_service):
         service=service, country="FR", params=row.params, method="hgb", fitted_at=row.fitted_at
     )
     SeriesBaseline.objects.filter(pk=bare.pk).update(profile=None)
+    # A record from before the optional parameters existed: they read as their defaults.
+    old_params = {k: v for k, v in row.params.items() if k not in OPTIONAL_AND_LEVEL}
+    old = SeriesBaseline.objects.create(
+        service=service, country="IT", params=old_params, method="hgb", fitted_at=row.fitted_at
+    )
     read = batches.baselines_read([row.pk, bare.pk])
     for got in read.values():
         np.testing.assert_array_equal(got.profile, expected.profile)
@@ -195,3 +202,12 @@ def test_stored_baselines_read_back_exactly(make_service):
             if f.name != "profile":
                 assert getattr(got, f.name) == getattr(expected, f.name), f.name
     assert row.digest == batches.params_digest(row.params)
+    # The tick's bulk read gives the batch that the baselines one by one would.
+    ids = [old.pk, row.pk, bare.pk]
+    each = [Baseline.from_dict(SeriesBaseline.objects.get(pk=pk).params) for pk in ids]
+    want = BaselineBatch.from_baselines(each, CONFIG)
+    got = batches.baselines_batch(ids, CONFIG)
+    for f in dataclasses.fields(BaselineBatch):
+        np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), f.name)
+        assert np.asarray(getattr(got, f.name)).dtype == np.asarray(getattr(want, f.name)).dtype
+    assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
