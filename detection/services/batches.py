@@ -277,11 +277,13 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
     PostgreSQL: the database picks the scalar parameters out of the JSON as typed columns and
     each profile comes as its bytes, copied into one array: no JSON parsed and no Baseline
     made per row, which took most of the 18 s a worker's first tick spent on 100k baselines
-    (bench/scale/README.md). The values are those of `baselines_read` (tested).
+    (bench/scale/README.md; parsing the profiles from JSON in Python took 40 s, in the
+    database 63 s). A row without the bytes (written around save()) has its profile parsed by
+    the database from the JSON. The values are those of Baseline.from_dict (tested).
     """
     if connection.vendor != "postgresql":
-        stored = baselines_read(ids)
-        return BaselineBatch.from_baselines([stored[pk] for pk in ids], config)
+        rows = dict(SeriesBaseline.objects.filter(id__in=ids).values_list("id", "params"))
+        return BaselineBatch.from_baselines([Baseline.from_dict(rows[pk]) for pk in ids], config)
     table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
     record = ", ".join(f"{name} {kind}" for name, kind in _SCALARS.items())
     at = {pk: i for i, pk in enumerate(ids)}
@@ -343,38 +345,6 @@ def _method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}")
     return method
-
-
-def baselines_read(ids: list[int]) -> dict[int, Baseline]:
-    """The stored baselines of these rows, by id.
-
-    PostgreSQL: each profile comes as the bytes of SeriesBaseline.profile, read straight into
-    numpy, the rest as a small JSON object. Parsing 100k profiles in Python took 40 s and left
-    gigabytes of float objects behind; having the database parse them from the JSON still took
-    63 s (bench/scale/README.md). A row without the bytes (written around save()) has its
-    profile parsed by the database from the JSON. Elsewhere: the JSON as stored.
-    """
-    if connection.vendor != "postgresql":
-        rows = SeriesBaseline.objects.filter(id__in=ids).values_list("id", "params")
-        return {pk: Baseline.from_dict(params) for pk, params in rows}
-    table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
-    connection.ensure_connection()
-    out = {}
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.adapters.register_loader(types["float8"].array_oid, _Float8Array)
-        for start in range(0, len(ids), 2000):
-            cursor.execute(
-                f"SELECT id, params - 'profile', profile,"
-                f" CASE WHEN profile IS NULL THEN"
-                f" translate((params -> 'profile')::text, '[]', '{{}}')::float8[] END"
-                f" FROM {table} WHERE id = ANY(%s)",
-                [ids[start : start + 2000]],
-                binary=True,
-            )
-            for pk, rest, raw, parsed in cursor:
-                profile = parsed if raw is None else np.frombuffer(raw, PROFILE_DTYPE)
-                out[pk] = Baseline.from_dict({**rest, "profile": profile.astype(np.float64)})
-    return out
 
 
 class _Float8Array(Loader):
