@@ -372,8 +372,8 @@ def _tick_runs(args: argparse.Namespace) -> dict:
         except ImportError:
             states_forget = None
     runs = []
-    # --repeat minutes in a row, then one more after forgetting this process's copy of the
-    # states (as when the other worker process ran the previous minute).
+    # --repeat minutes in a row, then one more after forgetting what this process kept of its
+    # last tick (as when another process, a standby detector, ran the previous minute).
     for k in range(args.repeat + (states_forget is not None)):
         minute = ANCHOR + k * MINUTE
         filler.reports_insert(minute, filler.minute_reports(minute))
