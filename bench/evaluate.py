@@ -31,6 +31,8 @@ MERGE_MINUTES = DetectorConfig().state.reopen_minutes
 
 # Bands of (extra reports during the outage) / (normal reports in the same minutes).
 RATIO_BANDS = (("<0.5x", 0.5), ("0.5-1x", 1.0), ("1-3x", 3.0), (">=3x", float("inf")))
+# --verbose lists the outages the core flags this many minutes or more after the oracle.
+SLOW_BY = 5
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Tally:
     # (core delay, oracle delay) of the outages both flag (oracle()): which delays any
     # detector of this kind would have too.
     delay_pairs: list[tuple[int, int]] = field(default_factory=list)
+    # Outages the core flags SLOW_BY minutes or more after the oracle (--verbose).
+    slow: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         names = ("outages", "detected", "outages_30", "detected_30", "events", "false_alarms")
@@ -66,6 +70,7 @@ class Tally:
         self.missed += other.missed
         self.false += other.false
         self.delay_pairs += other.delay_pairs
+        self.slow += other.slow
 
 
 def zscore_detector(values: np.ndarray, window: int = 60, threshold: float = 3.0) -> np.ndarray:
@@ -164,6 +169,11 @@ def tally(
             t.delays.append(int(inside[0]))
             if soonest is not None:
                 t.delay_pairs.append((int(inside[0]), soonest))
+                if inside[0] - soonest >= SLOW_BY:
+                    t.slow.append(
+                        f"base={base:.2f} len={o.end - o.start} extra={o.extra_reports}"
+                        f" {o.shape} core={inside[0]} oracle={soonest}"
+                    )
         elif big:
             t.missed_reachable += reachable
             t.missed.append(
@@ -315,6 +325,7 @@ def main() -> None:
             sep="\n  ",
         )
         print("false alarms:", *ours.false, sep="\n  ")
+        print(f"flagged {SLOW_BY}+ minutes after the oracle:", *ours.slow, sep="\n  ")
 
 
 if __name__ == "__main__":
