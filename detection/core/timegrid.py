@@ -36,6 +36,10 @@ def interpolate_profile(
     return (1.0 - frac) * profiles[rows, i0] + frac * profiles[rows, i1]
 
 
+# What circular_max_filter works on at once: well within a core's share of a CPU cache.
+_CACHE_BYTES = 256 * 1024
+
+
 def circular_max_filter(profiles: np.ndarray, half_width_slots: int) -> np.ndarray:
     """Max over +-half_width_slots neighbouring slots, wrapping around the week.
 
@@ -64,7 +68,3 @@ def circular_max_filter(profiles: np.ndarray, half_width_slots: int) -> np.ndarr
         for shift in range(1, 2 * h + 1):
             np.maximum(target, wrapped[:, shift : shift + slots], out=target)
     return out.reshape(profiles.shape)
-
-
-# What circular_max_filter works on at once: well within a core's share of a CPU cache.
-_CACHE_BYTES = 256 * 1024
