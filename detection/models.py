@@ -5,9 +5,15 @@ A *series* is one service overall (country = "") or one service in one country.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import models
 
+from detection.baseline_record import record_joined, record_split
 from reports.models import Service
+
+if TYPE_CHECKING:
+    from detection.core import Baseline
 
 OVERALL = ""  # the country code of a service's overall series
 
@@ -103,18 +109,19 @@ class SeriesBaseline(models.Model):
 
     service = _series_service()
     country = models.CharField(max_length=2, blank=True)
+    # The record without its profile (detection.baseline_record: the profile is `profile`).
     params = models.JSONField()
     method = models.CharField(max_length=10)
     fitted_at = models.DateTimeField()
-    # Tells the tick's per-process baseline cache (detection.services.batches) that the params
-    # changed without reading them: set from params on every save(). A write that bypasses
-    # save() (bulk_create, update) must set it too; left empty, the tick reads the params every
-    # minute, which is correct, only slow.
+    # Tells the tick's per-process baseline cache (detection.services.batches) that the record
+    # changed without reading it: a hash of the whole record, set on every save(). A write that
+    # bypasses save() (bulk_create, update) must set it too; left empty, the tick reads the
+    # row every minute, which is correct, only slow.
     digest = models.CharField(max_length=32, blank=True, default="", editable=False)
-    # params["profile"] again, as big-endian float64 (what PostgreSQL's float8send writes): the
-    # tick's first minute in a new worker reads every profile, and parsing them from JSON took
-    # 63 s at 100k series (bench/scale/README.md). Set from params on every save(), like digest;
-    # NULL (a row written around save()) makes the reader parse the JSON instead.
+    # The profile as big-endian float64 (what PostgreSQL's float8send writes): the tick's first
+    # minute in a new worker reads every profile, and parsing them from JSON took 63 s at 100k
+    # series (bench/scale/README.md). NULL only in a row written around save() whose params
+    # still hold the profile; readers then parse it from there.
     profile = models.BinaryField(null=True, editable=False)
 
     class Meta:
@@ -126,14 +133,22 @@ class SeriesBaseline(models.Model):
         return f"{self.service_id}/{self.country or '*'} {self.method} @ {self.fitted_at:%Y-%m-%d}"
 
     def save(self, *args, **kwargs) -> None:
-        from detection.services.batches import params_digest, profile_bytes
-
-        self.digest = params_digest(self.params)
-        self.profile = profile_bytes(self.params)
+        # params may be given as the whole record (Baseline.to_dict()): split it as stored.
+        self.params, self.digest, self.profile = record_split(self.record())
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "params" in update_fields:
             kwargs["update_fields"] = {*update_fields, "digest", "profile"}
         super().save(*args, **kwargs)
+
+    def record(self) -> dict[str, Any]:
+        """The whole record (Baseline.to_dict()); a profile in params wins over the bytes."""
+        return record_joined(self.params, None if "profile" in self.params else self.profile)
+
+    def baseline(self) -> Baseline:
+        # Imported here: the core brings scikit-learn, and every process loads the models.
+        from detection.core import Baseline
+
+        return Baseline.from_dict(self.record())
 
 
 class Outage(models.Model):

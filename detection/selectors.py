@@ -291,7 +291,7 @@ def _observed(service: Service, country: str, start: int, end: int, step: int) -
 
 def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None:
     row = SeriesBaseline.objects.filter(service=service, country=country).first()
-    return None if row is None else Baseline.from_dict(row.params)
+    return None if row is None else row.baseline()
 
 
 def _expected_band(

@@ -404,7 +404,7 @@ def _tick_runs(args: argparse.Namespace) -> dict:
 def _core_reference(minute: dt.datetime) -> float:
     """The pure core alone, one run_tick over one batch of the stored baselines and states
     and the buckets of the last judged minute: best of three."""
-    from detection.core import Baseline, BaselineBatch, prior_baseline, run_tick
+    from detection.core import BaselineBatch, prior_baseline, run_tick
     from detection.models import SeriesBaseline
     from detection.services.config import detector_config
     from detection.services.series import counts_matrix, series_active
@@ -414,15 +414,10 @@ def _core_reference(minute: dt.datetime) -> float:
     keys = series_active(now=minute)
     width = max(config.scoring.windows)
     observed = counts_matrix(keys, first=minute - (width - 1) * MINUTE, minutes=width)
-    stored = {
-        (sid, country): params
-        for sid, country, params in SeriesBaseline.objects.values_list(
-            "service_id", "country", "params"
-        )
-    }
+    stored = {(row.service_id, row.country): row for row in SeriesBaseline.objects.all()}
     prior = prior_baseline(to_epoch_minute(minute))
     batch = BaselineBatch.from_baselines(
-        [Baseline.from_dict(stored[key]) if key in stored else prior for key in keys], config
+        [_baseline(stored[key]) if key in stored else prior for key in keys], config
     )
     state = _stored_states(keys)
     best = float("inf")
@@ -431,6 +426,12 @@ def _core_reference(minute: dt.datetime) -> float:
         run_tick(batch, state, observed, to_epoch_minute(minute), config)
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def _baseline(row):
+    from detection.core import Baseline
+
+    return row.baseline() if hasattr(row, "baseline") else Baseline.from_dict(row.params)
 
 
 def _stored_states(keys):
@@ -612,6 +613,7 @@ class Filler:
         from detection.services.timeutil import to_epoch_minute
 
         fitted = ANCHOR.replace(hour=0)
+        stored_columns, stored = _baseline_columns()
         dispersion = self.rng.uniform(0.02, 0.2, len(self.keys))
         rows = []
         for i, (s, country) in enumerate(self.keys):
@@ -628,12 +630,8 @@ class Filler:
                 "max_extrapolation_days": 2.0,
                 "phase_moved": False,
             }
-            rows.append((self.service_ids[s], country, json.dumps(params), "hgb", fitted))
-        columns = ["service_id", "country", "params", "method", "fitted_at"]
-        extra = _baseline_extra_columns()
-        if extra:
-            rows = [(*r, *extra[1](json.loads(r[2]))) for r in rows]
-            columns += extra[0]
+            rows.append((self.service_ids[s], country, "hgb", fitted, *stored(params)))
+        columns = ["service_id", "country", "method", "fitted_at", *stored_columns]
         return bulk_insert(SeriesBaseline, columns, rows)
 
     def _counts(self, minutes: np.ndarray) -> np.ndarray:
@@ -857,19 +855,36 @@ class Filler:
         return bulk_insert(Report, columns, rows)
 
 
-def _baseline_extra_columns():
-    """Columns a newer SeriesBaseline has besides the params: its digest, its profile's bytes."""
+def _baseline_columns():
+    """A SeriesBaseline row's columns for a record (Baseline.to_dict()), as the code under
+    test stores it: the JSON alone, with its digest, with its profile's bytes, or (since
+    migration 0016) the JSON without the profile beside the bytes."""
     from detection.models import SeriesBaseline
 
+    try:
+        from detection.baseline_record import record_split
+    except ImportError:
+        record_split = None
+    if record_split is not None:
+
+        def split(record):
+            params, digest, profile = record_split(record)
+            return json.dumps(params), digest, profile
+
+        return ["params", "digest", "profile"], split
     if not _has_field(SeriesBaseline, "digest"):
-        return None
+        return ["params"], lambda record: (json.dumps(record),)
     from detection.services.batches import params_digest
 
     if not _has_field(SeriesBaseline, "profile"):
-        return ["digest"], lambda params: (params_digest(params),)
+        return ["params", "digest"], lambda record: (json.dumps(record), params_digest(record))
     from detection.services.batches import profile_bytes
 
-    return ["digest", "profile"], lambda params: (params_digest(params), profile_bytes(params))
+    return ["params", "digest", "profile"], lambda record: (
+        json.dumps(record),
+        params_digest(record),
+        profile_bytes(record),
+    )
 
 
 def states_store(keys, service_ids, state, result, observed, minute) -> int:

@@ -5,7 +5,7 @@ per series plus the batch's judged profiles (about 60 us a series): 20 s and 6 s
 series, every minute, for baselines that change only when they are refitted
 (bench/scale/README.md). So each process keeps them, in chunks of at most CHUNK series, and
 asks the database only which series have which baseline: `SeriesBaseline.digest`, a hash of
-the stored parameters, tells an unchanged baseline from a refitted one. A refitted or new
+the whole stored record, tells an unchanged baseline from a refitted one. A refitted or new
 baseline goes into a new chunk; a chunk that holds more dead or unused rows than live ones is
 rebuilt from its live rows.
 
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +32,8 @@ from psycopg.adapt import Loader
 from psycopg.postgres import types
 from psycopg.pq import Format
 
+from detection.baseline_record import PROFILE_DTYPE
 from detection.core import (
-    Baseline,
     BaselineBatch,
     DetectorConfig,
     DetectorState,
@@ -56,12 +54,6 @@ CHUNK = 20_000
 # Chunks of fewer rows than this are merged once there are more than MAX_SMALL of them.
 SMALL = CHUNK // 4
 MAX_SMALL = 4
-
-
-def params_digest(params: dict[str, Any]) -> str:
-    """What SeriesBaseline.digest holds: equal for equal parameters, whatever wrote them."""
-    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 @dataclass(eq=False)
@@ -249,15 +241,6 @@ class BaselineCache:
             )
 
 
-# SeriesBaseline.profile's layout: big-endian float64, what PostgreSQL's float8send writes.
-PROFILE_DTYPE = ">f8"
-
-
-def profile_bytes(params: dict[str, Any]) -> bytes:
-    """What SeriesBaseline.profile holds: the profile as PROFILE_DTYPE."""
-    return np.asarray(params["profile"], dtype=PROFILE_DTYPE).tobytes()
-
-
 # The scalar parameters the tick needs, as typed columns of the stored JSON (baselines_batch).
 _SCALARS = {
     "method": "text",
@@ -279,11 +262,11 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
     made per row, which took most of the 18 s a worker's first tick spent on 100k baselines
     (bench/scale/README.md; parsing the profiles from JSON in Python took 40 s, in the
     database 63 s). A row without the bytes (written around save()) has its profile parsed by
-    the database from the JSON. The values are those of Baseline.from_dict (tested).
+    the database from the JSON. The values are those of SeriesBaseline.baseline() (tested).
     """
     if connection.vendor != "postgresql":
-        rows = dict(SeriesBaseline.objects.filter(id__in=ids).values_list("id", "params"))
-        return BaselineBatch.from_baselines([Baseline.from_dict(rows[pk]) for pk in ids], config)
+        rows = {row.pk: row for row in SeriesBaseline.objects.filter(id__in=ids)}
+        return BaselineBatch.from_baselines([rows[pk].baseline() for pk in ids], config)
     table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
     record = ", ".join(f"{name} {kind}" for name, kind in _SCALARS.items())
     at = {pk: i for i, pk in enumerate(ids)}
@@ -305,6 +288,8 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
             for pk, raw, parsed, *scalars in cursor:
                 i = at[pk]
                 profile = parsed if raw is None else np.frombuffer(raw, PROFILE_DTYPE)
+                if profile is None:
+                    raise ValueError(f"baseline {pk}: no profile stored")
                 if profile.shape != (SLOTS_PER_WEEK,):
                     raise ValueError(f"baseline {pk}: a profile of shape {profile.shape}")
                 profiles[i] = profile

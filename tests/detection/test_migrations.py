@@ -82,3 +82,60 @@ def test_the_series_tables_keep_one_index_that_starts_with_the_service():
         assert any(c[:2] == ["service_id", "country"] for c in cols)
         assert sorted([*cols, ["service_id"]]) == before[table]
     assert all(foreign_keys().values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_baseline_keeps_its_profile_once():
+    """0016 takes the profile out of the JSON (where the bytes hold it, or after writing the
+    bytes of a row that had none) and keeps the digest; backwards the JSON has it again."""
+    from detection.baseline_record import params_digest, profile_bytes
+    from detection.core import Baseline
+
+    before = [("detection", "0015_series_service_indexes")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    category = old.get_model("reports", "Category").objects.create(slug="c", name="C")
+    service = old.get_model("reports", "Service").objects.create(
+        slug="acme-b", name="Acme", category=category, website="https://acme.example"
+    )
+    records = {}
+    for k, country in enumerate(["", "DE"]):
+        profile = [round(0.1 + 0.37 * k + i / 7, 6) for i in range(672)]
+        records[country] = Baseline(
+            profile=profile, dispersion=0.1, fitted_at=29_000_000, history_minutes=40_000,
+            method="hgb",
+        ).to_dict()  # fmt: skip
+    model = old.get_model("detection", "SeriesBaseline")
+    # As save() stored rows then: the whole record as JSON, its digest, its bytes; and one
+    # written around save(), without the bytes.
+    for country, record in records.items():
+        model.objects.create(
+            service=service,
+            country=country,
+            params=record,
+            method="hgb",
+            fitted_at="2026-11-30T00:00:00Z",
+            digest=params_digest(record),
+            profile=profile_bytes(record) if country else None,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    from detection.models import SeriesBaseline
+
+    for row in SeriesBaseline.objects.filter(service__slug="acme-b"):
+        record = records[row.country]
+        assert "profile" not in row.params
+        assert bytes(row.profile) == profile_bytes(record)
+        assert row.digest == params_digest(record) == params_digest(row.record())
+        assert row.record() == record
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    for row in old.get_model("detection", "SeriesBaseline").objects.all():
+        assert row.params == records[row.country]
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

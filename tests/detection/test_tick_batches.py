@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from detection.baseline_record import params_digest, profile_bytes
 from detection.core import UNKNOWN_OFFSET, BaselineBatch, DetectorConfig, TickResult, run_tick
 from detection.core.baseline import OPTIONAL
 from detection.models import OVERALL, SeriesBaseline
@@ -182,21 +183,24 @@ def test_stored_baselines_read_back_exactly(make_service):
         fitted_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
     )
     row.refresh_from_db()
-    assert bytes(row.profile) == batches.profile_bytes(row.params)
-    # A row written around save() has no bytes: its profile comes from the JSON, the same.
+    # Stored once: the bytes hold the profile, the JSON the rest; the digest is the record's.
+    record = baseline.to_dict()
+    assert "profile" not in row.params and bytes(row.profile) == profile_bytes(record)
+    assert row.digest == params_digest(record) and row.record() == record
+    # A row written around save() has the whole record as JSON and no bytes: its profile comes
+    # from the JSON, the same.
     bare = SeriesBaseline.objects.create(
-        service=service, country="FR", params=row.params, method="hgb", fitted_at=row.fitted_at
+        service=service, country="FR", params=record, method="hgb", fitted_at=row.fitted_at
     )
-    SeriesBaseline.objects.filter(pk=bare.pk).update(profile=None)
+    SeriesBaseline.objects.filter(pk=bare.pk).update(profile=None, params=record)
     # A record from before the optional parameters existed: they read as their defaults.
-    old_params = {k: v for k, v in row.params.items() if k not in OPTIONAL_AND_LEVEL}
+    old_params = {k: v for k, v in record.items() if k not in OPTIONAL_AND_LEVEL}
     old = SeriesBaseline.objects.create(
         service=service, country="IT", params=old_params, method="hgb", fitted_at=row.fitted_at
     )
-    assert row.digest == batches.params_digest(row.params)
     # The tick's bulk read gives the batch that the baselines one by one would.
     ids = [old.pk, row.pk, bare.pk]
-    each = [Baseline.from_dict(SeriesBaseline.objects.get(pk=pk).params) for pk in ids]
+    each = [SeriesBaseline.objects.get(pk=pk).baseline() for pk in ids]
     want = BaselineBatch.from_baselines(each, CONFIG)
     got = batches.baselines_batch(ids, CONFIG)
     for f in dataclasses.fields(BaselineBatch):
