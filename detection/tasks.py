@@ -36,6 +36,12 @@ def detect_minute(now: str | None = None) -> dict:
 
 
 @shared_task(ignore_result=True)
+def detector_prime() -> dict:
+    """Sent by the detector to itself when it starts: the next tick's baselines, read ahead."""
+    return {"series": services.tick_prime()}
+
+
+@shared_task(ignore_result=True)
 def baselines_refit(only_cold: bool = False) -> dict:
     result = services.baselines_refit(only_cold=only_cold)
     return {"fitted": result.fitted, "methods": result.methods}

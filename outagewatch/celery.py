@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 
@@ -19,3 +19,14 @@ def _refuse_unsafe_settings(**kwargs: object) -> None:
     from outagewatch.startup import require_safe_settings
 
     require_safe_settings()
+
+
+@worker_ready.connect
+def _prime_the_detector(sender: object, **kwargs: object) -> None:
+    # A worker that takes the tick's queue reads the next tick's baselines ahead of it, in
+    # its own (single) process: detection.services.tick.tick_prime.
+    tick_queue = app.conf.task_routes["detection.tasks.detect_minute"]["queue"]
+    if tick_queue in {queue.name for queue in sender.task_consumer.queues}:
+        from detection.tasks import detector_prime
+
+        detector_prime.delay()

@@ -350,7 +350,11 @@ CELERY_TASK_QUEUES = (
     Queue("detection", routing_key="detection"),
 )
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_ROUTES = {"detection.tasks.detect_minute": {"queue": "detection"}}
+CELERY_TASK_ROUTES = {
+    "detection.tasks.detect_minute": {"queue": "detection"},
+    # Run by the detector's own process, where the tick keeps its baselines.
+    "detection.tasks.detector_prime": {"queue": "detection"},
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Bucket the reports of the minute that just closed and judge it: detection within
     # a minute or two of an onset depends on this running every minute.

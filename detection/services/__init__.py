@@ -3,6 +3,6 @@
 from detection.services.baselines import baselines_refit
 from detection.services.buckets import buckets_aggregate
 from detection.services.retention import retention_purge
-from detection.services.tick import detect_tick
+from detection.services.tick import detect_tick, tick_prime
 
-__all__ = ["baselines_refit", "buckets_aggregate", "detect_tick", "retention_purge"]
+__all__ = ["baselines_refit", "buckets_aggregate", "detect_tick", "retention_purge", "tick_prime"]

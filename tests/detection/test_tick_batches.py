@@ -207,3 +207,40 @@ def test_stored_baselines_read_back_exactly(make_service):
         np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), f.name)
         assert np.asarray(getattr(got, f.name)).dtype == np.asarray(getattr(want, f.name)).dtype
     assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
+
+
+@pytest.mark.django_db
+def test_a_primed_process_gives_its_next_tick_the_baselines(make_service, monkeypatch):
+    """tick_prime (the detector's first task) stacks the stored baselines of the series the
+    next tick judges; that tick then reads none of them again."""
+    from detection.core import Baseline
+    from detection.services import tick
+
+    now = dt.datetime(2026, 11, 23, 12, 0, 30, tzinfo=dt.UTC)
+    keys = [(make_service(f"primed-{k}").pk, country) for k in range(3) for country in ("", "DE")]
+    for k, (sid, country) in enumerate(keys):
+        baseline = Baseline(
+            profile=np.full(672, 1.0 + k), dispersion=0.1, fitted_at=29_000_000,
+            history_minutes=20_000, method="hgb",
+        )  # fmt: skip
+        SeriesBaseline.objects.create(
+            service_id=sid, country=country, params=baseline.to_dict(), method="hgb",
+            fitted_at=now,
+        )  # fmt: skip
+    asked = []
+    monkeypatch.setattr(tick, "series_active", lambda now: asked.append(now) or list(keys))
+    batches.baseline_cache().clear()
+    read = []
+    real = batches.baselines_batch
+    monkeypatch.setattr(batches, "baselines_batch", lambda ids, c: read.append(ids) or real(ids, c))
+
+    assert tick.tick_prime(now=now) == len(keys)
+    assert asked == [now.replace(second=0)]  # the minute the next tick judges
+    assert sorted(i for ids in read for i in ids) == sorted(
+        SeriesBaseline.objects.values_list("id", flat=True)
+    )
+    read.clear()
+    parts = batches.baseline_cache().parts(list(keys), now.replace(second=0), CONFIG)
+    assert read == []
+    assert sorted(i for part in parts for i in part.series.tolist()) == list(range(len(keys)))
+    batches.baseline_cache().clear()

@@ -18,6 +18,8 @@ T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 # How a worker logs a task it received (its start-up banner lists every task by name alone).
 TICK = b"Task detection.tasks.detect_minute["
 SWEEP = b"Task alerts.tasks.alerts_sweep["
+PRIME = b"Task detection.tasks.detector_prime["
+PRIMED = b"Primed the baselines of "
 
 
 def procfile_command(name: str) -> list[str]:
@@ -33,6 +35,7 @@ def test_the_tick_is_routed_to_its_own_queue_and_everything_else_is_not(celery_a
         return celery_app.amqp.router.route({}, task)["queue"].name
 
     assert queue("detection.tasks.detect_minute") == "detection"
+    assert queue("detection.tasks.detector_prime") == "detection"
     for task in ("detection.tasks.baselines_refit", "alerts.tasks.alerts_sweep"):
         assert queue(task) == "celery"
 
@@ -68,3 +71,6 @@ def test_the_detector_runs_the_tick_and_the_worker_the_other_jobs(
         assert TICK in detector_log.read_bytes()
         assert TICK not in worker_log.read_bytes()
         assert SWEEP not in detector_log.read_bytes()
+        # The detector, and it alone, read the next tick's baselines ahead when it started.
+        assert PRIME in detector_log.read_bytes() and PRIMED in detector_log.read_bytes()
+        assert PRIME not in worker_log.read_bytes()
