@@ -84,6 +84,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--primed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return _child(args)
@@ -97,6 +99,10 @@ def main() -> None:
                 fill = _run(args, "fill", n, env)
                 print(_fill_line(n, fill), flush=True)
                 tick = _run(args, "tick", n, env)
+                # Then a restarted detector: a new process that primes before its first minute.
+                primed = _run(args, "tick", n, env, "--primed", "--start", str(len(tick["runs"])))
+                tick["runs"] += primed["runs"]
+                tick["maxrss_mb"] = max(tick["maxrss_mb"], primed["maxrss_mb"])
                 results.append({"n": n, "fill": fill, **tick})
                 _print_tick(n, tick)
         bucketing = None
@@ -180,8 +186,8 @@ def _redis():
         proc.wait(timeout=10)
 
 
-def _run(args: argparse.Namespace, what: str, n: int, env: dict[str, str]) -> dict:
-    argv = [sys.executable, __file__, "--child", what, "--n", str(n)]
+def _run(args: argparse.Namespace, what: str, n: int, env: dict[str, str], *extra: str) -> dict:
+    argv = [sys.executable, __file__, "--child", what, "--n", str(n), *extra]
     for name in (
         "per_service",
         "repeat",
@@ -387,28 +393,25 @@ def _tick_runs(args: argparse.Namespace) -> dict:
             from detection.services.states import states_forget
         except ImportError:
             states_forget = None
-    try:  # the detector's start: the next tick's baselines read ahead
-        from detection.services.batches import baseline_cache
-        from detection.services.tick import tick_prime
-    except ImportError:
-        tick_prime = None
-    runs = []
     # The first minute of this process; the next --repeat - 1 (warm); one more after forgetting
     # what this process kept of its last tick (as when another process, a standby detector, ran
-    # the previous minute); then one after forgetting everything, the baselines too, and
-    # priming (a restarted detector whose start came before the minute's task).
+    # the previous minute). --primed: a restarted detector, one minute after priming as the
+    # detector does when it starts (its start came before the minute's task).
     labels = ["first"] + ["warm"] * (args.repeat - 1)
     labels += ["after forgetting"] * (states_forget is not None)
-    labels += ["primed"] * (states_forget is not None and tick_prime is not None)
-    for k, label in enumerate(labels):
+    if args.primed:
+        from detection.services.tick import tick_prime
+
+        labels = ["primed"]
+    runs = []
+    for k, label in enumerate(labels, start=args.start):
         minute = ANCHOR + k * MINUTE
         filler.reports_insert(minute, filler.minute_reports(minute))
         now = minute + MINUTE + dt.timedelta(seconds=2)
         primed = None
-        if label != "warm" and k:
+        if label == "after forgetting":
             states_forget()
         if label == "primed":
-            baseline_cache().clear()
             t0 = time.perf_counter()
             tick_prime(now=minute + dt.timedelta(seconds=30))
             primed = time.perf_counter() - t0
@@ -431,6 +434,8 @@ def _tick_runs(args: argparse.Namespace) -> dict:
                 "opened": result["opened"],
             }
         )
+    if args.primed:
+        return {"runs": runs, "maxrss_mb": _maxrss_mb()}
     return {"runs": runs, "core": _core_reference(ANCHOR + (len(runs) - 1) * MINUTE),
             "maxrss_mb": _maxrss_mb()}  # fmt: skip
 
