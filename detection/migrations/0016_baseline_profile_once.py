@@ -1,8 +1,9 @@
 """A stored baseline's profile lives only in its bytes: the JSON loses its copy.
 
-The digest is a hash of the whole record either way, so it stays as it is and no worker's
-cache sees a change. Rows without bytes (written around save()) get them first. Reversed,
-the JSON gets its copy back.
+Only rows that have the bytes lose it: a row written around save() without them keeps its
+profile in the JSON, where the readers find it. The digest is a hash of the whole record
+either way, so it stays as it is and no worker's cache sees a change. Reversed, the JSON gets
+its copy back.
 """
 
 import numpy as np
@@ -14,38 +15,29 @@ BATCH = 2000
 PROFILE_DTYPE = ">f8"
 
 
-def _rows(SeriesBaseline, **where):
-    return SeriesBaseline.objects.filter(**where).only("id", "params", "profile")
+def _rows(SeriesBaseline):
+    return SeriesBaseline.objects.filter(profile__isnull=False).only("id", "params", "profile")
 
 
 def forward(apps, schema_editor) -> None:
     SeriesBaseline = apps.get_model("detection", "SeriesBaseline")
-    table = schema_editor.quote_name(SeriesBaseline._meta.db_table)
     if schema_editor.connection.vendor == "postgresql":
         # In the database: 100k rows move in seconds, not the minutes of a round trip each.
-        schema_editor.execute(
-            f"UPDATE {table} b SET profile = (SELECT string_agg(float8send(e.value::float8),"
-            " ''::bytea ORDER BY e.ord) FROM jsonb_array_elements_text(b.params -> 'profile')"
-            " WITH ORDINALITY AS e(value, ord)) WHERE profile IS NULL AND params ? 'profile'"
-        )
+        table = schema_editor.quote_name(SeriesBaseline._meta.db_table)
         schema_editor.execute(
             f"UPDATE {table} SET params = params - 'profile'"
             " WHERE profile IS NOT NULL AND params ? 'profile'"
         )
         return
     for row in _rows(SeriesBaseline).iterator(chunk_size=BATCH):
-        if "profile" not in row.params:
-            continue
-        if row.profile is None:
-            row.profile = np.asarray(row.params["profile"], dtype=PROFILE_DTYPE).tobytes()
-        params = {k: v for k, v in row.params.items() if k != "profile"}
-        SeriesBaseline.objects.filter(id=row.id).update(params=params, profile=row.profile)
+        if "profile" in row.params:
+            params = {k: v for k, v in row.params.items() if k != "profile"}
+            SeriesBaseline.objects.filter(id=row.id).update(params=params)
 
 
 def backward(apps, schema_editor) -> None:
     SeriesBaseline = apps.get_model("detection", "SeriesBaseline")
-    rows = _rows(SeriesBaseline, profile__isnull=False)
-    for row in rows.iterator(chunk_size=BATCH):
+    for row in _rows(SeriesBaseline).iterator(chunk_size=BATCH):
         if "profile" not in row.params:
             profile = np.frombuffer(bytes(row.profile), PROFILE_DTYPE).astype(np.float64)
             params = {**row.params, "profile": profile.tolist()}
