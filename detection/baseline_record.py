@@ -2,10 +2,10 @@
 
 The profile (672 numbers) is stored once, as bytes (PROFILE_DTYPE), and the JSON column holds
 the rest of the record. Stored twice, as it was until migration 0016, the JSON was 90 % profile:
-PostgreSQL decompressed about 6 kB of it per row to pick out the few scalars the tick reads,
-2.5-3 s of a worker's first minute at 100k series (bench/scale/README.md). A row written around
-save() (bulk_create, update) may still carry the profile in its JSON and no bytes; readers take
-the bytes where they exist, the JSON's profile otherwise.
+PostgreSQL decompressed about 6 kB of it per row to pick out the few scalars the tick reads
+(reading 100k baselines: 7.1 s before, 5.6 s after, medians; bench/scale/README.md). A row
+written around save() (bulk_create, update) may still carry the profile in its JSON and no
+bytes; readers take the bytes where they exist, the JSON's profile otherwise.
 
 No model import: the model's save() and the readers both use it.
 """

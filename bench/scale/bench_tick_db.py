@@ -230,7 +230,7 @@ def _print_tick(n: int, tick: dict) -> None:
         )
     print(
         f"  pure core on the same arrays: {tick['core']:.2f} s;"
-        f" whole / core (best after the first): {_best(tick) / tick['core']:.1f}x;"
+        f" whole / core (best warm minute): {_best(tick) / tick['core']:.1f}x;"
         f" process peak RSS {tick['maxrss_mb']:.0f} MB"
     )
 

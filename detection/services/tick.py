@@ -144,7 +144,7 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
     """Stack the stored baselines of the series the next minute will judge, in this process's
     cache, ahead of that minute; reads only. Returns how many series.
 
-    A worker's first tick otherwise reads every stored baseline itself (5-8 s at 100k series,
+    A worker's first tick otherwise reads every stored baseline itself (6-10 s at 100k series,
     bench/scale/README.md) on top of a minute's work. The detector asks for this when it
     starts (outagewatch/celery.py), which is usually in the idle rest of a minute; a series
     that becomes active or is refitted before the tick is read by the tick as ever.
