@@ -141,22 +141,52 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
 
 
 def tick_prime(*, now: dt.datetime | None = None) -> int:
-    """Stack the stored baselines of the series the next minute will judge, in this process's
-    cache, ahead of that minute; reads only. Returns how many series.
+    """Read ahead, in this process, what the next minute would otherwise read first: the
+    stored baselines of the series it will judge (stacked in the cache), and the states and
+    window of buckets the last committed tick left (held as if this process had run that
+    tick). Reads only. Returns how many series.
 
-    A worker's first tick otherwise reads every stored baseline itself (6-10 s at 100k series,
-    bench/scale/README.md) on top of a minute's work. The detector asks for this when it
-    starts (outagewatch/celery.py), which is usually in the idle rest of a minute; a series
-    that becomes active or is refitted before the tick is read by the tick as ever.
+    A worker's first tick otherwise reads them itself: at 100k series the baselines 6-10 s,
+    the states and buckets 3-4 s more than a warm minute (bench/scale/README.md). The
+    detector asks for this when it starts (outagewatch/celery.py), which is usually in the
+    idle rest of a minute. Whatever changes before the tick is read by the tick as ever: a
+    series that becomes active or is refitted, and everything if another tick runs first
+    (its claim then finds another cursor than the one read here).
     """
+    config = detector_config()
     minute = minute_floor(now or timezone.now())
     start = time.perf_counter()
     keys = series_active(now=minute)
-    baseline_cache().parts(keys, minute, detector_config())
+    baseline_cache().parts(keys, minute, config)
+    kept = _last_tick_read(keys, width=max(config.scoring.windows))
     logger.info(
-        "Primed the baselines of %d series in %.2f s", len(keys), time.perf_counter() - start
+        "Primed the baselines%s of %d series in %.2f s",
+        "" if kept is None else ", states and buckets",
+        len(keys),
+        time.perf_counter() - start,
     )
     return len(keys)
+
+
+def _cursor() -> tuple | None:
+    return JobCursor.objects.filter(name=CURSOR).values_list("position", "updated_at").first()
+
+
+def _last_tick_read(keys: list, *, width: int) -> LastTick | None:
+    """What the last committed tick left, read back and remembered as this process's own; None
+    if no tick ran yet or one committed while reading (its states may be half read)."""
+    found = _cursor()
+    if found is None:
+        return None
+    state, _ = states_load(keys, kept=None)
+    _, window = counts_recent(keys, last=found[0], minutes=width, kept=None)
+    # A tick moves the cursor in the transaction that writes the states: the same cursor
+    # after the reads means they are all of the tick that left it.
+    if _cursor() != found:
+        return None
+    kept = LastTick(found, keys, state, window)
+    last_tick_remember(kept)
+    return kept
 
 
 def tick_forget() -> None:

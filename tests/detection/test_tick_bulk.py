@@ -196,6 +196,70 @@ def test_the_kept_buckets_count_what_a_fresh_read_would(
     assert max(read[1:5] + read[6:]) <= settings.BUCKET_LATE_MINUTES + 2
 
 
+def test_a_primed_process_judges_its_first_minute_as_the_process_that_ran_the_last(
+    history, send_reports, monkeypatch, django_capture_on_commit_callbacks
+):
+    """tick_prime (a restarted detector's first task) reads back the states and buckets the
+    last committed tick left; the next minute then uses them as its own last tick's (reading
+    only the minutes the aggregation may recount) and judges exactly as a fresh read would.
+    Not when another tick ran after the prime, nor when one commits while it reads."""
+    from detection.services import lasttick, series
+
+    capture = django_capture_on_commit_callbacks
+    sources, spans, observed = [], [], []
+    real_load, real_run, real_window = tick.states_load, tick.tick_run, series.buckets_window
+
+    def load(keys, *, kept):
+        state, source = real_load(keys, kept=kept)
+        assert_same_state(state, stored(keys))
+        sources.append(source)
+        return state, source
+
+    def run(parts, state, window, minute, config, utc_offset=None):
+        observed.append(window.copy())
+        return real_run(parts, state, window, minute, config, utc_offset)
+
+    def buckets_window(*, first, minutes):
+        spans.append(minutes)
+        return real_window(first=first, minutes=minutes)
+
+    monkeypatch.setattr(tick, "states_load", load)
+    monkeypatch.setattr(tick, "tick_run", run)
+    monkeypatch.setattr(series, "buckets_window", buckets_window)
+    for k in range(3):
+        minute_run(send_reports, history, k, capture=capture)
+
+    def restart_and_prime(k: int) -> None:
+        tick.tick_forget()  # a new process knows nothing of the last tick
+        sources.clear()
+        spans.clear()
+        assert tick.tick_prime(now=T0 + k * M + dt.timedelta(seconds=30)) > 0
+
+    restart_and_prime(3)
+    assert sources == ["database"] and spans == [60]  # what the prime read
+    minute_run(send_reports, history, 3, capture=capture)
+    assert sources[-1] == "memory" and spans[-1] <= settings.BUCKET_LATE_MINUTES + 2
+    keys = tick.series_active(now=T0 + 3 * M)
+    np.testing.assert_array_equal(
+        observed[-1], counts_matrix(keys, first=T0 + 3 * M - 59 * M, minutes=60)
+    )
+
+    restart_and_prime(4)
+    cursor = JobCursor.objects.get(name="tick")  # another tick ran after the prime
+    JobCursor.objects.filter(name="tick").update(updated_at=cursor.updated_at + M)
+    minute_run(send_reports, history, 4, capture=capture)
+    assert sources[-1] == "database" and spans[-1] == 60
+
+    def load_while_a_tick_commits(keys, *, kept):
+        JobCursor.objects.filter(name="tick").update(updated_at=cursor.updated_at + 2 * M)
+        return load(keys, kept=kept)
+
+    tick.tick_forget()
+    monkeypatch.setattr(tick, "states_load", load_while_a_tick_commits)
+    tick.tick_prime(now=T0 + 5 * M + dt.timedelta(seconds=30))
+    assert lasttick._last is None  # what it read may be of two ticks: not kept
+
+
 def test_a_tick_that_fails_writes_nothing_and_judged_again_opens_the_outage_once(
     history, send_reports, monkeypatch, django_capture_on_commit_callbacks
 ):
