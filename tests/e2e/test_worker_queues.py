@@ -19,7 +19,7 @@ T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 TICK = b"Task detection.tasks.detect_minute["
 SWEEP = b"Task alerts.tasks.alerts_sweep["
 PRIME = b"Task detection.tasks.detector_prime["
-PRIMED = b"Primed the baselines of "
+PRIMED = b"Primed the baselines"  # ", states and buckets" once a tick has run
 
 
 def procfile_command(name: str) -> list[str]:
