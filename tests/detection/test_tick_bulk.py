@@ -62,6 +62,45 @@ def results(monkeypatch):
     return seen
 
 
+@pytest.fixture
+def state_sources(monkeypatch):
+    """Where each tick's states came from ("memory", "database"); each read is checked to be
+    what decoding the stored rows gives."""
+    sources = []
+    real = tick.states_load
+
+    def load(keys, *, kept):
+        state, source = real(keys, kept=kept)
+        assert_same_state(state, stored(keys))
+        sources.append(source)
+        return state, source
+
+    monkeypatch.setattr(tick, "states_load", load)
+    return sources
+
+
+@pytest.fixture
+def window_reads(monkeypatch):
+    """(windows, spans): the window of counts each tick judged, and the minutes of buckets
+    each read of the window asked for."""
+    from detection.services import series
+
+    observed, spans = [], []
+    real_run, real_window = tick.tick_run, series.buckets_window
+
+    def run(parts, state, window, minute, config, utc_offset=None):
+        observed.append(window.copy())
+        return real_run(parts, state, window, minute, config, utc_offset)
+
+    def buckets_window(*, first, minutes):
+        spans.append(minutes)
+        return real_window(first=first, minutes=minutes)
+
+    monkeypatch.setattr(tick, "tick_run", run)
+    monkeypatch.setattr(series, "buckets_window", buckets_window)
+    return observed, spans
+
+
 def assert_same_state(a: DetectorState, b: DetectorState) -> None:
     for f in fields(DetectorState):
         np.testing.assert_array_equal(getattr(a, f.name), getattr(b, f.name), err_msg=f.name)
@@ -92,19 +131,10 @@ def test_states_and_verdicts_written_in_one_upsert_read_back_identically(
 
 
 def test_this_process_copy_of_the_states_is_what_the_database_holds(
-    history, send_reports, results, monkeypatch, django_capture_on_commit_callbacks
+    history, send_reports, results, django_capture_on_commit_callbacks, state_sources
 ):
     """After its own commit the tick reads its copy instead of the rows: always the same."""
-    sources = []
-    real = tick.states_load
-
-    def load(keys, *, kept):
-        state, source = real(keys, kept=kept)
-        assert_same_state(state, stored(keys))
-        sources.append(source)
-        return state, source
-
-    monkeypatch.setattr(tick, "states_load", load)
+    sources = state_sources
     for k in range(4):
         minute_run(send_reports, history, k, capture=django_capture_on_commit_callbacks)
     # Another tick ran in between (here: the cursor moved by hand): the copy is not used.
@@ -155,31 +185,21 @@ def test_the_copy_serves_a_changed_set_of_series_exactly_as_the_rows_would(
 
 
 def test_the_kept_buckets_count_what_a_fresh_read_would(
-    history, send_reports, monkeypatch, django_capture_on_commit_callbacks
+    history, send_reports, monkeypatch, django_capture_on_commit_callbacks, window_reads
 ):
     """Between its ticks the process keeps the window's buckets and reads again only the
     minutes the aggregation may still recount: a late report inside the late window is
     counted, and a backfill of older minutes makes it read everything again."""
     from detection.services import series
 
-    observed, spans, read = [], [], []  # read: the minutes each tick read
-    real_run, real_window = tick.tick_run, series.buckets_window
-
-    def run(parts, state, window, minute, config, utc_offset=None):
-        observed.append(window.copy())
-        return real_run(parts, state, window, minute, config, utc_offset)
-
-    def buckets_window(*, first, minutes):
-        spans.append(minutes)
-        return real_window(first=first, minutes=minutes)
+    observed, spans = window_reads
+    read = []  # the minutes each tick read
 
     def active(*, now):  # at minute 4 the first series leaves: the others' rows move up
         keys = series.series_active(now=now)
         return keys[1:] if now == T0 + 4 * M else keys
 
-    monkeypatch.setattr(tick, "tick_run", run)
     monkeypatch.setattr(tick, "series_active", active)
-    monkeypatch.setattr(series, "buckets_window", buckets_window)
     for k in range(7):
         if k == 3:  # reports of minute 1 committed late: still inside the late window
             send_reports(history, T0 + M, 4, country="DE")
@@ -197,35 +217,22 @@ def test_the_kept_buckets_count_what_a_fresh_read_would(
 
 
 def test_a_primed_process_judges_its_first_minute_as_the_process_that_ran_the_last(
-    history, send_reports, monkeypatch, django_capture_on_commit_callbacks
+    history,
+    send_reports,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+    window_reads,
+    state_sources,
 ):
     """tick_prime (a restarted detector's first task) reads back the states and buckets the
     last committed tick left; the next minute then uses them as its own last tick's (reading
     only the minutes the aggregation may recount) and judges exactly as a fresh read would.
     Not when another tick ran after the prime, nor when one commits while it reads."""
-    from detection.services import lasttick, series
+    from detection.services import lasttick
 
     capture = django_capture_on_commit_callbacks
-    sources, spans, observed = [], [], []
-    real_load, real_run, real_window = tick.states_load, tick.tick_run, series.buckets_window
-
-    def load(keys, *, kept):
-        state, source = real_load(keys, kept=kept)
-        assert_same_state(state, stored(keys))
-        sources.append(source)
-        return state, source
-
-    def run(parts, state, window, minute, config, utc_offset=None):
-        observed.append(window.copy())
-        return real_run(parts, state, window, minute, config, utc_offset)
-
-    def buckets_window(*, first, minutes):
-        spans.append(minutes)
-        return real_window(first=first, minutes=minutes)
-
-    monkeypatch.setattr(tick, "states_load", load)
-    monkeypatch.setattr(tick, "tick_run", run)
-    monkeypatch.setattr(series, "buckets_window", buckets_window)
+    observed, spans = window_reads
+    sources = state_sources
     for k in range(3):
         minute_run(send_reports, history, k, capture=capture)
 
@@ -250,9 +257,11 @@ def test_a_primed_process_judges_its_first_minute_as_the_process_that_ran_the_la
     minute_run(send_reports, history, 4, capture=capture)
     assert sources[-1] == "database" and spans[-1] == 60
 
+    checked = tick.states_load
+
     def load_while_a_tick_commits(keys, *, kept):
         JobCursor.objects.filter(name="tick").update(updated_at=cursor.updated_at + 2 * M)
-        return load(keys, kept=kept)
+        return checked(keys, kept=kept)
 
     tick.tick_forget()
     monkeypatch.setattr(tick, "states_load", load_while_a_tick_commits)
