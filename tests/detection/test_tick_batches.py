@@ -212,7 +212,7 @@ def test_stored_baselines_read_back_exactly(make_service):
 @pytest.mark.django_db
 def test_a_primed_process_gives_its_next_tick_the_baselines(make_service, monkeypatch):
     """tick_prime (the detector's first task) stacks the stored baselines of the series the
-    next tick judges; that tick then reads none of them again."""
+    next tick judges, and works out their clocks; that tick then reads none of them again."""
     from detection.core import Baseline
     from detection.services import tick
 
@@ -234,8 +234,13 @@ def test_a_primed_process_gives_its_next_tick_the_baselines(make_service, monkey
     real = batches.baselines_batch
     monkeypatch.setattr(batches, "baselines_batch", lambda ids, c: read.append(ids) or real(ids, c))
 
+    from detection.core import clock
+
+    clock._zone_year.cache_clear()
     assert tick.tick_prime(now=now) == len(keys)
     assert asked == [now.replace(second=0)]  # the minute the next tick judges
+    # The series' clocks are worked out too (the first lookup of a zone's year is slow).
+    assert clock._zone_year.cache_info().currsize > 0
     assert sorted(i for ids in read for i in ids) == sorted(
         SeriesBaseline.objects.values_list("id", flat=True)
     )
