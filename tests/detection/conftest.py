@@ -14,6 +14,22 @@ T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 _addresses = itertools.count(1)
 
 
+def stored_compression(model, field: str, pk: int) -> tuple[str, str]:
+    """PostgreSQL: (the method a stored value of `field` is compressed with, the method the
+    large values of the tick's tables should have: lz4 where the server has it, else pglz)."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(model._meta.db_table)
+    column = connection.ops.quote_name(model._meta.get_field(field).column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        expected = "lz4" if cursor.fetchone()[0] else "pglz"
+        cursor.execute(f"SELECT pg_column_compression({column}) FROM {table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0], expected
+
+
 @pytest.fixture
 def midday(monkeypatch) -> dt.datetime:
     """The clock pinned at 12:00:30 UTC. Pages and the API word a time on another day

@@ -17,6 +17,7 @@ from detection.models import OVERALL, SeriesBaseline
 from detection.services import batches
 from detection.services.batches import BaselineCache, _Part, tick_run
 from detection.services.timeutil import to_epoch_minute
+from tests.detection.conftest import stored_compression
 from tests.detection.test_states_codec import warmed
 
 CONFIG = DetectorConfig()
@@ -207,6 +208,27 @@ def test_stored_baselines_read_back_exactly(make_service):
         np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), f.name)
         assert np.asarray(getattr(got, f.name)).dtype == np.asarray(getattr(want, f.name)).dtype
     assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
+
+
+@pytest.mark.django_db
+def test_a_stored_profile_is_compressed_with_lz4(make_service):
+    """PostgreSQL: a profile (5 kB, over the size at which PostgreSQL compresses) is stored
+    with lz4 where the server has it; pglz took most of a cold read of every profile."""
+    if connection.vendor != "postgresql":
+        pytest.skip("storage settings of PostgreSQL")
+    from detection.core import prior_baseline
+
+    record = prior_baseline(29_000_000).to_dict()
+    record["profile"] = np.tile(np.linspace(1.0, 5.0, 96), 7).tolist()  # a day's curve, weekly
+    row = SeriesBaseline.objects.create(
+        service=make_service("packed"),
+        country="DE",
+        params=record,
+        method=record["method"],
+        fitted_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
+    )
+    method, expected = stored_compression(SeriesBaseline, "profile", row.pk)
+    assert method == expected
 
 
 @pytest.mark.django_db

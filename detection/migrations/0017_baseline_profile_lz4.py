@@ -1,0 +1,50 @@
+"""A baseline's profile compressed with lz4 instead of pglz (PostgreSQL 14+ built with lz4, as
+Debian's and the official images are; skipped where it is not, as migration 0014 does for the
+series states).
+
+A profile is 672 float64 (5,376 bytes), over the size at which PostgreSQL compresses. A worker
+that starts without a prime, or rebuilds its baselines, reads every profile: at 100k series
+PostgreSQL spent 1.26 s decompressing them with pglz and 0.14 s with lz4, and sending them
+took 3.1 s against 1.7 s (bench/scale/README.md). Profiles already stored keep pglz until they
+are refitted, which the nightly refit does for every series. Other databases have no such
+setting.
+"""
+
+from django.db import DatabaseError, migrations, transaction
+
+
+def _column(apps, schema_editor) -> tuple[str, str] | None:
+    """(table, column) of the profile, quoted; None on another database."""
+    if schema_editor.connection.vendor != "postgresql":
+        return None
+    model = apps.get_model("detection", "SeriesBaseline")
+    column = model._meta.get_field("profile").column
+    return schema_editor.quote_name(model._meta.db_table), schema_editor.quote_name(column)
+
+
+def forwards(apps, schema_editor) -> None:
+    names = _column(apps, schema_editor)
+    if names is None:
+        return
+    table, column = names
+    try:
+        with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint
+            schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4")
+    except DatabaseError:
+        pass  # PostgreSQL < 14, or built without lz4: pglz stays, only slower
+
+
+def backwards(apps, schema_editor) -> None:
+    names = _column(apps, schema_editor)
+    if names is None or schema_editor.connection.pg_version < 140000:
+        return
+    table, column = names
+    schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION DEFAULT")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("detection", "0016_baseline_profile_once"),
+    ]
+
+    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
