@@ -128,7 +128,7 @@ def test_growth_is_followed():
     assert ratio == pytest.approx(1.0, abs=0.1)
 
 
-@pytest.mark.parametrize("half_width", [0, 1, 2, 4, 7])
+@pytest.mark.parametrize("half_width", [0, 1, 2, 4, 7, 13])
 def test_the_circular_max_filter_is_the_max_over_each_slots_wrapped_neighbours(half_width):
     from detection.core.timegrid import circular_max_filter
 
@@ -141,3 +141,38 @@ def test_the_circular_max_filter_is_the_max_over_each_slots_wrapped_neighbours(h
             axis=-1,
         )
         np.testing.assert_array_equal(circular_max_filter(profiles, half_width), naive)
+        # From a narrower filter's output (the batch's wide profiles from its narrow ones).
+        for narrower in range(half_width + 1):
+            first = circular_max_filter(profiles, narrower)
+            got = circular_max_filter(first, half_width, of_half_width=narrower)
+            np.testing.assert_array_equal(got, naive)
+    with pytest.raises(ValueError):
+        circular_max_filter(rng.random(12), 1, of_half_width=2)
+
+
+def test_a_batch_copies_only_what_its_caller_may_still_change():
+    """A batch's arrays are its own: a writable array, or a read-only view of one, is copied;
+    an array handed over read-only with its own data (a cold read's 537 MB of profiles at
+    100k series) is taken as it is."""
+
+    def batch(profiles: np.ndarray) -> BaselineBatch:
+        n = len(profiles)
+        return BaselineBatch(
+            profiles=profiles, dispersion=np.zeros(n), level_dispersion=np.zeros(n),
+            fitted_at=np.zeros(n, dtype=np.int64), growth_per_day=np.zeros(n),
+            cold=np.zeros(n, dtype=bool), max_extrapolation_days=np.full(n, 2.0),
+            phase_moved=np.zeros(n, dtype=bool),
+        )  # fmt: skip
+
+    writable = np.ones((2, 672))
+    copied = batch(writable)
+    writable[0, 0] = 5.0
+    assert copied.profiles[0, 0] == 1.0 and not copied.profiles.flags.writeable
+    view = writable[:]
+    view.setflags(write=False)
+    assert batch(view).profiles is not view
+    handed = np.ones((2, 672))
+    handed.setflags(write=False)
+    taken = batch(handed)
+    assert taken.profiles is handed
+    np.testing.assert_array_equal(taken.wide_profiles, handed)
