@@ -198,8 +198,11 @@ def _aggregate_sql() -> str:
     key = "service_id, country, hour"
     return f"""
         WITH r AS (
+            -- Reporters told apart byte by byte (COLLATE "C"): the same distinct keys as the
+            -- database's collation gives, which breaks its ties that way, without its
+            -- locale-aware comparisons in the sorts (1M reports: 10.1-10.4 -> 8.5-9.6 s).
             SELECT r.service_id, r.country, date_trunc('minute', r.created_at, 'UTC') AS minute,
-                   r.counted, r.reporter_key, p.slug
+                   r.counted, r.reporter_key COLLATE "C" AS reporter_key, p.slug
             FROM {report} r JOIN {problem} p ON p.id = r.problem_id
             WHERE r.created_at >= %(start)s AND r.created_at < %(end)s
         ), counts AS (
