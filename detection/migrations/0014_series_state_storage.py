@@ -12,7 +12,9 @@ already stored keep their pages and compression until rewritten, which the next 
 Other databases have no such settings.
 """
 
-from django.db import DatabaseError, migrations, transaction
+from django.db import migrations
+
+from detection.migrations import _compression as compression
 
 FILLFACTOR = 50
 
@@ -29,11 +31,7 @@ def forwards(apps, schema_editor) -> None:
     if table is None:
         return
     schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = {FILLFACTOR})")
-    try:
-        with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint
-            schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN memory SET COMPRESSION lz4")
-    except DatabaseError:
-        pass  # PostgreSQL < 14, or built without lz4: pglz stays, only slower
+    compression.lz4(schema_editor, table, "memory")
 
 
 def backwards(apps, schema_editor) -> None:
@@ -41,8 +39,7 @@ def backwards(apps, schema_editor) -> None:
     if table is None:
         return
     schema_editor.execute(f"ALTER TABLE {table} RESET (fillfactor)")
-    if schema_editor.connection.pg_version >= 140000:
-        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN memory SET COMPRESSION DEFAULT")
+    compression.default(schema_editor, table, "memory")
 
 
 class Migration(migrations.Migration):

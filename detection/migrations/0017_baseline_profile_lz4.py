@@ -10,7 +10,9 @@ are refitted, which the nightly refit does for every series. Other databases hav
 setting.
 """
 
-from django.db import DatabaseError, migrations, transaction
+from django.db import migrations
+
+from detection.migrations import _compression as compression
 
 
 def _column(apps, schema_editor) -> tuple[str, str] | None:
@@ -24,22 +26,14 @@ def _column(apps, schema_editor) -> tuple[str, str] | None:
 
 def forwards(apps, schema_editor) -> None:
     names = _column(apps, schema_editor)
-    if names is None:
-        return
-    table, column = names
-    try:
-        with transaction.atomic(using=schema_editor.connection.alias):  # a savepoint
-            schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4")
-    except DatabaseError:
-        pass  # PostgreSQL < 14, or built without lz4: pglz stays, only slower
+    if names is not None:
+        compression.lz4(schema_editor, *names)
 
 
 def backwards(apps, schema_editor) -> None:
     names = _column(apps, schema_editor)
-    if names is None or schema_editor.connection.pg_version < 140000:
-        return
-    table, column = names
-    schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION DEFAULT")
+    if names is not None:
+        compression.default(schema_editor, *names)
 
 
 class Migration(migrations.Migration):
