@@ -17,6 +17,7 @@ from .timegrid import (
     MINUTES_PER_DAY,
     SLOT_MINUTES,
     SLOTS_PER_WEEK,
+    SlotMaxima,
     circular_max_filter,
     interpolate_profile,
     minute_of_week,
@@ -44,7 +45,7 @@ def _readonly(a: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 def expected_counts(
-    profiles: np.ndarray,
+    profiles: np.ndarray | SlotMaxima,
     rows: np.ndarray | None,
     fitted_at: np.ndarray | float,
     growth_per_day: np.ndarray | float,
@@ -189,10 +190,10 @@ class BaselineBatch:
     utc_offset: np.ndarray | None = None  # (n,) int64 (Baseline.utc_offset); None: unknown
     shift_tolerance_minutes: int = SHIFT_TOLERANCE_MINUTES
     phase_tolerance_minutes: int = PhaseConfig().phase_tolerance_minutes
-    # Judged profiles are computed once per batch, not once per tick: wide (phase unknown) and
-    # narrow (read at the series' decided phase, phase.py).
-    wide_profiles: np.ndarray = field(init=False, repr=False)
-    narrow_profiles: np.ndarray = field(init=False, repr=False)
+    # Judged profiles, filtered where a minute reads them (SlotMaxima): wide (phase unknown)
+    # and narrow (read at the series' decided phase, phase.py).
+    wide_profiles: SlotMaxima = field(init=False, repr=False)
+    narrow_profiles: SlotMaxima = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         profiles = _readonly(np.atleast_2d(self.profiles), np.float64)
@@ -210,23 +211,11 @@ class BaselineBatch:
             ("utc_offset", np.int64),
         ):
             object.__setattr__(self, name, _readonly(getattr(self, name), dtype))
-        # The narrower first: the wider is then a few maxima of it (circular_max_filter).
-        done = {0: profiles}  # half width in slots -> judged profiles
-        for name, minutes in sorted(
-            (
-                ("wide_profiles", self.shift_tolerance_minutes),
-                ("narrow_profiles", self.phase_tolerance_minutes),
-            ),
-            key=lambda item: item[1],
+        for name, minutes in (
+            ("wide_profiles", self.shift_tolerance_minutes),
+            ("narrow_profiles", self.phase_tolerance_minutes),
         ):
-            h = max(minutes // SLOT_MINUTES, 0)
-            if h not in done:
-                b = max(k for k in done if k < h)
-                # A fresh array of its own: made read-only in place, not copied (each copy is
-                # 537 MB at 100k series, 0.4 s of a worker's first minute).
-                done[h] = circular_max_filter(done[b], h, of_half_width=b)
-                done[h].setflags(write=False)
-            object.__setattr__(self, name, done[h])
+            object.__setattr__(self, name, SlotMaxima(profiles, max(minutes // SLOT_MINUTES, 0)))
 
     def __len__(self) -> int:
         return int(self.profiles.shape[0])
@@ -257,7 +246,11 @@ class BaselineBatch:
         )
 
     def _counts(
-        self, profiles: np.ndarray, idx: np.ndarray, minutes: np.ndarray, step_minutes: int
+        self,
+        profiles: np.ndarray | SlotMaxima,
+        idx: np.ndarray,
+        minutes: np.ndarray,
+        step_minutes: int,
     ) -> np.ndarray:
         return expected_counts(
             profiles,

@@ -18,13 +18,13 @@ def minute_of_week(minutes: np.ndarray | float) -> np.ndarray:
 
 
 def interpolate_profile(
-    profiles: np.ndarray, rows: np.ndarray | None, mow: np.ndarray
+    profiles: np.ndarray | SlotMaxima, rows: np.ndarray | None, mow: np.ndarray
 ) -> np.ndarray:
     """Linear interpolation of weekly slot profiles at exact minute-of-week positions.
 
-    profiles: (n, 672) or (672,); rows: series index per element of mow (broadcastable) or None
-    for a single profile. Slot i's value sits at its centre, so a smooth daily curve is not
-    turned into 15-minute steps.
+    profiles: (n, 672), (672,) or a SlotMaxima of (n, 672); rows: series index per element of
+    mow (broadcastable) or None for a single profile. Slot i's value sits at its centre, so a
+    smooth daily curve is not turned into 15-minute steps.
     """
     x = (mow - SLOT_MINUTES / 2) / SLOT_MINUTES
     lo = np.floor(x)
@@ -40,34 +40,21 @@ def interpolate_profile(
 _CACHE_BYTES = 256 * 1024
 
 
-def circular_max_filter(
-    profiles: np.ndarray, half_width_slots: int, of_half_width: int = 0
-) -> np.ndarray:
+def circular_max_filter(profiles: np.ndarray, half_width_slots: int) -> np.ndarray:
     """Max over +-half_width_slots neighbouring slots, wrapping around the week.
-
-    of_half_width: `profiles` already are such maxima over +-of_half_width (a narrower
-    filter's output). Windows of +-b whose centres lie 2b + 1 apart tile the wider window, so
-    it takes a few shifted maxima instead of one per slot: the tick's +-4 slots from its +-1,
-    two instead of eight.
 
     Block by block of rows that fit in a CPU cache, each copied once with the wrapped slots on
     both ends and maxed over views of that copy: over whole arrays, a rolled copy per shift
     made this most of the time it takes to load 100k baselines, memory-bound
     (bench/scale/README.md).
     """
-    b = of_half_width
-    if half_width_slots < b:
-        raise ValueError("a narrower filter cannot be had from a wider one")
-    if half_width_slots == b:
+    h = half_width_slots
+    if h == 0:
         return profiles
     profiles = np.asarray(profiles)
     slots = profiles.shape[-1]
     rows = profiles.reshape(-1, slots)
     out = np.empty_like(rows)
-    h = half_width_slots - b  # how far the centres of the narrower windows reach
-    centres = list(range(-h, h + 1, 2 * b + 1))
-    if centres[-1] != h:
-        centres.append(h)
     wrap = np.arange(-h, slots + h) % slots
     block = max(1, _CACHE_BYTES // (rows.itemsize * len(wrap)))
     for start in range(0, len(rows), block):
@@ -77,7 +64,84 @@ def circular_max_filter(
         else:  # wider than the week: wraps more than once
             wrapped = part[:, wrap]
         target = out[start : start + block]
-        np.copyto(target, wrapped[:, h + centres[0] : h + centres[0] + slots])
-        for d in centres[1:]:
-            np.maximum(target, wrapped[:, h + d : h + d + slots], out=target)
+        np.copyto(target, wrapped[:, :slots])
+        for d in range(1, 2 * h + 1):
+            np.maximum(target, wrapped[:, d : d + slots], out=target)
     return out.reshape(profiles.shape)
+
+
+# A batch of at most this many series has its maxima filtered whole, once: for so few rows
+# that costs less than finding the slots a read needs (detect_series judges one series).
+_WHOLE_ROWS = 64
+# Columns of maxima that no read among the last this many has used are dropped when new ones
+# are computed: a tick reads the same few slots minute after minute, and phase evidence others.
+_RECENT_READS = 16
+
+
+class SlotMaxima:
+    """Profiles (n, slots) max-filtered over +-half_width_slots, computed where they are read.
+
+    Indexed like the filtered array (`maxima[rows, slots]`, as interpolate_profile reads a
+    profile) and equal to `circular_max_filter(profiles, half_width_slots)[rows, slots]`. A
+    minute reads a handful of slots of each series, so filtering all 672 of 100k series when
+    their baselines are loaded (1.5 s and two arrays of 537 MB, bench/scale/README.md) did
+    mostly work that no minute used. The tick's reads (every row, a few slots) keep the
+    columns they read, so the next minutes, which read mostly the same slots, compute only the
+    slots new to them.
+    """
+
+    def __init__(self, profiles: np.ndarray, half_width_slots: int) -> None:
+        self.profiles = profiles
+        self.half_width_slots = half_width_slots
+        self._whole: np.ndarray | None = None
+        width = profiles.shape[-1]
+        # (table, column of each slot in it or -1), replaced as one so a reader sees a pair.
+        self._kept = (np.empty((len(profiles), 0)), np.full(width, -1, dtype=np.intp))
+        self._read_at = np.zeros(width, dtype=np.int64)  # the read that last used each slot
+        self._reads = 0
+
+    def __getitem__(self, key: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        rows, slots = (np.asarray(k) for k in key)
+        profiles, h = self.profiles, self.half_width_slots
+        if h == 0:
+            return profiles[rows, slots]
+        if len(profiles) <= _WHOLE_ROWS:
+            if self._whole is None:
+                self._whole = circular_max_filter(profiles, h)
+            return self._whole[rows, slots]
+        if rows.ndim == 2 and rows.shape[1] == 1 and slots.ndim == 2:
+            return self._kept_columns(rows, slots)
+        return self._maxima(rows, slots)
+
+    def _kept_columns(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Each row reads slots[row] (a tick's window of 60 minutes: about five slots of 672):
+        the maxima of those slots for every series, kept, then picked out."""
+        self._reads += 1
+        read = np.zeros(self.profiles.shape[1], dtype=bool)
+        read[slots] = True
+        self._read_at[read] = self._reads
+        table, column = self._kept
+        new = np.flatnonzero(read & (column < 0))
+        if len(new):
+            table, column = self._kept = self._with_columns(table, column, new)
+        return table[rows, column[slots]]
+
+    def _with_columns(self, table: np.ndarray, column: np.ndarray, new: np.ndarray):
+        keep = np.flatnonzero((column >= 0) & (self._read_at > self._reads - _RECENT_READS))
+        width, h = self.profiles.shape[1], self.half_width_slots
+        fresh = self.profiles[:, new]
+        for d in range(-h, h + 1):
+            if d:
+                np.maximum(fresh, self.profiles[:, (new + d) % width], out=fresh)
+        columns = np.full(width, -1, dtype=np.intp)
+        columns[keep] = np.arange(len(keep))
+        columns[new] = len(keep) + np.arange(len(new))
+        return np.concatenate((table[:, column[keep]], fresh), axis=1), columns
+
+    def _maxima(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        width, h = self.profiles.shape[1], self.half_width_slots
+        out = self.profiles[rows, slots]
+        for d in range(-h, h + 1):
+            if d:
+                np.maximum(out, self.profiles[rows, (slots + d) % width], out=out)
+        return out

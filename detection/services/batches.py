@@ -48,8 +48,9 @@ from detection.services.series import SeriesKey
 from detection.services.timeutil import to_epoch_minute
 
 logger = logging.getLogger(__name__)
-# Series per chunk: a rebuild costs about 60 us a series (the judged profiles), so a chunk is
-# rebuilt in about a second; more chunks cost a core call each (a few ms).
+# Series per chunk: a rebuild copies a chunk's rows and filters its judged profiles again
+# where the next minute reads them (timegrid.SlotMaxima), a fraction of a second; more chunks
+# cost a core call each (a few ms).
 CHUNK = 20_000
 # Chunks of fewer rows than this are merged once there are more than MAX_SMALL of them.
 SMALL = CHUNK // 4
@@ -378,7 +379,7 @@ class _Float8Array(Loader):
 
 
 def _stack(rows: list[tuple[BaselineBatch, int]]) -> BaselineBatch:
-    """A batch of the given rows of other batches (their judged profiles are recomputed)."""
+    """A batch of the given rows of other batches (their judged profiles are filtered anew)."""
     first = rows[0][0]
     # Per-series arrays are gathered; the rest (tolerances) are settings, the same for all.
     values = {

@@ -141,13 +141,34 @@ def test_the_circular_max_filter_is_the_max_over_each_slots_wrapped_neighbours(h
             axis=-1,
         )
         np.testing.assert_array_equal(circular_max_filter(profiles, half_width), naive)
-        # From a narrower filter's output (the batch's wide profiles from its narrow ones).
-        for narrower in range(half_width + 1):
-            first = circular_max_filter(profiles, narrower)
-            got = circular_max_filter(first, half_width, of_half_width=narrower)
-            np.testing.assert_array_equal(got, naive)
-    with pytest.raises(ValueError):
-        circular_max_filter(rng.random(12), 1, of_half_width=2)
+
+
+@pytest.mark.parametrize("half_width", [0, 1, 4, 13])
+def test_slot_maxima_are_the_filtered_profiles_where_they_are_read(half_width):
+    """A batch filters its profiles only at the slots a minute reads; any read, by a tick's
+    window (a column of rows against a window per row, wrapping past the week's end) or
+    element by element, gives what the whole filtered array holds there. Windows read minute
+    after minute keep the columns they use and drop those long unread, and read them again
+    right."""
+    from detection.core.timegrid import SlotMaxima, circular_max_filter
+
+    rng = np.random.default_rng(half_width)
+    for n in (3, 200):  # a small batch is filtered whole, a large one where read
+        profiles = rng.random((n, 672))
+        whole = circular_max_filter(profiles, half_width)
+        maxima = SlotMaxima(profiles, half_width)
+        rows = rng.permutation(n)[: n // 2]
+        window = (np.arange(668, 668 + 9) + rng.integers(0, 3, size=(len(rows), 1))) % 672
+        np.testing.assert_array_equal(maxima[rows[:, None], window], whole[rows[:, None], window])
+        slots = rng.integers(0, 672, size=50)
+        picked = rng.integers(0, n, size=50)
+        np.testing.assert_array_equal(maxima[picked, slots], whole[picked, slots])
+        for start in [*range(0, 60, 2), 0, 30, 670]:  # sliding on, then back to dropped slots
+            window = (start + np.arange(5) + rng.integers(0, 4, size=(n, 1))) % 672
+            every = np.arange(n)[:, None]
+            np.testing.assert_array_equal(maxima[every, window], whole[every, window])
+        none = np.zeros((0, 1), dtype=np.int64)
+        assert maxima[none, np.zeros((0, 4), dtype=np.int64)].shape == (0, 4)
 
 
 def test_a_batch_copies_only_what_its_caller_may_still_change():
@@ -175,4 +196,4 @@ def test_a_batch_copies_only_what_its_caller_may_still_change():
     handed.setflags(write=False)
     taken = batch(handed)
     assert taken.profiles is handed
-    np.testing.assert_array_equal(taken.wide_profiles, handed)
+    assert taken.wide_profiles.profiles is handed

@@ -205,6 +205,8 @@ def test_stored_baselines_read_back_exactly(make_service):
     want = BaselineBatch.from_baselines(each, CONFIG)
     got = batches.baselines_batch(ids, CONFIG)
     for f in dataclasses.fields(BaselineBatch):
+        if not f.init:  # derived from the fields compared
+            continue
         np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), f.name)
         assert np.asarray(getattr(got, f.name)).dtype == np.asarray(getattr(want, f.name)).dtype
     assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
