@@ -96,7 +96,8 @@ class SlotMaxima:
         self._whole: np.ndarray | None = None
         width = profiles.shape[-1]
         # (table, column of each slot in it or -1), replaced as one so a reader sees a pair.
-        self._kept = (np.empty((len(profiles), 0)), np.full(width, -1, dtype=np.intp))
+        empty = np.empty((len(profiles), 0), dtype=profiles.dtype)
+        self._kept = (empty, np.full(width, -1, dtype=np.intp))
         self._read_at = np.zeros(width, dtype=np.int64)  # the read that last used each slot
         self._reads = 0
 
@@ -126,7 +127,10 @@ class SlotMaxima:
             table, column = self._kept = self._with_columns(table, column, new)
         return table[rows, column[slots]]
 
-    def _with_columns(self, table: np.ndarray, column: np.ndarray, new: np.ndarray):
+    def _with_columns(
+        self, table: np.ndarray, column: np.ndarray, new: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The kept columns with `new` computed and added, less those long unread."""
         keep = np.flatnonzero((column >= 0) & (self._read_at > self._reads - _RECENT_READS))
         width, h = self.profiles.shape[1], self.half_width_slots
         fresh = self.profiles[:, new]
