@@ -132,17 +132,13 @@ class SlotMaxima:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The kept columns with `new` computed and added, less those long unread."""
         keep = np.flatnonzero((column >= 0) & (self._read_at > self._reads - _RECENT_READS))
-        width, h = self.profiles.shape[1], self.half_width_slots
-        fresh = self.profiles[:, new]
-        for d in range(-h, h + 1):
-            if d:
-                np.maximum(fresh, self.profiles[:, (new + d) % width], out=fresh)
-        columns = np.full(width, -1, dtype=np.intp)
+        fresh = self._maxima(slice(None), new)  # every row at the new slots
+        columns = np.full(self.profiles.shape[1], -1, dtype=np.intp)
         columns[keep] = np.arange(len(keep))
         columns[new] = len(keep) + np.arange(len(new))
         return np.concatenate((table[:, column[keep]], fresh), axis=1), columns
 
-    def _maxima(self, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    def _maxima(self, rows: np.ndarray | slice, slots: np.ndarray) -> np.ndarray:
         width, h = self.profiles.shape[1], self.half_width_slots
         out = self.profiles[rows, slots]
         for d in range(-h, h + 1):
