@@ -37,6 +37,7 @@ from detection.services.lasttick import (
     last_tick_remember,
 )
 from detection.services.outages import TickView, outages_apply, statuses_save
+from detection.services.overlap import Alongside, overlap_possible
 from detection.services.series import counts_recent, series_active
 from detection.services.states import states_encode, states_load
 from detection.services.timeutil import minute_floor, to_epoch_minute
@@ -55,8 +56,8 @@ class TickDone:
     series: int
     opened: int
     resolved: int
-    # Seconds per phase (series, buckets, baselines, states, core, outages, write states,
-    # statuses): logged, and what bench/scale reports.
+    # Seconds per phase (series, buckets, states, clocks, baselines, core, outages, write
+    # states, statuses): logged, and what bench/scale reports.
     phases: dict[str, float] = field(default_factory=dict, compare=False)
     # "memory" if the stored states were this process's own last writes, else "database".
     states_from: str = field(default="", compare=False)
@@ -85,6 +86,7 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
     """Judge one closed minute for every active series; None if it was judged already."""
     config = detector_config()
     phases = _Phases()
+    overlap = overlap_possible()
     with transaction.atomic():
         claim = _claim(minute)
         if claim is None:
@@ -96,15 +98,19 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
             if kept is not None and keys == kept.keys:
                 # Compared once here; the readers below see the same list and trust it.
                 keys = kept.keys
-        with phases("buckets"):
-            width = max(config.scoring.windows)
-            observed, recent = counts_recent(keys, last=minute, minutes=width, kept=kept)
-        with phases("baselines"):
-            parts = baseline_cache().parts(keys, minute, config)
-        with phases("states"):
-            state, source = states_load(keys, kept=kept)
+        # The claim is all this transaction wrote so far: a second connection reads the
+        # baselines it would (detection.services.overlap), while this one reads the rest.
+        with Alongside(overlap, baseline_cache().parts, keys, minute, config) as baselines:
+            with phases("buckets"):
+                width = max(config.scoring.windows)
+                observed, recent = counts_recent(keys, last=minute, minutes=width, kept=kept)
+            with phases("states"):
+                state, source = states_load(keys, kept=kept)
+            with phases("clocks"):  # a new process works out each country's clock once
+                offsets = _utc_offsets(keys, minute, width)
+            with phases("baselines"):  # what is left of the read once the rest is in
+                parts = baselines.result()
         with phases("core"):
-            offsets = _utc_offsets(keys, minute, width)
             result = tick_run(parts, state, observed, to_epoch_minute(minute), config, offsets)
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
@@ -155,10 +161,11 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
     minute = minute_floor(now or timezone.now())
     start = time.perf_counter()
     keys = series_active(now=minute)
-    baseline_cache().parts(keys, minute, config)
     width = max(config.scoring.windows)
-    kept = _last_tick_read(keys, width=width)
-    _utc_offsets(keys, minute, width)  # each country's clock worked out once (0.7 s for 19)
+    with Alongside(overlap_possible(), baseline_cache().parts, keys, minute, config) as baselines:
+        kept = _last_tick_read(keys, width=width)
+        _utc_offsets(keys, minute, width)  # each country's clock worked out once (0.7 s for 19)
+        baselines.result()
     logger.info(
         "Primed the baselines%s of %d series in %.2f s",
         "" if kept is None else ", states and buckets",
