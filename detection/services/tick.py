@@ -150,8 +150,8 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
     window of buckets the last committed tick left (held as if this process had run that
     tick), and the series' clocks. Reads only. Returns how many series.
 
-    A worker's first tick otherwise reads them itself: at 100k series the baselines 6-10 s,
-    the states and buckets 3-4 s more than a warm minute (bench/scale/README.md). The
+    A worker's first tick otherwise reads them itself: at 100k series about 10 s against
+    4-5 s for a warm minute, on the benchmark's machine (bench/scale/README.md). The
     detector asks for this when it starts (outagewatch/celery.py), which is usually in the
     idle rest of a minute. Whatever changes before the tick is read by the tick as ever: a
     series that becomes active or is refitted, and everything if another tick runs first
