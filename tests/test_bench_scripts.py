@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,10 @@ def test_evaluate_real_runs_on_a_small_nab_layout(tmp_path):
     ]
     decision = (tmp_path / "out" / "decision" / "realTweets" / "Twitter_volume_A.csv").read_text()
     assert decision.splitlines()[:2] == ["timestamp,anomaly_score", "2015-02-26 21:42:53,0"]
+
+
+def test_check_clocks_finds_every_zone_agreeing_with_zoneinfo():
+    out = run("bench/check_clocks.py", "--first", "2026", "--last", "2026", "--jobs", "1")
+    zones, changes = re.search(r"(\d+) zones, 2026-2026: (\d+) clock changes", out).groups()
+    assert int(zones) > 300 and int(changes) > 100  # each country's zones, their 2026 changes
+    assert " 0 disagreements with zoneinfo" in out

@@ -164,7 +164,7 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
     width = max(config.scoring.windows)
     with Alongside(overlap_possible(), baseline_cache().parts, keys, minute, config) as baselines:
         kept = _last_tick_read(keys, width=width)
-        _utc_offsets(keys, minute, width)  # each country's clock worked out once (0.7 s for 19)
+        _utc_offsets(keys, minute, width)  # each country's clock worked out once
         baselines.result()
     logger.info(
         "Primed the baselines%s of %d series in %.2f s",

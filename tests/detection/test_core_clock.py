@@ -62,6 +62,34 @@ def test_a_zone_clock_agrees_with_zoneinfo_across_years(zone):
         assert clock.at(minute) == moment.utcoffset().total_seconds() // 60, (zone, minute)
 
 
+@pytest.mark.parametrize(
+    "zone, first, last",
+    [
+        ("Africa/Casablanca", (2019, 1, 1), (2021, 12, 31)),  # Ramadan: a month back each year
+        ("Pacific/Apia", (2011, 1, 1), (2012, 12, 31)),  # a whole day skipped, 2011-12-30
+        ("Asia/Gaza", (2022, 1, 1), (2024, 12, 31)),
+        ("Antarctica/Troll", (2025, 1, 1), (2025, 12, 31)),  # two hours of summer time
+        ("Europe/Moscow", (2010, 1, 1), (2014, 12, 31)),  # summer time kept, then given up
+    ],
+)
+def test_a_zone_clock_misses_no_change_of_odd_zones(zone, first, last):
+    """Probed daily and then hourly, the clock still has every change an hourly look sees,
+    each on its minute."""
+    first, last = epoch_minute(*first), epoch_minute(*last)
+    clock = zone_clock(zone, first, last)
+
+    def offset(minute: int) -> int:
+        moment = dt.datetime.fromtimestamp(minute * 60, dt.UTC).astimezone(ZoneInfo(zone))
+        return moment.utcoffset().total_seconds() // 60
+
+    hours = range(first, last, 60)
+    assert clock.at(list(hours)).tolist() == [offset(m) for m in hours]
+    inside = [int(c) for c in clock.changes if first < c <= last]
+    assert inside, "each case spans at least one change"
+    for change in inside:
+        assert (clock.at(change - 1), clock.at(change)) == (offset(change - 1), offset(change))
+
+
 def test_the_clock_decides_the_phase_or_leaves_it_to_the_evidence():
     now = np.array([120, 60, 60, 90, UNKNOWN_OFFSET, 60])
     fitted = np.array([60, 120, 60, 60, 60, UNKNOWN_OFFSET])
