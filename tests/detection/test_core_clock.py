@@ -25,6 +25,12 @@ def epoch_minute(*args) -> int:
     return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp()) // 60
 
 
+def zoneinfo_offset(zone: str, minute: int) -> int:
+    """The zone's UTC offset at an epoch minute, as zoneinfo says (minutes)."""
+    moment = dt.datetime.fromtimestamp(minute * 60, dt.UTC).astimezone(ZoneInfo(zone))
+    return moment.utcoffset().total_seconds() // 60
+
+
 def test_a_clock_is_a_step_function_of_the_minute():
     clock = Clock(np.array([100, 200]), np.array([60, 120, 60]))
     assert clock.at([0, 99, 100, 199, 200, 10**9]).tolist() == [60, 60, 120, 120, 60, 60]
@@ -58,8 +64,7 @@ def test_a_zone_clock_agrees_with_zoneinfo_across_years(zone):
     probes = np.random.default_rng(1).integers(first, last, 300).tolist()
     probes += [int(c) + d for c in clock.changes for d in (-1, 0)]
     for minute in probes:
-        moment = dt.datetime.fromtimestamp(minute * 60, dt.UTC).astimezone(ZoneInfo(zone))
-        assert clock.at(minute) == moment.utcoffset().total_seconds() // 60, (zone, minute)
+        assert clock.at(minute) == zoneinfo_offset(zone, minute), (zone, minute)
 
 
 @pytest.mark.parametrize(
@@ -77,17 +82,13 @@ def test_a_zone_clock_misses_no_change_of_odd_zones(zone, first, last):
     each on its minute."""
     first, last = epoch_minute(*first), epoch_minute(*last)
     clock = zone_clock(zone, first, last)
-
-    def offset(minute: int) -> int:
-        moment = dt.datetime.fromtimestamp(minute * 60, dt.UTC).astimezone(ZoneInfo(zone))
-        return moment.utcoffset().total_seconds() // 60
-
     hours = range(first, last, 60)
-    assert clock.at(list(hours)).tolist() == [offset(m) for m in hours]
+    assert clock.at(list(hours)).tolist() == [zoneinfo_offset(zone, m) for m in hours]
     inside = [int(c) for c in clock.changes if first < c <= last]
     assert inside, "each case spans at least one change"
     for change in inside:
-        assert (clock.at(change - 1), clock.at(change)) == (offset(change - 1), offset(change))
+        for minute in (change - 1, change):
+            assert clock.at(minute) == zoneinfo_offset(zone, minute), (zone, minute)
 
 
 def test_the_clock_decides_the_phase_or_leaves_it_to_the_evidence():
