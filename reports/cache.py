@@ -108,7 +108,12 @@ def catalog_version_bump() -> None:
         now = time.monotonic()
         if now - _unannounced_logged_at >= 60:
             _unannounced_logged_at = now
-            logger.warning("Cache unavailable (%s); catalog edits not announced", exc)
+            logger.warning(
+                "Cache unavailable (%s); catalog edits not announced: running processes"
+                " pick them up within %g s",
+                exc,
+                settings.CATALOG_MAX_AGE_SECONDS,
+            )
 
 
 def _version() -> str | None:

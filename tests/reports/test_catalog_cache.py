@@ -113,3 +113,25 @@ def test_lost_version_key_makes_every_process_reload(service, settings):
     cache.delete(VERSION_KEY)  # Redis restarted or flushed
     catalog_cache._current = other_process_copy
     assert catalog_service("acme").problems["app"].name == "Mobile app"
+
+
+def test_an_edit_with_redis_down_is_logged_once_and_says_when_others_reload(
+    monkeypatch, caplog, settings
+):
+    """`make run` loads the catalog before its Redis runs: one readable line, no error."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    settings.CATALOG_MAX_AGE_SECONDS = 300
+    monkeypatch.setattr(catalog_cache.cache, "set", down)
+    monkeypatch.setattr(catalog_cache, "_unannounced_logged_at", float("-inf"))
+    with caplog.at_level("WARNING", logger="reports.cache"):
+        catalog_cache.catalog_version_bump()
+        catalog_cache.catalog_version_bump()
+    lines = [r.getMessage() for r in caplog.records if r.name == "reports.cache"]
+    assert lines == [
+        "Cache unavailable (Connection refused); catalog edits not announced:"
+        " running processes pick them up within 300 s"
+    ]
