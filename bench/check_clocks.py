@@ -18,49 +18,43 @@ import datetime as dt
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from detection.core.clock import zone_clock
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+from detection.clocks import zone_tab
+from detection.core.clock import utc_offset, zone_clock
 
 
 def zones() -> list[str]:
     """Every zone tzdata's zone.tab names for a country."""
-    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
-    rows = (line.split("\t") for line in table.splitlines() if line and not line.startswith("#"))
-    return sorted({row[2] for row in rows})
+    return sorted({zone for _, zone in zone_tab()})
 
 
 def _minute(year: int) -> int:
-    return int((dt.datetime(year, 1, 1, tzinfo=dt.UTC) - _EPOCH).total_seconds()) // 60
+    return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()) // 60
+
+
+def _utc(minute: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(minute * 60, dt.UTC)
 
 
 def check(zone: str, first_year: int, last_year: int) -> tuple[int, list[str]]:
     """(changes checked, disagreements) of one zone over the years."""
     tz = ZoneInfo(zone)
-
-    def offset(minute: int) -> int:
-        moment = (_EPOCH + dt.timedelta(minutes=minute)).astimezone(tz)
-        return round(moment.utcoffset().total_seconds() / 60)
-
     first, last = _minute(first_year), _minute(last_year + 1)
     clock = zone_clock(zone, first, last)
     hours = list(range(first, last, 60))
     wrong = [
-        f"{zone}: {_EPOCH + dt.timedelta(minutes=m):%Y-%m-%d %H:%M} UTC the clock says {got},"
-        f" zoneinfo {offset(m)}"
+        f"{zone}: {_utc(m):%Y-%m-%d %H:%M} UTC the clock says {got}, zoneinfo {utc_offset(tz, m)}"
         for m, got in zip(hours, clock.at(hours).tolist(), strict=True)
-        if got != offset(m)
+        if got != utc_offset(tz, m)
     ]
     changes = [int(c) for c in clock.changes if first < c < last]
     for change in changes:
         for m in (change - 1, change):
-            if int(clock.at(m)) != offset(m):
+            if int(clock.at(m)) != utc_offset(tz, m):
                 wrong.append(f"{zone}: the change at minute {change} is not on its minute")
     return len(changes), wrong
 

@@ -26,14 +26,18 @@ _MAIN_ZONES = {
 }
 
 
+def zone_tab() -> list[tuple[str, str]]:
+    """(country, zone) of every row of tzdata's zone.tab, in its order."""
+    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
+    rows = (line.split("\t") for line in table.splitlines() if line and not line.startswith("#"))
+    return [(row[0], row[2]) for row in rows]
+
+
 @lru_cache(maxsize=1)
 def _first_zones() -> dict[str, str]:
-    table = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text("utf-8")
     zones: dict[str, str] = {}
-    for line in table.splitlines():
-        if line and not line.startswith("#"):
-            country, _, zone = line.split("\t")[:3]
-            zones.setdefault(country, zone)
+    for country, zone in zone_tab():
+        zones.setdefault(country, zone)
     return zones
 
 

@@ -91,7 +91,7 @@ def _zone_year(name: str, year: int) -> Clock:
     ]
     return Clock(
         np.array([minute for minute, _ in found], dtype=np.int64),
-        np.array([_offset(zone, start), *(offset for _, offset in found)], dtype=np.int64),
+        np.array([utc_offset(zone, start), *(offset for _, offset in found)], dtype=np.int64),
     )
 
 
@@ -99,7 +99,7 @@ def _changes(zone: ZoneInfo, lo: int, hi: int, steps: tuple[int, ...]) -> list[t
     """(first minute, new offset) of each change of the zone's offset in (lo, hi]: probed every
     steps[0] minutes, finer (steps[1:]) where two probes differ, then bisected to the minute."""
     probes = [*range(lo, hi, steps[0]), hi]
-    offsets = [_offset(zone, m) for m in probes]
+    offsets = [utc_offset(zone, m) for m in probes]
     found: list[tuple[int, int]] = []
     for k in range(len(probes) - 1):
         if offsets[k] == offsets[k + 1]:
@@ -110,7 +110,7 @@ def _changes(zone: ZoneInfo, lo: int, hi: int, steps: tuple[int, ...]) -> list[t
             continue
         while b - a > 1:
             mid = (a + b) // 2
-            if _offset(zone, mid) == offsets[k]:
+            if utc_offset(zone, mid) == offsets[k]:
                 a = mid
             else:
                 b = mid
@@ -118,7 +118,8 @@ def _changes(zone: ZoneInfo, lo: int, hi: int, steps: tuple[int, ...]) -> list[t
     return found
 
 
-def _offset(zone: ZoneInfo, minute: int) -> int:
+def utc_offset(zone: ZoneInfo, minute: int) -> int:
+    """The zone's UTC offset (minutes) at an epoch minute, as zoneinfo gives it."""
     moment = _EPOCH + dt.timedelta(minutes=minute)
     delta = moment.astimezone(zone).utcoffset() or dt.timedelta(0)
     return round(delta.total_seconds() / 60)

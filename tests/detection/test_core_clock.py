@@ -26,7 +26,8 @@ def epoch_minute(*args) -> int:
 
 
 def zoneinfo_offset(zone: str, minute: int) -> int:
-    """The zone's UTC offset at an epoch minute, as zoneinfo says (minutes)."""
+    """The zone's UTC offset at an epoch minute, as zoneinfo says (minutes). Worked out here
+    rather than with the clock's own utc_offset, so the tests check that too."""
     moment = dt.datetime.fromtimestamp(minute * 60, dt.UTC).astimezone(ZoneInfo(zone))
     return moment.utcoffset().total_seconds() // 60
 
