@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
-from detection.models import OVERALL, Bucket, SeriesBaseline
+from detection.models import OVERALL, Bucket, HourlyBucket, SeriesBaseline, SeriesState
 from detection.services import baselines_refit
+from detection.services.evidence import evidence_window
 from detection.services.series import series_active
 from reports.models import Service
 from tests.detection.conftest import T0
@@ -61,3 +63,37 @@ def test_cold_refits_are_bounded_per_run_and_take_turns(service, settings):
     fitted_now = set(SeriesBaseline.objects.values_list("country", flat=True))
     # Those never fitted came before those fitted in the first run.
     assert len(fitted_now) == 4 and fitted_now > fitted_first
+
+
+def test_the_series_are_every_pair_the_rule_admits_sorted_once(make_service, settings):
+    """Whole hours and newest minutes mixed at random, a busy pair without evidence and an
+    inactive service: the keys are exactly the rule's, sorted as Python sorts them, once."""
+    settings.SERIES_MIN_COUNTED = 3
+    now = T0 + 30 * M
+    first, until = evidence_window(now)
+    Service.objects.update(is_active=False)  # the loaded catalog
+    services = [make_service(f"adm-{k}") for k in range(4)]
+    retired = services.pop()
+    Service.objects.filter(pk=retired.pk).update(is_active=False)
+    rng = np.random.default_rng(7)
+    hours, minutes, expected = [], [], set()
+    for service in [*services, retired]:
+        for country in ("AT", "DE", "FR", "GB", "PL", "US", "ZA"):
+            whole = int(rng.integers(0, 5)) * int(rng.random() < 0.7)
+            newest = [int(rng.integers(1, 3)) for _ in range(int(rng.integers(0, 3)))]
+            if whole:
+                hours.append(
+                    HourlyBucket(service=service, country=country, hour=first, counted=whole)
+                )
+            for k, counted in enumerate(newest):
+                minutes.append(Bucket(service=service, country=country, minute=until + k * M,
+                                      reports=counted, counted=counted))  # fmt: skip
+            if service != retired and whole + sum(newest) >= 3:
+                expected.add((service.pk, country))
+    HourlyBucket.objects.bulk_create(hours)
+    Bucket.objects.bulk_create(minutes)
+    SeriesState.objects.create(service=services[0], country="JP", minute=now, state=1)
+    SeriesState.objects.create(service=retired, country="JP", minute=now, state=1)
+    expected |= {(s.pk, OVERALL) for s in services} | {(services[0].pk, "JP")}
+    assert 0 < len(expected) - 4 < 3 * 7  # some pairs in, some out
+    assert series_active(now=now) == sorted(expected)
