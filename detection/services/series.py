@@ -47,7 +47,7 @@ def series_active(*, now: dt.datetime) -> list[SeriesKey]:
     # Most pairs are established by their whole hours alone: the newest minutes' buckets are
     # summed only for the others. The rows come sorted as Python sorts the keys (code points:
     # the "C" collation), so the sort below only merges sorted runs. At 100k series both
-    # together took this call from about 0.45 to 0.2 s (bench/scale/README.md).
+    # together took about 0.25 s off this call's 0.5-0.9 s (bench/scale/README.md).
     binary = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
     sql = (
         f"SELECT service_id, country FROM ("
