@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,8 +73,7 @@ def series_active(*, now: dt.datetime) -> list[SeriesKey]:
 
 def _sorted_unique(keys: list[SeriesKey]) -> list[SeriesKey]:
     """sorted(set(keys)), fast when `keys` is a few sorted runs (timsort merges them)."""
-    ordered = sorted(keys)
-    return [key for i, key in enumerate(ordered) if i == 0 or key != ordered[i - 1]]
+    return [key for key, _ in groupby(sorted(keys))]
 
 
 def counts_matrix(keys: list[SeriesKey], *, first: dt.datetime, minutes: int) -> np.ndarray:
