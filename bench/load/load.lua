@@ -1,10 +1,13 @@
 -- wrk script of the load benchmark (bench/load/run.py starts wrk with it).
 --
---   wrk ... -s bench/load/load.lua URL -- METHOD PATH RUN IDS_PREFIX [service:problem ...]
+--   wrk ... -s bench/load/load.lua URL -- METHOD PATH FIRST THREADS IDS_PREFIX [service:problem ...]
 --
 -- Every request comes from a client address of its own, named in X-Forwarded-For (the
 -- server trusts 127.0.0.1 as its proxy): each in a /24 network of its own, spread over
--- 24,576 /16 blocks, and RUN keeps the addresses of different runs apart. POSTs carry a
+-- 24,576 /16 blocks. Request n of thread t (of THREADS) is network FIRST + (n - 1) * THREADS
+-- + t, so a run takes the networks from FIRST on, as many as its busiest thread's requests
+-- times THREADS; done() prints that count ("networks") and run.py starts the next run
+-- after them. POSTs carry a
 -- valid report body (the service:problem pairs are cycled). For every 201 the id in the
 -- body is written to IDS_PREFIX.<thread>, so run.py can check that each one is a stored row.
 
@@ -17,15 +20,15 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local method, path, run, prefix
+local method, path, first, nthreads, prefix
 local bodies = {}
-local counter = 0
-created, others = 0, 0
+counter, created, others = 0, 0, 0
 local ids
 
 function init(args)
-  method, path, run, prefix = args[1], args[2], tonumber(args[3]), args[4]
-  for i = 5, #args do
+  method, path, prefix = args[1], args[2], args[5]
+  first, nthreads = tonumber(args[3]), tonumber(args[4])
+  for i = 6, #args do
     local service, problem = args[i]:match("([^:]+):([^:]+)")
     table.insert(bodies, string.format(
       '{"service":"%s","problem":"%s","country":"DE"}', service, problem))
@@ -41,8 +44,7 @@ local BLOCKS = 96 * 256
 
 function request()
   counter = counter + 1
-  -- run * 2^19 + thread * 2^18: at most 262,144 requests per thread and run.
-  local m = run * 524288 + tid * 262144 + counter
+  local m = first + (counter - 1) * nthreads + tid
   local block, net = m % BLOCKS, math.floor(m / BLOCKS) % 256
   local address = string.format("%d.%d.%d.%d",
     11 + math.floor(block / 256), block % 256, net, 1 + counter % 250)
@@ -70,17 +72,18 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local made, bad = 0, 0
+  local made, bad, most = 0, 0, 0
   for _, thread in ipairs(threads) do
     made = made + thread:get("created")
     bad = bad + thread:get("others")
+    most = math.max(most, thread:get("counter"))
   end
   local e = summary.errors
   io.write(string.format(
     'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
     .. '"max_us": %d, "created": %d, "bad_status": %d, "connect": %d, "read": %d, '
-    .. '"write": %d, "status": %d, "timeout": %d}\n',
+    .. '"write": %d, "status": %d, "timeout": %d, "networks": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, made, bad, e.connect, e.read, e.write, e.status,
-    e.timeout))
+    e.timeout, most * #threads))
 end

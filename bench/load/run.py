@@ -52,6 +52,8 @@ BARE_CONSTANT = "/api/bench/constant/"
 DATA_VERSION_KEY = "ow:1:detection:data-version"
 # The services whose (service, problem) pairs the report bodies cycle through.
 SERVICES = 12
+# Distinct /24 networks load.lua names (96 x 256 /16 blocks, 256 networks in each).
+NETWORKS = 96 * 256 * 256
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Bench:
         self.redis: subprocess.Popen | None = None
         self.server: subprocess.Popen | None = None
         self.run_index = 0
+        # The first network of the next run: no two runs share one (each report is counted).
+        self.next_network = 0
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "bench.load.settings",
@@ -249,7 +253,8 @@ class Bench:
         command = [
             *("wrk", "-t", str(self.args.threads), "-c", str(self.args.connections)),
             *("-d", f"{round(seconds)}s", "--latency", "-s", str(LUA), self.base),
-            *("--", method, path, str(self.run_index), str(prefix or "-"), *self.pairs()),
+            *("--", method, path, str(self.next_network), str(self.args.threads)),
+            *(str(prefix or "-"), *self.pairs()),
         ]
         run = Run(name=name, method=method, path=path)
         timer = None
@@ -263,6 +268,12 @@ class Bench:
             raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
         line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
         result = json.loads(line.removeprefix("RESULT "))
+        self.next_network += result["networks"]
+        if self.next_network > NETWORKS:
+            raise SystemExit(
+                f"The runs asked for {self.next_network:,} client networks, more than the"
+                f" {NETWORKS:,} load.lua has: addresses repeated. Use shorter or fewer runs."
+            )
         run.requests = result["requests"]
         run.seconds = result["duration_us"] / 1e6
         run.p50_ms, run.p90_ms = result["p50_us"] / 1e3, result["p90_us"] / 1e3
