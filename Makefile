@@ -9,19 +9,17 @@ STAMP := $(VENV)/.installed
 # Development mode is explicit: the settings default to production behaviour.
 export DEBUG ?= 1
 
-run: setup
+# The set-up steps (migrate, catalog, official sources, static files) run inside devstack, once
+# Redis answers, so that loading the catalog can announce its edits.
+run: $(STAMP)
 	$(BIN)/python -m outagewatch.devstack
 
 # The same stack with Django's development server, which reloads on code changes.
-dev: setup
+dev: $(STAMP)
 	$(BIN)/python -m outagewatch.devstack --reload
 
 setup: $(STAMP)
-	@mkdir -p var/mail
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py catalog_load
-	$(BIN)/python manage.py official_sources_load
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python -m outagewatch.devstack --setup-only
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

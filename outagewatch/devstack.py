@@ -1,9 +1,15 @@
-"""`make run`: make sure Redis answers, then run web, worker, detector and beat (honcho).
+"""`make run`: make sure Redis answers, set up, then run web, worker, detector and beat (honcho).
 
 Honcho supervises the processes and stops them all on Ctrl-C. Redis joins the
-process set only when nothing answers on REDIS_URL already. The web process is the
+process set only when nothing answers on REDIS_URL already. The set-up steps (migrate, the
+catalog, the official sources, the static files) run before honcho starts, with a Redis
+answering: loading the catalog announces its edits there, and without one it logs that they
+went unannounced. When the stack's own Redis is to be started, a short-lived one on the same
+port serves the set-up and is stopped before honcho starts the supervised one (nothing it
+held is needed: every process starts with a fresh catalog). The web process is the
 production server (gunicorn over uvicorn workers, outagewatch/gunicorn_conf.py);
 `--reload` (`make dev`) swaps in Django's development server, which reloads on code changes.
+`--setup-only` (`make setup`) runs the set-up steps and stops.
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +29,12 @@ import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+SETUP_STEPS: tuple[tuple[str, ...], ...] = (
+    ("migrate", "--noinput"),
+    ("catalog_load",),
+    ("official_sources_load",),
+    ("collectstatic", "--noinput", "--verbosity", "0"),
+)
 
 
 def redis_answers(url: str) -> bool:
@@ -49,27 +64,73 @@ def redis_server_binary() -> str:
     )
 
 
+def setup(env: dict[str, str] | None = None) -> None:
+    """The set-up steps, in order; the first that fails stops `make run` with its message."""
+    (BASE_DIR / "var" / "mail").mkdir(parents=True, exist_ok=True)
+    for step in SETUP_STEPS:
+        print("manage.py", *step, flush=True)
+        done = subprocess.run([sys.executable, "manage.py", *step], cwd=BASE_DIR, env=env)
+        if done.returncode != 0:
+            sys.exit(f"`manage.py {' '.join(step)}` failed (exit {done.returncode}).")
+
+
+@contextmanager
+def redis_for_setup(binary: str, port: int, timeout: float = 10.0) -> Iterator[None]:
+    """A Redis on 127.0.0.1:`port` for as long as the block runs, then stopped and gone.
+
+    Its own session, so a Ctrl-C during the set-up reaches it only through the clean-up here.
+    """
+    url = f"redis://127.0.0.1:{port}/0"
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not redis_answers(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit(
+                    f"redis-server could not start on 127.0.0.1:{port} (is the port taken by"
+                    " something that is not Redis?); free it or set REDIS_URL."
+                )
+            time.sleep(0.05)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=timeout)
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def main(argv: list[str] | None = None) -> None:
-    reload = "--reload" in (sys.argv[1:] if argv is None else argv)
-    if port_in_use(8000):
+    args = sys.argv[1:] if argv is None else argv
+    reload, setup_only = "--reload" in args, "--setup-only" in args
+    if not setup_only and port_in_use(8000):
         sys.exit("Port 8000 on 127.0.0.1 is already in use; stop whatever runs there first.")
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(url)
     processes = ["web-reload" if reload else "web", "worker", "detector", "beat"]
-    env = {**os.environ, "REDIS_PORT": str(parts.port or 6379)}
+    port = parts.port or 6379
+    env = {**os.environ, "REDIS_PORT": str(port)}
     if redis_answers(url):
         print(f"Redis answers on {url}; using it.", flush=True)
+        during_setup = nullcontext()
     elif (parts.hostname or "127.0.0.1") in LOCAL_HOSTS:
         env["REDIS_SERVER"] = redis_server_binary()
         processes.insert(0, "redis")
-        print(f"Starting a local Redis on 127.0.0.1:{env['REDIS_PORT']}.", flush=True)
+        during_setup = redis_for_setup(env["REDIS_SERVER"], port)
     else:
         sys.exit(f"Redis at {url} does not answer; start it or fix REDIS_URL.")
+    with during_setup:
+        setup(env)
+    if setup_only:
+        return
+    if "redis" in processes:
+        print(f"Starting a local Redis on 127.0.0.1:{port}.", flush=True)
     print(
         "OutageWatch: web on http://127.0.0.1:8000 · API docs on http://127.0.0.1:8000/api/docs/\n"
         "Emails are written to var/mail/ unless EMAIL_URL or EMAIL_HOST is set. Ctrl-C stops all.",
