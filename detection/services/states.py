@@ -193,10 +193,21 @@ def _decode_fast(
     present = [blobs[i] for i in stored]
     if any(len(blob) != size for blob in present):
         return None
-    table = np.frombuffer(b"".join(present), dtype=np.uint8).reshape(len(stored), size)
-    if not (table[:, : len(header)] == np.frombuffer(header, dtype=np.uint8)).all():
+    # The joined bytes viewed as (header, body) records: the fields are read where they lie
+    # (each is copied once, below) instead of the bodies first being copied out whole (at 100k
+    # series 180 MB of new memory, which a fresh process pays for in page faults).
+    record = np.dtype(
+        {
+            "names": ["header", "body"],
+            "formats": [(np.uint8, (len(header),)), layout.dtype],
+            "offsets": [0, len(header)],
+            "itemsize": size,
+        }
+    )
+    records = np.frombuffer(b"".join(present), dtype=record)
+    if not (records["header"] == np.frombuffer(header, dtype=np.uint8)).all():
         return None
-    rows = np.ascontiguousarray(table[:, len(header) :]).view(layout.dtype).reshape(len(stored))
+    rows = records["body"]
     if len(stored) == n:  # every series stored, as in a tick: no fresh state to fill in
         like = DetectorState.initial(1)
         return DetectorState(
