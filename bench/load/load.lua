@@ -6,8 +6,8 @@
 -- server trusts 127.0.0.1 as its proxy): each in a /24 network of its own, spread over
 -- 24,576 /16 blocks. Request n of thread t (of THREADS) is network FIRST + (n - 1) * THREADS
 -- + t, so a run takes the networks from FIRST on, as many as its busiest thread's requests
--- times THREADS; done() prints that count ("networks") and run.py starts the next run
--- after them. POSTs carry a
+-- times THREADS; done() prints that count ("networks") and how many networks it names
+-- ("networks_named"), and run.py starts the next run after them. POSTs carry a
 -- valid report body (the service:problem pairs are cycled). For every 201 the id in the
 -- body is written to IDS_PREFIX.<thread>, so run.py can check that each one is a stored row.
 
@@ -82,8 +82,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
     .. '"max_us": %d, "created": %d, "bad_status": %d, "connect": %d, "read": %d, '
-    .. '"write": %d, "status": %d, "timeout": %d, "networks": %d}\n',
+    .. '"write": %d, "status": %d, "timeout": %d, "networks": %d, "networks_named": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, made, bad, e.connect, e.read, e.write, e.status,
-    e.timeout, most * #threads))
+    e.timeout, most * #threads, BLOCKS * 256))
 end

@@ -52,8 +52,6 @@ BARE_CONSTANT = "/api/bench/constant/"
 DATA_VERSION_KEY = "ow:1:detection:data-version"
 # The services whose (service, problem) pairs the report bodies cycle through.
 SERVICES = 12
-# Distinct /24 networks load.lua names (96 x 256 /16 blocks, 256 networks in each).
-NETWORKS = 96 * 256 * 256
 
 
 @dataclass
@@ -269,10 +267,11 @@ class Bench:
         line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
         result = json.loads(line.removeprefix("RESULT "))
         self.next_network += result["networks"]
-        if self.next_network > NETWORKS:
+        if self.next_network > result["networks_named"]:
             raise SystemExit(
                 f"The runs asked for {self.next_network:,} client networks, more than the"
-                f" {NETWORKS:,} load.lua has: addresses repeated. Use shorter or fewer runs."
+                f" {result['networks_named']:,} load.lua names: addresses repeated. Use shorter"
+                " or fewer runs."
             )
         run.requests = result["requests"]
         run.seconds = result["duration_us"] / 1e6
