@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
+from django.conf import settings
 
 from detection import services
+from outagewatch.allocator import keep_freed_memory
 
 # No retries with countdowns: a countdown task sits unacknowledged in the worker, which a
 # Redis restart turns into a dead worker (docs/deployment.md). Each of these runs on a
@@ -21,6 +23,8 @@ def detect_minute(now: str | None = None) -> dict:
     """
     from detection.services.simulate import tick_paused
 
+    # Only the detector runs this (its own queue): its process reuses each minute's memory.
+    keep_freed_memory(enabled=settings.DETECTOR_KEEP_FREED_MEMORY)
     if tick_paused():
         # `simulate history` is writing; the next run resumes from the watermarks.
         return {"paused": True}
@@ -38,6 +42,7 @@ def detect_minute(now: str | None = None) -> dict:
 @shared_task(ignore_result=True)
 def detector_prime() -> dict:
     """Sent by the detector to itself when it starts: the next tick's baselines, read ahead."""
+    keep_freed_memory(enabled=settings.DETECTOR_KEEP_FREED_MEMORY)
     return {"series": services.tick_prime()}
 
 

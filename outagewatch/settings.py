@@ -416,6 +416,9 @@ BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
 # Problems need an excess from at least this many distinct networks (more for busy series:
 # detection.core.networks); one machine, office or rented range cannot fake an outage.
 OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=4)
+# The detector's process keeps the memory it frees for its next minute instead of returning
+# it to the kernel (outagewatch/allocator.py): its RSS then stays at its peak between minutes.
+DETECTOR_KEEP_FREED_MEMORY: bool = env_bool("DETECTOR_KEEP_FREED_MEMORY", True)
 # Overrides of detection.core.DetectorConfig defaults, as JSON, e.g. {"quiet_minutes": 20}.
 DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
 # Problems that return within this many minutes of an outage's end are the same outage: the

@@ -17,6 +17,7 @@ def test_bench_tick_db_runs_tiny_on_sqlite():
             sys.executable,
             "bench/scale/bench_tick_db.py",
             *("--series", "30", "--per-service", "5", "--repeat", "2", "--history-days", "1"),
+            *("--gap", "0.1"),
             *("--reports", "500", "--report-minutes", "2", "--bucket-series", "30"),
         ],
         cwd=ROOT,

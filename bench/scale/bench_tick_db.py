@@ -82,6 +82,10 @@ def main() -> None:
     parser.add_argument("--db", choices=("pg", "sqlite"), default=_default_db())
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument(
+        "--gap", type=float, default=0.0,
+        help="seconds between one detect_minute call and the next (production: about 60)",
+    )  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--primed", action="store_true", help=argparse.SUPPRESS)
@@ -198,6 +202,7 @@ def _run(args: argparse.Namespace, what: str, n: int, env: dict[str, str], *extr
         "rate_max",
         "reports",
         "report_minutes",
+        "gap",
     ):
         argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     full_env = {**os.environ, **env, "DEBUG": "0", "SECRET_KEY": "bench-scale-not-secret"}
@@ -409,9 +414,12 @@ def _tick_runs(args: argparse.Namespace) -> dict:
         filler.reports_insert(minute, filler.minute_reports(minute))
         now = minute + MINUTE + dt.timedelta(seconds=2)
         primed = None
+        if runs:
+            time.sleep(args.gap)  # minutes apart, as the beat sends them (not timed)
         if label == "after forgetting":
             states_forget()
         if label == "primed":
+            _keep_freed_memory()  # as the detector's prime task does first
             t0 = time.perf_counter()
             tick_prime(now=minute + dt.timedelta(seconds=30))
             primed = time.perf_counter() - t0
@@ -438,6 +446,16 @@ def _tick_runs(args: argparse.Namespace) -> dict:
         return {"runs": runs, "maxrss_mb": _maxrss_mb()}
     return {"runs": runs, "core": _core_reference(ANCHOR + (len(runs) - 1) * MINUTE),
             "maxrss_mb": _maxrss_mb()}  # fmt: skip
+
+
+def _keep_freed_memory() -> None:
+    try:
+        from outagewatch.allocator import keep_freed_memory
+    except ImportError:  # code from before it
+        return
+    from django.conf import settings
+
+    keep_freed_memory(enabled=getattr(settings, "DETECTOR_KEEP_FREED_MEMORY", True))
 
 
 def _core_reference(minute: dt.datetime) -> float:
