@@ -444,7 +444,7 @@ def _tick_runs(args: argparse.Namespace) -> dict:
         )
     if args.primed:
         return {"runs": runs, "maxrss_mb": _maxrss_mb()}
-    return {"runs": runs, "core": _core_reference(ANCHOR + (len(runs) - 1) * MINUTE),
+    return {"runs": runs, "core": _core_reference(ANCHOR + (args.start + len(runs) - 1) * MINUTE),
             "maxrss_mb": _maxrss_mb()}  # fmt: skip
 
 
