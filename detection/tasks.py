@@ -15,6 +15,12 @@ from outagewatch.allocator import keep_freed_memory
 # schedule and resumes from its watermark, so a failed run is simply redone by the next one.
 
 
+def detector_process() -> None:
+    """Set up the process that runs the tick (only the detector takes its queue): it keeps
+    the memory each minute frees for the next (outagewatch/allocator.py)."""
+    keep_freed_memory(enabled=settings.DETECTOR_KEEP_FREED_MEMORY)
+
+
 @shared_task(ignore_result=True)
 def detect_minute(now: str | None = None) -> dict:
     """Bucket new reports, then judge every closed minute not judged yet.
@@ -23,8 +29,7 @@ def detect_minute(now: str | None = None) -> dict:
     """
     from detection.services.simulate import tick_paused
 
-    # Only the detector runs this (its own queue): its process reuses each minute's memory.
-    keep_freed_memory(enabled=settings.DETECTOR_KEEP_FREED_MEMORY)
+    detector_process()
     if tick_paused():
         # `simulate history` is writing; the next run resumes from the watermarks.
         return {"paused": True}
@@ -42,7 +47,7 @@ def detect_minute(now: str | None = None) -> dict:
 @shared_task(ignore_result=True)
 def detector_prime() -> dict:
     """Sent by the detector to itself when it starts: the next tick's baselines, read ahead."""
-    keep_freed_memory(enabled=settings.DETECTOR_KEEP_FREED_MEMORY)
+    detector_process()
     return {"series": services.tick_prime()}
 
 

@@ -450,12 +450,10 @@ def _tick_runs(args: argparse.Namespace) -> dict:
 
 def _keep_freed_memory() -> None:
     try:
-        from outagewatch.allocator import keep_freed_memory
+        from detection.tasks import detector_process
     except ImportError:  # code from before it
         return
-    from django.conf import settings
-
-    keep_freed_memory(enabled=getattr(settings, "DETECTOR_KEEP_FREED_MEMORY", True))
+    detector_process()
 
 
 def _core_reference(minute: dt.datetime) -> float:
