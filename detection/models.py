@@ -175,6 +175,10 @@ class Outage(models.Model):
         default=0, help_text="Distinct networks with counted reports since the onset."
     )
     explanation = models.TextField(blank=True)
+    # What the counts above rest on that can no longer change: the sums of its buckets before
+    # the aggregation's settled minute (detection.services.outage_tally), so each minute reads
+    # only the minutes after it. Owned by that module; empty = count from the onset.
+    tally = models.JSONField(default=dict, blank=True)
     # Set when the outage started together with others of services on one provider
     # (detection.services.upstream).
     upstream = models.ForeignKey(
@@ -203,6 +207,23 @@ class Outage(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class OutageNetwork(models.Model):
+    """A network (reporter key) with counted reports in an outage: its distinct networks are
+    counted as these rows are added, minute by minute, instead of recounted over all its
+    reports (detection.services.outage_tally). Kept while the outage can still reopen."""
+
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="+", db_index=False)
+    reporter_key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["outage", "reporter_key"], name="outage_network_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outage_id} {self.reporter_key[:12]}"
 
 
 class UpstreamOutage(models.Model):

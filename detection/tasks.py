@@ -60,4 +60,8 @@ def baselines_refit(only_cold: bool = False) -> dict:
 @shared_task(ignore_result=True)
 def retention_purge() -> dict:
     purged = services.retention_purge()
-    return {"reports": purged.reports, "buckets": purged.buckets}
+    return {
+        "reports": purged.reports,
+        "buckets": purged.buckets,
+        "outage_networks": purged.outage_networks,
+    }

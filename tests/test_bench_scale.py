@@ -32,3 +32,28 @@ def test_bench_tick_db_runs_tiny_on_sqlite():
     assert "run 4, primed (primed in" in out and "the series' evidence summed in" in out
     assert "| detect_minute, 30 series (sqlite) |" in out
     assert "| bucketing 500 reports (sqlite) |" in out
+
+
+def test_bench_outages_runs_tiny_on_sqlite():
+    """bench/scale/bench_outages.py: both ways of counting agree minute by minute (it stops
+    otherwise) and the table comes out."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["DATABASE_URL"] = "sqlite:///unused.sqlite3"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/scale/bench_outages.py",
+            *("--giant-reports", "3000", "--giant-networks", "1000", "--per-minute", "100"),
+            *("--outages", "4", "--minutes", "3"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.count("the same counts") == 3
+    assert "| kept and extended, 3,300-report outage + 4 more (sqlite) |" in out
+    assert "| recounted from each onset (reference) |" in out

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from django.utils import timezone
 
 from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
-from detection.models import OVERALL, Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
+from detection.models import OVERALL, Outage, OutageEvent, SeriesState, ServiceStatus
 from detection.services.bulk import upsert
 from detection.services.config import detector_config
+from detection.services.outage_tally import Tally, outage_tallies
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
-from reports.models import Report
 
 TOP_PROBLEMS = 5
 # A country "stands out" in an overall outage when it sends at least this share of reports.
@@ -49,31 +50,67 @@ class TickView:
         return groups
 
 
+# What a minute's refresh of an outage changes (saved for all its outages at once).
+_REFRESHED = [
+    "score", "peak_observed", "peak_expected", "peak_at", "top_problems", "countries",
+    "total_reports", "networks", "explanation", "tally", "updated_at",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One outage's share of a tick: its service's series and which of them fire or run."""
+
+    outage: Outage
+    idx: list[int]
+    fired: list[int]
+    in_outage: list[int]
+    opened: bool
+
+
 def outages_apply(*, view: TickView) -> dict[int, int]:
     """Open, extend, update and resolve outages; returns service id -> active outage id."""
     tr = view.result.transition
     firing = tr.opened | tr.reopened
     groups = view.by_service()
     active = {o.service_id: o for o in Outage.objects.filter(status=Outage.Status.ACTIVE)}
-    result: dict[int, int] = {}
     # Only services with a firing series or an open outage have anything to do.
     firing_services = {view.keys[i][0] for i in np.flatnonzero(firing)}
+    steps: list[_Step] = []
     for sid in sorted((firing_services | active.keys()) & groups.keys()):
         idx = groups[sid]
         outage = active.get(sid)
         fired = [i for i in idx if firing[i]]
+        opened = False
         if fired and outage is None:
-            outage = _reopen_recent(sid, view) or _open(sid, fired, view)
-        if outage is None:
-            continue
-        for i in fired:
+            outage = _reopen_recent(sid, view)
+            if outage is None:
+                outage, opened = _open(sid, fired, view), True
+        if outage is not None:
+            in_outage = [i for i in idx if tr.state.state[i] == STATE_OUTAGE]
+            steps.append(_Step(outage, idx, fired, in_outage, opened))
+    # The counts of every outage at once: a minute with many outages (a provider down) or a
+    # long one (a giant service) reads what changed, not everything since each onset.
+    tallies = outage_tallies([s.outage for s in steps], view.minute)
+    result: dict[int, int] = {}
+    for step in steps:
+        outage, tally = step.outage, tallies[step.outage.id]
+        if step.opened:
+            # Its subscribers are found by its countries: fill them in before telling them.
+            _refresh(outage, step.fired, view, tally)
+            outage.save()
+            alerts_notify(outage=outage, change="opened")
+        for i in step.fired:
             _country_join(outage, view.keys[i][1], view, i)
-        in_outage = [i for i in idx if tr.state.state[i] == STATE_OUTAGE]
-        _update(outage, in_outage, view)
-        if not in_outage:
-            _resolve(outage, idx, view)
+        _refresh(outage, step.in_outage, view, tally)
+        if not step.in_outage:
+            _resolve(outage, step.idx, view)
         else:
-            result[sid] = outage.id
+            result[outage.service_id] = outage.id
+    now = timezone.now()  # as save() would stamp them
+    for step in steps:
+        step.outage.updated_at = now
+    Outage.objects.bulk_update([s.outage for s in steps], _REFRESHED, batch_size=200)
     return result
 
 
@@ -110,8 +147,6 @@ def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
         score=float(view.result.scores.score[i]),
     )
     _event(outage, OutageEvent.Kind.OPENED, view, i, _verdict(view, i))
-    _update(outage, fired, view)
-    alerts_notify(outage=outage, change="opened")
     return outage
 
 
@@ -125,8 +160,9 @@ def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:
     alerts_notify(outage=outage, change="country")
 
 
-def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:
-    """Refresh the peak, score, countries and top problems while the outage runs."""
+def _refresh(outage: Outage, in_outage: list[int], view: TickView, tally: Tally) -> None:
+    """Refresh the peak, score, counts, countries and top problems while the outage runs
+    (in memory: outages_apply saves them)."""
     scores = view.result.scores
     for i in in_outage:
         outage.score = max(outage.score, float(scores.score[i]))
@@ -137,9 +173,9 @@ def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:
             outage.peak_observed = float(view.observed[i])
             outage.peak_expected = float(view.result.expected[i])
             outage.peak_at = view.minute
-    problems, countries, total = _reports_since(outage, view.minute)
+    countries, total = tally.countries, tally.total
     outage.top_problems = [
-        {"problem": slug, "count": n} for slug, n in problems.most_common(TOP_PROBLEMS)
+        {"problem": slug, "count": n} for slug, n in tally.problems.most_common(TOP_PROBLEMS)
     ]
     standing_out = [c for c, n in countries.most_common() if total and n >= COUNTRY_SHARE * total]
     ordered = sorted(
@@ -147,40 +183,7 @@ def _update(outage: Outage, in_outage: list[int], view: TickView) -> None:
     )
     outage.countries = ordered
     outage.total_reports = total
-    outage.networks = _networks_since(outage, view.minute)
     outage.explanation = _explanation(outage, countries, total)
-    outage.save()
-
-
-def _networks_since(outage: Outage, minute: dt.datetime) -> int:
-    """Distinct networks behind the outage's counted reports: what its verdict rests on."""
-    return (
-        Report.objects.filter(
-            service_id=outage.service_id,
-            counted=True,
-            created_at__gte=outage.started_at,
-            created_at__lt=minute + dt.timedelta(minutes=1),
-        )
-        .values("reporter_key")
-        .distinct()
-        .count()
-    )
-
-
-def _reports_since(outage: Outage, minute: dt.datetime) -> tuple[Counter, Counter, int]:
-    rows = Bucket.objects.filter(
-        service_id=outage.service_id, minute__gte=outage.started_at, minute__lte=minute
-    ).values_list("country", "counted", "problems")
-    problems: Counter = Counter()
-    countries: Counter = Counter()
-    total = 0
-    for country, counted, by_problem in rows:
-        if country == OVERALL:
-            total += counted
-            problems.update(by_problem)
-        else:
-            countries[country] += counted
-    return problems, countries, total
 
 
 def _resolve(outage: Outage, idx: list[int], view: TickView) -> None:

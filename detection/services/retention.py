@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from detection.models import Bucket
+from detection.services.outage_tally import outage_networks_purge
 from reports.models import Report
 from reports.services import reporter_windows_purge
 
@@ -18,6 +19,7 @@ class RetentionPurged:
     reports: int
     buckets: int
     reporter_windows: int
+    outage_networks: int
 
 
 def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
@@ -29,4 +31,11 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
         minute__lt=now - dt.timedelta(days=settings.BUCKET_RETENTION_DAYS)
     ).delete()
     windows = reporter_windows_purge(now=now)
-    return RetentionPurged(reports=reports, buckets=buckets, reporter_windows=windows)
+    # An outage counts its networks only while it can still reopen; a day more leaves room
+    # for a detector catching up on minutes that old.
+    networks = outage_networks_purge(
+        before=now - dt.timedelta(minutes=settings.OUTAGE_REOPEN_MINUTES, days=1)
+    )
+    return RetentionPurged(
+        reports=reports, buckets=buckets, reporter_windows=windows, outage_networks=networks
+    )

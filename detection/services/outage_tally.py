@@ -1,0 +1,198 @@
+"""The running counts of the outages being refreshed: counted reports, countries, problems and
+distinct networks since each outage's onset.
+
+Recounting them every minute reads every bucket and every counted report since the onset: on
+the day a giant service breaks, one outage of a million reports spent 1.2-1.3 s a minute on its
+distinct networks alone, growing with every report (bench/scale/README.md). Instead:
+
+- each outage keeps (Outage.tally) the sums of its buckets before the aggregation's settled
+  minute (buckets_settled: no bucket before it changes again), so a minute reads only the
+  buckets from there on: the late window, whatever the outage's length;
+- its networks are rows of OutageNetwork, added as their counted reports come in (one
+  INSERT ... SELECT DISTINCT ... ON CONFLICT DO NOTHING from the same minute on): the count
+  grows by the rows that were new.
+
+Both are read for all the tick's outages at once. A rewrite of settled buckets (a backfill:
+buckets_settled's mark moves), a tally of another onset or one ahead of the judged minute
+counts that outage from its onset again, networks included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+
+from django.db import connection
+from django.db.models import Q
+
+from detection.models import OVERALL, Bucket, Outage, OutageNetwork
+from detection.services.buckets import buckets_settled
+from reports.models import Report
+
+TALLY_VERSION = 1
+_MINUTE = dt.timedelta(minutes=1)
+# Outages per INSERT of networks: bounds the statement's parameters (SQLite allows 32,766).
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Tally:
+    """An outage's counts from its onset to the judged minute (inclusive)."""
+
+    total: int  # counted reports, all countries
+    countries: Counter[str]  # counted reports by country
+    problems: Counter[str]  # counted reports by problem slug
+    networks: int  # distinct networks behind its counted reports
+
+
+def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, Tally]:
+    """Outage id -> its counts up to `minute`, for outages of distinct services.
+
+    Sets each outage's `tally` and `networks` in memory (the caller saves them with the rest
+    of its refresh) and adds its new network rows, in the caller's transaction.
+    """
+    if not outages:
+        return {}
+    settled, mark = buckets_settled()
+    stamp = _stamp(mark)
+    end = minute + _MINUTE
+    kept = {o.id: _kept(o, stamp, end) for o in outages}
+    since = {
+        o.id: dt.datetime.fromisoformat(kept[o.id]["until"]) if kept[o.id] else o.started_at
+        for o in outages
+    }
+    # Buckets before this minute go into the kept sums: they cannot change any more.
+    until = {
+        oid: start if settled is None else max(start, min(settled, end))
+        for oid, start in since.items()
+    }
+    settled_sums = {oid: _sums(kept[oid]) for oid in since}
+    live_sums = {oid: _sums(None) for oid in since}
+    by_service = {o.service_id: o.id for o in outages}
+    if len(by_service) != len(outages):
+        raise ValueError("one outage per service")
+    for sid, bucket_minute, country, counted, problems in _buckets(outages, since, minute):
+        oid = by_service[sid]
+        sums = settled_sums[oid] if bucket_minute < until[oid] else live_sums[oid]
+        _add(sums, country, counted, problems)
+    # Counted from the onset again: so are its networks (rows of later minutes, had a minute
+    # been judged again, would count too many).
+    OutageNetwork.objects.filter(outage_id__in=[o.id for o in outages if not kept[o.id]]).delete()
+    added = _networks_add(outages, since, end)
+    tallies: dict[int, Tally] = {}
+    for o in outages:
+        settled_part, live = settled_sums[o.id], live_sums[o.id]
+        o.tally = {
+            "v": TALLY_VERSION,
+            "start": o.started_at.isoformat(),
+            "until": until[o.id].isoformat(),
+            "mark": stamp,
+            "total": settled_part["total"],
+            "countries": dict(settled_part["countries"]),
+            "problems": dict(settled_part["problems"]),
+        }
+        o.networks = (o.networks if kept[o.id] else 0) + added[o.id]
+        countries, problems = Counter(settled_part["countries"]), Counter(settled_part["problems"])
+        countries.update(live["countries"])
+        problems.update(live["problems"])
+        tallies[o.id] = Tally(
+            total=settled_part["total"] + live["total"],
+            countries=countries,
+            problems=problems,
+            networks=o.networks,
+        )
+    return tallies
+
+
+def _stamp(mark: tuple | None) -> str | None:
+    """The rewrite mark as stored in a tally: whatever rewrote settled buckets moves it."""
+    return None if mark is None else "|".join(v.isoformat() for v in mark)
+
+
+def _kept(outage: Outage, stamp: str | None, end: dt.datetime) -> dict | None:
+    """The outage's kept sums if they still hold, else None (count from the onset)."""
+    t = outage.tally or {}
+    if (
+        t.get("v") != TALLY_VERSION
+        or t.get("start") != outage.started_at.isoformat()
+        or t.get("mark") != stamp
+    ):
+        return None
+    # Sums reaching past the judged minute (a minute judged again) would count too much.
+    return t if dt.datetime.fromisoformat(t["until"]) <= end else None
+
+
+def _sums(kept: dict | None) -> dict:
+    kept = kept or {}
+    return {
+        "total": int(kept.get("total", 0)),
+        "countries": Counter(kept.get("countries", {})),
+        "problems": Counter(kept.get("problems", {})),
+    }
+
+
+def _add(sums: dict, country: str, counted: int, problems: dict) -> None:
+    # The overall series holds the service's totals; the country series split them.
+    if country == OVERALL:
+        sums["total"] += counted
+        sums["problems"].update(problems)
+    else:
+        sums["countries"][country] += counted
+
+
+def _buckets(outages: Sequence[Outage], since: dict[int, dt.datetime], minute: dt.datetime):
+    """(service, minute, country, counted, problems) of every outage's buckets from its
+    `since` to `minute`, in one query."""
+    match = reduce(or_, (Q(service_id=o.service_id, minute__gte=since[o.id]) for o in outages))
+    return Bucket.objects.filter(match, minute__lte=minute).values_list(
+        "service_id", "minute", "country", "counted", "problems"
+    )
+
+
+def _networks_add(
+    outages: Sequence[Outage], since: dict[int, dt.datetime], end: dt.datetime
+) -> Counter[int]:
+    """Add the networks of each outage's counted reports in [since, end) that it does not
+    have yet; outage id -> rows added."""
+    qn = connection.ops.quote_name
+    report = Report._meta
+    columns = {f: qn(report.get_field(f).column) for f in ("service", "created_at", "counted")}
+    key = qn(report.get_field("reporter_key").column)
+    added: Counter[int] = Counter()
+    for first in range(0, len(outages), _CHUNK):
+        chunk = outages[first : first + _CHUNK]
+        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        sql = (
+            f"WITH o (outage_id, service_id, since) AS (VALUES {values})"
+            f" INSERT INTO {qn(OutageNetwork._meta.db_table)} (outage_id, reporter_key)"
+            f" SELECT DISTINCT o.outage_id, r.{key} FROM o JOIN {qn(report.db_table)} r"
+            f" ON r.{columns['service']} = o.service_id AND r.{columns['created_at']} >= o.since"
+            f" WHERE r.{columns['counted']} AND r.{columns['created_at']} < %s"
+            " ON CONFLICT (outage_id, reporter_key) DO NOTHING RETURNING outage_id"
+        )
+        params = [p for o in chunk for p in (o.id, o.service_id, _when(since[o.id]))]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, _when(end)])
+            added.update(oid for (oid,) in cursor.fetchall())
+    return added
+
+
+def _when(value: dt.datetime):
+    """A datetime parameter of raw SQL, stored as Django stores it (SQLite: UTC text)."""
+    if connection.vendor == "postgresql":
+        return value
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def outage_networks_purge(*, before: dt.datetime) -> int:
+    """Drop the network rows of outages resolved before `before` (past reopening); their
+    tallies go too, so a later refresh, should one come, counts from the onset."""
+    done = Outage.objects.filter(status=Outage.Status.RESOLVED, resolved_at__lt=before)
+    deleted, _ = OutageNetwork.objects.filter(outage__in=done).delete()
+    if deleted:
+        done.exclude(tally={}).update(tally={})
+    return deleted

@@ -1,0 +1,189 @@
+"""An outage's running counts (detection.services.outage_tally), kept minute by minute, equal a
+recount from its onset: late reports, several outages at once, a backfill into settled
+minutes, a minute judged again, outages from before the tally existed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from detection.models import OVERALL, Bucket, Outage, OutageNetwork
+from detection.services import buckets_aggregate, retention_purge
+from detection.services.outage_tally import Tally, outage_networks_purge, outage_tallies
+from reports.models import Report
+
+pytestmark = pytest.mark.django_db
+T0 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+M = dt.timedelta(minutes=1)
+COUNTRIES = ("DE", "FR", "US")
+
+
+def add_reports(service, problem_types, at: dt.datetime, keys, *, counted=True, country="DE"):
+    Report.objects.bulk_create(
+        Report(
+            service=service,
+            problem=problem_types[["login", "app", "website"][i % 3]],
+            country=COUNTRIES[i % 3] if country is None else country,
+            source=Report.Source.API,
+            reporter_key=key,
+            counted=counted,
+            created_at=at,
+        )
+        for i, key in enumerate(keys)
+    )
+
+
+def recount(outage: Outage, minute: dt.datetime) -> Tally:
+    """What the tally stands for, counted from the onset: the buckets and the reports."""
+    problems: Counter = Counter()
+    countries: Counter = Counter()
+    total = 0
+    for country, counted, by_problem in Bucket.objects.filter(
+        service_id=outage.service_id, minute__gte=outage.started_at, minute__lte=minute
+    ).values_list("country", "counted", "problems"):
+        if country == OVERALL:
+            total += counted
+            problems.update(by_problem)
+        else:
+            countries[country] += counted
+    networks = (
+        Report.objects.filter(
+            service_id=outage.service_id,
+            counted=True,
+            created_at__gte=outage.started_at,
+            created_at__lt=minute + M,
+        )
+        .values("reporter_key")
+        .distinct()
+        .count()
+    )
+    return Tally(total=total, countries=countries, problems=problems, networks=networks)
+
+
+def tally_minute(outage_ids: list[int], minute: dt.datetime) -> dict[int, Tally]:
+    """One tick's share: aggregate, tally freshly read outages, save them as the tick does."""
+    buckets_aggregate(now=minute + M + dt.timedelta(seconds=2))
+    outages = list(Outage.objects.filter(id__in=outage_ids).order_by("id"))
+    tallies = outage_tallies(outages, minute)
+    Outage.objects.bulk_update(outages, ["tally", "networks"])
+    return tallies
+
+
+def assert_same(tally: Tally, expected: Tally) -> None:
+    assert tally.total == expected.total
+    assert +tally.countries == +expected.countries
+    assert +tally.problems == +expected.problems
+    assert tally.networks == expected.networks
+
+
+def open_outage(service, started_at: dt.datetime) -> Outage:
+    return Outage.objects.create(service=service, started_at=started_at, detected_at=started_at)
+
+
+@pytest.fixture
+def two_services(make_service):
+    return make_service("acme"), make_service("globex")
+
+
+def test_kept_counts_equal_a_recount_minute_by_minute(two_services, problem_types):
+    a, b = two_services
+    rng = np.random.default_rng(3)
+    first = open_outage(a, T0 + 2 * M)
+    second = open_outage(b, T0 + 9 * M)
+    for k in range(40):
+        minute = T0 + k * M
+        for service, pool in ((a, 40), (b, 400)):
+            # Networks come back minute after minute (a pool smaller than the reports).
+            keys = [f"{service.slug}-{n}" for n in rng.integers(0, pool, rng.integers(0, 25))]
+            add_reports(service, problem_types, minute + dt.timedelta(seconds=5), keys,
+                        country=None)  # fmt: skip
+            add_reports(service, problem_types, minute + dt.timedelta(seconds=9), keys[:3],
+                        counted=False)  # fmt: skip
+        if k % 7 == 3:
+            # Committed after its minute was counted, inside the late window.
+            add_reports(a, problem_types, minute - 3 * M, ["a-late", f"a-late-{k}"])
+        ids = [o.id for o in (first, second) if o.started_at <= minute]
+        tallies = tally_minute(ids, minute)
+        for outage in Outage.objects.filter(id__in=ids):
+            assert_same(tallies[outage.id], recount(outage, minute))
+            assert OutageNetwork.objects.filter(outage=outage).count() == outage.networks
+    # The kept sums moved along with the aggregation's settled minute (5 late minutes).
+    first.refresh_from_db()
+    assert dt.datetime.fromisoformat(first.tally["until"]) == T0 + 35 * M
+    assert first.tally["total"] > 0
+
+
+def test_a_long_outage_reads_only_what_can_still_change(service, problem_types):
+    outage = open_outage(service, T0)
+    for k in range(30):
+        add_reports(service, problem_types, T0 + k * M, [f"n{k}", f"n{k + 1}"])
+        before = tally_minute([outage.id], T0 + k * M)[outage.id]
+    outage.refresh_from_db()
+    until = dt.datetime.fromisoformat(outage.tally["until"])
+    # Reports and buckets before the settled minute gone (retention, say): the counts stand,
+    # so they were not read again.
+    Report.objects.filter(created_at__lt=until).delete()
+    Bucket.objects.filter(minute__lt=until).delete()
+    add_reports(service, problem_types, T0 + 30 * M, ["n0", "fresh"])
+    after = tally_minute([outage.id], T0 + 30 * M)[outage.id]
+    assert after.total == before.total + 2
+    assert after.networks == before.networks + 1  # n0 was already counted
+
+
+def test_a_backfill_into_settled_minutes_is_counted(service, problem_types):
+    outage = open_outage(service, T0)
+    for k in range(20):
+        add_reports(service, problem_types, T0 + k * M, [f"n{k}"])
+        tally_minute([outage.id], T0 + k * M)
+    # Reports written into the past, then aggregated again from there (simulate history).
+    add_reports(service, problem_types, T0 + 2 * M, ["old-1", "old-2", "n5"])
+    buckets_aggregate(now=T0 + 20 * M + dt.timedelta(seconds=2), since=T0 + 2 * M)
+    outage = Outage.objects.get()
+    tally = outage_tallies([outage], T0 + 19 * M)[outage.id]
+    assert_same(tally, recount(outage, T0 + 19 * M))
+    assert tally.total == 23 and tally.networks == 22
+
+
+def test_a_minute_judged_again_and_a_moved_onset_count_from_the_onset(service, problem_types):
+    outage = open_outage(service, T0)
+    for k in range(15):
+        add_reports(service, problem_types, T0 + k * M, [f"n{k}"])
+        tally_minute([outage.id], T0 + k * M)
+    outage = Outage.objects.get()
+    earlier = outage_tallies([outage], T0 + 4 * M)[outage.id]
+    assert_same(earlier, recount(outage, T0 + 4 * M))
+    assert earlier.networks == 5
+    outage.save()
+    outage.started_at = T0 + 10 * M
+    moved = outage_tallies([outage], T0 + 14 * M)[outage.id]
+    assert_same(moved, recount(outage, T0 + 14 * M))
+    assert moved.networks == 5
+
+
+def test_an_outage_from_before_tallies_is_counted_from_its_onset(service, problem_types):
+    outage = open_outage(service, T0)
+    for k in range(3):
+        add_reports(service, problem_types, T0 + k * M, ["same", f"n{k}"])
+    Outage.objects.filter(id=outage.id).update(networks=999, total_reports=999)
+    tally = tally_minute([outage.id], T0 + 2 * M)[outage.id]
+    assert (tally.total, tally.networks) == (6, 4)
+    assert Outage.objects.get().networks == 4
+
+
+def test_networks_of_outages_past_reopening_are_purged(two_services, problem_types):
+    a, b = two_services
+    old, running = open_outage(a, T0), open_outage(b, T0)
+    for service in two_services:
+        add_reports(service, problem_types, T0, ["x", "y"])
+    tally_minute([old.id, running.id], T0)
+    Outage.objects.filter(id=old.id).update(status="resolved", resolved_at=T0 + 5 * M)
+    assert outage_networks_purge(before=T0 + 5 * M) == 0  # resolved at, not before
+    purged = retention_purge(now=T0 + dt.timedelta(days=2))
+    assert purged.outage_networks == 2
+    assert not OutageNetwork.objects.filter(outage=old).exists()
+    assert OutageNetwork.objects.filter(outage=running).count() == 2
+    old.refresh_from_db()
+    assert old.tally == {} and old.networks == 2  # its figure stays; a recount starts over
