@@ -256,13 +256,13 @@ class World:
 
 
 def _kept(outages, minute: dt.datetime) -> None:
-    from detection.models import Outage
     from detection.services.outage_tally import outage_tallies
+    from detection.services.outages import outages_refreshed_save
 
     tallies = outage_tallies(outages, minute)
     for o in outages:
         o.total_reports = tallies[o.id].total
-    Outage.objects.bulk_update(outages, ["total_reports", "networks", "tally"], batch_size=200)
+    outages_refreshed_save(outages)
 
 
 def _recounted(outages, minute: dt.datetime) -> None:

@@ -20,7 +20,7 @@ from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.models import OVERALL, Outage, OutageEvent, SeriesState, ServiceStatus
-from detection.services.bulk import upsert
+from detection.services.bulk import update, upsert
 from detection.services.config import detector_config
 from detection.services.outage_tally import Tally, outage_tallies
 from detection.services.series import SeriesKey
@@ -53,7 +53,7 @@ class TickView:
 # What a minute's refresh of an outage changes (saved for all its outages at once).
 _REFRESHED = [
     "score", "peak_observed", "peak_expected", "peak_at", "top_problems", "countries",
-    "total_reports", "networks", "explanation", "tally", "updated_at",
+    "total_reports", "networks", "explanation", "tally",
 ]  # fmt: skip
 
 
@@ -107,11 +107,18 @@ def outages_apply(*, view: TickView) -> dict[int, int]:
             _resolve(outage, step.idx, view)
         else:
             result[outage.service_id] = outage.id
-    now = timezone.now()  # as save() would stamp them
-    for step in steps:
-        step.outage.updated_at = now
-    Outage.objects.bulk_update([s.outage for s in steps], _REFRESHED, batch_size=200)
+    outages_refreshed_save([s.outage for s in steps])
     return result
+
+
+def outages_refreshed_save(outages: list[Outage]) -> None:
+    """Save what a minute's refresh changes in these outages, in one statement."""
+    if not outages:
+        return
+    now = timezone.now()  # as save() would stamp them
+    columns = {name: [getattr(o, name) for o in outages] for name in ["id", *_REFRESHED]}
+    columns["updated_at"] = [now] * len(outages)
+    update(Outage, columns, key="id")
 
 
 def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
