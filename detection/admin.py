@@ -33,6 +33,8 @@ class OutageAdmin(admin.ModelAdmin):
     search_fields = ["service__name"]
     date_hierarchy = "started_at"
     raw_id_fields = ["service"]
+    # The detector's bookkeeping (detection.services.outage_tally), not for editing.
+    exclude = ["tally"]
     inlines = [OutageEventInline]
 
 

@@ -187,3 +187,12 @@ def test_networks_of_outages_past_reopening_are_purged(two_services, problem_typ
     assert OutageNetwork.objects.filter(outage=running).count() == 2
     old.refresh_from_db()
     assert old.tally == {} and old.networks == 2  # its figure stays; a recount starts over
+
+
+def test_the_admin_shows_an_outage_without_its_tally(service, problem_types, admin_client):
+    outage = open_outage(service, T0)
+    add_reports(service, problem_types, T0, ["x"])
+    tally_minute([outage.id], T0)
+    page = admin_client.get(f"/admin/detection/outage/{outage.id}/change/")
+    assert page.status_code == 200
+    assert 'name="networks"' in page.text and 'name="tally"' not in page.text
