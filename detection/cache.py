@@ -9,9 +9,11 @@ number that keys cached before the restart; ETags are hashes of the body, not th
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -92,9 +94,56 @@ def cached_read(name: str, compute: Callable[[], T], *, timeout: int = 300) -> T
         return compute()
     if hit is not None:
         return hit
-    value = compute()
-    try:
-        cache.set(key, value, timeout)
-    except RedisError:
-        logger.warning("Cache unavailable; could not store %s", name, exc_info=True)
+    with computing(key):
+        # Another thread of this process may have computed it while this one waited.
+        with contextlib.suppress(RedisError):
+            hit = cache.get(key)
+        if hit is not None:
+            return hit
+        value = compute()
+        try:
+            cache.set(key, value, timeout)
+        except RedisError:
+            logger.warning("Cache unavailable; could not store %s", name, exc_info=True)
     return value
+
+
+class _KeyLocks:
+    """One lock per key while anyone holds or waits for it (then forgotten: keys carry the
+    data version, so a new set comes every minute)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
+
+    @contextlib.contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+_key_locks = _KeyLocks()
+
+
+def computing(key: str):
+    """Held while this process computes the value cached under `key`: one thread at a time.
+
+    Each tick makes every cached read stale at once; without it every request in flight for
+    a popular page or answer (a giant service's, on the day it breaks) computed the same
+    value, each with the same queries. A lock per key, not shared by keys: a computation
+    that reads another cached value (a page's answer built from its live read) can never
+    wait on itself.
+    """
+    return _key_locks.hold(key)

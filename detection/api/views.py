@@ -42,7 +42,7 @@ from detection.api.serializers import (
     ServiceDetailSerializer,
     StatusSerializer,
 )
-from detection.cache import data_version
+from detection.cache import computing, data_version
 from detection.models import Outage
 from outagewatch.api.pagination import NewestFirstCursorPagination
 from outagewatch.api.schema import READ_ERRORS, errors
@@ -96,10 +96,6 @@ class _LocalAnswers:
 
 _answers = _LocalAnswers()
 
-# Striped locks for computing cached answers (VersionedReadView._computed): bounded memory,
-# and answers that share a stripe only wait for each other's short computation.
-_compute_locks = [threading.Lock() for _ in range(64)]
-
 
 class VersionedReadView(generics.GenericAPIView):
     throttle_scope = "reads"
@@ -133,7 +129,7 @@ class VersionedReadView(generics.GenericAPIView):
         if not key:
             body = self.read(request, **kwargs)
             return body, content_etag(body)
-        with _compute_locks[hash(key) % len(_compute_locks)]:
+        with computing(key):
             cached = _answers.get(key) or self._cache_get(key)
             if cached is None:
                 body = self.read(request, **kwargs)  # errors (404, 400): not cached, not tagged
