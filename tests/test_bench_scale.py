@@ -9,17 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_tick_db_runs_tiny_on_sqlite():
+def run_on_sqlite(script: str, *args: str) -> str:
+    """The script's output, run to its end on SQLite (it must succeed)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["DATABASE_URL"] = "sqlite:///unused.sqlite3"  # picks --db sqlite; each run makes its own
     done = subprocess.run(
-        [
-            sys.executable,
-            "bench/scale/bench_tick_db.py",
-            *("--series", "30", "--per-service", "5", "--repeat", "2", "--history-days", "1"),
-            *("--gap", "0.1"),
-            *("--reports", "500", "--report-minutes", "2", "--bucket-series", "30"),
-        ],
+        [sys.executable, script, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -27,7 +22,16 @@ def test_bench_tick_db_runs_tiny_on_sqlite():
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
+    return done.stdout
+
+
+def test_bench_tick_db_runs_tiny_on_sqlite():
+    out = run_on_sqlite(
+        "bench/scale/bench_tick_db.py",
+        *("--series", "30", "--per-service", "5", "--repeat", "2", "--history-days", "1"),
+        *("--gap", "0.1"),
+        *("--reports", "500", "--report-minutes", "2", "--bucket-series", "30"),
+    )
     assert "run 2, warm: 30 series" in out and "states from memory" in out
     assert "run 4, primed (primed in" in out and "the series' evidence summed in" in out
     assert "| detect_minute, 30 series (sqlite) |" in out
@@ -37,23 +41,11 @@ def test_bench_tick_db_runs_tiny_on_sqlite():
 def test_bench_outages_runs_tiny_on_sqlite():
     """bench/scale/bench_outages.py: both ways of counting agree minute by minute (it stops
     otherwise) and the table comes out."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["DATABASE_URL"] = "sqlite:///unused.sqlite3"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "bench/scale/bench_outages.py",
-            *("--giant-reports", "3000", "--giant-networks", "1000", "--per-minute", "100"),
-            *("--outages", "4", "--minutes", "3"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    out = run_on_sqlite(
+        "bench/scale/bench_outages.py",
+        *("--giant-reports", "3000", "--giant-networks", "1000", "--per-minute", "100"),
+        *("--outages", "4", "--minutes", "3"),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout
     assert out.count("the same counts") == 3
     assert "| kept and extended, 3,300-report outage + 4 more (sqlite) |" in out
     assert "| recounted from each onset (reference) |" in out

@@ -268,35 +268,11 @@ def _kept(outages, minute: dt.datetime) -> None:
 def _recounted(outages, minute: dt.datetime) -> None:
     """What each minute cost before the counts were kept (the refresh's reads as they were):
     per outage, every bucket and every counted report's network since its onset, and a save."""
-    from collections import Counter
-
-    from detection.models import OVERALL, Bucket
-    from reports.models import Report
+    from detection.services.outage_tally import outage_recount
 
     for o in outages:
-        problems: Counter = Counter()
-        countries: Counter = Counter()
-        total = 0
-        for country, counted, by_problem in Bucket.objects.filter(
-            service_id=o.service_id, minute__gte=o.started_at, minute__lte=minute
-        ).values_list("country", "counted", "problems"):
-            if country == OVERALL:
-                total += counted
-                problems.update(by_problem)
-            else:
-                countries[country] += counted
-        o.networks = (
-            Report.objects.filter(
-                service_id=o.service_id,
-                counted=True,
-                created_at__gte=o.started_at,
-                created_at__lt=minute + MINUTE,
-            )
-            .values("reporter_key")
-            .distinct()
-            .count()
-        )
-        o.total_reports = total
+        counts = outage_recount(o, minute)
+        o.networks, o.total_reports = counts.networks, counts.total
         o.save()
 
 

@@ -5,14 +5,18 @@ minutes, a minute judged again, outages from before the tally existed."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 
 import numpy as np
 import pytest
 
-from detection.models import OVERALL, Bucket, Outage, OutageNetwork
+from detection.models import Bucket, Outage, OutageNetwork
 from detection.services import buckets_aggregate, retention_purge
-from detection.services.outage_tally import Tally, outage_networks_purge, outage_tallies
+from detection.services.outage_tally import (
+    Tally,
+    outage_networks_purge,
+    outage_recount,
+    outage_tallies,
+)
 from reports.models import Report
 
 pytestmark = pytest.mark.django_db
@@ -34,33 +38,6 @@ def add_reports(service, problem_types, at: dt.datetime, keys, *, counted=True, 
         )
         for i, key in enumerate(keys)
     )
-
-
-def recount(outage: Outage, minute: dt.datetime) -> Tally:
-    """What the tally stands for, counted from the onset: the buckets and the reports."""
-    problems: Counter = Counter()
-    countries: Counter = Counter()
-    total = 0
-    for country, counted, by_problem in Bucket.objects.filter(
-        service_id=outage.service_id, minute__gte=outage.started_at, minute__lte=minute
-    ).values_list("country", "counted", "problems"):
-        if country == OVERALL:
-            total += counted
-            problems.update(by_problem)
-        else:
-            countries[country] += counted
-    networks = (
-        Report.objects.filter(
-            service_id=outage.service_id,
-            counted=True,
-            created_at__gte=outage.started_at,
-            created_at__lt=minute + M,
-        )
-        .values("reporter_key")
-        .distinct()
-        .count()
-    )
-    return Tally(total=total, countries=countries, problems=problems, networks=networks)
 
 
 def tally_minute(outage_ids: list[int], minute: dt.datetime) -> dict[int, Tally]:
@@ -108,7 +85,7 @@ def test_kept_counts_equal_a_recount_minute_by_minute(two_services, problem_type
         ids = [o.id for o in (first, second) if o.started_at <= minute]
         tallies = tally_minute(ids, minute)
         for outage in Outage.objects.filter(id__in=ids):
-            assert_same(tallies[outage.id], recount(outage, minute))
+            assert_same(tallies[outage.id], outage_recount(outage, minute))
             assert OutageNetwork.objects.filter(outage=outage).count() == outage.networks
     # The kept sums moved along with the aggregation's settled minute (5 late minutes).
     first.refresh_from_db()
@@ -143,7 +120,7 @@ def test_a_backfill_into_settled_minutes_is_counted(service, problem_types):
     buckets_aggregate(now=T0 + 20 * M + dt.timedelta(seconds=2), since=T0 + 2 * M)
     outage = Outage.objects.get()
     tally = outage_tallies([outage], T0 + 19 * M)[outage.id]
-    assert_same(tally, recount(outage, T0 + 19 * M))
+    assert_same(tally, outage_recount(outage, T0 + 19 * M))
     assert tally.total == 23 and tally.networks == 22
 
 
@@ -154,12 +131,12 @@ def test_a_minute_judged_again_and_a_moved_onset_count_from_the_onset(service, p
         tally_minute([outage.id], T0 + k * M)
     outage = Outage.objects.get()
     earlier = outage_tallies([outage], T0 + 4 * M)[outage.id]
-    assert_same(earlier, recount(outage, T0 + 4 * M))
+    assert_same(earlier, outage_recount(outage, T0 + 4 * M))
     assert earlier.networks == 5
     outage.save()
     outage.started_at = T0 + 10 * M
     moved = outage_tallies([outage], T0 + 14 * M)[outage.id]
-    assert_same(moved, recount(outage, T0 + 14 * M))
+    assert_same(moved, outage_recount(outage, T0 + 14 * M))
     assert moved.networks == 5
 
 
