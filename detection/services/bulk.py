@@ -32,14 +32,10 @@ def upsert(
     """
     constant = constant or {}
     names = list(columns)
-    n = len(columns[names[0]]) if names else 0
+    n = _rows(columns)
     if n == 0:
         return 0
-    if any(len(columns[name]) != n for name in names):
-        raise ValueError("columns of different lengths")
-    fields = {name: model._meta.get_field(name) for name in [*names, *constant]}
-    table = connection.ops.quote_name(model._meta.db_table)
-    quoted = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
+    table, fields, quoted = _named(model, [*names, *constant])
     target = ", ".join(quoted[name] for name in fields)
     conflict = ", ".join(connection.ops.quote_name(model._meta.get_field(u).column) for u in unique)
     update = ", ".join(
@@ -52,14 +48,10 @@ def upsert(
         f"INSERT INTO {table} ({target}) VALUES ({marks})"
         f" ON CONFLICT ({conflict}) DO UPDATE SET {update.replace('EXCLUDED.', 'excluded.')}"
     )
-    adapters = [_adapter(fields[name]) for name in fields]
     fixed = [constant[name] for name in constant]
-    rows = (
-        [adapt(v) for adapt, v in zip(adapters, (*row, *fixed), strict=True)]
-        for row in zip(*(columns[name] for name in names), strict=True)
-    )
+    rows = ((*row, *fixed) for row in zip(*(columns[name] for name in names), strict=True))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, _adapted(fields, list(fields), rows))
     return n
 
 
@@ -94,14 +86,10 @@ def update(model: type[models.Model], columns: dict[str, Sequence[Any]], *, key:
     FROM it; elsewhere (SQLite): executemany.
     """
     names = list(columns)
-    n = len(columns[key])
+    n = _rows(columns)
     if n == 0:
         return 0
-    if any(len(columns[name]) != n for name in names):
-        raise ValueError("columns of different lengths")
-    fields = {name: model._meta.get_field(name) for name in names}
-    table = connection.ops.quote_name(model._meta.db_table)
-    quoted = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
+    table, fields, quoted = _named(model, names)
     changed = [name for name in names if name != key]
     if connection.vendor == "postgresql":
         sets = ", ".join(f"{quoted[name]} = s.{quoted[name]}" for name in changed)
@@ -114,14 +102,34 @@ def update(model: type[models.Model], columns: dict[str, Sequence[Any]], *, key:
             cursor.execute(f"DROP TABLE {temp}")
         return n
     sets = ", ".join(f"{quoted[name]} = %s" for name in changed)
-    adapters = [_adapter(fields[name]) for name in [*changed, key]]
-    rows = (
-        [adapt(v) for adapt, v in zip(adapters, row, strict=True)]
-        for row in zip(*(columns[name] for name in [*changed, key]), strict=True)
-    )
+    order = [*changed, key]
+    rows = zip(*(columns[name] for name in order), strict=True)
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {sets} WHERE {quoted[key]} = %s", rows)
+        cursor.executemany(
+            f"UPDATE {table} SET {sets} WHERE {quoted[key]} = %s", _adapted(fields, order, rows)
+        )
     return n
+
+
+def _rows(columns: dict[str, Sequence[Any]]) -> int:
+    """How many rows the columns hold; ValueError unless they all hold as many."""
+    lengths = {len(values) for values in columns.values()}
+    if len(lengths) > 1:
+        raise ValueError("columns of different lengths")
+    return lengths.pop() if lengths else 0
+
+
+def _named(model: type[models.Model], names: list[str]) -> tuple[str, dict, dict[str, str]]:
+    """The model's table and these fields with their columns, quoted for SQL."""
+    fields = {name: model._meta.get_field(name) for name in names}
+    quoted = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
+    return connection.ops.quote_name(model._meta.db_table), fields, quoted
+
+
+def _adapted(fields: dict, names: list[str], rows):
+    """Rows of the fields `names`, in that order, as the SQLite driver takes them."""
+    adapters = [_adapter(fields[name]) for name in names]
+    return ([adapt(v) for adapt, v in zip(adapters, row, strict=True)] for row in rows)
 
 
 def _staged(cursor, table: str, columns: dict[str, Sequence[Any]], quoted: dict[str, str]) -> str:
