@@ -202,7 +202,9 @@ def subdivision_counts(*, service: Service, now: datetime | None = None) -> list
         )
         .exclude(subdivision="")
         .values("country", "subdivision")
-        .annotate(n=Count("id"))
+        # "*", not the id: the index of reports that name a region holds every column this
+        # reads, so PostgreSQL can answer from the index without visiting the table.
+        .annotate(n=Count("*"))
         .order_by("-n", "subdivision")[:SUBDIVISION_ROWS]
     )
     return [

@@ -131,6 +131,13 @@ class Report(models.Model):
                 name="report_comment_recent",
                 condition=Q(counted=True) & ~Q(comment=""),
             ),
+            # The regions a service page counts over a day: only the reports that name one
+            # (the field is optional), so an outage's flood without regions is not read.
+            models.Index(
+                fields=["service", "created_at", "country", "subdivision"],
+                name="report_region_recent",
+                condition=Q(counted=True) & ~Q(subdivision=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -49,3 +49,6 @@ def test_bench_outages_runs_tiny_on_sqlite():
     assert out.count("the same counts") == 3
     assert "| kept and extended, 3,300-report outage + 4 more (sqlite) |" in out
     assert "| recounted from each onset (reference) |" in out
+    # The regions panel gives the same answer with and without its index (it stops otherwise).
+    assert out.count("without the index") == 3
+    assert "| with report_region_recent, 10% of 3,300 reports name a region |" in out

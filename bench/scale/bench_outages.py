@@ -1,5 +1,7 @@
 """The outages' counts each minute: kept and extended (the tick's way) against recounted from
-each onset (the reference), on one database, in one run, alternating minute by minute.
+each onset (the reference), on one database, in one run, alternating minute by minute; and the
+giant service's regions panel (the day's counted reports that name a region) with its partial
+index against the same read without it.
 
     .venv/bin/python bench/scale/bench_outages.py            # 1M-report outage + 1,000 more
     .venv/bin/python bench/scale/bench_outages.py --giant-reports 3000000 --minutes 8
@@ -12,15 +14,22 @@ What it does (bench/scale/README.md has the figures):
    --giant-hours ago with --giant-reports reports from --giant-networks networks (nine in ten
    counted), and --outages other services with an outage each, started an hour ago, a few
    reports a minute from three countries; the buckets aggregated, as the beat would have;
+   then VACUUM ANALYZE, as autovacuum keeps a table (the regions panel's index is read
+   without the table where its pages are all visible);
 2. then, for --minutes minutes: inserts the minute's reports (--per-minute for the giant, a
    fifth of them from networks it has seen), aggregates the buckets, and times, in one
    transaction each, rolled back: (a) `outage_tallies` for every outage and their save (what
    `outages_apply` does each minute), (b) the reference: for each outage its buckets and
    `COUNT(DISTINCT reporter_key)` of its counted reports since its onset, and its save (what
    `outages_apply` did before the counts were kept). (a)'s kept counts are then committed, as
-   a tick commits them; the order of (a) and (b) alternates;
-3. prints each minute and a table: best and median of (a) after its first minute (which counts
-   from each onset, as a detector does the first time it meets an outage), (b), the ratio.
+   a tick commits them; the order of (a) and (b) alternates. Then, alternating too, the
+   service page's regions panel of the giant (`detection.live.subdivision_counts`; a share
+   --region-share of its reports name a region), (c) as it reads with the partial index
+   `report_region_recent`, and (d) the reference: the same read after `DROP INDEX` in a
+   transaction rolled back (the read before that index, whatever plan the database picks);
+3. prints each minute and two tables: best and median of (a) after its first minute (which
+   counts from each onset, as a detector does the first time it meets an outage), (b), the
+   ratio; and of (c) and (d). It stops unless both ways give the same answer every minute.
 """
 
 from __future__ import annotations
@@ -46,6 +55,11 @@ ROOT = tick_db.ROOT
 ANCHOR = tick_db.ANCHOR
 MINUTE = tick_db.MINUTE
 COUNTRIES = ("US", "GB", "DE")
+REGIONS = {
+    "US": ("US-CA", "US-NY", "US-TX", "US-FL", "US-WA"),
+    "GB": ("GB-ENG", "GB-SCT", "GB-WLS"),
+    "DE": ("DE-BY", "DE-BE", "DE-HH", "DE-NW"),
+}
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--giant-reports", type=int, default=1_000_000)
@@ -54,6 +68,9 @@ parser.add_argument("--giant-hours", type=float, default=3.0)
 parser.add_argument("--per-minute", type=int, default=6_000, help="the giant's new reports")
 parser.add_argument("--outages", type=int, default=1_000, help="other active outages")
 parser.add_argument("--minutes", type=int, default=6)
+parser.add_argument(
+    "--region-share", type=float, default=0.1, help="the giant's reports that name a region"
+)
 parser.add_argument("--db", choices=("pg", "sqlite"), default=tick_db._default_db())
 parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", tick_db.DEFAULT_PG))
 parser.add_argument("--keep", action="store_true", help="keep the database")
@@ -82,6 +99,7 @@ def main() -> None:
 
 def _passed(args: argparse.Namespace) -> list[str]:
     names = ("giant_reports", "giant_networks", "giant_hours", "per_minute", "outages", "minutes")
+    names += ("region_share",)
     return [f"--{name.replace('_', '-')}={getattr(args, name)}" for name in names]
 
 
@@ -101,6 +119,20 @@ def _summary(args: argparse.Namespace, out: dict) -> None:
     runs = ", ".join(f"{t:.3f}" for t in recount)
     reference = f"{ref_best:.3f} s | {ref_median:.3f} s | {runs}"
     print(f"| recounted from each onset (reference) | {reference} | 1x |")
+    regions, plain = out["regions"], out["regions_plain"]
+    print("\n| the giant's regions panel | best | median | runs (s) | ratio (median) |")
+    print("|---|---|---|---|---|")
+    ratio = statistics.median(regions) / statistics.median(plain)
+    print(
+        f"| with report_region_recent, {args.region_share:.0%} of"
+        f" {out['giant_reports']:,} reports name a region | {_runs(regions)} | {ratio:.3f}x |"
+    )
+    print(f"| without it (reference) | {_runs(plain)} | 1x |")
+
+
+def _runs(times: list[float]) -> str:
+    runs = ", ".join(f"{t:.3f}" for t in times)
+    return f"{min(times):.3f} s | {statistics.median(times):.3f} s | {runs}"
 
 
 # --- the child: Django on the throwaway database ----------------------------------------------
@@ -118,7 +150,7 @@ def _child(args: argparse.Namespace) -> None:
     world = World(args)
     world.fill()
     print(f"filled in {time.perf_counter() - t0:.0f} s: {world.describe()}", flush=True)
-    kept, recount = [], []
+    kept, recount, regions, plain = [], [], [], []
     for k in range(args.minutes):
         minute = ANCHOR + k * MINUTE
         world.minute_reports(minute)
@@ -136,7 +168,20 @@ def _child(args: argparse.Namespace) -> None:
             f" (the giant: {total:,} counted reports from {networks:,} networks)",
             flush=True,
         )
-    print(json.dumps({"kept": kept, "recount": recount, "giant_reports": world.giant_total}))
+        order = ("indexed", "plain") if k % 2 == 0 else ("plain", "indexed")
+        panels = {what: world.regions(what, minute) for what in order}
+        (t_indexed, rows), (t_plain, expected) = panels["indexed"], panels["plain"]
+        if rows != expected:
+            raise SystemExit(f"minute {k + 1}: the regions panel differs without its index")
+        regions.append(t_indexed)
+        plain.append(t_plain)
+        print(
+            f"minute {k + 1}: regions {t_indexed:.3f} s, without the index {t_plain:.3f} s,"
+            f" the same {len(rows)} regions",
+            flush=True,
+        )
+    out = {"kept": kept, "recount": recount, "regions": regions, "regions_plain": plain}
+    print(json.dumps({**out, "giant_reports": world.giant_total}))
 
 
 class World:
@@ -199,9 +244,12 @@ class World:
 
     def _giant_rows(self, at: dt.datetime, seconds: float, n: int, networks: np.ndarray) -> None:
         offsets = np.sort(self.rng.uniform(0, seconds, n))
+        named = self.rng.random(n) < self.args.region_share
+        picks = self.rng.integers(0, 60, n)
         rows = [
             (self.giant, self.problems[k % 3], COUNTRIES[k % 3], "api",
-             at + dt.timedelta(seconds=float(offsets[k])), f"g{networks[k]:x}", k % 10 != 0)
+             at + dt.timedelta(seconds=float(offsets[k])), f"g{networks[k]:x}", k % 10 != 0,
+             _region(COUNTRIES[k % 3], picks[k]) if named[k] else "")
             for k in range(n)
         ]  # fmt: skip
         self._insert(rows)
@@ -210,7 +258,8 @@ class World:
     def _others_rows(self, minute: dt.datetime) -> None:
         rows = [
             (sid, self.problems[j % 3], COUNTRIES[j], "api",
-             minute + dt.timedelta(seconds=10 + 15 * j), f"o{sid}-{self.rng.integers(0, 50)}", True)
+             minute + dt.timedelta(seconds=10 + 15 * j), f"o{sid}-{self.rng.integers(0, 50)}", True,
+             "")
             for sid in self.others
             for j in range(3)
         ]  # fmt: skip
@@ -220,11 +269,9 @@ class World:
         from reports.models import Report
 
         columns = ["service_id", "problem_id", "country", "source", "created_at", "reporter_key",
-                   "counted"]  # fmt: skip
+                   "counted", "subdivision"]  # fmt: skip
         tick_db.bulk_insert(
-            Report,
-            [*columns, "subdivision", "comment", "block_key"],
-            [(*row, "", "", "") for row in rows],
+            Report, [*columns, "comment", "block_key"], [(*row, "", "") for row in rows]
         )
 
     def aggregate(self, end: dt.datetime) -> None:
@@ -236,7 +283,7 @@ class World:
         from django.db import connection
 
         with connection.cursor() as c:
-            c.execute("ANALYZE")
+            c.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
     def time(self, what: str, minute: dt.datetime) -> tuple[float, dict]:
         """Seconds of one minute's counts and the counts (service -> (counted reports,
@@ -253,6 +300,31 @@ class World:
             if what == "recount":
                 transaction.set_rollback(True)
         return seconds, {o.service_id: (o.total_reports, o.networks) for o in outages}
+
+    def regions(self, what: str, minute: dt.datetime) -> tuple[float, list[dict]]:
+        """Seconds of the giant's regions panel at the minute's end, and the panel; "plain"
+        reads it without its index (dropped in a transaction rolled back)."""
+        from django.db import connection, transaction
+
+        from detection.live import subdivision_counts
+        from reports.models import Service
+
+        giant = Service.objects.get(pk=self.giant)
+        with transaction.atomic():
+            if what == "plain":
+                with connection.cursor() as c:
+                    c.execute("DROP INDEX report_region_recent")
+            t0 = time.perf_counter()
+            rows = subdivision_counts(service=giant, now=minute + MINUTE)
+            seconds = time.perf_counter() - t0
+            transaction.set_rollback(True)
+        return seconds, rows
+
+
+def _region(country: str, pick: int) -> str:
+    """A region of the country, the first ones more often (as people are spread)."""
+    names = REGIONS[country]
+    return names[min(int(np.log2(1 + pick)), len(names) - 1)]
 
 
 def _kept(outages, minute: dt.datetime) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from detection import live
@@ -137,6 +139,21 @@ def test_subdivisions_named_in_counted_reports(service, problem_types):
     )
     rows = live.subdivision_counts(service=service)
     assert [(r["name"], r["count"]) for r in rows] == [("Berlin", 3), ("Bayern", 1)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_subdivisions_are_read_through_the_index_of_reports_that_name_one(service):
+    """The read must stay one that report_region_recent can answer (its WHERE implies the
+    index's condition): otherwise a day's flood without regions is scanned again. With
+    sequential scans off PostgreSQL still takes another index when this one cannot serve."""
+    with CaptureQueriesContext(connection) as queries:
+        live.subdivision_counts(service=service)
+    (query,) = queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "report_region_recent" in plan, plan
 
 
 def test_service_live_json_renders_the_page_parts_from_the_same_read(client, acme_down):
