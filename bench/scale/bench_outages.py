@@ -44,6 +44,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -155,11 +157,9 @@ def _child(args: argparse.Namespace) -> None:
         minute = ANCHOR + k * MINUTE
         world.minute_reports(minute)
         world.aggregate(minute + MINUTE)
-        order = ("kept", "recount") if k % 2 == 0 else ("recount", "kept")
-        runs = {what: world.time(what, minute) for what in order}
-        (t_kept, counts), (t_recount, expected) = runs["kept"], runs["recount"]
-        if counts != expected:
-            raise SystemExit(f"minute {k + 1}: kept counts differ from a recount")
+        t_kept, counts, t_recount = _side_by_side(
+            k, partial(world.time, minute=minute), ("kept", "recount"), "kept counts differ"
+        )
         kept.append(t_kept)
         recount.append(t_recount)
         total, networks = counts[world.giant]
@@ -168,11 +168,9 @@ def _child(args: argparse.Namespace) -> None:
             f" (the giant: {total:,} counted reports from {networks:,} networks)",
             flush=True,
         )
-        order = ("indexed", "plain") if k % 2 == 0 else ("plain", "indexed")
-        panels = {what: world.regions(what, minute) for what in order}
-        (t_indexed, rows), (t_plain, expected) = panels["indexed"], panels["plain"]
-        if rows != expected:
-            raise SystemExit(f"minute {k + 1}: the regions panel differs without its index")
+        t_indexed, rows, t_plain = _side_by_side(
+            k, partial(world.regions, minute=minute), ("indexed", "plain"), "regions differ"
+        )
         regions.append(t_indexed)
         plain.append(t_plain)
         print(
@@ -182,6 +180,17 @@ def _child(args: argparse.Namespace) -> None:
         )
     out = {"kept": kept, "recount": recount, "regions": regions, "regions_plain": plain}
     print(json.dumps({**out, "giant_reports": world.giant_total}))
+
+
+def _side_by_side(k: int, measure: Callable, ways: tuple[str, str], differs: str) -> tuple:
+    """(seconds, answer) of the first way and the seconds of the second (the reference),
+    measured in turn, the order alternating by minute; stops if the answers differ."""
+    ours, reference = ways
+    runs = {what: measure(what) for what in (ways if k % 2 == 0 else ways[::-1])}
+    (seconds, answer), (ref_seconds, expected) = runs[ours], runs[reference]
+    if answer != expected:
+        raise SystemExit(f"minute {k + 1}: {differs} from the reference")
+    return seconds, answer, ref_seconds
 
 
 class World:
