@@ -8,18 +8,15 @@ class AddIndexOnline(AddIndexConcurrently):
     elsewhere (SQLite has no concurrent build and no concurrent writers to spare)."""
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        model = to_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.add_index(model, self.index)
+        self._way(schema_editor).database_forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        self._way(schema_editor).database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def _way(self, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
-            return super().database_backwards(app_label, schema_editor, from_state, to_state)
-        model = from_state.apps.get_model(app_label, self.model_name)
-        if self.allow_migrate_model(schema_editor.connection.alias, model):
-            schema_editor.remove_index(model, self.index)
+            return super()
+        return super(AddIndexConcurrently, self)  # AddIndex's: a plain CREATE INDEX
 
 
 class Migration(migrations.Migration):
