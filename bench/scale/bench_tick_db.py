@@ -95,6 +95,8 @@ def main() -> None:
         return _child(args)
     # Killed: still drop the databases (the context managers' finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    if args.db == "pg":
+        print(_server_line(args.pg), flush=True)
     with _redis() as redis_url:
         results: list[dict] = []
         for n in args.series:
@@ -118,6 +120,19 @@ def main() -> None:
                 bucketing = _run(args, "bucketing", args.bucket_series, env)
                 _print_bucketing(bucketing)
     _summary(args, results, bucketing)
+
+
+def _server_line(url: str) -> str:
+    """The server settings the figures depend on (the first minute's write of the states
+    depends on wal_compression: docs/deployment.md)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        version, wal, buffers = conn.execute(
+            "SELECT current_setting('server_version'), current_setting('wal_compression'),"
+            " current_setting('shared_buffers')"
+        ).fetchone()
+    return f"PostgreSQL {version}: wal_compression {wal}, shared_buffers {buffers}"
 
 
 def _default_db() -> str:
