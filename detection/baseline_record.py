@@ -18,13 +18,28 @@ from typing import Any
 
 import numpy as np
 
-# SeriesBaseline.profile's layout: big-endian float64, what PostgreSQL's float8send writes.
-PROFILE_DTYPE = ">f8"
+# SeriesBaseline.profile's layout: the core's PROFILE_FLOAT and SLOTS_PER_WEEK, big-endian
+# (what PostgreSQL's float4send writes). Restated rather than imported, so that loading the
+# models does not load the core (1.4 s of SciPy and scikit-learn); a test holds them equal.
+PROFILE_DTYPE = np.dtype(">f4")
+PROFILE_SLOTS = 672
+# Rows written before profiles were single precision hold big-endian float64; they are read
+# as they are until the next fit rewrites them (nightly), so no migration rewrites 100k rows.
+EARLIER_PROFILE_DTYPE = np.dtype(">f8")
+_LAYOUTS = {PROFILE_SLOTS * d.itemsize: d for d in (PROFILE_DTYPE, EARLIER_PROFILE_DTYPE)}
 
 
 def profile_bytes(record: dict[str, Any]) -> bytes:
     """The record's profile as SeriesBaseline.profile holds it."""
     return np.asarray(record["profile"], dtype=PROFILE_DTYPE).tobytes()
+
+
+def profile_layout(size: int) -> np.dtype:
+    """The dtype of a stored profile of `size` bytes (this layout or the earlier one)."""
+    try:
+        return _LAYOUTS[size]
+    except KeyError:
+        raise ValueError(f"a stored profile of {size} bytes") from None
 
 
 def params_digest(record: dict[str, Any]) -> str:
@@ -40,8 +55,8 @@ def record_joined(params: dict[str, Any], profile: bytes | memoryview | None) ->
         if "profile" not in params:
             raise ValueError("a stored baseline without a profile")
         return params
-    values = np.frombuffer(bytes(profile), PROFILE_DTYPE).astype(np.float64)
-    return {**params, "profile": values.tolist()}
+    raw = bytes(profile)
+    return {**params, "profile": np.frombuffer(raw, profile_layout(len(raw))).tolist()}
 
 
 def record_split(record: dict[str, Any]) -> tuple[dict[str, Any], str, bytes]:

@@ -689,7 +689,9 @@ class Filler:
         for i, (s, country) in enumerate(self.keys):
             params = {
                 "version": 1,
-                "profile": [round(float(v), 6) for v in self.profiles[i]],
+                # In single precision, as Baseline.to_dict() writes it: the record's digest
+                # is then the digest of what is stored.
+                "profile": self.profiles[i].astype(np.float32).tolist(),
                 "dispersion": float(dispersion[i]),
                 "level_dispersion": float(dispersion[i] / 4),
                 "fitted_at": to_epoch_minute(fitted),

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from .config import DetectorConfig
 
 METHODS = ("hgb", "mean", "prior")
+# A profile's precision, in memory and stored: float32 (7 significant digits) is far finer than
+# any fitted rate is known, and halves the largest array a tick holds (the stacked profiles of
+# 100k series, 537 -> 269 MB) and the bytes a detector reads when it starts
+# (bench/scale/README.md, "The profiles in single precision"). A Baseline rounds its profile
+# here when it is made, so a fitted baseline and the one read back from storage are the same.
+PROFILE_FLOAT = np.float32
 # Growth is extrapolated at most this far past the fit: a late refit must not run away.
 MAX_EXTRAPOLATION_DAYS = 2.0
 # Buckets longer than a slot are integrated with this many sample points at most.
@@ -98,7 +104,7 @@ class Baseline:
     utc_offset: int = UNKNOWN_OFFSET
 
     def __post_init__(self) -> None:
-        profile = _readonly(self.profile, np.float64)
+        profile = _readonly(self.profile, PROFILE_FLOAT)
         if profile.shape != (SLOTS_PER_WEEK,):
             raise ValueError(f"profile must have shape ({SLOTS_PER_WEEK},), got {profile.shape}")
         if self.method not in METHODS:
@@ -131,7 +137,7 @@ class Baseline:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": 1,
-            "profile": [round(float(v), 6) for v in self.profile],
+            "profile": self.profile.tolist(),  # exact: float32 values as Python floats
             "dispersion": float(self.dispersion),
             "level_dispersion": float(self.level_dispersion),
             "fitted_at": int(self.fitted_at),
@@ -179,7 +185,7 @@ OPTIONAL: dict[str, Any] = {
 class BaselineBatch:
     """Many baselines stacked for one vectorised tick; row i is series i."""
 
-    profiles: np.ndarray  # (n, 672) per-minute rates
+    profiles: np.ndarray  # (n, 672) per-minute rates, PROFILE_FLOAT
     dispersion: np.ndarray  # (n,)
     level_dispersion: np.ndarray  # (n,)
     fitted_at: np.ndarray  # (n,) int64 epoch minutes
@@ -196,7 +202,7 @@ class BaselineBatch:
     narrow_profiles: SlotMaxima = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        profiles = _readonly(np.atleast_2d(self.profiles), np.float64)
+        profiles = _readonly(np.atleast_2d(self.profiles), PROFILE_FLOAT)
         object.__setattr__(self, "profiles", profiles)
         if self.utc_offset is None:
             object.__setattr__(self, "utc_offset", np.full(len(profiles), UNKNOWN_OFFSET))
@@ -231,7 +237,7 @@ class BaselineBatch:
         return cls(
             profiles=np.stack([b.profile for b in baselines])
             if baselines
-            else np.zeros((0, SLOTS_PER_WEEK)),
+            else np.zeros((0, SLOTS_PER_WEEK), dtype=PROFILE_FLOAT),
             dispersion=np.array([b.dispersion for b in baselines], dtype=np.float64),
             level_dispersion=np.array([b.level_dispersion for b in baselines], dtype=np.float64),
             fitted_at=np.array([b.fitted_at for b in baselines], dtype=np.int64),

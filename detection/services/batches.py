@@ -32,7 +32,7 @@ from psycopg.adapt import Loader
 from psycopg.postgres import types
 from psycopg.pq import Format
 
-from detection.baseline_record import PROFILE_DTYPE
+from detection.baseline_record import PROFILE_DTYPE, profile_layout
 from detection.core import (
     BaselineBatch,
     DetectorConfig,
@@ -41,7 +41,7 @@ from detection.core import (
     prior_baseline,
     run_tick,
 )
-from detection.core.baseline import METHODS, OPTIONAL
+from detection.core.baseline import METHODS, OPTIONAL, PROFILE_FLOAT
 from detection.core.timegrid import SLOTS_PER_WEEK
 from detection.models import SeriesBaseline
 from detection.services.series import SeriesKey
@@ -314,27 +314,31 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
 
 
 def _profiles(pks: tuple, raws: tuple, parsed: tuple) -> np.ndarray:
-    """(rows, SLOTS_PER_WEEK): each row's stored bytes, or where it has none the database's
-    parse of its JSON. Read-only and the batch's own (BaselineBatch takes it without a copy).
+    """(rows, SLOTS_PER_WEEK) of PROFILE_FLOAT: each row's stored bytes, or where it has none
+    the database's parse of its JSON. Read-only and the batch's own (BaselineBatch takes it
+    without a copy).
 
-    The bytes go straight into the one array they end in, which is then turned into native
-    floats in place: each new 537 MB (100k series) cost about a second of a cold read
-    (bench/scale/README.md), so no joined copy and no second array."""
-    size = SLOTS_PER_WEEK * np.dtype(PROFILE_DTYPE).itemsize
-    profiles = np.empty((len(pks), SLOTS_PER_WEEK))
+    Bytes of the current layout go straight into the one array they end in, which is then
+    turned into native floats in place: each new 537 MB (100k series, double precision) cost
+    about a second of a cold read (bench/scale/README.md), so no joined copy and no second
+    array. Rows of the earlier layout, or without bytes, are converted one by one after."""
+    size = SLOTS_PER_WEEK * PROFILE_DTYPE.itemsize
+    profiles = np.empty((len(pks), SLOTS_PER_WEEK), dtype=PROFILE_FLOAT)
     target = memoryview(profiles.reshape(-1)).cast("B") if len(pks) else None
+    others = []
     for k, raw in enumerate(raws):
-        if raw is None:
-            continue
-        if len(raw) != size:
-            raise ValueError(f"baseline {pks[k]}: a profile of {len(raw)} bytes")
-        target[k * size : (k + 1) * size] = raw
-    if np.dtype(PROFILE_DTYPE) != profiles.dtype:  # stored big-endian: the bytes swapped
+        if raw is not None and len(raw) == size:
+            target[k * size : (k + 1) * size] = raw
+        else:
+            others.append(k)
+    if profiles.dtype != PROFILE_DTYPE:  # stored big-endian: the bytes swapped
         profiles.byteswap(inplace=True)
-    for k, raw in enumerate(raws):
-        if raw is not None:
-            continue
-        profile = parsed[k]
+    for k in others:
+        raw = raws[k]
+        try:
+            profile = parsed[k] if raw is None else np.frombuffer(raw, profile_layout(len(raw)))
+        except ValueError as error:
+            raise ValueError(f"baseline {pks[k]}: {error}") from None
         if profile is None:
             raise ValueError(f"baseline {pks[k]}: no profile stored")
         if profile.shape != (SLOTS_PER_WEEK,):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from detection.core import Baseline, BaselineBatch, DetectorConfig, fit_baseline, prior_baseline
+from detection.core.baseline import PROFILE_FLOAT
 from detection.simulation import simulate_series
 
 CONFIG = DetectorConfig()
@@ -38,11 +39,16 @@ def test_hgb_baseline_follows_daily_and_weekly_shape(fitted):
 
 
 def test_round_trip_to_dict_from_dict(fitted):
+    """A fitted baseline and the one its record makes are the same, bit for bit: the profile
+    is held at the precision it is stored in (PROFILE_FLOAT) from the fit on."""
     _, baseline = fitted
+    assert baseline.profile.dtype == PROFILE_FLOAT
     data = json.loads(json.dumps(baseline.to_dict()))
     again = Baseline.from_dict(data)
+    np.testing.assert_array_equal(again.profile, baseline.profile)
     minutes = np.arange(baseline.fitted_at, baseline.fitted_at + 3000)
-    np.testing.assert_allclose(again.expected(minutes), baseline.expected(minutes), rtol=1e-5)
+    np.testing.assert_array_equal(again.expected(minutes), baseline.expected(minutes))
+    assert again.expected(minutes).dtype == np.float64
     assert again.method == baseline.method
     assert again.dispersion == pytest.approx(baseline.dispersion)
 
@@ -192,8 +198,12 @@ def test_a_batch_copies_only_what_its_caller_may_still_change():
     view = writable[:]
     view.setflags(write=False)
     assert batch(view).profiles is not view
-    handed = np.ones((2, 672))
+    handed = np.ones((2, 672), dtype=PROFILE_FLOAT)
     handed.setflags(write=False)
     taken = batch(handed)
     assert taken.profiles is handed
     assert taken.wide_profiles.profiles is handed
+    # Of another precision, it is converted to the batch's.
+    doubles = np.ones((2, 672))
+    doubles.setflags(write=False)
+    assert batch(doubles).profiles.dtype == PROFILE_FLOAT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -88,8 +89,11 @@ def test_the_series_tables_keep_one_index_that_starts_with_the_service():
 def test_a_baseline_keeps_its_profile_once():
     """0016 takes the profile out of the JSON where the bytes hold it (a row without them
     keeps it there) and keeps the digest; backwards the JSON has it again."""
-    from detection.baseline_record import params_digest, profile_bytes
+    from detection.baseline_record import EARLIER_PROFILE_DTYPE, params_digest
     from detection.core import Baseline
+
+    def profile_bytes(record):  # the layout of rows then (0016 reads it so)
+        return np.asarray(record["profile"], EARLIER_PROFILE_DTYPE).tobytes()
 
     before = [("detection", "0015_series_service_indexes")]
     executor = MigrationExecutor(connection)

@@ -10,7 +10,12 @@ import numpy as np
 import pytest
 from django.db import connection
 
-from detection.baseline_record import params_digest, profile_bytes
+from detection.baseline_record import (
+    EARLIER_PROFILE_DTYPE,
+    PROFILE_DTYPE,
+    params_digest,
+    profile_bytes,
+)
 from detection.core import UNKNOWN_OFFSET, BaselineBatch, DetectorConfig, TickResult, run_tick
 from detection.core.baseline import OPTIONAL
 from detection.models import OVERALL, SeriesBaseline
@@ -199,8 +204,16 @@ def test_stored_baselines_read_back_exactly(make_service):
     old = SeriesBaseline.objects.create(
         service=service, country="IT", params=old_params, method="hgb", fitted_at=row.fitted_at
     )
+    # A row written before profiles were single precision holds float64 bytes: read the same.
+    earlier = SeriesBaseline.objects.create(
+        service=service, country="ES", params=record, method="hgb", fitted_at=row.fitted_at
+    )
+    earlier_bytes = np.asarray(record["profile"], EARLIER_PROFILE_DTYPE).tobytes()
+    SeriesBaseline.objects.filter(pk=earlier.pk).update(profile=earlier_bytes)
+    earlier.refresh_from_db()
+    assert len(earlier.profile) == 2 * len(row.profile) and earlier.record() == record
     # The tick's bulk read gives the batch that the baselines one by one would.
-    ids = [old.pk, row.pk, bare.pk]
+    ids = [old.pk, row.pk, bare.pk, earlier.pk]
     each = [SeriesBaseline.objects.get(pk=pk).baseline() for pk in ids]
     want = BaselineBatch.from_baselines(each, CONFIG)
     got = batches.baselines_batch(ids, CONFIG)
@@ -210,6 +223,21 @@ def test_stored_baselines_read_back_exactly(make_service):
         np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), f.name)
         assert np.asarray(getattr(got, f.name)).dtype == np.asarray(getattr(want, f.name)).dtype
     assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
+
+
+def test_the_stored_layout_is_the_cores_precision():
+    """baseline_record restates the core's profile layout (so loading the models does not
+    load the core): the two agree, and a profile of neither stored size is refused."""
+    from detection.baseline_record import PROFILE_SLOTS, profile_layout
+    from detection.core.baseline import PROFILE_FLOAT
+    from detection.core.timegrid import SLOTS_PER_WEEK
+
+    assert np.dtype(PROFILE_FLOAT).newbyteorder(">") == PROFILE_DTYPE
+    assert PROFILE_SLOTS == SLOTS_PER_WEEK
+    assert profile_layout(SLOTS_PER_WEEK * 4) == PROFILE_DTYPE
+    assert profile_layout(SLOTS_PER_WEEK * 8) == EARLIER_PROFILE_DTYPE
+    with pytest.raises(ValueError, match="a stored profile of 100 bytes"):
+        profile_layout(100)
 
 
 @pytest.mark.django_db
