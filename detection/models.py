@@ -118,10 +118,11 @@ class SeriesBaseline(models.Model):
     # bypasses save() (bulk_create, update) must set it too; left empty, the tick reads the
     # row every minute, which is correct, only slow.
     digest = models.CharField(max_length=32, blank=True, default="", editable=False)
-    # The profile as big-endian float64 (what PostgreSQL's float8send writes): the tick's first
-    # minute in a new worker reads every profile, and parsing them from JSON took 63 s at 100k
-    # series (bench/scale/README.md). NULL only in a row written around save() whose params
-    # still hold the profile; readers then parse it from there.
+    # The profile as bytes (detection.baseline_record.PROFILE_DTYPE, big-endian float32; rows
+    # written before hold float64 and are read as such): the tick's first minute in a new
+    # worker reads every profile, and parsing them from JSON took 63 s at 100k series
+    # (bench/scale/README.md). NULL only in a row written around save() whose params still
+    # hold the profile; readers then parse it from there.
     profile = models.BinaryField(null=True, editable=False)
 
     class Meta:

@@ -242,8 +242,9 @@ def test_the_stored_layout_is_the_cores_precision():
 
 @pytest.mark.django_db
 def test_a_stored_profile_is_compressed_with_lz4(make_service):
-    """PostgreSQL: a profile (5 kB, over the size at which PostgreSQL compresses) is stored
-    with lz4 where the server has it; pglz took most of a cold read of every profile."""
+    """PostgreSQL: a profile (2.7 kB; its row is over the size at which PostgreSQL
+    compresses) is stored with lz4 where the server has it; pglz took most of a cold read of
+    every profile."""
     if connection.vendor != "postgresql":
         pytest.skip("storage settings of PostgreSQL")
     from detection.core import prior_baseline
