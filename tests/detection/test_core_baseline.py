@@ -179,7 +179,7 @@ def test_slot_maxima_are_the_filtered_profiles_where_they_are_read(half_width):
 
 def test_a_batch_copies_only_what_its_caller_may_still_change():
     """A batch's arrays are its own: a writable array, or a read-only view of one, is copied;
-    an array handed over read-only with its own data (a cold read's 537 MB of profiles at
+    an array handed over read-only with its own data (a cold read's 269 MB of profiles at
     100k series) is taken as it is."""
 
     def batch(profiles: np.ndarray) -> BaselineBatch:
