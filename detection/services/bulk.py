@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+import struct
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -230,29 +231,84 @@ def fetch_ints(sql: str, params: Sequence[Any], columns: int) -> np.ndarray:
         return np.array(rows, dtype=np.int64).reshape(len(rows), columns)
     cast = ", ".join(f"c{k}::bigint" for k in range(columns))
     names = ", ".join(f"c{k}" for k in range(columns))
-    with server_cursor() as cursor:
-        query = f"COPY (SELECT {cast} FROM ({sql}) AS q({names})) TO STDOUT (FORMAT BINARY)"
-        with cursor.copy(query, params) as copy:
-            data = b"".join(bytes(block) for block in copy)
-    return _copy_binary_ints(data, columns)
+    data = copy_out(f"SELECT {cast} FROM ({sql}) AS q({names})", params)
+    rows = copy_fixed(data, [np.dtype(">i8")] * columns)
+    if rows is None:
+        raise ValueError("COPY rows are not all integers")
+    return np.stack([rows[f"value{k}"].astype(np.int64) for k in range(columns)], axis=1)
+
+
+def copy_out(sql: str, params: Sequence[Any]) -> bytearray:
+    """The rows of a query as PostgreSQL's binary `COPY ... TO STDOUT` sends them, in the
+    caller's transaction: read with copy_fixed (numpy records) or copy_rows (one by one)."""
+    data = bytearray()
+    query = f"COPY ({sql}) TO STDOUT (FORMAT BINARY)"
+    with server_cursor() as cursor, cursor.copy(query, params) as copy:
+        for block in copy:  # one row each: appended, not joined, so copied once
+            data += block
+    return data
+
+
+def copy_fixed(data: bytes | bytearray, values: Sequence[np.dtype]) -> np.ndarray | None:
+    """The rows of copy_out viewed where they lie as numpy records, fields "value0",
+    "value1", ... of the given types, if every row has exactly these fields, none NULL, each
+    as many bytes as its type; otherwise None (then copy_rows reads them).
+
+    Exact, not a guess: the first row starts where the header ends, and a row whose field
+    count and lengths read as expected ends where the next record of the view starts.
+    """
+    start = _copy_start(data)
+    row = np.dtype(
+        [("fields", ">i2")]
+        + [
+            (f"{part}{k}", t)
+            for k, v in enumerate(values)
+            for part, t in (("length", ">i4"), ("value", v))
+        ]
+    )
+    size = len(data) - start - _TRAILER.size
+    if size < 0 or size % row.itemsize or bytes(data[len(data) - _TRAILER.size :]) != _END:
+        return None
+    rows = np.frombuffer(data, dtype=row, offset=start, count=size // row.itemsize)
+    if (rows["fields"] != len(values)).any():
+        return None
+    for k, v in enumerate(values):
+        if (rows[f"length{k}"] != np.dtype(v).itemsize).any():
+            return None
+    return rows
+
+
+def copy_rows(data: bytes | bytearray) -> Iterator[tuple[memoryview | None, ...]]:
+    """Each row of copy_out as its fields' bytes (None: NULL), one at a time: any layout."""
+    view = memoryview(data)
+    at = _copy_start(data)
+    while True:
+        (count,) = _TRAILER.unpack_from(view, at)
+        at += _TRAILER.size
+        if count == -1:
+            return
+        row = []
+        for _ in range(count):
+            (length,) = _LENGTH.unpack_from(view, at)
+            at += _LENGTH.size
+            if length < 0:
+                row.append(None)
+                continue
+            row.append(view[at : at + length])
+            at += length
+        yield tuple(row)
 
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_TRAILER = struct.Struct(">h")  # a row's field count; -1 ends the data
+_END = _TRAILER.pack(-1)
+_LENGTH = struct.Struct(">i")
 
 
-def _copy_binary_ints(data: bytes, columns: int) -> np.ndarray:
-    if not data.startswith(_SIGNATURE):
+def _copy_start(data: bytes | bytearray) -> int:
+    """Where the first row of binary COPY output starts: after the signature, the flags and
+    the header extension."""
+    if not bytes(data[: len(_SIGNATURE)]) == _SIGNATURE:
         raise ValueError("not COPY BINARY output")
-    (extension,) = np.frombuffer(data, ">i4", count=1, offset=len(_SIGNATURE) + 4)
-    start = len(_SIGNATURE) + 8 + int(extension)
-    body = data[start : len(data) - 2]  # the trailer is one field count of -1
-    row = np.dtype(
-        [("fields", ">i2")] + [(f"{part}{k}", t) for k in range(columns)
-                               for part, t in (("length", ">i4"), ("value", ">i8"))]
-    )  # fmt: skip
-    rows = np.frombuffer(body, dtype=row)
-    if (rows["fields"] != columns).any() or any(
-        (rows[f"length{k}"] != 8).any() for k in range(columns)
-    ):
-        raise ValueError("COPY rows are not all integers")
-    return np.stack([rows[f"value{k}"].astype(np.int64) for k in range(columns)], axis=1)
+    (extension,) = _LENGTH.unpack_from(data, len(_SIGNATURE) + 4)
+    return len(_SIGNATURE) + 8 + extension

@@ -174,6 +174,19 @@ def country_number(country: str) -> int:
     return sum(ord(c) * _CODE_POINTS ** (1 - k) for k, c in enumerate(country[:2]))
 
 
+def country_number_sql(column: str) -> str:
+    """country_number of a country column, computed by the database."""
+    if connection.vendor == "postgresql":
+        return (
+            f"ascii(substr({column}, 1, 1))::bigint * {_CODE_POINTS}"
+            f" + ascii(substr({column}, 2, 1))"
+        )
+    return (
+        f"COALESCE(unicode(substr({column}, 1, 1)), 0) * {_CODE_POINTS}"
+        f" + COALESCE(unicode(substr({column}, 2, 1)), 0)"
+    )
+
+
 def series_index(
     keys: list[SeriesKey], service_ids: np.ndarray, countries: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -197,16 +210,10 @@ def buckets_window(*, first: dt.datetime, minutes: int) -> np.ndarray:
     """(service id, country number, minute - first in minutes, counted) of every bucket with
     counted reports in [first, first + minutes), as one int64 array."""
     table = connection.ops.quote_name(Bucket._meta.db_table)
+    number = country_number_sql("country")
     if connection.vendor == "postgresql":
-        number = (
-            f"ascii(substr(country, 1, 1))::bigint * {_CODE_POINTS} + ascii(substr(country, 2, 1))"
-        )
         offset = "EXTRACT(EPOCH FROM minute)::bigint / 60 - %s"
     else:
-        number = (
-            f"COALESCE(unicode(substr(country, 1, 1)), 0) * {_CODE_POINTS}"
-            " + COALESCE(unicode(substr(country, 2, 1)), 0)"
-        )
         offset = "CAST(strftime('%%s', minute) AS INTEGER) / 60 - %s"
     sql = (
         f"SELECT service_id, {number}, {offset}, counted FROM {table}"

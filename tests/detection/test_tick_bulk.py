@@ -395,3 +395,49 @@ def test_states_are_stored_for_a_table_rewritten_every_minute(service):
     assert bytes(row.memory) == memory
     method, expected = stored_compression(SeriesState, "memory", row.pk)
     assert method == expected  # a server without lz4 keeps pglz
+
+
+def test_a_read_of_every_stored_state_is_what_decoding_the_rows_gives(
+    history, send_reports, make_service, monkeypatch
+):
+    """A starting tick reads every stored state at once (PostgreSQL: one binary COPY viewed
+    as records, never a row at a time): the series in any order, some never stored, rows of
+    series it does not judge; rows of another width take the way of the bytes, alike."""
+    from django.db import connection
+
+    from detection.services import states
+
+    for k in range(3):
+        minute_run(send_reports, history, k)
+    keys = sorted((r.service_id, r.country) for r in SeriesState.objects.all())
+    record = states.record_of(SeriesState.objects.get(service=history, country="DE").memory)
+    width = len(record["level_history"])
+    other = make_service("other", "Other")
+    blob = states.blob_of_record({**record, "hot_ticks": 3, "level_observed": 2.5})
+    SeriesState.objects.create(service=other, country="FR", minute=T0, memory=blob)
+    SeriesState.objects.create(service=other, country="NL", minute=T0)  # never ticked
+    decoded = []
+    monkeypatch.setattr(
+        states, "states_decode", lambda blobs: decoded.append(1) or states_decode(blobs)
+    )
+    subsets = (
+        [(other.pk, "US"), (other.pk, "FR"), *reversed(keys), (other.pk, "NL")],
+        keys,
+        [(other.pk, "FR"), (other.pk, "US")],
+        [(other.pk, "US")],
+    )
+
+    def read_each() -> None:
+        for subset in subsets:
+            state, source = states.states_load(subset, kept=None)
+            assert source == "database"
+            assert_same_state(state, stored(subset))
+
+    read_each()
+    assert decoded == ([] if connection.vendor == "postgresql" else [1] * len(subsets))
+    odd = states.blob_of_record({**record, "level_history": [1.5] * (width + 2)})
+    SeriesState.objects.create(service=other, country="ES", minute=T0, memory=odd)
+    subsets = (*subsets, [(other.pk, "ES"), *keys])
+    decoded.clear()
+    read_each()
+    assert decoded == [1] * len(subsets)
