@@ -11,7 +11,7 @@ from detection.services.bulk import copy_fixed, copy_out, copy_rows, fetch_ints
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="PostgreSQL's COPY"),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's COPY"),
 ]
 
 ROWS = "SELECT * FROM (VALUES (1::bigint, %s::bytea), (-2, %s), (3, %s)) AS t(a, b)"
