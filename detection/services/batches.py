@@ -44,6 +44,7 @@ from detection.core import (
 from detection.core.baseline import METHODS, OPTIONAL, PROFILE_FLOAT
 from detection.core.timegrid import SLOTS_PER_WEEK
 from detection.models import SeriesBaseline
+from detection.services.bulk import copy_fixed, copy_out
 from detection.services.series import SeriesKey
 from detection.services.timeutil import to_epoch_minute
 
@@ -268,6 +269,9 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
     if connection.vendor != "postgresql":
         rows = {row.pk: row for row in SeriesBaseline.objects.filter(id__in=ids)}
         return BaselineBatch.from_baselines([rows[pk].baseline() for pk in ids], config)
+    batch = _batch_copied(ids, config) if ids else None
+    if batch is not None:
+        return batch
     table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
     record = ", ".join(f"{name} {kind}" for name, kind in _SCALARS.items())
     rows: list[tuple] = []
@@ -309,6 +313,58 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
         max_extrapolation_days=_filled(columns, "max_extrapolation_days", np.float64),
         phase_moved=_filled(columns, "phase_moved", bool),
         utc_offset=_filled(columns, "utc_offset", np.int64),
+        phase_tolerance_minutes=config.phase.phase_tolerance_minutes,
+    )
+
+
+def _batch_copied(ids: list[int], config: DetectorConfig) -> BaselineBatch | None:
+    """baselines_batch through one binary COPY whose rows are read where they lie as numpy
+    records (bulk.copy_fixed): no Python object per row and no copy of a profile but the one
+    into its place (byte-swapped on the way). The database fills in what a record written
+    before a parameter existed means by its absence (OPTIONAL) and checks the method. Only
+    when every row is of that one shape (the profile's bytes in the current layout, every
+    required parameter there, a known method, every id found); otherwise None, and the rows'
+    way reads them (and says what is wrong with one).
+    """
+    table = connection.ops.quote_name(SeriesBaseline._meta.db_table)
+    record = ", ".join(f"{name} {kind}" for name, kind in _SCALARS.items())
+    optional = ("growth_per_day", "max_extrapolation_days", "phase_moved", "utc_offset")
+    sql = (
+        "SELECT b.id, b.profile, r.dispersion, COALESCE(r.level_dispersion, r.dispersion),"
+        " r.fitted_at, "
+        + ", ".join(f"COALESCE(r.{name}, %s)" for name in optional)
+        + ", r.method = 'prior', r.method = ANY(%s)"
+        f" FROM {table} b CROSS JOIN LATERAL jsonb_to_record(b.params) AS r({record})"
+        " WHERE b.id = ANY(%s)"
+    )
+    data = copy_out(sql, [*(OPTIONAL[name] for name in optional), list(METHODS), ids])
+    f8, i8, flag = np.dtype(">f8"), np.dtype(">i8"), np.dtype("?")
+    profile = np.dtype((PROFILE_DTYPE, (SLOTS_PER_WEEK,)))
+    rows = copy_fixed(data, [i8, profile, f8, f8, i8, f8, f8, flag, i8, flag, flag])
+    if rows is None or len(rows) != len(ids) or not rows["value10"].all():
+        return None
+    order = np.argsort(ids)
+    place = order[np.searchsorted(np.asarray(ids)[order], rows["value0"])]
+    if not (np.asarray(ids)[place] == rows["value0"]).all():
+        return None
+
+    def column(k: int, dtype: Any) -> np.ndarray:
+        out = np.empty((len(ids), *rows[f"value{k}"].shape[1:]), dtype=dtype)
+        out[place] = rows[f"value{k}"]
+        return out
+
+    profiles = column(1, PROFILE_FLOAT)
+    profiles.setflags(write=False)
+    return BaselineBatch(
+        profiles=profiles,
+        dispersion=column(2, np.float64),
+        level_dispersion=column(3, np.float64),
+        fitted_at=column(4, np.int64),
+        growth_per_day=column(5, np.float64),
+        max_extrapolation_days=column(6, np.float64),
+        phase_moved=column(7, bool),
+        utc_offset=column(8, np.int64),
+        cold=column(9, bool),
         phase_tolerance_minutes=config.phase.phase_tolerance_minutes,
     )
 

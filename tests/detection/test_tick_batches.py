@@ -216,13 +216,64 @@ def test_stored_baselines_read_back_exactly(make_service):
     ids = [old.pk, row.pk, bare.pk, earlier.pk]
     each = [SeriesBaseline.objects.get(pk=pk).baseline() for pk in ids]
     want = BaselineBatch.from_baselines(each, CONFIG)
-    got = batches.baselines_batch(ids, CONFIG)
+    assert_same_batch(batches.baselines_batch(ids, CONFIG), want)
+    assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
+
+
+def assert_same_batch(got: BaselineBatch, want: BaselineBatch) -> None:
     for f in dataclasses.fields(BaselineBatch):
         if not f.init:  # derived from the fields compared
             continue
         np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), f.name)
         assert np.asarray(getattr(got, f.name)).dtype == np.asarray(getattr(want, f.name)).dtype
-    assert want.level_dispersion[0] == want.dispersion[0] and want.utc_offset[0] == UNKNOWN_OFFSET
+
+
+@pytest.mark.django_db
+def test_baselines_of_the_current_layout_are_read_in_one_copy(make_service, monkeypatch):
+    """PostgreSQL reads rows whose profiles are of the current layout through one binary COPY
+    (the database filling in the parameters an older record lacks); a row it cannot take
+    that way (an unknown method here) sends the whole read the rows' way, which says why."""
+    from detection.core import Baseline
+
+    service = make_service("copied")
+    rng = np.random.default_rng(5)
+    rows = []
+    for k, (country, method) in enumerate((("", "hgb"), ("DE", "prior"), ("FR", "mean"))):
+        record = Baseline(
+            profile=rng.lognormal(0, 2, 672), dispersion=0.1 + k, level_dispersion=0.01 * k,
+            fitted_at=29_000_000 + k, history_minutes=40_000, method=method,
+            growth_per_day=0.002 * k, phase_moved=bool(k % 2), utc_offset=60 * k,
+        ).to_dict()  # fmt: skip
+        if k == 2:  # from before the optional parameters existed
+            record = {key: v for key, v in record.items() if key not in OPTIONAL_AND_LEVEL}
+        rows.append(
+            SeriesBaseline.objects.create(
+                service=service,
+                country=country,
+                params=record,
+                method=method,
+                fitted_at=dt.datetime(2026, 11, 23, tzinfo=dt.UTC),
+            )
+        )
+    copied = []
+    real = batches._batch_copied
+    monkeypatch.setattr(
+        batches, "_batch_copied", lambda ids, config: copied.append(real(ids, config)) or copied[-1]
+    )
+    ids = [rows[2].pk, rows[0].pk, rows[1].pk]
+    want = BaselineBatch.from_baselines(
+        [SeriesBaseline.objects.get(pk=pk).baseline() for pk in ids], CONFIG
+    )
+    assert_same_batch(batches.baselines_batch(ids, CONFIG), want)
+    assert want.cold.tolist() == [False, False, True] and want.utc_offset[0] == UNKNOWN_OFFSET
+    if connection.vendor == "postgresql":
+        assert copied and copied[-1] is not None
+    params = {**rows[0].params, "method": "nonesuch"}
+    SeriesBaseline.objects.filter(pk=rows[0].pk).update(params=params)
+    with pytest.raises(ValueError, match="unknown method 'nonesuch'"):
+        batches.baselines_batch(ids, CONFIG)
+    if connection.vendor == "postgresql":
+        assert copied[-1] is None
 
 
 def test_the_stored_layout_is_the_cores_precision():
