@@ -309,9 +309,9 @@ def _read_every(keys: list) -> DetectorState:
 
     PostgreSQL: one binary COPY of (service, country number, bytes), whose rows, when they
     are all of one size and layout (the normal case), are decoded where they lie: no Python
-    object per row, nor libpq's copy of the whole result beneath them. At 100k series a
-    starting detector's largest read: 0.79-0.98 s against 1.01-1.78 s as query rows
-    (bench/scale/README.md). Rows of several layouts take the records' way, as decoded bytes.
+    object per row, nor libpq's copy of the whole result beneath them: at 100k series 244 MB
+    less at the read's peak (bench/scale/README.md). Rows of several layouts are read one by
+    one and decoded through their records.
     """
     from detection.models import SeriesState
     from detection.services.bulk import copy_fixed, copy_out, copy_rows
