@@ -216,7 +216,7 @@ def detect_series(
     scoring and the state machine are the production functions. Quiet rows of an idle series
     are skipped because the transition is the identity on them.
     """
-    config = config or DetectorConfig()
+    config = (config or DetectorConfig()).at_spacing(step_minutes)
     minutes = np.asarray(minutes, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
     n = len(minutes)

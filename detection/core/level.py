@@ -31,7 +31,8 @@ class LevelConfig:
 
     # Time constant of the exponentially weighted observed/expected ratio. Tracking at all took
     # false alarms from 0.05 to 0.02 per series-week (bench/README.md, "History of the tuning"
-    # 3); the two hours themselves were not varied.
+    # 3); the two hours themselves were not varied. They also bound the longest sum a coarse
+    # series is judged on (DetectorConfig.at_spacing).
     level_time_constant_minutes: float = 120.0
     # Bound of the factor, 1/bound below and bound above (big changes are the refit's job).
     # 1.15 instead: seed 3 one more outage and one more false alarm, seed 2 unchanged

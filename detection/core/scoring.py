@@ -22,6 +22,8 @@ class ScoringConfig:
     # Sums over the last k buckets: k=1 catches sharp onsets, longer sums catch ramps and
     # modest outages of small services. Adding 60 to (1, 2, 3, 5, 10, 20): recall >= 30 0.937
     # -> 0.944 on 40 x 6 (bench/README.md, "History of the tuning" 4).
+    # At a coarse spacing only the windows within the level's time constant are used
+    # (DetectorConfig.at_spacing).
     windows: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 60)
     # Tail probability P(X >= observed) under the noise model at or below which a window says
     # "problems detected" (calibration can only raise the bar per series). 3e-6: recall >= 30

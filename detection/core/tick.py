@@ -61,6 +61,7 @@ def run_tick(
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
     """
+    config = config.at_spacing(step_minutes)
     observed = np.asarray(observed, dtype=np.float64)
     n, w = observed.shape
     idx = np.arange(n)

@@ -97,3 +97,19 @@ def test_relative_floor_per_window():
     config = DetectorConfig.from_dict({"min_ratio_outage": ratios})
     assert config.scoring.ratio_by_window() == tuple(ratios)
     assert DEFAULTS.scoring.ratio_by_window() == (0.3,) * len(DEFAULTS.scoring.windows)
+
+
+def test_windows_longer_than_the_levels_time_constant_are_left_out_at_coarse_spacing():
+    # 120 minutes: every default window at 1 and 2 minutes, not the 60-bucket sum at 5.
+    assert DEFAULTS.at_spacing(1) is DEFAULTS
+    assert DEFAULTS.at_spacing(2) is DEFAULTS
+    assert DEFAULTS.at_spacing(5).scoring.windows == (1, 2, 3, 5, 10, 20)
+    assert DEFAULTS.at_spacing(60).scoring.windows == (1, 2)
+    assert DEFAULTS.at_spacing(5).level == DEFAULTS.level
+    # A floor per window stays with its window.
+    ratios = [0.3, 0.3, 0.3, 0.3, 0.25, 0.2, 0.15]
+    coarse = DetectorConfig.from_dict({"min_ratio_outage": ratios}).at_spacing(5)
+    assert coarse.scoring.ratio_by_window() == (0.3, 0.3, 0.3, 0.3, 0.25, 0.2)
+    # The shortest window stays even when none fits.
+    short = DetectorConfig.from_dict({"level_time_constant_minutes": 1.0, "windows": [3, 2]})
+    assert short.at_spacing(5).scoring.windows == (2,)

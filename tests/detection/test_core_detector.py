@@ -177,3 +177,30 @@ def test_unknown_config_names_are_refused():
     with pytest.raises(ValueError, match="unknown detector setting"):
         DetectorConfig.from_dict({"quiet_minute": 20})
     assert DetectorConfig.from_dict({"quiet_minutes": 20}).state.quiet_minutes == 20
+
+
+def test_no_sum_longer_than_the_levels_time_constant_at_coarse_spacing():
+    # A ramp to +100 % over six hours, after a week flat: at 2-minute buckets the 60-bucket sum
+    # (two hours) is among the deciding windows; at 5 minutes it would span five hours, longer
+    # than the level's time constant, and is not used (DetectorConfig.at_spacing).
+    rng = np.random.default_rng(1)
+    rules = {}
+    for step in (2, 5):
+        n = 8 * DAY // step
+        ramp = 6 * 60 // step
+        start = n - ramp - 10
+        rate = np.full(n, 40.0)
+        rate[start : start + ramp] *= 1 + np.linspace(0.0, 1.0, ramp)
+        rate[start + ramp :] *= 2
+        values = rng.poisson(rate).astype(float)
+        minutes = np.arange(n, dtype=np.int64) * step + 28_000_000
+        result = detect_series(minutes, values, step, CONFIG)
+        assert result.is_anomaly[start:].any()
+        rules[step] = {r for r in result.rule if r}
+        if step == 5:
+            capped = DetectorConfig.from_dict({"windows": [1, 2, 3, 5, 10, 20]})
+            same = detect_series(minutes, values, step, capped)
+            np.testing.assert_array_equal(result.anomaly_score, same.anomaly_score)
+            np.testing.assert_array_equal(result.is_anomaly, same.is_anomaly)
+    assert "poisson_60m" in rules[2]
+    assert not any(r.endswith("_60m") for r in rules[5])
