@@ -35,6 +35,15 @@ class DetectorConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     state: StateConfig = field(default_factory=StateConfig)
 
+    def __post_init__(self) -> None:
+        span = self.level.level_time_constant_minutes
+        if max(self.scoring.windows) > span:
+            # Never used at any spacing (at_spacing): refused rather than dropped unseen.
+            raise ValueError(
+                f"windows longer than level_time_constant_minutes ({span:g}) are never used:"
+                f" {[k for k in self.scoring.windows if k > span]}"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         """Every setting under its flat name (tuples as lists, as JSON has them)."""
         out: dict[str, Any] = {}

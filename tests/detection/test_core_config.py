@@ -111,5 +111,9 @@ def test_windows_longer_than_the_levels_time_constant_are_left_out_at_coarse_spa
     coarse = DetectorConfig.from_dict({"min_ratio_outage": ratios}).at_spacing(5)
     assert coarse.scoring.ratio_by_window() == (0.3, 0.3, 0.3, 0.3, 0.25, 0.2)
     # The shortest window stays even when none fits.
-    short = DetectorConfig.from_dict({"level_time_constant_minutes": 1.0, "windows": [3, 2]})
-    assert short.at_spacing(5).scoring.windows == (2,)
+    assert DetectorConfig.from_dict({"windows": [30, 20]}).at_spacing(60).scoring.windows == (20,)
+    # A window that would not be used even at 1-minute buckets is refused, not dropped unseen.
+    with pytest.raises(ValueError, match="never used"):
+        DetectorConfig.from_dict({"windows": [1, 180]})
+    with pytest.raises(ValueError, match="never used"):
+        DetectorConfig.from_dict({"level_time_constant_minutes": 30.0})
