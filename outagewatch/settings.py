@@ -137,6 +137,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so end-to-end tests can share it with server processes.
     # Per process, so two test runs side by side do not share (and corrupt) one file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    # SQLite does not create the directory of its file: a fresh clone has no var/ until
+    # something makes it, and `make test` or `manage.py migrate` may come first.
+    VAR_DIR.mkdir(exist_ok=True)
 elif env_bool("DB_POOL", False):
     # The web server (outagewatch.asgi turns this on): a pool per process hands a connection
     # to each request and takes it back, so a thread that is not serving a request holds

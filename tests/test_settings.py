@@ -86,3 +86,28 @@ def test_only_the_web_servers_pooled_connections_prepare_statements():
     off = _database_options({**pg, "DB_POOL": "1", "DB_PREPARED_STATEMENTS": "0"})
     assert "'prepare_threshold': None" in off
     assert "prepare_threshold" not in _database_options({**pg, "DB_POOL": "0"})  # Celery
+
+
+def test_a_fresh_clone_migrates_on_sqlite_with_no_environment(tmp_path):
+    # The zero-setup default is a SQLite file under var/, which a clone does not have: the
+    # first command a newcomer runs (`make test`, `manage.py migrate`) must not fail on it.
+    clone = tmp_path / "clone"
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=BASE_DIR, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in files:
+        target = clone / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((BASE_DIR / name).read_bytes())
+    assert not (clone / "var").exists()
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=clone,
+        env={**clean, "DEBUG": "1", "REDIS_URL": "redis://127.0.0.1:1/0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (clone / "var" / "db.sqlite3").is_file()
