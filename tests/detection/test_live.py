@@ -156,6 +156,18 @@ def test_subdivisions_are_read_through_the_index_of_reports_that_name_one(servic
     assert "report_region_recent" in plan, plan
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a storage setting of PostgreSQL")
+def test_the_reports_table_is_vacuumed_after_a_hundredth_of_it_is_new():
+    """The index alone answers the regions only on pages a vacuum marked all-visible; at
+    PostgreSQL's default a flood day's pages would wait for inserts of a fifth of the table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [Report._meta.db_table]
+        )
+        (options,) = cursor.fetchone()
+    assert "autovacuum_vacuum_insert_scale_factor=0.01" in options
+
+
 def test_service_live_json_renders_the_page_parts_from_the_same_read(client, acme_down):
     page = client.get("/services/acme/").content.decode()
     answer = client.get("/services/acme/live.json")
