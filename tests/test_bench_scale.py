@@ -2,6 +2,7 @@
 feature needed): fill, detect_minute in a fresh process, bucketing, the table."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,31 @@ def test_bench_outages_runs_tiny_on_sqlite():
     # The regions panel gives the same answer with and without its index (it stops otherwise).
     assert out.count("without the index") == 3
     assert "| with report_region_recent, 10% of 3,300 reports name a region |" in out
+
+
+def test_bench_vacuum_runs_tiny_on_postgresql():
+    """bench/scale/bench_vacuum.sh (PostgreSQL's autovacuum, so PostgreSQL only): both tables
+    filled, the setting on one, the panel's read on each."""
+    import pytest
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or shutil.which("psql") is None:
+        pytest.skip("PostgreSQL's autovacuum, through psql")
+    settings = connection.settings_dict
+    url = (
+        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}"
+        f":{settings['PORT'] or 5432}/postgres"
+    )
+    env = {**os.environ, "BENCH_PG_URL": url, "ROWS": "2000", "BATCH": "100", "ROUNDS": "1"}
+    done = subprocess.run(
+        ["bash", "bench/scale/bench_vacuum.sh"],
+        cwd=ROOT,
+        env={**env, "PAUSE": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "== r_default (2000 rows, then 100 new)" in done.stdout
+    assert "== r_sooner (2000 rows, then 100 new)" in done.stdout
+    assert done.stdout.count("Execution Time") == 6

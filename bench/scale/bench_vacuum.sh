@@ -8,7 +8,7 @@
 # (EXPLAIN ANALYZE): "Heap Fetches" counts the index rows whose page was not all-visible.
 #
 #     bash bench/scale/bench_vacuum.sh          # about 5 minutes; figures in bench/scale/README.md
-#     ROWS=500000 BATCH=5000 ROUNDS=12 bash bench/scale/bench_vacuum.sh
+#     ROWS=500000 BATCH=5000 ROUNDS=12 PAUSE=10 bash bench/scale/bench_vacuum.sh
 set -euo pipefail
 url=${BENCH_PG_URL:-postgres://outagewatch:outagewatch@127.0.0.1:5432/postgres}
 rows=${ROWS:-2000000}
@@ -39,7 +39,7 @@ for _ in $(seq 1 "$rounds"); do
                    CASE WHEN g % 10 = 0 THEN 'Bayern' ELSE '' END
             FROM generate_series(1, $batch) g"
   done
-  sleep 10
+  sleep "${PAUSE:-10}"
 done
 for t in r_default r_sooner; do
   echo "== $t ($((rows)) rows, then $((rounds * batch)) new)"
