@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,7 +60,6 @@ def test_bench_outages_runs_tiny_on_sqlite():
 def test_bench_vacuum_runs_tiny_on_postgresql():
     """bench/scale/bench_vacuum.sh (PostgreSQL's autovacuum, so PostgreSQL only): both tables
     filled, the setting on one, the panel's read on each."""
-    import pytest
     from django.db import connection
 
     if connection.vendor != "postgresql" or shutil.which("psql") is None:
@@ -68,11 +69,11 @@ def test_bench_vacuum_runs_tiny_on_postgresql():
         f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}"
         f":{settings['PORT'] or 5432}/postgres"
     )
-    env = {**os.environ, "BENCH_PG_URL": url, "ROWS": "2000", "BATCH": "100", "ROUNDS": "1"}
+    tiny = {"ROWS": "2000", "BATCH": "100", "ROUNDS": "1", "PAUSE": "0"}
     done = subprocess.run(
         ["bash", "bench/scale/bench_vacuum.sh"],
         cwd=ROOT,
-        env={**env, "PAUSE": "0"},
+        env={**os.environ, "BENCH_PG_URL": url, **tiny},
         capture_output=True,
         text=True,
         timeout=120,
