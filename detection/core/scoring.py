@@ -92,9 +92,11 @@ _POISSON_ALPHA = 1e-3
 _KINDS = ("poisson", "nb", "excess")
 
 
-def rule_names(windows: tuple[int, ...]) -> np.ndarray:
-    """Rule code table: code = kind_index * len(windows) + window_index; "" for code -1."""
-    names = [f"{kind}_{k}m" for kind in _KINDS for k in windows]
+def rule_names(windows: tuple[int, ...], step_minutes: int = 1) -> np.ndarray:
+    """Rule code table: code = kind_index * len(windows) + window_index; "" for code -1. A
+    name says the minutes its window sums ("nb_100m": 20 buckets of 5 minutes), as the
+    verdict's words read it (presentation.rule_words)."""
+    names = [f"{kind}_{k * step_minutes}m" for kind in _KINDS for k in windows]
     return np.array([*names, ""], dtype=object)  # index -1 -> ""
 
 
@@ -226,7 +228,7 @@ def score(
     return ScoreResult(
         score=per_window.max(axis=1),
         level=best_level,
-        rule=rule_names(windows)[code],
+        rule=rule_names(windows, step_minutes)[code],
         p_value=p[rows, best],
         window=np.asarray(windows)[best],
         observed=obs[rows, best],
