@@ -36,13 +36,18 @@ class DetectorConfig:
     state: StateConfig = field(default_factory=StateConfig)
 
     def __post_init__(self) -> None:
-        span = self.level.level_time_constant_minutes
-        if max(self.scoring.windows) > span:
+        too_long = self._windows_beyond(1)
+        if too_long:
             # Never used at any spacing (at_spacing): refused rather than dropped unseen.
             raise ValueError(
-                f"windows longer than level_time_constant_minutes ({span:g}) are never used:"
-                f" {[k for k in self.scoring.windows if k > span]}"
+                "windows longer than level_time_constant_minutes"
+                f" ({self.level.level_time_constant_minutes:g}) are never used: {too_long}"
             )
+
+    def _windows_beyond(self, step_minutes: int) -> list[int]:
+        """The windows whose buckets sum more minutes than the level's time constant."""
+        span = self.level.level_time_constant_minutes
+        return [k for k in self.scoring.windows if k * step_minutes > span]
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting under its flat name (tuples as lists, as JSON has them)."""
@@ -66,11 +71,11 @@ class DetectorConfig:
         windows 27 -> 24, (b) 82.9 -> 84.8, leave-one-file-out 77.4 -> 80.8, every window still
         hit (bench/README.md, "The longest sum within the level's time constant").
         """
-        span = self.level.level_time_constant_minutes
-        windows = self.scoring.windows
-        kept = tuple(k for k in windows if k * step_minutes <= span) or (min(windows),)
-        if kept == windows:
+        beyond = self._windows_beyond(step_minutes)
+        if not beyond:
             return self
+        windows = self.scoring.windows
+        kept = tuple(k for k in windows if k not in beyond) or (min(windows),)
         ratio = self.scoring.min_ratio_outage
         if isinstance(ratio, tuple):  # one floor per window: keep the kept windows' own
             ratio = tuple(r for k, r in zip(windows, ratio, strict=True) if k in kept)
