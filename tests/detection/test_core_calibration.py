@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from detection.core import DetectorConfig
 from detection.core.calibration import (
     ALARM,
     BANDS,
+    CHATTER_WEIGHT,
     EPISODE_LEVEL,
     GRID,
     HEAVY_RATE,
@@ -23,12 +25,14 @@ from detection.core.calibration import (
     WIDTH,
     N,
     Params,
+    _alarm_weight,
     band_index,
     band_surprises,
     conform,
     conform_bands,
     initial,
     initial_bands,
+    power_tail,
     scan,
     scan_bands,
     step,
@@ -264,6 +268,44 @@ def test_a_small_series_whose_few_episodes_are_far_out_is_not_heavy():
     _one(cal, limit + 10.0)
     _one(cal, 0.0)
     np.testing.assert_allclose(cal[0, TAIL], before * P.decay**2, atol=1e-9)
+
+
+def test_hills_estimator_recovers_a_power_law_in_surprise():
+    rng = np.random.default_rng(7)
+    for exponent in (1.0, 1.7, 3.0):
+        peaks = EPISODE_LEVEL * (1.0 + rng.pareto(exponent, 4000))
+        counts = (GRID[None, :] <= peaks[:, None]).sum(axis=0).astype(float)
+        fitted = power_tail(counts[None, :])[0]
+        estimated = math.log(fitted[0] / fitted[1]) / math.log(GRID[1] / GRID[0])
+        assert estimated == pytest.approx(exponent, rel=0.05)
+
+
+def _young_record(heavy_per_week: float) -> tuple[np.ndarray, Params, float]:
+    """Ten days of a 5-minute series whose episodes follow a power law (exponent 1.5) up to
+    their highest so far, s = 8: (its calibration, the parameters of three bands, that s)."""
+    p = Params.of(CONFIG, 5, BANDS)
+    cal = initial(1)
+    cal[0, N] = 10 * 288
+    top = 8.0
+    cal[0, TAIL] = np.where(top >= GRID, 3.0 * 10 * (GRID / EPISODE_LEVEL) ** -1.5, 0.0)
+    cal[0, QUIET_HEAVY] = heavy_per_week * 10 / 7
+    return cal, p, top
+
+
+def test_a_chattering_band_extrapolates_its_own_power_law_past_its_highest_episode():
+    """Ten days cannot show the level a burst reaches once a month: a chattering band's
+    threshold continues the power law its own episodes follow, not the model's exponential
+    tail, so a burst that merely breaks a young record is no alarm."""
+    chattering, p, top = _young_record(heavy_per_week=14.0)
+    calm, _, _ = _young_record(heavy_per_week=0.0)
+    assert _alarm_weight(chattering) > CHATTER_WEIGHT > _alarm_weight(calm)
+    at = np.array([0.0])
+    chatter_limit = step(chattering, at, np.array([True]), p, 0)[0][0]
+    calm_limit = step(calm, at, np.array([True]), p, 0)[0][0]
+    # The calm band's threshold stays below the next level of the grid (the model's tail adds
+    # almost nothing past the highest episode); the chattering band's goes on past it.
+    above = GRID[np.searchsorted(GRID, top) + 1]
+    assert calm_limit < above < chatter_limit
 
 
 def _second_wave(cal: np.ndarray, start: int, gap: int) -> tuple[float, float, float]:
