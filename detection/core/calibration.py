@@ -41,13 +41,14 @@ Beyond the reach of its data a tail is extrapolated, and the shape of the extrap
 the crux of a young series. The model's episodes fall off exponentially in surprise (10**-s);
 real chatter's fall off as a power of it: after their first weeks IBM's spikes on the dev set
 reached s = 2, 4, 8, 16, 32 about 3.6, 1.4, 0.58, 0.18 and 0.03 times a day, a slope of about
-1.7 on log-log axes. Past its highest episode a chattering band's history (its alarms count
-more as chatter than as outages, CHATTER_WEIGHT) is continued by the power law that Hill's
-estimator fits to its whole tail, prior included; a calm band's by the model's. Without it a
-few days' history puts the threshold just above the highest burst seen so far, and each burst
-that breaks that young record alarms: 16 of the 24 alerts outside the dev set's labelled
-windows came in the files' first 17 days (bench/README.md, "A chattering band's tail beyond
-its data").
+1.7 on log-log axes. A chattering band's history (its alarms count more as chatter than as
+outages, CHATTER_WEIGHT) is read as the higher of its counts and the power law that Hill's
+estimator fits to its whole tail, prior included: that law takes over past its highest
+episode, where the counts fall to the model's, and smooths a gap between the highest few. A
+calm band's is continued by the model's alone. Without it a few days' history puts the
+threshold just above the highest burst seen so far, and each burst that breaks that young
+record alarms: 16 of the 24 alerts outside the dev set's labelled windows came in the files'
+first 17 days (bench/README.md, "A chattering band's tail beyond its data").
 
 The threshold never drops below the model's own (p_outage): calibration only makes a series
 harder to alarm on, never easier. anomaly_score is z / (z + z_budget), z = -log10 of how often
