@@ -280,6 +280,7 @@ def _weight(total: np.ndarray, heavy: np.ndarray) -> np.ndarray:
 
 
 def _alarm_weight(cal: np.ndarray) -> np.ndarray:
+    """_weight of each series of cal (n, WIDTH)."""
     return _weight(cal[:, N], cal[:, QUIET_HEAVY])
 
 
