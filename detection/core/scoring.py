@@ -126,6 +126,15 @@ class ScoreResult:
     # none): how far back the evidence reaches, so that the hour after an outage is judged on
     # what came after it (state.transition).
     hot_span: np.ndarray | None = None
+    # Every window's evidence, (n, len(windows)) each, and the rule names (rule_names, with
+    # each row's kind of model): what the verdict cites when the calibration sets aside the
+    # window chosen above (with_threshold).
+    window_p: np.ndarray | None = None
+    window_observed: np.ndarray | None = None
+    window_expected: np.ndarray | None = None
+    window_networks: np.ndarray | None = None
+    rule_table: np.ndarray | None = None
+    rule_kind: np.ndarray | None = None
 
 
 def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -225,10 +234,11 @@ def score(
     best_level = level[rows, best].astype(np.int8)
     kind = np.where(cold_col[:, 0], 2, np.where(alpha[:, 0] < _POISSON_ALPHA, 0, 1))
     code = np.where(best_level > 0, kind * len(windows) + best, -1)
+    names = rule_names(windows, step_minutes)
     return ScoreResult(
         score=per_window.max(axis=1),
         level=best_level,
-        rule=rule_names(windows, step_minutes)[code],
+        rule=names[code],
         p_value=p[rows, best],
         window=np.asarray(windows)[best],
         observed=obs[rows, best],
@@ -237,6 +247,12 @@ def score(
         recent_level=level[:, np.asarray(windows) <= CALM_MAX_WINDOW].max(axis=1),
         window_surprise=window_surprise,
         spans=tuple(windows),
+        window_p=p,
+        window_observed=obs,
+        window_expected=exp,
+        window_networks=networks,
+        rule_table=names,
+        rule_kind=kind,
     )
 
 
@@ -253,8 +269,42 @@ def with_threshold(result: ScoreResult, window_limit: np.ndarray, score: np.ndar
     spans = np.asarray(result.spans, dtype=np.int64)
     shortest = np.where(reach, spans, np.iinfo(np.int64).max).min(axis=1)
     hot_span = np.where(level == LEVEL_OUTAGE, shortest, 0)
-    return replace(
+    result = replace(
         result, level=level, score=np.asarray(score, dtype=np.float64), hot_span=hot_span
+    )
+    return _cite_reaching(result, reach)
+
+
+def _cite_reaching(result: ScoreResult, reach: np.ndarray) -> ScoreResult:
+    """The verdict of a bucket at "problems detected" cites a window that reached its
+    calibrated threshold: where the strongest window did not (its band's history holds such
+    bursts as ordinary) but another did, that one (the most surprising of those) decided, and
+    its rule, p and sums are what the outage's words say."""
+    if result.window_p is None:
+        return result
+    spans = np.asarray(result.spans, dtype=np.int64)
+    cited = np.argmax(spans[None, :] == np.asarray(result.window)[:, None], axis=1)
+    rows = np.flatnonzero((result.level == LEVEL_OUTAGE) & ~reach[np.arange(len(reach)), cited])
+    if not len(rows):
+        return result
+    surprise = np.atleast_2d(np.asarray(result.window_surprise, dtype=np.float64))[rows]
+    pick = np.argmax(np.where(reach[rows], surprise, -np.inf), axis=1)
+
+    def swapped(column: np.ndarray | None, per_window: np.ndarray) -> np.ndarray:
+        out = np.array(column, copy=True)
+        out[rows] = per_window[rows, pick]
+        return out
+
+    rule = np.array(result.rule, copy=True)
+    rule[rows] = result.rule_table[result.rule_kind[rows] * len(spans) + pick]
+    return replace(
+        result,
+        rule=rule,
+        p_value=swapped(result.p_value, result.window_p),
+        window=swapped(result.window, np.broadcast_to(spans, reach.shape)),
+        observed=swapped(result.observed, result.window_observed),
+        expected=swapped(result.expected, result.window_expected),
+        networks=swapped(result.networks, result.window_networks),
     )
 
 

@@ -107,6 +107,30 @@ def test_hot_span_is_the_shortest_window_at_the_calibrated_threshold():
     assert none.level[0] == 1 and none.hot_span[0] == 0
 
 
+def test_the_verdict_cites_a_window_that_reached_its_calibrated_threshold():
+    """A burst a series' spikes band holds as ordinary, inside a long sum that its sustained
+    band does not: the long sum decided, and its rule, p and sums are what the verdict says
+    (not the strongest window's, which the calibration set aside)."""
+    observed = flat(1, 10)
+    observed[0, -20:] = 16
+    observed[0, -1] = 60
+    res = score(observed, flat(1, 10), np.array([0.0]), CONFIG)
+    spans = list(res.spans)
+    surprise = res.window_surprise[0]
+    assert res.window[0] != 20 and surprise[spans.index(20)] > 0
+    limits = np.full((1, len(spans)), surprise.max() + 1)
+    limits[0, spans.index(20)] = surprise[spans.index(20)]
+    held = with_threshold(res, limits, res.score)
+    assert held.level[0] == 2 and held.window[0] == 20
+    assert held.rule[0] == "poisson_20m"
+    assert held.observed[0] == 16 * 19 + 60 and held.expected[0] == 200
+    assert held.p_value[0] == res.window_p[0, spans.index(20)]
+    assert held.networks[0] == res.window_networks[0, spans.index(20)]
+    # Where the strongest window reaches its own threshold, it stays the one cited.
+    same = with_threshold(res, np.zeros((1, len(spans))), res.score)
+    assert same.window[0] == res.window[0] and same.rule[0] == res.rule[0]
+
+
 def test_a_bucket_back_to_normal_right_after_a_burst_is_not_in_excess():
     """What the score's news needs besides elevated short windows: the bucket itself above
     normal (the short sums still hold the burst of the minute before)."""
