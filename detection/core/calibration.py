@@ -26,8 +26,9 @@ that evidence: 0 while the chatter is no heavier than the model (LIGHT_RATIO), 1
 clearly heavy (HEAVY_RATIO), log-linear between. So the budget is spent by chatter, and outages
 of a well-modelled series are left out. A rate against the model, not a share of the quiet
 episodes: a small series' floors let few episodes start and those few are far out, so a share
-called it heavy from four or five episodes and counted its outages as chatter. A young series
-is judged as if the days of history it lacks (up to PRIOR_DAYS) had been as the model says.
+called it heavy from four or five episodes and counted its outages as chatter. Every series'
+history holds PRIOR_DAYS more of it as the model says (a fifth of a settled series' four
+decayed weeks): a young series is judged mostly by the model, a settled one by itself.
 
 An episode that has alarmed alarms again only where it climbs past its own peak: a rise that
 hovers about its threshold is one alarm, not one at each crossing (the state machine would
@@ -105,9 +106,9 @@ GRID_STEP = math.log(2.0) / 3.0  # of ln(level)
 LOG_GRID = np.log(GRID / EPISODE_LEVEL)
 # The calibrated model: one window exceeds s with probability 10**-s; the strongest of the
 # overlapping windows starts an episode about PRIOR_WINDOWS times as often. Its weight is
-# PRIOR_DAYS of history: a young series is judged as if the days it lacks had been as the model
-# says, so its first outage does not lift its threshold to that outage's peak (a budget of a
-# few a month allows less than one episode in the first week).
+# PRIOR_DAYS of history, added to every series' own: a young series is judged mostly as the
+# model says, so its first outage does not lift its threshold to that outage's peak (a budget
+# of a few a month allows less than one episode in the first week).
 PRIOR_WINDOWS = 3.0
 PRIOR_DAYS = 7.0
 # Heaviness: how many times the calibrated model's rate (HEAVY_RATE a bucket) the series'
