@@ -27,7 +27,7 @@ clearly heavy (HEAVY_RATIO), log-linear between. So the budget is spent by chatt
 of a well-modelled series are left out. A rate against the model, not a share of the quiet
 episodes: a small series' floors let few episodes start and those few are far out, so a share
 called it heavy from four or five episodes and counted its outages as chatter. Every series'
-history holds PRIOR_DAYS more of it as the model says (a quarter of a settled series' four
+history is topped up with PRIOR_DAYS of the model's own (a quarter of a settled series' four
 decayed weeks): a young series is judged mostly by the model, a settled one by itself.
 
 An episode that has alarmed alarms again only where it climbs past its own peak: a rise that
