@@ -128,12 +128,12 @@ class ScoreResult:
     hot_span: np.ndarray | None = None
     # Every window's evidence, (n, len(windows)) each, and the rule names (rule_names, with
     # each row's kind of model): what the verdict cites when the calibration sets aside the
-    # window chosen above (with_threshold).
+    # window chosen above (with_threshold). The names are one tuple for all series, as spans.
     window_p: np.ndarray | None = None
     window_observed: np.ndarray | None = None
     window_expected: np.ndarray | None = None
     window_networks: np.ndarray | None = None
-    rule_table: np.ndarray | None = None
+    rule_table: tuple[str, ...] = ()
     rule_kind: np.ndarray | None = None
 
 
@@ -251,7 +251,7 @@ def score(
         window_observed=obs,
         window_expected=exp,
         window_networks=networks,
-        rule_table=names,
+        rule_table=tuple(names),
         rule_kind=kind,
     )
 
@@ -296,7 +296,8 @@ def _cite_reaching(result: ScoreResult, reach: np.ndarray) -> ScoreResult:
         return out
 
     rule = np.array(result.rule, copy=True)
-    rule[rows] = result.rule_table[result.rule_kind[rows] * len(spans) + pick]
+    table = np.array(result.rule_table, dtype=object)
+    rule[rows] = table[result.rule_kind[rows] * len(spans) + pick]
     return replace(
         result,
         rule=rule,
