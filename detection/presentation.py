@@ -499,8 +499,11 @@ def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[Deci
         lines.append(DecisionLine(f"It opened on {rule_words(outage.rule)} (rule {outage.rule})."))
     lines.append(
         DecisionLine(
-            f"Highest anomaly score: {outage.score:.2f} (0 is an ordinary minute, 1 one that "
-            "chance alone practically never produces)."
+            # The score is calibrated on the service's own history (detection.core.calibration):
+            # a bursty service's big bursts score lower than a calm one's, and say so.
+            f"Highest anomaly score: {outage.score:.2f} (measured against this service's own "
+            "history: 0 is an ordinary minute, 0.5 as rare as the few alarms a month it is "
+            "allowed, near 1 far rarer than anything it has shown)."
         )
     )
     for event in events:

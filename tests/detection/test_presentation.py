@@ -211,7 +211,7 @@ def test_decision_details_say_the_window_and_how_unlikely(resolved):
     assert opened.at == resolved.detected_at and "p = 4.0e-21" in opened.text
     assert "the last 5 minutes together" in lines and "rule nb_5m" in lines
     assert "less than one in a trillion" in lines and "p = 4.0e-21" in lines
-    assert "Highest anomaly score: 1.00" in lines
+    assert "Highest anomaly score: 1.00 (measured against this service's own history" in lines
 
 
 @pytest.mark.django_db
