@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run dev test lint format setup history
+.PHONY: run dev test lint format setup
 
 # Development mode is explicit: the settings default to production behaviour.
 export DEBUG ?= 1
