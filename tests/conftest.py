@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -166,3 +167,15 @@ def throttle_rate(settings):
 
     yield set_rate
     SimpleRateThrottle.THROTTLE_RATES = original
+
+
+@pytest.fixture
+def midday(monkeypatch) -> dt.datetime:
+    """The clock pinned at 12:00:30 UTC. Pages and the API word a time on another day
+    differently ("since 23:30 UTC yesterday"), and a day's window crosses midnight, so tests
+    that build their data around "now" would otherwise pass or fail by the hour they run."""
+    from django.utils import timezone
+
+    at = dt.datetime(2026, 11, 25, 12, 0, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: at)
+    return at

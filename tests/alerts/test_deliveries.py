@@ -90,7 +90,7 @@ def test_nothing_is_queued_when_the_transaction_rolls_back(
 
 
 def test_opened_email_says_what_where_since_when_and_links(
-    subscriber, outage, mailoutbox, settings
+    subscriber, outage, mailoutbox, settings, midday
 ):
     settings.SITE_URL = "https://ow.example"
     subscriber()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+
+from tests.detection.status_data import minute_now, outage_make
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +42,14 @@ def test_page_size_must_be_a_whole_number_up_to_the_maximum(api_client, url, val
 
 
 @pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/outages/"])
-def test_good_page_size_is_used(api_client, url):
+def test_good_page_size_is_used(api_client, make_service, url):
+    # Two of each, so that a page of one is a page size at work, not a short list.
+    for slug in ("acme", "beta"):
+        outage_make(make_service(slug), started_at=minute_now() - timedelta(hours=1))
     response = api_client.get(url, {"page_size": "1"})
     assert response.status_code == 200
-    assert len(response.json()["results"]) <= 1
+    body = response.json()
+    assert len(body["results"]) == 1 and body["next"]
 
 
 def test_empty_search_lists_everything(api_client, service):

@@ -31,18 +31,6 @@ def stored_compression(model, field: str, pk: int) -> tuple[str, str]:
 
 
 @pytest.fixture
-def midday(monkeypatch) -> dt.datetime:
-    """The clock pinned at 12:00:30 UTC. Pages and the API word a time on another day
-    differently ("since 23:30 UTC yesterday"), and a day's window crosses midnight, so tests
-    that build their data around "now" would otherwise pass or fail by the hour they run."""
-    from django.utils import timezone
-
-    at = dt.datetime(2026, 11, 25, 12, 0, 30, tzinfo=dt.UTC)
-    monkeypatch.setattr(timezone, "now", lambda: at)
-    return at
-
-
-@pytest.fixture
 def send_reports(problem_types):
     """send_reports(service, minute, n, country=..., problem=...): n distinct networks."""
 

@@ -129,7 +129,9 @@ def test_a_baseline_keeps_its_profile_once():
     executor.migrate(executor.loader.graph.leaf_nodes())
     from detection.models import SeriesBaseline
 
-    for row in SeriesBaseline.objects.filter(service__slug="acme-b"):
+    rows = list(SeriesBaseline.objects.filter(service__slug="acme-b"))
+    assert sorted(row.country for row in rows) == ["", "DE"]
+    for row in rows:
         record = records[row.country]
         if row.country:
             assert "profile" not in row.params
@@ -142,7 +144,9 @@ def test_a_baseline_keeps_its_profile_once():
 
     executor = MigrationExecutor(connection)
     executor.migrate(before)
-    for row in old.get_model("detection", "SeriesBaseline").objects.all():
+    rows = list(old.get_model("detection", "SeriesBaseline").objects.all())
+    assert sorted(row.country for row in rows) == ["", "DE"]
+    for row in rows:
         assert row.params == records[row.country]
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
