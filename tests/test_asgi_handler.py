@@ -122,7 +122,7 @@ def test_errors_under_the_api_are_still_json():
     app = RequestThreads(SyncChainASGIHandler(), threads=1)
     status, body = asyncio.run(_get(app, "/api/v1/no-such-thing/"))
     assert status == 404
-    assert json.loads(body)
+    assert json.loads(body) == {"detail": "Not found.", "code": "not_found"}
 
 
 def test_request_signals_fire_on_the_request_thread(settings):

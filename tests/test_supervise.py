@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from outagewatch.supervise import Supervisor, parse_args
@@ -40,18 +39,30 @@ def test_a_command_that_exits_is_restarted_with_growing_backoff(tmp_path, capsys
 
 
 def test_sigterm_is_passed_on_and_ends_supervision(tmp_path):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "outagewatch.supervise", "--name", "sleeper", "--", "sleep", "60"],
-        cwd=BASE_DIR,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(0.5)
-    wait_until(lambda: proc.poll() is None, timeout=5, what="supervisor running")
+    log = tmp_path / "supervise.log"
+    command = [
+        sys.executable,
+        "-m",
+        "outagewatch.supervise",
+        "--name",
+        "sleeper",
+        "--",
+        "sleep",
+        "60",
+    ]
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            stderr=stderr,
+            text=True,
+        )
+    # The signal must reach a supervisor that has started its child, not one still importing.
+    wait_until(lambda: "started pid" in log.read_text(), timeout=10, what="the child started")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
-    log = proc.stderr.read()
-    assert "started pid" in log and "restart" not in log
+    text = log.read_text()
+    assert "started pid" in text and "restart" not in text
 
 
 def test_the_command_comes_after_a_double_dash():

@@ -55,7 +55,9 @@ def test_followers_of_the_provider_get_one_email(eager, django_capture_on_commit
     )
     body = message.body
     assert "4 services that run on Fastly started having problems" in body
-    for o in Outage.objects.filter(upstream=row):
+    dependents = list(Outage.objects.filter(upstream=row))
+    assert len(dependents) == 4
+    for o in dependents:
         assert f"/outages/{o.pk}/" in body
     assert "unsubscribe" in body.lower() and message.extra_headers["List-Unsubscribe"]
     delivery = UpstreamDelivery.objects.get(subscription=ann)

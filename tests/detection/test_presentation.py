@@ -111,12 +111,14 @@ def test_status_sentence_names_onset_rate_and_countries(service):
     status_make(service, 2, outage=outage, countries=("DE", "US"), since=started + timedelta(1))
     state = selectors.service_state_get(service=service)
     assert state.problems_since == started  # the outage onset, not when the level changed
-    text = presentation.status_sentence(state)
-    since = presentation.time_text(started)
+    text = presentation.status_sentence(state, now=started + timedelta(minutes=30))
     assert text == (
-        f"User reports indicate problems at Acme Cloud since {since}. Now about 40 reports a "
+        "User reports indicate problems at Acme Cloud since 14:05 UTC. Now about 40 reports a "
         "minute, where about 2 are normal. Most reports come from Germany, United States."
     )
+    # On a later day the onset carries its date.
+    text = presentation.status_sentence(state, now=started + timedelta(hours=20))
+    assert text.startswith("User reports indicate problems at Acme Cloud since 27 Nov 14:05 UTC.")
     assert presentation.status_label(state) == "Problems detected"
 
 
@@ -127,9 +129,9 @@ def test_status_sentence_says_reports_are_falling(service):
     status_make(service, 2, outage=outage, observed=4, expected=2.6)
     state = selectors.service_state_get(service=service)
     assert presentation.state_falling(state)
-    text = presentation.status_sentence(state)
+    text = presentation.status_sentence(state, now=started + timedelta(minutes=50))
     assert text.startswith("Reports are falling at Acme Cloud: now about 4 reports a minute")
-    assert text.endswith(f"started at {presentation.time_text(started)} may be over.")
+    assert text.endswith("started at 14:05 UTC may be over.")
     assert presentation.status_label(state) == "Reports falling"
 
 

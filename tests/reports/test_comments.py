@@ -79,6 +79,9 @@ def test_flag_is_counted_once_per_network_and_confirmed_at_the_comments(client, 
 
 def test_enough_flags_take_a_comment_off_the_pages_and_the_api(client, service, api_client):
     report = _report(service, "spam spam")
+    assert "spam spam" in client.get("/services/acme/").content.decode()
+    [shown] = api_client.get("/api/v1/services/acme/comments/").json()["results"]
+    assert shown["text"] == "spam spam"
     for k in range(COMMENT_HIDE_AFTER_FLAGS):
         Client().post(f"/services/acme/comments/{report.pk}/flag/", REMOTE_ADDR=crowd_address(k))
     assert "spam spam" not in client.get("/services/acme/").content.decode()
