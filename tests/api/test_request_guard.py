@@ -45,11 +45,13 @@ def test_nul_in_the_home_search_is_refused_readably(client):
     assert b"cannot be searched for" in response.content
 
 
-def test_home_view_ignores_nul_in_q_on_its_own(rf, db):
+def test_home_view_ignores_nul_in_q_on_its_own(rf, service):
     from reports.views import home
 
     response = home(rf.get("/", {"q": "ac\x00me"}))
     assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="acme"' in html and "Acme Cloud" in html  # searched for "acme"
 
 
 def test_declared_length_over_the_limit_is_refused_before_reading(client, settings):

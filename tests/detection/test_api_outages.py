@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -127,8 +127,9 @@ def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
 
     assert body["id"] == outage.pk and body["status"] == "resolved"
     assert [e["kind"] for e in body["timeline"]] == ["opened", "country", "resolved"]
+    at = (outage.detected_at + timedelta(minutes=3)).astimezone(UTC)
     assert body["timeline"][1] == {
-        "at": body["timeline"][1]["at"],
+        "at": at.isoformat().replace("+00:00", "Z"),
         "kind": "country",
         "label": "France affected",
         "text": "About 9 reports a minute from France, where less than 1 is normal.",

@@ -88,7 +88,9 @@ def test_unknown_names_are_refused_by_name():
     ],
 )
 def test_values_of_the_wrong_kind_are_refused(data):
-    with pytest.raises(ValueError):
+    # The message names the setting (not some ValueError from deeper down).
+    [name] = data
+    with pytest.raises(ValueError, match=rf"^(detector setting )?{name} must be "):
         DetectorConfig.from_dict(data)
 
 

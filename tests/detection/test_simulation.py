@@ -48,6 +48,7 @@ def test_gaps_are_zero_and_floods_count_once():
 def test_rates_expose_expected_and_outage_windows():
     r = simulate_rates(seed=7, weeks=1, outages_per_week=3)
     assert r.rate.shape == r.base_rate.shape == r.minutes.shape
+    assert r.outages
     for o in r.outages:
         window = slice(o.start - r.minutes[0], o.end - r.minutes[0])
         assert np.all(r.rate[window] > r.base_rate[window])

@@ -138,7 +138,8 @@ def test_created_answer_is_what_the_documented_serializer_says(api_client, servi
     )
     response = api_client.post("/api/v1/reports/", data=body, content_type="application/json")
     report = Report.objects.get(pk=response.json()["id"])
-    report.message = response.json()["message"]
+    assert response.json()["message"] == "Thanks — your report about Acme Cloud was counted."
+    report.message = response.json()["message"]  # the answer's own field, not the model's
     assert response.json() == ReportCreatedSerializer(report).data
 
 

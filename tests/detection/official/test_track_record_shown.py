@@ -67,6 +67,11 @@ def test_the_track_record_api_gives_the_same_figures(api_client, month):
     assert body["spans"] == [30, 90] and body["method"] == METHOD
     assert body["computed_at"] == "2026-11-30T12:00:00Z"
     overall = {span["days"]: span for span in body["overall"]}
+    assert overall[30]["summary"] == (
+        "In the last 30 days OutageWatch detected 12 outages; the providers posted 10 official "
+        "incidents, 9 of them also seen by the crowd. In the median, OutageWatch knew "
+        f"{round(float(np.median(leads)))} min before the official status page."
+    )
     assert overall[30] | {"summary": ""} == {
         "days": 30,
         "outages": 12,
