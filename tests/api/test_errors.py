@@ -60,6 +60,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting(api_client, service):
 
 @pytest.mark.parametrize("url", POSTS)
 def test_body_over_djangos_upload_limit_is_a_json_413(api_client, service, url, settings):
+    # Over DATA_UPLOAD_MAX_MEMORY_SIZE too, but the API's own, smaller limit answers first.
     response = post(api_client, url, '{"a": "' + "x" * 300_000 + '"}')
     assert response.status_code == 413
     assert response.json() == {
