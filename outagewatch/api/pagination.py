@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from outagewatch.api.query import positive_int
@@ -49,3 +51,12 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
 
     page_size = 50
     ordering = "-created_at"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        # A cursor is opaque, but anyone can encode one: DRF checks its form, not that its
+        # position is a value of the ordering field ("p=2024" for a time), which the
+        # database filter then refuses. That is the same invalid cursor, so the same 404.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, OverflowError):
+            raise NotFound(self.invalid_cursor_message) from None

@@ -24,7 +24,11 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def api_error(status: int, detail: str, code: str, **fields: list[str]) -> JsonResponse:
+def api_error(
+    status: int, detail: str, code: str, fields: dict[str, list[str]] | None = None
+) -> JsonResponse:
+    # The field messages are one mapping, not keyword arguments: a field may be called
+    # "status" or "code" (a query parameter's name, chosen by the client).
     body: dict = {"detail": detail, "code": code}
     if fields:
         body["fields"] = fields

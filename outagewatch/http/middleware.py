@@ -91,7 +91,7 @@ class RequestGuardMiddleware:
             message = "The address contains a character that cannot be searched for."
             return HttpResponse(_BAD_REQUEST_PAGE % message, status=400)
         fields = {name.replace("\x00", "") or "query": [NUL_MESSAGE] for name in names}
-        return api_error(400, "Invalid input.", "invalid", **(fields or {"query": [NUL_MESSAGE]}))
+        return api_error(400, "Invalid input.", "invalid", fields or {"query": [NUL_MESSAGE]})
 
     @staticmethod
     def _body_refused(request: HttpRequest) -> HttpResponse | None:

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 NUL = "Must not contain NUL (0x00) characters."
 
 
-@pytest.mark.parametrize("param", ["search", "category", "page", "page_size", "other"])
+@pytest.mark.parametrize(
+    "param", ["search", "category", "page", "page_size", "other", "status", "detail", "code"]
+)
 def test_nul_in_a_service_list_parameter_is_a_field_error(api_client, param):
     response = api_client.get(f"/api/v1/services/?{param}=a%00b")
     assert response.status_code == 400

@@ -115,10 +115,21 @@ def test_bad_outage_filters_are_400_in_error_format(api_client, outages, params,
     assert field in response.json()["fields"]
 
 
-def test_bad_cursor_is_404_in_error_format(api_client, outages):
-    response = api_client.get("/api/v1/outages/", {"cursor": "garbage"})
+@pytest.mark.parametrize(
+    ("url", "cursor"),
+    [
+        ("/api/v1/outages/", "garbage"),  # not a cursor at all
+        # Well-formed cursors (base64 of "p=..."), positions that are no time: anyone can
+        # encode one.
+        ("/api/v1/outages/", "cD0yMDI0"),  # p=2024
+        ("/api/v1/outages/", "cD0A"),  # p=NUL
+        ("/api/v1/services/acme/comments/", "cD1nYXJiYWdl"),  # p=garbage
+    ],
+)
+def test_bad_cursor_is_404_in_error_format(api_client, outages, url, cursor):
+    response = api_client.get(url, {"cursor": cursor})
     assert response.status_code == 404
-    assert set(response.json()) == {"detail", "code"}
+    assert response.json() == {"detail": "Invalid cursor", "code": "not_found"}
 
 
 def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
