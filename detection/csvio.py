@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -20,6 +21,12 @@ from detection.core import DetectorConfig, SeriesResult, detect_series, zone_clo
 INPUT_HEADER = ["timestamp", "value"]
 OUTPUT_HEADER = ["timestamp", "value", "expected", "anomaly_score", "is_anomaly"]
 MAX_STEP_MINUTES = 60
+# A count of reports in one bucket. The largest outages on record drew about ten million
+# reports in a day; far larger values are not counts, and from about 1e50 the baseline's
+# arithmetic overflows and every later row would come out as nan.
+MAX_COUNT = 1e12
+# Plain decimal notation only: float() would also take "1_000", "inf" or other scripts' digits.
+_DECIMAL = re.compile(r"\s*\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*", re.ASCII)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US_PER_MINUTE = 60_000_000
 
@@ -47,7 +54,13 @@ def series_detect(
     clock = None
     series = series_read(handle)
     if zone and len(series.minutes):
-        clock = zone_clock(zone, int(series.minutes[0]), int(series.minutes[-1]))
+        try:
+            clock = zone_clock(zone, int(series.minutes[0]), int(series.minutes[-1]))
+        except OverflowError:
+            raise SeriesFormatError(
+                f"the stamps ({series.timestamps[0]} to {series.timestamps[-1]}) lie outside the"
+                f" years the time zone {zone}'s rules can place"
+            ) from None
     result = detect_series(series.minutes, series.values, series.step_minutes, config, clock)
     return series, result
 
@@ -61,15 +74,18 @@ def series_read(handle: TextIO) -> InputSeries:
     lines: list[int] = []  # file line of each row, for messages (blank lines are skipped)
     micros: list[int] = []
     values: list[float] = []
-    for line, row in enumerate(reader, start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != 2:
-            raise SeriesFormatError(f"line {line}: expected 2 columns, got {len(row)}")
-        stamps.append(row[0].strip())
-        lines.append(line)
-        micros.append(_epoch_micros(row[0], line))
-        values.append(_count(row[1], line))
+    try:
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != 2:
+                raise SeriesFormatError(f"line {line}: expected 2 columns, got {len(row)}")
+            stamps.append(row[0].strip())
+            lines.append(line)
+            micros.append(_epoch_micros(row[0], line))
+            values.append(_count(row[1], line))
+    except csv.Error as exc:  # an unbalanced quote runs on until the field limit
+        raise SeriesFormatError(f"line {reader.line_num}: {exc}") from None
     if not micros:
         raise SeriesFormatError("the file has no rows")
     stamp_us = np.asarray(micros, dtype=np.int64)
@@ -104,12 +120,15 @@ def _epoch_micros(text: str, line: int) -> int:
 
 
 def _count(text: str, line: int) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise SeriesFormatError(f"line {line}: value {text!r} is not a number") from None
-    if not np.isfinite(value) or value < 0:
+    if text.strip().startswith("-"):
         raise SeriesFormatError(f"line {line}: value {text!r} must be a count >= 0")
+    if not _DECIMAL.fullmatch(text):
+        raise SeriesFormatError(f"line {line}: value {text!r} is not a number")
+    value = float(text)
+    if value > MAX_COUNT:
+        raise SeriesFormatError(
+            f"line {line}: value {text!r} is not a count of reports (at most {MAX_COUNT:.0e})"
+        )
     return value
 
 

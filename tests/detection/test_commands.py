@@ -131,6 +131,18 @@ def test_detect_series_refuses_90_minute_spacing_naming_the_line(tmp_path):
         ("timestamp,value\nyesterday,1\n", "not an ISO 8601 timestamp"),
         ("timestamp,value\n2026-11-02T00:00:00Z,-1\n", "must be a count"),
         ("timestamp,value\n2026-11-02T00:00:00Z,x\n", "not a number"),
+        # float() takes these; a count is plain decimal notation.
+        ("timestamp,value\n2026-11-02T00:00:00Z,1_000\n", "line 2: value '1_000' is not a number"),
+        ("timestamp,value\n2026-11-02T00:00:00Z,inf\n", "line 2: value 'inf' is not a number"),
+        ("timestamp,value\n2026-11-02T00:00:00Z,\u0661\u0662\n", "is not a number"),
+        # Not a count of reports: from about 1e50 the baseline overflowed into nan.
+        ("timestamp,value\n2026-11-02T00:00:00Z,1e50\n", "line 2: .* is not a count of reports"),
+        # An unbalanced quote ran on to the csv module's field limit: a traceback before.
+        (
+            'timestamp,value\n2026-11-02T00:00:00Z,1\n2026-11-02T00:01:00Z,"1\n'
+            + "2026-11-02T00:02:00Z,1\n" * 6000,
+            "line .*: field larger than field limit",
+        ),
         (
             "timestamp,value\n2026-11-02T00:00:00Z,1\n2026-11-02T00:01:00Z,1\n"
             "2026-11-02T00:03:00Z,1\n",
@@ -379,4 +391,37 @@ def test_detect_series_refuses_an_unknown_timezone(tmp_path):
     for zone in ("Europe/Atlantis", "../etc/passwd"):
         with pytest.raises(CommandError, match=f"--timezone: no time zone named '{zone}'"):
             call_command("detect_series", str(src), str(tmp_path / "out.csv"), "--timezone", zone)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_detect_series_reads_a_byte_order_mark_and_refuses_what_is_not_utf8(tmp_path):
+    rows = "".join(f"2026-11-02T00:{m:02d}:00Z,{3 + m % 2}\n" for m in range(60))
+    src = tmp_path / "bom.csv"
+    src.write_text("timestamp,value\n" + rows, encoding="utf-8-sig")  # as spreadsheets save
+    call_command("detect_series", str(src), str(tmp_path / "out.csv"), stdout=StringIO())
+    assert (tmp_path / "out.csv").read_text().startswith("timestamp,value,expected")
+
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(("timestamp,value\n" + rows).encode() + "# café\n".encode("latin-1"))
+    with pytest.raises(CommandError, match="not UTF-8 text"):
+        call_command("detect_series", str(latin), str(tmp_path / "out2.csv"))
+    assert not (tmp_path / "out2.csv").exists()
+
+
+def test_detect_series_says_what_is_wrong_with_a_path_or_zone(tmp_path):
+    src, _ = _nab_style(tmp_path / "in.csv", 5, [3] * 60)
+    with pytest.raises(CommandError, match="cannot be written"):
+        call_command("detect_series", str(src), str(tmp_path / "no" / "such" / "out.csv"))
+    with pytest.raises(CommandError, match="cannot be read"):
+        call_command("detect_series", str(tmp_path), str(tmp_path / "out.csv"))
+    with pytest.raises(CommandError, match="no time zone named"):
+        call_command("detect_series", str(src), str(tmp_path / "out.csv"), "--timezone", "x" * 300)
+    ancient = tmp_path / "ancient.csv"
+    ancient.write_text(
+        "timestamp,value\n" + "".join(f"0001-01-01T00:{m:02d}:00,3\n" for m in range(30))
+    )
+    with pytest.raises(CommandError, match="outside the years the time zone Europe/Berlin"):
+        call_command(
+            "detect_series", str(ancient), str(tmp_path / "out.csv"), "--timezone", "Europe/Berlin"
+        )
     assert not (tmp_path / "out.csv").exists()

@@ -34,17 +34,27 @@ class Command(BaseCommand):
         if timezone:
             try:
                 ZoneInfo(timezone)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 raise CommandError(f"--timezone: no time zone named {timezone!r}") from None
         try:
-            with input.open(newline="", encoding="utf-8") as handle:
+            # utf-8-sig: spreadsheets put a byte-order mark before the header.
+            with input.open(newline="", encoding="utf-8-sig") as handle:
                 series, result = series_detect(handle, detector_config(), timezone)
         except FileNotFoundError:
             raise CommandError(f"{input}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{input}: not UTF-8 text (byte {exc.start} cannot be read: {exc.reason})"
+            ) from None
+        except OSError as exc:
+            raise CommandError(f"{input}: cannot be read ({exc.strerror})") from None
         except SeriesFormatError as exc:
             raise CommandError(f"{input}: {exc}") from None
-        with output.open("w", newline="", encoding="utf-8") as handle:
-            series_write(handle, series, result)
+        try:
+            with output.open("w", newline="", encoding="utf-8") as handle:
+                series_write(handle, series, result)
+        except OSError as exc:
+            raise CommandError(f"{output}: cannot be written ({exc.strerror})") from None
         self.stdout.write(
             f"{len(series.minutes)} rows at {series.step_minutes}-minute spacing, "
             f"{len(result.outages)} outages detected -> {output}"
