@@ -27,7 +27,9 @@ class SubscribeForm(forms.Form):
     )
 
     # Filled from the browser (static/js/localtime.js): the zone the emails show times in.
-    timezone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    # No max_length: a hidden field's error would refuse the sign-up with nothing the visitor
+    # can see or correct; clean_timezone() turns any unknown value into UTC instead.
+    timezone = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_timezone(self) -> str:
         # Hidden and filled by the browser: a zone we do not know falls back to UTC rather

@@ -29,7 +29,8 @@ def email_clean(value: str) -> str:
 
 def countries_clean(values: list[str]) -> list[str]:
     """ISO codes, deduplicated and sorted; every bad code is named at once."""
-    if len(values) > MAX_COUNTRIES:
+    # Counted once each: "DE" typed twice is one country of the MAX_COUNTRIES.
+    if len({value.strip().upper() for value in values}) > MAX_COUNTRIES:
         raise ValidationError(
             f"At most {MAX_COUNTRIES} countries; leave empty for all.", code="too_many"
         )

@@ -547,3 +547,13 @@ def test_the_purge_and_the_sweep_are_scheduled(settings):
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "alerts.tasks.subscriptions_purge" in tasks
     assert "alerts.tasks.alerts_sweep" in tasks
+
+
+def test_a_country_given_twice_counts_once_toward_the_limit():
+    from django.core.exceptions import ValidationError
+
+    from alerts.validation import MAX_COUNTRIES, countries_clean
+
+    assert countries_clean(["DE"] * (MAX_COUNTRIES + 10) + ["de ", "AT"]) == ["AT", "DE"]
+    with pytest.raises(ValidationError, match=f"At most {MAX_COUNTRIES} countries"):
+        countries_clean([f"Q{i}" for i in range(MAX_COUNTRIES + 1)])
