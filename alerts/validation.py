@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
@@ -82,6 +83,39 @@ _CHAT_HOSTS = {
 }  # fmt: skip
 
 
+# A host name: dot-separated labels of letters, digits, hyphens (not at a label's ends) and
+# underscores, an optional final dot. Names in other scripts arrive as typed and are encoded
+# (IDNA) before this check.
+_HOSTNAME = re.compile(
+    r"(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?",
+    re.ASCII,
+)
+
+
+def _hostname_valid(host: str) -> bool:
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:  # an empty or over-long label, or not encodable
+        return False
+    return len(ascii_host) <= 253 and _HOSTNAME.fullmatch(ascii_host) is not None
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host names literally, in any form a resolver takes: besides the
+    usual ones, the short and numeric IPv4 forms ("127.1", "2130706433", "0x7f000001",
+    "0177.0.0.1") that connect to the same place. None for a host name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fx.]+", host, re.ASCII):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
 def channel_url_clean(channel: str, value: str) -> str:
     """The URL a webhook, Slack or Discord channel posts to.
 
@@ -111,14 +145,14 @@ def channel_url_clean(channel: str, value: str) -> str:
                 code="invalid_url",
             )
         return url
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        local = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    address = _address(host)
+    if address is None:
+        if not _hostname_valid(host):
+            raise ValidationError("Enter a valid URL.", code="invalid_url")
+        name = host.rstrip(".")  # "localhost." is localhost
+        local = name == "localhost" or name.endswith((".localhost", ".local", ".internal"))
         if local and not settings.ALERT_HTTP_ALLOW_LOOPBACK:
-            raise ValidationError(
-                "Alerts are sent to public addresses only.", code="private_url"
-            ) from None
+            raise ValidationError("Alerts are sent to public addresses only.", code="private_url")
         return url
     if not address_allowed(address):
         raise ValidationError("Alerts are sent to public addresses only.", code="private_url")

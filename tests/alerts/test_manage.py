@@ -138,6 +138,14 @@ def test_a_forged_or_foreign_manage_link_is_refused(subscriber, client):
         ({"channel": "webhook", "url": "ftp://example.com/x"}, "url"),
         ({"channel": "webhook", "url": "http://10.0.0.5/hook"}, "url"),
         ({"channel": "webhook", "url": "http://localhost:8080/hook"}, "url"),
+        # Loopback in the other forms a resolver takes, and host names that are no names.
+        *(
+            ({"channel": "webhook", "url": f"http://{host}/hook"}, "url")
+            for host in (
+                *("127.1", "2130706433", "0x7f000001", "0177.0.0.1", "10.1"),
+                *("localhost.", "foo.localhost.", "exa mple.com", "%00", "-", "a..b"),
+            )
+        ),
         ({"channel": "webhook", "url": "https://user:pw@example.com/hook"}, "url"),
         ({"channel": "slack", "url": "https://example.com/services/T0/B0/x"}, "url"),
         ({"channel": "discord", "url": "http://discord.com/api/webhooks/1/x"}, "url"),
@@ -184,3 +192,21 @@ def test_the_schema_documents_channels_and_the_webhook_body(api_client):
     request = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     fields = schema["components"]["schemas"][request.rsplit("/", 1)[1]]["properties"]
     assert {"channel", "url"} <= set(fields)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com/x",
+        "https://bücher.de/hook",  # a name in another script
+        "https://xn--bcher-kva.de/hook",
+        "https://cafe.de/x",  # hex letters only: still a name
+        "https://example.com./x",
+        "http://8.8.8.8:8080/x",
+    ],
+)
+def test_good_webhook_urls_are_taken_as_given(url, settings):
+    from alerts.validation import channel_url_clean
+
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+    assert channel_url_clean("webhook", url) == url
