@@ -50,6 +50,9 @@ class ReportForm(forms.Form):
     def clean_country(self) -> str:
         return validation.country_from_text(self.cleaned_data["country"])
 
+    def clean_comment(self) -> str:
+        return validation.comment_clean(self.cleaned_data["comment"])
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if "problem" in cleaned:

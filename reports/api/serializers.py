@@ -43,6 +43,9 @@ class ReportCreateSerializer(CopiedFieldsMixin, RejectUnknownFieldsMixin, serial
     def validate_country(self, value: str) -> str:
         return drf_validated(validation.country_clean, value)
 
+    def validate_comment(self, value: str) -> str:
+        return drf_validated(validation.comment_clean, value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
         entry: CatalogService = attrs["service"]

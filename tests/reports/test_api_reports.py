@@ -64,6 +64,8 @@ def test_second_report_from_same_client_says_it_was_not_counted(api_client, serv
         (valid(country=49), "country", "Must be a string"),
         (valid(problem=None), "problem", "may not be null"),
         (valid(comment=["a"]), "comment", "Must be a string"),
+        (valid(comment="red \x1b[31malert"), "comment", "control characters"),
+        (valid(comment="abc\u202edcba"), "comment", "text-direction overrides"),
         (valid(reporter="me"), "reporter", "Unknown field"),
         ({"problem": "login", "country": "DE"}, "service", "required"),
         ({"service": "acme", "country": "DE"}, "problem", "required"),
@@ -154,3 +156,16 @@ def test_each_request_validates_with_fields_of_its_own(service):
         assert field.parent is first and second.fields[name].parent is second
         assert field.validators is not second.fields[name].validators
         assert declared.field_name is None and getattr(declared, "parent", None) is None
+
+
+@pytest.mark.parametrize("text", ["\ufeff", " \u200b \n", "\u2060"])
+def test_a_comment_of_only_invisible_characters_is_no_comment(api_client, service, text):
+    response = post(api_client, valid(comment=text))
+    assert response.status_code == 201
+    assert Report.objects.get().comment == ""
+
+
+def test_a_comment_keeps_its_line_breaks_and_other_scripts(api_client, service):
+    text = "Login fails\nЛогин не работает\tログインできない 🙁"
+    assert post(api_client, valid(comment=text)).status_code == 201
+    assert Report.objects.get().comment == text

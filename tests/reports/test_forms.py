@@ -98,3 +98,12 @@ def test_subscribe_error_keeps_the_values_and_names_the_bad_country(client, serv
     assert 'value="Germany, Narnia"' in html
     assert "Narnia" in html[html.index("subscribe-countries") :]
     assert not Subscription.objects.exists()
+
+
+def test_a_comment_with_control_characters_is_a_clear_error_and_stores_nothing(client, service):
+    response = client.post(
+        "/services/acme/", {"problem": "login", "country": "DE", "comment": "bell\x07 and \u202e"}
+    )
+    assert response.status_code == 400
+    assert "Must not contain control characters" in response.content.decode()
+    assert not Report.objects.exists()
