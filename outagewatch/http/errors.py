@@ -12,12 +12,27 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils.html import escape
 from django.views import defaults
 
 API_PREFIX = "/api/"
 # A database that is restarting or failing over is usually back within this many seconds.
 DATABASE_RETRY_AFTER_SECONDS = 30
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+# Plain HTML, no template: it is answered where rendering may be what failed.
+_BAD_REQUEST_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad request</title>'
+    '<link rel="stylesheet" href="/static/css/site.css"></head><body><main class="wrap">'
+    '<section class="card"><h1>Bad request</h1><p>%s <a href="/">Back to OutageWatch</a>.</p>'
+    "</section></main></body></html>"
+)
+
+
+def bad_request_page(message: str, status: int = 400) -> HttpResponse:
+    """A website error with a sentence the visitor can act on (message: plain text)."""
+    return HttpResponse(_BAD_REQUEST_PAGE % escape(message), status=status)
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -68,4 +83,6 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         if isinstance(exception, RequestDataTooBig):  # Django's own body limit
             return api_error(413, "Request body is too large.", "payload_too_large")
         return api_error(400, "Bad request.", "bad_request")
-    return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return bad_request_page("What you sent is too large for us to read.", status=413)
+    return bad_request_page("We could not read what your browser sent. Please try again.")

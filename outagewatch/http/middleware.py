@@ -31,6 +31,7 @@ from outagewatch.api.throttling import ClientRateLimit
 from outagewatch.http.errors import (
     DATABASE_ERRORS,
     api_error,
+    bad_request_page,
     database_unavailable,
     is_api,
     page_not_found,
@@ -40,12 +41,6 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[HttpRequest], HttpResponse]
 NUL_MESSAGE = "Must not contain NUL (0x00) characters."
-_BAD_REQUEST_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad request</title>'
-    '<link rel="stylesheet" href="/static/css/site.css"></head><body><main class="wrap">'
-    '<section class="card"><h1>Bad request</h1><p>%s <a href="/">Back to OutageWatch</a>.</p>'
-    "</section></main></body></html>"
-)
 
 
 class RequestGuardMiddleware:
@@ -70,9 +65,7 @@ class RequestGuardMiddleware:
             for name, values in request.POST.lists()
             for value in values
         ):
-            return HttpResponse(
-                _BAD_REQUEST_PAGE % "The form contains a character we cannot store.", status=400
-            )
+            return bad_request_page("The form contains a character we cannot store.")
         return None
 
     @staticmethod
@@ -89,7 +82,7 @@ class RequestGuardMiddleware:
         )
         if not is_api(request):
             message = "The address contains a character that cannot be searched for."
-            return HttpResponse(_BAD_REQUEST_PAGE % message, status=400)
+            return bad_request_page(message)
         fields = {name.replace("\x00", "") or "query": [NUL_MESSAGE] for name in names}
         return api_error(400, "Invalid input.", "invalid", fields or {"query": [NUL_MESSAGE]})
 

@@ -165,4 +165,16 @@ def test_djangos_own_body_limit_under_api_is_a_json_413(rf):
     response = bad_request(rf.post("/api/v1/reports/"), RequestDataTooBig("big"))
     assert response.status_code == 413
     assert json.loads(response.content)["code"] == "payload_too_large"
-    assert bad_request(rf.get("/"), RequestDataTooBig("big")).status_code == 400
+    page = bad_request(rf.get("/"), RequestDataTooBig("big"))
+    assert page.status_code == 413 and b"too large for us to read" in page.content
+
+
+def test_a_website_form_over_djangos_body_limit_is_a_readable_413(client, service):
+    from reports.models import Report
+
+    response = client.post(
+        "/services/acme/", {"problem": "login", "country": "DE", "comment": "x" * 300_000}
+    )
+    assert response.status_code == 413
+    assert "too large for us to read" in response.content.decode()
+    assert not Report.objects.exists()
