@@ -56,6 +56,8 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
         # A cursor is opaque, but anyone can encode one: DRF checks its form, not that its
         # position is a value of the ordering field ("p=2024" for a time), which the
         # database filter then refuses. That is the same invalid cursor, so the same 404.
+        if request.query_params.get(self.cursor_query_param) is None:
+            return super().paginate_queryset(queryset, request, view)
         try:
             return super().paginate_queryset(queryset, request, view)
         except (DjangoValidationError, ValueError, OverflowError):
