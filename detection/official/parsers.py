@@ -96,7 +96,33 @@ def parse(kind: str, body: bytes, *, now: datetime) -> Snapshot:
     parser = PARSERS.get(kind)
     if parser is None:
         raise PayloadError(f"unknown source kind {kind!r}")
-    return parser(body, now)
+    try:
+        snapshot = parser(body, now)
+    except (OverflowError, LookupError) as exc:  # a date past year 9999; an unknown encoding
+        raise PayloadError(f"unreadable: {type(exc).__name__}: {str(exc)[:120]}") from None
+    _check_storable(snapshot)
+    return snapshot
+
+
+def _check_storable(snapshot: Snapshot) -> None:
+    """What the store needs of a document that parsed: one incident per id (the store keeps
+    one row per source and id), and text the database can hold (a lone surrogate escaped in
+    JSON parses, but is no character; PostgreSQL's text holds no NUL)."""
+    texts = [snapshot.description, *snapshot.components, *snapshot.components.values()]
+    seen: set[str] = set()
+    for incident in snapshot.incidents:
+        if incident.external_id in seen:
+            raise PayloadError(f"two incidents with the id {incident.external_id[:60]!r}")
+        seen.add(incident.external_id)
+        texts += [incident.external_id, incident.title, incident.url, *incident.components]
+        texts += [update.body for update in incident.updates]
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PayloadError(f"text that is not Unicode: {text[:60]!r}") from None
+        if "\x00" in text:
+            raise PayloadError(f"text with a NUL character: {text[:60]!r}")
 
 
 # --- checked access ---------------------------------------------------------------------------
@@ -251,6 +277,10 @@ def parse_incidentio(body: bytes, now: datetime) -> Snapshot:
     doc = _json(body)
     if isinstance(doc.get("summary"), dict):  # the page's /proxy/<host> document wraps it
         doc = doc["summary"]
+    # The document says every open incident, so an empty one would close them all: an error
+    # document ({"error": ...}) or an empty object must not read as all clear.
+    if "ongoing_incidents" not in doc:
+        raise PayloadError("no ongoing_incidents: not an incident.io status document")
     incidents, components = [], {}
     for i, raw in enumerate(
         _list(doc.get("ongoing_incidents"), "ongoing_incidents", MAX_INCIDENTS)

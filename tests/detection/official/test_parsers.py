@@ -130,6 +130,18 @@ def _statuspage(**changes) -> bytes:
         ("statuspage", b"\xff\xfe{}", "invalid JSON"),
         ("statuspage", b"[" * 100_000 + b"]" * 100_000, "invalid JSON"),
         ("incidentio", b'{"ongoing_incidents": {"id": "1"}}', "expected a list"),
+        # An error document, or an empty one, would close every open incident as all clear.
+        ("incidentio", b"{}", "no ongoing_incidents"),
+        ("incidentio", b'{"error": "rate limited"}', "no ongoing_incidents"),
+        ("incidentio", b'{"summary": {"x": 1}}', "no ongoing_incidents"),
+        # Past the calendar's end once in UTC; an encoding nobody knows.
+        ("statuspage", _statuspage(created_at="9999-12-31T23:59:59-05:00"), "OverflowError"),
+        ("feed", b"<rss><channel><item><title>x</title><guid>1</guid><pubDate>Fri, 31 Dec "
+         b"9999 23:00:00 -0500</pubDate></item></channel></rss>", "OverflowError"),
+        ("feed", b'<?xml version="1.0" encoding="x-bogus"?><rss/>', "LookupError"),
+        # What the store cannot keep: one row per id, Unicode text.
+        ("statuspage", _statuspage(name="\ud800x"), "not Unicode"),
+        ("statuspage", _statuspage(name="a\x00b"), "NUL character"),
         ("incidentio", b'{"ongoing_incidents": [{"id": "1", "name": "x", "status": "identified"}]}',
          "no last_update_at, published_at or started_at"),
         ("statusio", b'{"result": {"status_overall": {"status_code": "400"}}}',
@@ -164,3 +176,14 @@ def test_long_text_is_capped():
     [incident] = parse("statuspage", _statuspage(name="x" * 10_000), now=NOW).incidents
 
     assert len(incident.title) == 300
+
+
+@pytest.mark.parametrize("second_id", ["same", 1])
+def test_two_incidents_with_one_id_are_refused(second_id):
+    doc = json.loads(payload("statuspage_open.json"))
+    first = doc["incidents"][0]
+    first["id"] = "same" if second_id == "same" else "1"
+    doc["incidents"] = [first, {**first, "id": second_id}]  # 1 and "1" are one id
+
+    with pytest.raises(PayloadError, match="two incidents with the id"):
+        parse("statuspage", json.dumps(doc).encode(), now=NOW)
