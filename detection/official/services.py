@@ -351,13 +351,29 @@ def status_sources_load(*, path: Path = SOURCES_FILE, now: datetime | None = Non
     return len(linked)
 
 
+# StatusSource.url and page_url hold this much.
+URL_MAX_LENGTH = 500
+
+
+def _web_url(value: object) -> bool:
+    """An http(s) URL with a host: what the poller fetches and the pages link to (a
+    javascript: page_url would run in a reader's browser)."""
+    if not isinstance(value, str) or len(value) > URL_MAX_LENGTH:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _sources_read(path: Path) -> dict[str, dict]:
     entries = json.loads(path.read_text())["sources"]
+    if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
+        raise ValueError(f"{path.name}: sources must map each service's slug to an object")
     kinds = set(StatusSource.Kind.values)
     for slug, entry in entries.items():
-        url = entry.get("url", "")
-        if entry.get("kind") not in kinds or urlsplit(url).scheme not in ("http", "https"):
+        if entry.get("kind") not in kinds or not _web_url(entry.get("url")):
             raise ValueError(f"{path.name}: {slug}: needs a kind in {sorted(kinds)} and a URL")
+        if "page_url" in entry and not _web_url(entry["page_url"]):
+            raise ValueError(f"{path.name}: {slug}: page_url must be an http(s) URL")
         components = entry.get("components", [])
         if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
             raise ValueError(f"{path.name}: {slug}: components must be a list of names")

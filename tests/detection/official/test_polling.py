@@ -337,4 +337,15 @@ def test_the_data_file_links_catalog_services_to_shared_sources(make_service, tm
     bad.write_text('{"sources": {"github": {"kind": "html", "url": "https://x.example"}}}')
     with pytest.raises(ValueError, match="needs a kind"):
         services.status_sources_load(path=bad)
+    # So is a link for people that is no web page, and a file of the wrong shape.
+    for text, message in [
+        ('{"github": {"kind": "feed", "url": "https://x.example/f", "page_url": "javascript:'
+         'alert(1)"}}', "page_url must be an http"),
+        ('{"github": {"kind": "feed", "url": "http://"}}', "needs a kind"),
+        ('{"github": "https://x.example"}', "sources must map"),
+        ('["github"]', "sources must map"),
+    ]:  # fmt: skip
+        bad.write_text('{"sources": ' + text + "}")
+        with pytest.raises(ValueError, match=message):
+            services.status_sources_load(path=bad)
     assert StatusSource.objects.filter(enabled=True).count() == enabled
