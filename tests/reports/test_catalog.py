@@ -43,3 +43,35 @@ def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service)
         Service.objects.count(),
     ) == counts
     assert Service.objects.filter(slug="in-house-tool").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "Cannot read"),  # no such file
+        ("{not json", "Cannot read"),
+        ("[]", "not a catalog"),
+        ("{}", "lacks the key 'categories'"),
+        # The category is written before the broken service: the load is all or nothing.
+        (
+            '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
+            ' "services": [{"slug": "x", "category": "new-cat"}]}',
+            "lacks the key 'name'",
+        ),
+    ],
+)
+def test_catalog_load_refuses_a_bad_file_with_a_message_and_changes_nothing(
+    tmp_path, db, content, message
+):
+    from django.core.management import CommandError, call_command
+
+    from reports.models import Category
+
+    path = tmp_path / "catalog.json"
+    if content is not None:
+        path.write_text(content)
+    before = Category.objects.count()
+    with pytest.raises(CommandError, match=message):
+        call_command("catalog_load", "--file", str(path))
+    assert Category.objects.count() == before
+    assert not Category.objects.filter(slug="new-cat").exists()

@@ -1,6 +1,8 @@
+import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from reports.catalog import CATALOG_PATH, catalog_read, catalog_sync
 
@@ -12,7 +14,19 @@ class Command(BaseCommand):
         parser.add_argument("--file", type=Path, default=CATALOG_PATH)
 
     def handle(self, *args, file: Path, **options):
-        result = catalog_sync(data=catalog_read(file))
+        try:
+            data = catalog_read(file)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CommandError(f"Cannot read {file}: {exc}") from None
+        try:
+            # All of the file or none of it: a bad entry late in the file must not leave the
+            # categories before it half-loaded.
+            with transaction.atomic():
+                result = catalog_sync(data=data)
+        except KeyError as exc:
+            raise CommandError(f"Cannot load {file}: an entry lacks the key {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise CommandError(f"Cannot load {file}: not a catalog ({exc})") from None
         self.stdout.write(
             f"Catalog: {result.categories} categories, {result.problem_types} problem types, "
             f"{result.services_created} services created, {result.services_updated} updated."
