@@ -425,3 +425,31 @@ def test_detect_series_says_what_is_wrong_with_a_path_or_zone(tmp_path):
             "detect_series", str(ancient), str(tmp_path / "out.csv"), "--timezone", "Europe/Berlin"
         )
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["csv", "DIR", "--weeks", "-1"], "argument --weeks: -1 is not above 0 to 52"),
+        (["csv", "DIR", "--weeks", "nan"], "argument --weeks: nan is not above 0"),
+        (["csv", "DIR", "--weeks", "1e5"], "argument --weeks: 1e5 is not above 0 to 52"),
+        (["csv", "DIR", "--series", "-3"], "argument --series: -3 is not from 1 to 1000"),
+        (["history", "--services", "-1"], "argument --services: -1 is not from 1"),
+        (["live", "acme", "--rate", "-1"], "argument --rate: -1 is not from 0 to 10000"),
+        (["live", "acme", "--rate", "1e12"], "argument --rate: 1e12 is not from 0"),
+        (["live", "acme", "--minutes", "-5"], "argument --minutes: -5 is not from 1"),
+        (["live", "acme", "--flood", "-3"], "argument --flood: -3 is not from 0"),
+        (["live", "acme", "--countries", "ZZZ,12", "--minutes", "1"], "--countries: .*ZZZ"),
+    ],
+)
+def test_simulate_refuses_numbers_out_of_range_with_a_message(tmp_path, args, message, service):
+    args = [str(tmp_path / "out") if a == "DIR" else a for a in args]
+    with pytest.raises(CommandError, match=message):
+        call_command("simulate", *args, stdout=StringIO())
+    assert not (tmp_path / "out").exists()
+
+
+def test_simulate_csv_into_a_file_is_a_message(tmp_path):
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(CommandError, match="not a directory"):
+        call_command("simulate", "csv", str(tmp_path / "taken"), "--weeks", "0.01")

@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.services.simulate import HistoryExists, history_reset, history_seed, live_minute
 from detection.simulation import simulate_series, write_labels_json, write_series_csv
 from reports.models import Service
+from reports.validation import country_clean
+
+
+def _within(kind: type, low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` from low (or above it) to high, as a clear usage
+    error otherwise (a negative week count failed in numpy, a huge one allocated gigabytes)."""
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value > high or value < low or (above and value == low):
+            bound = f"above {low:g}" if above else f"from {low:g}"
+            raise argparse.ArgumentTypeError(f"{text} is not {bound} to {high:g}")
+        return value
+
+    return convert
+
+
+WEEKS = _within(float, 0, 52, above=True)
 
 
 class Command(BaseCommand):
@@ -26,12 +51,12 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="mode", required=True)
         csv_mode = sub.add_parser("csv", help="labelled timestamp,value series + labels JSON")
         csv_mode.add_argument("directory", type=Path)
-        csv_mode.add_argument("--series", type=int, default=10)
-        csv_mode.add_argument("--weeks", type=float, default=4.0)
+        csv_mode.add_argument("--series", type=_within(int, 1, 1000), default=10)
+        csv_mode.add_argument("--weeks", type=WEEKS, default=4.0)
         csv_mode.add_argument("--seed", type=int, default=1)
         history = sub.add_parser("history", help="weeks of report history for popular services")
-        history.add_argument("--weeks", type=float, default=2.0)
-        history.add_argument("--services", type=int, default=8)
+        history.add_argument("--weeks", type=WEEKS, default=2.0)
+        history.add_argument("--services", type=_within(int, 1, 1000), default=8)
         history.add_argument("--seed", type=int, default=1)
         history.add_argument(
             "--replace", action="store_true", help="remove earlier simulated history first"
@@ -39,21 +64,28 @@ class Command(BaseCommand):
         sub.add_parser("reset", help="remove simulated history (reports, buckets, outages)")
         live = sub.add_parser("live", help="live reports for one service, minute by minute")
         live.add_argument("service", help="service slug")
-        live.add_argument("--minutes", type=int, default=30, help="how long to run")
-        live.add_argument("--rate", type=float, default=1.0, help="normal reports per minute")
-        live.add_argument("--outage-at", type=int, default=2, help="minute the outage starts")
-        live.add_argument("--outage-minutes", type=int, default=10, help="0 = no outage")
-        live.add_argument("--outage-rate", type=float, default=40.0, help="extra reports/min")
+        minutes = _within(int, 0, 7 * 1440)
+        per_minute = _within(float, 0, 10_000)
+        live.add_argument("--minutes", type=_within(int, 1, 7 * 1440), default=30)
+        live.add_argument("--rate", type=per_minute, default=1.0, help="normal reports/min")
+        live.add_argument("--outage-at", type=minutes, default=2, help="minute it starts")
+        live.add_argument("--outage-minutes", type=minutes, default=10, help="0 = no outage")
+        live.add_argument("--outage-rate", type=per_minute, default=40.0, help="extra reports/min")
         live.add_argument("--countries", default="DE,FR", help="where the outage is")
-        live.add_argument("--flood", type=int, default=0, help="reports/min from one person")
-        live.add_argument("--seconds-per-minute", type=float, default=60.0)
+        live.add_argument(
+            "--flood", type=_within(int, 0, 10_000), default=0, help="reports/min from one person"
+        )
+        live.add_argument("--seconds-per-minute", type=_within(float, 0, 3600), default=60.0)
         live.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, mode: str, **options):
         getattr(self, f"handle_{mode}")(**options)
 
     def handle_csv(self, *, directory: Path, series: int, weeks: float, seed: int, **_):
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"{directory}: not a directory ({exc.strerror})") from None
         for k in range(series):
             simulated = simulate_series(seed=seed * 1000 + k, weeks=weeks)
             write_series_csv(directory / f"series-{k:03d}.csv", simulated.minutes, simulated.values)
@@ -91,7 +123,10 @@ class Command(BaseCommand):
         except Service.DoesNotExist:
             raise CommandError(f"Unknown service {service!r}") from None
         rng = np.random.default_rng(o["seed"])
-        countries = [c.strip().upper() for c in o["countries"].split(",") if c.strip()]
+        try:
+            countries = [country_clean(c) for c in o["countries"].split(",") if c.strip()]
+        except ValidationError as exc:
+            raise CommandError(f"--countries: {exc.messages[0]}") from None
         outage = range(o["outage_at"], o["outage_at"] + o["outage_minutes"])
         for minute in range(minutes):
             began = time.monotonic()
