@@ -414,7 +414,17 @@ _STATUS_WORDS = re.compile(
     r"in progress|scheduled|update)\b",
     re.IGNORECASE,
 )
+# "not resolved", "not yet resolved", "has not been resolved": a status word it denies.
+_NEGATED = re.compile(r"\b(not|never)(\s+(yet|been|be))*\s+$", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
+
+
+def _status_word(text: str) -> str | None:
+    """The first status word the text asserts (one after "not" is no status)."""
+    for found in _STATUS_WORDS.finditer(text):
+        if not _NEGATED.search(text, max(0, found.start() - 30), found.start()):
+            return found.group(1).lower()
+    return None
 
 
 def parse_feed(body: bytes, now: datetime) -> Snapshot:
@@ -491,10 +501,8 @@ def _feed_incident(
 ) -> ParsedIncident:
     # Statuspage-style feeds put the latest update first ("Resolved - ..."), AWS tags titles
     # ("[RESOLVED] ..."): the first status word, body before title, is the current status.
-    found = _STATUS_WORDS.search(text) or _STATUS_WORDS.search(title)
-    if found:
-        status = found.group(1).lower()
-    else:
+    status = _status_word(text) or _status_word(title)
+    if status is None:
         status = "investigating" if now - last < FEED_OPEN_WITHOUT_STATUS else "resolved"
     return ParsedIncident(
         external_id=ident,

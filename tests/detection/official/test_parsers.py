@@ -94,6 +94,26 @@ def test_an_rss_feed_reads_aws_style_resolved_tags_and_rfc822_dates():
     assert lambda_errors.status == "investigating" and lambda_errors.resolved_at is None
 
 
+@pytest.mark.parametrize(
+    ("description", "status"),
+    [
+        ("Not resolved yet; engineers are on it.", "investigating"),  # no word asserted: open
+        ("The issue has not been resolved. We are monitoring.", "monitoring"),
+        ("We have not yet identified the cause.", "investigating"),
+        ("Resolved - the fix is out.", "resolved"),
+    ],
+)
+def test_a_status_word_after_not_is_no_status(description, status):
+    rss = (
+        b'<rss version="2.0"><channel><item><title>Login errors</title><guid>n1</guid>'
+        b"<description>" + description.encode() + b"</description>"
+        b"<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    [incident] = parse("feed", rss, now=NOW).incidents
+    assert incident.status == status
+    assert (incident.resolved_at is None) == (status != "resolved")
+
+
 def test_a_feed_entry_without_a_status_word_is_open_only_while_recent():
     rss = (
         b'<rss version="2.0"><channel><item><title>Maintenance note</title><guid>n1</guid>'
