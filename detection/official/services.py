@@ -351,8 +351,8 @@ def status_sources_load(*, path: Path = SOURCES_FILE, now: datetime | None = Non
     return len(linked)
 
 
-# StatusSource.url and page_url hold this much.
-URL_MAX_LENGTH = 500
+# What StatusSource.url (and page_url) can hold.
+URL_MAX_LENGTH = StatusSource._meta.get_field("url").max_length
 
 
 def _web_url(value: object) -> bool:
