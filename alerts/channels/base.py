@@ -3,8 +3,9 @@
 A transport sends one notice and either returns (the receiver has it) or raises
 TransportError saying whether trying again could help: a transient failure (timeout, 5xx,
 connection refused) is retried with backoff from the delivery row; a permanent one (404,
-a refused address, a mailbox that does not exist) is not, and counts towards disabling the
-channel. Transports know nothing about rows, claims or retries.
+a refused address) is not, and counts towards disabling the channel; one that says the
+destination itself is gone (a mailbox that does not exist) disables it at once. Transports
+know nothing about rows, claims or retries.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ if TYPE_CHECKING:
 
 
 class TransportError(Exception):
-    """Sending failed; ``permanent`` says whether another attempt could succeed."""
+    """Sending failed; ``permanent`` says whether another attempt could succeed, ``gone``
+    that the destination no longer exists (only ever with ``permanent``)."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, gone: bool = False) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or gone
+        self.gone = gone
 
 
 @dataclass(frozen=True)

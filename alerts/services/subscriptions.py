@@ -227,7 +227,7 @@ def confirmation_delivery_send(*, confirmation_id: int, now: datetime | None = N
             now=now,
             what=f"Owner email {confirmation_id}",
         )
-        if error.permanent and confirmation.subscription.channel == Subscription.Channel.EMAIL:
+        if error.gone and confirmation.subscription.channel == Subscription.Channel.EMAIL:
             subscription_disable(subscription=confirmation.subscription, reason=result.reason)
         return result
     if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
@@ -365,11 +365,14 @@ def subscription_failed(
     *, subscription: Subscription, error: TransportError, gave_up: bool
 ) -> None:
     """A message to this channel failed for good (or ran out of retries): one more in a row;
-    at ALERT_CHANNEL_MAX_FAILURES the channel is disabled. A bounced email address is
-    disabled at once: the mailbox does not exist."""
-    if subscription.channel == Subscription.Channel.EMAIL:
-        if error.permanent:
-            subscription_disable(subscription=subscription, reason=str(error))
+    at ALERT_CHANNEL_MAX_FAILURES the channel is disabled. A mailbox that does not exist is
+    disabled at once. An email that ran out of retries counts nothing: that is our relay
+    down or misconfigured, not the subscriber's address (counted, a relay outage would
+    disable every subscriber)."""
+    if error.gone:
+        subscription_disable(subscription=subscription, reason=str(error))
+        return
+    if subscription.channel == Subscription.Channel.EMAIL and not error.permanent:
         return
     Subscription.objects.filter(pk=subscription.pk).update(failures=F("failures") + 1)
     failures = Subscription.objects.values_list("failures", flat=True).get(pk=subscription.pk)

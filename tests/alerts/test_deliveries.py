@@ -175,6 +175,11 @@ def _failing(monkeypatch, exc: BaseException) -> None:
         smtplib.SMTPServerDisconnected("gone"),
         smtplib.SMTPRecipientsRefused({"ann@example.com": (450, b"Mailbox busy")}),
         TimeoutError("timed out"),
+        # The relay's configuration, not the subscriber's mailbox: retried, never disabling.
+        smtplib.SMTPRecipientsRefused({"ann@example.com": (554, b"5.7.1 Relay access denied")}),
+        smtplib.SMTPRecipientsRefused({"ann@example.com": (550, b"5.7.1 Relaying denied")}),
+        smtplib.SMTPDataError(554, b"Message rejected: Email address is not verified."),
+        smtplib.SMTPSenderRefused(553, b"5.7.1 Sender address rejected", "alerts@localhost"),
     ],
 )
 def test_transient_smtp_failures_are_recorded_and_retried_with_backoff(
@@ -261,21 +266,68 @@ def test_the_sweeper_sends_a_retry_when_it_is_due(
     assert (delivery.status, delivery.attempts) == (Status.SENT, 2)
 
 
-def test_a_permanently_refused_address_is_disabled_not_retried(
-    subscriber, outage, monkeypatch, mailoutbox
+@pytest.mark.parametrize(
+    "reply",
+    [
+        (550, b"5.1.1 <ann@example.com>: Recipient address rejected: User unknown"),
+        (550, b"5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address"),
+        (554, b"5.2.1 The email account that you tried to reach is disabled."),
+    ],
+)
+def test_a_mailbox_that_does_not_exist_is_disabled_not_retried(
+    subscriber, outage, monkeypatch, mailoutbox, reply
 ):
     sub = subscriber()
     services.alerts_notify(outage=outage(), change=Kind.OPENED)
     delivery = AlertDelivery.objects.get()
-    _failing(monkeypatch, smtplib.SMTPRecipientsRefused({sub.email: (550, b"No such user")}))
+    _failing(monkeypatch, smtplib.SMTPRecipientsRefused({sub.email: reply}))
 
     assert _send(delivery).outcome == Outcome.FAILED
 
     delivery.refresh_from_db()
     sub.refresh_from_db()
     assert delivery.status == Status.FAILED and delivery.attempts == 1
-    assert sub.disabled_at is not None and "550" in sub.disabled_reason
+    assert sub.disabled_at is not None and str(reply[0]) in sub.disabled_reason
     assert selectors.subscriptions_for_outage(outage=delivery.outage) == []
+
+
+def test_a_bare_550_fails_the_message_and_counts_towards_disabling(
+    subscriber, outage, monkeypatch, settings
+):
+    # Without an enhanced code a 550 may be "no such user" or a policy refusal: the message
+    # fails for good, and the address goes only after ALERT_CHANNEL_MAX_FAILURES in a row.
+    settings.ALERT_CHANNEL_MAX_FAILURES = 2
+    settings.ALERT_COOLDOWN_MINUTES = 0
+    sub = subscriber()
+    _failing(monkeypatch, smtplib.SMTPRecipientsRefused({sub.email: (550, b"No such user")}))
+    for expected_failures in (1, 2):
+        o = outage()
+        services.alerts_notify(outage=o, change=Kind.OPENED)
+        assert _send(AlertDelivery.objects.get(outage=o)).outcome == Outcome.FAILED
+        sub.refresh_from_db()
+        assert sub.failures == expected_failures
+        assert (sub.disabled_at is None) == (expected_failures < 2)
+        _resolve(o, minutes_ago=1)
+    assert "2 messages in a row failed" in sub.disabled_reason
+
+
+def test_a_misconfigured_relay_gives_up_on_the_message_but_keeps_every_subscriber(
+    subscriber, outage, monkeypatch, settings
+):
+    settings.ALERT_MAX_ATTEMPTS = 2
+    settings.ALERT_CHANNEL_MAX_FAILURES = 1
+    now = timezone.now()
+    subs = [subscriber("ann@example.com"), subscriber("bob@example.com")]
+    _failing(monkeypatch, smtplib.SMTPDataError(554, b"5.7.1 Message rejected"))
+    services.alerts_notify(outage=outage(), change=Kind.OPENED, now=now)
+
+    for delivery in AlertDelivery.objects.all():
+        assert _send(delivery, now=now).outcome == Outcome.RETRY
+        assert _send(delivery, now=now + timedelta(hours=1)).outcome == Outcome.FAILED
+
+    for sub in subs:
+        sub.refresh_from_db()
+        assert (sub.disabled_at, sub.failures) == (None, 0)
 
 
 def test_resolved_email_goes_at_once_and_only_to_those_told(subscriber, outage, mailoutbox):

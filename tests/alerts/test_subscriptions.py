@@ -372,12 +372,32 @@ def test_a_bouncing_confirmation_disables_the_address(service, mailoutbox, monke
 
     now = timezone.now()
     _smtp_failing(
-        monkeypatch, smtplib.SMTPRecipientsRefused({"gone@example.com": (550, b"No such user")})
+        monkeypatch,
+        smtplib.SMTPRecipientsRefused({"gone@example.com": (550, b"5.1.1 No such user")}),
     )
     result = _request(service, "gone@example.com", now=now)
     assert _deliver(result, now).outcome == Outcome.FAILED
     assert Subscription.objects.get().disabled_at is not None
     assert ConfirmationDelivery.objects.get().status == Status.FAILED
+
+
+def test_a_confirmation_refused_by_the_relay_keeps_the_confirmed_subscription(
+    service, subscriber, monkeypatch
+):
+    # A second sign-up of a working address, its email refused by the relay's policy: the
+    # message is retried, the confirmed subscription stays (it used to be disabled).
+    import smtplib
+
+    now = timezone.now()
+    working = subscriber("ann@example.com")
+    _smtp_failing(
+        monkeypatch,
+        smtplib.SMTPRecipientsRefused({"ann@example.com": (554, b"5.7.1 Relay access denied")}),
+    )
+    result = _request(service, "ann@example.com", now=now)
+    assert _deliver(result, now).outcome == Outcome.RETRY
+    working.refresh_from_db()
+    assert working.disabled_at is None
 
 
 def test_confirmation_task_delivered_twice_sends_once(service, mailoutbox, eager):
