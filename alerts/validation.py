@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from alerts.channels.http import address_allowed
+from outagewatch.outbound import request_target
 from reports.validation import country_clean
 
 MAX_COUNTRIES = 50
@@ -74,6 +75,7 @@ def countries_split(text: str) -> list[str]:
 
 
 URL_MAX_LENGTH = 2000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Where Slack and Discord serve their incoming webhooks (their documentation).
 _CHAT_HOSTS = {
@@ -126,13 +128,23 @@ def channel_url_clean(channel: str, value: str) -> str:
     url = (value or "").strip()
     if not url:
         raise ValidationError("Enter the URL to post alerts to.", code="required")
-    if len(url) > URL_MAX_LENGTH:
-        raise ValidationError(f"At most {URL_MAX_LENGTH} characters.", code="too_long")
+    if _CONTROL.search(url):
+        # urlsplit drops tabs and line breaks, so the URL stored would not be the one used.
+        raise ValidationError(
+            "Enter a valid URL: it has a control character (a tab, a line break).",
+            code="invalid_url",
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         raise ValidationError("Enter a valid URL.", code="invalid_url") from None
+    # Stored as it is sent: a path or query in other scripts (or with a space) percent-encoded,
+    # so the same receiver typed either way is one channel.
+    path, _, query = request_target(url).partition("?")
+    url = parts._replace(path=path if parts.path else "", query=query).geturl()
+    if len(url) > URL_MAX_LENGTH:
+        raise ValidationError(f"At most {URL_MAX_LENGTH} characters.", code="too_long")
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
         raise ValidationError("Enter an http:// or https:// URL.", code="invalid_url")

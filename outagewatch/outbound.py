@@ -19,7 +19,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -40,9 +40,24 @@ class Response:
     truncated: bool = False  # the server had more than max_bytes to say
 
 
+# NAT64's well-known prefix (RFC 6052): 64:ff9b::a.b.c.d is a.b.c.d behind a translator.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: mapped (::ffff:10.0.0.1), 6to4
+    (2002:0a00:0001::) or NAT64 (64:ff9b::10.0.0.1); None for any other."""
+    if ip.version != 6:
+        return None
+    if ip.ipv4_mapped or ip.sixtofour:
+        return ip.ipv4_mapped or ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(ip: IPAddress, *, allow_loopback: bool) -> bool:
-    if ip.version == 6 and ip.ipv4_mapped:  # ::ffff:10.0.0.1 is 10.0.0.1
-        ip = ip.ipv4_mapped
+    ip = embedded_ipv4(ip) or ip  # judged as the address it reaches
     if ip.is_loopback:
         return allow_loopback
     return ip.is_global and not ip.is_multicast
@@ -110,9 +125,7 @@ def request(
     address = _vetted_address(parts.hostname, port, allow_loopback=allow_loopback)
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(parts.hostname, port, address=address, timeout=timeout)
-    path = parts.path or "/"
-    if parts.query:
-        path = f"{path}?{parts.query}"
+    path = request_target(url)
     try:
         connection.request(method, path, body=body, headers={"Connection": "close", **headers})
         response = connection.getresponse()
@@ -129,6 +142,22 @@ def request(
         raise OutboundError(f"{type(exc).__name__}: {exc}", permanent=False) from exc
     finally:
         connection.close()
+
+
+# What stays as it is in a path or a query (RFC 3986 pchar and "/", "?"; "%" keeps the
+# escapes already there); anything else, letters of other scripts and spaces included, is
+# sent percent-encoded as UTF-8, as browsers send it.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+def request_target(url: str) -> str:
+    """The path and query of ``url`` as they go on the request line: ASCII only."""
+    parts = urlsplit(url)
+    target = quote(parts.path or "/", safe=_PATH_SAFE)
+    if parts.query:
+        target = f"{target}?{quote(parts.query, safe=_QUERY_SAFE)}"
+    return target
 
 
 def _read_capped(response: http.client.HTTPResponse, *, limit: int, timeout: float) -> bytes:

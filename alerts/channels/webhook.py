@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from typing import Any
 
 from alerts.channels import http
@@ -97,7 +98,11 @@ def _upstream_payload(notice: Notice) -> dict[str, Any]:
 
 def delivery_key(notice: Notice) -> str:
     """X-OutageWatch-Delivery: upstream alerts are rows of their own table, so their ids get
-    a prefix that keeps them apart from the outage alerts' ids."""
+    a prefix that keeps them apart from the outage alerts' ids. A test message has no row:
+    each gets a key of its own, or a receiver that drops repeats would drop every test but
+    the first while we said "accepted"."""
+    if notice.event == "test":
+        return f"test-{uuid.uuid4().hex}"
     return f"upstream-{notice.delivery_id}" if notice.outage is None else str(notice.delivery_id)
 
 

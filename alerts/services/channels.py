@@ -108,4 +108,7 @@ def channel_test_send(*, subscription: Subscription, now: datetime | None = None
         channels.transport_for(subscription.channel).send(_test_notice(subscription, now))
     except TransportError as exc:
         return ChannelTested(False, f"The test failed: {exc}")
+    except Exception:  # a bug in a transport is ours: logged, and a sentence for the owner
+        logger.exception("Test message to subscription %s", subscription.pk)
+        return ChannelTested(False, "The test failed on our side; we have logged it.")
     return ChannelTested(True, "Sent: your receiver accepted the test message.")

@@ -198,6 +198,10 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         if result.outcome == Outcome.FAILED:
             subscription_failed(subscription=subscription, error=exc, gave_up=result.gave_up)
         return result
+    except Exception as exc:  # a bug in a transport must not leave the row claimed for ever
+        logger.exception("Could not send delivery %s", delivery_id)
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     # From here the receiver has the message: were we to die before the update below, the
     # stale claim is taken over and it is sent once more (the one duplicate possible; the
     # webhook's X-OutageWatch-Delivery and the email's Message-ID let receivers drop it).

@@ -189,6 +189,52 @@ def test_only_public_addresses_are_allowed(address, allowed, settings):
     assert http.address_allowed(ipaddress.ip_address(address)) is allowed
 
 
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [("2002:7f00:1::", False), ("64:ff9b::a00:1", False), ("2002:5db8:d70e::", True)],
+)
+def test_ipv6_forms_of_ipv4_are_judged_as_the_address_they_reach(address, allowed, settings):
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+    assert http.address_allowed(ipaddress.ip_address(address)) is allowed
+
+
+def test_a_stored_url_in_other_scripts_is_sent_percent_encoded(hook, outage, receiver):
+    # Stored before entry normalised it: http.client cannot put it on the request line
+    # (UnicodeEncodeError), which left the row claimed and the test button at a 500.
+    hook(url=receiver.url + "/grüße?team=ä b")
+
+    assert _deliver(outage()).outcome == Outcome.SENT
+
+    [request] = receiver.received
+    assert request.path == "/hooks/outagewatch/gr%C3%BC%C3%9Fe?team=%C3%A4%20b"
+
+
+def test_a_stored_url_with_a_control_character_is_sent_encoded(hook, outage, receiver):
+    # Stored before entry refused them: http.client refused the request line (InvalidURL),
+    # retried as transient for an hour a message, then the channel was disabled.
+    hook(url=receiver.url + "/a\x01b c")
+
+    assert _deliver(outage()).outcome == Outcome.SENT
+
+    assert [r.path for r in receiver.received] == ["/hooks/outagewatch/a%01b%20c"]
+
+
+def test_a_transport_that_raises_anything_fails_the_delivery_instead_of_holding_it(
+    hook, outage, monkeypatch
+):
+    def broken(self, notice):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(channels.WebhookTransport, "send", broken)
+    sub = hook()
+
+    assert _deliver(outage()).outcome == Outcome.FAILED
+    delivery = AlertDelivery.objects.get()
+    assert delivery.status == Status.FAILED and "a bug" in delivery.last_error
+    tested = services.channel_test_send(subscription=sub)
+    assert not tested.ok and "on our side" in tested.message
+
+
 def test_loopback_is_refused_unless_the_setting_allows_it(hook, outage, receiver, settings):
     hook()
     settings.ALERT_HTTP_ALLOW_LOOPBACK = False

@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from alerts import services
@@ -75,6 +76,11 @@ def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
     )
     assert b"One test every" in client.post(path, {"action": "test"}).content
     assert len(receiver.received) == 1
+    # Each test is a message of its own to a receiver that drops repeated delivery keys.
+    cache.delete(f"alerts:test:{subscription.pk}")  # the next test's turn
+    assert b"accepted the test message" in client.post(path, {"action": "test"}).content
+    first, second = (r.headers["x-outagewatch-delivery"] for r in receiver.received)
+    assert first.startswith("test-") and second.startswith("test-") and first != second
 
 
 def request_time() -> float:
@@ -144,7 +150,15 @@ def test_a_forged_or_foreign_manage_link_is_refused(subscriber, client):
             for host in (
                 *("127.1", "2130706433", "0x7f000001", "0177.0.0.1", "10.1"),
                 *("localhost.", "foo.localhost.", "exa mple.com", "%00", "-", "a..b"),
+                # Loopback behind 6to4 and NAT64 (the IPv4 address they stand for).
+                *("[2002:7f00:1::]", "[64:ff9b::7f00:1]", "[64:ff9b::a00:1]"),
             )
+        ),
+        # Control characters: urlsplit drops tabs and line breaks, so what would be stored
+        # is not what would be used.
+        *(
+            ({"channel": "webhook", "url": f"https://hooks.example.com/{tail}"}, "url")
+            for tail in ("a\tb", "a\nb", "x\x00", "x\x7f", "\x1b[31m")
         ),
         ({"channel": "webhook", "url": "https://user:pw@example.com/hook"}, "url"),
         ({"channel": "slack", "url": "https://example.com/services/T0/B0/x"}, "url"),
@@ -158,6 +172,19 @@ def test_bad_channels_are_refused(subscribe, body, field, settings):
     response = subscribe({"email": "ops@example.com", "service": "acme", **body})
     assert response.status_code == 400, response.content
     assert field in response.json()["fields"]
+
+
+def test_a_url_is_stored_as_it_is_sent(subscribe, mailoutbox):
+    # Percent-encoded like a browser sends it: the same receiver typed either way is one
+    # channel (the second request finds the first's subscription).
+    for url in (
+        "https://hooks.example.com/grüße?t=ä b",
+        "https://hooks.example.com/gr%C3%BC%C3%9Fe?t=%C3%A4%20b",
+    ):
+        body = {"email": "ops@example.com", "service": "acme", "channel": "webhook", "url": url}
+        assert subscribe(body).status_code == 201
+    [sub] = Subscription.objects.filter(channel="webhook")
+    assert sub.url == "https://hooks.example.com/gr%C3%BC%C3%9Fe?t=%C3%A4%20b"
 
 
 @pytest.mark.parametrize(
