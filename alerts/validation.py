@@ -26,6 +26,13 @@ def email_clean(value: str) -> str:
     if len(address) > EMAIL_MAX_LENGTH:
         raise ValidationError("Enter a valid email address.", code="invalid_email")
     validate_email(address)
+    if '"' in address or "\\" in address:
+        # A quoted local part ("ann"@, "a\nn"@) names the same mailbox as ann@ when mail is
+        # sent, yet is another address to the per-mailbox cap; it can also carry control
+        # characters into RCPT TO. No mailbox people use needs one.
+        raise ValidationError(
+            "Enter the address without quotes or backslashes.", code="invalid_email"
+        )
     return address.lower()
 
 

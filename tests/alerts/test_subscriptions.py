@@ -89,10 +89,17 @@ def test_invalid_fields_are_all_reported_in_the_error_format(subscribe):
         {"email": "a" * 250 + "@example.com", "service": "acme"},
         {"email": 42, "service": "acme"},
         {"service": "acme"},
+        # Quoted local parts: the same mailbox as ann@ when sent, another to the daily cap.
+        {"email": '"ann"@example.com', "service": "acme"},
+        {"email": '"a\\nn"@example.com', "service": "acme"},
+        {"email": '"a\x01nn"@example.com', "service": "acme"},
     ],
 )
 def test_bad_input_is_refused(subscribe, body):
-    assert subscribe(body).status_code == 400
+    response = subscribe(body)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["countries" if "countries" in body else "email"]
+    assert Subscription.objects.count() == 0
 
 
 def test_resubscribing_answers_the_same_and_sends_no_second_email(subscribe, mailoutbox):
