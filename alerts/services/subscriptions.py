@@ -291,18 +291,27 @@ def _ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:
         outage=outage, subscription=subscription
     ):
         return
-    AlertDelivery.objects.bulk_create(
-        [
-            AlertDelivery(
-                outage=outage,
-                subscription=subscription,
-                kind=AlertDelivery.Kind.OPENED,
-                episode=selectors.outage_episode(outage=outage),
-                next_attempt_at=now,
-            )
-        ],
-        ignore_conflicts=True,
+    message = {
+        "outage": outage,
+        "subscription": subscription,
+        "kind": AlertDelivery.Kind.OPENED,
+        "episode": selectors.outage_episode(outage=outage),
+    }
+    # The same message skipped (an unsubscribe before it went) or failed earlier is this
+    # one: sent afresh, where an insert would meet its row and queue nothing.
+    again = AlertDelivery.objects.filter(
+        **message, status__in=(Status.SKIPPED, Status.FAILED)
+    ).update(
+        status=Status.PENDING,
+        attempts=0,
+        last_error="",
+        claimed_at=None,
+        next_attempt_at=now,
     )
+    if not again:
+        AlertDelivery.objects.bulk_create(
+            [AlertDelivery(**message, next_attempt_at=now)], ignore_conflicts=True
+        )
     transaction.on_commit(
         partial(alerts_dispatch_task.delay, outage_id=outage.pk, kind=AlertDelivery.Kind.OPENED),
         robust=True,
@@ -425,4 +434,8 @@ def subscriptions_purge(*, now: datetime | None = None) -> Purged:
 def subscription_acknowledged_set(*, subscription: Subscription, notify: bool) -> None:
     """Whether the channel is also told when the provider acknowledges an outage (from its
     management page, whose link is the owner's credential)."""
-    Subscription.objects.filter(pk=subscription.pk).update(notify_acknowledged=notify)
+    with transaction.atomic():
+        Subscription.objects.filter(pk=subscription.pk).update(notify_acknowledged=notify)
+        # A link not yet followed carries the choice of its request, older than this one:
+        # confirming must not undo what the owner just saved.
+        subscription.confirmations.filter(used_at__isnull=True).update(notify_acknowledged=notify)

@@ -196,6 +196,22 @@ def test_the_management_page_changes_the_choice(subscriber, client):
     assert Subscription.objects.get().notify_acknowledged is False
 
 
+def test_the_choice_saved_before_confirming_survives_the_confirmation(service):
+    requested = services.subscription_request(
+        email="ops@example.com",
+        service=service,
+        countries=[],
+        channel="webhook",
+        url="https://hooks.example.com/x",
+    )
+    subscription = requested.subscription
+    services.subscription_acknowledged_set(subscription=subscription, notify=True)
+
+    services.subscription_confirm(confirmation=subscription.confirmations.get())
+
+    assert Subscription.objects.get().notify_acknowledged is True
+
+
 def test_chat_channels_say_whether_the_provider_acknowledged_it(subscriber, outage, watched):
     chat = subscriber("ops@example.com", channel="slack", url="https://hooks.slack.com/x/y")
     o = outage(minutes_ago=30)

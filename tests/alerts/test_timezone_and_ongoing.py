@@ -186,6 +186,31 @@ def test_confirming_during_an_outage_tells_about_it_on_the_page_and_by_one_email
     assert AlertDelivery.objects.count() == 1
 
 
+def test_confirming_again_during_an_outage_whose_alert_was_skipped_sends_it(
+    service, client, outage, mailoutbox, eager, django_capture_on_commit_callbacks
+):
+    # Unsubscribed before the alert went (skipped), then back during the same outage: the
+    # page promises the alert, which an insert meeting the skipped row had never queued.
+    ongoing = outage(["DE"])
+    with django_capture_on_commit_callbacks(execute=True):
+        _confirm(service, client, mailoutbox)
+    delivery = AlertDelivery.objects.get()
+    AlertDelivery.objects.filter(pk=delivery.pk).update(
+        status=AlertDelivery.Status.SKIPPED, last_error="Subscription no longer active."
+    )
+    mailoutbox.clear()
+    services.subscription_unsubscribe(subscription=Subscription.objects.get())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _confirm(service, client, mailoutbox, now=timezone.now() + timedelta(hours=1))
+
+    assert "Its alert email is on its way" in response.content.decode()
+    alerts = [m for m in mailoutbox if "problems detected" in m.subject]
+    assert len(alerts) == 1 and f"/outages/{ongoing.pk}/" in alerts[0].body
+    delivery.refresh_from_db()
+    assert delivery.status == AlertDelivery.Status.SENT and delivery.attempts == 1
+
+
 def test_confirming_without_an_outage_or_outside_its_countries_sends_nothing(
     service, client, outage, mailoutbox, eager, django_capture_on_commit_callbacks
 ):
