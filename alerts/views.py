@@ -34,11 +34,13 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such service.") from None
     form = SubscribeForm(request.POST)
     context = {"service": service, "subscribe_form": form}
+    # Checked before the allowance: a typing mistake sends nothing, and must not use up a
+    # sign-up (five typos in an hour left the corrected form refused).
+    if not form.is_valid():
+        return render(request, "alerts/subscription_form.html", context, status=400)
     if not ClientRateLimit("subscriptions").check(request):
         context["throttled"] = True
         return render(request, "alerts/subscription_form.html", context, status=429)
-    if not form.is_valid():
-        return render(request, "alerts/subscription_form.html", context, status=400)
     services.subscription_request(
         email=form.cleaned_data["email"],
         service=service,

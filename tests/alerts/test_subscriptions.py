@@ -181,6 +181,28 @@ def test_the_subscriptions_throttle_limits_each_client(subscribe, make_service, 
     assert statuses == [201, 201, 429]
 
 
+def test_typing_mistakes_on_the_website_do_not_use_up_the_sign_ups(client, service):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "subscriptions": "2/hour"}
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    try:
+        typos = [
+            client.post("/services/acme/subscribe/", {"email": "ann@example"}).status_code
+            for _ in range(3)
+        ]
+        signups = [
+            client.post("/services/acme/subscribe/", {"email": f"u{i}@example.com"}).status_code
+            for i in range(3)
+        ]
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+    assert typos == [400, 400, 400]
+    assert signups == [302, 302, 429]
+    assert Subscription.objects.count() == 2
+
+
 def test_following_the_link_confirms_only_on_post(subscribe, client, mailoutbox):
     subscribe({"email": "ann@example.com", "service": "acme", "countries": ["DE", "AT"]})
     path = _path(_link(mailoutbox[0], "confirm"))
