@@ -58,9 +58,14 @@ def countries_clean(values: list[str]) -> list[str]:
 DEFAULT_TIMEZONE = "UTC"
 
 
+# Files of the zone database that name no place's time: the server's own zone, and a zone
+# whose abbreviation is "-00" (tzdata's placeholder for "not set").
+_NOT_ZONES = {"localtime", "Factory", "posixrules"}
+
+
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones() - _NOT_ZONES)
 
 
 def timezone_clean(value: str | None) -> str:

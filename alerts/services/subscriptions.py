@@ -153,7 +153,10 @@ def _confirmation_prepare(
             next_attempt_at=now,
         )
         return waiting
-    last_sent = links.filter(status=Status.SENT).order_by("-sent_at").first()
+    # The resend gap spares an inbox a second link while the first still works; one used or
+    # revoked (confirmed, then unsubscribed) cannot be followed, so a new one goes at once
+    # (the page says one is on its way). The daily cap below still bounds them.
+    last_sent = links.filter(status=Status.SENT, used_at__isnull=True).order_by("-sent_at").first()
     gap = timedelta(minutes=settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES)
     if last_sent is not None and last_sent.sent_at and last_sent.sent_at > now - gap:
         return None

@@ -165,6 +165,22 @@ def test_a_new_link_is_sent_after_the_resend_gap(service, mailoutbox):
     assert ConfirmationDelivery.objects.count() == 2
 
 
+def test_subscribing_again_right_after_unsubscribing_sends_a_new_link(service, mailoutbox):
+    now = timezone.now()
+    first = _request(service, now=now)
+    assert _deliver(first, now).outcome == Outcome.SENT
+    confirmed = services.subscription_confirm(
+        confirmation=first.subscription.confirmations.get(), now=now + timedelta(minutes=1)
+    )
+    services.subscription_unsubscribe(subscription=confirmed, now=now + timedelta(minutes=2))
+
+    again = _request(service, now=now + timedelta(minutes=3))
+
+    assert again.confirmation_queued
+    assert _deliver(again, now + timedelta(minutes=3)).outcome == Outcome.SENT
+    assert len(mailoutbox) == 2
+
+
 def test_the_subscriptions_throttle_limits_each_client(subscribe, make_service, settings):
     from rest_framework.throttling import SimpleRateThrottle
 
