@@ -12,6 +12,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.urls import Resolver404, resolve
 from django.utils.html import escape
 from django.views import defaults
 
@@ -65,8 +66,20 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
+        if not request.path.endswith("/") and _resolves(f"{request.path}/"):
+            return api_error(
+                404, f"Not found. Did you mean {request.path}/ (with the final slash)?", "not_found"
+            )
         return api_error(404, "Not found.", "not_found")
     return defaults.page_not_found(request, exception)
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -205,3 +206,12 @@ class DebugApiNotFoundMiddleware:
         ):
             return page_not_found(request, Http404())
         return response
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's, without APPEND_SLASH under /api/: its redirect is an HTML 301 that a client
+    follows with a GET (a POST to /api/v1/reports became a 405), and with DEBUG a POST there
+    raised RuntimeError (a 500). The API answers its JSON 404, naming the path with the slash."""
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        return not is_api(request) and super().should_redirect_with_slash(request)

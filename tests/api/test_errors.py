@@ -95,6 +95,25 @@ def test_unknown_api_url_is_a_json_404_in_development_mode_too(settings):
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_api_path_without_its_final_slash_is_a_json_404_naming_it(settings, service, debug):
+    # Not APPEND_SLASH's redirect: an HTML 301 that clients follow with a GET (a 405), and
+    # with DEBUG a POST there raised RuntimeError (a 500).
+    from django.test import Client
+
+    settings.DEBUG = debug
+    client = Client()  # a new handler: its middleware is loaded with the setting
+    body = {"service": "acme", "problem": "login", "country": "DE"}
+    response = client.post("/api/v1/reports", body, content_type="application/json")
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "Not found. Did you mean /api/v1/reports/ (with the final slash)?",
+        "code": "not_found",
+    }
+    assert client.get("/api/v1/services").json()["detail"].endswith("(with the final slash)?")
+    assert client.get("/outages")["Location"] == "/outages/"  # the website still redirects
+
+
 def test_unknown_page_is_still_the_html_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
