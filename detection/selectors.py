@@ -324,8 +324,14 @@ def outage_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Outage]:
-    """Outages, newest first. since/until keep those that overlap [since, until)."""
-    outages = Outage.objects.select_related("service").order_by("-started_at", "-id")
+    """Outages of the catalog's active services, newest first. since/until keep those that
+    overlap [since, until): resolved_at is the first minute after an outage, so one that
+    ended at `since` does not (a client polling with its last resolved_at got it again)."""
+    outages = (
+        Outage.objects.filter(service__is_active=True)
+        .select_related("service")
+        .order_by("-started_at", "-id")
+    )
     if service is not None:
         outages = outages.filter(service=service)
     if country:
@@ -335,7 +341,7 @@ def outage_list(
     if status:
         outages = outages.filter(status=status)
     if since is not None:
-        outages = outages.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=since))
+        outages = outages.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=since))
     if until is not None:
         outages = outages.filter(started_at__lt=until)
     return outages

@@ -87,7 +87,8 @@ def track_record(*, now: datetime | None = None) -> TrackRecord:
 
 
 def _outages(since: datetime) -> list[CrowdOutage]:
-    rows = Outage.objects.filter(started_at__gte=since).values_list(
+    # The public catalog's services only, as every other list: a retired one's pages are gone.
+    rows = Outage.objects.filter(started_at__gte=since, service__is_active=True).values_list(
         "id", "service__slug", "started_at", "detected_at", "resolved_at"
     )
     return [CrowdOutage(*row) for row in rows]
@@ -95,7 +96,11 @@ def _outages(since: datetime) -> list[CrowdOutage]:
 
 def _incidents(since: datetime) -> tuple[list[Incident], set[str]]:
     """Every (incident, service) pair the incident concerns, and the services with a source."""
-    links = list(ServiceStatusSource.objects.select_related("service", "source"))
+    links = list(
+        ServiceStatusSource.objects.filter(service__is_active=True).select_related(
+            "service", "source"
+        )
+    )
     by_source: dict[int, list[ServiceStatusSource]] = {}
     for link in links:
         by_source.setdefault(link.source_id, []).append(link)

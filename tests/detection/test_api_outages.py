@@ -73,6 +73,27 @@ def test_since_and_until_keep_outages_overlapping_the_period(api_client, outages
     assert _ids(body) == [outages["beta"].pk]
     body = api_client.get("/api/v1/outages/", {"until": "2000-01-01T00:00:00Z"}).json()
     assert body["results"] == []
+    # resolved_at is the first minute after the outage: one that ended at `since` is over
+    # (a client polling with its last resolved_at must not get it again), as `until` is
+    # exclusive of an outage starting then.
+    ended = outages["beta"].resolved_at.isoformat()
+    assert _ids(api_client.get("/api/v1/outages/", {"since": ended}).json()) == [outages["now"].pk]
+    began = outages["beta"].started_at.isoformat()
+    assert outages["beta"].pk not in _ids(
+        api_client.get("/api/v1/outages/", {"until": began}).json()
+    )
+
+
+def test_a_retired_service_s_outages_are_listed_nowhere(api_client, client, outages, make_service):
+    # Its outage and service pages are 404s; the lists linked to them.
+    retired = make_service("retired", is_active=False)
+    gone = outage_make(retired, started_at=minute_now() - timedelta(hours=1))
+    assert gone.pk not in _ids(api_client.get("/api/v1/outages/").json())
+    for path in ("/outages/", "/outages/feed/", "/track-record/", "/api/v1/track-record/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert b"/services/retired/" not in response.content, path
+    assert f"/outages/{outages['now'].pk}/".encode() in client.get("/outages/").content
 
 
 def test_cursor_pagination_walks_all_outages_once(api_client, service):
