@@ -16,13 +16,10 @@ from alerts.models import AlertDelivery, Subscription, UpstreamDelivery
 from detection import presentation as words
 from detection.models import Outage
 from detection.official.selectors import OutageOfficial, outage_official
+from detection.presentation import absolute
 from reports.models import ProblemType
 
 Kind = AlertDelivery.Kind
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def url_shown(url: str) -> str:

@@ -11,6 +11,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from detection import presentation, selectors
 from detection.models import Outage
+from detection.presentation import absolute
 from reports import selectors as catalog
 from reports.models import Service
 
@@ -21,9 +22,22 @@ class OutageFeed(Feed):
     feed_type = Atom1Feed
     title = "OutageWatch: outages"
     subtitle = "Outages detected from people's problem reports, newest first."
+    # RFC 4287 wants an author on the feed (or on every entry); validators refuse it without.
+    author_name = "OutageWatch"
+
+    def author_link(self) -> str:
+        return absolute("/")
 
     def link(self) -> str:
         return reverse("detection:outages")
+
+    # The ids are the public site's (SITE_URL), not the request's host: a reader that
+    # fetched the feed by another allowed name would see every entry as new.
+    def feed_guid(self, obj: Service | None = None) -> str:
+        return absolute(self.link() if obj is None else self.link(obj))  # type: ignore[call-arg]
+
+    def item_guid(self, item: Outage) -> str:
+        return absolute(self.item_link(item))
 
     def items(self) -> list[Outage]:
         return list(selectors.outage_list()[:FEED_ITEMS])

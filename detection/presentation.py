@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
+from django.conf import settings
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
@@ -32,6 +33,13 @@ if TYPE_CHECKING:
     from detection.official.matching import Record
     from detection.official.selectors import OfficialStatus, OutageOfficial
     from detection.selectors import ServiceState, UpstreamView
+
+
+def absolute(path: str) -> str:
+    """A link as the public site names it (SITE_URL), whatever host a request came in by:
+    API bodies are cached across hosts, emails leave the site, and feed ids must not vary."""
+    return f"{settings.SITE_URL}{path}"
+
 
 LEVEL_LABELS = {0: "No problems", 1: "Possible problems", 2: "Problems detected"}
 FALLING_LABEL = "Reports falling"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -22,15 +21,12 @@ from detection.official.selectors import (
     official_status,
     outage_official,
 )
+from detection.presentation import absolute
 from outagewatch.api.query import QuerySerializer
 from reports import validation
 from reports.api.fields import drf_validated, service_from_slug
 from reports.api.serializers import ProblemTypeSerializer
 from reports.models import Service
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def _country(value: str) -> str:

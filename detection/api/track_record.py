@@ -10,10 +10,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from detection import presentation
-from detection.api.serializers import absolute
 from detection.api.views import _CONDITIONAL, VersionedReadView
 from detection.official.matching import Record
 from detection.official.track_record import ServiceRecord, TrackRecord, track_record_cached
+from detection.presentation import absolute
 from outagewatch.api.schema import errors
 
 

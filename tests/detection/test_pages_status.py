@@ -194,6 +194,25 @@ def test_site_feed_is_atom_with_newest_outage_first(client, acme_down, make_serv
     assert "expected" not in summary and "rule" not in summary
 
 
+@pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
+def test_feeds_have_an_author_and_ids_of_the_public_site(client, acme_down, settings, path):
+    # RFC 4287 4.1.1: an author on the feed (or on every entry); the ids must not depend on
+    # the host the reader came in by.
+    settings.SITE_URL = "https://ow.example"
+    settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+    feeds = [
+        ElementTree.fromstring(client.get(path, HTTP_HOST=host).content)
+        for host in ("testserver", "other.example")
+    ]
+    for feed in feeds:
+        assert feed.find(f"{ATOM}author/{ATOM}name").text == "OutageWatch"
+        assert feed.find(f"{ATOM}author/{ATOM}uri").text == "https://ow.example/"
+        assert feed.find(f"{ATOM}id").text.startswith("https://ow.example/")
+        entry_id = feed.find(f"{ATOM}entry/{ATOM}id").text
+        assert entry_id == f"https://ow.example/outages/{acme_down.pk}/"
+    assert feeds[0].find(f"{ATOM}id").text == feeds[1].find(f"{ATOM}id").text
+
+
 def test_service_feed_has_only_that_service(client, acme_down, make_service):
     outage_make(make_service("beta"))
     feed = ElementTree.fromstring(client.get("/services/acme/outages/feed/").content)
