@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -213,9 +214,13 @@ def series_window(
 def series_between(
     *, service: Service, start: datetime, end: datetime, country: str = OVERALL, points: int = 240
 ) -> Series:
-    """A series covering [start, end) with a resolution that gives at most ~`points` buckets."""
+    """A series covering [start, end) with a resolution that gives at most ~`points` buckets,
+    hourly once its start is older than the minute buckets kept (BUCKET_RETENTION_DAYS): only
+    the hourly rollups are left there, and a finer chart of an old outage drew zeros."""
     span = max(epoch_minute(end) - epoch_minute(start), 1)
     step = next((s for s in (1, 15, 60) if span / s <= points), 60)
+    if start < timezone.now() - timedelta(days=settings.BUCKET_RETENTION_DAYS):
+        step = 60
     count = -(-span // step)
     return series_build(
         service=service, country=country, end_minute=epoch_minute(end), step=step, count=count

@@ -74,6 +74,27 @@ def test_hourly_series_prefers_the_larger_of_rollup_and_minutes(service):
     assert by_hour[hour] == 7
 
 
+def test_an_outage_older_than_the_minute_buckets_is_charted_from_the_hourly_rollups(
+    service, settings
+):
+    # Two hours of a 40-day-old outage would be charted by the minute, from minute buckets
+    # that the nightly purge deleted after BUCKET_RETENTION_DAYS: a flat line of zeros.
+    settings.BUCKET_RETENTION_DAYS = 35
+    start = minute_now().replace(minute=0) - timedelta(days=40)
+    for k, n in enumerate((30, 600, 40)):
+        hourly_make(service, start + timedelta(hours=k), n)
+    series = selectors.series_between(service=service, start=start, end=start + timedelta(hours=2))
+    assert series.step_minutes == 60
+    assert [p.observed for p in series.points] == [30, 600]
+    recent = minute_now() - timedelta(days=2)
+    assert (
+        selectors.series_between(
+            service=service, start=recent, end=recent + timedelta(hours=2)
+        ).step_minutes
+        == 1
+    )
+
+
 def test_sparklines_cover_24_hours_for_services_with_reports(service, make_service):
     quiet = make_service("quiet")
     now = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
