@@ -156,13 +156,22 @@ def _grid(left: int, top: int, plot_w: int, plot_h: int, y_max: float, y_at) -> 
     for i in range(5):
         value = y_max * i / 4
         y = y_at(value)
-        label = f"{value:.3g}" if value < 1000 else f"{value / 1000:.3g}k"
+        label = _count_label(value)
         parts.append(
             f'<line class="chart-grid" x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="chart-label" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{label}</text>"
         )
     return parts
+
+
+def _count_label(value: float) -> str:
+    """An axis count in at most three digits and a unit: 950, 12.5k, 3.2M, 1.25G (not
+    "1.25e+06k" for a giant's outage)."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.3g}{unit}"
+    return f"{value:.3g}"
 
 
 # Label steps, in minutes: whole quarters and hours for hours-long charts, days beyond.
