@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from detection import selectors
 from detection.cache import cached_read
-from detection.models import OVERALL, JobCursor, Outage, OutageEvent, SeriesState
+from detection.models import OVERALL, Outage, OutageEvent, SeriesState
 from detection.official.selectors import (
     OfficialStatus,
     OutageOfficial,
@@ -31,8 +31,6 @@ from reports.models import Report, Service
 
 # The live chart: every minute of the last hours, so the rise shows the minute it is detected.
 LIVE_HOURS = 6
-# The newest closed minutes that say whether an open outage's reports are falling.
-FALLING_MINUTES = 5
 # Excess over normal (observed / expected in the newest judged minute) that picks a map shade.
 EXCESS_STEPS = (2.0, 5.0, 20.0)
 SUBDIVISION_ROWS = 10
@@ -53,7 +51,6 @@ class ServiceLive:
     """Everything a service page refreshes together."""
 
     state: selectors.ServiceState
-    falling: bool
     counts: dict[str, int]
     live: selectors.Series
     day: selectors.Series
@@ -82,7 +79,7 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
     outages = selectors.outage_history(service=service)
     # Both charts end where the buckets end, not at the clock: a minute not counted yet
     # would draw as a fall at the right edge.
-    bucketed = bucketed_until(now)
+    bucketed = selectors.bucketed_until(now)
     live = selectors.series_build(
         service=service,
         country=OVERALL,
@@ -92,7 +89,6 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
     )
     return ServiceLive(
         state=state,
-        falling=_falling(state, live),
         counts=selectors.report_counts(service=service, now=now),
         live=live,
         day=selectors.series_window(service=service, window="24h", resolution="15m", now=bucketed),
@@ -115,34 +111,6 @@ def _problems(*, service: Service, state: selectors.ServiceState, now: datetime)
             shares = [{**item, "percent": round(100 * item["count"] / total)} for item in items]
             return {"problems": shares, "problems_of_outage": True}
     return {"problems": selectors.problem_breakdown(service=service, now=now)}
-
-
-def bucketed_until(now: datetime) -> datetime:
-    """The end of the minutes already counted into buckets: a minute the tick has not reached
-    yet would draw as a drop to zero at the chart's right edge."""
-    cursor = JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
-    floor = now.replace(second=0, microsecond=0)
-    return min(floor, cursor) if cursor is not None else floor
-
-
-def _falling(state: selectors.ServiceState, live: selectors.Series) -> bool:
-    """An open outage whose newest closed minutes are back near normal (presentation decides
-    the rule; the minutes come from the same series the chart draws)."""
-    from detection import presentation
-
-    outage = state.outage
-    recent = [p for p in live.points if p.complete][-FALLING_MINUTES:]
-    if state.level < 2 or outage is None or not outage.is_active or not recent:
-        return False
-    if recent[0].expected is None:
-        return presentation.state_falling(state)
-    return presentation.reports_falling(
-        recent_observed=[p.observed for p in recent],
-        recent_expected=[p.expected or 0.0 for p in recent],
-        upper=[p.upper or 0.0 for p in recent],
-        peak_observed=outage.peak_observed,
-        peak_expected=outage.peak_expected,
-    )
 
 
 def country_rows(
@@ -293,7 +261,7 @@ def outage_live(*, outage: Outage) -> OutageLive:
 
 def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
     now = now or timezone.now()
-    end = min((outage.resolved_at or now) + OUTAGE_AFTER, bucketed_until(now))
+    end = min((outage.resolved_at or now) + OUTAGE_AFTER, selectors.bucketed_until(now))
     series = selectors.series_between(
         service=outage.service, start=outage.started_at - OUTAGE_BEFORE, end=end
     )

@@ -214,24 +214,9 @@ def reports_falling(
     return excess / len(recent_observed) <= FALLING_SHARE * peak_excess
 
 
-def state_falling(state: ServiceState) -> bool:
-    """An open outage whose newest judged minute (the status row) is back near normal."""
-    outage = state.outage
-    if state.level < 2 or outage is None or not outage.is_active or state.expected is None:
-        return False
-    return reports_falling(
-        recent_observed=[state.observed],
-        recent_expected=[state.expected],
-        peak_observed=outage.peak_observed,
-        peak_expected=outage.peak_expected,
-    )
-
-
-def status_label(state: ServiceState, *, falling: bool | None = None) -> str:
+def status_label(state: ServiceState) -> str:
     """The badge: "No problems", "Possible problems", "Problems detected", "Reports falling"."""
-    if falling is None:
-        falling = state_falling(state)
-    return FALLING_LABEL if falling else level_label(state.level)
+    return FALLING_LABEL if state.falling else level_label(state.level)
 
 
 def status_sentence(
@@ -239,22 +224,17 @@ def status_sentence(
     *,
     now: datetime | None = None,
     html: bool = False,
-    falling: bool | None = None,
 ) -> str:
     """The service's status in a sentence or three.
 
     ``html``: the times as ``<time>`` elements (a SafeString); otherwise plain UTC text.
-    ``falling``: the caller's verdict from closed minutes it has (e.g. the live series);
-    by default it is judged from the status row.
     """
     name = state.service.name
     if state.level == 0:
         return _out(f"No current problems at {name}.", None, html=html, now=now)
-    if falling is None:
-        falling = state_falling(state)
     since = state.problems_since
     rate = rate_phrase(state.observed, state.expected, capital=False)
-    if falling:
+    if state.falling:
         text = f"Reports are falling at {name}: now {rate}."
         if since is not None:
             text += f" The problems that started at {_TIME} may be over."

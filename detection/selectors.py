@@ -24,13 +24,14 @@ from detection.models import (
     OVERALL,
     Bucket,
     HourlyBucket,
+    JobCursor,
     Outage,
     SeriesBaseline,
     SeriesState,
     ServiceStatus,
     UpstreamOutage,
 )
-from detection.presentation import country_name
+from detection.presentation import country_name, reports_falling
 from reports.cache import catalog_service
 from reports.models import ProblemType, Service
 
@@ -82,6 +83,9 @@ class ServiceState:
     countries: list[str] = field(default_factory=list)
     outage: Outage | None = None
     updated_at: datetime | None = None
+    # An open outage whose newest closed minutes are back near normal (_falling): one verdict
+    # for the service page, the board and the API alike.
+    falling: bool = False
 
     @property
     def code(self) -> str:
@@ -99,7 +103,48 @@ class ServiceState:
 
 def service_state_get(*, service: Service) -> ServiceState:
     row = ServiceStatus.objects.select_related("outage").filter(service=service).first()
-    return _state_from_row(service, row)
+    return _with_falling(_state_from_row(service, row))
+
+
+# The newest closed minutes that say whether an open outage's reports are falling.
+FALLING_MINUTES = 5
+
+
+def bucketed_until(now: datetime) -> datetime:
+    """The end of the minutes already counted into buckets: a minute the tick has not reached
+    yet would draw as a drop to zero at the chart's right edge (and read as reports falling)."""
+    cursor = JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
+    floor = now.replace(second=0, microsecond=0)
+    return min(floor, cursor) if cursor is not None else floor
+
+
+def _with_falling(state: ServiceState, now: datetime | None = None) -> ServiceState:
+    """The state with its falling verdict, judged on the overall series' newest
+    FALLING_MINUTES closed minutes against their normal band (the status row holds one
+    minute only, and a single loud minute after quiet ones is no rise)."""
+    outage = state.outage
+    if state.level < 2 or outage is None or not outage.is_active:
+        return state
+    end = epoch_minute(bucketed_until(now or timezone.now()))
+    recent = series_build(
+        service=state.service, country=OVERALL, end_minute=end, step=1, count=FALLING_MINUTES
+    ).points
+    if recent[0].expected is None:  # no baseline yet: the status row's newest minute
+        falling = state.expected is not None and reports_falling(
+            recent_observed=[state.observed],
+            recent_expected=[state.expected],
+            peak_observed=outage.peak_observed,
+            peak_expected=outage.peak_expected,
+        )
+    else:
+        falling = reports_falling(
+            recent_observed=[p.observed for p in recent],
+            recent_expected=[p.expected or 0.0 for p in recent],
+            upper=[p.upper or 0.0 for p in recent],
+            peak_observed=outage.peak_observed,
+            peak_expected=outage.peak_expected,
+        )
+    return replace(state, falling=falling)
 
 
 def _state_from_row(service: Service, row: ServiceStatus | None) -> ServiceState:
@@ -143,7 +188,7 @@ def status_list() -> list[ServiceState]:
         .select_related("service", "service__category", "outage")
         .order_by("-level", "-score", "service__name")
     )
-    return [_state_from_row(row.service, row) for row in rows]
+    return [_with_falling(_state_from_row(row.service, row)) for row in rows]
 
 
 def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:

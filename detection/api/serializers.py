@@ -122,7 +122,7 @@ class ServiceStateSerializer(serializers.Serializer):
         return presentation.status_sentence(state)
 
     def get_reports_falling(self, state: selectors.ServiceState) -> bool:
-        return presentation.state_falling(state)
+        return state.falling
 
 
 # --- Official status --------------------------------------------------------------------------

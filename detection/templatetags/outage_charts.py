@@ -37,15 +37,15 @@ def country_map(rows: Sequence[Any], title: str = "") -> SafeString:
 
 
 @register.simple_tag
-def status_label(state: ServiceState, falling: bool | None = None) -> str:
-    return presentation.status_label(state, falling=falling)
+def status_label(state: ServiceState) -> str:
+    return presentation.status_label(state)
 
 
 @register.simple_tag
-def status_sentence(state: ServiceState, falling: bool | None = None, html: bool = True) -> str:
+def status_sentence(state: ServiceState, html: bool = True) -> str:
     """With <time> elements (localtime.js shows them in the reader's zone); html=False for
     attributes such as the page's description."""
-    return presentation.status_sentence(state, html=html, falling=falling)
+    return presentation.status_sentence(state, html=html)
 
 
 @register.simple_tag

@@ -90,15 +90,25 @@ def test_charts_end_at_the_bucketed_minutes(service, acme_down):
 
 
 def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
-    assert live._service_live(service).falling is False
+    assert live._service_live(service).state.falling is False
     now = minute_now()
     # The newest five closed minutes back to normal while the outage is still open.
     Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5)).update(counted=2)
-    assert live._service_live(service).falling is True
+    assert live._service_live(service).state.falling is True
     data_version_bump()
     status = client.get("/services/acme/live.json").json()["regions"]["status"]
     assert "status-falling" in status
     assert "data-status-badge>Reports falling<" in status
+    # One verdict everywhere: the status row's newest minute (40) is still high, which the
+    # board and the API used to judge by, saying "Problems detected" beside the page.
+    home = client.get("/").content.decode()
+    card = home[home.index('data-board-service="acme"') :]
+    assert card[: card.index("</a>")].count("data-status-badge>Reports falling<") == 1
+    for body in (
+        client.get("/api/v1/services/acme/").json()["status"],
+        client.get("/api/v1/status/").json()["results"][0],
+    ):
+        assert (body["label"], body["reports_falling"]) == ("Reports falling", True)
 
 
 def test_home_sparklines_hold_closed_hours_only(make_service):

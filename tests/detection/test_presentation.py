@@ -128,7 +128,7 @@ def test_status_sentence_says_reports_are_falling(service):
     outage = outage_make(service, started_at=started, peak_observed=42, peak_expected=2)
     status_make(service, 2, outage=outage, observed=4, expected=2.6)
     state = selectors.service_state_get(service=service)
-    assert presentation.state_falling(state)
+    assert state.falling
     text = presentation.status_sentence(state, now=started + timedelta(minutes=50))
     assert text.startswith("Reports are falling at Acme Cloud: now about 4 reports a minute")
     assert text.endswith("started at 14:05 UTC may be over.")
