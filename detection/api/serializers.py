@@ -94,7 +94,8 @@ class ServiceStateSerializer(serializers.Serializer):
         help_text="The status in plain words (times in UTC)."
     )
     reports_falling = serializers.SerializerMethodField(
-        help_text="An open outage whose newest minute is back near normal: it may be over."
+        help_text="An open outage whose newest five closed minutes are back near normal: it "
+        "may be over."
     )
     since = serializers.DateTimeField(
         source="problems_since", allow_null=True, help_text="Onset of the current problems."
