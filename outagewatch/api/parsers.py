@@ -45,6 +45,10 @@ class BoundedJSONParser(JSONParser):
         except RecursionError:  # only if MAX_JSON_DEPTH were raised past Python's limit
             raise ParseError("JSON nested too deeply.") from None
         _refuse_nul(data)
+        if _has_surrogate_key(data):
+            # Error bodies name the fields; a name that cannot be encoded broke the renderer
+            # (a 500). Values are refused by their fields, with the field's name.
+            raise ParseError("JSON object keys must be valid Unicode (a lone surrogate).")
         return data
 
 
@@ -88,3 +92,19 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_nul(item) for item in value)
     return False
+
+
+def _has_surrogate_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(not _encodable(key) or _has_surrogate_key(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate_key(item) for item in value)
+    return False
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

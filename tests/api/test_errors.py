@@ -77,6 +77,18 @@ def test_nul_in_a_json_string_is_a_field_error(api_client, service, url):
     assert response.json()["fields"]["service"] == ["Must not contain NUL (0x00) characters."]
 
 
+@pytest.mark.parametrize("url", POSTS)
+@pytest.mark.parametrize("key", ["\\ud800", "\\udfff", "nested\\ud83d"])
+def test_a_key_with_a_lone_surrogate_is_a_400_not_a_500(api_client, service, url, key):
+    # The unknown field's name went into the error body, which could not be encoded.
+    raw = '{"service": "acme", "problem": "login", "country": "DE", "email": "a@b.example", '
+    response = post(api_client, url, raw + f'"{key}": 1}}')
+    assert response.status_code == 400
+    assert response.json()["detail"] == "JSON object keys must be valid Unicode (a lone surrogate)."
+    nested = post(api_client, url, raw + f'"x": {{"{key}": 1}}}}')
+    assert nested.status_code == 400
+
+
 def test_unknown_api_url_is_a_json_404(client):
     response = client.get("/api/v1/nope/")
     assert response.status_code == 404
