@@ -41,6 +41,35 @@ def parse_address(value: str) -> IPAddress | None:
     return address
 
 
+def address_prefix(address: IPAddress | None, prefix: dict[int, int]) -> str:
+    """The network of ``prefix[version]`` bits that holds ``address``, as text ("10.1.2.0/24")."""
+    if address is None:
+        # No usable address (a broken proxy setup): all such clients share one network, so
+        # they can never add up to more than one network's evidence.
+        return "unknown"
+    bits = prefix[address.version]
+    # What str(ip_network(f"{address}/{bits}", strict=False)) gives, without parsing again.
+    network = type(address)(
+        int(address) >> (address.max_prefixlen - bits) << (address.max_prefixlen - bits)
+    )
+    return f"{network}/{bits}"
+
+
+# One client to a rate limit: an IPv4 address, or an IPv6 /64, the smallest subnet an end
+# site gets (RFC 6177), in which one machine can take any address it likes (SLAAC, privacy
+# extensions): counted by the address, one IPv6 host was never limited.
+CLIENT_IPV6_PREFIX = {6: 64}
+
+
+def client_unit(request: HttpRequest) -> str:
+    """What a rate limit counts as one client: the address, or its IPv6 /64."""
+    address = client_address(request)
+    parsed = parse_address(address)
+    if parsed is None or parsed.version == 4:
+        return address  # as before: the keys of clients counted already stay theirs
+    return address_prefix(parsed, CLIENT_IPV6_PREFIX)
+
+
 def is_trusted_proxy(address: IPAddress) -> bool:
     return any(address in net for net in _trusted(tuple(settings.TRUSTED_PROXIES)))
 

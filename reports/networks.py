@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from outagewatch.clients import IPAddress, parse_address
+from outagewatch.clients import address_prefix as _prefix
+from outagewatch.clients import parse_address
 from outagewatch.keyed_hash import keyed_hash
 
 NETWORK_PREFIX = {4: 24, 6: 56}
@@ -23,19 +24,6 @@ _SALT = "outagewatch.reports.network"
 class NetworkKeys:
     network: str  # keyed hash of the /24 or /56
     block: str  # keyed hash of the /16 or /32
-
-
-def _prefix(address: IPAddress | None, prefix: dict[int, int]) -> str:
-    if address is None:
-        # No usable address (a broken proxy setup): all such reports share one network, so
-        # they can never add up to more than one network's evidence.
-        return "unknown"
-    bits = prefix[address.version]
-    # What str(ip_network(f"{address}/{bits}", strict=False)) gives, without parsing again.
-    network = type(address)(
-        int(address) >> (address.max_prefixlen - bits) << (address.max_prefixlen - bits)
-    )
-    return f"{network}/{bits}"
 
 
 def network_keys(address: str) -> NetworkKeys:

@@ -26,7 +26,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
-from outagewatch.clients import client_address
+from outagewatch.clients import client_unit
 from outagewatch.group_commit import GroupCommit
 from outagewatch.keyed_hash import keyed_hash
 
@@ -59,8 +59,9 @@ def _log_unavailable(exc: RedisError) -> None:
 
 
 def client_ident(request: Any) -> str:
-    """A keyed hash of the client's address: throttle keys in Redis never hold the address."""
-    return keyed_hash("outagewatch.throttle", client_address(request), "sha1")[:32]
+    """A keyed hash of the client (its address, or its IPv6 /64: clients.client_unit):
+    throttle keys in Redis never hold the address."""
+    return keyed_hash("outagewatch.throttle", client_unit(request), "sha1")[:32]
 
 
 # The cache backend and its Redis client, which every request would otherwise look up again

@@ -261,6 +261,14 @@ def test_client_ident_is_salted_hmac_of_the_address():
     )
 
 
+def test_one_ipv6_64_is_one_client(api_client, service, low_rate):
+    # A host picks any address of its /64 (privacy extensions): counted by the address, one
+    # machine was never limited. Another /64 is another client.
+    statuses = [_post(api_client, f"2001:db8:1:1::{k + 1:x}").status_code for k in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    assert _post(api_client, "2001:db8:1:2::1").status_code == 201
+
+
 def test_a_batch_against_an_unreachable_redis_answers_every_check_with_the_error_at_once():
     import time
 
