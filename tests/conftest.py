@@ -179,3 +179,19 @@ def midday(monkeypatch) -> dt.datetime:
     at = dt.datetime(2026, 11, 25, 12, 0, 30, tzinfo=dt.UTC)
     monkeypatch.setattr(timezone, "now", lambda: at)
     return at
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The cache points at a port where nothing listens: every throttle check fails."""
+    free_tcp_port = free_port()
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_tcp_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    # Django's setting_changed handler rebuilds the cache connection from the new settings.
+    yield

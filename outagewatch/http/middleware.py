@@ -28,7 +28,7 @@ from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.shortcuts import render
 from django.urls import reverse
 
-from outagewatch.api.throttling import ClientRateLimit
+from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
 from outagewatch.http.errors import (
     DATABASE_ERRORS,
     api_error,
@@ -154,7 +154,14 @@ class AdminLoginRateLimitMiddleware:
             self.login_path = reverse("admin:login")
         if request.method == "POST" and request.path == self.login_path:
             limit = ClientRateLimit("admin-login")
-            if not limit.check(request):
+            allowed = limit.check(request)
+            if throttle_unchecked(request):
+                # Reports are taken while Redis is down (stored, not counted); passwords are
+                # not: unlimited guessing until it is back is worse than a minute's wait.
+                response = render(request, "503.html", {"what": "sign-in"}, status=503)
+                response["Retry-After"] = "60"
+                return response
+            if not allowed:
                 context = {"what": "sign-in attempts"}
                 response = render(request, "429.html", context, status=429)
                 response["Retry-After"] = str(max(1, math.ceil(limit.wait() or 60)))

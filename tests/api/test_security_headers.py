@@ -60,6 +60,16 @@ def test_country_cookie_is_secure_when_session_cookies_are(service, settings):
     assert response.cookies[COUNTRY_COOKIE]["secure"]
 
 
+def test_admin_sign_in_waits_while_its_limit_cannot_be_checked(redis_down):
+    # Reports are stored while Redis is down; password guesses must not go unlimited.
+    client = Client()
+    credentials = {"username": "admin", "password": "guess", "next": "/admin/"}
+    refused = client.post("/admin/login/", credentials)
+    assert refused.status_code == 503 and refused["Retry-After"] == "60"
+    assert b"Signing in is paused" in refused.content
+    assert client.get("/admin/login/").status_code == 200
+
+
 def test_admin_logins_are_limited_per_client(throttle_rate):
     throttle_rate("admin-login", "3/hour")
     client = Client()

@@ -80,24 +80,6 @@ def test_throttle_keys_in_redis_hold_no_address(service, low_rate):
     assert b"203.0.113" not in keys
 
 
-@pytest.fixture
-def redis_down(settings):
-    """The cache points at a port where nothing listens: every throttle check fails."""
-    from tests.conftest import free_port
-
-    free_tcp_port = free_port()
-
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{free_tcp_port}/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
-    # Django's setting_changed handler rebuilds the cache connection from the new settings.
-    yield
-
-
 def test_redis_down_stores_reports_uncounted_and_logs_one_line(
     api_client, service, low_rate, redis_down, caplog
 ):
