@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -64,21 +66,30 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such service.") from None
 
     status = 200
+    retry_after = None
     if request.method == "POST":
         form = ReportForm(request.POST, service=service)
-        if not ClientRateLimit("reports").check(request):
+        # Validated before the allowance is counted: a mistake sends nothing, and must not use
+        # up the reporter's minute.
+        valid = form.is_valid()
+        limit = ClientRateLimit("reports")
+        if valid and not limit.check(request):
             messages.error(
                 request, "You are sending reports too fast. Please wait a minute.", AT_REPORT
             )
             status = 429
-        elif form.is_valid():
-            created = services.report_create(
-                **form.cleaned_data,
-                service=service,
-                source=Report.Source.WEB,
-                address=client_address(request),
-                countable=not throttle_unchecked(request),
-            )
+            retry_after = str(max(1, math.ceil(limit.wait() or 60)))
+        elif valid:
+            try:
+                created = services.report_create(
+                    **form.cleaned_data,
+                    service=service,
+                    source=Report.Source.WEB,
+                    address=client_address(request),
+                    countable=not throttle_unchecked(request),
+                )
+            except services.CatalogChanged:  # the service was retired as we wrote
+                raise Http404("No such service.") from None
             level = messages.SUCCESS if created.counted else messages.INFO
             messages.add_message(request, level, created.message, AT_REPORT)
             response = redirect(f"{service.get_absolute_url()}#report")
@@ -105,4 +116,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         **live_views.service_context(live.service_live(service=service)),
         "live_etag": live_views.service_body(service)["etag"],
     }
-    return render(request, "reports/service_detail.html", context, status=status)
+    response = render(request, "reports/service_detail.html", context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = retry_after
+    return response

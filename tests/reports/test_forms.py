@@ -68,8 +68,25 @@ def test_report_too_fast_and_errors_are_in_the_report_card(client, service, thro
     client.post("/services/acme/", {"problem": "login", "country": "DE"})
     response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
     assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
     before, card = _card(response.content.decode(), "report")
     assert "too fast" in card and "too fast" not in before
+
+
+def test_a_report_with_a_mistake_does_not_use_up_the_allowance(client, service, throttle_rate):
+    throttle_rate("reports", "1/min")
+    assert client.post("/services/acme/", {"country": "DE"}).status_code == 400
+    assert client.post("/services/acme/", {"problem": "login", "country": "DE"}).status_code == 302
+
+
+def test_a_report_for_a_service_retired_as_it_is_written_is_a_404(client, service, monkeypatch):
+    from reports import services
+
+    def retired(**kwargs):
+        raise services.CatalogChanged("gone")
+
+    monkeypatch.setattr(services, "report_create", retired)
+    assert client.post("/services/acme/", {"problem": "login", "country": "DE"}).status_code == 404
 
 
 def test_subscribe_confirmation_is_in_the_subscribe_card(client, service):
