@@ -1,17 +1,28 @@
+from django import forms
 from django.contrib import admin
 
 from reports import services
 from reports.models import Category, ProblemType, Provider, Report, Service
+from reports.validation import slug_clean
+
+
+class SlugForm(forms.ModelForm):
+    """The catalog's slugs in lower case, as the API and the site's addresses match them."""
+
+    def clean_slug(self) -> str:
+        return slug_clean(self.cleaned_data["slug"])
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = SlugForm
     list_display = ["name", "slug", "position"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(ProblemType)
 class ProblemTypeAdmin(admin.ModelAdmin):
+    form = SlugForm
     list_display = ["name", "slug", "description"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -19,6 +30,7 @@ class ProblemTypeAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = SlugForm
     list_display = ["name", "slug", "category", "is_active", "website"]
     list_filter = ["category", "is_active"]
     search_fields = ["name", "slug"]
@@ -28,6 +40,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = SlugForm
     list_display = ["name", "slug", "kind", "service"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]

@@ -14,6 +14,8 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
 
+from reports.validation import slug_clean
+
 CATALOG_PATH = Path(__file__).resolve().parent / "data" / "catalog.json"
 
 
@@ -43,18 +45,18 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
     categories = {}
     for position, row in enumerate(data["categories"]):
         categories[row["slug"]], _ = Category.objects.update_or_create(
-            slug=row["slug"], defaults={"name": row["name"], "position": position}
+            slug=slug_clean(row["slug"]), defaults={"name": row["name"], "position": position}
         )
     problems = {}
     for row in data["problem_types"]:
         problems[row["slug"]], _ = ProblemType.objects.update_or_create(
-            slug=row["slug"],
+            slug=slug_clean(row["slug"]),
             defaults={"name": row["name"], "description": row.get("description", "")},
         )
     created = updated = 0
     for row in data["services"]:
         service, was_created = Service.objects.update_or_create(
-            slug=row["slug"],
+            slug=slug_clean(row["slug"]),
             defaults={
                 "name": row["name"],
                 "category": categories[row["category"]],
@@ -83,7 +85,7 @@ def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> int:
     providers = {}
     for row in data.get("providers", []):
         providers[row["slug"]], _ = Provider.objects.update_or_create(
-            slug=row["slug"],
+            slug=slug_clean(row["slug"]),
             defaults={
                 "name": row["name"],
                 "kind": row["kind"],

@@ -17,6 +17,21 @@ from reports.models import ProblemType, Service
 _COMMENT_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+_SLUG = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
+
+
+def slug_clean(value: str) -> str:
+    """A catalog slug: lower case, as the API and the site's addresses look slugs up (an
+    upper-case one was listed, yet no report could name it)."""
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
+        raise ValidationError(
+            f"{str(value)[:60]!r} is not a slug: use lower-case letters, digits, underscores "
+            "and single hyphens between them.",
+            code="invalid_slug",
+        )
+    return value
+
+
 def comment_clean(value: str) -> str:
     """A comment as shown to everyone: plain text. One of only whitespace and invisible
     formatting characters (a zero-width space, a byte-order mark) counts as none, like a

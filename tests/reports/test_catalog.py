@@ -58,6 +58,13 @@ def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service)
             ' "services": [{"slug": "x", "category": "new-cat"}]}',
             "lacks the key 'name'",
         ),
+        # A slug the API could never match (it looks slugs up in lower case).
+        (
+            '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
+            ' "services": [{"slug": "MyService", "name": "M", "category": "new-cat",'
+            ' "website": "https://m.example", "problems": []}]}',
+            "'MyService' is not a slug: use lower-case letters",
+        ),
     ],
 )
 def test_catalog_load_refuses_a_bad_file_with_a_message_and_changes_nothing(
@@ -75,3 +82,25 @@ def test_catalog_load_refuses_a_bad_file_with_a_message_and_changes_nothing(
         call_command("catalog_load", "--file", str(path))
     assert Category.objects.count() == before
     assert not Category.objects.filter(slug="new-cat").exists()
+
+
+def test_the_admin_refuses_a_slug_the_api_could_not_match(client, service, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    page = client.get(f"/admin/reports/service/{service.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and not isinstance(value, list)
+    }
+    data.update(
+        slug="MyService",
+        problem_types=[p.pk for p in service.problem_types.all()],
+        category=service.category_id,
+    )
+    response = client.post(f"/admin/reports/service/{service.pk}/change/", data)
+    assert response.status_code == 200
+    assert "is not a slug: use lower-case letters" in response.content.decode()
+    service.refresh_from_db()
+    assert service.slug == "acme"

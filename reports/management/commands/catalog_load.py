@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -25,6 +26,8 @@ class Command(BaseCommand):
                 result = catalog_sync(data=data)
         except KeyError as exc:
             raise CommandError(f"Cannot load {file}: an entry lacks the key {exc}") from None
+        except ValidationError as exc:
+            raise CommandError(f"Cannot load {file}: {' '.join(exc.messages)}") from None
         except (TypeError, ValueError, AttributeError) as exc:
             raise CommandError(f"Cannot load {file}: not a catalog ({exc})") from None
         self.stdout.write(
