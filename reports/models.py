@@ -114,11 +114,14 @@ class Report(models.Model):
     )
 
     # Moderation of the comment (the report itself still counts): hidden by an admin
-    # action, or left off the pages once COMMENT_HIDE_AFTER_FLAGS networks flagged it.
+    # action, or left off the pages once networks of COMMENT_HIDE_AFTER_FLAGS blocks flagged it.
     # Database defaults: report_create inserts with raw SQL that names only its columns.
     comment_hidden = models.BooleanField(default=False, db_default=False)
     comment_flags = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="How many networks reported the comment as abuse."
+        default=0,
+        db_default=0,
+        help_text="From how many blocks (IPv4 /16, IPv6 /32) networks reported the comment as "
+        "abuse.",
     )
 
     class Meta:
@@ -149,6 +152,11 @@ class CommentFlag(models.Model):
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="flags")
     reporter_key = models.CharField(max_length=64, help_text="Keyed hash of the network.")
+    # The flags that hide a comment must come from as many blocks: one customer's IPv6 /48
+    # holds 256 /56 networks, and hid any comment with three clicks.
+    block_key = models.CharField(
+        max_length=64, blank=True, default="", help_text="Keyed hash of the network's block."
+    )
     created_at = models.DateTimeField()
 
     class Meta:

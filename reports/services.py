@@ -320,19 +320,28 @@ class CommentFlagged:
 def comment_flag(
     *, service: Service, report_id: int, address: str, now: dt.datetime | None = None
 ) -> CommentFlagged:
-    """One network's "report abuse" on a comment: counted once per network (unique row).
+    """One network's "report abuse" on a comment: taken once per network (unique row), and
+    counted towards hiding it once per block (IPv4 /16, IPv6 /32), as reports are capped by
+    block: the networks of one customer's range must not hide what others wrote.
 
     Raises Report.DoesNotExist when the service has no such comment.
     """
     now = now or timezone.now()
     if not Report.objects.filter(pk=report_id, service=service).exclude(comment="").exists():
         raise Report.DoesNotExist(f"No comment {report_id} about {service.slug}.")
-    key = network_keys(address).network
+    keys = network_keys(address)
     with transaction.atomic():
+        # The report's row, locked: two flags from one block at once count once.
+        Report.objects.select_for_update().filter(pk=report_id).values_list("pk").first()
+        new_block = not CommentFlag.objects.filter(
+            report_id=report_id, block_key=keys.block
+        ).exists()
         _, created = CommentFlag.objects.get_or_create(
-            report_id=report_id, reporter_key=key, defaults={"created_at": now}
+            report_id=report_id,
+            reporter_key=keys.network,
+            defaults={"created_at": now, "block_key": keys.block},
         )
-        if created:
+        if created and new_block:
             Report.objects.filter(pk=report_id).update(comment_flags=F("comment_flags") + 1)
     return CommentFlagged(flagged=created)
 

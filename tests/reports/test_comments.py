@@ -88,6 +88,19 @@ def test_enough_flags_take_a_comment_off_the_pages_and_the_api(client, service, 
     assert api_client.get("/api/v1/services/acme/comments/").json()["results"] == []
 
 
+def test_flags_from_one_customer_s_range_hide_nothing(client, service):
+    # Three /56 networks of one IPv6 /48 (one customer, or one free tunnel) hid any comment.
+    report = _report(service, "the app is down for me too")
+    for subnet in ("100", "200", "300"):
+        Client().post(
+            f"/services/acme/comments/{report.pk}/flag/", REMOTE_ADDR=f"2001:db8:aa:{subnet}::1"
+        )
+    report.refresh_from_db()
+    assert CommentFlag.objects.filter(report=report).count() == COMMENT_HIDE_AFTER_FLAGS
+    assert report.comment_flags == 1
+    assert "the app is down for me too" in client.get("/services/acme/").content.decode()
+
+
 def test_flag_is_throttled_and_changes_nothing_then(client, service, throttle_rate):
     throttle_rate("comment-flags", "1/hour")
     report = _report(service, "rude words")
