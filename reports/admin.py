@@ -37,6 +37,15 @@ class ServiceAdmin(admin.ModelAdmin):
     filter_horizontal = ["problem_types", "providers"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting a service with history cascades to every report, bucket, outage and
+        # subscription in one transaction, behind a confirmation page that lists each report
+        # (minutes and megabytes for a busy one). Untick "is active" to retire it instead;
+        # a service that never had a report (a mistake) can still go.
+        if obj is None or obj.reports.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):

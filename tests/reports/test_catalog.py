@@ -104,3 +104,29 @@ def test_the_admin_refuses_a_slug_the_api_could_not_match(client, service, djang
     assert "is not a slug: use lower-case letters" in response.content.decode()
     service.refresh_from_db()
     assert service.slug == "acme"
+
+
+def test_the_admin_retires_a_service_with_history_instead_of_deleting_it(
+    client, service, make_service, django_user_model
+):
+    from django.utils import timezone
+
+    from reports.models import Report
+
+    Report.objects.create(
+        service=service,
+        problem=service.problem_types.first(),
+        country="DE",
+        created_at=timezone.now(),
+    )
+    mistake = make_service("mistake")
+    client.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw"))
+
+    assert client.get(f"/admin/reports/service/{service.pk}/delete/").status_code == 403
+    changelist = client.get("/admin/reports/service/").content.decode()
+    assert 'value="delete_selected"' not in changelist
+    assert (
+        client.post(f"/admin/reports/service/{mistake.pk}/delete/", {"post": "yes"}).status_code
+        == 302
+    )
+    assert not type(mistake).objects.filter(pk=mistake.pk).exists()
