@@ -10,6 +10,13 @@ import os
 
 wsgi_app = "outagewatch.asgi:application"
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
+if bind.startswith(("unix:", "fd://")):
+    # A unix socket's peer has no address: every reporter would be one network, counted once
+    # per service a quarter-hour, and share one rate limit.
+    raise SystemExit(
+        f"WEB_BIND={bind}: serve on host:port (behind your proxy); over a unix socket the "
+        "client's address is unknown, so every reporter would count as one network."
+    )
 # One event-loop process per core: views run in threads, the loop only does I/O.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "outagewatch.server.UvicornWorker"

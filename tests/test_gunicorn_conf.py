@@ -3,6 +3,7 @@
 import gc
 import importlib
 
+import pytest
 from django.urls import get_resolver
 
 
@@ -16,3 +17,14 @@ def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_reach():
         assert get_resolver()._populated  # reverse() has its lookup before the first request
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("bind", ["unix:/run/outagewatch.sock", "fd://3"])
+def test_a_unix_socket_is_refused_with_a_reason(monkeypatch, bind):
+    conf = importlib.import_module("outagewatch.gunicorn_conf")
+
+    monkeypatch.setenv("WEB_BIND", bind)
+    with pytest.raises(SystemExit, match="every reporter would count as one network"):
+        importlib.reload(conf)
+    monkeypatch.delenv("WEB_BIND")
+    assert importlib.reload(conf).bind == "127.0.0.1:8000"
