@@ -73,3 +73,30 @@ def test_subscribe_error_keeps_what_was_typed(web_server, page, make_service):  
     expect(page.locator("#subscribe-email")).to_have_value("ann@example.com")
     expect(page.locator("#subscribe-countries")).to_have_value("Germany, Narnia")
     assert not Subscription.objects.exists()
+
+
+def test_a_webhook_is_confirmed_on_its_page(web_server, page, make_service, stack_env, settings):  # noqa: F811
+    # The page asked for no referrer; under that policy the browser sends "Origin: null"
+    # with the page's own forms, and CSRF refused every button (the test client sends none).
+    from alerts import services
+    from alerts.tokens import manage_token_make
+
+    service = make_service("acme", "Acme Cloud")
+    requested = services.subscription_request(
+        email="ops@example.com",
+        service=service,
+        countries=[],
+        channel="webhook",
+        url="https://hooks.example.com/outagewatch",
+    )
+    settings.SECRET_KEY = stack_env["SECRET_KEY"]  # the server checks the link's signature
+    token = manage_token_make(subscription=requested.subscription)
+    page.goto(f"{web_server.url}/subscriptions/manage/{token}/")
+    page.get_by_role("button", name="Confirm: post alerts to this Webhook").click()
+
+    expect(page.locator("#channel")).to_contain_text("Active since")
+    requested.subscription.refresh_from_db()
+    assert requested.subscription.confirmed_at is not None
+    page.locator("#manage-acknowledged").check()
+    page.locator("#acknowledged").get_by_role("button", name="Save").click()
+    expect(page.locator("#channel")).to_contain_text("Posted when the official status page")
