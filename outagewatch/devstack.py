@@ -101,21 +101,32 @@ def redis_for_setup(binary: str, port: int, timeout: float = 10.0) -> Iterator[N
         server.wait(timeout=timeout)
 
 
-def port_in_use(port: int) -> bool:
+DEFAULT_BIND = "127.0.0.1:8000"
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((host, port)) == 0
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     reload, setup_only = "--reload" in args, "--setup-only" in args
-    if not setup_only and port_in_use(8000):
-        sys.exit("Port 8000 on 127.0.0.1 is already in use; stop whatever runs there first.")
+    # WEB_BIND moves the web server (both kinds), as it moves the production one.
+    bind = os.environ.get("WEB_BIND", DEFAULT_BIND)
+    host, _, web_port = bind.rpartition(":")
+    if not host or not web_port.isdigit():
+        sys.exit(f"WEB_BIND={bind}: give host:port, e.g. 127.0.0.1:8001.")
+    if not setup_only and port_in_use(int(web_port), host):
+        sys.exit(f"Port {web_port} on {host} is already in use; stop whatever runs there first.")
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     parts = urlsplit(url)
     processes = ["web-reload" if reload else "web", "worker", "detector", "beat"]
     port = parts.port or 6379
-    env = {**os.environ, "REDIS_PORT": str(port)}
+    site = f"http://{bind}"
+    # Links in emails point at this server unless SITE_URL says otherwise.
+    env = {**os.environ, "REDIS_PORT": str(port), "WEB_BIND": bind}
+    env.setdefault("SITE_URL", site)
     if redis_answers(url):
         print(f"Redis answers on {url}; using it.", flush=True)
         during_setup = nullcontext()
@@ -132,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     if "redis" in processes:
         print(f"Starting a local Redis on 127.0.0.1:{port}.", flush=True)
     print(
-        "OutageWatch: web on http://127.0.0.1:8000 · API docs on http://127.0.0.1:8000/api/docs/\n"
+        f"OutageWatch: web on {site} · API docs on {site}/api/docs/\n"
         "Emails are written to var/mail/ unless EMAIL_URL or EMAIL_HOST is set. Ctrl-C stops all.",
         flush=True,
     )

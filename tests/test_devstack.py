@@ -52,7 +52,8 @@ def test_setup_runs_while_the_local_redis_answers_and_the_stack_starts_its_own_a
     monkeypatch.setattr(devstack.os, "execve", lambda path, argv, env: started.append(argv))
     monkeypatch.setattr(devstack.os, "chdir", lambda path: None)
     in_use = devstack.port_in_use
-    monkeypatch.setattr(devstack, "port_in_use", lambda p: p != 8000 and in_use(p))
+    monkeypatch.setattr(devstack, "port_in_use", lambda p, host="": p != 8000 and in_use(p))
+    monkeypatch.delenv("WEB_BIND", raising=False)
 
     devstack.main([])
 
@@ -80,3 +81,28 @@ def test_a_failing_step_stops_with_its_name(monkeypatch):
     monkeypatch.setattr(devstack, "SETUP_STEPS", (("no_such_command",),))
     with pytest.raises(SystemExit, match=re.escape("`manage.py no_such_command` failed")):
         devstack.setup()
+
+
+def test_web_bind_moves_the_development_web_server_and_its_links(monkeypatch, redis_url, capsys):
+    web = free_port()
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("WEB_BIND", f"127.0.0.1:{web}")
+    monkeypatch.delenv("SITE_URL", raising=False)
+    monkeypatch.setattr(devstack, "setup", lambda env: None)
+    started: list[dict] = []
+    monkeypatch.setattr(devstack.os, "execve", lambda path, argv, env: started.append(env))
+    monkeypatch.setattr(devstack.os, "chdir", lambda path: None)
+
+    devstack.main([])
+
+    (env,) = started
+    assert env["WEB_BIND"] == f"127.0.0.1:{web}"
+    assert env["SITE_URL"] == f"http://127.0.0.1:{web}"
+    assert f"web on http://127.0.0.1:{web}" in capsys.readouterr().out
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        monkeypatch.setenv("WEB_BIND", f"127.0.0.1:{busy}")
+        with pytest.raises(SystemExit, match=f"Port {busy} on 127.0.0.1 is already in use"):
+            devstack.main([])
