@@ -112,6 +112,7 @@ class AlertDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "alert deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["outage", "subscription", "kind", "episode"],
@@ -168,6 +169,7 @@ class ConfirmationDelivery(models.Model):
     )
 
     class Meta:
+        verbose_name_plural = "confirmation deliveries"
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="confirmation_due"),
             models.Index(fields=["address_key", "created_at"], name="confirmation_address"),
@@ -207,6 +209,7 @@ class UpstreamDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "upstream deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["upstream", "subscription"], name="upstream_delivery_unique"

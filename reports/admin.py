@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from reports import services
 from reports.models import Category, ProblemType, Provider, Report, Service
@@ -31,6 +32,8 @@ class ProblemTypeAdmin(admin.ModelAdmin):
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     form = SlugForm
+    # A website typed without a scheme is https (Django 6's default; 5.2 warns without it).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug", "category", "is_active", "website"]
     list_filter = ["category", "is_active"]
     search_fields = ["name", "slug"]

@@ -217,6 +217,24 @@ def test_simulate_live_sends_reports_through_ingestion(make_service):
     assert reports.filter(counted=False).count() >= 8  # the flooder's 10 reports count once
 
 
+def test_simulate_live_stopped_with_ctrl_c_says_so_without_a_traceback(make_service, monkeypatch):
+    from detection.management.commands import simulate
+
+    make_service("acme")
+    sent = []
+
+    def minute(**kwargs):
+        if sent:
+            raise KeyboardInterrupt
+        sent.append(1)
+        return 3
+
+    monkeypatch.setattr(simulate, "live_minute", minute)
+    out = StringIO()
+    call_command("simulate", "live", "acme", "--seconds-per-minute", "0", stdout=out)
+    assert out.getvalue().splitlines()[-1] == "Stopped; the reports sent so far are stored."
+
+
 def _simulated_reports():
     from detection.services.simulate import SIMULATED_KEY_PREFIX
 

@@ -128,14 +128,17 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(f"--countries: {exc.messages[0]}") from None
         outage = range(o["outage_at"], o["outage_at"] + o["outage_minutes"])
-        for minute in range(minutes):
-            began = time.monotonic()
-            extra = o["outage_rate"] if minute in outage else 0.0
-            sent = live_minute(
-                service=target, normal_rate=o["rate"], extra=extra, countries=countries,
-                flood=o["flood"], rng=rng,
-            )  # fmt: skip
-            self.stdout.write(
-                json.dumps({"minute": minute, "reports": sent, "outage": minute in outage})
-            )
-            time.sleep(max(0.0, o["seconds_per_minute"] - (time.monotonic() - began)))
+        try:
+            for minute in range(minutes):
+                began = time.monotonic()
+                extra = o["outage_rate"] if minute in outage else 0.0
+                sent = live_minute(
+                    service=target, normal_rate=o["rate"], extra=extra, countries=countries,
+                    flood=o["flood"], rng=rng,
+                )  # fmt: skip
+                self.stdout.write(
+                    json.dumps({"minute": minute, "reports": sent, "outage": minute in outage})
+                )
+                time.sleep(max(0.0, o["seconds_per_minute"] - (time.monotonic() - began)))
+        except KeyboardInterrupt:  # Ctrl-C is how a demo ends early: no traceback
+            self.stdout.write("Stopped; the reports sent so far are stored.")
