@@ -24,7 +24,7 @@ import html
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -101,7 +101,20 @@ def parse(kind: str, body: bytes, *, now: datetime) -> Snapshot:
     except (OverflowError, LookupError) as exc:  # a date past year 9999; an unknown encoding
         raise PayloadError(f"unreadable: {type(exc).__name__}: {str(exc)[:120]}") from None
     _check_storable(snapshot)
-    return snapshot
+    return _in_order(snapshot)
+
+
+def _in_order(snapshot: Snapshot) -> Snapshot:
+    """An incident that ends before it starts (a provider's typo or clock) ends when it starts:
+    refusing the document would stop every update from the source; kept as written, its
+    negative duration went into the track record's figures."""
+    incidents = tuple(
+        replace(i, resolved_at=i.started_at)
+        if i.resolved_at is not None and i.resolved_at < i.started_at
+        else i
+        for i in snapshot.incidents
+    )
+    return replace(snapshot, incidents=incidents)
 
 
 def _check_storable(snapshot: Snapshot) -> None:

@@ -192,6 +192,15 @@ def test_too_many_incidents_are_refused():
         parse("statuspage", json.dumps(doc).encode(), now=NOW)
 
 
+def test_an_incident_resolved_before_it_started_ends_when_it_starts():
+    body = _statuspage(
+        status="resolved", resolved_at="2026-11-30T07:00:00Z", created_at="2026-11-30T09:00:00Z"
+    )
+    [incident] = parse("statuspage", body, now=NOW).incidents
+
+    assert incident.resolved_at == incident.started_at
+
+
 def test_long_text_is_capped():
     [incident] = parse("statuspage", _statuspage(name="x" * 10_000), now=NOW).incidents
 
