@@ -111,6 +111,31 @@ def outages_apply(*, view: TickView) -> dict[int, int]:
     return result
 
 
+def retired_outages_resolve(*, view: TickView) -> int:
+    """Resolve the open outages of services retired from the catalog (is_active off): their
+    series are no longer ticked, so nothing else would ever end them; their subscribers were
+    told one began and hear that it ended, and their status rows go with them (the pages and
+    the API list active services only). Returns how many were resolved."""
+    retired = list(
+        Outage.objects.filter(status=Outage.Status.ACTIVE, service__is_active=False).order_by("id")
+    )
+    for outage in retired:
+        outage.status = Outage.Status.RESOLVED
+        outage.resolved_at = max(view.minute, outage.started_at)
+        outage.save(update_fields=["status", "resolved_at", "updated_at"])
+        _event(
+            outage,
+            OutageEvent.Kind.RESOLVED,
+            view,
+            None,
+            "The service was retired from the catalog: no longer watched.",
+        )
+        alerts_notify(outage=outage, change="resolved")
+    if retired:
+        ServiceStatus.objects.filter(service_id__in={o.service_id for o in retired}).delete()
+    return len(retired)
+
+
 def outages_refreshed_save(outages: list[Outage]) -> None:
     """Save what a minute's refresh changes in these outages, in one statement."""
     if not outages:

@@ -36,7 +36,12 @@ from detection.services.lasttick import (
     last_tick_forget,
     last_tick_remember,
 )
-from detection.services.outages import TickView, outages_apply, statuses_save
+from detection.services.outages import (
+    TickView,
+    outages_apply,
+    retired_outages_resolve,
+    statuses_save,
+)
 from detection.services.overlap import Alongside, overlap_possible
 from detection.services.series import counts_recent, series_active
 from detection.services.states import states_encode, states_load
@@ -115,8 +120,9 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
             outage_ids = outages_apply(view=view)
+            retired = retired_outages_resolve(view=view)
             tr = result.transition
-            if (tr.opened | tr.reopened | tr.resolved).any():
+            if retired or (tr.opened | tr.reopened | tr.resolved).any():
                 upstream_refresh(now=now)
         with phases("write states"):
             _states_save(view, outage_ids)

@@ -192,3 +192,31 @@ def test_a_country_series_is_judged_on_its_country_clock(history, send_reports):
         for row in SeriesState.objects.filter(service=history)
     }
     assert phase == {"DE": PHASE_ZERO, "": PHASE_UNDECIDED}
+
+
+def test_a_service_retired_during_its_outage_has_it_resolved_and_its_subscribers_told(
+    history, send_reports
+):
+    # Its series are no longer ticked: nothing else would ever end the outage, and its
+    # status row would say "Problems" for ever (an upstream group with it too).
+    from django.utils import timezone
+
+    from alerts.models import AlertDelivery, Subscription
+
+    Subscription.objects.create(
+        email="ann@example.com", service=history, countries=[], confirmed_at=timezone.now()
+    )
+    run_minutes(send_reports, history, 0, 20, extra=25)
+    outage = Outage.objects.get(service=history, status="active")
+    type(history).objects.filter(pk=history.pk).update(is_active=False)
+
+    now = T0 + 21 * M + dt.timedelta(seconds=2)
+    buckets_aggregate(now=now)
+    detect_tick(now=now)
+
+    outage.refresh_from_db()
+    assert (outage.status, outage.resolved_at) == ("resolved", T0 + 20 * M)
+    assert "retired" in OutageEvent.objects.get(outage=outage, kind="resolved").message
+    assert not ServiceStatus.objects.filter(service=history).exists()
+    kinds = set(AlertDelivery.objects.filter(outage=outage).values_list("kind", flat=True))
+    assert kinds == {"opened", "resolved"}
