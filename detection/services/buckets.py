@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -23,8 +24,10 @@ from django.utils import timezone
 from detection.models import OVERALL, Bucket, HourlyBucket, JobCursor
 from detection.services.bulk import server_cursor
 from detection.services.evidence import evidence_forget, evidence_position
-from detection.services.timeutil import hour_floor, minute_floor
+from detection.services.timeutil import CLOCK_SLACK, hour_floor, minute_floor
 from reports.models import Report
+
+logger = logging.getLogger(__name__)
 
 CURSOR = "buckets"
 # Moved whenever minutes before the late window are rewritten (a backfill, a reset): what
@@ -153,6 +156,19 @@ def _advance(position: dt.datetime) -> None:
 def _start(end: dt.datetime) -> dt.datetime:
     late = dt.timedelta(minutes=settings.BUCKET_LATE_MINUTES)
     cursor = JobCursor.objects.filter(name=CURSOR).first()
+    if cursor is not None and cursor.position > end + CLOCK_SLACK:
+        # A run whose clock was ahead (a VM resumed with a wrong clock, an NTP step) left the
+        # watermark in the future: left there, nothing would be counted until the clock
+        # caught up, and the reports of those minutes would never reach a bucket.
+        logger.error(
+            "The buckets watermark is at %s, ahead of the clock (%s): a clock that jumped? "
+            "Counting again from %s.",
+            cursor.position,
+            end,
+            end - late,
+        )
+        JobCursor.objects.filter(name=CURSOR).update(position=end)
+        return end - late
     if cursor is not None:
         return min(cursor.position - late, end)
     first = Report.objects.aggregate(first=Min("created_at"))["first"]

@@ -45,7 +45,7 @@ from detection.services.outages import (
 from detection.services.overlap import Alongside, overlap_possible
 from detection.services.series import counts_recent, series_active
 from detection.services.states import states_encode, states_load
-from detection.services.timeutil import minute_floor, to_epoch_minute
+from detection.services.timeutil import CLOCK_SLACK, minute_floor, to_epoch_minute
 from detection.services.upstream import upstream_refresh
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,17 @@ def detect_tick(*, now: dt.datetime | None = None) -> list[TickDone]:
     now = now or timezone.now()
     newest = minute_floor(now) - dt.timedelta(minutes=1)
     cursor = JobCursor.objects.filter(name=CURSOR).first()
+    if cursor is not None and cursor.position > newest + CLOCK_SLACK:
+        # Judged "ahead" by a run whose clock was wrong: left there, every minute up to it
+        # would count as judged, and an outage in them would go unseen.
+        logger.error(
+            "Detection's cursor is at %s, ahead of the clock (%s): a clock that jumped? "
+            "Judging from the newest minute again.",
+            cursor.position,
+            newest,
+        )
+        JobCursor.objects.filter(name=CURSOR).update(position=newest - dt.timedelta(minutes=1))
+        cursor.position = newest - dt.timedelta(minutes=1)
     first = newest if cursor is None else cursor.position + dt.timedelta(minutes=1)
     if newest - first > dt.timedelta(minutes=MAX_CATCH_UP_MINUTES):
         logger.warning("Detection is %s behind; judging only the newest minutes", newest - first)

@@ -6,6 +6,10 @@ import datetime as dt
 
 import numpy as np
 
+# A job cursor further ahead of the clock than this is a clock that jumped ahead (a VM
+# resumed with a wrong clock, an NTP step), not two runs racing.
+CLOCK_SLACK = dt.timedelta(minutes=2)
+
 UTC = dt.UTC
 
 

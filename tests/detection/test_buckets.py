@@ -77,6 +77,20 @@ def test_catch_up_after_downtime_without_double_counting(service, send_reports):
     assert overall.count() == 9
 
 
+def test_a_run_whose_clock_was_ahead_does_not_blind_the_next_ones(service, send_reports, caplog):
+    # One run an hour ahead left the watermark in the future: until the clock caught up,
+    # nothing was counted, and those minutes' reports never reached a bucket.
+    send_reports(service, T0, 2)
+    buckets_aggregate(now=T0 + dt.timedelta(hours=1))
+    for k in range(1, 10):  # the clock is right again
+        send_reports(service, T0 + k * M, 3)
+        buckets_aggregate(now=T0 + (k + 1) * M)
+    overall = dict(Bucket.objects.filter(country="").values_list("minute", "counted"))
+    assert [overall.get(T0 + k * M) for k in range(10)] == [2] + [3] * 9
+    assert JobCursor.objects.get(name="buckets").position == T0 + 10 * M
+    assert "ahead of the clock" in caplog.text
+
+
 def test_late_report_is_picked_up_by_the_next_run(service, send_reports, problem_types):
     send_reports(service, T0, 2)
     buckets_aggregate(now=T0 + M)

@@ -220,3 +220,12 @@ def test_a_service_retired_during_its_outage_has_it_resolved_and_its_subscribers
     assert not ServiceStatus.objects.filter(service=history).exists()
     kinds = set(AlertDelivery.objects.filter(outage=outage).values_list("kind", flat=True))
     assert kinds == {"opened", "resolved"}
+
+
+def test_a_tick_whose_clock_was_ahead_does_not_blind_the_next_ones(history, send_reports, caplog):
+    run_minutes(send_reports, history, 0, 5)
+    detect_tick(now=T0 + dt.timedelta(hours=1))  # one run an hour ahead
+    run_minutes(send_reports, history, 5, 25, extra=25)  # the clock right again; an outage
+    outage = Outage.objects.get(service=history)
+    assert outage.started_at == T0 + 5 * M
+    assert "ahead of the clock" in caplog.text
