@@ -59,6 +59,9 @@ class Match:
     outage_id: int
     incident_id: int
     lead: timedelta  # acknowledgement minus detection: positive when the crowd was first
+    # The service both concern: one incident of a shared status page (Google's, GitHub's) is
+    # one row per service it concerns, and seen by the crowd only where it matched.
+    service: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def matches(
         ]
         if overlapping:
             first = min(overlapping, key=lambda i: (i.acknowledged_at, i.id))
-            out.append(Match(outage.id, first.id, first.acknowledged_at - outage.detected_at))
+            lead = first.acknowledged_at - outage.detected_at
+            out.append(Match(outage.id, first.id, lead, outage.service))
     return out
 
 
@@ -117,7 +121,7 @@ def record(
     in_span = [o for o in outages if o.started_at >= since]
     official = [i for i in incidents if i.impact != MAINTENANCE and i.started_at >= since]
     matched_outages = {m.outage_id: m for m in found}
-    matched_incidents = {m.incident_id for m in found}
+    matched_incidents = {(m.incident_id, m.service) for m in found}
     leads = tuple(
         matched_outages[o.id].lead.total_seconds() / 60 for o in in_span if o.id in matched_outages
     )
@@ -128,7 +132,7 @@ def record(
         and o.id not in matched_outages
         and now - o.started_at >= ACK_GRACE
     )
-    seen = sum(1 for i in official if i.id in matched_incidents)
+    seen = sum(1 for i in official if (i.id, i.service) in matched_incidents)
     return Record(
         outages=len(in_span),
         incidents=len(official),

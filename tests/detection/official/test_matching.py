@@ -51,6 +51,18 @@ def test_the_figures_count_what_was_seen_by_whom():
     assert r.leads == (18.0,) and r.median_lead == 18.0 and r.p90_lead == 18.0
 
 
+def test_a_shared_page_s_incident_is_seen_only_for_the_service_the_crowd_saw_it_on():
+    # Google's page: one incident concerning Gmail and Drive, the crowd saw Gmail only.
+    now = T + 1440 * M
+    incidents = [official(7, 0, 20, 90, service="gmail"), official(7, 0, 20, 90, service="drive")]
+    found = matches([crowd(1, 0, 60, service="gmail")], incidents, now=now)
+    drive = record([], incidents[1:], found, with_source={"drive"}, since=T, now=now)
+    gmail = record([crowd(1, 0, 60, service="gmail")], incidents[:1], found,
+                   with_source={"gmail"}, since=T, now=now)  # fmt: skip
+    assert (drive.matched_incidents, drive.unseen_incidents) == (0, 1)
+    assert (gmail.matched_incidents, gmail.unseen_incidents) == (1, 0)
+
+
 def test_a_young_outage_is_not_yet_called_unacknowledged():
     outage = crowd(1, 0, None)
     young = record([outage], [], [], with_source={"slack"}, since=T, now=T + ACK_GRACE - M)
