@@ -83,8 +83,8 @@ class ServiceState:
     countries: list[str] = field(default_factory=list)
     outage: Outage | None = None
     updated_at: datetime | None = None
-    # An open outage whose newest closed minutes are back near normal (_falling): one verdict
-    # for the service page, the board and the API alike.
+    # An open outage whose newest closed minutes are back near normal (_with_falling): one
+    # verdict for the service page, the board and the API alike.
     falling: bool = False
 
     @property
