@@ -118,32 +118,37 @@ def bucketed_until(now: datetime) -> datetime:
     return min(floor, cursor) if cursor is not None else floor
 
 
-def _with_falling(state: ServiceState, now: datetime | None = None) -> ServiceState:
+def _with_falling(state: ServiceState, end: datetime | None = None) -> ServiceState:
     """The state with its falling verdict, judged on the overall series' newest
-    FALLING_MINUTES closed minutes against their normal band (the status row holds one
-    minute only, and a single loud minute after quiet ones is no rise)."""
+    FALLING_MINUTES closed minutes (those before ``end``, the buckets' watermark) against their
+    normal band (the status row holds one minute only, and a single loud minute after quiet
+    ones is no rise)."""
     outage = state.outage
     if state.level < 2 or outage is None or not outage.is_active:
         return state
-    end = epoch_minute(bucketed_until(now or timezone.now()))
+    end = end or bucketed_until(timezone.now())
     recent = series_build(
-        service=state.service, country=OVERALL, end_minute=end, step=1, count=FALLING_MINUTES
+        service=state.service,
+        country=OVERALL,
+        end_minute=epoch_minute(end),
+        step=1,
+        count=FALLING_MINUTES,
     ).points
     if recent[0].expected is None:  # no baseline yet: the status row's newest minute
-        falling = state.expected is not None and reports_falling(
-            recent_observed=[state.observed],
-            recent_expected=[state.expected],
-            peak_observed=outage.peak_observed,
-            peak_expected=outage.peak_expected,
-        )
+        if state.expected is None:
+            return state
+        observed, expected, upper = [state.observed], [state.expected], None
     else:
-        falling = reports_falling(
-            recent_observed=[p.observed for p in recent],
-            recent_expected=[p.expected or 0.0 for p in recent],
-            upper=[p.upper or 0.0 for p in recent],
-            peak_observed=outage.peak_observed,
-            peak_expected=outage.peak_expected,
-        )
+        observed = [p.observed for p in recent]
+        expected = [p.expected or 0.0 for p in recent]
+        upper = [p.upper or 0.0 for p in recent]
+    falling = reports_falling(
+        recent_observed=observed,
+        recent_expected=expected,
+        upper=upper,
+        peak_observed=outage.peak_observed,
+        peak_expected=outage.peak_expected,
+    )
     return replace(state, falling=falling)
 
 
@@ -188,7 +193,11 @@ def status_list() -> list[ServiceState]:
         .select_related("service", "service__category", "outage")
         .order_by("-level", "-score", "service__name")
     )
-    return [_with_falling(_state_from_row(row.service, row)) for row in rows]
+    states = [_state_from_row(row.service, row) for row in rows]
+    if not any(state.level >= 2 for state in states):
+        return states
+    end = bucketed_until(timezone.now())  # once for all of them
+    return [_with_falling(state, end) for state in states]
 
 
 def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from outagewatch.clients import address_prefix as _prefix
-from outagewatch.clients import parse_address
+from outagewatch.clients import address_prefix, parse_address
 from outagewatch.keyed_hash import keyed_hash
 
 NETWORK_PREFIX = {4: 24, 6: 56}
@@ -29,6 +28,6 @@ class NetworkKeys:
 def network_keys(address: str) -> NetworkKeys:
     parsed = parse_address(address)
     return NetworkKeys(
-        network=keyed_hash(_SALT, _prefix(parsed, NETWORK_PREFIX)),
-        block=keyed_hash(_SALT, _prefix(parsed, BLOCK_PREFIX)),
+        network=keyed_hash(_SALT, address_prefix(parsed, NETWORK_PREFIX)),
+        block=keyed_hash(_SALT, address_prefix(parsed, BLOCK_PREFIX)),
     )

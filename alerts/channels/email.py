@@ -15,42 +15,28 @@ _ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 _MAILBOX_REPLIES = {550, 551, 553}
 
 
-def _refusals(exc: BaseException) -> list[tuple[int, bytes]]:
-    """The 5xx refusals of every recipient, or [] unless all of them were refused for good."""
+def _refusal(exc: BaseException) -> str:
+    """How RCPT TO refused every recipient for good: "gone" (an addressing status, 5.1.x: no
+    such mailbox, bad address, no such domain; 5.2.1: mailbox disabled), "refused" (a bare
+    550/551/553 from a server that gives no enhanced code: "550 No such user", or a policy
+    refusal that says no more), or "" for anything else, policy refusals with their code
+    included (5.7.x: relaying denied, sender not verified): those are about our relay, not
+    the subscriber's mailbox, and must not unsubscribe everybody when it is misconfigured."""
     if not isinstance(exc, smtplib.SMTPRecipientsRefused) or not exc.recipients:
-        return []
-    answers = [
-        (code, text if isinstance(text, bytes) else str(text).encode())
-        for code, text in exc.recipients.values()
-    ]
-    return answers if all(code >= 500 for code, _ in answers) else []
-
-
-def smtp_mailbox_gone(exc: BaseException) -> bool:
-    """RCPT TO refused with an addressing status (5.1.x: no such mailbox, bad address, no
-    such domain; 5.2.1: mailbox disabled): the address will never take mail. Not a policy
-    refusal (5.7.x: relaying denied, sender not verified), which is about our relay, not the
-    subscriber's mailbox, and must not unsubscribe everybody when the relay is misconfigured."""
-    refusals = _refusals(exc)
-    for _code, text in refusals:
+        return ""
+    kinds = set()
+    for code, text in exc.recipients.values():
+        text = text if isinstance(text, bytes) else str(text).encode()
         status = _ENHANCED.match(text)
-        if status is None or status.group(2) not in (b"1", b"2"):
-            return False
-        if status.group(2) == b"2" and status.group(3) != b"1":
-            return False  # 5.2.2 mailbox full and the like: the mailbox exists
-    return bool(refusals)
-
-
-def smtp_refused_permanently(exc: BaseException) -> bool:
-    """The address is refused for good: gone (above), or a bare 550/551/553 from a server that
-    gives no enhanced code ("550 No such user"), which may also be a policy refusal. The
-    latter fails the message and counts towards disabling, as webhooks' refusals do."""
-    if smtp_mailbox_gone(exc):
-        return True
-    refusals = _refusals(exc)
-    return bool(refusals) and all(
-        code in _MAILBOX_REPLIES and _ENHANCED.match(text) is None for code, text in refusals
-    )
+        if code < 500:
+            return ""
+        if status is None:
+            kinds.add("refused" if code in _MAILBOX_REPLIES else "")
+        elif status.group(2) == b"1" or status.group(2, 3) == (b"2", b"1"):
+            kinds.add("gone")
+        else:
+            kinds.add("")  # 5.2.2 mailbox full, 5.7.x policy and the like
+    return min(kinds, key=("", "refused", "gone").index)
 
 
 def smtp_error(exc: BaseException) -> TransportError:
@@ -58,11 +44,11 @@ def smtp_error(exc: BaseException) -> TransportError:
     reset connections and timeouts: transient (retried with backoff), except a refusal of the
     address itself. A 5xx to the message (DATA) or a policy refusal is retried too: it is
     most often the relay's configuration (a sender not verified, authentication missing),
-    which the operator can fix before the retries run out."""
+    which the operator can fix before the retries run out. A bare refusal fails the message
+    and counts towards disabling, as webhooks' refusals do."""
+    refusal = _refusal(exc)
     return TransportError(
-        f"{type(exc).__name__}: {exc}"[:1000],
-        permanent=smtp_refused_permanently(exc),
-        gone=smtp_mailbox_gone(exc),
+        f"{type(exc).__name__}: {exc}"[:1000], permanent=bool(refusal), gone=refusal == "gone"
     )
 
 

@@ -25,6 +25,7 @@ from detection.services.config import detector_config
 from detection.services.outage_tally import Tally, outage_tallies
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
+from reports.models import Service
 
 TOP_PROBLEMS = 5
 # A country "stands out" in an overall outage when it sends at least this share of reports.
@@ -68,8 +69,14 @@ class _Step:
     opened: bool
 
 
-def outages_apply(*, view: TickView) -> dict[int, int]:
-    """Open, extend, update and resolve outages; returns service id -> active outage id."""
+@dataclass(frozen=True)
+class Applied:
+    active: dict[int, int]  # service id -> its active outage's id
+    retired: int  # outages ended because their service left the catalog
+
+
+def outages_apply(*, view: TickView) -> Applied:
+    """Open, extend, update and resolve outages."""
     tr = view.result.transition
     firing = tr.opened | tr.reopened
     groups = view.by_service()
@@ -108,17 +115,22 @@ def outages_apply(*, view: TickView) -> dict[int, int]:
         else:
             result[outage.service_id] = outage.id
     outages_refreshed_save([s.outage for s in steps])
-    return result
+    # An open outage of a service with no series this minute: asked only then (almost never).
+    idle = active.keys() - groups.keys()
+    retired = sorted(
+        Service.objects.filter(pk__in=idle, is_active=False).values_list("pk", flat=True)
+        if idle
+        else []
+    )
+    _retired_resolve([active[sid] for sid in retired], view)
+    return Applied(result, len(retired))
 
 
-def retired_outages_resolve(*, view: TickView) -> int:
+def _retired_resolve(retired: list[Outage], view: TickView) -> None:
     """Resolve the open outages of services retired from the catalog (is_active off): their
     series are no longer ticked, so nothing else would ever end them; their subscribers were
     told one began and hear that it ended, and their status rows go with them (the pages and
-    the API list active services only). Returns how many were resolved."""
-    retired = list(
-        Outage.objects.filter(status=Outage.Status.ACTIVE, service__is_active=False).order_by("id")
-    )
+    the API list active services only)."""
     for outage in retired:
         outage.status = Outage.Status.RESOLVED
         outage.resolved_at = max(view.minute, outage.started_at)
@@ -133,7 +145,6 @@ def retired_outages_resolve(*, view: TickView) -> int:
         alerts_notify(outage=outage, change="resolved")
     if retired:
         ServiceStatus.objects.filter(service_id__in={o.service_id for o in retired}).delete()
-    return len(retired)
 
 
 def outages_refreshed_save(outages: list[Outage]) -> None:

@@ -39,7 +39,6 @@ from detection.services.lasttick import (
 from detection.services.outages import (
     TickView,
     outages_apply,
-    retired_outages_resolve,
     statuses_save,
 )
 from detection.services.overlap import Alongside, overlap_possible
@@ -130,10 +129,10 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
             result = tick_run(parts, state, observed, to_epoch_minute(minute), config, offsets)
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
-            outage_ids = outages_apply(view=view)
-            retired = retired_outages_resolve(view=view)
+            applied = outages_apply(view=view)
+            outage_ids = applied.active
             tr = result.transition
-            if retired or (tr.opened | tr.reopened | tr.resolved).any():
+            if applied.retired or (tr.opened | tr.reopened | tr.resolved).any():
                 upstream_refresh(now=now)
         with phases("write states"):
             _states_save(view, outage_ids)
