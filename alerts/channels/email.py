@@ -13,6 +13,8 @@ _ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 # Basic replies that name the mailbox when a server gives no enhanced code (RFC 5321:
 # mailbox unavailable, user not local, mailbox name not allowed).
 _MAILBOX_REPLIES = {550, 551, 553}
+# An address in a server's reply ("<ann@example.com>: Recipient address rejected").
+_ADDRESS = re.compile(r"[^\s<>()\[\]'\",;:@]+@[^\s<>()\[\]'\",;:]+")
 
 
 def _refusal(exc: BaseException) -> str:
@@ -47,9 +49,20 @@ def smtp_error(exc: BaseException) -> TransportError:
     which the operator can fix before the retries run out. A bare refusal fails the message
     and counts towards disabling, as webhooks' refusals do."""
     refusal = _refusal(exc)
-    return TransportError(
-        f"{type(exc).__name__}: {exc}"[:1000], permanent=bool(refusal), gone=refusal == "gone"
-    )
+    return TransportError(_described(exc)[:1000], permanent=bool(refusal), gone=refusal == "gone")
+
+
+def _described(exc: BaseException) -> str:
+    """The failure without the subscriber's address: the text goes to warning logs and to
+    the delivery's last_error, and smtplib's refusal is a dict keyed by the address."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        text = "; ".join(
+            f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+            for code, reply in exc.recipients.values()
+        )
+    else:
+        text = str(exc)
+    return f"{type(exc).__name__}: {_ADDRESS.sub('<address>', text)}"
 
 
 class EmailTransport:

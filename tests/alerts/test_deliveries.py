@@ -311,6 +311,32 @@ def test_a_bare_550_fails_the_message_and_counts_towards_disabling(
     assert "2 messages in a row failed" in sub.disabled_reason
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [(450, b"4.2.1 <ann.lee@example.com>: mailbox busy"), (550, b"5.1.1 No such user")],
+)
+def test_the_subscribers_address_stays_out_of_logs_and_the_stored_error(
+    subscriber, outage, monkeypatch, caplog, reply
+):
+    # smtplib names the refused address (its dict's key) and servers echo it in the reply:
+    # the text goes to warning logs and to last_error, so the address is left out of both.
+    sub = subscriber("ann.lee@example.com")
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
+    delivery = AlertDelivery.objects.get()
+    _failing(monkeypatch, smtplib.SMTPRecipientsRefused({sub.email: reply}))
+
+    with caplog.at_level("INFO"):
+        _send(delivery)
+
+    delivery.refresh_from_db()
+    sub.refresh_from_db()
+    stored = delivery.last_error + sub.disabled_reason
+    assert "SMTPRecipientsRefused" in delivery.last_error and str(reply[0]) in delivery.last_error
+    assert "ann.lee" not in stored and "ann.lee" not in caplog.text
+    if b"@" in reply[1]:
+        assert "<address>" in delivery.last_error
+
+
 def test_a_misconfigured_relay_gives_up_on_the_message_but_keeps_every_subscriber(
     subscriber, outage, monkeypatch, settings
 ):
