@@ -12,6 +12,7 @@
     hourCycle: "h23",
   });
   var day = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short" });
+  var fullDay = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric" });
   var dayKey = new Intl.DateTimeFormat("en-CA", {
     year: "numeric",
     month: "2-digit",
@@ -83,6 +84,17 @@
     });
   }
 
+  // A page whose title holds a date (the outage page's "on 27 Nov 2026") names it in a
+  // <meta name="outagewatch:title-date">: the reader's own date replaces UTC's.
+  function localizeTitle() {
+    var meta = document.querySelector('meta[name="outagewatch:title-date"]');
+    if (!meta) return;
+    var date = new Date(meta.getAttribute("content"));
+    var utc = meta.getAttribute("data-text");
+    if (isNaN(date.getTime()) || !utc) return;
+    document.title = document.title.replace(utc, fullDay.format(date));
+  }
+
   window.OutageWatch = window.OutageWatch || {};
   function localize(root) {
     localizeTimes(root);
@@ -93,10 +105,12 @@
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       localize(document);
+      localizeTitle();
       fillTimeZones(document);
     });
   } else {
     localize(document);
+    localizeTitle();
     fillTimeZones(document);
   }
 })();

@@ -50,6 +50,17 @@ def test_outage_page_shows_times_in_the_readers_zone(
         page.screenshot(path=str(SCREENSHOTS / "outage-page-berlin.png"), full_page=True)
 
 
+@pytest.mark.parametrize(
+    ("zone", "day"),
+    [("Pacific/Kiritimati", "28 Nov 2026"), ("UTC", "27 Nov 2026")],
+)
+def test_outage_page_title_names_the_readers_day(web_server, open_page, resolved, zone, day):
+    # 13:26 UTC is already the next day at UTC+14 (the tab's title said UTC's day).
+    page = open_page(zone)
+    page.goto(f"{web_server.url}/outages/{resolved.pk}/")
+    expect(page).to_have_title(f"Acme Cloud outage on {day} · OutageWatch")
+
+
 def test_times_inserted_later_are_localized_by_the_shared_function(web_server, open_page, resolved):
     page = open_page("America/New_York")
     page.goto(f"{web_server.url}/outages/{resolved.pk}/")
