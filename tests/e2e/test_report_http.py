@@ -54,6 +54,8 @@ def test_real_server_refuses_bad_input_and_serves_pages(web_server, make_service
     assert page.status == 200 and b"Report a problem with Acme Cloud" in page.body
     css = web_server.request("GET", "/static/css/site.css")
     assert css.status == 200
+    icon = web_server.request("GET", "/favicon.ico")  # redirected to the hashed static file
+    assert icon.status == 200 and b"<svg" in icon.body
 
 
 def _chunked_post(web_server, path: str, chunks: list[bytes]) -> tuple[int, dict, bytes]:
