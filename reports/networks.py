@@ -4,7 +4,14 @@ One person with one machine can send any User-Agent and any cookie, but not from
 networks. A report's *network* is its IPv4 /24 or IPv6 /56 (what one household, office or
 small hosting customer holds); its *block* is the IPv4 /16 or IPv6 /32 around it (one
 provider's allocation), which caps what one operator renting many small networks can add.
-Only keyed hashes of both are stored: the address itself never leaves the request.
+
+Its *site* is where the dedup window is claimed: the network itself for IPv4, the IPv6 /48
+around it. A /48 is what one organisation is assigned, and what a free tunnel broker routes
+to a single machine on request: its 256 /56s would otherwise be 256 networks, as many
+counted reports as the block allows (four) from one machine, already enough for "possible
+problems" on a quiet service. So a site adds one counted report per service per dedup
+window, as one IPv4 /24 does (whose 256 addresses are as many homes of an ISP's pool).
+Only keyed hashes are stored: the address itself never leaves the request.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from outagewatch.clients import address_prefix, parse_address
 from outagewatch.keyed_hash import keyed_hash
 
 NETWORK_PREFIX = {4: 24, 6: 56}
+SITE_PREFIX = {4: 24, 6: 48}
 BLOCK_PREFIX = {4: 16, 6: 32}
 _SALT = "outagewatch.reports.network"
 
@@ -22,6 +30,7 @@ _SALT = "outagewatch.reports.network"
 @dataclass(frozen=True)
 class NetworkKeys:
     network: str  # keyed hash of the /24 or /56
+    site: str  # keyed hash of the /24 or /48: the dedup window's key
     block: str  # keyed hash of the /16 or /32
 
 
@@ -29,5 +38,6 @@ def network_keys(address: str) -> NetworkKeys:
     parsed = parse_address(address)
     return NetworkKeys(
         network=keyed_hash(_SALT, address_prefix(parsed, NETWORK_PREFIX)),
+        site=keyed_hash(_SALT, address_prefix(parsed, SITE_PREFIX)),
         block=keyed_hash(_SALT, address_prefix(parsed, BLOCK_PREFIX)),
     )

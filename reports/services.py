@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -28,9 +29,19 @@ from reports.models import (
 from reports.networks import network_keys
 
 
+class Uncounted(enum.StrEnum):
+    """Why a stored report was not counted."""
+
+    NONE = ""  # it was counted
+    REPEAT = "repeat"  # its site had a counted report for the service in the dedup window
+    BLOCK = "block"  # its block had added as many counted reports as it may this window
+    UNCHECKED = "unchecked"  # the guards could not be checked (the rate limit's Redis)
+
+
 @dataclass(frozen=True)
 class ReportCreated:
     report: Report
+    uncounted: Uncounted = Uncounted.NONE
 
     @property
     def counted(self) -> bool:
@@ -41,10 +52,22 @@ class ReportCreated:
         name = self.report.service.name
         if self.counted:
             return f"Thanks — your report about {name} was counted."
-        minutes = settings.REPORT_DEDUP_WINDOW_MINUTES
+        stored = f"Thanks — we stored your report about {name}."
+        if self.uncounted is Uncounted.BLOCK:
+            return (
+                f"{stored} Your provider's network has added as many reports about {name} as "
+                f"it may in {settings.REPORT_BLOCK_WINDOW_MINUTES} minutes, so it is kept "
+                "without counting."
+            )
+        if self.uncounted is Uncounted.UNCHECKED:
+            return (
+                f"{stored} We could not check it against the limits just now, so it is kept "
+                "without counting."
+            )
         return (
-            f"Thanks — we stored your report about {name}. Your network already reported it "
-            f"in the last {minutes} minutes, so it counts once."
+            f"{stored} Reports from one network count once every "
+            f"{settings.REPORT_DEDUP_WINDOW_MINUTES} minutes, and one from yours was counted "
+            "already."
         )
 
 
@@ -86,7 +109,7 @@ def report_create(
         block_key=keys.block,
         counted=False,
     )
-    write = _ReportWrite(report=report, countable=countable, now=now)
+    write = _ReportWrite(report=report, site=keys.site, countable=countable, now=now)
     try:
         if connection.in_atomic_block:
             # The caller's transaction decides when the row commits: it cannot join a batch.
@@ -97,13 +120,19 @@ def report_create(
         # The catalog in memory still had a service deleted meanwhile.
         catalog_forget()
         raise CatalogChanged(str(exc)) from exc
-    return ReportCreated(report=report)
+    if report.counted:
+        uncounted = Uncounted.NONE
+    elif not countable:
+        uncounted = Uncounted.UNCHECKED
+    else:
+        uncounted = Uncounted.BLOCK if write.site_claimed else Uncounted.REPEAT
+    return ReportCreated(report=report, uncounted=uncounted)
 
 
 # --- The dedup claims: each one statement -----------------------------------------------------
 #
-# One counted report per network per dedup window, and a capped number per block. The
-# network's window is claimed first: a network whose block is full still spends its window,
+# One counted report per site (reports.networks) per dedup window, and a capped number per
+# block. The site's window is claimed first: a site whose block is full still spends its window,
 # so it cannot retry its way in. Each claim is an upsert whose conflict branch only updates
 # (and only RETURNs a row) when the claim succeeds; the unique constraints on (key, service)
 # make concurrent claims of one window take turns on the row, so exactly one of them wins.
@@ -141,11 +170,11 @@ def _claim_sql(template: str, model: type, values: str) -> str:
     return template.format(table=connection.ops.quote_name(model._meta.db_table), values=values)
 
 
-def _network_params(report: Report, now: dt.datetime) -> tuple[list, list]:
-    """(the inserted row, the condition) of the network claim."""
+def _network_params(write: _ReportWrite) -> tuple[list, list]:
+    """(the inserted row, the condition) of the dedup claim, keyed by the report's site."""
     adapt = connection.ops.adapt_datetimefield_value
-    until = now + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES)
-    return [report.reporter_key, report.service_id, adapt(until)], [adapt(now)]
+    until = write.now + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES)
+    return [write.site, write.report.service_id, adapt(until)], [adapt(write.now)]
 
 
 def _block_params(report: Report, now: dt.datetime) -> tuple[list, list]:
@@ -163,18 +192,20 @@ def _report_params(report: Report) -> list:
     return values
 
 
-@dataclass(frozen=True)
+@dataclass
 class _ReportWrite:
     report: Report
+    site: str  # the dedup window's key (reports.networks)
     countable: bool
     now: dt.datetime
+    site_claimed: bool = False  # set by the write: the dedup window was this report's
 
 
 def _write_one(write: _ReportWrite) -> None:
     if connection.vendor == "postgresql":
         _report_write_statements([write])  # autocommitted, unless the caller holds a transaction
     else:
-        _report_write(report=write.report, countable=write.countable, now=write.now)
+        _report_write(write)
 
 
 def _write_batch(writes: Sequence[_ReportWrite]) -> list[None]:
@@ -200,7 +231,7 @@ def _report_write_statements(writes: Sequence[_ReportWrite]) -> None:
     two more waits for the server.
     """
     sql = _one_statement_sql()
-    params = [_one_statement_params(w.report, w.countable, w.now) for w in writes]
+    params = [_one_statement_params(w) for w in writes]
     with (
         connection.cursor() as django_cursor,
         connection.wrap_database_errors,
@@ -219,7 +250,7 @@ def _report_write_statements(writes: Sequence[_ReportWrite]) -> None:
             else:
                 cursor.execute(sql, params[0], prepare=True)
         for write in writes:
-            _stored(write.report, cursor.fetchone())
+            _stored(write, cursor.fetchone())
             cursor.nextset()
 
 
@@ -239,15 +270,17 @@ _group_commit: GroupCommit[_ReportWrite, None] = GroupCommit(
 )
 
 
-def _report_write(*, report: Report, countable: bool, now: dt.datetime) -> None:
+def _report_write(write: _ReportWrite) -> None:
     """Any database: the two claims and the INSERT in one short transaction."""
+    report, countable, now = write.report, write.countable, write.now
     with transaction.atomic(), connection.cursor() as cursor:
         if countable:
-            row, condition = _network_params(report, now)
+            row, condition = _network_params(write)
             cursor.execute(
                 _claim_sql(_NETWORK_CLAIM, ReporterWindow, "VALUES (%s, %s, %s)"), row + condition
             )
-            if cursor.fetchone() is not None:
+            write.site_claimed = cursor.fetchone() is not None
+            if write.site_claimed:
                 row, condition = _block_params(report, now)
                 cursor.execute(
                     _claim_sql(_BLOCK_CLAIM, BlockWindow, "VALUES (%s, %s, %s, 1)"),
@@ -274,12 +307,14 @@ def _one_statement_sql() -> str:
     return (
         f"WITH network AS ({network}), block AS ({block}) "
         f"INSERT INTO {table} ({columns}) "
-        f"VALUES ({placeholders}, EXISTS (SELECT FROM block)) RETURNING id, counted"
+        f"VALUES ({placeholders}, EXISTS (SELECT FROM block))"
+        " RETURNING id, counted, EXISTS (SELECT FROM network)"
     )
 
 
-def _one_statement_params(report: Report, countable: bool, now: dt.datetime) -> list:
-    network_row, network_condition = _network_params(report, now)
+def _one_statement_params(write: _ReportWrite) -> list:
+    report, countable, now = write.report, write.countable, write.now
+    network_row, network_condition = _network_params(write)
     block_row, block_condition = _block_params(report, now)
     return [
         *network_row,
@@ -291,9 +326,10 @@ def _one_statement_params(report: Report, countable: bool, now: dt.datetime) -> 
     ]
 
 
-def _stored(report: Report, row: tuple[int, bool]) -> None:
+def _stored(write: _ReportWrite, row: tuple[int, bool, bool]) -> None:
     """Take the one statement's RETURNING row: the instance is that row now, as after save()."""
-    report.id, report.counted = row
+    report = write.report
+    report.id, report.counted, write.site_claimed = row
     report._state.adding = False
     report._state.db = connection.alias
 

@@ -77,6 +77,19 @@ def test_many_networks_in_one_block_add_at_most_its_cap(
     assert_no_outage_and_no_email(mail_dir)
 
 
+@pytest.mark.parametrize("trusted_proxies", ["127.0.0.1"], indirect=True)
+def test_the_networks_of_one_tunnelled_ipv6_48_count_once(
+    trusted_proxies, watched, post_report, celery_worker_process, judge, mail_dir
+):
+    # A free tunnel broker routes a whole /48 to one machine: 40 of its /56 networks, behind
+    # our proxy. Each was a network of its own, up to the block's cap (four counted).
+    sent = [post_report(forwarded_for=f"2001:db8:7:{net:02x}00::9") for net in range(40)]
+    assert {s.status for s in sent} == {201}
+    assert Report.objects.filter(counted=True).count() == 1
+    judge()
+    assert_no_outage_and_no_email(mail_dir)
+
+
 def test_real_outage_from_twenty_networks_is_detected_within_two_minutes_and_mailed(
     watched, post_report, celery_worker_process, judge, mail_dir
 ):

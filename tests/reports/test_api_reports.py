@@ -47,7 +47,7 @@ def test_second_report_from_same_client_says_it_was_not_counted(api_client, serv
     second = post(api_client, valid(problem="app"))
     assert second.status_code == 201
     assert second.json()["counted"] is False
-    assert "counts once" in second.json()["message"]
+    assert "count once every 15 minutes" in second.json()["message"]
     assert Report.objects.filter(counted=True).count() == 1
 
 

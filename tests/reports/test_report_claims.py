@@ -32,7 +32,7 @@ def writer(request, monkeypatch):
 
 def _write_each(writes):
     for write in writes:
-        services._report_write(report=write.report, countable=write.countable, now=write.now)
+        services._report_write(write)
 
 
 def _report(service, problem, *, address, now=NOW, countable=True):
@@ -62,6 +62,18 @@ def test_both_writers_count_one_report_per_network_and_cap_the_block(
     assert not _report(service, login, address="100.65.0.1", countable=False).counted
     assert Report.objects.count() == 7
     assert ReporterWindow.objects.count() == 4  # the unchecked report claimed nothing
+
+
+@pytest.mark.django_db
+def test_both_writers_claim_an_ipv6_sites_window_and_say_why(writer, service, problem_types):
+    login = problem_types["login"]
+    reasons = [
+        _report(service, login, address=address).uncounted
+        for address in ("2001:db8:1:100::1", "2001:db8:1:200::1", "2001:db8:2::1")
+    ]
+    assert reasons == [services.Uncounted.NONE, services.Uncounted.REPEAT, services.Uncounted.NONE]
+    unchecked = _report(service, login, address="2001:db8:3::1", countable=False)
+    assert unchecked.uncounted is services.Uncounted.UNCHECKED
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from reports.models import BlockWindow, Report, ReporterWindow
 from reports.networks import network_keys
-from reports.services import report_create, reporter_windows_purge
+from reports.services import Uncounted, report_create, reporter_windows_purge
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
@@ -42,21 +42,58 @@ def test_network_keys_depend_on_the_server_secret(settings):
 
 
 def test_one_network_is_one_reporter():
-    # The unit of evidence is the IPv4 /24 or IPv6 /56, whatever the address inside it.
+    # The unit of evidence is the IPv4 /24 or IPv6 /56, whatever the address inside it; the
+    # dedup window is the /24's or the IPv6 /48's (its site).
     assert network_keys("203.0.113.7") == network_keys("203.0.113.250")
     assert network_keys("2001:db8:0:ff::1") == network_keys("2001:db8:0:1::2")
     assert network_keys("::ffff:203.0.113.9") == network_keys("203.0.113.7")
     assert network_keys("203.0.113.7").network != network_keys("203.0.114.7").network
     assert network_keys("203.0.113.7").block == network_keys("203.0.114.7").block
     assert network_keys("2001:db8:0:100::1").network != network_keys("2001:db8::1").network
+    assert network_keys("2001:db8:0:100::1").site == network_keys("2001:db8::1").site
+    assert network_keys("2001:db8:1::1").site != network_keys("2001:db8::1").site
+    assert network_keys("203.0.113.7").site == network_keys("203.0.113.7").network
 
 
 def test_repeat_report_inside_window_is_stored_but_not_counted(service, problem_types):
     first = _report(service, problem_types["login"])
     second = _report(service, problem_types["website"], now=NOW + dt.timedelta(minutes=5))
     assert first.counted and not second.counted
-    assert "counts once" in second.message
+    assert second.uncounted is Uncounted.REPEAT
+    assert "count once every 15 minutes" in second.message
     assert Report.objects.count() == 2
+
+
+def test_one_ipv6_site_adds_one_counted_report_per_window(service, problem_types, settings):
+    # A /48 (what a tunnel broker routes to one machine) holds 256 /56 networks: one counts.
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    counted = [
+        _report(service, problem_types["login"], address=f"2001:db8:1:{net:02x}00::1").counted
+        for net in range(12)
+    ]
+    assert counted == [True] + [False] * 11
+    assert Report.objects.filter(counted=True).count() == 1
+    # The networks stay apart in what is stored; another /48 of the block counts.
+    assert Report.objects.values("reporter_key").distinct().count() == 12
+    assert _report(service, problem_types["login"], address="2001:db8:2::1").counted
+    later = NOW + dt.timedelta(minutes=settings.REPORT_DEDUP_WINDOW_MINUTES, seconds=1)
+    assert _report(service, problem_types["login"], address="2001:db8:1:500::1", now=later).counted
+
+
+def test_the_message_says_why_a_report_was_not_counted(service, problem_types, settings):
+    settings.REPORT_BLOCK_MAX_COUNTED = 1
+    assert _report(service, problem_types["login"], address="100.64.1.1").uncounted is (
+        Uncounted.NONE
+    )
+    block = _report(service, problem_types["login"], address="100.64.2.1")
+    unchecked = _report(service, problem_types["login"], address="100.66.1.1", countable=False)
+
+    assert block.uncounted is Uncounted.BLOCK and not block.counted
+    assert "provider's network has added as many reports" in block.message
+    assert unchecked.uncounted is Uncounted.UNCHECKED and not unchecked.counted
+    assert "could not check it" in unchecked.message
+    for created in (block, unchecked):
+        assert "one from yours was counted" not in created.message
 
 
 def test_other_addresses_of_the_same_network_do_not_count_again(service, problem_types):

@@ -64,7 +64,7 @@ def test_report_form_stores_report_and_confirms(client, service):
 def test_second_report_is_confirmed_as_counted_once(client, service):
     client.post("/services/acme/", {"problem": "login", "country": "DE"})
     response = client.post("/services/acme/", {"problem": "app", "country": "DE"}, follow=True)
-    assert "counts once" in response.content.decode()
+    assert "count once every 15 minutes" in response.content.decode()
     assert list(Report.objects.values_list("counted", flat=True).order_by("id")) == [True, False]
 
 
