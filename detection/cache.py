@@ -26,9 +26,12 @@ VERSION_KEY = "detection:data-version"
 # lag a tick by up to a second, and the round trip (a third of a cached read's cost,
 # bench/load/README.md) is paid once a second per process, not once per request.
 VERSION_CHECK_SECONDS = 1.0
+# After Redis failed, a process serves reads uncached for this long before asking again: a
+# Redis that hangs costs each call its socket timeout, and a page makes several.
+UNAVAILABLE_SECONDS = 5.0
 T = TypeVar("T")
 
-_known: tuple[float, int] | None = None  # (valid until, version)
+_known: tuple[float, int] | None = None  # (valid until, version); version 0: no cache
 
 
 def data_version() -> int:
@@ -41,8 +44,14 @@ def data_version() -> int:
         if version is None:
             cache.add(VERSION_KEY, _fresh_version(), timeout=None)
             version = cache.get(VERSION_KEY) or _fresh_version()
-    except RedisError:
-        logger.warning("Cache unavailable; reads are served uncached", exc_info=True)
+    except RedisError as exc:
+        _known = (_clock() + UNAVAILABLE_SECONDS, 0)
+        logger.warning(
+            "Cache unavailable (%s: %s); reads are served uncached for %.0f s",
+            type(exc).__name__,
+            exc,
+            UNAVAILABLE_SECONDS,
+        )
         return 0
     version = int(version)
     _known = (_clock() + VERSION_CHECK_SECONDS, version)
@@ -89,8 +98,8 @@ def cached_read(name: str, compute: Callable[[], T], *, timeout: int = 300) -> T
     key = f"detection:read:{version}:{name}"
     try:
         hit = cache.get(key)
-    except RedisError:
-        logger.warning("Cache unavailable; computing %s", name, exc_info=True)
+    except RedisError as exc:
+        logger.warning("Cache unavailable (%s); computing %s", type(exc).__name__, name)
         return compute()
     if hit is not None:
         return hit
@@ -103,8 +112,8 @@ def cached_read(name: str, compute: Callable[[], T], *, timeout: int = 300) -> T
         value = compute()
         try:
             cache.set(key, value, timeout)
-        except RedisError:
-            logger.warning("Cache unavailable; could not store %s", name, exc_info=True)
+        except RedisError as exc:
+            logger.warning("Cache unavailable (%s); could not store %s", type(exc).__name__, name)
     return value
 
 

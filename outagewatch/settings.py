@@ -172,6 +172,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache (throttles, hot reads) and Celery broker ----------------------
 REDIS_URL: str = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# A cache call gives up after this long: every page and report asks the cache, and a Redis
+# that hangs (not down: frozen, or its host unreachable) otherwise held each call for 5 s.
+REDIS_SOCKET_TIMEOUT: float = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 CACHES = {
     "default": {
         # Django's RedisCache, with one client and connection pool per process.
@@ -179,6 +182,10 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ow"),
         "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+        },
     }
 }
 

@@ -77,14 +77,12 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _use_test_redis(redis_url: str) -> Iterator[None]:
+    from django.conf import settings
     from django.test import override_settings
 
+    # The production cache (backend, timeouts) on the test Redis.
     caches = {
-        "default": {
-            "BACKEND": "outagewatch.cache.RedisCache",
-            "LOCATION": redis_url,
-            "KEY_PREFIX": "owtest",
-        }
+        "default": {**settings.CACHES["default"], "LOCATION": redis_url, "KEY_PREFIX": "owtest"}
     }
     with override_settings(CACHES=caches, REDIS_URL=redis_url, CELERY_BROKER_URL=redis_url):
         yield

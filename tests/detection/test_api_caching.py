@@ -206,3 +206,36 @@ def test_a_process_asks_redis_for_the_version_at_most_once_a_second(monkeypatch)
     assert data_version() == seen + 1
     data_version_bump()
     assert data_version() == seen + 2
+
+
+def test_after_redis_failed_a_process_reads_uncached_without_asking_again(monkeypatch):
+    # A Redis that hangs costs each call its socket timeout, and a page makes several: one
+    # failure is remembered for UNAVAILABLE_SECONDS, then Redis is asked again.
+    from redis.exceptions import TimeoutError as RedisTimeout
+
+    from detection import cache as read_cache
+
+    clock = [1000.0]
+    asked = []
+
+    def hanging(*args, **kwargs):
+        asked.append(args)
+        raise RedisTimeout("Timeout reading from socket")
+
+    monkeypatch.setattr(read_cache, "_clock", lambda: clock[0])
+    monkeypatch.setattr(read_cache.cache, "get", hanging)
+    computed = [read_cache.cached_read("x", lambda: 7) for _ in range(5)]
+
+    assert computed == [7] * 5 and len(asked) == 1
+    clock[0] += read_cache.UNAVAILABLE_SECONDS
+    monkeypatch.undo()
+    monkeypatch.setattr(read_cache, "_clock", lambda: clock[0])
+    assert data_version() != 0
+
+
+def test_the_cache_gives_up_on_a_hanging_redis_within_its_socket_timeout(settings):
+    from django.core.cache import caches
+
+    options = caches["default"]._options
+    assert options["socket_timeout"] == settings.REDIS_SOCKET_TIMEOUT <= 1
+    assert options["socket_connect_timeout"] == settings.REDIS_SOCKET_TIMEOUT
