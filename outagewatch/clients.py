@@ -61,6 +61,20 @@ def address_prefix(address: IPAddress | None, prefix: dict[int, int]) -> str:
 CLIENT_IPV6_PREFIX = {6: 64}
 
 
+# The IPv6 site around a client: what one organisation is assigned, and what a free tunnel
+# broker routes to a single machine. Its 65,536 /64s are as many clients to a per-client
+# limit, so a site has an allowance of its own as well (outagewatch.api.throttling).
+CLIENT_IPV6_SITE_PREFIX = {6: 48}
+
+
+def client_site(request: HttpRequest) -> str | None:
+    """The client's IPv6 /48; None for an IPv4 client (its address is its allowance)."""
+    parsed = parse_address(client_address(request))
+    if parsed is None or parsed.version == 4:
+        return None
+    return address_prefix(parsed, CLIENT_IPV6_SITE_PREFIX)
+
+
 def client_unit(request: HttpRequest) -> str:
     """What a rate limit counts as one client: the address, or its IPv6 /64."""
     address = client_address(request)

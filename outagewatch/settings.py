@@ -307,6 +307,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256
 REQUEST_BODY_TIMEOUT_SECONDS: float = env.float("REQUEST_BODY_TIMEOUT_SECONDS", default=30.0)
 
 # --- REST API -----------------------------------------------------------------------
+# An IPv6 client's /48 may send this many times one client's (its /64's) rate limit: one
+# machine can hold a whole /48 (outagewatch.api.throttling).
+THROTTLE_IPV6_SITE_FACTOR: int = env.int("THROTTLE_IPV6_SITE_FACTOR", default=10)
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["outagewatch.api.parsers.BoundedJSONParser"],

@@ -1,5 +1,10 @@
 """Rate limits per client, stored in the shared Redis cache.
 
+A client is an IPv4 address or an IPv6 /64 (outagewatch.clients). An IPv6 client's /48 also
+has an allowance of its own, THROTTLE_IPV6_SITE_FACTOR times a client's: one machine can hold
+a whole /48 (a tunnel broker's, free), whose /64s would otherwise each have the full limit,
+as many reports, sign-ups and admin password guesses a minute as it cared to send.
+
 When Redis cannot be reached the limit cannot be checked. Refusing every report then would
 turn a cache outage into lost reports, and allowing them as usual would let anyone flood a
 series while the guard is down. So the request goes through, marked unchecked
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -26,7 +32,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
-from outagewatch.clients import client_unit
+from outagewatch.clients import client_site, client_unit
 from outagewatch.group_commit import GroupCommit
 from outagewatch.keyed_hash import keyed_hash
 
@@ -62,6 +68,12 @@ def client_ident(request: Any) -> str:
     """A keyed hash of the client (its address, or its IPv6 /64: clients.client_unit):
     throttle keys in Redis never hold the address."""
     return keyed_hash("outagewatch.throttle", client_unit(request), "sha1")[:32]
+
+
+def site_ident(request: Any) -> str | None:
+    """A keyed hash of an IPv6 client's /48 (clients.client_site); None for IPv4."""
+    site = client_site(getattr(request, "_request", request))
+    return None if site is None else keyed_hash("outagewatch.throttle", site, "sha1")[:32]
 
 
 # The cache backend and its Redis client, which every request would otherwise look up again
@@ -203,18 +215,28 @@ class RedisRateThrottle(SimpleRateThrottle):
         redis_cache = _redis_cache()
         if redis_cache is None:  # not a Redis cache: DRF's own bookkeeping
             return super().allow_request(request, view)
-        backend, client = redis_cache
         self.now = self.timer()
+        if not self._admit(redis_cache, self.key, self.num_requests):
+            return False
+        site = site_ident(request)
+        if site is None:
+            return True
+        key = self.cache_format % {"scope": self.scope, "ident": f"site-{site}"}
+        return self._admit(redis_cache, key, self.num_requests * settings.THROTTLE_IPV6_SITE_FACTOR)
+
+    def _admit(self, redis_cache: tuple[Any, Any], key: str, limit: int) -> bool:
+        """One sliding window's check; when refused, how long until its oldest entry ages."""
+        backend, client = redis_cache
         allowed, oldest = _checks.submit(
             _Check(
                 client,
-                # The key is ours (scope and a hex hash): no need for make_and_validate_key's
+                # The key is ours (scope and hex hashes): no need for make_and_validate_key's
                 # scan for characters memcached refuses.
-                backend.make_key(self.key),
+                backend.make_key(key),
                 (
                     repr(self.now),
                     self.duration,
-                    self.num_requests,
+                    limit,
                     os.urandom(8).hex(),  # the member: unique, two requests in one instant are two
                 ),
             )

@@ -264,3 +264,27 @@ def test_a_batch_against_an_unreachable_redis_answers_every_check_with_the_error
     results = _sliding_windows(_checks(nobody, 5))
     assert all(isinstance(result, RedisConnectionError) for result in results)
     assert time.monotonic() - started < 3  # one failed connection, not one per check
+
+
+def test_one_ipv6_48_has_an_allowance_of_its_own(api_client, service, low_rate, settings):
+    # One machine can hold a /48 (a tunnel broker's): each of its /64s was a client with the
+    # full limit. The /48 may send THROTTLE_IPV6_SITE_FACTOR times one client's rate.
+    settings.THROTTLE_IPV6_SITE_FACTOR = 2
+    statuses = [_post(api_client, f"2001:db8:5:{k:x}::1").status_code for k in range(8)]
+    assert statuses == [201] * 6 + [429, 429]
+    refused = _post(api_client, "2001:db8:5:ff::1")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert Report.objects.count() == 6
+    # Another /48, and IPv4 clients, have theirs.
+    assert _post(api_client, "2001:db8:6::1").status_code == 201
+    assert _post(api_client, "203.0.113.9").status_code == 201
+
+
+def test_the_websites_form_counts_the_48_as_well(client, service, low_rate, settings):
+    settings.THROTTLE_IPV6_SITE_FACTOR = 1
+    form = {"problem": "login", "country": "DE"}
+    for k in range(3):
+        client.post("/services/acme/", form, REMOTE_ADDR=f"2001:db8:5:{k:x}::1")
+    response = client.post("/services/acme/", form, REMOTE_ADDR="2001:db8:5:ff::1")
+    assert response.status_code == 429
+    assert Report.objects.count() == 3
