@@ -120,13 +120,17 @@ def bucketed_until(now: datetime) -> datetime:
 
 def _with_falling(state: ServiceState, end: datetime | None = None) -> ServiceState:
     """The state with its falling verdict, judged on the overall series' newest
-    FALLING_MINUTES closed minutes (those before ``end``, the buckets' watermark) against their
-    normal band (the status row holds one minute only, and a single loud minute after quiet
-    ones is no rise)."""
+    FALLING_MINUTES closed minutes (those before ``end``, the buckets' watermark), all of them
+    the outage's own (not falling before that), against their normal band (the status row
+    holds one minute only, and a single loud minute after quiet ones is no rise)."""
     outage = state.outage
     if state.level < 2 or outage is None or not outage.is_active:
         return state
     end = end or bucketed_until(timezone.now())
+    if end - timedelta(minutes=FALLING_MINUTES) < outage.started_at:
+        # Too early to say: the newest minutes still include quiet ones before the onset,
+        # which would read as a fall in the outage's first minutes.
+        return state
     recent = series_build(
         service=state.service,
         country=OVERALL,

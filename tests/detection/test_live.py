@@ -111,6 +111,27 @@ def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
         assert (body["label"], body["reports_falling"]) == ("Reports falling", True)
 
 
+def test_an_outage_in_its_first_minutes_is_not_falling(client, service):
+    # Detected in the first loud minute: the newest five are four quiet ones and one at the
+    # peak, whose mean is far below the peak (it said "Reports falling ... may be over" at
+    # the outage's start, on the status API and the home page).
+    now = minute_now()
+    quiet = {now - timedelta(minutes=m): 2 for m in range(2, 300)}
+    buckets_make(service, quiet | {now - timedelta(minutes=1): 40})
+    baseline_store(service, flat_baseline(2.0))
+    outage = outage_make(service, started_at=now - timedelta(minutes=1))
+    Outage.objects.filter(pk=outage.pk).update(peak_observed=40, peak_expected=2)
+    status_make(service, 2, outage=outage, since=outage.started_at)
+
+    assert live._service_live(service).state.falling is False
+    status = client.get("/api/v1/status/").json()["results"][0]
+    assert (status["label"], status["reports_falling"]) == ("Problems detected", False)
+    # Five minutes in, back near normal: now it may say so.
+    Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=1)).update(counted=2)
+    Outage.objects.filter(pk=outage.pk).update(started_at=now - timedelta(minutes=5))
+    assert live._service_live(service).state.falling is True
+
+
 def test_home_sparklines_hold_closed_hours_only(make_service):
     service = make_service("acme", "Acme Cloud")
     now = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
