@@ -154,6 +154,13 @@ def test_cors_preflight_for_reads(api_client):
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "*"
     assert "GET" in response["Access-Control-Allow-Methods"]
+    assert "if-none-match" in response["Access-Control-Allow-Headers"]
+
+
+def test_a_browser_script_may_read_the_etag_and_retry_after(api_client, service):
+    response = api_client.get("/api/v1/status/", HTTP_ORIGIN="https://dashboard.example")
+    exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
+    assert {"etag", "retry-after"} <= exposed
 
 
 @pytest.fixture
