@@ -261,10 +261,14 @@ def series_window(
     country: str = OVERALL,
     now: datetime | None = None,
 ) -> Series:
-    """The last `window` of one series at `resolution` (validated by the caller)."""
+    """The last `window` of one series at `resolution` (validated by the caller), up to `now`
+    (exclusive; by default the minutes counted into buckets so far: a closed minute not yet
+    counted would read as 0). Whole buckets of `step` back to the window's start, so a window
+    no longer than a bucket still spans it."""
     step = RESOLUTIONS[resolution or DEFAULT_RESOLUTION[window]]
-    end = epoch_minute(now or timezone.now())
-    count = WINDOWS[window] // step
+    end = epoch_minute(now if now is not None else bucketed_until(timezone.now()))
+    first = (end - WINDOWS[window]) // step * step
+    count = ((end - 1) // step * step - first) // step + 1
     series = series_build(service=service, country=country, end_minute=end, step=step, count=count)
     return replace(series, window=window)
 

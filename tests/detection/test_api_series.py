@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -19,6 +19,35 @@ pytestmark = pytest.mark.django_db
 
 def _series(api_client, **params):
     return api_client.get("/api/v1/services/acme/series/", params)
+
+
+def _assert_spans(points: list[dict], *, hours: int) -> None:
+    """The points reach back to the start of the window they name, and no further than a
+    bucket before it (a partial newest bucket used to cost the window its oldest one)."""
+    parse = datetime.fromisoformat
+    end = parse(points[-1]["at"]) + timedelta(minutes=points[-1]["minutes"])
+    start = parse(points[0]["at"])
+    assert end - timedelta(hours=hours) - timedelta(minutes=points[0]["minutes"]) < start
+    assert start <= end - timedelta(hours=hours)
+
+
+def test_coarse_buckets_cover_the_window_they_name(api_client, service):
+    for window, resolution in (("1h", "1h"), ("6h", "1h"), ("24h", "15m"), ("7d", "1h")):
+        body = _series(api_client, window=window, resolution=resolution).json()
+        _assert_spans(body["points"], hours={"1h": 1, "6h": 6, "24h": 24, "7d": 168}[window])
+
+
+def test_a_closed_minute_not_yet_counted_is_left_out_not_drawn_as_zero(api_client, service):
+    from detection.models import JobCursor
+
+    now = minute_now()
+    buckets_make(service, {now - timedelta(minutes=3): 5})
+    JobCursor.objects.create(name="buckets", position=now - timedelta(minutes=2))
+
+    points = _series(api_client, window="1h", resolution="1m").json()["points"]
+
+    assert points[-1]["at"] == (now - timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert points[-1]["observed"] == 5
 
 
 def test_one_minute_series_fills_missing_buckets_with_zero(api_client, service):
@@ -46,7 +75,8 @@ def test_fifteen_minute_series_sums_buckets(api_client, service):
 
     body = _series(api_client, window="6h", resolution="15m").json()
 
-    assert len(body["points"]) == 24
+    assert len(body["points"]) == 24 + (not body["points"][-1]["complete"])
+    _assert_spans(body["points"], hours=6)
     by_start = {p["at"]: p["observed"] for p in body["points"]}
     assert by_start[start.strftime("%Y-%m-%dT%H:%M:%SZ")] == 6
 
@@ -58,7 +88,8 @@ def test_expected_band_comes_from_the_stored_baseline(api_client, service):
 
     assert body["baseline"] == "mean"
     full = [p for p in body["points"] if p["complete"]]
-    assert len(body["points"]) == 24 and len(full) >= 23
+    assert len(full) == 24 and len(body["points"]) - len(full) <= 1
+    _assert_spans(body["points"], hours=24)
     for p in full:
         assert p["expected"] == pytest.approx(120.0)
         assert p["lower"] < p["expected"] < p["upper"]
@@ -83,7 +114,7 @@ def test_hourly_series_uses_rollups_where_minutes_are_gone(api_client, service):
 
     points = _series(api_client, window="7d", resolution="1h").json()["points"]
 
-    assert len(points) == 168
+    assert len(points) == 168 + (not points[-1]["complete"])
     observed = {p["at"]: p["observed"] for p in points}
     assert observed[old_hour.strftime("%Y-%m-%dT%H:%M:%SZ")] == 42
     assert sum(observed.values()) == 47
@@ -105,7 +136,8 @@ def test_country_series_reads_only_that_country(api_client, service):
 def test_default_resolution_depends_on_the_window(api_client, service):
     assert _series(api_client).json()["resolution"] == "15m"
     assert _series(api_client, window="1h").json()["resolution"] == "1m"
-    assert len(_series(api_client, window="30d").json()["points"]) == 720
+    month = _series(api_client, window="30d").json()["points"]
+    assert len(month) == 720 + (not month[-1]["complete"])
 
 
 @pytest.mark.parametrize(
