@@ -19,17 +19,22 @@ import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from alerts import channels, presentation, selectors
 from alerts.channels import TransportError
 from alerts.models import AlertDelivery
-from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
+from alerts.services.outbox import (
+    Outcome,
+    SendResult,
+    claim,
+    error_text,
+    queue_after_commit,
+    record_failure,
+)
 from alerts.services.subscriptions import subscription_failed, subscription_succeeded
 from alerts.services.upstream import upstream_deliveries_queue
 from alerts.tasks import (
@@ -114,9 +119,7 @@ def _deliveries_create(
         ignore_conflicts=True,
     )
     # robust: a broker outage must not fail the detector; the sweeper sends the rows later.
-    transaction.on_commit(
-        partial(alerts_dispatch_task.delay, outage_id=outage.pk, kind=str(kind)), robust=True
-    )
+    queue_after_commit(alerts_dispatch_task, outage_id=outage.pk, kind=str(kind))
     return len(ids)
 
 

@@ -13,8 +13,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import Task
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q, QuerySet
 
 from alerts import selectors
@@ -46,6 +47,20 @@ class SendResult:
     reason: str = ""
     error: BaseException | None = None
     gave_up: bool = False  # FAILED after the last transient attempt
+
+
+def queue_after_commit(task: Task, **kwargs: object) -> None:
+    """Queue `task` once the transaction commits. The row is the outbox: if the broker is
+    down the task is lost but the sweeper sends the row, so a failure is logged and the
+    request that wrote it still succeeds (and the caller's later commit hooks still run)."""
+
+    def send() -> None:
+        task.delay(**kwargs)
+
+    # Named, not a functools.partial: Django logs a robust hook's failure by its __qualname__,
+    # which a partial lacks (the AttributeError was a 500 after the commit).
+    send.__qualname__ = f"{task.name}.delay"
+    transaction.on_commit(send, robust=True)
 
 
 def claim(model: type[models.Model], *, pk: int, now: datetime) -> QuerySet | None:

@@ -9,7 +9,6 @@ import secrets
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -22,7 +21,14 @@ from alerts import emails, selectors
 from alerts.channels import TransportError
 from alerts.channels.email import smtp_error
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
-from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
+from alerts.services.outbox import (
+    Outcome,
+    SendResult,
+    claim,
+    error_text,
+    queue_after_commit,
+    record_failure,
+)
 from alerts.tasks import alerts_dispatch_task, confirmation_delivery_send_task
 from reports.models import Service
 
@@ -114,10 +120,7 @@ def subscription_request(
         )
         if confirmation is not None:
             # robust: a broker outage must not fail the request; the sweeper sends the row.
-            transaction.on_commit(
-                partial(confirmation_delivery_send_task.delay, confirmation_id=confirmation.pk),
-                robust=True,
-            )
+            queue_after_commit(confirmation_delivery_send_task, confirmation_id=confirmation.pk)
     if confirmation is None:
         logger.info("Confirmation for subscription %s not sent: rate limit", subscription.pk)
     return SubscriptionRequested(
@@ -315,10 +318,7 @@ def _ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:
         AlertDelivery.objects.bulk_create(
             [AlertDelivery(**message, next_attempt_at=now)], ignore_conflicts=True
         )
-    transaction.on_commit(
-        partial(alerts_dispatch_task.delay, outage_id=outage.pk, kind=AlertDelivery.Kind.OPENED),
-        robust=True,
-    )
+    queue_after_commit(alerts_dispatch_task, outage_id=outage.pk, kind=AlertDelivery.Kind.OPENED)
 
 
 def _confirmations_revoke(*, subscription: Subscription, now: datetime) -> None:
@@ -364,10 +364,7 @@ def subscription_disable(
                 next_attempt_at=now,
                 used_at=now,  # carries no link to use
             )
-            transaction.on_commit(
-                partial(confirmation_delivery_send_task.delay, confirmation_id=notice.pk),
-                robust=True,
-            )
+            queue_after_commit(confirmation_delivery_send_task, confirmation_id=notice.pk)
     if disabled:
         logger.warning("Subscription %s disabled: %s", subscription.pk, reason)
     return bool(disabled)

@@ -11,14 +11,20 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from alerts import channels, presentation, selectors
 from alerts.channels import TransportError
 from alerts.models import UpstreamDelivery
-from alerts.services.outbox import Outcome, SendResult, claim, error_text, record_failure
+from alerts.services.outbox import (
+    Outcome,
+    SendResult,
+    claim,
+    error_text,
+    queue_after_commit,
+    record_failure,
+)
 from alerts.services.subscriptions import subscription_failed, subscription_succeeded
 from alerts.tasks import upstream_delivery_send_task
 from detection import selectors as detection_selectors
@@ -50,9 +56,7 @@ def alerts_upstream_notify(*, upstream: UpstreamOutage, now: datetime | None = N
     )
     for pk in pending:
         # robust: a broker outage must not fail the detector; the sweeper sends the rows later.
-        transaction.on_commit(
-            lambda pk=pk: upstream_delivery_send_task.delay(delivery_id=pk), robust=True
-        )
+        queue_after_commit(upstream_delivery_send_task, delivery_id=pk)
     return len(ids)
 
 

@@ -237,3 +237,35 @@ def test_good_webhook_urls_are_taken_as_given(url, settings):
 
     settings.ALERT_HTTP_ALLOW_LOOPBACK = False
     assert channel_url_clean("webhook", url) == url
+
+
+def test_signing_up_while_the_broker_is_down_succeeds_and_the_sweeper_sends_it(
+    api_client, service, monkeypatch, caplog, django_capture_on_commit_callbacks, mailoutbox, eager
+):
+    # The rows are the outbox; the task is only a nudge. With the broker down the nudge
+    # failed after the commit and the answer was a 500 (Django logs a failed hook by its
+    # __qualname__, which the functools.partial it was given lacks).
+    from kombu.exceptions import OperationalError
+
+    from alerts import services
+    from alerts.models import ConfirmationDelivery
+    from alerts.tasks import confirmation_delivery_send_task
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(confirmation_delivery_send_task, "delay", broker_down)
+    body = {"email": "ann@example.com", "service": "acme"}
+    with caplog.at_level("ERROR"), django_capture_on_commit_callbacks(execute=True) as hooks:
+        response = api_client.post(
+            "/api/v1/subscriptions/", data=json.dumps(body), content_type="application/json"
+        )
+
+    assert response.status_code == 201, response.content
+    assert hooks and "confirmation_delivery_send" in caplog.text
+    assert Subscription.objects.filter(email="ann@example.com").exists()
+    pending = ConfirmationDelivery.objects.get()
+    assert pending.status == AlertDelivery.Status.PENDING and not mailoutbox
+    monkeypatch.undo()  # the broker is back
+    assert services.alerts_sweep(now=pending.next_attempt_at).confirmations == [pending.pk]
+    assert [m.to for m in mailoutbox] == [["ann@example.com"]]
