@@ -8,6 +8,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from detection.models import Bucket, Outage, OutageNetwork
 from detection.services import buckets_aggregate, retention_purge
@@ -173,3 +175,27 @@ def test_the_admin_shows_an_outage_without_its_tally(service, problem_types, adm
     page = admin_client.get(f"/admin/detection/outage/{outage.id}/change/")
     assert page.status_code == 200
     assert 'name="networks"' in page.text and 'name="tally"' not in page.text
+
+
+def test_expired_reports_are_purged_in_batches_with_their_flags(
+    service, problem_types, monkeypatch, settings
+):
+    from detection.services import retention
+    from reports.models import CommentFlag
+
+    settings.REPORT_RETENTION_DAYS = 90
+    monkeypatch.setattr(retention, "PURGE_BATCH", 3)
+    old = T0 - dt.timedelta(days=91)
+    add_reports(service, problem_types, old, [f"n{i}" for i in range(7)])
+    add_reports(service, problem_types, T0, ["fresh"])
+    flagged = Report.objects.filter(created_at=old).first()
+    CommentFlag.objects.create(report=flagged, reporter_key="k", block_key="b", created_at=T0)
+    table = Report._meta.db_table
+
+    with CaptureQueriesContext(connection) as queries:
+        purged = retention_purge(now=T0)
+
+    deletes = [q for q in queries if q["sql"].startswith(f'DELETE FROM "{table}"')]
+    assert purged.reports == 7 and len(deletes) == 3  # 3 + 3 + 1
+    assert list(Report.objects.values_list("created_at", flat=True)) == [T0]
+    assert not CommentFlag.objects.exists()
