@@ -466,8 +466,11 @@ SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
 # outage that starts inside it is held until it ends and dropped if it is over by then.
 ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60)
 # SMTP failures (alerts and confirmations): retry with exponential backoff (base * 2**n,
-# capped) up to a maximum; the sweeper sends each retry when its row says it is due.
-ALERT_MAX_ATTEMPTS: int = env.int("ALERT_MAX_ATTEMPTS", default=8)
+# capped) up to a maximum; the sweeper sends each retry when its row says it is due. 54
+# attempts at the default backoff span a day: a mail relay or endpoint down for less loses
+# no message (8, an hour, gave up on every email of a longer relay outage). A message that
+# is no longer true by then (an outage over before its alert went) is skipped, not sent.
+ALERT_MAX_ATTEMPTS: int = env.int("ALERT_MAX_ATTEMPTS", default=54)
 ALERT_RETRY_BACKOFF_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_SECONDS", default=30)
 ALERT_RETRY_BACKOFF_MAX_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_MAX_SECONDS", default=1800)
 # A claim ('sending') older than this belongs to a crashed worker and may be taken over;

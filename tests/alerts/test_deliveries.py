@@ -625,3 +625,14 @@ def test_unknown_change_is_refused(outage):
 )
 def test_country_matching(subscribed, affected, match):
     assert selectors.subscription_countries_match(subscribed=subscribed, affected=affected) is match
+
+
+def test_the_default_retries_outlast_a_day_long_relay_outage():
+    # An email is lost only after ALERT_MAX_ATTEMPTS: at the defaults, at least a day of
+    # backoff (it was 8 attempts, an hour: a longer relay outage lost every email of it).
+    from django.conf import settings as defaults
+
+    from alerts.selectors import retry_delay_seconds
+
+    span = sum(retry_delay_seconds(attempts=n) for n in range(1, defaults.ALERT_MAX_ATTEMPTS))
+    assert span >= 24 * 3600
