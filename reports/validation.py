@@ -46,7 +46,11 @@ def comment_clean(value: str) -> str:
 
 
 def country_clean(value: str) -> str:
-    code = (value or "").strip().upper()
+    code = (value or "").strip()
+    # Two ASCII letters before upper-casing: "ß".upper() is "SS" (South Sudan).
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        code = ""
+    code = code.upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise ValidationError(
             f"“{value}” is not an ISO 3166-1 alpha-2 country code (e.g. DE, US).",

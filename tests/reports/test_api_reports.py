@@ -58,6 +58,7 @@ def test_second_report_from_same_client_says_it_was_not_counted(api_client, serv
         (valid(problem="payments"), "problem", "does not offer problem"),
         (valid(country="XX"), "country", "not an ISO 3166-1"),
         (valid(country="DEU"), "country", "not an ISO 3166-1"),
+        (valid(country="ß"), "country", "not an ISO 3166-1"),  # upper-cased: "SS", South Sudan
         (valid(subdivision="DE-XX"), "subdivision", "not an ISO 3166-2"),
         (valid(subdivision="FR-75C"), "subdivision", "is not in country DE"),
         (valid(comment="x" * 281), "comment", "no more than 280"),
