@@ -23,6 +23,7 @@ _OUTAGE = {
     "score": 0.999,
     "rule": "excess",
     "total_reports": 1480,
+    "networks": 1102,
     "explanation": "Problems since 27 Nov 14:05 UTC. At the peak: about 96 reports a minute, "
     "where about 4 are normal. 1480 reports so far. Most reports "
     "from Germany, France and Netherlands. Most reported problems: Login (312) and Website (120).",
@@ -134,11 +135,8 @@ SERIES = OpenApiExample(
 OUTAGE_LIST = OpenApiExample(
     "Newest outages",
     response_only=True,
-    value={
-        "next": "https://outagewatch.example/api/v1/outages/?cursor=cD0yMDI2LTExLTI3",
-        "previous": None,
-        "results": [_OUTAGE],
-    },
+    # One item: drf-spectacular puts it in a page (next, previous, results) itself.
+    value=_OUTAGE,
 )
 
 OUTAGE_DETAIL = OpenApiExample(
