@@ -166,6 +166,16 @@ OUTAGE_DETAIL = OpenApiExample(
                 "message": "France affected too.",
             },
         ],
+        "decision": [
+            "We compare the reports of every minute, and of longer windows summed, with what "
+            "is normal for this service at this time of day and week, and count each network "
+            "once.",
+            "It opened on the reports of the last minute, compared with this service's usual "
+            "ups and downs (negative binomial) (rule nb_1m).",
+            "Highest anomaly score: 1.00 (measured against this service's own history: 0 is an "
+            "ordinary minute, 0.5 as rare as the few alarms a month it is allowed, near 1 far "
+            "rarer than anything it has shown).",
+        ],
         "links": {
             "page": "https://outagewatch.example/outages/42/",
             "service_page": "https://outagewatch.example/services/chatgpt/",

@@ -304,6 +304,13 @@ class OutageLinksSerializer(serializers.Serializer):
 
 class OutageDetailSerializer(OutageSummarySerializer):
     timeline = serializers.SerializerMethodField()
+    decision = serializers.SerializerMethodField(
+        help_text=(
+            'How the detector decided, in plain words (the outage page\'s "How we decided"): '
+            "what it compares, the rule and window that opened it, the score and what it "
+            "means, and each region's evidence with how unlikely it was by chance."
+        )
+    )
     links = serializers.SerializerMethodField()
     official_incident = serializers.SerializerMethodField(
         help_text=(
@@ -330,9 +337,20 @@ class OutageDetailSerializer(OutageSummarySerializer):
             cache[outage.pk] = outage_official(outage=outage)
         return cache[outage.pk]
 
+    def _events(self, outage: Outage) -> list[OutageEvent]:
+        # One read for the timeline and the decision.
+        cache = self.context.setdefault("events", {})
+        if outage.pk not in cache:
+            cache[outage.pk] = list(outage.events.all())
+        return cache[outage.pk]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_decision(self, outage: Outage) -> list[str]:
+        return [str(line) for line in presentation.decision_details(outage, self._events(outage))]
+
     @extend_schema_field(OutageEventSerializer(many=True))
     def get_timeline(self, outage: Outage) -> list[dict[str, Any]]:
-        events = list(outage.events.all())
+        events = self._events(outage)
         pairs = [
             {"event": event, "entry": entry}
             for event, entry in zip(events, presentation.timeline(outage, events), strict=True)

@@ -177,6 +177,10 @@ def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
     assert body["score"] == 0.998 and body["rule"] == "excess"
     assert body["networks"] == outage.networks
     assert "about 48 reports a minute, where about 2 are normal" in body["explanation"]
+    # How it decided, as the outage page's "How we decided" says it.
+    assert body["decision"][0].startswith("We compare the reports of every minute")
+    assert any(line.startswith("It opened on ") for line in body["decision"])
+    assert any(line.startswith("Highest anomaly score: 1.00") for line in body["decision"])
     links = body["links"]
     assert links["page"].endswith(f"/outages/{outage.pk}/")
     assert links["service_page"].endswith("/services/acme/")
