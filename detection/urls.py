@@ -1,6 +1,9 @@
 from django.urls import path
+from django.views.decorators.http import conditional_page
 
 from detection import feeds, track_record_view, views
+
+# Feed readers poll with If-Modified-Since / If-None-Match: an unchanged feed is a 304.
 
 app_name = "detection"
 
@@ -9,8 +12,12 @@ urlpatterns = [
     path("services/<slug:slug>/live.json", views.service_live, name="service-live"),
     path("outages/", views.outage_list, name="outages"),
     path("track-record/", track_record_view.track_record_page, name="track-record"),
-    path("outages/feed/", feeds.OutageFeed(), name="feed"),
+    path("outages/feed/", conditional_page(feeds.OutageFeed()), name="feed"),
     path("outages/<int:pk>/", views.outage_detail, name="outage"),
     path("outages/<int:pk>/live.json", views.outage_live, name="outage-live"),
-    path("services/<slug:slug>/outages/feed/", feeds.ServiceOutageFeed(), name="service-feed"),
+    path(
+        "services/<slug:slug>/outages/feed/",
+        conditional_page(feeds.ServiceOutageFeed()),
+        name="service-feed",
+    ),
 ]

@@ -213,6 +213,16 @@ def test_feeds_have_an_author_and_ids_of_the_public_site(client, acme_down, sett
     assert feeds[0].find(f"{ATOM}id").text == feeds[1].find(f"{ATOM}id").text
 
 
+@pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
+def test_an_unchanged_feed_is_a_304_to_a_reader_that_polls(client, acme_down, path):
+    first = client.get(path)
+    assert first.status_code == 200 and first["ETag"] and first["Last-Modified"]
+    by_date = client.get(path, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    by_tag = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert (by_date.status_code, by_tag.status_code) == (304, 304)
+    assert by_tag.content == b""
+
+
 def test_service_feed_has_only_that_service(client, acme_down, make_service):
     outage_make(make_service("beta"))
     feed = ElementTree.fromstring(client.get("/services/acme/outages/feed/").content)
