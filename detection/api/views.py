@@ -140,9 +140,10 @@ class VersionedReadView(generics.GenericAPIView):
 
     @staticmethod
     def _request_key(request: Request) -> str:
-        # The host is part of it because paginated bodies carry absolute next/previous links.
+        # The scheme and host are part of it because paginated bodies carry absolute
+        # next/previous links.
         query = sorted(request.query_params.lists())
-        seed = f"{request.get_host()}|{request.path}|{query}"
+        seed = f"{request.scheme}://{request.get_host()}|{request.path}|{query}"
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     @staticmethod

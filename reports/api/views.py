@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import conditional_page
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -65,6 +67,9 @@ class ReportCreateView(APIView):
     responses={200: ServiceSerializer(many=True), **READ_ERRORS},
     summary="List the service catalog",
 )
+# Reads carry ETags (README): here a hash of the answer, and 304 on If-None-Match, as for
+# the detection reads (which also cache the answer in Redis between ticks).
+@method_decorator(conditional_page, name="dispatch")
 class ServiceListView(generics.ListAPIView):
     serializer_class = ServiceSerializer
     throttle_scope = "reads"
@@ -87,6 +92,7 @@ class CommentCursorPagination(NewestFirstCursorPagination):
         "(follow `next`). Plain text: show it as text, never as markup."
     ),
 )
+@method_decorator(conditional_page, name="dispatch")
 class CommentListView(generics.ListAPIView):
     serializer_class = CommentSerializer
     pagination_class = CommentCursorPagination

@@ -119,6 +119,14 @@ def test_cursor_pagination_walks_all_outages_once(api_client, service):
     assert "count" not in body  # cursor pagination: no expensive COUNT
 
 
+def test_a_cached_page_keeps_the_scheme_of_its_own_request(api_client, outages):
+    # Behind a TLS proxy and plain alike: the next link is absolute, so the cached answer of
+    # one scheme must not be served to the other.
+    secure = api_client.get("/api/v1/outages/?page_size=1", secure=True).json()["next"]
+    plain = api_client.get("/api/v1/outages/?page_size=1").json()["next"]
+    assert secure.startswith("https://") and plain.startswith("http://")
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

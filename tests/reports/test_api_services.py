@@ -66,3 +66,15 @@ def test_openapi_schema_validates_without_warnings(tmp_path):
     schema = out.read_text()
     for path in ("/api/v1/status/", "/api/v1/outages/{id}/", "/api/v1/subscriptions/"):
         assert path in schema
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/services/?page_size=5", "/api/v1/services/acme/comments/"]
+)
+def test_catalog_and_comment_reads_carry_etags(api_client, make_service, url):
+    make_service("acme", "Acme Cloud")
+    first = api_client.get(url)
+    assert first.status_code == 200 and first["ETag"]
+    again = api_client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+    assert api_client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
