@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
+from rest_framework.utils.urls import replace_query_param
 
 from outagewatch.api.query import positive_int
 
@@ -47,18 +53,76 @@ class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
 
 
 class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
-    """For time-ordered lists: stable under inserts, newest first."""
+    """For time-ordered lists, newest first: a keyset cursor on (time, id).
+
+    DRF's cursor holds a position in the first ordering field only, and an offset among the
+    rows that share it: rows opened in one minute (an upstream outage's members, whole
+    minutes) are common, and one inserted into such a run between two pages moved the
+    offsets, so the next page repeated one row and never listed another. Here a cursor names
+    the last row shown by both its fields, and the next page is every row after it.
+    """
 
     page_size = 50
-    ordering = "-created_at"
+    ordering = ("-created_at", "-id")
 
-    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
-        # A cursor is opaque, but anyone can encode one: DRF checks its form, not that its
-        # position is a value of the ordering field ("p=2024" for a time), which the
-        # database filter then refuses. That is the same invalid cursor, so the same 404.
-        if request.query_params.get(self.cursor_query_param) is None:
-            return super().paginate_queryset(queryset, request, view)
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        time_field, id_field = (name.lstrip("-") for name in self.ordering)
+        raw = request.query_params.get(self.cursor_query_param)
+        backwards, key = (False, None) if raw is None else self._decode(raw)
+        if key is None:
+            rows = queryset.order_by(*self.ordering)
+        elif backwards:  # the page before the one whose first row is `key`
+            at, pk = key
+            after = Q(**{f"{time_field}__gt": at}) | Q(**{time_field: at, f"{id_field}__gt": pk})
+            rows = queryset.filter(after).order_by(time_field, id_field)
+        else:
+            at, pk = key
+            before = Q(**{f"{time_field}__lt": at}) | Q(**{time_field: at, f"{id_field}__lt": pk})
+            rows = queryset.filter(before).order_by(*self.ordering)
         try:
-            return super().paginate_queryset(queryset, request, view)
+            page = list(rows[: self.page_size + 1])
         except (DjangoValidationError, ValueError, OverflowError):
             raise NotFound(self.invalid_cursor_message) from None
+        more = len(page) > self.page_size
+        page = page[: self.page_size]
+        if backwards:
+            page.reverse()
+        self.has_next = key is not None if backwards else more
+        self.has_previous = more if backwards else key is not None
+        self.page = page
+        self._keys = [(getattr(row, time_field), getattr(row, id_field)) for row in page]
+        return page
+
+    def get_next_link(self) -> str | None:
+        if not (self.has_next and self._keys):
+            return None
+        return self._link(False, self._keys[-1])
+
+    def get_previous_link(self) -> str | None:
+        if not (self.has_previous and self._keys):
+            return None
+        return self._link(True, self._keys[0])
+
+    def _link(self, backwards: bool, key: tuple[datetime, int]) -> str:
+        at, pk = key
+        token = json.dumps([int(backwards), at.isoformat(), pk], separators=(",", ":"))
+        cursor = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+        url = self.request.build_absolute_uri()
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def _decode(self, raw: str) -> tuple[bool, tuple[datetime, int]]:
+        """A cursor is opaque, but anyone can make one: any that is not one of ours (its form,
+        a time, an id in range) is the same invalid cursor, a 404 as DRF's was."""
+        try:
+            padded = raw + "=" * (-len(raw) % 4)
+            backwards, at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            when = datetime.fromisoformat(at)
+            if when.tzinfo is None or backwards not in (0, 1):
+                raise ValueError(raw)
+            if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
+                raise ValueError(raw)
+        except (ValueError, TypeError, UnicodeError, binascii.Error):
+            raise NotFound(self.invalid_cursor_message) from None
+        return bool(backwards), (when, pk)
