@@ -188,12 +188,15 @@ def test_the_subscriptions_throttle_limits_each_client(subscribe, make_service, 
     original = SimpleRateThrottle.THROTTLE_RATES
     SimpleRateThrottle.THROTTLE_RATES = rates
     try:
+        # Mistakes are answered, and do not count: only valid sign-ups use the allowance.
+        typos = [subscribe({"email": "u@example", "service": "acme"}).status_code for _ in "abc"]
         statuses = [
             subscribe({"email": f"u{i}@example.com", "service": "acme"}).status_code
             for i in range(3)
         ]
     finally:
         SimpleRateThrottle.THROTTLE_RATES = original
+    assert typos == [400, 400, 400]
     assert statuses == [201, 201, 429]
 
 
