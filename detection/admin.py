@@ -32,10 +32,16 @@ class OutageAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["service__name"]
     date_hierarchy = "started_at"
+    show_full_result_count = False
+    list_select_related = ["service"]
     raw_id_fields = ["service"]
     # The detector's bookkeeping (detection.services.outage_tally), not for editing.
     exclude = ["tally"]
     inlines = [OutageEventInline]
+
+    def get_queryset(self, request):
+        # The tally (every network of a big outage) is neither listed nor edited.
+        return super().get_queryset(request).defer("tally")
 
 
 @admin.register(ServiceStatus)

@@ -192,6 +192,10 @@ class Outage(models.Model):
         indexes = [
             models.Index(fields=["service", "status"]),
             models.Index(fields=["status", "started_at"]),
+            # The outage lists, the API's pages and the feeds, newest first: without them
+            # every list read and sorted the whole table (50k outages: 25-80 ms a request).
+            models.Index(fields=["-started_at", "-id"], name="outage_newest"),
+            models.Index(fields=["service", "-started_at", "-id"], name="outage_service_newest"),
         ]
         constraints = [
             # At most one active outage per service, enforced by the database.

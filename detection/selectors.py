@@ -103,6 +103,8 @@ class ServiceState:
 
 def service_state_get(*, service: Service) -> ServiceState:
     row = ServiceStatus.objects.select_related("outage").filter(service=service).first()
+    if row is not None and row.outage is not None:
+        row.outage.service = service
     return _with_falling(_state_from_row(service, row))
 
 
@@ -198,6 +200,9 @@ def status_list() -> list[ServiceState]:
         .order_by("-level", "-score", "service__name")
     )
     states = [_state_from_row(row.service, row) for row in rows]
+    for row in rows:
+        if row.outage is not None:
+            row.outage.service = row.service  # the answer names it: no query per row
     if not any(state.level >= 2 for state in states):
         return states
     end = bucketed_until(timezone.now())  # once for all of them

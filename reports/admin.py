@@ -74,10 +74,13 @@ class ReportAdmin(admin.ModelAdmin):
         "comment_flags",
         "comment_hidden",
     ]
-    list_filter = ["source", "counted", "comment_hidden", "problem"]
-    search_fields = ["service__name", "country", "comment"]
+    # A date filter, not date_hierarchy: its month and day links are a DISTINCT over every
+    # report (a sequential scan and sort, 1 s at 3.3M reports); the filter's ranges use the
+    # index. Nor a count of the whole table beside the filtered one.
+    list_filter = ["created_at", "source", "counted", "comment_hidden", "problem"]
+    show_full_result_count = False
+    search_fields = ["service__name", "=country", "comment"]
     actions = ["hide_comments", "show_comments"]
-    date_hierarchy = "created_at"
     raw_id_fields = ["service"]
     readonly_fields = [f.name for f in Report._meta.fields]
 

@@ -47,8 +47,11 @@ def service_providers() -> dict[str, list[str]]:
 
 def categories_with_services(*, search: str = "") -> list[Category]:
     """Categories that have matching active services, each with ``.matching`` filled."""
+    # Without the services' problem types (service_list's prefetch): the home page shows
+    # none, and they were 1,700 objects a request.
+    services = service_list(search=search).prefetch_related(None)
     categories = Category.objects.prefetch_related(
-        Prefetch("services", queryset=service_list(search=search), to_attr="matching")
+        Prefetch("services", queryset=services, to_attr="matching")
     )
     found = [category for category in categories if category.matching]
     for category in found:

@@ -34,3 +34,19 @@ def test_outage_list_and_feed_cost_a_fixed_number_of_queries(api_client, service
     few = _queries(api_client, path)
     _outages(service, 2, 12)
     assert _queries(api_client, path) == few
+
+
+def test_the_status_list_reads_no_service_per_outage(api_client, make_service):
+    # An upstream outage puts many services in problems at once: each row's active outage
+    # named its service with a query of its own.
+    from tests.detection.status_data import status_make
+
+    def down(slug: str) -> None:
+        service = make_service(slug)
+        status_make(service, 1, outage=outage_make(service, events=False))
+
+    down("a0")
+    few = _queries(api_client, "/api/v1/status/")
+    for i in range(1, 6):
+        down(f"a{i}")
+    assert _queries(api_client, "/api/v1/status/") == few
