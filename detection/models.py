@@ -80,6 +80,9 @@ class JobCursor(models.Model):
 
     name = models.CharField(max_length=50, unique=True)
     position = models.DateTimeField()
+    # Bucketing's: the newest report id its last run saw, so the next finds reports that
+    # were committed since for minutes it had settled (detection.services.buckets).
+    last_id = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

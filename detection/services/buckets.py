@@ -17,7 +17,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
@@ -60,6 +60,9 @@ def buckets_aggregate(
     """
     end = minute_floor(now or timezone.now())  # the current minute is still filling
     start = settled = _start(end)
+    newest, late = _late_reports(settled, end, since)
+    if late is not None:
+        since = late if since is None else min(since, late)
     if since is not None:
         start = min(start, minute_floor(since))
     written = hours = 0
@@ -84,7 +87,44 @@ def buckets_aggregate(
                 hours += _rollup_hours_orm(*_hours(chunk_start, chunk_end))
             _advance(chunk_end)
         chunk_start = chunk_end
+    if newest is not None:  # never backwards: a backfill may run beside the beat
+        JobCursor.objects.filter(name=CURSOR).filter(
+            Q(last_id__isnull=True) | Q(last_id__lt=newest)
+        ).update(last_id=newest)
     return BucketsAggregated(start=start, end=end, buckets=written, hours=hours)
+
+
+def _late_reports(
+    settled: dt.datetime, end: dt.datetime, since: dt.datetime | None
+) -> tuple[int | None, dt.datetime | None]:
+    """(the newest report id now, the minute of the oldest report committed since the last run
+    for a minute before `settled` and `since` (a backfill's own reports are not late), or
+    None).
+
+    Each run counts again only the late window before its watermark. A report stamped
+    earlier than that by the time it commits (a web host whose clock is behind, an insert
+    that waited on a lock) would otherwise never reach a bucket: stored, answered 201, and
+    in no chart, count or baseline. Report ids only grow, so the reports committed since the
+    last run are those above the id it saw (a range of the primary key: a minute's worth).
+    """
+    newest = Report.objects.aggregate(newest=Max("id"))["newest"]
+    seen = JobCursor.objects.filter(name=CURSOR).values_list("last_id", flat=True).first()
+    if newest is None or seen is None or newest <= seen:
+        return newest, None
+    oldest = end - dt.timedelta(days=settings.BUCKET_RETENTION_DAYS)
+    before = settled if since is None else min(settled, minute_floor(since))
+    found = Report.objects.filter(
+        id__gt=seen, id__lte=newest, created_at__lt=before, created_at__gte=oldest
+    ).aggregate(first=Min("created_at"), n=Count("id"))
+    if not found["n"]:
+        return newest, None
+    logger.warning(
+        "%d reports were committed after their minutes were counted (the oldest for %s: a "
+        "web host's clock behind, or a slow commit); counting again from there",
+        found["n"],
+        found["first"],
+    )
+    return newest, minute_floor(found["first"])
 
 
 def buckets_rewritten(first: dt.datetime) -> None:

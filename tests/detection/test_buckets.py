@@ -103,6 +103,30 @@ def test_late_report_is_picked_up_by_the_next_run(service, send_reports, problem
     assert Bucket.objects.get(minute=T0, country="").counted == 3
 
 
+def test_a_report_committed_after_the_late_window_still_reaches_its_bucket(
+    service, send_reports, problem_types, caplog
+):
+    # Stamped 20 minutes before it committed (a web host's clock behind, a long lock wait):
+    # past the late window every run counts again, it reached no bucket, chart or count.
+    send_reports(service, T0, 2)
+    buckets_aggregate(now=T0 + M)
+    buckets_aggregate(now=T0 + 21 * M)
+    report_create(
+        service=service, problem=problem_types["login"], country="DE", source=Report.Source.API,
+        address="192.0.2.1", now=T0 + dt.timedelta(seconds=30),
+    )  # fmt: skip
+    with caplog.at_level("WARNING"):
+        buckets_aggregate(now=T0 + 22 * M)
+    assert Bucket.objects.get(minute=T0, country="").counted == 3
+    assert Bucket.objects.get(minute=T0, country="DE").counted == 3
+    assert "1 reports were committed after their minutes were counted" in caplog.text
+    # Once counted, the next runs find nothing late.
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        buckets_aggregate(now=T0 + 23 * M)
+    assert "committed after" not in caplog.text
+
+
 def test_hourly_rollups_sum_the_minutes(service, send_reports):
     send_reports(service, T0, 2, country="DE")
     send_reports(service, T0 + 30 * M, 3, country="DE", problem="app")
