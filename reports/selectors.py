@@ -25,11 +25,12 @@ def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
 
 
 def service_get(*, slug: str) -> Service:
-    """The active service with this slug; raises Service.DoesNotExist."""
+    """The active service with this slug, in any case (slugs are stored in lower case, and
+    the filters of the API take ?service=ChatGPT as well); raises Service.DoesNotExist."""
     return (
         Service.objects.select_related("category")
         .prefetch_related("problem_types")
-        .get(slug=slug, is_active=True)
+        .get(slug=slug.lower(), is_active=True)
     )
 
 

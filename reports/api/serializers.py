@@ -16,7 +16,7 @@ from reports.api.fields import (
     drf_validated,
 )
 from reports.cache import CatalogService
-from reports.models import ProblemType, Report, Service
+from reports.models import Category, ProblemType, Report, Service
 
 
 def _django_errors(exc: DjangoValidationError) -> list[str]:
@@ -128,6 +128,13 @@ class ServiceQuerySerializer(QuerySerializer):
     category = serializers.SlugField(
         required=False, max_length=100, default="", help_text="Category slug."
     )
+
+    def validate_category(self, value: str) -> str:
+        # As ?service= of the outage list: a category that does not exist is a mistake to
+        # point out, not an empty catalog.
+        if value and not Category.objects.filter(slug=value.lower()).exists():
+            raise serializers.ValidationError(f"No category “{value}”.")
+        return value.lower()
 
 
 class ProblemTypeSerializer(serializers.ModelSerializer):

@@ -25,6 +25,8 @@ def test_catalog_filter_by_category(api_client):
     body = api_client.get("/api/v1/services/", {"category": "gaming", "page_size": 200}).json()
     assert body["count"] >= 8
     assert {s["category"] for s in body["results"]} == {"gaming"}
+    unknown = api_client.get("/api/v1/services/", {"category": "gamingg"})
+    assert unknown.status_code == 400 and "category" in unknown.json()["fields"]
 
 
 def test_inactive_services_are_not_listed(api_client, make_service):
@@ -94,3 +96,11 @@ def test_the_report_admin_lists_without_scanning_every_report(admin_client, make
     sql = " ".join(q["sql"] for q in queries).upper()
     assert "DISTINCT" not in sql and "DATE_TRUNC" not in sql
     assert sum("COUNT(" in q["sql"].upper() for q in queries) == 1
+
+
+def test_a_service_is_found_by_its_slug_in_any_case(api_client, client, make_service):
+    # ?service=ChatGPT matched while /api/v1/services/ChatGPT/ was a 404.
+    make_service("acme", "Acme Cloud")
+    assert api_client.get("/api/v1/services/ACME/").json()["slug"] == "acme"
+    assert api_client.get("/api/v1/services/Acme/series/").status_code == 200
+    assert client.get("/services/Acme/").status_code == 200
