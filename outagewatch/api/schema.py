@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 
 class ApiErrorSerializer(serializers.Serializer):
@@ -38,3 +42,14 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 # What a read can answer besides 200/304, and what a JSON POST can answer besides 201.
 READ_ERRORS = errors(400, 404, 429, 503)
 WRITE_ERRORS = errors(400, 413, 415, 429, 503)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document (YAML, or JSON with ?format=json). Its errors are JSON in the one
+    error format like every other answer under /api/: a 405 or 406 came as YAML."""
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+        if response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -81,3 +81,13 @@ def test_every_documented_example_is_a_valid_answer(schema):
                     assert not errors, (path, method, code, name, errors[0].message)
                     checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"), [("post", {}), ("get", {"HTTP_ACCEPT": "text/csv"})]
+)
+def test_the_schema_endpoints_errors_are_json_like_every_api_answer(client, method, headers):
+    response = getattr(client, method)("/api/schema/", **headers)
+    assert response.status_code in (405, 406)
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()) >= {"detail", "code"}
