@@ -120,34 +120,38 @@ def bucketed_until(now: datetime) -> datetime:
     return min(floor, cursor) if cursor is not None else floor
 
 
-def _with_falling(state: ServiceState, end: datetime | None = None) -> ServiceState:
-    """The state with its falling verdict, judged on the overall series' newest
-    FALLING_MINUTES closed minutes (those before ``end``, the buckets' watermark), all of them
-    the outage's own (not falling before that), against their normal band (the status row
-    holds one minute only, and a single loud minute after quiet ones is no rise)."""
+def _falling_judged(state: ServiceState, end: datetime) -> bool:
+    """Whether the state has a falling verdict to work out at `end`: an open outage that has
+    had FALLING_MINUTES closed minutes of its own (before that the newest minutes still
+    include quiet ones before the onset, which would read as a fall in its first minutes)."""
     outage = state.outage
     if state.level < 2 or outage is None or not outage.is_active:
-        return state
+        return False
+    return end - timedelta(minutes=FALLING_MINUTES) >= outage.started_at
+
+
+def _with_falling(
+    state: ServiceState, end: datetime | None = None, recent: Series | None = None
+) -> ServiceState:
+    """The state with its falling verdict, judged on the overall series' newest
+    FALLING_MINUTES closed minutes (those before ``end``, the buckets' watermark; ``recent``
+    if read already), all of them the outage's own, against their normal band (the status
+    row holds one minute only, and a single loud minute after quiet ones is no rise)."""
     end = end or bucketed_until(timezone.now())
-    if end - timedelta(minutes=FALLING_MINUTES) < outage.started_at:
-        # Too early to say: the newest minutes still include quiet ones before the onset,
-        # which would read as a fall in the outage's first minutes.
+    if not _falling_judged(state, end):
         return state
-    recent = series_build(
-        service=state.service,
-        country=OVERALL,
-        end_minute=epoch_minute(end),
-        step=1,
-        count=FALLING_MINUTES,
-    ).points
-    if recent[0].expected is None:  # no baseline yet: the status row's newest minute
+    outage = state.outage
+    if recent is None:
+        recent = _falling_series([state.service], end)[state.service.pk]
+    points = recent.points
+    if points[0].expected is None:  # no baseline yet: the status row's newest minute
         if state.expected is None:
             return state
         observed, expected, upper = [state.observed], [state.expected], None
     else:
-        observed = [p.observed for p in recent]
-        expected = [p.expected or 0.0 for p in recent]
-        upper = [p.upper or 0.0 for p in recent]
+        observed = [p.observed for p in points]
+        expected = [p.expected or 0.0 for p in points]
+        upper = [p.upper or 0.0 for p in points]
     falling = reports_falling(
         recent_observed=observed,
         recent_expected=expected,
@@ -206,7 +210,44 @@ def status_list() -> list[ServiceState]:
     if not any(state.level >= 2 for state in states):
         return states
     end = bucketed_until(timezone.now())  # once for all of them
-    return [_with_falling(state, end) for state in states]
+    judged = [state.service for state in states if _falling_judged(state, end)]
+    # Every service in problems at once (an upstream outage: dozens) in two queries, not
+    # two each.
+    recent = _falling_series(judged, end) if judged else {}
+    return [_with_falling(state, end, recent.get(state.service.pk)) for state in states]
+
+
+def _falling_series(services: list[Service], end: datetime) -> dict[int, Series]:
+    """The overall series of each service over the FALLING_MINUTES minutes before `end`, by
+    service id: its buckets and its baseline read for all of them at once."""
+    end_minute = epoch_minute(end)
+    start = end_minute - FALLING_MINUTES
+    ids = [service.pk for service in services]
+    observed: dict[int, Counter[int]] = {pk: Counter() for pk in ids}
+    rows = Bucket.objects.filter(
+        service_id__in=ids,
+        country=OVERALL,
+        minute__gte=minute_datetime(start),
+        minute__lt=minute_datetime(end_minute),
+    ).values_list("service_id", "minute", "counted")
+    for service_id, minute, counted in rows:
+        observed[service_id][epoch_minute(minute)] += counted
+    baselines = {
+        row.service_id: row.baseline()
+        for row in SeriesBaseline.objects.filter(service_id__in=ids, country=OVERALL)
+    }
+    return {
+        service.pk: _series_assemble(
+            service=service,
+            country=OVERALL,
+            end_minute=end_minute,
+            step=1,
+            count=FALLING_MINUTES,
+            observed=dict(observed[service.pk]),
+            baseline=baselines.get(service.pk),
+        )
+        for service in services
+    }
 
 
 def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:
@@ -303,11 +344,34 @@ def series_build(
     expected count then covers only the minutes that have passed, so a filling bucket does
     not look like a drop.
     """
+    first = ((end_minute - 1) // step) * step - (count - 1) * step
+    return _series_assemble(
+        service=service,
+        country=country,
+        end_minute=end_minute,
+        step=step,
+        count=count,
+        observed=_observed(service, country, first, end_minute, step),
+        baseline=baseline_get(service=service, country=country),
+    )
+
+
+def _series_assemble(
+    *,
+    service: Service,
+    country: str,
+    end_minute: int,
+    step: int,
+    count: int,
+    observed: dict[int, int],
+    baseline: Baseline | None,
+) -> Series:
+    """series_build's answer from what it read: counted reports per bucket start and the
+    series' baseline (None: nothing expected yet)."""
     last_start = ((end_minute - 1) // step) * step
     starts = np.arange(last_start - (count - 1) * step, last_start + 1, step, dtype=np.int64)
     lengths = np.minimum(end_minute - starts, step)
-    observed = _observed(service, country, int(starts[0]), end_minute, step)
-    expected, lower, upper, method = _expected_band(service, country, starts, lengths, step)
+    expected, lower, upper, method = _expected_band(baseline, starts, lengths, step)
     points = [
         SeriesPoint(
             at=minute_datetime(int(s)),
@@ -367,9 +431,8 @@ def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None
 
 
 def _expected_band(
-    service: Service, country: str, starts: np.ndarray, lengths: np.ndarray, step: int
+    baseline: Baseline | None, starts: np.ndarray, lengths: np.ndarray, step: int
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, str | None]:
-    baseline = baseline_get(service=service, country=country)
     if baseline is None:
         return None, None, None, None
     mu = baseline.expected(starts, step)

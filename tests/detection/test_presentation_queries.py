@@ -50,3 +50,26 @@ def test_the_status_list_reads_no_service_per_outage(api_client, make_service):
     for i in range(1, 6):
         down(f"a{i}")
     assert _queries(api_client, "/api/v1/status/") == few
+
+
+def test_the_status_list_judges_falling_in_a_fixed_number_of_queries(api_client, make_service):
+    # An upstream outage puts dozens of services in problems at once: each one's falling
+    # verdict read its buckets and its baseline with queries of its own.
+    from tests.detection.status_data import baseline_store, buckets_make, flat_baseline, status_make
+
+    now = minute_now()
+
+    def down(slug: str) -> None:
+        service = make_service(slug)
+        buckets_make(service, {now - timedelta(minutes=m): 30 for m in range(1, 40)})
+        baseline_store(service, flat_baseline(2.0))
+        outage = outage_make(service, started_at=now - timedelta(minutes=30), events=False)
+        status_make(service, 2, outage=outage)
+
+    down("b0")
+    few = _queries(api_client, "/api/v1/status/")
+    for i in range(1, 6):
+        down(f"b{i}")
+    assert _queries(api_client, "/api/v1/status/") == few
+    body = api_client.get("/api/v1/status/").json()["results"]
+    assert len(body) == 6 and {s["reports_falling"] for s in body} == {False}
