@@ -9,6 +9,7 @@ Buckets are sparse (a minute without reports has no row), so every series is fil
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -223,15 +224,13 @@ def _falling_series(services: list[Service], end: datetime) -> dict[int, Series]
     end_minute = epoch_minute(end)
     start = end_minute - FALLING_MINUTES
     ids = [service.pk for service in services]
-    observed: dict[int, Counter[int]] = {pk: Counter() for pk in ids}
     rows = Bucket.objects.filter(
         service_id__in=ids,
         country=OVERALL,
         minute__gte=minute_datetime(start),
         minute__lt=minute_datetime(end_minute),
     ).values_list("service_id", "minute", "counted")
-    for service_id, minute, counted in rows:
-        observed[service_id][epoch_minute(minute)] += counted
+    observed = _bucket_sums(rows, step=1)
     baselines = {
         row.service_id: row.baseline()
         for row in SeriesBaseline.objects.filter(service_id__in=ids, country=OVERALL)
@@ -243,7 +242,7 @@ def _falling_series(services: list[Service], end: datetime) -> dict[int, Series]
             end_minute=end_minute,
             step=1,
             count=FALLING_MINUTES,
-            observed=dict(observed[service.pk]),
+            observed=observed.get(service.pk, {}),
             baseline=baselines.get(service.pk),
         )
         for service in services
@@ -404,11 +403,9 @@ def _observed(service: Service, country: str, start: int, end: int, step: int) -
         minute__lt=minute_datetime(end),
     )
     if step < 60:
-        sums: Counter[int] = Counter()
-        for minute, counted in rows.values_list("minute", "counted"):
-            m = epoch_minute(minute)
-            sums[m - m % step] += counted
-        return dict(sums)
+        return _bucket_sums(rows.values_list("service_id", "minute", "counted"), step).get(
+            service.pk, {}
+        )
     # Hourly: the rollup and the minute buckets summed by the database. Either may be
     # missing (old minutes pruned, the current hour not rolled up yet), so take the larger.
     by_hour = rows.annotate(hour=TruncHour("minute")).values("hour").annotate(n=Sum("counted"))
@@ -423,6 +420,16 @@ def _observed(service: Service, country: str, start: int, end: int, step: int) -
         m = epoch_minute(hour)
         sums[m] = max(sums[m], counted)
     return dict(sums)
+
+
+def _bucket_sums(rows: Iterable[tuple[int, datetime, int]], step: int) -> dict[int, dict[int, int]]:
+    """(service id, minute, counted) rows summed per service and `step`-minute bucket start
+    (epoch minutes)."""
+    sums: dict[int, Counter[int]] = {}
+    for service_id, minute, counted in rows:
+        m = epoch_minute(minute)
+        sums.setdefault(service_id, Counter())[m - m % step] += counted
+    return {service_id: dict(counter) for service_id, counter in sums.items()}
 
 
 def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None:

@@ -69,7 +69,7 @@ CLIENT_IPV6_SITE_PREFIX = {6: 48}
 
 def client_site(request: HttpRequest) -> str | None:
     """The client's IPv6 /48; None for an IPv4 client (its address is its allowance)."""
-    parsed = parse_address(client_address(request))
+    parsed = _client_parsed(request)
     if parsed is None or parsed.version == 4:
         return None
     return address_prefix(parsed, CLIENT_IPV6_SITE_PREFIX)
@@ -77,11 +77,19 @@ def client_site(request: HttpRequest) -> str | None:
 
 def client_unit(request: HttpRequest) -> str:
     """What a rate limit counts as one client: the address, or its IPv6 /64."""
-    address = client_address(request)
-    parsed = parse_address(address)
+    parsed = _client_parsed(request)
     if parsed is None or parsed.version == 4:
-        return address  # as before: the keys of clients counted already stay theirs
+        return client_address(request)  # as before: the keys of clients counted stay theirs
     return address_prefix(parsed, CLIENT_IPV6_PREFIX)
+
+
+def _client_parsed(request: HttpRequest) -> IPAddress | None:
+    """client_address parsed, once per request (the throttle asks for the unit and the site
+    of every report)."""
+    request = getattr(request, "_request", request)
+    if not hasattr(request, "_client_parsed"):
+        request._client_parsed = parse_address(client_address(request))
+    return request._client_parsed
 
 
 def is_trusted_proxy(address: IPAddress) -> bool:

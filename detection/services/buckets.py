@@ -59,8 +59,9 @@ def buckets_aggregate(
     such as `simulate history` on a running stack, whose watermark is already at now).
     """
     end = minute_floor(now or timezone.now())  # the current minute is still filling
-    start = settled = _start(end)
-    newest, late = _late_reports(settled, end, since)
+    cursor = JobCursor.objects.filter(name=CURSOR).first()
+    start = settled = _start(end, cursor)
+    newest, late = _late_reports(settled, end, since, None if cursor is None else cursor.last_id)
     if late is not None:
         since = late if since is None else min(since, late)
     if since is not None:
@@ -95,11 +96,11 @@ def buckets_aggregate(
 
 
 def _late_reports(
-    settled: dt.datetime, end: dt.datetime, since: dt.datetime | None
+    settled: dt.datetime, end: dt.datetime, since: dt.datetime | None, seen: int | None
 ) -> tuple[int | None, dt.datetime | None]:
     """(the newest report id now, the minute of the oldest report committed since the last run
     for a minute before `settled` and `since` (a backfill's own reports are not late), or
-    None).
+    None); `seen`: the newest id the last run saw (None before the first).
 
     Each run counts again only the late window before its watermark. A report stamped
     earlier than that by the time it commits (a web host whose clock is behind, an insert
@@ -108,7 +109,6 @@ def _late_reports(
     last run are those above the id it saw (a range of the primary key: a minute's worth).
     """
     newest = Report.objects.aggregate(newest=Max("id"))["newest"]
-    seen = JobCursor.objects.filter(name=CURSOR).values_list("last_id", flat=True).first()
     if newest is None or seen is None or newest <= seen:
         return newest, None
     oldest = end - dt.timedelta(days=settings.BUCKET_RETENTION_DAYS)
@@ -193,9 +193,9 @@ def _advance(position: dt.datetime) -> None:
     JobCursor.objects.filter(name=CURSOR, position__lt=position).update(position=position)
 
 
-def _start(end: dt.datetime) -> dt.datetime:
+def _start(end: dt.datetime, cursor: JobCursor | None) -> dt.datetime:
+    """Where this run counts from, given the watermark's row (None before the first run)."""
     late = dt.timedelta(minutes=settings.BUCKET_LATE_MINUTES)
-    cursor = JobCursor.objects.filter(name=CURSOR).first()
     if cursor is not None and cursor.position > end + CLOCK_SLACK:
         # A run whose clock was ahead (a VM resumed with a wrong clock, an NTP step) left the
         # watermark in the future: left there, nothing would be counted until the clock

@@ -72,7 +72,7 @@ def client_ident(request: Any) -> str:
 
 def site_ident(request: Any) -> str | None:
     """A keyed hash of an IPv6 client's /48 (clients.client_site); None for IPv4."""
-    site = client_site(getattr(request, "_request", request))
+    site = client_site(request)
     return None if site is None else keyed_hash("outagewatch.throttle", site, "sha1")[:32]
 
 
