@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
@@ -84,7 +84,7 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
         try:
             page = list(rows[: self.page_size + 1])
         except (DjangoValidationError, ValueError, OverflowError):
-            raise NotFound(self.invalid_cursor_message) from None
+            raise self._invalid() from None
         more = len(page) > self.page_size
         page = page[: self.page_size]
         if backwards:
@@ -112,9 +112,19 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.cursor_query_param, cursor)
 
+    def _invalid(self) -> ValidationError:
+        return ValidationError(
+            {
+                self.cursor_query_param: [
+                    "Not a cursor of this list: follow its next or previous link."
+                ]
+            }
+        )
+
     def _decode(self, raw: str) -> tuple[bool, tuple[datetime, int]]:
         """A cursor is opaque, but anyone can make one: any that is not one of ours (its form,
-        a time, an id in range) is the same invalid cursor, a 404 as DRF's was."""
+        a time, an id in range) is the same invalid cursor: bad input, a 400 naming the
+        parameter (DRF answered 404, as if the list were missing)."""
         try:
             padded = raw + "=" * (-len(raw) % 4)
             backwards, at, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -124,5 +134,5 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
             if not isinstance(pk, int) or isinstance(pk, bool) or not 0 < pk < 2**63:
                 raise ValueError(raw)
         except (ValueError, TypeError, UnicodeError, binascii.Error):
-            raise NotFound(self.invalid_cursor_message) from None
+            raise self._invalid() from None
         return bool(backwards), (when, pk)

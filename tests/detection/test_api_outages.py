@@ -181,10 +181,12 @@ def test_bad_outage_filters_are_400_in_error_format(api_client, outages, params,
         ("/api/v1/services/acme/comments/", "cD1nYXJiYWdl"),  # p=garbage
     ],
 )
-def test_bad_cursor_is_404_in_error_format(api_client, outages, url, cursor):
+def test_bad_cursor_is_400_naming_it_in_error_format(api_client, outages, url, cursor):
     response = api_client.get(url, {"cursor": cursor})
-    assert response.status_code == 404
-    assert response.json() == {"detail": "Invalid cursor", "code": "not_found"}
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and list(body["fields"]) == ["cursor"]
+    assert "next or previous link" in body["fields"]["cursor"][0]
 
 
 def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
