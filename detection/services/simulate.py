@@ -365,6 +365,7 @@ def _outages_from_history(service: Service, end: int) -> int:
                 score=float(result.anomaly_score[i:j].max()),
                 rule=str(result.rule[found.opened_at - minutes[0]]),
                 total_reports=int(values[i:j].sum()),
+                networks=_networks(service, found.onset, found.ended_at),
                 explanation=simulated_explanation(
                     f"{int(values[i:j].sum())} counted reports from "
                     f"{from_epoch_minute(found.onset):%H:%M} to "
@@ -379,6 +380,22 @@ def _outages_from_history(service: Service, end: int) -> int:
                 OutageEvent.objects.create(outage=outage, at=at, kind=kind, message=message)
         created += 1
     return created
+
+
+def _networks(service: Service, onset: int, end: int) -> int:
+    """Distinct networks behind the counted reports of [onset, end), as a live outage counts
+    them (each simulated report comes from a network of its own)."""
+    return (
+        Report.objects.filter(
+            service=service,
+            counted=True,
+            created_at__gte=from_epoch_minute(onset),
+            created_at__lt=from_epoch_minute(end),
+        )
+        .values("reporter_key")
+        .distinct()
+        .count()
+    )
 
 
 def live_minute(

@@ -191,6 +191,24 @@ def test_simulate_history_fills_reports_buckets_and_baselines(make_service, hist
 
 
 @pytest.mark.django_db
+def test_simulated_past_outages_say_how_many_networks_reported_them(make_service, history_clock):
+    """As live ones do: the history's outages said "from 0 networks"."""
+    make_service("acme")
+    # Seed 3's week holds one outage past its first three days (earlier ones are left out).
+    call_command(
+        "simulate", "history", "--services", "1", "--weeks", "1", "--seed", "3", stdout=StringIO()
+    )
+    assert Outage.objects.exists()
+    for outage in Outage.objects.all():
+        span = Report.objects.filter(
+            service=outage.service,
+            created_at__gte=outage.started_at,
+            created_at__lt=outage.resolved_at,
+        )
+        assert outage.networks == span.values("reporter_key").distinct().count() > 0
+
+
+@pytest.mark.django_db
 def test_simulate_history_on_a_running_stack_is_bucketed(make_service, history_clock):
     """`make run` has bucketed up to now before `simulate history` writes into the past."""
     from detection.services.buckets import CURSOR, buckets_aggregate
