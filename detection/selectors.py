@@ -9,7 +9,7 @@ Buckets are sparse (a minute without reports has no row), so every series is fil
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -116,9 +116,15 @@ FALLING_MINUTES = 5
 def bucketed_until(now: datetime) -> datetime:
     """The end of the minutes already counted into buckets: a minute the tick has not reached
     yet would draw as a drop to zero at the chart's right edge (and read as reports falling)."""
-    cursor = JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
+    cursor = _buckets_watermark()
     floor = now.replace(second=0, microsecond=0)
     return min(floor, cursor) if cursor is not None else floor
+
+
+def _buckets_watermark() -> datetime | None:
+    """The end (exclusive) of the minutes the bucketing job has counted; None before its
+    first run."""
+    return JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
 
 
 def _falling_judged(state: ServiceState, end: datetime) -> bool:
@@ -563,19 +569,50 @@ def sparklines(
     return lines
 
 
+def _hour_floor(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _buckets_since(
+    service: Service, since: datetime, shape: Callable[[QuerySet], QuerySet]
+) -> QuerySet:
+    """The service's buckets of the minutes after `since` as one query, `shape` making each
+    table's rows the same columns: the whole hours up to the bucketing watermark's from the
+    hourly rollups, only the rest (the window's leading partial hour, and from the
+    watermark's hour on) from minute buckets. A giant outage's day of countries is about
+    270k minute rows; this reads about two hours of them and a rollup per series and hour.
+
+    The bucketing job writes a rollup in the transaction that changes its minutes, so it is
+    their sum; a minute bucket at or past the watermark was not written by that job (a fill,
+    a test's rows), so minutes are read from the watermark's hour on, and for everything
+    before its first run. One statement: both tables are read at one snapshot, never one
+    before a bucketing commit and the other after it.
+    """
+    whole = _hour_floor(since) + timedelta(hours=1)
+    watermark = _buckets_watermark()
+    trusted = whole if watermark is None else max(whole, _hour_floor(watermark))
+    minutes = Bucket.objects.filter(
+        Q(minute__gt=since, minute__lt=whole) | Q(minute__gte=trusted), service=service
+    )
+    hours = HourlyBucket.objects.filter(service=service, hour__gte=whole, hour__lt=trusted)
+    return shape(minutes).union(shape(hours), all=True)
+
+
 def country_breakdown(
     *, service: Service, hours: int = 24, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Countries with counted reports in the last `hours`, most first, with their level."""
     now = now or timezone.now()
-    rows = (
-        Bucket.objects.filter(service=service, minute__gt=now - timedelta(hours=hours))
-        .exclude(country=OVERALL)
-        .values("country")
-        .annotate(n=Sum("counted"))
-        .filter(n__gt=0)
-        .order_by("-n", "country")
+    sums = _buckets_since(
+        service,
+        now - timedelta(hours=hours),
+        lambda rows: (
+            rows.exclude(country=OVERALL).values_list("country").annotate(n=Sum("counted"))
+        ),
     )
+    totals: Counter[str] = Counter()
+    for country, n in sums:
+        totals[country] += n
     levels = dict(
         SeriesState.objects.filter(service=service)
         .exclude(country=OVERALL)
@@ -583,12 +620,13 @@ def country_breakdown(
     )
     return [
         {
-            "country": r["country"],
-            "name": country_name(r["country"]),
-            "count": int(r["n"]),
-            "level": LEVEL_CODES.get(levels.get(r["country"], 0), "ok"),
+            "country": country,
+            "name": country_name(country),
+            "count": n,
+            "level": LEVEL_CODES.get(levels.get(country, 0), "ok"),
         }
-        for r in rows
+        for country, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        if n > 0
     ]
 
 
@@ -598,9 +636,11 @@ def problem_breakdown(
     """Counted reports per problem in the last `hours`, most first, with percentages."""
     now = now or timezone.now()
     totals: Counter[str] = Counter()
-    rows = Bucket.objects.filter(
-        service=service, country=OVERALL, minute__gt=now - timedelta(hours=hours)
-    ).values_list("problems", flat=True)
+    rows = _buckets_since(
+        service,
+        now - timedelta(hours=hours),
+        lambda rows: rows.filter(country=OVERALL).values_list("problems", flat=True),
+    )
     for problems in rows:
         for slug, n in (problems or {}).items():
             totals[slug] += int(n)
@@ -613,7 +653,8 @@ def problem_breakdown(
             "count": n,
             "percent": round(100 * n / total) if total else 0,
         }
-        for slug, n in totals.most_common()
+        # Ties by slug: the rows (so a Counter's first-seen order) come in no set order.
+        for slug, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))
         if n > 0
     ]
 
