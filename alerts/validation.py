@@ -33,7 +33,23 @@ def email_clean(value: str) -> str:
         raise ValidationError(
             "Enter the address without quotes or backslashes.", code="invalid_email"
         )
-    return address.lower()
+    return _domain_canonical(address).lower()
+
+
+def _domain_canonical(address: str) -> str:
+    """The address with its domain as mail reaches it (IDNA: fullwidth letters folded, soft
+    hyphens and zero-width characters dropped, as sending does to the domain).
+
+    Left as typed, `victim@examplｅ.com` or `victim@exa<soft hyphen>mple.com` reached
+    victim@example.com yet were other addresses to the per-mailbox cap on confirmations:
+    unlimited variants, so the subscribe form could mail-bomb anyone.
+    """
+    local, _, domain = address.rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("idna")
+    except UnicodeError:
+        raise ValidationError("Enter a valid email address.", code="invalid_email") from None
+    return f"{local}@{domain}"
 
 
 def countries_clean(values: list[str]) -> list[str]:

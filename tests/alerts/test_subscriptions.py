@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -578,6 +579,37 @@ def test_plus_and_dot_variants_share_the_per_address_cap(
     assert len(mailoutbox) == 3
     # Sent to the address as typed; only the cap uses the normalised form.
     assert [m.to[0] for m in mailoutbox] == variants[:3]
+
+
+def test_lookalike_domains_are_the_mailbox_they_reach_and_share_its_cap(
+    subscribe, make_service, mailoutbox, settings
+):
+    """Sending folds a domain's fullwidth letters and drops soft hyphens and zero-width
+    characters (IDNA): each spelling reached victim@example.com, and each had its own cap."""
+    settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 3
+    variants = [
+        "victim@example.com",
+        "victim@examplｅ.com",
+        "victim@ｅxample.com",
+        "victim@exa\u00admple.com",
+        "victim@ex\u00ada\u00admple.com",
+        "victim@exam\u200bple.com",
+    ]
+    for k, address in enumerate(variants):
+        make_service(f"s{k}")
+        response = subscribe({"email": address, "service": f"s{k}"}, f"192.0.2.{k + 1}")
+        assert response.status_code == 201
+    assert len(mailoutbox) == 3
+    assert {m.to[0] for m in mailoutbox} == {"victim@example.com"}
+    assert set(Subscription.objects.values_list("email", flat=True)) == {"victim@example.com"}
+
+
+def test_an_international_domain_is_kept_in_its_own_letters():
+    from alerts.validation import email_clean
+
+    assert email_clean("Ann@München.DE") == "ann@münchen.de"
+    with pytest.raises(ValidationError):
+        email_clean("ann@" + "a" * 64 + ".example")  # a label longer than DNS allows
 
 
 def test_the_database_cap_uses_the_normalised_address(service, make_service, settings):
