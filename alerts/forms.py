@@ -28,16 +28,17 @@ class SubscribeForm(forms.Form):
 
     # Filled from the browser (static/js/localtime.js): the zone the emails show times in.
     # No max_length: a hidden field's error would refuse the sign-up with nothing the visitor
-    # can see or correct; clean_timezone() turns any unknown value into UTC instead.
+    # can see or correct; clean_timezone() reads any unknown value as none given instead.
     timezone = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_timezone(self) -> str:
-        # Hidden and filled by the browser: a zone we do not know falls back to UTC rather
-        # than refusing a sign-up the visitor cannot correct.
+        # Hidden and filled by the browser: a zone we do not know is read as none given
+        # (the subscription's zone unchanged, UTC for a new one) rather than refusing a
+        # sign-up the visitor cannot correct, or resetting a zone chosen before.
         try:
             return validation.timezone_clean(self.cleaned_data["timezone"])
         except ValidationError:
-            return validation.DEFAULT_TIMEZONE
+            return ""
 
     def clean_email(self) -> str:
         return validation.email_clean(self.cleaned_data["email"])

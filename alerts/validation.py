@@ -71,9 +71,6 @@ def countries_clean(values: list[str]) -> list[str]:
     return sorted(codes)
 
 
-DEFAULT_TIMEZONE = "UTC"
-
-
 # Files of the zone database that name no place's time: the server's own zone, and a zone
 # whose abbreviation is "-00" (tzdata's placeholder for "not set").
 _NOT_ZONES = {"localtime", "Factory", "posixrules"}
@@ -85,10 +82,11 @@ def _zones() -> frozenset[str]:
 
 
 def timezone_clean(value: str | None) -> str:
-    """An IANA time zone name as the browser reports it ("Europe/Berlin"); empty: UTC."""
+    """An IANA time zone name as the browser reports it ("Europe/Berlin"); empty stays empty,
+    which the subscription services read as "unchanged" (UTC for a new one)."""
     name = (value or "").strip()
     if not name:
-        return DEFAULT_TIMEZONE
+        return ""
     if name not in _zones():
         raise ValidationError(
             f"Unknown time zone {name[:64]!r}: use an IANA name such as Europe/Berlin.",

@@ -67,21 +67,24 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
     )
     timezone = StrictCharField(
         required=False,
-        default=validation.DEFAULT_TIMEZONE,
+        default="",
         max_length=64,
-        help_text="IANA time zone the messages show times in, e.g. `Europe/Berlin`; default UTC.",
+        help_text="IANA time zone the messages show times in, e.g. `Europe/Berlin`. Left out: "
+        "the subscription's zone is kept (UTC for a new one).",
     )
     notify_acknowledged = serializers.BooleanField(
         required=False,
-        default=False,
+        default=None,
+        allow_null=True,
         help_text="Also tell (once per outage, in its thread) when the service's official "
-        "status page acknowledges it: the `acknowledged` event. Default false.",
+        "status page acknowledges it: the `acknowledged` event. Left out: the subscription's "
+        "choice is kept (false for a new one).",
     )
 
     def validate_notify_acknowledged(self, value: Any) -> bool:
         # JSON true or false only: "yes" or 1 would be a guess about what the client meant.
         given = self.initial_data.get("notify_acknowledged", False)
-        if not isinstance(given, bool):
+        if given is not None and not isinstance(given, bool):
             raise serializers.ValidationError("Must be true or false.")
         return value
 
@@ -117,8 +120,10 @@ class SubscriptionRequestedSerializer(serializers.Serializer):
     countries = serializers.ListField(child=serializers.CharField())
     channel = serializers.CharField()
     url = serializers.CharField()
-    timezone = serializers.CharField()
-    notify_acknowledged = serializers.BooleanField()
+    timezone = serializers.CharField(help_text="As given; empty: the subscription's is kept.")
+    notify_acknowledged = serializers.BooleanField(
+        allow_null=True, help_text="As given; null: the subscription's choice is kept."
+    )
     message = serializers.CharField()
 
 

@@ -72,7 +72,7 @@ def subscription_request(
     channel: str = Subscription.Channel.EMAIL,
     url: str = "",
     timezone_name: str = "",
-    notify_acknowledged: bool = False,
+    notify_acknowledged: bool | None = None,
     now: datetime | None = None,
 ) -> SubscriptionRequested:
     """Start (or restart) a double opt-in: at most one confirmation email, rate-limited.
@@ -83,7 +83,8 @@ def subscription_request(
     (``url``) the email goes to its owner, ``email``.
     ``timezone_name`` (validated IANA name; empty: unchanged, UTC for a new one) is the zone
     its messages show times in, taken on like the countries, as is ``notify_acknowledged``
-    (also tell when the official status page acknowledges an outage).
+    (also tell when the official status page acknowledges an outage; None: unchanged, no
+    for a new one). Asking again for other countries must not reset what was not asked.
     """
     now = now or timezone.now()
     email = email_normalize(email)
@@ -99,9 +100,11 @@ def subscription_request(
                 "countries": countries,
                 "secret": _secret_new(channel),
                 "timezone": timezone_name or "UTC",
-                "notify_acknowledged": notify_acknowledged,
+                "notify_acknowledged": bool(notify_acknowledged),
             },
         )
+        if notify_acknowledged is None:
+            notify_acknowledged = subscription.notify_acknowledged
         if not created and subscription.confirmed_at is None:
             subscription.countries = countries
             subscription.timezone = timezone_name or subscription.timezone

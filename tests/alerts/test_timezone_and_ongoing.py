@@ -38,8 +38,49 @@ def test_api_takes_a_time_zone(post_api):
 
 def test_api_time_zone_defaults_to_utc(post_api):
     response = post_api({"email": "ann@example.com", "service": "acme"})
-    assert response.json()["timezone"] == "UTC"
+    # The answer echoes the request (none given) and never what an existing one holds.
+    assert response.json()["timezone"] == "" and response.json()["notify_acknowledged"] is None
     assert Subscription.objects.get().timezone == "UTC"
+    assert Subscription.objects.get().notify_acknowledged is False
+
+
+def _confirm_latest(mailoutbox, client):
+    client.post(LINK.search(mailoutbox[-1].body).group(1))
+
+
+def test_asking_again_for_other_countries_keeps_the_zone_and_choices_not_asked(
+    post_api, client, mailoutbox, settings
+):
+    """A subscriber in Asia/Kolkata asking for other countries (no zone, no
+    notify_acknowledged in the request) had both reset to UTC and off on confirming."""
+    settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES = 0
+    first = {"email": "carol@example.com", "service": "acme", "countries": ["IN"]}
+    post_api({**first, "timezone": "Asia/Kolkata", "notify_acknowledged": True})
+    _confirm_latest(mailoutbox, client)
+    assert post_api({**first, "countries": ["IN", "LK"]}).status_code == 201
+    _confirm_latest(mailoutbox, client)
+    carol = Subscription.objects.get()
+    assert carol.countries == ["IN", "LK"]
+    assert (carol.timezone, carol.notify_acknowledged) == ("Asia/Kolkata", True)
+    # Given, they change as before.
+    post_api({**first, "timezone": "Europe/Berlin", "notify_acknowledged": False})
+    _confirm_latest(mailoutbox, client)
+    carol.refresh_from_db()
+    assert (carol.timezone, carol.notify_acknowledged) == ("Europe/Berlin", False)
+
+
+def test_web_form_without_a_known_zone_keeps_the_subscription_zone(
+    post_api, client, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES = 0
+    post_api({"email": "ann@example.com", "service": "acme", "timezone": "Asia/Tokyo"})
+    _confirm_latest(mailoutbox, client)
+    form = {"email": "ann@example.com", "timezone": "Nowhere"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/services/acme/subscribe/", form)
+    _confirm_latest(mailoutbox, client)
+    assert len(mailoutbox) == 2
+    assert Subscription.objects.get().timezone == "Asia/Tokyo"
 
 
 @pytest.mark.parametrize(
