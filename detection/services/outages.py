@@ -109,7 +109,9 @@ def outages_apply(*, view: TickView) -> Applied:
             alerts_notify(outage=outage, change="opened")
         for i in step.fired:
             _country_join(outage, view.keys[i][1], view, i)
+        listed = set(outage.countries)
         _refresh(outage, step.in_outage, view, tally)
+        _countries_standing_out(outage, listed, view, tally)
         if not step.in_outage:
             _resolve(outage, step.idx, view)
         else:
@@ -201,6 +203,25 @@ def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:
     _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {_verdict(view, i)}")
     # Subscribers who follow only this country hear about it now; others already have a row.
     alerts_notify(outage=outage, change="country")
+
+
+def _countries_standing_out(outage: Outage, listed: set[str], view: TickView, tally: Tally) -> None:
+    """Countries _refresh listed for their share of the reports (not their own series firing):
+    on the timeline, and their followers told, as for a country whose series fired. Listed
+    without a word, a follower of only that country heard neither "detected" nor "resolved"
+    of an outage whose page named it."""
+    joined = [c for c in outage.countries if c not in listed]
+    for country in joined:
+        share = 100 * tally.countries.get(country, 0) / max(tally.total, 1)
+        OutageEvent.objects.create(
+            outage=outage,
+            at=view.now,
+            kind=OutageEvent.Kind.COUNTRY,
+            country=country,
+            message=f"{country}: {share:.0f}% of the outage's reports so far.",
+        )
+    if joined:
+        alerts_notify(outage=outage, change="country")
 
 
 def _refresh(outage: Outage, in_outage: list[int], view: TickView, tally: Tally) -> None:

@@ -251,3 +251,28 @@ def test_minutes_no_report_reached_us_do_not_resolve_an_open_outage(history, sen
     assert outage.status == "resolved"
     assert outage.resolved_at >= T0 + 48 * M
     assert list(outage.events.values_list("kind", flat=True)) == ["opened", "resolved"]
+
+
+def test_a_country_listed_for_its_share_of_reports_tells_its_followers(history, send_reports):
+    """FR's own series has no history to fire on, but a quarter of the outage's reports
+    come from there: the outage lists FR, so a follower of only FR is told, and the
+    timeline says why."""
+    from alerts.models import AlertDelivery, Subscription
+
+    follower = Subscription.objects.create(
+        email="fr@example.com", service=history, countries=["FR"], confirmed_at=T0
+    )
+    run_minutes(send_reports, history, 0, 10)
+    run_minutes(send_reports, history, 10, 13, extra=25)
+    outage = Outage.objects.get(service=history)
+    assert "FR" not in outage.countries
+    assert not AlertDelivery.objects.filter(subscription=follower).exists()
+    for k in range(13, 20):
+        send_reports(history, T0 + k * M, 15, country="FR")
+    run_minutes(send_reports, history, 13, 20, extra=25)
+    outage.refresh_from_db()
+    assert "FR" in outage.countries
+    (told,) = AlertDelivery.objects.filter(subscription=follower)
+    assert (told.outage_id, told.kind) == (outage.id, "opened")
+    joined = outage.events.get(kind="country", country="FR")
+    assert "% of the outage's reports so far" in joined.message
