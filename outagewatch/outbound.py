@@ -5,15 +5,22 @@ official status poller (a status page named in a data file: detection.official.f
 URL is not ours, so the request must not reach inside our network (SSRF): the host is
 resolved once, every address it resolves to must be public, and the connection goes to that
 vetted address (a second lookup could answer differently: DNS rebinding). Redirects are never
-followed (a 3xx could point anywhere: the caller gets it as an answer), connect and each read
-have a timeout and the whole body a deadline of one more timeout (a server trickling a byte
-at a time must not hold a worker), and at most ``max_bytes`` of the body are read. Loopback
-is allowed only when the caller says so (tests and development).
+followed (a 3xx could point anywhere: the caller gets it as an answer), and at most
+``max_bytes`` of the body are read. Loopback is allowed only when the caller says so (tests
+and development).
+
+``timeout`` is one deadline for the whole exchange: connect, TLS handshake, sending, status
+line, headers and body. A per-read timeout is not enough: a server trickling its headers one
+byte a second never lets a read time out, and held a worker (or a web thread, "Send a test")
+for as long as it liked. Each blocking call is given only the time left instead (_Deadline).
+The name lookup before it is the system resolver's, bounded by its own timeouts.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
@@ -30,6 +37,13 @@ class OutboundError(Exception):
     def __init__(self, message: str, *, permanent: bool) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+class OutboundTimeout(OutboundError):
+    """No complete answer within the deadline: worth another attempt later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
 
 
 @dataclass(frozen=True)
@@ -83,24 +97,98 @@ def _vetted_address(host: str, port: int, *, allow_loopback: bool) -> str:
     return str(addresses[0])
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+class _Deadline:
+    """One monotonic deadline that every blocking socket call of a request shares."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        left = self._end - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's bytes for http.client, each recv given only the time left.
+
+    http.client reads the status line and headers line by line through a buffered file,
+    one recv after another; without this, every recv had the whole timeout again. CPython
+    keeps the timeout as a deadline within one recv (and one SSL read), so no call can
+    outlast the request's deadline.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # counted: closing the socket waits for it
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int | None:
+        self._sock.settimeout(self._deadline.remaining())
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args, deadline: _Deadline, **kwargs) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()  # the plain file http.client opened: read through the deadline instead
+        self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+
+
+class _DeadlineMixin:
+    """Connect and send within the deadline; the answer is read through _DeadlineResponse."""
+
+    sock: socket.socket | None
+
+    def _deadline_init(self, deadline: _Deadline) -> None:
+        self._deadline = deadline
+        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)
+
+    def _open(self, address: str, port: int) -> socket.socket:
+        return socket.create_connection((address, port), self._deadline.remaining())
+
+    def send(self, data: bytes) -> None:
+        # sendall keeps its timeout as a deadline for the whole call; each call gets the rest.
+        if self.sock is not None:
+            self.sock.settimeout(self._deadline.remaining())
+        super().send(data)  # type: ignore[misc]
+
+
+class _PinnedHTTPConnection(_DeadlineMixin, http.client.HTTPConnection):
+    def __init__(self, host: str, port: int, *, address: str, deadline: _Deadline) -> None:
+        super().__init__(host, port)  # its timeout unused: connect() takes the deadline's
         self._address = address
+        self._deadline_init(deadline)
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._open(self._address, self.port)
 
 
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+class _PinnedHTTPSConnection(_DeadlineMixin, http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, address: str, deadline: _Deadline) -> None:
+        super().__init__(host, port, context=ssl.create_default_context())
         self._address = address
+        self._deadline_init(deadline)
 
     def connect(self) -> None:
         # To the vetted address, with the certificate checked against the name (SNI).
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        sock = self._open(self._address, self.port)
+        try:
+            # The handshake as a whole gets the time left (CPython keeps it as one deadline).
+            sock.settimeout(self._deadline.remaining())
+            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
 def request(
@@ -114,7 +202,8 @@ def request(
     allow_loopback: bool,
 ) -> Response:
     """One request to ``url`` at a vetted public address; any status is returned as it came
-    (redirects included, unfollowed). Raises OutboundError when no answer could be had."""
+    (redirects included, unfollowed). Raises OutboundError when no answer could be had,
+    OutboundTimeout when it was not complete within ``timeout`` seconds in all."""
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -123,13 +212,15 @@ def request(
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundError(f"Not an http(s) URL: {url[:100]}", permanent=True)
     address = _vetted_address(parts.hostname, port, allow_loopback=allow_loopback)
+    deadline = _Deadline(timeout)
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(parts.hostname, port, address=address, timeout=timeout)
+    connection = connection_class(parts.hostname, port, address=address, deadline=deadline)
     path = request_target(url)
+    response: http.client.HTTPResponse | None = None
     try:
         connection.request(method, path, body=body, headers={"Connection": "close", **headers})
         response = connection.getresponse()
-        data = _read_capped(response, limit=max_bytes + 1, timeout=timeout)
+        data = _read_capped(response, limit=max_bytes + 1)
         return Response(
             status=response.status,
             body=data[:max_bytes],
@@ -138,9 +229,15 @@ def request(
         )
     except ssl.SSLCertVerificationError as exc:
         raise OutboundError(f"TLS certificate refused: {exc}", permanent=True) from exc
-    except (OSError, http.client.HTTPException) as exc:  # timeouts, refused, reset, bad answer
+    except TimeoutError as exc:  # socket.timeout included, and the deadline itself
+        raise OutboundTimeout(
+            f"Timed out: the answer took too long (over {timeout:g} s in all)"
+        ) from exc
+    except (OSError, http.client.HTTPException) as exc:  # refused, reset, bad answer
         raise OutboundError(f"{type(exc).__name__}: {exc}", permanent=False) from exc
     finally:
+        if response is not None:
+            response.close()
         connection.close()
 
 
@@ -160,14 +257,11 @@ def request_target(url: str) -> str:
     return target
 
 
-def _read_capped(response: http.client.HTTPResponse, *, limit: int, timeout: float) -> bytes:
-    """At most ``limit`` bytes, within one more timeout in all."""
-    deadline = time.monotonic() + timeout
+def _read_capped(response: http.client.HTTPResponse, *, limit: int) -> bytes:
+    """At most ``limit`` bytes; the request's deadline bounds the time (_DeadlineReader)."""
     chunks: list[bytes] = []
     size = 0
     while size < limit:
-        if time.monotonic() > deadline:
-            raise TimeoutError("the answer took too long")
         chunk = response.read1(limit - size)
         if not chunk:
             break

@@ -1,6 +1,6 @@
 """Outbound HTTP for webhook channels: a POST that cannot be turned against us.
 
-The SSRF-safe request itself (vetted public address pinned, no redirects, timeouts, capped
+The SSRF-safe request itself (vetted public address pinned, no redirects, one deadline, capped
 body) is outagewatch.outbound, shared with the official status poller; this module adds the
 alerts' settings and what an answer means for a delivery. At most
 ALERT_HTTP_MAX_RESPONSE_BYTES of the answer are read. Loopback receivers are allowed only with
