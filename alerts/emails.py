@@ -108,16 +108,19 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
 
 
 def channel_disabled_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
-    """To the owner of a webhook, Slack or Discord channel that kept failing."""
+    """To the owner of a webhook, Slack or Discord channel that kept failing: why, and the
+    management page where a test message that gets through turns it back on (the service
+    page only takes email addresses)."""
     subscription = confirmation.subscription
     service = subscription.service
     context = {
         "service": service,
         "service_url": _absolute(service.get_absolute_url()),
-        "channel": subscription.get_channel_display(),
+        "channel": presentation.channel_noun(subscription.channel),
         "url": presentation.url_shown(subscription.url),
         "reason": subscription.disabled_reason,
         "max_failures": settings.ALERT_CHANNEL_MAX_FAILURES,
+        "manage_url": manage_url(subscription=subscription),
     }
     return _message(
         subscription=subscription,

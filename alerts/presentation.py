@@ -32,6 +32,20 @@ def url_shown(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{tail}"
 
 
+# A channel inside a sentence: "your webhook", but Slack and Discord keep their capitals.
+_CHANNEL_NOUNS = {
+    Subscription.Channel.EMAIL: "email address",
+    Subscription.Channel.WEBHOOK: "webhook",
+    Subscription.Channel.SLACK: "Slack channel",
+    Subscription.Channel.DISCORD: "Discord channel",
+}
+
+
+def channel_noun(channel: str) -> str:
+    """What "your ..." says of a subscription's channel in prose (emails, pages)."""
+    return _CHANNEL_NOUNS[Subscription.Channel(channel)]
+
+
 def country_names(codes: list[str]) -> list[str]:
     return words.country_names(codes)
 

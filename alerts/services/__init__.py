@@ -6,6 +6,7 @@ Detection calls only ``alerts_notify`` (an outage's events) and ``alerts_upstrea
 
 from alerts.services.channels import (
     ChannelTested,
+    channel_reenable,
     channel_test_send,
     subscription_delete,
     subscription_secret_reveal,
@@ -48,6 +49,7 @@ __all__ = [
     "alerts_queue",
     "alerts_sweep",
     "alerts_upstream_notify",
+    "channel_reenable",
     "channel_test_send",
     "confirmation_delivery_send",
     "email_normalize",

@@ -1,6 +1,6 @@
 """Managing a webhook, Slack or Discord channel without an account: its owner's signed
 link (alerts.tokens.manage_token_make) confirms it, shows the signing secret once, sends
-a test message and deletes it."""
+a test message, turns it back on after it was disabled, and deletes it."""
 
 from __future__ import annotations
 
@@ -112,3 +112,33 @@ def channel_test_send(*, subscription: Subscription, now: datetime | None = None
         logger.exception("Test message to subscription %s", subscription.pk)
         return ChannelTested(False, "The test failed on our side; we have logged it.")
     return ChannelTested(True, "Sent: your receiver accepted the test message.")
+
+
+def channel_reenable(*, subscription: Subscription, now: datetime | None = None) -> ChannelTested:
+    """Turn a channel disabled for failing back on, once its receiver takes a test message.
+
+    The management link is the owner's proof (as for confirming); the test is the proof that
+    the receiver works again, so a channel still broken is not switched on to fail anew.
+    Its failures in a row start again from zero. An unsubscribed channel stays so.
+    """
+    if not _reenable_allowed(subscription):
+        return ChannelTested(False, "This channel is not disabled.")
+    tested = channel_test_send(subscription=subscription, now=now)
+    if not tested.ok:
+        return ChannelTested(False, f"{tested.message} The channel stays disabled.")
+    # Conditional: a delete or an unsubscribe during the test wins.
+    Subscription.objects.filter(
+        pk=subscription.pk, disabled_at__isnull=False, unsubscribed_at__isnull=True
+    ).update(disabled_at=None, disabled_reason="", failures=0)
+    return ChannelTested(
+        True, "Re-enabled: your receiver accepted a test message; alerts will be posted again."
+    )
+
+
+def _reenable_allowed(subscription: Subscription) -> bool:
+    return bool(
+        subscription.channel != Subscription.Channel.EMAIL
+        and subscription.disabled_at
+        and subscription.confirmed_at
+        and not subscription.unsubscribed_at
+    )

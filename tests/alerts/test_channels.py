@@ -269,7 +269,7 @@ def test_a_channel_that_keeps_failing_is_disabled_and_its_owner_told(
     assert services.confirmation_delivery_send(confirmation_id=notice.pk).outcome == Outcome.SENT
     [message] = mailoutbox
     assert message.to == ["owner@example.com"]
-    assert "stopped sending Acme Cloud alerts to your Webhook" in message.subject
+    assert "stopped sending Acme Cloud alerts to your webhook" in message.subject
     # The URL's path may hold the receiver's own secret: not repeated in the email.
     assert "/hooks/outagewatch" not in message.body and "127.0.0.1" in message.body
     # Nothing more is sent to it...
