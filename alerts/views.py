@@ -58,6 +58,12 @@ def _invalid(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/subscription_invalid.html", status=400)
 
 
+def _retired(request: HttpRequest, service: Service) -> HttpResponse:
+    # Retired from the catalog: nothing is detected for it any more, so a confirmation would
+    # promise alerts that never come. The link changes nothing (410: what it was for is gone).
+    return render(request, "alerts/subscription_retired.html", {"service": service}, status=410)
+
+
 # Token links are their own credential; mail providers POST the one-click unsubscribe
 # without cookies, so CSRF tokens cannot apply. A GET never changes anything: link
 # scanners in mail systems fetch every link.
@@ -69,6 +75,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.InvalidToken:
         return _invalid(request)
     subscription = pending.subscription
+    if not subscription.service.is_active:
+        return _retired(request, subscription.service)
     context = {
         "service": subscription.service,
         "email": _masked(subscription.email),
@@ -117,8 +125,13 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         return _invalid(request)
     if action == "delete":
         services.subscription_delete(subscription=subscription)
-        return render(request, "alerts/subscription_deleted.html", {"subscription": subscription})
-    if action == "confirm":
+        context = {
+            "subscription": subscription,
+            "channel_noun": presentation.channel_noun(subscription.channel),
+        }
+        return render(request, "alerts/subscription_deleted.html", context)
+    # A retired service's channel is not confirmed: nothing would ever be posted to it.
+    if action == "confirm" and subscription.service.is_active:
         pending = selectors.confirmation_open(subscription=subscription, now=timezone.now())
         if pending is not None and services.subscription_confirm(confirmation=pending):
             context["secret"] = services.subscription_secret_reveal(subscription=subscription)
@@ -154,12 +167,15 @@ def _manage_context(subscription: Subscription, extra: dict) -> dict:
         "channel_noun": presentation.channel_noun(subscription.channel),
         "url": presentation.url_shown(subscription.url),
         "active": active,
+        "retired": not subscription.service.is_active,
         "can_confirm": not active
+        and subscription.service.is_active
         and selectors.confirmation_open(subscription=subscription, now=timezone.now()) is not None,
         # Disabled for failing (the owner's email sends them here): a test that gets
         # through turns it back on.
         "can_reenable": bool(
-            subscription.confirmed_at
+            subscription.service.is_active
+            and subscription.confirmed_at
             and subscription.disabled_at
             and not subscription.unsubscribed_at
         ),

@@ -121,8 +121,9 @@ def channel_reenable(*, subscription: Subscription, now: datetime | None = None)
     the receiver works again, so a channel still broken is not switched on to fail anew.
     Its failures in a row start again from zero. An unsubscribed channel stays so.
     """
-    if not _reenable_allowed(subscription):
-        return ChannelTested(False, "This channel is not disabled.")
+    refusal = _reenable_refusal(subscription)
+    if refusal:
+        return ChannelTested(False, refusal)
     tested = channel_test_send(subscription=subscription, now=now)
     if not tested.ok:
         return ChannelTested(False, f"{tested.message} The channel stays disabled.")
@@ -135,10 +136,15 @@ def channel_reenable(*, subscription: Subscription, now: datetime | None = None)
     )
 
 
-def _reenable_allowed(subscription: Subscription) -> bool:
-    return bool(
+def _reenable_refusal(subscription: Subscription) -> str:
+    """Why the channel cannot be turned back on, or "" when it can."""
+    service = subscription.service
+    if not service.is_active:
+        return f"OutageWatch has retired {service.name}: nothing will be posted any more."
+    disabled = (
         subscription.channel != Subscription.Channel.EMAIL
         and subscription.disabled_at
         and subscription.confirmed_at
         and not subscription.unsubscribed_at
     )
+    return "" if disabled else "This channel is not disabled."
