@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -34,8 +35,12 @@ def confirm_url(*, confirmation: ConfirmationDelivery) -> str:
     return _absolute(reverse("alerts:confirm", kwargs={"token": token}))
 
 
+def _mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
 def _message_id(local: str) -> str:
-    return f"<{local}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
+    return f"<{local}@{_mail_domain()}>"
 
 
 def thread_headers(*, delivery: AlertDelivery) -> dict[str, str]:
@@ -75,6 +80,9 @@ def _message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             # Keeps vacation auto-replies from answering alerts.
             "Auto-Submitted": "auto-generated",
+            # On the site's domain (Django's default is the host's name: "localhost" in a
+            # container), as the alerts' thread ids are.
+            "Message-ID": make_msgid(domain=_mail_domain()),
             **(headers or {}),
         },
     )
@@ -89,6 +97,8 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
     service = subscription.service
     context = {
         "service": service,
+        # Not subscribed yet, and maybe not by the address's owner: the footer says so.
+        "requested": True,
         "service_url": _absolute(service.get_absolute_url()),
         "confirm_url": confirm_url(confirmation=confirmation),
         "countries": presentation.country_names(confirmation.countries or []),
@@ -104,6 +114,7 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
         subject=f"Confirm OutageWatch alerts for {service.name}",
         template="subscription_confirm",
         context=context,
+        headers={"Message-ID": _message_id(f"confirm-{confirmation.pk}")},
     )
 
 

@@ -657,3 +657,28 @@ def test_a_country_given_twice_counts_once_toward_the_limit():
     assert countries_clean(["DE"] * (MAX_COUNTRIES + 10) + ["de ", "AT"]) == ["AT", "DE"]
     with pytest.raises(ValidationError, match=f"At most {MAX_COUNTRIES} countries"):
         countries_clean([f"Q{i}" for i in range(MAX_COUNTRIES + 1)])
+
+
+def test_a_confirmation_says_it_was_only_asked_for_and_has_an_id_on_the_site(
+    service, mailoutbox, settings
+):
+    """Before anyone confirmed: "this address subscribed" misled the owner of an address
+    someone else typed. Its Message-ID named the host ("@localhost" in a container)."""
+    from alerts.emails import _message
+
+    settings.SITE_URL = "https://ow.example"
+    now = timezone.now()
+    result = _request(service, "ann@example.com", now=now)
+    assert _deliver(result, now).outcome == Outcome.SENT
+    [message] = mailoutbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert f"someone asked for {service.name} alerts for this address" in body
+        assert "this address subscribed" not in body
+    assert re.fullmatch(r"<confirm-\d+@ow\.example>", message.extra_headers["Message-ID"])
+    # Any other email keeps saying why it comes, with an id on the site's domain.
+    other = _message(
+        subscription=result.subscription, subject="x", template="subscription_confirm",
+        context={"service": service},
+    )  # fmt: skip
+    assert f"this address subscribed to {service.name} alerts" in other.body
+    assert re.fullmatch(r"<[^@>]+@ow\.example>", other.extra_headers["Message-ID"])
