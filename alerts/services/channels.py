@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from alerts import channels
 from alerts.channels import Notice, TransportError
 from alerts.models import Subscription
+from alerts.services.subscriptions import ongoing_outage_tell
 from detection.models import Outage
 
 logger = logging.getLogger(__name__)
@@ -128,9 +130,13 @@ def channel_reenable(*, subscription: Subscription, now: datetime | None = None)
     if not tested.ok:
         return ChannelTested(False, f"{tested.message} The channel stays disabled.")
     # Conditional: a delete or an unsubscribe during the test wins.
-    Subscription.objects.filter(
-        pk=subscription.pk, disabled_at__isnull=False, unsubscribed_at__isnull=True
-    ).update(disabled_at=None, disabled_reason="", failures=0)
+    with transaction.atomic():
+        enabled = Subscription.objects.filter(
+            pk=subscription.pk, disabled_at__isnull=False, unsubscribed_at__isnull=True
+        ).update(disabled_at=None, disabled_reason="", failures=0)
+        if enabled:
+            # As on confirming: an outage going on is told now, not at its next change.
+            ongoing_outage_tell(subscription=subscription, now=now or timezone.now())
     return ChannelTested(
         True, "Re-enabled: your receiver accepted a test message; alerts will be posted again."
     )

@@ -216,6 +216,10 @@ def confirmation_delivery_send(*, confirmation_id: int, now: datetime | None = N
         # Unsubscribed, or confirmed through another link, before this one could leave.
         mine.update(status=Status.SKIPPED, last_error="Link revoked before it was sent.")
         return SendResult(Outcome.SKIPPED, reason="revoked")
+    if not confirmation.subscription.service.is_active:
+        # Retired from the catalog after the request: a link to alerts that never come.
+        mine.update(status=Status.SKIPPED, last_error="The service was retired.")
+        return SendResult(Outcome.SKIPPED, reason="retired")
     try:
         if purpose == ConfirmationDelivery.Purpose.DISABLED:
             message = emails.channel_disabled_email_build(confirmation=confirmation)
@@ -255,6 +259,8 @@ def subscription_confirm(
     queued now (once: a delivery row), rather than leaving them waiting for the next event.
     """
     now = now or timezone.now()
+    if not confirmation.subscription.service.is_active:
+        return None  # retired: nothing to confirm (the view says so first)
     with transaction.atomic():
         used = ConfirmationDelivery.objects.filter(pk=confirmation.pk, used_at__isnull=True).update(
             used_at=now
@@ -288,13 +294,14 @@ def subscription_confirm(
         )
         # Older links carry older choices: this answer uses them up too.
         _confirmations_revoke(subscription=subscription, now=now)
-        _ongoing_outage_tell(subscription=subscription, now=now)
+        ongoing_outage_tell(subscription=subscription, now=now)
     return subscription
 
 
-def _ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:
+def ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:
     """Queue "problems detected" about the outage going on now, for someone who just
-    confirmed; nothing if they were told about it already (or are being told)."""
+    confirmed (or whose channel was just re-enabled); nothing if they were told about it
+    already (or are being told)."""
     outage = selectors.outage_ongoing_for(subscription=subscription)
     if outage is None or selectors.subscription_told_about(
         outage=outage, subscription=subscription

@@ -135,3 +135,31 @@ def test_only_a_disabled_channel_is_re_enabled(subscriber, receiver, client, sta
     assert b"This channel is not disabled." in page.content
     assert receiver.received == []  # no test sent
     assert Subscription.objects.filter(**state).exists()  # unchanged
+
+
+def test_re_enabled_during_an_outage_the_channel_hears_of_it_at_once(
+    disabled, receiver, outage, django_capture_on_commit_callbacks, eager
+):
+    """As a subscriber confirming during an outage is told: the channel missed its
+    "detected" while disabled, and would otherwise wait for the outage's next change."""
+    subscription = disabled()
+    going_on = outage()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.channel_reenable(subscription=subscription).ok
+    told = AlertDelivery.objects.get(subscription=subscription)
+    assert (told.outage_id, told.kind) == (going_on.id, AlertDelivery.Kind.OPENED)
+    assert [r.json()["event"] for r in receiver.received] == ["test", "opened"]
+
+
+def test_a_link_for_a_service_retired_since_is_neither_mailed_nor_confirmable(service, mailoutbox):
+    result = services.subscription_request(email="ann@example.com", service=service, countries=[])
+    confirmation = result.subscription.confirmations.get()
+    service.is_active = False
+    service.save(update_fields=["is_active"])
+
+    sent = services.confirmation_delivery_send(confirmation_id=confirmation.pk)
+
+    assert (sent.outcome, sent.reason) == (Outcome.SKIPPED, "retired")
+    assert mailoutbox == []
+    assert services.subscription_confirm(confirmation=confirmation) is None
+    assert Subscription.objects.get().confirmed_at is None
