@@ -68,22 +68,36 @@ def _message(
     headers: dict[str, str] | None = None,
 ) -> EmailMultiAlternatives:
     link = unsubscribe_url(subscription=subscription)
-    context = {**context, "unsubscribe_url": link, "site_url": settings.SITE_URL}
-    message = EmailMultiAlternatives(
+    return _compose(
+        to=subscription.email,
         subject=subject,
-        body=render_to_string(f"alerts/emails/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[subscription.email],
+        template=template,
+        context={**context, "unsubscribe_url": link},
         headers={
             # RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs here.
             "List-Unsubscribe": f"<{link}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            **(headers or {}),
+        },
+    )
+
+
+def _compose(
+    *, to: str, subject: str, template: str, context: dict[str, Any], headers: dict[str, str]
+) -> EmailMultiAlternatives:
+    context = {**context, "site_url": settings.SITE_URL}
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"alerts/emails/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={
             # Keeps vacation auto-replies from answering alerts.
             "Auto-Submitted": "auto-generated",
             # On the site's domain (Django's default is the host's name: "localhost" in a
             # container), as the alerts' thread ids are.
             "Message-ID": make_msgid(domain=_mail_domain()),
-            **(headers or {}),
+            **headers,
         },
     )
     message.attach_alternative(
@@ -92,29 +106,67 @@ def _message(
     return message
 
 
-def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
+def _confirm_item(confirmation: ConfirmationDelivery) -> dict[str, Any]:
+    """What one sign-up request asks for, and the link that confirms it alone."""
     subscription = confirmation.subscription
     service = subscription.service
-    context = {
+    item = {
         "service": service,
-        # Not subscribed yet, and maybe not by the address's owner: the footer says so.
-        "requested": True,
         "service_url": _absolute(service.get_absolute_url()),
         "confirm_url": confirm_url(confirmation=confirmation),
         "countries": presentation.country_names(confirmation.countries or []),
-        "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
     }
     if subscription.channel != Subscription.Channel.EMAIL:
         # Another channel is confirmed and managed from one page, reached by this link.
-        context["channel"] = subscription.get_channel_display()
-        context["url"] = presentation.url_shown(subscription.url)
-        context["manage_url"] = manage_url(subscription=subscription)
+        item["channel"] = subscription.get_channel_display()
+        item["url"] = presentation.url_shown(subscription.url)
+        item["manage_url"] = manage_url(subscription=subscription)
+    return item
+
+
+def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
+    subscription = confirmation.subscription
+    context = {
+        **_confirm_item(confirmation),
+        # Not subscribed yet, and maybe not by the address's owner: the footer says so.
+        "requested": True,
+        "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
+    }
     return _message(
         subscription=subscription,
-        subject=f"Confirm OutageWatch alerts for {service.name}",
+        subject=f"Confirm OutageWatch alerts for {subscription.service.name}",
         template="subscription_confirm",
         context=context,
         headers={"Message-ID": _message_id(f"confirm-{confirmation.pk}")},
+    )
+
+
+def confirmations_gathered_email_build(
+    *, confirmations: list[ConfirmationDelivery]
+) -> EmailMultiAlternatives:
+    """The one email a day that carries a mailbox's requests over its daily cap: each service
+    with its own link (a confirm link, or the management page of another channel), all to
+    the address they were typed as (the caller groups them so)."""
+    if len(confirmations) == 1:
+        # The others were revoked or retired meanwhile: one request reads as one.
+        return confirmation_email_build(confirmation=confirmations[0])
+    items = [_confirm_item(confirmation) for confirmation in confirmations]
+    context = {
+        "items": items,
+        "requested": True,
+        "requested_services": [item["service"].name for item in items],
+        "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
+    }
+    # No List-Unsubscribe: the button unsubscribes one subscription, and this email is about
+    # several that are not subscribed yet (ignoring it is enough). Naming one of them would
+    # leave the button half doing what it says; each link below confirms its own service.
+    return _compose(
+        to=confirmations[0].subscription.email,
+        subject=f"Confirm OutageWatch alerts for {len(items)} services",
+        template="subscription_confirm_gathered",
+        context=context,
+        # Derived from the rows, as a resend after a crash carries the same one.
+        headers={"Message-ID": _message_id(f"confirm-gathered-{confirmations[0].pk}")},
     )
 
 

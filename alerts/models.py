@@ -155,6 +155,11 @@ class ConfirmationDelivery(models.Model):
         default=False, help_text="Asked to be told when the provider acknowledges an outage."
     )
     address_key = models.CharField(max_length=254, help_text="Normalised for the rate limit.")
+    # Over the mailbox's daily cap the link is not dropped but waits for the one email a day
+    # that lists every such request of the mailbox (alerts.services.subscriptions).
+    gathered = models.BooleanField(
+        default=False, help_text="Over the daily cap: goes in the mailbox's list email."
+    )
     status = models.CharField(
         max_length=10, choices=AlertDelivery.Status.choices, default=AlertDelivery.Status.PENDING
     )

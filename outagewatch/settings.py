@@ -459,6 +459,12 @@ SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS: int = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE_D
 # day (all services together; plus tags and Gmail dots do not make a new mailbox), and none
 # again for the same service within the resend gap after one that actually left.
 SUBSCRIPTION_CONFIRMATIONS_PER_DAY: int = env.int("SUBSCRIPTION_CONFIRMATIONS_PER_DAY", default=5)
+# A request over that cap is not dropped: its link waits this long, so a burst is gathered,
+# then goes with every other waiting one of the mailbox in one email listing them all; at
+# most one such email per mailbox and day (later requests wait for the next day's).
+SUBSCRIPTION_CONFIRM_GATHER_MINUTES: int = env.int(
+    "SUBSCRIPTION_CONFIRM_GATHER_MINUTES", default=10
+)
 SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
     "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15
 )

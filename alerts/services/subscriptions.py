@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -61,7 +61,11 @@ def email_rate_key(value: str) -> str:
 @dataclass(frozen=True)
 class SubscriptionRequested:
     subscription: Subscription
+    # Its link goes in an email of its own, now (or with the retry of one waiting for SMTP).
     confirmation_queued: bool
+    # Over the mailbox's daily cap: its link goes in the mailbox's gathered email, later.
+    # Neither: a link mailed within the resend gap still works, and nothing new goes.
+    confirmation_gathered: bool = False
 
 
 def subscription_request(
@@ -75,7 +79,8 @@ def subscription_request(
     notify_acknowledged: bool | None = None,
     now: datetime | None = None,
 ) -> SubscriptionRequested:
-    """Start (or restart) a double opt-in: at most one confirmation email, rate-limited.
+    """Start (or restart) a double opt-in: one confirmation link, in an email of its own or,
+    over the mailbox's daily cap, in the one email a day that lists the others' links too.
 
     The caller answers the same whatever happens here, so nobody learns whether an address
     is already subscribed. Nothing about a confirmed subscription changes until the link
@@ -121,13 +126,17 @@ def subscription_request(
         subscription.save(
             update_fields=["countries", "timezone", "notify_acknowledged", "confirmation_sent_at"]
         )
-        if confirmation is not None:
+        if confirmation is not None and not confirmation.gathered:
             # robust: a broker outage must not fail the request; the sweeper sends the row.
             queue_after_commit(confirmation_delivery_send_task, confirmation_id=confirmation.pk)
     if confirmation is None:
-        logger.info("Confirmation for subscription %s not sent: rate limit", subscription.pk)
+        logger.info("Confirmation for subscription %s not sent: resend gap", subscription.pk)
+    elif confirmation.gathered:
+        logger.info("Confirmation for subscription %s gathered: daily cap", subscription.pk)
     return SubscriptionRequested(
-        subscription=subscription, confirmation_queued=confirmation is not None
+        subscription=subscription,
+        confirmation_queued=confirmation is not None and not confirmation.gathered,
+        confirmation_gathered=confirmation is not None and confirmation.gathered,
     )
 
 
@@ -144,19 +153,22 @@ def _confirmation_prepare(
     notify_acknowledged: bool,
     now: datetime,
 ) -> ConfirmationDelivery | None:
-    """The outbox row that will carry this request's link, or None when rate-limited."""
+    """The outbox row that will carry this request's link (gathered over the daily cap), or
+    None when a link sent within the resend gap still works."""
     links = subscription.confirmations.filter(purpose=ConfirmationDelivery.Purpose.CONFIRM)
     waiting = (
         links.filter(status__in=[Status.PENDING, Status.SENDING]).order_by("-created_at").first()
     )
     if waiting is not None:
-        # The last confirmation never left (SMTP trouble): it goes out with these countries,
-        # as soon as possible, instead of a second email; no resend gap applies to it.
+        # The last confirmation never left (SMTP trouble, or gathered and waiting for its
+        # list): it goes out with these countries instead of a second email; no resend gap
+        # applies to it. As soon as possible, unless gathered: its list waits for the burst
+        # to end or for the next day, and moving one row would not hurry the others.
         ConfirmationDelivery.objects.filter(pk=waiting.pk, status=Status.PENDING).update(
             countries=countries,
             timezone=timezone_name,
             notify_acknowledged=notify_acknowledged,
-            next_attempt_at=now,
+            next_attempt_at=waiting.next_attempt_at if waiting.gathered else now,
         )
         return waiting
     # The resend gap spares an inbox a second link while the first still works; one used or
@@ -167,26 +179,31 @@ def _confirmation_prepare(
     if last_sent is not None and last_sent.sent_at and last_sent.sent_at > now - gap:
         return None
     key = email_rate_key(subscription.email)
-    if not _confirmation_allowed(address_key=key, now=now):
-        return None
+    # Over the cap the request is not dropped (the answer said a link is on its way): it
+    # waits a while, so that a burst goes in one email, at most one a day (_gathered_send).
+    gathered = not _confirmation_allowed(address_key=key, now=now)
+    gather = timedelta(minutes=settings.SUBSCRIPTION_CONFIRM_GATHER_MINUTES)
     return ConfirmationDelivery.objects.create(
         subscription=subscription,
         countries=countries,
         timezone=timezone_name,
         notify_acknowledged=notify_acknowledged,
         address_key=key,
+        gathered=gathered,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=now + gather if gathered else now,
     )
 
 
 def _confirmation_allowed(*, address_key: str, now: datetime) -> bool:
-    """At most SUBSCRIPTION_CONFIRMATIONS_PER_DAY confirmations per mailbox, all services."""
+    """At most SUBSCRIPTION_CONFIRMATIONS_PER_DAY emails of their own per mailbox, all
+    services (gathered links do not count: their one email a day has its own limit)."""
     limit = settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY
     # The database bounds the damage even without Redis.
     recent = ConfirmationDelivery.objects.filter(
         address_key=address_key,
         purpose=ConfirmationDelivery.Purpose.CONFIRM,
+        gathered=False,
         created_at__gt=now - timedelta(days=1),
     ).count()
     if recent >= limit:
@@ -203,8 +220,15 @@ def _confirmation_allowed(*, address_key: str, now: datetime) -> bool:
 
 def confirmation_delivery_send(*, confirmation_id: int, now: datetime | None = None) -> SendResult:
     """Claim one owner email (a confirmation link, or "channel disabled"), send it, record
-    the outcome; safe to run twice."""
+    the outcome; safe to run twice. A gathered link sets off its mailbox's list instead."""
     now = now or timezone.now()
+    gathered_key = (
+        ConfirmationDelivery.objects.filter(pk=confirmation_id, gathered=True)
+        .values_list("address_key", flat=True)
+        .first()
+    )
+    if gathered_key is not None:
+        return _gathered_send(confirmation_id=confirmation_id, address_key=gathered_key, now=now)
     mine = claim(ConfirmationDelivery, pk=confirmation_id, now=now)
     if mine is None:
         return SendResult(Outcome.NOT_CLAIMED)
@@ -246,6 +270,110 @@ def confirmation_delivery_send(*, confirmation_id: int, now: datetime | None = N
     if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
         logger.warning("Owner email %s was taken over while sending", confirmation_id)
     return SendResult(Outcome.SENT)
+
+
+def _gathered_send(*, confirmation_id: int, address_key: str, now: datetime) -> SendResult:
+    """Send a mailbox's gathered links in one email, set off by one of them that is due; the
+    rows share its outcome (sent, retried or failed together through the outbox)."""
+    claimed = _gathered_claim(confirmation_id=confirmation_id, address_key=address_key, now=now)
+    if isinstance(claimed, SendResult):
+        return claimed
+    mine = ConfirmationDelivery.objects.filter(
+        pk__in=claimed, status=Status.SENDING, claimed_at=now
+    )
+    wanted = []
+    for row in mine.select_related("subscription", "subscription__service").order_by("pk"):
+        # Left out as a single link would be skipped (confirmation_delivery_send).
+        if row.used_at is not None:
+            reason = "Link revoked before it was sent."
+        elif not row.subscription.service.is_active:
+            reason = "The service was retired."
+        else:
+            wanted.append(row)
+            continue
+        mine.filter(pk=row.pk).update(status=Status.SKIPPED, last_error=reason)
+    if not wanted:
+        return SendResult(Outcome.SKIPPED, reason="revoked or retired")
+    mine = mine.filter(pk__in=[row.pk for row in wanted])
+    what = f"Gathered owner email {wanted[0].pk} ({len(wanted)} links)"
+    try:
+        message = emails.confirmations_gathered_email_build(confirmations=wanted)
+    except Exception as exc:  # a broken template must not loop through the sweeper forever
+        logger.exception("Could not build %s", what)
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
+    try:
+        message.send(fail_silently=False)
+    except (smtplib.SMTPException, OSError) as exc:
+        error = smtp_error(exc)
+        # One email, one count: a link that joined after the first try does not make the
+        # list give up sooner or later than the others.
+        attempts = max(row.attempts for row in wanted)
+        result = record_failure(mine=mine, attempts=attempts, exc=error, now=now, what=what)
+        if error.gone:
+            for row in wanted:
+                if row.subscription.channel == Subscription.Channel.EMAIL:
+                    subscription_disable(subscription=row.subscription, reason=result.reason)
+        return result
+    if mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1) < len(wanted):
+        logger.warning("%s was taken over while sending", what)
+    return SendResult(Outcome.SENT)
+
+
+def _gathered_claim(
+    *, confirmation_id: int, address_key: str, now: datetime
+) -> list[int] | SendResult:
+    """Take every gathered link waiting for the mailbox's address as typed, due or not yet
+    (a burst goes together), if ``confirmation_id`` is due and no list went in the last day;
+    otherwise the result to return (held until the day is over, or not claimed)."""
+    stale = now - timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS)
+    day = timedelta(days=1)
+    with transaction.atomic():
+        # Locked: two workers set off by two links of one mailbox would each send a list.
+        waiting = {
+            row.pk: row
+            for row in ConfirmationDelivery.objects.select_for_update()
+            .filter(
+                address_key=address_key,
+                gathered=True,
+                status__in=[Status.PENDING, Status.SENDING],
+            )
+            .only("status", "next_attempt_at", "claimed_at", "subscription_id")
+        }
+        trigger = waiting.get(confirmation_id)
+        due = trigger is not None and (
+            (trigger.status == Status.PENDING and trigger.next_attempt_at <= now)
+            or (trigger.status == Status.SENDING and trigger.claimed_at < stale)
+        )
+        busy = any(r.status == Status.SENDING and r.claimed_at >= stale for r in waiting.values())
+        if not due or busy:
+            # A busy one: another worker is sending the list; once it is through, this link
+            # waits for the next day's.
+            return SendResult(Outcome.NOT_CLAIMED)
+        last = ConfirmationDelivery.objects.filter(
+            address_key=address_key, gathered=True, status=Status.SENT, sent_at__gt=now - day
+        ).aggregate(last=Max("sent_at"))["last"]
+        if last is not None:
+            # The day's list went: all wait for the next one; no attempt is spent.
+            until = last + day
+            ConfirmationDelivery.objects.filter(pk__in=list(waiting)).filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=until)
+            ).update(status=Status.PENDING, next_attempt_at=until)
+            delay = int((until - now).total_seconds()) + 1
+            return SendResult(Outcome.HELD, delay=delay, reason="A list went in the last day.")
+        # To the address as typed, like every email: a variant (ann+x@ for ann@) is the same
+        # mailbox for the cap but need not be for its provider, so its links wait for its own
+        # list rather than reach another address.
+        email = Subscription.objects.values_list("email", flat=True).get(pk=trigger.subscription_id)
+        claimed = list(
+            ConfirmationDelivery.objects.filter(
+                pk__in=list(waiting), subscription__email=email
+            ).values_list("pk", flat=True)
+        )
+        ConfirmationDelivery.objects.filter(pk__in=claimed).update(
+            status=Status.SENDING, claimed_at=now
+        )
+    return claimed
 
 
 def subscription_confirm(
