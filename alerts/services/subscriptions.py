@@ -7,13 +7,16 @@ import hashlib
 import logging
 import secrets
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -236,39 +239,66 @@ def confirmation_delivery_send(*, confirmation_id: int, now: datetime | None = N
         "subscription", "subscription__service"
     ).get(pk=confirmation_id)
     purpose = confirmation.purpose
-    if purpose == ConfirmationDelivery.Purpose.CONFIRM and confirmation.used_at is not None:
+    skip = _link_skip_reason(confirmation)
+    if skip:
+        mine.update(status=Status.SKIPPED, last_error=skip)
+        return SendResult(Outcome.SKIPPED, reason="revoked" if confirmation.used_at else "retired")
+    if purpose == ConfirmationDelivery.Purpose.DISABLED:
+        build = partial(emails.channel_disabled_email_build, confirmation=confirmation)
+    else:
+        build = partial(emails.confirmation_email_build, confirmation=confirmation)
+    return _owner_email_send(
+        mine=mine,
+        rows=[confirmation],
+        build=build,
+        attempts=confirmation.attempts,
+        what=f"Owner email {confirmation_id}",
+        now=now,
+    )
+
+
+def _link_skip_reason(confirmation: ConfirmationDelivery) -> str:
+    """Why a row's email must not go, or "" (a channel-disabled notice always goes)."""
+    if confirmation.purpose != ConfirmationDelivery.Purpose.CONFIRM:
+        return ""
+    if confirmation.used_at is not None:
         # Unsubscribed, or confirmed through another link, before this one could leave.
-        mine.update(status=Status.SKIPPED, last_error="Link revoked before it was sent.")
-        return SendResult(Outcome.SKIPPED, reason="revoked")
+        return "Link revoked before it was sent."
     if not confirmation.subscription.service.is_active:
         # Retired from the catalog after the request: a link to alerts that never come.
-        mine.update(status=Status.SKIPPED, last_error="The service was retired.")
-        return SendResult(Outcome.SKIPPED, reason="retired")
+        return "The service was retired."
+    return ""
+
+
+def _owner_email_send(
+    *,
+    mine: QuerySet,
+    rows: list[ConfirmationDelivery],
+    build: Callable[[], EmailMultiAlternatives],
+    attempts: int,
+    what: str,
+    now: datetime,
+) -> SendResult:
+    """Build and send one owner email carrying ``rows`` (claimed: ``mine``); they share its
+    outcome. An address that is gone disables its email subscriptions."""
     try:
-        if purpose == ConfirmationDelivery.Purpose.DISABLED:
-            message = emails.channel_disabled_email_build(confirmation=confirmation)
-        else:
-            message = emails.confirmation_email_build(confirmation=confirmation)
+        message = build()
     except Exception as exc:  # a broken template must not loop through the sweeper forever
-        logger.exception("Could not build owner email %s", confirmation_id)
+        logger.exception("Could not build %s", what)
         mine.update(status=Status.FAILED, last_error=error_text(exc))
         return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     try:
         message.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:
         error = smtp_error(exc)
-        result = record_failure(
-            mine=mine,
-            attempts=confirmation.attempts,
-            exc=error,
-            now=now,
-            what=f"Owner email {confirmation_id}",
-        )
-        if error.gone and confirmation.subscription.channel == Subscription.Channel.EMAIL:
-            subscription_disable(subscription=confirmation.subscription, reason=result.reason)
+        result = record_failure(mine=mine, attempts=attempts, exc=error, now=now, what=what)
+        if error.gone:
+            for row in rows:
+                if row.subscription.channel == Subscription.Channel.EMAIL:
+                    subscription_disable(subscription=row.subscription, reason=result.reason)
         return result
-    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
-        logger.warning("Owner email %s was taken over while sending", confirmation_id)
+    if mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1) < len(rows):
+        logger.warning("%s was taken over while sending", what)
     return SendResult(Outcome.SENT)
 
 
@@ -283,41 +313,24 @@ def _gathered_send(*, confirmation_id: int, address_key: str, now: datetime) -> 
     )
     wanted = []
     for row in mine.select_related("subscription", "subscription__service").order_by("pk"):
-        # Left out as a single link would be skipped (confirmation_delivery_send).
-        if row.used_at is not None:
-            reason = "Link revoked before it was sent."
-        elif not row.subscription.service.is_active:
-            reason = "The service was retired."
+        # Left out as a single link would be skipped.
+        skip = _link_skip_reason(row)
+        if skip:
+            mine.filter(pk=row.pk).update(status=Status.SKIPPED, last_error=skip)
         else:
             wanted.append(row)
-            continue
-        mine.filter(pk=row.pk).update(status=Status.SKIPPED, last_error=reason)
     if not wanted:
         return SendResult(Outcome.SKIPPED, reason="revoked or retired")
-    mine = mine.filter(pk__in=[row.pk for row in wanted])
-    what = f"Gathered owner email {wanted[0].pk} ({len(wanted)} links)"
-    try:
-        message = emails.confirmations_gathered_email_build(confirmations=wanted)
-    except Exception as exc:  # a broken template must not loop through the sweeper forever
-        logger.exception("Could not build %s", what)
-        mine.update(status=Status.FAILED, last_error=error_text(exc))
-        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
-    try:
-        message.send(fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
-        error = smtp_error(exc)
-        # One email, one count: a link that joined after the first try does not make the
-        # list give up sooner or later than the others.
-        attempts = max(row.attempts for row in wanted)
-        result = record_failure(mine=mine, attempts=attempts, exc=error, now=now, what=what)
-        if error.gone:
-            for row in wanted:
-                if row.subscription.channel == Subscription.Channel.EMAIL:
-                    subscription_disable(subscription=row.subscription, reason=result.reason)
-        return result
-    if mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1) < len(wanted):
-        logger.warning("%s was taken over while sending", what)
-    return SendResult(Outcome.SENT)
+    # One email, one count: a link that joined after the first try does not make the list
+    # give up sooner or later than the others.
+    return _owner_email_send(
+        mine=mine.filter(pk__in=[row.pk for row in wanted]),
+        rows=wanted,
+        build=partial(emails.confirmations_gathered_email_build, confirmations=wanted),
+        attempts=max(row.attempts for row in wanted),
+        what=f"Gathered owner email {wanted[0].pk} ({len(wanted)} links)",
+        now=now,
+    )
 
 
 def _gathered_claim(
