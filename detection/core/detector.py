@@ -11,7 +11,6 @@ from .baseline import BaselineBatch
 from .clock import UNKNOWN_OFFSET, Clock
 from .config import DetectorConfig
 from .fitting import fit_baseline
-from .gaps import unheard
 from .level import cold_track, history_length, level_track, window_factors
 from .phase import (
     PHASE_UNDECIDED,
@@ -80,7 +79,6 @@ class _Scored:
     result: ScoreResult
     expected: np.ndarray  # judged expectation of each row's own bucket
     onset: np.ndarray
-    unheard: np.ndarray  # each row's bucket one we did not hear (gaps.unheard)
     level: tuple[float, float]  # level sums after the last row
     calibration: np.ndarray  # (calibration.ROW,) calibration after the last row
 
@@ -150,8 +148,7 @@ def _score_rows(
         result, calibration.window_limits(limits, config.scoring.windows), calibrated
     )
     onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step
-    silent = unheard(obs, exp, max(config.scoring.windows))
-    return _Scored(result, exp[:, -1], onset, silent, level, cal_after)
+    return _Scored(result, exp[:, -1], onset, level, cal_after)
 
 
 def _phase_run(
@@ -306,7 +303,7 @@ def detect_series(
                 clock_in_force,
             )
             scored = _score_rows(*args)
-            machine.run(minutes, c, b, scored, is_anomaly)
+            machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
             d = b
             if evidence_on:
                 d, phase_sums = _phase_run(
@@ -326,7 +323,7 @@ def detect_series(
                 machine.restore(snapshot)
                 is_anomaly[c:b] = 0
                 scored = _score_rows(*args[:3], d, *args[4:])
-                machine.run(minutes, c, d, scored, is_anomaly)
+                machine.run(minutes, c, d, scored.result, scored.onset, is_anomaly)
             res = scored.result
             expected[c:d], anomaly_score[c:d], level[c:d], rule[c:d] = (
                 scored.expected[: d - c],
@@ -368,11 +365,11 @@ class _Machine:
         minutes: np.ndarray,
         a: int,
         b: int,
-        scored: _Scored,
+        res: ScoreResult,
+        onset: np.ndarray,
         is_anomaly: np.ndarray,
     ) -> None:
         """Advance through rows a..b-1, writing is_anomaly for each."""
-        res, onset = scored.result, scored.onset
         busy = np.flatnonzero(res.level > 0) + a
         r = a
         while r < b:
@@ -391,7 +388,6 @@ class _Machine:
                 self.step,
                 res.recent_level[r - a : r - a + 1],
                 res.hot_span[r - a : r - a + 1],
-                scored.unheard[r - a : r - a + 1],
             )
             self.state = tr.state
             if tr.opened[0]:

@@ -1,8 +1,7 @@
-"""Ingestion gaps: zero runs where the series normally has traffic.
+"""Ingestion gaps: long zero runs where the series normally has traffic.
 
 A gap is missing data, not quiet: fitting on it would drag the baseline down and make the
-next ordinary evening look like an outage; and judged live, its empty minutes would count
-towards resolving an open outage (unheard below).
+next ordinary evening look like an outage.
 """
 
 from __future__ import annotations
@@ -65,26 +64,3 @@ def gap_mask(
         if cum[e] - cum[s] >= min_expected:
             mask[s:e] = True
     return mask
-
-
-def unheard(observed: np.ndarray, expected: np.ndarray, span: int) -> np.ndarray:
-    """(n,) bool: whether each row's newest bucket is one we did not hear.
-
-    observed, expected: (n, w) counts and judged expectations, newest last; only the last
-    `span` buckets are read (the scoring's longest window: what the tick holds).
-
-    The newest bucket is unheard when it ends a run of empty buckets in which at least
-    GAP_MIN_EXPECTED reports were due: as for the gaps above, real quiet almost never does
-    that, and a site, database or network of ours that was down does. Unlike gap_mask this
-    decides at once, from the run so far, so it needs no length of its own: it only keeps
-    such buckets from counting as quiet minutes of an open outage (state.transition), which
-    would otherwise close on our silence and open again when the reports come back.
-    """
-    obs = np.asarray(observed, dtype=np.float64)[:, -span:]
-    exp = np.asarray(expected, dtype=np.float64)[:, -span:]
-    w = obs.shape[1]
-    # Index of the newest non-empty bucket (-1: none in the span); the run is what follows.
-    heard_at = np.where(obs > 0, np.arange(w), -1).max(axis=1, initial=-1)
-    due = np.concatenate((np.zeros((len(exp), 1)), np.cumsum(exp, axis=1)), axis=1)
-    in_run = due[:, -1] - due[np.arange(len(exp)), heard_at + 1]
-    return (obs[:, -1] == 0) & (in_run >= GAP_MIN_EXPECTED)

@@ -9,7 +9,6 @@ import numpy as np
 from . import calibration
 from .baseline import BaselineBatch
 from .config import DetectorConfig
-from .gaps import unheard
 from .level import (
     cold_state,
     cold_update,
@@ -43,9 +42,6 @@ class TickResult:
     transition: Transition  # new state (store it) and opened/reopened/resolved events
     expected: np.ndarray  # (n,) expected count of the newest bucket, as judged
     onset: np.ndarray  # (n,) first minute of the current excess run
-    # (n,) bool: the newest bucket is one we did not hear (gaps.unheard), the series' own or
-    # the whole site's
-    unheard: np.ndarray
 
 
 def run_tick(
@@ -132,11 +128,6 @@ def run_tick(
         scores, calibration.window_limits(limit, config.scoring.windows), calibrated
     )
     onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes
-    span = max(config.scoring.windows)
-    # Every series empty at once is our silence, even where each alone would be ordinary
-    # quiet: the site's few reports a minute add up across its services.
-    site = unheard(observed.sum(axis=0)[None, :], expected.sum(axis=0)[None, :], span)
-    silent = unheard(observed, expected, span) | site
     tr = transition(
         state,
         scores.level,
@@ -146,7 +137,6 @@ def run_tick(
         step_minutes,
         scores.recent_level,
         scores.hot_span,
-        silent,
     )
     newest = observed[:, -1]
     at = np.full(n, newest_minute)
@@ -177,6 +167,4 @@ def run_tick(
     new_state = new_state.with_phase(phase, minus, plus, batch.fitted_at)
     new_state = new_state.with_calibration(new_calibration)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
-    return TickResult(
-        scores=scores, transition=tr, expected=expected[:, -1], onset=onset, unheard=silent
-    )
+    return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)

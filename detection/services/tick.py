@@ -128,12 +128,6 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
         with phases("core"):
             result = tick_run(parts, state, observed, to_epoch_minute(minute), config, offsets)
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
-        if keys and result.unheard.all():
-            logger.warning(
-                "No report reached us in %s where many were due: judged as a minute we did "
-                "not hear, so open outages wait rather than resolve",
-                f"{minute:%Y-%m-%d %H:%M}",
-            )
         with phases("outages"):
             applied = outages_apply(view=view)
             outage_ids = applied.active

@@ -1,7 +1,5 @@
 """The production tick reproduces detect_series row by row (pure numpy)."""
 
-from dataclasses import replace
-
 import numpy as np
 
 import detection.core.detector as detector_module
@@ -170,75 +168,3 @@ def test_tick_matches_offline_detector_through_a_known_clock_change(monkeypatch)
     np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
     np.testing.assert_array_equal(levels[W:], offline.level[W:])
     np.testing.assert_allclose(scores[W:], offline.anomaly_score[W:], rtol=1e-9)
-
-
-def _fitted(rate: float, seed: int):
-    s = simulate_series(seed=seed, weeks=1.0, base_rate=rate, outages_per_week=0)
-    fit_at = int(s.minutes[0]) + 4 * 1440
-    return s, fit_baseline(s.minutes, s.values.astype(float), fitted_at=fit_at, config=CONFIG)
-
-
-def test_an_outage_stays_open_through_minutes_no_report_reached_us(monkeypatch):
-    """25 empty minutes in the middle of an outage, where 3 reports a minute were due, are
-    minutes we did not hear (our own outage, then the catch-up): not counted as quiet, on the
-    tick as offline; the outage resolves after quiet minutes with reports in them."""
-    s, baseline = _fitted(3.0, 70)
-    values = s.values.astype(float)
-    start = 4 * 1440 + 100
-    values[start : start + 30] += 12
-    values[start + 10 : start + 35] = 0  # nothing reached us
-    monkeypatch.setattr(detector_module, "fit_baseline", lambda *a, **k: baseline)
-    rows = slice(4 * 1440 - 200, 4 * 1440 + 300)
-    minutes, vals = s.minutes[rows], values[rows]
-    offline = detect_series(minutes, vals, 1, CONFIG)
-
-    batch = BaselineBatch.from_baselines([baseline], CONFIG)
-    state = DetectorState.initial(1)
-    padded = np.concatenate((np.zeros(W - 1), vals))
-    anomaly = []
-    for r in range(len(minutes)):
-        tick = run_tick(batch, state, padded[None, r : r + W], int(minutes[r]), CONFIG)
-        state = tick.transition.state
-        anomaly.append(int(state.state[0] == 2))
-    np.testing.assert_array_equal(anomaly, offline.is_anomaly)
-    (outage,) = offline.outages
-    gap_end = int(s.minutes[start + 35])
-    assert outage.opened_at < int(s.minutes[start + 10])
-    # Open through the gap; over only after about CONFIG.state.quiet_minutes heard quiet ones.
-    gap = (minutes >= int(s.minutes[start + 10])) & (minutes < gap_end)
-    assert offline.is_anomaly[gap].all()
-    closed = int(minutes[np.flatnonzero(offline.is_anomaly)[-1]])
-    # (The run's first empty minutes, before 8 reports were due in it, still count as quiet.)
-    assert gap_end + CONFIG.state.quiet_minutes - 3 <= closed < gap_end + CONFIG.state.quiet_minutes
-
-
-def test_the_whole_site_empty_at_once_is_our_silence_even_for_a_quiet_series():
-    """A series of 0.3 reports a minute in an open outage: 20 empty minutes are ordinary
-    for it alone, and close the outage when the site's busy series keep reporting; with
-    every series empty at once they are our silence, and it stays open."""
-    _, quiet = _fitted(0.3, 71)
-    s, busy = _fitted(10.0, 72)
-    batch = BaselineBatch.from_baselines([quiet, busy], CONFIG)
-    at = int(s.minutes[4 * 1440 + 100])
-    opened = DetectorState.initial(2)
-    opened = replace(
-        opened,
-        state=np.array([2, 0], dtype=np.int8),
-        onset=np.array([at - 30, -1]),
-        last_hot=np.array([at - W, -1]),
-    )
-
-    def states_after(busy_reports: float) -> list[int]:
-        state, seen = opened, []
-        for k in range(20):
-            obs = np.zeros((2, W))
-            obs[0, : W - k : 3] = 1.0  # the quiet series' own few, none for k minutes
-            obs[1, : W - k] = 10.0  # the busy series, empty for the last k minutes at most
-            obs[1, W - k :] = busy_reports
-            tick = run_tick(batch, state, obs, at + k, CONFIG)
-            state = tick.transition.state
-            seen.append(int(state.state[0]))
-        return seen
-
-    assert states_after(busy_reports=10.0)[-1] == 0  # heard: 15 quiet minutes resolve it
-    assert set(states_after(busy_reports=0.0)) == {2}  # the site heard nothing: still open

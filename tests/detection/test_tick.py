@@ -231,28 +231,6 @@ def test_a_tick_whose_clock_was_ahead_does_not_blind_the_next_ones(history, send
     assert "ahead of the clock" in caplog.text
 
 
-def test_minutes_no_report_reached_us_do_not_resolve_an_open_outage(history, send_reports, caplog):
-    """A database (or web) outage of ours: for 25 minutes no report is stored, then the
-    catch-up judges them. Empty minutes where reports were due are minutes we did not hear,
-    not quiet ones: the outage stays open, and no "resolved"/"problems again" pair is sent."""
-    run_minutes(send_reports, history, 0, 10)
-    run_minutes(send_reports, history, 10, 20, extra=25)
-    outage = Outage.objects.get(service=history)
-    assert outage.is_active
-    # Minutes 20-44 hold nothing; the reports come back at 45, the outage still going on.
-    run_minutes(send_reports, history, 45, 48, extra=25)
-    outage.refresh_from_db()
-    assert outage.is_active
-    assert "No report reached us in 2026-11-23 12:44" in caplog.text
-    assert list(outage.events.values_list("kind", flat=True)) == ["opened"]
-    # Reports back to normal: resolved after quiet minutes that were heard.
-    run_minutes(send_reports, history, 48, 80)
-    outage.refresh_from_db()
-    assert outage.status == "resolved"
-    assert outage.resolved_at >= T0 + 48 * M
-    assert list(outage.events.values_list("kind", flat=True)) == ["opened", "resolved"]
-
-
 def test_a_country_listed_for_its_share_of_reports_tells_its_followers(history, send_reports):
     """FR's own series has no history to fire on, but a quarter of the outage's reports
     come from there: the outage lists FR, so a follower of only FR is told, and the
