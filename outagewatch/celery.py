@@ -15,10 +15,13 @@ app.autodiscover_tasks()
 @worker_init.connect
 @beat_init.connect
 def _refuse_unsafe_settings(**kwargs: object) -> None:
-    # Workers sign links in emails: they must not run on a missing key either.
-    from outagewatch.startup import require_safe_settings
+    # Workers sign links in emails: they must not run on a missing key either. Celery logs
+    # an exception from a signal handler and starts anyway: only SystemExit stops it.
+    from outagewatch.startup import secret_key_problem
 
-    require_safe_settings()
+    problem = secret_key_problem()
+    if problem:
+        raise SystemExit(problem)
 
 
 @worker_ready.connect

@@ -48,7 +48,8 @@ SECRET_KEY: str = env.str("SECRET_KEY", default="")
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = _DEV_SECRET_KEY
 # Read by outagewatch.startup: Django itself raises on any access to an empty SECRET_KEY.
-SECRET_KEY_MISSING: bool = not SECRET_KEY
+# The development key is published in this file: in production it is as good as none.
+SECRET_KEY_MISSING: bool = not SECRET_KEY or (not DEBUG and SECRET_KEY == _DEV_SECRET_KEY)
 # Without DEBUG an empty key is not replaced: sessions, CSRF tokens, signed links and reporter
 # hashes all derive from it, so running on a well-known key would void all of them. The web
 # server, the Celery processes and every checked management command refuse to start

@@ -2,17 +2,55 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 SECRET_KEY_MISSING = (
-    "SECRET_KEY must be set when DEBUG is off. Production: set SECRET_KEY (50+ random "
-    "characters); development: set DEBUG=1 (`make run` and the tests do)."
+    "SECRET_KEY must be set when DEBUG is off, and not to the development key. Production: "
+    "set SECRET_KEY (50+ random characters); development: set DEBUG=1 (`make run` and the "
+    "tests do)."
 )
 
 
 def secret_key_problem() -> str | None:
     return SECRET_KEY_MISSING if settings.SECRET_KEY_MISSING else None
+
+
+def production_warnings() -> list[tuple[int, str]]:
+    """Development defaults that production falls back to without a word, numbered: what
+    `check --deploy` warns about (an operator who set README's list got emails written to
+    disk)."""
+    if settings.DEBUG:
+        return []
+    found = []
+    if not settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+        found.append(
+            (
+                1,
+                f"Emails are not delivered: EMAIL_BACKEND is {settings.EMAIL_BACKEND} (set "
+                "EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587).",
+            )
+        )
+    host = urlsplit(settings.SITE_URL).hostname or ""
+    if host in {"localhost", "127.0.0.1", "::1"} or host.endswith(".localhost"):
+        found.append(
+            (
+                2,
+                f"SITE_URL is {settings.SITE_URL}: links in emails and feeds would point there "
+                "(set SITE_URL to the site's public address).",
+            )
+        )
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        found.append(
+            (
+                3,
+                "The database is SQLite, the zero-setup default: production runs on PostgreSQL "
+                "(set DATABASE_URL).",
+            )
+        )
+    return found
 
 
 def require_safe_settings() -> None:

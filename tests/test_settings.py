@@ -14,8 +14,10 @@ PRODUCTION = {
     "SECRET_KEY": "prod-5ecret-key-with-enough-entropy-Zq8vN2kLp0wX4tR7yB1mC6hJ9sD3fG",
     "ALLOWED_HOSTS": "outagewatch.example",
     "SITE_URL": "https://outagewatch.example",
-    "DATABASE_URL": "sqlite:////tmp/outagewatch-deploy-check.sqlite3",
+    # Not connected to by `check`: production's database and mail relay, as README lists.
+    "DATABASE_URL": "postgres://outagewatch:secret@db.outagewatch.example:5432/outagewatch",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://alerts:secret@smtp.outagewatch.example:587",
 }
 
 
@@ -52,6 +54,46 @@ def test_offline_detector_runs_with_no_environment(tmp_path):
     result = manage("detect_series", str(source), str(tmp_path / "out.csv"), env={})
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out.csv").read_text().startswith("timestamp,value,expected")
+
+
+def test_the_published_development_key_is_no_key_in_production():
+    dev_key = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
+    result = manage("check", env={**PRODUCTION, "SECRET_KEY": dev_key})
+    assert result.returncode != 0
+    assert "not to the development key" in result.stderr
+
+
+def test_celery_processes_refuse_to_start_without_a_key(tmp_path):
+    """Celery logs an exception raised in a start-up signal and runs on: the worker and the
+    beat ran the tick and the sweeps with no key."""
+    env = {k: v for k, v in PRODUCTION.items() if k != "SECRET_KEY"}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
+    # A broker nobody listens on: the refusal comes before any connection.
+    env |= {"REDIS_URL": "redis://127.0.0.1:9/0", "DATABASE_URL": f"sqlite:///{tmp_path}/db"}
+    celery = str(Path(sys.executable).with_name("celery"))
+    for process in (["worker"], ["beat", "--schedule", str(tmp_path / "beat")]):
+        result = subprocess.run(
+            [celery, "-A", "outagewatch", *process, "--loglevel=INFO"],
+            cwd=BASE_DIR,
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode != 0, process
+        assert "SECRET_KEY must be set when DEBUG is off" in result.stderr, process
+
+
+def test_deploy_check_warns_about_development_defaults_left_in_production():
+    """README's list without the mail relay, and SITE_URL / DATABASE_URL left out: emails
+    went to var/mail, links to 127.0.0.1, data to SQLite, and --deploy said nothing."""
+    env = {k: v for k, v in PRODUCTION.items() if k not in {"EMAIL_URL", "SITE_URL"}}
+    env["DATABASE_URL"] = "sqlite:////tmp/outagewatch-deploy-check.sqlite3"
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    for warning in ("outagewatch.W001", "outagewatch.W002", "outagewatch.W003"):
+        assert warning in result.stderr + result.stdout
+    assert "Emails are not delivered" in result.stderr + result.stdout
 
 
 def test_deploy_check_passes_with_documented_production_variables():
