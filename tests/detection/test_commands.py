@@ -56,6 +56,28 @@ def test_detect_series_writes_the_specified_columns_and_flags_the_outage(tmp_pat
     assert abs(np.mean([float(r["expected"]) for r in quiet_day]) - 3.0) < 0.6
 
 
+def test_detect_series_writes_to_standard_output_for_a_dash(tmp_path):
+    minutes, values = _series(n=1440)
+    source = _write(tmp_path / "in.csv", minutes, values)
+    out, err = StringIO(), StringIO()
+    call_command("detect_series", str(source), "-", stdout=out, stderr=err)
+    call_command("detect_series", str(source), str(tmp_path / "out.csv"), stdout=StringIO())
+    assert out.getvalue() == (tmp_path / "out.csv").read_text()  # only the CSV
+    assert "1440 rows at 1-minute spacing" in err.getvalue()
+    assert not (tmp_path / "-").exists()
+
+
+def test_detect_series_refuses_to_write_over_its_input(tmp_path, monkeypatch):
+    minutes, values = _series(n=60)
+    source = _write(tmp_path / "in.csv", minutes, values)
+    before = source.read_text()
+    monkeypatch.chdir(tmp_path)
+    for same in (str(source), "in.csv", "./in.csv"):
+        with pytest.raises(CommandError, match="is the input file"):
+            call_command("detect_series", str(source), same, stdout=StringIO())
+    assert source.read_text() == before
+
+
 def test_detect_series_is_causal(tmp_path):
     minutes, values = _series(n=2 * 1440, seed=8)
     changed = values.copy()

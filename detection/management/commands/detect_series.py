@@ -15,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Read IN.csv (timestamp,value at a fixed spacing of 1 to 60 whole minutes; stamps need "
         "not sit on whole minutes), run the detector causally in time order, and write OUT.csv "
-        "(timestamp,value,expected,anomaly_score,is_anomaly) with the input stamps as written."
+        "(timestamp,value,expected,anomaly_score,is_anomaly) with the input stamps as written; "
+        "OUT.csv '-' writes to standard output."
     )
     requires_system_checks: list = []
     requires_migrations_checks = False
@@ -31,6 +32,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, input: Path, output: Path, timezone: str | None = None, **options):
+        if str(output) != "-" and output.exists() and input.exists() and output.samefile(input):
+            # The input is read whole before the output is opened: it would be replaced.
+            raise CommandError(f"{output}: is the input file; name another file for the output")
         if timezone:
             try:
                 ZoneInfo(timezone)
@@ -50,12 +54,17 @@ class Command(BaseCommand):
             raise CommandError(f"{input}: cannot be read ({exc.strerror})") from None
         except SeriesFormatError as exc:
             raise CommandError(f"{input}: {exc}") from None
+        summary = (
+            f"{len(series.minutes)} rows at {series.step_minutes}-minute spacing, "
+            f"{len(result.outages)} outages detected -> {output}"
+        )
+        if str(output) == "-":
+            series_write(self.stdout, series, result)
+            self.stderr.write(summary)  # standard output holds only the CSV
+            return
         try:
             with output.open("w", newline="", encoding="utf-8") as handle:
                 series_write(handle, series, result)
         except OSError as exc:
             raise CommandError(f"{output}: cannot be written ({exc.strerror})") from None
-        self.stdout.write(
-            f"{len(series.minutes)} rows at {series.step_minutes}-minute spacing, "
-            f"{len(result.outages)} outages detected -> {output}"
-        )
+        self.stdout.write(summary)
