@@ -74,6 +74,7 @@ def series_read(handle: TextIO) -> InputSeries:
     lines: list[int] = []  # file line of each row, for messages (blank lines are skipped)
     micros: list[int] = []
     values: list[float] = []
+    zoned: bool | None = None  # whether the stamps carry a UTC offset, set by the first
     try:
         for line, row in enumerate(reader, start=2):
             if not row or all(not cell.strip() for cell in row):
@@ -82,7 +83,18 @@ def series_read(handle: TextIO) -> InputSeries:
                 raise SeriesFormatError(f"line {line}: expected 2 columns, got {len(row)}")
             stamps.append(row[0].strip())
             lines.append(line)
-            micros.append(_epoch_micros(row[0], line))
+            stamp, has_offset = _epoch_micros(row[0], line)
+            if zoned is None:
+                zoned = has_offset
+            elif has_offset != zoned:
+                # Naive stamps are read as UTC: beside stamps with an offset they are most
+                # likely local times, silently shifted by the offset.
+                raise SeriesFormatError(
+                    f"line {line}: {row[0].strip()!r} "
+                    + ("has a UTC offset" if has_offset else "has no UTC offset")
+                    + " unlike the rows before it; give every stamp one, or none (UTC)"
+                )
+            micros.append(stamp)
             values.append(_count(row[1], line))
     except csv.Error as exc:  # an unbalanced quote runs on until the field limit
         raise SeriesFormatError(f"line {reader.line_num}: {exc}") from None
@@ -108,15 +120,17 @@ def series_write(handle: TextIO, series: InputSeries, result: SeriesResult) -> N
         )
 
 
-def _epoch_micros(text: str, line: int) -> int:
-    """Microseconds since the epoch, exact (integers, so steps compare exactly)."""
+def _epoch_micros(text: str, line: int) -> tuple[int, bool]:
+    """Microseconds since the epoch, exact (integers, so steps compare exactly), and whether
+    the stamp carried a UTC offset."""
     try:
         stamp = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise SeriesFormatError(f"line {line}: {text!r} is not an ISO 8601 timestamp") from None
-    if stamp.tzinfo is None:
+    has_offset = stamp.tzinfo is not None
+    if not has_offset:
         stamp = stamp.replace(tzinfo=dt.UTC)  # naive timestamps are taken as UTC
-    return (stamp - _EPOCH) // dt.timedelta(microseconds=1)
+    return (stamp - _EPOCH) // dt.timedelta(microseconds=1), has_offset
 
 
 def _count(text: str, line: int) -> float:

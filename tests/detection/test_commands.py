@@ -78,6 +78,17 @@ def test_detect_series_refuses_to_write_over_its_input(tmp_path, monkeypatch):
     assert source.read_text() == before
 
 
+def test_detect_series_refuses_stamps_with_and_without_an_offset_mixed(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "timestamp,value\n2026-01-01T00:00:00,1\n2026-01-01T01:05:00+01:00,2\n"
+        "2026-01-01T00:10:00,3\n"
+    )
+    with pytest.raises(CommandError, match=r"line 3: .* has a UTC offset unlike the rows"):
+        call_command("detect_series", str(source), str(tmp_path / "out.csv"))
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_detect_series_is_causal(tmp_path):
     minutes, values = _series(n=2 * 1440, seed=8)
     changed = values.copy()
