@@ -89,6 +89,14 @@ def test_detect_series_refuses_stamps_with_and_without_an_offset_mixed(tmp_path)
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.django_db
+def test_simulate_live_refuses_an_outage_after_its_last_minute(make_service):
+    make_service("acme")
+    with pytest.raises(CommandError, match="--outage-at 50 is not within the 5 minutes"):
+        call_command("simulate", "live", "acme", "--minutes", "5", "--outage-at", "50")
+    assert not Report.objects.exists()
+
+
 def test_detect_series_is_causal(tmp_path):
     minutes, values = _series(n=2 * 1440, seed=8)
     changed = values.copy()

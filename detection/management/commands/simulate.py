@@ -127,6 +127,11 @@ class Command(BaseCommand):
             countries = [country_clean(c) for c in o["countries"].split(",") if c.strip()]
         except ValidationError as exc:
             raise CommandError(f"--countries: {exc.messages[0]}") from None
+        if o["outage_minutes"] and o["outage_at"] >= minutes:
+            raise CommandError(
+                f"--outage-at {o['outage_at']} is not within the {minutes} minutes simulated "
+                "(minutes count from 0): no outage would happen; use --outage-minutes 0 for none"
+            )
         outage = range(o["outage_at"], o["outage_at"] + o["outage_minutes"])
         try:
             for minute in range(minutes):
