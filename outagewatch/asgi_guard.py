@@ -9,6 +9,7 @@ REQUEST_BODY_TIMEOUT_SECONDS (408 after), so a trickling upload cannot hold reso
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,15 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>{status}: not read - OutageWatch</title></head><body>"
+    "<h1>We could not read what you sent</h1><p>{detail} Nothing was saved: go back, shorten "
+    'it and send it again.</p><p><a href="/">OutageWatch home</a></p></body></html>\n'
+)
 
 
 class BodyLimit:
@@ -95,8 +105,10 @@ async def _refuse(scope: Scope, send: Send, status: int, detail: str, code: str)
         body = json.dumps({"detail": detail, "code": code}).encode()
         content_type = b"application/json"
     else:
-        body = f"{detail}\n".encode()
-        content_type = b"text/plain; charset=utf-8"
+        # The site's other errors are pages: a visitor whose form was refused reads one too.
+        # Self-contained (no stylesheet: the policy below loads nothing).
+        body = _PAGE.format(status=status, detail=html.escape(detail)).encode()
+        content_type = b"text/html; charset=utf-8"
     headers = [
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
