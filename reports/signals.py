@@ -1,4 +1,5 @@
-"""Catalog edits reach every web process's in-memory catalog (reports.cache)."""
+"""Catalog edits reach every web process's in-memory catalog (reports.cache); report
+submissions that found no database are counted (reports.intake)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpRequest
 
+from outagewatch.http.errors import database_unavailable_answered
+from reports import intake
 from reports.cache import catalog_forget, catalog_version_bump
 from reports.models import Category, ProblemType, Service
 
@@ -19,6 +23,11 @@ def catalog_changed(*, using: str = "default", **kwargs: Any) -> None:
     transaction.on_commit(catalog_version_bump, using=using)
 
 
+def submission_unanswered(*, request: HttpRequest, **kwargs: Any) -> None:
+    if intake.is_submission(request):
+        intake.submission_failed()
+
+
 def connect() -> None:
     for model in (Service, ProblemType, Category):
         for signal in (post_save, post_delete):
@@ -26,3 +35,4 @@ def connect() -> None:
     m2m_changed.connect(
         catalog_changed, sender=Service.problem_types.through, dispatch_uid="catalog-problems"
     )
+    database_unavailable_answered.connect(submission_unanswered, dispatch_uid="intake-failed")

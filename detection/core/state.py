@@ -205,13 +205,16 @@ def transition(
     step_minutes: int = 1,
     calm_level: np.ndarray | None = None,
     hot_span: np.ndarray | None = None,
+    unheard: np.ndarray | bool = False,
 ) -> Transition:
     """Advance every series by one tick.
 
     level: (n,) scoring level of the newest bucket; minute: that bucket's start;
     onset_candidate: first minute of the current excess run (used only when opening);
     calm_level: level over the short windows, which decides "back to normal" (default: level);
-    hot_span: buckets summed by the shortest window at level 2 (default: 1).
+    hot_span: buckets summed by the shortest window at level 2 (default: 1);
+    unheard: (n,) or one for all: the bucket is one whose reports did not reach us (our own
+    outage, told by the caller): not quiet, so an open outage's count of quiet minutes waits.
     """
     level = np.asarray(level)
     minute = np.broadcast_to(np.asarray(minute, dtype=np.int64), level.shape)
@@ -223,6 +226,7 @@ def transition(
     # While open: count minutes back at baseline; any elevated bucket restarts the count, so
     # one dip does not close an outage.
     quiet = np.where(in_outage & (calm == 0), prev.quiet_minutes + step_minutes, 0)
+    quiet = np.where(in_outage & unheard, prev.quiet_minutes, quiet)
     resolved = in_outage & (quiet >= config.state.quiet_minutes)
 
     # Opening also needs the short windows elevated right after an outage: the long sums

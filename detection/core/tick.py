@@ -52,11 +52,15 @@ def run_tick(
     config: DetectorConfig,
     step_minutes: int = 1,
     utc_offset: np.ndarray | None = None,
+    unheard: bool = False,
 ) -> TickResult:
     """observed: (n, w) counts of the last w buckets, newest last, w >= max(windows).
     utc_offset: each series' UTC offset when its clock is known (clock.py), else
     UNKNOWN_OFFSET: (n, w) at each bucket of the window, or (n,) when no clock changed within
     it; None: no clock known for any.
+    unheard: the newest bucket is one whose reports did not reach us (our own outage, which
+    only the caller can know): open outages do not count it as quiet, and the level trackers
+    do not learn from it.
 
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
@@ -137,6 +141,7 @@ def run_tick(
         step_minutes,
         scores.recent_level,
         scores.hot_span,
+        unheard,
     )
     newest = observed[:, -1]
     at = np.full(n, newest_minute)
@@ -155,6 +160,8 @@ def run_tick(
         np.where(batch.cold, cold[0], warm[0]),
         np.where(batch.cold, cold[1], warm[1]),
     )
+    if unheard:  # its missing reports would drag every level down
+        levels = (state.level_observed, state.level_expected)
     if use_phase and is_block_end(newest_minute, step_minutes):
         # Each block of normal buckets votes for the phase that explains it best.
         k = block_buckets(step_minutes)

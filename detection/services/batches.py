@@ -480,20 +480,33 @@ def tick_run(
     newest_minute: int,
     config: DetectorConfig,
     utc_offset: np.ndarray | None = None,
+    unheard: bool = False,
 ) -> TickResult:
     """run_tick over every part, the rows put back in the tick's order.
 
     utc_offset: each series' UTC offset (detection.clocks), (n,) now or (n, window) per
     window bucket when a clock changed inside the window; None where no clock is known.
+    unheard: the minute's reports did not reach us (run_tick).
     """
     n = len(state.state)
     if not parts:  # no series at all
         return run_tick(
-            BaselineBatch.from_baselines([], config), state, observed, newest_minute, config
+            BaselineBatch.from_baselines([], config),
+            state,
+            observed,
+            newest_minute,
+            config,
+            unheard=unheard,
         )
     if len(parts) == 1 and _whole(parts[0], n):
         return run_tick(
-            parts[0].batch, state, observed, newest_minute, config, utc_offset=utc_offset
+            parts[0].batch,
+            state,
+            observed,
+            newest_minute,
+            config,
+            utc_offset=utc_offset,
+            unheard=unheard,
         )
     results = []
     for part in parts:
@@ -512,6 +525,7 @@ def tick_run(
             newest_minute,
             config,
             utc_offset=None if utc_offset is None else utc_offset[source],
+            unheard=unheard,
         )
         results.append(
             (span, result) if span is not None else (part.series, _take(result, part.rows))

@@ -46,6 +46,7 @@ from detection.services.series import counts_recent, series_active
 from detection.services.states import states_encode, states_load
 from detection.services.timeutil import CLOCK_SLACK, minute_floor, to_epoch_minute
 from detection.services.upstream import upstream_refresh
+from reports.intake import submissions_failed
 
 logger = logging.getLogger(__name__)
 CURSOR = "tick"
@@ -125,8 +126,11 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
                 offsets = _utc_offsets(keys, minute, width)
             with phases("baselines"):  # what is left of the read once the rest is in
                 parts = baselines.result()
+        unheard = _unheard(minute, observed[:, -1])
         with phases("core"):
-            result = tick_run(parts, state, observed, to_epoch_minute(minute), config, offsets)
+            result = tick_run(
+                parts, state, observed, to_epoch_minute(minute), config, offsets, unheard
+            )
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
             applied = outages_apply(view=view)
@@ -189,6 +193,21 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
         time.perf_counter() - start,
     )
     return len(keys)
+
+
+def _unheard(minute: dt.datetime, counted: np.ndarray) -> bool:
+    """Whether `minute`'s reports did not reach us: at least as many submissions found no
+    database as were counted, so its buckets hold half of what was sent, or less."""
+    failed = submissions_failed(minute)
+    unheard = failed > 0 and failed >= counted.sum()
+    if unheard:
+        logger.warning(
+            "%d report submissions found no database in %s: judged as a minute we did not "
+            "hear, so open outages wait rather than resolve",
+            failed,
+            f"{minute:%Y-%m-%d %H:%M}",
+        )
+    return unheard
 
 
 def _utc_offsets(keys: list, minute: dt.datetime, width: int) -> np.ndarray:

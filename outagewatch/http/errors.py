@@ -10,6 +10,7 @@ import sys
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
+from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.urls import Resolver404, resolve
@@ -20,6 +21,9 @@ API_PREFIX = "/api/"
 # A database that is restarting or failing over is usually back within this many seconds.
 DATABASE_RETRY_AFTER_SECONDS = 30
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# Sent with `request` whenever a request is answered 503 for want of a database: what it asked
+# for was not done (the reports app counts the report submissions among them, reports.intake).
+database_unavailable_answered = Signal()
 
 
 # Plain HTML, no template: it is answered where rendering may be what failed.
@@ -53,6 +57,7 @@ def api_error(
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: the request may well succeed when repeated shortly."""
+    database_unavailable_answered.send(sender=None, request=request)
     if is_api(request):
         response: HttpResponse = api_error(
             503, "The service is temporarily unavailable; try again shortly.", "unavailable"

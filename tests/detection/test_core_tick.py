@@ -168,3 +168,42 @@ def test_tick_matches_offline_detector_through_a_known_clock_change(monkeypatch)
     np.testing.assert_allclose(expected[W:], offline.expected[W:], rtol=1e-9)
     np.testing.assert_array_equal(levels[W:], offline.level[W:])
     np.testing.assert_allclose(scores[W:], offline.anomaly_score[W:], rtol=1e-9)
+
+
+def test_an_unheard_minute_is_not_quiet_and_teaches_the_level_nothing():
+    """Minutes the caller says did not reach us (our own outage): an open outage does not
+    count them as quiet, and the level trackers keep what they had; the same empty minutes
+    heard are quiet, resolve it, and pull the level down."""
+    s = simulate_series(seed=71, weeks=1.0, base_rate=3.0, outages_per_week=0)
+    values = s.values.astype(float)
+    fit_at = int(s.minutes[0]) + 4 * 1440
+    baseline = fit_baseline(s.minutes, values, fitted_at=fit_at, config=CONFIG)
+    batch = BaselineBatch.from_baselines([baseline], CONFIG)
+    start = 4 * 1440 + 100
+    values[start : start + 20] += 15  # an outage, open by the end of it
+    state = DetectorState.initial(1)
+    for row in range(start - W, start + 20):  # an hour before it warms the level
+        window = values[row - W + 1 : row + 1]
+        tick = run_tick(batch, state, window[None, :], int(s.minutes[row]), CONFIG)
+        state = tick.transition.state
+    assert state.state[0] == 2
+    padded = values[start + 20 - W : start + 20]
+
+    def after_empty_minutes(unheard: bool) -> tuple[list[int], DetectorState]:
+        st, window, seen = state, padded.copy(), []
+        for k in range(2 * CONFIG.state.quiet_minutes):
+            window = np.append(window[1:], 0.0)
+            minute = int(s.minutes[start + 20 + k])
+            tick = run_tick(batch, st, window[None, :], minute, CONFIG, unheard=unheard)
+            st = tick.transition.state
+            seen.append(int(st.state[0]))
+        return seen, st
+
+    seen, held = after_empty_minutes(unheard=True)
+    assert set(seen) == {2}
+    assert held.quiet_minutes[0] == state.quiet_minutes[0]
+    np.testing.assert_array_equal(held.level_observed, state.level_observed)
+    np.testing.assert_array_equal(held.level_expected, state.level_expected)
+    seen, heard = after_empty_minutes(unheard=False)
+    assert seen[-1] == 0
+    assert heard.level_observed[0] < state.level_observed[0]

@@ -12,6 +12,7 @@ from detection.core.level import history_length, level_factor
 from detection.core.state import STATE_VERSION
 from detection.models import Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
 from detection.services import buckets_aggregate, detect_tick
+from reports.intake import submission_failed
 from tests.detection.conftest import T0
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +255,58 @@ def test_a_country_listed_for_its_share_of_reports_tells_its_followers(history, 
     assert (told.outage_id, told.kind) == (outage.id, "opened")
     joined = outage.events.get(kind="country", country="FR")
     assert "% of the outage's reports so far" in joined.message
+
+
+def _our_outage(send_reports, history, *, failed_per_minute: int) -> Outage:
+    """Reports of an outage, then 25 minutes (20-44) in which none was stored while
+    `failed_per_minute` submissions a minute found no database, then the catch-up."""
+    run_minutes(send_reports, history, 0, 10)
+    run_minutes(send_reports, history, 10, 20, extra=25)
+    outage = Outage.objects.get(service=history)
+    assert outage.is_active
+    for k in range(20, 45):
+        for _ in range(failed_per_minute):
+            submission_failed(now=T0 + k * M + dt.timedelta(seconds=30))
+    run_minutes(send_reports, history, 45, 48, extra=25)  # the first tick catches up 20-45
+    outage.refresh_from_db()
+    return outage
+
+
+def test_minutes_whose_reports_found_no_database_do_not_resolve_an_open_outage(
+    history, send_reports, caplog
+):
+    """Our database was away for 25 minutes: report submissions were answered 503 and
+    counted (reports.intake). The catch-up reads those minutes as unheard, not quiet: the
+    outage stays open, and no false "resolved" / "problems again" pair goes out."""
+    outage = _our_outage(send_reports, history, failed_per_minute=3)
+    assert outage.is_active
+    assert list(outage.events.values_list("kind", flat=True)) == ["opened"]
+    assert "3 report submissions found no database in 2026-11-23 12:44" in caplog.text
+    # Reports back to normal: resolved after quiet minutes that were heard.
+    run_minutes(send_reports, history, 48, 80)
+    outage.refresh_from_db()
+    assert outage.status == "resolved"
+    assert outage.resolved_at >= T0 + 48 * M
+    assert list(outage.events.values_list("kind", flat=True)) == ["opened", "resolved"]
+
+
+def test_empty_minutes_without_failed_submissions_are_quiet(history, send_reports):
+    """The same 25 empty minutes with no submission failing: the site truly went quiet, so
+    the outage resolved in them (and the reports coming back reopen it)."""
+    outage = _our_outage(send_reports, history, failed_per_minute=0)
+    kinds = list(outage.events.values_list("kind", flat=True))
+    assert kinds[:2] == ["opened", "resolved"]
+
+
+def test_a_few_failed_submissions_beside_many_stored_reports_leave_a_minute_heard(
+    history, send_reports
+):
+    """A failure or two while most reports were stored: the minute's buckets hold nearly all
+    that was sent, and its quiet counts."""
+    run_minutes(send_reports, history, 0, 10)
+    run_minutes(send_reports, history, 10, 20, extra=25)
+    for k in range(20, 45):
+        submission_failed(now=T0 + k * M)
+    run_minutes(send_reports, history, 20, 45)  # two stored a minute, one failed
+    outage = Outage.objects.get(service=history)
+    assert outage.status == "resolved"

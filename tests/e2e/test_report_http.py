@@ -8,7 +8,9 @@ import subprocess
 import urllib.parse
 
 import pytest
+from django.utils import timezone
 
+from reports.intake import submissions_failed
 from reports.models import Report
 from tests.conftest import free_port, wait_until
 from tests.e2e.conftest import BASE_DIR, BIN, HttpResult, WebServer
@@ -111,7 +113,7 @@ def test_real_server_answers_json_errors_under_api(web_server, make_service):
 
 def test_database_down_is_a_503_with_retry_after(stack_env, tmp_path):
     """The production server with a database that refuses connections: 503 + Retry-After,
-    JSON under /api/, a page elsewhere."""
+    JSON under /api/, a page elsewhere; a report submission among them is counted."""
     env = {**stack_env, "DATABASE_URL": "postgres://ow:ow@127.0.0.1:9/outagewatch"}
     port = free_port()
     log = open(tmp_path / "gunicorn-nodb.log", "wb")  # noqa: SIM115
@@ -141,6 +143,14 @@ def test_database_down_is_a_503_with_retry_after(stack_env, tmp_path):
         page = server.request("GET", "/services/acme/")
         assert page.status == 503 and b"Temporarily unavailable" in page.body
         assert int(page.headers["Retry-After"]) > 0
+        # A report that found no database is counted in Redis for the tick (reports.intake),
+        # so that these minutes are not judged as quiet once the database is back.
+        first = timezone.now().replace(second=0, microsecond=0)
+        body = json.dumps({"service": "acme", "problem": "login", "country": "DE"})
+        report = server.request("POST", "/api/v1/reports/", body.encode(), JSON)
+        assert report.status == 503 and json.loads(report.body)["code"] == "unavailable"
+        last = timezone.now().replace(second=0, microsecond=0)
+        assert sum(submissions_failed(m) for m in {first, last}) == 1
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -1,0 +1,91 @@
+"""Report submissions that found no database are counted per minute (reports.intake), for the
+tick to tell a minute it did not hear from a quiet one; nothing else is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+from django.db import OperationalError
+from django.test import Client
+from django.utils import timezone
+
+from reports import intake, services
+
+pytestmark = pytest.mark.django_db
+REPORT = {"service": "acme", "problem": "login", "country": "DE"}
+
+
+def failed_during(request) -> tuple[int, int]:
+    """(status, submissions counted as failed in the minutes the request spanned)."""
+    first = timezone.now()
+    response = request(Client(raise_request_exception=False))
+    last = timezone.now()
+    minutes = {first.replace(second=0, microsecond=0), last.replace(second=0, microsecond=0)}
+    return response.status_code, sum(intake.submissions_failed(m) for m in minutes)
+
+
+@pytest.fixture
+def database_away(monkeypatch):
+    """Storing a report raises `exc` (a database that does not answer, by default)."""
+    state = {"exc": OperationalError("connection refused")}
+
+    def report_create(**kwargs):
+        raise state["exc"]
+
+    monkeypatch.setattr(services, "report_create", report_create)
+    return state
+
+
+def api_post(client):
+    return client.post("/api/v1/reports/", json.dumps(REPORT), content_type="application/json")
+
+
+def form_post(client):
+    return client.post("/services/acme/", {"problem": "login", "country": "DE"})
+
+
+def test_an_api_report_that_found_no_database_is_counted(service, database_away):
+    assert failed_during(api_post) == (503, 1)
+    assert failed_during(api_post) == (503, 2)
+
+
+def test_a_website_report_that_found_no_database_is_counted(service, database_away):
+    assert failed_during(form_post) == (503, 1)
+
+
+def test_only_report_submissions_are_counted(service, monkeypatch):
+    from reports import selectors
+
+    def service_get(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(selectors, "service_get", service_get)
+    assert failed_during(lambda c: c.get("/services/acme/")) == (503, 0)
+    flag = "/services/acme/comments/1/flag/"
+    assert failed_during(lambda c: c.post(flag, {"reason": "spam"}))[1] == 0
+    assert failed_during(form_post) == (503, 1)  # the same error, on a submission
+
+
+def test_another_error_is_not_counted(service, database_away):
+    """Only a database that did not answer counts: an error one request could provoke must
+    not let a client hold every open outage open."""
+    database_away["exc"] = ZeroDivisionError("boom")
+    assert failed_during(api_post) == (500, 0)
+
+
+def test_with_redis_away_too_the_answer_is_still_a_503(service, database_away, redis_down):
+    assert failed_during(api_post) == (503, 0)
+
+
+def test_the_count_keeps_nothing_of_the_client(service, database_away, redis_url):
+    address = "203.0.113.9"
+    response = Client(REMOTE_ADDR=address).post(
+        "/api/v1/reports/", json.dumps(REPORT), content_type="application/json"
+    )
+    assert response.status_code == 503
+    stored = redis.Redis.from_url(redis_url)
+    keys = [key for key in stored.keys("*") if b"intake-failed" in key]
+    assert len(keys) == 1
+    assert address.encode() not in keys[0] and address.encode() not in stored.get(keys[0])
