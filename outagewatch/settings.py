@@ -313,6 +313,7 @@ REQUEST_BODY_TIMEOUT_SECONDS: float = env.float("REQUEST_BODY_TIMEOUT_SECONDS", 
 THROTTLE_IPV6_SITE_FACTOR: int = env.int("THROTTLE_IPV6_SITE_FACTOR", default=10)
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "outagewatch.api.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["outagewatch.api.parsers.BoundedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],

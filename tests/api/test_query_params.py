@@ -74,3 +74,19 @@ def test_page_must_be_a_positive_whole_number(api_client, service, value):
 def test_page_past_the_end_is_404_and_a_good_page_is_served(api_client, service):
     assert api_client.get("/api/v1/services/", {"page": "1"}).status_code == 200
     assert api_client.get("/api/v1/services/", {"page": "99999"}).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/outages/", "/api/v1/status/"])
+def test_a_format_we_do_not_offer_is_a_406_naming_it(api_client, service, url):
+    response = api_client.get(url, {"format": "xml"})
+    assert response.status_code == 406
+    assert response.json() == {
+        "detail": "format='xml' is not offered; use json.",
+        "code": "not_acceptable",
+    }
+    assert api_client.get(url, {"format": "json"}).status_code == 200
+
+
+def test_the_schema_keeps_its_own_formats(client):
+    assert client.get("/api/schema/", {"format": "json"}).status_code == 200
+    assert client.get("/api/schema/", {"format": "xml"}).status_code == 406
