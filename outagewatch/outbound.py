@@ -13,7 +13,8 @@ and development).
 line, headers and body. A per-read timeout is not enough: a server trickling its headers one
 byte a second never lets a read time out, and held a worker (or a web thread, "Send a test")
 for as long as it liked. Each blocking call is given only the time left instead (_Deadline).
-The name lookup before it is the system resolver's, bounded by its own timeouts.
+The name lookup counts too: the system resolver's own timeouts (5 s per try, per nameserver)
+could hold a worker for tens of seconds before the exchange even began (_lookup).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ import functools
 import http.client
 import io
 import ipaddress
+import os
 import socket
 import ssl
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -77,9 +81,58 @@ def address_allowed(ip: IPAddress, *, allow_loopback: bool) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def _vetted_address(host: str, port: int, *, allow_loopback: bool) -> str:
+# Name lookups in flight at once, in the whole process. getaddrinfo can be neither given a
+# timeout nor cancelled, so a lookup that outlives its request goes on in its thread until
+# the resolver gives up; with the resolver down, every request would leave one more thread
+# behind. With the slots taken, a request waits for one within its deadline and starts no
+# thread: the threads stay bounded whatever the resolver does.
+_MAX_LOOKUPS = 16
+_LOOKUP_SLOTS = threading.BoundedSemaphore(_MAX_LOOKUPS)
+
+
+def _fresh_lookup_slots() -> None:
+    # A forked child (a Celery or gunicorn worker) has none of its parent's lookup threads,
+    # so the slots they held in the copied semaphore would never come back.
+    global _LOOKUP_SLOTS
+    _LOOKUP_SLOTS = threading.BoundedSemaphore(_MAX_LOOKUPS)
+
+
+os.register_at_fork(after_in_child=_fresh_lookup_slots)
+
+
+def _lookup(host: str, port: int, deadline: _Deadline) -> list[tuple]:
+    """socket.getaddrinfo within the time left; TimeoutError when it runs out."""
+    slots = _LOOKUP_SLOTS  # the thread gives back the slot it took, whatever happens since
+    if not slots.acquire(timeout=deadline.remaining()):
+        raise TimeoutError("every name lookup slot is taken")
+    answer: Future[list[tuple]] = Future()
+
+    def resolve() -> None:
+        try:
+            answer.set_result(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as exc:  # given to the caller, if it is still waiting
+            answer.set_exception(exc)
+        finally:
+            slots.release()
+
+    # A daemon thread rather than an executor's: those are joined when the process exits, so
+    # a lookup left running would hold up a worker's shutdown.
+    thread = threading.Thread(target=resolve, name="outbound-lookup", daemon=True)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        thread.start()
+    except BaseException:
+        slots.release()
+        raise
+    return answer.result(timeout=deadline.remaining())
+
+
+def _vetted_address(host: str, port: int, *, allow_loopback: bool, deadline: _Deadline) -> str:
+    try:
+        infos = _lookup(host, port, deadline)
+    except TimeoutError as exc:
+        raise OutboundTimeout(
+            f"Timed out: {host} did not resolve in time (over {deadline.seconds:g} s in all)"
+        ) from exc
     except (socket.gaierror, UnicodeError) as exc:
         # Often temporary (resolver trouble); a name that never resolves gives up after the
         # caller's retries like any other transient failure.
@@ -98,9 +151,10 @@ def _vetted_address(host: str, port: int, *, allow_loopback: bool) -> str:
 
 
 class _Deadline:
-    """One monotonic deadline that every blocking socket call of a request shares."""
+    """One monotonic deadline that every blocking call of a request shares."""
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
         self._end = time.monotonic() + seconds
 
     def remaining(self) -> float:
@@ -211,8 +265,10 @@ def request(
         raise OutboundError(f"Bad port in {url[:100]}", permanent=True) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundError(f"Not an http(s) URL: {url[:100]}", permanent=True)
-    address = _vetted_address(parts.hostname, port, allow_loopback=allow_loopback)
     deadline = _Deadline(timeout)
+    address = _vetted_address(
+        parts.hostname, port, allow_loopback=allow_loopback, deadline=deadline
+    )
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(parts.hostname, port, address=address, deadline=deadline)
     path = request_target(url)
