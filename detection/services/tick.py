@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.clocks import utc_offsets_at
-from detection.models import JobCursor, SeriesState
+from detection.models import OVERALL, JobCursor, SeriesState
 from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
 from detection.services.config import detector_config
@@ -126,7 +126,7 @@ def tick_minute(*, minute: dt.datetime, now: dt.datetime) -> TickDone | None:
                 offsets = _utc_offsets(keys, minute, width)
             with phases("baselines"):  # what is left of the read once the rest is in
                 parts = baselines.result()
-        unheard = _unheard(minute, observed[:, -1])
+        unheard = _unheard(minute, keys, observed[:, -1])
         with phases("core"):
             result = tick_run(
                 parts, state, observed, to_epoch_minute(minute), config, offsets, unheard
@@ -195,11 +195,13 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
     return len(keys)
 
 
-def _unheard(minute: dt.datetime, counted: np.ndarray) -> bool:
+def _unheard(minute: dt.datetime, keys: list, counted: np.ndarray) -> bool:
     """Whether `minute`'s reports did not reach us: at least as many submissions found no
     database as were counted, so its buckets hold half of what was sent, or less."""
     failed = submissions_failed(minute)
-    unheard = failed > 0 and failed >= counted.sum()
+    # Each report is in its service's overall series and in its country's: count it once.
+    overall = np.fromiter((country == OVERALL for _, country in keys), bool, len(keys))
+    unheard = failed > 0 and failed >= counted[overall].sum()
     if unheard:
         logger.warning(
             "%d report submissions found no database in %s: judged as a minute we did not "
