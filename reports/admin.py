@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db import models
 
 from reports import services
-from reports.models import Category, ProblemType, Provider, Report, Service
+from reports.models import Category, FormerSlug, ProblemType, Provider, Report, Service
 from reports.validation import slug_clean
 
 
@@ -29,9 +29,19 @@ class ProblemTypeAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class FormerSlugInline(admin.TabularInline):
+    """Slugs the service had before a rename (``renamed_from`` in the catalog file): they
+    redirect to its pages. Deleting one frees the slug for a new service."""
+
+    model = FormerSlug
+    form = SlugForm
+    extra = 0
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
     form = SlugForm
+    inlines = [FormerSlugInline]
     # A website typed without a scheme is https (Django 6's default; 5.2 warns without it).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug", "category", "is_active", "website"]

@@ -15,6 +15,10 @@ admin, `catalog_load`), so each process keeps it in memory and reloads it when i
 - A copy is never older than CATALOG_MAX_AGE_SECONDS, whatever the token says: edits that
   send no signal (QuerySet.update(), raw SQL, data migrations) are picked up too, and while
   Redis is down the catalog is reloaded from the database at that pace.
+
+The copy also holds the former slugs of renamed services (reports.catalog_renames): a report
+naming one is the renamed service's. FormerSlug rows send no signal of their own; catalog_load
+writes them with the services it saves, whose signals announce both.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from reports.models import ProblemType, Service
+from reports.models import FormerSlug, ProblemType, Service
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "reports:catalog-version"
@@ -51,6 +55,7 @@ class CatalogService:
 @dataclass(frozen=True)
 class Catalog:
     services: dict[str, CatalogService]  # active services by slug
+    renamed: dict[str, str]  # an active service's slug by each of its former slugs
     version: str | None  # the Redis token it was loaded under; None: Redis was down
     loaded_at: float  # _clock()
 
@@ -79,13 +84,24 @@ def catalog_get() -> Catalog:
         version = _version()
         if _current is not None and _current is not current and _current.version == version:
             return _current  # another thread reloaded meanwhile
-        _current = Catalog(services=_load(), version=version, loaded_at=_clock())
+        _current = Catalog(
+            services=_load(), renamed=_renamed_load(), version=version, loaded_at=_clock()
+        )
         _checked_at = _current.loaded_at
         return _current
 
 
 def catalog_service(slug: str) -> CatalogService | None:
-    return catalog_get().services.get(slug)
+    """The active service with this slug or, once renamed, with this former slug."""
+    catalog = catalog_get()
+    return catalog.services.get(slug) or catalog.services.get(catalog.renamed.get(slug, ""))
+
+
+def catalog_renamed(slug: str) -> str | None:
+    """The current slug of the active service `slug` is a former slug of; None when it is
+    none (or is a current slug itself)."""
+    catalog = catalog_get()
+    return None if slug in catalog.services else catalog.renamed.get(slug)
 
 
 def catalog_forget() -> None:
@@ -140,3 +156,11 @@ def _load() -> dict[str, CatalogService]:
         )
         for service in services
     }
+
+
+def _renamed_load() -> dict[str, str]:
+    # A current slug wins over a former one (a slug reused for a new service, even retired).
+    former = FormerSlug.objects.filter(service__is_active=True).exclude(
+        slug__in=Service.objects.values("slug")
+    )
+    return dict(former.values_list("slug", "service__slug"))

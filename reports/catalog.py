@@ -13,7 +13,9 @@ from typing import Any
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
+from django.db import transaction
 
+from reports.catalog_renames import former_slugs_record, renames_read, service_rename
 from reports.validation import slug_clean
 
 CATALOG_PATH = Path(__file__).resolve().parent / "data" / "catalog.json"
@@ -25,6 +27,8 @@ class CatalogSyncResult:
     problem_types: int
     services_created: int
     services_updated: int
+    # (former slug, slug) of each service renamed in place by this load.
+    services_renamed: tuple[tuple[str, str], ...] = ()
 
 
 def catalog_read(path: Path = CATALOG_PATH) -> dict[str, Any]:
@@ -35,9 +39,16 @@ def catalog_read(path: Path = CATALOG_PATH) -> dict[str, Any]:
 def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSyncResult:
     """Create or update categories, problem types and services from ``data``.
 
-    Idempotent. Services missing from the file are left alone, so services added
-    in the admin survive a reload.
+    Idempotent, and all or nothing: a file refused half-way (reports.catalog_renames.
+    CatalogConflict, a missing key) changes nothing. Services missing from the file are left
+    alone, so services added in the admin survive a reload. An entry's ``renamed_from``
+    renames the row of a former slug in place (reports.catalog_renames).
     """
+    with transaction.atomic():
+        return _catalog_write(data=data, apps=apps)
+
+
+def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
     Category = apps.get_model("reports", "Category")
     ProblemType = apps.get_model("reports", "ProblemType")
     Service = apps.get_model("reports", "Service")
@@ -53,10 +64,16 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
             slug=slug_clean(row["slug"]),
             defaults={"name": row["name"], "description": row.get("description", "")},
         )
+    # Duplicates and cycles are refused before any service is written.
+    renames = renames_read(data["services"])
     created = updated = 0
+    renamed = []
     for row in data["services"]:
+        slug = slug_clean(row["slug"])
+        if old := service_rename(slug=slug, former=renames[slug], entries=renames, apps=apps):
+            renamed.append((old, slug))
         service, was_created = Service.objects.update_or_create(
-            slug=slug_clean(row["slug"]),
+            slug=slug,
             defaults={
                 "name": row["name"],
                 "category": categories[row["category"]],
@@ -64,11 +81,12 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
                 "status_page": row.get("status_page") or "",
             },
         )
-        service.problem_types.set([problems[slug] for slug in row["problems"]])
+        service.problem_types.set([problems[problem] for problem in row["problems"]])
+        former_slugs_record(service=service, former=renames[slug], apps=apps)
         created += was_created
         updated += not was_created
     providers_sync(data=data, apps=apps)
-    return CatalogSyncResult(len(categories), len(problems), created, updated)
+    return CatalogSyncResult(len(categories), len(problems), created, updated, tuple(renamed))
 
 
 def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> int:

@@ -59,6 +59,23 @@ class Service(models.Model):
         return reverse("reports:service", kwargs={"slug": self.slug})
 
 
+class FormerSlug(models.Model):
+    """A slug a service had before the catalog renamed it (``renamed_from``, reports.catalog).
+
+    The row is renamed in place, so its history follows; this keeps the old name answering:
+    old addresses redirect to the new ones and reports naming it count for the service.
+    """
+
+    slug = models.SlugField(unique=True)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="former_slugs")
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return f"{self.slug} (service {self.service_id})"
+
+
 class Provider(models.Model):
     """A cloud, CDN, payment or login provider, or an owner's own network, that services of
     the catalog depend on. When it is in the catalog itself, `service` is its page there (its

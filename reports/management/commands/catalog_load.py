@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from reports.catalog import CATALOG_PATH, catalog_read, catalog_sync
+from reports.catalog_renames import CatalogConflict
 
 
 class Command(BaseCommand):
@@ -24,6 +25,8 @@ class Command(BaseCommand):
             # categories before it half-loaded.
             with transaction.atomic():
                 result = catalog_sync(data=data)
+        except CatalogConflict as exc:
+            raise CommandError(f"Cannot load {file}: {exc}") from None
         except KeyError as exc:
             raise CommandError(f"Cannot load {file}: an entry lacks the key {exc}") from None
         except ValidationError as exc:
@@ -34,3 +37,7 @@ class Command(BaseCommand):
             f"Catalog: {result.categories} categories, {result.problem_types} problem types, "
             f"{result.services_created} services created, {result.services_updated} updated."
         )
+        for old, new in result.services_renamed:
+            self.stdout.write(
+                f"Renamed {old} -> {new}: its history, followers and old addresses follow."
+            )
