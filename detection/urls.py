@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.decorators.http import conditional_page
 
 from detection import feeds, track_record_view, views
+from reports.renamed import renamed_followed
 
 # Feed readers poll with If-Modified-Since / If-None-Match: an unchanged feed is a 304.
 
@@ -9,7 +10,11 @@ app_name = "detection"
 
 urlpatterns = [
     path("live.json", views.home_live, name="home-live"),
-    path("services/<slug:slug>/live.json", views.service_live, name="service-live"),
+    path(
+        "services/<slug:slug>/live.json",
+        renamed_followed(views.service_live),
+        name="service-live",
+    ),
     path("outages/", views.outage_list, name="outages"),
     path("track-record/", track_record_view.track_record_page, name="track-record"),
     path("outages/feed/", conditional_page(feeds.OutageFeed()), name="feed"),
@@ -17,7 +22,8 @@ urlpatterns = [
     path("outages/<int:pk>/live.json", views.outage_live, name="outage-live"),
     path(
         "services/<slug:slug>/outages/feed/",
-        conditional_page(feeds.ServiceOutageFeed()),
+        # Feed readers keep the address they were given: a renamed service's old one follows.
+        renamed_followed(conditional_page(feeds.ServiceOutageFeed())),
         name="service-feed",
     ),
 ]

@@ -232,3 +232,24 @@ def test_a_rename_onto_a_service_with_its_own_history_is_refused_and_changes_not
     assert Service.objects.get(slug="chirp").name == "Chirp"
     assert not Category.objects.filter(slug="new-cat").exists()
     assert not FormerSlug.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/services/birdsite/live.json", "/services/chirp/live.json"),
+        ("/services/birdsite/outages/feed/", "/services/chirp/outages/feed/"),
+        ("/api/v1/services/birdsite/series/?window=1h", "/api/v1/services/chirp/series/?window=1h"),
+    ],
+)
+def test_every_address_of_a_renamed_service_follows_it(client, renamed, old, new):
+    """Feed readers, status widgets and dashboards keep the address they were given."""
+    response = client.get(old)
+    assert (response.status_code, response["Location"]) == (301, new)
+    assert client.get(new).status_code == 200
+
+
+def test_a_sign_up_sent_from_a_page_loaded_before_the_rename_follows_the_service(client, renamed):
+    response = client.post("/services/birdsite/subscribe/", {"email": "bob@example.com"})
+    assert (response.status_code, response["Location"]) == (302, "/services/chirp/#subscribe")
+    assert Subscription.objects.get(email="bob@example.com").service_id == renamed.pk
