@@ -42,7 +42,7 @@ from detection.official.parsers import ParsedIncident, ParsedUpdate, PayloadErro
 from detection.official.selectors import link_concerns, outage_official
 from detection.official.tasks import official_source_poll_task
 from outagewatch import outbound
-from reports.models import Service
+from reports.models import FormerSlug, Service
 
 logger = logging.getLogger("detection.official")
 
@@ -325,6 +325,13 @@ def status_sources_load(*, path: Path = SOURCES_FILE, now: datetime | None = Non
     now = now or timezone.now()
     entries = _sources_read(path)
     services = {s.slug: s for s in Service.objects.filter(slug__in=entries)}
+    # A key naming a service by a slug the catalog renamed since (docs/catalog.md) still links
+    # it, unless the file names it by its current slug too: a rename must not silently drop
+    # the service's status page.
+    renamed = FormerSlug.objects.filter(slug__in=entries).exclude(slug__in=services)
+    for former in renamed.select_related("service"):
+        if former.service.slug not in entries:
+            services[former.slug] = former.service
     with transaction.atomic():
         linked = []
         for slug, entry in entries.items():

@@ -349,3 +349,22 @@ def test_the_data_file_links_catalog_services_to_shared_sources(make_service, tm
         with pytest.raises(ValueError, match=message):
             services.status_sources_load(path=bad)
     assert StatusSource.objects.filter(enabled=True).count() == enabled
+
+
+def test_a_key_under_a_former_slug_still_links_the_renamed_service(make_service, tmp_path):
+    """The catalog renamed oldhub to newhub (docs/catalog.md); sources.json not yet: its
+    status page stays linked, and a key under the current slug wins over the former one."""
+    from reports.models import FormerSlug
+
+    newhub = make_service("newhub")
+    FormerSlug.objects.create(slug="oldhub", service=newhub)
+    sources = tmp_path / "sources.json"
+    old = {"kind": "statuspage", "url": "https://status.oldhub.example/api/v2/summary.json"}
+    sources.write_text(json.dumps({"sources": {"oldhub": old}}))
+    assert services.status_sources_load(path=sources, now=NOW) == 1
+    assert Service.objects.get(pk=newhub.pk).official_source.source.url == old["url"]
+
+    new = {"kind": "statuspage", "url": "https://status.newhub.example/api/v2/summary.json"}
+    sources.write_text(json.dumps({"sources": {"oldhub": old, "newhub": new}}))
+    assert services.status_sources_load(path=sources, now=NOW) == 1
+    assert Service.objects.get(pk=newhub.pk).official_source.source.url == new["url"]
