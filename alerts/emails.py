@@ -17,7 +17,10 @@ from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from detection import presentation as words
 
-_absolute = presentation.absolute
+# Not alerts.presentation.absolute (the same function): read at import time, that failed
+# whenever alerts.presentation was imported first (it imports the channels, which import
+# this module while it is half loaded).
+_absolute = words.absolute
 
 
 def unsubscribe_url(*, subscription: Subscription) -> str:
@@ -118,20 +121,28 @@ def _confirm_item(confirmation: ConfirmationDelivery) -> dict[str, Any]:
     }
     if subscription.channel != Subscription.Channel.EMAIL:
         # Another channel is confirmed and managed from one page, reached by this link.
-        item["channel"] = subscription.get_channel_display()
+        # In a sentence ("your webhook"): the model's label is for forms and headings.
+        item["channel"] = presentation.channel_noun(subscription.channel)
         item["url"] = presentation.url_shown(subscription.url)
         item["manage_url"] = manage_url(subscription=subscription)
     return item
 
 
-def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
-    subscription = confirmation.subscription
-    context = {
-        **_confirm_item(confirmation),
+def _requested_context() -> dict[str, Any]:
+    """What the footer of a confirmation email tells someone who may not have asked."""
+    return {
         # Not subscribed yet, and maybe not by the address's owner: the footer says so.
         "requested": True,
         "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
+        # A stranger can still make us write: the daily cap of single confirmations, and
+        # one list a day of the requests beyond it (alerts.services.subscriptions).
+        "emails_per_day": settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY + 1,
     }
+
+
+def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
+    subscription = confirmation.subscription
+    context = {**_confirm_item(confirmation), **_requested_context()}
     return _message(
         subscription=subscription,
         subject=f"Confirm OutageWatch alerts for {subscription.service.name}",
@@ -142,27 +153,29 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
 
 
 def confirmations_gathered_email_build(
-    *, confirmations: list[ConfirmationDelivery]
+    *, confirmations: list[ConfirmationDelivery], more: int = 0
 ) -> EmailMultiAlternatives:
     """The one email a day that carries a mailbox's requests over its daily cap: each service
     with its own link (a confirm link, or the management page of another channel), all to
-    the address they were typed as (the caller groups them so)."""
-    if len(confirmations) == 1:
+    the address they were typed as (the caller groups them so). ``more``: requests past the
+    list's cap, which follow in the next day's list."""
+    if len(confirmations) == 1 and not more:
         # The others were revoked or retired meanwhile: one request reads as one.
         return confirmation_email_build(confirmation=confirmations[0])
     items = [_confirm_item(confirmation) for confirmation in confirmations]
     context = {
+        **_requested_context(),
         "items": items,
-        "requested": True,
         "requested_services": [item["service"].name for item in items],
-        "max_age_days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS,
+        "more": more,
     }
+    services = f"{len(items)} service{'' if len(items) == 1 else 's'}"
     # No List-Unsubscribe: the button unsubscribes one subscription, and this email is about
     # several that are not subscribed yet (ignoring it is enough). Naming one of them would
     # leave the button half doing what it says; each link below confirms its own service.
     return _compose(
         to=confirmations[0].subscription.email,
-        subject=f"Confirm OutageWatch alerts for {len(items)} services",
+        subject=f"Confirm OutageWatch alerts for {services}",
         template="subscription_confirm_gathered",
         context=context,
         # Derived from the rows, as a resend after a crash carries the same one.

@@ -46,6 +46,17 @@ def channel_noun(channel: str) -> str:
     return _CHANNEL_NOUNS[Subscription.Channel(channel)]
 
 
+def confirmations_waiting_refusal(*, limit: int, retry_at: datetime, now: datetime) -> str:
+    """Why a sign-up was refused (the API's 429, the form's error): too many wait already for
+    the address's confirmation lists. Says nothing about whether it is subscribed."""
+    wait = words.duration_text(now, retry_at)
+    return (
+        f"{limit} sign-ups for this address are already waiting for their confirmation email, "
+        f"the most we keep: this one was not taken, and nothing was changed. "
+        f"Try again in about {wait}."
+    )
+
+
 def country_names(codes: list[str]) -> list[str]:
     return words.country_names(codes)
 

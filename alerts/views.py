@@ -41,13 +41,23 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     if not ClientRateLimit("subscriptions").check(request):
         context["throttled"] = True
         return render(request, "alerts/subscription_form.html", context, status=429)
-    services.subscription_request(
-        email=form.cleaned_data["email"],
-        service=service,
-        countries=form.cleaned_data["countries"],
-        timezone_name=form.cleaned_data["timezone"],
-        notify_acknowledged=form.cleaned_data["notify_acknowledged"],
-    )
+    try:
+        services.subscription_request(
+            email=form.cleaned_data["email"],
+            service=service,
+            countries=form.cleaned_data["countries"],
+            timezone_name=form.cleaned_data["timezone"],
+            notify_acknowledged=form.cleaned_data["notify_acknowledged"],
+        )
+    except services.ConfirmationsWaitingFull as refused:
+        # Not "a link is on its way": this one was not taken (and nothing changed).
+        form.add_error(
+            "email",
+            presentation.confirmations_waiting_refusal(
+                limit=refused.limit, retry_at=refused.retry_at, now=timezone.now()
+            ),
+        )
+        return render(request, "alerts/subscription_form.html", context, status=429)
     # The same answer whether or not the address is known: no way to probe subscribers.
     # Shown in the form's card (templates/alerts/_subscribe_form.html), where the visitor is.
     messages.success(request, MESSAGE, placed_tag("subscribe"))

@@ -467,6 +467,16 @@ SUBSCRIPTION_CONFIRMATIONS_PER_DAY: int = env.int("SUBSCRIPTION_CONFIRMATIONS_PE
 SUBSCRIPTION_CONFIRM_GATHER_MINUTES: int = env.int(
     "SUBSCRIPTION_CONFIRM_GATHER_MINUTES", default=10
 )
+# Links in one such email: the oldest go, the rest wait for the next day's. Anyone can fill
+# the list with someone else's address, so it stays a readable email, not thousands of links.
+# At most two lists' worth wait per mailbox (each link then leaves within about two days,
+# with most of its SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS left); requests past that are refused
+# (429), not kept to expire unsent.
+SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS: int = env.int(
+    "SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS", default=20
+)
+if SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS < 1:
+    raise ImproperlyConfigured("SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS must be at least 1.")
 SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
     "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15
 )

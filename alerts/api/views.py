@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts import services, validation
+from alerts import presentation, services, validation
 from alerts.api.webhooks import OUTAGE_EVENT_CALLBACK
 from alerts.models import Subscription
 from outagewatch.api.schema import WRITE_ERRORS
@@ -35,7 +36,26 @@ CHANNEL_MESSAGE = (
 def message_for(channel: str) -> str:
     if channel == Subscription.Channel.EMAIL:
         return MESSAGE
-    return CHANNEL_MESSAGE.format(channel=Subscription.Channel(channel).label)
+    # Inside a sentence: "the webhook", not the select's label "Webhook".
+    return CHANNEL_MESSAGE.format(channel=presentation.channel_noun(channel))
+
+
+class ConfirmationsWaiting(exceptions.APIException):
+    """429 for a mailbox whose confirmation lists are full: the client may be well-behaved
+    (its own throttle is fine), but this address takes no more requests for now."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "confirmations_waiting"
+
+    def __init__(self, refused: services.ConfirmationsWaitingFull) -> None:
+        now = timezone.now()
+        super().__init__(
+            presentation.confirmations_waiting_refusal(
+                limit=refused.limit, retry_at=refused.retry_at, now=now
+            )
+        )
+        # DRF turns it into the Retry-After header.
+        self.wait = max(int((refused.retry_at - now).total_seconds()), 1)
 
 
 class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -169,7 +189,10 @@ class SubscriptionCreateView(APIView):
             "carries a management link: confirm, the webhook's signing secret (shown once), "
             "a test message, recent deliveries, delete. The answer is the same whether or not "
             "the address is already subscribed, and confirmation emails per address are "
-            "rate-limited."
+            "rate-limited: past the daily cap the links are gathered in one email a day (at "
+            "most `SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS` each, 20). When two such emails' "
+            "worth already wait for the address, the request is refused with 429 (code "
+            "`confirmations_waiting`, Retry-After) and changes nothing."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -178,15 +201,18 @@ class SubscriptionCreateView(APIView):
         request._subscription_valid = True
         self.check_throttles(request)
         data: dict[str, Any] = serializer.validated_data
-        services.subscription_request(
-            email=data["email"],
-            service=data["service"],
-            countries=data["countries"],
-            channel=data["channel"],
-            url=data["url"],
-            timezone_name=data["timezone"],
-            notify_acknowledged=data["notify_acknowledged"],
-        )
+        try:
+            services.subscription_request(
+                email=data["email"],
+                service=data["service"],
+                countries=data["countries"],
+                channel=data["channel"],
+                url=data["url"],
+                timezone_name=data["timezone"],
+                notify_acknowledged=data["notify_acknowledged"],
+            )
+        except services.ConfirmationsWaitingFull as refused:
+            raise ConfirmationsWaiting(refused) from None
         body = {
             "email": data["email"],
             "service": data["service"].slug,

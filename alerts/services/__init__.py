@@ -22,11 +22,13 @@ from alerts.services.deliveries import (
 )
 from alerts.services.outbox import Outcome, SendResult
 from alerts.services.subscriptions import (
+    ConfirmationsWaitingFull,
     Purged,
     SubscriptionRequested,
     confirmation_delivery_send,
     email_normalize,
     email_rate_key,
+    gathered_waiting_max,
     subscription_acknowledged_set,
     subscription_confirm,
     subscription_disable,
@@ -38,6 +40,7 @@ from alerts.services.upstream import alerts_upstream_notify, upstream_delivery_s
 
 __all__ = [
     "ChannelTested",
+    "ConfirmationsWaitingFull",
     "OutageChange",
     "Outcome",
     "Purged",
@@ -54,6 +57,7 @@ __all__ = [
     "confirmation_delivery_send",
     "email_normalize",
     "email_rate_key",
+    "gathered_waiting_max",
     "subscription_acknowledged_set",
     "subscription_confirm",
     "subscription_delete",

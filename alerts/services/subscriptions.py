@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, Min, Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -38,6 +38,11 @@ from reports.models import Service
 logger = logging.getLogger(__name__)
 
 Status = AlertDelivery.Status
+
+# How many days of lists may wait for a mailbox: its links then leave within about that
+# long of their request, with most of their SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS left. A longer
+# queue would hold links that expire (and are purged) before or soon after they arrive.
+_LISTS_WAITING = 2
 
 # Gmail delivers a.b.c@ and abc@ to one mailbox; googlemail.com is the same service.
 _DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
@@ -71,6 +76,23 @@ class SubscriptionRequested:
     confirmation_gathered: bool = False
 
 
+class ConfirmationsWaitingFull(Exception):
+    """Over the daily cap, with as many links waiting for the mailbox's lists as they carry
+    in _LISTS_WAITING days: the request is refused and changes nothing (rolled back), where
+    keeping it would let its link expire unsent, dropped without a word."""
+
+    def __init__(self, *, limit: int, retry_at: datetime) -> None:
+        super().__init__(f"{limit} confirmation links already wait for this address")
+        self.limit = limit
+        # When the next list is due to leave, making room.
+        self.retry_at = retry_at
+
+
+def gathered_waiting_max() -> int:
+    """The most links that wait for one mailbox's lists; past it requests are refused."""
+    return settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS * _LISTS_WAITING
+
+
 def subscription_request(
     *,
     email: str,
@@ -93,6 +115,9 @@ def subscription_request(
     its messages show times in, taken on like the countries, as is ``notify_acknowledged``
     (also tell when the official status page acknowledges an outage; None: unchanged, no
     for a new one). Asking again for other countries must not reset what was not asked.
+    Over the cap with the mailbox's lists full for days ahead it raises
+    ConfirmationsWaitingFull, having changed nothing: the caller must say so (not "a link is
+    on its way").
     """
     now = now or timezone.now()
     email = email_normalize(email)
@@ -185,6 +210,8 @@ def _confirmation_prepare(
     # Over the cap the request is not dropped (the answer said a link is on its way): it
     # waits a while, so that a burst goes in one email, at most one a day (_gathered_send).
     gathered = not _confirmation_allowed(address_key=key, now=now)
+    if gathered:
+        _gathered_room_check(address_key=key, now=now)
     gather = timedelta(minutes=settings.SUBSCRIPTION_CONFIRM_GATHER_MINUTES)
     return ConfirmationDelivery.objects.create(
         subscription=subscription,
@@ -196,6 +223,38 @@ def _confirmation_prepare(
         created_at=now,
         next_attempt_at=now + gather if gathered else now,
     )
+
+
+def _gathered_room_check(*, address_key: str, now: datetime) -> None:
+    """Raise ConfirmationsWaitingFull when the mailbox's lists are full for days ahead.
+
+    Not locked: two requests at once may both take the last place; one more link waits one
+    more list, which the cap per list handles."""
+    limit = gathered_waiting_max()
+    waiting = ConfirmationDelivery.objects.filter(
+        address_key=address_key,
+        gathered=True,
+        status__in=[Status.PENDING, Status.SENDING],
+    )
+    if waiting.count() < limit:
+        return
+    # Room opens when the next list leaves: once its first link is due, and a day after the
+    # last list at the earliest.
+    due = waiting.aggregate(due=Min("next_attempt_at"))["due"]
+    last = _last_list_sent(address_key=address_key, now=now)
+    candidates = [now + timedelta(minutes=1), due, last + timedelta(days=1) if last else None]
+    logger.info("Confirmation request refused: %s links wait for the mailbox", limit)
+    raise ConfirmationsWaitingFull(limit=limit, retry_at=max(c for c in candidates if c))
+
+
+def _last_list_sent(*, address_key: str, now: datetime) -> datetime | None:
+    """When the mailbox's list went in the last day, if it did (one list a day)."""
+    return ConfirmationDelivery.objects.filter(
+        address_key=address_key,
+        gathered=True,
+        status=Status.SENT,
+        sent_at__gt=now - timedelta(days=1),
+    ).aggregate(last=Max("sent_at"))["last"]
 
 
 def _confirmation_allowed(*, address_key: str, now: datetime) -> bool:
@@ -304,21 +363,15 @@ def _owner_email_send(
 
 def _gathered_send(*, confirmation_id: int, address_key: str, now: datetime) -> SendResult:
     """Send a mailbox's gathered links in one email, set off by one of them that is due; the
-    rows share its outcome (sent, retried or failed together through the outbox)."""
+    rows share its outcome (sent, retried or failed together through the outbox). At most
+    SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS in one: the rest go in the next day's."""
     claimed = _gathered_claim(confirmation_id=confirmation_id, address_key=address_key, now=now)
     if isinstance(claimed, SendResult):
         return claimed
     mine = ConfirmationDelivery.objects.filter(
         pk__in=claimed, status=Status.SENDING, claimed_at=now
     )
-    wanted = []
-    for row in mine.select_related("subscription", "subscription__service").order_by("pk"):
-        # Left out as a single link would be skipped.
-        skip = _link_skip_reason(row)
-        if skip:
-            mine.filter(pk=row.pk).update(status=Status.SKIPPED, last_error=skip)
-        else:
-            wanted.append(row)
+    wanted, later = _gathered_split(mine=mine, now=now)
     if not wanted:
         return SendResult(Outcome.SKIPPED, reason="revoked or retired")
     # One email, one count: a link that joined after the first try does not make the list
@@ -326,11 +379,39 @@ def _gathered_send(*, confirmation_id: int, address_key: str, now: datetime) -> 
     return _owner_email_send(
         mine=mine.filter(pk__in=[row.pk for row in wanted]),
         rows=wanted,
-        build=partial(emails.confirmations_gathered_email_build, confirmations=wanted),
+        build=partial(
+            emails.confirmations_gathered_email_build, confirmations=wanted, more=len(later)
+        ),
         attempts=max(row.attempts for row in wanted),
         what=f"Gathered owner email {wanted[0].pk} ({len(wanted)} links)",
         now=now,
     )
+
+
+def _gathered_split(
+    *, mine: QuerySet, now: datetime
+) -> tuple[list[ConfirmationDelivery], list[ConfirmationDelivery]]:
+    """The claimed links that go in this list, and those put back for the next day's.
+
+    Revoked and retired ones are left out, as a single link would be skipped. Anyone can
+    type anyone's address: the list stays an email one reads, not thousands of links. The
+    oldest go first (their links expire first); the others wait, no attempt spent, and the
+    list says they follow."""
+    wanted = []
+    rows = mine.select_related("subscription", "subscription__service")
+    for row in rows.order_by("created_at", "pk"):
+        skip = _link_skip_reason(row)
+        if skip:
+            mine.filter(pk=row.pk).update(status=Status.SKIPPED, last_error=skip)
+        else:
+            wanted.append(row)
+    cap = settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS
+    wanted, later = wanted[:cap], wanted[cap:]
+    if later:
+        mine.filter(pk__in=[row.pk for row in later]).update(
+            status=Status.PENDING, claimed_at=None, next_attempt_at=now + timedelta(days=1)
+        )
+    return wanted, later
 
 
 def _gathered_claim(
@@ -363,9 +444,7 @@ def _gathered_claim(
             # A busy one: another worker is sending the list; once it is through, this link
             # waits for the next day's.
             return SendResult(Outcome.NOT_CLAIMED)
-        last = ConfirmationDelivery.objects.filter(
-            address_key=address_key, gathered=True, status=Status.SENT, sent_at__gt=now - day
-        ).aggregate(last=Max("sent_at"))["last"]
+        last = _last_list_sent(address_key=address_key, now=now)
         if last is not None:
             # The day's list went: all wait for the next one; no attempt is spent.
             until = last + day

@@ -14,12 +14,15 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from alerts import selectors, services
 from alerts.api.views import MESSAGE
 from alerts.models import ConfirmationDelivery, Subscription
 from alerts.services import Outcome
+from tests.conftest import free_port
+from tests.e2e.test_email_alerts import Mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +37,7 @@ def _cap(settings):
     settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 5
     settings.SUBSCRIPTION_CONFIRM_GATHER_MINUTES = 10
     settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES = 15
+    settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS = 20
 
 
 @pytest.fixture
@@ -120,9 +124,9 @@ def test_over_the_cap_the_links_go_in_one_list_and_each_confirms_its_own(
 
 
 def test_a_burst_over_a_day_is_at_most_six_emails_a_day_and_nothing_is_lost(catalog, mailoutbox):
-    t0 = timezone.now() - timedelta(days=3)
+    t0 = timezone.now() - timedelta(days=4)
     sent_at = []
-    for minute in range(0, 2 * 24 * 60, 5):
+    for minute in range(0, 3 * 24 * 60, 5):
         now = t0 + timedelta(minutes=minute)
         if minute % 20 == 0 and minute // 20 < 30:
             _request(catalog[minute // 20], "victim@example.com", now=now)
@@ -132,10 +136,16 @@ def test_a_burst_over_a_day_is_at_most_six_emails_a_day_and_nothing_is_lost(cata
 
     day_one = [at for at in sent_at if at < t0 + timedelta(days=1)]
     assert len(day_one) == 6  # five of their own, one list (of the sixth request alone)
-    assert len(sent_at) == 7
-    # The next day's list carries the 24 requests made after the first list went.
+    assert len(sent_at) == 8
+    # The 24 requests made after the first list went: 20 in the next day's (a list's most,
+    # the oldest), the other 4 a day later.
     assert sent_at[6] == sent_at[5] + timedelta(days=1)
-    assert len(_confirm_paths(mailoutbox[6])) == 24
+    assert sent_at[7] == sent_at[6] + timedelta(days=1)
+    assert len(_confirm_paths(mailoutbox[6])) == 20
+    assert "- Service 6:" in mailoutbox[6].body and "- Service 25:" in mailoutbox[6].body
+    assert "- Service 26:" not in mailoutbox[6].body and "- Service 26:" in mailoutbox[7].body
+    assert "4 more requests for this address will follow" in mailoutbox[6].body
+    assert len(_confirm_paths(mailoutbox[7])) == 4
     links = [path for message in mailoutbox for path in _confirm_paths(message)]
     assert len(links) == len(set(links)) == 30
     assert set(ConfirmationDelivery.objects.values_list("status", flat=True)) == {Status.SENT}
@@ -238,7 +248,9 @@ def test_a_channel_request_is_listed_with_its_management_link(catalog, client, m
     _sweep(t0 + timedelta(minutes=10))
 
     listed = mailoutbox[5]
-    assert "posted to your Webhook (https://hooks.example.com/…)" in listed.body
+    # A noun in a sentence, as in the single email; "Webhook" is the form's label.
+    assert "posted to your webhook (https://hooks.example.com/…)" in listed.body
+    assert "Webhook" not in listed.body and "Webhook" not in listed.alternatives[0][0]
     assert "for France" in listed.body
     [manage] = MANAGE.findall(listed.body)
     [confirm] = _confirm_paths(listed)  # the webhook's goes through its page only
@@ -334,3 +346,164 @@ def test_asking_again_updates_the_waiting_link_and_a_list_in_flight_is_not_sent_
     assert [r.outcome for r in _sweep(later)] == [Outcome.SENT, Outcome.NOT_CLAIMED]
     assert len(mailoutbox) == 6 and len(_confirm_paths(mailoutbox[5])) == 2
     assert "France" in mailoutbox[5].body
+
+
+def test_a_list_holds_at_most_the_cap_and_the_rest_follow_a_day_later(
+    catalog, client, mailoutbox, settings
+):
+    """Anyone can type anyone's address: uncapped, one list could carry thousands of links."""
+    settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS = 3
+    t0 = timezone.now() - timedelta(days=3)
+    _fill_the_cap(catalog, t0)
+    for k, service in enumerate(catalog[:6]):  # two lists' worth: the most that may wait
+        _request(service, now=t0 + timedelta(seconds=k))
+    due = t0 + timedelta(minutes=11)
+
+    assert [r.outcome for r in _sweep(due)] == [Outcome.SENT] + [Outcome.NOT_CLAIMED] * 5
+    assert len(mailoutbox) == 6
+    listed = mailoutbox[5]
+    assert listed.subject == "Confirm OutageWatch alerts for 3 services"
+    assert len(_confirm_paths(listed)) == 3
+    # The oldest first: their links expire first.
+    assert all(f"- Service {k}:" in listed.body for k in range(3))
+    assert not any(f"Service {k}:" in listed.body for k in range(3, 6))
+    follow = "3 more requests for this address will follow in another email like this one"
+    assert follow in listed.body and follow in listed.alternatives[0][0]
+    rows = ConfirmationDelivery.objects.filter(gathered=True).order_by("created_at")
+    assert [(r.status, r.attempts) for r in rows] == [(Status.SENT, 1)] * 3 + [
+        (Status.PENDING, 0)
+    ] * 3
+    assert {r.next_attempt_at for r in rows[3:]} == {due + timedelta(days=1)}
+    # The list that left made room for one more.
+    assert _request(catalog[6], now=due + timedelta(minutes=1)).confirmation_gathered
+
+    held = _sweep(due + timedelta(days=1, seconds=-1))  # the new one, due: one list a day
+    assert [r.outcome for r in held] == [Outcome.HELD] and len(mailoutbox) == 6
+    _sweep(due + timedelta(days=1))
+    assert len(mailoutbox) == 7
+    assert all(f"- Service {k}:" in mailoutbox[6].body for k in range(3, 6))
+    assert "1 more request for this address will follow" in mailoutbox[6].body
+    _sweep(due + timedelta(days=2))
+    # The last one alone reads as its own confirmation.
+    assert mailoutbox[7].subject == "Confirm OutageWatch alerts for Service 6"
+
+    links = [path for message in mailoutbox[5:] for path in _confirm_paths(message)]
+    assert len(links) == len(set(links)) == 7
+    for link in links:
+        assert client.post(link).status_code == 200
+    confirmed = Subscription.objects.filter(confirmed_at__isnull=False, service__in=catalog[:7])
+    assert confirmed.count() == 7
+
+
+def test_with_two_lists_waiting_a_request_is_refused_and_changes_nothing(
+    catalog, mailoutbox, settings
+):
+    """Kept past that, a link would wait so long that it expired (and was purged) unsent."""
+    settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS = 2
+    assert services.gathered_waiting_max() == 4
+    t0 = timezone.now() - timedelta(days=2)
+    _fill_the_cap(catalog, t0)
+    asked = [_request(service, now=t0) for service in catalog[:4]]
+    assert all(r.confirmation_gathered for r in asked)
+
+    with pytest.raises(services.ConfirmationsWaitingFull) as refused:
+        _request(catalog[4], "Ann+news@example.com", now=t0 + timedelta(minutes=1))
+    assert refused.value.limit == 4
+    assert refused.value.retry_at == t0 + timedelta(minutes=10)  # the next list leaves then
+    assert not Subscription.objects.filter(service=catalog[4]).exists()
+    # One already mailed, asked again with other countries: rolled back, all of it.
+    mailed = Subscription.objects.get(service=catalog[-1])
+    rows = ConfirmationDelivery.objects.count()
+    with pytest.raises(services.ConfirmationsWaitingFull):
+        _request(catalog[-1], now=t0 + timedelta(minutes=20), countries=["FR"])
+    again = Subscription.objects.get(pk=mailed.pk)
+    assert (again.countries, again.confirmation_sent_at) == ([], t0)
+    assert ConfirmationDelivery.objects.count() == rows
+    # Asking again for one that waits adds nothing, so it is not refused.
+    assert _request(
+        catalog[0], now=t0 + timedelta(minutes=2), countries=["FR"]
+    ).confirmation_gathered
+
+    _sweep(t0 + timedelta(minutes=10))  # the first list takes two: room for two more
+    assert len(mailoutbox) == 6 and len(_confirm_paths(mailoutbox[5])) == 2
+    assert _request(catalog[4], now=t0 + timedelta(minutes=11)).confirmation_gathered
+    assert _request(catalog[5], now=t0 + timedelta(minutes=12)).confirmation_gathered
+    with pytest.raises(services.ConfirmationsWaitingFull) as refused:
+        _request(catalog[6], now=t0 + timedelta(minutes=13))
+    # A list went today: the next one, a day after it, makes room.
+    assert refused.value.retry_at == t0 + timedelta(minutes=10, days=1)
+
+
+def test_the_api_and_the_form_say_so_when_a_request_is_refused(
+    catalog, api_client, client, eager, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS = 1
+    now = timezone.now()
+    _fill_the_cap(catalog, now)
+    _request(catalog[0], now=now)
+    _request(catalog[1], now=now)
+    before = (Subscription.objects.count(), ConfirmationDelivery.objects.count())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            "/api/v1/subscriptions/",
+            data=json.dumps({"email": "ann@example.com", "service": catalog[2].slug}),
+            content_type="application/json",
+            REMOTE_ADDR="192.0.2.1",
+        )
+    assert response.status_code == 429, response.content
+    body = response.json()
+    assert body["code"] == "confirmations_waiting"
+    assert body["detail"].startswith("2 sign-ups for this address are already waiting")
+    assert "this one was not taken, and nothing was changed" in body["detail"]
+    assert 60 <= int(response["Retry-After"]) <= 600
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(
+            f"/services/{catalog[3].slug}/subscribe/",
+            {"email": "Ann+news@example.com"},  # the same mailbox
+            REMOTE_ADDR="198.51.100.1",
+        )
+    assert page.status_code == 429
+    text = html.unescape(page.content.decode())
+    assert "2 sign-ups for this address are already waiting" in text
+    assert MESSAGE not in text
+    assert (Subscription.objects.count(), ConfirmationDelivery.objects.count()) == before
+    assert len(mailoutbox) == 5
+
+
+def test_a_capped_list_over_real_smtp_says_what_follows_and_how_many_emails_can_come(
+    catalog, settings
+):
+    settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS = 2
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        t0 = timezone.now() - timedelta(hours=1)
+        _fill_the_cap(catalog, t0, "ops@example.com")
+        hook = {"channel": Subscription.Channel.WEBHOOK, "url": "https://hooks.example.com/ow"}
+        _request(catalog[0], "ops@example.com", now=t0, **hook)
+        for service in catalog[1:3]:
+            _request(service, "ops@example.com", now=t0)
+        _sweep(t0 + timedelta(minutes=10))
+        messages = mailbox.wait_for("ops@example.com", 6)
+    finally:
+        controller.stop()
+
+    [listed] = [m for m in messages if m["Subject"] == "Confirm OutageWatch alerts for 2 services"]
+    single = messages[0]
+    bodies = [
+        m.get_body((kind,)).get_content() for m in (single, listed) for kind in ("plain", "html")
+    ]
+    for body in bodies:
+        # Five of their own a day and one list: true even for an address someone else typed.
+        assert "at most 6 emails like this one a day to this address" in body
+        assert "nothing is sent" not in body and "will not write again" not in body
+    for body in bodies[2:]:
+        assert "1 more request for this address will follow" in body
+        assert "your webhook (" in body and "Webhook" not in body

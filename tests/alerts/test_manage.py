@@ -44,13 +44,13 @@ def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["channel"], body["url"]) == ("webhook", receiver.url)
-    assert "manage the Webhook" in body["message"]
+    assert "manage the webhook" in body["message"]
     subscription = Subscription.objects.get()
     assert subscription.confirmed_at is None and len(subscription.secret) == 64
 
     [message] = mailoutbox
     assert message.to == ["ops@example.com"]
-    assert "post Acme Cloud outage alerts to your Webhook (http://127.0.0.1:" in message.body
+    assert "post Acme Cloud outage alerts to your webhook (http://127.0.0.1:" in message.body
     assert "/hooks/outagewatch" not in message.body  # the URL's path may be a secret
     path = _manage_path(message)
 
@@ -81,6 +81,30 @@ def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
     assert b"accepted the test message" in client.post(path, {"action": "test"}).content
     first, second = (r.headers["x-outagewatch-delivery"] for r in receiver.received)
     assert first.startswith("test-") and second.startswith("test-") and first != second
+
+
+@pytest.mark.parametrize(
+    ("channel", "url", "noun"),
+    [
+        ("webhook", "https://hooks.example.com/ow", "webhook"),
+        ("slack", "https://hooks.slack.com/services/T0/B0/x", "Slack channel"),
+        ("discord", "https://discord.com/api/webhooks/1/x", "Discord channel"),
+    ],
+)
+def test_sentences_name_the_channel_as_a_noun_not_the_forms_label(
+    subscribe, mailoutbox, channel, url, noun
+):
+    """The choices' labels ("Webhook", "Slack") are for forms and headings; inside a sentence
+    the answer and the email say "the webhook", "your Slack channel", as the newer emails do."""
+    response = subscribe(
+        {"email": "ops@example.com", "service": "acme", "channel": channel, "url": url}
+    )
+    assert response.status_code == 201, response.content
+    assert f"a link to confirm and manage the {noun} is on its way" in response.json()["message"]
+    [message] = mailoutbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert f"outage alerts to your {noun} (" in body
+        assert "Webhook" not in body
 
 
 def request_time() -> float:

@@ -682,3 +682,21 @@ def test_a_confirmation_says_it_was_only_asked_for_and_has_an_id_on_the_site(
     )  # fmt: skip
     assert f"this address subscribed to {service.name} alerts" in other.body
     assert re.fullmatch(r"<[^@>]+@ow\.example>", other.extra_headers["Message-ID"])
+
+
+def test_the_footer_says_how_many_such_emails_may_still_come(service, mailoutbox, settings):
+    """The footer said "nothing is sent without the link": untrue, as anyone typing the
+    address gets it the daily cap of confirmations and the list of the requests beyond it."""
+    settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 3
+    now = timezone.now()
+    for channel, url in (("email", ""), ("webhook", "https://hooks.example.com/ow")):
+        result = _request(service, "ann@example.com", now=now, channel=channel, url=url)
+        assert _deliver(result, now).outcome == Outcome.SENT
+    assert len(mailoutbox) == 2
+    for message in mailoutbox:
+        for body in (message.body, message.alternatives[0][0]):
+            assert (
+                "we send no alerts unless the link is followed, and at most 4 emails like "
+                "this one a day to this address." in body
+            )
+            assert "nothing is sent without" not in body and "will not write again" not in body
