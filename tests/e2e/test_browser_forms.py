@@ -92,7 +92,7 @@ def test_a_webhook_is_confirmed_on_its_page(web_server, page, make_service, stac
     settings.SECRET_KEY = stack_env["SECRET_KEY"]  # the server checks the link's signature
     token = manage_token_make(subscription=requested.subscription)
     page.goto(f"{web_server.url}/subscriptions/manage/{token}/")
-    page.get_by_role("button", name="Confirm: post alerts to this Webhook").click()
+    page.get_by_role("button", name="Confirm: post alerts to this webhook", exact=True).click()
 
     expect(page.locator("#channel")).to_contain_text("Active since")
     requested.subscription.refresh_from_db()
