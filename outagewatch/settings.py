@@ -477,6 +477,13 @@ SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS: int = env.int(
 )
 if SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS < 1:
     raise ImproperlyConfigured("SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS must be at least 1.")
+# Gathered links wait up to two days for their list (alerts.services.subscriptions): a link
+# that lived no longer would expire unsent, a request dropped after all.
+if SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS < 3:
+    raise ImproperlyConfigured(
+        "SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS must be at least 3: links gathered over the daily "
+        "cap wait up to two days for their email."
+    )
 SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
     "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15
 )

@@ -107,6 +107,12 @@ def test_bad_boolean_is_refused():
     assert "DEBUG must be a boolean" in result.stderr
 
 
+def test_confirmation_links_must_outlive_the_gathered_lists_wait():
+    result = manage("check", env={**PRODUCTION, "SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS": "2"})
+    assert result.returncode != 0
+    assert "SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS must be at least 3" in result.stderr
+
+
 def test_unknown_detector_override_stops_start_up():
     result = manage(
         "check", env={**PRODUCTION, "DETECTOR_OVERRIDES": '{"quiet_minute": 20, "p_outage": 1e-7}'}
