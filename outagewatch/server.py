@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from types import FrameType
 from typing import Any
 
 from uvicorn_worker import UvicornWorker as _UvicornWorker
@@ -18,3 +21,18 @@ class UvicornWorker(_UvicornWorker):
         "proxy_headers": False,
         "server_header": False,
     }
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        # uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again
+        # for the program around it to act on (its "cooperative signal handling"). With the
+        # default action the worker then dies by that signal, and the arbiter logs a stop it
+        # asked for as "[ERROR] Worker (pid:…) was sent SIGTERM!" on every restart, deploy
+        # and Ctrl-C. The program around it is this worker, whose stop is done by then: it
+        # exits 0, as gunicorn's own workers do. The same handler ends a worker still
+        # booting at once, before uvicorn has taken these signals over.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._exit_stopped)
+
+    def _exit_stopped(self, signum: int, frame: FrameType | None) -> None:
+        sys.exit(0)
