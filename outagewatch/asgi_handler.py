@@ -14,15 +14,22 @@ Here the chain is built in sync mode, as under WSGI, and one sync_to_async call,
 request's thread (outagewatch.asgi_threads), does request_started, the request, the chain
 and view, and, for an answer already in memory, `close()`: the same thread for all of it
 and the database connection, as before. The event loop reads the body and sends the answer.
+
+A streamed answer with a sync iterator (a FileResponse: every static file WhiteNoise serves,
+as WhiteNoise has no async middleware) is handed to the loop as an async iterator whose parts
+are read on the request's thread. Django would otherwise read all of it into a list in one
+more hop, with a warning ("StreamingHttpResponse must consume synchronous iterators").
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.http import FileResponse, HttpResponseBase
+from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import set_script_prefix
 
 
@@ -47,7 +54,29 @@ class SyncChainASGIHandler(ASGIHandler):
             # The body is in memory: close now (request_finished returns the database
             # connection to the pool) rather than in one more hop after sending it.
             response.close()
+        elif not response.is_async:
+            response.streaming_content = self.parts_for_loop(response)
         return response
+
+    def parts_for_loop(self, response: StreamingHttpResponse) -> AsyncIterator[bytes]:
+        """The parts of a sync stream for the event loop, each read on the request's thread.
+
+        A file's first chunk_size bytes are read here, already on that thread: a static file
+        is rarely larger, so it costs no hop at all. Other streams (a generator that waits
+        for its data) are not read ahead, so each part goes out as soon as it is made.
+        """
+        parts = iter(response.streaming_content)
+        head: list[bytes] = []
+        if isinstance(response, FileResponse):
+            size = 0
+            for part in parts:
+                head.append(part)
+                size += len(part)
+                if size >= self.chunk_size:
+                    break
+            else:
+                return _parts(head, None)
+        return _parts(head, parts)
 
     async def handle(self, scope, receive, send) -> None:
         # Django's handle() without its disconnect watch: that cancels the task awaiting a
@@ -67,3 +96,18 @@ class SyncChainASGIHandler(ASGIHandler):
                     await sync_to_async(response.close, thread_sensitive=True)()
         finally:
             body_file.close()
+
+
+_END = object()
+
+
+async def _parts(head: list[bytes], rest: Iterator[bytes] | None) -> AsyncIterator[bytes]:
+    for part in head:
+        yield part
+    if rest is None:
+        return
+    # thread_sensitive: the request's own thread (outagewatch.asgi_threads), where a
+    # generator reading the database finds the connection it was made with.
+    step = sync_to_async(next, thread_sensitive=True)
+    while (part := await step(rest, _END)) is not _END:
+        yield part
