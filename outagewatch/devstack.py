@@ -1,13 +1,13 @@
-"""`make run`: make sure Redis answers, set up, then run web, worker, detector and beat (honcho).
+"""`make run`: make sure Redis answers, set up, then run web, worker, detector and beat.
 
-Honcho supervises the processes and stops them all on Ctrl-C. Redis joins the
-process set only when nothing answers on REDIS_URL already. The set-up steps (migrate, the
-catalog, the official sources, the static files) run before honcho starts, with a Redis
-answering: loading the catalog announces its edits there, and without one it logs that they
-went unannounced. When the stack's own Redis is to be started, a short-lived one on the same
-port serves the set-up and is stopped before honcho starts the supervised one (nothing it
-held is needed: every process starts with a fresh catalog). The web process is the
-production server (gunicorn over uvicorn workers, outagewatch/gunicorn_conf.py);
+The Procfile's processes run under outagewatch.procfile, which stops them all, in order, on
+Ctrl-C. Redis joins the process set only when nothing answers on REDIS_URL already. The
+set-up steps (migrate, the catalog, the official sources, the static files) run before the
+processes start, with a Redis answering: loading the catalog announces its edits there, and
+without one it logs that they went unannounced. When the stack's own Redis is to be started,
+a short-lived one on the same port serves the set-up and is stopped before the stack starts
+its own (nothing it held is needed: every process starts with a fresh catalog). The web
+process is the production server (gunicorn over uvicorn workers, outagewatch/gunicorn_conf.py);
 `--reload` (`make dev`) swaps in Django's development server, which reloads on code changes.
 `--setup-only` (`make setup`) runs the set-up steps and stops.
 """
@@ -26,6 +26,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import redis
+
+from outagewatch.procfile import Runner, read_procfile
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -102,6 +104,9 @@ def redis_for_setup(binary: str, port: int, timeout: float = 10.0) -> Iterator[N
 
 
 DEFAULT_BIND = "127.0.0.1:8000"
+# Ctrl-C stops the web server first (no new requests), then the Celery processes together
+# (a warm shutdown takes seconds each), then Redis, which they talk to until they are gone.
+STOP_ORDER = (("web", "web-reload"), ("beat", "detector", "worker"), ("redis",))
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -109,7 +114,7 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     reload, setup_only = "--reload" in args, "--setup-only" in args
     # WEB_BIND moves the web server (both kinds), as it moves the production one.
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     with during_setup:
         setup(env)
     if setup_only:
-        return
+        return 0
     if "redis" in processes:
         print(f"Starting a local Redis on 127.0.0.1:{port}.", flush=True)
     print(
@@ -147,10 +152,15 @@ def main(argv: list[str] | None = None) -> None:
         "Emails are written to var/mail/ unless EMAIL_URL or EMAIL_HOST is set. Ctrl-C stops all.",
         flush=True,
     )
-    honcho = Path(sys.executable).with_name("honcho")
-    os.chdir(BASE_DIR)
-    os.execve(honcho, [str(honcho), "start", "-f", "Procfile", *processes], env)
+    return run_stack(processes, env)
+
+
+def run_stack(names: list[str], env: dict[str, str]) -> int:
+    """The named Procfile processes, until Ctrl-C or one of them ends; the exit status."""
+    commands = read_procfile(BASE_DIR / "Procfile")
+    processes = [(name, commands[name]) for name in names]
+    return Runner(processes, env=env, cwd=BASE_DIR, stop_order=STOP_ORDER).run()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,7 +2,7 @@
 
     python -m outagewatch.supervise [--name worker] -- celery -A outagewatch worker ...
 
-`make run` (honcho, Procfile) runs the Celery worker and beat through this, so a worker
+`make run` (the Procfile) runs the Celery worker and beat through this, so a worker
 that dies (a broker restart used to kill it, issue 11) comes back by itself instead of
 silently stopping detection and alerts. In production systemd does the same job
 (Restart=always; see docs/deployment.md).
@@ -77,7 +77,7 @@ class Supervisor:
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                # Its own session: honcho signals our whole process group on Ctrl-C, and
+                # Its own session: make run signals our whole process group on Ctrl-C, and
                 # Celery must get one SIGTERM (ours), not two (a second one cuts its warm
                 # shutdown short).
                 self.proc = subprocess.Popen(
