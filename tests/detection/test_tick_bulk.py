@@ -53,8 +53,8 @@ def results(monkeypatch):
     seen: list = []
     real = tick.tick_run
 
-    def spy(parts, state, observed, minute, config, utc_offset=None):
-        result = real(parts, state, observed, minute, config, utc_offset)
+    def spy(parts, state, observed, minute, config, *args):
+        result = real(parts, state, observed, minute, config, *args)
         seen.append((state, result))
         return result
 
@@ -88,9 +88,9 @@ def window_reads(monkeypatch):
     observed, spans = [], []
     real_run, real_window = tick.tick_run, series.buckets_window
 
-    def run(parts, state, window, minute, config, utc_offset=None):
+    def run(parts, state, window, minute, config, *args):
         observed.append(window.copy())
-        return real_run(parts, state, window, minute, config, utc_offset)
+        return real_run(parts, state, window, minute, config, *args)
 
     def buckets_window(*, first, minutes):
         spans.append(minutes)
