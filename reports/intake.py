@@ -1,16 +1,21 @@
-"""Report submissions we could not store for want of a database, counted per minute.
+"""Minutes whose reports did not all reach the counts, recorded in whichever store is up.
 
-While our database is away, every report submission is answered 503 and nothing reaches the
-buckets. Judged afterwards, those minutes would read as quiet: every open outage would
-resolve on our own silence ("resolved" sent to its followers) and open again when the reports
-come back ("problems again"), both false. From the reports alone our outage cannot be told
-from a site that truly went quiet; this count is the signal from our side. It lives in Redis,
-which is up when the database is not (and when Redis is away too, nothing is counted and the
-minutes are judged as before).
+When one of our own stores is away, reports stop reaching the counted buckets. Judged
+afterwards, those minutes would read as quiet: every open outage would resolve on our own
+silence ("resolved" sent to its followers) and open again when the reports come back
+("problems again"), both false. From the buckets alone our outage cannot be told from a site
+that truly went quiet; these marks are the signal from our side:
 
-Only a database that did not answer counts, never another error: an error that one request
-could provoke (a bug on some code path) must not let one client hold every outage open.
-Nothing about the client is kept: the key is the minute.
+- The database away: report submissions are answered 503 and nothing is stored. They are
+  counted per minute in Redis, which is up when the database is not. Only a database that
+  did not answer counts, never another error: an error that one request could provoke (a bug
+  on some code path) must not let one client hold every outage open.
+- Redis away: reports are stored but uncounted (their rate limit could not be checked,
+  reports.services.report_create), and the Celery tick waits for its broker. The minute is
+  marked in the database (UncheckedMinute), once per process and minute.
+
+With both away nothing is recorded, and the minutes are judged as empty. Nothing about the
+client is kept: the marks are minutes.
 """
 
 from __future__ import annotations
@@ -20,23 +25,40 @@ import logging
 import time
 
 from django.core.cache import cache
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from reports.models import UncheckedMinute
+
 logger = logging.getLogger(__name__)
 
 # The tick reads a minute back at most its catch-up span (30 minutes) after it closed.
-KEEP_SECONDS = 2 * 3600
+KEEP = dt.timedelta(hours=2)
 # Where reports are submitted: the API and the service page's form.
 SUBMISSION_VIEWS = frozenset({"report-create", "reports:service"})
 
 _last_logged = 0.0
+# Minutes this process has marked unchecked already: one write a minute, not one a report.
+_marked: set[dt.datetime] = set()
+
+
+def _minute(at: dt.datetime) -> dt.datetime:
+    return at.replace(second=0, microsecond=0)
 
 
 def _key(minute: dt.datetime) -> str:
     return f"intake-failed:{int(minute.timestamp()) // 60}"
+
+
+def _log_once_a_minute(message: str, *args: object) -> None:
+    global _last_logged
+    # One line a minute while a store is away, not one per request.
+    if time.monotonic() - _last_logged > 60:
+        _last_logged = time.monotonic()
+        logger.warning(message, *args)
 
 
 def is_submission(request: HttpRequest) -> bool:
@@ -53,16 +75,30 @@ def is_submission(request: HttpRequest) -> bool:
 
 def submission_failed(*, now: dt.datetime | None = None) -> None:
     """Count one submission that found no database, in the minute it arrived."""
-    global _last_logged
-    key = _key(now or timezone.now())
+    key = _key(_minute(now or timezone.now()))
     try:
-        cache.add(key, 0, timeout=KEEP_SECONDS)
+        cache.add(key, 0, timeout=int(KEEP.total_seconds()))
         cache.incr(key)
     except (RedisError, ValueError) as exc:  # ValueError: the key expired in between
-        # One line a minute while both stores are away, not one per request.
-        if time.monotonic() - _last_logged > 60:
-            _last_logged = time.monotonic()
-            logger.warning("Could not count a report submission that failed: %s", exc)
+        _log_once_a_minute("Could not count a report submission that failed: %s", exc)
+
+
+def unchecked_stored(*, now: dt.datetime) -> None:
+    """Mark `now`'s minute as one whose reports were stored without their rate limit checked."""
+    minute = _minute(now)
+    if minute in _marked:
+        return
+    try:
+        with transaction.atomic():  # inside a caller's transaction, failing leaves it usable
+            UncheckedMinute.objects.bulk_create(
+                [UncheckedMinute(minute=minute)], ignore_conflicts=True
+            )
+    except DatabaseError as exc:  # the report itself is stored: that is what matters
+        _log_once_a_minute("Could not mark %s as unchecked: %s", minute, exc)
+        return
+    if len(_marked) > 2 * KEEP.total_seconds() / 60:
+        _marked.clear()
+    _marked.add(minute)
 
 
 def submissions_failed(minute: dt.datetime) -> int:
@@ -72,3 +108,29 @@ def submissions_failed(minute: dt.datetime) -> int:
     except RedisError as exc:
         logger.warning("Could not read the failed report submissions of %s: %s", minute, exc)
         return 0
+
+
+def marks_forget() -> None:
+    """Forget which minutes this process marked (the next unchecked report writes again)."""
+    _marked.clear()
+
+
+def minute_unheard(minute: dt.datetime, counted: int) -> str:
+    """Why `minute`'s reports did not all reach the counts, in words; "" if they did.
+
+    counted: the reports its buckets counted, each once. Failed submissions make it unheard
+    when at least as many failed as were counted (its buckets hold half of what was sent, or
+    less); one report stored unchecked does, since then all of them were.
+    """
+    failed = submissions_failed(minute)
+    if failed and failed >= counted:
+        return f"{failed} report submissions found no database"
+    if UncheckedMinute.objects.filter(minute=minute).exists():
+        return "reports were stored uncounted, their rate limit unchecked with Redis away"
+    return ""
+
+
+def marks_purge(*, before: dt.datetime) -> int:
+    """Delete the unchecked minutes before `before` (Redis forgets its counts by itself)."""
+    deleted, _ = UncheckedMinute.objects.filter(minute__lt=before).delete()
+    return deleted

@@ -233,3 +233,13 @@ class BlockWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.block_key[:8]}… on {self.service_id}: {self.counted}"
+
+
+class UncheckedMinute(models.Model):
+    """A minute in which reports were stored uncounted because their rate limit could not be
+    checked (Redis away): its counted buckets hold less than was sent (reports.intake)."""
+
+    minute = models.DateTimeField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} (reports stored unchecked)"

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from outagewatch.group_commit import GroupCommit
+from reports import intake
 from reports.cache import catalog_forget
 from reports.models import (
     BlockWindow,
@@ -120,6 +121,8 @@ def report_create(
         # The catalog in memory still had a service deleted meanwhile.
         catalog_forget()
         raise CatalogChanged(str(exc)) from exc
+    if not countable:
+        intake.unchecked_stored(now=now)
     if report.counted:
         uncounted = Uncounted.NONE
     elif not countable:

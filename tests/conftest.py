@@ -94,12 +94,14 @@ def _fresh_cache() -> Iterator[None]:
 
     from detection.cache import data_version_forget
     from reports.cache import catalog_forget
+    from reports.intake import marks_forget
 
     cache.clear()
     # The catalog held in process came from rows an earlier test rolled back; the data version
-    # it remembers, from the Redis just cleared.
+    # it remembers, from the Redis just cleared; so did the minutes it marked unchecked.
     catalog_forget()
     data_version_forget()
+    marks_forget()
     yield
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from detection.models import Bucket
 from detection.services.outage_tally import outage_networks_purge
+from reports import intake
 from reports.models import CommentFlag, Report
 from reports.services import reporter_windows_purge
 
@@ -26,6 +27,7 @@ class RetentionPurged:
     buckets: int
     reporter_windows: int
     outage_networks: int
+    unchecked_minutes: int
 
 
 def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
@@ -40,8 +42,14 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
     networks = outage_networks_purge(
         before=now - dt.timedelta(minutes=settings.OUTAGE_REOPEN_MINUTES, days=1)
     )
+    # A minute marked unchecked matters only to a tick catching up on it (reports.intake).
+    unchecked = intake.marks_purge(before=now - intake.KEEP)
     return RetentionPurged(
-        reports=reports, buckets=buckets, reporter_windows=windows, outage_networks=networks
+        reports=reports,
+        buckets=buckets,
+        reporter_windows=windows,
+        outage_networks=networks,
+        unchecked_minutes=unchecked,
     )
 
 

@@ -46,7 +46,7 @@ from detection.services.series import counts_recent, series_active
 from detection.services.states import states_encode, states_load
 from detection.services.timeutil import CLOCK_SLACK, minute_floor, to_epoch_minute
 from detection.services.upstream import upstream_refresh
-from reports.intake import submissions_failed
+from reports.intake import minute_unheard
 
 logger = logging.getLogger(__name__)
 CURSOR = "tick"
@@ -196,20 +196,17 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
 
 
 def _unheard(minute: dt.datetime, keys: list, counted: np.ndarray) -> bool:
-    """Whether `minute`'s reports did not reach us: at least as many submissions found no
-    database as were counted, so its buckets hold half of what was sent, or less."""
-    failed = submissions_failed(minute)
+    """Whether `minute`'s reports did not all reach its buckets (reports.intake)."""
     # Each report is in its service's overall series and in its country's: count it once.
     overall = np.fromiter((country == OVERALL for _, country in keys), bool, len(keys))
-    unheard = failed > 0 and failed >= counted[overall].sum()
-    if unheard:
+    reason = minute_unheard(minute, int(counted[overall].sum()))
+    if reason:
         logger.warning(
-            "%d report submissions found no database in %s: judged as a minute we did not "
-            "hear, so open outages wait rather than resolve",
-            failed,
+            "Judged %s as a minute we did not hear (%s): open outages wait rather than resolve",
             f"{minute:%Y-%m-%d %H:%M}",
+            reason,
         )
-    return unheard
+    return bool(reason)
 
 
 def _utc_offsets(keys: list, minute: dt.datetime, width: int) -> np.ndarray:

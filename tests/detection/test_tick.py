@@ -13,6 +13,8 @@ from detection.core.state import STATE_VERSION
 from detection.models import Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
 from detection.services import buckets_aggregate, detect_tick
 from reports.intake import submission_failed
+from reports.models import Report
+from reports.services import report_create
 from tests.detection.conftest import T0
 
 pytestmark = pytest.mark.django_db
@@ -281,7 +283,10 @@ def test_minutes_whose_reports_found_no_database_do_not_resolve_an_open_outage(
     outage = _our_outage(send_reports, history, failed_per_minute=3)
     assert outage.is_active
     assert list(outage.events.values_list("kind", flat=True)) == ["opened"]
-    assert "3 report submissions found no database in 2026-11-23 12:44" in caplog.text
+    assert (
+        "Judged 2026-11-23 12:44 as a minute we did not hear (3 report submissions found no "
+        "database)" in caplog.text
+    )
     # Reports back to normal: resolved after quiet minutes that were heard.
     run_minutes(send_reports, history, 48, 80)
     outage.refresh_from_db()
@@ -310,3 +315,31 @@ def test_a_few_failed_submissions_beside_many_stored_reports_leave_a_minute_hear
     run_minutes(send_reports, history, 20, 45)  # two stored a minute, one failed
     outage = Outage.objects.get(service=history)
     assert outage.status == "resolved"
+
+
+def test_minutes_whose_reports_were_stored_unchecked_do_not_resolve_an_open_outage(
+    history, send_reports, problem_types, caplog
+):
+    """Redis was away for 25 minutes: reports kept coming and were stored, uncounted (their
+    rate limit could not be checked), and the tick waited for its broker. The catch-up reads
+    those minutes as unheard: the outage stays open."""
+    run_minutes(send_reports, history, 0, 10)
+    run_minutes(send_reports, history, 10, 20, extra=25)
+    for k in range(20, 45):
+        for n in range(27):
+            report_create(
+                service=history,
+                problem=problem_types["app"],
+                country="DE",
+                source=Report.Source.API,
+                address=f"198.51.{k}.{n}",
+                countable=False,
+                now=T0 + k * M + dt.timedelta(seconds=n),
+            )
+    run_minutes(send_reports, history, 45, 48, extra=25)
+    outage = Outage.objects.get(service=history)
+    assert outage.is_active
+    assert list(outage.events.values_list("kind", flat=True)) == ["opened"]
+    assert "Judged 2026-11-23 12:44 as a minute we did not hear (reports were stored" in (
+        caplog.text
+    )

@@ -4,6 +4,7 @@ tick to tell a minute it did not hear from a quiet one; nothing else is."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from reports import intake, services
+from reports.models import Report, UncheckedMinute
 
 pytestmark = pytest.mark.django_db
 REPORT = {"service": "acme", "problem": "login", "country": "DE"}
@@ -89,3 +91,41 @@ def test_the_count_keeps_nothing_of_the_client(service, database_away, redis_url
     keys = [key for key in stored.keys("*") if b"intake-failed" in key]
     assert len(keys) == 1
     assert address.encode() not in keys[0] and address.encode() not in stored.get(keys[0])
+
+
+def test_a_report_stored_unchecked_marks_its_minute_once(service, problem_types):
+    """Redis away: reports are stored uncounted, and their minute is marked in the database
+    (one row, written once by this process), for the tick to read as unheard."""
+    at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    for n in range(3):
+        created = services.report_create(
+            service=service,
+            problem=problem_types["login"],
+            country="DE",
+            source=Report.Source.API,
+            address=f"198.51.100.{n}",
+            countable=False,
+            now=at + timedelta(seconds=n),
+        )
+        assert Report.objects.filter(pk=created.report.pk, counted=False).exists()
+    assert list(UncheckedMinute.objects.values_list("minute", flat=True)) == [at]
+    assert "uncounted" in intake.minute_unheard(at, counted=100)
+    assert intake.minute_unheard(at + timedelta(minutes=1), counted=0) == ""
+    assert intake.marks_purge(before=at) == 0
+    assert intake.marks_purge(before=at + timedelta(minutes=1)) == 1
+
+
+def test_failed_submissions_make_a_minute_unheard_only_against_fewer_stored(service):
+    at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    for _ in range(3):
+        intake.submission_failed(now=at + timedelta(seconds=30))
+    assert intake.minute_unheard(at, counted=3) == "3 report submissions found no database"
+    assert intake.minute_unheard(at, counted=4) == ""
+
+
+def test_reports_stored_with_redis_away_mark_their_minute(service, redis_down):
+    response = Client().post(
+        "/api/v1/reports/", json.dumps(REPORT), content_type="application/json"
+    )
+    assert response.status_code == 201 and response.json()["counted"] is False
+    assert UncheckedMinute.objects.count() == 1
