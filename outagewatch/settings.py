@@ -501,8 +501,9 @@ ALERT_RETRY_BACKOFF_MAX_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_MAX_SECONDS"
 # A claim ('sending') older than this belongs to a crashed worker and may be taken over;
 # well above EMAIL_TIMEOUT so a slow but live send is never doubled.
 ALERT_SENDING_STALE_SECONDS: int = env.int("ALERT_SENDING_STALE_SECONDS", default=600)
-# Webhook, Slack and Discord channels: each POST may take this long to connect and again to
-# answer; at most this much of an answer is read (redirects are never followed).
+# Webhook, Slack and Discord channels: one deadline for each POST's whole exchange (name
+# lookup, connect, TLS, request and answer: outagewatch.outbound); at most this much of an
+# answer is read (redirects are never followed).
 ALERT_HTTP_TIMEOUT_SECONDS: float = env.float("ALERT_HTTP_TIMEOUT_SECONDS", default=10.0)
 ALERT_HTTP_MAX_RESPONSE_BYTES: int = env.int("ALERT_HTTP_MAX_RESPONSE_BYTES", default=65536)
 # Webhooks go only to public addresses; loopback (127.0.0.1, ::1) too when this is on, for a
