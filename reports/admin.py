@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.db import models
 
 from reports import services
+from reports.catalog import catalog_slugs
 from reports.models import Category, FormerSlug, ProblemType, Provider, Report, Service
 from reports.validation import slug_clean
 
@@ -38,17 +39,47 @@ class FormerSlugInline(admin.TabularInline):
     extra = 0
 
 
+class ServiceForm(SlugForm):
+    """A service's slug is its address: a change here keeps the old one as a former slug
+    (its links redirect), and a catalog service's slug changes only in the catalog file,
+    which the next load would otherwise put back under a second, empty service."""
+
+    def clean_slug(self) -> str:
+        slug = super().clean_slug()
+        old = self.instance.slug if self.instance.pk else None
+        if old is None or slug == old:
+            return slug
+        if old in catalog_slugs():
+            raise forms.ValidationError(
+                "This service comes from the catalog file (reports/data/catalog.json): rename "
+                'it there, with "renamed_from" (docs/catalog.md); a rename here would be '
+                "undone by the next load."
+            )
+        if FormerSlug.objects.filter(slug=slug).exclude(service=self.instance).exists():
+            raise forms.ValidationError(
+                f"“{slug}” is a former slug of another service (its old links lead there): "
+                "delete it there first."
+            )
+        return slug
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    form = SlugForm
+    form = ServiceForm
     inlines = [FormerSlugInline]
     # A website typed without a scheme is https (Django 6's default; 5.2 warns without it).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug", "category", "is_active", "website"]
     list_filter = ["category", "is_active"]
-    search_fields = ["name", "slug"]
+    search_fields = ["name", "slug", "former_slugs__slug"]
     filter_horizontal = ["problem_types", "providers"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj: Service, form: forms.ModelForm, change: bool) -> None:
+        old = form.initial.get("slug")
+        super().save_model(request, obj, form, change)
+        if change and old and old != obj.slug:
+            services.service_slug_changed(service=obj, old=old)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting a service with history cascades to every report, bucket, outage and

@@ -15,7 +15,12 @@ from django.apps import apps as global_apps
 from django.apps.registry import Apps
 from django.db import transaction
 
-from reports.catalog_renames import former_slugs_record, renames_read, service_rename
+from reports.catalog_renames import (
+    former_slug_model,
+    former_slugs_record,
+    renames_read,
+    service_rename,
+)
 from reports.validation import slug_clean
 
 CATALOG_PATH = Path(__file__).resolve().parent / "data" / "catalog.json"
@@ -100,6 +105,9 @@ def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> int:
         return 0
     Service = apps.get_model("reports", "Service")
     services = {s.slug: s for s in Service.objects.all()}
+    # A provider's `service` under a former slug still finds the renamed service (not None,
+    # which would lose the provider's page and its outage as a signal upstream).
+    known = services | _by_former_slug(apps, exclude=services)
     providers = {}
     for row in data.get("providers", []):
         providers[row["slug"]], _ = Provider.objects.update_or_create(
@@ -107,10 +115,24 @@ def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> int:
             defaults={
                 "name": row["name"],
                 "kind": row["kind"],
-                "service": services.get(row.get("service", "")),
+                "service": known.get(row.get("service", "")),
             },
         )
     for row in data["services"]:
         if "providers" in row and row["slug"] in services:
             services[row["slug"]].providers.set([providers[p] for p in row["providers"]])
     return len(providers)
+
+
+def _by_former_slug(apps: Apps, *, exclude: dict[str, Any]) -> dict[str, Any]:
+    """Former slug -> the service renamed from it, for slugs no service has now."""
+    FormerSlug = former_slug_model(apps)
+    if FormerSlug is None:
+        return {}
+    rows = FormerSlug.objects.exclude(slug__in=exclude).select_related("service")
+    return {row.slug: row.service for row in rows}
+
+
+def catalog_slugs(path: Path = CATALOG_PATH) -> frozenset[str]:
+    """The slugs of the services the catalog file lists (what a load owns)."""
+    return frozenset(slug_clean(row["slug"]) for row in catalog_read(path)["services"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -74,6 +75,12 @@ class FormerSlug(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} (service {self.service_id})"
+
+    def clean(self) -> None:
+        # A service's current slug answers for that service: as a former slug of another it
+        # would contradict it (which one does /services/<slug>/ show?).
+        if Service.objects.filter(slug=self.slug).exists():
+            raise ValidationError({"slug": f"“{self.slug}” is a service's current slug."})
 
 
 class Provider(models.Model):

@@ -22,6 +22,7 @@ from reports.cache import catalog_forget
 from reports.models import (
     BlockWindow,
     CommentFlag,
+    FormerSlug,
     ProblemType,
     Report,
     ReporterWindow,
@@ -335,6 +336,14 @@ def _stored(write: _ReportWrite, row: tuple[int, bool, bool]) -> None:
     report.id, report.counted, write.site_claimed = row
     report._state.adding = False
     report._state.db = connection.alias
+
+
+def service_slug_changed(*, service: Service, old: str) -> None:
+    """`service` was renamed from `old` outside the catalog file: `old` keeps its links working
+    as a former slug (reports.renamed), and the new slug is no longer one."""
+    with transaction.atomic():
+        FormerSlug.objects.filter(service=service, slug=service.slug).delete()
+        FormerSlug.objects.update_or_create(slug=old, defaults={"service": service})
 
 
 def reporter_windows_purge(*, now: dt.datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from outagewatch.http.errors import database_unavailable_answered
 from reports import intake
 from reports.cache import catalog_forget, catalog_version_bump
-from reports.models import Category, ProblemType, Service
+from reports.models import Category, FormerSlug, ProblemType, Service
 
 
 def catalog_changed(*, using: str = "default", **kwargs: Any) -> None:
@@ -29,7 +29,8 @@ def submission_unanswered(*, request: HttpRequest, **kwargs: Any) -> None:
 
 
 def connect() -> None:
-    for model in (Service, ProblemType, Category):
+    # Former slugs are in the catalog too: an old address redirects by them (reports.renamed).
+    for model in (Service, ProblemType, Category, FormerSlug):
         for signal in (post_save, post_delete):
             signal.connect(catalog_changed, sender=model, dispatch_uid=f"catalog-{model.__name__}")
     m2m_changed.connect(

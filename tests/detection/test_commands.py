@@ -530,3 +530,15 @@ def test_simulate_csv_into_a_file_is_a_message(tmp_path):
     (tmp_path / "taken").write_text("")
     with pytest.raises(CommandError, match="not a directory"):
         call_command("simulate", "csv", str(tmp_path / "taken"), "--weeks", "0.01")
+
+
+@pytest.mark.django_db
+def test_simulate_live_takes_a_renamed_services_former_slug(make_service):
+    from reports.models import FormerSlug
+
+    FormerSlug.objects.create(slug="acme-old", service=make_service("acme"))
+    # Past the name lookup it refuses the outage as for the current slug: the service was found.
+    with pytest.raises(CommandError, match="--outage-at 50 is not within the 5 minutes"):
+        call_command("simulate", "live", "Acme-Old", "--minutes", "5", "--outage-at", "50")
+    with pytest.raises(CommandError, match="Unknown service 'nobody'"):
+        call_command("simulate", "live", "nobody", "--minutes", "5")

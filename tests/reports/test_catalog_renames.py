@@ -13,7 +13,7 @@ from django.utils import timezone
 from alerts.models import Subscription
 from detection.models import SeriesBaseline, SeriesState
 from reports.catalog import catalog_sync
-from reports.models import Category, FormerSlug, Report, Service
+from reports.models import Category, FormerSlug, Provider, Report, Service
 from tests.detection.status_data import baseline_store, cold_baseline, outage_make
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +253,66 @@ def test_a_sign_up_sent_from_a_page_loaded_before_the_rename_follows_the_service
     response = client.post("/services/birdsite/subscribe/", {"email": "bob@example.com"})
     assert (response.status_code, response["Location"]) == (302, "/services/chirp/#subscribe")
     assert Subscription.objects.get(email="bob@example.com").service_id == renamed.pk
+
+
+def test_a_providers_service_under_a_former_slug_keeps_its_link(tmp_path, birdsite):
+    """The provider entry still names the old slug: its page (the renamed service) stays."""
+    provider = {"slug": "birdnet", "name": "Birdnet", "kind": "cdn", "service": "birdsite"}
+    load(tmp_path, {**catalog(entry("chirp", renamed_from=["birdsite"])), "providers": [provider]})
+    assert Provider.objects.get(slug="birdnet").service_id == birdsite.pk
+
+
+def test_the_admin_keeps_a_changed_slug_as_a_former_one(admin_client, make_service):
+    """A service added in the admin (not in the catalog file) renamed there: its old links
+    redirect, and renaming it back frees the slug again."""
+    service = make_service("homebrew")
+    change = f"/admin/reports/service/{service.pk}/change/"
+
+    def rename(slug: str):
+        form = admin_client.get(change).context["adminform"].form
+        data = {
+            **{name: form.initial.get(name) for name in ("name", "category", "website")},
+            "slug": slug,
+            "problem_types": [p.pk for p in service.problem_types.all()],
+            "is_active": "on",
+            "former_slugs-TOTAL_FORMS": "0",
+            "former_slugs-INITIAL_FORMS": "0",
+        }
+        return admin_client.post(change, data)
+
+    assert rename("homebrew-2").status_code == 302
+    assert list(FormerSlug.objects.values_list("slug", "service")) == [("homebrew", service.pk)]
+    assert admin_client.get("/services/homebrew/")["Location"] == "/services/homebrew-2/"
+    assert rename("homebrew").status_code == 302
+    assert list(FormerSlug.objects.values_list("slug", flat=True)) == ["homebrew-2"]
+
+
+def test_the_admin_refuses_to_rename_a_catalog_service(admin_client, tmp_path):
+    """The catalog file owns its services' slugs: a rename in the admin would be undone by the
+    next load under a second, empty service."""
+    from reports.catalog import catalog_slugs
+
+    slug = sorted(catalog_slugs())[0]
+    service = Service.objects.get(slug=slug)
+    change = f"/admin/reports/service/{service.pk}/change/"
+    form = admin_client.get(change).context["adminform"].form
+    data = {
+        **{name: form.initial.get(name) for name in ("name", "category", "website")},
+        "slug": f"{slug}-renamed",
+        "problem_types": [p.pk for p in service.problem_types.all()],
+        "is_active": "on",
+        "former_slugs-TOTAL_FORMS": "0",
+        "former_slugs-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(change, data)
+    assert response.status_code == 200
+    assert "rename it there" in response.context["adminform"].form.errors["slug"][0]
+    assert Service.objects.get(pk=service.pk).slug == slug and not FormerSlug.objects.exists()
+
+
+def test_a_former_slug_may_not_be_another_services_current_slug(make_service):
+    from django.core.exceptions import ValidationError
+
+    make_service("gitlab")
+    with pytest.raises(ValidationError, match="current slug"):
+        FormerSlug(slug="gitlab", service=make_service("github-x")).full_clean()

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from detection.services.simulate import HistoryExists, history_reset, history_seed, live_minute
 from detection.simulation import simulate_series, write_labels_json, write_series_csv
+from reports.cache import catalog_renamed
 from reports.models import Service
 from reports.validation import country_clean
 
@@ -118,8 +119,10 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def handle_live(self, *, service: str, minutes: int, **o):
+        slug = service.strip().lower()
         try:
-            target = Service.objects.get(slug=service)
+            # A renamed service's former slug names it, as it does for the API it sends through.
+            target = Service.objects.get(slug=catalog_renamed(slug) or slug)
         except Service.DoesNotExist:
             raise CommandError(f"Unknown service {service!r}") from None
         rng = np.random.default_rng(o["seed"])
