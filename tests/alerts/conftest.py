@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from alerts.models import Subscription
 from detection.models import Outage
 from tests.alerts.receiver import Receiver
+from tests.conftest import free_port
+from tests.e2e.test_email_alerts import Mailbox
 
 
 @pytest.fixture
@@ -22,6 +25,22 @@ def eager() -> Iterator[None]:
     app.conf.task_always_eager = app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
+def smtp_sink(settings) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on loopback, with Django's SMTP backend sending to it."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

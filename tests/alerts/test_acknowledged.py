@@ -8,7 +8,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from alerts import channels, presentation, services
@@ -17,7 +16,6 @@ from alerts.services import Outcome
 from alerts.tokens import manage_token_make
 from detection.models import Outage
 from detection.official import services as official
-from tests.conftest import free_port
 from tests.detection.official.conftest import (  # noqa: F401  (fixtures)
     official_settings,
     official_source,
@@ -25,7 +23,6 @@ from tests.detection.official.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.detection.official.recorded import statuspage_open_at, statuspage_quiet
 from tests.detection.official.statusserver import Page
-from tests.e2e.test_email_alerts import Mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -230,28 +227,18 @@ def test_chat_channels_say_whether_the_provider_acknowledged_it(subscriber, outa
 
 
 def test_the_acknowledged_email_goes_over_real_smtp_in_the_outage_thread(
-    subscriber, outage, watched, settings
+    subscriber, outage, watched, smtp_sink
 ):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        subscriber("ask@example.com", notify_acknowledged=True)
-        o = outage(minutes_ago=30)
-        services.alerts_notify(outage=o, change="opened")
-        opened = AlertDelivery.objects.get(kind=Kind.OPENED)
-        assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
-        watched(published=timezone.now() - 10 * M)
-        acknowledged = AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
-        assert services.alert_delivery_send(delivery_id=acknowledged.pk).outcome == Outcome.SENT
+    subscriber("ask@example.com", notify_acknowledged=True)
+    o = outage(minutes_ago=30)
+    services.alerts_notify(outage=o, change="opened")
+    opened = AlertDelivery.objects.get(kind=Kind.OPENED)
+    assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
+    watched(published=timezone.now() - 10 * M)
+    acknowledged = AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
+    assert services.alert_delivery_send(delivery_id=acknowledged.pk).outcome == Outcome.SENT
 
-        first, second = mailbox.wait_for("ask@example.com", 2)
-    finally:
-        controller.stop()
+    first, second = smtp_sink.wait_for("ask@example.com", 2)
     assert second["In-Reply-To"] == first["Message-ID"]
     assert "acknowledged" in second["Subject"]
     assert "Acme Cloud acknowledged it at" in second.get_body(("plain",)).get_content()

@@ -14,15 +14,12 @@ import smtplib
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from alerts import selectors, services
 from alerts.api.views import MESSAGE
 from alerts.models import ConfirmationDelivery, Subscription
 from alerts.services import Outcome
-from tests.conftest import free_port
-from tests.e2e.test_email_alerts import Mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -473,27 +470,17 @@ def test_the_api_and_the_form_say_so_when_a_request_is_refused(
 
 
 def test_a_capped_list_over_real_smtp_says_what_follows_and_how_many_emails_can_come(
-    catalog, settings
+    catalog, settings, smtp_sink
 ):
     settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS = 2
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        t0 = timezone.now() - timedelta(hours=1)
-        _fill_the_cap(catalog, t0, "ops@example.com")
-        hook = {"channel": Subscription.Channel.WEBHOOK, "url": "https://hooks.example.com/ow"}
-        _request(catalog[0], "ops@example.com", now=t0, **hook)
-        for service in catalog[1:3]:
-            _request(service, "ops@example.com", now=t0)
-        _sweep(t0 + timedelta(minutes=10))
-        messages = mailbox.wait_for("ops@example.com", 6)
-    finally:
-        controller.stop()
+    t0 = timezone.now() - timedelta(hours=1)
+    _fill_the_cap(catalog, t0, "ops@example.com")
+    hook = {"channel": Subscription.Channel.WEBHOOK, "url": "https://hooks.example.com/ow"}
+    _request(catalog[0], "ops@example.com", now=t0, **hook)
+    for service in catalog[1:3]:
+        _request(service, "ops@example.com", now=t0)
+    _sweep(t0 + timedelta(minutes=10))
+    messages = smtp_sink.wait_for("ops@example.com", 6)
 
     [listed] = [m for m in messages if m["Subject"] == "Confirm OutageWatch alerts for 2 services"]
     single = messages[0]
