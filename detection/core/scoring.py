@@ -315,7 +315,7 @@ def onset_offsets(observed: np.ndarray, expected: np.ndarray, dispersion: np.nda
     A bucket is in the run while observed > expected + max(1, ONSET_SIGMA * sd); the onset is
     reported as the first minute of the run, not the minute we became sure.
     """
-    rev = _in_excess(observed, expected, dispersion)[:, ::-1]
+    rev = buckets_in_excess(observed, expected, dispersion)[:, ::-1]
     run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
     return np.maximum(run - 1, 0)
 
@@ -328,11 +328,14 @@ def newest_in_excess(
     surprising the sums that still hold earlier buckets are."""
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))[:, -1:]
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))[:, -1:]
-    return _in_excess(observed, expected, dispersion)[:, 0]
+    return buckets_in_excess(observed, expected, dispersion)[:, 0]
 
 
-def _in_excess(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
-    """Buckets above expected + max(1 report, ONSET_SIGMA sd of the noise model)."""
+def buckets_in_excess(
+    observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray
+) -> np.ndarray:
+    """Buckets above expected + max(1 report, ONSET_SIGMA sd of the noise model): the rule an
+    excess run is counted by (onset_offsets)."""
     observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
     expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
     alpha = np.asarray(dispersion, dtype=np.float64).reshape(-1, 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,7 +32,14 @@ from .phase import (
     phase_rebased,
     phase_update,
 )
-from .scoring import ScoreResult, newest_in_excess, onset_offsets, score, with_threshold
+from .scoring import (
+    ScoreResult,
+    buckets_in_excess,
+    newest_in_excess,
+    onset_offsets,
+    score,
+    with_threshold,
+)
 from .state import STATE_OUTAGE, DetectorState, Transition, transition
 
 
@@ -53,6 +60,7 @@ def run_tick(
     step_minutes: int = 1,
     utc_offset: np.ndarray | None = None,
     unheard: bool = False,
+    skipped_from: int | None = None,
 ) -> TickResult:
     """observed: (n, w) counts of the last w buckets, newest last, w >= max(windows).
     utc_offset: each series' UTC offset when its clock is known (clock.py), else
@@ -61,6 +69,9 @@ def run_tick(
     unheard: the newest bucket is one whose reports did not reach us (our own outage, which
     only the caller can know): open outages do not count it as quiet, and the level trackers
     do not learn from it.
+    skipped_from: the buckets from this minute up to the newest were never judged (a caller
+    catching up on a long backlog skipped them): the open outages look at those in the window
+    (_skipped_bridged).
 
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
@@ -132,8 +143,11 @@ def run_tick(
         scores, calibration.window_limits(limit, config.scoring.windows), calibrated
     )
     onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes
+    before = state
+    if skipped_from is not None:
+        before = _skipped_bridged(state, observed, expected, dispersion, window, skipped_from)
     tr = transition(
-        state,
+        before,
         scores.level,
         newest_minute,
         onset,
@@ -175,3 +189,35 @@ def run_tick(
     new_state = new_state.with_calibration(new_calibration)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
     return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)
+
+
+def _skipped_bridged(
+    state: DetectorState,
+    observed: np.ndarray,
+    expected: np.ndarray,
+    dispersion: np.ndarray,
+    window: np.ndarray,
+    skipped_from: int,
+) -> DetectorState:
+    """`state` with the skipped buckets of the window counted for the outages open across them.
+
+    An open outage's last elevated bucket (its end) moves and its quiet count restarts only on
+    judged buckets: across a skip both stayed at the last one judged before it, so an outage
+    whose reports stayed high into the skipped minutes resolved with its end at the skip's
+    start, and one quiet for a while before the skip and flaring up in it resolved on the first
+    bucket after. The newest skipped bucket in excess (the per-bucket rule of onset_offsets)
+    now counts as elevated, and quiet counts again after it, from judged buckets only. Skipped
+    buckets older than the window stay unknown.
+    """
+    skipped = (window >= skipped_from) & (window < window[-1])
+    hot = buckets_in_excess(observed, expected, dispersion) & skipped
+    hot &= (state.state == STATE_OUTAGE)[:, None]
+    flared = hot.any(axis=1)
+    if not flared.any():
+        return state
+    newest = window[len(window) - 1 - np.argmax(hot[:, ::-1], axis=1)]
+    return replace(
+        state,
+        last_hot=np.where(flared, np.maximum(state.last_hot, newest), state.last_hot),
+        quiet_minutes=np.where(flared, 0, state.quiet_minutes).astype(state.quiet_minutes.dtype),
+    )

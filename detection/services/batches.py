@@ -481,12 +481,14 @@ def tick_run(
     config: DetectorConfig,
     utc_offset: np.ndarray | None = None,
     unheard: bool = False,
+    skipped_from: int | None = None,
 ) -> TickResult:
     """run_tick over every part, the rows put back in the tick's order.
 
     utc_offset: each series' UTC offset (detection.clocks), (n,) now or (n, window) per
     window bucket when a clock changed inside the window; None where no clock is known.
-    unheard: the minute's reports did not reach us (run_tick).
+    unheard: the minute's reports did not reach us; skipped_from: the minutes from there on
+    were never judged (run_tick).
     """
     n = len(state.state)
     if not parts:  # no series at all
@@ -497,6 +499,7 @@ def tick_run(
             newest_minute,
             config,
             unheard=unheard,
+            skipped_from=skipped_from,
         )
     if len(parts) == 1 and _whole(parts[0], n):
         return run_tick(
@@ -507,6 +510,7 @@ def tick_run(
             config,
             utc_offset=utc_offset,
             unheard=unheard,
+            skipped_from=skipped_from,
         )
     results = []
     for part in parts:
@@ -526,6 +530,7 @@ def tick_run(
             config,
             utc_offset=None if utc_offset is None else utc_offset[source],
             unheard=unheard,
+            skipped_from=skipped_from,
         )
         results.append(
             (span, result) if span is not None else (part.series, _take(result, part.rows))

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 
 import numpy as np
@@ -26,8 +26,6 @@ from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.clocks import utc_offsets_at
-from detection.core import STATE_OUTAGE, DetectorState, TickResult, Transition
-from detection.core.scoring import newest_in_excess
 from detection.models import OVERALL, JobCursor, SeriesState
 from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
@@ -94,7 +92,7 @@ def detect_tick(*, now: dt.datetime | None = None) -> list[TickDone]:
     done = []
     minute = first
     while minute <= newest:
-        # The first minute after a skip also looks at the skipped minutes (_skipped_bridged).
+        # The first minute after a skip also looks at the skipped minutes in its window.
         after_skip = skipped_from if minute == first else None
         result = tick_minute(minute=minute, now=now, skipped_from=after_skip)
         if result is not None:
@@ -140,12 +138,15 @@ def tick_minute(
         unheard = _unheard(minute, keys, observed[:, -1])
         with phases("core"):
             result = tick_run(
-                parts, state, observed, to_epoch_minute(minute), config, offsets, unheard
+                parts,
+                state,
+                observed,
+                to_epoch_minute(minute),
+                config,
+                offsets,
+                unheard,
+                None if skipped_from is None else to_epoch_minute(skipped_from),
             )
-            if skipped_from is not None:
-                result = _skipped_bridged(
-                    result, state, observed, minute, skipped_from, _dispersion(parts, len(keys))
-                )
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
             applied = outages_apply(view=view)
@@ -222,90 +223,6 @@ def _unheard(minute: dt.datetime, keys: list, counted: np.ndarray) -> bool:
             reason,
         )
     return bool(reason)
-
-
-def _skipped_bridged(
-    result: TickResult,
-    before: DetectorState,
-    observed: np.ndarray,
-    minute: dt.datetime,
-    skipped_from: dt.datetime,
-    dispersion: np.ndarray,
-) -> TickResult:
-    """`result` with the skipped minutes counted for the outages open across the skip.
-
-    The core moves an open outage's last elevated minute (its end) and restarts its quiet count
-    only on minutes it judges. Across a skip both stayed as the last minute judged before it:
-    an outage whose reports stayed high into the skipped minutes resolved with its end at the
-    skip's start (its page and API said "ended 12:20" for reports high until 12:31), and one
-    quiet for a while before the skip and flaring up in it resolved on the first minute after.
-    """
-    rows, newest = _skipped_excess(result, before, observed, minute, skipped_from, dispersion)
-    if not len(rows):
-        return result
-    s, tr = result.transition.state, result.transition
-    flared = np.zeros(len(s.state), dtype=bool)
-    flared[rows] = True
-    unresolved = flared & tr.resolved
-    last_hot = s.last_hot.copy()
-    last_hot[rows] = np.maximum(last_hot[rows], newest)
-    # Quiet minutes count from the elevated ones on, and only judged ones: this one at most.
-    quiet = np.where(unresolved, 1, np.minimum(s.quiet_minutes, 1))
-    state = replace(
-        s,
-        state=np.where(unresolved, STATE_OUTAGE, s.state).astype(s.state.dtype),
-        quiet_minutes=np.where(flared, quiet, s.quiet_minutes).astype(s.quiet_minutes.dtype),
-        last_hot=last_hot,
-        resolved_at=np.where(unresolved, before.resolved_at, s.resolved_at).astype(np.int64),
-    )
-    moved = int((newest > s.last_hot[rows]).sum())
-    if moved:
-        logger.warning(
-            "%d series of open outages had excess reports in the skipped minutes: their end "
-            "moves to the last of them",
-            moved,
-        )
-    transition = Transition(state, tr.opened, tr.reopened, tr.resolved & ~unresolved)
-    return replace(result, transition=transition)
-
-
-def _skipped_excess(
-    result: TickResult,
-    before: DetectorState,
-    observed: np.ndarray,
-    minute: dt.datetime,
-    skipped_from: dt.datetime,
-    dispersion: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, newest): the series of open outages with excess reports in skipped minutes, and
-    the newest such minute of each.
-
-    A minute is in excess by the core's rule for the run of an outage (newest_in_excess),
-    against the expectation judged for this minute (the skipped ones in the window are less
-    than an hour older); skipped minutes beyond the window stay unknown.
-    """
-    rows = np.flatnonzero(before.state == STATE_OUTAGE)
-    width = observed.shape[1]
-    window_start = to_epoch_minute(minute) - width + 1
-    first = max(to_epoch_minute(skipped_from), window_start) - window_start
-    if not len(rows) or first >= width - 1:
-        return rows[:0], rows[:0]
-    expected, spread = result.expected[rows, None], dispersion[rows]
-    skipped = range(first, width - 1)
-    hot = np.column_stack(
-        [newest_in_excess(observed[rows, c : c + 1], expected, spread) for c in skipped]
-    )
-    some = hot.any(axis=1)
-    newest = window_start + skipped[-1] - np.argmax(hot[some, ::-1], axis=1)
-    return rows[some], newest
-
-
-def _dispersion(parts: list, n: int) -> np.ndarray:
-    """(n,) each series' noise dispersion, from the baselines the core judged it with."""
-    out = np.zeros(n)
-    for part in parts:
-        out[part.series] = part.batch.dispersion[part.rows]
-    return out
 
 
 def _utc_offsets(keys: list, minute: dt.datetime, width: int) -> np.ndarray:

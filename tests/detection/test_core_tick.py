@@ -207,3 +207,35 @@ def test_an_unheard_minute_is_not_quiet_and_teaches_the_level_nothing():
     seen, heard = after_empty_minutes(unheard=False)
     assert seen[-1] == 0
     assert heard.level_observed[0] < state.level_observed[0]
+
+
+def test_skipped_buckets_in_excess_keep_an_open_outage_open_and_move_its_end():
+    """A caller that skipped buckets (a long backlog) says where from: an outage quiet for a
+    while before the skip and elevated within it does not resolve on the first bucket judged
+    after it, and its last elevated bucket is the newest skipped one in excess."""
+    s = simulate_series(seed=72, weeks=1.0, base_rate=3.0, outages_per_week=0)
+    values = s.values.astype(float)
+    fit_at = int(s.minutes[0]) + 4 * 1440
+    baseline = fit_baseline(s.minutes, values, fitted_at=fit_at, config=CONFIG)
+    batch = BaselineBatch.from_baselines([baseline], CONFIG)
+    start = 4 * 1440 + 100
+    values[start : start + 20] += 15  # an outage, open by its end
+    state, row = DetectorState.initial(1), start - W
+    # Judged up to the outage's end, then until one more quiet bucket would resolve it.
+    while row < start + 20 or state.quiet_minutes[0] < CONFIG.state.quiet_minutes - 1:
+        window = values[row - W + 1 : row + 1]
+        tick = run_tick(batch, state, window[None, :], int(s.minutes[row]), CONFIG)
+        state, row = tick.transition.state, row + 1
+    assert state.state[0] == 2
+    skip_from, first_after = row, row + 20
+    values[skip_from + 5 : skip_from + 10] += 15  # elevated again in the skipped buckets
+    window = values[first_after - W + 1 : first_after + 1][None, :]
+    at = int(s.minutes[first_after])
+
+    as_before = run_tick(batch, state, window, at, CONFIG).transition
+    assert as_before.resolved[0]  # the skipped excess unseen: resolved on return
+    bridged = run_tick(
+        batch, state, window, at, CONFIG, skipped_from=int(s.minutes[skip_from])
+    ).transition
+    assert not bridged.resolved[0] and bridged.state.state[0] == 2
+    assert bridged.state.last_hot[0] == int(s.minutes[skip_from + 9])
