@@ -76,5 +76,13 @@ class ServiceOutageFeed(OutageFeed):
     def link(self, obj: Service) -> str:  # type: ignore[override]
         return obj.get_absolute_url()
 
+    def feed_guid(self, obj: Service | None = None) -> str:
+        # RFC 4287: a feed's id never changes. A renamed service's feed keeps the id it had
+        # under its first slug (that address redirects to the current page).
+        assert obj is not None
+        first = obj.former_slugs.order_by("pk").values_list("slug", flat=True).first()
+        slug = first or obj.slug
+        return absolute(reverse("reports:service", kwargs={"slug": slug}))
+
     def items(self, obj: Service) -> list[Outage]:  # type: ignore[override]
         return list(selectors.outage_list(service=obj)[:FEED_ITEMS])

@@ -316,3 +316,17 @@ def test_a_former_slug_may_not_be_another_services_current_slug(make_service):
     make_service("gitlab")
     with pytest.raises(ValidationError, match="current slug"):
         FormerSlug(slug="gitlab", service=make_service("github-x")).full_clean()
+
+
+def test_a_renamed_services_feed_keeps_its_id(client, tmp_path, birdsite):
+    """RFC 4287: a feed's id never changes; readers that go by it would see a new feed."""
+
+    def feed_id(slug: str) -> str:
+        body = client.get(f"/services/{slug}/outages/feed/").content.decode()
+        return body.split("<id>", 1)[1].split("</id>", 1)[0]
+
+    before = feed_id("birdsite")
+    load(tmp_path, catalog(entry("chirp", renamed_from=["birdsite"])))
+    load(tmp_path, catalog(entry("tweety", renamed_from=["chirp"])))
+    assert feed_id("tweety") == before
+    assert before.endswith("/services/birdsite/")
