@@ -224,6 +224,10 @@ class OutageNetwork(models.Model):
 
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="+", db_index=False)
     reporter_key = models.CharField(max_length=64)
+    # When the network's first counted report read for the outage came: a resolved outage
+    # leaves out the networks first heard in its quiet minutes (null: added before this field,
+    # counted in).
+    first_seen = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

@@ -234,9 +234,11 @@ class OutageSummarySerializer(serializers.Serializer):
     peak_at = serializers.DateTimeField(allow_null=True)
     score = serializers.FloatField(help_text="The highest anomaly score of the outage, 0..1.")
     rule = serializers.CharField()
-    total_reports = serializers.IntegerField()
+    total_reports = serializers.IntegerField(
+        help_text="Counted reports from the onset to the end (while open: so far)."
+    )
     networks = serializers.IntegerField(
-        help_text="Distinct networks (IPv4 /24, IPv6 /56) with counted reports since the onset."
+        help_text="Distinct networks (IPv4 /24, IPv6 /56) behind those reports."
     )
     explanation = serializers.SerializerMethodField(help_text="What happened, in plain words.")
     url = serializers.SerializerMethodField(help_text="The outage page.")

@@ -9,7 +9,7 @@ distinct networks alone, growing with every report (bench/scale/README.md). Inst
   minute (buckets_settled: no bucket before it changes again), so a minute reads only the
   buckets from there on: the late window, whatever the outage's length;
 - its networks are rows of OutageNetwork, added as their counted reports come in (one
-  INSERT ... SELECT DISTINCT ... ON CONFLICT DO NOTHING): the count grows by the rows that
+  INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO NOTHING): the count grows by the rows that
   were new. The reports read are those from the first minute whose overall bucket counts
   other than when last read: the new minute, and a late minute only when late reports came
   (re-reading the whole late window cost a 6k-a-minute outage 0.3-0.6 s a minute).
@@ -219,11 +219,16 @@ def _networks_add(
             values = ", ".join(["(%s, %s)"] * len(chunk))
             sql = (
                 f"WITH o (outage_id, service_id) AS (VALUES {values})"
-                f" INSERT INTO {qn(OutageNetwork._meta.db_table)} (outage_id, reporter_key)"
-                f" SELECT DISTINCT o.outage_id, r.{key} FROM {qn(report.db_table)} r"
+                f" INSERT INTO {qn(OutageNetwork._meta.db_table)}"
+                " (outage_id, reporter_key, first_seen)"
+                f" SELECT o.outage_id, r.{key}, MIN(r.{column['created_at']})"
+                f" FROM {qn(report.db_table)} r"
                 f" JOIN o ON r.{column['service']} = o.service_id"
                 f" WHERE r.{column['counted']} AND r.{column['created_at']} >= %s"
                 f" AND r.{column['created_at']} < %s"
+                f" GROUP BY o.outage_id, r.{key}"
+                # A network already in keeps its first minute (a late report of an earlier
+                # minute from it is rare, and moves the trim at resolution by minutes).
                 " ON CONFLICT (outage_id, reporter_key) DO NOTHING RETURNING outage_id"
             )
             params = [p for o in chunk for p in (o.id, o.service_id)]
@@ -238,6 +243,28 @@ def _when(value: dt.datetime):
     if connection.vendor == "postgresql":
         return value
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def tally_trimmed(outage: Outage, tally: Tally, end: dt.datetime, minute: dt.datetime) -> Tally:
+    """A resolving outage's counts without its quiet minutes, `end` to `minute`: it ended at
+    its last elevated minute, and the quiet ones that confirmed it (15 of the service's
+    ordinary reports, more than a small outage's own on a busy service) are not its reports.
+
+    The kept sums (Outage.tally) still hold them: should the outage reopen, those minutes
+    belong to it again (_reopen_recent counts its networks anew).
+    """
+    tail = _sums(None)
+    for country, counted, by_problem in Bucket.objects.filter(
+        service_id=outage.service_id, minute__gte=end, minute__lte=minute
+    ).values_list("country", "counted", "problems"):
+        _add(tail, country, counted, by_problem)
+    first_heard_after = OutageNetwork.objects.filter(outage=outage, first_seen__gte=end).count()
+    return Tally(
+        total=max(tally.total - tail["total"], 0),
+        countries=tally.countries - tail["countries"],
+        problems=tally.problems - tail["problems"],
+        networks=max(tally.networks - first_heard_after, 0),
+    )
 
 
 def outage_recount(outage: Outage, minute: dt.datetime) -> Tally:

@@ -19,10 +19,17 @@ from django.utils import timezone
 from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
-from detection.models import OVERALL, Outage, OutageEvent, SeriesState, ServiceStatus
+from detection.models import (
+    OVERALL,
+    Outage,
+    OutageEvent,
+    OutageNetwork,
+    SeriesState,
+    ServiceStatus,
+)
 from detection.services.bulk import update, upsert
 from detection.services.config import detector_config
-from detection.services.outage_tally import Tally, outage_tallies
+from detection.services.outage_tally import Tally, outage_tallies, tally_trimmed
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
 from reports.models import Service
@@ -110,10 +117,14 @@ def outages_apply(*, view: TickView) -> Applied:
         for i in step.fired:
             _country_join(outage, view.keys[i][1], view, i)
         listed = set(outage.countries)
+        end = None if step.in_outage else _end(outage, step.idx, view)
+        if end is not None:
+            tally = tally_trimmed(outage, tally, end, view.minute)
+            outage.networks = tally.networks
         _refresh(outage, step.in_outage, view, tally)
         _countries_standing_out(outage, listed, view, tally)
-        if not step.in_outage:
-            _resolve(outage, step.idx, view)
+        if end is not None:
+            _resolve(outage, end, view)
         else:
             result[outage.service_id] = outage.id
     outages_refreshed_save([s.outage for s in steps])
@@ -174,7 +185,10 @@ def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
         return None
     outage.status = Outage.Status.ACTIVE
     outage.resolved_at = None
-    outage.save(update_fields=["status", "resolved_at", "updated_at"])
+    # Its quiet minutes are its own again: so are the networks first heard in them, which
+    # its resolution left out of the count (the kept tally adds to this count).
+    outage.networks = OutageNetwork.objects.filter(outage=outage).count()
+    outage.save(update_fields=["status", "resolved_at", "networks", "updated_at"])
     _event(outage, OutageEvent.Kind.REOPENED, view, None, "Reports rose again; same outage.")
     alerts_notify(outage=outage, change="reopened")
     return outage
@@ -250,11 +264,17 @@ def _refresh(outage: Outage, in_outage: list[int], view: TickView, tally: Tally)
     outage.explanation = _explanation(outage, countries, total)
 
 
-def _resolve(outage: Outage, idx: list[int], view: TickView) -> None:
+def _end(outage: Outage, idx: list[int], view: TickView) -> dt.datetime:
+    """Where a resolving outage ended: after its last elevated minute, not at the quiet
+    minutes that confirmed it."""
     last_hot = view.result.transition.state.last_hot[idx].max()
     end = from_epoch_minute(int(last_hot) + 1) if last_hot >= 0 else view.minute
+    return max(end, outage.started_at)
+
+
+def _resolve(outage: Outage, end: dt.datetime, view: TickView) -> None:
     outage.status = Outage.Status.RESOLVED
-    outage.resolved_at = max(end, outage.started_at)
+    outage.resolved_at = end
     outage.save(update_fields=["status", "resolved_at", "updated_at"])
     quiet = detector_config().state.quiet_minutes
     _event(outage, OutageEvent.Kind.RESOLVED, view, None, f"Back to normal for {quiet} minutes.")

@@ -18,6 +18,7 @@ from detection.services.outage_tally import (
     outage_networks_purge,
     outage_recount,
     outage_tallies,
+    tally_trimmed,
 )
 from reports.models import Report
 
@@ -140,6 +141,21 @@ def test_a_minute_judged_again_and_a_moved_onset_count_from_the_onset(service, p
     moved = outage_tallies([outage], T0 + 14 * M)[outage.id]
     assert_same(moved, outage_recount(outage, T0 + 14 * M))
     assert moved.networks == 5
+
+
+def test_a_resolving_outage_leaves_out_its_quiet_minutes(service, problem_types):
+    outage = open_outage(service, T0)
+    for k in range(30):
+        # Elevated until minute 14; then the service's ordinary reports, some from networks
+        # first heard then, some from networks of the outage.
+        keys = [f"n{k}-{i}" for i in range(20)] if k < 15 else [f"q{k}", "n3-0"]
+        add_reports(service, problem_types, T0 + k * M + dt.timedelta(seconds=7), keys,
+                    country=None)  # fmt: skip
+        tally = tally_minute([outage.id], T0 + k * M)[outage.id]
+    outage.refresh_from_db()
+    trimmed = tally_trimmed(outage, tally, T0 + 15 * M, T0 + 29 * M)
+    assert_same(trimmed, outage_recount(outage, T0 + 14 * M))
+    assert (trimmed.total, trimmed.networks) == (300, 300) != (tally.total, tally.networks)
 
 
 def test_an_outage_from_before_tallies_is_counted_from_its_onset(service, problem_types):

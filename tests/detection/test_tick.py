@@ -11,7 +11,9 @@ from detection.core import DetectorConfig, DetectorState
 from detection.core.level import history_length, level_factor
 from detection.core.state import STATE_VERSION
 from detection.models import Bucket, Outage, OutageEvent, SeriesState, ServiceStatus
+from detection.presentation import outage_totals
 from detection.services import buckets_aggregate, detect_tick
+from detection.services.outage_tally import outage_recount
 from reports.intake import submission_failed
 from reports.models import Report
 from reports.services import report_create
@@ -61,6 +63,11 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     # The end is where the short windows calmed down: at most a few minutes after the last
     # elevated minute.
     assert T0 + 20 * M <= outage.resolved_at <= T0 + 25 * M
+    # Its counts are of its own minutes, not of the 15 quiet ones that confirmed the end.
+    counted = outage_recount(outage, outage.resolved_at - M)
+    assert (outage.total_reports, outage.networks) == (counted.total, counted.networks)
+    assert f"{counted.total} reports in all, from {counted.networks} " in outage_totals(outage)
+    assert f"{counted.total} counted reports" in outage.explanation
     assert ServiceStatus.objects.get(service=history).level == 0
     assert Outage.objects.count() == 1
 
@@ -78,6 +85,9 @@ def test_one_dip_does_not_close_and_a_spike_after_reopens_the_same_outage(histor
     outage = Outage.objects.get()
     assert outage.is_active
     assert outage.events.filter(kind="reopened").count() == 1
+    # The quiet minutes its resolution left out of its counts are its own again.
+    counted = outage_recount(outage, T0 + 42 * M)
+    assert (outage.total_reports, outage.networks) == (counted.total, counted.networks)
 
 
 def test_one_person_flooding_does_not_raise_the_status(history, send_reports):
