@@ -7,13 +7,15 @@ Used by the data migration (with historical models) and by the
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
 from django.db import transaction
+from django.db.models import Model
 
 from reports.catalog_renames import (
     former_slug_model,
@@ -26,12 +28,19 @@ from reports.validation import slug_clean
 CATALOG_PATH = Path(__file__).resolve().parent / "data" / "catalog.json"
 
 
+# What a load did to one row: saved only where a stored field differs from the file.
+Change = Literal["created", "updated", "unchanged"]
+
+
 @dataclass(frozen=True)
 class CatalogSyncResult:
     categories: int
     problem_types: int
     services_created: int
+    # Services of the file whose stored fields, problem types, providers, slug or former
+    # slugs this load changed; the others in the file were already as it says.
     services_updated: int
+    services_unchanged: int = 0
     # (former slug, slug) of each service renamed in place by this load.
     services_renamed: tuple[tuple[str, str], ...] = ()
 
@@ -47,7 +56,9 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
     Idempotent, and all or nothing: a file refused half-way (reports.catalog_renames.
     CatalogConflict, a missing key) changes nothing. Services missing from the file are left
     alone, so services added in the admin survive a reload. An entry's ``renamed_from``
-    renames the row of a former slug in place (reports.catalog_renames).
+    renames the row of a former slug in place (reports.catalog_renames). Rows already as the
+    file says are not written, so loading the same file again announces no catalog edit
+    (reports.signals) and every process keeps its copy.
     """
     with transaction.atomic():
         return _catalog_write(data=data, apps=apps)
@@ -56,72 +67,135 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
 def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
     Category = apps.get_model("reports", "Category")
     ProblemType = apps.get_model("reports", "ProblemType")
-    Service = apps.get_model("reports", "Service")
 
     categories = {}
     for position, row in enumerate(data["categories"]):
-        categories[row["slug"]], _ = Category.objects.update_or_create(
-            slug=slug_clean(row["slug"]), defaults={"name": row["name"], "position": position}
+        categories[row["slug"]], _ = _upsert(
+            Category,
+            slug=slug_clean(row["slug"]),
+            fields={"name": row["name"], "position": position},
         )
     problems = {}
     for row in data["problem_types"]:
-        problems[row["slug"]], _ = ProblemType.objects.update_or_create(
+        problems[row["slug"]], _ = _upsert(
+            ProblemType,
             slug=slug_clean(row["slug"]),
-            defaults={"name": row["name"], "description": row.get("description", "")},
+            fields={"name": row["name"], "description": row.get("description", "")},
         )
     # Duplicates and cycles are refused before any service is written.
     renames = renames_read(data["services"])
-    created = updated = 0
+    changes: dict[str, Change] = {}
     renamed = []
     for row in data["services"]:
         slug = slug_clean(row["slug"])
         if old := service_rename(slug=slug, former=renames[slug], entries=renames, apps=apps):
             renamed.append((old, slug))
-        service, was_created = Service.objects.update_or_create(
-            slug=slug,
-            defaults={
-                "name": row["name"],
-                "category": categories[row["category"]],
-                "website": row["website"],
-                "status_page": row.get("status_page") or "",
-            },
+        changes[slug] = _service_write(
+            row, former=renames[slug], categories=categories, problems=problems, apps=apps
         )
-        service.problem_types.set([problems[problem] for problem in row["problems"]])
-        former_slugs_record(service=service, former=renames[slug], apps=apps)
-        created += was_created
-        updated += not was_created
-    providers_sync(data=data, apps=apps)
-    return CatalogSyncResult(len(categories), len(problems), created, updated, tuple(renamed))
+        if old and changes[slug] == "unchanged":
+            changes[slug] = "updated"  # the rename was the change
+    for slug in providers_sync(data=data, apps=apps):
+        if changes[slug] == "unchanged":
+            changes[slug] = "updated"
+    tally = Counter(changes.values())
+    return CatalogSyncResult(
+        len(categories),
+        len(problems),
+        tally["created"],
+        tally["updated"],
+        tally["unchanged"],
+        tuple(renamed),
+    )
 
 
-def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> int:
-    """Create or update the providers and who depends on them; the number of providers.
+def _service_write(
+    row: dict[str, Any],
+    *,
+    former: list[str],
+    categories: dict[str, Model],
+    problems: dict[str, Model],
+    apps: Apps,
+) -> Change:
+    """Make the service of the entry `row` what it says; what that changed."""
+    service, change = _upsert(
+        apps.get_model("reports", "Service"),
+        slug=slug_clean(row["slug"]),
+        fields={
+            "name": row["name"],
+            "category": categories[row["category"]],
+            "website": row["website"],
+            "status_page": row.get("status_page") or "",
+        },
+    )
+    edited = _related_set(service.problem_types, [problems[p] for p in row["problems"]])
+    edited |= former_slugs_record(service=service, former=former, apps=apps)
+    return "updated" if change == "unchanged" and edited else change
+
+
+def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> frozenset[str]:
+    """Create or update the providers and who depends on them; the slugs of the services
+    whose providers this changed.
 
     Skipped where the Provider model does not exist yet (the catalog's first data migration
     runs before it; migration 0005 syncs them)."""
     try:
         Provider = apps.get_model("reports", "Provider")
     except LookupError:
-        return 0
+        return frozenset()
     Service = apps.get_model("reports", "Service")
-    services = {s.slug: s for s in Service.objects.all()}
+    services = {s.slug: s for s in Service.objects.prefetch_related("providers")}
     # A provider's `service` under a former slug still finds the renamed service (not None,
     # which would lose the provider's page and its outage as a signal upstream).
     known = services | _by_former_slug(apps, exclude=services)
     providers = {}
     for row in data.get("providers", []):
-        providers[row["slug"]], _ = Provider.objects.update_or_create(
+        providers[row["slug"]], _ = _upsert(
+            Provider,
             slug=slug_clean(row["slug"]),
-            defaults={
+            fields={
                 "name": row["name"],
                 "kind": row["kind"],
                 "service": known.get(row.get("service", "")),
             },
         )
+    changed = set()
     for row in data["services"]:
         if "providers" in row and row["slug"] in services:
-            services[row["slug"]].providers.set([providers[p] for p in row["providers"]])
-    return len(providers)
+            chosen = [providers[p] for p in row["providers"]]
+            if _related_set(services[row["slug"]].providers, chosen):
+                changed.add(row["slug"])
+    return frozenset(changed)
+
+
+def _upsert(model: type[Model], *, slug: str, fields: dict[str, Any]) -> tuple[Model, Change]:
+    """The row of `slug` made to hold `fields`, saved only where one differs: a load of the
+    same file again writes nothing."""
+    row = model.objects.select_for_update().filter(slug=slug).first()
+    if row is None:
+        return model.objects.create(slug=slug, **fields), "created"
+    changed = [name for name, value in fields.items() if _differs(row, name, value)]
+    if not changed:
+        return row, "unchanged"
+    for name in changed:
+        setattr(row, name, fields[name])
+    row.save(update_fields=changed)
+    return row, "updated"
+
+
+def _differs(row: Model, name: str, value: Any) -> bool:
+    field = row._meta.get_field(name)
+    if field.many_to_one:  # by key: reading the related row would cost a query per row
+        return getattr(row, field.attname) != (None if value is None else value.pk)
+    return getattr(row, name) != value
+
+
+def _related_set(manager: Any, rows: list[Model]) -> bool:
+    """Make a many-to-many `manager` hold exactly `rows`; whether it did not already."""
+    if {row.pk for row in manager.all()} == {row.pk for row in rows}:
+        return False
+    manager.set(rows)
+    return True
 
 
 def _by_former_slug(apps: Apps, *, exclude: dict[str, Any]) -> dict[str, Any]:

@@ -170,15 +170,23 @@ def _former_slugs_check(
         )
 
 
-def former_slugs_record(*, service: Model, former: list[str], apps: Apps) -> None:
-    """Keep `service`'s former slugs answering; its own slug is a former slug of no one."""
+def former_slugs_record(*, service: Model, former: list[str], apps: Apps) -> bool:
+    """Keep `service`'s former slugs answering; its own slug is a former slug of no one.
+    Whether that changed a row (a load of the same file again writes none)."""
     FormerSlug = former_slug_model(apps)
     if FormerSlug is None:
-        return
+        return False
     # Reused for a new service, or renamed back: the current slug wins over a former one.
-    FormerSlug.objects.filter(slug=service.slug).delete()
+    deleted, _ = FormerSlug.objects.filter(slug=service.slug).delete()
+    changed = bool(deleted)
     for old in former:
-        FormerSlug.objects.update_or_create(slug=old, defaults={"service": service})
+        record, created = FormerSlug.objects.get_or_create(slug=old, defaults={"service": service})
+        moved = record.service_id != service.pk
+        if moved:
+            record.service = service
+            record.save(update_fields=["service"])
+        changed |= created or moved
+    return changed
 
 
 def former_slug_model(apps: Apps) -> type[Model] | None:

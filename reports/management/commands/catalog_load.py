@@ -35,7 +35,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot load {file}: not a catalog ({exc})") from None
         self.stdout.write(
             f"Catalog: {result.categories} categories, {result.problem_types} problem types, "
-            f"{result.services_created} services created, {result.services_updated} updated."
+            f"{result.services_created} services created, {result.services_updated} updated, "
+            f"{result.services_unchanged} unchanged."
         )
         for old, new in result.services_renamed:
             self.stdout.write(
