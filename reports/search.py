@@ -35,7 +35,7 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class SearchWords:
-    aliases: dict[str, tuple[str, ...]]  # service slug -> normalized other names
+    aliases: dict[str, tuple[str, ...]]  # service slug as in the file -> normalized other names
     keywords: dict[str, tuple[str, ...]]  # category slug -> normalized words
 
 
@@ -47,6 +47,30 @@ def search_words(path: Path = SEARCH_DATA_PATH) -> SearchWords:
         aliases={slug: tuple(map(normalize, names)) for slug, names in data["aliases"].items()},
         keywords={slug: tuple(map(normalize, words)) for slug, words in data["keywords"].items()},
     )
+
+
+_aliases_resolved: tuple[Catalog, dict[str, tuple[str, ...]]] | None = None
+
+
+def _aliases(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """search.json's aliases by the current slug of each service of `catalog`.
+
+    A key left under a former slug (the service renamed in catalog.json, search.json not yet)
+    still gives the renamed service its aliases, rather than losing them without a word; a key
+    under the current slug wins. Worked out once per catalog copy.
+    """
+    global _aliases_resolved
+    current = _aliases_resolved
+    if current is not None and current[0] is catalog:
+        return current[1]
+    aliases = search_words().aliases
+    resolved: dict[str, tuple[str, ...]] = {}
+    for old, names in aliases.items():
+        if (slug := catalog.renamed.get(old)) and slug not in aliases:
+            resolved[slug] = (*resolved.get(slug, ()), *names)  # renamed twice: both keys
+    resolved |= aliases
+    _aliases_resolved = (catalog, resolved)
+    return resolved
 
 
 @dataclass(frozen=True)
@@ -62,14 +86,16 @@ class _Entry:
 def service_terms(*, slug: str, name: str, category_slug: str, category_name: str) -> list[str]:
     """Every normalized text a service is found by (the live filter gets the same list)."""
     words = search_words()
-    terms = [normalize(name), *words.aliases.get(slug, ()), normalize(slug)]
+    terms = [normalize(name), *_aliases(catalog_get()).get(slug, ()), normalize(slug)]
     terms += [normalize(category_name), *words.keywords.get(category_slug, ())]
     return list(dict.fromkeys(term for term in terms if term))
 
 
-def _entry(slug: str, name: str, category_slug: str, category_name: str) -> _Entry:
+def _entry(
+    catalog: Catalog, slug: str, name: str, category_slug: str, category_name: str
+) -> _Entry:
     words = search_words()
-    terms = (normalize(name), *words.aliases.get(slug, ()), normalize(slug))
+    terms = (normalize(name), *_aliases(catalog).get(slug, ()), normalize(slug))
     split = {word for term in terms for word in term.split()}
     split |= {term.replace(" ", "") for term in terms}
     return _Entry(
@@ -94,7 +120,13 @@ def _entries() -> tuple[_Entry, ...]:
         return current[1]
     with _index_lock:
         entries = tuple(
-            _entry(s.service.slug, s.service.name, s.service.category.slug, s.service.category.name)
+            _entry(
+                catalog,
+                s.service.slug,
+                s.service.name,
+                s.service.category.slug,
+                s.service.category.name,
+            )
             for s in catalog.services.values()
         )
         _index = (catalog, entries)
