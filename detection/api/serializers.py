@@ -83,7 +83,9 @@ class OutageQuerySerializer(QuerySerializer):
 
 
 class ServiceStateSerializer(serializers.Serializer):
-    """A selectors.ServiceState."""
+    """A service's status right now: its level, in words, and the figures behind it."""
+
+    # Reads a detection.selectors.ServiceState.
 
     level = serializers.CharField(source="code", help_text="ok, possible or problems.")
     level_value = serializers.IntegerField(source="level", help_text="0, 1 or 2.")
@@ -144,7 +146,9 @@ class OfficialIncidentSerializer(serializers.Serializer):
 
 
 class OfficialStatusSerializer(serializers.Serializer):
-    """A detection.official.selectors.OfficialStatus: the provider's page, as last read."""
+    """The provider's own status page, as we last read it."""
+
+    # Reads a detection.official.selectors.OfficialStatus.
 
     indicator = serializers.CharField(
         help_text=(
@@ -215,7 +219,9 @@ class UpstreamSerializer(serializers.Serializer):
 
 
 class OutageSummarySerializer(serializers.Serializer):
-    """``context["upstreams"]``: the upstream views of a page of outages, read at once."""
+    """An outage in brief: when, where, how large, and how sure the detector is."""
+
+    # ``context["upstreams"]``: the upstream views of a page of outages, read at once.
 
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
@@ -280,7 +286,9 @@ class OutageSummarySerializer(serializers.Serializer):
 
 
 class OutageEventSerializer(serializers.Serializer):
-    """A timeline entry: presentation.TimelineEntry words with its event's numbers."""
+    """One entry of an outage's timeline: what changed, in words, with its figures."""
+
+    # A presentation.TimelineEntry's words with its event's numbers.
 
     at = serializers.DateTimeField(
         source="entry.at", help_text="For the final end: the outage's resolved_at."
@@ -305,6 +313,8 @@ class OutageLinksSerializer(serializers.Serializer):
 
 
 class OutageDetailSerializer(OutageSummarySerializer):
+    """An outage in full: its summary, timeline, how it was decided, and related incidents."""
+
     timeline = serializers.SerializerMethodField()
     decision = serializers.SerializerMethodField(
         help_text=(
@@ -388,7 +398,9 @@ class ServiceLinksSerializer(serializers.Serializer):
 
 
 class ServiceDetailSerializer(serializers.Serializer):
-    """A selectors-built overview: the catalog entry plus its status right now."""
+    """A service: its catalog entry, its status right now, and recent report counts."""
+
+    # Reads the overview detection.selectors builds.
 
     # The catalog entry, as in the service list.
     slug = serializers.CharField(source="service.slug")
@@ -441,6 +453,8 @@ class ServiceDetailSerializer(serializers.Serializer):
 
 
 class StatusEntrySerializer(ServiceStateSerializer):
+    """A service with possible or detected problems now, and its active outage if any."""
+
     service = serializers.CharField(source="service.slug")
     service_name = serializers.CharField(source="service.name")
     url = serializers.SerializerMethodField()

@@ -18,7 +18,9 @@ from outagewatch.api.schema import errors
 
 
 class SpanRecordSerializer(serializers.Serializer):
-    """One span's figures (``instance``: (days, Record))."""
+    """The track record over one span of days: outages, official incidents, and matches."""
+
+    # Serializes a (days, Record) pair.
 
     days = serializers.SerializerMethodField()
     outages = serializers.SerializerMethodField(help_text="Crowd outages that started in it.")

@@ -11,7 +11,10 @@ from rest_framework.response import Response
 
 
 class ApiErrorSerializer(serializers.Serializer):
-    """The one error format (outagewatch.api.errors)."""
+    """Every error answer of the API: what went wrong in words, a stable code, and for
+    invalid input the message of each bad field or query parameter."""
+
+    # The one error format (outagewatch.api.errors).
 
     detail = serializers.CharField()
     code = serializers.CharField()

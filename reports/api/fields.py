@@ -24,9 +24,13 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class RejectUnknownFieldsMixin:
-    """Refuse fields the endpoint does not know, so typos do not pass silently."""
+# The mixins' notes are comments, not docstrings: drf-spectacular describes a serializer's
+# schema component with the first docstring in its class hierarchy, mixins included, and
+# these are about the code, not about what an API user sends.
 
+
+# Refuse fields the endpoint does not know, so typos do not pass silently.
+class RejectUnknownFieldsMixin:
     def to_internal_value(self, data: Any) -> Any:
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []  # type: ignore[attr-defined]
         errors = {name: ["Unknown field."] for name in unknown}
@@ -41,16 +45,14 @@ class RejectUnknownFieldsMixin:
         return value
 
 
+# Each serializer instance gets shallow copies of the declared fields.
+#
+# DRF deep-copies them for every instance, which runs each field's __init__ again: on the
+# report POST that was a fifth of the validation's CPU (bench/load/README.md). A serializer
+# whose fields are never changed per instance may use this; a shallow copy with its own
+# validator list is as independent of the class's fields (bind() and validation set
+# attributes of the copy only).
 class CopiedFieldsMixin:
-    """Each serializer instance gets shallow copies of the declared fields.
-
-    DRF deep-copies them for every instance, which runs each field's __init__ again: on the
-    report POST that was a fifth of the validation's CPU (bench/load/README.md). A serializer
-    whose fields are never changed per instance may use this; a shallow copy with its own
-    validator list is as independent of the class's fields (bind() and validation set
-    attributes of the copy only).
-    """
-
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = {}
         for name, declared in self._declared_fields.items():  # type: ignore[attr-defined]

@@ -24,6 +24,11 @@ def _django_errors(exc: DjangoValidationError) -> list[str]:
 
 
 class ReportCreateSerializer(CopiedFieldsMixin, RejectUnknownFieldsMixin, serializers.Serializer):
+    """A problem report: which service, what kind of problem, and where.
+
+    Fields not listed here are refused; every invalid field is named in one 400 answer.
+    """
+
     service = StrictCharField(help_text="Service slug, e.g. `chatgpt`.")
     problem = StrictCharField(help_text="Problem type slug offered by that service, e.g. `login`.")
     country = StrictCharField(help_text="ISO 3166-1 alpha-2 country code, e.g. `DE`.")

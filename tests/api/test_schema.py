@@ -91,3 +91,30 @@ def test_the_schema_endpoints_errors_are_json_like_every_api_answer(client, meth
     assert response.status_code in (405, 406)
     assert response["Content-Type"].startswith("application/json")
     assert set(response.json()) >= {"detail", "code"}
+
+
+# Words of the code, not of the API: a component description is what an integrator reads
+# first on /api/docs/, and drf-spectacular takes it from the class docstring (or a base
+# class's) unless told otherwise.
+_IMPLEMENTATION_WORDS = re.compile(
+    r"serializer|context|selector|``|\bDRF\b|__init__|\binstance\b|deep-cop|"
+    r"\b[a-z_]{3,}\.[A-Za-z_]{2,}\b",  # a dotted Python path: selectors.ServiceState
+    re.IGNORECASE,
+)
+
+
+def test_component_descriptions_are_written_for_api_users(schema):
+    leaked = {
+        name: component["description"]
+        for name, component in schema["components"]["schemas"].items()
+        if _IMPLEMENTATION_WORDS.search(component.get("description", ""))
+    }
+    assert leaked == {}
+
+
+@pytest.mark.parametrize(
+    "name", ["ReportCreate", "OutageSummary", "OutageDetail", "ServiceState", "StatusEntry"]
+)
+def test_main_components_say_what_they_are(schema, name):
+    description = schema["components"]["schemas"][name].get("description", "")
+    assert description and not _IMPLEMENTATION_WORDS.search(description)
