@@ -51,27 +51,66 @@ class ReportCreateSerializer(CopiedFieldsMixin, RejectUnknownFieldsMixin, serial
     def validate_comment(self, value: str) -> str:
         return drf_validated(validation.comment_clean, value)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        errors: dict[str, list[str]] = {}
-        entry: CatalogService = attrs["service"]
-        attrs["service"] = entry.service
+    def to_internal_value(self, data: Any) -> Any:
         try:
-            attrs["problem"] = validation.service_problem_clean(
-                service=entry.service,
-                problem_slug=attrs["problem"].strip().lower(),
-                problems=entry.problems,
-            )
-        except DjangoValidationError as exc:
-            errors["problem"] = _django_errors(exc)
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict) or not isinstance(data, dict):
+                raise
+            # DRF runs validate() only when every field is valid, so a problem the service
+            # does not offer went unsaid beside a bad country (README: all invalid fields at
+            # once). Check the pairs whose fields are valid themselves.
+            attrs = self._valid_fields(data, failed=set(exc.detail))
+            _, errors = _cross_checked(attrs)
+            raise serializers.ValidationError({**exc.detail, **errors}) from None
+
+    def _valid_fields(self, data: dict[str, Any], *, failed: set[str]) -> dict[str, Any]:
+        """The fields of `data` that pass their own checks (only when another did not)."""
+        attrs: dict[str, Any] = {}
+        for name, field in self.fields.items():
+            if name in failed or name not in data:
+                continue
+            try:
+                value = field.run_validation(data[name])
+                if validator := getattr(self, f"validate_{name}", None):
+                    value = validator(value)
+            except serializers.ValidationError:
+                continue
+            attrs[name] = value
+        return attrs
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs, errors = _cross_checked(attrs)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+def _cross_checked(attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The checks of one field against another (problem vs service, subdivision vs country),
+    for those pairs present in `attrs`: the cleaned values, and the errors by field."""
+    attrs = dict(attrs)
+    errors: dict[str, list[str]] = {}
+    entry: CatalogService | None = attrs.get("service")
+    if entry is not None:
+        attrs["service"] = entry.service
+        if "problem" in attrs:
+            try:
+                attrs["problem"] = validation.service_problem_clean(
+                    service=entry.service,
+                    problem_slug=attrs["problem"].strip().lower(),
+                    problems=entry.problems,
+                )
+            except DjangoValidationError as exc:
+                errors["problem"] = _django_errors(exc)
+    if "country" in attrs:
         try:
             attrs["subdivision"] = validation.subdivision_clean(
                 attrs.get("subdivision", ""), country=attrs["country"]
             )
         except DjangoValidationError as exc:
             errors["subdivision"] = _django_errors(exc)
-        if errors:
-            raise serializers.ValidationError(errors)
-        return attrs
+    return attrs, errors
 
 
 class ReportCreatedSerializer(serializers.ModelSerializer):

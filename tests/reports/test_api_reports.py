@@ -89,6 +89,30 @@ def test_all_field_errors_are_reported_together(api_client, service):
 
 
 @pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        # A problem the service does not offer, beside a field that is itself invalid.
+        (valid(problem="landline", country="XX"), {"problem", "country"}),
+        (valid(problem="landline", comment="x" * 281), {"problem", "comment"}),
+        # A subdivision outside its (valid) country, beside another invalid field.
+        (valid(subdivision="FR-75C", service="nosuch"), {"subdivision", "service"}),
+        (valid(subdivision="FR-75C", problem="landline"), {"subdivision", "problem"}),
+        (valid(subdivision="DE-XX", comment=["a"]), {"subdivision", "comment"}),
+        # What cannot be checked is not guessed at: no country to hold the subdivision, no
+        # service to offer the problem.
+        (valid(subdivision="FR-75C", country="XX"), {"country"}),
+        (valid(problem="landline", service="nosuch"), {"service"}),
+    ],
+)
+def test_cross_field_errors_are_listed_with_the_other_invalid_fields(
+    api_client, service, body, fields
+):
+    response = post(api_client, body)
+    assert response.status_code == 400, response.content
+    assert set(response.json()["fields"]) == fields
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         ("[1, 2]", "Invalid data. Expected a dictionary, but got list."),
