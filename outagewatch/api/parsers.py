@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import io
+import json
 from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
+from rest_framework.utils.json import strict_constant
 
 # No request body of this API nests deeper than 2; deep nesting only costs stack (Python's
 # json recursion ends in RecursionError, a 500, at about 1,000 levels).
 MAX_JSON_DEPTH = 32
 NUL_MESSAGE = "Must not contain NUL (0x00) characters."
+DUPLICATE_MESSAGE = "Given more than once in the JSON object."
 
 
 class PayloadTooLarge(APIException):
@@ -21,9 +25,15 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
+class DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 class BoundedJSONParser(JSONParser):
-    """JSON parser that refuses bodies over API_MAX_BODY_BYTES with 413 and deep nesting
-    or NUL characters in strings with 400.
+    """JSON parser that refuses bodies over API_MAX_BODY_BYTES with 413 and deep nesting,
+    NUL characters in strings or a key given twice in one object with 400.
 
     outagewatch.http.middleware.RequestGuardMiddleware already refuses declared lengths
     over the limit and reads chunked bodies; the checks here hold for any stream.
@@ -41,15 +51,49 @@ class BoundedJSONParser(JSONParser):
         if json_depth(body) > MAX_JSON_DEPTH:
             raise ParseError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
         try:
-            data = super().parse(io.BytesIO(body), media_type, parser_context)
+            data = self._loads(body, parser_context)
         except RecursionError:  # only if MAX_JSON_DEPTH were raised past Python's limit
             raise ParseError("JSON nested too deeply.") from None
+        except DuplicateKey as exc:
+            if not _encodable(exc.key):  # the error body could not name it
+                raise ParseError(
+                    "JSON object keys must be valid Unicode (a lone surrogate)."
+                ) from None
+            raise ValidationError({exc.key.replace("\x00", ""): [DUPLICATE_MESSAGE]}) from None
         _refuse_nul(data)
         if _has_surrogate_key(data):
             # Error bodies name the fields; a name that cannot be encoded broke the renderer
             # (a 500). Values are refused by their fields, with the field's name.
             raise ParseError("JSON object keys must be valid Unicode (a lone surrogate).")
         return data
+
+    def _loads(self, body: bytes, parser_context: Any) -> Any:
+        """JSONParser.parse's decoding, with keys checked for duplicates.
+
+        json.loads keeps the last of a repeated key, so {"country": "DE", "country": "FR"}
+        was stored as FR without a word: a client's bug (or a proxy's merge) to point out,
+        as unknown fields are.
+        """
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.load(
+                codecs.getreader(encoding)(io.BytesIO(body)),
+                parse_constant=strict_constant if self.strict else None,
+                object_pairs_hook=_unique_keys,
+            )
+        except ValueError as exc:  # as JSONParser words it (a UnicodeDecodeError too)
+            raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return data
 
 
 def json_depth(body: bytes) -> int:

@@ -89,6 +89,28 @@ def test_a_key_with_a_lone_surrogate_is_a_400_not_a_500(api_client, service, url
     assert nested.status_code == 400
 
 
+@pytest.mark.parametrize("url", POSTS)
+def test_a_key_given_twice_is_a_400_naming_it(api_client, service, url):
+    # Last one wins is what json.loads does; an ambiguous object is refused instead.
+    raw = (
+        '{"service": "acme", "problem": "login", "country": "DE", "email": "a@b.example", '
+        '"country": "FR"}'
+    )
+    response = post(api_client, url, raw)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["fields"] == {"country": ["Given more than once in the JSON object."]}
+
+
+@pytest.mark.parametrize("url", POSTS)
+def test_a_key_given_twice_in_a_nested_object_is_a_400_too(api_client, service, url):
+    raw = '{"service": "acme", "problem": "login", "country": "DE", "x": {"a": 1, "a": 2}}'
+    response = post(api_client, url, raw)
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"a": ["Given more than once in the JSON object."]}
+
+
 def test_unknown_api_url_is_a_json_404(client):
     response = client.get("/api/v1/nope/")
     assert response.status_code == 404
