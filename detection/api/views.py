@@ -263,8 +263,22 @@ class OutageCursorPagination(NewestFirstCursorPagination):
                 description="Affected country (ISO 3166-1 alpha-2).",
             ),
             OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "resolved"]),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601."),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601."),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.DATETIME,
+                description=(
+                    "ISO 8601 (UTC if no offset is given). Keeps outages that overlap the "
+                    "period from `since`: still going at `since` or started later."
+                ),
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.DATETIME,
+                description=(
+                    "ISO 8601 (UTC if no offset is given), exclusive: keeps outages that "
+                    "overlap the period before `until`, i.e. started before it."
+                ),
+            ),
             *_CONDITIONAL,
         ],
         responses={200: OutageSummarySerializer(many=True), 304: None, **READ_ERRORS},

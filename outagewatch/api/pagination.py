@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
-from outagewatch.api.query import positive_int
+from outagewatch.api.query import positive_int, single_value
 
 
 class _StrictPageSize:
@@ -25,7 +25,7 @@ class _StrictPageSize:
     max_page_size = 200
 
     def get_page_size(self, request: Request) -> int | None:
-        raw = request.query_params.get(self.page_size_query_param)
+        raw = single_value(request.query_params, self.page_size_query_param)
         if raw is None:
             return self.page_size  # type: ignore[attr-defined]
         return positive_int(raw, name=self.page_size_query_param, maximum=self.max_page_size)
@@ -46,7 +46,7 @@ class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
     last_page_strings = ()
 
     def get_page_number(self, request: Request, paginator: Any) -> int:
-        raw = request.query_params.get(self.page_query_param)
+        raw = single_value(request.query_params, self.page_query_param)
         if raw is None:
             return 1
         return positive_int(raw, name=self.page_query_param, maximum=2**31 - 1)
@@ -69,7 +69,7 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
         self.request = request
         self.page_size = self.get_page_size(request)
         time_field, id_field = (name.lstrip("-") for name in self.ordering)
-        raw = request.query_params.get(self.cursor_query_param)
+        raw = single_value(request.query_params, self.cursor_query_param)
         backwards, key = (False, None) if raw is None else self._decode(raw)
         if key is None:
             rows = queryset.order_by(*self.ordering)

@@ -2,21 +2,42 @@
 
 DRF reads a QueryDict with HTML-form rules, where an empty optional field means "not
 given", so `?until=` or `?window=` silently fell back to defaults. Query serializers here
-see a plain dict instead: an empty value is checked like any other.
+see a plain dict instead: an empty value is checked like any other. A parameter the API
+reads, given twice, is a 400 too: the last one silently won (?service=a&service=b filtered
+on b alone), and no parameter here takes a list.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import serializers
+
+REPEATED_MESSAGE = "Give this parameter once."
 
 
 class QuerySerializer(serializers.Serializer):
     def to_internal_value(self, data: Any) -> Any:
-        if hasattr(data, "lists"):  # a QueryDict: the last value of a repeated name wins
+        if hasattr(data, "lists"):  # a QueryDict
+            repeated = {
+                name: [REPEATED_MESSAGE]
+                for name, values in data.lists()
+                if len(values) > 1 and name in self.fields
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
             data = {name: values[-1] for name, values in data.lists()}
         return super().to_internal_value(data)
+
+
+def single_value(query: QueryDict, name: str) -> str | None:
+    """A parameter read outside a QuerySerializer (pagination): None if absent, a field
+    error if given more than once."""
+    values = query.getlist(name)
+    if len(values) > 1:
+        raise serializers.ValidationError({name: [REPEATED_MESSAGE]})
+    return values[0] if values else None
 
 
 def positive_int(raw: str, *, name: str, maximum: int) -> int:

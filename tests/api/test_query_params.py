@@ -90,3 +90,37 @@ def test_a_format_we_do_not_offer_is_a_406_naming_it(api_client, service, url):
 def test_the_schema_keeps_its_own_formats(client):
     assert client.get("/api/schema/", {"format": "json"}).status_code == 200
     assert client.get("/api/schema/", {"format": "xml"}).status_code == 406
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/outages/?service=acme&service=other", "service"),
+        ("/api/v1/outages/?status=active&status=resolved", "status"),
+        ("/api/v1/outages/?since=2026-12-01T00:00:00Z&since=2026-12-02T00:00:00Z", "since"),
+        ("/api/v1/services/acme/series/?window=24h&window=1h", "window"),
+        ("/api/v1/services/acme/series/?country=DE&country=DE", "country"),
+        ("/api/v1/services/?search=a&search=b", "search"),
+        ("/api/v1/services/?page=1&page=2", "page"),
+        ("/api/v1/services/?page_size=5&page_size=10", "page_size"),
+        ("/api/v1/outages/?page_size=5&page_size=10", "page_size"),
+        ("/api/v1/services/acme/comments/?cursor=a&cursor=b", "cursor"),
+    ],
+)
+def test_a_parameter_given_twice_is_400_naming_it(api_client, service, url, field):
+    # The last one silently won: ?service=a&service=b filtered on b alone.
+    response = api_client.get(url)
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"] == {field: ["Give this parameter once."]}
+
+
+def test_parameters_the_api_does_not_read_may_repeat(api_client, service):
+    assert api_client.get("/api/v1/services/?utm=a&utm=b").status_code == 200
+
+
+def test_since_and_until_are_documented_as_an_overlap_with_until_exclusive(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/outages/"]["get"]["parameters"]
+    described = {p["name"]: p.get("description", "") for p in parameters}
+    assert "overlap" in described["since"] and "overlap" in described["until"]
+    assert "exclusive" in described["until"]
