@@ -12,7 +12,7 @@ from django.core.mail.message import make_msgid
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from alerts import presentation, tokens
+from alerts import presentation, selectors, tokens
 from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from detection import presentation as words
@@ -119,6 +119,17 @@ def _confirm_item(confirmation: ConfirmationDelivery) -> dict[str, Any]:
         "confirm_url": confirm_url(confirmation=confirmation),
         "countries": presentation.country_names(confirmation.countries or []),
     }
+    if selectors.subscription_is_active(subscription):
+        # Already getting these alerts: "no alerts come unless you confirm" would be false.
+        # The email says so, and what following the link would change (maybe nothing).
+        item["already"] = True
+        item["current_countries"] = presentation.country_names(subscription.countries or [])
+        item["changes"] = presentation.subscription_changes(
+            subscription,
+            countries=list(confirmation.countries or []),
+            timezone_name=confirmation.timezone,
+            notify=confirmation.notify_acknowledged,
+        )
     if subscription.channel != Subscription.Channel.EMAIL:
         # Another channel is confirmed and managed from one page, reached by this link.
         # In a sentence ("your webhook"): the model's label is for forms and headings.
@@ -143,9 +154,15 @@ def _requested_context() -> dict[str, Any]:
 def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMultiAlternatives:
     subscription = confirmation.subscription
     context = {**_confirm_item(confirmation), **_requested_context()}
+    name = subscription.service.name
+    subject = (
+        f"Your OutageWatch alerts for {name}"
+        if context.get("already")
+        else f"Confirm OutageWatch alerts for {name}"
+    )
     return _message(
         subscription=subscription,
-        subject=f"Confirm OutageWatch alerts for {subscription.service.name}",
+        subject=subject,
         template="subscription_confirm",
         context=context,
         headers={"Message-ID": _message_id(f"confirm-{confirmation.pk}")},
@@ -167,6 +184,7 @@ def confirmations_gathered_email_build(
         **_requested_context(),
         "items": items,
         "requested_services": [item["service"].name for item in items],
+        "any_already": any(item.get("already") for item in items),
         "more": more,
     }
     services = f"{len(items)} service{'' if len(items) == 1 else 's'}"

@@ -46,6 +46,28 @@ def channel_noun(channel: str) -> str:
     return _CHANNEL_NOUNS[Subscription.Channel(channel)]
 
 
+def subscription_changes(
+    subscription: Subscription, *, countries: list[str], timezone_name: str, notify: bool
+) -> list[str]:
+    """What confirming a request would change in a subscription that is on, in words
+    ("countries: all countries → Germany, Austria"); [] when nothing. For the email to an
+    address that already gets the alerts, and the page its link opens."""
+    changes = []
+    if sorted(countries) != sorted(subscription.countries or []):
+        before = ", ".join(country_names(subscription.countries or [])) or "all countries"
+        after = ", ".join(country_names(countries)) or "all countries"
+        changes.append(f"countries: {before} → {after}")
+    if timezone_name and timezone_name != subscription.timezone:
+        changes.append(f"times shown in {timezone_name} instead of {subscription.timezone}")
+    if notify != subscription.notify_acknowledged:
+        changes.append(
+            "also a message when the official status page acknowledges an outage"
+            if notify
+            else "no more messages when the official status page acknowledges an outage"
+        )
+    return changes
+
+
 def confirmations_waiting_refusal(*, limit: int, retry_at: datetime, now: datetime) -> str:
     """Why a sign-up was refused (the API's 429, the form's error): too many wait already for
     the address's confirmation lists. Says nothing about whether it is subscribed."""

@@ -31,6 +31,15 @@ def subscriptions_active(*, service_id: int) -> QuerySet[Subscription]:
     )
 
 
+def subscription_is_active(subscription: Subscription) -> bool:
+    """Whether alerts go to it now: confirmed, not unsubscribed, not disabled."""
+    return bool(
+        subscription.confirmed_at
+        and not subscription.unsubscribed_at
+        and not subscription.disabled_at
+    )
+
+
 def subscriptions_for_outage(*, outage: Outage) -> list[Subscription]:
     # Countries are a JSON list; matching in Python keeps this portable across SQLite and
     # PostgreSQL, and one service's subscribers are few enough.

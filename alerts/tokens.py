@@ -28,6 +28,17 @@ class InvalidToken(Exception):
     """The link is forged, expired, or its subscription is gone."""
 
 
+class LinkUsed(InvalidToken):
+    """A genuine confirm link, within its days, that was used (or revoked by a later answer).
+
+    Not a forgery: the page may tell its holder, the mailbox's owner, where the subscription
+    stands now, rather than "not valid" to someone who is subscribed and clicked twice."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        super().__init__("confirmation link already used")
+        self.subscription = subscription
+
+
 @dataclass(frozen=True)
 class ConfirmRequest:
     confirmation: ConfirmationDelivery
@@ -64,7 +75,7 @@ def _load(token: str, *, salt: str, max_age: timedelta | None) -> tuple[Subscrip
 
 
 def confirm_token_read(token: str, *, now: datetime | None = None) -> ConfirmRequest:
-    """The pending confirmation a link stands for; InvalidToken once used or revoked."""
+    """The pending confirmation a link stands for; LinkUsed once used or revoked."""
     max_age = timedelta(days=settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS)
     subscription, payload = _load(token, salt=_CONFIRM_SALT, max_age=max_age)
     try:
@@ -75,10 +86,10 @@ def confirm_token_read(token: str, *, now: datetime | None = None) -> ConfirmReq
         raise InvalidToken from None
     # Counted from the request too: a link that left late after SMTP retries, or was
     # re-signed, expires with its sign-up, which the purge then forgets.
-    if confirmation.used_at is not None or confirmation.created_at < (
-        (now or timezone.now()) - max_age
-    ):
+    if confirmation.created_at < (now or timezone.now()) - max_age:
         raise InvalidToken
+    if confirmation.used_at is not None:
+        raise LinkUsed(subscription)
     confirmation.subscription = subscription
     return ConfirmRequest(
         confirmation=confirmation,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from alerts import presentation, selectors, services, tokens
 from alerts.api.views import MESSAGE
 from alerts.forms import SubscribeForm
-from alerts.models import Subscription
+from alerts.models import ConfirmationDelivery, Subscription
 from outagewatch.api.throttling import ClientRateLimit
 from reports import selectors as catalog
 from reports.forms import placed_tag
@@ -68,6 +68,25 @@ def _invalid(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/subscription_invalid.html", status=400)
 
 
+def _already_subscribed(request: HttpRequest, subscription: Subscription) -> HttpResponse:
+    # A used link of a subscription that is on: people click "confirm" in the email twice
+    # (or the link after confirming through a newer one). Telling them to subscribe again
+    # would cost them another email and a place of their daily allowance.
+    context = {
+        "service": subscription.service,
+        "email": _masked(subscription.email),
+        "countries": subscription.countries,
+    }
+    return render(request, "alerts/subscription_already.html", context)
+
+
+def _used_link(request: HttpRequest, subscription: Subscription) -> HttpResponse:
+    """A confirm link used already: where the subscription stands, when that is "on"."""
+    if selectors.subscription_is_active(subscription):
+        return _already_subscribed(request, subscription)
+    return _invalid(request)
+
+
 def _retired(request: HttpRequest, service: Service) -> HttpResponse:
     # Retired from the catalog: nothing is detected for it any more, so a confirmation would
     # promise alerts that never come. The link changes nothing (410: what it was for is gone).
@@ -82,6 +101,8 @@ def _retired(request: HttpRequest, service: Service) -> HttpResponse:
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         pending = tokens.confirm_token_read(token)
+    except tokens.LinkUsed as used:
+        return _used_link(request, used.subscription)
     except tokens.InvalidToken:
         return _invalid(request)
     subscription = pending.subscription
@@ -91,16 +112,32 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         "service": subscription.service,
         "email": _masked(subscription.email),
         "countries": pending.countries,
+        **_pending_changes(subscription, pending.confirmation),
     }
     if request.method == "POST":
         # Single use: a second POST (replay, or after unsubscribing) changes nothing.
         confirmed = services.subscription_confirm(confirmation=pending.confirmation)
-        if confirmed is None:
-            return _invalid(request)
+        if confirmed is None:  # used meanwhile, by another tab or another link
+            subscription.refresh_from_db()
+            return _used_link(request, subscription)
         # An outage going on now is told on the page too (its email is on its way).
         context["ongoing"] = selectors.outage_ongoing_for(subscription=confirmed)
         return render(request, "alerts/subscription_confirmed.html", context)
     return render(request, "alerts/subscription_confirm.html", context)
+
+
+def _pending_changes(subscription: Subscription, confirmation: ConfirmationDelivery) -> dict:
+    """For a subscription that is on: what following this link changes (the page asks
+    "make this change?", not "email me about outages?" as if it were new)."""
+    if not selectors.subscription_is_active(subscription):
+        return {}
+    changes = presentation.subscription_changes(
+        subscription,
+        countries=list(confirmation.countries or []),
+        timezone_name=confirmation.timezone,
+        notify=confirmation.notify_acknowledged,
+    )
+    return {"already": True, "changes": changes}
 
 
 @csrf_exempt
@@ -113,7 +150,13 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     context = {"service": subscription.service, "email": _masked(subscription.email)}
     if request.method == "POST":
         # RFC 8058 one-click (body "List-Unsubscribe=One-Click") and our own button alike.
+        context["already"] = subscription.unsubscribed_at is not None
         services.subscription_unsubscribe(subscription=subscription)
+        return render(request, "alerts/subscription_unsubscribed.html", context)
+    if subscription.unsubscribed_at is not None:
+        # Asking "Unsubscribe?" again would leave them wondering whether the first one worked
+        # (a GET still changes nothing: this only reads).
+        context["already"] = True
         return render(request, "alerts/subscription_unsubscribed.html", context)
     return render(request, "alerts/subscription_unsubscribe.html", context)
 
@@ -142,10 +185,15 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "alerts/subscription_deleted.html", context)
     # A retired service's channel is not confirmed: nothing would ever be posted to it.
     if action == "confirm" and subscription.service.is_active:
+        was_active = selectors.subscription_is_active(subscription)
         pending = selectors.confirmation_open(subscription=subscription, now=timezone.now())
         if pending is not None and services.subscription_confirm(confirmation=pending):
             context["secret"] = services.subscription_secret_reveal(subscription=subscription)
-            context["notice"] = "Confirmed: alerts will be posted to this channel."
+            context["notice"] = (
+                "Saved: the change is made."
+                if was_active
+                else "Confirmed: alerts will be posted to this channel."
+            )
     elif action == "rotate" and subscription.channel == Subscription.Channel.WEBHOOK:
         context["secret"] = services.subscription_secret_rotate(subscription=subscription)
         context["notice"] = "A new secret: the old one no longer verifies."
@@ -165,11 +213,10 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _manage_context(subscription: Subscription, extra: dict) -> dict:
-    active = bool(
-        subscription.confirmed_at
-        and not subscription.unsubscribed_at
-        and not subscription.disabled_at
-    )
+    active = selectors.subscription_is_active(subscription)
+    pending = selectors.confirmation_open(subscription=subscription, now=timezone.now())
+    # A channel that is on confirms again only to take the changes a new request asked for.
+    changes = _pending_changes(subscription, pending).get("changes", []) if pending else []
     return {
         "subscription": subscription,
         "service": subscription.service,
@@ -178,9 +225,8 @@ def _manage_context(subscription: Subscription, extra: dict) -> dict:
         "url": presentation.url_shown(subscription.url),
         "active": active,
         "retired": not subscription.service.is_active,
-        "can_confirm": not active
-        and subscription.service.is_active
-        and selectors.confirmation_open(subscription=subscription, now=timezone.now()) is not None,
+        "can_confirm": bool(pending and subscription.service.is_active and (changes or not active)),
+        "changes": changes,
         # Disabled for failing (the owner's email sends them here): a test that gets
         # through turns it back on.
         "can_reenable": bool(

@@ -20,7 +20,7 @@ from django.db.models import F, Max, Min, Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from alerts import emails, selectors
+from alerts import emails, presentation, selectors
 from alerts.channels import TransportError
 from alerts.channels.email import smtp_error
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
@@ -123,6 +123,9 @@ def subscription_request(
     email = email_normalize(email)
     countries = sorted(set(countries))
     url = url if channel != Subscription.Channel.EMAIL else ""
+    # The owner of another channel gets its management link again even when nothing would
+    # change: asking again is how someone who lost that email finds the page.
+    channel_owner_mail = channel != Subscription.Channel.EMAIL
     with transaction.atomic():
         subscription, created = Subscription.objects.select_for_update().get_or_create(
             email=email,
@@ -142,6 +145,16 @@ def subscription_request(
             subscription.countries = countries
             subscription.timezone = timezone_name or subscription.timezone
             subscription.notify_acknowledged = notify_acknowledged
+        if not channel_owner_mail and _nothing_to_change(
+            subscription,
+            countries=countries,
+            timezone_name=timezone_name,
+            notify=notify_acknowledged,
+        ):
+            # Already getting exactly these alerts: an email could only say "nothing changes"
+            # (the page answers as always, so this tells a visitor nothing).
+            logger.info("Subscription %s already as requested: no email", subscription.pk)
+            return SubscriptionRequested(subscription=subscription, confirmation_queued=False)
         confirmation = _confirmation_prepare(
             subscription=subscription,
             countries=countries,
@@ -165,6 +178,15 @@ def subscription_request(
         subscription=subscription,
         confirmation_queued=confirmation is not None and not confirmation.gathered,
         confirmation_gathered=confirmation is not None and confirmation.gathered,
+    )
+
+
+def _nothing_to_change(
+    subscription: Subscription, *, countries: list[str], timezone_name: str, notify: bool
+) -> bool:
+    """Whether the subscription is on with exactly what this request asks for."""
+    return selectors.subscription_is_active(subscription) and not presentation.subscription_changes(
+        subscription, countries=countries, timezone_name=timezone_name, notify=notify
     )
 
 

@@ -75,12 +75,14 @@ def test_web_form_without_a_known_zone_keeps_the_subscription_zone(
     settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES = 0
     post_api({"email": "ann@example.com", "service": "acme", "timezone": "Asia/Tokyo"})
     _confirm_latest(mailoutbox, client)
-    form = {"email": "ann@example.com", "timezone": "Nowhere"}
+    # A change (countries), so that an email goes and its link is followed.
+    form = {"email": "ann@example.com", "timezone": "Nowhere", "countries": "DE"}
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/services/acme/subscribe/", form)
     _confirm_latest(mailoutbox, client)
     assert len(mailoutbox) == 2
     assert Subscription.objects.get().timezone == "Asia/Tokyo"
+    assert Subscription.objects.get().countries == ["DE"]
 
 
 @pytest.mark.parametrize(
