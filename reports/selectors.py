@@ -16,7 +16,12 @@ def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
         .select_related("category")
         .prefetch_related("problem_types")
     )
-    if search.strip():
+    if search and not any(char.isalnum() for char in search):
+        # Only punctuation, emoji or spaces: nothing a name can match. reports.search drops
+        # such characters, and the empty needle left listed every service, which is the
+        # answer to no search at all, not to this one.
+        return services.none()
+    if search:
         # Typos, aliases and category words (reports.search); the match itself is in memory.
         services = services.filter(slug__in=service_search(search))
     if category:

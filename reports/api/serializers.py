@@ -167,7 +167,13 @@ class ServiceQuerySerializer(QuerySerializer):
         allow_blank=True,
         max_length=100,
         default="",
-        help_text="Part of the service name.",
+        # Kept as sent: "  " is a search with no letter in it, not an absent one.
+        trim_whitespace=False,
+        help_text=(
+            "Part of the service name or an alias; small typos are forgiven. "
+            "Absent or empty: every service. A search with no letter or digit (only "
+            "punctuation, emoji or spaces) matches no service."
+        ),
     )
     category = serializers.SlugField(
         required=False, max_length=100, default="", help_text="Category slug."

@@ -21,6 +21,26 @@ def test_catalog_search_by_name_is_case_insensitive(api_client):
     assert [s["slug"] for s in body["results"]] == ["chatgpt"]
 
 
+@pytest.mark.parametrize("search", ["\U0001f600", "!!!", "  ", "-", "?!", "\u200b"])
+def test_a_search_without_letters_or_digits_finds_no_service(api_client, search):
+    # It normalised to "" and listed the whole catalog: that is the answer to no search.
+    body = api_client.get("/api/v1/services/", {"search": search}).json()
+    assert body["count"] == 0 and body["results"] == []
+
+
+def test_no_search_or_an_empty_one_lists_every_service(api_client):
+    everything = api_client.get("/api/v1/services/").json()["count"]
+    assert everything >= 150
+    assert api_client.get("/api/v1/services/", {"search": ""}).json()["count"] == everything
+
+
+def test_the_search_parameter_says_what_it_matches(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    parameters = schema["paths"]["/api/v1/services/"]["get"]["parameters"]
+    search = next(p for p in parameters if p["name"] == "search")
+    assert "no letter or digit" in search["description"]
+
+
 def test_catalog_filter_by_category(api_client):
     body = api_client.get("/api/v1/services/", {"category": "gaming", "page_size": 200}).json()
     assert body["count"] >= 8
