@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 # A comment flagged as abusive by this many networks leaves the pages before anyone looks.
 COMMENT_HIDE_AFTER_FLAGS = 3
@@ -46,6 +47,11 @@ class Service(models.Model):
     # the provider's (detection.core.upstream).
     providers = models.ManyToManyField("Provider", blank=True, related_name="dependents")
     is_active = models.BooleanField(default=True)
+    # Since when reports of it are taken and it is judged: the quiet before its first report
+    # is evidence of how rarely it is reported (detection.core.level.cold_seeded), so a
+    # first-ever burst is judged rather than learnt as its normal. Services that existed
+    # before this field take the time of its migration.
+    watched_since = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -8,8 +8,9 @@ the factor is bounded: big level changes are the refit's job.
 
 Cold start: a series on the prior baseline has no profile to take a ratio against, so the same
 two numbers carry a different estimate (see cold_state): level_observed = exponentially
-weighted count of reports since the series' first report, level_expected = MINUS the weighted
-number of minutes they came in. The sign tells the two encodings apart, so a series that gets
+weighted count of reports since the series' first bucket, level_expected = MINUS the weighted
+number of minutes watched since (cold_seeded: a service's quiet minutes before its first
+report count too). The sign tells the two encodings apart, so a series that gets
 its first fitted baseline starts warm tracking from scratch instead of misreading cold sums.
 """
 
@@ -211,7 +212,10 @@ class ColdLevel:
 
     rate: np.ndarray  # (n,) expected reports per minute
     dispersion: np.ndarray  # (n,) NB alpha: level uncertainty 1/(reports + prior) + drift
-    has_data: np.ndarray  # (n,) bool: a report was seen before; without one nothing is judged
+    # (n,) bool: the series was watched before this bucket (its sums have begun: a report, a
+    # row of a file, or the quiet minutes of a service nobody reported yet, cold_seeded);
+    # a bucket with nothing before it is not judged.
+    has_data: np.ndarray
 
 
 def cold_state(level_observed: np.ndarray, level_expected: np.ndarray) -> ColdLevel:
@@ -231,8 +235,33 @@ def cold_state(level_observed: np.ndarray, level_expected: np.ndarray) -> ColdLe
     return ColdLevel(
         rate=(reports + a) / (minutes + b),
         dispersion=1.0 / (reports + a) + COLD_DISPERSION,
-        has_data=reports > 0,
+        has_data=minutes > 0,
     )
+
+
+def cold_seeded(
+    level_observed: np.ndarray,
+    level_expected: np.ndarray,
+    quiet_minutes: np.ndarray,
+    cold: np.ndarray,
+    step_minutes: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cold sums that have not begun, begun with `quiet_minutes` of empty buckets.
+
+    A service watched for a day that nobody reported has a rate near zero, and its first
+    reports are news: people look a service up when it fails, so its first reports are often
+    its first outage. Before, its sums began at its first bucket, which was not judged and
+    became the level: 200 reports in a first minute set the expectation at 160. The quiet
+    minutes are folded in as cold_update would fold that many empty buckets (the sums forget
+    with COLD_TIME_CONSTANT_MINUTES, so a day counts as about half an hour).
+    """
+    lo = np.asarray(level_observed, dtype=np.float64)
+    le = np.asarray(level_expected, dtype=np.float64)
+    buckets = np.floor(np.maximum(np.asarray(quiet_minutes, dtype=np.float64), 0.0) / step_minutes)
+    lam = float(np.exp(-step_minutes / COLD_TIME_CONSTANT_MINUTES))
+    minutes = step_minutes * (1.0 - lam**buckets) / (1.0 - lam)
+    begin = np.asarray(cold, dtype=bool) & (lo == 0) & (le == 0) & (buckets > 0)
+    return lo, np.where(begin, -minutes, le)
 
 
 def cold_update(
@@ -241,11 +270,13 @@ def cold_update(
     observed: np.ndarray,
     step_minutes: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fold the newest bucket into a cold series' sums (nothing is counted before a report).
+    """Fold the newest bucket into a cold series' sums: every bucket from the series' first,
+    empty ones too (a watched minute without a report is evidence of a low rate).
 
     A bucket far above the current estimate (an outage on a new service) is clipped to
     +3 predictive sd, so it is absorbed only slowly; the very first buckets barely are, because
-    the predictive sd is still wide.
+    the predictive sd is still wide. The first bucket of all has nothing to be judged or
+    clipped against, and becomes the level as it is.
     """
     observed = np.asarray(observed, dtype=np.float64)
     est = cold_state(level_observed, level_expected)
@@ -257,10 +288,7 @@ def cold_update(
     cap = mu + 3.0 * np.sqrt(mu + est.dispersion * mu * mu) + 2.0
     used = np.where(est.has_data, np.minimum(observed, cap), observed)
     lam = float(np.exp(-step_minutes / COLD_TIME_CONSTANT_MINUTES))
-    started = est.has_data | (observed > 0)
-    new_reports = np.where(started, lam * reports + used, 0.0)
-    new_minutes = np.where(started, lam * minutes + step_minutes, 0.0)
-    return new_reports, -new_minutes
+    return lam * reports + used, -(lam * minutes + step_minutes)
 
 
 def cold_track(

@@ -10,6 +10,7 @@ from . import calibration
 from .baseline import BaselineBatch
 from .config import DetectorConfig
 from .level import (
+    cold_seeded,
     cold_state,
     cold_update,
     history_length,
@@ -61,6 +62,7 @@ def run_tick(
     utc_offset: np.ndarray | None = None,
     unheard: bool = False,
     skipped_from: int | None = None,
+    quiet_before: np.ndarray | None = None,
 ) -> TickResult:
     """observed: (n, w) counts of the last w buckets, newest last, w >= max(windows).
     utc_offset: each series' UTC offset when its clock is known (clock.py), else
@@ -72,6 +74,9 @@ def run_tick(
     skipped_from: the buckets from this minute up to the newest were never judged (a caller
     catching up on a long backlog skipped them): the open outages look at those in the window
     (_skipped_bridged).
+    quiet_before: (n,) minutes each series was watched without a report before its first
+    bucket (a service in the catalog that nobody reported yet): a cold series whose sums have
+    not begun begins with that quiet (level.cold_seeded), so its first reports are judged.
 
     This is the exact sequence detect_series runs per row, so the offline evaluation measures
     the production path. The Django side only turns rows into these arrays and back.
@@ -79,6 +84,11 @@ def run_tick(
     config = config.at_spacing(step_minutes)
     observed = np.asarray(observed, dtype=np.float64)
     n, w = observed.shape
+    if quiet_before is not None:
+        seeded = cold_seeded(
+            state.level_observed, state.level_expected, quiet_before, batch.cold, step_minutes
+        )
+        state = state.with_level(*seeded, state.level_history)
     idx = np.arange(n)
     window = newest_minute - step_minutes * np.arange(w - 1, -1, -1, dtype=np.int64)
     use_phase = phase_enabled(step_minutes)

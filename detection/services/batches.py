@@ -482,13 +482,15 @@ def tick_run(
     utc_offset: np.ndarray | None = None,
     unheard: bool = False,
     skipped_from: int | None = None,
+    quiet_before: np.ndarray | None = None,
 ) -> TickResult:
     """run_tick over every part, the rows put back in the tick's order.
 
     utc_offset: each series' UTC offset (detection.clocks), (n,) now or (n, window) per
     window bucket when a clock changed inside the window; None where no clock is known.
     unheard: the minute's reports did not reach us; skipped_from: the minutes from there on
-    were never judged (run_tick).
+    were never judged; quiet_before: (n,) minutes each series was watched before its first
+    report (run_tick).
     """
     n = len(state.state)
     if not parts:  # no series at all
@@ -511,6 +513,7 @@ def tick_run(
             utc_offset=utc_offset,
             unheard=unheard,
             skipped_from=skipped_from,
+            quiet_before=quiet_before,
         )
     results = []
     for part in parts:
@@ -531,6 +534,7 @@ def tick_run(
             utc_offset=None if utc_offset is None else utc_offset[source],
             unheard=unheard,
             skipped_from=skipped_from,
+            quiet_before=None if quiet_before is None else quiet_before[source],
         )
         results.append(
             (span, result) if span is not None else (part.series, _take(result, part.rows))

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.clocks import utc_offsets_at
+from detection.core import DetectorState
 from detection.models import OVERALL, JobCursor, SeriesState
 from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
@@ -47,6 +48,7 @@ from detection.services.states import states_encode, states_load
 from detection.services.timeutil import CLOCK_SLACK, minute_floor, to_epoch_minute
 from detection.services.upstream import upstream_refresh
 from reports.intake import minute_unheard
+from reports.models import Service
 
 logger = logging.getLogger(__name__)
 CURSOR = "tick"
@@ -136,6 +138,7 @@ def tick_minute(
             with phases("baselines"):  # what is left of the read once the rest is in
                 parts = baselines.result()
         unheard = _unheard(minute, keys, observed[:, -1])
+        quiet = _quiet_before(keys, state, minute)
         with phases("core"):
             result = tick_run(
                 parts,
@@ -146,6 +149,7 @@ def tick_minute(
                 offsets,
                 unheard,
                 None if skipped_from is None else to_epoch_minute(skipped_from),
+                quiet,
             )
         view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
         with phases("outages"):
@@ -230,6 +234,27 @@ def _overall_counted(keys: list, counted: np.ndarray) -> int:
     # Each report is in its service's overall series and in its country's: count it once.
     overall = np.fromiter((country == OVERALL for _, country in keys), bool, len(keys))
     return int(counted[overall].sum())
+
+
+def _quiet_before(keys: list, state: DetectorState, minute: dt.datetime) -> np.ndarray | None:
+    """Minutes each service's overall series was watched before `minute` with no state yet
+    (its first reports; run_tick's quiet_before); None when no series is that new.
+
+    Only the overall series: a country's quiet says little (a service is watched in every
+    country at once, and its first report from one is no news).
+    """
+    fresh = np.flatnonzero((state.level_observed == 0) & (state.level_expected == 0))
+    new = {int(i): keys[i][0] for i in fresh if keys[i][1] == OVERALL}
+    if not new:
+        return None
+    since = dict(
+        Service.objects.filter(pk__in=set(new.values())).values_list("pk", "watched_since")
+    )
+    quiet = np.zeros(len(keys))
+    for i, service_id in new.items():
+        if service_id in since:
+            quiet[i] = max((minute - since[service_id]).total_seconds() / 60.0, 0.0)
+    return quiet
 
 
 def _utc_offsets(keys: list, minute: dt.datetime, width: int) -> np.ndarray:

@@ -75,6 +75,47 @@ def test_tick_on_prior_adapts_to_a_new_series_level():
     assert max(states[:40]) < 2 and states[40] == 2
 
 
+def _first_burst(quiet_before: float, zeros: int = 0) -> tuple[list[int], DetectorState]:
+    """A brand-new series on the prior: `zeros` empty minutes ticked, then 40 reports a minute
+    for five; `quiet_before` minutes watched before its first tick. Returns the state machine's
+    state at each minute of the burst and the detector state after its first minute."""
+    from detection.core import prior_baseline
+
+    start = 29_000_000
+    values = np.concatenate((np.zeros(zeros), np.full(5, 40.0)))
+    padded = np.concatenate((np.zeros(W - 1), values))
+    state = DetectorState.initial(1)
+    states, first = [], state
+    for r in range(len(values)):
+        batch = BaselineBatch.from_baselines([prior_baseline(start + r)])
+        quiet = np.array([quiet_before + r]) if quiet_before else None
+        tick = run_tick(batch, state, padded[None, r : r + W], start + r, CONFIG,
+                        quiet_before=quiet)  # fmt: skip
+        state = tick.transition.state
+        if r == zeros:
+            first = state
+        if r >= zeros:
+            states.append(int(state.state[0]))
+    return states, first
+
+
+def test_a_first_burst_after_watched_quiet_opens_at_once():
+    """A service nobody reported for a day gets its first reports: 40 a minute from one minute
+    to the next is news, judged against the quiet (level.cold_seeded), not learnt as normal."""
+    assert _first_burst(quiet_before=1440)[0] == [2] * 5
+    # With no quiet known (a series' very first minute), its first bucket is its level.
+    assert _first_burst(quiet_before=0)[0] == [0] * 5
+    # The quiet counts as that many empty minutes ticked would: the same sums either way.
+    states, seeded = _first_burst(quiet_before=20)
+    assert states == [2] * 5
+    assert _first_burst(quiet_before=0, zeros=20)[0] == [2] * 5
+    ticked = _first_burst(quiet_before=0, zeros=20)[1]
+    np.testing.assert_allclose(
+        [ticked.level_observed, ticked.level_expected],
+        [seeded.level_observed, seeded.level_expected],
+    )
+
+
 def test_cold_tick_matches_offline_detector(monkeypatch):
     from detection.core import prior_baseline
 

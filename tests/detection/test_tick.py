@@ -132,6 +132,35 @@ def test_brand_new_service_with_a_few_reports_stays_calm(make_service, send_repo
     assert ServiceStatus.objects.get(service=fresh).level == 0
 
 
+def _first_reports_burst(service, send_reports) -> None:
+    """40 reports a minute from 40 networks for 5 minutes: the service's first reports ever."""
+    for k in range(5):
+        send_reports(service, T0 + k * M, 40)
+        now = T0 + (k + 1) * M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+
+
+def test_a_service_quiet_for_a_day_has_its_first_reports_judged(make_service, send_reports):
+    """A service in the catalog for a day that nobody reported: its first reports arriving as
+    a flood is an outage (people look a service up when it fails). It was learnt as normal:
+    the first minute was not judged and became the expectation (160 for 200 reports)."""
+    quiet = make_service("quiet", watched_since=T0 - dt.timedelta(days=1))
+    _first_reports_burst(quiet, send_reports)
+    outage = Outage.objects.get(service=quiet)
+    assert outage.started_at == T0
+    assert outage.detected_at - outage.started_at <= dt.timedelta(minutes=2, seconds=5)
+    assert ServiceStatus.objects.get(service=quiet).level == 2
+
+
+def test_a_service_new_this_minute_learns_its_first_reports(make_service, send_reports):
+    """The documented trade-off: with nothing watched before them, a new service's first
+    reports cannot be told from a busy service's normal traffic."""
+    new = make_service("new", watched_since=T0)
+    _first_reports_burst(new, send_reports)
+    assert not Outage.objects.exists()
+
+
 def test_level_history_is_stored_and_carried_to_the_next_tick(history, send_reports):
     """The long windows are judged at the level of an hour ago: each tick appends the factor
     it judged with to the stored history, which the next tick reads back."""
