@@ -13,6 +13,11 @@ them.
   answered as the renamed service's. A 301 or 302 turns a browser's POST into a GET, and a
   308 relies on the client to send the body again: a report must not be lost on the way.
   The report form's own redirect after the POST then leads to the new address.
+
+A slug in another case (``/services/ChatGPT/``) is the same service at a second address, so
+it is followed the same way: 301 to the lower-case slug for GET and HEAD, any other method
+answered as the service's. Slugs are lower case (docs/catalog.md); the views would find the
+service in any case, and answered 200 at both addresses.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import reverse
 
-from reports.cache import catalog_renamed
+from reports.cache import catalog_renamed, catalog_service
 
 View = Callable[..., HttpResponse]
 
@@ -35,8 +40,11 @@ def renamed_followed(view: View, *, api: bool = False) -> View:
 
     @wraps(view)
     def followed(request: HttpRequest, *args: Any, slug: str, **kwargs: Any) -> HttpResponse:
-        current = catalog_renamed(slug.lower())
-        if current is None:
+        lowered = slug.lower()
+        current = catalog_renamed(lowered)
+        if current is None and lowered != slug and catalog_service(lowered) is not None:
+            current = lowered
+        if current is None:  # the current slug itself, or no service (the view's 404)
             return view(request, *args, slug=slug, **kwargs)
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, slug=current, **kwargs)
@@ -55,6 +63,11 @@ def _moved(request: HttpRequest, *, slug: str, current: str, api: bool) -> HttpR
     if api:
         # The API's one error format ({"detail", "code"}), for a client that does not follow.
         response["Content-Type"] = "application/json"
-        detail = f"This service was renamed from “{slug}” to “{current}”: use {location}."
-        response.content = json.dumps({"detail": detail, "code": "renamed"})
+        if slug.lower() == current:
+            detail = f"Service slugs are lower case: use {location}."
+            code = "slug_case"
+        else:
+            detail = f"This service was renamed from “{slug}” to “{current}”: use {location}."
+            code = "renamed"
+        response.content = json.dumps({"detail": detail, "code": code})
     return response

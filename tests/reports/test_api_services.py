@@ -119,8 +119,9 @@ def test_the_report_admin_lists_without_scanning_every_report(admin_client, make
 
 
 def test_a_service_is_found_by_its_slug_in_any_case(api_client, client, make_service):
-    # ?service=ChatGPT matched while /api/v1/services/ChatGPT/ was a 404.
+    # ?service=ChatGPT matched while /api/v1/services/ChatGPT/ was a 404; it is found now,
+    # through a redirect to its one address (tests/reports/test_slug_case.py).
     make_service("acme", "Acme Cloud")
-    assert api_client.get("/api/v1/services/ACME/").json()["slug"] == "acme"
-    assert api_client.get("/api/v1/services/Acme/series/").status_code == 200
-    assert client.get("/services/Acme/").status_code == 200
+    assert api_client.get("/api/v1/services/ACME/", follow=True).json()["slug"] == "acme"
+    assert api_client.get("/api/v1/services/Acme/series/", follow=True).status_code == 200
+    assert client.get("/services/Acme/", follow=True).status_code == 200
