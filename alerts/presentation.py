@@ -5,6 +5,8 @@ zone and its UTC offset."""
 
 from __future__ import annotations
 
+import re
+import socket
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,6 +68,61 @@ def subscription_changes(
             else "no more messages when the official status page acknowledges an outage"
         )
     return changes
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+
+
+def failure_plain(exc: BaseException, *, url: str) -> str:
+    """Why a message did not get through, for its owner: "the name x.example does not exist
+    (DNS lookup failed)", not "[Errno -2] Name or service not known". The error and its
+    causes are read for what the words depend on; anything else keeps its own text, minus
+    the errno."""
+    host = urlsplit(url).hostname or url
+    for error in _causes(exc):
+        if isinstance(error, socket.gaierror):
+            if error.errno == socket.EAI_AGAIN:
+                return f"the name {host} could not be looked up right now (DNS did not answer)"
+            if error.errno in _NAME_MISSING:
+                return f"the name {host} does not exist (DNS lookup failed)"
+            return f"the name {host} could not be looked up (DNS lookup failed)"
+        if isinstance(error, ConnectionRefusedError):
+            return f"{host} refused the connection (nothing answers on that port)"
+    return _ERRNO.sub("", str(exc))
+
+
+# "No such name", and glibc's "no address for this name" (a name with no A/AAAA record).
+_NAME_MISSING = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def owner_time(at: datetime | None, subscription: Subscription) -> str:
+    """A time on the channel's page, in the zone its owner chose for the alerts, with the
+    date (a page kept open, or read days later)."""
+    return words.time_in_zone(at, zone_of(subscription), date=True) if at else ""
+
+
+def manage_times(subscription: Subscription) -> dict[str, str]:
+    return {
+        "confirmed": owner_time(subscription.confirmed_at, subscription),
+        "disabled": owner_time(subscription.disabled_at, subscription),
+    }
+
+
+def delivery_times(delivery: AlertDelivery, subscription: Subscription) -> dict[str, str]:
+    return {
+        "created": owner_time(delivery.created_at, subscription),
+        "sent": owner_time(delivery.sent_at, subscription),
+    }
 
 
 def confirmations_waiting_refusal(*, limit: int, retry_at: datetime, now: datetime) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import views
+from alerts import manage_views, views
 from reports.renamed import renamed_followed
 
 app_name = "alerts"
@@ -9,5 +9,5 @@ urlpatterns = [
     path("services/<slug:slug>/subscribe/", renamed_followed(views.subscribe), name="subscribe"),
     path("subscriptions/confirm/<str:token>/", views.confirm, name="confirm"),
     path("subscriptions/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
-    path("subscriptions/manage/<str:token>/", views.manage, name="manage"),
+    path("subscriptions/manage/<str:token>/", manage_views.manage, name="manage"),
 ]

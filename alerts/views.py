@@ -64,7 +64,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect(f"{service.get_absolute_url()}#subscribe")
 
 
-def _invalid(request: HttpRequest) -> HttpResponse:
+def invalid_link(request: HttpRequest) -> HttpResponse:
     return render(request, "alerts/subscription_invalid.html", status=400)
 
 
@@ -84,7 +84,7 @@ def _used_link(request: HttpRequest, subscription: Subscription) -> HttpResponse
     """A confirm link used already: where the subscription stands, when that is "on"."""
     if selectors.subscription_is_active(subscription):
         return _already_subscribed(request, subscription)
-    return _invalid(request)
+    return invalid_link(request)
 
 
 def _retired(request: HttpRequest, service: Service) -> HttpResponse:
@@ -104,7 +104,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     except tokens.LinkUsed as used:
         return _used_link(request, used.subscription)
     except tokens.InvalidToken:
-        return _invalid(request)
+        return invalid_link(request)
     subscription = pending.subscription
     if not subscription.service.is_active:
         return _retired(request, subscription.service)
@@ -112,7 +112,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         "service": subscription.service,
         "email": _masked(subscription.email),
         "countries": pending.countries,
-        **_pending_changes(subscription, pending.confirmation),
+        **pending_changes(subscription, pending.confirmation),
     }
     if request.method == "POST":
         # Single use: a second POST (replay, or after unsubscribing) changes nothing.
@@ -126,7 +126,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "alerts/subscription_confirm.html", context)
 
 
-def _pending_changes(subscription: Subscription, confirmation: ConfirmationDelivery) -> dict:
+def pending_changes(subscription: Subscription, confirmation: ConfirmationDelivery) -> dict:
     """For a subscription that is on: what following this link changes (the page asks
     "make this change?", not "email me about outages?" as if it were new)."""
     if not selectors.subscription_is_active(subscription):
@@ -146,7 +146,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscription = tokens.unsubscribe_token_read(token)
     except tokens.InvalidToken:
-        return _invalid(request)
+        return invalid_link(request)
     context = {"service": subscription.service, "email": _masked(subscription.email)}
     if request.method == "POST":
         # RFC 8058 one-click (body "List-Unsubscribe=One-Click") and our own button alike.
@@ -159,82 +159,3 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         context["already"] = True
         return render(request, "alerts/subscription_unsubscribed.html", context)
     return render(request, "alerts/subscription_unsubscribe.html", context)
-
-
-_MANAGE_ACTIONS = {"confirm", "test", "reenable", "rotate", "delete", "acknowledged"}
-
-
-# The link in the owner's email is the credential. A GET only shows: link scanners in mail
-# systems fetch every link. Changes are POSTs from the page itself (CSRF-protected).
-@require_http_methods(["GET", "HEAD", "POST"])
-def manage(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscription = tokens.manage_token_read(token)
-    except tokens.InvalidToken:
-        return _invalid(request)
-    context: dict = {}
-    action = request.POST.get("action") if request.method == "POST" else None
-    if action not in _MANAGE_ACTIONS | {None}:
-        return _invalid(request)
-    if action == "delete":
-        services.subscription_delete(subscription=subscription)
-        context = {
-            "subscription": subscription,
-            "channel_noun": presentation.channel_noun(subscription.channel),
-        }
-        return render(request, "alerts/subscription_deleted.html", context)
-    # A retired service's channel is not confirmed: nothing would ever be posted to it.
-    if action == "confirm" and subscription.service.is_active:
-        was_active = selectors.subscription_is_active(subscription)
-        pending = selectors.confirmation_open(subscription=subscription, now=timezone.now())
-        if pending is not None and services.subscription_confirm(confirmation=pending):
-            context["secret"] = services.subscription_secret_reveal(subscription=subscription)
-            context["notice"] = (
-                "Saved: the change is made."
-                if was_active
-                else "Confirmed: alerts will be posted to this channel."
-            )
-    elif action == "rotate" and subscription.channel == Subscription.Channel.WEBHOOK:
-        context["secret"] = services.subscription_secret_rotate(subscription=subscription)
-        context["notice"] = "A new secret: the old one no longer verifies."
-    elif action == "acknowledged":
-        notify = request.POST.get("notify_acknowledged") == "on"
-        services.subscription_acknowledged_set(subscription=subscription, notify=notify)
-        context["notice"] = presentation.acknowledged_choice(notify)
-    elif action == "test":
-        tested = services.channel_test_send(subscription=subscription)
-        context["notice"], context["test_ok"] = tested.message, tested.ok
-    elif action == "reenable":
-        tested = services.channel_reenable(subscription=subscription)
-        context["notice"], context["test_ok"] = tested.message, tested.ok
-    subscription.refresh_from_db()
-    context = _manage_context(subscription, context)
-    return render(request, "alerts/subscription_manage.html", context)
-
-
-def _manage_context(subscription: Subscription, extra: dict) -> dict:
-    active = selectors.subscription_is_active(subscription)
-    pending = selectors.confirmation_open(subscription=subscription, now=timezone.now())
-    # A channel that is on confirms again only to take the changes a new request asked for.
-    changes = _pending_changes(subscription, pending).get("changes", []) if pending else []
-    return {
-        "subscription": subscription,
-        "service": subscription.service,
-        "channel": subscription.get_channel_display(),
-        "channel_noun": presentation.channel_noun(subscription.channel),
-        "url": presentation.url_shown(subscription.url),
-        "active": active,
-        "retired": not subscription.service.is_active,
-        "can_confirm": bool(pending and subscription.service.is_active and (changes or not active)),
-        "changes": changes,
-        # Disabled for failing (the owner's email sends them here): a test that gets
-        # through turns it back on.
-        "can_reenable": bool(
-            subscription.service.is_active
-            and subscription.confirmed_at
-            and subscription.disabled_at
-            and not subscription.unsubscribed_at
-        ),
-        "deliveries": selectors.deliveries_recent(subscription=subscription),
-        **extra,
-    }

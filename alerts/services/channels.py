@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from alerts import channels
+from alerts import channels, presentation
 from alerts.channels import Notice, TransportError
 from alerts.models import Subscription
 from alerts.services.subscriptions import ongoing_outage_tell
@@ -109,7 +109,9 @@ def channel_test_send(*, subscription: Subscription, now: datetime | None = None
     try:
         channels.transport_for(subscription.channel).send(_test_notice(subscription, now))
     except TransportError as exc:
-        return ChannelTested(False, f"The test failed: {exc}")
+        # In plain words on the owner's page; the raw error stays in the delivery rows.
+        reason = presentation.failure_plain(exc, url=subscription.url)
+        return ChannelTested(False, f"The test failed: {reason.rstrip('.')}.")
     except Exception:  # a bug in a transport is ours: logged, and a sentence for the owner
         logger.exception("Test message to subscription %s", subscription.pk)
         return ChannelTested(False, "The test failed on our side; we have logged it.")

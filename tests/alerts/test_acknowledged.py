@@ -187,10 +187,10 @@ def test_the_management_page_changes_the_choice(subscriber, client):
     path = f"/subscriptions/manage/{manage_token_make(subscription=hook)}/"
     assert b"Not posted" in client.get(path).content
 
-    page = client.post(path, {"action": "acknowledged", "notify_acknowledged": "on"})
+    page = client.post(path, {"action": "acknowledged", "notify_acknowledged": "on"}, follow=True)
     assert b"Saved: we will also post" in page.content
     assert Subscription.objects.get().notify_acknowledged is True
-    client.post(path, {"action": "acknowledged"})
+    client.post(path, {"action": "acknowledged"}, follow=True)
     assert Subscription.objects.get().notify_acknowledged is False
 
 

@@ -78,7 +78,7 @@ def test_the_link_in_the_email_re_enables_the_channel_once_a_test_gets_through(
     assert b"Disabled" in page.content and b"Send a test and re-enable" in page.content
     assert Subscription.objects.get().disabled_at is not None  # a GET changes nothing
 
-    reenabled = client.post(path, {"action": "reenable"})
+    reenabled = client.post(path, {"action": "reenable"}, follow=True)
 
     assert reenabled.status_code == 200
     assert b"Re-enabled: your receiver accepted a test message" in reenabled.content
@@ -103,7 +103,7 @@ def test_a_receiver_still_failing_leaves_the_channel_disabled(disabled, client, 
     receiver.answer(Answer(500, b"still broken"))
     path = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=subscription))
 
-    page = client.post(path, {"action": "reenable"})
+    page = client.post(path, {"action": "reenable"}, follow=True)
 
     assert b"The test failed: HTTP 500" in page.content
     assert b"The channel stays disabled." in page.content
@@ -130,7 +130,7 @@ def test_only_a_disabled_channel_is_re_enabled(subscriber, receiver, client, sta
     path = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=subscription))
     assert b"Send a test and re-enable" not in client.get(path).content
 
-    page = client.post(path, {"action": "reenable"})
+    page = client.post(path, {"action": "reenable"}, follow=True)
 
     assert b"This channel is not disabled." in page.content
     assert receiver.received == []  # no test sent

@@ -252,7 +252,7 @@ def test_a_channel_request_is_listed_with_its_management_link(catalog, client, m
     assert "for France" in listed.body
     [manage] = MANAGE.findall(listed.body)
     [confirm] = _confirm_paths(listed)  # the webhook's goes through its page only
-    assert client.post(manage, {"action": "confirm"}).status_code == 200
+    assert client.post(manage, {"action": "confirm"}, follow=True).status_code == 200
     webhook.subscription.refresh_from_db()
     email.subscription.refresh_from_db()
     assert webhook.subscription.confirmed_at is not None

@@ -59,7 +59,7 @@ def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
     assert subscription.secret.encode() not in page.content
     assert Subscription.objects.get().confirmed_at is None
 
-    confirmed = client.post(path, {"action": "confirm"})
+    confirmed = client.post(path, {"action": "confirm"}, follow=True)
     assert confirmed.status_code == 200
     assert subscription.secret.encode() in confirmed.content  # shown once...
     assert b"Active since" in confirmed.content
@@ -67,18 +67,19 @@ def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
     assert subscription.secret.encode() not in again.content  # ...and never again
     assert Subscription.objects.get().confirmed_at is not None
 
-    tested = client.post(path, {"action": "test"})
+    tested = client.post(path, {"action": "test"}, follow=True)
     assert b"your receiver accepted the test message" in tested.content
     [request] = receiver.received
     assert request.json()["event"] == "test"
     assert verify(
         secret=subscription.secret, headers=request.headers, body=request.body, now=request_time()
     )
-    assert b"One test every" in client.post(path, {"action": "test"}).content
+    assert b"One test every" in client.post(path, {"action": "test"}, follow=True).content
     assert len(receiver.received) == 1
     # Each test is a message of its own to a receiver that drops repeated delivery keys.
     cache.delete(f"alerts:test:{subscription.pk}")  # the next test's turn
-    assert b"accepted the test message" in client.post(path, {"action": "test"}).content
+    tested = client.post(path, {"action": "test"}, follow=True)
+    assert b"accepted the test message" in tested.content
     first, second = (r.headers["x-outagewatch-delivery"] for r in receiver.received)
     assert first.startswith("test-") and second.startswith("test-") and first != second
 
@@ -126,7 +127,7 @@ def test_the_page_lists_recent_deliveries_and_deletes_the_channel(
     assert b"Outage detected" in page.content and f"#{o.pk}".encode() in page.content
     assert b"Sent" in page.content
 
-    deleted = client.post(path, {"action": "delete"})
+    deleted = client.post(path, {"action": "delete", "confirm_delete": "yes"}, follow=True)
     assert deleted.status_code == 200 and b"Deleted" in deleted.content
     assert not Subscription.objects.exists() and not AlertDelivery.objects.exists()
     assert client.get(path).status_code == 400  # the link died with the channel
@@ -143,7 +144,7 @@ def test_a_new_secret_is_shown_once_and_replaces_the_old_one(subscriber, client)
         secret_shown_at=timezone.now(),
     )
     path = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=sub))
-    rotated = client.post(path, {"action": "rotate"})
+    rotated = client.post(path, {"action": "rotate"}, follow=True)
     sub.refresh_from_db()
     assert sub.secret != "a" * 64 and sub.secret.encode() in rotated.content
     # Deliveries are signed with the stored secret; the page never shows it again.

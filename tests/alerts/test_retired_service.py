@@ -126,8 +126,8 @@ def test_a_retired_services_channel_is_neither_confirmed_nor_re_enabled(service,
     failed = re.sub(r"^https?://[^/]+", "", emails.manage_url(subscription=disabled))
 
     page = client.get(pending)
-    confirmed = client.post(pending, {"action": "confirm"})
-    reenabled = client.post(failed, {"action": "reenable"})
+    confirmed = client.post(pending, {"action": "confirm"}, follow=True)
+    reenabled = client.post(failed, {"action": "reenable"}, follow=True)
 
     for shown in (page, confirmed):
         assert b"has retired Acme Cloud" in shown.content
@@ -137,6 +137,6 @@ def test_a_retired_services_channel_is_neither_confirmed_nor_re_enabled(service,
     subscription.refresh_from_db()
     disabled.refresh_from_db()
     assert subscription.confirmed_at is None and disabled.disabled_at is not None
-    deleted = client.post(pending, {"action": "delete"})
+    deleted = client.post(pending, {"action": "delete", "confirm_delete": "yes"}, follow=True)
     assert b"/services/acme/" not in deleted.content and b"to that webhook" in deleted.content
     _no_link_leads_to_a_404(client, deleted)
