@@ -5,8 +5,8 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from alerts import validation
-from reports.geo import country_lookup
+from alerts import presentation, validation
+from alerts.countries import country_from_text
 
 
 class SubscribeForm(forms.Form):
@@ -44,24 +44,30 @@ class SubscribeForm(forms.Form):
         return validation.email_clean(self.cleaned_data["email"])
 
     def clean_countries(self) -> list[str]:
-        codes = [
-            code
-            for part in re.split(r"[,;]+", self.cleaned_data["countries"] or "")
-            for code in _country_codes(part)
-        ]
+        codes: list[str] = []
+        unknown: list[str] = []
+        for part in re.split(r"[,;]+", self.cleaned_data["countries"] or ""):
+            found = _country_codes(part)
+            if found is None:
+                unknown.append(part.strip())
+            else:
+                codes.extend(found)
+        if unknown:
+            # In the words of the help text ("names or codes"), not ISO's.
+            raise ValidationError([presentation.country_unknown(text) for text in unknown])
         return validation.countries_clean(codes)
 
 
-def _country_codes(part: str) -> list[str]:
-    """ "Germany", "united kingdom", "DE" -> one code; "DE AT" -> two; anything else is left
-    as typed, for countries_clean to name in its error."""
+def _country_codes(part: str) -> list[str] | None:
+    """ "Germany", "the Netherlands", "Deutschland", "DE" -> one code; "DE AT" -> two;
+    None when it names no country we know."""
     if not part.strip():
         return []
-    code = country_lookup(part)
+    code = country_from_text(part)
     if code is not None:
         return [code]
     words = validation.countries_split(part)
-    codes = [country_lookup(word) for word in words]
+    codes = [country_from_text(word) for word in words]
     if len(words) > 1 and all(codes):
         return [c for c in codes if c]
-    return [part.strip()]
+    return None

@@ -105,6 +105,15 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
+def country_unknown(text: str) -> str:
+    """The subscribe form's error for a country it does not know (its help text invites
+    names or codes: no "ISO 3166-1 alpha-2" here)."""
+    return (
+        f"We don't know a country called “{text[:60]}”: use its name, like Germany, "
+        "or its two-letter code, like DE."
+    )
+
+
 def owner_time(at: datetime | None, subscription: Subscription) -> str:
     """A time on the channel's page, in the zone its owner chose for the alerts, with the
     date (a page kept open, or read days later)."""
