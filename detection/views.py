@@ -17,11 +17,11 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_safe
 
 from detection import live, selectors
 from detection.cache import cached_read
 from detection.models import Outage
+from outagewatch.http.json_views import json_read
 from reports import selectors as catalog
 from reports.models import Service
 
@@ -87,7 +87,7 @@ def service_context(read: live.ServiceLive) -> dict[str, Any]:
     return {"live": read, "service": read.state.service, "live_hours": live.LIVE_HOURS}
 
 
-@require_safe
+@json_read
 def service_live(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         service = catalog.service_get(slug=slug)
@@ -96,12 +96,12 @@ def service_live(request: HttpRequest, slug: str) -> HttpResponse:
     return _answer(request, service_body(service))
 
 
-@require_safe
+@json_read
 def outage_live(request: HttpRequest, pk: int) -> HttpResponse:
     return _answer(request, outage_body(_outage(pk)))
 
 
-@require_safe
+@json_read
 def home_live(request: HttpRequest) -> HttpResponse:
     return _answer(request, home_body())
 

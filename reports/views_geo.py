@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_safe
 
+from outagewatch.http.json_views import json_read
 from reports.geo import country_lookup, subdivision_choices
 
 
-@require_safe
+@json_read
 @cache_control(public=True, max_age=86400)  # ISO 3166-2 changes with a pycountry upgrade
 def regions(request: HttpRequest, country: str) -> JsonResponse:
     code = country_lookup(country)

@@ -1,4 +1,5 @@
-"""Error answers outside DRF's views: JSON under /api/, HTML pages for the website.
+"""Error answers outside DRF's views: JSON under /api/ and at the pages' JSON addresses
+(``*.json``: live.json, regions/XX.json), HTML pages for the website.
 
 Django's own handlers answer HTML everywhere; an API client that hits an unknown URL, a
 crash or a database outage must still get the one error format ``{"detail", "code"}``.
@@ -18,6 +19,7 @@ from django.utils.html import escape
 from django.views import defaults
 
 API_PREFIX = "/api/"
+JSON_SUFFIX = ".json"
 # A database that is restarting or failing over is usually back within this many seconds.
 DATABASE_RETRY_AFTER_SECONDS = 30
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -44,6 +46,11 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
+def answers_json(request: HttpRequest) -> bool:
+    """The API, or a JSON address of the website (its script polls it and reads JSON)."""
+    return is_api(request) or request.path.endswith(JSON_SUFFIX)
+
+
 def api_error(
     status: int, detail: str, code: str, fields: dict[str, list[str]] | None = None
 ) -> JsonResponse:
@@ -58,7 +65,7 @@ def api_error(
 def database_unavailable(request: HttpRequest) -> HttpResponse:
     """503 with Retry-After: the request may well succeed when repeated shortly."""
     database_unavailable_answered.send(sender=None, request=request)
-    if is_api(request):
+    if answers_json(request):
         response: HttpResponse = api_error(
             503, "The service is temporarily unavailable; try again shortly.", "unavailable"
         )
@@ -70,11 +77,11 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if is_api(request):
-        if not request.path.endswith("/") and _resolves(f"{request.path}/"):
-            return api_error(
-                404, f"Not found. Did you mean {request.path}/ (with the final slash)?", "not_found"
-            )
+    if is_api(request) and not request.path.endswith("/") and _resolves(f"{request.path}/"):
+        return api_error(
+            404, f"Not found. Did you mean {request.path}/ (with the final slash)?", "not_found"
+        )
+    if answers_json(request):
         return api_error(404, "Not found.", "not_found")
     return defaults.page_not_found(request, exception)
 
@@ -91,13 +98,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     # Called while the exception is being handled, so it can still be told apart.
     if isinstance(sys.exc_info()[1], DATABASE_ERRORS):
         return database_unavailable(request)
-    if is_api(request):
+    if answers_json(request):
         return api_error(500, "Server error.", "server_error")
     return defaults.server_error(request)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if is_api(request):
+    if answers_json(request):
         if isinstance(exception, RequestDataTooBig):  # Django's own body limit
             return api_error(413, "Request body is too large.", "payload_too_large")
         return api_error(400, "Bad request.", "bad_request")

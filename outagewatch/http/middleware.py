@@ -8,8 +8,8 @@
   Retry-After, not a 500.
 - AdminLoginRateLimitMiddleware: password guessing on /admin/login/ is limited per client.
 - SecurityHeadersMiddleware: Content-Security-Policy and Permissions-Policy everywhere.
-- DebugApiNotFoundMiddleware: in development mode too, an unknown URL under /api/ is the API's
-  JSON 404.
+- DebugApiNotFoundMiddleware: in development mode too, an unknown URL under /api/ (or at a
+  ``*.json`` address) is the API's JSON 404.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from django.urls import reverse
 from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
 from outagewatch.http.errors import (
     DATABASE_ERRORS,
+    answers_json,
     api_error,
     bad_request_page,
     database_unavailable,
@@ -81,7 +82,7 @@ class RequestGuardMiddleware:
                 if "\x00" in name or "\x00" in value
             }
         )
-        if not is_api(request):
+        if not answers_json(request):
             message = "The address contains a character that cannot be searched for."
             return bad_request_page(message)
         fields = {name.replace("\x00", "") or "query": [NUL_MESSAGE] for name in names}
@@ -208,7 +209,7 @@ class DebugApiNotFoundMiddleware:
         response = self.get_response(request)
         if (
             response.status_code == 404
-            and is_api(request)
+            and answers_json(request)
             and response.get("Content-Type", "").startswith("text/html")
         ):
             return page_not_found(request, Http404())
