@@ -145,8 +145,16 @@ def _zone_of(zone: tzinfo | str) -> tzinfo:
     return zone_get(zone) if isinstance(zone, str) else zone
 
 
-def _clock(local: datetime, *, date: bool) -> str:
-    return f"{local.day} {local:%b %H:%M}" if date else f"{local:%H:%M}"
+def _clock(local: datetime, *, date: bool, now: datetime | None = None) -> str:
+    """ "14:05", "27 Nov 14:05", or "29 Oct 2025, 14:05" when the year is not the reader's
+    current one: outage pages and lists are a permanent record, and without the year last
+    October's outage reads exactly like this October's."""
+    if not date:
+        return f"{local:%H:%M}"
+    this_year = (now or timezone.now()).astimezone(local.tzinfo).year
+    if local.year != this_year:
+        return f"{local.day} {local:%b %Y}, {local:%H:%M}"
+    return f"{local.day} {local:%b %H:%M}"
 
 
 def _suffix(local: datetime) -> str:
@@ -158,12 +166,13 @@ def time_in_zone(
     at: datetime, zone: tzinfo | str = UTC, *, now: datetime | None = None, date: bool | None = None
 ) -> str:
     """ "15:05 (UTC+1)" in a zone, "14:05 UTC" in UTC; with the date ("27 Nov 15:05 (UTC+1)")
-    when it is not today there, or always with ``date=True``."""
+    when it is not today there, or always with ``date=True``; with the year too when it is
+    not this year there ("29 Oct 2025, 18:47 UTC")."""
     zone = _zone_of(zone)
     local = at.astimezone(zone)
     if date is None:
         date = local.date() != (now or timezone.now()).astimezone(zone).date()
-    return _clock(local, date=date) + _suffix(local)
+    return _clock(local, date=date, now=now) + _suffix(local)
 
 
 def time_text(at: datetime, *, now: datetime | None = None, date: bool | None = None) -> str:
@@ -296,10 +305,10 @@ def outage_period(
     first, last = outage.started_at.astimezone(zone), end.astimezone(zone)
     if date is None:
         date = first.date() != (now or timezone.now()).astimezone(zone).date()
-    start = _clock(first, date=date)
+    start = _clock(first, date=date, now=now)
     if _suffix(first) != _suffix(last):  # a clock change in between: say both
         start += _suffix(first)
-    finish = _clock(last, date=last.date() != first.date()) + _suffix(last)
+    finish = _clock(last, date=last.date() != first.date(), now=now) + _suffix(last)
     return f"from {start} to {finish}"
 
 

@@ -31,10 +31,16 @@
     return "UTC" + sign + hours + (rest ? ":" + (rest < 10 ? "0" : "") + rest : "");
   }
 
+  // The year only when it is not this year's ("29 Oct 2025, 18:47"): an outage list is a
+  // permanent record, and without it last October's rows read like this October's.
   function format(date, mode, now) {
     var withDate = mode === "yes" || (mode === "auto" && dayKey.format(date) !== dayKey.format(now));
     var text = clock.format(date);
-    if (withDate) text = day.format(date) + " " + text;
+    if (withDate && date.getFullYear() !== now.getFullYear()) {
+      text = fullDay.format(date) + ", " + text;
+    } else if (withDate) {
+      text = day.format(date) + " " + text;
+    }
     var zone = offset(date);
     return zone === "UTC" ? text + " UTC" : text + " (" + zone + ")";
   }

@@ -275,3 +275,39 @@ def test_status_api_says_reports_are_falling(api_client, service):
     assert status["summary"].endswith("may be over.")
     board = api_client.get("/api/v1/status/").json()["results"][0]
     assert board["summary"] == status["summary"]
+
+
+# --- The year, when it is not this year (F9) -------------------------------------------------
+
+
+def test_time_text_names_the_year_of_a_date_from_another_year():
+    last_year = datetime(2025, 10, 29, 18, 47, tzinfo=UTC)
+    assert presentation.time_text(last_year, now=NOW) == "29 Oct 2025, 18:47 UTC"
+    assert presentation.time_text(last_year, now=NOW, date=True) == "29 Oct 2025, 18:47 UTC"
+    # This year's dates stay short.
+    assert presentation.time_text(datetime(2026, 10, 29, 18, 47, tzinfo=UTC), now=NOW) == (
+        "29 Oct 18:47 UTC"
+    )
+
+
+def test_time_in_zone_takes_the_year_in_the_readers_zone():
+    new_year = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+    eve = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)  # already 2026 in Berlin
+    assert presentation.time_in_zone(eve, "Europe/Berlin", now=new_year) == "1 Jan 00:30 (UTC+1)"
+    assert presentation.time_in_zone(eve, "UTC", now=new_year) == "31 Dec 2025, 23:30 UTC"
+
+
+def test_time_without_now_reads_the_pinned_clock(monkeypatch):
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    html = str(presentation.time_html(datetime(2025, 10, 29, 18, 47, tzinfo=UTC), date=True))
+    assert ">29 Oct 2025, 18:47 UTC</time>" in html
+
+
+@pytest.mark.django_db
+def test_outage_title_of_last_year_has_the_year(service):
+    started = datetime(2025, 10, 29, 18, 47, tzinfo=UTC)
+    outage = outage_make(service, started_at=started, resolved_at=started + timedelta(minutes=119))
+    title = presentation.outage_title(outage, now=NOW, date=True)
+    assert title == "Acme Cloud: problems from 29 Oct 2025, 18:47 to 20:46 UTC (over)"

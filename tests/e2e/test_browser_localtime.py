@@ -111,3 +111,20 @@ def test_chart_ticks_and_their_note_follow_the_readers_zone(web_server, open_pag
     expect(ticks.nth(0)).to_have_text("14:00")
     expect(ticks.nth(1)).to_have_text("28 Nov")
     expect(page.locator("#ticks [data-local-zone]")).to_have_text("your time zone (UTC+1)")
+
+
+def test_a_date_of_another_year_shows_its_year_in_the_readers_zone(
+    web_server, open_page, make_service
+):
+    # The browser's clock pinned in 2026; the outage is from October 2025.
+    started = datetime(2025, 10, 29, 18, 47, tzinfo=UTC)
+    old = outage_make(
+        make_service("acme", "Acme Cloud"),
+        started_at=started,
+        resolved_at=started + timedelta(minutes=119),
+    )
+    page = open_page("Europe/Berlin")
+    page.clock.set_fixed_time(datetime(2026, 11, 27, 12, 0, tzinfo=UTC))
+    page.goto(f"{web_server.url}/outages/")
+    row = page.locator(f'a[href="/outages/{old.pk}/"]').locator("xpath=ancestor::tr")
+    expect(row).to_contain_text("29 Oct 2025, 19:47 (UTC+1)")
