@@ -249,6 +249,12 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "ended": when(end),
         "earlier_started": when(earlier.outage.started_at) if earlier else "",
         "duration": presentation.duration(outage.started_at, end or notice.at),
+        # A relation that stays true in the inbox (not "1 min ago", which goes stale).
+        "detection_lag": (
+            presentation.duration(outage.started_at, outage.detected_at)
+            if outage.detected_at
+            else ""
+        ),
         "service_url": notice.service_url,
         "outage_url": notice.outage_url,
         "earlier": earlier.outage if earlier else None,
