@@ -104,6 +104,10 @@ URL_MAX_LENGTH = 2000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Where Slack and Discord serve their incoming webhooks (their documentation).
+# Checked in full; the error's example uses the host people's URLs have (discord.com, not
+# the first in alphabetical order, canary.discord.com).
+_CHAT_EXAMPLES = {"slack": "https://hooks.slack.com/services/...",
+                  "discord": "https://discord.com/api/webhooks/..."}  # fmt: skip
 _CHAT_HOSTS = {
     "slack": ({"hooks.slack.com"}, "/services/"),
     "discord": ({"discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"},
@@ -179,7 +183,7 @@ def channel_url_clean(channel: str, value: str) -> str:
         if parts.scheme != "https" or host not in hosts or not parts.path.startswith(prefix):
             raise ValidationError(
                 f"Enter the incoming webhook URL {channel.title()} gave you "
-                f"(https://{sorted(hosts)[0]}{prefix}...).",
+                f"({_CHAT_EXAMPLES[channel]}).",
                 code="invalid_url",
             )
         return url

@@ -121,3 +121,15 @@ def test_only_a_webhooks_confirmation_mentions_a_signing_secret(
     [message] = mailoutbox
     for text in _texts(message):
         assert ("signing secret" in text) is secret
+
+
+@pytest.mark.parametrize(("channel", "example"), [
+    ("discord", "https://discord.com/api/webhooks/..."),
+    ("slack", "https://hooks.slack.com/services/..."),
+])  # fmt: skip
+def test_a_wrong_chat_url_is_shown_the_url_people_have(subscribe, channel, example):
+    response = subscribe(
+        {"email": "ops@example.com", "channel": channel, "url": "https://example.com/x"}
+    )
+    assert response.status_code == 400
+    assert f"gave you ({example})" in json.dumps(response.json(), ensure_ascii=False)
