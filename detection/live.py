@@ -59,6 +59,9 @@ class ServiceLive:
     subdivisions: list[dict[str, Any]]
     problems: list[dict[str, Any]]
     outages: list[Outage]
+    # All of the service's outages, of which `outages` are the newest few: the history links
+    # to the full list when there are more.
+    outages_total: int = 0
     # True: `problems` are the current outage's; False: the last 24 hours'.
     problems_of_outage: bool = False
     # The provider's own status page beside the crowd; None: it publishes none we read.
@@ -96,6 +99,7 @@ def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
         countries=country_rows(service=service, state=state, now=now),
         subdivisions=subdivision_counts(service=service, now=now),
         outages=outages,
+        outages_total=selectors.outage_count(service=service, shown=outages),
         official=official_status(service=service, now=now),
         **_problems(service=service, state=state, now=now),
     )

@@ -9,7 +9,7 @@ Buckets are sparse (a minute without reports has no row), so every series is fil
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -659,8 +659,19 @@ def problem_breakdown(
     ]
 
 
-def outage_history(*, service: Service, limit: int = 10) -> list[Outage]:
+HISTORY_LIMIT = 10
+
+
+def outage_history(*, service: Service, limit: int = HISTORY_LIMIT) -> list[Outage]:
     return list(outage_list(service=service)[:limit])
+
+
+def outage_count(*, service: Service, shown: Sequence[Outage] = ()) -> int:
+    """How many outages the service has; no query when ``shown`` (its newest, as
+    outage_history returns them) is already all of them."""
+    if len(shown) < HISTORY_LIMIT:
+        return len(shown)
+    return outage_list(service=service).count()
 
 
 # --- Upstream outages -------------------------------------------------------------------------

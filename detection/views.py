@@ -13,16 +13,19 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseNotModified,
+    HttpResponsePermanentRedirect,
     JsonResponse,
 )
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from detection import live, selectors
 from detection.cache import cached_read
 from detection.models import Outage
 from outagewatch.http.json_views import json_read
 from reports import selectors as catalog
+from reports.cache import catalog_service
 from reports.models import Service
 
 # The parts of a service page that refresh together, by the data-live name of their root.
@@ -46,8 +49,31 @@ OUTAGE_REGIONS = {
 
 
 def outage_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.outage_list(), 50).get_page(request.GET.get("page"))
-    return render(request, "detection/outage_list.html", {"page": page, "outages": page})
+    """Every outage, or one service's (``?service=<slug>``: the service page's history
+    lists only the newest few and links here for the rest)."""
+    slug = request.GET.get("service", "").strip()
+    service = None
+    if slug:
+        entry = catalog_service(slug.lower())
+        if entry is None:
+            # A page that says what was not found, with the way back, rather than the whole
+            # list with the filter silently dropped (which read as this service's history).
+            context = {"unknown_service": slug}
+            return render(request, "detection/outage_list.html", context, status=404)
+        service = entry.service
+        if service.slug != slug:
+            # A former slug or another case (docs/catalog.md): one list keeps one address.
+            return HttpResponsePermanentRedirect(_list_address(service.slug, request))
+    outages = selectors.outage_list(service=service)
+    page = Paginator(outages, 50).get_page(request.GET.get("page"))
+    context = {"page": page, "outages": page, "service": service, "show_service": not service}
+    return render(request, "detection/outage_list.html", context)
+
+
+def _list_address(slug: str, request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["service"] = slug
+    return f"{reverse('detection:outages')}?{query.urlencode()}"
 
 
 def _outage(pk: int) -> Outage:

@@ -1,5 +1,5 @@
 """Outage pages, lists and feeds name the year of a date from another year (the clock pinned
-by ``midday``: 25 Nov 2026)."""
+by ``midday``: 25 Nov 2026); a service's whole outage history is one link away."""
 
 from __future__ import annotations
 
@@ -47,3 +47,57 @@ def test_feed_titles_name_the_year(client, two_octobers):
     titles = [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")]
     assert "Acme Cloud: problems from 29 Oct 2025, 18:47 to 20:46 UTC (over)" in titles
     assert "Acme Cloud: problems from 29 Oct 18:47 to 20:46 UTC (over)" in titles
+
+
+# --- A service's whole outage history (F10) --------------------------------------------------
+
+
+@pytest.fixture
+def long_history(service, make_service):
+    """Acme with 60 resolved outages, one a day; another service with one."""
+    start = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    for day in range(60):
+        at = start - timedelta(days=day)
+        outage_make(service, started_at=at, resolved_at=at + timedelta(minutes=30), events=False)
+    other = make_service("beta", "Beta Mail")
+    outage_make(other, started_at=start, resolved_at=start + timedelta(minutes=30))
+    return service
+
+
+def test_service_history_links_to_all_its_outages(client, long_history):
+    html = client.get("/services/acme/").content.decode()
+    assert '<a href="/outages/?service=acme">See all 60 outages of Acme Cloud</a>' in html
+
+
+def test_service_history_without_more_outages_has_no_see_all_link(client, two_octobers):
+    assert "See all" not in client.get("/services/acme/").content.decode()
+
+
+def test_outage_list_filtered_by_service_is_paginated(client, long_history):
+    response = client.get("/outages/?service=acme")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Outages of Acme Cloud</h1>" in html
+    assert "Beta Mail" not in html
+    assert html.count('<td data-label="Started">') == 50
+    assert "Page 1 of 2" in html and 'href="?service=acme&amp;page=2"' in html
+    second = client.get("/outages/?service=acme&page=2").content.decode()
+    assert second.count('<td data-label="Started">') == 10 and "Beta Mail" not in second
+
+
+def test_outage_list_of_an_unknown_service_is_a_readable_404(client, long_history):
+    response = client.get("/outages/?service=narnia")
+    assert response.status_code == 404
+    assert "We know no service called “narnia”" in response.content.decode()
+
+
+def test_outage_list_under_a_former_slug_moves_to_the_current_one(client, long_history):
+    from reports.cache import catalog_forget
+    from reports.models import FormerSlug
+
+    FormerSlug.objects.create(service=long_history, slug="acme-old")
+    catalog_forget()
+    response = client.get("/outages/?service=acme-old&page=2")
+    assert response.status_code == 301
+    assert response["Location"] == "/outages/?service=acme&page=2"
+    assert client.get("/outages/?service=ACME")["Location"] == "/outages/?service=acme"
