@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 # A comment flagged as abusive by this many networks leaves the pages before anyone looks.
@@ -50,8 +51,9 @@ class Service(models.Model):
     # Since when reports of it are taken and it is judged: the quiet before its first report
     # is evidence of how rarely it is reported (detection.core.level.cold_seeded), so a
     # first-ever burst is judged rather than learnt as its normal. Services that existed
-    # before this field take the time of its migration.
-    watched_since = models.DateTimeField(default=timezone.now, editable=False)
+    # before this field take the time of its migration. The database default serves rows
+    # inserted without the ORM (bench fills, older migrations' models).
+    watched_since = models.DateTimeField(default=timezone.now, db_default=Now(), editable=False)
 
     class Meta:
         ordering = ["name"]
