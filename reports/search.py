@@ -2,8 +2,11 @@
 
 "gogle" finds Google's services, "instagramm" Instagram, "ms teams" Microsoft Teams,
 "google mail" Gmail (aliases in reports/data/search.json), "bank" every bank (keywords per
-category). The index is built from the in-process catalog (reports.cache), once per catalog
-copy: a search costs no query and a few hundred string comparisons.
+category), "chat gpt" ChatGPT (spaces inside a name), "chatgpt.com" ChatGPT (the service's
+website), "is chatgpt down" ChatGPT (the words around a name that people type into a search
+engine). An exact name, alias or website ranks first ("x" -> X (Twitter)). The index is
+built from the in-process catalog (reports.cache), once per catalog copy: a search costs no
+query and a few hundred string comparisons.
 """
 
 from __future__ import annotations
@@ -24,6 +27,18 @@ QUERY_MAX_LENGTH = 100
 _FUZZY_MIN_LENGTH = 4
 _TYPO_SCORE = 4.0
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+# Words around a name that ask whether it works, not which service: "is chatgpt down",
+# "why is x not working", "gmail outage today". Only taken off the ends of a query, and the
+# query as typed is tried too: "now tv down" is still Now TV.
+# A pasted address starts with "https www" once normalized.
+_FILLER_BEFORE = frozenset(
+    {"is", "are", "why", "the", "can", "t", "cant", "i", "it", "just", "me", "https", "http", "www"}
+)
+_FILLER_AFTER = frozenset(
+    {"is", "are", "down", "not", "working", "work", "broken", "status", "outage", "outages",
+     "problem", "problems", "issues", "today", "right", "now", "again", "for", "me", "everyone",
+     "doesn", "t", "isn", "it", "or", "just"}
+)  # fmt: skip
 
 
 def normalize(text: str) -> str:
@@ -31,6 +46,24 @@ def normalize(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.replace("&", " and "))
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", plain.lower()).strip()
+
+
+def without_filler(query: str) -> str:
+    """A normalized query without the filler words at its ends ("is chatgpt down" ->
+    "chatgpt"); one word is always kept."""
+    words = query.split()
+    while len(words) > 1 and words[0] in _FILLER_BEFORE:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in _FILLER_AFTER:
+        words.pop()
+    return " ".join(words)
+
+
+def website_term(website: str) -> str:
+    """A service's website as people type it, normalized: "https://www.chatgpt.com/" ->
+    "chatgpt com" (matched whole only: "com" alone must not find every service)."""
+    host = re.sub(r"^[a-z]+://", "", website.strip().lower()).split("/")[0]
+    return normalize(host.removeprefix("www."))
 
 
 @dataclass(frozen=True)
@@ -78,6 +111,8 @@ class _Entry:
     slug: str
     name: str  # normalized
     terms: tuple[str, ...]  # normalized name, aliases and slug words
+    squeezed: tuple[str, ...]  # the terms without spaces: "chat gpt" finds "chatgpt"
+    website: str  # website_term
     words: frozenset[str]  # every word of the terms, and each term without spaces
     category: str
     category_words: tuple[str, ...]  # the category's name and keywords
@@ -92,17 +127,19 @@ def service_terms(*, slug: str, name: str, category_slug: str, category_name: st
 
 
 def _entry(
-    catalog: Catalog, slug: str, name: str, category_slug: str, category_name: str
+    catalog: Catalog, slug: str, name: str, category_slug: str, category_name: str, website: str
 ) -> _Entry:
     words = search_words()
     terms = (normalize(name), *_aliases(catalog).get(slug, ()), normalize(slug))
     split = {word for term in terms for word in term.split()}
-    split |= {term.replace(" ", "") for term in terms}
+    squeezed = tuple(term.replace(" ", "") for term in terms)
     return _Entry(
         slug=slug,
         name=terms[0],
         terms=terms,
-        words=frozenset(split),
+        squeezed=squeezed,
+        website=website_term(website),
+        words=frozenset(split | set(squeezed)),
         category=category_slug,
         category_words=(normalize(category_name), *words.keywords.get(category_slug, ())),
     )
@@ -126,6 +163,7 @@ def _entries() -> tuple[_Entry, ...]:
                 s.service.name,
                 s.service.category.slug,
                 s.service.category.name,
+                s.service.website,
             )
             for s in catalog.services.values()
         )
@@ -160,11 +198,14 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 def _score(entry: _Entry, query: str) -> float | None:
     """Lower is better; None: no match."""
-    if query in entry.terms:
+    squeezed = query.replace(" ", "")
+    if query in entry.terms or squeezed in entry.squeezed or query == entry.website:
         return 0.0
-    if any(term.startswith(query) for term in entry.terms):
+    if any(term.startswith(squeezed) for term in entry.squeezed):
         return 1.0
     if any(query in term for term in entry.terms):
+        return 2.0
+    if squeezed != query and any(squeezed in term for term in entry.squeezed):
         return 2.0
     if query in entry.category_words:
         return 3.0
@@ -181,11 +222,7 @@ def _score(entry: _Entry, query: str) -> float | None:
     return score
 
 
-def service_search(query: str) -> list[str]:
-    """Slugs of the active services matching ``query``, best first (then by name)."""
-    needle = normalize(query[:QUERY_MAX_LENGTH])
-    if not needle:
-        return [entry.slug for entry in sorted(_entries(), key=lambda e: e.name)]
+def _found(needle: str) -> list[tuple[float, str, str]]:
     found = []
     for entry in _entries():
         score = _score(entry, needle)
@@ -194,4 +231,18 @@ def service_search(query: str) -> list[str]:
     # A typo allowance is for when nothing matches as typed: "slack" is not "stack overflow".
     if found and min(found)[0] < _TYPO_SCORE:
         found = [item for item in found if item[0] < _TYPO_SCORE]
-    return [slug for _, _, slug in sorted(found)]
+    return sorted(found)
+
+
+def service_search(query: str) -> list[str]:
+    """Slugs of the active services matching ``query``, best first (then by name)."""
+    needle = normalize(query[:QUERY_MAX_LENGTH])
+    if not needle:
+        return [entry.slug for entry in sorted(_entries(), key=lambda e: e.name)]
+    found = _found(needle)
+    if (shorter := without_filler(needle)) != needle:
+        # The query as typed wins unless the filler-free one matches better.
+        other = _found(shorter)
+        if other and (not found or other[0][0] < found[0][0]):
+            found = other
+    return [slug for _, _, slug in found]

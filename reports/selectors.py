@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, Prefetch, QuerySet, Value, When
 
 from reports.models import COMMENT_HIDE_AFTER_FLAGS, Category, Report, Service
-from reports.search import service_search, service_terms
+from reports.search import service_search, service_terms, website_term
 
 
 def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
@@ -21,12 +21,18 @@ def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
         # such characters, and the empty needle left listed every service, which is the
         # answer to no search at all, not to this one.
         return services.none()
+    ranked: list[str] = []
     if search:
         # Typos, aliases and category words (reports.search); the match itself is in memory.
-        services = services.filter(slug__in=service_search(search))
+        ranked = service_search(search)
+        services = services.filter(slug__in=ranked)
     if category:
         services = services.filter(category__slug=category)
-    return services.order_by("name")
+    if not ranked:
+        return services.order_by("name")
+    # Best match first ("x" -> X (Twitter), then names that merely contain an x).
+    rank = Case(*(When(slug=slug, then=Value(i)) for i, slug in enumerate(ranked)))
+    return services.order_by(rank, "name")
 
 
 def service_get(*, slug: str) -> Service:
@@ -60,6 +66,10 @@ def categories_with_services(*, search: str = "") -> list[Category]:
         Prefetch("services", queryset=services, to_attr="matching")
     )
     found = [category for category in categories if category.matching]
+    if search:
+        # The category of the best match first: the page lists services by category.
+        ranked = {slug: i for i, slug in enumerate(service_search(search))}
+        found.sort(key=lambda c: min(ranked.get(s.slug, len(ranked)) for s in c.matching))
     for category in found:
         for service in category.matching:
             # What the live filter (static/js/filter.js) matches the typed words against.
@@ -71,6 +81,7 @@ def categories_with_services(*, search: str = "") -> list[Category]:
                     category_name=category.name,
                 )
             )
+            service.search_website = website_term(service.website)
     return found
 
 

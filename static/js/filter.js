@@ -1,6 +1,8 @@
 // Filters the service list as the visitor types; the form still works without JS.
 // Matches like the server (reports/search.py): accents and punctuation ignored, other names
-// and category words (each card's data-search-terms), a typo or two in longer words.
+// and category words (each card's data-search-terms), spaces inside a name ("chat gpt"), the
+// website (data-search-website, whole only), filler words at the ends ("is chatgpt down"),
+// a typo or two in longer words; the best match is moved first, as the server lists it.
 // Enter with exactly one match opens it; no match says so instead of a blank page.
 (function () {
   "use strict";
@@ -15,8 +17,28 @@
       words = words.concat(term.split(" "));
       words.push(term.replace(/ /g, ""));
     });
-    return { item: item, terms: terms, words: words };
+    var squeezed = terms.map(function (term) { return term.replace(/ /g, ""); });
+    var website = item.getAttribute("data-search-website") || "";
+    return { item: item, terms: terms, squeezed: squeezed, website: website, words: words };
   });
+  // The page's own order, restored when the box is emptied.
+  var sections = Array.prototype.slice.call(document.querySelectorAll("[data-category]"));
+  entries.forEach(function (entry, i) { entry.order = i; });
+  sections.forEach(function (section, i) { section.order = i; });
+
+  // As reports.search: words that ask whether a service works, taken off the ends only.
+  var FILLER_BEFORE = ["is", "are", "why", "the", "can", "t", "cant", "i", "it", "just", "me",
+    "https", "http", "www"];
+  var FILLER_AFTER = ["is", "are", "down", "not", "working", "work", "broken", "status", "outage",
+    "outages", "problem", "problems", "issues", "today", "right", "now", "again", "for", "me",
+    "everyone", "doesn", "t", "isn", "it", "or", "just"];
+
+  function withoutFiller(needle) {
+    var words = needle.split(" ");
+    while (words.length > 1 && FILLER_BEFORE.indexOf(words[0]) !== -1) words.shift();
+    while (words.length > 1 && FILLER_AFTER.indexOf(words[words.length - 1]) !== -1) words.pop();
+    return words.join(" ");
+  }
 
   function normalize(text) {
     return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/&/g, " and ")
@@ -48,8 +70,40 @@
     return prev[b.length];
   }
 
-  function exact(entry, needle) {
-    return entry.terms.some(function (term) { return term.indexOf(needle) !== -1; });
+  // As reports.search._score: 0 a whole name, alias or website, 1 the start of one, 2 inside
+  // one; -1 no match as typed.
+  function score(entry, needle) {
+    var squeezed = needle.replace(/ /g, "");
+    if (entry.terms.indexOf(needle) !== -1 || entry.squeezed.indexOf(squeezed) !== -1 ||
+        needle === entry.website) return 0;
+    if (entry.squeezed.some(function (term) { return term.indexOf(squeezed) === 0; })) return 1;
+    if (entry.terms.some(function (term) { return term.indexOf(needle) !== -1; })) return 2;
+    if (squeezed !== needle &&
+        entry.squeezed.some(function (term) { return term.indexOf(squeezed) !== -1; })) return 2;
+    return -1;
+  }
+
+  // [{entry, score}] of the entries matching one needle as typed.
+  function matching(needle) {
+    return entries.map(function (entry) { return { entry: entry, score: score(entry, needle) }; })
+      .filter(function (hit) { return hit.score >= 0; });
+  }
+
+  function best(hits) {
+    return hits.reduce(function (low, hit) { return Math.min(low, hit.score); }, 99);
+  }
+
+  // The best match first: cards by score (then the page's order), categories by their best.
+  function arrange(rank) {
+    var key = function (entry) { return rank.has(entry) ? rank.get(entry) : 99; };
+    sections.forEach(function (section) {
+      var cards = entries.filter(function (entry) { return section.contains(entry.item); });
+      cards.sort(function (a, b) { return key(a) - key(b) || a.order - b.order; });
+      section.best = cards.length ? key(cards[0]) : 99;
+      cards.forEach(function (entry) { entry.item.parentNode.appendChild(entry.item); });
+    });
+    sections.slice().sort(function (a, b) { return a.best - b.best || a.order - b.order; })
+      .forEach(function (section) { section.parentNode.appendChild(section); });
   }
 
   function fuzzy(entry, needle) {
@@ -65,10 +119,29 @@
 
   function filter() {
     var needle = normalize(input.value);
-    var shown = entries.filter(function (entry) { return !needle || exact(entry, needle); });
-    // Typos only when nothing matches as typed, as on the server.
-    if (needle && !shown.length) shown = entries.filter(function (entry) { return fuzzy(entry, needle); });
+    var rank = new Map();
+    var shown = entries;
+    if (needle) {
+      var hits = matching(needle);
+      var shorter = withoutFiller(needle);
+      if (shorter !== needle) {
+        // The query as typed wins unless the filler-free one matches better.
+        var other = matching(shorter);
+        if (other.length && (!hits.length || best(other) < best(hits))) {
+          hits = other;
+          needle = shorter;
+        }
+      }
+      hits.forEach(function (hit) { rank.set(hit.entry, hit.score); });
+      shown = hits.map(function (hit) { return hit.entry; });
+      // Typos only when nothing matches as typed, as on the server.
+      [needle, shorter].some(function (words) {
+        if (!shown.length) shown = entries.filter(function (entry) { return fuzzy(entry, words); });
+        return shown.length > 0;
+      });
+    }
     entries.forEach(function (entry) { entry.item.hidden = shown.indexOf(entry) === -1; });
+    arrange(rank);
     document.querySelectorAll("[data-category]").forEach(function (section) {
       section.hidden = !section.querySelector("[data-service-name]:not([hidden])");
     });

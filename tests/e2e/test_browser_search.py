@@ -65,3 +65,29 @@ def test_submitted_typo_search_finds_the_service_and_no_match_is_said(web_server
     expect(_card(page, "google-drive")).to_be_visible()
     page.goto(f"{web_server.url}/?q=qqqqqq")
     expect(page.locator("[data-filter-empty]")).to_contain_text("No service matches")
+
+
+def test_live_filter_finds_spaced_names_websites_and_questions(web_server, page, make_service):  # noqa: F811
+    make_service("chatgpt", "ChatGPT", website="https://chatgpt.com")
+    make_service("slack", "Slack")
+    page.goto(f"{web_server.url}/")
+    search = page.locator("#q")
+    for query in ("chat gpt", "chatgpt.com", "is chatgpt down", "is chatgtp down"):
+        search.fill(query)
+        expect(_card(page, "chatgpt")).to_be_visible()
+        expect(_card(page, "slack")).to_be_hidden()
+        expect(page.locator("[data-filter-empty]")).to_be_hidden()
+
+
+def test_live_filter_moves_an_exact_match_first(web_server, page, make_service):  # noqa: F811
+    make_service("box", "Box")
+    make_service("xbox-live", "Xbox Live")
+    make_service("x", "X (Twitter)")
+    page.goto(f"{web_server.url}/")
+    page.locator("#q").fill("x")
+    cards = page.locator("li[data-service-name]:visible a")
+    expect(cards.first).to_have_attribute("href", "/services/x/")
+    page.locator("#q").fill("")
+    expect(page.locator("li[data-service-name] a").first).to_have_attribute(
+        "href", "/services/box/"
+    )

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from reports.catalog import catalog_read
-from reports.search import SEARCH_DATA_PATH, edit_distance, normalize, service_search
+from reports.search import (
+    SEARCH_DATA_PATH,
+    edit_distance,
+    normalize,
+    service_search,
+    without_filler,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +103,50 @@ def test_api_service_search_uses_the_same_matching(api_client):
     response = api_client.get("/api/v1/services/", {"search": "ms teams"})
     assert response.status_code == 200
     assert [row["slug"] for row in response.json()["results"]] == ["microsoft-teams"]
+
+
+# --- How people type a name (F3) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "slug"),
+    [
+        ("chat gpt", "chatgpt"),
+        ("Chat GPT", "chatgpt"),
+        ("you tube", "youtube"),
+        ("play station", "playstation-network"),
+        ("chatgpt.com", "chatgpt"),
+        ("https://www.youtube.com/", "youtube"),
+        ("is chatgpt down", "chatgpt"),
+        ("Is ChatGPT down?", "chatgpt"),
+        ("chatgpt not working", "chatgpt"),
+        ("why is gmail not working today", "gmail"),
+        ("is chatgpt.com down", "chatgpt"),
+    ],
+)
+def test_spaces_websites_and_filler_words_find_the_service(query, slug):
+    assert service_search(query)[0] == slug
+
+
+def test_a_websites_top_level_domain_alone_finds_nothing_new():
+    # "com" is in nearly every website: a website matches whole only.
+    assert "chatgpt" not in service_search("com")
+
+
+def test_filler_words_are_only_taken_off_the_ends():
+    assert without_filler("is chatgpt down") == "chatgpt"
+    assert without_filler("down") == "down"
+    assert without_filler("now tv down") == "now tv"
+
+
+@pytest.mark.parametrize("query", ["chat gpt", "chatgpt.com", "is chatgpt down"])
+def test_home_search_without_javascript_finds_the_service(client, query):
+    html = client.get("/", {"q": query}).content.decode()
+    assert 'href="/services/chatgpt/"' in html
+    assert "data-filter-empty hidden" in html
+
+
+def test_home_search_lists_an_exact_match_first(client):
+    html = client.get("/", {"q": "x"}).content.decode()
+    cards = re.findall(r'data-card="([^"]+)"', html.split('class="category"', 1)[1])
+    assert cards[0] == "x"
