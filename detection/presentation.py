@@ -88,10 +88,12 @@ def level_label(level: int) -> str:
 
 
 def about(value: float) -> str:
-    """A count people read at a glance: "about 3", "less than 1"."""
+    """A count people read at a glance: "about 3", "less than 1". The one rule for a rate in
+    words, sentences and tiles alike, so one box never shows 1.5 beside "about 2". Halves go
+    up (Python's round() gives 2 for 2.5 and 4 for 3.5)."""
     if value < 0.95:
         return "less than 1"
-    return f"about {round(value)}"
+    return f"about {int(value + 0.5)}"
 
 
 def rate_phrase(

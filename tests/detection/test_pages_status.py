@@ -229,3 +229,23 @@ def test_service_feed_has_only_that_service(client, acme_down, make_service):
     assert feed.find(f"{ATOM}title").text == "OutageWatch: Acme Cloud outages"
     assert len(feed.findall(f"{ATOM}entry")) == 1
     assert client.get("/services/nope/outages/feed/").status_code == 404
+
+
+def _expected_tile(html: str) -> str:
+    return re.search(r"<dd data-expected>(?:\{#.*?#\})?(.*?)</dd>", html).group(1)
+
+
+@pytest.mark.parametrize(("expected", "tile"), [(0.198, "less than 1"), (3.4, "about 3")])
+def test_normal_now_is_shown_while_the_service_is_fine(client, service, expected, tile):
+    status_make(service, 0, expected=expected, observed=0)
+    html = client.get("/services/acme/").content.decode()
+    assert _expected_tile(html) == tile
+
+
+@pytest.mark.parametrize(("expected", "words"), [(1.5, "about 2"), (2.5, "about 3")])
+def test_normal_now_is_rounded_like_the_status_sentence(client, service, expected, words):
+    # The sentence said "about 2" beside a tile of 1.5; 2.5 was "about 2" (round() to even).
+    status_make(service, 2, expected=expected, observed=34)
+    html = client.get("/services/acme/").content.decode()
+    assert f"Now about 34 reports a minute, where {words} are normal." in html
+    assert _expected_tile(html) == words

@@ -311,3 +311,13 @@ def test_outage_title_of_last_year_has_the_year(service):
     outage = outage_make(service, started_at=started, resolved_at=started + timedelta(minutes=119))
     title = presentation.outage_title(outage, now=NOW, date=True)
     assert title == "Acme Cloud: problems from 29 Oct 2025, 18:47 to 20:46 UTC (over)"
+
+
+def test_about_rounds_halves_up():
+    # round() rounds halves to even: 2.5 read "about 2" and 3.5 "about 4".
+    assert [presentation.about(v) for v in (0.2, 1.5, 2.5, 3.5)] == [
+        "less than 1",
+        "about 2",
+        "about 3",
+        "about 4",
+    ]
