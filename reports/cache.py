@@ -17,8 +17,8 @@ admin, `catalog_load`), so each process keeps it in memory and reloads it when i
   Redis is down the catalog is reloaded from the database at that pace.
 
 The copy also holds the former slugs of renamed services (reports.catalog_renames): a report
-naming one is the renamed service's. FormerSlug rows send no signal of their own; catalog_load
-writes them with the services it saves, whose signals announce both.
+naming one is the renamed service's. Saving or deleting a FormerSlug row announces a change
+like the rest (reports.signals), so an edit of former slugs in the admin reaches every process.
 """
 
 from __future__ import annotations
