@@ -337,10 +337,12 @@ def outage_summary(
     date: bool | None = None,
     period: bool = True,
     html: bool = False,
+    cold: bool = False,
 ) -> str:
     """What happened, in plain words: the peak as a rate, totals with their span, where and
     what. ``problems`` as detection.selectors.outage_problems returns them. ``period=False``
-    leaves out when; ``html`` gives it with <time> elements (a SafeString) for pages."""
+    leaves out when; ``html`` gives it with <time> elements (a SafeString) for pages.
+    ``cold``: the service has no history yet (``cold_start``), so no "normal" is claimed."""
     end = outage_end(outage)
     parts = []
     if period and html:
@@ -356,7 +358,10 @@ def outage_summary(
         if end is not None:
             when += f", for {duration_text(outage.started_at, end)}"
         parts.append(when + ".")
-    if outage.peak_observed:
+    if outage.peak_observed and cold:
+        peak = rate_phrase(outage.peak_observed, None, capital=False)
+        parts.append(f"At the peak: {peak}. {_cold_sentence(outage)}")
+    elif outage.peak_observed:
         peak = rate_phrase(outage.peak_observed, outage.peak_expected or None)
         parts.append(f"At the peak: {peak[0].lower()}{peak[1:]}.")
     if outage.total_reports:
@@ -374,6 +379,28 @@ def outage_summary(
     if end is not None:
         escaped = escaped.replace(_TIME_END, time_html(end, now=now, date=date))
     return SafeString(escaped)
+
+
+def cold_start(baseline_method: str | None) -> bool:
+    """Whether a series is still on its cold-start prior (or has no baseline at all): its
+    "expected" is the detector's guess for a new service, not anything people observed, so
+    the words must not present it as this service's normal or its history."""
+    return baseline_method in (None, "prior")
+
+
+def _cold_sentence(outage: Outage) -> str:
+    return f"{outage.service.name} has almost no reports normally (it has no history here yet)."
+
+
+def normally(expected: float | None, *, cold: bool = False) -> str:
+    """The normal rate beside a peak, as a list shows it: "normally under 1", "normally about
+    3"; "" when nothing is known."""
+    if cold:
+        return "normally almost none"
+    if expected is None:
+        return ""
+    words = about(expected)
+    return "normally under 1" if words == "less than 1" else f"normally {words}"
 
 
 def outage_totals(outage: Outage) -> str:
@@ -441,21 +468,50 @@ def _entry(
 
 # How the detector's rule names read ("nb_5m": kind and window), for "How we decided" only.
 _RULE_KINDS = {
-    "poisson": "compared with random variation of counts (Poisson)",
-    "nb": "compared with this service's usual ups and downs (negative binomial)",
+    "poisson": "compared with the random ups and downs any count has",
+    "nb": "compared with this service's usual ups and downs",
     "excess": "far above normal by a margin that needs no statistics",
 }
 _P_VALUE = re.compile(r"p = ([0-9.]+e[-+]?[0-9]+)")
 
 
-def rule_words(rule: str) -> str:
-    """ "nb_5m" -> "the reports of the last 5 minutes, compared with ..."."""
+# The statistics' names, for the technical line only.
+_RULE_NAMES = {"poisson": "Poisson", "nb": "negative binomial", "excess": "plain excess"}
+# What the detector appends to its notes for experts: "(p = 2.4e-46, rule poisson_1m)",
+# "(rule nb_1m, score 0.77)". Moved to the technical line, out of the sentences.
+_TECHNICAL = re.compile(r"\s*\(((?:p = [^,()]+, )?rule [a-z0-9_]+(?:, score [0-9.]+)?)\)")
+_EXPECTED = re.compile(r" vs [0-9.]+ expected(?: at the level before them)?")
+_COUNTRY_SHARE = re.compile(r"\b([A-Z]{2}) (\d+%)")
+
+
+def _rule_parts(rule: str) -> tuple[str, str] | None:
     match = re.fullmatch(r"([a-z]+)_(\d+)m", rule or "")
     if not match:
-        return rule or "no rule recorded"
+        return None
     kind, minutes = match.group(1), int(match.group(2))
     window = "the last minute" if minutes == 1 else f"the last {minutes} minutes together"
-    return f"the reports of {window}, {_RULE_KINDS.get(kind, kind)}"
+    return kind, window
+
+
+def rule_words(rule: str, *, cold: bool = False) -> str:
+    """ "nb_5m" -> "the reports of the last 5 minutes together, compared with ..." (plain
+    words: the rule's own name goes to the technical line, ``rule_technical``)."""
+    parts = _rule_parts(rule)
+    if parts is None:
+        return "the reports" if rule else "no rule recorded"
+    kind, window = parts
+    if cold:
+        return f"the reports of {window}, far more than a service with no history has"
+    return f"the reports of {window}, {_RULE_KINDS.get(kind, 'compared with what is normal')}"
+
+
+def rule_technical(rule: str) -> str:
+    """ "nb_1m" -> "rule nb_1m (negative binomial, 1-minute window)"."""
+    match = re.fullmatch(r"([a-z]+)_(\d+)m", rule or "")
+    if not match:
+        return f"rule {rule}"
+    name = _RULE_NAMES.get(match.group(1), match.group(1))
+    return f"rule {rule} ({name}, {match.group(2)}-minute window)"
 
 
 def chance_words(p: float) -> str:
@@ -484,41 +540,85 @@ class DecisionLine:
         return f"{time_text(self.at, date=False)}: {self.text}" if self.at else self.text
 
 
-def decision_details(outage: Outage, events: Iterable[OutageEvent]) -> list[DecisionLine]:
-    """The technical account for the collapsed "How we decided": which time window, how
-    unlikely (in words and numbers), the rule and score, and the detector's own notes."""
+def decision_details(
+    outage: Outage,
+    events: Iterable[OutageEvent],
+    problems: Sequence[dict[str, Any]] = (),
+    *,
+    cold: bool = False,
+) -> list[DecisionLine]:
+    """The account for the collapsed "How we decided", in plain words: which time window, how
+    unlikely, the score, the detector's notes with country and problem names; the rule names
+    and p-values only in the last, technical line. ``problems`` (as selectors.outage_problems
+    gives them) name the problems; ``cold``: the service has no history yet (cold_start)."""
+    name = outage.service.name
+    normal = "what a new service typically sees" if cold else "what is normal for this service"
     lines = [
         DecisionLine(
-            "We compare the reports of every minute, and of longer windows summed, with what "
-            "is normal for this service at this time of day and week, and count each network "
-            "once."
+            "We compare the reports of every minute, and of longer windows summed, with "
+            f"{normal} at this time of day and week, and count each network once."
         ),
     ]
+    technical = [rule_technical(outage.rule)] if outage.rule else []
     if outage.rule:
-        lines.append(DecisionLine(f"It opened on {rule_words(outage.rule)} (rule {outage.rule})."))
-    lines.append(
-        DecisionLine(
-            # The score is calibrated on the service's own history (detection.core.calibration):
-            # a bursty service's big bursts score lower than a calm one's, and say so.
-            f"Highest anomaly score: {outage.score:.2f} (measured against this service's own "
-            "history: 0 is an ordinary minute, 0.5 as rare as the few alarms a month it is "
-            "allowed, near 1 far rarer than anything it has shown)."
+        lines.append(DecisionLine(f"It opened on {rule_words(outage.rule, cold=cold)}."))
+    if cold:
+        lines.append(
+            DecisionLine(
+                f"{name} has almost no reports normally: with no history here yet, we call it "
+                "down only when reports come from many different networks at once. Highest "
+                f"anomaly score: {outage.score:.2f} (against a new service's usual reports, "
+                "not this one's)."
+            )
         )
-    )
+    else:
+        lines.append(
+            DecisionLine(
+                # Calibrated on the service's own history (detection.core.calibration): a bursty
+                # service's big bursts score lower than a calm one's, and say so.
+                f"Highest anomaly score: {outage.score:.2f} (measured against this service's "
+                "own history: 0 is an ordinary minute, 0.5 as rare as the few alarms a month "
+                "it is allowed, near 1 far rarer than anything it has shown)."
+            )
+        )
     for event in events:
         if event.kind not in (OutageEvent.Kind.OPENED, OutageEvent.Kind.COUNTRY):
             continue
         if not event.message:
             continue
-        note = event.message
-        match = _P_VALUE.search(note)
+        note, found = _plain_note(event.message, outage, problems, cold=cold)
+        match = _P_VALUE.search(event.message)
         if match:
             note += f" By chance alone: {chance_words(float(match.group(1)))}."
         where = f"{country_name(event.country)}: " if event.country else ""
         lines.append(DecisionLine(where + note, at=event.at))
+        technical += [f"{time_text(event.at, date=False)} {t}" for t in found]
     if outage.explanation:
-        lines.append(DecisionLine(f"Detector summary: {outage.explanation}"))
+        summary, found = _plain_note(outage.explanation, outage, problems, cold=cold)
+        lines.append(DecisionLine(f"Detector summary: {summary}"))
+        technical += found
+    if technical:
+        lines.append(DecisionLine(f"Technical details: {'; '.join(dict.fromkeys(technical))}."))
     return lines
+
+
+def _plain_note(
+    note: str, outage: Outage, problems: Sequence[dict[str, Any]], *, cold: bool
+) -> tuple[str, list[str]]:
+    """A detector note in the page's words: country and problem names for codes and slugs,
+    its rule and p-value taken out (returned apart, for the technical line); on a cold start
+    no "vs 3.2 expected", which nobody observed."""
+    technical = _TECHNICAL.findall(note)
+    note = _TECHNICAL.sub("", note)
+    if cold:
+        note = _EXPECTED.sub("", note)
+    note = _COUNTRY_SHARE.sub(lambda m: f"{country_name(m.group(1))} {m.group(2)}", note)
+    names = {p["problem"]: p["name"] for p in problems}
+    for item in outage.top_problems or []:
+        slug = item.get("problem") if isinstance(item, dict) else None
+        if slug and slug in names:
+            note = note.replace(f"{slug} (", f"{names[slug]} (")
+    return note, technical
 
 
 # --- Track record ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from detection import live, selectors
+from detection import live, presentation, selectors
 from detection.cache import cached_read
 from detection.models import Outage
 from outagewatch.http.json_views import json_read
@@ -105,6 +105,8 @@ def outage_context(read: live.OutageLive) -> dict[str, Any]:
         "problems": read.problems,
         "official": read.official,
         "upstream": read.upstream,
+        # No history yet: the words claim no "normal" and no "own history" (F22).
+        "cold": presentation.cold_start(read.series.baseline_method),
     }
 
 

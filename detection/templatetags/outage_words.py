@@ -5,7 +5,8 @@
 {% outage_summary outage problems %}  (period=False: without "from ... to ...")
 {{ outage|outage_end }}       the one end time; {{ x|about }} "about 3"
 {% outage_timeline outage events as entries %}   presentation.TimelineEntry list
-{% outage_details outage events as lines %}      the "How we decided" lines
+{% outage_details outage events problems cold=cold as lines %}   "How we decided" lines
+{{ expected|normally }}        "normally under 1", "normally about 3"
 {% upstream_sentence view %} / {% upstream_note view outage.pk %}   upstream outages
 """
 
@@ -40,9 +41,11 @@ def outage_summary(
     problems: Sequence[dict[str, Any]] = (),
     period: bool = True,
     html: bool = False,
+    cold: bool = False,
 ) -> str:
-    """html=True: its times as <time> elements (page text, not attributes)."""
-    return presentation.outage_summary(outage, problems, period=period, html=html)
+    """html=True: its times as <time> elements (page text, not attributes); cold=True: the
+    service has no history yet (presentation.cold_start)."""
+    return presentation.outage_summary(outage, problems, period=period, html=html, cold=cold)
 
 
 @register.filter
@@ -66,9 +69,18 @@ def outage_timeline(
 
 @register.simple_tag
 def outage_details(
-    outage: Outage, events: Iterable[OutageEvent]
+    outage: Outage,
+    events: Iterable[OutageEvent],
+    problems: Sequence[dict[str, Any]] = (),
+    cold: bool = False,
 ) -> list[presentation.DecisionLine]:
-    return presentation.decision_details(outage, events)
+    return presentation.decision_details(outage, events, problems, cold=cold)
+
+
+@register.filter
+def normally(expected: float | None, cold: bool = False) -> str:
+    """ "normally under 1", "normally about 3" (beside a peak)."""
+    return presentation.normally(expected, cold=cold)
 
 
 @register.simple_tag

@@ -3,6 +3,7 @@ by ``midday``: 25 Nov 2026); a service's whole outage history is one link away."
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -101,3 +102,51 @@ def test_outage_list_under_a_former_slug_moves_to_the_current_one(client, long_h
     assert response.status_code == 301
     assert response["Location"] == "/outages/?service=acme&page=2"
     assert client.get("/outages/?service=ACME")["Location"] == "/outages/?service=acme"
+
+
+# --- The outage explanation in plain words (F8, F22) ------------------------------------------
+
+
+def test_outage_lists_give_the_peak_beside_its_normal(client, two_octobers):
+    html = client.get("/outages/").content.decode()
+    assert '48 a minute <span class="muted">(normally about 2)</span>' in html
+
+
+def test_outage_header_says_when_it_ended_without_stacked_brackets(client, two_octobers):
+    old, _ = two_octobers
+    html = client.get(f"/outages/{old.pk}/").content.decode()
+    when = re.search(r'<p class="outage-when".*?</p>', html, re.S).group(0)
+    assert re.search(r"Started <time[^>]*>29 Oct 2025, 18:47 UTC</time>, ended <time", when)
+    assert "</time>, after 1 h 59 min." in when
+
+
+def test_cold_start_outage_page_claims_no_normal(client, make_service):
+    zoom = make_service("zoom", "Zoom")
+    outage = outage_make(zoom, started_at=LAST_OCTOBER, peak_observed=40, peak_expected=3.2)
+    html = client.get(f"/outages/{outage.pk}/").content.decode()
+    explanation = html[
+        html.index('id="explanation"') : html.index("</section>", html.index('id="explanation"'))
+    ]
+    assert "Zoom has almost no reports normally" in explanation
+    assert "about 3 are normal" not in explanation and "own history" not in explanation
+    assert "almost none (no history yet)" in explanation
+
+
+def test_how_we_decided_keeps_rule_names_to_the_technical_line(client, service):
+    from detection.models import OutageEvent
+
+    outage = outage_make(service, started_at=LAST_OCTOBER, rule="nb_1m")
+    OutageEvent.objects.create(
+        outage=outage,
+        at=outage.detected_at,
+        kind=OutageEvent.Kind.COUNTRY,
+        country="FR",
+        message="22 reports in the last minute vs 0.1 expected (p = 2.4e-46, rule poisson_1m).",
+    )
+    html = client.get(f"/outages/{outage.pk}/").content.decode()
+    details = re.search(r'<details class="how-decided">.*?</details>', html, re.S).group(0)
+    items = re.findall(r"<li>(.*?)</li>", details, re.S)
+    assert items[-1].startswith("Technical details: rule nb_1m (negative binomial")
+    for item in items[:-1]:
+        assert "negative binomial" not in item and "rule " not in item and " :" not in item
+    assert any("</time>: France: 22 reports" in item for item in items)

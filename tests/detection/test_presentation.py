@@ -210,10 +210,23 @@ def test_decision_details_say_the_window_and_how_unlikely(resolved):
     details = presentation.decision_details(resolved, resolved.events.all())
     lines = " ".join(str(line) for line in details)
     opened = next(line for line in details if line.at is not None)
-    assert opened.at == resolved.detected_at and "p = 4.0e-21" in opened.text
-    assert "the last 5 minutes together" in lines and "rule nb_5m" in lines
-    assert "less than one in a trillion" in lines and "p = 4.0e-21" in lines
+    assert opened.at == resolved.detected_at
+    assert opened.text == (
+        "30 reports in the last 5 minutes vs 2.0 expected. "
+        "By chance alone: less than one in a trillion."
+    )
+    assert (
+        "It opened on the reports of the last 5 minutes together, compared with this "
+        "service's usual ups and downs." in lines
+    )
     assert "Highest anomaly score: 1.00 (measured against this service's own history" in lines
+    # The rule and the p-value for experts, in one technical line at the end only.
+    assert details[-1].text == (
+        "Technical details: rule nb_5m (negative binomial, 5-minute window); "
+        "14:07 UTC p = 4.0e-21, rule nb_5m; rule nb_5m, score 1.00."
+    )
+    plain = " ".join(str(line) for line in details[:-1])
+    assert "rule" not in plain and "negative binomial" not in plain and "p = " not in plain
 
 
 @pytest.mark.django_db
@@ -321,3 +334,64 @@ def test_about_rounds_halves_up():
         "about 3",
         "about 4",
     ]
+
+
+@pytest.mark.django_db
+def test_detector_notes_name_countries_and_problems(service):
+    outage = outage_make(
+        service,
+        rule="poisson_1m",
+        explanation="150 counted reports. Most reports from FR 58%, DE 41%. Top problems: "
+        "login (120), app (30).",
+    )
+    OutageEvent.objects.create(
+        outage=outage,
+        at=outage.detected_at,
+        kind=OutageEvent.Kind.COUNTRY,
+        country="FR",
+        message="22 reports in the last minute vs 0.1 expected, from at least 21 distinct "
+        "networks (p = 2.4e-46, rule poisson_1m).",
+    )
+    problems = selectors.outage_problems(outage)
+    lines = [
+        str(line) for line in presentation.decision_details(outage, outage.events.all(), problems)
+    ]
+    assert any(
+        line.endswith(
+            "France: 22 reports in the last minute vs 0.1 expected, from at least 21 distinct "
+            "networks. By chance alone: less than one in a trillion."
+        )
+        for line in lines
+    )
+    summary = next(line for line in lines if line.startswith("Detector summary"))
+    assert summary == (
+        "Detector summary: 150 counted reports. Most reports from France 58%, Germany 41%. "
+        "Top problems: Login (120), App (30)."
+    )
+    assert " :" not in " ".join(lines)
+
+
+@pytest.mark.django_db
+def test_cold_start_outage_claims_no_normal_and_no_history(service):
+    outage = outage_make(service, rule="poisson_1m", peak_observed=40, peak_expected=3.2)
+    OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.OPENED).update(
+        message="40 reports in the last minute vs 3.2 expected, from at least 36 distinct "
+        "networks (p = 1.0e-20, rule poisson_1m)."
+    )
+    summary = presentation.outage_summary(outage, period=False, cold=True)
+    assert "At the peak: about 40 reports a minute. Acme Cloud has almost no reports normally" in (
+        summary
+    )
+    assert "normal." not in summary.replace("normally", "") and "about 3" not in summary
+    lines = " ".join(
+        str(line) for line in presentation.decision_details(outage, outage.events.all(), cold=True)
+    )
+    assert "Acme Cloud has almost no reports normally" in lines
+    assert "own history" not in lines and "3.2 expected" not in lines
+    assert "40 reports in the last minute, from at least 36 distinct networks." in lines
+
+
+def test_peak_beside_its_normal_reads_naturally():
+    assert presentation.normally(0.4) == "normally under 1"
+    assert presentation.normally(2.6) == "normally about 3"
+    assert presentation.normally(2.6, cold=True) == "normally almost none"

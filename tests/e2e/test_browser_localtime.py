@@ -39,7 +39,7 @@ def test_outage_page_shows_times_in_the_readers_zone(
     page = open_page(zone)
     page.goto(f"{web_server.url}/outages/{resolved.pk}/")
     header = page.locator(".outage-when")
-    expect(header).to_contain_text(f"Started {start}, over {end} (after 47 min)")
+    expect(header).to_contain_text(f"Started {start}, ended {end}, after 47 min.")
     # The timeline ends at the same end time as the header.
     expect(page.locator("#timeline li").last).to_contain_text(f"{end} Back to normal")
     # The UTC instant stays machine-readable, and the UTC text is kept as a tooltip.
