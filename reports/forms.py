@@ -27,13 +27,14 @@ class ReportForm(forms.Form):
         widget=forms.Select(choices=[("", "Choose your country"), *country_choices()]),
         error_messages={"required": "Choose your country."},
     )
-    # Names from a list of the chosen country's regions (static/js/report_form.js refills it
-    # when the country changes); "Berlin", "BE" and "DE-BE" all mean Berlin.
+    # Names from a list of the chosen country's regions (static/js/report_form.js fills it for
+    # the country chosen, so it never offers another country's); "Berlin", "BE" and "DE-BE"
+    # all mean Berlin. One we do not recognise is left out, and the confirmation says so.
     subdivision = forms.CharField(
         required=False,
         max_length=80,
         label="Region (optional)",
-        help_text="Start typing and pick your state or region from the list.",
+        help_text="Your state or region, e.g. Berlin or Île-de-France.",
         widget=forms.TextInput(attrs={"list": "report-regions", "autocomplete": "off"}),
     )
     comment = forms.CharField(
@@ -41,11 +42,17 @@ class ReportForm(forms.Form):
         max_length=settings.REPORT_COMMENT_MAX_LENGTH,
         label="Comment (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "max_length": "Comments can be up to %(limit_value)d characters; yours has "
+            "%(show_value)d."
+        },
     )
 
     def __init__(self, *args: Any, service: Service, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
+        # A region we did not recognise, left out of the stored report (the view says so).
+        self.region_dropped = ""
 
     def clean_country(self) -> str:
         return validation.country_from_text(self.cleaned_data["country"])
@@ -60,13 +67,22 @@ class ReportForm(forms.Form):
                 cleaned["problem"] = validation.service_problem_clean(
                     service=self.service, problem_slug=cleaned["problem"]
                 )
-            except ValidationError as exc:
-                self.add_error("problem", exc)
+            except ValidationError:
+                # The API's message lists slugs for programs; a visitor sees the buttons.
+                labels = sorted(p.name for p in self.service.problem_types.all())
+                self.add_error(
+                    "problem",
+                    f"Choose what is not working with one of the buttons: {', '.join(labels)}.",
+                )
         if "country" in cleaned:
+            typed = cleaned.get("subdivision", "")
             try:
                 cleaned["subdivision"] = validation.subdivision_from_text(
-                    cleaned.get("subdivision", ""), country=cleaned["country"]
+                    typed, country=cleaned["country"]
                 )
-            except ValidationError as exc:
-                self.add_error("subdivision", exc)
+            except ValidationError:
+                # The region is optional and only refines where: a typo or an English name
+                # ("Bavaria"; the ISO list has "Bayern") must not lose the report itself.
+                cleaned["subdivision"] = ""
+                self.region_dropped = typed.strip()
         return cleaned

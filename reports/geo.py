@@ -11,19 +11,21 @@ from django.conf import settings
 from django.http import HttpRequest
 
 COUNTRY_COOKIE = "ow_country"
-_LANG_REGION = re.compile(r"^[a-z]{2,3}[-_]([a-z]{2})\b", re.IGNORECASE)
 
 
 def country_guess(request: HttpRequest) -> str:
-    """The country a proxy told us, the one chosen last time, or the browser's locale region."""
+    """The country a proxy told us (from the address) or the one this browser chose last time;
+    "" otherwise, and the visitor picks one.
+
+    Never the browser's language: a language is not a place ("en-US" is the default of most
+    English-language browsers wherever they are), and a silent wrong guess is one click from a
+    report counted for the wrong country, where detection runs per country and the page shows
+    where people report. "Choose your country" costs a visitor one choice, once (the cookie).
+    """
     candidates = [
         request.META.get(settings.COUNTRY_HEADER, ""),
         request.COOKIES.get(COUNTRY_COOKIE, ""),
     ]
-    for part in request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(","):
-        match = _LANG_REGION.match(part.strip())
-        if match:
-            candidates.append(match.group(1))
     for candidate in candidates:
         code = candidate.strip().upper()
         if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
@@ -31,10 +33,18 @@ def country_guess(request: HttpRequest) -> str:
     return ""
 
 
+def name_sort_key(name: str) -> str:
+    """How a name reads, for sorting: accents and punctuation folded away ("Åland Islands"
+    under A, "Côte d'Ivoire" after "Costa Rica"). Plain code points put "Å" after "Z" and
+    "ô" after "z"; the locale's collation would depend on the server it runs on."""
+    return _plain(name)
+
+
+@cache
 def country_choices() -> list[tuple[str, str]]:
     return sorted(
         ((c.alpha_2, getattr(c, "common_name", c.name)) for c in pycountry.countries),
-        key=lambda item: item[1],
+        key=lambda item: name_sort_key(item[1]),
     )
 
 
@@ -97,7 +107,7 @@ def country_lookup(value: str) -> str | None:
 def subdivision_choices(country: str) -> list[tuple[str, str]]:
     """(ISO 3166-2 code, name) of a country's subdivisions, by name; [] for none or unknown."""
     subdivisions = pycountry.subdivisions.get(country_code=country) or []
-    return sorted(((s.code, s.name) for s in subdivisions), key=lambda item: item[1])
+    return sorted(((s.code, s.name) for s in subdivisions), key=lambda item: name_sort_key(item[1]))
 
 
 def subdivision_lookup(value: str, *, country: str) -> str | None:

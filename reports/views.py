@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from detection import live
 from detection import views as live_views
+from detection.presentation import country_name
 from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
 from outagewatch.clients import client_address
 from reports import selectors, services
@@ -45,6 +46,14 @@ def home(request: HttpRequest) -> HttpResponse:
         "live_etag": live_views.home_body()["etag"],
     }
     return render(request, "reports/home.html", context)
+
+
+def _region_dropped(form: ReportForm) -> str:
+    country = country_name(form.cleaned_data["country"])
+    return (
+        f"We did not recognise “{form.region_dropped}” as a region of {country}, so your "
+        "report was saved without a region."
+    )
 
 
 SUBSCRIBE_TEMPLATE = "alerts/_subscribe_form.html"
@@ -92,6 +101,8 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 raise Http404("No such service.") from None
             level = messages.SUCCESS if created.counted else messages.INFO
             messages.add_message(request, level, created.message, AT_REPORT)
+            if form.region_dropped:
+                messages.info(request, _region_dropped(form), AT_REPORT)
             response = redirect(f"{service.get_absolute_url()}#report")
             response.set_cookie(
                 COUNTRY_COOKIE,

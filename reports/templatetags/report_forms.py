@@ -10,7 +10,6 @@ from django.contrib.messages.storage.base import Message
 
 from reports import selectors
 from reports.forms import PLACED, placed_tag
-from reports.geo import country_lookup, subdivision_choices
 from reports.models import Report, Service
 
 register = template.Library()
@@ -43,10 +42,3 @@ def comments_for(service: Service, outage: Any = None) -> list[Report]:
             :COMMENTS_SHOWN
         ]
     )
-
-
-@register.simple_tag
-def region_choices(country: Any) -> list[tuple[str, str]]:
-    """(code, name) of the regions of the country the form holds; [] before one is chosen."""
-    code = country_lookup(str(country or ""))
-    return subdivision_choices(code) if code else []

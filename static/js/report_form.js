@@ -1,5 +1,6 @@
 // The report form's region list follows the chosen country (reports/views_geo.py answers
-// with the country's ISO 3166-2 regions). Without JS the list is the preselected country's.
+// with the country's ISO 3166-2 regions), from the page's load on. Without JS there is no
+// list (the server cannot know which country will be chosen), and the field takes a name.
 (function () {
   "use strict";
   var list = document.getElementById("report-regions");
@@ -7,7 +8,7 @@
   var country = form && form.querySelector("[name=country]");
   if (!country) return;
   var url = list.getAttribute("data-regions-url");
-  country.addEventListener("change", function () {
+  function fill() {
     var code = country.value;
     list.textContent = "";
     if (!/^[A-Z]{2}$/.test(code)) return;
@@ -23,5 +24,7 @@
         });
       })
       .catch(function () { /* the field still takes a typed name or code */ });
-  });
+  }
+  country.addEventListener("change", fill);
+  fill();
 })();

@@ -100,3 +100,16 @@ def test_a_webhook_is_confirmed_on_its_page(web_server, page, make_service, stac
     page.locator("#manage-acknowledged").check()
     page.locator("#acknowledged").get_by_role("button", name="Save").click()
     expect(page.locator("#channel")).to_contain_text("Posted when the official status page")
+
+
+def test_region_list_of_the_preselected_country_is_filled_on_load(web_server, page, make_service):  # noqa: F811
+    # The server renders no list (without JS it would stay this country's when another is
+    # chosen); the script fills the preselected country's on load.
+    make_service("acme", "Acme Cloud")
+    page.context.add_cookies([{"name": "ow_country", "value": "DE", "url": web_server.url}])
+    page.goto(f"{web_server.url}/services/acme/")
+    expect(page.locator("#id_country")).to_have_value("DE")
+    expect(page.locator('#report-regions option[value="Berlin"]')).to_have_count(1)
+    page.select_option("#id_country", "FR")
+    expect(page.locator('#report-regions option[value="Berlin"]')).to_have_count(0)
+    expect(page.locator('#report-regions option[value="Île-de-France"]')).to_have_count(1)
