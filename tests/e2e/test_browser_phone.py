@@ -138,3 +138,19 @@ def test_home_with_the_whole_catalog_fits_a_phone(web_server, phone, db):
     last = categories.last.locator("h2")
     index.get_by_role("link").last.click()
     expect(last).to_be_in_viewport()
+
+
+def test_phone_header_has_the_same_side_gutter_as_the_content(web_server, page, make_service):  # noqa: F811
+    make_service("acme", "Acme Cloud")
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{web_server.url}/")
+    content = page.locator("main h1").bounding_box()
+    dot = page.locator(".brand-dot").bounding_box()
+    search = page.locator("#header-q").bounding_box()
+    api = page.locator(".header-nav a", has_text="API").bounding_box()
+    gutter = content["x"]
+    assert gutter >= 16
+    # The logo's halo (a 3 px shadow) must not be cut at the screen's edge either.
+    assert dot["x"] >= gutter and search["x"] >= gutter
+    assert 375 - (search["x"] + search["width"]) >= gutter
+    assert 375 - (api["x"] + api["width"]) >= gutter
