@@ -34,7 +34,7 @@ def test_every_display_states_the_same_end(client, api_client, resolved, mailout
     # The page: header and timeline (UTC text; localtime.js only changes the zone).
     html = client.get(f"/outages/{resolved.pk}/").content.decode()
     header = html[html.index('class="outage-when"') : html.index("</p>", html.index("outage-when"))]
-    assert 'over <time datetime="2026-11-27T14:13:00Z"' in header
+    assert 'ended <time datetime="2026-11-27T14:13:00Z"' in header
     timeline = html[html.index('id="timeline"') :]
     last = timeline[: timeline.index("</ol>")].rsplit("<li", 1)[1]
     assert '<time datetime="2026-11-27T14:13:00Z"' in last and "Back to normal" in last
