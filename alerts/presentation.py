@@ -16,6 +16,7 @@ from django.conf import settings
 from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, Subscription, UpstreamDelivery
 from detection import presentation as words
+from detection.episodes import outage_episode
 from detection.models import Outage
 from detection.official.selectors import OutageOfficial, outage_official
 from detection.presentation import absolute
@@ -251,11 +252,21 @@ def official_incident(official: OutageOfficial) -> dict[str, Any] | None:
     }
 
 
+def notice_countries(delivery: AlertDelivery) -> list[str]:
+    """Where the problems are, as the message says: a relapse's own countries for the
+    messages about it (a France-only relapse is not "problems again in France, Germany",
+    F25); the whole outage's otherwise ("resolved" sums up all of it)."""
+    outage = delivery.outage
+    if delivery.episode and delivery.kind in (Kind.OPENED, Kind.REOPENED):
+        return outage_episode(outage=outage, number=delivery.episode).countries
+    return list(outage.countries or [])
+
+
 def notice_build(
     *, delivery: AlertDelivery, now: datetime, earlier: AlertDelivery | None = None
 ) -> Notice:
     outage = delivery.outage
-    codes = list(outage.countries or [])
+    codes = notice_countries(delivery)
     names = country_names(codes)
     zone = zone_of(delivery.subscription)
     official = outage_official(outage=outage, now=now)

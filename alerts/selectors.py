@@ -9,7 +9,9 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
-from detection.models import Outage, OutageEvent
+from detection.episodes import Episode
+from detection.episodes import outage_episode as episode_get
+from detection.models import Outage
 
 Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status
@@ -40,16 +42,37 @@ def subscription_is_active(subscription: Subscription) -> bool:
     )
 
 
-def subscriptions_for_outage(*, outage: Outage) -> list[Subscription]:
+def subscriptions_for_outage(
+    *, outage: Outage, episode: Episode | None = None
+) -> list[Subscription]:
+    """Active subscriptions concerned by the outage's current episode: a relapse concerns
+    the followers of its own countries, not of every country of the outage (F25)."""
+    affected = (episode or outage_episode_current(outage=outage)).countries
     # Countries are a JSON list; matching in Python keeps this portable across SQLite and
     # PostgreSQL, and one service's subscribers are few enough.
     return [
         subscription
         for subscription in subscriptions_active(service_id=outage.service_id)
-        if subscription_countries_match(
-            subscribed=subscription.countries or [], affected=outage.countries or []
-        )
+        if subscription_countries_match(subscribed=subscription.countries or [], affected=affected)
     ]
+
+
+def outage_episode_current(*, outage: Outage) -> Episode:
+    """The outage's current episode (0: its first run) and where it is."""
+    return episode_get(outage=outage)
+
+
+def subscription_ids_matching(*, ids: Iterable[int], episode: Episode) -> list[int]:
+    """Those of ``ids`` whose countries the episode concerns."""
+    wanted = set(ids)
+    if not wanted:
+        return []
+    rows = Subscription.objects.filter(pk__in=wanted).values_list("pk", "countries")
+    return sorted(
+        pk
+        for pk, countries in rows
+        if subscription_countries_match(subscribed=countries or [], affected=episode.countries)
+    )
 
 
 def outage_ongoing_for(*, subscription: Subscription) -> Outage | None:
@@ -59,9 +82,10 @@ def outage_ongoing_for(*, subscription: Subscription) -> Outage | None:
         .filter(service_id=subscription.service_id, status=Outage.Status.ACTIVE)
         .first()
     )
-    if outage is None or not subscription_countries_match(
-        subscribed=subscription.countries or [], affected=outage.countries or []
-    ):
+    if outage is None:
+        return None
+    affected = outage_episode_current(outage=outage).countries
+    if not subscription_countries_match(subscribed=subscription.countries or [], affected=affected):
         return None
     return outage
 
@@ -75,21 +99,30 @@ def subscription_told_about(*, outage: Outage, subscription: Subscription) -> bo
 
 def outage_episode(*, outage: Outage) -> int:
     """How many times the outage was reopened: 0 during its first run."""
-    return OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.REOPENED).count()
+    return outage_episode_current(outage=outage).number
 
 
 _TOLD_OR_TELLING = (Status.PENDING, Status.SENDING, Status.SENT)
 
 
 def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) -> list[int]:
-    """Subscriptions told (or being told) the outage is on: only they hear that it ended.
+    """Subscriptions whose last word (sent, being sent or due) about the outage is that it
+    is on: only they hear that it ended. A follower told it had ended and not told of a
+    relapse (not in its countries) hears nothing at the relapse's end either; one whose
+    "resolved" was dropped when it came back still thinks it is on, and hears the end.
     ``acknowledged``: only those who asked to hear when the provider acknowledges it."""
     rows = AlertDelivery.objects.filter(
-        outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED], status__in=_TOLD_OR_TELLING
+        outage=outage,
+        kind__in=[Kind.OPENED, Kind.REOPENED, Kind.RESOLVED],
+        status__in=_TOLD_OR_TELLING,
     )
     if acknowledged:
         rows = rows.filter(subscription__notify_acknowledged=True)
-    return list(rows.values_list("subscription_id", flat=True).distinct())
+    last: dict[int, str] = {}
+    # Rows are created in the order of the outage's events: the newest id is the last word.
+    for subscription_id, kind in rows.order_by("pk").values_list("subscription_id", "kind"):
+        last[subscription_id] = kind
+    return sorted(pk for pk, kind in last.items() if kind != Kind.RESOLVED)
 
 
 def subscription_ids_told_resolved(*, outage: Outage) -> list[int]:
@@ -103,14 +136,16 @@ def subscription_ids_told_resolved(*, outage: Outage) -> list[int]:
     )
 
 
-def subscription_ids_untold(*, outage: Outage) -> list[int]:
-    """Matching subscriptions with nothing sent, being sent or due about this outage."""
+def subscription_ids_untold(*, outage: Outage, episode: Episode | None = None) -> list[int]:
+    """Subscriptions the current episode concerns with nothing sent, being sent or due about
+    this outage."""
     told = set(
         AlertDelivery.objects.filter(outage=outage, status__in=_TOLD_OR_TELLING).values_list(
             "subscription_id", flat=True
         )
     )
-    return [s.pk for s in subscriptions_for_outage(outage=outage) if s.pk not in told]
+    concerned = subscriptions_for_outage(outage=outage, episode=episode)
+    return [s.pk for s in concerned if s.pk not in told]
 
 
 def delivery_earlier_in_flight(*, delivery: AlertDelivery) -> bool:

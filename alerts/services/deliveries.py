@@ -42,6 +42,7 @@ from alerts.tasks import (
     alerts_dispatch_task,
     confirmation_delivery_send_task,
 )
+from detection.episodes import Episode
 from detection.models import Outage
 
 logger = logging.getLogger(__name__)
@@ -70,10 +71,12 @@ def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -
     rows). Returns the number of subscriptions considered.
 
     - opened / a country joined: "detected" for every matching subscription not told yet;
-    - reopened: "problems again" for those told it was over; a "resolved" still unsent is
-      dropped, so its subscribers simply never heard of the lull;
-    - resolved: "resolved" for those told about it. It goes out at once: a re-fire within
-      the reopen window is told in the same thread, so nothing waits for the window;
+    - reopened: "problems again" for those told it was over whose countries the relapse
+      concerns (its own countries, detection.episodes: not every country of the outage);
+      a "resolved" still unsent is dropped, so its subscribers simply never heard of the lull;
+    - a country joined a relapse: the same, for the followers it now concerns;
+    - resolved: "resolved" for those whose last word is that it is on. It goes out at once:
+      a re-fire within the reopen window is told in the same thread, so nothing waits;
     - acknowledged (the official status page published an incident that overlaps it): one
       "acknowledged" per outage for those told it is on who asked to hear it.
     """
@@ -84,24 +87,34 @@ def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -
         return _deliveries_create(
             outage=outage, ids=ids, kind=Kind.ACKNOWLEDGED, episode=0, now=now
         )
-    if change in (OutageChange.OPENED, OutageChange.COUNTRY):
-        ids = [s.pk for s in selectors.subscriptions_for_outage(outage=outage)]
+    episode = selectors.outage_episode_current(outage=outage)
+    if change == OutageChange.OPENED or (change == OutageChange.COUNTRY and not episode.number):
+        ids = [s.pk for s in selectors.subscriptions_for_outage(outage=outage, episode=episode)]
         return _deliveries_create(outage=outage, ids=ids, kind=Kind.OPENED, episode=0, now=now)
-    episode = selectors.outage_episode(outage=outage)
-    if change == OutageChange.REOPENED:
-        AlertDelivery.objects.filter(
-            outage=outage, kind=Kind.RESOLVED, status=Status.PENDING
-        ).update(status=Status.SKIPPED, last_error="Problems came back before it was sent.")
-        ids = selectors.subscription_ids_told_resolved(outage=outage)
-        # Those never told about it (their "detected" came too late for its first run)
-        # hear it as detected now.
-        untold = selectors.subscription_ids_untold(outage=outage)
-        _deliveries_create(outage=outage, ids=untold, kind=Kind.OPENED, episode=episode, now=now)
-        return len(untold) + _deliveries_create(
-            outage=outage, ids=ids, kind=Kind.REOPENED, episode=episode, now=now
-        )
+    if change in (OutageChange.REOPENED, OutageChange.COUNTRY):
+        if change == OutageChange.REOPENED:
+            AlertDelivery.objects.filter(
+                outage=outage, kind=Kind.RESOLVED, status=Status.PENDING
+            ).update(status=Status.SKIPPED, last_error="Problems came back before it was sent.")
+        return _relapse_tell(outage=outage, episode=episode, now=now)
     ids = selectors.subscription_ids_told_active(outage=outage)
-    return _deliveries_create(outage=outage, ids=ids, kind=Kind.RESOLVED, episode=episode, now=now)
+    return _deliveries_create(
+        outage=outage, ids=ids, kind=Kind.RESOLVED, episode=episode.number, now=now
+    )
+
+
+def _relapse_tell(*, outage: Outage, episode: Episode, now: datetime) -> int:
+    """ "Problems again" for those told it was over, "detected" for those never told, among
+    the followers the relapse concerns (again as countries join it: one row per episode)."""
+    told = selectors.subscription_ids_told_resolved(outage=outage)
+    ids = selectors.subscription_ids_matching(ids=told, episode=episode)
+    # Those never told about it (their "detected" came too late for its first run, or their
+    # country was not in it) hear it as detected now.
+    untold = selectors.subscription_ids_untold(outage=outage, episode=episode)
+    _deliveries_create(outage=outage, ids=untold, kind=Kind.OPENED, episode=episode.number, now=now)
+    return len(untold) + _deliveries_create(
+        outage=outage, ids=ids, kind=Kind.REOPENED, episode=episode.number, now=now
+    )
 
 
 def _deliveries_create(

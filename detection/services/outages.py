@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from django.db.models import Sum
 from django.utils import timezone
 
 from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
+from detection.episodes import outage_episode
 from detection.models import (
     OVERALL,
+    Bucket,
     Outage,
     OutageEvent,
     OutageNetwork,
@@ -97,7 +100,7 @@ def outages_apply(*, view: TickView) -> Applied:
         fired = [i for i in idx if firing[i]]
         opened = False
         if fired and outage is None:
-            outage = _reopen_recent(sid, view)
+            outage = _reopen_recent(sid, fired, view)
             if outage is None:
                 outage, opened = _open(sid, fired, view), True
         if outage is not None:
@@ -170,7 +173,7 @@ def outages_refreshed_save(outages: list[Outage]) -> None:
     update(Outage, columns, key="id")
 
 
-def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
+def _reopen_recent(service_id: int, fired: list[int], view: TickView) -> Outage | None:
     window = dt.timedelta(minutes=detector_config().state.reopen_minutes)
     outage = (
         Outage.objects.filter(
@@ -183,6 +186,7 @@ def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
     )
     if outage is None:
         return None
+    lull = outage.resolved_at
     outage.status = Outage.Status.ACTIVE
     outage.resolved_at = None
     # Its quiet minutes are its own again: so are the networks first heard in them, which
@@ -190,8 +194,77 @@ def _reopen_recent(service_id: int, view: TickView) -> Outage | None:
     outage.networks = OutageNetwork.objects.filter(outage=outage).count()
     outage.save(update_fields=["status", "resolved_at", "networks", "updated_at"])
     _event(outage, OutageEvent.Kind.REOPENED, view, None, "Reports rose again; same outage.")
+    # Where it came back, before telling anyone: alerts tells followers of these countries.
+    _relapse_countries_record(outage, fired, view, since=lull)
     alerts_notify(outage=outage, change="reopened")
     return outage
+
+
+def _relapse_countries_record(
+    outage: Outage, fired: list[int], view: TickView, *, since: dt.datetime | None
+) -> None:
+    """The relapse's countries, as COUNTRY events after its REOPENED one (detection.episodes
+    reads them back): those whose own series fired. The outage's countries add up its
+    episodes, and a follower of a country of the first run is not concerned by a relapse
+    from elsewhere (F25).
+
+    Fired on the overall series alone, no country's series says where it is; the honest
+    answer is the rule the outage's first run lists countries by (_refresh): those sending
+    at least COUNTRY_SHARE of the relapse's counted reports. None standing out leaves the
+    relapse without countries: spread everywhere, and told to every follower."""
+    countries = [i for i in fired if view.keys[i][1] != OVERALL]
+    for i in countries:
+        _country_record(outage, view.keys[i][1], view, i, _verdict(view, i))
+    if countries:
+        return
+    # The minutes whose excess fired it (its scoring window), not the series' onset: a
+    # reopened series keeps its first run's onset, and the lull's normal traffic between
+    # would make the usual countries stand out.
+    window = int(max(view.result.scores.window[i] for i in fired))
+    start = view.minute - dt.timedelta(minutes=max(window, 1) - 1)
+    if since is not None:
+        start = max(start, since)
+    shares = _relapse_shares(outage.service_id, start, view.minute)
+    for country, share in shares.items():
+        message = f"{country}: {100 * share:.0f}% of the reports since they rose again."
+        _country_record(outage, country, view, None, message)
+
+
+def _relapse_shares(service_id: int, start: dt.datetime, end: dt.datetime) -> dict[str, float]:
+    """Countries sending at least COUNTRY_SHARE of the service's counted reports from
+    ``start`` to ``end`` (its minute included), largest share first."""
+    rows = (
+        Bucket.objects.filter(service_id=service_id, minute__gte=start, minute__lte=end)
+        .exclude(country=OVERALL)
+        .values("country")
+        .annotate(n=Sum("counted"))
+    )
+    counts = {row["country"]: row["n"] or 0 for row in rows}
+    total = sum(counts.values())
+    if not total:
+        return {}
+    return {
+        country: n / total
+        for country, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        if n >= COUNTRY_SHARE * total
+    }
+
+
+def _country_record(
+    outage: Outage, country: str, view: TickView, i: int | None, message: str
+) -> None:
+    """A country of the current episode, on the timeline (detection.episodes reads it back)
+    and in the outage's list."""
+    if country not in outage.countries:
+        outage.countries = [*outage.countries, country]
+        outage.save(update_fields=["countries", "updated_at"])
+    if i is None:
+        OutageEvent.objects.create(
+            outage=outage, at=view.now, kind=OutageEvent.Kind.COUNTRY, country=country,
+            message=message[:300],
+        )  # fmt: skip
+    else:
+        _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {message}")
 
 
 def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
@@ -210,11 +283,14 @@ def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
 
 
 def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:
-    if country == OVERALL or country in outage.countries:
+    if country == OVERALL:
         return
-    outage.countries = [*outage.countries, country]
-    outage.save(update_fields=["countries", "updated_at"])
-    _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {_verdict(view, i)}")
+    episode = outage_episode(outage=outage)
+    # In a relapse, a country listed from an earlier episode joins it anew when its series
+    # fires: its followers were not told of the relapse, and hear "problems again" now.
+    if country in (episode.countries if episode.number else outage.countries):
+        return
+    _country_record(outage, country, view, i, _verdict(view, i))
     # Subscribers who follow only this country hear about it now; others already have a row.
     alerts_notify(outage=outage, change="country")
 

@@ -191,6 +191,10 @@ def _reopen_outage(outage: Outage) -> None:
         OutageEvent.objects.create(
             outage=outage, at=timezone.now(), kind=OutageEvent.Kind.REOPENED, message=""
         )
+        # Where it came back, as detection records it before telling alerts.
+        OutageEvent.objects.create(
+            outage=outage, at=timezone.now(), kind=OutageEvent.Kind.COUNTRY, country="DE"
+        )
         outage.refresh_from_db()
         services.alerts_notify(outage=outage, change="reopened")
 

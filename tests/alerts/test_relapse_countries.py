@@ -1,0 +1,129 @@
+"""A relapse of an outage is told to the followers of its own countries (F25): "problems
+again" names them, and "resolved" goes only to those whose last word is that it is on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from alerts import selectors, services
+from alerts.models import AlertDelivery
+from detection.models import Outage, OutageEvent
+
+pytestmark = pytest.mark.django_db
+
+Kind = AlertDelivery.Kind
+
+
+def _send_due() -> None:
+    now = timezone.now()
+    for pk in selectors.deliveries_due(now=now):
+        services.alert_delivery_send(delivery_id=pk, now=now)
+
+
+def _notify(o: Outage, change: str) -> None:
+    services.alerts_notify(outage=o, change=change)
+    _send_due()
+
+
+def _resolve(o: Outage) -> None:
+    Outage.objects.filter(pk=o.pk).update(
+        status=Outage.Status.RESOLVED, resolved_at=timezone.now() - timedelta(minutes=1)
+    )
+    o.refresh_from_db()
+    _notify(o, Kind.RESOLVED)
+
+
+def _relapse(o: Outage, *countries: str) -> None:
+    """What detection writes when the outage re-fires: REOPENED, then where (COUNTRY)."""
+    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
+    o.refresh_from_db()
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="reopened", message="")
+    for country in countries:
+        OutageEvent.objects.create(
+            outage=o, at=timezone.now(), kind="country", country=country, message=""
+        )
+    _notify(o, "reopened")
+
+
+def _told(subscription) -> list[tuple[str, int]]:
+    rows = AlertDelivery.objects.filter(subscription=subscription, status="sent")
+    return list(rows.order_by("pk").values_list("kind", "episode"))
+
+
+def test_a_relapse_elsewhere_is_neither_told_nor_ended_to_a_follower_of_other_countries(
+    subscriber, outage, smtp_sink
+):
+    germany = subscriber("de@example.com", ["DE"])
+    everyone = subscriber("all@example.com")
+    o = outage(["DE", "FR"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+
+    _relapse(o, "FR")
+    _resolve(o)
+
+    assert _told(germany) == [("opened", 0), ("resolved", 0)]
+    assert _told(everyone) == [("opened", 0), ("resolved", 0), ("reopened", 1), ("resolved", 1)]
+    again = smtp_sink.wait_for("all@example.com", 4)[2]
+    assert again["Subject"].startswith("Acme Cloud: problems again in France (")
+    text = again.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "Affected: France\n" in text
+    assert len(smtp_sink.to("de@example.com")) == 2
+
+
+def test_a_country_joining_the_relapse_tells_its_followers_then(subscriber, outage):
+    germany = subscriber("de@example.com", ["DE"])
+    o = outage(["DE", "FR"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    _relapse(o, "FR")
+    assert _told(germany) == [("opened", 0), ("resolved", 0)]
+
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="country", country="DE")
+    _notify(o, "country")
+    _notify(o, "country")  # told twice: one message
+    assert _told(germany) == [("opened", 0), ("resolved", 0), ("reopened", 1)]
+    _resolve(o)
+    assert _told(germany) == [("opened", 0), ("resolved", 0), ("reopened", 1), ("resolved", 1)]
+
+
+def test_a_follower_never_told_hears_of_a_relapse_in_its_country_as_detected(subscriber, outage):
+    o = outage(["FR"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    germany = subscriber("de@example.com", ["DE"])  # confirmed during the lull
+    _relapse(o, "FR")
+    assert _told(germany) == []
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="country", country="DE")
+    _notify(o, "country")
+    assert _told(germany) == [("opened", 1)]
+
+
+def test_resolved_goes_to_those_whose_last_word_is_that_it_is_on(subscriber, outage):
+    """Told "detected" and "resolved" in the first run, nothing of the second: its end is
+    news to nobody there. Told "detected" and never "resolved" (dropped as it came back):
+    still thinks it is on, and hears the end."""
+    germany = subscriber("de@example.com", ["DE"])
+    o = outage(["DE"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="reopened", message="")
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="country", country="FR")
+    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.RESOLVED)
+    assert selectors.subscription_ids_told_active(outage=o) == []
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    assert not AlertDelivery.objects.filter(subscription=germany, episode=1).exists()
+
+
+def test_a_relapse_no_country_stands_out_in_is_told_to_every_follower(subscriber, outage):
+    """Fired overall with its reports spread so thin that no country sends a good share of
+    them (detection records no country): it is everywhere, as an outage without countries."""
+    germany = subscriber("de@example.com", ["DE"])
+    o = outage(["DE", "FR"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    _relapse(o)
+    assert _told(germany) == [("opened", 0), ("resolved", 0), ("reopened", 1)]
