@@ -166,7 +166,7 @@ def test_outage_page_shows_the_resolution_without_reload(web_server, page, acme)
     come_back(page)
 
     expect(when).to_have_text("Resolved")
-    expect(page.locator("[data-live=outage-when]")).to_contain_text("over")
+    expect(page.locator("[data-live=outage-when]")).to_contain_text("ended")
     expect(germany).to_have_class("map-country map-ok map-shade-0")
     expect(page.locator("[data-live=outage-explanation]")).to_contain_text("was down")
     assert page.evaluate("window.__notReloaded") is True
