@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -84,3 +85,19 @@ def receiver(settings) -> Iterator[Receiver]:
     running = Receiver().start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def subscribe(api_client, service, eager, django_capture_on_commit_callbacks):
+    """subscribe(body): POST /api/v1/subscriptions/ (for "acme" unless the body names a
+    service), its emails sent."""
+
+    def post(body: dict):
+        with django_capture_on_commit_callbacks(execute=True):
+            return api_client.post(
+                "/api/v1/subscriptions/",
+                data=json.dumps({"service": "acme", **body}),
+                content_type="application/json",
+            )
+
+    return post

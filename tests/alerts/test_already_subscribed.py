@@ -18,19 +18,6 @@ CONFIRM = re.compile(r"https?://[^\s\"<>]+(/subscriptions/confirm/[^\s\"<>]+/)")
 MANAGE = re.compile(r"https?://[^\s\"<>]+(/subscriptions/manage/[^\s\"<>]+/)")
 
 
-@pytest.fixture
-def subscribe(api_client, service, eager, django_capture_on_commit_callbacks):
-    def post(body: dict):
-        with django_capture_on_commit_callbacks(execute=True):
-            return api_client.post(
-                "/api/v1/subscriptions/",
-                data=json.dumps({"service": "acme", **body}),
-                content_type="application/json",
-            )
-
-    return post
-
-
 def _texts(message) -> list[str]:
     return [message.body, message.alternatives[0][0]]
 

@@ -20,17 +20,6 @@ pytestmark = pytest.mark.django_db
 MANAGE = re.compile(r"https?://[^\s\"<>]+(/subscriptions/manage/[^\s\"<>]+/)")
 
 
-@pytest.fixture
-def subscribe(api_client, service, eager, django_capture_on_commit_callbacks):
-    def post(body: dict):
-        with django_capture_on_commit_callbacks(execute=True):
-            return api_client.post(
-                "/api/v1/subscriptions/", data=json.dumps(body), content_type="application/json"
-            )
-
-    return post
-
-
 def _manage_path(message) -> str:
     return MANAGE.search(message.body).group(1)
 

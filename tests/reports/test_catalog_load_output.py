@@ -15,20 +15,14 @@ from django.test.utils import CaptureQueriesContext
 
 from reports.catalog import catalog_read
 from reports.models import FormerSlug, Service
+from tests.reports.test_catalog_renames import entry as catalog_entry
 
 pytestmark = pytest.mark.django_db
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
 
 def entry(slug: str, **extra) -> dict:
-    return {
-        "slug": slug,
-        "name": slug.title(),
-        "category": "test-load",
-        "website": f"https://{slug}.example",
-        "problems": ["login", "app"],
-        **extra,
-    }
+    return catalog_entry(slug, **{"category": "test-load", **extra})
 
 
 CATALOG = {
