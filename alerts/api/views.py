@@ -59,6 +59,8 @@ class ConfirmationsWaiting(exceptions.APIException):
 
 
 class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A request for outage alerts: your address, the service, and where alerts go."""
+
     email = StrictCharField(
         max_length=validation.EMAIL_MAX_LENGTH,
         help_text="Your address: where alerts go, or for another channel where its "

@@ -113,7 +113,15 @@ def test_component_descriptions_are_written_for_api_users(schema):
 
 
 @pytest.mark.parametrize(
-    "name", ["ReportCreate", "OutageSummary", "OutageDetail", "ServiceState", "StatusEntry"]
+    "name",
+    [
+        "ReportCreate",
+        "SubscriptionCreate",
+        "OutageSummary",
+        "OutageDetail",
+        "ServiceState",
+        "StatusEntry",
+    ],
 )
 def test_main_components_say_what_they_are(schema, name):
     description = schema["components"]["schemas"][name].get("description", "")
