@@ -15,6 +15,7 @@ from django.core.validators import validate_email
 
 from alerts.channels.http import address_allowed
 from outagewatch.outbound import request_target
+from outagewatch.quoting import quoted
 from reports.validation import country_clean
 
 MAX_COUNTRIES = 50
@@ -89,7 +90,7 @@ def timezone_clean(value: str | None) -> str:
         return ""
     if name not in _zones():
         raise ValidationError(
-            f"Unknown time zone {name[:64]!r}: use an IANA name such as Europe/Berlin.",
+            f"Unknown time zone {quoted(name)}: use an IANA name such as Europe/Berlin.",
             code="invalid_timezone",
         )
     return name

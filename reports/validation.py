@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import pycountry
 from django.core.exceptions import ValidationError
 
+from outagewatch.quoting import quoted, shortened
 from reports.geo import country_lookup, subdivision_lookup
 from reports.models import ProblemType, Service
 
@@ -25,7 +26,7 @@ def slug_clean(value: str) -> str:
     upper-case one was listed, yet no report could name it)."""
     if not isinstance(value, str) or not _SLUG.fullmatch(value):
         raise ValidationError(
-            f"{str(value)[:60]!r} is not a slug: use lower-case letters, digits, underscores "
+            f"{shortened(value)!r} is not a slug: use lower-case letters, digits, underscores "
             "and single hyphens between them.",
             code="invalid_slug",
         )
@@ -53,7 +54,7 @@ def country_clean(value: str) -> str:
     code = code.upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         raise ValidationError(
-            f"“{value}” is not an ISO 3166-1 alpha-2 country code (e.g. DE, US).",
+            f"{quoted(value)} is not an ISO 3166-1 alpha-2 country code (e.g. DE, US).",
             code="invalid_country",
         )
     return code
@@ -64,7 +65,7 @@ def country_from_text(value: str) -> str:
     code = country_lookup(value)
     if code is None:
         raise ValidationError(
-            f"We do not know a country called “{(value or '').strip()}”. Type its name in "
+            f"We do not know a country called {quoted((value or '').strip())}. Type its name in "
             "English (e.g. Germany) or its two-letter code (e.g. DE).",
             code="invalid_country",
         )
@@ -78,7 +79,7 @@ def subdivision_from_text(value: str, *, country: str) -> str:
     code = subdivision_lookup(value, country=country)
     if code is None:
         raise ValidationError(
-            f"“{value.strip()}” is not a region of {country}. Pick one from the list, or "
+            f"{quoted(value.strip())} is not a region of {country}. Pick one from the list, or "
             "leave it empty.",
             code="invalid_subdivision",
         )
@@ -92,7 +93,7 @@ def subdivision_clean(value: str, *, country: str) -> str:
     subdivision = pycountry.subdivisions.get(code=code)
     if subdivision is None:
         raise ValidationError(
-            f"“{value}” is not an ISO 3166-2 subdivision code (e.g. DE-BE).",
+            f"{quoted(value)} is not an ISO 3166-2 subdivision code (e.g. DE-BE).",
             code="invalid_subdivision",
         )
     if subdivision.country_code != country:
@@ -116,7 +117,8 @@ def service_problem_clean(
     if problem is None:
         offered = ", ".join(sorted(problems))
         raise ValidationError(
-            f"{service.name} does not offer problem “{problem_slug}”. Choose one of: {offered}.",
+            f"{service.name} does not offer problem {quoted(problem_slug)}. "
+            f"Choose one of: {offered}.",
             code="invalid_problem",
         )
     return problem

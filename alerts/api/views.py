@@ -16,6 +16,7 @@ from alerts.api.webhooks import OUTAGE_EVENT_CALLBACK
 from alerts.models import Subscription
 from outagewatch.api.schema import WRITE_ERRORS
 from reports.api.fields import (
+    ChoiceField,
     RejectUnknownFieldsMixin,
     StrictCharField,
     drf_validated,
@@ -74,7 +75,7 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         max_length=validation.MAX_COUNTRIES,
         help_text="ISO 3166-1 alpha-2 codes; empty or missing: all countries.",
     )
-    channel = serializers.ChoiceField(
+    channel = ChoiceField(
         choices=Subscription.Channel.choices,
         default=Subscription.Channel.EMAIL,
         help_text="Where alerts go: `email` (default), a generic `webhook` (signed JSON, "

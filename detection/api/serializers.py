@@ -24,7 +24,7 @@ from detection.official.selectors import (
 from detection.presentation import absolute
 from outagewatch.api.query import QuerySerializer
 from reports import validation
-from reports.api.fields import drf_validated, service_from_slug
+from reports.api.fields import ChoiceField, drf_validated, service_from_slug
 from reports.api.serializers import ProblemTypeSerializer
 from reports.models import Service
 
@@ -37,8 +37,8 @@ def _country(value: str) -> str:
 
 
 class SeriesQuerySerializer(QuerySerializer):
-    window = serializers.ChoiceField(choices=list(selectors.WINDOWS), default="24h")
-    resolution = serializers.ChoiceField(choices=list(selectors.RESOLUTIONS), required=False)
+    window = ChoiceField(choices=list(selectors.WINDOWS), default="24h")
+    resolution = ChoiceField(choices=list(selectors.RESOLUTIONS), required=False)
     country = serializers.CharField(required=False, default="")
 
     def validate_country(self, value: str) -> str:
@@ -62,7 +62,7 @@ class SeriesQuerySerializer(QuerySerializer):
 class OutageQuerySerializer(QuerySerializer):
     service = serializers.CharField(required=False)
     country = serializers.CharField(required=False, default="")
-    status = serializers.ChoiceField(choices=Outage.Status.choices, required=False, default="")
+    status = ChoiceField(choices=Outage.Status.choices, required=False, default="")
     since = serializers.DateTimeField(required=False, default=None)
     until = serializers.DateTimeField(required=False, default=None)
 

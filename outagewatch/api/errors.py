@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from outagewatch.api.parsers import PayloadTooLarge
+from outagewatch.quoting import quoted, shortened
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -52,7 +53,8 @@ def _flatten(detail: Any) -> dict[str, list[str]]:
     ``{field: [...]}``; str() of those would show Python reprs to API clients.
     """
     if isinstance(detail, dict):
-        return {str(key): _messages(value) for key, value in detail.items()}
+        # A key is what the client sent too (an unknown field's name): as short as a quote.
+        return {shortened(key): _messages(value) for key, value in detail.items()}
     return {"non_field_errors": _messages(detail)}
 
 
@@ -62,7 +64,7 @@ def _messages(detail: Any, prefix: str = "") -> list[str]:
         messages: list[str] = []
         for key, value in detail.items():
             # DRF numbers list items from 0; people count from 1.
-            where = f"Item {key + 1}" if isinstance(key, int) else f"“{key}”"
+            where = f"Item {key + 1}" if isinstance(key, int) else quoted(key)
             messages += _messages(value, f"{prefix}{where}: ")
         return messages
     if isinstance(detail, list):

@@ -10,6 +10,8 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
+from outagewatch.quoting import shortened
+
 
 class ContentNegotiation(DefaultContentNegotiation):
     def filter_renderers(
@@ -18,5 +20,5 @@ class ContentNegotiation(DefaultContentNegotiation):
         found = [renderer for renderer in renderers if renderer.format == format]
         if not found:
             offered = ", ".join(sorted({renderer.format for renderer in renderers}))
-            raise NotAcceptable(f"format={format!r} is not offered; use {offered}.")
+            raise NotAcceptable(f"format={shortened(format)!r} is not offered; use {offered}.")
         return found

@@ -12,6 +12,8 @@ from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils.json import strict_constant
 
+from outagewatch.quoting import shortened
+
 # No request body of this API nests deeper than 2; deep nesting only costs stack (Python's
 # json recursion ends in RecursionError, a 500, at about 1,000 levels).
 MAX_JSON_DEPTH = 32
@@ -23,6 +25,11 @@ class PayloadTooLarge(APIException):
     status_code = 413
     default_detail = "Request body is too large."
     default_code = "payload_too_large"
+
+
+class UnsupportedContentEncoding(APIException):
+    status_code = 415
+    default_code = "unsupported_content_encoding"
 
 
 class DuplicateKey(Exception):
@@ -42,6 +49,7 @@ class BoundedJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.API_MAX_BODY_BYTES
         request = (parser_context or {}).get("request")
+        _refuse_content_coding(request)
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
@@ -83,6 +91,19 @@ class BoundedJSONParser(JSONParser):
             )
         except ValueError as exc:  # as JSONParser words it (a UnicodeDecodeError too)
             raise ParseError(f"JSON parse error - {exc}") from None
+
+
+def _refuse_content_coding(request: Any) -> None:
+    """415 for a compressed body: read as JSON it was a baffling "'utf-8' codec can't
+    decode byte 0x8b" parse error, which does not say that the compression is the problem."""
+    header = request.META.get("HTTP_CONTENT_ENCODING", "") if request is not None else ""
+    codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+    refused = [c for c in codings if c != "identity"]
+    if refused:
+        raise UnsupportedContentEncoding(
+            f"Content-Encoding {shortened(', '.join(refused))} is not accepted: "
+            "send the body uncompressed."
+        )
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from outagewatch.quoting import quoted, shortened
 from reports.cache import CatalogService, catalog_service
 from reports.models import Service
 
@@ -22,6 +23,15 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class ChoiceField(serializers.ChoiceField):
+    """A ChoiceField whose error quotes a short prefix of the input (DRF's quotes it all)."""
+
+    def fail(self, key: str, **kwargs: Any) -> None:
+        if "input" in kwargs:
+            kwargs["input"] = shortened(kwargs["input"])
+        super().fail(key, **kwargs)
 
 
 # The mixins' notes are comments, not docstrings: drf-spectacular describes a serializer's
@@ -77,7 +87,7 @@ def catalog_entry_from_slug(value: str) -> CatalogService:
     """
     entry = catalog_service(value.strip().lower())
     if entry is None:
-        raise serializers.ValidationError(f"Unknown service “{value}”.")
+        raise serializers.ValidationError(f"Unknown service {quoted(value)}.")
     return entry
 
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from outagewatch.api.query import QuerySerializer
+from outagewatch.quoting import quoted
 from reports import validation
 from reports.api.fields import (
     CopiedFieldsMixin,
@@ -183,7 +184,7 @@ class ServiceQuerySerializer(QuerySerializer):
         # As ?service= of the outage list: a category that does not exist is a mistake to
         # point out, not an empty catalog.
         if value and not Category.objects.filter(slug=value.lower()).exists():
-            raise serializers.ValidationError(f"No category “{value}”.")
+            raise serializers.ValidationError(f"No category {quoted(value)}.")
         return value.lower()
 
 

@@ -231,3 +231,70 @@ def test_a_website_form_over_djangos_body_limit_is_a_readable_413(client, servic
     assert response.status_code == 413
     assert "too large for us to read" in response.content.decode()
     assert not Report.objects.exists()
+
+
+LONG = "a" * 15_000
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/reports/", "service"),
+        ("/api/v1/reports/", "problem"),
+        ("/api/v1/reports/", "country"),
+        ("/api/v1/reports/", "subdivision"),
+        ("/api/v1/subscriptions/", "service"),
+        ("/api/v1/subscriptions/", "channel"),
+        ("/api/v1/subscriptions/", "timezone"),
+    ],
+)
+def test_an_error_quotes_at_most_a_short_prefix_of_the_value(api_client, service, url, field):
+    # A 15 KB country was a 15 KB answer: the error quotes the start, enough to recognise.
+    body = {"email": "me@example.com", "service": "acme", "problem": "login", "country": "DE"}
+    response = post(api_client, url, {**body, field: LONG})
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert len(response.content) < 1_000
+    assert "a" * 40 + "…" in response.content.decode() or field == "timezone"
+
+
+def test_a_long_unknown_field_name_is_not_echoed_in_full(api_client, service):
+    body = {"service": "acme", "problem": "login", "country": "DE", LONG: 1}
+    response = post(api_client, "/api/v1/reports/", body)
+    assert response.status_code == 400
+    assert len(response.content) < 1_000
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        ("/api/v1/outages/", {"service": LONG}),
+        ("/api/v1/outages/", {"status": LONG}),
+        ("/api/v1/services/acme/series/", {"window": LONG}),
+        ("/api/v1/services/", {"category": LONG}),
+        ("/api/v1/status/", {"format": LONG}),
+    ],
+)
+def test_a_query_error_quotes_at_most_a_short_prefix(api_client, service, url, query):
+    response = api_client.get(url, query)
+    assert response.status_code in (400, 404, 406)
+    assert len(response.content) < 1_000
+
+
+@pytest.mark.parametrize("url", POSTS)
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate, gzip"])
+def test_a_compressed_body_is_a_415_naming_the_content_coding(api_client, service, url, coding):
+    import gzip
+
+    body = gzip.compress(b'{"service": "acme", "problem": "login", "country": "DE"}')
+    response = post(api_client, url, body, HTTP_CONTENT_ENCODING=coding)
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_content_encoding"
+    assert "Content-Encoding" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("coding", ["identity", ""])
+def test_an_identity_content_coding_is_accepted(api_client, service, coding):
+    body = {"service": "acme", "problem": "login", "country": "DE"}
+    response = post(api_client, "/api/v1/reports/", body, HTTP_CONTENT_ENCODING=coding)
+    assert response.status_code == 201
