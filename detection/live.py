@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from detection import selectors
 from detection.cache import cached_read
+from detection.core.scoring import MIN_EXCESS_POSSIBLE
 from detection.models import OVERALL, Outage, OutageEvent, SeriesState
 from detection.official.selectors import (
     OfficialStatus,
@@ -123,8 +124,11 @@ def country_rows(
     """Countries with reports in the last 24 hours, most first.
 
     A country's level comes from the service's current status (its countries at level 1 or
-    more), never from the country series' own state alone: that row is only rewritten when
-    the series is judged again, and a quiet country may not be for a long time.
+    more; in a relapse, the relapse's own), never from the country series' own state alone:
+    that row is only rewritten when the series is judged again, and a quiet country may not
+    be for a long time. Its "N× normal" is shown only for an excess the detector would call
+    possible problems (MIN_EXCESS_POSSIBLE reports): one report where 0.1 are normal is "7×"
+    and means nothing (finding F25).
     """
     affected = set(state.countries) if state.level > 0 else set()
     judged = {
@@ -141,8 +145,7 @@ def country_rows(
             row = judged.get(code, {})
             # A country cannot be worse than the service it belongs to, nor "ok" while listed.
             level = selectors.LEVEL_CODES[max(1, min(int(row.get("level", 1)), state.level))]
-            expected = row.get("expected") or 0.0
-            excess = row["observed"] / expected if expected > 0 and "observed" in row else None
+            excess = _excess(row)
         rows.append(
             CountryRow(
                 country=code,
@@ -154,6 +157,16 @@ def country_rows(
             )
         )
     return rows
+
+
+def _excess(row: dict[str, Any]) -> float | None:
+    """observed / expected of a country's newest judged minute, when its excess clears the
+    detector's floor for possible problems."""
+    expected = row.get("expected") or 0.0
+    observed = row.get("observed")
+    if observed is None or expected <= 0 or observed - expected < MIN_EXCESS_POSSIBLE:
+        return None
+    return observed / expected
 
 
 def _shade(level: str, excess: float | None) -> int:

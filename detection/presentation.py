@@ -72,6 +72,24 @@ def country_names(codes: Iterable[str]) -> list[str]:
     return [country_name(c) for c in codes if c]
 
 
+# Countries whose name takes "the" inside a sentence ("from the United Kingdom"); tables and
+# lists show the bare name.
+_THE = frozenset(
+    "AE AX BS CC CF CK DO FK FO GB GM KM KY MH MP MV NL PH SB SC TC UM US VA".split()  # noqa: SIM905
+)
+
+
+def country_in_sentence(code: str) -> str:
+    """ "GB" -> "the United Kingdom", "DE" -> "Germany": a country's name inside a sentence."""
+    name = country_name(code)
+    return f"the {name}" if code in _THE else name
+
+
+def countries_in_sentence(codes: Iterable[str]) -> str:
+    """ "Germany and the United States"."""
+    return join_words([country_in_sentence(c) for c in codes if c])
+
+
 def join_words(items: Sequence[str]) -> str:
     """ "A", "A and B", "A, B and C"."""
     items = list(items)
@@ -100,15 +118,18 @@ def rate_phrase(
     observed: float, expected: float | None, *, capital: bool = True, place: str = ""
 ) -> str:
     """ "About 42 reports a minute, where about 3 are normal" (no full stop); ``place``
-    ("from France") goes after the rate."""
+    ("from France") goes after the rate. No reports at all read "No reports in the last
+    minute, where about 3 a minute are normal" ("no reports a minute" is no English)."""
     if observed <= 0:
-        amount = "no reports"
+        text = "no reports in the last minute" + (f" {place}" if place else "")
+        unit = " a minute"
     else:
         amount = f"{about(observed)} {'report' if observed < 1.5 else 'reports'}"
-    text = f"{amount} a minute" + (f" {place}" if place else "")
+        text = f"{amount} a minute" + (f" {place}" if place else "")
+        unit = ""
     if expected is not None:
         verb = "is" if expected < 1.5 else "are"
-        text += f", where {about(expected)} {verb} normal"
+        text += f", where {about(expected)}{unit} {verb} normal"
     return text[0].upper() + text[1:] if capital else text
 
 
@@ -243,23 +264,84 @@ def status_sentence(
     name = state.service.name
     if state.level == 0:
         return _out(f"No current problems at {name}.", None, html=html, now=now)
-    since = state.problems_since
-    rate = rate_phrase(state.observed, state.expected, capital=False)
+    # A relapse is told from its reopening: a "resolved" notice went out before it.
+    since = state.again_since or state.problems_since
+    again = " again" if state.again_since else ""
     if state.falling:
-        text = f"Reports are falling at {name}: now {rate}."
-        if since is not None:
-            text += f" The problems that started at {_TIME} may be over."
-        else:
-            text += " The problems may be over."
-        return _out(text, since, html=html, now=now)
+        return _out(_falling_sentence(state, since is not None), since, html=html, now=now)
     what = "problems" if state.level >= 2 else "possible problems"
-    text = f"User reports indicate {what} at {name}"
+    text = f"User reports indicate {what} at {name}{again}"
     if since is not None:
         text += f" since {_TIME}"
-    text += f". Now {rate}."
+    text += f". {_evidence(state)}"
     if state.countries:
-        text += f" Most reports come from {', '.join(country_names(state.countries[:3]))}."
+        text += f" Most reports come from {countries_in_sentence(state.countries[:3])}."
     return _out(text, since, html=html, now=now)
+
+
+def _falling_sentence(state: ServiceState, timed: bool) -> str:
+    name = state.service.name
+    if _at_normal(state):
+        now = "none in the last minute" if state.observed <= 0 else _rate_alone(state.observed)
+        text = f"Reports at {name} are back to normal levels: {now}."
+    else:
+        rate = rate_phrase(state.observed, state.expected, capital=False)
+        text = f"Reports are falling at {name}: now {rate}."
+    came = "came back" if state.again_since else "started"
+    if timed:
+        return text + f" The problems that {came} at {_TIME} may be over."
+    return text + " The problems may be over."
+
+
+def _rate_alone(observed: float) -> str:
+    return f"{about(observed)} {'report' if observed < 1.5 else 'reports'} a minute"
+
+
+def _at_normal(state: ServiceState) -> bool:
+    """The newest minute is no more than normal (as people read the rounded numbers)."""
+    if state.expected is None:
+        return state.observed <= 0
+    return state.observed <= state.expected or about(state.observed) == about(state.expected)
+
+
+# Why "possible problems" is not "problems detected", by selectors.POSSIBLE_REASONS.
+POSSIBLE_WHY = {
+    "after_outage": (
+        "It is only possible because an outage here has just ended: we call it again only on "
+        "fresh reports in the next minutes, not on those still counted from it."
+    ),
+    "one_minute": (
+        "It is only possible because the jump is in a single minute so far: we call it an "
+        "outage once it holds for another minute or comes from more networks."
+    ),
+    "": "It is only possible so far: we need at least one more minute like this to confirm it.",
+}
+
+
+def _evidence(state: ServiceState) -> str:
+    """What the verdict rests on now. An open outage whose newest minute has dropped is not
+    evidenced by a below-normal rate (the "reports falling" verdict waits for FALLING_MINUTES
+    closed minutes): it says the drop and quotes the peak (finding F23)."""
+    outage = state.outage
+    if state.level >= 2 and outage is not None and _dropped(state, outage):
+        text = "Reports have dropped in the last minutes; we are confirming whether it is over."
+        if outage.peak_observed:
+            peak = rate_phrase(outage.peak_observed, outage.peak_expected or None, capital=False)
+            text += f" At the peak: {peak}."
+        return text
+    text = f"Now {rate_phrase(state.observed, state.expected, capital=False)}."
+    if state.level == 1:
+        text += " " + POSSIBLE_WHY.get(state.possible_reason, POSSIBLE_WHY[""])
+    return text
+
+
+def _dropped(state: ServiceState, outage: Outage) -> bool:
+    """The newest minute is back near normal: its excess at most FALLING_SHARE of the peak's,
+    as reports_falling judges the falling verdict's minutes."""
+    if state.expected is None:
+        return False
+    peak_excess = outage.peak_observed - outage.peak_expected
+    return state.observed - state.expected <= max(FALLING_SHARE * peak_excess, 0.0)
 
 
 # Where a sentence's time goes until it is rendered as text or as a <time> element: a NUL
@@ -366,9 +448,9 @@ def outage_summary(
         parts.append(f"At the peak: {peak[0].lower()}{peak[1:]}.")
     if outage.total_reports:
         parts.append(outage_totals(outage))
-    names = country_names(outage.countries or [])
-    if names:
-        parts.append(f"Most reports from {join_words(names[:5])}.")
+    codes = list(outage.countries or [])
+    if codes:
+        parts.append(f"Most reports from {countries_in_sentence(codes[:5])}.")
     if problems:
         listed = join_words([f"{p['name']} ({p['count']})" for p in problems[:5]])
         parts.append(f"Most reported problems: {listed}.")

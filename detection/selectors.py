@@ -21,12 +21,15 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from detection.core import Baseline
+from detection.core.state import STATE_POSSIBLE
+from detection.episodes import outage_episode
 from detection.models import (
     OVERALL,
     Bucket,
     HourlyBucket,
     JobCursor,
     Outage,
+    OutageEvent,
     SeriesBaseline,
     SeriesState,
     ServiceStatus,
@@ -87,6 +90,11 @@ class ServiceState:
     # An open outage whose newest closed minutes are back near normal (_with_falling): one
     # verdict for the service page, the board and the API alike.
     falling: bool = False
+    # A relapse (the outage reopened after it was resolved): when it came back. `countries`
+    # are then the relapse's own (detection.episodes), not every episode's.
+    again_since: datetime | None = None
+    # Why "possible problems" is not more (POSSIBLE_REASONS); "" when the level is not 1.
+    possible_reason: str = ""
 
     @property
     def code(self) -> str:
@@ -106,7 +114,67 @@ def service_state_get(*, service: Service) -> ServiceState:
     row = ServiceStatus.objects.select_related("outage").filter(service=service).first()
     if row is not None and row.outage is not None:
         row.outage.service = service
-    return _with_falling(_state_from_row(service, row))
+    state = _state_from_row(service, row)
+    state = _with_episode(state, _reopenings([state]))
+    return _with_falling(_with_reason(state, _possible_series([state])))
+
+
+# What the stored rows can tell about a "possible problems" verdict (detection.core.state):
+# - "after_outage": a series scored "problems" but the state machine held it at "possible":
+#   right after an outage ended, only fresh reports in the newest minutes may call it again
+#   (the long windows still hold the old outage's reports);
+# - "one_minute": the evidence is one minute's jump (the rule's window is a single minute),
+#   short of the floors or of the series' own calibrated threshold for an outage;
+# - "": anything else (a longer window short of those): more minutes are needed to confirm.
+POSSIBLE_REASONS = ("after_outage", "one_minute", "")
+
+
+def _possible_series(states: Sequence[ServiceState]) -> dict[int, list[tuple[int, str]]]:
+    """(scoring level, rule) of every series at "possible" of the services at level 1, by
+    service id: one query for them all."""
+    ids = [state.service.pk for state in states if state.level == 1]
+    if not ids:
+        return {}
+    found: dict[int, list[tuple[int, str]]] = {}
+    rows = SeriesState.objects.filter(service_id__in=ids, state=STATE_POSSIBLE)
+    for service_id, level, rule in rows.values_list("service_id", "level", "rule"):
+        found.setdefault(service_id, []).append((int(level), rule))
+    return found
+
+
+def _with_reason(state: ServiceState, series: dict[int, list[tuple[int, str]]]) -> ServiceState:
+    if state.level != 1:
+        return state
+    judged = series.get(state.service.pk, [])
+    if any(level >= 2 for level, _ in judged):
+        return replace(state, possible_reason="after_outage")
+    rules = [rule for _, rule in judged if rule] or [state.rule]
+    if all(rule.endswith("_1m") for rule in rules if rule) and any(rules):
+        return replace(state, possible_reason="one_minute")
+    return state
+
+
+def _reopenings(states: Sequence[ServiceState]) -> dict[int, datetime]:
+    """The newest reopening of each open outage among ``states`` that has one, by outage id
+    (one query; a relapse is rare, so its countries are read only for those)."""
+    ids = [s.outage.pk for s in states if s.outage is not None and s.outage.is_active]
+    if not ids:
+        return {}
+    rows = OutageEvent.objects.filter(outage_id__in=ids, kind=OutageEvent.Kind.REOPENED)
+    reopened: dict[int, datetime] = {}
+    for outage_id, at in rows.values_list("outage_id", "at"):
+        reopened[outage_id] = max(at, reopened.get(outage_id, at))
+    return reopened
+
+
+def _with_episode(state: ServiceState, reopened: dict[int, datetime]) -> ServiceState:
+    """A relapse's state says when it came back and its own countries: a "resolved" notice
+    went out, and a country of the first run may be quiet now (finding F25)."""
+    outage = state.outage
+    if state.level < 2 or outage is None or outage.pk not in reopened:
+        return state
+    episode = outage_episode(outage=outage)
+    return replace(state, again_since=reopened[outage.pk], countries=episode.countries)
 
 
 # The newest closed minutes that say whether an open outage's reports are falling.
@@ -210,10 +278,12 @@ def status_list() -> list[ServiceState]:
         .select_related("service", "service__category", "outage")
         .order_by("-level", "-score", "service__name")
     )
-    states = [_state_from_row(row.service, row) for row in rows]
     for row in rows:
         if row.outage is not None:
             row.outage.service = row.service  # the answer names it: no query per row
+    states = [_state_from_row(row.service, row) for row in rows]
+    reopened, series = _reopenings(states), _possible_series(states)
+    states = [_with_reason(_with_episode(state, reopened), series) for state in states]
     if not any(state.level >= 2 for state in states):
         return states
     end = bucketed_until(timezone.now())  # once for all of them

@@ -28,7 +28,10 @@ def test_rate_phrase_is_plain_words_per_minute():
     assert (
         presentation.rate_phrase(0.4, 2) == "Less than 1 report a minute, where about 2 are normal"
     )
-    assert presentation.rate_phrase(0, 2) == "No reports a minute, where about 2 are normal"
+    assert (
+        presentation.rate_phrase(0, 2)
+        == "No reports in the last minute, where about 2 a minute are normal"
+    )
 
 
 def test_time_text_drops_the_date_today():
@@ -114,7 +117,7 @@ def test_status_sentence_names_onset_rate_and_countries(service):
     text = presentation.status_sentence(state, now=started + timedelta(minutes=30))
     assert text == (
         "User reports indicate problems at Acme Cloud since 14:05 UTC. Now about 40 reports a "
-        "minute, where about 2 are normal. Most reports come from Germany, United States."
+        "minute, where about 2 are normal. Most reports come from Germany and the United States."
     )
     # On a later day the onset carries its date.
     text = presentation.status_sentence(state, now=started + timedelta(hours=20))

@@ -1,0 +1,163 @@
+"""The status sentence and country table say what the stored verdict knows: a drop before the
+"reports falling" verdict, why a verdict is only "possible", a relapse's own time and
+countries, and no "7× normal" for one report (findings F23, F25, F26)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from detection import live, presentation, selectors
+from detection.models import OutageEvent, SeriesState
+from tests.detection.status_data import buckets_make, outage_make, status_make
+
+pytestmark = pytest.mark.django_db
+
+
+def minute(at):
+    return at.replace(second=0, microsecond=0)
+
+
+def sentence(service, now) -> str:
+    return presentation.status_sentence(selectors.service_state_get(service=service), now=now)
+
+
+# --- F23: reports dropped while still "Problems detected" -----------------------------------
+
+
+def test_a_drop_before_the_falling_verdict_quotes_the_peak_not_a_below_normal_rate(service, midday):
+    # Reports stopped 2 minutes into the outage: too soon for the falling verdict.
+    outage = outage_make(
+        service, started_at=minute(midday) - timedelta(minutes=3), peak_observed=37.0
+    )
+    outage.peak_expected = 1.5
+    outage.save(update_fields=["peak_expected"])
+    status_make(service, 2, outage=outage, observed=1.0, expected=1.81)
+    state = selectors.service_state_get(service=service)
+    assert not state.falling
+    text = presentation.status_sentence(state, now=midday)
+    assert "Now about 1 report a minute" not in text
+    assert "Reports have dropped in the last minutes; we are confirming whether it is over." in text
+    assert "At the peak: about 37 reports a minute, where about 2 are normal." in text
+    assert presentation.status_label(state) == "Problems detected"
+
+
+def test_an_outage_still_high_gives_its_rate(service, midday):
+    outage = outage_make(service, started_at=minute(midday) - timedelta(minutes=3))
+    status_make(service, 2, outage=outage, observed=34.0, expected=1.5)
+    assert "Now about 34 reports a minute, where about 2 are normal." in sentence(service, midday)
+
+
+def test_falling_back_to_normal_reads_as_normal_levels(service, midday):
+    outage = outage_make(service, started_at=minute(midday) - timedelta(minutes=40))
+    status_make(service, 2, outage=outage, observed=2.0, expected=1.8)
+    text = sentence(service, midday)
+    assert text.startswith("Reports at Acme Cloud are back to normal levels: about 2 reports a")
+    assert "where about 2 are normal" not in text
+
+
+def test_falling_to_no_reports_reads_naturally(service, midday):
+    outage = outage_make(service, started_at=minute(midday) - timedelta(minutes=40))
+    status_make(service, 2, outage=outage, observed=0.0, expected=1.8)
+    text = sentence(service, midday)
+    assert "no reports a minute" not in text.lower()
+    assert "back to normal levels: none in the last minute." in text
+
+
+# --- F26: why only "possible" ----------------------------------------------------------------
+
+
+def possible(service, midday, *, level: int, rule: str) -> str:
+    status_make(service, 1, observed=46.0, expected=2.0, countries=("FR",))
+    SeriesState.objects.create(
+        service=service, country="FR", minute=minute(midday), state=1, level=level, rule=rule
+    )
+    return sentence(service, midday)
+
+
+def test_possible_after_an_outage_says_fresh_evidence_is_needed(service, midday):
+    # Scored "problems" but held at "possible" by the state machine: an outage just ended.
+    text = possible(service, midday, level=2, rule="nb_60m")
+    assert "only possible because an outage here has just ended" in text
+
+
+def test_possible_on_one_minute_says_it_waits_for_a_second(service, midday):
+    text = possible(service, midday, level=1, rule="poisson_1m")
+    assert "the jump is in a single minute so far" in text
+    assert "another minute or comes from more networks" in text
+
+
+def test_possible_for_another_reason_says_one_more_minute_is_needed(service, midday):
+    text = possible(service, midday, level=1, rule="nb_5m")
+    assert "we need at least one more minute like this to confirm it" in text
+
+
+def test_countries_that_take_the_read_naturally(service, midday):
+    status_make(service, 1, countries=("GB", "NL", "DE"))
+    assert "Most reports come from the United Kingdom, the Netherlands and Germany." in (
+        sentence(service, midday)
+    )
+    outage = outage_make(service, countries=("GB",))
+    assert "Most reports from the United Kingdom." in presentation.outage_summary(outage)
+
+
+# --- F25: a relapse, and the country table's floors ---------------------------------------
+
+
+@pytest.fixture
+def relapse(service, midday):
+    """Outage from 09:46 in Germany and France, resolved, back at 11:58 from France only."""
+    start = minute(midday) - timedelta(hours=2, minutes=14)
+    outage = outage_make(service, started_at=start, countries=("FR", "DE"))
+    back = minute(midday) - timedelta(minutes=2)
+    OutageEvent.objects.create(
+        outage=outage, at=back - timedelta(minutes=3), kind=OutageEvent.Kind.RESOLVED
+    )
+    OutageEvent.objects.create(outage=outage, at=back, kind=OutageEvent.Kind.REOPENED)
+    OutageEvent.objects.create(
+        outage=outage, at=back, kind=OutageEvent.Kind.COUNTRY, country="FR", observed=45
+    )
+    status_make(service, 2, outage=outage, countries=("FR", "DE"), observed=46.0)
+    return outage
+
+
+def test_a_relapse_says_again_since_its_reopening_and_names_its_countries(service, relapse, midday):
+    text = sentence(service, midday)
+    assert text.startswith("User reports indicate problems at Acme Cloud again since 11:58 UTC.")
+    assert "Most reports come from France." in text
+    assert "Germany" not in text
+
+
+def test_a_country_of_an_earlier_episode_is_normal_in_a_relapse(service, relapse, midday):
+    now = minute(midday)
+    buckets_make(service, {now - timedelta(minutes=1): 1}, country="DE")
+    buckets_make(service, {now - timedelta(minutes=1): 45}, country="FR")
+    SeriesState.objects.create(
+        service=service, country="DE", minute=now, level=0, observed=1, expected=0.14
+    )
+    SeriesState.objects.create(
+        service=service, country="FR", minute=now, state=2, level=2, observed=45, expected=0.5
+    )
+    state = selectors.service_state_get(service=service)
+    rows = {row.country: row for row in live.country_rows(service=service, state=state)}
+    assert (rows["DE"].level, rows["DE"].excess) == ("ok", None)
+    assert rows["FR"].level == "problems"
+
+
+def test_a_country_with_one_report_shows_no_multiple_of_normal(service, midday):
+    now = minute(midday)
+    buckets_make(service, {now - timedelta(minutes=1): 1}, country="DE")
+    status_make(service, 1, countries=("DE",))
+    SeriesState.objects.create(
+        service=service, country="DE", minute=now, state=1, level=1, observed=1, expected=0.14
+    )
+    state = selectors.service_state_get(service=service)
+    (row,) = live.country_rows(service=service, state=state)
+    assert row.excess is None  # not "7× normal" for one report
+
+
+def test_the_home_board_says_again_since_for_a_relapse(client, relapse):
+    page = client.get("/").content.decode()
+    board = page[page.index("data-board-service") :]
+    assert "Again since" in board[: board.index("</a>")]
