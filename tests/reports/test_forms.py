@@ -56,6 +56,19 @@ def test_report_confirmation_is_in_the_report_card(client, service):
     assert "was counted" not in before
 
 
+def test_a_counted_report_says_when_the_counts_show_it(client, service, midday):
+    # The counters are read from minute buckets, which the next minute's run fills: beside
+    # "counted" they still say 0, so the confirmation says when they will not (F24).
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    _, card = _card(client.get(response["Location"]).content.decode(), "report")
+    assert "was counted. It is added to the counts on this page within about a minute." in card
+    # A report kept uncounted is not promised a place in the counts.
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    _, card = _card(client.get(response["Location"]).content.decode(), "report")
+    assert "we stored your report" in card
+    assert "within about a minute" not in card
+
+
 def test_report_too_fast_and_errors_are_in_the_report_card(client, service, throttle_rate):
     before, card = _card(
         client.post("/services/acme/", {"country": "DE"}).content.decode(), "report"
