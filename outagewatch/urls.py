@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from outagewatch.api.index import ApiRootView, ApiV1IndexView
 from outagewatch.api.schema import SchemaView
 
 
@@ -14,6 +15,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 
 
 api_v1 = [
+    path("", ApiV1IndexView.as_view(), name="api-v1-index"),
     path("", include("reports.api.urls")),
     path("", include("detection.api.urls")),
     path("", include("alerts.api.urls")),
@@ -21,6 +23,7 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up code as a script file, not inline, so the

@@ -1,0 +1,46 @@
+"""/api/ and /api/v1/ say where the endpoints are (both were a plain 404)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_v1_index_links_every_endpoint(client, settings):
+    response = client.get("/api/v1/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    links = response.json()["links"]
+    expected = {
+        "services": "/api/v1/services/",
+        "outages": "/api/v1/outages/",
+        "status": "/api/v1/status/",
+        "reports": "/api/v1/reports/",
+        "subscriptions": "/api/v1/subscriptions/",
+        "schema": "/api/schema/",
+        "docs": "/api/docs/",
+    }
+    for name, path in expected.items():
+        assert links[name] == settings.SITE_URL + path
+
+
+def test_every_v1_index_link_answers(client, service):
+    links = client.get("/api/v1/").json()["links"]
+    for name in ("services", "outages", "status", "track_record", "schema", "docs"):
+        assert client.get(urlsplit(links[name]).path).status_code == 200, name
+
+
+def test_the_api_root_points_to_v1(client, settings):
+    response = client.get("/api/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["versions"]["v1"] == settings.SITE_URL + "/api/v1/"
+    assert body["docs"] == settings.SITE_URL + "/api/docs/"
+
+
+def test_the_indexes_are_not_operations_in_the_schema(client):
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert "/api/" not in paths and "/api/v1/" not in paths
