@@ -131,12 +131,12 @@ def _vetted_address(host: str, port: int, *, allow_loopback: bool, deadline: _De
         infos = _lookup(host, port, deadline)
     except TimeoutError as exc:
         raise OutboundTimeout(
-            f"Timed out: {host} did not resolve in time (over {deadline.seconds:g} s in all)"
+            f"timed out after {deadline.seconds:g} s: the name {host} did not resolve in time"
         ) from exc
     except (socket.gaierror, UnicodeError) as exc:
         # Often temporary (resolver trouble); a name that never resolves gives up after the
         # caller's retries like any other transient failure.
-        raise OutboundError(f"Cannot resolve {host}: {exc}", permanent=False) from exc
+        raise OutboundError(_lookup_failure(exc, host), permanent=False) from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     refused = [
         str(ip) for ip in addresses if not address_allowed(ip, allow_loopback=allow_loopback)
@@ -284,17 +284,52 @@ def request(
             truncated=len(data) > max_bytes,
         )
     except ssl.SSLCertVerificationError as exc:
-        raise OutboundError(f"TLS certificate refused: {exc}", permanent=True) from exc
+        reason = exc.verify_message or "not valid"
+        raise OutboundError(
+            f"the TLS certificate of {parts.hostname} was refused: {reason}", permanent=True
+        ) from exc
     except TimeoutError as exc:  # socket.timeout included, and the deadline itself
         raise OutboundTimeout(
-            f"Timed out: the answer took too long (over {timeout:g} s in all)"
+            f"timed out after {timeout:g} s: no complete answer from {parts.hostname}"
         ) from exc
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, bad answer
-        raise OutboundError(f"{type(exc).__name__}: {exc}", permanent=False) from exc
+        raise OutboundError(_connection_failure(exc, parts.hostname), permanent=False) from exc
     finally:
         if response is not None:
             response.close()
         connection.close()
+
+
+# These words reach people (a delivery's last error, the "channel disabled" email, the
+# manage page): plain words and the host, never "[Errno -2] Name or service not known".
+# "No such name", and glibc's "no address for this name" (a name with no A/AAAA record).
+_NAME_MISSING = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
+def _lookup_failure(exc: BaseException, host: str) -> str:
+    if isinstance(exc, UnicodeError):
+        return f"{host} is not a valid host name"
+    if getattr(exc, "errno", None) == socket.EAI_AGAIN:
+        return f"the name {host} could not be looked up right now (DNS did not answer)"
+    if getattr(exc, "errno", None) in _NAME_MISSING:
+        return f"the name {host} does not exist (DNS lookup failed)"
+    return f"the name {host} could not be looked up (DNS lookup failed)"
+
+
+def _connection_failure(exc: BaseException, host: str) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return f"could not connect to {host}: connection refused (nothing answers on that port)"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return f"{host} closed the connection without answering"
+    if isinstance(exc, ConnectionResetError):
+        return f"{host} reset the connection"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS connection to {host} failed ({exc.reason or 'handshake refused'})"
+    if isinstance(exc, http.client.HTTPException):
+        return f"{host} did not answer in HTTP ({type(exc).__name__})"
+    # strerror is the text without its "[Errno n]" (None when the error has no errno).
+    words = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return f"could not connect to {host}: {words[:1].lower()}{words[1:]}"
 
 
 # What stays as it is in a path or a query (RFC 3986 pchar and "/", "?"; "%" keeps the

@@ -28,6 +28,10 @@ Status = AlertDelivery.Status
 
 
 def error_text(exc: BaseException) -> str:
+    """A failure as the owner reads it (delivery rows, the "channel disabled" email): a
+    transport's message is already in plain words; anything else names its kind."""
+    if isinstance(exc, TransportError):
+        return str(exc)[:1000]
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
