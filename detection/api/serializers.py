@@ -24,7 +24,12 @@ from detection.official.selectors import (
 from detection.presentation import absolute
 from outagewatch.api.query import QuerySerializer
 from reports import validation
-from reports.api.fields import ChoiceField, drf_validated, service_from_slug
+from reports.api.fields import (
+    ChoiceField,
+    RoundedFloatField,
+    drf_validated,
+    service_from_slug,
+)
 from reports.api.serializers import ProblemTypeSerializer
 from reports.models import Service
 
@@ -103,16 +108,17 @@ class ServiceStateSerializer(serializers.Serializer):
         source="problems_since", allow_null=True, help_text="Onset of the current problems."
     )
     observed = serializers.FloatField(help_text="Counted reports in the newest minute.")
-    expected = serializers.FloatField(
+    expected = RoundedFloatField(
         allow_null=True, help_text="Expected reports in the newest minute."
     )
-    score = serializers.FloatField(
+    score = RoundedFloatField(
+        decimals=3,
         help_text=(
             "How surprising the newest minute is for this series, 0..1 (0.5: where its alarm"
             " budget lies). High only when reports reach a height the series has not reached"
             " in the last day; a minute that merely stays up scores low (level tells whether"
             " problems go on)."
-        )
+        ),
     )
     rule = serializers.CharField(help_text="The detector rule behind the level.")
     countries = serializers.ListField(child=serializers.CharField())
@@ -236,9 +242,11 @@ class OutageSummarySerializer(serializers.Serializer):
     countries = serializers.SerializerMethodField()
     top_problems = serializers.SerializerMethodField()
     peak_observed = serializers.FloatField()
-    peak_expected = serializers.FloatField()
+    peak_expected = RoundedFloatField()
     peak_at = serializers.DateTimeField(allow_null=True)
-    score = serializers.FloatField(help_text="The highest anomaly score of the outage, 0..1.")
+    score = RoundedFloatField(
+        decimals=3, help_text="The highest anomaly score of the outage, 0..1."
+    )
     rule = serializers.CharField()
     total_reports = serializers.IntegerField(
         help_text="Counted reports from the onset to the end (while open: so far)."
@@ -298,7 +306,7 @@ class OutageEventSerializer(serializers.Serializer):
     text = serializers.CharField(source="entry.text", help_text="In plain words.")
     country = serializers.CharField(source="event.country")
     observed = serializers.FloatField(source="event.observed", help_text="Reports a minute.")
-    expected = serializers.FloatField(source="event.expected", help_text="Normal a minute.")
+    expected = RoundedFloatField(source="event.expected", help_text="Normal a minute.")
     message = serializers.CharField(
         source="event.message", help_text="The detector's own note (technical)."
     )
@@ -415,7 +423,7 @@ class ServiceDetailSerializer(serializers.Serializer):
     status = ServiceStateSerializer(source="state")
     active_outage = serializers.SerializerMethodField()
     reports = ReportCountsSerializer(help_text="Counted reports, all countries.")
-    expected_now = serializers.FloatField(
+    expected_now = RoundedFloatField(
         source="state.expected",
         allow_null=True,
         help_text="Reports expected in the current minute; null before the first detection.",
@@ -484,9 +492,9 @@ class SeriesPointSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(help_text="Minutes covered; the newest may be filling.")
     complete = serializers.BooleanField()
     observed = serializers.IntegerField(help_text="Counted reports.")
-    expected = serializers.FloatField(allow_null=True, help_text="Null without a baseline.")
-    lower = serializers.FloatField(allow_null=True, help_text="Lower edge of the normal band.")
-    upper = serializers.FloatField(allow_null=True, help_text="Upper edge of the normal band.")
+    expected = RoundedFloatField(allow_null=True, help_text="Null without a baseline.")
+    lower = RoundedFloatField(allow_null=True, help_text="Lower edge of the normal band.")
+    upper = RoundedFloatField(allow_null=True, help_text="Upper edge of the normal band.")
 
 
 class SeriesSerializer(serializers.Serializer):
