@@ -4,7 +4,6 @@ and writes nothing for the last (reports.catalog)."""
 from __future__ import annotations
 
 import copy
-import json
 import re
 from io import StringIO
 
@@ -16,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from reports.catalog import catalog_read
 from reports.models import FormerSlug, Service
 from tests.reports.test_catalog_renames import entry as catalog_entry
+from tests.reports.test_catalog_renames import load
 
 pytestmark = pytest.mark.django_db
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -35,14 +35,6 @@ CATALOG = {
         entry("gamma", renamed_from=["old-gamma"]),
     ],
 }
-
-
-def load(tmp_path, data: dict) -> str:
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps(data))
-    out = StringIO()
-    call_command("catalog_load", "--file", str(path), stdout=out)
-    return out.getvalue()
 
 
 def edited(**changes) -> dict:
