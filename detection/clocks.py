@@ -23,6 +23,7 @@ _MAIN_ZONES = {
     "AU": "Australia/Sydney",
     "CA": "America/Toronto",
     "UA": "Europe/Kyiv",
+    "XK": "Europe/Belgrade",  # in no row of zone.tab (not an ISO code); Kosovo keeps Serbia's time
 }
 
 

@@ -6,6 +6,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Catalog and reports"
 
     def ready(self) -> None:
-        from reports import signals
+        from reports import geo, signals
 
+        geo.register_user_assigned_countries()
         signals.connect()

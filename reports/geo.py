@@ -12,6 +12,19 @@ from django.http import HttpRequest
 
 COUNTRY_COOKIE = "ow_country"
 
+# Countries with a code in common use that ISO 3166-1 has not (yet) assigned. Kosovo's "XK" is
+# the code the EU, SWIFT and CDNs (Cloudflare's CF-IPCountry among them) use; without it a
+# reporter there could not say where they are. The numeric code is none of ISO's.
+USER_ASSIGNED_COUNTRIES = ({"alpha_2": "XK", "alpha_3": "XKX", "name": "Kosovo"},)
+
+
+def register_user_assigned_countries() -> None:
+    """Add ``USER_ASSIGNED_COUNTRIES`` to pycountry's table, once, so that every lookup (the
+    API's validation, the form's list, names on pages) knows them alike."""
+    for entry in USER_ASSIGNED_COUNTRIES:
+        if pycountry.countries.get(alpha_2=entry["alpha_2"]) is None:
+            pycountry.countries.add_entry(**entry)
+
 
 def country_guess(request: HttpRequest) -> str:
     """The country a proxy told us (from the address) or the one this browser chose last time;

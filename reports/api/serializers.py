@@ -32,7 +32,9 @@ class ReportCreateSerializer(CopiedFieldsMixin, RejectUnknownFieldsMixin, serial
 
     service = StrictCharField(help_text="Service slug, e.g. `chatgpt`.")
     problem = StrictCharField(help_text="Problem type slug offered by that service, e.g. `login`.")
-    country = StrictCharField(help_text="ISO 3166-1 alpha-2 country code, e.g. `DE`.")
+    country = StrictCharField(
+        help_text="ISO 3166-1 alpha-2 country code, e.g. `DE` (and `XK` for Kosovo)."
+    )
     subdivision = StrictCharField(
         required=False, allow_blank=True, help_text="ISO 3166-2 code, e.g. `DE-BE`."
     )

@@ -53,11 +53,11 @@ def test_a_list_mixes_names_and_codes():
 
 
 def test_unknown_names_are_refused_in_plain_words():
-    form = _countries("Narnia, Germany, Kosovo")
+    form = _countries("Narnia, Germany, Atlantis")
     assert form.errors["countries"] == [
         "We don't know a country called “Narnia”: use its name, like Germany, "
         "or its two-letter code, like DE.",
-        "We don't know a country called “Kosovo”: use its name, like Germany, "
+        "We don't know a country called “Atlantis”: use its name, like Germany, "
         "or its two-letter code, like DE.",
     ]
 
