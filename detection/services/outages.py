@@ -384,7 +384,7 @@ def _verdict(view: TickView, i: int) -> str:
     before = " at the level before them" if window >= lag else ""
     verdict = (
         f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before}, "
-        f"from at least {s.networks[i]:.0f} distinct networks "
+        f"from at least {s.networks[i]:.0f} different networks "
         f"(p = {s.p_value[i]:.1e}, rule {s.rule[i]})."
     )
     shifted = _SHIFTED.get(int(view.result.transition.state.phase[i]))

@@ -378,7 +378,7 @@ def test_detector_notes_name_countries_and_problems(service):
 def test_cold_start_outage_claims_no_normal_and_no_history(service):
     outage = outage_make(service, rule="poisson_1m", peak_observed=40, peak_expected=3.2)
     OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.OPENED).update(
-        message="40 reports in the last minute vs 3.2 expected, from at least 36 distinct "
+        message="40 reports in the last minute vs 3.2 expected, from at least 36 different "
         "networks (p = 1.0e-20, rule poisson_1m)."
     )
     summary = presentation.outage_summary(outage, period=False, cold=True)
@@ -391,7 +391,7 @@ def test_cold_start_outage_claims_no_normal_and_no_history(service):
     )
     assert "Acme Cloud has almost no reports normally" in lines
     assert "own history" not in lines and "3.2 expected" not in lines
-    assert "40 reports in the last minute, from at least 36 distinct networks." in lines
+    assert "40 reports in the last minute, from at least 36 different networks." in lines
 
 
 def test_peak_beside_its_normal_reads_naturally():

@@ -52,7 +52,7 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     assert outage.networks >= 10 * 25
     assert f"from {outage.networks} networks" in outage.explanation
     opened = OutageEvent.objects.get(outage=outage, kind="opened")
-    assert "distinct networks" in opened.message
+    assert "different networks" in opened.message
     status = ServiceStatus.objects.get(service=history)
     assert (status.level, status.outage_id) == (2, outage.id)
     assert OutageEvent.objects.filter(outage=outage, kind="opened").exists()
