@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from alerts import presentation, validation
 from alerts.countries import country_from_text
+from alerts.models import Subscription
 
 
 class SubscribeForm(forms.Form):
@@ -26,6 +27,15 @@ class SubscribeForm(forms.Form):
         required=False, label="Also tell me when the official status page acknowledges it"
     )
 
+    # Where alerts go; the email address above then receives the confirmation and the link to
+    # the channel's page (as with POST /api/v1/subscriptions/).
+    channel = forms.ChoiceField(
+        required=False,
+        choices=Subscription.Channel.choices,
+        error_messages={"invalid_choice": "Choose email, Slack, Discord or a webhook."},
+    )
+    url = forms.CharField(required=False, max_length=validation.URL_MAX_LENGTH, strip=True)
+
     # Filled from the browser (static/js/localtime.js): the zone the emails show times in.
     # No max_length: a hidden field's error would refuse the sign-up with nothing the visitor
     # can see or correct; clean_timezone() reads any unknown value as none given instead.
@@ -39,6 +49,25 @@ class SubscribeForm(forms.Form):
             return validation.timezone_clean(self.cleaned_data["timezone"])
         except ValidationError:
             return ""
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data["channel"] or Subscription.Channel.EMAIL
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        channel, url = cleaned.get("channel"), cleaned.get("url", "")
+        if channel == Subscription.Channel.EMAIL:
+            if url:
+                # Refused rather than dropped: they may have meant to pick Slack.
+                self.add_error(
+                    "url", "A URL is only for Slack, Discord or a webhook: choose one, or clear it."
+                )
+        elif channel and "url" in cleaned:
+            try:
+                cleaned["url"] = validation.channel_url_clean(channel, url)
+            except ValidationError as exc:
+                self.add_error("url", exc)
+        return cleaned
 
     def clean_email(self) -> str:
         return validation.email_clean(self.cleaned_data["email"])

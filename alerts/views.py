@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts import presentation, selectors, services, tokens
-from alerts.api.views import MESSAGE
+from alerts.api.views import message_for
 from alerts.forms import SubscribeForm
 from alerts.models import ConfirmationDelivery, Subscription
 from outagewatch.api.throttling import ClientRateLimit
@@ -48,6 +48,8 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
             countries=form.cleaned_data["countries"],
             timezone_name=form.cleaned_data["timezone"],
             notify_acknowledged=form.cleaned_data["notify_acknowledged"],
+            channel=form.cleaned_data["channel"],
+            url=form.cleaned_data["url"],
         )
     except services.ConfirmationsWaitingFull as refused:
         # Not "a link is on its way": this one was not taken (and nothing changed).
@@ -60,7 +62,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "alerts/subscription_form.html", context, status=429)
     # The same answer whether or not the address is known: no way to probe subscribers.
     # Shown in the form's card (templates/alerts/_subscribe_form.html), where the visitor is.
-    messages.success(request, MESSAGE, placed_tag("subscribe"))
+    messages.success(request, message_for(form.cleaned_data["channel"]), placed_tag("subscribe"))
     return redirect(f"{service.get_absolute_url()}#subscribe")
 
 

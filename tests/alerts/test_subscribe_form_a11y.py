@@ -34,7 +34,7 @@ def _page(client, **fields) -> str:
 
 def test_the_error_page_has_one_h1(client, service):
     page = _page(client, email="not-an-email")
-    assert re.findall(r"<h1[^>]*>(.*?)</h1>", page) == ["Get an email when Acme Cloud has problems"]
+    assert re.findall(r"<h1[^>]*>(.*?)</h1>", page) == ["Get alerts when Acme Cloud has problems"]
 
 
 def test_a_field_in_error_is_invalid_and_described_by_its_error(client, service):
@@ -59,4 +59,4 @@ def test_on_the_service_page_the_form_keeps_its_h2(client, service):
     page = client.get("/services/acme/").content.decode()
     card = page[page.index('id="subscribe"') :]
     card = card[: card.index("</section>")]
-    assert "<h2>Get an email when Acme Cloud has problems</h2>" in card and "<h1" not in card
+    assert "<h2>Get alerts when Acme Cloud has problems</h2>" in card and "<h1" not in card

@@ -51,7 +51,7 @@ def test_subscribe_confirmation_is_in_view_at_the_form(web_server, page, make_se
     page.goto(f"{web_server.url}/services/acme/")
     page.locator("#subscribe-email").fill("ann@example.com")
     page.locator("#subscribe-countries").fill("Germany, France")
-    page.get_by_role("button", name="Email me about outages").click()
+    page.get_by_role("button", name="Get alerts").click()
 
     message = page.locator("#subscribe [data-placed-message]")
     expect(message).to_contain_text("a confirmation link is on its way")
@@ -65,7 +65,7 @@ def test_subscribe_error_keeps_what_was_typed(web_server, page, make_service):  
     page.goto(f"{web_server.url}/services/acme/")
     page.locator("#subscribe-email").fill("ann@example.com")
     page.locator("#subscribe-countries").fill("Germany, Narnia")
-    page.get_by_role("button", name="Email me about outages").click()
+    page.get_by_role("button", name="Get alerts").click()
 
     error = page.locator("#subscribe .field-error")
     expect(error).to_contain_text("Narnia")
@@ -73,6 +73,28 @@ def test_subscribe_error_keeps_what_was_typed(web_server, page, make_service):  
     expect(page.locator("#subscribe-email")).to_have_value("ann@example.com")
     expect(page.locator("#subscribe-countries")).to_have_value("Germany, Narnia")
     assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_a_slack_channel_is_chosen_in_the_form(web_server, page, make_service, viewport):  # noqa: F811
+    make_service("acme", "Acme Cloud")
+    if viewport:
+        page.set_viewport_size(viewport)
+    page.goto(f"{web_server.url}/services/acme/")
+    page.locator("#subscribe-email").fill("ops@example.com")
+    url = page.locator("#subscribe-url")
+    expect(url).to_be_hidden()  # folded away: most people want the email
+    page.get_by_text("Post them to Slack, Discord or a webhook instead").click()
+    page.get_by_label("A Slack channel").check()
+    url.fill("https://hooks.slack.com/services/T000/B000/XXXX")
+    page.screenshot(path=str(SCREENSHOTS / f"subscribe-slack-{viewport and 'phone'}.png"))
+    page.get_by_role("button", name="Get alerts").click()
+
+    message = page.locator("#subscribe [data-placed-message]")
+    expect(message).to_contain_text("a link to confirm and manage the Slack channel")
+    expect(message).to_be_in_viewport()
+    subscription = Subscription.objects.get()
+    assert (subscription.channel, subscription.email) == ("slack", "ops@example.com")
 
 
 def test_a_webhook_is_confirmed_on_its_page(web_server, page, make_service, stack_env, settings):  # noqa: F811
