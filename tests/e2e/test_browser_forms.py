@@ -14,12 +14,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
-def test_report_confirmation_is_in_view_at_the_form(web_server, page, make_service, viewport):  # noqa: F811
+def _open_service_page(web_server, page, make_service, viewport) -> None:  # noqa: F811
     make_service("acme", "Acme Cloud")
     if viewport:
         page.set_viewport_size(viewport)
     page.goto(f"{web_server.url}/services/acme/")
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
+def test_report_confirmation_is_in_view_at_the_form(web_server, page, make_service, viewport):  # noqa: F811
+    _open_service_page(web_server, page, make_service, viewport)
     page.select_option("#id_country", "DE")
     page.get_by_role("button", name="Login", exact=True).click()
 
@@ -45,10 +49,7 @@ def test_report_region_list_follows_the_country(web_server, page, make_service):
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_subscribe_confirmation_is_in_view_at_the_form(web_server, page, make_service, viewport):  # noqa: F811
-    make_service("acme", "Acme Cloud")
-    if viewport:
-        page.set_viewport_size(viewport)
-    page.goto(f"{web_server.url}/services/acme/")
+    _open_service_page(web_server, page, make_service, viewport)
     page.locator("#subscribe-email").fill("ann@example.com")
     page.locator("#subscribe-countries").fill("Germany, France")
     page.get_by_role("button", name="Get alerts").click()
@@ -77,10 +78,7 @@ def test_subscribe_error_keeps_what_was_typed(web_server, page, make_service):  
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_a_slack_channel_is_chosen_in_the_form(web_server, page, make_service, viewport):  # noqa: F811
-    make_service("acme", "Acme Cloud")
-    if viewport:
-        page.set_viewport_size(viewport)
-    page.goto(f"{web_server.url}/services/acme/")
+    _open_service_page(web_server, page, make_service, viewport)
     page.locator("#subscribe-email").fill("ops@example.com")
     url = page.locator("#subscribe-url")
     expect(url).to_be_hidden()  # folded away: most people want the email
