@@ -60,6 +60,7 @@ ALLOWED_HOSTS: list[str] = env.list(
 )
 SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+CSRF_FAILURE_VIEW = "outagewatch.http.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "outagewatch.apps.OutageWatchConfig",
@@ -173,6 +174,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache (throttles, hot reads) and Celery broker ----------------------
 REDIS_URL: str = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Production names its Redis even when it is this one (`check --deploy` warns otherwise).
+REDIS_URL_DEFAULTED = "REDIS_URL" not in os.environ
 # A cache call gives up after this long: every page and report asks the cache, and a Redis
 # that hangs (not down: frozen, or its host unreachable) otherwise held each call for 5 s.
 REDIS_SOCKET_TIMEOUT: float = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)

@@ -50,6 +50,14 @@ def production_warnings() -> list[tuple[int, str]]:
                 "(set DATABASE_URL).",
             )
         )
+    if settings.REDIS_URL_DEFAULTED:
+        found.append(
+            (
+                4,
+                f"REDIS_URL is not set: the broker and cache default to {settings.REDIS_URL}, "
+                "the development Redis (set REDIS_URL, even to that address).",
+            )
+        )
     return found
 
 

@@ -85,13 +85,13 @@ def test_celery_processes_refuse_to_start_without_a_key(tmp_path):
 
 
 def test_deploy_check_warns_about_development_defaults_left_in_production():
-    """README's list without the mail relay, and SITE_URL / DATABASE_URL left out: emails
-    went to var/mail, links to 127.0.0.1, data to SQLite, and --deploy said nothing."""
-    env = {k: v for k, v in PRODUCTION.items() if k not in {"EMAIL_URL", "SITE_URL"}}
+    """README's list without the mail relay, and SITE_URL / DATABASE_URL / REDIS_URL left out:
+    emails went to var/mail, links to 127.0.0.1, data to SQLite, and --deploy said nothing."""
+    env = {k: v for k, v in PRODUCTION.items() if k not in {"EMAIL_URL", "SITE_URL", "REDIS_URL"}}
     env["DATABASE_URL"] = "sqlite:////tmp/outagewatch-deploy-check.sqlite3"
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
-    for warning in ("outagewatch.W001", "outagewatch.W002", "outagewatch.W003"):
+    for warning in ("outagewatch.W001", "outagewatch.W002", "outagewatch.W003", "outagewatch.W004"):
         assert warning in result.stderr + result.stdout
     assert "Emails are not delivered" in result.stderr + result.stdout
 

@@ -103,6 +103,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW. On the website it is nearly always a form kept open past its token,
+    or a browser that blocks our cookie: say what to do, not Django's account of the Referer
+    header. ``reason`` (Django's) goes to neither: it helps no visitor."""
+    if answers_json(request):
+        return api_error(403, "Forbidden: the request's CSRF check failed.", "csrf_failed")
+    return HttpResponse(loader.render_to_string("403_csrf.html", request=request), status=403)
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if answers_json(request):
         if isinstance(exception, RequestDataTooBig):  # Django's own body limit

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -98,6 +100,21 @@ def test_form_requires_csrf_token(service):
     response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
     assert response.status_code == 403
     assert Report.objects.count() == 0
+    # The site's own page in plain words, not Django's about the Referer header.
+    page = response.content.decode()
+    assert "<h1>Please try again</h1>" in page and "Nothing was saved." in page
+    assert "Referer" not in page and "CSRF" not in page
+
+
+def test_a_csrf_failure_under_the_api_is_json(rf):
+    from outagewatch.http.errors import csrf_failure
+
+    response = csrf_failure(rf.post("/api/v1/anything/"), reason="Referer checking failed")
+    assert response.status_code == 403
+    assert json.loads(response.content) == {
+        "detail": "Forbidden: the request's CSRF check failed.",
+        "code": "csrf_failed",
+    }
 
 
 def test_static_assets_are_served_locally(client):
