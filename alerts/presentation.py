@@ -272,6 +272,7 @@ def notice_build(
     official = outage_official(outage=outage, now=now)
     said = official_sentence(official, kind=delivery.kind, outage=outage, zone=zone, now=now)
     text = summary(kind=delivery.kind, outage=outage, now=now, zone=zone)
+    named = problems(outage)
     return Notice(
         delivery_id=delivery.pk,
         event=delivery.kind,
@@ -284,7 +285,7 @@ def notice_build(
         country_names=names,
         observed=float(outage.peak_observed),
         expected=float(outage.peak_expected),
-        problems=problems(outage),
+        problems=named,
         outage_url=absolute(f"/outages/{outage.pk}/"),
         service_url=absolute(outage.service.get_absolute_url()),
         at=now,
@@ -292,6 +293,7 @@ def notice_build(
         earlier=earlier,
         official=said,
         official_incident=official_incident(official),
+        explanation=words.outage_summary(outage, named, zone=zone, now=now, date=True),
     )
 
 

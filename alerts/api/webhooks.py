@@ -32,7 +32,10 @@ class WebhookOutageSerializer(serializers.Serializer):
     expected = serializers.FloatField(help_text="Reports a minute expected at the peak.")
     score = serializers.FloatField()
     top_problems = WebhookProblemSerializer(many=True)
-    explanation = serializers.CharField()
+    explanation = serializers.CharField(
+        help_text="What happened, in plain words (as the outage API's), times in the "
+        "subscription's zone."
+    )
 
 
 class WebhookOfficialIncidentSerializer(serializers.Serializer):

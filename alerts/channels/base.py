@@ -60,6 +60,8 @@ class Notice:
     # and its incident for the webhook body (id, title, url, status, acknowledged_at).
     official: str = ""
     official_incident: dict[str, Any] | None = None
+    # The outage in plain words, times in the subscriber's zone (as the API's explanation).
+    explanation: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from alerts.channels import http
 from alerts.channels.base import Notice
+from outagewatch.rounding import for_readers
 
 SIGNATURE_HEADER = "X-OutageWatch-Signature"
 TIMESTAMP_HEADER = "X-OutageWatch-Timestamp"
@@ -59,11 +60,12 @@ def payload(notice: Notice) -> dict[str, Any]:
             "detected_at": _iso(outage.detected_at),
             "resolved_at": _iso(outage.resolved_at),
             "countries": notice.countries,
-            "observed": notice.observed,
-            "expected": notice.expected,
-            "score": outage.score,
+            # Rounded as the read API rounds them (peak_observed, peak_expected, score).
+            "observed": for_readers(notice.observed),
+            "expected": for_readers(notice.expected),
+            "score": for_readers(outage.score, 3),
             "top_problems": [{"problem": p["slug"], "count": p["count"]} for p in notice.problems],
-            "explanation": outage.explanation,
+            "explanation": notice.explanation,
         },
         "official": notice.official,
         "official_incident": _official(notice.official_incident),

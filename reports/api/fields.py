@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from outagewatch.quoting import quoted, shortened
+from outagewatch.rounding import for_readers
 from reports.cache import CatalogService, catalog_service
 from reports.models import Service
 
@@ -26,20 +27,14 @@ class StrictCharField(serializers.CharField):
 
 
 class RoundedFloatField(serializers.FloatField):
-    """A float as a reader needs it: to `decimals` places, a value under 1 to 3 significant
-    figures (an expectation of 0.004 a minute is not 0). Estimates came out with 16 digits
-    (36.83606846226556) beside figures of 2, which no reader can use and every cache key
-    and ETag varied on."""
+    """A float as a reader needs it (outagewatch.rounding.for_readers)."""
 
     def __init__(self, *, decimals: int = 2, **kwargs: Any) -> None:
         self.decimals = decimals
         super().__init__(**kwargs)
 
     def to_representation(self, value: Any) -> float:
-        number = super().to_representation(value)
-        if number and abs(number) < 1:
-            return float(f"{number:.3g}")
-        return round(number, self.decimals)
+        return for_readers(super().to_representation(value), self.decimals)
 
 
 class ChoiceField(serializers.ChoiceField):

@@ -91,6 +91,21 @@ def test_a_webhook_gets_a_signed_json_body_that_verifies(hook, outage, receiver,
     assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
 
 
+def test_the_webhook_explains_in_the_words_and_figures_of_the_api(hook, outage, receiver):
+    # It carried the detector's own note (ISO codes, problem slugs, rule names, UTC) and
+    # figures to 16 digits, where every other surface says it in words.
+    hook(timezone="America/New_York")
+    o = outage(["DE", "FR"], peak_expected=1.022603769480707, score=0.8784657095547572)
+    _deliver(o)
+    body = receiver.received[0].json()["outage"]
+    assert (body["expected"], body["score"]) == (1.02, 0.878)
+    explanation = body["explanation"]
+    assert explanation.startswith("Problems since ") and "(UTC-5)" in explanation
+    assert "Most reports from Germany and France." in explanation
+    assert "Most reported problems: Login (40)" in explanation
+    assert "rule" not in explanation and "42 reports a minute where" not in explanation
+
+
 def test_the_same_outage_keeps_its_id_through_reopen_and_resolve(hook, outage, receiver):
     hook()
     o = outage()
