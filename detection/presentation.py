@@ -560,8 +560,10 @@ _P_VALUE = re.compile(r"p = ([0-9.]+e[-+]?[0-9]+)")
 # The statistics' names, for the technical line only.
 _RULE_NAMES = {"poisson": "Poisson", "nb": "negative binomial", "excess": "plain excess"}
 # What the detector appends to its notes for experts: "(p = 2.4e-46, rule poisson_1m)",
-# "(rule nb_1m, score 0.77)". Moved to the technical line, out of the sentences.
-_TECHNICAL = re.compile(r"\s*\(((?:p = [^,()]+, )?rule [a-z0-9_]+(?:, score [0-9.]+)?)\)")
+# "(opened on rule nb_1m, highest score 0.77)". Moved to the technical line, out of the sentences.
+_TECHNICAL = re.compile(
+    r"\s*\(((?:p = [^,()]+, )?(?:opened on )?rule [a-z0-9_]+(?:, (?:highest )?score [0-9.]+)?)\)"
+)
 _EXPECTED = re.compile(r" vs [0-9.]+ expected(?: at the level before them)?")
 _COUNTRY_SHARE = re.compile(r"\b([A-Z]{2}) (\d+%)")
 

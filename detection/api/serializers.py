@@ -247,7 +247,10 @@ class OutageSummarySerializer(serializers.Serializer):
     score = RoundedFloatField(
         decimals=3, help_text="The highest anomaly score of the outage, 0..1."
     )
-    rule = serializers.CharField()
+    rule = serializers.CharField(
+        help_text="The rule that opened the outage (its test and time window); `score` is the "
+        "highest since, which a later minute may have reached under another rule."
+    )
     total_reports = serializers.IntegerField(
         help_text="Counted reports from the onset to the end (while open: so far)."
     )

@@ -403,7 +403,9 @@ def _explanation(outage: Outage, countries: Counter, total: int) -> str:
         f"{total} counted reports from {outage.networks} {networks} since "
         f"{outage.started_at:%H:%M} UTC.",
         f"Peak {outage.peak_observed:.0f} reports a minute vs {outage.peak_expected:.1f} expected"
-        f" (rule {outage.rule}, score {outage.score:.2f}).",
+        # The rule that opened it and the highest score since, which another rule may have
+        # given: said apart, or the two read as one verdict's.
+        f" (opened on rule {outage.rule}, highest score {outage.score:.2f}).",
     ]
     if outage.countries:
         shares = ", ".join(

@@ -168,7 +168,8 @@ def resolved(service):
         resolved_at=started + timedelta(minutes=67),
         rule="nb_5m",
         networks=57,
-        explanation="Peak 42 reports a minute vs 2.6 expected (rule nb_5m, score 1.00).",
+        explanation="Peak 42 reports a minute vs 2.6 expected (opened on rule nb_5m, highest "
+        "score 1.00).",
     )
     # The detector confirms the end some quiet minutes after the last busy one.
     OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.RESOLVED).update(
@@ -226,7 +227,7 @@ def test_decision_details_say_the_window_and_how_unlikely(resolved):
     # The rule and the p-value for experts, in one technical line at the end only.
     assert details[-1].text == (
         "Technical details: rule nb_5m (negative binomial, 5-minute window); "
-        "14:07 UTC p = 4.0e-21, rule nb_5m; rule nb_5m, score 1.00."
+        "14:07 UTC p = 4.0e-21, rule nb_5m; opened on rule nb_5m, highest score 1.00."
     )
     plain = " ".join(str(line) for line in details[:-1])
     assert "rule" not in plain and "negative binomial" not in plain and "p = " not in plain
