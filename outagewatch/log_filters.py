@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from outagewatch.quoting import shortened
 
 
 class DisallowedHostFilter(logging.Filter):
-    """A request for a host not in ALLOWED_HOSTS as one WARNING line.
+    """A request for a host not in ALLOWED_HOSTS as one WARNING line, at most one a minute.
 
     Django logs each at ERROR with its traceback: scanners of the internet send them all
     day, and the error log filled with one well-known condition. The line names the host
     (shortened: the client chose it) and never the client's address: the request, which
     a handler (an email to admins, an error tracker) would render with REMOTE_ADDR, is
-    dropped from the record.
+    dropped from the record. One client sending thousands a second must not fill the disk
+    either: within `interval_seconds` of a line the others are counted, and the next line
+    says how many there were.
     """
 
+    interval_seconds = 60.0
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self._next_at = float("-inf")
+        self._held = 0
+
     def filter(self, record: logging.LogRecord) -> bool:
+        with self._lock:
+            if record.created < self._next_at:
+                self._held += 1
+                return False
+            held, self._held = self._held, 0
+            self._next_at = record.created + self.interval_seconds
         request = getattr(record, "request", None)
         host = _raw_host(request) if request is not None else None
         record.msg = (
@@ -25,6 +45,8 @@ class DisallowedHostFilter(logging.Filter):
             if host is not None
             else "Refused a request for a host not in ALLOWED_HOSTS."
         )
+        if held:
+            record.msg += f" {held} more refused since the last such line, not logged singly."
         record.args = ()
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info = record.exc_text = record.stack_info = None

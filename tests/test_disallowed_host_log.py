@@ -9,6 +9,19 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
+def _filter():
+    (found,) = logging.getLogger("django.security.DisallowedHost").filters
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _fresh_minute():
+    # At most one line a minute per process: each test starts a minute of its own.
+    _filter().reset()
+    yield
+    _filter().reset()
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_a_foreign_host_is_one_warning_line_without_traceback_or_address(
     client, caplog, settings, debug
@@ -35,3 +48,23 @@ def test_a_long_foreign_host_is_shortened_in_the_log(client, caplog):
         client.get("/api/v1/status/", HTTP_HOST="a" * 5_000 + ".example")
     (record,) = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
     assert len(record.getMessage()) < 200
+
+
+def test_a_flood_of_foreign_hosts_is_one_line_a_minute_with_a_count(caplog):
+    refused = _filter()
+
+    def record(at: float) -> logging.LogRecord:
+        made = logging.LogRecord(
+            "django.security.DisallowedHost", logging.ERROR, "", 0, "x", (), None
+        )
+        made.created = at
+        return made
+
+    flood = [record(1000.0 + i / 100) for i in range(500)]  # 500 in five seconds
+    assert [refused.filter(r) for r in flood].count(True) == 1
+    later = record(1000.0 + refused.interval_seconds)
+    assert refused.filter(later)
+    assert later.getMessage() == (
+        "Refused a request for a host not in ALLOWED_HOSTS. 499 more refused since the last "
+        "such line, not logged singly."
+    )
