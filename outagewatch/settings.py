@@ -158,6 +158,10 @@ elif env_bool("DB_POOL", False):
         # long answers take while the database is down.
         "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
     }
+    # Each connection is checked (one empty round trip) as it is handed out, and one found
+    # dead (a database restart, a failover) has the pool opened afresh: each had failed a
+    # request with a 503 while the database was back (outagewatch/pooled_postgresql).
+    DATABASES["default"]["ENGINE"] = "outagewatch.pooled_postgresql"
     # Django opens psycopg connections with prepared statements off (poolers in transaction
     # mode before PgBouncer 1.21 cannot hold them). Its ORM queries are never prepared either
     # way (client-side binding); this lets the report write, sent through psycopg's own

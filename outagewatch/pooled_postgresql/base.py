@@ -1,0 +1,67 @@
+"""Django's PostgreSQL backend with a pool that recovers at once from a database restart.
+
+The web server's pool (settings: DB_POOL) checks each connection as it hands it out. After a
+restart or failover every idle connection is dead; psycopg_pool's own check finds them one at
+a time and waits between finds (1 s, then 2 s, ...), so with two dead connections a request
+waited past DB_POOL_TIMEOUT (3 s) and was answered 503 while the database was back. Here the
+first dead one found empties the pool of the others (they died together) and has fresh ones
+opened, which the request that found it gets on its next try.
+
+Django passes the pool's check itself (psycopg_pool's, with CONN_HEALTH_CHECKS), so the pool
+is made here, as Django makes it, with this check instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import psycopg
+from django.db.backends.postgresql import base
+from psycopg_pool import ConnectionPool
+
+logger = logging.getLogger(__name__)
+
+# A database that is down fails every check: opening new connections for each would only add
+# to the pool's own reconnection attempts.
+DRAIN_GAP_SECONDS = 5.0
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    _drain_lock = threading.Lock()
+    _drained_at = float("-inf")
+
+    @property
+    def pool(self) -> ConnectionPool | None:
+        options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias == base.NO_DB_ALIAS or not options:
+            return None
+        if self.alias not in self._connection_pools:
+            connect_kwargs = self.get_connection_params()
+            connect_kwargs["autocommit"] = True  # as Django's: it sets autocommit itself later
+            pool = ConnectionPool(
+                kwargs=connect_kwargs,
+                open=False,
+                configure=self._configure_connection,
+                check=self._check_pooled,
+                **({} if options is True else options),
+            )
+            self._connection_pools.setdefault(self.alias, pool)  # threads may race: one wins
+        return self._connection_pools[self.alias]
+
+    def _check_pooled(self, conn: psycopg.Connection) -> None:
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            self._drain()
+            raise
+
+    def _drain(self) -> None:
+        now = time.monotonic()
+        with self._drain_lock:
+            if now - DatabaseWrapper._drained_at < DRAIN_GAP_SECONDS:
+                return
+            DatabaseWrapper._drained_at = now
+        logger.warning("A pooled database connection was dead: opening fresh ones.")
+        self._connection_pools[self.alias].drain()
