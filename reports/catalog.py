@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +19,7 @@ from django.apps.registry import Apps
 from django.db import transaction
 from django.db.models import Model
 
+from outagewatch.quoting import quoted
 from reports.catalog_renames import (
     former_slug_model,
     former_slugs_record,
@@ -45,6 +48,34 @@ class CatalogSyncResult:
     services_renamed: tuple[tuple[str, str], ...] = ()
 
 
+class CatalogEntryInvalid(ValueError):
+    """An entry of the file lacks a key or names what the file does not define; the message
+    names the entry."""
+
+
+@contextmanager
+def _entry(kind: str, row: Any, index: int) -> Iterator[None]:
+    """Turns a missing key of an entry into a message that says which entry (of hundreds)."""
+    try:
+        yield
+    except KeyError as exc:
+        slug = row.get("slug") if isinstance(row, dict) else None
+        label = f"{kind} {slug!r}" if isinstance(slug, str) else f"{kind} number {index + 1}"
+        raise CatalogEntryInvalid(f"{label} lacks the key {exc}.") from None
+
+
+_SECTIONS = {"category": "categories", "problem type": "problem_types"}
+
+
+def _named(kind: str, defined: dict[str, Model], slug: Any, *, service: str) -> Model:
+    if not isinstance(slug, str) or slug not in defined:
+        raise CatalogEntryInvalid(
+            f"service {service!r} names the {kind} {quoted(slug)}, which the file's "
+            f"{_SECTIONS[kind]} do not define."
+        )
+    return defined[slug]
+
+
 def catalog_read(path: Path = CATALOG_PATH) -> dict[str, Any]:
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)
@@ -70,29 +101,35 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
 
     categories = {}
     for position, row in enumerate(data["categories"]):
-        categories[row["slug"]], _ = _upsert(
-            Category,
-            slug=slug_clean(row["slug"]),
-            fields={"name": row["name"], "position": position},
-        )
+        with _entry("category", row, position):
+            categories[row["slug"]], _ = _upsert(
+                Category,
+                slug=slug_clean(row["slug"]),
+                fields={"name": row["name"], "position": position},
+            )
     problems = {}
-    for row in data["problem_types"]:
-        problems[row["slug"]], _ = _upsert(
-            ProblemType,
-            slug=slug_clean(row["slug"]),
-            fields={"name": row["name"], "description": row.get("description", "")},
-        )
+    for index, row in enumerate(data["problem_types"]):
+        with _entry("problem type", row, index):
+            problems[row["slug"]], _ = _upsert(
+                ProblemType,
+                slug=slug_clean(row["slug"]),
+                fields={"name": row["name"], "description": row.get("description", "")},
+            )
+    for index, row in enumerate(data["services"]):
+        with _entry("service", row, index):
+            row["slug"]  # renames_read below reads every slug first
     # Duplicates and cycles are refused before any service is written.
     renames = renames_read(data["services"])
     changes: dict[str, Change] = {}
     renamed = []
-    for row in data["services"]:
-        slug = slug_clean(row["slug"])
-        if old := service_rename(slug=slug, former=renames[slug], entries=renames, apps=apps):
-            renamed.append((old, slug))
-        changes[slug] = _service_write(
-            row, former=renames[slug], categories=categories, problems=problems, apps=apps
-        )
+    for index, row in enumerate(data["services"]):
+        with _entry("service", row, index):
+            slug = slug_clean(row["slug"])
+            if old := service_rename(slug=slug, former=renames[slug], entries=renames, apps=apps):
+                renamed.append((old, slug))
+            changes[slug] = _service_write(
+                row, former=renames[slug], categories=categories, problems=problems, apps=apps
+            )
         if old and changes[slug] == "unchanged":
             changes[slug] = "updated"  # the rename was the change
     for slug in providers_sync(data=data, apps=apps):
@@ -118,17 +155,19 @@ def _service_write(
     apps: Apps,
 ) -> Change:
     """Make the service of the entry `row` what it says; what that changed."""
+    slug = slug_clean(row["slug"])
     service, change = _upsert(
         apps.get_model("reports", "Service"),
-        slug=slug_clean(row["slug"]),
+        slug=slug,
         fields={
             "name": row["name"],
-            "category": categories[row["category"]],
+            "category": _named("category", categories, row["category"], service=slug),
             "website": row["website"],
             "status_page": row.get("status_page") or "",
         },
     )
-    edited = _related_set(service.problem_types, [problems[p] for p in row["problems"]])
+    types = [_named("problem type", problems, p, service=slug) for p in row["problems"]]
+    edited = _related_set(service.problem_types, types)
     edited |= former_slugs_record(service=service, former=former, apps=apps)
     return "updated" if change == "unchanged" and edited else change
 

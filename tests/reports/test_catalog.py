@@ -51,12 +51,35 @@ def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service)
         (None, "Cannot read"),  # no such file
         ("{not json", "Cannot read"),
         ("[]", "not a catalog"),
-        ("{}", "lacks the key 'categories'"),
+        ("{}", "the file lacks the key 'categories'"),
         # The category is written before the broken service: the load is all or nothing.
+        # Each message names the entry (a catalog has hundreds).
         (
             '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
             ' "services": [{"slug": "x", "category": "new-cat"}]}',
-            "lacks the key 'name'",
+            "service 'x' lacks the key 'name'.",
+        ),
+        (
+            '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
+            ' "services": [{"name": "X", "category": "new-cat"}]}',
+            "service number 1 lacks the key 'slug'.",
+        ),
+        (
+            '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
+            ' "services": [{"slug": "x", "name": "X", "category": "nope",'
+            ' "website": "https://x.example", "problems": []}]}',
+            "service 'x' names the category “nope”, which the file's categories do not define.",
+        ),
+        (
+            '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
+            ' "services": [{"slug": "x", "name": "X", "category": "new-cat",'
+            ' "website": "https://x.example", "problems": ["nope"]}]}',
+            "service 'x' names the problem type “nope”, which the file's problem_types do not "
+            "define.",
+        ),
+        (
+            '{"categories": [{"slug": "new-cat"}], "problem_types": [], "services": []}',
+            "category 'new-cat' lacks the key 'name'.",
         ),
         # A slug the API could never match (it looks slugs up in lower case).
         (

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from reports.catalog import CATALOG_PATH, catalog_read, catalog_sync
+from reports.catalog import CATALOG_PATH, CatalogEntryInvalid, catalog_read, catalog_sync
 from reports.catalog_renames import CatalogConflict
 
 
@@ -25,10 +25,10 @@ class Command(BaseCommand):
             # categories before it half-loaded.
             with transaction.atomic():
                 result = catalog_sync(data=data)
-        except CatalogConflict as exc:
+        except (CatalogConflict, CatalogEntryInvalid) as exc:
             raise CommandError(f"Cannot load {file}: {exc}") from None
-        except KeyError as exc:
-            raise CommandError(f"Cannot load {file}: an entry lacks the key {exc}") from None
+        except KeyError as exc:  # the entries' own say which entry (CatalogEntryInvalid)
+            raise CommandError(f"Cannot load {file}: the file lacks the key {exc}") from None
         except ValidationError as exc:
             raise CommandError(f"Cannot load {file}: {' '.join(exc.messages)}") from None
         except (TypeError, ValueError, AttributeError) as exc:
