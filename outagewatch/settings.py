@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -23,7 +25,30 @@ from kombu import Queue
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ, but a number that is not one, or is negative, stops start-up with the
+    variable's name (a typo surfaced as a traceback from deep inside, or not at all)."""
+
+    def int(self, var: str, default: int = environ.Env.NOTSET) -> int:  # type: ignore[override]
+        return self._number(var, default, int, "a whole number")
+
+    def float(self, var: str, default: float = environ.Env.NOTSET) -> float:  # type: ignore[override]
+        return self._number(var, default, float, "a number")
+
+    def _number(self, var: str, default: object, kind: type, words: str) -> Any:
+        try:
+            value = super().int(var, default) if kind is int else super().float(var, default)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{var} must be {words}, not {os.environ.get(var, '')!r}."
+            ) from None
+        if value < 0:
+            raise ImproperlyConfigured(f"{var} must not be negative, not {value}.")
+        return value
+
+
+env = _Env()
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -38,6 +63,20 @@ def env_bool(name: str, default: bool) -> bool:
     if value in _TRUE | _FALSE:
         return value in _TRUE
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}.")
+
+
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit as DRF reads it ("10/min"): a typo made every request it limits a 500."""
+    raw = env.str(name, default=default).strip()
+    if not _RATE.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate such as 10/min (a count per s, min, hour or day), "
+            f"not {raw!r}."
+        )
+    return raw
 
 
 # Off unless asked for: a forgotten variable must not serve tracebacks or a public key.
@@ -327,11 +366,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["outagewatch.api.throttling.ScopedClientThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "reports": env.str("THROTTLE_REPORTS", default="10/min"),
-        "reads": env.str("THROTTLE_READS", default="300/min"),
-        "subscriptions": env.str("THROTTLE_SUBSCRIPTIONS", default="5/hour"),
+        "reports": env_rate("THROTTLE_REPORTS", default="10/min"),
+        "reads": env_rate("THROTTLE_READS", default="300/min"),
+        "subscriptions": env_rate("THROTTLE_SUBSCRIPTIONS", default="5/hour"),
         # POSTs to /admin/login/ per client (outagewatch.http.middleware).
-        "admin-login": env.str("THROTTLE_ADMIN_LOGIN", default="10/hour"),
+        "admin-login": env_rate("THROTTLE_ADMIN_LOGIN", default="10/hour"),
     },
     "DEFAULT_PAGINATION_CLASS": "outagewatch.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -438,6 +477,10 @@ SERIES_MIN_COUNTED: int = env.int("SERIES_MIN_COUNTED", default=3)
 # At most this many cold (not yet seasonal) baselines are fitted per 15-minute cold refit.
 BASELINE_COLD_REFITS_PER_RUN: int = env.int("BASELINE_COLD_REFITS_PER_RUN", default=200)
 REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)
+if REPORT_RETENTION_DAYS < 1:
+    # 0 had the nightly purge delete every report up to the minute, those the counting of the
+    # last dedup window and the late recount still read.
+    raise ImproperlyConfigured("REPORT_RETENTION_DAYS must be at least 1.")
 # Minute buckets must outlive the baseline's history window (28 days); hourly rollups stay.
 BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
 # Problems need an excess from at least this many distinct networks (more for busy series:

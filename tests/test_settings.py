@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BASE_DIR = Path(__file__).resolve().parents[1]
 
 PRODUCTION = {
@@ -105,6 +107,24 @@ def test_bad_boolean_is_refused():
     result = manage("check", env={**PRODUCTION, "DEBUG": "maybe"})
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        # Each used to pass start-up: the first made every report a 500, the second a raw
+        # traceback, the third had the nightly purge delete every report.
+        ("THROTTLE_REPORTS", "ten", "THROTTLE_REPORTS must be a rate such as 10/min"),
+        ("REPORT_RETENTION_DAYS", "abc", "REPORT_RETENTION_DAYS must be a whole number, not 'abc'"),
+        ("REPORT_RETENTION_DAYS", "0", "REPORT_RETENTION_DAYS must be at least 1."),
+        ("ALERT_MAX_ATTEMPTS", "-1", "ALERT_MAX_ATTEMPTS must not be negative"),
+        ("BUCKET_RETENTION_DAYS", "7", "it must be more than the 28 days of history"),
+    ],
+)
+def test_a_bad_number_or_rate_stops_start_up_naming_the_variable(variable, value, message):
+    result = manage("check", env={**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 def test_confirmation_links_must_outlive_the_gathered_lists_wait():
