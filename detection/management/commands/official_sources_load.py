@@ -16,7 +16,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--file", type=Path, default=SOURCES_FILE)
+        parser.add_argument(
+            "--file",
+            type=Path,
+            default=SOURCES_FILE,
+            help="the sources file (default: detection/official/sources.json; format: "
+            "docs/official-status.md)",
+        )
 
     def handle(self, *args, file: Path, **options):
         try:

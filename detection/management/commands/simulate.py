@@ -38,6 +38,7 @@ def _within(kind: type, low: float, high: float, *, above: bool = False) -> Call
 
 
 WEEKS = _within(float, 0, 52, above=True)
+SEED_HELP = "random seed: the same seed gives the same traffic (1)"
 
 
 class Command(BaseCommand):
@@ -51,14 +52,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="mode", required=True)
         csv_mode = sub.add_parser("csv", help="labelled timestamp,value series + labels JSON")
-        csv_mode.add_argument("directory", type=Path)
-        csv_mode.add_argument("--series", type=_within(int, 1, 1000), default=10)
-        csv_mode.add_argument("--weeks", type=WEEKS, default=4.0)
-        csv_mode.add_argument("--seed", type=int, default=1)
+        csv_mode.add_argument(
+            "directory", type=Path, help="where the CSV files and labels.json go (made if new)"
+        )
+        csv_mode.add_argument(
+            "--series", type=_within(int, 1, 1000), default=10, help="how many series (10)"
+        )
+        csv_mode.add_argument("--weeks", type=WEEKS, default=4.0, help="length of each (4)")
+        csv_mode.add_argument("--seed", type=int, default=1, help=SEED_HELP)
         history = sub.add_parser("history", help="weeks of report history for popular services")
-        history.add_argument("--weeks", type=WEEKS, default=2.0)
-        history.add_argument("--services", type=_within(int, 1, 1000), default=8)
-        history.add_argument("--seed", type=int, default=1)
+        history.add_argument("--weeks", type=WEEKS, default=2.0, help="how far back (2)")
+        history.add_argument(
+            "--services",
+            type=_within(int, 1, 1000),
+            default=8,
+            help="how many of the catalog's popular services, most popular first (8)",
+        )
+        history.add_argument("--seed", type=int, default=1, help=SEED_HELP)
         history.add_argument(
             "--replace", action="store_true", help="remove earlier simulated history first"
         )
@@ -67,7 +77,9 @@ class Command(BaseCommand):
         live.add_argument("service", help="service slug")
         minutes = _within(int, 0, 7 * 1440)
         per_minute = _within(float, 0, 10_000)
-        live.add_argument("--minutes", type=_within(int, 1, 7 * 1440), default=30)
+        live.add_argument(
+            "--minutes", type=_within(int, 1, 7 * 1440), default=30, help="how long to run (30)"
+        )
         live.add_argument("--rate", type=per_minute, default=1.0, help="normal reports/min")
         live.add_argument("--outage-at", type=minutes, default=2, help="minute it starts")
         live.add_argument("--outage-minutes", type=minutes, default=10, help="0 = no outage")
@@ -76,8 +88,15 @@ class Command(BaseCommand):
         live.add_argument(
             "--flood", type=_within(int, 0, 10_000), default=0, help="reports/min from one person"
         )
-        live.add_argument("--seconds-per-minute", type=_within(float, 0, 3600), default=60.0)
-        live.add_argument("--seed", type=int, default=1)
+        live.add_argument(
+            "--seconds-per-minute",
+            type=_within(float, 0, 3600),
+            default=60.0,
+            help="real seconds between one minute's reports and the next's (60; the reports "
+            "are stamped when sent, so with less the detector sees them bunched in fewer "
+            "minutes)",
+        )
+        live.add_argument("--seed", type=int, default=1, help=SEED_HELP)
 
     def handle(self, *args, mode: str, **options):
         getattr(self, f"handle_{mode}")(**options)

@@ -13,7 +13,12 @@ class Command(BaseCommand):
     help = "Create or update the service catalog from reports/data/catalog.json (idempotent)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--file", type=Path, default=CATALOG_PATH)
+        parser.add_argument(
+            "--file",
+            type=Path,
+            default=CATALOG_PATH,
+            help="the catalog file (default: reports/data/catalog.json; format: docs/catalog.md)",
+        )
 
     def handle(self, *args, file: Path, **options):
         try:
