@@ -66,7 +66,7 @@ class Command(BaseCommand):
             "--services",
             type=_within(int, 1, 1000),
             default=8,
-            help="how many of the catalog's popular services, most popular first (8)",
+            help="how many services, from a list of popular ones: chatgpt, whatsapp, ... (8)",
         )
         history.add_argument("--seed", type=int, default=1, help=SEED_HELP)
         history.add_argument(
