@@ -60,7 +60,7 @@ def buckets_aggregate(
     """
     end = minute_floor(now or timezone.now())  # the current minute is still filling
     cursor = JobCursor.objects.filter(name=CURSOR).first()
-    start = settled = _start(end, cursor)
+    start = settled = _start(end, cursor, backfill=since is not None)
     newest, late = _late_reports(settled, end, since, None if cursor is None else cursor.last_id)
     if late is not None:
         since = late if since is None else min(since, late)
@@ -193,10 +193,12 @@ def _advance(position: dt.datetime) -> None:
     JobCursor.objects.filter(name=CURSOR, position__lt=position).update(position=position)
 
 
-def _start(end: dt.datetime, cursor: JobCursor | None) -> dt.datetime:
-    """Where this run counts from, given the watermark's row (None before the first run)."""
+def _start(end: dt.datetime, cursor: JobCursor | None, *, backfill: bool) -> dt.datetime:
+    """Where this run counts from, given the watermark's row (None before the first run).
+    ``backfill``: a run that counts a past span on purpose (``since``), whose end is behind
+    the watermark because the live counting is further on, not because a clock jumped."""
     late = dt.timedelta(minutes=settings.BUCKET_LATE_MINUTES)
-    if cursor is not None and cursor.position > end + CLOCK_SLACK:
+    if cursor is not None and cursor.position > end + CLOCK_SLACK and not backfill:
         # A run whose clock was ahead (a VM resumed with a wrong clock, an NTP step) left the
         # watermark in the future: left there, nothing would be counted until the clock
         # caught up, and the reports of those minutes would never reach a bucket.

@@ -161,6 +161,7 @@ def history_seed(
     rng = np.random.default_rng(seed)
     total = 0
     with _tick_pause():
+        progress(f"Writing {weeks:g} weeks of history for {len(chosen)} services…")
         for k, service in enumerate(chosen):
             rate = float(np.exp(rng.uniform(np.log(0.2), np.log(6.0))))
             series = simulate_series(

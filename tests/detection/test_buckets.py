@@ -91,6 +91,21 @@ def test_a_run_whose_clock_was_ahead_does_not_blind_the_next_ones(service, send_
     assert "ahead of the clock" in caplog.text
 
 
+def test_a_backfill_of_the_past_beside_live_counting_is_no_clock_jump(
+    service, send_reports, caplog
+):
+    # `simulate history` on a running stack counts two weeks ago an hour at a time; each run
+    # logged an ERROR about a clock that jumped and moved the live watermark back.
+    send_reports(service, T0, 2)
+    buckets_aggregate(now=T0 + M)
+    past = T0 - dt.timedelta(days=14)
+    send_reports(service, past, 4)
+    buckets_aggregate(now=past + dt.timedelta(hours=1), since=past)
+    assert Bucket.objects.get(minute=past, country="").counted == 4
+    assert JobCursor.objects.get(name="buckets").position == T0 + M
+    assert "ahead of the clock" not in caplog.text
+
+
 def test_late_report_is_picked_up_by_the_next_run(service, send_reports, problem_types):
     send_reports(service, T0, 2)
     buckets_aggregate(now=T0 + M)

@@ -114,7 +114,6 @@ class Command(BaseCommand):
 
     def handle_history(self, *, weeks: float, services: int, seed: int, replace: bool, **_):
         started = time.monotonic()
-        self._progress(f"Writing {weeks} weeks of history for {services} services…")
         try:
             result = history_seed(
                 weeks=weeks, services=services, seed=seed, replace=replace, progress=self._progress
