@@ -231,6 +231,7 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
     assert delivery is not None  # emails always have their row
     zone, now = presentation.zone_of(notice.subscription), notice.at
     end = words.outage_end(outage)
+    quoted = notice.figures or presentation.figures(delivery=delivery, now=now)
 
     def when(at: datetime | None) -> str:
         # In the subscriber's zone with its offset; the date always (emails are read later).
@@ -242,18 +243,19 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "kind": notice.event,
         "countries": notice.country_names,
         "problems": notice.problems,
-        "peak": presentation.peak_sentence(outage),
-        "totals": words.outage_totals(outage) if outage.total_reports else "",
-        "started": when(outage.started_at),
-        "detected": when(outage.detected_at),
+        # A relapse's own (alerts.presentation.Figures): its follower may never have heard
+        # of the first run, whose onset, detection and counts are another country's.
+        "peak": quoted.peak,
+        "totals": quoted.totals,
+        "started": when(quoted.since),
+        "first_started": when(outage.started_at),
+        "detected": when(quoted.detected_at),
         "ended": when(end),
         "earlier_started": when(earlier.outage.started_at) if earlier else "",
         "duration": presentation.duration(outage.started_at, end or notice.at),
         # A relation that stays true in the inbox (not "1 min ago", which goes stale).
         "detection_lag": (
-            presentation.duration(outage.started_at, outage.detected_at)
-            if outage.detected_at
-            else ""
+            presentation.duration(quoted.since, quoted.detected_at) if quoted.detected_at else ""
         ),
         "service_url": notice.service_url,
         "outage_url": notice.outage_url,

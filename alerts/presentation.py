@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from django.conf import settings
 from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, Subscription, UpstreamDelivery
 from detection import presentation as words
-from detection.episodes import outage_episode
+from detection.episodes import Episode, episode_tally, outage_episode
 from detection.models import Outage
 from detection.official.selectors import OutageOfficial, outage_official
 from detection.presentation import absolute
@@ -152,7 +153,12 @@ def country_names(codes: list[str]) -> list[str]:
 
 def problems(outage: Outage) -> list[dict[str, Any]]:
     """The outage's top problems with their names: [{"slug", "name", "count"}]."""
-    rows = [p for p in (outage.top_problems or [])[:5] if isinstance(p, dict)]
+    return problems_named(outage.top_problems or [])
+
+
+def problems_named(top: list[Any]) -> list[dict[str, Any]]:
+    """[{"problem", "count"}] (an outage's or an episode's top problems) with their names."""
+    rows = [p for p in top[:5] if isinstance(p, dict)]
     slugs = [p.get("problem", "") for p in rows]
     names = dict(ProblemType.objects.filter(slug__in=slugs).values_list("slug", "name"))
     return [
@@ -175,20 +181,27 @@ def zone_of(subscription: Subscription) -> tzinfo:
 
 
 def title(
-    *, kind: str, outage: Outage, names: list[str], zone: tzinfo = UTC, now: datetime | None = None
+    *,
+    kind: str,
+    outage: Outage,
+    names: list[str],
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+    since: datetime | None = None,
 ) -> str:
-    """One line saying what happened: the email subject, the chat message's headline."""
+    """One line saying what happened: the email subject, the chat message's headline.
+    ``since``: when the problems this message is about began (a relapse's own onset)."""
     service = outage.service.name
-    since = words.time_in_zone(outage.started_at, zone, now=now)
+    since_text = words.time_in_zone(since or outage.started_at, zone, now=now)
     where = f" in {', '.join(names[:3])}" if names else ""
     if kind == Kind.RESOLVED:
         period = words.outage_period(outage, zone=zone, now=now)
         return f"Resolved: {service} is working again after problems {period}"
     if kind == Kind.REOPENED:
-        return f"{service}: problems again{where} (outage since {since})"
+        return f"{service}: problems again{where} since {since_text}"
     if kind == Kind.ACKNOWLEDGED:
-        return f"{service}: the official status page acknowledged the problems since {since}"
-    return f"{service}: problems detected{where} since {since}"
+        return f"{service}: the official status page acknowledged the problems since {since_text}"
+    return f"{service}: problems detected{where} since {since_text}"
 
 
 def peak_sentence(outage: Outage) -> str:
@@ -197,9 +210,43 @@ def peak_sentence(outage: Outage) -> str:
     return f"At the peak: {rate}."
 
 
-def summary(*, kind: str, outage: Outage, now: datetime, zone: tzinfo = UTC) -> str:
-    start = words.time_in_zone(outage.started_at, zone, now=now)
-    peak = peak_sentence(outage)
+@dataclass(frozen=True)
+class Figures:
+    """What a message about an outage quotes: its own, or a relapse's (the outage reopened,
+    perhaps in other countries: its followers there never heard of the first run)."""
+
+    since: datetime
+    detected_at: datetime | None
+    peak: str  # "At the peak: ..."
+    totals: str  # "150 reports so far, from 57 different networks."; "" for none
+    problems: list[dict[str, Any]]  # [{"slug", "name", "count"}]
+
+
+def figures(*, delivery: AlertDelivery, now: datetime) -> Figures:
+    outage = delivery.outage
+    relapse = _relapse(delivery)
+    if relapse is None or relapse.since is None:
+        totals = words.outage_totals(outage) if outage.total_reports else ""
+        return Figures(
+            outage.started_at, outage.detected_at, peak_sentence(outage), totals, problems(outage)
+        )
+    tally = episode_tally(outage=outage, episode=relapse, until=now)
+    # No "normal" beside a relapse's peak: the outage's peak_expected is its first run's.
+    rate = words.rate_phrase(tally.peak, None, capital=False)
+    return Figures(
+        relapse.since,
+        relapse.detected_at,
+        f"At the peak: {rate}." if tally.peak else "",
+        f"{tally.total} reports since they came back." if tally.total else "",
+        problems_named(tally.problems),
+    )
+
+
+def summary(
+    *, kind: str, outage: Outage, now: datetime, zone: tzinfo = UTC, figures: Figures | None = None
+) -> str:
+    start = words.time_in_zone(figures.since if figures else outage.started_at, zone, now=now)
+    peak = figures.peak if figures else peak_sentence(outage)
     if kind == Kind.RESOLVED:
         # The one end time of the outage, as on its page, in its feed and in the API.
         end = words.outage_end(outage) or outage.resolved_at or now
@@ -209,10 +256,12 @@ def summary(*, kind: str, outage: Outage, now: datetime, zone: tzinfo = UTC) -> 
             f"{duration(outage.started_at, end)}. {peak}"
         )
     if kind == Kind.REOPENED:
+        first = words.time_in_zone(outage.started_at, zone, now=now)
         return (
-            f"The problems reported since {start} are back within "
-            f"{settings.OUTAGE_REOPEN_MINUTES} minutes of ending: the same outage. {peak}"
-        )
+            f"The problems reported since {first} are back within "
+            f"{settings.OUTAGE_REOPEN_MINUTES} minutes of ending, since {start}: the same "
+            f"outage. {peak}"
+        ).strip()
     return f"Problems since {start}. {peak}"
 
 
@@ -252,14 +301,20 @@ def official_incident(official: OutageOfficial) -> dict[str, Any] | None:
     }
 
 
+def _relapse(delivery: AlertDelivery) -> Episode | None:
+    """The relapse a message is about ("problems again", or "detected" to a follower of a
+    relapse's country), None for the first run and for "resolved" (which sums up all)."""
+    if delivery.episode and delivery.kind in (Kind.OPENED, Kind.REOPENED):
+        return outage_episode(outage=delivery.outage, number=delivery.episode)
+    return None
+
+
 def notice_countries(delivery: AlertDelivery) -> list[str]:
     """Where the problems are, as the message says: a relapse's own countries for the
     messages about it (a France-only relapse is not "problems again in France, Germany",
     F25); the whole outage's otherwise ("resolved" sums up all of it)."""
-    outage = delivery.outage
-    if delivery.episode and delivery.kind in (Kind.OPENED, Kind.REOPENED):
-        return outage_episode(outage=outage, number=delivery.episode).countries
-    return list(outage.countries or [])
+    relapse = _relapse(delivery)
+    return relapse.countries if relapse else list(delivery.outage.countries or [])
 
 
 def notice_build(
@@ -271,21 +326,23 @@ def notice_build(
     zone = zone_of(delivery.subscription)
     official = outage_official(outage=outage, now=now)
     said = official_sentence(official, kind=delivery.kind, outage=outage, zone=zone, now=now)
-    text = summary(kind=delivery.kind, outage=outage, now=now, zone=zone)
-    named = problems(outage)
+    quoted = figures(delivery=delivery, now=now)
+    text = summary(kind=delivery.kind, outage=outage, now=now, zone=zone, figures=quoted)
     return Notice(
         delivery_id=delivery.pk,
         event=delivery.kind,
         subscription=delivery.subscription,
         outage=outage,
         episode=delivery.episode,
-        title=title(kind=delivery.kind, outage=outage, names=names, zone=zone, now=now),
+        title=title(
+            kind=delivery.kind, outage=outage, names=names, zone=zone, now=now, since=quoted.since
+        ),
         summary=said if delivery.kind == Kind.ACKNOWLEDGED else f"{text} {said}".strip(),
         countries=codes,
         country_names=names,
         observed=float(outage.peak_observed),
         expected=float(outage.peak_expected),
-        problems=named,
+        problems=quoted.problems,
         outage_url=absolute(f"/outages/{outage.pk}/"),
         service_url=absolute(outage.service.get_absolute_url()),
         at=now,
@@ -293,7 +350,8 @@ def notice_build(
         earlier=earlier,
         official=said,
         official_incident=official_incident(official),
-        explanation=words.outage_summary(outage, named, zone=zone, now=now, date=True),
+        explanation=words.outage_summary(outage, problems(outage), zone=zone, now=now, date=True),
+        figures=quoted,
     )
 
 

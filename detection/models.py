@@ -288,6 +288,9 @@ class OutageEvent(models.Model):
     observed = models.FloatField(default=0)
     expected = models.FloatField(default=0)
     message = models.CharField(max_length=300)
+    # A REOPENED event: the first minute of the relapse's excess (the reports that fired it),
+    # which `at`, when it was detected, follows.
+    since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

@@ -62,6 +62,8 @@ class Notice:
     official_incident: dict[str, Any] | None = None
     # The outage in plain words, times in the subscriber's zone (as the API's explanation).
     explanation: str = ""
+    # What the message quotes (alerts.presentation.Figures): the outage's, or a relapse's.
+    figures: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

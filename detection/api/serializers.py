@@ -104,8 +104,9 @@ class ServiceStateSerializer(serializers.Serializer):
         help_text="An open outage whose newest five closed minutes are back near normal: it "
         "may be over."
     )
-    since = serializers.DateTimeField(
-        source="problems_since", allow_null=True, help_text="Onset of the current problems."
+    since = serializers.SerializerMethodField(
+        help_text="Onset of the current problems; in a relapse (the outage reopened), when "
+        "they came back, as `summary` says."
     )
     observed = serializers.FloatField(help_text="Counted reports in the newest minute.")
     expected = RoundedFloatField(
@@ -132,6 +133,11 @@ class ServiceStateSerializer(serializers.Serializer):
 
     def get_reports_falling(self, state: selectors.ServiceState) -> bool:
         return state.falling
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_since(self, state: selectors.ServiceState) -> str | None:
+        since = state.again_since or state.problems_since
+        return serializers.DateTimeField().to_representation(since) if since else None
 
 
 # --- Official status --------------------------------------------------------------------------

@@ -193,15 +193,17 @@ def _reopen_recent(service_id: int, fired: list[int], view: TickView) -> Outage 
     # its resolution left out of the count (the kept tally adds to this count).
     outage.networks = OutageNetwork.objects.filter(outage=outage).count()
     outage.save(update_fields=["status", "resolved_at", "networks", "updated_at"])
-    _event(outage, OutageEvent.Kind.REOPENED, view, None, "Reports rose again; same outage.")
+    onset = _relapse_onset(fired, view, lull=lull)
+    message = "Reports rose again; same outage."
+    _event(outage, OutageEvent.Kind.REOPENED, view, None, message, since=onset)
     # Where it came back, before telling anyone: alerts tells followers of these countries.
-    _relapse_countries_record(outage, fired, view, since=lull)
+    _relapse_countries_record(outage, fired, view, since=onset)
     alerts_notify(outage=outage, change="reopened")
     return outage
 
 
 def _relapse_countries_record(
-    outage: Outage, fired: list[int], view: TickView, *, since: dt.datetime | None
+    outage: Outage, fired: list[int], view: TickView, *, since: dt.datetime
 ) -> None:
     """The relapse's countries, as COUNTRY events after its REOPENED one (detection.episodes
     reads them back): those whose own series fired. The outage's countries add up its
@@ -217,17 +219,19 @@ def _relapse_countries_record(
         _country_record(outage, view.keys[i][1], view, i, _verdict(view, i))
     if countries:
         return
-    # The minutes whose excess fired it (its scoring window), not the series' onset: a
-    # reopened series keeps its first run's onset, and the lull's normal traffic between
-    # would make the usual countries stand out.
-    window = int(max(view.result.scores.window[i] for i in fired))
-    start = view.minute - dt.timedelta(minutes=max(window, 1) - 1)
-    if since is not None:
-        start = max(start, since)
-    shares = _relapse_shares(outage.service_id, start, view.minute)
+    shares = _relapse_shares(outage.service_id, since, view.minute)
     for country, share in shares.items():
         message = f"{country}: {100 * share:.0f}% of the reports since they rose again."
         _country_record(outage, country, view, None, message)
+
+
+def _relapse_onset(fired: list[int], view: TickView, *, lull: dt.datetime | None) -> dt.datetime:
+    """The first minute of the excess that fired a relapse: the longest scoring window among
+    the series that fired, not the series' onset (a reopened series keeps its first run's),
+    and not before the lull's end, whose normal traffic is no part of it."""
+    window = int(max(view.result.scores.window[i] for i in fired))
+    start = view.minute - dt.timedelta(minutes=max(window, 1) - 1)
+    return start if lull is None else max(start, lull)
 
 
 def _relapse_shares(service_id: int, start: dt.datetime, end: dt.datetime) -> dict[str, float]:
@@ -357,7 +361,15 @@ def _resolve(outage: Outage, end: dt.datetime, view: TickView) -> None:
     alerts_notify(outage=outage, change="resolved")
 
 
-def _event(outage: Outage, kind: str, view: TickView, i: int | None, message: str) -> None:
+def _event(
+    outage: Outage,
+    kind: str,
+    view: TickView,
+    i: int | None,
+    message: str,
+    *,
+    since: dt.datetime | None = None,
+) -> None:
     OutageEvent.objects.create(
         outage=outage,
         at=view.now,
@@ -366,6 +378,7 @@ def _event(outage: Outage, kind: str, view: TickView, i: int | None, message: st
         observed=float(view.observed[i]) if i is not None else 0.0,
         expected=float(view.result.expected[i]) if i is not None else 0.0,
         message=message[:300],
+        since=since,
     )
 
 

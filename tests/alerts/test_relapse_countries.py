@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alerts import selectors, services
 from alerts.models import AlertDelivery
-from detection.models import Outage, OutageEvent
+from detection.models import Bucket, Outage, OutageEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_a_relapse_elsewhere_is_neither_told_nor_ended_to_a_follower_of_other_co
     assert _told(germany) == [("opened", 0), ("resolved", 0)]
     assert _told(everyone) == [("opened", 0), ("resolved", 0), ("reopened", 1), ("resolved", 1)]
     again = smtp_sink.wait_for("all@example.com", 4)[2]
-    assert again["Subject"].startswith("Acme Cloud: problems again in France (")
+    assert again["Subject"].startswith("Acme Cloud: problems again in France since ")
     text = again.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "Affected: France\n" in text
     assert len(smtp_sink.to("de@example.com")) == 2
@@ -127,3 +127,43 @@ def test_a_relapse_no_country_stands_out_in_is_told_to_every_follower(subscriber
     _resolve(o)
     _relapse(o)
     assert _told(germany) == [("opened", 0), ("resolved", 0), ("reopened", 1)]
+
+
+def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_first_run(
+    subscriber, outage, smtp_sink
+):
+    # Finding (lifecycle tester 4): a US follower's first message said "problems detected in
+    # United States since 12:44 ... detected 1 min after it started", with the German first
+    # run's 243 reports and problems, where the US had had 15 reports since 13:11.
+    us = subscriber("us@example.com", ["US"])
+    o = outage(["DE"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    came_back = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=2)
+    for k in range(2):
+        Bucket.objects.create(
+            service=o.service,
+            country="",
+            minute=came_back + timedelta(minutes=k),
+            reports=8,
+            counted=7 + k,
+            reporters=7 + k,
+            problems={"app": 7 + k},
+        )
+    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
+    o.refresh_from_db()
+    OutageEvent.objects.create(
+        outage=o, at=timezone.now(), kind="reopened", since=came_back, message=""
+    )
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="country", country="US")
+    _notify(o, "reopened")
+
+    [email] = smtp_sink.wait_for("us@example.com", 1)
+    since = came_back.strftime("%H:%M")
+    assert email["Subject"] == f"Acme Cloud: problems detected in United States since {since} UTC"
+    text = email.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert f"Since: {came_back:%-d %b} {since} UTC; detected at" in text
+    assert "15 reports since they came back." in text
+    assert "(15)" in text and "(40)" not in text  # the relapse's problems, not the first run's
+    assert "where about 3 are normal" not in text  # the first run's peak and normal
+    assert _told(us) == [("opened", 1)]

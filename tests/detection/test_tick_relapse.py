@@ -73,7 +73,7 @@ def test_a_relapse_in_france_is_not_told_to_a_follower_of_only_germany(
     to_all = [m for m in mailoutbox if m.to == ["all@example.com"]]
     (again,) = [m for m in to_all if "problems again" in m.subject]
     # The relapse's countries, not the whole outage's.
-    assert again.subject.startswith("Acme Cloud: problems again in France (")
+    assert again.subject.startswith("Acme Cloud: problems again in France since ")
     assert "Affected: France\n" in again.body
 
     _minutes(history, send_reports, 44, 75)
@@ -98,7 +98,7 @@ def test_germany_joining_the_relapse_tells_its_follower_then(
     assert _told(everyone) == [("opened", 0), ("resolved", 0), ("reopened", 1)]
     to_de = [m for m in mailoutbox if m.to == ["de@example.com"]]
     (again,) = [m for m in to_de if "problems again" in m.subject]
-    assert again.subject.startswith("Acme Cloud: problems again in France, Germany (")
+    assert again.subject.startswith("Acme Cloud: problems again in France, Germany since ")
 
     _minutes(history, send_reports, 48, 80)
     outage.refresh_from_db()
@@ -121,4 +121,4 @@ def test_a_relapse_seen_only_overall_is_told_where_its_reports_come_from(
     assert outage_episode(outage=outage).countries == ["IT"]
     assert "% of the reports since they rose again" in outage.events.get(country="IT").message
     (again,) = [m for m in mailoutbox if "problems again" in m.subject]
-    assert again.subject.startswith("Acme Cloud: problems again in Italy (")
+    assert again.subject.startswith("Acme Cloud: problems again in Italy since ")
