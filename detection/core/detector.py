@@ -81,6 +81,7 @@ class _Scored:
     onset: np.ndarray
     level: tuple[float, float]  # level sums after the last row
     calibration: np.ndarray  # (calibration.ROW,) calibration after the last row
+    in_excess: np.ndarray  # each row's own bucket above its expectation (state.transition)
 
 
 def _score_rows(
@@ -139,7 +140,8 @@ def _score_rows(
     win_factor = np.where(cold[:, None], 1.0, window_factors(history, factors, config))
     result = score(obs, judged, disp, config, cold, level_disp, judge, win_factor, step)
     exp = judged * factors[:, None]
-    fresh = (result.recent_level >= 1) & newest_in_excess(obs, exp, disp)
+    in_excess = newest_in_excess(obs, exp, disp)
+    fresh = (result.recent_level >= 1) & in_excess
     # The calibration steps row by row through the tick's own step (calibration.step).
     limits, calibrated, cal_after = calibration.scan_bands(
         cal, result.window_surprise, judge, config, step, minutes[a:b], fresh
@@ -148,7 +150,7 @@ def _score_rows(
         result, calibration.window_limits(limits, config.scoring.windows), calibrated
     )
     onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step
-    return _Scored(result, exp[:, -1], onset, level, cal_after)
+    return _Scored(result, exp[:, -1], onset, level, cal_after, in_excess)
 
 
 def _phase_run(
@@ -303,7 +305,7 @@ def detect_series(
                 clock_in_force,
             )
             scored = _score_rows(*args)
-            machine.run(minutes, c, b, scored.result, scored.onset, is_anomaly)
+            machine.run(minutes, c, b, scored, is_anomaly)
             d = b
             if evidence_on:
                 d, phase_sums = _phase_run(
@@ -323,7 +325,7 @@ def detect_series(
                 machine.restore(snapshot)
                 is_anomaly[c:b] = 0
                 scored = _score_rows(*args[:3], d, *args[4:])
-                machine.run(minutes, c, d, scored.result, scored.onset, is_anomaly)
+                machine.run(minutes, c, d, scored, is_anomaly)
             res = scored.result
             expected[c:d], anomaly_score[c:d], level[c:d], rule[c:d] = (
                 scored.expected[: d - c],
@@ -365,11 +367,11 @@ class _Machine:
         minutes: np.ndarray,
         a: int,
         b: int,
-        res: ScoreResult,
-        onset: np.ndarray,
+        scored: _Scored,
         is_anomaly: np.ndarray,
     ) -> None:
         """Advance through rows a..b-1, writing is_anomaly for each."""
+        res, onset = scored.result, scored.onset
         busy = np.flatnonzero(res.level > 0) + a
         r = a
         while r < b:
@@ -388,6 +390,7 @@ class _Machine:
                 self.step,
                 res.recent_level[r - a : r - a + 1],
                 res.hot_span[r - a : r - a + 1],
+                in_excess=scored.in_excess[r - a : r - a + 1],
             )
             self.state = tr.state
             if tr.opened[0]:

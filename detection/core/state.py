@@ -206,6 +206,7 @@ def transition(
     calm_level: np.ndarray | None = None,
     hot_span: np.ndarray | None = None,
     unheard: np.ndarray | bool = False,
+    in_excess: np.ndarray | None = None,
 ) -> Transition:
     """Advance every series by one tick.
 
@@ -215,6 +216,11 @@ def transition(
     hot_span: buckets summed by the shortest window at level 2 (default: 1);
     unheard: (n,) or one for all: the bucket is one whose reports did not reach us (our own
     outage, told by the caller): not quiet, so an open outage's count of quiet minutes waits.
+    in_excess: (n,) whether the newest bucket itself is above its expectation
+    (scoring.newest_in_excess; default: every elevated one is): an open outage's last hot
+    bucket, where it ends, is the last one with excess reports of its own. A short window
+    still holds a burst's buckets for up to CALM_MAX_WINDOW - 1 buckets after it, and its
+    end, duration and counts ran that much past the burst.
     """
     level = np.asarray(level)
     minute = np.broadcast_to(np.asarray(minute, dtype=np.int64), level.shape)
@@ -222,6 +228,7 @@ def transition(
     hot = level >= 2
     calm = level if calm_level is None else np.asarray(calm_level)
     in_outage = prev.state == STATE_OUTAGE
+    own = True if in_excess is None else np.asarray(in_excess, bool)
 
     # While open: count minutes back at baseline; any elevated bucket restarts the count, so
     # one dip does not close an outage.
@@ -263,7 +270,9 @@ def transition(
         hot_ticks=np.where(fire, 0, hot_ticks).astype(np.int32),
         quiet_minutes=np.where(resolved, 0, quiet).astype(np.int32),
         onset=np.where(opened, onset_candidate, prev.onset).astype(np.int64),
-        last_hot=np.where(fire | (in_outage & (calm >= 1)), minute, prev.last_hot).astype(np.int64),
+        last_hot=np.where(fire | (in_outage & (calm >= 1) & own), minute, prev.last_hot).astype(
+            np.int64
+        ),
         resolved_at=np.where(resolved, minute, prev.resolved_at).astype(np.int64),
     )
     return Transition(state=new, opened=opened, reopened=reopened, resolved=resolved)

@@ -140,6 +140,7 @@ def run_tick(
         win_factor,
         step_minutes,
     )
+    in_excess = newest_in_excess(observed, expected, dispersion)
     limit, calibrated, new_calibration = calibration.tick_bands(
         state.calibration,
         scores.window_surprise,
@@ -147,7 +148,7 @@ def run_tick(
         config,
         step_minutes,
         newest_minute,
-        (scores.recent_level >= 1) & newest_in_excess(observed, expected, dispersion),
+        (scores.recent_level >= 1) & in_excess,
     )
     scores = with_threshold(
         scores, calibration.window_limits(limit, config.scoring.windows), calibrated
@@ -166,6 +167,7 @@ def run_tick(
         scores.recent_level,
         scores.hot_span,
         unheard,
+        in_excess,
     )
     newest = observed[:, -1]
     at = np.full(n, newest_minute)

@@ -67,6 +67,21 @@ def test_real_outage_is_detected_within_two_minutes(base_rate):
     assert abs(around[0].onset - t0) <= 2
 
 
+@pytest.mark.parametrize("base_rate", [1.0, 8.0])
+def test_an_outage_ends_at_its_last_minute_of_excess(base_rate):
+    # A short window still holds a burst's minutes for a few minutes after it: the outage
+    # ended up to four minutes late, its duration and counts with it (lifecycle tester 3:
+    # 26 a minute for 8 minutes over 1 a minute "lasted 12 min").
+    s = clean(20, base_rate)
+    values = s.values.copy()
+    start, length = 16 * DAY + 15 * 60, 8
+    values[start : start + length] += int(25 + 3 * base_rate)
+    result = detect_series(s.minutes, values, 1, CONFIG)
+    t0 = int(s.minutes[start])
+    [outage] = [o for o in result.outages if abs(o.opened_at - t0) <= DAY]
+    assert outage.ended_at == t0 + length
+
+
 def test_small_bump_and_flood_do_not_open():
     s = clean(30, 1.0)
     values = s.values.copy()
