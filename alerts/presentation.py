@@ -217,6 +217,7 @@ class Figures:
 
     since: datetime
     detected_at: datetime | None
+    rate: str  # "About 42 reports a minute, where about 3 are normal" (the peak; "" for none)
     peak: str  # "At the peak: ..."
     totals: str  # "150 reports so far, from 57 different networks."; "" for none
     problems: list[dict[str, Any]]  # [{"slug", "name", "count"}]
@@ -227,16 +228,23 @@ def figures(*, delivery: AlertDelivery, now: datetime) -> Figures:
     relapse = _relapse(delivery)
     if relapse is None or relapse.since is None:
         totals = words.outage_totals(outage) if outage.total_reports else ""
+        rate = words.rate_phrase(outage.peak_observed, outage.peak_expected or None)
         return Figures(
-            outage.started_at, outage.detected_at, peak_sentence(outage), totals, problems(outage)
+            outage.started_at,
+            outage.detected_at,
+            rate,
+            peak_sentence(outage),
+            totals,
+            problems(outage),
         )
     tally = episode_tally(outage=outage, episode=relapse, until=now)
     # No "normal" beside a relapse's peak: the outage's peak_expected is its first run's.
-    rate = words.rate_phrase(tally.peak, None, capital=False)
+    rate = words.rate_phrase(tally.peak, None) if tally.peak else ""
     return Figures(
         relapse.since,
         relapse.detected_at,
-        f"At the peak: {rate}." if tally.peak else "",
+        rate,
+        f"At the peak: {rate[0].lower()}{rate[1:]}." if rate else "",
         f"{tally.total} reports since they came back." if tally.total else "",
         problems_named(tally.problems),
     )

@@ -20,7 +20,11 @@ def payload(notice: Notice) -> dict[str, Any]:
         {"name": "Countries", "value": where[:1024], "inline": True},
         {
             "name": "Reports (peak)",
-            "value": rate_phrase(notice.observed, notice.expected),
+            "value": (
+                notice.figures.rate
+                if notice.figures
+                else rate_phrase(notice.observed, notice.expected)
+            ),
             "inline": True,
         },
     ]

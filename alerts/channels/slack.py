@@ -21,7 +21,7 @@ def _escape(text: str) -> str:
 
 def payload(notice: Notice) -> dict[str, Any]:
     where = ", ".join(notice.country_names) or "All regions"
-    peak = rate_phrase(notice.observed, notice.expected)
+    peak = notice.figures.rate if notice.figures else rate_phrase(notice.observed, notice.expected)
     fields = [
         {"type": "mrkdwn", "text": f"*Countries*\n{_escape(where)}"},
         {"type": "mrkdwn", "text": f"*Reports (peak)*\n{peak}"},

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts import selectors, services
+from alerts import channels, presentation, selectors, services
 from alerts.models import AlertDelivery
 from detection.models import Bucket, Outage, OutageEvent
 
@@ -167,3 +167,8 @@ def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_firs
     assert "(15)" in text and "(40)" not in text  # the relapse's problems, not the first run's
     assert "where about 3 are normal" not in text  # the first run's peak and normal
     assert _told(us) == [("opened", 1)]
+    # A chat channel's "peak" field is the relapse's too.
+    delivery = AlertDelivery.objects.get(subscription=us)
+    notice = presentation.notice_build(delivery=delivery, now=timezone.now())
+    assert notice.figures.rate == "About 8 reports a minute"
+    assert "About 8 reports a minute" in str(channels.slack.payload(notice))
