@@ -73,8 +73,7 @@ def env_rate(name: str, default: str) -> str:
     raw = env.str(name, default=default).strip()
     if not _RATE.fullmatch(raw):
         raise ImproperlyConfigured(
-            f"{name} must be a rate such as 10/min (a count per s, min, hour or day), "
-            f"not {raw!r}."
+            f"{name} must be a rate such as 10/min (a count per s, min, hour or day), not {raw!r}."
         )
     return raw
 
