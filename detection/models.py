@@ -289,7 +289,8 @@ class OutageEvent(models.Model):
     expected = models.FloatField(default=0)
     message = models.CharField(max_length=300)
     # A REOPENED event: the first minute of the relapse's excess (the reports that fired it),
-    # which `at`, when it was detected, follows.
+    # which `at`, when it was detected, follows. A RESOLVED one: the end it declared (the
+    # minute after the last with excess reports), which `at` follows by the quiet minutes.
     since = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -507,8 +507,9 @@ class TimelineEntry:
 def timeline(outage: Outage, events: Iterable[OutageEvent]) -> list[TimelineEntry]:
     """The outage's events in plain words; its final "back to normal" at ``outage_end``.
 
-    A "resolved" event followed by a reopening was only a lull: it stays at the time the
-    detector saw it ("Seemed over").
+    A "resolved" event followed by a reopening was only a lull ("Seemed over"): it stays at
+    the end it declared, where it stood before the reopening (events written before ends
+    were recorded: when the detector saw it).
     """
     events = list(events)
     last_resolved = max(
@@ -545,7 +546,9 @@ def _entry(
     if final and end is not None:
         text = f"The outage lasted {duration_text(outage.started_at, end)}."
         return TimelineEntry(end, kind, "Back to normal", text)
-    return TimelineEntry(event.at, kind, "Seemed over", "Reports were back to normal for a while.")
+    return TimelineEntry(
+        event.since or event.at, kind, "Seemed over", "Reports were back to normal for a while."
+    )
 
 
 # How the detector's rule names read ("nb_5m": kind and window), for "How we decided" only.

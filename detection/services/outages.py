@@ -357,7 +357,8 @@ def _resolve(outage: Outage, end: dt.datetime, view: TickView) -> None:
     outage.resolved_at = end
     outage.save(update_fields=["status", "resolved_at", "updated_at"])
     quiet = detector_config().state.quiet_minutes
-    _event(outage, OutageEvent.Kind.RESOLVED, view, None, f"Back to normal for {quiet} minutes.")
+    message = f"Back to normal for {quiet} minutes."
+    _event(outage, OutageEvent.Kind.RESOLVED, view, None, message, since=end)
     alerts_notify(outage=outage, change="resolved")
 
 

@@ -250,6 +250,31 @@ def test_reopened_outage_lull_keeps_its_own_time(service):
 
 
 @pytest.mark.django_db
+def test_a_lull_stays_at_the_end_it_declared_when_the_outage_reopens(service):
+    # Lifecycle tester 6: the resolution read "12:56 Back to normal" and, once the outage
+    # reopened, "13:11 Seemed over" (when it was confirmed): the entry moved 15 minutes.
+    started = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    end = started + timedelta(minutes=12)
+    confirmed = end + timedelta(minutes=15)
+    outage = outage_make(service, started_at=started, resolved_at=end, events=False)
+    OutageEvent.objects.create(
+        outage=outage, at=confirmed, kind=OutageEvent.Kind.RESOLVED, since=end, message="x"
+    )
+    [before] = [
+        e for e in presentation.timeline(outage, outage.events.all()) if e.kind == "resolved"
+    ]
+    outage.status, outage.resolved_at = "active", None
+    OutageEvent.objects.create(
+        outage=outage, at=confirmed + timedelta(minutes=2), kind="reopened", message="x"
+    )
+    [after] = [
+        e for e in presentation.timeline(outage, outage.events.all()) if e.kind == "resolved"
+    ]
+    assert (before.at, before.label) == (end, "Back to normal")
+    assert (after.at, after.label) == (end, "Seemed over")
+
+
+@pytest.mark.django_db
 def test_timeline_of_events_without_numbers_does_not_repeat_its_label(service):
     """Simulated history writes events with no numbers and a message equal to the label:
     the timeline must not read "Problems detected: Problems detected."."""
