@@ -293,7 +293,7 @@ def request(
             f"timed out after {timeout:g} s: no complete answer from {parts.hostname}"
         ) from exc
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, bad answer
-        raise OutboundError(_connection_failure(exc, parts.hostname), permanent=False) from exc
+        raise OutboundError(connection_failure(exc, parts.hostname), permanent=False) from exc
     finally:
         if response is not None:
             response.close()
@@ -316,7 +316,7 @@ def _lookup_failure(exc: BaseException, host: str) -> str:
     return f"the name {host} could not be looked up (DNS lookup failed)"
 
 
-def _connection_failure(exc: BaseException, host: str) -> str:
+def connection_failure(exc: BaseException, host: str) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return f"could not connect to {host}: connection refused (nothing answers on that port)"
     if isinstance(exc, http.client.RemoteDisconnected):

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import smtplib
 
+from django.conf import settings
+
 from alerts import emails
 from alerts.channels.base import Notice, TransportError
+from outagewatch.outbound import connection_failure
 
 # RFC 3463's enhanced status code at the start of a reply's text ("5.1.1 User unknown").
 _ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -52,17 +55,30 @@ def smtp_error(exc: BaseException) -> TransportError:
     return TransportError(_described(exc)[:1000], permanent=bool(refusal), gone=refusal == "gone")
 
 
+def _reply(text: bytes | str) -> str:
+    return text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+
+
 def _described(exc: BaseException) -> str:
-    """The failure without the subscriber's address: the text goes to warning logs and to
-    the delivery's last_error, and smtplib's refusal is a dict keyed by the address."""
+    """The failure in plain words (the delivery's last_error, the manage page, the "channel
+    disabled" email, warning logs; never "[Errno 111]"), without the subscriber's address:
+    smtplib's refusal is a dict keyed by it, and relays echo it in their replies."""
+    host = getattr(settings, "EMAIL_HOST", "")
+    relay = f"the mail relay {host}" if host else "the mail relay"
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
-        text = "; ".join(
-            f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
-            for code, reply in exc.recipients.values()
-        )
-    else:
-        text = str(exc)
-    return f"{type(exc).__name__}: {_ADDRESS.sub('<address>', text)}"
+        replies = "; ".join(f"{code} {_reply(text)}" for code, text in exc.recipients.values())
+        text = f"the mail relay refused the address: {replies}"
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        text = f"the mail relay answered {exc.smtp_code} {_reply(exc.smtp_error)}"
+    elif isinstance(exc, smtplib.SMTPServerDisconnected):
+        text = f"{relay} closed the connection"
+    elif isinstance(exc, smtplib.SMTPException):
+        text = f"the mail relay failed: {exc}"
+    elif isinstance(exc, TimeoutError):
+        text = f"{relay} did not answer in time"
+    else:  # refused, reset, unreachable: as webhooks say them
+        text = connection_failure(exc, relay)
+    return _ADDRESS.sub("<address>", text)
 
 
 class EmailTransport:

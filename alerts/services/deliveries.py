@@ -221,7 +221,8 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
     # From here the receiver has the message: were we to die before the update below, the
     # stale claim is taken over and it is sent once more (the one duplicate possible; the
     # webhook's X-OutageWatch-Delivery and the email's Message-ID let receivers drop it).
-    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
+    # A sent row carries no error: the failures before it are history (its attempts count them).
+    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""):
         logger.warning("Delivery %s was taken over while sending", delivery_id)
     subscription_succeeded(subscription=subscription)
     return SendResult(Outcome.SENT)

@@ -378,7 +378,9 @@ def _owner_email_send(
                 if row.subscription.channel == Subscription.Channel.EMAIL:
                     subscription_disable(subscription=row.subscription, reason=result.reason)
         return result
-    if mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1) < len(rows):
+    if mine.update(
+        status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
+    ) < len(rows):
         logger.warning("%s was taken over while sending", what)
     return SendResult(Outcome.SENT)
 

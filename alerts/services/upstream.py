@@ -101,7 +101,8 @@ def upstream_delivery_send(*, delivery_id: int, now: datetime | None = None) -> 
         logger.exception("Could not send upstream delivery %s", delivery_id)
         mine.update(status=Status.FAILED, last_error=error_text(exc))
         return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
-    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1):
+    # A sent row carries no error: the failures before it are history (its attempts count them).
+    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""):
         logger.warning("Upstream delivery %s was taken over while sending", delivery_id)
     subscription_succeeded(subscription=subscription)
     return SendResult(Outcome.SENT)

@@ -202,7 +202,9 @@ def test_transient_smtp_failures_are_recorded_and_retried_with_backoff(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.PENDING, 2)
     assert delivery.next_attempt_at == now + timedelta(seconds=90)
-    assert type(exc).__name__ in delivery.last_error
+    # In plain words (ops tester F10: "ConnectionRefusedError: [Errno 111] ...").
+    assert "mail relay" in delivery.last_error or "could not connect" in delivery.last_error
+    assert "Errno" not in delivery.last_error and type(exc).__name__ not in delivery.last_error
     assert Subscription.objects.get().disabled_at is None
 
 
@@ -264,6 +266,7 @@ def test_the_sweeper_sends_a_retry_when_it_is_due(
     assert len(mailoutbox) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.SENT, 2)
+    assert delivery.last_error == ""  # a sent row read as a failure in the admin (F10)
 
 
 @pytest.mark.parametrize(
@@ -331,7 +334,7 @@ def test_the_subscribers_address_stays_out_of_logs_and_the_stored_error(
     delivery.refresh_from_db()
     sub.refresh_from_db()
     stored = delivery.last_error + sub.disabled_reason
-    assert "SMTPRecipientsRefused" in delivery.last_error and str(reply[0]) in delivery.last_error
+    assert "refused the address" in delivery.last_error and str(reply[0]) in delivery.last_error
     assert "ann.lee" not in stored and "ann.lee" not in caplog.text
     if b"@" in reply[1]:
         assert "<address>" in delivery.last_error
