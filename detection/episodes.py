@@ -61,8 +61,8 @@ def outage_episode(*, outage: Outage, number: int | None = None) -> Episode:
 
 
 def episode_tally(*, outage: Outage, episode: Episode, until: datetime) -> EpisodeTally:
-    """A relapse's own counts, from its onset to ``until`` (or the outage's end): what its
-    messages quote, not the whole outage's (whose first run may be another country's)."""
+    """A relapse's own counts, from its onset up to ``until``: what its messages quote, not
+    the whole outage's (whose first run may be another country's)."""
     rows = Bucket.objects.filter(
         service_id=outage.service_id, country=OVERALL, minute__gte=episode.since, minute__lt=until
     ).values_list("counted", "problems")
