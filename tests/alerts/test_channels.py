@@ -91,7 +91,7 @@ def test_a_webhook_gets_a_signed_json_body_that_verifies(hook, outage, receiver,
     assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
 
 
-def test_the_webhook_explains_in_the_words_and_figures_of_the_api(hook, outage, receiver):
+def test_the_webhook_explains_in_the_words_and_figures_of_the_api(hook, outage, receiver, midday):
     # It carried the detector's own note (ISO codes, problem slugs, rule names, UTC) and
     # figures to 16 digits, where every other surface says it in words.
     hook(timezone="America/New_York")

@@ -130,8 +130,9 @@ def test_a_relapse_no_country_stands_out_in_is_told_to_every_follower(subscriber
 
 
 def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_first_run(
-    subscriber, outage, smtp_sink
+    subscriber, outage, smtp_sink, midday
 ):
+    # The clock pinned: the subject words a time of another day (or, in the sink, year) apart.
     # Finding (lifecycle tester 4): a US follower's first message said "problems detected in
     # United States since 12:44 ... detected 1 min after it started", with the German first
     # run's 243 reports and problems, where the US had had 15 reports since 13:11.
