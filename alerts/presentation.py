@@ -224,9 +224,15 @@ class Figures:
 
 
 def figures(*, delivery: AlertDelivery, now: datetime) -> Figures:
-    outage = delivery.outage
-    relapse = _relapse(delivery)
-    if relapse is None or relapse.since is None:
+    return _figures(outage=delivery.outage, relapse=_relapse(delivery), now=now)
+
+
+def _quotes_relapse(relapse: Episode | None) -> bool:
+    return relapse is not None and relapse.since is not None
+
+
+def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figures:
+    if not _quotes_relapse(relapse):
         totals = words.outage_totals(outage) if outage.total_reports else ""
         rate = words.rate_phrase(outage.peak_observed, outage.peak_expected or None)
         return Figures(
@@ -321,20 +327,26 @@ def notice_countries(delivery: AlertDelivery) -> list[str]:
     """Where the problems are, as the message says: a relapse's own countries for the
     messages about it (a France-only relapse is not "problems again in France, Germany",
     F25); the whole outage's otherwise ("resolved" sums up all of it)."""
-    relapse = _relapse(delivery)
-    return relapse.countries if relapse else list(delivery.outage.countries or [])
+    return _countries(outage=delivery.outage, relapse=_relapse(delivery))
+
+
+def _countries(*, outage: Outage, relapse: Episode | None) -> list[str]:
+    return relapse.countries if relapse else list(outage.countries or [])
 
 
 def notice_build(
     *, delivery: AlertDelivery, now: datetime, earlier: AlertDelivery | None = None
 ) -> Notice:
     outage = delivery.outage
-    codes = notice_countries(delivery)
+    # Read once: the relapse's episode and the outage's problems each cost a query.
+    relapse = _relapse(delivery)
+    codes = _countries(outage=outage, relapse=relapse)
     names = country_names(codes)
     zone = zone_of(delivery.subscription)
     official = outage_official(outage=outage, now=now)
     said = official_sentence(official, kind=delivery.kind, outage=outage, zone=zone, now=now)
-    quoted = figures(delivery=delivery, now=now)
+    quoted = _figures(outage=outage, relapse=relapse, now=now)
+    named = problems(outage) if _quotes_relapse(relapse) else quoted.problems
     text = summary(kind=delivery.kind, outage=outage, now=now, zone=zone, figures=quoted)
     return Notice(
         delivery_id=delivery.pk,
@@ -358,7 +370,7 @@ def notice_build(
         earlier=earlier,
         official=said,
         official_incident=official_incident(official),
-        explanation=words.outage_summary(outage, problems(outage), zone=zone, now=now, date=True),
+        explanation=words.outage_summary(outage, named, zone=zone, now=now, date=True),
         figures=quoted,
     )
 

@@ -173,3 +173,45 @@ def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_firs
     notice = presentation.notice_build(delivery=delivery, now=timezone.now())
     assert notice.figures.rate == "About 8 reports a minute"
     assert "About 8 reports a minute" in str(channels.slack.payload(notice))
+
+
+def _reads(delivery: AlertDelivery) -> tuple[int, int]:
+    """(reads of the outage's timeline, reads of problem names) while building its notice."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        presentation.notice_build(delivery=delivery, now=timezone.now())
+    sql = [q["sql"] for q in queries.captured_queries]
+    timeline = OutageEvent._meta.db_table
+    return (
+        sum(f'FROM "{timeline}"' in s for s in sql),
+        sum("problemtype" in s for s in sql),
+    )
+
+
+def test_a_notice_reads_the_relapse_and_the_problem_names_once_each(subscriber, outage, midday):
+    """Each read is a query per message sent: the relapse's episode was read for its
+    countries and again for its figures, a first run's problems for the figures and again
+    for the webhook's explanation (review, thirty-ninth session)."""
+    us = subscriber("us@example.com", ["US"])
+    everyone = subscriber("all@example.com")
+    o = outage(["DE"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    came_back = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=1)
+    Bucket.objects.create(
+        service=o.service, country="", minute=came_back, reports=8, counted=7, problems={"app": 7}
+    )
+    OutageEvent.objects.create(
+        outage=o, at=timezone.now(), kind="reopened", since=came_back, message=""
+    )
+    OutageEvent.objects.create(outage=o, at=timezone.now(), kind="country", country="US")
+    _notify(o, "reopened")
+    first_run = AlertDelivery.objects.get(subscription=everyone, kind=Kind.OPENED)
+    relapse = AlertDelivery.objects.get(subscription=us)
+    # A first run: no timeline read at all, and one for the problems' names.
+    assert _reads(first_run) == (0, 1)
+    # A relapse: one timeline read; its own problems' names and the outage's (the webhook's
+    # explanation sums up the whole outage).
+    assert _reads(relapse) == (1, 2)
