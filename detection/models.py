@@ -285,8 +285,10 @@ class OutageEvent(models.Model):
     at = models.DateTimeField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
     country = models.CharField(max_length=2, blank=True)
-    observed = models.FloatField(default=0)
-    expected = models.FloatField(default=0)
+    # Null where the entry has no minute of its own to quote (a relapse, an end): not zero
+    # reports, which a reader would take it for.
+    observed = models.FloatField(null=True, blank=True)
+    expected = models.FloatField(null=True, blank=True)
     message = models.CharField(max_length=300)
     # A REOPENED event: the first minute of the relapse's excess (the reports that fired it),
     # which `at`, when it was detected, follows. A RESOLVED one: the end it declared (the

@@ -528,7 +528,7 @@ def _entry(
 ) -> TimelineEntry:
     kind = event.kind
     Kind = OutageEvent.Kind
-    measured = event.observed > 0 or event.expected > 0
+    measured = event.observed is not None
     name = country_name(event.country) if event.country else ""
     where = f"from {name}" if name else ""
     rate = rate_phrase(event.observed, event.expected, place=where) + "." if measured else ""

@@ -314,8 +314,14 @@ class OutageEventSerializer(serializers.Serializer):
     label = serializers.CharField(source="entry.label")
     text = serializers.CharField(source="entry.text", help_text="In plain words.")
     country = serializers.CharField(source="event.country")
-    observed = serializers.FloatField(source="event.observed", help_text="Reports a minute.")
-    expected = RoundedFloatField(source="event.expected", help_text="Normal a minute.")
+    observed = serializers.FloatField(
+        source="event.observed",
+        allow_null=True,
+        help_text="Reports a minute; null where the entry quotes no minute (a relapse, an end).",
+    )
+    expected = RoundedFloatField(
+        source="event.expected", allow_null=True, help_text="Normal a minute; null as observed."
+    )
     message = serializers.CharField(
         source="event.message", help_text="The detector's own note (technical)."
     )

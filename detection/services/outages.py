@@ -376,8 +376,8 @@ def _event(
         at=view.now,
         kind=kind,
         country=view.keys[i][1] if i is not None else "",
-        observed=float(view.observed[i]) if i is not None else 0.0,
-        expected=float(view.result.expected[i]) if i is not None else 0.0,
+        observed=float(view.observed[i]) if i is not None else None,
+        expected=float(view.result.expected[i]) if i is not None else None,
         message=message[:300],
         since=since,
     )

@@ -207,6 +207,8 @@ def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
         "message": "France affected too.",
     }
     assert body["timeline"][-1]["at"] == body["resolved_at"]  # one end time
+    # An end quotes no minute of its own: no figures, rather than "0 reports a minute".
+    assert (body["timeline"][-1]["observed"], body["timeline"][-1]["expected"]) == (None, None)
     assert body["countries"] == ["DE", "FR"]
     assert [p["problem"] for p in body["top_problems"]] == ["login", "app"]
     assert (body["peak_observed"], body["peak_expected"]) == (48.0, 2.0)

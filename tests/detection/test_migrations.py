@@ -151,3 +151,37 @@ def test_a_baseline_keeps_its_profile_once():
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_timeline_entries_without_figures_become_null():
+    """0023: the 0.0 that entries without a minute of their own stored (a relapse, an end)
+    becomes null; measured entries keep their figures."""
+    before = [("detection", "0022_outageevent_since")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    category = old.get_model("reports", "Category").objects.create(slug="c", name="C")
+    service = old.get_model("reports", "Service").objects.create(
+        slug="acme-e", name="Acme", category=category, website="https://acme.example"
+    )
+    outage = old.get_model("detection", "Outage").objects.create(
+        service=service,
+        started_at="2026-11-30T12:00:00Z",
+        detected_at="2026-11-30T12:02:00Z",
+    )
+    event = old.get_model("detection", "OutageEvent")
+    at = "2026-11-30T12:02:00Z"
+    event.objects.create(outage=outage, at=at, kind="opened", observed=42, expected=3.2)
+    event.objects.create(outage=outage, at=at, kind="resolved", observed=0, expected=0)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    from detection.models import OutageEvent
+
+    rows = OutageEvent.objects.filter(outage__service__slug="acme-e").order_by("kind")
+    assert [(e.kind, e.observed, e.expected) for e in rows] == [
+        ("opened", 42.0, 3.2),
+        ("resolved", None, None),
+    ]
