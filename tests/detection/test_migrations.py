@@ -10,16 +10,30 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 
+def _back_to(*targets: tuple[str, str]):
+    """Migrate back to ``targets``; the models as they were there (historical apps)."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(list(targets))
+    return executor.loader.project_state(list(targets)).apps
+
+
+def _forward() -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _old_service(old, slug: str):
+    category = old.get_model("reports", "Category").objects.create(slug="c", name="C")
+    return old.get_model("reports", "Service").objects.create(
+        slug=slug, name="Acme", category=category, website="https://acme.example"
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_state_columns_become_one_record():
-    executor = MigrationExecutor(connection)
-    before = [("detection", "0006_series_calibration"), ("reports", "0003_network_evidence")]
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    category = old.get_model("reports", "Category").objects.create(slug="c", name="C")
-    service = old.get_model("reports", "Service").objects.create(
-        slug="acme-m", name="Acme", category=category, website="https://acme.example"
-    )
+    old = _back_to(("detection", "0006_series_calibration"), ("reports", "0003_network_evidence"))
+    service = _old_service(old, "acme-m")
     history = struct.pack("<3d", float("nan"), 1.1, 0.9)
     old.get_model("detection", "SeriesState").objects.create(
         service=service,
@@ -32,9 +46,7 @@ def test_state_columns_become_one_record():
         level_history=history,
     )
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _forward()
     from detection.core import DetectorState
     from detection.models import SeriesState
 
@@ -70,13 +82,10 @@ def test_the_series_tables_keep_one_index_that_starts_with_the_service():
                 for t in tables
             }
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([("detection", "0014_series_state_storage")])
+    _back_to(("detection", "0014_series_state_storage"))
     before = indexes()
     assert all(["service_id"] in cols for cols in before.values())
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _forward()
     after = indexes()
     for table, cols in after.items():
         assert ["service_id"] not in cols
@@ -96,13 +105,8 @@ def test_a_baseline_keeps_its_profile_once():
         return np.asarray(record["profile"], EARLIER_PROFILE_DTYPE).tobytes()
 
     before = [("detection", "0015_series_service_indexes")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    category = old.get_model("reports", "Category").objects.create(slug="c", name="C")
-    service = old.get_model("reports", "Service").objects.create(
-        slug="acme-b", name="Acme", category=category, website="https://acme.example"
-    )
+    old = _back_to(*before)
+    service = _old_service(old, "acme-b")
     records = {}
     for k, country in enumerate(["", "DE"]):
         profile = [round(0.1 + 0.37 * k + i / 7, 6) for i in range(672)]
@@ -124,9 +128,7 @@ def test_a_baseline_keeps_its_profile_once():
             profile=profile_bytes(record) if country else None,
         )
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _forward()
     from detection.models import SeriesBaseline
 
     rows = list(SeriesBaseline.objects.filter(service__slug="acme-b"))
@@ -142,15 +144,12 @@ def test_a_baseline_keeps_its_profile_once():
         assert row.record() == record
         assert row.baseline().profile.tolist() == record["profile"]
 
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
+    _back_to(*before)
     rows = list(old.get_model("detection", "SeriesBaseline").objects.all())
     assert sorted(row.country for row in rows) == ["", "DE"]
     for row in rows:
         assert row.params == records[row.country]
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _forward()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -158,13 +157,8 @@ def test_timeline_entries_without_figures_become_null():
     """0023: the 0.0 that entries without a minute of their own stored (a relapse, an end)
     becomes null; measured entries keep their figures."""
     before = [("detection", "0022_outageevent_since")]
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps
-    category = old.get_model("reports", "Category").objects.create(slug="c", name="C")
-    service = old.get_model("reports", "Service").objects.create(
-        slug="acme-e", name="Acme", category=category, website="https://acme.example"
-    )
+    old = _back_to(*before)
+    service = _old_service(old, "acme-e")
     outage = old.get_model("detection", "Outage").objects.create(
         service=service,
         started_at="2026-11-30T12:00:00Z",
@@ -175,9 +169,7 @@ def test_timeline_entries_without_figures_become_null():
     event.objects.create(outage=outage, at=at, kind="opened", observed=42, expected=3.2)
     event.objects.create(outage=outage, at=at, kind="resolved", observed=0, expected=0)
 
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    _forward()
     from detection.models import OutageEvent
 
     rows = OutageEvent.objects.filter(outage__service__slug="acme-e").order_by("kind")
