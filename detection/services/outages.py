@@ -35,6 +35,7 @@ from detection.services.config import detector_config
 from detection.services.outage_tally import Tally, outage_tallies, tally_trimmed
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
+from outagewatch.rounding import figure_text
 from reports.models import Service
 
 TOP_PROBLEMS = 5
@@ -397,7 +398,7 @@ def _verdict(view: TickView, i: int) -> str:
     lag = detector_config().level.level_lag_min_window
     before = " at the level before them" if window >= lag else ""
     verdict = (
-        f"{s.observed[i]:.0f} reports in {span} vs {s.expected[i]:.1f} expected{before}, "
+        f"{s.observed[i]:.0f} reports in {span} vs {figure_text(s.expected[i])} expected{before}, "
         f"from at least {s.networks[i]:.0f} different networks "
         f"(p = {s.p_value[i]:.1e}, rule {s.rule[i]})."
     )
@@ -416,7 +417,8 @@ def _explanation(outage: Outage, countries: Counter, total: int) -> str:
     parts = [
         f"{total} counted reports from {outage.networks} {networks} since "
         f"{outage.started_at:%H:%M} UTC.",
-        f"Peak {outage.peak_observed:.0f} reports a minute vs {outage.peak_expected:.1f} expected"
+        f"Peak {outage.peak_observed:.0f} reports a minute vs {figure_text(outage.peak_expected)}"
+        " expected"
         # The rule that opened it and the highest score since, which another rule may have
         # given: said apart, or the two read as one verdict's.
         f" (opened on rule {outage.rule}, highest score {outage.score:.2f}).",

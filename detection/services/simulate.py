@@ -43,6 +43,7 @@ from detection.services.timeutil import (
     to_epoch_minute,
 )
 from detection.simulation import simulate_series
+from outagewatch.rounding import figure_text
 from reports.models import Report, Service
 from reports.services import report_create
 
@@ -371,7 +372,7 @@ def _outages_from_history(service: Service, end: int) -> int:
                     f"{int(values[i:j].sum())} counted reports from "
                     f"{from_epoch_minute(found.onset):%H:%M} to "
                     f"{from_epoch_minute(found.ended_at):%H:%M} UTC; peak {values[peak]:.0f} a "
-                    f"minute vs {result.expected[peak]:.1f} expected."
+                    f"minute vs {figure_text(result.expected[peak])} expected."
                 ),
             )
             for kind, at, message in (
