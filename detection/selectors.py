@@ -513,6 +513,13 @@ def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None
     return None if row is None else row.baseline()
 
 
+def baseline_method(*, service: Service, country: str = OVERALL) -> str | None:
+    """How the series' baseline was made ("prior" on a cold start), None before it has one:
+    the one column, not the record."""
+    rows = SeriesBaseline.objects.filter(service=service, country=country)
+    return rows.values_list("method", flat=True).first()
+
+
 def _expected_band(
     baseline: Baseline | None, starts: np.ndarray, lengths: np.ndarray, step: int
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, str | None]:

@@ -381,7 +381,15 @@ class OutageDetailSerializer(OutageSummarySerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_decision(self, outage: Outage) -> list[str]:
-        return [str(line) for line in presentation.decision_details(outage, self._events(outage))]
+        # The page's own arguments, or the API says slugs and "expected" where it says names
+        # and "a new service" (tester, fortieth session).
+        lines = presentation.decision_details(
+            outage,
+            self._events(outage),
+            selectors.outage_problems(outage),
+            cold=presentation.cold_start(selectors.baseline_method(service=outage.service)),
+        )
+        return [str(line) for line in lines]
 
     @extend_schema_field(OutageEventSerializer(many=True))
     def get_timeline(self, outage: Outage) -> list[dict[str, Any]]:
