@@ -30,6 +30,7 @@ from django.http import HttpRequest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from outagewatch.clients import client_site, client_unit
@@ -261,7 +262,32 @@ class _Unchecked:
             return True
 
 
-class ScopedClientThrottle(_Unchecked, ScopedRateThrottle, RedisRateThrottle):
+# The allowance every request spends that cannot change anything (GET, HEAD, OPTIONS).
+READ_SCOPE = "reads"
+
+
+class _SafeMethodsRead(ScopedRateThrottle):
+    """A view's scope limits what it writes; its safe methods spend the reads' allowance.
+
+    DRF checks throttles for every method, so an OPTIONS to /api/v1/reports/ (a browser's
+    CORS preflight, a client discovering the API) spent THROTTLE_REPORTS, and a client that
+    asked nine times had its one real report refused with 429. They are still bounded, by
+    THROTTLE_READS. A refused POST (400, 413, 415) keeps counting as a submission: that is
+    the guard against probing or flooding with invalid bodies.
+    """
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        scope = getattr(view, self.scope_attr, None)
+        if not scope:
+            return True
+        self.scope = READ_SCOPE if request.method in SAFE_METHODS else scope
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        # ScopedRateThrottle's own allow_request would read the view's scope again.
+        return super(ScopedRateThrottle, self).allow_request(request, view)
+
+
+class ScopedClientThrottle(_Unchecked, _SafeMethodsRead, RedisRateThrottle):
     """DRF scoped throttle keyed by (a hash of) our trusted client address."""
 
     def get_ident(self, request: Any) -> str:

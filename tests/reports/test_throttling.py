@@ -288,3 +288,51 @@ def test_the_websites_form_counts_the_48_as_well(client, service, low_rate, sett
     response = client.post("/services/acme/", form, REMOTE_ADDR="2001:db8:5:ff::1")
     assert response.status_code == 429
     assert Report.objects.count() == 3
+
+
+@pytest.mark.parametrize("method", ["options", "head"])
+def test_options_and_head_do_not_spend_the_report_allowance(api_client, service, low_rate, method):
+    # CORS preflights and API discovery send OPTIONS: they submit nothing, and nine of them
+    # used to leave a client's real report refused with 429 and lost.
+    for _ in range(5):
+        getattr(api_client, method)("/api/v1/reports/", REMOTE_ADDR="203.0.113.30")
+    statuses = [_post(api_client, "203.0.113.30").status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_options_to_the_report_endpoint_count_as_reads(api_client, service, throttle_rate):
+    # Not free either: the reads' allowance bounds them.
+    throttle_rate("reads", "2/min")
+    codes = [
+        api_client.options("/api/v1/reports/", REMOTE_ADDR="203.0.113.31").status_code
+        for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    assert _post(api_client, "203.0.113.31").status_code == 201
+
+
+def test_refused_report_posts_still_count_against_the_allowance(api_client, service, low_rate):
+    # The abuse guard: a client cannot probe or flood with invalid bodies for free.
+    for _ in range(3):
+        refused = api_client.post(
+            "/api/v1/reports/",
+            data="{}",
+            content_type="application/json",
+            REMOTE_ADDR="203.0.113.32",
+        )
+        assert refused.status_code == 400
+    assert _post(api_client, "203.0.113.32").status_code == 429
+
+
+def test_reports_cannot_be_sent_cross_origin_from_a_browser(api_client, service):
+    # No CORS on the writes: a page elsewhere cannot have its visitors' browsers (each on a
+    # network of its own) submit reports. The preflight gets no Access-Control-Allow-Origin.
+    response = api_client.options(
+        "/api/v1/reports/",
+        HTTP_ORIGIN="https://elsewhere.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type",
+    )
+    assert "Access-Control-Allow-Origin" not in response
+    posted = _post(api_client, "203.0.113.33")
+    assert "Access-Control-Allow-Origin" not in posted
