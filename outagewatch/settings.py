@@ -374,7 +374,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "outagewatch.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "outagewatch.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the headers every view shares (Retry-After, ETag, ...).
+    "DEFAULT_SCHEMA_CLASS": "outagewatch.api.openapi.ApiSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OutageWatch API",

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
 from django.core.cache import cache
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
-from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -44,28 +41,22 @@ from detection.api.serializers import (
 )
 from detection.cache import computing, data_version
 from detection.models import Outage
+from outagewatch.api.conditional import ConditionalRead, conditional_response, content_etag
+from outagewatch.api.openapi import IF_NONE_MATCH
 from outagewatch.api.pagination import NewestFirstCursorPagination
 from outagewatch.api.schema import READ_ERRORS, errors
 from reports import selectors as catalog
 from reports.models import Service
 
-# Browsers and proxies may reuse an answer this long without asking; detection ticks
-# every minute, and revalidation after that is a cheap 304.
-MAX_AGE_SECONDS = 15
 # Bounds staleness of cached bodies if ticks stop ("last 15 minutes" moves with the clock).
 CACHE_SECONDS = 120
 
 # What the query serializers accept at most; the lookups behind them say which values exist.
 COUNTRY_PATTERN = "^[A-Za-z]{2}$"
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
-_CONDITIONAL = [
-    OpenApiParameter(
-        "If-None-Match",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        description="An ETag from an earlier answer: 304 while the data has not changed.",
-    )
-]
+# The schema adds If-None-Match to every ConditionalRead (outagewatch.api.openapi); kept for
+# the views that still name it (the same parameter once).
+_CONDITIONAL = [IF_NONE_MATCH]
 
 
 class _LocalAnswers:
@@ -97,7 +88,7 @@ class _LocalAnswers:
 _answers = _LocalAnswers()
 
 
-class VersionedReadView(generics.GenericAPIView):
+class VersionedReadView(ConditionalRead, generics.GenericAPIView):
     throttle_scope = "reads"
 
     def read(self, request: Request, **kwargs: Any) -> Any:
@@ -111,11 +102,8 @@ class VersionedReadView(generics.GenericAPIView):
         if cached is None:
             cached = self._computed(request, key, **kwargs)
         body, etag = cached
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE_SECONDS}"}
         # Only reached for a resource that exists, so If-None-Match: * never hides a 404.
-        if self._not_modified(request, etag):
-            return Response(status=304, headers=headers)
-        return Response(body, headers=headers)
+        return conditional_response(request, body, etag)
 
     def _computed(self, request: Request, key: str | None, **kwargs: Any) -> tuple[Any, str]:
         """The answer from Redis (another process computed it) or computed and cached; one
@@ -147,12 +135,6 @@ class VersionedReadView(generics.GenericAPIView):
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     @staticmethod
-    def _not_modified(request: Request, etag: str) -> bool:
-        tags = parse_etags(request.headers.get("If-None-Match", ""))
-        bare = etag.removeprefix("W/")
-        return "*" in tags or any(t.removeprefix("W/") == bare for t in tags)
-
-    @staticmethod
     def _cache_get(key: str) -> Any:
         try:
             return cache.get(key)
@@ -164,12 +146,6 @@ class VersionedReadView(generics.GenericAPIView):
         # Without the cache the answer is still correct, just not cached.
         with contextlib.suppress(RedisError):
             cache.set(key, body, CACHE_SECONDS)
-
-
-def content_etag(body: Any) -> str:
-    """A weak ETag from the JSON body itself: equal only when the answer is."""
-    encoded = json.dumps(body, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"))
-    return f'W/"{hashlib.sha256(encoded.encode()).hexdigest()[:32]}"'
 
 
 def _service(slug: str) -> Service:
@@ -187,8 +163,7 @@ def _service(slug: str) -> Service:
             "active outage if any, counted reports in the last 15 minutes, hour and 24 hours "
             "(all countries) and the reports expected in the current minute."
         ),
-        parameters=_CONDITIONAL,
-        responses={200: ServiceDetailSerializer, 304: None, **READ_ERRORS},
+        responses={200: ServiceDetailSerializer, **READ_ERRORS},
         examples=[examples.SERVICE_DETAIL],
     )
 )
@@ -224,9 +199,8 @@ class ServiceDetailView(VersionedReadView):
                 pattern=COUNTRY_PATTERN,
                 description="ISO 3166-1 alpha-2; all if omitted.",
             ),
-            *_CONDITIONAL,
         ],
-        responses={200: SeriesSerializer, 304: None, **READ_ERRORS},
+        responses={200: SeriesSerializer, **READ_ERRORS},
         examples=[examples.SERIES],
     )
 )
@@ -260,7 +234,11 @@ class OutageCursorPagination(NewestFirstCursorPagination):
                 "country",
                 OpenApiTypes.STR,
                 pattern=COUNTRY_PATTERN,
-                description="Affected country (ISO 3166-1 alpha-2).",
+                description=(
+                    "Outages that affect this country (ISO 3166-1 alpha-2): those whose "
+                    "`countries` name it, and those with `countries: []` (no single country "
+                    "stands out: the outage is everywhere)."
+                ),
             ),
             OpenApiParameter("status", OpenApiTypes.STR, enum=["active", "resolved"]),
             OpenApiParameter(
@@ -279,9 +257,8 @@ class OutageCursorPagination(NewestFirstCursorPagination):
                     "overlap the period before `until`, i.e. started before it."
                 ),
             ),
-            *_CONDITIONAL,
         ],
-        responses={200: OutageSummarySerializer(many=True), 304: None, **READ_ERRORS},
+        responses={200: OutageSummarySerializer(many=True), **READ_ERRORS},
         examples=[examples.OUTAGE_LIST],
     )
 )
@@ -303,8 +280,7 @@ class OutageListView(VersionedReadView):
 @extend_schema_view(
     get=extend_schema(
         summary="One outage with its timeline and explanation",
-        parameters=_CONDITIONAL,
-        responses={200: OutageDetailSerializer, 304: None, **READ_ERRORS},
+        responses={200: OutageDetailSerializer, **READ_ERRORS},
         examples=[examples.OUTAGE_DETAIL],
     )
 )
@@ -328,8 +304,7 @@ class OutageDetailView(VersionedReadView):
             "now, worst first, each with its active outage. Meant for dashboards: poll it "
             "with If-None-Match and most polls are a 304."
         ),
-        parameters=_CONDITIONAL,
-        responses={200: StatusSerializer, 304: None, **errors(429, 503)},
+        responses={200: StatusSerializer, **errors(429, 503)},
         examples=[examples.STATUS],
     )
 )

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from outagewatch.api.schema import errors
 
 # Link name -> URL name, in the order a newcomer reads them.
 V1_LINKS = {
@@ -28,11 +31,29 @@ def _absolute(url_name: str) -> str:
     return f"{settings.SITE_URL}{reverse(url_name)}"
 
 
-# Not in the OpenAPI schema: the schema is itself what these point to.
-@extend_schema(exclude=True)
+# In the schema, as README sends newcomers here; /api/ is not: it is outside v1, and only
+# says where v1 is.
 class ApiV1IndexView(APIView):
     throttle_scope = "reads"
 
+    @extend_schema(
+        operation_id="v1_index",
+        summary="Where the v1 endpoints are",
+        description="Absolute links (under the site's public address) to each part of the API.",
+        responses={
+            200: inline_serializer(
+                "ApiV1Index",
+                fields={
+                    "version": serializers.CharField(),
+                    "links": inline_serializer(
+                        "ApiV1Links",
+                        fields={name: serializers.URLField() for name in V1_LINKS},
+                    ),
+                },
+            ),
+            **errors(429),
+        },
+    )
     def get(self, request: Request) -> Response:
         return Response(
             {

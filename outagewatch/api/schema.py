@@ -1,4 +1,5 @@
-"""OpenAPI pieces shared by every endpoint: the error body and the error answers."""
+"""OpenAPI pieces shared by every endpoint: the error body and the error answers (their
+headers: outagewatch.api.openapi)."""
 
 from __future__ import annotations
 

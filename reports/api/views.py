@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from django.utils.decorators import method_decorator
-from django.views.decorators.http import conditional_page
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -9,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagewatch.api.conditional import ConditionalListMixin
 from outagewatch.api.pagination import NewestFirstCursorPagination
 from outagewatch.api.schema import READ_ERRORS, WRITE_ERRORS
 from outagewatch.api.throttling import throttle_unchecked
@@ -23,6 +22,26 @@ from reports.api.serializers import (
     report_created_data,
 )
 from reports.models import Report, Service
+
+# What an integrator must know before sending reports; the settings named are in
+# docs/configuration.md, the rules in README.md ("Reporting a problem through the API").
+REPORT_DESCRIPTION = """\
+Stores one report and answers `201` with it. Every stored report is kept, but only some
+count as evidence (`counted`; `message` says why one did not):
+
+- one network (IPv4 /24, IPv6 /56; an IPv6 /48 as a whole) counts once per service within
+  `REPORT_DEDUP_WINDOW_MINUTES` (default 15): its further reports are stored with
+  `"counted": false`, whatever User-Agent or cookie they carry;
+- one block (IPv4 /16, IPv6 /32) adds at most `REPORT_BLOCK_MAX_COUNTED` (4) counted reports
+  per service per `REPORT_BLOCK_WINDOW_MINUTES` (60);
+- while the rate limit cannot be checked (its store is down), reports are stored uncounted.
+
+Limits: `THROTTLE_REPORTS` (default 10 a minute) per client (an IPv4 address or an IPv6 /64,
+shared with the website's form); every POST counts against it, refused ones (400, 413, 415)
+included, while OPTIONS and HEAD do not. Over it: `429` with `Retry-After`. A body over
+`API_MAX_BODY_BYTES` (default 16384 bytes) is a `413`. This endpoint sends no CORS headers:
+browsers refuse to send a report from a page of another origin. Settings: docs/configuration.md.
+"""
 
 
 class ReportCreateView(APIView):
@@ -45,6 +64,7 @@ class ReportCreateView(APIView):
             )
         ],
         summary="Report a problem with a service",
+        description=REPORT_DESCRIPTION,
     )
     def post(self, request: Request) -> Response:
         serializer = ReportCreateSerializer(data=request.data)
@@ -67,10 +87,9 @@ class ReportCreateView(APIView):
     responses={200: ServiceSerializer(many=True), **READ_ERRORS},
     summary="List the service catalog",
 )
-# Reads carry ETags (README): here a hash of the answer, and 304 on If-None-Match, as for
-# the detection reads (which also cache the answer in Redis between ticks).
-@method_decorator(conditional_page, name="dispatch")
-class ServiceListView(generics.ListAPIView):
+# Reads carry ETags (README), the same as the detection reads, which also cache the answer
+# in Redis between ticks: the catalog and comments change on their own clock.
+class ServiceListView(ConditionalListMixin, generics.ListAPIView):
     serializer_class = ServiceSerializer
     throttle_scope = "reads"
 
@@ -92,8 +111,7 @@ class CommentCursorPagination(NewestFirstCursorPagination):
         "(follow `next`). Plain text: show it as text, never as markup."
     ),
 )
-@method_decorator(conditional_page, name="dispatch")
-class CommentListView(generics.ListAPIView):
+class CommentListView(ConditionalListMixin, generics.ListAPIView):
     serializer_class = CommentSerializer
     pagination_class = CommentCursorPagination
     throttle_scope = "reads"

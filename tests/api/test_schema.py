@@ -126,3 +126,62 @@ def test_component_descriptions_are_written_for_api_users(schema):
 def test_main_components_say_what_they_are(schema, name):
     description = schema["components"]["schemas"][name].get("description", "")
     assert description and not _IMPLEMENTATION_WORDS.search(description)
+
+
+_CONDITIONAL_READS = [
+    "/api/v1/services/",
+    "/api/v1/services/{slug}/",
+    "/api/v1/services/{slug}/comments/",
+    "/api/v1/services/{slug}/series/",
+    "/api/v1/outages/",
+    "/api/v1/outages/{id}/",
+    "/api/v1/status/",
+    "/api/v1/track-record/",
+]
+
+
+@pytest.mark.parametrize("path", _CONDITIONAL_READS)
+def test_every_cached_read_documents_its_conditional_headers(schema, path):
+    get = schema["paths"][path]["get"]
+    header_params = [p["name"] for p in get["parameters"] if p["in"] == "header"]
+    assert header_params == ["If-None-Match"]
+    responses = get["responses"]
+    for code in ("200", "304"):
+        assert {"ETag", "Cache-Control"} <= set(responses[code].get("headers", {})), code
+    assert "content" not in responses["304"]
+
+
+def test_every_429_and_503_documents_retry_after(schema):
+    seen = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for code in ("429", "503"):
+                if code in operation["responses"]:
+                    headers = operation["responses"][code].get("headers", {})
+                    assert headers["Retry-After"]["schema"]["type"] == "integer", (path, method)
+                    seen += 1
+    assert seen >= 15
+
+
+def test_the_report_post_says_what_counts_and_its_limits(schema):
+    description = schema["paths"]["/api/v1/reports/"]["post"]["description"]
+    for words in (
+        "REPORT_DEDUP_WINDOW_MINUTES",
+        "counted",
+        "THROTTLE_REPORTS",
+        "10 a minute",
+        "API_MAX_BODY_BYTES",
+        "every POST counts",
+        "CORS",
+        "docs/configuration.md",
+    ):
+        assert words in description, words
+
+
+def test_the_v1_index_is_in_the_schema(schema, client):
+    get = schema["paths"]["/api/v1/"]["get"]
+    ref = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert set(component["properties"]) == {"version", "links"}
+    links = schema["components"]["schemas"]["ApiV1Links"]["properties"]
+    assert set(links) == set(client.get("/api/v1/").json()["links"])

@@ -125,3 +125,22 @@ def test_a_service_is_found_by_its_slug_in_any_case(api_client, client, make_ser
     assert api_client.get("/api/v1/services/ACME/", follow=True).json()["slug"] == "acme"
     assert api_client.get("/api/v1/services/Acme/series/", follow=True).status_code == 200
     assert client.get("/services/Acme/", follow=True).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/services/acme/comments/"])
+def test_catalog_and_comment_reads_are_conditional_like_every_read(api_client, make_service, url):
+    # The same rule as the outage reads: a weak ETag matched with or without its W/ (a
+    # client that dropped it got 200 here and 304 there), and a max-age for caches.
+    make_service("acme", "Acme Cloud")
+    first = api_client.get(url)
+    assert first["ETag"].startswith('W/"')
+    assert first["Cache-Control"] == "public, max-age=15"
+    bare = first["ETag"].removeprefix("W/")
+    again = api_client.get(url, HTTP_IF_NONE_MATCH=bare)
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"] and again["Cache-Control"] == first["Cache-Control"]
+
+
+def test_a_missing_services_comments_are_a_404_whatever_if_none_match(api_client, db):
+    response = api_client.get("/api/v1/services/nope/comments/", HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == 404 and "ETag" not in response

@@ -1,0 +1,81 @@
+"""The API's schema class (REST_FRAMEWORK's DEFAULT_SCHEMA_CLASS): drf-spectacular's, plus
+the headers that every throttled, every failing and every conditional answer has.
+
+Apart from outagewatch.api.schema because DRF imports this class while drf-spectacular's
+views module, which that one builds on, is still loading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+
+from outagewatch.api.conditional import CACHE_CONTROL, ConditionalRead
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "An ETag from an earlier answer (with or without its `W/`): 304 while the answer "
+        "has not changed."
+    ),
+)
+
+# Response headers, as OpenAPI header objects: put on the answers by ApiSchema below.
+_RETRY_AFTER = {
+    "Retry-After": {
+        "schema": {"type": "integer", "minimum": 1},
+        "description": "Seconds to wait before asking again.",
+    }
+}
+_CACHE_HEADERS = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "description": "Weak ETag of the answer: send it back in If-None-Match.",
+    },
+    "Cache-Control": {
+        "schema": {"type": "string", "example": CACHE_CONTROL},
+        "description": "Caches may reuse the answer this long without asking.",
+    },
+}
+_NOT_MODIFIED = {
+    "description": "Not modified: the answer is still the one of the ETag sent (no body)."
+}
+
+
+class ApiSchema(AutoSchema):
+    """drf-spectacular's AutoSchema (DEFAULT_SCHEMA_CLASS) plus what the views share, in one
+    place rather than in each view's extend_schema: Retry-After on every 429 and 503, and for
+    a conditional read (outagewatch.api.conditional.ConditionalRead) If-None-Match, the 304
+    and the ETag and Cache-Control headers."""
+
+    def _conditional(self) -> bool:
+        return self.method == "GET" and isinstance(self.view, ConditionalRead)
+
+    def get_override_parameters(self) -> list[Any]:
+        # extend_schema's parameters are added after these; one named the same replaces it.
+        parameters = super().get_override_parameters()
+        return [IF_NONE_MATCH, *parameters] if self._conditional() else parameters
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses = operation.setdefault("responses", {})
+        if self._conditional():
+            responses["304"] = dict(_NOT_MODIFIED)
+            for code in ("200", "304"):
+                _add_headers(responses[code], _CACHE_HEADERS)
+        for code in ("429", "503"):
+            if code in responses:
+                _add_headers(responses[code], _RETRY_AFTER)
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
+
+
+def _add_headers(response: dict[str, Any], headers: dict[str, Any]) -> None:
+    response["headers"] = {**response.get("headers", {}), **headers}
