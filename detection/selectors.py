@@ -560,9 +560,7 @@ def outage_list(
     if service is not None:
         outages = outages.filter(service=service)
     if country:
-        # A JSON text match works on SQLite and PostgreSQL alike; the quotes stop "DE"
-        # from matching inside another token.
-        outages = outages.filter(countries__icontains=f'"{country}"')
+        outages = outages.filter(_in_country(country))
     if status:
         outages = outages.filter(status=status)
     if since is not None:
@@ -570,6 +568,15 @@ def outage_list(
     if until is not None:
         outages = outages.filter(started_at__lt=until)
     return outages
+
+
+def _in_country(country: str) -> Q:
+    """Outages that affect this country: those that name it, and those with no country
+    standing out (`countries: []`), which are everywhere (alerts tell every follower of
+    them, whatever countries they follow)."""
+    # A JSON text match works on SQLite and PostgreSQL alike; the quotes stop "DE" from
+    # matching inside another token. `[]` compares as JSON on both.
+    return Q(countries__icontains=f'"{country}"') | Q(countries=[])
 
 
 def outage_get(*, outage_id: int) -> Outage:

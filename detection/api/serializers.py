@@ -245,7 +245,11 @@ class OutageSummarySerializer(serializers.Serializer):
         allow_null=True,
         help_text="The end: the minute after the last with excess reports; null while open.",
     )
-    countries = serializers.SerializerMethodField()
+    countries = serializers.SerializerMethodField(
+        help_text="Countries that stand out (ISO 3166-1 alpha-2), most reports first. Empty "
+        "when no single country stands out: the outage is everywhere, and `?country=` "
+        "lists it for every country."
+    )
     top_problems = serializers.SerializerMethodField()
     peak_observed = serializers.FloatField()
     peak_expected = RoundedFloatField()

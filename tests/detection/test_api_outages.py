@@ -229,3 +229,28 @@ def test_unknown_outage_is_404(api_client):
     response = api_client.get("/api/v1/outages/999999/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_a_country_filter_keeps_outages_where_no_single_country_stands_out(
+    api_client, outages, make_service
+):
+    # `countries: []` is an outage everywhere: a bot polling ?country=DE for German users
+    # must see it (email alerts treat it as affecting every follower too).
+    everywhere = outage_make(make_service("gamma"), countries=())
+    for country, expected in (
+        ("DE", [everywhere.pk, outages["old"].pk]),
+        ("us", [everywhere.pk, outages["now"].pk]),
+        ("JP", [everywhere.pk]),
+    ):
+        body = api_client.get("/api/v1/outages/", {"country": country}).json()
+        assert sorted(_ids(body)) == sorted(expected), country
+    assert everywhere.pk in _ids(api_client.get("/api/v1/outages/").json())
+
+
+def test_the_schema_says_what_empty_countries_mean(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    countries = schema["components"]["schemas"]["OutageSummary"]["properties"]["countries"]
+    assert "empty" in countries["description"].lower()
+    params = schema["paths"]["/api/v1/outages/"]["get"]["parameters"]
+    country = next(p for p in params if p["name"] == "country")
+    assert "countries" in country["description"] and "[]" in country["description"]
