@@ -31,7 +31,9 @@ METHOD = (
     "positive when the crowd knew first. Scheduled maintenance is left out. An outage counts "
     "as never acknowledged only once it is "
     f"{int(ACK_GRACE.total_seconds() // 3600)} hours old without a matching incident, and only "
-    "for services whose provider publishes a machine-readable status page."
+    "for services whose machine-readable status page we have read. An incident of a status "
+    "page several services share counts for the services it names, and once in the overall "
+    "figures."
 )
 
 
@@ -69,7 +71,7 @@ class Record:
     """One service's (or everyone's) figures over one span."""
 
     outages: int  # crowd outages that started in the span
-    incidents: int  # official incidents (not maintenance) that started in the span
+    incidents: int  # distinct official incidents (not maintenance) that started in the span
     matched_incidents: int  # of those, seen by the crowd too
     unseen_incidents: int  # official incidents the crowd never saw
     unacknowledged_outages: int  # crowd outages of services with a source, no incident
@@ -132,12 +134,16 @@ def record(
         and o.id not in matched_outages
         and now - o.started_at >= ACK_GRACE
     )
-    seen = sum(1 for i in official if (i.id, i.service) in matched_incidents)
+    # An incident of a shared page is one pair per service it concerns: counted once, and
+    # seen when the crowd saw it on any of them (everyone's figures; one service's have one
+    # pair per incident anyway).
+    posted = {i.id for i in official}
+    seen = {i.id for i in official if (i.id, i.service) in matched_incidents}
     return Record(
         outages=len(in_span),
-        incidents=len(official),
-        matched_incidents=seen,
-        unseen_incidents=len(official) - seen,
+        incidents=len(posted),
+        matched_incidents=len(seen),
+        unseen_incidents=len(posted) - len(seen),
         unacknowledged_outages=unacknowledged,
         leads=leads,
     )

@@ -9,7 +9,7 @@ is too old to be called the current status (OFFICIAL_STALE_SECONDS).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +22,12 @@ from detection.official.matching import ACK_GRACE, SLACK, CrowdOutage, Incident,
 from detection.official.models import OfficialIncident, ServiceStatusSource, StatusSource
 from detection.official.parsers import COMPONENT_INDICATOR, INDICATORS
 from reports.models import Service
+
+# Documents that list every component of the page, affected or not: only on those does a
+# component name the page does not use prove a link's guess wrong (``_wanted``). An
+# incident.io document names only the components its open incidents affect, a feed none,
+# and a page never read names nothing yet: their silence about a name says nothing.
+FULL_COMPONENT_LISTS = frozenset({StatusSource.Kind.STATUSPAGE, StatusSource.Kind.STATUSIO})
 
 
 @dataclass(frozen=True)
@@ -99,13 +105,39 @@ def official_incidents_between(
     link = ServiceStatusSource.objects.filter(service=service).select_related("source").first()
     if link is None:
         return []
+    return links_incidents(links=[link], start=start, end=end).get(service.pk, [])
+
+
+def links_incidents(
+    *, links: Sequence[ServiceStatusSource], start: datetime, end: datetime
+) -> dict[int, list[OfficialIncidentView]]:
+    """service id -> the official incidents of its link's source that concern it and overlap
+    [start, end], oldest first, in one query (links with their source loaded).
+
+    The one read behind both the outage page's incident and the track record, so the two
+    cannot disagree about which incidents a service has. An incident row is shown whether or
+    not its page has been read since: it was read from the page (or written by simulate)."""
+    by_source: dict[int, list[ServiceStatusSource]] = {}
+    for link in links:
+        by_source.setdefault(link.source_id, []).append(link)
     rows = (
-        OfficialIncident.objects.filter(source_id=link.source_id, started_at__lte=end)
+        OfficialIncident.objects.filter(source_id__in=by_source.keys(), started_at__lte=end)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=start))
         .order_by("started_at", "pk")
     )
-    wanted = _wanted(link)
-    return [_view(row) for row in rows if concerns(wanted, row.components, row.title)]
+    out: dict[int, list[OfficialIncidentView]] = {link.service_id: [] for link in links}
+    for row in rows:
+        for link in by_source[row.source_id]:
+            if link_concerns(link, row.components, row.title):
+                out[link.service_id].append(_view(row))
+    return out
+
+
+def source_read(source: StatusSource) -> bool:
+    """Whether the source's page has ever been read: only then may a surface say that the
+    provider has *not* posted something ("not yet", "never acknowledged"). An incident it
+    did post needs no read to be shown: its row is the evidence."""
+    return source.last_success_at is not None
 
 
 def official_incident_acknowledged_at(*, incident_id: int) -> datetime | None:
@@ -139,12 +171,21 @@ def _status(
     source: StatusSource = link.source
     wanted = _wanted(link)
     components = _components(wanted, source.components)
+    concerning = tuple(_view(row) for row in rows if concerns(wanted, row.components, row.title))
     indicator, description = source.indicator, source.description
     if components:
         worst = min(
             (COMPONENT_INDICATOR.get(status, "minor") for status in components.values()),
             key=INDICATORS.index,
         )
+        if worst != indicator:
+            indicator, description = worst, ""
+    elif wanted and source.components:
+        # A page listing only its affected components (incident.io) names others but none of
+        # this service's: the page's indicator is theirs. This service's is the worst of the
+        # open incidents that concern it (those naming no component), else all clear.
+        impacts = [i.impact for i in concerning if i.impact in INDICATORS]
+        worst = min(impacts, key=INDICATORS.index, default="none")
         if worst != indicator:
             indicator, description = worst, ""
     stale_after = timedelta(seconds=settings.OFFICIAL_STALE_SECONDS)
@@ -156,9 +197,7 @@ def _status(
         indicator=indicator,
         description=description,
         components=components or dict(source.components),
-        open_incidents=tuple(
-            _view(row) for row in rows if concerns(wanted, row.components, row.title)
-        ),
+        open_incidents=concerning,
         last_success_at=source.last_success_at,
         last_error=source.last_error if source.failures else "",
         failures=source.failures,
@@ -173,11 +212,18 @@ def link_concerns(link: ServiceStatusSource, components: Iterable[str], title: s
 
 
 def _wanted(link: ServiceStatusSource) -> list[str]:
-    """The link's component names, or [] (the whole page) when none of them is on the page:
-    a name the page does not use must not hide the provider's incidents."""
-    if not _components(link.components, link.source.components):
-        return []
-    return link.components
+    """The link's component names, or [] (the whole page) when a page that lists all its
+    components (FULL_COMPONENT_LISTS) uses none of them: a guess proven wrong must not hide
+    the provider's incidents. A page that lists only some components, or none yet, cannot
+    prove a name wrong, and an incident naming only other components is explicit that it is
+    not this service's (an OpenAI incident naming "ChatGPT" is not the API's)."""
+    source = link.source
+    disproved = (
+        source.kind in FULL_COMPONENT_LISTS
+        and bool(source.components)
+        and not _components(link.components, source.components)
+    )
+    return [] if disproved else list(link.components)
 
 
 def _components(wanted: list[str], page: dict[str, str]) -> dict[str, str]:
@@ -210,42 +256,61 @@ def _view(row: OfficialIncident) -> OfficialIncidentView:
 class OutageOfficial:
     """An outage against its service's official status page (detection.official.matching)."""
 
-    has_source: bool  # the provider publishes a status page, and we have read it
+    # There is something to say: a matching incident (its row is the evidence), or a page we
+    # have read, which may say "not yet" or "never" (source_read). False: say nothing.
+    has_source: bool
     incident: OfficialIncidentView | None  # the matching incident acknowledged first
     lead: timedelta | None  # its acknowledgement minus the detection: positive, crowd first
     waiting: bool  # no incident yet, and the provider may still post one (ACK_GRACE)
 
 
+def crowd_outage(
+    *,
+    outage_id: int,
+    service: str,
+    started_at: datetime,
+    detected_at: datetime,
+    resolved_at: datetime | None,
+    active: bool,
+) -> CrowdOutage:
+    """An outage as matching sees it (the outage page's and the track record's alike): an
+    active one runs to now, whatever end an earlier episode left in its resolved_at."""
+    return CrowdOutage(outage_id, service, started_at, detected_at, None if active else resolved_at)
+
+
+def matchable(view: OfficialIncidentView, *, service: str) -> Incident:
+    """An official incident as matching sees it, charged to one service of its page."""
+    return Incident(
+        view.id, service, view.impact, view.started_at, view.acknowledged_at, view.resolved_at
+    )
+
+
 def outage_official(*, outage: Outage, now: datetime | None = None) -> OutageOfficial:
     """The official incident of an outage and the lead time, by the track record's rules:
-    matching.matches over the incidents within SLACK of the outage's span."""
+    the same incidents (links_incidents), the same matching (matching.matches over those
+    within SLACK of the outage's span) and the same reading of silence (source_read)."""
     now = now or timezone.now()
     link = ServiceStatusSource.objects.filter(service_id=outage.service_id).select_related("source")
     link = link.first()
-    if link is None or link.source.last_success_at is None:
-        # A page never read says nothing, not even "not acknowledged".
+    if link is None:
         return OutageOfficial(has_source=False, incident=None, lead=None, waiting=False)
     end = outage.resolved_at if outage.resolved_at and not outage.is_active else now
-    views = official_incidents_between(
-        service=outage.service, start=outage.started_at - SLACK, end=end + SLACK
+    views = links_incidents(links=[link], start=outage.started_at - SLACK, end=end + SLACK)
+    views = views[outage.service_id]
+    crowd = crowd_outage(
+        outage_id=outage.pk,
+        service="",
+        started_at=outage.started_at,
+        detected_at=outage.detected_at,
+        resolved_at=outage.resolved_at,
+        active=outage.is_active,
     )
-    crowd = CrowdOutage(
-        outage.pk,
-        "",
-        outage.started_at,
-        outage.detected_at,
-        None if outage.is_active else outage.resolved_at,
-    )
-    found = matches(
-        [crowd],
-        [
-            Incident(v.id, "", v.impact, v.started_at, v.acknowledged_at, v.resolved_at)
-            for v in views
-        ],
-        now=now,
-    )
-    if not found:
-        waiting = outage.is_active or now - outage.started_at < ACK_GRACE
-        return OutageOfficial(has_source=True, incident=None, lead=None, waiting=waiting)
-    incident = next(v for v in views if v.id == found[0].incident_id)
-    return OutageOfficial(has_source=True, incident=incident, lead=found[0].lead, waiting=False)
+    found = matches([crowd], [matchable(v, service="") for v in views], now=now)
+    if found:
+        incident = next(v for v in views if v.id == found[0].incident_id)
+        return OutageOfficial(has_source=True, incident=incident, lead=found[0].lead, waiting=False)
+    if not source_read(link.source):
+        # A page never read says nothing, not even "not acknowledged".
+        return OutageOfficial(has_source=False, incident=None, lead=None, waiting=False)
+    waiting = outage.is_active or now - outage.started_at < ACK_GRACE
+    return OutageOfficial(has_source=True, incident=None, lead=None, waiting=waiting)

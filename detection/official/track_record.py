@@ -22,8 +22,8 @@ from detection.official.matching import (
     matches,
     record,
 )
-from detection.official.models import OfficialIncident, ServiceStatusSource
-from detection.official.selectors import link_concerns
+from detection.official.models import ServiceStatusSource
+from detection.official.selectors import crowd_outage, links_incidents, matchable, source_read
 from reports.models import Service
 
 SPANS = (30, 90)
@@ -33,7 +33,7 @@ SPANS = (30, 90)
 class ServiceRecord:
     slug: str
     name: str
-    has_source: bool  # the provider publishes a status page we read
+    has_source: bool  # the provider publishes a status page we have read (source_read)
     records: dict[int, Record]  # days -> figures
 
 
@@ -59,7 +59,7 @@ def track_record(*, now: datetime | None = None) -> TrackRecord:
     # Rows a little older than the longest span still match outages inside it.
     since = now - timedelta(days=max(SPANS)) - SLACK - timedelta(days=1)
     outages = _outages(since)
-    incidents, with_source = _incidents(since)
+    incidents, with_source = _incidents(since, now)
     found = matches(outages, incidents, now=now)
     names = dict(Service.objects.values_list("slug", "name"))
 
@@ -89,30 +89,34 @@ def track_record(*, now: datetime | None = None) -> TrackRecord:
 def _outages(since: datetime) -> list[CrowdOutage]:
     # The public catalog's services only, as every other list: a retired one's pages are gone.
     rows = Outage.objects.filter(started_at__gte=since, service__is_active=True).values_list(
-        "id", "service__slug", "started_at", "detected_at", "resolved_at"
+        "id", "service__slug", "started_at", "detected_at", "resolved_at", "status"
     )
-    return [CrowdOutage(*row) for row in rows]
+    return [
+        crowd_outage(
+            outage_id=pk,
+            service=slug,
+            started_at=started,
+            detected_at=detected,
+            resolved_at=resolved,
+            active=status == Outage.Status.ACTIVE,
+        )
+        for pk, slug, started, detected, resolved, status in rows
+    ]
 
 
-def _incidents(since: datetime) -> tuple[list[Incident], set[str]]:
-    """Every (incident, service) pair the incident concerns, and the services with a source."""
+def _incidents(since: datetime, now: datetime) -> tuple[list[Incident], set[str]]:
+    """Every (incident, service) pair the incident concerns, read as the outage page reads
+    them (links_incidents), and the services whose page has been read (source_read): only
+    those can have an outage the provider "never acknowledged", as on the outage page."""
     links = list(
         ServiceStatusSource.objects.filter(service__is_active=True).select_related(
             "service", "source"
         )
     )
-    by_source: dict[int, list[ServiceStatusSource]] = {}
-    for link in links:
-        by_source.setdefault(link.source_id, []).append(link)
-    rows = OfficialIncident.objects.filter(
-        source_id__in=by_source.keys(), started_at__gte=since
-    ).values_list(
-        "id", "source_id", "impact", "components", "title", "started_at", "acknowledged_at",
-        "resolved_at",
-    )  # fmt: skip
-    out = []
-    for pk, source, impact, components, title, started, acknowledged, resolved in rows:
-        for link in by_source[source]:
-            if link_concerns(link, components, title):
-                out.append(Incident(pk, link.service.slug, impact, started, acknowledged, resolved))
-    return out, {link.service.slug for link in links}
+    slugs = {link.service_id: link.service.slug for link in links}
+    out = [
+        matchable(view, service=slugs[service_id])
+        for service_id, views in links_incidents(links=links, start=since, end=now).items()
+        for view in views
+    ]
+    return out, {link.service.slug for link in links if source_read(link.source)}

@@ -26,9 +26,10 @@ M = dt.timedelta(minutes=1)
 
 def test_simulated_incidents_fill_the_track_record_and_go_with_reset():
     slack, steam = Service.objects.get(slug="slack"), Service.objects.get(slug="steam")
+    # A page read: its silence about an outage counts as never acknowledged (source_read).
     source = StatusSource.objects.create(
         url="https://status.slack.test/api/v2/summary.json", kind="statuspage",
-        host="status.slack.test", next_poll_at=NOW,
+        host="status.slack.test", next_poll_at=NOW, last_success_at=NOW,
     )  # fmt: skip
     ServiceStatusSource.objects.create(service=slack, source=source)
     for service in (slack, steam):
