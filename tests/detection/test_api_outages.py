@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from tests.detection.status_data import minute_now, outage_make
+from tests.detection.status_data import baseline_store, flat_baseline, minute_now, outage_make
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +191,8 @@ def test_bad_cursor_is_400_naming_it_in_error_format(api_client, outages, url, c
 
 def test_outage_detail_has_timeline_explanation_and_links(api_client, outages):
     outage = outages["old"]
+    # A service with history (without, the decision is a new service's, as on the page).
+    baseline_store(outage.service, flat_baseline())
     body = api_client.get(f"/api/v1/outages/{outage.pk}/").json()
 
     assert body["id"] == outage.pk and body["status"] == "resolved"
