@@ -117,6 +117,7 @@ def outages_apply(*, view: TickView) -> Applied:
             # Its subscribers are found by its countries: fill them in before telling them.
             _refresh(outage, step.fired, view, tally)
             outage.save()
+            _opening_countries_record(outage, step.fired, view)
             alerts_notify(outage=outage, change="opened")
         for i in step.fired:
             _country_join(outage, view.keys[i][1], view, i)
@@ -272,9 +273,14 @@ def _country_record(
         _event(outage, OutageEvent.Kind.COUNTRY, view, i, f"{country}: {message}")
 
 
+def _strongest(fired: list[int], view: TickView) -> int:
+    """The series whose verdict opens the outage: the highest score."""
+    return max(fired, key=lambda j: view.result.scores.score[j])
+
+
 def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
     onsets = view.result.transition.state.onset[fired]
-    i = max(fired, key=lambda j: view.result.scores.score[j])
+    i = _strongest(fired, view)
     outage = Outage.objects.create(
         service_id=service_id,
         status=Outage.Status.ACTIVE,
@@ -285,6 +291,18 @@ def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
     )
     _event(outage, OutageEvent.Kind.OPENED, view, i, _verdict(view, i))
     return outage
+
+
+def _opening_countries_record(outage: Outage, fired: list[int], view: TickView) -> None:
+    """The other countries whose own series fired with the opening one, on the timeline
+    beside it: the OPENED entry names one, and the others were listed by the opening
+    minute's shares without a word of their own evidence (tester, fortieth session). Their
+    followers are told by the opening notice, which goes by the outage's countries."""
+    opening = view.keys[_strongest(fired, view)][1]
+    for i in fired:
+        country = view.keys[i][1]
+        if country not in (OVERALL, opening):
+            _country_record(outage, country, view, i, _verdict(view, i))
 
 
 def _country_join(outage: Outage, country: str, view: TickView, i: int) -> None:

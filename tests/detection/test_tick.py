@@ -382,3 +382,39 @@ def test_minutes_whose_reports_were_stored_unchecked_do_not_resolve_an_open_outa
     assert "Judged 2026-11-23 12:44 as a minute we did not hear (reports were stored" in (
         caplog.text
     )
+
+
+def test_every_country_that_fires_at_the_opening_is_on_the_timeline(service, send_reports):
+    """Germany and France fire in the same minute: the OPENED entry names one of them, and
+    the other has its own entry with its evidence (it was listed with no word of why)."""
+    from detection.models import JobCursor
+    from detection.services import baselines_refit
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for k in range(3 * 1440):
+        minute = T0 - dt.timedelta(days=3) + k * M
+        de, fr = int(rng.poisson(2.0)), int(rng.poisson(2.0))
+        for country, n in (("", de + fr), ("DE", de), ("FR", fr)):
+            rows.append(
+                Bucket(service=service, country=country, minute=minute, reports=n, counted=n,
+                       reporters=n, problems={"login": n} if n else {})
+            )  # fmt: skip
+    Bucket.objects.bulk_create(rows)
+    JobCursor.objects.create(name="buckets", position=T0)
+    baselines_refit(now=T0)
+    for k in range(0, 13):
+        minute = T0 + k * M
+        send_reports(service, minute, 2, country="DE")
+        send_reports(service, minute, 2, country="FR")
+        if k >= 10:
+            send_reports(service, minute, 25, country="DE", problem="app")
+            send_reports(service, minute, 25, country="FR", problem="app")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+    outage = Outage.objects.get(service=service)
+    assert set(outage.countries) == {"DE", "FR"}
+    first = outage.events.filter(kind__in=["opened", "country"], at=outage.detected_at)
+    assert {e.country for e in first} >= {"DE", "FR"}
+    assert all("reports in the last" in e.message for e in first if e.country)
