@@ -22,9 +22,10 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 VERSION_KEY = "detection:data-version"
 # A process asks Redis for the version at most this often. The version moves once a minute
-# (each tick) and API answers may be reused for 15 s anyway (MAX_AGE_SECONDS), so a read may
-# lag a tick by up to a second, and the round trip (a third of a cached read's cost,
-# bench/load/README.md) is paid once a second per process, not once per request.
+# (each tick) and API answers may be reused for 15 s anyway
+# (outagewatch.api.conditional.MAX_AGE_SECONDS), so a read may lag a tick by up to a second,
+# and the round trip (a third of a cached read's cost, bench/load/README.md) is paid once a
+# second per process, not once per request.
 VERSION_CHECK_SECONDS = 1.0
 # After Redis failed, a process serves reads uncached for this long before asking again: a
 # Redis that hangs costs each call its socket timeout, and a page makes several.
