@@ -14,6 +14,7 @@ class WebhookServiceSerializer(serializers.Serializer):
 
 class WebhookProblemSerializer(serializers.Serializer):
     problem = serializers.CharField(help_text="Problem type slug.")
+    name = serializers.CharField(help_text="Its name, as the pages and the API say it.")
     count = serializers.IntegerField()
 
 
@@ -65,14 +66,27 @@ class WebhookEventSerializer(serializers.Serializer):
     event = serializers.ChoiceField(
         choices=["opened", "reopened", "resolved", "acknowledged", "upstream", "test"]
     )
+    delivery = serializers.CharField(
+        help_text=(
+            "Idempotency key, as the X-OutageWatch-Delivery header: the same for every attempt "
+            "at this message and no other's (`upstream-<id>` for `upstream`, `test-<random>` "
+            "for each `test`)."
+        )
+    )
     delivery_id = serializers.IntegerField(
-        help_text="Idempotency key: the same for every attempt at this message."
+        help_text=(
+            "The message's number, the same for every attempt at it: 0 for `test`, and "
+            "`upstream` messages are numbered apart. To drop repeats, use `delivery`."
+        )
     )
     sent_at = serializers.DateTimeField()
     title = serializers.CharField(help_text="One line for people.")
     summary = serializers.CharField()
     service = WebhookServiceSerializer()
-    outage = WebhookOutageSerializer(allow_null=True, help_text="Null for `upstream`.")
+    outage = WebhookOutageSerializer(
+        allow_null=True,
+        help_text="Null for `upstream`; for `test`, a sample shaped as a real one, with id 0.",
+    )
     upstream = WebhookUpstreamSerializer(
         required=False, help_text="Only for `upstream`: the provider's dependents that are down."
     )

@@ -33,10 +33,13 @@ def _iso(moment) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def _envelope(notice: Notice, service) -> dict[str, Any]:
-    """What every event says: which event, which message, when, and about which service."""
+def _envelope(notice: Notice, service, key: str) -> dict[str, Any]:
+    """What every event says: which event, which message, when, and about which service.
+    ``key`` is the header's delivery key: a receiver that drops repeats by the body's number
+    dropped every test but the first (all 0) and mixed upstream numbers with outage ones."""
     return {
         "event": notice.event,
+        "delivery": key,
         "delivery_id": notice.delivery_id,
         "sent_at": _iso(notice.at),
         "title": notice.title,
@@ -45,12 +48,14 @@ def _envelope(notice: Notice, service) -> dict[str, Any]:
     }
 
 
-def payload(notice: Notice) -> dict[str, Any]:
+def payload(notice: Notice, *, key: str | None = None) -> dict[str, Any]:
+    """The body; ``key`` the delivery key its headers carry (delivery_key, made once)."""
+    key = key or delivery_key(notice)
     if notice.outage is None:
-        return _upstream_payload(notice)
+        return _upstream_payload(notice, key)
     outage = notice.outage
     return {
-        **_envelope(notice, outage.service),
+        **_envelope(notice, outage.service, key),
         "outage": {
             "id": outage.pk,
             "url": notice.outage_url,
@@ -64,7 +69,10 @@ def payload(notice: Notice) -> dict[str, Any]:
             "observed": for_readers(notice.observed),
             "expected": for_readers(notice.expected),
             "score": for_readers(outage.score, 3),
-            "top_problems": [{"problem": p["slug"], "count": p["count"]} for p in notice.problems],
+            "top_problems": [
+                {"problem": p["slug"], "name": p["name"], "count": p["count"]}
+                for p in notice.problems
+            ],
             "explanation": notice.explanation,
         },
         "official": notice.official,
@@ -72,11 +80,11 @@ def payload(notice: Notice) -> dict[str, Any]:
     }
 
 
-def _upstream_payload(notice: Notice) -> dict[str, Any]:
+def _upstream_payload(notice: Notice, key: str) -> dict[str, Any]:
     """An upstream outage to a follower of its provider (alerts.presentation)."""
     view = notice.extra["upstream"]
     return {
-        **_envelope(notice, notice.subscription.service),
+        **_envelope(notice, notice.subscription.service, key),
         "outage": None,
         "upstream": {
             "id": view.id,
@@ -117,14 +125,15 @@ def _official(incident: dict[str, Any] | None) -> dict[str, Any] | None:
 class WebhookTransport:
     def send(self, notice: Notice) -> None:
         subscription = notice.subscription
-        body = json.dumps(payload(notice), separators=(",", ":")).encode()
+        key = delivery_key(notice)
+        body = json.dumps(payload(notice, key=key), separators=(",", ":")).encode()
         timestamp = int(notice.at.timestamp())
         http.post(
             subscription.url,
             body=body,
             headers={
                 "X-OutageWatch-Event": notice.event,
-                "X-OutageWatch-Delivery": delivery_key(notice),
+                "X-OutageWatch-Delivery": key,
                 TIMESTAMP_HEADER: str(timestamp),
                 SIGNATURE_HEADER: signature(
                     secret=subscription.secret, timestamp=timestamp, body=body

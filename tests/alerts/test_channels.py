@@ -78,6 +78,7 @@ def test_a_webhook_gets_a_signed_json_body_that_verifies(hook, outage, receiver,
     assert request.headers["x-outagewatch-delivery"] == str(delivery.pk)
     assert request.headers["x-outagewatch-event"] == "opened"
     assert body["event"] == "opened" and body["delivery_id"] == delivery.pk
+    assert body["delivery"] == str(delivery.pk)  # the header's key, in the signed body
     assert body["service"] == {
         "slug": "acme",
         "name": "Acme Cloud",
@@ -86,9 +87,31 @@ def test_a_webhook_gets_a_signed_json_body_that_verifies(hook, outage, receiver,
     assert body["outage"]["id"] == o.pk and body["outage"]["countries"] == ["DE", "FR"]
     assert body["outage"]["observed"] == 42 and body["outage"]["expected"] == 3.2
     assert body["outage"]["url"] == f"https://ow.example/outages/{o.pk}/"
-    assert body["outage"]["top_problems"][0] == {"problem": "login", "count": 40}
+    assert body["outage"]["top_problems"][0] == {"problem": "login", "name": "Login", "count": 40}
     assert body["title"].startswith("Acme Cloud: problems detected in Germany, France")
     assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
+
+
+def test_the_webhook_body_has_the_fields_its_schema_documents(api_client, hook, outage, receiver):
+    """The schema (the outageEvent callback) is what integrators generate code from: a field
+    sent and not documented, or documented and never sent, is a broken promise."""
+    hook()
+    _deliver(outage(["DE"]))
+    body = receiver.received[0].json()
+    schema = api_client.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    def properties(ref_holder: dict) -> set[str]:
+        ref = ref_holder.get("$ref") or next(r["$ref"] for r in ref_holder["allOf"])
+        return set(components[ref.rsplit("/", 1)[1]]["properties"])
+
+    post = schema["paths"]["/api/v1/subscriptions/"]["post"]
+    callback = post["callbacks"]["outageEvent"]["{$request.body#/url}"]["post"]
+    event = callback["requestBody"]["content"]["application/json"]["schema"]
+    documented = properties(event)
+    assert set(body) == documented - {"upstream"}  # upstream: only for `upstream` events
+    event_props = components[event["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert set(body["outage"]) == properties(event_props["outage"])
 
 
 def test_the_webhook_explains_in_the_words_and_figures_of_the_api(hook, outage, receiver, midday):

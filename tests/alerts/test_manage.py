@@ -71,6 +71,8 @@ def test_a_webhook_is_confirmed_and_managed_from_the_owners_email(
     assert b"accepted the test message" in tested.content
     first, second = (r.headers["x-outagewatch-delivery"] for r in receiver.received)
     assert first.startswith("test-") and second.startswith("test-") and first != second
+    # The body carries the same key (its delivery_id is 0 for every test: API tester F11).
+    assert [r.json()["delivery"] for r in receiver.received] == [first, second]
 
 
 @pytest.mark.parametrize(

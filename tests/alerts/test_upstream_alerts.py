@@ -134,6 +134,7 @@ def test_chat_and_webhook_followers_get_the_affected_services(
     assert hook.headers["x-outagewatch-event"] == "upstream"
     # Counted apart from outage alerts' ids, so a receiver's dedup never confuses the two.
     assert hook.headers["x-outagewatch-delivery"] == f"upstream-{delivery.pk}"
+    assert hook.json()["delivery"] == f"upstream-{delivery.pk}"
     timestamp = int(hook.headers[TIMESTAMP_HEADER.lower()])
     expected = signature(secret=hooked.secret, timestamp=timestamp, body=hook.body)
     assert hook.headers[SIGNATURE_HEADER.lower()] == expected
