@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from detection import presentation, selectors
+from detection.core.phase import SHIFT_TOLERANCE_MINUTES, PhaseConfig
 from detection.models import Outage, OutageEvent
 from detection.official.selectors import (
     OfficialStatus,
@@ -32,6 +33,15 @@ from reports.api.fields import (
 )
 from reports.api.serializers import ProblemTypeSerializer
 from reports.models import Service
+
+# Why an outage's "expected" may be above the chart's for the same minute (API tester F3): the
+# detector allows for the day's timing and for the audience's level before calling it excess.
+_JUDGED = (
+    f"the most the series' baseline (the chart's `expected`) has within "
+    f"{PhaseConfig().phase_tolerance_minutes} minutes of that time of day ("
+    f"{SHIFT_TOLERANCE_MINUTES} while its daily timing is unsure), scaled by its recent level, "
+    "so it is often a little above the chart's figure for that minute"
+)
 
 
 def _country(value: str) -> str:
@@ -110,7 +120,8 @@ class ServiceStateSerializer(serializers.Serializer):
     )
     observed = serializers.FloatField(help_text="Counted reports in the newest minute.")
     expected = RoundedFloatField(
-        allow_null=True, help_text="Expected reports in the newest minute."
+        allow_null=True,
+        help_text=(f"What the detector judged the newest minute against: {_JUDGED}."),
     )
     score = RoundedFloatField(
         decimals=3,
@@ -252,7 +263,9 @@ class OutageSummarySerializer(serializers.Serializer):
     )
     top_problems = serializers.SerializerMethodField()
     peak_observed = serializers.FloatField()
-    peak_expected = RoundedFloatField()
+    peak_expected = RoundedFloatField(
+        help_text=f"What the detector judged the peak minute against: {_JUDGED}."
+    )
     peak_at = serializers.DateTimeField(allow_null=True)
     score = RoundedFloatField(
         decimals=3, help_text="The highest anomaly score of the outage, 0..1."
@@ -519,7 +532,14 @@ class SeriesPointSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(help_text="Minutes covered; the newest may be filling.")
     complete = serializers.BooleanField()
     observed = serializers.IntegerField(help_text="Counted reports.")
-    expected = RoundedFloatField(allow_null=True, help_text="Null without a baseline.")
+    expected = RoundedFloatField(
+        allow_null=True,
+        help_text=(
+            "What this time of the week normally brings (the series' baseline); null without "
+            f"one. The detector judges a minute against {_JUDGED}: that is what a status's "
+            "`expected` and an outage's `peak_expected` quote."
+        ),
+    )
     lower = RoundedFloatField(allow_null=True, help_text="Lower edge of the normal band.")
     upper = RoundedFloatField(allow_null=True, help_text="Upper edge of the normal band.")
 
