@@ -16,6 +16,8 @@ Only keyed hashes are stored: the address itself never leaves the request.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from outagewatch.clients import address_prefix, parse_address
@@ -41,3 +43,22 @@ def network_keys(address: str) -> NetworkKeys:
         site=keyed_hash(_SALT, address_prefix(parsed, SITE_PREFIX)),
         block=keyed_hash(_SALT, address_prefix(parsed, BLOCK_PREFIX)),
     )
+
+
+def block_window_end(block_key: str, now: dt.datetime, minutes: int) -> dt.datetime:
+    """The end of the block's window holding ``now``: each block's windows are a fixed grid
+    of ``minutes``, shifted by a phase of its own (from its key).
+
+    Windows started at a block's first counted report began together for every block at an
+    outage's onset: a surge from a few hundred provider blocks used up all their allowances
+    in its first minutes, its counted reports fell to none for an hour while thousands a
+    minute still came, and the outage was declared over (scale tester, fortieth session).
+    Phased, a tenth of the blocks opens a new window every tenth of the hour, so a sustained
+    surge keeps counting (about allowance x blocks / minutes a minute), and each block still
+    adds at most its allowance per window.
+    """
+    period = minutes * 60
+    phase = int(hashlib.sha256(block_key.encode()).hexdigest()[:8], 16) % period
+    at = int(now.timestamp())
+    start = at - (at - phase) % period
+    return dt.datetime.fromtimestamp(start + period, tz=dt.UTC)

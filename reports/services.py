@@ -28,7 +28,7 @@ from reports.models import (
     ReporterWindow,
     Service,
 )
-from reports.networks import network_keys
+from reports.networks import block_window_end, network_keys
 
 
 class Uncounted(enum.StrEnum):
@@ -183,7 +183,7 @@ def _network_params(write: _ReportWrite) -> tuple[list, list]:
 
 def _block_params(report: Report, now: dt.datetime) -> tuple[list, list]:
     adapt = connection.ops.adapt_datetimefield_value
-    until = now + dt.timedelta(minutes=settings.REPORT_BLOCK_WINDOW_MINUTES)
+    until = block_window_end(report.block_key, now, settings.REPORT_BLOCK_WINDOW_MINUTES)
     cap = settings.REPORT_BLOCK_MAX_COUNTED
     return [report.block_key, report.service_id, adapt(until)], [adapt(now)] * 3 + [cap]
 

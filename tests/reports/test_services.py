@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from reports.models import BlockWindow, Report, ReporterWindow
-from reports.networks import network_keys
+from reports.networks import block_window_end, network_keys
 from reports.services import Uncounted, report_create, reporter_windows_purge
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +153,52 @@ def test_purge_removes_only_expired_windows(service, make_service, problem_types
     assert reporter_windows_purge(now=now) == 2  # the old network and block windows
     assert ReporterWindow.objects.count() == 1
     assert BlockWindow.objects.count() == 1
+
+
+def test_a_block_s_window_is_its_own_phase_of_a_fixed_grid():
+    window = 60
+    ends = {
+        key: block_window_end(key, NOW, window)
+        for key in (
+            network_keys(f"10.{a}.{b}.1").block for a in range(30) for b in range(0, 256, 64)
+        )
+    }
+    for end in ends.values():
+        assert NOW < end <= NOW + dt.timedelta(minutes=window)
+    # The grid: the same window for any moment before its end, the next one from its end.
+    key, end = next(iter(ends.items()))
+    assert block_window_end(key, end - dt.timedelta(seconds=1), window) == end
+    assert block_window_end(key, end, window) == end + dt.timedelta(minutes=window)
+    # Blocks are spread over the hour (30 blocks: not all in one quarter of it).
+    minutes = {int((end - NOW).total_seconds() // 60) // 15 for end in ends.values()}
+    assert minutes == {0, 1, 2, 3}
+
+
+def test_a_sustained_surge_from_a_few_blocks_keeps_counting_through_the_hour(
+    service, problem_types, settings
+):
+    """Scale tester (fortieth session): 300 provider blocks sending 2,400 reports a minute
+    counted 904, 295, 1, then 0 a minute for the rest of the hour (every block's window had
+    begun at the onset), and the outage was declared over while reports poured in."""
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    settings.REPORT_BLOCK_WINDOW_MINUTES = 60
+    blocks = 40
+    counted_by_minute = []
+    for minute in range(75):
+        now = NOW + dt.timedelta(minutes=minute, seconds=10)
+        counted = 0
+        for block in range(blocks):
+            # Two new /24s of the block a minute: each a network of its own, never repeated.
+            for k in range(2):
+                net = (2 * minute + k) % 256
+                address = f"100.{64 + block}.{net}.1"
+                counted += _report(
+                    service, problem_types["login"], address=address, now=now
+                ).counted
+        counted_by_minute.append(counted)
+    # The onset: every block's allowance.
+    assert sum(counted_by_minute[:2]) >= blocks * 4 * 0.9
+    # Then blocks open new windows all through the hour, not all together an hour later.
+    middle = counted_by_minute[5:60]
+    assert sum(middle) >= blocks * 4 * 0.6
+    assert max(len(run) for run in "".join("x" if c else " " for c in middle).split("x")) <= 10
