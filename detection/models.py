@@ -78,6 +78,10 @@ class HourlyBucket(BucketFields):
 class JobCursor(models.Model):
     """How far a periodic job has got (a watermark), so it can catch up after downtime."""
 
+    # Bucketing's: the first minute not aggregated yet. The tick's: the newest minute judged.
+    BUCKETS = "buckets"
+    TICK = "tick"
+
     name = models.CharField(max_length=50, unique=True)
     position = models.DateTimeField()
     # Bucketing's: the newest report id its last run saw, so the next finds reports that

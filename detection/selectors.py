@@ -513,6 +513,39 @@ def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None
     return None if row is None else row.baseline()
 
 
+@dataclass(frozen=True)
+class PipelineProgress:
+    """How far the minute jobs have got, against the clock: minutes behind (None: never run)."""
+
+    bucketed_until: datetime | None  # the first minute not aggregated yet
+    judged: datetime | None  # the newest minute the tick judged
+    buckets_behind: int | None
+    detection_behind: int | None
+
+
+def pipeline_progress(*, now: datetime) -> PipelineProgress:
+    """Bucketing is current when it has aggregated every closed minute; the tick when it has
+    judged the newest closed one. A stopped worker or detector showed nowhere: the pages kept
+    the last verdict ("No problems") while reports piled up (scale tester, fortieth session)."""
+    rows = dict(
+        JobCursor.objects.filter(name__in=[JobCursor.BUCKETS, JobCursor.TICK]).values_list(
+            "name", "position"
+        )
+    )
+    current = now.replace(second=0, microsecond=0)
+    bucketed, judged = rows.get(JobCursor.BUCKETS), rows.get(JobCursor.TICK)
+
+    def behind(position: datetime | None, due: datetime) -> int | None:
+        return None if position is None else max(int((due - position).total_seconds() // 60), 0)
+
+    return PipelineProgress(
+        bucketed_until=bucketed,
+        judged=judged,
+        buckets_behind=behind(bucketed, current),
+        detection_behind=behind(judged, current - timedelta(minutes=1)),
+    )
+
+
 def baseline_method(*, service: Service, country: str = OVERALL) -> str | None:
     """How the series' baseline was made ("prior" on a cold start), None before it has one:
     the one column, not the record."""

@@ -474,6 +474,9 @@ SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
 # A (service, country) pair is a series of its own only after this many counted reports
 # (one per network per dedup window) within SERIES_IDLE_DAYS; before, it counts overall only.
 SERIES_MIN_COUNTED: int = env.int("SERIES_MIN_COUNTED", default=3)
+# GET /api/v1/health/ answers 503 when counting or judging minutes falls further behind the
+# clock than this (a stopped worker or detector; the pages keep their last verdict meanwhile).
+HEALTH_MAX_LAG_MINUTES: int = env.int("HEALTH_MAX_LAG_MINUTES", default=3)
 # At most this many cold (not yet seasonal) baselines are fitted per 15-minute cold refit.
 BASELINE_COLD_REFITS_PER_RUN: int = env.int("BASELINE_COLD_REFITS_PER_RUN", default=200)
 REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)

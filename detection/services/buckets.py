@@ -29,7 +29,7 @@ from reports.models import Report
 
 logger = logging.getLogger(__name__)
 
-CURSOR = "buckets"
+CURSOR = JobCursor.BUCKETS
 # Moved whenever minutes before the late window are rewritten (a backfill, a reset): what
 # readers that keep buckets between minutes watch (buckets_settled).
 REWRITE_CURSOR = "buckets-rewrite"

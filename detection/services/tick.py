@@ -51,7 +51,7 @@ from reports.intake import minute_unheard
 from reports.models import Service
 
 logger = logging.getLogger(__name__)
-CURSOR = "tick"
+CURSOR = JobCursor.TICK
 # After a longer outage of the workers we judge only the newest minutes: replaying hours of
 # stale minutes would only send stale alerts.
 MAX_CATCH_UP_MINUTES = 30

@@ -21,6 +21,7 @@ V1_LINKS = {
     "track_record": "track-record",
     "reports": "report-create",
     "subscriptions": "subscription-create",
+    "health": "health",
     "schema": "schema",
     "docs": "api-docs",
 }

@@ -1,0 +1,68 @@
+"""GET /api/v1/health/: the stack's health for a monitor or load balancer (200 or 503)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from outagewatch.api.schema import errors
+from outagewatch.health import system_health
+
+_CHECK = inline_serializer(
+    "HealthCheck",
+    fields={
+        "ok": serializers.BooleanField(),
+        "detail": serializers.CharField(help_text="In plain words."),
+        "behind_minutes": serializers.IntegerField(
+            required=False, help_text="bucketing, detection: minutes behind the clock."
+        ),
+        "as_of": serializers.DateTimeField(
+            required=False,
+            allow_null=True,
+            help_text="bucketing: the first minute not counted yet; detection: the newest "
+            "minute judged.",
+        ),
+    },
+)
+_HEALTH = inline_serializer(
+    "Health",
+    fields={
+        "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+        "checks": inline_serializer(
+            "HealthChecks",
+            fields={name: _CHECK for name in ("database", "bucketing", "detection", "redis")},
+        ),
+    },
+)
+
+
+class HealthView(APIView):
+    throttle_scope = "reads"  # a monitor's poll every few seconds is far within it
+
+    @extend_schema(
+        operation_id="health",
+        summary="Whether the stack keeps up",
+        description=(
+            "The database and Redis answer, and reports are counted and judged within "
+            "`HEALTH_MAX_LAG_MINUTES` (3) of the clock. 200 when all hold, 503 when one does "
+            "not (a stopped worker or detector shows here first: the pages keep the last "
+            "verdict)."
+        ),
+        responses={200: _HEALTH, 503: _HEALTH, **errors(429)},
+    )
+    def get(self, request: Request) -> Response:
+        health = system_health(now=timezone.now())
+        checks = {
+            name: {"ok": check.ok, "detail": check.detail, **check.figures}
+            for name, check in health.checks.items()
+        }
+        body = {"status": "ok" if health.ok else "degraded", "checks": checks}
+        response = Response(body, status=200 if health.ok else 503)
+        response["Cache-Control"] = "no-store"
+        if not health.ok:
+            response["Retry-After"] = "60"  # as every 503 of the API says (the schema's rule)
+        return response

@@ -1,0 +1,72 @@
+"""Whether the stack is doing its job, for a monitor: the database and Redis answer, and the
+minute jobs keep up with the clock (bucketing and the detector's tick).
+
+A stopped worker or detector was visible nowhere: the pages went on showing the last verdict
+while reports piled up unjudged (scale tester, fortieth session).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+
+from detection.selectors import pipeline_progress
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    detail: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Health:
+    checks: dict[str, Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks.values())
+
+
+def system_health(*, now: datetime) -> Health:
+    checks: dict[str, Check] = {}
+    try:
+        progress = pipeline_progress(now=now)
+    except DatabaseError as exc:
+        checks["database"] = Check(False, f"The database does not answer: {type(exc).__name__}.")
+    else:
+        checks["database"] = Check(True, "The database answers.")
+        limit = settings.HEALTH_MAX_LAG_MINUTES
+        checks["bucketing"] = _lag(
+            "Reports are counted into minutes",
+            progress.buckets_behind,
+            limit,
+            until=progress.bucketed_until,
+        )
+        checks["detection"] = _lag(
+            "Every minute is judged", progress.detection_behind, limit, until=progress.judged
+        )
+    try:
+        cache.get("health-probe")
+    except Exception as exc:  # any failure of the cache's client: Redis is what it names
+        checks["redis"] = Check(False, f"Redis does not answer: {type(exc).__name__}.")
+    else:
+        checks["redis"] = Check(True, "Redis answers.")
+    return Health(checks)
+
+
+def _lag(what: str, behind: int | None, limit: int, *, until: datetime | None) -> Check:
+    if behind is None:
+        return Check(False, f"{what}: not started yet (no run has finished).")
+    figures = {"behind_minutes": behind, "as_of": until}
+    if behind > limit:
+        return Check(
+            False, f"{what}: {behind} minutes behind the clock (more than {limit}).", figures
+        )
+    return Check(True, f"{what}: up to date.", figures)

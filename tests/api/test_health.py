@@ -1,0 +1,67 @@
+"""GET /api/v1/health/: a stopped worker or detector, or a database or Redis away, shows to a
+monitor (scale tester, fortieth session: with the detector stopped the pages said "No
+problems" while 19,430 reports waited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from detection.models import JobCursor
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # the pinned clock's minute
+
+
+def _cursors(*, bucketed: dt.datetime, judged: dt.datetime) -> None:
+    JobCursor.objects.create(name=JobCursor.BUCKETS, position=bucketed)
+    JobCursor.objects.create(name=JobCursor.TICK, position=judged)
+
+
+def test_a_stack_that_keeps_up_is_healthy(client):
+    # At 12:00:30 the minutes before 12:00 are counted and 11:59 is judged.
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: check["ok"] for name, check in body["checks"].items()} == {
+        "database": True,
+        "bucketing": True,
+        "detection": True,
+        "redis": True,
+    }
+    assert body["checks"]["detection"]["behind_minutes"] == 0
+
+
+def test_a_stopped_detector_is_degraded_and_says_how_far_behind(client, settings):
+    settings.HEALTH_MAX_LAG_MINUTES = 3
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=5))
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    body = response.json()
+    assert body["status"] == "degraded"
+    detection = body["checks"]["detection"]
+    assert not detection["ok"] and detection["behind_minutes"] == 4
+    assert detection["detail"] == (
+        "Every minute is judged: 4 minutes behind the clock (more than 3)."
+    )
+    assert detection["as_of"] == "2026-11-25T11:55:00Z"
+    assert body["checks"]["bucketing"]["ok"]
+
+
+def test_a_stack_that_never_ran_its_minute_jobs_is_not_healthy(client):
+    body = client.get("/api/v1/health/").json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["bucketing"]["detail"].endswith("not started yet (no run has finished).")
+
+
+def test_redis_away_is_degraded(client, redis_down):
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503
+    redis = response.json()["checks"]["redis"]
+    assert not redis["ok"] and redis["detail"].startswith("Redis does not answer")
