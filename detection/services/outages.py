@@ -126,7 +126,7 @@ def outages_apply(*, view: TickView) -> Applied:
         if end is not None:
             tally = tally_trimmed(outage, tally, end, view.minute)
             outage.networks = tally.networks
-        _refresh(outage, step.in_outage, view, tally)
+        _refresh(outage, step.in_outage, view, tally, end=end)
         _countries_standing_out(outage, listed, view, tally)
         if end is not None:
             _resolve(outage, end, view)
@@ -337,9 +337,16 @@ def _countries_standing_out(outage: Outage, listed: set[str], view: TickView, ta
         alerts_notify(outage=outage, change="country")
 
 
-def _refresh(outage: Outage, in_outage: list[int], view: TickView, tally: Tally) -> None:
+def _refresh(
+    outage: Outage,
+    in_outage: list[int],
+    view: TickView,
+    tally: Tally,
+    *,
+    end: dt.datetime | None = None,
+) -> None:
     """Refresh the peak, score, counts, countries and top problems while the outage runs
-    (in memory: outages_apply saves them)."""
+    (in memory: outages_apply saves them); ``end``: it resolves this minute, ending there."""
     scores = view.result.scores
     for i in in_outage:
         outage.score = max(outage.score, float(scores.score[i]))
@@ -360,7 +367,7 @@ def _refresh(outage: Outage, in_outage: list[int], view: TickView, tally: Tally)
     )
     outage.countries = ordered
     outage.total_reports = total
-    outage.explanation = _explanation(outage, countries, total)
+    outage.explanation = _explanation(outage, countries, total, end=end)
 
 
 def _end(outage: Outage, idx: list[int], view: TickView) -> dt.datetime:
@@ -376,7 +383,11 @@ def _resolve(outage: Outage, end: dt.datetime, view: TickView) -> None:
     outage.resolved_at = end
     outage.save(update_fields=["status", "resolved_at", "updated_at"])
     quiet = detector_config().state.quiet_minutes
-    message = f"Back to normal for {quiet} minutes."
+    # Shown at the end it declares (the API's and the page's final entry), not at `at`.
+    message = (
+        f"Ended {end:%H:%M} UTC, after the last minute with excess reports; confirmed by "
+        f"{quiet} quiet minutes after it."
+    )
     _event(outage, OutageEvent.Kind.RESOLVED, view, None, message, since=end)
     alerts_notify(outage=outage, change="resolved")
 
@@ -430,11 +441,18 @@ def _verdict(view: TickView, i: int) -> str:
     return verdict
 
 
-def _explanation(outage: Outage, countries: Counter, total: int) -> str:
+def _explanation(
+    outage: Outage, countries: Counter, total: int, *, end: dt.datetime | None = None
+) -> str:
     networks = "network" if outage.networks == 1 else "networks"
+    # Once over, its span: "since" read as still going on every page that quotes it.
+    span = (
+        f"from {outage.started_at:%H:%M} to {end:%H:%M}"
+        if end
+        else (f"since {outage.started_at:%H:%M}")
+    )
     parts = [
-        f"{total} counted reports from {outage.networks} {networks} since "
-        f"{outage.started_at:%H:%M} UTC.",
+        f"{total} counted reports from {outage.networks} {networks} {span} UTC.",
         f"Peak {outage.peak_observed:.0f} reports a minute vs {figure_text(outage.peak_expected)}"
         " expected"
         # The rule that opened it and the highest score since, which another rule may have

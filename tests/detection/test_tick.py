@@ -68,6 +68,12 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     assert (outage.total_reports, outage.networks) == (counted.total, counted.networks)
     assert f"{counted.total} reports in all, from {counted.networks} " in outage_totals(outage)
     assert f"{counted.total} counted reports" in outage.explanation
+    # Once over, the summary gives its span ("since" read as still going), and the final
+    # entry's note fits the end it is shown at, not the confirmation 15 minutes later.
+    span = f"from {outage.started_at:%H:%M} to {outage.resolved_at:%H:%M} UTC."
+    assert span in outage.explanation and " since " not in outage.explanation
+    resolved = outage.events.get(kind="resolved")
+    assert resolved.message.startswith(f"Ended {outage.resolved_at:%H:%M} UTC, after the last")
     assert ServiceStatus.objects.get(service=history).level == 0
     assert Outage.objects.count() == 1
 
