@@ -15,8 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pycountry
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.html import format_html
 
 from detection import selectors
 from detection.cache import cached_read
@@ -28,6 +30,7 @@ from detection.official.selectors import (
     official_status,
     outage_official,
 )
+from detection.presentation import time_html
 from reports.models import Report, Service
 
 # The live chart: every minute of the last hours, so the rise shows the minute it is detected.
@@ -304,4 +307,21 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
         problems=selectors.outage_problems(outage),
         official=outage_official(outage=outage, now=now),
         upstream=selectors.upstream_views(ids={outage.upstream_id}).get(outage.upstream_id),
+    )
+
+
+def pipeline_notice(*, now: datetime | None = None) -> str:
+    """What a status page says when the minutes are judged late (a stopped detector: the
+    page otherwise kept its last verdict, "No problems", while reports waited unjudged);
+    "" while detection keeps up. Read outside the per-tick cache, which such a stop freezes."""
+    now = now or timezone.now()
+    progress = selectors.pipeline_progress(now=now)
+    behind = progress.detection_behind
+    if behind is None or behind <= settings.HEALTH_MAX_LAG_MINUTES or progress.judged is None:
+        return ""
+    return format_html(
+        "Detection is {} minutes behind: the statuses here are as of {}, and newer reports "
+        "are not judged yet.",
+        behind,
+        time_html(progress.judged, now=now),
     )

@@ -44,6 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "board": board.board,
         "upstreams": board.upstreams,
         "live_etag": live_views.home_body()["etag"],
+        "pipeline_notice": live.pipeline_notice(),
     }
     return render(request, "reports/home.html", context)
 
@@ -126,6 +127,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "subscribe_template": _subscribe_template(),
         **live_views.service_context(live.service_live(service=service)),
         "live_etag": live_views.service_body(service)["etag"],
+        "pipeline_notice": live.pipeline_notice(),
     }
     response = render(request, "reports/service_detail.html", context, status=status)
     if retry_after is not None:

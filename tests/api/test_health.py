@@ -65,3 +65,20 @@ def test_redis_away_is_degraded(client, redis_down):
     assert response.status_code == 503
     redis = response.json()["checks"]["redis"]
     assert not redis["ok"] and redis["detail"].startswith("Redis does not answer")
+
+
+def test_the_pages_say_when_detection_is_behind(client, service):
+    """The status pages are rebuilt by the tick: a stopped detector froze them at their last
+    verdict with no word of it."""
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=12))
+    for path in ("/", f"/services/{service.slug}/"):
+        page = client.get(path).content.decode()
+        assert "data-pipeline-notice" in page, path
+        assert "Detection is 11 minutes behind: the statuses here are as of" in page
+        assert 'datetime="2026-11-25T11:48:00Z"' in page
+
+
+def test_the_pages_say_nothing_while_detection_keeps_up(client, service):
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    for path in ("/", f"/services/{service.slug}/"):
+        assert "data-pipeline-notice" not in client.get(path).content.decode(), path
