@@ -378,7 +378,8 @@ def test_resolved_email_goes_at_once_and_only_to_those_told(subscriber, outage, 
     message = mailoutbox[1]
     assert message.subject.startswith("Resolved: Acme Cloud is working again")
     assert "ended at" in message.body and "Login (40)" in message.body
-    assert "within 30 minutes, we will tell you in this thread" in message.body
+    assert "If the problems return before " in message.body
+    assert ", we will tell you in this thread" in message.body
     assert "/subscriptions/unsubscribe/" in message.alternatives[0][0]
 
 

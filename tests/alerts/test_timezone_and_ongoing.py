@@ -188,6 +188,10 @@ def test_resolved_email_states_the_outage_end_in_the_zone(subscriber, outage, ma
     services.alert_delivery_send(delivery_id=resolved.pk, now=started + timedelta(hours=1))
     message = mailoutbox[-1]
     assert "ended at 27 Nov 15:13 (UTC+1), after 47 min" in message.body
+    # The reopen window counts from the end: its deadline, not "within 30 minutes", which
+    # had half gone by when the email came (API tester F17).
+    for body in (message.body, message.alternatives[0][0]):
+        assert "If the problems return before 27 Nov 15:43 (UTC+1), we will tell you" in body
     assert message.subject == (
         "Resolved: Acme Cloud is working again after problems from 14:26 to 15:13 (UTC+1)"
     )
