@@ -174,7 +174,10 @@ def _with_episode(state: ServiceState, reopened: dict[int, datetime]) -> Service
     if state.level < 2 or outage is None or outage.pk not in reopened:
         return state
     episode = outage_episode(outage=outage)
-    return replace(state, again_since=reopened[outage.pk], countries=episode.countries)
+    # Since the relapse's onset, as its messages say it; the REOPENED event's time is when it
+    # was detected, a minute or two later, to the microsecond (API tester F18).
+    since = episode.since or reopened[outage.pk]
+    return replace(state, again_since=since, countries=episode.countries)
 
 
 # The newest closed minutes that say whether an open outage's reports are falling.

@@ -161,3 +161,17 @@ def test_the_home_board_says_again_since_for_a_relapse(client, relapse):
     page = client.get("/").content.decode()
     board = page[page.index("data-board-service") :]
     assert "Again since" in board[: board.index("</a>")]
+
+
+def test_a_relapse_is_again_since_its_onset_on_every_surface(client, service, relapse, midday):
+    """Detected at 11:58:00 to the microsecond, the relapse began at 11:56: its emails said
+    11:56, the status API and the pages the detection time (API tester F18)."""
+    onset = minute(midday) - timedelta(minutes=4)
+    OutageEvent.objects.filter(outage=relapse, kind=OutageEvent.Kind.REOPENED).update(
+        since=onset, at=minute(midday) - timedelta(minutes=2, microseconds=-84549)
+    )
+    assert sentence(service, midday).startswith(
+        "User reports indicate problems at Acme Cloud again since 11:56 UTC."
+    )
+    (entry,) = client.get("/api/v1/status/").json()["results"]
+    assert entry["since"] == "2026-11-25T11:56:00Z"
