@@ -673,7 +673,12 @@ def decision_details(
             continue
         if not event.message:
             continue
-        note, found = _plain_note(event.message, outage, problems, cold=cold)
+        # A country's note starts with its code ("DE: 46 reports..."), which the line names
+        # already: "Germany: DE: 46 reports" (API tester F20).
+        message = (
+            event.message.removeprefix(f"{event.country}: ") if event.country else (event.message)
+        )
+        note, found = _plain_note(message, outage, problems, cold=cold)
         match = _P_VALUE.search(event.message)
         if match:
             note += f" By chance alone: {chance_words(float(match.group(1)))}."

@@ -378,7 +378,8 @@ def test_detector_notes_name_countries_and_problems(service):
         at=outage.detected_at,
         kind=OutageEvent.Kind.COUNTRY,
         country="FR",
-        message="22 reports in the last minute vs 0.1 expected, from at least 21 distinct "
+        # As the tick writes a country's note: its code first (the line names it already).
+        message="FR: 22 reports in the last minute vs 0.1 expected, from at least 21 distinct "
         "networks (p = 2.4e-46, rule poisson_1m).",
     )
     problems = selectors.outage_problems(outage)
@@ -398,6 +399,7 @@ def test_detector_notes_name_countries_and_problems(service):
         "Top problems: Login (120), App (30)."
     )
     assert " :" not in " ".join(lines)
+    assert "FR:" not in " ".join(lines)
 
 
 @pytest.mark.django_db
