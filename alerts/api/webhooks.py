@@ -27,12 +27,20 @@ class WebhookOutageSerializer(serializers.Serializer):
     detected_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
     countries = serializers.ListField(
-        child=serializers.CharField(), help_text="ISO codes, most reports first; empty: all."
+        child=serializers.CharField(),
+        help_text="Where the message's problems are, ISO codes, most reports first; empty: "
+        "all. A relapse's own in its messages (`reopened`, or `opened` to a follower of a "
+        "country only the relapse reached).",
     )
-    observed = serializers.FloatField(help_text="Counted reports a minute at the peak.")
-    expected = serializers.FloatField(help_text="Reports a minute expected at the peak.")
+    observed = serializers.FloatField(
+        help_text="Counted reports a minute at the whole outage's peak (in a relapse's "
+        "messages too: `summary` quotes the relapse's own peak)."
+    )
+    expected = serializers.FloatField(help_text="Reports a minute expected at that peak.")
     score = serializers.FloatField()
-    top_problems = WebhookProblemSerializer(many=True)
+    top_problems = WebhookProblemSerializer(
+        many=True, help_text="The message's problems: a relapse's own in its messages."
+    )
     explanation = serializers.CharField(
         help_text="What happened, in plain words (as the outage API's), times in the "
         "subscription's zone."
