@@ -52,6 +52,12 @@ def send_reports(problem_types):
 @pytest.fixture
 def history(service):
     """Three days of ~2 counted reports a minute (overall and DE), and fitted baselines."""
+    return history_fill(service, {"DE": 2.0})
+
+
+def history_fill(service, rates: dict[str, float]):
+    """Three days before T0 of Poisson counts at ``rates`` a minute per country (the overall
+    series their sum), the buckets' watermark at T0, and fitted baselines."""
     from detection.models import Bucket, JobCursor
     from detection.services import baselines_refit
 
@@ -59,8 +65,8 @@ def history(service):
     rows = []
     for k in range(3 * 1440):
         minute = T0 - dt.timedelta(days=3) + k * dt.timedelta(minutes=1)
-        n = int(rng.poisson(2.0))
-        for country in ("", "DE"):
+        counts = {country: int(rng.poisson(rate)) for country, rate in rates.items()}
+        for country, n in {"": sum(counts.values()), **counts}.items():
             rows.append(
                 Bucket(service=service, country=country, minute=minute, reports=n, counted=n,
                        reporters=n, problems={"login": n} if n else {})

@@ -17,7 +17,7 @@ from detection.services.outage_tally import outage_recount
 from reports.intake import submission_failed
 from reports.models import Report
 from reports.services import report_create
-from tests.detection.conftest import T0
+from tests.detection.conftest import T0, history_fill
 
 pytestmark = pytest.mark.django_db
 M = dt.timedelta(minutes=1)
@@ -393,22 +393,7 @@ def test_minutes_whose_reports_were_stored_unchecked_do_not_resolve_an_open_outa
 def test_every_country_that_fires_at_the_opening_is_on_the_timeline(service, send_reports):
     """Germany and France fire in the same minute: the OPENED entry names one of them, and
     the other has its own entry with its evidence (it was listed with no word of why)."""
-    from detection.models import JobCursor
-    from detection.services import baselines_refit
-
-    rng = np.random.default_rng(7)
-    rows = []
-    for k in range(3 * 1440):
-        minute = T0 - dt.timedelta(days=3) + k * M
-        de, fr = int(rng.poisson(2.0)), int(rng.poisson(2.0))
-        for country, n in (("", de + fr), ("DE", de), ("FR", fr)):
-            rows.append(
-                Bucket(service=service, country=country, minute=minute, reports=n, counted=n,
-                       reporters=n, problems={"login": n} if n else {})
-            )  # fmt: skip
-    Bucket.objects.bulk_create(rows)
-    JobCursor.objects.create(name="buckets", position=T0)
-    baselines_refit(now=T0)
+    history_fill(service, {"DE": 2.0, "FR": 2.0})
     for k in range(0, 13):
         minute = T0 + k * M
         send_reports(service, minute, 2, country="DE")
