@@ -182,6 +182,11 @@ class Outage(models.Model):
     networks = models.PositiveIntegerField(
         default=0, help_text="Distinct networks with counted reports since the onset."
     )
+    paused_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="Minutes it was over between its runs (it ended, then came back within the "
+        "reopen window): in its span, not in its duration.",
+    )
     explanation = models.TextField(blank=True)
     # What the counts above rest on that can no longer change: the sums of its buckets before
     # the aggregation's settled minute (detection.services.outage_tally), so each minute reads

@@ -370,7 +370,15 @@ def outage_end(outage: Outage) -> datetime | None:
 
 
 def outage_duration(outage: Outage, *, now: datetime | None = None) -> str:
-    return duration_text(outage.started_at, outage_end(outage) or now or timezone.now())
+    """How long it had problems: "23 min", or "23 min (it stopped for 16 min in between)" for
+    one that ended and came back (its span is 39 min: every surface said "lasted 39 min",
+    API tester F23)."""
+    end = outage_end(outage) or now or timezone.now()
+    paused = timedelta(minutes=outage.paused_minutes)
+    if not outage.paused_minutes or end - outage.started_at <= paused:
+        return duration_text(outage.started_at, end)
+    active = duration_text(outage.started_at, end - paused)
+    return f"{active} (it stopped for {duration_text(end - paused, end)} in between)"
 
 
 def outage_period(
@@ -431,14 +439,13 @@ def outage_summary(
         when = (
             f"Problems since {_TIME}."
             if end is None
-            else f"Problems from {_TIME} to {_TIME_END}, for "
-            f"{duration_text(outage.started_at, end)}."
+            else f"Problems from {_TIME} to {_TIME_END}, for {outage_duration(outage)}."
         )
         parts.append(when)
     elif period:
         when = f"Problems {outage_period(outage, zone=zone, now=now, date=date)}"
         if end is not None:
-            when += f", for {duration_text(outage.started_at, end)}"
+            when += f", for {outage_duration(outage)}"
         parts.append(when + ".")
     if outage.peak_observed and cold:
         peak = rate_phrase(outage.peak_observed, None, capital=False)
@@ -544,7 +551,7 @@ def _entry(
             event.at, kind, "Problems again", "Reports rose again: the same outage."
         )
     if final and end is not None:
-        text = f"The outage lasted {duration_text(outage.started_at, end)}."
+        text = f"The outage lasted {outage_duration(outage, now=end)}."
         return TimelineEntry(end, kind, "Back to normal", text)
     return TimelineEntry(
         event.since or event.at, kind, "Seemed over", "Reports were back to normal for a while."

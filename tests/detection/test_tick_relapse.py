@@ -59,6 +59,10 @@ def _resolved_then_relapse_in_france(history, send_reports, **relapse: int) -> O
     _minutes(history, send_reports, 40, 44, **(relapse or {"fr": 45}))
     outage.refresh_from_db()
     assert outage.is_active and outage.events.filter(kind="reopened").count() == 1
+    # Its quiet minutes between the runs are in its span, not its duration (API tester F23).
+    lull = outage.events.get(kind="resolved").since
+    onset = outage.events.get(kind="reopened").since
+    assert outage.paused_minutes == (onset - lull).total_seconds() // 60 > 10
     return outage
 
 
