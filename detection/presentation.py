@@ -682,10 +682,8 @@ def decision_details(
             continue
         # A country's note starts with its code ("DE: 46 reports..."), which the line names
         # already: "Germany: DE: 46 reports" (API tester F20).
-        message = (
-            event.message.removeprefix(f"{event.country}: ") if event.country else (event.message)
-        )
-        note, found = _plain_note(message, outage, problems, cold=cold)
+        prefix = f"{event.country}: " if event.country else ""
+        note, found = _plain_note(event.message.removeprefix(prefix), outage, problems, cold=cold)
         match = _P_VALUE.search(event.message)
         if match:
             note += f" By chance alone: {chance_words(float(match.group(1)))}."

@@ -194,11 +194,10 @@ def _reopen_recent(service_id: int, fired: list[int], view: TickView) -> Outage 
     # Its quiet minutes are its own again: so are the networks first heard in them, which
     # its resolution left out of the count (the kept tally adds to this count).
     outage.networks = OutageNetwork.objects.filter(outage=outage).count()
-    outage.save(update_fields=["status", "resolved_at", "networks", "updated_at"])
     onset = _relapse_onset(fired, view, lull=lull)
     # The lull is in its span, not its duration: "lasted 39 min" counted 16 quiet ones.
     outage.paused_minutes += max(int((onset - lull).total_seconds() // 60), 0) if lull else 0
-    outage.save(update_fields=["paused_minutes"])
+    outage.save(update_fields=["status", "resolved_at", "networks", "paused_minutes", "updated_at"])
     message = "Reports rose again; same outage."
     _event(outage, OutageEvent.Kind.REOPENED, view, None, message, since=onset)
     # Where it came back, before telling anyone: alerts tells followers of these countries.
