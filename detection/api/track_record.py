@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from detection import presentation
-from detection.api.views import _CONDITIONAL, VersionedReadView
+from detection.api.views import VersionedReadView
 from detection.official.matching import Record
 from detection.official.track_record import ServiceRecord, TrackRecord, track_record_cached
 from detection.presentation import absolute
@@ -138,8 +138,7 @@ class TrackRecordSerializer(serializers.Serializer):
             "acknowledgement, official incidents the crowd never saw and outages the provider "
             "never acknowledged. `method` says how they are matched."
         ),
-        parameters=_CONDITIONAL,
-        responses={200: TrackRecordSerializer, 304: None, **errors(429, 503)},
+        responses={200: TrackRecordSerializer, **errors(429, 503)},
     )
 )
 class TrackRecordView(VersionedReadView):

@@ -42,7 +42,6 @@ from detection.api.serializers import (
 from detection.cache import computing, data_version
 from detection.models import Outage
 from outagewatch.api.conditional import ConditionalRead, conditional_response, content_etag
-from outagewatch.api.openapi import IF_NONE_MATCH
 from outagewatch.api.pagination import NewestFirstCursorPagination
 from outagewatch.api.schema import READ_ERRORS, errors
 from reports import selectors as catalog
@@ -54,9 +53,6 @@ CACHE_SECONDS = 120
 # What the query serializers accept at most; the lookups behind them say which values exist.
 COUNTRY_PATTERN = "^[A-Za-z]{2}$"
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
-# The schema adds If-None-Match to every ConditionalRead (outagewatch.api.openapi); kept for
-# the views that still name it (the same parameter once).
-_CONDITIONAL = [IF_NONE_MATCH]
 
 
 class _LocalAnswers:
