@@ -229,21 +229,44 @@ def reports_falling(
     peak_observed: float,
     peak_expected: float,
     upper: Sequence[float] | None = None,
+    recent_networks: Sequence[float] | None = None,
+    peak_networks: float | None = None,
 ) -> bool:
     """Whether reports of an open outage are back near normal: the mean excess of the newest
     closed minutes is at most FALLING_SHARE of the peak excess, or every one of them is within
-    the normal band (``upper``). Pure: the caller passes closed minutes only (a filling
-    minute always looks low)."""
-    if not recent_observed or len(recent_observed) != len(recent_expected):
+    the normal band (``upper``); and the distinct networks reporting in those minutes
+    (``recent_networks``, when read) have fallen as far from their own peak.
+
+    Counted reports alone fall in a sustained surge: a network and a provider block each add
+    only their allowance per window, so once the onset has spent them the counted rate settles
+    far below its first minute while as many people report (2,400 reports a minute read as
+    "may be over", scale tester, fortieth session). The networks reporting each minute
+    carry no allowance, so they say whether people have stopped. Pure: the caller passes
+    closed minutes only (a filling minute always looks low)."""
+    if not _back_near_normal(recent_observed, recent_expected, upper, peak_observed, peak_expected):
         return False
-    peak_excess = peak_observed - peak_expected
+    if recent_networks is None or peak_networks is None or peak_networks <= peak_expected:
+        return True
+    return _back_near_normal(recent_networks, recent_expected, upper, peak_networks, peak_expected)
+
+
+def _back_near_normal(
+    recent: Sequence[float],
+    expected: Sequence[float],
+    upper: Sequence[float] | None,
+    peak: float,
+    peak_expected: float,
+) -> bool:
+    if not recent or len(recent) != len(expected):
+        return False
+    peak_excess = peak - peak_expected
     if peak_excess <= 0:
         return False
-    in_band = upper is not None and len(upper) == len(recent_observed)
-    if in_band and all(o <= u for o, u in zip(recent_observed, upper, strict=True)):
+    in_band = upper is not None and len(upper) == len(recent)
+    if in_band and all(o <= u for o, u in zip(recent, upper, strict=True)):
         return True
-    excess = sum(o - e for o, e in zip(recent_observed, recent_expected, strict=True))
-    return excess / len(recent_observed) <= FALLING_SHARE * peak_excess
+    excess = sum(o - e for o, e in zip(recent, expected, strict=True))
+    return excess / len(recent) <= FALLING_SHARE * peak_excess
 
 
 def status_label(state: ServiceState) -> str:
@@ -330,18 +353,42 @@ def _evidence(state: ServiceState) -> str:
             text += f" At the peak: {peak}."
         return text
     text = f"Now {rate_phrase(state.observed, state.expected, capital=False)}."
+    text += _networks_beyond_counted(state)
     if state.level == 1:
         text += " " + POSSIBLE_WHY.get(state.possible_reason, POSSIBLE_WHY[""])
     return text
 
 
+def _networks_beyond_counted(state: ServiceState) -> str:
+    """Why a surge's counted rate is far below the reports arriving: without it, "about 20
+    reports a minute" reads as the whole story while thousands come (scale tester)."""
+    networks = state.networks or 0
+    if networks < 10 or networks < 2 * state.observed:
+        return ""
+    window = settings.REPORT_DEDUP_WINDOW_MINUTES
+    return (
+        f" {networks:,} networks reported in the last minute: each counts once in {window}"
+        " minutes, so fewer reports are counted than arrive."
+    )
+
+
 def _dropped(state: ServiceState, outage: Outage) -> bool:
     """The newest minute is back near normal: its excess at most FALLING_SHARE of the peak's,
-    as reports_falling judges the falling verdict's minutes."""
+    as reports_falling judges the falling verdict's minutes, in counted reports and (when
+    read) in the networks reporting."""
     if state.expected is None:
         return False
-    peak_excess = outage.peak_observed - outage.peak_expected
-    return state.observed - state.expected <= max(FALLING_SHARE * peak_excess, 0.0)
+    if not _near(state.observed, state.expected, outage.peak_observed, outage.peak_expected):
+        return False
+    if state.networks is None or state.peak_networks is None:
+        return True
+    if state.peak_networks <= outage.peak_expected:
+        return True
+    return _near(state.networks, state.expected, state.peak_networks, outage.peak_expected)
+
+
+def _near(observed: float, expected: float, peak: float, peak_expected: float) -> bool:
+    return observed - expected <= max(FALLING_SHARE * (peak - peak_expected), 0.0)
 
 
 # Where a sentence's time goes until it is rendered as text or as a <time> element: a NUL

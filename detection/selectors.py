@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -95,6 +95,11 @@ class ServiceState:
     again_since: datetime | None = None
     # Why "possible problems" is not more (POSSIBLE_REASONS); "" when the level is not 1.
     possible_reason: str = ""
+    # An open outage's distinct networks reporting in the newest closed minute, and in its
+    # busiest minute (_with_falling; None when not read): counted reports fall once the
+    # networks' and blocks' allowances are spent, these only when people stop reporting.
+    networks: int | None = None
+    peak_networks: int | None = None
 
     @property
     def code(self) -> str:
@@ -198,44 +203,66 @@ def _buckets_watermark() -> datetime | None:
     return JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
 
 
+def _outage_open(state: ServiceState) -> bool:
+    outage = state.outage
+    return state.level >= 2 and outage is not None and outage.is_active
+
+
 def _falling_judged(state: ServiceState, end: datetime) -> bool:
     """Whether the state has a falling verdict to work out at `end`: an open outage that has
     had FALLING_MINUTES closed minutes of its own (before that the newest minutes still
     include quiet ones before the onset, which would read as a fall in its first minutes)."""
-    outage = state.outage
-    if state.level < 2 or outage is None or not outage.is_active:
+    if not _outage_open(state):
         return False
-    return end - timedelta(minutes=FALLING_MINUTES) >= outage.started_at
+    return end - timedelta(minutes=FALLING_MINUTES) >= state.outage.started_at
+
+
+@dataclass(frozen=True)
+class _Recent:
+    """An open outage's newest closed minutes: counted reports with their normal band, the
+    distinct networks reporting in each, and the most networks in one of its minutes."""
+
+    series: Series
+    networks: list[int]
+    peak_networks: int
 
 
 def _with_falling(
-    state: ServiceState, end: datetime | None = None, recent: Series | None = None
+    state: ServiceState, end: datetime | None = None, recent: _Recent | None = None
 ) -> ServiceState:
-    """The state with its falling verdict, judged on the overall series' newest
-    FALLING_MINUTES closed minutes (those before ``end``, the buckets' watermark; ``recent``
-    if read already), all of them the outage's own, against their normal band (the status
-    row holds one minute only, and a single loud minute after quiet ones is no rise)."""
+    """The state with its networks now and at the peak, and its falling verdict, judged on
+    the overall series' newest FALLING_MINUTES closed minutes (those before ``end``, the
+    buckets' watermark; ``recent`` if read already), all of them the outage's own, against
+    their normal band (the status row holds one minute only, and a single loud minute after
+    quiet ones is no rise)."""
+    if not _outage_open(state):
+        return state
     end = end or bucketed_until(timezone.now())
+    if recent is None:
+        recent = _recent_minutes([state], end)[state.service.pk]
+    networks = recent.networks
+    state = replace(state, networks=networks[-1], peak_networks=recent.peak_networks)
     if not _falling_judged(state, end):
         return state
-    outage = state.outage
-    if recent is None:
-        recent = _falling_series([state.service], end)[state.service.pk]
-    points = recent.points
+    points = recent.series.points
     if points[0].expected is None:  # no baseline yet: the status row's newest minute
         if state.expected is None:
             return state
         observed, expected, upper = [state.observed], [state.expected], None
+        networks = networks[-1:]
     else:
         observed = [p.observed for p in points]
         expected = [p.expected or 0.0 for p in points]
         upper = [p.upper or 0.0 for p in points]
+    outage = state.outage
     falling = reports_falling(
         recent_observed=observed,
         recent_expected=expected,
         upper=upper,
         peak_observed=outage.peak_observed,
         peak_expected=outage.peak_expected,
+        recent_networks=networks,
+        peak_networks=recent.peak_networks,
     )
     return replace(state, falling=falling)
 
@@ -290,42 +317,61 @@ def status_list() -> list[ServiceState]:
     if not any(state.level >= 2 for state in states):
         return states
     end = bucketed_until(timezone.now())  # once for all of them
-    judged = [state.service for state in states if _falling_judged(state, end)]
-    # Every service in problems at once (an upstream outage: dozens) in two queries, not
-    # two each.
-    recent = _falling_series(judged, end) if judged else {}
+    # Every service in problems at once (an upstream outage: dozens) in three queries, not
+    # three each.
+    open_ = [state for state in states if _outage_open(state)]
+    recent = _recent_minutes(open_, end) if open_ else {}
     return [_with_falling(state, end, recent.get(state.service.pk)) for state in states]
 
 
-def _falling_series(services: list[Service], end: datetime) -> dict[int, Series]:
-    """The overall series of each service over the FALLING_MINUTES minutes before `end`, by
-    service id: its buckets and its baseline read for all of them at once."""
+def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Recent]:
+    """The overall series of each open outage's service over the FALLING_MINUTES minutes
+    before `end`, by service id: its buckets and baseline read for all of them at once, and
+    the most networks that reported in one minute since each outage began."""
     end_minute = epoch_minute(end)
     start = end_minute - FALLING_MINUTES
-    ids = [service.pk for service in services]
-    rows = Bucket.objects.filter(
-        service_id__in=ids,
-        country=OVERALL,
-        minute__gte=minute_datetime(start),
-        minute__lt=minute_datetime(end_minute),
-    ).values_list("service_id", "minute", "counted")
-    observed = _bucket_sums(rows, step=1)
+    ids = [state.service.pk for state in states]
+    rows = list(
+        Bucket.objects.filter(
+            service_id__in=ids,
+            country=OVERALL,
+            minute__gte=minute_datetime(start),
+            minute__lt=minute_datetime(end_minute),
+        ).values_list("service_id", "minute", "counted", "reporters")
+    )
+    observed = _bucket_sums(((s, m, c) for s, m, c, _ in rows), step=1)
+    networks = _bucket_sums(((s, m, n) for s, m, _, n in rows), step=1)
     baselines = {
         row.service_id: row.baseline()
         for row in SeriesBaseline.objects.filter(service_id__in=ids, country=OVERALL)
     }
-    return {
-        service.pk: _series_assemble(
-            service=service,
-            country=OVERALL,
-            end_minute=end_minute,
-            step=1,
-            count=FALLING_MINUTES,
-            observed=observed.get(service.pk, {}),
-            baseline=baselines.get(service.pk),
+    spans = Q()
+    for state in states:
+        spans |= Q(service_id=state.service.pk, minute__gte=state.outage.started_at)
+    peaks = dict(
+        Bucket.objects.filter(spans, country=OVERALL, minute__lt=minute_datetime(end_minute))
+        .values("service_id")
+        .annotate(peak=Max("reporters"))
+        .values_list("service_id", "peak")
+    )
+    recent = {}
+    for state in states:
+        pk = state.service.pk
+        by_minute = networks.get(pk, {})
+        recent[pk] = _Recent(
+            series=_series_assemble(
+                service=state.service,
+                country=OVERALL,
+                end_minute=end_minute,
+                step=1,
+                count=FALLING_MINUTES,
+                observed=observed.get(pk, {}),
+                baseline=baselines.get(pk),
+            ),
+            networks=[by_minute.get(m, 0) for m in range(start, end_minute)],
+            peak_networks=peaks.get(pk) or 0,
         )
-        for service in services
-    }
+    return recent
 
 
 def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:

@@ -112,7 +112,10 @@ class ServiceStateSerializer(serializers.Serializer):
     )
     reports_falling = serializers.SerializerMethodField(
         help_text="An open outage whose newest five closed minutes are back near normal: it "
-        'may be over (the label then reads "Reports falling"). The `summary` says the drop '
+        'may be over (the label then reads "Reports falling"). Both the counted reports and '
+        "the distinct networks reporting must have fallen: counted reports alone settle far "
+        "below an outage's first minute once each network's and provider block's allowance "
+        "is spent, while as many people still report. The `summary` says the drop "
         'from its first such minute ("Reports have dropped in the last minutes; we are '
         'confirming whether it is over."), before this turns true: a single quiet minute is '
         "too little to call it falling."

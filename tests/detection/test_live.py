@@ -93,7 +93,8 @@ def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
     assert live._service_live(service).state.falling is False
     now = minute_now()
     # The newest five closed minutes back to normal while the outage is still open.
-    Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5)).update(counted=2)
+    newest = Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5))
+    newest.update(counted=2, reporters=2)
     assert live._service_live(service).state.falling is True
     data_version_bump()
     status = client.get("/services/acme/live.json").json()["regions"]["status"]
@@ -109,6 +110,45 @@ def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
         client.get("/api/v1/status/").json()["results"][0],
     ):
         assert (body["label"], body["reports_falling"]) == ("Reports falling", True)
+
+
+def test_a_sustained_surge_is_not_falling_while_as_many_networks_report(client, service, midday):
+    # A surge from a few hundred provider blocks: the onset minute counts every block's
+    # allowance, then the counted rate settles near blocks x allowance / window, far below
+    # it, while as many networks report each minute. It read "Reports falling ... may be
+    # over" (scale tester, fortieth session).
+    now = minute_now()
+    buckets_make(service, {now - timedelta(minutes=m): 2 for m in range(21, 300)})
+    baseline_store(service, flat_baseline(2.0))
+    onset = now - timedelta(minutes=20)
+    Bucket.objects.bulk_create(
+        Bucket(
+            service=service,
+            minute=onset + timedelta(minutes=m),
+            counted=1150 if m == 0 else 20,
+            reports=2400,
+            reporters=2000,
+        )
+        for m in range(20)
+    )
+    outage = outage_make(service, started_at=onset)
+    Outage.objects.filter(pk=outage.pk).update(peak_observed=1150, peak_expected=2)
+    status_make(service, 2, outage=outage, since=onset, observed=20, expected=2)
+
+    state = live._service_live(service).state
+    assert (state.falling, state.networks, state.peak_networks) == (False, 2000, 2000)
+    status = client.get("/api/v1/services/acme/").json()["status"]
+    assert (status["label"], status["reports_falling"]) == ("Problems detected", False)
+    # Nor "dropped ... confirming whether it is over" for the newest minute.
+    assert status["summary"] == (
+        "User reports indicate problems at Acme Cloud since 11:40 UTC. Now about 20 reports a "
+        "minute, where about 2 are normal. 2,000 networks reported in the last minute: each "
+        "counts once in 15 minutes, so fewer reports are counted than arrive."
+    )
+    # When people stop, the networks fall with the counted reports: falling.
+    newest = Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5))
+    newest.update(counted=3, reports=3, reporters=3)
+    assert live._service_live(service).state.falling is True
 
 
 def test_an_outage_in_its_first_minutes_is_not_falling(client, service):

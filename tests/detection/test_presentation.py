@@ -104,6 +104,23 @@ def test_no_minutes_or_no_peak_is_not_falling():
     assert not _falling([0, 0], peak=2, peak_expected=2)
 
 
+def test_counted_reports_capped_by_allowances_are_not_falling_while_networks_report():
+    def falling(networks: list[int], peak_networks: int | None) -> bool:
+        return presentation.reports_falling(
+            recent_observed=[20, 19, 21],
+            recent_expected=[2.0] * 3,
+            peak_observed=1150,
+            peak_expected=2.0,
+            recent_networks=networks,
+            peak_networks=peak_networks,
+        )
+
+    assert not falling([2000, 1980, 2010], 2050)
+    assert falling([30, 25, 21], 2050)  # people stopped: the networks fell too
+    assert falling([2000, 1980, 2010], None)  # not read: the counted reports decide
+    assert falling([0, 0, 0], 0)  # no networks recorded (older buckets): likewise
+
+
 # --- Status sentence (rows) ------------------------------------------------------------------
 
 
