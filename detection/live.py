@@ -220,6 +220,9 @@ class HomeLive:
 
     problems_now: list[selectors.ServiceState]
     levels: dict[int, str] = field(default_factory=dict)  # service id -> level code
+    # Service id -> its status, for the services in problems now: a card's badge says what
+    # the board's says ("Reports falling" on both).
+    states: dict[int, selectors.ServiceState] = field(default_factory=dict)
     lines: dict[int, list[int]] = field(default_factory=dict)  # service id -> hourly counts
     slugs: dict[int, str] = field(default_factory=dict)  # service id -> slug, for the JSON
     # Outages of several services probably caused by one provider, going on now.
@@ -247,6 +250,7 @@ def _home_live(now: datetime | None = None) -> HomeLive:
     return HomeLive(
         problems_now=problems_now,
         levels=levels,
+        states={state.service.pk: state for state in problems_now},
         lines={pk: line for pk, line in lines.items() if pk in slugs},
         slugs=slugs,
         upstreams=selectors.upstream_active(),

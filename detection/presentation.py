@@ -274,6 +274,12 @@ def status_label(state: ServiceState) -> str:
     return FALLING_LABEL if state.falling else level_label(state.level)
 
 
+def status_look(state: ServiceState) -> str:
+    """The badge's colour, by level code: reports falling read as a warning ("possible"'s
+    look), not as the alarm of problems detected, wherever the badge is shown."""
+    return "possible" if state.falling else state.code
+
+
 def status_sentence(
     state: ServiceState,
     *,

@@ -165,7 +165,11 @@ def home_body() -> dict[str, Any]:
                 "level": read.levels.get(pk, "ok"),
                 "html": render_to_string(
                     "detection/_card_status.html",
-                    {"level": read.levels.get(pk, "ok"), "line": read.lines.get(pk)},
+                    {
+                        "level": read.levels.get(pk, "ok"),
+                        "state": read.states.get(pk),
+                        "line": read.lines.get(pk),
+                    },
                 ),
             }
             for pk, slug in read.slugs.items()

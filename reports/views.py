@@ -38,6 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
         for service in category.matching:
             service.sparkline = board.lines.get(service.pk)
             service.level = board.levels.get(service.pk, "ok")
+            service.state = board.states.get(service.pk)
     context = {
         "categories": categories,
         "query": query,

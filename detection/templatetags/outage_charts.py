@@ -42,6 +42,11 @@ def status_label(state: ServiceState) -> str:
 
 
 @register.simple_tag
+def status_look(state: ServiceState) -> str:
+    return presentation.status_look(state)
+
+
+@register.simple_tag
 def status_sentence(state: ServiceState, html: bool = True) -> str:
     """With <time> elements (localtime.js shows them in the reader's zone); html=False for
     attributes such as the page's description."""

@@ -105,6 +105,12 @@ def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
     home = client.get("/").content.decode()
     card = home[home.index('data-board-service="acme"') :]
     assert card[: card.index("</a>")].count("data-status-badge>Reports falling<") == 1
+    # The catalog's card of the same service says the same, in the same colour as the
+    # service page's badge (it said "Problems detected" in red below the board: pages tester
+    # F15).
+    falling_badge = 'class="badge badge-possible" data-status-badge>Reports falling<'
+    assert home.count(falling_badge) == 2 and "Problems detected" not in home
+    assert falling_badge in client.get("/live.json").json()["cards"]["acme"]["html"]
     for body in (
         client.get("/api/v1/services/acme/").json()["status"],
         client.get("/api/v1/status/").json()["results"][0],
