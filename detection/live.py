@@ -278,6 +278,13 @@ class OutageLive:
     # The upstream outage it is grouped in (a provider's), with the others in it.
     upstream: selectors.UpstreamView | None = None
 
+    @property
+    def falling(self) -> bool:
+        """The service's status says this open outage's reports are falling: the outage page
+        says so too (a reader arriving from an alert saw only "Ongoing")."""
+        current = self.state.outage
+        return self.state.falling and current is not None and current.pk == self.outage.pk
+
 
 def outage_live(*, outage: Outage) -> OutageLive:
     return cached_read(f"live:outage:{outage.pk}", lambda: _outage_live(outage))

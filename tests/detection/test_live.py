@@ -118,6 +118,21 @@ def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
         assert (body["label"], body["reports_falling"]) == ("Reports falling", True)
 
 
+def test_the_outage_page_says_reports_are_falling_as_the_service_page_does(client, acme_down):
+    # A reader arriving from an alert email saw "Ongoing" and "Why we think Acme Cloud is
+    # down" while the service page said the problems may be over (pages tester F16).
+    page = client.get(f"/outages/{acme_down.pk}/").content.decode()
+    assert "Ongoing</span>" in page and "may be over" not in page
+    newest = Bucket.objects.filter(minute__gte=minute_now() - timedelta(minutes=5))
+    newest.update(counted=2, reporters=2)
+    data_version_bump()
+    page = client.get(f"/outages/{acme_down.pk}/").content.decode()
+    assert '<span class="badge badge-possible">Reports falling</span>' in page
+    assert "Ongoing</span>" not in page
+    when = client.get(f"/outages/{acme_down.pk}/live.json").json()["regions"]["outage-when"]
+    assert "Reports are falling at Acme Cloud" in when and "may be over." in when
+
+
 def test_a_sustained_surge_is_not_falling_while_as_many_networks_report(client, service, midday):
     # A surge from a few hundred provider blocks: the onset minute counts every block's
     # allowance, then the counted rate settles near blocks x allowance / window, far below
