@@ -142,6 +142,11 @@ def _hgb_profile(
     starts, sums, cover = _bin_sums(minutes, values, step, bin_minutes)
     keep = cover >= 0.5 * bin_minutes
     starts, sums, cover = starts[keep], sums[keep], cover[keep]
+    if not sums.any():
+        # No report in the whole history (a little-reported service, or one whose only
+        # reports were an outage the fit leaves out): the rate is as low as it can be, and the
+        # Poisson fit refuses a target that sums to 0.
+        return np.full(len(_slot_centres()), _MIN_RATE)
     centres = starts + bin_minutes / 2
     detrend = np.exp(-growth * (centres - fitted_at) / MINUTES_PER_DAY)
     model = HistGradientBoostingRegressor(

@@ -207,3 +207,15 @@ def test_a_batch_copies_only_what_its_caller_may_still_change():
     doubles = np.ones((2, 672))
     doubles.setflags(write=False)
     assert batch(doubles).profiles.dtype == PROFILE_FLOAT
+
+
+@pytest.mark.parametrize("step", [1, 5, 60])
+def test_a_series_with_no_reports_in_its_history_fits_a_flat_quiet_baseline(step):
+    # A little-reported service: nothing for days, or nothing but an outage the fit leaves
+    # out. The gradient-boosted fit refused an all-zero target (sklearn's Poisson loss needs
+    # a positive sum) and the whole run stopped (CLI tester F0).
+    minutes = np.arange(0, 8 * 1440, step, dtype=np.int64)
+    values = np.zeros(len(minutes), dtype=np.int64)
+    baseline = fit_baseline(minutes, values, fitted_at=int(minutes[-1]) + step, config=CONFIG)
+    expected = baseline.expected(minutes[-1440 // step :], step)
+    assert np.all(np.isfinite(expected)) and expected.max() < 0.01 * step
