@@ -192,15 +192,22 @@ def tally(
 
 def parse_overrides(pairs: list[str]) -> DetectorConfig:
     """--set name=value pairs (JSON values) on top of the default config, for experiments;
-    the names are DETECTOR_OVERRIDES' (bench/README.md, "Detector settings")."""
+    the names are DETECTOR_OVERRIDES' (bench/README.md, "Detector settings").
+
+    ValueError names the pair or setting at fault, for the caller's parser.error."""
     data = {}
     for pair in pairs:
-        name, _, raw = pair.partition("=")
-        data[name] = json.loads(raw)
-    try:
-        return DetectorConfig.from_dict(data)
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from None
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set {pair!r}: expected NAME=JSON, e.g. --set p_outage=1e-3")
+        try:
+            data[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            raise ValueError(
+                f"--set {pair!r}: {raw!r} is not a JSON value (a number such as 1e-3,"
+                " true/false, or a list such as [1, 2])"
+            ) from None
+    return DetectorConfig.from_dict(data)
 
 
 def run_one(
@@ -249,7 +256,10 @@ def main() -> None:
         "changes, as the product does from a series' country",
     )
     opts = parser.parse_args()
-    config = parse_overrides(opts.set)
+    try:
+        config = parse_overrides(opts.set)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     # Volumes spread evenly on a log scale so every decade is represented.
     rates = np.logspace(-1, 2, opts.series)

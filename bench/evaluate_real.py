@@ -1,7 +1,10 @@
 """Score the product's detector on real NAB-layout data with the shared NAB scorer.
 
-    .venv/bin/python bench/evaluate_real.py [--data DIR --out DIR --jobs J --set NAME=JSON]
-                                            [--timezone ZONE]
+    .venv/bin/python bench/evaluate_real.py [--data DIR --scorer FILE --out DIR --jobs J]
+                                            [--set NAME=JSON ...] [--timezone ZONE]
+
+The defaults of --data and --scorer are the team's layout: this clone beside shared/ (e.g.
+/work/main and /work/shared); a clone elsewhere names both.
 
 DIR is a NAB root (data/<category>/<file>.csv and labels/combined_windows.json); only the
 files named in its labels that are present under data/ are read, so a held-out file kept
@@ -35,6 +38,7 @@ from dataclasses import asdict, dataclass
 from multiprocessing import Pool
 from pathlib import Path
 from types import ModuleType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -48,6 +52,8 @@ from detection.csvio import series_detect, series_write  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "nab-realtweets-dev"
 DEFAULT_SCORER = ROOT.parent / "shared" / "eval" / "nab_score.py"
+# Said when a default is missing: the defaults assume the team's layout, not any clone's.
+_DEFAULT_NOTE = " (the default assumes this clone sits beside shared/)"
 MINUTES_PER_WEEK = 7 * 1440
 PROFILE = "standard"
 DECISION_DIR, SCORE_DIR = "decision", "anomaly_score"
@@ -125,9 +131,33 @@ def run_file(
     )
 
 
+def load_labels(root: Path) -> dict[str, list[list[str]]]:
+    """The NAB root's labelled windows; a one-line SystemExit saying what is missing."""
+    expects = "pass --data DIR, a NAB root holding data/<category>/<file>.csv and"
+    expects += " labels/combined_windows.json"
+    if root == DEFAULT_DATA:
+        expects += _DEFAULT_NOTE
+    if not root.is_dir():
+        missing = "not a folder" if root.exists() else "no such folder"
+        raise SystemExit(f"{root}: {missing}; {expects}")
+    path = root / "labels" / "combined_windows.json"
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SystemExit(f"{path}: not found, so {root} is no NAB root; {expects}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"{path}: cannot be read as JSON ({exc})") from None
+    if not isinstance(labels, dict):
+        raise SystemExit(f"{path}: expected an object of file -> windows; {expects}")
+    return labels
+
+
 def load_scorer(path: Path) -> ModuleType:
-    if not path.exists():
-        raise SystemExit(f"{path}: NAB scorer not found (--scorer)")
+    if not path.is_file():
+        raise SystemExit(
+            f"{path}: NAB scorer not found; pass --scorer FILE, the shared nab_score.py"
+            f"{_DEFAULT_NOTE if path == DEFAULT_SCORER else ''}"
+        )
     spec = importlib.util.spec_from_file_location("nab_score", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -212,27 +242,101 @@ def table(runs: list[FileRun], results: dict) -> list[list[str]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="NAB root")
-    parser.add_argument("--out", type=Path, default=None, help="results (default: a temp dir)")
-    parser.add_argument("--scorer", type=Path, default=DEFAULT_SCORER)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON")
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a pool of 0 workers would run nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="The defaults of --data and --scorer assume this clone sits beside shared/ "
+        "(the team's layout); a clone elsewhere names both.",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        metavar="DIR",
+        help="NAB root: data/<category>/<file>.csv and labels/combined_windows.json; only the "
+        "labelled files present are read (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--scorer",
+        type=Path,
+        default=DEFAULT_SCORER,
+        metavar="FILE",
+        help="the shared NAB scorer, shared/eval/nab_score.py (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the result files and summary.json (created if missing; default: a "
+        "new temporary folder)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=2,
+        metavar="J",
+        help="files scored in parallel (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="a detector setting for this run, as in DETECTOR_OVERRIDES (repeatable; "
+        "bench/README.md, 'Detector settings'), e.g. --set p_outage=1e-3; default: the core's "
+        "defaults",
+    )
     parser.add_argument(
         "--timezone",
         metavar="ZONE",
-        help="the zone every file's reporters live by (detect_series --timezone); by default "
-        "none: clock changes are inferred from the counts",
+        help="the IANA zone every file's reporters live by (detect_series --timezone); by "
+        "default none: clock changes are inferred from the counts",
     )
-    opts = parser.parse_args()
-    config = parse_overrides(opts.set)
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, DetectorConfig]:
+    """The options, each checked here so that a bad one is a usage error, not a traceback
+    from a worker halfway through the run."""
+    parser = build_parser()
+    opts = parser.parse_args(argv)
+    try:
+        config = parse_overrides(opts.set)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if opts.timezone:
+        try:
+            ZoneInfo(opts.timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            parser.error(f"--timezone: no time zone named {opts.timezone!r}")
+    if opts.out is not None and opts.out.exists() and not opts.out.is_dir():
+        parser.error(f"--out {opts.out}: is a file; name a folder (created if missing)")
+    return opts, config
+
+
+def main() -> None:
+    opts, config = parse_args()
+    labels = load_labels(opts.data)
     scorer = load_scorer(opts.scorer)
-    labels = json.loads((opts.data / "labels" / "combined_windows.json").read_text())
     data_dir = opts.data / "data"
     rels = sorted(rel for rel in labels if (data_dir / rel).is_file())
     if not rels:
-        raise SystemExit(f"{data_dir}: none of the labelled files is present")
+        raise SystemExit(
+            f"{data_dir}: none of the {len(labels)} files labelled in labels/"
+            "combined_windows.json is present (expected data/<category>/<file>.csv)"
+        )
     out = opts.out or Path(tempfile.mkdtemp(prefix="evaluate_real-"))
 
     started = time.perf_counter()

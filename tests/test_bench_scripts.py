@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -113,3 +114,92 @@ def test_check_clocks_finds_every_zone_agreeing_with_zoneinfo():
     zones, changes = re.search(r"(\d+) zones, 2026-2026: (\d+) clock changes", out).groups()
     assert int(zones) > 300 and int(changes) > 100  # each country's zones, their 2026 changes
     assert " 0 disagreements with zoneinfo" in out
+
+
+def run_failing(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None):
+    """A bench script run that is expected to stop: its exit status and standard error."""
+    done = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+    )
+    return done.returncode, done.stderr
+
+
+def test_evaluate_real_help_gives_every_option_its_help_and_default():
+    options = run("bench/evaluate_real.py", "--help").split("options:")[1]
+    flat = re.sub(r"-\s+", "-", " ".join(options.split()))  # argparse wraps at hyphens
+    for option in ("--data DIR", "--scorer FILE", "--out DIR", "--jobs J", "--set NAME=JSON"):
+        assert re.search(re.escape(option) + r" +\w", options), option  # a help text follows
+    assert "(default: 2)" in flat and "nab_score.py (default: " in flat
+    assert "nab-realtweets-dev" in flat and "a clone elsewhere names both" in flat
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "p_outage=abc"], "--set 'p_outage=abc': 'abc' is not a JSON value"),
+        (["--set", "p_outage"], "--set 'p_outage': expected NAME=JSON"),
+        (["--set", "nosuch=1"], "unknown detector setting(s): nosuch"),
+        (["--timezone", "Mars/X"], "--timezone: no time zone named 'Mars/X'"),
+        (["--jobs", "0"], "argument --jobs: 0 is not at least 1"),
+        (["--jobs", "-2"], "argument --jobs: -2 is not at least 1"),
+    ],
+)
+def test_evaluate_real_refuses_a_bad_option_with_a_usage_error(args, message):
+    status, err = run_failing("bench/evaluate_real.py", *args)
+    assert status == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"evaluate_real.py: error: {message}")
+
+
+def test_evaluate_real_refuses_an_out_that_is_a_file(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    status, err = run_failing("bench/evaluate_real.py", "--out", str(afile))
+    assert status == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].endswith(
+        f"--out {afile}: is a file; name a folder (created if missing)"
+    )
+
+
+@pytest.mark.parametrize("layout", ["missing", "empty", "no_labelled_file"])
+def test_evaluate_real_names_what_a_data_folder_lacks_in_one_line(tmp_path, layout):
+    root = tmp_path / "nab"
+    if layout != "missing":
+        root.mkdir()
+    if layout == "no_labelled_file":
+        (root / "labels").mkdir()
+        (root / "labels" / "combined_windows.json").write_text('{"realTweets/X.csv": []}')
+    status, err = run_failing("bench/evaluate_real.py", "--data", str(root))
+    assert status != 0 and "Traceback" not in err and len(err.splitlines()) == 1
+    expected = {
+        "missing": f"{root}: no such folder; pass --data DIR, a NAB root holding",
+        "empty": f"{root}/labels/combined_windows.json: not found, so {root} is no NAB root",
+        "no_labelled_file": f"{root}/data: none of the 1 files labelled",
+    }[layout]
+    assert err.startswith(expected)
+
+
+def test_evaluate_real_in_a_clone_elsewhere_says_which_option_to_pass(tmp_path):
+    """The defaults assume the clone sits beside shared/; a clone elsewhere is told which
+    option names the data and the scorer, and what each expects."""
+    bench = tmp_path / "clone" / "bench"
+    bench.mkdir(parents=True)
+    for name in ("evaluate_real.py", "evaluate.py"):
+        (bench / name).write_text((ROOT / "bench" / name).read_text())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the app's modules, from this checkout
+    script = str(bench / "evaluate_real.py")
+
+    status, err = run_failing(script, cwd=tmp_path, env=env)
+    default_data = tmp_path / "shared" / "data" / "nab-realtweets-dev"
+    assert status != 0 and "Traceback" not in err
+    assert err.strip() == (
+        f"{default_data}: no such folder; pass --data DIR, a NAB root holding"
+        " data/<category>/<file>.csv and labels/combined_windows.json"
+        " (the default assumes this clone sits beside shared/)"
+    )
+    _nab_layout(tmp_path / "nab")
+    status, err = run_failing(script, "--data", str(tmp_path / "nab"), cwd=tmp_path, env=env)
+    assert status != 0 and "Traceback" not in err
+    assert err.strip() == (
+        f"{tmp_path / 'shared' / 'eval' / 'nab_score.py'}: NAB scorer not found; pass --scorer"
+        " FILE, the shared nab_score.py (the default assumes this clone sits beside shared/)"
+    )
