@@ -63,6 +63,17 @@
     });
   }
 
+  // What the live parts say of the state (data-announce: "Acme: Problems detected"), read
+  // after each update. Only a change of it is spoken (the live region below), not the
+  // minute's new numbers: the whole status card used to be re-read every minute.
+  var announcer = document.querySelector("[data-live-announce]");
+  function announced() {
+    return Array.prototype.map.call(document.querySelectorAll("[data-announce]"), function (el) {
+      return el.getAttribute("data-announce");
+    }).join(". ");
+  }
+  var said = announced();
+
   function apply(data) {
     if (data.etag && data.etag === etag) return;
     etag = data.etag || null;
@@ -70,6 +81,9 @@
     Object.keys(regions).forEach(function (name) { replaceRegion(name, regions[name]); });
     if (data.cards) updateCards(data.cards);
     page.setAttribute("data-live-etag", etag || "");
+    var now = announced();
+    if (announcer && now !== said) announcer.textContent = now;
+    said = now;
   }
 
   function poll() {

@@ -333,3 +333,17 @@ def test_live_json_is_not_sent_again_while_unchanged(client, acme_down):
 def test_live_json_refuses_unknown_services_and_writes(client, service):
     assert client.get("/services/nope/live.json").status_code == 404
     assert client.post("/services/acme/live.json").status_code == 405
+
+
+def test_the_status_card_says_when_it_was_updated(client, service, acme_down):
+    # A page left open without JavaScript kept saying "Now ..." with no time (pages tester
+    # F17); the card's region is not a live region, whose whole text was re-read each
+    # minute (F14): a change of state is announced in a few words instead (status.js).
+    page = client.get("/services/acme/").content.decode()
+    asof = page[page.index("data-status-asof>") :]
+    assert asof.startswith('data-status-asof>Updated <time datetime="')
+    assert "<noscript>: this page does not refresh by itself" in asof[: asof.index("</p>")]
+    status = page[page.index('id="status"') :]
+    assert "aria-live" not in status[: status.index(">")]
+    assert 'data-announce="Acme Cloud: Problems detected"' in status[: status.index(">")]
+    assert '<p class="visually-hidden" aria-live="polite" data-live-announce></p>' in page

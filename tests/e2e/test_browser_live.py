@@ -91,11 +91,18 @@ def test_service_page_follows_an_outage_without_reload(web_server, page, acme): 
     assert len(live_points(page)) == 360
     expect(page.locator('svg[data-chart="live"] .chart-outage')).to_have_count(0)
 
+    announcer = page.locator("[data-live-announce]")
+    expect(announcer).to_have_text("")  # nothing spoken at load
+    expect(status).not_to_have_attribute("aria-live", "polite")  # not the whole card
+
     outage = outage_opens(acme)
     come_back(page)
 
     expect(status).to_have_attribute("data-level", "problems")
     expect(page.locator("[data-status-badge]")).to_have_text("Problems detected")
+    # A change of state is spoken in a few words (pages tester F14).
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    expect(announcer).to_have_text("Acme Cloud: Problems detected")
     expect(page.locator("[data-status-summary]")).to_contain_text("Germany")
     expect(germany).to_have_attribute("data-level", "problems")
     expect(germany.locator(".badge-problems")).to_have_text("Problems")
@@ -166,6 +173,7 @@ def test_outage_page_shows_the_resolution_without_reload(web_server, page, acme)
     come_back(page)
 
     expect(when).to_have_text("Resolved")
+    expect(page.locator("[data-live-announce]")).to_have_text("Acme Cloud outage: Resolved")
     expect(page.locator("[data-live=outage-when]")).to_contain_text("ended")
     expect(germany).to_have_class("map-country map-ok map-shade-0")
     expect(page.locator("[data-live=outage-explanation]")).to_contain_text("was down")
