@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from alerts import presentation, selectors, services, tokens
 from alerts.api.views import message_for
@@ -26,12 +26,16 @@ def _masked(email: str) -> str:
     return f"{local[:1]}{'•' * min(max(len(local) - 1, 1), 6)}@{domain}"
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         service = catalog.service_get(slug=slug)
     except Service.DoesNotExist:
         raise Http404("No such service.") from None
+    if request.method != "POST":
+        # The address of the form's error page, opened again (shared, a restored tab): the
+        # form where it lives, not a blank 405 (pages tester F13).
+        return redirect(f"{service.get_absolute_url()}#subscribe")
     form = SubscribeForm(request.POST)
     context = {"service": service, "subscribe_form": form}
     # Checked before the allowance: a typing mistake sends nothing, and must not use up a
