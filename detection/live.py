@@ -30,7 +30,7 @@ from detection.official.selectors import (
     official_status,
     outage_official,
 )
-from detection.presentation import time_html
+from detection.presentation import excess_words, time_html
 from reports.models import Report, Service
 
 # The live chart: every minute of the last hours, so the rise shows the minute it is detected.
@@ -48,6 +48,7 @@ class CountryRow:
     level: str  # "ok", "possible", "problems": from the service's current status only
     excess: float | None  # observed / expected now, for countries with problems
     shade: int  # 0 (reports, normal) .. 3 (far above normal)
+    excess_text: str = ""  # the excess in words (presentation.excess_words)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def country_rows(
             # A country cannot be worse than the service it belongs to, nor "ok" while listed.
             level = selectors.LEVEL_CODES[max(1, min(int(row.get("level", 1)), state.level))]
             excess = _excess(row)
+        words = "" if excess is None else excess_words(row["observed"], row["expected"])
         rows.append(
             CountryRow(
                 country=code,
@@ -157,6 +159,7 @@ def country_rows(
                 level=level,
                 excess=excess,
                 shade=_shade(level, excess),
+                excess_text=words,
             )
         )
     return rows

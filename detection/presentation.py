@@ -114,6 +114,15 @@ def about(value: float) -> str:
     return f"about {int(value + 0.5)}"
 
 
+def excess_words(observed: float, expected: float) -> str:
+    """How far above normal, for a country's row: "12× normal", or "about 18 a minute,
+    normally under 1" where less than one a minute is normal: a ratio to a fraction of a
+    report jumps by hundreds from minute to minute ("510× normal") and reads as a headline."""
+    if expected < 0.95:
+        return f"{about(observed)} a minute, normally under 1"
+    return f"{observed / expected:.0f}× normal"
+
+
 def rate_phrase(
     observed: float, expected: float | None, *, capital: bool = True, place: str = ""
 ) -> str:

@@ -175,3 +175,32 @@ def test_a_relapse_is_again_since_its_onset_on_every_surface(client, service, re
     )
     (entry,) = client.get("/api/v1/status/").json()["results"]
     assert entry["since"] == "2026-11-25T11:56:00Z"
+
+
+def test_a_country_far_above_a_fraction_of_a_report_says_its_rate_not_a_multiple(
+    client, service, midday
+):
+    # "510× normal" beside "about 18 a minute, where less than 1 is normal" elsewhere on the
+    # page: a ratio to 0.035 a minute jumps by hundreds from minute to minute and reads as a
+    # headline (pages tester F11). A normal of a few a minute keeps its multiple.
+    now = minute(midday)
+    buckets_make(service, {now - timedelta(minutes=1): 18}, country="FR")
+    buckets_make(service, {now - timedelta(minutes=1): 40}, country="DE")
+    status_make(service, 2, countries=("FR", "DE"))
+    for code, observed, expected in (("FR", 18, 0.035), ("DE", 40, 4.0)):
+        SeriesState.objects.create(
+            service=service,
+            country=code,
+            minute=now,
+            state=2,
+            level=2,
+            observed=observed,
+            expected=expected,
+        )
+    state = selectors.service_state_get(service=service)
+    rows = {row.country: row for row in live.country_rows(service=service, state=state)}
+    assert rows["FR"].excess_text == "about 18 a minute, normally under 1"
+    assert rows["DE"].excess_text == "10× normal"
+    page = client.get("/services/acme/").content.decode()
+    assert '<span class="muted">about 18 a minute, normally under 1</span>' in page
+    assert "514× normal" not in page
