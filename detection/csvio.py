@@ -68,7 +68,9 @@ def series_detect(
 def series_read(handle: TextIO) -> InputSeries:
     reader = csv.reader(handle)
     header = next(reader, None)
-    if header is None or [h.strip().lower() for h in header] != INPUT_HEADER:
+    if header is None:  # not even a header line: 0 bytes (or only a byte-order mark)
+        raise SeriesFormatError(f"the file is empty (expected the header {','.join(INPUT_HEADER)})")
+    if [h.strip().lower() for h in header] != INPUT_HEADER:
         raise SeriesFormatError(f"line 1: header must be {','.join(INPUT_HEADER)}, got {header}")
     stamps: list[str] = []
     lines: list[int] = []  # file line of each row, for messages (blank lines are skipped)

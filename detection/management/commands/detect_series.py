@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.csvio import SeriesFormatError, series_detect, series_write
 from detection.services.config import detector_config
+
+# The exit status of a program killed by SIGPIPE (128 + 13), which is how `cut` or `grep`
+# end when the reader of their output (`head`) has gone: a pipeline under `set -o pipefail`
+# sees the same as for them.
+SIGPIPE_STATUS = 141
+
+
+def _quit_on_closed_pipe() -> NoReturn:
+    """The reader of standard output has gone (`detect_series IN - | head`): stop quietly.
+
+    Standard output is pointed at /dev/null first, or the interpreter's own flush at exit
+    would hit the closed pipe again and print "Exception ignored ... BrokenPipeError"."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(SIGPIPE_STATUS)
 
 
 class Command(BaseCommand):
@@ -59,7 +77,11 @@ class Command(BaseCommand):
             f"{len(result.outages)} outages detected -> {output}"
         )
         if str(output) == "-":
-            series_write(self.stdout, series, result)
+            try:
+                series_write(self.stdout, series, result)
+                self.stdout.flush()
+            except BrokenPipeError:
+                _quit_on_closed_pipe()
             self.stderr.write(summary)  # standard output holds only the CSV
             return
         try:
