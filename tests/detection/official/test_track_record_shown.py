@@ -49,7 +49,9 @@ def test_the_track_record_page_shows_the_simulated_month(client, month):
         "1",
     ]
     steam = _cells(html, "steam", 30)
-    assert steam == ["2", "0 of 0", "—", "—", "0", "0"]
+    # No page read: whether the provider acknowledged its outages is not known, not 0 (pages
+    # tester F12).
+    assert steam == ["2", "0 of 0", "—", "—", "0", "not known"]
     assert "(no official page read)" in html.split('data-track-service="steam"')[1][:400]
     assert (
         f"In the last 30 days OutageWatch detected 12 outages; the providers posted 10 official "
@@ -113,3 +115,18 @@ def test_an_empty_track_record_says_so(client, api_client, monkeypatch):
     html = client.get("/track-record/").content.decode()
     assert "No outage detected and no official incident in the last 30 days." in html
     assert api_client.get("/api/v1/track-record/").json()["services"] == []
+
+
+def test_a_service_with_incidents_is_not_labelled_as_never_read(client, month, monkeypatch):
+    # The simulated history writes incidents for pages never read: the row said "(no official
+    # page read)" beside "matched 2 of 3" (pages tester F12). Incidents are the page's own
+    # evidence; what needs a read ("never acknowledged") is what is not known.
+    from detection.official import track_record as module
+
+    monkeypatch.setattr(module, "source_read", lambda source: False)
+    data_version_bump()
+    html = client.get("/track-record/").content.decode()
+    slack = html.split('data-track-service="slack"')[1][:400]
+    assert "(no official page read)" not in slack
+    assert _cells(html, "slack", 30)[-1] == "not known"
+    assert _cells(html, "slack", 30)[1] == "9 of 10"
