@@ -103,7 +103,7 @@ def series_read(handle: TextIO) -> InputSeries:
     if not micros:
         raise SeriesFormatError("the file has no rows")
     stamp_us = np.asarray(micros, dtype=np.int64)
-    step = _step_minutes(stamp_us, lines, stamps)
+    step = _step_minutes(stamp_us, lines, stamps, naive=not zoned)
     return InputSeries(stamps, stamp_us // _US_PER_MINUTE, np.asarray(values), step)
 
 
@@ -148,25 +148,28 @@ def _count(text: str, line: int) -> float:
     return value
 
 
-def _step_minutes(stamp_us: np.ndarray, lines: list[int], stamps: list[str]) -> int:
+def _step_minutes(stamp_us: np.ndarray, lines: list[int], stamps: list[str], *, naive: bool) -> int:
     """The file's spacing in whole minutes; refuses any row that breaks it, naming its line.
 
     The spacing is the most common step (the smallest on a tie), so one odd row is blamed
     rather than every row after it. A missing row is refused too: the core scores windows
     of consecutive rows, and the tick sees every bucket (zero when nothing was counted).
+    naive: the stamps carry no UTC offset (read as UTC), so a jump of an hour may be a
+    clock change in local-time stamps.
     """
     if len(stamp_us) < 2:
         return 1
     diffs = np.diff(stamp_us)
+    steps, counts = np.unique(diffs, return_counts=True)
+    step_us = int(steps[np.argmax(counts)])
     backwards = np.flatnonzero(diffs <= 0)
     if len(backwards):
         i = int(backwards[0]) + 1
+        clock = _clock_change_hint(int(diffs[i - 1]), step_us) if naive else ""
         raise SeriesFormatError(
             f"line {lines[i]}: {stamps[i]!r} is not after the previous row "
-            f"({stamps[i - 1]!r}); timestamps must increase at a fixed spacing"
+            f"({stamps[i - 1]!r}); timestamps must increase at a fixed spacing{clock}"
         )
-    steps, counts = np.unique(diffs, return_counts=True)
-    step_us = int(steps[np.argmax(counts)])
     if step_us % _US_PER_MINUTE or not 1 <= step_us // _US_PER_MINUTE <= MAX_STEP_MINUTES:
         i = int(np.flatnonzero(diffs == step_us)[0]) + 1
         raise SeriesFormatError(
@@ -178,17 +181,32 @@ def _step_minutes(stamp_us: np.ndarray, lines: list[int], stamps: list[str]) -> 
         i = int(odd[0]) + 1
         gap = int(diffs[i - 1])
         missing = gap // step_us - 1 if gap % step_us == 0 else 0
-        hint = (
-            f" ({missing} missing row{'s' if missing > 1 else ''}: write every row, "
-            "0 where nothing was counted)"
-            if missing
-            else ""
-        )
+        hint = _clock_change_hint(gap, step_us) if naive else ""
+        if missing and not hint:
+            hint = (
+                f" ({missing} missing row{'s' if missing > 1 else ''}: write every row, "
+                "0 where nothing was counted)"
+            )
         raise SeriesFormatError(
             f"line {lines[i]}: {stamps[i]!r} is {_span(gap)} after the previous row; "
             f"this file's fixed spacing is {_span(step_us)}{hint}"
         )
     return step_us // _US_PER_MINUTE
+
+
+def _clock_change_hint(gap_us: int, step_us: int) -> str:
+    """What to do when a step is off the spacing by exactly an hour, one way or the other.
+
+    That is what a daylight-saving change does to stamps written in local time without an
+    offset (read as UTC): an hour skipped in spring, repeated in autumn. Inserting zero
+    rows (the advice for missing rows) would then fabricate an hour of silence."""
+    if abs(gap_us - step_us) != 60 * _US_PER_MINUTE:
+        return ""
+    return (
+        "; stamps without a UTC offset are read as UTC, and this looks like a daylight-saving"
+        " clock change in stamps written in local time: export the stamps with their UTC"
+        " offset (e.g. 2024-03-31 03:00:00+02:00) rather than inserting or removing rows"
+    )
 
 
 def _span(micros: int) -> str:

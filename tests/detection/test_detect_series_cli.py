@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
+from detection.csvio import SeriesFormatError, series_read
 from detection.simulation import write_series_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +54,68 @@ def test_output_piped_into_head_ends_quietly_when_head_stops_reading(tmp_path):
     assert first == b"timestamp,value,expected,anomaly_score,is_anomaly\n"
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception" not in err
     assert status == 141
+
+
+def _local_stamps(first_utc: dt.datetime, step: int, rows: int, offset: bool) -> list[str]:
+    """Stamps of a Europe/Berlin export: wall-clock times, with or without their offset."""
+    berlin = ZoneInfo("Europe/Berlin")
+    stamps = (first_utc + dt.timedelta(minutes=step * i) for i in range(rows))
+    local = (s.astimezone(berlin) for s in stamps)
+    return [str(s) if offset else str(s.replace(tzinfo=None)) for s in local]
+
+
+def _read(stamps: list[str]) -> None:
+    series_read(StringIO("timestamp,value\n" + "".join(f"{s},3\n" for s in stamps)))
+
+
+CLOCK_CHANGE = (
+    "; stamps without a UTC offset are read as UTC, and this looks like a daylight-saving"
+    " clock change in stamps written in local time: export the stamps with their UTC offset"
+    " (e.g. 2024-03-31 03:00:00+02:00) rather than inserting or removing rows"
+)
+
+
+@pytest.mark.parametrize(
+    "first_utc, step, expected",
+    [
+        (  # spring: 02:00-02:59 never happen; 01:55 is followed by 03:00
+            dt.datetime(2024, 3, 31, 0, 0, tzinfo=dt.UTC),
+            5,
+            "line 14: '2024-03-31 03:00:00' is 65 minutes after the previous row; this"
+            " file's fixed spacing is 5 minutes",
+        ),
+        (  # autumn: 02:00-02:59 happen twice; 02:55 is followed by 02:00
+            dt.datetime(2024, 10, 26, 23, 0, tzinfo=dt.UTC),
+            5,
+            "line 26: '2024-10-27 02:00:00' is not after the previous row"
+            " ('2024-10-27 02:55:00'); timestamps must increase at a fixed spacing",
+        ),
+        (  # autumn, hourly: 02:00 twice
+            dt.datetime(2024, 10, 26, 20, 0, tzinfo=dt.UTC),
+            60,
+            "line 7: '2024-10-27 02:00:00' is not after the previous row"
+            " ('2024-10-27 02:00:00'); timestamps must increase at a fixed spacing",
+        ),
+    ],
+    ids=["spring 5 min", "autumn 5 min", "autumn hourly"],
+)
+def test_local_stamps_across_a_clock_change_are_refused_as_one(first_utc, step, expected):
+    with pytest.raises(SeriesFormatError) as refused:
+        _read(_local_stamps(first_utc, step, 40, offset=False))
+    assert str(refused.value) == expected + CLOCK_CHANGE
+
+
+def test_local_stamps_with_their_offset_cross_a_clock_change():
+    start = dt.datetime(2024, 3, 31, 0, 0, tzinfo=dt.UTC)
+    _read(_local_stamps(start, 5, 40, offset=True))  # accepted: the offsets say the hour
+
+
+def test_an_hour_of_rows_missing_between_stamps_with_an_offset_is_missing_rows():
+    stamps = [f"2024-03-01T{h:02}:{m:02}:00+00:00" for h in (0, 2) for m in range(0, 60, 5)]
+    with pytest.raises(SeriesFormatError) as refused:
+        _read(stamps)
+    assert str(refused.value) == (
+        "line 14: '2024-03-01T02:00:00+00:00' is 65 minutes after the previous row; this"
+        " file's fixed spacing is 5 minutes (12 missing rows: write every row, 0 where"
+        " nothing was counted)"
+    )
