@@ -247,6 +247,12 @@ def _home_live(now: datetime | None = None) -> HomeLive:
     # Closed hours only: the hour still filling would end every line with a fall.
     hour = now.replace(minute=0, second=0, microsecond=0)
     lines = selectors.sparklines(now=hour - timedelta(microseconds=1))
+    # A service in problems draws the hours up to its newest counted minute instead: an
+    # outage younger than the clock's hour was missing from the line under its red badge
+    # (pages tester F10). Those hours end where the buckets do, so none is still filling.
+    if problems_now:
+        ids = [state.service.pk for state in problems_now]
+        lines |= selectors.sparklines_to(service_ids=ids, end=selectors.bucketed_until(now))
     levels = {state.service.pk: state.code for state in problems_now}
     ids = set(lines) | set(levels)
     slugs = dict(Service.objects.filter(pk__in=ids, is_active=True).values_list("pk", "slug"))

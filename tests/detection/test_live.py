@@ -347,3 +347,19 @@ def test_the_status_card_says_when_it_was_updated(client, service, acme_down):
     assert "aria-live" not in status[: status.index(">")]
     assert 'data-announce="Acme Cloud: Problems detected"' in status[: status.index(">")]
     assert '<p class="visually-hidden" aria-live="polite" data-live-announce></p>' in page
+
+
+def test_a_service_in_problems_draws_its_line_up_to_the_newest_minute(make_service):
+    # Its outage began in the hour in progress: the card's line ended at the last closed
+    # hour, flat under the red badge (pages tester F10).
+    service = make_service("acme", "Acme Cloud")
+    now = datetime(2026, 3, 4, 10, 30, tzinfo=UTC)
+    buckets_make(service, {now - timedelta(minutes=m): 40 for m in range(1, 11)})  # 10:20-10:29
+    buckets_make(service, {datetime(2026, 3, 4, 9, m, tzinfo=UTC): 1 for m in range(60)})
+    JobCursor.objects.create(name="buckets", position=now)
+    outage = outage_make(service, started_at=now - timedelta(minutes=10))
+    status_make(service, 2, outage=outage, since=outage.started_at)
+    line = live._home_live(now=now).lines[service.pk]
+    assert len(line) == 24
+    assert line[-1] == 400 + 30  # 09:30-10:30: the outage's 10 minutes and half an hour of 1
+    assert line[-2] == 30 and sum(line) == 460
