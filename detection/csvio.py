@@ -138,9 +138,12 @@ def _epoch_micros(text: str, line: int) -> tuple[int, bool]:
 def _count(text: str, line: int) -> float:
     if text.strip().startswith("-"):
         raise SeriesFormatError(f"line {line}: value {text!r} must be a count >= 0")
-    if not _DECIMAL.fullmatch(text):
+    decimal = _DECIMAL.fullmatch(text)
+    if not decimal:
         raise SeriesFormatError(f"line {line}: value {text!r} is not a number")
     value = float(text)
+    if value == 0 and decimal.group(1).strip("0."):  # 1e-400: not 0, but read as 0 silently
+        raise SeriesFormatError(f"line {line}: value {text!r} is too small (it would be read as 0)")
     if value > MAX_COUNT:
         raise SeriesFormatError(
             f"line {line}: value {text!r} is not a count of reports (at most {MAX_COUNT:.0e})"

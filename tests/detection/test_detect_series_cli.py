@@ -119,3 +119,10 @@ def test_an_hour_of_rows_missing_between_stamps_with_an_offset_is_missing_rows()
         " file's fixed spacing is 5 minutes (12 missing rows: write every row, 0 where"
         " nothing was counted)"
     )
+
+
+def test_a_value_too_small_to_hold_is_refused_rather_than_read_as_zero():
+    stamps = ["2024-03-01 00:00:00", "2024-03-01 00:05:00"]
+    with pytest.raises(SeriesFormatError) as refused:
+        series_read(StringIO(f"timestamp,value\n{stamps[0]},0.0e-400\n{stamps[1]},1e-400\n"))
+    assert str(refused.value) == "line 3: value '1e-400' is too small (it would be read as 0)"
