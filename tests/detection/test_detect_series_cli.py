@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from detection.csvio import SeriesFormatError, series_read
+from detection.management.commands.detect_series import Command
 from detection.simulation import write_series_csv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,3 +127,11 @@ def test_a_value_too_small_to_hold_is_refused_rather_than_read_as_zero():
     with pytest.raises(SeriesFormatError) as refused:
         series_read(StringIO(f"timestamp,value\n{stamps[0]},0.0e-400\n{stamps[1]},1e-400\n"))
     assert str(refused.value) == "line 3: value '1e-400' is too small (it would be read as 0)"
+
+
+def test_help_says_what_the_columns_mean_and_how_stamps_are_read():
+    text = " ".join(Command().create_parser("manage.py", "detect_series").format_help().split())
+    assert "stamps without a UTC offset are read as UTC" in text
+    assert "is_anomaly is the decision: 1 on every row while an outage is open" in text
+    assert "take the first row of each run of 1s" in text
+    assert "is not the decision: 0.5 is not the alarm line" in text

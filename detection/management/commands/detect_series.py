@@ -32,21 +32,37 @@ def _quit_on_closed_pipe() -> NoReturn:
 class Command(BaseCommand):
     help = (
         "Read IN.csv (timestamp,value at a fixed spacing of 1 to 60 whole minutes; stamps need "
-        "not sit on whole minutes), run the detector causally in time order, and write OUT.csv "
-        "(timestamp,value,expected,anomaly_score,is_anomaly) with the input stamps as written; "
-        "OUT.csv '-' writes to standard output."
+        "not sit on whole minutes; stamps without a UTC offset are read as UTC, so a file in "
+        "local time gives each stamp its offset), run the detector causally in time order, and "
+        "write OUT.csv (timestamp,value,expected,anomaly_score,is_anomaly) with the input stamps "
+        "as written and the values as numbers; OUT.csv '-' writes to standard output. "
+        "is_anomaly is the decision: 1 on every row while an outage is open, from the row that "
+        "opens it until it resolves, so after a one-bucket spike the next few ordinary rows are "
+        "1 too; to count alerts, take the first row of each run of 1s (as "
+        "bench/evaluate_real.py does). anomaly_score (0 to 1) ranks rows by how surprising they "
+        "are for the series and is not the decision: 0.5 is not the alarm line (an outage can "
+        "open on a row below it, and a row above it need not open one). README.md ('How "
+        "detection works', on detect_series) says more."
     )
     requires_system_checks: list = []
     requires_migrations_checks = False
 
     def add_arguments(self, parser):
-        parser.add_argument("input", type=Path)
-        parser.add_argument("output", type=Path)
+        parser.add_argument(
+            "input", type=Path, metavar="IN.csv", help="the series, header timestamp,value"
+        )
+        parser.add_argument(
+            "output",
+            type=Path,
+            metavar="OUT.csv",
+            help="where the result goes ('-': standard output); not IN.csv",
+        )
         parser.add_argument(
             "--timezone",
             metavar="ZONE",
             help="IANA zone the reporters live by (e.g. Europe/Berlin): the detector then "
-            "knows when their clocks change instead of inferring it from the counts",
+            "knows when their clocks change instead of inferring it from the counts. It does "
+            "not change how the stamps are read (with their offset, or else as UTC)",
         )
 
     def handle(self, *args, input: Path, output: Path, timezone: str | None = None, **options):
