@@ -135,3 +135,26 @@ def test_help_says_what_the_columns_mean_and_how_stamps_are_read():
     assert "is_anomaly is the decision: 1 on every row while an outage is open" in text
     assert "take the first row of each run of 1s" in text
     assert "is not the decision: 0.5 is not the alarm line" in text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"nosuch": 1}, "DETECTOR_OVERRIDES: unknown detector setting(s): nosuch"),
+        ({"p_outage": "x"}, "DETECTOR_OVERRIDES: detector setting p_outage must be a number"),
+    ],
+)
+def test_bad_detector_overrides_are_one_line_not_a_traceback(
+    tmp_path, settings, overrides, message
+):
+    # System checks (detection.E001) do not run for this command: the setting's own error
+    # came as a traceback (CLI tester F13).
+    from detection.services.config import detector_config
+
+    settings.DETECTOR_OVERRIDES = overrides
+    detector_config.cache_clear()
+    try:
+        with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            call_command("detect_series", str(_series_file(tmp_path / "in.csv", rows=50)), "-")
+    finally:
+        detector_config.cache_clear()

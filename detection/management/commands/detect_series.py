@@ -75,9 +75,14 @@ class Command(BaseCommand):
             except (ZoneInfoNotFoundError, ValueError, OSError):
                 raise CommandError(f"--timezone: no time zone named {timezone!r}") from None
         try:
+            # System checks (detection.E001) do not run for this command.
+            config = detector_config()
+        except (TypeError, ValueError) as exc:
+            raise CommandError(f"DETECTOR_OVERRIDES: {exc}") from None
+        try:
             # utf-8-sig: spreadsheets put a byte-order mark before the header.
             with input.open(newline="", encoding="utf-8-sig") as handle:
-                series, result = series_detect(handle, detector_config(), timezone)
+                series, result = series_detect(handle, config, timezone)
         except FileNotFoundError:
             raise CommandError(f"{input}: no such file") from None
         except UnicodeDecodeError as exc:
