@@ -240,14 +240,42 @@ def report(name: str, t: Tally, series_weeks: float) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--series", type=int, default=40)
-    parser.add_argument("--weeks", type=float, default=6.0)
-    parser.add_argument("--warmup-weeks", type=float, default=2.0)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=JSON")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--series",
+        type=int,
+        default=40,
+        help="simulated series, their normal volumes spread evenly on a log scale from 0.1 "
+        "to 100 reports a minute",
+    )
+    parser.add_argument("--weeks", type=float, default=6.0, help="length of each series")
+    parser.add_argument(
+        "--warmup-weeks",
+        type=float,
+        default=2.0,
+        help="the first weeks of each series are history only: nothing in them is scored",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="the simulation's seed (series i uses seed*100000+i)"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also list the misses, the false alarms and the outages flagged "
+        f"{SLOW_BY} minutes or more after the oracle",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="override a detector setting for this run (repeatable; names in bench/README.md, "
+        "'Detector settings')",
+    )
     parser.add_argument(
         "--no-clock",
         action="store_true",
