@@ -637,6 +637,7 @@ _TECHNICAL = re.compile(
     r"\s*\(((?:p = [^,()]+, )?(?:opened on )?rule [a-z0-9_]+(?:, (?:highest )?score [0-9.]+)?)\)"
 )
 _EXPECTED = re.compile(r" vs [0-9.]+ expected(?: at the level before them)?")
+_SUMMARY_SPAN = re.compile(r" (?:since \d{2}:\d{2}|from \d{2}:\d{2} to \d{2}:\d{2}) UTC(?=\.)")
 _COUNTRY_SHARE = re.compile(r"\b([A-Z]{2}) (\d+%)")
 
 
@@ -751,9 +752,14 @@ def decision_details(
             note += f" By chance alone: {chance_words(float(match.group(1)))}."
         where = f"{country_name(event.country)}: " if event.country else ""
         lines.append(DecisionLine(where + note, at=event.at))
-        technical += [f"{time_text(event.at, date=False)} {t}" for t in found]
+        # Named by what it is, not by a UTC time beside lines in the reader's zone (pages
+        # tester F7).
+        label = country_name(event.country) if event.country else "at the opening"
+        technical += [f"{label}: {t}" for t in found]
     if outage.explanation:
-        summary, found = _plain_note(outage.explanation, outage, problems, cold=cold)
+        # Its span in UTC is the page's own first line, in the reader's zone.
+        note = _SUMMARY_SPAN.sub("", outage.explanation)
+        summary, found = _plain_note(note, outage, problems, cold=cold)
         lines.append(DecisionLine(f"Detector summary: {summary}"))
         technical += found
     if technical:

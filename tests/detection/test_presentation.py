@@ -244,10 +244,13 @@ def test_decision_details_say_the_window_and_how_unlikely(resolved):
     # The rule and the p-value for experts, in one technical line at the end only.
     assert details[-1].text == (
         "Technical details: rule nb_5m (negative binomial, 5-minute window); "
-        "14:07 UTC p = 4.0e-21, rule nb_5m; opened on rule nb_5m, highest score 1.00."
+        "at the opening: p = 4.0e-21, rule nb_5m; opened on rule nb_5m, highest score 1.00."
     )
     plain = " ".join(str(line) for line in details[:-1])
     assert "rule" not in plain and "negative binomial" not in plain and "p = " not in plain
+    # The lines' own texts name no UTC time: the page shows their times in the reader's zone
+    # (pages tester F7: "11:23 (UTC-8): ..." beside "since 19:22 UTC" and "19:23 UTC p = ...").
+    assert not any("UTC" in line.text for line in details)
 
 
 @pytest.mark.django_db
