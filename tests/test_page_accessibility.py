@@ -1,13 +1,18 @@
-"""Pages tester findings on colours, checked on the stylesheet: text and focus rings meet WCAG
-contrast, computed from site.css."""
+"""Pages tester findings on colours, keyboard and wording, checked on the stylesheet and the
+server's HTML: text and focus rings meet WCAG contrast (computed from site.css), every page
+starts with a skip link, the report form's errors are tied to their fields, and outage tables
+and charts say things in words."""
 
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.detection.status_data import outage_make
 
 CSS = (Path(settings.BASE_DIR) / "static" / "css" / "site.css").read_text()
 
@@ -109,6 +114,11 @@ def test_primary_buttons_white_text_meets_aa_resting_hovered_and_pressed():
     assert ratio(colour(hovered["color"]), colour(hovered["background"])) >= 4.5
 
 
+def test_the_skip_link_text_meets_aa():
+    rule = _declarations(".skip-link")
+    assert ratio(colour(rule["color"]), colour(rule["background"])) >= 4.5
+
+
 # --- F3: the focus ring ------------------------------------------------------------------------
 
 
@@ -127,5 +137,61 @@ def test_focus_ring_stands_out_on_the_page_cards_and_tinted_boxes():
 
 def test_focus_ring_stands_out_in_the_dark_header():
     header = colour(_declarations(".site-header")["background"])
-    ring = colour(_declarations(".site-header :focus-visible")["outline-color"])
-    assert ratio(ring, header) >= 3
+    for selector in (".site-header :focus-visible", ".skip-link:focus-visible"):
+        assert ratio(colour(_declarations(selector)["outline-color"]), header) >= 3
+
+
+# --- F4: skip link -------------------------------------------------------------------------------
+
+
+class _Tags(HTMLParser):
+    """Start tags with their attributes, in order, from <body> on."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.in_body = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_body = self.in_body or tag == "body"
+        if self.in_body:
+            self.tags.append((tag, dict(attrs)))
+
+    def focusable(self) -> list[tuple[str, dict[str, str | None]]]:
+        return [
+            (tag, attrs)
+            for tag, attrs in self.tags
+            if (tag == "a" and "href" in attrs)
+            or tag in ("button", "select", "textarea", "summary")
+            or (tag == "input" and attrs.get("type") != "hidden")
+            or (attrs.get("tabindex") not in (None, "-1"))
+        ]
+
+    def by_id(self, element_id: str) -> tuple[str, dict[str, str | None]] | None:
+        return next(((t, a) for t, a in self.tags if a.get("id") == element_id), None)
+
+
+@pytest.fixture
+def pages(client, service):
+    outage = outage_make(service, countries=())
+    return {
+        "/": client.get("/"),
+        "/services/acme/": client.get("/services/acme/"),
+        "/outages/": client.get("/outages/"),
+        f"/outages/{outage.pk}/": client.get(f"/outages/{outage.pk}/"),
+        "/track-record/": client.get("/track-record/"),
+        "subscribe error page": client.post("/services/acme/subscribe/", {"email": "x"}),
+    }
+
+
+@pytest.mark.django_db
+def test_every_page_starts_with_a_skip_link_to_main(pages):
+    for name, response in pages.items():
+        assert response.status_code in (200, 400), name
+        tags = _Tags(response.content.decode())
+        first_tag, first = tags.focusable()[0]
+        assert (first_tag, first.get("href"), first.get("class")) == ("a", "#main", "skip-link")
+        main = tags.by_id("main")
+        assert main is not None and main[0] == "main" and main[1]["tabindex"] == "-1", name
+    assert "Skip to main content</a>" in pages["/"].content.decode()
