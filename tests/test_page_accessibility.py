@@ -195,3 +195,86 @@ def test_every_page_starts_with_a_skip_link_to_main(pages):
         main = tags.by_id("main")
         assert main is not None and main[0] == "main" and main[1]["tabindex"] == "-1", name
     assert "Skip to main content</a>" in pages["/"].content.decode()
+
+
+# --- F6: the report form's errors, tied to their fields --------------------------------------
+
+
+def _report(client, **fields) -> _Tags:
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE", **fields})
+    assert response.status_code == 400
+    return _Tags(response.content.decode())
+
+
+def _described_by(tags: _Tags, element_id: str) -> list[str]:
+    found = tags.by_id(element_id)
+    assert found is not None, element_id
+    return (found[1].get("aria-describedby") or "").split()
+
+
+def _every_description_exists(tags: _Tags) -> None:
+    for _, attrs in tags.tags:
+        for element_id in (attrs.get("aria-describedby") or "").split():
+            assert tags.by_id(element_id) is not None, element_id
+
+
+def _autofocused(tags: _Tags) -> list[str | None]:
+    return [attrs.get("id") or attrs.get("value") for _, attrs in tags.tags if "autofocus" in attrs]
+
+
+@pytest.mark.django_db
+def test_a_missing_country_is_described_by_its_error_and_focused(client, service):
+    tags = _report(client, country="")
+    assert _described_by(tags, "id_country") == ["id_country_error"]
+    assert tags.by_id("id_country")[1]["aria-invalid"] == "true"
+    assert _autofocused(tags) == ["id_country"]
+    _every_description_exists(tags)
+
+
+@pytest.mark.django_db
+def test_the_comments_help_is_read_with_the_comment(client, service):
+    page = client.get("/services/acme/").content.decode()
+    tags = _Tags(page)
+    assert _described_by(tags, "id_comment") == ["id_comment_helptext"]
+    assert _described_by(tags, "id_subdivision") == ["id_subdivision_helptext"]
+    assert 'id="id_comment_helptext">Shown on this page to everyone' in page
+    assert _autofocused(tags) == []
+    _every_description_exists(tags)
+
+
+@pytest.mark.django_db
+def test_a_too_long_comment_is_described_by_its_error_and_focused(client, service):
+    tags = _report(client, comment="x" * (settings.REPORT_COMMENT_MAX_LENGTH + 1))
+    assert _described_by(tags, "id_comment") == ["id_comment_error", "id_comment_helptext"]
+    assert _autofocused(tags) == ["id_comment"]
+    _every_description_exists(tags)
+
+
+@pytest.mark.django_db
+def test_only_the_first_field_in_error_is_focused(client, service):
+    tags = _report(client, country="", comment="x" * (settings.REPORT_COMMENT_MAX_LENGTH + 1))
+    assert _autofocused(tags) == ["id_country"]
+    assert "id_comment_error" in _described_by(tags, "id_comment")
+    _every_description_exists(tags)
+
+
+@pytest.mark.django_db
+def test_an_unknown_problem_focuses_the_first_problem_button(client, service):
+    tags = _report(client, problem="nonsense")
+    first_button = next(a for t, a in tags.tags if t == "button" and a.get("name") == "problem")
+    assert _autofocused(tags) == [first_button["value"]]
+    fieldset = next(a for t, a in tags.tags if t == "fieldset")
+    assert fieldset["aria-describedby"] == "id_problem_error"
+    _every_description_exists(tags)
+
+
+@pytest.mark.django_db
+def test_a_failed_report_keeps_what_was_typed(client, service):
+    response = client.post(
+        "/services/acme/",
+        {"problem": "nonsense", "country": "FR", "subdivision": "Paris", "comment": "a <b>"},
+    )
+    html = response.content.decode()
+    assert '<option value="FR" selected>' in html
+    assert 'value="Paris"' in html
+    assert "a &lt;b&gt;</textarea>" in html

@@ -7,6 +7,17 @@
   var form = list && list.closest("form");
   var country = form && form.querySelector("[name=country]");
   if (!country) return;
+  // The field to correct first carries autofocus (as on the subscribe form), but a browser
+  // skips autofocus when the address names a target, and moves focus to that target once the
+  // page has loaded (the form posts to #report, so that a "too fast" note is in view): focus
+  // the field after that, unless the reader has gone elsewhere meanwhile (pages tester F6).
+  var first = form.querySelector("[autofocus]");
+  if (first) {
+    window.addEventListener("load", function () {
+      var active = document.activeElement;
+      if (!active || active === document.body) first.focus();
+    });
+  }
   var url = list.getAttribute("data-regions-url");
   function fill() {
     var code = country.value;
