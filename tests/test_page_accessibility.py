@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from detection.live import LIVE_HOURS
 from tests.detection.status_data import outage_make
 
 CSS = (Path(settings.BASE_DIR) / "static" / "css" / "site.css").read_text()
@@ -278,3 +279,23 @@ def test_a_failed_report_keeps_what_was_typed(client, service):
     assert '<option value="FR" selected>' in html
     assert 'value="Paris"' in html
     assert "a &lt;b&gt;</textarea>" in html
+
+
+# --- F8, F9: words ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_outage_everywhere_says_so_in_the_outage_tables(client, service):
+    outage_make(service, countries=())
+    for path in ("/outages/", "/services/acme/"):
+        cell = re.search(
+            r'<td data-label="Countries">(.*?)</td>', client.get(path).content.decode(), re.S
+        )
+        assert cell is not None and cell.group(1) == "Everywhere", path
+
+
+@pytest.mark.django_db
+def test_the_live_chart_names_its_span(client, service):
+    html = client.get("/services/acme/").content.decode()
+    assert f"Reports about Acme Cloud each minute, last {LIVE_HOURS} hours" in html
+    assert "last hours" not in html
