@@ -32,7 +32,7 @@ from detection.models import Outage, OutageEvent
 if TYPE_CHECKING:
     from detection.official.matching import Record
     from detection.official.selectors import OfficialStatus, OutageOfficial
-    from detection.selectors import ServiceState, UpstreamView
+    from detection.selectors import Series, SeriesPoint, ServiceState, UpstreamView
 
 
 def absolute(path: str) -> str:
@@ -226,6 +226,53 @@ def time_html(at: datetime, *, now: datetime | None = None, date: bool | None = 
         mode,
         time_text(at, now=now, date=date),
     )
+
+
+# --- Charts ---------------------------------------------------------------------------------
+
+
+def series_caption(
+    series: Series, highlight: Sequence[tuple[datetime, datetime | None]] = ()
+) -> SafeString:
+    """What a chart shows, in words under it: its highest and its newest closed bucket against
+    normal, and the outage it shades. A screen reader had only the chart's title (pages
+    tester F9); everyone gets the figures without reading them off the axis."""
+    closed = [p for p in series.points if p.complete]
+    if not closed:
+        return SafeString("")
+    unit = "a minute" if series.step_minutes == 1 else "a minute on average"
+    top = max(closed, key=lambda p: p.observed)
+    if top.observed <= 0:
+        text = escape("No counted reports in this span.")
+    else:
+        text = format_html("Highest: {} {} at {}.", _bucket_rate(top), unit, time_html(top.at))
+    newest = closed[-1]
+    text += format_html(" Newest: {} {} at {}", _bucket_rate(newest), unit, time_html(newest.at))
+    if newest.expected is not None:
+        normal = newest.expected / newest.minutes
+        text += format_html(", where {} {} normal", about(normal), "is" if normal < 1.5 else "are")
+    text += "."
+    for start, end in highlight:
+        if end is not None and end <= series.start:
+            continue
+        if end is None:
+            text += format_html(" Shaded: the outage, since {}.", time_html(start))
+        else:
+            text += format_html(
+                " Shaded: the outage, from {} to {}.", time_html(start), time_html(end)
+            )
+    return SafeString(text)
+
+
+def _bucket_rate(point: SeriesPoint) -> str:
+    """A bucket's reports a minute: the count itself for one minute, else "about N"."""
+    if point.minutes == 1:
+        count = int(point.observed)
+        return "no reports" if count == 0 else f"{count} {'report' if count == 1 else 'reports'}"
+    rate = point.observed / point.minutes
+    if point.observed <= 0:
+        return "no reports"
+    return f"{about(rate)} {'report' if rate < 1.5 else 'reports'}"
 
 
 # --- Status ---------------------------------------------------------------------------------

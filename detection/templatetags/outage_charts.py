@@ -32,6 +32,13 @@ def series_chart(
 
 
 @register.simple_tag
+def series_caption(
+    series: Series, highlight: Sequence[tuple[datetime, datetime | None]] = ()
+) -> SafeString:
+    return presentation.series_caption(series, highlight)
+
+
+@register.simple_tag
 def country_map(rows: Sequence[Any], title: str = "") -> SafeString:
     return charts.country_map_svg(rows, title=title)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -363,3 +364,22 @@ def test_a_service_in_problems_draws_its_line_up_to_the_newest_minute(make_servi
     assert len(line) == 24
     assert line[-1] == 400 + 30  # 09:30-10:30: the outage's 10 minutes and half an hour of 1
     assert line[-2] == 30 and sum(line) == 460
+
+
+def test_charts_say_their_figures_in_words(client, service, acme_down):
+    # A screen reader had only each chart's title (pages tester F9): the figures are written
+    # under it, for everyone.
+    page = client.get("/services/acme/").content.decode()
+    captions = [
+        re.sub(r"<[^>]+>", "", part.split("</p>")[0])
+        for part in page.split('<p class="chart-caption muted">')[1:]
+    ]
+    assert len(captions) == 2
+    live_caption = captions[0]
+    assert live_caption.startswith("Highest: 30 reports a minute at ")
+    assert "Newest: 30 reports a minute at " in live_caption
+    assert "where about 2 are normal." in live_caption
+    assert "Shaded: the outage, since " in live_caption
+    assert "a minute on average" in captions[1]  # the 15-minute chart
+    outage_page = client.get(f"/outages/{acme_down.pk}/").content.decode()
+    assert outage_page.count('<p class="chart-caption muted">Highest: ') == 1
