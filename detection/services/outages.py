@@ -230,11 +230,16 @@ def _relapse_countries_record(
 
 
 def _relapse_onset(fired: list[int], view: TickView, *, lull: dt.datetime | None) -> dt.datetime:
-    """The first minute of the excess that fired a relapse: the longest scoring window among
-    the series that fired, not the series' onset (a reopened series keeps its first run's),
-    and not before the lull's end, whose normal traffic is no part of it."""
-    window = int(max(view.result.scores.window[i] for i in fired))
-    start = view.minute - dt.timedelta(minutes=max(window, 1) - 1)
+    """The first minute of the excess that fired a relapse: the earliest first minute of the
+    current excess run (the tick's onset) among the series that fired, not the series' kept
+    onset (a reopened series keeps its first run's), and not before the lull's end, whose
+    normal traffic is no part of it.
+
+    Not the start of the longest window that fired: a relapse caught by the 60-minute sum,
+    which still holds the first run's reports, was dated from the lull's end ("again since
+    19:32" for problems back at 19:50; pages tester F20), its quiet minutes counted in its
+    duration and totals."""
+    start = from_epoch_minute(int(min(view.result.onset[i] for i in fired)))
     return start if lull is None else max(start, lull)
 
 

@@ -129,3 +129,32 @@ def test_a_relapse_seen_only_overall_is_told_where_its_reports_come_from(
     assert "% of the reports since they rose again" in outage.events.get(country="IT").message
     (again,) = [m for m in mailoutbox if "problems again" in m.subject]
     assert again.subject.startswith("Acme Cloud: problems again in Italy since ")
+
+
+def test_a_relapse_fired_on_a_long_window_dates_from_its_own_first_minute():
+    # Problems back at 19:50 after a first run that ended at 19:32, caught at 19:52 by the
+    # 60-minute sum (which still holds the first run's reports): it said "again since 19:32"
+    # everywhere, and counted the 18 quiet minutes in its duration and totals (pages tester
+    # F20, F26). The excess run of the series that fired began at 19:50.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from detection.services.outages import _relapse_onset
+    from detection.services.timeutil import from_epoch_minute
+
+    lull = dt.datetime(2026, 12, 5, 19, 32, tzinfo=dt.UTC)
+    came_back = dt.datetime(2026, 12, 5, 19, 50, tzinfo=dt.UTC)
+    first = int(came_back.timestamp()) // 60
+    view = SimpleNamespace(
+        minute=came_back + 2 * M,
+        result=SimpleNamespace(
+            onset=np.array([first + 1, first, first - 30]),  # the third series did not fire
+            scores=SimpleNamespace(window=np.array([1, 60, 60])),
+        ),
+    )
+    assert from_epoch_minute(first) == came_back
+    assert _relapse_onset([0, 1], view, lull=lull) == came_back
+    # A run reaching back into the first run's minutes is dated from the lull's end.
+    assert _relapse_onset([2], view, lull=lull) == lull
+    assert _relapse_onset([1], view, lull=None) == came_back
