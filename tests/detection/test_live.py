@@ -348,6 +348,9 @@ def test_the_status_card_says_when_it_was_updated(client, service, acme_down):
     assert "aria-live" not in status[: status.index(">")]
     assert 'data-announce="Acme Cloud: Problems detected"' in status[: status.index(">")]
     assert '<p class="visually-hidden" aria-live="polite" data-live-announce></p>' in page
+    # A heading of its own, for heading navigation (F22).
+    assert 'aria-labelledby="status-title">' in status[: status.index(">") + 1]
+    assert '<h2 class="visually-hidden" id="status-title">Status now</h2>' in status
 
 
 def test_a_service_in_problems_draws_its_line_up_to_the_newest_minute(make_service):
