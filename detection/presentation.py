@@ -252,15 +252,16 @@ def series_caption(
         normal = newest.expected / newest.minutes
         text += format_html(", where {} {} normal", about(normal), "is" if normal < 1.5 else "are")
     text += "."
-    for start, end in highlight:
-        if end is not None and end <= series.start:
-            continue
-        if end is None:
-            text += format_html(" Shaded: the outage, since {}.", time_html(start))
-        else:
-            text += format_html(
-                " Shaded: the outage, from {} to {}.", time_html(start), time_html(end)
-            )
+    # A relapse is shaded as its runs: "from 14:05 to 14:15 and since 14:33".
+    runs = [
+        format_html("since {}", time_html(start))
+        if end is None
+        else format_html("from {} to {}", time_html(start), time_html(end))
+        for start, end in highlight
+        if end is None or end > series.start
+    ]
+    if runs:
+        text += format_html(" Shaded: problems {}.", SafeString(join_words(runs)))
     return SafeString(text)
 
 

@@ -848,6 +848,31 @@ def outage_history(*, service: Service, limit: int = HISTORY_LIMIT) -> list[Outa
     return list(outage_list(service=service)[:limit])
 
 
+def outage_spans(outages: Sequence[Outage]) -> list[tuple[datetime, datetime | None]]:
+    """The charts' shading: each outage's runs of problems, one span each (None: going on).
+    An outage that stopped and came back has one per run: its lulls were back to normal, as
+    its timeline says ("Seemed over"), and one band across them showed them as problems
+    (pages tester F21). One query, for the outages that had a lull only."""
+    paused = [o.pk for o in outages if o.paused_minutes]
+    marks: dict[int, list[tuple[str, datetime | None]]] = {}
+    if paused:
+        kinds = (OutageEvent.Kind.RESOLVED, OutageEvent.Kind.REOPENED)
+        rows = OutageEvent.objects.filter(outage_id__in=paused, kind__in=kinds).order_by("id")
+        for outage_id, kind, since in rows.values_list("outage_id", "kind", "since"):
+            marks.setdefault(outage_id, []).append((kind, since))
+    spans = []
+    for outage in outages:
+        start, lull = outage.started_at, None
+        for kind, since in marks.get(outage.pk, ()):
+            if kind == OutageEvent.Kind.RESOLVED:
+                lull = since
+            elif lull is not None and since is not None and since > lull:
+                spans.append((start, lull))
+                start, lull = since, None
+        spans.append((start, outage.resolved_at))
+    return spans
+
+
 def outage_count(*, service: Service, shown: Sequence[Outage] = ()) -> int:
     """How many outages the service has; no query when ``shown`` (its newest, as
     outage_history returns them) is already all of them."""

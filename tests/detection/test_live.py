@@ -382,7 +382,31 @@ def test_charts_say_their_figures_in_words(client, service, acme_down):
     assert live_caption.startswith("Highest: 30 reports a minute at ")
     assert "Newest: 30 reports a minute at " in live_caption
     assert "where about 2 are normal." in live_caption
-    assert "Shaded: the outage, since " in live_caption
+    assert "Shaded: problems since " in live_caption
     assert "a minute on average" in captions[1]  # the 15-minute chart
     outage_page = client.get(f"/outages/{acme_down.pk}/").content.decode()
     assert outage_page.count('<p class="chart-caption muted">Highest: ') == 1
+
+
+def test_a_relapse_is_shaded_as_two_runs_not_across_its_lull(midday, client, service, acme_down):
+    # The charts shaded one band from the first run's onset to now, across minutes the
+    # timeline calls back to normal (pages tester F21).
+    from detection.models import OutageEvent
+
+    now = minute_now()
+    lull, back = now - timedelta(minutes=14), now - timedelta(minutes=6)
+    for kind, since in ((OutageEvent.Kind.RESOLVED, lull), (OutageEvent.Kind.REOPENED, back)):
+        OutageEvent.objects.create(outage=acme_down, at=since, kind=kind, since=since, message="")
+    Outage.objects.filter(pk=acme_down.pk).update(paused_minutes=8)
+    outage = Outage.objects.get(pk=acme_down.pk)
+    runs = [(outage.started_at, lull), (back, None)]
+    assert live._outage_live(outage).highlight == runs
+    assert live._service_live(service).highlight == runs
+    chart = client.get(f"/outages/{outage.pk}/live.json").json()["regions"]["outage-chart"]
+    assert chart.count('class="chart-outage"') == 4  # two runs, in the wide and narrow drawing
+    caption = re.sub(r"<[^>]+>", "", chart.split('class="chart-caption muted">')[1])
+    assert re.search(r"Shaded: problems from \d\d:\d\d UTC to \d\d:\d\d UTC and since ", caption)
+    # An outage without a lull is one band.
+    Outage.objects.filter(pk=acme_down.pk).update(paused_minutes=0)
+    outage.paused_minutes = 0
+    assert live._outage_live(outage).highlight == [(outage.started_at, None)]
