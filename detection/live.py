@@ -291,8 +291,18 @@ class OutageLive:
     def falling(self) -> bool:
         """The service's status says this open outage's reports are falling: the outage page
         says so too (a reader arriving from an alert saw only "Ongoing")."""
+        return self.state.falling and self._current
+
+    @property
+    def again_since(self) -> datetime | None:
+        """When this open outage came back, if it is a relapse: its page said only "Ongoing,
+        started 14:05" while its problems had stopped and come back (pages tester F21)."""
+        return self.state.again_since if self._current else None
+
+    @property
+    def _current(self) -> bool:
         current = self.state.outage
-        return self.state.falling and current is not None and current.pk == self.outage.pk
+        return current is not None and current.pk == self.outage.pk
 
 
 def outage_live(*, outage: Outage) -> OutageLive:

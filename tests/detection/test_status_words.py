@@ -4,6 +4,7 @@ countries, and no "7× normal" for one report (findings F23, F25, F26)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -204,3 +205,15 @@ def test_a_country_far_above_a_fraction_of_a_report_says_its_rate_not_a_multiple
     page = client.get("/services/acme/").content.decode()
     assert '<span class="muted">about 18 a minute, normally under 1</span>' in page
     assert "514× normal" not in page
+
+
+def test_a_relapsed_outage_s_page_says_it_came_back(client, service, relapse, midday):
+    # Its page said "Ongoing. Started 09:46." while it had stopped and come back (pages tester
+    # F21); a first run says nothing of the kind.
+    page = client.get(f"/outages/{relapse.pk}/").content.decode()
+    when = page[page.index('data-live="outage-when"') :]
+    when = re.sub(r"<[^>]+>", "", when[: when.index("</p>")])
+    assert "It stopped and came back: problems again since 11:58 UTC." in when
+    start = minute(midday) - timedelta(days=2)
+    other = outage_make(service, started_at=start, resolved_at=start + timedelta(hours=1))
+    assert "came back" not in client.get(f"/outages/{other.pk}/").content.decode()
