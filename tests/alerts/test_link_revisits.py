@@ -79,3 +79,11 @@ def test_an_unsubscribe_link_still_asks_first_while_subscribed(service, client):
     )
     page = client.get(_unsubscribe_path(subscription)).content.decode()
     assert "Stop emailing" in page and "already" not in page
+
+
+def test_the_confirmation_page_names_the_countries(service, client):
+    # It asked "Send outage alerts for Acme Cloud in DE" and the next page said "in Germany"
+    # (pages tester F25).
+    page = client.get(_confirm_path(service, countries=("DE", "FR"))).content.decode()
+    assert "<strong>Acme Cloud</strong> in Germany, France to" in page
+    assert " in DE" not in page
