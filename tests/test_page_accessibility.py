@@ -299,3 +299,12 @@ def test_the_live_chart_names_its_span(client, service):
     html = client.get("/services/acme/").content.decode()
     assert f"Reports about Acme Cloud each minute, last {LIVE_HOURS} hours" in html
     assert "last hours" not in html
+
+
+def test_narrow_chart_labels_stay_readable_on_the_smallest_phone():
+    # The narrow drawing (340 wide) is shown 254 px wide on a 320 px phone: 12.5 px labels
+    # came out at 9.3 px (pages tester F23).
+    from detection.charts import NARROW
+
+    size = float(re.search(r"\.chart-narrow \.chart-label \{ font-size: ([\d.]+)px", CSS)[1])
+    assert size * 254 / NARROW["width"] >= 11
