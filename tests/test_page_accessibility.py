@@ -308,3 +308,16 @@ def test_narrow_chart_labels_stay_readable_on_the_smallest_phone():
 
     size = float(re.search(r"\.chart-narrow \.chart-label \{ font-size: ([\d.]+)px", CSS)[1])
     assert size * 254 / NARROW["width"] >= 11
+
+
+def test_problem_descriptions_are_written_out_and_describe_their_buttons(client, service):
+    # Only a tooltip (title) said what a problem means: never shown on a touch screen, and
+    # unreliable for screen readers (pages tester F24).
+    page = client.get(f"/services/{service.slug}/").content.decode()
+    buttons = re.findall(r'<button type="submit" name="problem"[^>]*>', page)
+    assert buttons
+    for button in buttons:
+        slug = re.search(r'value="([^"]+)"', button)[1]
+        assert f'aria-describedby="problem-{slug}-help"' in button
+        assert f'<dd id="problem-{slug}-help">' in page
+    assert "<summary>What each one means</summary>" in page
