@@ -78,7 +78,9 @@ def series_read(handle: TextIO) -> InputSeries:
     values: list[float] = []
     zoned: bool | None = None  # whether the stamps carry a UTC offset, set by the first
     try:
-        for line, row in enumerate(reader, start=2):
+        for row in reader:
+            # The file's line (a quoted field may span several): where an editor finds it.
+            line = reader.line_num
             if not row or all(not cell.strip() for cell in row):
                 continue
             if len(row) != 2:

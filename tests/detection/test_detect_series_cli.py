@@ -158,3 +158,13 @@ def test_bad_detector_overrides_are_one_line_not_a_traceback(
             call_command("detect_series", str(_series_file(tmp_path / "in.csv", rows=50)), "-")
     finally:
         detector_config.cache_clear()
+
+
+def test_a_refusal_names_the_file_line_past_a_field_spanning_lines():
+    # A quoted value holding a newline made every later line number one short: "line 4" for
+    # the bad value on line 5 (CLI tester F9).
+    text = (
+        'timestamp,value\n2024-01-01 00:00:00,"1\n"\n2024-01-01 00:05:00,2\n2024-01-01 00:10:00,x\n'
+    )
+    with pytest.raises(SeriesFormatError, match=r"^line 5: value 'x' is not a number"):
+        series_read(StringIO(text))
