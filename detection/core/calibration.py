@@ -100,7 +100,7 @@ class CalibrationConfig:
 EPISODE_LEVEL = 2.0
 # Heaviness is measured on quiet episodes that reach this much further (p = 1e-4).
 HEAVY_GAP = 2.0
-# Levels of the empirical tail: EPISODE_LEVEL to 400 (past the 1e-300 cap of p), 3 per doubling.
+# Levels of the empirical tail: EPISODE_LEVEL to 400, 3 per doubling; past the top, log-linear.
 GRID = EPISODE_LEVEL * 2.0 ** (np.arange(24) / 3.0)
 GRID_STEP = math.log(2.0) / 3.0  # of ln(level)
 LOG_GRID = np.log(GRID / EPISODE_LEVEL)
@@ -229,6 +229,9 @@ class Params:
     decay: float  # weight of the past after one bucket
     prior_buckets: float
     prior_tail: np.ndarray  # (G,) the calibrated model's episodes reaching each level
+    # (G,) their logarithm, exact where prior_tail underflows (its top levels, 10**-320 and
+    # less): the tail's floor, so that surprises past them keep ranking.
+    log_prior_tail: np.ndarray
 
     @classmethod
     def of(cls, config: DetectorConfig, step_minutes: int, bands: int = 1) -> Params:
@@ -242,6 +245,7 @@ class Params:
             decay=math.exp(-step_minutes / (c.calibration_days * 1440.0)),
             prior_buckets=buckets,
             prior_tail=buckets * rate * 10.0 ** -(GRID - EPISODE_LEVEL),
+            log_prior_tail=math.log(buckets * rate) - (GRID - EPISODE_LEVEL) * LN10,
         )
 
 
@@ -285,13 +289,34 @@ def _alarm_weight(cal: np.ndarray) -> np.ndarray:
     return _weight(cal[:, N], cal[:, QUIET_HEAVY])
 
 
-def power_tail(counts: np.ndarray) -> np.ndarray:
-    """(n, G): the power law in surprise that Hill's estimator fits to tails (n, G) of episode
-    counts on GRID. An episode peaking at s adds ln(s / EPISODE_LEVEL) to the estimator's sum,
-    which the grid counts give to within a step (half a step added for each)."""
+def _hill_exponent(counts: np.ndarray) -> np.ndarray:
+    """(n,): the exponent of the power law in surprise that Hill's estimator fits to tails
+    (n, G) of episode counts on GRID. An episode peaking at s adds ln(s / EPISODE_LEVEL) to
+    the estimator's sum, which the grid counts give to within a step (half a step added for
+    each)."""
     spread = GRID_STEP * (counts[:, 1:].sum(axis=1) + 0.5 * counts[:, 0])
-    exponent = counts[:, 0] / np.maximum(spread, 1e-300)
-    return counts[:, :1] * np.exp(-exponent[:, None] * LOG_GRID)
+    return counts[:, 0] / np.maximum(spread, 1e-300)
+
+
+def power_tail(counts: np.ndarray) -> np.ndarray:
+    """(n, G): the power law that _hill_exponent fits to tails (n, G) of episode counts."""
+    return counts[:, :1] * np.exp(-_hill_exponent(counts)[:, None] * LOG_GRID)
+
+
+def _past_top(
+    log_reach: np.ndarray, log_tail: np.ndarray, counts: np.ndarray, s: np.ndarray
+) -> np.ndarray:
+    """log_reach (_log_reach of s) where s is past the grid's top: the tail keeps falling
+    there at least as its power law does (_hill_exponent). The last segment alone is flat
+    where the series' own episodes went past the top, which would score every higher
+    surprise alike."""
+    past = s > GRID[-1]
+    if not past.any():
+        return log_reach
+    power = log_tail[past, -1] - _hill_exponent(counts[past]) * np.log(s[past] / GRID[-1])
+    out = log_reach.copy()
+    out[past] = np.minimum(out[past], power)
+    return out
 
 
 def _judge(
@@ -303,12 +328,14 @@ def _judge(
     chatty = _weight(total, heavy) > CHATTER_WEIGHT
     if chatty.any():
         counts[chatty] = np.maximum(counts[chatty], power_tail(counts[chatty]))
-    # The prior's counts underflow at the top levels; a floor keeps their logarithm finite.
-    log_tail = np.log(np.maximum(counts, 1e-300))
+    # The prior's counts underflow at the top levels: their exact logarithm is the floor.
+    with np.errstate(divide="ignore"):
+        log_tail = np.maximum(np.log(counts), p.log_prior_tail)
     total = total + p.prior_buckets
     limit = np.maximum(_interp_level(log_tail, np.log(p.budget * total)), p.floor)
     log_total = np.log(total)
-    z = (log_total - _log_reach(log_tail, log_total, s)) / LN10
+    log_reach = _past_top(_log_reach(log_tail, log_total, s), log_tail, counts, s)
+    z = (log_total - log_reach) / LN10
     z_budget = -math.log10(p.budget)
     return limit, np.minimum(np.maximum(z / (z + z_budget), 0.0), 1.0)
 

@@ -150,6 +150,38 @@ def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarr
     return np.where(alpha < _POISSON_ALPHA, pois, nb)
 
 
+# Below this p, sf has lost its digits, and from about 1e-308 it is 0: surprise is taken there
+# from the log of the probability mass instead, so it keeps ranking however far out a burst is.
+_DEEP_TAIL = 1e-250
+
+
+def surprise(
+    observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray, p: np.ndarray
+) -> np.ndarray:
+    """-log10 P(X >= observed) for tail_probability's model, p being that probability: exact
+    while p is representable, past that ln pmf(x) - ln(1 - ratio) (the probability of x and a
+    geometric sum of the rest at the ratio of its next term), within a few per cent of the
+    exact surprise there, which is 250 and more."""
+    out = -np.log10(np.maximum(p, np.finfo(np.float64).tiny))
+    deep = p < _DEEP_TAIL
+    if not deep.any():
+        return out
+    shape = np.broadcast_shapes(np.shape(observed), np.shape(expected), np.shape(alpha))
+    x = np.ceil(np.broadcast_to(observed, shape)[deep])
+    mu = np.maximum(np.broadcast_to(expected, shape)[deep], 1e-9)
+    a = np.broadcast_to(alpha, shape)[deep]
+    r = 1.0 / np.maximum(a, _POISSON_ALPHA)
+    q = mu / (r + mu)  # NB's failure probability: the ratio of far-out terms
+    log_pmf = np.where(
+        a < _POISSON_ALPHA, stats.poisson.logpmf(x, mu), stats.nbinom.logpmf(x, r, 1.0 - q)
+    )
+    ratio = np.where(a < _POISSON_ALPHA, mu / (x + 1.0), (x + r) / (x + 1.0) * q)
+    log_tail = log_pmf - np.log1p(-np.minimum(ratio, 1.0 - 1e-12))
+    out = np.array(out, copy=True)
+    out[deep] = np.maximum(-log_tail / np.log(10.0), -np.log10(_DEEP_TAIL))
+    return out
+
+
 def _ratios(config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
     """Relative excess floors per window for problems detected and possible problems."""
     out = np.asarray(config.scoring.ratio_by_window(), dtype=np.float64)
@@ -198,7 +230,8 @@ def score(
     exp = _trailing_sums(expected, windows)
     if window_factor is not None:
         exp = exp * np.asarray(window_factor, dtype=np.float64).reshape(n, len(windows))
-    p = tail_probability(obs, exp, window_alpha(alpha, level_alpha, np.asarray(windows)))
+    obs_alpha = window_alpha(alpha, level_alpha, np.asarray(windows))
+    p = tail_probability(obs, exp, obs_alpha)
     excess = obs - exp
     ratio_out, ratio_pos = _ratios(config)
     need_out = np.maximum(
@@ -224,7 +257,7 @@ def score(
         LEVEL_OUTAGE,
         np.where(meets_pos & (p <= sc.p_possible), LEVEL_POSSIBLE, LEVEL_OK),
     )
-    log_p = -np.log10(np.maximum(p, 1e-300))
+    log_p = surprise(obs, exp, obs_alpha, p)
     per_window = np.minimum(1.0, log_p / SCORE_LOG10_MAX) * np.clip(excess / need_out, 0, 1)
     window_surprise = np.where(meets_out, log_p, 0.0)
 

@@ -175,6 +175,20 @@ def test_the_score_ranks_and_is_one_half_at_the_budget():
     assert scores[3] < 0.5
 
 
+@pytest.mark.parametrize("heavy", [False, True])
+def test_the_score_keeps_ranking_past_a_chance_of_1e_300(heavy):
+    """The model's counts at the tail's top levels underflow; their logarithm does not, so a
+    burst far past p = 1e-300 still scores above a smaller one (it was held at one value).
+    Past the grid's top the tail keeps falling, also where this heavy series' own bursts went
+    past it (its top levels hold the same count)."""
+    rng = np.random.default_rng(4)
+    cal = _scan(_chatter(rng, 28 * 1440, 8, heavy=heavy))[2].reshape(1, -1)
+    assert (cal[0, TAIL][-1] > 0) == heavy
+    surprise = [100.0, 500.0, 1000.0, 5000.0, 20000.0]
+    scores = [_one(cal, s, judged=False)[1] for s in surprise]
+    assert (np.diff(scores) > 0).all() and scores[-1] < 1.0
+
+
 def test_a_burst_scores_in_full_only_where_it_goes_higher_than_the_last_day():
     cal = _scan(_chatter(np.random.default_rng(4), 7 * 1440, 8, heavy=True))[2].reshape(1, -1)
     start = 7 * 1440

@@ -1,10 +1,11 @@
 """Scoring: tail probabilities, excess rules, levels, rule names (pure numpy)."""
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from detection.core import DetectorConfig, onset_offsets, score, tail_probability
-from detection.core.scoring import newest_in_excess, with_threshold
+from detection.core.scoring import newest_in_excess, surprise, with_threshold
 
 CONFIG = DetectorConfig()
 W = max(CONFIG.scoring.windows)
@@ -17,6 +18,26 @@ def flat(n: int, value: float) -> np.ndarray:
 def test_tail_probability_is_poisson_without_dispersion():
     p = tail_probability(np.array([5.0, 10.0]), np.array([2.0, 2.0]), np.array([0.0, 0.0]))
     np.testing.assert_allclose(p, stats.poisson.sf([4, 9], 2.0))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 1.5])
+def test_surprise_is_exact_in_range_and_keeps_rising_past_the_float_range(alpha):
+    expected = np.full(6, 3.0)
+    observed = np.array([20.0, 60.0, 300.0, 1000.0, 5000.0, 20000.0])
+    a = np.full(6, alpha)
+    p = tail_probability(observed, expected, a)
+    s = surprise(observed, expected, a, p)
+    exact = p > 1e-250
+    np.testing.assert_allclose(s[exact], -np.log10(p[exact]))
+    assert np.isfinite(s).all() and (np.diff(s) > 0).all()
+    # Past p's range it is the log of the tail (the geometric bound is within a few per cent).
+    sf = stats.nbinom.sf if alpha else stats.poisson.sf
+    args = (1 / alpha, 1 / (1 + 3.0 * alpha)) if alpha else (3.0,)
+    near = np.array([{0.0: 190.0, 0.3: 900.0, 1.5: 3000.0}[alpha]])
+    exact_s = -np.log10(sf(near - 1, *args))
+    assert 1e-300 < 10.0 ** -exact_s[0] < 1e-200
+    forced = surprise(near, np.array([3.0]), np.array([alpha]), np.zeros(1))
+    np.testing.assert_allclose(forced, exact_s, rtol=0.02)
 
 
 def test_overdispersion_makes_excess_less_surprising():
