@@ -190,6 +190,17 @@ def tally(
     return t
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (a pool of 0 workers would run nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
 def parse_overrides(pairs: list[str]) -> DetectorConfig:
     """--set name=value pairs (JSON values) on top of the default config, for experiments;
     the names are DETECTOR_OVERRIDES' (bench/README.md, "Detector settings").
@@ -261,7 +272,7 @@ def main() -> None:
     parser.add_argument(
         "--seed", type=int, default=1, help="the simulation's seed (series i uses seed*100000+i)"
     )
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--jobs", type=positive_int, default=2, help="worker processes")
     parser.add_argument(
         "--verbose",
         action="store_true",

@@ -45,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evaluate import parse_overrides  # noqa: E402  (bench/ is on the path when run)
+from evaluate import parse_overrides, positive_int  # noqa: E402  (bench/ is on the path when run)
 
 from detection.core import DetectorConfig  # noqa: E402
 from detection.csvio import series_detect, series_write  # noqa: E402
@@ -240,17 +240,6 @@ def table(runs: list[FileRun], results: dict) -> list[list[str]]:
         ]
     )
     return rows
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1 (a pool of 0 workers would run nothing)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,6 +150,13 @@ def test_evaluate_real_refuses_a_bad_option_with_a_usage_error(args, message):
     assert err.splitlines()[-1].startswith(f"evaluate_real.py: error: {message}")
 
 
+@pytest.mark.parametrize("jobs", ["0", "two"])
+def test_evaluate_refuses_a_pool_of_no_workers_with_a_usage_error(jobs):
+    status, err = run_failing("bench/evaluate.py", "--jobs", jobs)
+    assert status == 2 and "Traceback" not in err
+    assert err.splitlines()[-1].startswith("evaluate.py: error: argument --jobs: ")
+
+
 def test_evaluate_real_refuses_an_out_that_is_a_file(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")
