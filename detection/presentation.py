@@ -114,6 +114,11 @@ def about(value: float) -> str:
     return f"about {int(value + 0.5)}"
 
 
+def about_reports(value: float) -> str:
+    """ "about 3 reports", "less than 1 report": about() with its noun."""
+    return f"{about(value)} {'report' if value < 1.5 else 'reports'}"
+
+
 def excess_words(observed: float, expected: float) -> str:
     """How far above normal, for a country's row: "12× normal", or "about 18 a minute,
     normally under 1" where less than one a minute is normal: a ratio to a fraction of a
@@ -133,8 +138,7 @@ def rate_phrase(
         text = "no reports in the last minute" + (f" {place}" if place else "")
         unit = " a minute"
     else:
-        amount = f"{about(observed)} {'report' if observed < 1.5 else 'reports'}"
-        text = f"{amount} a minute" + (f" {place}" if place else "")
+        text = f"{about_reports(observed)} a minute" + (f" {place}" if place else "")
         unit = ""
     if expected is not None:
         verb = "is" if expected < 1.5 else "are"
@@ -273,7 +277,7 @@ def _bucket_rate(point: SeriesPoint) -> str:
     rate = point.observed / point.minutes
     if point.observed <= 0:
         return "no reports"
-    return f"{about(rate)} {'report' if rate < 1.5 else 'reports'}"
+    return about_reports(rate)
 
 
 # --- Status ---------------------------------------------------------------------------------
@@ -368,7 +372,11 @@ def status_sentence(
 def _falling_sentence(state: ServiceState, timed: bool) -> str:
     name = state.service.name
     if _at_normal(state):
-        now = "none in the last minute" if state.observed <= 0 else _rate_alone(state.observed)
+        now = (
+            "none in the last minute"
+            if state.observed <= 0
+            else f"{about_reports(state.observed)} a minute"
+        )
         text = f"Reports at {name} are back to normal levels: {now}."
     else:
         rate = rate_phrase(state.observed, state.expected, capital=False)
@@ -377,10 +385,6 @@ def _falling_sentence(state: ServiceState, timed: bool) -> str:
     if timed:
         return text + f" The problems that {came} at {_TIME} may be over."
     return text + " The problems may be over."
-
-
-def _rate_alone(observed: float) -> str:
-    return f"{about(observed)} {'report' if observed < 1.5 else 'reports'} a minute"
 
 
 def _at_normal(state: ServiceState) -> bool:
