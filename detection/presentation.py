@@ -551,15 +551,14 @@ def outage_summary(
     parts = []
     if period and html:
         when = (
-            f"Problems since {_TIME}."
+            f"Problems since {_TIME}{_paused_words(outage)}."
             if end is None
             else f"Problems from {_TIME} to {_TIME_END}, for {outage_duration(outage)}."
         )
         parts.append(when)
     elif period:
         when = f"Problems {outage_period(outage, zone=zone, now=now, date=date)}"
-        if end is not None:
-            when += f", for {outage_duration(outage)}"
+        when += _paused_words(outage) if end is None else f", for {outage_duration(outage)}"
         parts.append(when + ".")
     if outage.peak_observed and cold:
         peak = rate_phrase(outage.peak_observed, None, capital=False)
@@ -582,6 +581,17 @@ def outage_summary(
     if end is not None:
         escaped = escaped.replace(_TIME_END, time_html(end, now=now, date=date))
     return SafeString(escaped)
+
+
+def _paused_words(outage: Outage) -> str:
+    """ " (they stopped for 18 min in between)" for an open outage that ended and came back:
+    "Problems since 20:23" beside "problems again since 20:51" read as two claims."""
+    if not outage.paused_minutes:
+        return ""
+    paused = duration_text(
+        outage.started_at, outage.started_at + timedelta(minutes=outage.paused_minutes)
+    )
+    return f" (they stopped for {paused} in between)"
 
 
 def cold_start(baseline_method: str | None) -> bool:
