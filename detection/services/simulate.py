@@ -21,8 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Max, Min
@@ -30,7 +32,14 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from detection.core import detect_series
-from detection.models import Bucket, HourlyBucket, Outage, OutageEvent, UpstreamOutage
+from detection.models import (
+    Bucket,
+    HourlyBucket,
+    JobCursor,
+    Outage,
+    OutageEvent,
+    UpstreamOutage,
+)
 from detection.official.models import OfficialIncident, ServiceStatusSource
 from detection.services.baselines import baselines_refit
 from detection.services.buckets import buckets_aggregate, buckets_rewritten
@@ -76,6 +85,8 @@ BATCH_ROWS = 2000
 # the history is written and gone by itself this long after a crash.
 TICK_PAUSE_KEY = "detection:tick-paused"
 TICK_PAUSE_SECONDS = 300
+# A tick that judged a minute this recently is running (it runs every minute).
+TICK_ALIVE = dt.timedelta(minutes=3)
 SQLITE_YIELD_SECONDS = 0.05
 
 Progress = Callable[[str], None]
@@ -102,6 +113,10 @@ class HistoryExists(Exception):
     """Simulated history is there already: writing it again would double it."""
 
 
+class TickNotPausable(Exception):
+    """A detection tick is running that this process cannot reach to pause."""
+
+
 def tick_paused() -> bool:
     """Whether a history backfill asked the detection tick to stand aside."""
     try:
@@ -111,15 +126,34 @@ def tick_paused() -> bool:
 
 
 def _tick_pause_refresh() -> None:
-    try:
+    with suppress(RedisError):  # _tick_pause found out at the start whether anyone ticks
         cache.set(TICK_PAUSE_KEY, 1, timeout=TICK_PAUSE_SECONDS)
-    except RedisError as exc:
-        logger.warning("Cache unavailable (%s); the tick is not paused", exc)
+
+
+def _tick_running(now: dt.datetime) -> dt.datetime | None:
+    """When a detection tick last judged a minute, if one did in the last TICK_ALIVE."""
+    cursor = JobCursor.objects.filter(name=JobCursor.TICK, updated_at__gte=now - TICK_ALIVE)
+    return cursor.values_list("updated_at", flat=True).first()
 
 
 @contextmanager
 def _tick_pause() -> Iterator[None]:
-    _tick_pause_refresh()
+    """Ask the detection tick to stand aside while history is written (a Redis key it reads).
+    Where Redis does not answer and a tick is running all the same, it uses another Redis
+    (`make run` with REDIS_URL moved, this command without): the two would write at once,
+    which on SQLite ends with "database is locked" halfway. So that refuses, naming the fix."""
+    try:
+        cache.set(TICK_PAUSE_KEY, 1, timeout=TICK_PAUSE_SECONDS)
+    except RedisError as exc:
+        ticked = _tick_running(timezone.now())
+        if ticked is not None:
+            where = urlsplit(settings.REDIS_URL)  # no password in the message
+            raise TickNotPausable(
+                f"The detector is running (it judged a minute at {ticked:%H:%M:%S} UTC) but "
+                f"Redis at {where.hostname}:{where.port or 6379} does not answer ({exc}), so "
+                "it cannot be asked to pause while history is written: run this command "
+                "with the REDIS_URL that `make run` was given."
+            ) from None
     try:
         yield
     finally:
@@ -150,18 +184,19 @@ def history_seed(
     Raises HistoryExists when simulated history is there already, unless `replace` (which
     removes it first).
     """
-    if history_exists():
-        if not replace:
-            raise HistoryExists(
-                "Simulated history exists already; run `simulate reset` first or pass --replace."
-            )
-        history_reset(progress=progress)
+    existing = history_exists()
+    if existing and not replace:
+        raise HistoryExists(
+            "Simulated history exists already; run `simulate reset` first or pass --replace."
+        )
     end = to_epoch_minute(minute_floor(now or timezone.now()))
     start = end - round(weeks * 7 * 1440)
     chosen = _history_services(services)
     rng = np.random.default_rng(seed)
     total = 0
     with _tick_pause():
+        if existing:
+            history_reset(progress=progress)
         progress(f"Writing {weeks:g} weeks of history for {len(chosen)} services…")
         for k, service in enumerate(chosen):
             rate = float(np.exp(rng.uniform(np.log(0.2), np.log(6.0))))

@@ -542,3 +542,46 @@ def test_simulate_live_takes_a_renamed_services_former_slug(make_service):
         call_command("simulate", "live", "Acme-Old", "--minutes", "5", "--outage-at", "50")
     with pytest.raises(CommandError, match="Unknown service 'nobody'"):
         call_command("simulate", "live", "nobody", "--minutes", "5")
+
+
+class _RedisDown:
+    """The cache of a process whose REDIS_URL points where no Redis answers."""
+
+    def _refused(self, *args, **kwargs):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        raise RedisConnectionError("Connection refused")
+
+    get = set = delete = _refused
+
+
+@pytest.mark.django_db
+def test_simulate_history_refuses_when_a_running_tick_cannot_be_asked_to_pause(
+    make_service, history_clock, monkeypatch
+):
+    """`make run` with Redis moved, simulate without the same REDIS_URL: the running tick and
+    the backfill wrote at once and SQLite stopped the backfill halfway ("database is locked",
+    after 131 warnings; newcomer tester F1). It refuses at once and changes nothing."""
+    from detection.services import simulate
+
+    make_service("acme")
+    monkeypatch.setattr(simulate, "cache", _RedisDown())
+    cursor = JobCursor.objects.create(name=JobCursor.TICK, position=HISTORY_NOW)
+    args = ("simulate", "history", "--services", "1", "--weeks", "0.5")
+    with pytest.raises(CommandError) as refused:
+        call_command(*args, stdout=StringIO())
+    assert str(refused.value).startswith(
+        "The detector is running (it judged a minute at 15:00:30 UTC) but Redis at "
+    )
+    assert "with the REDIS_URL that `make run` was given" in str(refused.value)
+    assert not Report.objects.exists()
+    # No tick has run for a while: there is nothing to pause, and the history is written.
+    JobCursor.objects.filter(pk=cursor.pk).update(updated_at=HISTORY_NOW - dt.timedelta(hours=1))
+    call_command(*args, stdout=StringIO())
+    written = Report.objects.count()
+    assert written
+    # --replace is refused before it removes anything.
+    JobCursor.objects.filter(pk=cursor.pk).update(updated_at=HISTORY_NOW)
+    with pytest.raises(CommandError):
+        call_command(*args, "--replace", stdout=StringIO())
+    assert Report.objects.count() == written

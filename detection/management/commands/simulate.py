@@ -13,7 +13,13 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from detection.services.simulate import HistoryExists, history_reset, history_seed, live_minute
+from detection.services.simulate import (
+    HistoryExists,
+    TickNotPausable,
+    history_reset,
+    history_seed,
+    live_minute,
+)
 from detection.simulation import simulate_series, write_labels_json, write_series_csv
 from reports.cache import catalog_renamed
 from reports.models import Service
@@ -118,7 +124,7 @@ class Command(BaseCommand):
             result = history_seed(
                 weeks=weeks, services=services, seed=seed, replace=replace, progress=self._progress
             )
-        except HistoryExists as exc:
+        except (HistoryExists, TickNotPausable) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
             f"{result.reports} reports over {weeks} weeks for {result.services} services, "
