@@ -100,6 +100,11 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
     tallies: dict[int, Tally] = {}
     for o in outages:
         settled_part, live = settled_sums[o.id], live_sums[o.id]
+        # The running count, not Outage.networks: that stops at the last elevated minute
+        # while quiet minutes confirm an end (tallies_trimmed). Tallies kept before the
+        # count was kept here had no trimmed Outage.networks to mistake for it.
+        earlier = kept[o.id].get("networks", o.networks) if kept[o.id] else 0
+        networks = int(earlier) + added[o.id]
         o.tally = {
             "v": TALLY_VERSION,
             "start": o.started_at.isoformat(),
@@ -109,8 +114,9 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
             "countries": dict(settled_part["countries"]),
             "problems": dict(settled_part["problems"]),
             "seen": seen[o.id],  # counted reports of the minutes read again next time
+            "networks": networks,
         }
-        o.networks = (o.networks if kept[o.id] else 0) + added[o.id]
+        o.networks = networks
         countries, problems = Counter(settled_part["countries"]), Counter(settled_part["problems"])
         countries.update(live["countries"])
         problems.update(live["problems"])
@@ -245,26 +251,48 @@ def _when(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def tally_trimmed(outage: Outage, tally: Tally, end: dt.datetime, minute: dt.datetime) -> Tally:
-    """A resolving outage's counts without its quiet minutes, `end` to `minute`: it ended at
-    its last elevated minute, and the quiet ones that confirmed it (15 of the service's
-    ordinary reports, more than a small outage's own on a busy service) are not its reports.
+def tallies_trimmed(
+    trims: Sequence[tuple[Outage, Tally, dt.datetime]], minute: dt.datetime
+) -> dict[int, Tally]:
+    """Outage id -> its counts without the minutes from its `end` to `minute`, for (outage,
+    its tally to `minute`, end) of distinct services: where an outage ended, at its last
+    elevated minute, the quiet ones since (15 of the service's ordinary reports at a
+    resolution, more than a small outage's own on a busy service) are not its reports. Open
+    outages in a quiet minute are counted so too, so that their "so far" does not fall at
+    their resolution (it said 520 so far, then 501 in all): it pauses instead.
 
-    The kept sums (Outage.tally) still hold them: should the outage reopen, those minutes
-    belong to it again (_reopen_recent counts its networks anew).
+    The kept sums (Outage.tally) still hold those minutes: should the outage heat up again or
+    reopen, they belong to it again (_reopen_recent counts its networks anew). One read of
+    buckets and one of networks for all of them.
     """
-    tail = _sums(None)
-    for country, counted, by_problem in Bucket.objects.filter(
-        service_id=outage.service_id, minute__gte=end, minute__lte=minute
-    ).values_list("country", "counted", "problems"):
-        _add(tail, country, counted, by_problem)
-    first_heard_after = OutageNetwork.objects.filter(outage=outage, first_seen__gte=end).count()
-    return Tally(
-        total=max(tally.total - tail["total"], 0),
-        countries=tally.countries - tail["countries"],
-        problems=tally.problems - tail["problems"],
-        networks=max(tally.networks - first_heard_after, 0),
+    if not trims:
+        return {}
+    ends = {outage.id: end for outage, _, end in trims}
+    of_service = {outage.service_id: outage.id for outage, _, _ in trims}
+    first = min(ends.values())
+    tails = {oid: _sums(None) for oid in ends}
+    for service_id, at, country, counted, by_problem in Bucket.objects.filter(
+        service_id__in=of_service, minute__gte=first, minute__lte=minute
+    ).values_list("service_id", "minute", "country", "counted", "problems"):
+        oid = of_service[service_id]
+        if at >= ends[oid]:
+            _add(tails[oid], country, counted, by_problem)
+    heard_after = Counter(
+        oid
+        for oid, seen in OutageNetwork.objects.filter(
+            outage_id__in=ends, first_seen__gte=first
+        ).values_list("outage_id", "first_seen")
+        if seen >= ends[oid]
     )
+    return {
+        outage.id: Tally(
+            total=max(tally.total - tails[outage.id]["total"], 0),
+            countries=tally.countries - tails[outage.id]["countries"],
+            problems=tally.problems - tails[outage.id]["problems"],
+            networks=max(tally.networks - heard_after[outage.id], 0),
+        )
+        for outage, tally, _ in trims
+    }
 
 
 def outage_recount(outage: Outage, minute: dt.datetime) -> Tally:

@@ -32,7 +32,7 @@ from detection.models import (
 )
 from detection.services.bulk import update, upsert
 from detection.services.config import detector_config
-from detection.services.outage_tally import Tally, outage_tallies, tally_trimmed
+from detection.services.outage_tally import Tally, outage_tallies, tallies_trimmed
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
 from outagewatch.rounding import figure_text
@@ -110,6 +110,18 @@ def outages_apply(*, view: TickView) -> Applied:
     # The counts of every outage at once: a minute with many outages (a provider down) or a
     # long one (a giant service) reads what changed, not everything since each onset.
     tallies = outage_tallies([s.outage for s in steps], view.minute)
+    # Where the newest minute is not elevated (quiet minutes confirming an end, or the end
+    # itself), the counts stop at the last one that was: the same figure the outage will
+    # keep when it resolves.
+    ends = {s.outage.id: _end(s.outage, s.idx, view) for s in steps if not s.in_outage}
+    for s in steps:
+        until = _elevated_until(s.idx, view)
+        if s.in_outage and not s.opened and until is not None and until <= view.minute:
+            ends[s.outage.id] = max(until, s.outage.started_at)
+    trimmed = tallies_trimmed(
+        [(s.outage, tallies[s.outage.id], ends[s.outage.id]) for s in steps if s.outage.id in ends],
+        view.minute,
+    )
     result: dict[int, int] = {}
     for step in steps:
         outage, tally = step.outage, tallies[step.outage.id]
@@ -122,9 +134,9 @@ def outages_apply(*, view: TickView) -> Applied:
         for i in step.fired:
             _country_join(outage, view.keys[i][1], view, i)
         listed = set(outage.countries)
-        end = None if step.in_outage else _end(outage, step.idx, view)
-        if end is not None:
-            tally = tally_trimmed(outage, tally, end, view.minute)
+        end = None if step.in_outage else ends[outage.id]
+        if outage.id in trimmed:
+            tally = trimmed[outage.id]
             outage.networks = tally.networks
         _refresh(outage, step.in_outage, view, tally, end=end)
         _countries_standing_out(outage, listed, view, tally)
@@ -194,10 +206,14 @@ def _reopen_recent(service_id: int, fired: list[int], view: TickView) -> Outage 
     # Its quiet minutes are its own again: so are the networks first heard in them, which
     # its resolution left out of the count (the kept tally adds to this count).
     outage.networks = OutageNetwork.objects.filter(outage=outage).count()
+    if outage.tally:
+        outage.tally["networks"] = outage.networks
     onset = _relapse_onset(fired, view, lull=lull)
     # The lull is in its span, not its duration: "lasted 39 min" counted 16 quiet ones.
     outage.paused_minutes += max(int((onset - lull).total_seconds() // 60), 0) if lull else 0
-    outage.save(update_fields=["status", "resolved_at", "networks", "paused_minutes", "updated_at"])
+    outage.save(
+        update_fields=["status", "resolved_at", "networks", "tally", "paused_minutes", "updated_at"]
+    )
     message = "Reports rose again; same outage."
     _event(outage, OutageEvent.Kind.REOPENED, view, None, message, since=onset)
     # Where it came back, before telling anyone: alerts tells followers of these countries.
@@ -377,12 +393,17 @@ def _refresh(
     outage.explanation = _explanation(outage, countries, total, end=end)
 
 
+def _elevated_until(idx: list[int], view: TickView) -> dt.datetime | None:
+    """The end of the newest minute at which one of a service's series (idx) was elevated
+    (None: none known)."""
+    last_hot = view.result.transition.state.last_hot[idx].max()
+    return from_epoch_minute(int(last_hot) + 1) if last_hot >= 0 else None
+
+
 def _end(outage: Outage, idx: list[int], view: TickView) -> dt.datetime:
     """Where a resolving outage ended: after its last elevated minute, not at the quiet
     minutes that confirmed it."""
-    last_hot = view.result.transition.state.last_hot[idx].max()
-    end = from_epoch_minute(int(last_hot) + 1) if last_hot >= 0 else view.minute
-    return max(end, outage.started_at)
+    return max(_elevated_until(idx, view) or view.minute, outage.started_at)
 
 
 def _resolve(outage: Outage, end: dt.datetime, view: TickView) -> None:

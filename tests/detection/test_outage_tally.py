@@ -18,7 +18,7 @@ from detection.services.outage_tally import (
     outage_networks_purge,
     outage_recount,
     outage_tallies,
-    tally_trimmed,
+    tallies_trimmed,
 )
 from reports.models import Report
 
@@ -153,9 +153,27 @@ def test_a_resolving_outage_leaves_out_its_quiet_minutes(service, problem_types)
                     country=None)  # fmt: skip
         tally = tally_minute([outage.id], T0 + k * M)[outage.id]
     outage.refresh_from_db()
-    trimmed = tally_trimmed(outage, tally, T0 + 15 * M, T0 + 29 * M)
+    trimmed = tallies_trimmed([(outage, tally, T0 + 15 * M)], T0 + 29 * M)[outage.id]
     assert_same(trimmed, outage_recount(outage, T0 + 14 * M))
     assert (trimmed.total, trimmed.networks) == (300, 300) != (tally.total, tally.networks)
+
+
+def test_outages_are_trimmed_at_their_own_ends_in_one_read(two_services, problem_types):
+    a, b = two_services
+    outages = [open_outage(a, T0), open_outage(b, T0)]
+    for k in range(20):
+        for service in two_services:
+            keys = [f"{service.slug}-{k}-{i}" for i in range(3)]
+            add_reports(service, problem_types, T0 + k * M + dt.timedelta(seconds=7), keys)
+        tallies = tally_minute([o.id for o in outages], T0 + k * M)
+    for o in outages:
+        o.refresh_from_db()
+    ends = {outages[0].id: T0 + 10 * M, outages[1].id: T0 + 16 * M}
+    trims = [(o, tallies[o.id], ends[o.id]) for o in outages]
+    trimmed = tallies_trimmed(trims, T0 + 19 * M)
+    for o in outages:
+        assert_same(trimmed[o.id], outage_recount(o, ends[o.id] - M))
+    assert (trimmed[outages[0].id].total, trimmed[outages[1].id].total) == (30, 48)
 
 
 def test_an_outage_from_before_tallies_is_counted_from_its_onset(service, problem_types):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pytest
@@ -76,6 +77,26 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     assert resolved.message.startswith(f"Ended {outage.resolved_at:%H:%M} UTC, after the last")
     assert ServiceStatus.objects.get(service=history).level == 0
     assert Outage.objects.count() == 1
+
+
+def test_an_outages_counts_pause_in_its_quiet_minutes_and_never_fall(history, send_reports):
+    """Its "so far" counted the quiet minutes that confirm an end, and dropped by them at the
+    resolution ("520 reports so far", then "501 in all"; pages tester F19)."""
+    run_minutes(send_reports, history, 0, 10)
+    run_minutes(send_reports, history, 10, 20, extra=25)
+    seen = []
+    for k in range(20, 45):
+        run_minutes(send_reports, history, k, k + 1)
+        outage = Outage.objects.get()
+        seen.append((outage.status, outage.total_reports, outage.networks))
+    assert seen[-1][0] == "resolved" and seen[0][0] == "active"
+    totals = [(total, networks) for _, total, networks in seen]
+    assert all(a <= b for a, b in itertools.pairwise(totals))
+    final = totals[-1]
+    quiet = [t for status, *t in seen if status == "active"][-10:]
+    assert all(tuple(t) == final for t in quiet)
+    counted = outage_recount(outage, outage.resolved_at - M)
+    assert final == (counted.total, counted.networks)
 
 
 def test_one_dip_does_not_close_and_a_spike_after_reopens_the_same_outage(history, send_reports):
