@@ -27,7 +27,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -194,9 +194,9 @@ def history_seed(
     chosen = _history_services(services)
     rng = np.random.default_rng(seed)
     total = 0
+    if existing:
+        history_reset(progress=progress)  # refuses, changing nothing, as _tick_pause does
     with _tick_pause():
-        if existing:
-            history_reset(progress=progress)
         progress(f"Writing {weeks:g} weeks of history for {len(chosen)} services…")
         for k, service in enumerate(chosen):
             rate = float(np.exp(rng.uniform(np.log(0.2), np.log(6.0))))
@@ -224,24 +224,31 @@ def history_seed(
 
 def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None) -> HistoryReset:
     """Remove simulated history (reports, their buckets, outages, the upstream outages left
-    without outages and the simulated official incidents) and only that."""
+    without outages and the simulated official incidents) and only that.
+
+    Outages the running detector opened on simulated reports (the newest minutes of the
+    history are live to it) go too: those with no real counted report in their span."""
     simulated = Report.objects.filter(reporter_key__startswith=SIMULATED_KEY_PREFIX)
-    span = simulated.aggregate(first=Min("created_at"), last=Max("created_at"))
-    service_ids = list(simulated.values_list("service_id", flat=True).distinct())
-    simulated_outages = Outage.objects.filter(explanation__endswith=SIMULATED_MARK)
-    outages = simulated_outages.count()
-    simulated_outages.delete()
-    OfficialIncident.objects.filter(external_id__startswith=SIMULATED_INCIDENT_PREFIX).delete()
-    # Upstream outages that grouped only those go too (a group never loses a real outage).
-    UpstreamOutage.objects.filter(outages__isnull=True).delete()
-    if span["first"] is None:
-        return HistoryReset(reports=0, outages=outages)
-    removed = 0
     with _tick_pause():
+        span = simulated.aggregate(first=Min("created_at"), last=Max("created_at"))
+        service_ids = list(simulated.order_by().values_list("service_id", flat=True).distinct())
+        simulated_outages = Outage.objects.filter(explanation__endswith=SIMULATED_MARK)
+        outages = simulated_outages.count()
+        simulated_outages.delete()
+        OfficialIncident.objects.filter(external_id__startswith=SIMULATED_INCIDENT_PREFIX).delete()
+        if span["first"] is None:
+            UpstreamOutage.objects.filter(outages__isnull=True).delete()
+            return HistoryReset(reports=0, outages=outages)
+        outages += _outages_of_nobody_delete(
+            service_ids, span["first"], span["last"], now or timezone.now()
+        )
+        removed = 0
         while ids := list(simulated.values_list("pk", flat=True)[:BATCH_ROWS]):
             removed += Report.objects.filter(pk__in=ids).delete()[0]
             _tick_pause_refresh()
         progress(f"Removed {removed:,} simulated reports")
+        # Upstream outages that grouped only those go too (a group never loses a real outage).
+        UpstreamOutage.objects.filter(outages__isnull=True).delete()
         # Their buckets are recounted from the reports that remain (real ones, if any): the
         # aggregation only adds, so the simulated span's buckets go first.
         first = hour_floor(span["first"])
@@ -254,6 +261,28 @@ def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None
         baselines_refit(now=now)
     progress(f"Removed {outages} simulated outages")
     return HistoryReset(reports=removed, outages=outages)
+
+
+def _outages_of_nobody_delete(
+    service_ids: list[int], first: dt.datetime, last: dt.datetime, now: dt.datetime
+) -> int:
+    """Delete the outages of these services begun in the simulated span whose counted reports
+    are all simulated (the detector opened them live on the history's newest minutes: they
+    are not marked); how many. Called before the simulated reports go."""
+    gone = []
+    for outage in Outage.objects.filter(
+        service_id__in=service_ids, started_at__gte=minute_floor(first), started_at__lte=last
+    ):
+        in_span = Report.objects.filter(
+            service_id=outage.service_id,
+            counted=True,
+            created_at__gte=outage.started_at,
+            created_at__lt=(outage.resolved_at or now) + dt.timedelta(minutes=1),
+        )
+        simulated = Q(reporter_key__startswith=SIMULATED_KEY_PREFIX)
+        if in_span.filter(simulated).exists() and not in_span.exclude(simulated).exists():
+            gone.append(outage.pk)
+    return Outage.objects.filter(pk__in=gone).delete()[1].get("detection.Outage", 0)
 
 
 def official_incidents_simulate(*, services: list[Service], rng: np.random.Generator) -> int:

@@ -335,9 +335,9 @@ def test_simulate_reset_removes_simulated_data_and_only_that(make_service, histo
     real_outage = Outage.objects.create(
         service=service,
         status=Outage.Status.RESOLVED,
-        started_at=HISTORY_NOW - dt.timedelta(days=1),
-        detected_at=HISTORY_NOW - dt.timedelta(days=1),
-        resolved_at=HISTORY_NOW - dt.timedelta(hours=23),
+        started_at=HISTORY_NOW - dt.timedelta(hours=3),
+        detected_at=HISTORY_NOW - dt.timedelta(hours=3),
+        resolved_at=HISTORY_NOW - dt.timedelta(hours=1),
         explanation="A real one.",
     )
     real = report_create(
@@ -359,17 +359,43 @@ def test_simulate_reset_removes_simulated_data_and_only_that(make_service, histo
         resolved_at=HISTORY_NOW - dt.timedelta(days=2, hours=-1),
         explanation=simulated_explanation("12 counted reports."),
     )
+    # One the running detector opened on the history's newest minutes, unmarked (newcomer
+    # tester F2: it stayed open, "0 reports so far", after the history had gone); beside it
+    # a real one, which a real report stands behind.
+    simulated_service = _simulated_reports().first().service
+    real_there = report_create(
+        service=simulated_service,
+        problem=simulated_service.problem_types.first(),
+        country="DE",
+        source=Report.Source.WEB,
+        address="12.0.0.1",
+        now=HISTORY_NOW - dt.timedelta(minutes=110),
+    ).report
+    kept = Outage.objects.create(
+        service=simulated_service,
+        status=Outage.Status.RESOLVED,
+        started_at=HISTORY_NOW - dt.timedelta(hours=2, minutes=5),
+        detected_at=HISTORY_NOW - dt.timedelta(hours=2, minutes=3),
+        resolved_at=HISTORY_NOW - dt.timedelta(hours=1),
+        explanation="Real, in the simulated span.",
+    )
+    Outage.objects.create(
+        service=simulated_service,
+        status=Outage.Status.ACTIVE,
+        started_at=HISTORY_NOW - dt.timedelta(minutes=30),
+        detected_at=HISTORY_NOW - dt.timedelta(minutes=28),
+        explanation="Opened live.",
+    )
     out = StringIO()
     call_command("simulate", "reset", stdout=out)
-    assert "Removed 1 simulated outages" in out.getvalue()
-    assert list(Report.objects.values_list("pk", flat=True)) == [real.pk]
-    assert list(Outage.objects.values_list("pk", flat=True)) == [real_outage.pk]
-    # The buckets are the real report's only.
-    overall = Bucket.objects.filter(country="")
+    assert "Removed 2 simulated outages" in out.getvalue()
+    assert sorted(Report.objects.values_list("pk", flat=True)) == [real.pk, real_there.pk]
+    assert sorted(Outage.objects.values_list("pk", flat=True)) == [real_outage.pk, kept.pk]
+    # The buckets are the real reports' only.
+    overall = Bucket.objects.filter(country="").order_by("minute")
     assert [(b.minute, b.reports) for b in overall] == [
-        (real.created_at.replace(second=0, microsecond=0), 1)
+        (r.created_at.replace(second=0, microsecond=0), 1) for r in (real, real_there)
     ]
-    assert sum(overall.values_list("reports", flat=True)) == 1
 
 
 @pytest.mark.django_db(transaction=True)
