@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from detection.selectors import pipeline_progress
 
@@ -70,3 +70,15 @@ def _lag(what: str, behind: int | None, limit: int, *, until: datetime | None) -
             False, f"{what}: {behind} minutes behind the clock (more than {limit}).", figures
         )
     return Check(True, f"{what}: up to date.", figures)
+
+
+def web_alive() -> Check:
+    """Whether this web process can take reports: its database answers. Redis is not asked (a
+    report is stored uncounted while Redis is down), nor are the minute jobs (a stopped
+    detector is no reason to take the website and the report API out of a load balancer)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return Check(False, f"The database does not answer: {type(exc).__name__}.")
+    return Check(True, "This web server and its database answer.")

@@ -61,3 +61,17 @@ def _raw_host(request: object) -> str | None:
         return request._get_raw_host()  # type: ignore[attr-defined]
     except Exception:  # a stand-in request in tests, or a broken one: name no host
         return None
+
+
+class HealthProbeFilter(logging.Filter):
+    """No line for a health endpoint's 503 (django.request logs every 5xx at ERROR): it is
+    the endpoint's answer, which the monitor or load balancer polling it acts on, and a probe
+    every few seconds filled the error log with one line each while the stack was degraded
+    (or in its first minute)."""
+
+    prefix = "/api/v1/health/"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", "")
+        return not (getattr(record, "status_code", None) == 503 and path.startswith(self.prefix))

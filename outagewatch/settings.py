@@ -261,6 +261,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # A load balancer's or monitor's probe goes to the app's port over plain HTTP: a redirect
+    # to https is no answer (it read as a failed check). The answers hold no secret.
+    SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
@@ -598,12 +601,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"disallowed_host": {"()": "outagewatch.log_filters.DisallowedHostFilter"}},
+    "filters": {
+        "disallowed_host": {"()": "outagewatch.log_filters.DisallowedHostFilter"},
+        "health_probe": {"()": "outagewatch.log_filters.HealthProbeFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # A foreign Host header: one WARNING line, no traceback, no client address.
         "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
+        "django.request": {"filters": ["health_probe"]},
     },
 }

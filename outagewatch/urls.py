@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from outagewatch.api.health import HealthView
+from outagewatch.api.health import HealthView, LiveView
 from outagewatch.api.index import ApiRootView, ApiV1IndexView
 from outagewatch.api.schema import SchemaView
 
@@ -18,6 +18,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
 api_v1 = [
     path("", ApiV1IndexView.as_view(), name="api-v1-index"),
     path("health/", HealthView.as_view(), name="health"),
+    path("health/live/", LiveView.as_view(), name="health-live"),
     path("", include("reports.api.urls")),
     path("", include("detection.api.urls")),
     path("", include("alerts.api.urls")),

@@ -179,3 +179,17 @@ def test_a_fresh_clone_migrates_on_sqlite_with_no_environment(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (clone / "var" / "db.sqlite3").is_file()
+
+
+def test_health_probes_over_plain_http_are_answered_not_redirected(tmp_path):
+    """A load balancer's probe reaches the app's port over HTTP: production's redirect to
+    https answered it with a 301, which reads as a failed check (newcomer tester F3)."""
+    code = (
+        "from django.test import Client; c = Client(HTTP_HOST='outagewatch.example'); "
+        "print(c.get('/api/v1/health/live/').status_code, "
+        "c.get('/api/v1/services/').status_code)"
+    )
+    env = {**PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["200", "301"]

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from outagewatch.api.schema import errors
-from outagewatch.health import system_health
+from outagewatch.health import system_health, web_alive
 
 _CHECK = inline_serializer(
     "HealthCheck",
@@ -65,4 +65,39 @@ class HealthView(APIView):
         response["Cache-Control"] = "no-store"
         if not health.ok:
             response["Retry-After"] = "60"  # as every 503 of the API says (the schema's rule)
+        return response
+
+
+_LIVE = inline_serializer(
+    "Liveness",
+    fields={
+        "status": serializers.ChoiceField(choices=["ok", "down"]),
+        "detail": serializers.CharField(help_text="In plain words."),
+    },
+)
+
+
+class LiveView(APIView):
+    """For a load balancer: whether to send this web server requests."""
+
+    throttle_scope = "reads"
+
+    @extend_schema(
+        operation_id="health_live",
+        summary="Whether this web server can take requests",
+        description=(
+            "200 while this web server and its database answer, else 503. For a load "
+            "balancer's health check: unlike `/api/v1/health/` it does not fail when the "
+            "worker or the detector falls behind, which is no reason to stop serving pages "
+            "and taking reports."
+        ),
+        responses={200: _LIVE, 503: _LIVE, **errors(429)},
+    )
+    def get(self, request: Request) -> Response:
+        check = web_alive()
+        body = {"status": "ok" if check.ok else "down", "detail": check.detail}
+        response = Response(body, status=200 if check.ok else 503)
+        response["Cache-Control"] = "no-store"
+        if not check.ok:
+            response["Retry-After"] = "60"
         return response

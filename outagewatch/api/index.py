@@ -22,6 +22,7 @@ V1_LINKS = {
     "reports": "report-create",
     "subscriptions": "subscription-create",
     "health": "health",
+    "health_live": "health-live",
     "schema": "schema",
     "docs": "api-docs",
 }

@@ -82,3 +82,40 @@ def test_the_pages_say_nothing_while_detection_keeps_up(client, service):
     _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
     for path in ("/", f"/services/{service.slug}/"):
         assert "data-pipeline-notice" not in client.get(path).content.decode(), path
+
+
+def test_a_load_balancers_check_passes_while_the_jobs_lag_and_redis_is_away(client, redis_down):
+    """/api/v1/health/ fails every web server when the detector stops: as a load balancer's
+    check it would take the site and the report API down with it (newcomer tester F3)."""
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=30))
+    response = client.get("/api/v1/health/live/")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    assert response.json() == {
+        "status": "ok",
+        "detail": "This web server and its database answer.",
+    }
+
+
+def test_a_load_balancers_check_fails_when_the_database_does_not_answer(client, monkeypatch):
+    from django.db import OperationalError
+
+    from outagewatch import health
+
+    class Gone:
+        def cursor(self):
+            raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "connection", Gone())
+    response = client.get("/api/v1/health/live/")
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert response.json() == {
+        "status": "down",
+        "detail": "The database does not answer: OperationalError.",
+    }
+
+
+def test_a_degraded_answer_is_no_error_line_in_the_log(client, caplog):
+    """django.request logged each 503 at ERROR: a probe every few seconds, one line each."""
+    with caplog.at_level("WARNING", logger="django.request"):
+        assert client.get("/api/v1/health/").status_code == 503
+    assert not [r for r in caplog.records if r.name == "django.request"]
