@@ -19,9 +19,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +45,49 @@ def redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+# A running stack marks the Redis database it uses (the mark lasts CLAIM_SECONDS unless
+# renewed): a second stack on the same database took the first one's Celery tasks (looking
+# their ids up in its own database) and paused its detector with `simulate history`.
+CLAIM_KEY = "outagewatch:devstack:claim"
+CLAIM_SECONDS = 90
+
+
+def redis_claimed_by(url: str) -> str | None:
+    """The directory of another running stack that uses this Redis database, if any."""
+    try:
+        owner = redis.Redis.from_url(url, socket_connect_timeout=1).get(CLAIM_KEY)
+    except redis.RedisError:
+        return None
+    owner = owner.decode() if owner else None
+    return owner if owner and owner != str(BASE_DIR) else None
+
+
+@contextmanager
+def redis_claimed(url: str) -> Iterator[None]:
+    """Mark the Redis database as this stack's while the block runs (renewed in a thread:
+    a Redis the stack starts itself answers a moment after the block begins)."""
+    stop = threading.Event()
+
+    def renew() -> None:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        while True:
+            with suppress(redis.RedisError):
+                client.set(CLAIM_KEY, str(BASE_DIR), ex=CLAIM_SECONDS)
+            if stop.wait(CLAIM_SECONDS / 3):
+                break
+        with suppress(redis.RedisError):
+            if client.get(CLAIM_KEY) == str(BASE_DIR).encode():
+                client.delete(CLAIM_KEY)
+
+    thread = threading.Thread(target=renew, name="redis-claim", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def redis_server_binary() -> str:
@@ -133,6 +177,15 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "REDIS_PORT": str(port), "WEB_BIND": bind}
     env.setdefault("SITE_URL", site)
     if redis_answers(url):
+        other = redis_claimed_by(url)
+        if other is not None:
+            db = int(parts.path.strip("/") or 0)
+            sys.exit(
+                f"Redis at {url} is in use by the OutageWatch stack in {other}: two stacks "
+                "on one Redis database take each other's tasks. Give this one its own, e.g. "
+                f"REDIS_URL=redis://{parts.hostname or '127.0.0.1'}:{port}/{db + 1} make run, "
+                "or stop the other."
+            )
         print(f"Redis answers on {url}; using it.", flush=True)
         during_setup = nullcontext()
     elif (parts.hostname or "127.0.0.1") in LOCAL_HOSTS:
@@ -152,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "Emails are written to var/mail/ unless EMAIL_URL or EMAIL_HOST is set. Ctrl-C stops all.",
         flush=True,
     )
-    return run_stack(processes, env)
+    with redis_claimed(url):
+        return run_stack(processes, env)
 
 
 def run_stack(names: list[str], env: dict[str, str]) -> int:

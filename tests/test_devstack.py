@@ -116,6 +116,40 @@ def test_web_bind_moves_the_development_web_server_and_its_links(monkeypatch, re
             devstack.main([])
 
 
+def test_a_redis_database_another_stack_uses_is_refused(monkeypatch, redis_url):
+    """Two `make run` stacks on one Redis database took each other's Celery tasks, with no
+    word of it (newcomer tester F4)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.set(devstack.CLAIM_KEY, "/home/someone/other-clone", ex=60)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("WEB_BIND", f"127.0.0.1:{free_port()}")
+    monkeypatch.setattr(devstack, "setup", lambda env: pytest.fail("set up"))
+    monkeypatch.setattr(devstack, "run_stack", lambda *args: pytest.fail("started the stack"))
+    try:
+        with pytest.raises(SystemExit) as refused:
+            devstack.main([])
+    finally:
+        client.delete(devstack.CLAIM_KEY)
+    assert str(refused.value).startswith(
+        f"Redis at {redis_url} is in use by the OutageWatch stack in /home/someone/other-clone"
+    )
+    assert "make run, or stop the other." in str(refused.value)
+
+
+def test_a_running_stack_marks_its_redis_database_and_clears_the_mark_after(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    with devstack.redis_claimed(redis_url):
+        wait_until(lambda: client.get(devstack.CLAIM_KEY), timeout=5, what="the mark")
+        assert client.get(devstack.CLAIM_KEY).decode() == str(BASE_DIR)
+        assert 0 < client.ttl(devstack.CLAIM_KEY) <= devstack.CLAIM_SECONDS
+        assert devstack.redis_claimed_by(redis_url) is None  # its own mark is no other's
+    assert client.get(devstack.CLAIM_KEY) is None
+
+
 # Stands in for a stack process: says when it is up, and takes a moment to stop on SIGTERM.
 STUB = textwrap.dedent(
     """
