@@ -23,6 +23,7 @@ import functools
 import http.client
 import io
 import ipaddress
+import logging
 import os
 import socket
 import ssl
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+logger = logging.getLogger(__name__)
 
 
 class OutboundError(Exception):
@@ -143,9 +146,16 @@ def _vetted_address(host: str, port: int, *, allow_loopback: bool, deadline: _De
     ]
     if refused or not addresses:
         # All or nothing: a name that also points inside is refused, whatever else it says.
+        # The addresses go to the operator's log only: the message reaches whoever chose the
+        # URL (a webhook's "send a test", its delivery row, the "channel disabled" email), and
+        # naming them mapped the deployment's internal names to their addresses, one test at a
+        # time (red-team tester F3).
+        literal = [host] == refused
+        if not literal:
+            logger.warning("Refused to send to %s: it resolves to %s", host, ", ".join(refused))
+        verb = "is" if literal else "resolves to"
         raise OutboundError(
-            f"{host} resolves to an address we do not send to ({', '.join(refused)})",
-            permanent=True,
+            f"{host} {verb} a private or local address, where we do not send", permanent=True
         )
     return str(addresses[0])
 

@@ -279,7 +279,15 @@ def test_loopback_is_refused_unless_the_setting_allows_it(hook, outage, receiver
 
     result = _deliver(outage())
 
-    assert result.outcome == Outcome.FAILED and "do not send to (127.0.0.1)" in result.reason
+    assert result.outcome == Outcome.FAILED
+    assert result.reason.endswith("127.0.0.1 is a private or local address, where we do not send")
+    # A name's addresses go to the operator's log, not to whoever chose the URL: "send a
+    # test" mapped the deployment's internal names to their addresses (red-team tester F3).
+    with pytest.raises(channels.TransportError) as named:
+        http.post("http://localhost:9/hook", body=b"{}", headers={})
+    assert str(named.value) == (
+        "localhost resolves to a private or local address, where we do not send"
+    )
     assert receiver.received == []
     # Even with loopback allowed, a name that points into a private network is refused.
     settings.ALERT_HTTP_ALLOW_LOOPBACK = True
