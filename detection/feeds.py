@@ -28,16 +28,21 @@ class OutageFeed(Feed):
     def author_link(self) -> str:
         return absolute("/")
 
+    # Every address is the public site's (SITE_URL), not the request's host: a reader that
+    # fetched the feed by another allowed name would see every entry as new, and the Host's
+    # port and X-Forwarded-Proto, which Django does not check, put a client's choice in the
+    # links a shared cache could serve to others (red-team tester F4).
     def link(self) -> str:
-        return reverse("detection:outages")
+        return absolute(reverse("detection:outages"))
 
-    # The ids are the public site's (SITE_URL), not the request's host: a reader that
-    # fetched the feed by another allowed name would see every entry as new.
+    def feed_url(self) -> str:
+        return absolute(reverse("detection:feed"))
+
     def feed_guid(self, obj: Service | None = None) -> str:
-        return absolute(self.link() if obj is None else self.link(obj))  # type: ignore[call-arg]
+        return self.link() if obj is None else self.link(obj)  # type: ignore[call-arg]
 
     def item_guid(self, item: Outage) -> str:
-        return absolute(self.item_link(item))
+        return self.item_link(item)
 
     def items(self) -> list[Outage]:
         return list(selectors.outage_list()[:FEED_ITEMS])
@@ -51,7 +56,7 @@ class OutageFeed(Feed):
         return presentation.outage_summary(item, problems, date=True)
 
     def item_link(self, item: Outage) -> str:
-        return reverse("detection:outage", kwargs={"pk": item.pk})
+        return absolute(reverse("detection:outage", kwargs={"pk": item.pk}))
 
     def item_pubdate(self, item: Outage) -> datetime:
         return item.started_at
@@ -74,7 +79,10 @@ class ServiceOutageFeed(OutageFeed):
         return f"OutageWatch: {obj.name} outages"
 
     def link(self, obj: Service) -> str:  # type: ignore[override]
-        return obj.get_absolute_url()
+        return absolute(obj.get_absolute_url())
+
+    def feed_url(self, obj: Service) -> str:  # type: ignore[override]
+        return absolute(reverse("detection:service-feed", kwargs={"slug": obj.slug}))
 
     def feed_guid(self, obj: Service | None = None) -> str:
         # RFC 4287: a feed's id never changes. A renamed service's feed keeps the id it had

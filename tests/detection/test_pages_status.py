@@ -211,6 +211,13 @@ def test_feeds_have_an_author_and_ids_of_the_public_site(client, acme_down, sett
         entry_id = feed.find(f"{ATOM}entry/{ATOM}id").text
         assert entry_id == f"https://ow.example/outages/{acme_down.pk}/"
     assert feeds[0].find(f"{ATOM}id").text == feeds[1].find(f"{ATOM}id").text
+    # Links too, whatever port and scheme the request claims (red-team tester F4).
+    claimed = client.get(path, HTTP_HOST="testserver:6666", HTTP_X_FORWARDED_PROTO="https")
+    links = [
+        link.get("href") for link in ElementTree.fromstring(claimed.content).iter(f"{ATOM}link")
+    ]
+    assert len(links) >= 3 and all(href.startswith("https://ow.example/") for href in links)
+    assert path in [href.removeprefix("https://ow.example") for href in links]
 
 
 @pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
