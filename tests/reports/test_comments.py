@@ -88,6 +88,16 @@ def test_enough_flags_take_a_comment_off_the_pages_and_the_api(client, service, 
     assert api_client.get("/api/v1/services/acme/comments/").json()["results"] == []
 
 
+def test_flags_from_one_hosts_four_blocks_hide_nothing(client, service):
+    """A dual-stack host with a tunnel broker's range and a phone reaches four blocks."""
+    report = _report(service, "down here as well")
+    for address in ("203.0.113.9", "198.51.100.9", "2001:db8:1::9", "2a02:db8:2::9"):
+        Client().post(f"/services/acme/comments/{report.pk}/flag/", REMOTE_ADDR=address)
+    report.refresh_from_db()
+    assert report.comment_flags == 4
+    assert "down here as well" in client.get("/services/acme/").content.decode()
+
+
 def test_flags_from_one_customer_s_range_hide_nothing(client, service):
     # Three /56 networks of one IPv6 /48 (one customer, or one free tunnel) hid any comment.
     report = _report(service, "the app is down for me too")
@@ -96,7 +106,7 @@ def test_flags_from_one_customer_s_range_hide_nothing(client, service):
             f"/services/acme/comments/{report.pk}/flag/", REMOTE_ADDR=f"2001:db8:aa:{subnet}::1"
         )
     report.refresh_from_db()
-    assert CommentFlag.objects.filter(report=report).count() == COMMENT_HIDE_AFTER_FLAGS
+    assert CommentFlag.objects.filter(report=report).count() == 3
     assert report.comment_flags == 1
     assert "the app is down for me too" in client.get("/services/acme/").content.decode()
 
