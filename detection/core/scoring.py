@@ -61,8 +61,9 @@ class ScoringConfig:
         return ratio if isinstance(ratio, tuple) else (ratio,) * len(self.windows)
 
 
-# "Possible problems" need this share of every floor of "problems detected": relative excess,
-# networks, and a cold series' absolute excess. Not measured.
+# "Possible problems" need this share of every floor of "problems detected": relative excess
+# (networks' too) and a cold series' absolute excess. Not measured. Not the fewest networks:
+# as many as problems need (networks.networks_needed).
 POSSIBLE_SHARE = 0.5
 # ... except a fitted series' absolute excess: 3 reporters, half of the 6 that problems needed
 # before they were raised to 8 against harmless bumps (bench/README.md, "History" 5).
@@ -244,9 +245,7 @@ def score(
     )
     span = np.asarray(windows)
     networks = excess_networks(excess, span, step_minutes, config)
-    nets_out, nets_pos = networks_needed(
-        exp, span, step_minutes, config, (ratio_out, ratio_pos), POSSIBLE_SHARE
-    )
+    nets_out, nets_pos = networks_needed(exp, span, step_minutes, config, (ratio_out, ratio_pos))
     # Every floor but the tail probability, per window: what "problems" and "possible
     # problems" need besides p, and what the calibration measures the surprise of.
     judged = np.ones((n, 1), bool) if judge is None else np.asarray(judge, bool).reshape(n, 1)

@@ -49,7 +49,21 @@ def test_crowd_from_twenty_networks_in_two_minutes_is_an_outage():
 
 def test_networks_needed_grow_with_the_series_volume():
     windows = np.array([1, 60])
-    small_out, _ = networks_needed(np.array([[0.1, 6.0]]), windows, 1, CONFIG, (0.3, 0.15), 0.5)
-    big_out, _ = networks_needed(np.array([[100.0, 6000.0]]), windows, 1, CONFIG, (0.3, 0.15), 0.5)
+    small_out, _ = networks_needed(np.array([[0.1, 6.0]]), windows, 1, CONFIG, (0.3, 0.15))
+    big_out, _ = networks_needed(np.array([[100.0, 6000.0]]), windows, 1, CONFIG, (0.3, 0.15))
     assert small_out.tolist() == [[4, 4]]
     assert big_out.tolist() == [[30, 450]]
+
+
+def test_one_hosts_three_networks_are_not_even_possible_problems():
+    """A host with an IPv4 /24, its own IPv6 range and a tunnel broker's /48 sent one
+    counted report from each, every 15 minutes, and a quiet service showed "possible
+    problems" each time (red-team tester F1): possible needs four networks too."""
+    observed = np.zeros(60)
+    observed[-1] = 4  # an excess of 3.95: three networks can send it
+    three = _score(observed, 0.05)
+    assert three.level[0] == 0 and three.networks[0] == 3
+    observed[-1] = 5  # an excess of 4.95: at least four networks
+    assert _score(observed, 0.05).level[0] >= 1
+    observed[-2:] = 2  # two minutes of two: at most three networks behind the excess
+    assert _score(observed, 0.05).level[0] == 0
