@@ -17,11 +17,29 @@ if bind.startswith(("unix:", "fd://")):
         f"WEB_BIND={bind}: serve on host:port (behind your proxy); over a unix socket the "
         "client's address is unknown, so every reporter would count as one network."
     )
+
+
+def _at_least_one(name: str, default: int) -> int:
+    """A whole-number setting of 1 or more, or start-up stops naming it, as the settings'
+    numbers do: WEB_CONCURRENCY=0 gave a server that listened and never answered, and
+    WEB_CONCURRENCY=two a traceback."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, not {value}.")
+    return value
+
+
 # One event-loop process per core: views run in threads, the loop only does I/O.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+workers = _at_least_one("WEB_CONCURRENCY", multiprocessing.cpu_count())
 worker_class = "outagewatch.server.UvicornWorker"
-# A worker that stops answering its heartbeat for this long is replaced.
-timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+# A worker that stops answering its heartbeat for this long (seconds) is replaced.
+timeout = _at_least_one("WEB_TIMEOUT", 30)
 graceful_timeout = 30
 keepalive = 5
 # No access log: its lines start with the client's address, and OutageWatch never stores or

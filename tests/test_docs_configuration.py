@@ -28,7 +28,7 @@ def _callee(node: ast.expr) -> str:
 def _reads_environment(callee: str) -> bool:
     return (
         callee.startswith("env.")
-        or callee in {"env_bool", "env_rate", "_cidrs", "os.getenv"}
+        or callee in {"env_bool", "env_rate", "_cidrs", "os.getenv", "_at_least_one"}
         or callee.startswith("os.environ.")
     )
 

@@ -29,6 +29,26 @@ def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_reach():
         gc.unfreeze()
 
 
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY must be at least 1, not 0."),
+        ("WEB_CONCURRENCY", "two", "WEB_CONCURRENCY must be a whole number, not 'two'."),
+        ("WEB_TIMEOUT", "30s", "WEB_TIMEOUT must be a whole number, not '30s'."),
+    ],
+)
+def test_a_bad_number_stops_start_up_naming_it(monkeypatch, name, value, message):
+    """WEB_CONCURRENCY=0 listened and never answered (newcomer tester F5)."""
+    conf = importlib.import_module("outagewatch.gunicorn_conf")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=re.escape(message)):
+        importlib.reload(conf)
+    monkeypatch.setenv(name, "3")
+    assert importlib.reload(conf).workers == 3 or conf.timeout == 3
+    monkeypatch.delenv(name)
+    importlib.reload(conf)
+
+
 @pytest.mark.parametrize("bind", ["unix:/run/outagewatch.sock", "fd://3"])
 def test_a_unix_socket_is_refused_with_a_reason(monkeypatch, bind):
     conf = importlib.import_module("outagewatch.gunicorn_conf")
