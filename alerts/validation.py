@@ -34,6 +34,14 @@ def email_clean(value: str) -> str:
         raise ValidationError(
             "Enter the address without quotes or backslashes.", code="invalid_email"
         )
+    if address.endswith("]"):
+        # A domain literal (ann@[192.0.2.25]) reaches the mailbox at that server's name by
+        # another address, and each of its addresses was one more per-mailbox cap on
+        # confirmations a stranger can spend (red-team tester F6). No one's mail needs one.
+        raise ValidationError(
+            "Enter an address at a domain name, not at a server's IP address.",
+            code="invalid_email",
+        )
     return _domain_canonical(address).lower()
 
 

@@ -64,7 +64,10 @@ def _described(exc: BaseException) -> str:
     disabled" email, warning logs; never "[Errno 111]"), without the subscriber's address:
     smtplib's refusal is a dict keyed by it, and relays echo it in their replies."""
     host = getattr(settings, "EMAIL_HOST", "")
-    relay = f"the mail relay {host}" if host else "the mail relay"
+    port = getattr(settings, "EMAIL_PORT", None)
+    # The port too: a wrong one in EMAIL_URL is what an operator reading "connection
+    # refused" needs to see (newcomer tester F8).
+    relay = f"the mail relay {host}:{port}" if host and port else f"the mail relay {host}".rstrip()
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
         replies = "; ".join(f"{code} {_reply(text)}" for code, text in exc.recipients.values())
         text = f"the mail relay refused the address: {replies}"

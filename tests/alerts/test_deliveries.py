@@ -640,3 +640,12 @@ def test_the_default_retries_outlast_a_day_long_relay_outage():
 
     span = sum(retry_delay_seconds(attempts=n) for n in range(1, defaults.ALERT_MAX_ATTEMPTS))
     assert span >= 24 * 3600
+
+
+def test_a_relay_that_refuses_the_connection_is_named_with_its_port(settings):
+    """The port is what an operator with a wrong EMAIL_URL needs (newcomer tester F8)."""
+    from alerts.channels.email import _described
+
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 8053
+    text = _described(ConnectionRefusedError(111, "Connection refused"))
+    assert text.startswith("could not connect to the mail relay 127.0.0.1:8053")
