@@ -60,12 +60,17 @@ class HealthView(APIView):
             name: {"ok": check.ok, "detail": check.detail, **check.figures}
             for name, check in health.checks.items()
         }
-        body = {"status": "ok" if health.ok else "degraded", "checks": checks}
-        response = Response(body, status=200 if health.ok else 503)
-        response["Cache-Control"] = "no-store"
-        if not health.ok:
-            response["Retry-After"] = "60"  # as every 503 of the API says (the schema's rule)
-        return response
+        return _answer({"status": "ok" if health.ok else "degraded", "checks": checks}, health.ok)
+
+
+def _answer(body: dict, ok: bool) -> Response:
+    """200 or 503, never cached; a 503 says when to ask again, as every 503 of the API does
+    (the schema's rule)."""
+    response = Response(body, status=200 if ok else 503)
+    response["Cache-Control"] = "no-store"
+    if not ok:
+        response["Retry-After"] = "60"
+    return response
 
 
 _LIVE = inline_serializer(
@@ -95,9 +100,4 @@ class LiveView(APIView):
     )
     def get(self, request: Request) -> Response:
         check = web_alive()
-        body = {"status": "ok" if check.ok else "down", "detail": check.detail}
-        response = Response(body, status=200 if check.ok else 503)
-        response["Cache-Control"] = "no-store"
-        if not check.ok:
-            response["Retry-After"] = "60"
-        return response
+        return _answer({"status": "ok" if check.ok else "down", "detail": check.detail}, check.ok)
