@@ -14,8 +14,23 @@ SECRET_KEY_MISSING = (
 )
 
 
+# Reporters' networks are stored as hashes keyed by SECRET_KEY: a guessable key lets anyone
+# holding the database try all 16.7 million IPv4 /24s and read them back (red-team tester).
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_WEAK = (
+    f"SECRET_KEY is too weak to keep reporters' networks private (fewer than "
+    f"{SECRET_KEY_MIN_LENGTH} characters, or fewer than 5 different ones): set 50+ random "
+    "characters, e.g. from python3 -c 'import secrets; print(secrets.token_urlsafe(50))'."
+)
+
+
 def secret_key_problem() -> str | None:
-    return SECRET_KEY_MISSING if settings.SECRET_KEY_MISSING else None
+    if settings.SECRET_KEY_MISSING:
+        return SECRET_KEY_MISSING
+    key = settings.SECRET_KEY
+    if not settings.DEBUG and (len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < 5):
+        return SECRET_KEY_WEAK
+    return None
 
 
 def production_warnings() -> list[tuple[int, str]]:

@@ -58,6 +58,15 @@ def test_offline_detector_runs_with_no_environment(tmp_path):
     assert (tmp_path / "out.csv").read_text().startswith("timestamp,value,expected")
 
 
+@pytest.mark.parametrize("key", ["x", "secret", "a" * 60, "short-but-random-Zq8vN2kLp0"])
+def test_a_weak_key_stops_start_up_in_production(key):
+    """Reporters' networks are hashed with the key: with a guessable one, anyone holding the
+    database reads them back by trying every /24 (red-team tester)."""
+    result = manage("check", env={**PRODUCTION, "SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak to keep reporters' networks private" in result.stderr
+
+
 def test_the_published_development_key_is_no_key_in_production():
     dev_key = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
     result = manage("check", env={**PRODUCTION, "SECRET_KEY": dev_key})
