@@ -236,13 +236,19 @@ class BlockWindow(models.Model):
 
     One operator renting many small networks in one provider's range must not add up to an
     outage: a block counts at most REPORT_BLOCK_MAX_COUNTED reports per service per
-    REPORT_BLOCK_WINDOW_MINUTES. Claimed with conditional UPDATEs, like ReporterWindow.
+    REPORT_BLOCK_WINDOW_MINUTES (a sliding window, estimated from the block's own grid of
+    windows and the count of the one before: reports.services._BLOCK_CLAIM). Claimed with
+    conditional UPDATEs, like ReporterWindow.
     """
 
     block_key = models.CharField(max_length=64)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
     window_until = models.DateTimeField(db_index=True)
     counted = models.PositiveIntegerField(default=0)
+    earlier = models.PositiveIntegerField(
+        default=0,
+        help_text="Counted in the block's window before this one, if it ended at its start.",
+    )
 
     class Meta:
         constraints = [

@@ -148,15 +148,35 @@ ON CONFLICT (reporter_key, service_id) DO UPDATE SET counted_until = excluded.co
 WHERE {table}.counted_until <= %s
 RETURNING 1
 """
-_BLOCK_CLAIM = """
-INSERT INTO {table} (block_key, service_id, window_until, counted) {values}
+# A block's cap holds over a sliding window, estimated from its fixed grid of windows (as
+# Cloudflare's rate limits do): the counted reports of the window before weigh by the share of
+# it still within the last REPORT_BLOCK_WINDOW_MINUTES, and the sum, rounded to the nearest,
+# must stay under the cap (earlier x share + counted < cap - 1/2). A plain grid let a block
+# add its cap just before the turn of its window and again just after, twice the cap within
+# a minute, at a turn its answers let a sender find (red-team tester, forty-second session).
+# Now no eighth of a window (7.5 minutes) counts more than the cap, a window at most twice it,
+# and a block that keeps sending counts about its cap a window, spread over it; rounded up
+# instead, a block would wait a quarter of a window after a full one, and blocks that all
+# began at an outage's onset would fall silent together.
+_BLOCK_EARLIER = "CASE WHEN {table}.window_until >= %s THEN {table}.counted ELSE 0 END"
+_BLOCK_CLAIM = (
+    """
+INSERT INTO {table} (block_key, service_id, window_until, counted, earlier) {values}
 ON CONFLICT (block_key, service_id) DO UPDATE SET
+    earlier = CASE WHEN {table}.window_until <= %s THEN """
+    + _BLOCK_EARLIER
+    + """ ELSE {table}.earlier END,
     counted = CASE WHEN {table}.window_until <= %s THEN 1 ELSE {table}.counted + 1 END,
     window_until = CASE WHEN {table}.window_until <= %s
         THEN excluded.window_until ELSE {table}.window_until END
-WHERE {table}.window_until <= %s OR {table}.counted < %s
+WHERE CASE WHEN {table}.window_until <= %s
+    THEN ("""
+    + _BLOCK_EARLIER
+    + """) * CAST(%s AS DOUBLE PRECISION) < %s - 0.5
+    ELSE {table}.earlier * CAST(%s AS DOUBLE PRECISION) < %s - 0.5 - {table}.counted END
 RETURNING 1
 """
+)
 _REPORT_COLUMNS = (
     "service_id",
     "problem_id",
@@ -182,10 +202,16 @@ def _network_params(write: _ReportWrite) -> tuple[list, list]:
 
 
 def _block_params(report: Report, now: dt.datetime) -> tuple[list, list]:
+    """(the inserted row, the update's parameters) of the block's claim (_BLOCK_CLAIM)."""
     adapt = connection.ops.adapt_datetimefield_value
+    period = dt.timedelta(minutes=settings.REPORT_BLOCK_WINDOW_MINUTES)
     until = block_window_end(report.block_key, now, settings.REPORT_BLOCK_WINDOW_MINUTES)
+    start, at = adapt(until - period), adapt(now)
+    # The share of the window before that the sliding window ending now still holds.
+    share = (until - now) / period
     cap = settings.REPORT_BLOCK_MAX_COUNTED
-    return [report.block_key, report.service_id, adapt(until)], [adapt(now)] * 3 + [cap]
+    row = [report.block_key, report.service_id, adapt(until)]
+    return row, [at, start, at, at, at, start, share, cap, share, cap]
 
 
 def _report_params(report: Report) -> list:
@@ -287,7 +313,7 @@ def _report_write(write: _ReportWrite) -> None:
             if write.site_claimed:
                 row, condition = _block_params(report, now)
                 cursor.execute(
-                    _claim_sql(_BLOCK_CLAIM, BlockWindow, "VALUES (%s, %s, %s, 1)"),
+                    _claim_sql(_BLOCK_CLAIM, BlockWindow, "VALUES (%s, %s, %s, 1, 0)"),
                     row + condition,
                 )
                 report.counted = cursor.fetchone() is not None
@@ -303,7 +329,7 @@ def _one_statement_sql() -> str:
     """
     network = _claim_sql(_NETWORK_CLAIM, ReporterWindow, "SELECT %s, %s, %s WHERE %s")
     block = _claim_sql(
-        _BLOCK_CLAIM, BlockWindow, "SELECT %s, %s, %s, 1 WHERE EXISTS (SELECT FROM network)"
+        _BLOCK_CLAIM, BlockWindow, "SELECT %s, %s, %s, 1, 0 WHERE EXISTS (SELECT FROM network)"
     )
     table = connection.ops.quote_name(Report._meta.db_table)
     columns = ", ".join((*_REPORT_COLUMNS, "counted"))
@@ -347,10 +373,12 @@ def service_slug_changed(*, service: Service, old: str) -> None:
 
 
 def reporter_windows_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete expired dedup and block windows; they carry no information once expired."""
+    """Delete expired dedup windows, and block windows a whole window past their end: until
+    then the window after still weighs their counted reports (_BLOCK_CLAIM)."""
     now = now or timezone.now()
     deleted, _ = ReporterWindow.objects.filter(counted_until__lte=now).delete()
-    blocks, _ = BlockWindow.objects.filter(window_until__lte=now).delete()
+    past = now - dt.timedelta(minutes=settings.REPORT_BLOCK_WINDOW_MINUTES)
+    blocks, _ = BlockWindow.objects.filter(window_until__lte=past).delete()
     return deleted + blocks
 
 

@@ -33,7 +33,8 @@ count as evidence (`counted`; `message` says why one did not):
   `REPORT_DEDUP_WINDOW_MINUTES` (default 15): its further reports are stored with
   `"counted": false`, whatever User-Agent or cookie they carry;
 - one block (IPv4 /16, IPv6 /32) adds at most `REPORT_BLOCK_MAX_COUNTED` (4) counted reports
-  per service per `REPORT_BLOCK_WINDOW_MINUTES` (60) of its own (phased per block);
+  per service within any `REPORT_BLOCK_WINDOW_MINUTES` (60), a sliding window estimated
+  from the block's own phased windows (no eighth of it counts more than the cap);
 - while the rate limit cannot be checked (its store is down), reports are stored uncounted.
 
 Limits: `THROTTLE_REPORTS` (default 10 a minute) per client (an IPv4 address or an IPv6 /64,

@@ -15,6 +15,7 @@ from outagewatch.group_commit import GroupCommit
 from reports import services
 from reports.api.serializers import ReportCreatedSerializer
 from reports.models import BlockWindow, Report, ReporterWindow
+from reports.networks import block_window_end, network_keys
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
 POSTGRESQL = connection.vendor == "postgresql"
@@ -56,12 +57,70 @@ def test_both_writers_count_one_report_per_network_and_cap_the_block(
     counted = [_report(service, login, address=f"100.64.{net}.1").counted for net in range(4)]
     assert counted == [True, True, False, False]
     assert not _report(service, login, address="100.64.0.9").counted  # same network
-    later = NOW + dt.timedelta(minutes=61)
+    later = NOW + dt.timedelta(minutes=121)
     assert _report(service, login, address="100.64.0.1", now=later).counted
     assert BlockWindow.objects.get().counted == 1  # a new block window
     assert not _report(service, login, address="100.65.0.1", countable=False).counted
     assert Report.objects.count() == 7
     assert ReporterWindow.objects.count() == 4  # the unchecked report claimed nothing
+
+
+def _counted_times(service, problem, times, *, first_net=0):
+    """Report from a new network of block 100.64/16 at each of times; the times counted."""
+    return [
+        at
+        for net, at in enumerate(times, start=first_net)
+        if _report(service, problem, address=f"100.64.{net % 256}.{1 + net // 256}", now=at).counted
+    ]
+
+
+@pytest.mark.django_db
+def test_both_writers_hold_a_block_to_its_cap_across_the_turn_of_its_window(
+    writer, service, problem_types, settings
+):
+    """Red-team tester (forty-second session): at the turn of its fixed window a block added
+    its cap just before and again just after, twice the cap within a minute."""
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    settings.REPORT_BLOCK_WINDOW_MINUTES = 60
+    login = problem_types["login"]
+    end = block_window_end(network_keys("100.64.0.1").block, NOW, 60)
+    before = [end - dt.timedelta(seconds=50 - s) for s in range(4)]
+    after = [end + dt.timedelta(seconds=10 + s) for s in range(4)]
+    assert _counted_times(service, login, before + after) == before
+    # The window before weighs less as it slides out: one more an eighth of the way in.
+    eighth = [end + dt.timedelta(minutes=m) for m in (7, 8, 9)]
+    assert _counted_times(service, login, eighth, first_net=8) == eighth[1:2]
+
+
+@pytest.mark.django_db
+def test_both_writers_give_a_quiet_block_its_whole_cap_again(
+    writer, service, problem_types, settings
+):
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    settings.REPORT_BLOCK_WINDOW_MINUTES = 60
+    login = problem_types["login"]
+    end = block_window_end(network_keys("100.64.0.1").block, NOW, 60)
+    burst = [end - dt.timedelta(minutes=70, seconds=-s) for s in range(6)]
+    assert len(_counted_times(service, login, burst)) == 4
+    # A whole window without a report since: the next window owes nothing to that burst.
+    later = [end + dt.timedelta(seconds=s) for s in range(1, 7)]
+    assert len(_counted_times(service, login, later, first_net=6)) == 4
+
+
+@pytest.mark.django_db
+def test_a_block_never_adds_more_than_its_cap_within_minutes(
+    writer, service, problem_types, settings
+):
+    """A new network of the block every 20 seconds for five hours: however the grid's turns
+    fall, no 7 minutes count more than the cap, no hour more than twice the cap, and the
+    block keeps counting at about its cap an hour."""
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    settings.REPORT_BLOCK_WINDOW_MINUTES = 60
+    times = [NOW + dt.timedelta(seconds=20 * i) for i in range(3 * 60 * 5)]
+    counted = _counted_times(service, problem_types["login"], times)
+    for span, most in ((dt.timedelta(minutes=7), 4), (dt.timedelta(minutes=60), 8)):
+        assert max(sum(at <= t < at + span for t in counted) for at in counted) <= most
+    assert 4 * 5 - 1 <= len(counted) <= 4 * 5 + 1
 
 
 @pytest.mark.django_db
