@@ -188,12 +188,19 @@ def outages_refreshed_save(outages: list[Outage]) -> None:
 
 
 def _reopen_recent(service_id: int, fired: list[int], view: TickView) -> Outage | None:
+    """The service's last outage, reopened, where it was judged over (the "resolved"
+    message, its RESOLVED entry) within reopen_minutes, as the core measures a series' own
+    window. Measured from the outage's end instead, quiet_minutes earlier, problems back
+    15-30 minutes after the message opened a second outage, dated from the first one's onset
+    (maintainer review, forty-third session). Any series firing counts, not only those the
+    core reopens: a country that joined none of the first run's series may bring it back."""
     window = dt.timedelta(minutes=detector_config().state.reopen_minutes)
     outage = (
         Outage.objects.filter(
             service_id=service_id,
             status=Outage.Status.RESOLVED,
-            resolved_at__gte=view.minute - window,
+            events__kind=OutageEvent.Kind.RESOLVED,
+            events__at__gte=view.now - window,
         )
         .order_by("-resolved_at")
         .first()
@@ -302,7 +309,10 @@ def _strongest(fired: list[int], view: TickView) -> int:
 
 
 def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
-    onsets = view.result.transition.state.onset[fired]
+    # A reopened series keeps its last outage's onset; where that outage is not continued,
+    # the new one starts with the current run of excess.
+    tr = view.result.transition
+    onsets = np.where(tr.reopened[fired], view.result.onset[fired], tr.state.onset[fired])
     i = _strongest(fired, view)
     outage = Outage.objects.create(
         service_id=service_id,

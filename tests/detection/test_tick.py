@@ -117,6 +117,38 @@ def test_one_dip_does_not_close_and_a_spike_after_reopens_the_same_outage(histor
     assert (outage.total_reports, outage.networks) == (counted.total, counted.networks)
 
 
+def _resolved_at_tick(send_reports, service, start: int, stop: int) -> int:
+    """Run quiet minutes until the outage is judged over; the minute index of that tick."""
+    for k in range(start, stop):
+        run_minutes(send_reports, service, k, k + 1)
+        if Outage.objects.get().status == "resolved":
+            return k
+    raise AssertionError("the outage did not resolve")
+
+
+@pytest.mark.parametrize("after, same", [(28, True), (33, False)])
+def test_problems_back_within_the_reopen_window_of_the_resolved_message_continue_it(
+    history, send_reports, after, same
+):
+    """Maintainer review (forty-third session): the window ran from the outage's end here and
+    from the resolution in the core, so problems back 15-30 minutes after the "resolved"
+    message opened a second outage dated from the first one's onset."""
+    run_minutes(send_reports, history, 0, 10)
+    run_minutes(send_reports, history, 10, 20, extra=25)
+    k = _resolved_at_tick(send_reports, history, 20, 60)
+    back = k + after
+    run_minutes(send_reports, history, k + 1, back)
+    run_minutes(send_reports, history, back, back + 4, extra=25)
+    first, *rest = Outage.objects.order_by("id")
+    if same:
+        assert not rest and first.is_active
+        assert first.events.filter(kind="reopened").count() == 1
+    else:
+        (second,) = rest
+        assert first.status == "resolved" and second.is_active
+        assert second.started_at == T0 + back * M
+
+
 def test_one_person_flooding_does_not_raise_the_status(history, send_reports):
     for k in range(10):
         minute = T0 + k * M
