@@ -116,17 +116,16 @@ def marks_forget() -> None:
     _marked.clear()
 
 
-def minute_unheard(minute: dt.datetime, counted: int | Callable[[], int]) -> str:
+def minute_unheard(minute: dt.datetime, stored: int | Callable[[], int]) -> str:
     """Why `minute`'s reports did not all reach the counts, in words; "" if they did.
 
-    counted: the reports its buckets counted, each once, or a function that counts them. The
-    function is called only when submissions failed in `minute`: counting can cost a pass over
-    every series (the tick's), and nearly every minute has no failure. Failed submissions make
-    it unheard when at least as many failed as were counted (its buckets hold half of what was
-    sent, or less); one report stored unchecked does, since then all of them were.
+    stored: the reports stored in it, each once, or a function that counts them, called only
+    when submissions failed in `minute` (nearly every minute has none). Failed submissions
+    make it unheard when at least as many failed as were stored (its buckets hold half of
+    what was sent, or less); one report stored unchecked does, since then all of them were.
     """
     failed = submissions_failed(minute)
-    if failed and failed >= (counted() if callable(counted) else counted):
+    if failed and failed >= (stored() if callable(stored) else stored):
         return f"{failed} report submissions found no database"
     if UncheckedMinute.objects.filter(minute=minute).exists():
         return "reports were stored uncounted, their rate limit unchecked with Redis away"

@@ -109,8 +109,8 @@ def test_a_report_stored_unchecked_marks_its_minute_once(service, problem_types)
         )
         assert Report.objects.filter(pk=created.report.pk, counted=False).exists()
     assert list(UncheckedMinute.objects.values_list("minute", flat=True)) == [at]
-    assert "uncounted" in intake.minute_unheard(at, counted=100)
-    assert intake.minute_unheard(at + timedelta(minutes=1), counted=0) == ""
+    assert "uncounted" in intake.minute_unheard(at, stored=100)
+    assert intake.minute_unheard(at + timedelta(minutes=1), stored=0) == ""
     assert intake.marks_purge(before=at) == 0
     assert intake.marks_purge(before=at + timedelta(minutes=1)) == 1
 
@@ -119,8 +119,8 @@ def test_failed_submissions_make_a_minute_unheard_only_against_fewer_stored(serv
     at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
     for _ in range(3):
         intake.submission_failed(now=at + timedelta(seconds=30))
-    assert intake.minute_unheard(at, counted=3) == "3 report submissions found no database"
-    assert intake.minute_unheard(at, counted=4) == ""
+    assert intake.minute_unheard(at, stored=3) == "3 report submissions found no database"
+    assert intake.minute_unheard(at, stored=4) == ""
 
 
 def test_reports_stored_with_redis_away_mark_their_minute(service, redis_down):
