@@ -303,6 +303,9 @@ _group_commit: GroupCommit[_ReportWrite, None] = GroupCommit(
 def _report_write(write: _ReportWrite) -> None:
     """Any database: the two claims and the INSERT in one short transaction."""
     report, countable, now = write.report, write.countable, write.now
+    # Retried alone after its batch failed, a write starts afresh: the rolled-back attempt's
+    # claims and row are gone, and another process may have claimed its network since.
+    report.pk, report.counted, write.site_claimed = None, False, False
     with transaction.atomic(), connection.cursor() as cursor:
         if countable:
             row, condition = _network_params(write)

@@ -11,10 +11,10 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from outagewatch.group_commit import GroupCommit
+from outagewatch.group_commit import GroupCommit, _Slot
 from reports import services
 from reports.api.serializers import ReportCreatedSerializer
-from reports.models import BlockWindow, Report, ReporterWindow
+from reports.models import BlockWindow, Report, ReporterWindow, Service
 from reports.networks import block_window_end, network_keys
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
@@ -185,6 +185,39 @@ def test_concurrent_reports_from_one_block_stop_at_its_cap(
     assert results.count(True) == 3
     assert BlockWindow.objects.get().counted == 3
     assert ReporterWindow.objects.count() == 8  # every network spent its window
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_retried_alone_after_its_batch_failed_is_claimed_afresh(
+    writer, service, problem_types, monkeypatch
+):
+    """Maintainer review (forty-third session): retried alone, a report kept the counted flag
+    (and row id) of its rolled-back first attempt, so it was stored as counted although
+    another process had claimed its network's window in between."""
+    login = problem_types["login"]
+
+    def write(service_, address: str) -> services._ReportWrite:
+        keys = network_keys(address)
+        report = Report(
+            service=service_, problem=login, country="DE", source=Report.Source.API,
+            created_at=NOW, reporter_key=keys.network, block_key=keys.block, counted=False,
+        )  # fmt: skip
+        return services._ReportWrite(report=report, site=keys.site, countable=True, now=NOW)
+
+    good = write(service, "198.51.100.7")
+    gone = write(Service(pk=987654, slug="gone", name="Gone"), "192.0.2.9")  # deleted: FK fails
+    retry_alone = services._group_commit._retry_alone
+
+    def another_process_claims_first(exc: Exception) -> bool:
+        until = NOW + dt.timedelta(minutes=15)
+        ReporterWindow.objects.create(reporter_key=good.site, service=service, counted_until=until)
+        return retry_alone(exc)
+
+    monkeypatch.setattr(services._group_commit, "_retry_alone", another_process_claims_first)
+    services._group_commit._run([_Slot(good), _Slot(gone)])
+    stored = Report.objects.get(pk=good.report.pk)
+    assert (good.report.counted, good.site_claimed, stored.counted) == (False, False, False)
+    assert Report.objects.count() == 1
 
 
 @pytest.mark.django_db
