@@ -89,9 +89,11 @@ def detect_tick(*, now: dt.datetime | None = None) -> list[TickDone]:
         cursor.position = newest - dt.timedelta(minutes=1)
     first = newest if cursor is None else cursor.position + dt.timedelta(minutes=1)
     skipped_from = None
-    if newest - first > dt.timedelta(minutes=MAX_CATCH_UP_MINUTES):
+    # The newest MAX_CATCH_UP_MINUTES minutes, newest included (it judged 31; review).
+    if newest - first >= dt.timedelta(minutes=MAX_CATCH_UP_MINUTES):
         logger.warning("Detection is %s behind; judging only the newest minutes", newest - first)
-        skipped_from, first = first, newest - dt.timedelta(minutes=MAX_CATCH_UP_MINUTES)
+        skipped_from = first
+        first = newest - dt.timedelta(minutes=MAX_CATCH_UP_MINUTES - 1)
     done = []
     minute = first
     while minute <= newest:

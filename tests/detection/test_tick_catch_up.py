@@ -56,8 +56,8 @@ def _open_after_skip(history, send_reports, onset: int) -> Outage:
     run_minutes(send_reports, history, 0, 10)
     reports_only(send_reports, history, 10, onset)
     reports_only(send_reports, history, onset, 61, extra=25)
-    done = catch_up(61)  # behind since minute 10: minutes 10-29 skipped, 30-60 judged
-    assert [d.minute for d in done] == [T0 + k * M for k in range(30, 61)]
+    done = catch_up(61)  # behind since minute 10: minutes 10-30 skipped, the newest 30 judged
+    assert [d.minute for d in done] == [T0 + k * M for k in range(31, 61)]
     return Outage.objects.get(service=history)
 
 
@@ -98,14 +98,14 @@ def test_an_outage_opening_after_a_skip_counts_every_report_with_the_tick_kept_i
 
 def _open_then_skip(history, send_reports, *, high_until: int) -> Outage:
     """An outage from minute 10, judged until 19; the workers away from minute 20 to 70 while
-    its reports stay high until `high_until`; back at 71 (minutes 20-39 skipped)."""
+    its reports stay high until `high_until`; back at 71 (minutes 20-40 skipped)."""
     run_minutes(send_reports, history, 0, 10)
     run_minutes(send_reports, history, 10, 20, extra=25)
     assert Outage.objects.get(service=history).is_active
     reports_only(send_reports, history, 20, high_until, extra=25)
     reports_only(send_reports, history, high_until, 71)
     done = catch_up(71)
-    assert done[0].minute == T0 + 40 * M
+    assert done[0].minute == T0 + 41 * M
     return Outage.objects.get(service=history)
 
 
