@@ -375,14 +375,19 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
 
 
 def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:
-    """Counted reports of the overall series in the last 15 minutes, hour and 24 hours."""
-    now = now or timezone.now()
+    """Counted reports of the overall series in the last 15 minutes, hour and 24 hours: the
+    newest minutes already counted into buckets (a minute's bucket is written once it has
+    closed; from `now` itself the spans held a minute less, review)."""
+    end = bucketed_until(now or timezone.now())
     spans = {"last_15m": 15, "last_1h": 60, "last_24h": 1440}
     sums = Bucket.objects.filter(
-        service=service, country=OVERALL, minute__gt=now - timedelta(minutes=1440), minute__lte=now
+        service=service,
+        country=OVERALL,
+        minute__gte=end - timedelta(minutes=1440),
+        minute__lt=end,
     ).aggregate(
         **{
-            name: Sum("counted", filter=Q(minute__gt=now - timedelta(minutes=minutes)))
+            name: Sum("counted", filter=Q(minute__gte=end - timedelta(minutes=minutes)))
             for name, minutes in spans.items()
         }
     )

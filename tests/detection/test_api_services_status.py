@@ -47,6 +47,15 @@ def test_service_counts_sum_overall_buckets_per_window(api_client, service):
     assert body["reports"] == {"last_15m": 8, "last_1h": 15, "last_24h": 26}
 
 
+def test_service_counts_hold_every_closed_minute_of_each_span(api_client, service):
+    """Maintainer review (forty-third session): the spans summed 14, 59 and 1439 minutes (the
+    oldest minute left out, the current one not counted into buckets yet)."""
+    now = minute_now()
+    buckets_make(service, {now - timedelta(minutes=k): 1 for k in range(1, 1442)})
+    body = api_client.get("/api/v1/services/acme/").json()
+    assert body["reports"] == {"last_15m": 15, "last_1h": 60, "last_24h": 1440}
+
+
 def test_service_with_problems_has_sentence_outage_and_expected(api_client, service):
     started = minute_now() - timedelta(minutes=25)
     outage = outage_make(service, started_at=started)
