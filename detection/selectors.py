@@ -458,9 +458,15 @@ def series_between(
     step = next((s for s in (1, 15, 60) if span / s <= points), 60)
     if start < timezone.now() - timedelta(days=settings.BUCKET_RETENTION_DAYS):
         step = 60
-    count = -(-span // step)
+    # Buckets sit on the step's grid: count from the one holding `start` to the one holding
+    # the last minute (from the span alone, an off-grid range lost up to a step of its start).
+    first, last = epoch_minute(start) // step, (epoch_minute(end) - 1) // step
     return series_build(
-        service=service, country=country, end_minute=epoch_minute(end), step=step, count=count
+        service=service,
+        country=country,
+        end_minute=epoch_minute(end),
+        step=step,
+        count=max(last - first + 1, 1),
     )
 
 

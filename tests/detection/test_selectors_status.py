@@ -95,6 +95,18 @@ def test_an_outage_older_than_the_minute_buckets_is_charted_from_the_hourly_roll
     )
 
 
+def test_a_chart_between_two_moments_off_its_grid_starts_with_the_bucket_holding_the_first(
+    service, midday
+):
+    """Maintainer review (forty-third session): off the step's grid, the first bucket began
+    up to a step after `start` (an outage page's lead-in cut short)."""
+    start = datetime(2026, 11, 25, 6, 7, tzinfo=UTC)
+    series = selectors.series_between(service=service, start=start, end=start + timedelta(hours=5))
+    assert series.step_minutes == 15
+    assert series.start == start.replace(minute=0)  # 06:00-06:15 holds 06:07
+    assert series.points[-1].at == datetime(2026, 11, 25, 11, 0, tzinfo=UTC)  # holds 11:06
+
+
 def test_sparklines_cover_24_hours_for_services_with_reports(service, make_service):
     quiet = make_service("quiet")
     now = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
