@@ -36,7 +36,8 @@ from reports.models import UncheckedMinute
 
 logger = logging.getLogger(__name__)
 
-# The tick reads a minute back at most its catch-up span (30 minutes) after it closed.
+# The tick reads a minute back at most its catch-up span (detection.services.tick's
+# MAX_CATCH_UP_MINUTES, 30) after it closed; kept four times as long.
 KEEP = dt.timedelta(hours=2)
 # Where reports are submitted: the API and the service page's form.
 SUBMISSION_VIEWS = frozenset({"report-create", "reports:service"})
