@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
+from detection.falling import near_normal
 from detection.models import Outage, OutageEvent
 
 if TYPE_CHECKING:
@@ -51,11 +52,6 @@ COUNTER_LABELS = {
     "last_24h": "Reports in the last 24 hours",
     "expected": "Normal now, per minute",
 }
-
-# "Reports are falling": the newest closed minutes' excess over normal is at most this share
-# of the outage's peak excess (or reports are back within the normal band).
-FALLING_SHARE = 0.3
-
 
 # --- Names ----------------------------------------------------------------------------------
 
@@ -283,53 +279,6 @@ def _bucket_rate(point: SeriesPoint) -> str:
 # --- Status ---------------------------------------------------------------------------------
 
 
-def reports_falling(
-    *,
-    recent_observed: Sequence[float],
-    recent_expected: Sequence[float],
-    peak_observed: float,
-    peak_expected: float,
-    upper: Sequence[float] | None = None,
-    recent_networks: Sequence[float] | None = None,
-    peak_networks: float | None = None,
-) -> bool:
-    """Whether reports of an open outage are back near normal: the mean excess of the newest
-    closed minutes is at most FALLING_SHARE of the peak excess, or every one of them is within
-    the normal band (``upper``); and the distinct networks reporting in those minutes
-    (``recent_networks``, when read) have fallen as far from their own peak.
-
-    Counted reports alone fall in a sustained surge: a network and a provider block each add
-    only their allowance per window, so once the onset has spent them the counted rate settles
-    far below its first minute while as many people report (2,400 reports a minute read as
-    "may be over", scale tester, fortieth session). The networks reporting each minute
-    carry no allowance, so they say whether people have stopped. Pure: the caller passes
-    closed minutes only (a filling minute always looks low)."""
-    if not _back_near_normal(recent_observed, recent_expected, upper, peak_observed, peak_expected):
-        return False
-    if recent_networks is None or peak_networks is None or peak_networks <= peak_expected:
-        return True
-    return _back_near_normal(recent_networks, recent_expected, upper, peak_networks, peak_expected)
-
-
-def _back_near_normal(
-    recent: Sequence[float],
-    expected: Sequence[float],
-    upper: Sequence[float] | None,
-    peak: float,
-    peak_expected: float,
-) -> bool:
-    if not recent or len(recent) != len(expected):
-        return False
-    peak_excess = peak - peak_expected
-    if peak_excess <= 0:
-        return False
-    in_band = upper is not None and len(upper) == len(recent)
-    if in_band and all(o <= u for o, u in zip(recent, upper, strict=True)):
-        return True
-    excess = sum(o - e for o, e in zip(recent, expected, strict=True))
-    return excess / len(recent) <= FALLING_SHARE * peak_excess
-
-
 def status_label(state: ServiceState) -> str:
     """The badge: "No problems", "Possible problems", "Problems detected", "Reports falling"."""
     return FALLING_LABEL if state.falling else level_label(state.level)
@@ -441,21 +390,17 @@ def _networks_beyond_counted(state: ServiceState) -> str:
 
 def _dropped(state: ServiceState, outage: Outage) -> bool:
     """The newest minute is back near normal: its excess at most FALLING_SHARE of the peak's,
-    as reports_falling judges the falling verdict's minutes, in counted reports and (when
+    as detection.falling judges the falling verdict's minutes, in counted reports and (when
     read) in the networks reporting."""
     if state.expected is None:
         return False
-    if not _near(state.observed, state.expected, outage.peak_observed, outage.peak_expected):
+    if not near_normal(state.observed, state.expected, outage.peak_observed, outage.peak_expected):
         return False
     if state.networks is None or state.peak_networks is None:
         return True
     if state.peak_networks <= outage.peak_expected:
         return True
-    return _near(state.networks, state.expected, state.peak_networks, outage.peak_expected)
-
-
-def _near(observed: float, expected: float, peak: float, peak_expected: float) -> bool:
-    return observed - expected <= max(FALLING_SHARE * (peak - peak_expected), 0.0)
+    return near_normal(state.networks, state.expected, state.peak_networks, outage.peak_expected)
 
 
 # Where a sentence's time goes until it is rendered as text or as a <time> element: a NUL

@@ -23,6 +23,7 @@ from django.utils import timezone
 from detection.core import Baseline
 from detection.core.state import STATE_POSSIBLE
 from detection.episodes import outage_episode
+from detection.falling import reports_falling
 from detection.models import (
     OVERALL,
     Bucket,
@@ -35,7 +36,7 @@ from detection.models import (
     ServiceStatus,
     UpstreamOutage,
 )
-from detection.presentation import country_name, reports_falling
+from detection.presentation import country_name
 from reports.cache import catalog_service
 from reports.models import ProblemType, Service
 

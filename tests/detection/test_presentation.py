@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from detection import presentation, selectors
+from detection import falling, presentation, selectors
 from detection.models import OutageEvent
 from tests.detection.status_data import outage_make, status_make
 
@@ -75,7 +75,7 @@ def test_duration_text():
 
 
 def _falling(recent, expected=2.0, peak=42.0, peak_expected=2.0, upper=None):
-    return presentation.reports_falling(
+    return falling.reports_falling(
         recent_observed=recent,
         recent_expected=[expected] * len(recent),
         peak_observed=peak,
@@ -105,8 +105,8 @@ def test_no_minutes_or_no_peak_is_not_falling():
 
 
 def test_counted_reports_capped_by_allowances_are_not_falling_while_networks_report():
-    def falling(networks: list[int], peak_networks: int | None) -> bool:
-        return presentation.reports_falling(
+    def falls(networks: list[int], peak_networks: int | None) -> bool:
+        return falling.reports_falling(
             recent_observed=[20, 19, 21],
             recent_expected=[2.0] * 3,
             peak_observed=1150,
@@ -115,10 +115,10 @@ def test_counted_reports_capped_by_allowances_are_not_falling_while_networks_rep
             peak_networks=peak_networks,
         )
 
-    assert not falling([2000, 1980, 2010], 2050)
-    assert falling([30, 25, 21], 2050)  # people stopped: the networks fell too
-    assert falling([2000, 1980, 2010], None)  # not read: the counted reports decide
-    assert falling([0, 0, 0], 0)  # no networks recorded (older buckets): likewise
+    assert not falls([2000, 1980, 2010], 2050)
+    assert falls([30, 25, 21], 2050)  # people stopped: the networks fell too
+    assert falls([2000, 1980, 2010], None)  # not read: the counted reports decide
+    assert falls([0, 0, 0], 0)  # no networks recorded (older buckets): likewise
 
 
 # --- Status sentence (rows) ------------------------------------------------------------------
