@@ -108,7 +108,7 @@ class DetectorState:
             if f.name == "calibration":
                 given = [_calibration_row(v) if v else None for v in given]
             if f.name in _ROWS:  # per-series arrays of any length (level_history, calibration)
-                values[f.name] = _stack_rows(given, default)
+                values[f.name] = _stack_rows(given, default, right=f.name in _NEWEST_LAST)
             else:
                 column = default.copy()
                 for i, value in enumerate(given):
@@ -167,6 +167,10 @@ def _calibration_row(values: list[Any]) -> list[float]:
 
 # Fields that hold a row of numbers per series rather than one number.
 _ROWS = ("level_history", "calibration")
+# Rows whose newest value is last (level_history, oldest first): a shorter one is padded on
+# the left, so its newest stays the newest beside longer ones (review, forty-third session:
+# padded on the right, a 60-bucket sum was judged at a level three ticks old).
+_NEWEST_LAST = ("level_history",)
 
 
 def _plain_column(values: np.ndarray) -> list[Any]:
@@ -176,15 +180,17 @@ def _plain_column(values: np.ndarray) -> list[Any]:
     return [[None if v != v else v for v in row] for row in values.tolist()]
 
 
-def _stack_rows(given: list[Any], default: np.ndarray) -> np.ndarray:
-    """(n, w) from per-series lists, NaN for None; w from the longest (0 if none stored)."""
+def _stack_rows(given: list[Any], default: np.ndarray, *, right: bool = False) -> np.ndarray:
+    """(n, w) from per-series lists, NaN for None; w from the longest (0 if none stored). A
+    shorter list fills the row's start, or its end where `right`."""
     width = max((len(v) for v in given if v), default=default.shape[1] if default.ndim == 2 else 0)
     out = np.full((len(given), width), np.nan)
     if default.ndim == 2 and default.shape[1] == width:
         out[:] = default
     for i, row in enumerate(given):
         if row:
-            out[i, : len(row)] = [np.nan if v is None else v for v in row]
+            at = width - len(row) if right else 0
+            out[i, at : at + len(row)] = [np.nan if v is None else v for v in row]
     return out
 
 

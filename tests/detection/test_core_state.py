@@ -135,3 +135,24 @@ def test_a_stored_calibration_of_an_earlier_layout_keeps_its_history():
     # Any other width (an older state version) starts afresh.
     other = {**record, "calibration": [1.0] * 8}
     assert (DetectorState.from_records([other]).calibration == 0).all()
+
+
+def test_a_shorter_level_history_keeps_its_newest_factor_newest_beside_longer_ones():
+    """Review (forty-third session): restored beside a longer history (a series not ticked
+    since `windows` changed), a short one was padded after its newest factor, so the 60-bucket
+    sum was judged at the level of three ticks before."""
+    from detection.core.level import history_length, window_factors
+
+    config = DetectorConfig()
+    full = DetectorState.initial(1).to_records()[0]
+    full["level_history"] = [1.0] * history_length(config)
+    short = DetectorState.initial(1).to_records()[0]
+    short["level_history"] = [1.2, 1.15, 1.1]  # oldest first
+    alone = DetectorState.from_records([short])
+    mixed = DetectorState.from_records([full, short])
+    assert mixed.level_history[1, -1] == 1.1
+    now = np.array([1.0])
+    np.testing.assert_array_equal(
+        window_factors(mixed.level_history[1:], now, config),
+        window_factors(alone.level_history, now, config),
+    )
