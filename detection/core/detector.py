@@ -222,6 +222,10 @@ def detect_series(
     minutes = np.asarray(minutes, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
     n = len(minutes)
+    if minutes.ndim != 1 or values.shape != minutes.shape:
+        raise ValueError(
+            f"minutes and values must be one value each: {minutes.shape}, {values.shape}"
+        )
     if n and np.any(np.diff(minutes) <= 0):
         raise ValueError("minutes must be strictly increasing")
     expected = np.zeros(n)

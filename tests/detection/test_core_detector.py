@@ -221,3 +221,12 @@ def test_no_sum_longer_than_the_levels_time_constant_at_coarse_spacing():
     assert "poisson_120m" in rules[2]
     assert "poisson_100m" in rules[5]  # 20 buckets
     assert max(int(r.split("_")[1][:-1]) for r in rules[5]) <= 120
+
+
+@pytest.mark.parametrize("extra", [1, -1])
+def test_minutes_and_values_of_different_lengths_are_refused(extra):
+    """Review (forty-third session): a value too many or too few gave a result for a short
+    series and a broadcast error from deep inside for a long one."""
+    minutes = np.arange(2 * 1440)
+    with pytest.raises(ValueError, match="one value each"):
+        detect_series(minutes, np.ones(len(minutes) + extra))
