@@ -205,6 +205,11 @@ def _confirmation_prepare(
 ) -> ConfirmationDelivery | None:
     """The outbox row that will carry this request's link (gathered over the daily cap), or
     None when a link sent within the resend gap still works."""
+
+    def same_choices(link: ConfirmationDelivery) -> bool:
+        chosen = (link.countries, link.timezone, link.notify_acknowledged)
+        return chosen == (countries, timezone_name, notify_acknowledged)
+
     links = subscription.confirmations.filter(purpose=ConfirmationDelivery.Purpose.CONFIRM)
     waiting = (
         links.filter(status__in=[Status.PENDING, Status.SENDING]).order_by("-created_at").first()
@@ -214,19 +219,25 @@ def _confirmation_prepare(
         # list): it goes out with these countries instead of a second email; no resend gap
         # applies to it. As soon as possible, unless gathered: its list waits for the burst
         # to end or for the next day, and moving one row would not hurry the others.
-        ConfirmationDelivery.objects.filter(pk=waiting.pk, status=Status.PENDING).update(
+        updated = ConfirmationDelivery.objects.filter(pk=waiting.pk, status=Status.PENDING).update(
             countries=countries,
             timezone=timezone_name,
             notify_acknowledged=notify_acknowledged,
             next_attempt_at=waiting.next_attempt_at if waiting.gathered else now,
         )
-        return waiting
-    # The resend gap spares an inbox a second link while the first still works; one used or
-    # revoked (confirmed, then unsubscribed) cannot be followed, so a new one goes at once
-    # (the page says one is on its way). The daily cap below still bounds them.
+        if updated or same_choices(waiting):
+            return waiting
+        # Being sent right now with other choices: the link leaving carries those, so this
+        # request's goes in an email of its own (answered "on its way", it was lost; review).
+    # The resend gap spares an inbox a second link while the first still works, for the same
+    # choices: a link for other countries (someone correcting a choice just made) goes, or
+    # only the superseded one would arrive. One used or revoked (confirmed, then
+    # unsubscribed) cannot be followed, so a new one goes at once (the page says one is on
+    # its way). The daily cap below still bounds them.
     last_sent = links.filter(status=Status.SENT, used_at__isnull=True).order_by("-sent_at").first()
     gap = timedelta(minutes=settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES)
-    if last_sent is not None and last_sent.sent_at and last_sent.sent_at > now - gap:
+    recent = last_sent is not None and last_sent.sent_at and last_sent.sent_at > now - gap
+    if recent and same_choices(last_sent):
         return None
     key = email_rate_key(subscription.email)
     # Over the cap the request is not dropped (the answer said a link is on its way): it

@@ -168,6 +168,40 @@ def test_a_new_link_is_sent_after_the_resend_gap(service, mailoutbox):
     assert ConfirmationDelivery.objects.count() == 2
 
 
+def test_other_countries_asked_within_the_resend_gap_get_a_link_of_their_own(service, mailoutbox):
+    """Review (forty-third session): within the gap a request for other countries sent
+    nothing, answered "on its way", and the only link confirmed the superseded choice."""
+    now = timezone.now()
+    first = _request(service, "ann@example.com", ["FR"], now=now)
+    assert _deliver(first, now).outcome == Outcome.SENT
+    again = _request(service, "ann@example.com", ["DE"], now=now + timedelta(minutes=5))
+    assert again.confirmation_queued
+    assert _deliver(again, now + timedelta(minutes=5)).outcome == Outcome.SENT
+    link = ConfirmationDelivery.objects.latest("created_at")
+    confirmed = services.subscription_confirm(confirmation=link, now=now + timedelta(minutes=6))
+    assert confirmed.countries == ["DE"] and len(mailoutbox) == 2
+    # The same choice again within the gap: the link mailed still works, nothing new goes.
+    same = _request(service, "ann@example.com", ["DE"], now=now + timedelta(minutes=7))
+    assert not same.confirmation_queued and ConfirmationDelivery.objects.count() == 2
+
+
+def test_a_request_while_its_link_is_being_sent_with_other_countries_is_not_lost(
+    service, mailoutbox
+):
+    """Review (forty-third session): asked again while the first email was being sent, the
+    request updated nothing (the row was no longer pending), was answered "on its way", and
+    only the first choice ever went."""
+    now = timezone.now()
+    first = _request(service, "ann@example.com", ["FR"], now=now)
+    sending = ConfirmationDelivery.objects.get()
+    ConfirmationDelivery.objects.filter(pk=sending.pk).update(status="sending", claimed_at=now)
+    same = _request(service, "ann@example.com", ["FR"], now=now)
+    assert same.confirmation_queued and ConfirmationDelivery.objects.count() == 1
+    again = _request(service, "ann@example.com", ["DE"], now=now)
+    assert again.confirmation_queued
+    assert first.subscription.confirmations.filter(countries=["DE"], status="pending").exists()
+
+
 def test_subscribing_again_right_after_unsubscribing_sends_a_new_link(service, mailoutbox):
     now = timezone.now()
     first = _request(service, now=now)
