@@ -61,18 +61,25 @@ class Response:
     truncated: bool = False  # the server had more than max_bytes to say
 
 
-# NAT64's well-known prefix (RFC 6052): 64:ff9b::a.b.c.d is a.b.c.d behind a translator.
+# NAT64's well-known prefix (RFC 6052): 64:ff9b::a.b.c.d is a.b.c.d behind a translator;
+# and the deprecated IPv4-compatible form ::a.b.c.d (RFC 4291), which some stacks still route.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# Prefixes that only ever reach a site's own network: the local-use NAT64 prefix (RFC 8215,
+# whatever IPv4 it embeds, and where, depends on the site's prefix length; Python counts it
+# global) and the deprecated site-local fec0::/10.
+_LOCAL_ONLY = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))
 
 
 def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 one stands for: mapped (::ffff:10.0.0.1), 6to4
-    (2002:0a00:0001::) or NAT64 (64:ff9b::10.0.0.1); None for any other."""
+    (2002:0a00:0001::), NAT64 (64:ff9b::10.0.0.1) or IPv4-compatible (::10.0.0.1); None for
+    any other."""
     if ip.version != 6:
         return None
     if ip.ipv4_mapped or ip.sixtofour:
         return ip.ipv4_mapped or ip.sixtofour
-    if ip in _NAT64:
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):  # not :: or ::1
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
 
@@ -81,6 +88,8 @@ def address_allowed(ip: IPAddress, *, allow_loopback: bool) -> bool:
     ip = embedded_ipv4(ip) or ip  # judged as the address it reaches
     if ip.is_loopback:
         return allow_loopback
+    if any(ip in network for network in _LOCAL_ONLY if network.version == ip.version):
+        return False
     return ip.is_global and not ip.is_multicast
 
 

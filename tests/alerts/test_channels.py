@@ -229,7 +229,19 @@ def test_only_public_addresses_are_allowed(address, allowed, settings):
 
 @pytest.mark.parametrize(
     ("address", "allowed"),
-    [("2002:7f00:1::", False), ("64:ff9b::a00:1", False), ("2002:5db8:d70e::", True)],
+    [
+        ("2002:7f00:1::", False),
+        ("64:ff9b::a00:1", False),
+        ("2002:5db8:d70e::", True),
+        ("64:ff9b::5db8:d70e", True),
+        # Review (forty-third session): a site's local NAT64 (RFC 8215), IPv4-compatible and
+        # site-local addresses passed as public.
+        ("64:ff9b:1::a00:1", False),
+        ("64:ff9b:1:5db8:d7:e00::", False),
+        ("::a00:1", False),
+        ("::5db8:d70e", True),
+        ("fec0::1", False),
+    ],
 )
 def test_ipv6_forms_of_ipv4_are_judged_as_the_address_they_reach(address, allowed, settings):
     settings.ALERT_HTTP_ALLOW_LOOPBACK = False
