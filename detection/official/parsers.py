@@ -24,7 +24,7 @@ import html
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -121,21 +121,35 @@ def _check_storable(snapshot: Snapshot) -> None:
     """What the store needs of a document that parsed: one incident per id (the store keeps
     one row per source and id), and text the database can hold (a lone surrogate escaped in
     JSON parses, but is no character; PostgreSQL's text holds no NUL)."""
-    texts = [snapshot.description, *snapshot.components, *snapshot.components.values()]
     seen: set[str] = set()
     for incident in snapshot.incidents:
         if incident.external_id in seen:
             raise PayloadError(f"two incidents with the id {incident.external_id[:60]!r}")
         seen.add(incident.external_id)
-        texts += [incident.external_id, incident.title, incident.url, *incident.components]
-        texts += [update.body for update in incident.updates]
-    for text in texts:
+    # Every text of the document, status words included: a list of the fields to check
+    # missed those, and a NUL in one made the poll raise instead of recording a failure
+    # (review, forty-third session).
+    for text in _texts(snapshot):
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise PayloadError(f"text that is not Unicode: {text[:60]!r}") from None
         if "\x00" in text:
             raise PayloadError(f"text with a NUL character: {text[:60]!r}")
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string in a parsed document: its dataclasses' fields, tuples and dicts (keys
+    too), however deep."""
+    if isinstance(value, str):
+        return [value]
+    if is_dataclass(value):
+        return [t for f in fields(value) for t in _texts(getattr(value, f.name))]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(value, (tuple, list)):
+        return [t for item in value for t in _texts(item)]
+    return []
 
 
 # --- checked access ---------------------------------------------------------------------------

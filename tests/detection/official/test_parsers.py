@@ -162,6 +162,9 @@ def _statuspage(**changes) -> bytes:
         # What the store cannot keep: one row per id, Unicode text.
         ("statuspage", _statuspage(name="\ud800x"), "not Unicode"),
         ("statuspage", _statuspage(name="a\x00b"), "NUL character"),
+        # Status words too (review, forty-third session: the poll raised on them).
+        ("statuspage", _statuspage(status="investigating\x00"), "NUL character"),
+        ("statuspage", _statuspage(status="investigating\ud800"), "not Unicode"),
         ("incidentio", b'{"ongoing_incidents": [{"id": "1", "name": "x", "status": "identified"}]}',
          "no last_update_at, published_at or started_at"),
         ("statusio", b'{"result": {"status_overall": {"status_code": "400"}}}',
