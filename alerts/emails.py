@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -263,11 +263,8 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "earlier_sent_at": earlier.sent_at if earlier else None,
         "cooldown_minutes": settings.ALERT_COOLDOWN_MINUTES,
         "reopen_minutes": settings.OUTAGE_REOPEN_MINUTES,
-        # The window counts from the end, which the quiet minutes that confirm it follow: by
-        # the time "resolved" arrives half of "within 30 minutes" had gone (API tester F17).
-        "reopen_until": when(
-            end + timedelta(minutes=settings.OUTAGE_REOPEN_MINUTES) if end else None
-        ),
+        # A deadline, not "within 30 minutes", which stays true in the inbox (API tester F17).
+        "reopen_until": when(selectors.outage_reopen_until(outage=outage, end=end)),
         "official": notice.official,
         "official_incident": notice.official_incident,
     }

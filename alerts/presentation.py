@@ -273,8 +273,8 @@ def summary(
         first = words.time_in_zone(outage.started_at, zone, now=now)
         return (
             f"The problems reported since {first} are back within "
-            f"{settings.OUTAGE_REOPEN_MINUTES} minutes of ending, since {start}: the same "
-            f"outage. {peak}"
+            f"{settings.OUTAGE_REOPEN_MINUTES} minutes of being resolved, since {start}: the "
+            f"same outage. {peak}"
         ).strip()
     return f"Problems since {start}. {peak}"
 

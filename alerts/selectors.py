@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
 from detection.episodes import Episode
 from detection.episodes import outage_episode as episode_get
-from detection.models import Outage
+from detection.models import Outage, OutageEvent
 
 Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status
@@ -60,6 +60,16 @@ def subscriptions_for_outage(
 def outage_episode_current(*, outage: Outage) -> Episode:
     """The outage's current episode (0: its first run) and where it is."""
     return episode_get(outage=outage)
+
+
+def outage_reopen_until(*, outage: Outage, end: datetime | None) -> datetime | None:
+    """Until when problems back reopen this resolved outage: OUTAGE_REOPEN_MINUTES from the
+    minute it was judged over (its last RESOLVED entry, when the "resolved" message went),
+    as the detector counts; from its end where no entry says when."""
+    judged = (
+        outage.events.filter(kind=OutageEvent.Kind.RESOLVED).aggregate(at=Max("at"))["at"] or end
+    )
+    return judged + timedelta(minutes=settings.OUTAGE_REOPEN_MINUTES) if judged else None
 
 
 def subscription_ids_matching(*, ids: Iterable[int], episode: Episode) -> list[int]:

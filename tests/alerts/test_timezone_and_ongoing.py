@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from alerts import services
 from alerts.models import AlertDelivery, Subscription
+from detection.models import OutageEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -188,13 +189,31 @@ def test_resolved_email_states_the_outage_end_in_the_zone(subscriber, outage, ma
     services.alert_delivery_send(delivery_id=resolved.pk, now=started + timedelta(hours=1))
     message = mailoutbox[-1]
     assert "ended at 27 Nov 15:13 (UTC+1), after 47 min" in message.body
-    # The reopen window counts from the end: its deadline, not "within 30 minutes", which
-    # had half gone by when the email came (API tester F17).
+    # A deadline, not "within 30 minutes" (API tester F17); with no RESOLVED entry (only the
+    # detector writes one), counted from the end.
     for body in (message.body, message.alternatives[0][0]):
         assert "If the problems return before 27 Nov 15:43 (UTC+1), we will tell you" in body
     assert message.subject == (
         "Resolved: Acme Cloud is working again after problems from 14:26 to 15:13 (UTC+1)"
     )
+
+
+def test_resolved_email_gives_the_reopen_deadline_from_when_it_was_judged_over(
+    subscriber, outage, mailoutbox
+):
+    """Problems back within OUTAGE_REOPEN_MINUTES of the resolution (the detector's own
+    window, which the quiet minutes after the end precede) are told in the same thread."""
+    started = datetime(2026, 11, 27, 13, 26, tzinfo=UTC)
+    _sent_email(subscriber, outage, mailoutbox, "Europe/Berlin", started)
+    o = AlertDelivery.objects.get().outage
+    o.status, o.resolved_at = o.Status.RESOLVED, started + timedelta(minutes=47)
+    o.save()
+    judged = o.resolved_at + timedelta(minutes=15, seconds=3)
+    OutageEvent.objects.create(outage=o, at=judged, kind=OutageEvent.Kind.RESOLVED, message="")
+    services.alerts_notify(outage=o, change="resolved", now=judged)
+    resolved = AlertDelivery.objects.get(kind=AlertDelivery.Kind.RESOLVED)
+    services.alert_delivery_send(delivery_id=resolved.pk, now=judged)
+    assert "If the problems return before 27 Nov 15:58 (UTC+1)" in mailoutbox[-1].body
 
 
 # --- Confirming during an outage -------------------------------------------------------------
