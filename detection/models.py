@@ -302,6 +302,8 @@ class OutageEvent(models.Model):
     # A REOPENED event: the first minute of the relapse's excess (the reports that fired it),
     # which `at`, when it was detected, follows. A RESOLVED one: the end it declared (the
     # minute after the last with excess reports), which `at` follows by the quiet minutes.
+    # One quoting a minute's counts (observed, expected): that minute, which `at` follows by
+    # seconds, or by longer when the detector was catching up.
     since = models.DateTimeField(null=True, blank=True)
 
     class Meta:

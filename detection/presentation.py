@@ -758,7 +758,9 @@ def decision_details(
         if match:
             note += f" By chance alone: {chance_words(float(match.group(1)))}."
         where = f"{country_name(event.country)}: " if event.country else ""
-        lines.append(DecisionLine(where + note, at=event.at))
+        lines.append(DecisionLine(where + note, at=_evidence_at(event)))
+        if event.kind == OutageEvent.Kind.OPENED:
+            lines += _judged_late(event)
         # Named by what it is, not by a UTC time beside lines in the reader's zone (pages
         # tester F7).
         label = country_name(event.country) if event.country else "at the opening"
@@ -772,6 +774,29 @@ def decision_details(
     if technical:
         lines.append(DecisionLine(f"Technical details: {'; '.join(dict.fromkeys(technical))}."))
     return lines
+
+
+def _evidence_at(event: OutageEvent) -> datetime:
+    """When the minute an entry quotes had closed ("in the last minute" as of then); entries
+    from before minutes were recorded, when the detector wrote them."""
+    return event.since + timedelta(minutes=1) if event.since else event.at
+
+
+# Past this, an opening was said later than its minute allowed: our own delay, told.
+_LATE = timedelta(minutes=2)
+
+
+def _judged_late(event: OutageEvent) -> list[DecisionLine]:
+    """A line on our own delay where the detector judged the opening minute late (catching
+    up after it had stopped): the time before it is when we said so."""
+    late = event.at - _evidence_at(event)
+    if late <= _LATE:
+        return []
+    text = (
+        f"We said so {duration_text(event.at - late, event.at)} after that minute: our "
+        "detector was catching up after a pause, not waiting for more reports."
+    )
+    return [DecisionLine(text, at=event.at)]
 
 
 def _plain_note(

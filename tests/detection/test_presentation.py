@@ -227,6 +227,31 @@ def test_outage_words_have_no_jargon_and_one_end(resolved):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("late", [0, 6])
+def test_decision_details_date_the_opening_by_its_minute_and_tell_our_own_delay(resolved, late):
+    """Chaos tester (forty-third session): after a pause of the detector, the catch-up dated
+    the opening minute's counts at the time it judged them ("01:48: 844 reports in the last
+    minute" for the minute of 01:42) and said nothing of the delay being ours."""
+    minute = resolved.started_at + timedelta(minutes=1)
+    said = minute + timedelta(minutes=1 + late, seconds=2)
+    OutageEvent.objects.filter(outage=resolved, kind=OutageEvent.Kind.OPENED).update(
+        since=minute, at=said
+    )
+    details = presentation.decision_details(resolved, resolved.events.all())
+    opened = next(line for line in details if line.text.startswith("30 reports"))
+    assert opened.at == minute + timedelta(minutes=1)
+    if late:
+        after = details[details.index(opened) + 1]
+        assert after.at == said
+        assert after.text == (
+            "We said so 6 min after that minute: our detector was catching up after a pause, "
+            "not waiting for more reports."
+        )
+    else:
+        assert not any("catching up" in line.text for line in details)
+
+
+@pytest.mark.django_db
 def test_decision_details_say_the_window_and_how_unlikely(resolved):
     details = presentation.decision_details(resolved, resolved.events.all())
     lines = " ".join(str(line) for line in details)

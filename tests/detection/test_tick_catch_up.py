@@ -69,6 +69,10 @@ def test_an_outage_opening_after_a_skip_counts_every_report_since_its_onset(
     skipped minutes still in the window, and the tally counts from there, networks too."""
     outage = _open_after_skip(history, send_reports, onset)
     assert outage.is_active and outage.started_at == T0 + onset * M
+    # Its opening quotes a minute judged half an hour late: dated by that minute, not by now.
+    opened = outage.events.get(kind="opened")
+    assert T0 + 31 * M <= opened.since <= T0 + 33 * M
+    assert opened.at == T0 + 61 * M + dt.timedelta(seconds=2)
     counted = outage_recount(outage, T0 + 60 * M)
     assert outage.total_reports == counted.total == 27 * (61 - onset)
     assert outage.networks == counted.networks == outage.total_reports  # a network each
