@@ -110,6 +110,11 @@ class AlertDelivery(models.Model):
     # When the sweeper should try again (now, after a backoff or a cool-down). Null: waiting
     # for an event, not a time. Work due later lives here, never in a broker countdown.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    maybe_sent = models.BooleanField(
+        default=False,
+        help_text="An attempt may have reached the receiver though none was recorded as sent: "
+        "its worker died while sending, or the receiver went silent once it had the message.",
+    )
 
     class Meta:
         verbose_name_plural = "alert deliveries"

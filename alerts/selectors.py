@@ -103,7 +103,7 @@ def outage_ongoing_for(*, subscription: Subscription) -> Outage | None:
 def subscription_told_about(*, outage: Outage, subscription: Subscription) -> bool:
     """Anything sent, being sent or due to the subscription about this outage."""
     return AlertDelivery.objects.filter(
-        outage=outage, subscription=subscription, status__in=_TOLD_OR_TELLING
+        _TOLD_OR_TELLING_Q, outage=outage, subscription=subscription
     ).exists()
 
 
@@ -113,6 +113,11 @@ def outage_episode(*, outage: Outage) -> int:
 
 
 _TOLD_OR_TELLING = (Status.PENDING, Status.SENDING, Status.SENT)
+# A row that may have reached its receiver counts as told, whatever became of it: its "resolved"
+# lost to a timeout after the relay had it, then skipped when the outage came back, left the
+# subscriber with "resolved" as the last word and no "problems again" (chaos tester, F2).
+_MAYBE_TOLD = Q(maybe_sent=True)
+_TOLD_OR_TELLING_Q = Q(status__in=_TOLD_OR_TELLING) | _MAYBE_TOLD
 
 
 def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) -> list[int]:
@@ -122,9 +127,7 @@ def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) 
     "resolved" was dropped when it came back still thinks it is on, and hears the end.
     ``acknowledged``: only those who asked to hear when the provider acknowledges it."""
     rows = AlertDelivery.objects.filter(
-        outage=outage,
-        kind__in=[Kind.OPENED, Kind.REOPENED, Kind.RESOLVED],
-        status__in=_TOLD_OR_TELLING,
+        _TOLD_OR_TELLING_Q, outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED, Kind.RESOLVED]
     )
     if acknowledged:
         rows = rows.filter(subscription__notify_acknowledged=True)
@@ -136,11 +139,11 @@ def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) 
 
 
 def subscription_ids_told_resolved(*, outage: Outage) -> list[int]:
-    """Subscriptions told (or being told right now) the outage was over: they hear it is back."""
+    """Subscriptions told (or being told right now, or perhaps told) the outage was over:
+    they hear it is back."""
+    told = Q(status__in=[Status.SENDING, Status.SENT]) | _MAYBE_TOLD
     return list(
-        AlertDelivery.objects.filter(
-            outage=outage, kind=Kind.RESOLVED, status__in=[Status.SENDING, Status.SENT]
-        )
+        AlertDelivery.objects.filter(told, outage=outage, kind=Kind.RESOLVED)
         .values_list("subscription_id", flat=True)
         .distinct()
     )
@@ -150,7 +153,7 @@ def subscription_ids_untold(*, outage: Outage, episode: Episode | None = None) -
     """Subscriptions the current episode concerns with nothing sent, being sent or due about
     this outage."""
     told = set(
-        AlertDelivery.objects.filter(outage=outage, status__in=_TOLD_OR_TELLING).values_list(
+        AlertDelivery.objects.filter(_TOLD_OR_TELLING_Q, outage=outage).values_list(
             "subscription_id", flat=True
         )
     )
@@ -172,17 +175,19 @@ def delivery_earlier_in_flight(*, delivery: AlertDelivery) -> bool:
 
 
 def delivery_last_told_kind(*, delivery: AlertDelivery) -> str | None:
-    """The kind of the last message about this outage that reached this subscriber; the
-    provider's acknowledgement is an aside that says nothing about whether it is on."""
+    """The kind of the last message about this outage that reached this subscriber, or may
+    have; the provider's acknowledgement is an aside that says nothing about whether it is
+    on. Messages of one outage go to a subscriber in order (delivery_earlier_in_flight), so
+    the newest row is the last word."""
     return (
         AlertDelivery.objects.filter(
+            Q(status=Status.SENT) | _MAYBE_TOLD,
             outage_id=delivery.outage_id,
             subscription_id=delivery.subscription_id,
-            status=Status.SENT,
         )
         .exclude(pk=delivery.pk)
         .exclude(kind=Kind.ACKNOWLEDGED)
-        .order_by("-sent_at", "-pk")
+        .order_by("-pk")
         .values_list("kind", flat=True)
         .first()
     )

@@ -330,7 +330,13 @@ elif "EMAIL_HOST" in env:
 else:
     # Development: every email lands as a file under var/mail/ where it can be read.
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+if EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+    # Django's, waiting longer for the reply to a message's end (alerts.channels.smtp).
+    EMAIL_BACKEND = "alerts.channels.smtp.EmailBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# The relay's reply to the end of a message, which it may scan first (RFC 5321 asks a client
+# to wait ten minutes): within ALERT_SENDING_STALE_SECONDS, with the other steps' timeouts.
+EMAIL_DATA_TIMEOUT = env.int("EMAIL_DATA_TIMEOUT", default=300)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="OutageWatch <alerts@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -555,7 +561,8 @@ ALERT_MAX_ATTEMPTS: int = env.int("ALERT_MAX_ATTEMPTS", default=54)
 ALERT_RETRY_BACKOFF_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_SECONDS", default=30)
 ALERT_RETRY_BACKOFF_MAX_SECONDS: int = env.int("ALERT_RETRY_BACKOFF_MAX_SECONDS", default=1800)
 # A claim ('sending') older than this belongs to a crashed worker and may be taken over;
-# well above EMAIL_TIMEOUT so a slow but live send is never doubled.
+# above EMAIL_DATA_TIMEOUT and the other steps' EMAIL_TIMEOUT, so a slow but live send is
+# never doubled.
 ALERT_SENDING_STALE_SECONDS: int = env.int("ALERT_SENDING_STALE_SECONDS", default=600)
 # Webhook, Slack and Discord channels: one deadline for each POST's whole exchange (name
 # lookup, connect, TLS, request and answer: outagewatch.outbound); at most this much of an

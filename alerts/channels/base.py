@@ -21,12 +21,17 @@ if TYPE_CHECKING:
 
 class TransportError(Exception):
     """Sending failed; ``permanent`` says whether another attempt could succeed, ``gone``
-    that the destination no longer exists (only ever with ``permanent``)."""
+    that the destination no longer exists (only ever with ``permanent``), ``maybe_delivered``
+    that it failed after the receiver had the whole message (no answer to it): the receiver
+    may have kept it."""
 
-    def __init__(self, message: str, *, permanent: bool, gone: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, gone: bool = False, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent or gone
         self.gone = gone
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True)

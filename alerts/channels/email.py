@@ -9,6 +9,7 @@ from django.conf import settings
 
 from alerts import emails
 from alerts.channels.base import Notice, TransportError
+from alerts.channels.smtp import handed_over
 from outagewatch.outbound import connection_failure
 
 # RFC 3463's enhanced status code at the start of a reply's text ("5.1.1 User unknown").
@@ -52,7 +53,14 @@ def smtp_error(exc: BaseException) -> TransportError:
     which the operator can fix before the retries run out. A bare refusal fails the message
     and counts towards disabling, as webhooks' refusals do."""
     refusal = _refusal(exc)
-    return TransportError(_described(exc)[:1000], permanent=bool(refusal), gone=refusal == "gone")
+    # Handed over and then no answer (a reply, even a refusal, says what it did with it).
+    maybe = handed_over(exc) and not isinstance(exc, smtplib.SMTPResponseException)
+    text = _described(exc) + (
+        ", after it had the whole message (it may have kept it)" if maybe else ""
+    )
+    return TransportError(
+        text[:1000], permanent=bool(refusal), gone=refusal == "gone", maybe_delivered=maybe
+    )
 
 
 def _reply(text: bytes | str) -> str:

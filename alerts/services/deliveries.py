@@ -208,6 +208,8 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
     try:
         channels.transport_for(subscription.channel).send(notice)
     except TransportError as exc:
+        if exc.maybe_delivered:  # counted as told, whatever comes of the row (selectors)
+            mine.update(maybe_sent=True)
         result = record_failure(
             mine=mine, attempts=delivery.attempts, exc=exc, now=now, what=f"Delivery {delivery_id}"
         )

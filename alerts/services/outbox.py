@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from celery import Task
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 
 from alerts import selectors
 from alerts.channels import TransportError
@@ -70,13 +70,15 @@ def queue_after_commit(task: Task, **kwargs: object) -> None:
 def claim(model: type[models.Model], *, pk: int, now: datetime) -> QuerySet | None:
     """Take one outbox row for this worker; the returned queryset updates only our claim."""
     stale = now - timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS)
+    taken_over = Q(status=Status.SENDING, claimed_at__lt=stale)
+    changes: dict[str, object] = {"status": Status.SENDING, "claimed_at": now}
+    if model is AlertDelivery:
+        # A claim taken over: its worker died while sending, perhaps after the receiver had it.
+        changes["maybe_sent"] = Case(When(taken_over, then=True), default=F("maybe_sent"))
     claimed = (
         model.objects.filter(pk=pk)
-        .filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Status.SENDING, claimed_at__lt=stale)
-        )
-        .update(status=Status.SENDING, claimed_at=now)
+        .filter(Q(status=Status.PENDING, next_attempt_at__lte=now) | taken_over)
+        .update(**changes)
     )
     if not claimed:
         return None

@@ -30,11 +30,11 @@ def eager() -> Iterator[None]:
 
 @pytest.fixture
 def smtp_sink(settings) -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on loopback, with Django's SMTP backend sending to it."""
+    """A real SMTP server (aiosmtpd) on loopback, with the SMTP backend sending to it."""
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "alerts.channels.smtp.EmailBackend"  # as EMAIL_HOST sets it
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""

@@ -1,0 +1,63 @@
+"""Django's SMTP backend, waiting for the reply to the end of a message as long as RFC 5321
+asks, and saying when a failure came after the message was handed over.
+
+EMAIL_TIMEOUT bounds every exchange with the relay. After the message's last line a relay
+may scan it before it answers (RFC 5321 4.5.3.2.6 gives it ten minutes): with 20 seconds
+there, a slow but working relay stored a copy at every attempt while each was recorded as a
+failure, one copy a retry (chaos tester, forty-third session). That reply now waits
+EMAIL_DATA_TIMEOUT, and a failure while waiting for it is marked: the relay may have the
+message, so the outbox records the attempt as maybe delivered (alerts.services.outbox).
+"""
+
+from __future__ import annotations
+
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.core.mail.backends.smtp import EmailBackend as DjangoEmailBackend
+
+_END_OF_DATA = b"\r\n.\r\n"
+
+
+class _SMTP(smtplib.SMTP):
+    """Notes whether a message's data went out in full, and then waits EMAIL_DATA_TIMEOUT."""
+
+    handed_over = False
+    _in_data = False
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+        self.handed_over, self._in_data = False, True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s: bytes | str) -> None:
+        super().send(s)
+        if self._in_data and isinstance(s, bytes) and s.endswith(_END_OF_DATA):
+            self.handed_over = True
+            if self.sock is not None:
+                self.sock.settimeout(settings.EMAIL_DATA_TIMEOUT)
+
+
+class _SMTPSSL(_SMTP, smtplib.SMTP_SSL):
+    pass
+
+
+def handed_over(exc: BaseException) -> bool:
+    """Whether the relay had the whole message when `exc` happened (it may have kept it)."""
+    return bool(getattr(exc, "outagewatch_handed_over", False))
+
+
+class EmailBackend(DjangoEmailBackend):
+    @property
+    def connection_class(self) -> type[smtplib.SMTP]:
+        return _SMTPSSL if self.use_ssl else _SMTP
+
+    def _send(self, email_message: EmailMessage) -> bool:
+        try:
+            return super()._send(email_message)
+        except (smtplib.SMTPException, OSError) as exc:
+            exc.outagewatch_handed_over = getattr(self.connection, "handed_over", False)
+            raise
