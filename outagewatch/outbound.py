@@ -39,18 +39,20 @@ logger = logging.getLogger(__name__)
 
 
 class OutboundError(Exception):
-    """The request failed; ``permanent`` says whether another attempt could succeed."""
+    """The request failed; ``permanent`` says whether another attempt could succeed, ``sent``
+    that the whole request had gone out (the server may have acted on it)."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, sent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.sent = sent
 
 
 class OutboundTimeout(OutboundError):
     """No complete answer within the deadline: worth another attempt later."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, permanent=False)
+    def __init__(self, message: str, *, sent: bool = False) -> None:
+        super().__init__(message, permanent=False, sent=sent)
 
 
 @dataclass(frozen=True)
@@ -292,8 +294,10 @@ def request(
     connection = connection_class(parts.hostname, port, address=address, deadline=deadline)
     path = request_target(url)
     response: http.client.HTTPResponse | None = None
+    sent = False
     try:
         connection.request(method, path, body=body, headers={"Connection": "close", **headers})
+        sent = True
         response = connection.getresponse()
         data = _read_capped(response, limit=max_bytes + 1)
         return Response(
@@ -309,10 +313,11 @@ def request(
         ) from exc
     except TimeoutError as exc:  # socket.timeout included, and the deadline itself
         raise OutboundTimeout(
-            f"timed out after {timeout:g} s: no complete answer from {parts.hostname}"
+            f"timed out after {timeout:g} s: no complete answer from {parts.hostname}", sent=sent
         ) from exc
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, bad answer
-        raise OutboundError(connection_failure(exc, parts.hostname), permanent=False) from exc
+        failure = connection_failure(exc, parts.hostname)
+        raise OutboundError(failure, permanent=False, sent=sent) from exc
     finally:
         if response is not None:
             response.close()

@@ -46,7 +46,8 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
             allow_loopback=settings.ALERT_HTTP_ALLOW_LOOPBACK,
         )
     except outbound.OutboundError as exc:
-        raise TransportError(str(exc), permanent=exc.permanent) from exc
+        # Sent in full and then no answer: the receiver may have acted on it.
+        raise TransportError(str(exc), permanent=exc.permanent, maybe_delivered=exc.sent) from exc
     return _checked(Answer(status=response.status, body=response.body))
 
 

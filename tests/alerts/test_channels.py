@@ -21,6 +21,7 @@ from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services import Outcome
 from alerts.tasks import alert_delivery_send_task
 from tests.alerts.receiver import Answer, Receiver
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +171,17 @@ def test_a_slow_receiver_times_out_and_is_retried(hook, outage, receiver, settin
     result = _deliver(outage())
 
     assert result.outcome == Outcome.RETRY
-    assert "timed out" in AlertDelivery.objects.get().last_error.lower()
+    delivery = AlertDelivery.objects.get()
+    assert "timed out" in delivery.last_error.lower()
+    # It had the whole request: the message may have reached it, and counts as told.
+    assert delivery.maybe_sent
+
+
+def test_a_receiver_that_cannot_be_reached_never_had_the_message(hook, outage, settings):
+    hook(url=f"http://127.0.0.1:{free_port()}/hook")  # nothing listens there
+
+    assert _deliver(outage()).outcome == Outcome.RETRY
+    assert not AlertDelivery.objects.get().maybe_sent
 
 
 def test_a_redirect_is_not_followed(hook, outage, receiver):
