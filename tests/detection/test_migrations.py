@@ -177,3 +177,28 @@ def test_timeline_entries_without_figures_become_null():
         ("opened", 42.0, 3.2),
         ("resolved", None, None),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_going_back_rewrites_single_precision_profiles_in_the_earlier_layout(service):
+    """Upgrade tester (forty-third session): code from before single-precision profiles
+    stopped on every minute after a rollback, the cold refit having rewritten young series'
+    profiles within a minute of the upgrade. Reversing 0025 rewrites them as float64."""
+    from detection.baseline_record import PROFILE_DTYPE
+    from detection.models import SeriesBaseline
+
+    values = np.linspace(0.5, 3.0, 672)
+    single = values.astype(PROFILE_DTYPE).tobytes()
+    row = SeriesBaseline.objects.create(
+        service=service, country="DE", params={"profile": values.tolist()}, method="prior",
+        fitted_at="2026-12-06T00:00:00Z",
+    )  # fmt: skip
+    assert bytes(SeriesBaseline.objects.get(pk=row.pk).profile) == single  # as saved now
+
+    old = _back_to(("detection", "0024_outage_paused_minutes"))
+    stored = bytes(old.get_model("detection", "SeriesBaseline").objects.get(pk=row.pk).profile)
+    _forward()
+    assert len(stored) == 672 * 8
+    np.testing.assert_array_equal(
+        np.frombuffer(stored, ">f8"), values.astype(PROFILE_DTYPE).astype(np.float64)
+    )
