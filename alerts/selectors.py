@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
 from detection.episodes import Episode
@@ -246,6 +246,27 @@ def _due(
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def outbox_overdue(*, now: datetime, minutes: int) -> tuple[int, datetime | None]:
+    """(how many, since when) messages of every outbox were due more than `minutes` ago and
+    are still not taken: pending past their time, or claimed by a worker long dead. The
+    sweeper queues what is due every minute and a worker takes it within seconds, so these
+    say that no worker sends (chaos tester, forty-third session: a stopped worker left
+    every email unsent while the health check said "ok")."""
+    late = now - timedelta(minutes=minutes)
+    stale = late - timedelta(seconds=settings.ALERT_SENDING_STALE_SECONDS)
+    count, oldest = 0, None
+    for model in (AlertDelivery, ConfirmationDelivery, UpstreamDelivery):
+        rows = model.objects.filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=late)
+            | Q(status=Status.SENDING, claimed_at__lt=stale)
+        )
+        found = rows.aggregate(n=Count("pk"), due=Min("next_attempt_at"))
+        count += found["n"]
+        if found["due"] is not None and (oldest is None or found["due"] < oldest):
+            oldest = found["due"]
+    return count, oldest
 
 
 def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:

@@ -1,5 +1,6 @@
-"""Whether the stack is doing its job, for a monitor: the database and Redis answer, and the
-minute jobs keep up with the clock (bucketing and the detector's tick).
+"""Whether the stack is doing its job, for a monitor: the database and Redis answer, the
+minute jobs keep up with the clock (bucketing and the detector's tick), and messages due are
+taken by a worker.
 
 A stopped worker or detector was visible nowhere: the pages went on showing the last verdict
 while reports piled up unjudged (scale tester, fortieth session).
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
+from alerts.selectors import outbox_overdue
 from detection.selectors import pipeline_progress
 
 
@@ -52,6 +54,7 @@ def system_health(*, now: datetime) -> Health:
         checks["detection"] = _lag(
             "Every minute is judged", progress.detection_behind, limit, until=progress.judged
         )
+        checks["alerts"] = _overdue(now=now, minutes=limit)
     try:
         cache.get("health-probe")
     except Exception as exc:  # any failure of the cache's client: Redis is what it names
@@ -70,6 +73,19 @@ def _lag(what: str, behind: int | None, limit: int, *, until: datetime | None) -
             False, f"{what}: {behind} minutes behind the clock (more than {limit}).", figures
         )
     return Check(True, f"{what}: up to date.", figures)
+
+
+def _overdue(*, now: datetime, minutes: int) -> Check:
+    count, since = outbox_overdue(now=now, minutes=minutes)
+    figures = {"overdue": count, "as_of": since}
+    if count:
+        return Check(
+            False,
+            f"Messages are sent: {count} due more than {minutes} minutes ago and not taken by "
+            "a worker.",
+            figures,
+        )
+    return Check(True, "Messages are sent: none overdue.", figures)
 
 
 def web_alive() -> Check:

@@ -24,7 +24,12 @@ _CHECK = inline_serializer(
             required=False,
             allow_null=True,
             help_text="bucketing: the first minute not counted yet; detection: the newest "
-            "minute judged.",
+            "minute judged; alerts: when the oldest overdue message was due.",
+        ),
+        "overdue": serializers.IntegerField(
+            required=False,
+            help_text="alerts: messages due more than HEALTH_MAX_LAG_MINUTES ago and not "
+            "taken by a worker.",
         ),
     },
 )
@@ -34,7 +39,9 @@ _HEALTH = inline_serializer(
         "status": serializers.ChoiceField(choices=["ok", "degraded"]),
         "checks": inline_serializer(
             "HealthChecks",
-            fields={name: _CHECK for name in ("database", "bucketing", "detection", "redis")},
+            fields={
+                name: _CHECK for name in ("database", "bucketing", "detection", "alerts", "redis")
+            },
         ),
     },
 )
@@ -47,10 +54,11 @@ class HealthView(APIView):
         operation_id="health",
         summary="Whether the stack keeps up",
         description=(
-            "The database and Redis answer, and reports are counted and judged within "
-            "`HEALTH_MAX_LAG_MINUTES` (3) of the clock. 200 when all hold, 503 when one does "
-            "not (a stopped worker or detector shows here first: the pages keep the last "
-            "verdict)."
+            "The database and Redis answer, reports are counted and judged within "
+            "`HEALTH_MAX_LAG_MINUTES` (3) of the clock, and no message (alert or "
+            "confirmation email, webhook) has been due longer than that without a worker "
+            "taking it. 200 when all hold, 503 when one does not (a stopped worker or "
+            "detector shows here first: the pages keep the last verdict)."
         ),
         responses={200: _HEALTH, 503: _HEALTH, **errors(429)},
     )

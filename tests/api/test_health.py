@@ -8,7 +8,8 @@ import datetime as dt
 
 import pytest
 
-from detection.models import JobCursor
+from alerts.models import AlertDelivery, Subscription
+from detection.models import JobCursor, Outage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 
@@ -32,6 +33,7 @@ def test_a_stack_that_keeps_up_is_healthy(client):
         "database": True,
         "bucketing": True,
         "detection": True,
+        "alerts": True,
         "redis": True,
     }
     assert body["checks"]["detection"]["behind_minutes"] == 0
@@ -119,3 +121,29 @@ def test_a_degraded_answer_is_no_error_line_in_the_log(client, caplog):
     with caplog.at_level("WARNING", logger="django.request"):
         assert client.get("/api/v1/health/").status_code == 503
     assert not [r for r in caplog.records if r.name == "django.request"]
+
+
+def test_messages_left_due_by_a_stopped_worker_are_degraded(client, service):
+    """Chaos tester (forty-third session): with the worker stopped every email waited while
+    the health check said "ok"; the detector alone was measured."""
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    subscription = Subscription.objects.create(
+        email="ann@example.com", service=service, countries=[], confirmed_at=NOW
+    )
+    outage = Outage.objects.create(service=service, started_at=NOW, detected_at=NOW)
+    delivery = AlertDelivery.objects.create(
+        outage=outage, subscription=subscription, kind="opened",
+        next_attempt_at=NOW - dt.timedelta(minutes=2),
+    )  # fmt: skip
+    assert client.get("/api/v1/health/").status_code == 200  # due lately: a worker will take it
+    AlertDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=NOW - dt.timedelta(minutes=5)
+    )
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503
+    alerts = response.json()["checks"]["alerts"]
+    assert not alerts["ok"] and alerts["overdue"] == 1
+    assert alerts["as_of"] == "2026-11-25T11:55:00Z"
+    assert alerts["detail"] == (
+        "Messages are sent: 1 due more than 3 minutes ago and not taken by a worker."
+    )
