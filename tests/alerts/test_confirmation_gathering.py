@@ -200,8 +200,9 @@ def test_a_failing_list_is_retried_as_one_and_sent_once(
     catalog, mailoutbox, monkeypatch, settings, eager
 ):
     settings.ALERT_RETRY_BACKOFF_SECONDS = 30
-    # In the past: the eager tasks that the sweep queues run on the real clock.
-    t0 = timezone.now() - timedelta(hours=1)
+    # In the past: the eager tasks that the sweep queues run on the real clock. On a whole
+    # second: retries come due on the second.
+    t0 = timezone.now().replace(microsecond=0) - timedelta(hours=1)
     _fill_the_cap(catalog, t0)
     ids = [_request(s, now=t0).subscription.confirmations.get().pk for s in catalog[:2]]
     due = t0 + timedelta(minutes=10)

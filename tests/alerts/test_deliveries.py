@@ -186,7 +186,7 @@ def test_transient_smtp_failures_are_recorded_and_retried_with_backoff(
     subscriber, outage, monkeypatch, settings, exc
 ):
     settings.ALERT_RETRY_BACKOFF_SECONDS = 30
-    now = timezone.now()
+    now = timezone.now().replace(microsecond=0)  # retries come due on the second
     subscriber()
     services.alerts_notify(outage=outage(), change=Kind.OPENED, now=now)
     delivery = AlertDelivery.objects.get()
@@ -649,3 +649,20 @@ def test_a_relay_that_refuses_the_connection_is_named_with_its_port(settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 8053
     text = _described(ConnectionRefusedError(111, "Connection refused"))
     assert text.startswith("could not connect to the mail relay 127.0.0.1:8053")
+
+
+def test_a_retry_timed_from_a_sweep_is_due_at_the_sweep_its_delay_points_at(
+    subscriber, outage, monkeypatch, settings
+):
+    """Chaos tester (forty-third session): an attempt made by a sweep a few ms past its
+    minute came due a few ms after the sweep a minute later, so every retry waited a minute
+    more than its backoff."""
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 60
+    sweep = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=10)
+    subscriber()
+    services.alerts_notify(outage=outage(), change=Kind.OPENED, now=sweep)
+    delivery = AlertDelivery.objects.get()
+    _failing(monkeypatch, ConnectionRefusedError(111, "Connection refused"))
+    assert _send(delivery, now=sweep + timedelta(milliseconds=40)).outcome == Outcome.RETRY
+    next_sweep = sweep + timedelta(minutes=1, milliseconds=5)
+    assert selectors.deliveries_due(now=next_sweep) == [delivery.pk]

@@ -523,8 +523,9 @@ def test_a_confirmation_waiting_for_smtp_is_retried_by_the_sweeper(
     import smtplib
 
     settings.ALERT_RETRY_BACKOFF_SECONDS = 30
-    # In the past: the eager task that the sweep queues runs on the real clock.
-    now = timezone.now() - timedelta(minutes=10)
+    # In the past: the eager task that the sweep queues runs on the real clock. On a whole
+    # second: retries come due on the second.
+    now = timezone.now().replace(microsecond=0) - timedelta(minutes=10)
     result = _request(service, "ann@example.com", ["DE"], now=now)
     with monkeypatch.context() as patch:
         _smtp_failing(patch, smtplib.SMTPServerDisconnected("down"))
