@@ -142,3 +142,34 @@ def test_problems_again_follow_a_resolved_email_whose_worker_died_while_sending(
     assert resolved.maybe_sent
     assert services.alert_delivery_send(delivery_id=again.pk, now=later).outcome == Outcome.SENT
     assert mailoutbox[-1].subject.startswith("Acme Cloud: problems again")
+
+
+def test_resolved_follows_a_detected_email_the_relay_may_have_kept(
+    subscriber, outage, mailoutbox, monkeypatch
+):
+    """The mirror case: its "detected" maybe delivered, the outage over before a retry, the
+    subscriber still hears that it ended (before: "not told about this outage")."""
+    subscriber("ann@example.com")
+    o = outage(minutes_ago=30)
+    services.alerts_notify(outage=o, change=Kind.OPENED)
+    opened = AlertDelivery.objects.get()
+    silent = TimeoutError("timed out")
+    silent.outagewatch_handed_over = True
+
+    def send(self, fail_silently=False):
+        raise silent
+
+    with monkeypatch.context() as patch:
+        patch.setattr(EmailMultiAlternatives, "send", send)
+        assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.RETRY
+    Outage.objects.filter(pk=o.pk).update(
+        status=Outage.Status.RESOLVED, resolved_at=timezone.now() - timedelta(minutes=1)
+    )
+    o.refresh_from_db()
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    later = timezone.now() + timedelta(hours=1)
+    for pk in selectors.deliveries_due(now=later):
+        services.alert_delivery_send(delivery_id=pk, now=later)
+    opened.refresh_from_db()
+    assert opened.status == Status.SKIPPED  # over: not sent late
+    assert [m.subject.split(":")[0] for m in mailoutbox] == ["Resolved"]
