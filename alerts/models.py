@@ -112,6 +112,7 @@ class AlertDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     maybe_sent = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="An attempt may have reached the receiver though none was recorded as sent: "
         "its worker died while sending, or the receiver went silent once it had the message.",
     )
@@ -163,7 +164,9 @@ class ConfirmationDelivery(models.Model):
     # Over the mailbox's daily cap the link is not dropped but waits for the one email a day
     # that lists every such request of the mailbox (alerts.services.subscriptions).
     gathered = models.BooleanField(
-        default=False, help_text="Over the daily cap: goes in the mailbox's list email."
+        default=False,
+        db_default=False,
+        help_text="Over the daily cap: goes in the mailbox's list email.",
     )
     status = models.CharField(
         max_length=10, choices=AlertDelivery.Status.choices, default=AlertDelivery.Status.PENDING

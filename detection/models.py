@@ -184,6 +184,7 @@ class Outage(models.Model):
     )
     paused_minutes = models.PositiveIntegerField(
         default=0,
+        db_default=0,
         help_text="Minutes it was over between its runs (it ended, then came back within the "
         "reopen window): in its span, not in its duration.",
     )
@@ -191,7 +192,9 @@ class Outage(models.Model):
     # What the counts above rest on that can no longer change: the sums of its buckets before
     # the aggregation's settled minute (detection.services.outage_tally), so each minute reads
     # only the minutes after it. Owned by that module; empty = count from the onset.
-    tally = models.JSONField(default=dict, blank=True)
+    tally = models.JSONField(
+        default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True
+    )
     # Set when the outage started together with others of services on one provider
     # (detection.services.upstream).
     upstream = models.ForeignKey(

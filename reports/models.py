@@ -190,7 +190,11 @@ class CommentFlag(models.Model):
     # The flags that hide a comment must come from as many blocks: one customer's IPv6 /48
     # holds 256 /56 networks, and hid any comment with three clicks.
     block_key = models.CharField(
-        max_length=64, blank=True, default="", help_text="Keyed hash of the network's block."
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Keyed hash of the network's block.",
     )
     created_at = models.DateTimeField()
 
@@ -247,6 +251,7 @@ class BlockWindow(models.Model):
     counted = models.PositiveIntegerField(default=0)
     earlier = models.PositiveIntegerField(
         default=0,
+        db_default=0,
         help_text="Counted in the block's window before this one, if it ended at its start.",
     )
 

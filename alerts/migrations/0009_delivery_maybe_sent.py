@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='alertdelivery',
             name='maybe_sent',
-            field=models.BooleanField(default=False, help_text='An attempt may have reached the receiver though none was recorded as sent: its worker died while sending, or the receiver went silent once it had the message.'),
+            field=models.BooleanField(default=False, db_default=False, help_text='An attempt may have reached the receiver though none was recorded as sent: its worker died while sending, or the receiver went silent once it had the message.'),
         ),
     ]

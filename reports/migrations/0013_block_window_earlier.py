@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='blockwindow',
             name='earlier',
-            field=models.PositiveIntegerField(default=0, help_text="Counted in the block's window before this one, if it ended at its start."),
+            field=models.PositiveIntegerField(default=0, db_default=0, help_text="Counted in the block's window before this one, if it ended at its start."),
         ),
     ]
