@@ -149,7 +149,7 @@ def _score_rows(
     result = with_threshold(
         result, calibration.window_limits(limits, config.scoring.windows), calibrated
     )
-    onset = minutes[a:b] - onset_offsets(obs, exp, disp) * step
+    onset = minutes[a:b] - onset_offsets(obs, exp, disp, result.hot_span) * step
     return _Scored(result, exp[:, -1], onset, level, cal_after, in_excess)
 
 

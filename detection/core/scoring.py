@@ -341,15 +341,40 @@ def _cite_reaching(result: ScoreResult, reach: np.ndarray) -> ScoreResult:
     )
 
 
-def onset_offsets(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+def onset_offsets(
+    observed: np.ndarray,
+    expected: np.ndarray,
+    dispersion: np.ndarray,
+    span: np.ndarray | None = None,
+) -> np.ndarray:
     """How many buckets before the newest the current excess run began (0 = newest).
 
     A bucket is in the run while observed > expected + max(1, ONSET_SIGMA * sd); the onset is
     reported as the first minute of the run, not the minute we became sure.
+
+    span: (n,) buckets summed by the window that carries the evidence (ScoreResult.hot_span;
+    0 or None: none). Where the newest bucket is in no run, a long sum decided on reports
+    spread thinly over it (a quiet service's rise of a report every other minute): its onset
+    is then the oldest bucket of that window above its expectation, not the newest minute,
+    which gave an outage of one minute with "peak 0 reports a minute" (upgrade tester).
     """
+    observed = np.atleast_2d(np.asarray(observed, dtype=np.float64))
+    expected = np.atleast_2d(np.asarray(expected, dtype=np.float64))
     rev = buckets_in_excess(observed, expected, dispersion)[:, ::-1]
     run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
-    return np.maximum(run - 1, 0)
+    offsets = np.maximum(run - 1, 0)
+    if span is None:
+        return offsets
+    width = observed.shape[1]
+    reach = np.minimum(np.asarray(span, dtype=np.int64), width)
+    thin = (run == 0) & (reach > 1)
+    if thin.any():
+        above = (observed > expected)[:, ::-1][thin]  # newest first
+        within = np.arange(width)[None, :] < reach[thin][:, None]
+        above &= within
+        oldest = width - 1 - np.argmax(above[:, ::-1], axis=1)  # oldest above, newest first
+        offsets[thin] = np.where(above.any(axis=1), oldest, 0)
+    return offsets
 
 
 def newest_in_excess(

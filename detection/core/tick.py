@@ -153,7 +153,8 @@ def run_tick(
     scores = with_threshold(
         scores, calibration.window_limits(limit, config.scoring.windows), calibrated
     )
-    onset = newest_minute - onset_offsets(observed, expected, dispersion) * step_minutes
+    offsets = onset_offsets(observed, expected, dispersion, scores.hot_span)
+    onset = newest_minute - offsets * step_minutes
     before = state
     if skipped_from is not None:
         before = _skipped_bridged(state, observed, expected, dispersion, window, skipped_from)

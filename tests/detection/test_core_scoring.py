@@ -105,6 +105,21 @@ def test_onset_is_first_minute_of_the_excess_run():
     assert onset_offsets(observed, flat(1, 5), np.array([0.01]))[0] == 3
 
 
+def test_a_thin_rise_seen_by_a_long_sum_starts_where_its_window_s_excess_began():
+    """Upgrade tester (forty-third session): a quiet service's rise of a report every other
+    minute opened on a 20-minute sum with its newest minute at 0, so the onset was that minute
+    and the outage said "Peak 0 reports a minute vs 0.0 expected"."""
+    observed = flat(2, 0)
+    observed[:, -20::2] = 1  # a report every other minute for 20 minutes, the newest at 0
+    expected, dispersion = flat(2, 0.02), np.array([0.1, 0.1])
+    assert onset_offsets(observed, expected, dispersion)[0] == 0  # no run in single minutes
+    offsets = onset_offsets(observed, expected, dispersion, np.array([20, 0]))
+    assert offsets.tolist() == [19, 0]  # the window's first report; without a span, as before
+    # A run in the newest minutes keeps its own start, whatever the window.
+    observed[0, -3:] = 9
+    assert onset_offsets(observed, expected, dispersion, np.array([20, 0]))[0] == 2
+
+
 def test_hot_span_is_the_shortest_window_at_the_calibrated_threshold():
     # A modest rise held for 20 minutes: the long sums are far more surprising than one minute.
     observed = flat(1, 10)
