@@ -103,7 +103,7 @@ def outage_ongoing_for(*, subscription: Subscription) -> Outage | None:
 def subscription_told_about(*, outage: Outage, subscription: Subscription) -> bool:
     """Anything sent, being sent or due to the subscription about this outage."""
     return AlertDelivery.objects.filter(
-        _TOLD_OR_TELLING_Q, outage=outage, subscription=subscription
+        _TOLD_OR_TELLING, outage=outage, subscription=subscription
     ).exists()
 
 
@@ -112,12 +112,11 @@ def outage_episode(*, outage: Outage) -> int:
     return outage_episode_current(outage=outage).number
 
 
-_TOLD_OR_TELLING = (Status.PENDING, Status.SENDING, Status.SENT)
 # A row that may have reached its receiver counts as told, whatever became of it: its "resolved"
 # lost to a timeout after the relay had it, then skipped when the outage came back, left the
 # subscriber with "resolved" as the last word and no "problems again" (chaos tester, F2).
 _MAYBE_TOLD = Q(maybe_sent=True)
-_TOLD_OR_TELLING_Q = Q(status__in=_TOLD_OR_TELLING) | _MAYBE_TOLD
+_TOLD_OR_TELLING = Q(status__in=[Status.PENDING, Status.SENDING, Status.SENT]) | _MAYBE_TOLD
 
 
 def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) -> list[int]:
@@ -127,7 +126,7 @@ def subscription_ids_told_active(*, outage: Outage, acknowledged: bool = False) 
     "resolved" was dropped when it came back still thinks it is on, and hears the end.
     ``acknowledged``: only those who asked to hear when the provider acknowledges it."""
     rows = AlertDelivery.objects.filter(
-        _TOLD_OR_TELLING_Q, outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED, Kind.RESOLVED]
+        _TOLD_OR_TELLING, outage=outage, kind__in=[Kind.OPENED, Kind.REOPENED, Kind.RESOLVED]
     )
     if acknowledged:
         rows = rows.filter(subscription__notify_acknowledged=True)
@@ -153,7 +152,7 @@ def subscription_ids_untold(*, outage: Outage, episode: Episode | None = None) -
     """Subscriptions the current episode concerns with nothing sent, being sent or due about
     this outage."""
     told = set(
-        AlertDelivery.objects.filter(_TOLD_OR_TELLING_Q, outage=outage).values_list(
+        AlertDelivery.objects.filter(_TOLD_OR_TELLING, outage=outage).values_list(
             "subscription_id", flat=True
         )
     )

@@ -789,12 +789,12 @@ _LATE = timedelta(minutes=2)
 def _judged_late(event: OutageEvent) -> list[DecisionLine]:
     """A line on our own delay where the detector judged the opening minute late (catching
     up after it had stopped): the time before it is when we said so."""
-    late = event.at - _evidence_at(event)
-    if late <= _LATE:
+    closed = _evidence_at(event)
+    if event.at - closed <= _LATE:
         return []
     text = (
-        f"We said so {duration_text(event.at - late, event.at)} after that minute: our "
-        "detector was catching up after a pause, not waiting for more reports."
+        f"We said so {duration_text(closed, event.at)} after that minute: our detector was "
+        "catching up after a pause, not waiting for more reports."
     )
     return [DecisionLine(text, at=event.at)]
 
