@@ -1,0 +1,61 @@
+"""What a chart shows, in words under it (for screen readers and for everyone)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString
+
+from detection.presentation.times import time_html
+from detection.presentation.words import about, about_reports, join_words
+
+if TYPE_CHECKING:
+    from detection.selectors import Series, SeriesPoint
+
+
+def series_caption(
+    series: Series, highlight: Sequence[tuple[datetime, datetime | None]] = ()
+) -> SafeString:
+    """What a chart shows, in words under it: its highest and its newest closed bucket against
+    normal, and the outage it shades. A screen reader had only the chart's title (pages
+    tester F9); everyone gets the figures without reading them off the axis."""
+    closed = [p for p in series.points if p.complete]
+    if not closed:
+        return SafeString("")
+    unit = "a minute" if series.step_minutes == 1 else "a minute on average"
+    top = max(closed, key=lambda p: p.observed)
+    if top.observed <= 0:
+        text = escape("No counted reports in this span.")
+    else:
+        text = format_html("Highest: {} {} at {}.", _bucket_rate(top), unit, time_html(top.at))
+    newest = closed[-1]
+    text += format_html(" Newest: {} {} at {}", _bucket_rate(newest), unit, time_html(newest.at))
+    if newest.expected is not None:
+        normal = newest.expected / newest.minutes
+        text += format_html(", where {} {} normal", about(normal), "is" if normal < 1.5 else "are")
+    text += "."
+    # A relapse is shaded as its runs: "from 14:05 to 14:15 and since 14:33".
+    runs = [
+        format_html("since {}", time_html(start))
+        if end is None
+        else format_html("from {} to {}", time_html(start), time_html(end))
+        for start, end in highlight
+        if end is None or end > series.start
+    ]
+    if runs:
+        text += format_html(" Shaded: problems {}.", SafeString(join_words(runs)))
+    return SafeString(text)
+
+
+def _bucket_rate(point: SeriesPoint) -> str:
+    """A bucket's reports a minute: the count itself for one minute, else "about N"."""
+    if point.minutes == 1:
+        count = int(point.observed)
+        return "no reports" if count == 0 else f"{count} {'report' if count == 1 else 'reports'}"
+    rate = point.observed / point.minutes
+    if point.observed <= 0:
+        return "no reports"
+    return about_reports(rate)
