@@ -19,6 +19,8 @@ from typing import TypeVar
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from outagewatch.redis_rest import REST_SECONDS, redis_failed, redis_resting
+
 logger = logging.getLogger(__name__)
 VERSION_KEY = "detection:data-version"
 # A process asks Redis for the version at most this often. The version moves once a minute
@@ -27,9 +29,6 @@ VERSION_KEY = "detection:data-version"
 # and the round trip (a third of a cached read's cost, bench/load/README.md) is paid once a
 # second per process, not once per request.
 VERSION_CHECK_SECONDS = 1.0
-# After Redis failed, a process serves reads uncached for this long before asking again: a
-# Redis that hangs costs each call its socket timeout, and a page makes several.
-UNAVAILABLE_SECONDS = 5.0
 T = TypeVar("T")
 
 _known: tuple[float, int] | None = None  # (valid until, version); version 0: no cache
@@ -40,19 +39,21 @@ def data_version() -> int:
     known = _known
     if known is not None and _clock() < known[0]:
         return known[1]
+    if redis_resting():  # it failed a moment ago (outagewatch.redis_rest): reads uncached
+        return 0
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, _fresh_version(), timeout=None)
             version = cache.get(VERSION_KEY) or _fresh_version()
     except RedisError as exc:
-        _known = (_clock() + UNAVAILABLE_SECONDS, 0)
-        logger.warning(
-            "Cache unavailable (%s: %s); reads are served uncached for %.0f s",
-            type(exc).__name__,
-            exc,
-            UNAVAILABLE_SECONDS,
-        )
+        if redis_failed(exc):
+            logger.warning(
+                "Cache unavailable (%s: %s); reads are served uncached for %.0f s",
+                type(exc).__name__,
+                exc,
+                REST_SECONDS,
+            )
         return 0
     version = int(version)
     _known = (_clock() + VERSION_CHECK_SECONDS, version)

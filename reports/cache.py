@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from outagewatch.redis_rest import redis_failed, redis_resting
 from reports.models import FormerSlug, ProblemType, Service
 
 logger = logging.getLogger(__name__)
@@ -133,13 +134,16 @@ def catalog_version_bump() -> None:
 
 
 def _version() -> str | None:
+    if redis_resting():  # it failed a moment ago (outagewatch.redis_rest)
+        return None
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(VERSION_KEY)
         return version
-    except RedisError:
+    except RedisError as exc:
+        redis_failed(exc)
         return None
 
 

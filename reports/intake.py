@@ -32,6 +32,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from outagewatch.redis_rest import redis_failed, redis_resting
 from reports.models import UncheckedMinute
 
 logger = logging.getLogger(__name__)
@@ -78,10 +79,15 @@ def is_submission(request: HttpRequest) -> bool:
 def submission_failed(*, now: dt.datetime | None = None) -> None:
     """Count one submission that found no database, in the minute it arrived."""
     key = _key(_minute(now or timezone.now()))
+    if redis_resting():  # both stores away: nothing can record it (module docstring)
+        _log_once_a_minute("Could not count a report submission that failed: Redis away")
+        return
     try:
         cache.add(key, 0, timeout=int(KEEP.total_seconds()))
         cache.incr(key)
     except (RedisError, ValueError) as exc:  # ValueError: the key expired in between
+        if isinstance(exc, RedisError):
+            redis_failed(exc)
         _log_once_a_minute("Could not count a report submission that failed: %s", exc)
 
 

@@ -93,15 +93,18 @@ def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache
 
     from detection.cache import data_version_forget
+    from outagewatch.redis_rest import redis_rest_forget
     from reports.cache import catalog_forget
     from reports.intake import marks_forget
 
     cache.clear()
     # The catalog held in process came from rows an earlier test rolled back; the data version
-    # it remembers, from the Redis just cleared; so did the minutes it marked unchecked.
+    # it remembers, from the Redis just cleared; so did the minutes it marked unchecked, and a
+    # failure of an earlier test's Redis.
     catalog_forget()
     data_version_forget()
     marks_forget()
+    redis_rest_forget()
     yield
 
 

@@ -36,6 +36,7 @@ from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from outagewatch.clients import client_site, client_unit
 from outagewatch.group_commit import GroupCommit
 from outagewatch.keyed_hash import keyed_hash
+from outagewatch.redis_rest import RedisResting, redis_failed, redis_resting
 
 logger = logging.getLogger(__name__)
 UNCHECKED_ATTR = "throttle_unchecked"
@@ -174,8 +175,11 @@ def _sliding_windows(checks: Sequence[_Check]) -> list[Any]:
     its exception.
 
     Redis unreachable: every check in the batch gets the error (not a retry each, which would
-    make the last one wait out every connection timeout before it).
+    make the last one wait out every connection timeout before it), and for a few seconds
+    after, checks are not sent at all (outagewatch.redis_rest).
     """
+    if redis_resting():
+        return [RedisResting() for _ in checks]
     client = checks[0].client
     if any(check.client is not client for check in checks):  # several servers: one by one
         return [_sliding_windows([check])[0] for check in checks]
@@ -190,6 +194,7 @@ def _sliding_windows(checks: Sequence[_Check]) -> list[Any]:
                 results[i] = result
         return results
     except RedisError as exc:
+        redis_failed(exc)
         return [exc] * len(checks)
 
 

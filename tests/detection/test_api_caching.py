@@ -217,10 +217,11 @@ def test_a_process_asks_redis_for_the_version_at_most_once_a_second(monkeypatch)
 
 def test_after_redis_failed_a_process_reads_uncached_without_asking_again(monkeypatch):
     # A Redis that hangs costs each call its socket timeout, and a page makes several: one
-    # failure is remembered for UNAVAILABLE_SECONDS, then Redis is asked again.
+    # failure is remembered for REST_SECONDS, then Redis is asked again.
     from redis.exceptions import TimeoutError as RedisTimeout
 
     from detection import cache as read_cache
+    from outagewatch import redis_rest
 
     clock = [1000.0]
     asked = []
@@ -230,13 +231,15 @@ def test_after_redis_failed_a_process_reads_uncached_without_asking_again(monkey
         raise RedisTimeout("Timeout reading from socket")
 
     monkeypatch.setattr(read_cache, "_clock", lambda: clock[0])
+    monkeypatch.setattr(redis_rest, "_clock", lambda: clock[0])
     monkeypatch.setattr(read_cache.cache, "get", hanging)
     computed = [read_cache.cached_read("x", lambda: 7) for _ in range(5)]
 
     assert computed == [7] * 5 and len(asked) == 1
-    clock[0] += read_cache.UNAVAILABLE_SECONDS
+    clock[0] += redis_rest.REST_SECONDS
     monkeypatch.undo()
     monkeypatch.setattr(read_cache, "_clock", lambda: clock[0])
+    monkeypatch.setattr(redis_rest, "_clock", lambda: clock[0])
     assert data_version() != 0
 
 
