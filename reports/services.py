@@ -77,6 +77,19 @@ class CatalogChanged(Exception):
     """The service or problem named in a report no longer exists (deleted meanwhile)."""
 
 
+def _pooled_connection_release() -> None:
+    """Give this thread's pooled connection back before its report joins a batch.
+
+    The batch's leader writes every report on its own connection. A website form submission
+    holds one already (it read the service); waiting behind a leader, a pool's worth of them
+    left the leader none, and the whole batch was answered 503 on a healthy database after
+    DB_POOL_TIMEOUT (infra review F1). Without a pool (SQLite, the Celery processes) a
+    connection is the thread's own and stays open.
+    """
+    if connection.connection is not None and getattr(connection, "pool", None) is not None:
+        connection.close()  # with a pool: back to it
+
+
 def report_create(
     *,
     service: Service,
@@ -117,6 +130,7 @@ def report_create(
             # The caller's transaction decides when the row commits: it cannot join a batch.
             _write_one(write)
         else:
+            _pooled_connection_release()
             _group_commit.submit(write)
     except IntegrityError as exc:
         # The catalog in memory still had a service deleted meanwhile.
