@@ -18,6 +18,7 @@ with an exception of its own (a result that is an exception is raised to its sub
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
@@ -76,7 +77,7 @@ class GroupCommit(Generic[Item, Result]):
         if not slot.done:
             self._lead(slot)
         if slot.error is not None:
-            raise slot.error
+            raise _own(slot.error)
         return slot.result  # type: ignore[return-value]
 
     def _lead(self, slot: _Slot[Item, Result]) -> None:
@@ -133,3 +134,22 @@ class GroupCommit(Generic[Item, Result]):
             slot.result = self._write_one(slot.item)
         except Exception as exc:  # handed to the thread that submitted it
             slot.error = exc
+
+
+def _own(error: BaseException) -> BaseException:
+    """The submitter's own copy of its batch's error, with the batch's error as its cause.
+
+    One object raised in several threads collects every thread's frames in its traceback:
+    each request's log ran through the other requests' views, and their frames (requests,
+    bodies) stayed alive with it (infra review F6). An error that cannot be copied is raised
+    as it is.
+    """
+    try:
+        own = copy.copy(error)
+    except Exception:
+        return error
+    if type(own) is not type(error):
+        return error
+    own.__cause__ = error
+    own.__suppress_context__ = True
+    return own

@@ -135,3 +135,25 @@ def test_an_error_that_is_no_single_writes_fault_fails_the_batch_without_retries
     assert all(isinstance(results[i], RuntimeError) for i in (2, 3, 4))
     assert results[1] == 10  # its own batch had written
     assert recorder.singles == []
+
+
+def test_each_submitter_of_a_failed_batch_raises_an_error_of_its_own():
+    # One object raised in every thread collected all their frames in its traceback.
+    recorder = Recorder(fail_on={3})
+    group = GroupCommit(
+        recorder.write_batch, recorder.write_one, max_batch=64, retry_alone=lambda exc: False
+    )
+    group._pending.append(_slot_of(group, 100))  # the first batch is not a lone write
+    recorder.hold.clear()
+    results = _submit_all(group, [1, 2, 3, 4], first_holds=recorder)
+    errors = [results[i] for i in (2, 3, 4)]
+    assert all(type(e) is RuntimeError and str(e) == "the batch failed" for e in errors)
+    assert len({id(e) for e in errors}) == 3
+    assert len({id(e.__cause__) for e in errors}) == 1  # the batch's own, with its traceback
+    for error in errors:
+        frames = []
+        tb = error.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame.f_code.co_name)
+            tb = tb.tb_next
+        assert frames.count("run") == 1, frames  # its own submitter's, no other's
