@@ -28,15 +28,24 @@ VAR_DIR = BASE_DIR / "var"
 
 class _Env(environ.Env):
     """django-environ, but a number that is not one, or is negative, stops start-up with the
-    variable's name (a typo surfaced as a traceback from deep inside, or not at all)."""
+    variable's name (a typo surfaced as a traceback from deep inside, or not at all).
 
-    def int(self, var: str, default: int = environ.Env.NOTSET) -> int:  # type: ignore[override]
-        return self._number(var, default, int, "a whole number")
+    So does 0, unless the setting says it may be (``zero=True``: 0 turns something off):
+    a size, a timeout, a window or a count of 0 broke the site quietly (no thread to answer,
+    every request 408, every report a division by zero, a beat flooding its broker; infra
+    review F3)."""
 
-    def float(self, var: str, default: float = environ.Env.NOTSET) -> float:  # type: ignore[override]
-        return self._number(var, default, float, "a number")
+    def int(  # type: ignore[override]
+        self, var: str, default: int = environ.Env.NOTSET, *, zero: bool = False
+    ) -> int:
+        return self._number(var, default, int, "a whole number", zero)
 
-    def _number(self, var: str, default: object, kind: type, words: str) -> Any:
+    def float(  # type: ignore[override]
+        self, var: str, default: float = environ.Env.NOTSET, *, zero: bool = False
+    ) -> float:
+        return self._number(var, default, float, "a number", zero)
+
+    def _number(self, var: str, default: object, kind: type, words: str, zero: bool) -> Any:
         try:
             value = super().int(var, default) if kind is int else super().float(var, default)
         except ValueError:
@@ -45,6 +54,9 @@ class _Env(environ.Env):
             ) from None
         if value < 0:
             raise ImproperlyConfigured(f"{var} must not be negative, not {value}.")
+        if value == 0 and not zero:
+            least = "at least 1" if kind is int else "above 0"
+            raise ImproperlyConfigured(f"{var} must be {least}.")
         return value
 
 
@@ -187,7 +199,7 @@ elif env_bool("DB_POOL", False):
     # none, and a connection that died is replaced by the pool instead of failing a request.
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistent connections
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2, zero=True),
         # Fewer than the request threads: most requests never touch the database (cached
         # reads; reports are written by one thread per batch, outagewatch.group_commit), and
         # WEB_CONCURRENCY x this must stay under PostgreSQL's max_connections (100 by default).
@@ -210,7 +222,7 @@ elif env_bool("DB_POOL", False):
         5 if env_bool("DB_PREPARED_STATEMENTS", True) else None
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60, zero=True)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -266,7 +278,7 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/"]
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000, zero=True)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     if env_bool("BEHIND_TLS_PROXY", True):
@@ -352,8 +364,8 @@ REPORT_COMMENT_MAX_LENGTH = 280
 # The catalog (services and their problem types) is held in each web process (reports.cache):
 # it asks Redis whether an edit was announced at most this often (0: on every request), and
 # reloads it from the database at least this often whatever Redis says.
-CATALOG_CHECK_SECONDS: float = env.float("CATALOG_CHECK_SECONDS", default=1.0)
-CATALOG_MAX_AGE_SECONDS: float = env.float("CATALOG_MAX_AGE_SECONDS", default=300.0)
+CATALOG_CHECK_SECONDS: float = env.float("CATALOG_CHECK_SECONDS", default=1.0, zero=True)
+CATALOG_MAX_AGE_SECONDS: float = env.float("CATALOG_MAX_AGE_SECONDS", default=300.0, zero=True)
 # Bodies larger than this are refused with 413 before they are parsed.
 API_MAX_BODY_BYTES: int = env.int("API_MAX_BODY_BYTES", default=16 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
@@ -477,7 +489,7 @@ CELERY_IMPORTS = ["detection.official.tasks"]
 
 # --- Detection --------------------------------------------------------------------------
 # Every aggregation re-counts this many minutes before its watermark, for late commits.
-BUCKET_LATE_MINUTES: int = env.int("BUCKET_LATE_MINUTES", default=5)
+BUCKET_LATE_MINUTES: int = env.int("BUCKET_LATE_MINUTES", default=5, zero=True)
 # A country series without reports for this long stops being ticked.
 SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
 # A (service, country) pair is a series of its own only after this many counted reports
@@ -488,11 +500,9 @@ SERIES_MIN_COUNTED: int = env.int("SERIES_MIN_COUNTED", default=3)
 HEALTH_MAX_LAG_MINUTES: int = env.int("HEALTH_MAX_LAG_MINUTES", default=3)
 # At most this many cold (not yet seasonal) baselines are fitted per 15-minute cold refit.
 BASELINE_COLD_REFITS_PER_RUN: int = env.int("BASELINE_COLD_REFITS_PER_RUN", default=200)
+# 0 (now refused) had the nightly purge delete every report up to the minute, those the
+# counting of the last dedup window and the late recount still read.
 REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)
-if REPORT_RETENTION_DAYS < 1:
-    # 0 had the nightly purge delete every report up to the minute, those the counting of the
-    # last dedup window and the late recount still read.
-    raise ImproperlyConfigured("REPORT_RETENTION_DAYS must be at least 1.")
 # Minute buckets must outlive the baseline's history window (28 days); hourly rollups stay.
 BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
 # Problems need an excess from at least this many distinct networks (more for busy series:
@@ -507,7 +517,7 @@ DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
 # detector reopens it (its reopen_minutes) and alerts write "problems again" in the thread of
 # its "detected" and "resolved" messages instead of announcing a new outage. One setting read
 # by both, so the "resolved" notice need not wait for the window to pass.
-OUTAGE_REOPEN_MINUTES: int = env.int("OUTAGE_REOPEN_MINUTES", default=30)
+OUTAGE_REOPEN_MINUTES: int = env.int("OUTAGE_REOPEN_MINUTES", default=30, zero=True)
 if "reopen_minutes" in DETECTOR_OVERRIDES:
     raise ImproperlyConfigured(
         "Set OUTAGE_REOPEN_MINUTES, not reopen_minutes in DETECTOR_OVERRIDES: alerts read it too."
@@ -527,7 +537,7 @@ SUBSCRIPTION_CONFIRMATIONS_PER_DAY: int = env.int("SUBSCRIPTION_CONFIRMATIONS_PE
 # then goes with every other waiting one of the mailbox in one email listing them all; at
 # most one such email per mailbox and day (later requests wait for the next day's).
 SUBSCRIPTION_CONFIRM_GATHER_MINUTES: int = env.int(
-    "SUBSCRIPTION_CONFIRM_GATHER_MINUTES", default=10
+    "SUBSCRIPTION_CONFIRM_GATHER_MINUTES", default=10, zero=True
 )
 # Links in one such email: the oldest go, the rest wait for the next day's. Anyone can fill
 # the list with someone else's address, so it stays a readable email, not thousands of links.
@@ -537,8 +547,6 @@ SUBSCRIPTION_CONFIRM_GATHER_MINUTES: int = env.int(
 SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS: int = env.int(
     "SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS", default=20
 )
-if SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS < 1:
-    raise ImproperlyConfigured("SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS must be at least 1.")
 # Gathered links wait up to two days for their list (alerts.services.subscriptions): a link
 # that lived no longer would expire unsent, a request dropped after all.
 if SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS < 3:
@@ -547,11 +555,11 @@ if SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS < 3:
         "cap wait up to two days for their email."
     )
 SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
-    "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15
+    "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15, zero=True
 )
 # A subscriber hears about a new outage of the same service at most once per cool-down; an
 # outage that starts inside it is held until it ends and dropped if it is over by then.
-ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60)
+ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60, zero=True)
 # SMTP failures (alerts and confirmations): retry with exponential backoff (base * 2**n,
 # capped) up to a maximum; the sweeper sends each retry when its row says it is due. 54
 # attempts at the default backoff span a day: a mail relay or endpoint down for less loses
@@ -596,13 +604,6 @@ OFFICIAL_HTTP_ALLOW_LOOPBACK: bool = env_bool("OFFICIAL_HTTP_ALLOW_LOOPBACK", DE
 OFFICIAL_CLAIM_SECONDS: int = env.int("OFFICIAL_CLAIM_SECONDS", default=300)
 # Without a good read for this long the official status is shown as stale, not current.
 OFFICIAL_STALE_SECONDS: int = env.int("OFFICIAL_STALE_SECONDS", default=900)
-for _name in (
-    "OFFICIAL_POLL_SECONDS",
-    "OFFICIAL_HOST_REQUESTS_PER_MINUTE",
-    "OFFICIAL_MAX_BODY_BYTES",
-):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 LOGGING = {
     "version": 1,

@@ -128,12 +128,28 @@ def test_bad_boolean_is_refused():
         ("REPORT_RETENTION_DAYS", "0", "REPORT_RETENTION_DAYS must be at least 1."),
         ("ALERT_MAX_ATTEMPTS", "-1", "ALERT_MAX_ATTEMPTS must not be negative"),
         ("BUCKET_RETENTION_DAYS", "7", "it must be more than the 28 days of history"),
+        # 0 broke the site quietly: every report a ZeroDivisionError, every request a 408, a
+        # server that never answered, a beat flooding its broker (infra review F3).
+        ("REPORT_BLOCK_WINDOW_MINUTES", "0", "REPORT_BLOCK_WINDOW_MINUTES must be at least 1."),
+        ("REQUEST_BODY_TIMEOUT_SECONDS", "0", "REQUEST_BODY_TIMEOUT_SECONDS must be above 0."),
+        ("WEB_THREADS", "0", "WEB_THREADS must be at least 1."),
+        ("OFFICIAL_SWEEP_SECONDS", "0.0", "OFFICIAL_SWEEP_SECONDS must be above 0."),
+        ("REDIS_SOCKET_TIMEOUT", "0", "REDIS_SOCKET_TIMEOUT must be above 0."),
+        ("THROTTLE_IPV6_SITE_FACTOR", "0", "THROTTLE_IPV6_SITE_FACTOR must be at least 1."),
     ],
 )
 def test_a_bad_number_or_rate_stops_start_up_naming_the_variable(variable, value, message):
     result = manage("check", env={**PRODUCTION, variable: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_where_0_turns_something_off_it_is_taken():
+    result = manage(
+        "check",
+        env={**PRODUCTION, "OUTAGE_REOPEN_MINUTES": "0", "ALERT_COOLDOWN_MINUTES": "0"},
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_confirmation_links_must_outlive_the_gathered_lists_wait():
