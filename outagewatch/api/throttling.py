@@ -277,7 +277,7 @@ class _SafeMethodsRead(ScopedRateThrottle):
     DRF checks throttles for every method, so an OPTIONS to /api/v1/reports/ (a browser's
     CORS preflight, a client discovering the API) spent THROTTLE_REPORTS, and a client that
     asked nine times had its one real report refused with 429. They are still bounded, by
-    THROTTLE_READS. A refused POST (400, 413, 415) keeps counting as a submission: that is
+    THROTTLE_READS. A refused POST (400, 415) keeps counting as a submission: that is
     the guard against probing or flooding with invalid bodies.
     """
 

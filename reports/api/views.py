@@ -38,9 +38,10 @@ count as evidence (`counted`; `message` says why one did not):
 - while the rate limit cannot be checked (its store is down), reports are stored uncounted.
 
 Limits: `THROTTLE_REPORTS` (default 10 a minute) per client (an IPv4 address or an IPv6 /64,
-shared with the website's form); every POST counts against it, refused ones (400, 413, 415)
+shared with the website's form); every POST counts against it, refused ones (400, 415)
 included, while OPTIONS and HEAD do not. Over it: `429` with `Retry-After`. A body over
-`API_MAX_BODY_BYTES` (default 16384 bytes) is a `413`. This endpoint sends no CORS headers:
+`API_MAX_BODY_BYTES` (default 16384 bytes) is a `413`, refused before it is read and before
+the limit is checked, so it does not count. This endpoint sends no CORS headers:
 browsers refuse to send a report from a page of another origin. Settings: docs/configuration.md.
 """
 
