@@ -10,6 +10,7 @@ docs/configuration.md.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -24,6 +25,11 @@ from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
+# A fresh clone has no var/ until something makes it, and nothing else creates it: SQLite's
+# file, the beat's schedule (README's `--schedule var/celerybeat-schedule`, which failed on a
+# PostgreSQL host: ops tester F1) and the development mail folder live there.
+with contextlib.suppress(OSError):  # a read-only install: whoever runs it names other paths
+    VAR_DIR.mkdir(exist_ok=True)
 
 
 class _Env(environ.Env):
@@ -190,9 +196,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so end-to-end tests can share it with server processes.
     # Per process, so two test runs side by side do not share (and corrupt) one file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-    # SQLite does not create the directory of its file: a fresh clone has no var/ until
-    # something makes it, and `make test` or `manage.py migrate` may come first.
-    VAR_DIR.mkdir(exist_ok=True)
 elif env_bool("DB_POOL", False):
     # The web server (outagewatch.asgi turns this on): a pool per process hands a connection
     # to each request and takes it back, so a thread that is not serving a request holds

@@ -23,12 +23,14 @@ PRODUCTION = {
 }
 
 
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, env: dict[str, str], cwd: Path = BASE_DIR
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
     clean.pop("DEBUG", None)  # the suite runs in development mode; these tests must not
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=BASE_DIR,
+        cwd=cwd,
         env={**clean, **env},
         capture_output=True,
         text=True,
@@ -181,9 +183,7 @@ def test_only_the_web_servers_pooled_connections_prepare_statements():
     assert "prepare_threshold" not in _database_options({**pg, "DB_POOL": "0"})  # Celery
 
 
-def test_a_fresh_clone_migrates_on_sqlite_with_no_environment(tmp_path):
-    # The zero-setup default is a SQLite file under var/, which a clone does not have: the
-    # first command a newcomer runs (`make test`, `manage.py migrate`) must not fail on it.
+def _fresh_clone(tmp_path):
     clone = tmp_path / "clone"
     files = subprocess.run(
         ["git", "ls-files"], cwd=BASE_DIR, capture_output=True, text=True, check=True
@@ -193,6 +193,13 @@ def test_a_fresh_clone_migrates_on_sqlite_with_no_environment(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((BASE_DIR / name).read_bytes())
     assert not (clone / "var").exists()
+    return clone
+
+
+def test_a_fresh_clone_migrates_on_sqlite_with_no_environment(tmp_path):
+    # The zero-setup default is a SQLite file under var/, which a clone does not have: the
+    # first command a newcomer runs (`make test`, `manage.py migrate`) must not fail on it.
+    clone = _fresh_clone(tmp_path)
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
     result = subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
@@ -204,6 +211,15 @@ def test_a_fresh_clone_migrates_on_sqlite_with_no_environment(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (clone / "var" / "db.sqlite3").is_file()
+
+
+def test_a_fresh_clone_on_postgresql_has_the_folder_the_beats_schedule_goes_in(tmp_path):
+    # README's beat runs with `--schedule var/celerybeat-schedule`: on a PostgreSQL host
+    # nothing made var/, and the beat stopped on FileNotFoundError (ops tester F1).
+    clone = _fresh_clone(tmp_path)
+    result = manage("check", env=PRODUCTION, cwd=clone)
+    assert result.returncode == 0, result.stderr
+    assert (clone / "var").is_dir()
 
 
 def test_health_probes_over_plain_http_are_answered_not_redirected(tmp_path):
