@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models, transaction
 from django.db.models import Model
 
 from outagewatch.quoting import quoted
@@ -64,7 +66,10 @@ def _entry(kind: str, row: Any, index: int) -> Iterator[None]:
         raise CatalogEntryInvalid(f"{label} lacks the key {exc}.") from None
 
 
-_SECTIONS = {"category": "categories", "problem type": "problem_types"}
+_SECTIONS = {"category": "categories", "problem type": "problem_types", "provider": "providers"}
+# What the pages link to and the API hands on: a javascript: website would run in a reader's
+# browser (the official-status loader refuses the same, detection.official.services).
+_WEB_URL = URLValidator(schemes=["http", "https"])
 
 
 def _named(kind: str, defined: dict[str, Model], slug: Any, *, service: str) -> Model:
@@ -91,6 +96,11 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
     file says are not written, so loading the same file again announces no catalog edit
     (reports.signals) and every process keeps its copy.
     """
+    if not isinstance(data, dict):
+        raise CatalogEntryInvalid(
+            "the file is not a catalog: a JSON object with categories, problem_types and "
+            "services is expected."
+        )
     with transaction.atomic():
         return _catalog_write(data=data, apps=apps)
 
@@ -106,6 +116,7 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
                 Category,
                 slug=slug_clean(row["slug"]),
                 fields={"name": row["name"], "position": position},
+                entry="category",
             )
     problems = {}
     for index, row in enumerate(data["problem_types"]):
@@ -114,6 +125,7 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
                 ProblemType,
                 slug=slug_clean(row["slug"]),
                 fields={"name": row["name"], "description": row.get("description", "")},
+                entry="problem type",
             )
     for index, row in enumerate(data["services"]):
         with _entry("service", row, index):
@@ -165,6 +177,7 @@ def _service_write(
             "website": row["website"],
             "status_page": row.get("status_page") or "",
         },
+        entry="service",
     )
     types = [_named("problem type", problems, p, service=slug) for p in row["problems"]]
     edited = _related_set(service.problem_types, types)
@@ -188,28 +201,36 @@ def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> frozens
     # which would lose the provider's page and its outage as a signal upstream).
     known = services | _by_former_slug(apps, exclude=services)
     providers = {}
-    for row in data.get("providers", []):
-        providers[row["slug"]], _ = _upsert(
-            Provider,
-            slug=slug_clean(row["slug"]),
-            fields={
-                "name": row["name"],
-                "kind": row["kind"],
-                "service": known.get(row.get("service", "")),
-            },
-        )
+    for index, row in enumerate(data.get("providers", [])):
+        with _entry("provider", row, index):
+            providers[row["slug"]], _ = _upsert(
+                Provider,
+                slug=slug_clean(row["slug"]),
+                fields={
+                    "name": row["name"],
+                    "kind": row["kind"],
+                    "service": known.get(row.get("service", "")),
+                },
+                entry="provider",
+            )
     changed = set()
     for row in data["services"]:
         if "providers" in row and row["slug"] in services:
-            chosen = [providers[p] for p in row["providers"]]
-            if _related_set(services[row["slug"]].providers, chosen):
-                changed.add(row["slug"])
+            slug = row["slug"]
+            chosen = [_named("provider", providers, p, service=slug) for p in row["providers"]]
+            if _related_set(services[slug].providers, chosen):
+                changed.add(slug)
     return frozenset(changed)
 
 
-def _upsert(model: type[Model], *, slug: str, fields: dict[str, Any]) -> tuple[Model, Change]:
+def _upsert(
+    model: type[Model], *, slug: str, fields: dict[str, Any], entry: str
+) -> tuple[Model, Change]:
     """The row of `slug` made to hold `fields`, saved only where one differs: a load of the
-    same file again writes nothing."""
+    same file again writes nothing. Each value is checked first as the admin's form checks
+    it; `entry` ("service") names the entry in the message."""
+    for name, value in fields.items():
+        _checked(model._meta.get_field(name), value, label=f"{entry} {slug!r}")
     row = model.objects.select_for_update().filter(slug=slug).first()
     if row is None:
         return model.objects.create(slug=slug, **fields), "created"
@@ -220,6 +241,26 @@ def _upsert(model: type[Model], *, slug: str, fields: dict[str, Any]) -> tuple[M
         setattr(row, name, fields[name])
     row.save(update_fields=changed)
     return row, "updated"
+
+
+def _checked(field: Any, value: Any, *, label: str) -> None:
+    """Refuse a value the column would refuse or truncate, or that the admin would: text that
+    is not text (a number stored as "123"), too long (a database error with a traceback), a
+    kind not among its choices, a link that is not http(s)."""
+    if field.is_relation:
+        return
+    problem = ""
+    if isinstance(field, models.CharField) and not isinstance(value, str):
+        problem = "must be text"
+    else:
+        try:
+            field.clean(value, None)
+            if isinstance(field, models.URLField) and value:
+                _WEB_URL(value)
+        except ValidationError as exc:
+            problem = " ".join(exc.messages).rstrip(".")
+    if problem:
+        raise CatalogEntryInvalid(f"{label}: {field.name} {quoted(value)}: {problem}.")
 
 
 def _differs(row: Model, name: str, value: Any) -> bool:

@@ -45,6 +45,14 @@ def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service)
     assert Service.objects.filter(slug="in-house-tool").exists()
 
 
+# A file with one service "x": its name, website (with what follows it) and providers.
+_SERVICE = (
+    '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [], "providers": [],'
+    ' "services": [{"slug": "x", "name": %s, "category": "new-cat", "website": %s,'
+    ' "problems": [], "providers": %s}]}'
+)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -88,6 +96,32 @@ def test_catalog_sync_is_idempotent_and_keeps_admin_added_services(make_service)
             ' "website": "https://m.example", "problems": []}]}',
             "'MyService' is not a slug: use lower-case letters",
         ),
+        # Values the admin's form refuses were stored as they came (ops tester F6): a
+        # javascript: link on the public page and in the API, a number as a name, a provider
+        # of no known kind; a name too long for its column was a database traceback.
+        (
+            _SERVICE % ('"X"', '"javascript:alert(1)"', "[]"),
+            "service 'x': website “javascript:alert.1.”: Enter a valid URL.",
+        ),
+        (
+            _SERVICE % ('"X", "status_page": "ftp://x.example"', '"https://x.example"', "[]"),
+            "service 'x': status_page “ftp://x.example”: Enter a valid URL.",
+        ),
+        (_SERVICE % ("123", '"https://x.example"', "[]"), "service 'x': name “123”: must be text."),
+        (
+            _SERVICE % ('"' + "X" * 130 + '"', '"https://x.example"', "[]"),
+            "service 'x': name “X+…”: Ensure this value has at most 120 characters",
+        ),
+        (
+            _SERVICE % ('"X"', '"https://x.example"', '["nope"]'),
+            "service 'x' names the provider “nope”, which the file's providers do not define.",
+        ),
+        (
+            '{"categories": [{"slug": "new-cat", "name": "New"}], "problem_types": [],'
+            ' "services": [], "providers": [{"slug": "p", "name": "P", "kind": "bogus"}]}',
+            "provider 'p': kind “bogus”: Value 'bogus' is not a valid choice.",
+        ),
+        ("[]", "the file is not a catalog: a JSON object with categories"),
     ],
 )
 def test_catalog_load_refuses_a_bad_file_with_a_message_and_changes_nothing(
