@@ -11,7 +11,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
 from detection.episodes import Episode
 from detection.episodes import outage_episode as episode_get
-from detection.models import Outage, OutageEvent
+from detection.models import JobCursor, Outage, OutageEvent
 
 Kind = AlertDelivery.Kind
 Status = AlertDelivery.Status
@@ -266,6 +266,16 @@ def outbox_overdue(*, now: datetime, minutes: int) -> tuple[int, datetime | None
         if found["due"] is not None and (oldest is None or found["due"] < oldest):
             oldest = found["due"]
     return count, oldest
+
+
+def outbox_swept_at() -> datetime | None:
+    """When the worker last swept the outboxes (every minute while it runs); None before its
+    first sweep."""
+    return (
+        JobCursor.objects.filter(name=JobCursor.ALERTS_SWEEP)
+        .values_list("position", flat=True)
+        .first()
+    )
 
 
 def deliveries_due(*, now: datetime, limit: int = 500) -> list[int]:

@@ -81,6 +81,9 @@ class JobCursor(models.Model):
     # Bucketing's: the first minute not aggregated yet. The tick's: the newest minute judged.
     BUCKETS = "buckets"
     TICK = "tick"
+    # The worker's minute sweep of the outboxes (alerts.services.alerts_sweep): when it last
+    # ran, so that a stopped worker shows in the health check before an email is due.
+    ALERTS_SWEEP = "alerts-sweep"
 
     name = models.CharField(max_length=50, unique=True)
     position = models.DateTimeField()

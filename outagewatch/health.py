@@ -1,9 +1,11 @@
 """Whether the stack is doing its job, for a monitor: the database and Redis answer, the
-minute jobs keep up with the clock (bucketing and the detector's tick), and messages due are
-taken by a worker.
+minute jobs keep up with the clock (bucketing and the detector's tick, the worker's sweep of
+the outboxes), and messages due are taken by a worker.
 
 A stopped worker or detector was visible nowhere: the pages went on showing the last verdict
-while reports piled up unjudged (scale tester, fortieth session).
+while reports piled up unjudged (scale tester, fortieth session). A stopped worker showed
+only once an email was overdue, with the next outage's first message already late (ops
+tester, forty-fourth session): its sweep runs every minute, so its absence shows at once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from alerts.selectors import outbox_overdue
+from alerts.selectors import outbox_overdue, outbox_swept_at
 from detection.selectors import pipeline_progress
 
 
@@ -53,6 +55,13 @@ def system_health(*, now: datetime) -> Health:
         )
         checks["detection"] = _lag(
             "Every minute is judged", progress.detection_behind, limit, until=progress.judged
+        )
+        swept = outbox_swept_at()
+        checks["worker"] = _lag(
+            "The worker sweeps the outboxes every minute",
+            None if swept is None else max(0, int((now - swept).total_seconds() // 60)),
+            limit,
+            until=swept,
         )
         checks["alerts"] = _overdue(now=now, minutes=limit)
     try:

@@ -80,6 +80,7 @@ def _minute_jobs_current() -> None:
     JobCursor.objects.update_or_create(
         name=JobCursor.TICK, defaults={"position": minute - timedelta(minutes=1)}
     )
+    JobCursor.objects.update_or_create(name=JobCursor.ALERTS_SWEEP, defaults={"position": minute})
 
 
 @schema.parametrize()

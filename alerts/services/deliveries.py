@@ -43,7 +43,7 @@ from alerts.tasks import (
     confirmation_delivery_send_task,
 )
 from detection.episodes import Episode
-from detection.models import Outage
+from detection.models import JobCursor, Outage
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,7 @@ def alerts_sweep(*, now: datetime | None = None) -> Swept:
     for confirmation_id in confirmations:
         confirmation_delivery_send_task.delay(confirmation_id=confirmation_id)
     upstream = upstream_deliveries_queue(now=now)
+    JobCursor.objects.update_or_create(name=JobCursor.ALERTS_SWEEP, defaults={"position": now})
     return Swept(deliveries=deliveries, confirmations=confirmations, upstream=upstream)
 
 

@@ -40,7 +40,15 @@ _HEALTH = inline_serializer(
         "checks": inline_serializer(
             "HealthChecks",
             fields={
-                name: _CHECK for name in ("database", "bucketing", "detection", "alerts", "redis")
+                name: _CHECK
+                for name in (
+                    "database",
+                    "bucketing",
+                    "detection",
+                    "worker",
+                    "alerts",
+                    "redis",
+                )
             },
         ),
     },

@@ -16,9 +16,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # the pinned clock's minute
 
 
-def _cursors(*, bucketed: dt.datetime, judged: dt.datetime) -> None:
+def _cursors(
+    *, bucketed: dt.datetime, judged: dt.datetime, swept: dt.datetime | None = NOW
+) -> None:
     JobCursor.objects.create(name=JobCursor.BUCKETS, position=bucketed)
     JobCursor.objects.create(name=JobCursor.TICK, position=judged)
+    if swept is not None:
+        JobCursor.objects.create(name=JobCursor.ALERTS_SWEEP, position=swept)
 
 
 def test_a_stack_that_keeps_up_is_healthy(client):
@@ -33,6 +37,7 @@ def test_a_stack_that_keeps_up_is_healthy(client):
         "database": True,
         "bucketing": True,
         "detection": True,
+        "worker": True,
         "alerts": True,
         "redis": True,
     }
@@ -147,3 +152,33 @@ def test_messages_left_due_by_a_stopped_worker_are_degraded(client, service):
     assert alerts["detail"] == (
         "Messages are sent: 1 due more than 3 minutes ago and not taken by a worker."
     )
+
+
+def test_a_stopped_worker_is_degraded_before_any_message_is_due(client):
+    """Ops tester (forty-fourth session): with the worker stopped and no email due, the check
+    said "ok" while its jobs piled up in the broker; it showed only once a message was late."""
+    settings_limit = 3
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1), swept=NOW)
+    assert client.get("/api/v1/health/").json()["checks"]["worker"]["ok"]
+    JobCursor.objects.filter(name=JobCursor.ALERTS_SWEEP).update(
+        position=NOW - dt.timedelta(minutes=settings_limit + 2)
+    )
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503
+    worker = response.json()["checks"]["worker"]
+    assert not worker["ok"] and worker["behind_minutes"] == 5
+    assert worker["detail"] == (
+        "The worker sweeps the outboxes every minute: 5 minutes behind the clock (more than 3)."
+    )
+    assert response.json()["checks"]["alerts"]["ok"]  # no message is due yet
+
+
+def test_the_sweep_records_when_it_ran():
+    from alerts.selectors import outbox_swept_at
+    from alerts.services import alerts_sweep
+
+    assert outbox_swept_at() is None
+    alerts_sweep(now=NOW)
+    assert outbox_swept_at() == NOW
+    alerts_sweep(now=NOW + dt.timedelta(minutes=1))
+    assert outbox_swept_at() == NOW + dt.timedelta(minutes=1)
