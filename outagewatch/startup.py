@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -73,6 +75,49 @@ def production_warnings() -> list[tuple[int, str]]:
                 "the development Redis (set REDIS_URL, even to that address).",
             )
         )
+    sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2].lower()
+    if sender in {"localhost", ""} or sender.endswith(".localhost"):
+        found.append(
+            (
+                5,
+                f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL}: relays refuse or junk mail "
+                "from localhost (set DEFAULT_FROM_EMAIL to an address of your domain).",
+            )
+        )
+    for network in _open_proxies(settings.TRUSTED_PROXIES):
+        found.append(
+            (
+                6,
+                f"TRUSTED_PROXIES names {network}: any client there may name its own address "
+                "in X-Forwarded-For, and so the network its reports count from (name the "
+                "proxies' own addresses).",
+            )
+        )
+    password = getattr(settings, "EMAIL_HOST_PASSWORD", "")
+    secured = getattr(settings, "EMAIL_USE_TLS", False) or getattr(settings, "EMAIL_USE_SSL", False)
+    if settings.EMAIL_BACKEND.endswith("smtp.EmailBackend") and password and not secured:
+        found.append(
+            (
+                7,
+                "The mail relay's password goes in clear: EMAIL_URL has neither TLS nor SSL "
+                "(use smtp+tls:// or smtp+ssl://).",
+            )
+        )
+    return found
+
+
+# A trusted network this large that holds public addresses is no list of proxies: 0.0.0.0/0
+# lets every client choose its network (the largest range of a CDN's proxies is a /12).
+_PROXY_NETWORK_MAX = 2**24
+
+
+def _open_proxies(networks: list[str]) -> list[str]:
+    found = []
+    for text in networks:
+        network = ipaddress.ip_network(text, strict=False)
+        size = network.num_addresses >> (0 if network.version == 4 else 96)
+        if size > _PROXY_NETWORK_MAX and not network.is_private:
+            found.append(text)
     return found
 
 

@@ -20,6 +20,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://outagewatch:secret@db.outagewatch.example:5432/outagewatch",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp+tls://alerts:secret@smtp.outagewatch.example:587",
+    "DEFAULT_FROM_EMAIL": "OutageWatch <alerts@outagewatch.example>",
 }
 
 
@@ -107,6 +108,30 @@ def test_deploy_check_warns_about_development_defaults_left_in_production():
     for warning in ("outagewatch.W001", "outagewatch.W002", "outagewatch.W003", "outagewatch.W004"):
         assert warning in result.stderr + result.stdout
     assert "Emails are not delivered" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "warning"),
+    [
+        # Ops tester (forty-fourth session): each passed --deploy without a word.
+        ({"DEFAULT_FROM_EMAIL": None}, "outagewatch.W005"),
+        ({"TRUSTED_PROXIES": "10.0.0.5,0.0.0.0/0"}, "outagewatch.W006"),
+        ({"TRUSTED_PROXIES": "::/0"}, "outagewatch.W006"),
+        ({"EMAIL_URL": "smtp://alerts:secret@smtp.outagewatch.example:25"}, "outagewatch.W007"),
+    ],
+)
+def test_deploy_check_warns_about_unsafe_production_values(change, warning):
+    env = {**PRODUCTION, **{k: v for k, v in change.items() if v is not None}}
+    env = {k: v for k, v in env.items() if change.get(k, "") is not None}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert warning in result.stderr + result.stdout
+
+
+def test_proxies_a_cdn_or_a_private_network_hold_are_no_warning():
+    env = {**PRODUCTION, "TRUSTED_PROXIES": "10.0.0.0/8,104.16.0.0/13,2400:cb00::/32,fd00::/8"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_deploy_check_passes_with_documented_production_variables():
