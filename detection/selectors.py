@@ -101,6 +101,17 @@ class ServiceState:
     # networks' and blocks' allowances are spent, these only when people stop reporting.
     networks: int | None = None
     peak_networks: int | None = None
+    # The current run's busiest minute (counted reports, and normal then) when read: a
+    # relapse is judged against its own peak, not the first run's (explain tester F1).
+    peak_observed: float | None = None
+    peak_expected: float | None = None
+
+    @property
+    def run_since(self) -> datetime | None:
+        """Where the current run of problems began: the relapse's onset, else the outage's."""
+        if self.outage is None:
+            return None
+        return self.again_since or self.outage.started_at
 
     @property
     def code(self) -> str:
@@ -210,12 +221,14 @@ def _outage_open(state: ServiceState) -> bool:
 
 
 def _falling_judged(state: ServiceState, end: datetime) -> bool:
-    """Whether the state has a falling verdict to work out at `end`: an open outage that has
-    had FALLING_MINUTES closed minutes of its own (before that the newest minutes still
-    include quiet ones before the onset, which would read as a fall in its first minutes)."""
+    """Whether the state has a falling verdict to work out at `end`: an open outage whose
+    current run has had FALLING_MINUTES closed minutes of its own (before that the newest
+    minutes still include quiet ones before the onset, which would read as a fall in its first
+    minutes; for a relapse, the lull before it: "reports falling" a minute into a relapse of
+    42 a minute, explain tester F1)."""
     if not _outage_open(state):
         return False
-    return end - timedelta(minutes=FALLING_MINUTES) >= state.outage.started_at
+    return end - timedelta(minutes=FALLING_MINUTES) >= state.run_since
 
 
 @dataclass(frozen=True)
@@ -226,6 +239,7 @@ class _Recent:
     series: Series
     networks: list[int]
     peak_networks: int
+    peak_counted: float
 
 
 def _with_falling(
@@ -242,10 +256,15 @@ def _with_falling(
     if recent is None:
         recent = _recent_minutes([state], end)[state.service.pk]
     networks = recent.networks
-    state = replace(state, networks=networks[-1], peak_networks=recent.peak_networks)
+    points = recent.series.points
+    state = replace(
+        state,
+        networks=networks[-1],
+        peak_networks=recent.peak_networks,
+        **_run_peak(state, recent),
+    )
     if not _falling_judged(state, end):
         return state
-    points = recent.series.points
     if points[0].expected is None:  # no baseline yet: the status row's newest minute
         if state.expected is None:
             return state
@@ -255,17 +274,30 @@ def _with_falling(
         observed = [p.observed for p in points]
         expected = [p.expected or 0.0 for p in points]
         upper = [p.upper or 0.0 for p in points]
-    outage = state.outage
     falling = reports_falling(
         recent_observed=observed,
         recent_expected=expected,
         upper=upper,
-        peak_observed=outage.peak_observed,
-        peak_expected=outage.peak_expected,
+        peak_observed=state.peak_observed,
+        peak_expected=state.peak_expected,
         recent_networks=networks,
         peak_networks=recent.peak_networks,
     )
     return replace(state, falling=falling)
+
+
+def _run_peak(state: ServiceState, recent: _Recent) -> dict[str, float]:
+    """The current run's peak: the outage's own, or for a relapse its busiest minute since it
+    came back, against the normal of its newest minutes (a relapse is within the hour of its
+    first run's end, at much the same time of day)."""
+    outage = state.outage
+    if state.again_since is None:
+        return {"peak_observed": outage.peak_observed, "peak_expected": outage.peak_expected}
+    normal = [p.expected for p in recent.series.points if p.expected is not None]
+    return {
+        "peak_observed": recent.peak_counted,
+        "peak_expected": sum(normal) / len(normal) if normal else outage.peak_expected,
+    }
 
 
 def _state_from_row(service: Service, row: ServiceStatus | None) -> ServiceState:
@@ -328,7 +360,8 @@ def status_list() -> list[ServiceState]:
 def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Recent]:
     """The overall series of each open outage's service over the FALLING_MINUTES minutes
     before `end`, by service id: its buckets and baseline read for all of them at once, and
-    the most networks that reported in one minute since each outage began."""
+    the most networks that reported, and the most counted reports, in one minute since each
+    outage's current run began (a relapse's: since it came back)."""
     end_minute = epoch_minute(end)
     start = end_minute - FALLING_MINUTES
     ids = [state.service.pk for state in states]
@@ -348,13 +381,16 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
     }
     spans = Q()
     for state in states:
-        spans |= Q(service_id=state.service.pk, minute__gte=state.outage.started_at)
-    peaks = dict(
-        Bucket.objects.filter(spans, country=OVERALL, minute__lt=minute_datetime(end_minute))
+        spans |= Q(service_id=state.service.pk, minute__gte=state.run_since)
+    peaks = {
+        service_id: (networks_peak, counted_peak)
+        for service_id, networks_peak, counted_peak in Bucket.objects.filter(
+            spans, country=OVERALL, minute__lt=minute_datetime(end_minute)
+        )
         .values("service_id")
-        .annotate(peak=Max("reporters"))
-        .values_list("service_id", "peak")
-    )
+        .annotate(networks_peak=Max("reporters"), counted_peak=Max("counted"))
+        .values_list("service_id", "networks_peak", "counted_peak")
+    }
     recent = {}
     for state in states:
         pk = state.service.pk
@@ -370,7 +406,8 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
                 baseline=baselines.get(pk),
             ),
             networks=[by_minute.get(m, 0) for m in range(start, end_minute)],
-            peak_networks=peaks.get(pk) or 0,
+            peak_networks=peaks.get(pk, (0, 0))[0] or 0,
+            peak_counted=float(peaks.get(pk, (0, 0))[1] or 0),
         )
     return recent
 

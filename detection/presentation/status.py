@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from detection.falling import near_normal
-from detection.models import Outage
 from detection.presentation.times import TIME, render
 from detection.presentation.words import (
     FALLING_LABEL,
@@ -113,12 +112,12 @@ POSSIBLE_WHY = {
 def _evidence(state: ServiceState) -> str:
     """What the verdict rests on now. An open outage whose newest minute has dropped is not
     evidenced by a below-normal rate (the "reports falling" verdict waits for FALLING_MINUTES
-    closed minutes): it says the drop and quotes the peak (finding F23)."""
-    outage = state.outage
-    if state.level >= 2 and outage is not None and _dropped(state, outage):
+    closed minutes): it says the drop and quotes the peak (finding F23), its current run's."""
+    if state.level >= 2 and state.outage is not None and _dropped(state):
         text = "Reports have dropped in the last minutes; we are confirming whether it is over."
-        if outage.peak_observed:
-            peak = rate_phrase(outage.peak_observed, outage.peak_expected or None, capital=False)
+        peak_observed, peak_expected = _peak(state)
+        if peak_observed:
+            peak = rate_phrase(peak_observed, peak_expected or None, capital=False)
             text += f" At the peak: {peak}."
         return text
     text = f"Now {rate_phrase(state.observed, state.expected, capital=False)}."
@@ -141,16 +140,25 @@ def _networks_beyond_counted(state: ServiceState) -> str:
     )
 
 
-def _dropped(state: ServiceState, outage: Outage) -> bool:
+def _peak(state: ServiceState) -> tuple[float, float]:
+    """The current run's peak (counted reports, normal then): a relapse's own when read
+    (selectors), else the outage's."""
+    if state.peak_observed is not None and state.peak_expected is not None:
+        return state.peak_observed, state.peak_expected
+    return state.outage.peak_observed, state.outage.peak_expected
+
+
+def _dropped(state: ServiceState) -> bool:
     """The newest minute is back near normal: its excess at most FALLING_SHARE of the peak's,
     as detection.falling judges the falling verdict's minutes, in counted reports and (when
     read) in the networks reporting."""
     if state.expected is None:
         return False
-    if not near_normal(state.observed, state.expected, outage.peak_observed, outage.peak_expected):
+    peak_observed, peak_expected = _peak(state)
+    if not near_normal(state.observed, state.expected, peak_observed, peak_expected):
         return False
     if state.networks is None or state.peak_networks is None:
         return True
-    if state.peak_networks <= outage.peak_expected:
+    if state.peak_networks <= peak_expected:
         return True
-    return near_normal(state.networks, state.expected, state.peak_networks, outage.peak_expected)
+    return near_normal(state.networks, state.expected, state.peak_networks, peak_expected)
