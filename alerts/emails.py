@@ -252,7 +252,7 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "detected": when(quoted.detected_at),
         "ended": when(end),
         "earlier_started": when(earlier.outage.started_at) if earlier else "",
-        "duration": words.outage_duration(outage, now=notice.at),
+        "duration": presentation.lasted(outage, since=quoted.since, end=end or notice.at),
         # A relation that stays true in the inbox (not "1 min ago", which goes stale).
         "detection_lag": (
             presentation.duration(quoted.since, quoted.detected_at) if quoted.detected_at else ""

@@ -175,6 +175,15 @@ def duration(start: datetime, end: datetime) -> str:
     return words.duration_text(start, end)
 
 
+def lasted(outage: Outage, *, since: datetime, end: datetime) -> str:
+    """How long the problems a message quotes lasted: the outage's duration as its page, feed
+    and API give it ("10 min (it stopped for 17 min in between)", not its span: explain tester
+    F4), or a relapse's own from its onset when the message quotes the relapse."""
+    if since == outage.started_at:
+        return words.outage_duration(outage, now=end)
+    return duration(since, end)
+
+
 def zone_of(subscription: Subscription) -> tzinfo:
     """The zone the subscriber reads times in (UTC when unset or unknown)."""
     return words.zone_get(getattr(subscription, "timezone", "") or "UTC")
@@ -259,7 +268,8 @@ def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figur
 def summary(
     *, kind: str, outage: Outage, now: datetime, zone: tzinfo = UTC, figures: Figures | None = None
 ) -> str:
-    start = words.time_in_zone(figures.since if figures else outage.started_at, zone, now=now)
+    since = figures.since if figures else outage.started_at
+    start = words.time_in_zone(since, zone, now=now)
     peak = figures.peak if figures else peak_sentence(outage)
     if kind == Kind.RESOLVED:
         # The one end time of the outage, as on its page, in its feed and in the API.
@@ -267,7 +277,7 @@ def summary(
         return (
             f"The problems that started at {start} ended at "
             f"{words.time_in_zone(end, zone, now=now)}, after "
-            f"{duration(outage.started_at, end)}. {peak}"
+            f"{lasted(outage, since=since, end=end)}. {peak}"
         )
     if kind == Kind.REOPENED:
         first = words.time_in_zone(outage.started_at, zone, now=now)

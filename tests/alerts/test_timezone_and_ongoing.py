@@ -198,6 +198,30 @@ def test_resolved_email_states_the_outage_end_in_the_zone(subscriber, outage, ma
     )
 
 
+def test_resolved_email_gives_a_relapsed_outages_duration_as_its_page_does(
+    subscriber, outage, mailoutbox
+):
+    # Explain tester F4: "after 27 min" in the email, "10 min (it stopped for 17 min in
+    # between)" on the page, in the feed and in the API.
+    from alerts import presentation as alert_words
+    from detection import presentation
+
+    started = datetime(2026, 11, 27, 13, 26, tzinfo=UTC)
+    _sent_email(subscriber, outage, mailoutbox, "UTC", started)
+    o = AlertDelivery.objects.get().outage
+    o.status, o.resolved_at = o.Status.RESOLVED, started + timedelta(minutes=27)
+    o.paused_minutes = 17
+    o.save()
+    services.alerts_notify(outage=o, change="resolved", now=started + timedelta(hours=1))
+    resolved = AlertDelivery.objects.get(kind=AlertDelivery.Kind.RESOLVED)
+    services.alert_delivery_send(delivery_id=resolved.pk, now=started + timedelta(hours=1))
+    assert presentation.outage_duration(o) == "10 min (it stopped for 17 min in between)"
+    assert "after 10 min (it stopped for 17 min in between)." in mailoutbox[-1].body
+    # Webhooks, Slack and Discord say it in the notice's summary.
+    text = alert_words.summary(kind="resolved", outage=o, now=started + timedelta(hours=1))
+    assert "ended at 13:53 UTC, after 10 min (it stopped for 17 min in between)." in text
+
+
 def test_resolved_email_gives_the_reopen_deadline_from_when_it_was_judged_over(
     subscriber, outage, mailoutbox
 ):
