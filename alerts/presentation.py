@@ -193,16 +193,17 @@ def title(
     *,
     kind: str,
     outage: Outage,
-    names: list[str],
+    codes: list[str],
     zone: tzinfo = UTC,
     now: datetime | None = None,
     since: datetime | None = None,
 ) -> str:
     """One line saying what happened: the email subject, the chat message's headline.
-    ``since``: when the problems this message is about began (a relapse's own onset)."""
+    ``since``: when the problems this message is about began (a relapse's own onset);
+    ``codes``: where ("in the United States", "in Germany, France, Spain and 2 more")."""
     service = outage.service.name
     since_text = words.time_in_zone(since or outage.started_at, zone, now=now)
-    where = f" in {', '.join(names[:3])}" if names else ""
+    where = f" in {_places(codes)}" if codes else ""
     if kind == Kind.RESOLVED:
         period = words.outage_period(outage, zone=zone, now=now)
         return f"Resolved: {service} is working again after problems {period}"
@@ -211,6 +212,17 @@ def title(
     if kind == Kind.ACKNOWLEDGED:
         return f"{service}: the official status page acknowledged the problems since {since_text}"
     return f"{service}: problems detected{where} since {since_text}"
+
+
+# Countries a headline names before "and N more".
+TITLE_COUNTRIES = 3
+
+
+def _places(codes: list[str]) -> str:
+    named = [words.country_in_sentence(code) for code in codes[:TITLE_COUNTRIES]]
+    if len(codes) > TITLE_COUNTRIES:
+        named.append(f"{len(codes) - TITLE_COUNTRIES} more")
+    return words.join_words(named)
 
 
 def peak_sentence(outage: Outage) -> str:
@@ -365,7 +377,7 @@ def notice_build(
         outage=outage,
         episode=delivery.episode,
         title=title(
-            kind=delivery.kind, outage=outage, names=names, zone=zone, now=now, since=quoted.since
+            kind=delivery.kind, outage=outage, codes=codes, zone=zone, now=now, since=quoted.since
         ),
         summary=said if delivery.kind == Kind.ACKNOWLEDGED else f"{text} {said}".strip(),
         countries=codes,

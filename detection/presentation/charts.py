@@ -30,9 +30,9 @@ def series_caption(
     if top.observed <= 0:
         text = escape("No counted reports in this span.")
     else:
-        text = format_html("Highest: {} {} at {}.", _bucket_rate(top), unit, time_html(top.at))
+        text = format_html("Highest: {} at {}.", _bucket_rate(top, unit), time_html(top.at))
     newest = closed[-1]
-    text += format_html(" Newest: {} {} at {}", _bucket_rate(newest), unit, time_html(newest.at))
+    text += format_html(" Newest: {} at {}", _bucket_rate(newest, unit), time_html(newest.at))
     if newest.expected is not None:
         normal = newest.expected / newest.minutes
         text += format_html(", where {} {} normal", about(normal), "is" if normal < 1.5 else "are")
@@ -50,12 +50,12 @@ def series_caption(
     return SafeString(text)
 
 
-def _bucket_rate(point: SeriesPoint) -> str:
-    """A bucket's reports a minute: the count itself for one minute, else "about N"."""
-    if point.minutes == 1:
-        count = int(point.observed)
-        return "no reports" if count == 0 else f"{count} {'report' if count == 1 else 'reports'}"
-    rate = point.observed / point.minutes
+def _bucket_rate(point: SeriesPoint, unit: str) -> str:
+    """A bucket's reports a minute: the count itself for one minute, else "about N", with
+    ``unit``; "no reports" alone ("no reports a minute" is no English: explain tester F3)."""
     if point.observed <= 0:
         return "no reports"
-    return about_reports(rate)
+    if point.minutes == 1:
+        count = int(point.observed)
+        return f"{count} {'report' if count == 1 else 'reports'} {unit}"
+    return f"{about_reports(point.observed / point.minutes)} {unit}"

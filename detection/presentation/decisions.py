@@ -11,7 +11,7 @@ from typing import Any
 
 from detection.models import Outage, OutageEvent
 from detection.presentation.times import time_text
-from detection.presentation.words import country_name, duration_text
+from detection.presentation.words import country_in_sentence, country_name, duration_text
 
 # How the detector's rule names read ("nb_5m": kind and window), for "How we decided" only.
 _RULE_KINDS = {
@@ -205,7 +205,7 @@ def _plain_note(
     note = _TECHNICAL.sub("", note)
     if cold:
         note = _EXPECTED.sub("", note)
-    note = _COUNTRY_SHARE.sub(lambda m: f"{country_name(m.group(1))} {m.group(2)}", note)
+    note = _COUNTRY_SHARE.sub(lambda m: f"{country_in_sentence(m.group(1))} {m.group(2)}", note)
     names = {p["problem"]: p["name"] for p in problems}
     for item in outage.top_problems or []:
         slug = item.get("problem") if isinstance(item, dict) else None

@@ -27,6 +27,7 @@ from detection.presentation.times import (
 from detection.presentation.words import (
     about,
     countries_in_sentence,
+    country_in_sentence,
     country_name,
     duration_text,
     join_words,
@@ -221,7 +222,7 @@ def _entry(
     Kind = OutageEvent.Kind
     measured = event.observed is not None
     name = country_name(event.country) if event.country else ""
-    where = f"from {name}" if name else ""
+    where = f"from {country_in_sentence(event.country)}" if name else ""
     rate = rate_phrase(event.observed, event.expected, place=where) + "." if measured else ""
     if kind == Kind.OPENED:
         return TimelineEntry(event.at, kind, "Problems detected", rate)

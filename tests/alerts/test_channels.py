@@ -89,7 +89,7 @@ def test_a_webhook_gets_a_signed_json_body_that_verifies(hook, outage, receiver,
     assert body["outage"]["observed"] == 42 and body["outage"]["expected"] == 3.2
     assert body["outage"]["url"] == f"https://ow.example/outages/{o.pk}/"
     assert body["outage"]["top_problems"][0] == {"problem": "login", "name": "Login", "count": 40}
-    assert body["title"].startswith("Acme Cloud: problems detected in Germany, France")
+    assert body["title"].startswith("Acme Cloud: problems detected in Germany and France")
     assert (delivery.status, delivery.attempts) == (Status.SENT, 1)
 
 

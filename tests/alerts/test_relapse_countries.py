@@ -161,7 +161,9 @@ def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_firs
 
     [email] = smtp_sink.wait_for("us@example.com", 1)
     since = came_back.strftime("%H:%M")
-    assert email["Subject"] == f"Acme Cloud: problems detected in United States since {since} UTC"
+    assert email["Subject"] == (
+        f"Acme Cloud: problems detected in the United States since {since} UTC"
+    )
     text = email.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert f"Since: {came_back:%-d %b} {since} UTC; detected at" in text
     assert "15 reports since they came back." in text

@@ -102,7 +102,7 @@ def test_germany_joining_the_relapse_tells_its_follower_then(
     assert _told(everyone) == [("opened", 0), ("resolved", 0), ("reopened", 1)]
     to_de = [m for m in mailoutbox if m.to == ["de@example.com"]]
     (again,) = [m for m in to_de if "problems again" in m.subject]
-    assert again.subject.startswith("Acme Cloud: problems again in France, Germany since ")
+    assert again.subject.startswith("Acme Cloud: problems again in France and Germany since ")
 
     _minutes(history, send_reports, 48, 80)
     outage.refresh_from_db()
