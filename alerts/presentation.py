@@ -21,6 +21,7 @@ from detection.episodes import Episode, episode_tally, outage_episode
 from detection.models import Outage
 from detection.official.selectors import OutageOfficial, outage_official
 from detection.presentation import absolute
+from detection.selectors import services_cold
 from reports.models import ProblemType
 
 Kind = AlertDelivery.Kind
@@ -225,10 +226,18 @@ def _places(codes: list[str]) -> str:
     return words.join_words(named)
 
 
-def peak_sentence(outage: Outage) -> str:
-    """ "At the peak: about 42 reports a minute, where about 3 are normal." """
-    rate = words.rate_phrase(outage.peak_observed, outage.peak_expected or None, capital=False)
+def peak_sentence(outage: Outage, *, cold: bool = False) -> str:
+    """ "At the peak: about 42 reports a minute, where about 3 are normal."; on a cold start
+    no normal is claimed, as on the outage's page (explain tester F2)."""
+    normal = None if cold else outage.peak_expected or None
+    rate = words.rate_phrase(outage.peak_observed, normal, capital=False)
+    if cold:
+        return f"At the peak: {rate}. {words.cold_sentence(outage)}"
     return f"At the peak: {rate}."
+
+
+def _cold(outage: Outage) -> bool:
+    return outage.service_id in services_cold(service_ids=[outage.service_id])
 
 
 @dataclass(frozen=True)
@@ -255,12 +264,14 @@ def _quotes_relapse(relapse: Episode | None) -> bool:
 def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figures:
     if not _quotes_relapse(relapse):
         totals = words.outage_totals(outage) if outage.total_reports else ""
-        rate = words.rate_phrase(outage.peak_observed, outage.peak_expected or None)
+        cold = _cold(outage)
+        normal = None if cold else outage.peak_expected or None
+        rate = words.rate_phrase(outage.peak_observed, normal)
         return Figures(
             outage.started_at,
             outage.detected_at,
             rate,
-            peak_sentence(outage),
+            peak_sentence(outage, cold=cold),
             totals,
             problems(outage),
         )
@@ -282,7 +293,7 @@ def summary(
 ) -> str:
     since = figures.since if figures else outage.started_at
     start = words.time_in_zone(since, zone, now=now)
-    peak = figures.peak if figures else peak_sentence(outage)
+    peak = figures.peak if figures else peak_sentence(outage, cold=_cold(outage))
     if kind == Kind.RESOLVED:
         # The one end time of the outage, as on its page, in its feed and in the API.
         end = words.outage_end(outage) or outage.resolved_at or now

@@ -36,7 +36,7 @@ from detection.models import (
     ServiceStatus,
     UpstreamOutage,
 )
-from detection.presentation import country_name
+from detection.presentation import cold_start, country_name
 from reports.cache import catalog_service
 from reports.models import ProblemType, Service
 
@@ -105,6 +105,10 @@ class ServiceState:
     # relapse is judged against its own peak, not the first run's (explain tester F1).
     peak_observed: float | None = None
     peak_expected: float | None = None
+    # The service has no history yet (a cold start, presentation.cold_start): its `expected`
+    # is the detector's guess for a new service, which the words do not call its normal.
+    # Read for states in problems only (_with_cold).
+    cold: bool = False
 
     @property
     def run_since(self) -> datetime | None:
@@ -133,7 +137,20 @@ def service_state_get(*, service: Service) -> ServiceState:
         row.outage.service = service
     state = _state_from_row(service, row)
     state = _with_episode(state, _reopenings([state]))
-    return _with_falling(_with_reason(state, _possible_series([state])))
+    (state,) = _with_cold([_with_reason(state, _possible_series([state]))])
+    return _with_falling(state)
+
+
+def _with_cold(states: list[ServiceState]) -> list[ServiceState]:
+    """The states in problems, with whether their service is on a cold start (one query)."""
+    ids = [state.service.pk for state in states if state.level >= 1]
+    if not ids:
+        return states
+    cold = services_cold(service_ids=ids)
+    return [
+        replace(state, cold=state.service.pk in cold) if state.level >= 1 else state
+        for state in states
+    ]
 
 
 # What the stored rows can tell about a "possible problems" verdict (detection.core.state):
@@ -346,7 +363,7 @@ def status_list() -> list[ServiceState]:
             row.outage.service = row.service  # the answer names it: no query per row
     states = [_state_from_row(row.service, row) for row in rows]
     reopened, series = _reopenings(states), _possible_series(states)
-    states = [_with_reason(_with_episode(state, reopened), series) for state in states]
+    states = _with_cold([_with_reason(_with_episode(state, reopened), series) for state in states])
     if not any(state.level >= 2 for state in states):
         return states
     end = bucketed_until(timezone.now())  # once for all of them
@@ -642,6 +659,18 @@ def pipeline_progress(*, now: datetime) -> PipelineProgress:
         buckets_behind=behind(bucketed, current),
         detection_behind=behind(judged, current - timedelta(minutes=1)),
     )
+
+
+def services_cold(*, service_ids: Iterable[int]) -> frozenset[int]:
+    """Which of these services are on a cold start (no history yet: their "expected" is a
+    guess for a new service), in one query."""
+    ids = set(service_ids)
+    methods = dict(
+        SeriesBaseline.objects.filter(service_id__in=ids, country=OVERALL).values_list(
+            "service_id", "method"
+        )
+    )
+    return frozenset(pk for pk in ids if cold_start(methods.get(pk)))
 
 
 def baseline_method(*, service: Service, country: str = OVERALL) -> str | None:

@@ -314,7 +314,16 @@ class OutageSummarySerializer(serializers.Serializer):
     def get_explanation(self, outage: Outage) -> str:
         # Read later than written: always with the date.
         problems = selectors.outage_problems(outage)
-        return presentation.outage_summary(outage, problems, date=True)
+        return presentation.outage_summary(outage, problems, date=True, cold=self._cold(outage))
+
+    def _cold(self, outage: Outage) -> bool:
+        """Whether the outage's service has no history yet: no "normal" is quoted (explain
+        tester F2). Once per service of an answer."""
+        cache = self.context.setdefault("cold", {})
+        if outage.service_id not in cache:
+            method = selectors.baseline_method(service=outage.service)
+            cache[outage.service_id] = presentation.cold_start(method)
+        return cache[outage.service_id]
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, outage: Outage) -> str:
@@ -410,7 +419,7 @@ class OutageDetailSerializer(OutageSummarySerializer):
             outage,
             self._events(outage),
             selectors.outage_problems(outage),
-            cold=presentation.cold_start(selectors.baseline_method(service=outage.service)),
+            cold=self._cold(outage),
         )
         return [str(line) for line in lines]
 
@@ -419,7 +428,9 @@ class OutageDetailSerializer(OutageSummarySerializer):
         events = self._events(outage)
         pairs = [
             {"event": event, "entry": entry}
-            for event, entry in zip(events, presentation.timeline(outage, events), strict=True)
+            for event, entry in zip(
+                events, presentation.timeline(outage, events, cold=self._cold(outage)), strict=True
+            )
         ]
         return OutageEventSerializer(pairs, many=True).data
 

@@ -37,6 +37,7 @@ from detection.presentation.official import (
 )
 from detection.presentation.outages import (
     TimelineEntry,
+    cold_sentence,
     cold_start,
     normally,
     outage_duration,
@@ -107,6 +108,7 @@ __all__ = [
     "about_reports",
     "absolute",
     "chance_words",
+    "cold_sentence",
     "cold_start",
     "countries_in_sentence",
     "country_in_sentence",

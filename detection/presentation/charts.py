@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString
 
+from detection.presentation.outages import cold_start
 from detection.presentation.times import time_html
 from detection.presentation.words import about, about_reports, join_words
 
@@ -33,7 +34,8 @@ def series_caption(
         text = format_html("Highest: {} at {}.", _bucket_rate(top, unit), time_html(top.at))
     newest = closed[-1]
     text += format_html(" Newest: {} at {}", _bucket_rate(newest, unit), time_html(newest.at))
-    if newest.expected is not None:
+    # A cold start's expectation is a guess for a new service, not its normal (outages).
+    if newest.expected is not None and not cold_start(series.baseline_method):
         normal = newest.expected / newest.minutes
         text += format_html(", where {} {} normal", about(normal), "is" if normal < 1.5 else "are")
     text += "."

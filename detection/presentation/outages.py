@@ -123,7 +123,7 @@ def outage_summary(
         parts.append(when + ".")
     if outage.peak_observed and cold:
         peak = rate_phrase(outage.peak_observed, None, capital=False)
-        parts.append(f"At the peak: {peak}. {_cold_sentence(outage)}")
+        parts.append(f"At the peak: {peak}. {cold_sentence(outage)}")
     elif outage.peak_observed:
         peak = rate_phrase(outage.peak_observed, outage.peak_expected or None)
         parts.append(f"At the peak: {peak[0].lower()}{peak[1:]}.")
@@ -162,7 +162,7 @@ def cold_start(baseline_method: str | None) -> bool:
     return baseline_method in (None, "prior")
 
 
-def _cold_sentence(outage: Outage) -> str:
+def cold_sentence(outage: Outage) -> str:
     return f"{outage.service.name} has almost no reports normally (it has no history here yet)."
 
 
@@ -196,7 +196,9 @@ class TimelineEntry:
     country: str = ""
 
 
-def timeline(outage: Outage, events: Iterable[OutageEvent]) -> list[TimelineEntry]:
+def timeline(
+    outage: Outage, events: Iterable[OutageEvent], *, cold: bool = False
+) -> list[TimelineEntry]:
     """The outage's events in plain words; its final "back to normal" at ``outage_end``.
 
     A "resolved" event followed by a reopening was only a lull ("Seemed over"): it stays at
@@ -211,19 +213,21 @@ def timeline(outage: Outage, events: Iterable[OutageEvent]) -> list[TimelineEntr
     entries = []
     for i, event in enumerate(events):
         final = i == last_resolved and end is not None
-        entries.append(_entry(outage, event, end if final else None, final=final))
+        entries.append(_entry(outage, event, end if final else None, final=final, cold=cold))
     return entries
 
 
 def _entry(
-    outage: Outage, event: OutageEvent, end: datetime | None, *, final: bool
+    outage: Outage, event: OutageEvent, end: datetime | None, *, final: bool, cold: bool
 ) -> TimelineEntry:
     kind = event.kind
     Kind = OutageEvent.Kind
     measured = event.observed is not None
     name = country_name(event.country) if event.country else ""
     where = f"from {country_in_sentence(event.country)}" if name else ""
-    rate = rate_phrase(event.observed, event.expected, place=where) + "." if measured else ""
+    # On a cold start no "where 1 is normal": the service has no normal yet (``cold``).
+    normal = None if cold else event.expected
+    rate = rate_phrase(event.observed, normal, place=where) + "." if measured else ""
     if kind == Kind.OPENED:
         return TimelineEntry(event.at, kind, "Problems detected", rate)
     if kind == Kind.COUNTRY:

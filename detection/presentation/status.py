@@ -80,12 +80,18 @@ def _falling_sentence(state: ServiceState, timed: bool) -> str:
         )
         text = f"Reports at {name} are back to normal levels: {now}."
     else:
-        rate = rate_phrase(state.observed, state.expected, capital=False)
+        rate = rate_phrase(state.observed, _normal(state), capital=False)
         text = f"Reports are falling at {name}: now {rate}."
     came = "came back" if state.again_since else "started"
     if timed:
         return text + f" The problems that {came} at {TIME} may be over."
     return text + " The problems may be over."
+
+
+def _normal(state: ServiceState) -> float | None:
+    """The normal a sentence may quote: none on a cold start, whose `expected` is the
+    detector's guess for a new service (explain tester F2)."""
+    return None if state.cold else state.expected
 
 
 def _at_normal(state: ServiceState) -> bool:
@@ -117,10 +123,11 @@ def _evidence(state: ServiceState) -> str:
         text = "Reports have dropped in the last minutes; we are confirming whether it is over."
         peak_observed, peak_expected = _peak(state)
         if peak_observed:
-            peak = rate_phrase(peak_observed, peak_expected or None, capital=False)
+            normal = None if state.cold else peak_expected or None
+            peak = rate_phrase(peak_observed, normal, capital=False)
             text += f" At the peak: {peak}."
         return text
-    text = f"Now {rate_phrase(state.observed, state.expected, capital=False)}."
+    text = f"Now {rate_phrase(state.observed, _normal(state), capital=False)}."
     text += _networks_beyond_counted(state)
     if state.level == 1:
         text += " " + POSSIBLE_WHY.get(state.possible_reason, POSSIBLE_WHY[""])

@@ -62,9 +62,9 @@ def about(value: float) -> str:
 
 @register.simple_tag
 def outage_timeline(
-    outage: Outage, events: Iterable[OutageEvent]
+    outage: Outage, events: Iterable[OutageEvent], cold: bool = False
 ) -> list[presentation.TimelineEntry]:
-    return presentation.timeline(outage, events)
+    return presentation.timeline(outage, events, cold=cold)
 
 
 @register.simple_tag
