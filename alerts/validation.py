@@ -185,8 +185,15 @@ def channel_url_clean(channel: str, value: str) -> str:
     if len(url) > URL_MAX_LENGTH:
         raise ValidationError(f"At most {URL_MAX_LENGTH} characters.", code="too_long")
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+    if parts.scheme not in ("http", "https") or not host:
         raise ValidationError("Enter an http:// or https:// URL.", code="invalid_url")
+    if parts.username or parts.password:
+        # It would be stored and shown on the manage page; a receiver checks the signature.
+        raise ValidationError(
+            "A user name or password in the URL is not supported: put a secret in its path or "
+            "query, or check the signature each request carries.",
+            code="invalid_url",
+        )
     if channel in _CHAT_HOSTS:
         hosts, prefix = _CHAT_HOSTS[channel]
         if parts.scheme != "https" or host not in hosts or not parts.path.startswith(prefix):

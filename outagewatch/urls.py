@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -7,6 +9,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 from outagewatch.api.health import HealthView, LiveView
 from outagewatch.api.index import ApiRootView, ApiV1IndexView
 from outagewatch.api.schema import SchemaView
+from outagewatch.http.errors import api_error
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
@@ -24,6 +27,20 @@ api_v1 = [
     path("", include("alerts.api.urls")),
 ]
 
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI, for GET and HEAD only: its one renderer is an HTML template, which DRF's
+    OPTIONS answer has none of, so OPTIONS was a 500 with a traceback (API tester F3)."""
+
+    http_method_names = ["get", "head"]
+
+    def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        # As JSON, as every error under /api/ (its renderer would make an HTML page).
+        response = api_error(405, f"Method “{request.method}” not allowed.", "method_not_allowed")
+        response["Allow"] = "GET, HEAD"
+        return response
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", ApiRootView.as_view(), name="api-root"),
@@ -31,7 +48,7 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up code as a script file, not inline, so the
     # Content-Security-Policy needs no 'unsafe-inline' for scripts.
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("favicon.ico", favicon),
     path("", include("reports.urls")),
     path("", include("detection.urls")),

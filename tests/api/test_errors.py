@@ -298,3 +298,12 @@ def test_an_identity_content_coding_is_accepted(api_client, service, coding):
     body = {"service": "acme", "problem": "login", "country": "DE"}
     response = post(api_client, "/api/v1/reports/", body, HTTP_CONTENT_ENCODING=coding)
     assert response.status_code == 201
+
+
+def test_options_on_the_api_docs_page_is_a_json_405_not_a_500(client):
+    # Its one renderer is an HTML template, which DRF's OPTIONS answer has none of (API
+    # tester F3, forty-fourth session): a 500 and a traceback for every link checker.
+    response = client.options("/api/docs/")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert client.get("/api/docs/").status_code == 200

@@ -103,6 +103,15 @@ def test_a_load_balancers_check_passes_while_the_jobs_lag_and_redis_is_away(clie
     }
 
 
+def test_a_load_balancers_check_is_never_throttled(api_client, throttle_rate):
+    # It shared its address's read allowance: a dashboard on the probe's host, or a NAT, made
+    # it answer 429 and the load balancer took the server out (API tester F8).
+    throttle_rate("reads", "3/min")
+    assert [api_client.get("/api/v1/health/live/").status_code for _ in range(6)] == [200] * 6
+    codes = [api_client.get("/api/v1/status/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]  # reads are still limited
+
+
 def test_a_load_balancers_check_fails_when_the_database_does_not_answer(client, monkeypatch):
     from django.db import OperationalError
 
