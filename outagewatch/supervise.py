@@ -7,8 +7,10 @@ that dies (a broker restart used to kill it, issue 11) comes back by itself inst
 silently stopping detection and alerts. In production systemd does the same job
 (Restart=always; see docs/deployment.md).
 
-SIGTERM, SIGINT and SIGHUP are passed on to the command and end supervision: the
-supervisor then waits for the command and exits with its status. Each restart logs one
+SIGTERM and SIGINT are passed on to the command and end supervision: the supervisor then
+waits for the command and exits with its status. SIGHUP (the terminal closed) ends it too,
+passed on as SIGTERM: a Celery worker takes SIGHUP as "restart in place" and went on
+unsupervised (infra review F5). Each restart logs one
 line. The backoff doubles up to --max-backoff and starts over once the command has run
 for --stable seconds, so a crash loop does not spin and a rare crash restarts at once.
 """
@@ -68,7 +70,7 @@ class Supervisor:
         self.stop_signal = signum
         self.stopping.set()
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signum)
+            self.proc.send_signal(signal.SIGTERM if signum == signal.SIGHUP else signum)
 
     def run(self) -> int:
         for signum in FORWARDED:

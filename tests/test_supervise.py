@@ -65,6 +65,30 @@ def test_sigterm_is_passed_on_and_ends_supervision(tmp_path):
     assert "started pid" in text and "restart" not in text
 
 
+def test_sighup_ends_a_command_that_would_restart_itself_on_it(tmp_path):
+    # A Celery worker whose output is a pipe takes SIGHUP as "restart in place": passed on,
+    # it went on running unsupervised (infra review F5). It gets SIGTERM instead.
+    log, seen = tmp_path / "supervise.log", tmp_path / "signals"
+    child = (
+        "import signal, sys, time\n"
+        f"def mark(name): open({str(seen)!r}, 'a').write(name)\n"
+        "signal.signal(signal.SIGHUP, lambda *a: mark('HUP'))\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (mark('TERM'), sys.exit(0)))\n"
+        "mark('ready ')\n"
+        "time.sleep(60)\n"
+    )
+    command = [sys.executable, "-m", "outagewatch.supervise", "--name", "hup", "--"]
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [*command, sys.executable, "-c", child], cwd=BASE_DIR, stderr=stderr, text=True
+        )
+    # The signal must reach a child whose handlers are set, not one still starting.
+    wait_until(lambda: seen.exists(), timeout=10, what="the child set its handlers")
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=10) == 0
+    assert seen.read_text() == "ready TERM"
+
+
 def test_the_command_comes_after_a_double_dash():
     args = parse_args(["--name", "w", "--", "celery", "-A", "x", "worker"])
     assert (args.name, args.command) == ("w", ["celery", "-A", "x", "worker"])
