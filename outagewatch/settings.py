@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import re
 from datetime import timedelta
@@ -50,6 +51,12 @@ class _Env(environ.Env):
         self, var: str, default: float = environ.Env.NOTSET, *, zero: bool = False
     ) -> float:
         return self._number(var, default, float, "a number", zero)
+
+    def json(self, var: str, default: Any = environ.Env.NOTSET) -> Any:  # type: ignore[override]
+        try:
+            return super().json(var, default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} must be JSON: {exc}.") from None
 
     def _number(self, var: str, default: object, kind: type, words: str, zero: bool) -> Any:
         try:
@@ -179,6 +186,12 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
+if "." not in DATABASES["default"]["ENGINE"]:  # a scheme django-environ does not know
+    raise ImproperlyConfigured(
+        f"DATABASE_URL names an unknown kind of database "
+        f"{DATABASES['default']['ENGINE']!r}: use postgres://user:password@host:5432/name "
+        "or sqlite:////path/to/file.sqlite3."
+    )
 # Threads per production web process for the sync views (outagewatch.asgi_threads): requests
 # beyond them wait on the event loop. Chosen by measurement, bench/load/README.md.
 WEB_THREADS: int = env.int("WEB_THREADS", default=32)
@@ -516,6 +529,10 @@ OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=4)
 DETECTOR_KEEP_FREED_MEMORY: bool = env_bool("DETECTOR_KEEP_FREED_MEMORY", True)
 # Overrides of detection.core.DetectorConfig defaults, as JSON, e.g. {"quiet_minutes": 20}.
 DETECTOR_OVERRIDES: dict = env.json("DETECTOR_OVERRIDES", default={})
+if not isinstance(DETECTOR_OVERRIDES, dict):
+    raise ImproperlyConfigured(
+        'DETECTOR_OVERRIDES must be a JSON object of settings, e.g. {"quiet_minutes": 20}.'
+    )
 # Problems that return within this many minutes of an outage's end are the same outage: the
 # detector reopens it (its reopen_minutes) and alerts write "problems again" in the thread of
 # its "detected" and "resolved" messages instead of announcing a new outage. One setting read
@@ -608,6 +625,12 @@ OFFICIAL_CLAIM_SECONDS: int = env.int("OFFICIAL_CLAIM_SECONDS", default=300)
 # Without a good read for this long the official status is shown as stale, not current.
 OFFICIAL_STALE_SECONDS: int = env.int("OFFICIAL_STALE_SECONDS", default=900)
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").strip().upper()
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not "
+        f"{os.environ.get('LOG_LEVEL', '')!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -617,7 +640,7 @@ LOGGING = {
         "health_probe": {"()": "outagewatch.log_filters.HealthProbeFilter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # A foreign Host header: one WARNING line, no traceback, no client address.

@@ -163,6 +163,11 @@ def test_bad_boolean_is_refused():
         ("OFFICIAL_SWEEP_SECONDS", "0.0", "OFFICIAL_SWEEP_SECONDS must be above 0."),
         ("REDIS_SOCKET_TIMEOUT", "0", "REDIS_SOCKET_TIMEOUT must be above 0."),
         ("THROTTLE_IPV6_SITE_FACTOR", "0", "THROTTLE_IPV6_SITE_FACTOR must be at least 1."),
+        # Tracebacks that did not name the variable (ops tester F7).
+        ("LOG_LEVEL", "verbose", "LOG_LEVEL must be one of DEBUG, INFO, WARNING"),
+        ("DETECTOR_OVERRIDES", "{bad", "DETECTOR_OVERRIDES must be JSON"),
+        ("DETECTOR_OVERRIDES", "[1]", "DETECTOR_OVERRIDES must be a JSON object"),
+        ("DATABASE_URL", "postgress://x@db/ow", "DATABASE_URL names an unknown kind of database"),
     ],
 )
 def test_a_bad_number_or_rate_stops_start_up_naming_the_variable(variable, value, message):

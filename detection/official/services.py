@@ -334,6 +334,15 @@ def status_sources_load(*, path: Path = SOURCES_FILE, now: datetime | None = Non
             services[former.slug] = former.service
     with transaction.atomic():
         linked = []
+        unknown = sorted(slug for slug in entries if slug not in services)
+        if unknown:
+            # Not an error (one file serves catalogs of every size), but said: a typo in a
+            # slug would otherwise leave a service without its status page unnoticed.
+            logger.info(
+                "%d entries name services this catalog does not have: %s",
+                len(unknown),
+                ", ".join(unknown),
+            )
         for slug, entry in entries.items():
             service = services.get(slug)
             if service is None:
@@ -372,10 +381,14 @@ def _web_url(value: object) -> bool:
 
 
 def _sources_read(path: Path) -> dict[str, dict]:
-    entries = json.loads(path.read_text())["sources"]
+    document = json.loads(path.read_text())
+    if not isinstance(document, dict) or "sources" not in document:
+        raise ValueError(f'{path.name}: not a sources file (a JSON object with "sources")')
+    entries = document["sources"]
     if not isinstance(entries, dict) or not all(isinstance(e, dict) for e in entries.values()):
         raise ValueError(f"{path.name}: sources must map each service's slug to an object")
     kinds = set(StatusSource.Kind.values)
+    kinds_by_url: dict[str, str] = {}
     for slug, entry in entries.items():
         if entry.get("kind") not in kinds or not _web_url(entry.get("url")):
             raise ValueError(f"{path.name}: {slug}: needs a kind in {sorted(kinds)} and a URL")
@@ -384,4 +397,12 @@ def _sources_read(path: Path) -> dict[str, dict]:
         components = entry.get("components", [])
         if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
             raise ValueError(f"{path.name}: {slug}: components must be a list of names")
+        # One source per URL: two kinds for one would leave which parser reads it to the
+        # order of the file.
+        kind = kinds_by_url.setdefault(entry["url"], entry["kind"])
+        if kind != entry["kind"]:
+            raise ValueError(
+                f"{path.name}: {slug}: {entry['url']} is given as {kind} elsewhere in the file, "
+                f"here as {entry['kind']}"
+            )
     return entries

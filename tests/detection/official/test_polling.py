@@ -348,6 +348,15 @@ def test_the_data_file_links_catalog_services_to_shared_sources(make_service, tm
         bad.write_text('{"sources": ' + text + "}")
         with pytest.raises(ValueError, match=message):
             services.status_sources_load(path=bad)
+    # A file that is no object, and one URL given as two kinds (ops tester F7, F8).
+    for text, message in [
+        ('[]', "not a sources file"),
+        ('{"github": {"kind": "feed", "url": "https://x.example/s"}, "gitlab": {"kind": '
+         '"statuspage", "url": "https://x.example/s"}}', "is given as feed elsewhere"),
+    ]:  # fmt: skip
+        bad.write_text(text if text == "[]" else '{"sources": ' + text + "}")
+        with pytest.raises(ValueError, match=message):
+            services.status_sources_load(path=bad)
     assert StatusSource.objects.filter(enabled=True).count() == enabled
 
 
