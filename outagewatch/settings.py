@@ -110,6 +110,9 @@ _DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcd
 SECRET_KEY: str = env.str("SECRET_KEY", default="")
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = _DEV_SECRET_KEY
+# Earlier keys still accepted for links already mailed (confirm, unsubscribe, manage) while a
+# rotated key takes over; signed with SECRET_KEY only. Comma-separated.
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Read by outagewatch.startup: Django itself raises on any access to an empty SECRET_KEY.
 # The development key is published in this file: in production it is as good as none.
 SECRET_KEY_MISSING: bool = not SECRET_KEY or (not DEBUG and SECRET_KEY == _DEV_SECRET_KEY)
