@@ -57,6 +57,11 @@ def subscriber(service):
 
 @pytest.fixture
 def outage(service):
+    from tests.detection.status_data import baseline_store, flat_baseline
+
+    # A service with history: its messages quote a normal (a cold start's do not).
+    baseline_store(service, flat_baseline(3.2))
+
     def make(countries=(), minutes_ago: int = 5, **kw) -> Outage:
         started = timezone.now() - timedelta(minutes=minutes_ago)
         fields = {
