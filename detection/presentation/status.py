@@ -113,6 +113,12 @@ POSSIBLE_WHY = {
     ),
     "": "It is only possible so far: we need at least one more minute like this to confirm it.",
 }
+# The newest minute is back at normal while "possible" is held for a few minutes: "one more
+# minute like this" read as "another empty minute would confirm it" (explain tester F4).
+POSSIBLE_HELD = (
+    "It is only possible: the reports that raised it have not gone on. We keep it for a few "
+    "minutes in case more come."
+)
 
 
 def _evidence(state: ServiceState) -> str:
@@ -129,7 +135,9 @@ def _evidence(state: ServiceState) -> str:
         return text
     text = f"Now {rate_phrase(state.observed, _normal(state), capital=False)}."
     text += _networks_beyond_counted(state)
-    if state.level == 1:
+    if state.level == 1 and _at_normal(state):
+        text += " " + POSSIBLE_HELD
+    elif state.level == 1:
         text += " " + POSSIBLE_WHY.get(state.possible_reason, POSSIBLE_WHY[""])
     return text
 

@@ -94,6 +94,16 @@ def test_possible_for_another_reason_says_one_more_minute_is_needed(service, mid
     assert "we need at least one more minute like this to confirm it" in text
 
 
+def test_possible_held_after_its_minute_says_the_reports_did_not_go_on(service, midday):
+    # One minute of 5 reports, none since: "one more minute like this" read as "another empty
+    # minute would confirm it" (explain tester F4).
+    status_make(service, 1, observed=0.0, expected=0.4, countries=("GB",))
+    text = sentence(service, midday)
+    assert "Now no reports in the last minute" in text
+    assert "the reports that raised it have not gone on" in text
+    assert "one more minute like this" not in text
+
+
 def test_countries_that_take_the_read_naturally(service, midday):
     status_make(service, 1, countries=("GB", "NL", "DE"))
     assert "Most reports come from the United Kingdom, the Netherlands and Germany." in (
