@@ -283,7 +283,7 @@ def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figur
         relapse.detected_at,
         rate,
         f"At the peak: {rate[0].lower()}{rate[1:]}." if rate else "",
-        f"{tally.total} reports since they came back." if tally.total else "",
+        f"{tally.total:,} reports since they came back." if tally.total else "",
         problems_named(tally.problems),
     )
 

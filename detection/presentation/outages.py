@@ -178,12 +178,13 @@ def normally(expected: float | None, *, cold: bool = False) -> str:
 
 
 def outage_totals(outage: Outage) -> str:
-    """ "150 reports so far, from 57 different networks." (totals, never a rate)."""
+    """ "150 reports so far, from 57 different networks." (totals, never a rate; thousands
+    grouped, "2,870 reports", as the networks beyond counted are)."""
     networks = "network" if outage.networks == 1 else "networks"
     span = "so far" if outage.is_active else "in all"
-    text = f"{outage.total_reports} reports {span}"
+    text = f"{outage.total_reports:,} reports {span}"
     if outage.networks:
-        text += f", from {outage.networks} different {networks}"
+        text += f", from {outage.networks:,} different {networks}"
     return text + "."
 
 

@@ -57,6 +57,13 @@ def test_the_detectors_country_shares_read_as_a_sentence(service):
     assert "Detector summary: Most reports from the United States 61%, France 32%." in lines
 
 
+def test_totals_group_their_thousands(service):
+    outage = outage_make(service, started_at=AT, total_reports=2870, networks=1234, events=False)
+    assert presentation.outage_totals(outage) == (
+        "2,870 reports so far, from 1,234 different networks."
+    )
+
+
 def test_a_chart_caption_says_no_reports_without_a_unit(service):
     points = [
         SeriesPoint(
