@@ -412,6 +412,7 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
     for state in states:
         pk = state.service.pk
         by_minute = networks.get(pk, {})
+        networks_peak, counted_peak = peaks.get(pk, (0, 0))
         recent[pk] = _Recent(
             series=_series_assemble(
                 service=state.service,
@@ -423,8 +424,8 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
                 baseline=baselines.get(pk),
             ),
             networks=[by_minute.get(m, 0) for m in range(start, end_minute)],
-            peak_networks=peaks.get(pk, (0, 0))[0] or 0,
-            peak_counted=float(peaks.get(pk, (0, 0))[1] or 0),
+            peak_networks=networks_peak or 0,
+            peak_counted=float(counted_peak or 0),
         )
     return recent
 
