@@ -708,10 +708,13 @@ def outage_list(
     status: str = "",
     since: datetime | None = None,
     until: datetime | None = None,
+    updated_since: datetime | None = None,
 ) -> QuerySet[Outage]:
     """Outages of the catalog's active services, newest first. since/until keep those that
     overlap [since, until): resolved_at is the first minute after an outage, so one that
-    ended at `since` does not (a client polling with its last resolved_at got it again)."""
+    ended at `since` does not (a client polling with its last resolved_at got it again).
+    updated_since keeps those changed since (a poller's last poll: an outage resolved after
+    it but ended before it fell outside every overlap, API tester, forty-fourth session)."""
     outages = (
         Outage.objects.filter(service__is_active=True)
         .select_related("service")
@@ -727,6 +730,8 @@ def outage_list(
         outages = outages.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=since))
     if until is not None:
         outages = outages.filter(started_at__lt=until)
+    if updated_since is not None:
+        outages = outages.filter(updated_at__gte=updated_since)
     return outages
 
 

@@ -20,13 +20,15 @@ _OUTAGE = {
     "peak_observed": 96.0,
     "peak_expected": 4.2,
     "peak_at": "2026-11-27T14:21:00Z",
+    "updated_at": "2026-11-27T14:40:03Z",
     "score": 0.999,
     "rule": "excess",
     "total_reports": 1480,
     "networks": 1102,
     "explanation": "Problems since 27 Nov 14:05 UTC. At the peak: about 96 reports a minute, "
-    "where about 4 are normal. 1480 reports so far. Most reports "
-    "from Germany, France and Netherlands. Most reported problems: Login (312) and Website (120).",
+    "where about 4 are normal. 1,480 reports so far, from 1,102 different networks. Most "
+    "reports from Germany, France and the Netherlands. Most reported problems: Login (312) "
+    "and Website (120).",
     "url": "https://outagewatch.example/outages/42/",
     "api_url": "https://outagewatch.example/api/v1/outages/42/",
     "upstream": None,

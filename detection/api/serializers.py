@@ -80,6 +80,7 @@ class OutageQuerySerializer(QuerySerializer):
     status = ChoiceField(choices=Outage.Status.choices, required=False, default="")
     since = serializers.DateTimeField(required=False, default=None)
     until = serializers.DateTimeField(required=False, default=None)
+    updated_since = serializers.DateTimeField(required=False, default=None)
 
     def validate_service(self, value: str) -> Service:
         return service_from_slug(value)
@@ -273,6 +274,10 @@ class OutageSummarySerializer(serializers.Serializer):
         help_text=f"What the detector judged the peak minute against: {_JUDGED}."
     )
     peak_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(
+        help_text="When anything in it last changed (its counts every minute while open, its "
+        "status and end once resolved): what `?updated_since=` filters on."
+    )
     score = RoundedFloatField(
         decimals=3, help_text="The highest anomaly score of the outage, 0..1."
     )

@@ -253,6 +253,15 @@ class OutageCursorPagination(NewestFirstCursorPagination):
                     "overlap the period before `until`, i.e. started before it."
                 ),
             ),
+            OpenApiParameter(
+                "updated_since",
+                OpenApiTypes.DATETIME,
+                description=(
+                    "ISO 8601 (UTC if no offset is given): keeps outages whose `updated_at` is "
+                    "at or after it, for a poller that asks what changed since its last poll "
+                    "(an open outage changes every minute; one resolved, once more)."
+                ),
+            ),
         ],
         responses={200: OutageSummarySerializer(many=True), **READ_ERRORS},
         examples=[examples.OUTAGE_LIST],

@@ -42,7 +42,7 @@ def upstream_refresh(*, now: dt.datetime) -> list[UpstreamOutage]:
         for group in groups:
             row, new = _row_for(group, providers[group.provider], current, now)
             members = [*group.outage_ids, *filter(None, [group.provider_outage_id])]
-            Outage.objects.filter(id__in=members).update(upstream=row)
+            Outage.objects.filter(id__in=members).update(upstream=row, updated_at=now)
             if new:
                 created.append(row)
                 # The provider's followers hear of it once (rows in this transaction).

@@ -84,6 +84,21 @@ def test_since_and_until_keep_outages_overlapping_the_period(api_client, outages
     )
 
 
+def test_a_poller_asks_what_changed_since_its_last_poll(api_client, outages):
+    # An outage resolved after the last poll but ended before it overlapped no `since` the
+    # poller could ask (API tester, forty-fourth session).
+    from detection.models import Outage
+
+    stamp = minute_now() + timedelta(minutes=5)
+    Outage.objects.update(updated_at=minute_now() - timedelta(hours=1))
+    Outage.objects.filter(pk=outages["beta"].pk).update(updated_at=stamp)
+    body = api_client.get("/api/v1/outages/", {"updated_since": stamp.isoformat()}).json()
+    assert _ids(body) == [outages["beta"].pk]
+    assert body["results"][0]["updated_at"] == stamp.isoformat().replace("+00:00", "Z")
+    later = (stamp + timedelta(seconds=1)).isoformat()
+    assert api_client.get("/api/v1/outages/", {"updated_since": later}).json()["results"] == []
+
+
 def test_a_retired_service_s_outages_are_listed_nowhere(api_client, client, outages, make_service):
     # Its outage and service pages are 404s; the lists linked to them.
     retired = make_service("retired", is_active=False)
