@@ -45,7 +45,7 @@ class OutageFeed(Feed):
         return self.item_link(item)
 
     def items(self) -> list[Outage]:
-        return _with_cold(list(selectors.outage_list()[:FEED_ITEMS]))
+        return selectors.outages_cold_marked(list(selectors.outage_list()[:FEED_ITEMS]))
 
     # Feed readers show entries long after they were written: always with the date.
     def item_title(self, item: Outage) -> str:
@@ -94,14 +94,4 @@ class ServiceOutageFeed(OutageFeed):
         return absolute(reverse("reports:service", kwargs={"slug": slug}))
 
     def items(self, obj: Service) -> list[Outage]:  # type: ignore[override]
-        return _with_cold(list(selectors.outage_list(service=obj)[:FEED_ITEMS]))
-
-
-def _with_cold(outages: list[Outage]) -> list[Outage]:
-    """Each outage marked with whether its service has no history yet, so that its entry
-    claims no "normal" (explain tester F2); one query for the feed. On the instance: the feed
-    object serves every request's threads."""
-    cold = selectors.services_cold(service_ids={outage.service_id for outage in outages})
-    for outage in outages:
-        outage.cold_start = outage.service_id in cold
-    return outages
+        return selectors.outages_cold_marked(list(selectors.outage_list(service=obj)[:FEED_ITEMS]))

@@ -66,6 +66,7 @@ def outage_list(request: HttpRequest) -> HttpResponse:
             return HttpResponsePermanentRedirect(_list_address(service.slug, request))
     outages = selectors.outage_list(service=service)
     page = Paginator(outages, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.outages_cold_marked(list(page.object_list))
     context = {"page": page, "outages": page, "service": service, "show_service": not service}
     return render(request, "detection/outage_list.html", context)
 

@@ -65,6 +65,10 @@ def test_a_cold_start_claims_no_normal_anywhere(api_client, client, service, mid
     for surface, text in _texts(api_client, client, service, outage).items():
         assert not NORMAL.search(text), (surface, NORMAL.search(text).group(0), text[:400])
     assert "has almost no reports normally" in alert_words.peak_sentence(outage, cold=True)
+    # The history tables say so beside the peak too.
+    for path in (f"/services/{service.slug}/", f"/outages/?service={service.slug}"):
+        page = client.get(path).content.decode()
+        assert "normally almost none" in page and "normally under 1" not in page, path
 
 
 def test_a_service_with_history_keeps_its_normal(api_client, client, service, midday):
