@@ -323,11 +323,12 @@ class OutageSummarySerializer(serializers.Serializer):
 
     def _cold(self, outage: Outage) -> bool:
         """Whether the outage's service has no history yet: no "normal" is quoted (explain
-        tester F2). Once per service of an answer."""
+        tester F2). ``context["cold"]``: service id -> cold, read for a whole list at once;
+        else once per service of an answer."""
         cache = self.context.setdefault("cold", {})
         if outage.service_id not in cache:
-            method = selectors.baseline_method(service=outage.service)
-            cache[outage.service_id] = presentation.cold_start(method)
+            cold = selectors.services_cold(service_ids=[outage.service_id])
+            cache[outage.service_id] = outage.service_id in cold
         return cache[outage.service_id]
 
     @extend_schema_field(OpenApiTypes.URI)
@@ -538,7 +539,8 @@ class StatusEntrySerializer(ServiceStateSerializer):
     def get_active_outage(self, state: selectors.ServiceState) -> dict[str, Any] | None:
         if state.outage is None or not state.outage.is_active:
             return None
-        return OutageSummarySerializer(state.outage).data
+        context = {"cold": {state.outage.service_id: state.cold}}
+        return OutageSummarySerializer(state.outage, context=context).data
 
 
 class StatusSerializer(serializers.Serializer):

@@ -278,7 +278,10 @@ class OutageListView(VersionedReadView):
         outages = selectors.outage_list(**query.validated_data)
         page = self.paginate_queryset(outages)
         upstreams = selectors.upstream_views(ids={o.upstream_id for o in page})
-        data = OutageSummarySerializer(page, many=True, context={"upstreams": upstreams}).data
+        ids = {o.service_id for o in page}
+        cold = selectors.services_cold(service_ids=ids)
+        context = {"upstreams": upstreams, "cold": {sid: sid in cold for sid in ids}}
+        data = OutageSummarySerializer(page, many=True, context=context).data
         return self.get_paginated_response(data).data
 
 

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.detection.status_data import outage_make
+from tests.detection.status_data import baseline_store, flat_baseline, outage_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -19,6 +19,7 @@ THIS_OCTOBER = datetime(2026, 10, 29, 18, 47, tzinfo=UTC)
 
 @pytest.fixture
 def two_octobers(service):
+    baseline_store(service, flat_baseline())  # a service with history: its normal is known
     end = timedelta(minutes=119)
     old = outage_make(service, started_at=LAST_OCTOBER, resolved_at=LAST_OCTOBER + end)
     new = outage_make(service, started_at=THIS_OCTOBER, resolved_at=THIS_OCTOBER + end)

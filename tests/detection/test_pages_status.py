@@ -16,6 +16,7 @@ from tests.detection.status_data import (
     buckets_make,
     country_state_make,
     fitted_baseline,
+    flat_baseline,
     minute_now,
     outage_make,
     status_make,
@@ -252,6 +253,7 @@ def test_normal_now_is_shown_while_the_service_is_fine(client, service, expected
 @pytest.mark.parametrize(("expected", "words"), [(1.5, "about 2"), (2.5, "about 3")])
 def test_normal_now_is_rounded_like_the_status_sentence(client, service, expected, words):
     # The sentence said "about 2" beside a tile of 1.5; 2.5 was "about 2" (round() to even).
+    baseline_store(service, flat_baseline(expected))  # with history: a normal to quote
     status_make(service, 2, expected=expected, observed=34)
     html = client.get("/services/acme/").content.decode()
     assert f"Now about 34 reports a minute, where {words} are normal." in html

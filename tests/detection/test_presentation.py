@@ -133,8 +133,9 @@ def test_status_sentence_names_onset_rate_and_countries(service):
     assert state.problems_since == started  # the outage onset, not when the level changed
     text = presentation.status_sentence(state, now=started + timedelta(minutes=30))
     assert text == (
+        # No baseline stored yet: a new series, judged against the prior, quotes no normal.
         "User reports indicate problems at Acme Cloud since 14:05 UTC. Now about 40 reports a "
-        "minute, where about 2 are normal. Most reports come from Germany and the United States."
+        "minute. Most reports come from Germany and the United States."
     )
     # On a later day the onset carries its date.
     text = presentation.status_sentence(state, now=started + timedelta(hours=20))

@@ -11,7 +11,13 @@ import pytest
 
 from detection import live, presentation, selectors
 from detection.models import OutageEvent, SeriesState
-from tests.detection.status_data import buckets_make, outage_make, status_make
+from tests.detection.status_data import (
+    baseline_store,
+    buckets_make,
+    flat_baseline,
+    outage_make,
+    status_make,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +35,7 @@ def sentence(service, now) -> str:
 
 def test_a_drop_before_the_falling_verdict_quotes_the_peak_not_a_below_normal_rate(service, midday):
     # Reports stopped 2 minutes into the outage: too soon for the falling verdict.
+    baseline_store(service, flat_baseline(1.5))  # a service with history: its normal is known
     outage = outage_make(
         service, started_at=minute(midday) - timedelta(minutes=3), peak_observed=37.0
     )
@@ -45,6 +52,7 @@ def test_a_drop_before_the_falling_verdict_quotes_the_peak_not_a_below_normal_ra
 
 
 def test_an_outage_still_high_gives_its_rate(service, midday):
+    baseline_store(service, flat_baseline(1.5))
     outage = outage_make(service, started_at=minute(midday) - timedelta(minutes=3))
     status_make(service, 2, outage=outage, observed=34.0, expected=1.5)
     assert "Now about 34 reports a minute, where about 2 are normal." in sentence(service, midday)

@@ -40,8 +40,8 @@ def assert_shown(api_client, outage: Outage) -> dict:
     """The API and the page's totals say what the outage row holds."""
     body = api_client.get(f"/api/v1/outages/{outage.id}/").json()
     assert (body["total_reports"], body["networks"]) == (outage.total_reports, outage.networks)
-    assert f"{outage.total_reports} reports" in outage_totals(outage)
-    assert f"from {outage.networks} different networks" in outage_totals(outage)
+    assert f"{outage.total_reports:,} reports" in outage_totals(outage)
+    assert f"from {outage.networks:,} different networks" in outage_totals(outage)
     return body
 
 
