@@ -33,6 +33,7 @@ from alerts.models import AlertDelivery, Subscription
 from alerts.tasks import alert_delivery_send_task, alerts_sweep_task
 from detection.models import Outage, OutageEvent
 from tests.conftest import free_port, wait_until
+from tests.detection.status_data import baseline_store, flat_baseline
 from tests.e2e.conftest import BASE_DIR, BIN
 
 pytestmark = [pytest.mark.e2e]
@@ -218,6 +219,8 @@ def test_subscribe_confirm_alert_resolve_unsubscribe(
     web_server, worker, sweeper, smtp, make_service
 ):
     service = make_service("acme", "Acme Cloud")
+    # A service with history: its messages quote its normal (a new one's do not).
+    baseline_store(service, flat_baseline(2.0))
     address = "ann@example.com"
 
     created = web_server.request(
