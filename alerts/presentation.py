@@ -21,7 +21,7 @@ from detection.episodes import Episode, episode_tally, outage_episode
 from detection.models import Outage
 from detection.official.selectors import OutageOfficial, outage_official
 from detection.presentation import absolute
-from detection.selectors import services_cold
+from detection.selectors import outage_cold
 from reports.models import ProblemType
 
 Kind = AlertDelivery.Kind
@@ -236,10 +236,6 @@ def peak_sentence(outage: Outage, *, cold: bool = False) -> str:
     return f"At the peak: {rate}."
 
 
-def _cold(outage: Outage) -> bool:
-    return outage.service_id in services_cold(service_ids=[outage.service_id])
-
-
 @dataclass(frozen=True)
 class Figures:
     """What a message about an outage quotes: its own, or a relapse's (the outage reopened,
@@ -264,7 +260,7 @@ def _quotes_relapse(relapse: Episode | None) -> bool:
 def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figures:
     if not _quotes_relapse(relapse):
         totals = words.outage_totals(outage) if outage.total_reports else ""
-        cold = _cold(outage)
+        cold = outage_cold(outage)
         normal = None if cold else outage.peak_expected or None
         rate = words.rate_phrase(outage.peak_observed, normal)
         return Figures(
@@ -293,7 +289,7 @@ def summary(
 ) -> str:
     since = figures.since if figures else outage.started_at
     start = words.time_in_zone(since, zone, now=now)
-    peak = figures.peak if figures else peak_sentence(outage, cold=_cold(outage))
+    peak = figures.peak if figures else peak_sentence(outage, cold=outage_cold(outage))
     if kind == Kind.RESOLVED:
         # The one end time of the outage, as on its page, in its feed and in the API.
         end = words.outage_end(outage) or outage.resolved_at or now

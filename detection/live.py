@@ -150,7 +150,8 @@ def country_rows(
             # A country cannot be worse than the service it belongs to, nor "ok" while listed.
             level = selectors.LEVEL_CODES[max(1, min(int(row.get("level", 1)), state.level))]
             excess = _excess(row)
-        words = "" if excess is None else excess_words(row["observed"], row["expected"])
+        normal = None if state.cold else row["expected"]
+        words = "" if excess is None else excess_words(row["observed"], normal)
         rows.append(
             CountryRow(
                 country=code,

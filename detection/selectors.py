@@ -107,7 +107,7 @@ class ServiceState:
     peak_expected: float | None = None
     # The service has no history yet (a cold start, presentation.cold_start): its `expected`
     # is the detector's guess for a new service, which the words do not call its normal.
-    # Read for states in problems only (_with_cold).
+    # Read for one service's state, and for a list's states in problems (_with_cold).
     cold: bool = False
 
     @property
@@ -137,7 +137,9 @@ def service_state_get(*, service: Service) -> ServiceState:
         row.outage.service = service
     state = _state_from_row(service, row)
     state = _with_episode(state, _reopenings([state]))
-    (state,) = _with_cold([_with_reason(state, _possible_series([state]))])
+    state = _with_reason(state, _possible_series([state]))
+    # Read at every level here: one service's page shows its normal while all is well too.
+    state = replace(state, cold=service.pk in services_cold(service_ids=[service.pk]))
     return _with_falling(state)
 
 
@@ -939,6 +941,17 @@ def outages_cold_marked(outages: list[Outage]) -> list[Outage]:
     for outage in outages:
         outage.cold_start = outage.service_id in cold
     return outages
+
+
+def outage_cold(outage: Outage) -> bool:
+    """Whether the outage's service has no history yet (services_cold): as marked by
+    outages_cold_marked for a list, else read (one query)."""
+    marked = getattr(outage, "cold_start", None)
+    if marked is None:
+        marked = outage.cold_start = outage.service_id in services_cold(
+            service_ids=[outage.service_id]
+        )
+    return marked
 
 
 def outage_spans(outages: Sequence[Outage]) -> list[tuple[datetime, datetime | None]]:

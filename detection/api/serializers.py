@@ -319,17 +319,9 @@ class OutageSummarySerializer(serializers.Serializer):
     def get_explanation(self, outage: Outage) -> str:
         # Read later than written: always with the date.
         problems = selectors.outage_problems(outage)
-        return presentation.outage_summary(outage, problems, date=True, cold=self._cold(outage))
-
-    def _cold(self, outage: Outage) -> bool:
-        """Whether the outage's service has no history yet: no "normal" is quoted (explain
-        tester F2). ``context["cold"]``: service id -> cold, read for a whole list at once;
-        else once per service of an answer."""
-        cache = self.context.setdefault("cold", {})
-        if outage.service_id not in cache:
-            cold = selectors.services_cold(service_ids=[outage.service_id])
-            cache[outage.service_id] = outage.service_id in cold
-        return cache[outage.service_id]
+        return presentation.outage_summary(
+            outage, problems, date=True, cold=selectors.outage_cold(outage)
+        )
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, outage: Outage) -> str:
@@ -425,7 +417,7 @@ class OutageDetailSerializer(OutageSummarySerializer):
             outage,
             self._events(outage),
             selectors.outage_problems(outage),
-            cold=self._cold(outage),
+            cold=selectors.outage_cold(outage),
         )
         return [str(line) for line in lines]
 
@@ -435,7 +427,9 @@ class OutageDetailSerializer(OutageSummarySerializer):
         pairs = [
             {"event": event, "entry": entry}
             for event, entry in zip(
-                events, presentation.timeline(outage, events, cold=self._cold(outage)), strict=True
+                events,
+                presentation.timeline(outage, events, cold=selectors.outage_cold(outage)),
+                strict=True,
             )
         ]
         return OutageEventSerializer(pairs, many=True).data
@@ -539,8 +533,8 @@ class StatusEntrySerializer(ServiceStateSerializer):
     def get_active_outage(self, state: selectors.ServiceState) -> dict[str, Any] | None:
         if state.outage is None or not state.outage.is_active:
             return None
-        context = {"cold": {state.outage.service_id: state.cold}}
-        return OutageSummarySerializer(state.outage, context=context).data
+        state.outage.cold_start = state.cold  # read with the state: no query of its own
+        return OutageSummarySerializer(state.outage).data
 
 
 class StatusSerializer(serializers.Serializer):

@@ -276,11 +276,9 @@ class OutageListView(VersionedReadView):
         query = OutageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         outages = selectors.outage_list(**query.validated_data)
-        page = self.paginate_queryset(outages)
+        page = selectors.outages_cold_marked(list(self.paginate_queryset(outages)))
         upstreams = selectors.upstream_views(ids={o.upstream_id for o in page})
-        ids = {o.service_id for o in page}
-        cold = selectors.services_cold(service_ids=ids)
-        context = {"upstreams": upstreams, "cold": {sid: sid in cold for sid in ids}}
+        context = {"upstreams": upstreams}
         data = OutageSummarySerializer(page, many=True, context=context).data
         return self.get_paginated_response(data).data
 

@@ -77,10 +77,13 @@ def about_reports(value: float) -> str:
     return f"{about(value)} {'report' if value < 1.5 else 'reports'}"
 
 
-def excess_words(observed: float, expected: float) -> str:
+def excess_words(observed: float, expected: float | None) -> str:
     """How far above normal, for a country's row: "12× normal", or "about 18 a minute,
     normally under 1" where less than one a minute is normal: a ratio to a fraction of a
-    report jumps by hundreds from minute to minute ("510× normal") and reads as a headline."""
+    report jumps by hundreds from minute to minute ("510× normal") and reads as a headline.
+    ``expected`` None (a cold start: no normal is known): the rate alone."""
+    if expected is None:
+        return f"{about(observed)} a minute"
     if expected < 0.95:
         return f"{about(observed)} a minute, normally under 1"
     return f"{observed / expected:.0f}× normal"

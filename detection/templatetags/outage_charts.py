@@ -73,6 +73,13 @@ def counter_label(key: str) -> str:
 
 
 @register.filter
+def no_history(series: Series) -> bool:
+    """The series is on a cold start (presentation.cold_start): what it draws as expected is
+    the detector's guess for a new service, not anyone's normal."""
+    return presentation.cold_start(series.baseline_method)
+
+
+@register.filter
 def country(code: str) -> str:
     """ISO code -> country name ("" -> "All countries")."""
     return country_name(code)

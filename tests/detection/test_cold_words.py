@@ -12,10 +12,12 @@ import pytest
 
 from alerts import presentation as alert_words
 from detection import presentation, selectors
-from detection.models import OutageEvent
+from detection.models import OutageEvent, SeriesState
 from tests.detection.status_data import (
     baseline_store,
+    buckets_make,
     cold_baseline,
+    country_state_make,
     flat_baseline,
     outage_make,
     status_make,
@@ -77,3 +79,46 @@ def test_a_service_with_history_keeps_its_normal(api_client, client, service, mi
     texts = _texts(api_client, client, service, outage)
     for surface in ("api explanation", "api timeline", "feed", "status", "alert"):
         assert NORMAL.search(texts[surface]), surface
+
+
+def _service_page_parts(client, service) -> tuple[str, str, str]:
+    page = client.get(f"/services/{service.slug}/").content.decode()
+    tile = page[page.index("Normal now, per minute") :]
+    tile = tile[: tile.index("</dd>")]
+    chart = page[page.index('id="chart"') :]
+    chart = chart[: chart.index("The last 24 hours")]
+    countries = page[page.index('id="countries"') :]
+    countries = countries[: countries.index("</table>")]
+    return tile, chart, countries
+
+
+def test_a_cold_service_page_names_no_normal_in_its_tile_chart_and_countries(
+    client, service, midday
+):
+    # The tile said "Normal now, per minute: less than 1" and the country table "20× normal"
+    # beside "no history here yet" (regression tester F2, forty-fourth session).
+    baseline_store(service, cold_baseline())
+    outage = _cold_outage(service, midday)
+    country_state_make(service, "DE", 2)
+    SeriesState.objects.filter(service=service, country="DE").update(observed=20, expected=1.0)
+    buckets_make(service, {outage.started_at + timedelta(minutes=1): 20}, country="DE")
+    tile, chart, countries = _service_page_parts(client, service)
+    assert "not known yet" in tile
+    assert "against what is normal" not in chart and "Not enough history yet" in chart
+    assert "Normal range" not in chart and "Expected of a new service" in chart
+    assert "about 20 a minute" in countries and "normal" not in countries.split("Now")[-1]
+
+
+def test_a_service_with_history_shows_its_normal_in_its_tile_chart_and_countries(
+    client, service, midday
+):
+    baseline_store(service, flat_baseline(1.0))
+    outage = _cold_outage(service, midday)
+    country_state_make(service, "DE", 2)
+    SeriesState.objects.filter(service=service, country="DE").update(observed=20, expected=1.0)
+    buckets_make(service, {outage.started_at + timedelta(minutes=1): 20}, country="DE")
+    tile, chart, countries = _service_page_parts(client, service)
+    assert "not known yet" not in tile
+    assert "against what is normal" in chart and "Not enough history yet" not in chart
+    assert "Normal range" in chart
+    assert "20× normal" in countries
