@@ -81,7 +81,11 @@ def _lag(what: str, behind: int | None, limit: int, *, until: datetime | None) -
         return Check(
             False, f"{what}: {behind} minutes behind the clock (more than {limit}).", figures
         )
-    return Check(True, f"{what}: up to date.", figures)
+    if behind == 0:
+        return Check(True, f"{what}: up to date.", figures)
+    # Within the limit but not current: "up to date" at the limit's edge hid a backlog.
+    unit = "minute" if behind == 1 else "minutes"
+    return Check(True, f"{what}: {behind} {unit} behind the clock (at most {limit}).", figures)
 
 
 def _overdue(*, now: datetime, minutes: int) -> Check:

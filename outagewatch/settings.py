@@ -616,7 +616,8 @@ OFFICIAL_BACKOFF_MAX_SECONDS: int = env.int("OFFICIAL_BACKOFF_MAX_SECONDS", defa
 # Requests per status host and minute, all its sources together (status.io serves every page
 # from one API host; one provider's pages share theirs).
 OFFICIAL_HOST_REQUESTS_PER_MINUTE: int = env.int("OFFICIAL_HOST_REQUESTS_PER_MINUTE", default=6)
-# Connect and each read may take this long, the whole body once more; larger bodies are refused.
+# One deadline for the whole request, name lookup to the body's last byte; larger bodies are
+# refused.
 # Short: status pages sit behind CDNs, and a slow one must not hold a worker the tick needs.
 OFFICIAL_HTTP_TIMEOUT_SECONDS: float = env.float("OFFICIAL_HTTP_TIMEOUT_SECONDS", default=5.0)
 OFFICIAL_MAX_BODY_BYTES: int = env.int("OFFICIAL_MAX_BODY_BYTES", default=2_000_000)

@@ -60,6 +60,17 @@ def test_a_stopped_detector_is_degraded_and_says_how_far_behind(client, settings
     assert body["checks"]["bucketing"]["ok"]
 
 
+def test_a_lag_within_the_limit_is_healthy_but_not_called_up_to_date(client, settings):
+    # At exactly the limit the check read "up to date" (ops tester, forty-fourth session).
+    settings.HEALTH_MAX_LAG_MINUTES = 3
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=4))
+    body = client.get("/api/v1/health/").json()
+    detection = body["checks"]["detection"]
+    assert body["status"] == "ok" and detection["ok"] and detection["behind_minutes"] == 3
+    assert detection["detail"] == "Every minute is judged: 3 minutes behind the clock (at most 3)."
+    assert body["checks"]["bucketing"]["detail"] == "Reports are counted into minutes: up to date."
+
+
 def test_a_stack_that_never_ran_its_minute_jobs_is_not_healthy(client):
     body = client.get("/api/v1/health/").json()
     assert body["status"] == "degraded"
