@@ -23,7 +23,7 @@ from detection.official.selectors import (
     outage_official,
 )
 from detection.presentation import absolute
-from outagewatch.api.query import QuerySerializer
+from outagewatch.api.query import QueryDateTimeField, QuerySerializer
 from reports import validation
 from reports.api.fields import (
     ChoiceField,
@@ -78,9 +78,9 @@ class OutageQuerySerializer(QuerySerializer):
     service = serializers.CharField(required=False)
     country = serializers.CharField(required=False, default="")
     status = ChoiceField(choices=Outage.Status.choices, required=False, default="")
-    since = serializers.DateTimeField(required=False, default=None)
-    until = serializers.DateTimeField(required=False, default=None)
-    updated_since = serializers.DateTimeField(required=False, default=None)
+    since = QueryDateTimeField(required=False, default=None)
+    until = QueryDateTimeField(required=False, default=None)
+    updated_since = QueryDateTimeField(required=False, default=None)
 
     def validate_service(self, value: str) -> Service:
         return service_from_slug(value)

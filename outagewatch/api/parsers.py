@@ -83,6 +83,10 @@ class BoundedJSONParser(JSONParser):
         as unknown fields are.
         """
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        if body.startswith(codecs.BOM_UTF8) and codecs.lookup(encoding).name == "utf-8":
+            # RFC 8259 8.1 lets a parser ignore a byte order mark; Windows tools (PowerShell's
+            # UTF-8 files, Notepad) put one before a body that is otherwise fine.
+            body = body[len(codecs.BOM_UTF8) :]
         try:
             return json.load(
                 codecs.getreader(encoding)(io.BytesIO(body)),

@@ -9,12 +9,32 @@ on b alone), and no parameter here takes a list.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import QueryDict
 from rest_framework import serializers
 
 REPEATED_MESSAGE = "Give this parameter once."
+# "...T10:00:00 01:00": an offset's "+" sent unencoded, which a query string reads as a space.
+_PLUS_READ_AS_SPACE = re.compile(r"\d \d{2}(:?\d{2})?$")
+PLUS_HINT = "A '+' in a URL reads as a space: write the offset's '+' as %2B, or give UTC with Z."
+
+
+class QueryDateTimeField(serializers.DateTimeField):
+    """A date and time parameter whose error says what an unencoded "+" became (API tester,
+    forty-fourth session: the generic format message left the caller looking at a string
+    that seemed right)."""
+
+    default_error_messages = {"plus_as_space": PLUS_HINT}
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            return super().to_internal_value(value)
+        except serializers.ValidationError:
+            if isinstance(value, str) and _PLUS_READ_AS_SPACE.search(value):
+                self.fail("plus_as_space")
+            raise
 
 
 class QuerySerializer(serializers.Serializer):

@@ -124,3 +124,24 @@ def test_since_and_until_are_documented_as_an_overlap_with_until_exclusive(clien
     described = {p["name"]: p.get("description", "") for p in parameters}
     assert "overlap" in described["since"] and "overlap" in described["until"]
     assert "exclusive" in described["until"]
+
+
+@pytest.mark.parametrize("offset", ["+01:00", "+0100", "+01"])
+def test_an_unencoded_plus_in_a_time_gets_its_own_hint(api_client, offset):
+    # "?since=2026-11-30T10:00:00+01:00" typed into a URL: the query reads the "+" as a space
+    # (API tester, forty-fourth session: the generic format message).
+    response = api_client.get(f"/api/v1/outages/?since=2026-11-30T10:00:00{offset}")
+    assert response.status_code == 400
+    assert response.json()["fields"]["since"] == [
+        "A '+' in a URL reads as a space: write the offset's '+' as %2B, or give UTC with Z."
+    ]
+    encoded = api_client.get(
+        "/api/v1/outages/?since=2026-11-30T10:00:00" + offset.replace("+", "%2B")
+    )
+    assert encoded.status_code == 200, encoded.content
+
+
+def test_a_malformed_time_keeps_the_format_message(api_client):
+    response = api_client.get("/api/v1/outages/?updated_since=yesterday")
+    assert response.status_code == 400
+    assert "Datetime has wrong format" in response.json()["fields"]["updated_since"][0]
