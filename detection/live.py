@@ -150,8 +150,9 @@ def country_rows(
             # A country cannot be worse than the service it belongs to, nor "ok" while listed.
             level = selectors.LEVEL_CODES[max(1, min(int(row.get("level", 1)), state.level))]
             excess = _excess(row)
-        normal = None if state.cold else row["expected"]
-        words = "" if excess is None else excess_words(row["observed"], normal)
+        words = ""
+        if excess is not None:
+            words = excess_words(row["observed"], None if state.cold else row["expected"])
         rows.append(
             CountryRow(
                 country=code,
