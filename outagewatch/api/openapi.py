@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -51,7 +52,17 @@ class ApiSchema(AutoSchema):
     """drf-spectacular's AutoSchema (DEFAULT_SCHEMA_CLASS) plus what the views share, in one
     place rather than in each view's extend_schema: Retry-After on every 429 and 503, and for
     a conditional read (outagewatch.api.conditional.ConditionalRead) If-None-Match, the 304
-    and the ETag and Cache-Control headers."""
+    and the ETag and Cache-Control headers; a body whose unknown fields are refused says so
+    (additionalProperties false)."""
+
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        # reports.api.fields.RejectUnknownFieldsMixin: a client generated from the schema
+        # should learn that a misspelt field is a 400, not find out (API tester, forty-fourth
+        # session).
+        if getattr(force_instance(serializer), "refuses_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
 
     def _conditional(self) -> bool:
         return self.method == "GET" and isinstance(self.view, ConditionalRead)

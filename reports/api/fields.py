@@ -53,6 +53,8 @@ class ChoiceField(serializers.ChoiceField):
 
 # Refuse fields the endpoint does not know, so typos do not pass silently.
 class RejectUnknownFieldsMixin:
+    refuses_unknown_fields = True  # the schema says so (outagewatch.api.openapi.ApiSchema)
+
     def to_internal_value(self, data: Any) -> Any:
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []  # type: ignore[attr-defined]
         errors = {name: ["Unknown field."] for name in unknown}
