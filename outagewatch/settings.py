@@ -426,7 +426,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
-CORS_URLS_REGEX = r"^/api/v1/(?!reports/|subscriptions/).*$"
+# Every read, the indexes and the schema (a dashboard or a schema viewer on another origin
+# reads them); never the posts, so no page elsewhere can submit on its visitors' behalf.
+CORS_URLS_REGEX = r"^/api/(?:schema/|v1/(?!reports/|subscriptions/).*)?$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 # Browser dashboards poll with If-None-Match (the reads' ETags) and back off by Retry-After:

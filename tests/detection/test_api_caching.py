@@ -249,3 +249,20 @@ def test_the_cache_gives_up_on_a_hanging_redis_within_its_socket_timeout(setting
     options = caches["default"]._options
     assert options["socket_timeout"] == settings.REDIS_SOCKET_TIMEOUT <= 1
     assert options["socket_connect_timeout"] == settings.REDIS_SOCKET_TIMEOUT
+
+
+@pytest.mark.parametrize("url", ["/api/", "/api/v1/", "/api/schema/"])
+def test_the_indexes_and_the_schema_allow_any_origin(api_client, url):
+    # A schema viewer or dashboard on another origin could not read them (API tester,
+    # forty-fourth session).
+    response = api_client.get(url, HTTP_ORIGIN="https://dashboard.example")
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/reports/", "/api/v1/subscriptions/"])
+def test_the_posts_send_no_cors_headers(api_client, url):
+    response = api_client.options(
+        url, HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert "Access-Control-Allow-Origin" not in response
