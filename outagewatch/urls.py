@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework.exceptions import NotAcceptable
 
 from outagewatch.api.health import HealthView, LiveView
 from outagewatch.api.index import ApiRootView, ApiV1IndexView
@@ -39,6 +40,15 @@ class DocsView(SpectacularSwaggerSplitView):
         response = api_error(405, f"Method “{request.method}” not allowed.", "method_not_allowed")
         response["Allow"] = "GET, HEAD"
         return response
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        # A client that accepts no HTML (Accept: application/json) got an HTML "406 Not
+        # Acceptable" (API tester, forty-fourth session): every error under /api/ is JSON.
+        if isinstance(exc, NotAcceptable):
+            return api_error(
+                406, "This page is HTML: read the schema at /api/schema/.", exc.default_code
+            )
+        return super().handle_exception(exc)
 
 
 urlpatterns = [

@@ -309,6 +309,18 @@ def test_options_on_the_api_docs_page_is_a_json_405_not_a_500(client):
     assert client.get("/api/docs/").status_code == 200
 
 
+def test_the_api_docs_page_asked_for_json_is_a_json_406(client):
+    # An HTML "406 Not Acceptable" under /api/ (API tester, forty-fourth session).
+    response = client.get("/api/docs/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 406
+    assert response.json() == {
+        "detail": "This page is HTML: read the schema at /api/schema/.",
+        "code": "not_acceptable",
+    }
+    page = client.get("/api/docs/", HTTP_ACCEPT="text/html,application/json;q=0.9")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+
+
 def test_a_byte_order_mark_before_the_json_is_ignored(api_client, service):
     # RFC 8259 8.1 lets a parser ignore it; Windows tools write one (API tester, forty-fourth
     # session: a 400 "Expecting value").
