@@ -63,7 +63,7 @@ def alerts_sweep_task() -> int:
 
 @shared_task(name="alerts.tasks.subscriptions_purge")
 def subscriptions_purge_task() -> int:
-    """Periodic: forget sign-ups that were never confirmed."""
+    """Periodic: forget sign-ups never confirmed and subscriptions unsubscribed long ago."""
     from alerts import services
 
     return services.subscriptions_purge().subscriptions

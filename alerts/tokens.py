@@ -28,6 +28,11 @@ class InvalidToken(Exception):
     """The link is forged, expired, or its subscription is gone."""
 
 
+class SubscriptionGone(InvalidToken):
+    """A genuine link whose subscription was deleted: unsubscribed long ago and forgotten
+    (SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS), a sign-up never confirmed, a deleted channel."""
+
+
 class LinkUsed(InvalidToken):
     """A genuine confirm link, within its days, that was used (or revoked by a later answer).
 
@@ -74,7 +79,9 @@ def _load(token: str, *, salt: str, max_age: timedelta | None) -> tuple[Subscrip
     try:
         payload = signing.loads(token, salt=salt, max_age=max_age)
         subscription = Subscription.objects.select_related("service").get(pk=int(payload["s"]))
-    except (signing.BadSignature, KeyError, TypeError, ValueError, Subscription.DoesNotExist):
+    except Subscription.DoesNotExist:
+        raise SubscriptionGone from None
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise InvalidToken from None
     if not _digest_matches(payload.get("h", ""), subscription.email):
         raise InvalidToken

@@ -151,6 +151,10 @@ def pending_changes(subscription: Subscription, confirmation: ConfirmationDelive
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         subscription = tokens.unsubscribe_token_read(token)
+    except tokens.SubscriptionGone:
+        # Forgotten since (the purge, a deleted channel): nothing is sent for this link, which
+        # is what its holder, or a mail provider's one-click POST, wants to hear.
+        return render(request, "alerts/subscription_gone.html")
     except tokens.InvalidToken:
         return invalid_link(request)
     context = {"service": subscription.service, "email": _masked(subscription.email)}

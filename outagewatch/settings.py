@@ -582,6 +582,19 @@ if SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS < 3:
 SUBSCRIPTION_CONFIRM_RESEND_MINUTES: int = env.int(
     "SUBSCRIPTION_CONFIRM_RESEND_MINUTES", default=15, zero=True
 )
+# A sign-up is answered no sooner than this, whatever it did: one for an address that already
+# gets these alerts does less work, and its speed told whether an address is subscribed.
+# Well above the slower path's time (10-20 ms on an idle machine), well below what a person
+# notices. 0: no padding (tests).
+SUBSCRIPTION_ANSWER_MIN_SECONDS: float = env.float(
+    "SUBSCRIPTION_ANSWER_MIN_SECONDS", default=0.25, zero=True
+)
+# An unsubscribed address is forgotten this long after it left (the daily purge): until then
+# its unsubscribe link still says "unsubscribed" and a message already in the outbox is
+# skipped, not sent to an address that is gone. 0: at the next purge.
+SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS: int = env.int(
+    "SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS", default=30, zero=True
+)
 # A subscriber hears about a new outage of the same service at most once per cool-down; an
 # outage that starts inside it is held until it ends and dropped if it is over by then.
 ALERT_COOLDOWN_MINUTES: int = env.int("ALERT_COOLDOWN_MINUTES", default=60, zero=True)

@@ -88,6 +88,16 @@ def _use_test_redis(redis_url: str) -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _unpadded_sign_ups() -> Iterator[None]:
+    from django.test import override_settings
+
+    # A quarter of a second per sign-up, hundreds of times over; tests/alerts/test_answer_time
+    # turns it back on.
+    with override_settings(SUBSCRIPTION_ANSWER_MIN_SECONDS=0):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache

@@ -3,7 +3,6 @@ to their owners (ConfirmationDelivery rows: confirmation links, "channel disable
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import smtplib
@@ -33,6 +32,8 @@ from alerts.services.outbox import (
     record_failure,
 )
 from alerts.tasks import alerts_dispatch_task, confirmation_delivery_send_task
+from outagewatch.keyed_hash import keyed_hash
+from outagewatch.timing import lasting_at_least
 from reports.models import Service
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,32 @@ def subscription_request(
     timezone_name: str = "",
     notify_acknowledged: bool | None = None,
     now: datetime | None = None,
+) -> SubscriptionRequested:
+    """_subscription_request, taking at least SUBSCRIPTION_ANSWER_MIN_SECONDS: its callers
+    answer the same whatever it did, and its time must not tell either."""
+    with lasting_at_least(settings.SUBSCRIPTION_ANSWER_MIN_SECONDS):
+        return _subscription_request(
+            email=email,
+            service=service,
+            countries=countries,
+            channel=channel,
+            url=url,
+            timezone_name=timezone_name,
+            notify_acknowledged=notify_acknowledged,
+            now=now,
+        )
+
+
+def _subscription_request(
+    *,
+    email: str,
+    service: Service,
+    countries: list[str],
+    channel: str,
+    url: str,
+    timezone_name: str,
+    notify_acknowledged: bool | None,
+    now: datetime | None,
 ) -> SubscriptionRequested:
     """Start (or restart) a double opt-in: one confirmation link, in an email of its own or,
     over the mailbox's daily cap, in the one email a day that lists the others' links too.
@@ -303,8 +330,10 @@ def _confirmation_allowed(*, address_key: str, now: datetime) -> bool:
     ).count()
     if recent >= limit:
         return False
-    # Redis also counts requests from before a purge, for a day.
-    key = "alerts:confirmations:" + hashlib.sha256(address_key.encode()).hexdigest()
+    # Redis also counts requests from before a purge, for a day. Keyed, as every identifier
+    # the project keeps: a plain hash of an address is undone by hashing likely addresses
+    # (privacy tester, forty-fifth session).
+    key = "alerts:confirmations:" + keyed_hash("alerts.confirmations", address_key)
     try:
         cache.add(key, 0, timeout=86400)
         return cache.incr(key) <= limit
@@ -671,25 +700,30 @@ class Purged:
 
 
 def subscriptions_purge(*, now: datetime | None = None) -> Purged:
-    """Forget sign-ups never confirmed within SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS.
+    """Forget sign-ups never confirmed within SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS, and
+    subscriptions unsubscribed SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS ago.
 
-    Their links have expired by then; keeping the addresses would only keep data about
-    people who never agreed to anything. Old confirmation rows of confirmed subscriptions
-    go too, once past the day the per-address cap looks back.
+    The links of the first have expired by then; keeping the addresses would only keep data
+    about people who never agreed to anything. Someone who left is forgotten too, with what
+    was sent to them (privacy tester, forty-fifth session: kept for ever); signing up again
+    starts afresh. Old confirmation rows of confirmed subscriptions go too, once past the day
+    the per-address cap looks back.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS)
-    unconfirmed = Subscription.objects.filter(confirmed_at__isnull=True).filter(
-        Q(confirmation_sent_at__lt=cutoff)
-        | Q(confirmation_sent_at__isnull=True, created_at__lt=cutoff)
+    left = now - timedelta(days=settings.SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS)
+    forgotten = Subscription.objects.filter(
+        Q(confirmed_at__isnull=True, confirmation_sent_at__lt=cutoff)
+        | Q(confirmed_at__isnull=True, confirmation_sent_at__isnull=True, created_at__lt=cutoff)
+        | Q(unsubscribed_at__lt=left)
     )
-    subscriptions = unconfirmed.delete()[1].get(Subscription._meta.label, 0)
+    subscriptions = forgotten.delete()[1].get(Subscription._meta.label, 0)
     confirmations, _ = ConfirmationDelivery.objects.filter(
         created_at__lt=cutoff - timedelta(days=1)
     ).delete()
     if subscriptions or confirmations:
         logger.info(
-            "Purged %s unconfirmed subscriptions, %s old confirmations",
+            "Purged %s unconfirmed or unsubscribed subscriptions, %s old confirmations",
             subscriptions,
             confirmations,
         )
