@@ -245,6 +245,7 @@ def _expected_tile(html: str) -> str:
 
 @pytest.mark.parametrize(("expected", "tile"), [(0.198, "less than 1"), (3.4, "about 3")])
 def test_normal_now_is_shown_while_the_service_is_fine(client, service, expected, tile):
+    baseline_store(service, flat_baseline(expected))  # with history (a cold start has none)
     status_make(service, 0, expected=expected, observed=0)
     html = client.get("/services/acme/").content.decode()
     assert _expected_tile(html) == tile

@@ -202,6 +202,7 @@ def test_a_country_far_above_a_fraction_of_a_report_says_its_rate_not_a_multiple
     # "510× normal" beside "about 18 a minute, where less than 1 is normal" elsewhere on the
     # page: a ratio to 0.035 a minute jumps by hundreds from minute to minute and reads as a
     # headline (pages tester F11). A normal of a few a minute keeps its multiple.
+    baseline_store(service, flat_baseline(2.0))  # with history: a normal to quote
     now = minute(midday)
     buckets_make(service, {now - timedelta(minutes=1): 18}, country="FR")
     buckets_make(service, {now - timedelta(minutes=1): 40}, country="DE")
