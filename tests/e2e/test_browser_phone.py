@@ -154,3 +154,19 @@ def test_phone_header_has_the_same_side_gutter_as_the_content(web_server, page, 
     assert dot["x"] >= gutter and search["x"] >= gutter
     assert 375 - (search["x"] + search["width"]) >= gutter
     assert 375 - (api["x"] + api["width"]) >= gutter
+
+
+def test_a_country_with_possible_problems_fits_320_px(web_server, page, make_service):  # noqa: F811
+    # 400 % zoom of a 1280-px window (WCAG 1.4.10): the "Possible problems" badge beside the
+    # label column made the countries' table, and the map with it, 7 px wider than the screen
+    # (accessibility tester F2, forty-fifth session).
+    service = make_service("deep", "DeepSeek")
+    now = minute_now()
+    buckets_make(service, {now - timedelta(minutes=m): 9 for m in range(1, 20)}, country="US")
+    baseline_store(service, flat_baseline(0.5))
+    country_state_make(service, "US", 1)
+    status_make(service, 1, countries=("US",), since=now - timedelta(minutes=5))
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(f"{web_server.url}/services/deep/")
+    expect(page.locator('#countries tr[data-country="US"] .badge-possible')).to_be_visible()
+    no_sideways_scroll(page)
