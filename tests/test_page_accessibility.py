@@ -349,3 +349,57 @@ def test_problem_descriptions_are_written_out_and_describe_their_buttons(client,
         assert f'aria-describedby="problem-{slug}-help"' in button
         assert f'<dd id="problem-{slug}-help">' in page
     assert "<summary>What each one means</summary>" in page
+
+
+# --- Names and titles (accessibility tester F6, F7, forty-fifth session) -----------------------
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+@pytest.mark.django_db
+def test_each_outage_details_link_names_its_outage(client, service, midday):
+    # Nine links all named "Details" read alike in a screen reader's list of links.
+    from datetime import timedelta
+
+    now = midday.replace(second=0)
+    for days in (1, 2, 3):
+        start = now - timedelta(days=days)
+        outage_make(service, started_at=start, resolved_at=start + timedelta(hours=1))
+    page = client.get("/outages/").content.decode()
+    names = [_text(m) for m in re.findall(r'<a href="/outages/\d+/">(.*?)</a>', page, re.S)]
+    assert len(names) == 3 and len(set(names)) == 3
+    assert all(n.startswith("Details of the Acme Cloud outage that started ") for n in names)
+
+
+@pytest.mark.django_db
+def test_repeated_landmarks_have_names_of_their_own(client, service):
+    home = client.get("/").content.decode()
+    searches = re.findall(r'<form[^>]*role="search"[^>]*>', home)
+    labels = [re.search(r'aria-label="([^"]+)"', form).group(1) for form in searches]
+    assert len(labels) == 2 and len(set(labels)) == 2
+    page = client.get("/services/acme/").content.decode()
+    navs = re.findall(r"<nav[^>]*>", page)
+    assert len(navs) >= 2
+    names = [re.search(r'aria-label="([^"]+)"', nav).group(1) for nav in navs]
+    assert len(set(names)) == len(names)
+
+
+@pytest.mark.django_db
+def test_titles_say_when_a_form_failed_and_what_a_search_found(client, service):
+    def title(response) -> str:
+        return re.search(r"<title>(.*?)</title>", response.content.decode(), re.S).group(1)
+
+    failed = client.post("/services/acme/", {"problem": "login", "country": ""})
+    assert title(failed).startswith("Error: Acme Cloud down?")
+    assert not title(client.get("/services/acme/")).startswith("Error")
+    assert title(client.get("/", {"q": "acme"})) == "Services matching “acme” · OutageWatch"
+    assert title(client.get("/")) == "Is it down? · OutageWatch"
+
+
+def test_the_plain_bad_request_page_is_titled_with_the_site():
+    from outagewatch.http.errors import bad_request_page
+
+    page = bad_request_page("Try again.").content.decode()
+    assert "<title>Bad request · OutageWatch</title>" in page
