@@ -34,6 +34,7 @@ class DocsView(SpectacularSwaggerSplitView):
     OPTIONS answer has none of, so OPTIONS was a 500 with a traceback (API tester F3)."""
 
     http_method_names = ["get", "head"]
+    template_name = "api/docs.html"
 
     def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
         # As JSON, as every error under /api/ (its renderer would make an HTML page).

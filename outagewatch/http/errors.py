@@ -30,7 +30,8 @@ database_unavailable_answered = Signal()
 
 # Plain HTML, no template: it is answered where rendering may be what failed.
 _BAD_REQUEST_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bad request · OutageWatch</title>'
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    "<title>Bad request · OutageWatch</title>"
     '<link rel="stylesheet" href="/static/css/site.css"></head><body><main class="wrap">'
     '<section class="card"><h1>Bad request</h1><p>%s <a href="/">Back to OutageWatch</a>.</p>'
     "</section></main></body></html>"
