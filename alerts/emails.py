@@ -267,6 +267,7 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "reopen_until": when(selectors.outage_reopen_until(outage=outage, end=end)),
         "official": notice.official,
         "official_incident": notice.official_incident,
+        "unreached": presentation.UNREACHED_SENTENCE if notice.unreached else "",
     }
     return _message(
         subscription=notice.subscription,

@@ -363,8 +363,18 @@ def _countries(*, outage: Outage, relapse: Episode | None) -> list[str]:
     return relapse.countries if relapse else list(outage.countries or [])
 
 
+# Before a "resolved" to someone whose "detected" never reached them (deliveries' unreached).
+UNREACHED_SENTENCE = (
+    "We could not reach you while it lasted: this is the first you hear of it from us."
+)
+
+
 def notice_build(
-    *, delivery: AlertDelivery, now: datetime, earlier: AlertDelivery | None = None
+    *,
+    delivery: AlertDelivery,
+    now: datetime,
+    earlier: AlertDelivery | None = None,
+    unreached: bool = False,
 ) -> Notice:
     outage = delivery.outage
     # Read once: the relapse's episode and the outage's problems each cost a query.
@@ -377,6 +387,8 @@ def notice_build(
     quoted = _figures(outage=outage, relapse=relapse, now=now)
     named = problems(outage) if _quotes_relapse(relapse) else quoted.problems
     text = summary(kind=delivery.kind, outage=outage, now=now, zone=zone, figures=quoted)
+    if unreached:
+        text = f"{text} {UNREACHED_SENTENCE}"
     return Notice(
         delivery_id=delivery.pk,
         event=delivery.kind,
@@ -401,6 +413,7 @@ def notice_build(
         official_incident=official_incident(official),
         explanation=words.outage_summary(outage, named, zone=zone, now=now, date=True),
         figures=quoted,
+        unreached=unreached,
     )
 
 

@@ -192,6 +192,22 @@ def delivery_last_told_kind(*, delivery: AlertDelivery) -> str | None:
     )
 
 
+def delivery_opened_unreached(*, delivery: AlertDelivery) -> bool:
+    """Whether this subscriber's "problems detected" about the outage was tried and never
+    reached them (the channel failed until the outage was over, or for every attempt): they
+    were due to hear of it, so its "resolved" tells them (mail tester F2, forty-fifth
+    session: a receiver down for a short outage never heard of it at all). A detected alert
+    never tried (held for the cool-down, then the outage was over) is no such case."""
+    return AlertDelivery.objects.filter(
+        outage_id=delivery.outage_id,
+        subscription_id=delivery.subscription_id,
+        kind=Kind.OPENED,
+        attempts__gt=0,
+        status__in=[Status.SKIPPED, Status.FAILED],
+        maybe_sent=False,
+    ).exists()
+
+
 def delivery_get(*, delivery_id: int) -> AlertDelivery:
     return AlertDelivery.objects.select_related(
         "outage", "outage__service", "subscription", "subscription__service"

@@ -69,6 +69,8 @@ class Notice:
     explanation: str = ""
     # What the message quotes (alerts.presentation.Figures): the outage's, or a relapse's.
     figures: Any = None
+    # A "resolved" whose "detected" never reached the subscriber (their channel was down).
+    unreached: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

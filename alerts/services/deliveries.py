@@ -177,6 +177,8 @@ class _Decision:
     hold_until: datetime | None = None  # with hold: when the sweeper looks again
     hold: bool = False
     earlier: AlertDelivery | None = None
+    # A "resolved" to someone whose "detected" never reached them: it says so.
+    unreached: bool = False
 
 
 def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendResult:
@@ -201,7 +203,9 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
 
     subscription = delivery.subscription
     try:
-        notice = presentation.notice_build(delivery=delivery, now=now, earlier=decision.earlier)
+        notice = presentation.notice_build(
+            delivery=delivery, now=now, earlier=decision.earlier, unreached=decision.unreached
+        )
     except Exception as exc:  # a broken template must not loop through the sweeper forever
         logger.exception("Could not build the notice of delivery %s", delivery_id)
         mine.update(status=Status.FAILED, last_error=error_text(exc))
@@ -256,14 +260,23 @@ def _decide(*, delivery: AlertDelivery, now: datetime) -> _Decision:
     if outage.status != Outage.Status.RESOLVED or outage.resolved_at is None:
         return _Decision(send=False, reason="Problems came back before it was sent.")
     if told not in (Kind.OPENED, Kind.REOPENED):
+        if told is None and selectors.delivery_opened_unreached(delivery=delivery):
+            return _Decision(send=True, unreached=True)
         return _Decision(send=False, reason="The subscriber was not told about this outage.")
     return _Decision(send=True)
 
 
 def _decide_opened(*, delivery: AlertDelivery, outage: Outage, now: datetime) -> _Decision:
     if outage.status != Outage.Status.ACTIVE:
-        # Telling someone an outage began after it ended helps nobody; its "resolved"
-        # email is skipped along with it.
+        # Telling someone an outage began after it ended helps nobody. If the channel failed
+        # while it lasted, its "resolved" tells the whole of it instead; if the alert was held
+        # (the cool-down), the "resolved" is skipped along with it.
+        if delivery.attempts:
+            return _Decision(
+                send=False,
+                reason="Outage was over before the alert could be delivered: the "
+                "'resolved' message tells it.",
+            )
         return _Decision(send=False, reason="Outage was over before the alert could be sent.")
     if selectors.delivery_last_told_kind(delivery=delivery) is not None:
         return _Decision(send=False, reason="The subscriber was told about this outage already.")

@@ -666,3 +666,30 @@ def test_a_retry_timed_from_a_sweep_is_due_at_the_sweep_its_delay_points_at(
     assert _send(delivery, now=sweep + timedelta(milliseconds=40)).outcome == Outcome.RETRY
     next_sweep = sweep + timedelta(minutes=1, milliseconds=5)
     assert selectors.deliveries_due(now=next_sweep) == [delivery.pk]
+
+
+def test_a_subscriber_unreachable_while_the_outage_lasted_hears_of_it_when_back(
+    subscriber, outage, monkeypatch, mailoutbox
+):
+    # A relay or receiver down for a short outage never heard of it: the "detected" was
+    # skipped as late and the "resolved" as "not told" (mail tester F2, forty-fifth session).
+    now = timezone.now().replace(microsecond=0)
+    subscriber()
+    o = outage()
+    services.alerts_notify(outage=o, change=Kind.OPENED, now=now)
+    opened = AlertDelivery.objects.get(kind=Kind.OPENED)
+    with monkeypatch.context() as down:
+        _failing(down, ConnectionRefusedError(111, "refused"))
+        assert _send(opened, now=now).outcome == Outcome.RETRY
+    _resolve(o, minutes_ago=1)
+    services.alerts_notify(outage=o, change=Kind.RESOLVED)
+    resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
+    later = now + timedelta(hours=1)
+
+    assert _send(opened, now=later).outcome == Outcome.SKIPPED
+    assert "the 'resolved' message tells it" in AlertDelivery.objects.get(pk=opened.pk).last_error
+    assert _send(resolved, now=later).outcome == Outcome.SENT
+    [message] = mailoutbox
+    text = message.body
+    assert "is working again" in text and "We could not reach you while it lasted" in text
+    assert "We could not reach you while it lasted" in message.alternatives[0][0]
