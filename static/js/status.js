@@ -217,9 +217,10 @@
     button.type = "button";
     button.className = "link-button";
     button.setAttribute("data-live-pause", "");
+    // Its words say what it does next; no aria-pressed, which with a changing label reads
+    // "Resume live updates, pressed" (a toggle's label must stay the same).
     function show() {
       button.textContent = paused ? "Resume live updates" : "Pause live updates";
-      button.setAttribute("aria-pressed", paused ? "true" : "false");
     }
     show();
     button.addEventListener("click", function () {

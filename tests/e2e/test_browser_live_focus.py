@@ -143,7 +143,8 @@ def test_pause_stops_requests_and_swaps_until_resumed(web_server, page, acme):  
     badge = page.locator("[data-status-badge]")
     toggle = page.get_by_role("button", name=TOGGLE)
     expect(toggle).to_have_text("Pause live updates")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    # Its words change with what it does: no aria-pressed beside them ("Resume ..., pressed").
+    assert toggle.get_attribute("aria-pressed") is None
     # Beside the announcer, before the live parts: reached before what moves.
     assert toggle.evaluate(
         "b => b.parentElement.previousElementSibling.hasAttribute('data-live-announce')"
@@ -153,7 +154,6 @@ def test_pause_stops_requests_and_swaps_until_resumed(web_server, page, acme):  
 
     toggle.click()
     expect(toggle).to_have_text("Resume live updates")
-    expect(toggle).to_have_attribute("aria-pressed", "true")
     expect(toggle).to_be_focused()
     outage_opens(acme)
     come_back(page)  # coming back to the tab
@@ -164,7 +164,6 @@ def test_pause_stops_requests_and_swaps_until_resumed(web_server, page, acme):  
 
     toggle.click()  # resuming asks at once
     expect(toggle).to_have_text("Pause live updates")
-    expect(toggle).to_have_attribute("aria-pressed", "false")
     expect(badge).to_have_text("Problems detected")
     wait_for_count(page, requests, 2)
     page.clock.run_for(INTERVAL_MS)
@@ -181,7 +180,6 @@ def test_the_pause_holds_on_the_next_page(web_server, page, acme):  # noqa: F811
     expect(page).to_have_url(f"{web_server.url}/outages/{outage.pk}/")
     toggle = page.get_by_role("button", name=TOGGLE)
     expect(toggle).to_have_text("Resume live updates")
-    expect(toggle).to_have_attribute("aria-pressed", "true")
     when = page.locator("[data-live=outage-when] .badge")
     expect(when).to_have_text("Ongoing")
 
