@@ -16,6 +16,7 @@ from alerts import presentation, selectors, tokens
 from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from detection import presentation as words
+from outagewatch.keyed_hash import keyed_hash
 
 # Not alerts.presentation.absolute (the same function): read at import time, that failed
 # whenever alerts.presentation was imported first (it imports the channels, which import
@@ -42,21 +43,28 @@ def _mail_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
-def _message_id(local: str) -> str:
-    return f"<{local}@{_mail_domain()}>"
+def _message_id(local: str, *made: datetime) -> str:
+    """``<local.stamp@domain>``: derived from the rows, so a resend after a crash carries the
+    same id and mail clients show it as the same message; ``made`` (when the rows were
+    made) keeps the id of a new row unlike any sent before with the same row numbers: after a
+    restore from a backup, a recreated database or a staging copy the numbers come again, and
+    a mailbox drops a message whose id it holds already (mail tester F4, forty-fifth
+    session). Keyed, so the id does not publish the times."""
+    stamp = keyed_hash("alerts.message-id", "|".join([local, *(at.isoformat() for at in made)]))
+    return f"<{local}.{stamp[:12]}@{_mail_domain()}>"
 
 
 def thread_headers(*, delivery: AlertDelivery) -> dict[str, str]:
-    """One thread per (outage, subscriber): "detected" starts it, later messages answer it.
-
-    The ids are derived from the rows, so a resend after a crash carries the same ones and
-    mail clients show it as the same message.
-    """
-    root = _message_id(f"outage-{delivery.outage_id}.subscription-{delivery.subscription_id}")
+    """One thread per (outage, subscriber): "detected" starts it, later messages answer it."""
+    root = _message_id(
+        f"outage-{delivery.outage_id}.subscription-{delivery.subscription_id}",
+        delivery.outage.detected_at,
+        delivery.subscription.created_at,
+    )
     if delivery.kind == AlertDelivery.Kind.OPENED:
         return {"Message-ID": root}
     return {
-        "Message-ID": _message_id(f"alert-{delivery.pk}"),
+        "Message-ID": _message_id(f"alert-{delivery.pk}", delivery.created_at),
         "In-Reply-To": root,
         "References": root,
     }
@@ -165,7 +173,7 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
         subject=subject,
         template="subscription_confirm",
         context=context,
-        headers={"Message-ID": _message_id(f"confirm-{confirmation.pk}")},
+        headers={"Message-ID": _message_id(f"confirm-{confirmation.pk}", confirmation.created_at)},
     )
 
 
@@ -197,7 +205,11 @@ def confirmations_gathered_email_build(
         template="subscription_confirm_gathered",
         context=context,
         # Derived from the rows, as a resend after a crash carries the same one.
-        headers={"Message-ID": _message_id(f"confirm-gathered-{confirmations[0].pk}")},
+        headers={
+            "Message-ID": _message_id(
+                f"confirm-gathered-{confirmations[0].pk}", confirmations[0].created_at
+            )
+        },
     )
 
 
@@ -294,5 +306,5 @@ def upstream_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         subject=notice.title,
         template="alert_upstream",
         context=context,
-        headers={"Message-ID": _message_id(f"upstream-{notice.delivery_id}")},
+        headers={"Message-ID": _message_id(f"upstream-{notice.delivery_id}", notice.extra["made"])},
     )

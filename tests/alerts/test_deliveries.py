@@ -693,3 +693,21 @@ def test_a_subscriber_unreachable_while_the_outage_lasted_hears_of_it_when_back(
     text = message.body
     assert "is working again" in text and "We could not reach you while it lasted" in text
     assert "We could not reach you while it lasted" in message.alternatives[0][0]
+
+
+def test_message_ids_repeat_for_a_resend_and_never_for_a_new_row_with_old_numbers(
+    subscriber, outage
+):
+    # After a restore from a backup the row numbers come again, and a mailbox drops a new
+    # message whose Message-ID it holds already (mail tester F4, forty-fifth session).
+    from alerts.emails import thread_headers
+
+    subscriber()
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
+    delivery = selectors.delivery_get(delivery_id=AlertDelivery.objects.get().pk)
+    first = thread_headers(delivery=delivery)
+    assert thread_headers(delivery=selectors.delivery_get(delivery_id=delivery.pk)) == first
+    # The same numbers, made at another time: the restored database's next outage.
+    delivery.outage.detected_at += timedelta(days=3)
+    assert thread_headers(delivery=delivery)["Message-ID"] != first["Message-ID"]
+    assert first["Message-ID"].startswith(f"<outage-{delivery.outage_id}.subscription-")

@@ -712,7 +712,9 @@ def test_a_confirmation_says_it_was_only_asked_for_and_has_an_id_on_the_site(
     for body in (message.body, message.alternatives[0][0]):
         assert f"someone asked for {service.name} alerts for this address" in body
         assert "this address subscribed" not in body
-    assert re.fullmatch(r"<confirm-\d+@ow\.example>", message.extra_headers["Message-ID"])
+    assert re.fullmatch(
+        r"<confirm-\d+\.[0-9a-f]{12}@ow\.example>", message.extra_headers["Message-ID"]
+    )
     # Any other email keeps saying why it comes, with an id on the site's domain.
     other = _message(
         subscription=result.subscription, subject="x", template="subscription_confirm",
