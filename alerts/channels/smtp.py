@@ -26,6 +26,16 @@ class _SMTP(smtplib.SMTP):
     handed_over = False
     _in_data = False
 
+    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):  # type: ignore[no-untyped-def]
+        # Our messages carry raw UTF-8 (Content-Transfer-Encoding: 8bit): RFC 6152 asks for
+        # BODY=8BITMIME on MAIL when the relay offers it, and RFC 5321 allows 7-bit otherwise
+        # (mail tester F1, forty-fifth session: never sent, though the relay offered it).
+        if isinstance(msg, bytes) and not msg.isascii():
+            self.ehlo_or_helo_if_needed()
+            if self.has_extn("8bitmime") and "BODY=8BITMIME" not in mail_options:
+                mail_options = (*mail_options, "BODY=8BITMIME")
+        return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
+
     def data(self, msg: bytes | str) -> tuple[int, bytes]:
         self.handed_over, self._in_data = False, True
         try:

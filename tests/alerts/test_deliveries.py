@@ -711,3 +711,16 @@ def test_message_ids_repeat_for_a_resend_and_never_for_a_new_row_with_old_number
     delivery.outage.detected_at += timedelta(days=3)
     assert thread_headers(delivery=delivery)["Message-ID"] != first["Message-ID"]
     assert first["Message-ID"].startswith(f"<outage-{delivery.outage_id}.subscription-")
+
+
+def test_an_email_of_raw_utf8_says_body_8bitmime_to_a_relay_that_offers_it(
+    subscriber, outage, smtp_sink
+):
+    # RFC 6152: 8-bit content only with BODY=8BITMIME on MAIL (mail tester F1, forty-fifth
+    # session: every alert's HTML part has a "·" and none said so). aiosmtpd offers it.
+    subscriber()
+    services.alerts_notify(outage=outage(), change=Kind.OPENED)
+    assert _send(AlertDelivery.objects.get()).outcome == Outcome.SENT
+    smtp_sink.wait_for("ann@example.com", 1)
+    [options] = smtp_sink.mail_options
+    assert "BODY=8BITMIME" in options

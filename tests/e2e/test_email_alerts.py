@@ -48,6 +48,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.mail_options: list[list[str]] = []  # each message's MAIL FROM parameters
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -60,6 +61,7 @@ class Mailbox:
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         with self._lock:
             self.messages.append(message)
+            self.mail_options.append(list(envelope.mail_options))
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
