@@ -284,6 +284,42 @@ def outbox_overdue(*, now: datetime, minutes: int) -> tuple[int, datetime | None
     return count, oldest
 
 
+# How long emails may wait on failed attempts, with none sent meanwhile, before the mail relay
+# counts as failing: past a greylisting relay's first refusal (5 minutes is the common delay;
+# the retries' backoff tries again at about 7.5), short of an outage's length.
+MAIL_STUCK_MINUTES = 15
+
+
+def mail_stuck(*, now: datetime) -> tuple[int, datetime | None]:
+    """(how many, since when) emails have failed every attempt for MAIL_STUCK_MINUTES while
+    no email was sent: the relay refuses or cannot be reached. Such rows are retried every
+    few minutes, so they are never overdue (outbox_overdue), and the health check said
+    "messages are sent" while none left (mail tester F3, forty-fifth session). Webhooks and
+    chat are left out: a failing one is its owner's endpoint, not the site's."""
+    since = now - timedelta(minutes=MAIL_STUCK_MINUTES)
+    email = Subscription.Channel.EMAIL
+    outboxes = (
+        (AlertDelivery, Q(subscription__channel=email)),
+        (ConfirmationDelivery, Q()),
+        (UpstreamDelivery, Q(subscription__channel=email)),
+    )
+    sent = any(
+        model.objects.filter(mine, status=Status.SENT, sent_at__gte=since).exists()
+        for model, mine in outboxes
+    )
+    if sent:
+        return 0, None
+    count, oldest = 0, None
+    for model, mine in outboxes:
+        waiting = model.objects.filter(
+            mine, status=Status.PENDING, attempts__gt=0, created_at__lt=since
+        ).aggregate(n=Count("pk"), first=Min("created_at"))
+        count += waiting["n"]
+        if waiting["first"] is not None and (oldest is None or waiting["first"] < oldest):
+            oldest = waiting["first"]
+    return count, oldest
+
+
 def outbox_swept_at() -> datetime | None:
     """When the worker last swept the outboxes (every minute while it runs); None before its
     first sweep."""

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 
-from alerts.selectors import outbox_overdue, outbox_swept_at
+from alerts.selectors import MAIL_STUCK_MINUTES, mail_stuck, outbox_overdue, outbox_swept_at
 from detection.selectors import pipeline_progress
 
 
@@ -64,6 +64,7 @@ def system_health(*, now: datetime) -> Health:
             until=swept,
         )
         checks["alerts"] = _overdue(now=now, minutes=limit)
+        checks["mail"] = _mail(now=now)
     try:
         cache.get("health-probe")
     except Exception as exc:  # any failure of the cache's client: Redis is what it names
@@ -94,11 +95,25 @@ def _overdue(*, now: datetime, minutes: int) -> Check:
     if count:
         return Check(
             False,
-            f"Messages are sent: {count} due more than {minutes} minutes ago and not taken by "
-            "a worker.",
+            f"Messages are taken by a worker: {count} due more than {minutes} minutes ago "
+            "and not taken.",
             figures,
         )
-    return Check(True, "Messages are sent: none overdue.", figures)
+    return Check(True, "Messages are taken by a worker: none overdue.", figures)
+
+
+def _mail(*, now: datetime) -> Check:
+    count, since = mail_stuck(now=now)
+    figures = {"failing": count, "as_of": since}
+    if count:
+        return Check(
+            False,
+            f"Emails leave: {count} failed every attempt for more than {MAIL_STUCK_MINUTES} "
+            "minutes and none was sent meanwhile (the mail relay refuses or cannot be "
+            "reached; their last errors are in the admin).",
+            figures,
+        )
+    return Check(True, "Emails leave: none stuck on the mail relay.", figures)
 
 
 def web_alive() -> Check:

@@ -39,6 +39,7 @@ def test_a_stack_that_keeps_up_is_healthy(client):
         "detection": True,
         "worker": True,
         "alerts": True,
+        "mail": True,
         "redis": True,
     }
     assert body["checks"]["detection"]["behind_minutes"] == 0
@@ -170,7 +171,7 @@ def test_messages_left_due_by_a_stopped_worker_are_degraded(client, service):
     assert not alerts["ok"] and alerts["overdue"] == 1
     assert alerts["as_of"] == "2026-11-25T11:55:00Z"
     assert alerts["detail"] == (
-        "Messages are sent: 1 due more than 3 minutes ago and not taken by a worker."
+        "Messages are taken by a worker: 1 due more than 3 minutes ago and not taken."
     )
 
 
@@ -202,3 +203,42 @@ def test_the_sweep_records_when_it_ran():
     assert outbox_swept_at() == NOW
     alerts_sweep(now=NOW + dt.timedelta(minutes=1))
     assert outbox_swept_at() == NOW + dt.timedelta(minutes=1)
+
+
+def test_emails_failing_on_the_relay_for_a_quarter_hour_are_degraded(client, service):
+    """Mail tester F3 (forty-fifth session): with the relay answering 451 to every message the
+    check said "Messages are sent: none overdue" (failing rows are retried, never overdue)."""
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    outage = Outage.objects.create(service=service, started_at=NOW, detected_at=NOW)
+
+    def failing(email: str, channel: str = "email", minutes: int = 20) -> AlertDelivery:
+        subscription = Subscription.objects.create(
+            email=email, service=service, countries=[], confirmed_at=NOW, channel=channel,
+            url="" if channel == "email" else "https://hooks.example/x",
+        )  # fmt: skip
+        row = AlertDelivery.objects.create(
+            outage=outage, subscription=subscription, kind="opened", attempts=6,
+            next_attempt_at=NOW + dt.timedelta(minutes=1), last_error="451 try later",
+        )  # fmt: skip
+        AlertDelivery.objects.filter(pk=row.pk).update(
+            created_at=NOW - dt.timedelta(minutes=minutes)
+        )
+        return row
+
+    failing("hook@example.com", channel="webhook")  # its owner's endpoint: not the site's
+    failing("new@example.com", minutes=10)  # greylisted a while: not yet
+    assert client.get("/api/v1/health/").status_code == 200
+    failing("ann@example.com")
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503
+    mail = response.json()["checks"]["mail"]
+    assert not mail["ok"] and mail["failing"] == 1
+    assert mail["as_of"] == "2026-11-25T11:40:00Z"
+    assert mail["detail"].startswith("Emails leave: 1 failed every attempt for more than 15")
+    assert response.json()["checks"]["alerts"]["ok"]  # not overdue: retried on time
+    # One email that left meanwhile: the relay works, this address is the trouble.
+    sent = failing("bob@example.com")
+    AlertDelivery.objects.filter(pk=sent.pk).update(
+        status="sent", sent_at=NOW - dt.timedelta(minutes=5)
+    )
+    assert client.get("/api/v1/health/").json()["checks"]["mail"]["ok"]
