@@ -9,6 +9,7 @@
   var input = document.querySelector("[data-filter-services]");
   if (!input) return;
   var empty = document.querySelector("[data-filter-empty]");
+  var count = document.querySelector("[data-filter-count]");
   var items = Array.prototype.slice.call(document.querySelectorAll("[data-service-name]"));
   var entries = items.map(function (item) {
     var terms = (item.getAttribute("data-search-terms") || item.getAttribute("data-service-name")).split("|");
@@ -145,6 +146,12 @@
     document.querySelectorAll("[data-category]").forEach(function (section) {
       section.hidden = !section.querySelector("[data-service-name]:not([hidden])");
     });
+    if (count) {
+      // No match is said by the paragraph below; an emptied box, by nothing.
+      count.textContent = needle && shown.length
+        ? shown.length + (shown.length === 1 ? " service matches" : " services match")
+        : "";
+    }
     if (empty) {
       empty.hidden = shown.length > 0 || !needle;
       var echo = empty.querySelector("[data-filter-query]");

@@ -91,3 +91,19 @@ def test_live_filter_moves_an_exact_match_first(web_server, page, make_service):
     expect(page.locator("li[data-service-name] a").first).to_have_attribute(
         "href", "/services/box/"
     )
+
+
+def test_the_live_filter_says_how_many_services_match(web_server, page, catalog):  # noqa: F811
+    # The cards changed out of a screen reader's sight, with nothing said while some matched
+    # (accessibility tester F7, forty-fifth session).
+    page.goto(f"{web_server.url}/")
+    count = page.locator("[data-filter-count]")
+    expect(count).to_have_attribute("role", "status")
+    page.locator("#q").fill("gogle")
+    expect(count).to_have_text("2 services match")
+    page.locator("#q").fill("slack")
+    expect(count).to_have_text("1 service matches")
+    page.locator("#q").fill("qqqqqq")
+    expect(count).to_have_text("")  # the no-match paragraph says it
+    page.locator("#q").fill("")
+    expect(count).to_have_text("")
