@@ -715,7 +715,10 @@ def subscriptions_purge(*, now: datetime | None = None) -> Purged:
     forgotten = Subscription.objects.filter(
         Q(confirmed_at__isnull=True, confirmation_sent_at__lt=cutoff)
         | Q(confirmed_at__isnull=True, confirmation_sent_at__isnull=True, created_at__lt=cutoff)
+        # Not one who asked again since (the same row, still unsubscribed until the new link
+        # is followed): its link lives SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS (regression tester).
         | Q(unsubscribed_at__lt=left)
+        & (Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lt=cutoff))
     )
     subscriptions = forgotten.delete()[1].get(Subscription._meta.label, 0)
     confirmations, _ = ConfirmationDelivery.objects.filter(

@@ -5,6 +5,7 @@ apart, 5-9 ms for a subscribed one against 9-18 ms); what the sign-ups leave beh
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -90,6 +91,33 @@ def test_the_unsubscribed_are_forgotten_after_the_keep_days(service, settings):
     remaining = set(Subscription.objects.values_list("email", flat=True))
     assert remaining == {"stays@example.com", "recent@example.com"}
     assert rows["gone"].email not in remaining
+
+
+def test_one_who_left_long_ago_and_asked_again_keeps_the_new_link(
+    service, settings, client, django_capture_on_commit_callbacks, mailoutbox, eager
+):
+    # The row is the old one, unsubscribed until the new link is followed: the purge took it
+    # with the link just mailed (regression tester, forty-fifth session).
+    now = timezone.now()
+    old = Subscription.objects.create(
+        email="back@example.com",
+        service=service,
+        confirmed_at=now - timedelta(days=90),
+        unsubscribed_at=now - timedelta(days=40),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.subscription_request(email="back@example.com", service=service, countries=[])
+    assert services.subscriptions_purge(now=now + timedelta(hours=12)).subscriptions == 0
+    [message] = mailoutbox
+    link = re.search(r"https?://[^\s]+(/subscriptions/confirm/[^\s]+/)", message.body).group(1)
+    client.post(link)
+    old.refresh_from_db()
+    assert old.unsubscribed_at is None and old.confirmed_at is not None
+    # Not followed within its days, the link dies and the purge forgets the address after all.
+    Subscription.objects.filter(pk=old.pk).update(
+        unsubscribed_at=now - timedelta(days=40), confirmation_sent_at=now - timedelta(days=8)
+    )
+    assert services.subscriptions_purge(now=now).subscriptions == 1
 
 
 def test_a_forgotten_subscription_s_unsubscribe_link_says_not_subscribed(service):
