@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
 
+from alerts.channels.base import ADDRESS_REFUSED
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
 from detection.episodes import Episode
 from detection.episodes import outage_episode as episode_get
@@ -290,13 +291,26 @@ def outbox_overdue(*, now: datetime, minutes: int) -> tuple[int, datetime | None
 MAIL_STUCK_MINUTES = 15
 
 
+def attempts_spanning(minutes: int) -> int:
+    """How many failed attempts, the retries' backoff between them, span `minutes` from the
+    first failure to the last: a row that waited before its first attempt (held for the
+    cool-down, a list for the next day) is old without having failed that long."""
+    attempts, elapsed = 1, 0
+    while elapsed < minutes * 60:
+        elapsed += retry_delay_seconds(attempts=attempts)
+        attempts += 1
+    return attempts
+
+
 def mail_stuck(*, now: datetime) -> tuple[int, datetime | None]:
     """(how many, since when) emails have failed every attempt for MAIL_STUCK_MINUTES while
     no email was sent: the relay refuses or cannot be reached. Such rows are retried every
     few minutes, so they are never overdue (outbox_overdue), and the health check said
     "messages are sent" while none left (mail tester F3, forty-fifth session). Webhooks and
-    chat are left out: a failing one is its owner's endpoint, not the site's."""
+    chat are left out (a failing one is its owner's endpoint, not the site's), and so is a
+    recipient the relay refused (that address's trouble)."""
     since = now - timedelta(minutes=MAIL_STUCK_MINUTES)
+    failed = attempts_spanning(MAIL_STUCK_MINUTES)
     email = Subscription.Channel.EMAIL
     outboxes = (
         (AlertDelivery, Q(subscription__channel=email)),
@@ -311,9 +325,11 @@ def mail_stuck(*, now: datetime) -> tuple[int, datetime | None]:
         return 0, None
     count, oldest = 0, None
     for model, mine in outboxes:
-        waiting = model.objects.filter(
-            mine, status=Status.PENDING, attempts__gt=0, created_at__lt=since
-        ).aggregate(n=Count("pk"), first=Min("created_at"))
+        waiting = (
+            model.objects.filter(mine, status=Status.PENDING, attempts__gte=failed)
+            .exclude(last_error__startswith=ADDRESS_REFUSED)
+            .aggregate(n=Count("pk"), first=Min("created_at"))
+        )
         count += waiting["n"]
         if waiting["first"] is not None and (oldest is None or waiting["first"] < oldest):
             oldest = waiting["first"]

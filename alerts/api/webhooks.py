@@ -105,6 +105,11 @@ class WebhookEventSerializer(serializers.Serializer):
     official_incident = WebhookOfficialIncidentSerializer(
         allow_null=True, help_text="The provider's incident overlapping the outage, or null."
     )
+    missed_opened = serializers.BooleanField(
+        required=False,
+        help_text="On `resolved`: true when this receiver never got the outage's `opened` (it "
+        "failed until the outage was over), so this is the first it hears of the outage.",
+    )
 
 
 OUTAGE_EVENT_CALLBACK = OpenApiCallback(

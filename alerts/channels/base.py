@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+# How a stored error begins when the relay refused one recipient (alerts.channels.email): that
+# address's trouble, not the relay's (alerts.selectors.mail_stuck).
+ADDRESS_REFUSED = "the mail relay refused the address"
+
 if TYPE_CHECKING:
     from alerts.models import AlertDelivery, Subscription
     from detection.models import Outage

@@ -8,7 +8,7 @@ import smtplib
 from django.conf import settings
 
 from alerts import emails
-from alerts.channels.base import Notice, TransportError
+from alerts.channels.base import ADDRESS_REFUSED, Notice, TransportError
 from alerts.channels.smtp import handed_over
 from outagewatch.outbound import connection_failure
 
@@ -78,7 +78,7 @@ def _described(exc: BaseException) -> str:
     relay = f"the mail relay {host}:{port}" if host and port else f"the mail relay {host}".rstrip()
     if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
         replies = "; ".join(f"{code} {_reply(text)}" for code, text in exc.recipients.values())
-        text = f"the mail relay refused the address: {replies}"
+        text = f"{ADDRESS_REFUSED}: {replies}"
     elif isinstance(exc, smtplib.SMTPResponseException):
         text = f"the mail relay answered {exc.smtp_code} {_reply(exc.smtp_error)}"
     elif isinstance(exc, smtplib.SMTPServerDisconnected):

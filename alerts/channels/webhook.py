@@ -77,6 +77,9 @@ def payload(notice: Notice, *, key: str | None = None) -> dict[str, Any]:
         },
         "official": notice.official,
         "official_incident": _official(notice.official_incident),
+        # A "resolved" whose "opened" never got through: the receiver's first word of it
+        # (regression tester F3, forty-fifth session: said only in the summary's words).
+        **({"missed_opened": notice.unreached} if notice.event == "resolved" else {}),
     }
 
 

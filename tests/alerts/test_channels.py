@@ -20,6 +20,7 @@ from alerts.channels import http
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services import Outcome
 from alerts.tasks import alert_delivery_send_task
+from detection.models import Outage
 from tests.alerts.receiver import Answer, Receiver
 from tests.conftest import free_port
 
@@ -110,7 +111,8 @@ def test_the_webhook_body_has_the_fields_its_schema_documents(api_client, hook, 
     callback = post["callbacks"]["outageEvent"]["{$request.body#/url}"]["post"]
     event = callback["requestBody"]["content"]["application/json"]["schema"]
     documented = properties(event)
-    assert set(body) == documented - {"upstream"}  # upstream: only for `upstream` events
+    # upstream: only for `upstream` events; missed_opened: only for `resolved` ones.
+    assert set(body) == documented - {"upstream", "missed_opened"}
     event_props = components[event["$ref"].rsplit("/", 1)[1]]["properties"]
     assert set(body["outage"]) == properties(event_props["outage"])
 
@@ -391,6 +393,31 @@ def test_the_receiver_down_then_up_gets_the_message_once(hook, outage, settings)
             Outcome.NOT_CLAIMED
         )
         assert len(receiver.received) == 1
+    finally:
+        receiver.stop()
+
+
+def test_a_receiver_down_for_the_whole_outage_gets_its_resolved_saying_so(hook, outage, settings):
+    # Its "opened" failed until the outage was over; the "resolved" is its first word of it,
+    # in a field as well as in words (mail tester F2, regression tester F3, forty-fifth session).
+    receiver = Receiver()  # not started: nothing listens on its port
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = True
+    hook(url=receiver.url)
+    now = timezone.now()
+    down = outage()
+    assert _deliver(down, now=now).outcome == Outcome.RETRY
+    down.status, down.resolved_at = Outage.Status.RESOLVED, now + timedelta(minutes=10)
+    down.save()
+    services.alerts_notify(outage=down, change=Kind.RESOLVED, now=now + timedelta(minutes=10))
+    receiver.start()
+    try:
+        later = now + timedelta(minutes=20)
+        for due in selectors.deliveries_due(now=later):
+            services.alert_delivery_send(delivery_id=due, now=later)
+        [resolved] = receiver.received
+        body = resolved.json()
+        assert body["event"] == "resolved" and body["missed_opened"] is True
+        assert "We could not reach you while it lasted" in body["summary"]
     finally:
         receiver.stop()
 

@@ -211,29 +211,32 @@ def test_emails_failing_on_the_relay_for_a_quarter_hour_are_degraded(client, ser
     _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
     outage = Outage.objects.create(service=service, started_at=NOW, detected_at=NOW)
 
-    def failing(email: str, channel: str = "email", minutes: int = 20) -> AlertDelivery:
+    def failing(
+        email: str, channel: str = "email", attempts: int = 6, error: str = "451 try later"
+    ) -> AlertDelivery:
         subscription = Subscription.objects.create(
             email=email, service=service, countries=[], confirmed_at=NOW, channel=channel,
             url="" if channel == "email" else "https://hooks.example/x",
         )  # fmt: skip
         row = AlertDelivery.objects.create(
-            outage=outage, subscription=subscription, kind="opened", attempts=6,
-            next_attempt_at=NOW + dt.timedelta(minutes=1), last_error="451 try later",
+            outage=outage, subscription=subscription, kind="opened", attempts=attempts,
+            next_attempt_at=NOW + dt.timedelta(minutes=1), last_error=error,
         )  # fmt: skip
-        AlertDelivery.objects.filter(pk=row.pk).update(
-            created_at=NOW - dt.timedelta(minutes=minutes)
-        )
+        AlertDelivery.objects.filter(pk=row.pk).update(created_at=NOW - dt.timedelta(hours=2))
         return row
 
     failing("hook@example.com", channel="webhook")  # its owner's endpoint: not the site's
-    failing("new@example.com", minutes=10)  # greylisted a while: not yet
+    # Five failures span 7.5 minutes of backoff (a greylisting relay's first refusal), however
+    # long the row waited before its first (regression tester F2, forty-fifth session).
+    failing("new@example.com", attempts=5)
+    failing("gone@example.com", attempts=9, error="the mail relay refused the address: 550")
     assert client.get("/api/v1/health/").status_code == 200
     failing("ann@example.com")
     response = client.get("/api/v1/health/")
     assert response.status_code == 503
     mail = response.json()["checks"]["mail"]
     assert not mail["ok"] and mail["failing"] == 1
-    assert mail["as_of"] == "2026-11-25T11:40:00Z"
+    assert mail["as_of"] == "2026-11-25T10:00:00Z"
     assert mail["detail"].startswith("Emails leave: 1 failed every attempt for more than 15")
     assert response.json()["checks"]["alerts"]["ok"]  # not overdue: retried on time
     # One email that left meanwhile: the relay works, this address is the trouble.
