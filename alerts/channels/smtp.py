@@ -12,6 +12,7 @@ message, so the outbox records the attempt as maybe delivered (alerts.services.o
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -26,7 +27,14 @@ class _SMTP(smtplib.SMTP):
     handed_over = False
     _in_data = False
 
-    def sendmail(self, from_addr, to_addrs, msg, mail_options=(), rcpt_options=()):  # type: ignore[no-untyped-def]
+    def sendmail(
+        self,
+        from_addr: str,
+        to_addrs: str | Sequence[str],
+        msg: bytes | str,
+        mail_options: Sequence[str] = (),
+        rcpt_options: Sequence[str] = (),
+    ) -> dict[str, tuple[int, bytes]]:
         # Our messages carry raw UTF-8 (Content-Transfer-Encoding: 8bit): RFC 6152 asks for
         # BODY=8BITMIME on MAIL when the relay offers it, and RFC 5321 allows 7-bit otherwise
         # (mail tester F1, forty-fifth session: never sent, though the relay offered it).

@@ -55,7 +55,9 @@ class ApiSchema(AutoSchema):
     and the ETag and Cache-Control headers; a body whose unknown fields are refused says so
     (additionalProperties false)."""
 
-    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False):
+    def _map_serializer(
+        self, serializer: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         # reports.api.fields.RejectUnknownFieldsMixin: a client generated from the schema
         # should learn that a misspelt field is a 400, not find out (API tester, forty-fourth
