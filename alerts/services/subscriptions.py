@@ -9,7 +9,8 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import partial, wraps
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -37,6 +38,8 @@ from outagewatch.timing import lasting_at_least
 from reports.models import Service
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 Status = AlertDelivery.Status
 
@@ -94,6 +97,19 @@ def gathered_waiting_max() -> int:
     return settings.SUBSCRIPTION_CONFIRM_GATHER_MAX_LINKS * _LISTS_WAITING
 
 
+def _answered_no_sooner(func: Callable[P, R]) -> Callable[P, R]:
+    """func, taking at least SUBSCRIPTION_ANSWER_MIN_SECONDS (read at each call): its callers
+    answer the same whatever it did, and its time must not tell either."""
+
+    @wraps(func)
+    def padded(*args: P.args, **kwargs: P.kwargs) -> R:
+        with lasting_at_least(settings.SUBSCRIPTION_ANSWER_MIN_SECONDS):
+            return func(*args, **kwargs)
+
+    return padded
+
+
+@_answered_no_sooner
 def subscription_request(
     *,
     email: str,
@@ -104,32 +120,6 @@ def subscription_request(
     timezone_name: str = "",
     notify_acknowledged: bool | None = None,
     now: datetime | None = None,
-) -> SubscriptionRequested:
-    """_subscription_request, taking at least SUBSCRIPTION_ANSWER_MIN_SECONDS: its callers
-    answer the same whatever it did, and its time must not tell either."""
-    with lasting_at_least(settings.SUBSCRIPTION_ANSWER_MIN_SECONDS):
-        return _subscription_request(
-            email=email,
-            service=service,
-            countries=countries,
-            channel=channel,
-            url=url,
-            timezone_name=timezone_name,
-            notify_acknowledged=notify_acknowledged,
-            now=now,
-        )
-
-
-def _subscription_request(
-    *,
-    email: str,
-    service: Service,
-    countries: list[str],
-    channel: str,
-    url: str,
-    timezone_name: str,
-    notify_acknowledged: bool | None,
-    now: datetime | None,
 ) -> SubscriptionRequested:
     """Start (or restart) a double opt-in: one confirmation link, in an email of its own or,
     over the mailbox's daily cap, in the one email a day that lists the others' links too.
