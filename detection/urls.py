@@ -1,7 +1,7 @@
 from django.urls import path
-from django.views.decorators.http import conditional_page
 
 from detection import feeds, track_record_view, views
+from outagewatch.http.conditional import conditional_read
 from reports.renamed import renamed_followed
 
 # Feed readers poll with If-Modified-Since / If-None-Match: an unchanged feed is a 304.
@@ -17,13 +17,13 @@ urlpatterns = [
     ),
     path("outages/", views.outage_list, name="outages"),
     path("track-record/", track_record_view.track_record_page, name="track-record"),
-    path("outages/feed/", conditional_page(feeds.OutageFeed()), name="feed"),
+    path("outages/feed/", conditional_read(feeds.OutageFeed()), name="feed"),
     path("outages/<int:pk>/", views.outage_detail, name="outage"),
     path("outages/<int:pk>/live.json", views.outage_live, name="outage-live"),
     path(
         "services/<slug:slug>/outages/feed/",
         # Feed readers keep the address they were given: a renamed service's old one follows.
-        renamed_followed(conditional_page(feeds.ServiceOutageFeed())),
+        renamed_followed(conditional_read(feeds.ServiceOutageFeed())),
         name="service-feed",
     ),
 ]

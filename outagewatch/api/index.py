@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagewatch.api.conditional import ConditionalRead, conditional_response
 from outagewatch.api.schema import errors
 
 # Link name -> URL name, in the order a newcomer reads them.
@@ -35,7 +36,7 @@ def _absolute(url_name: str) -> str:
 
 # In the schema, as README sends newcomers here; /api/ is not: it is outside v1, and only
 # says where v1 is.
-class ApiV1IndexView(APIView):
+class ApiV1IndexView(ConditionalRead, APIView):
     throttle_scope = "reads"
 
     @extend_schema(
@@ -57,23 +58,25 @@ class ApiV1IndexView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        return Response(
+        return conditional_response(
+            request,
             {
                 "version": "v1",
                 "links": {name: _absolute(url_name) for name, url_name in V1_LINKS.items()},
-            }
+            },
         )
 
 
 @extend_schema(exclude=True)
-class ApiRootView(APIView):
+class ApiRootView(ConditionalRead, APIView):
     throttle_scope = "reads"
 
     def get(self, request: Request) -> Response:
-        return Response(
+        return conditional_response(
+            request,
             {
                 "current": "v1",
                 "versions": {"v1": f"{settings.SITE_URL}{reverse('api-v1-index')}"},
                 "docs": _absolute("api-docs"),
-            }
+            },
         )

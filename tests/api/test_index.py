@@ -46,3 +46,19 @@ def test_only_the_v1_index_is_an_operation_in_the_schema(client):
     # /api/ is outside v1 and only says where v1 is.
     paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
     assert "/api/" not in paths and "/api/v1/" in paths
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api/v1/"])
+def test_the_indexes_are_conditional_reads_like_every_other(client, path):
+    # They had no ETag (API tester, forty-fourth session): a client polling the index to
+    # find the endpoints revalidates it as it does the reads.
+    first = client.get(path)
+    assert first["ETag"].startswith('W/"') and first["Cache-Control"] == "public, max-age=15"
+    again = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+
+
+def test_the_schema_documents_the_v1_index_s_etag(client):
+    operation = client.get("/api/schema/", {"format": "json"}).json()["paths"]["/api/v1/"]["get"]
+    assert "304" in operation["responses"]
+    assert "ETag" in operation["responses"]["200"]["headers"]

@@ -231,6 +231,15 @@ def test_an_unchanged_feed_is_a_304_to_a_reader_that_polls(client, acme_down, pa
     assert by_tag.content == b""
 
 
+@pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
+def test_a_feed_checked_with_head_has_the_get_s_etag_and_can_be_a_304(client, acme_down, path):
+    # Django's conditional middleware skips HEAD: such a reader got no ETag (API tester).
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == 200 and head["ETag"] == got["ETag"]
+    assert head["Last-Modified"] == got["Last-Modified"]
+    assert client.head(path, HTTP_IF_NONE_MATCH=got["ETag"]).status_code == 304
+
+
 def test_service_feed_has_only_that_service(client, acme_down, make_service):
     outage_make(make_service("beta"))
     feed = ElementTree.fromstring(client.get("/services/acme/outages/feed/").content)
