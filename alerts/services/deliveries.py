@@ -21,11 +21,9 @@ from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
-from alerts import channels, presentation, selectors
-from alerts.channels import TransportError
+from alerts import presentation, selectors
 from alerts.models import AlertDelivery
 from alerts.services.outbox import (
     Outcome,
@@ -33,9 +31,8 @@ from alerts.services.outbox import (
     claim,
     error_text,
     queue_after_commit,
-    record_failure,
 )
-from alerts.services.subscriptions import subscription_failed, subscription_succeeded
+from alerts.services.sending import notice_send
 from alerts.services.upstream import upstream_deliveries_queue
 from alerts.tasks import (
     alert_delivery_send_task,
@@ -210,29 +207,15 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         logger.exception("Could not build the notice of delivery %s", delivery_id)
         mine.update(status=Status.FAILED, last_error=error_text(exc))
         return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
-    try:
-        channels.transport_for(subscription.channel).send(notice)
-    except TransportError as exc:
-        if exc.maybe_delivered:  # counted as told, whatever comes of the row (selectors)
-            mine.update(maybe_sent=True)
-        result = record_failure(
-            mine=mine, attempts=delivery.attempts, exc=exc, now=now, what=f"Delivery {delivery_id}"
-        )
-        if result.outcome == Outcome.FAILED:
-            subscription_failed(subscription=subscription, error=exc, gave_up=result.gave_up)
-        return result
-    except Exception as exc:  # a bug in a transport must not leave the row claimed for ever
-        logger.exception("Could not send delivery %s", delivery_id)
-        mine.update(status=Status.FAILED, last_error=error_text(exc))
-        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
-    # From here the receiver has the message: were we to die before the update below, the
-    # stale claim is taken over and it is sent once more (the one duplicate possible; the
-    # webhook's X-OutageWatch-Delivery and the email's Message-ID let receivers drop it).
-    # A sent row carries no error: the failures before it are history (its attempts count them).
-    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""):
-        logger.warning("Delivery %s was taken over while sending", delivery_id)
-    subscription_succeeded(subscription=subscription)
-    return SendResult(Outcome.SENT)
+    return notice_send(
+        mine=mine,
+        attempts=delivery.attempts,
+        subscription=subscription,
+        notice=notice,
+        now=now,
+        what=f"Delivery {delivery_id}",
+        maybe_sent=True,
+    )
 
 
 def _decide(*, delivery: AlertDelivery, now: datetime) -> _Decision:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db.models import F
 from django.utils import timezone
 
-from alerts import channels, presentation, selectors
-from alerts.channels import TransportError
+from alerts import presentation, selectors
 from alerts.models import UpstreamDelivery
 from alerts.services.outbox import (
     Outcome,
@@ -23,9 +21,8 @@ from alerts.services.outbox import (
     claim,
     error_text,
     queue_after_commit,
-    record_failure,
 )
-from alerts.services.subscriptions import subscription_failed, subscription_succeeded
+from alerts.services.sending import notice_send
 from alerts.tasks import upstream_delivery_send_task
 from detection import selectors as detection_selectors
 from detection.models import UpstreamOutage
@@ -89,20 +86,15 @@ def upstream_delivery_send(*, delivery_id: int, now: datetime | None = None) -> 
         return SendResult(Outcome.SKIPPED, reason=reason)
     try:
         notice = presentation.upstream_notice_build(delivery=delivery, view=view, now=now)
-        channels.transport_for(subscription.channel).send(notice)
-    except TransportError as exc:
-        result = record_failure(
-            mine=mine, attempts=delivery.attempts, exc=exc, now=now, what=f"Upstream {delivery_id}"
-        )
-        if result.outcome == Outcome.FAILED:
-            subscription_failed(subscription=subscription, error=exc, gave_up=result.gave_up)
-        return result
     except Exception as exc:  # a broken template must not loop through the sweeper forever
-        logger.exception("Could not send upstream delivery %s", delivery_id)
+        logger.exception("Could not build upstream delivery %s", delivery_id)
         mine.update(status=Status.FAILED, last_error=error_text(exc))
         return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
-    # A sent row carries no error: the failures before it are history (its attempts count them).
-    if not mine.update(status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""):
-        logger.warning("Upstream delivery %s was taken over while sending", delivery_id)
-    subscription_succeeded(subscription=subscription)
-    return SendResult(Outcome.SENT)
+    return notice_send(
+        mine=mine,
+        attempts=delivery.attempts,
+        subscription=subscription,
+        notice=notice,
+        now=now,
+        what=f"Upstream delivery {delivery_id}",
+    )
