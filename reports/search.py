@@ -26,7 +26,9 @@ QUERY_MAX_LENGTH = 100
 # Below this many letters a typo allowance matches too much ("ing" ~ "ig", "bt" ~ "x").
 _FUZZY_MIN_LENGTH = 4
 _TYPO_SCORE = 4.0
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+# Letters and digits of every script are words: "Сбербанк" or "微信" dropped to nothing and
+# listed the whole catalog as their answer (text tester, forty-sixth session).
+_NON_WORD = re.compile(r"[\W_]+")
 # Words around a name that ask whether it works, not which service: "is chatgpt down",
 # "why is x not working", "gmail outage today". Only taken off the ends of a query, and the
 # query as typed is tried too: "now tv down" is still Now TV.
@@ -42,10 +44,12 @@ _FILLER_AFTER = frozenset(
 
 
 def normalize(text: str) -> str:
-    """Lower case, no accents, words separated by single spaces ("Pokémon GO" -> "pokemon go")."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("&", " and "))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", plain.lower()).strip()
+    """Case-folded, no accents or other marks, words of letters and digits (any script)
+    separated by single spaces ("Pokémon GO" -> "pokemon go", "Straße" -> "strasse").
+    static/js/filter.js does the same in the browser."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("&", " and ").casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.category(ch).startswith("M"))
+    return _NON_WORD.sub(" ", plain).strip()
 
 
 def without_filler(query: str) -> str:

@@ -41,9 +41,11 @@
     return words.join(" ");
   }
 
+  // As reports.search.normalize: case-folded (the two folds lower case lacks), no marks,
+  // letters and digits of any script.
   function normalize(text) {
-    return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/&/g, " and ")
-      .toLowerCase().replace(/[^a-z0-9]+/g, " ").trim();
+    return text.replace(/&/g, " and ").toLowerCase().replace(/ß/g, "ss").replace(/ς/g, "σ")
+      .normalize("NFKD").replace(/\p{M}/gu, "").replace(/[^\p{L}\p{N}]+/gu, " ").trim();
   }
 
   function typosAllowed(word) {
@@ -119,9 +121,11 @@
   }
 
   function filter() {
+    var typed = input.value.trim();
     var needle = normalize(input.value);
     var rank = new Map();
-    var shown = entries;
+    // Only emoji or punctuation: nothing a name can match (as the server answers it).
+    var shown = typed && !needle ? [] : entries;
     if (needle) {
       var hits = matching(needle);
       var shorter = withoutFiller(needle);
@@ -148,12 +152,12 @@
     });
     if (count) {
       // No match is said by the paragraph below; an emptied box, by nothing.
-      count.textContent = needle && shown.length
+      count.textContent = typed && shown.length
         ? shown.length + (shown.length === 1 ? " service matches" : " services match")
         : "";
     }
     if (empty) {
-      empty.hidden = shown.length > 0 || !needle;
+      empty.hidden = shown.length > 0 || !typed;
       var echo = empty.querySelector("[data-filter-query]");
       if (echo) echo.textContent = input.value.trim();
     }

@@ -107,3 +107,27 @@ def test_the_live_filter_says_how_many_services_match(web_server, page, catalog)
     expect(count).to_have_text("")  # the no-match paragraph says it
     page.locator("#q").fill("")
     expect(count).to_have_text("")
+
+
+@pytest.mark.parametrize("query", ["Сбербанк", "微信", "🔥"])
+def test_the_live_filter_says_no_match_for_a_name_in_another_script_or_an_emoji(
+    web_server,
+    page,  # noqa: F811
+    catalog,
+    query,
+):
+    # Every letter outside a-z was dropped: the box showed the whole catalog as the answer
+    # (text tester, forty-sixth session).
+    page.goto(f"{web_server.url}/")
+    page.locator("#q").fill(query)
+    expect(page.locator("li[data-service-name]:visible")).to_have_count(0)
+    expect(page.locator("[data-filter-empty]")).to_contain_text(f"No service matches “{query}”")
+
+
+def test_the_live_filter_finds_a_service_named_in_another_script(web_server, page, make_service):  # noqa: F811
+    make_service("sberbank-online", "Сбербанк Онлайн")
+    make_service("slack", "Slack")
+    page.goto(f"{web_server.url}/")
+    page.locator("#q").fill("СБЕРБАНК")
+    expect(page.locator("li[data-service-name]:visible")).to_have_count(1)
+    expect(_card(page, "sberbank-online")).to_be_visible()

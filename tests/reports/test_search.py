@@ -73,6 +73,31 @@ def test_normalize_drops_case_accents_and_punctuation():
     assert normalize("AT&T") == "at and t"
 
 
+def test_normalize_keeps_the_letters_of_every_script():
+    # Only a-z and 0-9 were kept: "Сбербанк" became "" and listed every service (text tester,
+    # forty-sixth session).
+    # Marks go in every script, as accents do (й -> и): the same on both sides of a match.
+    assert normalize("Сбербанк Онлайн") == "сбербанк онлаин"
+    assert normalize("微信") == "微信"
+    assert normalize("ΣΟΦΟΣ") == "σοφοσ"  # case-folded: a final sigma is a sigma
+    assert normalize("Straße") == "strasse"
+    assert normalize("Ｇｏｏｇｌｅ") == "google"  # full-width
+    assert normalize("İnstagram") == "instagram"
+
+
+@pytest.mark.parametrize("query", ["Сбербанк", "微信", "ΙΝΣΤΑΓΡΑΜ", "الراجحي"])
+def test_a_name_in_another_script_that_no_service_has_finds_nothing(api_client, query):
+    response = api_client.get("/api/v1/services/", {"search": query})
+    assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_a_service_named_in_another_script_is_found_by_it(api_client, make_service):
+    make_service("sberbank-online", "Сбербанк Онлайн")
+    for query in ("сбербанк", "СБЕРБАНК ОНЛАЙН", "Сбербанк"):
+        found = api_client.get("/api/v1/services/", {"search": query}).json()["results"]
+        assert [row["slug"] for row in found] == ["sberbank-online"], query
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [("gogle", "google", 1), ("teams", "taems", 1), ("abc", "abc", 0), ("kitten", "sitting", 3)],
