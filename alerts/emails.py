@@ -16,6 +16,7 @@ from alerts import presentation, selectors, tokens
 from alerts.channels.base import Notice
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from detection import presentation as words
+from outagewatch.idn import mail_address_ascii
 from outagewatch.keyed_hash import keyed_hash
 
 # Not alerts.presentation.absolute (the same function): read at import time, that failed
@@ -101,7 +102,8 @@ def _compose(
         subject=subject,
         body=render_to_string(f"alerts/emails/{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
+        # The domain as DNS holds it: Django's mail would encode it by IDNA 2003 (outagewatch.idn).
+        to=[mail_address_ascii(to)],
         headers={
             # Keeps vacation auto-replies from answering alerts.
             "Auto-Submitted": "auto-generated",

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from alerts.channels.http import address_allowed
+from outagewatch.idn import host_ascii, host_unicode
 from outagewatch.outbound import request_target
 from outagewatch.quoting import quoted
 from reports.validation import country_clean
@@ -46,8 +47,9 @@ def email_clean(value: str) -> str:
 
 
 def _domain_canonical(address: str) -> str:
-    """The address with its domain as mail reaches it (IDNA: fullwidth letters folded, soft
-    hyphens and zero-width characters dropped, as sending does to the domain).
+    """The address with its domain as mail reaches it (IDNA 2008, outagewatch.idn: fullwidth
+    letters folded, soft hyphens dropped, as sending does to the domain; a zero-width joiner
+    where no script needs one is refused).
 
     Left as typed, `victim@examplｅ.com` or `victim@exa<soft hyphen>mple.com` reached
     victim@example.com yet were other addresses to the per-mailbox cap on confirmations:
@@ -55,7 +57,7 @@ def _domain_canonical(address: str) -> str:
     """
     local, _, domain = address.rpartition("@")
     try:
-        domain = domain.encode("idna").decode("idna")
+        domain = host_unicode(domain)
     except UnicodeError:
         raise ValidationError("Enter a valid email address.", code="invalid_email") from None
     return f"{local}@{domain}"
@@ -135,7 +137,7 @@ _HOSTNAME = re.compile(
 
 def _hostname_valid(host: str) -> bool:
     try:
-        ascii_host = host.encode("idna").decode("ascii")
+        ascii_host = host_ascii(host)
     except UnicodeError:  # an empty or over-long label, or not encodable
         return False
     return len(ascii_host) <= 253 and _HOSTNAME.fullmatch(ascii_host) is not None

@@ -33,6 +33,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
+from outagewatch.idn import host_ascii
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 logger = logging.getLogger(__name__)
@@ -286,12 +288,16 @@ def request(
         raise OutboundError(f"Bad port in {url[:100]}", permanent=True) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise OutboundError(f"Not an http(s) URL: {url[:100]}", permanent=True)
+    try:
+        # As DNS holds it (IDNA 2008): socket and http.client would encode a name in another
+        # script by IDNA 2003, and "straße.example" would reach strasse.example.
+        host = host_ascii(parts.hostname)
+    except UnicodeError as exc:
+        raise OutboundError(f"{parts.hostname} is not a valid host name", permanent=True) from exc
     deadline = _Deadline(timeout)
-    address = _vetted_address(
-        parts.hostname, port, allow_loopback=allow_loopback, deadline=deadline
-    )
+    address = _vetted_address(host, port, allow_loopback=allow_loopback, deadline=deadline)
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(parts.hostname, port, address=address, deadline=deadline)
+    connection = connection_class(host, port, address=address, deadline=deadline)
     path = request_target(url)
     response: http.client.HTTPResponse | None = None
     sent = False

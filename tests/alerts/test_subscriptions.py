@@ -650,6 +650,25 @@ def test_an_international_domain_is_kept_in_its_own_letters():
         email_clean("ann@" + "a" * 64 + ".example")  # a label longer than DNS allows
 
 
+def test_a_domain_that_idna_2003_would_fold_is_mailed_at_its_own_domain(
+    subscribe, make_service, mailoutbox, settings
+):
+    """Python's codec (IDNA 2003) mailed ann@straße.de at strasse.de, someone else's domain
+    (text tester, forty-sixth session): IDNA 2008 keeps ß and the final sigma."""
+    settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 5
+    sent = {"ann@straße.de": "ann@xn--strae-oqa.de", "ann@σόλος.gr": "ann@xn--wxaijb9b.gr"}
+    for k, address in enumerate(sent):
+        make_service(f"s{k}")
+        response = subscribe({"email": address, "service": f"s{k}"}, f"192.0.2.{k + 1}")
+        assert response.status_code == 201 and response.json()["email"] == address
+    assert [m.recipients() for m in mailoutbox] == [[ascii_] for ascii_ in sent.values()]
+    assert set(Subscription.objects.values_list("email", flat=True)) == set(sent)
+    # Its A-label is the same address, with the same cap.
+    from alerts.validation import email_clean
+
+    assert email_clean("ann@xn--strae-oqa.de") == "ann@straße.de"
+
+
 def test_the_database_cap_uses_the_normalised_address(service, make_service, settings):
     from django.core.cache import cache
 
