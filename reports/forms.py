@@ -19,6 +19,16 @@ def placed_tag(form: str) -> str:
     return f"{PLACED}{form}"
 
 
+class CommentField(forms.CharField):
+    """Line breaks counted as one character, as the box counts them
+    (reports.validation.newlines_unified)."""
+
+    def to_python(self, value: Any) -> str:
+        return super().to_python(
+            validation.newlines_unified(value) if isinstance(value, str) else value
+        )
+
+
 class ReportForm(forms.Form):
     problem = forms.CharField(error_messages={"required": "Choose what is not working."})
     # A list to pick from; a typed name or code ("Germany", "DE") is taken too.
@@ -37,7 +47,7 @@ class ReportForm(forms.Form):
         help_text="Your state or region, e.g. Berlin or Île-de-France.",
         widget=forms.TextInput(attrs={"list": "report-regions", "autocomplete": "off"}),
     )
-    comment = forms.CharField(
+    comment = CommentField(
         required=False,
         max_length=settings.REPORT_COMMENT_MAX_LENGTH,
         label="Comment (optional)",

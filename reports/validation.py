@@ -33,6 +33,14 @@ def slug_clean(value: str) -> str:
     return value
 
 
+def newlines_unified(value: str) -> str:
+    """Every line break as one "\n". A browser counts a textarea's break as one character
+    against its maxlength but submits it as CRLF, so a comment the box allowed was refused as
+    too long ("up to 280; yours has 335", text tester, forty-sixth session): both the form and
+    the API count and store breaks this way, before the length is checked."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def comment_clean(value: str) -> str:
     """A comment as shown to everyone: plain text. One of only whitespace and invisible
     formatting characters (a zero-width space, a byte-order mark) counts as none, like a

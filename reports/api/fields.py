@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from outagewatch.quoting import quoted, shortened
 from outagewatch.rounding import for_readers
+from reports import validation
 from reports.cache import CatalogService, catalog_service
 from reports.models import Service
 
@@ -23,6 +24,16 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class CommentCharField(StrictCharField):
+    """Line breaks counted as one character, as the website's form counts them
+    (reports.validation.newlines_unified)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str):
+            data = validation.newlines_unified(data)
         return super().to_internal_value(data)
 
 

@@ -10,6 +10,7 @@ from outagewatch.api.query import QuerySerializer
 from outagewatch.quoting import quoted
 from reports import validation
 from reports.api.fields import (
+    CommentCharField,
     CopiedFieldsMixin,
     RejectUnknownFieldsMixin,
     StrictCharField,
@@ -38,7 +39,7 @@ class ReportCreateSerializer(CopiedFieldsMixin, RejectUnknownFieldsMixin, serial
     subdivision = StrictCharField(
         required=False, allow_blank=True, help_text="ISO 3166-2 code, e.g. `DE-BE`."
     )
-    comment = StrictCharField(
+    comment = CommentCharField(
         required=False,
         allow_blank=True,
         max_length=settings.REPORT_COMMENT_MAX_LENGTH,

@@ -190,6 +190,15 @@ def test_a_comment_of_only_invisible_characters_is_no_comment(api_client, servic
     assert Report.objects.get().comment == ""
 
 
+def test_a_line_break_counts_one_character_however_it_is_written(api_client, service, settings):
+    lines = ["x" * 9] * 28  # 28 x 9 letters and 27 breaks: 279 characters
+    for newline in ("\n", "\r\n", "\r"):
+        Report.objects.all().delete()
+        response = post(api_client, valid(comment=newline.join(lines)))
+        assert response.status_code == 201, newline
+        assert Report.objects.get().comment == "\n".join(lines)
+
+
 def test_a_comment_keeps_its_line_breaks_and_other_scripts(api_client, service):
     text = "Login fails\nЛогин не работает\tログインできない 🙁"
     assert post(api_client, valid(comment=text)).status_code == 201

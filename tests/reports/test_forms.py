@@ -128,6 +128,19 @@ def test_subscribe_error_keeps_the_values_and_names_the_bad_country(client, serv
     assert not Subscription.objects.exists()
 
 
+def test_a_comment_as_long_as_the_box_allows_is_taken_with_its_line_breaks(client, service):
+    # The box counts a break as one character but the browser sends CRLF: 55 lines of 280
+    # characters were "yours has 335" and the report was not sent (text tester, 46th session).
+    typed = "line\n" * 55 + "xxxxx"
+    assert len(typed) == 280
+    response = client.post(
+        "/services/acme/",
+        {"problem": "login", "country": "DE", "comment": typed.replace("\n", "\r\n")},
+    )
+    assert response.status_code == 302
+    assert Report.objects.get().comment == typed
+
+
 def test_a_comment_with_control_characters_is_a_clear_error_and_stores_nothing(client, service):
     response = client.post(
         "/services/acme/", {"problem": "login", "country": "DE", "comment": "bell\x07 and \u202e"}
