@@ -705,10 +705,16 @@ def subscriptions_purge(*, now: datetime | None = None) -> Purged:
     forgotten = Subscription.objects.filter(
         Q(confirmed_at__isnull=True, confirmation_sent_at__lt=cutoff)
         | Q(confirmed_at__isnull=True, confirmation_sent_at__isnull=True, created_at__lt=cutoff)
-        # Not one who asked again since (the same row, still unsubscribed until the new link
-        # is followed): its link lives SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS (regression tester).
+        # Not one who asked again since leaving (the same row, still unsubscribed until the
+        # new link is followed), while that link lives (regression tester). Only a link sent
+        # after leaving: the sign-up's own link kept every address that left within a week,
+        # whatever SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS said (soak tester, 46th session).
         | Q(unsubscribed_at__lt=left)
-        & (Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lt=cutoff))
+        & (
+            Q(confirmation_sent_at__isnull=True)
+            | Q(confirmation_sent_at__lte=F("unsubscribed_at"))
+            | Q(confirmation_sent_at__lt=cutoff)
+        )
     )
     subscriptions = forgotten.delete()[1].get(Subscription._meta.label, 0)
     confirmations, _ = ConfirmationDelivery.objects.filter(

@@ -93,6 +93,22 @@ def test_the_unsubscribed_are_forgotten_after_the_keep_days(service, settings):
     assert rows["gone"].email not in remaining
 
 
+@pytest.mark.parametrize("keep_days", [0, 2])
+def test_a_sign_up_s_own_link_does_not_keep_one_who_left(service, settings, keep_days):
+    # Confirmed with a link mailed two days before, gone since: kept until that link was a
+    # week old, whatever the setting said (soak tester, forty-sixth session).
+    settings.SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS = keep_days
+    now = timezone.now()
+    Subscription.objects.create(
+        email="left@example.com",
+        service=service,
+        confirmation_sent_at=now - timedelta(days=3),
+        confirmed_at=now - timedelta(days=3),
+        unsubscribed_at=now - timedelta(days=keep_days, minutes=1),
+    )
+    assert services.subscriptions_purge(now=now).subscriptions == 1
+
+
 def test_one_who_left_long_ago_and_asked_again_keeps_the_new_link(
     service, settings, client, django_capture_on_commit_callbacks, mailoutbox, eager
 ):
