@@ -491,6 +491,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "alerts.tasks.subscriptions_purge",
         "schedule": crontab(hour=4, minute=37),
     },
+    # Expired sessions (manage pages, the admin): Django leaves them in the database.
+    "sessions-purge": {
+        "task": "outagewatch.tasks.sessions_purge",
+        "schedule": crontab(hour=4, minute=47),
+    },
     # Raw reports and minute buckets past retention; hourly rollups are kept.
     "retention-purge": {
         "task": "detection.tasks.retention_purge",

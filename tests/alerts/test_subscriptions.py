@@ -759,3 +759,23 @@ def test_the_footer_says_how_many_such_emails_may_still_come(service, mailoutbox
                 "this one a day to this address." in body
             )
             assert "nothing is sent without" not in body and "will not write again" not in body
+
+
+def test_expired_sessions_are_purged_nightly(settings, db):
+    # Nothing deleted them: every manage-page action left a row, with a webhook's secret
+    # (soak tester, forty-sixth session).
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    from outagewatch.tasks import sessions_purge_task
+
+    assert "outagewatch.tasks.sessions_purge" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    for expiry in (-60, 3600):
+        store = SessionStore()
+        store["alerts:secret:1"] = "whsec_x"
+        store.set_expiry(expiry)
+        store.save()
+    sessions_purge_task()
+    assert Session.objects.count() == 1
