@@ -53,7 +53,20 @@ def detector_prime() -> dict:
 
 @shared_task(ignore_result=True)
 def baselines_refit(only_cold: bool = False) -> dict:
-    result = services.baselines_refit(only_cold=only_cold)
+    """Periodic: the cold baselines (every 15 minutes, a bounded number), or every series
+    (nightly), queued in batches."""
+    if not only_cold:
+        queued = services.baselines_refit_queue()
+        return {"batches": queued.batches, "series": queued.series}
+    result = services.baselines_refit(only_cold=True)
+    return {"fitted": result.fitted, "methods": result.methods}
+
+
+@shared_task(ignore_result=True)
+def baselines_refit_batch(*, keys: list[list], until: str) -> dict:
+    """One batch of the nightly refit: these series, fitted on their history up to `until`."""
+    series = [(int(service_id), str(country)) for service_id, country in keys]
+    result = services.baselines_refit(now=dt.datetime.fromisoformat(until), keys=series)
     return {"fitted": result.fitted, "methods": result.methods}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pytest
@@ -63,6 +64,31 @@ def test_cold_refits_are_bounded_per_run_and_take_turns(service, settings):
     fitted_now = set(SeriesBaseline.objects.values_list("country", flat=True))
     # Those never fitted came before those fitted in the first run.
     assert len(fitted_now) == 4 and fitted_now > fitted_first
+
+
+def test_the_nightly_refit_is_queued_in_batches_that_fit_every_series(
+    service, settings, monkeypatch
+):
+    # One task for every series outgrew the broker's visibility timeout and ran twice at
+    # once (soak tester, forty-sixth session): batches of BASELINE_REFIT_BATCH_SIZE.
+    from detection import tasks
+
+    settings.SERIES_MIN_COUNTED = 1
+    settings.BASELINE_REFIT_BATCH_SIZE = 2
+    Service.objects.exclude(pk=service.pk).update(is_active=False)  # the loaded catalog
+    for country in ["DE", "FR", "IT", "ES"]:
+        _bucket(service, country, T0, 1)
+    queued = []
+    monkeypatch.setattr(tasks.baselines_refit_batch, "delay", lambda **kw: queued.append(kw))
+    monkeypatch.setattr("django.utils.timezone.now", lambda: T0 + M)
+    assert tasks.baselines_refit() == {"batches": 3, "series": 5}  # four countries, overall
+    assert [len(batch["keys"]) for batch in queued] == [2, 2, 1]
+    assert SeriesBaseline.objects.count() == 0  # only queued
+    for batch in queued:  # as a worker runs them (through JSON)
+        tasks.baselines_refit_batch(**json.loads(json.dumps(batch)))
+    fitted = set(SeriesBaseline.objects.values_list("service_id", "country"))
+    assert fitted == {(service.pk, c) for c in ["", "DE", "FR", "IT", "ES"]}
+    assert {row.fitted_at for row in SeriesBaseline.objects.all()} == {T0 + M}
 
 
 def test_the_series_are_every_pair_the_rule_admits_sorted_once(make_service, settings):
