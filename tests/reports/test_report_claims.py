@@ -65,6 +65,20 @@ def test_both_writers_count_one_report_per_network_and_cap_the_block(
     assert ReporterWindow.objects.count() == 4  # the unchecked report claimed nothing
 
 
+@pytest.mark.django_db
+def test_both_writers_cap_an_ipv6_block_of_many_sites(writer, service, problem_types, settings):
+    # An IPv6 block is the /32 (a provider's allocation), over many /48 sites: a block of
+    # one /48 could never reach its cap, which no test noticed (mutation tester, 46th session).
+    settings.REPORT_BLOCK_MAX_COUNTED = 4
+    login = problem_types["login"]
+    sites = [f"2001:db8:{site:x}::1" for site in range(1, 7)]
+    assert len({network_keys(address).site for address in sites}) == 6
+    assert len({network_keys(address).block for address in sites}) == 1
+    counted = [_report(service, login, address=address).counted for address in sites]
+    assert counted == [True] * 4 + [False] * 2
+    assert _report(service, login, address="2001:db9:1::1").counted  # another /32
+
+
 def _counted_times(service, problem, times, *, first_net=0):
     """Report from a new network of block 100.64/16 at each of times; the times counted."""
     return [

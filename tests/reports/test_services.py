@@ -52,6 +52,8 @@ def test_one_network_is_one_reporter():
     assert network_keys("2001:db8:0:100::1").network != network_keys("2001:db8::1").network
     assert network_keys("2001:db8:0:100::1").site == network_keys("2001:db8::1").site
     assert network_keys("2001:db8:1::1").site != network_keys("2001:db8::1").site
+    assert network_keys("2001:db8:ffff::1").block == network_keys("2001:db8::1").block  # /32
+    assert network_keys("2001:db9::1").block != network_keys("2001:db8::1").block
     assert network_keys("203.0.113.7").site == network_keys("203.0.113.7").network
 
 
