@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from reports.text import name_validate, one_line_validate
+
 # A comment flagged as abusive from this many blocks (IPv4 /16, IPv6 /32) leaves the pages
 # before anyone looks. Five, not three: one host often reaches three or four (its IPv4, its
 # own IPv6, a tunnel broker's range, a phone's mobile network), and with three it hid any
@@ -17,7 +19,7 @@ COMMENT_HIDE_AFTER_FLAGS = 5
 
 class Category(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[name_validate])
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -30,8 +32,8 @@ class Category(models.Model):
 
 class ProblemType(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=80)
-    description = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=80, validators=[name_validate])
+    description = models.CharField(max_length=200, blank=True, validators=[one_line_validate])
 
     class Meta:
         ordering = ["name"]
@@ -42,7 +44,7 @@ class ProblemType(models.Model):
 
 class Service(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[name_validate])
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
     website = models.URLField()
     status_page = models.URLField(blank=True, help_text="The official status page, if any.")
@@ -108,7 +110,7 @@ class Provider(models.Model):
         OWNER = "owner", "The owner's own network"
 
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=120)
+    name = models.CharField(max_length=120, validators=[name_validate])
     kind = models.CharField(max_length=10, choices=Kind.choices)
     service = models.OneToOneField(
         Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="as_provider"

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 
 import pycountry
 from django.core.exceptions import ValidationError
 
 from outagewatch.quoting import quoted, shortened
+from reports import text
 from reports.geo import country_lookup, subdivision_lookup
 from reports.models import ProblemType, Service
-
-# Control characters (but tab and line breaks) and the bidirectional overrides and isolates
-# that make a comment read differently on the page from what was stored ("Trojan source").
-_COMMENT_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
 
 _SLUG = re.compile(r"[a-z0-9_]+(?:-[a-z0-9_]+)*")
 
@@ -45,13 +40,12 @@ def comment_clean(value: str) -> str:
     """A comment as shown to everyone: plain text. One of only whitespace and invisible
     formatting characters (a zero-width space, a byte-order mark) counts as none, like a
     blank one."""
-    if _COMMENT_REFUSED.search(value):
+    if text.LINES_REFUSED.search(value):
         raise ValidationError(
             "Must not contain control characters or text-direction overrides.",
             code="invalid_comment",
         )
-    visible = "".join(c for c in value if unicodedata.category(c) != "Cf")
-    return value.strip() if visible.strip() else ""
+    return value.strip() if text.visible(value) else ""
 
 
 def country_clean(value: str) -> str:

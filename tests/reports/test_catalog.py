@@ -187,3 +187,51 @@ def test_the_admin_retires_a_service_with_history_instead_of_deleting_it(
         == 302
     )
     assert not type(mistake).objects.filter(pk=mistake.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Bad\x01Name", "Must not contain control characters"),
+        ("Bad\x00Name", "Must not contain control characters"),  # was a database traceback
+        ("Two\nLines", "line breaks"),
+        ("Bad\ufffeName", "Must not contain control characters"),
+        ("Safe\u202egnp.exe", "text-direction overrides"),
+        ("   ", "Must show at least one letter"),
+        ("\u200b", "Must show at least one letter"),
+    ],
+)
+def test_catalog_load_refuses_a_name_no_feed_email_or_page_can_show(tmp_path, db, name, message):
+    # One such name made the site-wide feed a 500 and left its confirmation emails unsendable
+    # (text tester, forty-sixth session).
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    from reports.models import Service
+
+    path = tmp_path / "catalog.json"
+    path.write_text(_SERVICE % (json.dumps(name), '"https://x.example"', "[]"))
+    with pytest.raises(CommandError, match=message):
+        call_command("catalog_load", "--file", str(path))
+    assert not Service.objects.filter(name=name).exists()
+
+
+def test_the_admin_refuses_a_name_with_a_line_break(client, db, django_user_model):
+    from reports.models import Category, Service
+
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    category = Category.objects.first()
+    response = client.post(
+        "/admin/reports/service/add/",
+        {
+            "slug": "two-lines",
+            "name": "Two\nLines",
+            "category": category.pk,
+            "website": "https://x.example",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "line breaks" in response.content.decode()
+    assert not Service.objects.filter(slug="two-lines").exists()
