@@ -8,12 +8,14 @@ from django.contrib.syndication.views import Feed
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from detection import presentation, selectors
 from detection.models import Outage
 from detection.presentation import absolute
 from reports import selectors as catalog
 from reports.models import Service
+from reports.text import xml_safe
 
 FEED_ITEMS = 50
 
@@ -49,12 +51,16 @@ class OutageFeed(Feed):
 
     # Feed readers show entries long after they were written: always with the date.
     def item_title(self, item: Outage) -> str:
-        return presentation.outage_title(item, date=True)
+        return xml_safe(presentation.outage_title(item, date=True))
 
     def item_description(self, item: Outage) -> str:
         problems = selectors.outage_problems(item)
         cold = getattr(item, "cold_start", False)
-        return presentation.outage_summary(item, problems, date=True, cold=cold)
+        summary = presentation.outage_summary(item, problems, date=True, cold=cold)
+        # Atom1Feed writes a description as <summary type="html">: plain text must be escaped
+        # as HTML first, or a reader renders "<img ...>" in a name as an image (RFC 4287
+        # 3.1.1.2; text tester, forty-sixth session).
+        return xml_safe(escape(summary))
 
     def item_link(self, item: Outage) -> str:
         return absolute(reverse("detection:outage", kwargs={"pk": item.pk}))
@@ -77,7 +83,7 @@ class ServiceOutageFeed(OutageFeed):
             raise Http404("No such service.") from None
 
     def title(self, obj: Service) -> str:  # type: ignore[override]
-        return f"OutageWatch: {obj.name} outages"
+        return xml_safe(f"OutageWatch: {obj.name} outages")
 
     def link(self, obj: Service) -> str:  # type: ignore[override]
         return absolute(obj.get_absolute_url())

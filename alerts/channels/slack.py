@@ -34,7 +34,8 @@ def payload(notice: Notice) -> dict[str, Any]:
         fields.append({"type": "mrkdwn", "text": f"*Top problems*\n{_escape(top)}"})
     service = _escape(notice.subscription.service.name)
     return {
-        "text": notice.title,
+        # mrkdwn too (the notification): a "<!channel>" in a name must not ping everyone.
+        "text": _escape(notice.title),
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": notice.title[:150]}},
             {

@@ -408,6 +408,12 @@ def _owner_email_send(
                 if row.subscription.channel == Subscription.Channel.EMAIL:
                     subscription_disable(subscription=row.subscription, reason=result.reason)
         return result
+    except Exception as exc:
+        # A message that cannot go as built (a header Django refuses): claimed again by every
+        # sweep, it looped for ever with no attempt counted (text tester, 46th session).
+        logger.exception("Could not send %s", what)
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     if mine.update(
         status=Status.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
     ) < len(rows):

@@ -512,6 +512,25 @@ def test_discord_gets_content_and_an_embed(hook, outage, receiver, settings):
     assert message["allowed_mentions"] == {"parse": []}
 
 
+def test_chat_messages_show_a_name_s_markup_as_text(subscriber, outage):
+    # Slack's top-level text (its notification) carried "<!channel>" live, and Discord made
+    # "[x](url)" a disguised link (text tester, forty-sixth session).
+    from reports.models import Service
+
+    name = "<!channel> [x](http://evil.example) *Acme*"
+    sub = subscriber(channel="slack", url="https://hooks.slack.com/services/T0/B0/x")
+    Service.objects.filter(pk=sub.service_id).update(name=name)
+    o = outage(["DE"])
+    o.service.name = sub.service.name = name
+    delivery = AlertDelivery(pk=7, outage=o, subscription=sub, kind="opened")
+    notice = presentation.notice_build(delivery=delivery, now=timezone.now())
+    slack = channels.slack.payload(notice)
+    assert slack["text"].startswith("&lt;!channel&gt; [x](http://evil.example) *Acme*")
+    discord = channels.discord.payload(notice)
+    assert discord["content"].startswith(r"\<!channel\> \[x\](http://evil.example) \*Acme\*")
+    assert discord["embeds"][0]["title"].startswith(name)  # no markdown there
+
+
 @pytest.mark.parametrize("kind", ["opened", "reopened", "resolved"])
 @pytest.mark.parametrize("countries", [[], ["DE"], ["DE", "FR", "AT", "CH", "NL", "BE"]])
 def test_every_event_makes_valid_chat_messages(subscriber, outage, kind, countries):

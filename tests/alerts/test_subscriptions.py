@@ -153,6 +153,21 @@ def _deliver(result, now) -> services.SendResult:
     return services.confirmation_delivery_send(confirmation_id=confirmation.pk, now=now)
 
 
+def test_an_email_that_cannot_be_sent_as_built_fails_instead_of_looping(service, mailoutbox):
+    # A service name with a line break (stored before names were checked) made the subject a
+    # BadHeaderError: the row stayed "sending", was taken over by every sweep and never
+    # counted an attempt (text tester, forty-sixth session).
+    from reports.models import Service
+
+    Service.objects.filter(pk=service.pk).update(name="Two\nLines")
+    service.refresh_from_db()
+    now = timezone.now()
+    result = _deliver(_request(service, now=now), now)
+    assert result.outcome == Outcome.FAILED and "newlines" in result.reason
+    row = ConfirmationDelivery.objects.get()
+    assert row.status == ConfirmationDelivery.Status.FAILED and not mailoutbox
+
+
 def test_a_new_link_is_sent_after_the_resend_gap(service, mailoutbox):
     now = timezone.now()
     first = _request(service, now=now)

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reports.models import ProblemType, Service
 from tests.detection.status_data import (
     baseline_store,
     buckets_make,
@@ -193,6 +194,32 @@ def test_site_feed_is_atom_with_newest_outage_first(client, acme_down, make_serv
     summary = entries[0].find(f"{ATOM}summary").text
     assert "Germany" in summary and "about 48 reports a minute" in summary
     assert "expected" not in summary and "rule" not in summary
+
+
+def test_a_feed_summary_is_html_escaped_as_its_type_html_says(client, acme_down):
+    # Plain text sent as type="html": a reader rendered "<img ...>" in a name as an image and
+    # lost the text (RFC 4287 3.1.1.2; text tester, forty-sixth session).
+    Service.objects.filter(slug="acme").update(name="<img src=x onerror=alert(1)> & Co")
+    ProblemType.objects.filter(slug="login").update(name="<b>Login</b> & SSO")
+    feed = ElementTree.fromstring(client.get("/services/acme/outages/feed/").content)
+    summary = feed.find(f"{ATOM}entry").find(f"{ATOM}summary")
+    assert summary.get("type") == "html"
+    assert "Most reported problems: &lt;b&gt;Login&lt;/b&gt; &amp; SSO (120)" in summary.text
+    title = feed.find(f"{ATOM}entry").find(f"{ATOM}title")
+    assert "<img src=x onerror=alert(1)> & Co" in title.text  # type text: as it is
+
+
+@pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
+def test_a_name_stored_with_what_xml_cannot_hold_leaves_the_feed_well_formed(
+    client, acme_down, path
+):
+    # Stored before names were checked: the site-wide feed was a 500 (a control character)
+    # or invalid XML with a 200 (U+FFFE) (text tester, forty-sixth session).
+    Service.objects.filter(slug="acme").update(name="Acme\x01 Cloud\ufffe")
+    response = client.get(path)
+    assert response.status_code == 200
+    feed = ElementTree.fromstring(response.content)
+    assert feed.find(f"{ATOM}entry").find(f"{ATOM}title").text.startswith("Acme Cloud")
 
 
 @pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
