@@ -131,3 +131,17 @@ def test_the_live_filter_finds_a_service_named_in_another_script(web_server, pag
     page.locator("#q").fill("СБЕРБАНК")
     expect(page.locator("li[data-service-name]:visible")).to_have_count(1)
     expect(_card(page, "sberbank-online")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/", "/services/long-name/"])
+def test_the_longest_one_word_name_fits_a_desktop_page(web_server, page, make_service, path):  # noqa: F811
+    # 120 letters without a space (the catalog's limit) ran out of its card and off the
+    # page at 1280 px, the service page four screens wide (text tester, forty-sixth session).
+    make_service("long-name", "W" * 120)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{web_server.url}{path}")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 1280
+    card = page.locator('li[data-service-name]:has(a[href="/services/long-name/"])')
+    if path == "/":
+        box, name = card.bounding_box(), card.locator(".service-name").bounding_box()
+        assert name["x"] + name["width"] <= box["x"] + box["width"] + 1
