@@ -183,7 +183,7 @@ def test_each_request_validates_with_fields_of_its_own(service):
         assert declared.field_name is None and getattr(declared, "parent", None) is None
 
 
-@pytest.mark.parametrize("text", ["\ufeff", " \u200b \n", "\u2060"])
+@pytest.mark.parametrize("text", ["\ufeff", " \u200b \n", "\u2060", "\u3164\u3164", "\u2800"])
 def test_a_comment_of_only_invisible_characters_is_no_comment(api_client, service, text):
     response = post(api_client, valid(comment=text))
     assert response.status_code == 201
