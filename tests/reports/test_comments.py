@@ -46,6 +46,14 @@ def test_service_page_shows_counted_comments_newest_first_as_plain_text(client, 
     assert html.count("Report abuse") == 2
 
 
+def test_a_comment_is_laid_out_in_its_own_direction(client, service):
+    # A Hebrew or Arabic comment was laid out left to right: its end punctuation and
+    # brackets on the wrong side (text tester, forty-sixth session).
+    _report(service, "האפליקציה לא נטענת (שוב)!", minutes=0, address=crowd_address(1))
+    html = client.get("/services/acme/").content.decode()
+    assert '<p class="comment-text" dir="auto">האפליקציה לא נטענת (שוב)!</p>' in html
+
+
 def test_outage_page_shows_only_comments_written_during_the_outage(client, service):
     _report(service, "before it began", minutes=0, address=crowd_address(1))
     _report(service, "during the outage", minutes=20, address=crowd_address(2))
