@@ -552,10 +552,15 @@ if not isinstance(DETECTOR_OVERRIDES, dict):
 # its "detected" and "resolved" messages instead of announcing a new outage. One setting read
 # by both, so the "resolved" notice need not wait for the window to pass.
 OUTAGE_REOPEN_MINUTES: int = env.int("OUTAGE_REOPEN_MINUTES", default=30, zero=True)
-if "reopen_minutes" in DETECTOR_OVERRIDES:
-    raise ImproperlyConfigured(
-        "Set OUTAGE_REOPEN_MINUTES, not reopen_minutes in DETECTOR_OVERRIDES: alerts read it too."
-    )
+# Detector settings that are another setting's, which DETECTOR_OVERRIDES would beat silently
+# (contributor tester, forty-sixth session): the variable to set, and why.
+_SET_ELSEWHERE = {
+    "reopen_minutes": "OUTAGE_REOPEN_MINUTES: alerts read it too",
+    "min_networks_outage": "OUTAGE_MIN_NETWORKS",
+    "network_window_minutes": "REPORT_DEDUP_WINDOW_MINUTES: it must be ingestion's dedup window",
+}
+for _name in DETECTOR_OVERRIDES.keys() & _SET_ELSEWHERE.keys():
+    raise ImproperlyConfigured(f"Set {_SET_ELSEWHERE[_name]} (not {_name} in DETECTOR_OVERRIDES).")
 
 # --- Alerts -----------------------------------------------------------------------------
 # Where the development (filebased) backend writes emails; tests point it at a temp dir.
