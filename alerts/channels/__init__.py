@@ -1,5 +1,15 @@
 """Alert channels, one module each behind one interface (base.Transport), and the registry
-that maps a subscription's channel to its transport."""
+that maps a subscription's channel to its transport.
+
+Adding a channel touches, besides its module here and TRANSPORTS below:
+- alerts/models.py, Subscription.Channel (a migration: the field's choices);
+- alerts/presentation.py, _CHANNEL_NOUNS ("your Slack channel" in emails and pages);
+- alerts/validation.py, _CHAT_HOSTS and _CHAT_EXAMPLES for a chat service's webhook URLs;
+- templates/alerts/_subscribe_form.html, its radio button;
+- the words that name the channels ("Slack, Discord or a webhook") in the forms, API help,
+  emails, README.md and docs/configuration.md (grep for "Discord").
+tests/alerts/test_channel_registry.py fails while the lists above disagree.
+"""
 
 from __future__ import annotations
 
