@@ -43,6 +43,7 @@ from detection.cache import computing, data_version
 from detection.models import Outage
 from outagewatch.api.conditional import ConditionalRead, conditional_response, content_etag
 from outagewatch.api.pagination import NewestFirstCursorPagination
+from outagewatch.api.query import QuerySerializer
 from outagewatch.api.schema import READ_ERRORS, errors
 from reports import selectors as catalog
 from reports.models import Service
@@ -86,6 +87,9 @@ _answers = _LocalAnswers()
 
 class VersionedReadView(ConditionalRead, generics.GenericAPIView):
     throttle_scope = "reads"
+    # The query parameters read() validates, if any: with the pagination's, the only ones in
+    # the cache key.
+    query_serializer_class: type[QuerySerializer] | None = None
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         """The response body (plain JSON-able data); raise API errors as usual."""
@@ -122,11 +126,21 @@ class VersionedReadView(ConditionalRead, generics.GenericAPIView):
             _answers.put(key, cached)
         return cached
 
-    @staticmethod
-    def _request_key(request: Request) -> str:
+    def _query_names(self) -> set[str]:
+        names = set(self.query_serializer_class().fields) if self.query_serializer_class else set()
+        pagination = self.pagination_class
+        for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
+            if (name := getattr(pagination, attribute, None)) is not None:
+                names.add(name)
+        return names
+
+    def _request_key(self, request: Request) -> str:
         # The scheme and host are part of it because paginated bodies carry absolute
-        # next/previous links.
-        query = sorted(request.query_params.lists())
+        # next/previous links. Only the parameters the read uses: a parameter it ignores
+        # (?z=1, ?z=2, ...) made an entry of its own each time, and one client could park
+        # tens of megabytes in the Redis that is also the broker (soak tester, 46th session).
+        names = self._query_names()
+        query = sorted((k, v) for k, v in request.query_params.lists() if k in names)
         seed = f"{request.scheme}://{request.get_host()}|{request.path}|{query}"
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
@@ -202,10 +216,11 @@ class ServiceDetailView(VersionedReadView):
 )
 class SeriesView(VersionedReadView):
     serializer_class = SeriesSerializer
+    query_serializer_class = SeriesQuerySerializer
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         service = _service(kwargs["slug"])
-        query = SeriesQuerySerializer(data=request.query_params)
+        query = self.query_serializer_class(data=request.query_params)
         query.is_valid(raise_exception=True)
         series = selectors.series_window(service=service, **query.validated_data)
         return SeriesSerializer(series).data
@@ -271,9 +286,10 @@ class OutageListView(VersionedReadView):
     serializer_class = OutageSummarySerializer
     pagination_class = OutageCursorPagination
     queryset = Outage.objects.none()  # for the schema; read() asks the selector
+    query_serializer_class = OutageQuerySerializer
 
     def read(self, request: Request, **kwargs: Any) -> Any:
-        query = OutageQuerySerializer(data=request.query_params)
+        query = self.query_serializer_class(data=request.query_params)
         query.is_valid(raise_exception=True)
         outages = selectors.outage_list(**query.validated_data)
         page = selectors.outages_cold_marked(list(self.paginate_queryset(outages)))

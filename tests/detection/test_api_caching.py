@@ -93,6 +93,29 @@ def test_etag_depends_on_the_request(api_client, service):
     assert len({one, six, status}) == 3
 
 
+@pytest.mark.parametrize(
+    ("path", "used"),
+    [
+        ("/api/v1/services/acme/series/", {"window": "1h"}),
+        ("/api/v1/outages/", {"status": "active", "page_size": "5"}),
+        ("/api/v1/status/", {}),
+    ],
+)
+def test_parameters_a_read_ignores_share_its_cache_entry(api_client, service, path, used):
+    # Each ?z=<n> was an entry of its own: one client parked tens of megabytes in Redis, the
+    # broker too (soak tester, forty-sixth session).
+    from django.core.cache import cache
+
+    def keys() -> set[str]:
+        return set(cache._cache.get_client().keys("*detection:api:*"))
+
+    api_client.get(path, used)
+    before = keys()
+    for junk in range(5):
+        assert api_client.get(path, {**used, "z": junk}).status_code == 200
+    assert keys() == before and len(before) == 1
+
+
 def test_cached_content_is_served_until_a_tick_invalidates_it(api_client, service):
     assert api_client.get("/api/v1/status/").json()["count"] == 0
     status_make(service, 2, outage=outage_make(service))
