@@ -695,9 +695,22 @@ class Purged:
     confirmations: int
 
 
+def _gone_before(left: datetime, cutoff: datetime, field: str) -> Q:
+    """Subscriptions that left (`field`: unsubscribed_at, disabled_at) before `left`. Not one
+    who asked again since (the same row, still gone until the new link is followed) while
+    that link lives (regression tester); only a link sent after leaving: the sign-up's own
+    kept every address that left within a week, whatever the keep days said (soak tester,
+    forty-sixth session)."""
+    return Q(**{f"{field}__lt": left}) & (
+        Q(confirmation_sent_at__isnull=True)
+        | Q(confirmation_sent_at__lte=F(field))
+        | Q(confirmation_sent_at__lt=cutoff)
+    )
+
+
 def subscriptions_purge(*, now: datetime | None = None) -> Purged:
     """Forget sign-ups never confirmed within SUBSCRIPTION_CONFIRM_MAX_AGE_DAYS, and
-    subscriptions unsubscribed SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS ago.
+    subscriptions unsubscribed or disabled SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS ago.
 
     The links of the first have expired by then; keeping the addresses would only keep data
     about people who never agreed to anything. Someone who left is forgotten too, with what
@@ -711,16 +724,10 @@ def subscriptions_purge(*, now: datetime | None = None) -> Purged:
     forgotten = Subscription.objects.filter(
         Q(confirmed_at__isnull=True, confirmation_sent_at__lt=cutoff)
         | Q(confirmed_at__isnull=True, confirmation_sent_at__isnull=True, created_at__lt=cutoff)
-        # Not one who asked again since leaving (the same row, still unsubscribed until the
-        # new link is followed), while that link lives (regression tester). Only a link sent
-        # after leaving: the sign-up's own link kept every address that left within a week,
-        # whatever SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS said (soak tester, 46th session).
-        | Q(unsubscribed_at__lt=left)
-        & (
-            Q(confirmation_sent_at__isnull=True)
-            | Q(confirmation_sent_at__lte=F("unsubscribed_at"))
-            | Q(confirmation_sent_at__lt=cutoff)
-        )
+        | _gone_before(left, cutoff, "unsubscribed_at")
+        # A channel disabled for good (refused or failing, nobody told) gets no alerts
+        # either: kept for ever, with its address or URL (soak tester, 46th session).
+        | _gone_before(left, cutoff, "disabled_at")
     )
     subscriptions = forgotten.delete()[1].get(Subscription._meta.label, 0)
     confirmations, _ = ConfirmationDelivery.objects.filter(

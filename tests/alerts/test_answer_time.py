@@ -93,6 +93,25 @@ def test_the_unsubscribed_are_forgotten_after_the_keep_days(service, settings):
     assert rows["gone"].email not in remaining
 
 
+def test_a_channel_disabled_long_ago_is_forgotten_too(service, settings):
+    # Refused or failing for good, nobody told: kept for ever with its address or URL (soak
+    # tester, forty-sixth session).
+    settings.SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS = 30
+    now = timezone.now()
+    for name, disabled in (("recent", 29), ("gone", 31)):
+        Subscription.objects.create(
+            email=f"{name}@example.com",
+            service=service,
+            channel="webhook",
+            url="https://hooks.example/x",
+            confirmed_at=now - timedelta(days=90),
+            disabled_at=now - timedelta(days=disabled),
+            disabled_reason="HTTP 410 three times",
+        )
+    assert services.subscriptions_purge(now=now).subscriptions == 1
+    assert set(Subscription.objects.values_list("email", flat=True)) == {"recent@example.com"}
+
+
 @pytest.mark.parametrize("keep_days", [0, 2])
 def test_a_sign_up_s_own_link_does_not_keep_one_who_left(service, settings, keep_days):
     # Confirmed with a link mailed two days before, gone since: kept until that link was a
