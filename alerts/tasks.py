@@ -69,6 +69,14 @@ def subscriptions_purge_task() -> int:
     return services.subscriptions_purge().subscriptions
 
 
+@shared_task(name="alerts.tasks.deliveries_purge")
+def deliveries_purge_task() -> int:
+    """Periodic: forget the record of messages about outages long over."""
+    from alerts import services
+
+    return services.deliveries_purge()
+
+
 @shared_task(name="alerts.tasks.upstream_delivery_send")
 def upstream_delivery_send_task(*, delivery_id: int) -> str:
     """Send one upstream-outage alert now if it is due and unclaimed."""

@@ -76,5 +76,6 @@ def retention_purge() -> dict:
     return {
         "reports": purged.reports,
         "buckets": purged.buckets,
+        "hourly_buckets": purged.hourly_buckets,
         "outage_networks": purged.outage_networks,
     }

@@ -492,6 +492,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "alerts.tasks.subscriptions_purge",
         "schedule": crontab(hour=4, minute=37),
     },
+    # The record of messages about outages over ALERT_DELIVERY_KEEP_DAYS ago.
+    "deliveries-purge": {
+        "task": "alerts.tasks.deliveries_purge",
+        "schedule": crontab(hour=4, minute=27),
+    },
     # Expired sessions (manage pages, the admin): Django leaves them in the database.
     "sessions-purge": {
         "task": "outagewatch.tasks.sessions_purge",
@@ -535,6 +540,13 @@ BASELINE_REFIT_BATCH_SIZE: int = env.int("BASELINE_REFIT_BATCH_SIZE", default=20
 REPORT_RETENTION_DAYS: int = env.int("REPORT_RETENTION_DAYS", default=90)
 # Minute buckets must outlive the baseline's history window (28 days); hourly rollups stay.
 BUCKET_RETENTION_DAYS: int = env.int("BUCKET_RETENTION_DAYS", default=35)
+# Hourly rollups (long charts, old outages' pages): 0 keeps them for ever (about 2.6 MB a
+# year per series reported every hour); else at least the 30-day chart's span.
+HOURLY_BUCKET_RETENTION_DAYS: int = env.int("HOURLY_BUCKET_RETENTION_DAYS", default=0, zero=True)
+if 0 < HOURLY_BUCKET_RETENTION_DAYS < 31:
+    raise ImproperlyConfigured(
+        "HOURLY_BUCKET_RETENTION_DAYS must be 0 (keep) or at least 31: the 30-day charts read them."
+    )
 # Problems need an excess from at least this many distinct networks (more for busy series:
 # detection.core.networks); one machine, office or rented range cannot fake an outage.
 OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=4)
@@ -606,6 +618,9 @@ SUBSCRIPTION_ANSWER_MIN_SECONDS: float = env.float(
 # An unsubscribed address is forgotten this long after it left (the daily purge): until then
 # its unsubscribe link still says "unsubscribed" and a message already in the outbox is
 # skipped, not sent to an address that is gone. 0: at the next purge.
+# The record of each message sent (or skipped, or failed) about an outage over this long ago;
+# the rules that read it (cool-downs, reopening, "was it told") look back hours, not months.
+ALERT_DELIVERY_KEEP_DAYS: int = env.int("ALERT_DELIVERY_KEEP_DAYS", default=90)
 SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS: int = env.int(
     "SUBSCRIPTION_UNSUBSCRIBED_KEEP_DAYS", default=30, zero=True
 )

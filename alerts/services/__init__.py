@@ -20,6 +20,7 @@ from alerts.services.deliveries import (
     alerts_queue,
     alerts_sweep,
 )
+from alerts.services.history import deliveries_purge
 from alerts.services.outbox import Outcome, SendResult
 from alerts.services.subscriptions import (
     ConfirmationsWaitingFull,
@@ -55,6 +56,7 @@ __all__ = [
     "channel_reenable",
     "channel_test_send",
     "confirmation_delivery_send",
+    "deliveries_purge",
     "email_normalize",
     "email_rate_key",
     "gathered_waiting_max",

@@ -1,4 +1,5 @@
-"""Retention: raw reports and minute buckets are kept for a while, hourly rollups for long."""
+"""Retention: raw reports and minute buckets are kept for a while, hourly rollups for long
+(for ever unless HOURLY_BUCKET_RETENTION_DAYS says otherwise)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from detection.models import Bucket
+from detection.models import Bucket, HourlyBucket
 from detection.services.outage_tally import outage_networks_purge
 from reports import intake
 from reports.models import CommentFlag, Report
@@ -25,6 +26,7 @@ PURGE_BATCH = 10_000
 class RetentionPurged:
     reports: int
     buckets: int
+    hourly_buckets: int
     reporter_windows: int
     outage_networks: int
     unchecked_minutes: int
@@ -36,6 +38,11 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
     buckets, _ = Bucket.objects.filter(
         minute__lt=now - dt.timedelta(days=settings.BUCKET_RETENTION_DAYS)
     ).delete()
+    hourly = 0
+    if settings.HOURLY_BUCKET_RETENTION_DAYS:  # 0: kept for ever
+        hourly, _ = HourlyBucket.objects.filter(
+            hour__lt=now - dt.timedelta(days=settings.HOURLY_BUCKET_RETENTION_DAYS)
+        ).delete()
     windows = reporter_windows_purge(now=now)
     # An outage counts its networks only while it can still reopen; a day more leaves room
     # for a detector catching up on minutes that old.
@@ -47,6 +54,7 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
     return RetentionPurged(
         reports=reports,
         buckets=buckets,
+        hourly_buckets=hourly,
         reporter_windows=windows,
         outage_networks=networks,
         unchecked_minutes=unchecked,

@@ -233,3 +233,17 @@ def test_expired_reports_are_purged_in_batches_with_their_flags(
     assert purged.reports == 7 and len(deletes) == 3  # 3 + 3 + 1
     assert list(Report.objects.values_list("created_at", flat=True)) == [T0]
     assert not CommentFlag.objects.exists()
+
+
+@pytest.mark.parametrize(("keep", "left"), [(0, 3), (60, 2)])
+def test_hourly_rollups_are_kept_for_ever_unless_a_retention_is_set(service, settings, keep, left):
+    # They grew for ever with no knob (soak tester, forty-sixth session).
+    from detection.models import HourlyBucket
+
+    settings.HOURLY_BUCKET_RETENTION_DAYS = keep
+    for days in (400, 59, 1):
+        HourlyBucket.objects.create(
+            service=service, country="", hour=T0 - dt.timedelta(days=days), counted=5
+        )
+    purged = retention_purge(now=T0)
+    assert HourlyBucket.objects.count() == left and purged.hourly_buckets == 3 - left
