@@ -157,6 +157,26 @@ def test_purge_removes_only_expired_windows(service, make_service, problem_types
     assert BlockWindow.objects.count() == 1
 
 
+def test_the_purge_keeps_a_block_window_the_next_one_still_weighs(service, problem_types, settings):
+    # A window that just ended still weighs its counted reports in the next one: purged at
+    # its end, a block that spent its cap just before the turn got a whole new cap after it,
+    # and no test noticed (mutation tester, forty-sixth session).
+    settings.REPORT_BLOCK_MAX_COUNTED = 10
+    settings.REPORT_BLOCK_WINDOW_MINUTES = 60
+    login = problem_types["login"]
+    end = block_window_end(network_keys("100.64.0.1").block, NOW, 60)
+    before = end - dt.timedelta(seconds=30)
+    for net in range(10):
+        assert _report(service, login, address=f"100.64.{net}.1", now=before).counted
+    reporter_windows_purge(now=end + dt.timedelta(minutes=2))
+    assert BlockWindow.objects.filter(window_until=end).exists()
+    after = end + dt.timedelta(minutes=2, seconds=1)
+    assert not _report(service, login, address="100.64.77.1", now=after).counted
+    # A whole window past its end it weighs nothing any more, and goes.
+    reporter_windows_purge(now=end + dt.timedelta(minutes=61))
+    assert not BlockWindow.objects.filter(window_until=end).exists()
+
+
 def test_a_block_s_window_is_its_own_phase_of_a_fixed_grid():
     window = 60
     ends = {
