@@ -27,8 +27,14 @@ CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}"
 def content_etag(body: Any) -> str:
     """A weak ETag from the JSON body itself: equal only when the answer is. Weak because
     the bytes may differ (key order, spacing) where the data does not."""
+    return tagged(body)[0]
+
+
+def tagged(body: Any) -> tuple[str, int]:
+    """The body's weak ETag and the length of its JSON: what a cache of answers weighs them
+    by."""
     encoded = json.dumps(body, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"))
-    return f'W/"{hashlib.sha256(encoded.encode()).hexdigest()[:32]}"'
+    return f'W/"{hashlib.sha256(encoded.encode()).hexdigest()[:32]}"', len(encoded)
 
 
 def not_modified(request: Request, etag: str) -> bool:

@@ -289,3 +289,21 @@ def test_the_posts_send_no_cors_headers(api_client, url):
         url, HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
     )
     assert "Access-Control-Allow-Origin" not in response
+
+
+def test_a_process_s_own_answers_are_bounded_by_their_length_and_age(monkeypatch):
+    # Bounded in number only, 256 of the largest reads held about 360 MB in every web
+    # process for good (soak tester, forty-sixth session).
+    from detection.api import views
+
+    answers = views._LocalAnswers(size=100, max_length=1000)
+    for i in range(10):
+        answers.put(f"k{i}", i, 100)
+    answers.put("k10", 10, 100)  # over 1000 in all: the oldest goes
+    assert answers.get("k0") is None and answers.get("k1") == 1 and answers.get("k10") == 10
+    answers.put("huge", "x", 200)  # over an eighth of the whole: not kept at all
+    assert answers.get("huge") is None and answers.get("k1") == 1
+    later = views.time.monotonic() + views.CACHE_SECONDS + 1
+    monkeypatch.setattr(views.time, "monotonic", lambda: later)
+    answers.put("new", "n", 10)  # the expired ones are dropped, not only passed over
+    assert list(answers._items) == ["new"] and answers._length == 10
