@@ -32,7 +32,7 @@ class SubscribeForm(forms.Form):
     channel = forms.ChoiceField(
         required=False,
         choices=Subscription.Channel.choices,
-        error_messages={"invalid_choice": "Choose email, Slack, Discord or a webhook."},
+        error_messages={"invalid_choice": f"Choose email, {presentation.posted_channels()}."},
     )
     url = forms.CharField(required=False, max_length=validation.URL_MAX_LENGTH, strip=True)
 
@@ -60,7 +60,8 @@ class SubscribeForm(forms.Form):
             if url:
                 # Refused rather than dropped: they may have meant to pick Slack.
                 self.add_error(
-                    "url", "A URL is only for Slack, Discord or a webhook: choose one, or clear it."
+                    "url",
+                    f"A URL is only for {presentation.posted_channels()}: choose one, or clear it.",
                 )
         elif channel and "url" in cleaned:
             try:

@@ -46,6 +46,22 @@ _CHANNEL_NOUNS = {
 }
 
 
+def posted_channels() -> str:
+    """The channels that post to a URL, as a sentence names them: "Slack, Discord or a
+    webhook" (from Subscription.Channel, so a new one is named everywhere at once)."""
+    chat = [
+        str(label)
+        for value, label in Subscription.Channel.choices
+        if value not in (Subscription.Channel.EMAIL, Subscription.Channel.WEBHOOK)
+    ]
+    return f"{', '.join(chat)} or a webhook"
+
+
+def posted_channel_values() -> str:
+    """Their API values: "webhook, slack, discord"."""
+    return ", ".join(v for v in Subscription.Channel.values if v != Subscription.Channel.EMAIL)
+
+
 def channel_noun(channel: str) -> str:
     """What "your ..." says of a subscription's channel in prose (emails, pages)."""
     return _CHANNEL_NOUNS[Subscription.Channel(channel)]

@@ -86,7 +86,7 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
         default="",
         allow_blank=True,
         max_length=validation.URL_MAX_LENGTH,
-        help_text="For webhook, slack and discord: the URL to post to.",
+        help_text=f"For {presentation.posted_channel_values()}: the URL to post to.",
     )
     timezone = StrictCharField(
         required=False,
@@ -129,7 +129,9 @@ class SubscriptionCreateSerializer(RejectUnknownFieldsMixin, serializers.Seriali
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["channel"] == Subscription.Channel.EMAIL:
             if attrs.get("url"):
-                raise serializers.ValidationError({"url": ["Only for webhook, slack, discord."]})
+                raise serializers.ValidationError(
+                    {"url": [f"Only for {presentation.posted_channel_values()}."]}
+                )
             return attrs
         try:
             attrs["url"] = drf_validated(

@@ -100,7 +100,9 @@ def channel_test_send(*, subscription: Subscription, now: datetime | None = None
     """Send one test message now, answering how the receiver took it."""
     now = now or timezone.now()
     if subscription.channel == Subscription.Channel.EMAIL:
-        return ChannelTested(False, "Test messages are for webhook, Slack and Discord channels.")
+        return ChannelTested(
+            False, f"Test messages go to {presentation.posted_channels()} only, not to email."
+        )
     try:
         if not cache.add(f"alerts:test:{subscription.pk}", 1, timeout=TEST_INTERVAL_SECONDS):
             return ChannelTested(False, f"One test every {TEST_INTERVAL_SECONDS} seconds, please.")

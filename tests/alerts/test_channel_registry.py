@@ -44,3 +44,13 @@ def test_the_sign_up_form_offers_every_channel(client, service):
         )
     )
     assert offered == CHANNELS
+    # The form's own words name every chat service too.
+    summary = re.search(r"<summary>(Post them to [^<]*)</summary>", html).group(1)
+    for value, label in Subscription.Channel.choices:
+        if value not in NOT_CHAT:
+            assert label in summary, label
+
+
+def test_messages_name_the_channels_from_the_list():
+    assert presentation.posted_channels() == "Slack, Discord or a webhook"
+    assert presentation.posted_channel_values() == "webhook, slack, discord"
