@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.utils import timezone
@@ -29,7 +30,6 @@ from alerts.services.outbox import (
     Outcome,
     SendResult,
     claim,
-    error_text,
     queue_after_commit,
 )
 from alerts.services.sending import notice_send
@@ -198,20 +198,17 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         mine.update(status=Status.SKIPPED, last_error=decision.reason)
         return SendResult(Outcome.SKIPPED, reason=decision.reason)
 
-    subscription = delivery.subscription
-    try:
-        notice = presentation.notice_build(
-            delivery=delivery, now=now, earlier=decision.earlier, unreached=decision.unreached
-        )
-    except Exception as exc:  # a broken template must not loop through the sweeper forever
-        logger.exception("Could not build the notice of delivery %s", delivery_id)
-        mine.update(status=Status.FAILED, last_error=error_text(exc))
-        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     return notice_send(
         mine=mine,
         attempts=delivery.attempts,
-        subscription=subscription,
-        notice=notice,
+        subscription=delivery.subscription,
+        build=partial(
+            presentation.notice_build,
+            delivery=delivery,
+            now=now,
+            earlier=decision.earlier,
+            unreached=decision.unreached,
+        ),
         now=now,
         what=f"Delivery {delivery_id}",
         maybe_sent=True,

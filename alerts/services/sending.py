@@ -6,6 +6,7 @@ subscription, or to a sent row's fields is made once."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db.models import F, QuerySet
@@ -25,14 +26,21 @@ def notice_send(
     mine: QuerySet,
     attempts: int,
     subscription: Subscription,
-    notice: Notice,
+    build: Callable[[], Notice],
     now: datetime,
     what: str,
     maybe_sent: bool = False,
 ) -> SendResult:
-    """Send `notice` for the row claimed in `mine` (`attempts` made before) and record what
-    came of it; `what` names the row in logs ("Delivery 12"). `maybe_sent`: the row has the
-    field of that name, set when a failure may still have reached the receiver."""
+    """Build the notice and send it for the row claimed in `mine` (`attempts` made before),
+    and record what came of it; `what` names the row in logs ("Delivery 12"). `maybe_sent`:
+    the row has the field of that name, set when a failure may still have reached the
+    receiver."""
+    try:
+        notice = build()
+    except Exception as exc:  # a broken template must not loop through the sweeper forever
+        logger.exception("Could not build the notice of %s", _lower(what))
+        mine.update(status=Status.FAILED, last_error=error_text(exc))
+        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     try:
         channels.transport_for(subscription.channel).send(notice)
     except TransportError as exc:
@@ -43,7 +51,7 @@ def notice_send(
             subscription_failed(subscription=subscription, error=exc, gave_up=result.gave_up)
         return result
     except Exception as exc:  # a bug in a transport must not leave the row claimed for ever
-        logger.exception("Could not send %s", what[:1].lower() + what[1:])
+        logger.exception("Could not send %s", _lower(what))
         mine.update(status=Status.FAILED, last_error=error_text(exc))
         return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     # From here the receiver has the message: were we to die before the update below, the
@@ -54,3 +62,7 @@ def notice_send(
         logger.warning("%s was taken over while sending", what)
     subscription_succeeded(subscription=subscription)
     return SendResult(Outcome.SENT)
+
+
+def _lower(what: str) -> str:
+    return what[:1].lower() + what[1:]

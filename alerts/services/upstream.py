@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from django.utils import timezone
 
@@ -19,7 +20,6 @@ from alerts.services.outbox import (
     Outcome,
     SendResult,
     claim,
-    error_text,
     queue_after_commit,
 )
 from alerts.services.sending import notice_send
@@ -84,17 +84,11 @@ def upstream_delivery_send(*, delivery_id: int, now: datetime | None = None) -> 
     if reason:
         mine.update(status=Status.SKIPPED, last_error=reason)
         return SendResult(Outcome.SKIPPED, reason=reason)
-    try:
-        notice = presentation.upstream_notice_build(delivery=delivery, view=view, now=now)
-    except Exception as exc:  # a broken template must not loop through the sweeper forever
-        logger.exception("Could not build upstream delivery %s", delivery_id)
-        mine.update(status=Status.FAILED, last_error=error_text(exc))
-        return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
     return notice_send(
         mine=mine,
         attempts=delivery.attempts,
         subscription=subscription,
-        notice=notice,
+        build=partial(presentation.upstream_notice_build, delivery=delivery, view=view, now=now),
         now=now,
         what=f"Upstream delivery {delivery_id}",
     )
