@@ -64,6 +64,18 @@ def test_spike_long_after_resolution_opens_new_outage():
     assert events.count("opened") == 2
 
 
+def test_a_re_fire_exactly_the_reopen_window_after_resolution_continues_the_outage():
+    # The window is inclusive: at exactly OUTAGE_REOPEN_MINUTES the service layer continues the
+    # old outage (`_reopen_recent`), so the core must call it reopened too; `<` in its place
+    # passed every test (mutation tester, forty-sixth session).
+    quiet = [2] + [0] * 15  # opens at 1000, resolves at 1015
+    _, events, state = run(quiet + [0] * 29 + [2])  # fires again at 1045
+    assert state.resolved_at[0] == 1015
+    assert events[-1] == "reopened" and events.count("opened") == 1
+    _, events, _ = run(quiet + [0] * 30 + [2])  # 1046: a minute past the window
+    assert events[-1] == "opened"
+
+
 def test_confirmation_ticks_delay_opening(monkeypatch):
     monkeypatch.setattr(state_module, "CONFIRM_TICKS", 2)
     state = DetectorState.initial(1)
