@@ -99,6 +99,18 @@ def test_cold_series_is_judged_by_absolute_excess():
     assert res.rule[1].startswith("excess_")
 
 
+def test_a_cold_series_needs_half_the_cold_excess_floor_for_possible_problems():
+    # A series on the prior shows "possible problems" from an excess of 5 (half its floor of
+    # 10), not the 3 a fitted series needs; the fitted floor in its place passed every test
+    # (mutation tester, forty-sixth session). Five reports and more clear the networks gate.
+    observed = flat(3, 0)
+    observed[:, -1] = [5, 6, 5]  # excess 4.9, 5.9 and 4.9 over 0.1 expected
+    cold = np.array([True, True, False])
+    res = score(observed, flat(3, 0.1), np.full(3, 1.0), CONFIG, cold=cold)
+    assert (res.window_networks[:, 0] >= 4).all()
+    assert res.level.tolist() == [0, 1, 1]
+
+
 def test_onset_is_first_minute_of_the_excess_run():
     observed = flat(1, 5)
     observed[0, -4:] = [20, 25, 30, 40]
