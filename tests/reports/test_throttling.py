@@ -35,6 +35,27 @@ def test_client_over_the_rate_gets_429_with_retry_after(api_client, service, low
     assert Report.objects.count() == 3
 
 
+def test_retry_after_is_the_time_until_the_oldest_request_leaves_the_window(
+    api_client, service, low_rate, monkeypatch
+):
+    # The sliding window frees a slot when its oldest request is a minute old: that, not the
+    # whole minute (nor the time since), is the wait. Only "> 0" was checked, and a full minute
+    # passed every test (mutation tester, forty-sixth session).
+    from outagewatch.api.throttling import RedisRateThrottle
+
+    clock = {"now": 1_000_000.0}
+    monkeypatch.setattr(RedisRateThrottle, "timer", staticmethod(lambda: clock["now"]))
+    for at in (0, 10, 20):
+        clock["now"] = 1_000_000.0 + at
+        assert _post(api_client, "203.0.113.19").status_code == 201
+    clock["now"] = 1_000_045.0
+    refused = _post(api_client, "203.0.113.19")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "15"  # the first report, at 0, leaves at 60
+    clock["now"] = 1_000_060.5
+    assert _post(api_client, "203.0.113.19").status_code == 201
+
+
 def test_throttle_state_lives_in_redis_and_is_shared(service, low_rate):
     # Two separate clients stand in for two web processes: the count is shared.
     for _ in range(3):
