@@ -117,6 +117,37 @@ def test_no_notice_without_an_open_outage_or_for_those_never_told(
     assert not AlertDelivery.objects.exists()
 
 
+def test_an_acknowledgement_still_unsent_when_the_outage_ends_is_not_sent(
+    subscriber, outage, watched, mailoutbox
+):
+    # Created while the outage was open, sent later (an SMTP retry, a lost broker message the
+    # sweep picks up): by then it is over, and "the provider acknowledged it" after the end
+    # helps nobody. Only the creation was tested; sending it anyway passed every test
+    # (mutation tester, forty-sixth session).
+    subscriber("ask@example.com", notify_acknowledged=True)
+    o = outage(minutes_ago=30)
+    services.alerts_notify(outage=o, change="opened")
+    opened = AlertDelivery.objects.get(kind=Kind.OPENED)
+    assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
+    watched(published=timezone.now() - 10 * M)
+    acknowledged = AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
+    o.status, o.resolved_at = Outage.Status.RESOLVED, timezone.now()
+    o.save()
+    services.alerts_notify(outage=o, change="resolved")
+    mailoutbox.clear()
+
+    result = services.alert_delivery_send(delivery_id=acknowledged.pk)
+    assert result.outcome == Outcome.SKIPPED
+    assert result.reason == "Over before the acknowledgement was sent."
+    acknowledged.refresh_from_db()
+    assert acknowledged.status == AlertDelivery.Status.SKIPPED and acknowledged.sent_at is None
+    assert mailoutbox == []
+    # The end is still told.
+    resolved = AlertDelivery.objects.get(kind=Kind.RESOLVED)
+    assert services.alert_delivery_send(delivery_id=resolved.pk).outcome == Outcome.SENT
+    assert [m.to for m in mailoutbox] == [["ask@example.com"]]
+
+
 def test_a_webhook_gets_the_acknowledged_event_with_the_outage_id(
     subscriber, outage, watched, receiver
 ):
