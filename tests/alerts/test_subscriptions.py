@@ -428,6 +428,29 @@ def test_confirming_uses_up_the_other_links_of_the_subscription(service, client,
     assert Subscription.objects.get().countries == ["FR"]
 
 
+def test_links_read_at_once_apply_once_and_an_older_one_cannot_replace_the_newer_choice(
+    service, mailoutbox
+):
+    # Two POSTs at once (two tabs, a mail scanner and the person) both pass the token check
+    # before either uses its link: the service's claim of `used_at` is what applies only the
+    # first. Without it, both applied and the older link's countries won; no test noticed
+    # (mutation tester, forty-sixth session).
+    now = timezone.now()
+    first = _request(service, "ann@example.com", ["FR"], now=now)
+    assert _deliver(first, now).outcome == Outcome.SENT
+    again = _request(service, "ann@example.com", ["DE"], now=now + timedelta(minutes=5))
+    assert _deliver(again, now + timedelta(minutes=5)).outcome == Outcome.SENT
+    older, newer = ConfirmationDelivery.objects.order_by("created_at")  # both read, unused
+    assert (older.countries, newer.countries) == (["FR"], ["DE"])
+
+    at = now + timedelta(minutes=6)
+    confirmed = services.subscription_confirm(confirmation=newer, now=at)
+    assert confirmed is not None and confirmed.countries == ["DE"]
+    assert services.subscription_confirm(confirmation=newer, now=at) is None
+    assert services.subscription_confirm(confirmation=older, now=at) is None
+    assert Subscription.objects.get().countries == ["DE"]
+
+
 def test_web_form_subscribes_and_says_check_your_inbox(
     client, service, eager, mailoutbox, django_capture_on_commit_callbacks
 ):
