@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.core.cache import caches
@@ -142,6 +143,59 @@ def test_limit_holds_for_simultaneous_requests(service, throttle_rate):
     for thread in threads:
         thread.join()
     assert sorted(results) == [False] * 3 + [True] * 5
+
+
+def test_concurrent_checks_sharing_a_batch_with_redis_down_all_go_through_unchecked(
+    service, throttle_rate, redis_down, monkeypatch
+):
+    # Every check of a batch gets the error as its result when Redis is down; each must reach
+    # its request as that error (stored uncounted), not as a result to unpack (a 500, the
+    # report lost). The Redis-down tests sent one request at a time, never a batch, and no
+    # test noticed (mutation tester, forty-sixth session).
+    import threading
+
+    from django.test import RequestFactory
+
+    import outagewatch.api.throttling as throttling
+    from outagewatch.api.throttling import ClientRateLimit, throttle_unchecked
+
+    throttle_rate("reports", "5/min")
+    group = throttling._checks
+    alone, batch = group._write_one, group._write_batch
+    leading, batches = threading.Event(), []
+
+    def first_alone(check):  # the first check's write waits until two more queue behind it
+        if not leading.is_set():
+            leading.set()
+            deadline = time.monotonic() + 5
+            while len(group._pending) < 2:
+                assert time.monotonic() < deadline, "the other checks never queued"
+                time.sleep(0.005)
+        return alone(check)
+
+    monkeypatch.setattr(group, "_write_one", first_alone)
+    monkeypatch.setattr(
+        group, "_write_batch", lambda checks: batches.append(len(checks)) or batch(checks)
+    )
+    requests = [RequestFactory().post("/", REMOTE_ADDR=f"203.0.113.{40 + i}") for i in range(3)]
+    results: dict[int, object] = {}
+
+    def check(i: int) -> None:
+        try:
+            results[i] = ClientRateLimit("reports").check(requests[i])
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=check, args=(i,)) for i in range(3)]
+    threads[0].start()
+    assert leading.wait(5)
+    for thread in threads[1:]:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert batches == [2]  # the two checks that queued went together
+    assert results == {0: True, 1: True, 2: True}
+    assert all(throttle_unchecked(request) for request in requests)
 
 
 def test_limit_survives_redis_forgetting_the_script(api_client, service, low_rate):
