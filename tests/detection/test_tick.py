@@ -79,6 +79,32 @@ def test_outage_opens_within_two_minutes_explains_itself_and_resolves(history, s
     assert Outage.objects.count() == 1
 
 
+def test_an_outage_resolves_while_another_country_sits_at_possible_problems(service, send_reports):
+    # An outage ends when none of its service's series is in the outage state: a small rise
+    # in one country ("possible problems", which never opens one) must not hold it open. Held
+    # open by it, no test noticed: every tick test resolved with all series quiet (mutation
+    # tester, forty-sixth session).
+    history_fill(service, {"DE": 4.0, "FR": 0.2})
+    states = {}
+    for k in range(45):
+        minute = T0 + k * M
+        send_reports(service, minute, 4, country="DE")
+        if 10 <= k < 20:
+            send_reports(service, minute, 25, country="DE", problem="app")
+        if k == 36:  # six reports in France where one in five minutes is normal
+            send_reports(service, minute, 6, country="FR")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+        states = dict(SeriesState.objects.filter(service=service).values_list("country", "state"))
+        if k >= 20 and states[""] == states["DE"] == 0:
+            break
+    assert states == {"": 0, "DE": 0, "FR": 1}, "FR must sit at possible problems here"
+    outage = Outage.objects.get()
+    assert outage.status == "resolved" and outage.resolved_at == T0 + 20 * M
+    assert ServiceStatus.objects.get(service=service).outage_id is None
+
+
 def test_an_outages_counts_pause_in_its_quiet_minutes_and_never_fall(history, send_reports):
     """Its "so far" counted the quiet minutes that confirm an end, and dropped by them at the
     resolution ("520 reports so far", then "501 in all"; pages tester F19)."""
