@@ -54,19 +54,18 @@ def detector_prime() -> dict:
 @shared_task(ignore_result=True)
 def baselines_refit(only_cold: bool = False) -> dict:
     """Periodic: the cold baselines (every 15 minutes, a bounded number), or every series
-    (nightly), queued in batches."""
+    (nightly), as a chain of batches (detection.services.baselines_refit_next)."""
     if not only_cold:
-        queued = services.baselines_refit_queue()
-        return {"batches": queued.batches, "series": queued.series}
+        return {"queued": services.baselines_refit_start().isoformat()}
     result = services.baselines_refit(only_cold=True)
     return {"fitted": result.fitted, "methods": result.methods}
 
 
 @shared_task(ignore_result=True)
-def baselines_refit_batch(*, keys: list[list], until: str) -> dict:
-    """One batch of the nightly refit: these series, fitted on their history up to `until`."""
-    series = [(int(service_id), str(country)) for service_id, country in keys]
-    result = services.baselines_refit(now=dt.datetime.fromisoformat(until), keys=series)
+def baselines_refit_batch(*, until: str, after: list | None) -> dict:
+    """One batch of the nightly refit; it queues the next."""
+    place = None if after is None else (int(after[0]), str(after[1]))
+    result = services.baselines_refit_batch(until=dt.datetime.fromisoformat(until), after=place)
     return {"fitted": result.fitted, "methods": result.methods}
 
 

@@ -474,7 +474,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "kwargs": {"only_cold": True},
     },
     # Nightly refit of every series' seasonal baseline, at the quietest hour for most users,
-    # queued as batches of BASELINE_REFIT_BATCH_SIZE series.
+    # as a chain of tasks of BASELINE_REFIT_BATCH_SIZE series.
     "baselines-refit-all": {
         "task": "detection.tasks.baselines_refit",
         "schedule": crontab(hour=3, minute=17),
@@ -532,8 +532,8 @@ SERIES_MIN_COUNTED: int = env.int("SERIES_MIN_COUNTED", default=3)
 HEALTH_MAX_LAG_MINUTES: int = env.int("HEALTH_MAX_LAG_MINUTES", default=3)
 # At most this many cold (not yet seasonal) baselines are fitted per 15-minute cold refit.
 BASELINE_COLD_REFITS_PER_RUN: int = env.int("BASELINE_COLD_REFITS_PER_RUN", default=200)
-# Series per task of the nightly refit (about 0.6 s each when seasonal): each task well
-# within the broker's visibility timeout, the batches spread over the workers.
+# Series per task of the nightly refit (about 0.6 s each when seasonal): each task of its
+# chain well within the broker's visibility timeout.
 BASELINE_REFIT_BATCH_SIZE: int = env.int("BASELINE_REFIT_BATCH_SIZE", default=200)
 # 0 (now refused) had the nightly purge delete every report up to the minute, those the
 # counting of the last dedup window and the late recount still read.

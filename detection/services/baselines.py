@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from detection.clocks import country_clock
 from detection.core import fit_baseline
@@ -30,7 +33,7 @@ def baselines_refit(
     keys: list[SeriesKey] | None = None,
 ) -> BaselinesRefitted:
     """Refit every active series, only those on a cold-start baseline, or the `keys` given
-    (one batch of the nightly refit, baselines_refit_queue).
+    (one batch of the nightly refit, baselines_refit_batch).
 
     Cold-start baselines ("prior", "mean") are refitted often so a new service gets a real
     seasonal model as soon as it has the history for one.
@@ -47,29 +50,48 @@ def baselines_refit(
     return BaselinesRefitted(fitted=len(keys), methods=methods)
 
 
-@dataclass(frozen=True)
-class RefitQueued:
-    batches: int
-    series: int
-
-
-def baselines_refit_queue(*, now: dt.datetime | None = None) -> RefitQueued:
-    """The nightly refit, as one task per BASELINE_REFIT_BATCH_SIZE series.
-
-    In one task it grew with the catalog (about 0.6 s a seasonal series: an hour at 6,000)
-    past the broker's visibility timeout, and Celery handed it to a second worker while the
-    first still ran (soak tester, forty-sixth session). Batches of minutes each run once,
-    spread over the workers; a batch redelivered after a worker died only fits its series
-    again."""
-    from detection.tasks import baselines_refit_batch  # tasks import the services
+def baselines_refit_start(*, now: dt.datetime | None = None) -> dt.datetime:
+    """Start the nightly refit of every series: a chain of batches (baselines_refit_batch)
+    fitted on the history up to the minute returned."""
+    from detection.tasks import baselines_refit_batch  # the tasks import the services
 
     until = minute_floor(now or timezone.now())
+    baselines_refit_batch.delay(until=until.isoformat(), after=None)
+    return until
+
+
+def baselines_refit_batch(*, until: dt.datetime, after: SeriesKey | None) -> BaselinesRefitted:
+    """One batch of the nightly refit: the BASELINE_REFIT_BATCH_SIZE active series after
+    `after` (None: from the first), fitted on their history up to `until`; then the next
+    batch is queued, if any.
+
+    The nightly refit ran as one task, about 0.6 s a seasonal series: past about 6,000 it
+    outlived the broker's visibility timeout and Celery handed it to a second worker while
+    the first still ran (soak tester, forty-sixth session). A chain of batches keeps each
+    task to minutes and, as before, one worker process busy with it: the alerts' sweeps
+    and sends never queue behind hundreds of batches. The series come sorted, so a key
+    marks the place even when series come or go meanwhile.
+    """
+    from detection.tasks import baselines_refit_batch as next_batch
+
     keys = series_active(now=until)
-    size = settings.BASELINE_REFIT_BATCH_SIZE
-    batches = [keys[i : i + size] for i in range(0, len(keys), size)]
-    for batch in batches:
-        baselines_refit_batch.delay(keys=[list(key) for key in batch], until=until.isoformat())
-    return RefitQueued(batches=len(batches), series=len(keys))
+    start = bisect.bisect_right(keys, after) if after is not None else 0
+    batch = keys[start : start + settings.BASELINE_REFIT_BATCH_SIZE]
+    result = baselines_refit(now=until, keys=batch)
+    if batch and start + len(batch) < len(keys):
+        last = batch[-1]
+        if _first_to_queue(f"detection:refit:{until.isoformat()}:{last[0]}:{last[1]}"):
+            next_batch.delay(until=until.isoformat(), after=list(last))
+    return result
+
+
+def _first_to_queue(key: str) -> bool:
+    """Whether no run of this batch queued the next one already: a batch redelivered after
+    its worker died (acks_late) must not start a second chain. Without Redis, queue it."""
+    try:
+        return bool(cache.add(key, 1, timeout=2 * 86400))
+    except RedisError:
+        return True
 
 
 def _cold_first(keys: list[SeriesKey]) -> list[SeriesKey]:

@@ -66,11 +66,11 @@ def test_cold_refits_are_bounded_per_run_and_take_turns(service, settings):
     assert len(fitted_now) == 4 and fitted_now > fitted_first
 
 
-def test_the_nightly_refit_is_queued_in_batches_that_fit_every_series(
+def test_the_nightly_refit_is_a_chain_of_batches_that_fit_every_series_once(
     service, settings, monkeypatch
 ):
     # One task for every series outgrew the broker's visibility timeout and ran twice at
-    # once (soak tester, forty-sixth session): batches of BASELINE_REFIT_BATCH_SIZE.
+    # once (soak tester, forty-sixth session): a chain of BASELINE_REFIT_BATCH_SIZE each.
     from detection import tasks
 
     settings.SERIES_MIN_COUNTED = 1
@@ -81,13 +81,18 @@ def test_the_nightly_refit_is_queued_in_batches_that_fit_every_series(
     queued = []
     monkeypatch.setattr(tasks.baselines_refit_batch, "delay", lambda **kw: queued.append(kw))
     monkeypatch.setattr("django.utils.timezone.now", lambda: T0 + M)
-    assert tasks.baselines_refit() == {"batches": 3, "series": 5}  # four countries, overall
-    assert [len(batch["keys"]) for batch in queued] == [2, 2, 1]
+    assert tasks.baselines_refit() == {"queued": (T0 + M).isoformat()}
+    assert queued == [{"until": (T0 + M).isoformat(), "after": None}]
     assert SeriesBaseline.objects.count() == 0  # only queued
-    for batch in queued:  # as a worker runs them (through JSON)
-        tasks.baselines_refit_batch(**json.loads(json.dumps(batch)))
-    fitted = set(SeriesBaseline.objects.values_list("service_id", "country"))
-    assert fitted == {(service.pk, c) for c in ["", "DE", "FR", "IT", "ES"]}
+    fitted = []
+    while queued:  # as the worker runs them, through JSON, each queueing the next
+        batch = json.loads(json.dumps(queued.pop(0)))
+        fitted.append(tasks.baselines_refit_batch(**batch)["fitted"])
+        if batch["after"] is None and len(fitted) == 1:
+            tasks.baselines_refit_batch(**batch)  # redelivered: no second chain
+    assert fitted == [2, 2, 1]  # five series: four countries and the overall one
+    keys = set(SeriesBaseline.objects.values_list("service_id", "country"))
+    assert keys == {(service.pk, c) for c in ["", "DE", "FR", "IT", "ES"]}
     assert {row.fitted_at for row in SeriesBaseline.objects.all()} == {T0 + M}
 
 
