@@ -14,6 +14,10 @@ import os
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.config._checks import (
+    NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES,
+    NegativeDataRejectionConfig,
+)
 from schemathesis.specs.openapi import checks as openapi_checks
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
@@ -35,6 +39,12 @@ def _load_schema():
     # Loaded at collection (the schema comes from code, not from the database); requests
     # made during the tests reach the test database through the same app.
     loaded = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler())
+    # A redirect is no acceptance: reports.renamed answers a slug in another case or a former
+    # slug with a 301 before the view reads the query, and the client following it gets the
+    # 400 there (schemathesis found /services/X/comments/?page_size=292 in CI).
+    loaded.config.checks.negative_data_rejection = NegativeDataRejectionConfig(
+        expected_statuses=[*NEGATIVE_DATA_REJECTION_EXPECTED_STATUSES, "301"]
+    )
     loaded.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         max_examples=MAX_EXAMPLES,

@@ -46,6 +46,19 @@ _CACHE_HEADERS = {
 _NOT_MODIFIED = {
     "description": "Not modified: the answer is still the one of the ETag sent (no body)."
 }
+_MOVED = {
+    "description": (
+        "The service's current address: the slug was given in another case, or is a former "
+        "slug of a renamed service (`code` `slug_case` or `renamed`). Follow the Location; "
+        "the query is kept."
+    ),
+    "headers": {
+        "Location": {
+            "schema": {"type": "string"},
+            "description": "The same address under the service's current slug.",
+        }
+    },
+}
 
 
 class ApiSchema(AutoSchema):
@@ -79,6 +92,13 @@ class ApiSchema(AutoSchema):
         if operation is None:
             return None
         responses = operation.setdefault("responses", {})
+        if self.method == "GET" and "{slug}" in self.path:
+            # reports.renamed: answered before the view reads the query (API tester, and
+            # schemathesis in the forty-sixth session: an undocumented 301).
+            from outagewatch.api.schema import ApiErrorSerializer  # loads after this module
+
+            error = self.resolve_serializer(ApiErrorSerializer, "response").ref
+            responses["301"] = {**_MOVED, "content": {"application/json": {"schema": error}}}
         if self._conditional():
             responses["304"] = dict(_NOT_MODIFIED)
             for code in ("200", "304"):
