@@ -9,6 +9,7 @@ database being touched, and no counter reset can make an old ETag match new data
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import threading
 import time
@@ -154,20 +155,12 @@ class VersionedReadView(ConditionalRead, generics.GenericAPIView):
             _answers.put(key, (body, etag), length)
         return body, etag
 
-    def _query_names(self) -> set[str]:
-        names = set(self.query_serializer_class().fields) if self.query_serializer_class else set()
-        pagination = self.pagination_class
-        for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
-            if (name := getattr(pagination, attribute, None)) is not None:
-                names.add(name)
-        return names
-
     def _request_key(self, request: Request) -> str:
         # The scheme and host are part of it because paginated bodies carry absolute
         # next/previous links. Only the parameters the read uses: a parameter it ignores
         # (?z=1, ?z=2, ...) made an entry of its own each time, and one client could park
         # tens of megabytes in the Redis that is also the broker (soak tester, 46th session).
-        names = self._query_names()
+        names = _query_names(self.query_serializer_class, self.pagination_class)
         query = sorted((k, v) for k, v in request.query_params.lists() if k in names)
         seed = f"{request.scheme}://{request.get_host()}|{request.path}|{query}"
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
@@ -184,6 +177,16 @@ class VersionedReadView(ConditionalRead, generics.GenericAPIView):
         # Without the cache the answer is still correct, just not cached.
         with contextlib.suppress(RedisError):
             cache.set(key, body, CACHE_SECONDS)
+
+
+@functools.cache
+def _query_names(query_serializer_class: Any, pagination_class: Any) -> frozenset[str]:
+    # Once per view class, not per read: building a serializer's fields is not free.
+    names = set(query_serializer_class().fields) if query_serializer_class else set()
+    for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
+        if (name := getattr(pagination_class, attribute, None)) is not None:
+            names.add(name)
+    return frozenset(names)
 
 
 def _service(slug: str) -> Service:

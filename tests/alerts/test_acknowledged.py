@@ -50,6 +50,18 @@ def watched(service, official_source, status_server):  # noqa: F811
     return poll
 
 
+def _opened_then_acknowledged(subscriber, outage, watched) -> tuple[Outage, AlertDelivery]:
+    """One follower who asked for it, told of an open outage; then the provider acknowledges
+    it, which queues the acknowledgement (returned unsent)."""
+    subscriber("ask@example.com", notify_acknowledged=True)
+    o = outage(minutes_ago=30)
+    services.alerts_notify(outage=o, change="opened")
+    opened = AlertDelivery.objects.get(kind=Kind.OPENED)
+    assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
+    watched(published=timezone.now() - 10 * M)
+    return o, AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
+
+
 def test_the_acknowledgement_is_one_notice_in_the_thread_for_those_who_asked(
     subscriber, outage, watched, mailoutbox, eager, django_capture_on_commit_callbacks
 ):
@@ -124,13 +136,7 @@ def test_an_acknowledgement_still_unsent_when_the_outage_ends_is_not_sent(
     # sweep picks up): by then it is over, and "the provider acknowledged it" after the end
     # helps nobody. Only the creation was tested; sending it anyway passed every test
     # (mutation tester, forty-sixth session).
-    subscriber("ask@example.com", notify_acknowledged=True)
-    o = outage(minutes_ago=30)
-    services.alerts_notify(outage=o, change="opened")
-    opened = AlertDelivery.objects.get(kind=Kind.OPENED)
-    assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
-    watched(published=timezone.now() - 10 * M)
-    acknowledged = AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
+    o, acknowledged = _opened_then_acknowledged(subscriber, outage, watched)
     o.status, o.resolved_at = Outage.Status.RESOLVED, timezone.now()
     o.save()
     services.alerts_notify(outage=o, change="resolved")
@@ -260,13 +266,7 @@ def test_chat_channels_say_whether_the_provider_acknowledged_it(subscriber, outa
 def test_the_acknowledged_email_goes_over_real_smtp_in_the_outage_thread(
     subscriber, outage, watched, smtp_sink
 ):
-    subscriber("ask@example.com", notify_acknowledged=True)
-    o = outage(minutes_ago=30)
-    services.alerts_notify(outage=o, change="opened")
-    opened = AlertDelivery.objects.get(kind=Kind.OPENED)
-    assert services.alert_delivery_send(delivery_id=opened.pk).outcome == Outcome.SENT
-    watched(published=timezone.now() - 10 * M)
-    acknowledged = AlertDelivery.objects.get(kind=Kind.ACKNOWLEDGED)
+    _, acknowledged = _opened_then_acknowledged(subscriber, outage, watched)
     assert services.alert_delivery_send(delivery_id=acknowledged.pk).outcome == Outcome.SENT
 
     first, second = smtp_sink.wait_for("ask@example.com", 2)
