@@ -133,3 +133,30 @@ def test_region_list_of_the_preselected_country_is_filled_on_load(web_server, pa
     page.select_option("#id_country", "FR")
     expect(page.locator('#report-regions option[value="Berlin"]')).to_have_count(0)
     expect(page.locator('#report-regions option[value="Île-de-France"]')).to_have_count(1)
+
+
+def test_the_comment_box_counts_characters_as_the_server_does(web_server, page, make_service):  # noqa: F811
+    # An emoji is two UTF-16 units: the browser's own maxlength stopped at 140 of them, half
+    # of what the server takes (text tester, forty-sixth session).
+    make_service("acme", "Acme Cloud")
+    page.goto(f"{web_server.url}/services/acme/")
+    page.select_option("#id_country", "DE")
+    page.locator("summary", has_text="Add a region").click()
+    box = page.locator("#id_comment")
+    left = page.locator("#id_comment_left")
+    expect(left).to_have_text(" (280 left)")
+    box.fill("🔥" * 200 + "\nstill down")
+    expect(left).to_have_text(" (69 left)")  # the line break is one character
+
+    box.fill("🔥" * 281)
+    expect(left).to_have_text(" (1 too many)")
+    assert box.evaluate("b => b.validationMessage") == (
+        "Comments can be up to 280 characters; yours has 281."
+    )
+    page.get_by_role("button", name="Login", exact=True).click()
+    assert not Report.objects.exists()  # the browser held it back, with the server's words
+
+    box.fill("🔥" * 280)
+    page.get_by_role("button", name="Login", exact=True).click()
+    expect(page.locator("#report [data-placed-message]")).to_contain_text("was counted")
+    assert Report.objects.get().comment == "🔥" * 280
