@@ -78,6 +78,7 @@ class _Step:
     fired: list[int]
     in_outage: list[int]
     opened: bool
+    overall: int | None  # the service's overall series, which the peak is read from
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ def outages_apply(*, view: TickView) -> Applied:
                 outage, opened = _open(sid, fired, view), True
         if outage is not None:
             in_outage = [i for i in idx if tr.state.state[i] == STATE_OUTAGE]
-            steps.append(_Step(outage, idx, fired, in_outage, opened))
+            overall = next((i for i in idx if view.keys[i][1] == OVERALL), None)
+            steps.append(_Step(outage, idx, fired, in_outage, opened, overall))
     # The counts of every outage at once: a minute with many outages (a provider down) or a
     # long one (a giant service) reads what changed, not everything since each onset.
     tallies = outage_tallies([s.outage for s in steps], view.minute)
@@ -127,7 +129,7 @@ def outages_apply(*, view: TickView) -> Applied:
         outage, tally = step.outage, tallies[step.outage.id]
         if step.opened:
             # Its subscribers are found by its countries: fill them in before telling them.
-            _refresh(outage, step.fired, view, tally)
+            _refresh(outage, step.fired, view, tally, overall=step.overall)
             outage.save()
             _opening_countries_record(outage, step.fired, view)
             alerts_notify(outage=outage, change="opened")
@@ -138,7 +140,7 @@ def outages_apply(*, view: TickView) -> Applied:
         if outage.id in trimmed:
             tally = trimmed[outage.id]
             outage.networks = tally.networks
-        _refresh(outage, step.in_outage, view, tally, end=end)
+        _refresh(outage, step.in_outage, view, tally, overall=step.overall, end=end)
         _countries_standing_out(outage, listed, view, tally)
         if end is not None:
             _resolve(outage, end, view)
@@ -376,31 +378,48 @@ def _refresh(
     view: TickView,
     tally: Tally,
     *,
+    overall: int | None,
     end: dt.datetime | None = None,
 ) -> None:
     """Refresh the peak, score, counts, countries and top problems while the outage runs
-    (in memory: outages_apply saves them); ``end``: it resolves this minute, ending there."""
+    (in memory: outages_apply saves them); ``overall``: the service's overall series in the
+    view; ``end``: it resolves this minute, ending there."""
     scores = view.result.scores
     for i in in_outage:
         outage.score = max(outage.score, float(scores.score[i]))
-        if view.keys[i][1] != OVERALL:
-            continue
-        excess = view.observed[i] - view.result.expected[i]
-        if excess > outage.peak_observed - outage.peak_expected:
-            outage.peak_observed = float(view.observed[i])
-            outage.peak_expected = float(view.result.expected[i])
-            outage.peak_at = view.minute
+    if end is None:
+        _peak_update(outage, overall, view)
+    tally_apply(outage, tally)
+    outage.explanation = _explanation(outage, tally.countries, tally.total, end=end)
+
+
+def tally_apply(outage: Outage, tally: Tally) -> None:
+    """An outage's figures from its counts (in memory): its top problems, its total, and its
+    countries, those listed and any sending COUNTRY_SHARE of its reports, most first."""
     countries, total = tally.countries, tally.total
     outage.top_problems = [
         {"problem": slug, "count": n} for slug, n in tally.problems.most_common(TOP_PROBLEMS)
     ]
     standing_out = [c for c, n in countries.most_common() if total and n >= COUNTRY_SHARE * total]
-    ordered = sorted(
+    outage.countries = sorted(
         set(outage.countries) | set(standing_out), key=lambda c: (-countries.get(c, 0), c)
     )
-    outage.countries = ordered
     outage.total_reports = total
-    outage.explanation = _explanation(outage, countries, total, end=end)
+
+
+def _peak_update(outage: Outage, overall: int | None, view: TickView) -> None:
+    """The outage's peak: the minute of the service's overall series with the most excess
+    while the outage runs, whichever of its series fired, the first minute whatever its excess.
+    Taken only while the overall series was itself in outage, an outage opened by countries
+    alone told its followers "At the peak: no reports in the last minute" while 37 a minute
+    came in (cross-surface tester, forty-seventh session)."""
+    if overall is None:
+        return
+    excess = view.observed[overall] - view.result.expected[overall]
+    if outage.peak_at is None or excess > outage.peak_observed - outage.peak_expected:
+        outage.peak_observed = float(view.observed[overall])
+        outage.peak_expected = float(view.result.expected[overall])
+        outage.peak_at = view.minute
 
 
 def _elevated_until(idx: list[int], view: TickView) -> dt.datetime | None:

@@ -488,3 +488,31 @@ def test_every_country_that_fires_at_the_opening_is_on_the_timeline(service, sen
     first = outage.events.filter(kind__in=["opened", "country"], at=outage.detected_at)
     assert {e.country for e in first} >= {"DE", "FR"}
     assert all("reports in the last" in e.message for e in first if e.country)
+
+
+def test_an_outage_opened_by_a_country_alone_has_its_peak_from_the_opening_minute(
+    service, send_reports
+):
+    """Germany's series fires while the service's overall series, carrying a large US
+    baseline, does not yet: the peak was taken only from minutes the overall series was itself
+    in outage, so the detected email said "At the peak: no reports in the last minute" while
+    87 a minute came in (cross-surface tester, forty-seventh session)."""
+    history_fill(service, {"DE": 2.0, "US": 60.0})
+    for k in range(0, 12):
+        minute = T0 + k * M
+        send_reports(service, minute, 2, country="DE")
+        send_reports(service, minute, 60, country="US")
+        if k >= 10:
+            send_reports(service, minute, 25, country="DE", problem="app")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+        if Outage.objects.exists():
+            break
+    outage = Outage.objects.get(service=service)
+    opened = outage.events.get(kind="opened")
+    assert opened.country == "DE"  # the overall series did not open it
+    assert outage.peak_at == minute
+    assert outage.peak_observed == 87 and 50 < outage.peak_expected < 75
+    assert "no reports" not in outage.explanation
+    assert "87 reports a minute" in outage.explanation
