@@ -44,6 +44,8 @@ from detection.official.models import OfficialIncident, ServiceStatusSource
 from detection.services.baselines import baselines_refit
 from detection.services.buckets import buckets_aggregate, buckets_rewritten
 from detection.services.config import detector_config
+from detection.services.outage_tally import outage_tallies
+from detection.services.outages import tally_apply
 from detection.services.series import series_history
 from detection.services.timeutil import (
     from_epoch_minute,
@@ -412,10 +414,16 @@ def _outages_from_history(service: Service, end: int) -> int:
     if not len(minutes):
         return 0
     result = detect_series(minutes, values, 1, config)
+    # Outages already recorded (the live detector's, on real reports among the simulated):
+    # the same minutes recorded again read as a second outage of the same event.
+    recorded = list(Outage.objects.filter(service=service).values_list("started_at", "resolved_at"))
     created = 0
     for found in result.outages:
         if found.ended_at < 0 or found.onset < minutes[0] + 3 * 1440:
             continue  # still open at the end, or judged on too little history
+        started, ended = from_epoch_minute(found.onset), from_epoch_minute(found.ended_at)
+        if any(s < ended and (r is None or r > started) for s, r in recorded):
+            continue
         i, j = found.onset - minutes[0], found.ended_at - minutes[0]
         peak = i + int(np.argmax(values[i:j] - result.expected[i:j]))
         with transaction.atomic():
@@ -430,8 +438,6 @@ def _outages_from_history(service: Service, end: int) -> int:
                 peak_at=from_epoch_minute(int(minutes[peak])),
                 score=float(result.anomaly_score[i:j].max()),
                 rule=str(result.rule[found.opened_at - minutes[0]]),
-                total_reports=int(values[i:j].sum()),
-                networks=_networks(service, found.onset, found.ended_at),
                 explanation=simulated_explanation(
                     f"{int(values[i:j].sum())} counted reports from "
                     f"{from_epoch_minute(found.onset):%H:%M} to "
@@ -439,6 +445,10 @@ def _outages_from_history(service: Service, end: int) -> int:
                     f"minute vs {figure_text(result.expected[peak])} expected."
                 ),
             )
+            # Its countries, problems, total and networks counted as a live outage's are.
+            tally = outage_tallies([outage], outage.resolved_at - dt.timedelta(minutes=1))
+            tally_apply(outage, tally[outage.id])
+            outage.save()
             for kind, at, message in (
                 (OutageEvent.Kind.OPENED, outage.detected_at, "Problems detected."),
                 (OutageEvent.Kind.RESOLVED, outage.resolved_at, "Back to normal."),
@@ -446,22 +456,6 @@ def _outages_from_history(service: Service, end: int) -> int:
                 OutageEvent.objects.create(outage=outage, at=at, kind=kind, message=message)
         created += 1
     return created
-
-
-def _networks(service: Service, onset: int, end: int) -> int:
-    """Distinct networks behind the counted reports of [onset, end), as a live outage counts
-    them (each simulated report comes from a network of its own)."""
-    return (
-        Report.objects.filter(
-            service=service,
-            counted=True,
-            created_at__gte=from_epoch_minute(onset),
-            created_at__lt=from_epoch_minute(end),
-        )
-        .values("reporter_key")
-        .distinct()
-        .count()
-    )
 
 
 def live_minute(

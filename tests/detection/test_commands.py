@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections import Counter
 from io import StringIO
 
 import numpy as np
@@ -247,6 +248,40 @@ def test_simulated_past_outages_say_how_many_networks_reported_them(make_service
             created_at__lt=outage.resolved_at,
         )
         assert outage.networks == span.values("reporter_key").distinct().count() > 0
+        # Where and what, as a live outage's: every one read "Everywhere" and "No problem
+        # stands out" (cross-surface tester, forty-seventh session).
+        assert outage.total_reports == span.filter(counted=True).count()
+        assert outage.countries and outage.top_problems
+        countries = Counter(span.filter(counted=True).values_list("country", flat=True))
+        assert outage.countries[0] == countries.most_common(1)[0][0]
+
+
+@pytest.mark.django_db
+def test_simulated_history_does_not_record_again_an_outage_already_recorded(
+    make_service, history_clock
+):
+    """An outage the live detector recorded (a real report behind it, so a reset keeps it)
+    over minutes where the history finds one too: recorded once, not a second "simulated"
+    outage of the same event."""
+    from reports.services import report_create
+
+    make_service("acme")
+    history = ("simulate", "history", "--services", "1", "--weeks", "1", "--seed", "3")
+    call_command(*history, stdout=StringIO())
+    found = Outage.objects.get()
+    found.explanation = "Recorded live."
+    found.save()
+    service = found.service
+    report_create(
+        service=service,
+        problem=service.problem_types.first(),
+        country="DE",
+        source=Report.Source.WEB,
+        address="12.0.0.1",
+        now=found.started_at + dt.timedelta(seconds=30),
+    )
+    call_command(*history, "--replace", stdout=StringIO())
+    assert list(Outage.objects.values_list("pk", flat=True)) == [found.pk]
 
 
 @pytest.mark.django_db
