@@ -427,7 +427,10 @@ def notice_build(
         earlier=earlier,
         official=said,
         official_incident=official_incident(official),
-        explanation=words.outage_summary(outage, named, zone=zone, now=now, date=True),
+        # As the API and the feed word it: a cold start's prior is no one's "normal".
+        explanation=words.outage_summary(
+            outage, named, zone=zone, now=now, date=True, cold=outage_cold(outage)
+        ),
         figures=quoted,
         unreached=unreached,
     )

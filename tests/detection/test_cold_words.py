@@ -5,12 +5,16 @@ normal", a guess for a new service that nobody observed."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from alerts import channels
 from alerts import presentation as alert_words
+from alerts.models import AlertDelivery, Subscription
 from detection import presentation, selectors
 from detection.models import OutageEvent, SeriesState
 from tests.detection.status_data import (
@@ -58,7 +62,18 @@ def _texts(api_client, client, service, outage) -> dict[str, str]:
         "page": client.get(f"/outages/{outage.pk}/").content.decode(),
         "service page": client.get(f"/services/{service.slug}/").content.decode(),
         "alert": alert_words.summary(kind="opened", outage=outage, now=outage.started_at),
+        "webhook": json.dumps(channels.webhook.payload(_notice(outage))),
     }
+
+
+def _notice(outage):
+    follower = Subscription.objects.create(
+        email="ann@example.com", service=outage.service, confirmed_at=timezone.now()
+    )
+    delivery = AlertDelivery.objects.create(
+        subscription=follower, outage=outage, kind=AlertDelivery.Kind.OPENED
+    )
+    return alert_words.notice_build(delivery=delivery, now=outage.started_at)
 
 
 def test_a_cold_start_claims_no_normal_anywhere(api_client, client, service, midday):
@@ -77,7 +92,7 @@ def test_a_service_with_history_keeps_its_normal(api_client, client, service, mi
     baseline_store(service, flat_baseline(0.4))
     outage = _cold_outage(service, midday)
     texts = _texts(api_client, client, service, outage)
-    for surface in ("api explanation", "api timeline", "feed", "status", "alert"):
+    for surface in ("api explanation", "api timeline", "feed", "status", "alert", "webhook"):
         assert NORMAL.search(texts[surface]), surface
 
 
