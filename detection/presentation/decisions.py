@@ -97,7 +97,9 @@ class DecisionLine:
     at: datetime | None = None
 
     def __str__(self) -> str:
-        return f"{time_text(self.at, date=False)}: {self.text}" if self.at else self.text
+        # The API's form: read later than written, so always with the date (as its
+        # explanation; the page's <time> shows it when not today).
+        return f"{time_text(self.at, date=True)}: {self.text}" if self.at else self.text
 
 
 def decision_details(

@@ -4,6 +4,8 @@ session: the API said "Top problems: responses (39)" where the page said "AI res
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from detection.models import Outage
@@ -44,3 +46,13 @@ def test_the_api_tells_a_cold_start_as_the_page_does(api_client, service):
 )
 def test_a_figure_in_a_sentence_is_never_0_0_for_a_small_normal(number, text):
     assert figure_text(number) == text
+
+
+def test_the_api_dates_every_timed_line(api_client, service, midday):
+    # "12:42 UTC: Problems detected." read a week later said no day, and an outage across
+    # midnight read out of order (cross-surface tester, forty-seventh session).
+    baseline_store(service, flat_baseline())
+    outage = outage_make(service, started_at=midday.replace(second=0) - timedelta(days=6))
+    timed = [line for line in _decision(api_client, outage) if " UTC: " in line]
+    assert timed
+    assert all(line.startswith("19 Nov ") for line in timed), timed
