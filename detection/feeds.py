@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from django.contrib.syndication.views import Feed
+from django.db.models import Min
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -18,10 +20,23 @@ from reports.models import Service
 from reports.text import xml_safe
 
 FEED_ITEMS = 50
+# An empty feed's date when not even a service is watched.
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class _Atom(Atom1Feed):
+    def latest_post_date(self) -> datetime:
+        # Django dates a feed with no entries "now": its <updated>, ETag and Last-Modified
+        # changed on every request, so the feed of a service that never broke (most of them)
+        # was never a 304 and looked updated to every reader's poll (docs tester, forty-seventh
+        # session). Such a feed is as old as what it watches.
+        if not self.items:
+            return self.feed["empty_since"]
+        return super().latest_post_date()
 
 
 class OutageFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type = _Atom
     title = "OutageWatch: outages"
     subtitle = "Outages detected from people's problem reports, newest first."
     # RFC 4287 wants an author on the feed (or on every entry); validators refuse it without.
@@ -48,6 +63,13 @@ class OutageFeed(Feed):
 
     def items(self) -> list[Outage]:
         return selectors.outages_cold_marked(list(selectors.outage_list()[:FEED_ITEMS]))
+
+    def feed_extra_kwargs(self, obj: Service | None) -> dict[str, Any]:
+        if obj is not None:
+            since = obj.watched_since
+        else:
+            since = Service.objects.aggregate(first=Min("watched_since"))["first"]
+        return {"empty_since": since or _EPOCH}
 
     # Feed readers show entries long after they were written: always with the date.
     def item_title(self, item: Outage) -> str:

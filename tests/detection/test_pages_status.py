@@ -4,12 +4,13 @@ problems, countries, history), outage pages and Atom feeds."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.http import http_date
 
 from reports.models import ProblemType, Service
 from tests.detection.status_data import (
@@ -295,3 +296,21 @@ def test_normal_now_is_rounded_like_the_status_sentence(client, service, expecte
     html = client.get("/services/acme/").content.decode()
     assert f"Now about 34 reports a minute, where {words} are normal." in html
     assert _expected_tile(html) == words
+
+
+@pytest.mark.parametrize("path", ["/outages/feed/", "/services/quiet/outages/feed/"])
+def test_a_feed_with_no_outages_is_dated_by_what_it_watches_and_can_be_a_304(
+    client, make_service, path
+):
+    # Django dates an empty feed "now", to the microsecond: a new ETag and Last-Modified on
+    # every poll of a service that never broke (docs tester, forty-seventh session).
+    make_service("quiet", "Quiet Cloud")
+    # The site's: its first service's (the catalog's, loaded by the migrations).
+    since = Service.objects.filter(**({"slug": "quiet"} if "quiet" in path else {}))
+    since = since.order_by("watched_since").first().watched_since
+    first = client.get(path)
+    assert first.status_code == 200
+    assert first["Last-Modified"] == http_date(since.timestamp())
+    assert client.get(path, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    updated = ElementTree.fromstring(first.content).find(f"{ATOM}updated").text
+    assert datetime.fromisoformat(updated) == since
