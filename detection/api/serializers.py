@@ -479,7 +479,11 @@ class ServiceDetailSerializer(serializers.Serializer):
     # Its status.
     status = ServiceStateSerializer(source="state")
     active_outage = serializers.SerializerMethodField()
-    reports = ReportCountsSerializer(help_text="Counted reports, all countries.")
+    reports = ReportCountsSerializer(
+        help_text="Counted reports, all countries: one per network and service per dedup window "
+        "(REPORT_DEDUP_WINDOW_MINUTES), as the detector counts them, in the minutes already "
+        "counted (up to a minute behind)."
+    )
     expected_now = RoundedFloatField(
         source="state.expected",
         allow_null=True,

@@ -59,7 +59,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="mode", required=True)
         csv_mode = sub.add_parser("csv", help="labelled timestamp,value series + labels JSON")
         csv_mode.add_argument(
-            "directory", type=Path, help="where the CSV files and labels.json go (made if new)"
+            "directory",
+            type=Path,
+            help="where the CSV files and their .labels.json files go (made if new)",
         )
         csv_mode.add_argument(
             "--series", type=_within(int, 1, 1000), default=10, help="how many series (10)"
