@@ -157,7 +157,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "alerts/subscription_gone.html")
     except tokens.InvalidToken:
         return invalid_link(request)
-    context = {"service": subscription.service, "email": _masked(subscription.email)}
+    context = {
+        "service": subscription.service,
+        "email": _masked(subscription.email),
+        # A Slack, Discord or webhook channel's link stops the posts, not emails: its page said
+        # "Stop emailing ann@..." and turned the webhook off (cross-surface tester, 47th
+        # session). Its address gets no alerts, only the confirmation that carried the link.
+        "posted": subscription.channel != Subscription.Channel.EMAIL,
+        "channel_noun": presentation.channel_noun(subscription.channel),
+    }
     if request.method == "POST":
         # RFC 8058 one-click (body "List-Unsubscribe=One-Click") and our own button alike.
         context["already"] = subscription.unsubscribed_at is not None

@@ -87,3 +87,19 @@ def test_the_confirmation_page_names_the_countries(service, client):
     page = client.get(_confirm_path(service, countries=("DE", "FR"))).content.decode()
     assert "<strong>Acme Cloud</strong> in Germany, France to" in page
     assert " in DE" not in page
+
+
+def test_a_posted_channels_unsubscribe_link_says_it_stops_the_posts(service, client):
+    # Its page said "Stop emailing c•••@example.com" and turned the webhook off: the address
+    # only ever got the confirmation that carried the link (cross-surface tester, 47th session).
+    hook = Subscription.objects.create(
+        email="carol@example.com", service=service, confirmed_at=timezone.now(),
+        channel=Subscription.Channel.WEBHOOK, url="https://hooks.example/x",
+    )  # fmt: skip
+    path = _unsubscribe_path(hook)
+    page = client.get(path).content.decode()
+    assert "Stop posting Acme Cloud outages to the webhook that" in page
+    assert "emailing" not in page
+    done = client.post(path).content.decode()
+    assert "We will post no more Acme Cloud outages to the webhook that" in done
+    assert "email " not in done.split("<main", 1)[-1]
