@@ -433,6 +433,8 @@ def notice_build(
         ),
         figures=quoted,
         unreached=unreached,
+        outage_problems=named,
+        relapse=_quotes_relapse(relapse),
     )
 
 

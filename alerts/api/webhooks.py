@@ -28,9 +28,8 @@ class WebhookOutageSerializer(serializers.Serializer):
     resolved_at = serializers.DateTimeField(allow_null=True)
     countries = serializers.ListField(
         child=serializers.CharField(),
-        help_text="Where the message's problems are, ISO codes, most reports first; empty: "
-        "all. A relapse's own in its messages (`reopened`, or `opened` to a follower of a "
-        "country only the relapse reached).",
+        help_text="Where the outage's problems are, ISO codes, most reports first; empty: "
+        "all (as the outage API's). A relapse's own are in `relapse`.",
     )
     observed = serializers.FloatField(
         help_text="Counted reports a minute at the whole outage's peak (in a relapse's "
@@ -39,12 +38,24 @@ class WebhookOutageSerializer(serializers.Serializer):
     expected = serializers.FloatField(help_text="Reports a minute expected at that peak.")
     score = serializers.FloatField()
     top_problems = WebhookProblemSerializer(
-        many=True, help_text="The message's problems: a relapse's own in its messages."
+        many=True,
+        help_text="The outage's problems (as the outage API's); a relapse's own are in `relapse`.",
     )
     explanation = serializers.CharField(
         help_text="What happened, in plain words (as the outage API's), times in the "
         "subscription's zone."
     )
+
+
+class WebhookRelapseSerializer(serializers.Serializer):
+    episode = serializers.IntegerField(help_text="Which reopening (1 for the first).")
+    since = serializers.DateTimeField(help_text="When the problems came back.")
+    detected_at = serializers.DateTimeField(allow_null=True)
+    countries = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Where the relapse's problems are, ISO codes, most reports first; empty: all.",
+    )
+    top_problems = WebhookProblemSerializer(many=True, help_text="The relapse's problems.")
 
 
 class WebhookOfficialIncidentSerializer(serializers.Serializer):
@@ -94,6 +105,11 @@ class WebhookEventSerializer(serializers.Serializer):
     outage = WebhookOutageSerializer(
         allow_null=True,
         help_text="Null for `upstream`; for `test`, a sample shaped as a real one, with id 0.",
+    )
+    relapse = WebhookRelapseSerializer(
+        allow_null=True,
+        help_text="The relapse the message is about (`reopened`, or `opened` to a follower of "
+        "a country only the relapse reached; `summary` and `title` quote it), else null.",
     )
     upstream = WebhookUpstreamSerializer(
         required=False, help_text="Only for `upstream`: the provider's dependents that are down."

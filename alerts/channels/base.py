@@ -75,6 +75,10 @@ class Notice:
     figures: Any = None
     # A "resolved" whose "detected" never reached the subscriber (their channel was down).
     unreached: bool = False
+    # The whole outage's problems (``problems`` are a relapse's when the message quotes one),
+    # and whether it does: the webhook body keeps the outage and the relapse apart.
+    outage_problems: list[dict[str, Any]] = field(default_factory=list)
+    relapse: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -64,22 +64,41 @@ def payload(notice: Notice, *, key: str | None = None) -> dict[str, Any]:
             "started_at": _iso(outage.started_at),
             "detected_at": _iso(outage.detected_at),
             "resolved_at": _iso(outage.resolved_at),
-            "countries": notice.countries,
+            # The outage as the read API gives it, whichever run the message is about: a
+            # relapse's countries and problems beside the first run's peak and onset made one
+            # object of two (cross-surface tester, forty-seventh session).
+            "countries": list(outage.countries or []),
             # Rounded as the read API rounds them (peak_observed, peak_expected, score).
             "observed": for_readers(notice.observed),
             "expected": for_readers(notice.expected),
             "score": for_readers(outage.score, 3),
-            "top_problems": [
-                {"problem": p["slug"], "name": p["name"], "count": p["count"]}
-                for p in notice.problems
-            ],
+            "top_problems": _problems(notice.outage_problems),
             "explanation": notice.explanation,
         },
+        "relapse": _relapse(notice),
         "official": notice.official,
         "official_incident": _official(notice.official_incident),
         # A "resolved" whose "opened" never got through: the receiver's first word of it
         # (regression tester F3, forty-fifth session: said only in the summary's words).
         **({"missed_opened": notice.unreached} if notice.event == "resolved" else {}),
+    }
+
+
+def _problems(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"problem": p["slug"], "name": p["name"], "count": p["count"]} for p in problems]
+
+
+def _relapse(notice: Notice) -> dict[str, Any] | None:
+    """What a message about a relapse ("problems again") quotes of it; None otherwise."""
+    if not notice.relapse:
+        return None
+    quoted = notice.figures
+    return {
+        "episode": notice.episode,
+        "since": _iso(quoted.since),
+        "detected_at": _iso(quoted.detected_at),
+        "countries": notice.countries,
+        "top_problems": _problems(notice.problems),
     }
 
 
@@ -89,6 +108,7 @@ def _upstream_payload(notice: Notice, key: str) -> dict[str, Any]:
     return {
         **_envelope(notice, notice.subscription.service, key),
         "outage": None,
+        "relapse": None,
         "upstream": {
             "id": view.id,
             "provider": view.provider,

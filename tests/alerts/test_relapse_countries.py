@@ -175,6 +175,20 @@ def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_firs
     notice = presentation.notice_build(delivery=delivery, now=timezone.now())
     assert notice.figures.rate == "About 8 reports a minute"
     assert "About 8 reports a minute" in str(channels.slack.payload(notice))
+    # A webhook's `outage` is the outage, as the API gives it; the relapse has its own object
+    # (its countries and problems beside the first run's peak and onset made one object of
+    # two: cross-surface tester, forty-seventh session).
+    body = channels.webhook.payload(notice)
+    o.refresh_from_db()
+    assert body["outage"]["countries"] == o.countries
+    assert body["outage"]["top_problems"][0] == {"problem": "login", "name": "Login", "count": 40}
+    assert body["relapse"] == {
+        "episode": delivery.episode,
+        "since": came_back.isoformat().replace("+00:00", "Z"),
+        "detected_at": body["relapse"]["detected_at"],
+        "countries": ["US"],
+        "top_problems": [{"problem": "app", "name": "App", "count": 15}],
+    }
 
 
 def _reads(delivery: AlertDelivery) -> tuple[int, int]:
