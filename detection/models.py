@@ -192,6 +192,11 @@ class Outage(models.Model):
         "reopen window): in its span, not in its duration.",
     )
     explanation = models.TextField(blank=True)
+    # Whether its service had no history when it opened (its "expected" the prior's guess for a
+    # new service): what its words say for good. Read from the service's baseline now, a past
+    # outage gained a "normal" once the baseline was fitted, against the alerts sent about it
+    # (cross-surface tester, forty-seventh session). Null: opened before this was recorded.
+    judged_cold = models.BooleanField(null=True, blank=True)
     # What the counts above rest on that can no longer change: the sums of its buckets before
     # the aggregation's settled minute (detection.services.outage_tally), so each minute reads
     # only the minutes after it. Owned by that module; empty = count from the onset.

@@ -937,16 +937,21 @@ def outage_history(*, service: Service, limit: int = HISTORY_LIMIT) -> list[Outa
 def outages_cold_marked(outages: list[Outage]) -> list[Outage]:
     """Each outage marked (`cold_start`) with whether its service has no history yet, so
     that a list or feed claims no "normal" beside its peak (explain tester F2); one query."""
-    cold = services_cold(service_ids={outage.service_id for outage in outages})
+    unknown = {outage.service_id for outage in outages if outage.judged_cold is None}
+    cold = services_cold(service_ids=unknown) if unknown else frozenset()
     for outage in outages:
-        outage.cold_start = outage.service_id in cold
+        judged = outage.judged_cold
+        outage.cold_start = outage.service_id in cold if judged is None else judged
     return outages
 
 
 def outage_cold(outage: Outage) -> bool:
-    """Whether the outage's service has no history yet (services_cold): as marked by
-    outages_cold_marked for a list, else read (one query)."""
+    """Whether the outage was judged on a cold start: as recorded when it opened, else (an
+    outage opened before that was recorded) whether its service has no history yet
+    (services_cold); as marked by outages_cold_marked for a list, else read (one query)."""
     marked = getattr(outage, "cold_start", None)
+    if marked is None and outage.judged_cold is not None:
+        marked = outage.cold_start = outage.judged_cold
     if marked is None:
         marked = outage.cold_start = outage.service_id in services_cold(
             service_ids=[outage.service_id]

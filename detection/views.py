@@ -106,8 +106,11 @@ def outage_context(read: live.OutageLive) -> dict[str, Any]:
         "problems": read.problems,
         "official": read.official,
         "upstream": read.upstream,
-        # No history yet: the words claim no "normal" and no "own history" (F22).
-        "cold": presentation.cold_start(read.series.baseline_method),
+        # No history when it was judged: the words claim no "normal" and no "own history"
+        # (F22); an outage opened before that was recorded goes by the series' baseline now.
+        "cold": read.outage.judged_cold
+        if read.outage.judged_cold is not None
+        else presentation.cold_start(read.series.baseline_method),
     }
 
 

@@ -30,6 +30,7 @@ from detection.models import (
     SeriesState,
     ServiceStatus,
 )
+from detection.selectors import services_cold
 from detection.services.bulk import update, upsert
 from detection.services.config import detector_config
 from detection.services.outage_tally import Tally, outage_tallies, tallies_trimmed
@@ -323,6 +324,7 @@ def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
         detected_at=view.now,
         rule=str(view.result.scores.rule[i]),
         score=float(view.result.scores.score[i]),
+        judged_cold=service_id in services_cold(service_ids=[service_id]),
     )
     _event(outage, OutageEvent.Kind.OPENED, view, i, _verdict(view, i))
     return outage

@@ -438,6 +438,7 @@ def _outages_from_history(service: Service, end: int) -> int:
                 peak_at=from_epoch_minute(int(minutes[peak])),
                 score=float(result.anomaly_score[i:j].max()),
                 rule=str(result.rule[found.opened_at - minutes[0]]),
+                judged_cold=False,  # judged on three days of history at least (above)
                 explanation=simulated_explanation(
                     f"{int(values[i:j].sum())} counted reports from "
                     f"{from_epoch_minute(found.onset):%H:%M} to "

@@ -16,7 +16,7 @@ from alerts import channels
 from alerts import presentation as alert_words
 from alerts.models import AlertDelivery, Subscription
 from detection import presentation, selectors
-from detection.models import OutageEvent, SeriesState
+from detection.models import Outage, OutageEvent, SeriesBaseline, SeriesState
 from tests.detection.status_data import (
     baseline_store,
     buckets_make,
@@ -137,3 +137,29 @@ def test_a_service_with_history_shows_its_normal_in_its_tile_chart_and_countries
     assert "against what is normal" in chart and "Not enough history yet" not in chart
     assert "Normal range" in chart
     assert "20× normal" in countries
+
+
+def test_an_outage_judged_on_a_cold_start_keeps_its_words_once_the_service_has_history(
+    api_client, client, service, midday
+):
+    # Read from the service's baseline now, a past outage gained "where less than 1 is
+    # normal" once the baseline was fitted, against the alerts sent about it (cross-surface
+    # tester, forty-seventh session). The status and the service page are about now.
+    baseline_store(service, flat_baseline(0.4))
+    outage = _cold_outage(service, midday)
+    outage.judged_cold = True
+    outage.save()
+    texts = _texts(api_client, client, service, outage)
+    for surface in ("api explanation", "api timeline", "feed", "alert", "webhook"):
+        assert not NORMAL.search(texts[surface]), (surface, NORMAL.search(texts[surface]))
+    # The page's status line is about now, its account of the outage about then.
+    assert "<dd>almost none (no history yet)</dd>" in texts["page"]
+    # And an outage judged on history keeps its normal after a reset to the prior.
+    SeriesBaseline.objects.filter(service=service).delete()
+    baseline_store(service, cold_baseline())
+    outage = Outage.objects.get(pk=outage.pk)
+    outage.judged_cold = False
+    outage.save()
+    assert selectors.outage_cold(Outage.objects.get(pk=outage.pk)) is False
+    [listed] = selectors.outages_cold_marked([Outage.objects.get(pk=outage.pk)])
+    assert listed.cold_start is False

@@ -236,6 +236,7 @@ def test_a_service_quiet_for_a_day_has_its_first_reports_judged(make_service, se
     assert outage.started_at == T0
     assert outage.detected_at - outage.started_at <= dt.timedelta(minutes=2, seconds=5)
     assert ServiceStatus.objects.get(service=quiet).level == 2
+    assert outage.judged_cold is True  # what its words say for good (test_cold_words)
 
 
 def test_a_service_new_this_minute_learns_its_first_reports(make_service, send_reports):
