@@ -45,6 +45,7 @@ _STATE = {
     "since": "2026-11-27T14:05:00Z",
     "observed": 81.0,
     "expected": 4.1,
+    "cold_start": False,
     "score": 0.999,
     "rule": "excess",
     "countries": ["DE", "FR", "NL"],

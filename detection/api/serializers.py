@@ -130,6 +130,11 @@ class ServiceStateSerializer(serializers.Serializer):
         allow_null=True,
         help_text=(f"What the detector judged the newest minute against: {_JUDGED}."),
     )
+    cold_start = serializers.BooleanField(
+        source="cold",
+        help_text="The service has no history here yet: `expected` is the detector's guess for "
+        "a new service, not a normal anyone observed (the pages say it is not known yet).",
+    )
     score = RoundedFloatField(
         decimals=3,
         help_text=(

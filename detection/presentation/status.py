@@ -78,7 +78,9 @@ def _falling_sentence(state: ServiceState, timed: bool) -> str:
             if state.observed <= 0
             else f"{about_reports(state.observed)} a minute"
         )
-        text = f"Reports at {name} are back to normal levels: {now}."
+        # No "normal levels" on a cold start: the page says its normal is not known yet.
+        back = "have calmed down" if state.cold else "are back to normal levels"
+        text = f"Reports at {name} {back}: {now}."
     else:
         rate = rate_phrase(state.observed, _normal(state), capital=False)
         text = f"Reports are falling at {name}: now {rate}."

@@ -163,3 +163,15 @@ def test_an_outage_judged_on_a_cold_start_keeps_its_words_once_the_service_has_h
     assert selectors.outage_cold(Outage.objects.get(pk=outage.pk)) is False
     [listed] = selectors.outages_cold_marked([Outage.objects.get(pk=outage.pk)])
     assert listed.cold_start is False
+
+
+def test_a_cold_start_falling_back_is_not_back_to_normal_levels(api_client, service, midday):
+    # The page says its normal is not known yet; the API's status flags its `expected` as
+    # the detector's guess (cross-surface tester, forty-seventh session).
+    baseline_store(service, cold_baseline())
+    outage = outage_make(service, started_at=midday.replace(second=0) - timedelta(minutes=40))
+    status_make(service, 2, outage=outage, observed=0.0, expected=0.5)
+    text = presentation.status_sentence(selectors.service_state_get(service=service), now=midday)
+    assert text.startswith("Reports at Acme Cloud have calmed down: none in the last minute.")
+    status = api_client.get(f"/api/v1/services/{service.slug}/").json()["status"]
+    assert status["cold_start"] is True

@@ -59,6 +59,7 @@ def test_an_outage_still_high_gives_its_rate(service, midday):
 
 
 def test_falling_back_to_normal_reads_as_normal_levels(service, midday):
+    baseline_store(service, flat_baseline(1.8))  # a cold start's is not "normal"
     outage = outage_make(service, started_at=minute(midday) - timedelta(minutes=40))
     status_make(service, 2, outage=outage, observed=2.0, expected=1.8)
     text = sentence(service, midday)
@@ -67,6 +68,7 @@ def test_falling_back_to_normal_reads_as_normal_levels(service, midday):
 
 
 def test_falling_to_no_reports_reads_naturally(service, midday):
+    baseline_store(service, flat_baseline(1.8))  # a cold start's is not "normal"
     outage = outage_make(service, started_at=minute(midday) - timedelta(minutes=40))
     status_make(service, 2, outage=outage, observed=0.0, expected=1.8)
     text = sentence(service, midday)
