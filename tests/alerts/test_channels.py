@@ -5,18 +5,26 @@ Clocks are pinned where retries matter: every call that depends on the time gets
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import hmac
 import ipaddress
 import re
+import socket
+import ssl
+import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from alerts import channels, presentation, selectors, services
 from alerts.channels import http
+from alerts.channels.http import Answer as HTTPAnswer
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services import Outcome
 from alerts.tasks import alert_delivery_send_task
@@ -142,6 +150,9 @@ def test_the_same_outage_keeps_its_id_through_reopen_and_resolve(hook, outage, r
 
     opened, resolved = (r.json() for r in receiver.received)
     assert opened["outage"]["id"] == resolved["outage"]["id"] == o.pk
+    assert opened["outage"]["resolved_at"] is None
+    ended = datetime.fromisoformat(resolved["outage"]["resolved_at"].replace("Z", "+00:00"))
+    assert ended == o.resolved_at
     assert (resolved["event"], resolved["outage"]["status"]) == ("resolved", "resolved")
 
 
@@ -194,6 +205,21 @@ def test_a_redirect_is_not_followed(hook, outage, receiver):
 
     assert result.outcome == Outcome.FAILED and "redirects are not followed" in result.reason
     assert len(receiver.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [(500, False), (502, False), (503, False), (408, False), (425, False), (429, False),
+     (400, True), (401, True), (404, True), (410, True)],
+)  # fmt: skip
+def test_what_an_answer_means_for_a_delivery(status, permanent):
+    """A receiver's own trouble (5xx) or its rate limit (429) is retried; a refusal is not
+    and counts towards disabling (mutation tester, forty-seventh session: 500 and 429 taken
+    as refusals survived)."""
+    with pytest.raises(channels.TransportError) as refused:
+        http._checked(HTTPAnswer(status=status, body=b"no"))
+    assert refused.value.permanent is permanent
+    assert str(refused.value).startswith(f"HTTP {status}")
 
 
 def test_the_answer_is_read_only_up_to_the_cap(receiver, settings):
@@ -321,6 +347,126 @@ def test_loopback_is_refused_unless_the_setting_allows_it(hook, outage, receiver
     assert refused.value.permanent
 
 
+class _Network:
+    """socket.getaddrinfo answering from a table, and socket.create_connection noting where
+    it was asked to connect (and refusing): no packet leaves the machine."""
+
+    def __init__(self, names: dict[str, list[list[str]]]) -> None:
+        self.names = names  # name -> the addresses of each lookup in turn (the last repeats)
+        self.lookups: list[str] = []
+        self.connects: list[tuple[str, int]] = []
+
+    def getaddrinfo(self, host, port, *args, **kwargs):
+        self.lookups.append(host)
+        answers = self.names[host]
+        addresses = answers[min(len(self.lookups), len(answers)) - 1]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]
+
+    def create_connection(self, address, *args, **kwargs):
+        self.connects.append(address)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_the_connection_goes_to_the_address_that_was_vetted(monkeypatch, settings):
+    # DNS rebinding: a name public when vetted and private when connected to. The vetted
+    # address is pinned; nothing covered it (mutation tester, forty-seventh session).
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+    network = _Network({"hooks.rebind.test": [["93.184.215.14"], ["127.0.0.1"]]})
+    monkeypatch.setattr(socket, "getaddrinfo", network.getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", network.create_connection)
+
+    with pytest.raises(channels.TransportError):
+        http.post("http://hooks.rebind.test:8080/hook", body=b"{}", headers={})
+
+    assert network.lookups == ["hooks.rebind.test"]
+    assert network.connects == [("93.184.215.14", 8080)]
+
+
+@pytest.mark.parametrize(
+    "addresses", [["93.184.215.14", "10.0.0.7"], ["10.0.0.7", "93.184.215.14"]]
+)
+def test_a_name_that_also_points_inside_is_refused_whatever_else_it_says(
+    addresses, monkeypatch, settings
+):
+    settings.ALERT_HTTP_ALLOW_LOOPBACK = False
+    network = _Network({"hooks.mixed.test": [addresses]})
+    monkeypatch.setattr(socket, "getaddrinfo", network.getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", network.create_connection)
+
+    with pytest.raises(channels.TransportError) as refused:
+        http.post("http://hooks.mixed.test/hook", body=b"{}", headers={})
+
+    assert refused.value.permanent
+    assert str(refused.value) == (
+        "hooks.mixed.test resolves to a private or local address, where we do not send"
+    )
+    assert network.connects == []
+
+
+TLS = Path(__file__).parent / "tls"  # a test CA and its certificate for hooks.tls.test
+
+
+class TLSReceiver(Receiver):
+    """The receiver behind TLS, as hooks.tls.test (tests/alerts/tls/README.md)."""
+
+    @property
+    def url(self) -> str:
+        return f"https://hooks.tls.test:{self.port}/hooks/outagewatch"
+
+    def _serve(self, handler) -> None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS / "hooks.pem", TLS / "hooks.key")
+
+        class Server(ThreadingHTTPServer):
+            def get_request(self):
+                sock, address = super().get_request()
+                return context.wrap_socket(sock, server_side=True), address
+
+        self._server = Server(("127.0.0.1", self.port), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def tls_receiver(receiver, monkeypatch):
+    """A TLS receiver whose name resolves to loopback (allowed, as for `receiver`)."""
+    running = TLSReceiver().start()
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return real("127.0.0.1" if host == "hooks.tls.test" else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield running
+    running.stop()
+
+
+def test_a_certificate_no_one_trusts_is_refused(tls_receiver):
+    # An unverified context (a man in the middle reads the body and its signature) passed
+    # every test (mutation tester, forty-seventh session).
+    with pytest.raises(channels.TransportError) as refused:
+        http.post(tls_receiver.url, body=b"{}", headers={})
+
+    assert refused.value.permanent
+    assert "the TLS certificate of hooks.tls.test was refused" in str(refused.value)
+    assert tls_receiver.received == []
+
+
+def test_the_certificate_is_checked_against_the_url_s_name(tls_receiver, monkeypatch):
+    # Connected to the vetted address, the certificate is still the name's (SNI): checked
+    # against the address instead, no real receiver's would ever pass.
+    trusting = functools.partial(ssl.create_default_context, cafile=str(TLS / "ca.pem"))
+    monkeypatch.setattr(ssl, "create_default_context", trusting)
+
+    answer = http.post(tls_receiver.url, body=b"{}", headers={})
+
+    assert answer.status == 200
+    assert [r.path for r in tls_receiver.received] == ["/hooks/outagewatch"]
+
+
 def test_a_channel_that_keeps_failing_is_disabled_and_its_owner_told(
     hook, outage, receiver, mailoutbox, settings
 ):
@@ -431,6 +577,52 @@ def test_the_task_delivered_twice_posts_once(hook, outage, receiver, eager):
     assert len(receiver.received) == 1
 
 
+def test_each_test_message_has_a_delivery_key_of_its_own(subscriber, receiver):
+    # A receiver that drops repeats by key dropped every test but the first (all "0"); a
+    # key made from the (absent) row number survived (mutation tester, forty-seventh session).
+    for email in ("owner@example.com", "other@example.com"):
+        sub = subscriber(email, channel="webhook", url=receiver.url, secret=SECRET)
+        assert services.channel_test_send(subscription=sub).ok
+    keys = [r.headers["x-outagewatch-delivery"] for r in receiver.received]
+    assert len(keys) == 2 and len(set(keys)) == 2
+    assert all(key.startswith("test-") for key in keys)
+    assert [r.json()["delivery"] for r in receiver.received] == keys
+
+
+def test_the_webhook_body_says_the_episode_and_the_incident_s_time_in_its_format(
+    subscriber, outage
+):
+    # A relapse's episode and the incident's acknowledged_at (RFC 3339, as every time in
+    # the body) were never read back (mutation tester, forty-seventh session).
+    sub = subscriber(channel="webhook", url="https://hooks.example.com/x", secret=SECRET)
+    delivery = AlertDelivery(pk=7, outage=outage(["DE"]), subscription=sub, kind="reopened")
+    delivery.episode = 2
+    notice = presentation.notice_build(delivery=delivery, now=timezone.now())
+    incident = {
+        "id": 3, "title": "Login errors", "url": "https://status.example.com/i/3",
+        "status": "investigating", "acknowledged_at": datetime(2026, 11, 18, 12, 3, tzinfo=UTC),
+    }  # fmt: skip
+    body = channels.webhook.payload(dataclasses.replace(notice, official_incident=incident))
+    assert body["outage"]["episode"] == 2
+    assert body["official_incident"]["acknowledged_at"] == "2026-11-18T12:03:00Z"
+
+
+def test_the_signed_timestamp_is_the_moment_of_sending(hook, outage, receiver):
+    # Rounded, it still verified within the 5 minutes a receiver allows; to the second it is
+    # what the body's sent_at says (mutation tester, forty-seventh session).
+    sub = hook()
+    now = datetime(2026, 11, 18, 12, 0, 37, tzinfo=UTC)
+    delivery = AlertDelivery(pk=7, outage=outage(["DE"]), subscription=sub, kind="opened")
+    notice = presentation.notice_build(delivery=delivery, now=now)
+
+    channels.WebhookTransport().send(notice)
+
+    [request] = receiver.received
+    assert request.headers["x-outagewatch-timestamp"] == str(int(now.timestamp()))
+    assert request.json()["sent_at"] == "2026-11-18T12:00:37Z"
+    assert verify(secret=SECRET, headers=request.headers, body=request.body, now=now.timestamp())
+
+
 # --- Slack and Discord: their documented message formats ---------------------------------
 
 
@@ -517,7 +709,7 @@ def test_chat_messages_show_a_name_s_markup_as_text(subscriber, outage):
     # "[x](url)" a disguised link (text tester, forty-sixth session).
     from reports.models import Service
 
-    name = "<!channel> [x](http://evil.example) *Acme*"
+    name = "<!channel> [x](http://evil.example) *Acme* & Co"
     sub = subscriber(channel="slack", url="https://hooks.slack.com/services/T0/B0/x")
     Service.objects.filter(pk=sub.service_id).update(name=name)
     o = outage(["DE"])
@@ -529,6 +721,22 @@ def test_chat_messages_show_a_name_s_markup_as_text(subscriber, outage):
     discord = channels.discord.payload(notice)
     assert discord["content"].startswith(r"\<!channel\> \[x\](http://evil.example) \*Acme\*")
     assert discord["embeds"][0]["title"].startswith(name)  # no markdown there
+    # Everywhere Slack reads mrkdwn, the name is text: its notification, the link to the
+    # service's page, and an "&" as "&amp;" (mutation tester, forty-seventh session).
+    escaped = "&lt;!channel&gt; [x](http://evil.example) *Acme* &amp; Co"
+    assert escaped in slack["text"]
+    [context] = slack["blocks"][2]["elements"]
+    assert f"|{escaped} status>" in context["text"]
+    # The summary quotes words from elsewhere (the provider's incident title, the name):
+    # as text in both.
+    quoted = presentation.notice_build(delivery=delivery, now=timezone.now())
+    quoted = dataclasses.replace(quoted, summary=f"Its incident: {name}.")
+    assert channels.slack.payload(quoted)["blocks"][1]["text"]["text"] == (
+        f"Its incident: {escaped}."
+    )
+    assert channels.discord.payload(quoted)["embeds"][0]["description"] == (
+        r"Its incident: \<!channel\> \[x\](http://evil.example) \*Acme\* & Co."
+    )
 
 
 @pytest.mark.parametrize("kind", ["opened", "reopened", "resolved"])
@@ -541,4 +749,7 @@ def test_every_event_makes_valid_chat_messages(subscriber, outage, kind, countri
     delivery = AlertDelivery(pk=7, outage=o, subscription=sub, kind=kind, episode=1)
     notice = presentation.notice_build(delivery=delivery, now=timezone.now())
     _slack_valid(channels.slack.payload(notice))
-    _discord_valid(channels.discord.payload(notice))
+    discord = channels.discord.payload(notice)
+    _discord_valid(discord)
+    # Green once resolved, red while there are problems.
+    assert discord["embeds"][0]["color"] == (0x067647 if kind == "resolved" else 0xB42318)
