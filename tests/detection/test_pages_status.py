@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.http import http_date
 
+from detection.models import Outage
 from reports.models import ProblemType, Service
 from tests.detection.status_data import (
     baseline_store,
@@ -257,6 +258,39 @@ def test_an_unchanged_feed_is_a_304_to_a_reader_that_polls(client, acme_down, pa
     by_tag = client.get(path, HTTP_IF_NONE_MATCH=first["ETag"])
     assert (by_date.status_code, by_tag.status_code) == (304, 304)
     assert by_tag.content == b""
+
+
+@pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
+def test_a_feed_whose_outage_changed_since_is_no_304_to_its_last_modified(client, acme_down, path):
+    # Last-Modified is the newest change of an entry, not the newest start: an outage that
+    # ended since a reader's last poll must reach a reader that asks by date; taken from the
+    # starts, it survived every test (mutation tester, forty-seventh session).
+    started = acme_down.started_at
+    Outage.objects.filter(pk=acme_down.pk).update(updated_at=started)
+    first = client.get(path)
+    ended = started + timedelta(minutes=30)
+    Outage.objects.filter(pk=acme_down.pk).update(
+        status=Outage.Status.RESOLVED, resolved_at=ended, updated_at=ended
+    )
+    again = client.get(path, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert again.status_code == 200
+    assert again["Last-Modified"] != first["Last-Modified"]
+    entry = ElementTree.fromstring(again.content).find(f"{ATOM}entry")
+    assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["acme", "resolved"]
+
+
+def test_the_feed_holds_the_newest_fifty_outages(client, service):
+    # Which outages appear: the newest FEED_ITEMS of them (mutation tester, 47th session).
+    now = minute_now()
+    starts = [now - timedelta(hours=h + 1) for h in range(51)]
+    made = [
+        outage_make(service, started_at=t, resolved_at=t + timedelta(minutes=20)) for t in starts
+    ]
+    feed = ElementTree.fromstring(client.get("/services/acme/outages/feed/").content)
+    links = [e.find(f"{ATOM}link").get("href") for e in feed.findall(f"{ATOM}entry")]
+    assert len(links) == 50
+    assert links[0].endswith(f"/outages/{made[0].pk}/")
+    assert links[-1].endswith(f"/outages/{made[49].pk}/")
 
 
 @pytest.mark.parametrize("path", ["/outages/feed/", "/services/acme/outages/feed/"])
