@@ -46,6 +46,20 @@ def test_an_incident_io_page_gives_the_worst_impact_and_its_components():
     assert incident.url.startswith("https://status.openai.com/incidents/")
 
 
+def test_an_incident_io_page_with_several_incidents_gives_the_worst_impact():
+    # One incident each was all the tests had: the mildest impact passed for the worst
+    # (mutation tester, forty-seventh session).
+    doc = json.loads(payload("incidentio.json"))
+    first = doc["summary"]["ongoing_incidents"][0]
+    second = {**first, "id": "second", "current_worst_impact": "degraded_performance"}
+    doc["summary"]["ongoing_incidents"].append(second)
+
+    snapshot = parse("incidentio", json.dumps(doc).encode(), now=NOW)
+
+    assert [incident.impact for incident in snapshot.incidents] == ["major", "minor"]
+    assert snapshot.indicator == "major"
+
+
 def test_an_incident_io_widget_document_is_read_too():
     doc = json.loads(payload("incidentio.json"))["summary"]
     del doc["ongoing_incidents"][0]["published_at"]
@@ -112,6 +126,19 @@ def test_a_status_word_after_not_is_no_status(description, status):
     [incident] = parse("feed", rss, now=NOW).incidents
     assert incident.status == status
     assert (incident.resolved_at is None) == (status != "resolved")
+
+
+def test_an_entry_s_latest_update_says_its_status_before_its_title_does():
+    # A title keeps the words of the incident's first post ("Investigating ..."); the body
+    # leads with the latest update. Read title first, it stayed open for ever on our pages
+    # (mutation tester, forty-seventh session).
+    rss = (
+        b'<rss version="2.0"><channel><item><title>Investigating login errors</title>'
+        b"<guid>n1</guid><description>Resolved - This incident has been resolved.</description>"
+        b"<pubDate>Mon, 30 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    [incident] = parse("feed", rss, now=NOW).incidents
+    assert incident.status == "resolved" and incident.resolved_at is not None
 
 
 def test_a_feed_entry_without_a_status_word_is_open_only_while_recent():
@@ -185,6 +212,21 @@ def test_a_payload_that_does_not_fit_its_format_is_refused_with_where(kind, body
         parse(kind, body, now=NOW)
 
     assert reason in str(refused.value)
+
+
+def test_a_backfilled_statuspage_incident_was_published_at_its_first_update():
+    # An incident entered after the fact shows its first update at the time it gives
+    # (display_at), before the incident's own created_at: that is when it was said
+    # (mutation tester, forty-seventh session: taken from created_at, it passed).
+    update = {
+        "status": "investigating", "body": "Looking into it.",
+        "created_at": "2026-11-30T09:30:00Z", "display_at": "2026-11-30T08:50:00Z",
+    }  # fmt: skip
+    body = _statuspage(created_at="2026-11-30T09:00:00Z", incident_updates=[update])
+
+    [incident, *_] = parse("statuspage", body, now=NOW).incidents
+
+    assert incident.published_at == at(8, 50)
 
 
 def test_too_many_incidents_are_refused():

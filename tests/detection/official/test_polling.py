@@ -377,3 +377,19 @@ def test_a_key_under_a_former_slug_still_links_the_renamed_service(make_service,
     sources.write_text(json.dumps({"sources": {"oldhub": old, "newhub": new}}))
     assert services.status_sources_load(path=sources, now=NOW) == 1
     assert Service.objects.get(pk=newhub.pk).official_source.source.url == new["url"]
+
+
+def test_an_incident_link_that_is_not_a_web_address_is_not_kept(
+    status_server, official_source, make_service
+):
+    # The pages link the incident's url: a "javascript:" one from a status page ran in our
+    # readers' browsers. Only the scheme check stood in the way, and no test (mutation tester,
+    # forty-seventh session).
+    doc = json.loads(payload("statuspage_open.json"))
+    doc["incidents"][0]["shortlink"] = "javascript:alert(document.cookie)"
+    url = status_server.serve(SUMMARY, Page(json.dumps(doc).encode()))
+    source = official_source(make_service("github"), url)
+
+    assert services.status_source_poll(source_id=source.pk, now=NOW).opened == 1
+
+    assert OfficialIncident.objects.get().url == ""
