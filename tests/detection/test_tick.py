@@ -470,20 +470,31 @@ def test_minutes_whose_reports_were_stored_unchecked_do_not_resolve_an_open_outa
     )
 
 
+def _by_country(
+    service, send_reports, normal: dict, extra: dict, *, minutes: int, until_outage=False
+) -> dt.datetime:
+    """Each minute `normal` reports from each country, from minute 10 on `extra` more ("app"),
+    then the minute's tick; after the tick that opens an outage no more if `until_outage`.
+    The last minute sent."""
+    for k in range(minutes):
+        minute = T0 + k * M
+        for country, n in normal.items():
+            send_reports(service, minute, n, country=country)
+        for country, n in extra.items() if k >= 10 else ():
+            send_reports(service, minute, n, country=country, problem="app")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+        if until_outage and Outage.objects.exists():
+            break
+    return minute
+
+
 def test_every_country_that_fires_at_the_opening_is_on_the_timeline(service, send_reports):
     """Germany and France fire in the same minute: the OPENED entry names one of them, and
     the other has its own entry with its evidence (it was listed with no word of why)."""
     history_fill(service, {"DE": 2.0, "FR": 2.0})
-    for k in range(0, 13):
-        minute = T0 + k * M
-        send_reports(service, minute, 2, country="DE")
-        send_reports(service, minute, 2, country="FR")
-        if k >= 10:
-            send_reports(service, minute, 25, country="DE", problem="app")
-            send_reports(service, minute, 25, country="FR", problem="app")
-        now = minute + M + dt.timedelta(seconds=2)
-        buckets_aggregate(now=now)
-        detect_tick(now=now)
+    _by_country(service, send_reports, {"DE": 2, "FR": 2}, {"DE": 25, "FR": 25}, minutes=13)
     outage = Outage.objects.get(service=service)
     assert set(outage.countries) == {"DE", "FR"}
     first = outage.events.filter(kind__in=["opened", "country"], at=outage.detected_at)
@@ -499,17 +510,9 @@ def test_an_outage_opened_by_a_country_alone_has_its_peak_from_the_opening_minut
     in outage, so the detected email said "At the peak: no reports in the last minute" while
     87 a minute came in (cross-surface tester, forty-seventh session)."""
     history_fill(service, {"DE": 2.0, "US": 60.0})
-    for k in range(0, 12):
-        minute = T0 + k * M
-        send_reports(service, minute, 2, country="DE")
-        send_reports(service, minute, 60, country="US")
-        if k >= 10:
-            send_reports(service, minute, 25, country="DE", problem="app")
-        now = minute + M + dt.timedelta(seconds=2)
-        buckets_aggregate(now=now)
-        detect_tick(now=now)
-        if Outage.objects.exists():
-            break
+    minute = _by_country(
+        service, send_reports, {"DE": 2, "US": 60}, {"DE": 25}, minutes=12, until_outage=True
+    )
     outage = Outage.objects.get(service=service)
     opened = outage.events.get(kind="opened")
     assert opened.country == "DE"  # the overall series did not open it
