@@ -96,6 +96,10 @@ def outages_apply(*, view: TickView) -> Applied:
     active = {o.service_id: o for o in Outage.objects.filter(status=Outage.Status.ACTIVE)}
     # Only services with a firing series or an open outage have anything to do.
     firing_services = {view.keys[i][0] for i in np.flatnonzero(firing)}
+    # Whether each service that may open an outage has history yet, in one query: a provider
+    # down opens hundreds at once.
+    opening = (firing_services - active.keys()) & groups.keys()
+    cold = services_cold(service_ids=opening) if opening else frozenset()
     steps: list[_Step] = []
     for sid in sorted((firing_services | active.keys()) & groups.keys()):
         idx = groups[sid]
@@ -105,7 +109,7 @@ def outages_apply(*, view: TickView) -> Applied:
         if fired and outage is None:
             outage = _reopen_recent(sid, fired, view)
             if outage is None:
-                outage, opened = _open(sid, fired, view), True
+                outage, opened = _open(sid, fired, view, cold=sid in cold), True
         if outage is not None:
             in_outage = [i for i in idx if tr.state.state[i] == STATE_OUTAGE]
             overall = next((i for i in idx if view.keys[i][1] == OVERALL), None)
@@ -311,7 +315,7 @@ def _strongest(fired: list[int], view: TickView) -> int:
     return max(fired, key=lambda j: view.result.scores.score[j])
 
 
-def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
+def _open(service_id: int, fired: list[int], view: TickView, *, cold: bool) -> Outage:
     # A reopened series keeps its last outage's onset; where that outage is not continued,
     # the new one starts with the current run of excess.
     tr = view.result.transition
@@ -324,7 +328,7 @@ def _open(service_id: int, fired: list[int], view: TickView) -> Outage:
         detected_at=view.now,
         rule=str(view.result.scores.rule[i]),
         score=float(view.result.scores.score[i]),
-        judged_cold=service_id in services_cold(service_ids=[service_id]),
+        judged_cold=cold,
     )
     _event(outage, OutageEvent.Kind.OPENED, view, i, _verdict(view, i))
     return outage
