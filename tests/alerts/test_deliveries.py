@@ -724,3 +724,20 @@ def test_an_email_of_raw_utf8_says_body_8bitmime_to_a_relay_that_offers_it(
     smtp_sink.wait_for("ann@example.com", 1)
     [options] = smtp_sink.mail_options
     assert "BODY=8BITMIME" in options
+
+
+@pytest.mark.parametrize(("minutes", "promised"), [(60, True), (0, False)])
+def test_the_detected_email_promises_a_cooldown_only_when_there_is_one(
+    subscriber, outage, mailoutbox, settings, minutes, promised
+):
+    # With ALERT_COOLDOWN_MINUTES=0 it promised "we won't email about new ones for 0 minutes"
+    # (regression tester, forty-seventh session).
+    settings.ALERT_COOLDOWN_MINUTES = minutes
+    subscriber()
+    o = outage()
+    services.alerts_notify(outage=o, change=Kind.OPENED)
+    _send(AlertDelivery.objects.get(outage=o))
+    [message] = mailoutbox
+    for body in (message.body, message.alternatives[0][0]):
+        assert ("won't email about new ones for 60 minutes" in body) == promised
+        assert "for 0 minutes" not in body
