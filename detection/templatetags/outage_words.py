@@ -19,7 +19,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from detection import presentation
+from detection import presentation, selectors
 from detection.models import Outage, OutageEvent
 
 register = template.Library()
@@ -41,10 +41,14 @@ def outage_summary(
     problems: Sequence[dict[str, Any]] = (),
     period: bool = True,
     html: bool = False,
-    cold: bool = False,
+    cold: bool | None = None,
 ) -> str:
-    """html=True: its times as <time> elements (page text, not attributes); cold=True: the
-    service has no history yet (presentation.cold_start)."""
+    """html=True: its times as <time> elements (page text, not attributes); cold: it was judged
+    on a cold start (presentation.cold_start); None: as the outage recorded it
+    (selectors.outage_cold). The service's state now is not it: once its baseline was fitted,
+    the status card quoted the opening's guess as a normal (regression tester, 47th session)."""
+    if cold is None:
+        cold = selectors.outage_cold(outage)
     return presentation.outage_summary(outage, problems, period=period, html=html, cold=cold)
 
 

@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from alerts import channels
+from alerts import channels, tokens
 from alerts import presentation as alert_words
+from alerts import services as alert_services
 from alerts.models import AlertDelivery, Subscription
 from detection import presentation, selectors
 from detection.models import Outage, OutageEvent, SeriesBaseline, SeriesState
@@ -154,6 +155,18 @@ def test_an_outage_judged_on_a_cold_start_keeps_its_words_once_the_service_has_h
         assert not NORMAL.search(texts[surface]), (surface, NORMAL.search(texts[surface]))
     # The page's status line is about now, its account of the outage about then.
     assert "<dd>almost none (no history yet)</dd>" in texts["page"]
+    # So is the service page's status card, and the page confirming a subscription while it
+    # goes on (regression tester, forty-seventh session: both quoted the guess as a normal).
+    card = texts["service page"]
+    card = card[card.index("data-status-outage") :]
+    assert not NORMAL.search(card[: card.index("</p>")]), card[:400]
+    asked = alert_services.subscription_request(
+        email="bo@example.com", service=service, countries=[]
+    )
+    confirmation = asked.subscription.confirmations.latest("created_at")
+    token = tokens.confirm_token_make(confirmation=confirmation)
+    confirmed = client.post(f"/subscriptions/confirm/{token}/").content.decode()
+    assert "has problems right now" in confirmed and not NORMAL.search(confirmed)
     # And an outage judged on history keeps its normal after a reset to the prior.
     SeriesBaseline.objects.filter(service=service).delete()
     baseline_store(service, cold_baseline())
