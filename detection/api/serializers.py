@@ -274,7 +274,10 @@ class OutageSummarySerializer(serializers.Serializer):
         "lists it for every country."
     )
     top_problems = serializers.SerializerMethodField()
-    peak_observed = serializers.FloatField()
+    peak_observed = serializers.FloatField(
+        help_text="Counted reports in the outage's busiest minute, all countries (the chart's "
+        "highest minute while it ran, from the minute it was detected)."
+    )
     peak_expected = RoundedFloatField(
         help_text=f"What the detector judged the peak minute against: {_JUDGED}."
     )

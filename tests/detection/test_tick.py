@@ -520,3 +520,24 @@ def test_an_outage_opened_by_a_country_alone_has_its_peak_from_the_opening_minut
     assert outage.peak_observed == 87 and 50 < outage.peak_expected < 75
     assert "no reports" not in outage.explanation
     assert "87 reports a minute" in outage.explanation
+
+
+def test_the_peak_is_the_minute_with_the_most_reports_whatever_was_expected(service):
+    # Taken by excess, 19 reports against 10.6 expected lost to 18 against 9.5, and the page
+    # said "At the peak: 18 a minute" under a chart whose highest minute was 19 (regression
+    # tester, forty-seventh session).
+    from types import SimpleNamespace
+
+    from detection.services.outages import TickView, _peak_update
+
+    outage = Outage(service=service, started_at=T0, detected_at=T0)
+    for k, (observed, expected) in enumerate([(16, 8.6), (18, 9.5), (19, 10.6), (12, 10.0)]):
+        view = TickView(
+            keys=[(service.id, "")],
+            result=SimpleNamespace(expected=np.array([expected])),
+            observed=np.array([float(observed)]),
+            minute=T0 + k * M,
+            now=T0 + k * M,
+        )
+        _peak_update(outage, 0, view)
+    assert (outage.peak_observed, outage.peak_expected, outage.peak_at) == (19, 10.6, T0 + 2 * M)
