@@ -54,7 +54,7 @@ def detector_prime() -> dict:
 @shared_task(ignore_result=True)
 def baselines_refit(only_cold: bool = False) -> dict:
     """Periodic: the cold baselines (every 15 minutes, a bounded number), or every series
-    (nightly), as a chain of batches (detection.services.baselines_refit_next)."""
+    (nightly), as a chain of batches (detection.services.baselines_refit_batch)."""
     if not only_cold:
         return {"queued": services.baselines_refit_start().isoformat()}
     result = services.baselines_refit(only_cold=True)
