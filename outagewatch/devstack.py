@@ -49,19 +49,45 @@ def redis_answers(url: str) -> bool:
 
 # A running stack marks the Redis database it uses (the mark lasts CLAIM_SECONDS unless
 # renewed): a second stack on the same database took the first one's Celery tasks (looking
-# their ids up in its own database) and paused its detector with `simulate history`.
+# their ids up in its own database) and paused its detector with `simulate history`. The mark
+# names the clone and the process, so that a second `make run` of the same clone is refused
+# too, while one restarted after its stack was killed (its mark not yet expired) is not.
 CLAIM_KEY = "outagewatch:devstack:claim"
 CLAIM_SECONDS = 90
 
 
-def redis_claimed_by(url: str) -> str | None:
-    """The directory of another running stack that uses this Redis database, if any."""
+def claim_mark(pid: int | None = None) -> str:
+    """This stack's mark: its clone's directory and its process."""
+    return f"{BASE_DIR}|{os.getpid() if pid is None else pid}"
+
+
+def process_alive(pid: int) -> bool:
     try:
-        owner = redis.Redis.from_url(url, socket_connect_timeout=1).get(CLAIM_KEY)
+        os.kill(pid, 0)  # signal 0: only whether it exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    return True
+
+
+def redis_claimed_by(url: str) -> str | None:
+    """Which other running stack uses this Redis database, if any: its clone's directory
+    (and its process, when it is another stack of this clone)."""
+    try:
+        mark = redis.Redis.from_url(url, socket_connect_timeout=1).get(CLAIM_KEY)
     except redis.RedisError:
         return None
-    owner = owner.decode() if owner else None
-    return owner if owner and owner != str(BASE_DIR) else None
+    if not mark:
+        return None
+    owner, sep, pid = mark.decode().rpartition("|")
+    if not sep:  # an earlier stack's mark: the directory alone
+        owner, pid = pid, ""
+    if owner != str(BASE_DIR):
+        return owner
+    if not pid.isdigit() or int(pid) == os.getpid() or not process_alive(int(pid)):
+        return None
+    return f"{owner} (process {pid}, still running)"
 
 
 @contextmanager
@@ -69,16 +95,17 @@ def redis_claimed(url: str) -> Iterator[None]:
     """Mark the Redis database as this stack's while the block runs (renewed in a thread:
     a Redis the stack starts itself answers a moment after the block begins)."""
     stop = threading.Event()
+    mark = claim_mark()
 
     def renew() -> None:
         client = redis.Redis.from_url(url, socket_connect_timeout=1)
         while True:
             with suppress(redis.RedisError):
-                client.set(CLAIM_KEY, str(BASE_DIR), ex=CLAIM_SECONDS)
+                client.set(CLAIM_KEY, mark, ex=CLAIM_SECONDS)
             if stop.wait(CLAIM_SECONDS / 3):
                 break
         with suppress(redis.RedisError):
-            if client.get(CLAIM_KEY) == str(BASE_DIR).encode():
+            if client.get(CLAIM_KEY) == mark.encode():
                 client.delete(CLAIM_KEY)
 
     thread = threading.Thread(target=renew, name="redis-claim", daemon=True)

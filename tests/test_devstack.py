@@ -144,10 +144,51 @@ def test_a_running_stack_marks_its_redis_database_and_clears_the_mark_after(redi
     client = redis.Redis.from_url(redis_url)
     with devstack.redis_claimed(redis_url):
         wait_until(lambda: client.get(devstack.CLAIM_KEY), timeout=5, what="the mark")
-        assert client.get(devstack.CLAIM_KEY).decode() == str(BASE_DIR)
+        assert client.get(devstack.CLAIM_KEY).decode() == f"{BASE_DIR}|{os.getpid()}"
         assert 0 < client.ttl(devstack.CLAIM_KEY) <= devstack.CLAIM_SECONDS
         assert devstack.redis_claimed_by(redis_url) is None  # its own mark is no other's
     assert client.get(devstack.CLAIM_KEY) is None
+
+
+def test_a_second_stack_of_the_same_clone_is_refused_while_the_first_runs(monkeypatch, redis_url):
+    """Only another clone's mark was refused: a second `make run` of the same clone on the
+    same Redis database (another WEB_BIND) started and shared the first one's tasks."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    first = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        client.set(devstack.CLAIM_KEY, devstack.claim_mark(first.pid), ex=60)
+        monkeypatch.setenv("REDIS_URL", redis_url)
+        monkeypatch.setenv("WEB_BIND", f"127.0.0.1:{free_port()}")
+        monkeypatch.setattr(devstack, "setup", lambda env: pytest.fail("set up"))
+        monkeypatch.setattr(devstack, "run_stack", lambda *args: pytest.fail("started"))
+        with pytest.raises(SystemExit) as refused:
+            devstack.main([])
+    finally:
+        first.kill()
+        first.wait()
+        client.delete(devstack.CLAIM_KEY)
+    assert str(refused.value).startswith(
+        f"Redis at {redis_url} is in use by the OutageWatch stack in {BASE_DIR} "
+        f"(process {first.pid}, still running)"
+    )
+
+
+def test_a_mark_left_by_a_killed_stack_of_this_clone_does_not_refuse_its_restart(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    try:
+        client.set(devstack.CLAIM_KEY, devstack.claim_mark(gone.pid), ex=60)
+        assert devstack.redis_claimed_by(redis_url) is None
+        # A mark of the earlier layout (the directory alone) of this clone: not another's.
+        client.set(devstack.CLAIM_KEY, str(BASE_DIR), ex=60)
+        assert devstack.redis_claimed_by(redis_url) is None
+    finally:
+        client.delete(devstack.CLAIM_KEY)
 
 
 # Stands in for a stack process: says when it is up, and takes a moment to stop on SIGTERM.
