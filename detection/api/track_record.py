@@ -138,7 +138,7 @@ class TrackRecordSerializer(serializers.Serializer):
             "acknowledgement, official incidents the crowd never saw and outages the provider "
             "never acknowledged. `method` says how they are matched."
         ),
-        responses={200: TrackRecordSerializer, **errors(429, 503)},
+        responses={200: TrackRecordSerializer, **errors(400, 429, 503)},
     )
 )
 class TrackRecordView(VersionedReadView):

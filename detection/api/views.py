@@ -9,7 +9,6 @@ database being touched, and no counter reset can make an old ETag match new data
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import threading
 import time
@@ -49,7 +48,7 @@ from outagewatch.api.conditional import (
     tagged,
 )
 from outagewatch.api.pagination import NewestFirstCursorPagination
-from outagewatch.api.query import QuerySerializer
+from outagewatch.api.query import KnownQueryParameters
 from outagewatch.api.schema import READ_ERRORS, errors
 from reports import selectors as catalog
 from reports.models import Service
@@ -110,11 +109,8 @@ class _LocalAnswers:
 _answers = _LocalAnswers()
 
 
-class VersionedReadView(ConditionalRead, generics.GenericAPIView):
+class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericAPIView):
     throttle_scope = "reads"
-    # The query parameters read() validates, if any: with the pagination's, the only ones in
-    # the cache key.
-    query_serializer_class: type[QuerySerializer] | None = None
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         """The response body (plain JSON-able data); raise API errors as usual."""
@@ -157,11 +153,10 @@ class VersionedReadView(ConditionalRead, generics.GenericAPIView):
 
     def _request_key(self, request: Request) -> str:
         # The scheme and host are part of it because paginated bodies carry absolute
-        # next/previous links. Only the parameters the read uses: a parameter it ignores
-        # (?z=1, ?z=2, ...) made an entry of its own each time, and one client could park
-        # tens of megabytes in the Redis that is also the broker (soak tester, 46th session).
-        names = _query_names(self.query_serializer_class, self.pagination_class)
-        query = sorted((k, v) for k, v in request.query_params.lists() if k in names)
+        # next/previous links. Every parameter is one the read uses (KnownQueryParameters):
+        # one it ignored (?z=1, ?z=2, ...) made an entry of its own each time, and one client
+        # could park tens of megabytes in the Redis that is also the broker (soak tester).
+        query = sorted(request.query_params.lists())
         seed = f"{request.scheme}://{request.get_host()}|{request.path}|{query}"
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
@@ -177,16 +172,6 @@ class VersionedReadView(ConditionalRead, generics.GenericAPIView):
         # Without the cache the answer is still correct, just not cached.
         with contextlib.suppress(RedisError):
             cache.set(key, body, CACHE_SECONDS)
-
-
-@functools.cache
-def _query_names(query_serializer_class: Any, pagination_class: Any) -> frozenset[str]:
-    # Once per view class, not per read: building a serializer's fields is not free.
-    names = set(query_serializer_class().fields) if query_serializer_class else set()
-    for attribute in ("cursor_query_param", "page_size_query_param", "page_query_param"):
-        if (name := getattr(pagination_class, attribute, None)) is not None:
-            names.add(name)
-    return frozenset(names)
 
 
 def _service(slug: str) -> Service:
@@ -316,6 +301,7 @@ class OutageCursorPagination(NewestFirstCursorPagination):
 class OutageListView(VersionedReadView):
     serializer_class = OutageSummarySerializer
     pagination_class = OutageCursorPagination
+    paginated = True
     queryset = Outage.objects.none()  # for the schema; read() asks the selector
     query_serializer_class = OutageQuerySerializer
 
@@ -357,7 +343,7 @@ class OutageDetailView(VersionedReadView):
             "now, worst first, each with its active outage. Meant for dashboards: poll it "
             "with If-None-Match and most polls are a 304."
         ),
-        responses={200: StatusSerializer, **errors(429, 503)},
+        responses={200: StatusSerializer, **errors(400, 429, 503)},
         examples=[examples.STATUS],
     )
 )

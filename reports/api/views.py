@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from outagewatch.api.conditional import ConditionalListMixin
 from outagewatch.api.pagination import NewestFirstCursorPagination
+from outagewatch.api.query import KnownQueryParameters
 from outagewatch.api.schema import READ_ERRORS, WRITE_ERRORS
 from outagewatch.api.throttling import throttle_unchecked
 from outagewatch.clients import client_address
@@ -91,12 +92,14 @@ class ReportCreateView(APIView):
 )
 # Reads carry ETags (README), the same as the detection reads, which also cache the answer
 # in Redis between ticks: the catalog and comments change on their own clock.
-class ServiceListView(ConditionalListMixin, generics.ListAPIView):
+class ServiceListView(KnownQueryParameters, ConditionalListMixin, generics.ListAPIView):
     serializer_class = ServiceSerializer
     throttle_scope = "reads"
+    query_serializer_class = ServiceQuerySerializer
+    paginated = True
 
     def get_queryset(self):
-        query = ServiceQuerySerializer(data=self.request.query_params)
+        query = self.query_serializer_class(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return selectors.service_list(**query.validated_data)
 
@@ -113,9 +116,10 @@ class CommentCursorPagination(NewestFirstCursorPagination):
         "(follow `next`). Plain text: show it as text, never as markup."
     ),
 )
-class CommentListView(ConditionalListMixin, generics.ListAPIView):
+class CommentListView(KnownQueryParameters, ConditionalListMixin, generics.ListAPIView):
     serializer_class = CommentSerializer
     pagination_class = CommentCursorPagination
+    paginated = True
     throttle_scope = "reads"
 
     def get_queryset(self):

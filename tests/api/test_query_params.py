@@ -114,8 +114,49 @@ def test_a_parameter_given_twice_is_400_naming_it(api_client, service, url, fiel
     assert response.json()["fields"] == {field: ["Give this parameter once."]}
 
 
-def test_parameters_the_api_does_not_read_may_repeat(api_client, service):
-    assert api_client.get("/api/v1/services/?utm=a&utm=b").status_code == 200
+@pytest.mark.parametrize(
+    ("url", "field", "message"),
+    [
+        (
+            "/api/v1/outages/?servce=acme",
+            "servce",
+            "This endpoint has no parameter by that name. Did you mean 'service'? It reads: "
+            "country, cursor, page_size, service, since, status, until, updated_since.",
+        ),
+        (
+            "/api/v1/services/?serch=acme",
+            "serch",
+            "This endpoint has no parameter by that name. Did you mean 'search'? It reads: "
+            "category, page, page_size, search.",
+        ),
+        (
+            "/api/v1/services/acme/?page=2",
+            "page",
+            "This endpoint has no parameter by that name. It reads no query parameters.",
+        ),
+        ("/api/v1/status/?utm=a&utm=b", "utm", None),
+        ("/api/v1/services/acme/series/?windw=1h", "windw", None),
+        ("/api/v1/services/acme/comments/?page=2", "page", None),
+        ("/api/v1/track-record/?service=acme", "service", None),
+    ],
+)
+def test_a_parameter_the_endpoint_does_not_read_is_400_naming_it(
+    api_client, service, url, field, message
+):
+    # Ignored, a misspelt filter answered with the unfiltered list, read as the filtered one.
+    response = api_client.get(url)
+    assert response.status_code == 400, response.content
+    fields = response.json()["fields"]
+    assert list(fields) == [field]
+    assert fields[field][0].startswith("This endpoint has no parameter by that name.")
+    if message:
+        assert fields[field] == [message]
+
+
+def test_the_parameters_an_endpoint_reads_are_all_taken(api_client, service):
+    assert api_client.get("/api/v1/services/acme/comments/", {"page_size": 5}).status_code == 200
+    outages = {"service": "acme", "status": "active", "page_size": 5, "format": "json"}
+    assert api_client.get("/api/v1/outages/", outages).status_code == 200
 
 
 def test_since_and_until_are_documented_as_an_overlap_with_until_exclusive(client):

@@ -101,9 +101,11 @@ def test_etag_depends_on_the_request(api_client, service):
         ("/api/v1/status/", {}),
     ],
 )
-def test_parameters_a_read_ignores_share_its_cache_entry(api_client, service, path, used):
+def test_parameters_a_read_does_not_take_are_refused_and_cache_nothing(
+    api_client, service, path, used
+):
     # Each ?z=<n> was an entry of its own: one client parked tens of megabytes in Redis, the
-    # broker too (soak tester, forty-sixth session).
+    # broker too (soak tester, forty-sixth session). Such a parameter is now a 400.
     from django.core.cache import cache
 
     def keys() -> set[str]:
@@ -112,7 +114,9 @@ def test_parameters_a_read_ignores_share_its_cache_entry(api_client, service, pa
     api_client.get(path, used)
     before = keys()
     for junk in range(5):
-        assert api_client.get(path, {**used, "z": junk}).status_code == 200
+        refused = api_client.get(path, {**used, "z": junk})
+        assert refused.status_code == 400
+        assert refused.json()["fields"]["z"][0].startswith("This endpoint has no parameter")
     assert keys() == before and len(before) == 1
 
 
