@@ -25,7 +25,10 @@ class ApiErrorSerializer(serializers.Serializer):
 
 
 _DESCRIPTIONS = {
-    400: "Invalid input: `fields` names each bad field or query parameter.",
+    400: (
+        "Invalid input: `fields` names each bad field or query parameter, a parameter the "
+        "endpoint does not read included."
+    ),
     404: "Not found.",
     413: "Request body too large (`payload_too_large`).",
     415: "Request body is not JSON.",
