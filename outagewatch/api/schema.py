@@ -26,8 +26,8 @@ class ApiErrorSerializer(serializers.Serializer):
 
 _DESCRIPTIONS = {
     400: (
-        "Invalid input: `fields` names each bad field or query parameter, a parameter the "
-        "endpoint does not read included."
+        "Invalid input: `fields` names each bad field or query parameter (on a read, one that "
+        "the endpoint does not read is one)."
     ),
     404: "Not found.",
     413: "Request body too large (`payload_too_large`).",
