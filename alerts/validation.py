@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail.message import sanitize_address
 from django.core.validators import validate_email
 
 from alerts.channels.http import address_allowed
@@ -35,6 +36,14 @@ def email_clean(value: str) -> str:
         raise ValidationError(
             "Enter the address without quotes or backslashes.", code="invalid_email"
         )
+    if "=?" in address:
+        # An encoded word (=?utf-8?q?v=69ctim?=@) is decoded when mail is sent: victim@ under
+        # endless spellings, each another address to the per-mailbox cap on confirmations
+        # (security tester F1), and it can decode to characters refused above (a line break).
+        raise ValidationError(
+            "Enter the address as people write it, not as an encoded mail header (=?...?=).",
+            code="invalid_email",
+        )
     if address.endswith("]"):
         # A domain literal (ann@[192.0.2.25]) reaches the mailbox at that server's name by
         # another address, and each of its addresses was one more per-mailbox cap on
@@ -43,7 +52,19 @@ def email_clean(value: str) -> str:
             "Enter an address at a domain name, not at a server's IP address.",
             code="invalid_email",
         )
-    return _domain_canonical(address).lower()
+    return _sendable(_domain_canonical(address).lower())
+
+
+def _sendable(address: str) -> str:
+    """The address, if mail can be sent to it as it is: one that sending refuses (a domain
+    that ends in a dot, as "example.com。" typed in a Chinese or Japanese input method
+    becomes) was taken with a 201, then its confirmation failed with a traceback and never
+    came (security tester F4)."""
+    try:
+        sanitize_address(address, "utf-8")
+    except (ValueError, UnicodeError):
+        raise ValidationError("Enter a valid email address.", code="invalid_email") from None
+    return address
 
 
 def _domain_canonical(address: str) -> str:
@@ -151,9 +172,16 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         pass
-    if re.fullmatch(r"[0-9a-fx.]+", host, re.ASCII):
+    # Read as a resolver reads it: fullwidth or circled digits ("１２７.０.０.１") are digits
+    # once the name is encoded, and a final dot ("127.0.0.1.") names the same address. Both
+    # passed as host names (security tester F2).
+    try:
+        name = host_ascii(host).removesuffix(".")
+    except UnicodeError:
+        return None
+    if re.fullmatch(r"[0-9a-fx.]+", name, re.ASCII):
         try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
+            return ipaddress.IPv4Address(socket.inet_aton(name))
         except OSError:
             return None
     return None

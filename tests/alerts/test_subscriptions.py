@@ -680,6 +680,27 @@ def test_lookalike_domains_are_the_mailbox_they_reach_and_share_its_cap(
     assert set(Subscription.objects.values_list("email", flat=True)) == {"victim@example.com"}
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "=?utf-8?q?v=69ctim?=@example.com",
+        "=?iso-8859-1?q?victim?=@example.com",
+        "=?utf-8?q?a=0d=0abcc=3a_evil=40attacker.test?=@example.com",
+        "=?utf-8?b?PHNjcmlwdD4=?=@example.com",
+        # A domain ending in a dot ("。" from a CJK input method): sending refuses it.
+        "victim@example.com\u3002",
+    ],
+)
+def test_addresses_mail_would_decode_or_refuse_are_refused(subscribe, mailoutbox, address):
+    """An encoded word was decoded at sending (RCPT TO:<victim@example.com>), so each of its
+    endless spellings had a confirmation cap of its own; an address sending refuses was a 201
+    and a confirmation that never came (security tester F1, F4)."""
+    response = subscribe({"email": address, "service": "acme"})
+    assert response.status_code == 400, response.content
+    assert list(response.json()["fields"]) == ["email"]
+    assert not Subscription.objects.exists() and not mailoutbox
+
+
 def test_an_international_domain_is_kept_in_its_own_letters():
     from alerts.validation import email_clean
 
