@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from alerts import presentation, selectors, services, tokens
@@ -30,7 +31,10 @@ def _secret_key(subscription: Subscription) -> str:
 
 
 # The link in the owner's email is the credential. A GET only shows: link scanners in mail
-# systems fetch every link. Changes are POSTs from the page itself (CSRF-protected).
+# systems fetch every link. Changes are POSTs from the page itself (CSRF-protected). Never
+# cached: the page shows a webhook's signing secret once, and a browser's cached copy would
+# show it again (security tester F3).
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def manage(request: HttpRequest, token: str) -> HttpResponse:
     try:

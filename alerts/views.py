@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -103,6 +104,7 @@ def _retired(request: HttpRequest, service: Service) -> HttpResponse:
 # without cookies, so CSRF tokens cannot apply. A GET never changes anything: link
 # scanners in mail systems fetch every link.
 @csrf_exempt
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
@@ -147,6 +149,7 @@ def pending_changes(subscription: Subscription, confirmation: ConfirmationDelive
 
 
 @csrf_exempt
+@never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:

@@ -120,3 +120,16 @@ def test_a_wrong_chat_url_is_shown_the_url_people_have(subscribe, channel, examp
     )
     assert response.status_code == 400
     assert f"gave you ({example})" in json.dumps(response.json(), ensure_ascii=False)
+
+
+def test_the_token_pages_are_never_cached(subscribe, mailoutbox, client):
+    """The manage page shows a webhook's signing secret once: a browser's cached copy showed
+    it again (security tester F3). The confirm and unsubscribe pages' URLs are credentials."""
+    subscribe({"email": "ops@example.com", "channel": "webhook", "url": "https://h.example/ow"})
+    [message] = mailoutbox
+    page = client.post(MANAGE.search(message.body).group(1), {"action": "confirm"}, follow=True)
+    assert "signing secret" in page.content.decode().lower()
+    links = re.findall(r"https?://[^\s\"<>/]+(/subscriptions/[a-z]+/[^\s\"<>/]+/)", message.body)
+    assert {link.split("/")[2] for link in links} >= {"manage", "unsubscribe"}
+    for response in (page, *(client.get(link) for link in links)):
+        assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]

@@ -165,6 +165,9 @@ def test_a_forged_or_foreign_manage_link_is_refused(subscriber, client):
             ({"channel": "webhook", "url": f"http://{host}/hook"}, "url")
             for host in (
                 *("127.1", "2130706433", "0x7f000001", "0177.0.0.1", "10.1"),
+                # As a resolver reads them: fullwidth or circled digits, a final dot.
+                *("１２７.０.０.１", "①②⑦.0.0.1", "127.0.0.1.", "0x7f000001."),
+                *("169.254.169.254.", "10.0.0.1."),
                 *("localhost.", "foo.localhost.", "exa mple.com", "%00", "-", "a..b"),
                 # Loopback behind 6to4 and NAT64 (the IPv4 address they stand for).
                 *("[2002:7f00:1::]", "[64:ff9b::7f00:1]", "[64:ff9b::a00:1]"),
