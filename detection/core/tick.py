@@ -50,6 +50,9 @@ class TickResult:
     transition: Transition  # new state (store it) and opened/reopened/resolved events
     expected: np.ndarray  # (n,) expected count of the newest bucket, as judged
     onset: np.ndarray  # (n,) first minute of the current excess run
+    # (n, w) expected count of each bucket of the window, newest last, as judged now: what an
+    # outage opened by a long sum quotes for a minute before its detection.
+    window_expected: np.ndarray
 
 
 def run_tick(
@@ -201,7 +204,13 @@ def run_tick(
     new_state = new_state.with_phase(phase, minus, plus, batch.fitted_at)
     new_state = new_state.with_calibration(new_calibration)
     tr = Transition(new_state, tr.opened, tr.reopened, tr.resolved)
-    return TickResult(scores=scores, transition=tr, expected=expected[:, -1], onset=onset)
+    return TickResult(
+        scores=scores,
+        transition=tr,
+        expected=expected[:, -1],
+        onset=onset,
+        window_expected=expected,
+    )
 
 
 def _skipped_bridged(

@@ -51,6 +51,8 @@ class TickView:
     observed: np.ndarray  # (n,) counted reports of the judged minute
     minute: dt.datetime  # the judged minute
     now: dt.datetime  # when the tick ran: detection time
+    # (n, w) counted reports of the window's minutes, the judged one last (None: only it).
+    window: np.ndarray | None = None
 
     def by_service(self) -> dict[int, list[int]]:
         return self._groups
@@ -133,6 +135,7 @@ def outages_apply(*, view: TickView) -> Applied:
     for step in steps:
         outage, tally = step.outage, tallies[step.outage.id]
         if step.opened:
+            _peak_before_detection(outage, step.overall, view)
             # Its subscribers are found by its countries: fill them in before telling them.
             _refresh(outage, step.fired, view, tally, overall=step.overall)
             outage.save()
@@ -427,6 +430,24 @@ def _peak_update(outage: Outage, overall: int | None, view: TickView) -> None:
         outage.peak_observed = float(view.observed[overall])
         outage.peak_expected = float(view.result.expected[overall])
         outage.peak_at = view.minute
+
+
+def _peak_before_detection(outage: Outage, overall: int | None, view: TickView) -> None:
+    """An outage opened by a long sum started minutes before it was detected, and its peak
+    may be one of them (the chart shows them within the outage): the most counted reports
+    of the overall series between its start and the judged minute, which _peak_update then
+    compares with the judged minute's."""
+    if overall is None or view.window is None:
+        return
+    width = view.window.shape[1]
+    back = min(int((view.minute - outage.started_at).total_seconds() // 60), width - 1)
+    if back <= 0:
+        return
+    before = view.window[overall, width - 1 - back : width - 1]
+    j = int(np.argmax(before))
+    outage.peak_observed = float(before[j])
+    outage.peak_expected = float(view.result.window_expected[overall, width - 1 - back + j])
+    outage.peak_at = view.minute - dt.timedelta(minutes=back - j)
 
 
 def _elevated_until(idx: list[int], view: TickView) -> dt.datetime | None:

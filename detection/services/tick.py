@@ -154,7 +154,14 @@ def tick_minute(
                 None if skipped_from is None else to_epoch_minute(skipped_from),
                 quiet,
             )
-        view = TickView(keys=keys, result=result, observed=observed[:, -1], minute=minute, now=now)
+        view = TickView(
+            keys=keys,
+            result=result,
+            observed=observed[:, -1],
+            minute=minute,
+            now=now,
+            window=observed,
+        )
         with phases("outages"):
             applied = outages_apply(view=view)
             outage_ids = applied.active

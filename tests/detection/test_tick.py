@@ -541,3 +541,28 @@ def test_the_peak_is_the_minute_with_the_most_reports_whatever_was_expected(serv
         )
         _peak_update(outage, 0, view)
     assert (outage.peak_observed, outage.peak_expected, outage.peak_at) == (19, 10.6, T0 + 2 * M)
+
+
+def test_an_outage_detected_after_its_highest_minute_has_that_minute_as_its_peak(
+    service, send_reports
+):
+    """Opened by a two-minute sum at its second minute, the outage's peak was that minute's 7
+    while the minute before, in the outage and on its chart, had 12: the minutes between the
+    start and the detection were not read."""
+    history_fill(service, {"DE": 2.0})
+    for k in range(14):
+        minute = T0 + k * M
+        send_reports(service, minute, 2, country="DE")
+        if k >= 10:
+            send_reports(service, minute, 10 if k == 10 else 5, country="DE", problem="app")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+    outage = Outage.objects.get(service=service)
+    assert (outage.started_at, outage.detected_at) == (
+        T0 + 10 * M,
+        T0 + 12 * M + dt.timedelta(seconds=2),
+    )
+    assert (outage.peak_observed, outage.peak_at) == (12, T0 + 10 * M)
+    assert 1.5 < outage.peak_expected < 3
+    assert "12 reports a minute" in outage.explanation
