@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 from outagewatch.quoting import shortened
@@ -75,3 +76,22 @@ class HealthProbeFilter(logging.Filter):
         request = getattr(record, "request", None)
         path = getattr(request, "path", "")
         return not (getattr(record, "status_code", None) == 503 and path.startswith(self.prefix))
+
+
+# The token of a confirm, unsubscribe or manage link: the link is the credential.
+_TOKEN_PATH = re.compile(r"(/subscriptions/(?:confirm|unsubscribe|manage)/)[^/\s\"']+")
+
+
+class TokenPathFilter(logging.Filter):
+    """A subscription link's token cut from every line (installed on the handler, so every
+    logger is covered): Django logs the path of each 4xx (a used link, a CSRF refusal), and a
+    manage link, which never expires, lets whoever reads the log rotate a webhook's signing
+    secret or delete the channel (security tester F5)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/subscriptions/" in message:
+            redacted = _TOKEN_PATH.sub(r"\1<token>", message)
+            if redacted != message:
+                record.msg, record.args = redacted, ()
+        return True

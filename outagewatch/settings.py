@@ -686,8 +686,16 @@ LOGGING = {
     "filters": {
         "disallowed_host": {"()": "outagewatch.log_filters.DisallowedHostFilter"},
         "health_probe": {"()": "outagewatch.log_filters.HealthProbeFilter"},
+        "token_path": {"()": "outagewatch.log_filters.TokenPathFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            # No subscription link's token in any line, whichever logger wrote it.
+            "filters": ["token_path"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
