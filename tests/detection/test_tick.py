@@ -566,3 +566,24 @@ def test_an_outage_detected_after_its_highest_minute_has_that_minute_as_its_peak
     assert (outage.peak_observed, outage.peak_at) == (12, T0 + 10 * M)
     assert 1.5 < outage.peak_expected < 3
     assert "12 reports a minute" in outage.explanation
+
+
+@pytest.mark.parametrize(("networks", "listed"), [(3, False), (4, True)])
+def test_a_country_stands_out_by_its_share_only_with_the_networks_an_outage_needs(
+    service, send_reports, networks, listed
+):
+    """A report's country is what its sender says: one host with three addresses (its IPv4,
+    its IPv6, a tunnel's /48) sent a fifth of a real outage's first reports as North Korea,
+    which was listed and its followers told (abuse tester F1)."""
+    history_fill(service, {"US": 2.0})
+    for k in range(13):
+        minute = T0 + k * M
+        send_reports(service, minute, 2 + (10 if k >= 10 else 0), country="US")
+        if k == 10:
+            send_reports(service, minute, networks, country="KP", problem="app")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        detect_tick(now=now)
+    outage = Outage.objects.get(service=service)
+    assert outage.started_at == T0 + 10 * M
+    assert ("KP" in outage.countries) is listed
