@@ -22,8 +22,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import redis
@@ -75,7 +76,10 @@ def redis_claimed_by(url: str) -> str | None:
     """Which other running stack uses this Redis database, if any: its clone's directory
     (and its process, when it is another stack of this clone)."""
     try:
-        mark = redis.Redis.from_url(url, socket_connect_timeout=1).get(CLAIM_KEY)
+        # bytes: this client does not decode responses (redis-py types them bytes | str)
+        mark = cast(
+            "bytes | None", redis.Redis.from_url(url, socket_connect_timeout=1).get(CLAIM_KEY)
+        )
     except redis.RedisError:
         return None
     if not mark:
@@ -214,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
                 "or stop the other."
             )
         print(f"Redis answers on {url}; using it.", flush=True)
-        during_setup = nullcontext()
+        during_setup: AbstractContextManager[None] = nullcontext()
     elif (parts.hostname or "127.0.0.1") in LOCAL_HOSTS:
         env["REDIS_SERVER"] = redis_server_binary()
         processes.insert(0, "redis")

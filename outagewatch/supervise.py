@@ -59,7 +59,7 @@ class Supervisor:
         self.stop_timeout = stop_timeout
         self.stopping = threading.Event()
         self.stop_signal: int | None = None
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
 
     def log(self, message: str) -> None:

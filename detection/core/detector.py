@@ -116,7 +116,12 @@ def _score_rows(
         disp = level_disp = own.dispersion
         judge = own.has_data
     else:
+        # Per bucket with the clock, one for all rows without it.
+        offset: np.ndarray | int
+        row_offset: np.ndarray | int
+        decided: np.ndarray | bool
         if clock is not None:
+            assert batch.utc_offset is not None  # BaselineBatch.__post_init__ fills it
             cells, _ = clock_phase(clock.at(minutes[idx]), batch.utc_offset[0])
             offset, decided = phase_offsets(cells), cells != PHASE_UNDECIDED
             row_offset = offset[:, -1]
@@ -293,11 +298,8 @@ def detect_series(
             # Score optimistically to the next refit; the phase in force rarely changes, and
             # when it does the rows from that block on are scored again.
             snapshot = machine.snapshot()
-            args = (
-                minutes,
-                values,
-                c,
-                b,
+            # _score_rows' arguments after rows c..end
+            rest = (
                 batch,
                 step_minutes,
                 width,
@@ -308,7 +310,7 @@ def detect_series(
                 cal,
                 clock_in_force,
             )
-            scored = _score_rows(*args)
+            scored = _score_rows(minutes, values, c, b, *rest)
             machine.run(minutes, c, b, scored, is_anomaly)
             d = b
             if evidence_on:
@@ -328,7 +330,7 @@ def detect_series(
             if d < b:
                 machine.restore(snapshot)
                 is_anomaly[c:b] = 0
-                scored = _score_rows(*args[:3], d, *args[4:])
+                scored = _score_rows(minutes, values, c, d, *rest)
                 machine.run(minutes, c, d, scored, is_anomaly)
             res = scored.result
             expected[c:d], anomaly_score[c:d], level[c:d], rule[c:d] = (
@@ -349,6 +351,10 @@ def detect_series(
     )
 
 
+# What _Machine.restore takes back: its state, outages, open onset and open minute.
+_Snapshot = tuple[DetectorState, list[DetectedOutage], int, int]
+
+
 class _Machine:
     """The production state machine over one series' rows, skipping idle stretches."""
 
@@ -359,10 +365,10 @@ class _Machine:
         self.outages: list[DetectedOutage] = []
         self.open_onset = self.open_at = -1
 
-    def snapshot(self) -> tuple:
+    def snapshot(self) -> _Snapshot:
         return self.state, list(self.outages), self.open_onset, self.open_at
 
-    def restore(self, snapshot: tuple) -> None:
+    def restore(self, snapshot: _Snapshot) -> None:
         self.state, outages, self.open_onset, self.open_at = snapshot
         self.outages = list(outages)
 
@@ -376,6 +382,7 @@ class _Machine:
     ) -> None:
         """Advance through rows a..b-1, writing is_anomaly for each."""
         res, onset = scored.result, scored.onset
+        assert res.hot_span is not None  # _score_rows' result is with_threshold's
         busy = np.flatnonzero(res.level > 0) + a
         r = a
         while r < b:

@@ -238,7 +238,7 @@ def fit_baseline(
     if history < MEAN_MIN_HISTORY_MINUTES:
         return prior_baseline(fitted_at, step_minutes=step_minutes)
 
-    common = {
+    common: dict[str, Any] = {
         "fitted_at": int(fitted_at),
         "history_minutes": history,
         "step_minutes": step_minutes,

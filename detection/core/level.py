@@ -69,7 +69,9 @@ COLD_PRIOR_MINUTES = 0.25
 COLD_DISPERSION = 0.25
 
 
-def _clipped(observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+def _clipped(
+    observed: np.ndarray, expected: np.ndarray, dispersion: np.ndarray | float
+) -> np.ndarray:
     # +-2 sd of the noise model: a level drift passes almost untouched, an outage moves the
     # level by at most 2 sd per bucket, i.e. a few percent over a typical outage at high
     # volume. The sd must include the overdispersion: a Poisson band on NB noise clips the

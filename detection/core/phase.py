@@ -30,6 +30,8 @@ from .dispersion import nb_loglik, window_alpha
 from .scoring import LEVEL_POSSIBLE
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from .baseline import BaselineBatch
 
 
@@ -105,7 +107,7 @@ def is_block_end(minute: np.ndarray | int, step_minutes: int) -> np.ndarray:
     return np.mod(minute + step_minutes, PHASE_BLOCK_MINUTES) == 0
 
 
-def phase_decide(minus: np.ndarray, plus: np.ndarray) -> np.ndarray:
+def phase_decide(minus: ArrayLike, plus: ArrayLike) -> np.ndarray:
     """Phase code from the evidence: the best phase if it beats both others by PHASE_MARGIN,
     a shifted one by PHASE_MARGIN + PHASE_SHIFT_PRIOR; else undecided (the wide tolerance)."""
     minus = np.asarray(minus, dtype=np.float64)
@@ -117,7 +119,7 @@ def phase_decide(minus: np.ndarray, plus: np.ndarray) -> np.ndarray:
     return np.where(decided, best + PHASE_MINUS, PHASE_UNDECIDED).astype(np.int8)
 
 
-def clock_phase(offset_now: np.ndarray, offset_fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clock_phase(offset_now: ArrayLike, offset_fitted: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Phase code from a known clock (clock.py), and where the clock is known.
 
     The code is how far the offset in force has moved since the fit. A series without a known
@@ -137,12 +139,12 @@ def clock_phase(offset_now: np.ndarray, offset_fitted: np.ndarray) -> tuple[np.n
 
 
 def phase_rebased(
-    code: np.ndarray,
-    minus: np.ndarray,
-    plus: np.ndarray,
-    basis: np.ndarray,
-    fitted_at: np.ndarray,
-    moved: np.ndarray,
+    code: ArrayLike,
+    minus: ArrayLike,
+    plus: ArrayLike,
+    basis: ArrayLike,
+    fitted_at: ArrayLike,
+    moved: ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Evidence and phase code against the current baseline (basis: the fitted_at it was for).
 
@@ -161,16 +163,14 @@ def phase_rebased(
     return code, minus, plus
 
 
-def phase_in_force(
-    code: np.ndarray, minus: np.ndarray, plus: np.ndarray, minute: int
-) -> np.ndarray:
+def phase_in_force(code: ArrayLike, minus: ArrayLike, plus: ArrayLike, minute: int) -> np.ndarray:
     """The stored phase, re-decided from the evidence at decision minutes."""
     if is_decision_minute(minute):
         return phase_decide(minus, plus)
     return np.asarray(code, dtype=np.int8)
 
 
-def block_votes(level: np.ndarray, in_outage: np.ndarray, cold: np.ndarray) -> np.ndarray:
+def block_votes(level: ArrayLike, in_outage: ArrayLike, cold: ArrayLike) -> np.ndarray:
     """Blocks that may vote: not cold, no open outage, newest bucket judged normal.
 
     "Possible problems" does not vote: an outage on the morning rise looks like the later
@@ -216,10 +216,12 @@ def block_gains(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """block_evidence for (rows, k) blocks of the series idx (broadcast like batch.expected)."""
     shift = PHASE_SHIFT_MINUTES
-    mus = tuple(batch.expected(idx, block_minutes, step_minutes, s) for s in (-shift, 0, shift))
+    mu_minus, mu_zero, mu_plus = (
+        batch.expected(idx, block_minutes, step_minutes, s) for s in (-shift, 0, shift)
+    )
     return block_evidence(
         observed,
-        mus,
+        (mu_minus, mu_zero, mu_plus),
         batch.dispersion[idx],
         batch.level_dispersion[idx],
         normal,
@@ -244,11 +246,11 @@ def loglik_gains(
 
 
 def phase_update(
-    minus: np.ndarray,
-    plus: np.ndarray,
-    gain_minus: np.ndarray,
-    gain_plus: np.ndarray,
-    usable: np.ndarray,
+    minus: np.ndarray | float,
+    plus: np.ndarray | float,
+    gain_minus: np.ndarray | float,
+    gain_plus: np.ndarray | float,
+    usable: np.ndarray | bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fold one block's evidence in (clipped, so a change of phase is learned in bounded time)."""
     cap = PHASE_EVIDENCE_CAP

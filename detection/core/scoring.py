@@ -113,29 +113,29 @@ class ScoreResult:
     observed: np.ndarray  # (n,) observed sum over that window
     expected: np.ndarray  # (n,) expected sum over that window
     # (n,) fewest distinct networks behind that window's excess (networks.excess_networks)
-    networks: np.ndarray | None = None
+    networks: np.ndarray
     # Highest level over the short windows only (<= CALM_MAX_WINDOW): what "back to
     # normal" is judged on, so an outage resolves when volume is, not an hour later.
-    recent_level: np.ndarray | None = None
+    recent_level: np.ndarray
     # (n, len(windows)) -log10 p of each window that meets every floor of "problems detected"
     # (0 where one does not): what calibration.py measures and thresholds per series (the
     # strongest window of each band), and which windows carry the evidence (hot_span).
-    window_surprise: np.ndarray | None = None
+    window_surprise: np.ndarray
     # Buckets summed by each of those windows, in `windows` order (one tuple for all series).
-    spans: tuple[int, ...] = ()
-    # (n,) buckets summed by the shortest window at "problems detected" after calibration (0:
-    # none): how far back the evidence reaches, so that the hour after an outage is judged on
-    # what came after it (state.transition).
-    hot_span: np.ndarray | None = None
+    spans: tuple[int, ...]
     # Every window's evidence, (n, len(windows)) each, and the rule names (rule_names, with
     # each row's kind of model): what the verdict cites when the calibration sets aside the
     # window chosen above (with_threshold). The names are one tuple for all series, as spans.
-    window_p: np.ndarray | None = None
-    window_observed: np.ndarray | None = None
-    window_expected: np.ndarray | None = None
-    window_networks: np.ndarray | None = None
-    rule_table: tuple[str, ...] = ()
-    rule_kind: np.ndarray | None = None
+    window_p: np.ndarray
+    window_observed: np.ndarray
+    window_expected: np.ndarray
+    window_networks: np.ndarray
+    rule_table: tuple[str, ...]
+    rule_kind: np.ndarray
+    # (n,) buckets summed by the shortest window at "problems detected" after calibration (0:
+    # none): how far back the evidence reaches, so that the hour after an outage is judged on
+    # what came after it (state.transition). None from score(); with_threshold sets it.
+    hot_span: np.ndarray | None = None
 
 
 def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -312,8 +312,6 @@ def _cite_reaching(result: ScoreResult, reach: np.ndarray) -> ScoreResult:
     calibrated threshold: where the strongest window did not (its band's history holds such
     bursts as ordinary) but another did, that one (the most surprising of those) decided, and
     its rule, p and sums are what the outage's words say."""
-    if result.window_p is None:
-        return result
     spans = np.asarray(result.spans, dtype=np.int64)
     cited = np.argmax(spans[None, :] == np.asarray(result.window)[:, None], axis=1)
     rows = np.flatnonzero((result.level == LEVEL_OUTAGE) & ~reach[np.arange(len(reach)), cited])
@@ -322,7 +320,7 @@ def _cite_reaching(result: ScoreResult, reach: np.ndarray) -> ScoreResult:
     surprise = np.atleast_2d(np.asarray(result.window_surprise, dtype=np.float64))[rows]
     pick = np.argmax(np.where(reach[rows], surprise, -np.inf), axis=1)
 
-    def swapped(column: np.ndarray | None, per_window: np.ndarray) -> np.ndarray:
+    def swapped(column: np.ndarray, per_window: np.ndarray) -> np.ndarray:
         out = np.array(column, copy=True)
         out[rows] = per_window[rows, pick]
         return out

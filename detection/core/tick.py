@@ -115,6 +115,7 @@ def run_tick(
         # The evidence keeps accruing but is not used while the clock is known.
         cells = np.asarray(utc_offset)
         cells = cells if cells.ndim == 2 else cells[:, None]
+        assert batch.utc_offset is not None  # BaselineBatch.__post_init__ fills it
         by_clock, known = clock_phase(cells, batch.utc_offset[:, None])
         known = known[:, -1]
         phase = np.where(known, by_clock[:, -1], phase).astype(np.int8)

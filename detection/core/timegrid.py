@@ -32,6 +32,7 @@ def interpolate_profile(
     i0 = np.mod(lo.astype(np.int64), SLOTS_PER_WEEK)
     i1 = np.mod(i0 + 1, SLOTS_PER_WEEK)
     if rows is None:
+        assert isinstance(profiles, np.ndarray)  # one profile: SlotMaxima holds (n, 672)
         return (1.0 - frac) * profiles[i0] + frac * profiles[i1]
     return (1.0 - frac) * profiles[rows, i0] + frac * profiles[rows, i1]
 
