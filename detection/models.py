@@ -35,7 +35,8 @@ class BucketFields(models.Model):
         default=0, help_text="Counted reports: one per reporter per dedup window."
     )
     reporters = models.PositiveIntegerField(
-        default=0, help_text="Distinct reporters: networks (IPv4 /24, IPv6 /56), not people."
+        default=0,
+        help_text="Distinct reporters: sites (IPv4 /24, IPv6 /48), not people.",
     )
     problems = models.JSONField(default=dict, help_text="Counted reports per problem slug.")
 

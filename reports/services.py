@@ -122,6 +122,7 @@ def report_create(
         created_at=now,
         reporter_key=keys.network,
         block_key=keys.block,
+        site_key=keys.site,
         counted=False,
     )
     write = _ReportWrite(report=report, site=keys.site, countable=countable, now=now)
@@ -201,6 +202,7 @@ _REPORT_COLUMNS = (
     "created_at",
     "reporter_key",
     "block_key",
+    "site_key",
 )
 
 

@@ -182,3 +182,38 @@ def test_the_late_window_is_recounted_from_its_first_minute_with_new_reports(
     counted = _rows()
     buckets_aggregate(now=T0 + 5 * M, since=T0 - 10 * M)  # everything counted again
     assert _rows() == counted
+
+
+def test_the_networks_of_one_ipv6_48_are_one_reporter(service, problem_types):
+    """One machine holding a tunnel broker's /48 sent from 25 of its /56s a minute, each
+    uncounted, and the status read "25 networks reported in the last minute" (abuse tester
+    F2): the dedup window's site is the reporter the buckets count."""
+    for net in range(25):
+        report_create(
+            service=service,
+            problem=problem_types["login"],
+            country="DE",
+            source=Report.Source.API,
+            address=f"2001:db8:5500:{net:02x}00::1",
+            now=T0 + dt.timedelta(seconds=net),
+        )
+    # Two other homes: an IPv4 /24 and a /48 of their own.
+    for k, address in enumerate(["198.51.100.7", "2001:db8:77::1"]):
+        report_create(
+            service=service,
+            problem=problem_types["login"],
+            country="DE",
+            source=Report.Source.API,
+            address=address,
+            now=T0 + dt.timedelta(seconds=30 + k),
+        )
+    buckets_aggregate(now=T0 + 2 * M)
+    overall = Bucket.objects.get(minute=T0, country="")
+    assert (overall.reports, overall.counted, overall.reporters) == (27, 3, 3)
+
+
+def test_a_report_stored_before_its_site_was_kept_counts_by_its_network(service, send_reports):
+    send_reports(service, T0, 3)
+    Report.objects.update(site_key="")
+    buckets_aggregate(now=T0 + 2 * M)
+    assert Bucket.objects.get(minute=T0, country="").reporters == 3
