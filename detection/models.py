@@ -348,6 +348,9 @@ class SeriesState(models.Model):
     expected = models.FloatField(default=0)
     score = models.FloatField(default=0)
     rule = models.CharField(max_length=40, blank=True)
+    # The verdict reached "problems" on the model's floors and was held at "possible" by the
+    # series' own calibrated threshold (ScoreResult.held): why it is only possible, in words.
+    held = models.BooleanField(default=False, db_default=False)
     outage = models.ForeignKey(Outage, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:

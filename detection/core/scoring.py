@@ -136,6 +136,12 @@ class ScoreResult:
     # none): how far back the evidence reaches, so that the hour after an outage is judged on
     # what came after it (state.transition). None from score(); with_threshold sets it.
     hot_span: np.ndarray | None = None
+    # (n,) the floors and the model's tail probability said "problems detected", and the
+    # series' calibrated threshold held the bucket at "possible problems" (with_threshold).
+    # Decides nothing: it is why the verdict is only "possible", which the status words say
+    # (a relapse held so read "the jump is in a single minute so far" in its second minute,
+    # documentation tester, forty-eighth session).
+    held: np.ndarray | None = None
 
 
 def tail_probability(observed: np.ndarray, expected: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -302,7 +308,11 @@ def with_threshold(result: ScoreResult, window_limit: np.ndarray, score: np.ndar
     shortest = np.where(reach, spans, np.iinfo(np.int64).max).min(axis=1)
     hot_span = np.where(level == LEVEL_OUTAGE, shortest, 0)
     result = replace(
-        result, level=level, score=np.asarray(score, dtype=np.float64), hot_span=hot_span
+        result,
+        level=level,
+        score=np.asarray(score, dtype=np.float64),
+        hot_span=hot_span,
+        held=demote,
     )
     return _cite_reaching(result, reach)
 

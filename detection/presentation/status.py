@@ -109,6 +109,17 @@ POSSIBLE_WHY = {
         "It is only possible because an outage here has just ended: we call it again only on "
         "fresh reports in the next minutes, not on those still counted from it."
     ),
+    # The series' own threshold (calibration) held it: "a single minute so far" in a relapse's
+    # second minute was not why (documentation tester, forty-eighth session).
+    "outage_bar": (
+        "It is only possible because an outage here has just ended, which raised the bar for "
+        "calling another: we call it again once the reports hold for a few minutes or climb "
+        "higher."
+    ),
+    "own_bursts": (
+        "It is only possible because reports here have jumped this far before: we call it an "
+        "outage once they hold for a few minutes or climb higher."
+    ),
     "one_minute": (
         "It is only possible because the jump is in a single minute so far: we call it an "
         "outage once it holds for another minute or comes from more networks."

@@ -351,6 +351,7 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
             "expected": view.result.expected.tolist(),
             "score": scores.score.tolist(),
             "rule": scores.rule.tolist(),
+            "held": np.asarray(scores.held, dtype=bool).tolist(),
             "outage_id": [
                 outage_ids.get(sid) if in_outage[i] else None
                 for i, (sid, _) in enumerate(view.keys)

@@ -155,6 +155,20 @@ def test_hot_span_is_the_shortest_window_at_the_calibrated_threshold():
     assert none.level[0] == 1 and none.hot_span[0] == 0
 
 
+def test_a_verdict_the_calibrated_threshold_held_at_possible_says_so():
+    # What the status words give as the reason it is only "possible" (documentation tester,
+    # forty-eighth session); a verdict that never reached "problems" was not held.
+    observed = flat(2, 10)
+    observed[0, -20:] = 16
+    res = score(observed, flat(2, 10), np.array([0.0, 0.0]), CONFIG)
+    assert res.level.tolist() == [2, 0]
+    spans = len(res.spans)
+    reached = with_threshold(res, np.zeros((2, spans)), res.score)
+    assert reached.level.tolist() == [2, 0] and reached.held.tolist() == [False, False]
+    held = with_threshold(res, np.full((2, spans), np.inf), res.score)
+    assert held.level.tolist() == [1, 0] and held.held.tolist() == [True, False]
+
+
 def test_the_verdict_cites_a_window_that_reached_its_calibrated_threshold():
     """A burst a series' spikes band holds as ordinary, inside a long sum that its sustained
     band does not: the long sum decided, and its rule, p and sums are what the verdict says

@@ -79,10 +79,16 @@ def test_falling_to_no_reports_reads_naturally(service, midday):
 # --- F26: why only "possible" ----------------------------------------------------------------
 
 
-def possible(service, midday, *, level: int, rule: str) -> str:
+def possible(service, midday, *, level: int, rule: str, held: bool = False) -> str:
     status_make(service, 1, observed=46.0, expected=2.0, countries=("FR",))
     SeriesState.objects.create(
-        service=service, country="FR", minute=minute(midday), state=1, level=level, rule=rule
+        service=service,
+        country="FR",
+        minute=minute(midday),
+        state=1,
+        level=level,
+        rule=rule,
+        held=held,
     )
     return sentence(service, midday)
 
@@ -97,6 +103,31 @@ def test_possible_on_one_minute_says_it_waits_for_a_second(service, midday):
     text = possible(service, midday, level=1, rule="poisson_1m")
     assert "the jump is in a single minute so far" in text
     assert "another minute or comes from more networks" in text
+
+
+def test_possible_held_by_the_threshold_an_outage_raised_says_so(service, midday):
+    # A relapse held at "possible" by the series' own threshold, which the outage that ended
+    # 10 minutes ago raised: not "a single minute so far" (documentation tester, forty-eighth
+    # session).
+    outage = outage_make(service, resolved_at=minute(midday) - timedelta(minutes=25))
+    OutageEvent.objects.create(
+        outage=outage, at=minute(midday) - timedelta(minutes=10), kind=OutageEvent.Kind.RESOLVED
+    )
+    text = possible(service, midday, level=1, rule="poisson_1m", held=True)
+    assert "an outage here has just ended, which raised the bar for calling another" in text
+    assert "hold for a few minutes or climb higher" in text
+    assert "single minute" not in text
+
+
+def test_possible_held_by_the_threshold_long_after_an_outage_cites_its_bursts(service, midday):
+    # Past the reopen window (30 minutes) the outage is history like any other burst.
+    outage = outage_make(service, resolved_at=minute(midday) - timedelta(minutes=55))
+    OutageEvent.objects.create(
+        outage=outage, at=minute(midday) - timedelta(minutes=40), kind=OutageEvent.Kind.RESOLVED
+    )
+    text = possible(service, midday, level=1, rule="poisson_1m", held=True)
+    assert "reports here have jumped this far before" in text
+    assert "just ended" not in text and "single minute" not in text
 
 
 def test_possible_for_another_reason_says_one_more_minute_is_needed(service, midday):
