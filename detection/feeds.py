@@ -71,18 +71,14 @@ class OutageFeed(Feed):
             since = Service.objects.aggregate(first=Min("watched_since"))["first"]
         return {"empty_since": since or _EPOCH}
 
-    # Feed readers show entries long after they were written: always with the date.
     def item_title(self, item: Outage) -> str:
-        return xml_safe(presentation.outage_title(item, date=True))
+        return xml_safe(_entry(item).title)
 
     def item_description(self, item: Outage) -> str:
-        problems = selectors.outage_problems(item)
-        cold = getattr(item, "cold_start", False)
-        summary = presentation.outage_summary(item, problems, date=True, cold=cold)
         # Atom1Feed writes a description as <summary type="html">: plain text must be escaped
         # as HTML first, or a reader renders "<img ...>" in a name as an image (RFC 4287
         # 3.1.1.2; text tester, forty-sixth session).
-        return xml_safe(escape(summary))
+        return xml_safe(escape(_entry(item).summary))
 
     def item_link(self, item: Outage) -> str:
         return absolute(reverse("detection:outage", kwargs={"pk": item.pk}))
@@ -91,10 +87,22 @@ class OutageFeed(Feed):
         return item.started_at
 
     def item_updateddate(self, item: Outage) -> datetime:
-        return item.updated_at
+        # When what the entry shows last changed (detection.services.feed_entries), not
+        # updated_at, which an open outage moves every minute: its feed was never a 304.
+        return item.entry_updated_at
 
     def item_categories(self, item: Outage) -> list[str]:
-        return [item.service.slug, item.status]
+        return list(_entry(item).categories)
+
+
+def _entry(item: Outage) -> presentation.FeedEntry:
+    """The item's entry, built once for its title, summary and categories."""
+    entry = getattr(item, "feed_entry", None)
+    if entry is None:
+        cold = getattr(item, "cold_start", False)
+        entry = presentation.feed_entry(item, selectors.outage_problems(item), cold=cold)
+        item.feed_entry = entry
+    return entry
 
 
 class ServiceOutageFeed(OutageFeed):

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from detection.baseline_record import record_joined, record_split
 from reports.models import Service
@@ -210,6 +212,12 @@ class Outage(models.Model):
         "UpstreamOutage", null=True, blank=True, on_delete=models.SET_NULL, related_name="outages"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # When what its feed entry shows (title, summary, status) last changed: the Atom entry's
+    # <updated>, and so the feeds' ETag and Last-Modified. updated_at moves on every tick of an
+    # open outage, and a feed polled during one was never a 304 (regression tester, forty-eighth
+    # session). entry_digest is that entry's fingerprint (detection.services.feed_entries).
+    entry_updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    entry_digest = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-started_at"]

@@ -25,6 +25,10 @@ from detection.presentation.decisions import (
     rule_technical,
     rule_words,
 )
+from detection.presentation.feed import (
+    FeedEntry,
+    feed_entry,
+)
 from detection.presentation.official import (
     OFFICIAL_INDICATORS,
     official_alert_sentence,
@@ -103,6 +107,7 @@ __all__ = [
     "TRACK_RECORD_INTRO",
     "UPSTREAM_NAMED",
     "DecisionLine",
+    "FeedEntry",
     "TimelineEntry",
     "about",
     "about_reports",
@@ -117,6 +122,7 @@ __all__ = [
     "decision_details",
     "duration_text",
     "excess_words",
+    "feed_entry",
     "iso_utc",
     "join_words",
     "level_label",

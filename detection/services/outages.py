@@ -34,6 +34,7 @@ from detection.models import (
 from detection.selectors import services_cold
 from detection.services.bulk import update, upsert
 from detection.services.config import detector_config
+from detection.services.feed_entries import outages_entries_date
 from detection.services.outage_tally import Tally, outage_tallies, tallies_trimmed
 from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
@@ -159,12 +160,16 @@ def outages_apply(*, view: TickView) -> Applied:
     outages_refreshed_save([s.outage for s in steps])
     # An open outage of a service with no series this minute: asked only then (almost never).
     idle = active.keys() - groups.keys()
-    retired = sorted(
-        Service.objects.filter(pk__in=idle, is_active=False).values_list("pk", flat=True)
-        if idle
-        else []
-    )
-    _retired_resolve([active[sid] for sid in retired], view)
+    retired = [
+        active[sid]
+        for sid in sorted(
+            Service.objects.filter(pk__in=idle, is_active=False).values_list("pk", flat=True)
+            if idle
+            else []
+        )
+    ]
+    _retired_resolve(retired, view)
+    outages_entries_date(outages=[s.outage for s in steps] + retired, now=timezone.now())
     return Applied(result, len(retired))
 
 

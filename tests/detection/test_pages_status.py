@@ -265,12 +265,13 @@ def test_a_feed_whose_outage_changed_since_is_no_304_to_its_last_modified(client
     # Last-Modified is the newest change of an entry, not the newest start: an outage that
     # ended since a reader's last poll must reach a reader that asks by date; taken from the
     # starts, it survived every test (mutation tester, forty-seventh session).
+    # The entry's date is when what it shows changed (the tick dates it: test_feed_dates.py).
     started = acme_down.started_at
-    Outage.objects.filter(pk=acme_down.pk).update(updated_at=started)
+    Outage.objects.filter(pk=acme_down.pk).update(entry_updated_at=started)
     first = client.get(path)
     ended = started + timedelta(minutes=30)
     Outage.objects.filter(pk=acme_down.pk).update(
-        status=Outage.Status.RESOLVED, resolved_at=ended, updated_at=ended
+        status=Outage.Status.RESOLVED, resolved_at=ended, entry_updated_at=ended
     )
     again = client.get(path, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
     assert again.status_code == 200
