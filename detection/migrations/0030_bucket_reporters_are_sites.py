@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('detection', '0027_outage_judged_cold'),
+        ('detection', '0029_outage_entry_updated'),
     ]
 
     operations = [
