@@ -147,8 +147,14 @@ def country_rows(
         level, excess = "ok", None
         if code in affected:
             row = judged.get(code, {})
-            # A country cannot be worse than the service it belongs to, nor "ok" while listed.
-            level = selectors.LEVEL_CODES[max(1, min(int(row.get("level", 1)), state.level))]
+            # A country cannot be worse than the service it belongs to, nor "ok" while listed;
+            # listed in an open outage and still elevated, it has the outage's problems (it
+            # read "Possible problems" at 5x normal beside "Problems detected": words tester
+            # F5).
+            own = int(row.get("level", 1))
+            level = selectors.LEVEL_CODES[
+                state.level if state.level >= 2 and own >= 1 else max(1, min(own, state.level))
+            ]
             excess = _excess(row)
         words = ""
         if excess is not None:

@@ -357,7 +357,11 @@ def _run_peak(state: ServiceState, recent: _Recent) -> dict[str, float]:
     came back, against the normal of its newest minutes (a relapse is within the hour of its
     first run's end, at much the same time of day)."""
     outage = state.outage
-    if state.again_since is None:
+    # A relapse that went higher than the first run holds the outage's peak: quoted as the
+    # outage's, or one card gave that minute two normals, "about 3" and "about 4" (words
+    # tester F2).
+    since = state.again_since
+    if since is None or (outage.peak_at is not None and outage.peak_at >= since):
         return {"peak_observed": outage.peak_observed, "peak_expected": outage.peak_expected}
     normal = [p.expected for p in recent.series.points if p.expected is not None]
     return {

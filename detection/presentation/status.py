@@ -124,7 +124,12 @@ POSSIBLE_WHY = {
         "It is only possible because the jump is in a single minute so far: we call it an "
         "outage once it holds for another minute or comes from more networks."
     ),
-    "": "It is only possible so far: we need at least one more minute like this to confirm it.",
+    # Not "one more minute like this confirms it": an outage opens on the first minute that
+    # clears the bar, and minutes like this one had not (words tester F4).
+    "": (
+        "It is only possible so far: reports are above normal, but not yet far enough above "
+        "it to call an outage. We call one if they climb higher or go on."
+    ),
 }
 # The newest minute is back at normal while "possible" is held for a few minutes: "one more
 # minute like this" read as "another empty minute would confirm it" (explain tester F4).

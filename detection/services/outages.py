@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from alerts.services import alerts_notify
@@ -250,23 +250,25 @@ def _relapse_countries_record(
     outage: Outage, fired: list[int], view: TickView, *, since: dt.datetime
 ) -> None:
     """The relapse's countries, as COUNTRY events after its REOPENED one (detection.episodes
-    reads them back): those whose own series fired. The outage's countries add up its
-    episodes, and a follower of a country of the first run is not concerned by a relapse
-    from elsewhere (F25).
+    reads them back): those whose own series fired, and those carrying at least COUNTRY_SHARE
+    of its excess (_relapse_shares). The outage's countries add up its episodes, and a
+    follower of a country of the first run is not concerned by a relapse from elsewhere (F25).
 
-    Fired on the overall series alone, no country's series says where it is; the honest
-    answer is the rule the outage's first run lists countries by (_refresh): those sending
-    at least COUNTRY_SHARE of the relapse's counted reports. None standing out leaves the
-    relapse without countries: spread everywhere, and told to every follower."""
-    countries = [i for i in fired if view.keys[i][1] != OVERALL]
-    for i in countries:
-        _country_record(outage, view.keys[i][1], view, i, _verdict(view, i))
-    if countries:
-        return
+    By the series that fired alone, a relapse two thirds American was "problems again in
+    Germany" in every message: the United States' series, held by its own threshold after the
+    first run, had not fired yet (words tester F1). None standing out leaves the relapse
+    without countries: spread everywhere, and told to every follower."""
+    recorded = set()
+    for i in fired:
+        country = view.keys[i][1]
+        if country != OVERALL:
+            _country_record(outage, country, view, i, _verdict(view, i))
+            recorded.add(country)
     shares = _relapse_shares(outage.service_id, since, view.minute)
     for country, share in shares.items():
-        message = f"{country}: {100 * share:.0f}% of the reports since they rose again."
-        _country_record(outage, country, view, None, message)
+        if country not in recorded:
+            message = f"{country}: {100 * share:.0f}% of the extra reports since they rose again."
+            _country_record(outage, country, view, None, message)
 
 
 def _relapse_onset(fired: list[int], view: TickView, *, lull: dt.datetime | None) -> dt.datetime:
@@ -284,21 +286,28 @@ def _relapse_onset(fired: list[int], view: TickView, *, lull: dt.datetime | None
 
 
 def _relapse_shares(service_id: int, start: dt.datetime, end: dt.datetime) -> dict[str, float]:
-    """Countries sending at least COUNTRY_SHARE of the service's counted reports from
-    ``start`` to ``end`` (its minute included), largest share first."""
+    """Countries carrying at least COUNTRY_SHARE of the service's extra counted reports from
+    ``start`` to ``end`` (its minute included), largest share first, each backed by the
+    networks an outage needs. Extra over the as many minutes before ``start`` (the lull after
+    the first run, the same time of day): by their share of all reports, a country that
+    merely sends most of a service's ordinary traffic would be named for another's relapse."""
+    span = end + dt.timedelta(minutes=1) - start
     rows = (
-        Bucket.objects.filter(service_id=service_id, minute__gte=start, minute__lte=end)
+        Bucket.objects.filter(service_id=service_id, minute__gte=start - span, minute__lte=end)
         .exclude(country=OVERALL)
         .values("country")
-        .annotate(n=Sum("counted"))
+        .annotate(
+            now=Sum("counted", filter=Q(minute__gte=start), default=0),
+            before=Sum("counted", filter=Q(minute__lt=start), default=0),
+        )
     )
-    counts = {row["country"]: row["n"] or 0 for row in rows}
-    total = sum(counts.values())
+    extra = {row["country"]: max(row["now"] - row["before"], 0) for row in rows}
+    total = sum(extra.values())
     if not total:
         return {}
     shares = {
         country: n / total
-        for country, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        for country, n in sorted(extra.items(), key=lambda kv: (-kv[1], kv[0]))
         if n >= COUNTRY_SHARE * total
     }
     backed = _countries_backed(service_id, list(shares), start, end)
@@ -638,7 +647,12 @@ def statuses_save(*, view: TickView) -> None:
     top = np.full(len(services), -np.inf)
     np.maximum.at(top, group, scores.score)
     listed: dict[int, list[str]] = defaultdict(list)
-    for i in np.flatnonzero(possible & ~overall):
+    # Most reported first, as an outage's are: they are said as "Most reports come from ..."
+    # (they came in alphabetical order: "Germany and the United States" for a rise that
+    # was two thirds American; words tester F3).
+    for i in sorted(
+        np.flatnonzero(possible & ~overall), key=lambda i: (-view.observed[i], view.keys[i][1])
+    ):
         listed[int(sids[i])].append(view.keys[i][1])
     columns: dict[str, list] = defaultdict(list)
     for g, sid in enumerate(services.tolist()):
@@ -659,6 +673,6 @@ def statuses_save(*, view: TickView) -> None:
         columns["score"].append(float(top[g]))
         columns["rule"].append(str(scores.rule[i]))
         # An outage's countries come most-reported first; say them in that order.
-        columns["countries"].append(active[sid][1] if sid in active else sorted(listed[sid]))
+        columns["countries"].append(active[sid][1] if sid in active else listed[sid])
         columns["outage_id"].append(active[sid][0] if sid in active else None)
     upsert(ServiceStatus, columns, unique=["service_id"], constant={"updated_at": view.now})

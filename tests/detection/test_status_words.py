@@ -130,9 +130,12 @@ def test_possible_held_by_the_threshold_long_after_an_outage_cites_its_bursts(se
     assert "just ended" not in text and "single minute" not in text
 
 
-def test_possible_for_another_reason_says_one_more_minute_is_needed(service, midday):
+def test_possible_for_another_reason_promises_no_confirming_minute(service, midday):
+    # "We need at least one more minute like this to confirm it" read on for four minutes
+    # like it: an outage opens on the first minute that clears the bar (words tester F4).
     text = possible(service, midday, level=1, rule="nb_5m")
-    assert "we need at least one more minute like this to confirm it" in text
+    assert "not yet far enough above it to call an outage" in text
+    assert "one more minute" not in text
 
 
 def test_possible_held_after_its_minute_says_the_reports_did_not_go_on(service, midday):
@@ -269,3 +272,62 @@ def test_a_relapsed_outage_s_page_says_it_came_back(client, service, relapse, mi
     start = minute(midday) - timedelta(days=2)
     other = outage_make(service, started_at=start, resolved_at=start + timedelta(hours=1))
     assert "came back" not in client.get(f"/outages/{other.pk}/").content.decode()
+
+
+def test_a_country_of_an_open_outage_still_elevated_has_its_problems(service, midday):
+    # "Possible problems" at 5x normal beside "Problems detected" naming that country: the
+    # row took the country series' own level (words tester F5). One back at normal stays
+    # "possible" (listed, but not elevated now).
+    now = minute(midday)
+    buckets_make(service, {now - timedelta(minutes=1): 20}, country="US")
+    buckets_make(service, {now - timedelta(minutes=1): 2}, country="DE")
+    status_make(service, 2, countries=("US", "DE"), outage=outage_make(service))
+    for code, level, observed in (("US", 1, 20), ("DE", 0, 2)):
+        SeriesState.objects.create(
+            service=service,
+            country=code,
+            minute=now,
+            state=level,
+            level=level,
+            observed=observed,
+            expected=4.0 if code == "US" else 2.0,
+        )
+    state = selectors.service_state_get(service=service)
+    rows = {row.country: row for row in live.country_rows(service=service, state=state)}
+    assert rows["US"].level == "problems"
+    assert rows["DE"].level == "possible"
+
+
+def test_possible_problems_name_the_most_reporting_country_first(service, midday):
+    # "Most reports come from Germany and the United States" for a rise two thirds American:
+    # without an outage the countries came in alphabetical order (words tester F3).
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from detection.models import ServiceStatus
+    from detection.services.outages import TickView, statuses_save
+
+    keys = [(service.id, ""), (service.id, "DE"), (service.id, "US")]
+    result = SimpleNamespace(
+        transition=SimpleNamespace(state=SimpleNamespace(state=np.array([1, 1, 1]))),
+        scores=SimpleNamespace(score=np.array([0.4, 0.3, 0.4]), rule=np.array(["nb_5m"] * 3)),
+        expected=np.array([4.0, 1.0, 3.0]),
+    )
+    at = minute(midday)
+    view = TickView(keys=keys, result=result, observed=np.array([9.0, 3.0, 6.0]), minute=at, now=at)
+    statuses_save(view=view)
+    assert ServiceStatus.objects.get(service=service).countries == ["US", "DE"]
+
+
+def test_a_relapse_that_holds_the_outages_peak_quotes_its_normal(service, relapse, midday):
+    # The card quoted the relapse's peak "where about 3 are normal" (its newest minutes'
+    # normal) and, in its outage box, the same minute "where about 4 are normal" (words
+    # tester F2): a relapse higher than the first run holds the outage's peak.
+    baseline_store(service, flat_baseline(3.0))
+    at = minute(midday) - timedelta(minutes=1)
+    buckets_make(service, {at: 93})
+    relapse.peak_observed, relapse.peak_expected, relapse.peak_at = 93.0, 3.56, at
+    relapse.save()
+    state = selectors.service_state_get(service=service)
+    assert (state.peak_observed, state.peak_expected) == (93.0, 3.56)

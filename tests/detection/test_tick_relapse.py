@@ -126,9 +126,28 @@ def test_a_relapse_seen_only_overall_is_told_where_its_reports_come_from(
     relapse = outage.events.filter(kind="country", id__gt=reopened.id)
     assert set(relapse.values_list("country", flat=True)) == {"IT"}
     assert outage_episode(outage=outage).countries == ["IT"]
-    assert "% of the reports since they rose again" in outage.events.get(country="IT").message
+    assert "% of the extra reports since they rose again" in outage.events.get(country="IT").message
     (again,) = [m for m in mailoutbox if "problems again" in m.subject]
     assert again.subject.startswith("Acme Cloud: problems again in Italy since ")
+
+
+def test_a_relapse_names_every_country_carrying_its_extra_reports(
+    history, send_reports, followers, mailoutbox
+):
+    """A relapse two thirds from one country was told as another's: its countries were
+    those whose series fired in its first minute, and the bigger one's, held by its own
+    threshold after the first run, had not (words tester F1)."""
+    outage = _resolved_then_relapse_in_france(history, send_reports, fr=45, de=25)
+    reopened = outage.events.get(kind="reopened")
+    relapse = outage.events.filter(kind="country", id__gt=reopened.id)
+    assert set(relapse.values_list("country", flat=True)) == {"DE", "FR"}
+    assert set(outage_episode(outage=outage).countries) == {"DE", "FR"}
+    again = [
+        m.subject
+        for m in mailoutbox
+        if m.to == ["all@example.com"] and "problems again" in m.subject
+    ]
+    assert again and all("France" in s and "Germany" in s for s in again), again
 
 
 def test_a_relapse_fired_on_a_long_window_dates_from_its_own_first_minute():
