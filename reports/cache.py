@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from outagewatch.http.errors import DATABASE_ERRORS
 from outagewatch.redis_rest import redis_failed, redis_resting
 from reports.models import FormerSlug, ProblemType, Service
 
@@ -65,6 +66,9 @@ _lock = threading.Lock()
 _clock = time.monotonic  # tests move it
 _current: Catalog | None = None
 _checked_at = 0.0
+# The last load that failed (when, what): the threads queued on the lock behind it take its
+# answer for DB_POOL_TIMEOUT instead of each waiting that long in turn.
+_failed: tuple[float, Exception] | None = None
 
 
 def catalog_get() -> Catalog:
@@ -85,11 +89,33 @@ def catalog_get() -> Catalog:
         version = _version()
         if _current is not None and _current is not current and _current.version == version:
             return _current  # another thread reloaded meanwhile
-        _current = Catalog(
+        return _reload(current, version)
+
+
+def _reload(current: Catalog | None, version: str | None) -> Catalog:
+    """A fresh copy, under the lock. While the database is down, the copy this process has
+    (however old) rather than none, and one wait for all: each request queued on the lock
+    waited DB_POOL_TIMEOUT in turn, the fifth 28 s for its 503, and clients timed out
+    instead (durability tester F3)."""
+    global _current, _checked_at, _failed
+    if _failed is not None and _clock() - _failed[0] < settings.DB_POOL_TIMEOUT:
+        if current is not None:
+            return current
+        raise _failed[1]
+    try:
+        loaded = Catalog(
             services=_load(), renamed=_renamed_load(), version=version, loaded_at=_clock()
         )
-        _checked_at = _current.loaded_at
-        return _current
+    except DATABASE_ERRORS as exc:
+        _failed = (_clock(), exc)
+        if current is None:
+            raise
+        logger.warning("Catalog not reloaded (%s); this process keeps its copy", exc)
+        return current
+    _failed = None
+    _current = loaded
+    _checked_at = loaded.loaded_at
+    return loaded
 
 
 def catalog_service(slug: str) -> CatalogService | None:
@@ -106,9 +132,10 @@ def catalog_renamed(slug: str) -> str | None:
 
 
 def catalog_forget() -> None:
-    """Drop this process's copy (the next read reloads it)."""
-    global _current
+    """Drop this process's copy (the next read reloads it, whatever the last load did)."""
+    global _current, _failed
     _current = None
+    _failed = None
 
 
 _unannounced_logged_at = -math.inf

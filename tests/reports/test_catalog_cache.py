@@ -135,3 +135,43 @@ def test_an_edit_with_redis_down_is_logged_once_and_says_when_others_reload(
         "Cache unavailable (Connection refused); catalog edits not announced:"
         " running processes pick them up within 300 s"
     ]
+
+
+@pytest.mark.django_db
+def test_with_the_database_down_a_process_keeps_its_copy_and_waits_once(
+    service, settings, monkeypatch
+):
+    """Each request queued on the lock waited DB_POOL_TIMEOUT in turn, the fifth 28 s for
+    its 503, and clients timed out instead (durability tester F3)."""
+    from django.db import OperationalError
+
+    settings.CATALOG_MAX_AGE_SECONDS = 60
+    settings.DB_POOL_TIMEOUT = 3
+    clock = [1000.0]
+    monkeypatch.setattr(catalog_cache, "_clock", lambda: clock[0])
+    copy = catalog_get()
+    loads = []
+
+    def down():
+        loads.append(clock[0])
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(catalog_cache, "_load", down)
+    clock[0] += 61  # the copy is due for a reload
+    assert catalog_get() is copy and catalog_service("acme").service == service
+    assert len(loads) == 1  # the second read took the first one's answer
+    clock[0] += 3  # a wait later, it tries again
+    assert catalog_get() is copy and len(loads) == 2
+
+    # Without a copy (a process started while the database is down): one wait, then the
+    # same answer at once for the requests queued behind it.
+    catalog_cache._current = None
+    clock[0] += 3
+    for _ in range(3):
+        with pytest.raises(OperationalError):
+            catalog_get()
+    assert len(loads) == 3
+    catalog_cache.catalog_forget()  # a change of the catalog: the next read tries at once
+    with pytest.raises(OperationalError):
+        catalog_get()
+    assert len(loads) == 4
