@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from detection.models import (
 )
 from detection.presentation import cold_start, country_name
 from reports.cache import catalog_service
+from reports.intake import minute_unheard
 from reports.models import ProblemType, Service
 
 LEVEL_CODES = {0: "ok", 1: "possible", 2: "problems"}
@@ -300,12 +302,34 @@ def _falling_judged(state: ServiceState, end: datetime) -> bool:
 @dataclass(frozen=True)
 class _Recent:
     """An open outage's newest closed minutes: counted reports with their normal band, the
-    distinct networks reporting in each, and the most networks in one of its minutes."""
+    distinct networks reporting in each, and the most networks in one of its minutes; and
+    whether one of those minutes is one we did not hear (reports.intake)."""
 
     series: Series
     networks: list[int]
     peak_networks: int
     peak_counted: float
+    unheard: bool = False
+
+
+def minute_stored(minute: datetime) -> int:
+    """The reports stored in `minute`, each once (its services' overall buckets). Stored, not
+    counted: a busy minute counts a few of each network's reports, so set against its counted
+    ones a handful of failed submissions beside forty stored made it unheard, and held open
+    outages from resolving (maintainer review, forty-third session)."""
+    rows = Bucket.objects.filter(minute=minute, country=OVERALL)
+    return rows.aggregate(n=Sum("reports"))["n"] or 0
+
+
+def _minutes_unheard(start: int, end_minute: int) -> bool:
+    """Whether a minute from `start` to `end_minute` (epoch minutes) is one whose reports did
+    not all reach the counts. Such a minute is read as a fall: with Redis away, the status
+    said "Reports are falling: now about 40 reports a minute ... may be over" of a minute in
+    which 111 came (durability tester F2), where the tick itself held the outage open."""
+    return any(
+        minute_unheard(at, partial(minute_stored, at))
+        for at in map(minute_datetime, range(start, end_minute))
+    )
 
 
 def _with_falling(
@@ -329,7 +353,7 @@ def _with_falling(
         peak_networks=recent.peak_networks,
         **_run_peak(state, recent),
     )
-    if not _falling_judged(state, end):
+    if not _falling_judged(state, end) or recent.unheard:
         return state
     if points[0].expected is None:  # no baseline yet: the status row's newest minute
         if state.expected is None:
@@ -461,6 +485,7 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
         .annotate(networks_peak=Max("reporters"), counted_peak=Max("counted"))
         .values_list("service_id", "networks_peak", "counted_peak")
     }
+    unheard = _minutes_unheard(start, end_minute)
     recent = {}
     for state in states:
         pk = state.service.pk
@@ -479,6 +504,7 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
             networks=[by_minute.get(m, 0) for m in range(start, end_minute)],
             peak_networks=networks_peak or 0,
             peak_counted=float(counted_peak or 0),
+            unheard=unheard,
         )
     return recent
 

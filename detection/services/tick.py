@@ -22,13 +22,13 @@ from functools import partial
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from detection.cache import data_version_bump
 from detection.clocks import utc_offsets_at
 from detection.core import DetectorState
-from detection.models import OVERALL, Bucket, JobCursor, SeriesState
+from detection.models import OVERALL, JobCursor, SeriesState
+from detection.selectors import minute_stored
 from detection.services.batches import baseline_cache, tick_run
 from detection.services.bulk import upsert
 from detection.services.config import detector_config
@@ -227,7 +227,7 @@ def tick_prime(*, now: dt.datetime | None = None) -> int:
 
 def _unheard(minute: dt.datetime) -> bool:
     """Whether `minute`'s reports did not all reach its buckets (reports.intake)."""
-    reason = minute_unheard(minute, partial(_stored, minute))
+    reason = minute_unheard(minute, partial(minute_stored, minute))
     if reason:
         logger.warning(
             "Judged %s as a minute we did not hear (%s): open outages wait rather than resolve",
@@ -235,15 +235,6 @@ def _unheard(minute: dt.datetime) -> bool:
             reason,
         )
     return bool(reason)
-
-
-def _stored(minute: dt.datetime) -> int:
-    """The reports stored in `minute`, each once (its services' overall buckets). Stored, not
-    counted: a busy minute counts a few of each network's reports, so set against its counted
-    ones a handful of failed submissions beside forty stored made it unheard, and held open
-    outages from resolving (maintainer review, forty-third session)."""
-    rows = Bucket.objects.filter(minute=minute, country=OVERALL)
-    return rows.aggregate(n=Sum("reports"))["n"] or 0
 
 
 def _quiet_before(keys: list, state: DetectorState, minute: dt.datetime) -> np.ndarray | None:

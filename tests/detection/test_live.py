@@ -119,6 +119,21 @@ def test_reports_falling_judged_on_the_live_minutes(client, service, acme_down):
         assert (body["label"], body["reports_falling"]) == ("Reports falling", True)
 
 
+def test_a_minute_we_did_not_hear_is_no_fall(service, acme_down):
+    """With Redis away, reports were stored uncounted: the status read that minute's few
+    counted ones as a fall, "Reports are falling ... may be over", while the tick held the
+    outage open (durability tester F2)."""
+    from reports.models import UncheckedMinute
+
+    now = minute_now()
+    newest = Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5))
+    newest.update(counted=2, reporters=2)
+    UncheckedMinute.objects.create(minute=now - timedelta(minutes=2))
+    assert live._service_live(service).state.falling is False
+    UncheckedMinute.objects.all().delete()
+    assert live._service_live(service).state.falling is True
+
+
 def test_the_outage_page_says_reports_are_falling_as_the_service_page_does(client, acme_down):
     # A reader arriving from an alert email saw "Ongoing" and "Why we think Acme Cloud is
     # down" while the service page said the problems may be over (pages tester F16).
