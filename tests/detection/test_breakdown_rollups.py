@@ -136,3 +136,18 @@ def test_before_the_first_bucketing_run_every_minute_bucket_counts(service):
     rows = selectors.country_breakdown(service=service, now=NOW)
     assert [(r["country"], r["count"]) for r in rows] == [("DE", 6)]
     assert [r["count"] for r in selectors.problem_breakdown(service=service, now=NOW)] == [6]
+
+
+def test_with_detection_behind_the_breakdowns_cover_the_counters_day(service):
+    """With the detector stopped a day, "Reports in the last 24 hours 4848" stood above
+    "No reports in the last 24 hours" in both breakdowns: they counted back from the wall
+    clock, the counters from the minutes already counted (words tester F9)."""
+    from detection.models import JobCursor
+
+    watermark = NOW - dt.timedelta(hours=25)
+    JobCursor.objects.update_or_create(name="buckets", defaults={"position": watermark})
+    buckets_make(service, {watermark - dt.timedelta(minutes=5): 7})
+    buckets_make(service, {watermark - dt.timedelta(minutes=5): 7}, country="DE")
+    assert selectors.report_counts(service=service, now=NOW)["last_24h"] == 7
+    assert [r["count"] for r in selectors.country_breakdown(service=service, now=NOW)] == [7]
+    assert [r["count"] for r in selectors.problem_breakdown(service=service, now=NOW)] == [7]
