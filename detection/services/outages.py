@@ -169,7 +169,7 @@ def outages_apply(*, view: TickView) -> Applied:
         )
     ]
     _retired_resolve(retired, view)
-    outages_entries_date(outages=[s.outage for s in steps] + retired, now=timezone.now())
+    outages_entries_date(outages=[s.outage for s in steps] + retired, now=view.now)
     return Applied(result, len(retired))
 
 
