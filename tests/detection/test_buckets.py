@@ -188,24 +188,16 @@ def test_the_networks_of_one_ipv6_48_are_one_reporter(service, problem_types):
     """One machine holding a tunnel broker's /48 sent from 25 of its /56s a minute, each
     uncounted, and the status read "25 networks reported in the last minute" (abuse tester
     F2): the dedup window's site is the reporter the buckets count."""
-    for net in range(25):
-        report_create(
-            service=service,
-            problem=problem_types["login"],
-            country="DE",
-            source=Report.Source.API,
-            address=f"2001:db8:5500:{net:02x}00::1",
-            now=T0 + dt.timedelta(seconds=net),
-        )
-    # Two other homes: an IPv4 /24 and a /48 of their own.
-    for k, address in enumerate(["198.51.100.7", "2001:db8:77::1"]):
+    # 25 /56s of one /48, then two other homes: an IPv4 /24 and a /48 of their own.
+    addresses = [f"2001:db8:5500:{net:02x}00::1" for net in range(25)]
+    for k, address in enumerate([*addresses, "198.51.100.7", "2001:db8:77::1"]):
         report_create(
             service=service,
             problem=problem_types["login"],
             country="DE",
             source=Report.Source.API,
             address=address,
-            now=T0 + dt.timedelta(seconds=30 + k),
+            now=T0 + dt.timedelta(seconds=k),
         )
     buckets_aggregate(now=T0 + 2 * M)
     overall = Bucket.objects.get(minute=T0, country="")

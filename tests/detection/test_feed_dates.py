@@ -8,13 +8,12 @@ import datetime as dt
 from xml.etree import ElementTree
 
 import pytest
-from django.utils import timezone
 
 from detection.models import Outage
-from detection.services import buckets_aggregate, detect_tick
 from detection.services.feed_entries import outages_entries_date
 from tests.detection.conftest import T0
 from tests.detection.status_data import outage_make
+from tests.detection.test_tick import run_minutes
 
 pytestmark = pytest.mark.django_db
 M = dt.timedelta(minutes=1)
@@ -23,17 +22,7 @@ FEEDS = ("/outages/feed/", "/services/acme/outages/feed/")
 
 
 def _ticks(send_reports, service, monkeypatch, start: int, stop: int, extra: int = 0) -> None:
-    """Minutes of 2 reports from Germany plus `extra`, each ticked, with the clock pinned to
-    the tick's time (what the outage's saves are stamped with)."""
-    for k in range(start, stop):
-        minute = T0 + k * M
-        send_reports(service, minute, 2, country="DE")
-        if extra:
-            send_reports(service, minute, extra, country="DE", problem="app")
-        now = minute + M + dt.timedelta(seconds=2)
-        monkeypatch.setattr(timezone, "now", lambda now=now: now)
-        buckets_aggregate(now=now)
-        detect_tick(now=now)
+    run_minutes(send_reports, service, start, stop, extra, pin=monkeypatch)
 
 
 def _entry_updated(response) -> str:

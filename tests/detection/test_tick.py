@@ -7,6 +7,7 @@ import itertools
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from detection.core import DetectorConfig, DetectorState
 from detection.core.level import history_length, level_factor
@@ -24,13 +25,17 @@ pytestmark = pytest.mark.django_db
 M = dt.timedelta(minutes=1)
 
 
-def run_minutes(send_reports, service, start: int, stop: int, extra: int = 0):
+def run_minutes(send_reports, service, start: int, stop: int, extra: int = 0, *, pin=None):
+    """Minutes of 2 reports from Germany plus `extra`, each ticked; `pin` (monkeypatch): the
+    clock pinned to each tick's time too (what the outages' saves are stamped with)."""
     for k in range(start, stop):
         minute = T0 + k * M
         send_reports(service, minute, 2, country="DE")
         if extra:
             send_reports(service, minute, extra, country="DE", problem="app")
         now = minute + M + dt.timedelta(seconds=2)
+        if pin is not None:
+            pin.setattr(timezone, "now", lambda now=now: now)
         buckets_aggregate(now=now)
         detect_tick(now=now)
 
