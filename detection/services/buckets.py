@@ -17,8 +17,8 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, Sum, Value
-from django.db.models.functions import Coalesce, NullIf, TruncHour, TruncMinute
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
 from detection.models import OVERALL, Bucket, HourlyBucket, JobCursor
@@ -26,6 +26,7 @@ from detection.services.bulk import server_cursor
 from detection.services.evidence import evidence_forget, evidence_position
 from detection.services.timeutil import CLOCK_SLACK, hour_floor, minute_floor
 from reports.models import Report
+from reports.selectors import report_site
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ _COUNTS = {
     "counted": Count("id", filter=Q(counted=True)),
     # Distinct sites (reports.networks): one /48 is one reporter however many /56s it sends
     # from. A report stored before its site was kept stands for its network.
-    "reporters": Count(Coalesce(NullIf("site_key", Value("")), "reporter_key"), distinct=True),
+    "reporters": Count(report_site(), distinct=True),
 }
 
 

@@ -40,6 +40,7 @@ from detection.services.series import SeriesKey
 from detection.services.timeutil import from_epoch_minute
 from outagewatch.rounding import figure_text
 from reports.models import Report, Service
+from reports.selectors import report_site
 
 TOP_PROBLEMS = 5
 # A country "stands out" in an overall outage when it sends at least this share of reports,
@@ -318,7 +319,8 @@ def _countries_backed(
     service_id: int, countries: list[str], start: dt.datetime, end: dt.datetime
 ) -> set[str]:
     """Of these countries, those whose counted reports from ``start`` to ``end`` (its minute
-    included) came from at least as many distinct networks as an outage needs.
+    included) came from at least as many distinct networks as an outage needs, counted as
+    sites (an IPv6 /48 is one, whichever of its /56s sent: regression tester F1).
 
     A report's country is what its sender says: by its share alone, one host with three
     addresses (its IPv4, its IPv6 and a tunnel's /48) put North Korea on a real outage of 14
@@ -335,7 +337,7 @@ def _countries_backed(
             created_at__lt=end + dt.timedelta(minutes=1),
         )
         .values("country")
-        .annotate(networks=Count("reporter_key", distinct=True))
+        .annotate(networks=Count(report_site(), distinct=True))
         .values_list("country", "networks")
     )
     minimum = detector_config().networks.min_networks_outage

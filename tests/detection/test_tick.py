@@ -592,3 +592,28 @@ def test_a_country_stands_out_by_its_share_only_with_the_networks_an_outage_need
     outage = Outage.objects.get(service=service)
     assert outage.started_at == T0 + 10 * M
     assert ("KP" in outage.countries) is listed
+
+
+def test_a_country_is_backed_by_sites_not_by_the_56s_of_one_48(service, problem_types):
+    """One host with an IPv4 address, its own IPv6 /48 and a tunnel's /48 reached four
+    "networks" by sending from another /56 of each /48 once a dedup window had passed
+    (regression tester F1): a site (IPv4 /24, IPv6 /48) is one, as the buckets count."""
+    from detection.services.outages import _countries_backed
+
+    def report(address: str, at: dt.datetime) -> None:
+        report_create(
+            service=service,
+            problem=problem_types["app"],
+            country="KP",
+            source=Report.Source.API,
+            address=address,
+            now=at,
+        )
+
+    for k, at in enumerate((T0, T0 + 16 * M)):
+        for address in ("203.0.113.5", f"2001:db8:aa:{k}00::1", f"2001:db8:bb:{k}00::1"):
+            report(address, at)
+    assert Report.objects.filter(counted=True).count() == 6
+    assert _countries_backed(service.id, ["KP"], T0, T0 + 20 * M) == set()
+    report("198.51.100.9", T0 + 17 * M)  # a fourth home
+    assert _countries_backed(service.id, ["KP"], T0, T0 + 20 * M) == {"KP"}
