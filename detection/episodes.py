@@ -53,9 +53,10 @@ def outage_episode(*, outage: Outage, number: int | None = None) -> Episode:
     if number == 0:
         # The first run's countries are the outage's, as they were before relapses existed.
         return Episode(0, list(outage.countries or []), outage.started_at, outage.detected_at)
-    listed = list(outage.countries or [])
-    rank = {c: k for k, c in enumerate(listed)}
-    codes = sorted(by_episode.get(number, []), key=lambda c: (rank.get(c, len(listed)), c))
+    # In the order recorded, most extra reports first (detection.services.outages), then those
+    # that joined later: in the first run's order, a relapse from France 14 and the United
+    # Kingdom 7 read "Most reports come from the United Kingdom and France".
+    codes = by_episode.get(number, [])
     since, detected = when.get(number, (None, None))
     return Episode(number, codes, since, detected)
 

@@ -259,16 +259,17 @@ def _relapse_countries_record(
     Germany" in every message: the United States' series, held by its own threshold after the
     first run, had not fired yet (words tester F1). None standing out leaves the relapse
     without countries: spread everywhere, and told to every follower."""
-    recorded = set()
-    for i in fired:
-        country = view.keys[i][1]
-        if country != OVERALL:
-            _country_record(outage, country, view, i, _verdict(view, i))
-            recorded.add(country)
+    by_country = {view.keys[i][1]: i for i in fired if view.keys[i][1] != OVERALL}
     shares = _relapse_shares(outage.service_id, since, view.minute)
-    for country, share in shares.items():
-        if country not in recorded:
-            message = f"{country}: {100 * share:.0f}% of the extra reports since they rose again."
+    # Recorded most extra reports first: the relapse's countries are read back in this order
+    # (detection.episodes), and said as "Most reports come from ..." (regression tester F4).
+    for country in [*shares, *(c for c in by_country if c not in shares)]:
+        if country in by_country:
+            i = by_country[country]
+            _country_record(outage, country, view, i, _verdict(view, i))
+        else:
+            share = 100 * shares[country]
+            message = f"{country}: {share:.0f}% of the extra reports since they rose again."
             _country_record(outage, country, view, None, message)
 
 
