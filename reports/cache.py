@@ -67,7 +67,8 @@ _clock = time.monotonic  # tests move it
 _current: Catalog | None = None
 _checked_at = 0.0
 # The last load that failed (when, what): the threads queued on the lock behind it take its
-# answer for DB_POOL_TIMEOUT instead of each waiting that long in turn.
+# answer for as long as one wait for the database (_one_wait) instead of each waiting in turn.
+DEFAULT_WAIT = 3.0
 _failed: tuple[float, Exception] | None = None
 
 
@@ -98,7 +99,7 @@ def _reload(current: Catalog | None, version: str | None) -> Catalog:
     waited DB_POOL_TIMEOUT in turn, the fifth 28 s for its 503, and clients timed out
     instead (durability tester F3)."""
     global _current, _checked_at, _failed
-    if _failed is not None and _clock() - _failed[0] < settings.DB_POOL_TIMEOUT:
+    if _failed is not None and _clock() - _failed[0] < _one_wait():
         if current is not None:
             return current
         raise _failed[1]
@@ -116,6 +117,13 @@ def _reload(current: Catalog | None, version: str | None) -> Catalog:
     _current = loaded
     _checked_at = loaded.loaded_at
     return loaded
+
+
+def _one_wait() -> float:
+    """How long one request waits for the database before it fails: the web server's pool's
+    timeout (DB_POOL_TIMEOUT), DB_POOL_TIMEOUT's default elsewhere."""
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    return float(pool.get("timeout", DEFAULT_WAIT)) if isinstance(pool, dict) else DEFAULT_WAIT
 
 
 def catalog_service(slug: str) -> CatalogService | None:
