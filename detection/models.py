@@ -99,22 +99,26 @@ class JobCursor(models.Model):
         return f"{self.name} @ {self.position:%Y-%m-%d %H:%M}"
 
 
-class SeriesEvidence(models.Model):
-    """Counted reports of one (service, country) over the whole hours of the idle window, from
-    the hourly rollups: what series_active adds the newest minutes to
-    (detection.services.evidence keeps it, hour by hour)."""
+class SeriesSite(models.Model):
+    """A site (reports.networks: an IPv4 /24, an IPv6 /48) that sent a counted report naming
+    one (service, country), and when it last did: the sites that make the pair a series
+    (detection.services.sites)."""
 
     service = _series_service()
     country = models.CharField(max_length=2)
-    counted = models.IntegerField()
+    site_key = models.CharField(max_length=64, help_text="Keyed hash of the site.")
+    last_seen = models.DateTimeField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["service", "country"], name="evidence_series_unique")
+            models.UniqueConstraint(
+                fields=["service", "country", "site_key"], name="series_site_unique"
+            )
         ]
+        indexes = [models.Index(fields=["last_seen"])]
 
     def __str__(self) -> str:
-        return f"{self.service_id}/{self.country} {self.counted}"
+        return f"{self.service_id}/{self.country} {self.site_key[:8]} {self.last_seen:%Y-%m-%d}"
 
 
 class SeriesBaseline(models.Model):

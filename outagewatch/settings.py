@@ -524,9 +524,12 @@ CELERY_IMPORTS = ["detection.official.tasks"]
 BUCKET_LATE_MINUTES: int = env.int("BUCKET_LATE_MINUTES", default=5, zero=True)
 # A country series without reports for this long stops being ticked.
 SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
-# A (service, country) pair is a series of its own only after this many counted reports
-# (one per network per dedup window) within SERIES_IDLE_DAYS; before, it counts overall only.
-SERIES_MIN_COUNTED: int = env.int("SERIES_MIN_COUNTED", default=3)
+# A (service, country) pair is a series of its own only after counted reports naming it came
+# from this many distinct sites (IPv4 /24, IPv6 /48) within SERIES_IDLE_DAYS; before, it
+# counts overall only. SERIES_MIN_COUNTED, its name before sites were counted, still sets it.
+SERIES_MIN_SITES: int = env.int(
+    "SERIES_MIN_SITES", default=env.int("SERIES_MIN_COUNTED", default=3)
+)
 # GET /api/v1/health/ answers 503 when counting or judging minutes falls further behind the
 # clock than this (a stopped worker or detector; the pages keep their last verdict meanwhile).
 HEALTH_MAX_LAG_MINUTES: int = env.int("HEALTH_MAX_LAG_MINUTES", default=3)

@@ -788,7 +788,7 @@ class Filler:
 
         from detection.models import Bucket
 
-        need = settings.SERIES_MIN_COUNTED
+        need = getattr(settings, "SERIES_MIN_SITES", None) or settings.SERIES_MIN_COUNTED
         self.evidence = np.where(self.country_rows & (counts.sum(axis=1) < need), need, 0)
         at = self._evidence_hour()
         rows = [
@@ -798,7 +798,21 @@ class Filler:
         ]  # fmt: skip
         columns = ["service_id", "country", "minute", "reports", "counted", "reporters",
                    "problems"]  # fmt: skip
-        return bulk_insert(Bucket, columns, rows)
+        return bulk_insert(Bucket, columns, rows) + self._sites(need, at)
+
+    def _sites(self, need: int, at: dt.datetime) -> int:
+        """Since a pair needs sites, not counted reports (detection.services.sites): `need`
+        sites for every country series, the latest in the evidence hour."""
+        try:
+            from detection.models import SeriesSite
+        except ImportError:
+            return 0
+        rows = [
+            (self.service_ids[self.keys[i][0]], self.keys[i][1], f"bench-site-{k}", at)
+            for i in np.flatnonzero(self.country_rows).tolist()
+            for k in range(need)
+        ]
+        return bulk_insert(SeriesSite, ["service_id", "country", "site_key", "last_seen"], rows)
 
     def _minute_history(self, first: dt.datetime) -> int:
         """--minute-days of minute buckets before `first`: what series_active reads in

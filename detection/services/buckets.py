@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from detection.models import OVERALL, Bucket, HourlyBucket, JobCursor
 from detection.services.bulk import server_cursor
-from detection.services.evidence import evidence_forget, evidence_position
+from detection.services.sites import sites_record
 from detection.services.timeutil import CLOCK_SLACK, hour_floor, minute_floor
 from reports.models import Report
 from reports.selectors import report_site
@@ -79,9 +79,6 @@ def buckets_aggregate(
                 buckets_rewritten(chunk_start)
             elif since is None and watermark is not None:
                 chunk_start = _recount_from(chunk_start, min(watermark, chunk_end))
-            summed = evidence_position()
-            if summed is not None and _hours(chunk_start, chunk_end)[0] < summed:
-                evidence_forget()  # rollups already summed for series_active change
             if connection.vendor == "postgresql":
                 counted, deltas = _aggregate_minutes_sql(chunk_start, chunk_end)
                 written += counted
@@ -89,6 +86,7 @@ def buckets_aggregate(
             else:
                 written += _aggregate_minutes_orm(chunk_start, chunk_end)
                 hours += _rollup_hours_orm(*_hours(chunk_start, chunk_end))
+            sites_record(chunk_start, chunk_end)
             _advance(chunk_end)
         chunk_start = chunk_end
     if newest is not None:  # never backwards: a backfill may run beside the beat

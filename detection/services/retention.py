@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from detection.models import Bucket, HourlyBucket
 from detection.services.outage_tally import outage_networks_purge
+from detection.services.sites import sites_purge
 from reports import intake
 from reports.models import CommentFlag, Report
 from reports.services import reporter_windows_purge
@@ -30,6 +31,7 @@ class RetentionPurged:
     reporter_windows: int
     outage_networks: int
     unchecked_minutes: int
+    series_sites: int
 
 
 def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
@@ -51,6 +53,7 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
     )
     # A minute marked unchecked matters only to a tick catching up on it (reports.intake).
     unchecked = intake.marks_purge(before=now - intake.KEEP)
+    sites = sites_purge(now=now)
     return RetentionPurged(
         reports=reports,
         buckets=buckets,
@@ -58,6 +61,7 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
         reporter_windows=windows,
         outage_networks=networks,
         unchecked_minutes=unchecked,
+        series_sites=sites,
     )
 
 

@@ -8,13 +8,12 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from django.conf import settings
 from django.db import connection
 
-from detection.models import OVERALL, Bucket, SeriesEvidence, SeriesState
+from detection.models import OVERALL, Bucket, SeriesState
 from detection.services.buckets import buckets_settled
-from detection.services.bulk import fetch_all, fetch_ints
-from detection.services.evidence import evidence_advance
+from detection.services.bulk import fetch_ints
+from detection.services.sites import sites_admitted
 from detection.services.timeutil import from_epoch_minute, to_epoch_minute
 from reports.models import Service
 
@@ -27,46 +26,19 @@ SeriesKey = tuple[int, str]  # (service_id, country); country "" = overall
 def series_active(*, now: dt.datetime) -> list[SeriesKey]:
     """Every active service overall, plus each country with enough evidence to be a series.
 
-    A (service, country) pair becomes a series of its own once it has SERIES_MIN_COUNTED
-    counted reports within SERIES_IDLE_DAYS. Counted reports come one per network per service
-    and dedup window, so that takes several networks or a long time; until then its reports
-    count in the service's overall series only. Otherwise anyone could make thousands of
-    series (and baselines to fit) with one report per made-up pair. A series drops out again
-    when it goes idle, unless its detector is still in a non-calm state.
-
-    The window's whole hours come summed (SeriesEvidence, from the hourly rollups), its newest
-    minutes from the minute buckets (detection.services.evidence): it starts at its oldest
-    whole hour.
+    A (service, country) pair becomes a series of its own once counted reports naming it came
+    from SERIES_MIN_SITES distinct sites within SERIES_IDLE_DAYS (detection.services.sites);
+    until then its reports count in the service's overall series only. Otherwise one machine
+    could make thousands of series (and baselines to fit) by naming made-up pairs. A series
+    drops out again when it goes idle, unless its detector is still in a non-calm state.
     """
     services = list(
         Service.objects.filter(is_active=True).order_by("id").values_list("id", flat=True)
     )
     active = set(services)
-    _, until = evidence_advance(now=now)
-    q = connection.ops.quote_name
-    evidence = q(SeriesEvidence._meta.db_table)
-    # Most pairs are established by their whole hours alone: the newest minutes' buckets are
-    # summed only for the others. The rows come sorted as Python sorts the keys (code points:
-    # the "C" collation), so the sort below only merges sorted runs. At 100k series both
-    # together took about 0.25 s off this call's 0.5-0.9 s (bench/scale/README.md).
-    binary = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
-    sql = (
-        f"SELECT service_id, country FROM ("
-        f" SELECT service_id, country FROM {evidence} WHERE counted >= %s"
-        f" UNION ALL"
-        f" SELECT b.service_id, b.country FROM {q(Bucket._meta.db_table)} AS b"
-        f" LEFT JOIN {evidence} AS e ON e.service_id = b.service_id AND e.country = b.country"
-        f" WHERE b.minute >= %s AND b.counted > 0 AND b.country <> %s"
-        f" AND COALESCE(e.counted, 0) < %s"
-        f" GROUP BY b.service_id, b.country"
-        f" HAVING SUM(b.counted) + MAX(COALESCE(e.counted, 0)) >= %s"
-        f") AS k ORDER BY service_id, country{binary}"
-    )
-    least = settings.SERIES_MIN_COUNTED
-    established = fetch_all(sql, [least, until, OVERALL, least, least])
     busy = SeriesState.objects.exclude(state=0).values_list("service_id", "country")
     keys = [(sid, OVERALL) for sid in services]
-    keys += [(sid, c) for sid, c in established if sid in active]
+    keys += [(sid, c) for sid, c in sites_admitted(now=now) if sid in active]
     keys += [(sid, c) for sid, c in busy if sid in active]
     return _sorted_unique(keys)
 

@@ -72,6 +72,21 @@ def history_fill(service, rates: dict[str, float]):
                        reporters=n, problems={"login": n} if n else {})
             )  # fmt: skip
     Bucket.objects.bulk_create(rows)
+    for country in rates:
+        sites_admit(service, country, T0 - dt.timedelta(minutes=1))
     JobCursor.objects.create(name="buckets", position=T0)
     baselines_refit(now=T0)
     return service
+
+
+def sites_admit(service, country: str, last_seen: dt.datetime) -> None:
+    """As many sites as a country needs to be a series, the latest at `last_seen` (buckets
+    written directly come with no reports, whose sites the aggregation records)."""
+    from django.conf import settings
+
+    from detection.models import SeriesSite
+
+    SeriesSite.objects.bulk_create(
+        SeriesSite(service=service, country=country, site_key=f"site-{k}", last_seen=last_seen)
+        for k in range(settings.SERIES_MIN_SITES)
+    )

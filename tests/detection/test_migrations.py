@@ -202,3 +202,38 @@ def test_going_back_rewrites_single_precision_profiles_in_the_earlier_layout(ser
     np.testing.assert_array_equal(
         np.frombuffer(stored, ">f8"), values.astype(PROFILE_DTYPE).astype(np.float64)
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_country_series_keeps_its_sites_from_the_reports_within_the_window(settings):
+    """Pairs admitted on counted reports (SeriesEvidence) need sites now: the migration
+    records those of the reports still in the window, each pair's latest K, counted only."""
+    import datetime as dt
+
+    settings.SERIES_MIN_SITES = 2
+    old = _back_to(
+        ("detection", "0030_bucket_reporters_are_sites"), ("reports", "0016_report_site_key")
+    )
+    service = _old_service(old, "acme-s")
+    problem = old.get_model("reports", "ProblemType").objects.create(slug="p", name="P")
+    report = old.get_model("reports", "Report")
+    now = dt.datetime.now(dt.UTC)
+
+    def sent(country, site, ago, counted=True):
+        report.objects.create(service=service, problem=problem, country=country, source="api",
+                              created_at=now - ago, reporter_key=f"net-{site}", site_key=site,
+                              counted=counted)  # fmt: skip
+
+    hour, days = dt.timedelta(hours=1), dt.timedelta(days=settings.SERIES_IDLE_DAYS)
+    for k, site in enumerate(["a", "b", "c"]):
+        sent("DE", site, (k + 1) * hour)
+    sent("DE", "a", 5 * hour)  # its latest counts, once
+    sent("FR", "x", hour)
+    sent("FR", "y", hour, counted=False)
+    sent("FR", "z", 2 * days)  # before the window
+
+    _forward()
+    from detection.models import SeriesSite
+
+    kept = {(s.country, s.site_key) for s in SeriesSite.objects.filter(service__slug="acme-s")}
+    assert kept == {("DE", "a"), ("DE", "b"), ("FR", "x")}

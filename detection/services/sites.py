@@ -1,0 +1,109 @@
+"""The sites behind each (service, country): what makes the pair a series of its own.
+
+A pair becomes a series (series_active) once counted reports naming it came from
+SERIES_MIN_SITES distinct sites (reports.networks: an IPv4 /24, an IPv6 /48) within
+SERIES_IDLE_DAYS. A count of counted reports was not enough: a network's dedup window is per
+service, not per country, so one address at its rate limit sent three counted reports for a
+made-up country on each of 100 services in half an hour, and the detector tracked, fitted
+and refitted 200 new series an hour (abuse tester, forty-eighth session). Sites are what
+one machine cannot multiply: the outage gate counts them too.
+
+The aggregation records the sites as it counts each span of reports (sites_record, in its
+transaction), one SeriesSite row per (pair, site) with the minute of the site's latest
+counted report. "K distinct sites within the window" is exactly "the K latest sites are all
+within it", so each pair needs only its K latest: a span adds at most K a pair, and the daily
+purge keeps K (sites_purge). A pair whose K latest all reported within the last `_fresh()` is
+not regrouped by site again until they age past it: a flood's pairs are not sorted by site
+every minute. Its newer sites go unrecorded meanwhile, so the window that admits is longer by
+that much: a pair stays a series for at least SERIES_IDLE_DAYS after its last sites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection
+
+from detection.models import OVERALL, SeriesSite
+from detection.services.bulk import fetch_all
+from reports.models import Report
+
+
+def _fresh() -> dt.timedelta:
+    """How long a pair's K latest sites stand without being recorded again: an eighth of the
+    idle window (21 hours at 7 days), so a busy pair adds K rows about once a day."""
+    return dt.timedelta(days=settings.SERIES_IDLE_DAYS) / 8
+
+
+def sites_window(now: dt.datetime) -> dt.datetime:
+    """The oldest `last_seen` that still admits a pair at `now`."""
+    return now - dt.timedelta(days=settings.SERIES_IDLE_DAYS) - _fresh()
+
+
+def sites_record(start: dt.datetime, end: dt.datetime) -> None:
+    """Record the latest sites of each pair's counted reports in [start, end); re-running a
+    span changes nothing (a site keeps its latest minute)."""
+    q = connection.ops.quote_name
+    table, report = q(SeriesSite._meta.db_table), q(Report._meta.db_table)
+    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    k = settings.SERIES_MIN_SITES
+    sql = f"""
+        WITH fresh AS (
+            SELECT service_id, country FROM {table} WHERE last_seen >= %s
+            GROUP BY service_id, country HAVING COUNT(*) >= %s
+        ), seen AS (
+            SELECT r.service_id, r.country, COALESCE(NULLIF(r.site_key, ''), r.reporter_key)
+                   AS site, MAX(r.created_at) AS last_seen
+            FROM {report} r
+            WHERE r.created_at >= %s AND r.created_at < %s AND r.counted AND r.country <> %s
+            AND NOT EXISTS (
+                SELECT 1 FROM fresh f WHERE f.service_id = r.service_id
+                AND f.country = r.country
+            )
+            GROUP BY r.service_id, r.country, COALESCE(NULLIF(r.site_key, ''), r.reporter_key)
+        ), latest AS (
+            SELECT service_id, country, site, last_seen, ROW_NUMBER() OVER (
+                PARTITION BY service_id, country ORDER BY last_seen DESC, site
+            ) AS n
+            FROM seen
+        )
+        INSERT INTO {table} (service_id, country, site_key, last_seen)
+        SELECT service_id, country, site, last_seen FROM latest WHERE n <= %s
+        ON CONFLICT (service_id, country, site_key)
+        DO UPDATE SET last_seen = {later}({table}.last_seen, EXCLUDED.last_seen)
+    """
+    params = [_db(end - _fresh()), k, _db(start), _db(end), OVERALL, k]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def sites_admitted(*, now: dt.datetime) -> list[tuple[int, str]]:
+    """The pairs with SERIES_MIN_SITES sites within the window, sorted by (service id,
+    country) as Python sorts them (code points: the "C" collation)."""
+    q = connection.ops.quote_name
+    binary = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
+    sql = (
+        f"SELECT service_id, country FROM {q(SeriesSite._meta.db_table)}"
+        f" WHERE last_seen >= %s GROUP BY service_id, country HAVING COUNT(*) >= %s"
+        f" ORDER BY service_id, country{binary}"
+    )
+    return fetch_all(sql, [sites_window(now), settings.SERIES_MIN_SITES])
+
+
+def sites_purge(*, now: dt.datetime) -> int:
+    """Drop the sites outside the window and each pair's beyond its K latest; how many."""
+    old, _ = SeriesSite.objects.filter(last_seen__lt=sites_window(now)).delete()
+    table = connection.ops.quote_name(SeriesSite._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM ("
+            f" SELECT id, ROW_NUMBER() OVER (PARTITION BY service_id, country"
+            f" ORDER BY last_seen DESC, site_key) AS n FROM {table}) AS ranked WHERE n > %s)",
+            [settings.SERIES_MIN_SITES],
+        )
+        return old + cursor.rowcount
+
+
+def _db(value: dt.datetime) -> object:
+    return connection.ops.adapt_datetimefield_value(value)
