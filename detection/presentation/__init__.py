@@ -58,6 +58,7 @@ from detection.presentation.status import (
     status_label,
     status_look,
     status_sentence,
+    status_why,
 )
 from detection.presentation.times import (
     iso_utc,
@@ -148,6 +149,7 @@ __all__ = [
     "status_label",
     "status_look",
     "status_sentence",
+    "status_why",
     "time_html",
     "time_in_zone",
     "time_text",

@@ -70,6 +70,18 @@ def status_sentence(
     return render(text, since, html=html, now=now)
 
 
+def status_why(state: ServiceState) -> str:
+    """What the verdict rests on, in plain text: status_sentence's own words without what a
+    home board row already shows beside them (the name and verdict in its badge, since when,
+    the countries), so a row says why in a few lines, on a phone too. "" with no problems.
+    Untimed: the row gives the time, and the words stay true however long they are cached."""
+    if state.level == 0:
+        return ""
+    if state.falling:
+        return _falling_sentence(state, timed=False)
+    return _evidence(state)
+
+
 def _falling_sentence(state: ServiceState, timed: bool) -> str:
     name = state.service.name
     if _at_normal(state):

@@ -61,6 +61,12 @@ def status_sentence(state: ServiceState, html: bool = True) -> str:
 
 
 @register.simple_tag
+def status_why(state: ServiceState) -> str:
+    """Plain text, escaped by the template as every simple tag's."""
+    return presentation.status_why(state)
+
+
+@register.simple_tag
 def level_label(code: str) -> str:
     """A level by its code ("problems") in the badge's words ("Problems detected")."""
     levels = {name: level for level, name in LEVEL_CODES.items()}

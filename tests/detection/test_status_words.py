@@ -1,15 +1,20 @@
 """The status sentence and country table say what the stored verdict knows: a drop before the
 "reports falling" verdict, why a verdict is only "possible", a relapse's own time and
-countries, and no "7× normal" for one report (findings F23, F25, F26)."""
+countries, and no "7× normal" for one report (findings F23, F25, F26); the home board says
+its words of why (words tester F10)."""
 
 from __future__ import annotations
 
+import html
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from django.template.loader import render_to_string
 
 from detection import live, presentation, selectors
+from detection.cache import data_version_bump
 from detection.models import OutageEvent, SeriesState
 from tests.detection.status_data import (
     baseline_store,
@@ -331,3 +336,59 @@ def test_a_relapse_that_holds_the_outages_peak_quotes_its_normal(service, relaps
     relapse.save()
     state = selectors.service_state_get(service=service)
     assert (state.peak_observed, state.peak_expected) == (93.0, 3.56)
+
+
+# --- Words tester F10: the home board says why ----------------------------------------------
+
+
+def board_why(page: str, slug: str) -> str:
+    """The words of why on a service's row of the home board, as a reader sees them."""
+    row = page[page.index(f'data-board-service="{slug}"') :]
+    row = row[: row.index("</a>")]
+    match = re.search(r"data-board-why>([^<]*)</span>", row)
+    assert match is not None, row
+    return html.unescape(match.group(1))
+
+
+def test_the_home_board_says_why_in_the_status_sentence_s_words(client, service, midday):
+    # "Possible problems · Since 11:40 UTC · France" with no words of why, while the status
+    # API and the service page said them.
+    baseline_store(service, flat_baseline(2.0))  # with history: a normal to quote
+    full = possible(service, midday, level=1, rule="poisson_1m")
+    why = board_why(client.get("/").content.decode(), "acme")
+    assert why == (
+        "Now about 46 reports a minute, where about 2 are normal. It is only possible because "
+        "the jump is in a single minute so far: we call it an outage once it holds for "
+        "another minute or comes from more networks."
+    )
+    # The same words as the status API's and the service page's sentence, less what the row
+    # shows beside them (the verdict, since when, the countries).
+    assert full.endswith(f". {why} Most reports come from France.")
+    (entry,) = client.get("/api/v1/status/").json()["results"]
+    assert entry["summary"] == full
+    assert board_why(client.get("/live.json").json()["regions"]["board"], "acme") == why
+
+
+def test_the_board_s_why_changes_with_its_row_not_later(client, service, midday):
+    baseline_store(service, flat_baseline(2.0))
+    possible(service, midday, level=1, rule="poisson_1m")
+    client.get("/")  # cached for this data version
+    status_make(service, 2, observed=60.0, expected=2.0, countries=("FR",))
+    data_version_bump()  # as the tick that wrote it does
+    page = client.get("/").content.decode()
+    row = page[page.index('data-board-service="acme"') :]
+    assert "data-status-badge>Problems detected<" in row[: row.index("</a>")]
+    assert board_why(page, "acme") == "Now about 60 reports a minute, where about 2 are normal."
+
+
+def test_the_board_s_why_is_escaped(service, midday):
+    # Of the board's words, only "reports falling" names the service.
+    service.name = "<img src=x onerror=alert(1)> & Co"
+    status_make(service, 2, observed=2.0, expected=2.0, countries=("FR",))
+    state = replace(selectors.service_state_get(service=service), falling=True)
+    board = render_to_string("detection/_home_board.html", {"board": [(state, None)]})
+    assert "<img" not in board
+    assert board_why(board, "acme") == (
+        "Reports at <img src=x onerror=alert(1)> & Co have calmed down: about 2 reports a "
+        "minute. The problems may be over."
+    )

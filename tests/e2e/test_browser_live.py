@@ -142,6 +142,10 @@ def test_home_page_follows_an_outage_without_reload(web_server, page, acme):  # 
     expect(board.locator('[data-board-service="acme"] [data-status-badge]')).to_have_text(
         "Problems detected"
     )
+    # Why, in the status sentence's words (words tester F10).
+    expect(board.locator('[data-board-service="acme"] [data-board-why]')).to_have_text(
+        "Now about 40 reports a minute, where about 2 are normal."
+    )
     expect(card).to_have_class("service-card service-card-problems")
     expect(card.locator(".badge-problems")).to_have_text("Problems detected")  # as on the board
     expect(card.locator("svg.sparkline-problems")).to_have_count(1)

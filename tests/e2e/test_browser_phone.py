@@ -74,7 +74,17 @@ def smallest_chart_label(page) -> float:  # noqa: F811
     )
 
 
-def test_pages_fit_a_phone(web_server, phone, acme_down):
+def test_pages_fit_a_phone(web_server, phone, acme_down, make_service):
+    # A "possible problems" verdict: the board's longer words of why (words tester F10).
+    status_make(make_service("shaky", "Shaky Mail"), 1, observed=6.0, expected=2.0)
+    phone.goto(web_server.url + "/")
+    whys = phone.locator("#problems-now [data-board-why]")
+    expect(whys).to_have_count(2)
+    for i in range(2):
+        box = whys.nth(i).bounding_box()
+        line = float(whys.nth(i).evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+        assert box["x"] + box["width"] <= PHONE["width"]
+        assert box["height"] <= 5 * line  # a few lines, not a page of them
     for path in ("/", "/services/acme/", f"/outages/{acme_down.pk}/", "/outages/"):
         phone.goto(web_server.url + path)
         phone.wait_for_load_state("load")
