@@ -34,8 +34,9 @@ from reports.api.fields import (
 from reports.api.serializers import ProblemTypeSerializer
 from reports.models import Service
 
-# Why an outage's "expected" may be above the chart's for the same minute (API tester F3): the
-# detector allows for the day's timing and for the audience's level before calling it excess.
+# Why the detector's verdicts ("How we decided") may quote more than the chart's normal for the
+# same minute (API tester F3): it allows for the day's timing and for the audience's level
+# before calling it excess.
 _JUDGED = (
     f"the most the series' baseline (the chart's `expected`) has within "
     f"{PhaseConfig().phase_tolerance_minutes} minutes of that time of day ("
@@ -128,7 +129,11 @@ class ServiceStateSerializer(serializers.Serializer):
     observed = serializers.FloatField(help_text="Counted reports in the newest minute.")
     expected = RoundedFloatField(
         allow_null=True,
-        help_text=(f"What the detector judged the newest minute against: {_JUDGED}."),
+        help_text=(
+            "The newest minute's normal: the series' baseline at that minute, as its chart "
+            "draws it (`expected` of the series endpoint); the detector judged the minute "
+            f"against {_JUDGED}."
+        ),
     )
     cold_start = serializers.BooleanField(
         source="cold",
@@ -279,7 +284,8 @@ class OutageSummarySerializer(serializers.Serializer):
         "highest minute while it ran, from the minute it was detected)."
     )
     peak_expected = RoundedFloatField(
-        help_text=f"What the detector judged the peak minute against: {_JUDGED}."
+        help_text="The peak minute's normal: the series' baseline at that minute, as its chart "
+        "draws it (on a cold start, the detector's guess for a new service)."
     )
     peak_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField(
@@ -566,8 +572,8 @@ class SeriesPointSerializer(serializers.Serializer):
         allow_null=True,
         help_text=(
             "What this time of the week normally brings (the series' baseline); null without "
-            f"one. The detector judges a minute against {_JUDGED}: that is what a status's "
-            "`expected` and an outage's `peak_expected` quote."
+            "one. The normal a status's `expected` and an outage's `peak_expected` quote; the "
+            f"detector judges a minute against {_JUDGED}."
         ),
     )
     lower = RoundedFloatField(allow_null=True, help_text="Lower edge of the normal band.")

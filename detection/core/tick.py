@@ -49,6 +49,12 @@ class TickResult:
     scores: ScoreResult  # verdict per series on the newest bucket, with the evidence
     transition: Transition  # new state (store it) and opened/reopened/resolved events
     expected: np.ndarray  # (n,) expected count of the newest bucket, as judged
+    # (n,) the newest bucket's normal as people are told it: the fitted baseline at that
+    # minute, as the chart draws it (no tolerance, no level tracking; a cold series: its
+    # judged expectation, which the words never call normal). The judged one follows an
+    # outage's own minutes up by the level tracker (bench/README.md), so quoted as "normal"
+    # it grew with the outage it measured and disagreed with the chart (words tester F6).
+    normal: np.ndarray
     onset: np.ndarray  # (n,) first minute of the current excess run
     # (n, w) expected count of each bucket of the window, newest last, as judged now: what an
     # outage opened by a long sum quotes for a minute before its detection.
@@ -176,7 +182,11 @@ def run_tick(
     )
     newest = observed[:, -1]
     at = np.full(n, newest_minute)
-    plain = batch.expected(idx, at, step_minutes, offset[:, -1] if offset.ndim == 2 else offset)
+    newest_offset = offset[:, -1] if offset.ndim == 2 else offset
+    plain = batch.expected(idx, at, step_minutes, newest_offset)
+    # The chart reads the stored baseline at the minute itself; so do the words, even where
+    # the series' daily phase has moved (until the refit moves the profile).
+    drawn = batch.expected(idx, at, step_minutes) if np.any(newest_offset) else plain
     warm = level_update(
         state.level_observed,
         state.level_expected,
@@ -209,6 +219,7 @@ def run_tick(
         scores=scores,
         transition=tr,
         expected=expected[:, -1],
+        normal=np.where(batch.cold, expected[:, -1], drawn),
         onset=onset,
         window_expected=expected,
     )

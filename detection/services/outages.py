@@ -28,6 +28,7 @@ from detection.models import (
     Outage,
     OutageEvent,
     OutageNetwork,
+    SeriesBaseline,
     SeriesState,
     ServiceStatus,
 )
@@ -37,7 +38,7 @@ from detection.services.config import detector_config
 from detection.services.feed_entries import outages_entries_date
 from detection.services.outage_tally import Tally, outage_tallies, tallies_trimmed
 from detection.services.series import SeriesKey
-from detection.services.timeutil import from_epoch_minute
+from detection.services.timeutil import from_epoch_minute, to_epoch_minute
 from outagewatch.rounding import figure_text
 from reports.models import Report, Service
 from reports.selectors import report_site
@@ -481,17 +482,18 @@ def tally_apply(
 
 def _peak_update(outage: Outage, overall: int | None, view: TickView) -> None:
     """The outage's peak: the minute of the service's overall series with the most counted
-    reports while the outage runs, whichever of its series fired, with what was expected
-    then. Taken only while the overall series was itself in outage, an outage opened by
-    countries alone told its followers "At the peak: no reports in the last minute" while 37 a
-    minute came in (cross-surface tester, forty-seventh session); taken by excess, a minute
-    with more reports but a higher expectation was not it, and the page said "At the peak: 18
-    a minute" under a chart whose highest minute was 19 (regression tester)."""
+    reports while the outage runs, whichever of its series fired, with its normal then
+    (TickResult.normal, as the chart draws it). Taken only while the overall series was
+    itself in outage, an outage opened by countries alone told its followers "At the peak: no
+    reports in the last minute" while 37 a minute came in (cross-surface tester,
+    forty-seventh session); taken by excess, a minute with more reports but a higher
+    expectation was not it, and the page said "At the peak: 18 a minute" under a chart whose
+    highest minute was 19 (regression tester)."""
     if overall is None:
         return
     if outage.peak_at is None or view.observed[overall] > outage.peak_observed:
         outage.peak_observed = float(view.observed[overall])
-        outage.peak_expected = float(view.result.expected[overall])
+        outage.peak_expected = float(view.result.normal[overall])
         outage.peak_at = view.minute
 
 
@@ -509,8 +511,22 @@ def _peak_before_detection(outage: Outage, overall: int | None, view: TickView) 
     before = view.window[overall, width - 1 - back : width - 1]
     j = int(np.argmax(before))
     outage.peak_observed = float(before[j])
-    outage.peak_expected = float(view.result.window_expected[overall, width - 1 - back + j])
     outage.peak_at = view.minute - dt.timedelta(minutes=back - j)
+    outage.peak_expected = _normal_then(
+        outage, outage.peak_at, float(view.result.window_expected[overall, width - 1 - back + j])
+    )
+
+
+def _normal_then(outage: Outage, minute: dt.datetime, judged: float) -> float:
+    """The normal of an earlier minute of the service's overall series: the stored baseline
+    at it, as the chart draws it (the core's normal is the judged minute's only). A series
+    with no history has none: the expectation it was judged against (``judged``), which the
+    words do not call normal, as TickResult.normal does."""
+    row = SeriesBaseline.objects.filter(service_id=outage.service_id, country=OVERALL).first()
+    baseline = None if row is None else row.baseline()
+    if baseline is None or baseline.is_cold:
+        return judged
+    return float(baseline.expected(np.array([to_epoch_minute(minute)]))[0])
 
 
 def _elevated_until(idx: list[int], view: TickView) -> dt.datetime | None:
@@ -555,7 +571,8 @@ def _event(
         kind=kind,
         country=view.keys[i][1] if i is not None else "",
         observed=float(view.observed[i]) if i is not None else None,
-        expected=float(view.result.expected[i]) if i is not None else None,
+        # The minute's normal, as the outage's page says it ("where about 3 are normal").
+        expected=float(view.result.normal[i]) if i is not None else None,
         message=message[:300],
         # An entry quoting a minute's counts names that minute: after a backlog the tick
         # judges minutes long closed, and "now" dated their evidence (chaos tester).
@@ -672,7 +689,8 @@ def statuses_save(*, view: TickView) -> None:
         columns["level"].append(int(level))
         columns["since"].append(before[1] if before and before[0] == level else view.minute)
         columns["observed"].append(float(view.observed[i]))
-        columns["expected"].append(float(view.result.expected[i]))
+        # Said as "where about 6 are normal": the minute's normal, as the chart draws it.
+        columns["expected"].append(float(view.result.normal[i]))
         columns["score"].append(float(top[g]))
         columns["rule"].append(str(scores.rule[i]))
         # An outage's countries come most-reported first; say them in that order.

@@ -339,7 +339,8 @@ def _states_save(view: TickView, outage_ids: dict[int, int]) -> None:
             "memory": blobs,
             "level": scores.level.tolist(),
             "observed": view.observed.tolist(),
-            "expected": view.result.expected.tolist(),
+            # Shown as a country's "N× normal" (detection.live): the normal the words quote.
+            "expected": view.result.normal.tolist(),
             "score": scores.score.tolist(),
             "rule": scores.rule.tolist(),
             "held": np.asarray(scores.held, dtype=bool).tolist(),

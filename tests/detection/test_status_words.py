@@ -317,7 +317,7 @@ def test_possible_problems_name_the_most_reporting_country_first(service, midday
     result = SimpleNamespace(
         transition=SimpleNamespace(state=SimpleNamespace(state=np.array([1, 1, 1]))),
         scores=SimpleNamespace(score=np.array([0.4, 0.3, 0.4]), rule=np.array(["nb_5m"] * 3)),
-        expected=np.array([4.0, 1.0, 3.0]),
+        normal=np.array([4.0, 1.0, 3.0]),
     )
     at = minute(midday)
     view = TickView(keys=keys, result=result, observed=np.array([9.0, 3.0, 6.0]), minute=at, now=at)

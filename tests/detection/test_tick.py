@@ -539,7 +539,7 @@ def test_the_peak_is_the_minute_with_the_most_reports_whatever_was_expected(serv
     for k, (observed, expected) in enumerate([(16, 8.6), (18, 9.5), (19, 10.6), (12, 10.0)]):
         view = TickView(
             keys=[(service.id, "")],
-            result=SimpleNamespace(expected=np.array([expected])),
+            result=SimpleNamespace(normal=np.array([expected])),
             observed=np.array([float(observed)]),
             minute=T0 + k * M,
             now=T0 + k * M,

@@ -126,7 +126,7 @@ def test_states_and_verdicts_written_in_one_upsert_read_back_identically(
         assert row.minute == T0 + 2 * M
         assert row.state == result.transition.state.state[i]
         assert row.level == result.scores.level[i]
-        assert row.expected == result.expected[i] and row.score == result.scores.score[i]
+        assert row.expected == result.normal[i] and row.score == result.scores.score[i]
         assert row.rule == result.scores.rule[i]
 
 
