@@ -139,21 +139,22 @@ def outages_apply(*, view: TickView) -> Applied:
     result: dict[int, int] = {}
     for step in steps:
         outage, tally = step.outage, tallies[step.outage.id]
+        end = None if step.in_outage else ends[outage.id]
+        if end is None:  # its peak, among the minutes its total counts
+            _peak_update(outage, step.overall, view, until=ends.get(outage.id))
         if step.opened:
-            _peak_before_detection(outage, step.overall, view)
             # Its subscribers are found by its countries: fill them in before telling them.
-            _refresh(outage, step.fired, view, tally, overall=step.overall)
+            _refresh(outage, step.fired, view, tally)
             outage.save()
             _opening_countries_record(outage, step.fired, view)
             alerts_notify(outage=outage, change="opened")
         for i in step.fired:
             _country_join(outage, view.keys[i][1], view, i)
         listed = set(outage.countries)
-        end = None if step.in_outage else ends[outage.id]
         if outage.id in trimmed:
             tally = trimmed[outage.id]
             outage.networks = tally.networks
-        _refresh(outage, step.in_outage, view, tally, overall=step.overall, end=end)
+        _refresh(outage, step.in_outage, view, tally, end=end)
         _countries_standing_out(outage, listed, view, tally)
         if end is not None:
             _resolve(outage, end, view)
@@ -437,17 +438,14 @@ def _refresh(
     view: TickView,
     tally: Tally,
     *,
-    overall: int | None,
     end: dt.datetime | None = None,
 ) -> None:
-    """Refresh the peak, score, counts, countries and top problems while the outage runs
-    (in memory: outages_apply saves them); ``overall``: the service's overall series in the
-    view; ``end``: it resolves this minute, ending there."""
+    """Refresh the score, counts, countries and top problems while the outage runs (in
+    memory: outages_apply saves them; its peak is _peak_update's); ``end``: it resolves this
+    minute, ending there."""
     scores = view.result.scores
     for i in in_outage:
         outage.score = max(outage.score, float(scores.score[i]))
-    if end is None:
-        _peak_update(outage, overall, view)
     tally_apply(
         outage,
         tally,
@@ -480,7 +478,9 @@ def tally_apply(
     outage.total_reports = total
 
 
-def _peak_update(outage: Outage, overall: int | None, view: TickView) -> None:
+def _peak_update(
+    outage: Outage, overall: int | None, view: TickView, *, until: dt.datetime | None = None
+) -> None:
     """The outage's peak: the minute of the service's overall series with the most counted
     reports while the outage runs, whichever of its series fired, with its normal then
     (TickResult.normal, as the chart draws it). Taken only while the overall series was
@@ -488,33 +488,35 @@ def _peak_update(outage: Outage, overall: int | None, view: TickView) -> None:
     reports in the last minute" while 37 a minute came in (cross-surface tester,
     forty-seventh session); taken by excess, a minute with more reports but a higher
     expectation was not it, and the page said "At the peak: 18 a minute" under a chart whose
-    highest minute was 19 (regression tester)."""
+    highest minute was 19 (regression tester).
+
+    Only minutes its total counts: those before ``until`` (the end of its last elevated
+    minute, where quiet minutes pause its counts: tallies_trimmed; by default up to the judged
+    minute). A cold start's level catches up with its outage, whose later minutes then count
+    as quiet: its peak moved to one of them, 59 a minute beside "213 reports so far" that
+    stopped before it (regression tester F3). Should the outage heat up again, those minutes
+    are its own again, and the window's are read again, as are those between its start and
+    its detection (an outage opened by a long sum: its chart shows them within it)."""
     if overall is None:
         return
-    if outage.peak_at is None or view.observed[overall] > outage.peak_observed:
-        outage.peak_observed = float(view.observed[overall])
+    until = until or view.minute + dt.timedelta(minutes=1)
+    counts = view.observed[overall : overall + 1] if view.window is None else view.window[overall]
+    width = len(counts)
+    first = view.minute - dt.timedelta(minutes=width - 1)
+    skip = max(int((max(outage.started_at, first) - first).total_seconds() // 60), 0)
+    stop = min(int((until - first).total_seconds() // 60), width)
+    if stop <= skip:
+        return
+    j = skip + int(np.argmax(counts[skip:stop]))
+    if outage.peak_at is not None and counts[j] <= outage.peak_observed:
+        return
+    outage.peak_observed = float(counts[j])
+    outage.peak_at = first + dt.timedelta(minutes=j)
+    if j == width - 1:
         outage.peak_expected = float(view.result.normal[overall])
-        outage.peak_at = view.minute
-
-
-def _peak_before_detection(outage: Outage, overall: int | None, view: TickView) -> None:
-    """An outage opened by a long sum started minutes before it was detected, and its peak
-    may be one of them (the chart shows them within the outage): the most counted reports
-    of the overall series between its start and the judged minute, which _peak_update then
-    compares with the judged minute's."""
-    if overall is None or view.window is None:
-        return
-    width = view.window.shape[1]
-    back = min(int((view.minute - outage.started_at).total_seconds() // 60), width - 1)
-    if back <= 0:
-        return
-    before = view.window[overall, width - 1 - back : width - 1]
-    j = int(np.argmax(before))
-    outage.peak_observed = float(before[j])
-    outage.peak_at = view.minute - dt.timedelta(minutes=back - j)
-    outage.peak_expected = _normal_then(
-        outage, outage.peak_at, float(view.result.window_expected[overall, width - 1 - back + j])
-    )
+    else:
+        judged = float(view.result.window_expected[overall, j])
+        outage.peak_expected = _normal_then(outage, outage.peak_at, judged)
 
 
 def _normal_then(outage: Outage, minute: dt.datetime, judged: float) -> float:
