@@ -261,6 +261,7 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         # of the first run, whose onset, detection and counts are another country's.
         "peak": quoted.peak,
         "totals": quoted.totals,
+        "scope": quoted.scope,
         "started": when(quoted.since),
         "first_started": when(outage.started_at),
         "detected": when(quoted.detected_at),

@@ -263,6 +263,9 @@ class Figures:
     peak: str  # "At the peak: ..."
     totals: str  # "150 reports so far, from 57 different networks."; "" for none
     problems: list[dict[str, Any]]  # [{"slug", "name", "count"}]
+    # Whose these figures are beside the countries the message names (figures_scope): the
+    # service's, from every country; "" when it names none.
+    scope: str = ""
 
 
 def figures(*, delivery: AlertDelivery, now: datetime) -> Figures:
@@ -274,6 +277,7 @@ def _quotes_relapse(relapse: Episode | None) -> bool:
 
 
 def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figures:
+    scope = words.figures_scope(outage.service.name, _countries(outage=outage, relapse=relapse))
     if not _quotes_relapse(relapse):
         totals = words.outage_totals(outage) if outage.total_reports else ""
         cold = outage_cold(outage)
@@ -286,6 +290,7 @@ def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figur
             peak_sentence(outage, cold=cold),
             totals,
             problems(outage),
+            scope if outage.peak_observed or totals else "",
         )
     tally = episode_tally(outage=outage, episode=relapse, until=now)
     # No "normal" beside a relapse's peak: the outage's peak_expected is its first run's.
@@ -297,6 +302,7 @@ def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figur
         f"At the peak: {rate[0].lower()}{rate[1:]}." if rate else "",
         f"{tally.total:,} reports since they came back." if tally.total else "",
         problems_named(tally.problems),
+        scope if rate or tally.total else "",
     )
 
 
@@ -306,6 +312,9 @@ def summary(
     since = figures.since if figures else outage.started_at
     start = words.time_in_zone(since, zone, now=now)
     peak = figures.peak if figures else peak_sentence(outage, cold=outage_cold(outage))
+    scope = figures.scope if figures else words.figures_scope(outage.service.name, outage.countries)
+    if peak and scope:  # a chat's "Countries: France" field sits beside it
+        peak = f"{peak} {scope}"
     if kind == Kind.RESOLVED:
         # The one end time of the outage, as on its page, in its feed and in the API.
         end = words.outage_end(outage) or outage.resolved_at or now

@@ -28,7 +28,8 @@ _OUTAGE = {
     "explanation": "Problems since 27 Nov 14:05 UTC. At the peak: about 96 reports a minute, "
     "where about 4 are normal. 1,480 reports so far, from 1,102 different networks. Most "
     "reports from Germany, France and the Netherlands. Most reported problems: Login (312) "
-    "and Website (120).",
+    "and Website (120). These figures count reports about ChatGPT from every country, not "
+    "only from Germany, France and the Netherlands.",
     "url": "https://outagewatch.example/outages/42/",
     "api_url": "https://outagewatch.example/api/v1/outages/42/",
     "upstream": None,

@@ -135,13 +135,28 @@ def outage_summary(
     if problems:
         listed = join_words([f"{p['name']} ({p['count']})" for p in problems[:5]])
         parts.append(f"Most reported problems: {listed}.")
-    text = " ".join(parts)
+    if outage.peak_observed or outage.total_reports:
+        parts.append(figures_scope(outage.service.name, codes))
+    text = " ".join(part for part in parts if part)
     if not html:
         return text
     escaped = escape(text).replace(TIME, time_html(outage.started_at, now=now, date=date))
     if end is not None:
         escaped = escaped.replace(TIME_END, time_html(end, now=now, date=date))
     return SafeString(escaped)
+
+
+def figures_scope(service: str, codes: Sequence[str]) -> str:
+    """Whose figures an outage's are, beside the countries it names: the service's, from every
+    country. Next to "Affected: France", "At the peak: about 41 reports a minute, where about
+    7 are normal. 756 reports in all" read as France's, which alone had about 33 against 2
+    (words tester F11). "" when it names none (its figures are plainly the whole service's)."""
+    if not codes:
+        return ""
+    return (
+        f"These figures count reports about {service} from every country, not only from "
+        f"{countries_in_sentence(codes[:5])}."
+    )
 
 
 def _paused_words(outage: Outage) -> str:
