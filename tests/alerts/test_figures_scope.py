@@ -41,3 +41,10 @@ def test_an_outage_naming_no_country_says_nothing_of_whose_figures(subscriber, o
     notice = presentation.notice_build(delivery=delivery, now=timezone.now())
     assert "These figures" not in words.outage_summary(o)
     assert "These figures" not in alert_email_build(notice=notice).body
+
+
+def test_the_outage_tables_peak_column_says_it_is_every_countrys(client, outage):
+    # Its "Countries: France" cell sits beside the peak.
+    outage(["FR"], total_reports=756, networks=600)
+    page = client.get("/outages/").content.decode()
+    assert "France" in page and "Peak, all countries" in page
