@@ -25,6 +25,9 @@ def track_record_page(request: HttpRequest) -> HttpResponse:
     ]
     context = {
         "record": record,
+        # Every service with an outage has a row: with no row's status page read, the overall
+        # count of outages never acknowledged is not known either, not 0 (newcomer tester).
+        "any_source": any(row.has_source for row in record.services),
         "spans": spans,
         "intro": presentation.TRACK_RECORD_INTRO,
         "columns": presentation.TRACK_RECORD_COLUMNS,

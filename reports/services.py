@@ -51,9 +51,12 @@ class ReportCreated:
 
     @property
     def message(self) -> str:
-        name = self.report.service.name
         if self.counted:
-            return f"Thanks — your report about {name} was counted."
+            return f"Thanks — your report about {self.report.service.name} was counted."
+        return self._why_uncounted() + self._comment_unshown()
+
+    def _why_uncounted(self) -> str:
+        name = self.report.service.name
         stored = f"Thanks — we stored your report about {name}."
         if self.uncounted is Uncounted.BLOCK:
             return (
@@ -71,6 +74,14 @@ class ReportCreated:
             f"{settings.REPORT_DEDUP_WINDOW_MINUTES} minutes, and one from yours was counted "
             "already."
         )
+
+    def _comment_unshown(self) -> str:
+        # Only counted reports' comments are shown (reports.selectors), so that one network
+        # cannot fill a page with them; a reporter was told "shown to everyone" and looked
+        # for it in vain (newcomer tester, forty-ninth session).
+        if not self.report.comment:
+            return ""
+        return " Its comment is kept but not shown: the page shows comments of counted reports."
 
 
 class CatalogChanged(Exception):

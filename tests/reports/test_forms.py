@@ -148,3 +148,17 @@ def test_a_comment_with_control_characters_is_a_clear_error_and_stores_nothing(c
     assert response.status_code == 400
     assert "Must not contain control characters" in response.content.decode()
     assert not Report.objects.exists()
+
+
+def test_an_uncounted_reports_comment_is_said_not_to_be_shown(client, service, midday):
+    # Only counted reports' comments are shown; the form promised "shown to everyone", and
+    # a second report's comment was looked for in vain (newcomer tester, forty-ninth session).
+    response = client.post("/services/acme/", {"problem": "login", "country": "DE"})
+    response = client.post(
+        "/services/acme/", {"problem": "login", "country": "DE", "comment": "Spins forever"}
+    )
+    page = client.get(response["Location"]).content.decode()
+    _, card = _card(page, "report")
+    assert "Its comment is kept but not shown" in card
+    assert "Spins forever" not in page
+    assert "if your report is counted" in page

@@ -130,3 +130,24 @@ def test_a_service_with_incidents_is_not_labelled_as_never_read(client, month, m
     assert "(no official page read)" not in slack
     assert _cells(html, "slack", 30)[-1] == "not known"
     assert _cells(html, "slack", 30)[1] == "9 of 10"
+
+
+def _overall_cells(html: str, days: int) -> list[str]:
+    section = html.split(f'data-span="{days}"')[1].split("</section>")[0]
+    row = section.split("track-overall")[1].split("</tr>")[0]
+    return [
+        re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)
+    ]
+
+
+def test_all_services_never_acknowledged_is_not_known_when_no_page_was_read(
+    client, month, monkeypatch
+):
+    # With no status page read, "All services" said 0 beside "not known" on every service
+    # (newcomer tester, forty-ninth session).
+    from detection.official import track_record as module
+
+    assert _overall_cells(client.get("/track-record/").content.decode(), 30)[-1] == "1"
+    monkeypatch.setattr(module, "source_read", lambda source: False)
+    data_version_bump()
+    assert _overall_cells(client.get("/track-record/").content.decode(), 30)[-1] == "not known"
