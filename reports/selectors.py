@@ -18,6 +18,11 @@ def report_site() -> Coalesce:
     return Coalesce(NullIf("site_key", Value("")), "reporter_key")
 
 
+def report_site_sql(alias: str) -> str:
+    """report_site() in raw SQL, on the reports table named `alias` in the statement."""
+    return f"COALESCE(NULLIF({alias}.site_key, ''), {alias}.reporter_key)"
+
+
 def service_list(*, search: str = "", category: str = "") -> QuerySet[Service]:
     services = (
         Service.objects.filter(is_active=True)

@@ -201,14 +201,18 @@ def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple]:
         with server_cursor() as cursor:
             cursor.execute(sql, params, binary=True)
             return cursor.fetchall()
-    # Stored as Django stores them (SQLite: text in UTC without offset), or they compare wrong.
-    params = [
+    with connection.cursor() as cursor:
+        cursor.execute(sql, db_params(params))
+        return cursor.fetchall()
+
+
+def db_params(params: Sequence[Any]) -> list[Any]:
+    """Raw SQL's parameters with each datetime as Django stores it (SQLite: UTC text without
+    an offset): bound as Python's driver adapts them, they compare wrong."""
+    return [
         connection.ops.adapt_datetimefield_value(p) if isinstance(p, dt.datetime) else p
         for p in params
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def server_cursor():

@@ -31,6 +31,7 @@ from django.db.models import Q, Sum
 
 from detection.models import OVERALL, Bucket, Outage, OutageNetwork
 from detection.services.buckets import buckets_settled
+from detection.services.bulk import db_params
 from reports.models import Report
 
 TALLY_VERSION = 1
@@ -239,16 +240,9 @@ def _networks_add(
             )
             params = [p for o in chunk for p in (o.id, o.service_id)]
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*params, _when(start), _when(end)])
+                cursor.execute(sql, db_params([*params, start, end]))
                 added.update(oid for (oid,) in cursor.fetchall())
     return added
-
-
-def _when(value: dt.datetime):
-    """A datetime parameter of raw SQL, stored as Django stores it (SQLite: UTC text)."""
-    if connection.vendor == "postgresql":
-        return value
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 def tallies_trimmed(

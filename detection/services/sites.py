@@ -26,8 +26,9 @@ from django.conf import settings
 from django.db import connection
 
 from detection.models import OVERALL, SeriesSite
-from detection.services.bulk import fetch_all
+from detection.services.bulk import db_params, fetch_all
 from reports.models import Report
+from reports.selectors import report_site_sql
 
 
 def _fresh() -> dt.timedelta:
@@ -53,13 +54,13 @@ def sites_record(start: dt.datetime, end: dt.datetime) -> None:
             SELECT service_id, country FROM {table} WHERE last_seen >= %s
             GROUP BY service_id, country HAVING COUNT(*) >= %s
         ), seen AS (
-            SELECT r.service_id, r.country, COALESCE(NULLIF(r.site_key, ''), r.reporter_key)
-                   AS site, MAX(r.created_at) AS last_seen
+            SELECT r.service_id, r.country, {report_site_sql("r")} AS site,
+                   MAX(r.created_at) AS last_seen
             FROM {report} r
             LEFT JOIN fresh f ON f.service_id = r.service_id AND f.country = r.country
             WHERE r.created_at >= %s AND r.created_at < %s AND r.counted AND r.country <> %s
             AND f.service_id IS NULL
-            GROUP BY r.service_id, r.country, COALESCE(NULLIF(r.site_key, ''), r.reporter_key)
+            GROUP BY r.service_id, r.country, site
         ), latest AS (
             SELECT service_id, country, site, last_seen, ROW_NUMBER() OVER (
                 PARTITION BY service_id, country ORDER BY last_seen DESC, site
@@ -71,7 +72,7 @@ def sites_record(start: dt.datetime, end: dt.datetime) -> None:
         ON CONFLICT (service_id, country, site_key)
         DO UPDATE SET last_seen = {later}({table}.last_seen, EXCLUDED.last_seen)
     """
-    params = [_db(end - _fresh()), k, _db(start), _db(end), OVERALL, k]
+    params = db_params([end - _fresh(), k, start, end, OVERALL, k])
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             cursor.execute(sql, params)
@@ -110,7 +111,3 @@ def sites_purge(*, now: dt.datetime) -> int:
             [settings.SERIES_MIN_SITES],
         )
         return old + cursor.rowcount
-
-
-def _db(value: dt.datetime) -> object:
-    return connection.ops.adapt_datetimefield_value(value)
