@@ -251,9 +251,10 @@ class Outage(models.Model):
 
 
 class OutageNetwork(models.Model):
-    """A network (reporter key) with counted reports in an outage: its distinct networks are
-    counted as these rows are added, minute by minute, instead of recounted over all its
-    reports (detection.services.outage_tally). Kept while the outage can still reopen."""
+    """A network with counted reports in an outage, by its site (reports.networks: an IPv4
+    /24, an IPv6 /48, as the outage gate counts them; held in reporter_key): its distinct
+    networks are counted as these rows are added, minute by minute, instead of recounted over
+    all its reports (detection.services.outage_tally). Kept while the outage can still reopen."""
 
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="+", db_index=False)
     reporter_key = models.CharField(max_length=64)

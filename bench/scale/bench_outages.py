@@ -20,7 +20,7 @@ What it does (bench/scale/README.md has the figures):
    fifth of them from networks it has seen), aggregates the buckets, and times, in one
    transaction each, rolled back: (a) `outage_tallies` for every outage and their save (what
    `outages_apply` does each minute), (b) the reference: for each outage its buckets and
-   `COUNT(DISTINCT reporter_key)` of its counted reports since its onset, and its save (what
+   the distinct sites of its counted reports since its onset, and its save (what
    `outages_apply` did before the counts were kept). (a)'s kept counts are then committed, as
    a tick commits them; the order of (a) and (b) alternates. Then, alternating too, the
    service page's regions panel of the giant (`detection.live.subdivision_counts`; a share

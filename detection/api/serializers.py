@@ -303,7 +303,7 @@ class OutageSummarySerializer(serializers.Serializer):
         help_text="Counted reports from the onset to the end (while open: so far)."
     )
     networks = serializers.IntegerField(
-        help_text="Distinct networks (IPv4 /24, IPv6 /56) behind those reports."
+        help_text="Distinct networks behind those reports: each IPv4 /24 and each IPv6 /48 once."
     )
     explanation = serializers.SerializerMethodField(help_text="What happened, in plain words.")
     url = serializers.SerializerMethodField(help_text="The outage page.")

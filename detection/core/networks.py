@@ -25,7 +25,7 @@ class NetworkConfig:
     how often ingestion lets one network count.
     """
 
-    # Ingestion counts one report per network (IPv4 /24, IPv6 /56) per this many minutes (its
+    # Ingestion counts one report per site (IPv4 /24, IPv6 /48) per this many minutes (its
     # dedup window, REPORT_DEDUP_WINDOW_MINUTES), so over k minutes one network can add up to
     # ceil(k / network_window_minutes) counts.
     network_window_minutes: int = 15

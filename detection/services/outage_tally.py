@@ -8,11 +8,11 @@ distinct networks alone, growing with every report (bench/scale/README.md). Inst
 - each outage keeps (Outage.tally) the sums of its buckets before the aggregation's settled
   minute (buckets_settled: no bucket before it changes again), so a minute reads only the
   buckets from there on: the late window, whatever the outage's length;
-- its networks are rows of OutageNetwork, added as their counted reports come in (one
-  INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO NOTHING): the count grows by the rows that
-  were new. The reports read are those from the first minute whose overall bucket counts
-  other than when last read: the new minute, and a late minute only when late reports came
-  (re-reading the whole late window cost a 6k-a-minute outage 0.3-0.6 s a minute).
+- its networks (sites: reports.networks) are rows of OutageNetwork, added as their counted
+  reports come in (one INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO NOTHING): the count
+  grows by the rows that were new. The reports read are those from the first minute whose
+  overall bucket counts other than when last read: the new minute, and a late minute only when
+  late reports came (re-reading the whole late window cost a 6k-a-minute outage 0.3-0.6 s a minute).
 
 Both are read for all the tick's outages at once. A rewrite of settled buckets (a backfill:
 buckets_settled's mark moves), a tally of another onset or one ahead of the judged minute
@@ -27,14 +27,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
 from detection.models import OVERALL, Bucket, Outage, OutageNetwork
 from detection.services.buckets import buckets_settled
 from detection.services.bulk import db_params
 from reports.models import Report
+from reports.selectors import report_site, report_site_sql
 
-TALLY_VERSION = 1
+# 2: networks are sites (reports.networks), as the outage gate counts them; a tally of 1 held
+# rows of /56 networks, and one /48 added one for each /56 it reported from (one a dedup
+# window). Outages open across the upgrade count theirs from the onset again (_kept).
+TALLY_VERSION = 2
 _MINUTE = dt.timedelta(minutes=1)
 # Outages per INSERT of networks: bounds the statement's parameters (SQLite allows 32,766).
 _CHUNK = 500
@@ -218,7 +222,7 @@ def _networks_add(
     qn = connection.ops.quote_name
     report = Report._meta
     column = {f: qn(report.get_field(f).column) for f in ("service", "created_at", "counted")}
-    key = qn(report.get_field("reporter_key").column)
+    site = report_site_sql("r")
     added: Counter[int] = Counter()
     for start, group in _by_since(outages, since):
         for first in range(0, len(group), _CHUNK):
@@ -228,12 +232,12 @@ def _networks_add(
                 f"WITH o (outage_id, service_id) AS (VALUES {values})"
                 f" INSERT INTO {qn(OutageNetwork._meta.db_table)}"
                 " (outage_id, reporter_key, first_seen)"
-                f" SELECT o.outage_id, r.{key}, MIN(r.{column['created_at']})"
+                f" SELECT o.outage_id, {site}, MIN(r.{column['created_at']})"
                 f" FROM {qn(report.db_table)} r"
                 f" JOIN o ON r.{column['service']} = o.service_id"
                 f" WHERE r.{column['counted']} AND r.{column['created_at']} >= %s"
                 f" AND r.{column['created_at']} < %s"
-                f" GROUP BY o.outage_id, r.{key}"
+                f" GROUP BY o.outage_id, {site}"
                 # A network already in keeps its first minute (a late report of an earlier
                 # minute from it is rare, and moves the trim at resolution by minutes).
                 " ON CONFLICT (outage_id, reporter_key) DO NOTHING RETURNING outage_id"
@@ -298,17 +302,12 @@ def outage_recount(outage: Outage, minute: dt.datetime) -> Tally:
         service_id=outage.service_id, minute__gte=outage.started_at, minute__lte=minute
     ).values_list("country", "counted", "problems"):
         _add(sums, country, counted, by_problem)
-    networks = (
-        Report.objects.filter(
-            service_id=outage.service_id,
-            counted=True,
-            created_at__gte=outage.started_at,
-            created_at__lt=minute + _MINUTE,
-        )
-        .values("reporter_key")
-        .distinct()
-        .count()
-    )
+    networks = Report.objects.filter(
+        service_id=outage.service_id,
+        counted=True,
+        created_at__gte=outage.started_at,
+        created_at__lt=minute + _MINUTE,
+    ).aggregate(n=Count(report_site(), distinct=True))["n"]
     total, countries, problems = sums["total"], sums["countries"], sums["problems"]
     return Tally(total=total, countries=countries, problems=problems, networks=networks)
 

@@ -28,7 +28,9 @@ M = dt.timedelta(minutes=1)
 COUNTRIES = ("DE", "FR", "US")
 
 
-def add_reports(service, problem_types, at: dt.datetime, keys, *, counted=True, country="DE"):
+def add_reports(
+    service, problem_types, at: dt.datetime, keys, *, counted=True, country="DE", site=""
+):
     Report.objects.bulk_create(
         Report(
             service=service,
@@ -36,6 +38,7 @@ def add_reports(service, problem_types, at: dt.datetime, keys, *, counted=True, 
             country=COUNTRIES[i % 3] if country is None else country,
             source=Report.Source.API,
             reporter_key=key,
+            site_key=site,
             counted=counted,
             created_at=at,
         )
@@ -189,6 +192,40 @@ def test_an_outage_from_before_tallies_is_counted_from_its_onset(service, proble
     tally = tally_minute([outage.id], T0 + 2 * M)[outage.id]
     assert (tally.total, tally.networks) == (6, 4)
     assert Outage.objects.get().networks == 4
+
+
+def test_one_ipv6_48_is_one_network_whichever_56s_it_reports_from(service, problem_types):
+    """An outage's networks are sites, as its gate counts them: a /48 (one machine at a
+    tunnel broker) counted once a dedup window from a new /56 each time was a new network
+    each time, "from 5 different networks" for one machine and one neighbour."""
+    outage = open_outage(service, T0)
+    for k in range(4):
+        add_reports(service, problem_types, T0 + k * 15 * M, [f"56-{k}"], site="one-48")
+    add_reports(service, problem_types, T0 + M, ["v4"])  # stored before sites: its network
+    for k in range(4):
+        tally = tally_minute([outage.id], T0 + k * 15 * M)[outage.id]
+    assert tally.networks == 2 == outage_recount(outage, T0 + 45 * M).networks
+    assert set(OutageNetwork.objects.values_list("reporter_key", flat=True)) == {"one-48", "v4"}
+
+
+def test_an_outage_counted_by_56s_is_counted_by_sites_from_its_onset(service, problem_types):
+    """A tally kept by the release that counted /56s (version 1) is not added to: its rows
+    are networks of another kind, and a /48 would count once as each."""
+    outage = open_outage(service, T0)
+    for k in range(3):
+        add_reports(service, problem_types, T0 + k * M, [f"56-{k}"], site="one-48")
+    tally_minute([outage.id], T0 + M)
+    outage.refresh_from_db()
+    OutageNetwork.objects.all().delete()
+    OutageNetwork.objects.bulk_create(
+        OutageNetwork(outage=outage, reporter_key=f"56-{k}", first_seen=T0 + k * M)
+        for k in range(2)
+    )
+    old = {**outage.tally, "v": 1, "networks": 2}
+    Outage.objects.filter(id=outage.id).update(tally=old, networks=2)
+    tally = tally_minute([outage.id], T0 + 2 * M)[outage.id]
+    assert tally.networks == 1
+    assert list(OutageNetwork.objects.values_list("reporter_key", flat=True)) == ["one-48"]
 
 
 def test_networks_of_outages_past_reopening_are_purged(two_services, problem_types):
