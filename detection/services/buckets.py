@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from detection.models import OVERALL, Bucket, HourlyBucket, JobCursor
 from detection.services.bulk import server_cursor
-from detection.services.sites import sites_record
+from detection.services.sites import sites_record, sites_record_ctes, sites_record_params
 from detection.services.timeutil import CLOCK_SLACK, hour_floor, minute_floor
 from reports.models import Report
 from reports.selectors import report_site, report_site_sql
@@ -79,14 +79,14 @@ def buckets_aggregate(
                 buckets_rewritten(chunk_start)
             elif since is None and watermark is not None:
                 chunk_start = _recount_from(chunk_start, min(watermark, chunk_end))
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql":  # its statement records the sites too
                 counted, deltas = _aggregate_minutes_sql(chunk_start, chunk_end)
                 written += counted
                 hours += _rollups_move(deltas)
             else:
                 written += _aggregate_minutes_orm(chunk_start, chunk_end)
                 hours += _rollup_hours_orm(*_hours(chunk_start, chunk_end))
-            sites_record(chunk_start, chunk_end)
+                sites_record(chunk_start, chunk_end)
             _advance(chunk_end)
         chunk_start = chunk_end
     if newest is not None:  # never backwards: a backfill may run beside the beat
@@ -237,7 +237,7 @@ def _aggregate_minutes_sql(start: dt.datetime, end: dt.datetime) -> tuple[int, l
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute(_aggregate_sql(), {"start": start, "end": end})
+        cursor.execute(_aggregate_sql(), {**sites_record_params(end), "start": start, "end": end})
         rows = cursor.fetchall()
         cursor.execute("SET LOCAL enable_nestloop = DEFAULT")
         cursor.execute("SET LOCAL jit = DEFAULT")
@@ -263,10 +263,12 @@ def _aggregate_sql() -> str:
             SELECT r.service_id, r.country, date_trunc('minute', r.created_at, 'UTC') AS minute,
                    r.counted,
                    {report_site_sql("r")} COLLATE "C" AS reporter_key,
-                   p.slug
+                   p.slug, r.created_at
             FROM {report} r JOIN {problem} p ON p.id = r.problem_id
             WHERE r.created_at >= %(start)s AND r.created_at < %(end)s
-        ), counts AS (
+        ), sites AS (
+            SELECT service_id, country, counted, reporter_key AS site, created_at FROM r
+        ), {sites_record_ctes("sites")}, counts AS (
             SELECT service_id, {series} AS country, minute, count(*) AS reports,
                    count(*) FILTER (WHERE counted) AS counted,
                    count(DISTINCT reporter_key) AS reporters

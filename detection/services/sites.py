@@ -8,14 +8,15 @@ made-up country on each of 100 services in half an hour, and the detector tracke
 and refitted 200 new series an hour (abuse tester, forty-eighth session). Sites are what
 one machine cannot multiply: the outage gate counts them too.
 
-The aggregation records the sites as it counts each span of reports (sites_record, in its
-transaction), one SeriesSite row per (pair, site) with the minute of the site's latest
-counted report. "K distinct sites within the window" is exactly "the K latest sites are all
-within it", so each pair needs only its K latest: a span adds at most K a pair, and the daily
-purge keeps K (sites_purge). A pair whose K latest all reported within the last `_fresh()` is
-not regrouped by site again until they age past it: a flood's pairs are not sorted by site
-every minute. Its newer sites go unrecorded meanwhile, so the window that admits is longer by
-that much: a pair stays a series for at least SERIES_IDLE_DAYS after its last sites.
+The aggregation records the sites as it counts each span of reports (in its own statement on
+PostgreSQL, sites_record_ctes; else sites_record, in its transaction), one SeriesSite row
+per (pair, site) with the minute of the site's latest counted report. "K distinct sites
+within the window" is exactly "the K latest sites are all within it", so each pair needs
+only its K latest: a span adds at most K a pair, and the daily purge keeps K (sites_purge).
+A pair whose K latest all reported within the last `_fresh()` is not regrouped by site again
+until they age past it: a flood's pairs are not sorted by site every minute. Its newer sites
+go unrecorded meanwhile, so the window that admits is longer by that much: a pair stays a
+series for at least SERIES_IDLE_DAYS after its last sites.
 """
 
 from __future__ import annotations
@@ -44,46 +45,76 @@ def sites_window(now: dt.datetime) -> dt.datetime:
 
 def sites_record(start: dt.datetime, end: dt.datetime) -> None:
     """Record the latest sites of each pair's counted reports in [start, end); re-running a
-    span changes nothing (a site keeps its latest minute)."""
+    span changes nothing (a site keeps its latest minute). On PostgreSQL the buckets'
+    statement does this itself, from the reports it reads anyway (sites_record_ctes)."""
     q = connection.ops.quote_name
-    table, report = q(SeriesSite._meta.db_table), q(Report._meta.db_table)
-    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    k = settings.SERIES_MIN_SITES
-    sql = f"""
-        WITH fresh AS (
-            SELECT service_id, country FROM {table} WHERE last_seen >= %s
-            GROUP BY service_id, country HAVING COUNT(*) >= %s
-        ), seen AS (
-            SELECT r.service_id, r.country, {report_site_sql("r")} AS site,
-                   MAX(r.created_at) AS last_seen
-            FROM {report} r
-            LEFT JOIN fresh f ON f.service_id = r.service_id AND f.country = r.country
-            WHERE r.created_at >= %s AND r.created_at < %s AND r.counted AND r.country <> %s
-            AND f.service_id IS NULL
-            GROUP BY r.service_id, r.country, site
-        ), latest AS (
-            SELECT service_id, country, site, last_seen, ROW_NUMBER() OVER (
-                PARTITION BY service_id, country ORDER BY last_seen DESC, site
-            ) AS n
-            FROM seen
-        )
-        INSERT INTO {table} (service_id, country, site_key, last_seen)
-        SELECT service_id, country, site, last_seen FROM latest WHERE n <= %s
-        ON CONFLICT (service_id, country, site_key)
-        DO UPDATE SET last_seen = {later}({table}.last_seen, EXCLUDED.last_seen)
-    """
-    params = db_params([end - _fresh(), k, start, end, OVERALL, k])
+    span = (
+        f"(SELECT r.service_id, r.country, r.counted, {report_site_sql('r')} AS site,"
+        f" r.created_at FROM {q(Report._meta.db_table)} r"
+        " WHERE r.created_at >= %(start)s AND r.created_at < %(end)s)"
+    )
+    sql = f"WITH {_reads(span)} {_upsert()}"
+    params = {**sites_record_params(end), "start": start, "end": end}
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
-            cursor.execute(sql, params)
+            values = db_params(list(params.values()))
+            cursor.execute(sql, dict(zip(params, values, strict=True)))
             return
-        # The statistics of the newest sites lag behind them: estimated at a row, the fresh
-        # pairs were joined in a nested loop, read again for every report, and a minute's
-        # bucketing at 10k series grew from 0.15 s to 0.5 s in six minutes (bench/scale).
-        # For this statement (the caller's transaction: LOCAL), as buckets.py does.
+        # As the buckets' statement does (buckets.py), for this statement (LOCAL: the
+        # caller's transaction): see sites_record_ctes.
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, params)
         cursor.execute("SET LOCAL enable_nestloop = DEFAULT")
+
+
+def sites_record_ctes(reports: str) -> str:
+    """Common table expressions of a PostgreSQL statement (comma-separated, to follow others)
+    that record the latest sites of the counted reports of `reports`: a relation of a span's
+    reports with service_id, country, counted, site and created_at. Its parameters are
+    sites_record_params'. Read from the buckets' own rows, a flood's reports are read once:
+    a second read for their sites cost 500k reports about 0.6 s (bench/scale/README.md).
+
+    Without nested loops: the statistics of the newest sites lag behind them, and estimated
+    at a row the fresh pairs were joined in a nested loop, read again for every report (a
+    minute's bucketing at 10k series grew from 0.15 s to 0.5 s in six minutes)."""
+    return f"{_reads(reports)}, site_written AS ({_upsert()} RETURNING 1)"
+
+
+def sites_record_params(end: dt.datetime) -> dict[str, object]:
+    """The parameters of the sites' statements, for a span ending at `end`."""
+    return {"sites_fresh": end - _fresh(), "sites_k": settings.SERIES_MIN_SITES, "overall": OVERALL}
+
+
+def _reads(reports: str) -> str:
+    """The sites to record: of each pair not fresh (its K latest sites all within _fresh()),
+    its K latest in the span."""
+    table = connection.ops.quote_name(SeriesSite._meta.db_table)
+    return f"""
+        site_fresh AS (
+            SELECT service_id, country FROM {table} WHERE last_seen >= %(sites_fresh)s
+            GROUP BY service_id, country HAVING COUNT(*) >= %(sites_k)s
+        ), site_seen AS (
+            SELECT s.service_id, s.country, s.site, MAX(s.created_at) AS last_seen
+            FROM {reports} s
+            LEFT JOIN site_fresh f ON f.service_id = s.service_id AND f.country = s.country
+            WHERE s.counted AND s.country <> %(overall)s AND f.service_id IS NULL
+            GROUP BY s.service_id, s.country, s.site
+        ), site_latest AS (
+            SELECT service_id, country, site, last_seen, ROW_NUMBER() OVER (
+                PARTITION BY service_id, country ORDER BY last_seen DESC, site
+            ) AS n
+            FROM site_seen
+        )"""
+
+
+def _upsert() -> str:
+    table = connection.ops.quote_name(SeriesSite._meta.db_table)
+    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    return f"""
+        INSERT INTO {table} (service_id, country, site_key, last_seen)
+        SELECT service_id, country, site, last_seen FROM site_latest WHERE n <= %(sites_k)s
+        ON CONFLICT (service_id, country, site_key)
+        DO UPDATE SET last_seen = {later}({table}.last_seen, EXCLUDED.last_seen)"""
 
 
 def sites_admitted(*, now: dt.datetime) -> list[tuple[int, str]]:
