@@ -1,6 +1,10 @@
-"""Columns added for a new release have database defaults: `migrate` runs while the previous
-release still serves (docs/deployment.md), and its INSERTs name none of them (upgrade tester,
-forty-third session: every report answered 400 and every sign-up 500 between `migrate` and
+"""`migrate` runs while the previous release still serves (docs/deployment.md), so what a
+release adds must not break that release's writes, and what it stops using must stay until the
+release after. A column added has a database default: the previous release's INSERTs name none
+of the new columns (upgrade tester, forty-third session: every report answered 400 and every
+sign-up 500 between `migrate` and the restart). A table or column is not dropped, renamed or
+removed in the release that stops using it (operator tester, fiftieth session: migration
+detection 0031 dropped a table the previous detector wrote, and it failed every minute until
 the restart)."""
 
 from __future__ import annotations
@@ -86,6 +90,78 @@ def test_the_migration_check_sees_a_column_added_without_one(monkeypatch):
 
     monkeypatch.setattr(__name__ + ".MigrationLoader", WithExtra)
     assert _added_without_default() == ["reports.9999_probe: service.tier"]
+
+
+# Operations that take from the database what the previous release may still use.
+_TAKING = (
+    migrations.DeleteModel,
+    migrations.RemoveField,
+    migrations.RenameField,
+    migrations.RenameModel,
+)
+# Drops of what an earlier release stopped using ("app.migration: operation"), each made at
+# least one release after that: the previous release no longer uses it.
+RELEASED_BEFORE: set[str] = set()
+
+
+def _database_operations(operations) -> list:
+    found = []
+    for operation in operations:
+        if isinstance(operation, migrations.SeparateDatabaseAndState):
+            found += _database_operations(operation.database_operations)
+        else:
+            found.append(operation)
+    return found
+
+
+def _taken_while_serving() -> list[str]:
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    found = []
+    for (app, name), migration in sorted(loader.disk_migrations.items()):
+        if app not in CHECKED_AFTER or int(name[:4]) <= CHECKED_AFTER[app]:
+            continue
+        for operation in _database_operations(migration.operations):
+            if isinstance(operation, _TAKING):
+                found.append(f"{app}.{name}: {operation.describe()}")
+    return [entry for entry in found if entry not in RELEASED_BEFORE]
+
+
+def test_no_migration_takes_what_the_previous_release_uses():
+    # A state-only removal (SeparateDatabaseAndState) leaves the table or column in place;
+    # a later release drops it and lists the drop in RELEASED_BEFORE.
+    assert _taken_while_serving() == [], "keep these one release more (docs/deployment.md)"
+
+
+def test_the_migration_check_sees_a_table_dropped(monkeypatch):
+    class WithDrop(MigrationLoader):
+        def load_disk(self) -> None:
+            super().load_disk()
+            extra = migrations.Migration("9999_probe", "detection")
+            extra.operations = [
+                migrations.SeparateDatabaseAndState(
+                    database_operations=[migrations.DeleteModel("SeriesSite")]
+                ),
+                migrations.RemoveField("outage", "tally"),
+            ]
+            self.disk_migrations[("detection", "9999_probe")] = extra
+
+    monkeypatch.setattr(__name__ + ".MigrationLoader", WithDrop)
+    assert _taken_while_serving() == [
+        "detection.9999_probe: Delete model SeriesSite",
+        "detection.9999_probe: Remove field tally from outage",
+    ]
+
+
+def test_the_previous_release_s_series_evidence_still_writes(service):
+    # What its detector wrote every minute (detection 0009), left in place by 0031.
+    table = connection.ops.quote_name("detection_seriesevidence")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (service_id, country, counted) VALUES (%s, 'DE', 3)",
+            [service.pk],
+        )
+        cursor.execute(f"DELETE FROM {table} WHERE service_id = %s", [service.pk])
+        assert cursor.rowcount == 1
 
 
 @pytest.mark.parametrize(("model", "name"), ADDED, ids=[f"{m.__name__}.{n}" for m, n in ADDED])

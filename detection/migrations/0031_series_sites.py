@@ -70,8 +70,24 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.DeleteModel(
-            name="SeriesEvidence",
+        # Its table stays one release more: `migrate` runs while the previous release still
+        # serves (docs/deployment.md), and that release's detector writes it every minute;
+        # dropped here, every tick failed until the restart (operator tester, fiftieth
+        # session). The release after this one drops it (docs/deployment.md). Its foreign
+        # key goes now: a table no model knows would stop services being truncated (flush)
+        # or deleted; the previous release cascades its rows itself.
+        migrations.AlterField(
+            model_name="seriesevidence",
+            name="service",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="reports.service",
+            ),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.DeleteModel(name="SeriesEvidence")]
         ),
         migrations.AddIndex(
             model_name="seriessite",
