@@ -16,7 +16,8 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpRequest
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from outagewatch.embedded_ipv4 import IPAddress, sender_ipv4
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -39,6 +40,21 @@ def parse_address(value: str) -> IPAddress | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return address.ipv4_mapped
     return address
+
+
+def counted_address(value: str) -> IPAddress | None:
+    """The host a client address stands for, to a rate limit and to the evidence
+    (reports.networks): an IPv6 address that carries an IPv4 one (6to4, Teredo, NAT64) is that
+    IPv4 address.
+
+    Every public IPv4 address owns a 6to4 /48 (2002:<its 32 bits>::/48) and Teredo addresses:
+    counted apart, one IPv4 host was another network, site and block, and another client, by
+    speaking IPv6 through them (abuse tester, fiftieth session). parse_address keeps the
+    address as sent: it also reads the proxy hops, and a proxy is trusted by the address it
+    connects from (2002:0a00:2:: is not the proxy at 10.0.0.2).
+    """
+    address = parse_address(value)
+    return None if address is None else sender_ipv4(address) or address
 
 
 def address_prefix(address: IPAddress | None, prefix: dict[int, int]) -> str:
@@ -76,19 +92,21 @@ def client_site(request: HttpRequest) -> str | None:
 
 
 def client_unit(request: HttpRequest) -> str:
-    """What a rate limit counts as one client: the address, or its IPv6 /64."""
+    """What a rate limit counts as one client: the address (counted_address), or its IPv6 /64."""
     parsed = _client_parsed(request)
-    if parsed is None or parsed.version == 4:
-        return client_address(request)  # as before: the keys of clients counted stay theirs
+    if parsed is None:
+        return ""  # no usable address: client_address is empty too
+    if parsed.version == 4:
+        return str(parsed)  # the address as before: the keys of clients counted stay theirs
     return address_prefix(parsed, CLIENT_IPV6_PREFIX)
 
 
 def _client_parsed(request: HttpRequest) -> IPAddress | None:
-    """client_address parsed, once per request (the throttle asks for the unit and the site
-    of every report)."""
+    """client_address as counted_address takes it, once per request (the throttle asks for
+    the unit and the site of every report)."""
     request = getattr(request, "_request", request)
     if not hasattr(request, "_client_parsed"):
-        request._client_parsed = parse_address(client_address(request))
+        request._client_parsed = counted_address(client_address(request))
     return request._client_parsed
 
 

@@ -33,9 +33,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
+from outagewatch.embedded_ipv4 import IPAddress, embedded_ipv4
 from outagewatch.idn import host_ascii
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 logger = logging.getLogger(__name__)
 
@@ -65,27 +64,10 @@ class Response:
     truncated: bool = False  # the server had more than max_bytes to say
 
 
-# NAT64's well-known prefix (RFC 6052): 64:ff9b::a.b.c.d is a.b.c.d behind a translator;
-# and the deprecated IPv4-compatible form ::a.b.c.d (RFC 4291), which some stacks still route.
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 # Prefixes that only ever reach a site's own network: the local-use NAT64 prefix (RFC 8215,
 # whatever IPv4 it embeds, and where, depends on the site's prefix length; Python counts it
 # global) and the deprecated site-local fec0::/10.
 _LOCAL_ONLY = (ipaddress.ip_network("64:ff9b:1::/48"), ipaddress.ip_network("fec0::/10"))
-
-
-def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one stands for: mapped (::ffff:10.0.0.1), 6to4
-    (2002:0a00:0001::), NAT64 (64:ff9b::10.0.0.1) or IPv4-compatible (::10.0.0.1); None for
-    any other."""
-    if ip.version != 6:
-        return None
-    if ip.ipv4_mapped or ip.sixtofour:
-        return ip.ipv4_mapped or ip.sixtofour
-    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):  # not :: or ::1
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
 
 
 def address_allowed(ip: IPAddress, *, allow_loopback: bool) -> bool:

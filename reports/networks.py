@@ -11,7 +11,12 @@ to a single machine on request: its 256 /56s would otherwise be 256 networks, as
 counted reports as the block allows (four) from one machine, already enough for "possible
 problems" on a quiet service. So a site adds one counted report per service per dedup
 window, as one IPv4 /24 does (whose 256 addresses are as many homes of an ISP's pool).
-Only keyed hashes are stored: the address itself never leaves the request.
+
+An IPv6 address that carries an IPv4 one (6to4's 2002::/16, Teredo's 2001:0::/32, NAT64's
+64:ff9b::/96, IPv4-mapped) is that IPv4 address here (outagewatch.clients.counted_address):
+every IPv4 host holds its 6to4 /48 and Teredo addresses, which were otherwise one more
+network, site and block for it. Only keyed hashes are stored: the address itself never
+leaves the request.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from outagewatch.clients import address_prefix, parse_address
+from outagewatch.clients import address_prefix, counted_address
 from outagewatch.keyed_hash import keyed_hash
 
 NETWORK_PREFIX = {4: 24, 6: 56}
@@ -36,7 +41,7 @@ class NetworkKeys:
 
 
 def network_keys(address: str) -> NetworkKeys:
-    parsed = parse_address(address)
+    parsed = counted_address(address)
     return NetworkKeys(
         network=keyed_hash(_SALT, address_prefix(parsed, NETWORK_PREFIX)),
         site=keyed_hash(_SALT, address_prefix(parsed, SITE_PREFIX)),

@@ -51,3 +51,9 @@ def test_ports_and_mapped_addresses_are_normalised(proxies):
     assert _address("10.0.0.2", "198.51.100.1:4711") == "198.51.100.1"
     assert _address("10.0.0.2", "[2001:db8:1::5]:443") == "2001:db8:1::5"
     assert _address("::ffff:203.0.113.5") == "203.0.113.5"
+
+
+def test_a_proxy_is_trusted_by_the_address_it_connects_from(proxies):
+    # 2002:a00:2:: carries 10.0.0.2 (6to4), and is counted as that host (counted_address),
+    # but it is not our proxy at 10.0.0.2: its X-Forwarded-For is its own word.
+    assert _address("2002:a00:2::1", "198.51.100.1") == "2002:a00:2::1"

@@ -1,9 +1,11 @@
 """Rate limits per client, stored in the shared Redis cache.
 
-A client is an IPv4 address or an IPv6 /64 (outagewatch.clients). An IPv6 client's /48 also
-has an allowance of its own, THROTTLE_IPV6_SITE_FACTOR times a client's: one machine can hold
-a whole /48 (a tunnel broker's, free), whose /64s would otherwise each have the full limit,
-as many reports, sign-ups and admin password guesses a minute as it cared to send.
+A client is an IPv4 address or an IPv6 /64 (outagewatch.clients; an IPv6 address that carries
+an IPv4 one, 6to4, Teredo or NAT64, is that IPv4 address: clients.counted_address). An IPv6
+client's /48 also has an allowance of its own, THROTTLE_IPV6_SITE_FACTOR times a client's: one
+machine can hold a whole /48 (a tunnel broker's, free), whose /64s would otherwise each have
+the full limit, as many reports, sign-ups and admin password guesses a minute as it cared to
+send.
 
 When Redis cannot be reached the limit cannot be checked. Refusing every report then would
 turn a cache outage into lost reports, and allowing them as usual would let anyone flood a

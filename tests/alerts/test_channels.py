@@ -280,6 +280,10 @@ def test_only_public_addresses_are_allowed(address, allowed, settings):
         ("::a00:1", False),
         ("::5db8:d70e", True),
         ("fec0::1", False),
+        # Teredo (RFC 4380) is refused whatever it carries, here 93.184.215.14 (inverted): a
+        # packet to it goes through a relay to a NAT's UDP port (Python counts it not global).
+        ("2001:0:4136:e378:8000:63bf:a247:28f1", False),
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", False),  # 127.0.0.1
     ],
 )
 def test_ipv6_forms_of_ipv4_are_judged_as_the_address_they_reach(address, allowed, settings):

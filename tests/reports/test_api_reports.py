@@ -52,6 +52,26 @@ def test_second_report_from_same_client_says_it_was_not_counted(api_client, serv
 
 
 @pytest.mark.parametrize(
+    "ipv6",
+    [
+        "2002:cb00:713c::1",  # 6to4 (RFC 3056): every IPv4 address owns 2002:<it>::/48
+        "2002:cb00:713c:ff::2",
+        "2001:0:4136:e378:8000:63bf:34ff:8ec3",  # Teredo (RFC 4380): its public IPv4, inverted
+        "64:ff9b::cb00:713c",  # NAT64's well-known prefix (RFC 6052)
+    ],
+)
+def test_one_ipv4_host_counts_once_however_it_speaks_ipv6(api_client, service, midday, ipv6):
+    # One host at 203.0.113.60 sending from its 6to4 /48 too was another site: two counted
+    # reports per service per dedup window, and one more site towards a country's series and
+    # the outage gates (abuse tester, fiftieth session).
+    assert post(api_client, valid(), REMOTE_ADDR="203.0.113.60").json()["counted"] is True
+    again = post(api_client, valid(problem="app"), REMOTE_ADDR=ipv6)
+    assert again.status_code == 201
+    assert again.json()["counted"] is False
+    assert Report.objects.filter(counted=True).count() == 1
+
+
+@pytest.mark.parametrize(
     ("body", "field", "message"),
     [
         (valid(service="nope"), "service", "Unknown service"),

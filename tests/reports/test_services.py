@@ -57,6 +57,32 @@ def test_one_network_is_one_reporter():
     assert network_keys("203.0.113.7").site == network_keys("203.0.113.7").network
 
 
+@pytest.mark.parametrize(
+    "ipv6",
+    [
+        "::ffff:203.0.113.60",  # IPv4-mapped
+        "2002:cb00:713c::1",  # 6to4 (RFC 3056): 203.0.113.60's /48
+        "2002:cb00:713c:ffff::2",
+        "2001:0:4136:e378:8000:63bf:34ff:8ec3",  # Teredo (RFC 4380): the IPv4 inverted
+        "2001:0:c000:201:0:1:34ff:8ec3",  # another Teredo server and port
+        "64:ff9b::cb00:713c",  # NAT64's well-known prefix (RFC 6052)
+        "64:ff9b::203.0.113.60",
+    ],
+)
+def test_an_ipv6_address_that_carries_an_ipv4_one_is_that_ipv4_network(ipv6):
+    # Every IPv4 address owns a 6to4 /48 and Teredo addresses: counted apart, one IPv4 host
+    # was another network, site and block (abuse tester, fiftieth session).
+    assert network_keys(ipv6) == network_keys("203.0.113.60")
+
+
+def test_ipv6_forms_of_other_ipv4_networks_stay_apart():
+    assert network_keys("2002:cb00:723c::1").network != network_keys("2002:cb00:713c::1").network
+    assert network_keys("2002:cb00:723c::1").block == network_keys("203.0.113.60").block
+    assert network_keys("2002:cb01::1").block != network_keys("203.0.113.60").block
+    # 2001:db8:: is no Teredo address: an IPv6 network of its own, as before.
+    assert network_keys("2001:db8::cb00:713c") != network_keys("203.0.113.60")
+
+
 def test_repeat_report_inside_window_is_stored_but_not_counted(service, problem_types):
     first = _report(service, problem_types["login"])
     second = _report(service, problem_types["website"], now=NOW + dt.timedelta(minutes=5))

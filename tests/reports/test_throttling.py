@@ -326,6 +326,25 @@ def test_one_ipv6_64_is_one_client(api_client, service, low_rate):
     assert _post(api_client, "2001:db8:1:2::1").status_code == 201
 
 
+@pytest.mark.parametrize(
+    "ipv6",
+    [
+        # 6to4 (RFC 3056): 203.0.113.9 owns 2002:cb00:7109::/48, each /64 of it was a client
+        ["2002:cb00:7109:1::1", "2002:cb00:7109:2::1", "2002:cb00:7109:3::1"],
+        # Teredo (RFC 4380): the public IPv4 inverted, through any server (another /64 each)
+        [f"2001:0:{server}:0:1:34ff:8ef6" for server in ("4136:e378", "c000:201", "5db8:d70e")],
+        # NAT64's well-known prefix (RFC 6052): its clients shared one /64 between them all
+        ["64:ff9b::cb00:7109"] * 3,
+    ],
+)
+def test_one_ipv4_host_is_one_client_however_it_speaks_ipv6(api_client, service, low_rate, ipv6):
+    statuses = [_post(api_client, address).status_code for address in ("203.0.113.9", *ipv6)]
+    assert statuses == [201, 201, 201, 429]
+    # Another IPv4 host's forms are another client.
+    assert _post(api_client, "2002:cb00:710a::1").status_code == 201
+    assert _post(api_client, "64:ff9b::cb00:710a").status_code == 201
+
+
 def test_a_batch_against_an_unreachable_redis_answers_every_check_with_the_error_at_once():
     import time
 
