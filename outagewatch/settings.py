@@ -527,8 +527,11 @@ SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
 # A (service, country) pair is a series of its own only after counted reports naming it came
 # from this many distinct sites (IPv4 /24, IPv6 /48) within SERIES_IDLE_DAYS; before, it
 # counts overall only. SERIES_MIN_COUNTED, its name before sites were counted, still sets it.
+# Five: one more than the sites one host can hold (its IPv4, its own IPv6 /48, a tunnel
+# broker's /48, a phone's mobile network). With three, one host made 95 series in a minute,
+# about a thousand an hour (abuse tester, fiftieth session).
 SERIES_MIN_SITES: int = env.int(
-    "SERIES_MIN_SITES", default=env.int("SERIES_MIN_COUNTED", default=3)
+    "SERIES_MIN_SITES", default=env.int("SERIES_MIN_COUNTED", default=5)
 )
 # GET /api/v1/health/ answers 503 when counting or judging minutes falls further behind the
 # clock than this (a stopped worker or detector; the pages keep their last verdict meanwhile).

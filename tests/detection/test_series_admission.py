@@ -86,6 +86,27 @@ def test_one_site_makes_no_series_however_many_counted_reports(
     ]
 
 
+def test_one_host_with_every_site_it_can_hold_makes_no_series(make_service, problem_types):
+    """The default: one host's IPv4, its 6to4 form (the same site), its own IPv6 /48, a tunnel
+    broker's /48 and a phone's network made 95 series in a minute at three sites (abuse tester,
+    fiftieth session)."""
+    services = [make_service(f"host-{k}") for k in range(3)]
+    host = ["203.0.113.60", "2002:cb00:713c::1", "2a01:4f8:9:2::5", "2001:470:beef::1",
+            "198.51.100.20"]  # fmt: skip
+    for service in services:
+        for address in host:
+            _send(service, problem_types["login"], address, T0, "TV")
+    now = T0 + 5 * M
+    buckets_aggregate(now=now)
+    assert Report.objects.filter(country="TV", counted=True).count() == 4 * len(services)
+    assert not [key for key in series_active(now=now) if key[1] == "TV"]
+    _send(services[0], problem_types["login"], "192.0.2.44", T0 + 5 * M, "TV")  # another home
+    buckets_aggregate(now=T0 + 10 * M)
+    assert [key for key in series_active(now=T0 + 10 * M) if key[1] == "TV"] == [
+        (services[0].pk, "TV")
+    ]
+
+
 def test_each_pair_keeps_its_latest_sites_and_a_flood_is_not_regrouped(
     service, send_reports, settings
 ):
