@@ -53,20 +53,39 @@ def _column_default(model, name: str) -> str | None:
 CHECKED_AFTER = {"reports": 15, "detection": 26, "alerts": 10}
 
 
-def _added_without_default() -> list[str]:
+def _new_operations() -> list[tuple[str, migrations.operations.base.Operation]]:
+    """("app.migration", operation) of what each migration after CHECKED_AFTER does to the
+    database (a state-only change does nothing there)."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
+    return [
+        (f"{app}.{name}", operation)
+        for (app, name), migration in sorted(loader.disk_migrations.items())
+        if app in CHECKED_AFTER and int(name[:4]) > CHECKED_AFTER[app]
+        for operation in _database_operations(migration.operations)
+    ]
+
+
+def _database_operations(operations) -> list:
     found = []
-    for (app, name), migration in sorted(loader.disk_migrations.items()):
-        if app not in CHECKED_AFTER or int(name[:4]) <= CHECKED_AFTER[app]:
-            continue
-        for operation in migration.operations:
-            if not isinstance(operation, migrations.AddField):
-                continue
-            field = operation.field
-            if field.null or field.many_to_many or field.db_default is not NOT_PROVIDED:
-                continue
-            found.append(f"{app}.{name}: {operation.model_name}.{operation.name}")
+    for operation in operations:
+        if isinstance(operation, migrations.SeparateDatabaseAndState):
+            found += _database_operations(operation.database_operations)
+        else:
+            found.append(operation)
     return found
+
+
+def _added_without_default() -> list[str]:
+    return [
+        f"{where}: {operation.model_name}.{operation.name}"
+        for where, operation in _new_operations()
+        if isinstance(operation, migrations.AddField)
+        and not (
+            operation.field.null
+            or operation.field.many_to_many
+            or operation.field.db_default is not NOT_PROVIDED
+        )
+    ]
 
 
 def test_every_column_a_migration_adds_has_a_database_default():
@@ -104,25 +123,12 @@ _TAKING = (
 RELEASED_BEFORE: set[str] = set()
 
 
-def _database_operations(operations) -> list:
-    found = []
-    for operation in operations:
-        if isinstance(operation, migrations.SeparateDatabaseAndState):
-            found += _database_operations(operation.database_operations)
-        else:
-            found.append(operation)
-    return found
-
-
 def _taken_while_serving() -> list[str]:
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    found = []
-    for (app, name), migration in sorted(loader.disk_migrations.items()):
-        if app not in CHECKED_AFTER or int(name[:4]) <= CHECKED_AFTER[app]:
-            continue
-        for operation in _database_operations(migration.operations):
-            if isinstance(operation, _TAKING):
-                found.append(f"{app}.{name}: {operation.describe()}")
+    found = [
+        f"{where}: {operation.describe()}"
+        for where, operation in _new_operations()
+        if isinstance(operation, _TAKING)
+    ]
     return [entry for entry in found if entry not in RELEASED_BEFORE]
 
 
