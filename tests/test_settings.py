@@ -168,12 +168,15 @@ def test_bad_boolean_is_refused():
         ("DETECTOR_OVERRIDES", "{bad", "DETECTOR_OVERRIDES must be JSON"),
         ("DETECTOR_OVERRIDES", "[1]", "DETECTOR_OVERRIDES must be a JSON object"),
         ("DATABASE_URL", "postgress://x@db/ow", "DATABASE_URL names an unknown kind of database"),
+        ("EMAIL_URL", "garbage", "EMAIL_URL must be a URL such as smtp+tls://"),
+        ("EMAIL_URL", "smtp://me:s3cret@host:notaport", "EMAIL_URL must be a URL such as"),
     ],
 )
 def test_a_bad_number_or_rate_stops_start_up_naming_the_variable(variable, value, message):
     result = manage("check", env={**PRODUCTION, variable: value})
     assert result.returncode != 0
     assert message in result.stderr
+    assert "s3cret" not in result.stderr  # an email URL's password
 
 
 def test_where_0_turns_something_off_it_is_taken():
