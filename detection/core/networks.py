@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from .config import DetectorConfig
 
 
+# The sites (IPv4 /24, IPv6 /48) one host can hold at once: its IPv4 address, its own IPv6
+# range, a tunnel broker's /48 and a phone's mobile network. What that many networks show,
+# one machine can show (reports.networks; SERIES_MIN_SITES, comment hiding).
+ONE_HOST_SITES = 4
+
+
 @dataclass(frozen=True)
 class NetworkConfig:
     """Settings of the network gate (part of DetectorConfig; flat override names).

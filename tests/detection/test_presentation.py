@@ -121,6 +121,24 @@ def test_counted_reports_capped_by_allowances_are_not_falling_while_networks_rep
     assert falls([0, 0, 0], 0)  # no networks recorded (older buckets): likewise
 
 
+@pytest.mark.parametrize(("networks", "falls"), [([3, 3, 3], True), ([9, 8, 9], False)])
+def test_networks_one_host_can_hold_do_not_hold_back_falling(networks, falls):
+    """A small outage (6 networks at its peak, under one report a minute normal) whose crowd
+    stopped: one host's three sites, one uncounted report a minute each, kept it from "may be
+    over" (abuse tester, fiftieth session); more networks than one host holds still do."""
+    assert (
+        falling.reports_falling(
+            recent_observed=[0, 0, 0],
+            recent_expected=[0.28] * 3,
+            peak_observed=6,
+            peak_expected=0.28,
+            recent_networks=networks,
+            peak_networks=6,
+        )
+        is falls
+    )
+
+
 # --- Status sentence (rows) ------------------------------------------------------------------
 
 
