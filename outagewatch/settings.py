@@ -259,6 +259,17 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# `migrate` on PostgreSQL (outagewatch/management/commands/migrate.py) runs while the site
+# serves: a migration that needs a table's exclusive lock queued behind a long read (the
+# nightly pg_dump) and every report queued behind it. It waits this long for a lock, gives up
+# (its transaction rolled back), lets the queue drain for the pause, and tries again, this
+# many tries in all. 0 seconds: wait as long as it takes (Django's own behaviour).
+MIGRATE_LOCK_TIMEOUT_SECONDS: float = env.float(
+    "MIGRATE_LOCK_TIMEOUT_SECONDS", default=3.0, zero=True
+)
+MIGRATE_LOCK_TRIES: int = env.int("MIGRATE_LOCK_TRIES", default=10)
+MIGRATE_LOCK_PAUSE_SECONDS: float = env.float("MIGRATE_LOCK_PAUSE_SECONDS", default=10.0, zero=True)
+
 # --- Redis: cache (throttles, hot reads) and Celery broker ----------------------
 REDIS_URL: str = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Production names its Redis even when it is this one (`check --deploy` warns otherwise).
