@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
+from detection.core.networks import ONE_HOST_SITES
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.episodes import outage_episode
 from detection.models import (
@@ -322,13 +323,15 @@ def _countries_backed(
     service_id: int, countries: list[str], start: dt.datetime, end: dt.datetime
 ) -> set[str]:
     """Of these countries, those whose counted reports from ``start`` to ``end`` (its minute
-    included) came from at least as many distinct networks as an outage needs, counted as
-    sites (an IPv6 /48 is one, whichever of its /56s sent: regression tester F1).
+    included) came from more distinct networks than one host can hold, and at least as many
+    as an outage needs, counted as sites (an IPv6 /48 is one, whichever of its /56s sent:
+    regression tester F1).
 
     A report's country is what its sender says: by its share alone, one host with three
     addresses (its IPv4, its IPv6 and a tunnel's /48) put North Korea on a real outage of 14
-    reports, and told North Korea's followers (abuse tester F1). Asked only of countries not
-    listed yet, so rarely: once listed, a country stays."""
+    reports, and told North Korea's followers (abuse tester F1); with four sites (a phone's
+    network too), at the outage's four, it still did (verifier, fiftieth session). Asked only
+    of countries not listed yet, so rarely: once listed, a country stays."""
     if not countries:
         return set()
     rows = (
@@ -343,7 +346,7 @@ def _countries_backed(
         .annotate(networks=Count(report_site(), distinct=True))
         .values_list("country", "networks")
     )
-    minimum = detector_config().networks.min_networks_outage
+    minimum = max(detector_config().networks.min_networks_outage, ONE_HOST_SITES + 1)
     return {country for country, networks in rows if networks >= minimum}
 
 

@@ -573,13 +573,14 @@ def test_an_outage_detected_after_its_highest_minute_has_that_minute_as_its_peak
     assert "12 reports a minute" in outage.explanation
 
 
-@pytest.mark.parametrize(("networks", "listed"), [(3, False), (4, True)])
-def test_a_country_stands_out_by_its_share_only_with_the_networks_an_outage_needs(
+@pytest.mark.parametrize(("networks", "listed"), [(3, False), (4, False), (5, True)])
+def test_a_country_stands_out_by_its_share_only_with_more_networks_than_one_host_holds(
     service, send_reports, networks, listed
 ):
     """A report's country is what its sender says: one host with three addresses (its IPv4,
     its IPv6, a tunnel's /48) sent a fifth of a real outage's first reports as North Korea,
-    which was listed and its followers told (abuse tester F1)."""
+    which was listed and its followers told (abuse tester F1); with a phone's network, four
+    (verifier, fiftieth session)."""
     history_fill(service, {"US": 2.0})
     for k in range(13):
         minute = T0 + k * M
@@ -615,5 +616,7 @@ def test_a_country_is_backed_by_sites_not_by_the_56s_of_one_48(service, problem_
             report(address, at)
     assert Report.objects.filter(counted=True).count() == 6
     assert _countries_backed(service.id, ["KP"], T0, T0 + 20 * M) == set()
-    report("198.51.100.9", T0 + 17 * M)  # a fourth home
+    report("198.51.100.9", T0 + 17 * M)  # a phone's network: still what one host holds
+    assert _countries_backed(service.id, ["KP"], T0, T0 + 20 * M) == set()
+    report("192.0.2.9", T0 + 17 * M)  # another home
     assert _countries_backed(service.id, ["KP"], T0, T0 + 20 * M) == {"KP"}
