@@ -553,8 +553,9 @@ SERIES_IDLE_DAYS: int = env.int("SERIES_IDLE_DAYS", default=7)
 # from this many distinct sites (IPv4 /24, IPv6 /48) within SERIES_IDLE_DAYS; before, it
 # counts overall only. SERIES_MIN_COUNTED, its name before sites were counted, still sets it.
 # Five: one more than the sites one host can hold (its IPv4, its own IPv6 /48, a tunnel
-# broker's /48, a phone's mobile network). With three, one host made 95 series in a minute,
-# about a thousand an hour (abuse tester, fiftieth session).
+# broker's /48, a phone's mobile network; detection.core.networks.BEYOND_ONE_HOST). With
+# three, one host made 95 series in a minute, about a thousand an hour (abuse tester, fiftieth
+# session).
 SERIES_MIN_SITES: int = env.int(
     "SERIES_MIN_SITES", default=env.int("SERIES_MIN_COUNTED", default=5)
 )
@@ -579,8 +580,9 @@ if 0 < HOURLY_BUCKET_RETENTION_DAYS < 31:
         "HOURLY_BUCKET_RETENTION_DAYS must be 0 (keep) or at least 31: the 30-day charts read them."
     )
 # Problems need an excess from at least this many distinct networks (more for busy series:
-# detection.core.networks); one machine, office or rented range cannot fake an outage.
-OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=4)
+# detection.core.networks); one machine, office or rented range cannot fake an outage. Five:
+# one more than the sites one host can hold (detection.core.networks.BEYOND_ONE_HOST).
+OUTAGE_MIN_NETWORKS: int = env.int("OUTAGE_MIN_NETWORKS", default=5)
 # The detector's process keeps the memory it frees for its next minute instead of returning
 # it to the kernel (outagewatch/allocator.py): its RSS then stays at its peak between minutes.
 DETECTOR_KEEP_FREED_MEMORY: bool = env_bool("DETECTOR_KEEP_FREED_MEMORY", True)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
-from detection.core.networks import ONE_HOST_SITES
+from detection.core.networks import BEYOND_ONE_HOST
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.episodes import outage_episode
 from detection.models import (
@@ -346,7 +346,7 @@ def _countries_backed(
         .annotate(networks=Count(report_site(), distinct=True))
         .values_list("country", "networks")
     )
-    minimum = max(detector_config().networks.min_networks_outage, ONE_HOST_SITES + 1)
+    minimum = max(detector_config().networks.min_networks_outage, BEYOND_ONE_HOST)
     return {country for country, networks in rows if networks >= minimum}
 
 

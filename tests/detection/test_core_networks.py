@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from detection.core import LEVEL_OUTAGE, DetectorConfig, score
-from detection.core.networks import counts_per_network, excess_networks, networks_needed
+from detection.core import LEVEL_OUTAGE, DetectorConfig, detect_series, score
+from detection.core.networks import (
+    BEYOND_ONE_HOST,
+    ONE_HOST_SITES,
+    counts_per_network,
+    excess_networks,
+    networks_needed,
+)
 
 CONFIG = DetectorConfig()
 
@@ -51,19 +57,47 @@ def test_networks_needed_grow_with_the_series_volume():
     windows = np.array([1, 60])
     small_out, _ = networks_needed(np.array([[0.1, 6.0]]), windows, 1, CONFIG, (0.3, 0.15))
     big_out, _ = networks_needed(np.array([[100.0, 6000.0]]), windows, 1, CONFIG, (0.3, 0.15))
-    assert small_out.tolist() == [[4, 4]]
+    assert small_out.tolist() == [[BEYOND_ONE_HOST, BEYOND_ONE_HOST]]
     assert big_out.tolist() == [[30, 450]]
 
 
-def test_one_hosts_three_networks_are_not_even_possible_problems():
+def test_one_hosts_four_networks_are_not_even_possible_problems():
     """A host with an IPv4 /24, its own IPv6 range and a tunnel broker's /48 sent one
     counted report from each, every 15 minutes, and a quiet service showed "possible
-    problems" each time (red-team tester F1): possible needs four networks too."""
+    problems" each time (red-team tester F1); a phone's network makes four. Possible needs
+    as many networks as problems: more than one host holds."""
     observed = np.zeros(60)
-    observed[-1] = 4  # an excess of 3.95: three networks can send it
-    three = _score(observed, 0.05)
-    assert three.level[0] == 0 and three.networks[0] == 3
-    observed[-1] = 5  # an excess of 4.95: at least four networks
+    observed[-1] = 5  # an excess of 4.95: four networks can send it
+    four = _score(observed, 0.05)
+    assert four.level[0] == 0 and four.networks[0] == ONE_HOST_SITES
+    observed[-1] = 6  # an excess of 5.95: at least five networks
     assert _score(observed, 0.05).level[0] >= 1
-    observed[-2:] = 2  # two minutes of two: at most three networks behind the excess
+    observed[-2:] = [2, 3]  # two minutes of five: at most four networks behind the excess
     assert _score(observed, 0.05).level[0] == 0
+
+
+def _one_host_attack(rate: float, sites: int) -> int:
+    """Outages opened on three weeks of a quiet series (rate a minute, a daily swing) by
+    ``sites`` sites of one host, each counted once a dedup window for six hours at the end."""
+    rng = np.random.default_rng(7)
+    n = 21 * 1440
+    minutes = np.arange(n, dtype=np.int64) + 29_000_000
+    day = (np.arange(n) % 1440) / 1440
+    values = rng.poisson(rate * (1 + 0.6 * np.sin(2 * np.pi * (day - 0.3)))).astype(float)
+    start = n - 2 * 1440
+    window = CONFIG.networks.network_window_minutes
+    for site in range(sites):
+        values[start + 3 * site : start + 360 : window] += 1
+    result = detect_series(minutes, values, 1, CONFIG)
+    return sum(o.opened_at >= minutes[start] for o in result.outages)
+
+
+def test_one_host_with_all_its_sites_opens_no_outage_on_a_quiet_service():
+    """Four sites, each counted once every 15 minutes, opened outages on services of 0.05
+    reports a minute every time while the gate asked for four networks (bench/README.md,
+    "Problems need more networks than one host holds"); a fifth site is more than one host.
+    (Busier services lend the host their own upward noise: at 0.3 a minute it still opens
+    some, fewer than before.)"""
+    for rate in (0.01, 0.05):
+        assert _one_host_attack(rate, ONE_HOST_SITES) == 0, rate
+    assert _one_host_attack(0.05, BEYOND_ONE_HOST) > 0
