@@ -55,20 +55,36 @@ def _message_id(local: str, *made: datetime) -> str:
     return f"<{local}.{stamp[:12]}@{_mail_domain()}>"
 
 
-def thread_headers(*, delivery: AlertDelivery) -> dict[str, str]:
-    """One thread per (outage, subscriber): "detected" starts it, later messages answer it."""
-    root = _message_id(
+def _thread_root(*, delivery: AlertDelivery) -> str:
+    """The Message-ID of this subscriber's "problems detected" email about the outage, as
+    stored at its first attempt; derived as every release before did when none is stored
+    (it was sent by one of them, or never tried)."""
+    return selectors.delivery_thread_root(delivery=delivery) or _message_id(
         f"outage-{delivery.outage_id}.subscription-{delivery.subscription_id}",
         delivery.outage.detected_at,
         delivery.subscription.created_at,
     )
+
+
+def alert_message_id(*, delivery: AlertDelivery) -> str:
+    """The Message-ID of the delivery's email: the one stored at its first attempt
+    (alerts.services.deliveries), or the one it is to be sent with. A "problems detected"
+    starts the thread (each of its rows for the subscriber carries the same id, as a
+    relapse's "detected" to someone never told is the same news)."""
+    if delivery.message_id:
+        return delivery.message_id
     if delivery.kind == AlertDelivery.Kind.OPENED:
-        return {"Message-ID": root}
-    return {
-        "Message-ID": _message_id(f"alert-{delivery.pk}", delivery.created_at),
-        "In-Reply-To": root,
-        "References": root,
-    }
+        return _thread_root(delivery=delivery)
+    return _message_id(f"alert-{delivery.pk}", delivery.created_at)
+
+
+def thread_headers(*, delivery: AlertDelivery) -> dict[str, str]:
+    """One thread per (outage, subscriber): "detected" starts it, later messages answer it."""
+    own = alert_message_id(delivery=delivery)
+    if delivery.kind == AlertDelivery.Kind.OPENED:
+        return {"Message-ID": own}
+    root = _thread_root(delivery=delivery)
+    return {"Message-ID": own, "In-Reply-To": root, "References": root}
 
 
 def _message(

@@ -116,6 +116,15 @@ class AlertDelivery(models.Model):
         help_text="An attempt may have reached the receiver though none was recorded as sent: "
         "its worker died while sending, or the receiver went silent once it had the message.",
     )
+    # The email's Message-ID, stored before its first attempt: a resend carries it, and the
+    # later emails of the outage's thread answer the "detected" one's as it was sent, not as
+    # derived again from what may have changed since (SITE_URL, SECRET_KEY, the derivation
+    # itself). Null, not "": none stored (not an email, not tried yet, or tried by a release
+    # before 2026-12-07, whose INSERTs name no such column), and the alerts.emails
+    # derivation stands in.
+    message_id = models.CharField(  # noqa: DJ001
+        max_length=998, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name_plural = "alert deliveries"

@@ -209,6 +209,23 @@ def delivery_opened_unreached(*, delivery: AlertDelivery) -> bool:
     ).exists()
 
 
+def delivery_thread_root(*, delivery: AlertDelivery) -> str | None:
+    """The Message-ID stored on this subscriber's "problems detected" email about the outage
+    (every such row of theirs carries the same: alerts.emails.alert_message_id), or None when
+    none was tried since they are stored."""
+    return (
+        AlertDelivery.objects.filter(
+            outage_id=delivery.outage_id,
+            subscription_id=delivery.subscription_id,
+            kind=Kind.OPENED,
+            message_id__isnull=False,
+        )
+        .order_by("episode")
+        .values_list("message_id", flat=True)
+        .first()
+    )
+
+
 def delivery_get(*, delivery_id: int) -> AlertDelivery:
     return AlertDelivery.objects.select_related(
         "outage", "outage__service", "subscription", "subscription__service"

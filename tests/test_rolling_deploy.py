@@ -16,7 +16,7 @@ from django.db import connection, migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import NOT_PROVIDED
 
-from alerts.models import AlertDelivery, ConfirmationDelivery
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from detection.models import Outage
 from reports.models import BlockWindow, CommentFlag
 
@@ -185,3 +185,21 @@ def test_the_previous_release_s_block_claim_inserts_without_the_new_column(servi
             ["k" * 64, service.pk, until],
         )
     assert BlockWindow.objects.get().earlier == 0
+
+
+def test_the_previous_release_s_alert_delivery_inserts_without_the_message_id(service):
+    # Its detector writes deliveries, and its worker sends them, naming no message_id: a
+    # nullable column (none stored: alerts.emails derives the id, as that release does).
+    now = dt.datetime(2026, 12, 7, 4, tzinfo=dt.UTC)
+    outage = Outage.objects.create(service=service, started_at=now, detected_at=now)
+    subscription = Subscription.objects.create(email="ann@example.com", service=service)
+    table = connection.ops.quote_name(AlertDelivery._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (outage_id, subscription_id, kind, episode, status, attempts,"
+            " last_error, created_at, next_attempt_at, maybe_sent)"
+            " VALUES (%s, %s, 'opened', 0, 'pending', 0, '', %s, %s, %s)",
+            [outage.pk, subscription.pk, at, at, False],
+        )
+    assert AlertDelivery.objects.get().message_id is None

@@ -22,10 +22,11 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from alerts import presentation, selectors
-from alerts.models import AlertDelivery
+from alerts import emails, presentation, selectors
+from alerts.models import AlertDelivery, Subscription
 from alerts.services.outbox import (
     Outcome,
     SendResult,
@@ -198,6 +199,8 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         mine.update(status=Status.SKIPPED, last_error=decision.reason)
         return SendResult(Outcome.SKIPPED, reason=decision.reason)
 
+    if delivery.subscription.channel == Subscription.Channel.EMAIL:
+        _message_id_keep(mine=mine, delivery=delivery)
     return notice_send(
         mine=mine,
         attempts=delivery.attempts,
@@ -213,6 +216,16 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         what=f"Delivery {delivery_id}",
         maybe_sent=True,
     )
+
+
+def _message_id_keep(*, mine: QuerySet, delivery: AlertDelivery) -> None:
+    """Store the email's Message-ID on its claimed row before the first attempt, committed
+    as the claim is (nothing has left yet): a resend after a crash or a failure carries it,
+    and the later emails of the thread answer it, even once what it is derived from has
+    changed (a release that derives it otherwise, SITE_URL, SECRET_KEY)."""
+    if delivery.message_id is None:
+        delivery.message_id = emails.alert_message_id(delivery=delivery)
+        mine.update(message_id=delivery.message_id)
 
 
 def _decide(*, delivery: AlertDelivery, now: datetime) -> _Decision:
