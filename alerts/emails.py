@@ -135,6 +135,16 @@ def _compose(
     return message
 
 
+def _stored_message_id(rows: list[ConfirmationDelivery]) -> str | None:
+    """The Message-ID of the owner email that carried ``rows`` at an earlier attempt, stored
+    then (alerts.services.subscriptions), so that a resend carries it whatever changed since;
+    None when none is stored (not tried yet, or by a release before they were) or the rows
+    went in different emails (a list whose links changed is another email), and the id is
+    derived from the rows, as a resend of those carries the same one."""
+    stored = {row.message_id for row in rows}
+    return stored.pop() if len(stored) == 1 else None
+
+
 def _confirm_item(confirmation: ConfirmationDelivery) -> dict[str, Any]:
     """What one sign-up request asks for, and the link that confirms it alone."""
     subscription = confirmation.subscription
@@ -191,7 +201,10 @@ def confirmation_email_build(*, confirmation: ConfirmationDelivery) -> EmailMult
         subject=subject,
         template="subscription_confirm",
         context=context,
-        headers={"Message-ID": _message_id(f"confirm-{confirmation.pk}", confirmation.created_at)},
+        headers={
+            "Message-ID": _stored_message_id([confirmation])
+            or _message_id(f"confirm-{confirmation.pk}", confirmation.created_at)
+        },
     )
 
 
@@ -222,11 +235,9 @@ def confirmations_gathered_email_build(
         subject=f"Confirm OutageWatch alerts for {services}",
         template="subscription_confirm_gathered",
         context=context,
-        # Derived from the rows, as a resend after a crash carries the same one.
         headers={
-            "Message-ID": _message_id(
-                f"confirm-gathered-{confirmations[0].pk}", confirmations[0].created_at
-            )
+            "Message-ID": _stored_message_id(confirmations)
+            or _message_id(f"confirm-gathered-{confirmations[0].pk}", confirmations[0].created_at)
         },
     )
 
@@ -246,11 +257,14 @@ def channel_disabled_email_build(*, confirmation: ConfirmationDelivery) -> Email
         "max_failures": settings.ALERT_CHANNEL_MAX_FAILURES,
         "manage_url": manage_url(subscription=subscription),
     }
+    stored = _stored_message_id([confirmation])
     return _message(
         subscription=subscription,
         subject=f"OutageWatch stopped sending {service.name} alerts to your {context['channel']}",
         template="channel_disabled",
         context=context,
+        # A new one (_compose) at the first attempt, stored then and carried by a resend.
+        headers={"Message-ID": stored} if stored else None,
     )
 
 

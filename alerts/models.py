@@ -189,6 +189,12 @@ class ConfirmationDelivery(models.Model):
     used_at = models.DateTimeField(
         null=True, blank=True, help_text="The link was followed, or revoked by unsubscribing."
     )
+    # The Message-ID of the email that last carried it, stored before that email's first
+    # attempt: a resend carries it whatever changed meanwhile (AlertDelivery.message_id).
+    # Null: none stored (not tried yet, or tried by a release before 2026-12-07).
+    message_id = models.CharField(  # noqa: DJ001
+        max_length=998, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name_plural = "confirmation deliveries"

@@ -203,3 +203,19 @@ def test_the_previous_release_s_alert_delivery_inserts_without_the_message_id(se
             [outage.pk, subscription.pk, at, at, False],
         )
     assert AlertDelivery.objects.get().message_id is None
+
+
+def test_the_previous_release_s_confirmation_inserts_without_the_message_id(service):
+    subscription = Subscription.objects.create(email="ann@example.com", service=service)
+    table = connection.ops.quote_name(ConfirmationDelivery._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(dt.datetime(2026, 12, 7, 4, tzinfo=dt.UTC))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (subscription_id, purpose, countries, timezone,"
+            " notify_acknowledged, address_key, gathered, status, attempts, last_error,"
+            " created_at, next_attempt_at)"
+            " VALUES (%s, 'confirm', '[]', '', %s, 'ann@example.com', %s, 'pending', 0, '',"
+            " %s, %s)",
+            [subscription.pk, False, False, at, at],
+        )
+    assert ConfirmationDelivery.objects.get().message_id is None

@@ -398,6 +398,9 @@ def _owner_email_send(
         logger.exception("Could not build %s", what)
         mine.update(status=Status.FAILED, last_error=error_text(exc))
         return SendResult(Outcome.FAILED, reason=error_text(exc), error=exc)
+    # Committed before anything leaves, as the claim is: a resend after a crash or a failure
+    # reads it back (alerts.emails), so the receiver can drop the one it has already.
+    mine.update(message_id=message.extra_headers["Message-ID"])
     try:
         message.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:

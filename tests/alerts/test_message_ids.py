@@ -1,14 +1,16 @@
-"""An alert email's Message-ID is stored on its delivery before the first attempt: a resend
-carries it, and the later emails of an outage answer the "detected" one's as it was sent,
-even once what the ids are derived from has changed (operator tester F3, fifty-first session:
-"resolved" emails of an outage open across an upgrade that changed the derivation answered an
-id no email had, so they joined no thread; so did a new SITE_URL or SECRET_KEY).
+"""An email's Message-ID is stored on its row before the first attempt: a resend carries it,
+and the later emails of an outage answer the "detected" one's as it was sent, even once what
+the ids are derived from has changed (operator tester F3, fifty-first session: "resolved"
+emails of an outage open across an upgrade that changed the derivation answered an id no
+email had, so they joined no thread; so did a new SITE_URL or SECRET_KEY). The owner emails
+(confirmation links, their daily list, "channel disabled") keep theirs too, for the resend.
 
 Clocks are pinned: every send gets ``now=``.
 """
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -17,7 +19,7 @@ from django.utils import timezone
 
 from alerts import services
 from alerts.emails import thread_headers
-from alerts.models import AlertDelivery
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services import Outcome
 from detection.models import Outage
 
@@ -223,3 +225,94 @@ def test_the_thread_holds_over_real_smtp_after_site_url_changed(
     assert resolved["In-Reply-To"] == resolved["References"] == detected["Message-ID"]
     assert resolved["Message-ID"] == _stored(Kind.RESOLVED)
     assert resolved["Message-ID"].endswith("@status.other.example>")
+
+
+# --- Owner emails: confirmation links, their daily list, "channel disabled" ---------------
+
+
+def _owner_send(pk: int, now) -> Outcome:
+    return services.confirmation_delivery_send(confirmation_id=pk, now=now).outcome
+
+
+def _relay_silent_after_data(monkeypatch) -> list[str]:
+    """The relay had the whole message and went silent: it may have kept it, so the retry
+    must be recognisable as the same email. Returns the Message-IDs it was given."""
+    tried: list[str] = []
+
+    def silent(self, fail_silently=False):
+        tried.append(self.extra_headers["Message-ID"])
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", silent)
+    return tried
+
+
+def test_a_confirmation_retry_carries_the_id_of_its_first_attempt(
+    service, mailoutbox, monkeypatch, settings
+):
+    now = timezone.now()
+    services.subscription_request(email="ann@example.com", service=service, countries=[], now=now)
+    row = ConfirmationDelivery.objects.get()
+    with monkeypatch.context() as down:
+        attempts = _relay_silent_after_data(down)
+        assert _owner_send(row.pk, now) == Outcome.RETRY
+    [tried] = attempts
+    assert tried.startswith(f"<confirm-{row.pk}.")
+    assert ConfirmationDelivery.objects.get().message_id == tried
+
+    _change_derivation(settings, "site_url")
+    assert _owner_send(row.pk, now + timedelta(minutes=5)) == Outcome.SENT
+    [message] = mailoutbox
+    assert message.extra_headers["Message-ID"] == tried
+
+
+def test_a_channel_disabled_email_retry_carries_the_id_of_its_first_attempt(
+    service, mailoutbox, monkeypatch
+):
+    # It had a new id at every attempt: a relay that kept the first could not drop the second.
+    now = timezone.now()
+    hook = Subscription.objects.create(
+        email="ann@example.com",
+        service=service,
+        channel=Subscription.Channel.WEBHOOK,
+        url="https://hooks.example.com/x",
+        confirmed_at=now,
+    )
+    services.subscription_disable(subscription=hook, reason="HTTP 410 Gone", now=now)
+    row = ConfirmationDelivery.objects.get()
+    with monkeypatch.context() as down:
+        attempts = _relay_silent_after_data(down)
+        assert _owner_send(row.pk, now) == Outcome.RETRY
+    [tried] = attempts
+    assert ConfirmationDelivery.objects.get().message_id == tried
+
+    assert _owner_send(row.pk, now + timedelta(minutes=5)) == Outcome.SENT
+    [message] = mailoutbox
+    assert message.extra_headers["Message-ID"] == tried
+
+
+def test_a_gathered_list_retry_carries_the_id_of_its_first_attempt(
+    make_service, mailoutbox, monkeypatch, settings
+):
+    settings.SUBSCRIPTION_CONFIRMATIONS_PER_DAY = 1
+    settings.SUBSCRIPTION_CONFIRM_GATHER_MINUTES = 10
+    now = timezone.now() - timedelta(hours=1)
+    for k in range(3):  # one link of its own, two over the cap
+        services.subscription_request(
+            email="ann@example.com", service=make_service(f"s{k}", f"S{k}"), countries=[], now=now
+        )
+    gathered = list(ConfirmationDelivery.objects.filter(gathered=True).order_by("pk"))
+    assert len(gathered) == 2
+    later = now + timedelta(minutes=10)
+    with monkeypatch.context() as down:
+        attempts = _relay_silent_after_data(down)
+        assert _owner_send(gathered[0].pk, later) == Outcome.RETRY
+    [tried] = attempts
+    assert tried.startswith(f"<confirm-gathered-{gathered[0].pk}.")
+    stored = ConfirmationDelivery.objects.filter(gathered=True).values_list("message_id", flat=True)
+    assert set(stored) == {tried}
+
+    _change_derivation(settings, "secret_key")
+    assert _owner_send(gathered[0].pk, later + timedelta(minutes=5)) == Outcome.SENT
+    assert mailoutbox[-1].subject == "Confirm OutageWatch alerts for 2 services"
+    assert mailoutbox[-1].extra_headers["Message-ID"] == tried
