@@ -68,7 +68,7 @@ def _thread_root(*, delivery: AlertDelivery) -> str:
 
 def alert_message_id(*, delivery: AlertDelivery) -> str:
     """The Message-ID of the delivery's email: the one stored at its first attempt
-    (alerts.services.deliveries), or the one it is to be sent with. A "problems detected"
+    (alerts.services.sending), or the one it is to be sent with. A "problems detected"
     starts the thread (each of its rows for the subscriber carries the same id, as a
     relapse's "detected" to someone never told is the same news)."""
     if delivery.message_id:
@@ -339,5 +339,17 @@ def upstream_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         subject=notice.title,
         template="alert_upstream",
         context=context,
-        headers={"Message-ID": _message_id(f"upstream-{notice.delivery_id}", notice.extra["made"])},
+        headers={
+            "Message-ID": upstream_message_id(
+                delivery_id=notice.delivery_id,
+                made=notice.extra["made"],
+                stored=notice.extra.get("message_id"),
+            )
+        },
     )
+
+
+def upstream_message_id(*, delivery_id: int, made: datetime, stored: str | None = None) -> str:
+    """The Message-ID of an upstream alert: ``stored`` on its row at its first attempt
+    (alerts.services.upstream), else derived from the row (``made``: when it was made)."""
+    return stored or _message_id(f"upstream-{delivery_id}", made)

@@ -235,6 +235,10 @@ class UpstreamDelivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The email's Message-ID, stored before its first attempt (AlertDelivery.message_id).
+    message_id = models.CharField(  # noqa: DJ001
+        max_length=998, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name_plural = "upstream deliveries"

@@ -489,7 +489,9 @@ def upstream_notice_build(*, delivery: UpstreamDelivery, view: Any, now: datetim
         at=now,
         extra={
             "upstream": view,
-            "made": delivery.created_at,  # the email's Message-ID (alerts.emails._message_id)
+            # The email's Message-ID (alerts.emails.upstream_message_id).
+            "made": delivery.created_at,
+            "message_id": delivery.message_id,
             "since": words.time_in_zone(view.started_at, zone, now=now, date=True),
             "outages": [
                 (m.service_name, absolute(f"/outages/{m.outage_id}/")) for m in view.affected

@@ -16,9 +16,9 @@ from django.db import connection, migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import NOT_PROVIDED
 
-from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
-from detection.models import Outage
-from reports.models import BlockWindow, CommentFlag
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
+from detection.models import Outage, UpstreamOutage
+from reports.models import BlockWindow, CommentFlag, Provider
 
 pytestmark = pytest.mark.django_db
 
@@ -219,3 +219,20 @@ def test_the_previous_release_s_confirmation_inserts_without_the_message_id(serv
             [subscription.pk, False, False, at, at],
         )
     assert ConfirmationDelivery.objects.get().message_id is None
+
+
+def test_the_previous_release_s_upstream_delivery_inserts_without_the_message_id(service):
+    at = dt.datetime(2026, 12, 7, 4, tzinfo=dt.UTC)
+    upstream = UpstreamOutage.objects.create(
+        provider=Provider.objects.first(), started_at=at, detected_at=at, chance=0.9
+    )
+    subscription = Subscription.objects.create(email="ann@example.com", service=service)
+    table = connection.ops.quote_name(UpstreamDelivery._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (upstream_id, subscription_id, status, attempts, last_error,"
+            " created_at, next_attempt_at) VALUES (%s, %s, 'pending', 0, '', %s, %s)",
+            [upstream.pk, subscription.pk, stamp, stamp],
+        )
+    assert UpstreamDelivery.objects.get().message_id is None

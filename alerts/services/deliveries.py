@@ -22,18 +22,17 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from alerts import emails, presentation, selectors
-from alerts.models import AlertDelivery, Subscription
+from alerts.models import AlertDelivery
 from alerts.services.outbox import (
     Outcome,
     SendResult,
     claim,
     queue_after_commit,
 )
-from alerts.services.sending import notice_send
+from alerts.services.sending import message_id_keep, notice_send
 from alerts.services.upstream import upstream_deliveries_queue
 from alerts.tasks import (
     alert_delivery_send_task,
@@ -199,8 +198,9 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         mine.update(status=Status.SKIPPED, last_error=decision.reason)
         return SendResult(Outcome.SKIPPED, reason=decision.reason)
 
-    if delivery.subscription.channel == Subscription.Channel.EMAIL:
-        _message_id_keep(mine=mine, delivery=delivery)
+    message_id_keep(
+        mine=mine, row=delivery, make=partial(emails.alert_message_id, delivery=delivery)
+    )
     return notice_send(
         mine=mine,
         attempts=delivery.attempts,
@@ -216,16 +216,6 @@ def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> Sen
         what=f"Delivery {delivery_id}",
         maybe_sent=True,
     )
-
-
-def _message_id_keep(*, mine: QuerySet, delivery: AlertDelivery) -> None:
-    """Store the email's Message-ID on its claimed row before the first attempt, committed
-    as the claim is (nothing has left yet): a resend after a crash or a failure carries it,
-    and the later emails of the thread answer it, even once what it is derived from has
-    changed (a release that derives it otherwise, SITE_URL, SECRET_KEY)."""
-    if delivery.message_id is None:
-        delivery.message_id = emails.alert_message_id(delivery=delivery)
-        mine.update(message_id=delivery.message_id)
 
 
 def _decide(*, delivery: AlertDelivery, now: datetime) -> _Decision:

@@ -14,7 +14,7 @@ from django.db.models import F, QuerySet
 from alerts import channels
 from alerts.channels import TransportError
 from alerts.channels.base import Notice
-from alerts.models import Subscription
+from alerts.models import AlertDelivery, Subscription, UpstreamDelivery
 from alerts.services.outbox import Outcome, SendResult, Status, error_text, record_failure
 from alerts.services.subscriptions import subscription_failed, subscription_succeeded
 
@@ -62,6 +62,19 @@ def notice_send(
         logger.warning("%s was taken over while sending", what)
     subscription_succeeded(subscription=subscription)
     return SendResult(Outcome.SENT)
+
+
+def message_id_keep(
+    *, mine: QuerySet, row: AlertDelivery | UpstreamDelivery, make: Callable[[], str]
+) -> None:
+    """Store the Message-ID of the claimed row's email (``make``: the one it is to carry)
+    before its first attempt, committed as the claim is (nothing has left yet): a resend
+    after a crash or a failure carries it, and the later emails of an outage's thread answer
+    it, even once what it is derived from has changed (a release that derives it otherwise,
+    SITE_URL, SECRET_KEY). Only emails have one."""
+    if row.subscription.channel == Subscription.Channel.EMAIL and row.message_id is None:
+        row.message_id = make()
+        mine.update(message_id=row.message_id)
 
 
 def _lower(what: str) -> str:

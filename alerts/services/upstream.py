@@ -14,7 +14,7 @@ from functools import partial
 
 from django.utils import timezone
 
-from alerts import presentation, selectors
+from alerts import emails, presentation, selectors
 from alerts.models import UpstreamDelivery
 from alerts.services.outbox import (
     Outcome,
@@ -22,7 +22,7 @@ from alerts.services.outbox import (
     claim,
     queue_after_commit,
 )
-from alerts.services.sending import notice_send
+from alerts.services.sending import message_id_keep, notice_send
 from alerts.tasks import upstream_delivery_send_task
 from detection import selectors as detection_selectors
 from detection.models import UpstreamOutage
@@ -84,6 +84,11 @@ def upstream_delivery_send(*, delivery_id: int, now: datetime | None = None) -> 
     if reason:
         mine.update(status=Status.SKIPPED, last_error=reason)
         return SendResult(Outcome.SKIPPED, reason=reason)
+    message_id_keep(
+        mine=mine,
+        row=delivery,
+        make=partial(emails.upstream_message_id, delivery_id=delivery.pk, made=delivery.created_at),
+    )
     return notice_send(
         mine=mine,
         attempts=delivery.attempts,

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from alerts import services
 from alerts.emails import thread_headers
-from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
 from alerts.services import Outcome
 from detection.models import Outage
 
@@ -316,3 +316,29 @@ def test_a_gathered_list_retry_carries_the_id_of_its_first_attempt(
     assert _owner_send(gathered[0].pk, later + timedelta(minutes=5)) == Outcome.SENT
     assert mailoutbox[-1].subject == "Confirm OutageWatch alerts for 2 services"
     assert mailoutbox[-1].extra_headers["Message-ID"] == tried
+
+
+def test_an_upstream_alert_retry_carries_the_id_of_its_first_attempt(
+    mailoutbox, monkeypatch, settings
+):
+    from detection.services.upstream import upstream_refresh
+    from tests.alerts.test_upstream_alerts import dependents_down, follower
+
+    now = timezone.now()
+    follower()
+    dependents_down(now)
+    upstream_refresh(now=now)  # no commit here: sent below, on the pinned clock
+    row = UpstreamDelivery.objects.get()
+    with monkeypatch.context() as down:
+        attempts = _relay_silent_after_data(down)
+        result = services.upstream_delivery_send(delivery_id=row.pk, now=now)
+        assert result.outcome == Outcome.RETRY
+    [tried] = attempts
+    assert tried.startswith(f"<upstream-{row.pk}.")
+    assert UpstreamDelivery.objects.get().message_id == tried
+
+    _change_derivation(settings, "site_url")
+    later = now + timedelta(minutes=5)
+    assert services.upstream_delivery_send(delivery_id=row.pk, now=later).outcome == Outcome.SENT
+    [message] = mailoutbox
+    assert message.extra_headers["Message-ID"] == tried
