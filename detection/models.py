@@ -272,6 +272,30 @@ class OutageNetwork(models.Model):
         return f"{self.outage_id} {self.reporter_key[:12]}"
 
 
+class OutageProblemSite(models.Model):
+    """A site (reports.networks) with counted reports of one problem in an outage: a problem
+    is among its top problems only from listing_sites() of them, more than one host can hold
+    (detection.services.outage_tally). Recorded only until the problem has that many: past
+    them it stays listed, and the rows would only grow with a flood. Kept while the outage can
+    still reopen, as OutageNetwork."""
+
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="+", db_index=False)
+    problem = models.ForeignKey(
+        "reports.ProblemType", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    site_key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outage", "problem", "site_key"], name="outage_problem_site_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outage_id} {self.problem_id} {self.site_key[:12]}"
+
+
 class UpstreamOutage(models.Model):
     """Outages of several services that probably share one cause: a provider they all depend
     on (detection.core.upstream decides; detection.services.upstream keeps these rows)."""

@@ -126,6 +126,17 @@ def api_client():
 
 
 @pytest.fixture
+def eager() -> Iterator[None]:
+    """Run queued Celery tasks in-process (emails land in the locmem outbox)."""
+    from outagewatch.celery import app
+
+    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture
 def problem_types(db):
     from reports.models import ProblemType
 

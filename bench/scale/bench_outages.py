@@ -18,9 +18,10 @@ What it does (bench/scale/README.md has the figures):
    without the table where its pages are all visible);
 2. then, for --minutes minutes: inserts the minute's reports (--per-minute for the giant, a
    fifth of them from networks it has seen), aggregates the buckets, and times, in one
-   transaction each, rolled back: (a) `outage_tallies` for every outage and their save (what
-   `outages_apply` does each minute), (b) the reference: for each outage its buckets and
-   the distinct sites of its counted reports since its onset, and its save (what
+   transaction each, rolled back: (a) `outage_tallies` for every outage, their figures
+   (`tally_apply`: total, countries, top problems) and their save (what `outages_apply` does
+   each minute), (b) the reference: for each outage its buckets and the distinct sites of its
+   counted reports since its onset, overall and by problem, its figures and its save (what
    `outages_apply` did before the counts were kept). (a)'s kept counts are then committed, as
    a tick commits them; the order of (a) and (b) alternates. Then, alternating too, the
    service page's regions panel of the giant (`detection.live.subdivision_counts`; a share
@@ -160,10 +161,11 @@ def _child(args: argparse.Namespace) -> None:
         )
         kept.append(t_kept)
         recount.append(t_recount)
-        total, networks = counts[world.giant]
+        total, networks, top = counts[world.giant]
         print(
             f"minute {k + 1}: kept {t_kept:.3f} s, recounted {t_recount:.3f} s, the same counts"
-            f" (the giant: {total:,} counted reports from {networks:,} networks)",
+            f" (the giant: {total:,} counted reports from {networks:,} networks,"
+            f" {len(top)} top problems)",
             flush=True,
         )
         t_indexed, rows, t_plain = _side_by_side(
@@ -294,7 +296,7 @@ class World:
 
     def time(self, what: str, minute: dt.datetime) -> tuple[float, dict]:
         """Seconds of one minute's counts and the counts (service -> (counted reports,
-        networks)); only the kept way commits (as the tick does)."""
+        networks, top problems)); only the kept way commits (as the tick does)."""
         from django.db import transaction
 
         from detection.models import Outage
@@ -306,7 +308,9 @@ class World:
             seconds = time.perf_counter() - t0
             if what == "recount":
                 transaction.set_rollback(True)
-        return seconds, {o.service_id: (o.total_reports, o.networks) for o in outages}
+        return seconds, {
+            o.service_id: (o.total_reports, o.networks, o.top_problems) for o in outages
+        }
 
     def regions(self, what: str, minute: dt.datetime) -> tuple[float, list[dict]]:
         """Seconds of the giant's regions panel at the minute's end, and the panel; "plain"
@@ -336,11 +340,11 @@ def _region(country: str, pick: int) -> str:
 
 def _kept(outages, minute: dt.datetime) -> None:
     from detection.services.outage_tally import outage_tallies
-    from detection.services.outages import outages_refreshed_save
+    from detection.services.outages import outages_refreshed_save, tally_apply
 
     tallies = outage_tallies(outages, minute)
     for o in outages:
-        o.total_reports = tallies[o.id].total
+        tally_apply(o, tallies[o.id])
     outages_refreshed_save(outages)
 
 
@@ -348,10 +352,12 @@ def _recounted(outages, minute: dt.datetime) -> None:
     """What each minute cost before the counts were kept (the refresh's reads as they were):
     per outage, every bucket and every counted report's network since its onset, and a save."""
     from detection.services.outage_tally import outage_recount
+    from detection.services.outages import tally_apply
 
     for o in outages:
         counts = outage_recount(o, minute)
-        o.networks, o.total_reports = counts.networks, counts.total
+        tally_apply(o, counts)
+        o.networks = counts.networks
         o.save()
 
 

@@ -278,7 +278,12 @@ class OutageSummarySerializer(serializers.Serializer):
         "when no single country stands out: the outage is everywhere, and `?country=` "
         "lists it for every country."
     )
-    top_problems = serializers.SerializerMethodField()
+    top_problems = serializers.SerializerMethodField(
+        help_text="The most reported problems among its counted reports (up to five, most "
+        "first), with how many counted reports named each; a problem is listed only once "
+        "those reports came from five distinct networks (sites), one more than one host can "
+        "hold, and at least OUTAGE_MIN_NETWORKS."
+    )
     peak_observed = serializers.FloatField(
         help_text="Counted reports in the outage's busiest minute, all countries (the chart's "
         "highest minute while it ran, from the minute it was detected)."

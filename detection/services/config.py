@@ -7,6 +7,7 @@ from functools import cache
 from django.conf import settings
 
 from detection.core import DetectorConfig
+from detection.core.networks import BEYOND_ONE_HOST
 
 
 @cache
@@ -22,3 +23,10 @@ def detector_config() -> DetectorConfig:
     return DetectorConfig.from_dict(
         {**DetectorConfig().to_dict(), **from_settings, **settings.DETECTOR_OVERRIDES}
     )
+
+
+def listing_sites() -> int:
+    """The distinct sites (reports.networks) an outage's counted reports of one country, or
+    of one problem, must come from for the outage to list it: more than one host can hold
+    (BEYOND_ONE_HOST), and at least as many as an outage needs (an operator may set more)."""
+    return max(detector_config().networks.min_networks_outage, BEYOND_ONE_HOST)

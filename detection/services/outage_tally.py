@@ -1,5 +1,5 @@
 """The running counts of the outages being refreshed: counted reports, countries, problems and
-distinct networks since each outage's onset.
+distinct networks since each outage's onset, and which problems have the sites to be listed.
 
 Recounting them every minute reads every bucket and every counted report since the onset: on
 the day a giant service breaks, one outage of a million reports spent 1.2-1.3 s a minute on its
@@ -13,8 +13,11 @@ distinct networks alone, growing with every report (bench/scale/README.md). Inst
   grows by the rows that were new. The reports read are those from the first minute whose
   overall bucket counts other than when last read: the new minute, and a late minute only when
   late reports came (re-reading the whole late window cost a 6k-a-minute outage 0.3-0.6 s a minute).
+- the sites behind each of its problems (OutageProblemSite: a problem is listed only from more
+  sites than one host can hold) are added from the same reports, but only until a problem has
+  enough: a minute whose every problem has them reads no report for them.
 
-Both are read for all the tick's outages at once. A rewrite of settled buckets (a backfill:
+All are read for all the tick's outages at once. A rewrite of settled buckets (a backfill:
 buckets_settled's mark moves), a tally of another onset or one ahead of the judged minute
 counts that outage from its onset again, networks included.
 """
@@ -22,23 +25,27 @@ counts that outage from its onset again, networks included.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Q, Sum
 
-from detection.models import OVERALL, Bucket, Outage, OutageNetwork
+from detection.models import OVERALL, Bucket, Outage, OutageNetwork, OutageProblemSite
 from detection.services.buckets import buckets_settled
 from detection.services.bulk import db_params
+from detection.services.config import listing_sites
 from reports.models import Report
 from reports.selectors import report_site, report_site_sql
 
 # 2: networks are sites (reports.networks), as the outage gate counts them; a tally of 1 held
 # rows of /56 networks, and one /48 added one for each /56 it reported from (one a dedup
 # window). Outages open across the upgrade count theirs from the onset again (_kept).
-TALLY_VERSION = 2
+# 3: the sites of each problem are recorded too (OutageProblemSite), read only from where the
+# networks are; a tally of 2 recorded none, so the sites of its earlier minutes are read from
+# the onset again.
+TALLY_VERSION = 3
 _MINUTE = dt.timedelta(minutes=1)
 # Outages per INSERT of networks: bounds the statement's parameters (SQLite allows 32,766).
 _CHUNK = 500
@@ -52,6 +59,9 @@ class Tally:
     countries: Counter[str]  # counted reports by country
     problems: Counter[str]  # counted reports by problem slug
     networks: int  # distinct networks behind its counted reports
+    # Problems whose counted reports came from listing_sites() distinct sites or more: those
+    # it may list (one host's sites put "Website" on a real outage: abuse tester).
+    problems_backed: frozenset[str] = frozenset()
 
 
 def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, Tally]:
@@ -102,6 +112,7 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
     OutageNetwork.objects.filter(outage_id__in=[o.id for o in outages if not kept[o.id]]).delete()
     reading = [o for o in outages if networks_from[o.id] is not None]
     added = _networks_add(reading, networks_from, end)
+    problem_sites = _problem_sites(outages, kept, networks_from, end, settled_sums, live_sums)
     tallies: dict[int, Tally] = {}
     for o in outages:
         settled_part, live = settled_sums[o.id], live_sums[o.id]
@@ -130,6 +141,7 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
             countries=countries,
             problems=problems,
             networks=o.networks,
+            problems_backed=problem_sites[o.id],
         )
     return tallies
 
@@ -220,33 +232,134 @@ def _networks_add(
     """Add the networks of each outage's counted reports in [since, end) that it does not
     have yet; outage id -> rows added."""
     qn = connection.ops.quote_name
-    report = Report._meta
-    column = {f: qn(report.get_field(f).column) for f in ("service", "created_at", "counted")}
+    column = _report_columns()
     site = report_site_sql("r")
     added: Counter[int] = Counter()
+    for start, values, params in _outages_values(outages, since):
+        sql = (
+            f"WITH o (outage_id, service_id) AS (VALUES {values})"
+            f" INSERT INTO {qn(OutageNetwork._meta.db_table)}"
+            " (outage_id, reporter_key, first_seen)"
+            f" SELECT o.outage_id, {site}, MIN(r.{column['created_at']})"
+            f" FROM {qn(Report._meta.db_table)} r"
+            f" JOIN o ON r.{column['service']} = o.service_id"
+            f" WHERE r.{column['counted']} AND r.{column['created_at']} >= %s"
+            f" AND r.{column['created_at']} < %s"
+            f" GROUP BY o.outage_id, {site}"
+            # A network already in keeps its first minute (a late report of an earlier
+            # minute from it is rare, and moves the trim at resolution by minutes).
+            " ON CONFLICT (outage_id, reporter_key) DO NOTHING RETURNING outage_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, db_params([*params, start, end]))
+            added.update(oid for (oid,) in cursor.fetchall())
+    return added
+
+
+def _problem_sites(
+    outages: Sequence[Outage],
+    kept: dict[int, dict | None],
+    since: dict[int, dt.datetime | None],
+    end: dt.datetime,
+    *sums: dict[int, dict],
+) -> dict[int, frozenset[str]]:
+    """Outage id -> its problems with the sites to be listed (problems_backed), after
+    recording the sites of its counted reports in [since, end) (None: none to read) for the
+    problems of its counts (`sums`: its settled and live sums) that lack them.
+
+    Each problem's sites are recorded only until it has enough, so they are read from a small
+    table; an outage whose every problem has them, a flood's after its first minute, reads no
+    report for them."""
+    OutageProblemSite.objects.filter(
+        outage_id__in=[o.id for o in outages if not kept[o.id]]
+    ).delete()
+    backed = problems_backed([o.id for o in outages])
+    lacking = [
+        o
+        for o in outages
+        if since[o.id] is not None
+        and any(slug not in backed[o.id] for part in sums for slug in part[o.id]["problems"])
+    ]
+    if lacking:
+        _problem_sites_add(lacking, {o.id: since[o.id] for o in lacking}, end, listing_sites())
+        backed |= problems_backed([o.id for o in lacking])
+    return {o.id: frozenset(backed[o.id]) for o in outages}
+
+
+def problems_backed(outage_ids: Sequence[int]) -> defaultdict[int, set[str]]:
+    """Outage id -> its problems whose counted reports came from listing_sites() distinct
+    sites or more: those it may list among its top problems (OutageProblemSite: one host's
+    sites put "Website (4)" on a real outage, its page and its followers' emails)."""
+    rows = (
+        OutageProblemSite.objects.filter(outage_id__in=outage_ids)
+        .values("outage_id", "problem__slug")
+        .annotate(sites=Count("id"))
+        .filter(sites__gte=listing_sites())
+        .values_list("outage_id", "problem__slug")
+    )
+    backed: defaultdict[int, set[str]] = defaultdict(set)
+    for outage_id, slug in rows:
+        backed[outage_id].add(slug)
+    return backed
+
+
+def _problem_sites_add(
+    outages: Sequence[Outage], since: dict[int, dt.datetime], end: dt.datetime, bar: int
+) -> None:
+    """Record the sites of each outage's counted reports in [since, end), by problem, up to
+    `bar` a problem."""
+    qn = connection.ops.quote_name
+    column = _report_columns()
+    site = report_site_sql("r")
+    table = qn(OutageProblemSite._meta.db_table)
+    for start, values, params in _outages_values(outages, since):
+        sql = (
+            f"WITH o (outage_id, service_id) AS (VALUES {values}),"
+            " have AS ("
+            f" SELECT p.outage_id, p.problem_id, COUNT(*) AS n FROM {table} p"
+            " JOIN o ON p.outage_id = o.outage_id GROUP BY p.outage_id, p.problem_id),"
+            " heard AS ("
+            f" SELECT o.outage_id, r.{column['problem']} AS problem_id, {site} AS site_key"
+            f" FROM {qn(Report._meta.db_table)} r"
+            f" JOIN o ON r.{column['service']} = o.service_id"
+            f" LEFT JOIN have h ON h.outage_id = o.outage_id"
+            f" AND h.problem_id = r.{column['problem']}"
+            f" WHERE r.{column['counted']} AND r.{column['created_at']} >= %s"
+            f" AND r.{column['created_at']} < %s AND COALESCE(h.n, 0) < %s"
+            f" GROUP BY o.outage_id, r.{column['problem']}, {site}),"
+            # Numbered among the sites not recorded yet: each is a new one.
+            " fresh AS ("
+            " SELECT s.outage_id, s.problem_id, s.site_key, ROW_NUMBER() OVER ("
+            " PARTITION BY s.outage_id, s.problem_id ORDER BY s.site_key) AS k"
+            " FROM heard s WHERE NOT EXISTS ("
+            f" SELECT 1 FROM {table} p WHERE p.outage_id = s.outage_id"
+            " AND p.problem_id = s.problem_id AND p.site_key = s.site_key))"
+            f" INSERT INTO {table} (outage_id, problem_id, site_key)"
+            " SELECT f.outage_id, f.problem_id, f.site_key FROM fresh f"
+            " LEFT JOIN have h ON h.outage_id = f.outage_id AND h.problem_id = f.problem_id"
+            " WHERE f.k <= %s - COALESCE(h.n, 0)"
+            " ON CONFLICT (outage_id, problem_id, site_key) DO NOTHING"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, db_params([*params, start, end, bar, bar]))
+
+
+def _outages_values(outages: Sequence[Outage], since: dict[int, dt.datetime]):
+    """(since, a VALUES list of (outage id, service id), its parameters) for each chunk of
+    the outages that share a `since` (_by_since)."""
     for start, group in _by_since(outages, since):
         for first in range(0, len(group), _CHUNK):
             chunk = group[first : first + _CHUNK]
             values = ", ".join(["(%s, %s)"] * len(chunk))
-            sql = (
-                f"WITH o (outage_id, service_id) AS (VALUES {values})"
-                f" INSERT INTO {qn(OutageNetwork._meta.db_table)}"
-                " (outage_id, reporter_key, first_seen)"
-                f" SELECT o.outage_id, {site}, MIN(r.{column['created_at']})"
-                f" FROM {qn(report.db_table)} r"
-                f" JOIN o ON r.{column['service']} = o.service_id"
-                f" WHERE r.{column['counted']} AND r.{column['created_at']} >= %s"
-                f" AND r.{column['created_at']} < %s"
-                f" GROUP BY o.outage_id, {site}"
-                # A network already in keeps its first minute (a late report of an earlier
-                # minute from it is rare, and moves the trim at resolution by minutes).
-                " ON CONFLICT (outage_id, reporter_key) DO NOTHING RETURNING outage_id"
-            )
-            params = [p for o in chunk for p in (o.id, o.service_id)]
-            with connection.cursor() as cursor:
-                cursor.execute(sql, db_params([*params, start, end]))
-                added.update(oid for (oid,) in cursor.fetchall())
-    return added
+            yield start, values, [p for o in chunk for p in (o.id, o.service_id)]
+
+
+def _report_columns() -> dict[str, str]:
+    """The quoted columns of the reports table that the statements above read."""
+    report, qn = Report._meta, connection.ops.quote_name
+    return {
+        f: qn(report.get_field(f).column) for f in ("service", "problem", "created_at", "counted")
+    }
 
 
 def tallies_trimmed(
@@ -288,6 +401,8 @@ def tallies_trimmed(
             countries=tally.countries - tails[outage.id]["countries"],
             problems=tally.problems - tails[outage.id]["problems"],
             networks=max(tally.networks - heard_after[outage.id], 0),
+            # Not trimmed: a problem once backed stays so, as a listed country stays.
+            problems_backed=tally.problems_backed,
         )
         for outage, tally, _ in trims
     }
@@ -302,21 +417,36 @@ def outage_recount(outage: Outage, minute: dt.datetime) -> Tally:
         service_id=outage.service_id, minute__gte=outage.started_at, minute__lte=minute
     ).values_list("country", "counted", "problems"):
         _add(sums, country, counted, by_problem)
-    networks = Report.objects.filter(
+    reports = Report.objects.filter(
         service_id=outage.service_id,
         counted=True,
         created_at__gte=outage.started_at,
         created_at__lt=minute + _MINUTE,
-    ).aggregate(n=Count(report_site(), distinct=True))["n"]
+    )
+    networks = reports.aggregate(n=Count(report_site(), distinct=True))["n"]
+    backed = frozenset(
+        reports.values("problem__slug")
+        .annotate(sites=Count(report_site(), distinct=True))
+        .filter(sites__gte=listing_sites())
+        .values_list("problem__slug", flat=True)
+    )
     total, countries, problems = sums["total"], sums["countries"], sums["problems"]
-    return Tally(total=total, countries=countries, problems=problems, networks=networks)
+    return Tally(
+        total=total,
+        countries=countries,
+        problems=problems,
+        networks=networks,
+        problems_backed=backed & problems.keys(),
+    )
 
 
 def outage_networks_purge(*, before: dt.datetime) -> int:
-    """Drop the network rows of outages resolved before `before` (past reopening); their
-    tallies go too, so a later refresh, should one come, counts from the onset."""
+    """Drop the network rows (and problem sites) of outages resolved before `before` (past
+    reopening); their tallies go too, so a later refresh, should one come, counts from the
+    onset."""
     done = Outage.objects.filter(status=Outage.Status.RESOLVED, resolved_at__lt=before)
     deleted, _ = OutageNetwork.objects.filter(outage__in=done).delete()
+    OutageProblemSite.objects.filter(outage__in=done).delete()
     if deleted:
         done.exclude(tally={}).update(tally={})
     return deleted

@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from alerts.services import alerts_notify
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
-from detection.core.networks import BEYOND_ONE_HOST
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.episodes import outage_episode
 from detection.models import (
@@ -35,7 +34,7 @@ from detection.models import (
 )
 from detection.selectors import services_cold
 from detection.services.bulk import update, upsert
-from detection.services.config import detector_config
+from detection.services.config import detector_config, listing_sites
 from detection.services.feed_entries import outages_entries_date
 from detection.services.outage_tally import Tally, outage_tallies, tallies_trimmed
 from detection.services.series import SeriesKey
@@ -346,7 +345,7 @@ def _countries_backed(
         .annotate(networks=Count(report_site(), distinct=True))
         .values_list("country", "networks")
     )
-    minimum = max(detector_config().networks.min_networks_outage, BEYOND_ONE_HOST)
+    minimum = listing_sites()
     return {country for country, networks in rows if networks >= minimum}
 
 
@@ -465,11 +464,16 @@ def tally_apply(
     """An outage's figures from its counts (in memory): its top problems, its total, and its
     countries, those listed and any sending COUNTRY_SHARE of its reports, most first.
     backed: which of the countries not listed yet that send that share have the networks
-    behind them to be listed (None: all)."""
+    behind them to be listed (None: all).
+
+    Its top problems are the most reported of those with the sites behind them (the tally's
+    problems_backed): one host's four sites put "Website (4)" on a real outage, its page and
+    its followers' emails (abuse tester)."""
     countries, total = tally.countries, tally.total
-    outage.top_problems = [
-        {"problem": slug, "count": n} for slug, n in tally.problems.most_common(TOP_PROBLEMS)
+    problems = [
+        (slug, n) for slug, n in tally.problems.most_common() if slug in tally.problems_backed
     ]
+    outage.top_problems = [{"problem": slug, "count": n} for slug, n in problems[:TOP_PROBLEMS]]
     standing_out = [c for c, n in countries.most_common() if total and n >= COUNTRY_SHARE * total]
     new = [c for c in standing_out if c not in outage.countries]
     if new and backed is not None:

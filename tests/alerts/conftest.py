@@ -11,21 +11,11 @@ from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from alerts.models import Subscription
-from detection.models import Outage
+from detection.models import Outage, OutageProblemSite
+from detection.services.config import listing_sites
 from tests.alerts.receiver import Receiver
 from tests.conftest import free_port
 from tests.e2e.test_email_alerts import Mailbox
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    """Run queued Celery tasks in-process (emails land in the locmem outbox)."""
-    from outagewatch.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def subscriber(service):
 
 
 @pytest.fixture
-def outage(service):
+def outage(service, problem_types):
     from tests.detection.status_data import baseline_store, flat_baseline
 
     # A service with history: its messages quote a normal (a cold start's do not).
@@ -77,7 +67,15 @@ def outage(service):
             "explanation": "42 reports a minute where about 3 are usual.",
             **kw,
         }
-        return Outage.objects.create(**fields)
+        outage = Outage.objects.create(**fields)
+        # Its problems have the sites behind them that a tick would have recorded to list
+        # them (a relapse's messages name only such problems).
+        OutageProblemSite.objects.bulk_create(
+            OutageProblemSite(outage=outage, problem=problem_types[p["problem"]], site_key=f"s{k}")
+            for p in outage.top_problems
+            for k in range(listing_sites())
+        )
+        return outage
 
     return make
 

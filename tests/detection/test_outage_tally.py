@@ -9,9 +9,10 @@ import datetime as dt
 import numpy as np
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from detection.models import Bucket, Outage, OutageNetwork
+from detection.models import Bucket, Outage, OutageNetwork, OutageProblemSite
 from detection.services import buckets_aggregate, retention_purge
 from detection.services.outage_tally import (
     Tally,
@@ -60,6 +61,7 @@ def assert_same(tally: Tally, expected: Tally) -> None:
     assert +tally.countries == +expected.countries
     assert +tally.problems == +expected.problems
     assert tally.networks == expected.networks
+    assert tally.problems_backed == expected.problems_backed
 
 
 def open_outage(service, started_at: dt.datetime) -> Outage:
@@ -98,6 +100,10 @@ def test_kept_counts_equal_a_recount_minute_by_minute(two_services, problem_type
         for outage in Outage.objects.filter(id__in=ids):
             assert_same(tallies[outage.id], outage_recount(outage, minute))
             assert OutageNetwork.objects.filter(outage=outage).count() == outage.networks
+            # A problem's sites are recorded up to the bar, not with every network.
+            sites = OutageProblemSite.objects.filter(outage=outage).values("problem")
+            assert max((r["n"] for r in sites.annotate(n=Count("id"))), default=0) <= 5
+    assert tallies[first.id].problems_backed == {"login", "app", "website"}
     # The kept sums moved along with the aggregation's settled minute (5 late minutes).
     first.refresh_from_db()
     assert dt.datetime.fromisoformat(first.tally["until"]) == T0 + 35 * M
@@ -289,3 +295,63 @@ def test_hourly_rollups_are_kept_for_ever_unless_a_retention_is_set(service, set
         )
     purged = retention_purge(now=T0)
     assert HourlyBucket.objects.count() == left and purged.hourly_buckets == 3 - left
+
+
+def test_a_problem_is_backed_only_by_more_sites_than_one_host_holds(service, problem_types):
+    """One host holds four sites (its IPv4, its IPv6 /48, a tunnel's /48, a phone's network):
+    its "website" reports on a real outage do not make "website" one of its top problems
+    (abuse tester); a fifth site does. Kept minute by minute, as a recount finds."""
+    outage = open_outage(service, T0)
+    host = ["v4", "own-48", "tunnel-48", "phone"]
+    for k in range(6):
+        crowd = [f"crowd-{k}-{i}" for i in range(6)]
+        Report.objects.bulk_create(
+            Report(
+                service=service,
+                problem=problem_types[problem],
+                country="DE",
+                source=Report.Source.API,
+                reporter_key=key,
+                site_key=key,
+                counted=True,
+                created_at=T0 + k * M,
+            )
+            for problem, keys in (("login", crowd), ("website", host if k < 5 else ["home"]))
+            for key in keys
+        )
+        tally = tally_minute([outage.id], T0 + k * M)[outage.id]
+        assert_same(tally, outage_recount(outage, T0 + k * M))
+        assert tally.problems["website"] == 4 * min(k + 1, 5) + (k == 5)
+        assert ("website" in tally.problems_backed) is (k == 5)
+    assert tally.problems_backed == {"login", "website"}
+
+
+def test_an_outage_counted_before_problem_sites_reads_them_from_its_onset(service, problem_types):
+    """A tally kept by the release before problem sites (version 2) recorded none: its
+    earlier minutes' sites are read again, or a problem backed before the upgrade would need
+    five new sites to be listed again."""
+    outage = open_outage(service, T0)
+    for k in range(5):
+        add_reports(service, problem_types, T0 + k * M, [f"n{k}-{i}" for i in range(3)])
+        tally_minute([outage.id], T0 + k * M)
+    outage.refresh_from_db()
+    OutageProblemSite.objects.all().delete()
+    Outage.objects.filter(id=outage.id).update(tally={**outage.tally, "v": 2})
+    tally = tally_minute([outage.id], T0 + 5 * M)[outage.id]
+    assert_same(tally, outage_recount(outage, T0 + 5 * M))
+    assert tally.problems_backed == {"login", "app", "website"}
+
+
+def test_a_flood_whose_problems_are_backed_reads_no_report_for_them(service, problem_types):
+    """Once each of its problems has its sites, an outage's minutes add no problem site: no
+    statement over its reports for them, whatever the flood (the networks' one reads them)."""
+    outage = open_outage(service, T0)
+    add_reports(service, problem_types, T0, [f"first-{i}" for i in range(15)])
+    tally_minute([outage.id], T0)
+    add_reports(service, problem_types, T0 + M, [f"flood-{i}" for i in range(300)])
+    with CaptureQueriesContext(connection) as queries:
+        tally = tally_minute([outage.id], T0 + M)[outage.id]
+    table = OutageProblemSite._meta.db_table
+    assert not [q for q in queries if f'INSERT INTO "{table}"' in q["sql"]]
+    assert OutageProblemSite.objects.count() == 3 * 5
+    assert tally.problems_backed == {"login", "app", "website"}

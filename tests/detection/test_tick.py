@@ -595,6 +595,43 @@ def test_a_country_stands_out_by_its_share_only_with_more_networks_than_one_host
     assert ("KP" in outage.countries) is listed
 
 
+@pytest.mark.parametrize(("sites", "listed"), [(4, False), (5, True)])
+def test_a_problem_is_a_top_problem_only_from_more_sites_than_one_host_holds(
+    service, send_reports, api_client, eager, django_capture_on_commit_callbacks, sites, listed
+):
+    """One host holds four sites (its IPv4, its IPv6 /48, a tunnel's /48, a phone's
+    network): its "website" reports put "Website (4)" on a real outage, its page, the API
+    and its followers' emails (abuse tester). The count shown stays its counted reports."""
+    from django.core import mail
+
+    from alerts.models import Subscription
+
+    Subscription.objects.create(
+        email="ann@example.com", service=service, confirmed_at=T0 - dt.timedelta(days=1)
+    )
+    history_fill(service, {"US": 2.0})
+    for k in range(13):
+        minute = T0 + k * M
+        send_reports(service, minute, 2 + (10 if k >= 10 else 0), country="US")
+        if k == 10:
+            send_reports(service, minute, sites, country="US", problem="website")
+        now = minute + M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        with django_capture_on_commit_callbacks(execute=True):
+            detect_tick(now=now)
+    outage = Outage.objects.get(service=service)
+    assert outage.started_at == T0 + 10 * M
+    website = {"problem": "website", "count": sites}
+    assert (website in outage.top_problems) is listed
+    assert outage.top_problems[0]["problem"] == "login"
+    assert (f"website ({sites})" in outage.explanation) is listed
+    shown = api_client.get(f"/api/v1/outages/{outage.id}/").json()["top_problems"]
+    assert [p["problem"] for p in shown] == [p["problem"] for p in outage.top_problems]
+    [email] = mail.outbox
+    assert (f"Website ({sites})" in email.body) is listed
+    assert "Most reported problems: Login (" in email.body
+
+
 def test_a_country_is_backed_by_sites_not_by_the_56s_of_one_48(service, problem_types):
     """One host with an IPv4 address, its own IPv6 /48 and a tunnel's /48 reached four
     "networks" by sending from another /56 of each /48 once a dedup window had passed

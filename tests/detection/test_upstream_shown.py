@@ -130,17 +130,6 @@ def test_the_outage_list_reads_every_upstream_at_once(api_client, fastly):
     assert queries() == few
 
 
-@pytest.fixture
-def eager():
-    """Celery tasks run in-process (emails land in the locmem outbox)."""
-    from outagewatch.celery import app
-
-    previous = app.conf.task_always_eager, app.conf.task_eager_propagates
-    app.conf.task_always_eager = app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = previous
-
-
 def test_a_provider_outage_hitting_four_services_shows_as_one(
     send_reports, client, api_client, monkeypatch, eager, django_capture_on_commit_callbacks
 ):
