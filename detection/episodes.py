@@ -63,7 +63,12 @@ def outage_episode(*, outage: Outage, number: int | None = None) -> Episode:
 
 def episode_tally(*, outage: Outage, episode: Episode, until: datetime) -> EpisodeTally:
     """A relapse's own counts, from its onset up to ``until``: what its messages quote, not
-    the whole outage's (whose first run may be another country's)."""
+    the whole outage's (whose first run may be another country's). Its problems are those
+    the outage may list, from more sites than one host can hold (problems_backed)."""
+    # Here, not at the top: detection.services imports this module (through the outages).
+    from detection.services.outage_tally import problems_backed
+
+    backed = problems_backed([outage.id])[outage.id]
     rows = Bucket.objects.filter(
         service_id=outage.service_id, country=OVERALL, minute__gte=episode.since, minute__lt=until
     ).values_list("counted", "problems")
@@ -71,6 +76,6 @@ def episode_tally(*, outage: Outage, episode: Episode, until: datetime) -> Episo
     for counted, by_problem in rows:
         total += counted
         peak = max(peak, counted)
-        problems.update({slug: int(n) for slug, n in (by_problem or {}).items()})
+        problems.update({slug: int(n) for slug, n in (by_problem or {}).items() if slug in backed})
     top = sorted(problems.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
     return EpisodeTally(total, peak, [{"problem": slug, "count": n} for slug, n in top])

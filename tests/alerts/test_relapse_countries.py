@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from alerts import channels, presentation, selectors, services
 from alerts.models import AlertDelivery
-from detection.models import Bucket, Outage, OutageEvent
+from detection.models import Bucket, Outage, OutageEvent, OutageProblemSite
+from reports.models import ProblemType
 
 pytestmark = pytest.mark.django_db
 
@@ -191,6 +192,37 @@ def test_a_follower_of_a_relapse_s_new_country_hears_of_the_relapse_not_the_firs
     }
 
 
+def test_a_relapse_names_only_problems_from_more_sites_than_one_host_holds(
+    subscriber, outage, smtp_sink, midday
+):
+    """One host's four sites (its IPv4, its IPv6 /48, a tunnel's /48, a phone's network)
+    reporting "website" in a relapse: its followers read "Website (4)" under "Most reported
+    problems" (abuse tester); the outage's problems need five sites, a relapse's too."""
+    everyone = subscriber("all@example.com")
+    o = outage(["DE"], minutes_ago=60)
+    _notify(o, Kind.OPENED)
+    _resolve(o)
+    came_back = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=1)
+    Bucket.objects.create(
+        service=o.service, country="", minute=came_back, reports=12, counted=11,
+        reporters=11, problems={"app": 7, "website": 4},
+    )  # fmt: skip
+    website = ProblemType.objects.get(slug="website")
+    OutageProblemSite.objects.bulk_create(
+        OutageProblemSite(outage=o, problem=website, site_key=f"host-{k}") for k in range(4)
+    )
+    Outage.objects.filter(pk=o.pk).update(status=Outage.Status.ACTIVE, resolved_at=None)
+    o.refresh_from_db()
+    OutageEvent.objects.create(
+        outage=o, at=timezone.now(), kind="reopened", since=came_back, message=""
+    )
+    _notify(o, "reopened")
+    again = smtp_sink.wait_for("all@example.com", 3)[2]
+    text = again.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "Most reported problems: App (7)\n" in text
+    assert _told(everyone)[-1] == ("reopened", 1)
+
+
 def _reads(delivery: AlertDelivery) -> tuple[int, int]:
     """(reads of the outage's timeline, reads of problem names) while building its notice."""
     from django.db import connection
@@ -228,6 +260,6 @@ def test_a_notice_reads_the_relapse_and_the_problem_names_once_each(subscriber, 
     relapse = AlertDelivery.objects.get(subscription=us)
     # A first run: no timeline read at all, and one for the problems' names.
     assert _reads(first_run) == (0, 1)
-    # A relapse: one timeline read; its own problems' names and the outage's (the webhook's
-    # explanation sums up the whole outage).
-    assert _reads(relapse) == (1, 2)
+    # A relapse: one timeline read; which of its problems have the sites to be named, their
+    # names and the outage's (the webhook's explanation sums up the whole outage).
+    assert _reads(relapse) == (1, 3)
