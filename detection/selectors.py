@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -813,6 +814,62 @@ def outage_list(
     if updated_since is not None:
         outages = outages.filter(updated_at__gte=updated_since)
     return outages
+
+
+# Where the database cannot say which transactions are still open (SQLite, the development
+# default), a poller resumes this far behind the read: a detection tick (one transaction) commits
+# well within its minute, and a change seen twice costs a duplicate, one never seen is lost.
+UNSEEN_WRITES_LAG = timedelta(seconds=60)
+# On PostgreSQL, what may separate a stamp from the start of the transaction that writes it: a
+# save stamps updated_at in Python just before its first statement begins the transaction, and
+# the web and worker hosts' clocks differ by what NTP leaves (docs/deployment.md).
+STAMP_MARGIN = timedelta(seconds=2)
+
+# How long the oldest other transaction on this database has been open, on the database's own
+# clock (a duration: its offset from the app's clock cancels out), and whether a session this role
+# may not see (another role's, without pg_read_all_stats) holds the outage table in a transaction.
+# Every open transaction counts, not only those that wrote already: a stamp is taken before the
+# write that gives its transaction an xid.
+_OPEN_TRANSACTIONS_SQL = """
+SELECT
+    extract(epoch FROM clock_timestamp() - min(a.xact_start) FILTER (
+        WHERE a.datname = current_database() AND a.backend_type = 'client backend'
+    )),
+    coalesce(bool_or(
+        (a.state = 'disabled' AND a.datname = current_database())
+        OR (a.state IS NULL AND a.pid IN (
+            SELECT l.pid FROM pg_locks l
+            WHERE l.relation = %s::regclass
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ))
+    ), false)
+FROM pg_stat_activity a
+WHERE a.pid <> pg_backend_pid()
+"""
+
+
+def outages_updated_until() -> datetime:
+    """Where a poller of `updated_since` resumes: every outage change stamped before this time
+    is visible to a read that starts after this call, so call it before the read.
+
+    The time of the poller's own last poll was not: the detector stamps updated_at inside its
+    tick's transaction and commits seconds later, and a poll in between neither saw the change
+    nor asked for it again (API tester, fifty-first session). Stamps are on the app's clock,
+    so this is too: the read's time, moved back by how long the oldest open transaction has
+    been open (measured by the database) and the stamp margin. Never after the read's time.
+    """
+    read_at = timezone.now()
+    if connection.vendor != "postgresql":
+        return read_at - UNSEEN_WRITES_LAG
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:  # what it read of pg_stat_activity is kept till its end
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(_OPEN_TRANSACTIONS_SQL, [Outage._meta.db_table])
+        open_for, unseen = cursor.fetchone()
+    until = read_at - timedelta(seconds=float(open_for or 0)) - STAMP_MARGIN
+    if unseen:  # a transaction of unknown age may hold a change: as where none can be seen
+        until = min(until, read_at - UNSEEN_WRITES_LAG)
+    return until
 
 
 def _in_country(country: str) -> Q:

@@ -456,10 +456,11 @@ SPECTACULAR_SETTINGS = {
 CORS_URLS_REGEX = r"^/api/(?:schema/|v1/(?!reports/|subscriptions/).*)?$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
-# Browser dashboards poll with If-None-Match (the reads' ETags) and back off by Retry-After:
-# a script sees neither header unless it is exposed, and the preflight must allow the first.
+# Browser dashboards poll with If-None-Match (the reads' ETags), back off by Retry-After and
+# resume the outage list from X-Updated-Until: a script sees none of these headers unless it
+# is exposed, and the preflight must allow the first.
 CORS_ALLOW_HEADERS = ["accept", "if-none-match", "user-agent"]
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Updated-Until"]
 
 # --- Celery -------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL

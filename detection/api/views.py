@@ -13,7 +13,8 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from datetime import UTC
+from typing import Any, ClassVar
 
 from django.core.cache import cache
 from django.http import Http404
@@ -59,6 +60,8 @@ CACHE_SECONDS = 120
 # What the query serializers accept at most; the lookups behind them say which values exist.
 COUNTRY_PATTERN = "^[A-Za-z]{2}$"
 SLUG_PATTERN = "^[-a-zA-Z0-9_]+$"
+# The outage list's watermark (selectors.outages_updated_until): where a poller resumes.
+UPDATED_UNTIL = "X-Updated-Until"
 
 
 class _LocalAnswers:
@@ -116,17 +119,23 @@ class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericA
         """The response body (plain JSON-able data); raise API errors as usual."""
         raise NotImplementedError
 
+    def answer(self, request: Request, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+        """The body and headers that describe it, cached with it (outside its ETag)."""
+        return self.read(request, **kwargs), {}
+
     def get(self, request: Request, **kwargs: Any) -> Response:
         version = data_version()
         key = f"detection:api:{version}:{self._request_key(request)}" if version else None
         cached = _answers.get(key) if key else None
         if cached is None:
             cached = self._computed(request, key, **kwargs)
-        body, etag = cached
+        body, etag, headers = cached
         # Only reached for a resource that exists, so If-None-Match: * never hides a 404.
-        return conditional_response(request, body, etag)
+        return conditional_response(request, body, etag, headers)
 
-    def _computed(self, request: Request, key: str | None, **kwargs: Any) -> tuple[Any, str]:
+    def _computed(
+        self, request: Request, key: str | None, **kwargs: Any
+    ) -> tuple[Any, str, dict[str, str]]:
         """The answer from Redis (another process computed it) or computed and cached; one
         thread per process at a time for one key.
 
@@ -136,20 +145,21 @@ class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericA
         waited find it in the process's own answers: no Redis round trip, no unpickling.
         """
         if not key:
-            body = self.read(request, **kwargs)
-            return body, content_etag(body)
+            body, headers = self.answer(request, **kwargs)
+            return body, content_etag(body), headers
         with computing(key):
             cached = _answers.get(key)
             if cached is not None:
                 return cached
             stored = self._cache_get(key)
-            if not (isinstance(stored, tuple) and len(stored) == 3):  # none, or a release's before
-                body = self.read(request, **kwargs)  # errors (404, 400): not cached, not tagged
-                stored = (body, *tagged(body))
+            if not (isinstance(stored, tuple) and len(stored) == 4):  # none, or a release's before
+                # Errors (404, 400) are raised: not cached, not tagged.
+                body, headers = self.answer(request, **kwargs)
+                stored = (body, *tagged(body), headers)
                 self._cache_set(key, stored)
-            body, etag, length = stored
-            _answers.put(key, (body, etag), length)
-        return body, etag
+            body, etag, length, headers = stored
+            _answers.put(key, (body, etag, headers), length)
+        return body, etag, headers
 
     def _request_key(self, request: Request) -> str:
         # The scheme and host are part of it because paginated bodies carry absolute
@@ -290,7 +300,11 @@ class OutageCursorPagination(NewestFirstCursorPagination):
                 description=(
                     "ISO 8601 (UTC if no offset is given): keeps outages whose `updated_at` is "
                     "at or after it, for a poller that asks what changed since its last poll "
-                    "(an open outage changes every minute; one resolved, once more)."
+                    "(an open outage changes every minute; one resolved, once more). Pass the "
+                    "previous answer's `X-Updated-Until`, not the time of the poll: a change "
+                    "stamped before the detector's transaction commits is missed for good by "
+                    "the latter. Keep each outage's latest by `id` and `updated_at`: one may "
+                    "come again unchanged."
                 ),
             ),
         ],
@@ -304,6 +318,23 @@ class OutageListView(VersionedReadView):
     paginated = True
     queryset = Outage.objects.none()  # for the schema; read() asks the selector
     query_serializer_class = OutageQuerySerializer
+
+    response_headers: ClassVar[dict[str, dict[str, Any]]] = {
+        UPDATED_UNTIL: {
+            "schema": {"type": "string", "format": "date-time"},
+            "description": (
+                "Pass it as `updated_since` on the next poll (the smallest of a walk's pages): "
+                "every change stamped before it is in this answer. Never after the time of "
+                "the read: behind it by the age of the oldest transaction still open on the "
+                "database, and a margin."
+            ),
+        }
+    }
+
+    def answer(self, request: Request, **kwargs: Any) -> tuple[Any, dict[str, str]]:
+        until = selectors.outages_updated_until()  # before the read: what it will see
+        stamp = until.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return self.read(request, **kwargs), {UPDATED_UNTIL: stamp}
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         query = self.query_serializer_class(data=request.query_params)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.http import parse_etags
@@ -45,12 +45,18 @@ def not_modified(request: Request, etag: str) -> bool:
     return "*" in tags or any(tag.removeprefix("W/") == bare for tag in tags)
 
 
-def conditional_response(request: Request, body: Any, etag: str | None = None) -> Response:
+def conditional_response(
+    request: Request, body: Any, etag: str | None = None, extra: dict[str, str] | None = None
+) -> Response:
     """The 200 answer with its ETag and Cache-Control, or a 304 without a body when the
     client holds it already. Only for a resource that exists: `If-None-Match: *` must never
-    hide a 404."""
+    hide a 404.
+
+    `extra` headers go on both, outside the ETag: a 304 updates the headers a cache stored
+    with the body (RFC 9111 4.3.4), so one that moves on every read (the outage list's
+    X-Updated-Until) does not turn every revalidation into a 200."""
     etag = etag or content_etag(body)
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    headers = {**(extra or {}), "ETag": etag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, etag):
         return Response(status=304, headers=headers)
     return Response(body, headers=headers)
@@ -59,7 +65,10 @@ def conditional_response(request: Request, body: Any, etag: str | None = None) -
 class ConditionalRead:
     """A read answered through conditional_response. The OpenAPI schema documents
     If-None-Match, the 304 and the ETag and Cache-Control headers of every view that is one
-    (outagewatch.api.openapi.ApiSchema), so no view lists them itself."""
+    (outagewatch.api.openapi.ApiSchema), so no view lists them itself; `response_headers`
+    (OpenAPI header objects by name) are the view's own, on its 200 and 304 alike."""
+
+    response_headers: ClassVar[dict[str, dict[str, Any]]] = {}
 
 
 class ConditionalListMixin(ConditionalRead):

@@ -103,6 +103,7 @@ class ApiSchema(AutoSchema):
             responses["304"] = dict(_NOT_MODIFIED)
             for code in ("200", "304"):
                 _add_headers(responses[code], _CACHE_HEADERS)
+                _add_headers(responses[code], getattr(self.view, "response_headers", {}))
         for code in ("429", "503"):
             if code in responses:
                 _add_headers(responses[code], _RETRY_AFTER)

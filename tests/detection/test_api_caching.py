@@ -190,6 +190,12 @@ def test_a_browser_script_may_read_the_etag_and_retry_after(api_client, service)
     assert {"etag", "retry-after"} <= exposed
 
 
+def test_a_browser_script_may_read_where_its_outage_poll_resumes(api_client, service):
+    response = api_client.get("/api/v1/outages/", HTTP_ORIGIN="https://dashboard.example")
+    exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
+    assert response["X-Updated-Until"] and "x-updated-until" in exposed
+
+
 @pytest.fixture
 def low_read_rate(throttle_rate):
     throttle_rate("reads", "3/min")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, timedelta
 
 import pytest
@@ -271,3 +272,137 @@ def test_the_schema_says_what_empty_countries_mean(client):
     params = schema["paths"]["/api/v1/outages/"]["get"]["parameters"]
     country = next(p for p in params if p["name"] == "country")
     assert "countries" in country["description"] and "[]" in country["description"]
+
+
+def _watermark(response):
+    from datetime import datetime
+
+    return datetime.fromisoformat(response["X-Updated-Until"])
+
+
+def test_the_watermark_never_passes_the_time_of_the_read(api_client, outages, monkeypatch):
+    from django.db import connection
+
+    from detection import selectors
+
+    read_at = minute_now() + timedelta(seconds=17)
+    monkeypatch.setattr(selectors.timezone, "now", lambda: read_at)
+    until = _watermark(api_client.get("/api/v1/outages/"))
+    if connection.vendor == "postgresql":  # behind by the open transactions (this test's own
+        assert until <= read_at - selectors.STAMP_MARGIN  # is not one of them) and the margin
+    else:  # no open transaction can be seen: a fixed lag that covers a tick
+        assert until == read_at - selectors.UNSEEN_WRITES_LAG
+
+
+def test_a_revalidated_list_is_a_304_whose_watermark_moved(api_client, outages, monkeypatch):
+    # The watermark moves with every read: in the ETag, no poll of an unchanged list would be
+    # a 304 where answers are not cached (a cache ages them out after a tick anyway).
+    from detection import selectors
+    from detection.api import views
+
+    monkeypatch.setattr(views, "data_version", lambda: 0)  # computed on each request
+    reads = iter([minute_now(), minute_now() + timedelta(seconds=30)])
+    monkeypatch.setattr(selectors, "outages_updated_until", lambda: next(reads))
+    first = api_client.get("/api/v1/outages/")
+    again = api_client.get("/api/v1/outages/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert _watermark(again) - _watermark(first) == timedelta(seconds=30)
+
+
+def test_the_schema_declares_the_watermark_on_the_list(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    responses = schema["paths"]["/api/v1/outages/"]["get"]["responses"]
+    for code in ("200", "304"):
+        header = responses[code]["headers"]["X-Updated-Until"]
+        assert header["schema"] == {"type": "string", "format": "date-time"}
+    assert (
+        "X-Updated-Until"
+        not in schema["paths"]["/api/v1/status/"]["get"]["responses"]["200"]["headers"]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_after_a_poll_is_in_the_poll_resumed_from_its_watermark(
+    api_client, make_service
+):
+    """The API tester's form (fifty-first session): the detector stamps updated_at inside its
+    tick's transaction and commits later; a poll in between does not see the change, and the
+    next one, from the time of that poll, did not ask for it any more."""
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from detection.models import Outage
+    from detection.services.outages import outages_refreshed_save
+
+    if connection.vendor != "postgresql":
+        pytest.skip("two transactions at once: PostgreSQL")
+    outage = outage_make(make_service("acme"), started_at=minute_now() - timedelta(minutes=5))
+    Outage.objects.update(updated_at=timezone.now() - timedelta(hours=1))
+    stamped, polled = threading.Event(), threading.Event()
+
+    def tick():
+        try:
+            with transaction.atomic():
+                row = Outage.objects.select_for_update().get(pk=outage.pk)  # the tick's work
+                outages_refreshed_save([row])
+                stamped.set()
+                assert polled.wait(10)
+        finally:
+            connection.close()
+
+    ticking = threading.Thread(target=tick)
+    ticking.start()
+    assert stamped.wait(10)
+    poll_sent = timezone.now()
+    first = api_client.get(
+        "/api/v1/outages/", {"updated_since": (poll_sent - timedelta(minutes=1)).isoformat()}
+    )
+    polled.set()
+    ticking.join(10)
+
+    assert first.json()["results"] == []  # not committed yet
+    change = Outage.objects.get(pk=outage.pk).updated_at
+    assert _watermark(first) <= change < poll_sent
+    old_way = api_client.get("/api/v1/outages/", {"updated_since": poll_sent.isoformat()})
+    assert old_way.json()["results"] == []  # lost for good, as the README had it
+    resumed = api_client.get("/api/v1/outages/", {"updated_since": first["X-Updated-Until"]})
+    assert [(o["id"], o["updated_at"]) for o in resumed.json()["results"]] == [
+        (outage.pk, change.isoformat().replace("+00:00", "Z"))
+    ]
+
+
+def test_a_transaction_that_has_not_written_yet_holds_the_watermark_back(db):
+    # It may hold a stamp already: updated_at is taken before the write that gives the
+    # transaction an id, so waiting only for those with one (backend_xid) lost it.
+    import threading
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from detection import selectors
+
+    if connection.vendor != "postgresql":
+        pytest.skip("open transactions are seen on PostgreSQL")
+    began, opened, done = [], threading.Event(), threading.Event()
+
+    def reader():
+        try:
+            with transaction.atomic():
+                began.append(timezone.now())
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")  # begins it on the server, with no xid
+                opened.set()
+                assert done.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    assert opened.wait(10)
+    time.sleep(3)  # longer than the margin alone
+    until = selectors.outages_updated_until()
+    done.set()
+    thread.join(10)
+    assert until <= began[0] - selectors.STAMP_MARGIN
