@@ -22,7 +22,7 @@ from alerts.models import Subscription
 from alerts.views import invalid_link, pending_changes
 from reports.forms import placed_tag
 
-_ACTIONS = {"confirm", "test", "reenable", "rotate", "delete", "acknowledged"}
+_ACTIONS = {"confirm", "test", "reenable", "rotate", "secret_old_stop", "delete", "acknowledged"}
 PLACE = placed_tag("manage")
 
 
@@ -57,9 +57,15 @@ def _act(request: HttpRequest, subscription: Subscription, action: str) -> None:
     if action == "confirm":
         _confirm(request, subscription)
     elif action == "rotate" and subscription.channel == Subscription.Channel.WEBHOOK:
-        secret = services.subscription_secret_rotate(subscription=subscription)
+        # Without "overlap" (the leak button, or a page from before it existed): at once.
+        secret = services.subscription_secret_rotate(
+            subscription=subscription, overlap=request.POST.get("overlap") == "yes"
+        )
         request.session[_secret_key(subscription)] = secret
-        messages.success(request, "A new secret: the old one no longer verifies.", PLACE)
+        messages.success(request, presentation.secret_rotated(subscription), PLACE)
+    elif action == "secret_old_stop" and subscription.channel == Subscription.Channel.WEBHOOK:
+        services.subscription_secret_previous_drop(subscription=subscription)
+        messages.success(request, "Done: messages are signed with the new secret only.", PLACE)
     elif action == "acknowledged":
         notify = request.POST.get("notify_acknowledged") == "on"
         services.subscription_acknowledged_set(subscription=subscription, notify=notify)
@@ -134,6 +140,12 @@ def _context(subscription: Subscription) -> dict:
         ),
         # In the owner's zone, as their alerts are (not the reader's browser's).
         "times": presentation.manage_times(subscription),
+        # Webhooks: until when the replaced secret still signs ("" when it does not), and how
+        # long a rotation keeps it ("" when WEBHOOK_SECRET_OVERLAP_HOURS is 0).
+        "secret_overlap_until": presentation.owner_time(
+            subscription.secret_overlap_until(timezone.now()), subscription
+        ),
+        "secret_overlap_span": presentation.secret_overlap_span(),
         "deliveries": [
             {"delivery": d, **presentation.delivery_times(d, subscription)}
             for d in selectors.deliveries_recent(subscription=subscription)

@@ -6,6 +6,8 @@ here with their rows (alerts 0001): the data is the same, only the owner changed
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone as dj_timezone
 
@@ -33,6 +35,15 @@ class Subscription(models.Model):
     # Signs webhook bodies (HMAC-SHA256); shown to the owner once, on the management page.
     secret = models.CharField(max_length=64, blank=True, editable=False)
     secret_shown_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The secret a rotation replaced, still signing beside the new one until
+    # secret_previous_until (WEBHOOK_SECRET_OVERLAP_HOURS after it): a receiver not yet given
+    # the new secret keeps verifying, where it refused every message for good (API tester F8).
+    # Null, not "": none (never rotated with an overlap, cut over at once after a leak, the
+    # overlap ended by the owner, or a row of a release whose INSERTs name no such column).
+    secret_previous = models.CharField(  # noqa: DJ001
+        max_length=64, null=True, blank=True, editable=False
+    )
+    secret_previous_until = models.DateTimeField(null=True, blank=True, editable=False)
     failures = models.PositiveSmallIntegerField(
         default=0, help_text="Permanent failures in a row; the channel is disabled at a limit."
     )
@@ -68,6 +79,12 @@ class Subscription(models.Model):
         if self.channel == self.Channel.EMAIL:
             return f"{self.email} → {self.service}"
         return f"{self.channel} of {self.email} → {self.service}"
+
+    def secret_overlap_until(self, at: datetime) -> datetime | None:
+        """Until when the secret the last rotation replaced still signs beside the new one,
+        if it still does at `at`; None when only the current secret signs."""
+        until = self.secret_previous_until
+        return until if self.secret_previous and until and at < until else None
 
 
 class AlertDelivery(models.Model):

@@ -333,6 +333,24 @@ def summary(
     return f"Problems since {start}. {peak}"
 
 
+def secret_rotated(subscription: Subscription) -> str:
+    """The management page's answer to a new secret: whether the old one still verifies."""
+    until = subscription.secret_previous_until
+    if subscription.secret_previous and until:
+        return (
+            "A new secret: put it into your receiver. Until "
+            f"{owner_time(until, subscription)} each message is signed with the old one too, "
+            "so your receiver accepts it with either."
+        )
+    return "A new secret: the old one no longer verifies."
+
+
+def secret_overlap_span() -> str:
+    """How long the old secret keeps working after a rotation, in words ("" for not at all)."""
+    hours = settings.WEBHOOK_SECRET_OVERLAP_HOURS
+    return f"{hours} hour{'' if hours == 1 else 's'}" if hours else ""
+
+
 def acknowledged_choice(notify: bool) -> str:
     """The management page's answer to the acknowledgement checkbox."""
     if notify:

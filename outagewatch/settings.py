@@ -685,6 +685,11 @@ ALERT_HTTP_ALLOW_LOOPBACK: bool = env_bool("ALERT_HTTP_ALLOW_LOOPBACK", DEBUG)
 # A channel whose messages fail for good this many times in a row (404, gone, refused address,
 # retries exhausted) is disabled and its owner told by email.
 ALERT_CHANNEL_MAX_FAILURES: int = env.int("ALERT_CHANNEL_MAX_FAILURES", default=3)
+# After "Make a new secret" on a webhook's page, the old secret keeps signing beside the new
+# one (two values in X-OutageWatch-Signature) for this many hours, so messages sent before the
+# receiver has the new secret still verify; 0: the old one stops at once. The owner can
+# still cut over at once (a leaked secret).
+WEBHOOK_SECRET_OVERLAP_HOURS: int = env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24, zero=True)
 
 # --- Official status (detection.official, docs/official-status.md) ----------------------------
 # Each status source is polled this often while it answers; failures back off exponentially

@@ -4,6 +4,9 @@
 Signature: ``X-OutageWatch-Signature: v1=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>``
 with ``X-OutageWatch-Timestamp`` (Unix seconds) sent alongside. Signing the timestamp with
 the body lets a receiver refuse old or replayed requests (README: "Verifying webhooks").
+For a while after the secret is rotated the header lists one value per secret, the new one
+first: ``v1=<new>,v1=<old>`` (Stripe's shape), so a receiver still holding the old secret
+verifies, and one given the new secret verifies too.
 ``X-OutageWatch-Delivery`` is the same for every attempt at one message: receivers that
 remember it see each event once.
 """
@@ -14,11 +17,15 @@ import hashlib
 import hmac
 import json
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from alerts.channels import http
 from alerts.channels.base import Notice
 from outagewatch.rounding import for_readers
+
+if TYPE_CHECKING:
+    from alerts.models import Subscription
 
 SIGNATURE_HEADER = "X-OutageWatch-Signature"
 TIMESTAMP_HEADER = "X-OutageWatch-Timestamp"
@@ -27,6 +34,15 @@ TIMESTAMP_HEADER = "X-OutageWatch-Timestamp"
 def signature(*, secret: str, timestamp: int, body: bytes) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"v1={digest.hexdigest()}"
+
+
+def signatures(*, subscription: Subscription, timestamp: int, body: bytes, at: datetime) -> str:
+    """The header's value at `at`: the current secret's signature, then the replaced
+    secret's while its overlap lasts. Outside an overlap it is the one value it always was."""
+    signing = [subscription.secret]
+    if subscription.secret_overlap_until(at) and subscription.secret_previous:
+        signing.append(subscription.secret_previous)
+    return ",".join(signature(secret=s, timestamp=timestamp, body=body) for s in signing)
 
 
 def _iso(moment) -> str | None:
@@ -158,8 +174,8 @@ class WebhookTransport:
                 "X-OutageWatch-Event": notice.event,
                 "X-OutageWatch-Delivery": key,
                 TIMESTAMP_HEADER: str(timestamp),
-                SIGNATURE_HEADER: signature(
-                    secret=subscription.secret, timestamp=timestamp, body=body
+                SIGNATURE_HEADER: signatures(
+                    subscription=subscription, timestamp=timestamp, body=body, at=notice.at
                 ),
             },
         )

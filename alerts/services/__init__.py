@@ -9,6 +9,7 @@ from alerts.services.channels import (
     channel_reenable,
     channel_test_send,
     subscription_delete,
+    subscription_secret_previous_drop,
     subscription_secret_reveal,
     subscription_secret_rotate,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "subscription_delete",
     "subscription_disable",
     "subscription_request",
+    "subscription_secret_previous_drop",
     "subscription_secret_reveal",
     "subscription_secret_rotate",
     "subscription_unsubscribe",

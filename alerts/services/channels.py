@@ -9,8 +9,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -38,14 +40,36 @@ def subscription_secret_reveal(
     return subscription.secret if shown else None
 
 
-def subscription_secret_rotate(*, subscription: Subscription, now: datetime | None = None) -> str:
-    """A new signing secret, shown once (the old one stops verifying at once)."""
+def subscription_secret_rotate(
+    *, subscription: Subscription, overlap: bool, now: datetime | None = None
+) -> str:
+    """A new signing secret, shown once. With ``overlap`` the old one keeps signing beside it
+    for WEBHOOK_SECRET_OVERLAP_HOURS, so a receiver not yet given the new one does not refuse
+    (and lose) what is sent meanwhile; without, it stops at once (a leaked secret). Only the
+    secret just replaced overlaps: one made two rotations ago stops now."""
+    now = now or timezone.now()
+    hours = settings.WEBHOOK_SECRET_OVERLAP_HOURS if overlap else 0
     secret = secrets.token_hex(32)
+    # F("secret"): the value the row holds as it is replaced, whatever this copy says.
     Subscription.objects.filter(pk=subscription.pk).update(
-        secret=secret, secret_shown_at=now or timezone.now()
+        secret=secret,
+        secret_shown_at=now,
+        secret_previous=F("secret") if hours else None,
+        secret_previous_until=now + timedelta(hours=hours) if hours else None,
     )
-    subscription.secret = secret
+    subscription.refresh_from_db(
+        fields=["secret", "secret_shown_at", "secret_previous", "secret_previous_until"]
+    )
     return secret
+
+
+def subscription_secret_previous_drop(*, subscription: Subscription) -> None:
+    """End the overlap now: only the current secret signs from the next message on (the
+    receiver has the new secret, or the old one leaked)."""
+    Subscription.objects.filter(pk=subscription.pk).update(
+        secret_previous=None, secret_previous_until=None
+    )
+    subscription.secret_previous = subscription.secret_previous_until = None
 
 
 def subscription_delete(*, subscription: Subscription) -> None:

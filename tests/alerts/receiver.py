@@ -1,8 +1,9 @@
 """A real HTTP receiver for webhook tests: a threaded http.server on 127.0.0.1.
 
 It records every request and answers from a script: a queue of (status, body, delay)
-answers, then ``default``. ``stop()`` and ``start()`` on the same port play a receiver that
-is down, then up again.
+answers, then ``default``; or, when ``judge`` is set, with what it says of each request (a
+receiver that checks the signature). ``stop()`` and ``start()`` on the same port play a
+receiver that is down, then up again.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,7 @@ class Receiver(LocalHTTPServer):
         self.received: list[Received] = []
         self.script: deque[Answer] = deque()
         self.default = Answer()
+        self.judge: Callable[[Received], Answer] | None = None
 
     @property
     def url(self) -> str:
@@ -57,11 +60,15 @@ class Receiver(LocalHTTPServer):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
+                received = Received(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 with receiver._lock:
-                    receiver.received.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                    )
-                    answer = receiver.script.popleft() if receiver.script else receiver.default
+                    receiver.received.append(received)
+                    if receiver.judge:
+                        answer = receiver.judge(received)
+                    else:
+                        answer = receiver.script.popleft() if receiver.script else receiver.default
                 time.sleep(answer.delay)
                 self.send_response(answer.status)
                 for name, value in answer.headers:
