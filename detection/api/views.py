@@ -162,12 +162,13 @@ class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericA
         return body, etag, headers
 
     def _request_key(self, request: Request) -> str:
-        # The scheme and host are part of it because paginated bodies carry absolute
-        # next/previous links. Every parameter is one the read uses (KnownQueryParameters):
-        # one it ignored (?z=1, ?z=2, ...) made an entry of its own each time, and one client
-        # could park tens of megabytes in the Redis that is also the broker (soak tester).
+        # Neither scheme nor host: every link in a body, next/previous too, is under SITE_URL,
+        # so one answer serves every name the site is reached by. Every parameter is one the
+        # read uses (KnownQueryParameters): one it ignored (?z=1, ?z=2, ...) made an entry of
+        # its own each time, and one client could park tens of megabytes in the Redis that is
+        # also the broker (soak tester).
         query = sorted(request.query_params.lists())
-        seed = f"{request.scheme}://{request.get_host()}|{request.path}|{query}"
+        seed = f"{request.path}|{query}"
         return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
     @staticmethod

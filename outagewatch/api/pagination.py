@@ -8,14 +8,24 @@ import json
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from outagewatch.api.query import positive_int, single_value
+
+
+def _public_url(request: Request) -> str:
+    """This request's address as the public site names it (SITE_URL), like every other link
+    in API bodies. DRF builds next/previous from the request's Host and scheme: a client that
+    came in by a second allowed name (www and apex, an internal name for probes) or through
+    a hop that drops X-Forwarded-Proto followed them off the public address, while `url`
+    and `api_url` in the same body stayed on it."""
+    return f"{settings.SITE_URL}{request.get_full_path()}"
 
 
 class _StrictPageSize:
@@ -50,6 +60,20 @@ class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
         if raw is None:
             return 1
         return positive_int(raw, name=self.page_query_param, maximum=2**31 - 1)
+
+    def get_next_link(self) -> str | None:
+        if not self.page.has_next():
+            return None
+        number = self.page.next_page_number()
+        return replace_query_param(_public_url(self.request), self.page_query_param, number)
+
+    def get_previous_link(self) -> str | None:
+        if not self.page.has_previous():
+            return None
+        url, number = _public_url(self.request), self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, number)
 
 
 class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
@@ -109,8 +133,7 @@ class NewestFirstCursorPagination(_StrictPageSize, pagination.CursorPagination):
         at, pk = key
         token = json.dumps([int(backwards), at.isoformat(), pk], separators=(",", ":"))
         cursor = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
-        url = self.request.build_absolute_uri()
-        return replace_query_param(url, self.cursor_query_param, cursor)
+        return replace_query_param(_public_url(self.request), self.cursor_query_param, cursor)
 
     def _invalid(self) -> ValidationError:
         return ValidationError(

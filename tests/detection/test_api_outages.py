@@ -161,12 +161,22 @@ def test_pages_of_outages_that_share_a_start_stay_exact_when_one_is_added(api_cl
     assert _ids(back) == _ids(first)
 
 
-def test_a_cached_page_keeps_the_scheme_of_its_own_request(api_client, outages):
-    # Behind a TLS proxy and plain alike: the next link is absolute, so the cached answer of
-    # one scheme must not be served to the other.
-    secure = api_client.get("/api/v1/outages/?page_size=1", secure=True).json()["next"]
-    plain = api_client.get("/api/v1/outages/?page_size=1").json()["next"]
-    assert secure.startswith("https://") and plain.startswith("http://")
+def test_next_and_previous_links_are_under_site_url_whatever_the_host(
+    api_client, outages, settings, django_assert_num_queries
+):
+    # Like `url` and `api_url` in the same body: a client that came in by a second allowed
+    # name, or through a hop that drops the scheme, stays on the public address. They were
+    # built from the request's Host and scheme.
+    settings.SITE_URL = "https://outages.example"
+    settings.ALLOWED_HOSTS = ["testserver", "internal.example"]
+    first = api_client.get("/api/v1/outages/?page_size=1", HTTP_HOST="internal.example").json()
+    assert first["next"].startswith("https://outages.example/api/v1/outages/?cursor=")
+    assert first["results"][0]["api_url"].startswith("https://outages.example/")
+    second = api_client.get(first["next"], secure=True).json()
+    assert second["previous"].startswith("https://outages.example/api/v1/outages/?cursor=")
+    # One body for every host, so one cached answer serves them all.
+    with django_assert_num_queries(0):
+        assert api_client.get("/api/v1/outages/?page_size=1").json() == first
 
 
 @pytest.mark.parametrize(

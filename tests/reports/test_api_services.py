@@ -16,6 +16,16 @@ def test_catalog_list_is_paginated(api_client):
     assert set(first) >= {"slug", "name", "category", "website", "status_page", "problems", "url"}
 
 
+def test_catalog_page_links_are_under_site_url_whatever_the_host(api_client, settings):
+    # As every other link in the body; they were built from the request's Host.
+    settings.SITE_URL = "https://outages.example"
+    settings.ALLOWED_HOSTS = ["testserver", "internal.example"]
+    query = {"page_size": 10, "page": 2}
+    body = api_client.get("/api/v1/services/", query, HTTP_HOST="internal.example").json()
+    assert body["next"] == "https://outages.example/api/v1/services/?page=3&page_size=10"
+    assert body["previous"] == "https://outages.example/api/v1/services/?page_size=10"
+
+
 def test_catalog_search_by_name_is_case_insensitive(api_client):
     body = api_client.get("/api/v1/services/", {"search": "chatg"}).json()
     assert [s["slug"] for s in body["results"]] == ["chatgpt"]

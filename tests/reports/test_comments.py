@@ -173,6 +173,16 @@ def test_api_lists_comments_newest_first_without_personal_data(api_client, servi
     assert [row["text"] for row in rest["results"]] == ["first"]
 
 
+def test_api_comment_page_links_are_under_site_url_whatever_the_host(api_client, service, settings):
+    settings.SITE_URL = "https://outages.example"
+    settings.ALLOWED_HOSTS = ["testserver", "internal.example"]
+    _report(service, "first", minutes=0, address=crowd_address(1))
+    _report(service, "second", minutes=1, address=crowd_address(2))
+    url = "/api/v1/services/acme/comments/"
+    page = api_client.get(url, {"page_size": 1}, HTTP_HOST="internal.example").json()
+    assert page["next"].startswith(f"https://outages.example{url}?cursor=")
+
+
 def test_api_comments_of_unknown_service_is_404(api_client, db):
     assert api_client.get("/api/v1/services/nope/comments/").status_code == 404
 
