@@ -18,6 +18,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -336,11 +337,15 @@ CONTENT_SECURITY_POLICY: str = env.str(
     default="default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'",
 )
-# Swagger UI (drf-spectacular-sidecar, same origin) styles itself inline and uses data: images.
+# Swagger UI (drf-spectacular-sidecar, same origin) styles itself inline and uses data: images;
+# its "Try it out" asks the schema's server, SITE_URL, which is another origin when the docs
+# are read under a second allowed name (localhost for 127.0.0.1).
+_SITE_ORIGIN = "://".join(urlsplit(SITE_URL)[:2])
 CSP_API_DOCS: str = env.str(
     "CSP_API_DOCS",
     default="default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+    f"connect-src 'self' {_SITE_ORIGIN}; object-src 'none'; base-uri 'self'; "
+    "frame-ancestors 'none'",
 )
 PERMISSIONS_POLICY: str = env.str(
     "PERMISSIONS_POLICY",
@@ -446,6 +451,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "OutageWatch API",
     "DESCRIPTION": "Crowd-sourced outage detection: submit problem reports, read outages.",
     "VERSION": "1.0.0",
+    # Where a generated client sends its requests: without it generators fall back to their
+    # own default (openapi-generator: http://localhost).
+    "SERVERS": [{"url": SITE_URL}],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

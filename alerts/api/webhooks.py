@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiCallback, extend_schema
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiCallback, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+
+EVENTS = ["opened", "reopened", "resolved", "acknowledged", "upstream", "test"]
 
 
 class WebhookServiceSerializer(serializers.Serializer):
@@ -82,9 +87,7 @@ class WebhookUpstreamSerializer(serializers.Serializer):
 
 
 class WebhookEventSerializer(serializers.Serializer):
-    event = serializers.ChoiceField(
-        choices=["opened", "reopened", "resolved", "acknowledged", "upstream", "test"]
-    )
+    event = serializers.ChoiceField(choices=EVENTS)
     delivery = serializers.CharField(
         help_text=(
             "Idempotency key, as the X-OutageWatch-Delivery header: the same for every attempt "
@@ -128,6 +131,36 @@ class WebhookEventSerializer(serializers.Serializer):
     )
 
 
+def _header(name: str, kind: Any, description: str, **kwargs: Any) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, kind, OpenApiParameter.HEADER, required=True, description=description, **kwargs
+    )
+
+
+# As parameters, so a receiver generated from the schema reads and checks them (they were
+# only in the description: API integrator tester F6).
+_HEADERS = [
+    _header("X-OutageWatch-Event", OpenApiTypes.STR, "The body's `event`.", enum=EVENTS),
+    _header(
+        "X-OutageWatch-Delivery",
+        OpenApiTypes.STR,
+        "The body's `delivery`: the same for every attempt at this message; drop repeats by it.",
+    ),
+    _header(
+        "X-OutageWatch-Timestamp",
+        OpenApiTypes.INT,
+        "Unix seconds when this attempt was signed (each retry anew); refuse one more than 5 "
+        "minutes off (replays).",
+    ),
+    _header(
+        "X-OutageWatch-Signature",
+        OpenApiTypes.STR,
+        "`v1=` and the hex HMAC-SHA256, keyed with the subscription's secret, of the "
+        "timestamp, `.` and the raw body.",
+        pattern="^v1=[0-9a-f]{64}$",
+    ),
+]
+
 OUTAGE_EVENT_CALLBACK = OpenApiCallback(
     name="outageEvent",
     path="{$request.body#/url}",
@@ -150,7 +183,8 @@ OUTAGE_EVENT_CALLBACK = OpenApiCallback(
             "and timeouts are retried with backoff, other answers (redirects included) are "
             "not. Slack and Discord subscriptions get their own message formats instead."
         ),
+        parameters=_HEADERS,
         request=WebhookEventSerializer,
-        responses={200: None},
+        responses={"2XX": OpenApiResponse(description="Received: any 2xx within 10 seconds.")},
     ),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import force_instance
+from drf_spectacular.plumbing import build_mocked_view, force_instance
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
@@ -60,12 +60,19 @@ _MOVED = {
     },
 }
 
+# outagewatch.api.negotiation: every view under /api/ speaks JSON only, before it reads anything.
+_NOT_ACCEPTABLE = (
+    "Not acceptable: the API answers JSON only, and the Accept header or `?format=` asked "
+    "for something else (`not_acceptable`)."
+)
+
 
 class ApiSchema(AutoSchema):
     """drf-spectacular's AutoSchema (DEFAULT_SCHEMA_CLASS) plus what the views share, in one
-    place rather than in each view's extend_schema: Retry-After on every 429 and 503, and for
-    a conditional read (outagewatch.api.conditional.ConditionalRead) If-None-Match, the 304
-    and the ETag and Cache-Control headers; a body whose unknown fields are refused says so
+    place rather than in each view's extend_schema: the 406 every operation can give,
+    Retry-After on every 429 and 503, and for a conditional read
+    (outagewatch.api.conditional.ConditionalRead) If-None-Match, the 304 and the ETag and
+    Cache-Control headers; a body whose unknown fields are refused says so
     (additionalProperties false)."""
 
     def _map_serializer(
@@ -105,10 +112,10 @@ class ApiSchema(AutoSchema):
         if self.method == "GET" and "{slug}" in self.path:
             # reports.renamed: answered before the view reads the query (API tester, and
             # schemathesis in the forty-sixth session: an undocumented 301).
-            from outagewatch.api.schema import ApiErrorSerializer  # loads after this module
-
-            error = self.resolve_serializer(ApiErrorSerializer, "response").ref
-            responses["301"] = {**_MOVED, "content": {"application/json": {"schema": error}}}
+            responses["301"] = {**_MOVED, **self._error_body()}
+        # The README documents it; a generated client met an undeclared status (API
+        # integrator tester F6).
+        responses["406"] = {"description": _NOT_ACCEPTABLE, **self._error_body()}
         if self._conditional():
             responses["304"] = dict(_NOT_MODIFIED)
             for code in ("200", "304"):
@@ -119,6 +126,31 @@ class ApiSchema(AutoSchema):
                 _add_headers(responses[code], _RETRY_AFTER)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+    def _error_body(self) -> dict[str, Any]:
+        from outagewatch.api.schema import ApiErrorSerializer  # loads after this module
+
+        error = self.resolve_serializer(ApiErrorSerializer, "response").ref
+        return {"content": {"application/json": {"schema": error}}}
+
+    def _get_callbacks(self) -> dict[str, Any]:
+        # drf-spectacular renders a callback's body and answers but leaves out the parameters
+        # of its extend_schema: the webhook's headers (alerts.api.webhooks), which a receiver
+        # generated from the schema needs to check the signature.
+        callbacks = super()._get_callbacks()
+        for callback in self.get_callbacks():
+            if isinstance(callback.decorator, dict):  # a decorator per method: none of ours
+                continue
+            view = build_mocked_view(
+                method="post",
+                path=callback.path,
+                extend_schema_decorator=callback.decorator,
+                registry=self.registry,
+            )
+            parameters = [p for p in view.schema._process_override_parameters().values() if p]
+            if parameters:
+                callbacks[callback.name][callback.path]["post"]["parameters"] = parameters
+        return callbacks
 
 
 def _add_headers(response: dict[str, Any], headers: dict[str, Any]) -> None:

@@ -236,3 +236,50 @@ def test_the_redirect_comes_before_the_query_is_read(api_client, make_service):
     assert response.status_code == 301
     assert response["Location"] == "/api/v1/services/x/comments/?page_size=292"
     assert response.json()["code"] == "slug_case"
+
+
+def _operations(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+def test_every_operation_declares_the_406_it_gives(schema, api_client, make_service):
+    # The README documents it; a generated client met an undeclared status (API integrator
+    # tester F6).
+    make_service("acme")
+    asked = 0
+    for path, method, operation in _operations(schema):
+        assert _error_ref(operation, "406") == "#/components/schemas/ApiError", (path, method)
+        url = path.replace("{slug}", "acme").replace("{id}", "1")
+        answer = getattr(api_client, method)(url, HTTP_ACCEPT="text/html")
+        assert answer.status_code == 406, (path, method, answer.status_code)
+        assert answer.json()["code"] == "not_acceptable"
+        asked += 1
+    assert asked >= 13
+
+
+def test_the_schema_names_the_public_site_as_its_server(schema, settings):
+    # Without it generators fall back to their own default (openapi-generator: localhost).
+    assert schema["servers"] == [{"url": settings.SITE_URL}]
+
+
+def test_the_webhook_callback_declares_its_headers_and_any_2xx(schema):
+    from alerts.channels.webhook import signature
+
+    callbacks = schema["paths"]["/api/v1/subscriptions/"]["post"]["callbacks"]
+    operation = callbacks["outageEvent"]["{$request.body#/url}"]["post"]
+    headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+    assert set(headers) == {
+        "X-OutageWatch-Event",
+        "X-OutageWatch-Delivery",
+        "X-OutageWatch-Timestamp",
+        "X-OutageWatch-Signature",
+    }
+    assert all(header["required"] for header in headers.values())
+    events = schema["components"]["schemas"]["WebhookEvent"]["properties"]["event"]
+    event_enum = schema["components"]["schemas"][events["$ref"].rsplit("/", 1)[1]]["enum"]
+    assert set(headers["X-OutageWatch-Event"]["schema"]["enum"]) == set(event_enum)
+    sent = signature(secret="s", timestamp=1_800_000_000, body=b"{}")
+    assert re.fullmatch(headers["X-OutageWatch-Signature"]["schema"]["pattern"], sent)
+    assert set(operation["responses"]) == {"2XX"}
