@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -283,3 +285,20 @@ def test_the_webhook_callback_declares_its_headers_and_any_2xx(schema):
     sent = signature(secret="s", timestamp=1_800_000_000, body=b"{}")
     assert re.fullmatch(headers["X-OutageWatch-Signature"]["schema"]["pattern"], sent)
     assert set(operation["responses"]) == {"2XX"}
+
+
+def _readme_json_after(heading: str):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("```json\n", readme.index(heading)) + len("```json\n")
+    return json.loads(readme[start : readme.index("\n```", start)])
+
+
+def test_the_readme_webhook_body_is_a_valid_webhook_event(schema):
+    # It lacked `official` and `official_incident`, which every real message has (API
+    # integrator tester F1): a receiver written from the README broke on the real ones.
+    from jsonschema import Draft202012Validator
+
+    body = _readme_json_after("### Webhooks")
+    event = {"$ref": "#/components/schemas/WebhookEvent"}
+    validator = Draft202012Validator({**event, "components": _json_schema(schema["components"])})
+    assert [error.message for error in validator.iter_errors(body)] == []
