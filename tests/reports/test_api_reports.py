@@ -51,6 +51,18 @@ def test_second_report_from_same_client_says_it_was_not_counted(api_client, serv
     assert Report.objects.filter(counted=True).count() == 1
 
 
+def test_a_retried_post_is_stored_but_neither_counted_nor_shown_again(api_client, service):
+    # What README says a retry (after a timeout) does: there is no idempotency key, so it
+    # must not add to the signal or repeat the comment.
+    body = valid(comment="Login spins forever")
+    assert post(api_client, body).json()["counted"] is True
+    retried = post(api_client, body)
+    assert retried.status_code == 201 and retried.json()["counted"] is False
+    assert Report.objects.count() == 2
+    comments = api_client.get("/api/v1/services/acme/comments/").json()["results"]
+    assert [comment["text"] for comment in comments] == ["Login spins forever"]
+
+
 @pytest.mark.parametrize(
     "ipv6",
     [
