@@ -450,7 +450,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "OutageWatch API",
     "DESCRIPTION": "Crowd-sourced outage detection: submit problem reports, read outages.",
-    "VERSION": "1.0.0",
+    # The v1 contract's version (README, "Compatibility within v1"): the major is the URL's,
+    # the minor moves when something is added, the patch when only the words are corrected.
+    "VERSION": "1.1.0",
     # Where a generated client sends its requests: without it generators fall back to their
     # own default (openapi-generator: http://localhost).
     "SERVERS": [{"url": SITE_URL}],

@@ -302,3 +302,9 @@ def test_the_readme_webhook_body_is_a_valid_webhook_event(schema):
     event = {"$ref": "#/components/schemas/WebhookEvent"}
     validator = Draft202012Validator({**event, "components": _json_schema(schema["components"])})
     assert [error.message for error in validator.iter_errors(body)] == []
+
+
+def test_the_schema_version_s_major_is_the_current_url_version(schema, api_client):
+    # README, "Compatibility within v1": info.version is the contract's, its major the URL's.
+    major = schema["info"]["version"].split(".")[0]
+    assert api_client.get("/api/").json()["current"] == f"v{major}"
