@@ -34,6 +34,17 @@ def _send(delivery: AlertDelivery, now) -> Outcome:
     return services.alert_delivery_send(delivery_id=delivery.pk, now=now).outcome
 
 
+def _send_refused(delivery: AlertDelivery, now, monkeypatch) -> Outcome:
+    """One attempt at the delivery while the relay refuses the connection."""
+
+    def refused(self, fail_silently=False):
+        raise ConnectionRefusedError(111, "refused")
+
+    with monkeypatch.context() as down:
+        down.setattr(EmailMultiAlternatives, "send", refused)
+        return _send(delivery, now)
+
+
 def _resolve(outage: Outage, now) -> None:
     Outage.objects.filter(pk=outage.pk).update(
         status=Outage.Status.RESOLVED, resolved_at=now - timedelta(minutes=1)
@@ -62,13 +73,7 @@ def test_the_message_id_is_stored_at_the_first_attempt_and_a_retry_carries_it(
     delivery = AlertDelivery.objects.get()
     assert delivery.message_id is None  # nothing tried yet
     now = timezone.now()
-
-    def refused(self, fail_silently=False):
-        raise ConnectionRefusedError(111, "refused")
-
-    with monkeypatch.context() as down:
-        down.setattr(EmailMultiAlternatives, "send", refused)
-        assert _send(delivery, now) == Outcome.RETRY
+    assert _send_refused(delivery, now, monkeypatch) == Outcome.RETRY
     stored = _stored(Kind.OPENED)
     assert stored and stored.startswith(f"<outage-{delivery.outage_id}.subscription-")
 
@@ -151,13 +156,7 @@ def test_a_resolved_to_someone_whose_detected_never_left_answers_the_id_it_was_t
     services.alerts_notify(outage=o, change=Kind.OPENED)
     opened = AlertDelivery.objects.get()
     now = timezone.now()
-
-    def refused(self, fail_silently=False):
-        raise ConnectionRefusedError(111, "refused")
-
-    with monkeypatch.context() as down:
-        down.setattr(EmailMultiAlternatives, "send", refused)
-        assert _send(opened, now) == Outcome.RETRY
+    assert _send_refused(opened, now, monkeypatch) == Outcome.RETRY
     tried = _stored(Kind.OPENED)
 
     _change_derivation(settings, "site_url")

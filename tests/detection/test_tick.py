@@ -581,18 +581,25 @@ def test_a_country_stands_out_by_its_share_only_with_more_networks_than_one_host
     its IPv6, a tunnel's /48) sent a fifth of a real outage's first reports as North Korea,
     which was listed and its followers told (abuse tester F1); with a phone's network, four
     (verifier, fiftieth session)."""
+    outage = _outage_with_one_host(service, send_reports, networks, country="KP", problem="app")
+    assert ("KP" in outage.countries) is listed
+
+
+def _outage_with_one_host(service, send_reports, sites: int, **report) -> Outage:
+    """A real outage of a US crowd (12 reports a minute against 2 from its tenth minute);
+    at its first minute one host's ``sites`` send one report each (``report``: its fields)."""
     history_fill(service, {"US": 2.0})
     for k in range(13):
         minute = T0 + k * M
         send_reports(service, minute, 2 + (10 if k >= 10 else 0), country="US")
         if k == 10:
-            send_reports(service, minute, networks, country="KP", problem="app")
+            send_reports(service, minute, sites, **report)
         now = minute + M + dt.timedelta(seconds=2)
         buckets_aggregate(now=now)
         detect_tick(now=now)
     outage = Outage.objects.get(service=service)
     assert outage.started_at == T0 + 10 * M
-    assert ("KP" in outage.countries) is listed
+    return outage
 
 
 @pytest.mark.parametrize(("sites", "listed"), [(4, False), (5, True)])
@@ -609,18 +616,10 @@ def test_a_problem_is_a_top_problem_only_from_more_sites_than_one_host_holds(
     Subscription.objects.create(
         email="ann@example.com", service=service, confirmed_at=T0 - dt.timedelta(days=1)
     )
-    history_fill(service, {"US": 2.0})
-    for k in range(13):
-        minute = T0 + k * M
-        send_reports(service, minute, 2 + (10 if k >= 10 else 0), country="US")
-        if k == 10:
-            send_reports(service, minute, sites, country="US", problem="website")
-        now = minute + M + dt.timedelta(seconds=2)
-        buckets_aggregate(now=now)
-        with django_capture_on_commit_callbacks(execute=True):
-            detect_tick(now=now)
-    outage = Outage.objects.get(service=service)
-    assert outage.started_at == T0 + 10 * M
+    with django_capture_on_commit_callbacks(execute=True):
+        outage = _outage_with_one_host(
+            service, send_reports, sites, country="US", problem="website"
+        )
     website = {"problem": "website", "count": sites}
     assert (website in outage.top_problems) is listed
     assert outage.top_problems[0]["problem"] == "login"
