@@ -118,7 +118,8 @@ def decision_details(
     lines = [
         DecisionLine(
             "We compare the reports of every minute, and of longer windows summed, with "
-            f"{normal} at this time of day and week, and count each network once."
+            f"{normal} at this time of day and week. Each network counts once, and a rise "
+            "must still stand out with everything one machine could have sent set aside."
         ),
     ]
     technical = [rule_technical(outage.rule)] if outage.rule else []
