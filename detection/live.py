@@ -22,6 +22,7 @@ from django.utils.html import format_html
 
 from detection import selectors
 from detection.cache import cached_read
+from detection.core.networks import BEYOND_ONE_HOST
 from detection.core.scoring import MIN_EXCESS_POSSIBLE
 from detection.models import OVERALL, Outage, OutageEvent, SeriesState
 from detection.official.selectors import (
@@ -31,6 +32,7 @@ from detection.official.selectors import (
     outage_official,
 )
 from detection.presentation import excess_words, time_html
+from detection.services.config import listing_sites
 from reports.models import Report, Service
 
 # The live chart: every minute of the last hours, so the rise shows the minute it is detected.
@@ -69,6 +71,8 @@ class ServiceLive:
     outages_total: int = 0
     # True: `problems` are the current outage's; False: the last 24 hours'.
     problems_of_outage: bool = False
+    # The distinct sites a problem of the last 24 hours needs to be listed (listing_sites).
+    problem_sites: int = BEYOND_ONE_HOST
     # The provider's own status page beside the crowd; None: it publishes none we read.
     official: OfficialStatus | None = None
 
@@ -119,7 +123,10 @@ def _problems(*, service: Service, state: selectors.ServiceState, now: datetime)
         if total:
             shares = [{**item, "percent": round(100 * item["count"] / total)} for item in items]
             return {"problems": shares, "problems_of_outage": True}
-    return {"problems": selectors.problem_breakdown(service=service, now=now)}
+    return {
+        "problems": selectors.problem_breakdown(service=service, now=now),
+        "problem_sites": listing_sites(),
+    }
 
 
 def country_rows(

@@ -121,6 +121,30 @@ class SeriesSite(models.Model):
         return f"{self.service_id}/{self.country} {self.site_key[:8]} {self.last_seen:%Y-%m-%d}"
 
 
+class ProblemSite(models.Model):
+    """A site (reports.networks) that sent a counted report of one problem of one service, and
+    when it last did: a problem is in the service's 24-hour breakdown only from
+    listing_sites() of them (detection.services.sites), more than one host can hold."""
+
+    service = _series_service()
+    problem = models.ForeignKey(
+        "reports.ProblemType", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    site_key = models.CharField(max_length=64, help_text="Keyed hash of the site.")
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "problem", "site_key"], name="problem_site_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["last_seen"])]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.problem_id} {self.site_key[:8]} {self.last_seen:%Y-%m-%d}"
+
+
 class SeriesBaseline(models.Model):
     """A fitted detection.core.Baseline for one series (Baseline.to_dict())."""
 

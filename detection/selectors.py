@@ -1034,21 +1034,30 @@ def country_breakdown(
     ]
 
 
-def problem_breakdown(
-    *, service: Service, hours: int = 24, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Counted reports per problem in the last `hours` of minutes already counted (as
-    country_breakdown), most first, with percentages."""
+def problem_breakdown(*, service: Service, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Counted reports per problem in the last 24 hours of minutes already counted (as
+    country_breakdown), most first, with percentages.
+
+    Only the problems whose counted reports in that day came from listing_sites() distinct
+    sites, more than one host can hold (detection.services.sites.problems_listed), as an
+    outage's top problems: one host's sites naming "Website" every 15 minutes all day made a
+    quiet service's page say "Website 100 %". The others are left out, and the percentages
+    are shares of the listed problems' reports; the counts are counted reports, as before."""
+    # Here, not at the top: detection.services imports this module (through the tick).
+    from detection.services.sites import PROBLEM_WINDOW, problems_listed
+
     end = bucketed_until(now or timezone.now())
+    listed = problems_listed(service_id=service.pk, end=end)
     totals: Counter[str] = Counter()
     rows = _buckets_since(
         service,
-        end - timedelta(hours=hours),
+        end - PROBLEM_WINDOW,
         lambda rows: rows.filter(country=OVERALL).values_list("problems", flat=True),
     )
     for problems in rows:
         for slug, n in (problems or {}).items():
-            totals[slug] += int(n)
+            if slug in listed:
+                totals[slug] += int(n)
     total = sum(totals.values())
     names = _problem_names(list(totals))
     return [

@@ -263,12 +263,10 @@ def _aggregate_sql() -> str:
             SELECT r.service_id, r.country, date_trunc('minute', r.created_at, 'UTC') AS minute,
                    r.counted,
                    {report_site_sql("r")} COLLATE "C" AS reporter_key,
-                   p.slug, r.created_at
+                   p.slug, r.problem_id, r.created_at
             FROM {report} r JOIN {problem} p ON p.id = r.problem_id
             WHERE r.created_at >= %(start)s AND r.created_at < %(end)s
-        ), sites AS (
-            SELECT service_id, country, counted, reporter_key AS site, created_at FROM r
-        ), {sites_record_ctes("sites")}, counts AS (
+        ), {sites_record_ctes("r", site="reporter_key")}, counts AS (
             SELECT service_id, {series} AS country, minute, count(*) AS reports,
                    count(*) FILTER (WHERE counted) AS counted,
                    count(DISTINCT reporter_key) AS reporters

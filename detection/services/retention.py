@@ -32,6 +32,7 @@ class RetentionPurged:
     outage_networks: int
     unchecked_minutes: int
     series_sites: int
+    problem_sites: int
 
 
 def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
@@ -61,7 +62,8 @@ def retention_purge(*, now: dt.datetime | None = None) -> RetentionPurged:
         reporter_windows=windows,
         outage_networks=networks,
         unchecked_minutes=unchecked,
-        series_sites=sites,
+        series_sites=sites["series_site"],
+        problem_sites=sites["problem_site"],
     )
 
 

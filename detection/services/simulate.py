@@ -38,6 +38,7 @@ from detection.models import (
     JobCursor,
     Outage,
     OutageEvent,
+    ProblemSite,
     SeriesSite,
     UpstreamOutage,
 )
@@ -261,6 +262,7 @@ def history_reset(*, progress: Progress = _quiet, now: dt.datetime | None = None
         HourlyBucket.objects.filter(**in_span, hour__gte=first, hour__lt=last).delete()
         # The simulated networks stand for sites (their reports name no site of their own).
         SeriesSite.objects.filter(site_key__startswith=SIMULATED_KEY_PREFIX).delete()
+        ProblemSite.objects.filter(site_key__startswith=SIMULATED_KEY_PREFIX).delete()
         buckets_rewritten(first)
         _buckets_rebuild(first, min(last, minute_floor(now or timezone.now())), progress)
         baselines_refit(now=now)

@@ -13,6 +13,7 @@ import pytest
 from detection import selectors
 from detection.models import Bucket, HourlyBucket
 from detection.services import buckets_aggregate
+from tests.detection.conftest import problem_sites_admit
 from tests.detection.status_data import buckets_make, country_state_make
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,10 @@ def bucketed_day(service, send_reports):
             send_reports(service, since + 5 * H, 2, country="FR", problem="login", same=True)
     assert HourlyBucket.objects.filter(service=service).exists()
     country_state_make(service, "FR", 2)
+    # Every problem from enough sites (test_problem_sites tests the bar): these compare the
+    # counts.
+    for slug in ("login", "app", "website", "payments"):
+        problem_sites_admit(service, slug, NOW - M)
     return service
 
 
@@ -133,6 +138,7 @@ def test_before_the_first_bucketing_run_every_minute_bucket_counts(service):
     since = NOW - 24 * H
     buckets_make(service, {since + 3 * H: 4, since + 30 * M: 2}, country="DE")
     buckets_make(service, {since + 3 * H: 4, since + 30 * M: 2})
+    problem_sites_admit(service, "login", since + 3 * H)
     rows = selectors.country_breakdown(service=service, now=NOW)
     assert [(r["country"], r["count"]) for r in rows] == [("DE", 6)]
     assert [r["count"] for r in selectors.problem_breakdown(service=service, now=NOW)] == [6]
@@ -148,6 +154,7 @@ def test_with_detection_behind_the_breakdowns_cover_the_counters_day(service):
     JobCursor.objects.update_or_create(name="buckets", defaults={"position": watermark})
     buckets_make(service, {watermark - dt.timedelta(minutes=5): 7})
     buckets_make(service, {watermark - dt.timedelta(minutes=5): 7}, country="DE")
+    problem_sites_admit(service, "login", watermark - dt.timedelta(minutes=5))
     assert selectors.report_counts(service=service, now=NOW)["last_24h"] == 7
     assert [r["count"] for r in selectors.country_breakdown(service=service, now=NOW)] == [7]
     assert [r["count"] for r in selectors.problem_breakdown(service=service, now=NOW)] == [7]

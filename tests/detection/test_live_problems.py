@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.detection.conftest import problem_sites_admit
 from tests.detection.status_data import buckets_make, minute_now, outage_make, status_make
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +21,23 @@ def test_without_an_outage_the_last_24_hours_are_shown_and_said(client, make_ser
     service = make_service("acme", "Acme Cloud")
     now = minute_now()
     buckets_make(service, {now - timedelta(hours=3): 10}, problems={"website": 1.0})
+    problem_sites_admit(service, "website", now - timedelta(hours=3))
     card = _problems_card(client.get("/services/acme/").content.decode())
     assert "Most reported problems, last 24 hours" in card
     assert "Website" in card
+    assert "Only problems reported from 5 networks or more; the shares are of those." in card
+
+
+def test_a_problem_from_fewer_sites_than_the_bar_is_not_shown_and_the_card_says_why(
+    client, make_service
+):
+    service = make_service("acme", "Acme Cloud")
+    now = minute_now()
+    # Counted reports, but no sites recorded for them: one host's, say.
+    buckets_make(service, {now - timedelta(hours=3): 10}, problems={"website": 1.0})
+    card = _problems_card(client.get("/services/acme/").content.decode())
+    assert "Website" not in card
+    assert "No problem reported from 5 networks or more in the last 24 hours." in card
 
 
 def test_during_an_outage_its_problems_are_shown_and_said(client, make_service):

@@ -237,3 +237,39 @@ def test_a_country_series_keeps_its_sites_from_the_reports_within_the_window(set
 
     kept = {(s.country, s.site_key) for s in SeriesSite.objects.filter(service__slug="acme-s")}
     assert kept == {("DE", "a"), ("DE", "b"), ("FR", "x")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_problem_keeps_its_sites_from_the_days_reports():
+    """The 24-hour breakdown lists a problem only from listing_sites() sites now: the
+    migration records those of the day's counted reports (each problem's latest K), so a
+    problem with them is not left out until new reports record them again."""
+    import datetime as dt
+
+    from detection.services.config import listing_sites
+
+    old = _back_to(("detection", "0032_outage_problem_site"), ("reports", "0016_report_site_key"))
+    service = _old_service(old, "acme-p")
+    problem = old.get_model("reports", "ProblemType").objects.create(slug="pp", name="P")
+    report = old.get_model("reports", "Report")
+    now = dt.datetime.now(dt.UTC)
+    k = listing_sites()
+
+    def sent(site, ago, counted=True):
+        report.objects.create(service=service, problem=problem, country="", source="api",
+                              created_at=now - ago, reporter_key=f"net-{site}", site_key=site,
+                              counted=counted)  # fmt: skip
+
+    hour = dt.timedelta(hours=1)
+    for n in range(k + 1):
+        sent(f"s{n}", (n + 1) * hour)  # the oldest beyond the K latest
+    sent("s0", 5 * hour)  # its latest counts, once
+    sent("u", hour, counted=False)
+    sent("old", 26 * hour)  # before the day
+
+    _forward()
+    from detection.models import ProblemSite
+
+    rows = ProblemSite.objects.filter(service__slug="acme-p")
+    kept = set(rows.values_list("site_key", flat=True))
+    assert kept == {f"s{n}" for n in range(k)}
