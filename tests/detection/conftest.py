@@ -90,18 +90,3 @@ def sites_admit(service, country: str, last_seen: dt.datetime) -> None:
         SeriesSite(service=service, country=country, site_key=f"site-{k}", last_seen=last_seen)
         for k in range(settings.SERIES_MIN_SITES)
     )
-
-
-def problem_sites_admit(service, slug: str, last_seen: dt.datetime) -> None:
-    """As many sites as a problem needs to be in the 24-hour breakdown, the latest at
-    `last_seen` (buckets written directly come with no reports, whose sites the aggregation
-    records)."""
-    from detection.models import ProblemSite
-    from detection.services.config import listing_sites
-    from reports.models import ProblemType
-
-    problem = ProblemType.objects.get(slug=slug)
-    ProblemSite.objects.bulk_create(
-        ProblemSite(service=service, problem=problem, site_key=f"site-{k}", last_seen=last_seen)
-        for k in range(listing_sites())
-    )

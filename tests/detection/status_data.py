@@ -14,15 +14,28 @@ from detection.models import (
     HourlyBucket,
     Outage,
     OutageEvent,
+    ProblemSite,
     SeriesBaseline,
     SeriesState,
     ServiceStatus,
 )
-from reports.models import Service
+from detection.services.config import listing_sites
+from reports.models import ProblemType, Service
 
 
 def minute_now() -> datetime:
     return timezone.now().replace(second=0, microsecond=0)
+
+
+def problem_sites_admit(service: Service, slug: str, last_seen: datetime) -> None:
+    """As many sites as a problem needs to be in the 24-hour breakdown, the latest at
+    `last_seen` (buckets written directly come with no reports, whose sites the aggregation
+    records)."""
+    problem = ProblemType.objects.get(slug=slug)
+    ProblemSite.objects.bulk_create(
+        ProblemSite(service=service, problem=problem, site_key=f"site-{k}", last_seen=last_seen)
+        for k in range(listing_sites())
+    )
 
 
 def buckets_make(

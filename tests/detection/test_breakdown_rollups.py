@@ -13,8 +13,7 @@ import pytest
 from detection import selectors
 from detection.models import Bucket, HourlyBucket
 from detection.services import buckets_aggregate
-from tests.detection.conftest import problem_sites_admit
-from tests.detection.status_data import buckets_make, country_state_make
+from tests.detection.status_data import buckets_make, country_state_make, problem_sites_admit
 
 pytestmark = pytest.mark.django_db
 

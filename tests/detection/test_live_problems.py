@@ -6,8 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from tests.detection.conftest import problem_sites_admit
-from tests.detection.status_data import buckets_make, minute_now, outage_make, status_make
+from tests.detection.status_data import (
+    buckets_make,
+    minute_now,
+    outage_make,
+    problem_sites_admit,
+    status_make,
+)
 
 pytestmark = pytest.mark.django_db
 

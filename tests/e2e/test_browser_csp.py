@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.detection.status_data import buckets_make, minute_now
+from tests.detection.status_data import buckets_make, minute_now, problem_sites_admit
 from tests.e2e.browser import page  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -31,6 +31,8 @@ def test_pages_run_without_csp_violations(web_server, page, make_service):  # no
         {now - timedelta(minutes=m): 4 for m in range(1, 60)},
         problems={"login": 0.7, "app": 0.3},
     )
+    for slug in ("login", "app"):  # the breakdown lists problems from enough sites only
+        problem_sites_admit(service, slug, now - timedelta(minutes=1))
     violations = _violations(page)
     for path in ("/", "/services/acme/", "/outages/", "/admin/login/"):
         response = page.goto(web_server.url + path)
