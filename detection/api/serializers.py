@@ -557,7 +557,8 @@ class StatusEntrySerializer(ServiceStateSerializer):
         if state.outage is None or not state.outage.is_active:
             return None
         state.outage.cold_start = state.cold  # read with the state: no query of its own
-        return OutageSummarySerializer(state.outage).data
+        # The list's upstream groups, read once for every row (StatusView).
+        return OutageSummarySerializer(state.outage, context=self.context).data
 
 
 class StatusSerializer(serializers.Serializer):

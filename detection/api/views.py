@@ -384,4 +384,8 @@ class StatusView(VersionedReadView):
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         states = selectors.status_list()
-        return StatusSerializer({"count": len(states), "results": states}).data
+        # Every group at once: a provider's outage puts dozens of its services in this list,
+        # and each row's outage read its group with two queries of its own.
+        active = [s.outage for s in states if s.outage is not None and s.outage.is_active]
+        context = {"upstreams": selectors.upstream_views(ids={o.upstream_id for o in active})}
+        return StatusSerializer({"count": len(states), "results": states}, context=context).data

@@ -73,3 +73,41 @@ def test_the_status_list_judges_falling_in_a_fixed_number_of_queries(api_client,
     assert _queries(api_client, "/api/v1/status/") == few
     body = api_client.get("/api/v1/status/").json()["results"]
     assert len(body) == 6 and {s["reports_falling"] for s in body} == {False}
+
+
+def test_the_status_list_reads_upstream_groups_in_a_fixed_number_of_queries(
+    api_client, make_service
+):
+    # A provider's outage puts dozens of services in problems in one group at once: each row's
+    # active outage read its group and the group's members with two queries of its own.
+    from detection.models import UpstreamOutage
+    from reports.models import Provider
+    from tests.detection.status_data import status_make
+
+    now = minute_now()
+    groups = [
+        UpstreamOutage.objects.create(
+            provider=Provider.objects.create(slug=slug, name=slug.title(), kind="cdn"),
+            started_at=now - timedelta(minutes=40),
+            detected_at=now - timedelta(minutes=35),
+            chance=0.001,
+        )
+        for slug in ("edgecdn", "cloudy")
+    ]
+
+    def down(i: int) -> None:
+        service = make_service(f"c{i}")
+        outage = outage_make(service, events=False, upstream=groups[i % 2])
+        status_make(service, 2, outage=outage)
+
+    down(0)
+    few = _queries(api_client, "/api/v1/status/")
+    for i in range(1, 8):
+        down(i)
+    assert _queries(api_client, "/api/v1/status/") == few
+    body = api_client.get("/api/v1/status/").json()["results"]
+    groups_named = {s["service"]: s["active_outage"]["upstream"] for s in body}
+    assert len(groups_named) == 8
+    assert {len(g["services"]) for g in groups_named.values()} == {4}
+    assert groups_named["c1"]["provider"] == "cloudy"
+    assert groups_named["c2"]["provider"] == "edgecdn"
