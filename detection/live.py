@@ -80,6 +80,13 @@ class ServiceLive:
     def code(self) -> str:
         return self.state.code
 
+    @property
+    def reported_today(self) -> bool:
+        """Counted reports in the last 24 hours (the page's own counter): without any, the
+        problems card says so, not that no problem reached the site bar, which read as if
+        some had been reported."""
+        return self.counts["last_24h"] > 0
+
 
 def service_live(*, service: Service) -> ServiceLive:
     return cached_read(f"live:service:{service.pk}", lambda: _service_live(service))
