@@ -5,14 +5,16 @@ buckets' own statement on PostgreSQL, sites_record on SQLite)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import fields
 
 import numpy as np
 import pytest
 
-from detection import selectors
+from detection import selectors, tasks
 from detection.models import ProblemSite
 from detection.services import buckets_aggregate, retention_purge
 from detection.services.config import listing_sites
+from detection.services.retention import RetentionPurged
 from detection.services.sites import PROBLEM_WINDOW, sites_record
 from reports.models import Report
 from reports.services import report_create
@@ -126,6 +128,20 @@ def test_the_daily_purge_keeps_each_problems_latest_sites_within_the_day(
     assert purged.problem_sites == 3 + 1
     kept = set(ProblemSite.objects.values_list("service_id", "site_key"))
     assert kept == {(service.pk, f"s{n}") for n in range(k)} | {(other.pk, "new")}
+
+
+def test_the_retention_task_returns_every_count_of_the_purge(service, problem_types):
+    """What the worker logs: it returned four of RetentionPurged's counts, none of the sites'."""
+    k = listing_sites()
+    ProblemSite.objects.bulk_create(
+        ProblemSite(service=service, problem=problem_types["login"], site_key=f"s{n}",
+                    last_seen=END - n * M) for n in range(k + 2)
+    )  # fmt: skip
+
+    result = tasks.retention_purge()  # at the pinned clock
+
+    assert set(result) == {field.name for field in fields(RetentionPurged)}
+    assert result["problem_sites"] == 2
 
 
 def test_the_aggregation_records_each_problems_latest_sites_as_the_rule_says(
