@@ -3,6 +3,7 @@
 import datetime as dt
 
 import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 
 # A problem is in the service page's 24-hour breakdown only from listing_sites() distinct
@@ -12,9 +13,12 @@ from django.db import migrations, models
 
 
 def sites_from_reports(apps, schema_editor):
-    # The bar as it is now: a later bar only needs its own rows, recorded as reports come.
-    from detection.services.config import listing_sites
-
+    # How many sites a problem keeps: the bar when this was written (listing_sites()), spelt
+    # out rather than imported, so that this migration does the same thing whatever later
+    # code says. The operator's outage minimum, but never below five (BEYOND_ONE_HOST: one
+    # more than the four sites one host can hold). A later bar only needs its own rows,
+    # recorded as reports come.
+    k = max(getattr(settings, "OUTAGE_MIN_NETWORKS", 5), 5)
     connection = schema_editor.connection
     q = connection.ops.quote_name
     site = apps.get_model("detection", "ProblemSite")
@@ -31,7 +35,7 @@ def sites_from_reports(apps, schema_editor):
             f" FROM {q(report._meta.db_table)}"
             f" WHERE created_at >= %s AND counted"
             f" GROUP BY service_id, problem_id, {key}) AS latest WHERE n <= %s",
-            [connection.ops.adapt_datetimefield_value(since), listing_sites()],
+            [connection.ops.adapt_datetimefield_value(since), k],
         )
 
 
