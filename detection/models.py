@@ -99,47 +99,50 @@ class JobCursor(models.Model):
         return f"{self.name} @ {self.position:%Y-%m-%d %H:%M}"
 
 
-class SeriesSite(models.Model):
+class SiteFields(models.Model):
     """A site (reports.networks: an IPv4 /24, an IPv6 /48) that sent a counted report naming
-    one (service, country), and when it last did: the sites that make the pair a series
-    (detection.services.sites)."""
+    one key of a service, and when it last did: each relation of detection.services.sites
+    keeps a key's latest few."""
 
     service = _series_service()
-    country = models.CharField(max_length=2)
     site_key = models.CharField(max_length=64, help_text="Keyed hash of the site.")
     last_seen = models.DateTimeField()
 
     class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["last_seen"])]
+
+
+class SeriesSite(SiteFields):
+    """The sites of one (service, country): those that make the pair a series."""
+
+    country = models.CharField(max_length=2)
+
+    class Meta(SiteFields.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["service", "country", "site_key"], name="series_site_unique"
             )
         ]
-        indexes = [models.Index(fields=["last_seen"])]
 
     def __str__(self) -> str:
         return f"{self.service_id}/{self.country} {self.site_key[:8]} {self.last_seen:%Y-%m-%d}"
 
 
-class ProblemSite(models.Model):
-    """A site (reports.networks) that sent a counted report of one problem of one service, and
-    when it last did: a problem is in the service's 24-hour breakdown only from
-    listing_sites() of them (detection.services.sites), more than one host can hold."""
+class ProblemSite(SiteFields):
+    """The sites of one problem of one service: a problem is in the service's 24-hour
+    breakdown only from listing_sites() of them, more than one host can hold."""
 
-    service = _series_service()
     problem = models.ForeignKey(
         "reports.ProblemType", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    site_key = models.CharField(max_length=64, help_text="Keyed hash of the site.")
-    last_seen = models.DateTimeField()
 
-    class Meta:
+    class Meta(SiteFields.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["service", "problem", "site_key"], name="problem_site_unique"
             )
         ]
-        indexes = [models.Index(fields=["last_seen"])]
 
     def __str__(self) -> str:
         return f"{self.service_id}/{self.problem_id} {self.site_key[:8]} {self.last_seen:%Y-%m-%d}"

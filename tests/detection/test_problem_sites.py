@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import fields
 
-import numpy as np
 import pytest
 
 from detection import selectors, tasks
@@ -15,7 +14,7 @@ from detection.models import ProblemSite
 from detection.services import buckets_aggregate, retention_purge
 from detection.services.config import listing_sites
 from detection.services.retention import RetentionPurged
-from detection.services.sites import PROBLEM_WINDOW, sites_record
+from detection.services.sites import PROBLEM_WINDOW
 from reports.models import Report
 from reports.services import report_create
 from tests.conftest import crowd_address
@@ -142,58 +141,3 @@ def test_the_retention_task_returns_every_count_of_the_purge(service, problem_ty
 
     assert set(result) == {field.name for field in fields(RetentionPurged)}
     assert result["problem_sites"] == 2
-
-
-def test_the_aggregation_records_each_problems_latest_sites_as_the_rule_says(
-    make_service, problem_types
-):
-    """Random counted and uncounted reports with and without a country, reports stored before
-    sites (the network stands for its site), problems fresh and stale beforehand: the
-    aggregation's rows (on PostgreSQL recorded by the buckets' own statement) are
-    sites_record's over the same span, and both are the rule's, reckoned here in Python."""
-    k = listing_sites()
-    services = [make_service(f"psite-{n}") for n in range(2)]
-    problems = [problem_types[slug] for slug in ("login", "app", "website")]
-    rng = np.random.default_rng(5)
-    end = T0 + 10 * M
-    before = []
-    for service in services:
-        # Login has its K within the last hour (fresh: not regrouped), App not.
-        for problem, age in ((problem_types["login"], 10 * M), (problem_types["app"], 3 * H)):
-            before += [ProblemSite(service=service, problem=problem, site_key=f"old-{n}",
-                                   last_seen=end - age - n * M) for n in range(k)]  # fmt: skip
-    reports = [
-        Report(service=services[int(rng.integers(2))], problem=problems[int(rng.integers(3))],
-               country=str(rng.choice(["", "DE", "FR"])), source=Report.Source.API,
-               reporter_key=f"net-{rng.integers(20)}",
-               site_key=str(rng.choice(["", "s1", "s2", "s3"])),
-               counted=bool(rng.random() < 0.8),
-               created_at=T0 + dt.timedelta(seconds=int(rng.integers(600))))
-        for _ in range(400)
-    ]  # fmt: skip
-    Report.objects.bulk_create(reports)
-
-    def recorded(record) -> set[tuple]:
-        ProblemSite.objects.all().delete()
-        ProblemSite.objects.bulk_create(
-            ProblemSite(service_id=s.service_id, problem_id=s.problem_id, site_key=s.site_key,
-                        last_seen=s.last_seen) for s in before
-        )  # fmt: skip
-        record()
-        return set(
-            ProblemSite.objects.values_list("service_id", "problem_id", "site_key", "last_seen")
-        )
-
-    expected = {(s.service_id, s.problem_id, s.site_key, s.last_seen) for s in before}
-    latest: dict[tuple, dict[str, dt.datetime]] = {}
-    for r in reports:
-        if r.counted and r.problem_id != problem_types["login"].id:
-            sites = latest.setdefault((r.service_id, r.problem_id), {})
-            site = r.site_key or r.reporter_key
-            sites[site] = max(sites.get(site, r.created_at), r.created_at)
-    for (sid, pid), sites in latest.items():
-        kept = sorted(sites.items(), key=lambda item: (-item[1].timestamp(), item[0]))[:k]
-        expected |= {(sid, pid, site, seen) for site, seen in kept}
-    assert len(expected) > 6 * k
-    assert recorded(lambda: sites_record(T0, end)) == expected
-    assert recorded(lambda: buckets_aggregate(now=end, since=T0)) == expected

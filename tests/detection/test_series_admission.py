@@ -11,7 +11,7 @@ import pytest
 from detection.models import OVERALL, Bucket, SeriesBaseline, SeriesSite, SeriesState
 from detection.services import baselines_refit, buckets_aggregate, retention_purge
 from detection.services.series import series_active
-from detection.services.sites import sites_record, sites_window
+from detection.services.sites import sites_window
 from reports.models import Report, Service
 from reports.services import report_create
 from tests.detection.conftest import T0, sites_admit
@@ -131,57 +131,6 @@ def test_each_pair_keeps_its_latest_sites_and_a_flood_is_not_regrouped(
     kept = SeriesSite.objects.filter(country="DE")
     assert len(kept) == 3 and all(site.last_seen >= later for site in kept)
     assert (service.pk, "DE") in series_active(now=later + 3 * M)
-
-
-def test_the_aggregation_records_each_pairs_latest_sites_as_the_rule_says(
-    make_service, problem_types, settings
-):
-    """Random counted and uncounted reports, reports stored before sites (the network
-    stands for its site), pairs fresh and stale beforehand: the aggregation's rows (on
-    PostgreSQL recorded by the buckets' own statement) are sites_record's over the same span,
-    and both are the rule's, reckoned here in Python."""
-    settings.SERIES_MIN_SITES = k = 3
-    services = [make_service(f"site-{n}") for n in range(2)]
-    rng = np.random.default_rng(11)
-    end = T0 + 10 * M
-    before = []
-    for service in services:
-        for country, age in (("DE", dt.timedelta(hours=1)), ("FR", dt.timedelta(days=2))):
-            # DE has its K within the last eighth of the idle window (fresh), FR not.
-            before += [SeriesSite(service=service, country=country, site_key=f"old-{n}",
-                                  last_seen=end - age - n * M) for n in range(k)]  # fmt: skip
-    reports = [
-        Report(service=services[int(rng.integers(2))], problem=problem_types["login"],
-               country=str(rng.choice(["", "DE", "FR", "IT"])), source=Report.Source.API,
-               reporter_key=f"net-{rng.integers(12)}", site_key=str(rng.choice(["", "s1", "s2"])),
-               counted=bool(rng.random() < 0.8),
-               created_at=T0 + dt.timedelta(seconds=int(rng.integers(600))))
-        for _ in range(300)
-    ]  # fmt: skip
-    Report.objects.bulk_create(reports)
-
-    def recorded(record) -> set[tuple]:
-        SeriesSite.objects.all().delete()
-        SeriesSite.objects.bulk_create(
-            SeriesSite(service_id=s.service_id, country=s.country, site_key=s.site_key,
-                       last_seen=s.last_seen) for s in before
-        )  # fmt: skip
-        record()
-        return set(SeriesSite.objects.values_list("service_id", "country", "site_key", "last_seen"))
-
-    expected = {(s.service_id, s.country, s.site_key, s.last_seen) for s in before}
-    latest: dict[tuple, dict[str, dt.datetime]] = {}
-    for r in reports:
-        if r.counted and r.country and r.country != "DE":
-            sites = latest.setdefault((r.service_id, r.country), {})
-            site = r.site_key or r.reporter_key
-            sites[site] = max(sites.get(site, r.created_at), r.created_at)
-    for (sid, country), sites in latest.items():
-        kept = sorted(sites.items(), key=lambda item: (-item[1].timestamp(), item[0]))[:k]
-        expected |= {(sid, country, site, seen) for site, seen in kept}
-    assert len(expected) > 6 * k
-    assert recorded(lambda: sites_record(T0, end)) == expected
-    assert recorded(lambda: buckets_aggregate(now=end, since=T0)) == expected
 
 
 def test_cold_refits_are_bounded_per_run_and_take_turns(service, settings):
