@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,7 @@ from detection.models import (
 )
 from detection.presentation import cold_start, country_name
 from reports.cache import catalog_service
-from reports.intake import minute_unheard
+from reports.intake import minutes_unheard
 from reports.models import ProblemType, Service
 
 LEVEL_CODES = {0: "ok", 1: "possible", 2: "problems"}
@@ -318,8 +317,19 @@ def minute_stored(minute: datetime) -> int:
     counted: a busy minute counts a few of each network's reports, so set against its counted
     ones a handful of failed submissions beside forty stored made it unheard, and held open
     outages from resolving (maintainer review, forty-third session)."""
-    rows = Bucket.objects.filter(minute=minute, country=OVERALL)
-    return rows.aggregate(n=Sum("reports"))["n"] or 0
+    return minutes_stored([minute]).get(minute, 0)
+
+
+def minutes_stored(minutes: Sequence[datetime]) -> dict[datetime, int]:
+    """minute_stored of each of `minutes` in one query; minutes without buckets are left out."""
+    rows = (
+        Bucket.objects.filter(minute__in=list(minutes), country=OVERALL)
+        .order_by()
+        .values("minute")
+        .annotate(n=Sum("reports"))
+        .values_list("minute", "n")
+    )
+    return {minute: n or 0 for minute, n in rows}
 
 
 def _minutes_unheard(start: int, end_minute: int) -> bool:
@@ -327,10 +337,8 @@ def _minutes_unheard(start: int, end_minute: int) -> bool:
     not all reach the counts. Such a minute is read as a fall: with Redis away, the status
     said "Reports are falling: now about 40 reports a minute ... may be over" of a minute in
     which 111 came (durability tester F2), where the tick itself held the outage open."""
-    return any(
-        minute_unheard(at, partial(minute_stored, at))
-        for at in map(minute_datetime, range(start, end_minute))
-    )
+    minutes = [minute_datetime(m) for m in range(start, end_minute)]
+    return bool(minutes_unheard(minutes, minutes_stored))
 
 
 def _with_falling(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 KEEP = dt.timedelta(hours=2)
 # Where reports are submitted: the API and the service page's form.
 SUBMISSION_VIEWS = frozenset({"report-create", "reports:service"})
+UNCHECKED = "reports were stored uncounted, their rate limit unchecked with Redis away"
 
 _last_logged = 0.0
 # Minutes this process has marked unchecked already: one write a minute, not one a report.
@@ -111,11 +112,21 @@ def unchecked_stored(*, now: dt.datetime) -> None:
 
 def submissions_failed(minute: dt.datetime) -> int:
     """How many submissions found no database in `minute` (0 if Redis cannot say)."""
+    return _submissions_failed([minute])[minute]
+
+
+def _submissions_failed(minutes: Sequence[dt.datetime]) -> dict[dt.datetime, int]:
+    keys = {_key(minute): minute for minute in minutes}
     try:
-        return int(cache.get(_key(minute)) or 0)
+        found = cache.get_many(list(keys))
     except RedisError as exc:
-        logger.warning("Could not read the failed report submissions of %s: %s", minute, exc)
-        return 0
+        logger.warning(
+            "Could not read the failed report submissions of %s: %s",
+            ", ".join(f"{minute:%Y-%m-%d %H:%M}" for minute in minutes),
+            exc,
+        )
+        found = {}
+    return {minute: int(found.get(key) or 0) for key, minute in keys.items()}
 
 
 def marks_forget() -> None:
@@ -131,12 +142,40 @@ def minute_unheard(minute: dt.datetime, stored: int | Callable[[], int]) -> str:
     make it unheard when at least as many failed as were stored (its buckets hold half of
     what was sent, or less); one report stored unchecked does, since then all of them were.
     """
-    failed = submissions_failed(minute)
-    if failed and failed >= (stored() if callable(stored) else stored):
-        return f"{failed} report submissions found no database"
-    if UncheckedMinute.objects.filter(minute=minute).exists():
-        return "reports were stored uncounted, their rate limit unchecked with Redis away"
-    return ""
+
+    def count(failing: list[dt.datetime]) -> dict[dt.datetime, int]:
+        return {minute: stored() if callable(stored) else stored}
+
+    return minutes_unheard([minute], count).get(minute, "")
+
+
+def minutes_unheard(
+    minutes: Sequence[dt.datetime],
+    stored: Callable[[list[dt.datetime]], Mapping[dt.datetime, int]],
+) -> dict[dt.datetime, str]:
+    """Why each of `minutes` whose reports did not all reach the counts did not, in words
+    (minute_unheard's rules); the minutes that were heard are left out. One Redis read and one
+    query for them all, whatever their number: the status of every page and API answer asks
+    about the newest few minutes, each of which cost a query of its own.
+
+    stored: counts the reports stored in the minutes it is given, each once; given only the
+    minutes in which submissions failed, and not called at all when none did.
+    """
+    if not minutes:
+        return {}
+    failed = _submissions_failed(minutes)
+    failing = [minute for minute in minutes if failed[minute]]
+    counts = stored(failing) if failing else {}
+    reasons = {
+        minute: f"{failed[minute]} report submissions found no database"
+        for minute in failing
+        if failed[minute] >= counts.get(minute, 0)
+    }
+    rest = [minute for minute in minutes if minute not in reasons]
+    if rest:
+        marked = UncheckedMinute.objects.filter(minute__in=rest).values_list("minute", flat=True)
+        reasons |= dict.fromkeys(set(rest) & set(marked), UNCHECKED)
+    return reasons
 
 
 def marks_purge(*, before: dt.datetime) -> int:

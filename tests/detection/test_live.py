@@ -426,3 +426,19 @@ def test_a_relapse_is_shaded_as_two_runs_not_across_its_lull(midday, client, ser
     Outage.objects.filter(pk=acme_down.pk).update(paused_minutes=0)
     outage.paused_minutes = 0
     assert live._outage_live(outage).highlight == [(outage.started_at, None)]
+
+
+def test_a_minute_whose_submissions_found_no_database_is_no_fall(midday, service, acme_down):
+    """The database away: as many report submissions failed in a minute as were stored in it,
+    so its buckets hold half of what was sent or less, and its few counted reports are no
+    fall (reports.intake). Fewer failed than stored, the minute counts as heard."""
+    from reports.intake import submission_failed
+
+    now = minute_now()
+    newest = Bucket.objects.filter(service=service, minute__gte=now - timedelta(minutes=5))
+    newest.update(counted=2, reporters=2)  # 30 stored in each overall minute, 2 counted
+    for _ in range(29):
+        submission_failed(now=now - timedelta(minutes=3))
+    assert live._service_live(service).state.falling is True
+    submission_failed(now=now - timedelta(minutes=3))
+    assert live._service_live(service).state.falling is False

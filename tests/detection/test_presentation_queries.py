@@ -111,3 +111,34 @@ def test_the_status_list_reads_upstream_groups_in_a_fixed_number_of_queries(
     assert {len(g["services"]) for g in groups_named.values()} == {4}
     assert groups_named["c1"]["provider"] == "cloudy"
     assert groups_named["c2"]["provider"] == "edgecdn"
+
+
+def test_the_status_reads_its_newest_minutes_unheard_in_one_query(api_client, make_service, midday):
+    # Whether one of an open outage's newest five minutes went unheard (reports.intake) was
+    # asked one minute at a time: five queries on every cold read of the status, and one more
+    # for each minute in which report submissions failed.
+    from reports.intake import submission_failed
+    from tests.detection.status_data import baseline_store, buckets_make, flat_baseline, status_make
+
+    now = minute_now()
+    service = make_service("d0")
+    buckets_make(service, {now - timedelta(minutes=m): 30 for m in range(1, 40)})
+    baseline_store(service, flat_baseline(2.0))
+    outage = outage_make(service, started_at=now - timedelta(minutes=30), events=False)
+    status_make(service, 2, outage=outage)
+
+    def read() -> list[str]:
+        data_version_bump()
+        with CaptureQueriesContext(connection) as queries:
+            assert api_client.get("/api/v1/status/").status_code == 200
+        return [q["sql"].lower() for q in queries]
+
+    read()  # the catalog loaded once per process
+    heard = read()
+    assert sum("uncheckedminute" in sql for sql in heard) == 1
+    # Fewer failed than stored (30 each): still heard, their stored reports counted at once.
+    for minutes_ago in (2, 4):
+        submission_failed(now=now - timedelta(minutes=minutes_ago, seconds=-10))
+    failed = read()
+    assert len(failed) == len(heard) + 1
+    assert api_client.get("/api/v1/status/").json()["results"][0]["reports_falling"] is False

@@ -129,3 +129,28 @@ def test_reports_stored_with_redis_away_mark_their_minute(service, redis_down):
     )
     assert response.status_code == 201 and response.json()["counted"] is False
     assert UncheckedMinute.objects.count() == 1
+
+
+def test_many_minutes_are_judged_in_one_query(service, django_assert_num_queries):
+    """Each minute by minute_unheard's rules, the marks of all of them read at once, and the
+    stored reports asked for only of the minutes in which submissions failed."""
+    at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=10)
+    minutes = [at + timedelta(minutes=m) for m in range(5)]
+    UncheckedMinute.objects.create(minute=minutes[1])
+    for m, failures in ((2, 3), (3, 1)):
+        for _ in range(failures):
+            intake.submission_failed(now=minutes[m] + timedelta(seconds=30))
+    asked = []
+
+    def stored(failing):
+        asked.append(failing)
+        return {minutes[2]: 3, minutes[3]: 2}
+
+    with django_assert_num_queries(1):
+        reasons = intake.minutes_unheard(minutes, stored)
+    assert reasons == {
+        minutes[1]: intake.UNCHECKED,
+        minutes[2]: "3 report submissions found no database",
+    }
+    assert asked == [[minutes[2], minutes[3]]]
+    assert intake.minutes_unheard([], stored) == {}
