@@ -1189,6 +1189,13 @@ def upstream_views(*, ids: set[int] | list[int]) -> dict[int, UpstreamView]:
     return _upstream_views(list(rows))
 
 
+def outages_upstream_views(outages: Iterable[Outage]) -> dict[int, UpstreamView]:
+    """The upstream groups of a list's outages, by id, read once for the whole list: without
+    them each grouped outage's answer reads its group and the group's members with two
+    queries of its own, and a provider's outage puts dozens of its services in one list."""
+    return upstream_views(ids={outage.upstream_id for outage in outages})
+
+
 def upstream_active() -> list[UpstreamView]:
     """Upstream outages still going on, the newest first (the home page's section)."""
     rows = UpstreamOutage.objects.filter(resolved_at__isnull=True).select_related("provider")

@@ -342,8 +342,7 @@ class OutageListView(VersionedReadView):
         query.is_valid(raise_exception=True)
         outages = selectors.outage_list(**query.validated_data)
         page = selectors.outages_cold_marked(list(self.paginate_queryset(outages)))
-        upstreams = selectors.upstream_views(ids={o.upstream_id for o in page})
-        context = {"upstreams": upstreams}
+        context = {"upstreams": selectors.outages_upstream_views(page)}
         data = OutageSummarySerializer(page, many=True, context=context).data
         return self.get_paginated_response(data).data
 
@@ -384,8 +383,6 @@ class StatusView(VersionedReadView):
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         states = selectors.status_list()
-        # Every group at once: a provider's outage puts dozens of its services in this list,
-        # and each row's outage read its group with two queries of its own.
         active = [s.outage for s in states if s.outage is not None and s.outage.is_active]
-        context = {"upstreams": selectors.upstream_views(ids={o.upstream_id for o in active})}
+        context = {"upstreams": selectors.outages_upstream_views(active)}
         return StatusSerializer({"count": len(states), "results": states}, context=context).data
