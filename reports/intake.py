@@ -117,15 +117,19 @@ def submissions_failed(minute: dt.datetime) -> int:
 
 def _submissions_failed(minutes: Sequence[dt.datetime]) -> dict[dt.datetime, int]:
     keys = {_key(minute): minute for minute in minutes}
-    try:
-        found = cache.get_many(list(keys))
-    except RedisError as exc:
-        logger.warning(
-            "Could not read the failed report submissions of %s: %s",
-            ", ".join(f"{minute:%Y-%m-%d %H:%M}" for minute in minutes),
-            exc,
-        )
-        found = {}
+    found = {}
+    # Status reads ask this on every cold read: a hung Redis must cost them its socket timeout
+    # once per rest, not once per read (outagewatch.redis_rest).
+    if not redis_resting():
+        try:
+            found = cache.get_many(list(keys))
+        except RedisError as exc:
+            if redis_failed(exc):
+                logger.warning(
+                    "Could not read the failed report submissions of %s: %s",
+                    ", ".join(f"{minute:%Y-%m-%d %H:%M}" for minute in minutes),
+                    exc,
+                )
     return {minute: int(found.get(key) or 0) for key, minute in keys.items()}
 
 

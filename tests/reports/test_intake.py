@@ -12,6 +12,7 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from outagewatch.redis_rest import redis_rest_forget
 from reports import intake, services
 from reports.models import Report, UncheckedMinute
 
@@ -121,6 +122,26 @@ def test_failed_submissions_make_a_minute_unheard_only_against_fewer_stored(serv
         intake.submission_failed(now=at + timedelta(seconds=30))
     assert intake.minute_unheard(at, stored=3) == "3 report submissions found no database"
     assert intake.minute_unheard(at, stored=4) == ""
+
+
+def test_a_redis_that_just_failed_is_not_asked_about_failed_submissions(monkeypatch):
+    """A hung Redis costs the status reads its socket timeout once per rest, not per read."""
+    at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    intake.submission_failed(now=at + timedelta(seconds=30))
+    asked = []
+
+    class Hung:
+        def get_many(self, keys):
+            asked.append(keys)
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(intake, "cache", Hung())
+        assert intake.submissions_failed(at) == 0  # Redis cannot say
+        assert intake.submissions_failed(at) == 0
+    assert len(asked) == 1  # the second read went on without it
+    redis_rest_forget()
+    assert intake.submissions_failed(at) == 1
 
 
 def test_reports_stored_with_redis_away_mark_their_minute(service, redis_down):
