@@ -545,12 +545,15 @@ def subscription_confirm(
     if not confirmation.subscription.service.is_active:
         return None  # retired: nothing to confirm (the view says so first)
     with transaction.atomic():
+        # The subscription's row first, then its links, as unsubscribing and every other
+        # change of a subscription take them: the link's first, two links followed at once,
+        # or a link beside an unsubscribe, each waited for the other (a deadlock, a 500).
+        subscription = Subscription.objects.select_for_update().get(pk=confirmation.subscription_id)
         used = ConfirmationDelivery.objects.filter(pk=confirmation.pk, used_at__isnull=True).update(
             used_at=now
         )
         if not used:
             return None
-        subscription = Subscription.objects.select_for_update().get(pk=confirmation.subscription_id)
         active = subscription.confirmed_at and not (
             subscription.unsubscribed_at or subscription.disabled_at
         )
