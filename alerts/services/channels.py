@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from alerts import channels, presentation
 from alerts.channels import Notice, TransportError
 from alerts.models import Subscription
-from alerts.services.subscriptions import ongoing_outage_tell
+from alerts.services.subscriptions import ongoing_outage_tell, service_alerts_lock
 from detection.models import Outage
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,7 @@ def channel_reenable(*, subscription: Subscription, now: datetime | None = None)
         return ChannelTested(False, f"{tested.message} The channel stays disabled.")
     # Conditional: a delete or an unsubscribe during the test wins.
     with transaction.atomic():
+        service_alerts_lock(service_id=subscription.service_id)
         enabled = Subscription.objects.filter(
             pk=subscription.pk, disabled_at__isnull=False, unsubscribed_at__isnull=True
         ).update(disabled_at=None, disabled_reason="", failures=0)

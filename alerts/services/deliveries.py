@@ -33,6 +33,7 @@ from alerts.services.outbox import (
     queue_after_commit,
 )
 from alerts.services.sending import message_id_keep, notice_send
+from alerts.services.subscriptions import service_alerts_lock
 from alerts.services.upstream import upstream_deliveries_queue
 from alerts.tasks import (
     alert_delivery_send_task,
@@ -79,6 +80,11 @@ def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -
     """
     change = OutageChange(change)
     now = now or timezone.now()
+    if change != OutageChange.ACKNOWLEDGED:
+        # Who is told depends on who is on: a subscription turning on meanwhile waits, or is
+        # waited for. Not for an acknowledgement: its poll may take several services' rows in
+        # any order, and it only adds to what those told already heard.
+        service_alerts_lock(service_id=outage.service_id)
     if change == OutageChange.ACKNOWLEDGED:
         ids = selectors.subscription_ids_told_active(outage=outage, acknowledged=True)
         return _deliveries_create(

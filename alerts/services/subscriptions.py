@@ -545,6 +545,7 @@ def subscription_confirm(
     if not confirmation.subscription.service.is_active:
         return None  # retired: nothing to confirm (the view says so first)
     with transaction.atomic():
+        service_alerts_lock(service_id=confirmation.subscription.service_id)
         # The subscription's row first, then its links, as unsubscribing and every other
         # change of a subscription take them: the link's first, two links followed at once,
         # or a link beside an unsubscribe, each waited for the other (a deadlock, a 500).
@@ -584,10 +585,21 @@ def subscription_confirm(
     return subscription
 
 
+def service_alerts_lock(*, service_id: int) -> None:
+    """Lock the service's row until the transaction ends. Taken before a subscription turns
+    on (which then looks for an outage going on: ongoing_outage_tell) and by detection's news
+    of an outage (which then looks for the subscriptions on: alerts_notify), so that the
+    later of the two sees what the earlier wrote. Without it each took the other's change,
+    not committed yet, for absent: a link followed while the tick opened an outage was never
+    told of it. Before any subscription's row, so that the two cannot wait for each other.
+    FOR NO KEY UPDATE: reports (their foreign key takes the row's KEY SHARE lock) go on."""
+    Service.objects.select_for_update(no_key=True).filter(pk=service_id).values_list("pk").first()
+
+
 def ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:
     """Queue "problems detected" about the outage going on now, for someone who just
     confirmed (or whose channel was just re-enabled); nothing if they were told about it
-    already (or are being told)."""
+    already (or are being told). The caller holds service_alerts_lock."""
     outage = selectors.outage_ongoing_for(subscription=subscription)
     if outage is None or selectors.subscription_told_about(
         outage=outage, subscription=subscription

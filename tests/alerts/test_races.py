@@ -8,11 +8,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from alerts import services
-from alerts.models import ConfirmationDelivery, Subscription
+from alerts import selectors, services
+from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks and deadlocks: PostgreSQL only"
@@ -20,22 +20,39 @@ postgresql_only = pytest.mark.skipif(
 ROUNDS = 5
 
 
-def _both(first, second, *, meet_in: tuple[object, str], meet_in_other: tuple[object, str]):
-    """Run first() and second() in two threads at once, each stopping at a meeting point (the
-    attribute named, wrapped) until the other reached its own: the interleaving that the
-    race needs, every time. Returns what each raised (None if nothing)."""
-    start, meet = threading.Barrier(2), threading.Barrier(2, timeout=5)
+def _both(
+    first,
+    second,
+    *,
+    meet_in: tuple[object, str],
+    meet_in_other: tuple[object, str],
+    after: bool = False,
+    timeout: float = 5,
+):
+    """Run first() and second() in two threads at once, each stopping at a meeting point (a
+    call of the attribute named: before it, or `after` it returned) until the other reached
+    its own: the interleaving that the race needs, every time. A side that a lock of the
+    other's holds up never comes: the other goes on after `timeout`. Returns what each
+    raised (None if nothing)."""
+    start, meet = threading.Barrier(2), threading.Barrier(2, timeout=timeout)
     errors: list[BaseException | None] = [None, None]
     here = threading.local()
 
     def wrapped(real):
-        def call(*args, **kwargs):
+        def meeting() -> None:
             if getattr(here, "meeting", False):
                 here.meeting = False
                 # Broken (timed out): the other side waits on a lock of ours, no meeting.
                 with contextlib.suppress(threading.BrokenBarrierError):
                     meet.wait()
-            return real(*args, **kwargs)
+
+        def call(*args, **kwargs):
+            if not after:
+                meeting()
+            result = real(*args, **kwargs)
+            if after:
+                meeting()
+            return result
 
         return call
 
@@ -119,6 +136,8 @@ def _confirm_both(links: list[ConfirmationDelivery]) -> tuple[list, list]:
         lambda: confirm(1),
         meet_in=(Subscription.objects, "select_for_update"),
         meet_in_other=(Subscription.objects, "select_for_update"),
+        # With the service's row locked first, the second waits for the first there.
+        timeout=1,
     )
     return errors, outcomes
 
@@ -137,3 +156,44 @@ def test_following_two_links_of_one_subscription_at_once_confirms_once(service):
         assert not ConfirmationDelivery.objects.filter(
             subscription=subscription, used_at__isnull=True
         ).exists()
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_link_followed_while_the_tick_opens_an_outage_is_told_of_it(service, outage):
+    """The tick's transaction opened the outage and read the active subscriptions while the
+    link's transaction made the subscription active and looked for an outage going on:
+    neither saw the other's uncommitted row, so nobody ever told the subscriber (no
+    "problems detected", hence no "resolved" either)."""
+    for k in range(3):
+        subscription = Subscription.objects.create(
+            email=f"cat{k}@example.com", service=service, countries=["FR"]
+        )
+        link = ConfirmationDelivery.objects.create(
+            subscription=subscription,
+            countries=["FR"],
+            address_key=subscription.email,
+            status=ConfirmationDelivery.Status.SENT,
+            sent_at=timezone.now(),
+        )
+        opened: list = []
+
+        def tick(opened=opened) -> None:
+            with transaction.atomic():
+                opened.append(outage(countries=["FR"]))
+                services.alerts_notify(outage=opened[0], change="opened")
+
+        errors = _both(
+            tick,
+            lambda link=link: services.subscription_confirm(confirmation=link),
+            meet_in=(selectors, "subscriptions_for_outage"),
+            meet_in_other=(selectors, "outage_ongoing_for"),
+            after=True,
+            timeout=2,
+        )
+        assert errors == [None, None]
+        told = AlertDelivery.objects.filter(outage=opened[0], subscription=subscription)
+        assert list(told.values_list("kind", flat=True)) == [AlertDelivery.Kind.OPENED]
+        opened[0].status = "resolved"
+        opened[0].resolved_at = timezone.now()
+        opened[0].save()
