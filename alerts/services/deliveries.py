@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from alerts import emails, presentation, selectors
@@ -60,6 +61,9 @@ class OutageChange(enum.StrEnum):
     ACKNOWLEDGED = "acknowledged"
 
 
+# Atomic: detection calls it inside its transaction (a savepoint then), anyone else gets one
+# of its own for the service's lock to hold.
+@transaction.atomic
 def alerts_notify(*, outage: Outage, change: str, now: datetime | None = None) -> int:
     """Detection's one way into alerts: ``outage`` opened, changed, reopened or resolved.
 
