@@ -459,9 +459,15 @@ def comment_hide(*, report_ids: list[int]) -> int:
 
 def comment_show(*, report_ids: list[int]) -> int:
     """Undo a hide, and forget the flags: a moderator has read the comment and kept it."""
-    CommentFlag.objects.filter(report_id__in=report_ids).delete()
-    return (
-        Report.objects.filter(pk__in=report_ids)
-        .exclude(comment="")
-        .update(comment_hidden=False, comment_flags=0)
-    )
+    with transaction.atomic():
+        # The reports' rows first, as comment_flag takes them: a flag being written meanwhile
+        # is committed, then deleted with the others. Not locked, it escaped the delete and
+        # outlived its count, and its block could never flag the comment again.
+        rows = Report.objects.select_for_update().filter(pk__in=report_ids).order_by("pk")
+        list(rows.values_list("pk"))  # in one order: two moderators at once take turns
+        CommentFlag.objects.filter(report_id__in=report_ids).delete()
+        return (
+            Report.objects.filter(pk__in=report_ids)
+            .exclude(comment="")
+            .update(comment_hidden=False, comment_flags=0)
+        )

@@ -70,3 +70,45 @@ def test_enough_blocks_flagging_at_once_hide_it(service):
     addresses = [crowd_address(k) for k in range(COMMENT_HIDE_AFTER_FLAGS)]
     assert _flags_at_once(service, report, addresses) == [True] * COMMENT_HIDE_AFTER_FLAGS
     assert report.comment_flags == COMMENT_HIDE_AFTER_FLAGS
+
+
+def test_a_flag_taken_while_a_moderator_shows_the_comment_again_is_not_half_kept(service):
+    """comment_show deleted the flags and then zeroed the count: a flag being written
+    meanwhile (not committed: not deleted) was kept, its count zeroed, and its block could
+    never count again on that comment (each later flag from it said "already")."""
+    report = _comment(service)
+    written, shown = threading.Event(), threading.Event()
+    real = CommentFlag.objects.get_or_create
+
+    def get_or_create(*args, **kwargs):
+        result = real(*args, **kwargs)
+        written.set()
+        shown.wait(2)  # the moderator's reset runs now, or waits for this flag's commit
+        return result
+
+    def flag() -> None:
+        try:
+            services.comment_flag(service=service, report_id=report.pk, address="12.1.1.1")
+        finally:
+            connections.close_all()
+
+    def show() -> None:
+        try:
+            written.wait(5)
+            services.comment_show(report_ids=[report.pk])
+            shown.set()
+        finally:
+            connections.close_all()
+
+    CommentFlag.objects.get_or_create = get_or_create
+    try:
+        threads = [threading.Thread(target=flag), threading.Thread(target=show)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        del CommentFlag.objects.get_or_create
+    report.refresh_from_db()
+    blocks = CommentFlag.objects.filter(report=report).values("block_key").distinct().count()
+    assert report.comment_flags == blocks
