@@ -154,7 +154,8 @@ def test_an_episode_is_one_observation_worth_its_peak():
     assert cal[0, OPEN] == 0 and cal[0, ALARM] == 0
     assert cal[0, QUIET_HEAVY] == 1  # 4.5 reaches 2 + 2
     np.testing.assert_array_equal(cal[0, TAIL], (GRID <= 4.5).astype(float))
-    assert math.isclose(cal[0, N], sum(math.exp(-k / (28 * 1440)) for k in range(4)))
+    per_minute = 1 / (CONFIG.calibration.calibration_days * 1440)
+    assert math.isclose(cal[0, N], sum(math.exp(-k * per_minute) for k in range(4)))
 
 
 def test_unjudged_buckets_change_nothing():
