@@ -38,6 +38,7 @@ from detection.models import (
     UpstreamOutage,
 )
 from detection.presentation import cold_start, country_name
+from detection.transactions import open_transactions
 from reports.cache import catalog_service
 from reports.intake import minutes_unheard
 from reports.models import ProblemType, Service
@@ -833,28 +834,6 @@ UNSEEN_WRITES_LAG = timedelta(seconds=60)
 # the web and worker hosts' clocks differ by what NTP leaves (docs/deployment.md).
 STAMP_MARGIN = timedelta(seconds=2)
 
-# How long the oldest other transaction on this database has been open, on the database's own
-# clock (a duration: its offset from the app's clock cancels out), and whether a session this role
-# may not see (another role's, without pg_read_all_stats) holds the outage table in a transaction.
-# Every open transaction counts, not only those that wrote already: a stamp is taken before the
-# write that gives its transaction an xid.
-_OPEN_TRANSACTIONS_SQL = """
-SELECT
-    extract(epoch FROM clock_timestamp() - min(a.xact_start) FILTER (
-        WHERE a.datname = current_database() AND a.backend_type = 'client backend'
-    )),
-    coalesce(bool_or(
-        (a.state = 'disabled' AND a.datname = current_database())
-        OR (a.state IS NULL AND a.pid IN (
-            SELECT l.pid FROM pg_locks l
-            WHERE l.relation = %s::regclass
-              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-        ))
-    ), false)
-FROM pg_stat_activity a
-WHERE a.pid <> pg_backend_pid()
-"""
-
 
 def outages_updated_until() -> datetime:
     """Where a poller of `updated_since` resumes: every outage change stamped before this time
@@ -869,13 +848,12 @@ def outages_updated_until() -> datetime:
     read_at = timezone.now()
     if connection.vendor != "postgresql":
         return read_at - UNSEEN_WRITES_LAG
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block:  # what it read of pg_stat_activity is kept till its end
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(_OPEN_TRANSACTIONS_SQL, [Outage._meta.db_table])
-        open_for, unseen = cursor.fetchone()
-    until = read_at - timedelta(seconds=float(open_for or 0)) - STAMP_MARGIN
-    if unseen:  # a transaction of unknown age may hold a change: as where none can be seen
+    # Every open transaction counts, not only those that wrote already: a stamp is taken
+    # before the write that gives its transaction an xid.
+    found = open_transactions(Outage._meta.db_table)
+    open_for = found.now - found.oldest_start if found.oldest_start else timedelta(0)
+    until = read_at - max(open_for, timedelta(0)) - STAMP_MARGIN
+    if found.unseen:  # a transaction of unknown age may hold a change: as where none can be seen
         until = min(until, read_at - UNSEEN_WRITES_LAG)
     return until
 

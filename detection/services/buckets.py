@@ -25,6 +25,7 @@ from detection.models import OVERALL, Bucket, HourlyBucket, JobCursor
 from detection.services.bulk import server_cursor
 from detection.services.sites import sites_record, sites_record_ctes, sites_record_params
 from detection.services.timeutil import CLOCK_SLACK, hour_floor, minute_floor
+from detection.transactions import open_transactions
 from reports.models import Report
 from reports.selectors import report_site, report_site_sql
 
@@ -34,6 +35,9 @@ CURSOR = JobCursor.BUCKETS
 # Moved whenever minutes before the late window are rewritten (a backfill, a reset): what
 # readers that keep buckets between minutes watch (buckets_settled).
 REWRITE_CURSOR = "buckets-rewrite"
+# The newest report id the last run read, and when (on the database's clock): what the next
+# run takes as seen once no writer of that time is still open (_ids_final).
+IDS_CURSOR = "buckets-ids"
 # One query window: bounds memory and transaction length during a long catch-up.
 CHUNK = dt.timedelta(hours=6)
 _COUNTS = {
@@ -64,7 +68,9 @@ def buckets_aggregate(
     end = minute_floor(now or timezone.now())  # the current minute is still filling
     cursor = JobCursor.objects.filter(name=CURSOR).first()
     start = settled = _start(end, cursor, backfill=since is not None)
-    newest, late = _late_reports(settled, end, since, None if cursor is None else cursor.last_id)
+    newest, read_at, late = _late_reports(
+        settled, end, since, None if cursor is None else cursor.last_id
+    )
     if late is not None:
         since = late if since is None else min(since, late)
     if since is not None:
@@ -89,19 +95,64 @@ def buckets_aggregate(
                 sites_record(chunk_start, chunk_end)
             _advance(chunk_end)
         chunk_start = chunk_end
-    if newest is not None:  # never backwards: a backfill may run beside the beat
+    seen = _ids_final(newest, read_at, cursor is None or cursor.last_id is None)
+    if seen is not None:  # never backwards: a backfill may run beside the beat
         JobCursor.objects.filter(name=CURSOR).filter(
-            Q(last_id__isnull=True) | Q(last_id__lt=newest)
-        ).update(last_id=newest)
+            Q(last_id__isnull=True) | Q(last_id__lt=seen)
+        ).update(last_id=seen)
     return BucketsAggregated(start=start, end=end, buckets=written, hours=hours)
+
+
+def _ids_final(newest: int | None, read_at: dt.datetime | None, first: bool) -> int | None:
+    """The newest report id below which no report can still commit: what the next run may
+    take as seen (_late_reports looks for late commits only above it); None: keep it.
+
+    Ids are handed out when a report is written, not when it commits, so a transaction still
+    open can commit an id below the newest one seen (a web process stalled between its write
+    and its commit, for longer than the late window). On SQLite writers take turns and commit
+    in id order: the newest is final. On PostgreSQL every id up to `newest` was handed out by
+    a transaction that began before `read_at` (the database's time of that read), so it is
+    final once no writer that began by then is open. A writer open since before holds seen
+    back (to the last run's newest, if that one is final), and its reports are found when it
+    commits. first: no run has set seen yet; then 0 rather than nothing, or the next run
+    would not look for late commits at all.
+    """
+    if connection.vendor != "postgresql" or newest is None or read_at is None:
+        return newest
+    oldest = open_transactions(Report._meta.db_table, writers_only=True)
+    pending = JobCursor.objects.filter(name=IDS_CURSOR).first()
+    JobCursor.objects.update_or_create(
+        name=IDS_CURSOR, defaults={"position": read_at, "last_id": newest}
+    )
+
+    def final_at(when: dt.datetime) -> bool:
+        return not oldest.unseen and (oldest.oldest_start is None or oldest.oldest_start > when)
+
+    if final_at(read_at):
+        return newest
+    if pending is not None and pending.last_id is not None and final_at(pending.position):
+        return pending.last_id
+    return 0 if first else None
+
+
+def _newest_id() -> tuple[int | None, dt.datetime | None]:
+    """The newest report id, and on PostgreSQL the database's time when it was read (at the
+    statement's end, so after its snapshot: _ids_final)."""
+    if connection.vendor != "postgresql":
+        return Report.objects.aggregate(newest=Max("id"))["newest"], None
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(Report._meta.db_table)
+        cursor.execute(f"SELECT max(id), clock_timestamp() FROM {table}")
+        return cursor.fetchone()
 
 
 def _late_reports(
     settled: dt.datetime, end: dt.datetime, since: dt.datetime | None, seen: int | None
-) -> tuple[int | None, dt.datetime | None]:
-    """(the newest report id now, the minute of the oldest report committed since the last run
-    for a minute before `settled` and `since` (a backfill's own reports are not late), or
-    None); `seen`: the newest id the last run saw (None before the first).
+) -> tuple[int | None, dt.datetime | None, dt.datetime | None]:
+    """(the newest report id now, when it was read (_newest_id), the minute of the oldest
+    report committed since the last run for a minute before `settled` and `since` (a
+    backfill's own reports are not late), or None); `seen`: the newest id below which no
+    report was left to commit at the last run (_ids_final; None before the first).
 
     Each run counts again only the late window before its watermark. A report stamped
     earlier than that by the time it commits (a web host whose clock is behind, an insert
@@ -109,23 +160,23 @@ def _late_reports(
     in no chart, count or baseline. Report ids only grow, so the reports committed since the
     last run are those above the id it saw (a range of the primary key: a minute's worth).
     """
-    newest = Report.objects.aggregate(newest=Max("id"))["newest"]
+    newest, read_at = _newest_id()
     if newest is None or seen is None or newest <= seen:
-        return newest, None
+        return newest, read_at, None
     oldest = end - dt.timedelta(days=settings.BUCKET_RETENTION_DAYS)
     before = settled if since is None else min(settled, minute_floor(since))
     found = Report.objects.filter(
         id__gt=seen, id__lte=newest, created_at__lt=before, created_at__gte=oldest
     ).aggregate(first=Min("created_at"), n=Count("id"))
     if not found["n"]:
-        return newest, None
+        return newest, read_at, None
     logger.warning(
         "%d reports were committed after their minutes were counted (the oldest for %s: a "
         "web host's clock behind, or a slow commit); counting again from there",
         found["n"],
         found["first"],
     )
-    return newest, minute_floor(found["first"])
+    return newest, read_at, minute_floor(found["first"])
 
 
 def buckets_rewritten(first: dt.datetime) -> None:

@@ -19,13 +19,6 @@ S = dt.timedelta(seconds=1)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers: PostgreSQL")
-@pytest.mark.xfail(
-    strict=True,
-    reason="Not fixed: the aggregation takes the newest report id as 'seen', but ids are "
-    "handed out before commit, so a report whose id is lower than one already seen and "
-    "that commits after the run, for a minute outside the late window, never reaches a "
-    "bucket (detection.services.buckets._late_reports).",
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_report_committed_after_a_higher_id_was_counted_still_reaches_its_bucket(
     service, problem_types, settings
