@@ -90,8 +90,9 @@ class JobCursor(models.Model):
 
     name = models.CharField(max_length=50, unique=True)
     position = models.DateTimeField()
-    # Bucketing's: the newest report id its last run saw, so the next finds reports that
-    # were committed since for minutes it had settled (detection.services.buckets).
+    # Bucketing's: the newest report id below which its last run found nothing left to commit,
+    # so the next finds reports committed since for minutes it had settled
+    # (detection.services.buckets._ids_final; its "buckets-ids" row keeps the newest id read).
     last_id = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
