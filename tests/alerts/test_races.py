@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alerts import selectors, services
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from tests.concurrency import at_once
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks and deadlocks: PostgreSQL only"
@@ -199,30 +200,6 @@ def test_a_link_followed_while_the_tick_opens_an_outage_is_told_of_it(service, o
         opened[0].save()
 
 
-def _at_once(count: int, work) -> tuple[list, list]:
-    """work(i) in `count` threads released together, each on its own connection: (results,
-    errors)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-    errors: list[BaseException | None] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except BaseException as exc:  # handed to the test
-            errors[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
-
-
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_workers_sending_one_delivery_at_once_send_one_email(subscriber, outage, mailoutbox):
@@ -231,7 +208,7 @@ def test_workers_sending_one_delivery_at_once_send_one_email(subscriber, outage,
     subscriber()
     services.alerts_notify(outage=outage(), change="opened")
     delivery = AlertDelivery.objects.get()
-    results, errors = _at_once(
+    results, errors = at_once(
         4, lambda i: services.alert_delivery_send(delivery_id=delivery.pk).outcome
     )
     assert errors == [None] * 4
@@ -246,7 +223,7 @@ def test_sign_ups_of_a_new_address_at_once_make_one_subscription_and_one_link(se
     first, then reads its row, locked) and the row lock after it."""
     for k in range(3):
         email = f"dan{k}@example.com"
-        _, errors = _at_once(
+        _, errors = at_once(
             4,
             lambda i, email=email: services.subscription_request(
                 email=email, service=service, countries=["FR"]

@@ -16,6 +16,7 @@ from reports import services
 from reports.api.serializers import ReportCreatedSerializer
 from reports.models import BlockWindow, Report, ReporterWindow, Service
 from reports.networks import block_window_end, network_keys
+from tests.concurrency import at_once
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
 POSTGRESQL = connection.vendor == "postgresql"
@@ -160,30 +161,13 @@ def test_both_writers_return_the_stored_row(writer, service, problem_types):
     )
 
 
-def _concurrently(count: int, work) -> list:
-    """Run work(i) in `count` threads, each with its own database connection, all at once."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reports_from_one_network_count_once(writer, service, problem_types):
     login = problem_types["login"]
-    results = _concurrently(8, lambda i: _report(service, login, address=f"198.51.100.{i}").counted)
+    results, errors = at_once(
+        8, lambda i: _report(service, login, address=f"198.51.100.{i}").counted
+    )
+    assert errors == [None] * 8
     assert sorted(results) == [False] * 7 + [True]
     assert Report.objects.filter(counted=True).count() == 1
     assert Report.objects.count() == 8
@@ -195,7 +179,8 @@ def test_concurrent_reports_from_one_block_stop_at_its_cap(
 ):
     settings.REPORT_BLOCK_MAX_COUNTED = 3
     login = problem_types["login"]
-    results = _concurrently(8, lambda i: _report(service, login, address=f"100.64.{i}.1").counted)
+    results, errors = at_once(8, lambda i: _report(service, login, address=f"100.64.{i}.1").counted)
+    assert errors == [None] * 8
     assert results.count(True) == 3
     assert BlockWindow.objects.get().counted == 3
     assert ReporterWindow.objects.count() == 8  # every network spent its window
