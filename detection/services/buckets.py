@@ -68,9 +68,8 @@ def buckets_aggregate(
     end = minute_floor(now or timezone.now())  # the current minute is still filling
     cursor = JobCursor.objects.filter(name=CURSOR).first()
     start = settled = _start(end, cursor, backfill=since is not None)
-    newest, read_at, late = _late_reports(
-        settled, end, since, None if cursor is None else cursor.last_id
-    )
+    newest, read_at = _newest_id()
+    late = _late_reports(settled, end, since, None if cursor is None else cursor.last_id, newest)
     if late is not None:
         since = late if since is None else min(since, late)
     if since is not None:
@@ -147,12 +146,16 @@ def _newest_id() -> tuple[int | None, dt.datetime | None]:
 
 
 def _late_reports(
-    settled: dt.datetime, end: dt.datetime, since: dt.datetime | None, seen: int | None
-) -> tuple[int | None, dt.datetime | None, dt.datetime | None]:
-    """(the newest report id now, when it was read (_newest_id), the minute of the oldest
-    report committed since the last run for a minute before `settled` and `since` (a
-    backfill's own reports are not late), or None); `seen`: the newest id below which no
-    report was left to commit at the last run (_ids_final; None before the first).
+    settled: dt.datetime,
+    end: dt.datetime,
+    since: dt.datetime | None,
+    seen: int | None,
+    newest: int | None,
+) -> dt.datetime | None:
+    """The minute of the oldest report committed since the last run for a minute before
+    `settled` and `since` (a backfill's own reports are not late), or None. `seen`: the newest
+    id below which no report was left to commit at the last run (_ids_final; None before the
+    first); `newest`: the newest id now (_newest_id).
 
     Each run counts again only the late window before its watermark. A report stamped
     earlier than that by the time it commits (a web host whose clock is behind, an insert
@@ -160,23 +163,22 @@ def _late_reports(
     in no chart, count or baseline. Report ids only grow, so the reports committed since the
     last run are those above the id it saw (a range of the primary key: a minute's worth).
     """
-    newest, read_at = _newest_id()
     if newest is None or seen is None or newest <= seen:
-        return newest, read_at, None
+        return None
     oldest = end - dt.timedelta(days=settings.BUCKET_RETENTION_DAYS)
     before = settled if since is None else min(settled, minute_floor(since))
     found = Report.objects.filter(
         id__gt=seen, id__lte=newest, created_at__lt=before, created_at__gte=oldest
     ).aggregate(first=Min("created_at"), n=Count("id"))
     if not found["n"]:
-        return newest, read_at, None
+        return None
     logger.warning(
         "%d reports were committed after their minutes were counted (the oldest for %s: a "
         "web host's clock behind, or a slow commit); counting again from there",
         found["n"],
         found["first"],
     )
-    return newest, read_at, minute_floor(found["first"])
+    return minute_floor(found["first"])
 
 
 def buckets_rewritten(first: dt.datetime) -> None:
