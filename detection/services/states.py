@@ -115,7 +115,7 @@ def states_decode(blobs: list[bytes | memoryview | None]) -> DetectorState:
 
 def record_of(blob: bytes | memoryview) -> dict[str, Any]:
     """The record a stored value holds, as DetectorState.to_records wrote it (NaN in rows as
-    None): for the data migration, the admin and anyone reading one series."""
+    None): for the admin and anyone reading one series."""
     blob = bytes(blob)
     header = _header(blob)
     layout = Layout.parse(header)
