@@ -1,7 +1,8 @@
 """Loading the service catalog from reports/data/catalog.json.
 
-Used by the data migration (with historical models) and by the
-``catalog_load`` command (with current ones), so both stay one code path.
+Used by the ``catalog_load`` command. The data migrations 0002 and 0005 keep their own copy of
+this code as it was when they were written (a migration does the same thing forever); the
+historical-models cases below (a field or model missing) come from when they imported it.
 """
 
 from __future__ import annotations

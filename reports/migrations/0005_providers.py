@@ -3,11 +3,29 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from reports.migrations._catalog import catalog_read
+
 
 def providers_load(apps, schema_editor):
-    from reports.catalog import catalog_read, providers_sync
-
-    providers_sync(data=catalog_read(), apps=apps)
+    # reports.catalog.providers_sync as it was when this was written, spelt out rather than
+    # imported, so that this migration does the same thing whatever later code says.
+    data = catalog_read()
+    Provider = apps.get_model("reports", "Provider")
+    Service = apps.get_model("reports", "Service")
+    services = {s.slug: s for s in Service.objects.all()}
+    providers = {}
+    for row in data.get("providers", []):
+        providers[row["slug"]], _ = Provider.objects.update_or_create(
+            slug=row["slug"],
+            defaults={
+                "name": row["name"],
+                "kind": row["kind"],
+                "service": services.get(row.get("service", "")),
+            },
+        )
+    for row in data["services"]:
+        if "providers" in row and row["slug"] in services:
+            services[row["slug"]].providers.set([providers[p] for p in row["providers"]])
 
 
 class Migration(migrations.Migration):
