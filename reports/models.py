@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from reports.text import name_validate, one_line_validate
+from reports.fields import NameField, OneLineField
 
 # A comment flagged as abusive from this many blocks (IPv4 /16, IPv6 /32) leaves the pages
 # before anyone looks. Five, not three: one host often reaches three or four (its IPv4, its
@@ -19,7 +19,7 @@ COMMENT_HIDE_AFTER_FLAGS = 5
 
 class Category(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=80, validators=[name_validate])
+    name = NameField(max_length=80)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -32,8 +32,8 @@ class Category(models.Model):
 
 class ProblemType(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=80, validators=[name_validate])
-    description = models.CharField(max_length=200, blank=True, validators=[one_line_validate])
+    name = NameField(max_length=80)
+    description = OneLineField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -44,7 +44,7 @@ class ProblemType(models.Model):
 
 class Service(models.Model):
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=120, validators=[name_validate])
+    name = NameField(max_length=120)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
     website = models.URLField()
     status_page = models.URLField(blank=True, help_text="The official status page, if any.")
@@ -110,7 +110,7 @@ class Provider(models.Model):
         OWNER = "owner", "The owner's own network"
 
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=120, validators=[name_validate])
+    name = NameField(max_length=120)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     service = models.OneToOneField(
         Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="as_provider"
