@@ -16,7 +16,8 @@ def _project_apps() -> list[tuple[str, Path]]:
     return [
         (config.name, Path(config.path))
         for config in apps.get_app_configs()
-        if Path(config.path).resolve().is_relative_to(base)
+        # the project's own packages sit at its top (a virtualenv inside it holds Django's)
+        if Path(config.path).resolve().parent == base
     ]
 
 
