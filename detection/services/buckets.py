@@ -94,11 +94,12 @@ def buckets_aggregate(
                 sites_record(chunk_start, chunk_end)
             _advance(chunk_end)
         chunk_start = chunk_end
-    seen = _ids_final(newest, read_at, cursor is None or cursor.last_id is None)
-    if seen is not None:  # never backwards: a backfill may run beside the beat
-        JobCursor.objects.filter(name=CURSOR).filter(
-            Q(last_id__isnull=True) | Q(last_id__lt=seen)
-        ).update(last_id=seen)
+    with transaction.atomic():  # one commit for both cursors' rows (a disk flush each)
+        seen = _ids_final(newest, read_at, cursor is None or cursor.last_id is None)
+        if seen is not None:  # never backwards: a backfill may run beside the beat
+            JobCursor.objects.filter(name=CURSOR).filter(
+                Q(last_id__isnull=True) | Q(last_id__lt=seen)
+            ).update(last_id=seen)
     return BucketsAggregated(start=start, end=end, buckets=written, hours=hours)
 
 
