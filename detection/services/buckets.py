@@ -264,8 +264,12 @@ def _start(end: dt.datetime, cursor: JobCursor | None, *, backfill: bool) -> dt.
             end,
             end - late,
         )
-        JobCursor.objects.filter(name=CURSOR).update(position=end)
-        return end - late
+        # Only while it is still ahead: a run that put it back and counted on meanwhile (a
+        # later minute) is not undone, nor are the minutes it settled counted again.
+        ahead = JobCursor.objects.filter(name=CURSOR, position__gt=end + CLOCK_SLACK)
+        if ahead.update(position=end):
+            return end - late
+        cursor.refresh_from_db(fields=["position"])
     if cursor is not None:
         return min(cursor.position - late, end)
     first = Report.objects.aggregate(first=Min("created_at"))["first"]

@@ -85,8 +85,15 @@ def detect_tick(*, now: dt.datetime | None = None) -> list[TickDone]:
             cursor.position,
             newest,
         )
-        JobCursor.objects.filter(name=CURSOR).update(position=newest - dt.timedelta(minutes=1))
-        cursor.position = newest - dt.timedelta(minutes=1)
+        # Only while it is still ahead: another run may have put it back and judged the
+        # newest minute since it was read, and a reset then would have that minute judged
+        # twice. Where it was moved meanwhile, go on from where it is now.
+        behind = newest - dt.timedelta(minutes=1)
+        ahead = JobCursor.objects.filter(name=CURSOR, position__gt=newest + CLOCK_SLACK)
+        if not ahead.update(position=behind):
+            cursor.refresh_from_db(fields=["position"])
+        else:
+            cursor.position = behind
     first = newest if cursor is None else cursor.position + dt.timedelta(minutes=1)
     skipped_from = None
     # The newest MAX_CATCH_UP_MINUTES minutes, newest included (it judged 31; review).

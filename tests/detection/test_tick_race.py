@@ -69,3 +69,47 @@ def test_two_runs_at_once_judge_each_minute_once_and_open_one_outage(history, se
     assert AlertDelivery.objects.filter(outage=outage, kind="opened").count() == 1
     overall = Bucket.objects.filter(service=history, country="", minute__gte=T0)
     assert [b.reports for b in overall.order_by("minute")][:16] == [2] * 10 + [27] * 6
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent ticks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_clock_jump_reset_does_not_undo_a_newer_tick(history, send_reports, monkeypatch):
+    """A run that found the cursor ahead of its clock put it back unconditionally: a second
+    run that had reset it and judged the newest minute meanwhile was undone, and the first
+    judged that minute again (its states stepped twice, its outage events twice)."""
+    for k in range(6):
+        send_reports(history, T0 + k * M, 2, country="DE")
+    detect_tick(now=T0 + dt.timedelta(hours=1))  # one run an hour ahead
+    now = T0 + 6 * M + dt.timedelta(seconds=2)
+    buckets_aggregate(now=now)
+    batches.baseline_cache().clear()
+    tick.tick_forget()
+    found_ahead, go_on = threading.Event(), threading.Event()
+    log_error = tick.logger.error
+    first_run = []
+
+    def error(*args, **kwargs):  # between the first run's read of the cursor and its reset
+        log_error(*args, **kwargs)
+        if threading.current_thread() is first_run[0]:
+            found_ahead.set()
+            go_on.wait(30)
+
+    monkeypatch.setattr(tick.logger, "error", error)
+    results: list = []
+
+    def first() -> None:
+        try:
+            results.append(detect_tick(now=now))
+        except BaseException as exc:  # handed to the test
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    first_run.append(threading.Thread(target=first))
+    first_run[0].start()
+    assert found_ahead.wait(30)
+    second = detect_tick(now=now)  # resets the cursor and judges the newest minute
+    go_on.set()
+    first_run[0].join()
+    assert [d.minute for d in second] == [T0 + 5 * M]
+    assert results == [[]]  # that minute was judged: nothing left for the first run
