@@ -133,6 +133,7 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
             row["slug"]  # renames_read below reads every slug first
     # Duplicates and cycles are refused before any service is written.
     renames = renames_read(data["services"])
+    _services_lock(renames, apps)
     changes: dict[str, Change] = {}
     renamed = []
     for index, row in enumerate(data["services"]):
@@ -157,6 +158,19 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
         tally["unchanged"],
         tuple(renamed),
     )
+
+
+def _services_lock(renames: dict[str, list[str]], apps: Apps) -> None:
+    """Lock the rows of every service the file names (by its slug or a former one) before
+    writing any, all at once in pk order. One by one in the file's order, a load and the
+    tick (which locks the services it has news of in pk order: alerts.services.
+    services_alerts_lock) could each hold a row the other waited for: a deadlock, and one of
+    them rolled back. FOR NO KEY UPDATE, the lock a write of the row's other fields takes
+    anyway: reports of these services (their foreign key's KEY SHARE lock) go on."""
+    Service = apps.get_model("reports", "Service")
+    slugs = {slug for entry, former in renames.items() for slug in (entry, *former)}
+    locked = Service.objects.select_for_update(no_key=True).filter(slug__in=slugs)
+    list(locked.order_by("pk").values_list("pk", flat=True))
 
 
 def _service_write(
@@ -245,7 +259,9 @@ def _upsert(
     fields = _fields_of(model, fields)
     for name, value in fields.items():
         _checked(model._meta.get_field(name), value, label=f"{entry} {slug!r}")
-    row = model.objects.select_for_update().filter(slug=slug).first()
+    # NO KEY: its slug, the row's key, is what finds it, never what changes (a rename is
+    # reports.catalog_renames); reports, whose foreign key takes KEY SHARE, go on meanwhile.
+    row = model.objects.select_for_update(no_key=True).filter(slug=slug).first()
     if row is None:
         return model.objects.create(slug=slug, **fields), "created"
     changed = [name for name, value in fields.items() if _differs(row, name, value)]

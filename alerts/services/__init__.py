@@ -1,7 +1,8 @@
 """Writes of the alerts app, by sub-domain; the names callers use are re-exported here.
 
-Detection calls only ``alerts_notify`` (an outage's events) and ``alerts_upstream_notify``
-(a new upstream outage, for the provider's followers).
+Detection calls only ``alerts_notify`` (an outage's events), ``alerts_upstream_notify``
+(a new upstream outage, for the provider's followers) and ``services_alerts_lock`` (before
+telling of outages of several services in one transaction: their rows in one order).
 """
 
 from alerts.services.channels import (
@@ -31,6 +32,7 @@ from alerts.services.subscriptions import (
     email_normalize,
     email_rate_key,
     gathered_waiting_max,
+    services_alerts_lock,
     subscription_acknowledged_set,
     subscription_confirm,
     subscription_disable,
@@ -61,6 +63,7 @@ __all__ = [
     "email_normalize",
     "email_rate_key",
     "gathered_waiting_max",
+    "services_alerts_lock",
     "subscription_acknowledged_set",
     "subscription_confirm",
     "subscription_delete",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial, wraps
@@ -593,7 +593,18 @@ def service_alerts_lock(*, service_id: int) -> None:
     not committed yet, for absent: a link followed while the tick opened an outage was never
     told of it. Before any subscription's row, so that the two cannot wait for each other.
     FOR NO KEY UPDATE: reports (their foreign key takes the row's KEY SHARE lock) go on."""
-    Service.objects.select_for_update(no_key=True).filter(pk=service_id).values_list("pk").first()
+    services_alerts_lock(service_ids=[service_id])
+
+
+def services_alerts_lock(*, service_ids: Iterable[int]) -> None:
+    """service_alerts_lock for several services at once, in pk order: a transaction that
+    tells of outages of several services (the tick) takes them all before the first, as
+    every other transaction that locks several service rows does (reports.catalog); in any
+    other order two of them could each hold a row the other waits for (a deadlock)."""
+    ids = sorted(set(service_ids))
+    if ids:
+        locked = Service.objects.select_for_update(no_key=True).filter(pk__in=ids)
+        list(locked.order_by("pk").values_list("pk", flat=True))
 
 
 def ongoing_outage_tell(*, subscription: Subscription, now: datetime) -> None:

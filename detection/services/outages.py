@@ -18,7 +18,7 @@ import numpy as np
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from alerts.services import alerts_notify
+from alerts.services import alerts_notify, services_alerts_lock
 from detection.core import STATE_OUTAGE, STATE_POSSIBLE, TickResult
 from detection.core.phase import PHASE_MINUS, PHASE_PLUS
 from detection.episodes import outage_episode
@@ -107,8 +107,14 @@ def outages_apply(*, view: TickView) -> Applied:
     # down opens hundreds at once.
     opening = (firing_services - active.keys()) & groups.keys()
     cold = services_cold(service_ids=opening) if opening else frozenset()
+    candidates = (firing_services | active.keys()) & groups.keys()
+    retired = _retired(active, idle=active.keys() - groups.keys())
+    # Alerts lock the row of each service it is told of. Taken all at once, in pk order, as
+    # the catalog load takes them: one after another in this loop's order, then the retired
+    # ones, a load holding one of them while waiting for another was a deadlock.
+    services_alerts_lock(service_ids=candidates | {o.service_id for o in retired})
     steps: list[_Step] = []
-    for sid in sorted((firing_services | active.keys()) & groups.keys()):
+    for sid in sorted(candidates):
         idx = groups[sid]
         outage = active.get(sid)
         fired = [i for i in idx if firing[i]]
@@ -161,19 +167,18 @@ def outages_apply(*, view: TickView) -> Applied:
         else:
             result[outage.service_id] = outage.id
     outages_refreshed_save([s.outage for s in steps])
-    # An open outage of a service with no series this minute: asked only then (almost never).
-    idle = active.keys() - groups.keys()
-    retired = [
-        active[sid]
-        for sid in sorted(
-            Service.objects.filter(pk__in=idle, is_active=False).values_list("pk", flat=True)
-            if idle
-            else []
-        )
-    ]
     _retired_resolve(retired, view)
     outages_entries_date(outages=[s.outage for s in steps] + retired, now=view.now)
     return Applied(result, len(retired))
+
+
+def _retired(active: dict[int, Outage], *, idle: set[int]) -> list[Outage]:
+    """The open outages of services retired from the catalog, among those of services with
+    no series this minute: asked only then (almost never)."""
+    if not idle:
+        return []
+    retired = Service.objects.filter(pk__in=idle, is_active=False).values_list("pk", flat=True)
+    return [active[sid] for sid in sorted(retired)]
 
 
 def _retired_resolve(retired: list[Outage], view: TickView) -> None:

@@ -1,5 +1,6 @@
-"""Races on PostgreSQL between the subscription's owner pages: two requests at once, in real
-threads on their own connections, must not end in a 500 (a deadlock) or a lost change."""
+"""Races on PostgreSQL around alerts (the subscription's owner pages, the tick, a catalog load,
+the sending workers): two at once, in real threads on their own connections, must not end in
+a 500 (a deadlock), a lost change or a message too many."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from django.utils import timezone
 
 from alerts import selectors, services
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
+from alerts.services import deliveries
+from reports import catalog
+from reports.models import Service
 from tests.concurrency import at_once
 
 postgresql_only = pytest.mark.skipif(
@@ -232,3 +236,48 @@ def test_sign_ups_of_a_new_address_at_once_make_one_subscription_and_one_link(se
         assert errors == [None] * 4
         assert Subscription.objects.filter(email=email).count() == 1
         assert ConfirmationDelivery.objects.filter(subscription__email=email).count() == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_catalog_load_while_the_tick_tells_of_two_outages_is_no_deadlock(
+    make_service, outage, problem_types
+):
+    """The tick locks the rows of the services it has news of in pk order (alerts_notify ->
+    service_alerts_lock); the catalog load locked every service of the file in the file's
+    order. A file listing the two the other way round: each held one row and waited for the
+    other's, and PostgreSQL aborted one of them (a deadlock)."""
+    first, second = make_service("first-one"), make_service("second-one")
+    assert first.pk < second.pk
+    outages = [outage(service=first), outage(service=second)]
+    data = {
+        "categories": [{"slug": "test-category", "name": "Tests"}],
+        "problem_types": [{"slug": slug, "name": p.name} for slug, p in problem_types.items()],
+        "services": [
+            {
+                "slug": s.slug,
+                "name": f"{s.name} (new name)",
+                "category": "test-category",
+                "website": s.website,
+                "problems": ["login"],
+            }
+            for s in (second, first)
+        ],
+    }
+
+    def tick() -> None:
+        with transaction.atomic():
+            for each in outages:
+                services.alerts_notify(outage=each, change="opened")
+
+    errors = _both(
+        tick,
+        lambda: catalog.catalog_sync(data=data),
+        meet_in=(deliveries, "service_alerts_lock"),
+        meet_in_other=(catalog, "_service_write"),
+        after=True,
+        timeout=3,
+    )
+    assert errors == [None, None]
+    names = Service.objects.filter(pk__in=[first.pk, second.pk]).values_list("name", flat=True)
+    assert sorted(names) == ["First-One (new name)", "Second-One (new name)"]

@@ -6,10 +6,12 @@ aggregation's lock on its watermark."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertDelivery, Subscription
 from detection.models import Bucket, Outage, OutageEvent
@@ -113,3 +115,52 @@ def test_a_clock_jump_reset_does_not_undo_a_newer_tick(history, send_reports, mo
     first_run[0].join()
     assert [d.minute for d in second] == [T0 + 5 * M]
     assert results == [[]]  # that minute was judged: nothing left for the first run
+
+
+def _service_rows_locked(queries: list[dict]) -> list[int]:
+    """The service ids the captured queries locked, each where it was first locked."""
+    order: list[int] = []
+    for query in queries:
+        sql = query["sql"]
+        if 'FROM "reports_service"' not in sql or "FOR NO KEY UPDATE" not in sql:
+            continue
+        found = re.search(r'"reports_service"\."id" (?:= (\d+)|IN \(([\d, ]+)\))', sql)
+        assert found is not None, sql
+        ids = [int(x) for x in (found.group(1) or found.group(2)).split(",")]
+        order += [i for i in sorted(ids) if i not in order]
+    return order
+
+
+@pytest.fixture
+def retired(make_service):
+    """A service made before `history` (a lower pk), its outage open, retired later."""
+    return make_service("retired-one")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_the_tick_locks_the_services_it_tells_of_in_pk_order(retired, history, send_reports):
+    """The tick told alerts of its outages service by service in pk order, then of those of
+    retired services: a retired one of a lower pk was locked after a higher one, out of the
+    order the catalog load takes them in (tests/alerts/test_races.py)."""
+    assert retired.pk < history.pk
+    old = Outage.objects.create(
+        service=retired, started_at=T0, detected_at=T0, peak_observed=9, peak_expected=1
+    )
+    for k in range(10):
+        send_reports(history, T0 + k * M, 2, country="DE")
+        buckets_aggregate(now=T0 + (k + 1) * M + dt.timedelta(seconds=2))
+        detect_tick(now=T0 + (k + 1) * M + dt.timedelta(seconds=2))
+    for k in range(10, 16):  # until history's outage opens: the retired one ends then too
+        type(retired).objects.filter(pk=retired.pk).update(is_active=False)
+        Outage.objects.filter(pk=old.pk).update(status="active", resolved_at=None)
+        send_reports(history, T0 + k * M, 2, country="DE")
+        send_reports(history, T0 + k * M, 25, country="DE", problem="app")
+        now = T0 + (k + 1) * M + dt.timedelta(seconds=2)
+        buckets_aggregate(now=now)
+        with CaptureQueriesContext(connection) as captured:
+            detect_tick(now=now)
+        if Outage.objects.filter(service=history).exists():
+            break
+    assert Outage.objects.get(service=history).is_active
+    assert _service_rows_locked(captured.captured_queries) == [retired.pk, history.pk]
