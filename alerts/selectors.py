@@ -243,17 +243,26 @@ def delivery_pending_ids(*, outage_id: int, kind: str, now: datetime) -> list[in
 def delivery_last_opened_elsewhere(*, delivery: AlertDelivery) -> AlertDelivery | None:
     """The newest "opened" email this subscriber got about another outage of the service."""
     return (
-        AlertDelivery.objects.filter(
-            subscription_id=delivery.subscription_id,
-            kind=Kind.OPENED,
-            status=Status.SENT,
-            outage__service_id=delivery.outage.service_id,
-        )
-        .exclude(outage_id=delivery.outage_id)
+        _opened_elsewhere(delivery, status=Status.SENT)
         .select_related("outage")
         .order_by("-sent_at")
         .first()
     )
+
+
+def delivery_opened_elsewhere_in_flight(*, delivery: AlertDelivery) -> bool:
+    """An "opened" message to this subscriber about another outage of the service is being
+    sent now (claimed by a worker that decided to send it, not settled yet)."""
+    return _opened_elsewhere(delivery, status=Status.SENDING).exists()
+
+
+def _opened_elsewhere(delivery: AlertDelivery, *, status: str) -> QuerySet[AlertDelivery]:
+    return AlertDelivery.objects.filter(
+        subscription_id=delivery.subscription_id,
+        kind=Kind.OPENED,
+        status=status,
+        outage__service_id=delivery.outage.service_id,
+    ).exclude(outage_id=delivery.outage_id)
 
 
 def retry_delay_seconds(*, attempts: int) -> int:

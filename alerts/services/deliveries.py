@@ -274,6 +274,17 @@ def _decide_opened(*, delivery: AlertDelivery, outage: Outage, now: datetime) ->
     if selectors.delivery_last_told_kind(delivery=delivery) is not None:
         return _Decision(send=False, reason="The subscriber was told about this outage already.")
     cooldown = timedelta(minutes=settings.ALERT_COOLDOWN_MINUTES)
+    if cooldown and selectors.delivery_opened_elsewhere_in_flight(delivery=delivery):
+        # The "detected" of an earlier outage is on its way (a relay may take minutes to
+        # answer): not sent yet, it would not count below. Its worker claimed it before it
+        # read that outage on, so before this one opened (one at a time per service): this
+        # decision sees the claim. Look again once it is settled.
+        return _Decision(
+            send=False,
+            hold=True,
+            hold_until=now + timedelta(minutes=1),
+            reason="An earlier alert about the service is being sent: the cool-down may apply.",
+        )
     earlier = selectors.delivery_last_opened_elsewhere(delivery=delivery)
     if earlier is None or earlier.sent_at is None:
         return _Decision(send=True)

@@ -281,3 +281,53 @@ def test_a_catalog_load_while_the_tick_tells_of_two_outages_is_no_deadlock(
     assert errors == [None, None]
     names = Service.objects.filter(pk__in=[first.pk, second.pk]).values_list("name", flat=True)
     assert sorted(names) == ["First-One (new name)", "Second-One (new name)"]
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_detected_alert_still_being_sent_holds_the_next_outages_back(
+    subscriber, outage, mailoutbox, monkeypatch, settings
+):
+    """The cool-down looked for an earlier "detected" already sent: one still on its way (a
+    slow relay: EMAIL_DATA_TIMEOUT is five minutes) was not, and an outage that opened
+    meanwhile (OUTAGE_REOPEN_MINUTES short) sent its own at once, two alerts in a minute."""
+    settings.ALERT_COOLDOWN_MINUTES = 60
+    subscriber()
+    first = outage(minutes_ago=20)
+    services.alerts_notify(outage=first, change="opened")
+    sending, go_on = threading.Event(), threading.Event()
+    real_send = deliveries.notice_send
+    slow = []
+
+    def notice_send(**kwargs):  # the first worker's relay is slow to answer
+        if threading.current_thread() is slow[0]:
+            sending.set()
+            go_on.wait(30)
+        return real_send(**kwargs)
+
+    monkeypatch.setattr(deliveries, "notice_send", notice_send)
+    delivery = AlertDelivery.objects.get(outage=first)
+    results: list = []
+
+    def send_first() -> None:
+        try:
+            results.append(services.alert_delivery_send(delivery_id=delivery.pk).outcome)
+        except BaseException as exc:  # handed to the test
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    slow.append(threading.Thread(target=send_first))
+    slow[0].start()
+    assert sending.wait(30)
+    # Meanwhile the first outage ends and a new one of the service opens.
+    first.status, first.resolved_at = "resolved", timezone.now() - timedelta(minutes=2)
+    first.save()
+    second = outage(minutes_ago=1)
+    services.alerts_notify(outage=second, change="opened")
+    held = services.alert_delivery_send(delivery_id=AlertDelivery.objects.get(outage=second).pk)
+    go_on.set()
+    slow[0].join()
+    assert results == ["sent"]
+    assert held.outcome == "held"
+    assert len(mailoutbox) == 1
