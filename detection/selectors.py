@@ -1157,13 +1157,14 @@ class UpstreamView:
         return tuple(m for m in self.members if not m.is_provider)
 
 
-def upstream_views(*, ids: set[int] | list[int]) -> dict[int, UpstreamView]:
+def upstream_views(*, ids: Iterable[int | None]) -> dict[int, UpstreamView]:
     """The upstream outages with these ids, in two queries whatever their number (a page of
-    outages asks for all its groups at once)."""
-    ids = {i for i in ids if i is not None}
-    if not ids:
+    outages asks for all its groups at once). A None (an outage in no group: its
+    `upstream_id` as it is) is skipped."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
         return {}
-    rows = UpstreamOutage.objects.filter(pk__in=ids).select_related("provider")
+    rows = UpstreamOutage.objects.filter(pk__in=wanted).select_related("provider")
     return _upstream_views(list(rows))
 
 
