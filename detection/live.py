@@ -32,6 +32,7 @@ from detection.official.selectors import (
     outage_official,
 )
 from detection.presentation import excess_words, time_html
+from detection.reads import Reads
 from detection.services.config import listing_sites
 from reports.models import Report, Service
 
@@ -93,35 +94,37 @@ def service_live(*, service: Service) -> ServiceLive:
 
 
 def _service_live(service: Service, now: datetime | None = None) -> ServiceLive:
-    now = now or timezone.now()
-    state = selectors.service_state_get(service=service)
-    outages = selectors.outage_history(service=service)
+    # The parts share one read of the buckets' watermark, the baseline and the cold start.
+    reads = Reads(now)
+    now = reads.now
+    state = selectors.service_state_get(service=service, reads=reads)
+    outages = selectors.outage_history(service=service, reads=reads)
     # Both charts end where the buckets end, not at the clock: a minute not counted yet
     # would draw as a fall at the right edge.
-    bucketed = selectors.bucketed_until(now)
     live = selectors.series_build(
         service=service,
         country=OVERALL,
-        end_minute=selectors.epoch_minute(bucketed),
+        end_minute=selectors.epoch_minute(reads.bucketed_until),
         step=1,
         count=LIVE_HOURS * 60,
+        reads=reads,
     )
     return ServiceLive(
         state=state,
-        counts=selectors.report_counts(service=service, now=now),
+        counts=selectors.report_counts(service=service, reads=reads),
         live=live,
-        day=selectors.series_window(service=service, window="24h", resolution="15m", now=bucketed),
+        day=selectors.series_window(service=service, window="24h", resolution="15m", reads=reads),
         highlight=selectors.outage_spans(outages),
-        countries=country_rows(service=service, state=state, now=now),
+        countries=country_rows(service=service, state=state, reads=reads),
         subdivisions=subdivision_counts(service=service, now=now),
         outages=outages,
         outages_total=selectors.outage_count(service=service, shown=outages),
         official=official_status(service=service, now=now),
-        **_problems(service=service, state=state, now=now),
+        **_problems(service=service, state=state, reads=reads),
     )
 
 
-def _problems(*, service: Service, state: selectors.ServiceState, now: datetime) -> dict:
+def _problems(*, service: Service, state: selectors.ServiceState, reads: Reads) -> dict:
     """During an outage, the problems reported in it; otherwise those of the last 24 hours."""
     outage = state.outage
     if outage is not None and outage.is_active:
@@ -131,13 +134,13 @@ def _problems(*, service: Service, state: selectors.ServiceState, now: datetime)
             shares = [{**item, "percent": round(100 * item["count"] / total)} for item in items]
             return {"problems": shares, "problems_of_outage": True}
     return {
-        "problems": selectors.problem_breakdown(service=service, now=now),
+        "problems": selectors.problem_breakdown(service=service, reads=reads),
         "problem_sites": listing_sites(),
     }
 
 
 def country_rows(
-    *, service: Service, state: selectors.ServiceState, now: datetime | None = None
+    *, service: Service, state: selectors.ServiceState, reads: Reads | None = None
 ) -> list[CountryRow]:
     """Countries with reports in the last 24 hours, most first.
 
@@ -156,7 +159,7 @@ def country_rows(
         )
     }
     rows = []
-    for item in selectors.country_breakdown(service=service, now=now):
+    for item in selectors.country_breakdown(service=service, reads=reads):
         code = item["country"]
         level, excess = "ok", None
         if code in affected:
@@ -332,10 +335,11 @@ def outage_live(*, outage: Outage) -> OutageLive:
 
 
 def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
-    now = now or timezone.now()
-    end = min((outage.resolved_at or now) + OUTAGE_AFTER, selectors.bucketed_until(now))
+    reads = Reads(now)  # the status and the chart share the watermark and the baseline
+    now = reads.now
+    end = min((outage.resolved_at or now) + OUTAGE_AFTER, reads.bucketed_until)
     series = selectors.series_between(
-        service=outage.service, start=outage.started_at - OUTAGE_BEFORE, end=end
+        service=outage.service, start=outage.started_at - OUTAGE_BEFORE, end=end, reads=reads
     )
     level = "problems" if outage.is_active else "ok"
     countries = [
@@ -351,7 +355,7 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
     ]
     return OutageLive(
         outage=outage,
-        state=selectors.service_state_get(service=outage.service),
+        state=selectors.service_state_get(service=outage.service, reads=reads),
         series=series,
         highlight=selectors.outage_spans([outage]),
         events=list(outage.events.all()),

@@ -37,7 +37,8 @@ from detection.models import (
     ServiceStatus,
     UpstreamOutage,
 )
-from detection.presentation import cold_start, country_name
+from detection.presentation import country_name
+from detection.reads import Reads, services_cold
 from detection.transactions import open_transactions
 from reports.cache import catalog_service
 from reports.intake import minutes_unheard
@@ -134,7 +135,10 @@ class ServiceState:
         return self.since
 
 
-def service_state_get(*, service: Service) -> ServiceState:
+def service_state_get(*, service: Service, reads: Reads | None = None) -> ServiceState:
+    """One service's status; `reads`: the read it is part of (a page's), which the other parts
+    share the buckets' watermark, the baseline and the cold start with."""
+    reads = reads or Reads()
     row = ServiceStatus.objects.select_related("outage").filter(service=service).first()
     if row is not None and row.outage is not None:
         row.outage.service = service
@@ -142,8 +146,14 @@ def service_state_get(*, service: Service) -> ServiceState:
     state = _with_episode(state, _reopenings([state]))
     state = _with_reason(state, _possible_reasons([state]))
     # Read at every level here: one service's page shows its normal while all is well too.
-    state = replace(state, cold=service.pk in services_cold(service_ids=[service.pk]))
-    return _with_falling(state)
+    cold = service.pk in reads.cold([service.pk])
+    state = replace(state, cold=cold)
+    if state.outage is not None and state.outage.judged_cold is None:
+        # As outage_cold would read it: the page's words about the outage ask again otherwise.
+        state.outage.cold_start = cold
+    end = reads.bucketed_until
+    recent = _recent_minutes([state], end, reads) if _outage_open(state) else {}
+    return _with_falling(state, end, recent.get(service.pk))
 
 
 def _with_cold(states: list[ServiceState]) -> list[ServiceState]:
@@ -271,17 +281,9 @@ FALLING_MINUTES = 5
 
 
 def bucketed_until(now: datetime) -> datetime:
-    """The end of the minutes already counted into buckets: a minute the tick has not reached
-    yet would draw as a drop to zero at the chart's right edge (and read as reports falling)."""
-    cursor = _buckets_watermark()
-    floor = now.replace(second=0, microsecond=0)
-    return min(floor, cursor) if cursor is not None else floor
-
-
-def _buckets_watermark() -> datetime | None:
-    """The end (exclusive) of the minutes the bucketing job has counted; None before its
-    first run."""
-    return JobCursor.objects.filter(name="buckets").values_list("position", flat=True).first()
+    """The end of the minutes already counted into buckets (Reads.bucketed_until), for a
+    caller that needs nothing else the watermark's read could share."""
+    return Reads(now).bucketed_until
 
 
 def _outage_open(state: ServiceState) -> bool:
@@ -342,19 +344,14 @@ def _minutes_unheard(start: int, end_minute: int) -> bool:
     return bool(minutes_unheard(minutes, minutes_stored))
 
 
-def _with_falling(
-    state: ServiceState, end: datetime | None = None, recent: _Recent | None = None
-) -> ServiceState:
+def _with_falling(state: ServiceState, end: datetime, recent: _Recent | None) -> ServiceState:
     """The state with its networks now and at the peak, and its falling verdict, judged on
-    the overall series' newest FALLING_MINUTES closed minutes (those before ``end``, the
-    buckets' watermark; ``recent`` if read already), all of them the outage's own, against
-    their normal band (the status row holds one minute only, and a single loud minute after
-    quiet ones is no rise)."""
-    if not _outage_open(state):
+    the overall series' newest FALLING_MINUTES closed minutes (``recent``: those before
+    ``end``, the buckets' watermark; read for every open outage), all of them the outage's
+    own, against their normal band (the status row holds one minute only, and a single loud
+    minute after quiet ones is no rise)."""
+    if not _outage_open(state) or recent is None:
         return state
-    end = end or bucketed_until(timezone.now())
-    if recent is None:
-        recent = _recent_minutes([state], end)[state.service.pk]
     networks = recent.networks
     points = recent.series.points
     state = replace(
@@ -431,10 +428,11 @@ class ServiceOverview:
 
 
 def service_overview(*, service: Service, now: datetime | None = None) -> ServiceOverview:
+    reads = Reads(now)  # the status and the counters end at one read of the watermark
     return ServiceOverview(
         service=service,
-        state=service_state_get(service=service),
-        reports=report_counts(service=service, now=now),
+        state=service_state_get(service=service, reads=reads),
+        reports=report_counts(service=service, reads=reads),
     )
 
 
@@ -453,15 +451,16 @@ def status_list() -> list[ServiceState]:
     states = _with_cold([_with_reason(_with_episode(state, reopened), reasons) for state in states])
     if not any(state.level >= 2 for state in states):
         return states
-    end = bucketed_until(timezone.now())  # once for all of them
+    reads = Reads()
+    end = reads.bucketed_until  # once for all of them
     # Every service in problems at once (an upstream outage: dozens) in three queries, not
     # three each.
     open_ = [state for state in states if _outage_open(state)]
-    recent = _recent_minutes(open_, end) if open_ else {}
+    recent = _recent_minutes(open_, end, reads) if open_ else {}
     return [_with_falling(state, end, recent.get(state.service.pk)) for state in states]
 
 
-def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Recent]:
+def _recent_minutes(states: list[ServiceState], end: datetime, reads: Reads) -> dict[int, _Recent]:
     """The overall series of each open outage's service over the FALLING_MINUTES minutes
     before `end`, by service id: its buckets and baseline read for all of them at once, and
     the most networks that reported, and the most counted reports, in one minute since each
@@ -479,10 +478,7 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
     )
     observed = _bucket_sums(((s, m, c) for s, m, c, _ in rows), step=1)
     networks = _bucket_sums(((s, m, n) for s, m, _, n in rows), step=1)
-    baselines = {
-        row.service_id: row.baseline()
-        for row in SeriesBaseline.objects.filter(service_id__in=ids, country=OVERALL)
-    }
+    baselines = reads.baselines(ids)
     spans = Q()
     for state in states:
         spans |= Q(service_id=state.service.pk, minute__gte=state.run_since)
@@ -519,24 +515,35 @@ def _recent_minutes(states: list[ServiceState], end: datetime) -> dict[int, _Rec
     return recent
 
 
-def report_counts(*, service: Service, now: datetime | None = None) -> dict[str, int]:
+def report_counts(
+    *, service: Service, now: datetime | None = None, reads: Reads | None = None
+) -> dict[str, int]:
     """Counted reports of the overall series in the last 15 minutes, hour and 24 hours: the
     newest minutes already counted into buckets (a minute's bucket is written once it has
-    closed; from `now` itself the spans held a minute less, review)."""
-    end = bucketed_until(now or timezone.now())
+    closed; from `now` itself the spans held a minute less, review). `reads` (its own `now`)
+    rather than `now`: the read this is part of."""
+    end = (reads or Reads(now)).bucketed_until
     spans = {"last_15m": 15, "last_1h": 60, "last_24h": 1440}
-    sums = Bucket.objects.filter(
-        service=service,
-        country=OVERALL,
-        minute__gte=end - timedelta(minutes=1440),
-        minute__lt=end,
-    ).aggregate(
-        **{
-            name: Sum("counted", filter=Q(minute__gte=end - timedelta(minutes=minutes)))
-            for name, minutes in spans.items()
-        }
+    sums = (
+        Bucket.objects.filter(service=service, country=OVERALL)
+        .filter(minutes_between(end - timedelta(minutes=max(spans.values())), end))
+        .aggregate(
+            **{
+                name: Sum("counted", filter=minutes_between(end - timedelta(minutes=m), end))
+                for name, m in spans.items()
+            }
+        )
     )
     return {name: int(sums[name] or 0) for name in spans}
+
+
+def minutes_between(start: datetime, end: datetime) -> Q:
+    """The minute buckets of [start, end): a bucket holds its minute from `minute` on, so the
+    day before the watermark `end` is end - 24 h to end, 1440 buckets. The one window of
+    every "last N" count of the service page: its 24-hour counter took the bucket at
+    end - 24 h and the breakdowns beside it did not, and these counted buckets past `end`
+    (query audit)."""
+    return Q(minute__gte=start, minute__lt=end)
 
 
 # --- Series with the expected band -----------------------------------------------------------
@@ -579,22 +586,31 @@ def series_window(
     window: str = "24h",
     resolution: str | None = None,
     country: str = OVERALL,
-    now: datetime | None = None,
+    reads: Reads | None = None,
 ) -> Series:
-    """The last `window` of one series at `resolution` (validated by the caller), up to `now`
-    (exclusive; by default the minutes counted into buckets so far: a closed minute not yet
-    counted would read as 0). Whole buckets of `step` back to the window's start, so a window
-    no longer than a bucket still spans it."""
+    """The last `window` of one series at `resolution` (validated by the caller), up to the
+    minutes counted into buckets so far (exclusive: a closed minute not yet counted would
+    read as 0; `reads`: the read this is part of, at its `now`). Whole buckets of `step` back
+    to the window's start, so a window no longer than a bucket still spans it."""
+    reads = reads or Reads()
     step = RESOLUTIONS[resolution or DEFAULT_RESOLUTION[window]]
-    end = epoch_minute(now if now is not None else bucketed_until(timezone.now()))
+    end = epoch_minute(reads.bucketed_until)
     first = (end - WINDOWS[window]) // step * step
     count = ((end - 1) // step * step - first) // step + 1
-    series = series_build(service=service, country=country, end_minute=end, step=step, count=count)
+    series = series_build(
+        service=service, country=country, end_minute=end, step=step, count=count, reads=reads
+    )
     return replace(series, window=window)
 
 
 def series_between(
-    *, service: Service, start: datetime, end: datetime, country: str = OVERALL, points: int = 240
+    *,
+    service: Service,
+    start: datetime,
+    end: datetime,
+    country: str = OVERALL,
+    points: int = 240,
+    reads: Reads | None = None,
 ) -> Series:
     """A series covering [start, end) with a resolution that gives at most ~`points` buckets,
     hourly once its start is older than the minute buckets kept (BUCKET_RETENTION_DAYS): only
@@ -612,13 +628,21 @@ def series_between(
         end_minute=epoch_minute(end),
         step=step,
         count=max(last - first + 1, 1),
+        reads=reads,
     )
 
 
 def series_build(
-    *, service: Service, country: str, end_minute: int, step: int, count: int
+    *,
+    service: Service,
+    country: str,
+    end_minute: int,
+    step: int,
+    count: int,
+    reads: Reads | None = None,
 ) -> Series:
-    """`count` buckets of `step` minutes ending at `end_minute` (exclusive).
+    """`count` buckets of `step` minutes ending at `end_minute` (exclusive); its baseline from
+    `reads` (the read this is part of) if given.
 
     Buckets are aligned to multiples of `step`; the newest one may be partial, and its
     expected count then covers only the minutes that have passed, so a filling bucket does
@@ -632,7 +656,7 @@ def series_build(
         step=step,
         count=count,
         observed=_observed(service, country, first, end_minute, step),
-        baseline=baseline_get(service=service, country=country),
+        baseline=(reads or Reads()).baseline(service.pk, country),
     )
 
 
@@ -713,11 +737,6 @@ def _bucket_sums(rows: Iterable[tuple[int, datetime, int]], step: int) -> dict[i
     return {service_id: dict(counter) for service_id, counter in sums.items()}
 
 
-def baseline_get(*, service: Service, country: str = OVERALL) -> Baseline | None:
-    row = SeriesBaseline.objects.filter(service=service, country=country).first()
-    return None if row is None else row.baseline()
-
-
 @dataclass(frozen=True)
 class PipelineProgress:
     """How far the minute jobs have got, against the clock: minutes behind (None: never run)."""
@@ -749,18 +768,6 @@ def pipeline_progress(*, now: datetime) -> PipelineProgress:
         buckets_behind=behind(bucketed, current),
         detection_behind=behind(judged, current - timedelta(minutes=1)),
     )
-
-
-def services_cold(*, service_ids: Iterable[int]) -> frozenset[int]:
-    """Which of these services are on a cold start (no history yet: their "expected" is a
-    guess for a new service), in one query: those whose overall series has the prior as its
-    baseline, or no baseline row yet (the tick judges a new series against the prior in
-    memory until the cold refit stores one: up to 15 minutes, its first outage's; regression
-    tester, forty-fourth session)."""
-    ids = set(service_ids)
-    rows = SeriesBaseline.objects.filter(service_id__in=ids, country=OVERALL)
-    methods = dict(rows.values_list("service_id", "method"))
-    return frozenset(pk for pk in ids if cold_start(methods.get(pk)))
 
 
 def baseline_method(*, service: Service, country: str = OVERALL) -> str | None:
@@ -961,44 +968,51 @@ def _hour_floor(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _buckets_since(
-    service: Service, since: datetime, shape: Callable[[QuerySet], QuerySet]
+def _buckets_between(
+    service: Service,
+    start: datetime,
+    end: datetime,
+    shape: Callable[[QuerySet], QuerySet],
+    watermark: datetime | None,
 ) -> QuerySet:
-    """The service's buckets of the minutes after `since` as one query, `shape` making each
-    table's rows the same columns: the whole hours up to the bucketing watermark's from the
-    hourly rollups, only the rest (the window's leading partial hour, and from the
-    watermark's hour on) from minute buckets. A giant outage's day of countries is about
-    270k minute rows; this reads about two hours of them and a rollup per series and hour.
+    """The service's buckets of the minutes of [start, end) (minutes_between; `end` at most
+    the bucketing `watermark`) as one query, `shape` making each table's rows the same
+    columns: the whole hours before `end`'s from the hourly rollups, only the rest (the
+    window's leading partial hour, and `end`'s hour) from minute buckets. A giant outage's
+    day of countries is about 270k minute rows; this reads about two hours of them and a
+    rollup per series and hour.
 
     The bucketing job writes a rollup in the transaction that changes its minutes, so it is
-    their sum; a minute bucket at or past the watermark was not written by that job (a fill,
-    a test's rows), so minutes are read from the watermark's hour on, and for everything
-    before its first run. One statement: both tables are read at one snapshot, never one
-    before a bucketing commit and the other after it.
+    their sum up to the watermark; a minute bucket past it was not written by that job (a
+    fill, a test's rows), so before its first run (no watermark) every minute is read from
+    minute buckets. One statement: both tables are read at one snapshot, never one before a
+    bucketing commit and the other after it.
     """
-    whole = _hour_floor(since) + timedelta(hours=1)
-    watermark = _buckets_watermark()
-    trusted = whole if watermark is None else max(whole, _hour_floor(watermark))
+    whole = _hour_floor(start) + timedelta(hours=1)
+    trusted = whole if watermark is None else max(whole, _hour_floor(min(watermark, end)))
     minutes = Bucket.objects.filter(
-        Q(minute__gt=since, minute__lt=whole) | Q(minute__gte=trusted), service=service
+        minutes_between(start, min(whole, end)) | minutes_between(trusted, end), service=service
     )
     hours = HourlyBucket.objects.filter(service=service, hour__gte=whole, hour__lt=trusted)
     return shape(minutes).union(shape(hours), all=True)
 
 
 def country_breakdown(
-    *, service: Service, hours: int = 24, now: datetime | None = None
+    *, service: Service, hours: int = 24, now: datetime | None = None, reads: Reads | None = None
 ) -> list[dict[str, Any]]:
     """Countries with counted reports in the last `hours` of minutes already counted (as
     report_counts: with detection behind, "No reports in the last 24 hours" stood under "4848
     reports in the last 24 hours", words tester F9), most first, with their level."""
-    end = bucketed_until(now or timezone.now())
-    sums = _buckets_since(
+    reads = reads or Reads(now)
+    end = reads.bucketed_until
+    sums = _buckets_between(
         service,
         end - timedelta(hours=hours),
+        end,
         lambda rows: (
             rows.exclude(country=OVERALL).values_list("country").annotate(n=Sum("counted"))
         ),
+        reads.watermark,
     )
     totals: Counter[str] = Counter()
     for country, n in sums:
@@ -1020,7 +1034,9 @@ def country_breakdown(
     ]
 
 
-def problem_breakdown(*, service: Service, now: datetime | None = None) -> list[dict[str, Any]]:
+def problem_breakdown(
+    *, service: Service, now: datetime | None = None, reads: Reads | None = None
+) -> list[dict[str, Any]]:
     """Counted reports per problem in the last 24 hours of minutes already counted (as
     country_breakdown), most first, with percentages.
 
@@ -1032,13 +1048,16 @@ def problem_breakdown(*, service: Service, now: datetime | None = None) -> list[
     # Here, not at the top: detection.services imports this module (through the tick).
     from detection.services.sites import PROBLEM_WINDOW, problems_listed
 
-    end = bucketed_until(now or timezone.now())
+    reads = reads or Reads(now)
+    end = reads.bucketed_until
     listed = problems_listed(service_id=service.pk, end=end)
     totals: Counter[str] = Counter()
-    rows = _buckets_since(
+    rows = _buckets_between(
         service,
         end - PROBLEM_WINDOW,
+        end,
         lambda rows: rows.filter(country=OVERALL).values_list("problems", flat=True),
+        reads.watermark,
     )
     for problems in rows:
         for slug, n in (problems or {}).items():
@@ -1062,15 +1081,18 @@ def problem_breakdown(*, service: Service, now: datetime | None = None) -> list[
 HISTORY_LIMIT = 10
 
 
-def outage_history(*, service: Service, limit: int = HISTORY_LIMIT) -> list[Outage]:
-    return outages_cold_marked(list(outage_list(service=service)[:limit]))
+def outage_history(
+    *, service: Service, limit: int = HISTORY_LIMIT, reads: Reads | None = None
+) -> list[Outage]:
+    return outages_cold_marked(list(outage_list(service=service)[:limit]), reads=reads)
 
 
-def outages_cold_marked(outages: list[Outage]) -> list[Outage]:
+def outages_cold_marked(outages: list[Outage], *, reads: Reads | None = None) -> list[Outage]:
     """Each outage marked (`cold_start`) with whether its service has no history yet, so
-    that a list or feed claims no "normal" beside its peak (explain tester F2); one query."""
+    that a list or feed claims no "normal" beside its peak (explain tester F2); one query at
+    most (none when `reads`, the read this is part of, knows already)."""
     unknown = {outage.service_id for outage in outages if outage.judged_cold is None}
-    cold = services_cold(service_ids=unknown) if unknown else frozenset()
+    cold = (reads or Reads()).cold(unknown)
     for outage in outages:
         judged = outage.judged_cold
         outage.cold_start = outage.service_id in cold if judged is None else judged

@@ -32,18 +32,19 @@ def clock(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: NOW + dt.timedelta(seconds=30))
 
 
-def direct_countries(service, since: dt.datetime) -> list[tuple[str, int]]:
-    """What the panel showed when it summed every minute bucket of the window."""
+def direct_countries(service, since: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
+    """What the panel showed when it summed every minute bucket of the window [since, end)."""
     totals: Counter[str] = Counter()
-    rows = Bucket.objects.filter(service=service, minute__gt=since).exclude(country="")
+    rows = Bucket.objects.filter(service=service, minute__gte=since, minute__lt=end)
+    rows = rows.exclude(country="")
     for country, counted in rows.values_list("country", "counted"):
         totals[country] += counted
     return sorted(((c, n) for c, n in totals.items() if n > 0), key=lambda r: (-r[1], r[0]))
 
 
-def direct_problems(service, since: dt.datetime) -> list[tuple[str, int]]:
+def direct_problems(service, since: dt.datetime, end: dt.datetime) -> list[tuple[str, int]]:
     totals: Counter[str] = Counter()
-    rows = Bucket.objects.filter(service=service, country="", minute__gt=since)
+    rows = Bucket.objects.filter(service=service, country="", minute__gte=since, minute__lt=end)
     for problems in rows.values_list("problems", flat=True):
         totals.update(problems)
     return sorted(((p, n) for p, n in totals.items() if n > 0), key=lambda r: (-r[1], r[0]))
@@ -55,8 +56,9 @@ def bucketed_day(service, send_reports):
     the day goes on, one of them with reports committed late into hours already rolled up."""
     since = NOW - 24 * H
     plan = [
-        # Before the window, in its first hour: on its start's minute (not inside: minute >
-        # start) and before it; and an hour earlier.
+        # Around the window's start, in its first hour: on its start's minute (inside: the
+        # window is [start, end), selectors.minutes_between) and before it; and an hour
+        # earlier.
         (since - 5 * M, 2, "DE", "login"),
         (since, 3, "FR", "app"),
         (since - 70 * M, 4, "US", "login"),
@@ -97,18 +99,23 @@ def bucketed_day(service, send_reports):
     [
         NOW,  # the watermark's minute: a start at hh:20
         NOW + dt.timedelta(seconds=30),  # a clock between minutes
-        NOW - 20 * M,  # a start on the hour: its own minute is outside the window
+        NOW - 20 * M,  # a start on the hour: its own minute is inside the window
         NOW - 21 * M,  # at hh:59: the leading partial hour is one minute
-        NOW - 5 * H - 7 * M,  # earlier: the hours after it are read too, as before
+        NOW - 5 * H - 7 * M,  # earlier: the window ends there, not at the watermark
     ],
 )
 def test_breakdowns_equal_the_sum_over_minute_buckets(bucketed_day, now):
-    since = now - 24 * H
+    end = min(now.replace(second=0), NOW)  # the watermark is NOW
+    since = end - 24 * H
     countries = selectors.country_breakdown(service=bucketed_day, now=now)
     problems = selectors.problem_breakdown(service=bucketed_day, now=now)
 
-    assert [(r["country"], r["count"]) for r in countries] == direct_countries(bucketed_day, since)
-    assert [(r["problem"], r["count"]) for r in problems] == direct_problems(bucketed_day, since)
+    assert [(r["country"], r["count"]) for r in countries] == direct_countries(
+        bucketed_day, since, end
+    )
+    assert [(r["problem"], r["count"]) for r in problems] == direct_problems(
+        bucketed_day, since, end
+    )
     assert {r["country"]: r["level"] for r in countries}["FR"] == "problems"
 
 
@@ -157,3 +164,21 @@ def test_with_detection_behind_the_breakdowns_cover_the_counters_day(service):
     assert selectors.report_counts(service=service, now=NOW)["last_24h"] == 7
     assert [r["count"] for r in selectors.country_breakdown(service=service, now=NOW)] == [7]
     assert [r["count"] for r in selectors.problem_breakdown(service=service, now=NOW)] == [7]
+
+
+def test_the_counter_and_the_breakdowns_count_the_same_day(service):
+    """One window, [watermark - 24 h, watermark) (selectors.minutes_between): the 24-hour
+    counter took the bucket at watermark - 24 h and the breakdowns did not, and they took a
+    bucket at the watermark's own minute (not counted yet) that the counter did not."""
+    from detection.models import JobCursor
+
+    JobCursor.objects.update_or_create(name="buckets", defaults={"position": NOW})
+    first, before, uncounted = NOW - 24 * H, NOW - 24 * H - M, NOW
+    for at, n in ((first, 5), (before, 40), (uncounted, 300)):
+        buckets_make(service, {at: n})
+        buckets_make(service, {at: n}, country="DE")
+    problem_sites_admit(service, "login", NOW - M)
+
+    assert selectors.report_counts(service=service, now=NOW)["last_24h"] == 5
+    assert [r["count"] for r in selectors.country_breakdown(service=service, now=NOW)] == [5]
+    assert [r["count"] for r in selectors.problem_breakdown(service=service, now=NOW)] == [5]
