@@ -6,8 +6,10 @@ detection.official.matching, whose METHOD the page prints.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from django.utils import timezone
 
@@ -18,6 +20,7 @@ from detection.official.matching import (
     SLACK,
     CrowdOutage,
     Incident,
+    Match,
     Record,
     matches,
     record,
@@ -63,19 +66,25 @@ def track_record(*, now: datetime | None = None) -> TrackRecord:
     found = matches(outages, incidents, now=now)
     names = dict(Service.objects.values_list("slug", "name"))
 
-    def spans(outs: list[CrowdOutage], incs: list[Incident]) -> dict[int, Record]:
+    def spans(
+        outs: list[CrowdOutage], incs: list[Incident], matched: list[Match]
+    ) -> dict[int, Record]:
         return {
             d: record(
-                outs, incs, found, with_source=with_source, since=now - timedelta(days=d), now=now
+                outs, incs, matched, with_source=with_source, since=now - timedelta(days=d), now=now
             )
             for d in SPANS
         }
 
-    overall = spans(outages, incidents)
+    overall = spans(outages, incidents, found)
+    # Each service's own outages, incidents and matches, sorted out in one pass over each:
+    # filtering the whole lists again for every service was quadratic in the catalog.
+    outages_of, incidents_of = _by_service(outages), _by_service(incidents)
+    found_of = _by_service(found)
     rows = []
-    for slug in {o.service for o in outages} | {i.service for i in incidents}:
+    for slug in outages_of.keys() | incidents_of.keys():
         records = spans(
-            [o for o in outages if o.service == slug], [i for i in incidents if i.service == slug]
+            outages_of.get(slug, []), incidents_of.get(slug, []), found_of.get(slug, [])
         )
         longest = records[max(SPANS)]
         if longest.outages or longest.incidents:
@@ -84,6 +93,21 @@ def track_record(*, now: datetime | None = None) -> TrackRecord:
         key=lambda r: (-r.records[max(SPANS)].outages, -r.records[max(SPANS)].incidents, r.name)
     )
     return TrackRecord(now=now, spans=SPANS, overall=overall, services=tuple(rows))
+
+
+class _OfService(Protocol):
+    @property
+    def service(self) -> str: ...
+
+
+T = TypeVar("T", bound=_OfService)
+
+
+def _by_service(items: Iterable[T]) -> dict[str, list[T]]:
+    grouped: dict[str, list[T]] = {}
+    for item in items:
+        grouped.setdefault(item.service, []).append(item)
+    return grouped
 
 
 def _outages(since: datetime) -> list[CrowdOutage]:

@@ -100,3 +100,47 @@ def test_the_track_record_of_a_simulated_month(official_source):
 def test_an_empty_track_record_has_no_lead_times():
     record = track_record(now=NOW)
     assert record.services == () and record.overall[90].median_lead is None
+
+
+class _Passes(list):
+    """A list that counts the passes made over it."""
+
+    passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        return super().__iter__()
+
+
+def test_each_service_row_takes_no_pass_over_every_outage(monkeypatch):
+    """Each service's row filtered the whole 90 days of outages, incidents and matches again:
+    passes over them grew with the number of services (quadratic in the catalog)."""
+    from detection.official import track_record as module
+    from detection.official.matching import CrowdOutage, Incident
+
+    original = module.matches
+
+    def passes(services: int) -> tuple[int, int, int]:
+        outages = _Passes(
+            CrowdOutage(k, f"s{k}", NOW - 3 * M * k, NOW - 2 * M * k, NOW - M * k)
+            for k in range(1, services + 1)
+        )
+        incidents = _Passes(
+            Incident(k, f"s{k}", "major", NOW - 3 * M * k, NOW - 2 * M * k, None)
+            for k in range(1, services + 1)
+        )
+        found: list[_Passes] = []
+
+        def matches(*args, **kwargs):
+            found.append(_Passes(original(*args, **kwargs)))
+            return found[-1]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "_outages", lambda since: outages)
+            patch.setattr(module, "_incidents", lambda since, now: (incidents, set()))
+            patch.setattr(module, "matches", matches)
+            record = track_record(now=NOW)
+        assert len(record.services) == services
+        return outages.passes, incidents.passes, found[0].passes
+
+    assert passes(2) == passes(12)
