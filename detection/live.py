@@ -24,7 +24,7 @@ from detection import selectors
 from detection.cache import cached_read
 from detection.core.networks import BEYOND_ONE_HOST
 from detection.core.scoring import MIN_EXCESS_POSSIBLE
-from detection.models import OVERALL, Outage, OutageEvent, SeriesState
+from detection.models import OVERALL, Outage, SeriesState
 from detection.official.selectors import (
     OfficialStatus,
     OutageOfficial,
@@ -304,7 +304,7 @@ class OutageLive:
     state: selectors.ServiceState
     series: selectors.Series
     highlight: list[tuple[datetime, datetime | None]]
-    events: list[OutageEvent]
+    timeline: selectors.OutageTimeline
     countries: list[CountryRow]  # the outage's countries, "problems" only while it is open
     problems: list[dict[str, Any]]
     # The official incident it matches and who knew first (detection.official.matching).
@@ -358,7 +358,7 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
         state=selectors.service_state_get(service=outage.service, reads=reads),
         series=series,
         highlight=selectors.outage_spans([outage]),
-        events=list(outage.events.all()),
+        timeline=selectors.outage_timeline(outage=outage),
         countries=countries,
         problems=selectors.outage_problems(outage),
         official=outage_official(outage=outage, now=now),

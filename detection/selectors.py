@@ -875,12 +875,36 @@ def _in_country(country: str) -> Q:
 
 
 def outage_get(*, outage_id: int) -> Outage:
-    """The outage with its timeline; raises Outage.DoesNotExist."""
-    return (
-        Outage.objects.select_related("service", "service__category")
-        .prefetch_related("events")
-        .get(pk=outage_id, service__is_active=True)
+    """The outage (its timeline: outage_timeline); raises Outage.DoesNotExist."""
+    return Outage.objects.select_related("service", "service__category").get(
+        pk=outage_id, service__is_active=True
     )
+
+
+# The newest events an outage's page and API answer list: a long outage of a giant service
+# writes a new peak, a country or a lull most minutes, and every one of them was listed.
+TIMELINE_EVENTS = 50
+# The events "How we decided" quotes (presentation.decision_details): all of them, however
+# old; one an opening and one a country that joined (again after a relapse).
+_EVIDENCE = (OutageEvent.Kind.OPENED, OutageEvent.Kind.COUNTRY)
+
+
+@dataclass(frozen=True)
+class OutageTimeline:
+    events: list[OutageEvent]  # the newest `limit`, oldest first
+    earlier: int  # the events before those, not listed
+    evidence: list[OutageEvent]  # the openings and countries, oldest first
+
+
+def outage_timeline(*, outage: Outage, limit: int = TIMELINE_EVENTS) -> OutageTimeline:
+    """The outage's newest `limit` events, how many came before, and the decision's evidence:
+    one query while the outage has no more than `limit` events, three beyond."""
+    newest = list(outage.events.order_by("-at", "-id")[:limit])[::-1]
+    if len(newest) < limit:
+        return OutageTimeline(newest, 0, [e for e in newest if e.kind in _EVIDENCE])
+    earlier = outage.events.count() - len(newest)
+    evidence = list(outage.events.filter(kind__in=_EVIDENCE).order_by("at", "id"))
+    return OutageTimeline(newest, earlier, evidence)
 
 
 def outage_countries(outage: Outage) -> list[str]:

@@ -101,7 +101,11 @@ def outage_context(read: live.OutageLive) -> dict[str, Any]:
         "series": read.series,
         "highlight": read.highlight,
         "state": read.state,
-        "events": read.events,
+        "events": read.timeline.events,
+        "timeline_earlier": presentation.timeline_earlier(
+            read.timeline.earlier, shown=len(read.timeline.events)
+        ),
+        "evidence": read.timeline.evidence,
         "countries": read.countries,
         "problems": read.problems,
         "official": read.official,

@@ -170,6 +170,7 @@ OUTAGE_DETAIL = OpenApiExample(
                 "message": "France affected too.",
             },
         ],
+        "timeline_earlier": 0,
         "decision": [
             "We compare the reports of every minute, and of longer windows summed, with what "
             "is normal for this service at this time of day and week, and count each network "

@@ -387,7 +387,15 @@ class OutageLinksSerializer(serializers.Serializer):
 class OutageDetailSerializer(OutageSummarySerializer):
     """An outage in full: its summary, timeline, how it was decided, and related incidents."""
 
-    timeline = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField(
+        help_text=(
+            f"The newest events, oldest first: at most {selectors.TIMELINE_EVENTS} (a long "
+            "outage has many; `timeline_earlier` says how many came before them)."
+        )
+    )
+    timeline_earlier = serializers.SerializerMethodField(
+        help_text="Events before the first of `timeline`, not listed; 0 when it lists them all."
+    )
     decision = serializers.SerializerMethodField(
         help_text=(
             'How the detector decided, in plain words (the outage page\'s "How we decided"): '
@@ -421,12 +429,15 @@ class OutageDetailSerializer(OutageSummarySerializer):
             cache[outage.pk] = outage_official(outage=outage)
         return cache[outage.pk]
 
-    def _events(self, outage: Outage) -> list[OutageEvent]:
+    def _timeline(self, outage: Outage) -> selectors.OutageTimeline:
         # One read for the timeline and the decision.
-        cache = self.context.setdefault("events", {})
+        cache = self.context.setdefault("timeline", {})
         if outage.pk not in cache:
-            cache[outage.pk] = list(outage.events.all())
+            cache[outage.pk] = selectors.outage_timeline(outage=outage)
         return cache[outage.pk]
+
+    def get_timeline_earlier(self, outage: Outage) -> int:
+        return self._timeline(outage).earlier
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_decision(self, outage: Outage) -> list[str]:
@@ -434,7 +445,7 @@ class OutageDetailSerializer(OutageSummarySerializer):
         # and "a new service" (tester, fortieth session).
         lines = presentation.decision_details(
             outage,
-            self._events(outage),
+            self._timeline(outage).evidence,
             selectors.outage_problems(outage),
             cold=selectors.outage_cold(outage),
         )
@@ -442,7 +453,7 @@ class OutageDetailSerializer(OutageSummarySerializer):
 
     @extend_schema_field(OutageEventSerializer(many=True))
     def get_timeline(self, outage: Outage) -> list[dict[str, Any]]:
-        events = self._events(outage)
+        events = self._timeline(outage).events
         pairs = [
             {"event": event, "entry": entry}
             for event, entry in zip(

@@ -52,6 +52,7 @@ from detection.presentation.outages import (
     outage_title,
     outage_totals,
     timeline,
+    timeline_earlier,
 )
 from detection.presentation.status import (
     COUNTER_LABELS,
@@ -156,6 +157,7 @@ __all__ = [
     "time_in_zone",
     "time_text",
     "timeline",
+    "timeline_earlier",
     "track_record_lead",
     "track_record_span",
     "track_record_summary",

@@ -233,6 +233,15 @@ def timeline(
     return entries
 
 
+def timeline_earlier(earlier: int, *, shown: int) -> str:
+    """The line over a timeline that lists only its newest `shown` events (the outage page
+    and API cap it: selectors.TIMELINE_EVENTS); "" when it lists them all."""
+    if earlier <= 0:
+        return ""
+    events = "event" if earlier == 1 else "events"
+    return f"The newest {shown} events, and {earlier} earlier {events} not listed here."
+
+
 def _entry(
     outage: Outage, event: OutageEvent, end: datetime | None, *, final: bool, cold: bool
 ) -> TimelineEntry:
