@@ -907,6 +907,20 @@ def outage_timeline(*, outage: Outage, limit: int = TIMELINE_EVENTS) -> OutageTi
     return OutageTimeline(newest, earlier, evidence)
 
 
+def outage_events(*, outage: Outage) -> QuerySet[OutageEvent]:
+    """Every event of the outage, for the API's pages of its whole timeline."""
+    return outage.events.all()
+
+
+def outage_final_event(*, outage: Outage) -> int | None:
+    """The id of the resolved outage's last "resolved" event, its end ("Back to normal"), for
+    a page of its events that may not hold it (presentation.timeline); None while open."""
+    if outage.is_active:
+        return None
+    rows = outage.events.filter(kind=OutageEvent.Kind.RESOLVED).order_by("-at", "-id")
+    return rows.values_list("id", flat=True).first()
+
+
 def outage_countries(outage: Outage) -> list[str]:
     return _country_codes(outage.countries)
 

@@ -183,6 +183,7 @@ OUTAGE_DETAIL = OpenApiExample(
         ],
         "links": {
             "page": "https://outagewatch.example/outages/42/",
+            "timeline": "https://outagewatch.example/api/v1/outages/42/timeline/",
             "service_page": "https://outagewatch.example/services/chatgpt/",
             "service_api": "https://outagewatch.example/api/v1/services/chatgpt/",
             "series": "https://outagewatch.example/api/v1/services/chatgpt/series/",

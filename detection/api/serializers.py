@@ -378,6 +378,7 @@ class OutageEventSerializer(serializers.Serializer):
 
 class OutageLinksSerializer(serializers.Serializer):
     page = serializers.URLField()
+    timeline = serializers.URLField(help_text="Every event, newest first, cursor-paginated.")
     service_page = serializers.URLField()
     service_api = serializers.URLField()
     series = serializers.URLField()
@@ -390,7 +391,8 @@ class OutageDetailSerializer(OutageSummarySerializer):
     timeline = serializers.SerializerMethodField(
         help_text=(
             f"The newest events, oldest first: at most {selectors.TIMELINE_EVENTS} (a long "
-            "outage has many; `timeline_earlier` says how many came before them)."
+            "outage has many; `timeline_earlier` says how many came before them, and "
+            "`links.timeline` pages through them all)."
         )
     )
     timeline_earlier = serializers.SerializerMethodField(
@@ -469,6 +471,7 @@ class OutageDetailSerializer(OutageSummarySerializer):
         slug = outage.service.slug
         return {
             "page": self.get_url(outage),
+            "timeline": absolute(reverse("outage-timeline", kwargs={"pk": outage.pk})),
             "service_page": absolute(outage.service.get_absolute_url()),
             "service_api": absolute(reverse("service-detail", kwargs={"slug": slug})),
             "series": absolute(reverse("service-series", kwargs={"slug": slug})),

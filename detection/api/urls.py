@@ -11,6 +11,7 @@ urlpatterns = [
     ),
     path("outages/", views.OutageListView.as_view(), name="outage-list"),
     path("outages/<int:pk>/", views.OutageDetailView.as_view(), name="outage-detail"),
+    path("outages/<int:pk>/timeline/", views.OutageTimelineView.as_view(), name="outage-timeline"),
     path("status/", views.StatusView.as_view(), name="status"),
     path("track-record/", track_record.TrackRecordView.as_view(), name="track-record"),
 ]

@@ -29,10 +29,11 @@ from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from detection import selectors
+from detection import presentation, selectors
 from detection.api import examples
 from detection.api.serializers import (
     OutageDetailSerializer,
+    OutageEventSerializer,
     OutageQuerySerializer,
     OutageSummarySerializer,
     SeriesQuerySerializer,
@@ -41,7 +42,7 @@ from detection.api.serializers import (
     StatusSerializer,
 )
 from detection.cache import computing, data_version
-from detection.models import Outage
+from detection.models import Outage, OutageEvent
 from outagewatch.api.conditional import (
     ConditionalRead,
     conditional_response,
@@ -364,6 +365,46 @@ class OutageDetailView(VersionedReadView):
         except Outage.DoesNotExist:
             raise Http404 from None
         return OutageDetailSerializer(outage).data
+
+
+class OutageEventCursorPagination(NewestFirstCursorPagination):
+    ordering = ("-at", "-id")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Every event of one outage, newest first",
+        description=(
+            "Cursor-paginated (follow `next`): the whole timeline, of which the outage's own "
+            "answer lists the newest events only (`timeline`, `timeline_earlier`). Entries as "
+            'there; the outage\'s end is the one `kind: resolved` labelled "Back to normal".'
+        ),
+        responses={200: OutageEventSerializer(many=True), **READ_ERRORS},
+    )
+)
+class OutageTimelineView(VersionedReadView):
+    serializer_class = OutageEventSerializer
+    pagination_class = OutageEventCursorPagination
+    paginated = True
+    queryset = OutageEvent.objects.none()  # for the schema; read() asks the selector
+
+    def read(self, request: Request, **kwargs: Any) -> Any:
+        try:
+            outage = selectors.outage_get(outage_id=kwargs["pk"])
+        except Outage.DoesNotExist:
+            raise Http404 from None
+        events = list(self.paginate_queryset(selectors.outage_events(outage=outage)))
+        entries = presentation.timeline(
+            outage,
+            events,
+            cold=selectors.outage_cold(outage),
+            final_id=selectors.outage_final_event(outage=outage),
+        )
+        pairs = [
+            {"event": event, "entry": entry} for event, entry in zip(events, entries, strict=True)
+        ]
+        data = OutageEventSerializer(pairs, many=True).data
+        return self.get_paginated_response(data).data
 
 
 @extend_schema_view(

@@ -213,17 +213,28 @@ class TimelineEntry:
 
 
 def timeline(
-    outage: Outage, events: Iterable[OutageEvent], *, cold: bool = False
+    outage: Outage,
+    events: Iterable[OutageEvent],
+    *,
+    cold: bool = False,
+    final_id: int | None = None,
 ) -> list[TimelineEntry]:
     """The outage's events in plain words; its final "back to normal" at ``outage_end``.
 
     A "resolved" event followed by a reopening was only a lull ("Seemed over"): it stays at
     the end it declared, where it stood before the reopening (events written before ends
-    were recorded: when the detector saw it).
+    were recorded: when the detector saw it). The final one is the last "resolved" among
+    ``events`` (its newest events, oldest first), or the one with id ``final_id`` for a page
+    of its timeline that may not hold it (selectors.outage_final_event).
     """
     events = list(events)
     last_resolved = max(
-        (i for i, e in enumerate(events) if e.kind == OutageEvent.Kind.RESOLVED), default=-1
+        (
+            i
+            for i, e in enumerate(events)
+            if (e.pk == final_id if final_id is not None else e.kind == OutageEvent.Kind.RESOLVED)
+        ),
+        default=-1,
     )
     end = outage_end(outage)
     entries = []

@@ -87,3 +87,36 @@ def test_a_long_timeline_reads_a_page_of_events_not_all(client, long_outage, pat
     reads = _events_read(client, path.format(pk=long_outage.pk))
     listed = [sql for sql in reads if re.search(r"\bLIMIT\b", sql)]
     assert len(reads) <= 3 and listed and all(f"LIMIT {TIMELINE_EVENTS}" in sql for sql in listed)
+
+
+def test_the_api_pages_through_the_whole_timeline_newest_first(api_client, service, midday):
+    # A lull (resolved, reopened), many peaks, then the end: the lull stays "Seemed over" on
+    # its page, and the end is "Back to normal" on the first page only.
+    now = minute_now()
+    outage = outage_make(service, started_at=now - timedelta(hours=3), resolved_at=now)
+    OutageEvent.objects.filter(outage=outage, kind=OutageEvent.Kind.RESOLVED).update(
+        at=now + timedelta(minutes=1)
+    )
+    for minutes, kind in ((-170, OutageEvent.Kind.RESOLVED), (-160, OutageEvent.Kind.REOPENED)):
+        OutageEvent.objects.create(outage=outage, at=now + timedelta(minutes=minutes), kind=kind)
+    _peaks(outage, TIMELINE_EVENTS)
+    total = OutageEvent.objects.filter(outage=outage).count()
+
+    detail = api_client.get(f"/api/v1/outages/{outage.pk}/").json()
+    assert detail["timeline_earlier"] == total - TIMELINE_EVENTS
+    # `next` keeps the page size.
+    url, entries, pages = f"{detail['links']['timeline']}?page_size=20", [], 0
+    while url:
+        body = api_client.get(url).json()
+        entries += body["results"]
+        url, pages = body["next"], pages + 1
+    assert pages == 3 and len(entries) == total
+    stamps = [e["at"] for e in entries]
+    assert stamps == sorted(stamps, reverse=True)
+    labels = [e["label"] for e in entries if e["kind"] == "resolved"]
+    assert labels == ["Back to normal", "Seemed over"]
+    assert entries[-1]["label"] == "Problems detected"
+
+
+def test_an_unknown_outage_has_no_timeline(api_client, db):
+    assert api_client.get("/api/v1/outages/999999/timeline/").status_code == 404
