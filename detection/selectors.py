@@ -541,8 +541,8 @@ def minutes_between(start: datetime, end: datetime) -> Q:
     """The minute buckets of [start, end): a bucket holds its minute from `minute` on, so the
     day before the watermark `end` is end - 24 h to end, 1440 buckets. The one window of
     every "last N" count of the service page: its 24-hour counter took the bucket at
-    end - 24 h and the breakdowns beside it did not, and these counted buckets past `end`
-    (query audit)."""
+    end - 24 h and the breakdowns beside it did not, while they took buckets at or past
+    `end`, which it did not (query audit)."""
     return Q(minute__gte=start, minute__lt=end)
 
 

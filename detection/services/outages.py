@@ -32,7 +32,7 @@ from detection.models import (
     SeriesState,
     ServiceStatus,
 )
-from detection.selectors import services_cold
+from detection.reads import services_cold
 from detection.services.bulk import update, upsert
 from detection.services.config import detector_config, listing_sites
 from detection.services.feed_entries import outages_entries_date
