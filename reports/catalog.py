@@ -1,8 +1,8 @@
 """Loading the service catalog from reports/data/catalog.json.
 
 Used by the ``catalog_load`` command. The data migrations 0002 and 0005 keep their own copy of
-this code as it was when they were written (a migration does the same thing forever); the
-historical-models cases below (a field or model missing) come from when they imported it.
+this code as it was when they were written (a migration does the same thing forever), so this
+one works on today's models only.
 """
 
 from __future__ import annotations
@@ -15,20 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from django.apps import apps as global_apps
-from django.apps.registry import Apps
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import Model
 
 from outagewatch.quoting import quoted
-from reports.catalog_renames import (
-    former_slug_model,
-    former_slugs_record,
-    renames_read,
-    service_rename,
-)
+from reports.catalog_renames import former_slugs_record, renames_read, service_rename
+from reports.models import Category, FormerSlug, ProblemType, Provider, Service
 from reports.validation import slug_clean
 
 CATALOG_PATH = Path(__file__).resolve().parent / "data" / "catalog.json"
@@ -87,7 +81,7 @@ def catalog_read(path: Path = CATALOG_PATH) -> dict[str, Any]:
         return json.load(fh)
 
 
-def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSyncResult:
+def catalog_sync(*, data: dict[str, Any]) -> CatalogSyncResult:
     """Create or update categories, problem types and services from ``data``.
 
     Idempotent, and all or nothing: a file refused half-way (reports.catalog_renames.
@@ -103,13 +97,10 @@ def catalog_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> CatalogSy
             "services is expected."
         )
     with transaction.atomic():
-        return _catalog_write(data=data, apps=apps)
+        return _catalog_write(data=data)
 
 
-def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
-    Category = apps.get_model("reports", "Category")
-    ProblemType = apps.get_model("reports", "ProblemType")
-
+def _catalog_write(*, data: dict[str, Any]) -> CatalogSyncResult:
     categories = {}
     for position, row in enumerate(data["categories"]):
         with _entry("category", row, position):
@@ -133,20 +124,20 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
             row["slug"]  # renames_read below reads every slug first
     # Duplicates and cycles are refused before any service is written.
     renames = renames_read(data["services"])
-    _services_lock(renames, apps)
+    _services_lock(renames)
     changes: dict[str, Change] = {}
     renamed = []
     for index, row in enumerate(data["services"]):
         with _entry("service", row, index):
             slug = slug_clean(row["slug"])
-            if old := service_rename(slug=slug, former=renames[slug], entries=renames, apps=apps):
+            if old := service_rename(slug=slug, former=renames[slug], entries=renames):
                 renamed.append((old, slug))
             changes[slug] = _service_write(
-                row, former=renames[slug], categories=categories, problems=problems, apps=apps
+                row, former=renames[slug], categories=categories, problems=problems
             )
         if old and changes[slug] == "unchanged":
             changes[slug] = "updated"  # the rename was the change
-    for slug in providers_sync(data=data, apps=apps):
+    for slug in providers_sync(data=data):
         if changes[slug] == "unchanged":
             changes[slug] = "updated"
     tally = Counter(changes.values())
@@ -160,14 +151,13 @@ def _catalog_write(*, data: dict[str, Any], apps: Apps) -> CatalogSyncResult:
     )
 
 
-def _services_lock(renames: dict[str, list[str]], apps: Apps) -> None:
+def _services_lock(renames: dict[str, list[str]]) -> None:
     """Lock the rows of every service the file names (by its slug or a former one) before
     writing any, all at once in pk order. One by one in the file's order, a load and the
     tick (which locks the services it has news of in pk order: alerts.services.
     services_alerts_lock) could each hold a row the other waited for: a deadlock, and one of
     them rolled back. FOR NO KEY UPDATE, the lock a write of the row's other fields takes
     anyway: reports of these services (their foreign key's KEY SHARE lock) go on."""
-    Service = apps.get_model("reports", "Service")
     slugs = {slug for entry, former in renames.items() for slug in (entry, *former)}
     locked = Service.objects.select_for_update(no_key=True).filter(slug__in=slugs)
     list(locked.order_by("pk").values_list("pk", flat=True))
@@ -179,12 +169,11 @@ def _service_write(
     former: list[str],
     categories: dict[str, Model],
     problems: dict[str, Model],
-    apps: Apps,
 ) -> Change:
     """Make the service of the entry `row` what it says; what that changed."""
     slug = slug_clean(row["slug"])
     service, change = _upsert(
-        apps.get_model("reports", "Service"),
+        Service,
         slug=slug,
         fields={
             "name": row["name"],
@@ -196,25 +185,17 @@ def _service_write(
     )
     types = [_named("problem type", problems, p, service=slug) for p in row["problems"]]
     edited = _related_set(service.problem_types, types)
-    edited |= former_slugs_record(service=service, former=former, apps=apps)
+    edited |= former_slugs_record(service=service, former=former)
     return "updated" if change == "unchanged" and edited else change
 
 
-def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> frozenset[str]:
+def providers_sync(*, data: dict[str, Any]) -> frozenset[str]:
     """Create or update the providers and who depends on them; the slugs of the services
-    whose providers this changed.
-
-    Skipped where the Provider model does not exist yet (the catalog's first data migration
-    runs before it; migration 0005 syncs them)."""
-    try:
-        Provider = apps.get_model("reports", "Provider")
-    except LookupError:
-        return frozenset()
-    Service = apps.get_model("reports", "Service")
+    whose providers this changed."""
     services = {s.slug: s for s in Service.objects.prefetch_related("providers")}
     # A provider's `service` under a former slug still finds the renamed service (not None,
     # which would lose the provider's page and its outage as a signal upstream).
-    known = services | _by_former_slug(apps, exclude=services)
+    known = services | _by_former_slug(exclude=services)
     providers = {}
     for index, row in enumerate(data.get("providers", [])):
         with _entry("provider", row, index):
@@ -238,25 +219,12 @@ def providers_sync(*, data: dict[str, Any], apps: Apps = global_apps) -> frozens
     return frozenset(changed)
 
 
-def _fields_of(model: type[Model], fields: dict[str, Any]) -> dict[str, Any]:
-    """`fields` without those of today's model that `model` has not yet: the catalog's data
-    migration runs this code with its day's models, and a field added to the loader since
-    broke every fresh migration (contributor tester, forty-sixth session). Such a field is set
-    by the next `catalog_load` (docs/catalog.md). A name today's model lacks too stays, to
-    fail as a mistake."""
-    has = {field.name for field in model._meta.get_fields()}
-    today = global_apps.get_model(model._meta.app_label, model._meta.model_name)
-    later = {field.name for field in today._meta.get_fields()} - has
-    return {name: value for name, value in fields.items() if name not in later}
-
-
 def _upsert(
     model: type[Model], *, slug: str, fields: dict[str, Any], entry: str
 ) -> tuple[Model, Change]:
     """The row of `slug` made to hold `fields`, saved only where one differs: a load of the
     same file again writes nothing. Each value is checked first as the admin's form checks
     it; `entry` ("service") names the entry in the message."""
-    fields = _fields_of(model, fields)
     for name, value in fields.items():
         _checked(model._meta.get_field(name), value, label=f"{entry} {slug!r}")
     # NO KEY: its slug, the row's key, is what finds it, never what changes (a rename is
@@ -308,11 +276,8 @@ def _related_set(manager: Any, rows: list[Model]) -> bool:
     return True
 
 
-def _by_former_slug(apps: Apps, *, exclude: dict[str, Any]) -> dict[str, Any]:
+def _by_former_slug(*, exclude: dict[str, Service]) -> dict[str, Service]:
     """Former slug -> the service renamed from it, for slugs no service has now."""
-    FormerSlug = former_slug_model(apps)
-    if FormerSlug is None:
-        return {}
     rows = FormerSlug.objects.exclude(slug__in=exclude).select_related("service")
     return {row.slug: row.service for row in rows}
 

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.apps.registry import Apps
 from django.core.exceptions import ValidationError
-from django.db.models import Model
 
+from reports.models import FormerSlug, Service
 from reports.validation import slug_clean
 
 # What makes a service's row worth keeping: people's reports (the source of truth; buckets,
@@ -93,7 +92,7 @@ def _cycle(start: str, renames: dict[str, list[str]]) -> list[str]:
         seen.add(older[0])
 
 
-def service_rename(*, slug: str, former: list[str], entries: Iterable[str], apps: Apps) -> str:
+def service_rename(*, slug: str, former: list[str], entries: Iterable[str]) -> str:
     """Before the entry `slug` is written: give it the row that holds its history.
 
     A row under a former slug is renamed to `slug` in place. Where rows exist under both (a
@@ -101,10 +100,9 @@ def service_rename(*, slug: str, former: list[str], entries: Iterable[str], apps
     the empty one is deleted; two with histories are refused. Returns the slug renamed from,
     or "".
     """
-    Service = apps.get_model("reports", "Service")
     found = {s.slug: s for s in Service.objects.filter(slug__in=[slug, *former])}
     rows = [found[s] for s in [slug, *former] if s in found]
-    _former_slugs_check(slug=slug, former=former, entries=set(entries), rows=rows, apps=apps)
+    _former_slugs_check(slug=slug, former=former, entries=set(entries), rows=rows)
     if not rows:
         return ""
     kept = _with_history(slug, rows)
@@ -119,7 +117,7 @@ def service_rename(*, slug: str, former: list[str], entries: Iterable[str], apps
     return renamed_from
 
 
-def _with_history(slug: str, rows: list[Model]) -> Model:
+def _with_history(slug: str, rows: list[Service]) -> Service:
     if len(rows) == 1:
         return rows[0]
     histories = [(row, _history(row)) for row in rows]
@@ -136,21 +134,16 @@ def _with_history(slug: str, rows: list[Model]) -> Model:
     return kept[0][0] if kept else rows[0]
 
 
-def _history(service: Model) -> str:
+def _history(service: Service) -> str:
     """What `service` has of HISTORY, e.g. "12 reports, 1 subscriptions"; "" for nothing."""
-    # Historical models (the catalog's data migration) know only the apps migrated so far.
-    names = {field.name for field in service._meta.get_fields()}
-    counts = [(name, getattr(service, name).count()) for name in HISTORY if name in names]
+    counts = [(name, getattr(service, name).count()) for name in HISTORY]
     return ", ".join(f"{count} {name}" for name, count in counts if count)
 
 
 def _former_slugs_check(
-    *, slug: str, former: list[str], entries: set[str], rows: list[Model], apps: Apps
+    *, slug: str, former: list[str], entries: set[str], rows: list[Service]
 ) -> None:
     """Refuse a rename that contradicts the renames recorded by earlier loads."""
-    FormerSlug = former_slug_model(apps)
-    if FormerSlug is None:
-        return
     ours = {row.pk for row in rows}
     for record in FormerSlug.objects.filter(slug__in=[slug, *former]).select_related("service"):
         owner = record.service
@@ -170,12 +163,9 @@ def _former_slugs_check(
         )
 
 
-def former_slugs_record(*, service: Model, former: list[str], apps: Apps) -> bool:
+def former_slugs_record(*, service: Service, former: list[str]) -> bool:
     """Keep `service`'s former slugs answering; its own slug is a former slug of no one.
     Whether that changed a row (a load of the same file again writes none)."""
-    FormerSlug = former_slug_model(apps)
-    if FormerSlug is None:
-        return False
     # Reused for a new service, or renamed back: the current slug wins over a former one.
     deleted, _ = FormerSlug.objects.filter(slug=service.slug).delete()
     changed = bool(deleted)
@@ -187,12 +177,3 @@ def former_slugs_record(*, service: Model, former: list[str], apps: Apps) -> boo
             record.save(update_fields=["service"])
         changed |= created or moved
     return changed
-
-
-def former_slug_model(apps: Apps) -> type[Model] | None:
-    """None where the model does not exist yet (the catalog's first data migration runs
-    before it; the next `catalog_load` records the former slugs)."""
-    try:
-        return apps.get_model("reports", "FormerSlug")
-    except LookupError:
-        return None

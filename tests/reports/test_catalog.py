@@ -237,30 +237,3 @@ def test_the_admin_refuses_a_name_with_a_line_break(client, db, django_user_mode
     assert response.status_code == 200  # the form again, with the error
     assert "line breaks" in response.content.decode()
     assert not Service.objects.filter(slug="two-lines").exists()
-
-
-def test_the_loader_run_with_an_older_day_s_models_leaves_out_fields_added_since(db):
-    # Migration 0002 runs today's loader with its day's models: a field added to the loader
-    # since made every fresh migration fail (contributor tester, forty-sixth session).
-    from django.core.exceptions import FieldDoesNotExist
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    from reports.catalog import _upsert
-
-    state = MigrationExecutor(connection).loader.project_state(("reports", "0002_catalog_initial"))
-    Then = state.apps.get_model("reports", "Category")
-    OldService = state.apps.get_model("reports", "Service")
-    assert "watched_since" not in {f.name for f in OldService._meta.get_fields()}
-    row, change = _upsert(Then, slug="then", fields={"name": "Then"}, entry="category")
-    assert change == "created" and row.name == "Then"
-    fields = {
-        "name": "Old",
-        "category": row,
-        "website": "https://old.example",
-        "watched_since": None,  # a field of today's model only: left out
-    }
-    _, change = _upsert(OldService, slug="old", fields=fields, entry="service")
-    assert change == "created"
-    with pytest.raises(FieldDoesNotExist):  # a name no model has is still a mistake
-        _upsert(OldService, slug="old", fields={"nmae": "x"}, entry="service")
