@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pycountry
-from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html
@@ -371,13 +370,13 @@ def pipeline_notice(*, now: datetime | None = None) -> str:
     page otherwise kept its last verdict, "No problems", while reports waited unjudged);
     "" while detection keeps up. Read outside the per-tick cache, which such a stop freezes."""
     now = now or timezone.now()
-    progress = selectors.pipeline_progress(now=now)
-    behind = progress.detection_behind
-    if behind is None or behind <= settings.HEALTH_MAX_LAG_MINUTES or progress.judged is None:
+    freshness = selectors.detection_freshness(now=now)
+    # Never run (a new install before its first minute): no verdict to call old yet.
+    if freshness.current or freshness.as_of is None:
         return ""
     return format_html(
         "Detection is {} minutes behind: the statuses here are as of {}, and newer reports "
         "are not judged yet.",
-        behind,
-        time_html(progress.judged, now=now),
+        freshness.behind_minutes,
+        time_html(freshness.as_of, now=now),
     )

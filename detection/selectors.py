@@ -770,6 +770,30 @@ def pipeline_progress(*, now: datetime) -> PipelineProgress:
     )
 
 
+@dataclass(frozen=True)
+class DetectionFreshness:
+    """Whether the statuses read now are current: the newest minute judged, how far behind
+    the clock that is, and whether it is within HEALTH_MAX_LAG_MINUTES (never-run: not)."""
+
+    as_of: datetime | None
+    behind_minutes: int | None
+    current: bool
+
+
+def detection_freshness(*, now: datetime) -> DetectionFreshness:
+    """One rule for every reader of a verdict (the pages' notice, the read API): a stopped
+    detector or beat leaves the last verdict in place, and with beat stopped for ten minutes
+    /api/v1/status/ answered an empty list, "no problems", with nothing to tell it was ten
+    minutes old (ops tester, fifty-fourth session)."""
+    progress = pipeline_progress(now=now)
+    behind = progress.detection_behind
+    return DetectionFreshness(
+        as_of=progress.judged,
+        behind_minutes=behind,
+        current=behind is not None and behind <= settings.HEALTH_MAX_LAG_MINUTES,
+    )
+
+
 def baseline_method(*, service: Service, country: str = OVERALL) -> str | None:
     """How the series' baseline was made ("prior" on a cold start), None before it has one:
     the one column, not the record."""

@@ -452,7 +452,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Crowd-sourced outage detection: submit problem reports, read outages.",
     # The v1 contract's version (README, "Compatibility within v1"): the major is the URL's,
     # the minor moves when something is added, the patch when only the words are corrected.
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     # Where a generated client sends its requests: without it generators fall back to their
     # own default (openapi-generator: http://localhost).
     "SERVERS": [{"url": SITE_URL}],

@@ -63,6 +63,9 @@ _OFFICIAL_INCIDENT = {
     "resolved_at": None,
 }
 
+# Detection up to date: the newest closed minute judged.
+_DETECTION = {"as_of": "2026-11-27T14:29:00Z", "behind_minutes": 0, "current": True}
+
 SERVICE_DETAIL = OpenApiExample(
     "A service with an active outage",
     response_only=True,
@@ -98,6 +101,7 @@ SERVICE_DETAIL = OpenApiExample(
             "outages": "https://outagewatch.example/api/v1/outages/?service=chatgpt",
             "feed": "https://outagewatch.example/services/chatgpt/outages/feed/",
         },
+        "detection": _DETECTION,
     },
 )
 
@@ -210,5 +214,6 @@ STATUS = OpenApiExample(
                 "active_outage": _OUTAGE,
             }
         ],
+        "detection": _DETECTION,
     },
 )

@@ -495,6 +495,27 @@ class ServiceLinksSerializer(serializers.Serializer):
     feed = serializers.URLField()
 
 
+class DetectionFreshnessSerializer(serializers.Serializer):
+    """How current the statuses beside it are. Each minute is judged once it has closed;
+    while detection is stopped, the statuses stay as they were last judged."""
+
+    as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text="The newest minute judged (UTC): the statuses here are as of its end. Null "
+        "before the first minute is judged.",
+    )
+    behind_minutes = serializers.IntegerField(
+        allow_null=True,
+        help_text="Closed minutes not judged yet; 0 when up to date. Null before the first "
+        "minute is judged.",
+    )
+    current = serializers.BooleanField(
+        help_text="False when detection is more than HEALTH_MAX_LAG_MINUTES behind the clock "
+        "(the detector or its schedule stopped) or has never run: newer reports are not "
+        "judged yet, so an empty list or `ok` then does not mean no problems."
+    )
+
+
 class ServiceDetailSerializer(serializers.Serializer):
     """A service: its catalog entry, its status right now, and recent report counts."""
 
@@ -526,6 +547,7 @@ class ServiceDetailSerializer(serializers.Serializer):
     official = serializers.SerializerMethodField(
         help_text="The provider's own status page beside the crowd; null when it has none."
     )
+    detection = DetectionFreshnessSerializer(required=False, help_text="How current `status` is.")
 
     @extend_schema_field(OfficialStatusSerializer(allow_null=True))
     def get_official(self, overview: Any) -> dict[str, Any] | None:
@@ -578,6 +600,9 @@ class StatusEntrySerializer(ServiceStateSerializer):
 class StatusSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     results = StatusEntrySerializer(many=True)
+    detection = DetectionFreshnessSerializer(
+        required=False, help_text="How current the statuses in this answer are."
+    )
 
 
 # --- Series -----------------------------------------------------------------------------------

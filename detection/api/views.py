@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from django.core.cache import cache
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -32,6 +33,7 @@ from rest_framework.response import Response
 from detection import presentation, selectors
 from detection.api import examples
 from detection.api.serializers import (
+    DetectionFreshnessSerializer,
     OutageDetailSerializer,
     OutageEventSerializer,
     OutageQuerySerializer,
@@ -115,6 +117,10 @@ _answers = _LocalAnswers()
 
 class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericAPIView):
     throttle_scope = "reads"
+    # An answer that states verdicts ("no problems") says how current they are. Read on each
+    # request, outside the cached answer: a stopped detector brings no next version, so the
+    # cached answer would say "up to date" for as long as it is stopped.
+    tells_freshness = False
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         """The response body (plain JSON-able data); raise API errors as usual."""
@@ -131,6 +137,8 @@ class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericA
         if cached is None:
             cached = self._computed(request, key, **kwargs)
         body, etag, headers = cached
+        if self.tells_freshness:
+            body, etag = _with_freshness(body, etag)
         # Only reached for a resource that exists, so If-None-Match: * never hides a 404.
         return conditional_response(request, body, etag, headers)
 
@@ -186,6 +194,13 @@ class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericA
             cache.set(key, body, CACHE_SECONDS)
 
 
+def _with_freshness(body: dict[str, Any], etag: str) -> tuple[dict[str, Any], str]:
+    """The answer with its `detection` figures, and an ETag that changes with them (a client
+    holding the answer from before the stop must not be told 304 once it goes stale)."""
+    freshness = DetectionFreshnessSerializer(selectors.detection_freshness(now=timezone.now())).data
+    return {**body, "detection": freshness}, content_etag([etag, freshness])
+
+
 def _service(slug: str) -> Service:
     try:
         return catalog.service_get(slug=slug)
@@ -207,6 +222,7 @@ def _service(slug: str) -> Service:
 )
 class ServiceDetailView(VersionedReadView):
     serializer_class = ServiceDetailSerializer
+    tells_freshness = True
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         overview = selectors.service_overview(service=_service(kwargs["slug"]))
@@ -421,6 +437,7 @@ class OutageTimelineView(VersionedReadView):
 )
 class StatusView(VersionedReadView):
     serializer_class = StatusSerializer
+    tells_freshness = True
 
     def read(self, request: Request, **kwargs: Any) -> Any:
         states = selectors.status_list()

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
+from detection.models import JobCursor
 from tests.detection.status_data import (
     buckets_make,
     minute_now,
@@ -106,7 +108,11 @@ def test_status_lists_only_services_with_problems_worst_first(api_client, make_s
 
 
 def test_status_is_empty_when_all_is_well(api_client):
-    assert api_client.get("/api/v1/status/").json() == {"count": 0, "results": []}
+    # All is well only while the minutes are judged: the last one judged is the one just closed.
+    judged = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=1)
+    JobCursor.objects.create(name=JobCursor.TICK, position=judged)
+    body = api_client.get("/api/v1/status/").json()
+    assert (body["count"], body["results"], body["detection"]["current"]) == (0, [], True)
 
 
 def test_status_hides_inactive_services(api_client, make_service):
