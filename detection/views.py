@@ -86,9 +86,12 @@ def _outage(pk: int) -> Outage:
 
 def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
     outage = _outage(pk)
+    notice = live.pipeline_notice()
     context = {
         **outage_context(live.outage_live(outage=outage)),
-        "live_etag": outage_body(outage)["etag"],
+        "live_etag": outage_body(outage, notice=notice)["etag"],
+        # An ongoing outage's page froze at "Ongoing" with a stopped detector, and said nothing.
+        "pipeline_notice": notice,
     }
     return render(request, "detection/outage_detail.html", context)
 
@@ -144,50 +147,61 @@ def home_live(request: HttpRequest) -> HttpResponse:
 
 # The answers, rendered once per data version and shared by every open page. Their "etag"
 # (a hash of the content, as the API's ETags are) is also in the page they refresh, so a
-# page's first poll changes nothing unless something changed since it was rendered.
+# page's first poll changes nothing unless something changed since it was rendered. The
+# pipeline notice is added to each answer when it is served: a stopped detector brings no
+# next data version, so a page left open kept "No problems" and never got the notice a
+# reload showed (ops tester, fifty-fourth session). `notice`: the page's own, read once.
 
 
-def service_body(service: Service) -> dict[str, Any]:
+def service_body(service: Service, *, notice: str | None = None) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         read = live.service_live(service=service)
         regions = _render(SERVICE_REGIONS, service_context(read))
         return _body(level=read.code, regions=regions)
 
-    return cached_read(f"live-json:service:{service.pk}", build)
+    return _with_pipeline(cached_read(f"live-json:service:{service.pk}", build), notice)
 
 
-def outage_body(outage: Outage) -> dict[str, Any]:
+def outage_body(outage: Outage, *, notice: str | None = None) -> dict[str, Any]:
     def build() -> dict[str, Any]:
         read = live.outage_live(outage=outage)
         regions = _render(OUTAGE_REGIONS, outage_context(read))
         return _body(level=read.state.code, regions=regions)
 
-    return cached_read(f"live-json:outage:{outage.pk}", build)
+    return _with_pipeline(cached_read(f"live-json:outage:{outage.pk}", build), notice)
 
 
-def home_body() -> dict[str, Any]:
-    def build() -> dict[str, Any]:
-        read = live.home_live()
-        cards = {
-            slug: {
-                "level": read.levels.get(pk, "ok"),
-                "html": render_to_string(
-                    "detection/_card_status.html",
-                    {
-                        "level": read.levels.get(pk, "ok"),
-                        "state": read.states.get(pk),
-                        "line": read.lines.get(pk),
-                    },
-                ),
-            }
-            for pk, slug in read.slugs.items()
+def home_body(*, notice: str | None = None) -> dict[str, Any]:
+    return _with_pipeline(cached_read("live-json:home", _home_build), notice)
+
+
+def _with_pipeline(body: dict[str, Any], notice: str | None) -> dict[str, Any]:
+    notice = live.pipeline_notice() if notice is None else notice
+    html = render_to_string("detection/_pipeline_notice.html", {"pipeline_notice": notice})
+    etag = hashlib.sha256(f"{body['etag']}|{html}".encode()).hexdigest()[:20]
+    return {**body, "etag": etag, "regions": {**body.get("regions", {}), "pipeline": html}}
+
+
+def _home_build() -> dict[str, Any]:
+    read = live.home_live()
+    cards = {
+        slug: {
+            "level": read.levels.get(pk, "ok"),
+            "html": render_to_string(
+                "detection/_card_status.html",
+                {
+                    "level": read.levels.get(pk, "ok"),
+                    "state": read.states.get(pk),
+                    "line": read.lines.get(pk),
+                },
+            ),
         }
-        board = render_to_string(
-            "detection/_home_board.html", {"board": read.board, "upstreams": read.upstreams}
-        )
-        return _body(regions={"board": board}, cards=cards)
-
-    return cached_read("live-json:home", build)
+        for pk, slug in read.slugs.items()
+    }
+    board = render_to_string(
+        "detection/_home_board.html", {"board": read.board, "upstreams": read.upstreams}
+    )
+    return _body(regions={"board": board}, cards=cards)
 
 
 def _render(regions: dict[str, str], context: dict[str, Any]) -> dict[str, str]:

@@ -34,6 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # Shared by every visitor, rebuilt after each detection tick; /live.json renders the
     # same read for an open page.
     board = live.home_live()
+    notice = live.pipeline_notice()
     for category in categories:
         for service in category.matching:
             service.sparkline = board.lines.get(service.pk)
@@ -44,8 +45,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "query": query,
         "board": board.board,
         "upstreams": board.upstreams,
-        "live_etag": live_views.home_body()["etag"],
-        "pipeline_notice": live.pipeline_notice(),
+        "live_etag": live_views.home_body(notice=notice)["etag"],
+        "pipeline_notice": notice,
     }
     return render(request, "reports/home.html", context)
 
@@ -121,14 +122,15 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             status = 400
     else:
         form = ReportForm(service=service, initial={"country": country_guess(request)})
+    notice = live.pipeline_notice()
     context = {
         "service": service,
         "form": form,
         "problems": service.problem_types.all(),
         "subscribe_template": _subscribe_template(),
         **live_views.service_context(live.service_live(service=service)),
-        "live_etag": live_views.service_body(service)["etag"],
-        "pipeline_notice": live.pipeline_notice(),
+        "live_etag": live_views.service_body(service, notice=notice)["etag"],
+        "pipeline_notice": notice,
     }
     response = render(request, "reports/service_detail.html", context, status=status)
     if retry_after is not None:

@@ -284,7 +284,10 @@ def test_service_live_json_renders_the_page_parts_from_the_same_read(midday, cli
     assert answer["Cache-Control"] == "no-cache, max-age=0"
     body = answer.json()
     assert body["level"] == "problems"
-    assert set(body["regions"]) == {"status", "official", "chart", "problems", "where", "outages"}
+    assert set(body["regions"]) == {
+        *("status", "official", "chart", "problems", "where", "outages"),
+        "pipeline",  # detection's progress, as of the poll (tests/detection/test_live_pipeline)
+    }
     for name, html in body["regions"].items():
         assert f'data-live="{name}"' in html
         assert html.strip() in page, name  # the page shows exactly what a poll would
@@ -321,6 +324,7 @@ def test_outage_live_json(client, acme_down):
         "outage-where",
         "outage-official",
         "outage-upstream",
+        "pipeline",
     }
     page = client.get(f"/outages/{acme_down.pk}/").content.decode()
     for name, html in regions.items():
