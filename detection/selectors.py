@@ -756,18 +756,27 @@ def pipeline_progress(*, now: datetime) -> PipelineProgress:
             "name", "position"
         )
     )
-    current = now.replace(second=0, microsecond=0)
     bucketed, judged = rows.get(JobCursor.BUCKETS), rows.get(JobCursor.TICK)
-
-    def behind(position: datetime | None, due: datetime) -> int | None:
-        return None if position is None else max(int((due - position).total_seconds() // 60), 0)
-
     return PipelineProgress(
         bucketed_until=bucketed,
         judged=judged,
-        buckets_behind=behind(bucketed, current),
-        detection_behind=behind(judged, current - timedelta(minutes=1)),
+        buckets_behind=_behind(bucketed, now.replace(second=0, microsecond=0)),
+        detection_behind=_judged_behind(judged, now=now),
     )
+
+
+def _behind(position: datetime | None, due: datetime) -> int | None:
+    return None if position is None else max(int((due - position).total_seconds() // 60), 0)
+
+
+def _judged_behind(judged: datetime | None, *, now: datetime) -> int | None:
+    """Closed minutes after the newest judged one: the newest closed minute is due."""
+    return _behind(judged, now.replace(second=0, microsecond=0) - timedelta(minutes=1))
+
+
+def minute_judged() -> datetime | None:
+    """The newest minute the tick judged (None before its first run)."""
+    return JobCursor.objects.filter(name=JobCursor.TICK).values_list("position", flat=True).first()
 
 
 @dataclass(frozen=True)
@@ -780,15 +789,15 @@ class DetectionFreshness:
     current: bool
 
 
-def detection_freshness(*, now: datetime) -> DetectionFreshness:
+def detection_freshness(*, judged: datetime | None, now: datetime) -> DetectionFreshness:
     """One rule for every reader of a verdict (the pages' notice, the read API): a stopped
     detector or beat leaves the last verdict in place, and with beat stopped for ten minutes
     /api/v1/status/ answered an empty list, "no problems", with nothing to tell it was ten
-    minutes old (ops tester, fifty-fourth session)."""
-    progress = pipeline_progress(now=now)
-    behind = progress.detection_behind
+    minutes old (ops tester, fifty-fourth session). `judged`: minute_judged(), which only a
+    tick moves on, so a reader may keep it as long as it keeps the answer it read with it."""
+    behind = _judged_behind(judged, now=now)
     return DetectionFreshness(
-        as_of=progress.judged,
+        as_of=judged,
         behind_minutes=behind,
         current=behind is not None and behind <= settings.HEALTH_MAX_LAG_MINUTES,
     )

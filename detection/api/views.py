@@ -30,7 +30,7 @@ from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from detection import presentation, selectors
+from detection import live, presentation, selectors
 from detection.api import examples
 from detection.api.serializers import (
     DetectionFreshnessSerializer,
@@ -197,8 +197,9 @@ class VersionedReadView(KnownQueryParameters, ConditionalRead, generics.GenericA
 def _with_freshness(body: dict[str, Any], etag: str) -> tuple[dict[str, Any], str]:
     """The answer with its `detection` figures, and an ETag that changes with them (a client
     holding the answer from before the stop must not be told 304 once it goes stale)."""
-    freshness = DetectionFreshnessSerializer(selectors.detection_freshness(now=timezone.now())).data
-    return {**body, "detection": freshness}, content_etag([etag, freshness])
+    fresh = selectors.detection_freshness(judged=live.minute_judged(), now=timezone.now())
+    figures = DetectionFreshnessSerializer(fresh).data
+    return {**body, "detection": figures}, content_etag([etag, figures])
 
 
 def _service(slug: str) -> Service:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from detection.models import JobCursor
@@ -78,3 +80,15 @@ def test_an_answer_held_from_before_the_stop_is_not_confirmed_once_it_is_stale(
         "behind_minutes": 10,
         "current": False,
     }
+
+
+@pytest.mark.parametrize("url", READS)
+def test_the_figures_of_a_cached_answer_cost_no_query(api_client, service, url):
+    """The newest minute judged is read once per data version (only a tick moves it on): read
+    on every request, it halved the cached reads' rate (bench/load)."""
+    _judged(1)
+    api_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        body = api_client.get(url).json()
+    assert body["detection"]["current"] is True
+    assert [query["sql"] for query in queries.captured_queries] == []

@@ -9,8 +9,11 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from detection.cache import data_version_bump
 from detection.models import JobCursor
 from tests.detection.status_data import outage_make
 
@@ -65,7 +68,19 @@ def test_a_pages_first_poll_changes_nothing(client, pages, settings):
     for minutes_ago in (1, 12):
         JobCursor.objects.all().delete()
         _judged(minutes_ago)
+        data_version_bump()  # as the tick that moves the cursor does
         for page, live in pages:
             tag = re.search(r'data-live-etag="([^"]*)"', client.get(page).content.decode())
             assert tag is not None, page
             assert client.get(live)["ETag"] == f'"{tag.group(1)}"', (page, minutes_ago)
+
+
+def test_a_poll_of_a_cached_answer_does_not_read_the_job_cursors(client, pages):
+    """The newest minute judged is read once per data version, as the answer is."""
+    _judged(1)
+    for _, live in pages:
+        client.get(live)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(live).status_code == 200
+        read = [query["sql"] for query in queries.captured_queries]
+        assert not [sql for sql in read if "detection_jobcursor" in sql], live
