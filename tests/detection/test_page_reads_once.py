@@ -24,7 +24,8 @@ from tests.detection.status_data import (
 
 pytestmark = pytest.mark.django_db
 
-BUCKETS_CURSOR = """FROM "detection_jobcursor" WHERE "detection_jobcursor"."name" = """
+# The buckets' row alone: the tick's (the freshness figures' minute judged) is another read.
+BUCKETS_CURSOR = """FROM "detection_jobcursor" WHERE "detection_jobcursor"."name" = 'buckets'"""
 BASELINE = 'FROM "detection_seriesbaseline"'
 # The columns read when only the method is wanted (Reads.cold), not the record.
 METHOD_ONLY = 'SELECT "detection_seriesbaseline"."service_id" AS "service_id", '
