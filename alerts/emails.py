@@ -273,6 +273,7 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
     that this one was held back after (cool-down)."""
     delivery, outage, earlier = notice.delivery, notice.outage, notice.earlier
     assert delivery is not None  # emails always have their row
+    assert outage is not None  # an upstream outage's notice is upstream_email_build's
     zone, now = presentation.zone_of(notice.subscription), notice.at
     end = words.outage_end(outage)
     quoted = notice.figures or presentation.figures(delivery=delivery, now=now)

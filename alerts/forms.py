@@ -54,7 +54,8 @@ class SubscribeForm(forms.Form):
         return self.cleaned_data["channel"] or Subscription.Channel.EMAIL
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns
         channel, url = cleaned.get("channel"), cleaned.get("url", "")
         if channel == Subscription.Channel.EMAIL:
             if url:

@@ -177,7 +177,9 @@ def problems_named(top: list[Any]) -> list[dict[str, Any]]:
     """[{"problem", "count"}] (an outage's or an episode's top problems) with their names."""
     rows = [p for p in top[:5] if isinstance(p, dict)]
     slugs = [p.get("problem", "") for p in rows]
-    names = dict(ProblemType.objects.filter(slug__in=slugs).values_list("slug", "name"))
+    names: dict[str | None, str] = dict(
+        ProblemType.objects.filter(slug__in=slugs).values_list("slug", "name")
+    )
     return [
         {
             "slug": p.get("problem", ""),
@@ -292,6 +294,7 @@ def _figures(*, outage: Outage, relapse: Episode | None, now: datetime) -> Figur
             problems(outage),
             scope if outage.peak_observed or totals else "",
         )
+    assert relapse is not None and relapse.since is not None  # _quotes_relapse
     tally = episode_tally(outage=outage, episode=relapse, until=now)
     # No "normal" beside a relapse's peak: the outage's peak_expected is its first run's.
     rate = words.rate_phrase(tally.peak, None) if tally.peak else ""

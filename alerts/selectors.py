@@ -272,7 +272,10 @@ def retry_delay_seconds(*, attempts: int) -> int:
 
 
 def _due(
-    model: type[AlertDelivery | ConfirmationDelivery], *, now: datetime, limit: int
+    model: type[AlertDelivery | ConfirmationDelivery | UpstreamDelivery],
+    *,
+    now: datetime,
+    limit: int,
 ) -> list[int]:
     """Pending rows whose time has come, and claims so old that their worker must have died.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.templatetags.static import static
 from django.utils.html import escape
@@ -58,8 +58,15 @@ def sparkline_svg(
 # Two drawings of each chart: a page shows the wide one, a phone the narrow one (site.css).
 # One drawing scaled down to a phone would shrink its labels to about 5 px; the narrow one is
 # drawn near the phone's width, so its labels stay about their size (>= 11 px at 390 px).
-WIDE = {"width": 760, "height": 260, "labels": 7, "variant": "wide"}
-NARROW = {"width": 340, "height": 230, "labels": 4, "variant": "narrow"}
+class _Size(TypedDict):
+    width: int
+    height: int
+    labels: int
+    variant: str
+
+
+WIDE: _Size = {"width": 760, "height": 260, "labels": 7, "variant": "wide"}
+NARROW: _Size = {"width": 340, "height": 230, "labels": 4, "variant": "narrow"}
 
 
 def responsive_chart_svg(

@@ -12,11 +12,14 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
 from detection.core import DetectorConfig, SeriesResult, detect_series, zone_clock
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 INPUT_HEADER = ["timestamp", "value"]
 OUTPUT_HEADER = ["timestamp", "value", "expected", "anomaly_score", "is_anomaly"]
@@ -109,7 +112,7 @@ def series_read(handle: TextIO) -> InputSeries:
     return InputSeries(stamps, stamp_us // _US_PER_MINUTE, np.asarray(values), step)
 
 
-def series_write(handle: TextIO, series: InputSeries, result: SeriesResult) -> None:
+def series_write(handle: SupportsWrite[str], series: InputSeries, result: SeriesResult) -> None:
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(OUTPUT_HEADER)
     for i, stamp in enumerate(series.timestamps):

@@ -39,7 +39,8 @@ def outage_episode(*, outage: Outage, number: int | None = None) -> Episode:
     events = OutageEvent.objects.filter(
         outage=outage, kind__in=[OutageEvent.Kind.REOPENED, OutageEvent.Kind.COUNTRY]
     ).order_by("at", "id")
-    current, by_episode = 0, {0: []}
+    current = 0
+    by_episode: dict[int, list[str]] = {0: []}
     when: dict[int, tuple[datetime, datetime]] = {}
     for kind, country, at, since in events.values_list("kind", "country", "at", "since"):
         if kind == OutageEvent.Kind.REOPENED:
@@ -72,7 +73,8 @@ def episode_tally(*, outage: Outage, episode: Episode, until: datetime) -> Episo
     rows = Bucket.objects.filter(
         service_id=outage.service_id, country=OVERALL, minute__gte=episode.since, minute__lt=until
     ).values_list("counted", "problems")
-    total, peak, problems = 0, 0, Counter()
+    total, peak = 0, 0
+    problems: Counter[str] = Counter()
     for counted, by_problem in rows:
         total += counted
         peak = max(peak, counted)

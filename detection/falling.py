@@ -57,8 +57,11 @@ def _back_near_normal(
     peak_excess = peak - peak_expected
     if peak_excess <= 0:
         return False
-    in_band = upper is not None and len(upper) == len(recent)
-    if in_band and all(o <= u for o, u in zip(recent, upper, strict=True)):
+    if (
+        upper is not None
+        and len(upper) == len(recent)
+        and all(o <= u for o, u in zip(recent, upper, strict=True))
+    ):
         return True
     excess = sum(o - e for o, e in zip(recent, expected, strict=True))
     return excess / len(recent) <= FALLING_SHARE * peak_excess

@@ -10,6 +10,7 @@ Data only: the words are built by detection.presentation in the templates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,7 +163,7 @@ def country_rows(
         code = item["country"]
         level, excess = "ok", None
         if code in affected:
-            row = judged.get(code, {})
+            row: Mapping[str, Any] = judged.get(code, {})
             # A country cannot be worse than the service it belongs to, nor "ok" while listed;
             # listed in an open outage and still elevated, it has the outage's problems (it
             # read "Possible problems" at 5x normal beside "Problems detected": words tester
@@ -189,7 +190,7 @@ def country_rows(
     return rows
 
 
-def _excess(row: dict[str, Any]) -> float | None:
+def _excess(row: Mapping[str, Any]) -> float | None:
     """observed / expected of a country's newest judged minute, when its excess clears the
     detector's floor for possible problems."""
     expected = row.get("expected") or 0.0
@@ -278,8 +279,8 @@ def _home_live(now: datetime | None = None) -> HomeLive:
         ids = [state.service.pk for state in problems_now]
         lines |= selectors.sparklines_to(service_ids=ids, end=selectors.bucketed_until(now))
     levels = {state.service.pk: state.code for state in problems_now}
-    ids = set(lines) | set(levels)
-    slugs = dict(Service.objects.filter(pk__in=ids, is_active=True).values_list("pk", "slug"))
+    shown = set(lines) | set(levels)
+    slugs = dict(Service.objects.filter(pk__in=shown, is_active=True).values_list("pk", "slug"))
     return HomeLive(
         problems_now=problems_now,
         levels=levels,
@@ -361,7 +362,9 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
         countries=countries,
         problems=selectors.outage_problems(outage),
         official=outage_official(outage=outage, now=now),
-        upstream=selectors.upstream_views(ids={outage.upstream_id}).get(outage.upstream_id),
+        upstream=None
+        if outage.upstream_id is None
+        else selectors.upstream_views(ids={outage.upstream_id}).get(outage.upstream_id),
     )
 
 

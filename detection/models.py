@@ -16,6 +16,7 @@ from reports.models import Service
 
 if TYPE_CHECKING:
     from detection.core import Baseline
+    from detection.presentation.feed import FeedEntry
 
 OVERALL = ""  # the country code of a service's overall series
 
@@ -199,6 +200,10 @@ class SeriesBaseline(models.Model):
 
 class Outage(models.Model):
     """A probable outage of one service: opened by the detector, explained, resolved."""
+
+    # Not columns: set on the instances the selectors hand to pages, the API and the feeds.
+    cold_start: bool  # the service had no history yet (presentation.cold_start)
+    feed_entry: FeedEntry
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

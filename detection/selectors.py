@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from django.conf import settings
@@ -213,25 +213,24 @@ def _possible_reasons(states: Sequence[ServiceState]) -> _Reasons:
     rows = SeriesState.objects.filter(service_id__in=ids, state=STATE_POSSIBLE)
     for service_id, level, rule, held in rows.values_list("service_id", "level", "rule", "held"):
         found.setdefault(service_id, []).append(_Possible(int(level), rule, bool(held)))
-    held = [s for s in states if any(p.held for p in found.get(s.service.pk, []))]
-    return _Reasons(found, _ended_recently(held))
+    held_any = [s for s in states if any(p.held for p in found.get(s.service.pk, []))]
+    return _Reasons(found, _ended_recently(held_any))
 
 
 def _ended_recently(states: Sequence[ServiceState]) -> frozenset[int]:
     """The services among ``states`` with an outage judged over (its RESOLVED entry) within
     OUTAGE_REOPEN_MINUTES of their status, as the tick decides a reopening
     (detection.services.outages._reopen_recent)."""
-    timed = [s for s in states if s.updated_at is not None]
-    if not timed:
+    at = {s.service.pk: s.updated_at for s in states if s.updated_at is not None}
+    if not at:
         return frozenset()
     window = timedelta(minutes=settings.OUTAGE_REOPEN_MINUTES)
     rows = OutageEvent.objects.filter(
-        outage__service_id__in=[s.service.pk for s in timed],
+        outage__service_id__in=list(at),
         outage__status=Outage.Status.RESOLVED,
         kind=OutageEvent.Kind.RESOLVED,
-        at__gte=min(s.updated_at for s in timed) - window,
+        at__gte=min(at.values()) - window,
     ).values_list("outage__service_id", "at")
-    at = {s.service.pk: s.updated_at for s in timed}
     return frozenset(sid for sid, resolved in rows if resolved >= at[sid] - window)
 
 
@@ -297,9 +296,10 @@ def _falling_judged(state: ServiceState, end: datetime) -> bool:
     minutes still include quiet ones before the onset, which would read as a fall in its first
     minutes; for a relapse, the lull before it: "reports falling" a minute into a relapse of
     42 a minute, explain tester F1)."""
-    if not _outage_open(state):
+    since = state.run_since  # None only without an outage
+    if not _outage_open(state) or since is None:
         return False
-    return end - timedelta(minutes=FALLING_MINUTES) >= state.run_since
+    return end - timedelta(minutes=FALLING_MINUTES) >= since
 
 
 @dataclass(frozen=True)
@@ -354,12 +354,8 @@ def _with_falling(state: ServiceState, end: datetime, recent: _Recent | None) ->
         return state
     networks = recent.networks
     points = recent.series.points
-    state = replace(
-        state,
-        networks=networks[-1],
-        peak_networks=recent.peak_networks,
-        **_run_peak(state, recent),
-    )
+    peak = _run_peak(state, recent)
+    state = replace(state, networks=networks[-1], peak_networks=recent.peak_networks, **peak)
     if not _falling_judged(state, end) or recent.unheard:
         return state
     if points[0].expected is None:  # no baseline yet: the status row's newest minute
@@ -375,19 +371,25 @@ def _with_falling(state: ServiceState, end: datetime, recent: _Recent | None) ->
         recent_observed=observed,
         recent_expected=expected,
         upper=upper,
-        peak_observed=state.peak_observed,
-        peak_expected=state.peak_expected,
+        peak_observed=peak["peak_observed"],
+        peak_expected=peak["peak_expected"],
         recent_networks=networks,
         peak_networks=recent.peak_networks,
     )
     return replace(state, falling=falling)
 
 
-def _run_peak(state: ServiceState, recent: _Recent) -> dict[str, float]:
+class _Peak(TypedDict):
+    peak_observed: float
+    peak_expected: float
+
+
+def _run_peak(state: ServiceState, recent: _Recent) -> _Peak:
     """The current run's peak: the outage's own, or for a relapse its busiest minute since it
     came back, against the normal of its newest minutes (a relapse is within the hour of its
     first run's end, at much the same time of day)."""
     outage = state.outage
+    assert outage is not None  # of an open outage (_with_falling)
     # A relapse that went higher than the first run holds the outage's peak: quoted as the
     # outage's, or one card gave that minute two normals, "about 3" and "about 4" (words
     # tester F2).
@@ -1196,7 +1198,7 @@ def outage_spans(outages: Sequence[Outage]) -> list[tuple[datetime, datetime | N
         rows = OutageEvent.objects.filter(outage_id__in=paused, kind__in=kinds).order_by("id")
         for outage_id, kind, since in rows.values_list("outage_id", "kind", "since"):
             marks.setdefault(outage_id, []).append((kind, since))
-    spans = []
+    spans: list[tuple[datetime, datetime | None]] = []
     for outage in outages:
         start, lull = outage.started_at, None
         for kind, since in marks.get(outage.pk, ()):

@@ -58,7 +58,7 @@ def outage_list(request: HttpRequest) -> HttpResponse:
         if entry is None:
             # A page that says what was not found, with the way back, rather than the whole
             # list with the filter silently dropped (which read as this service's history).
-            context = {"unknown_service": slug}
+            context: dict[str, Any] = {"unknown_service": slug}
             return render(request, "detection/outage_list.html", context, status=404)
         service = entry.service
         if service.slug != slug:
@@ -215,6 +215,7 @@ def _body(**parts: Any) -> dict[str, Any]:
 
 def _answer(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     etag = f'"{body["etag"]}"'
+    response: HttpResponse
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
     else:

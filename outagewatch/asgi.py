@@ -7,6 +7,7 @@ coroutine, not a thread.
 """
 
 import os
+from typing import cast
 
 import django
 
@@ -21,7 +22,7 @@ django.setup(set_prefix=False)  # what get_asgi_application() does before its ha
 
 from django.conf import settings  # noqa: E402  (needs the settings module chosen above)
 
-from outagewatch.asgi_guard import BodyLimit  # noqa: E402
+from outagewatch.asgi_guard import ASGIApp, BodyLimit  # noqa: E402
 from outagewatch.asgi_handler import SyncChainASGIHandler  # noqa: E402
 from outagewatch.asgi_threads import RequestThreads  # noqa: E402
 from outagewatch.startup import require_safe_settings  # noqa: E402
@@ -29,8 +30,9 @@ from outagewatch.startup import require_safe_settings  # noqa: E402
 require_safe_settings()
 
 # The body is read first, on the event loop: a slow upload never holds one of the threads.
+# The cast: Django's stubs type the messages its handler sends as Mapping, an ASGIApp's as dict.
 application = BodyLimit(
-    RequestThreads(SyncChainASGIHandler(), threads=settings.WEB_THREADS),
+    RequestThreads(cast(ASGIApp, SyncChainASGIHandler()), threads=settings.WEB_THREADS),
     max_bytes=max(settings.API_MAX_BODY_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
     timeout=settings.REQUEST_BODY_TIMEOUT_SECONDS,
 )

@@ -24,6 +24,7 @@ more hop, with a warning ("StreamingHttpResponse must consume synchronous iterat
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.core import signals
@@ -41,20 +42,20 @@ class SyncChainASGIHandler(ASGIHandler):
         """Everything of a request that runs on its thread, in the order Django's handler
         runs it."""
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            # BaseHandler.get_response: the URLconf, the chain, error logging, in sync.
-            response = self.get_response(request)
+        request, error = self.create_request(scope, body_file)
+        # BaseHandler.get_response: the URLconf, the chain, error logging, in sync.
+        response = self.get_response(request) if request is not None else error
+        assert response is not None  # create_request answers what it cannot make a request of
         # As Django's run_get_response: request_finished names this handler as its sender,
-        # and files go out in the server's chunk size.
-        response._handler_class = self.__class__
+        # and files go out in the server's chunk size. (Any: an attribute the stubs lack.)
+        cast(Any, response)._handler_class = self.__class__
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size
         if not response.streaming:
             # The body is in memory: close now (request_finished returns the database
             # connection to the pool) rather than in one more hop after sending it.
             response.close()
-        elif not response.is_async:
+        elif isinstance(response, StreamingHttpResponse) and not response.is_async:
             response.streaming_content = self.parts_for_loop(response)
         return response
 
@@ -65,7 +66,8 @@ class SyncChainASGIHandler(ASGIHandler):
         is rarely larger, so it costs no hop at all. Other streams (a generator that waits
         for its data) are not read ahead, so each part goes out as soon as it is made.
         """
-        parts = iter(response.streaming_content)
+        # A sync stream (respond() calls this only when not is_async).
+        parts = iter(cast(Iterator[bytes], response.streaming_content))
         head: list[bytes] = []
         if isinstance(response, FileResponse):
             size = 0
@@ -98,9 +100,6 @@ class SyncChainASGIHandler(ASGIHandler):
             body_file.close()
 
 
-_END = object()
-
-
 async def _parts(head: list[bytes], rest: Iterator[bytes] | None) -> AsyncIterator[bytes]:
     for part in head:
         yield part
@@ -108,6 +107,11 @@ async def _parts(head: list[bytes], rest: Iterator[bytes] | None) -> AsyncIterat
         return
     # thread_sensitive: the request's own thread (outagewatch.asgi_threads), where a
     # generator reading the database finds the connection it was made with.
-    step = sync_to_async(next, thread_sensitive=True)
-    while (part := await step(rest, _END)) is not _END:
-        yield part
+    step = sync_to_async(_next_or_end, thread_sensitive=True)
+    while (chunk := await step(rest)) is not None:
+        yield chunk
+
+
+def _next_or_end(parts: Iterator[bytes]) -> bytes | None:
+    # None for the end: Django's streaming_content gives bytes only.
+    return next(parts, None)

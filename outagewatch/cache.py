@@ -11,7 +11,7 @@ the same servers and options shares one client and one pool for the life of the 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
@@ -23,6 +23,10 @@ _lock = threading.Lock()
 
 class SharedRedisCacheClient(RedisCacheClient):
     """Hands out the same redis.Redis per server instead of a new one per call."""
+
+    if TYPE_CHECKING:  # Django's, missing from its stubs
+
+        def _get_connection_pool_index(self, write: bool) -> int: ...
 
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
@@ -37,6 +41,10 @@ class SharedRedisCacheClient(RedisCacheClient):
 
 
 class RedisCache(DjangoRedisCache):
+    # Django's, missing from its stubs.
+    _servers: list[str]
+    _options: dict[str, Any]
+
     @cached_property
     def _cache(self) -> SharedRedisCacheClient:
         key = repr((self._servers, sorted(self._options.items())))

@@ -1,6 +1,7 @@
 """The Celery application; schedules live in settings.CELERY_BEAT_SCHEDULE."""
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init, worker_init, worker_ready
@@ -25,7 +26,7 @@ def _refuse_unsafe_settings(**kwargs: object) -> None:
 
 
 @worker_ready.connect
-def _prime_the_detector(sender: object, **kwargs: object) -> None:
+def _prime_the_detector(sender: Any, **kwargs: object) -> None:  # Celery's Consumer
     # A worker that takes the tick's queue reads the next tick's baselines ahead of it, in
     # its own (single) process: detection.services.tick.tick_prime.
     tick_queue = app.conf.task_routes["detection.tasks.detect_minute"]["queue"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -104,10 +105,11 @@ def client_unit(request: HttpRequest) -> str:
 def _client_parsed(request: HttpRequest) -> IPAddress | None:
     """client_address as counted_address takes it, once per request (the throttle asks for
     the unit and the site of every report)."""
-    request = getattr(request, "_request", request)
-    if not hasattr(request, "_client_parsed"):
-        request._client_parsed = counted_address(client_address(request))
-    return request._client_parsed
+    # Any: the HttpRequest (DRF's Request wraps it) carries the result as an attribute of ours.
+    raw: Any = getattr(request, "_request", request)
+    if not hasattr(raw, "_client_parsed"):
+        raw._client_parsed = counted_address(client_address(raw))
+    return raw._client_parsed
 
 
 def is_trusted_proxy(address: IPAddress) -> bool:
@@ -116,11 +118,12 @@ def is_trusted_proxy(address: IPAddress) -> bool:
 
 def client_address(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or the X-Forwarded-For entry our proxies vouch for."""
-    request = getattr(request, "_request", request)  # DRF's Request wraps the HttpRequest
+    # DRF's Request wraps the HttpRequest; Any: it carries the result as an attribute of ours.
+    raw: Any = getattr(request, "_request", request)
     # Asked by the throttle and the view alike: worked out once per request.
-    known = getattr(request, "_client_address", None)
+    known = getattr(raw, "_client_address", None)
     if known is None:
-        known = request._client_address = _client_address(request)
+        known = raw._client_address = _client_address(raw)
     return known
 
 

@@ -52,7 +52,7 @@ class DisallowedHostFilter(logging.Filter):
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         record.exc_info = record.exc_text = record.stack_info = None
         if request is not None:
-            del record.request
+            delattr(record, "request")  # set by Django's logging, not a LogRecord attribute
         return True
 
 

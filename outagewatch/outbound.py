@@ -31,10 +31,16 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 from urllib.parse import quote, urlsplit
 
 from outagewatch.embedded_ipv4 import IPAddress, embedded_ipv4
 from outagewatch.idn import host_ascii
+
+if TYPE_CHECKING:
+    from http.client import _DataType
+
+    from _typeshed import WriteableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +193,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int | None:
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
         self._sock.settimeout(self._deadline.remaining())
         return self._raw.readinto(buffer)
 
@@ -207,15 +213,19 @@ class _DeadlineMixin:
     """Connect and send within the deadline; the answer is read through _DeadlineResponse."""
 
     sock: socket.socket | None
+    response_class: type[http.client.HTTPResponse]
 
     def _deadline_init(self, deadline: _Deadline) -> None:
         self._deadline = deadline
-        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)
+        # Not a class: http.client only calls response_class(sock, method=...).
+        self.response_class = cast(
+            type[http.client.HTTPResponse], functools.partial(_DeadlineResponse, deadline=deadline)
+        )
 
     def _open(self, address: str, port: int) -> socket.socket:
         return socket.create_connection((address, port), self._deadline.remaining())
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: _DataType | str) -> None:
         # sendall keeps its timeout as a deadline for the whole call; each call gets the rest.
         if self.sock is not None:
             self.sock.settimeout(self._deadline.remaining())
@@ -234,7 +244,9 @@ class _PinnedHTTPConnection(_DeadlineMixin, http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(_DeadlineMixin, http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, address: str, deadline: _Deadline) -> None:
-        super().__init__(host, port, context=ssl.create_default_context())
+        # Kept for connect(): HTTPSConnection's own copy is private.
+        self._ssl_context = ssl.create_default_context()
+        super().__init__(host, port, context=self._ssl_context)
         self._address = address
         self._deadline_init(deadline)
 
@@ -244,7 +256,7 @@ class _PinnedHTTPSConnection(_DeadlineMixin, http.client.HTTPSConnection):
         try:
             # The handshake as a whole gets the time left (CPython keeps it as one deadline).
             sock.settimeout(self._deadline.remaining())
-            self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+            self.sock = self._ssl_context.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()
             raise

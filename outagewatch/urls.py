@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.templatetags.static import static
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotAcceptable
 
@@ -19,7 +19,7 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", ApiV1IndexView.as_view(), name="api-v1-index"),
     path("health/", HealthView.as_view(), name="health"),
     path("health/live/", LiveView.as_view(), name="health-live"),
@@ -36,13 +36,17 @@ class DocsView(SpectacularSwaggerSplitView):
     http_method_names = ["get", "head"]
     template_name = "api/docs.html"
 
-    def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+    # The overrides answer a plain HttpResponse where DRF's stubs say Response: APIView's
+    # dispatch takes any HttpResponseBase (finalize_response asserts no more).
+    def http_method_not_allowed(  # type: ignore[override]
+        self, request: Any, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
         # As JSON, as every error under /api/ (its renderer would make an HTML page).
         response = api_error(405, f"Method “{request.method}” not allowed.", "method_not_allowed")
         response["Allow"] = "GET, HEAD"
         return response
 
-    def handle_exception(self, exc: Exception) -> HttpResponse:
+    def handle_exception(self, exc: Exception) -> HttpResponse:  # type: ignore[override]
         # A client that accepts no HTML (Accept: application/json) got an HTML "406 Not
         # Acceptable" (API tester, forty-fourth session): every error under /api/ is JSON.
         if isinstance(exc, NotAcceptable):

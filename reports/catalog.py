@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from outagewatch.quoting import quoted
 from reports.catalog_renames import former_slugs_record, renames_read, service_rename
@@ -67,7 +67,7 @@ _SECTIONS = {"category": "categories", "problem type": "problem_types", "provide
 _WEB_URL = URLValidator(schemes=["http", "https"])
 
 
-def _named(kind: str, defined: dict[str, Model], slug: Any, *, service: str) -> Model:
+def _named(kind: str, defined: Mapping[str, Model], slug: Any, *, service: str) -> Model:
     if not isinstance(slug, str) or slug not in defined:
         raise CatalogEntryInvalid(
             f"service {service!r} names the {kind} {quoted(slug)}, which the file's "
@@ -167,8 +167,8 @@ def _service_write(
     row: dict[str, Any],
     *,
     former: list[str],
-    categories: dict[str, Model],
-    problems: dict[str, Model],
+    categories: Mapping[str, Model],
+    problems: Mapping[str, Model],
 ) -> Change:
     """Make the service of the entry `row` what it says; what that changed."""
     slug = slug_clean(row["slug"])
@@ -219,9 +219,10 @@ def providers_sync(*, data: dict[str, Any]) -> frozenset[str]:
     return frozenset(changed)
 
 
-def _upsert(
-    model: type[Model], *, slug: str, fields: dict[str, Any], entry: str
-) -> tuple[Model, Change]:
+_M = TypeVar("_M", bound=Model)
+
+
+def _upsert(model: type[_M], *, slug: str, fields: dict[str, Any], entry: str) -> tuple[_M, Change]:
     """The row of `slug` made to hold `fields`, saved only where one differs: a load of the
     same file again writes nothing. Each value is checked first as the admin's form checks
     it; `entry` ("service") names the entry in the message."""
@@ -229,9 +230,10 @@ def _upsert(
         _checked(model._meta.get_field(name), value, label=f"{entry} {slug!r}")
     # NO KEY: its slug, the row's key, is what finds it, never what changes (a rename is
     # reports.catalog_renames); reports, whose foreign key takes KEY SHARE, go on meanwhile.
-    row = model.objects.select_for_update(no_key=True).filter(slug=slug).first()
+    # _default_manager: the catalog's models' `objects`, which Model itself does not declare.
+    row = model._default_manager.select_for_update(no_key=True).filter(slug=slug).first()
     if row is None:
-        return model.objects.create(slug=slug, **fields), "created"
+        return model._default_manager.create(slug=slug, **fields), "created"
     changed = [name for name, value in fields.items() if _differs(row, name, value)]
     if not changed:
         return row, "unchanged"
@@ -263,7 +265,8 @@ def _checked(field: Any, value: Any, *, label: str) -> None:
 
 def _differs(row: Model, name: str, value: Any) -> bool:
     field = row._meta.get_field(name)
-    if field.many_to_one:  # by key: reading the related row would cost a query per row
+    # By key: reading the related row would cost a query per row.
+    if isinstance(field, Field) and field.many_to_one:
         return getattr(row, field.attname) != (None if value is None else value.pk)
     return getattr(row, name) != value
 

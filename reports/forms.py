@@ -23,7 +23,7 @@ class CommentField(forms.CharField):
     """Line breaks counted as one character, as the box counts them
     (reports.validation.newlines_unified)."""
 
-    def to_python(self, value: Any) -> str:
+    def to_python(self, value: Any) -> str | None:
         return super().to_python(
             validation.newlines_unified(value) if isinstance(value, str) else value
         )
@@ -71,7 +71,8 @@ class ReportForm(forms.Form):
         return validation.comment_clean(self.cleaned_data["comment"])
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what Form.clean returns
         if "problem" in cleaned:
             try:
                 cleaned["problem"] = validation.service_problem_clean(

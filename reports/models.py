@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -9,6 +11,9 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from reports.fields import NameField, OneLineField
+
+if TYPE_CHECKING:
+    from detection.selectors import ServiceState
 
 # A comment flagged as abusive from this many blocks (IPv4 /16, IPv6 /32) leaves the pages
 # before anyone looks. Five, not three: one host often reaches three or four (its IPv4, its
@@ -43,6 +48,14 @@ class ProblemType(models.Model):
 
 
 class Service(models.Model):
+    # Not columns: set on the instances of the home page's listing (reports.selectors and
+    # reports.views) for its template.
+    search_terms: str
+    search_website: str
+    sparkline: list[int] | None
+    level: str
+    state: ServiceState | None
+
     slug = models.SlugField(unique=True)
     name = NameField(max_length=120)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="services")
@@ -51,7 +64,9 @@ class Service(models.Model):
     problem_types = models.ManyToManyField(ProblemType, related_name="services")
     # What the service runs on: outages of several dependents starting together are probably
     # the provider's (detection.core.upstream).
-    providers = models.ManyToManyField("Provider", blank=True, related_name="dependents")
+    providers: models.ManyToManyField[Provider, models.Model] = models.ManyToManyField(
+        "Provider", blank=True, related_name="dependents"
+    )
     is_active = models.BooleanField(default=True)
     # Since when reports of it are taken and it is judged: the quiet before its first report
     # is evidence of how rarely it is reported (detection.core.level.cold_seeded), so a

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Case, Prefetch, QuerySet, Value, When
 from django.db.models.functions import Coalesce, NullIf
 
 from reports.models import COMMENT_HIDE_AFTER_FLAGS, Category, Report, Service
 from reports.search import service_search, service_terms, website_term
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def report_site() -> Coalesce:
@@ -64,13 +68,19 @@ def service_providers() -> dict[str, list[str]]:
     deps: dict[str, list[str]] = {
         slug: [] for slug in Service.objects.values_list("slug", flat=True)
     }
-    pairs = Service.providers.through.objects.values_list("service__slug", "provider__slug")
+    pairs = Service.providers.through._default_manager.values_list(
+        "service__slug", "provider__slug"
+    )
     for service, provider in pairs:
         deps[service].append(provider)
     return deps
 
 
-def categories_with_services(*, search: str = "") -> list[Category]:
+class _Matching(TypedDict):
+    matching: list[Service]
+
+
+def categories_with_services(*, search: str = "") -> list[WithAnnotations[Category, _Matching]]:
     """Categories that have matching active services, each with ``.matching`` filled."""
     # Without the services' problem types (service_list's prefetch): the home page shows
     # none, and they were 1,700 objects a request.

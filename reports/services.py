@@ -13,7 +13,7 @@ import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.utils import CursorDebugWrapper
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils import timezone
 
 from outagewatch.group_commit import GroupCommit
@@ -217,7 +217,7 @@ _REPORT_COLUMNS = (
 )
 
 
-def _claim_sql(template: str, model: type, values: str) -> str:
+def _claim_sql(template: str, model: type[Model], values: str) -> str:
     return template.format(table=connection.ops.quote_name(model._meta.db_table), values=values)
 
 
@@ -307,7 +307,9 @@ def _report_write_statements(writes: Sequence[_ReportWrite]) -> None:
             else:
                 cursor.execute(sql, params[0], prepare=True)
         for write in writes:
-            _stored(write, cursor.fetchone())
+            row = cursor.fetchone()
+            assert row is not None  # each statement's INSERT returns its row
+            _stored(write, row)
             cursor.nextset()
 
 

@@ -106,8 +106,8 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
             messages.add_message(request, level, created.message, AT_REPORT)
             if form.region_dropped:
                 messages.info(request, _region_dropped(form), AT_REPORT)
-            response = redirect(f"{service.get_absolute_url()}#report")
-            response.set_cookie(
+            sent = redirect(f"{service.get_absolute_url()}#report")
+            sent.set_cookie(
                 COUNTRY_COOKIE,
                 form.cleaned_data["country"],
                 max_age=365 * 86400,
@@ -116,7 +116,7 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 httponly=True,
                 secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
             )
-            return response
+            return sent
         else:
             messages.error(request, "Your report was not sent: please check below.", AT_REPORT)
             status = 400

@@ -20,11 +20,12 @@ class CommentFlagLimit(ClientRateLimit):
     # comment needs flags from several networks before it leaves the pages). A
     # "comment-flags" throttle rate in the settings replaces the default.
     default_rate = "10/hour"
+    scope: str  # set by __init__
 
     def __init__(self) -> None:
         super().__init__("comment-flags")
 
-    def get_rate(self) -> str:
+    def get_rate(self) -> str | None:
         return self.THROTTLE_RATES.get(self.scope, self.default_rate)
 
 

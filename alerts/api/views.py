@@ -157,11 +157,12 @@ class SubscriptionRequestedSerializer(serializers.Serializer):
 
 class SubscriptionCreateView(APIView):
     throttle_scope = "subscriptions"
+    _subscription_valid = False  # set by post() (a view instance serves one request)
 
     def check_throttles(self, request: Request) -> None:
         """Sign-ups are counted once valid, as on the website: a client fixing a typo in its
         request must not use up its allowance (DRF checks before the handler runs)."""
-        if getattr(request, "_subscription_valid", False):
+        if self._subscription_valid:
             super().check_throttles(request)
 
     @extend_schema(
@@ -206,7 +207,7 @@ class SubscriptionCreateView(APIView):
     def post(self, request: Request) -> Response:
         serializer = SubscriptionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        request._subscription_valid = True
+        self._subscription_valid = True
         self.check_throttles(request)
         data: dict[str, Any] = serializer.validated_data
         try:

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.backends.smtp import EmailBackend as DjangoEmailBackend
+
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer
+    from typing_extensions import Buffer
 
 _END_OF_DATA = b"\r\n.\r\n"
 
@@ -31,7 +36,7 @@ class _SMTP(smtplib.SMTP):
         self,
         from_addr: str,
         to_addrs: str | Sequence[str],
-        msg: bytes | str,
+        msg: SizedBuffer | str,
         mail_options: Sequence[str] = (),
         rcpt_options: Sequence[str] = (),
     ) -> dict[str, tuple[int, bytes]]:
@@ -44,14 +49,14 @@ class _SMTP(smtplib.SMTP):
                 mail_options = (*mail_options, "BODY=8BITMIME")
         return super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
 
-    def data(self, msg: bytes | str) -> tuple[int, bytes]:
+    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
         self.handed_over, self._in_data = False, True
         try:
             return super().data(msg)
         finally:
             self._in_data = False
 
-    def send(self, s: bytes | str) -> None:
+    def send(self, s: Buffer | str) -> None:
         super().send(s)
         if self._in_data and isinstance(s, bytes) and s.endswith(_END_OF_DATA):
             self.handed_over = True
@@ -75,7 +80,9 @@ class EmailBackend(DjangoEmailBackend):
 
     def _send(self, email_message: EmailMessage) -> bool:
         try:
-            return super()._send(email_message)
+            # Django's, missing from its stubs.
+            return super()._send(email_message)  # type: ignore[misc]
         except (smtplib.SMTPException, OSError) as exc:
-            exc.outagewatch_handed_over = getattr(self.connection, "handed_over", False)
+            # Any: an attribute of ours on the exception, read back by handed_over().
+            cast(Any, exc).outagewatch_handed_over = getattr(self.connection, "handed_over", False)
             raise

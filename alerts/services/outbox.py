@@ -76,13 +76,13 @@ def claim(model: type[models.Model], *, pk: int, now: datetime) -> QuerySet | No
         # A claim taken over: its worker died while sending, perhaps after the receiver had it.
         changes["maybe_sent"] = Case(When(taken_over, then=True), default=F("maybe_sent"))
     claimed = (
-        model.objects.filter(pk=pk)
+        model._default_manager.filter(pk=pk)  # the outbox models' `objects`
         .filter(Q(status=Status.PENDING, next_attempt_at__lte=now) | taken_over)
         .update(**changes)
     )
     if not claimed:
         return None
-    return model.objects.filter(pk=pk, status=Status.SENDING, claimed_at=now)
+    return model._default_manager.filter(pk=pk, status=Status.SENDING, claimed_at=now)
 
 
 def retry_at(now: datetime, delay: int) -> datetime:

@@ -253,8 +253,12 @@ def _confirmation_prepare(
     # its way). The daily cap below still bounds them.
     last_sent = links.filter(status=Status.SENT, used_at__isnull=True).order_by("-sent_at").first()
     gap = timedelta(minutes=settings.SUBSCRIPTION_CONFIRM_RESEND_MINUTES)
-    recent = last_sent is not None and last_sent.sent_at and last_sent.sent_at > now - gap
-    if recent and same_choices(last_sent):
+    if (
+        last_sent is not None
+        and last_sent.sent_at
+        and last_sent.sent_at > now - gap
+        and same_choices(last_sent)
+    ):
         return None
     key = email_rate_key(subscription.email)
     # Over the cap the request is not dropped (the answer said a link is on its way): it
@@ -498,12 +502,25 @@ def _gathered_claim(
             .only("status", "next_attempt_at", "claimed_at", "subscription_id")
         }
         trigger = waiting.get(confirmation_id)
+        # A gathered link always has next_attempt_at, and claimed_at while SENDING (as the
+        # database reads them, a NULL is neither due nor stale).
         due = trigger is not None and (
-            (trigger.status == Status.PENDING and trigger.next_attempt_at <= now)
-            or (trigger.status == Status.SENDING and trigger.claimed_at < stale)
+            (
+                trigger.status == Status.PENDING
+                and trigger.next_attempt_at is not None
+                and trigger.next_attempt_at <= now
+            )
+            or (
+                trigger.status == Status.SENDING
+                and trigger.claimed_at is not None
+                and trigger.claimed_at < stale
+            )
         )
-        busy = any(r.status == Status.SENDING and r.claimed_at >= stale for r in waiting.values())
-        if not due or busy:
+        busy = any(
+            r.status == Status.SENDING and r.claimed_at is not None and r.claimed_at >= stale
+            for r in waiting.values()
+        )
+        if trigger is None or not due or busy:
             # A busy one: another worker is sending the list; once it is through, this link
             # waits for the next day's.
             return SendResult(Outcome.NOT_CLAIMED)

@@ -6,7 +6,7 @@ are absolute (SITE_URL) so cached bodies do not depend on the request's host.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -106,7 +106,9 @@ class ServiceStateSerializer(serializers.Serializer):
 
     level = serializers.CharField(source="code", help_text="ok, possible or problems.")
     level_value = serializers.IntegerField(source="level", help_text="0, 1 or 2.")
-    label = serializers.SerializerMethodField(
+    # `label`: a field named as Field's own attribute; the serializer's metaclass takes
+    # declared fields out of the class body, so nothing is shadowed at run time.
+    label = serializers.SerializerMethodField(  # type: ignore[assignment]
         help_text='"No problems", "Possible problems", "Problems detected" or "Reports falling".'
     )
     summary = serializers.SerializerMethodField(
@@ -196,7 +198,11 @@ class OfficialStatusSerializer(serializers.Serializer):
             "page has no overall indicator or was never read."
         )
     )
-    label = serializers.SerializerMethodField(help_text="The indicator in plain words.")
+    # `label`: a field named as Field's own attribute; the serializer's metaclass takes
+    # declared fields out of the class body, so nothing is shadowed at run time.
+    label = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text="The indicator in plain words."
+    )
     summary = serializers.SerializerMethodField(
         help_text="What the page says, or that it could not be read, in plain words (UTC)."
     )
@@ -360,7 +366,9 @@ class OutageEventSerializer(serializers.Serializer):
         source="entry.at", help_text="For the final end: the outage's resolved_at."
     )
     kind = serializers.ChoiceField(choices=OutageEvent.Kind.choices, source="event.kind")
-    label = serializers.CharField(source="entry.label")
+    # `label`: a field named as Field's own attribute; the serializer's metaclass takes
+    # declared fields out of the class body, so nothing is shadowed at run time.
+    label = serializers.CharField(source="entry.label")  # type: ignore[assignment]
     text = serializers.CharField(source="entry.text", help_text="In plain words.")
     country = serializers.CharField(source="event.country")
     observed = serializers.FloatField(
@@ -425,15 +433,16 @@ class OutageDetailSerializer(OutageSummarySerializer):
         return presentation.official_lead_sentence(self._official(outage))
 
     def _official(self, outage: Outage) -> OutageOfficial:
-        # One read for both fields.
-        cache = self.context.setdefault("official", {})
+        # One read for both fields. (The cast: DRF's context is the dict passed in, typed as
+        # a Mapping.)
+        cache = cast(dict[str, Any], self.context).setdefault("official", {})
         if outage.pk not in cache:
             cache[outage.pk] = outage_official(outage=outage)
         return cache[outage.pk]
 
     def _timeline(self, outage: Outage) -> selectors.OutageTimeline:
-        # One read for the timeline and the decision.
-        cache = self.context.setdefault("timeline", {})
+        # One read for the timeline and the decision (the cast: as in _official).
+        cache = cast(dict[str, Any], self.context).setdefault("timeline", {})
         if outage.pk not in cache:
             cache[outage.pk] = selectors.outage_timeline(outage=outage)
         return cache[outage.pk]
@@ -464,7 +473,8 @@ class OutageDetailSerializer(OutageSummarySerializer):
                 strict=True,
             )
         ]
-        return OutageEventSerializer(pairs, many=True).data
+        # many=True makes a ListSerializer, whose data is a list (the stubs say a dict).
+        return cast(list[dict[str, Any]], OutageEventSerializer(pairs, many=True).data)
 
     @extend_schema_field(OutageLinksSerializer)
     def get_links(self, outage: Outage) -> dict[str, str]:

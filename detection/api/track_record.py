@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -91,7 +91,8 @@ def _minutes(value: float | None) -> float | None:
 
 
 def _spans(records: dict[int, Record]) -> list[dict[str, Any]]:
-    return SpanRecordSerializer(sorted(records.items()), many=True).data
+    # many=True makes a ListSerializer, whose data is a list (the stubs say a dict).
+    return cast(list[dict[str, Any]], SpanRecordSerializer(sorted(records.items()), many=True).data)
 
 
 class ServiceRecordSerializer(serializers.Serializer):

@@ -359,7 +359,9 @@ class OutageListView(VersionedReadView):
         query = self.query_serializer_class(data=request.query_params)
         query.is_valid(raise_exception=True)
         outages = selectors.outage_list(**query.validated_data)
-        page = selectors.outages_cold_marked(list(self.paginate_queryset(outages)))
+        rows = self.paginate_queryset(outages)
+        assert rows is not None  # the view has a pagination class
+        page = selectors.outages_cold_marked(list(rows))
         context = {"upstreams": selectors.outages_upstream_views(page)}
         data = OutageSummarySerializer(page, many=True, context=context).data
         return self.get_paginated_response(data).data
@@ -410,7 +412,9 @@ class OutageTimelineView(VersionedReadView):
             outage = selectors.outage_get(outage_id=kwargs["pk"])
         except Outage.DoesNotExist:
             raise Http404 from None
-        events = list(self.paginate_queryset(selectors.outage_events(outage=outage)))
+        rows = self.paginate_queryset(selectors.outage_events(outage=outage))
+        assert rows is not None  # the view has a pagination class
+        events = list(rows)
         entries = presentation.timeline(
             outage,
             events,

@@ -290,13 +290,17 @@ def outage_official(*, outage: Outage, now: datetime | None = None) -> OutageOff
     the same incidents (links_incidents), the same matching (matching.matches over those
     within SLACK of the outage's span) and the same reading of silence (source_read)."""
     now = now or timezone.now()
-    link = ServiceStatusSource.objects.filter(service_id=outage.service_id).select_related("source")
-    link = link.first()
+    link = (
+        ServiceStatusSource.objects.filter(service_id=outage.service_id)
+        .select_related("source")
+        .first()
+    )
     if link is None:
         return OutageOfficial(has_source=False, incident=None, lead=None, waiting=False)
     end = outage.resolved_at if outage.resolved_at and not outage.is_active else now
-    views = links_incidents(links=[link], start=outage.started_at - SLACK, end=end + SLACK)
-    views = views[outage.service_id]
+    views = links_incidents(links=[link], start=outage.started_at - SLACK, end=end + SLACK)[
+        outage.service_id
+    ]
     crowd = crowd_outage(
         outage_id=outage.pk,
         service="",

@@ -16,11 +16,13 @@ it can have been public is that read. Set once, when the incident is first seen.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -77,7 +79,7 @@ def official_sweep(*, now: datetime | None = None) -> list[int]:
         if StatusSource.objects.filter(pk=pk, next_poll_at=due_at).update(next_poll_at=lease):
             claimed.append(pk)
     for pk in claimed:
-        transaction.on_commit(lambda pk=pk: official_source_poll_task.delay(source_id=pk))
+        transaction.on_commit(functools.partial(official_source_poll_task.delay, source_id=pk))
     return claimed
 
 
@@ -368,7 +370,7 @@ def status_sources_load(*, path: Path = SOURCES_FILE, now: datetime | None = Non
 
 
 # What StatusSource.url (and page_url) can hold.
-URL_MAX_LENGTH = StatusSource._meta.get_field("url").max_length
+URL_MAX_LENGTH = cast(int, StatusSource._meta.get_field("url").max_length)  # set on the field
 
 
 def _web_url(value: object) -> bool:

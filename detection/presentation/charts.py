@@ -31,6 +31,7 @@ def series_caption(
         return SafeString("")
     unit = "a minute" if series.step_minutes == 1 else "a minute on average"
     top = max(drawn, key=lambda p: p.observed / p.minutes)
+    text: str  # HTML, escaped piece by piece (a str once "." is added): marked safe at the end
     if top.observed <= 0:
         text = escape("No counted reports in this span.")
     else:

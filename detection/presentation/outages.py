@@ -258,12 +258,13 @@ def _entry(
 ) -> TimelineEntry:
     kind = event.kind
     Kind = OutageEvent.Kind
-    measured = event.observed is not None
     name = country_name(event.country) if event.country else ""
     where = f"from {country_in_sentence(event.country)}" if name else ""
     # On a cold start no "where 1 is normal": the service has no normal yet (``cold``).
     normal = None if cold else event.expected
-    rate = rate_phrase(event.observed, normal, place=where) + "." if measured else ""
+    rate = (
+        rate_phrase(event.observed, normal, place=where) + "." if event.observed is not None else ""
+    )
     if kind == Kind.OPENED:
         return TimelineEntry(event.at, kind, "Problems detected", rate)
     if kind == Kind.COUNTRY:

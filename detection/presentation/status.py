@@ -190,6 +190,7 @@ def _peak(state: ServiceState) -> tuple[float, float]:
     (selectors), else the outage's."""
     if state.peak_observed is not None and state.peak_expected is not None:
         return state.peak_observed, state.peak_expected
+    assert state.outage is not None  # _evidence asks only of a state with its outage
     return state.outage.peak_observed, state.outage.peak_expected
 
 

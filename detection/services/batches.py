@@ -267,8 +267,8 @@ def baselines_batch(ids: list[int], config: DetectorConfig) -> BaselineBatch:
     the database from the JSON. The values are those of SeriesBaseline.baseline() (tested).
     """
     if connection.vendor != "postgresql":
-        rows = {row.pk: row for row in SeriesBaseline.objects.filter(id__in=ids)}
-        return BaselineBatch.from_baselines([rows[pk].baseline() for pk in ids], config)
+        by_pk = {row.pk: row for row in SeriesBaseline.objects.filter(id__in=ids)}
+        return BaselineBatch.from_baselines([by_pk[pk].baseline() for pk in ids], config)
     batch = _batch_copied(ids, config) if ids else None
     if batch is not None:
         return batch
@@ -380,10 +380,11 @@ def _profiles(pks: tuple, raws: tuple, parsed: tuple) -> np.ndarray:
     array. Rows of the earlier layout, or without bytes, are converted one by one after."""
     size = SLOTS_PER_WEEK * PROFILE_DTYPE.itemsize
     profiles = np.empty((len(pks), SLOTS_PER_WEEK), dtype=PROFILE_FLOAT)
-    target = memoryview(profiles.reshape(-1)).cast("B") if len(pks) else None
+    # No view of an empty array: memoryview refuses a cast with a zero in its shape.
+    target = profiles.reshape(-1).data.cast("B") if len(pks) else None
     others = []
     for k, raw in enumerate(raws):
-        if raw is not None and len(raw) == size:
+        if target is not None and raw is not None and len(raw) == size:
             target[k * size : (k + 1) * size] = raw
         else:
             others.append(k)
@@ -442,7 +443,7 @@ def _stack(rows: list[tuple[BaselineBatch, int]]) -> BaselineBatch:
     """A batch of the given rows of other batches (their judged profiles are filtered anew)."""
     first = rows[0][0]
     # Per-series arrays are gathered; the rest (tolerances) are settings, the same for all.
-    values = {
+    values: dict[str, Any] = {
         f.name: _gather(rows, f.name)
         if isinstance(getattr(first, f.name), np.ndarray)
         else getattr(first, f.name)
@@ -515,7 +516,7 @@ def tick_run(
             skipped_from=skipped_from,
             quiet_before=quiet_before,
         )
-    results = []
+    results: list[tuple[np.ndarray | slice, Any]] = []
     for part in parts:
         m = len(part.batch)
         span = _span(part)

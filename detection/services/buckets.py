@@ -12,8 +12,10 @@ import datetime as dt
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -208,7 +210,7 @@ def _lock(start: dt.datetime) -> dt.datetime | None:
     from minute buckets that no other run is changing. Locks the watermark's row and returns
     its position (None if this run creates it)."""
     _, created = JobCursor.objects.get_or_create(name=CURSOR, defaults={"position": start})
-    cursor = JobCursor.objects.select_for_update().filter(name=CURSOR).first()
+    cursor = JobCursor.objects.select_for_update().get(name=CURSOR)
     return None if created else cursor.position
 
 
@@ -392,12 +394,12 @@ def _aggregate_minutes_orm(start: dt.datetime, end: dt.datetime) -> int:
         bucket=TruncMinute("created_at")
     )
     rows: dict[tuple[int, str, dt.datetime], Bucket] = {}
-    for row in reports.values("service_id", "country", "bucket").annotate(**_COUNTS):
-        key = (row["service_id"], row["country"], row["bucket"])
-        rows[key] = _bucket(key, row)
-    for row in reports.values("service_id", "bucket").annotate(**_COUNTS):
-        key = (row["service_id"], OVERALL, row["bucket"])
-        rows[key] = _bucket(key, row)
+    for by_country in reports.values("service_id", "country", "bucket").annotate(**_COUNTS):
+        key = (by_country["service_id"], by_country["country"], by_country["bucket"])
+        rows[key] = _bucket(key, by_country)
+    for overall in reports.values("service_id", "bucket").annotate(**_COUNTS):
+        key = (overall["service_id"], OVERALL, overall["bucket"])
+        rows[key] = _bucket(key, overall)
     problems = (
         reports.filter(counted=True)
         .values("service_id", "country", "bucket", "problem__slug")
@@ -411,7 +413,7 @@ def _aggregate_minutes_orm(start: dt.datetime, end: dt.datetime) -> int:
     return _upsert(Bucket, rows.values(), "minute")
 
 
-def _bucket(key: tuple[int, str, dt.datetime], counts: dict) -> Bucket:
+def _bucket(key: tuple[int, str, dt.datetime], counts: Mapping[str, Any]) -> Bucket:
     service_id, country, minute = key
     return Bucket(
         service_id=service_id,
@@ -557,11 +559,11 @@ def _rollup_hours_orm(first_hour: dt.datetime, last_hour: dt.datetime) -> int:
             problems={},
         )
     problems: dict[tuple[int, str, dt.datetime], dict[str, int]] = defaultdict(dict)
-    for row in minutes.values("service_id", "country", "hour", "problems"):
-        if not row["problems"]:
+    for minute_row in minutes.values("service_id", "country", "hour", "problems"):
+        if not minute_row["problems"]:
             continue
-        merged = problems[(row["service_id"], row["country"], row["hour"])]
-        for slug, n in row["problems"].items():
+        merged = problems[(minute_row["service_id"], minute_row["country"], minute_row["hour"])]
+        for slug, n in minute_row["problems"].items():
             merged[slug] = merged.get(slug, 0) + n
     for key, merged in problems.items():
         rows[key].problems = merged

@@ -12,16 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import struct
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from django.db import connection, models
 
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
+
 
 def upsert(
     model: type[models.Model],
-    columns: dict[str, Sequence[Any]],
+    columns: Mapping[str, Sequence[Any]],
     *,
     unique: Sequence[str],
     constant: dict[str, Any] | None = None,
@@ -38,7 +41,7 @@ def upsert(
         return 0
     table, fields, quoted = _named(model, [*names, *constant])
     target = ", ".join(quoted[name] for name in fields)
-    conflict = ", ".join(connection.ops.quote_name(model._meta.get_field(u).column) for u in unique)
+    conflict = ", ".join(connection.ops.quote_name(field_column(model, u)) for u in unique)
     update = ", ".join(
         f"{quoted[name]} = EXCLUDED.{quoted[name]}" for name in fields if name not in unique
     )
@@ -78,7 +81,7 @@ def _upsert_copy(model, columns, fields, quoted, target, conflict, update, const
     return len(columns[names[0]])
 
 
-def update(model: type[models.Model], columns: dict[str, Sequence[Any]], *, key: str) -> int:
+def update(model: type[models.Model], columns: Mapping[str, Sequence[Any]], *, key: str) -> int:
     """Overwrite fields of existing rows: one row per index of `columns` (field name -> one
     value per row), found by its `key` field (unique). Rows that do not exist are skipped.
 
@@ -112,7 +115,7 @@ def update(model: type[models.Model], columns: dict[str, Sequence[Any]], *, key:
     return n
 
 
-def _rows(columns: dict[str, Sequence[Any]]) -> int:
+def _rows(columns: Mapping[str, Sequence[Any]]) -> int:
     """How many rows the columns hold; ValueError unless they all hold as many."""
     lengths = {len(values) for values in columns.values()}
     if len(lengths) > 1:
@@ -123,8 +126,16 @@ def _rows(columns: dict[str, Sequence[Any]]) -> int:
 def _named(model: type[models.Model], names: list[str]) -> tuple[str, dict, dict[str, str]]:
     """The model's table and these fields with their columns, quoted for SQL."""
     fields = {name: model._meta.get_field(name) for name in names}
-    quoted = {name: connection.ops.quote_name(f.column) for name, f in fields.items()}
+    quoted = {name: connection.ops.quote_name(field_column(model, name)) for name in names}
     return connection.ops.quote_name(model._meta.db_table), fields, quoted
+
+
+def field_column(model: type[models.Model], name: str) -> str:
+    """The column of a concrete field (a relation's reverse side has none)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return field.column
 
 
 def _adapted(fields: dict, names: list[str], rows):
@@ -133,7 +144,9 @@ def _adapted(fields: dict, names: list[str], rows):
     return ([adapt(v) for adapt, v in zip(adapters, row, strict=True)] for row in rows)
 
 
-def _staged(cursor, table: str, columns: dict[str, Sequence[Any]], quoted: dict[str, str]) -> str:
+def _staged(
+    cursor, table: str, columns: Mapping[str, Sequence[Any]], quoted: dict[str, str]
+) -> str:
     """PostgreSQL: the rows COPied (binary) into a new temporary table shaped as the target's
     columns; returns its name (dropped at commit at the latest)."""
     global _copies
@@ -163,7 +176,8 @@ def _staged_like_target(cursor, temp: str, target: str) -> list[int]:
     compressed as the target's is. A value is compressed once, as it enters the staging table,
     and moves to the target as it is: the series states are compressed with lz4 (migration
     detection 0014), which writes them several times faster than the default pglz."""
-    has_compression = connection.pg_version >= 140000
+    # PostgreSQL's connection (the cast: `connection` is typed as any backend's).
+    has_compression = cast("PostgresWrapper", connection).pg_version >= 140000
     method = "s.attcompression" if has_compression else "''"
     cursor.execute(
         f"SELECT t.atttypid, t.attname, {method} FROM pg_attribute t"
@@ -233,13 +247,13 @@ def fetch_ints(sql: str, params: Sequence[Any], columns: int) -> np.ndarray:
     if connection.vendor != "postgresql":
         rows = fetch_all(sql, params)
         return np.array(rows, dtype=np.int64).reshape(len(rows), columns)
-    cast = ", ".join(f"c{k}::bigint" for k in range(columns))
+    as_bigint = ", ".join(f"c{k}::bigint" for k in range(columns))
     names = ", ".join(f"c{k}" for k in range(columns))
-    data = copy_out(f"SELECT {cast} FROM ({sql}) AS q({names})", params)
-    rows = copy_fixed(data, [np.dtype(">i8")] * columns)
-    if rows is None:
+    data = copy_out(f"SELECT {as_bigint} FROM ({sql}) AS q({names})", params)
+    table = copy_fixed(data, [np.dtype(">i8")] * columns)
+    if table is None:
         raise ValueError("COPY rows are not all integers")
-    return np.stack([rows[f"value{k}"].astype(np.int64) for k in range(columns)], axis=1)
+    return np.stack([table[f"value{k}"].astype(np.int64) for k in range(columns)], axis=1)
 
 
 def copy_out(sql: str, params: Sequence[Any]) -> bytearray:
@@ -291,7 +305,7 @@ def copy_rows(data: bytes | bytearray) -> Iterator[tuple[memoryview | None, ...]
         at += _TRAILER.size
         if count == -1:
             return
-        row = []
+        row: list[memoryview | None] = []
         for _ in range(count):
             (length,) = _LENGTH.unpack_from(view, at)
             at += _LENGTH.size

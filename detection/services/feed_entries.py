@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from detection.models import Outage
 from detection.presentation import feed_entry
@@ -35,7 +36,7 @@ def outages_entries_date(*, outages: Sequence[Outage], now: datetime) -> int:
         if entry.digest != outage.entry_digest:
             outage.entry_digest, outage.entry_updated_at = entry.digest, now
             changed.append(outage)
-    columns = {
+    columns: dict[str, Sequence[Any]] = {
         "id": [outage.pk for outage in changed],
         "entry_digest": [outage.entry_digest for outage in changed],
         "entry_updated_at": [now] * len(changed),

@@ -34,7 +34,7 @@ from django.db.models import Count, Q, Sum
 
 from detection.models import OVERALL, Bucket, Outage, OutageNetwork, OutageProblemSite
 from detection.services.buckets import buckets_settled
-from detection.services.bulk import db_params
+from detection.services.bulk import db_params, field_column
 from detection.services.config import listing_sites
 from reports.models import Report
 from reports.selectors import report_site, report_site_sql
@@ -76,10 +76,10 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
     stamp = _stamp(mark)
     end = minute + _MINUTE
     kept = {o.id: _kept(o, stamp, end) for o in outages}
-    since = {
-        o.id: dt.datetime.fromisoformat(kept[o.id]["until"]) if kept[o.id] else o.started_at
-        for o in outages
-    }
+    since: dict[int, dt.datetime] = {}
+    for o in outages:
+        kept_sums = kept[o.id]
+        since[o.id] = dt.datetime.fromisoformat(kept_sums["until"]) if kept_sums else o.started_at
     # Buckets before this minute go into the kept sums: they cannot change any more.
     until = {
         oid: start if settled is None else max(start, min(settled, end))
@@ -94,7 +94,7 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
     # first minute whose overall bucket counts other than when last read (new reports, late
     # ones included); none if no minute changed.
     networks_from = {o.id: None if kept[o.id] else o.started_at for o in outages}
-    seen = {o.id: {} for o in outages}
+    seen: dict[int, dict[str, int]] = {o.id: {} for o in outages}
     for row in _buckets(outages, since, until, minute):
         sid, is_settled, bucket_minute, country, counted, problems = row
         oid = by_service[sid]
@@ -104,14 +104,16 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
         stamp_minute = bucket_minute.isoformat()
         if not is_settled:
             seen[oid][stamp_minute] = counted
-        if kept[oid] and kept[oid].get("seen", {}).get(stamp_minute) != counted:
+        kept_sums = kept[oid]
+        if kept_sums and kept_sums.get("seen", {}).get(stamp_minute) != counted:
             first = networks_from[oid]
             networks_from[oid] = bucket_minute if first is None else min(first, bucket_minute)
     # Counted from the onset again: so are its networks (rows of later minutes, had a minute
     # been judged again, would count too many).
     OutageNetwork.objects.filter(outage_id__in=[o.id for o in outages if not kept[o.id]]).delete()
-    reading = [o for o in outages if networks_from[o.id] is not None]
-    added = _networks_add(reading, networks_from, end)
+    reading_from = {o.id: at for o in outages if (at := networks_from[o.id]) is not None}
+    reading = [o for o in outages if o.id in reading_from]
+    added = _networks_add(reading, reading_from, end)
     problem_sites = _problem_sites(outages, kept, networks_from, end, settled_sums, live_sums)
     tallies: dict[int, Tally] = {}
     for o in outages:
@@ -119,7 +121,8 @@ def outage_tallies(outages: Sequence[Outage], minute: dt.datetime) -> dict[int, 
         # The running count, not Outage.networks: that stops at the last elevated minute
         # while quiet minutes confirm an end (tallies_trimmed). Tallies kept before the
         # count was kept here had no trimmed Outage.networks to mistake for it.
-        earlier = kept[o.id].get("networks", o.networks) if kept[o.id] else 0
+        kept_sums = kept[o.id]
+        earlier = kept_sums.get("networks", o.networks) if kept_sums else 0
         networks = int(earlier) + added[o.id]
         o.tally = {
             "v": TALLY_VERSION,
@@ -281,7 +284,8 @@ def _problem_sites(
         and any(slug not in backed[o.id] for part in sums for slug in part[o.id]["problems"])
     ]
     if lacking:
-        _problem_sites_add(lacking, {o.id: since[o.id] for o in lacking}, end, listing_sites())
+        lacking_since = {o.id: at for o in lacking if (at := since[o.id]) is not None}
+        _problem_sites_add(lacking, lacking_since, end, listing_sites())
         backed |= problems_backed([o.id for o in lacking])
     return {o.id: frozenset(backed[o.id]) for o in outages}
 
@@ -356,10 +360,8 @@ def _outages_values(outages: Sequence[Outage], since: dict[int, dt.datetime]):
 
 def _report_columns() -> dict[str, str]:
     """The quoted columns of the reports table that the statements above read."""
-    report, qn = Report._meta, connection.ops.quote_name
-    return {
-        f: qn(report.get_field(f).column) for f in ("service", "problem", "created_at", "counted")
-    }
+    qn = connection.ops.quote_name
+    return {f: qn(field_column(Report, f)) for f in ("service", "problem", "created_at", "counted")}
 
 
 def tallies_trimmed(
@@ -393,7 +395,7 @@ def tallies_trimmed(
         for oid, seen in OutageNetwork.objects.filter(
             outage_id__in=ends, first_seen__gte=first
         ).values_list("outage_id", "first_seen")
-        if seen >= ends[oid]
+        if seen is not None and seen >= ends[oid]
     )
     return {
         outage.id: Tally(

@@ -115,7 +115,8 @@ def counts_recent(
     old_rows_of = None
     window = None if kept is None else kept.window
     if (
-        window is not None
+        kept is not None
+        and window is not None
         and settled_at is not None
         and mark == window.mark
         and first >= window.first

@@ -310,8 +310,9 @@ def official_incidents_simulate(*, services: list[Service], rng: np.random.Gener
             posted = outage.detected_at + lead
             ended = (outage.resolved_at or posted) + dt.timedelta(minutes=20)
             rows.append(_incident(link, f"outage-{outage.pk}", posted, ended))
-        if outages:
-            first, last = outages.first().started_at, outages.last().started_at
+        earliest, latest = outages.first(), outages.last()
+        if earliest is not None and latest is not None:
+            first, last = earliest.started_at, latest.started_at
             quiet = first + (last - first) / 2 + dt.timedelta(hours=7)
             rows.append(_incident(link, f"unseen-{link.service_id}", quiet, quiet + 40 * _MINUTE))
     OfficialIncident.objects.bulk_create(rows, ignore_conflicts=True)
@@ -452,12 +453,12 @@ def _outages_from_history(service: Service, end: int) -> int:
                 ),
             )
             # Its countries, problems, total and networks counted as a live outage's are.
-            tally = outage_tallies([outage], outage.resolved_at - dt.timedelta(minutes=1))
+            tally = outage_tallies([outage], ended - dt.timedelta(minutes=1))
             tally_apply(outage, tally[outage.id])
             outage.save()
             for kind, at, message in (
                 (OutageEvent.Kind.OPENED, outage.detected_at, "Problems detected."),
-                (OutageEvent.Kind.RESOLVED, outage.resolved_at, "Back to normal."),
+                (OutageEvent.Kind.RESOLVED, ended, "Back to normal."),
             ):
                 OutageEvent.objects.create(outage=outage, at=at, kind=kind, message=message)
         created += 1

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -143,9 +144,9 @@ def sites_record_ctes(reports: str, *, site: str = "site") -> str:
     return ", ".join(ctes)
 
 
-def sites_record_params(end: dt.datetime) -> dict[str, object]:
+def sites_record_params(end: dt.datetime) -> dict[str, Any]:
     """The parameters of the sites' statements, for a span ending at `end`."""
-    params: dict[str, object] = {"overall": OVERALL}
+    params: dict[str, Any] = {"overall": OVERALL}
     for relation in _RELATIONS:
         params[f"{relation.name}_fresh"] = end - relation.fresh()
         params[f"{relation.name}_k"] = relation.k()
@@ -222,7 +223,7 @@ def sites_purge(*, now: dt.datetime) -> dict[str, int]:
 
 
 def _purge(relation: _Sites, now: dt.datetime) -> int:
-    old, _ = relation.model.objects.filter(last_seen__lt=_since(relation, now)).delete()
+    old, _ = relation.model._default_manager.filter(last_seen__lt=_since(relation, now)).delete()
     table = connection.ops.quote_name(relation.model._meta.db_table)
     keys = ", ".join(relation.keys)
     with connection.cursor() as cursor:

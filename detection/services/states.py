@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from django.db import connection
@@ -90,8 +91,16 @@ def states_encode(state: DetectorState) -> list[memoryview]:
         parts.append(column.view(np.uint8).reshape(n, -1))
     table = np.concatenate(parts, axis=1)
     width = table.shape[1]
-    data = memoryview(table).cast("B")
+    data = table.data.cast("B")
     return [data[i * width : (i + 1) * width] for i in range(n)]
+
+
+def _rows_copied(data: bytearray) -> Iterator[tuple[memoryview, memoryview, memoryview]]:
+    from detection.services.bulk import copy_rows  # as _read_every imports bulk
+
+    # The cast: no column is NULL (the keys are the table's; the WHERE leaves out empty
+    # memories).
+    return cast(Iterator[tuple[memoryview, memoryview, memoryview]], copy_rows(data))
 
 
 def states_decode(blobs: list[bytes | memoryview | None]) -> DetectorState:
@@ -104,7 +113,9 @@ def states_decode(blobs: list[bytes | memoryview | None]) -> DetectorState:
     stored = [i for i, blob in enumerate(blobs) if blob]
     if not stored:
         return DetectorState.initial(n)
-    header = _header(blobs[stored[0]])
+    first_blob = blobs[stored[0]]
+    assert first_blob  # `stored` holds the rows with one
+    header = _header(first_blob)
     layout = Layout.parse(header)
     if _fast(layout):
         state = _decode_fast(blobs, stored, layout, header)
@@ -314,7 +325,7 @@ def _read_every(keys: list) -> DetectorState:
     one and decoded through their records.
     """
     from detection.models import SeriesState
-    from detection.services.bulk import copy_fixed, copy_out, copy_rows
+    from detection.services.bulk import copy_fixed, copy_out
     from detection.services.series import country_number_sql, series_index
 
     if connection.vendor != "postgresql" or not keys:
@@ -326,7 +337,7 @@ def _read_every(keys: list) -> DetectorState:
         " WHERE octet_length(memory) > 0",
         [],
     )
-    first = next(copy_rows(data), None)
+    first = next(_rows_copied(data), None)
     if first is None:
         return DetectorState.initial(len(keys))
     header = _header(first[2])
@@ -335,7 +346,7 @@ def _read_every(keys: list) -> DetectorState:
         number = np.dtype(">i8")
         records = copy_fixed(data, [number, number, _record(layout, header)])
         rows = None if records is None else _bodies(records["value2"], header)
-        if rows is not None:
+        if records is not None and rows is not None:
             at, found = series_index(keys, records["value0"], records["value1"])
             if not found.any():  # nothing of `keys` stored: no width to give a free field
                 return DetectorState.initial(len(keys))
@@ -343,7 +354,7 @@ def _read_every(keys: list) -> DetectorState:
             return _placed(
                 len(keys), rows, at if every else at[found], layout, None if every else found
             )
-    copied = list(copy_rows(data))
+    copied = list(_rows_copied(data))
     at, found = series_index(
         keys,
         np.fromiter((int.from_bytes(row[0], "big") for row in copied), np.int64, len(copied)),

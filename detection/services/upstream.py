@@ -55,11 +55,13 @@ def _row_for(
     group: UpstreamGroup, provider: Provider, current: dict[int, int | None], now: dt.datetime
 ) -> tuple[UpstreamOutage, bool]:
     """The group's row: the provider's row one of its outages is already in, else a new one."""
-    ids = {current[i] for i in (*group.outage_ids, group.provider_outage_id) if i in current}
+    ids = {
+        row_id
+        for i in (*group.outage_ids, group.provider_outage_id)
+        if i is not None and (row_id := current.get(i)) is not None
+    }
     row = (
-        UpstreamOutage.objects.filter(id__in=ids - {None}, provider=provider)
-        .order_by("started_at")
-        .first()
+        UpstreamOutage.objects.filter(id__in=ids, provider=provider).order_by("started_at").first()
     )
     if row is None:
         row = UpstreamOutage.objects.create(

@@ -4,7 +4,7 @@ that only asked for another format of one that exists."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -15,8 +15,9 @@ from outagewatch.quoting import shortened
 
 class ContentNegotiation(DefaultContentNegotiation):
     def filter_renderers(
-        self, renderers: Sequence[BaseRenderer], format: str
+        self, renderers: Iterable[BaseRenderer], format: str
     ) -> list[BaseRenderer]:
+        renderers = list(renderers)  # read twice below
         found = [renderer for renderer in renderers if renderer.format == format]
         if not found:
             offered = ", ".join(sorted({renderer.format for renderer in renderers}))

@@ -31,14 +31,17 @@ def _public_url(request: Request) -> str:
 class _StrictPageSize:
     """page_size must be a whole number from 1 to max_page_size; DRF ignored bad values."""
 
-    page_size_query_param = "page_size"
-    max_page_size = 200
+    # Typed as DRF's paginations type them (they are read here only as set here).
+    page_size_query_param: str | None = "page_size"
+    max_page_size: int | None = 200
+    page_size: int
 
-    def get_page_size(self, request: Request) -> int | None:
-        raw = single_value(request.query_params, self.page_size_query_param)
+    def get_page_size(self, request: Request) -> int:
+        name = self.page_size_query_param or "page_size"
+        raw = single_value(request.query_params, name)
         if raw is None:
-            return self.page_size  # type: ignore[attr-defined]
-        return positive_int(raw, name=self.page_size_query_param, maximum=self.max_page_size)
+            return self.page_size
+        return positive_int(raw, name=name, maximum=self.max_page_size or 2**31 - 1)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)  # type: ignore[misc]
@@ -62,12 +65,14 @@ class PageNumberPagination(_StrictPageSize, pagination.PageNumberPagination):
         return positive_int(raw, name=self.page_query_param, maximum=2**31 - 1)
 
     def get_next_link(self) -> str | None:
+        assert self.page is not None and self.request is not None  # set by paginate_queryset
         if not self.page.has_next():
             return None
         number = self.page.next_page_number()
         return replace_query_param(_public_url(self.request), self.page_query_param, number)
 
     def get_previous_link(self) -> str | None:
+        assert self.page is not None and self.request is not None  # set by paginate_queryset
         if not self.page.has_previous():
             return None
         url, number = _public_url(self.request), self.page.previous_page_number()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from typing import Any
+from typing import Any, cast
 
 from django.http import QueryDict
 from rest_framework import serializers
@@ -86,7 +86,8 @@ class KnownQueryParameters:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        known = query_names(type(self))
+        # The cast: mypy finds a class object not Hashable (it reads __hash__ as unbound).
+        known = query_names(cast(Any, type(self)))
         unknown = sorted(set(request.query_params) - known)
         if unknown:
             raise serializers.ValidationError(

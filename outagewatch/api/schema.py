@@ -19,7 +19,9 @@ class ApiErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
-    fields = serializers.DictField(
+    # A field named as Serializer's `fields` property: the serializer's metaclass takes
+    # declared fields out of the class body, so nothing is shadowed at run time.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()), required=False
     )
 

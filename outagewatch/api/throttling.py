@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -214,6 +214,10 @@ _checks: GroupCommit[_Check, Any] = GroupCommit(_sliding_windows, _sliding_windo
 class RedisRateThrottle(SimpleRateThrottle):
     """SimpleRateThrottle's limit (num_requests per duration, sliding) in one Redis call."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (allow_request reads them only with one).
+    num_requests: int
+    duration: int
+
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:
             return True
@@ -289,7 +293,8 @@ class _SafeMethodsRead(ScopedRateThrottle):
             return True
         self.scope = READ_SCOPE if request.method in SAFE_METHODS else scope
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        # get_rate raises for a scope without a rate, and of a rate parse_rate gives numbers.
+        self.num_requests, self.duration = cast(tuple[int, int], self.parse_rate(self.rate))
         # ScopedRateThrottle's own allow_request would read the view's scope again.
         return super(ScopedRateThrottle, self).allow_request(request, view)
 

@@ -26,8 +26,9 @@ def conditional_read(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         if not response.has_header("ETag"):
             set_response_etag(response)
         last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
-        return get_conditional_response(
+        answered = get_conditional_response(
             request, etag=response["ETag"], last_modified=last_modified, response=response
         )
+        return response if answered is None else answered  # None only when given no response
 
     return wrapped

@@ -22,8 +22,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import psycopg
+from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base
 from psycopg_pool import ConnectionPool
 from psycopg_pool.base import AttemptWithBackoff
@@ -58,10 +60,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _drain_lock = threading.Lock()
     _drained_at = float("-inf")
 
+    if TYPE_CHECKING:  # Django's, missing from its stubs
+        _connection_pools: dict[str, ConnectionPool]
+
+        def _configure_connection(self, connection: psycopg.Connection) -> None: ...
+
     @property
     def pool(self) -> ConnectionPool | None:
         options = self.settings_dict["OPTIONS"].get("pool")
-        if self.alias == base.NO_DB_ALIAS or not options:
+        if self.alias == NO_DB_ALIAS or not options:
             return None
         if self.alias not in self._connection_pools:
             connect_kwargs = self.get_connection_params()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -44,14 +44,15 @@ class RoundedFloatField(serializers.FloatField):
         self.decimals = decimals
         super().__init__(**kwargs)
 
-    def to_representation(self, value: Any) -> float:
-        return for_readers(super().to_representation(value), self.decimals)
+    # DRF's stubs type a FloatField's representation as str; DRF's gives float(value).
+    def to_representation(self, value: Any) -> float:  # type: ignore[override]
+        return for_readers(float(value), self.decimals)
 
 
 class ChoiceField(serializers.ChoiceField):
     """A ChoiceField whose error quotes a short prefix of the input (DRF's quotes it all)."""
 
-    def fail(self, key: str, **kwargs: Any) -> None:
+    def fail(self, key: str, **kwargs: Any) -> NoReturn:
         if "input" in kwargs:
             kwargs["input"] = shortened(kwargs["input"])
         super().fail(key, **kwargs)

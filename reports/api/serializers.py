@@ -118,8 +118,12 @@ def _cross_checked(attrs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, lis
 
 
 class ReportCreatedSerializer(serializers.ModelSerializer):
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    problem = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    problem: serializers.SlugRelatedField[ProblemType] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     message = serializers.CharField(read_only=True)
 
     class Meta:
@@ -198,7 +202,9 @@ class ProblemTypeSerializer(serializers.ModelSerializer):
 
 
 class ServiceSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     category_name = serializers.CharField(source="category.name", read_only=True)
     problems = ProblemTypeSerializer(source="problem_types", many=True, read_only=True)
     url = serializers.SerializerMethodField()
@@ -224,7 +230,9 @@ class CommentSerializer(serializers.ModelSerializer):
     """A comment as anyone may read it: never who or which network wrote it."""
 
     text = serializers.CharField(source="comment", help_text="Plain text; not markup.")
-    problem = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    problem: serializers.SlugRelatedField[ProblemType] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Report
