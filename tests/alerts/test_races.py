@@ -17,7 +17,7 @@ from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services import deliveries
 from reports import catalog
 from reports.models import Service
-from tests.concurrency import at_once
+from tests.concurrency import Paused, at_once
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks and deadlocks: PostgreSQL only"
@@ -295,39 +295,22 @@ def test_a_detected_alert_still_being_sent_holds_the_next_outages_back(
     subscriber()
     first = outage(minutes_ago=20)
     services.alerts_notify(outage=first, change="opened")
-    sending, go_on = threading.Event(), threading.Event()
+    delivery = AlertDelivery.objects.get(outage=first)
+    slow = Paused(lambda: services.alert_delivery_send(delivery_id=delivery.pk).outcome)
     real_send = deliveries.notice_send
-    slow = []
 
     def notice_send(**kwargs):  # the first worker's relay is slow to answer
-        if threading.current_thread() is slow[0]:
-            sending.set()
-            go_on.wait(30)
+        slow.point()
         return real_send(**kwargs)
 
     monkeypatch.setattr(deliveries, "notice_send", notice_send)
-    delivery = AlertDelivery.objects.get(outage=first)
-    results: list = []
-
-    def send_first() -> None:
-        try:
-            results.append(services.alert_delivery_send(delivery_id=delivery.pk).outcome)
-        except BaseException as exc:  # handed to the test
-            results.append(exc)
-        finally:
-            connections.close_all()
-
-    slow.append(threading.Thread(target=send_first))
-    slow[0].start()
-    assert sending.wait(30)
+    slow.start()
     # Meanwhile the first outage ends and a new one of the service opens.
     first.status, first.resolved_at = "resolved", timezone.now() - timedelta(minutes=2)
     first.save()
     second = outage(minutes_ago=1)
     services.alerts_notify(outage=second, change="opened")
     held = services.alert_delivery_send(delivery_id=AlertDelivery.objects.get(outage=second).pk)
-    go_on.set()
-    slow[0].join()
-    assert results == ["sent"]
+    assert slow.release() == "sent"
     assert held.outcome == "held"
     assert len(mailoutbox) == 1

@@ -13,6 +13,7 @@ from detection.services import buckets as buckets_module
 from detection.services import buckets_aggregate
 from reports.models import Report
 from reports.services import report_create
+from tests.concurrency import Paused
 from tests.detection.conftest import T0
 
 M = dt.timedelta(minutes=1)
@@ -65,33 +66,16 @@ def test_a_clock_jump_reset_does_not_put_back_a_newer_watermark(service, send_re
     went backwards, which buckets_settled promises it never does)."""
     send_reports(service, T0, 2)
     buckets_aggregate(now=T0 + dt.timedelta(hours=1))  # one run an hour ahead
-    found_ahead, go_on = threading.Event(), threading.Event()
+    first = Paused(lambda: buckets_aggregate(now=T0 + 5 * M))
     log_error = buckets_module.logger.error
-    first_run: list[threading.Thread] = []
 
     def error(*args, **kwargs):  # between the first run's read of the watermark and its reset
         log_error(*args, **kwargs)
-        if threading.current_thread() is first_run[0]:
-            found_ahead.set()
-            go_on.wait(30)
+        first.point()
 
     monkeypatch.setattr(buckets_module.logger, "error", error)
-    results: list = []
-
-    def first() -> None:
-        try:
-            results.append(buckets_aggregate(now=T0 + 5 * M))
-        except BaseException as exc:  # handed to the test
-            results.append(exc)
-        finally:
-            connections.close_all()
-
-    first_run.append(threading.Thread(target=first))
-    first_run[0].start()
-    assert found_ahead.wait(30)
+    first.start()
     buckets_aggregate(now=T0 + 6 * M)  # a minute later: resets it and counts up to 12:06
-    go_on.set()
-    first_run[0].join()
-    assert not isinstance(results[0], BaseException)
+    first.release()
     assert JobCursor.objects.get(name="buckets").position == T0 + 6 * M
     assert Bucket.objects.get(minute=T0, country="").counted == 2

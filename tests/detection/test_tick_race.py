@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from alerts.models import AlertDelivery, Subscription
 from detection.models import Bucket, Outage, OutageEvent
 from detection.services import batches, buckets_aggregate, detect_tick, tick
+from tests.concurrency import Paused
 from tests.detection.conftest import T0
 
 M = dt.timedelta(minutes=1)
@@ -86,35 +87,18 @@ def test_a_clock_jump_reset_does_not_undo_a_newer_tick(history, send_reports, mo
     buckets_aggregate(now=now)
     batches.baseline_cache().clear()
     tick.tick_forget()
-    found_ahead, go_on = threading.Event(), threading.Event()
+    first = Paused(lambda: detect_tick(now=now))
     log_error = tick.logger.error
-    first_run = []
 
     def error(*args, **kwargs):  # between the first run's read of the cursor and its reset
         log_error(*args, **kwargs)
-        if threading.current_thread() is first_run[0]:
-            found_ahead.set()
-            go_on.wait(30)
+        first.point()
 
     monkeypatch.setattr(tick.logger, "error", error)
-    results: list = []
-
-    def first() -> None:
-        try:
-            results.append(detect_tick(now=now))
-        except BaseException as exc:  # handed to the test
-            results.append(exc)
-        finally:
-            connections.close_all()
-
-    first_run.append(threading.Thread(target=first))
-    first_run[0].start()
-    assert found_ahead.wait(30)
+    first.start()
     second = detect_tick(now=now)  # resets the cursor and judges the newest minute
-    go_on.set()
-    first_run[0].join()
+    assert first.release() == []  # that minute was judged: nothing left for the first run
     assert [d.minute for d in second] == [T0 + 5 * M]
-    assert results == [[]]  # that minute was judged: nothing left for the first run
 
 
 def _service_rows_locked(queries: list[dict]) -> list[int]:
