@@ -32,7 +32,6 @@ from detection.models import (
     JobCursor,
     Outage,
     OutageEvent,
-    SeriesBaseline,
     SeriesState,
     ServiceStatus,
     UpstreamOutage,
@@ -803,13 +802,6 @@ def detection_freshness(*, judged: datetime | None, now: datetime) -> DetectionF
         behind_minutes=behind,
         current=behind is not None and behind <= settings.HEALTH_MAX_LAG_MINUTES,
     )
-
-
-def baseline_method(*, service: Service, country: str = OVERALL) -> str | None:
-    """How the series' baseline was made ("prior" on a cold start), None before it has one:
-    the one column, not the record."""
-    rows = SeriesBaseline.objects.filter(service=service, country=country)
-    return rows.values_list("method", flat=True).first()
 
 
 def _expected_band(
