@@ -123,13 +123,14 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         form = ReportForm(service=service, initial={"country": country_guess(request)})
     notice = live.pipeline_notice()
+    read = live.service_live(service=service)
     context = {
         "service": service,
         "form": form,
         "problems": service.problem_types.all(),
         "subscribe_template": _subscribe_template(),
-        **live_views.service_context(live.service_live(service=service)),
-        "live_etag": live_views.service_body(service, notice=notice)["etag"],
+        **live_views.service_context(read),
+        "live_etag": live_views.service_body(service, notice=notice, read=read)["etag"],
         "pipeline_notice": notice,
     }
     response = render(request, "reports/service_detail.html", context, status=status)

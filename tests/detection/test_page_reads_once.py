@@ -76,3 +76,21 @@ def test_a_quiet_service_page_reads_each_shared_row_once(client, service, midday
 
 def test_an_outage_page_reads_each_shared_row_once(client, open_outage):
     _once(_reads(client, f"/outages/{open_outage.pk}/"))
+
+
+@pytest.mark.parametrize("page", ["service", "outage"])
+def test_a_page_without_the_cache_computes_its_live_read_once(
+    client, open_outage, monkeypatch, page
+):
+    # Redis away: reads are computed, not fetched, and the page's own read and its live
+    # answer's ETag each computed one (on-call audit, fifty-fourth session).
+    from detection import cache, live
+
+    monkeypatch.setattr(cache, "data_version", lambda: 0)
+    name = "_service_live" if page == "service" else "_outage_live"
+    real = getattr(live, name)
+    calls = []
+    monkeypatch.setattr(live, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+    path = "/services/acme/" if page == "service" else f"/outages/{open_outage.pk}/"
+    assert client.get(path).status_code == 200
+    assert len(calls) == 1
