@@ -9,6 +9,32 @@ import threading
 from outagewatch.quoting import shortened
 
 
+class _Spacing:
+    """At most one line of each kind within `interval_seconds`: the lines in between are
+    counted, and the next line says how many there were. Kinds are few (a status code, one
+    condition), so the counts stay small."""
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval_seconds = interval_seconds
+        self._lock = threading.Lock()
+        self._next_at: dict[object, float] = {}
+        self._held: dict[object, int] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._next_at.clear()
+            self._held.clear()
+
+    def admit(self, kind: object, at: float) -> int | None:
+        """None: hold this line. Otherwise log it, with this many held since the last."""
+        with self._lock:
+            if at < self._next_at.get(kind, float("-inf")):
+                self._held[kind] = self._held.get(kind, 0) + 1
+                return None
+            self._next_at[kind] = at + self.interval_seconds
+            return self._held.pop(kind, 0)
+
+
 class DisallowedHostFilter(logging.Filter):
     """A request for a host not in ALLOWED_HOSTS as one WARNING line, at most one a minute.
 
@@ -25,20 +51,15 @@ class DisallowedHostFilter(logging.Filter):
 
     def __init__(self, name: str = "") -> None:
         super().__init__(name)
-        self._lock = threading.Lock()
-        self.reset()
+        self._spacing = _Spacing(self.interval_seconds)
 
     def reset(self) -> None:
-        self._next_at = float("-inf")
-        self._held = 0
+        self._spacing.reset()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        with self._lock:
-            if record.created < self._next_at:
-                self._held += 1
-                return False
-            held, self._held = self._held, 0
-            self._next_at = record.created + self.interval_seconds
+        held = self._spacing.admit(None, record.created)
+        if held is None:
+            return False
         request = getattr(record, "request", None)
         host = _raw_host(request) if request is not None else None
         record.msg = (
@@ -76,6 +97,37 @@ class HealthProbeFilter(logging.Filter):
         request = getattr(record, "request", None)
         path = getattr(request, "path", "")
         return not (getattr(record, "status_code", None) == 503 and path.startswith(self.prefix))
+
+
+class ClientErrorFilter(logging.Filter):
+    """django.request's line for a 4xx answer, at most one a minute per status code: a client
+    sending at its throttle (or a scanner walking paths) made one WARNING line per request,
+    each a few hundred bytes, so a flood of refused requests filled the disk that the refusal
+    spared the database. The line kept names the path of that request (never the client's
+    address: Django's line has none) and how many more of that status were not logged singly.
+    5xx lines are never held: each is a fault of ours."""
+
+    interval_seconds = 60.0
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._spacing = _Spacing(self.interval_seconds)
+
+    def reset(self) -> None:
+        self._spacing.reset()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if not isinstance(status, int) or not 400 <= status < 500:
+            return True
+        held = self._spacing.admit(status, record.created)
+        if held is None:
+            return False
+        if held:
+            more = f"{held} more {status}s since the last such line, not logged singly"
+            record.msg = f"{record.getMessage()} ({more})"
+            record.args = ()
+        return True
 
 
 # The token of a confirm, unsubscribe or manage link: the link is the credential.

@@ -735,6 +735,7 @@ LOGGING = {
     "filters": {
         "disallowed_host": {"()": "outagewatch.log_filters.DisallowedHostFilter"},
         "health_probe": {"()": "outagewatch.log_filters.HealthProbeFilter"},
+        "client_error": {"()": "outagewatch.log_filters.ClientErrorFilter"},
         "token_path": {"()": "outagewatch.log_filters.TokenPathFilter"},
     },
     "handlers": {
@@ -750,6 +751,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # A foreign Host header: one WARNING line, no traceback, no client address.
         "django.security.DisallowedHost": {"filters": ["disallowed_host"]},
-        "django.request": {"filters": ["health_probe"]},
+        # A 4xx: at most one line a minute per status, with a count (ClientErrorFilter).
+        "django.request": {"filters": ["health_probe", "client_error"]},
     },
 }
