@@ -35,7 +35,20 @@ class _Spacing:
             return self._held.pop(kind, 0)
 
 
-class DisallowedHostFilter(logging.Filter):
+class SpacedFilter(logging.Filter):
+    """A filter that lets a kind of line through at most once a minute (_Spacing)."""
+
+    interval_seconds = 60.0
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self._spacing = _Spacing(self.interval_seconds)
+
+    def reset(self) -> None:
+        self._spacing.reset()
+
+
+class DisallowedHostFilter(SpacedFilter):
     """A request for a host not in ALLOWED_HOSTS as one WARNING line, at most one a minute.
 
     Django logs each at ERROR with its traceback: scanners of the internet send them all
@@ -46,15 +59,6 @@ class DisallowedHostFilter(logging.Filter):
     either: within `interval_seconds` of a line the others are counted, and the next line
     says how many there were.
     """
-
-    interval_seconds = 60.0
-
-    def __init__(self, name: str = "") -> None:
-        super().__init__(name)
-        self._spacing = _Spacing(self.interval_seconds)
-
-    def reset(self) -> None:
-        self._spacing.reset()
 
     def filter(self, record: logging.LogRecord) -> bool:
         held = self._spacing.admit(None, record.created)
@@ -99,22 +103,13 @@ class HealthProbeFilter(logging.Filter):
         return not (getattr(record, "status_code", None) == 503 and path.startswith(self.prefix))
 
 
-class ClientErrorFilter(logging.Filter):
+class ClientErrorFilter(SpacedFilter):
     """django.request's line for a 4xx answer, at most one a minute per status code: a client
     sending at its throttle (or a scanner walking paths) made one WARNING line per request,
     each a few hundred bytes, so a flood of refused requests filled the disk that the refusal
     spared the database. The line kept names the path of that request (never the client's
     address: Django's line has none) and how many more of that status were not logged singly.
     5xx lines are never held: each is a fault of ours."""
-
-    interval_seconds = 60.0
-
-    def __init__(self, name: str = "") -> None:
-        super().__init__(name)
-        self._spacing = _Spacing(self.interval_seconds)
-
-    def reset(self) -> None:
-        self._spacing.reset()
 
     def filter(self, record: logging.LogRecord) -> bool:
         status = getattr(record, "status_code", None)

@@ -6,21 +6,19 @@ import logging
 
 import pytest
 
+from tests.logs import fresh_minute, spaced_filter
+
 pytestmark = pytest.mark.django_db
-
-
-def _filter():
-    (found,) = [
-        f for f in logging.getLogger("django.request").filters if hasattr(f, "interval_seconds")
-    ]
-    return found
 
 
 @pytest.fixture(autouse=True)
 def _fresh_minute():
-    _filter().reset()
-    yield
-    _filter().reset()
+    with fresh_minute("django.request"):
+        yield
+
+
+def _filter():
+    return spaced_filter("django.request")
 
 
 def _record(status: int, at: float, path: str = "/api/v1/reports/") -> logging.LogRecord:

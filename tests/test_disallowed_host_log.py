@@ -6,20 +6,22 @@ import logging
 
 import pytest
 
+from tests.logs import fresh_minute, spaced_filter
+
 pytestmark = pytest.mark.django_db
 
 
-def _filter():
-    (found,) = logging.getLogger("django.security.DisallowedHost").filters
-    return found
+LOGGER = "django.security.DisallowedHost"
 
 
 @pytest.fixture(autouse=True)
 def _fresh_minute():
-    # At most one line a minute per process: each test starts a minute of its own.
-    _filter().reset()
-    yield
-    _filter().reset()
+    with fresh_minute(LOGGER):
+        yield
+
+
+def _filter():
+    return spaced_filter(LOGGER)
 
 
 @pytest.mark.parametrize("debug", [False, True])
