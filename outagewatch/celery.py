@@ -10,6 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagewatch.settings")
 
 app = Celery("outagewatch")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# One beat sends at a time and records a heartbeat for /api/v1/health/ (outagewatch/beat.py);
+# `celery beat --scheduler` still picks another.
+app.conf.beat_scheduler = "outagewatch.beat:Scheduler"
 app.autodiscover_tasks()
 
 

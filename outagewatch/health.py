@@ -1,11 +1,13 @@
 """Whether the stack is doing its job, for a monitor: the database and Redis answer, the
 minute jobs keep up with the clock (bucketing and the detector's tick, the worker's sweep of
-the outboxes), and messages due are taken by a worker.
+the outboxes), messages due are taken by a worker, and beat is alive.
 
 A stopped worker or detector was visible nowhere: the pages went on showing the last verdict
 while reports piled up unjudged (scale tester, fortieth session). A stopped worker showed
 only once an email was overdue, with the next outage's first message already late (ops
 tester, forty-fourth session): its sweep runs every minute, so its absence shows at once.
+A stopped beat showed only by elimination, every minute job behind at once: its own
+heartbeat names it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import DatabaseError, connection
 
 from alerts.selectors import MAIL_STUCK_MINUTES, mail_stuck, outbox_overdue, outbox_swept_at
 from detection.selectors import pipeline_progress
+from outagewatch.beat_lease import HEARTBEAT_STALE_SECONDS, heartbeat_read
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,41 @@ def system_health(*, now: datetime) -> Health:
         checks["redis"] = Check(False, f"Redis does not answer: {type(exc).__name__}.")
     else:
         checks["redis"] = Check(True, "Redis answers.")
+    checks["beat"] = _beat(now=now, redis_ok=checks["redis"].ok)
     return Health(checks)
+
+
+def _beat(*, now: datetime, redis_ok: bool) -> Check:
+    what = "Beat sends the periodic jobs"
+    if not redis_ok:
+        # Its heartbeat is kept in Redis: a Redis away is the redis check's failure, and
+        # failing this one too would send the on-call to restart a beat that may be fine.
+        return Check(True, f"{what}: not known while Redis does not answer (the redis check).")
+    try:
+        heartbeat, standby = heartbeat_read()
+    except Exception as exc:  # Redis went away since the redis check: as above
+        return Check(True, f"{what}: not known, Redis did not answer ({type(exc).__name__}).")
+    if heartbeat is None:
+        return Check(False, f"{what}: not started yet (no heartbeat since Redis started, or ever).")
+    seconds = max(0, int((now - heartbeat.at).total_seconds()))
+    figures = {"behind_minutes": seconds // 60, "as_of": heartbeat.at}
+    also = f"; another beat stands by ({standby})" if standby else ""
+    if seconds > HEARTBEAT_STALE_SECONDS:
+        return Check(
+            False,
+            f"{what}: last heard {_ago(seconds)} ago, from {heartbeat.by} (more than "
+            f"{HEARTBEAT_STALE_SECONDS} s: it is stopped or stuck){also}.",
+            figures,
+        )
+    return Check(True, f"{what}: {heartbeat.by}, heard {_ago(seconds)} ago{also}.", figures)
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} minutes"
+    return f"{seconds // 3600} hours"
 
 
 def _lag(what: str, behind: int | None, limit: int, *, until: datetime | None) -> Check:

@@ -84,6 +84,7 @@ def _minute_jobs_current() -> None:
     from django.utils import timezone
 
     from detection.models import JobCursor
+    from outagewatch.beat_lease import Lease
 
     minute = timezone.now().replace(second=0, microsecond=0)
     JobCursor.objects.update_or_create(name=JobCursor.BUCKETS, defaults={"position": minute})
@@ -91,6 +92,7 @@ def _minute_jobs_current() -> None:
         name=JobCursor.TICK, defaults={"position": minute - timedelta(minutes=1)}
     )
     JobCursor.objects.update_or_create(name=JobCursor.ALERTS_SWEEP, defaults={"position": minute})
+    Lease("schemathesis").beat(at=timezone.now())  # and beat is heard from
 
 
 @schema.parametrize()

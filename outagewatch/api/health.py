@@ -19,14 +19,16 @@ class HealthCheckSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     detail = serializers.CharField(help_text="In plain words.")
     behind_minutes = serializers.IntegerField(
-        required=False, help_text="bucketing, detection, worker: minutes behind the clock."
+        required=False,
+        help_text="bucketing, detection, worker: minutes behind the clock; beat: whole minutes "
+        "since its last heartbeat.",
     )
     as_of = serializers.DateTimeField(
         required=False,
         allow_null=True,
         help_text="bucketing: the first minute not counted yet; detection: the newest minute "
-        "judged; worker: its last sweep; alerts: when the oldest overdue message was due; "
-        "mail: since when the oldest stuck email has failed.",
+        "judged; worker: its last sweep; beat: its last heartbeat; alerts: when the oldest "
+        "overdue message was due; mail: since when the oldest stuck email has failed.",
     )
     overdue = serializers.IntegerField(
         required=False,
@@ -41,9 +43,9 @@ class HealthCheckSerializer(serializers.Serializer):
 
 
 # What outagewatch.health.system_health checks, in its order. Without a database only these
-# two are answered: the others read it.
-CHECKS = ("database", "bucketing", "detection", "worker", "alerts", "mail", "redis")
-ALWAYS = ("database", "redis")
+# three are answered: the others read it.
+CHECKS = ("database", "bucketing", "detection", "worker", "alerts", "mail", "redis", "beat")
+ALWAYS = ("database", "redis", "beat")
 
 _HEALTH = inline_serializer(
     "Health",

@@ -17,12 +17,24 @@ NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # the pinned clock's minu
 
 
 def _cursors(
-    *, bucketed: dt.datetime, judged: dt.datetime, swept: dt.datetime | None = NOW
+    *,
+    bucketed: dt.datetime,
+    judged: dt.datetime,
+    swept: dt.datetime | None = NOW,
+    beat: dt.datetime | None = NOW,
 ) -> None:
+    if beat is not None:
+        _beat_heard(at=beat)
     JobCursor.objects.create(name=JobCursor.BUCKETS, position=bucketed)
     JobCursor.objects.create(name=JobCursor.TICK, position=judged)
     if swept is not None:
         JobCursor.objects.create(name=JobCursor.ALERTS_SWEEP, position=swept)
+
+
+def _beat_heard(*, at: dt.datetime, name: str = "web01 pid 4321 #a1b2") -> None:
+    from outagewatch.beat_lease import Lease
+
+    Lease(name).beat(at=at)
 
 
 def test_a_stack_that_keeps_up_is_healthy(client):
@@ -41,8 +53,58 @@ def test_a_stack_that_keeps_up_is_healthy(client):
         "alerts": True,
         "mail": True,
         "redis": True,
+        "beat": True,
     }
     assert body["checks"]["detection"]["behind_minutes"] == 0
+    assert body["checks"]["beat"] == {
+        "ok": True,
+        "detail": "Beat sends the periodic jobs: web01 pid 4321 #a1b2, heard 30 s ago.",
+        "behind_minutes": 0,
+        "as_of": "2026-11-25T12:00:00Z",
+    }
+
+
+def test_a_stopped_beat_is_named_by_its_own_check(client, settings):
+    """A stopped beat showed only by elimination: bucketing, detection and the worker all
+    behind by the same minutes (ops runbook). Its heartbeat names it, within 90 s."""
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1), beat=None)
+    _beat_heard(at=NOW - dt.timedelta(seconds=60))
+    assert client.get("/api/v1/health/").status_code == 200  # a takeover can take 70 s
+    _beat_heard(at=NOW - dt.timedelta(minutes=5))
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503
+    body = response.json()
+    assert [name for name, check in body["checks"].items() if not check["ok"]] == ["beat"]
+    assert body["checks"]["beat"] == {
+        "ok": False,
+        "detail": "Beat sends the periodic jobs: last heard 5 minutes ago, from web01 pid 4321 "
+        "#a1b2 (more than 90 s: it is stopped or stuck).",
+        "behind_minutes": 5,
+        "as_of": "2026-11-25T11:55:00Z",
+    }
+
+
+def test_a_beat_never_started_is_not_healthy(client):
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1), beat=None)
+    response = client.get("/api/v1/health/")
+    assert response.status_code == 503
+    assert response.json()["checks"]["beat"] == {
+        "ok": False,
+        "detail": "Beat sends the periodic jobs: not started yet (no heartbeat since Redis "
+        "started, or ever).",
+    }
+
+
+def test_a_second_beat_standing_by_is_mentioned(client):
+    from outagewatch.beat_lease import Lease
+
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    Lease("web02 pid 99 #ffff").stand_by()
+    beat = client.get("/api/v1/health/").json()["checks"]["beat"]
+    assert beat["ok"] and beat["detail"] == (
+        "Beat sends the periodic jobs: web01 pid 4321 #a1b2, heard 30 s ago; another beat "
+        "stands by (web02 pid 99 #ffff)."
+    )
 
 
 def test_a_stopped_detector_is_degraded_and_says_how_far_behind(client, settings):
@@ -79,11 +141,17 @@ def test_a_stack_that_never_ran_its_minute_jobs_is_not_healthy(client):
 
 
 def test_redis_away_is_degraded(client, redis_down):
-    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1))
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=1), beat=None)
     response = client.get("/api/v1/health/")
     assert response.status_code == 503
     redis = response.json()["checks"]["redis"]
     assert not redis["ok"] and redis["detail"].startswith("Redis does not answer")
+    # Beat's heartbeat is kept in Redis: unknown, not a second failure to chase.
+    assert response.json()["checks"]["beat"] == {
+        "ok": True,
+        "detail": "Beat sends the periodic jobs: not known while Redis does not answer (the "
+        "redis check).",
+    }
 
 
 def test_the_pages_say_when_detection_is_behind(client, service):
@@ -106,7 +174,7 @@ def test_the_pages_say_nothing_while_detection_keeps_up(client, service):
 def test_a_load_balancers_check_passes_while_the_jobs_lag_and_redis_is_away(client, redis_down):
     """/api/v1/health/ fails every web server when the detector stops: as a load balancer's
     check it would take the site and the report API down with it (newcomer tester F3)."""
-    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=30))
+    _cursors(bucketed=NOW, judged=NOW - dt.timedelta(minutes=30), beat=None)
     response = client.get("/api/v1/health/live/")
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     assert response.json() == {
@@ -255,7 +323,7 @@ def test_the_schema_declares_every_check_and_its_figures(client, service):
     declared = schemas["HealthChecks"]["properties"]
     answered = client.get("/api/v1/health/").json()["checks"]
     assert set(declared) == set(answered)
-    assert set(schemas["HealthChecks"]["required"]) == {"database", "redis"}
+    assert set(schemas["HealthChecks"]["required"]) == {"database", "redis", "beat"}
     figures = set(schemas["HealthCheck"]["properties"])
     for name, check in answered.items():
         assert set(check) <= figures, name
