@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypedDict
 
+import numpy as np
 from django.templatetags.static import static
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -30,6 +31,48 @@ def _nice_ceiling(value: float, *, floor: float = 5.0) -> float:
 
 def _points(xs: Sequence[float], ys: Sequence[float]) -> str:
     return " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+
+
+# How far a simplified line may stray from the exact one, in drawing units. A drawing is shown
+# at most 1.4 times its size (site.css: .chart's max-height of 320 px over 230-260 units), so
+# this is half a CSS pixel at most: nothing a reader can see.
+SIMPLIFY_TOLERANCE = 0.35
+
+
+def _simplified(
+    xs: Sequence[float], ys: Sequence[float], tolerance: float = SIMPLIFY_TOLERANCE
+) -> tuple[list[float], list[float]]:
+    """The points of a line that it cannot do without (Douglas-Peucker): every point left out
+    lies within `tolerance` of the segment drawn past it.
+
+    The expected count and its band are smooth: a day of minutes draws as a few dozen
+    segments. Drawn point by point they were two thirds of a service page's bytes, and of
+    every live.json a page polls during an outage.
+    """
+    n = len(xs)
+    if n < 3:
+        return list(xs), list(ys)
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    # An explicit stack: a noisy line would recurse once per point.
+    stack = [(0, n - 1)]
+    while stack:
+        first, last = stack.pop()
+        if last - first < 2:
+            continue
+        # Distances to the segment, not to its line: a spike beside a steep segment is near
+        # the line's extension and far from what is drawn.
+        dx, dy = x[last] - x[first], y[last] - y[first]
+        px, py = x[first + 1 : last] - x[first], y[first + 1 : last] - y[first]
+        along = np.clip((px * dx + py * dy) / (dx * dx + dy * dy or 1.0), 0.0, 1.0)
+        distance = np.hypot(px - along * dx, py - along * dy)
+        farthest = int(np.argmax(distance))
+        if distance[farthest] > tolerance:
+            middle = first + 1 + farthest
+            keep[middle] = True
+            stack += [(first, middle), (middle, last)]
+    return x[keep].tolist(), y[keep].tolist()
 
 
 def sparkline_svg(
@@ -146,10 +189,12 @@ def series_chart_svg(
     parts += _grid(left, top, plot_w, plot_h, y_max, y_at)
     parts += _time_axis(series, x_at, top + plot_h, labels=labels)
     if points[0].expected is not None:
-        upper = [y_at(per(p, p.upper)) for p in points]
-        lower = [y_at(per(p, p.lower)) for p in points]
-        band = _points(mids + mids[::-1], upper + lower[::-1])
-        expected = _points(mids, [y_at(per(p, p.expected)) for p in points])
+        # The observed line keeps every bucket: it is the data. The expectation is a model's
+        # smooth curve, drawn within half a pixel of exact (_simplified).
+        upper_xs, upper = _simplified(mids, [y_at(per(p, p.upper)) for p in points])
+        lower_xs, lower = _simplified(mids, [y_at(per(p, p.lower)) for p in points])
+        band = _points(upper_xs + lower_xs[::-1], upper + lower[::-1])
+        expected = _points(*_simplified(mids, [y_at(per(p, p.expected)) for p in points]))
         parts.append(f'<polygon class="chart-band" points="{band}"/>')
         parts.append(f'<polyline class="chart-expected" points="{expected}"/>')
     observed = _points(mids, [y_at(per(p, p.observed)) for p in points])
