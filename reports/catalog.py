@@ -157,10 +157,22 @@ def _services_lock(renames: dict[str, list[str]]) -> None:
     tick (which locks the services it has news of in pk order: alerts.services.
     services_alerts_lock) could each hold a row the other waited for: a deadlock, and one of
     them rolled back. FOR NO KEY UPDATE, the lock a write of the row's other fields takes
-    anyway: reports of these services (their foreign key's KEY SHARE lock) go on."""
+    anyway: reports of these services (their foreign key's KEY SHARE lock) go on.
+
+    Then the rows of a rename (its slug, a key, changes; an empty twin is deleted) FOR
+    UPDATE, also in pk order, which waits for the KEY SHARE locks of rows referencing them.
+    The tick takes those at its commit (Django's foreign keys are deferred), in pk order, for
+    every service it wrote new states of: upgraded one by one in the file's order, the load
+    had the higher of two, the tick the lower, and each waited for the other's (a deadlock).
+    Not FOR UPDATE in the first pass: holding a renamed row so while it waits for a service
+    the tick has news of, the load would hold up the tick's commit, which that waits for."""
     slugs = {slug for entry, former in renames.items() for slug in (entry, *former)}
     locked = Service.objects.select_for_update(no_key=True).filter(slug__in=slugs)
     list(locked.order_by("pk").values_list("pk", flat=True))
+    keyed = {slug for entry, former in renames.items() if former for slug in (entry, *former)}
+    if keyed:
+        renamed = Service.objects.select_for_update().filter(slug__in=keyed)
+        list(renamed.order_by("pk").values_list("pk", flat=True))
 
 
 def _service_write(

@@ -8,14 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertDelivery, Subscription
-from detection.models import Bucket, Outage, OutageEvent
+from detection.models import Bucket, Outage, OutageEvent, SeriesState
 from detection.services import batches, buckets_aggregate, detect_tick, tick
+from reports import catalog
+from reports.models import Service
 from tests.concurrency import Paused
 from tests.detection.conftest import T0
 
@@ -148,3 +151,88 @@ def test_the_tick_locks_the_services_it_tells_of_in_pk_order(retired, history, s
             break
     assert Outage.objects.get(service=history).is_active
     assert _service_rows_locked(captured.captured_queries) == [retired.pk, history.pk]
+
+
+def _renaming(*services) -> dict:
+    """A catalog file renaming each of `services` (slug "x" -> "x-new"), in that order."""
+    return {
+        "categories": [{"slug": "test-category", "name": "Tests"}],
+        "problem_types": [{"slug": "login", "name": "Login"}],
+        "services": [
+            {
+                "slug": f"{s.slug}-new",
+                "renamed_from": [s.slug],
+                "name": s.name,
+                "category": "test-category",
+                "website": s.website,
+                "problems": ["login"],
+            }
+            for s in services
+        ],
+    }
+
+
+def _waiting_on_a_lock(*, count: int) -> None:
+    """Wait until `count` other connections wait for a lock (at most 10 s)."""
+    for _ in range(200):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.05)
+    raise AssertionError("nobody came to wait for a lock")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_catalog_load_renaming_services_while_the_tick_writes_their_states_is_no_deadlock(
+    make_service, send_reports, monkeypatch
+):
+    """A rename writes the slug, a key: FOR UPDATE, which waits for the KEY SHARE lock of
+    a row inserted that references the service (Django's foreign keys are deferred: taken
+    at the inserter's commit). The load took its rows FOR NO KEY UPDATE and upgraded each
+    as it renamed it, in the file's order; the tick's first minute of two services inserts
+    their states and commits, locking both KEY SHARE in pk order. The load had renamed the
+    higher one; the tick locked the lower and waited for the higher; the load waited for
+    the lower to rename it: a deadlock, one of them rolled back."""
+    low, high = make_service("low-one"), make_service("high-one")
+    assert low.pk < high.pk
+    for service in (low, high):
+        send_reports(service, T0, 3, country="DE")
+    now = T0 + M + dt.timedelta(seconds=2)
+    buckets_aggregate(now=now)
+    renames = 0
+    rename = catalog.service_rename
+
+    def service_rename(**kwargs):  # the load stops once it has renamed the first
+        nonlocal renames
+        renames += 1
+        if renames == 2:
+            load.point()
+        return rename(**kwargs)
+
+    monkeypatch.setattr(catalog, "service_rename", service_rename)
+    load = Paused(lambda: catalog.catalog_sync(data=_renaming(high, low)))
+    load.start()
+    errors: list[BaseException] = []
+
+    def tick() -> None:  # not paused: it runs until a lock of the load's holds it up
+        try:
+            detect_tick(now=now)
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    ticking = threading.Thread(target=tick)
+    ticking.start()
+    _waiting_on_a_lock(count=1)
+    load.release()
+    ticking.join()
+    assert errors == []
+    renamed = Service.objects.filter(pk__in=[low.pk, high.pk]).values_list("slug", flat=True)
+    assert sorted(renamed) == ["high-one-new", "low-one-new"]
+    assert set(SeriesState.objects.values_list("service_id", flat=True)) >= {low.pk, high.pk}
