@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from alerts.channels.base import ADDRESS_REFUSED
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription, UpstreamDelivery
@@ -240,27 +242,48 @@ def delivery_pending_ids(*, outage_id: int, kind: str, now: datetime) -> list[in
     )
 
 
-def delivery_last_opened_elsewhere(*, delivery: AlertDelivery) -> AlertDelivery | None:
-    """The newest "opened" email this subscriber got about another outage of the service."""
-    return (
-        _opened_elsewhere(delivery, status=Status.SENT)
+@dataclass(frozen=True)
+class EarlierAlert:
+    """A "detected" about another outage of the service that reached the subscriber, or may
+    have, and when."""
+
+    delivery: AlertDelivery
+    told_at: datetime
+
+
+def delivery_last_opened_elsewhere(*, delivery: AlertDelivery) -> EarlierAlert | None:
+    """The newest "detected" this subscriber got, or may have got, about another outage of
+    the service: the cool-down counts from it.
+
+    One that may have reached them (maybe_sent: its worker died while sending it, or the
+    relay timed out after taking it) counts whatever came of its row: skipped or failed
+    since, or waiting for a retry. Only sent ones counted, so the next outage's alert went
+    out at once, minutes after one they had perhaps read. Such a row's time is its last
+    claim, at or after the moment it may have gone (a taken-over claim overwrites the
+    dead worker's): the cool-down may hold the next alert a little longer, never less."""
+    told_at = Coalesce("sent_at", "claimed_at")
+    row = (
+        _opened_elsewhere(delivery)
+        .filter(Q(status=Status.SENT) | _MAYBE_TOLD)
         .select_related("outage")
-        .order_by("-sent_at")
+        .order_by(told_at.desc(nulls_last=True))
         .first()
     )
+    if row is None:
+        return None
+    return EarlierAlert(row, row.sent_at or row.claimed_at or row.created_at)
 
 
 def delivery_opened_elsewhere_in_flight(*, delivery: AlertDelivery) -> bool:
     """An "opened" message to this subscriber about another outage of the service is being
     sent now (claimed by a worker that decided to send it, not settled yet)."""
-    return _opened_elsewhere(delivery, status=Status.SENDING).exists()
+    return _opened_elsewhere(delivery).filter(status=Status.SENDING).exists()
 
 
-def _opened_elsewhere(delivery: AlertDelivery, *, status: str) -> QuerySet[AlertDelivery]:
+def _opened_elsewhere(delivery: AlertDelivery) -> QuerySet[AlertDelivery]:
     return AlertDelivery.objects.filter(
         subscription_id=delivery.subscription_id,
         kind=Kind.OPENED,
-        status=status,
         outage__service_id=delivery.outage.service_id,
     ).exclude(outage_id=delivery.outage_id)
 

@@ -286,17 +286,18 @@ def _decide_opened(*, delivery: AlertDelivery, outage: Outage, now: datetime) ->
             reason="An earlier alert about the service is being sent: the cool-down may apply.",
         )
     earlier = selectors.delivery_last_opened_elsewhere(delivery=delivery)
-    if earlier is None or earlier.sent_at is None:
+    if earlier is None:
         return _Decision(send=True)
-    if earlier.sent_at + cooldown > now:
+    if earlier.told_at + cooldown > now:
+        sent = "sent" if earlier.delivery.status == Status.SENT else "perhaps sent"
         # Flapping across outages (a re-fire after the reopen window): hold the alert until
         # the cool-down is over; if the outage ends meanwhile it is dropped (above),
         # otherwise it goes out then, saying why late.
         return _Decision(
             send=False,
             hold=True,
-            hold_until=earlier.sent_at + cooldown,
-            reason=f"Cool-down after the alert sent at {earlier.sent_at:%H:%M} UTC.",
+            hold_until=earlier.told_at + cooldown,
+            reason=f"Cool-down after the alert {sent} at {earlier.told_at:%H:%M} UTC.",
         )
-    held_back = earlier.sent_at + cooldown > outage.detected_at
-    return _Decision(send=True, earlier=earlier if held_back else None)
+    held_back = earlier.told_at + cooldown > outage.detected_at
+    return _Decision(send=True, earlier=earlier.delivery if held_back else None)

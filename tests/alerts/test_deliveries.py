@@ -14,8 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts import selectors, services
+from alerts.channels import TransportError
+from alerts.channels.email import EmailTransport
 from alerts.models import AlertDelivery, Subscription
 from alerts.services import Outcome
+from alerts.services.outbox import claim
 from alerts.tasks import alert_delivery_send_task, alerts_sweep_task
 from detection.models import Outage, OutageEvent
 
@@ -559,6 +562,42 @@ def test_a_flap_that_ends_inside_the_cooldown_sends_nothing(
     resolved = AlertDelivery.objects.get(outage=second, kind=Kind.RESOLVED)
     assert _send(resolved, now=later).outcome == Outcome.SKIPPED
     assert len(mailoutbox) == 1
+
+
+@pytest.mark.parametrize("crash", ["worker died", "relay timed out"])
+def test_a_detected_alert_that_may_have_been_sent_counts_for_the_cooldown(
+    subscriber, outage, mailoutbox, settings, monkeypatch, crash
+):
+    """A "detected" that may have reached the subscriber (its worker died while sending it,
+    or the relay timed out after taking it) and was then skipped (the outage was over when
+    it was taken over or retried) counted for nothing: the cool-down looked only for alerts
+    marked sent, and the next outage of the service, minutes later, sent its own at once."""
+    settings.ALERT_COOLDOWN_MINUTES = 60
+    subscriber()
+    now = timezone.now()
+    first = outage(minutes_ago=40)
+    services.alerts_notify(outage=first, change=Kind.OPENED)
+    earlier = AlertDelivery.objects.get(outage=first)
+    AlertDelivery.objects.filter(pk=earlier.pk).update(next_attempt_at=first.detected_at)
+    if crash == "worker died":  # claimed, then nothing: the sweeper takes the claim over
+        claim(AlertDelivery, pk=earlier.pk, now=now - timedelta(minutes=30))
+    else:
+        monkeypatch.setattr(EmailTransport, "send", _timed_out)
+        assert _send(earlier, now=now - timedelta(minutes=30)).outcome == Outcome.RETRY
+        monkeypatch.undo()
+    _resolve(first, minutes_ago=20)
+    assert _send(earlier, now=now).outcome == Outcome.SKIPPED
+    assert AlertDelivery.objects.get(pk=earlier.pk).maybe_sent
+
+    second = outage(minutes_ago=5)
+    services.alerts_notify(outage=second, change=Kind.OPENED)
+    held = _send(AlertDelivery.objects.get(outage=second))
+    assert held.outcome == Outcome.HELD
+    assert mailoutbox == []
+
+
+def _timed_out(self, notice):
+    raise TransportError("The relay did not answer.", permanent=False, maybe_delivered=True)
 
 
 def test_the_sweeper_sends_what_is_due_and_stale_claims_but_respects_backoff(
