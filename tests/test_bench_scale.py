@@ -82,3 +82,28 @@ def test_bench_vacuum_runs_tiny_on_postgresql():
     assert "== r_default (2000 rows, then 100 new)" in done.stdout
     assert "== r_sooner (2000 rows, then 100 new)" in done.stdout
     assert done.stdout.count("Execution Time") == 6
+
+
+def test_bench_service_locks_runs_tiny_on_sqlite(tmp_path):
+    """bench/scale/bench_service_locks.py fills, then times both kinds of minute and the
+    lock against none (SQLite has no row locks: the code paths only)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'locks.sqlite3'}"
+    script = ROOT / "bench/scale/bench_service_locks.py"
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, str(script), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    assert "20 services" in run("--fill", "20")
+    out = run("--services", "20", "--shares", "0.2", "--repeat", "1")
+    assert "\t20\t0.20\topening\t" in out and "\t20\t0.20\tongoing\t" in out
+    assert "the lock alone" in run("--services", "20", "--shares", "0.2", "--repeat", "1", "--lock")
