@@ -307,6 +307,9 @@ def alert_email_build(*, notice: Notice) -> EmailMultiAlternatives:
         "outage_url": notice.outage_url,
         "earlier": earlier.outage if earlier else None,
         "earlier_sent_at": earlier.sent_at if earlier else None,
+        # Its worker died while sending it, or the relay timed out after taking it: it counts
+        # for the cool-down all the same, but "we emailed you then" may not be true.
+        "earlier_perhaps": earlier is not None and earlier.status != AlertDelivery.Status.SENT,
         "cooldown_minutes": settings.ALERT_COOLDOWN_MINUTES,
         "reopen_minutes": settings.OUTAGE_REOPEN_MINUTES,
         # A deadline, not "within 30 minutes", which stays true in the inbox (API tester F17).

@@ -591,9 +591,17 @@ def test_a_detected_alert_that_may_have_been_sent_counts_for_the_cooldown(
 
     second = outage(minutes_ago=5)
     services.alerts_notify(outage=second, change=Kind.OPENED)
-    held = _send(AlertDelivery.objects.get(outage=second))
+    delivery = AlertDelivery.objects.get(outage=second)
+    held = _send(delivery)
     assert held.outcome == Outcome.HELD
     assert mailoutbox == []
+
+    # Still going when the cool-down ends: it goes out late, and says no more than it knows
+    # of the earlier one.
+    assert _send(delivery, now=now + timedelta(minutes=61)).outcome == Outcome.SENT
+    body = mailoutbox[0].body
+    assert "Problems came back" in body and "emailed you then" not in body
+    assert "may have gone out then" in body
 
 
 def _timed_out(self, notice):
