@@ -12,10 +12,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_on_sqlite(script: str, *args: str) -> str:
-    """The script's output, run to its end on SQLite (it must succeed)."""
+def run_on_sqlite(script: str, *args: str, database: str = "sqlite:///unused.sqlite3") -> str:
+    """The script's output, run to its end on SQLite (it must succeed). The default database
+    only picks --db sqlite (each run makes its own); a script that keeps its data between runs
+    names one."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["DATABASE_URL"] = "sqlite:///unused.sqlite3"  # picks --db sqlite; each run makes its own
+    env["DATABASE_URL"] = database
     done = subprocess.run(
         [sys.executable, script, *args],
         cwd=ROOT,
@@ -87,21 +89,10 @@ def test_bench_vacuum_runs_tiny_on_postgresql():
 def test_bench_service_locks_runs_tiny_on_sqlite(tmp_path):
     """bench/scale/bench_service_locks.py fills, then times both kinds of minute and the
     lock against none (SQLite has no row locks: the code paths only)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'locks.sqlite3'}"
-    script = ROOT / "bench/scale/bench_service_locks.py"
+    database = f"sqlite:///{tmp_path / 'locks.sqlite3'}"
 
     def run(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, str(script), *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+        return run_on_sqlite("bench/scale/bench_service_locks.py", *args, database=database)
 
     assert "20 services" in run("--fill", "20")
     out = run("--services", "20", "--shares", "0.2", "--repeat", "1")
