@@ -106,15 +106,17 @@ def _fresh_cache() -> Iterator[None]:
     from outagewatch.redis_rest import redis_rest_forget
     from reports.cache import catalog_forget
     from reports.intake import marks_forget
+    from tests.logs import spaced_filters_reset
 
     cache.clear()
     # The catalog held in process came from rows an earlier test rolled back; the data version
-    # it remembers, from the Redis just cleared; so did the minutes it marked unchecked, and a
-    # failure of an earlier test's Redis.
+    # it remembers, from the Redis just cleared; so did the minutes it marked unchecked, a
+    # failure of an earlier test's Redis, and the log lines held back this minute.
     catalog_forget()
     data_version_forget()
     marks_forget()
     redis_rest_forget()
+    spaced_filters_reset()
     yield
 
 

@@ -6,15 +6,9 @@ import logging
 
 import pytest
 
-from tests.logs import fresh_minute, spaced_filter
+from tests.logs import spaced_filter
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_minute():
-    with fresh_minute("django.request"):
-        yield
 
 
 def _filter():

@@ -6,18 +6,12 @@ import logging
 
 import pytest
 
-from tests.logs import fresh_minute, spaced_filter
+from tests.logs import spaced_filter
 
 pytestmark = pytest.mark.django_db
 
 
 LOGGER = "django.security.DisallowedHost"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_minute():
-    with fresh_minute(LOGGER):
-        yield
 
 
 def _filter():
