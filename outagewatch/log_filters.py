@@ -104,7 +104,8 @@ class HealthProbeFilter(logging.Filter):
 
 
 class ClientErrorFilter(SpacedFilter):
-    """django.request's line for a 4xx answer, at most one a minute per status code: a client
+    """django.request's line for a 4xx answer, at most one a minute per status code (in each
+    process: the count is the process's own, no shared store on the request path): a client
     sending at its throttle (or a scanner walking paths) made one WARNING line per request,
     each a few hundred bytes, so a flood of refused requests filled the disk that the refusal
     spared the database. The line kept names the path of that request (never the client's
