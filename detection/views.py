@@ -19,6 +19,7 @@ from django.http import (
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from detection import live, presentation, selectors
 from detection.cache import cached_read
@@ -88,13 +89,27 @@ def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
     outage = _outage(pk)
     notice = live.pipeline_notice()
     read = live.outage_live(outage=outage)
+    body = outage_body(outage, notice=notice, read=read)
     context = {
         **outage_context(read),
-        "live_etag": outage_body(outage, notice=notice, read=read)["etag"],
+        **page_live(body),
         # An ongoing outage's page froze at "Ongoing" with a stopped detector, and said nothing.
         "pipeline_notice": notice,
     }
     return render(request, "detection/outage_detail.html", context)
+
+
+def page_live(body: dict[str, Any]) -> dict[str, Any]:
+    """What a live page takes from its live answer: the ETag its first poll sends, and the
+    regions as the answer has them (``outage-when`` as ``live_regions.outage_when``).
+
+    The regions are rendered once per data version and shared by every visitor; each page
+    view rendered them again, and they were most of its cost (a service page 28 ms, its
+    regions 20 of them: bench/web/README.md). They come from render_to_string, escaped
+    there, hence safe.
+    """
+    regions = {name.replace("-", "_"): mark_safe(html) for name, html in body["regions"].items()}
+    return {"live_etag": body["etag"], "live_regions": regions}
 
 
 def outage_context(read: live.OutageLive) -> dict[str, Any]:
