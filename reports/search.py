@@ -151,6 +151,11 @@ def _entry(
 
 _index_lock = threading.Lock()
 _index: tuple[Catalog, tuple[_Entry, ...]] | None = None
+# Answers of this catalog copy by needle: the home page asked twice per search (its list, then
+# its ranking), and a popular search ("chatgpt" on the day it breaks) is asked by everyone.
+# Dropped with the copy; bounded, since queries are anyone's text.
+_answers: dict[str, list[str]] = {}
+ANSWERS_KEPT = 2048
 
 
 def _entries() -> tuple[_Entry, ...]:
@@ -160,6 +165,7 @@ def _entries() -> tuple[_Entry, ...]:
     if current is not None and current[0] is catalog:
         return current[1]
     with _index_lock:
+        _answers.clear()
         entries = tuple(
             _entry(
                 catalog,
@@ -243,10 +249,20 @@ def service_search(query: str) -> list[str]:
     needle = normalize(query[:QUERY_MAX_LENGTH])
     if not needle:
         return [entry.slug for entry in sorted(_entries(), key=lambda e: e.name)]
+    index = _entries()  # first: a new catalog copy drops the answers of the old one
+    answer = _answers.get(needle)
+    if answer is not None and _index is not None and _index[1] is index:
+        return list(answer)
     found = _found(needle)
     if (shorter := without_filler(needle)) != needle:
         # The query as typed wins unless the filler-free one matches better.
         other = _found(shorter)
         if other and (not found or other[0][0] < found[0][0]):
             found = other
-    return [slug for _, _, slug in found]
+    answer = [slug for _, _, slug in found]
+    with _index_lock:
+        if _index is not None and _index[1] is index:  # not an answer of a replaced copy
+            if len(_answers) >= ANSWERS_KEPT:
+                _answers.clear()
+            _answers[needle] = answer
+    return list(answer)

@@ -175,3 +175,20 @@ def test_home_search_lists_an_exact_match_first(client):
     html = client.get("/", {"q": "x"}).content.decode()
     cards = re.findall(r'data-card="([^"]+)"', html.split('class="category"', 1)[1])
     assert cards[0] == "x"
+
+
+def test_a_search_is_matched_once_per_catalog_copy(make_service, monkeypatch):
+    from reports import search
+
+    make_service("zeta-mail", "Zeta Mail")
+    matched = []
+    found = search._found
+    monkeypatch.setattr(search, "_found", lambda needle: matched.append(needle) or found(needle))
+    assert service_search("zeta") == ["zeta-mail"]
+    answer = service_search("Zeta ")  # the same needle: answered from memory
+    assert answer == ["zeta-mail"] and matched == ["zeta"]
+    answer.append("changed by its caller")
+    assert service_search("zeta") == ["zeta-mail"]
+    # A catalog edit makes a new copy (reports.signals), and its answers are new.
+    make_service("zeta-bank", "Zeta Bank")
+    assert service_search("zeta") == ["zeta-bank", "zeta-mail"] and matched == ["zeta", "zeta"]
