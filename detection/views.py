@@ -25,7 +25,6 @@ from detection import live, presentation, selectors
 from detection.cache import cached_read
 from detection.models import Outage
 from outagewatch.http.json_views import json_read
-from reports import selectors as catalog
 from reports.cache import catalog_service
 from reports.models import Service
 
@@ -89,7 +88,7 @@ def outage_detail(request: HttpRequest, pk: int) -> HttpResponse:
     outage = _outage(pk)
     notice = live.pipeline_notice()
     read = live.outage_live(outage=outage)
-    body = outage_body(outage, notice=notice, read=read)
+    body = outage_body(outage.pk, notice=notice, read=read)
     context = {
         **outage_context(read),
         **page_live(body),
@@ -142,18 +141,23 @@ def service_context(read: live.ServiceLive) -> dict[str, Any]:
     return {"live": read, "service": read.state.service, "live_hours": live.LIVE_HOURS}
 
 
+# An open page polls its answer every 30 s, so on the day a giant service breaks the polls
+# outnumber the page views: an unchanged answer (a 304) asks the database nothing. The
+# service comes from the process's catalog copy; the outage is looked up when its answer is
+# computed, once per tick.
+
+
 @json_read
 def service_live(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        service = catalog.service_get(slug=slug)
-    except Service.DoesNotExist:
-        raise Http404("No such service.") from None
-    return _answer(request, service_body(service))
+    entry = catalog_service(slug.lower())
+    if entry is None:
+        raise Http404("No such service.")
+    return _answer(request, service_body(entry.service))
 
 
 @json_read
 def outage_live(request: HttpRequest, pk: int) -> HttpResponse:
-    return _answer(request, outage_body(_outage(pk)))
+    return _answer(request, outage_body(pk))
 
 
 @json_read
@@ -184,16 +188,17 @@ def service_body(
 
 
 def outage_body(
-    outage: Outage, *, notice: str | None = None, read: live.OutageLive | None = None
+    pk: int, *, notice: str | None = None, read: live.OutageLive | None = None
 ) -> dict[str, Any]:
-    """`read`: as service_body's."""
+    """`read`: as service_body's. Without it the outage is read only to compute the answer
+    (Http404 when there is none: never cached)."""
 
     def build() -> dict[str, Any]:
-        outage_read = live.outage_live(outage=outage) if read is None else read
+        outage_read = live.outage_live(outage=_outage(pk)) if read is None else read
         regions = _render(OUTAGE_REGIONS, outage_context(outage_read))
         return _body(level=outage_read.state.code, regions=regions)
 
-    return _with_pipeline(cached_read(f"live-json:outage:{outage.pk}", build), notice)
+    return _with_pipeline(cached_read(f"live-json:outage:{pk}", build), notice)
 
 
 def home_body(*, notice: str | None = None) -> dict[str, Any]:

@@ -9,6 +9,9 @@ page on every server in turn (alternated, so the machine's noise falls on all al
 after a warm-up that fills the caches every visitor shares. The table gives the median and
 90th percentile per page and server and the ratio of medians to the first server, from the
 same run: compare ratios, not milliseconds across runs. Figures in bench/web/README.md.
+
+`--poll`: each request sends the ETag of the server's previous answer for its page, as an
+open page's poll of its live.json does (an unchanged answer is a 304).
 """
 
 from __future__ import annotations
@@ -37,20 +40,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--host", default="", help="Host header, when ALLOWED_HOSTS needs one")
+    parser.add_argument("--poll", action="store_true", help="send each answer's ETag back")
     args = parser.parse_args(argv)
 
     headers = {**HEADERS, **({"Host": args.host} if args.host else {})}
     sessions = {name: requests.Session() for name, _ in args.base}
+    etags: dict[tuple[str, str], str] = {}
     times: dict[tuple[str, str], list[float]] = {
         (path, name): [] for path in args.path for name, _ in args.base
     }
     for round_ in range(args.warmup + args.rounds):
         for path in args.path:
             for name, url in args.base:
+                asked = dict(headers)
+                if args.poll and (path, name) in etags:
+                    asked["If-None-Match"] = etags[(path, name)]
                 start = time.perf_counter()
-                answer = sessions[name].get(url + path, headers=headers, timeout=30)
+                answer = sessions[name].get(url + path, headers=asked, timeout=30)
                 took = time.perf_counter() - start
-                if answer.status_code != 200:
+                etags[(path, name)] = answer.headers.get("ETag", "")
+                if answer.status_code not in (200, 304):
                     print(f"{name} {path}: HTTP {answer.status_code}", file=sys.stderr)
                     return 1
                 if round_ >= args.warmup:

@@ -115,3 +115,36 @@ def test_the_report_form_selects_the_country_given(client, service, midday):
     assert sent.status_code == 400
     body = sent.content.decode()
     assert body.count(" selected>") == 1 and '<option value="DE" selected>Germany</option>' in body
+
+
+def _poll(client, path: str) -> tuple[int, list[str]]:
+    etag = client.get(path)["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        status = client.get(path, HTTP_IF_NONE_MATCH=etag).status_code
+    return status, [query["sql"] for query in queries]
+
+
+def test_a_poll_of_an_unchanged_service_answer_asks_the_database_nothing(client, service, midday):
+    # An open page polls every 30 s: on an outage day the polls outnumber the page views.
+    assert _poll(client, "/services/acme/live.json") == (304, [])
+
+
+def test_a_poll_of_an_unchanged_outage_answer_asks_the_database_nothing(client, service, midday):
+    outage = outage_make(service, started_at=minute_now() - timedelta(minutes=30))
+    assert _poll(client, f"/outages/{outage.pk}/live.json") == (304, [])
+
+
+def test_a_poll_for_what_is_not_there_is_a_404_each_time(
+    client, service, midday, django_capture_on_commit_callbacks
+):
+    outage = outage_make(service, started_at=minute_now() - timedelta(minutes=30))
+    for _ in range(2):  # a miss is never cached
+        assert client.get(f"/outages/{outage.pk + 1}/live.json").status_code == 404
+        assert client.get("/services/nothing/live.json").status_code == 404
+
+    def retire() -> None:
+        service.is_active = False
+        service.save()
+
+    _edit(django_capture_on_commit_callbacks, retire)
+    assert client.get("/services/acme/live.json").status_code == 404
