@@ -103,9 +103,8 @@ def page_live(body: dict[str, Any]) -> dict[str, Any]:
     regions as the answer has them (``outage-when`` as ``live_regions.outage_when``).
 
     The regions are rendered once per data version and shared by every visitor; each page
-    view rendered them again, and they were most of its cost (a service page 28 ms, its
-    regions 20 of them: bench/web/README.md). They come from render_to_string, escaped
-    there, hence safe.
+    view rendered them again (8 of a service page's 28 ms in process, bench/web/README.md).
+    They come from render_to_string, escaped there, hence safe.
     """
     regions = {name.replace("-", "_"): mark_safe(html) for name, html in body["regions"].items()}
     return {"live_etag": body["etag"], "live_regions": regions}
