@@ -748,6 +748,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Through the root's handler only: Django's own console handler (DEBUG on) printed each
+        # of its lines a second time, and its mail_admins has no ADMINS to write to.
+        "django": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # A foreign Host header: one WARNING line, no traceback, no client address.
         "django.security.DisallowedHost": {"filters": ["disallowed_host"]},

@@ -50,3 +50,16 @@ def test_a_scanner_walking_paths_is_one_line(client, caplog):
             assert client.get(f"/no-such-page-{i}/").status_code == 404
     lines = [r for r in caplog.records if r.name == "django.request"]
     assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+
+
+def test_a_django_line_is_written_once_in_development_mode_too(settings):
+    # Django's own console handler (it writes only with DEBUG on) printed each kept line a
+    # second time beside the root's: the django loggers write through the root's alone.
+    settings.DEBUG = True
+    own = []
+    logger = logging.getLogger("django.request")
+    while logger is not logging.root:
+        own += [h for h in logger.handlers if h.filter(_record(500, 1000.0))]
+        assert logger.propagate and logger.parent is not None
+        logger = logger.parent
+    assert own == []
