@@ -129,6 +129,20 @@ class ReportAdmin(admin.ModelAdmin):
         # Reports come from people, not from staff.
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A report is evidence the buckets, an outage's counts and the alerts sent already
+        # rest on: deleted, they disagree with the rows for good (and its flags go with it).
+        # An abusive comment is hidden instead; the report keeps counting.
+        return False
+
+    def get_search_results(self, request, queryset, search_term: str):
+        # A number is a report's id (from a log line, a support mail): looked up by the
+        # primary key, where the text fields' LIKE would scan every report and match none.
+        term = search_term.strip()
+        if term.isdigit():
+            return queryset.filter(pk=int(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
     @admin.action(description="Hide the selected comments from pages and the API")
     def hide_comments(self, request, queryset) -> None:
         hidden = services.comment_hide(report_ids=list(queryset.values_list("pk", flat=True)))
