@@ -9,17 +9,23 @@ from detection.models import (
     ServiceStatus,
     StatusSource,
 )
+from outagewatch.admin_shown import ShownOnly
 
 
-class OutageEventInline(admin.TabularInline):
+class OutageEventInline(ShownOnly, admin.TabularInline):
+    """What the detector saw at each step: why the outage opened, grew, ended."""
+
     model = OutageEvent
     extra = 0
-    readonly_fields = ["at", "kind", "country", "observed", "expected", "message"]
-    can_delete = False
 
 
 @admin.register(Outage)
-class OutageAdmin(admin.ModelAdmin):
+class OutageAdmin(ShownOnly, admin.ModelAdmin):
+    # The detector's: its state machine (SeriesState) still holds an outage "resolved" here,
+    # its counts and times are what the alerts quoted, and deleting one cascades into its
+    # events and every delivery sent about it. Nothing in the product resolves or hides an
+    # outage by hand, so this page shows it with its explanation and events.
+
     list_display = [
         "service",
         "status",
@@ -34,8 +40,8 @@ class OutageAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     show_full_result_count = False
     list_select_related = ["service"]
-    raw_id_fields = ["service"]
-    # The detector's bookkeeping (detection.services.outage_tally), not for editing.
+    # The detector's bookkeeping (detection.services.outage_tally): every network of a big
+    # outage, too big to show and not for editing.
     exclude = ["tally"]
     inlines = [OutageEventInline]
 
@@ -45,19 +51,25 @@ class OutageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceStatus)
-class ServiceStatusAdmin(admin.ModelAdmin):
+class ServiceStatusAdmin(ShownOnly, admin.ModelAdmin):
+    # Written by every tick: an edit here was overwritten a minute later, after the pages
+    # and the API had shown it.
+
     list_display = ["service", "level", "since", "observed", "expected", "score", "updated_at"]
     list_filter = ["level"]
     search_fields = ["service__name"]
-    raw_id_fields = ["service", "outage"]
+    list_select_related = ["service"]
 
 
 @admin.register(SeriesBaseline)
-class SeriesBaselineAdmin(admin.ModelAdmin):
+class SeriesBaselineAdmin(ShownOnly, admin.ModelAdmin):
+    # Fitted on a schedule: one deleted or edited by hand changed how its series is judged
+    # until the next fit, with nothing to say it was not the fit.
+
     list_display = ["service", "country", "method", "fitted_at"]
     list_filter = ["method"]
     search_fields = ["service__name"]
-    raw_id_fields = ["service"]
+    list_select_related = ["service"]
     exclude = ["params"]
 
 
