@@ -11,7 +11,10 @@ class DetectionConfig(AppConfig):
     verbose_name = "Outage detection"
 
     def ready(self) -> None:
+        from detection import signals
+
         checks.register(detector_config_check)
+        signals.connect()
 
 
 def detector_config_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -1,0 +1,112 @@
+"""The catalog edited in the admin as an operator does it (a name, a website, its problem
+types, a retirement): the site and the report API follow at once, and the detector's next
+minute runs on the edited catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from detection.models import Outage
+from detection.services import buckets_aggregate, detect_tick
+from reports import services
+from reports.models import Report
+from tests.conftest import crowd_address
+
+pytestmark = pytest.mark.django_db
+
+
+def _edit(admin_client, service, **changes):
+    change = f"/admin/reports/service/{service.pk}/change/"
+    form = admin_client.get(change).context["adminform"].form
+    data = {
+        **{name: form.initial.get(name) for name in ("name", "slug", "category", "website")},
+        "status_page": "",
+        "problem_types": [p.pk for p in service.problem_types.all()],
+        "is_active": "on",
+        "former_slugs-TOTAL_FORMS": "0",
+        "former_slugs-INITIAL_FORMS": "0",
+        **changes,
+    }
+    if data["is_active"] is None:
+        del data["is_active"]
+    answer = admin_client.post(change, data)
+    assert answer.status_code == 302, answer.context["adminform"].form.errors
+    return answer
+
+
+def _send(api_client, service, problem: str, k: int = 1):
+    body = {"service": service.slug, "problem": problem, "country": "DE"}
+    return api_client.post("/api/v1/reports/", body, format="json", REMOTE_ADDR=crowd_address(k))
+
+
+def test_a_renamed_service_and_its_website_show_at_once(
+    admin_client, client, api_client, service, midday, django_capture_on_commit_callbacks
+):
+    """Its read API answer is cached until the detector's next tick (detection.cache): the
+    old name stayed there for up to a minute after the page showed the new one, and for
+    good while ticks were stopped."""
+    before = api_client.get(f"/api/v1/services/{service.slug}/").json()
+    assert before["name"] == "Acme Cloud"
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit(admin_client, service, name="Acme Cloud Platform", website="acme-platform.example")
+
+    assert "Acme Cloud Platform" in client.get(f"/services/{service.slug}/").content.decode()
+    after = api_client.get(f"/api/v1/services/{service.slug}/").json()
+    assert after["name"] == "Acme Cloud Platform"
+    assert after["website"] == "https://acme-platform.example"
+    listed = api_client.get("/api/v1/services/", {"search": "acme"}).json()["results"]
+    assert [s["name"] for s in listed] == ["Acme Cloud Platform"]
+
+
+def test_problem_types_edited_in_the_admin_reach_the_report_api_at_once(
+    admin_client, api_client, service, problem_types, midday
+):
+    assert _send(api_client, service, "payments").status_code == 400
+    kept = [problem_types[p].pk for p in ("login", "payments")]
+    _edit(admin_client, service, problem_types=kept)
+    assert _send(api_client, service, "payments", 1).status_code == 201
+    assert _send(api_client, service, "app", 2).status_code == 400
+
+
+def test_a_retired_service_takes_no_reports_and_the_tick_runs_on(
+    admin_client,
+    client,
+    api_client,
+    service,
+    problem_types,
+    midday,
+    django_capture_on_commit_callbacks,
+):
+    """Its active outage, reports and a problem type dropped from it while reports name it:
+    the next minutes aggregate and judge without it, and its history stays."""
+    for k in range(5):
+        services.report_create(
+            service=service,
+            problem=problem_types["app"],
+            country="DE",
+            source=Report.Source.API,
+            address=crowd_address(k),
+            now=midday - dt.timedelta(minutes=3),
+        )
+    outage = Outage.objects.create(
+        service=service, started_at=midday - dt.timedelta(minutes=3), detected_at=midday
+    )
+    _edit(admin_client, service, problem_types=[problem_types["login"].pk])
+    buckets_aggregate(now=midday)
+    detect_tick(now=midday)
+
+    assert api_client.get(f"/api/v1/services/{service.slug}/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        _edit(admin_client, service, is_active=None)
+    assert _send(api_client, service, "login").status_code == 400
+    assert client.get(f"/services/{service.slug}/").status_code == 404
+    # Not still answered from the read cache until the next tick.
+    assert api_client.get(f"/api/v1/services/{service.slug}/").status_code == 404
+    assert service.slug not in api_client.get("/api/v1/status/").content.decode()
+    later = midday + dt.timedelta(minutes=2)
+    buckets_aggregate(now=later)
+    detect_tick(now=later)
+    assert Report.objects.filter(service=service).count() == 5
+    assert Outage.objects.filter(pk=outage.pk).exists()
