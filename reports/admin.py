@@ -29,6 +29,16 @@ class ProblemTypeAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
+    # Its slug keys history (the buckets' per-problem counts, the outages' top problems, the
+    # alerts that quoted them) and the catalog file: a rename here split them, and the
+    # file's next load put the old slug back beside it with the services on it. Its name
+    # and description stay editable.
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["slug"] if obj is not None else []
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
 
 class FormerSlugInline(admin.TabularInline):
     """Slugs the service had before a rename (``renamed_from`` in the catalog file): they

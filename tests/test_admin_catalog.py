@@ -110,3 +110,17 @@ def test_a_retired_service_takes_no_reports_and_the_tick_runs_on(
     detect_tick(now=later)
     assert Report.objects.filter(service=service).count() == 5
     assert Outage.objects.filter(pk=outage.pk).exists()
+
+
+def test_a_problem_type_s_slug_stays_once_it_exists(admin_client, service, problem_types, midday):
+    """Its slug keys the history: the buckets' per-problem counts, the outages' top problems
+    and the alerts that quoted them; and the catalog file's next load put a renamed one back
+    beside the new name, the services on the old one and the reports split between them."""
+    login = problem_types["login"]
+    change = f"/admin/reports/problemtype/{login.pk}/change/"
+    assert "slug" not in admin_client.get(change).context["adminform"].form.fields
+    admin_client.post(change, {"slug": "sign-in", "name": "Sign-in", "description": ""})
+    login.refresh_from_db()
+    assert (login.slug, login.name) == ("login", "Sign-in")
+    added = admin_client.get("/admin/reports/problemtype/add/").context["adminform"].form
+    assert "slug" in added.fields
