@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
-from django.db.models import Case, Prefetch, QuerySet, Value, When
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, NullIf
 
 from reports.models import COMMENT_HIDE_AFTER_FLAGS, Category, Report, Service
@@ -108,6 +108,21 @@ def categories_with_services(*, search: str = "") -> list[WithAnnotations[Catego
     return found
 
 
+# A comment the pages and the API may show: counted, and neither hidden by a moderator nor
+# flagged away by readers (COMMENT_HIDE_AFTER_FLAGS blocks).
+COMMENT_SHOWN = Q(counted=True, comment_hidden=False, comment_flags__lt=COMMENT_HIDE_AFTER_FLAGS)
+
+
+def comment_shown(report: Report) -> bool:
+    """COMMENT_SHOWN of one report in hand (the admin's column), without a query."""
+    return bool(
+        report.comment
+        and report.counted
+        and not report.comment_hidden
+        and report.comment_flags < COMMENT_HIDE_AFTER_FLAGS
+    )
+
+
 def comment_list(
     *,
     service: Service,
@@ -119,12 +134,7 @@ def comment_list(
     Only what a page or the API shows is loaded: never the network hashes.
     """
     comments = (
-        Report.objects.filter(
-            service=service,
-            counted=True,
-            comment_hidden=False,
-            comment_flags__lt=COMMENT_HIDE_AFTER_FLAGS,
-        )
+        Report.objects.filter(COMMENT_SHOWN, service=service)
         .exclude(comment="")
         .select_related("problem")
         .only("id", "comment", "created_at", "country", "problem__slug", "problem__name")

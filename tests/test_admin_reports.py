@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports import services
-from reports.models import CommentFlag, Report
+from reports.models import COMMENT_HIDE_AFTER_FLAGS, CommentFlag, Report
 from tests.conftest import crowd_address
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +136,33 @@ def test_the_report_changelist_costs_the_same_queries_for_many_rows(
         _report(make_service(f"s{k}"), f"comment {k}", minutes=k % 5, address=crowd_address(k))
     with django_assert_max_num_queries(few):
         one_page()
+
+
+def test_the_moderation_queues_hold_flagged_and_flagged_away_comments(
+    admin_client, service, midday
+):
+    """A comment readers flagged away (COMMENT_HIDE_AFTER_FLAGS blocks) is off the pages with
+    "comment hidden" still false: the hidden filter missed it, and nothing listed the
+    flagged comments still shown, waiting for a moderator."""
+    away = _report(service, "flagged away", address=crowd_address(1))
+    Report.objects.filter(pk=away.pk).update(comment_flags=COMMENT_HIDE_AFTER_FLAGS)
+    waiting = _report(service, "flagged once", minutes=1, address=crowd_address(2))
+    Report.objects.filter(pk=waiting.pk).update(comment_flags=1)
+    hidden = _report(service, "hidden by us", minutes=2, address=crowd_address(3))
+    services.comment_hide(report_ids=[hidden.pk])
+    _report(service, "nobody minds", minutes=3, address=crowd_address(4))
+
+    def queue(value: str) -> set[str]:
+        page = admin_client.get(CHANGELIST, {"moderation": value})
+        return {r.comment for r in page.context["cl"].result_list}
+
+    assert queue("flagged") == {"flagged once"}
+    assert queue("off") == {"flagged away", "hidden by us"}
+    listing = admin_client.get(CHANGELIST).context["cl"]
+    shown = {r.comment: listing.model_admin.comment_shown(r) for r in listing.result_list}
+    assert shown == {
+        "flagged away": False,
+        "flagged once": True,
+        "hidden by us": False,
+        "nobody minds": True,
+    }
