@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from detection.models import (
     OfficialIncident,
@@ -73,33 +74,41 @@ class SeriesBaselineAdmin(ShownOnly, admin.ModelAdmin):
     exclude = ["params"]
 
 
-class OfficialIncidentUpdateInline(admin.TabularInline):
+class OfficialIncidentUpdateInline(ShownOnly, admin.TabularInline):
     model = OfficialIncidentUpdate
     extra = 0
-    readonly_fields = ["status", "at", "body", "seen_at"]
-    can_delete = False
 
 
 @admin.register(StatusSource)
 class StatusSourceAdmin(admin.ModelAdmin):
     list_display = ["url", "kind", "enabled", "indicator", "last_success_at", "failures"]
+    # Django 6's default, which 5.2 warns without.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["kind", "enabled", "indicator"]
     search_fields = ["url", "host"]
     # The data file (official_sources_load) says what is polled; here it can only be paused.
+    # Neither added (the form has no address to poll) nor deleted: its incidents, the track
+    # record's evidence, go with it, and the next load brings it back empty.
     readonly_fields = [
         *("url", "kind", "host", "page_url", "indicator", "description", "components"),
         *("etag", "last_modified", "last_polled_at", "last_success_at", "last_error"),
     ]
 
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(OfficialIncident)
-class OfficialIncidentAdmin(admin.ModelAdmin):
+class OfficialIncidentAdmin(ShownOnly, admin.ModelAdmin):
+    # What the provider published, and the track record's evidence: shown, never edited,
+    # added or deleted (an add form of read-only fields saved an empty incident).
     list_display = ["title", "source", "status", "impact", "started_at", "resolved_at"]
     list_filter = ["status", "impact"]
     search_fields = ["title", "external_id"]
     date_hierarchy = "started_at"
+    list_select_related = ["source"]
+    formfield_overrides = StatusSourceAdmin.formfield_overrides
     inlines = [OfficialIncidentUpdateInline]
-
-    def get_readonly_fields(self, request, obj=None) -> list[str]:
-        # What the provider published: shown, never edited.
-        return [field.name for field in OfficialIncident._meta.fields]

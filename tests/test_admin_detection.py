@@ -81,3 +81,36 @@ def test_status_and_baselines_are_shown_not_edited(admin_client, service, outage
     admin_client.post(f"/admin/detection/servicestatus/{status.pk}/change/", {"level": "0"})
     status.refresh_from_db()
     assert status.level == 2
+
+
+def test_official_sources_and_incidents_are_not_added_or_deleted_by_hand(
+    admin_client, service, midday
+):
+    """A source's incidents are the track record's evidence (deleted with it, and the next
+    load of the data file brings the source back empty); an incident's add form was all
+    read-only fields."""
+    from detection.official.models import OfficialIncident, StatusSource
+
+    source = StatusSource.objects.create(
+        url="https://status.acme.example/api/v2/summary.json", next_poll_at=T0
+    )
+    at = {f"{name}_at": T0 for name in ("started", "acknowledged", "updated", "first_seen")}
+    incident = OfficialIncident.objects.create(
+        source=source, external_id="x1", title="Degraded logins", last_seen_at=T0, **at
+    )
+    for url, row in (
+        ("/admin/detection/statussource/", source),
+        ("/admin/detection/officialincident/", incident),
+    ):
+        assert admin_client.get(f"{url}add/").status_code == 403
+        assert admin_client.get(f"{url}{row.pk}/delete/").status_code == 403
+        assert admin_client.get(f"{url}{row.pk}/change/").status_code == 200
+    page = admin_client.get(f"/admin/detection/officialincident/{incident.pk}/change/")
+    assert "Degraded logins" in page.content.decode()
+    # Pausing a source stays possible.
+    assert (
+        "enabled"
+        in admin_client.get(f"/admin/detection/statussource/{source.pk}/change/")
+        .context["adminform"]
+        .form.fields
+    )
