@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html
 
 from reports import selectors, services
 from reports.catalog import catalog_slugs
@@ -79,7 +81,7 @@ class ServiceAdmin(admin.ModelAdmin):
     inlines = [FormerSlugInline]
     # A website typed without a scheme is https (Django 6's default; 5.2 warns without it).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "slug", "category", "is_active", "website"]
+    list_display = ["name", "slug", "category", "is_active", "website", "history"]
     list_filter = ["category", "is_active"]
     search_fields = ["name", "slug", "former_slugs__slug"]
     filter_horizontal = ["problem_types", "providers"]
@@ -90,6 +92,18 @@ class ServiceAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and old and old != obj.slug:
             services.service_slug_changed(service=obj, old=old)
+
+    @admin.display(description="History")
+    def history(self, service: Service) -> str:
+        # Its reports and outages, one click away (a link, not a count: no query per row).
+        return format_html(
+            '<a href="{}?service__id__exact={}">reports</a> · '
+            '<a href="{}?service__id__exact={}">outages</a>',
+            reverse("admin:reports_report_changelist"),
+            service.pk,
+            reverse("admin:detection_outage_changelist"),
+            service.pk,
+        )
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting a service with history cascades to every report, bucket, outage and

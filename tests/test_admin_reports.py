@@ -166,3 +166,18 @@ def test_the_moderation_queues_hold_flagged_and_flagged_away_comments(
         "hidden by us": False,
         "nobody minds": True,
     }
+
+
+def test_a_service_links_to_its_reports_and_outages(admin_client, make_service, midday):
+    from detection.models import Outage
+
+    acme, other = make_service("acme", "Acme Cloud"), make_service("zeta", "Zeta Mail")
+    ours = _report(acme, "acme is down", address=crowd_address(1))
+    _report(other, "zeta is down", address=crowd_address(2))
+    outage = Outage.objects.create(service=acme, started_at=T0, detected_at=T0)
+    Outage.objects.create(service=other, started_at=T0, detected_at=T0)
+    listing = admin_client.get("/admin/reports/service/", {"q": "acme"}).content.decode()
+    for url, row in ((CHANGELIST, ours), ("/admin/detection/outage/", outage)):
+        assert f"{url}?service__id__exact={acme.pk}" in listing
+        page = admin_client.get(url, {"service__id__exact": acme.pk})
+        assert list(page.context["cl"].result_list) == [row]
