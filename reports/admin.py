@@ -124,6 +124,14 @@ class ProviderAdmin(admin.ModelAdmin):
     raw_id_fields = ["service"]
     prepopulated_fields = {"slug": ["name"]}
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Its upstream outages (the record of what went down together, and the once-only
+        # rows of the alerts sent about them) would go with it, as a service's history
+        # would: one that never had any (a mistake) can still go.
+        if obj is None or obj.upstream_outages.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class ModerationFilter(admin.SimpleListFilter):
     """The moderator's queues. "Comment hidden" alone missed the comments readers' flags took

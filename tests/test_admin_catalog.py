@@ -124,3 +124,20 @@ def test_a_problem_type_s_slug_stays_once_it_exists(admin_client, service, probl
     assert (login.slug, login.name) == ("login", "Sign-in")
     added = admin_client.get("/admin/reports/problemtype/add/").context["adminform"].form
     assert "slug" in added.fields
+
+
+def test_a_provider_with_upstream_outages_is_not_deleted(admin_client, make_service, midday):
+    """Deleting it cascaded into its upstream outages and the alerts' once-only rows."""
+    from detection.models import UpstreamOutage
+    from reports.models import Provider
+
+    cloud = Provider.objects.create(slug="test-cloud", name="Test Cloud", kind="cloud")
+    mistake = Provider.objects.create(slug="test-typo", name="Test Typo", kind="cloud")
+    UpstreamOutage.objects.create(provider=cloud, started_at=midday, detected_at=midday, chance=0)
+    url = "/admin/reports/provider/"
+    assert admin_client.get(f"{url}{cloud.pk}/delete/").status_code == 403
+    body = {"action": "delete_selected", "_selected_action": [cloud.pk], "post": "yes"}
+    admin_client.post(url, body)
+    assert Provider.objects.filter(pk=cloud.pk).exists()
+    assert admin_client.post(f"{url}{mistake.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not Provider.objects.filter(pk=mistake.pk).exists()
