@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from alerts.models import AlertDelivery, ConfirmationDelivery, Subscription
 from alerts.services.subscriptions import subscription_disable
+from outagewatch.admin_log import actions_log
 from outagewatch.admin_shown import ShownOnly
 
 DISABLED_BY_OPERATOR = "Disabled by an operator."
@@ -78,10 +79,14 @@ class SubscriptionAdmin(ShownOnly, admin.ModelAdmin):
     def channels_disable(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         # Through the service a failing channel goes through: logged, the owner emailed, and
         # re-enabled the product's way (the owner's management page), not by editing a date.
-        disabled = sum(
-            subscription_disable(subscription=subscription, reason=DISABLED_BY_OPERATOR)
+        done = [
+            subscription.pk
             for subscription in queryset.filter(disabled_at__isnull=True)
-        )
+            if subscription_disable(subscription=subscription, reason=DISABLED_BY_OPERATOR)
+        ]
+        rows = Subscription.objects.filter(pk__in=done).select_related("service")
+        actions_log(request=request, rows=rows, message="Channel disabled.")
+        disabled = len(done)
         self.message_user(request, f"{disabled} channel{'' if disabled == 1 else 's'} disabled.")
 
 

@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import format_html
 
+from outagewatch.admin_log import actions_log
 from reports import selectors, services
 from reports.catalog import catalog_slugs
 from reports.models import Category, FormerSlug, ProblemType, Provider, Report, Service
@@ -205,10 +206,19 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.action(description="Hide the selected comments from pages and the API")
     def hide_comments(self, request, queryset) -> None:
-        hidden = services.comment_hide(report_ids=list(queryset.values_list("pk", flat=True)))
+        ids = list(queryset.values_list("pk", flat=True))
+        hidden = services.comment_hide(report_ids=ids)
+        self._logged(request, ids, "Comment hidden.")
         self.message_user(request, f"{hidden} comments hidden.")
 
     @admin.action(description="Show the selected comments again (clears their abuse flags)")
     def show_comments(self, request, queryset) -> None:
-        shown = services.comment_show(report_ids=list(queryset.values_list("pk", flat=True)))
+        ids = list(queryset.values_list("pk", flat=True))
+        shown = services.comment_show(report_ids=ids)
+        self._logged(request, ids, "Comment shown again, its flags cleared.")
         self.message_user(request, f"{shown} comments shown again.")
+
+    def _logged(self, request, ids: list[int], message: str) -> None:
+        commented = Report.objects.filter(pk__in=ids).exclude(comment="")
+        rows = commented.select_related("service", "problem")  # what __str__ reads
+        actions_log(request=request, rows=rows, message=message)

@@ -98,6 +98,8 @@ def test_the_operator_disables_a_bouncing_channel_and_its_owner_is_told(
         again = admin_client.post(SUBSCRIPTIONS, body, follow=True)
     assert "0 channels disabled." in again.content.decode()
     assert hook.confirmations.filter(purpose="disabled").count() == 1
+    history = admin_client.get(f"{SUBSCRIPTIONS}{hook.pk}/history/").content.decode()
+    assert history.count("Channel disabled.") == 1
 
 
 def test_a_subscription_links_to_its_deliveries(admin_client, service, hook, sent, midday):

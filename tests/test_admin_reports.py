@@ -59,6 +59,10 @@ def test_a_hidden_comment_leaves_the_page_and_the_api_at_once_and_comes_back(
     _act(admin_client, "show_comments", abusive)
     assert "you are all idiots" in client.get(page).content.decode()
     assert not CommentFlag.objects.filter(report=abusive).exists()
+    # Who did it and when, in the report's history as an edit would be.
+    history = admin_client.get(f"{CHANGELIST}{abusive.pk}/history/").content.decode()
+    assert "Comment hidden." in history and "Comment shown again" in history
+    assert admin_client.get(CHANGELIST).wsgi_request.user.username in history
 
 
 def test_the_operator_sees_a_comment_s_flags_and_filters_the_hidden_ones(
