@@ -196,8 +196,9 @@ class ReportAdmin(admin.ModelAdmin):
         # A number is a report's id (from a log line, a support mail): looked up by the
         # primary key, where the text fields' LIKE would scan every report and match none.
         term = search_term.strip()
-        if term.isdigit():
-            return queryset.filter(pk=int(term)), False
+        if term.isascii() and term.isdigit():
+            # Past the column's range nothing matches (PostgreSQL refused the parameter: a 500).
+            return queryset.filter(pk=int(term)) if len(term) < 19 else queryset.none(), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="On the pages", boolean=True)

@@ -95,6 +95,12 @@ def test_an_operator_finds_a_report_by_its_id_through_the_primary_key(
     assert "LIKE" not in listing.upper()  # the primary key's index, not a scan of the comments
 
 
+@pytest.mark.parametrize("term", ["99999999999999999999", "²", "-1"])
+def test_a_number_past_any_id_finds_nothing_without_an_error(admin_client, service, term):
+    page = admin_client.get(CHANGELIST, {"q": term})
+    assert page.status_code == 200 and list(page.context["cl"].result_list) == []
+
+
 def test_an_operator_finds_a_service_s_reports_by_its_slug_or_name(
     admin_client, make_service, midday
 ):
