@@ -123,6 +123,8 @@ class ProviderAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
     raw_id_fields = ["service"]
+    # Nullable, so Django's automatic select_related skipped it: a query per provider row.
+    list_select_related = ["service"]
     prepopulated_fields = {"slug": ["name"]}
 
     def has_delete_permission(self, request, obj=None) -> bool:

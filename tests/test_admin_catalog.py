@@ -141,3 +141,24 @@ def test_a_provider_with_upstream_outages_is_not_deleted(admin_client, make_serv
     assert Provider.objects.filter(pk=cloud.pk).exists()
     assert admin_client.post(f"{url}{mistake.pk}/delete/", {"post": "yes"}).status_code == 302
     assert not Provider.objects.filter(pk=mistake.pk).exists()
+
+
+def test_the_provider_list_costs_the_same_queries_for_many_providers(
+    admin_client, make_service, midday, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reports.models import Provider
+
+    def provider(k: int) -> None:
+        own = make_service(f"own-{k}")
+        Provider.objects.create(slug=f"own-net-{k}", name=f"Own {k}", kind="owner", service=own)
+
+    provider(0)
+    with CaptureQueriesContext(connection) as queries:
+        admin_client.get("/admin/reports/provider/")
+    for k in range(1, 15):
+        provider(k)
+    with django_assert_max_num_queries(len(queries)):
+        admin_client.get("/admin/reports/provider/")
