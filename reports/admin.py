@@ -110,8 +110,12 @@ class ServiceAdmin(admin.ModelAdmin):
         # Deleting a service with history cascades to every report, bucket, outage and
         # subscription in one transaction, behind a confirmation page that lists each report
         # (minutes and megabytes for a busy one). Untick "is active" to retire it instead;
-        # a service that never had a report (a mistake) can still go.
-        if obj is None or obj.reports.exists():
+        # a service that never had a report (a mistake) can still go. Its reports alone do
+        # not say so: the retention purge deletes them after REPORT_RETENTION_DAYS, and
+        # its outages and followers outlive them.
+        if obj is None or any(
+            rows.exists() for rows in (obj.reports, obj.outages, obj.subscriptions)
+        ):
             return False
         return super().has_delete_permission(request, obj)
 

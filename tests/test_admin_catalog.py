@@ -162,3 +162,20 @@ def test_the_provider_list_costs_the_same_queries_for_many_providers(
         provider(k)
     with django_assert_max_num_queries(len(queries)):
         admin_client.get("/admin/reports/provider/")
+
+
+def test_a_service_whose_reports_were_purged_keeps_its_outages_and_followers(
+    admin_client, make_service, midday
+):
+    """The retention purge deletes reports after REPORT_RETENTION_DAYS: a service with none
+    left was deletable, and its outages and subscriptions went with it."""
+    from alerts.models import Subscription
+
+    old, followed = make_service("old-one"), make_service("followed")
+    Outage.objects.create(service=old, started_at=midday, detected_at=midday)
+    Subscription.objects.create(email="a@example.com", service=followed, confirmed_at=midday)
+    for service in (old, followed):
+        url = f"/admin/reports/service/{service.pk}/delete/"
+        assert admin_client.get(url).status_code == 403
+        assert admin_client.post(url, {"post": "yes"}).status_code == 403
+    assert Outage.objects.filter(service=old).exists()
