@@ -19,7 +19,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from outagewatch.redis_rest import REST_SECONDS, redis_failed, redis_resting
+from outagewatch.redis_rest import REST_SECONDS, RedisResting, redis_failed, redis_resting
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "detection:data-version"
@@ -71,12 +71,23 @@ def data_version_forget() -> None:
 
 
 def data_version_bump() -> None:
-    """Called after each tick commits: everything read before is stale."""
+    """Called after each tick commits, and after each catalog edit (detection.signals):
+    everything read before is stale.
+
+    A failure is one line per rest of Redis (outagewatch.redis_rest), without a traceback:
+    a catalog load or an admin action on hundreds of rows with Redis away wrote a traceback
+    per row (271 of them, 14,000 lines, for one edit of every service).
+    """
     try:
+        if redis_resting():
+            raise RedisResting()
         cache.add(VERSION_KEY, _fresh_version(), timeout=None)
         cache.incr(VERSION_KEY)
-    except RedisError:
-        logger.warning("Cache unavailable; could not invalidate reads", exc_info=True)
+    except RedisError as exc:
+        if redis_failed(exc):
+            logger.warning(
+                "Cache unavailable (%s: %s); could not invalidate reads", type(exc).__name__, exc
+            )
     finally:
         data_version_forget()
 
