@@ -16,12 +16,6 @@ from reports.models import Category, ProblemType, Provider, Service
 def catalog_changed(*, using: str = "default", **kwargs: Any) -> None:
     if kwargs.get("action", "post_").startswith("pre_"):
         return  # m2m_changed fires before and after; the "post_" half is the edit
-    # One bump per transaction: a catalog load or an admin action saves hundreds of rows. A
-    # bump already waiting was registered in this savepoint or one around it, so whatever
-    # rolls it back rolls this edit back too.
-    waiting = transaction.get_connection(using).run_on_commit
-    if any(callback is data_version_bump for _, callback, _ in waiting):
-        return
     # After the commit, as reports.signals announces it: a read computed before would be
     # cached again under the new version.
     transaction.on_commit(data_version_bump, using=using)
