@@ -18,29 +18,37 @@ class SlugForm(forms.ModelForm):
         return slug_clean(self.cleaned_data["slug"])
 
 
+class SlugFixedOnceSaved:
+    """Mixed into a ModelAdmin: the slug is typed (or prepopulated) for a new row, then read-only.
+
+    The catalog file names categories and problem types by slug, and `catalog_load` upserts
+    them by it: renamed here, the file's next load put the old slug back beside the new one,
+    with the services on it. The name and the rest stay editable.
+    """
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return ["slug"] if obj is not None else []
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
+
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(SlugFixedOnceSaved, admin.ModelAdmin):
+    # Its slug is also in addresses: the home page's anchors and the API's ?category= filter.
     form = SlugForm
     list_display = ["name", "slug", "position"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(ProblemType)
-class ProblemTypeAdmin(admin.ModelAdmin):
+class ProblemTypeAdmin(SlugFixedOnceSaved, admin.ModelAdmin):
+    # Its slug also keys history: the buckets' per-problem counts, the outages' top problems,
+    # the alerts that quoted them; a rename here split them.
     form = SlugForm
     list_display = ["name", "slug", "description"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-
-    # Its slug keys history (the buckets' per-problem counts, the outages' top problems, the
-    # alerts that quoted them) and the catalog file: a rename here split them, and the
-    # file's next load put the old slug back beside it with the services on it. Its name
-    # and description stay editable.
-    def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return ["slug"] if obj is not None else []
-
-    def get_prepopulated_fields(self, request, obj=None):
-        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
 
 
 class FormerSlugInline(admin.TabularInline):

@@ -179,3 +179,16 @@ def test_a_service_whose_reports_were_purged_keeps_its_outages_and_followers(
         assert admin_client.get(url).status_code == 403
         assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert Outage.objects.filter(service=old).exists()
+
+
+def test_a_category_s_slug_stays_once_it_exists(admin_client, service, midday):
+    """The catalog file names it by slug (catalog_load upserts by it), and so do the home
+    page's anchors and the API's ?category= filter."""
+    category = service.category
+    change = f"/admin/reports/category/{category.pk}/change/"
+    assert "slug" not in admin_client.get(change).context["adminform"].form.fields
+    admin_client.post(change, {"slug": "renamed", "name": "Renamed", "position": 0})
+    category.refresh_from_db()
+    assert (category.slug, category.name) == ("test-category", "Renamed")
+    added = admin_client.get("/admin/reports/category/add/").context["adminform"].form
+    assert "slug" in added.fields
