@@ -14,6 +14,13 @@ from outagewatch.admin_log import actions_log
 from outagewatch.admin_shown import ShownOnly
 
 DISABLED_BY_OPERATOR = "Disabled by an operator."
+# A subscription's signing secrets: never read into an admin page, which shows none of them.
+SECRETS = ("secret", "secret_previous")
+
+
+def secrets_of(relation: str) -> list[str]:
+    """The secret columns of the subscription behind ``relation`` (a lookup path), to defer."""
+    return [f"{relation}__{name}" for name in SECRETS]
 
 
 @admin.register(Subscription)
@@ -52,7 +59,7 @@ class SubscriptionAdmin(ShownOnly, admin.ModelAdmin):
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
-        return super().get_queryset(request).defer("secret", "secret_previous")
+        return super().get_queryset(request).defer(*SECRETS)
 
     @admin.display(description="Receiver")
     def receiver(self, subscription: Subscription) -> str:
@@ -104,8 +111,7 @@ class AlertDeliveryAdmin(ShownOnly, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[AlertDelivery]:
         # Each row's outage came with its tally (every network of a big outage) and its
         # subscription with the signing secrets: neither is shown.
-        hidden = ["outage__tally", "subscription__secret", "subscription__secret_previous"]
-        return super().get_queryset(request).defer(*hidden)
+        return super().get_queryset(request).defer("outage__tally", *secrets_of("subscription"))
 
 
 @admin.register(ConfirmationDelivery)
@@ -125,5 +131,4 @@ class ConfirmationDeliveryAdmin(ShownOnly, admin.ModelAdmin):
     exclude = ["message_id"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ConfirmationDelivery]:
-        hidden = ["subscription__secret", "subscription__secret_previous"]
-        return super().get_queryset(request).defer(*hidden)
+        return super().get_queryset(request).defer(*secrets_of("subscription"))
