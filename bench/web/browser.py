@@ -15,21 +15,13 @@ compare the ratios of one run, never figures of different runs.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The repository's root, for the launch settings the browser tests use.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.e2e.chromium import CHROMIUM, CHROMIUM_ARGS, PHONE
 
 TIMINGS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
@@ -43,7 +35,7 @@ TIMINGS = """() => {
 
 def visit(browser, url: str, *, kbit: int, rtt: int, cpu: float) -> dict:
     context = browser.new_context(
-        viewport={"width": 390, "height": 844},
+        viewport=PHONE,
         is_mobile=True,
         has_touch=True,
         extra_http_headers={"X-Forwarded-Proto": "https"},
@@ -82,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[tuple[str, str], list[dict]] = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for _ in range(args.rounds):
                 for path in args.path:

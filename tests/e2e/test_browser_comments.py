@@ -9,6 +9,7 @@ from reports import services
 from reports.models import Report
 from tests.conftest import crowd_address
 from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+from tests.e2e.chromium import PHONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -55,9 +56,9 @@ def test_a_long_link_in_a_comment_does_not_widen_a_phone_page(web_server, page, 
         source=Report.Source.WEB,
         address=crowd_address(1),
     )
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size(PHONE)
     page.goto(f"{web_server.url}/services/acme/")
     comment = page.locator("#comments .comment-text")
     expect(comment).to_contain_text("https://example.com/aaa")
-    assert comment.bounding_box()["width"] <= 390
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert comment.bounding_box()["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -8,10 +8,9 @@ from playwright.sync_api import expect
 from alerts.models import Subscription
 from reports.models import Report
 from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+from tests.e2e.chromium import PHONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 844}
 
 
 def _open_service_page(web_server, page, make_service, viewport) -> None:  # noqa: F811

@@ -21,10 +21,9 @@ from tests.detection.status_data import (
     status_make,
 )
 from tests.e2e.browser import SCREENSHOTS, page  # noqa: F401  (fixture)
+from tests.e2e.chromium import PHONE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
