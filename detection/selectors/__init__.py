@@ -38,12 +38,81 @@ from detection.models import (
 )
 from detection.presentation import country_name
 from detection.reads import Reads, services_cold
+from detection.selectors.common import (
+    LEVEL_CODES,
+    _country_codes,
+    _problem_names,
+    epoch_minute,
+    minute_datetime,
+    minutes_between,
+)
 from detection.transactions import open_transactions
 from reports.cache import catalog_service
 from reports.intake import minutes_unheard
-from reports.models import ProblemType, Service
+from reports.models import Service
 
-LEVEL_CODES = {0: "ok", 1: "possible", 2: "problems"}
+__all__ = [
+    "BAND_SIGMAS",
+    "DEFAULT_RESOLUTION",
+    "FALLING_MINUTES",
+    "HISTORY_LIMIT",
+    "LEVEL_CODES",
+    "MAX_WINDOW",
+    "POSSIBLE_REASONS",
+    "RESOLUTIONS",
+    "SPARKLINE_HOURS",
+    "STAMP_MARGIN",
+    "TIMELINE_EVENTS",
+    "UNSEEN_WRITES_LAG",
+    "WINDOWS",
+    "DetectionFreshness",
+    "OutageTimeline",
+    "PipelineProgress",
+    "Series",
+    "SeriesPoint",
+    "ServiceOverview",
+    "ServiceState",
+    "UpstreamMember",
+    "UpstreamView",
+    "bucketed_until",
+    "country_breakdown",
+    "country_name",
+    "detection_freshness",
+    "epoch_minute",
+    "minute_datetime",
+    "minute_judged",
+    "minute_stored",
+    "minutes_between",
+    "minutes_stored",
+    "outage_cold",
+    "outage_count",
+    "outage_countries",
+    "outage_events",
+    "outage_final_event",
+    "outage_get",
+    "outage_history",
+    "outage_list",
+    "outage_problems",
+    "outage_spans",
+    "outage_timeline",
+    "outages_cold_marked",
+    "outages_updated_until",
+    "outages_upstream_views",
+    "pipeline_progress",
+    "problem_breakdown",
+    "report_counts",
+    "series_between",
+    "series_build",
+    "series_window",
+    "service_overview",
+    "service_state_get",
+    "sparklines",
+    "sparklines_to",
+    "status_list",
+    "upstream_active",
+    "upstream_views",
+]
+
 
 # Series query parameters: minutes per window and per resolution.
 WINDOWS = {"1h": 60, "6h": 360, "24h": 1440, "7d": 7 * 1440, "30d": 30 * 1440}
@@ -54,24 +123,6 @@ DEFAULT_RESOLUTION = {"1h": "1m", "6h": "1m", "24h": "15m", "7d": "1h", "30d": "
 # The band drawn around the expected count: mean +- this many standard deviations.
 BAND_SIGMAS = 2.0
 SPARKLINE_HOURS = 24
-
-
-def epoch_minute(at: datetime) -> int:
-    return int(at.timestamp()) // 60
-
-
-def minute_datetime(minute: int) -> datetime:
-    return datetime.fromtimestamp(minute * 60, tz=UTC)
-
-
-def _country_codes(raw: Any) -> list[str]:
-    """Outage/status country lists as plain codes, whether stored as codes or as dicts."""
-    codes = []
-    for item in raw or []:
-        code = item.get("country", "") if isinstance(item, dict) else str(item)
-        if code:
-            codes.append(code)
-    return codes
 
 
 # --- Current status ------------------------------------------------------------------------
@@ -538,15 +589,6 @@ def report_counts(
     return {name: int(sums[name] or 0) for name in spans}
 
 
-def minutes_between(start: datetime, end: datetime) -> Q:
-    """The minute buckets of [start, end): a bucket holds its minute from `minute` on, so the
-    day before the watermark `end` is end - 24 h to end, 1440 buckets. The one window of
-    every "last N" count of the service page: its 24-hour counter took the bucket at
-    end - 24 h and the breakdowns beside it did not, while they took buckets at or past
-    `end`, which it did not (query audit)."""
-    return Q(minute__gte=start, minute__lt=end)
-
-
 # --- Series with the expected band -----------------------------------------------------------
 
 
@@ -970,10 +1012,6 @@ def outage_problems(outage: Outage) -> list[dict[str, Any]]:
         }
         for p in items
     ]
-
-
-def _problem_names(slugs: list[str]) -> dict[str, str]:
-    return dict(ProblemType.objects.filter(slug__in=slugs).values_list("slug", "name"))
 
 
 # --- Page helpers ----------------------------------------------------------------------------
