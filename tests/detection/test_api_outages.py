@@ -294,9 +294,10 @@ def test_the_watermark_never_passes_the_time_of_the_read(api_client, outages, mo
     from django.db import connection
 
     from detection import selectors
+    from detection.selectors import outages as outage_reads
 
     read_at = minute_now() + timedelta(seconds=17)
-    monkeypatch.setattr(selectors.timezone, "now", lambda: read_at)
+    monkeypatch.setattr(outage_reads.timezone, "now", lambda: read_at)
     until = _watermark(api_client.get("/api/v1/outages/"))
     if connection.vendor == "postgresql":  # behind by the open transactions (this test's own
         assert until <= read_at - selectors.STAMP_MARGIN  # is not one of them) and the margin
