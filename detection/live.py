@@ -31,7 +31,7 @@ from detection.official.selectors import (
     official_status,
     outage_official,
 )
-from detection.presentation import excess_words, time_html
+from detection.presentation import country_name, excess_words, time_html
 from detection.reads import Reads
 from detection.services.config import listing_sites
 from reports.models import Report, Service
@@ -345,7 +345,7 @@ def _outage_live(outage: Outage, now: datetime | None = None) -> OutageLive:
     countries = [
         CountryRow(
             country=code,
-            name=selectors.country_name(code),
+            name=country_name(code),
             count=0,
             level=level,
             excess=None,

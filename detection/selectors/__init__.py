@@ -18,8 +18,6 @@ One module per job; this package names what the rest of the project uses:
 Imports run one way, from status down to common, never in a circle.
 """
 
-# Not a read: templatetags.outage_charts imports it from here, as from the one module this was.
-from detection.presentation import country_name
 from detection.selectors.breakdowns import (
     SPARKLINE_HOURS,
     country_breakdown,
@@ -111,7 +109,6 @@ __all__ = [
     "UpstreamView",
     "bucketed_until",
     "country_breakdown",
-    "country_name",
     "detection_freshness",
     "epoch_minute",
     "minute_datetime",

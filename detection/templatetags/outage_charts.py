@@ -10,7 +10,8 @@ from django import template
 from django.utils.safestring import SafeString
 
 from detection import charts, presentation
-from detection.selectors import LEVEL_CODES, Series, ServiceState, country_name
+from detection.presentation import country_name
+from detection.selectors import LEVEL_CODES, Series, ServiceState
 
 register = template.Library()
 
