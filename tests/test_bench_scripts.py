@@ -39,6 +39,12 @@ def test_evaluate_runs_small():
     assert "core " in out and "zscore60" in out and "recall by outage size" in out
 
 
+def test_live_path_runs_small_and_keeps_its_promises():
+    out = run("bench/live_path.py", "--rates", "2", "--seeds", "2")
+    assert "| 2 | 1 (max 1) | 15 (max 15) |" in out
+    assert "worst: detected after 1 min, resolved after 15 min" in out
+
+
 def test_evaluate_oracle_flags_a_sharp_outage_at_once_and_a_slow_ramp_late():
     """The oracle (true rate and dispersion, the core's floors) sets the least delay any
     detector of this kind could have: a sharp outage at its first minute, a slow ramp only

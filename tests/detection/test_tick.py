@@ -98,7 +98,7 @@ def test_an_outage_resolves_while_another_country_sits_at_possible_problems(serv
             send_reports(service, minute, 25, country="DE", problem="app")
         # Eight reports in France where one in five minutes is normal: four more than one
         # host's sites can send, and an excess under the floor of problems.
-        if k == 36:
+        if k == 32:
             send_reports(service, minute, 8, country="FR")
         now = minute + M + dt.timedelta(seconds=2)
         buckets_aggregate(now=now)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from detection.core import STATE_OUTAGE, DetectorState
+from detection.core import STATE_OUTAGE, DetectorConfig, DetectorState
 from detection.models import Outage, SeriesState
 from detection.presentation import outage_totals
 from detection.services import buckets_aggregate, detect_tick
@@ -150,16 +150,17 @@ def test_an_outage_still_elevated_after_the_skip_ends_as_without_one(history, se
 def test_an_outage_quiet_before_the_skip_and_elevated_in_it_does_not_resolve_on_its_return(
     history, send_reports
 ):
-    """Fourteen quiet minutes judged before the skip, high reports in it: the first minute
-    after it would have been the fifteenth quiet one and resolved the outage at its end
-    before the skip, skipped reports and all."""
+    """All but one of the quiet minutes that resolve judged before the skip, high reports in
+    it: the first minute after it would have been the last quiet one and resolved the
+    outage at its end before the skip, skipped reports and all."""
+    almost = DetectorConfig().state.quiet_minutes - 1
     run_minutes(send_reports, history, 0, 10)
     run_minutes(send_reports, history, 10, 20, extra=25)
     k = 20
-    while quiet_counts(history) != {14} and k < 40:
+    while quiet_counts(history) != {almost} and k < 40:
         run_minutes(send_reports, history, k, k + 1)
         k += 1
-    assert quiet_counts(history) == {14} and Outage.objects.get(service=history).is_active
+    assert quiet_counts(history) == {almost} and Outage.objects.get(service=history).is_active
     reports_only(send_reports, history, k, k + 15, extra=25)
     reports_only(send_reports, history, k + 15, k + 51)
     catch_up(k + 51)  # minutes k to k + 20 skipped
