@@ -19,6 +19,7 @@ from __future__ import annotations
 from celery import shared_task
 
 __all__ = [
+    "alert_deliveries_send_task",
     "alert_delivery_send_task",
     "alerts_dispatch_task",
     "alerts_sweep_task",
@@ -46,10 +47,20 @@ def alerts_dispatch_task(*, outage_id: int, kind: str) -> int:
 
 @shared_task(name="alerts.tasks.alert_delivery_send")
 def alert_delivery_send_task(*, delivery_id: int) -> str:
-    """Send one alert email now if it is due and unclaimed; the row records any retry."""
+    """Send one alert email now if it is due and unclaimed; the row records any retry.
+    (Queued one at a time before alert_deliveries_send; kept for messages already queued.)"""
     from alerts import services
 
     return services.alert_delivery_send(delivery_id=delivery_id).outcome.value
+
+
+@shared_task(name="alerts.tasks.alert_deliveries_send")
+def alert_deliveries_send_task(*, delivery_ids: list[int]) -> list[str]:
+    """Send a batch of alerts, each as alert_delivery_send_task would, emails over one
+    connection to the relay."""
+    from alerts import services
+
+    return [r.outcome.value for r in services.alert_deliveries_send(delivery_ids=delivery_ids)]
 
 
 @shared_task(name="alerts.tasks.alerts_sweep")

@@ -13,9 +13,11 @@ tests/alerts/test_channel_registry.py fails while the lists above disagree.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from alerts.channels.base import Notice, Transport, TransportError
 from alerts.channels.discord import DiscordTransport
-from alerts.channels.email import EmailTransport
+from alerts.channels.email import EmailTransport, connection_kept
 from alerts.channels.slack import SlackTransport
 from alerts.channels.webhook import WebhookTransport
 
@@ -31,4 +33,17 @@ def transport_for(channel: str) -> Transport:
     return TRANSPORTS[channel]
 
 
-__all__ = ["TRANSPORTS", "Notice", "Transport", "TransportError", "transport_for"]
+def connections_kept() -> AbstractContextManager[None]:
+    """Messages sent within share what their channel can share: emails one connection to
+    the relay (webhooks, Slack and Discord each go to their own receiver)."""
+    return connection_kept()
+
+
+__all__ = [
+    "TRANSPORTS",
+    "Notice",
+    "Transport",
+    "TransportError",
+    "connections_kept",
+    "transport_for",
+]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 
 from alerts import emails
 from alerts.channels.base import ADDRESS_REFUSED, Notice, TransportError
 from alerts.channels.smtp import handed_over
 from outagewatch.outbound import connection_failure
+
+logger = logging.getLogger(__name__)
+
+# The relay connection the emails sent within connection_kept() share (None: one each).
+_kept: ContextVar[BaseEmailBackend | None] = ContextVar("alerts_email_connection", default=None)
 
 # RFC 3463's enhanced status code at the start of a reply's text ("5.1.1 User unknown").
 _ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -92,13 +103,73 @@ def _described(exc: BaseException) -> str:
     return _ADDRESS.sub("<address>", text)
 
 
+@contextmanager
+def connection_kept() -> Iterator[None]:
+    """The emails sent within go over one connection to the relay, opened by the first and
+    closed at the end: a connection each (TCP, EHLO, STARTTLS, AUTH, QUIT) cost more than
+    the message itself, and 50,000 alerts opened 50,000 (bench/alerts/README.md)."""
+    backend = get_connection(fail_silently=False)
+    token = _kept.set(backend)
+    try:
+        yield
+    finally:
+        _kept.reset(token)
+        _close(backend)
+
+
+def _close(backend: BaseEmailBackend) -> None:
+    """Close a kept connection; its messages are recorded already, so a relay that does not
+    answer QUIT costs nothing but a log line."""
+    try:
+        backend.close()
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.warning("Closing the connection to the mail relay failed: %s", _described(exc))
+
+
+def _resend_fresh(exc: BaseException) -> bool:
+    """Whether a message that failed on a kept connection goes once more on a new one: the
+    relay closed it meanwhile (idle, or its messages-per-connection limit: 421), before the
+    message was handed over. One that may have been handed over is never sent twice."""
+    if handed_over(exc):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code == 421
+    return isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError)
+
+
 class EmailTransport:
     def send(self, notice: Notice) -> None:
         if notice.event == "upstream":
             message = emails.upstream_email_build(notice=notice)
         else:
             message = emails.alert_email_build(notice=notice)
+        kept = _kept.get()
         try:
-            message.send(fail_silently=False)
+            if kept is None:
+                message.send(fail_silently=False)
+            else:
+                _send_kept(message, kept)
         except (smtplib.SMTPException, OSError) as exc:
             raise smtp_error(exc) from exc
+
+
+def _send_kept(message: EmailMessage, kept: BaseEmailBackend) -> None:
+    """Send over the kept connection, opened here: a backend closes again what its
+    send_messages opened."""
+    message.connection = kept
+    reused = getattr(kept, "connection", None) is not None
+    try:
+        kept.open()
+        message.send(fail_silently=False)
+    except (smtplib.SMTPException, OSError) as exc:
+        # A failed exchange may leave the connection mid-transaction: the next message
+        # starts on a new one.
+        _close(kept)
+        if not (reused and _resend_fresh(exc)):
+            raise
+        try:
+            kept.open()
+            message.send(fail_silently=False)
+        except (smtplib.SMTPException, OSError):
+            _close(kept)
+            raise

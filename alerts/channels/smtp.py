@@ -40,6 +40,9 @@ class _SMTP(smtplib.SMTP):
         mail_options: Sequence[str] = (),
         rcpt_options: Sequence[str] = (),
     ) -> dict[str, tuple[int, bytes]]:
+        # Per message: on a kept connection (alerts.channels.email.connection_kept) the flag of
+        # the message before must not mark a failure of this one as handed over.
+        self.handed_over = False
         # Our messages carry raw UTF-8 (Content-Transfer-Encoding: 8bit): RFC 6152 asks for
         # BODY=8BITMIME on MAIL when the relay offers it, and RFC 5321 allows 7-bit otherwise
         # (mail tester F1, forty-fifth session: never sent, though the relay offered it).
@@ -55,6 +58,9 @@ class _SMTP(smtplib.SMTP):
             return super().data(msg)
         finally:
             self._in_data = False
+            # Back to EMAIL_TIMEOUT for the next message on a kept connection.
+            if self.sock is not None and isinstance(self.timeout, int | float):
+                self.sock.settimeout(self.timeout)
 
     def send(self, s: Buffer | str) -> None:
         super().send(s)

@@ -17,6 +17,7 @@ from alerts.services.channels import (
 from alerts.services.deliveries import (
     OutageChange,
     Swept,
+    alert_deliveries_send,
     alert_delivery_send,
     alerts_notify,
     alerts_queue,
@@ -51,6 +52,7 @@ __all__ = [
     "SendResult",
     "SubscriptionRequested",
     "Swept",
+    "alert_deliveries_send",
     "alert_delivery_send",
     "alerts_notify",
     "alerts_queue",

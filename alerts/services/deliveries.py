@@ -2,9 +2,10 @@
 
 Every message is a database row written in the transaction that decides it: an
 AlertDelivery per (outage, event, subscription) under a unique constraint, inside the
-detector's transaction (alerts_notify). A thin task sends the row right after commit;
-``alerts_sweep`` (every minute) sends whatever is due later (retry backoff, cool-down:
-``next_attempt_at``) or was lost with Redis. No task waits in the broker with a countdown:
+detector's transaction (alerts_notify). Thin tasks send the rows right after commit, in
+batches whose emails share one connection to the relay; ``alerts_sweep`` (every minute)
+sends whatever is due later (retry backoff, cool-down: ``next_attempt_at``) or was lost
+with Redis. No task waits in the broker with a countdown:
 kombu holds such a message unacked inside the worker, and after a Redis restart its
 restore crashed the worker (issue 11, see docs/deployment.md).
 
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from alerts import emails, presentation, selectors
+from alerts import channels, emails, presentation, selectors
 from alerts.models import AlertDelivery
 from alerts.services.outbox import (
     Outcome,
@@ -37,7 +38,7 @@ from alerts.services.sending import message_id_keep, notice_send
 from alerts.services.subscriptions import service_alerts_lock
 from alerts.services.upstream import upstream_deliveries_queue
 from alerts.tasks import (
-    alert_delivery_send_task,
+    alert_deliveries_send_task,
     alerts_dispatch_task,
     confirmation_delivery_send_task,
 )
@@ -143,12 +144,22 @@ def _deliveries_create(
     return len(ids)
 
 
+# Deliveries a send task takes: one broker message and one relay connection for this many
+# (a task, a connection each made 50,000 of both for one giant outage: bench/alerts), few
+# enough that the worker processes share a fan-out and a batch lasts seconds.
+SEND_BATCH = 50
+
+
 def alerts_queue(*, outage_id: int, kind: str, now: datetime | None = None) -> list[int]:
-    """Queue one send task per due delivery of this outage and kind."""
+    """Queue the due deliveries of this outage and kind, in send tasks of SEND_BATCH."""
     ids = selectors.delivery_pending_ids(outage_id=outage_id, kind=kind, now=now or timezone.now())
-    for delivery_id in ids:
-        alert_delivery_send_task.delay(delivery_id=delivery_id)
+    _send_queue(ids)
     return ids
+
+
+def _send_queue(ids: list[int]) -> None:
+    for start in range(0, len(ids), SEND_BATCH):
+        alert_deliveries_send_task.delay(delivery_ids=ids[start : start + SEND_BATCH])
 
 
 @dataclass(frozen=True)
@@ -167,8 +178,7 @@ def alerts_sweep(*, now: datetime | None = None) -> Swept:
     """
     now = now or timezone.now()
     deliveries = selectors.deliveries_due(now=now)
-    for delivery_id in deliveries:
-        alert_delivery_send_task.delay(delivery_id=delivery_id)
+    _send_queue(deliveries)
     confirmations = selectors.confirmations_due(now=now)
     for confirmation_id in confirmations:
         confirmation_delivery_send_task.delay(confirmation_id=confirmation_id)
@@ -186,6 +196,13 @@ class _Decision:
     earlier: AlertDelivery | None = None
     # A "resolved" to someone whose "detected" never reached them: it says so.
     unreached: bool = False
+
+
+def alert_deliveries_send(*, delivery_ids: list[int]) -> list[SendResult]:
+    """alert_delivery_send for each (each claimed, decided and recorded on its own, at its
+    own time), their emails over one connection to the relay."""
+    with channels.connections_kept():
+        return [alert_delivery_send(delivery_id=pk) for pk in delivery_ids]
 
 
 def alert_delivery_send(*, delivery_id: int, now: datetime | None = None) -> SendResult:
