@@ -45,18 +45,23 @@ def subscription_is_active(subscription: Subscription) -> bool:
     )
 
 
-def subscriptions_for_outage(
-    *, outage: Outage, episode: Episode | None = None
-) -> list[Subscription]:
+def subscription_ids_for_outage(*, outage: Outage, episode: Episode | None = None) -> list[int]:
     """Active subscriptions concerned by the outage's current episode: a relapse concerns
     the followers of its own countries, not of every country of the outage (F25)."""
     affected = (episode or outage_episode_current(outage=outage)).countries
-    # Countries are a JSON list; matching in Python keeps this portable across SQLite and
-    # PostgreSQL, and one service's subscribers are few enough.
+    rows = subscriptions_active(service_id=outage.service_id).values_list("pk", "countries")
+    return _ids_concerned(rows, affected)
+
+
+def _ids_concerned(rows: Iterable[tuple[int, list[str] | None]], affected: list[str]) -> list[int]:
+    """The ids of (id, countries) rows whose countries `affected` concerns. Countries are a
+    JSON list; matching in Python keeps this portable across SQLite and PostgreSQL. Two
+    columns, not a model per follower: this runs inside the tick, for a giant service's
+    tens of thousands (bench/alerts/README.md)."""
     return [
-        subscription
-        for subscription in subscriptions_active(service_id=outage.service_id)
-        if subscription_countries_match(subscribed=subscription.countries or [], affected=affected)
+        pk
+        for pk, countries in rows
+        if subscription_countries_match(subscribed=countries or [], affected=affected)
     ]
 
 
@@ -81,11 +86,7 @@ def subscription_ids_matching(*, ids: Iterable[int], episode: Episode) -> list[i
     if not wanted:
         return []
     rows = Subscription.objects.filter(pk__in=wanted).values_list("pk", "countries")
-    return sorted(
-        pk
-        for pk, countries in rows
-        if subscription_countries_match(subscribed=countries or [], affected=episode.countries)
-    )
+    return sorted(_ids_concerned(rows, episode.countries))
 
 
 def outage_ongoing_for(*, subscription: Subscription) -> Outage | None:
@@ -159,8 +160,8 @@ def subscription_ids_untold(*, outage: Outage, episode: Episode | None = None) -
             "subscription_id", flat=True
         )
     )
-    concerned = subscriptions_for_outage(outage=outage, episode=episode)
-    return [s.pk for s in concerned if s.pk not in told]
+    concerned = subscription_ids_for_outage(outage=outage, episode=episode)
+    return [pk for pk in concerned if pk not in told]
 
 
 def delivery_earlier_in_flight(*, delivery: AlertDelivery) -> bool:

@@ -294,7 +294,7 @@ def test_a_mailbox_that_does_not_exist_is_disabled_not_retried(
     sub.refresh_from_db()
     assert delivery.status == Status.FAILED and delivery.attempts == 1
     assert sub.disabled_at is not None and str(reply[0]) in sub.disabled_reason
-    assert selectors.subscriptions_for_outage(outage=delivery.outage) == []
+    assert selectors.subscription_ids_for_outage(outage=delivery.outage) == []
 
 
 def test_a_bare_550_fails_the_message_and_counts_towards_disabling(

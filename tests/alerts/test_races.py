@@ -191,7 +191,7 @@ def test_a_link_followed_while_the_tick_opens_an_outage_is_told_of_it(service, o
         errors = _both(
             tick,
             lambda link=link: services.subscription_confirm(confirmation=link),
-            meet_in=(selectors, "subscriptions_for_outage"),
+            meet_in=(selectors, "subscription_ids_for_outage"),
             meet_in_other=(selectors, "outage_ongoing_for"),
             after=True,
             timeout=2,
