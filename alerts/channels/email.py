@@ -120,10 +120,14 @@ def connection_kept() -> Iterator[None]:
 def _close(backend: BaseEmailBackend) -> None:
     """Close a kept connection; its messages are recorded already, so a relay that does not
     answer QUIT costs nothing but a log line."""
+    connection = getattr(backend, "connection", None)
     try:
         backend.close()
     except (smtplib.SMTPException, OSError) as exc:
         logger.warning("Closing the connection to the mail relay failed: %s", _described(exc))
+    finally:
+        if connection is not None:
+            connection.close()  # the socket, when QUIT failed before smtplib closed it
 
 
 def _resend_fresh(exc: BaseException) -> bool:
