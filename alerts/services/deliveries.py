@@ -23,11 +23,12 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from alerts import channels, emails, presentation, selectors
 from alerts.models import AlertDelivery
+from alerts.services.fanout import deliveries_insert
 from alerts.services.outbox import (
     Outcome,
     SendResult,
@@ -133,7 +134,7 @@ def _deliveries_create(
     row = AlertDelivery(
         outage=outage, subscription_id=0, kind=kind, episode=episode, next_attempt_at=now
     )
-    _rows_insert(row=row, subscription_ids=ids)
+    deliveries_insert(row=row, subscription_ids=ids)
     # robust: a broker outage must not fail the detector; the sweeper sends the rows later.
     queue_after_commit(alerts_dispatch_task, outage_id=outage.pk, kind=str(kind))
     return len(ids)
@@ -143,54 +144,6 @@ def _deliveries_create(
 # (a task, a connection each made 50,000 of both for one giant outage: bench/alerts), few
 # enough that the worker processes share a fan-out and a batch lasts seconds.
 SEND_BATCH = 50
-
-
-# Rows a bulk_create builds at once where the one-statement insert is not available: bounds
-# the memory the fan-out takes in the tick (50,000 models at once: 57 MB).
-_CREATE_BATCH = 2000
-
-
-def _rows_insert(*, row: AlertDelivery, subscription_ids: list[int]) -> None:
-    """Insert `row` once for each subscription, those already there left as they are (the
-    unique constraint). On PostgreSQL one INSERT ... SELECT FROM unnest(ids): a giant
-    service's 50,000 rows took 4.5 s through bulk_create's models, inside the tick and its
-    service lock, and 0.6 s so (bench/alerts/README.md). Every other column gets the value
-    `row` has (its defaults), as bulk_create would give it."""
-    row.created_at = timezone.now()  # auto_now_add: the insert's time, as bulk_create sets it
-    if connection.vendor != "postgresql":
-        for start in range(0, len(subscription_ids), _CREATE_BATCH):
-            AlertDelivery.objects.bulk_create(
-                [
-                    _copy(row, subscription_id=pk)
-                    for pk in subscription_ids[start : start + _CREATE_BATCH]
-                ],
-                ignore_conflicts=True,
-            )
-        return
-    quote = connection.ops.quote_name
-    columns, values, params = [], [], []
-    for field in AlertDelivery._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(str(field.column)))
-        if field.attname == "subscription_id":
-            values.append("id")
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(getattr(row, field.attname), connection))
-    sql = (
-        f"INSERT INTO {quote(AlertDelivery._meta.db_table)} ({', '.join(columns)}) "
-        f"SELECT {', '.join(values)} FROM unnest(%s::bigint[]) AS id ON CONFLICT DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, subscription_ids])
-
-
-def _copy(row: AlertDelivery, **changes: object) -> AlertDelivery:
-    """A new unsaved row with `row`'s values and `changes`."""
-    values = {f.attname: getattr(row, f.attname) for f in AlertDelivery._meta.concrete_fields}
-    values.pop("id")
-    return AlertDelivery(**{**values, **changes})
 
 
 def alerts_queue(*, outage_id: int, kind: str, now: datetime | None = None) -> list[int]:
