@@ -57,6 +57,7 @@ from alerts.models import AlertDelivery, Subscription  # noqa: E402
 from alerts.tasks import alerts_dispatch_task  # noqa: E402
 from detection.models import Outage  # noqa: E402
 from reports.models import Category, Service  # noqa: E402
+from tests.alerts.relay import relay_settings  # noqa: E402
 
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
 
@@ -93,10 +94,7 @@ def smtp_server() -> Any:
         port = probe.getsockname()[1]
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    settings.EMAIL_BACKEND = "alerts.channels.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    relay_settings(settings, port)
     try:
         yield sink
     finally:

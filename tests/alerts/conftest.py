@@ -14,6 +14,7 @@ from alerts.models import Subscription
 from detection.models import Outage, OutageProblemSite
 from detection.services.config import listing_sites
 from tests.alerts.receiver import Receiver
+from tests.alerts.relay import relay_settings
 from tests.conftest import free_port
 from tests.e2e.test_email_alerts import Mailbox
 
@@ -24,10 +25,7 @@ def smtp_sink(settings) -> Iterator[Mailbox]:
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "alerts.channels.smtp.EmailBackend"  # as EMAIL_HOST sets it
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    relay_settings(settings, controller.port)
     try:
         yield mailbox
     finally:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alerts import services
 from alerts.models import AlertDelivery, Subscription
+from tests.alerts.relay import relay_settings
 from tests.conftest import free_port
 from tests.e2e.test_email_alerts import Mailbox
 
@@ -58,10 +59,7 @@ class Relay(Mailbox):
 def _relay(settings, handler: Relay) -> Controller:
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "alerts.channels.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    relay_settings(settings, controller.port)
     return controller
 
 

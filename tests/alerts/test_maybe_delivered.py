@@ -17,6 +17,7 @@ from alerts import selectors, services
 from alerts.models import AlertDelivery
 from alerts.services import Outcome
 from detection.models import Outage, OutageEvent
+from tests.alerts.relay import relay_settings
 from tests.conftest import free_port
 from tests.e2e.test_email_alerts import Mailbox
 
@@ -40,10 +41,7 @@ def slow_relay(settings):
     mailbox = SlowMailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "alerts.channels.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    relay_settings(settings, controller.port)
     settings.EMAIL_TIMEOUT = 1
     try:
         yield mailbox
